@@ -1,0 +1,34 @@
+/**
+ * The `spec-orch` command tree and how one invocation runs: parse, dispatch, and turn the outcome
+ * into an exit code (0 ok, 1 failure, 2 usage error) with errors on stderr.
+ */
+import { Effect, Exit } from "effect"
+import { Command } from "effect/cli"
+import pkg from "../package.json" with { type: "json" }
+import { config } from "./commands/config.js"
+import { init } from "./commands/init.js"
+import { issue } from "./commands/issue.js"
+import { mission } from "./commands/mission.js"
+import { questions, spec } from "./commands/spec.js"
+import { ConcisePresenter, ExitStatus, reportFailure } from "./Output.js"
+import { Root } from "./Root.js"
+
+/** The version printed by `--version`. */
+export const VERSION: string = pkg.version
+
+/** The whole command tree. */
+export const cli = Root.pipe(Command.withSubcommands([init, config, issue, spec, questions, mission]))
+
+/** Runs one invocation with `args` (without the node and script paths) and returns its exit code. */
+export const runCli = (args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const status = { code: 0 }
+    const exit = yield* Command.runWith(cli, { version: VERSION })(args).pipe(
+      Effect.provideService(ExitStatus, status),
+      Effect.provide(ConcisePresenter),
+      Effect.exit
+    )
+    if (Exit.isSuccess(exit)) return status.code
+    return yield* reportFailure(exit.cause, args.includes("--verbose"))
+  })
+

@@ -1,0 +1,83 @@
+/**
+ * The only place that formats output for people and machines: JSON on stdout with `--json`, text
+ * otherwise; the process exit status; and the one-paragraph error messages on stderr.
+ */
+import { Cause, Console, Context, Effect, Predicate } from "effect"
+import { CliError, CliOutput } from "effect/cli"
+
+/** Exit codes, as documented in the README: 0 ok, 1 failure (or a negative answer), 2 usage error. */
+export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const
+
+/** The exit status of the current invocation; a command sets it when its answer is "no". */
+export const ExitStatus = Context.Reference<{ code: number }>("@spec-orch/cli/ExitStatus", { defaultValue: () => ({ code: 0 }) })
+
+/** Marks this invocation as failed without an error (a blocked gate, a failing check). */
+export const setExitCode = (code: number) =>
+  Effect.gen(function*() {
+    const status = yield* ExitStatus
+    status.code = Math.max(status.code, code)
+  })
+
+/** Prints `value` as JSON when `json`, else the text lines. */
+export const emit = (json: boolean, value: unknown, text: () => string | ReadonlyArray<string>) =>
+  json
+    ? Console.log(JSON.stringify(value, jsonReplacer, 2))
+    : Effect.suspend(() => {
+      const t = text()
+      return Console.log(typeof t === "string" ? t : t.join("\n"))
+    })
+
+/** Drops `undefined`, keeps class instances as plain data. */
+const jsonReplacer = (_key: string, value: unknown) => (value instanceof Map ? Object.fromEntries(value) : value)
+
+/** A table with aligned columns (no borders). */
+export const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  return [line(head), ...rows.map(line)].join("\n")
+}
+
+/** Usage errors: one line each and a pointer to `--help`, instead of the whole help page. */
+export const ConcisePresenter = CliOutput.layerPresenter({
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.gen(function*() {
+        for (const e of event.errors) yield* Console.error(`spec-orch: ${usageMessage(e)}`)
+        yield* Console.error(`Run \`${event.commandPath.join(" ")} --help\` for usage.`)
+      })
+      : CliOutput.defaultPresenter.present(event)
+})
+
+const usageMessage = (e: CliError.NonShowHelpErrors): string => {
+  switch (e._tag) {
+    case "UnknownSubcommand":
+      return `unknown command "${e.subcommand}"${e.suggestions.length > 0 ? ` (did you mean ${e.suggestions.map((s) => `"${s}"`).join(" or ")}?)` : ""}`
+    case "UnrecognizedOption":
+      return `unknown option ${e.option}${e.suggestions.length > 0 ? ` (did you mean ${e.suggestions.join(" or ")}?)` : ""}`
+    default:
+      return e.message
+  }
+}
+
+/** Renders a failure as one readable paragraph on stderr and returns the exit code. */
+export const reportFailure = (cause: Cause.Cause<unknown>, verbose: boolean): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    if (Cause.hasInterruptsOnly(cause)) {
+      yield* Console.error("spec-orch: cancelled")
+      return 130
+    }
+    const error = Cause.squash(cause)
+    if (CliError.isCliError(error)) return error._tag === "ShowHelp" && error.errors.length === 0 ? ExitCode.ok : ExitCode.usage
+    const isDefect = Cause.hasDies(cause) && !Cause.hasFails(cause)
+    const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== ""
+      ? error.message
+      : String(error)
+    if (isDefect) {
+      yield* Console.error(`spec-orch: internal error: ${message}`)
+      yield* Console.error(verbose ? Cause.pretty(cause) : "Run again with --verbose for the stack trace, and please report it.")
+    } else {
+      yield* Console.error(`spec-orch: ${message}`)
+      if (verbose) yield* Console.error(Cause.pretty(cause))
+    }
+    return ExitCode.failure
+  })

@@ -1,0 +1,52 @@
+/** Handlers for `spec-orch config check`: validate spec-orch.toml and every file it points at, naming each problem. */
+import { FileProblem, formatProblem, IssueSource, Missions, parseConfig, Project } from "@spec-orch/contract"
+import { Console, Effect, FileSystem, Layer, Option, Path } from "effect"
+import { emit, ExitCode, setExitCode } from "../Output.js"
+import { Root } from "../Root.js"
+
+export const check = ({ json }: { json: boolean }) =>
+  Effect.gen(function*() {
+    const flags = yield* Root
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const problems: Array<FileProblem> = []
+    const checked: Array<string> = []
+
+    // Find the config the same way every command does, but parse it here so we can list all problems.
+    const located = yield* Project.load({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) }).pipe(Effect.result)
+    if (located._tag === "Failure") {
+      const e = located.failure
+      if (e._tag === "InvalidFile") problems.push(...e.problems)
+      else problems.push(new FileProblem({ file: e.file, key: "", severity: "error", message: e.message }))
+    } else {
+      const project = located.success
+      if (project.configFile !== undefined) {
+        checked.push(path.relative(process.cwd(), project.configFile) || project.configFile)
+        const text = yield* fs.readFileString(project.configFile)
+        problems.push(...parseConfig(text, path.relative(process.cwd(), project.configFile) || project.configFile).problems)
+      } else {
+        checked.push("(no spec-orch.toml: embedded defaults)")
+      }
+      const layer = Layer.mergeAll(IssueSource.layerFixtures, Missions.layer).pipe(Layer.provide(Layer.succeed(Project, project)))
+      yield* Effect.gen(function*() {
+        const issues = yield* (yield* IssueSource).list().pipe(Effect.orElseSucceed(() => ({ issues: [], problems: [] })))
+        checked.push(`${issues.issues.length} issue file(s) in ${project.config.issue.fixtures_dir}`)
+        problems.push(...issues.problems)
+        const missions = yield* (yield* Missions).list
+        checked.push(`${missions.missions.length} mission(s) in docs/specs`)
+        problems.push(...missions.problems)
+      }).pipe(Effect.provide(layer))
+    }
+
+    const errors = problems.filter((p) => p.severity === "error")
+    if (errors.length > 0) yield* setExitCode(ExitCode.failure)
+    yield* emit(json, { ok: errors.length === 0, checked, problems }, () => [
+      ...checked.map((c) => `checked ${c}`),
+      ...problems.map(formatProblem),
+      errors.length === 0
+        ? `ok: no errors${problems.length > 0 ? `, ${problems.length} warning(s)` : ""}`
+        : `${errors.length} error(s), ${problems.length - errors.length} warning(s)`
+    ])
+    if (json && errors.length > 0) yield* Console.error(`spec-orch: ${errors.length} configuration error(s)`)
+  })
+

@@ -1,0 +1,19 @@
+/** `spec-orch issue list|show`: read issues from the configured source. */
+import { Argument, Command } from "effect/cli"
+import { lazy } from "../Lazy.js"
+import { jsonFlag } from "../Root.js"
+
+const load = () => import("./issue.run.js")
+
+const list = Command.make("list", { json: jsonFlag }, lazy(load, "list")).pipe(
+  Command.withDescription("List the issues of the configured source (fixtures/issues/*.json|md by default)")
+)
+
+const show = Command.make("show", { id: Argument.String("issue").pipe(Argument.withDescription("Issue id, e.g. SPC-1")), json: jsonFlag }, lazy(load, "show")).pipe(
+  Command.withDescription("Show one issue: summary, builder prompt, acceptance criteria, verification")
+)
+
+export const issue = Command.make("issue").pipe(
+  Command.withDescription("Read issues from the configured source"),
+  Command.withSubcommands([list, show])
+)

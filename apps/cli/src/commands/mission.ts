@@ -1,0 +1,37 @@
+/** `spec-orch mission create|list|show|approve`: missions under docs/specs/<id>/. */
+import { Argument, Command, Flag } from "effect/cli"
+import { lazy } from "../Lazy.js"
+import { jsonFlag } from "../Root.js"
+
+const load = () => import("./mission.run.js")
+const missionArg = Argument.String("mission").pipe(Argument.withDescription("Mission id (see `spec-orch mission list`)"))
+
+const create = Command.make(
+  "create",
+  {
+    title: Argument.String("title").pipe(Argument.withDescription("Mission title, e.g. \"Add OAuth login\"")),
+    id: Flag.String("id").pipe(Flag.withDescription("Mission id (default: YYYY-MM-<slug of title>)"), Flag.optional),
+    json: jsonFlag
+  },
+  lazy(load, "create")
+).pipe(Command.withDescription("Create a mission: docs/specs/<id>/spec.md (a skeleton to edit) and mission.json"))
+
+const list = Command.make("list", { json: jsonFlag }, lazy(load, "list")).pipe(
+  Command.withDescription("List missions with their status and whether the spec changed since approval"),
+  Command.withAlias("status")
+)
+
+const show = Command.make("show", { mission: missionArg, json: jsonFlag }, lazy(load, "show")).pipe(
+  Command.withDescription("Show a mission's status and its spec")
+)
+
+const approve = Command.make(
+  "approve",
+  { mission: missionArg, by: Flag.String("approved-by").pipe(Flag.withDescription("Who approves (default: git user.name)"), Flag.optional), json: jsonFlag },
+  lazy(load, "approve")
+).pipe(Command.withDescription("Approve a mission: freeze its spec.md (who, when, content hash)"))
+
+export const mission = Command.make("mission").pipe(
+  Command.withDescription("Missions: specs larger than one issue, planned into waves of work packets"),
+  Command.withSubcommands([create, list, show, approve])
+)

@@ -1,0 +1,2 @@
+/** Greets someone by name. */
+export const greet = (name) => `Hello, ${name}!`

@@ -1,0 +1,245 @@
+/**
+ * The `spec-orch.toml` format: every section the original spec-orch reads, loaded unchanged, plus
+ * spec-orch's own additions (`[gate]`, `[workspace]`, more `[builder]` and `[daemon]` keys). Keys
+ * keep their snake_case file names in the typed value, so the code and the file read alike.
+ * Every default is written here, once; `docs/configuration.md` documents them.
+ */
+import { z } from "zod"
+
+const argv = z.array(z.string())
+/** A command: an argv list (no shell) or a string run with `sh -c`. */
+export const CommandSpec = z.union([argv, z.string()])
+const strings = z.array(z.string())
+
+const VerificationEntry = z.union([
+  CommandSpec,
+  z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })
+])
+
+const ModelFallback = z.union([
+  z.string(),
+  z.object({ ref: z.string() }),
+  z.object({
+    model: z.string(),
+    api_type: z.string().optional(),
+    api_key_env: z.string().optional(),
+    api_base_env: z.string().optional()
+  })
+])
+
+/** Keys shared by every LLM role section (planner, reviewer, supervisor, acceptance_evaluator). */
+const roleModelKeys = {
+  model: z.string().optional(),
+  api_type: z.string().optional(),
+  api_key_env: z.string().optional(),
+  api_base_env: z.string().optional(),
+  token_command: z.string().optional(),
+  model_ref: z.string().optional(),
+  model_chain: z.string().optional(),
+  fallbacks: z.array(ModelFallback).optional(),
+  temperature: z.number().optional(),
+  max_tokens: z.number().int().positive().optional()
+}
+
+const EvolverSection = z.object({ enabled: z.boolean().optional(), dry_run: z.boolean().optional() })
+const EvolutionPolicy = z.object({
+  enabled: z.boolean().optional(),
+  min_runs: z.number().int().nonnegative().optional(),
+  trigger_on: z.enum(["run_count", "pass_rate_drop", "deviation_spike", "new_failure_pattern", "trajectory_available"]).optional(),
+  threshold: z.number().optional()
+})
+
+/** Builder adapters spec-orch knows, plus the original's names accepted as aliases. */
+export const BUILDER_ADAPTERS = ["claude_code", "codex", "codex_exec", "opencode", "droid", "acp", "acpx", "command"] as const
+
+export const ConfigFile = z.object({
+  issue: z.object({
+    /** `fixture`, `linear` or `github`. */
+    source: z.string().default("fixture"),
+    fixtures_dir: z.string().default("fixtures/issues")
+  }).prefault({}),
+
+  /** Ordered verification steps: name → argv list, shell string, or `{ command, timeout_seconds }`. */
+  verification: z.record(z.string(), VerificationEntry).default({}),
+
+  builder: z.object({
+    adapter: z.string().default("codex"),
+    /** For `acp`/`acpx`: which agent (`claude-code`, `codex`, `opencode`, or a command line). */
+    agent: z.string().optional(),
+    executable: z.string().optional(),
+    codex_executable: z.string().optional(),
+    model: z.string().optional(),
+    timeout_seconds: z.number().positive().default(1800),
+    /** No agent event for this long ends the turn as `stalled`. */
+    stall_timeout_seconds: z.number().positive().default(300),
+    permissions: z.string().default("full-auto"),
+    permission_mode: z.string().default("acceptEdits"),
+    allowed_tools: strings.default(["Bash", "Read", "Write", "Edit", "Glob", "Grep"]),
+    sandbox: z.string().default("workspace-write"),
+    autonomy: z.enum(["low", "medium", "high"]).default("low"),
+    /** For the `command` adapter: what to run in the worktree (the prompt arrives on stdin). */
+    command: CommandSpec.optional(),
+    args: strings.default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    /** Extra environment variable names never passed to the agent. */
+    secret_env: strings.default([]),
+    session_name: z.string().optional(),
+    acpx_package: z.string().optional(),
+    startup_timeout_seconds: z.number().positive().default(30),
+    idle_progress_timeout_seconds: z.number().positive().optional(),
+    completion_quiet_period_seconds: z.number().nonnegative().optional(),
+    max_retries: z.number().int().nonnegative().default(1),
+    max_turns_per_session: z.number().int().positive().optional(),
+    max_session_age_seconds: z.number().positive().optional(),
+    max_cost_usd: z.number().positive().optional(),
+    max_tokens: z.number().int().positive().optional()
+  }).prefault({}),
+
+  reviewer: z.object({
+    adapter: z.string().default("local"),
+    ...roleModelKeys,
+    max_diff_chars: z.number().int().positive().default(60000),
+    max_spec_chars: z.number().int().positive().default(10000)
+  }).prefault({}),
+
+  planner: z.object({ ...roleModelKeys }).prefault({}),
+
+  supervisor: z.object({
+    adapter: z.string().default("litellm"),
+    ...roleModelKeys,
+    max_rounds: z.number().int().positive().default(20),
+    visual_evaluator: z.object({
+      adapter: z.string().optional(),
+      command: CommandSpec.optional(),
+      timeout_seconds: z.number().positive().optional()
+    }).optional()
+  }).prefault({}),
+
+  acceptance_evaluator: z.object({
+    adapter: z.string().default("litellm"),
+    ...roleModelKeys,
+    auto_file_issues: z.boolean().default(false),
+    min_confidence: z.number().min(0).max(1).default(0.8),
+    min_severity: z.string().default("high")
+  }).prefault({}),
+
+  llm: z.object({
+    default_model_chain: z.string().optional(),
+    default_model_ref: z.string().optional()
+  }).prefault({}),
+
+  models: z.record(z.string(), z.object({
+    model: z.string(),
+    api_type: z.string().default("anthropic"),
+    api_key_env: z.string().optional(),
+    api_base_env: z.string().optional(),
+    /** A base URL written directly (spec-orch addition); `api_base_env` wins when set. */
+    api_base: z.string().optional(),
+    max_tokens: z.number().int().positive().optional(),
+    timeout_seconds: z.number().positive().optional(),
+    /** USD per million input / output tokens, for cost accounting. */
+    input_usd_per_mtok: z.number().nonnegative().optional(),
+    output_usd_per_mtok: z.number().nonnegative().optional()
+  })).default({}),
+
+  model_chains: z.record(z.string(), z.object({
+    primary: z.string(),
+    fallbacks: z.array(z.union([z.string(), z.object({ ref: z.string() })])).default([])
+  })).default({}),
+
+  github: z.object({
+    base_branch: z.string().default("main"),
+    /** `owner/name`; read from the `origin` remote when absent. */
+    repo: z.string().optional(),
+    token_env: z.string().default("GITHUB_TOKEN"),
+    api_url: z.string().default("https://api.github.com"),
+    remote: z.string().default("origin"),
+    labels: strings.default([]),
+    state: z.enum(["open", "closed", "all"]).default("open")
+  }).prefault({}),
+
+  linear: z.object({
+    token_env: z.string().default("SPEC_ORCH_LINEAR_TOKEN"),
+    team_key: z.string().default("SPC"),
+    poll_interval_seconds: z.number().positive().default(60),
+    issue_filter: z.string().optional(),
+    api_url: z.string().default("https://api.linear.app/graphql"),
+    in_progress_state: z.string().default("In Progress"),
+    in_review_state: z.string().default("In Review"),
+    done_state: z.string().default("Done")
+  }).prefault({}),
+
+  daemon: z.object({
+    max_concurrent: z.number().int().positive().default(1),
+    live_mission_workers: z.boolean().default(false),
+    lockfile_dir: z.string().default(".spec_orch_locks/"),
+    consume_state: z.string().default("Ready"),
+    require_labels: strings.default([]),
+    exclude_labels: strings.default(["blocked", "needs-clarification"]),
+    skip_parents: z.boolean().default(true),
+    max_retries: z.number().int().nonnegative().default(3),
+    retry_base_delay_seconds: z.number().nonnegative().default(60),
+    hotfix_labels: strings.default(["hotfix", "urgent", "P0"]),
+    drain_batch_size: z.number().int().positive().default(5),
+    poll_interval_seconds: z.number().positive().optional(),
+    /** Tracker requests allowed per minute across polling and publishing. */
+    request_budget_per_minute: z.number().int().positive().default(120),
+    lease_seconds: z.number().positive().default(300),
+    webhook_port: z.number().int().nonnegative().optional(),
+    webhook_secret_env: z.string().optional(),
+    gate_profile: z.string().default("daemon")
+  }).prefault({}),
+
+  spec: z.object({ require_approval: z.boolean().default(true) }).prefault({}),
+
+  memory: z.object({
+    provider: z.string().default("filesystem"),
+    derivation_mode: z.enum(["sync", "async"]).default("sync"),
+    qdrant: z.object({
+      mode: z.string().optional(),
+      path: z.string().optional(),
+      url: z.string().optional(),
+      collection: z.string().optional(),
+      embedding_model: z.string().optional()
+    }).optional()
+  }).prefault({}),
+
+  evolution: z.object({
+    enabled: z.boolean().default(true),
+    trigger_after_n_runs: z.number().int().positive().default(5),
+    auto_promote: z.boolean().default(false),
+    policies: z.record(z.string(), EvolutionPolicy).default({})
+  }).catchall(EvolverSection).prefault({}),
+
+  conversation: z.object({
+    default_channel: z.string().optional(),
+    slack: z.object({ bot_token_env: z.string().optional(), app_token_env: z.string().optional() }).optional(),
+    linear: z.object({ watch_label: z.string().optional(), poll_interval_seconds: z.number().optional() }).optional()
+  }).prefault({}),
+
+  init: z.object({ detection_mode: z.enum(["llm", "rules"]).optional() }).prefault({}),
+
+  dashboard: z.object({
+    costs: z.object({ warning_usd: z.number().optional(), critical_usd: z.number().optional() }).optional()
+  }).prefault({}),
+
+  gate: z.object({
+    /** Policy file, relative to the project root; the built-in policy is used when it does not exist. */
+    policy: z.string().default("gate.policy.yaml"),
+    /** Profile for interactive runs; the daemon uses `[daemon] gate_profile`. */
+    profile: z.string().optional(),
+    compliance: z.string().default("compliance.contracts.yaml")
+  }).prefault({}),
+
+  workspace: z.object({
+    /** Where worktrees live; default `$XDG_CACHE_HOME/spec-orch/worktrees` (outside the repository). */
+    root: z.string().optional(),
+    /** Base for new run branches; default `[github] base_branch` if it exists locally, else HEAD. */
+    base: z.string().optional(),
+    /** Directory for state and run artifacts, relative to the project root. */
+    state_dir: z.string().default(".spec-orch")
+  }).prefault({})
+})
+
+/** The typed, defaulted content of `spec-orch.toml`. */
+export type SpecOrchConfig = z.output<typeof ConfigFile>

@@ -1,0 +1,41 @@
+/**
+ * Plans: a mission decomposed into waves of work packets. Data only; validation and scheduling
+ * live in `@spec-orch/task`. The JSON form is `docs/specs/<mission>/plan.json`.
+ */
+import { Schema } from "effect"
+import { RunClass, VerificationStep } from "./Issue.js"
+import { MissionId, PacketId } from "./Ids.js"
+
+/** One unit of mission work that becomes one Run in its own worktree. */
+export class WorkPacket extends Schema.Class<WorkPacket>("@spec-orch/contract/WorkPacket")({
+  id: PacketId,
+  title: Schema.String,
+  specSection: Schema.String,
+  runClass: RunClass,
+  /** The packet's footprint: files or directories (trailing `/`) or globs it may change. */
+  filesInScope: Schema.Array(Schema.String),
+  filesOutOfScope: Schema.Array(Schema.String),
+  dependsOn: Schema.Array(PacketId),
+  acceptanceCriteria: Schema.Array(Schema.String),
+  verification: Schema.Array(VerificationStep),
+  builderPrompt: Schema.String,
+  /** Tracker issue this packet was promoted to, if any. */
+  trackerIssueId: Schema.optionalKey(Schema.String)
+}) {}
+
+/** A set of packets that may run in parallel. */
+export class Wave extends Schema.Class<Wave>("@spec-orch/contract/Wave")({
+  index: Schema.Number,
+  description: Schema.String,
+  packets: Schema.Array(WorkPacket)
+}) {}
+
+/** A mission's plan. */
+export class Plan extends Schema.Class<Plan>("@spec-orch/contract/Plan")({
+  id: Schema.String,
+  missionId: MissionId,
+  /** `offline` or the model chain that produced it. */
+  planner: Schema.String,
+  createdAt: Schema.String,
+  waves: Schema.Array(Wave)
+}) {}

@@ -1,0 +1,180 @@
+/**
+ * Rule-based project detection for `spec-orch init`: which language and tools a repository uses,
+ * and the project's own lint / typecheck / test / build commands. Pure: it reads only the file
+ * listing and the marker files' contents it is given. The first matching marker wins.
+ */
+
+/** What detection found. */
+export interface Detection {
+  readonly language: "node" | "python" | "rust" | "go" | "java" | "dotnet" | "unknown"
+  readonly framework?: string
+  /** Ordered verification steps as argv lists. */
+  readonly verification: ReadonlyArray<readonly [name: string, argv: ReadonlyArray<string>]>
+  readonly notes: ReadonlyArray<string>
+  readonly baseBranch?: string
+}
+
+/** Inputs: top-level file names and the text of the marker files that exist. */
+export interface DetectionInput {
+  readonly files: ReadonlyArray<string>
+  readonly read: (name: string) => string | undefined
+  readonly baseBranch?: string | undefined
+}
+
+const has = (input: DetectionInput, ...names: Array<string>) => names.some((n) => input.files.includes(n))
+const hasExt = (input: DetectionInput, ...exts: Array<string>) => input.files.some((f) => exts.some((e) => f.endsWith(e)))
+
+const node = (input: DetectionInput): Detection => {
+  const notes: Array<string> = []
+  let pkg: { scripts?: Record<string, string>; dependencies?: Record<string, string>; devDependencies?: Record<string, string>; packageManager?: string } = {}
+  try {
+    pkg = JSON.parse(input.read("package.json") ?? "{}")
+  } catch {
+    notes.push("package.json is not valid JSON; using generic Node commands")
+  }
+  const deps = { ...pkg.dependencies, ...pkg.devDependencies }
+  const scripts = pkg.scripts ?? {}
+  const pm = pkg.packageManager?.startsWith("pnpm") || has(input, "pnpm-lock.yaml")
+    ? "pnpm"
+    : pkg.packageManager?.startsWith("yarn") || has(input, "yarn.lock")
+    ? "yarn"
+    : has(input, "bun.lockb", "bun.lock")
+    ? "bun"
+    : "npm"
+  const run = (script: string): Array<string> => (pm === "npm" ? ["npm", "run", "--silent", script] : [pm, "run", script])
+  const steps: Array<readonly [string, ReadonlyArray<string>]> = []
+  if (scripts.lint) steps.push(["lint", run("lint")])
+  else if (deps["@biomejs/biome"]) steps.push(["lint", ["npx", "biome", "check", "."]])
+  else if (deps.eslint) steps.push(["lint", ["npx", "eslint", "."]])
+  if (scripts.typecheck) steps.push(["typecheck", run("typecheck")])
+  else if (deps.typescript || has(input, "tsconfig.json")) steps.push(["typecheck", ["npx", "tsc", "--noEmit"]])
+  if (scripts.test && !/no test specified/.test(scripts.test)) steps.push(["test", pm === "npm" ? ["npm", "test", "--silent"] : [pm, "test"]])
+  else if (deps.vitest) steps.push(["test", ["npx", "vitest", "run"]])
+  else if (deps.jest) steps.push(["test", ["npx", "jest"]])
+  else notes.push("no test script found; add one to package.json and to [verification]")
+  if (scripts.build) steps.push(["build", run("build")])
+  const framework = ["next", "vite", "@angular/core", "vue", "nuxt", "@remix-run/react", "astro", "svelte", "express", "fastify", "effect"].find((f) => deps[f] !== undefined)
+  return { language: "node", ...(framework ? { framework } : {}), verification: steps, notes }
+}
+
+const rules: ReadonlyArray<{ readonly when: (i: DetectionInput) => boolean; readonly detect: (i: DetectionInput) => Detection }> = [
+  { when: (i) => has(i, "package.json"), detect: node },
+  {
+    when: (i) => has(i, "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile"),
+    detect: (i) => {
+      const py = i.read("pyproject.toml") ?? ""
+      const src = i.files.includes("src") ? "src/" : "."
+      return {
+        language: "python",
+        verification: [
+          ["lint", ["{python}", "-m", "ruff", "check", src]],
+          ...(/mypy/.test(py) ? [["typecheck", ["{python}", "-m", "mypy", src]] as const] : []),
+          ["test", ["{python}", "-m", "pytest", "-q"]]
+        ],
+        notes: /mypy/.test(py) ? [] : ["mypy not configured in pyproject.toml; no typecheck step"]
+      }
+    }
+  },
+  {
+    when: (i) => has(i, "Cargo.toml"),
+    detect: () => ({
+      language: "rust",
+      verification: [
+        ["lint", ["cargo", "clippy", "--all-targets", "--", "-D", "warnings"]],
+        ["typecheck", ["cargo", "check", "--all-targets"]],
+        ["test", ["cargo", "test"]],
+        ["build", ["cargo", "build"]]
+      ],
+      notes: []
+    })
+  },
+  {
+    when: (i) => has(i, "go.mod"),
+    detect: (i) => ({
+      language: "go",
+      verification: [
+        ...(has(i, ".golangci.yml", ".golangci.yaml") ? [["lint", ["golangci-lint", "run"]] as const] : []),
+        ["typecheck", ["go", "vet", "./..."]],
+        ["test", ["go", "test", "./..."]],
+        ["build", ["go", "build", "./..."]]
+      ],
+      notes: []
+    })
+  },
+  {
+    when: (i) => has(i, "pom.xml", "build.gradle", "build.gradle.kts"),
+    detect: (i) =>
+      has(i, "pom.xml")
+        ? { language: "java", framework: "maven", verification: [["test", ["mvn", "-q", "test"]], ["build", ["mvn", "-q", "package", "-DskipTests"]]], notes: [] }
+        : {
+          language: "java",
+          framework: "gradle",
+          verification: [
+            ["test", [has(i, "gradlew") ? "./gradlew" : "gradle", "test"]],
+            ["build", [has(i, "gradlew") ? "./gradlew" : "gradle", "build", "-x", "test"]]
+          ],
+          notes: []
+        }
+  },
+  {
+    when: (i) => hasExt(i, ".csproj", ".sln", ".fsproj"),
+    detect: () => ({
+      language: "dotnet",
+      verification: [["lint", ["dotnet", "format", "--verify-no-changes"]], ["test", ["dotnet", "test"]], ["build", ["dotnet", "build"]]],
+      notes: []
+    })
+  }
+]
+
+/** Detects the project from its top-level files. */
+export const detectProject = (input: DetectionInput): Detection => {
+  const rule = rules.find((r) => r.when(input))
+  const found = rule ? rule.detect(input) : { language: "unknown" as const, verification: [], notes: ["no known project marker (package.json, pyproject.toml, Cargo.toml, go.mod, pom.xml, *.csproj); add [verification] steps by hand"] }
+  return input.baseBranch !== undefined ? { ...found, baseBranch: input.baseBranch } : found
+}
+
+const tomlString = (s: string) => JSON.stringify(s)
+const tomlArgv = (argv: ReadonlyArray<string>) => `[${argv.map(tomlString).join(", ")}]`
+
+/** A commented `spec-orch.toml` for a detected project. */
+export const renderInitialConfig = (d: Detection): string =>
+  [
+    "# spec-orch configuration. Every key is optional; defaults are listed in docs/configuration.md.",
+    `# Detected: ${d.language}${d.framework ? ` (${d.framework})` : ""}.`,
+    ...d.notes.map((n) => `# Note: ${n}`),
+    "",
+    "[issue]",
+    "# Where issues come from: \"fixture\" (files in fixtures/issues/), \"linear\" or \"github\".",
+    "source = \"fixture\"",
+    "",
+    "[verification]",
+    "# The project's own checks, run in the run's worktree in this order. A step that is not listed is",
+    "# skipped, never failed. Use an argv list (no shell) or a string (run with sh -c).",
+    ...(d.verification.length === 0 ? ["# test = [\"make\", \"test\"]"] : d.verification.map(([name, argv]) => `${name} = ${tomlArgv(argv)}`)),
+    "",
+    "[builder]",
+    "# The coding agent: claude_code, codex, opencode, droid, acp, or command.",
+    "adapter = \"claude_code\"",
+    "timeout_seconds = 1800",
+    "# No agent event for this long ends the turn as stalled.",
+    "stall_timeout_seconds = 300",
+    "",
+    "[spec]",
+    "# Runs wait for `spec-orch spec approve <issue>` unless this is false or --auto-approve is given.",
+    "require_approval = true",
+    "",
+    "[gate]",
+    "# Gate policy file; the built-in policy applies when it does not exist.",
+    "policy = \"gate.policy.yaml\"",
+    "",
+    "[github]",
+    `base_branch = ${tomlString(d.baseBranch ?? "main")}`,
+    "",
+    "# [linear]",
+    "# token_env = \"SPEC_ORCH_LINEAR_TOKEN\"",
+    "# team_key = \"ENG\"",
+    "",
+    "[init]",
+    "detection_mode = \"rules\"",
+    ""
+  ].join("\n")

@@ -1,0 +1,17 @@
+/** Review verdicts from a human, an LLM reviewer or the local no-op reviewer. */
+import { Schema } from "effect"
+
+/** What a reviewer concluded. `pending` means nobody has reviewed yet. */
+export const ReviewVerdictKind = Schema.Literals(["pass", "changes_requested", "uncertain", "pending"])
+export type ReviewVerdictKind = typeof ReviewVerdictKind.Type
+
+/** One review verdict. */
+export class ReviewVerdict extends Schema.Class<ReviewVerdict>("@spec-orch/contract/ReviewVerdict")({
+  verdict: ReviewVerdictKind,
+  reviewedBy: Schema.String,
+  source: Schema.Literals(["human", "llm", "local"]),
+  reviewedAt: Schema.String,
+  summary: Schema.String,
+  /** sha256 of the diff that was reviewed. */
+  diffHash: Schema.optionalKey(Schema.String)
+}) {}

@@ -1,0 +1,52 @@
+/**
+ * The canonical record of one run. One run model serves a single issue and a mission's work packet
+ * alike; the stage list below is the whole workflow, in order.
+ */
+import { Schema } from "effect"
+import { GateVerdict } from "./GateVerdict.js"
+import { IssueId, RunId, RunKey } from "./Ids.js"
+
+/** The workflow's stages, in order. */
+export const RunStages = [
+  "load",
+  "spec",
+  "workspace",
+  "context",
+  "agent",
+  "commit",
+  "verify",
+  "review",
+  "gate",
+  "record",
+  "publish"
+] as const
+export const RunStage = Schema.Literals(RunStages)
+export type RunStage = typeof RunStage.Type
+
+/** Where a run is. `blocked` = finished, but the gate says not mergeable. */
+export const RunStatus = Schema.Literals(["queued", "running", "succeeded", "blocked", "failed", "cancelled", "waiting"])
+export type RunStatus = typeof RunStatus.Type
+
+/** One run. */
+export class RunRecord extends Schema.Class<RunRecord>("@spec-orch/contract/RunRecord")({
+  runId: RunId,
+  runKey: RunKey,
+  issueId: IssueId,
+  attempt: Schema.Number,
+  status: RunStatus,
+  stage: RunStage,
+  startedAt: Schema.String,
+  updatedAt: Schema.String,
+  finishedAt: Schema.optionalKey(Schema.String),
+  /** One sentence: what happened or what is needed. */
+  message: Schema.optionalKey(Schema.String),
+  adapter: Schema.optionalKey(Schema.String),
+  worktree: Schema.optionalKey(Schema.String),
+  branch: Schema.optionalKey(Schema.String),
+  headCommit: Schema.optionalKey(Schema.String),
+  verdict: Schema.optionalKey(GateVerdict),
+  costUsd: Schema.optionalKey(Schema.Number),
+  inputTokens: Schema.optionalKey(Schema.Number),
+  outputTokens: Schema.optionalKey(Schema.Number),
+  artifactsDir: Schema.optionalKey(Schema.String)
+}) {}

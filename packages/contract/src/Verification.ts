@@ -1,0 +1,34 @@
+/**
+ * Verification results. A step that was not configured is `skipped`, never `failed`; a missing
+ * binary, a timeout and a crash are distinct outcomes so the report can say which happened.
+ */
+import { Schema } from "effect"
+
+/** How one step ended. */
+export const StepOutcome = Schema.Literals(["passed", "failed", "skipped", "timed_out", "missing_binary", "crashed"])
+export type StepOutcome = typeof StepOutcome.Type
+
+/** One step's result. */
+export class StepResult extends Schema.Class<StepResult>("@spec-orch/contract/StepResult")({
+  name: Schema.String,
+  outcome: StepOutcome,
+  /** The argv that ran (after `{python}`-style tokens were expanded), or `["sh","-c",…]`. */
+  command: Schema.Array(Schema.String),
+  exitCode: Schema.NullOr(Schema.Number),
+  durationMs: Schema.Number,
+  /** The last lines of combined output, for reports. Full output is in `logPath`. */
+  outputTail: Schema.String,
+  logPath: Schema.optionalKey(Schema.String),
+  /** Why a step was skipped / what went wrong, in one sentence. */
+  note: Schema.optionalKey(Schema.String)
+}) {}
+
+/** All steps of one verification. */
+export class VerificationReport extends Schema.Class<VerificationReport>("@spec-orch/contract/VerificationReport")({
+  steps: Schema.Array(StepResult),
+  startedAt: Schema.String,
+  finishedAt: Schema.String
+}) {}
+
+/** A step counts against the gate only when it ran and did not pass. */
+export const stepFailed = (s: StepResult): boolean => s.outcome !== "passed" && s.outcome !== "skipped"

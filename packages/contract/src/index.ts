@@ -1,0 +1,26 @@
+/**
+ * @spec-orch/contract: the shared vocabulary of spec-orch. Domain schemas and ids, the files people
+ * write and their loaders, and the IssueSource interface. Depends on effect, zod and parsers only.
+ */
+export * from "./Acceptance.js"
+export * from "./AgentEvent.js"
+export * from "./ConfigFile.js"
+export * from "./Deviation.js"
+export * from "./FileProblem.js"
+export * from "./Finding.js"
+export * from "./GateVerdict.js"
+export * from "./Ids.js"
+export * from "./Issue.js"
+export * from "./IssueFile.js"
+export * from "./IssueSource.js"
+export * from "./Mission.js"
+export * from "./Missions.js"
+export * from "./Plan.js"
+export * from "./Project.js"
+export * from "./ProjectDetection.js"
+export * from "./Review.js"
+export * from "./RunRecord.js"
+export * from "./Spec.js"
+export * from "./Specs.js"
+export * from "./TaskContract.js"
+export * from "./Verification.js"

@@ -1,0 +1,4 @@
+/**
+ * @spec-orch/evolution: Learning: memory, evidence analytics, retrospectives and proposals promoted only through explicit, reversible approval; implements Learnings.
+ */
+export {}

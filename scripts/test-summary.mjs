@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Sums the per-package vitest JSON reports into the one line CI reads: "N passed, N failed, N skipped".
+// Exits 1 when a test failed, when a package's report is missing (its run crashed), or when nothing ran.
+import { existsSync, readFileSync, readdirSync } from "node:fs"
+import { join } from "node:path"
+
+const root = new URL("..", import.meta.url).pathname
+const dirs = ["packages", "apps"].flatMap((d) => readdirSync(join(root, d)).map((n) => join(root, d, n)))
+let passed = 0, failed = 0, skipped = 0
+const missing = []
+for (const d of dirs) {
+  const pkg = join(d, "package.json")
+  if (!existsSync(pkg) || !JSON.parse(readFileSync(pkg, "utf8")).scripts?.test) continue
+  const f = join(d, ".vitest-report.json")
+  if (!existsSync(f)) { missing.push(d.slice(root.length)); continue }
+  const r = JSON.parse(readFileSync(f, "utf8"))
+  passed += r.numPassedTests
+  // A test file that crashed before its tests ran has no failed assertions; count it as one failure.
+  const crashedFiles = (r.testResults ?? []).filter((t) => t.status === "failed" && !(t.assertionResults ?? []).some((a) => a.status === "failed")).length
+  failed += r.numFailedTests + crashedFiles
+  skipped += r.numPendingTests + r.numTodoTests
+}
+for (const m of missing) console.log(`no test report from ${m} (its test run did not finish)`)
+console.log(`${passed} passed, ${failed + missing.length} failed, ${skipped} skipped`)
+process.exit(failed > 0 || missing.length > 0 || passed === 0 ? 1 : 0)
