@@ -20,6 +20,8 @@ export const ALLOWED = {
 }
 /** The evidence plane must stay embeddable: these are its only runtime dependencies. */
 export const EVIDENCE_RUNTIME = ["effect", "zod", "yaml", "@spec-orch/contract"]
+/** Private support packages: who may import them from src/ (tests may import any of them). */
+export const SUPPORT = { sqlite: ["control", "cli"], "test-kit": [] }
 /** Only the app may import the Node platform layer. */
 const APP_ONLY = ["@effect/platform-node", "@effect/platform-node-shared"]
 
@@ -42,6 +44,7 @@ export const check = (root) => {
     if (!allowed) { problems.push(`${relative(root, dir)}: unknown plane "${plane}" (add it to ALLOWED in scripts/check-boundaries.mjs)`); continue }
     const runtime = { ...pkg.dependencies, ...pkg.peerDependencies }
     for (const dep of Object.keys(runtime)) {
+      if (dep.startsWith("@spec-orch/") && dep.slice(11) in SUPPORT) { if (!SUPPORT[dep.slice(11)].includes(plane)) problems.push(`${relative(root, dir)}/package.json: ${dep} is test support; declare it in devDependencies only`); continue }
       if (dep.startsWith("@spec-orch/") && !allowed.includes(dep.slice(11))) problems.push(`${relative(root, dir)}/package.json: @spec-orch/${plane} may not depend on ${dep} (allowed: ${allowed.join(", ") || "no planes"})`)
       if (plane !== "cli" && APP_ONLY.includes(dep)) problems.push(`${relative(root, dir)}/package.json: only apps/cli may depend on ${dep}`)
     }
@@ -60,7 +63,9 @@ export const check = (root) => {
         const name = packageOf(spec)
         const line = text.slice(0, m.index).split("\n").length
         const where = `${relative(root, file)}:${line}`
-        if (name.startsWith("@spec-orch/")) {
+        if (name.startsWith("@spec-orch/") && name.slice(11) in SUPPORT) {
+          if (!SUPPORT[name.slice(11)].includes(plane)) problems.push(`${where}: ${name} is test support; src/ of ${plane} may not import it`)
+        } else if (name.startsWith("@spec-orch/")) {
           const target = name.slice(11)
           if (!allowed.includes(target)) problems.push(`${where}: ${plane} may not import ${name} (allowed: ${allowed.join(", ") || "no planes"})`)
         } else if (plane !== "cli" && APP_ONLY.includes(name)) {

@@ -1,0 +1,2 @@
+/** @spec-orch/test-kit: loopback servers and repository helpers for tests. */
+export {}
