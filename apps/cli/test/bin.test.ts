@@ -1,0 +1,23 @@
+import { assert, describe, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import { join } from "node:path"
+import pkg from "../package.json" with { type: "json" }
+
+const bin = join(import.meta.dirname, "../src/bin.ts")
+const run = (...args: Array<string>) => spawnSync(process.execPath, ["--import", "tsx", bin, ...args], { encoding: "utf8", cwd: join(import.meta.dirname, "../../../examples/hello-node") })
+
+describe("the spec-orch binary", () => {
+  it("prints its version and exits 0", () => {
+    const r = run("--version")
+    assert.strictEqual(r.stdout, `spec-orch v${pkg.version}\n`)
+    assert.strictEqual(r.status, 0)
+  })
+
+  it("sets the process exit code from the command: 0 ok, 1 failure, 2 usage", () => {
+    assert.strictEqual(run("issue", "list").status, 0)
+    const missing = run("issue", "show", "NOPE-1")
+    assert.strictEqual(missing.status, 1)
+    assert.match(missing.stderr, /^spec-orch: issue NOPE-1 not found/)
+    assert.strictEqual(run("no-such-command").status, 2)
+  })
+})

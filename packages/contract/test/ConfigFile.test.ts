@@ -1,0 +1,93 @@
+import { assert, describe, it } from "@effect/vitest"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { defaultConfig, formatProblem, parseConfig } from "../src/index.js"
+
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8")
+const messages = (text: string) => parseConfig(text, "spec-orch.toml").problems.map(formatProblem)
+
+describe("parseConfig", () => {
+  it("loads every section the original spec-orch reads, unchanged and without warnings", () => {
+    const { config, problems } = parseConfig(fixture("original.spec-orch.toml"), "spec-orch.toml")
+    assert.deepStrictEqual(problems.map(formatProblem), [])
+    assert.isDefined(config)
+    assert.strictEqual(config!.issue.source, "linear")
+    assert.strictEqual(config!.linear.team_key, "ENG")
+    assert.deepStrictEqual(Object.keys(config!.verification), ["lint", "typecheck", "test", "build"])
+    assert.strictEqual(config!.verification.test, "pytest -q")
+    assert.strictEqual(config!.builder.adapter, "acpx")
+    assert.strictEqual(config!.builder.timeout_seconds, 900)
+    assert.strictEqual(config!.model_chains.reasoning!.primary, "primary_model")
+    assert.deepStrictEqual(config!.model_chains.reasoning!.fallbacks, ["backup_model"])
+    assert.strictEqual(config!.planner.fallbacks?.length, 1)
+    assert.strictEqual(config!.daemon.max_concurrent, 2)
+    assert.strictEqual(config!.spec.require_approval, false)
+    assert.strictEqual(config!.evolution.policies.prompt_evolver!.trigger_on, "pass_rate_drop")
+    assert.strictEqual(config!.github.base_branch, "trunk")
+  })
+
+  it("fills documented defaults when a section is absent", () => {
+    const c = defaultConfig()
+    assert.strictEqual(c.issue.source, "fixture")
+    assert.strictEqual(c.issue.fixtures_dir, "fixtures/issues")
+    assert.strictEqual(c.builder.timeout_seconds, 1800)
+    assert.strictEqual(c.spec.require_approval, true)
+    assert.strictEqual(c.daemon.consume_state, "Ready")
+    assert.deepStrictEqual(c.daemon.exclude_labels, ["blocked", "needs-clarification"])
+    assert.strictEqual(c.gate.policy, "gate.policy.yaml")
+    assert.strictEqual(c.workspace.state_dir, ".spec-orch")
+    assert.deepStrictEqual(c.verification, {})
+  })
+
+  it("reports an unknown key as a warning with its line and a did-you-mean", () => {
+    const { config, problems } = parseConfig("[builder]\nadapter = \"codex\"\ntimeout_secnds = 10\n", "spec-orch.toml")
+    assert.isDefined(config, "a warning does not stop the load")
+    assert.deepStrictEqual(problems.map(formatProblem), [
+      "spec-orch.toml:3:1: warning: builder.timeout_secnds: unknown key, ignored (did you mean \"timeout_seconds\"?)"
+    ])
+  })
+
+  it("reports an unknown section as a warning", () => {
+    const p = messages("[buildr]\nadapter = \"x\"\n")
+    assert.strictEqual(p.length, 1)
+    assert.match(p[0]!, /^spec-orch\.toml:1:1: warning: buildr: unknown key, ignored \(did you mean "builder"\?\)$/)
+  })
+
+  it("names file, line, key, expected and found for a wrong type", () => {
+    const { config, problems } = parseConfig("[daemon]\nmax_concurrent = \"two\"\nexclude_labels = \"blocked\"\n", "conf/spec-orch.toml")
+    assert.isUndefined(config)
+    assert.deepStrictEqual(problems.map(formatProblem), [
+      "conf/spec-orch.toml:2:1: error: daemon.max_concurrent: expected a number, found the string \"two\"",
+      "conf/spec-orch.toml:3:1: error: daemon.exclude_labels: expected a list, found the string \"blocked\""
+    ])
+  })
+
+  it("rejects a fractional integer and a value out of range", () => {
+    const p = messages("[daemon]\nmax_concurrent = 1.5\n[acceptance_evaluator]\nmin_confidence = 3\n")
+    assert.match(p[0]!, /:2:1: error: daemon\.max_concurrent: expected an integer, found the number 1\.5/)
+    assert.match(p[1]!, /:4:1: error: acceptance_evaluator\.min_confidence: .*found the integer 3/)
+  })
+
+  it("points at the line of a TOML syntax error", () => {
+    const p = messages("[issue]\nsource = \"fixture\"\n[builder\nadapter = 1\n")
+    assert.strictEqual(p.length, 1)
+    assert.match(p[0]!, /^spec-orch\.toml:3:\d+: error: not valid TOML/)
+  })
+
+  it("rejects a model chain that names an undefined model, with a hint", () => {
+    const p = messages("[models.main]\nmodel = \"m\"\n[model_chains.c]\nprimary = \"mian\"\n")
+    assert.deepStrictEqual(p, [
+      "spec-orch.toml:4:1: error: model_chains.c.primary: refers to model \"mian\", which no [models.mian] section defines (did you mean \"main\"?)"
+    ])
+  })
+
+  it("rejects an unknown builder adapter and a command adapter without a command", () => {
+    assert.match(messages("[builder]\nadapter = \"claude-code\"\n")[0]!, /:2:1: error: builder\.adapter: unknown builder adapter "claude-code" \(did you mean "claude_code"\?\)/)
+    assert.match(messages("[builder]\nadapter = \"command\"\n")[0]!, /builder\.adapter: the command adapter needs \[builder\] command/)
+  })
+
+  it("locates keys in inline tables, dotted keys and after multi-line arrays", () => {
+    const text = "[verification]\nlint = [\n  \"ruff\",\n  \"check\",\n]\ntest = 5\n"
+    assert.match(messages(text)[0]!, /^spec-orch\.toml:6:1: error: verification\.test: /)
+  })
+})

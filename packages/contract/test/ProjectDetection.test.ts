@@ -1,0 +1,39 @@
+import { assert, describe, it } from "@effect/vitest"
+import { detectProject, parseConfig, renderInitialConfig } from "../src/index.js"
+
+const detect = (files: Record<string, string>, extra: Array<string> = []) =>
+  detectProject({ files: [...Object.keys(files), ...extra], read: (n) => files[n] })
+
+describe("detectProject", () => {
+  it("uses a Node project's own scripts and package manager", () => {
+    const d = detect({ "package.json": JSON.stringify({ scripts: { lint: "eslint .", test: "vitest run", build: "tsc -b" }, devDependencies: { typescript: "5", vitest: "4" } }) }, ["pnpm-lock.yaml"])
+    assert.strictEqual(d.language, "node")
+    assert.deepStrictEqual(d.verification, [["lint", ["pnpm", "run", "lint"]], ["typecheck", ["npx", "tsc", "--noEmit"]], ["test", ["pnpm", "test"]], ["build", ["pnpm", "run", "build"]]])
+  })
+
+  it("skips npm's placeholder test script and says so", () => {
+    const d = detect({ "package.json": JSON.stringify({ scripts: { test: "echo \"Error: no test specified\" && exit 1" } }) })
+    assert.deepStrictEqual(d.verification, [])
+    assert.match(d.notes[0]!, /no test script/)
+  })
+
+  it("detects Python, Rust, Go, Java and .NET from their markers", () => {
+    assert.strictEqual(detect({ "pyproject.toml": "[tool.mypy]\n" }, ["src"]).verification.find(([n]) => n === "typecheck")?.[1].join(" "), "{python} -m mypy src/")
+    assert.deepStrictEqual(detect({ "Cargo.toml": "" }).verification.map(([n]) => n), ["lint", "typecheck", "test", "build"])
+    assert.deepStrictEqual(detect({ "go.mod": "" }).verification.map(([, a]) => a.join(" ")), ["go vet ./...", "go test ./...", "go build ./..."])
+    assert.strictEqual(detect({ "pom.xml": "" }).framework, "maven")
+    assert.strictEqual(detect({}, ["gradlew", "build.gradle.kts"]).verification[0]![1][0], "./gradlew")
+    assert.strictEqual(detect({}, ["App.csproj"]).language, "dotnet")
+    assert.strictEqual(detect({}, ["README.md"]).language, "unknown")
+  })
+
+  it("writes a commented config that loads without a single problem", () => {
+    for (const files of [{ "package.json": "{\"scripts\":{\"test\":\"node --test\"}}" }, { "go.mod": "" }, {}]) {
+      const text = renderInitialConfig({ ...detect(files), baseBranch: "trunk" })
+      const { config, problems } = parseConfig(text, "spec-orch.toml")
+      assert.deepStrictEqual(problems, [])
+      assert.strictEqual(config!.github.base_branch, "trunk")
+      assert.match(text, /^# spec-orch configuration/)
+    }
+  })
+})
