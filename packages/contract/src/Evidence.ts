@@ -74,5 +74,7 @@ export class EvidenceBundle extends Schema.Class<EvidenceBundle>("@spec-orch/con
   acceptance: Schema.optionalKey(HumanAcceptance),
   compliance: Schema.optionalKey(ComplianceReport),
   budget: Schema.optionalKey(BudgetEvidence),
-  preview: Schema.optionalKey(Schema.Struct({ required: Schema.Boolean, passed: Schema.optionalKey(Schema.Boolean) }))
+  preview: Schema.optionalKey(Schema.Struct({ required: Schema.Boolean, passed: Schema.optionalKey(Schema.Boolean) })),
+  /** Evidence for conditions an embedder registers, keyed by condition name; built-in conditions never read it. */
+  extensions: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
 }) {}

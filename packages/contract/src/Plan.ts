@@ -30,10 +30,16 @@ export class Wave extends Schema.Class<Wave>("@spec-orch/contract/Wave")({
   packets: Schema.Array(WorkPacket)
 }) {}
 
+/** Plan status, as the original writes it (`draft` until promoted, `executing` once packets run). */
+export const PlanStatus = Schema.Literals(["draft", "approved", "executing", "completed"])
+export type PlanStatus = typeof PlanStatus.Type
+
 /** A mission's plan. */
 export class Plan extends Schema.Class<Plan>("@spec-orch/contract/Plan")({
   id: Schema.String,
   missionId: MissionId,
+  /** Absent when the file had none; written back only when present. */
+  status: Schema.optionalKey(PlanStatus),
   /** `offline` or the model chain that produced it. */
   planner: Schema.String,
   createdAt: Schema.String,

@@ -1,0 +1,148 @@
+/**
+ * The planner: turns a mission's spec into `plan.json`. With a planner model (`PlannerModel`, given
+ * by the app) it asks the LLM scoper; without one, or with `offline`, it uses the offline planner.
+ * Either way the plan is normalized, validated and written; finished packets survive re-planning.
+ */
+import { type MissionsError, Missions, type Plan, Project, type SpecOrchConfig, VerificationStep } from "@spec-orch/contract"
+import { Clock, Context, Effect, FileSystem, Layer, Option, Path } from "effect"
+import { LanguageModel } from "effect/ai"
+import { listFiles, summarizeFileTree } from "./internal/file-tree.js"
+import { missionCriteria, planOffline } from "./OfflinePlanner.js"
+import type { PlannerError } from "./PlannerError.js"
+import { PlannerModel } from "./PlannerModel.js"
+import { normalizePlan, type PacketMove } from "./PlanNormalization.js"
+import { type PlanProblem, validatePlan } from "./PlanValidation.js"
+import { Plans } from "./Plans.js"
+import { scopePlan } from "./Scoper.js"
+import { parseMissionSpec } from "./MissionSpec.js"
+
+/** The note printed when no planner model is configured. */
+export const OFFLINE_NOTE = "no planner model configured; using the offline planner"
+
+/** Options of `Planner.plan`. */
+export interface PlanOptions {
+  /** Use the offline planner even when a planner model is configured. */
+  readonly offline?: boolean | undefined
+  /** Packets of the current plan that finished; they are kept as they are. */
+  readonly finished?: Iterable<string> | undefined
+}
+
+/** What planning produced. */
+export interface PlanOutcome {
+  readonly plan: Plan
+  /** Repository-relative path of the plan.json written. */
+  readonly file: string
+  /** `offline` or the planner model's name. */
+  readonly planner: string
+  /** Things the operator should know: offline fallback, an unapproved or changed spec. */
+  readonly notes: ReadonlyArray<string>
+  /** Packets normalization moved to later waves, and why. */
+  readonly moves: ReadonlyArray<PacketMove>
+  /** Problems left in the written plan (data; see `validatePlan`). */
+  readonly problems: ReadonlyArray<PlanProblem>
+  /** Model calls made: 0 offline, 1, or 2 when the answer needed a repair. */
+  readonly attempts: number
+  /** What re-planning kept, dropped and added, when a plan existed. */
+  readonly replan?: { readonly kept: ReadonlyArray<string>; readonly removed: ReadonlyArray<string>; readonly added: ReadonlyArray<string>; readonly unknownFinished: ReadonlyArray<string> }
+}
+
+/** The project's `[verification]` section as steps, in file order. */
+export const verificationSteps = (verification: SpecOrchConfig["verification"]): Array<VerificationStep> =>
+  Object.entries(verification).map(([name, entry]) =>
+    typeof entry === "string" || Array.isArray(entry)
+      ? new VerificationStep({ name, command: entry })
+      : new VerificationStep({ name, command: entry.command, ...(entry.timeout_seconds !== undefined ? { timeoutSeconds: entry.timeout_seconds } : {}) })
+  )
+
+/** Plans missions. */
+export class Planner extends Context.Service<Planner, {
+  /**
+   * Plans `missionId` from its spec.md and writes docs/specs/<mission>/plan.json. Problems left in
+   * the plan are returned, not raised; `PlannerError` means no plan could be made.
+   */
+  readonly plan: (missionId: string, options?: PlanOptions) => Effect.Effect<PlanOutcome, PlannerError | MissionsError>
+  /** Whether a planner model is available (otherwise `plan` is always offline). */
+  readonly hasModel: boolean
+}>()("@spec-orch/task/Planner") {
+  /** The planner; it uses `PlannerModel` when the app provides one (an optional dependency). */
+  static readonly layer: Layer.Layer<Planner, never, Plans | Missions | Project | FileSystem.FileSystem | Path.Path> = Layer.effect(
+    Planner,
+    Effect.gen(function*() {
+      const plans = yield* Plans
+      const missions = yield* Missions
+      const project = yield* Project
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const model = yield* Effect.serviceOption(PlannerModel)
+
+      const plan = Effect.fn("Planner.plan")(function*(missionId: string, options: PlanOptions = {}) {
+        const view = yield* missions.get(missionId)
+        const specText = yield* missions.specText(missionId)
+        const mission = view.mission
+        const spec = parseMissionSpec(specText)
+        const criteria = missionCriteria(mission.acceptanceCriteria, specText)
+        const constraints = [...new Set([...mission.constraints, ...spec.constraints])]
+        const verification = verificationSteps(project.config.verification)
+        const createdAt = new Date(yield* Clock.currentTimeMillis).toISOString()
+
+        const notes: Array<string> = []
+        if (view.specState === "unapproved") notes.push(`mission ${missionId} is not approved yet; this plan is a draft (approve the spec with \`spec-orch mission approve ${missionId}\`)`)
+        if (view.specState === "changed-since-approval") notes.push(`${mission.specPath} changed after it was approved; planned from the current text (approve it again to freeze it)`)
+
+        const useModel = Option.isSome(model) && options.offline !== true
+        if (Option.isNone(model) && options.offline !== true) notes.unshift(OFFLINE_NOTE)
+
+        let fresh: Plan
+        let moves: ReadonlyArray<PacketMove>
+        let attempts = 0
+        let planner = "offline"
+        if (useModel) {
+          const files = yield* listFiles(fs, path, project.root)
+          const scoped = yield* scopePlan({
+            missionId: mission.id,
+            title: mission.title,
+            specText,
+            acceptanceCriteria: criteria,
+            constraints,
+            verification,
+            fileTree: summarizeFileTree(files),
+            modelName: model.value.name,
+            createdAt
+          }).pipe(Effect.provideService(LanguageModel.LanguageModel, model.value.model))
+          fresh = scoped.plan
+          moves = scoped.moves
+          attempts = scoped.attempts
+          planner = model.value.name
+        } else {
+          const offline = normalizePlan(planOffline({ missionId: mission.id, specText, specPath: mission.specPath, acceptanceCriteria: criteria, constraints: mission.constraints, verification, createdAt }))
+          fresh = offline.plan
+          moves = offline.moves
+        }
+
+        const existed = (yield* plans.find(missionId).pipe(Effect.orElseSucceed(() => undefined))) !== undefined
+        const replanned = yield* plans.replan(missionId, fresh, options.finished ?? []).pipe(
+          // An unreadable current plan cannot be merged; the fresh plan replaces it (the file is in git).
+          Effect.catchTag("InvalidFile", (invalid) =>
+            Effect.map(plans.write(fresh), (file) => {
+              const n = invalid.problems.filter((p) => p.severity === "error").length
+              notes.push(`the previous ${invalid.file} could not be read (${n} problem${n === 1 ? "" : "s"}), so nothing was kept from it; it is replaced`)
+              return { plan: fresh, file, kept: [], removed: [], added: [], unknownFinished: [...(options.finished ?? [])], moves: [] }
+            }))
+        )
+        const problems = validatePlan(replanned.plan, { acceptanceCriteria: criteria })
+        return {
+          plan: replanned.plan,
+          file: replanned.file,
+          planner,
+          notes,
+          moves: [...moves, ...replanned.moves],
+          problems,
+          attempts,
+          ...(existed ? { replan: { kept: replanned.kept, removed: replanned.removed, added: replanned.added, unknownFinished: replanned.unknownFinished } } : {})
+        } satisfies PlanOutcome
+      })
+
+      return Planner.of({ plan, hasModel: Option.isSome(model) })
+    })
+  )
+}
