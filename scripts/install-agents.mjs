@@ -21,10 +21,8 @@ if (existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) process.exit(0)
 mkdirSync(dir, { recursive: true })
 if (!existsSync(join(dir, "package.json"))) writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "spec-orch-agent-tools", private: true }, null, 2))
 console.log(`installing agent CLIs into ${dir} …`)
-const r = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--allow-scripts=@anthropic-ai/claude-code,opencode-ai,droid,@factory/cli", ...Object.entries(PINS).map(([n, v]) => `${n}@${v}`)], { cwd: dir, stdio: "inherit" })
-if (r.status !== 0) {
-  // Older npm has no --allow-scripts; retry without it.
-  const again = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...Object.entries(PINS).map(([n, v]) => `${n}@${v}`)], { cwd: dir, stdio: "inherit" })
-  if (again.status !== 0) process.exit(1)
-}
+// npm 11 refuses --allow-scripts in a project folder and runs the postinstalls that swap the CLIs'
+// JS shims for their native binaries anyway; the adapters also exec the platform binary directly.
+const r = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...Object.entries(PINS).map(([n, v]) => `${n}@${v}`)], { cwd: dir, stdio: "inherit" })
+if (r.status !== 0) process.exit(1)
 writeFileSync(stamp, wanted)

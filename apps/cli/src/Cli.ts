@@ -5,11 +5,18 @@
 import { Effect, Exit } from "effect"
 import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
+import { agents } from "./commands/agents.js"
 import { config } from "./commands/config.js"
+import { acceptIssue, explain, findings, reviewIssue } from "./commands/evidence.js"
+import { gate } from "./commands/gate.js"
 import { init } from "./commands/init.js"
 import { issue } from "./commands/issue.js"
 import { mission } from "./commands/mission.js"
+import { plan } from "./commands/plan.js"
+import { logs, rerun, run, status } from "./commands/run.js"
 import { questions, spec } from "./commands/spec.js"
+import { verify } from "./commands/verify.js"
+import { workspace } from "./commands/workspace.js"
 import { ConcisePresenter, ExitStatus, reportFailure } from "./Output.js"
 import { Root } from "./Root.js"
 
@@ -17,7 +24,27 @@ import { Root } from "./Root.js"
 export const VERSION: string = pkg.version
 
 /** The whole command tree. */
-export const cli = Root.pipe(Command.withSubcommands([init, config, issue, spec, questions, mission]))
+export const cli = Root.pipe(Command.withSubcommands([
+  run,
+  status,
+  logs,
+  rerun,
+  explain,
+  init,
+  config,
+  issue,
+  spec,
+  questions,
+  mission,
+  plan,
+  workspace,
+  verify,
+  agents,
+  gate,
+  reviewIssue,
+  acceptIssue,
+  findings
+]))
 
 /** Runs one invocation with `args` (without the node and script paths) and returns its exit code. */
 export const runCli = (args: ReadonlyArray<string>) =>

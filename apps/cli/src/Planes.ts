@@ -2,23 +2,79 @@
  * The only place where planes are wired together. Commands call `withPlanes(effect)`: it loads the
  * project named by the root flags (`--cwd`, `--config`) and provides every plane's services.
  */
-import { IssueSource, Missions, Project, Specs } from "@spec-orch/contract"
-import { Effect, Layer, Option } from "effect"
+import { Missions, Project, Specs } from "@spec-orch/contract"
+import { EngineLockLayer, ProcessToken, Publisher, RunPublisher, Runs, RunStore, RunWorkflowLayer, TrackerIssueSource, TrackerLayer, WorkflowEngineLayer } from "@spec-orch/control"
+import { EvidencePlane } from "@spec-orch/evidence"
+import { Agents, Verifier, Workspaces } from "@spec-orch/execution"
+import { SqliteClient } from "@spec-orch/sqlite"
+import { Compliance, ContextAssembler, Learnings } from "@spec-orch/harness"
+import { TaskPlane } from "@spec-orch/task"
+import { Effect, FileSystem, Layer, Option, Path } from "effect"
 import { Root } from "./Root.js"
 
-/** The contract plane's services over a loaded project. */
-export const ContractPlane = Layer.mergeAll(IssueSource.layerFixtures, Specs.layer, Missions.layer)
+/** The contract plane's services over a loaded project; issues come from `[issue] source` (fixtures, Linear or GitHub). */
+export const ContractPlane = Layer.mergeAll(TrackerIssueSource.layer.pipe(Layer.provide(TrackerLayer)), Specs.layer, Missions.layer)
+
+/** The execution plane's services: worktrees, agents and the verification runner. */
+export const ExecutionPlane = Layer.mergeAll(Workspaces.layer, Agents.layer, Verifier.layer)
+
+/** The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. */
+export const StateDb = Layer.unwrap(Effect.gen(function*() {
+  const project = yield* Project
+  const path = yield* Path.Path
+  yield* (yield* FileSystem.FileSystem).makeDirectory(project.stateDir, { recursive: true }).pipe(Effect.orDie)
+  return SqliteClient.layer({ filename: path.join(project.stateDir, "state.db") })
+}))
+
+/** The evidence plane's services: the gate, gate policies and the evidence ledger in the state database. */
+export const EvidencePlaneLive = EvidencePlane.pipe(Layer.provide(StateDb))
+
+/** The task plane's services: the planner and plan.json files, over the contract plane's missions. */
+export const TaskPlaneLive = TaskPlane.pipe(Layer.provide(ContractPlane))
+
+/** The harness plane's services: prompt envelopes (no learnings until evolution is enabled) and compliance contracts. */
+export const HarnessPlane = Layer.mergeAll(ContextAssembler.layer.pipe(Layer.provide(Learnings.layerNone)), Compliance.layer)
+
+/** Host-side publishing (push, pull request, commit status, tracker comments) over the shared tracker clients, which it also exposes. */
+export const PublishingPlane = RunPublisher.layer.pipe(Layer.provideMerge(Publisher.layer), Layer.provideMerge(TrackerLayer))
+
+/** The control plane's stores (runs, events) over the state database, which it also exposes, and publishing. */
+export const ControlPlane = Layer.mergeAll(RunStore.layer, ProcessToken.layer, PublishingPlane).pipe(Layer.provideMerge(StateDb))
 
 /** Every plane, over the project. */
-export const Planes = ContractPlane
+export const Planes = Layer.mergeAll(ContractPlane, ExecutionPlane, EvidencePlaneLive, TaskPlaneLive, HarnessPlane, ControlPlane)
 
 /** Services a command may use once the project is loaded. */
 export type PlaneServices = Layer.Success<typeof Planes> | Project
+
+/** The project from the root flags, optionally with `[issue] source` overridden (`--source`). */
+const projectLayer = (flags: { readonly cwd: string; readonly config: Option.Option<string> }, source?: string) => {
+  const loaded = Project.layer({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) })
+  return source === undefined
+    ? loaded
+    : Layer.effect(Project, Project.use((p) => Effect.succeed(Project.of({ ...p, config: { ...p.config, issue: { ...p.config.issue, source } } })))).pipe(Layer.provide(loaded))
+}
 
 /** Runs `effect` with the project from the root flags and every plane provided. */
 export const withPlanes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const flags = yield* Root
-    const project = Project.layer({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) })
-    return yield* effect.pipe(Effect.provide(Planes.pipe(Layer.provideMerge(project))))
+    return yield* effect.pipe(Effect.provide(Planes.pipe(Layer.provideMerge(projectLayer(flags)))))
+  })
+
+/**
+ * Runs `effect` with every plane and the durable workflow engine: the engine lock (one engine per
+ * state database; `wait` waits for it), the cluster runner over the state database, the Run workflow
+ * and the `Runs` service. `command` is recorded on the lock so a second process can say who holds it.
+ */
+export const withEngine = <A, E, R>(command: string, options: { readonly wait?: boolean; readonly source?: string | undefined }, effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const flags = yield* Root
+    const base = Planes.pipe(Layer.provideMerge(projectLayer(flags, options.source)))
+    const engine = Runs.layer.pipe(
+      Layer.provideMerge(RunWorkflowLayer),
+      Layer.provideMerge(WorkflowEngineLayer),
+      Layer.provideMerge(EngineLockLayer(`spec-orch ${command}`, { wait: options.wait ?? false }))
+    )
+    return yield* effect.pipe(Effect.provide(engine.pipe(Layer.provideMerge(base))))
   })

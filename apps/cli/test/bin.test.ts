@@ -1,10 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
+import { cpSync, mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pkg from "../package.json" with { type: "json" }
 
 const bin = join(import.meta.dirname, "../src/bin.ts")
-const run = (...args: Array<string>) => spawnSync(process.execPath, ["--import", "tsx", bin, ...args], { encoding: "utf8", cwd: join(import.meta.dirname, "../../../examples/hello-node") })
+const project = mkdtempSync(join(tmpdir(), "bin-"))
+cpSync(join(import.meta.dirname, "../../../examples/hello-node"), project, { recursive: true })
+const run = (...args: Array<string>) => spawnSync(process.execPath, ["--import", "tsx", bin, ...args], { encoding: "utf8", cwd: project })
 
 describe("the spec-orch binary", () => {
   it("prints its version and exits 0", () => {

@@ -1,4 +1,11 @@
 /**
  * @spec-orch/execution: Doing: git worktrees, agent adapters producing one normalized AgentEvent stream, process supervision and the verification runner.
  */
-export {}
+export { AgentConfigInvalid, AgentError, AgentNotStarted, ArtifactsUnwritable, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
+export { type AgentCheck, type AgentRequest, Agents, type Endpoint, endpointFromEnv, KNOWN_ADAPTERS, modelCredentials } from "./Agents.js"
+export { resolveSteps, Verifier } from "./Verifier.js"
+export {
+  BaseNotFound, BindingUnreadable, branchFor, type CleanReport, Detached, GitFailed, InvalidWorkspaceRoot, NotAGitRepo, NotAWorktree, PathOccupied,
+  UnpushedCommit, WorkspaceBinding, WorkspaceError, Workspaces, type WorkspacesOptions, WorkspaceState, WorkspaceStatus, WorkspaceUnknown, WorktreeMissing,
+  WouldLoseWork, WrongBranch, workspaceError
+} from "./Workspaces.js"

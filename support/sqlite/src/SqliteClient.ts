@@ -41,8 +41,11 @@ export const make = (options: SqliteOptions): Effect.Effect<SqlClient.SqlClient,
       }
       return stmt
     }
+    // Keep SQLite's own words in the message: "Failed to execute statement" alone says nothing.
     const fail = (cause: unknown, message: string) =>
-      new SqlError.SqlError({ reason: SqlError.classifySqliteError(cause, { message, operation: "execute" }) })
+      new SqlError.SqlError({
+        reason: SqlError.classifySqliteError(cause, { message: cause instanceof Error ? `${message}: ${cause.message}` : message, operation: "execute" })
+      })
 
     const run = (sql: string, params: ReadonlyArray<unknown>, raw = false) =>
       Effect.withFiber<ReadonlyArray<any>, SqlError.SqlError>((fiber) =>

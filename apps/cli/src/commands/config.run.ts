@@ -3,6 +3,7 @@ import { FileProblem, formatProblem, IssueSource, Missions, parseConfig, Project
 import { Console, Effect, FileSystem, Layer, Option, Path } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 import { Root } from "../Root.js"
+import { policyCheck } from "./gate.run.js"
 
 export const check = ({ json }: { json: boolean }) =>
   Effect.gen(function*() {
@@ -36,6 +37,9 @@ export const check = ({ json }: { json: boolean }) =>
         checked.push(`${missions.missions.length} mission(s) in docs/specs`)
         problems.push(...missions.problems)
       }).pipe(Effect.provide(layer))
+      const gate = yield* policyCheck(project, project.configFile !== undefined ? yield* fs.readFileString(project.configFile) : undefined)
+      checked.push(...gate.checked)
+      problems.push(...gate.problems)
     }
 
     const errors = problems.filter((p) => p.severity === "error")

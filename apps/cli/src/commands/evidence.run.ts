@@ -1,0 +1,181 @@
+/**
+ * Handlers for `spec-orch explain|review-issue|accept-issue|findings`. Reviews, acceptances and
+ * findings come only from these commands' flags (a person), never from issue or agent text; each
+ * addition re-gates the issue with the project's policy and records the new verdict.
+ */
+import type { EvidenceBundle } from "@spec-orch/contract"
+import {
+  acceptanceChecklist,
+  EvidenceLedger,
+  Gate,
+  humanReview,
+  makeAcceptance,
+  makeFinding,
+  NoEvidence,
+  NothingToAccept,
+  renderExplain,
+  reportJson,
+  withEvidence
+} from "@spec-orch/evidence"
+import { Clock, Console, Effect, Option, Schema } from "effect"
+import { emit, table } from "../Output.js"
+import { whoAmI } from "../Who.js"
+import { clean, issueIfKnown, verdictLines, withPlanes } from "./gate.run.js"
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+const currentOrFail = (issue: string) =>
+  Effect.gen(function*() {
+    const ledger = yield* EvidenceLedger
+    const bundle = yield* ledger.currentBundle(issue)
+    if (Option.isNone(bundle)) return yield* new NoEvidence({ issueId: issue, ledger: ledger.location })
+    return bundle.value
+  })
+
+/** Judges `bundle` with the project's gate and records bundle and verdict in the ledger. */
+const regate = (bundle: EvidenceBundle) =>
+  Effect.gen(function*() {
+    const gate = yield* Gate
+    const verdict = yield* gate.evaluate(bundle)
+    yield* (yield* EvidenceLedger).record(bundle, verdict)
+    return verdict
+  })
+
+export const explain = ({ issue, json }: { issue: string; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const ledger = yield* EvidenceLedger
+    const last = yield* ledger.latest(issue)
+    if (Option.isNone(last)) return yield* new NoEvidence({ issueId: issue, ledger: ledger.location })
+    const { bundle, verdict } = last.value
+    const policy = yield* (yield* Gate).policy.pipe(Effect.option)
+    const options = { blockOn: Option.match(policy, { onNone: () => undefined, onSome: (p) => p.blockOn }) }
+    const known = yield* issueIfKnown(issue)
+    yield* emit(json, reportJson(bundle, verdict, known, options), () => clean(renderExplain(bundle, verdict, known, options)))
+  }))
+
+export const reviewIssue = (input: { issue: string; verdict: "pass" | "changes_requested" | "uncertain"; reviewedBy: string; summary: Option.Option<string>; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const ledger = yield* EvidenceLedger
+    const bundle = yield* currentOrFail(input.issue)
+    const review = humanReview({ verdict: input.verdict, reviewedBy: input.reviewedBy, summary: Option.getOrUndefined(input.summary), diffHash: bundle.diffHash }, yield* now)
+    yield* ledger.recordReview(input.issue, review, bundle.runId)
+    const next = withEvidence(bundle, { review })
+    const verdict = yield* regate(next)
+    yield* emit(input.json, { review, report: reportJson(next, verdict) }, () => [
+      `recorded review of ${input.issue}: ${input.verdict} by ${clean(input.reviewedBy)}${bundle.diffHash !== undefined ? ` (diff ${bundle.diffHash.slice(0, 12)})` : ""}`,
+      "",
+      ...verdictLines(input.issue, verdict)
+    ])
+  }))
+
+export const acceptIssue = (input: { issue: string; acceptedBy: string; note: Option.Option<string>; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const ledger = yield* EvidenceLedger
+    const bundle = yield* currentOrFail(input.issue)
+    const issue = yield* issueIfKnown(input.issue)
+    const checklist = acceptanceChecklist(bundle, issue)
+    if (checklist.diffHash === undefined) {
+      return yield* new NothingToAccept({ issueId: input.issue, reason: "the latest run recorded no diff hash, so there is no exact change to accept (re-run the issue first)" })
+    }
+    // The checklist and deviations come first, so the person sees what they are accepting.
+    if (!input.json) {
+      yield* Console.log([
+        `Accepting ${input.issue}${issue !== undefined ? `: ${clean(issue.title)}` : ""}`,
+        `diff ${checklist.diffHash.slice(0, 12)}, ${checklist.changedFiles.length} changed file(s)`,
+        "",
+        "Acceptance criteria:",
+        ...(checklist.criteria.length > 0 ? checklist.criteria.map((c) => `  [ ] ${c.id} ${clean(c.text)}`) : ["  (the issue lists none)"]),
+        "",
+        checklist.deviations.length > 0 ? "Deviations:" : "Deviations: none",
+        ...checklist.deviations.map((d) => `  ${d.severity.padEnd(8)} ${clean(d.description)} (${d.resolution})`),
+        ""
+      ].join("\n"))
+    }
+    const acceptance = makeAcceptance({ acceptedBy: input.acceptedBy, diffHash: checklist.diffHash, note: Option.getOrUndefined(input.note) }, yield* now)
+    yield* ledger.recordAcceptance(input.issue, acceptance, bundle.runId)
+    const next = withEvidence(bundle, { acceptance })
+    const verdict = yield* regate(next)
+    yield* emit(input.json, { acceptance, checklist, report: reportJson(next, verdict, issue) }, () => [
+      `recorded acceptance of ${input.issue} by ${clean(input.acceptedBy)} for diff ${checklist.diffHash!.slice(0, 12)}`,
+      "",
+      ...verdictLines(input.issue, verdict)
+    ])
+  }))
+
+export const findingsList = ({ issue, all, json }: { issue: string; all: boolean; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const found = yield* (yield* EvidenceLedger).findings(issue, { unresolvedOnly: !all })
+    yield* emit(json, { issueId: issue, findings: found }, () =>
+      found.length === 0
+        ? `No ${all ? "" : "unresolved "}findings on ${issue}.`
+        : table(
+          ["ID", "SEVERITY", "SCOPE", "SOURCE", "WHERE", "DESCRIPTION", ...(all ? ["RESOLVED"] : [])],
+          found.map((f) => [
+            f.id,
+            f.severity,
+            f.scope,
+            clean(f.source),
+            f.filePath !== undefined ? clean(`${f.filePath}${f.line !== undefined ? `:${f.line}` : ""}`) : "-",
+            clean(f.description.replace(/\s+/g, " ")),
+            ...(all ? [f.resolved ? `yes${f.resolvedBy !== undefined ? ` (${clean(f.resolvedBy)})` : ""}` : "no"] : [])
+          ])
+        ))
+  }))
+
+/** Re-gates the issue when it has recorded evidence; findings may be added before any run. */
+const regateIfRun = (issue: string) =>
+  Effect.gen(function*() {
+    const bundle = yield* (yield* EvidenceLedger).currentBundle(issue)
+    return Option.isSome(bundle) ? Option.some(yield* regate(bundle.value)) : Option.none()
+  })
+
+export const findingsAdd = (input: {
+  issue: string
+  source: string
+  description: string
+  severity: "advisory" | "blocking"
+  scope: "in_spec" | "out_of_spec"
+  filePath: Option.Option<string>
+  line: Option.Option<number>
+  confidence: number
+  json: boolean
+}) =>
+  withPlanes(Effect.gen(function*() {
+    const ledger = yield* EvidenceLedger
+    if (input.confidence < 0 || input.confidence > 1) return yield* new InvalidFlagValue({ flag: "--confidence", reason: `must be between 0 and 1, got ${input.confidence}` })
+    const finding = makeFinding({
+      source: input.source,
+      description: input.description,
+      severity: input.severity,
+      scope: input.scope,
+      confidence: input.confidence,
+      filePath: Option.getOrUndefined(input.filePath),
+      line: Option.getOrUndefined(input.line)
+    }, yield* now)
+    const before = yield* ledger.findings(input.issue)
+    const duplicate = before.some((f) => f.fingerprint === finding.fingerprint)
+    yield* ledger.addFindings(input.issue, [finding])
+    const verdict = yield* regateIfRun(input.issue)
+    yield* emit(input.json, { finding, duplicate, verdict: Option.getOrNull(verdict) }, () => [
+      duplicate ? `${finding.id} is already recorded on ${input.issue} (same fingerprint); nothing added` : `added ${finding.id} (${finding.severity}, ${finding.scope}) to ${input.issue}`,
+      ...Option.match(verdict, { onNone: () => [], onSome: (v) => ["", ...verdictLines(input.issue, v)] })
+    ])
+  }))
+
+export const findingsResolve = (input: { issue: string; finding: string; resolvedBy: Option.Option<string>; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const who = yield* whoAmI(input.resolvedBy)
+    const resolved = yield* (yield* EvidenceLedger).resolveFinding(input.issue, input.finding, who)
+    const verdict = yield* regateIfRun(input.issue)
+    yield* emit(input.json, { finding: resolved, verdict: Option.getOrNull(verdict) }, () => [
+      `resolved ${resolved.id} on ${input.issue} (by ${clean(who)})`,
+      ...Option.match(verdict, { onNone: () => [], onSome: (v) => ["", ...verdictLines(input.issue, v)] })
+    ])
+  }))
+
+/** A flag value outside its documented range. */
+export class InvalidFlagValue extends Schema.TaggedError<InvalidFlagValue>()("InvalidFlagValue", { flag: Schema.String, reason: Schema.String }) {
+  override get message(): string {
+    return `${this.flag}: ${this.reason}`
+  }
+}

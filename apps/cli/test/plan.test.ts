@@ -1,0 +1,134 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { cli } from "./cli.js"
+
+const example = join(import.meta.dirname, "../../../examples/hello-node")
+const SPEC = [
+  "# Greetings in two languages",
+  "",
+  "## Intent",
+  "",
+  "Greet users in English and French.",
+  "",
+  "## Acceptance Criteria",
+  "",
+  "- `greet` answers in French when asked",
+  "- The README documents both languages",
+  "",
+  "## French greeting",
+  "",
+  "Add a French greeting to `src/greet.js` and its test in `test/greet.test.js`.",
+  "",
+  "## Documentation",
+  "",
+  "Document both greetings in `README.md`.",
+  ""
+].join("\n")
+
+/** The example project with one mission, `greetings`, whose spec is SPEC. */
+const project = () => {
+  const dir = mkdtempSync(join(tmpdir(), "cli-plan-"))
+  cpSync(example, dir, { recursive: true })
+  return dir
+}
+const withMission = (dir: string) =>
+  Effect.gen(function*() {
+    const r = yield* cli("--cwd", dir, "mission", "create", "Greetings in two languages", "--id", "greetings")
+    assert.strictEqual(r.code, 0)
+    writeFileSync(join(dir, "docs/specs/greetings/spec.md"), SPEC)
+  })
+
+describe("spec-orch plan", () => {
+  it.effect("plans offline, says why, writes plan.json and prints the tree", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      yield* withMission(dir)
+      const r = yield* cli("--cwd", dir, "plan", "greetings")
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.match(r.stderr, /^note: no planner model configured; using the offline planner$/m)
+      assert.match(r.stderr, /^note: mission greetings is not approved yet/m)
+      assert.match(r.stdout, /^Wrote docs\/specs\/greetings\/plan\.json: 1 wave, 2 packets \(planner: offline\)\.$/m)
+      assert.include(r.stdout, [
+        "Wave 0  Implementation: French greeting, Documentation",
+        "├── french-greeting  French greeting  [feature]",
+        "│   files: src/greet.js, test/greet.test.js",
+        "└── documentation  Documentation  [docs]",
+        "    files: README.md"
+      ].join("\n"))
+      const file = JSON.parse(readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8"))
+      assert.deepStrictEqual(file.waves[0].work_packets[0].verification_commands, { test: ["npm", "test", "--silent"] })
+    }))
+
+  it.effect("prints JSON with --json and no note on stdout", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      yield* withMission(dir)
+      const r = yield* cli("--cwd", dir, "plan", "greetings", "--offline", "--json")
+      assert.strictEqual(r.code, 0)
+      const out = JSON.parse(r.stdout)
+      assert.strictEqual(out.planner, "offline")
+      assert.deepStrictEqual(out.notes.length, 1)
+      assert.deepStrictEqual(out.plan.waves[0].work_packets.map((p: { packet_id: string }) => p.packet_id), ["french-greeting", "documentation"])
+      assert.notInclude(r.stderr, "no planner model configured")
+    }))
+
+  it.effect("fails with a readable line for an unknown mission", () =>
+    Effect.gen(function*() {
+      const r = yield* cli("--cwd", project(), "plan", "nope")
+      assert.strictEqual(r.code, 1)
+      assert.match(r.stderr, /^spec-orch: mission nope not found: docs\/specs\/nope\/mission\.json/)
+    }))
+})
+
+describe("spec-orch plan show", () => {
+  it.effect("shows the plan written by `plan`, with no problems", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      yield* withMission(dir)
+      yield* cli("--cwd", dir, "plan", "greetings")
+      const r = yield* cli("--cwd", dir, "plan", "show", "greetings")
+      assert.strictEqual(r.code, 0)
+      assert.match(r.stdout, /^docs\/specs\/greetings\/plan\.json\nPlan plan-[0-9a-f]{8} for mission greetings · draft · 1 wave, 2 packets · planner offline · 1970-01-01T00:00:00\.000Z\n/)
+      assert.match(r.stdout, /No problems found\.$/)
+      const json = yield* cli("--cwd", dir, "plan", "show", "greetings", "--json")
+      assert.deepStrictEqual(JSON.parse(json.stdout).problems, [])
+    }))
+
+  it.effect("exits 1 and names file, line and key for a plan that breaks the rules", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      yield* withMission(dir)
+      const plan = {
+        plan_id: "plan-1",
+        mission_id: "greetings",
+        waves: [{
+          wave_number: 0,
+          description: "All",
+          work_packets: [
+            { packet_id: "a", title: "A", files_in_scope: ["src/"], depends_on: [] },
+            { packet_id: "b", title: "B", files_in_scope: ["src/greet.js"], depends_on: ["c"] }
+          ]
+        }]
+      }
+      mkdirSync(join(dir, "docs/specs/greetings"), { recursive: true })
+      writeFileSync(join(dir, "docs/specs/greetings/plan.json"), JSON.stringify(plan, null, 2))
+      const r = yield* cli("--cwd", dir, "plan", "show", "greetings")
+      assert.strictEqual(r.code, 1)
+      assert.include(r.stdout, `docs/specs/greetings/plan.json:24:13: error: waves.0.work_packets.1.depends_on.0: packet "b" depends on "c", which no packet of this plan has as its id`)
+      assert.include(r.stdout, `docs/specs/greetings/plan.json:20:11: error: waves.0.work_packets.1.files_in_scope: packets "a" and "b" in wave 0 may change the same files`)
+      assert.include(r.stdout, `docs/specs/greetings/plan.json: error: acceptance criterion AC-2 "The README documents both languages" is not covered by any packet`)
+    }))
+
+  it.effect("exits 1 naming line and key when plan.json is malformed", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      yield* withMission(dir)
+      writeFileSync(join(dir, "docs/specs/greetings/plan.json"), `{\n  "plan_id": "p",\n  "mission_id": "greetings",\n  "waves": [{ "wave_number": -1 }]\n}\n`)
+      const r = yield* cli("--cwd", dir, "plan", "show", "greetings")
+      assert.strictEqual(r.code, 1)
+      assert.match(r.stderr, /^spec-orch: docs\/specs\/greetings\/plan\.json has 1 problem:\n  docs\/specs\/greetings\/plan\.json:4:15: error: waves\.0\.wave_number: must be 0 or more, found the integer -1$/)
+    }))
+})

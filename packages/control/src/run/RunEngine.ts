@@ -1,0 +1,18 @@
+/**
+ * The durable workflow engine for one process: the engine lock, then `effect/cluster`'s
+ * SingleRunner over the state database's SqlClient, with the Run workflow registered. Only the
+ * layer wiring would change to run on Postgres with several runners.
+ */
+import { Layer } from "effect"
+import { ClusterWorkflowEngine, SingleRunner } from "effect/cluster"
+import { Digest } from "effect/crypto"
+import { acquireEngineLock } from "./EngineLock.js"
+
+/** Holds the engine lock for the layer's lifetime (see EngineLock). */
+export const EngineLockLayer = (command: string, options: { readonly wait?: boolean } = {}) => Layer.effectDiscard(acquireEngineLock(command, options))
+
+/** The workflow engine over the ambient SqlClient (needs the engine lock layer below it). */
+export const WorkflowEngineLayer = ClusterWorkflowEngine.layer.pipe(
+  Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql" })),
+  Layer.provide(Digest.layerWebCrypto)
+)

@@ -1,0 +1,351 @@
+/**
+ * The Run: one durable workflow per run key and attempt, whose stages are journaled activities.
+ * load → spec → workspace → context → agent → commit → verify → review → gate → record → publish.
+ * After a crash, re-executing resumes at the first unfinished stage: a finished agent turn or commit
+ * is never repeated. Before every stage the run must be owned by this process; a run found by the
+ * engine that nobody is driving (cancelled, or its process died) suspends until `spec-orch run`
+ * resumes it.
+ */
+import {
+  AgentOutcome,
+  AgentUsage,
+  BudgetEvidence,
+  ComplianceReport,
+  EvidenceBundle,
+  Footprint,
+  GateVerdict,
+  Issue,
+  IssueSource,
+  Project,
+  ReviewVerdict,
+  type RunStage,
+  sha256,
+  SpecEvidence,
+  Specs,
+  specState,
+  unresolvedBlocking,
+  VerificationReport,
+  type VerificationStep
+} from "@spec-orch/contract"
+import { EvidenceLedger, evaluatePlan, GatePolicies, renderExplain, reportJson, resolveProfile, Reviewer } from "@spec-orch/evidence"
+import { type AgentRequest, Agents, resolveSteps, Verifier, WorkspaceBinding, Workspaces } from "@spec-orch/execution"
+import { Compliance, ContextAssembler } from "@spec-orch/harness"
+import { Effect, FileSystem, Option, Path, Result, Schema } from "effect"
+import { Activity, Workflow, WorkflowEngine } from "effect/workflow"
+import { RunStore } from "./RunStore.js"
+import { PublishResult, publishedNote, RunPublisher } from "../publish/RunPublisher.js"
+import { ProcessToken } from "./EngineLock.js"
+
+/** What starts a run. Everything the workflow needs beyond this is read inside journaled stages. */
+export const RunPayload = Schema.Struct({
+  runId: Schema.String,
+  runKey: Schema.String,
+  issueId: Schema.String,
+  attempt: Schema.Number,
+  /** Approve the spec on the user's behalf (`--auto-approve`); recorded as who approved. */
+  autoApprovedBy: Schema.optionalKey(Schema.String),
+  /** Overrides `[builder] adapter` for this run. */
+  adapter: Schema.optionalKey(Schema.String),
+  /** Gate profile; default `[gate] profile`. */
+  profile: Schema.optionalKey(Schema.String),
+  /** Declared footprint (mission packets); default: the issue's target files. */
+  footprint: Schema.optionalKey(Footprint),
+  /** `rerun`: take the agent outcome of this earlier run instead of running the agent again. */
+  reuseAgentOf: Schema.optionalKey(Schema.String)
+})
+export type RunPayload = typeof RunPayload.Type
+
+/** How a run ended. `blocked` = it finished and the gate says not mergeable. */
+export class RunOutcome extends Schema.Class<RunOutcome>("@spec-orch/control/RunOutcome")({
+  status: Schema.Literals(["succeeded", "blocked", "failed", "waiting"]),
+  message: Schema.String,
+  verdict: Schema.optionalKey(GateVerdict),
+  artifactsDir: Schema.String
+}) {}
+
+/** A stage could not be carried out at all (not a negative answer: the gate's "no" is a verdict). */
+export class StageFailed extends Schema.TaggedError<StageFailed>()("StageFailed", {
+  stage: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.stage} stage failed: ${this.reason}`
+  }
+}
+
+const SpecStage = Schema.Struct({ evidence: SpecEvidence, waiting: Schema.optionalKey(Schema.String) })
+const ContextStage = Schema.Struct({
+  promptFile: Schema.String,
+  promptHash: Schema.String,
+  totalTokens: Schema.Number,
+  budgetTokens: Schema.Number,
+  truncated: Schema.Boolean,
+  sections: Schema.Array(Schema.Struct({ name: Schema.String, tokens: Schema.Number, originalTokens: Schema.Number, truncated: Schema.Boolean, dropped: Schema.Boolean }))
+})
+const AgentStage = Schema.Struct({ outcome: AgentOutcome, compliance: Schema.optionalKey(ComplianceReport) })
+const CommitStage = Schema.Struct({ commit: Schema.optionalKey(Schema.String), changedFiles: Schema.Array(Schema.String), diffHash: Schema.String })
+const GateStage = Schema.Struct({ verdict: GateVerdict, bundle: EvidenceBundle })
+
+/** The Run workflow definition; executions are keyed by run id (`<key>#<attempt>`). */
+export const Run = Workflow.make("SpecOrchRun", {
+  payload: RunPayload,
+  success: RunOutcome,
+  error: StageFailed,
+  idempotencyKey: (p) => p.runId
+})
+
+const message = (e: unknown): string =>
+  typeof e === "object" && e !== null && "message" in e && typeof (e as { message: unknown }).message === "string"
+    ? (e as { message: string }).message
+    : String(e)
+
+/** The workflow's implementation. Requires every plane service the stages use. */
+export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
+  const store = yield* RunStore
+  const me = yield* ProcessToken
+  const project = yield* Project
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const artifactsDir = path.join(project.stateDir, "runs", payload.runId)
+  const artifact = (name: string) => path.join(artifactsDir, name)
+  const write = (name: string, text: string) =>
+    fs.makeDirectory(path.dirname(artifact(name)), { recursive: true }).pipe(Effect.andThen(fs.writeFileString(artifact(name), text)), Effect.orDie)
+
+  /** Suspends the workflow unless this process owns the run. */
+  const guard = Effect.gen(function*() {
+    if ((yield* store.owner(payload.runId)) === me.token) return
+    const instance = yield* WorkflowEngine.WorkflowInstance
+    return yield* Workflow.suspend(instance)
+  })
+
+  /** One journaled stage: records stage start/finish in the run store and event log. */
+  const stage = <S extends Schema.Top, R>(name: RunStage, success: S, execute: Effect.Effect<S["Type"], StageFailed, R>) =>
+    Effect.andThen(
+      guard,
+      Activity.make({
+        name,
+        success,
+        error: StageFailed,
+        execute: Effect.gen(function*() {
+          yield* store.update(payload.runId, (r) => ({ ...r, stage: name, status: "running" }) as typeof r)
+          yield* store.append(payload.runId, "stage", { stage: name, state: "started" })
+          const started = Date.now()
+          const result = yield* execute.pipe(
+            Effect.tapError((e) => store.append(payload.runId, "stage", { stage: name, state: "failed", message: e.reason }))
+          )
+          yield* store.append(payload.runId, "stage", { stage: name, state: "finished", ms: Date.now() - started })
+          return result
+        })
+      })
+    )
+  const orFail = (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.mapError(effect, (e) => new StageFailed({ stage: name, reason: message(e) }))
+
+  // load: the issue is journaled, so a later stage never sees a different text than the agent did.
+  const issue = yield* stage("load", Issue, IssueSource.use((s) => s.get(payload.issueId)).pipe(orFail("load")))
+
+  // spec: approval (or --auto-approve) and no unresolved blocking question.
+  const spec = yield* stage("spec", SpecStage, Effect.gen(function*() {
+    const specs = yield* Specs
+    const snapshot = payload.autoApprovedBy !== undefined ? yield* specs.approve(issue, payload.autoApprovedBy) : yield* specs.sync(issue)
+    const state = specState(snapshot)
+    const blocking = unresolvedBlocking(snapshot)
+    const evidence = new SpecEvidence({ exists: true, state, contentHash: snapshot.contentHash, unresolvedBlockingQuestions: blocking.length })
+    if (blocking.length > 0) {
+      return { evidence, waiting: `${blocking.length} blocking question(s) on ${issue.id} need an answer first: ${blocking.map((q) => `${q.id} "${q.text}"`).join("; ")} (spec-orch questions answer ${issue.id} <id> --answer …)` }
+    }
+    if (project.config.spec.require_approval && state !== "approved") {
+      return {
+        evidence,
+        waiting: state === "changed-since-approval"
+          ? `the spec of ${issue.id} changed after it was approved; review it (spec-orch spec show ${issue.id}) and approve again`
+          : `the spec of ${issue.id} is not approved; review it with \`spec-orch spec show ${issue.id}\`, then \`spec-orch spec approve ${issue.id}\` (or run with --auto-approve)`
+      }
+    }
+    return { evidence }
+  }).pipe(orFail("spec")))
+  if (spec.waiting !== undefined) {
+    return new RunOutcome({ status: "waiting", message: spec.waiting, artifactsDir })
+  }
+
+  const binding = yield* stage("workspace", WorkspaceBinding, Workspaces.use((w) => w.prepare({ runKey: payload.runKey as never })).pipe(orFail("workspace")))
+  yield* store.update(payload.runId, (r) => ({ ...r, worktree: binding.path, branch: binding.branch }) as typeof r)
+
+  const steps: ReadonlyArray<VerificationStep> = resolveSteps(issue, project.config)
+
+  const context = yield* stage("context", ContextStage, Effect.gen(function*() {
+    const snapshot = yield* Specs.use((s) => s.get(issue.id)).pipe(orFail("context"))
+    const envelope = yield* ContextAssembler.use((c) => c.assemble({ issue, spec: snapshot, verification: steps }))
+    yield* write("prompt.md", envelope.prompt)
+    yield* write("context.json", JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, sections: envelope.sections, learnings: envelope.learnings }, null, 2) + "\n")
+    return {
+      promptFile: artifact("prompt.md"),
+      promptHash: sha256(envelope.prompt),
+      totalTokens: envelope.totalTokens,
+      budgetTokens: envelope.budgetTokens,
+      truncated: envelope.truncated,
+      sections: envelope.sections.map((s) => ({ name: s.name, tokens: s.tokens, originalTokens: s.originalTokens, truncated: s.truncated, dropped: s.dropped }))
+    }
+  }))
+
+  const adapter = payload.adapter ?? project.config.builder.adapter
+  const agent = yield* stage("agent", AgentStage, Effect.gen(function*() {
+    if (payload.reuseAgentOf !== undefined) {
+      const previous = path.join(project.stateDir, "runs", payload.reuseAgentOf, "evidence.json")
+      const text = yield* fs.readFileString(previous).pipe(orFail("agent"))
+      const bundle = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(EvidenceBundle))(text).pipe(orFail("agent"))
+      if (bundle.builder === undefined) return yield* new StageFailed({ stage: "agent", reason: `run ${payload.reuseAgentOf} recorded no agent outcome to reuse` })
+      yield* store.append(payload.runId, "note", { text: `agent not run again: reusing the outcome of ${payload.reuseAgentOf} (${bundle.builder.kind})` })
+      return { outcome: bundle.builder, ...(bundle.compliance !== undefined ? { compliance: bundle.compliance } : {}) }
+    }
+    if (issue.builderPrompt === undefined) {
+      return {
+        outcome: new AgentOutcome({ kind: "skipped", adapter, message: "the issue has no builder prompt", usage: new AgentUsage({ inputTokens: 0, outputTokens: 0 }), durationMs: 0, eventCount: 0, filesChanged: [], commandsRun: 0 })
+      }
+    }
+    yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("agent"))
+    const prompt = yield* fs.readFileString(context.promptFile).pipe(orFail("agent"))
+    const events: Array<Parameters<NonNullable<AgentRequest["onEvent"]>>[0]> = []
+    const outcome = yield* Agents.use((a) =>
+      a.run({
+        adapter,
+        cwd: binding.path,
+        prompt,
+        runDir: artifactsDir,
+        builder: project.config.builder,
+        onEvent: (event) => Effect.sync(() => events.push(event)).pipe(Effect.andThen(store.append(payload.runId, "agent", event)), Effect.asVoid)
+      })
+    ).pipe(orFail("agent"))
+    const compliance = yield* Compliance.use((c) => Effect.succeed(c.evaluate(events)))
+    return { outcome, compliance }
+  }))
+
+  const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {
+    const workspaces = yield* Workspaces
+    yield* workspaces.check(binding)
+    const { commit } = yield* workspaces.commitAll(binding, `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`)
+    const changedFiles = yield* workspaces.changedFiles(binding)
+    const diff = yield* workspaces.diff(binding)
+    yield* write("diff.patch", diff)
+    return { ...(commit !== undefined ? { commit } : {}), changedFiles, diffHash: sha256(diff) }
+  }).pipe(orFail("commit")))
+  yield* store.update(payload.runId, (r) => ({ ...r, ...(committed.commit ? { headCommit: committed.commit } : {}) }) as typeof r)
+
+  const verification = yield* stage("verify", VerificationReport, Effect.gen(function*() {
+    yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("verify"))
+    return yield* Verifier.use((v) =>
+      v.run({ cwd: binding.path, steps, logDir: artifact("verify"), onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid) })
+    )
+  }))
+
+  const review = yield* stage("review", ReviewVerdict, Effect.gen(function*() {
+    const ledger = yield* EvidenceLedger
+    const adapterName = project.config.reviewer.adapter
+    const reviewer = yield* Effect.serviceOption(Reviewer)
+    if (adapterName === "llm" && Option.isSome(reviewer)) {
+      const diff = yield* fs.readFileString(artifact("diff.patch")).pipe(orFail("review"))
+      const snapshot = yield* Specs.use((s) => s.get(issue.id)).pipe(orFail("review"))
+      const outcome = yield* reviewer.value.review({
+        issueId: issue.id,
+        title: issue.title,
+        diff,
+        diffHash: committed.diffHash,
+        ...(snapshot !== undefined ? { spec: snapshot.content } : {}),
+        acceptanceCriteria: issue.acceptanceCriteria
+      })
+      if (outcome.findings.length > 0) yield* ledger.addFindings(issue.id, outcome.findings, payload.runId).pipe(orFail("review"))
+      yield* ledger.recordReview(issue.id, outcome.verdict, payload.runId).pipe(orFail("review"))
+      return outcome.verdict
+    }
+    // A human who already reviewed exactly this diff (e.g. before a rerun) keeps their verdict.
+    const earlier = (yield* ledger.reviews(issue.id).pipe(orFail("review"))).filter((r) => r.diffHash === committed.diffHash && r.verdict !== "pending")
+    if (earlier.length > 0) return earlier[earlier.length - 1]!
+    return new ReviewVerdict({
+      verdict: "pending",
+      reviewedBy: adapterName,
+      source: "local",
+      reviewedAt: new Date().toISOString(),
+      summary: adapterName === "local"
+        ? `no automatic reviewer is configured ([reviewer] adapter = "local"); review with \`spec-orch review-issue ${issue.id} --verdict pass --reviewed-by <you>\``
+        : `reviewer "${adapterName}" has no model available in this run (check \`spec-orch models check\`); review with \`spec-orch review-issue ${issue.id}\``,
+      diffHash: committed.diffHash
+    })
+  }))
+
+  const gate = yield* stage("gate", GateStage, Effect.gen(function*() {
+    const policies = yield* GatePolicies
+    const ledger = yield* EvidenceLedger
+    const policy = yield* policies.current.pipe(orFail("gate"))
+    const profile = payload.profile ?? policies.configuredProfile
+    const plan = resolveProfile(policy, profile)
+    if (Result.isFailure(plan)) return yield* new StageFailed({ stage: "gate", reason: plan.failure.message })
+    const findings = yield* ledger.findings(issue.id).pipe(orFail("gate"))
+    const acceptances = yield* ledger.acceptances(issue.id).pipe(orFail("gate"))
+    const acceptance = acceptances[acceptances.length - 1]
+    const usage = agent.outcome.usage
+    const bundle = new EvidenceBundle({
+      schemaVersion: 1,
+      issueId: issue.id,
+      runId: payload.runId,
+      spec: spec.evidence,
+      builder: agent.outcome,
+      verification,
+      review,
+      changedFiles: committed.changedFiles,
+      footprint: payload.footprint ?? new Footprint({ allowed: issue.targetFiles, forbidden: [] }),
+      diffHash: committed.diffHash,
+      findings,
+      ...(acceptance !== undefined ? { acceptance } : {}),
+      ...(agent.compliance !== undefined ? { compliance: agent.compliance } : {}),
+      budget: new BudgetEvidence({
+        ...(usage.costUsd !== undefined ? { spentUsd: usage.costUsd } : {}),
+        ...(project.config.builder.max_cost_usd !== undefined ? { limitUsd: project.config.builder.max_cost_usd } : {}),
+        tokens: usage.inputTokens + usage.outputTokens,
+        ...(project.config.builder.max_tokens !== undefined ? { limitTokens: project.config.builder.max_tokens } : {}),
+        seconds: Math.round(agent.outcome.durationMs / 1000),
+        limitSeconds: project.config.builder.timeout_seconds
+      })
+    })
+    const verdict = evaluatePlan(plan.success, bundle)
+    yield* store.append(payload.runId, "verdict", { mergeable: verdict.mergeable, failed: verdict.failed, notJudgeable: verdict.notJudgeable })
+    return { verdict, bundle }
+  }))
+
+  yield* stage("record", Schema.Void, Effect.gen(function*() {
+    yield* EvidenceLedger.use((l) => l.record(gate.bundle, gate.verdict)).pipe(orFail("record"))
+    yield* write("evidence.json", JSON.stringify(Schema.encodeSync(EvidenceBundle)(gate.bundle), null, 2) + "\n")
+    yield* write("report.json", JSON.stringify(reportJson(gate.bundle, gate.verdict, issue), null, 2) + "\n")
+    yield* write("explain.md", renderExplain(gate.bundle, gate.verdict, issue))
+  }))
+
+  // [publish: RunPublisher, added by the control helper] host-side push, PR, status, tracker comment; the agent never holds a token.
+  yield* stage("publish", PublishResult, Effect.gen(function*() {
+    const explainMarkdown = yield* fs.readFileString(artifact("explain.md")).pipe(orFail("publish"))
+    const published = yield* RunPublisher.use((p) =>
+      p.publish({
+        issue,
+        runId: payload.runId,
+        runKey: payload.runKey,
+        attempt: payload.attempt,
+        branch: binding.branch,
+        headCommit: committed.commit,
+        baseCommit: binding.baseCommit,
+        worktreePath: binding.path,
+        verdict: gate.verdict,
+        explainMarkdown,
+        reportJsonPath: artifact("report.json")
+      })
+    ).pipe(orFail("publish"))
+    yield* store.append(payload.runId, "note", { text: publishedNote(published) })
+    return published
+  }))
+
+  const v = gate.verdict
+  return new RunOutcome({
+    status: v.mergeable ? "succeeded" : "blocked",
+    message: v.mergeable
+      ? `mergeable${v.autoMergeable ? " (auto-merge allowed)" : ""}: ${binding.branch}${committed.commit ? ` @ ${committed.commit.slice(0, 10)}` : ""}`
+      : `blocked by ${[...v.failed, ...v.notJudgeable].join(", ")}`,
+    verdict: v,
+    artifactsDir
+  })
+}))

@@ -1,0 +1,174 @@
+/**
+ * Starting, resuming and inspecting runs. `start` is what `spec-orch run <issue>` does: check the
+ * spec, pick the attempt (resume an unfinished one, else the next), take ownership, execute the
+ * durable workflow, and keep the run record truthful when it ends, fails or is cancelled.
+ */
+import {
+  type Footprint,
+  IssueSource,
+  type IssueSourceError,
+  makeRunId,
+  makeRunKey,
+  makeIssueId,
+  Project,
+  RunRecord,
+  Specs,
+  specState,
+  unresolvedBlocking
+} from "@spec-orch/contract"
+import { Context, Effect, Layer, Schema } from "effect"
+import type { InvalidFile } from "@spec-orch/contract"
+import { ProcessToken } from "./EngineLock.js"
+import { RunStore } from "./RunStore.js"
+import { Run, type RunOutcome, type RunPayload, type StageFailed } from "./RunWorkflow.js"
+import type { WorkflowEngine } from "effect/workflow"
+
+/** The spec must be approved (or --auto-approve given) before a run starts. */
+export class SpecNotReady extends Schema.TaggedError<SpecNotReady>()("SpecNotReady", { issueId: Schema.String, reason: Schema.String }) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/** What to run and how. */
+export interface StartOptions {
+  readonly issueId: string
+  /** Who approves the spec on the user's behalf (`--auto-approve`). */
+  readonly autoApprovedBy?: string | undefined
+  readonly adapter?: string | undefined
+  readonly profile?: string | undefined
+  /** A run key other than the issue id (mission packets: `<mission>.<packet>`). */
+  readonly runKey?: string | undefined
+  readonly footprint?: Footprint | undefined
+  /** Start a new attempt even if the last one is unfinished. */
+  readonly newAttempt?: boolean | undefined
+  /** Re-verify and re-gate: reuse this earlier run's agent outcome instead of running the agent. */
+  readonly reuseAgentOf?: string | undefined
+  /** Called once the run record exists, before the workflow starts (for progress displays). */
+  readonly onStart?: ((record: RunRecord, resumed: boolean) => Effect.Effect<void>) | undefined
+}
+
+/** The final record of a run and whether it resumed an earlier attempt. */
+export interface RunResult {
+  readonly record: RunRecord
+  readonly resumed: boolean
+}
+
+const UNFINISHED = new Set(["queued", "running", "cancelled"])
+
+/** Whether a process token (`host:pid:rand`) belongs to a process that is still alive here. */
+export const ownerAlive = (token: string | undefined, host: string): boolean => {
+  if (token === undefined) return false
+  const [h, pid] = token.split(":")
+  if (h !== host) return true
+  try {
+    process.kill(Number(pid), 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** Runs issues through the durable workflow. */
+export class Runs extends Context.Service<Runs, {
+  /** Runs (or resumes) an issue to its verdict. */
+  readonly start: (options: StartOptions) => Effect.Effect<RunResult, SpecNotReady | IssueSourceError | InvalidFile | StageFailed>
+}>()("@spec-orch/control/Runs") {
+  static readonly layer: Layer.Layer<Runs, never, RunStore | ProcessToken | Project | IssueSource | Specs | WorkflowEngine.WorkflowEngine> = Layer.effect(
+    Runs,
+    Effect.gen(function*() {
+      const store = yield* RunStore
+      const me = yield* ProcessToken
+      const project = yield* Project
+      const issues = yield* IssueSource
+      const specs = yield* Specs
+      const engine = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
+      const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
+
+      const start = Effect.fn("Runs.start")(function*(options: StartOptions) {
+        const issue = yield* issues.get(options.issueId)
+        // Fail fast, before any run exists, when the spec is not ready.
+        if (options.autoApprovedBy === undefined) {
+          const snapshot = yield* specs.sync(issue)
+          const blocking = unresolvedBlocking(snapshot)
+          if (blocking.length > 0) {
+            return yield* new SpecNotReady({
+              issueId: issue.id,
+              reason: `${issue.id} has ${blocking.length} unanswered blocking question(s): ${blocking.map((q) => `${q.id} "${q.text}"`).join("; ")}. Answer with \`spec-orch questions answer ${issue.id} <id> --answer …\`.`
+            })
+          }
+          const state = specState(snapshot)
+          if (project.config.spec.require_approval && state !== "approved") {
+            return yield* new SpecNotReady({
+              issueId: issue.id,
+              reason: state === "changed-since-approval"
+                ? `the spec of ${issue.id} changed after it was approved (v${snapshot.version}); review it with \`spec-orch spec show ${issue.id}\` and approve it again, or run with --auto-approve`
+                : `the spec of ${issue.id} is not approved: review it with \`spec-orch spec show ${issue.id}\`, approve it with \`spec-orch spec approve ${issue.id}\`, or run with --auto-approve (or set [spec] require_approval = false)`
+            })
+          }
+        }
+
+        const runKey = options.runKey ?? issue.id
+        const latest = yield* store.latestForKey(runKey)
+        const resume = latest !== undefined && UNFINISHED.has(latest.status) && options.newAttempt !== true
+        const now = yield* nowIso
+        let record: RunRecord
+        if (resume) {
+          record = new RunRecord({ ...latest!, status: "running", updatedAt: now, message: "resumed" })
+          yield* store.put(record, me.token)
+          yield* store.append(record.runId, "note", { text: `resumed by pid ${me.pid}` })
+        } else {
+          const attempt = (latest?.attempt ?? 0) + 1
+          record = new RunRecord({
+            runId: makeRunId(`${runKey}-r${attempt}`),
+            runKey: makeRunKey(runKey),
+            issueId: makeIssueId(issue.id),
+            attempt,
+            status: "running",
+            stage: "load",
+            startedAt: now,
+            updatedAt: now,
+            adapter: options.adapter ?? project.config.builder.adapter,
+            artifactsDir: `${project.stateDir}/runs/${runKey}-r${attempt}`
+          })
+          yield* store.put(record, me.token)
+        }
+        if (options.onStart) yield* options.onStart(record, resume)
+
+        const payload: RunPayload = {
+          runId: record.runId,
+          runKey,
+          issueId: issue.id,
+          attempt: record.attempt,
+          ...(options.autoApprovedBy !== undefined ? { autoApprovedBy: options.autoApprovedBy } : {}),
+          ...(options.adapter !== undefined ? { adapter: options.adapter } : {}),
+          ...(options.profile !== undefined ? { profile: options.profile } : {}),
+          ...(options.footprint !== undefined ? { footprint: options.footprint } : {}),
+          ...(options.reuseAgentOf !== undefined ? { reuseAgentOf: options.reuseAgentOf } : {})
+        }
+        const finish = (patch: Partial<RunRecord>) =>
+          Effect.flatMap(nowIso, (at) => store.update(record.runId, (r) => new RunRecord({ ...r, ...patch, finishedAt: at }))).pipe(Effect.asVoid)
+
+        const outcome = yield* Effect.gen(function*() {
+          if (resume) yield* Run.resume(record.runId)
+          return yield* Run.execute(payload)
+        }).pipe(
+          Effect.provide(engine),
+          Effect.onInterrupt(() =>
+            Effect.gen(function*() {
+              yield* finish({ status: "cancelled", message: `cancelled; \`spec-orch run ${issue.id}\` resumes at the stage it stopped in` })
+              yield* store.append(record.runId, "note", { text: "cancelled" })
+            })
+          ),
+          Effect.tapError((e: StageFailed) => finish({ status: "failed", message: e.message }))
+        )
+        const o = outcome as RunOutcome
+        yield* finish({ status: o.status, message: o.message, ...(o.verdict ? { verdict: o.verdict } : {}), artifactsDir: o.artifactsDir })
+        return { record: (yield* store.get(record.runId))!, resumed: resume }
+      })
+
+      return Runs.of({ start })
+    })
+  )
+}
+

@@ -1,0 +1,453 @@
+/**
+ * GitHub's REST API through @octokit/rest: issues, issue comments, labels, pull requests, merges
+ * and commit statuses of one repository (`[github] repo`, or the `origin` remote's URL). Every
+ * request, including each page of a listing, goes through the shared `RequestBudget`; rate-limit
+ * answers (403/429 with `x-ratelimit-remaining: 0` or `retry-after`) make the call wait and retry.
+ * Octokit is loaded and the token read on first use.
+ */
+import type { Octokit } from "@octokit/rest"
+import { Project } from "@spec-orch/contract"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { ChildProcessSpawner } from "effect/process"
+import { type Attempt, call, numberHeader, type Token } from "./internal/call.js"
+import { repoFromRemoteUrl, runGit } from "./internal/git.js"
+import { readToken, tokenEnvNames } from "./internal/tokens.js"
+import { RequestBudget } from "./RequestBudget.js"
+import { type TrackerAvailability, TrackerAuthFailed, TrackerError, TrackerForbidden, TrackerMisconfigured, TrackerNotFound, TrackerRejected, type TrackerTokenMissing } from "./TrackerError.js"
+
+/** Token variables read after `[github] token_env` (the `gh` CLI's conventions). */
+export const GITHUB_TOKEN_FALLBACKS = ["GITHUB_TOKEN", "GH_TOKEN"] as const
+
+/** A repository as `owner/name`. */
+export interface RepoRef {
+  readonly owner: string
+  readonly name: string
+}
+
+/** An issue (or, with `isPullRequest`, a pull request listed as an issue). */
+export interface GitHubIssue {
+  readonly number: number
+  readonly title: string
+  readonly body: string | null
+  readonly state: string
+  readonly url: string
+  readonly labels: ReadonlyArray<string>
+  readonly assignee: string | null
+  readonly updatedAt: string
+  readonly isPullRequest: boolean
+}
+
+/** An issue or pull request comment. */
+export interface GitHubComment {
+  readonly id: number
+  readonly body: string
+  readonly user: string | null
+  readonly updatedAt: string
+  readonly url: string
+}
+
+/** A pull request. */
+export interface GitHubPull {
+  readonly number: number
+  readonly title: string
+  readonly body: string | null
+  readonly state: string
+  readonly draft: boolean
+  readonly merged: boolean
+  readonly url: string
+  readonly head: string
+  readonly headSha: string
+  readonly base: string
+}
+
+/** A commit status. */
+export interface GitHubStatus {
+  readonly state: string
+  readonly context: string
+  readonly description: string | null
+  readonly targetUrl: string | null
+}
+
+/** GitHub's REST API for the project's repository. */
+export class GitHub extends Context.Service<GitHub, {
+  /** The environment variables the token is read from, in order. */
+  readonly tokenEnvNames: ReadonlyArray<string>
+  /** The repository (`[github] repo`, else parsed from the configured remote's URL). */
+  readonly repo: Effect.Effect<RepoRef, TrackerError>
+  /** Whether GitHub can be asked at all (a token is set, the repository is known), decided without a request. */
+  readonly availability: Effect.Effect<TrackerAvailability>
+  /** Issues (pull requests included, marked) with all of `labels`, newest first, at most `limit`. */
+  readonly listIssues: (options: { readonly state: "open" | "closed" | "all"; readonly labels?: ReadonlyArray<string>; readonly limit?: number }) => Effect.Effect<ReadonlyArray<GitHubIssue>, TrackerError>
+  /** One issue; `None` when the repository has no such issue. */
+  readonly getIssue: (number: number) => Effect.Effect<Option.Option<GitHubIssue>, TrackerError>
+  /** Every comment of an issue or pull request, oldest first. */
+  readonly listComments: (number: number) => Effect.Effect<ReadonlyArray<GitHubComment>, TrackerError>
+  /** Adds a comment as the token's user. */
+  readonly createComment: (number: number, body: string) => Effect.Effect<GitHubComment, TrackerError>
+  /** Replaces a comment's body. */
+  readonly updateComment: (commentId: number, body: string) => Effect.Effect<GitHubComment, TrackerError>
+  /** Adds labels to an issue (GitHub creates labels that do not exist yet). */
+  readonly addLabels: (number: number, labels: ReadonlyArray<string>) => Effect.Effect<void, TrackerError>
+  /** Removes a label; removing a label the issue does not have is not an error. */
+  readonly removeLabel: (number: number, label: string) => Effect.Effect<void, TrackerError>
+  /** Pull requests whose head is `branch` of this repository, newest first. */
+  readonly pullsForHead: (branch: string, state: "open" | "closed" | "all") => Effect.Effect<ReadonlyArray<GitHubPull>, TrackerError>
+  /** One pull request; `None` when there is no such pull request. */
+  readonly getPull: (number: number) => Effect.Effect<Option.Option<GitHubPull>, TrackerError>
+  /** Creates a pull request; GitHub's 422 (duplicate, no commits, unknown branch) comes back as `TrackerRejected`. */
+  readonly createPull: (input: { readonly head: string; readonly base: string; readonly title: string; readonly body: string; readonly draft: boolean }) => Effect.Effect<GitHubPull, TrackerError>
+  /** Changes a pull request's title, body or base (GitHub's REST API cannot change the draft flag). */
+  readonly updatePull: (number: number, input: { readonly title?: string; readonly body?: string; readonly base?: string }) => Effect.Effect<GitHubPull, TrackerError>
+  /** Merges a pull request; refusals (405 not mergeable/draft, 409 head moved) come back as `TrackerRejected`. */
+  readonly mergePull: (number: number, input: { readonly method: "merge" | "squash" | "rebase"; readonly sha?: string | undefined }) => Effect.Effect<{ readonly sha: string }, TrackerError>
+  /** Adds a commit status (GitHub keeps every status; the newest per context counts). */
+  readonly createStatus: (sha: string, input: { readonly state: "success" | "failure" | "pending" | "error"; readonly context: string; readonly description?: string | undefined; readonly targetUrl?: string | undefined }) => Effect.Effect<void, TrackerError>
+  /** Statuses of a commit, newest first. */
+  readonly listStatuses: (ref: string) => Effect.Effect<ReadonlyArray<GitHubStatus>, TrackerError>
+}>()("@spec-orch/control/GitHub") {
+  /** GitHub from `[github]`: `api_url`, `repo` (or the `remote`'s URL) and the token in `token_env` (then `GITHUB_TOKEN`, `GH_TOKEN`). */
+  static readonly layer: Layer.Layer<GitHub, never, Project | RequestBudget | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
+    GitHub,
+    Effect.gen(function*() {
+      const project = yield* Project
+      const budget = yield* RequestBudget
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const gh = project.config.github
+      const configured = gh.repo !== undefined ? parseRepo(gh.repo) : undefined
+      const repo: Effect.Effect<RepoRef, TrackerError> = yield* Effect.cached(configured !== undefined
+        ? Effect.succeed(configured)
+        : gh.repo !== undefined
+        ? Effect.fail(new TrackerError({ operation: "read [github] repo", reason: new TrackerMisconfigured({ tracker: "github", key: "[github] repo", detail: `"${gh.repo}" is not owner/name` }) }))
+        : runGit(project.root, ["remote", "get-url", gh.remote]).pipe(
+          Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner),
+          Effect.flatMap((r) => {
+            const parsed = r.exitCode === 0 ? repoFromRemoteUrl(r.stdout) : undefined
+            return parsed !== undefined
+              ? Effect.succeed(parsed)
+              : Effect.fail(new TrackerError({
+                operation: "find the GitHub repository",
+                reason: new TrackerMisconfigured({
+                  tracker: "github",
+                  key: "[github] repo",
+                  detail: r.exitCode === 0 ? `the ${gh.remote} remote (${r.stdout.trim()}) is not a GitHub URL; set repo = "owner/name"` : `no ${gh.remote} remote to read the repository from; set repo = "owner/name"`
+                })
+              }))
+          })
+        ))
+      return makeGitHub({ apiUrl: gh.api_url.replace(/\/+$/, ""), envNames: tokenEnvNames(gh.token_env, GITHUB_TOKEN_FALLBACKS), repo, budget })
+    })
+  )
+}
+
+const parseRepo = (text: string): RepoRef | undefined => {
+  const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(text.trim())
+  return m ? { owner: m[1]!, name: m[2]!.replace(/\.git$/, "") } : undefined
+}
+
+interface OctokitError {
+  readonly status?: number
+  readonly message?: string
+  readonly response?: { readonly headers?: Record<string, string | undefined>; readonly data?: unknown }
+}
+
+/** GitHub's error detail: the `message`, plus the messages or codes of `errors[]`. */
+const detailOf = (e: OctokitError): string => {
+  const data = e.response?.data as { message?: string; errors?: ReadonlyArray<{ message?: string; code?: string; field?: string; resource?: string }> } | undefined
+  const base = data?.message ?? e.message ?? "error"
+  const extra = (data?.errors ?? []).map((x) => x.message ?? [x.resource, x.field, x.code].filter(Boolean).join(" ")).filter(Boolean)
+  return extra.length > 0 ? `${base}: ${extra.join("; ")}` : base
+}
+
+/** Classifies an error thrown by Octokit. */
+const classify = (error: unknown, envName: string, what: string): Attempt => {
+  const e = error as OctokitError
+  const status = e?.status
+  if (status === undefined || e.response === undefined) {
+    return { _tag: "Transient", detail: e?.message ?? String(error) }
+  }
+  const headers = e.response.headers ?? {}
+  const detail = detailOf(e)
+  const remaining = numberHeader(headers["x-ratelimit-remaining"])
+  const retryAfter = numberHeader(headers["retry-after"])
+  const reset = numberHeader(headers["x-ratelimit-reset"])
+  if ((status === 403 || status === 429) && (remaining === 0 || retryAfter !== undefined || /rate limit/i.test(detail))) {
+    return {
+      _tag: "RateLimited",
+      info: {
+        remaining: remaining ?? 0,
+        ...(reset !== undefined && remaining === 0 ? { resetAtMs: reset * 1000 } : {}),
+        ...(retryAfter !== undefined ? { retryAfterMs: retryAfter * 1000 } : {})
+      }
+    }
+  }
+  if (status === 401) return { _tag: "Final", reason: new TrackerAuthFailed({ tracker: "github", envName, detail }) }
+  if (status === 403) return { _tag: "Final", reason: new TrackerForbidden({ tracker: "github", envName, detail }) }
+  if (status === 404) return { _tag: "Final", reason: new TrackerNotFound({ tracker: "github", what }) }
+  if (status >= 500) return { _tag: "Transient", detail: `${detail} (HTTP ${status})` }
+  return { _tag: "Final", reason: new TrackerRejected({ tracker: "github", status, detail }) }
+}
+
+const nextPage = (link: string | undefined): number | undefined => {
+  const m = /<([^>]+)>;\s*rel="next"/.exec(link ?? "")
+  if (!m) return undefined
+  const page = new URL(m[1]!).searchParams.get("page")
+  return page !== null ? Number(page) : undefined
+}
+
+type RawIssue = {
+  number: number
+  title: string
+  body?: string | null
+  state: string
+  html_url: string
+  labels: ReadonlyArray<string | { name?: string }>
+  assignee?: { login: string } | null
+  updated_at: string
+  pull_request?: unknown
+}
+const toIssue = (raw: RawIssue): GitHubIssue => ({
+  number: raw.number,
+  title: raw.title,
+  body: raw.body ?? null,
+  state: raw.state,
+  url: raw.html_url,
+  labels: raw.labels.map((l) => (typeof l === "string" ? l : l.name ?? "")).filter((l) => l !== ""),
+  assignee: raw.assignee?.login ?? null,
+  updatedAt: raw.updated_at,
+  isPullRequest: raw.pull_request !== undefined && raw.pull_request !== null
+})
+
+type RawPull = {
+  number: number
+  title: string
+  body: string | null
+  state: string
+  draft?: boolean
+  merged?: boolean
+  merged_at: string | null
+  html_url: string
+  head: { ref: string; sha: string }
+  base: { ref: string }
+}
+const toPull = (raw: RawPull): GitHubPull => ({
+  number: raw.number,
+  title: raw.title,
+  body: raw.body,
+  state: raw.state,
+  draft: raw.draft === true,
+  merged: raw.merged === true || raw.merged_at !== null,
+  url: raw.html_url,
+  head: raw.head.ref,
+  headSha: raw.head.sha,
+  base: raw.base.ref
+})
+
+type RawComment = { id: number; body?: string; user: { login: string } | null; updated_at: string; html_url: string }
+const toComment = (raw: RawComment): GitHubComment => ({ id: raw.id, body: raw.body ?? "", user: raw.user?.login ?? null, updatedAt: raw.updated_at, url: raw.html_url })
+
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
+
+const makeGitHub = (options: {
+  readonly apiUrl: string
+  readonly envNames: ReadonlyArray<string>
+  readonly repo: Effect.Effect<RepoRef, TrackerError>
+  readonly budget: RequestBudget["Service"]
+}): GitHub["Service"] => {
+  const { apiUrl, envNames, repo, budget } = options
+  let client: { readonly octokit: Octokit; readonly token: Token } | undefined
+
+  const availability: Effect.Effect<TrackerAvailability> = Effect.gen(function*() {
+    const token = yield* Effect.result(readToken("github", envNames))
+    if (token._tag === "Failure") return { available: false, reason: token.failure.message }
+    const r = yield* Effect.result(repo)
+    if (r._tag === "Failure") return { available: false, reason: r.failure.reason.message }
+    return { available: true, detail: `${r.success.owner}/${r.success.name}` }
+  })
+
+  const connect: Effect.Effect<{ readonly octokit: Octokit; readonly token: Token }, TrackerTokenMissing> = Effect.suspend(() => {
+    if (client !== undefined) return Effect.succeed(client)
+    return Effect.gen(function*() {
+      const token = yield* readToken("github", envNames)
+      const { Octokit } = yield* Effect.promise(() => import("@octokit/rest"))
+      const octokit = new Octokit({ auth: Redacted.value(token.value), baseUrl: apiUrl, userAgent: "spec-orch", log: quiet })
+      client = { octokit, token }
+      return client
+    })
+  })
+
+  interface Response<A> { readonly data: A; readonly headers: Record<string, string | number | undefined> }
+
+  /** One Octokit call under the budget; `what` names the thing a 404 means is missing. */
+  const run = <A>(operation: string, what: string, idempotent: boolean, f: (octokit: Octokit, r: RepoRef, signal: AbortSignal) => Promise<Response<A>>) =>
+    Effect.gen(function*() {
+      const r = yield* repo
+      const { octokit, token } = yield* connect.pipe(Effect.mapError((reason) => new TrackerError({ operation, reason })))
+      return yield* call({
+        budget,
+        tracker: "github",
+        operation,
+        url: apiUrl,
+        idempotent,
+        once: Effect.tryPromise({
+          try: (signal) => f(octokit, r, signal),
+          catch: (error) => classify(error, token.envName, what === "repository" ? `repository ${r.owner}/${r.name}` : `${what} in ${r.owner}/${r.name}`)
+        }).pipe(
+          Effect.tap((res) =>
+            budget.observe("github", {
+              remaining: numberHeader(res.headers["x-ratelimit-remaining"] as string | undefined),
+              resetAtMs: (numberHeader(res.headers["x-ratelimit-reset"] as string | undefined) ?? 0) * 1000 || undefined
+            })
+          )
+        )
+      })
+    })
+
+  const noneOn404 = <A>(effect: Effect.Effect<A, TrackerError>): Effect.Effect<Option.Option<A>, TrackerError> =>
+    effect.pipe(
+      Effect.map(Option.some),
+      Effect.catchTag("TrackerError", (e) => (e.reason._tag === "TrackerNotFound" ? Effect.succeed(Option.none<A>()) : Effect.fail(e)))
+    )
+
+  /** Pages through a listing with `per_page=100`, following the `Link` header. */
+  const paged = <A>(operation: string, what: string, limit: number, f: (octokit: Octokit, r: RepoRef, page: number, signal: AbortSignal) => Promise<Response<ReadonlyArray<A>>>) =>
+    Effect.gen(function*() {
+      const out: Array<A> = []
+      let page: number | undefined = 1
+      while (page !== undefined && out.length < limit) {
+        const current: number = page
+        const res: Response<ReadonlyArray<A>> = yield* run(operation, what, true, (o, r, signal) => f(o, r, current, signal))
+        out.push(...res.data)
+        page = nextPage(res.headers["link"] as string | undefined)
+      }
+      return out.slice(0, limit)
+    })
+
+  const listIssues = Effect.fn("GitHub.listIssues")(function*(o: { readonly state: "open" | "closed" | "all"; readonly labels?: ReadonlyArray<string>; readonly limit?: number }) {
+    const raw = yield* paged<RawIssue>("list GitHub issues", "repository", o.limit ?? Number.POSITIVE_INFINITY, (octokit, r, page, signal) =>
+      octokit.rest.issues.listForRepo({
+        owner: r.owner,
+        repo: r.name,
+        state: o.state,
+        ...(o.labels !== undefined && o.labels.length > 0 ? { labels: o.labels.join(",") } : {}),
+        per_page: 100,
+        page,
+        request: { signal }
+      }) as unknown as Promise<Response<ReadonlyArray<RawIssue>>>)
+    return raw.map(toIssue)
+  })
+
+  const getIssue = Effect.fn("GitHub.getIssue")(function*(number: number) {
+    return yield* noneOn404(run(`read GitHub issue #${number}`, `issue #${number}`, true, (octokit, r, signal) =>
+      octokit.rest.issues.get({ owner: r.owner, repo: r.name, issue_number: number, request: { signal } }) as unknown as Promise<Response<RawIssue>>).pipe(
+        Effect.map((res) => toIssue(res.data))
+      ))
+  })
+
+  const listComments = Effect.fn("GitHub.listComments")(function*(number: number) {
+    const raw = yield* paged<RawComment>(`read comments of GitHub #${number}`, `issue #${number}`, Number.POSITIVE_INFINITY, (octokit, r, page, signal) =>
+      octokit.rest.issues.listComments({ owner: r.owner, repo: r.name, issue_number: number, per_page: 100, page, request: { signal } }) as unknown as Promise<Response<ReadonlyArray<RawComment>>>)
+    return raw.map(toComment)
+  })
+
+  const createComment = Effect.fn("GitHub.createComment")(function*(number: number, body: string) {
+    const res = yield* run(`comment on GitHub #${number}`, `issue #${number}`, false, (octokit, r, signal) =>
+      octokit.rest.issues.createComment({ owner: r.owner, repo: r.name, issue_number: number, body, request: { signal } }) as unknown as Promise<Response<RawComment>>)
+    return toComment(res.data)
+  })
+
+  const updateComment = Effect.fn("GitHub.updateComment")(function*(commentId: number, body: string) {
+    const res = yield* run(`update GitHub comment ${commentId}`, `comment ${commentId}`, true, (octokit, r, signal) =>
+      octokit.rest.issues.updateComment({ owner: r.owner, repo: r.name, comment_id: commentId, body, request: { signal } }) as unknown as Promise<Response<RawComment>>)
+    return toComment(res.data)
+  })
+
+  const addLabels = Effect.fn("GitHub.addLabels")(function*(number: number, labels: ReadonlyArray<string>) {
+    if (labels.length === 0) return
+    yield* run(`label GitHub #${number}`, `issue #${number}`, true, (octokit, r, signal) =>
+      octokit.rest.issues.addLabels({ owner: r.owner, repo: r.name, issue_number: number, labels: [...labels], request: { signal } }) as unknown as Promise<Response<unknown>>)
+  })
+
+  const removeLabel = Effect.fn("GitHub.removeLabel")(function*(number: number, label: string) {
+    yield* noneOn404(run(`unlabel GitHub #${number}`, `label ${label} on #${number}`, true, (octokit, r, signal) =>
+      octokit.rest.issues.removeLabel({ owner: r.owner, repo: r.name, issue_number: number, name: label, request: { signal } }) as unknown as Promise<Response<unknown>>))
+  })
+
+  const pullsForHead = Effect.fn("GitHub.pullsForHead")(function*(branch: string, state: "open" | "closed" | "all") {
+    const r = yield* repo
+    const raw = yield* paged<RawPull>(`find pull requests for ${branch}`, "repository", 100, (octokit, rr, page, signal) =>
+      octokit.rest.pulls.list({ owner: rr.owner, repo: rr.name, head: `${r.owner}:${branch}`, state, per_page: 100, page, request: { signal } }) as unknown as Promise<Response<ReadonlyArray<RawPull>>>)
+    return raw.map(toPull).filter((p) => p.head === branch)
+  })
+
+  const getPull = Effect.fn("GitHub.getPull")(function*(number: number) {
+    return yield* noneOn404(run(`read pull request #${number}`, `pull request #${number}`, true, (octokit, r, signal) =>
+      octokit.rest.pulls.get({ owner: r.owner, repo: r.name, pull_number: number, request: { signal } }) as unknown as Promise<Response<RawPull>>).pipe(
+        Effect.map((res) => toPull(res.data))
+      ))
+  })
+
+  const createPull = Effect.fn("GitHub.createPull")(function*(input: { readonly head: string; readonly base: string; readonly title: string; readonly body: string; readonly draft: boolean }) {
+    const res = yield* run(`open a pull request for ${input.head}`, "repository", false, (octokit, r, signal) =>
+      octokit.rest.pulls.create({ owner: r.owner, repo: r.name, head: input.head, base: input.base, title: input.title, body: input.body, draft: input.draft, request: { signal } }) as unknown as Promise<Response<RawPull>>)
+    return toPull(res.data)
+  })
+
+  const updatePull = Effect.fn("GitHub.updatePull")(function*(number: number, input: { readonly title?: string; readonly body?: string; readonly base?: string }) {
+    const res = yield* run(`update pull request #${number}`, `pull request #${number}`, true, (octokit, r, signal) =>
+      octokit.rest.pulls.update({ owner: r.owner, repo: r.name, pull_number: number, ...input, request: { signal } }) as unknown as Promise<Response<RawPull>>)
+    return toPull(res.data)
+  })
+
+  const mergePull = Effect.fn("GitHub.mergePull")(function*(number: number, input: { readonly method: "merge" | "squash" | "rebase"; readonly sha?: string | undefined }) {
+    const res = yield* run(`merge pull request #${number}`, `pull request #${number}`, false, (octokit, r, signal) =>
+      octokit.rest.pulls.merge({
+        owner: r.owner,
+        repo: r.name,
+        pull_number: number,
+        merge_method: input.method,
+        ...(input.sha !== undefined ? { sha: input.sha } : {}),
+        request: { signal }
+      }) as unknown as Promise<Response<{ sha: string }>>)
+    return { sha: res.data.sha }
+  })
+
+  const createStatus = Effect.fn("GitHub.createStatus")(function*(sha: string, input: { readonly state: "success" | "failure" | "pending" | "error"; readonly context: string; readonly description?: string | undefined; readonly targetUrl?: string | undefined }) {
+    yield* run(`set status ${input.context} on ${sha.slice(0, 12)}`, `commit ${sha}`, true, (octokit, r, signal) =>
+      octokit.rest.repos.createCommitStatus({
+        owner: r.owner,
+        repo: r.name,
+        sha,
+        state: input.state,
+        context: input.context,
+        ...(input.description !== undefined ? { description: input.description.slice(0, 140) } : {}),
+        ...(input.targetUrl !== undefined ? { target_url: input.targetUrl } : {}),
+        request: { signal }
+      }) as unknown as Promise<Response<unknown>>)
+  })
+
+  const listStatuses = Effect.fn("GitHub.listStatuses")(function*(ref: string) {
+    const raw = yield* paged<{ state: string; context: string; description: string | null; target_url: string | null }>(`read statuses of ${ref.slice(0, 12)}`, `commit ${ref}`, 300, (octokit, r, page, signal) =>
+      octokit.rest.repos.listCommitStatusesForRef({ owner: r.owner, repo: r.name, ref, per_page: 100, page, request: { signal } }) as unknown as Promise<Response<ReadonlyArray<{ state: string; context: string; description: string | null; target_url: string | null }>>>)
+    return raw.map((s) => ({ state: s.state, context: s.context, description: s.description, targetUrl: s.target_url }))
+  })
+
+  return GitHub.of({
+    tokenEnvNames: envNames,
+    repo,
+    availability,
+    listIssues,
+    getIssue,
+    listComments,
+    createComment,
+    updateComment,
+    addLabels,
+    removeLabel,
+    pullsForHead,
+    getPull,
+    createPull,
+    updatePull,
+    mergePull,
+    createStatus,
+    listStatuses
+  })
+}

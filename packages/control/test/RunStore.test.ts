@@ -1,0 +1,90 @@
+import { assert, describe, it } from "@effect/vitest"
+import { makeIssueId, makeRunId, makeRunKey, RunRecord } from "@spec-orch/contract"
+import { SqliteClient } from "@spec-orch/sqlite"
+import { Effect, Fiber, Layer, Stream } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
+
+const db = () => join(mkdtempSync(join(tmpdir(), "runstore-")), "state.db")
+const storeLayer = (file: string) => RunStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename: file })))
+const record = (attempt: number, status: RunRecord["status"] = "running") =>
+  new RunRecord({
+    runId: makeRunId(`T-1-r${attempt}`),
+    runKey: makeRunKey("T-1"),
+    issueId: makeIssueId("T-1"),
+    attempt,
+    status,
+    stage: "load",
+    startedAt: `2026-11-25T10:00:0${attempt}.000Z`,
+    updatedAt: `2026-11-25T10:00:0${attempt}.000Z`
+  })
+
+describe("RunStore", () => {
+  it.effect("keeps run records across connections to the same file", () =>
+    Effect.gen(function*() {
+      const file = db()
+      yield* RunStore.use((s) => Effect.andThen(s.put(record(1, "blocked"), "me"), s.put(record(2))) ).pipe(Effect.provide(storeLayer(file)))
+      const latest = yield* RunStore.use((s) => s.latest("T-1")).pipe(Effect.provide(Layer.fresh(storeLayer(file))))
+      assert.strictEqual(latest?.runId, "T-1-r2")
+      const owner = yield* RunStore.use((s) => s.owner("T-1-r1")).pipe(Effect.provide(Layer.fresh(storeLayer(file))))
+      assert.strictEqual(owner, "me")
+    }))
+
+  it.effect("updates a record and numbers events in order", () =>
+    Effect.gen(function*() {
+      const s = yield* RunStore
+      yield* s.put(record(1))
+      const updated = yield* s.update("T-1-r1", (r) => new RunRecord({ ...r, stage: "agent" }))
+      assert.strictEqual(updated?.stage, "agent")
+      yield* s.append("T-1-r1", "stage", { stage: "agent", state: "started" })
+      yield* s.append("T-1-r1", "note", { text: "x" })
+      const all = yield* s.events("T-1-r1")
+      assert.deepStrictEqual(all.map((e) => [e.seq, e.kind]), [[1, "stage"], [2, "note"]])
+      assert.deepStrictEqual((yield* s.events("T-1-r1", 1)).map((e) => e.seq), [2])
+    }).pipe(Effect.provide(storeLayer(db()))))
+
+  it.live("lets another reader follow a run until it finishes", () =>
+    Effect.gen(function*() {
+      const file = db()
+      const writer = storeLayer(file)
+      yield* RunStore.use((s) => Effect.andThen(s.put(record(1)), s.append("T-1-r1", "note", { text: "one" }))).pipe(Effect.provide(writer))
+      const reader = yield* RunStore.use((s) => s.follow("T-1-r1", { pollMillis: 20 }).pipe(Stream.runCollect)).pipe(Effect.provide(Layer.fresh(storeLayer(file))), Effect.forkChild)
+      yield* Effect.sleep(100)
+      yield* RunStore.use((s) => Effect.gen(function*() {
+        yield* s.append("T-1-r1", "note", { text: "two" })
+        yield* s.update("T-1-r1", (r) => new RunRecord({ ...r, status: "succeeded" }))
+      })).pipe(Effect.provide(Layer.fresh(writer)))
+      const seen = yield* Fiber.join(reader)
+      assert.deepStrictEqual(Array.from(seen).map((e) => (e.data as { text: string }).text), ["one", "two"])
+    }))
+})
+
+describe("acquireEngineLock", () => {
+  it.live("refuses a second live holder with a message naming the first, and frees the lock on release", () =>
+    Effect.gen(function*() {
+      const file = db()
+      const sql = SqliteClient.layer({ filename: file })
+      const first = Layer.effectDiscard(acquireEngineLock("run A")).pipe(Layer.provide(ProcessToken.layer), Layer.provide(sql))
+      const other = ProcessToken.of({ token: `${(yield* ProcessToken.use((t) => Effect.succeed(t.host)).pipe(Effect.provide(ProcessToken.layer)))}:${process.ppid}:x`, pid: process.ppid, host: "" })
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Layer.build(first)
+        const busy = yield* Effect.flip(Effect.scoped(acquireEngineLock("run B")).pipe(Effect.provideService(ProcessToken, { ...other, host: other.token.split(":")[0]! }), Effect.provide(Layer.fresh(sql))))
+        assert.strictEqual(busy._tag, "EngineBusy")
+        assert.match(busy.message, /another spec-orch process is running workflows in this project \(pid \d+ on .*`run A`/)
+      }))
+      yield* Effect.scoped(acquireEngineLock("run C")).pipe(Effect.provide(ProcessToken.layer), Effect.provide(Layer.fresh(sql)))
+    }))
+
+  it.live("takes the lock over from a process that is gone", () =>
+    Effect.gen(function*() {
+      const file = db()
+      const sql = SqliteClient.layer({ filename: file })
+      const host = yield* ProcessToken.use((t) => Effect.succeed(t.host)).pipe(Effect.provide(ProcessToken.layer))
+      const dead = ProcessToken.of({ token: `${host}:999999:dead`, pid: 999999, host })
+      // A crashed holder: acquire and never release (the scope is left open on purpose).
+      yield* Layer.buildWithScope(Layer.effectDiscard(acquireEngineLock("crashed")).pipe(Layer.provide(Layer.succeed(ProcessToken, dead)), Layer.provide(sql)), yield* Effect.scope)
+      yield* Effect.scoped(acquireEngineLock("after crash")).pipe(Effect.provide(ProcessToken.layer), Effect.provide(Layer.fresh(sql)))
+    }).pipe(Effect.scoped))
+})

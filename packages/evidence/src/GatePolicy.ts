@@ -1,0 +1,226 @@
+/**
+ * Gate policy files (`gate.policy.yaml`, the original spec-orch format, loaded unchanged) and the
+ * built-in default policy. A policy comes only from this file or the built-in: nothing in an issue,
+ * a spec or an agent's output can change it. Every problem names file, line and key; unknown
+ * condition names are errors with a "did you mean".
+ */
+import { describeValue, didYouMean, FileProblem, InvalidFile, validateWith, yamlLocator } from "@spec-orch/contract"
+import { Result } from "effect"
+import { LineCounter, parseDocument } from "yaml"
+import { z } from "zod"
+import { ConditionRegistry } from "./Conditions.js"
+import { DEFAULT_BLOCK_ON, DEVIATION_SEVERITIES, type DeviationSeverity } from "./Deviations.js"
+
+/** One condition as the policy declares it. */
+export interface PolicyCondition {
+  readonly name: string
+  /** Required conditions decide mergeability; the others are judged and shown as advisory. */
+  readonly required: boolean
+  readonly description: string
+}
+
+/** A named profile: conditions it makes required (`enable`) or switches off (`disable`). */
+export interface PolicyProfile {
+  readonly name: string
+  readonly enable: ReadonlyArray<string>
+  readonly disable: ReadonlyArray<string>
+  /** Overrides the policy's `auto_merge` when set. */
+  readonly autoMerge: boolean | undefined
+  readonly description: string | undefined
+}
+
+/** A loaded, validated gate policy. Immutable plain data plus the registry it was checked against. */
+export interface GatePolicy {
+  /** What verdicts call it: the policy file as given, or `built-in`. */
+  readonly name: string
+  readonly source: "file" | "built-in"
+  /** Declared conditions, in file order. */
+  readonly conditions: ReadonlyArray<PolicyCondition>
+  readonly autoMerge: boolean
+  /** Conditions that must pass for auto-merge; `undefined` = the required set. */
+  readonly autoMergeConditions: ReadonlyArray<string> | undefined
+  readonly profiles: ReadonlyArray<PolicyProfile>
+  /** Deviation severities that make `within_boundaries` fail (`deviations.block_on`). */
+  readonly blockOn: ReadonlyArray<DeviationSeverity>
+  /** The conditions this policy may name and evaluates with. */
+  readonly registry: ConditionRegistry
+  /** Non-fatal problems found while loading (unknown keys). */
+  readonly warnings: ReadonlyArray<FileProblem>
+}
+
+const Names = z.array(z.string())
+
+/** The zod schema of `gate.policy.yaml` (snake_case keys, as the original writes them). */
+export const GatePolicyFile = z.object({
+  conditions: z.record(z.string(), z.object({ required: z.boolean().default(true), description: z.string().optional() })),
+  auto_merge: z.boolean().default(false),
+  auto_merge_conditions: Names.optional(),
+  profiles: z.record(
+    z.string(),
+    z.object({
+      description: z.string().optional(),
+      enable: Names.default([]),
+      disable: Names.default([]),
+      auto_merge: z.boolean().optional()
+    })
+  ).default({}),
+  /** spec-orch's addition: which deviation severities block `within_boundaries`. */
+  deviations: z.object({
+    block_on: z.array(z.enum(DEVIATION_SEVERITIES as [DeviationSeverity, ...Array<DeviationSeverity>])).default([...DEFAULT_BLOCK_ON])
+  }).prefault({})
+})
+
+/** The original spec-orch's profiles, also part of the built-in policy. */
+const ORIGINAL_PROFILES: ReadonlyArray<PolicyProfile> = [
+  { name: "daemon", enable: [], disable: ["human_acceptance"], autoMerge: true, description: "Unattended runs: no human acceptance, auto-merge" },
+  { name: "ci", enable: ["findings"], disable: ["human_acceptance", "preview"], autoMerge: false, description: "CI: findings required, no human acceptance or preview" },
+  { name: "strict", enable: ["preview", "findings", "compliance"], disable: [], autoMerge: false, description: "Everything, including preview, findings and compliance" },
+  {
+    name: "hotfix",
+    enable: [],
+    disable: ["human_acceptance", "compliance", "findings", "spec_exists", "spec_approved", "within_boundaries"],
+    autoMerge: true,
+    description: "Hotfixes: builder, verification and review only; auto-merge"
+  }
+]
+
+/**
+ * The built-in policy, used when the project has no policy file: the original's defaults (required
+ * spec_exists, spec_approved, within_boundaries, builder, verification, review, human_acceptance;
+ * auto_merge false) plus its four sample profiles.
+ */
+export const defaultGatePolicy = (registry: ConditionRegistry = ConditionRegistry.builtin): GatePolicy => ({
+  name: "built-in",
+  source: "built-in",
+  conditions: ["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance"].map((name) => ({
+    name,
+    required: true,
+    description: ConditionRegistry.builtin.get(name)!.description
+  })),
+  autoMerge: false,
+  autoMergeConditions: undefined,
+  profiles: ORIGINAL_PROFILES,
+  blockOn: DEFAULT_BLOCK_ON,
+  registry,
+  warnings: []
+})
+
+/**
+ * Parses and validates policy text. `file` is only used in messages. Unknown condition names (in
+ * `conditions`, `auto_merge_conditions` or a profile) are errors; unknown keys are warnings.
+ */
+export const loadGatePolicy = (
+  text: string,
+  file: string,
+  registry: ConditionRegistry = ConditionRegistry.builtin
+): Result.Result<GatePolicy, InvalidFile> => {
+  const invalid = (problems: ReadonlyArray<FileProblem>) => Result.fail(new InvalidFile({ file, problems }))
+  if (text.trim() === "") {
+    return invalid([new FileProblem({ file, line: 1, column: 1, key: "", severity: "error", message: "the policy file is empty", hint: "it needs at least a `conditions:` table" })])
+  }
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true })
+  if (doc.errors.length > 0) {
+    return invalid(doc.errors.map((e) => {
+      const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0])
+      return new FileProblem({ file, line: pos.line, column: pos.col, key: "", severity: "error", message: `not valid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}` })
+    }))
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 })
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return invalid([new FileProblem({ file, line: 1, column: 1, key: "", severity: "error", message: `expected a table with a \`conditions:\` key, found ${describeValue(raw)}` })])
+  }
+  // `builder:` with nothing after it is YAML null: the original reads it as an empty table.
+  for (const section of ["conditions", "profiles"]) {
+    const entries = (raw as Record<string, unknown>)[section]
+    if (entries !== null && typeof entries === "object" && !Array.isArray(entries)) {
+      for (const [k, v] of Object.entries(entries)) if (v === null) (entries as Record<string, unknown>)[k] = {}
+    }
+  }
+  const locate = yamlLocator(text)
+  const { problems, value } = validateWith(GatePolicyFile, raw, file, locate)
+  if (value === undefined) return invalid(problems)
+
+  const known = registry.names
+  const all = [...problems]
+  const problem = (path: ReadonlyArray<string | number>, message: string, hint?: string) => {
+    const pos = locate(path)
+    all.push(new FileProblem({ file, ...(pos ? { line: pos.line, column: pos.column } : {}), key: path.join("."), severity: "error", message, ...(hint !== undefined ? { hint } : {}) }))
+  }
+  const checkName = (path: ReadonlyArray<string | number>, name: string) => {
+    if (registry.get(name) !== undefined) return
+    const s = didYouMean(name, known)
+    problem(path, `unknown condition "${name}"`, s !== undefined ? `did you mean "${s}"?` : `known conditions: ${known.join(", ")}`)
+  }
+  const declared = Object.keys(value.conditions)
+  if (declared.length === 0) {
+    problem(["conditions"], "declares no conditions, so every change would be mergeable", `list the conditions to require, e.g. builder and verification`)
+  }
+  for (const name of declared) checkName(["conditions", name], name)
+  value.auto_merge_conditions?.forEach((name, i) => checkName(["auto_merge_conditions", i], name))
+  const profiles: Array<PolicyProfile> = []
+  for (const [profile, body] of Object.entries(value.profiles)) {
+    const p = body
+    p.enable.forEach((name, i) => checkName(["profiles", profile, "enable", i], name))
+    p.disable.forEach((name, i) => {
+      checkName(["profiles", profile, "disable", i], name)
+      if (p.enable.includes(name)) problem(["profiles", profile, "disable", i], `"${name}" is both enabled and disabled in profile "${profile}"`, "keep it in one list")
+    })
+    profiles.push({ name: profile, enable: p.enable, disable: p.disable, autoMerge: p.auto_merge, description: p.description })
+  }
+  if (all.some((p) => p.severity === "error")) return invalid(all.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)))
+
+  return Result.succeed({
+    name: file,
+    source: "file",
+    conditions: declared.map((name) => {
+      const c = value.conditions[name]!
+      return { name, required: c.required, description: c.description ?? registry.get(name)!.description }
+    }),
+    autoMerge: value.auto_merge,
+    autoMergeConditions: value.auto_merge_conditions,
+    profiles,
+    blockOn: value.deviations.block_on,
+    registry,
+    warnings: all
+  })
+}
+
+/** The policy as plain JSON (for `gate show-policy --json` and reports). */
+export const policyJson = (policy: GatePolicy) => ({
+  name: policy.name,
+  source: policy.source,
+  conditions: policy.conditions.map((c) => ({ name: c.name, required: c.required, description: c.description })),
+  autoMerge: policy.autoMerge,
+  autoMergeConditions: policy.autoMergeConditions ?? null,
+  profiles: policy.profiles.map((p) => ({ name: p.name, enable: p.enable, disable: p.disable, autoMerge: p.autoMerge ?? null, description: p.description ?? null })),
+  deviations: { blockOn: policy.blockOn }
+})
+
+/** A place in another file that names a profile of this policy (`[gate] profile` in spec-orch.toml). */
+export interface ProfileReference {
+  readonly profile: string
+  readonly file: string
+  readonly key: string
+  readonly line?: number | undefined
+  readonly column?: number | undefined
+  /** `error` when the reference is used for every run, `warning` when only some commands use it. */
+  readonly severity: "error" | "warning"
+}
+
+/** Problems for references to profiles the policy does not define, with a "did you mean". */
+export const profileReferenceProblems = (policy: GatePolicy, refs: ReadonlyArray<ProfileReference>): Array<FileProblem> => {
+  const known = policy.profiles.map((p) => p.name)
+  return refs.filter((r) => !known.includes(r.profile)).map((r) => {
+    const s = didYouMean(r.profile, known)
+    return new FileProblem({
+      file: r.file,
+      ...(r.line !== undefined ? { line: r.line } : {}),
+      ...(r.column !== undefined ? { column: r.column } : {}),
+      key: r.key,
+      severity: r.severity,
+      message: `names gate profile "${r.profile}", which ${policy.name} does not define`,
+      hint: s !== undefined ? `did you mean "${s}"?` : known.length > 0 ? `profiles: ${known.join(", ")}` : "the policy defines no profiles"
+    })
+  })
+}

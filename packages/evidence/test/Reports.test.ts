@@ -1,0 +1,100 @@
+import { assert, describe, it } from "@effect/vitest"
+import { AcceptanceCriterion, Issue, IssueOrigin, VerificationReport } from "@spec-orch/contract"
+import { Result, Schema } from "effect"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { evaluate, loadGatePolicy, makeFinding, mdFence, renderExplain, ReportJson, reportJson } from "../src/index.js"
+import { goodBundle, OTHER_DIFF, step, without } from "./utils/evidence.js"
+
+const policy = Result.getOrThrow(loadGatePolicy(readFileSync(join(import.meta.dirname, "fixtures", "original.gate.policy.yaml"), "utf8"), "gate.policy.yaml"))
+const issue = new Issue({
+  id: "SPC-7" as Issue["id"],
+  title: "Add a login endpoint",
+  summary: "POST /login",
+  acceptanceCriteria: [new AcceptanceCriterion({ id: "AC-1", text: "POST /login returns a token" }), new AcceptanceCriterion({ id: "AC-2", text: "Wrong passwords get 401" })],
+  constraints: [],
+  filesToRead: [],
+  targetFiles: [],
+  labels: [],
+  origin: new IssueOrigin({ kind: "fixture", ref: "fixtures/issues/SPC-7.json" })
+})
+const failing = () =>
+  without(
+    goodBundle({
+      verification: new VerificationReport({
+        steps: [step("lint", "passed"), step("test", "failed", { outputTail: Array.from({ length: 40 }, (_, i) => `line ${i + 1}`).join("\n") + "\nFAIL test/api/login.test.ts > returns 401\n" })],
+        startedAt: "a",
+        finishedAt: "b"
+      }),
+      changedFiles: ["src/api/login.ts", "src/db/schema.sql"],
+      findings: [makeFinding({ source: "coderabbit", description: "token logged", severity: "blocking", filePath: "src/api/login.ts", line: 9 }, "t")],
+      diffHash: OTHER_DIFF
+    }),
+    "deviations"
+  )
+
+describe("renderExplain", () => {
+  it("puts the verdict first, then problems before passes, with reasons and how to unblock", () => {
+    const bundle = failing()
+    const md = renderExplain(bundle, evaluate(policy, null, bundle), issue, { blockOn: policy.blockOn })
+    const lines = md.split("\n")
+    assert.strictEqual(lines[0], "# SPC-7: Add a login endpoint")
+    assert.strictEqual(lines[2], "**Verdict: BLOCKED** · 4 failed (within_boundaries, verification, review, human_acceptance)")
+    assert.strictEqual(lines[4], "Policy `gate.policy.yaml`, profile none · auto-merge: no · run `run-SPC-7-1-a1b2c3`")
+    const rows = lines.filter((l) => l.startsWith("| ") && !l.startsWith("| Result"))
+    assert.deepStrictEqual(rows.map((r) => r.split(" | ").slice(0, 3).join(" | ")), [
+      "| ✗ failed | within_boundaries | required",
+      "| ✗ failed | verification | required",
+      "| ✗ failed | review | required",
+      "| ✗ failed | human_acceptance | required",
+      "| ✗ failed | findings | advisory",
+      "| ✓ passed | spec_exists | required",
+      "| ✓ passed | spec_approved | required",
+      "| ✓ passed | builder | required",
+      "| ✓ passed | preview | advisory",
+      "| ✓ passed | compliance | advisory"
+    ])
+    assert.strictEqual(rows[1], "| ✗ failed | verification | required | 1 verification step did not pass: test failed (exit 1) | fix what the failing step output shows (see explain.md), then re-run |")
+  })
+
+  it("shows the tail of a failing step's output, the deviations, the findings and the checklist", () => {
+    const bundle = failing()
+    const md = renderExplain(bundle, evaluate(policy, null, bundle), issue)
+    assert.include(md, "## Failing verification steps\n\n### test: failed (exit 1), 1.2 s\n\nCommand: `npm run test`")
+    assert.include(md, "```text\nline 12\n")
+    assert.notInclude(md, "line 11\n", "only the last 30 lines")
+    assert.include(md, "FAIL test/api/login.test.ts > returns 401\n```")
+    assert.include(md, "## Deviations (1)\n\n- **major, blocks** · `src/db/schema.sql` · src/db/schema.sql changed outside the declared footprint (allowed: src/api/, test/\\*\\*/\\*.test.ts, pnpm-lock.yaml) · pending")
+    assert.match(md, /## Findings \(1, 1 blocking\)\n\n- \*\*blocking\*\*, in spec · `f-[0-9a-f]{8}` `src\/api\/login\.ts:9` · token logged _\(coderabbit\)_/)
+    assert.include(md, "## Acceptance checklist\n\n- [ ] AC-1: POST /login returns a token\n- [ ] AC-2: Wrong passwords get 401\n- [ ] The 1 deviation above is acceptable")
+    assert.include(md, "Accepted by dana at 2026-11-25T10:05:00.000Z for diff `a3f1c09e5b7d` (**a different diff**: the current diff is `ffff0000aaaa`)")
+  })
+
+  it("fences output so no line of it can close the fence", () => {
+    assert.strictEqual(mdFence("a\n```\nb"), "````text\na\n```\nb\n````")
+  })
+})
+
+describe("reportJson", () => {
+  it("is version 1 of the documented schema, and plain JSON", () => {
+    const bundle = failing()
+    const report = reportJson(bundle, evaluate(policy, "ci", bundle), issue)
+    const decoded = Schema.decodeUnknownSync(ReportJson)(JSON.parse(JSON.stringify(report)))
+    assert.strictEqual(decoded.schemaVersion, 1)
+    assert.deepStrictEqual(decoded.verdict, {
+      status: "blocked",
+      mergeable: false,
+      autoMergeable: false,
+      headline: "BLOCKED (failed: within_boundaries, verification, review, findings)",
+      policy: "gate.policy.yaml",
+      profile: "ci",
+      failed: ["within_boundaries", "verification", "review", "findings"],
+      notJudgeable: []
+    })
+    assert.deepStrictEqual(decoded.verification!.steps.map((s) => [s.name, s.outcome, s.exitCode]), [["lint", "passed", 0], ["test", "failed", 1]])
+    assert.deepStrictEqual(decoded.deviations.map((d) => [d.filePath, d.severity, d.blocks]), [["src/db/schema.sql", "major", true]])
+    assert.deepStrictEqual([decoded.acceptance!.acceptedBy, decoded.acceptance!.matchesCurrentDiff], ["dana", false])
+    assert.deepStrictEqual(decoded.acceptanceCriteria.map((c) => c.id), ["AC-1", "AC-2"])
+    assert.isNull(reportJson(without(bundle, "builder"), evaluate(policy, "ci", bundle)).builder)
+  })
+})

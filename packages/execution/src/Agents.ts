@@ -1,0 +1,173 @@
+/**
+ * Runs coding agents. One service in front of every adapter (Claude Code, Codex, opencode, Droid,
+ * any ACP agent, or a user's command): each spawns the real CLI headless in the worktree with the
+ * prompt on stdin, under the harness's permission policy and budgets, in a scrubbed environment with
+ * a private HOME, and turns its stream into the contract's `AgentEvent`s and one `AgentOutcome`.
+ */
+import { type AgentEvent, type AgentOutcome, defaultConfig, didYouMean, type SpecOrchConfig } from "@spec-orch/contract"
+import { type AgentPolicy, policyFromBuilder } from "@spec-orch/harness"
+import { Context, Effect, Layer } from "effect"
+import { execFile } from "node:child_process"
+import { existsSync, statSync } from "node:fs"
+import { AgentConfigInvalid, AgentError, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
+import { ADAPTERS, type AdapterName, canonicalAdapter, credentialVariables, type Endpoint, prepare, programOf } from "./internal/adapters.js"
+import { agentEnvironment } from "./internal/environment.js"
+import { findExecutable, type Launcher, packageVersion } from "./internal/executables.js"
+import { supervise } from "./internal/supervise.js"
+
+export type { Endpoint } from "./internal/adapters.js"
+
+/** One agent turn to run. */
+export interface AgentRequest {
+  /** claude_code | codex (alias codex_exec) | opencode | droid | acp (alias acpx, acpx_<agent>) | command */
+  readonly adapter: string
+  /** The worktree the agent works in. */
+  readonly cwd: string
+  readonly prompt: string
+  /** Artifacts: `agent.jsonl` (raw lines verbatim), `events.jsonl` (normalized events), `agent.stderr.log`; the agent's private HOME is `home/`. */
+  readonly runDir: string
+  /** Timeouts, model, permission mode, sandbox, autonomy, command, env, secret_env, agent (for acp). */
+  readonly builder: SpecOrchConfig["builder"]
+  /** From the harness; derived from `builder` when absent. */
+  readonly policy?: AgentPolicy | undefined
+  /** A model endpoint to use instead of the agent's default provider (default: $SPEC_ORCH_AGENT_ENDPOINT). */
+  readonly endpoint?: Endpoint | undefined
+  /** Extra variables for this run, merged after scrubbing (tracker and SCM tokens are still refused). */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** Called for every normalized event, in order, as it arrives. */
+  readonly onEvent?: ((event: AgentEvent) => Effect.Effect<void>) | undefined
+  /** When this completes the turn is cancelled (the outcome is `cancelled`); interrupting `run` also kills the agent. */
+  readonly cancel?: Effect.Effect<void> | undefined
+}
+
+/** What preflight found for one adapter. */
+export interface AgentCheck {
+  readonly adapter: string
+  readonly executable: string
+  readonly version?: string
+}
+
+/** The adapters spec-orch knows, with their aliases. */
+export const KNOWN_ADAPTERS: ReadonlyArray<string> = [...ADAPTERS, "codex_exec", "acpx", "acpx_<agent>"]
+
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
+
+/** The endpoint named by $SPEC_ORCH_AGENT_ENDPOINT (`URL` or `URL#model`), if any. */
+export const endpointFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): Endpoint | undefined => {
+  const raw = env["SPEC_ORCH_AGENT_ENDPOINT"]
+  if (raw === undefined || raw.trim() === "") return undefined
+  const [url, model] = raw.trim().split("#")
+  return { baseUrl: url!, ...(model !== undefined && model !== "" ? { model } : {}), ...(env["SPEC_ORCH_AGENT_ENDPOINT_KEY"] !== undefined ? { apiKey: env["SPEC_ORCH_AGENT_ENDPOINT_KEY"] } : {}) }
+}
+
+/**
+ * Which of the variables that would let `adapter` reach its default model provider are set in `env`:
+ * `needed: false` for adapters that use no model (command); an empty `present` means a real turn
+ * cannot be exercised without an endpoint. `undefined` for an unknown adapter.
+ */
+export const modelCredentials = (adapter: string, builder: SpecOrchConfig["builder"], env: Readonly<Record<string, string | undefined>> = process.env): { readonly needed: boolean; readonly variables: ReadonlyArray<string>; readonly present: ReadonlyArray<string> } | undefined => {
+  const c = canonicalAdapter(adapter, builder)
+  if (c === undefined) return undefined
+  const vars = credentialVariables(c.adapter, c.agent)
+  if (vars === undefined) return { needed: false, variables: [], present: [] }
+  return { needed: true, variables: vars, present: vars.filter((v) => (env[v] ?? "") !== "" && !(builder.secret_env ?? []).includes(v)) }
+}
+
+const isLoopback = (e: Endpoint) => {
+  try {
+    const host = new URL(e.baseUrl).hostname
+    return host === "127.0.0.1" || host === "localhost" || host === "::1" || host === "[::1]"
+  } catch {
+    return false
+  }
+}
+
+const resolve = (adapterName: string, builder: SpecOrchConfig["builder"]) =>
+  Effect.gen(function*() {
+    const fail = (reason: AgentError["reason"]) => new AgentError({ adapter: adapterName, reason })
+    const canonical = canonicalAdapter(adapterName, builder)
+    if (canonical === undefined) {
+      const suggestion = didYouMean(adapterName, [...ADAPTERS, "codex_exec", "acpx"])
+      return yield* fail(new UnknownAdapter({ known: KNOWN_ADAPTERS, ...(suggestion !== undefined ? { suggestion } : {}) }))
+    }
+    const program = programOf(canonical.adapter, canonical.agent, builder)
+    if ("problem" in program) return yield* fail(new AgentConfigInvalid({ problem: program.problem }))
+    const found = findExecutable(program.name, program.configured)
+    if (found.executable === undefined) return yield* fail(new ExecutableNotFound({ name: program.configured ?? program.name, searched: found.searched }))
+    return { adapter: canonical.adapter as AdapterName, agent: canonical.agent, program, launcher: found as Launcher }
+  })
+
+/** Runs `executable --version` (15 s at most) and returns the first version-looking token. */
+const versionOf = (launcher: Launcher, args: ReadonlyArray<string>) =>
+  Effect.callback<string | undefined>((resume) => {
+    const script = launcher.prefix[0]
+    if (script !== undefined && /\.(c|m)?js$/.test(script)) return resume(Effect.succeed(packageVersion(script)))
+    const child = execFile(launcher.executable, [...launcher.prefix, ...args, "--version"], { timeout: 15_000, env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", NO_COLOR: "1" } }, (_error, stdout, stderr) => {
+      const m = /\d+\.\d+(\.\d+)?([-+.\w]*)?/.exec(`${stdout}\n${stderr}`)
+      resume(Effect.succeed(m?.[0]))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/** Runs agent turns and checks that adapters are installed; the only way spec-orch starts a coding agent. */
+export class Agents extends Context.Service<Agents, {
+  /** Runs one agent turn to an outcome; failures of the agent are outcomes, AgentError only when it could not be started (unknown adapter, binary not found, bad config). */
+  readonly run: (request: AgentRequest) => Effect.Effect<AgentOutcome, AgentError>
+  /** Resolves the adapter's executable and version for preflight (`builder` supplies `executable`, `agent`, `command`). */
+  readonly check: (adapter: string, builder?: SpecOrchConfig["builder"]) => Effect.Effect<AgentCheck, AgentError>
+}>()("@spec-orch/execution/Agents") {
+  static readonly layer: Layer.Layer<Agents> = Layer.sync(Agents, () => {
+    const run = Effect.fn("Agents.run")(function*(request: AgentRequest) {
+      const { builder } = request
+      const resolved = yield* resolve(request.adapter, builder)
+      if (!existsSync(request.cwd) || !statSync(request.cwd).isDirectory()) {
+        return yield* new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `the worktree ${request.cwd} does not exist; create the workspace before running the agent` }) })
+      }
+      const policy = request.policy ?? policyFromBuilder(builder, { isRoot: isRoot() })
+      for (const note of policy.notes) yield* Effect.logWarning(note)
+      const endpoint = request.endpoint ?? endpointFromEnv()
+      const prepared = yield* Effect.try({
+        try: () => prepare({ adapter: resolved.adapter, agent: resolved.agent, cwd: request.cwd, prompt: request.prompt, runDir: request.runDir, builder, policy, endpoint }),
+        catch: (cause) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `could not prepare the agent's private config under ${request.runDir}: ${String(cause)}` }) })
+      })
+      const env = agentEnvironment({
+        host: process.env,
+        runDir: request.runDir,
+        builderEnv: builder.env,
+        secretEnv: builder.secret_env,
+        offline: endpoint !== undefined && isLoopback(endpoint),
+        extra: { ...prepared.env, ...request.env }
+      })
+      return yield* supervise({
+        adapter: request.adapter,
+        spec: {
+          executable: resolved.launcher.executable,
+          args: [...resolved.launcher.prefix, ...resolved.program.args, ...prepared.args],
+          cwd: request.cwd,
+          env,
+          input: prepared.input
+        },
+        protocol: prepared.protocol,
+        client: prepared.client,
+        runDir: request.runDir,
+        limits: {
+          timeoutMs: builder.timeout_seconds * 1000,
+          stallMs: builder.stall_timeout_seconds * 1000,
+          budgets: policy.budgets
+        },
+        onEvent: request.onEvent,
+        cancel: request.cancel
+      })
+    })
+
+    const check = Effect.fn("Agents.check")(function*(adapter: string, builder?: SpecOrchConfig["builder"]) {
+      const b = builder ?? defaultConfig().builder
+      const resolved = yield* resolve(adapter, b)
+      const version = resolved.adapter === "command" ? undefined : yield* versionOf(resolved.launcher, resolved.adapter === "acp" && resolved.program.name === "opencode" ? [] : resolved.program.args)
+      const executable = resolved.launcher.prefix[0] ?? resolved.launcher.executable
+      return { adapter, executable, ...(version !== undefined ? { version } : {}) }
+    })
+
+    return Agents.of({ run, check })
+  })
+}

@@ -1,0 +1,754 @@
+/**
+ * One git worktree per run key, outside the repository, on branch `spec-orch/<key>`, recorded as a
+ * binding (`<stateDir>/workspaces/<key>.json`). The rule nobody may break: every agent turn and every
+ * commit is preceded by `check`, so work never silently lands in the main checkout, and removal
+ * never deletes uncommitted or unpushed work unless forced.
+ */
+import { Project, RunKey, sha256 } from "@spec-orch/contract"
+import { atomicWriter } from "@spec-orch/contract"
+import { Clock, Context, Effect, FileSystem, Layer, Option, Path, Schema, Semaphore, Stream } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { homedir } from "node:os"
+
+// ── data ──────────────────────────────────────────────────────────────────────────────────────
+
+/** Where a run works: its worktree, branch and the commit it started from. */
+export class WorkspaceBinding extends Schema.Class<WorkspaceBinding>("@spec-orch/execution/WorkspaceBinding")({
+  runKey: RunKey,
+  /** Absolute path of the main repository (its top-level directory). */
+  repo: Schema.String,
+  /** Absolute path of the worktree. */
+  path: Schema.String,
+  /** `spec-orch/<runKey>`. */
+  branch: Schema.String,
+  /** The commit the branch started from; "changed files" are measured against it. */
+  baseCommit: Schema.String,
+  /** The branch (or ref) the base commit was taken from, when it was a named ref other than HEAD. */
+  baseRef: Schema.optionalKey(Schema.String),
+  createdAt: Schema.String,
+  /** Set when the run using this workspace reached a terminal state; `clean` may then remove it. */
+  finishedAt: Schema.optionalKey(Schema.String)
+}) {}
+
+/** A commit that exists only on the run branch: not on any remote branch and not in the base. */
+export class UnpushedCommit extends Schema.Class<UnpushedCommit>("@spec-orch/execution/UnpushedCommit")({
+  commit: Schema.String,
+  subject: Schema.String
+}) {}
+
+/** How a workspace looks right now. */
+export const WorkspaceState = Schema.Literals(["clean", "dirty", "missing", "broken"])
+export type WorkspaceState = typeof WorkspaceState.Type
+
+/** A binding plus what is in its worktree: uncommitted files, unpushed commits, commits since base. */
+export class WorkspaceStatus extends Schema.Class<WorkspaceStatus>("@spec-orch/execution/WorkspaceStatus")({
+  binding: WorkspaceBinding,
+  /** `missing`: the worktree directory is gone; `broken`: it exists but fails `check` (see `problem`). */
+  state: WorkspaceState,
+  problem: Schema.optionalKey(Schema.String),
+  /** Uncommitted files (staged, unstaged, untracked; not ignored), repo-relative. */
+  uncommitted: Schema.Array(Schema.String),
+  unpushed: Schema.Array(UnpushedCommit),
+  /** Commits on the branch since the base commit. */
+  commitsAhead: Schema.Number
+}) {}
+
+/** What `clean` did. */
+export interface CleanReport {
+  readonly removed: ReadonlyArray<{ readonly runKey: string; readonly path: string; readonly branchDeleted: boolean; readonly note: string }>
+  readonly kept: ReadonlyArray<{ readonly runKey: string; readonly reason: string }>
+}
+
+// ── errors ────────────────────────────────────────────────────────────────────────────────────
+
+/** The project directory is not inside a git repository. */
+export class NotAGitRepo extends Schema.TaggedError<NotAGitRepo>()("NotAGitRepo", { path: Schema.String }) {
+  override get message() {
+    return `${this.path} is not inside a git repository; spec-orch runs agents in git worktrees. Run \`git init\` and commit once, or pass --cwd <repository>`
+  }
+}
+
+/** The base to branch from does not resolve to a commit. */
+export class BaseNotFound extends Schema.TaggedError<BaseNotFound>()("BaseNotFound", { base: Schema.String, repo: Schema.String }) {
+  override get message() {
+    return this.base === "HEAD"
+      ? `the repository ${this.repo} has no commits yet; commit once before running spec-orch`
+      : `base "${this.base}" is not a branch, tag or commit in ${this.repo}; check [workspace] base / [github] base_branch`
+  }
+}
+
+/** The worktree directory of a binding does not exist. */
+export class WorktreeMissing extends Schema.TaggedError<WorktreeMissing>()("WorktreeMissing", { path: Schema.String, branch: Schema.String }) {
+  override get message() {
+    return `the worktree ${this.path} does not exist (deleted?); its work is on branch ${this.branch}. Run \`spec-orch workspace clean\` to drop the record, or re-run to recreate it from the branch`
+  }
+}
+
+/** The binding's path exists but is not a linked worktree of the repository. */
+export class NotAWorktree extends Schema.TaggedError<NotAWorktree>()("NotAWorktree", { path: Schema.String, repo: Schema.String, detail: Schema.String }) {
+  override get message() {
+    return `${this.path} is not a worktree of ${this.repo}: ${this.detail}. Refusing to work there`
+  }
+}
+
+/** The worktree is on another branch than the binding's. */
+export class WrongBranch extends Schema.TaggedError<WrongBranch>()("WrongBranch", { path: Schema.String, expected: Schema.String, actual: Schema.String }) {
+  override get message() {
+    return `the worktree ${this.path} is on branch ${this.actual}, expected ${this.expected}; run \`git -C ${this.path} switch ${this.expected}\``
+  }
+}
+
+/** The worktree's HEAD is detached. */
+export class Detached extends Schema.TaggedError<Detached>()("Detached", { path: Schema.String, expected: Schema.String, commit: Schema.String }) {
+  override get message() {
+    return `the worktree ${this.path} has a detached HEAD at ${this.commit.slice(0, 12)}, expected branch ${this.expected}; run \`git -C ${this.path} switch ${this.expected}\` (after saving any commits made since)`
+  }
+}
+
+/** Removing the worktree would lose work. */
+export class WouldLoseWork extends Schema.TaggedError<WouldLoseWork>()("WouldLoseWork", {
+  path: Schema.String,
+  uncommitted: Schema.Array(Schema.String),
+  unpushed: Schema.Array(UnpushedCommit)
+}) {
+  override get message() {
+    const parts: Array<string> = []
+    const list = (xs: ReadonlyArray<string>) => xs.slice(0, 10).join(", ") + (xs.length > 10 ? `, … (${xs.length - 10} more)` : "")
+    if (this.uncommitted.length > 0) parts.push(`${this.uncommitted.length} uncommitted file(s): ${list(this.uncommitted)}`)
+    if (this.unpushed.length > 0) parts.push(`${this.unpushed.length} unpushed commit(s): ${list(this.unpushed.map((c) => `${c.commit.slice(0, 8)} ${c.subject}`))}`)
+    return `removing ${this.path} would lose ${parts.join("; ")}. Commit and push them, or use --force`
+  }
+}
+
+/** No binding exists for the run key. */
+export class WorkspaceUnknown extends Schema.TaggedError<WorkspaceUnknown>()("WorkspaceUnknown", { runKey: Schema.String }) {
+  override get message() {
+    return `no workspace for ${this.runKey}; a run creates it (\`spec-orch run ${this.runKey}\`), \`spec-orch workspace list\` shows the existing ones`
+  }
+}
+
+/** A directory that is not ours occupies the worktree path. */
+export class PathOccupied extends Schema.TaggedError<PathOccupied>()("PathOccupied", { path: Schema.String }) {
+  override get message() {
+    return `${this.path} already exists and is not this run's worktree; move it away or set [workspace] root`
+  }
+}
+
+/** `[workspace] root` points inside the repository. */
+export class InvalidWorkspaceRoot extends Schema.TaggedError<InvalidWorkspaceRoot>()("InvalidWorkspaceRoot", { root: Schema.String, repo: Schema.String }) {
+  override get message() {
+    return `[workspace] root ${this.root} is inside the repository ${this.repo}; worktrees must live outside it (default: $XDG_CACHE_HOME/spec-orch/worktrees)`
+  }
+}
+
+/** A binding record could not be read. */
+export class BindingUnreadable extends Schema.TaggedError<BindingUnreadable>()("BindingUnreadable", { file: Schema.String, problem: Schema.String }) {
+  override get message() {
+    return `the workspace record ${this.file} is unreadable (${this.problem}); delete it and \`git worktree prune\``
+  }
+}
+
+/** A git command failed unexpectedly. */
+export class GitFailed extends Schema.TaggedError<GitFailed>()("GitFailed", {
+  command: Schema.String,
+  cwd: Schema.String,
+  exitCode: Schema.optionalKey(Schema.Number),
+  stderr: Schema.String
+}) {
+  override get message() {
+    return `\`${this.command}\` failed in ${this.cwd}${this.exitCode !== undefined ? ` (exit ${this.exitCode})` : ""}: ${this.stderr.trim() || "no output"}`
+  }
+}
+
+/** Why a workspace operation could not be done; `reason` says which. */
+export class WorkspaceError extends Schema.TaggedError<WorkspaceError>()("WorkspaceError", {
+  runKey: Schema.optionalKey(Schema.String),
+  reason: Schema.Union([
+    NotAGitRepo,
+    BaseNotFound,
+    WorktreeMissing,
+    NotAWorktree,
+    WrongBranch,
+    Detached,
+    WouldLoseWork,
+    WorkspaceUnknown,
+    PathOccupied,
+    InvalidWorkspaceRoot,
+    BindingUnreadable,
+    GitFailed
+  ])
+}) {
+  override get message() {
+    return this.runKey !== undefined ? `workspace ${this.runKey}: ${this.reason.message}` : this.reason.message
+  }
+}
+
+type Reason = WorkspaceError["reason"]
+
+// ── service ───────────────────────────────────────────────────────────────────────────────────
+
+/** Options of the real layer. */
+export interface WorkspacesOptions {
+  /** Author and committer of host-side commits (default `spec-orch <spec-orch@localhost>`). */
+  readonly author?: { readonly name: string; readonly email: string }
+}
+
+export class Workspaces extends Context.Service<Workspaces, {
+  /** Creates the worktree for runKey from `base` (default: [workspace] base, else [github] base_branch if it exists, else HEAD), or reuses the existing binding. */
+  readonly prepare: (input: { readonly runKey: RunKey; readonly base?: string | undefined }) => Effect.Effect<WorkspaceBinding, WorkspaceError>
+  /** Fails unless the worktree exists, is a worktree of repo, is on the binding's branch (not detached) — called before every agent turn and every commit. */
+  readonly check: (binding: WorkspaceBinding) => Effect.Effect<void, WorkspaceError>
+  /** Files changed vs baseCommit (committed + staged + unstaged + untracked, not ignored), repo-relative, sorted. */
+  readonly changedFiles: (binding: WorkspaceBinding) => Effect.Effect<ReadonlyArray<string>, WorkspaceError>
+  /** Unified diff vs baseCommit including uncommitted and untracked changes. */
+  readonly diff: (binding: WorkspaceBinding) => Effect.Effect<string, WorkspaceError>
+  /** Host-side commit of everything in the worktree (git add -A; never includes spec-orch artifacts); undefined when nothing changed. */
+  readonly commitAll: (binding: WorkspaceBinding, message: string) => Effect.Effect<{ readonly commit: string | undefined }, WorkspaceError>
+  /** The binding recorded for a run key, if any. */
+  readonly get: (runKey: string) => Effect.Effect<WorkspaceBinding | undefined, WorkspaceError>
+  /** Every recorded workspace with its state (clean/dirty/missing/broken, uncommitted files, unpushed commits), sorted by run key. */
+  readonly list: Effect.Effect<ReadonlyArray<WorkspaceStatus>, WorkspaceError>
+  /** The state of one workspace. */
+  readonly status: (runKey: string) => Effect.Effect<WorkspaceStatus, WorkspaceError>
+  /** Removes worktree (and optionally branch); refuses with a message listing what would be lost (uncommitted files, unpushed commits) unless force. */
+  readonly remove: (runKey: string, options?: { readonly force?: boolean; readonly deleteBranch?: boolean }) => Effect.Effect<void, WorkspaceError>
+  /** Records that the run using this workspace has finished, so `clean` may remove it. */
+  readonly markFinished: (runKey: string) => Effect.Effect<void, WorkspaceError>
+  /**
+   * Drops records whose worktree is gone and removes finished workspaces (all of them with `all`).
+   * Keeps those with uncommitted files unless `force`; never deletes a branch holding unpushed commits.
+   */
+  readonly clean: (options?: { readonly force?: boolean; readonly all?: boolean }) => Effect.Effect<CleanReport, WorkspaceError>
+}>()("@spec-orch/execution/Workspaces") {
+  /** Worktrees under `[workspace] root` (default `$XDG_CACHE_HOME/spec-orch/worktrees`), bindings in the project's state dir. */
+  static readonly layer: Layer.Layer<Workspaces, never, Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
+    Workspaces,
+    Effect.suspend(() => make({}))
+  )
+
+  /** The real layer with options (commit identity). */
+  static readonly layerWith = (options: WorkspacesOptions): Layer.Layer<Workspaces, never, Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner> =>
+    Layer.effect(Workspaces, Effect.suspend(() => make(options)))
+}
+
+// ── git ───────────────────────────────────────────────────────────────────────────────────────
+
+/** Environment variables never passed to git: they would point it at another repository or config, or make it interactive. */
+const DROPPED_ENV = /^(GIT_.*|EDITOR|VISUAL|PAGER|SSH_ASKPASS)$/
+
+interface GitOutput {
+  readonly code: number
+  readonly stdout: string
+}
+
+/**
+ * Runs git with a deterministic environment: no prompts, no pager or editor, C locale, fixed
+ * identity, no inherited GIT_* variables. Spawned directly rather than through simple-git: simple-git
+ * waits a hard-coded 50 ms after every command that prints nothing (`worktree add -q`, `prune`,
+ * `add -A`, …), which tripled the fixed cost of `prepare`.
+ */
+const makeGit = (spawner: ChildProcessSpawner.ChildProcessSpawner["Service"], options: WorkspacesOptions) => {
+  const author = options.author ?? { name: "spec-orch", email: "spec-orch@localhost" }
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !DROPPED_ENV.test(k)) env[k] = v
+  Object.assign(env, {
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_OPTIONAL_LOCKS: "0",
+    GIT_PAGER: "cat",
+    GIT_EDITOR: "true",
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: author.name,
+    GIT_COMMITTER_EMAIL: author.email,
+    GCM_INTERACTIVE: "never",
+    LC_ALL: "C",
+    LANGUAGE: "C"
+  })
+  const text = (stream: Stream.Stream<Uint8Array, unknown>) => stream.pipe(Stream.decodeText(), Stream.mkString, Effect.orElseSucceed(() => ""))
+
+  return (cwd: string, args: ReadonlyArray<string>, opts: { readonly env?: Record<string, string>; readonly ok?: ReadonlyArray<number> } = {}): Effect.Effect<GitOutput, GitFailed> => {
+    const failed = (stderr: string, exitCode?: number) =>
+      new GitFailed({ command: `git ${args.join(" ")}`, cwd, ...(exitCode !== undefined ? { exitCode } : {}), stderr })
+    return Effect.scoped(Effect.gen(function*() {
+      const handle = yield* spawner.spawn(ChildProcess.make("git", ["-c", "core.quotepath=off", "-c", "commit.gpgsign=false", ...args], {
+        cwd,
+        env: { ...env, ...opts.env },
+        extendEnv: false,
+        stdin: "ignore",
+        // git may leave `gc --auto` running in the background; it must not be killed with the command.
+        detached: false
+      })).pipe(Effect.mapError((e) => failed(e.reason._tag === "NotFound" ? "git is not installed or not on PATH" : e.message)))
+      const [stdout, stderr] = yield* Effect.all([text(handle.stdout), text(handle.stderr)], { concurrency: 2 })
+      const code = yield* handle.exitCode.pipe(Effect.mapError((e) => failed(e.message)))
+      if (code === 0 || (opts.ok ?? []).includes(code)) return { code, stdout }
+      return yield* failed(stderr, code)
+    }))
+  }
+}
+
+const nul = (text: string): Array<string> => text.split("\0").filter((s) => s !== "")
+const lines = (text: string): Array<string> => text.split("\n").map((s) => s.trim()).filter((s) => s !== "")
+
+// ── implementation ────────────────────────────────────────────────────────────────────────────
+
+interface RepoInfo {
+  /** Real path of the main working tree. */
+  readonly top: string
+  /** Real path of the common git dir (`<top>/.git` usually). */
+  readonly commonDir: string
+  /** Real path of the directory holding this repository's worktrees. */
+  readonly worktreesDir: string
+  /** Pathspecs excluding spec-orch's own files (the state dir, when inside the repository). */
+  readonly exclude: ReadonlyArray<string>
+}
+
+const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
+  const project = yield* Project
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const git = makeGit(yield* ChildProcessSpawner.ChildProcessSpawner, options)
+  const write = atomicWriter(fs, path)
+  const bindingsDir = path.join(project.stateDir, "workspaces")
+  const locks = new Map<string, Semaphore.Semaphore>()
+  const lockFor = (runKey: string) => {
+    let s = locks.get(runKey)
+    if (s === undefined) locks.set(runKey, (s = Semaphore.makeUnsafe(1)))
+    return s
+  }
+  const wrap = (runKey: string | undefined) => <A, R>(effect: Effect.Effect<A, Reason, R>) =>
+    Effect.mapError(effect, (reason) => new WorkspaceError({ ...(runKey !== undefined ? { runKey } : {}), reason }))
+  const realPath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => p))
+  const exists = (p: string) => fs.exists(p).pipe(Effect.orElseSucceed(() => false))
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+  const branchOf = (runKey: string) => `spec-orch/${runKey}`
+  const scope = (repo: RepoInfo) => [":(top)", ...repo.exclude]
+
+  const repoInfo = yield* Effect.cached(Effect.gen(function*() {
+    const out = yield* git(project.root, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]).pipe(
+      Effect.mapError(() => new NotAGitRepo({ path: project.root }))
+    )
+    const [toplevel, common] = lines(out.stdout)
+    if (toplevel === undefined || common === undefined) return yield* new NotAGitRepo({ path: project.root })
+    const commonDir = yield* realPath(common)
+    // The main working tree is the parent of the common dir; from inside a linked worktree, --show-toplevel is not it.
+    const top = path.basename(commonDir) === ".git" ? path.dirname(commonDir) : yield* realPath(toplevel)
+    const rootSetting = project.config.workspace.root
+    const cacheHome = process.env.XDG_CACHE_HOME !== undefined && process.env.XDG_CACHE_HOME !== "" ? process.env.XDG_CACHE_HOME : path.join(homedir(), ".cache")
+    const root = rootSetting === undefined
+      ? path.join(cacheHome, "spec-orch", "worktrees")
+      : path.resolve(project.root, rootSetting.startsWith("~/") ? path.join(homedir(), rootSetting.slice(2)) : rootSetting)
+    yield* fs.makeDirectory(root, { recursive: true }).pipe(Effect.orDie)
+    const realRoot = yield* realPath(root)
+    const rel = path.relative(top, realRoot)
+    if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))) return yield* new InvalidWorkspaceRoot({ root: realRoot, repo: top })
+    const stateRel = path.relative(top, yield* realPath(project.stateDir))
+    const exclude = stateRel !== "" && !stateRel.startsWith("..") && !path.isAbsolute(stateRel) ? [`:(top,exclude)${stateRel}`] : []
+    return {
+      top,
+      commonDir,
+      worktreesDir: path.join(realRoot, `${path.basename(top)}-${sha256(top).slice(0, 8)}`),
+      exclude
+    } satisfies RepoInfo
+  }))
+
+  const bindingFile = (runKey: string) => path.join(bindingsDir, `${runKey}.json`)
+  const decodeBinding = Schema.decodeUnknownEffect(Schema.fromJsonString(WorkspaceBinding))
+  const encodeBinding = Schema.encodeSync(WorkspaceBinding)
+  const saveBinding = (b: WorkspaceBinding) => write(bindingFile(b.runKey), `${JSON.stringify(encodeBinding(b), null, 2)}\n`)
+
+  const readBinding = (runKey: string): Effect.Effect<WorkspaceBinding | undefined, Reason> =>
+    Effect.gen(function*() {
+      if (Option.isNone(Schema.decodeUnknownOption(RunKey)(runKey))) return undefined
+      const file = bindingFile(runKey)
+      if (!(yield* exists(file))) return undefined
+      const text = yield* fs.readFileString(file).pipe(Effect.mapError((e) => new BindingUnreadable({ file, problem: e.message })))
+      return yield* decodeBinding(text).pipe(Effect.mapError((e) => new BindingUnreadable({ file, problem: e.message.split("\n")[0] ?? "invalid" })))
+    })
+
+  const resolveCommit = (cwd: string, ref: string) =>
+    git(cwd, ["rev-parse", "--verify", "-q", `${ref}^{commit}`], { ok: [1, 128] }).pipe(
+      Effect.map((o) => (o.code === 0 ? lines(o.stdout)[0] : undefined))
+    )
+
+  /** The commits of the given full ref names that exist (one git call). */
+  const refCommits = (repo: RepoInfo, names: ReadonlyArray<string>) =>
+    git(repo.top, ["for-each-ref", "--format=%(refname)%09%(objectname)", ...names]).pipe(Effect.map((o) => {
+      const found = new Map<string, string>()
+      for (const line of lines(o.stdout)) {
+        const [name, commit] = line.split("\t")
+        if (name !== undefined && commit !== undefined) found.set(name, commit)
+      }
+      return found
+    }))
+
+  /**
+   * The base commit (explicit, else [workspace] base, else [github] base_branch locally or on the
+   * remote, else HEAD) and whether the run branch already exists, in as few git calls as possible.
+   */
+  const resolveBase = (repo: RepoInfo, explicit: string | undefined, branch: string) =>
+    Effect.gen(function*() {
+      const branchRef = `refs/heads/${branch}`
+      const configured = explicit ?? project.config.workspace.base
+      if (configured !== undefined) {
+        const commit = yield* resolveCommit(repo.top, configured)
+        if (commit === undefined) return yield* new BaseNotFound({ base: configured, repo: repo.top })
+        const hasBranch = (yield* refCommits(repo, [branchRef])).has(branchRef)
+        return { commit, ref: configured === "HEAD" ? undefined : configured, hasBranch }
+      }
+      const { base_branch, remote } = project.config.github
+      const local = `refs/heads/${base_branch}`
+      const remoteRef = `refs/remotes/${remote}/${base_branch}`
+      const found = yield* refCommits(repo, [local, remoteRef, branchRef])
+      const hasBranch = found.has(branchRef)
+      if (found.has(local)) return { commit: found.get(local)!, ref: base_branch, hasBranch }
+      if (found.has(remoteRef)) return { commit: found.get(remoteRef)!, ref: `${remote}/${base_branch}`, hasBranch }
+      const head = yield* resolveCommit(repo.top, "HEAD")
+      if (head === undefined) return yield* new BaseNotFound({ base: "HEAD", repo: repo.top })
+      return { commit: head, ref: undefined, hasBranch }
+    })
+
+  /** The registered worktrees of the repository: path → branch ref (or undefined when detached). */
+  const registeredWorktrees = (repo: RepoInfo) =>
+    git(repo.top, ["worktree", "list", "--porcelain", "-z"]).pipe(Effect.map((o) => {
+      const out = new Map<string, string | undefined>()
+      let current: string | undefined
+      for (const field of o.stdout.split("\0")) {
+        if (field.startsWith("worktree ")) {
+          current = field.slice("worktree ".length)
+          out.set(current, undefined)
+        } else if (field.startsWith("branch ") && current !== undefined) out.set(current, field.slice("branch ".length))
+      }
+      return out
+    }))
+
+  const checkReason = (binding: WorkspaceBinding): Effect.Effect<void, Reason> =>
+    Effect.gen(function*() {
+      const repo = yield* repoInfo
+      if (!(yield* exists(binding.path))) return yield* new WorktreeMissing({ path: binding.path, branch: binding.branch })
+      const real = yield* realPath(binding.path)
+      const out = yield* git(real, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD"]).pipe(
+        Effect.mapError((e) => new NotAWorktree({ path: binding.path, repo: repo.top, detail: e.stderr.trim().split("\n")[0] ?? "git does not recognise it" }))
+      )
+      const [toplevel = "", common = "", head = ""] = lines(out.stdout)
+      if ((yield* realPath(toplevel)) !== real) {
+        return yield* new NotAWorktree({ path: binding.path, repo: repo.top, detail: `it is a directory inside the working tree ${toplevel}` })
+      }
+      if ((yield* realPath(common)) !== repo.commonDir) {
+        return yield* new NotAWorktree({ path: binding.path, repo: repo.top, detail: `it belongs to the repository at ${common}` })
+      }
+      if (real === repo.top) return yield* new NotAWorktree({ path: binding.path, repo: repo.top, detail: "it is the main checkout" })
+      const expected = `refs/heads/${binding.branch}`
+      if (head === "HEAD") {
+        const commit = yield* git(real, ["rev-parse", "HEAD"]).pipe(Effect.map((o) => lines(o.stdout)[0] ?? "unknown"))
+        return yield* new Detached({ path: binding.path, expected: binding.branch, commit })
+      }
+      if (head !== expected) return yield* new WrongBranch({ path: binding.path, expected: binding.branch, actual: head.replace(/^refs\/heads\//, "") })
+    })
+
+  const check = Effect.fn("Workspaces.check")(function*(binding: WorkspaceBinding) {
+    yield* checkReason(binding).pipe(wrap(binding.runKey))
+  })
+
+  const branchExists = (repo: RepoInfo, branch: string) =>
+    git(repo.top, ["rev-parse", "--verify", "-q", `refs/heads/${branch}`], { ok: [1] }).pipe(Effect.map((o) => o.code === 0))
+
+  const mergeBase = (repo: RepoInfo, a: string, b: string) =>
+    git(repo.top, ["merge-base", a, b], { ok: [1] }).pipe(Effect.map((o) => (o.code === 0 ? lines(o.stdout)[0] : undefined)))
+
+  /**
+   * Adds the worktree at `wtPath`, on the existing branch or on a new one at the base commit. A stale
+   * registration (its directory deleted by hand) is pruned and the add retried, so the common path
+   * costs one git call.
+   */
+  const addWorktree = (repo: RepoInfo, wtPath: string, branch: string, baseCommit: string, hasBranch: boolean) => {
+    const add = hasBranch
+      ? git(repo.top, ["worktree", "add", "-q", wtPath, branch])
+      : git(repo.top, ["worktree", "add", "-q", "--no-track", "-b", branch, wtPath, baseCommit])
+    return add.pipe(Effect.catch((e) =>
+      /already registered|already checked out|is a missing/.test(e.stderr)
+        ? Effect.andThen(git(repo.top, ["worktree", "prune"]), add)
+        : Effect.fail(e)
+    ))
+  }
+
+  const prepare = Effect.fn("Workspaces.prepare")(function*(input: { readonly runKey: RunKey; readonly base?: string | undefined }) {
+    const runKey = input.runKey
+    return yield* lockFor(runKey).withPermit(Effect.gen(function*() {
+      const repo = yield* repoInfo
+      const existing = yield* readBinding(runKey)
+      if (existing !== undefined) {
+        const checked = yield* Effect.result(checkReason(existing))
+        if (checked._tag === "Success") return existing
+        if (checked.failure._tag !== "WorktreeMissing") return yield* checked.failure
+        // The directory was deleted but the record and branch remain: restore the worktree from the branch.
+        yield* Effect.logWarning(`worktree ${existing.path} was missing; recreating it from ${existing.branch}`)
+        yield* addWorktree(repo, existing.path, existing.branch, existing.baseCommit, yield* branchExists(repo, existing.branch))
+        return existing
+      }
+      const branch = branchOf(runKey)
+      const base = yield* resolveBase(repo, input.base, branch)
+      const hasBranch = base.hasBranch
+      const wtPath = path.join(repo.worktreesDir, runKey)
+      const registered = (yield* exists(wtPath)) ? yield* registeredWorktrees(repo) : new Map<string, string | undefined>()
+      const adopt = registered.has(wtPath)
+      if (adopt) {
+        // A worktree left without a record (a crash between `worktree add` and writing the record).
+        if (registered.get(wtPath) !== `refs/heads/${branch}`) return yield* new PathOccupied({ path: wtPath })
+      } else {
+        if (yield* exists(wtPath)) {
+          const entries = yield* fs.readDirectory(wtPath).pipe(Effect.orElseSucceed(() => ["?"]))
+          if (entries.length > 0) return yield* new PathOccupied({ path: wtPath })
+          yield* fs.remove(wtPath, { recursive: true }).pipe(Effect.orDie)
+        }
+        yield* fs.makeDirectory(path.dirname(wtPath), { recursive: true }).pipe(Effect.orDie)
+        yield* addWorktree(repo, wtPath, branch, base.commit, hasBranch)
+      }
+      // On an existing branch, changes are measured from where it left the base.
+      const baseCommit = hasBranch || adopt ? (yield* mergeBase(repo, base.commit, `refs/heads/${branch}`)) ?? base.commit : base.commit
+      const binding = new WorkspaceBinding({
+        runKey,
+        repo: repo.top,
+        path: wtPath,
+        branch,
+        baseCommit,
+        ...(base.ref !== undefined ? { baseRef: base.ref } : {}),
+        createdAt: yield* now
+      })
+      yield* saveBinding(binding)
+      return binding
+    }).pipe(wrap(runKey)))
+  })
+
+  const uncommittedOf = (repo: RepoInfo, cwd: string) =>
+    git(cwd, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none", "--", ...scope(repo)]).pipe(
+      Effect.map((o) => {
+        const files: Array<string> = []
+        const fields = o.stdout.split("\0")
+        for (let i = 0; i < fields.length; i++) {
+          const f = fields[i]!
+          if (f.length < 4) continue
+          files.push(f.slice(3))
+          if (f[0] === "R" || f[0] === "C") i++ // the rename source follows
+        }
+        return files.sort()
+      })
+    )
+
+  /** Commits reachable from `tips` that are on no remote branch and not in the base. */
+  const unpushedOf = (repo: RepoInfo, binding: WorkspaceBinding, tips: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      if (tips.length === 0) return []
+      const exclusions = [binding.baseCommit]
+      if (binding.baseRef !== undefined && (yield* resolveCommit(repo.top, binding.baseRef)) !== undefined) exclusions.push(binding.baseRef)
+      const out = yield* git(repo.top, ["log", "--format=%H%x09%s", ...tips, "--not", "--remotes", ...exclusions, "--"])
+      return lines(out.stdout).map((l) => {
+        const tab = l.indexOf("\t")
+        return new UnpushedCommit({ commit: l.slice(0, tab), subject: l.slice(tab + 1) })
+      })
+    })
+
+  const statusOf = (binding: WorkspaceBinding): Effect.Effect<WorkspaceStatus, Reason> =>
+    Effect.gen(function*() {
+      const repo = yield* repoInfo
+      const hasBranch = yield* branchExists(repo, binding.branch)
+      const tips = hasBranch ? [`refs/heads/${binding.branch}`] : []
+      const ahead = hasBranch
+        ? Number(lines((yield* git(repo.top, ["rev-list", "--count", `${binding.baseCommit}..refs/heads/${binding.branch}`])).stdout)[0] ?? 0)
+        : 0
+      if (!(yield* exists(binding.path))) {
+        return new WorkspaceStatus({ binding, state: "missing", uncommitted: [], unpushed: yield* unpushedOf(repo, binding, tips), commitsAhead: ahead })
+      }
+      const checked = yield* Effect.result(checkReason(binding))
+      if (checked._tag === "Failure") {
+        const broken = checked.failure
+        // Still list what a removal would lose: files in that directory and commits on its HEAD.
+        const isWorktree = broken._tag === "WrongBranch" || broken._tag === "Detached"
+        const uncommitted = isWorktree ? yield* uncommittedOf(repo, binding.path) : []
+        const headTips = isWorktree ? [...tips, (yield* resolveCommit(binding.path, "HEAD")) ?? "HEAD"] : tips
+        return new WorkspaceStatus({
+          binding,
+          state: "broken",
+          problem: broken.message,
+          uncommitted,
+          unpushed: yield* unpushedOf(repo, binding, headTips),
+          commitsAhead: ahead
+        })
+      }
+      const uncommitted = yield* uncommittedOf(repo, binding.path)
+      return new WorkspaceStatus({
+        binding,
+        state: uncommitted.length > 0 ? "dirty" : "clean",
+        uncommitted,
+        unpushed: yield* unpushedOf(repo, binding, tips),
+        commitsAhead: ahead
+      })
+    })
+
+  const changedFiles = Effect.fn("Workspaces.changedFiles")(function*(binding: WorkspaceBinding) {
+    return yield* Effect.gen(function*() {
+      yield* checkReason(binding)
+      const repo = yield* repoInfo
+      const tracked = yield* git(binding.path, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", binding.baseCommit, "--", ...scope(repo)])
+      const untracked = yield* git(binding.path, ["ls-files", "--others", "--exclude-standard", "-z", "--", ...scope(repo)])
+      return [...new Set([...nul(tracked.stdout), ...nul(untracked.stdout)])].sort()
+    }).pipe(wrap(binding.runKey))
+  })
+
+  const diff = Effect.fn("Workspaces.diff")(function*(binding: WorkspaceBinding) {
+    return yield* Effect.scoped(Effect.gen(function*() {
+      yield* checkReason(binding)
+      const repo = yield* repoInfo
+      // Stage everything into a copy of the index, so untracked files show up without touching the real index.
+      const index = lines((yield* git(binding.path, ["rev-parse", "--path-format=absolute", "--git-path", "index"])).stdout)[0]!
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "spec-orch-index-" }).pipe(Effect.orDie)
+      const tmpIndex = path.join(dir, "index")
+      if (yield* exists(index)) yield* fs.copyFile(index, tmpIndex).pipe(Effect.orDie)
+      else yield* git(binding.path, ["read-tree", "HEAD"], { env: { GIT_INDEX_FILE: tmpIndex } })
+      const env = { GIT_INDEX_FILE: tmpIndex }
+      yield* git(binding.path, ["add", "-A", "--", ...scope(repo)], { env })
+      const out = yield* git(binding.path, [
+        "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", binding.baseCommit, "--", ...scope(repo)
+      ], { env })
+      return out.stdout
+    })).pipe(wrap(binding.runKey))
+  })
+
+  const commitAll = Effect.fn("Workspaces.commitAll")(function*(binding: WorkspaceBinding, message: string) {
+    return yield* lockFor(binding.runKey).withPermit(Effect.gen(function*() {
+      yield* checkReason(binding)
+      const repo = yield* repoInfo
+      yield* git(binding.path, ["add", "-A", "--", ...scope(repo)])
+      for (const excluded of repo.exclude) {
+        // Someone may have staged spec-orch's own files earlier; they never go into a commit.
+        const path = excluded.replace(":(top,exclude)", ":(top)")
+        const staged = yield* git(binding.path, ["diff", "--cached", "--name-only", "-z", "--", path])
+        if (staged.stdout !== "") yield* git(binding.path, ["reset", "-q", "--", path])
+      }
+      const pending = yield* git(binding.path, ["diff", "--cached", "--quiet"], { ok: [1] })
+      if (pending.code === 0) return { commit: undefined }
+      yield* git(binding.path, ["commit", "-q", "--no-verify", "-m", message])
+      const head = yield* git(binding.path, ["rev-parse", "HEAD"])
+      return { commit: lines(head.stdout)[0] }
+    }).pipe(wrap(binding.runKey)))
+  })
+
+  const get = Effect.fn("Workspaces.get")(function*(runKey: string) {
+    return yield* readBinding(runKey).pipe(wrap(runKey))
+  })
+
+  const allBindings = Effect.gen(function*() {
+    if (!(yield* exists(bindingsDir))) return []
+    const names = yield* fs.readDirectory(bindingsDir).pipe(Effect.orDie)
+    const out: Array<WorkspaceBinding> = []
+    for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
+      // One corrupt record must not hide the others.
+      const b = yield* readBinding(name.slice(0, -".json".length)).pipe(
+        Effect.catch((reason) => Effect.as(Effect.logWarning(reason.message), undefined))
+      )
+      if (b !== undefined) out.push(b)
+    }
+    return out
+  })
+
+  const list = Effect.gen(function*() {
+    const bindings = yield* allBindings
+    return yield* Effect.forEach(bindings, statusOf, { concurrency: 4 })
+  }).pipe(wrap(undefined), Effect.withSpan("Workspaces.list"))
+
+  const status = Effect.fn("Workspaces.status")(function*(runKey: string) {
+    return yield* Effect.gen(function*() {
+      const binding = yield* readBinding(runKey)
+      if (binding === undefined) return yield* new WorkspaceUnknown({ runKey })
+      return yield* statusOf(binding)
+    }).pipe(wrap(runKey))
+  })
+
+  /** Removes the worktree directory (only when git knows it as ours) and the record; the branch on request. */
+  const removeBinding = (binding: WorkspaceBinding, st: WorkspaceStatus, deleteBranch: boolean) =>
+    Effect.gen(function*() {
+      const repo = yield* repoInfo
+      if (st.state !== "missing") {
+        const registered = yield* registeredWorktrees(repo)
+        const real = yield* realPath(binding.path)
+        if (registered.has(real)) yield* git(repo.top, ["worktree", "remove", "--force", "--force", real])
+        else yield* Effect.logWarning(`${binding.path} is not a registered worktree of ${repo.top}; left it in place and dropped the record`)
+      }
+      yield* git(repo.top, ["worktree", "prune"])
+      let branchDeleted = false
+      if (deleteBranch && (yield* branchExists(repo, binding.branch))) {
+        yield* git(repo.top, ["branch", "-D", binding.branch])
+        branchDeleted = true
+      }
+      yield* fs.remove(bindingFile(binding.runKey), { force: true }).pipe(Effect.orDie)
+      return branchDeleted
+    })
+
+  const remove = Effect.fn("Workspaces.remove")(function*(runKey: string, options?: { readonly force?: boolean; readonly deleteBranch?: boolean }) {
+    return yield* lockFor(runKey).withPermit(Effect.gen(function*() {
+      const binding = yield* readBinding(runKey)
+      if (binding === undefined) return yield* new WorkspaceUnknown({ runKey })
+      const st = yield* statusOf(binding)
+      if (options?.force !== true && (st.uncommitted.length > 0 || st.unpushed.length > 0)) {
+        return yield* new WouldLoseWork({ path: binding.path, uncommitted: st.uncommitted, unpushed: st.unpushed })
+      }
+      yield* removeBinding(binding, st, options?.deleteBranch === true)
+    }).pipe(wrap(runKey)))
+  })
+
+  const markFinished = Effect.fn("Workspaces.markFinished")(function*(runKey: string) {
+    return yield* lockFor(runKey).withPermit(Effect.gen(function*() {
+      const binding = yield* readBinding(runKey)
+      if (binding === undefined) return yield* new WorkspaceUnknown({ runKey })
+      if (binding.finishedAt !== undefined) return
+      yield* saveBinding(new WorkspaceBinding({ ...binding, finishedAt: yield* now }))
+    }).pipe(wrap(runKey)))
+  })
+
+  const clean = Effect.fn("Workspaces.clean")(function*(options?: { readonly force?: boolean; readonly all?: boolean }) {
+    const removed: Array<CleanReport["removed"][number]> = []
+    const kept: Array<CleanReport["kept"][number]> = []
+    for (const binding of yield* allBindings.pipe(wrap(undefined))) {
+      yield* lockFor(binding.runKey).withPermit(Effect.gen(function*() {
+        const st = yield* statusOf(binding)
+        if (st.state === "missing") {
+          yield* removeBinding(binding, st, false)
+          removed.push({ runKey: binding.runKey, path: binding.path, branchDeleted: false, note: `worktree was already gone; branch ${binding.branch} kept` })
+          return
+        }
+        if (binding.finishedAt === undefined && options?.all !== true) {
+          kept.push({ runKey: binding.runKey, reason: "run not finished (use --all to include it)" })
+          return
+        }
+        if (st.state === "broken" && options?.force !== true) {
+          kept.push({ runKey: binding.runKey, reason: st.problem ?? "broken" })
+          return
+        }
+        if (st.uncommitted.length > 0 && options?.force !== true) {
+          kept.push({ runKey: binding.runKey, reason: new WouldLoseWork({ path: binding.path, uncommitted: st.uncommitted, unpushed: [] }).message })
+          return
+        }
+        // The branch goes only when every commit on it is on a remote or in the base; otherwise it stays.
+        const deleteBranch = st.unpushed.length === 0 && st.state !== "broken"
+        const branchDeleted = yield* removeBinding(binding, st, deleteBranch)
+        removed.push({
+          runKey: binding.runKey,
+          path: binding.path,
+          branchDeleted,
+          note: branchDeleted
+            ? "removed with its branch (nothing unpushed)"
+            : `removed; branch ${binding.branch} kept (${st.unpushed.length} unpushed commit(s))`
+        })
+      }).pipe(wrap(binding.runKey)))
+    }
+    return { removed, kept } satisfies CleanReport
+  })
+
+  return Workspaces.of({ prepare, check, changedFiles, diff, commitAll, get, list, status, remove, markFinished, clean })
+})
+
+/** The branch a run key works on. */
+export const branchFor = (runKey: string): string => `spec-orch/${runKey}`
+
+/** Builds a `WorkspaceError` for a run key from one of its reasons. */
+export const workspaceError = (reason: Reason, runKey?: string): WorkspaceError =>
+  new WorkspaceError({ ...(runKey !== undefined ? { runKey } : {}), reason })

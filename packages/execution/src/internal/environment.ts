@@ -1,0 +1,96 @@
+/**
+ * The environment an agent process gets: a small allow-list of the host's variables (locale, PATH,
+ * proxies, model-provider keys), never tracker or SCM credentials nor `[builder] secret_env` names,
+ * a private HOME and config directories under the run directory, and the switches that keep each CLI
+ * from phoning home.
+ */
+import { join } from "node:path"
+
+const ALLOW_EXACT = new Set([
+  "PATH", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL", "COLORTERM", "NO_COLOR",
+  "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY", "all_proxy",
+  "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "npm_config_registry",
+  "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "API_TIMEOUT_MS"
+])
+/** Model-provider keys and endpoints the agents need to reach their model. */
+const ALLOW_PREFIX = /^(LC_|ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_)/
+
+/** Tracker, SCM and registry credentials: never passed to an agent, whatever the config says. */
+const DENY = /^(LINEAR_|SPEC_ORCH_|GITHUB_|GH_|GITLAB_|GL_|BITBUCKET_|JIRA_|ATLASSIAN_|GITEA_|CI_JOB_TOKEN$|NPM_TOKEN$|NODE_AUTH_TOKEN$|SSH_AUTH_SOCK$|GIT_ASKPASS$|SSH_ASKPASS$|GIT_CREDENTIAL|AWS_SECRET|AWS_SESSION_TOKEN$)/
+
+/** True when a variable of this name must never reach an agent. */
+export const isDenied = (name: string, secretEnv: ReadonlyArray<string>): boolean => DENY.test(name) || secretEnv.includes(name)
+
+/** The per-run private directories (created by the caller). */
+export const homeDirs = (runDir: string) => {
+  const home = join(runDir, "home")
+  return {
+    home,
+    config: join(home, ".config"),
+    data: join(home, ".local", "share"),
+    state: join(home, ".local", "state"),
+    cache: join(home, ".cache"),
+    codex: join(home, ".codex"),
+    claude: join(home, ".claude"),
+    factory: join(home, ".factory")
+  }
+}
+
+/** Variables that keep the CLIs quiet: no telemetry, update checks, error reports or share links. */
+const QUIET: Record<string, string> = {
+  DISABLE_TELEMETRY: "1",
+  DISABLE_AUTOUPDATER: "1",
+  DISABLE_ERROR_REPORTING: "1",
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+  OPENCODE_DISABLE_AUTOUPDATE: "1",
+  OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
+  OPENCODE_DISABLE_SHARE: "1",
+  OPENCODE_DISABLE_DEFAULT_PLUGINS: "1",
+  NO_UPDATE_NOTIFIER: "1"
+}
+
+/** Extra switches when the agent talks to a local endpoint only (no catalogue or registry lookups). */
+const OFFLINE: Record<string, string> = {
+  FACTORY_AIRGAP_ENABLED: "1",
+  OPENCODE_DISABLE_MODELS_FETCH: "1",
+  // opencode looks up plugin packages on the npm registry; a dead local port stops that harmlessly.
+  npm_config_registry: "http://127.0.0.1:9/"
+}
+
+/**
+ * Builds the agent's environment. `extra` (per-run variables, e.g. a test endpoint) is merged last,
+ * but the deny-list applies to every layer.
+ */
+export const agentEnvironment = (options: {
+  readonly host: Readonly<Record<string, string | undefined>>
+  readonly runDir: string
+  readonly builderEnv: Readonly<Record<string, string>>
+  readonly secretEnv: ReadonlyArray<string>
+  readonly offline: boolean
+  readonly extra?: Readonly<Record<string, string>> | undefined
+}): Record<string, string> => {
+  const dirs = homeDirs(options.runDir)
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(options.host)) {
+    if (v === undefined || isDenied(k, options.secretEnv)) continue
+    if (ALLOW_EXACT.has(k) || ALLOW_PREFIX.test(k)) env[k] = v
+  }
+  if (env["PATH"] === undefined) env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+  Object.assign(env, QUIET)
+  // Factory's hosted models need its API; stay airgapped only when it is not in use.
+  if (options.host["FACTORY_API_KEY"] === undefined) env["FACTORY_AIRGAP_ENABLED"] = "1"
+  if (options.offline) Object.assign(env, OFFLINE)
+  Object.assign(env, {
+    HOME: dirs.home,
+    XDG_CONFIG_HOME: dirs.config,
+    XDG_DATA_HOME: dirs.data,
+    XDG_STATE_HOME: dirs.state,
+    XDG_CACHE_HOME: dirs.cache,
+    CODEX_HOME: dirs.codex,
+    CLAUDE_CONFIG_DIR: dirs.claude
+  })
+  for (const layer of [options.builderEnv, options.extra ?? {}]) {
+    for (const [k, v] of Object.entries(layer)) if (!isDenied(k, options.secretEnv)) env[k] = v
+  }
+  return env
+}

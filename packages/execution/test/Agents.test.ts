@@ -1,0 +1,224 @@
+import { assert, describe, it } from "@effect/vitest"
+import { type AgentEvent, defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
+import { Deferred, Effect, Fiber } from "effect"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type AgentRequest, Agents } from "../src/index.js"
+
+const builder = (over: Partial<SpecOrchConfig["builder"]> = {}): SpecOrchConfig["builder"] => ({ ...defaultConfig().builder, adapter: "command", ...over })
+
+/** A fresh worktree-like directory and run directory. */
+const dirs = () => {
+  const root = mkdtempSync(join(tmpdir(), "spec-orch-agents-"))
+  const cwd = join(root, "worktree")
+  mkdirSync(cwd)
+  return { cwd, runDir: join(root, "run") }
+}
+
+const run = (over: Partial<AgentRequest> & { builder: SpecOrchConfig["builder"] }) =>
+  Effect.gen(function*() {
+    const agents = yield* Agents
+    const d = dirs()
+    const outcome = yield* agents.run({ adapter: over.builder.adapter, prompt: "do the task", ...d, ...over })
+    return { outcome, ...d, ...over }
+  }).pipe(Effect.provide(Agents.layer))
+
+const sh = (script: string) => builder({ command: ["sh", "-c", script] })
+const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => l !== "")
+/** A process is alive while /proc lists it in a state other than zombie (dead, waiting to be reaped). */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
+  } catch {
+    return false
+  }
+}
+
+describe("Agents.run with the command adapter", () => {
+  it.live("completes on exit 0 with the prompt on stdin, keeping raw lines verbatim and events in order", () =>
+    Effect.gen(function*() {
+      const script = `read prompt; echo "got: $prompt"; echo '  not json {  '; printf x > a.txt; echo '{"type":"file_change","path":"a.txt","kind":"add"}'; echo '{"type":"command","command":"make","exit_code":0}'`
+      const { outcome, cwd, runDir } = yield* run({ builder: sh(script), prompt: "build the thing" })
+      assert.strictEqual(outcome.kind, "completed")
+      assert.strictEqual(outcome.exitCode, 0)
+      assert.deepStrictEqual(outcome.filesChanged, ["a.txt"])
+      assert.strictEqual(outcome.commandsRun, 1)
+      assert.strictEqual(readFileSync(join(cwd, "a.txt"), "utf8"), "x")
+      assert.deepStrictEqual(lines(join(runDir, "agent.jsonl")), [
+        "got: build the thing", "  not json {  ", `{"type":"file_change","path":"a.txt","kind":"add"}`, `{"type":"command","command":"make","exit_code":0}`
+      ])
+      const events = lines(join(runDir, "events.jsonl")).map((l) => JSON.parse(l) as AgentEvent)
+      assert.deepStrictEqual(events.map((e) => e._tag), ["message", "message", "file_change", "command"])
+      assert.strictEqual(outcome.eventCount, 4)
+      assert.strictEqual(outcome.finalText, "  not json {")
+    }))
+
+  it.live("fails with the agent's own error and exit code", () =>
+    Effect.gen(function*() {
+      const { outcome, runDir } = yield* run({ builder: sh(`echo '{"type":"error","message":"cannot reach the database"}'; echo oops >&2; exit 3`) })
+      assert.strictEqual(outcome.kind, "failed")
+      assert.strictEqual(outcome.message, "cannot reach the database")
+      assert.strictEqual(outcome.exitCode, 3)
+      assert.strictEqual(readFileSync(join(runDir, "agent.stderr.log"), "utf8"), "oops\n")
+    }))
+
+  it.live("times out on the wall clock and kills the whole process tree", () =>
+    Effect.gen(function*() {
+      const { outcome, cwd } = yield* run({ builder: { ...sh(`sleep 300 & echo $! > child.pid; while :; do echo tick; sleep 0.2; done`), timeout_seconds: 1 } })
+      assert.strictEqual(outcome.kind, "timed_out")
+      assert.strictEqual(outcome.message, "no result within 1 s ([builder] timeout_seconds); the agent's process tree was killed")
+      const child = Number(readFileSync(join(cwd, "child.pid"), "utf8"))
+      assert.isFalse(alive(child), "the agent's background child was killed too")
+    }))
+
+  it.live("leaves nothing running after an agent that exits with a background child still holding its stdout", () =>
+    Effect.gen(function*() {
+      const { outcome, cwd } = yield* run({ builder: sh(`sleep 300 & echo $! > child.pid; echo done`) })
+      assert.strictEqual(outcome.kind, "completed")
+      assert.strictEqual(outcome.finalText, "done")
+      assert.isFalse(alive(Number(readFileSync(join(cwd, "child.pid"), "utf8"))))
+    }))
+
+  it.live("ends a turn that stops producing output as stalled", () =>
+    Effect.gen(function*() {
+      const { outcome } = yield* run({ builder: { ...sh(`echo started; exec sleep 300`), stall_timeout_seconds: 1, timeout_seconds: 120 } })
+      assert.strictEqual(outcome.kind, "stalled")
+      assert.include(outcome.message!, "[builder] stall_timeout_seconds")
+      assert.strictEqual(outcome.finalText, "started")
+    }))
+
+  it.live("stops a turn whose reported usage goes over the token budget", () =>
+    Effect.gen(function*() {
+      const { outcome } = yield* run({ builder: { ...sh(`echo '{"type":"result","usage":{"input_tokens":500,"output_tokens":10}}'; exec sleep 300`), max_tokens: 100 } })
+      assert.strictEqual(outcome.kind, "budget_exceeded")
+      assert.strictEqual(outcome.message, "used 510 tokens, over the budget of 100 ([builder] max_tokens)")
+      assert.deepStrictEqual([outcome.usage.inputTokens, outcome.usage.outputTokens], [500, 10])
+    }))
+
+  it.live("is cancelled when the caller's cancel signal fires, and says so", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const { outcome, cwd } = yield* run({
+        builder: sh(`sleep 300 & echo $! > child.pid; echo ready; wait`),
+        onEvent: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid),
+        cancel: Deferred.await(started)
+      })
+      assert.strictEqual(outcome.kind, "cancelled")
+      assert.isFalse(alive(Number(readFileSync(join(cwd, "child.pid"), "utf8"))))
+    }))
+
+  it.live("kills the agent and records the cancellation when the run is interrupted", () =>
+    Effect.gen(function*() {
+      const d = dirs()
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* Effect.gen(function*() {
+        const agents = yield* Agents
+        return yield* agents.run({
+          adapter: "command", prompt: "x", ...d,
+          builder: sh(`sleep 300 & echo $! > child.pid; echo ready; wait`),
+          onEvent: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid)
+        })
+      }).pipe(Effect.provide(Agents.layer), Effect.forkChild)
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+      assert.isFalse(alive(Number(readFileSync(join(d.cwd, "child.pid"), "utf8"))))
+      const last = JSON.parse(lines(join(d.runDir, "events.jsonl")).at(-1)!)
+      assert.deepStrictEqual([last._tag, last.reason, last.ok], ["turn_end", "cancelled", false])
+    }))
+})
+
+describe("Agents.run environment", () => {
+  it.live("passes no tracker or SCM token nor secret_env names, and gives the agent a private HOME", () =>
+    Effect.gen(function*() {
+      const saved = { ...process.env }
+      Object.assign(process.env, { GITHUB_TOKEN: "ghp_x", LINEAR_API_KEY: "lin_x", SPEC_ORCH_LINEAR_TOKEN: "t", MY_DB_PASSWORD: "pw", ANTHROPIC_API_KEY: "sk-ant-x", LANG: "C.UTF-8" })
+      const result = yield* run({
+        builder: { ...sh("env"), env: { GH_TOKEN: "x", FROM_CONFIG: "yes", MY_DB_PASSWORD: "again" }, secret_env: ["MY_DB_PASSWORD"] },
+        env: { GITLAB_TOKEN: "x", FROM_RUN: "1" }
+      }).pipe(Effect.ensuring(Effect.sync(() => {
+        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+        Object.assign(process.env, saved)
+      })))
+      const env = Object.fromEntries(lines(join(result.runDir, "agent.jsonl")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]))
+      for (const k of ["GITHUB_TOKEN", "LINEAR_API_KEY", "SPEC_ORCH_LINEAR_TOKEN", "MY_DB_PASSWORD", "GH_TOKEN", "GITLAB_TOKEN"]) assert.notProperty(env, k)
+      assert.strictEqual(env["FROM_CONFIG"], "yes")
+      assert.strictEqual(env["FROM_RUN"], "1")
+      assert.strictEqual(env["ANTHROPIC_API_KEY"], "sk-ant-x")
+      assert.strictEqual(env["LANG"], "C.UTF-8")
+      assert.strictEqual(env["HOME"], join(result.runDir, "home"))
+      assert.strictEqual(env["CODEX_HOME"], join(result.runDir, "home", ".codex"))
+      assert.strictEqual(env["XDG_CONFIG_HOME"], join(result.runDir, "home", ".config"))
+      assert.strictEqual(env["DISABLE_TELEMETRY"], "1")
+      assert.isDefined(env["PATH"])
+    }))
+})
+
+describe("Agents errors", () => {
+  const fail = (request: Partial<AgentRequest> & { builder: SpecOrchConfig["builder"] }) => Effect.flip(run(request))
+
+  it.effect("names an unknown adapter and suggests the closest", () =>
+    Effect.gen(function*() {
+      const e = yield* fail({ adapter: "claud_code", builder: builder() })
+      assert.strictEqual(e.reason._tag, "UnknownAdapter")
+      assert.match(e.message, /^agent adapter "claud_code" is not a known agent adapter \(did you mean "claude_code"\?\); set \[builder\] adapter to one of claude_code, codex/)
+    }))
+
+  it.effect("says what to add when the command adapter has no command", () =>
+    Effect.gen(function*() {
+      const e = yield* fail({ builder: builder() })
+      assert.strictEqual(e.message, `agent adapter "command" cannot run: the command adapter needs [builder] command = ["program", "arg", …] (it runs in the worktree with the prompt on stdin)`)
+    }))
+
+  it.effect("says where it looked when the program is missing", () =>
+    Effect.gen(function*() {
+      const e = yield* fail({ builder: builder({ command: ["no-such-agent-program-xyz"] }) })
+      assert.strictEqual(e.reason._tag, "ExecutableNotFound")
+      assert.include(e.message, `needs "no-such-agent-program-xyz", which was not found (looked in`)
+      assert.include(e.message, "set [builder] executable")
+    }))
+
+  it.effect("refuses to run outside an existing worktree", () =>
+    Effect.gen(function*() {
+      const e = yield* fail({ builder: sh("true"), cwd: "/nonexistent/worktree" })
+      assert.include(e.message, "the worktree /nonexistent/worktree does not exist")
+    }))
+})
+
+describe("Agents.check", () => {
+  it.effect("finds the platform binary when npm left a placeholder shim (install scripts blocked)", () =>
+    Effect.gen(function*() {
+      const tools = mkdtempSync(join(tmpdir(), "spec-orch-tools-"))
+      const nm = join(tools, "node_modules")
+      const shim = join(nm, "@anthropic-ai", "claude-code", "bin", "claude.exe")
+      const native = join(nm, "@anthropic-ai", `claude-code-${process.platform}-${process.arch}`, "claude")
+      for (const f of [shim, native]) mkdirSync(join(f, ".."), { recursive: true })
+      writeFileSync(shim, "#!/bin/sh\necho 'placeholder: postinstall did not run' >&2\nexit 1\n")
+      writeFileSync(native, "#!/bin/sh\necho '9.9.9 (Claude Code)'\n")
+      chmodSync(shim, 0o755)
+      chmodSync(native, 0o755)
+      mkdirSync(join(nm, ".bin"))
+      symlinkSync(shim, join(nm, ".bin", "claude"))
+      const saved = process.env["SPEC_ORCH_TOOLS"]
+      process.env["SPEC_ORCH_TOOLS"] = tools
+      const found = yield* Effect.gen(function*() {
+        const agents = yield* Agents
+        return yield* agents.check("claude_code", builder({ executable: undefined }))
+      }).pipe(Effect.provide(Agents.layer), Effect.ensuring(Effect.sync(() => {
+        if (saved === undefined) delete process.env["SPEC_ORCH_TOOLS"]
+        else process.env["SPEC_ORCH_TOOLS"] = saved
+      })))
+      assert.deepStrictEqual(found, { adapter: "claude_code", executable: native, version: "9.9.9" })
+    }))
+
+  it.effect("fails for a configured executable that does not exist", () =>
+    Effect.gen(function*() {
+      const e = yield* Effect.flip(Effect.gen(function*() {
+        const agents = yield* Agents
+        return yield* agents.check("codex", builder({ executable: "/opt/nowhere/codex" }))
+      }).pipe(Effect.provide(Agents.layer)))
+      assert.strictEqual(e.message, `agent adapter "codex" needs "/opt/nowhere/codex", which was not found (looked in /opt/nowhere/codex); install it (node scripts/install-agents.mjs installs the pinned agent CLIs) or set [builder] executable to its path`)
+      assert.isFalse(existsSync("/opt/nowhere/codex"))
+    }))
+})

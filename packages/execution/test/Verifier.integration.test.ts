@@ -1,0 +1,161 @@
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { type StepResult, VerificationStep } from "@spec-orch/contract"
+import { tempDir } from "@spec-orch/test-kit"
+import { Effect, Layer } from "effect"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { Verifier } from "../src/index.js"
+
+const step = (name: string, command: string | ReadonlyArray<string>, timeoutSeconds?: number) =>
+  new VerificationStep({ name, command, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) })
+
+/** Runs `steps` in a fresh temp dir with the real layer; returns the report, the dir and the log dir. */
+const verify = (steps: ReadonlyArray<VerificationStep>, options: { defaultTimeoutSeconds?: number; onStep?: (r: StepResult) => Effect.Effect<void> } = {}) =>
+  Effect.gen(function*() {
+    const cwd = yield* tempDir("spec-orch-verify-")
+    const logDir = join(cwd, ".logs")
+    const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(NodeServices.layer))))
+    const report = yield* verifier.run({ cwd, steps, logDir, ...options })
+    return { report, cwd, logDir }
+  })
+
+/** True while a process with this pid exists and is not a zombie. */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
+  } catch {
+    return false
+  }
+}
+
+describe("Verifier.run", () => {
+  it.live("passes a step that exits 0, recording the command, output tail, duration and log", () =>
+    Effect.gen(function*() {
+      const { report, logDir } = yield* verify([step("unit tests", ["node", "-e", "console.log('all 3 tests ok')"])])
+      const [r] = report.steps
+      assert.strictEqual(r!.outcome, "passed")
+      assert.strictEqual(r!.exitCode, 0)
+      assert.deepStrictEqual(r!.command, ["node", "-e", "console.log('all 3 tests ok')"])
+      assert.strictEqual(r!.outputTail, "all 3 tests ok")
+      assert.isAtLeast(r!.durationMs, 0)
+      assert.strictEqual(r!.logPath, join(logDir, "01-unit-tests.log"))
+      const log = readFileSync(r!.logPath!, "utf8")
+      assert.include(log, "# step: unit tests")
+      assert.include(log, "all 3 tests ok")
+      assert.include(log, "# outcome: passed (exit 0)")
+    }))
+
+  it.live("fails a step that exits non-zero, with stdout and stderr combined, and runs the remaining steps", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const { report, logDir } = yield* verify([
+        step("lint", "echo checking; echo 'src/a.ts:3 unused variable' >&2; exit 3"),
+        step("build", ["node", "-e", "process.exit(0)"])
+      ], { onStep: (r) => Effect.sync(() => void seen.push(`${r.name}:${r.outcome}`)) })
+      const [lint, build] = report.steps
+      assert.strictEqual(lint!.outcome, "failed")
+      assert.strictEqual(lint!.exitCode, 3)
+      assert.deepStrictEqual(lint!.command.slice(0, 2), ["sh", "-c"])
+      assert.strictEqual(lint!.outputTail, "checking\nsrc/a.ts:3 unused variable")
+      assert.strictEqual(build!.outcome, "passed")
+      assert.deepStrictEqual(seen, ["lint:failed", "build:passed"])
+      assert.deepStrictEqual(readdirSync(logDir).sort(), ["01-lint.log", "02-build.log"])
+    }))
+
+  it.live("keeps only the last 40 lines of output in the tail, the whole output in the log", () =>
+    Effect.gen(function*() {
+      const { report } = yield* verify([step("noisy", ["node", "-e", "for (let i = 1; i <= 100; i++) console.log(i)"])])
+      const tail = report.steps[0]!.outputTail.split("\n")
+      assert.strictEqual(tail.length, 40)
+      assert.strictEqual(tail[0], "61")
+      assert.strictEqual(tail.at(-1), "100")
+      assert.include(readFileSync(report.steps[0]!.logPath!, "utf8"), "\n1\n2\n3\n")
+    }))
+
+  it.live("times out a hanging step and kills its whole process tree", () =>
+    Effect.gen(function*() {
+      const { report, cwd } = yield* verify([
+        step("hang", "echo $$ > shell.pid; sleep 300 & echo $! > child.pid; wait", 1)
+      ])
+      const r = report.steps[0]!
+      assert.strictEqual(r.outcome, "timed_out")
+      assert.strictEqual(r.exitCode, null)
+      assert.include(r.note!, "no exit after 1 s")
+      const shell = Number(readFileSync(join(cwd, "shell.pid"), "utf8"))
+      const child = Number(readFileSync(join(cwd, "child.pid"), "utf8"))
+      assert.isFalse(alive(shell), `shell ${shell} still running`)
+      assert.isFalse(alive(child), `background sleep ${child} still running`)
+    }))
+
+  it.live("uses the default timeout for steps without their own", () =>
+    Effect.gen(function*() {
+      const { report } = yield* verify([step("slow", ["sleep", "30"])], { defaultTimeoutSeconds: 1 })
+      assert.strictEqual(report.steps[0]!.outcome, "timed_out")
+    }))
+
+  it.live("reports a missing binary, naming it, for argv and shell steps", () =>
+    Effect.gen(function*() {
+      const { report } = yield* verify([
+        step("argv", ["definitely-not-installed-xyz", "--version"]),
+        step("shell", "definitely-not-installed-xyz --version")
+      ])
+      const [argv, shell] = report.steps
+      assert.strictEqual(argv!.outcome, "missing_binary")
+      assert.strictEqual(argv!.exitCode, null)
+      assert.strictEqual(argv!.note, "definitely-not-installed-xyz was not found on PATH")
+      assert.strictEqual(shell!.outcome, "missing_binary")
+      assert.strictEqual(shell!.exitCode, 127)
+      assert.strictEqual(shell!.note, "definitely-not-installed-xyz: command not found (exit 127)")
+    }))
+
+  it.live("reports a step killed by a signal as crashed", () =>
+    Effect.gen(function*() {
+      const { report } = yield* verify([step("direct", ["sh", "-c", "kill -9 $$"]), step("via shell", "sh -c 'kill -9 $$'; exit $?")])
+      const [direct, viaShell] = report.steps
+      assert.strictEqual(direct!.outcome, "crashed")
+      assert.strictEqual(direct!.exitCode, null)
+      assert.strictEqual(direct!.note, "killed by SIGKILL")
+      assert.strictEqual(viaShell!.outcome, "crashed")
+      assert.strictEqual(viaShell!.exitCode, 137)
+      assert.include(viaShell!.note!, "killed by SIGKILL")
+    }))
+
+  it.live("substitutes {python}, {node} and {workspace}", () =>
+    Effect.gen(function*() {
+      const { report, cwd } = yield* verify([
+        step("py argv", ["{python}", "-c", "print(40 + 2)"]),
+        step("py shell", "{python} -c 'import os; print(os.getcwd())'"),
+        step("node", ["{node}", "-e", "console.log(process.argv[1])", "{workspace}/x"])
+      ])
+      const [argv, shell, node] = report.steps
+      assert.strictEqual(argv!.outcome, "passed")
+      assert.match(argv!.command[0]!, /\/python3?$/)
+      assert.strictEqual(argv!.outputTail, "42")
+      assert.strictEqual(shell!.outputTail, cwd)
+      assert.notInclude(shell!.command[2]!, "{python}")
+      assert.deepStrictEqual(node!.command, [process.execPath, "-e", "console.log(process.argv[1])", `${cwd}/x`])
+      assert.strictEqual(node!.outputTail, `${cwd}/x`)
+    }))
+
+  it.live("reports {python} as a missing binary when no python is on PATH", () =>
+    Effect.gen(function*() {
+      const empty = yield* tempDir("spec-orch-empty-path-")
+      const saved = process.env.PATH
+      yield* Effect.acquireRelease(Effect.sync(() => (process.env.PATH = empty)), () => Effect.sync(() => (process.env.PATH = saved)))
+      const { report } = yield* verify([step("py", ["{python}", "-V"])])
+      assert.strictEqual(report.steps[0]!.outcome, "missing_binary")
+      assert.include(report.steps[0]!.note!, "neither python3 nor python is on PATH")
+    }))
+
+  it.live("fails every step readably when the working directory does not exist", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(NodeServices.layer))))
+      const report = yield* verifier.run({ cwd: join(dir, "gone"), steps: [step("t", ["true"])], logDir: join(dir, "logs") })
+      assert.strictEqual(report.steps[0]!.outcome, "failed")
+      assert.include(report.steps[0]!.note!, "does not exist")
+      assert.isTrue(existsSync(join(dir, "logs", "01-t.log")))
+    }))
+})
