@@ -7,13 +7,16 @@ import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { agents } from "./commands/agents.js"
 import { config } from "./commands/config.js"
+import { daemon } from "./commands/daemon.js"
 import { acceptIssue, explain, findings, reviewIssue } from "./commands/evidence.js"
 import { gate } from "./commands/gate.js"
 import { init } from "./commands/init.js"
 import { issue } from "./commands/issue.js"
 import { mission } from "./commands/mission.js"
+import { models } from "./commands/models.js"
 import { plan } from "./commands/plan.js"
 import { logs, rerun, run, status } from "./commands/run.js"
+import { runPlan } from "./commands/run-plan.js"
 import { questions, spec } from "./commands/spec.js"
 import { verify } from "./commands/verify.js"
 import { workspace } from "./commands/workspace.js"
@@ -37,13 +40,16 @@ export const cli = Root.pipe(Command.withSubcommands([
   questions,
   mission,
   plan,
+  runPlan,
   workspace,
   verify,
   agents,
+  models,
   gate,
   reviewIssue,
   acceptIssue,
-  findings
+  findings,
+  daemon
 ]))
 
 /** Runs one invocation with `args` (without the node and script paths) and returns its exit code. */

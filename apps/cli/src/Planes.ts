@@ -3,13 +3,14 @@
  * project named by the root flags (`--cwd`, `--config`) and provides every plane's services.
  */
 import { Missions, Project, Specs } from "@spec-orch/contract"
-import { EngineLockLayer, ProcessToken, Publisher, RunPublisher, Runs, RunStore, RunWorkflowLayer, TrackerIssueSource, TrackerLayer, WorkflowEngineLayer } from "@spec-orch/control"
-import { EvidencePlane } from "@spec-orch/evidence"
+import { EngineLockLayer, MissionIntegration, MissionRunner, MissionStore, ProcessToken, Publisher, RunPublisher, Runs, RunStore, RunWorkflowLayer, TrackerIssueSource, TrackerLayer, WorkflowEngineLayer } from "@spec-orch/control"
+import { EvidencePlane, Reviewer } from "@spec-orch/evidence"
 import { Agents, Verifier, Workspaces } from "@spec-orch/execution"
 import { SqliteClient } from "@spec-orch/sqlite"
-import { Compliance, ContextAssembler, Learnings } from "@spec-orch/harness"
-import { TaskPlane } from "@spec-orch/task"
+import { Compliance, ContextAssembler, Learnings, Models } from "@spec-orch/harness"
+import { PlannerModel, TaskPlane } from "@spec-orch/task"
 import { Effect, FileSystem, Layer, Option, Path } from "effect"
+import { FetchHttpClient } from "effect/http"
 import { Root } from "./Root.js"
 
 /** The contract plane's services over a loaded project; issues come from `[issue] source` (fixtures, Linear or GitHub). */
@@ -29,20 +30,43 @@ export const StateDb = Layer.unwrap(Effect.gen(function*() {
 /** The evidence plane's services: the gate, gate policies and the evidence ledger in the state database. */
 export const EvidencePlaneLive = EvidencePlane.pipe(Layer.provide(StateDb))
 
-/** The task plane's services: the planner and plan.json files, over the contract plane's missions. */
-export const TaskPlaneLive = TaskPlane.pipe(Layer.provide(ContractPlane))
+/**
+ * The LLM roles' models (`[models]`, `[model_chains]`, `[llm]`, role sections; keys from the
+ * environment) over fetch. Building it reads the environment only; nothing is sent until a call.
+ */
+export const ModelsLive = Models.layer.pipe(Layer.provide(FetchHttpClient.layer))
 
-/** The harness plane's services: prompt envelopes (no learnings until evolution is enabled) and compliance contracts. */
-export const HarnessPlane = Layer.mergeAll(ContextAssembler.layer.pipe(Layer.provide(Learnings.layerNone)), Compliance.layer)
+/** The planner's model when `[planner]` (or `[llm]`) resolves to a model with a key; otherwise none, and the planner is offline. */
+export const PlannerModelLive = Layer.unwrap(Effect.map(Effect.service(Models), (models) => {
+  const planner = models.role("planner")
+  return planner.problem === undefined && planner.plan !== undefined
+    ? PlannerModel.layer(planner.plan.name).pipe(Layer.provide(Models.languageModelOrFailing("planner")))
+    : Layer.empty
+})).pipe(Layer.provide(ModelsLive))
+
+/** The LLM reviewer when `[reviewer] adapter = "llm"` and its model resolves with a key; otherwise none (a person reviews). */
+export const ReviewerLive = Layer.unwrap(Effect.gen(function*() {
+  const project = yield* Project
+  const reviewer = (yield* Models).role("reviewer")
+  return project.config.reviewer.adapter === "llm" && reviewer.problem === undefined && reviewer.plan !== undefined
+    ? Reviewer.layer.pipe(Layer.provide(Models.languageModelOrFailing("reviewer")))
+    : Layer.empty
+})).pipe(Layer.provide(ModelsLive))
+
+/** The task plane's services: the planner and plan.json files, over the contract plane's missions (and the planner's model, if any). */
+export const TaskPlaneLive = TaskPlane.pipe(Layer.provide(ContractPlane), Layer.provide(PlannerModelLive))
+
+/** The harness plane's services: prompt envelopes (no learnings until evolution is enabled), compliance contracts and the models. */
+export const HarnessPlane = Layer.mergeAll(ContextAssembler.layer.pipe(Layer.provide(Learnings.layerNone)), Compliance.layer, ModelsLive)
 
 /** Host-side publishing (push, pull request, commit status, tracker comments) over the shared tracker clients, which it also exposes. */
 export const PublishingPlane = RunPublisher.layer.pipe(Layer.provideMerge(Publisher.layer), Layer.provideMerge(TrackerLayer))
 
 /** The control plane's stores (runs, events) over the state database, which it also exposes, and publishing. */
-export const ControlPlane = Layer.mergeAll(RunStore.layer, ProcessToken.layer, PublishingPlane).pipe(Layer.provideMerge(StateDb))
+export const ControlPlane = Layer.mergeAll(RunStore.layer, ProcessToken.layer, MissionStore.layer, MissionIntegration.layer, PublishingPlane).pipe(Layer.provideMerge(StateDb))
 
 /** Every plane, over the project. */
-export const Planes = Layer.mergeAll(ContractPlane, ExecutionPlane, EvidencePlaneLive, TaskPlaneLive, HarnessPlane, ControlPlane)
+export const Planes = Layer.mergeAll(ContractPlane, ExecutionPlane, EvidencePlaneLive, TaskPlaneLive, HarnessPlane, ControlPlane, ReviewerLive)
 
 /** Services a command may use once the project is loaded. */
 export type PlaneServices = Layer.Success<typeof Planes> | Project
@@ -65,13 +89,15 @@ export const withPlanes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 /**
  * Runs `effect` with every plane and the durable workflow engine: the engine lock (one engine per
  * state database; `wait` waits for it), the cluster runner over the state database, the Run workflow
- * and the `Runs` service. `command` is recorded on the lock so a second process can say who holds it.
+ * and the `Runs` and `MissionRunner` services. `command` is recorded on the lock so a second process can say who holds it.
  */
 export const withEngine = <A, E, R>(command: string, options: { readonly wait?: boolean; readonly source?: string | undefined }, effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const flags = yield* Root
     const base = Planes.pipe(Layer.provideMerge(projectLayer(flags, options.source)))
-    const engine = Runs.layer.pipe(
+    // MissionRunner (run-plan) drives packets through Runs.
+    const engine = MissionRunner.layer.pipe(
+      Layer.provideMerge(Runs.layer),
       Layer.provideMerge(RunWorkflowLayer),
       Layer.provideMerge(WorkflowEngineLayer),
       Layer.provideMerge(EngineLockLayer(`spec-orch ${command}`, { wait: options.wait ?? false }))

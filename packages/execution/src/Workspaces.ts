@@ -30,6 +30,9 @@ export class WorkspaceBinding extends Schema.Class<WorkspaceBinding>("@spec-orch
   finishedAt: Schema.optionalKey(Schema.String)
 }) {}
 
+/** The branch a run key works on. */
+export const branchFor = (runKey: string): string => `spec-orch/${runKey}`
+
 /** A commit that exists only on the run branch: not on any remote branch and not in the base. */
 export class UnpushedCommit extends Schema.Class<UnpushedCommit>("@spec-orch/execution/UnpushedCommit")({
   commit: Schema.String,
@@ -179,7 +182,8 @@ export class WorkspaceError extends Schema.TaggedError<WorkspaceError>()("Worksp
   ])
 }) {
   override get message() {
-    return this.runKey !== undefined ? `workspace ${this.runKey}: ${this.reason.message}` : this.reason.message
+    // The reasons that already name the run key are not prefixed with it again.
+    return this.runKey !== undefined && this.reason._tag !== "WorkspaceUnknown" ? `workspace ${this.runKey}: ${this.reason.message}` : this.reason.message
   }
 }
 
@@ -320,7 +324,6 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   const realPath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => p))
   const exists = (p: string) => fs.exists(p).pipe(Effect.orElseSucceed(() => false))
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
-  const branchOf = (runKey: string) => `spec-orch/${runKey}`
   const scope = (repo: RepoInfo) => [":(top)", ...repo.exclude]
 
   const repoInfo = yield* Effect.cached(Effect.gen(function*() {
@@ -341,7 +344,8 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     const realRoot = yield* realPath(root)
     const rel = path.relative(top, realRoot)
     if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))) return yield* new InvalidWorkspaceRoot({ root: realRoot, repo: top })
-    const stateRel = path.relative(top, yield* realPath(project.stateDir))
+    // The state dir may not exist yet: resolve it through the project root's real path instead.
+    const stateRel = path.relative(top, path.resolve(yield* realPath(project.root), path.relative(project.root, project.stateDir)))
     const exclude = stateRel !== "" && !stateRel.startsWith("..") && !path.isAbsolute(stateRel) ? [`:(top,exclude)${stateRel}`] : []
     return {
       top,
@@ -485,7 +489,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
         yield* addWorktree(repo, existing.path, existing.branch, existing.baseCommit, yield* branchExists(repo, existing.branch))
         return existing
       }
-      const branch = branchOf(runKey)
+      const branch = branchFor(runKey)
       const base = yield* resolveBase(repo, input.base, branch)
       const hasBranch = base.hasBranch
       const wtPath = path.join(repo.worktreesDir, runKey)
@@ -745,10 +749,3 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
 
   return Workspaces.of({ prepare, check, changedFiles, diff, commitAll, get, list, status, remove, markFinished, clean })
 })
-
-/** The branch a run key works on. */
-export const branchFor = (runKey: string): string => `spec-orch/${runKey}`
-
-/** Builds a `WorkspaceError` for a run key from one of its reasons. */
-export const workspaceError = (reason: Reason, runKey?: string): WorkspaceError =>
-  new WorkspaceError({ ...(runKey !== undefined ? { runKey } : {}), reason })

@@ -3,9 +3,9 @@
  */
 export { AgentConfigInvalid, AgentError, AgentNotStarted, ArtifactsUnwritable, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
 export { type AgentCheck, type AgentRequest, Agents, type Endpoint, endpointFromEnv, KNOWN_ADAPTERS, modelCredentials } from "./Agents.js"
-export { resolveSteps, Verifier } from "./Verifier.js"
+export { DEFAULT_TIMEOUT_SECONDS, resolveSteps, Verifier, type VerifyInput } from "./Verifier.js"
 export {
   BaseNotFound, BindingUnreadable, branchFor, type CleanReport, Detached, GitFailed, InvalidWorkspaceRoot, NotAGitRepo, NotAWorktree, PathOccupied,
   UnpushedCommit, WorkspaceBinding, WorkspaceError, Workspaces, type WorkspacesOptions, WorkspaceState, WorkspaceStatus, WorkspaceUnknown, WorktreeMissing,
-  WouldLoseWork, WrongBranch, workspaceError
+  WouldLoseWork, WrongBranch
 } from "./Workspaces.js"

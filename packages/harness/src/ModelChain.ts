@@ -50,7 +50,6 @@ const isTransient = (error: AiError.AiError): boolean => {
     case "RateLimitError":
     case "InternalProviderError":
     case "InvalidResponseError":
-    case "AuthenticationError":
       return true
     case "NetworkError":
       return error.reason.reason === "TransportError"
@@ -61,7 +60,7 @@ const isTransient = (error: AiError.AiError): boolean => {
 
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}…`)
 
-/** A short summary of a failure for usage records and chain messages. */
+/** A short summary of a failure for usage records, chain messages and `models check` (no module prefix, no advice boilerplate). */
 const summary = (error: AiError.AiError): string => {
   const r = error.reason
   switch (r._tag) {
@@ -72,7 +71,7 @@ const summary = (error: AiError.AiError): string => {
     case "NetworkError":
       return clip(r.description ?? r.reason, 300)
     default:
-      return clip(r.message, 300)
+      return clip("description" in r && typeof r.description === "string" && r.description !== "" ? r.description : r.message, 300)
   }
 }
 
@@ -208,7 +207,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             if (wait === undefined) {
               failures.push({ profile, attempts: attempt, last: error })
               // Debug, not warning: stdout may carry a command's --json output; the usage ledger keeps the detail.
-              yield* Effect.logDebug(`model ${profile.id} of ${options.name} failed ${attempt} time(s): ${summary(error)}; trying the next model`)
+              yield* Effect.logDebug(`model ${profile.id} of ${options.name} failed ${attempt} time(s): ${scrub(summary(error), key)}; trying the next model`)
               break
             }
             yield* Effect.sleep(wait)
@@ -233,4 +232,4 @@ const describeChain = (members: ReadonlyArray<ModelProfile>): string =>
   members.map((m) => `${m.id} (${keyOrigin(m.key)})`).join(" → ")
 
 /** Model chains: `ModelChain.make(options)` / `ModelChain.layer(options)` build one as a `LanguageModel`. */
-export const ModelChain = { make, layer, withRepair, isTransient, describeChain, DEFAULT_RETRY } as const
+export const ModelChain = { make, layer, withRepair, isTransient, describeChain, describeFailure: summary, DEFAULT_RETRY } as const

@@ -286,7 +286,7 @@ export const resolveRole = (config: SpecOrchConfig, role: LlmRole, env: EnvLooku
 }
 
 /** The usable members of a chain, or `RoleUnusable` naming every missing env var when none is usable. */
-export const usable = (role: LlmRole, plan: ChainPlan): ReadonlyArray<ModelProfile> | ModelsError => {
+export const usableMembers = (role: LlmRole, plan: ChainPlan): ReadonlyArray<ModelProfile> | ModelsError => {
   const ok = plan.members.filter((m) => m.key !== undefined)
   if (ok.length > 0) return ok
   return new ModelsError({

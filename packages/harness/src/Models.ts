@@ -19,7 +19,7 @@ import {
   type LlmRole,
   type ModelProfile,
   resolveRole,
-  usable
+  usableMembers
 } from "./ModelRegistry.js"
 import { describeMissing, ModelsError } from "./ModelsError.js"
 import type { ModelCall } from "./ModelUsage.js"
@@ -85,7 +85,7 @@ const resolveRoles = (config: SpecOrchConfig, env: EnvLookup): ReadonlyArray<Rol
   LLM_ROLES.map((role) => {
     const plan = resolveRole(config, role, env)
     if (plan instanceof ModelsError) return { role, plan: undefined, usable: [], problem: plan }
-    const members = usable(role, plan)
+    const members = usableMembers(role, plan)
     return members instanceof ModelsError
       ? { role, plan, usable: [], problem: members }
       : { role, plan, usable: members, problem: undefined }
@@ -153,7 +153,7 @@ export class Models extends Context.Service<Models, {
               ...base,
               ok: result._tag === "Success",
               latencyMs,
-              reason: result._tag === "Success" ? undefined : scrub(AiError.isAiError(result.failure) ? result.failure.message : String(result.failure), key),
+              reason: result._tag === "Success" ? undefined : scrub(AiError.isAiError(result.failure) ? ModelChain.describeFailure(result.failure) : String(result.failure), key),
               inputTokens: tokens.input,
               outputTokens: tokens.output
             }

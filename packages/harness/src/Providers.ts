@@ -13,7 +13,7 @@ import { type CallContext, keyOrigin } from "./providers/http.js"
 import { chatGenerate } from "./providers/openai-chat.js"
 import { responsesGenerate } from "./providers/openai-responses.js"
 
-export { type CallContext, salvageJson, scrub } from "./providers/http.js"
+export { type CallContext, salvageJson, scrub as scrubKey } from "./providers/http.js"
 
 /** One request to one model: the provider's wire format in, `effect/ai` response parts out. */
 export type ProviderGenerate = (

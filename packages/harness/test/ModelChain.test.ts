@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ModelServer, type Script } from "@spec-orch/test-kit"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import { type ModelCall, Models, ModelUsage } from "../src/index.js"
 import { byModel, envFor, leakedSecrets, loadConfig, modelsLayer, requestsFor, SECRETS } from "./utils/models.js"
@@ -75,6 +75,28 @@ describe("ModelChain fallback", () => {
       assert.strictEqual(calls.at(-1)!.api, "openai_chat")
     }))
 
+  it.live("does not wait for a retry-after longer than a minute: it moves to the next model at once", () =>
+    Effect.gen(function*() {
+      const { result, calls } = yield* withPlanner(
+        byModel({ "MiniMax-M2.7-highspeed": [{ error: 429, retryAfter: 600 }], "doubao-seed-2.0-code": [{ text: "no waiting" }] }),
+        text
+      )
+      assert.strictEqual(successOf(result), "no waiting")
+      assert.deepStrictEqual(summary(calls), ["minimax_reasoning#1:RateLimitError", "doubao_seed_code#1:ok"])
+    }))
+
+  it.live("streams the answer of the model that answered", () =>
+    Effect.gen(function*() {
+      const { result } = yield* withPlanner(
+        byModel({ "MiniMax-M2.7-highspeed": [{ error: 500 }], "doubao-seed-2.0-code": [{ text: "streamed" }] }),
+        (model) =>
+          Stream.runCollect(model.streamText({ prompt: "Say it." })).pipe(
+            Effect.map((parts) => parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join(""))
+          )
+      )
+      assert.strictEqual(successOf(result), "streamed")
+    }))
+
   it.live("gives up on a model that does not answer within its timeout and falls back", () =>
     Effect.gen(function*() {
       const { result, calls } = yield* withPlanner(
@@ -135,7 +157,7 @@ describe("ModelChain fatal errors", () => {
       const error = failureOf(result)
       assert.strictEqual(requests.length, 1, "no retry and no fallback")
       assert.isTrue(AiError.isAiError(error) && error.reason._tag === "AuthenticationError")
-      assert.include(error.message, "The key comes from $MINIMAX_API_KEY")
+      assert.include(error.message, "the key from $MINIMAX_API_KEY was rejected")
       assert.include(error.message, "HTTP 401")
       assert.deepStrictEqual(leakedSecrets(error.message), [])
       assert.deepStrictEqual(leakedSecrets(JSON.stringify(error)), [])

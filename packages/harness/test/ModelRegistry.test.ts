@@ -3,7 +3,7 @@ import { parseConfig, type SpecOrchConfig } from "@spec-orch/contract"
 import { Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { type ChainPlan, configuredProfiles, type EnvLookup, ModelsError, resolveRole, usable } from "../src/index.js"
+import { type ChainPlan, configuredProfiles, type EnvLookup, ModelsError, resolveRole, usableMembers } from "../src/index.js"
 
 const fixture = (name: string): SpecOrchConfig => {
   const file = join(__dirname, "fixtures", "models", name)
@@ -104,14 +104,14 @@ describe("resolveRole", () => {
 describe("usable", () => {
   it("skips members whose env is empty and keeps the chain order", () => {
     const p = plan(fixture("original-chain.toml"), "planner", envOf({ ANTHROPIC_AUTH_TOKEN: "t", ANTHROPIC_BASE_URL: "http://b", MINIMAX_API_KEY: "" }))
-    const members = usable("planner", p)
+    const members = usableMembers("planner", p)
     assert.notInstanceOf(members, ModelsError)
     assert.deepStrictEqual((members as ReadonlyArray<{ id: string }>).map((m) => m.id), ["doubao_seed_code"])
   })
 
   it("names every missing env var, and never a value, when no member is usable", () => {
     const p = plan(fixture("original-chain.toml"), "planner", envOf({ OPENAI_API_KEY: "sk-only-the-key-no-base" }))
-    const error = usable("planner", p)
+    const error = usableMembers("planner", p)
     assert.instanceOf(error, ModelsError)
     const message = (error as ModelsError).message
     assert.strictEqual(

@@ -1,4 +1,4 @@
-/** `spec-orch mission create|list|show|approve`: missions under docs/specs/<id>/. */
+/** `spec-orch mission create|list|show|approve|status`: missions under docs/specs/<id>/. */
 import { Argument, Command, Flag } from "effect/cli"
 import { lazy } from "../Lazy.js"
 import { jsonFlag } from "../Root.js"
@@ -18,7 +18,7 @@ const create = Command.make(
 
 const list = Command.make("list", { json: jsonFlag }, lazy(load, "list")).pipe(
   Command.withDescription("List missions with their status and whether the spec changed since approval"),
-  Command.withAlias("status")
+  Command.withAlias("ls")
 )
 
 const show = Command.make("show", { mission: missionArg, json: jsonFlag }, lazy(load, "show")).pipe(
@@ -31,7 +31,14 @@ const approve = Command.make(
   lazy(load, "approve")
 ).pipe(Command.withDescription("Approve a mission: freeze its spec.md (who, when, content hash)"))
 
+const status = Command.make("status", { mission: missionArg, json: jsonFlag }, lazy(() => import("./run-plan.run.js"), "missionStatus")).pipe(
+  Command.withDescription(
+    "Show where a mission's plan stands: each packet's state (not-started, running, interrupted, succeeded, blocked, failed, skipped because a dependency failed), " +
+      "its run, and its integration onto spec-orch/mission/<mission> (conflicts named)"
+  )
+)
+
 export const mission = Command.make("mission").pipe(
   Command.withDescription("Missions: specs larger than one issue, planned into waves of work packets"),
-  Command.withSubcommands([create, list, show, approve])
+  Command.withSubcommands([create, list, show, approve, status])
 )

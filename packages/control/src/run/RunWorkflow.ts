@@ -3,8 +3,8 @@
  * load → spec → workspace → context → agent → commit → verify → review → gate → record → publish.
  * After a crash, re-executing resumes at the first unfinished stage: a finished agent turn or commit
  * is never repeated. Before every stage the run must be owned by this process; a run found by the
- * engine that nobody is driving (cancelled, or its process died) suspends until `spec-orch run`
- * resumes it.
+ * engine that nobody is driving (cancelled, or its process died) waits until `spec-orch run`
+ * claims it.
  */
 import {
   AgentOutcome,
@@ -30,11 +30,12 @@ import {
 import { EvidenceLedger, evaluatePlan, GatePolicies, renderExplain, reportJson, resolveProfile, Reviewer } from "@spec-orch/evidence"
 import { type AgentRequest, Agents, resolveSteps, Verifier, WorkspaceBinding, Workspaces } from "@spec-orch/execution"
 import { Compliance, ContextAssembler } from "@spec-orch/harness"
-import { Effect, FileSystem, Option, Path, Result, Schema } from "effect"
-import { Activity, Workflow, WorkflowEngine } from "effect/workflow"
+import { Effect, FileSystem, Option, Path, Result, Schedule, Schema } from "effect"
+import { Activity, Workflow } from "effect/workflow"
 import { RunStore } from "./RunStore.js"
 import { PublishResult, publishedNote, RunPublisher } from "../publish/RunPublisher.js"
 import { ProcessToken } from "./EngineLock.js"
+import { loadPacket, PacketRef } from "../mission/PacketIssue.js"
 
 /** What starts a run. Everything the workflow needs beyond this is read inside journaled stages. */
 export const RunPayload = Schema.Struct({
@@ -51,7 +52,11 @@ export const RunPayload = Schema.Struct({
   /** Declared footprint (mission packets); default: the issue's target files. */
   footprint: Schema.optionalKey(Footprint),
   /** `rerun`: take the agent outcome of this earlier run instead of running the agent again. */
-  reuseAgentOf: Schema.optionalKey(Schema.String)
+  reuseAgentOf: Schema.optionalKey(Schema.String),
+  /** [mission packets] The packet this run works on; its issue is built from plan.json, not the IssueSource. */
+  packet: Schema.optionalKey(PacketRef),
+  /** [mission packets] What the worktree branches from (the mission branch); default: Workspaces' base. */
+  base: Schema.optionalKey(Schema.String)
 })
 export type RunPayload = typeof RunPayload.Type
 
@@ -111,12 +116,16 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   const write = (name: string, text: string) =>
     fs.makeDirectory(path.dirname(artifact(name)), { recursive: true }).pipe(Effect.andThen(fs.writeFileString(artifact(name), text)), Effect.orDie)
 
-  /** Suspends the workflow unless this process owns the run. */
+  /**
+   * Waits until this process owns the run. The engine replays every unfinished run it finds; one that
+   * nobody in this process asked for (its owner died, or it was cancelled) parks here, doing nothing,
+   * until `spec-orch run` claims it — then it continues at the first unfinished stage.
+   */
   const guard = Effect.gen(function*() {
-    if ((yield* store.owner(payload.runId)) === me.token) return
-    const instance = yield* WorkflowEngine.WorkflowInstance
-    return yield* Workflow.suspend(instance)
-  })
+    const owner = yield* store.owner(payload.runId)
+    if (owner === me.token) return true
+    return false
+  }).pipe(Effect.repeat({ until: (owned) => owned, schedule: Schedule.spaced("250 millis") }), Effect.asVoid)
 
   /** One journaled stage: records stage start/finish in the run store and event log. */
   const stage = <S extends Schema.Top, R>(name: RunStage, success: S, execute: Effect.Effect<S["Type"], StageFailed, R>) =>
@@ -141,7 +150,11 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   const orFail = (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.mapError(effect, (e) => new StageFailed({ stage: name, reason: message(e) }))
 
   // load: the issue is journaled, so a later stage never sees a different text than the agent did.
-  const issue = yield* stage("load", Issue, IssueSource.use((s) => s.get(payload.issueId)).pipe(orFail("load")))
+  // [mission packets] A packet is not in the IssueSource: its issue is built from the mission's plan.json.
+  const loadIssue: Effect.Effect<Issue, unknown, IssueSource> = payload.packet !== undefined
+    ? Effect.map(loadPacket(payload.packet), (p) => p.issue)
+    : IssueSource.use((s) => s.get(payload.issueId))
+  const issue = yield* stage("load", Issue, loadIssue.pipe(orFail("load")))
 
   // spec: approval (or --auto-approve) and no unresolved blocking question.
   const spec = yield* stage("spec", SpecStage, Effect.gen(function*() {
@@ -167,7 +180,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     return new RunOutcome({ status: "waiting", message: spec.waiting, artifactsDir })
   }
 
-  const binding = yield* stage("workspace", WorkspaceBinding, Workspaces.use((w) => w.prepare({ runKey: payload.runKey as never })).pipe(orFail("workspace")))
+  const binding = yield* stage("workspace", WorkspaceBinding, Workspaces.use((w) => w.prepare({ runKey: payload.runKey as never, base: payload.base })).pipe(orFail("workspace")))
   yield* store.update(payload.runId, (r) => ({ ...r, worktree: binding.path, branch: binding.branch }) as typeof r)
 
   const steps: ReadonlyArray<VerificationStep> = resolveSteps(issue, project.config)
@@ -335,6 +348,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         reportJsonPath: artifact("report.json")
       })
     ).pipe(orFail("publish"))
+    yield* write("publish.json", JSON.stringify(Schema.encodeSync(PublishResult)(published), null, 2) + "\n")
     yield* store.append(payload.runId, "note", { text: publishedNote(published) })
     return published
   }))

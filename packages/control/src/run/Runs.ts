@@ -16,8 +16,9 @@ import {
   specState,
   unresolvedBlocking
 } from "@spec-orch/contract"
-import { Context, Effect, Layer, Schema } from "effect"
-import type { InvalidFile } from "@spec-orch/contract"
+import { Context, Effect, Fiber, Layer, Schedule, Schema } from "effect"
+import type { InvalidFile, MissionsError } from "@spec-orch/contract"
+import { footprintOfPacket, loadPacket, missionNotReady, type PacketNotFound, type PacketRef } from "../mission/PacketIssue.js"
 import { ProcessToken } from "./EngineLock.js"
 import { RunStore } from "./RunStore.js"
 import { Run, type RunOutcome, type RunPayload, type StageFailed } from "./RunWorkflow.js"
@@ -46,6 +47,13 @@ export interface StartOptions {
   readonly reuseAgentOf?: string | undefined
   /** Called once the run record exists, before the workflow starts (for progress displays). */
   readonly onStart?: ((record: RunRecord, resumed: boolean) => Effect.Effect<void>) | undefined
+  /**
+   * [mission packets] Run this packet of a mission: the issue comes from plan.json, the spec check is
+   * the mission's approval, the run key and footprint default to `<mission>.<packet>` and the packet's files.
+   */
+  readonly packet?: PacketRef | undefined
+  /** [mission packets] What a new worktree branches from (the mission branch). */
+  readonly base?: string | undefined
 }
 
 /** The final record of a run and whether it resumed an earlier attempt. */
@@ -72,7 +80,7 @@ export const ownerAlive = (token: string | undefined, host: string): boolean => 
 /** Runs issues through the durable workflow. */
 export class Runs extends Context.Service<Runs, {
   /** Runs (or resumes) an issue to its verdict. */
-  readonly start: (options: StartOptions) => Effect.Effect<RunResult, SpecNotReady | IssueSourceError | InvalidFile | StageFailed>
+  readonly start: (options: StartOptions) => Effect.Effect<RunResult, SpecNotReady | IssueSourceError | InvalidFile | StageFailed | MissionsError | PacketNotFound>
 }>()("@spec-orch/control/Runs") {
   static readonly layer: Layer.Layer<Runs, never, RunStore | ProcessToken | Project | IssueSource | Specs | WorkflowEngine.WorkflowEngine> = Layer.effect(
     Runs,
@@ -86,9 +94,21 @@ export class Runs extends Context.Service<Runs, {
       const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
 
       const start = Effect.fn("Runs.start")(function*(options: StartOptions) {
-        const issue = yield* issues.get(options.issueId)
-        // Fail fast, before any run exists, when the spec is not ready.
-        if (options.autoApprovedBy === undefined) {
+        // [mission packets] A packet's issue comes from the plan; the mission's approval is its spec's.
+        const packet = options.packet !== undefined ? yield* loadPacket(options.packet) : undefined
+        const issue = packet !== undefined ? packet.issue : yield* issues.get(options.issueId)
+        let autoApprovedBy = options.autoApprovedBy
+        if (packet !== undefined) {
+          const notReady = missionNotReady(packet.mission)
+          if (notReady !== undefined) return yield* new SpecNotReady({ issueId: issue.id, reason: notReady })
+          autoApprovedBy = `mission ${packet.mission.mission.id} approved by ${packet.mission.mission.approvedBy ?? "unknown"}`
+        }
+        const runKey = options.runKey ?? issue.id
+        const latest = yield* store.latestForKey(runKey)
+        const resume = latest !== undefined && UNFINISHED.has(latest.status) && options.newAttempt !== true
+        // Fail fast, before any run exists, when the spec is not ready. A resumed attempt already passed
+        // its spec stage, and its journal pins the issue text it started with.
+        if (autoApprovedBy === undefined && !resume) {
           const snapshot = yield* specs.sync(issue)
           const blocking = unresolvedBlocking(snapshot)
           if (blocking.length > 0) {
@@ -108,9 +128,7 @@ export class Runs extends Context.Service<Runs, {
           }
         }
 
-        const runKey = options.runKey ?? issue.id
-        const latest = yield* store.latestForKey(runKey)
-        const resume = latest !== undefined && UNFINISHED.has(latest.status) && options.newAttempt !== true
+        const footprint = options.footprint ?? (packet !== undefined ? footprintOfPacket(packet.packet) : undefined)
         const now = yield* nowIso
         let record: RunRecord
         if (resume) {
@@ -140,18 +158,29 @@ export class Runs extends Context.Service<Runs, {
           runKey,
           issueId: issue.id,
           attempt: record.attempt,
-          ...(options.autoApprovedBy !== undefined ? { autoApprovedBy: options.autoApprovedBy } : {}),
+          ...(autoApprovedBy !== undefined ? { autoApprovedBy } : {}),
           ...(options.adapter !== undefined ? { adapter: options.adapter } : {}),
           ...(options.profile !== undefined ? { profile: options.profile } : {}),
-          ...(options.footprint !== undefined ? { footprint: options.footprint } : {}),
-          ...(options.reuseAgentOf !== undefined ? { reuseAgentOf: options.reuseAgentOf } : {})
+          ...(footprint !== undefined ? { footprint } : {}),
+          ...(options.reuseAgentOf !== undefined ? { reuseAgentOf: options.reuseAgentOf } : {}),
+          ...(options.packet !== undefined ? { packet: options.packet } : {}),
+          ...(options.base !== undefined ? { base: options.base } : {})
         }
         const finish = (patch: Partial<RunRecord>) =>
           Effect.flatMap(nowIso, (at) => store.update(record.runId, (r) => new RunRecord({ ...r, ...patch, finishedAt: at }))).pipe(Effect.asVoid)
 
+        // A run whose process shut down cleanly mid-run is stored as suspended; resume it whenever it is
+        // found so while we own it (the engine may also still be replaying it when we get here).
+        const keepResumed = Effect.gen(function*() {
+          const state = yield* Run.poll(record.runId)
+          if (state._tag === "Some" && state.value._tag === "Suspended") yield* Run.resume(record.runId)
+        }).pipe(Effect.repeat(Schedule.spaced("200 millis")), Effect.delay("100 millis"))
         const outcome = yield* Effect.gen(function*() {
           if (resume) yield* Run.resume(record.runId)
-          return yield* Run.execute(payload)
+          const watchdog = yield* Effect.forkChild(keepResumed)
+          const result = yield* Run.execute(payload)
+          yield* Fiber.interrupt(watchdog)
+          return result
         }).pipe(
           Effect.provide(engine),
           Effect.onInterrupt(() =>

@@ -10,7 +10,7 @@ import { AgentOutcome, AgentUsage } from "@spec-orch/contract"
 import { type Budgets, isUnlimited, overBudget, SpendMeter } from "@spec-orch/harness"
 import { Effect, Exit, Option, Queue } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs"
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from "node:fs"
 import { join } from "node:path"
 import { PassThrough, type Readable, type Writable } from "node:stream"
 import { StringDecoder } from "node:string_decoder"
@@ -95,9 +95,10 @@ const splitLines = (stream: Readable, line: (text: string) => void) => {
 const openWriters = (runDir: string) => {
   mkdirSync(runDir, { recursive: true })
   return {
-    raw: createWriteStream(join(runDir, "agent.jsonl")),
-    events: createWriteStream(join(runDir, "events.jsonl")),
-    stderr: createWriteStream(join(runDir, "agent.stderr.log"))
+    // Appended, not truncated: a turn re-run after a crash keeps the lines of the one that was cut off.
+    raw: createWriteStream(join(runDir, "agent.jsonl"), { flags: "a" }),
+    events: createWriteStream(join(runDir, "events.jsonl"), { flags: "a" }),
+    stderr: createWriteStream(join(runDir, "agent.stderr.log"), { flags: "a" })
   }
 }
 
@@ -140,6 +141,42 @@ class Tally {
   }
 }
 
+const PID_FILE = "agent.pid"
+
+/** Start time of a process in clock ticks since boot (Linux), so a reused pid is not mistaken for ours. */
+const startTime = (pid: number): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
+  } catch {
+    return undefined
+  }
+}
+
+const writePidFile = (runDir: string, pid: number) => {
+  try {
+    writeFileSync(join(runDir, PID_FILE), `${pid} ${startTime(pid) ?? ""}\n`)
+  } catch {
+    // best effort: without it a killed controller cannot reap this agent later
+  }
+}
+
+const removePidFile = (runDir: string) => rmSync(join(runDir, PID_FILE), { force: true })
+
+/** Kills the process tree recorded in `<runDir>/agent.pid` if that exact process is still alive. */
+export const reapLeftover = async (runDir: string): Promise<void> => {
+  let text: string
+  try {
+    text = readFileSync(join(runDir, PID_FILE), "utf8")
+  } catch {
+    return
+  }
+  const [pidText, started] = text.trim().split(" ")
+  const pid = Number(pidText)
+  if (Number.isInteger(pid) && pid > 0 && started !== undefined && started !== "" && startTime(pid) === started) await killTree(pid, 2000, false)
+  removePidFile(runDir)
+}
+
 /** The leader has exited (its pid may already belong to someone else). */
 const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null
 
@@ -160,6 +197,10 @@ export const supervise = (s: Supervised): Effect.Effect<AgentOutcome, AgentError
     let lastActivity = started
     let stderrTail = ""
 
+    // An agent left running by a spec-orch process that was killed (kill -9 cannot clean up its
+    // children) must not keep writing into the worktree while this turn runs: end it first.
+    yield* Effect.promise(() => reapLeftover(s.runDir))
+
     const child: ChildProcess = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const c = spawn(s.spec.executable, [...s.spec.args], {
@@ -169,6 +210,7 @@ export const supervise = (s: Supervised): Effect.Effect<AgentOutcome, AgentError
           stdio: ["pipe", "pipe", "pipe"]
         })
         c.on("error", (error) => offer({ _tag: "SpawnError", error }))
+        if (c.pid !== undefined) writePidFile(s.runDir, c.pid)
         let closed = false
         c.on("close", (code, signal) => {
           closed = true
@@ -209,7 +251,7 @@ export const supervise = (s: Supervised): Effect.Effect<AgentOutcome, AgentError
         }
         return c
       }),
-      (c) => Effect.promise(() => (c.pid !== undefined ? killTree(c.pid, 2000, exited(c)) : Promise.resolve()))
+      (c) => Effect.promise(() => (c.pid !== undefined ? killTree(c.pid, 2000, exited(c)) : Promise.resolve())).pipe(Effect.andThen(Effect.sync(() => removePidFile(s.runDir))))
     )
 
     if (s.cancel !== undefined) {

@@ -85,11 +85,13 @@ export const reasonForStatus = (
     const retryAfter = retryAfterOf(headers, now)
     return new AiError.RateLimitError({ ...(retryAfter !== undefined ? { retryAfter } : {}), http, metadata: { specOrch: { description: what } } })
   }
+  // The key's origin leads the description, so no clipping of a long server message can drop it.
+  const served = `HTTP ${status} from POST ${url}${message !== undefined ? `: ${message}` : ""}`
   if (status === 401) {
-    return new AiError.AuthenticationError({ kind: "InvalidKey", description: `${what}. The key comes from ${keyOrigin(p.key)}; check that it is valid for ${p.baseUrl}`, http })
+    return new AiError.AuthenticationError({ kind: "InvalidKey", description: `${p.id} (${p.model}): the key from ${keyOrigin(p.key)} was rejected (${served})`, http })
   }
   if (status === 403) {
-    return new AiError.AuthenticationError({ kind: "InsufficientPermissions", description: `${what}. The key comes from ${keyOrigin(p.key)}`, http })
+    return new AiError.AuthenticationError({ kind: "InsufficientPermissions", description: `${p.id} (${p.model}): the key from ${keyOrigin(p.key)} may not use this model (${served})`, http })
   }
   if (status === 404) {
     return new AiError.InvalidRequestError({ description: `${what}. Check the model name and the base URL (${p.baseUrl}, from ${p.baseSource})`, http })

@@ -1,0 +1,144 @@
+/** Handlers for `spec-orch daemon start|status|health|dlq|dlq-retry`. */
+import { createServer } from "node:http"
+import { hostname } from "node:os"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { IssueSource, Project } from "@spec-orch/contract"
+import {
+  Daemon,
+  DaemonLoop,
+  DaemonStore,
+  DEAD_LETTER_LABEL,
+  judgeHealth,
+  ownerAlive,
+  Publisher,
+  readHeartbeat,
+  staleAfterSeconds,
+  targetOf,
+  webhookServer
+} from "@spec-orch/control"
+import { Console, Effect, FileSystem, Layer, Option } from "effect"
+import { emit, ExitCode, setExitCode, table } from "../Output.js"
+import { withEngine, withPlanes } from "../Planes.js"
+
+const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
+
+/** The daemon and its store over the engine's services. */
+const DaemonLive = Daemon.layer.pipe(Layer.provideMerge(DaemonStore.layer))
+
+export const start = (input: { once: boolean; source: Option.Option<string>; webhookHost: string; wait: boolean }) =>
+  withEngine(input.once ? "daemon start --once" : "daemon start", { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
+    const project = yield* Project
+    if (input.once) {
+      return yield* Effect.gen(function*() {
+        const daemon = yield* Daemon
+        const resumed = yield* daemon.reclaim
+        const report = yield* daemon.tick
+        yield* daemon.drain
+        const store = yield* DaemonStore
+        const rows = yield* store.issues()
+        yield* Console.error(
+          [
+            ...(resumed.length > 0 ? [`resumed: ${resumed.join(", ")}`] : []),
+            `polled ${report.polled} issue(s); dispatched ${report.dispatched.length > 0 ? report.dispatched.join(", ") : "none"}` +
+            `${report.clarifying.length > 0 ? `; asked for clarification: ${report.clarifying.join(", ")}` : ""}` +
+            `${report.cancelled.length > 0 ? `; cancelled: ${report.cancelled.join(", ")}` : ""}`,
+            ...rows.filter((r) => [...resumed, ...report.dispatched].includes(r.issueId)).map((r) => `  ${r.issueId}: ${r.status}${r.lastError ? ` (${r.lastError})` : ""}`)
+          ].join("\n")
+        )
+      }).pipe(Effect.provide(DaemonLive))
+    }
+    const port = project.config.daemon.webhook_port
+    const webhooks = port === undefined
+      ? Layer.empty
+      : Layer.unwrap(Effect.gen(function*() {
+        const d = yield* Daemon
+        return webhookServer(() => d.poke)
+      })).pipe(
+        Layer.provide(NodeHttpServer.layer(() => createServer(), { port, host: input.webhookHost }))
+      )
+    if (port !== undefined) yield* Console.error(`webhooks: listening on http://${input.webhookHost}:${port}/ (signed GitHub and Linear deliveries trigger a poll)`)
+    return yield* Layer.launch(Layer.mergeAll(DaemonLoop, webhooks).pipe(Layer.provideMerge(DaemonLive)))
+  }))
+
+export const health = (input: { json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const { file, heartbeat } = yield* readHeartbeat()
+    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+    const verdict = judgeHealth(file, heartbeat, Date.now(), hostname(), (pid) => ownerAlive(`${hostname()}:${pid}`, hostname()), exists)
+    if (!verdict.healthy) yield* setExitCode(ExitCode.failure)
+    yield* emit(input.json, { healthy: verdict.healthy, state: verdict.state, message: verdict.message, ageSeconds: verdict.ageSeconds, file, heartbeat: heartbeat ?? null }, () => `${verdict.healthy ? "healthy" : "unhealthy"}: ${verdict.message}`)
+  }))
+
+export const status = (input: { json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const store = yield* DaemonStore
+    const { file, heartbeat } = yield* readHeartbeat()
+    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+    const verdict = judgeHealth(file, heartbeat, Date.now(), hostname(), (pid) => ownerAlive(`${hostname()}:${pid}`, hostname()), exists)
+    const rows = yield* store.issues()
+    const claims = yield* store.claims
+    const dead = yield* store.deadLetters
+    const lastPoll = yield* store.getMeta("last_poll")
+    const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19))
+    yield* emit(input.json, { health: { healthy: verdict.healthy, state: verdict.state, message: verdict.message }, heartbeat: heartbeat ?? null, lastPoll: lastPoll ?? null, issues: rows, claims, deadLetters: dead }, () => {
+      const active = rows.filter((r) => r.status !== "done" || r.finishedAt === null)
+      return [
+        `daemon: ${verdict.message}`,
+        ...(lastPoll !== undefined ? [`last poll: ${lastPoll.replace("T", " ").slice(0, 19)}`] : []),
+        ...(heartbeat !== undefined && heartbeat.status !== "stopped" ? [`heartbeat: ${file} (stale after ${staleAfterSeconds(heartbeat)} s)`] : []),
+        "",
+        rows.length === 0
+          ? "No issues seen yet."
+          : table(
+            ["ISSUE", "STATUS", "RETRIES", "NEXT RETRY", "LAST RUN", "PR", "NOTE"],
+            (active.length > 0 ? active : rows).map((r) => [r.issueId, r.status, String(r.retryCount), r.status === "retry" ? when(r.retryAt) : "-", r.lastRunId ?? "-", r.prNumber !== null ? `#${r.prNumber}` : "-", (r.lastError ?? "").slice(0, 80)])
+          ),
+        ...(claims.length > 0 ? ["", table(["CLAIMED", "OWNER", "RUN", "LEASE UNTIL"], claims.map((c) => [c.issueId, c.owner, c.runId ?? "-", when(c.expiresAt)]))] : []),
+        ...(dead.length > 0 ? ["", `${dead.length} dead-lettered: ${dead.map((d) => d.issueId).join(", ")} (spec-orch daemon dlq)`] : [])
+      ]
+    })
+  }).pipe(Effect.provide(DaemonStore.layer)))
+
+export const dlq = (input: { json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const dead = yield* DaemonStore.use((s) => s.deadLetters)
+    yield* emit(input.json, dead, () =>
+      dead.length === 0
+        ? "No dead-lettered issues."
+        : [
+          table(["ISSUE", "ATTEMPTS", "SINCE", "LAST RUN", "LAST FAILURE"], dead.map((d) => [d.issueId, String(d.attempts), d.deadAt.replace("T", " ").slice(0, 19), d.lastRunId ?? "-", d.reason.slice(0, 100)])),
+          "",
+          "Release one with `spec-orch daemon dlq-retry <issue>`."
+        ])
+  }).pipe(Effect.provide(DaemonStore.layer)))
+
+export const dlqRetry = (input: { issue: string; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const project = yield* Project
+    const store = yield* DaemonStore
+    const released = yield* store.releaseDeadLetter(input.issue)
+    if (!released) {
+      yield* Console.error(`spec-orch: ${input.issue} is not dead-lettered (see \`spec-orch daemon dlq\`)`)
+      return yield* setExitCode(ExitCode.failure)
+    }
+    // Best effort on the tracker: the daemon's own state is already released.
+    const notes: Array<string> = []
+    const issue = yield* IssueSource.use((s) => s.get(input.issue)).pipe(Effect.option)
+    const target = Option.isSome(issue) ? targetOf(issue.value) : undefined
+    if (target !== undefined) {
+      const publisher = yield* Publisher
+      yield* publisher.label({ target, remove: [DEAD_LETTER_LABEL] }).pipe(
+        Effect.andThen(Effect.sync(() => notes.push(`removed the ${DEAD_LETTER_LABEL} label`))),
+        Effect.catch((e) => Effect.sync(() => notes.push(`could not remove the ${DEAD_LETTER_LABEL} label: ${e.message}`)))
+      )
+      if (target.tracker === "linear") {
+        yield* publisher.moveLinearIssue({ id: target.id, state: project.config.daemon.consume_state }).pipe(
+          Effect.andThen((m) => Effect.sync(() => notes.push(m.outcome === "moved" ? `moved it from ${m.from} to ${m.to}` : `it is in ${m.to}`))),
+          Effect.catch((e) => Effect.sync(() => notes.push(`could not move it to ${project.config.daemon.consume_state}: ${e.message}`)))
+        )
+      }
+    }
+    yield* emit(input.json, { issueId: input.issue, released: true, notes }, () => [`${input.issue}: released; the daemon tries it again on its next poll`, ...notes.map((n) => `  ${n}`)])
+  }).pipe(Effect.provide(DaemonStore.layer)))

@@ -1,0 +1,137 @@
+/**
+ * A throwaway project for end-to-end tests: a git repository with a spec-orch.toml, a gate policy, issue
+ * fixtures, and a stand-in agent driven by directives in the issue's builder prompt:
+ *   WRITE <path> <text>   write a file
+ *   SLEEP <seconds> [<file>]   sleep (to be killed mid-turn), unless <file> exists
+ *   FAIL <message>        exit 1               every invocation appends its pid to <root>/.agent-log
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+export const BIN = join(import.meta.dirname, "../../dist/main.js")
+
+const AGENT = `
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+const prompt = readFileSync(0, "utf8")
+appendFileSync(process.env.AGENT_LOG, process.pid + "\\n")
+const say = (e) => console.log(JSON.stringify(e))
+for (const line of prompt.split("\\n")) {
+  const m = /^(WRITE|SLEEP|FAIL) (.*)$/.exec(line.trim())
+  if (!m) continue
+  if (m[1] === "WRITE") {
+    const [file, ...text] = m[2].split(" ")
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, text.join(" ") + "\\n")
+    say({ type: "file_change", path: file, kind: "add" })
+  } else if (m[1] === "SLEEP") {
+    const [seconds, unless] = m[2].split(" ")
+    if (unless !== undefined && existsSync(unless)) continue
+    say({ type: "message", text: "sleeping " + seconds })
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(seconds) * 1000)
+  } else {
+    say({ type: "error", message: m[2] })
+    process.exit(1)
+  }
+}
+say({ type: "result", text: "done" })
+`
+
+export interface TestProject {
+  readonly root: string
+  /** Writes an issue fixture. */
+  readonly issue: (id: string, fields: { builder_prompt: string; verification?: Record<string, string | Array<string>>; target_files?: Array<string> }) => void
+  /** Runs the CLI to completion. */
+  readonly cli: (...args: Array<string>) => { status: number | null; stdout: string; stderr: string }
+  /** Starts the CLI in the background. */
+  readonly spawn: (...args: Array<string>) => ChildProcess
+  /** Pids the stand-in agent was started with, in order. */
+  readonly agentRuns: () => Array<number>
+  readonly read: (rel: string) => string
+}
+
+export const makeProject = (options: { readonly verification?: Record<string, string>; readonly profile?: string } = {}): TestProject => {
+  const root = mkdtempSync(join(tmpdir(), "e2e-"))
+  const git = (...args: Array<string>) => spawnSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })
+  mkdirSync(join(root, "fixtures/issues"), { recursive: true })
+  mkdirSync(join(root, "tools"), { recursive: true })
+  writeFileSync(join(root, "tools/agent.mjs"), AGENT)
+  writeFileSync(join(root, ".gitignore"), ".spec-orch/\n.agent-log\n")
+  const verification = Object.entries(options.verification ?? { check: "true" }).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n")
+  writeFileSync(join(root, "spec-orch.toml"), [
+    "[builder]",
+    "adapter = \"command\"",
+    `command = ["node", ${JSON.stringify(join(root, "tools/agent.mjs"))}]`,
+    "timeout_seconds = 60",
+    `env = { AGENT_LOG = ${JSON.stringify(join(root, ".agent-log"))} }`,
+    "[verification]",
+    verification,
+    "[workspace]",
+    `root = ${JSON.stringify(mkdtempSync(join(tmpdir(), "e2e-worktrees-")))}`,
+    "[gate]",
+    `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
+    ""
+  ].join("\n"))
+  writeFileSync(join(root, "gate.policy.yaml"), [
+    "conditions:",
+    "  spec_exists: { required: true }",
+    "  spec_approved: { required: true }",
+    "  within_boundaries: { required: true }",
+    "  builder: { required: true }",
+    "  verification: { required: true }",
+    "  review: { required: true }",
+    "  human_acceptance: { required: true }",
+    "profiles:",
+    "  e2e:",
+    "    disable: [review, human_acceptance]",
+    "  reviewed:",
+    "    disable: [human_acceptance]",
+    ""
+  ].join("\n"))
+  writeFileSync(join(root, "README.md"), "test project\n")
+  git("init", "-q")
+  git("add", "-A")
+  git("commit", "-qm", "init")
+  const env = { ...process.env, FORCE_COLOR: "0" }
+  return {
+    root,
+    issue: (id, fields) => {
+      writeFileSync(join(root, "fixtures/issues", `${id}.json`), JSON.stringify({
+        issue_id: id,
+        title: `Issue ${id}`,
+        summary: "An end-to-end test issue.",
+        builder_prompt: fields.builder_prompt,
+        ...(fields.verification ? { verification_commands: fields.verification } : {}),
+        context: { target_files: fields.target_files ?? [] }
+      }, null, 2))
+    },
+    cli: (...args) => {
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, encoding: "utf8", env, timeout: 120_000 })
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+    },
+    spawn: (...args) => spawn(process.execPath, [BIN, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] }),
+    agentRuns: () => (existsSync(join(root, ".agent-log")) ? readFileSync(join(root, ".agent-log"), "utf8").trim().split("\n").filter(Boolean).map(Number) : []),
+    read: (rel) => readFileSync(join(root, rel), "utf8")
+  }
+}
+
+/** Resolves once `predicate` holds, polling every 50 ms (fails after `ms`). */
+export const waitFor = async (predicate: () => boolean, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error("timed out waiting for a condition")
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Whether a process is alive (a zombie waiting to be reaped is not). */
+export const alive = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,605 @@
+/**
+ * The daemon: polls the configured tracker (and wakes on webhooks) within the request budget,
+ * picks issues in `[daemon] consume_state`, triages them, claims them with a lease and runs each as
+ * the durable Run workflow, at most `[daemon] max_concurrent` at a time. Tracker state is
+ * reconciled before every dispatch and on every tick (an issue moved away is cancelled); silent
+ * runs are cancelled as stalled; failures retry with exponential backoff and then dead-letter.
+ * Stopping interrupts the runs in flight; the next daemon reclaims and resumes them. One rule: only
+ * this service changes `so_daemon_*` rows for issues it has in flight.
+ */
+import { type Issue, IssueSource, Project, type RunRecord } from "@spec-orch/contract"
+import { Workspaces } from "@spec-orch/execution"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, FileSystem, Layer, Option, Path, Queue, Schema, Scope } from "effect"
+import { LanguageModel } from "effect/ai"
+import { WorkflowEngine } from "effect/workflow"
+import { Publisher, targetOf } from "../publish/Publisher.js"
+import { PublishResult } from "../publish/RunPublisher.js"
+import { ProcessToken } from "../run/EngineLock.js"
+import { ownerAlive, type RunResult, Runs } from "../run/Runs.js"
+import { RunStore } from "../run/RunStore.js"
+import { Run } from "../run/RunWorkflow.js"
+import { type DaemonIssue, DaemonStore } from "./DaemonStore.js"
+import { type HeartbeatRun, writeHeartbeat } from "./Heartbeat.js"
+import { CLARIFICATION_LABEL, clarificationComment, clarificationKey, type Readiness, triage } from "./Triage.js"
+
+/** Who the daemon approves specs as (recorded on the spec and in the evidence). */
+export const DAEMON_APPROVER = "spec-orch daemon"
+
+/** The label a dead-lettered issue gets. */
+export const DEAD_LETTER_LABEL = "dead-letter"
+
+/** Gate conditions an agent can fix by trying again; a run blocked only by others waits for a person. */
+export const RETRYABLE_CONDITIONS: ReadonlyArray<string> = ["builder", "verification", "compliance", "within_boundaries"]
+
+/** Seconds until retry `n` (1-based): `base * 2^(n-1)`. */
+export const retryDelaySeconds = (baseSeconds: number, n: number): number => baseSeconds * 2 ** Math.max(0, n - 1)
+
+/** The comment key of a dead-letter notice. */
+export const deadLetterKey = (issueId: string): string => `dead-letter:${issueId}`
+
+/** What one tick did. */
+export interface TickReport {
+  /** Issues the poll returned (consume and in-progress states). */
+  readonly polled: number
+  readonly dispatched: ReadonlyArray<string>
+  readonly clarifying: ReadonlyArray<string>
+  readonly cancelled: ReadonlyArray<string>
+  readonly inFlight: number
+}
+
+/** How the daemon reads the tracker: which states count, which labels filter. */
+export interface DaemonRules {
+  readonly source: "linear" | "github" | "fixture"
+  readonly consumeState: string
+  readonly inProgressState: string
+  readonly requireLabels: ReadonlyArray<string>
+  readonly excludeLabels: ReadonlyArray<string>
+  readonly hotfixLabels: ReadonlyArray<string>
+}
+
+const lower = (s: string) => s.trim().toLowerCase()
+const hasLabel = (issue: Issue, label: string) => issue.labels.some((l) => lower(l) === lower(label))
+
+/** The daemon's rules from the project's config. */
+export const daemonRules = (config: Project["Service"]["config"]): DaemonRules => {
+  const source = lower(config.issue.source)
+  return {
+    source: source === "linear" ? "linear" : source === "github" ? "github" : "fixture",
+    consumeState: config.daemon.consume_state,
+    inProgressState: config.linear.in_progress_state,
+    requireLabels: config.daemon.require_labels,
+    excludeLabels: config.daemon.exclude_labels,
+    hotfixLabels: config.daemon.hotfix_labels
+  }
+}
+
+/** Whether an issue is waiting to be picked up (Linear: in the consume state; GitHub: open with the consume-state label, or any open issue when it is "open"). */
+export const inConsumeState = (rules: DaemonRules, issue: Issue): boolean => {
+  const state = lower(issue.origin.state ?? "")
+  if (rules.source === "linear") return state === lower(rules.consumeState)
+  if (rules.source === "github") return state === "open" && (lower(rules.consumeState) === "open" || hasLabel(issue, rules.consumeState))
+  return true
+}
+
+/** Whether a run of this issue should go on (still waiting, or in the state the daemon moved it to). */
+export const isActive = (rules: DaemonRules, issue: Issue): boolean =>
+  inConsumeState(rules, issue) || (rules.source === "linear" && lower(issue.origin.state ?? "") === lower(rules.inProgressState))
+
+/** Whether the label filters let an issue through. */
+export const labelsAllow = (rules: DaemonRules, issue: Issue): boolean =>
+  rules.requireLabels.every((l) => hasLabel(issue, l)) && !rules.excludeLabels.some((l) => hasLabel(issue, l))
+
+/** The tracker query for a poll: issues waiting, plus those the daemon moved to its in-progress state. */
+export const pollQuery = (rules: DaemonRules) =>
+  rules.source === "linear"
+    ? { states: [rules.consumeState, rules.inProgressState], labels: rules.requireLabels, excludeLabels: rules.excludeLabels }
+    : rules.source === "github"
+    ? { states: ["open"], labels: [...rules.requireLabels, ...(lower(rules.consumeState) === "open" ? [] : [rules.consumeState])], excludeLabels: rules.excludeLabels }
+    : { labels: rules.requireLabels, excludeLabels: rules.excludeLabels }
+
+/** What the daemon does after a run: the run's verdict decides. */
+export type RunDisposition =
+  | { readonly kind: "done"; readonly message: string }
+  | { readonly kind: "retry"; readonly message: string; readonly reuseAgentOf?: string | undefined }
+  | { readonly kind: "clarify"; readonly message: string }
+
+/** Classifies a finished run: mergeable or waiting for a person → done; agent-fixable failures → retry. */
+export const disposition = (record: RunRecord): RunDisposition => {
+  const message = record.message ?? record.status
+  switch (record.status) {
+    case "succeeded":
+      return { kind: "done", message }
+    case "waiting":
+      return { kind: "clarify", message }
+    case "blocked": {
+      const fixable = (record.verdict?.failed ?? []).filter((c) => RETRYABLE_CONDITIONS.includes(c))
+      return fixable.length > 0 ? { kind: "retry", message: `gate failed: ${fixable.join(", ")} (${message})` } : { kind: "done", message }
+    }
+    default:
+      // A failure while publishing keeps the agent's work: the next attempt re-verifies and re-publishes it.
+      return { kind: "retry", message, ...(record.status === "failed" && record.stage === "publish" ? { reuseAgentOf: record.runId } : {}) }
+  }
+}
+
+interface InFlight {
+  readonly issueId: string
+  runId: string | undefined
+  runKey: string
+  readonly since: string
+  lastSeq: number
+  lastEventMs: number
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
+  cancel: { readonly kind: "tracker" | "stalled"; readonly reason: string } | undefined
+}
+
+/** The daemon's operations; `run` is the loop `spec-orch daemon start` launches. */
+export class Daemon extends Context.Service<Daemon, {
+  /** Resumes (or cancels, if the tracker moved them) runs a previous daemon process left in flight. */
+  readonly reclaim: Effect.Effect<ReadonlyArray<string>>
+  /** One cycle: reconcile runs in flight, poll, triage, claim and dispatch. Fails when the tracker cannot be read. */
+  readonly tick: Effect.Effect<TickReport, unknown>
+  /** Requests a tick as soon as possible (webhook deliveries, finished runs). */
+  readonly poke: Effect.Effect<void>
+  /** Waits until no run is in flight. */
+  readonly drain: Effect.Effect<void>
+  /** Cancels an issue's run in flight; false when none is. */
+  readonly cancel: (issueId: string, reason: string) => Effect.Effect<boolean>
+  /** The runs in flight. */
+  readonly inFlight: Effect.Effect<ReadonlyArray<HeartbeatRun>>
+  /** Reclaims, then ticks every poll interval (or when poked) until interrupted; one failing tick never stops it. */
+  readonly run: Effect.Effect<never>
+}>()("@spec-orch/control/Daemon") {
+  /** The daemon over the planes' services; runs live in the layer's scope and are interrupted when it closes. */
+  static readonly layer: Layer.Layer<
+    Daemon,
+    never,
+    | Project
+    | IssueSource
+    | Runs
+    | RunStore
+    | ProcessToken
+    | WorkflowEngine.WorkflowEngine
+    | Publisher
+    | Workspaces
+    | DaemonStore
+    | FileSystem.FileSystem
+    | Path.Path
+  > = Layer.effect(
+    Daemon,
+    Effect.gen(function*() {
+      const project = yield* Project
+      const source = yield* IssueSource
+      const runs = yield* Runs
+      const runStore = yield* RunStore
+      const me = yield* ProcessToken
+      const engine = yield* WorkflowEngine.WorkflowEngine
+      const publisher = yield* Publisher
+      const workspaces = yield* Workspaces
+      const store = yield* DaemonStore
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const model = yield* Effect.serviceOption(LanguageModel.LanguageModel)
+      const scope = yield* Scope.Scope
+      const services = yield* Effect.context<Project | FileSystem.FileSystem | Path.Path>()
+
+      const cfg = project.config
+      const rules = daemonRules(cfg)
+      const leaseMs = cfg.daemon.lease_seconds * 1000
+      const pollSeconds = cfg.daemon.poll_interval_seconds ?? cfg.linear.poll_interval_seconds
+      const stallMs = (cfg.builder.timeout_seconds + cfg.builder.stall_timeout_seconds) * 1000
+      const maxConcurrent = cfg.daemon.max_concurrent
+
+      const inflight = new Map<string, InFlight>()
+      const pokes = yield* Queue.dropping<void>(1)
+      let idle = yield* Deferred.make<void>()
+      const counters = { processed: 0, consecutiveErrors: 0, lastError: null as string | null, startedAt: "" }
+      let stopping = false
+
+      const nowMs = Clock.currentTimeMillis
+      const nowIso = Effect.map(nowMs, (ms) => new Date(ms).toISOString())
+      const warn = (what: string) => (e: unknown) => Effect.logWarning(`${what}: ${e instanceof Error || (typeof e === "object" && e !== null && "message" in e) ? (e as { message: string }).message : String(e)}`)
+
+      const heartbeatRuns = Effect.sync(() => [...inflight.values()].map((f) => ({ issueId: f.issueId, runId: f.runId ?? null, since: f.since })))
+      const heartbeat = (status: "starting" | "healthy" | "degraded" | "stopped") =>
+        Effect.gen(function*() {
+          const dead = yield* store.deadLetters
+          yield* writeHeartbeat({
+            status,
+            pid: me.pid,
+            host: me.host,
+            at: yield* nowIso,
+            startedAt: counters.startedAt,
+            pollIntervalSeconds: pollSeconds,
+            processed: counters.processed,
+            inFlight: yield* heartbeatRuns,
+            deadLetter: dead.length,
+            consecutiveErrors: counters.consecutiveErrors,
+            lastError: counters.lastError
+          }).pipe(Effect.provide(services))
+        }).pipe(Effect.catchCause((c) => Effect.logWarning(`could not write the heartbeat: ${Cause.pretty(c)}`)))
+
+      const poke = Queue.offer(pokes, undefined).pipe(Effect.asVoid)
+
+      const settleIdle = Effect.suspend(() => (inflight.size === 0 ? Deferred.succeed(idle, undefined) : Effect.void))
+
+      // ── tracker writes that must not stop the bookkeeping ────────────────────────────────────
+      const commentOn = (issue: Issue, key: string, body: string) => {
+        const target = targetOf(issue)
+        return target === undefined ? Effect.void : publisher.comment({ target, key, body }).pipe(Effect.asVoid, Effect.catch(warn(`comment on ${issue.id}`)))
+      }
+      const labelOn = (issue: Issue, change: { add?: ReadonlyArray<string>; remove?: ReadonlyArray<string> }) => {
+        const target = targetOf(issue)
+        return target === undefined ? Effect.void : publisher.label({ target, ...change }).pipe(Effect.catch(warn(`label ${issue.id}`)))
+      }
+      const moveTo = (issue: Issue, state: string) => {
+        const target = targetOf(issue)
+        return target?.tracker !== "linear" ? Effect.void : publisher.moveLinearIssue({ id: target.id, state }).pipe(Effect.asVoid, Effect.catch(warn(`move ${issue.id} to ${state}`)))
+      }
+
+      const readPublish = (record: RunRecord) =>
+        record.artifactsDir === undefined
+          ? Effect.succeed(undefined)
+          : fs.readFileString(path.join(record.artifactsDir, "publish.json")).pipe(
+            Effect.flatMap(Schema.decodeUnknownEffect(Schema.fromJsonString(PublishResult))),
+            Effect.option,
+            Effect.map(Option.getOrUndefined)
+          )
+
+      // ── outcomes ─────────────────────────────────────────────────────────────────────────────
+      const fail = Effect.fnUntraced(function*(issue: Issue, message: string, runId: string | undefined, reuseAgentOf?: string | undefined) {
+        const row = yield* store.issue(issue.id)
+        const failures = (row?.retryCount ?? 0) + 1
+        if (failures > cfg.daemon.max_retries) {
+          yield* store.deadLetter({ issueId: issue.id, reason: message, attempts: failures, lastRunId: runId ?? row?.lastRunId ?? null })
+          yield* store.upsert(issue.id, { retryCount: failures })
+          yield* Effect.logWarning(`${issue.id}: dead-lettered after ${failures} failed attempt(s): ${message}`)
+          yield* commentOn(issue, deadLetterKey(issue.id), [
+            `**spec-orch gave up on ${issue.id}** after ${failures} failed attempt(s).`,
+            "",
+            `Last failure${runId !== undefined ? ` (run \`${runId}\`)` : ""}: ${message}`,
+            "",
+            `Fix what blocks it, then release it with \`spec-orch daemon dlq-retry ${issue.id}\`.`
+          ].join("\n"))
+          yield* labelOn(issue, { add: [DEAD_LETTER_LABEL] })
+          yield* workspaces.markFinished(row?.runKey ?? issue.id).pipe(Effect.ignore)
+          return
+        }
+        const delay = retryDelaySeconds(cfg.daemon.retry_base_delay_seconds, failures)
+        const at = (yield* nowMs) + delay * 1000
+        yield* store.upsert(issue.id, { status: "retry", retryCount: failures, retryAt: at, lastError: message, reuseAgentOf: reuseAgentOf ?? null })
+        yield* Effect.logInfo(`${issue.id}: attempt failed (${message}); retry ${failures}/${cfg.daemon.max_retries} in ${delay} s`)
+      })
+
+      const finishRun = Effect.fnUntraced(function*(issue: Issue, result: RunResult) {
+        const record = result.record
+        const d = disposition(record)
+        yield* store.upsert(issue.id, { lastRunId: record.runId, runKey: record.runKey })
+        if (d.kind === "retry") return yield* fail(issue, d.message, record.runId, d.reuseAgentOf)
+        if (d.kind === "clarify") {
+          yield* store.upsert(issue.id, { status: "clarifying", lastError: d.message, retryAt: null })
+          yield* commentOn(issue, clarificationKey(issue.id), clarificationComment(issue, { ready: false, missing: [], questions: [d.message], decidedBy: "rules" }, rules.consumeState))
+          yield* labelOn(issue, { add: [CLARIFICATION_LABEL] })
+          return
+        }
+        const published = yield* readPublish(record)
+        const fresh = yield* source.get(issue.id).pipe(Effect.option)
+        yield* store.upsert(issue.id, {
+          status: "done",
+          retryAt: null,
+          reuseAgentOf: null,
+          lastError: null,
+          finishedAt: yield* nowIso,
+          prNumber: published?.pullRequest?.number ?? null,
+          prHead: published?.push?.sha ?? null,
+          trackerUpdatedAt: Option.match(fresh, { onNone: () => issue.origin.updatedAt ?? null, onSome: (i) => i.origin.updatedAt ?? null })
+        })
+        const merged = published?.merge !== undefined && published.merge.outcome !== "refused"
+        if (published?.pullRequest === undefined || merged) yield* workspaces.markFinished(record.runKey).pipe(Effect.ignore)
+        yield* Effect.logInfo(`${issue.id}: ${d.message}`)
+      })
+
+      // ── running one issue ────────────────────────────────────────────────────────────────────
+      const runIssue = (issue: Issue, options: { readonly resume: boolean; readonly reuseAgentOf?: string | null | undefined }) =>
+        Effect.gen(function*() {
+          const since = yield* nowIso
+          const entry: InFlight = { issueId: issue.id, runId: undefined, runKey: issue.id, since, lastSeq: 0, lastEventMs: yield* nowMs, fiber: undefined, cancel: undefined }
+          inflight.set(issue.id, entry)
+          if (idle !== undefined && (yield* Deferred.isDone(idle))) idle = yield* Deferred.make<void>()
+          yield* store.upsert(issue.id, { status: "running", retryAt: null })
+          const start = runs.start({
+            issueId: issue.id,
+            autoApprovedBy: DAEMON_APPROVER,
+            profile: cfg.daemon.gate_profile,
+            newAttempt: !options.resume,
+            ...(options.reuseAgentOf ? { reuseAgentOf: options.reuseAgentOf } : {}),
+            onStart: (record) =>
+              Effect.gen(function*() {
+                entry.runId = record.runId
+                entry.runKey = record.runKey
+                yield* store.upsert(issue.id, { status: "running", lastRunId: record.runId, runKey: record.runKey })
+                yield* store.claim(issue.id, me.token, leaseMs, record.runId)
+                yield* Effect.logInfo(`${issue.id}: ${options.resume ? "resuming" : "started"} run ${record.runId} (attempt ${record.attempt})`)
+              })
+          })
+          const inner = yield* Effect.forkIn(start, scope)
+          entry.fiber = inner
+          const supervise = Effect.gen(function*() {
+            const exit = yield* Fiber.await(inner)
+            const cancel = entry.cancel
+            if (Exit.isSuccess(exit)) {
+              yield* finishRun(issue, exit.value)
+            } else if (Cause.hasInterruptsOnly(exit.cause)) {
+              if (cancel === undefined) return // stopping: the run stays `running` and claimed, and the next daemon resumes it
+              if (entry.runId !== undefined) {
+                yield* runStore.update(entry.runId, (r) => ({ ...r, status: "cancelled", message: `cancelled by the daemon: ${cancel.reason}` }) as RunRecord)
+              }
+              if (cancel.kind === "stalled") {
+                yield* fail(issue, cancel.reason, entry.runId)
+              } else {
+                yield* store.upsert(issue.id, { status: "cancelled", finishedAt: yield* nowIso, lastError: cancel.reason })
+                yield* workspaces.markFinished(entry.runKey).pipe(Effect.ignore)
+                yield* Effect.logInfo(`${issue.id}: cancelled (${cancel.reason})`)
+              }
+            } else {
+              const error = Cause.squash(exit.cause)
+              const text = typeof error === "object" && error !== null && "message" in error ? String((error as { message: unknown }).message) : String(error)
+              yield* fail(issue, text, entry.runId)
+            }
+            counters.processed += 1
+            yield* store.release(issue.id, me.token)
+          }).pipe(
+            Effect.catchCause((c) => Effect.logError(`${issue.id}: recording the run's outcome failed: ${Cause.pretty(c)}`)),
+            Effect.ensuring(Effect.sync(() => inflight.delete(issue.id)).pipe(Effect.andThen(settleIdle), Effect.andThen(poke)))
+          )
+          yield* Effect.forkIn(supervise, scope)
+        })
+
+      const interruptWorkflow = (runId: string) =>
+        Run.executionId({ runId, runKey: runId, issueId: runId, attempt: 0 }).pipe(
+          Effect.flatMap((id) => engine.interruptUnsafe(Run, id)),
+          Effect.catchCause((c) => Effect.logWarning(`could not interrupt run ${runId}: ${Cause.pretty(c)}`))
+        )
+
+      const cancelWith = (issueId: string, kind: "tracker" | "stalled", reason: string) =>
+        Effect.gen(function*() {
+          const entry = inflight.get(issueId)
+          if (entry === undefined || entry.cancel !== undefined) return false
+          entry.cancel = { kind, reason }
+          yield* Effect.logInfo(`${issueId}: cancelling run ${entry.runId ?? "(starting)"}: ${reason}`)
+          if (entry.runId !== undefined) yield* interruptWorkflow(entry.runId)
+          if (entry.fiber !== undefined) yield* Fiber.interrupt(entry.fiber)
+          return true
+        })
+
+      /** Claims an issue; a claim left by a process of this host that is gone is taken over at once. */
+      const claim = (issueId: string) =>
+        Effect.gen(function*() {
+          if (yield* store.claim(issueId, me.token, leaseMs)) return true
+          const held = (yield* store.claims).find((c) => c.issueId === issueId)
+          if (held === undefined || ownerAlive(held.owner, me.host)) return false
+          yield* store.release(issueId, held.owner)
+          return yield* store.claim(issueId, me.token, leaseMs)
+        })
+
+      // ── reconciliation ───────────────────────────────────────────────────────────────────────
+      const describeState = (issue: Issue) => `${issue.id} is now "${issue.origin.state ?? "unknown"}" (runs need "${rules.consumeState}"${rules.source === "linear" ? ` or "${rules.inProgressState}"` : ""})`
+
+      /** The tracker's current view of an issue: the issue, `gone` when it no longer exists, or `unknown` when the tracker did not answer. */
+      const current = (issueId: string, polled: ReadonlyMap<string, Issue>) =>
+        Effect.gen(function*() {
+          const seen = polled.get(issueId)
+          if (seen !== undefined) return { kind: "issue" as const, issue: seen }
+          const got = yield* source.get(issueId).pipe(Effect.result)
+          if (got._tag === "Success") return { kind: "issue" as const, issue: got.success }
+          if (got.failure._tag === "IssueNotFound") return { kind: "gone" as const }
+          yield* Effect.logWarning(`${issueId}: cannot check its tracker state: ${got.failure.message}`)
+          return { kind: "unknown" as const }
+        })
+
+      const reconcileInFlight = (polled: ReadonlyMap<string, Issue>) =>
+        Effect.gen(function*() {
+          const cancelled: Array<string> = []
+          const now = yield* nowMs
+          for (const entry of [...inflight.values()]) {
+            if (entry.cancel !== undefined) continue
+            const state = yield* current(entry.issueId, polled)
+            if (state.kind === "gone" || (state.kind === "issue" && !isActive(rules, state.issue))) {
+              const reason = state.kind === "gone" ? `${entry.issueId} no longer exists in the tracker` : describeState(state.issue)
+              if (yield* cancelWith(entry.issueId, "tracker", reason)) cancelled.push(entry.issueId)
+              continue
+            }
+            // Stall: no event for longer than the agent may legitimately be silent.
+            if (entry.runId !== undefined) {
+              const events = yield* runStore.events(entry.runId, entry.lastSeq)
+              const last = events[events.length - 1]
+              if (last !== undefined) {
+                entry.lastSeq = last.seq
+                entry.lastEventMs = Math.max(entry.lastEventMs, Date.parse(last.at))
+              }
+            }
+            if (now - entry.lastEventMs > stallMs) {
+              const reason = `stalled: no event for ${Math.round((now - entry.lastEventMs) / 1000)} s (more than [builder] timeout_seconds + stall_timeout_seconds = ${stallMs / 1000} s)`
+              if (yield* cancelWith(entry.issueId, "stalled", reason)) cancelled.push(entry.issueId)
+            }
+          }
+          return cancelled
+        })
+
+      // ── picking issues ───────────────────────────────────────────────────────────────────────
+      const isHotfix = (issue: Issue) => rules.hotfixLabels.some((l) => hasLabel(issue, l))
+
+      /** Whether an issue may be dispatched now, and how (new attempt, resume, re-verify, skip triage). */
+      const eligibility = (issue: Issue, row: DaemonIssue | undefined, now: number) => {
+        if (inflight.has(issue.id) || !labelsAllow(rules, issue)) return undefined
+        const status = row?.status ?? "new"
+        switch (status) {
+          case "new":
+          case "cancelled":
+            return inConsumeState(rules, issue) ? { triage: true, resume: false, reuse: null } : undefined
+          case "clarifying":
+            // The label is gone (a person removed it, or it never was excluded): they want it built.
+            return inConsumeState(rules, issue) && !hasLabel(issue, CLARIFICATION_LABEL) ? { triage: false, resume: false, reuse: null } : undefined
+          case "retry":
+            return isActive(rules, issue) && (row?.retryAt ?? 0) <= now ? { triage: false, resume: false, reuse: row?.reuseAgentOf ?? null } : undefined
+          case "running":
+            return isActive(rules, issue) ? { triage: false, resume: true, reuse: null } : undefined
+          case "done":
+            // A Linear issue a person moved back to the consume state after the daemon finished it.
+            return rules.source === "linear" && inConsumeState(rules, issue) && (issue.origin.updatedAt ?? "") > (row?.trackerUpdatedAt ?? "")
+              ? { triage: true, resume: false, reuse: null }
+              : undefined
+          case "dead":
+            return undefined
+        }
+      }
+
+      const askForClarification = (issue: Issue, readiness: Readiness) =>
+        Effect.gen(function*() {
+          yield* commentOn(issue, clarificationKey(issue.id), clarificationComment(issue, readiness, rules.consumeState))
+          yield* labelOn(issue, { add: [CLARIFICATION_LABEL] })
+          yield* store.upsert(issue.id, { status: "clarifying", lastError: `not ready: ${readiness.questions.join(" ")}` })
+          yield* Effect.logInfo(`${issue.id}: not ready (${readiness.decidedBy}); asked for clarification`)
+        })
+
+      const tick = Effect.gen(function*() {
+        yield* store.renewClaims(me.token, leaseMs)
+        const listing = yield* source.list(pollQuery(rules))
+        const polled = new Map(listing.issues.map((i) => [i.id, i]))
+        yield* store.setMeta("last_poll", yield* nowIso)
+        const cancelled = yield* reconcileInFlight(polled)
+
+        const dispatched: Array<string> = []
+        const clarifying: Array<string> = []
+        const ordered = [...listing.issues].sort((a, b) => Number(isHotfix(b)) - Number(isHotfix(a)))
+        for (const issue of ordered) {
+          if (stopping || inflight.size >= maxConcurrent) break
+          const row = yield* store.issue(issue.id)
+          const how = eligibility(issue, row, yield* nowMs)
+          if (how === undefined) continue
+          if (!(yield* claim(issue.id))) continue
+          if (how.triage && !isHotfix(issue)) {
+            const readiness = yield* triage(issue).pipe(Option.isSome(model) ? Effect.provideService(LanguageModel.LanguageModel, model.value) : (e) => e)
+            if (!readiness.ready) {
+              yield* askForClarification(issue, readiness)
+              yield* store.release(issue.id, me.token)
+              clarifying.push(issue.id)
+              continue
+            }
+          }
+          // Reconcile right before dispatch: the poll may be a few seconds old by now. A fresh start needs the
+          // consume state; a retry or a resume also goes on in the state the daemon moved the issue to.
+          const fresh = yield* current(issue.id, new Map())
+          const startsFresh = row?.status !== "retry" && row?.status !== "running"
+          if (fresh.kind !== "issue" || !(startsFresh ? inConsumeState(rules, fresh.issue) : isActive(rules, fresh.issue))) {
+            yield* store.release(issue.id, me.token)
+            continue
+          }
+          if (row?.status === "clarifying") yield* labelOn(fresh.issue, { remove: [CLARIFICATION_LABEL] })
+          if (inConsumeState(rules, fresh.issue)) yield* moveTo(fresh.issue, rules.inProgressState)
+          yield* runIssue(fresh.issue, { resume: how.resume, reuseAgentOf: how.reuse })
+          dispatched.push(issue.id)
+        }
+        return { polled: listing.issues.length, dispatched, clarifying, cancelled, inFlight: inflight.size } satisfies TickReport
+      }).pipe(Effect.withSpan("Daemon.tick"))
+
+      // ── resuming what a previous process left ────────────────────────────────────────────────
+      const FINAL = new Set(["succeeded", "blocked", "failed", "waiting"])
+      const reclaim = Effect.gen(function*() {
+        const resumed: Array<string> = []
+        for (const row of yield* store.issues(["running"])) {
+          if (inflight.has(row.issueId)) continue
+          if (!(yield* claim(row.issueId))) {
+            yield* Effect.logInfo(`${row.issueId}: another daemon holds its claim; leaving it`)
+            continue
+          }
+          const state = yield* current(row.issueId, new Map())
+          if (state.kind === "unknown") {
+            yield* store.release(row.issueId, me.token)
+            continue
+          }
+          const latest = row.runKey !== null ? yield* runStore.latestForKey(row.runKey) : yield* runStore.latest(row.issueId)
+          if (state.kind === "gone" || !isActive(rules, state.issue)) {
+            const reason = state.kind === "gone" ? `${row.issueId} no longer exists in the tracker` : describeState(state.issue)
+            if (latest !== undefined && !FINAL.has(latest.status)) {
+              yield* interruptWorkflow(latest.runId)
+              yield* runStore.update(latest.runId, (r) => ({ ...r, status: "cancelled", message: `cancelled by the daemon: ${reason}` }) as RunRecord)
+            }
+            yield* store.upsert(row.issueId, { status: "cancelled", finishedAt: yield* nowIso, lastError: reason })
+            yield* store.release(row.issueId, me.token)
+            yield* Effect.logInfo(`${row.issueId}: not resumed (${reason})`)
+            continue
+          }
+          if (latest !== undefined && FINAL.has(latest.status)) {
+            // The run finished but its outcome was never recorded (the daemon stopped in between).
+            yield* finishRun(state.issue, { record: latest, resumed: false })
+            yield* store.release(row.issueId, me.token)
+            continue
+          }
+          if (latest !== undefined) yield* runStore.setOwner(latest.runId, me.token)
+          yield* runIssue(state.issue, { resume: latest !== undefined })
+          resumed.push(row.issueId)
+        }
+        return resumed
+      }).pipe(Effect.withSpan("Daemon.reclaim"))
+
+      const drain = Effect.suspend(() => (inflight.size === 0 ? Effect.void : Deferred.await(idle)))
+
+      const guardedTick = tick.pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            counters.consecutiveErrors = 0
+            counters.lastError = null
+          })
+        ),
+        Effect.andThen(heartbeat("healthy")),
+        Effect.catchCause((cause) =>
+          Effect.gen(function*() {
+            if (Cause.hasInterruptsOnly(cause)) return yield* Effect.interrupt
+            const error = Cause.squash(cause)
+            counters.consecutiveErrors += 1
+            counters.lastError = typeof error === "object" && error !== null && "message" in error ? String((error as { message: unknown }).message) : String(error)
+            yield* Effect.logError(`daemon tick failed (${counters.consecutiveErrors} in a row): ${counters.lastError}`)
+            yield* heartbeat("degraded")
+          })
+        )
+      )
+
+      const run = Effect.gen(function*() {
+        counters.startedAt = yield* nowIso
+        yield* Effect.addFinalizer(() =>
+          Effect.gen(function*() {
+            stopping = true
+            const leaving = [...inflight.values()]
+            yield* Effect.forEach(leaving, (f) => (f.fiber !== undefined ? Fiber.interrupt(f.fiber) : Effect.void), { discard: true })
+            // The runs stay `running`; without our claim the next daemon resumes them at once.
+            yield* Effect.forEach(leaving, (f) => store.release(f.issueId, me.token), { discard: true })
+            yield* heartbeat("stopped")
+            yield* Effect.logInfo("daemon stopped; runs in flight resume when it starts again")
+          })
+        )
+        yield* heartbeat("starting")
+        yield* Effect.logInfo(`daemon started (pid ${me.pid}): ${source.name}, "${rules.consumeState}", up to ${maxConcurrent} at a time, polling every ${pollSeconds} s`)
+        const resumed = yield* reclaim.pipe(Effect.catchCause((c) => Effect.as(Effect.logError(`reclaiming runs failed: ${Cause.pretty(c)}`), [] as ReadonlyArray<string>)))
+        if (resumed.length > 0) yield* Effect.logInfo(`resumed ${resumed.join(", ")}`)
+        for (;;) {
+          yield* guardedTick
+          yield* Effect.raceFirst(Effect.sleep(`${pollSeconds} seconds`), Queue.take(pokes))
+          yield* Queue.clear(pokes)
+        }
+      }).pipe(Effect.scoped) as Effect.Effect<never>
+
+      return Daemon.of({
+        reclaim,
+        tick,
+        poke,
+        drain,
+        cancel: (issueId, reason) => cancelWith(issueId, "tracker", reason),
+        inFlight: heartbeatRuns,
+        run
+      })
+    })
+  )
+}
+
+/** The daemon's background loop as a layer (`Layer.launch` it); the only place the daemon starts itself. */
+export const DaemonLoop: Layer.Layer<never, never, Daemon> = Layer.effectDiscard(Effect.forkScoped(Daemon.use((d) => d.run)))

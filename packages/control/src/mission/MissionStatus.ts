@@ -1,0 +1,202 @@
+/**
+ * Where a mission stands: per packet, its latest run (not started, running, interrupted, succeeded,
+ * blocked, failed, skipped because a dependency failed) and its integration onto the mission
+ * branch, plus what `run-plan` would do next. Read-only: it needs the stores, never the engine, so
+ * `mission status` works while `run-plan` runs.
+ */
+import { type FileMissing, type FileProblem, type InvalidFile, Missions, type MissionsError, type MissionStatus as MissionLifecycle, type Plan, type RunRecord } from "@spec-orch/contract"
+import { Plans, scheduleWaves } from "@spec-orch/task"
+import { Effect } from "effect"
+import { ProcessToken } from "../run/EngineLock.js"
+import { ownerAlive } from "../run/Runs.js"
+import { RunStore } from "../run/RunStore.js"
+import { type MissionRunRecord, MissionStore, type PacketIntegration } from "./MissionStore.js"
+import { missionBranchOf, packetKey } from "./PacketIssue.js"
+
+/** Where one packet stands. `blocked`: it ran and the gate said not mergeable. `skipped`: it cannot run because a dependency did not finish. */
+export type PacketState = "not-started" | "running" | "interrupted" | "succeeded" | "blocked" | "failed" | "waiting" | "skipped"
+
+/** What `run-plan` would do with a packet now. */
+export type PacketNext = "skip" | "run" | "resume" | "retry" | "integrate" | "busy"
+
+/** One packet's status. */
+export interface PacketStatus {
+  readonly packetId: string
+  readonly runKey: string
+  /** wave_number of its wave. */
+  readonly wave: number
+  readonly title: string
+  readonly dependsOn: ReadonlyArray<string>
+  readonly filesInScope: ReadonlyArray<string>
+  readonly state: PacketState
+  /** Why it is failed, blocked, waiting or skipped (one sentence). */
+  readonly reason?: string | undefined
+  /** Its latest run, if any. */
+  readonly run?: RunRecord | undefined
+  readonly integration?: PacketIntegration | undefined
+  readonly next: PacketNext
+}
+
+/** What is known about a packet from the stores. */
+export interface PacketFacts {
+  readonly run?: RunRecord | undefined
+  /** Whether the process that owns a `running` run is alive. */
+  readonly alive: boolean
+  readonly integration?: PacketIntegration | undefined
+}
+
+/** A wave with its packets' status. */
+export interface WaveStatus {
+  readonly index: number
+  readonly description: string
+  readonly packets: ReadonlyArray<PacketStatus>
+}
+
+/** A mission's status. */
+export interface MissionStatusView {
+  readonly missionId: string
+  readonly title: string
+  /** mission.json's status (drafting, approved, in_progress, completed, failed, archived). */
+  readonly status: MissionLifecycle
+  readonly specState: "approved" | "unapproved" | "changed-since-approval"
+  readonly planFile: string
+  /** The mission branch (`spec-orch/mission/<id>`). */
+  readonly branch: string
+  /** The latest `run-plan`, and whether its process is alive. */
+  readonly missionRun?: MissionRunRecord | undefined
+  readonly missionRunAlive: boolean
+  readonly waves: ReadonlyArray<WaveStatus>
+  readonly counts: Readonly<Record<PacketState, number>>
+  /** Packets whose integration conflicted or failed. */
+  readonly integrationProblems: ReadonlyArray<PacketIntegration>
+  /** Plan warnings and errors (file, line, key). */
+  readonly problems: ReadonlyArray<FileProblem>
+}
+
+const INTEGRATED = new Set(["merged", "up-to-date"])
+
+const stateOf = (f: PacketFacts | undefined): PacketState => {
+  const r = f?.run
+  if (r === undefined) return "not-started"
+  switch (r.status) {
+    case "succeeded":
+      return "succeeded"
+    case "blocked":
+      return "blocked"
+    case "failed":
+      return "failed"
+    case "waiting":
+      return "waiting"
+    case "running":
+      return f!.alive ? "running" : "interrupted"
+    default:
+      return "interrupted"
+  }
+}
+
+const describeRoot = (id: string, state: PacketState, integration: PacketIntegration | undefined): string =>
+  state === "succeeded" && integration !== undefined && !INTEGRATED.has(integration.outcome)
+    ? `"${id}" could not be integrated (${integration.outcome === "conflict" ? `conflict in ${integration.files.join(", ")}` : "merge failed"})`
+    : `"${id}" ${state === "blocked" ? "was blocked by the gate" : state === "waiting" ? "is waiting" : "failed"}`
+
+/**
+ * Each packet's state from the facts (pure). A succeeded packet whose integration conflicted counts
+ * as not finished for its dependants; `stopOnFailure` makes every failure stop the whole mission.
+ */
+export const derivePacketStatus = (plan: Plan, missionId: string, facts: ReadonlyMap<string, PacketFacts>, stopOnFailure: boolean): ReadonlyArray<WaveStatus> => {
+  const states = new Map<string, PacketState>()
+  const finished: Array<string> = []
+  const failed: Array<string> = []
+  const running: Array<string> = []
+  for (const w of plan.waves) {
+    for (const p of w.packets) {
+      const f = facts.get(p.id)
+      const state = stateOf(f)
+      states.set(p.id, state)
+      const integration = f?.integration
+      const integrationFailed = integration !== undefined && integration.runId === f?.run?.runId && !INTEGRATED.has(integration.outcome)
+      if (state === "succeeded" && !integrationFailed) finished.push(p.id)
+      else if (state === "succeeded" || state === "failed" || state === "blocked" || state === "waiting") failed.push(p.id)
+      else if (state === "running" || state === "interrupted") running.push(p.id)
+    }
+  }
+  const schedule = scheduleWaves(plan, { finished, failed, running, stopDependantsOnly: !stopOnFailure })
+  const blocked = new Map(schedule.blocked.map((b) => [b.packetId, b]))
+  return plan.waves.map((w) => ({
+    index: w.index,
+    description: w.description,
+    packets: w.packets.map((p): PacketStatus => {
+      const f = facts.get(p.id)
+      let state = states.get(p.id)!
+      let reason: string | undefined
+      const b = blocked.get(p.id)
+      if (state === "not-started" && b !== undefined) {
+        state = "skipped"
+        reason = b.reason === "dependency-failed"
+          ? `${b.failedDependencies.length === 1 ? "dependency" : "dependencies"} ${b.failedDependencies.map((d) => describeRoot(d, states.get(d) ?? "failed", facts.get(d)?.integration)).join(", ")}`
+          : b.message
+      } else if (state === "failed" || state === "blocked" || state === "waiting") reason = f?.run?.message
+      else if (state === "interrupted") reason = `its process is gone; \`spec-orch run-plan ${missionId}\` resumes it at ${f?.run?.stage}`
+      const integration = f?.integration !== undefined && f.integration.runId === f.run?.runId ? f.integration : undefined
+      const next: PacketNext = state === "succeeded"
+        ? (integration !== undefined && INTEGRATED.has(integration.outcome) ? "skip" : "integrate")
+        : state === "running" ? "busy"
+        : state === "interrupted" ? "resume"
+        : state === "failed" || state === "blocked" || state === "waiting" ? "retry"
+        : "run"
+      return {
+        packetId: p.id,
+        runKey: packetKey(missionId, p.id),
+        wave: w.index,
+        title: p.title,
+        dependsOn: p.dependsOn,
+        filesInScope: p.filesInScope,
+        state,
+        ...(reason !== undefined ? { reason } : {}),
+        ...(f?.run !== undefined ? { run: f.run } : {}),
+        ...(integration !== undefined ? { integration } : {}),
+        next
+      }
+    })
+  }))
+}
+
+/** Reads a mission, its plan and what the stores know, and derives its status. */
+export const missionStatus = Effect.fn("missionStatus")(function*(missionId: string): Effect.fn.Return<
+  MissionStatusView,
+  MissionsError | InvalidFile | FileMissing,
+  Missions | Plans | RunStore | MissionStore | ProcessToken
+> {
+  const view = yield* Missions.use((m) => m.get(missionId))
+  const check = yield* Plans.use((p) => p.validate(missionId))
+  const runs = yield* RunStore
+  const store = yield* MissionStore
+  const me = yield* ProcessToken
+  const plan = check.view.plan
+  const integrations = yield* store.integrations(missionId)
+  const facts = new Map<string, PacketFacts>()
+  for (const p of plan.waves.flatMap((w) => w.packets)) {
+    const run = yield* runs.latestForKey(packetKey(missionId, p.id))
+    const alive = run !== undefined && run.status === "running" ? ownerAlive(yield* runs.owner(run.runId), me.host) : false
+    facts.set(p.id, { run, alive, integration: integrations.get(p.id) })
+  }
+  const missionRun = yield* store.run(missionId)
+  const missionRunAlive = missionRun !== undefined && missionRun.outcome === "running" && ownerAlive(missionRun.owner, me.host)
+  const waves = derivePacketStatus(plan, missionId, facts, missionRun?.stopOnFailure ?? false)
+  const counts: Record<PacketState, number> = { "not-started": 0, running: 0, interrupted: 0, succeeded: 0, blocked: 0, failed: 0, waiting: 0, skipped: 0 }
+  for (const w of waves) for (const p of w.packets) counts[p.state]++
+  return {
+    missionId,
+    title: view.mission.title,
+    status: view.mission.status,
+    specState: view.specState,
+    planFile: check.view.file,
+    branch: missionBranchOf(missionId),
+    ...(missionRun !== undefined ? { missionRun } : {}),
+    missionRunAlive,
+    waves,
+    counts,
+    integrationProblems: waves.flatMap((w) => w.packets.flatMap((p) => (p.integration !== undefined && !INTEGRATED.has(p.integration.outcome) ? [p.integration] : []))),
+    problems: check.problems
+  } satisfies MissionStatusView
+})
