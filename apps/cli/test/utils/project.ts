@@ -45,6 +45,8 @@ export interface TestProject {
   readonly issue: (id: string, fields: { builder_prompt: string; verification?: Record<string, string | Array<string>>; target_files?: Array<string> }) => void
   /** Runs the CLI to completion. */
   readonly cli: (...args: Array<string>) => { status: number | null; stdout: string; stderr: string }
+  /** Runs the CLI to completion without blocking the event loop (for tests that serve HTTP themselves). */
+  readonly cliAsync: (...args: Array<string>) => Promise<{ status: number | null; stdout: string; stderr: string }>
   /** Starts the CLI in the background. */
   readonly spawn: (...args: Array<string>) => ChildProcess
   /** Pids the stand-in agent was started with, in order. */
@@ -52,7 +54,16 @@ export interface TestProject {
   readonly read: (rel: string) => string
 }
 
-export const makeProject = (options: { readonly verification?: Record<string, string>; readonly profile?: string } = {}): TestProject => {
+export const makeProject = (options: {
+  readonly verification?: Record<string, string>
+  readonly profile?: string
+  /** `[builder]` lines replacing the stand-in agent (e.g. a real CLI). */
+  readonly builder?: ReadonlyArray<string>
+  /** More TOML appended to spec-orch.toml. */
+  readonly toml?: string
+  /** Extra environment for the CLI processes. */
+  readonly env?: Readonly<Record<string, string>>
+} = {}): TestProject => {
   const root = mkdtempSync(join(tmpdir(), "e2e-"))
   const git = (...args: Array<string>) => spawnSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })
   mkdirSync(join(root, "fixtures/issues"), { recursive: true })
@@ -62,16 +73,19 @@ export const makeProject = (options: { readonly verification?: Record<string, st
   const verification = Object.entries(options.verification ?? { check: "true" }).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n")
   writeFileSync(join(root, "spec-orch.toml"), [
     "[builder]",
-    "adapter = \"command\"",
-    `command = ["node", ${JSON.stringify(join(root, "tools/agent.mjs"))}]`,
-    "timeout_seconds = 60",
-    `env = { AGENT_LOG = ${JSON.stringify(join(root, ".agent-log"))} }`,
+    ...(options.builder ?? [
+      "adapter = \"command\"",
+      `command = ["node", ${JSON.stringify(join(root, "tools/agent.mjs"))}]`,
+      "timeout_seconds = 60",
+      `env = { AGENT_LOG = ${JSON.stringify(join(root, ".agent-log"))} }`
+    ]),
     "[verification]",
     verification,
     "[workspace]",
     `root = ${JSON.stringify(mkdtempSync(join(tmpdir(), "e2e-worktrees-")))}`,
     "[gate]",
     `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
+    options.toml ?? "",
     ""
   ].join("\n"))
   writeFileSync(join(root, "gate.policy.yaml"), [
@@ -94,7 +108,7 @@ export const makeProject = (options: { readonly verification?: Record<string, st
   git("init", "-q")
   git("add", "-A")
   git("commit", "-qm", "init")
-  const env = { ...process.env, FORCE_COLOR: "0" }
+  const env = { ...process.env, FORCE_COLOR: "0", ...options.env }
   return {
     root,
     issue: (id, fields) => {
@@ -111,6 +125,15 @@ export const makeProject = (options: { readonly verification?: Record<string, st
       const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, encoding: "utf8", env, timeout: 120_000 })
       return { status: r.status, stdout: r.stdout, stderr: r.stderr }
     },
+    cliAsync: (...args) =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+        let stdout = ""
+        let stderr = ""
+        child.stdout!.on("data", (d) => (stdout += d))
+        child.stderr!.on("data", (d) => (stderr += d))
+        child.on("exit", (status) => resolve({ status, stdout, stderr }))
+      }),
     spawn: (...args) => spawn(process.execPath, [BIN, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] }),
     agentRuns: () => (existsSync(join(root, ".agent-log")) ? readFileSync(join(root, ".agent-log"), "utf8").trim().split("\n").filter(Boolean).map(Number) : []),
     read: (rel) => readFileSync(join(root, rel), "utf8")

@@ -11,8 +11,13 @@ import { acquireEngineLock } from "./EngineLock.js"
 /** Holds the engine lock for the layer's lifetime (see EngineLock). */
 export const EngineLockLayer = (command: string, options: { readonly wait?: boolean } = {}) => Layer.effectDiscard(acquireEngineLock(command, options))
 
-/** The workflow engine over the ambient SqlClient (needs the engine lock layer below it). */
+/**
+ * The workflow engine over the ambient SqlClient (needs the engine lock layer below it). Messages
+ * and replies (the journal) live in the state database; runner registration and shard locks stay in
+ * memory, because the engine lock already guarantees a single runner per database — the SQL shard
+ * locks would only add start-up latency. 16 shards: one runner does not need more.
+ */
 export const WorkflowEngineLayer = ClusterWorkflowEngine.layer.pipe(
-  Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql" })),
+  Layer.provideMerge(SingleRunner.layer({ runnerStorage: "memory", shardingConfig: { shardsPerGroup: 16 } })),
   Layer.provide(Digest.layerWebCrypto)
 )

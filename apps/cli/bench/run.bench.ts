@@ -1,0 +1,75 @@
+/**
+ * Orchestration overhead of a whole run: `spec-orch run` with an instant `command` agent and a
+ * trivial verification step, against the same steps done by hand in the same repository (git
+ * worktree add, the agent command, git add + commit, the verification command). Medians of 7.
+ */
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+const root = new URL("../../..", import.meta.url).pathname
+const bin = join(root, "apps/cli/dist/main.js")
+const RUNS = 7
+const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const report = (metric: string, value: number, unit = "ms", target?: string, note?: string) =>
+  console.log(JSON.stringify({ bench: "run-overhead", metric, value: Math.round(value * 10) / 10, unit, ...(target ? { target } : {}), ...(note ? { note } : {}) }))
+
+const repo = mkdtempSync(join(tmpdir(), "bench-run-"))
+const worktrees = mkdtempSync(join(tmpdir(), "bench-run-wt-"))
+const git = (...args: Array<string>) => execFileSync("git", args, { cwd: repo, stdio: "ignore", env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } })
+mkdirSync(join(repo, "fixtures/issues"), { recursive: true })
+writeFileSync(join(repo, "agent.sh"), "#!/bin/sh\ncat > /dev/null\necho done > out.txt\n")
+writeFileSync(join(repo, ".gitignore"), ".spec-orch/\n")
+writeFileSync(join(repo, "spec-orch.toml"), [
+  "[builder]", "adapter = \"command\"", `command = ["sh", ${JSON.stringify(join(repo, "agent.sh"))}]`,
+  "[verification]", "check = [\"true\"]",
+  "[spec]", "require_approval = false",
+  "[workspace]", `root = ${JSON.stringify(worktrees)}`, ""
+].join("\n"))
+for (let i = 0; i <= RUNS; i++) writeFileSync(join(repo, `fixtures/issues/B-${i}.json`), JSON.stringify({ issue_id: `B-${i}`, title: "bench", summary: "s", builder_prompt: "write out.txt" }))
+git("init", "-q")
+git("add", "-A")
+git("commit", "-qm", "init")
+
+const wall: Array<number> = []
+const stages = new Map<string, Array<number>>()
+for (let i = 0; i <= RUNS; i++) {
+  const t = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, [bin, "run", `B-${i}`, "--json"], { cwd: repo, encoding: "utf8" })
+  const ms = Number(process.hrtime.bigint() - t) / 1e6
+  if (r.status === null || !["succeeded", "blocked"].includes(JSON.parse(r.stdout || "{}").status)) throw new Error(`run failed: ${r.stderr}`)
+  if (i === 0) continue // warm-up
+  wall.push(ms)
+  const events = spawnSync(process.execPath, [bin, "logs", `B-${i}`, "--json"], { cwd: repo, encoding: "utf8" }).stdout.trim().split("\n").map((l) => JSON.parse(l))
+  for (const e of events) if (e.kind === "stage" && e.data.state === "finished") stages.set(e.data.stage, [...(stages.get(e.data.stage) ?? []), e.data.ms])
+}
+
+const byHand: Array<number> = []
+for (let i = 0; i <= RUNS; i++) {
+  const wt = join(worktrees, `hand-${i}`)
+  const t = process.hrtime.bigint()
+  execFileSync("git", ["worktree", "add", "-q", "-b", `hand-${i}`, wt], { cwd: repo, stdio: "ignore" })
+  execFileSync("sh", [join(repo, "agent.sh")], { cwd: wt, input: "write out.txt" })
+  execFileSync("sh", ["-c", "git add -A && git -c user.name=b -c user.email=b@b commit -qm hand"], { cwd: wt })
+  execFileSync("true", [], { cwd: wt })
+  const ms = Number(process.hrtime.bigint() - t) / 1e6
+  if (i > 0) byHand.push(ms)
+}
+const startup = [] as Array<number>
+for (let i = 0; i < 5; i++) {
+  const t = process.hrtime.bigint()
+  spawnSync(process.execPath, [bin, "--help"], { stdio: "ignore" })
+  startup.push(Number(process.hrtime.bigint() - t) / 1e6)
+}
+
+const w = median(wall), h = median(byHand), s = median(startup)
+const stageTotal = [...stages.values()].reduce((a, xs) => a + median(xs), 0)
+report("spec-orch run, whole (wall)", w, "ms", "< 1000 ms")
+report("same steps by hand (git worktree add + agent + commit + verify)", h)
+report("CLI process start (--help)", s)
+report("overhead beyond the steps by hand", w - h, "ms", "", "includes process start, engine start, state DB, evidence, reports")
+report("sum of stage times inside the workflow", stageTotal)
+for (const [name, xs] of stages) report(`stage ${name}`, median(xs))
+rmSync(repo, { recursive: true, force: true })
+rmSync(worktrees, { recursive: true, force: true })
