@@ -5,10 +5,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pkg from "../package.json" with { type: "json" }
 
-const bin = join(import.meta.dirname, "../src/bin.ts")
+// The bundled binary (the CLI's tests run after its build).
+const bin = join(import.meta.dirname, "../dist/main.js")
 const project = mkdtempSync(join(tmpdir(), "bin-"))
 cpSync(join(import.meta.dirname, "../../../examples/hello-node"), project, { recursive: true })
-const run = (...args: Array<string>) => spawnSync(process.execPath, ["--import", "tsx", bin, ...args], { encoding: "utf8", cwd: project })
+const run = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: project })
 
 describe("the spec-orch binary", () => {
   it("prints its version and exits 0", () => {
