@@ -44,6 +44,12 @@ export const PlannerModelLive = Layer.unwrap(Effect.map(Effect.service(Models), 
     : Layer.empty
 })).pipe(Layer.provide(ModelsLive))
 
+/** The readiness-triage model of the daemon: the planner's model (as in the original) when it resolves with a key; otherwise the rules decide alone. */
+export const TriageModelLive = Layer.unwrap(Effect.map(Effect.service(Models), (models) => {
+  const planner = models.role("planner")
+  return planner.problem === undefined && planner.plan !== undefined ? Models.languageModelOrFailing("planner") : Layer.empty
+}))
+
 /** The LLM reviewer when `[reviewer] adapter = "llm"` and its model resolves with a key; otherwise none (a person reviews). */
 export const ReviewerLive = Layer.unwrap(Effect.gen(function*() {
   const project = yield* Project

@@ -63,11 +63,12 @@ describe("spec-orch run-plan", () => {
     ])
     assert.deepStrictEqual(p.agentRuns(), [], "a dry run runs nothing")
 
-    const r = p.cli("run-plan", "six", "--concurrency", "3", "--json")
+    const r = p.cli("run-plan", "six", "--concurrency", "3")
     assert.strictEqual(r.status, 0, r.stderr)
-    const out = json(r.stdout)
-    assert.strictEqual(out.outcome, "completed")
+    assert.match(r.stdout, /^Mission six: COMPLETED in [\d.]+s$/m)
+    const out = json(p.cli("mission", "status", "six", "--json").stdout)
     assert.strictEqual(out.status, "completed")
+    assert.strictEqual(out.missionRun.outcome, "completed")
     assert.deepStrictEqual(out.counts.succeeded, 6)
     const packets = byId(out)
     for (const [id, x] of packets) {
@@ -170,18 +171,19 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(out.outcome, "failed")
     assert.strictEqual(out.status, "failed")
     const x = byId(out)
-    assert.strictEqual(x.get("bad")!.state, "failed")
-    assert.match(x.get("bad")!.reason, /the compiler crashed|agent/)
+    // The agent failed, so the gate blocked the run (a stage that cannot run at all would be "failed").
+    assert.strictEqual(x.get("bad")!.state, "blocked")
+    assert.strictEqual(x.get("bad")!.reason, "blocked by builder")
     for (const id of ["good", "after-good", "loner"]) assert.strictEqual(x.get(id)!.state, "succeeded", id)
     assert.strictEqual(x.get("after-bad")!.state, "skipped")
-    assert.strictEqual(x.get("after-bad")!.reason, "dependency \"bad\" failed")
+    assert.strictEqual(x.get("after-bad")!.reason, "dependency \"bad\" was blocked by the gate")
     assert.strictEqual(x.get("last")!.state, "skipped", "transitively")
     assert.deepStrictEqual(p.agentRuns().map(([k]) => k).sort(), ["partial.after-good", "partial.bad", "partial.good", "partial.loner"])
-    assert.match(r.stderr, /^ {2}⊘ after-bad {2}skipped: dependency "bad" failed$/m)
     assert.deepStrictEqual(merges(p, "partial").map((s) => s.split(" ")[3]), ["good", "after-good", "loner"])
 
     const shown = p.cli("mission", "status", "partial")
-    assert.match(shown.stdout, /⊘\s+after-bad\s+skipped\s+-\s+dependency "bad" failed/)
+    assert.match(shown.stdout, /⊘\s+after-bad\s+skipped\s+-\s+dependency "bad" was blocked by the gate/)
+    assert.match(shown.stdout, /✗\s+bad\s+blocked\s+partial\.bad-r1\s+blocked by builder/)
     const dry = json(p.cli("run-plan", "partial", "--dry-run", "--json").stdout)
     const actions = new Map(dry.waves.flatMap((w: any) => w.packets.map((q: any) => [q.packetId, q.action])))
     assert.deepStrictEqual(Object.fromEntries(actions), { good: "skip", bad: "retry", "after-good": "skip", "after-bad": "run", loner: "skip", last: "run" })
@@ -203,13 +205,14 @@ describe("spec-orch run-plan", () => {
       [{ id: "bad", files: ["a.js"], prompt: "FAIL no" }, { id: "ok", files: ["b.js"], prompt: "WRITE b.js ok" }],
       [{ id: "free", files: ["c.js"], prompt: "WRITE c.js ok" }]
     ])
-    const r = p.cli("run-plan", "halt", "--stop-on-failure", "--json")
+    const r = p.cli("run-plan", "halt", "--stop-on-failure")
     assert.strictEqual(r.status, 1)
-    const x = byId(json(r.stdout))
-    assert.strictEqual(x.get("bad")!.state, "failed")
+    assert.match(r.stderr, /^ {2}⊘ free {2}skipped: the mission stopped \(--stop-on-failure\) after "bad" was blocked by the gate$/m)
+    const x = byId(json(p.cli("mission", "status", "halt", "--json").stdout))
+    assert.strictEqual(x.get("bad")!.state, "blocked")
     assert.strictEqual(x.get("ok")!.state, "succeeded", "a packet already running finishes")
     assert.strictEqual(x.get("free")!.state, "skipped")
-    assert.match(x.get("free")!.reason, /the mission stopped after "bad" failed/)
+    assert.strictEqual(x.get("free")!.reason, "the mission stopped (--stop-on-failure) after \"bad\" was blocked by the gate")
     assert.notInclude(p.agentRuns().map(([k]) => k), "halt.free")
   })
 
@@ -226,9 +229,10 @@ describe("spec-orch run-plan", () => {
         { id: "after-b", files: ["src/d.js"], dependsOn: ["b"], prompt: "WRITE src/d.js d" }
       ]
     ])
-    const r = p.cli("run-plan", "merge", "--json")
+    const r = p.cli("run-plan", "merge")
     assert.strictEqual(r.status, 1)
-    const out = json(r.stdout)
+    assert.match(r.stdout, /^Mission merge: FAILED in [\d.]+s$/m)
+    const out = json(p.cli("mission", "status", "merge", "--json").stdout)
     const x = byId(out)
     assert.strictEqual(x.get("a")!.integration.outcome, "merged")
     assert.strictEqual(x.get("b")!.state, "succeeded", "the run itself succeeded")
@@ -275,10 +279,11 @@ describe("spec-orch run-plan", () => {
     assert.deepStrictEqual(dry.waves[0].packets.map((q: any) => q.action), ["integrate", "integrate", "resume"])
 
     p.noSleep()
-    const again = p.cli("run-plan", "crash", "--json")
+    const again = p.cli("run-plan", "crash")
     assert.strictEqual(again.status, 0, again.stderr)
-    const out = json(again.stdout)
-    assert.strictEqual(out.outcome, "completed")
+    assert.match(again.stdout, /^Mission crash: COMPLETED in [\d.]+s$/m)
+    const out = json(p.cli("mission", "status", "crash", "--json").stdout)
+    assert.strictEqual(out.status, "completed")
     const x = byId(out)
     assert.strictEqual(x.get("slow")!.run.runId, "crash.slow-r1", "the same attempt was resumed")
     assert.match(again.stderr, /^ {2}▶ slow {2}resumed crash\.slow-r1 at agent$/m)
@@ -290,6 +295,30 @@ describe("spec-orch run-plan", () => {
     assert.isFalse(alive(orphan), "the agent left by the killed process was ended")
     assert.deepStrictEqual(merges(p, "crash").map((s) => s.split(" ")[3]), ["quick", "also-quick", "slow", "next"])
   }, 240_000)
+})
+
+describe("spec-orch run-plan on Ctrl-C", () => {
+  it("stops every packet's agent, records the mission run as cancelled, and a re-run resumes the packets", async () => {
+    const p = makeMissionProject()
+    p.mission("stop", [[{ id: "a", files: ["a.txt"], prompt: "SLEEP 30\nWRITE a.txt a" }, { id: "b", files: ["b.txt"], prompt: "SLEEP 30\nWRITE b.txt b" }]])
+    const child = p.spawn("run-plan", "stop")
+    await waitFor(() => p.agentRuns().length === 2)
+    const agents = p.agentRuns().map(([, pid]) => pid)
+    child.kill("SIGINT")
+    assert.strictEqual((await exited(child)).code, 130)
+    assert.deepStrictEqual(agents.map(alive), [false, false], "both agents were killed")
+    const status = json(p.cli("mission", "status", "stop", "--json").stdout)
+    assert.strictEqual(status.missionRun.outcome, "cancelled")
+    for (const x of packetsOf(status)) {
+      assert.strictEqual(x.state, "interrupted")
+      assert.strictEqual(x.reason, "cancelled; `spec-orch run-plan stop` resumes it at agent")
+    }
+    p.noSleep()
+    const again = p.cli("run-plan", "stop")
+    assert.strictEqual(again.status, 0, again.stderr)
+    assert.match(again.stderr, /^ {2}▶ a {2}resumed stop\.a-r1 at agent$/m)
+    assert.match(again.stderr, /^ {2}▶ b {2}resumed stop\.b-r1 at agent$/m)
+  }, 120_000)
 })
 
 /** The scripted model: write the file named by the prompt's first `WRITE <path> <text>` line, then answer DONE. */

@@ -1,8 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
+import { existsSync } from "node:fs"
+import { createServer } from "node:http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { git } from "@spec-orch/test-kit"
+import { HttpServer } from "effect/http"
+import { signBody, webhookServer } from "../src/daemon/Webhooks.js"
 import { Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { Daemon, DEAD_LETTER_LABEL, deadLetterKey } from "../src/daemon/Daemon.js"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
+import { readHeartbeat } from "../src/daemon/Heartbeat.js"
 import { CLARIFICATION_LABEL, clarificationKey } from "../src/daemon/Triage.js"
 import { GATE_CONTEXT } from "../src/publish/Publisher.js"
 import { runSummaryKey } from "../src/publish/RunPublisher.js"
@@ -63,6 +69,10 @@ describe("Daemon.tick", () => {
         const dead = yield* store.issue(li.identifier)
         assert.strictEqual(dead?.status, "dead")
         assert.deepStrictEqual((yield* store.deadLetters).map((d) => [d.issueId, d.attempts]), [[li.identifier, 2]])
+        // The dead letter's worktree goes; its branch stays, it is pushed (nothing unpushed is lost either way).
+        const cleaned = yield* daemon.cleanup
+        assert.deepStrictEqual(cleaned.removed, [li.identifier])
+        assert.include(branches(w), `spec-orch/${li.identifier}`)
         assert.deepStrictEqual((yield* daemon.tick).dispatched, [], "a dead letter is not picked up again")
 
         // Released (what `daemon dlq-retry` does), it runs again.
@@ -118,6 +128,11 @@ describe("Daemon.tick", () => {
         assert.strictEqual(w.github.pulls(REPO).length, 0)
         assert.deepStrictEqual(branches(w), ["main"])
 
+        // The cancelled run's worktree is finished: cleanup removes it (nothing was committed or pushed).
+        const cleaned = yield* daemon.cleanup
+        assert.deepStrictEqual(cleaned.removed, [li.identifier])
+        assert.isFalse(existsSync(run!.worktree!), "the worktree is gone")
+
         w.linear.moveIssue(li.identifier, "Ready")
         releaseAgents(w)
         assert.deepStrictEqual((yield* daemon.tick).dispatched, [li.identifier])
@@ -126,6 +141,33 @@ describe("Daemon.tick", () => {
         assert.deepStrictEqual(runs.map((r) => [r.attempt, r.status]), [[2, "succeeded"], [1, "cancelled"]])
       }).pipe(Effect.provide(daemonLayer(w)))
       assert.strictEqual(w.github.pulls(REPO).length, 1)
+    }))
+
+  it.live("GitHub Issues: an open issue labelled with the consume state runs to a PR that closes it; closing the issue mid-run cancels another", () =>
+    Effect.gen(function*() {
+      const w = yield* daemonWorld()
+      const config = { ...w.config, issue: { source: "github" }, daemon: { ...(w.config.daemon as object), consume_state: "ready" } }
+      const body = (marker: string) => `## Builder Prompt\nDo it. ${marker}\n\n## Acceptance Criteria\n- it works\n`
+      const good = w.github.addIssue(REPO, { title: "a health endpoint", body: body(""), labels: ["ready"] })
+      const slow = w.github.addIssue(REPO, { title: "a slow one", body: body("SLOW"), labels: ["ready"] })
+      w.github.addIssue(REPO, { title: "not labelled", body: body("") })
+      yield* Effect.gen(function*() {
+        const daemon = yield* D
+        const report = yield* daemon.tick
+        assert.deepStrictEqual([...report.dispatched].sort(), [`GH-${good}`, `GH-${slow}`])
+        yield* eventually("the slow agent to start", () => agentLog(w).includes(`start GH-${slow}`))
+        yield* Effect.promise(() => fetch(`${w.github.url}/repos/${REPO}/issues/${slow}`, { method: "PATCH", headers: { authorization: `token ${w.github.token}` }, body: JSON.stringify({ state: "closed" }) }))
+        yield* eventually("the good run to finish", () => w.github.pulls(REPO).length === 1)
+        const next = yield* daemon.tick
+        assert.deepStrictEqual(next.cancelled, [`GH-${slow}`])
+        yield* daemon.drain
+      }).pipe(Effect.provide(daemonLayer({ ...w, config })))
+      const pulls = w.github.pulls(REPO)
+      assert.deepStrictEqual(pulls.map((p) => p.head), [`spec-orch/GH-${good}`])
+      assert.match(pulls[0]!.body ?? "", new RegExp(`\\nCloses #${good}\\n`))
+      assert.strictEqual(w.github.comments(REPO, good).length, 1)
+      assert.match(w.github.comments(REPO, good)[0]!.body, new RegExp(`spec-orch run summary: GH-${good} MERGEABLE`))
+      assert.strictEqual(w.github.comments(REPO, slow).length, 0)
     }))
 
   it.live("triage: an issue without acceptance criteria gets one clarification comment and a label, and waits until the label is removed", () =>
@@ -206,10 +248,33 @@ describe("Daemon.run", () => {
       assert.strictEqual(w.linear.comments(li.identifier).length, 1)
     }))
 
+  it.live("a signed webhook delivery wakes the loop at once instead of waiting for the next poll", () =>
+    Effect.gen(function*() {
+      const w = yield* daemonWorld({ daemon: { poll_interval_seconds: 3600, webhook_port: 0 } })
+      const withSecret = { ...w, env: { ...w.env, SPEC_ORCH_WEBHOOK_SECRET: "s3cret" } }
+      const daemon = daemonLayer(withSecret)
+      const webhooks = Layer.unwrap(Effect.gen(function*() {
+        const d = yield* Daemon
+        return webhookServer(() => d.poke)
+      })).pipe(Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" })), Layer.provideMerge(daemon))
+      yield* Effect.gen(function*() {
+        const d = yield* D
+        const address = (yield* HttpServer.HttpServer).address
+        const url = "port" in address ? `http://127.0.0.1:${address.port}/` : ""
+        const loop = yield* Effect.forkChild(d.run)
+        yield* eventually("the first poll", () => w.linear.requests.length > 0)
+        const li = readyIssue(w.linear, "a webhook-triggered change")
+        const body = JSON.stringify({ action: "update", type: "Issue", data: { identifier: li.identifier }, webhookTimestamp: Date.now() })
+        const answer = yield* Effect.promise(() => fetch(url, { method: "POST", headers: { "linear-signature": signBody("s3cret", body), "linear-event": "Issue" }, body }).then((r) => r.status))
+        assert.strictEqual(answer, 202)
+        yield* eventually("the run to finish", () => w.linear.issue(li.identifier).state === "In Review").pipe(Effect.ensuring(Fiber.interrupt(loop)))
+      }).pipe(Effect.provide(webhooks))
+    }))
+
   it.live("a low request budget makes the daemon wait for slots; it finishes the work without a failed tick", () =>
     Effect.gen(function*() {
       const w = yield* daemonWorld()
-      w.linear.rateLimit(3, 2000)
+      w.linear.rateLimit(2, 3000)
       const li = readyIssue(w.linear, "a health endpoint")
       yield* Effect.gen(function*() {
         const daemon = yield* D
@@ -219,6 +284,8 @@ describe("Daemon.run", () => {
         assert.isAbove(budget.waitedMs, 0, "the daemon waited for the budget")
         const limited = w.linear.requests.filter((r) => r.status !== 200)
         assert.isAbove(limited.length, 0, "Linear's own limit was hit and honoured")
+        const { heartbeat } = yield* readHeartbeat()
+        assert.deepStrictEqual([heartbeat?.status, heartbeat?.consecutiveErrors, heartbeat?.lastError], ["stopped", 0, null], "no tick failed")
       }).pipe(Effect.provide(daemonLayer(w, { budget: { perMinute: 120, burst: 2 } })))
       assert.strictEqual(w.github.pulls(REPO).length, 1)
       assert.strictEqual(w.linear.comments(li.identifier).length, 1)

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, git, tempBareRemote, tempRepo, type TempRepo } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
-import { commentMarker, GATE_CONTEXT, Publisher, runKeyMarker } from "../src/publish/Publisher.js"
+import { commentMarker, GATE_CONTEXT, Publisher, runKeyMarker, stableUuid } from "../src/publish/Publisher.js"
 import { GitHub } from "../src/trackers/GitHub.js"
 import { trackerWorld, type TomlLike } from "./utils/trackers.js"
 
@@ -216,6 +216,25 @@ describe("Publisher.comment", () => {
       assert.strictEqual(comments[1]!.body, `second\n\n${commentMarker("summary")}`)
       assert.notStrictEqual(comments[1]!.editedAt, undefined)
       assert.strictEqual(w.linear.requestsTo("commentCreate").length, 1)
+    }))
+})
+
+describe("Publisher.comment (Linear, lost answers)", () => {
+  it.live("two attempts commenting at once (or one whose answer was lost) leave one Linear comment: the create carries a stable id", () =>
+    Effect.gen(function*() {
+      const w = yield* world
+      const issue = w.linear.addIssue({ title: "issue", state: "In Progress" })
+      const target = { tracker: "linear" as const, id: issue.id }
+      // Both attempts list the comments before either creates one.
+      w.linear.fail("commentCreate", { delayMs: 300, times: 2 })
+      const both = yield* publishing(w, P.use((p) => Effect.all([
+        p.comment({ target, key: "run-summary:SON-1", body: "attempt A" }),
+        p.comment({ target, key: "run-summary:SON-1", body: "attempt A" })
+      ], { concurrency: 2 })))
+      assert.strictEqual(w.linear.requestsTo("commentCreate").length, 2, "both tried to create")
+      assert.strictEqual(w.linear.comments(issue.identifier).length, 1)
+      assert.strictEqual(both[0]!.id, both[1]!.id)
+      assert.strictEqual(w.linear.comments(issue.identifier)[0]!.id, stableUuid(`${issue.id}\nrun-summary:SON-1`))
     }))
 })
 

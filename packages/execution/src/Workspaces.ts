@@ -314,6 +314,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   const write = atomicWriter(fs, path)
   const bindingsDir = path.join(project.stateDir, "workspaces")
   const locks = new Map<string, Semaphore.Semaphore>()
+  const worktreeAdds = Semaphore.makeUnsafe(1)
   const lockFor = (runKey: string) => {
     let s = locks.get(runKey)
     if (s === undefined) locks.set(runKey, (s = Semaphore.makeUnsafe(1)))
@@ -468,11 +469,16 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     const add = hasBranch
       ? git(repo.top, ["worktree", "add", "-q", wtPath, branch])
       : git(repo.top, ["worktree", "add", "-q", "--no-track", "-b", branch, wtPath, baseCommit])
-    return add.pipe(Effect.catch((e) =>
-      /already registered|already checked out|is a missing/.test(e.stderr)
-        ? Effect.andThen(git(repo.top, ["worktree", "prune"]), add)
-        : Effect.fail(e)
-    ))
+    return add.pipe(
+      Effect.catch((e) =>
+        /already registered|already checked out|is a missing/.test(e.stderr)
+          ? Effect.andThen(git(repo.top, ["worktree", "prune"]), add)
+          : Effect.fail(e)
+      ),
+      // Concurrent `git worktree add`s in one repository race on .git/worktrees ("failed to read
+      // .git/worktrees/<other>/commondir"), as a mission wave's packets do: one at a time.
+      worktreeAdds.withPermit
+    )
   }
 
   const prepare = Effect.fn("Workspaces.prepare")(function*(input: { readonly runKey: RunKey; readonly base?: string | undefined }) {

@@ -32,6 +32,9 @@ export const FAKE_GITHUB_ROUTES = [
   "PATCH /repos/{owner}/{repo}/pulls/{pull_number}",
   "GET /repos/{owner}/{repo}/pulls/{pull_number}/merge",
   "PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+  "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
   "POST /repos/{owner}/{repo}/statuses/{sha}",
   "GET /repos/{owner}/{repo}/commits/{ref}/statuses",
   "GET /repos/{owner}/{repo}/commits/{ref}/status"
@@ -85,6 +88,9 @@ interface IssueRow {
 interface PullRow { head: string; base: string; headSha: string; draft: boolean; merged: boolean; mergedAt: string | null; mergeCommitSha: string | null; mergeable: boolean }
 interface CommentRow { id: number; issueNumber: number; body: string; userId: number; createdAt: string; updatedAt: string }
 interface StatusRow { id: number; sha: string; state: string; description: string | null; targetUrl: string | null; context: string; createdAt: string; userId: number }
+interface ReviewRow { id: number; number: number; userId: number; state: string; body: string; commitId: string; submittedAt: string }
+interface ReviewCommentRow { id: number; number: number; userId: number; body: string; path: string; line: number | null; commitId: string; reviewId: number | null; createdAt: string }
+interface CheckRunRow { id: number; sha: string; name: string; status: string; conclusion: string | null; startedAt: string; completedAt: string | null; appSlug: string }
 interface RepoRow {
   id: number
   owner: string
@@ -97,6 +103,9 @@ interface RepoRow {
   labels: Array<LabelRow>
   comments: Array<CommentRow>
   statuses: Array<StatusRow>
+  reviews: Array<ReviewRow>
+  reviewComments: Array<ReviewCommentRow>
+  checkRuns: Array<CheckRunRow>
 }
 
 /** A read-only view of a pull request for assertions. */
@@ -189,7 +198,7 @@ export class FakeGitHub {
     const [owner, name] = fullName.split("/") as [string, string]
     this.repos.set(fullName.toLowerCase(), {
       id: this.nextId(), owner, name, defaultBranch: options.defaultBranch ?? "main", gitDir: options.gitDir,
-      branches: new Map(), issues: new Map(), nextNumber: 1, labels: [], comments: [], statuses: []
+      branches: new Map(), issues: new Map(), nextNumber: 1, labels: [], comments: [], statuses: [], reviews: [], reviewComments: [], checkRuns: []
     })
   }
 
@@ -226,6 +235,45 @@ export class FakeGitHub {
     const user = { id: this.users.length + 1, login, token: `ghp_${login}` }
     this.users.push(user)
     return user
+  }
+
+  /** Submits a review on a pull request (state APPROVED, CHANGES_REQUESTED or COMMENTED) on its current head; returns its id. */
+  addReview(fullName: string, number: number, input: { login: string; state: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED"; body?: string }): number {
+    const repo = this.repo(fullName)
+    const i = repo.issues.get(number)
+    if (i?.pull === undefined) throw new Error(`fake github: no pull request #${number}`)
+    const user = this.users.find((u) => u.login === input.login) ?? this.addUser(input.login)
+    const row: ReviewRow = { id: this.nextId(), number, userId: user.id, state: input.state, body: input.body ?? "", commitId: this.resolve(repo, i.pull.head) ?? i.pull.headSha, submittedAt: this.tick() }
+    repo.reviews.push(row)
+    return row.id
+  }
+
+  /** Adds a review comment on a line of a pull request's diff; returns its id. */
+  addReviewComment(fullName: string, number: number, input: { login: string; body: string; path: string; line?: number }): number {
+    const repo = this.repo(fullName)
+    const i = repo.issues.get(number)
+    if (i?.pull === undefined) throw new Error(`fake github: no pull request #${number}`)
+    const user = this.users.find((u) => u.login === input.login) ?? this.addUser(input.login)
+    const row: ReviewCommentRow = { id: this.nextId(), number, userId: user.id, body: input.body, path: input.path, line: input.line ?? null, commitId: this.resolve(repo, i.pull.head) ?? i.pull.headSha, reviewId: null, createdAt: this.tick() }
+    repo.reviewComments.push(row)
+    return row.id
+  }
+
+  /** Adds a check run (as a CI app would) on a commit; returns its id. */
+  addCheckRun(fullName: string, sha: string, input: { name: string; status?: "queued" | "in_progress" | "completed"; conclusion?: "success" | "failure" | "neutral" | "cancelled" | "skipped" | "timed_out" | "action_required"; app?: string }): number {
+    const repo = this.repo(fullName)
+    const status = input.status ?? "completed"
+    const now = this.tick()
+    const row: CheckRunRow = { id: this.nextId(), sha, name: input.name, status, conclusion: status === "completed" ? input.conclusion ?? "success" : null, startedAt: now, completedAt: status === "completed" ? now : null, appSlug: input.app ?? "github-actions" }
+    repo.checkRuns.push(row)
+    return row.id
+  }
+
+  /** Marks a draft pull request ready for review (or back to draft), as a person does in the web UI. */
+  setDraft(fullName: string, number: number, draft: boolean): void {
+    const pr = this.repo(fullName).issues.get(number)?.pull
+    if (pr === undefined) throw new Error(`fake github: no pull request #${number}`)
+    pr.draft = draft
   }
 
   /** Marks a pull request as (not) mergeable. */
@@ -659,6 +707,49 @@ export class FakeGitHub {
         i.closedAt = now
         i.updatedAt = now
         return { status: 200, body: { sha: current, merged: true, message: "Pull Request successfully merged" } }
+      }
+
+      case "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews": {
+        const i = repo.issues.get(num("pull_number"))
+        if (!i?.pull) return this.error(404, "Not Found", { documentation_url: `${DOCS}/pulls/reviews#list-reviews-for-a-pull-request` })
+        const name = `${repo.owner}/${repo.name}`
+        return this.paged(incoming, repo.reviews.filter((r) => r.number === i.number).map((r) => ({
+          id: r.id, node_id: `PRR_${r.id}`, user: this.userJson(r.userId), body: r.body, state: r.state,
+          html_url: `https://github.com/${name}/pull/${r.number}#pullrequestreview-${r.id}`, pull_request_url: `${this.url}/repos/${name}/pulls/${r.number}`,
+          author_association: "MEMBER", submitted_at: r.submittedAt, commit_id: r.commitId
+        })))
+      }
+
+      case "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments": {
+        const i = repo.issues.get(num("pull_number"))
+        if (!i?.pull) return this.error(404, "Not Found", { documentation_url: `${DOCS}/pulls/comments#list-review-comments-on-a-pull-request` })
+        const name = `${repo.owner}/${repo.name}`
+        return this.paged(incoming, repo.reviewComments.filter((c) => c.number === i.number).map((c) => ({
+          url: `${this.url}/repos/${name}/pulls/comments/${c.id}`, id: c.id, node_id: `PRRC_${c.id}`, pull_request_review_id: c.reviewId,
+          diff_hunk: "@@ -1 +1 @@", path: c.path, position: c.line, original_position: c.line, line: c.line, original_line: c.line, side: "RIGHT",
+          commit_id: c.commitId, original_commit_id: c.commitId, user: this.userJson(c.userId), body: c.body, created_at: c.createdAt, updated_at: c.createdAt,
+          html_url: `https://github.com/${name}/pull/${c.number}#discussion_r${c.id}`, pull_request_url: `${this.url}/repos/${name}/pulls/${c.number}`, author_association: "MEMBER"
+        })))
+      }
+
+      case "GET /repos/{owner}/{repo}/commits/{ref}/check-runs": {
+        const sha = this.resolve(repo, params.ref!)
+        if (sha === undefined) return this.error(422, `No commit found for SHA: ${params.ref}`)
+        const runs = repo.checkRuns.filter((r) => r.sha === sha).reverse()
+        const perPage = Math.min(100, Math.max(1, Number(incoming.url.searchParams.get("per_page") ?? 30) || 30))
+        const page = Math.max(1, Number(incoming.url.searchParams.get("page") ?? 1) || 1)
+        return {
+          status: 200,
+          body: {
+            total_count: runs.length,
+            check_runs: runs.slice((page - 1) * perPage, page * perPage).map((r) => ({
+              id: r.id, name: r.name, head_sha: r.sha, node_id: `CR_${r.id}`, external_id: "", url: `${this.url}/repos/${repo.owner}/${repo.name}/check-runs/${r.id}`,
+              html_url: `https://github.com/${repo.owner}/${repo.name}/runs/${r.id}`, details_url: `https://ci.example.test/runs/${r.id}`, status: r.status, conclusion: r.conclusion,
+              started_at: r.startedAt, completed_at: r.completedAt, output: { title: r.conclusion === "failure" ? `${r.name} failed` : null, summary: null, text: null, annotations_count: 0 },
+              app: { id: 15368, slug: r.appSlug, name: r.appSlug }, pull_requests: []
+            }))
+          }
+        }
       }
 
       case "POST /repos/{owner}/{repo}/statuses/{sha}": {

@@ -576,9 +576,9 @@ export class FakeLinear {
     }
   }
 
-  private createComment(issue: IssueRow, body: string, userId: string | undefined): CommentRow {
+  private createComment(issue: IssueRow, body: string, userId: string | undefined, id?: string): CommentRow {
     const now = this.tick()
-    const c: CommentRow = { id: uuid("c", this.commentRows.length + 1), issueId: issue.id, body, userId, createdAt: now, updatedAt: now, editedAt: undefined, seq: ++this.seq }
+    const c: CommentRow = { id: id ?? uuid("c", this.commentRows.length + 1), issueId: issue.id, body, userId, createdAt: now, updatedAt: now, editedAt: undefined, seq: ++this.seq }
     this.commentRows.push(c)
     issue.updatedAt = now
     return c
@@ -895,11 +895,16 @@ export class FakeLinear {
         if (c === undefined) throw notFound("Comment")
         return this.commentNode(c, viewer)
       },
-      commentCreate: ({ input }: { input: { issueId?: string; body?: string } }) => {
+      commentCreate: ({ input }: { input: { id?: string; issueId?: string; body?: string } }) => {
         if (input.issueId === undefined || input.issueId === null) throw invalidInput("issueId, projectUpdateId, initiativeUpdateId, documentContentId, postId or parentId must be set")
         const row = mustIssue(input.issueId)
         if (input.body === undefined || input.body === null || input.body.trim() === "") throw invalidInput("Comment body must not be empty")
-        const c = this.createComment(row, input.body, viewer.id)
+        // A client-chosen id makes the create idempotent: the same id twice is refused.
+        if (input.id !== undefined && input.id !== null) {
+          if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(input.id)) throw invalidInput("id must be a UUID v4")
+          if (this.commentRows.some((x) => x.id === input.id)) throw invalidInput(`Comment with id ${input.id} already exists`)
+        }
+        const c = this.createComment(row, input.body, viewer.id, input.id ?? undefined)
         return { lastSyncId: ++this.lastSyncId, success: true, comment: this.commentNode(c, viewer) }
       },
       commentUpdate: ({ id, input, skipEditedAt }: { id: string; input: { body?: string }; skipEditedAt?: boolean }) => {

@@ -18,12 +18,12 @@ import {
 } from "@spec-orch/control"
 import { Console, Effect, FileSystem, Layer, Option } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
-import { withEngine, withPlanes } from "../Planes.js"
+import { TriageModelLive, withEngine, withPlanes } from "../Planes.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 
-/** The daemon and its store over the engine's services. */
-const DaemonLive = Daemon.layer.pipe(Layer.provideMerge(DaemonStore.layer))
+/** The daemon and its store over the engine's services (with the planner's model for triage, when there is one). */
+const DaemonLive = Daemon.layer.pipe(Layer.provide(TriageModelLive), Layer.provideMerge(DaemonStore.layer))
 
 export const start = (input: { once: boolean; source: Option.Option<string>; webhookHost: string; wait: boolean }) =>
   withEngine(input.once ? "daemon start --once" : "daemon start", { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
@@ -34,6 +34,7 @@ export const start = (input: { once: boolean; source: Option.Option<string>; web
         const resumed = yield* daemon.reclaim
         const report = yield* daemon.tick
         yield* daemon.drain
+        const feedback = yield* daemon.feedback
         const store = yield* DaemonStore
         const rows = yield* store.issues()
         yield* Console.error(
@@ -42,7 +43,8 @@ export const start = (input: { once: boolean; source: Option.Option<string>; web
             `polled ${report.polled} issue(s); dispatched ${report.dispatched.length > 0 ? report.dispatched.join(", ") : "none"}` +
             `${report.clarifying.length > 0 ? `; asked for clarification: ${report.clarifying.join(", ")}` : ""}` +
             `${report.cancelled.length > 0 ? `; cancelled: ${report.cancelled.join(", ")}` : ""}`,
-            ...rows.filter((r) => [...resumed, ...report.dispatched].includes(r.issueId)).map((r) => `  ${r.issueId}: ${r.status}${r.lastError ? ` (${r.lastError})` : ""}`)
+            ...rows.filter((r) => [...resumed, ...report.dispatched].includes(r.issueId)).map((r) => `  ${r.issueId}: ${r.status}${r.lastError ? ` (${r.lastError})` : ""}`),
+            ...(feedback.checked.length > 0 ? [`read ${feedback.checked.length} pull request(s): ${feedback.findings} finding(s)${feedback.reactions.length > 0 ? `; reactions: ${feedback.reactions.join(", ")}` : ""}`] : [])
           ].join("\n")
         )
       }).pipe(Effect.provide(DaemonLive))

@@ -12,7 +12,11 @@ export const runPlan = Command.make(
   "run-plan",
   {
     mission: Argument.String("mission").pipe(Argument.withDescription("Mission id (see `spec-orch mission list`)")),
-    concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Packets that run at once (default 3)"), Flag.optional),
+    concurrency: Flag.Int("concurrency").pipe(
+      Flag.filter((n) => n >= 1, (n) => `--concurrency must be 1 or more (got ${n})`),
+      Flag.withDescription("Packets that run at once (default 3)"),
+      Flag.optional
+    ),
     dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Print the waves and what would run, resume, retry or be skipped; run nothing"), Flag.withDefault(false)),
     stopOnFailure: Flag.Boolean("stop-on-failure").pipe(
       Flag.withDescription("Halt the mission at the first failed packet (default: only its dependants are skipped)"),

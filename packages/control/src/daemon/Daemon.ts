@@ -8,8 +8,10 @@
  * this service changes `so_daemon_*` rows for issues it has in flight.
  */
 import { type Issue, IssueSource, Project, type RunRecord } from "@spec-orch/contract"
+import { EvidenceLedger } from "@spec-orch/evidence"
 import { Workspaces } from "@spec-orch/execution"
 import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, FileSystem, Layer, Option, Path, Queue, Schema, Scope } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { LanguageModel } from "effect/ai"
 import { WorkflowEngine } from "effect/workflow"
 import { Publisher, targetOf } from "../publish/Publisher.js"
@@ -18,8 +20,12 @@ import { ProcessToken } from "../run/EngineLock.js"
 import { ownerAlive, type RunResult, Runs } from "../run/Runs.js"
 import { RunStore } from "../run/RunStore.js"
 import { Run } from "../run/RunWorkflow.js"
+import { GitHub } from "../trackers/GitHub.js"
+import { runGit } from "../trackers/internal/git.js"
 import { type DaemonIssue, DaemonStore } from "./DaemonStore.js"
+import { findingsOf, firedTriggers, observePull, passingChecks, signalOf } from "./Feedback.js"
 import { type HeartbeatRun, writeHeartbeat } from "./Heartbeat.js"
+import { DEFAULT_TEMPLATES, loadReactions, type ReactionRule, renderTemplate } from "./Reactions.js"
 import { CLARIFICATION_LABEL, clarificationComment, clarificationKey, type Readiness, triage } from "./Triage.js"
 
 /** Who the daemon approves specs as (recorded on the spec and in the evidence). */
@@ -45,6 +51,16 @@ export interface TickReport {
   readonly clarifying: ReadonlyArray<string>
   readonly cancelled: ReadonlyArray<string>
   readonly inFlight: number
+}
+
+/** What one feedback round did. */
+export interface FeedbackReport {
+  /** Issues whose pull request was read. */
+  readonly checked: ReadonlyArray<string>
+  /** Findings recorded on the ledger (new or already known). */
+  readonly findings: number
+  /** Reactions carried out: `<issue> <rule> <action>`. */
+  readonly reactions: ReadonlyArray<string>
 }
 
 /** How the daemon reads the tracker: which states count, which labels filter. */
@@ -138,6 +154,13 @@ export class Daemon extends Context.Service<Daemon, {
   readonly reclaim: Effect.Effect<ReadonlyArray<string>>
   /** One cycle: reconcile runs in flight, poll, triage, claim and dispatch. Fails when the tracker cannot be read. */
   readonly tick: Effect.Effect<TickReport, unknown>
+  /**
+   * One feedback round over the published pull requests: reviews, review comments and failed checks become
+   * findings; reactions (comments, re-verify on a new head, re-queue, auto-merge) run once per trigger.
+   */
+  readonly feedback: Effect.Effect<FeedbackReport, unknown>
+  /** Removes the worktrees of finished issues (dead-lettered, cancelled, merged); uncommitted or unpushed work is kept. */
+  readonly cleanup: Effect.Effect<{ readonly removed: ReadonlyArray<string>; readonly kept: ReadonlyArray<string> }, unknown>
   /** Requests a tick as soon as possible (webhook deliveries, finished runs). */
   readonly poke: Effect.Effect<void>
   /** Waits until no run is in flight. */
@@ -164,6 +187,8 @@ export class Daemon extends Context.Service<Daemon, {
     | DaemonStore
     | FileSystem.FileSystem
     | Path.Path
+    | GitHub
+    | ChildProcessSpawner.ChildProcessSpawner
   > = Layer.effect(
     Daemon,
     Effect.gen(function*() {
@@ -179,6 +204,10 @@ export class Daemon extends Context.Service<Daemon, {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const model = yield* Effect.serviceOption(LanguageModel.LanguageModel)
+      const ledger = yield* Effect.serviceOption(EvidenceLedger)
+      const github = yield* GitHub
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const git = (cwd: string, args: ReadonlyArray<string>) => runGit(cwd, args).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner))
       const scope = yield* Scope.Scope
       const services = yield* Effect.context<Project | FileSystem.FileSystem | Path.Path>()
 
@@ -188,12 +217,16 @@ export class Daemon extends Context.Service<Daemon, {
       const pollSeconds = cfg.daemon.poll_interval_seconds ?? cfg.linear.poll_interval_seconds
       const stallMs = (cfg.builder.timeout_seconds + cfg.builder.stall_timeout_seconds) * 1000
       const maxConcurrent = cfg.daemon.max_concurrent
+      // Pull requests are read less often than the tracker is polled (five requests each), or on a webhook.
+      const feedbackEveryMs = Math.max(3 * pollSeconds, 30) * 1000
+      const cleanupEveryMs = Math.max(10 * pollSeconds, 600) * 1000
 
       const inflight = new Map<string, InFlight>()
-      const pokes = yield* Queue.dropping<void>(1)
+      const pokes = yield* Queue.sliding<"webhook" | "run">(1)
       let idle = yield* Deferred.make<void>()
       const counters = { processed: 0, consecutiveErrors: 0, lastError: null as string | null, startedAt: "" }
       let stopping = false
+      let feedbackRequested = false
 
       const nowMs = Clock.currentTimeMillis
       const nowIso = Effect.map(nowMs, (ms) => new Date(ms).toISOString())
@@ -218,7 +251,12 @@ export class Daemon extends Context.Service<Daemon, {
           }).pipe(Effect.provide(services))
         }).pipe(Effect.catchCause((c) => Effect.logWarning(`could not write the heartbeat: ${Cause.pretty(c)}`)))
 
-      const poke = Queue.offer(pokes, undefined).pipe(Effect.asVoid)
+      /** A delivery from a tracker: poll now, and read pull requests too. */
+      const poke = Effect.sync(() => {
+        feedbackRequested = true
+      }).pipe(Effect.andThen(Queue.offer(pokes, "webhook")), Effect.asVoid)
+      /** A run finished: a slot is free, poll now. */
+      const wake = Queue.offer(pokes, "run").pipe(Effect.asVoid)
 
       const settleIdle = Effect.suspend(() => (inflight.size === 0 ? Deferred.succeed(idle, undefined) : Effect.void))
 
@@ -270,11 +308,12 @@ export class Daemon extends Context.Service<Daemon, {
         yield* Effect.logInfo(`${issue.id}: attempt failed (${message}); retry ${failures}/${cfg.daemon.max_retries} in ${delay} s`)
       })
 
-      const finishRun = Effect.fnUntraced(function*(issue: Issue, result: RunResult) {
+      const finishRun = Effect.fnUntraced(function*(issue: Issue, result: RunResult, reentry?: "reverify" | undefined) {
         const record = result.record
         const d = disposition(record)
         yield* store.upsert(issue.id, { lastRunId: record.runId, runKey: record.runKey })
-        if (d.kind === "retry") return yield* fail(issue, d.message, record.runId, d.reuseAgentOf)
+        // A re-verification of someone else's commit that fails is theirs to fix: the PR shows it.
+        if (d.kind === "retry" && reentry !== "reverify") return yield* fail(issue, d.message, record.runId, d.reuseAgentOf)
         if (d.kind === "clarify") {
           yield* store.upsert(issue.id, { status: "clarifying", lastError: d.message, retryAt: null })
           yield* commentOn(issue, clarificationKey(issue.id), clarificationComment(issue, { ready: false, missing: [], questions: [d.message], decidedBy: "rules" }, rules.consumeState))
@@ -285,6 +324,7 @@ export class Daemon extends Context.Service<Daemon, {
         const fresh = yield* source.get(issue.id).pipe(Effect.option)
         yield* store.upsert(issue.id, {
           status: "done",
+          retryCount: 0,
           retryAt: null,
           reuseAgentOf: null,
           lastError: null,
@@ -299,13 +339,19 @@ export class Daemon extends Context.Service<Daemon, {
       })
 
       // ── running one issue ────────────────────────────────────────────────────────────────────
-      const runIssue = (issue: Issue, options: { readonly resume: boolean; readonly reuseAgentOf?: string | null | undefined }) =>
+      const runIssue = (issue: Issue, options: { readonly resume: boolean; readonly reuseAgentOf?: string | null | undefined; readonly reentry?: "reverify" | undefined }) =>
         Effect.gen(function*() {
           const since = yield* nowIso
           const entry: InFlight = { issueId: issue.id, runId: undefined, runKey: issue.id, since, lastSeq: 0, lastEventMs: yield* nowMs, fiber: undefined, cancel: undefined }
           inflight.set(issue.id, entry)
           if (idle !== undefined && (yield* Deferred.isDone(idle))) idle = yield* Deferred.make<void>()
           yield* store.upsert(issue.id, { status: "running", retryAt: null })
+          if (options.resume) {
+            const latest = yield* runStore.latest(issue.id)
+            if (latest !== undefined) yield* takeOver(latest.runId)
+          } else {
+            yield* restoreRunBranch(issue.id)
+          }
           const start = runs.start({
             issueId: issue.id,
             autoApprovedBy: DAEMON_APPROVER,
@@ -327,7 +373,7 @@ export class Daemon extends Context.Service<Daemon, {
             const exit = yield* Fiber.await(inner)
             const cancel = entry.cancel
             if (Exit.isSuccess(exit)) {
-              yield* finishRun(issue, exit.value)
+              yield* finishRun(issue, exit.value, options.reentry)
             } else if (Cause.hasInterruptsOnly(exit.cause)) {
               if (cancel === undefined) return // stopping: the run stays `running` and claimed, and the next daemon resumes it
               if (entry.runId !== undefined) {
@@ -349,16 +395,45 @@ export class Daemon extends Context.Service<Daemon, {
             yield* store.release(issue.id, me.token)
           }).pipe(
             Effect.catchCause((c) => Effect.logError(`${issue.id}: recording the run's outcome failed: ${Cause.pretty(c)}`)),
-            Effect.ensuring(Effect.sync(() => inflight.delete(issue.id)).pipe(Effect.andThen(settleIdle), Effect.andThen(poke)))
+            Effect.ensuring(Effect.sync(() => inflight.delete(issue.id)).pipe(Effect.andThen(settleIdle), Effect.andThen(wake)))
           )
           yield* Effect.forkIn(supervise, scope)
         })
 
+      /**
+       * A new attempt continues the published branch: when cleanup removed the local run branch (everything on it
+       * was pushed), it is restored from the remote, so the attempt builds on it and its push fast-forwards.
+       */
+      const restoreRunBranch = (runKey: string) =>
+        Effect.gen(function*() {
+          const branch = `spec-orch/${runKey}`
+          const remote = cfg.github.remote
+          if ((yield* store.issue(runKey))?.lastRunId == null) return // never ran: nothing was published
+          if ((yield* git(project.root, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).exitCode === 0) return
+          const fetched = yield* git(project.root, ["fetch", "--quiet", remote, `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`])
+          if (fetched.exitCode !== 0) return // not published (or no remote): the attempt starts from the base
+          const made = yield* git(project.root, ["branch", branch, `refs/remotes/${remote}/${branch}`])
+          if (made.exitCode === 0) yield* Effect.logInfo(`${runKey}: restored ${branch} from ${remote} for the new attempt`)
+        })
+
+      /** The engine's execution id of a run (a digest of the workflow name and the run id). */
+      const executionIdOf = (runId: string) => Run.executionId({ runId, runKey: runId, issueId: runId, attempt: 0 })
+
       const interruptWorkflow = (runId: string) =>
-        Run.executionId({ runId, runKey: runId, issueId: runId, attempt: 0 }).pipe(
+        executionIdOf(runId).pipe(
           Effect.flatMap((id) => engine.interruptUnsafe(Run, id)),
           Effect.catchCause((c) => Effect.logWarning(`could not interrupt run ${runId}: ${Cause.pretty(c)}`))
         )
+
+      /**
+       * Takes over an unfinished run: owner first, then wake it. The engine replays a run it finds at start-up
+       * and suspends it while another process owns it; waking it after the owner changed lets it go on.
+       */
+      const takeOver = (runId: string) =>
+        Effect.gen(function*() {
+          yield* runStore.setOwner(runId, me.token)
+          yield* executionIdOf(runId).pipe(Effect.flatMap((id) => engine.resume(Run, id)))
+        }).pipe(Effect.catchCause((c) => Effect.logWarning(`could not wake run ${runId}: ${Cause.pretty(c)}`)))
 
       const cancelWith = (issueId: string, kind: "tracker" | "stalled", reason: string) =>
         Effect.gen(function*() {
@@ -382,7 +457,10 @@ export class Daemon extends Context.Service<Daemon, {
         })
 
       // ── reconciliation ───────────────────────────────────────────────────────────────────────
-      const describeState = (issue: Issue) => `${issue.id} is now "${issue.origin.state ?? "unknown"}" (runs need "${rules.consumeState}"${rules.source === "linear" ? ` or "${rules.inProgressState}"` : ""})`
+      const describeState = (issue: Issue) =>
+        rules.source === "github"
+          ? `${issue.id} is now ${issue.origin.state ?? "unknown"}${hasLabel(issue, rules.consumeState) ? "" : ` without the "${rules.consumeState}" label`} (runs need an open issue labelled "${rules.consumeState}")`
+          : `${issue.id} is now "${issue.origin.state ?? "unknown"}" (runs need "${rules.consumeState}" or "${rules.inProgressState}")`
 
       /** The tracker's current view of an issue: the issue, `gone` when it no longer exists, or `unknown` when the tracker did not answer. */
       const current = (issueId: string, polled: ReadonlyMap<string, Issue>) =>
@@ -471,9 +549,11 @@ export class Daemon extends Context.Service<Daemon, {
         const dispatched: Array<string> = []
         const clarifying: Array<string> = []
         const ordered = [...listing.issues].sort((a, b) => Number(isHotfix(b)) - Number(isHotfix(a)))
+        // One query for the daemon's view of every polled issue (a tick may look at thousands).
+        const known = new Map((yield* store.issues()).map((r) => [r.issueId, r]))
         for (const issue of ordered) {
-          if (stopping || inflight.size >= maxConcurrent) break
-          const row = yield* store.issue(issue.id)
+          if (stopping || inflight.size >= maxConcurrent || dispatched.length >= cfg.daemon.drain_batch_size) break
+          const row = known.get(issue.id)
           const how = eligibility(issue, row, yield* nowMs)
           if (how === undefined) continue
           if (!(yield* claim(issue.id))) continue
@@ -535,12 +615,139 @@ export class Daemon extends Context.Service<Daemon, {
             yield* store.release(row.issueId, me.token)
             continue
           }
-          if (latest !== undefined) yield* runStore.setOwner(latest.runId, me.token)
           yield* runIssue(state.issue, { resume: latest !== undefined })
           resumed.push(row.issueId)
         }
         return resumed
       }).pipe(Effect.withSpan("Daemon.reclaim"))
+
+      // ── feedback from published pull requests ───────────────────────────────────────────────
+      const traceFile = path.join(project.stateDir, "daemon", "reactions_trace.jsonl")
+      const trace = (entry: Record<string, unknown>) =>
+        Effect.gen(function*() {
+          yield* fs.makeDirectory(path.dirname(traceFile), { recursive: true })
+          yield* fs.writeFileString(traceFile, JSON.stringify({ ts: yield* nowIso, ...entry }) + "\n", { flag: "a" })
+        }).pipe(Effect.ignore)
+
+      /** Brings the run's worktree to the pull request's head (fast-forward only). */
+      const fastForward = (runId: string, sha: string) =>
+        Effect.gen(function*() {
+          const record = yield* runStore.get(runId)
+          if (record?.worktree === undefined || record.branch === undefined) return `run ${runId} has no worktree to re-verify in`
+          if (!(yield* fs.exists(record.worktree).pipe(Effect.orElseSucceed(() => false)))) return `the worktree ${record.worktree} is gone`
+          const remote = cfg.github.remote
+          const fetched = yield* git(record.worktree, ["fetch", "--quiet", remote, `+refs/heads/${record.branch}:refs/remotes/${remote}/${record.branch}`])
+          if (fetched.exitCode !== 0) return `git fetch ${remote} ${record.branch} failed: ${fetched.stderr.trim()}`
+          const merged = yield* git(record.worktree, ["merge", "--ff-only", "--quiet", sha])
+          if (merged.exitCode !== 0) return `the worktree cannot fast-forward to ${sha.slice(0, 10)}: ${merged.stderr.trim()}`
+          return undefined
+        })
+
+      const react = Effect.fnUntraced(function*(row: DaemonIssue, rule: ReactionRule, key: string, values: Parameters<typeof renderTemplate>[1], number: number, headSha: string) {
+        const issue = yield* source.get(row.issueId)
+        switch (rule.action) {
+          case "noop":
+            return "nothing to do"
+          case "comment_ci_failed":
+          case "comment_changes_requested": {
+            const body = renderTemplate(rule.commentTemplate ?? DEFAULT_TEMPLATES[rule.action], values)
+            const target = targetOf(issue)
+            if (target === undefined) return "no tracker issue to comment on"
+            yield* publisher.comment({ target, key: `reaction:${rule.name}:${key}`, body })
+            return "commented"
+          }
+          case "auto_merge": {
+            const m = yield* publisher.merge({ number, sha: headSha, method: rule.mergeMethod })
+            if (m.outcome === "refused") return `merge refused: ${m.detail}`
+            yield* store.setMeta(`pr-closed:${row.issueId}:${number}`, "merged")
+            yield* moveTo(issue, cfg.linear.done_state)
+            yield* workspaces.markFinished(row.runKey ?? row.issueId).pipe(Effect.ignore)
+            return m.outcome
+          }
+          case "requeue_ready": {
+            yield* store.upsert(row.issueId, { status: "new", retryCount: 0, retryAt: null, reuseAgentOf: null, lastError: `re-queued by reaction ${rule.name}` })
+            yield* moveTo(issue, rules.consumeState)
+            return `re-queued in ${rules.consumeState}`
+          }
+          case "reverify": {
+            if (row.lastRunId === null) return "no earlier run to re-verify"
+            const blocked = yield* fastForward(row.lastRunId, headSha)
+            if (blocked !== undefined) return `not re-verified: ${blocked}`
+            yield* runIssue(issue, { resume: false, reuseAgentOf: row.lastRunId, reentry: "reverify" })
+            return `re-verifying ${headSha.slice(0, 10)}`
+          }
+        }
+      })
+
+      const feedback = Effect.gen(function*() {
+        const gh = yield* github.availability
+        if (!gh.available) return { checked: [], findings: 0, reactions: [] } satisfies FeedbackReport
+        const { rules: reactions } = yield* loadReactions().pipe(Effect.provide(services))
+        const checked: Array<string> = []
+        const done: Array<string> = []
+        let findings = 0
+        for (const row of yield* store.issues(["done"])) {
+          if (row.prNumber === null || inflight.has(row.issueId)) continue
+          const number = row.prNumber
+          if ((yield* store.getMeta(`pr-closed:${row.issueId}:${number}`)) !== undefined) continue
+          const o = yield* observePull(github, number)
+          checked.push(row.issueId)
+          if (o === undefined || o.pull.state !== "open") {
+            yield* store.setMeta(`pr-closed:${row.issueId}:${number}`, o?.pull.merged === true ? "merged" : "closed")
+            yield* workspaces.markFinished(row.runKey ?? row.issueId).pipe(Effect.ignore)
+            continue
+          }
+          if (Option.isSome(ledger)) {
+            const at = yield* nowIso
+            const found = findingsOf(o, at)
+            if (found.length > 0) yield* ledger.value.addFindings(row.issueId, found, row.lastRunId ?? undefined)
+            findings += found.length
+            const passing = passingChecks(o)
+            for (const f of yield* ledger.value.findings(row.issueId, { unresolvedOnly: true })) {
+              const name = passing.find((n) => f.source === "ci" && f.description.startsWith(`CI check "${n}" failed`))
+              if (name !== undefined) yield* ledger.value.resolveFinding(row.issueId, f.id, `ci: ${name} passed on ${o.pull.headSha.slice(0, 10)}`).pipe(Effect.ignore)
+            }
+          }
+          const signal = signalOf(o)
+          const values = {
+            issue_id: row.issueId,
+            pr_number: number,
+            sha: signal.headSha,
+            consume_state: rules.consumeState,
+            review_decision: signal.reviewDecision,
+            merge_state: signal.mergeState ?? "unknown",
+            checks_passed: signal.checksPassed,
+            checks_failed: signal.checksFailed.join(", ") || "none",
+            mergeable: signal.mergeable ?? "unknown"
+          }
+          for (const fired of firedTriggers(signal, row.prHead, o.pull)) {
+            for (const rule of reactions.filter((r) => r.enabled && r.trigger === fired.trigger)) {
+              const mark = `${row.issueId}:${fired.key}:${rule.name}:${rule.action}`
+              if (yield* store.hasMark(mark)) continue
+              if (rule.action === "reverify" && inflight.size >= maxConcurrent) continue // no slot yet; next round
+              const outcome = yield* react(row, rule, fired.key, values, number, signal.headSha).pipe(Effect.result)
+              const ok = outcome._tag === "Success"
+              const detail = ok ? outcome.success : outcome.failure instanceof Error || (typeof outcome.failure === "object" && outcome.failure !== null && "message" in outcome.failure) ? String((outcome.failure as { message: unknown }).message) : String(outcome.failure)
+              yield* trace({ issue_id: row.issueId, pr_number: number, rule: rule.name, trigger: fired.trigger, action: rule.action, key: fired.key, ok, detail })
+              if (!ok) {
+                yield* Effect.logWarning(`${row.issueId}: reaction ${rule.name} (${rule.action}) failed: ${detail}; it is tried again next round`)
+                continue
+              }
+              yield* store.mark(mark)
+              done.push(`${row.issueId} ${rule.name} ${rule.action}`)
+              yield* Effect.logInfo(`${row.issueId}: ${fired.trigger} on #${number} → ${rule.action}: ${detail}`)
+            }
+          }
+        }
+        return { checked, findings, reactions: done } satisfies FeedbackReport
+      }).pipe(Effect.withSpan("Daemon.feedback"))
+
+      const cleanup = Effect.gen(function*() {
+        const report = yield* workspaces.clean()
+        for (const r of report.removed) yield* Effect.logInfo(`cleanup: ${r.runKey}: ${r.note}`)
+        for (const k of report.kept) yield* Effect.logInfo(`cleanup: kept ${k.runKey}: ${k.reason}`)
+        return { removed: report.removed.map((r) => r.runKey), kept: report.kept.map((k) => k.runKey) }
+      }).pipe(Effect.withSpan("Daemon.cleanup"))
 
       const drain = Effect.suspend(() => (inflight.size === 0 ? Effect.void : Deferred.await(idle)))
 
@@ -581,8 +788,20 @@ export class Daemon extends Context.Service<Daemon, {
         yield* Effect.logInfo(`daemon started (pid ${me.pid}): ${source.name}, "${rules.consumeState}", up to ${maxConcurrent} at a time, polling every ${pollSeconds} s`)
         const resumed = yield* reclaim.pipe(Effect.catchCause((c) => Effect.as(Effect.logError(`reclaiming runs failed: ${Cause.pretty(c)}`), [] as ReadonlyArray<string>)))
         if (resumed.length > 0) yield* Effect.logInfo(`resumed ${resumed.join(", ")}`)
+        let lastFeedback = 0
+        let lastCleanup = 0
         for (;;) {
           yield* guardedTick
+          const now = yield* nowMs
+          if (now - lastCleanup >= cleanupEveryMs) {
+            lastCleanup = now
+            yield* cleanup.pipe(Effect.catchCause((c) => Cause.hasInterruptsOnly(c) ? Effect.interrupt : Effect.logError(`workspace cleanup failed: ${Cause.pretty(c)}`)))
+          }
+          if (feedbackRequested || now - lastFeedback >= feedbackEveryMs) {
+            lastFeedback = now
+            feedbackRequested = false
+            yield* feedback.pipe(Effect.catchCause((c) => Cause.hasInterruptsOnly(c) ? Effect.interrupt : Effect.logError(`feedback round failed: ${Cause.pretty(c)}`)))
+          }
           yield* Effect.raceFirst(Effect.sleep(`${pollSeconds} seconds`), Queue.take(pokes))
           yield* Queue.clear(pokes)
         }
@@ -591,6 +810,8 @@ export class Daemon extends Context.Service<Daemon, {
       return Daemon.of({
         reclaim,
         tick,
+        feedback,
+        cleanup,
         poke,
         drain,
         cancel: (issueId, reason) => cancelWith(issueId, "tracker", reason),

@@ -171,6 +171,8 @@ export class DaemonStore extends Context.Service<DaemonStore, {
   readonly setMeta: (key: string, value: string) => Effect.Effect<void>
   /** Records a mark once; true when it is new (reaction de-duplication). */
   readonly mark: (mark: string) => Effect.Effect<boolean>
+  /** Whether a mark was recorded. */
+  readonly hasMark: (mark: string) => Effect.Effect<boolean>
 }>()("@spec-orch/control/DaemonStore") {
   /** The store over the ambient SqlClient; migrates its tables first. */
   static readonly layer: Layer.Layer<DaemonStore, never, SqlClient.SqlClient> = Layer.effect(
@@ -293,7 +295,9 @@ export class DaemonStore extends Context.Service<DaemonStore, {
           return inserted.length > 0
         }).pipe(Effect.orDie)
 
-      return DaemonStore.of({ issue, issues, upsert, claim, renewClaims, release, claims, deadLetter, deadLetters, releaseDeadLetter, getMeta, setMeta, mark })
+      const hasMark = (m: string) => sql<{ mark: string }>`SELECT mark FROM so_daemon_marks WHERE mark = ${m}`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
+
+      return DaemonStore.of({ issue, issues, upsert, claim, renewClaims, release, claims, deadLetter, deadLetters, releaseDeadLetter, getMeta, setMeta, mark, hasMark })
     })
   )
 }

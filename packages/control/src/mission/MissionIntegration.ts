@@ -135,7 +135,8 @@ export class MissionIntegration extends Context.Service<MissionIntegration, {
           }
           const dirty = yield* git(wt, ["status", "--porcelain", "--untracked-files=no"])
           if (dirty.stdout.trim() !== "") {
-            return `the mission worktree ${wt} has uncommitted changes (${dirty.stdout.trim().split("\n").map((l) => l.slice(3)).slice(0, 5).join(", ")}); commit or discard them`
+            const files = dirty.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3))
+            return `the mission worktree ${wt} has uncommitted changes (${files.slice(0, 5).join(", ")}${files.length > 5 ? ", …" : ""}); commit or discard them`
           }
           return undefined
         })

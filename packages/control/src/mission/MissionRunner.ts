@@ -9,15 +9,15 @@
  * dependants (transitively) but not its independent siblings; with `stopOnFailure` the first such
  * packet halts the mission (nothing new starts; packets already running finish).
  */
-import { type FileMissing, FileProblem, type InvalidFile, Missions, type MissionsError, Project, type RunRecord, type WorkPacket } from "@spec-orch/contract"
+import { type FileMissing, FileProblem, type InvalidFile, Missions, type MissionsError, type RunRecord, type WorkPacket } from "@spec-orch/contract"
 import { type PlanCheck, Plans, scheduleWaves } from "@spec-orch/task"
 import { Cause, Clock, Context, Effect, Exit, Layer, Path, Queue, Schema } from "effect"
 import { ProcessToken } from "../run/EngineLock.js"
 import { type RunResult, Runs } from "../run/Runs.js"
 import { RunStore } from "../run/RunStore.js"
 import { MissionBranchFailed, MissionIntegration } from "./MissionIntegration.js"
-import { missionStatus, type MissionStatusView } from "./MissionStatus.js"
-import { MissionRunRecord, MissionStore, type PacketIntegration } from "./MissionStore.js"
+import { describeStopper, missionStatus, type MissionStatusView, skipReason } from "./MissionStatus.js"
+import { MissionRunRecord, MissionStore, PacketIntegration } from "./MissionStore.js"
 import { missionNotReady, packetKey } from "./PacketIssue.js"
 
 /** Packets run at once when no `--concurrency` is given. */
@@ -111,7 +111,7 @@ export class MissionRunner extends Context.Service<MissionRunner, {
   static readonly layer: Layer.Layer<
     MissionRunner,
     never,
-    Runs | RunStore | MissionStore | MissionIntegration | Missions | Plans | Project | ProcessToken | Path.Path
+    Runs | RunStore | MissionStore | MissionIntegration | Missions | Plans | ProcessToken | Path.Path
   > = Layer.effect(
     MissionRunner,
     Effect.gen(function*() {
@@ -184,19 +184,23 @@ export class MissionRunner extends Context.Service<MissionRunner, {
             const known = integrations.get(id)
             if (known !== undefined && known.runId === record.runId && INTEGRATED.has(known.outcome)) continue
             const key = packetKey(missionId, id)
-            const worktreesDir = record.worktree !== undefined ? path.dirname(record.worktree) : undefined
-            if (worktreesDir === undefined) continue
-            const done = yield* integration.integrate({
-              missionId,
-              packetId: id,
-              runId: record.runId,
-              title: packets.get(id)!.packet.title,
-              branch: record.branch ?? `spec-orch/${key}`,
-              worktreesDir
-            })
+            // Workspaces puts every run key's worktree in one directory per repository; the mission's goes there too.
+            const done = record.worktree === undefined
+              ? {
+                worktree: undefined,
+                integration: new PacketIntegration({ packetId: id, runId: record.runId, outcome: "error", files: [], message: `run ${record.runId} recorded no worktree, so its branch cannot be located`, at: yield* nowIso })
+              }
+              : yield* integration.integrate({
+                missionId,
+                packetId: id,
+                runId: record.runId,
+                title: packets.get(id)!.packet.title,
+                branch: record.branch ?? `spec-orch/${key}`,
+                worktreesDir: path.dirname(record.worktree)
+              })
             integrations.set(id, done.integration)
             yield* store.putIntegration(missionId, done.integration)
-            yield* store.updateRun(missionId, (r) => new MissionRunRecord({ ...r, worktree: done.worktree }))
+            if (done.worktree !== undefined) yield* store.updateRun(missionId, (r) => new MissionRunRecord({ ...r, worktree: done.worktree! }))
             yield* emit({ _tag: "PacketIntegrated", packetId: id, integration: done.integration })
             if (!INTEGRATED.has(done.integration.outcome)) {
               finished.delete(id)
@@ -227,7 +231,8 @@ export class MissionRunner extends Context.Service<MissionRunner, {
             for (const b of schedule.blocked) {
               if (skipped.has(b.packetId)) continue
               skipped.add(b.packetId)
-              yield* emit({ _tag: "PacketSkipped", packetId: b.packetId, reason: b.message })
+              const describe = (id: string) => describeStopper(id, latest.get(id)?.status ?? "failed", integrations.get(id))
+              yield* emit({ _tag: "PacketSkipped", packetId: b.packetId, reason: skipReason(b, [...failed], describe) })
             }
             // A wave is integrated once, when it settles, before anything of a later wave starts.
             const toSettle = schedule.waves.filter((w) => w.state === "settled" && !settledWaves.has(w.index))

@@ -5,7 +5,7 @@
  * `mission status` works while `run-plan` runs.
  */
 import { type FileMissing, type FileProblem, type InvalidFile, Missions, type MissionsError, type MissionStatus as MissionLifecycle, type Plan, type RunRecord } from "@spec-orch/contract"
-import { Plans, scheduleWaves } from "@spec-orch/task"
+import { type BlockedPacket, Plans, scheduleWaves } from "@spec-orch/task"
 import { Effect } from "effect"
 import { ProcessToken } from "../run/EngineLock.js"
 import { ownerAlive } from "../run/Runs.js"
@@ -94,10 +94,18 @@ const stateOf = (f: PacketFacts | undefined): PacketState => {
   }
 }
 
-const describeRoot = (id: string, state: PacketState, integration: PacketIntegration | undefined): string =>
+/** How a packet that stops others reads in a sentence: `"api" failed`, `"api" could not be integrated (…)`. */
+export const describeStopper = (id: string, state: PacketState | RunRecord["status"], integration: PacketIntegration | undefined): string =>
   state === "succeeded" && integration !== undefined && !INTEGRATED.has(integration.outcome)
     ? `"${id}" could not be integrated (${integration.outcome === "conflict" ? `conflict in ${integration.files.join(", ")}` : "merge failed"})`
     : `"${id}" ${state === "blocked" ? "was blocked by the gate" : state === "waiting" ? "is waiting" : "failed"}`
+
+/** Why a packet the schedule blocked will not run: its stopped dependencies, or the halted mission. */
+export const skipReason = (b: BlockedPacket, failedRoots: ReadonlyArray<string>, describe: (id: string) => string): string => {
+  if (b.reason === "dependency-failed") return `${b.failedDependencies.length === 1 ? "dependency" : "dependencies"} ${b.failedDependencies.map(describe).join(", ")}`
+  if (b.reason === "mission-halted") return `the mission stopped (--stop-on-failure) after ${failedRoots.map(describe).join(", ")}`
+  return b.message
+}
 
 /**
  * Each packet's state from the facts (pure). A succeeded packet whose integration conflicted counts
@@ -132,11 +140,12 @@ export const derivePacketStatus = (plan: Plan, missionId: string, facts: Readonl
       const b = blocked.get(p.id)
       if (state === "not-started" && b !== undefined) {
         state = "skipped"
-        reason = b.reason === "dependency-failed"
-          ? `${b.failedDependencies.length === 1 ? "dependency" : "dependencies"} ${b.failedDependencies.map((d) => describeRoot(d, states.get(d) ?? "failed", facts.get(d)?.integration)).join(", ")}`
-          : b.message
+        reason = skipReason(b, failed, (d) => {
+          const fd = facts.get(d)
+          return describeStopper(d, states.get(d) ?? "failed", fd?.integration !== undefined && fd.integration.runId === fd.run?.runId ? fd.integration : undefined)
+        })
       } else if (state === "failed" || state === "blocked" || state === "waiting") reason = f?.run?.message
-      else if (state === "interrupted") reason = `its process is gone; \`spec-orch run-plan ${missionId}\` resumes it at ${f?.run?.stage}`
+      else if (state === "interrupted") reason = `${f?.run?.status === "cancelled" ? "cancelled" : "its process is gone"}; \`spec-orch run-plan ${missionId}\` resumes it at ${f?.run?.stage}`
       const integration = f?.integration !== undefined && f.integration.runId === f.run?.runId ? f.integration : undefined
       const next: PacketNext = state === "succeeded"
         ? (integration !== undefined && INTEGRATED.has(integration.outcome) ? "skip" : "integrate")

@@ -5,6 +5,7 @@
  * resumes: each looks for what an earlier attempt left (by head branch, by hidden marker, by current
  * state) before writing, so calling any of them twice leaves one PR, one comment, one status.
  */
+import { createHash } from "node:crypto"
 import { type Issue, Project } from "@spec-orch/contract"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { ChildProcessSpawner } from "effect/process"
@@ -253,6 +254,13 @@ export class Publisher extends Context.Service<Publisher, {
           yield* linear.updateComment(existing.id, full).pipe(Effect.mapError(failAs(action)))
           return { id: existing.id, outcome: "updated" as const }
         }
+        // A deterministic comment id: a create whose answer was lost (or that raced another attempt) cannot add a second comment.
+        const commentId = stableUuid(`${id}\n${input.key}`)
+        const created = yield* linear.createComment(id, full, commentId).pipe(Effect.result)
+        if (created._tag === "Success") return { id: created.success || commentId, outcome: "created" as const }
+        const again = (yield* linear.listComments(id).pipe(Effect.mapError(failAs(action)))).find((c) => c.body.includes(marker))
+        if (again !== undefined) return { id: again.id, outcome: again.body === full ? "unchanged" as const : "created" as const }
+        // The id is taken by something we cannot see (a deleted comment): create without it.
         const createdId = yield* linear.createComment(id, full).pipe(Effect.mapError(failAs(action)))
         return { id: createdId, outcome: "created" as const }
       })
@@ -319,6 +327,13 @@ export class Publisher extends Context.Service<Publisher, {
       return Publisher.of({ push, openPullRequest, setGateStatus, comment, moveLinearIssue, label, merge })
     })
   )
+}
+
+/** A UUID v4-shaped id derived from `text` (the same text, the same id). */
+export const stableUuid = (text: string): string => {
+  const h = createHash("sha256").update(text).digest("hex")
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
 /** `body` with `marker` as its last line (replacing an older copy of the marker). */

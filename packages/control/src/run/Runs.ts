@@ -171,12 +171,14 @@ export class Runs extends Context.Service<Runs, {
 
         // A run whose process shut down cleanly mid-run is stored as suspended; resume it whenever it is
         // found so while we own it (the engine may also still be replaying it when we get here).
+        // The engine keys executions by a digest of the idempotency key, not by the run id itself.
+        const executionId = yield* Run.executionId(payload).pipe(Effect.provide(engine))
         const keepResumed = Effect.gen(function*() {
-          const state = yield* Run.poll(record.runId)
-          if (state._tag === "Some" && state.value._tag === "Suspended") yield* Run.resume(record.runId)
+          const state = yield* Run.poll(executionId)
+          if (state._tag === "Some" && state.value._tag === "Suspended") yield* Run.resume(executionId)
         }).pipe(Effect.repeat(Schedule.spaced("200 millis")), Effect.delay("100 millis"))
         const outcome = yield* Effect.gen(function*() {
-          if (resume) yield* Run.resume(record.runId)
+          if (resume) yield* Run.resume(executionId)
           const watchdog = yield* Effect.forkChild(keepResumed)
           const result = yield* Run.execute(payload)
           yield* Fiber.interrupt(watchdog)

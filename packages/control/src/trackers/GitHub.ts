@@ -58,6 +58,45 @@ export interface GitHubPull {
   readonly head: string
   readonly headSha: string
   readonly base: string
+  /** Whether GitHub can merge it (null while GitHub is still computing, or when listed rather than read). */
+  readonly mergeable: boolean | null
+  /** GitHub's mergeable_state (clean, dirty, blocked, unstable, draft, …), when read. */
+  readonly mergeableState: string | null
+}
+
+/** A pull request review. */
+export interface GitHubReview {
+  readonly id: number
+  readonly user: string | null
+  /** APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED or PENDING. */
+  readonly state: string
+  readonly body: string
+  readonly submittedAt: string | null
+  readonly commitId: string | null
+  readonly url: string
+}
+
+/** A review comment on a line of a pull request's diff. */
+export interface GitHubReviewComment {
+  readonly id: number
+  readonly user: string | null
+  readonly body: string
+  readonly path: string
+  readonly line: number | null
+  readonly commitId: string | null
+  readonly url: string
+}
+
+/** A check run (GitHub Actions or another CI app) on a commit. */
+export interface GitHubCheckRun {
+  readonly id: number
+  readonly name: string
+  /** queued, in_progress or completed. */
+  readonly status: string
+  /** success, failure, neutral, cancelled, skipped, timed_out, action_required; null until completed. */
+  readonly conclusion: string | null
+  readonly url: string | null
+  readonly app: string | null
 }
 
 /** A commit status. */
@@ -104,6 +143,12 @@ export class GitHub extends Context.Service<GitHub, {
   readonly createStatus: (sha: string, input: { readonly state: "success" | "failure" | "pending" | "error"; readonly context: string; readonly description?: string | undefined; readonly targetUrl?: string | undefined }) => Effect.Effect<void, TrackerError>
   /** Statuses of a commit, newest first. */
   readonly listStatuses: (ref: string) => Effect.Effect<ReadonlyArray<GitHubStatus>, TrackerError>
+  /** Reviews of a pull request, oldest first. */
+  readonly listReviews: (number: number) => Effect.Effect<ReadonlyArray<GitHubReview>, TrackerError>
+  /** Review comments (on diff lines) of a pull request, oldest first. */
+  readonly listReviewComments: (number: number) => Effect.Effect<ReadonlyArray<GitHubReviewComment>, TrackerError>
+  /** Check runs on a commit, newest first. */
+  readonly listCheckRuns: (ref: string) => Effect.Effect<ReadonlyArray<GitHubCheckRun>, TrackerError>
 }>()("@spec-orch/control/GitHub") {
   /** GitHub from `[github]`: `api_url`, `repo` (or the `remote`'s URL) and the token in `token_env` (then `GITHUB_TOKEN`, `GH_TOKEN`). */
   static readonly layer: Layer.Layer<GitHub, never, Project | RequestBudget | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
@@ -218,6 +263,8 @@ const toIssue = (raw: RawIssue): GitHubIssue => ({
 })
 
 type RawPull = {
+  mergeable?: boolean | null
+  mergeable_state?: string
   number: number
   title: string
   body: string | null
@@ -239,7 +286,9 @@ const toPull = (raw: RawPull): GitHubPull => ({
   url: raw.html_url,
   head: raw.head.ref,
   headSha: raw.head.sha,
-  base: raw.base.ref
+  base: raw.base.ref,
+  mergeable: raw.mergeable ?? null,
+  mergeableState: raw.mergeable_state ?? null
 })
 
 type RawComment = { id: number; body?: string; user: { login: string } | null; updated_at: string; html_url: string }
@@ -431,6 +480,27 @@ const makeGitHub = (options: {
     return raw.map((s) => ({ state: s.state, context: s.context, description: s.description, targetUrl: s.target_url }))
   })
 
+  type RawReview = { id: number; user: { login: string } | null; state: string; body?: string | null; submitted_at?: string | null; commit_id?: string | null; html_url: string }
+  const listReviews = Effect.fn("GitHub.listReviews")(function*(number: number) {
+    const raw = yield* paged<RawReview>(`read reviews of pull request #${number}`, `pull request #${number}`, Number.POSITIVE_INFINITY, (octokit, r, page, signal) =>
+      octokit.rest.pulls.listReviews({ owner: r.owner, repo: r.name, pull_number: number, per_page: 100, page, request: { signal } }) as unknown as Promise<Response<ReadonlyArray<RawReview>>>)
+    return raw.map((x): GitHubReview => ({ id: x.id, user: x.user?.login ?? null, state: x.state, body: x.body ?? "", submittedAt: x.submitted_at ?? null, commitId: x.commit_id ?? null, url: x.html_url }))
+  })
+
+  type RawReviewComment = { id: number; user: { login: string } | null; body: string; path: string; line?: number | null; original_line?: number | null; commit_id?: string | null; html_url: string }
+  const listReviewComments = Effect.fn("GitHub.listReviewComments")(function*(number: number) {
+    const raw = yield* paged<RawReviewComment>(`read review comments of pull request #${number}`, `pull request #${number}`, Number.POSITIVE_INFINITY, (octokit, r, page, signal) =>
+      octokit.rest.pulls.listReviewComments({ owner: r.owner, repo: r.name, pull_number: number, per_page: 100, page, request: { signal } }) as unknown as Promise<Response<ReadonlyArray<RawReviewComment>>>)
+    return raw.map((x): GitHubReviewComment => ({ id: x.id, user: x.user?.login ?? null, body: x.body, path: x.path, line: x.line ?? x.original_line ?? null, commitId: x.commit_id ?? null, url: x.html_url }))
+  })
+
+  type RawCheckRun = { id: number; name: string; status: string; conclusion: string | null; details_url?: string | null; html_url?: string | null; app?: { slug?: string } | null }
+  const listCheckRuns = Effect.fn("GitHub.listCheckRuns")(function*(ref: string) {
+    const res = yield* run(`read check runs of ${ref.slice(0, 12)}`, `commit ${ref}`, true, (octokit, r, signal) =>
+      octokit.rest.checks.listForRef({ owner: r.owner, repo: r.name, ref, per_page: 100, request: { signal } }) as unknown as Promise<Response<{ check_runs: ReadonlyArray<RawCheckRun> }>>)
+    return res.data.check_runs.map((x): GitHubCheckRun => ({ id: x.id, name: x.name, status: x.status, conclusion: x.conclusion, url: x.details_url ?? x.html_url ?? null, app: x.app?.slug ?? null }))
+  })
+
   return GitHub.of({
     tokenEnvNames: envNames,
     repo,
@@ -448,6 +518,9 @@ const makeGitHub = (options: {
     updatePull,
     mergePull,
     createStatus,
-    listStatuses
+    listStatuses,
+    listReviews,
+    listReviewComments,
+    listCheckRuns
   })
 }

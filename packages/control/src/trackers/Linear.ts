@@ -166,8 +166,8 @@ export class Linear extends Context.Service<Linear, {
   readonly issueTeam: (id: string) => Effect.Effect<{ readonly issueId: string; readonly identifier: string; readonly state: LinearState; readonly team: LinearTeam }, TrackerError>
   /** Every comment of an issue, oldest first. */
   readonly listComments: (issueId: string) => Effect.Effect<ReadonlyArray<LinearComment>, TrackerError>
-  /** Adds a comment as the token's user; returns the new comment's id. */
-  readonly createComment: (issueId: string, body: string) => Effect.Effect<string, TrackerError>
+  /** Adds a comment as the token's user; returns the new comment's id. With `id` (a UUID v4) a repeated create is refused instead of duplicated. */
+  readonly createComment: (issueId: string, body: string, id?: string | undefined) => Effect.Effect<string, TrackerError>
   /** Replaces a comment's body. */
   readonly updateComment: (commentId: string, body: string) => Effect.Effect<void, TrackerError>
   /** Moves an issue to a workflow state (by state id). */
@@ -344,8 +344,9 @@ const makeLinear = (options: { readonly apiUrl: string; readonly envNames: Reado
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt))
   })
 
-  const createComment = Effect.fn("Linear.createComment")(function*(issueId: string, body: string) {
-    const payload = yield* run(`comment on Linear issue ${issueId}`, false, (sdk) => sdk.createComment({ issueId, body }))
+  const createComment = Effect.fn("Linear.createComment")(function*(issueId: string, body: string, id?: string | undefined) {
+    // With a client-chosen id the create is idempotent, so it may be retried after a lost answer.
+    const payload = yield* run(`comment on Linear issue ${issueId}`, id !== undefined, (sdk) => sdk.createComment({ issueId, body, ...(id !== undefined ? { id } : {}) }))
     return payload.commentId ?? ""
   })
 

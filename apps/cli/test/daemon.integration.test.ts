@@ -1,0 +1,259 @@
+/**
+ * `spec-orch daemon` end to end: the real binary against a fake Linear and a fake GitHub on
+ * 127.0.0.1 and a bare repository as the remote. Three ready issues: one good, one that fails
+ * verification, one moved away mid-run; the daemon is killed with SIGKILL while publishing and
+ * restarted, then stopped with SIGTERM. Nothing is duplicated: pull requests, pushes, comments.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { spawn, type ChildProcess, execFileSync } from "node:child_process"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type FakeGitHub, type FakeLinear, startFakeGitHub, startFakeLinear } from "@spec-orch/test-kit"
+import { waitFor } from "./utils/project.js"
+
+/** The binary under test (`cd apps/cli && npx tsup` builds it); SPEC_ORCH_CLI points at another build. */
+const BIN = process.env.SPEC_ORCH_CLI ?? join(import.meta.dirname, "../dist/main.js")
+const REPO = "acme/widgets"
+
+const AGENT = `
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+const prompt = readFileSync(0, "utf8")
+const id = (/\\bSON-\\d+\\b/.exec(prompt) ?? ["X"])[0]
+const dir = process.env.AGENT_DIR
+appendFileSync(join(dir, "agent.log"), "start " + id + " " + process.pid + "\\n")
+console.log(JSON.stringify({ type: "message", text: "working on " + id }))
+if (prompt.includes("SLOW")) {
+  const until = Date.now() + 90000
+  while (Date.now() < until && !existsSync(join(dir, "release-" + id))) await new Promise((r) => setTimeout(r, 100))
+}
+if (prompt.includes("BREAK")) writeFileSync("broken.txt", "the check rejects this\\n")
+writeFileSync("done-" + id + ".txt", "done\\n")
+console.log(JSON.stringify({ type: "file_change", path: "done-" + id + ".txt", kind: "add" }))
+appendFileSync(join(dir, "agent.log"), "end " + id + " " + process.pid + "\\n")
+`
+const CHECK = `import { existsSync } from "node:fs"
+if (existsSync("broken.txt")) { console.error("broken.txt must not exist"); process.exit(1) }
+`
+
+const git = (cwd: string, ...args: Array<string>) =>
+  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })
+
+interface Setup {
+  readonly base: string
+  readonly root: string
+  readonly bare: string
+  readonly agentDir: string
+  readonly github: FakeGitHub
+  readonly linear: FakeLinear
+  readonly env: Record<string, string>
+}
+
+const setup = async (options: { readonly retryDelaySeconds?: number } = {}): Promise<Setup> => {
+  const base = mkdtempSync(join(tmpdir(), "daemon-e2e-"))
+  const root = join(base, "project")
+  const bare = join(base, "origin.git")
+  const agentDir = join(base, "agent")
+  mkdirSync(root)
+  mkdirSync(agentDir)
+  const github = await startFakeGitHub()
+  const linear = await startFakeLinear()
+  linear.addTeam({ key: "SON" })
+  writeFileSync(join(agentDir, "agent.mjs"), AGENT)
+  writeFileSync(join(agentDir, "check.mjs"), CHECK)
+  writeFileSync(join(root, "README.md"), "# widgets\n")
+  writeFileSync(join(root, ".gitignore"), ".spec-orch/\n")
+  writeFileSync(join(root, "gate.policy.yaml"), "conditions:\n  builder: { required: true }\n  verification: { required: true }\nprofiles:\n  daemon:\n    disable: []\n")
+  writeFileSync(join(root, "spec-orch.toml"), [
+    "[issue]",
+    "source = \"linear\"",
+    "[linear]",
+    `api_url = ${JSON.stringify(linear.url)}`,
+    "team_key = \"SON\"",
+    "[github]",
+    `repo = ${JSON.stringify(REPO)}`,
+    `api_url = ${JSON.stringify(github.url)}`,
+    "[builder]",
+    "adapter = \"command\"",
+    `command = ["node", ${JSON.stringify(join(agentDir, "agent.mjs"))}]`,
+    "timeout_seconds = 120",
+    `env = { AGENT_DIR = ${JSON.stringify(agentDir)} }`,
+    "[verification]",
+    `check = ["node", ${JSON.stringify(join(agentDir, "check.mjs"))}]`,
+    "[workspace]",
+    `root = ${JSON.stringify(join(base, "worktrees"))}`,
+    "[daemon]",
+    "max_concurrent = 3",
+    "max_retries = 1",
+    `retry_base_delay_seconds = ${options.retryDelaySeconds ?? 1}`,
+    "poll_interval_seconds = 1",
+    ""
+  ].join("\n"))
+  git(root, "init", "-q", "-b", "main")
+  git(root, "add", "-A")
+  git(root, "commit", "-qm", "init")
+  git(base, "init", "-q", "--bare", bare)
+  // Every ref update the remote receives, to prove no push happened twice.
+  writeFileSync(join(bare, "hooks", "post-receive"), `#!/bin/sh\nwhile read old new ref; do echo "$old $new $ref" >> ${JSON.stringify(join(base, "pushes.log"))}; done\n`)
+  chmodSync(join(bare, "hooks", "post-receive"), 0o755)
+  git(root, "remote", "add", "origin", bare)
+  git(root, "push", "-q", "origin", "main")
+  github.addRepo(REPO, { gitDir: bare })
+  return { base, root, bare, agentDir, github, linear, env: { ...process.env, FORCE_COLOR: "0", GITHUB_TOKEN: github.token, SPEC_ORCH_LINEAR_TOKEN: linear.token } as Record<string, string> }
+}
+
+const ready = (linear: FakeLinear, title: string, marker: string) =>
+  linear.addIssue({ team: "SON", title, state: "Ready", description: `## Builder Prompt\nImplement ${title}. ${marker}\n\n## Acceptance Criteria\n- ${title} works\n` })
+
+const cli = (s: Setup, ...args: Array<string>) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: s.root, env: s.env, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (d) => (stdout += d))
+    child.stderr!.on("data", (d) => (stderr += d))
+    child.on("exit", (status) => resolve({ status, stdout, stderr }))
+  })
+
+const daemon = (s: Setup) => {
+  const child = spawn(process.execPath, [BIN, "daemon", "start"], { cwd: s.root, env: s.env, stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  child.stdout!.on("data", (d) => (output += d))
+  child.stderr!.on("data", (d) => (output += d))
+  return { child, output: () => output }
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve({ code: child.exitCode, signal: child.signalCode }) : child.on("exit", (code, signal) => resolve({ code, signal }))
+  )
+
+/** Polls an async condition every 250 ms. */
+const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 90_000) => {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+const agentLog = (s: Setup) => (existsSync(join(s.agentDir, "agent.log")) ? readFileSync(join(s.agentDir, "agent.log"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(0, 2).join(" ")) : [])
+const marked = (s: Setup, id: string, key: string) => s.linear.comments(id).filter((c) => c.body.includes(`<!-- spec-orch:comment=${key} -->`))
+
+describe("spec-orch daemon", () => {
+  it("three ready issues: one PR merged-ready, one dead-lettered, one cancelled; SIGKILL mid-publish and a restart duplicate nothing", async () => {
+    assert.isTrue(existsSync(BIN), `build the CLI first: cd apps/cli && npx tsup (looked for ${BIN})`)
+    const s = await setup()
+    try {
+      const good = ready(s.linear, "a health endpoint", "SLOW")
+      const broken = ready(s.linear, "a broken change", "BREAK")
+      const moved = ready(s.linear, "a change nobody wants", "SLOW")
+
+      const first = daemon(s)
+      // The failing one fails, is retried after the backoff, and is dead-lettered while the others work.
+      await until("the broken issue to be dead-lettered", () => s.linear.issue(broken.identifier).labels.includes("dead-letter"))
+      await until("both slow agents to start", () => agentLog(s).includes(`start ${good.identifier}`) && agentLog(s).includes(`start ${moved.identifier}`))
+      assert.strictEqual(s.linear.issue(good.identifier).state, "In Progress")
+
+      // A person moves one issue away mid-run: the daemon cancels it.
+      s.linear.moveIssue(moved.identifier, "Backlog")
+      await until("the moved issue's run to be cancelled", async () => {
+        const r = await cli(s, "status", moved.identifier, "--json")
+        return r.status === 0 && JSON.parse(r.stdout)[0]?.status === "cancelled"
+      })
+      assert.notInclude(agentLog(s), `end ${moved.identifier}`, "its agent was stopped")
+
+      // Kill -9 while the good issue's summary comment is being created (its answer is slow to come back).
+      s.linear.fail("commentCreate", { delayMs: 4000, times: 1 })
+      const creates = s.linear.requestsTo("commentCreate").length
+      writeFileSync(join(s.agentDir, `release-${good.identifier}`), "")
+      await until("the summary comment to be on its way", () => s.linear.requestsTo("commentCreate").length > creates)
+      first.child.kill("SIGKILL")
+      assert.strictEqual((await exited(first.child)).signal, "SIGKILL")
+      assert.strictEqual(s.github.pulls(REPO).length, 2, "both PRs were open before the kill")
+
+      // A new daemon reclaims the run the killed one left and finishes publishing it.
+      const second = daemon(s)
+      await until("the good issue to reach In Review", () => s.linear.issue(good.identifier).state === "In Review")
+      await until("the good issue to be recorded done", async () => {
+        const r = await cli(s, "daemon", "status", "--json")
+        return r.status === 0 && JSON.parse(r.stdout).issues.some((i: { issueId: string; status: string }) => i.issueId === good.identifier && i.status === "done")
+      })
+      const health = await cli(s, "daemon", "health")
+      assert.strictEqual(health.status, 0, health.stdout + health.stderr)
+      second.child.kill("SIGTERM")
+      const stopped = await exited(second.child)
+      assert.strictEqual(stopped.code, 130, second.output())
+      assert.match(second.output(), /resumed SON-\d+|resuming run SON-\d+-r1/)
+      const after = await cli(s, "daemon", "health")
+      assert.strictEqual(after.status, 1)
+      assert.match(after.stdout, /unhealthy: the daemon \(pid \d+\) stopped at/)
+
+      // Pull requests: one per published issue, each created once, with the gate as a commit status.
+      const pulls = s.github.pulls(REPO)
+      assert.deepStrictEqual(pulls.map((p) => p.head).sort(), [`spec-orch/${good.identifier}`, `spec-orch/${broken.identifier}`].sort())
+      assert.strictEqual(s.github.requestsTo("POST /repos/{owner}/{repo}/pulls").filter((r) => r.status === 201).length, 2)
+      const goodPr = pulls.find((p) => p.head === `spec-orch/${good.identifier}`)!
+      const brokenPr = pulls.find((p) => p.head === `spec-orch/${broken.identifier}`)!
+      assert.strictEqual(s.github.statuses(REPO, goodPr.headSha)[0]?.state, "success")
+      assert.strictEqual(s.github.statuses(REPO, brokenPr.headSha)[0]?.state, "failure")
+      assert.isTrue(brokenPr.draft)
+
+      // Comments: one summary per issue (the killed create and the restart's create made one), one dead-letter notice.
+      assert.strictEqual(marked(s, good.identifier, `run-summary:${good.identifier}`).length, 1)
+      assert.strictEqual(s.linear.comments(good.identifier).length, 1)
+      assert.strictEqual(marked(s, broken.identifier, `run-summary:${broken.identifier}`).length, 1)
+      assert.strictEqual(marked(s, broken.identifier, `dead-letter:${broken.identifier}`).length, 1)
+      assert.strictEqual(s.linear.comments(moved.identifier).length, 0)
+      assert.strictEqual(s.linear.issue(moved.identifier).state, "Backlog")
+
+      // Pushes: every ref update reached the remote once; the cancelled issue was never pushed.
+      const pushes = readFileSync(join(s.bare, "..", "pushes.log"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(1).join(" "))
+      assert.deepStrictEqual(pushes, [...new Set(pushes)], "no ref update was repeated")
+      const heads = git(s.bare, "for-each-ref", "--format=%(refname:short)", "refs/heads/").trim().split("\n").sort()
+      assert.deepStrictEqual(heads, ["main", `spec-orch/${broken.identifier}`, `spec-orch/${good.identifier}`].sort())
+
+      // Runs: the good one resumed in its first attempt (its agent ran once), two blocked attempts, one cancelled.
+      const runs = JSON.parse((await cli(s, "status", "--all", "--json")).stdout) as Array<{ runId: string; issueId: string; status: string }>
+      const of = (id: string) => runs.filter((r) => r.issueId === id).map((r) => [r.runId, r.status])
+      assert.deepStrictEqual(of(good.identifier), [[`${good.identifier}-r1`, "succeeded"]])
+      assert.deepStrictEqual(of(broken.identifier).map((r) => r[1]), ["blocked", "blocked"])
+      assert.deepStrictEqual(of(moved.identifier), [[`${moved.identifier}-r1`, "cancelled"]])
+      assert.strictEqual(agentLog(s).filter((l) => l === `start ${good.identifier}`).length, 1, "the finished agent turn was not repeated")
+      const dlq = JSON.parse((await cli(s, "daemon", "dlq", "--json")).stdout) as Array<{ issueId: string; attempts: number }>
+      assert.deepStrictEqual(dlq.map((d) => [d.issueId, d.attempts]), [[broken.identifier, 2]])
+    } finally {
+      await s.github.close()
+      await s.linear.close()
+      rmSync(s.base, { recursive: true, force: true })
+    }
+  }, 240_000)
+
+  it("dlq-retry releases a dead letter: label removed, back to Ready, and the next poll runs it again", async () => {
+    assert.isTrue(existsSync(BIN), `build the CLI first: cd apps/cli && npx tsup (looked for ${BIN})`)
+    const s = await setup({ retryDelaySeconds: 0 })
+    try {
+      const broken = ready(s.linear, "a broken change", "BREAK")
+      const once = await cli(s, "daemon", "start", "--once")
+      assert.strictEqual(once.status, 0, once.stderr)
+      assert.match(once.stderr, /dispatched SON-1/)
+      await cli(s, "daemon", "start", "--once")
+      const dead = await cli(s, "daemon", "dlq")
+      assert.match(dead.stdout, /SON-1\s+2\s/)
+      const released = await cli(s, "daemon", "dlq-retry", broken.identifier)
+      assert.strictEqual(released.status, 0, released.stderr)
+      assert.match(released.stdout, /SON-1: released; the daemon tries it again on its next poll\n\s+removed the dead-letter label\n\s+moved it from In Progress to Ready/)
+      assert.notInclude(s.linear.issue(broken.identifier).labels, "dead-letter")
+      const again = await cli(s, "daemon", "dlq-retry", broken.identifier)
+      assert.strictEqual(again.status, 1)
+      assert.match(again.stderr, /SON-1 is not dead-lettered/)
+      const third = await cli(s, "daemon", "start", "--once")
+      assert.match(third.stderr, /dispatched SON-1/)
+    } finally {
+      await s.github.close()
+      await s.linear.close()
+      rmSync(s.base, { recursive: true, force: true })
+    }
+  }, 240_000)
+})
