@@ -52,10 +52,12 @@ export const cli = Root.pipe(Command.withSubcommands([
   daemon
 ]))
 
-/** Runs one invocation with `args` (without the node and script paths) and returns its exit code. */
-export const runCli = (args: ReadonlyArray<string>) =>
+/**
+ * Runs one invocation with `args` (without the node and script paths) and returns its exit code.
+ * `status` is shared with the caller, which reads `interrupted` when a signal ends the invocation.
+ */
+export const runCli = (args: ReadonlyArray<string>, status: { code: number; interrupted: number } = { code: 0, interrupted: 130 }) =>
   Effect.gen(function*() {
-    const status = { code: 0 }
     const exit = yield* Command.runWith(cli, { version: VERSION })(args).pipe(
       Effect.provideService(ExitStatus, status),
       Effect.provide(ConcisePresenter),

@@ -8,8 +8,13 @@ import { CliError, CliOutput } from "effect/cli"
 /** Exit codes, as documented in the README: 0 ok, 1 failure (or a negative answer), 2 usage error. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const
 
-/** The exit status of the current invocation; a command sets it when its answer is "no". */
-export const ExitStatus = Context.Reference<{ code: number }>("@spec-orch/cli/ExitStatus", { defaultValue: () => ({ code: 0 }) })
+/**
+ * The exit status of the current invocation; a command sets `code` when its answer is "no".
+ * `interrupted` is the status when a signal (SIGTERM, Ctrl-C) ends the invocation: 130 by default.
+ */
+export const ExitStatus = Context.Reference<{ code: number; interrupted: number }>("@spec-orch/cli/ExitStatus", {
+  defaultValue: () => ({ code: 0, interrupted: 130 })
+})
 
 /** Marks this invocation as failed without an error (a blocked gate, a failing check). */
 export const setExitCode = (code: number) =>
@@ -17,6 +22,15 @@ export const setExitCode = (code: number) =>
     const status = yield* ExitStatus
     status.code = Math.max(status.code, code)
   })
+
+/**
+ * Declares that a signal is this invocation's normal way to end (the long-running daemon): once its
+ * shutdown has finished, SIGTERM or Ctrl-C exits 0 instead of 130.
+ */
+export const stopsOnSignal = Effect.gen(function*() {
+  const status = yield* ExitStatus
+  status.interrupted = ExitCode.ok
+})
 
 /** Prints `value` as JSON when `json`, else the text lines. */
 export const emit = (json: boolean, value: unknown, text: () => string | ReadonlyArray<string>) =>

@@ -1,13 +1,22 @@
-/** The process entry once the fast paths in bin.ts are passed: run the CLI on Node and exit with its code. */
+/**
+ * The process entry once the fast paths in bin.ts are passed: run the CLI on Node and exit with its
+ * code. A signal (SIGTERM, Ctrl-C) interrupts the invocation; it exits 130, or 0 for a command whose
+ * normal end is a signal (the daemon), once its shutdown has finished.
+ */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
+import { Cause, Effect, Exit, Runtime } from "effect"
 import { runCli } from "./Cli.js"
 
 export const main = (args: ReadonlyArray<string>): void => {
-  const program = runCli(args).pipe(
+  const status = { code: 0, interrupted: 130 }
+  const program = runCli(args, status).pipe(
     Effect.tap((code) => Effect.sync(() => (process.exitCode = code))),
     Effect.provide(NodeServices.layer)
   )
-  NodeRuntime.runMain(program, { disableErrorReporting: true })
+  NodeRuntime.runMain(program, {
+    disableErrorReporting: true,
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(status.interrupted) : Runtime.defaultTeardown(exit, onExit)
+  })
 }

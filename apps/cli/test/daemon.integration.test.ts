@@ -2,7 +2,8 @@
  * `spec-orch daemon` end to end: the real binary against a fake Linear and a fake GitHub on
  * 127.0.0.1 and a bare repository as the remote. Three ready issues: one good, one that fails
  * verification, one moved away mid-run; the daemon is killed with SIGKILL while publishing and
- * restarted, then stopped with SIGTERM. Nothing is duplicated: pull requests, pushes, comments.
+ * restarted, then stopped with Ctrl-C. Nothing is duplicated: pull requests, pushes, comments. A
+ * SIGTERM mid-run stops the daemon cleanly (exit 0) and the next daemon resumes the run.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawn, type ChildProcess, execFileSync } from "node:child_process"
@@ -138,6 +139,15 @@ const until = async (what: string, check: () => Promise<boolean> | boolean, ms =
   }
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 const agentLog = (s: Setup) => (existsSync(join(s.agentDir, "agent.log")) ? readFileSync(join(s.agentDir, "agent.log"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(0, 2).join(" ")) : [])
 const marked = (s: Setup, id: string, key: string) => s.linear.comments(id).filter((c) => c.body.includes(`<!-- spec-orch:comment=${key} -->`))
 
@@ -182,9 +192,9 @@ describe("spec-orch daemon", () => {
       })
       const health = await cli(s, "daemon", "health")
       assert.strictEqual(health.status, 0, health.stdout + health.stderr)
-      second.child.kill("SIGTERM")
+      second.child.kill("SIGINT")
       const stopped = await exited(second.child)
-      assert.strictEqual(stopped.code, 130, second.output())
+      assert.strictEqual(stopped.code, 0, second.output())
       assert.match(second.output(), /resumed SON-\d+|resuming run SON-\d+-r1/)
       const after = await cli(s, "daemon", "health")
       assert.strictEqual(after.status, 1)
@@ -223,6 +233,45 @@ describe("spec-orch daemon", () => {
       assert.strictEqual(agentLog(s).filter((l) => l === `start ${good.identifier}`).length, 1, "the finished agent turn was not repeated")
       const dlq = JSON.parse((await cli(s, "daemon", "dlq", "--json")).stdout) as Array<{ issueId: string; attempts: number }>
       assert.deepStrictEqual(dlq.map((d) => [d.issueId, d.attempts]), [[broken.identifier, 2]])
+    } finally {
+      await s.github.close()
+      await s.linear.close()
+      rmSync(s.base, { recursive: true, force: true })
+    }
+  }, 240_000)
+
+  it("SIGTERM mid-run: exit 0, heartbeat stopped, the run cancelled (resumable) and finished by the next daemon", async () => {
+    assert.isTrue(existsSync(BIN), `build the CLI first: cd apps/cli && npx tsup (looked for ${BIN})`)
+    const s = await setup()
+    try {
+      const slow = ready(s.linear, "a slow change", "SLOW")
+      const first = daemon(s)
+      await until("the agent to start", () => agentLog(s).includes(`start ${slow.identifier}`))
+      const agentPid = Number(readFileSync(join(s.agentDir, "agent.log"), "utf8").trim().split(" ")[2])
+      first.child.kill("SIGTERM")
+      const stopped = await exited(first.child)
+      assert.strictEqual(stopped.code, 0, first.output())
+      assert.match(first.output(), /daemon stopped; runs in flight resume when it starts again/)
+      assert.isFalse(alive(agentPid), "the agent was stopped with the daemon")
+
+      const heartbeat = JSON.parse(readFileSync(join(s.root, ".spec-orch", "daemon", "heartbeat.json"), "utf8"))
+      assert.strictEqual(heartbeat.status, "stopped")
+      const health = await cli(s, "daemon", "health")
+      assert.strictEqual(health.status, 1)
+      assert.match(health.stdout, /unhealthy: the daemon \(pid \d+\) stopped at/)
+      const run = JSON.parse((await cli(s, "status", slow.identifier, "--json")).stdout)[0]
+      assert.strictEqual(run.status, "cancelled")
+      assert.match(run.message, /the daemon stopped; the next `spec-orch daemon start` resumes it/)
+      assert.strictEqual(s.linear.issue(slow.identifier).state, "In Progress", "the issue stays with the daemon")
+
+      // The next daemon resumes the same attempt, and this time the agent may finish.
+      writeFileSync(join(s.agentDir, `release-${slow.identifier}`), "")
+      const once = await cli(s, "daemon", "start", "--once")
+      assert.strictEqual(once.status, 0, once.stderr)
+      assert.match(once.stderr, new RegExp(`resumed: ${slow.identifier}`))
+      const runs = JSON.parse((await cli(s, "status", "--all", "--json")).stdout) as Array<{ runId: string; status: string }>
+      assert.deepStrictEqual(runs.map((r) => [r.runId, r.status]), [[`${slow.identifier}-r1`, "succeeded"]])
+      assert.strictEqual(s.linear.issue(slow.identifier).state, "In Review")
     } finally {
       await s.github.close()
       await s.linear.close()

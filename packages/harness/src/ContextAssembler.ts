@@ -1,10 +1,10 @@
 /**
  * Builds the builder agent's prompt envelope from contract data: the task, acceptance criteria,
- * constraints, files, verification commands, the approved spec and learnings. Text that came from an
- * issue or a tracker is fenced as untrusted data. A token budget is enforced by truncating the
+ * constraints, files, verification commands, feedback on earlier attempts, the approved spec and
+ * learnings. Text that came from an issue, a tracker or a reviewer is fenced as untrusted data. A token budget is enforced by truncating the
  * lowest-priority sections first; what was cut is recorded so the run's artifacts can show it.
  */
-import type { Issue, SpecSnapshot, VerificationStep } from "@spec-orch/contract"
+import type { Finding, Issue, ReviewVerdict, SpecSnapshot, VerificationStep } from "@spec-orch/contract"
 import { Context, Effect, Layer } from "effect"
 import { type Learning, Learnings } from "./Learnings.js"
 
@@ -29,11 +29,21 @@ export interface ContextEnvelope {
   readonly learnings: ReadonlyArray<string>
 }
 
+/** What earlier attempts at the issue were told and have not settled. */
+export interface ContextFeedback {
+  /** Unresolved findings (reviewers, pull request reviews, failed checks). */
+  readonly findings: ReadonlyArray<Finding>
+  /** The latest review, when it asked for changes. */
+  readonly review?: ReviewVerdict | undefined
+}
+
 /** What goes into an envelope. */
 export interface ContextInput {
   readonly issue: Issue
   readonly spec?: SpecSnapshot | undefined
   readonly verification: ReadonlyArray<VerificationStep>
+  /** Feedback on earlier attempts; a section only when it holds something. */
+  readonly feedback?: ContextFeedback | undefined
   /** Token budget for the whole prompt (default 24,000). */
   readonly budgetTokens?: number | undefined
 }
@@ -68,6 +78,34 @@ interface Draft {
   readonly text: string
 }
 
+/** One finding as a line (continuation lines indented): blocking first is the caller's order. */
+const findingLine = (f: Finding): string => {
+  const where = f.filePath !== undefined ? ` ${f.filePath}${f.line !== undefined ? `:${f.line}` : ""}:` : ""
+  const tags = [f.severity, ...(f.scope === "out_of_spec" ? ["out of spec"] : []), f.source].join(", ")
+  const text = `${f.description}${f.suggestedAction !== undefined ? `\nSuggested: ${f.suggestedAction}` : ""}`
+  return `- [${tags}]${where} ${text.trim().replace(/\n/g, "\n  ")}`
+}
+
+/** The feedback section's text, or undefined when there is nothing to show. */
+const feedbackText = (issueId: string, feedback: ContextFeedback | undefined): string | undefined => {
+  if (feedback === undefined) return undefined
+  const review = feedback.review?.verdict === "changes_requested" ? feedback.review : undefined
+  if (feedback.findings.length === 0 && review === undefined) return undefined
+  const findings = [...feedback.findings].sort((a, b) => Number(b.severity === "blocking") - Number(a.severity === "blocking"))
+  const body = [
+    ...(review !== undefined ? [`Review by ${review.reviewedBy} (${review.source}, ${review.reviewedAt}): changes requested.`, review.summary.trim(), ""] : []),
+    ...(findings.length > 0 ? [`Open findings (${findings.length}):`, ...findings.map(findingLine)] : [])
+  ].join("\n").trim()
+  return [
+    "## Feedback on earlier attempts",
+    "",
+    "Earlier attempts at this task were reviewed. Address what is still open, or say in your final message why",
+    "an item does not apply. Blocking findings count against the result until they are resolved.",
+    "",
+    fenceUntrusted(`review and findings of ${issueId}`, body)
+  ].join("\n")
+}
+
 const cut = (text: string, tokens: number): string => {
   const chars = Math.max(0, tokens * 4)
   if (text.length <= chars) return text
@@ -81,6 +119,7 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
   const budget = input.budgetTokens ?? 24_000
   const source = `issue ${issue.id} (${issue.origin.kind}${issue.origin.url ? ` ${issue.origin.url}` : ""})`
   const list = (items: ReadonlyArray<string>) => items.map((i) => `- ${i}`).join("\n")
+  const feedback = feedbackText(issue.id, input.feedback)
   const command = (s: VerificationStep) => `- ${s.name}: ${typeof s.command === "string" ? s.command : s.command.join(" ")}`
   const drafts: Array<Draft> = [
     { name: "preamble", priority: 0, text: PREAMBLE },
@@ -102,6 +141,8 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
       : []),
     ...(issue.targetFiles.length > 0 ? [{ name: "target_files", priority: 2, text: `## Files to change\n\n${fenceUntrusted(source, list(issue.targetFiles))}` }] : []),
     ...(issue.filesToRead.length > 0 ? [{ name: "files_to_read", priority: 2, text: `## Files to read first\n\n${fenceUntrusted(source, list(issue.filesToRead))}` }] : []),
+    // After the task's own sections and before notes, spec and learnings: those are cut first.
+    ...(feedback !== undefined ? [{ name: "feedback", priority: 2, text: feedback }] : []),
     ...(issue.architectureNotes ? [{ name: "architecture_notes", priority: 3, text: `## Architecture notes\n\n${fenceUntrusted(source, issue.architectureNotes)}` }] : []),
     ...(input.spec ? [{ name: "spec", priority: 3, text: `## Approved spec (v${input.spec.version})\n\n${fenceUntrusted(`spec snapshot of ${issue.id}`, input.spec.content.trim())}` }] : []),
     ...(learnings.length > 0

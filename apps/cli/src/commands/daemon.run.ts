@@ -17,7 +17,7 @@ import {
   webhookServer
 } from "@spec-orch/control"
 import { Console, Effect, FileSystem, Layer, Option } from "effect"
-import { emit, ExitCode, setExitCode, table } from "../Output.js"
+import { emit, ExitCode, setExitCode, stopsOnSignal, table } from "../Output.js"
 import { TriageModelLive, withEngine, withPlanes } from "../Planes.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
@@ -59,6 +59,8 @@ export const start = (input: { once: boolean; source: Option.Option<string>; web
         Layer.provide(NodeHttpServer.layer(() => createServer(), { port, host: input.webhookHost }))
       )
     if (port !== undefined) yield* Console.error(`webhooks: listening on http://${input.webhookHost}:${port}/ (signed GitHub and Linear deliveries trigger a poll)`)
+    // SIGTERM or Ctrl-C is how the daemon is meant to stop: exit 0 once runs in flight are cancelled (resumable).
+    yield* stopsOnSignal
     return yield* Layer.launch(Layer.mergeAll(DaemonLoop, webhooks).pipe(Layer.provideMerge(DaemonLive)))
   }))
 

@@ -7,7 +7,7 @@
  * Stopping interrupts the runs in flight; the next daemon reclaims and resumes them. One rule: only
  * this service changes `so_daemon_*` rows for issues it has in flight.
  */
-import { type Issue, IssueSource, Project, type RunRecord } from "@spec-orch/contract"
+import { type Issue, IssueSource, Project, RunRecord } from "@spec-orch/contract"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Workspaces } from "@spec-orch/execution"
 import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, FileSystem, Layer, Option, Path, Queue, Schema, Scope } from "effect"
@@ -778,7 +778,12 @@ export class Daemon extends Context.Service<Daemon, {
             stopping = true
             const leaving = [...inflight.values()]
             yield* Effect.forEach(leaving, (f) => (f.fiber !== undefined ? Fiber.interrupt(f.fiber) : Effect.void), { discard: true })
-            // The runs stay `running`; without our claim the next daemon resumes them at once.
+            // Each run is now `cancelled` (resumable) and its issue stays `running` here; without our claim the
+            // next daemon resumes them at once, at the stage they stopped in.
+            yield* Effect.forEach(leaving, (f) =>
+              f.runId === undefined ? Effect.void : runStore.update(f.runId, (r) =>
+                r.status === "cancelled" ? new RunRecord({ ...r, message: "cancelled: the daemon stopped; the next `spec-orch daemon start` resumes it at the stage it stopped in" }) : r
+              ), { discard: true })
             yield* Effect.forEach(leaving, (f) => store.release(f.issueId, me.token), { discard: true })
             yield* heartbeat("stopped")
             yield* Effect.logInfo("daemon stopped; runs in flight resume when it starts again")

@@ -21,6 +21,7 @@ import {
   type RunStage,
   sha256,
   SpecEvidence,
+  specContent,
   Specs,
   specState,
   unresolvedBlocking,
@@ -187,7 +188,9 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
 
   const context = yield* stage("context", ContextStage, Effect.gen(function*() {
     const snapshot = yield* Specs.use((s) => s.get(issue.id)).pipe(orFail("context"))
-    const envelope = yield* ContextAssembler.use((c) => c.assemble({ issue, spec: snapshot, verification: steps }))
+    // The snapshot of a plain issue is the issue's own text, already in the task section: send it once.
+    const spec = snapshot !== undefined && snapshot.content !== specContent(issue) ? snapshot : undefined
+    const envelope = yield* ContextAssembler.use((c) => c.assemble({ issue, spec, verification: steps }))
     yield* write("prompt.md", envelope.prompt)
     yield* write("context.json", JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, sections: envelope.sections, learnings: envelope.learnings }, null, 2) + "\n")
     return {
@@ -333,7 +336,11 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   // [publish: RunPublisher, added by the control helper] host-side push, PR, status, tracker comment; the agent never holds a token.
   yield* stage("publish", PublishResult, Effect.gen(function*() {
     const explainMarkdown = yield* fs.readFileString(artifact("explain.md")).pipe(orFail("publish"))
-    const published = yield* RunPublisher.use((p) =>
+    // A mission packet is published by its mission (one branch, merged in dependency order), never
+    // as a pull request of its own.
+    const published = payload.packet !== undefined
+      ? new PublishResult({ mode: "local", reason: `packet of mission ${payload.packet.missionId}: integrated onto the mission branch by run-plan`, notes: [] })
+      : yield* RunPublisher.use((p) =>
       p.publish({
         issue,
         runId: payload.runId,
