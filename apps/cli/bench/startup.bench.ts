@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 
 const root = new URL("../../..", import.meta.url).pathname
-const bin = join(root, "apps/cli/dist/main.js")
+// The installed bin (package.json "bin"): a CommonJS fast path for --version, then the ESM bundle.
+const bin = join(root, "apps/cli/dist/spec-orch.cjs")
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const time = (args: Array<string>, runs = 15) => {
   const samples: Array<number> = []

@@ -85,6 +85,16 @@ const projectLayer = (flags: { readonly cwd: string; readonly config: Option.Opt
     : Layer.effect(Project, Project.use((p) => Effect.succeed(Project.of({ ...p, config: { ...p.config, issue: { ...p.config.issue, source } } })))).pipe(Layer.provide(loaded))
 }
 
+/**
+ * Runs `effect` with only the contract plane (issues, specs, missions): no state database, no
+ * migrations, so reading commands (`issue list`, `spec show`, …) start fast.
+ */
+export const withContract = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const flags = yield* Root
+    return yield* effect.pipe(Effect.provide(ContractPlane.pipe(Layer.provideMerge(projectLayer(flags)))))
+  })
+
 /** Runs `effect` with the project from the root flags and every plane provided. */
 export const withPlanes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {

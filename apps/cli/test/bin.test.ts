@@ -12,10 +12,14 @@ cpSync(join(import.meta.dirname, "../../../examples/hello-node"), project, { rec
 const run = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: project })
 
 describe("the spec-orch binary", () => {
-  it("prints its version and exits 0", () => {
+  it("prints its version and exits 0, from the installed bin and the ES module alike", () => {
     const r = run("--version")
     assert.strictEqual(r.stdout, `spec-orch v${pkg.version}\n`)
     assert.strictEqual(r.status, 0)
+    const installed = spawnSync(process.execPath, [join(import.meta.dirname, "..", pkg.bin["spec-orch"]), "--version"], { encoding: "utf8" })
+    assert.strictEqual(installed.stdout, `spec-orch v${pkg.version}\n`)
+    const help = spawnSync(process.execPath, [join(import.meta.dirname, "..", pkg.bin["spec-orch"]), "issue", "--help"], { encoding: "utf8" })
+    assert.match(help.stdout, /Read issues from the configured source/)
   })
 
   it("sets the process exit code from the command: 0 ok, 1 failure, 2 usage", () => {

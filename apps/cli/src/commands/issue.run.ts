@@ -2,7 +2,7 @@
 import { formatProblem, IssueSource, type Issue } from "@spec-orch/contract"
 import { Console, Effect } from "effect"
 import { emit, table } from "../Output.js"
-import { withPlanes } from "../Planes.js"
+import { withContract } from "../Planes.js"
 
 const commandText = (c: string | ReadonlyArray<string>) => (typeof c === "string" ? c : c.join(" "))
 
@@ -25,7 +25,7 @@ export const issueJson = (i: Issue) => ({
 })
 
 export const list = ({ json }: { json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
+  withContract(Effect.gen(function*() {
     const source = yield* IssueSource
     const { issues, problems } = yield* source.list()
     yield* emit(json, { source: source.name, issues: issues.map(issueJson), problems }, () =>
@@ -39,7 +39,7 @@ export const list = ({ json }: { json: boolean }) =>
   }))
 
 export const show = ({ id, json }: { id: string; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
+  withContract(Effect.gen(function*() {
     const source = yield* IssueSource
     const i = yield* source.get(id)
     yield* emit(json, issueJson(i), () => [

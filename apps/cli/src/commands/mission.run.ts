@@ -2,7 +2,7 @@
 import { Missions, type MissionView } from "@spec-orch/contract"
 import { Console, Effect, Option } from "effect"
 import { emit, table } from "../Output.js"
-import { withPlanes } from "../Planes.js"
+import { withContract } from "../Planes.js"
 import { whoAmI } from "../Who.js"
 
 /** A mission as plain JSON. */
@@ -19,7 +19,7 @@ export const missionJson = (v: MissionView) => ({
 
 
 export const create = ({ title, id, json }: { title: string; id: Option.Option<string>; json: boolean }) =>
-    withPlanes(Effect.gen(function*() {
+    withContract(Effect.gen(function*() {
       const missions = yield* Missions
       const v = yield* missions.create({ title, id: id._tag === "Some" ? id.value : undefined })
       yield* emit(json, missionJson(v), () => [
@@ -29,7 +29,7 @@ export const create = ({ title, id, json }: { title: string; id: Option.Option<s
     }))
 
 export const list = ({ json }: { json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
+  withContract(Effect.gen(function*() {
     const { missions, problems } = yield* (yield* Missions).list
     yield* emit(json, { missions: missions.map(missionJson), problems }, () =>
       missions.length === 0
@@ -39,7 +39,7 @@ export const list = ({ json }: { json: boolean }) =>
   }))
 
 export const show = ({ mission, json }: { mission: string; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
+  withContract(Effect.gen(function*() {
     const missions = yield* Missions
     const v = yield* missions.get(mission)
     const spec = yield* missions.specText(mission)
@@ -53,7 +53,7 @@ export const show = ({ mission, json }: { mission: string; json: boolean }) =>
   }))
 
 export const approve = ({ mission, by, json }: { mission: string; by: Option.Option<string>; json: boolean }) =>
-    withPlanes(Effect.gen(function*() {
+    withContract(Effect.gen(function*() {
       const who = yield* whoAmI(by)
       const v = yield* (yield* Missions).approve(mission, who)
       yield* emit(json, missionJson(v), () => `Approved mission ${v.mission.id}: spec frozen by ${who} (sha256 ${v.mission.specHash?.slice(0, 12)}).`)

@@ -2,7 +2,7 @@
 import { IssueSource, type QuestionCategory, type SpecSnapshot, Specs, specState, unresolvedBlocking } from "@spec-orch/contract"
 import { Effect, Option } from "effect"
 import { emit, table } from "../Output.js"
-import { withPlanes } from "../Planes.js"
+import { withContract } from "../Planes.js"
 import { whoAmI } from "../Who.js"
 
 
@@ -35,7 +35,7 @@ const loadSnapshot = (id: string) =>
   })
 
 export const show = ({ issue, json }: { issue: string; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
+  withContract(Effect.gen(function*() {
     const { snapshot } = yield* loadSnapshot(issue)
     const blocking = unresolvedBlocking(snapshot)
     yield* emit(json, snapshotJson(snapshot), () => [
@@ -47,7 +47,7 @@ export const show = ({ issue, json }: { issue: string; json: boolean }) =>
   }))
 
 export const approve = ({ issue, by, json }: { issue: string; by: Option.Option<string>; json: boolean }) =>
-    withPlanes(Effect.gen(function*() {
+    withContract(Effect.gen(function*() {
       const who = yield* whoAmI(by)
       const found = yield* (yield* IssueSource).get(issue)
       const s = yield* (yield* Specs).approve(found, who)
@@ -56,7 +56,7 @@ export const approve = ({ issue, by, json }: { issue: string; by: Option.Option<
 
 
 export const qList = ({ issue, json }: { issue: string; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
+  withContract(Effect.gen(function*() {
     const { snapshot } = yield* loadSnapshot(issue)
     const rows = snapshot.questions.map((q) => {
       const d = snapshot.decisions.find((x) => x.questionId === q.id)
@@ -66,14 +66,14 @@ export const qList = ({ issue, json }: { issue: string; json: boolean }) =>
   }))
 
 export const qAdd = ({ issue, text, category, blocking, by, json }: { issue: string; text: string; category: QuestionCategory; blocking: boolean; by: Option.Option<string>; json: boolean }) =>
-    withPlanes(Effect.gen(function*() {
+    withContract(Effect.gen(function*() {
       const found = yield* (yield* IssueSource).get(issue)
       const q = yield* (yield* Specs).ask(found, { text, category, blocking, askedBy: yield* whoAmI(by) })
       yield* emit(json, q, () => `Added ${q.id} to ${issue}${blocking ? " (blocking: runs wait for an answer)" : ""}.`)
     }))
 
 export const qAnswer = ({ issue, question, answer, by, json }: { issue: string; question: string; answer: string; by: Option.Option<string>; json: boolean }) =>
-    withPlanes(Effect.gen(function*() {
+    withContract(Effect.gen(function*() {
       const found = yield* (yield* IssueSource).get(issue)
       const d = yield* (yield* Specs).answer(found, question, answer, yield* whoAmI(by))
       yield* emit(json, d, () => `Answered ${question} on ${issue}.`)
