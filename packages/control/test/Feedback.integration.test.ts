@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { ReviewVerdict } from "@spec-orch/contract"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { tempRepo } from "@spec-orch/test-kit"
 import { Effect } from "effect"
@@ -121,9 +122,19 @@ describe("Daemon.feedback", () => {
         assert.match(w.linear.comments(id).map((c) => c.body).join("\n"), new RegExp(`${id}: review said CHANGES_REQUESTED on #${pr.number} \\(\\{unknown\\} stays\\)`))
         const blocking = (yield* EvidenceLedger.use((l) => l.findings(id))).filter((f) => f.severity === "blocking")
         assert.deepStrictEqual(blocking.map((f) => f.description), ["[blocking] handle an empty name"])
+        // A person also records a review asking for changes (as `spec-orch review-issue` does).
+        yield* EvidenceLedger.use((l) =>
+          l.recordReview(id, new ReviewVerdict({ verdict: "changes_requested", reviewedBy: "alice", source: "human", reviewedAt: new Date().toISOString(), summary: "Names must never be empty." }))
+        )
         assert.deepStrictEqual((yield* daemon.tick).dispatched, [id])
         yield* daemon.drain
         assert.deepStrictEqual(agentLog(w).filter((l) => l.startsWith("start")), [`start ${id}`, `start ${id}`], "the agent worked on it again")
+        // The new attempt's prompt carries the open finding and the review, fenced as untrusted data.
+        const [second, first] = yield* RunStore.use((s) => s.list({ issueId: id }))
+        assert.strictEqual(second!.attempt, 2)
+        const prompt = readFileSync(join(second!.artifactsDir!, "prompt.md"), "utf8")
+        assert.match(prompt, new RegExp(`## Feedback on earlier attempts[^]*<untrusted-data source="review and findings of ${id}">\\nReview by alice \\(human, [^)]+\\): changes requested\\.\\nNames must never be empty\\.[^]*- \\[blocking, github-review:human\\] \\[blocking\\] handle an empty name\\n</untrusted-data>`))
+        assert.notMatch(readFileSync(join(first!.artifactsDir!, "prompt.md"), "utf8"), /Feedback on earlier attempts/, "the first attempt had nothing to address")
         assert.deepStrictEqual((yield* daemon.feedback).reactions, [], "the same review does not re-queue twice")
       }).pipe(Effect.provide(daemonLayer(w)))
     }))

@@ -234,18 +234,21 @@ export class DaemonStore extends Context.Service<DaemonStore, {
           return next
         })).pipe(Effect.orDie)
 
+      // One statement decides: insert, or take over a claim that is ours or expired. On Postgres two
+      // daemons racing for an issue serialize on its row and the loser's WHERE no longer matches, so it
+      // gets no row back (a read-then-write would let both win). A renewal without a run id keeps the run.
       const claim = (issueId: string, owner: string, leaseMs: number, runId?: string | undefined) =>
-        sql.withTransaction(Effect.gen(function*() {
+        Effect.gen(function*() {
           const now = yield* nowMs
           const at = new Date(now).toISOString()
-          const held = yield* sql<{ owner: string; expires_at: number | bigint; run_id: string | null }>`SELECT owner, expires_at, run_id FROM so_daemon_claims WHERE issue_id = ${issueId}`
-          const current = held[0]
-          if (current !== undefined && current.owner !== owner && Number(current.expires_at) > now) return false
-          const run = runId ?? (current?.owner === owner ? current.run_id : null)
-          yield* sql`INSERT INTO so_daemon_claims (issue_id, owner, run_id, expires_at, updated_at) VALUES (${issueId}, ${owner}, ${run}, ${now + leaseMs}, ${at})
-            ON CONFLICT (issue_id) DO UPDATE SET owner = excluded.owner, run_id = excluded.run_id, expires_at = excluded.expires_at, updated_at = excluded.updated_at`
-          return true
-        })).pipe(Effect.orDie)
+          const won = yield* sql<{ issue_id: string }>`INSERT INTO so_daemon_claims (issue_id, owner, run_id, expires_at, updated_at) VALUES (${issueId}, ${owner}, ${runId ?? null}, ${now + leaseMs}, ${at})
+            ON CONFLICT (issue_id) DO UPDATE SET
+              run_id = CASE WHEN excluded.run_id IS NOT NULL THEN excluded.run_id WHEN so_daemon_claims.owner = excluded.owner THEN so_daemon_claims.run_id ELSE NULL END,
+              owner = excluded.owner, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+            WHERE so_daemon_claims.owner = excluded.owner OR so_daemon_claims.expires_at <= ${now}
+            RETURNING issue_id`
+          return won.length > 0
+        }).pipe(Effect.orDie)
 
       const renewClaims = (owner: string, leaseMs: number) =>
         Effect.flatMap(nowMs, (now) => sql`UPDATE so_daemon_claims SET expires_at = ${now + leaseMs}, updated_at = ${new Date(now).toISOString()} WHERE owner = ${owner}`).pipe(Effect.asVoid, Effect.orDie)

@@ -161,6 +161,10 @@ export class RunStore extends Context.Service<RunStore, {
 
       const append = (runId: string, kind: string, data: unknown) =>
         sql.withTransaction(Effect.gen(function*() {
+          // Take the run's row lock first, so concurrent appends (other fibers, other processes on
+          // Postgres) number their events one after another instead of racing for the same seq.
+          // SQLite serializes writers anyway.
+          yield* sql`UPDATE so_runs SET updated_at = updated_at WHERE run_id = ${runId}`
           const at = yield* now
           const last = yield* sql<{ seq: number | null }>`SELECT MAX(seq) AS seq FROM so_run_events WHERE run_id = ${runId}`
           const seq = Number(last[0]?.seq ?? 0) + 1

@@ -190,9 +190,15 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     const snapshot = yield* Specs.use((s) => s.get(issue.id)).pipe(orFail("context"))
     // The snapshot of a plain issue is the issue's own text, already in the task section: send it once.
     const spec = snapshot !== undefined && snapshot.content !== specContent(issue) ? snapshot : undefined
-    const envelope = yield* ContextAssembler.use((c) => c.assemble({ issue, spec, verification: steps }))
+    // [feedback loop, daemon helper] A new attempt sees what earlier ones were told and is still open:
+    // unresolved findings, and the latest review when it asked for changes.
+    const ledger = yield* EvidenceLedger
+    const findings = yield* ledger.findings(issue.id, { unresolvedOnly: true }).pipe(orFail("context"))
+    const latestReview = (yield* ledger.reviews(issue.id).pipe(orFail("context"))).at(-1)
+    const review = latestReview?.verdict === "changes_requested" ? latestReview : undefined
+    const envelope = yield* ContextAssembler.use((c) => c.assemble({ issue, spec, verification: steps, feedback: { findings, review } }))
     yield* write("prompt.md", envelope.prompt)
-    yield* write("context.json", JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, sections: envelope.sections, learnings: envelope.learnings }, null, 2) + "\n")
+    yield* write("context.json", JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, sections: envelope.sections, learnings: envelope.learnings, feedback: { findings: findings.map((f) => f.id), review: review?.reviewedAt ?? null } }, null, 2) + "\n")
     return {
       promptFile: artifact("prompt.md"),
       promptHash: sha256(envelope.prompt),

@@ -1,7 +1,8 @@
 /**
  * A complete daemon for tests, wired like the CLI's `withEngine` + daemon command: a real project
  * in a temp git repository (with a bare `origin`), fake Linear and GitHub on 127.0.0.1, the
- * `command` agent adapter running a script in the worktree, the durable engine over a SQLite file.
+ * `command` agent adapter running a script in the worktree, the durable engine over a SQLite file
+ * (or any other SqlClient, e.g. Postgres).
  */
 import { NodeServices } from "@effect/platform-node"
 import { ConfigFile, IssueSource, Project, Specs } from "@spec-orch/contract"
@@ -11,6 +12,7 @@ import { Compliance, ContextAssembler, Learnings } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, tempBareRemote, tempDir, tempRepo, type TempRepo } from "@spec-orch/test-kit"
 import { ConfigProvider, Effect, Layer } from "effect"
+import type { SqlClient } from "effect/sql"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Daemon } from "../../src/daemon/Daemon.js"
@@ -121,11 +123,14 @@ export const daemonWorld = (options: { readonly daemon?: Record<string, unknown>
   })
 
 /** Every service the daemon needs, over the world's project, like `spec-orch daemon start`. */
-export const daemonLayer = (w: DaemonWorld, options: { readonly budget?: RequestBudgetOptions; readonly stateDb?: string } = {}) => {
+export const daemonLayer = (
+  w: DaemonWorld,
+  options: { readonly budget?: RequestBudgetOptions; readonly stateDb?: string; readonly sql?: Layer.Layer<SqlClient.SqlClient> } = {}
+) => {
   const project = Project.layerFrom(w.repo.path, ConfigFile.parse(w.config))
   const budget = options.budget !== undefined ? RequestBudget.layerWith(options.budget) : RequestBudget.layerUnlimited
   const trackers = Layer.mergeAll(Linear.layer, GitHub.layer).pipe(Layer.provideMerge(budget))
-  const sql = SqliteClient.layer({ filename: options.stateDb ?? join(w.repo.path, ".spec-orch", "state.db") })
+  const sql = options.sql ?? SqliteClient.layer({ filename: options.stateDb ?? join(w.repo.path, ".spec-orch", "state.db") })
   const planes = Layer.mergeAll(
     TrackerIssueSource.layer,
     Specs.layer,
