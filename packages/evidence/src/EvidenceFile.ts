@@ -3,20 +3,11 @@
  * evidence to the gate. Decoding names the file, line and key of every problem; keys the schema
  * does not know are dropped (they cannot sneak data past the gate).
  */
-import { describeValue, EvidenceBundle, FileProblem, InvalidFile, positionOf, yamlLocator } from "@spec-orch/contract"
+import { describeValue, EvidenceBundle, FileProblem, InvalidFile, positionOf, valueAt, yamlLocator } from "@spec-orch/contract"
 import { Result, Schema } from "effect"
 
 const standard = Schema.toStandardSchemaV1(EvidenceBundle)
 const encode = Schema.encodeSync(EvidenceBundle)
-
-const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
-  let v: unknown = root
-  for (const k of path) {
-    if (v === null || typeof v !== "object") return undefined
-    v = (v as Record<PropertyKey, unknown>)[k]
-  }
-  return v
-}
 
 /** Decodes an already parsed JSON value into a bundle; `file` and `text` are used to locate problems. */
 export const decodeEvidence = (raw: unknown, file: string, text?: string): Result.Result<EvidenceBundle, InvalidFile> => {

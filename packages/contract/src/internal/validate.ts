@@ -25,7 +25,8 @@ export const describeValue = (value: unknown): string => {
   return typeof value
 }
 
-const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
+/** The value at a key path inside parsed data (undefined when the path does not exist). */
+export const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
   let v: unknown = root
   for (const k of path) {
     if (v === null || typeof v !== "object") return undefined
