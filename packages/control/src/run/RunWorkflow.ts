@@ -243,7 +243,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
 
   const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {
     const workspaces = yield* Workspaces
-    yield* workspaces.check(binding)
+    // commitAll checks the binding (worktree, branch) before it commits.
     const { commit } = yield* workspaces.commitAll(binding, `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`)
     const changedFiles = yield* workspaces.changedFiles(binding)
     const diff = yield* workspaces.diff(binding)
