@@ -107,8 +107,12 @@ const charsMeet = (a: Token, b: Token): boolean => {
   return true
 }
 
-/** Whether two single-segment patterns match a common segment name (product-automaton search). */
-const segmentsMeet = (p: ReadonlyArray<Token>, q: ReadonlyArray<Token>): boolean => {
+/**
+ * Whether two patterns accept a common word: a search over pairs of positions (the product
+ * automaton). A "star" element matches any run of items, including none; two other elements advance
+ * together when `meet` says they can match the same item.
+ */
+const intersect = <T>(p: ReadonlyArray<T>, q: ReadonlyArray<T>, isStar: (x: T) => boolean, meet: (x: T, y: T) => boolean): boolean => {
   const seen = new Set<number>()
   const width = q.length + 1
   const stack: Array<[number, number]> = [[0, 0]]
@@ -120,14 +124,17 @@ const segmentsMeet = (p: ReadonlyArray<Token>, q: ReadonlyArray<Token>): boolean
     if (i === p.length && j === q.length) return true
     const a = p[i]
     const b = q[j]
-    if (a?.t === "star") stack.push([i + 1, j])
-    if (b?.t === "star") stack.push([i, j + 1])
-    if (a !== undefined && b !== undefined && charsMeet(a, b)) {
-      stack.push([a.t === "star" ? i : i + 1, b.t === "star" ? j : j + 1])
-    }
+    const aStar = a !== undefined && isStar(a)
+    const bStar = b !== undefined && isStar(b)
+    if (aStar) stack.push([i + 1, j])
+    if (bStar) stack.push([i, j + 1])
+    if (a !== undefined && b !== undefined && meet(a, b)) stack.push([aStar ? i : i + 1, bStar ? j : j + 1])
   }
   return false
 }
+
+/** Whether two single-segment patterns match a common segment name. */
+const segmentsMeet = (p: ReadonlyArray<Token>, q: ReadonlyArray<Token>): boolean => intersect(p, q, (x) => x.t === "star", charsMeet)
 
 /** Whether two compiled patterns match a common path. */
 export const patternsMeet = (a: Compiled, b: Compiled): boolean => {
@@ -138,25 +145,7 @@ export const patternsMeet = (a: Compiled, b: Compiled): boolean => {
     if (x.t !== "seg" || y.t !== "seg" || x.literal === undefined || y.literal === undefined) break
     if (x.literal !== y.literal) return false
   }
-  const seen = new Set<number>()
-  const width = b.length + 1
-  const stack: Array<[number, number]> = [[0, 0]]
-  while (stack.length > 0) {
-    const [i, j] = stack.pop()!
-    const key = i * width + j
-    if (seen.has(key)) continue
-    seen.add(key)
-    if (i === a.length && j === b.length) return true
-    const x = a[i]
-    const y = b[j]
-    if (x?.t === "globstar") stack.push([i + 1, j])
-    if (y?.t === "globstar") stack.push([i, j + 1])
-    if (x !== undefined && y !== undefined) {
-      const meet = x.t === "globstar" || y.t === "globstar" || segmentsMeet(x.tokens, y.tokens)
-      if (meet) stack.push([x.t === "globstar" ? i : i + 1, y.t === "globstar" ? j : j + 1])
-    }
-  }
-  return false
+  return intersect(a, b, (x) => x.t === "globstar", (x, y) => x.t === "globstar" || y.t === "globstar" || segmentsMeet(x.tokens, y.tokens))
 }
 
 /**
