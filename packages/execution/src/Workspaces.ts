@@ -206,8 +206,12 @@ export class Workspaces extends Context.Service<Workspaces, {
   readonly changedFiles: (binding: WorkspaceBinding) => Effect.Effect<ReadonlyArray<string>, WorkspaceError>
   /** Unified diff vs baseCommit including uncommitted and untracked changes. */
   readonly diff: (binding: WorkspaceBinding) => Effect.Effect<string, WorkspaceError>
-  /** Host-side commit of everything in the worktree (git add -A; never includes spec-orch artifacts); undefined when nothing changed. */
-  readonly commitAll: (binding: WorkspaceBinding, message: string) => Effect.Effect<{ readonly commit: string | undefined }, WorkspaceError>
+  /**
+   * Host-side commit of everything in the worktree (git add -A; never includes spec-orch artifacts;
+   * `commit` undefined when nothing changed), then what the branch holds beyond baseCommit: the
+   * changed files (sorted) and the unified diff, as `changedFiles` and `diff` would report them.
+   */
+  readonly commitAll: (binding: WorkspaceBinding, message: string) => Effect.Effect<{ readonly commit: string | undefined; readonly changedFiles: ReadonlyArray<string>; readonly diff: string }, WorkspaceError>
   /** The binding recorded for a run key, if any. */
   readonly get: (runKey: string) => Effect.Effect<WorkspaceBinding | undefined, WorkspaceError>
   /** Every recorded workspace with its state (clean/dirty/missing/broken, uncommitted files, unpushed commits), sorted by run key. */
@@ -274,7 +278,7 @@ const makeGit = (spawner: ChildProcessSpawner.ChildProcessSpawner["Service"], op
     const failed = (stderr: string, exitCode?: number) =>
       new GitFailed({ command: `git ${args.join(" ")}`, cwd, ...(exitCode !== undefined ? { exitCode } : {}), stderr })
     return Effect.scoped(Effect.gen(function*() {
-      const handle = yield* spawner.spawn(ChildProcess.make("git", ["-c", "core.quotepath=off", "-c", "commit.gpgsign=false", ...args], {
+      const handle = yield* spawner.spawn(ChildProcess.make("git", ["-c", "core.quotepath=off", "-c", "commit.gpgsign=false", "-c", "maintenance.auto=false", "-c", "gc.auto=0", ...args], {
         cwd,
         env: { ...env, ...opts.env },
         extendEnv: false,
@@ -304,6 +308,8 @@ interface RepoInfo {
   readonly worktreesDir: string
   /** Pathspecs excluding spec-orch's own files (the state dir, when inside the repository). */
   readonly exclude: ReadonlyArray<string>
+  /** The state dir relative to the top, `/`-separated, when it is inside the repository. */
+  readonly stateRel?: string
 }
 
 const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
@@ -347,12 +353,14 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))) return yield* new InvalidWorkspaceRoot({ root: realRoot, repo: top })
     // The state dir may not exist yet: resolve it through the project root's real path instead.
     const stateRel = path.relative(top, path.resolve(yield* realPath(project.root), path.relative(project.root, project.stateDir)))
-    const exclude = stateRel !== "" && !stateRel.startsWith("..") && !path.isAbsolute(stateRel) ? [`:(top,exclude)${stateRel}`] : []
+    const inside = stateRel !== "" && !stateRel.startsWith("..") && !path.isAbsolute(stateRel)
+    const exclude = inside ? [`:(top,exclude)${stateRel}`] : []
     return {
       top,
       commonDir,
       worktreesDir: path.join(realRoot, `${path.basename(top)}-${sha256(top).slice(0, 8)}`),
-      exclude
+      exclude,
+      ...(inside ? { stateRel: stateRel.split(path.sep).join("/") } : {})
     } satisfies RepoInfo
   }))
 
@@ -426,15 +434,16 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       return out
     }))
 
-  const checkReason = (binding: WorkspaceBinding): Effect.Effect<void, Reason> =>
+  /** Checks the binding; on success, the absolute path of the worktree's index (from the same git call). */
+  const checkReason = (binding: WorkspaceBinding): Effect.Effect<{ readonly index: string }, Reason> =>
     Effect.gen(function*() {
       const repo = yield* repoInfo
       if (!(yield* exists(binding.path))) return yield* new WorktreeMissing({ path: binding.path, branch: binding.branch })
       const real = yield* realPath(binding.path)
-      const out = yield* git(real, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD"]).pipe(
+      const out = yield* git(real, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD", "--git-path", "index"]).pipe(
         Effect.mapError((e) => new NotAWorktree({ path: binding.path, repo: repo.top, detail: e.stderr.trim().split("\n")[0] ?? "git does not recognise it" }))
       )
-      const [toplevel = "", common = "", head = ""] = lines(out.stdout)
+      const [toplevel = "", common = "", head = "", index = path.join(real, ".git", "index")] = lines(out.stdout)
       if ((yield* realPath(toplevel)) !== real) {
         return yield* new NotAWorktree({ path: binding.path, repo: repo.top, detail: `it is a directory inside the working tree ${toplevel}` })
       }
@@ -448,10 +457,11 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
         return yield* new Detached({ path: binding.path, expected: binding.branch, commit })
       }
       if (head !== expected) return yield* new WrongBranch({ path: binding.path, expected: binding.branch, actual: head.replace(/^refs\/heads\//, "") })
+      return { index }
     })
 
   const check = Effect.fn("Workspaces.check")(function*(binding: WorkspaceBinding) {
-    yield* checkReason(binding).pipe(wrap(binding.runKey))
+    yield* checkReason(binding).pipe(Effect.asVoid, wrap(binding.runKey))
   })
 
   const branchExists = (repo: RepoInfo, branch: string) =>
@@ -606,15 +616,14 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
 
   const diff = Effect.fn("Workspaces.diff")(function*(binding: WorkspaceBinding) {
     return yield* Effect.scoped(Effect.gen(function*() {
-      yield* checkReason(binding)
+      const { index } = yield* checkReason(binding)
       const repo = yield* repoInfo
       // Stage everything into a copy of the index, so untracked files show up without touching the real index.
-      const index = lines((yield* git(binding.path, ["rev-parse", "--path-format=absolute", "--git-path", "index"])).stdout)[0]!
       const dir = yield* fs.makeTempDirectoryScoped({ prefix: "spec-orch-index-" }).pipe(Effect.orDie)
       const tmpIndex = path.join(dir, "index")
-      if (yield* exists(index)) yield* fs.copyFile(index, tmpIndex).pipe(Effect.orDie)
-      else yield* git(binding.path, ["read-tree", "HEAD"], { env: { GIT_INDEX_FILE: tmpIndex } })
       const env = { GIT_INDEX_FILE: tmpIndex }
+      if (yield* exists(index)) yield* fs.copyFile(index, tmpIndex).pipe(Effect.orDie)
+      else yield* git(binding.path, ["read-tree", "HEAD"], { env })
       yield* git(binding.path, ["add", "-A", "--", ...scope(repo)], { env })
       const out = yield* git(binding.path, [
         "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", binding.baseCommit, "--", ...scope(repo)
@@ -628,17 +637,20 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       yield* checkReason(binding)
       const repo = yield* repoInfo
       yield* git(binding.path, ["add", "-A", "--", ...scope(repo)])
-      for (const excluded of repo.exclude) {
-        // Someone may have staged spec-orch's own files earlier; they never go into a commit.
-        const path = excluded.replace(":(top,exclude)", ":(top)")
-        const staged = yield* git(binding.path, ["diff", "--cached", "--name-only", "-z", "--", path])
-        if (staged.stdout !== "") yield* git(binding.path, ["reset", "-q", "--", path])
+      // Someone may have staged spec-orch's own files earlier; they never go into a commit.
+      const staged = nul((yield* git(binding.path, ["diff", "--cached", "--name-only", "-z", "--no-renames"])).stdout)
+      const own = repo.stateRel === undefined ? [] : staged.filter((f) => f === repo.stateRel || f.startsWith(`${repo.stateRel}/`))
+      if (own.length > 0) yield* git(binding.path, ["reset", "-q", "--", `:(top)${repo.stateRel}`])
+      let commit: string | undefined
+      if (own.length < staged.length) {
+        yield* git(binding.path, ["commit", "-q", "--no-verify", "-m", message])
+        commit = lines((yield* git(binding.path, ["rev-parse", "HEAD"])).stdout)[0]
       }
-      const pending = yield* git(binding.path, ["diff", "--cached", "--quiet"], { ok: [1] })
-      if (pending.code === 0) return { commit: undefined }
-      yield* git(binding.path, ["commit", "-q", "--no-verify", "-m", message])
-      const head = yield* git(binding.path, ["rev-parse", "HEAD"])
-      return { commit: lines(head.stdout)[0] }
+      // Everything in scope is committed now, so the branch beyond the base is the whole change.
+      const range = [binding.baseCommit, "HEAD", "--", ...scope(repo)]
+      const changedFiles = nul((yield* git(binding.path, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", ...range])).stdout).sort()
+      const diff = (yield* git(binding.path, ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", ...range])).stdout
+      return { commit, changedFiles, diff }
     }).pipe(wrap(binding.runKey)))
   })
 

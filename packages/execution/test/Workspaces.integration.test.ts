@@ -231,15 +231,21 @@ describe("Workspaces.commitAll", () => {
       const b = yield* ws.prepare({ runKey: key("M-1") })
       assert.strictEqual((yield* ws.commitAll(b, "nothing yet")).commit, undefined)
       const wt = withChanges(b)
-      const { commit } = yield* ws.commitAll(b, "spec-orch: M-1")
+      const before = { changedFiles: yield* ws.changedFiles(b), diff: yield* ws.diff(b) }
+      const { commit, changedFiles, diff } = yield* ws.commitAll(b, "spec-orch: M-1")
       assert.isDefined(commit)
+      // It reports the change as it was before the commit: the committed work plus what was uncommitted.
+      assert.deepStrictEqual(changedFiles, ["README.md", "committed.ts", "new dir/untracked file.ts", "src/a.ts", "staged.ts"])
+      assert.deepStrictEqual({ changedFiles, diff }, before)
       assert.strictEqual(wt.head(), commit)
       assert.strictEqual(wt.git("log", "-1", "--format=%an <%ae>|%cn <%ce>|%s"), "spec-orch <spec-orch@localhost>|spec-orch <spec-orch@localhost>|spec-orch: M-1")
       const files = wt.git("show", "--name-status", "--format=", "HEAD").split("\n").sort()
       assert.deepStrictEqual(files, ["A\tnew dir/untracked file.ts", "A\tstaged.ts", "D\tREADME.md", "M\tsrc/a.ts"])
       // Ignored files and spec-orch's own artifacts stay out; nothing the user wants is left behind.
       assert.deepStrictEqual(wt.git("status", "--porcelain", "--untracked-files=all").split("\n"), ["?? .spec-orch/runs/r1/report.json"])
-      assert.strictEqual((yield* ws.commitAll(b, "again")).commit, undefined)
+      const again = yield* ws.commitAll(b, "again")
+      assert.strictEqual(again.commit, undefined)
+      assert.deepStrictEqual({ changedFiles: again.changedFiles, diff: again.diff }, before)
     }))
 
   it.live("never commits spec-orch artifacts even when someone staged them", () =>
@@ -252,6 +258,11 @@ describe("Workspaces.commitAll", () => {
       const { commit } = yield* ws.commitAll(b, "work")
       assert.isDefined(commit)
       assert.deepStrictEqual(wt.git("show", "--name-only", "--format=", "HEAD").split("\n"), ["code.ts"])
+      // Only spec-orch's files staged: nothing to commit, and they are unstaged again.
+      wt.write({ ".spec-orch/more.json": "{}\n" })
+      wt.git("add", "-f", ".spec-orch/more.json")
+      assert.strictEqual((yield* ws.commitAll(b, "nothing of the user's")).commit, undefined)
+      assert.strictEqual(wt.git("diff", "--cached", "--name-only"), "")
     }))
 
   it.live("refuses to commit on the wrong branch", () =>

@@ -181,16 +181,15 @@ export class RunPublisher extends Context.Service<RunPublisher, {
         const notes: Array<string> = []
         const local = (reason: string) => new PublishResult({ mode: "local", reason, notes })
 
-        // What there is to publish: the branch tip, unless the run never got past its base.
-        const tipResult = yield* git(input.worktreePath, ["rev-parse", "--verify", "--quiet", `refs/heads/${input.branch}^{commit}`])
+        // What there is to publish: the branch tip when the branch is ahead of the run's base (one git call).
+        const tipResult = input.baseCommit !== undefined
+          ? yield* git(input.worktreePath, ["log", "-1", "--format=%H", `${input.baseCommit}..refs/heads/${input.branch}`, "--"])
+          : yield* git(input.worktreePath, ["rev-parse", "--verify", "--quiet", `refs/heads/${input.branch}^{commit}`])
         if (tipResult.exitCode !== 0) {
           return yield* new PublishError({ action: `publish ${input.branch}`, reason: new PushFailed({ remote, branch: input.branch, detail: `the branch does not exist in ${input.worktreePath}` }) })
         }
         const sha = tipResult.stdout.trim()
-        const ahead = input.baseCommit !== undefined && input.baseCommit !== sha
-          ? Number((yield* git(input.worktreePath, ["rev-list", "--count", `${input.baseCommit}..${sha}`])).stdout.trim() || "0")
-          : input.baseCommit === undefined ? 1 : 0
-        if (ahead === 0) return local(`the run made no commits on ${input.branch}; there is nothing to push`)
+        if (sha === "") return local(`the run made no commits on ${input.branch}; there is nothing to push`)
 
         const gh = yield* github.availability
         const target: IssueTarget | undefined = targetOf(input.issue)

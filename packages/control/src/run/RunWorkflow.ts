@@ -243,10 +243,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
 
   const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {
     const workspaces = yield* Workspaces
-    // commitAll checks the binding (worktree, branch) before it commits.
-    const { commit } = yield* workspaces.commitAll(binding, `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`)
-    const changedFiles = yield* workspaces.changedFiles(binding)
-    const diff = yield* workspaces.diff(binding)
+    // commitAll checks the binding (worktree, branch) before it commits, then describes the branch beyond its base.
+    const { commit, changedFiles, diff } = yield* workspaces.commitAll(binding, `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`)
     yield* write("diff.patch", diff)
     return { ...(commit !== undefined ? { commit } : {}), changedFiles, diffHash: sha256(diff) }
   }).pipe(orFail("commit")))

@@ -5,9 +5,14 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 
-/** Parent pid of every live process (Linux /proc; empty elsewhere). */
-const parents = (): Map<number, number> => {
-  const out = new Map<number, number>()
+interface Proc {
+  readonly ppid: number
+  readonly pgid: number
+}
+
+/** Parent pid and process group of every live (not zombie) process: Linux /proc; empty elsewhere. */
+const processes = (): Map<number, Proc> => {
+  const out = new Map<number, Proc>()
   let entries: Array<string>
   try {
     entries = readdirSync("/proc")
@@ -19,10 +24,10 @@ const parents = (): Map<number, number> => {
     if (!Number.isInteger(pid)) continue
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-      // "pid (comm) state ppid ..." — comm may contain spaces and parentheses
+      // "pid (comm) state ppid pgrp ..." — comm may contain spaces and parentheses
       const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
       if (rest[0] === "Z") continue
-      out.set(pid, Number(rest[1]))
+      out.set(pid, { ppid: Number(rest[1]), pgid: Number(rest[2]) })
     } catch {
       // the process went away while we looked
     }
@@ -33,7 +38,7 @@ const parents = (): Map<number, number> => {
 /** Every live descendant of `pid`. */
 export const descendants = (pid: number): Array<number> => {
   const byParent = new Map<number, Array<number>>()
-  for (const [child, parent] of parents()) {
+  for (const [child, { ppid: parent }] of processes()) {
     const list = byParent.get(parent)
     if (list) list.push(child)
     else byParent.set(parent, [child])
@@ -60,22 +65,13 @@ const signal = (pid: number, sig: NodeJS.Signals | 0): boolean => {
 
 /** True while any of `pids` or the process group `pgid` is alive (zombies do not count). */
 export const anyAlive = (pgid: number, pids: ReadonlyArray<number>): boolean => {
-  const live = parents()
+  // Nothing to signal means nothing alive: the common case after a normal exit, without reading /proc.
+  if (!signal(-pgid, 0) && !pids.some((p) => signal(p, 0))) return false
+  const live = processes()
+  if (live.size === 0) return true // no /proc: the signals above are all we know
   if (pids.some((p) => live.has(p))) return true
-  if (live.size > 0) {
-    // /proc is available: look for members of the group
-    for (const pid of live.keys()) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-        const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-        if (Number(rest[2]) === pgid && rest[0] !== "Z") return true
-      } catch {
-        // gone
-      }
-    }
-    return false
-  }
-  return signal(-pgid, 0)
+  for (const proc of live.values()) if (proc.pgid === pgid) return true
+  return false
 }
 
 /**
