@@ -1,47 +1,59 @@
+import { createHash } from "node:crypto"
 import { readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { defineConfig } from "tsup"
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string }
 
-// dist/spec-orch.cjs (the `spec-orch` bin) answers `--version` without loading anything — CommonJS, so
-// not even Node's ESM loader starts — then imports the bundled CLI (dist/cli.js): one ESM bundle so
-// cold start stays low. dist/main.js is the same as an ES module, for `node dist/main.js …`. Native addons (better-sqlite3)
-// stay external: noExternal wins over external, so exclude them here.
-const cjsBin = `#!/usr/bin/env node
-"use strict"
-const args = process.argv.slice(2)
-if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
-  process.stdout.write("spec-orch v${pkg.version}\\n")
-} else {
-  import("./cli.js").then((m) => m.main(args))
-}
-`
-const bin = `#!/usr/bin/env node
-const args = process.argv.slice(2)
-if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
-  process.stdout.write("spec-orch v${pkg.version}\\n")
-} else {
-  const { main } = await import("./cli.js")
-  main(args)
-}
+// dist/cli.cjs is the whole CLI as one CommonJS file: Node 20 can keep V8's compiled code for a
+// CommonJS script (vm.Script cachedData) but not for ES modules, and compiling the bundle is the
+// largest part of start-up. dist/spec-orch.cjs (the `spec-orch` bin, from launcher/spec-orch.cjs)
+// answers `--version` without loading anything and runs the bundle through the code cache; it reads
+// the bundle as Latin-1, which is only right for ASCII, so the build refuses anything else.
+// The Linear SDK is dist/linear-sdk.cjs, required only when Linear is used.
+// dist/main.js is the same bin as an ES module entry, for `node dist/main.js …`.
+// Native addons (better-sqlite3) stay external: noExternal wins over external, so exclude them here.
+const esmBin = `#!/usr/bin/env node
+import { createRequire } from "node:module"
+createRequire(import.meta.url)("./spec-orch.cjs")
 `
 
 export default defineConfig({
-  entry: { cli: "src/entry.ts" },
-  format: ["esm"],
+  entry: { cli: "src/entry.ts", "linear-sdk": "src/linear-sdk.ts" },
+  format: ["cjs"],
   target: "node20",
   platform: "node",
   noExternal: [/^(?!better-sqlite3(\/|$))/],
   shims: true,
   sourcemap: true,
   clean: true,
-  splitting: true,
+  splitting: false,
   minify: true,
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  // The bundle runs as a vm.Script, which has no loader for import(): the lazy require of the SDK must be a require.
+  esbuildOptions: (options) => {
+    options.supported = { ...options.supported, "dynamic-import": false }
   },
+  esbuildPlugins: [{
+    name: "linear-sdk-apart",
+    setup(build) {
+      build.onResolve({ filter: /^@linear\/sdk$/ }, (args) =>
+        args.importer.endsWith("linear-sdk.ts") ? undefined : { path: "./linear-sdk.cjs", external: true })
+    }
+  }],
   onSuccess: async () => {
-    writeFileSync("dist/main.js", bin, { mode: 0o755 })
-    writeFileSync("dist/spec-orch.cjs", cjsBin, { mode: 0o755 })
+    const bundle = readFileSync("dist/cli.cjs")
+    const offset = bundle.findIndex((byte) => byte > 0x7f)
+    if (offset !== -1) {
+      const line = bundle.subarray(0, offset).toString("latin1").split("\n").length
+      throw new Error(`dist/cli.cjs has a non-ASCII byte at line ${line}; write it as a \\u escape in the source`)
+    }
+    const build = createHash("sha256").update(bundle).digest("hex").slice(0, 16)
+    const { commandNames } = createRequire(import.meta.url)("./dist/cli.cjs") as { commandNames: ReadonlyArray<string> }
+    const launcher = readFileSync("launcher/spec-orch.cjs", "utf8")
+      .replaceAll("__VERSION__", pkg.version)
+      .replaceAll("__BUILD__", build)
+      .replaceAll("__COMMANDS__", JSON.stringify(commandNames))
+    writeFileSync("dist/spec-orch.cjs", launcher, { mode: 0o755 })
+    writeFileSync("dist/main.js", esmBin, { mode: 0o755 })
   }
 })

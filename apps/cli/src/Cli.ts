@@ -26,8 +26,8 @@ import { Root } from "./Root.js"
 /** The version printed by `--version`. */
 export const VERSION: string = pkg.version
 
-/** The whole command tree. */
-export const cli = Root.pipe(Command.withSubcommands([
+/** The top-level subcommands, in `--help` order. */
+const subcommands = [
   run,
   status,
   logs,
@@ -50,7 +50,13 @@ export const cli = Root.pipe(Command.withSubcommands([
   acceptIssue,
   findings,
   daemon
-]))
+] as const
+
+/** The whole command tree. */
+export const cli = Root.pipe(Command.withSubcommands(subcommands))
+
+/** The names of the top-level subcommands (the launcher keeps a compile cache per command). */
+export const commandNames: ReadonlyArray<string> = subcommands.map((c) => c.name)
 
 /**
  * Runs one invocation with `args` (without the node and script paths) and returns its exit code.

@@ -1,2 +1,3 @@
-/** The bundled CLI's entry: everything except the `--version` fast path in dist/main.js. */
+/** The bundled CLI's entry (dist/cli.cjs): `main`, and the command names the launcher keys its compile cache by. */
 export { main } from "./main.js"
+export { commandNames } from "./Cli.js"

@@ -6,7 +6,12 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Effect, Exit, Runtime } from "effect"
+import { config as zodConfig } from "zod"
 import { runCli } from "./Cli.js"
+
+// A CLI process parses its config files once: zod's compiled fast path costs more to build (~20 ms
+// for spec-orch.toml) than it saves. The process is ours, so the global setting is too.
+zodConfig({ jitless: true })
 
 export const main = (args: ReadonlyArray<string>): void => {
   const status = { code: 0, interrupted: 130 }

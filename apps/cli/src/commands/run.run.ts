@@ -75,7 +75,6 @@ export const run = (input: { issue: string; source: Option.Option<string>; agent
           if (!input.json) process.stderr.write(`${resumed ? "Resuming" : "Starting"} ${record.runId} (${record.issueId}, attempt ${record.attempt})\n`)
         })
     }).pipe(Effect.ensuring(Effect.sync(() => display?.stop())))
-    yield* Effect.sleep(20)
     yield* Fiber.interrupt(follower)
     const r = result.record
     if (r.status !== "succeeded") yield* setExitCode(ExitCode.failure)

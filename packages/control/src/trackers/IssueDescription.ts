@@ -43,7 +43,7 @@ const splitSections = (text: string): { lead: string; sections: ReadonlyArray<Se
     if (/^\s*(```|~~~)/.test(line)) inFence = !inFence
     const heading = inFence ? null : /^(#{1,4})\s+(.+?)\s*#*\s*$/.exec(line)
     if (heading) {
-      sections.push({ level: heading[1]!.length, name: heading[2]!.replace(/[:：]\s*$/, "").replace(/\*\*/g, "").trim().toLowerCase(), lines: [] })
+      sections.push({ level: heading[1]!.length, name: heading[2]!.replace(/[:\uFF1A]\s*$/, "").replace(/\*\*/g, "").trim().toLowerCase(), lines: [] })
     } else if (sections.length === 0) lead.push(line)
     else sections[sections.length - 1]!.lines.push(line)
   }
@@ -67,11 +67,11 @@ const unquote = (s: string) => s.replace(/^`([^`]+)`$/, "$1")
 
 /** A path-looking item: contains `/` or a file extension, no spaces (after removing backticks). */
 const looksLikePath = (item: string): boolean => {
-  const first = /`([^`]+)`/.exec(item)?.[1] ?? item.split(/\s+[-–—:]\s+|\s+\(/)[0]!
+  const first = /`([^`]+)`/.exec(item)?.[1] ?? item.split(/\s+[-\u2013\u2014:]\s+|\s+\(/)[0]!
   return !/\s/.test(first.trim()) && (/\//.test(first) || /\.[A-Za-z0-9]{1,8}$/.test(first))
 }
 
-const pathOf = (item: string): string => (/`([^`]+)`/.exec(item)?.[1] ?? item.split(/\s+[-–—:]\s+|\s+\(/)[0]!).trim()
+const pathOf = (item: string): string => (/`([^`]+)`/.exec(item)?.[1] ?? item.split(/\s+[-\u2013\u2014:]\s+|\s+\(/)[0]!).trim()
 
 const firstParagraph = (text: string): string => text.split(/\n\s*\n/).map((p) => p.trim()).find((p) => p !== "" && !p.startsWith("#")) ?? ""
 

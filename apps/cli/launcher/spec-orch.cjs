@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+"use strict"
+// The `spec-orch` binary. tsup.config.ts copies this file to dist/spec-orch.cjs and fills in
+// __VERSION__, __BUILD__ (a hash of dist/cli.cjs) and __COMMANDS__ (the top-level command names).
+//
+// `--version` is answered before anything loads. Everything else runs the one-file CommonJS bundle
+// dist/cli.cjs through V8's code cache: compiling ~4 MB of JavaScript on every start costs more than
+// a third of a second, so the bytecode V8 produced on an earlier run of the same command is reused.
+// The cache lives in $SPEC_ORCH_COMPILE_CACHE, else $XDG_CACHE_HOME/spec-orch/v8, else
+// ~/.cache/spec-orch/v8; SPEC_ORCH_COMPILE_CACHE=off turns it off. It is keyed by the bundle's hash,
+// the Node version and the command, so a stale or foreign cache is never used; V8 also checks it and
+// rejects a mismatch, in which case it is rewritten. Any failure to read or write it is ignored: the
+// cache only ever makes start-up faster.
+const args = process.argv.slice(2)
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
+  process.stdout.write("spec-orch v__VERSION__\n")
+  return
+}
+
+const fs = require("node:fs")
+const path = require("node:path")
+const vm = require("node:vm")
+const Module = require("node:module")
+const os = require("node:os")
+
+const BUILD = "__BUILD__"
+const COMMANDS = new Set(__COMMANDS__)
+const bundle = path.join(__dirname, "cli.cjs")
+
+const cacheDir = () => {
+  const setting = process.env.SPEC_ORCH_COMPILE_CACHE
+  if (setting === "off" || setting === "0" || setting === "false") return undefined
+  if (setting) return setting
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache")
+  return path.join(base, "spec-orch", "v8")
+}
+
+// The command decides which functions run, so each command gets its own cache.
+const commandOf = (argv) => {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === "--cwd" || a === "--config") i++
+    else if (!a.startsWith("-")) return COMMANDS.has(a) ? a : "other"
+  }
+  return "root"
+}
+
+const dir = cacheDir()
+const cacheFile = dir && path.join(dir, `${BUILD}-${process.version}-${process.arch}-${commandOf(args)}.bin`)
+let cachedData
+if (cacheFile) {
+  try {
+    cachedData = fs.readFileSync(cacheFile)
+  } catch {
+    cachedData = undefined
+  }
+}
+
+// ASCII only (the build checks), so Latin-1 reads it exactly, and faster than UTF-8.
+const source = fs.readFileSync(bundle, "latin1")
+const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData })
+const stale = cachedData === undefined || script.cachedDataRejected === true
+
+if (cacheFile && stale) {
+  // Written once the command has run, so the cache holds the functions it compiled on the way.
+  process.once("exit", () => {
+    try {
+      fs.mkdirSync(dir, { recursive: true })
+      const tmp = `${cacheFile}.${process.pid}.tmp`
+      fs.writeFileSync(tmp, script.createCachedData())
+      fs.renameSync(tmp, cacheFile)
+      // Caches of other builds or Node versions (an upgrade, a rebuild) go once they are a day old.
+      const now = Date.now()
+      for (const name of fs.readdirSync(dir)) {
+        if (name.startsWith(`${BUILD}-${process.version}-`) || !name.endsWith(".bin")) continue
+        const file = path.join(dir, name)
+        if (now - fs.statSync(file).mtimeMs > 24 * 3600 * 1000) fs.rmSync(file, { force: true })
+      }
+    } catch {
+      // read-only or full disk: run without a cache
+    }
+  })
+}
+
+const cli = new Module(bundle, module)
+cli.filename = bundle
+cli.paths = Module._nodeModulePaths(__dirname)
+script.runInThisContext()(cli.exports, Module.createRequire(bundle), cli, bundle, __dirname)
+cli.loaded = true
+cli.exports.main(args)
