@@ -4,7 +4,7 @@
  * answered by the harness policy; fs/read_text_file and fs/write_text_file served only inside the
  * worktree; cancellation with session/cancel.
  */
-import * as acp from "@agentclientprotocol/sdk"
+import type * as Acp from "@agentclientprotocol/sdk"
 import type { AgentEvent } from "@spec-orch/contract"
 import { type AgentPolicy, answerPermission } from "@spec-orch/harness"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -163,12 +163,26 @@ export class AcpUpdates {
 
 /** The client for one ACP turn. */
 export const acpClient = (turn: AcpTurn): ProtocolClient => {
-  let ctx: acp.ClientContext | undefined
+  let sdk: typeof Acp | undefined
+  let ctx: Acp.ClientContext | undefined
   let sessionId: string | undefined
   let finished: Promise<unknown> = Promise.resolve()
   let cancelled = false
 
+  // The SDK builds its schemas when it loads, so it loads with the first ACP turn, not with spec-orch;
+  // the agent's output waits in the pipe meanwhile.
   const start: ProtocolClient["start"] = (io, sink: ClientSink) => {
+    finished = import("@agentclientprotocol/sdk").then(
+      (loaded) => {
+        sdk = loaded
+        begin(loaded, io, sink)
+        return finished
+      },
+      (error: unknown) => sink.done({ kind: "failed", message: `the ACP client could not load: ${error instanceof Error ? error.message : String(error)}` })
+    )
+  }
+
+  const begin = (acp: typeof Acp, io: Parameters<ProtocolClient["start"]>[0], sink: ClientSink) => {
     const updates = new AcpUpdates(turn.cwd)
     const stream = acp.ndJsonStream(Writable.toWeb(io.stdin) as WritableStream<Uint8Array>, Readable.toWeb(io.stdout) as unknown as ReadableStream<Uint8Array>)
     const emit = (events: ReadonlyArray<AgentEvent>) => {
@@ -250,8 +264,8 @@ export const acpClient = (turn: AcpTurn): ProtocolClient => {
 
   const stop = async () => {
     cancelled = true
-    if (ctx !== undefined && sessionId !== undefined) {
-      await ctx.notify(acp.methods.agent.session.cancel, { sessionId }).catch(() => undefined)
+    if (sdk !== undefined && ctx !== undefined && sessionId !== undefined) {
+      await ctx.notify(sdk.methods.agent.session.cancel, { sessionId }).catch(() => undefined)
       await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))])
     }
   }
