@@ -131,7 +131,8 @@ const builder: Condition = {
   judge: (e) => {
     const b = e.builder
     if (b === undefined) return notJudgeable("no builder outcome was recorded", rerun(e.issueId))
-    if (b.kind === "completed") return passed(`builder ${b.adapter} completed (${plural(b.filesChanged.length, "file")} changed)`)
+    // The diff is the truth about what changed; the agent's own report only when there is no diff.
+    if (b.kind === "completed") return passed(`builder ${b.adapter} completed (${plural((e.changedFiles ?? b.filesChanged).length, "file")} changed)`)
     if (b.kind === "skipped") {
       return passed(`builder step skipped${b.message !== undefined ? `: ${oneLine(b.message, 120)}` : " (the issue has no builder prompt)"}; a skipped builder counts as passed`)
     }

@@ -343,7 +343,7 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
   const facts: Array<string> = []
   const b = bundle.builder
   if (b !== undefined) {
-    facts.push(`- Builder: ${mdText(b.adapter, 40)} ${b.kind.replace("_", " ")} in ${seconds(b.durationMs)}, ${b.filesChanged.length} file(s) changed, ${b.usage.inputTokens + b.usage.outputTokens} tokens${b.usage.costUsd !== undefined ? `, $${b.usage.costUsd.toFixed(2)}` : ""}`)
+    facts.push(`- Builder: ${mdText(b.adapter, 40)} ${b.kind.replace("_", " ")} in ${seconds(b.durationMs)}, ${(bundle.changedFiles ?? b.filesChanged).length} file(s) changed, ${b.usage.inputTokens + b.usage.outputTokens} tokens${b.usage.costUsd !== undefined ? `, $${b.usage.costUsd.toFixed(2)}` : ""}`)
   }
   if (steps.length > 0) facts.push(`- Verification: ${steps.map((s) => `${mdText(s.name, 40)} ${s.outcome.replace("_", " ")}`).join(", ")}`)
   const r = bundle.review

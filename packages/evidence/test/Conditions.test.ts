@@ -6,7 +6,7 @@ import {
   ComplianceReport,
   ComplianceViolation,
   Deviation,
-  type EvidenceBundle,
+  EvidenceBundle,
   Footprint,
   HumanAcceptance,
   ReviewVerdict,
@@ -81,6 +81,14 @@ describe("the built-in conditions", () => {
       goodBundle({
         builder: new AgentOutcome({ kind, adapter: "codex", ...(message ? { message } : {}), usage: new AgentUsage({ inputTokens: 1, outputTokens: 1 }), durationMs: 1, eventCount: 1, filesChanged: [], commandsRun: 0 })
       })
+
+    it("passes a completed builder, counting the files the diff changed rather than those the agent reported", () => {
+      const silent = outcome("completed")
+      assert.deepStrictEqual(judge("builder", new EvidenceBundle({ ...silent, changedFiles: ["a.ts", "b.ts"] })), { status: "passed", reason: "builder codex completed (2 files changed)" })
+      const noDiff = without(silent, "changedFiles")
+      const reported = new EvidenceBundle({ ...noDiff, builder: new AgentOutcome({ ...noDiff.builder!, filesChanged: ["a.ts"] }) })
+      assert.strictEqual(judge("builder", reported).reason, "builder codex completed (1 file changed)")
+    })
 
     it("passes a skipped builder (no builder prompt) and says so", () => {
       const j = judge("builder", outcome("skipped"))
