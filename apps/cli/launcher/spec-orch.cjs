@@ -65,7 +65,7 @@ if (cacheFile && stale) {
   // Written once the command has run, so the cache holds the functions it compiled on the way.
   process.once("exit", () => {
     try {
-      fs.mkdirSync(dir, { recursive: true })
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
       const tmp = `${cacheFile}.${process.pid}.tmp`
       fs.writeFileSync(tmp, script.createCachedData())
       fs.renameSync(tmp, cacheFile)

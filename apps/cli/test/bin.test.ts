@@ -73,7 +73,7 @@ describe("the compile cache", () => {
     const home = mkdtempSync(join(tmpdir(), "xdg-"))
     assert.strictEqual(withCache({ SPEC_ORCH_COMPILE_CACHE: "off", XDG_CACHE_HOME: home }, "issue", "list").status, 0)
     assert.deepStrictEqual(readdirSync(home), [])
-    const env = { ...process.env, XDG_CACHE_HOME: home }
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: home }
     delete env["SPEC_ORCH_COMPILE_CACHE"]
     assert.strictEqual(spawnSync(process.execPath, [installed, "issue", "list"], { cwd: project, env }).status, 0)
     assert.isTrue(existsSync(join(home, "spec-orch", "v8")))
