@@ -383,20 +383,22 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       Effect.map((o) => (o.code === 0 ? lines(o.stdout)[0] : undefined))
     )
 
-  /** The commits of the given full ref names that exist (one git call). */
+  /** The commits of the given full ref names that exist, and of HEAD as "HEAD" (one git call). */
   const refCommits = (repo: RepoInfo, names: ReadonlyArray<string>) =>
-    git(repo.top, ["for-each-ref", "--format=%(refname)%09%(objectname)", ...names]).pipe(Effect.map((o) => {
+    git(repo.top, ["show-ref", "--head", ...names], { ok: [1] }).pipe(Effect.map((o) => {
       const found = new Map<string, string>()
       for (const line of lines(o.stdout)) {
-        const [name, commit] = line.split("\t")
-        if (name !== undefined && commit !== undefined) found.set(name, commit)
+        const space = line.indexOf(" ")
+        const name = line.slice(space + 1)
+        // show-ref matches patterns by their tail: keep exact names only.
+        if (space > 0 && (name === "HEAD" || names.includes(name))) found.set(name, line.slice(0, space))
       }
       return found
     }))
 
   /**
    * The base commit (explicit, else [workspace] base, else [github] base_branch locally or on the
-   * remote, else HEAD) and whether the run branch already exists, in as few git calls as possible.
+   * remote, else HEAD) and whether the run branch already exists: one git call unless a base is given.
    */
   const resolveBase = (repo: RepoInfo, explicit: string | undefined, branch: string) =>
     Effect.gen(function*() {
@@ -415,7 +417,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       const hasBranch = found.has(branchRef)
       if (found.has(local)) return { commit: found.get(local)!, ref: base_branch, hasBranch }
       if (found.has(remoteRef)) return { commit: found.get(remoteRef)!, ref: `${remote}/${base_branch}`, hasBranch }
-      const head = yield* resolveCommit(repo.top, "HEAD")
+      const head = found.get("HEAD")
       if (head === undefined) return yield* new BaseNotFound({ base: "HEAD", repo: repo.top })
       return { commit: head, ref: undefined, hasBranch }
     })
@@ -434,9 +436,33 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       return out
     }))
 
-  /** Checks the binding; on success, the absolute path of the worktree's index (from the same git call). */
+  /**
+   * The check read straight from git's worktree layout, without starting git: `<path>/.git` names
+   * the worktree's git dir, which points back at `<path>/.git`, belongs to this repository's common
+   * dir and has HEAD on the binding's branch. Undefined whenever anything differs or cannot be read,
+   * and then git itself decides (with the precise reason).
+   */
+  const checkFromFiles = (binding: WorkspaceBinding, repo: RepoInfo): Effect.Effect<{ readonly index: string } | undefined> =>
+    Effect.gen(function*() {
+      const read = (file: string) => fs.readFileString(file).pipe(Effect.map((t) => t.trim()))
+      const real = yield* fs.realPath(binding.path)
+      if (real === repo.top) return undefined
+      const dotGit = path.join(real, ".git")
+      const pointer = yield* read(dotGit)
+      if (!pointer.startsWith("gitdir: ")) return undefined
+      const gitDir = yield* fs.realPath(path.resolve(real, pointer.slice("gitdir: ".length)))
+      const back = yield* read(path.join(gitDir, "gitdir"))
+      if ((yield* fs.realPath(path.resolve(gitDir, back))) !== dotGit) return undefined
+      if ((yield* fs.realPath(path.resolve(gitDir, yield* read(path.join(gitDir, "commondir"))))) !== repo.commonDir) return undefined
+      if ((yield* read(path.join(gitDir, "HEAD"))) !== `ref: refs/heads/${binding.branch}`) return undefined
+      return { index: path.join(gitDir, "index") }
+    }).pipe(Effect.orElseSucceed(() => undefined))
+
+  /** Checks the binding; on success, the absolute path of the worktree's index. */
   const checkReason = (binding: WorkspaceBinding): Effect.Effect<{ readonly index: string }, Reason> =>
     Effect.gen(function*() {
+      const fast = yield* checkFromFiles(binding, yield* repoInfo)
+      if (fast !== undefined) return fast
       const repo = yield* repoInfo
       if (!(yield* exists(binding.path))) return yield* new WorktreeMissing({ path: binding.path, branch: binding.branch })
       const real = yield* realPath(binding.path)
