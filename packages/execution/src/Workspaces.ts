@@ -297,6 +297,25 @@ const makeGit = (spawner: ChildProcessSpawner.ChildProcessSpawner["Service"], op
 const nul = (text: string): Array<string> => text.split("\0").filter((s) => s !== "")
 const lines = (text: string): Array<string> => text.split("\n").map((s) => s.trim()).filter((s) => s !== "")
 
+/**
+ * Splits `git diff -z --raw -p --no-renames` output: raw records (`:<modes> <ids> <status>\0<path>\0`),
+ * a NUL, then the patch. Returns the paths (sorted) and the patch, as separate `--name-only` and `-p`
+ * calls would.
+ */
+const splitRawPatch = (out: string): { readonly changedFiles: ReadonlyArray<string>; readonly diff: string } => {
+  const files: Array<string> = []
+  let at = 0
+  while (out[at] === ":") {
+    const meta = out.indexOf("\0", at)
+    const end = out.indexOf("\0", meta + 1)
+    if (meta === -1 || end === -1) break
+    files.push(out.slice(meta + 1, end))
+    at = end + 1
+  }
+  if (out[at] === "\0") at++
+  return { changedFiles: files.sort(), diff: out.slice(at) }
+}
+
 // ── implementation ────────────────────────────────────────────────────────────────────────────
 
 interface RepoInfo {
@@ -658,6 +677,14 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     })).pipe(wrap(binding.runKey))
   })
 
+  /** The commit at the tip of the binding's branch: the loose ref git just wrote, else git's answer. */
+  const branchTip = (repo: RepoInfo, binding: WorkspaceBinding) =>
+    fs.readFileString(path.join(repo.commonDir, "refs", "heads", ...binding.branch.split("/"))).pipe(
+      Effect.map((t) => t.trim()),
+      Effect.filterOrFail((sha) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)),
+      Effect.catch(() => git(binding.path, ["rev-parse", "HEAD"]).pipe(Effect.map((o) => lines(o.stdout)[0] ?? "")))
+    )
+
   const commitAll = Effect.fn("Workspaces.commitAll")(function*(binding: WorkspaceBinding, message: string) {
     return yield* lockFor(binding.runKey).withPermit(Effect.gen(function*() {
       yield* checkReason(binding)
@@ -670,13 +697,15 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       let commit: string | undefined
       if (own.length < staged.length) {
         yield* git(binding.path, ["commit", "-q", "--no-verify", "-m", message])
-        commit = lines((yield* git(binding.path, ["rev-parse", "HEAD"])).stdout)[0]
+        commit = yield* branchTip(repo, binding)
       }
-      // Everything in scope is committed now, so the branch beyond the base is the whole change.
-      const range = [binding.baseCommit, "HEAD", "--", ...scope(repo)]
-      const changedFiles = nul((yield* git(binding.path, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", ...range])).stdout).sort()
-      const diff = (yield* git(binding.path, ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", ...range])).stdout
-      return { commit, changedFiles, diff }
+      // Everything in scope is committed now, so the branch beyond the base is the whole change:
+      // its files (raw records) and its patch from one git call.
+      const out = yield* git(binding.path, [
+        "diff", "-z", "--raw", "-p", "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
+        binding.baseCommit, "HEAD", "--", ...scope(repo)
+      ])
+      return { commit, ...splitRawPatch(out.stdout) }
     }).pipe(wrap(binding.runKey)))
   })
 

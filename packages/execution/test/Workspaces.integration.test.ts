@@ -248,6 +248,18 @@ describe("Workspaces.commitAll", () => {
       assert.deepStrictEqual({ changedFiles: again.changedFiles, diff: again.diff }, before)
     }))
 
+  it.live("reports awkward file names exactly: spaces, tabs, quotes, non-ASCII, a leading colon", () =>
+    Effect.gen(function*() {
+      const { ws } = yield* setup()
+      const b = yield* ws.prepare({ runKey: key("M-4") })
+      const names = ["a b.ts", "tab\there.ts", "quo\"te.ts", "\u00fcn\u00efcode.ts", ":colon.ts"]
+      inWorktree(b).write(Object.fromEntries(names.map((n) => [n, `export const x = ${JSON.stringify(n)}\n`])))
+      const before = yield* ws.diff(b)
+      const after = yield* ws.commitAll(b, "awkward names")
+      assert.deepStrictEqual(after.changedFiles, [...names].sort())
+      assert.strictEqual(after.diff, before)
+    }))
+
   it.live("never commits spec-orch artifacts even when someone staged them", () =>
     Effect.gen(function*() {
       const { ws } = yield* setup()
