@@ -181,16 +181,6 @@ export class RunPublisher extends Context.Service<RunPublisher, {
         const notes: Array<string> = []
         const local = (reason: string) => new PublishResult({ mode: "local", reason, notes })
 
-        // What there is to publish: the branch tip when the branch is ahead of the run's base (one git call).
-        const tipResult = input.baseCommit !== undefined
-          ? yield* git(input.worktreePath, ["log", "-1", "--format=%H", `${input.baseCommit}..refs/heads/${input.branch}`, "--"])
-          : yield* git(input.worktreePath, ["rev-parse", "--verify", "--quiet", `refs/heads/${input.branch}^{commit}`])
-        if (tipResult.exitCode !== 0) {
-          return yield* new PublishError({ action: `publish ${input.branch}`, reason: new PushFailed({ remote, branch: input.branch, detail: `the branch does not exist in ${input.worktreePath}` }) })
-        }
-        const sha = tipResult.stdout.trim()
-        if (sha === "") return local(`the run made no commits on ${input.branch}; there is nothing to push`)
-
         const gh = yield* github.availability
         const target: IssueTarget | undefined = targetOf(input.issue)
         const trackerOk = target === undefined
@@ -208,6 +198,16 @@ export class RunPublisher extends Context.Service<RunPublisher, {
             : !gh.available ? `GitHub is not configured (${gh.reason})` : `nothing to publish to`
           return local(`${why}; the branch ${input.branch} stays local`)
         }
+
+        // What there is to publish: the branch tip when the branch is ahead of the run's base (one git call).
+        const tipResult = input.baseCommit !== undefined
+          ? yield* git(input.worktreePath, ["log", "-1", "--format=%H", `${input.baseCommit}..refs/heads/${input.branch}`, "--"])
+          : yield* git(input.worktreePath, ["rev-parse", "--verify", "--quiet", `refs/heads/${input.branch}^{commit}`])
+        if (tipResult.exitCode !== 0) {
+          return yield* new PublishError({ action: `publish ${input.branch}`, reason: new PushFailed({ remote, branch: input.branch, detail: `the branch does not exist in ${input.worktreePath}` }) })
+        }
+        const sha = tipResult.stdout.trim()
+        if (sha === "") return local(`the run made no commits on ${input.branch}; there is nothing to push`)
 
         let push: PublishResult["push"]
         let pullRequest: PublishResult["pullRequest"]
