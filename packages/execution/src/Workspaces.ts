@@ -480,9 +480,9 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   /** Checks the binding; on success, the absolute path of the worktree's index. */
   const checkReason = (binding: WorkspaceBinding): Effect.Effect<{ readonly index: string }, Reason> =>
     Effect.gen(function*() {
-      const fast = yield* checkFromFiles(binding, yield* repoInfo)
-      if (fast !== undefined) return fast
       const repo = yield* repoInfo
+      const fast = yield* checkFromFiles(binding, repo)
+      if (fast !== undefined) return fast
       if (!(yield* exists(binding.path))) return yield* new WorktreeMissing({ path: binding.path, branch: binding.branch })
       const real = yield* realPath(binding.path)
       const out = yield* git(real, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD", "--git-path", "index"]).pipe(
