@@ -1,28 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, git, tempBareRemote, tempRepo, type TempRepo } from "@spec-orch/test-kit"
+import { tempRepo, type TempRepo } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
 import { commentMarker, GATE_CONTEXT, Publisher, runKeyMarker, stableUuid } from "../src/publish/Publisher.js"
 import { GitHub } from "../src/trackers/GitHub.js"
+import { publishingWorld, remoteHead, REPO, type World } from "./utils/publishing.js"
 import { trackerWorld, type TomlLike } from "./utils/trackers.js"
 
-const REPO = "acme/widgets"
-
-interface World {
-  readonly repo: TempRepo
-  readonly bare: string
-  readonly github: FakeGitHub
-  readonly linear: FakeLinear
-}
-
-/** A local repository with a bare `origin`, a fake GitHub backed by that bare repository, and a fake Linear. */
-const world = Effect.gen(function*() {
-  const repo = yield* tempRepo({ files: { "README.md": "# widgets\n" } })
-  const bare = yield* tempBareRemote(repo)
-  const github = yield* fakeGitHub()
-  github.addRepo(REPO, { gitDir: bare })
-  const linear = yield* fakeLinear()
-  return { repo, bare, github, linear } satisfies World
-})
+const world = publishingWorld
 
 /** Runs `body` with a Publisher over `w`. */
 const publishing = <A, E>(w: World, body: Effect.Effect<A, E, Publisher | GitHub>, options: { readonly env?: Record<string, string>; readonly config?: TomlLike } = {}) =>
@@ -51,7 +35,6 @@ const runBranch = (repo: TempRepo, key: string, content = "work\n") => {
   return { branch, sha }
 }
 
-const remoteHead = (bare: string, branch: string) => git(bare, ["rev-parse", `refs/heads/${branch}`]).trim()
 
 describe("Publisher.push", () => {
   it.live("pushes the run branch to a bare remote, and a second push is a no-op", () =>

@@ -1,29 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { AcceptanceCriterion, ConditionResult, GateVerdict, Issue, IssueOrigin } from "@spec-orch/contract"
-import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, git, tempBareRemote, tempRepo, type TempRepo } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
 import { commentMarker, GATE_CONTEXT, Publisher, runKeyMarker } from "../src/publish/Publisher.js"
 import { type PublishInput, RunPublisher, runSummaryKey } from "../src/publish/RunPublisher.js"
+import type { TempRepo } from "@spec-orch/test-kit"
+import { publishingWorld, remoteHead, REPO, type World } from "./utils/publishing.js"
 import { trackerWorld, type TomlLike } from "./utils/trackers.js"
 
-const REPO = "acme/widgets"
-
-interface World {
-  readonly repo: TempRepo
-  readonly bare: string
-  readonly github: FakeGitHub
-  readonly linear: FakeLinear
-}
-
-const world = Effect.gen(function*() {
-  const repo = yield* tempRepo({ files: { "README.md": "# widgets\n" } })
-  const bare = yield* tempBareRemote(repo)
-  const github = yield* fakeGitHub()
-  github.addRepo(REPO, { gitDir: bare })
-  const linear = yield* fakeLinear()
-  linear.addTeam({ key: "SON" })
-  return { repo, bare, github, linear } satisfies World
-})
+const world = Effect.tap(publishingWorld, (w) => Effect.sync(() => w.linear.addTeam({ key: "SON" })))
 
 const layerFor = (w: World, options: { readonly env?: Record<string, string>; readonly config?: TomlLike } = {}) =>
   RunPublisher.layer.pipe(
@@ -99,7 +83,6 @@ const inputFor = (w: World, issue: Issue, key: string, v: GateVerdict, run = run
   reportJsonPath: "/dev/null"
 })
 
-const remoteHead = (bare: string, branch: string) => git(bare, ["rev-parse", `refs/heads/${branch}`]).trim()
 
 describe("RunPublisher.publish", () => {
   it.live("publishes a Linear issue's run: push, draft PR, failure status, one comment; a second publish writes nothing new", () =>

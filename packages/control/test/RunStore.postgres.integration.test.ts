@@ -4,23 +4,13 @@
  * SPEC_ORCH_PG_URL is not set.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { makeIssueId, makeRunId, makeRunKey, RunRecord } from "@spec-orch/contract"
+import { RunRecord } from "@spec-orch/contract"
 import { Context, Effect, Fiber, Layer, Stream } from "effect"
 import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
+import { record } from "./utils/runs.js"
 import { freshDatabase, pgClient, pgSuite, pgUrl } from "./utils/postgres.js"
 
 const storeLayer = (url: string) => RunStore.layer.pipe(Layer.provideMerge(pgClient(url)))
-const record = (attempt: number, status: RunRecord["status"] = "running") =>
-  new RunRecord({
-    runId: makeRunId(`T-1-r${attempt}`),
-    runKey: makeRunKey("T-1"),
-    issueId: makeIssueId("T-1"),
-    attempt,
-    status,
-    stage: "load",
-    startedAt: `2026-11-25T10:00:0${attempt}.000Z`,
-    updatedAt: `2026-11-25T10:00:0${attempt}.000Z`
-  })
 
 describe.skipIf(pgUrl === undefined)(pgSuite("RunStore on Postgres"), () => {
   it.live("keeps records across pools; the latest attempt, the owner and the listing read back as written", () =>

@@ -1,25 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { makeIssueId, makeRunId, makeRunKey, RunRecord } from "@spec-orch/contract"
+import { RunRecord } from "@spec-orch/contract"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, Fiber, Layer, Stream } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
+import { record } from "./utils/runs.js"
 
 const db = () => join(mkdtempSync(join(tmpdir(), "runstore-")), "state.db")
 const storeLayer = (file: string) => RunStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename: file })))
-const record = (attempt: number, status: RunRecord["status"] = "running") =>
-  new RunRecord({
-    runId: makeRunId(`T-1-r${attempt}`),
-    runKey: makeRunKey("T-1"),
-    issueId: makeIssueId("T-1"),
-    attempt,
-    status,
-    stage: "load",
-    startedAt: `2026-11-25T10:00:0${attempt}.000Z`,
-    updatedAt: `2026-11-25T10:00:0${attempt}.000Z`
-  })
 
 describe("RunStore", () => {
   it.effect("keeps run records across connections to the same file", () =>
