@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, join } from "node:path"
-import { BIN as BUILT } from "./project.js"
+import { BIN as BUILT, writeGatePolicy } from "./project.js"
 
 /** The CLI bundle under test; `$SPEC_ORCH_BIN` points at another build (e.g. one of your own while others rebuild dist/). */
 export const BIN = process.env["SPEC_ORCH_BIN"] ?? BUILT
@@ -124,22 +124,7 @@ export const makeMissionProject = (options: { readonly builder?: ReadonlyArray<s
     `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
     ""
   ].join("\n"))
-  writeFileSync(join(root, "gate.policy.yaml"), [
-    "conditions:",
-    "  spec_exists: { required: true }",
-    "  spec_approved: { required: true }",
-    "  within_boundaries: { required: true }",
-    "  builder: { required: true }",
-    "  verification: { required: true }",
-    "  review: { required: true }",
-    "  human_acceptance: { required: true }",
-    "profiles:",
-    "  e2e:",
-    "    disable: [review, human_acceptance]",
-    "  loose:",
-    "    disable: [review, human_acceptance, within_boundaries]",
-    ""
-  ].join("\n"))
+  writeGatePolicy(root, { e2e: ["review", "human_acceptance"], loose: ["review", "human_acceptance", "within_boundaries"] })
   writeFileSync(join(root, "README.md"), "mission test project\n")
   git("init", "-q", "-b", "main")
   git("add", "-A")

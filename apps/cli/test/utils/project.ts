@@ -39,6 +39,19 @@ for (const line of prompt.split("\\n")) {
 say({ type: "result", text: "done" })
 `
 
+/**
+ * gate.policy.yaml for test projects: every built-in condition required, and the given profiles, each
+ * disabling the listed conditions.
+ */
+export const writeGatePolicy = (root: string, profiles: Readonly<Record<string, ReadonlyArray<string>>>): void =>
+  writeFileSync(join(root, "gate.policy.yaml"), [
+    "conditions:",
+    ...["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance"].map((c) => `  ${c}: { required: true }`),
+    "profiles:",
+    ...Object.entries(profiles).flatMap(([name, disabled]) => [`  ${name}:`, `    disable: [${disabled.join(", ")}]`]),
+    ""
+  ].join("\n"))
+
 export interface TestProject {
   readonly root: string
   /** Writes an issue fixture. */
@@ -88,22 +101,7 @@ export const makeProject = (options: {
     options.toml ?? "",
     ""
   ].join("\n"))
-  writeFileSync(join(root, "gate.policy.yaml"), [
-    "conditions:",
-    "  spec_exists: { required: true }",
-    "  spec_approved: { required: true }",
-    "  within_boundaries: { required: true }",
-    "  builder: { required: true }",
-    "  verification: { required: true }",
-    "  review: { required: true }",
-    "  human_acceptance: { required: true }",
-    "profiles:",
-    "  e2e:",
-    "    disable: [review, human_acceptance]",
-    "  reviewed:",
-    "    disable: [human_acceptance]",
-    ""
-  ].join("\n"))
+  writeGatePolicy(root, { e2e: ["review", "human_acceptance"], reviewed: ["human_acceptance"] })
   writeFileSync(join(root, "README.md"), "test project\n")
   git("init", "-q")
   git("add", "-A")
