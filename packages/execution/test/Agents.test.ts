@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type AgentEvent, defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
+import { processAlive } from "@spec-orch/test-kit"
 import { Deferred, Effect, Fiber } from "effect"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -26,15 +27,7 @@ const run = (over: Partial<AgentRequest> & { builder: SpecOrchConfig["builder"] 
 
 const sh = (script: string) => builder({ command: ["sh", "-c", script] })
 const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => l !== "")
-/** A process is alive while /proc lists it in a state other than zombie (dead, waiting to be reaped). */
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
-  } catch {
-    return false
-  }
-}
+const alive = processAlive
 
 describe("Agents.run with the command adapter", () => {
   it.live("completes on exit 0 with the prompt on stdin, keeping raw lines verbatim and events in order", () =>

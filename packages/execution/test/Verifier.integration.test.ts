@@ -1,7 +1,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { type StepResult, VerificationStep } from "@spec-orch/contract"
-import { tempDir } from "@spec-orch/test-kit"
+import { processAlive, tempDir } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -20,15 +20,7 @@ const verify = (steps: ReadonlyArray<VerificationStep>, options: { defaultTimeou
     return { report, cwd, logDir }
   })
 
-/** True while a process with this pid exists and is not a zombie. */
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
-  } catch {
-    return false
-  }
-}
+const alive = processAlive
 
 describe("Verifier.run", () => {
   it.live("passes a step that exits 0, recording the command, output tail, duration and log", () =>

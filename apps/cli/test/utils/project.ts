@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { processAlive } from "@spec-orch/test-kit"
 
 export const BIN = join(import.meta.dirname, "../../dist/main.js")
 
@@ -148,11 +149,4 @@ export const waitFor = async (predicate: () => boolean, ms = 60_000): Promise<vo
 }
 
 /** Whether a process is alive (a zombie waiting to be reaped is not). */
-export const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
-  } catch {
-    return false
-  }
-}
+export const alive = processAlive
