@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
 import { Deferred, Effect } from "effect"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
+import { processesIn } from "@spec-orch/test-kit"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { confine } from "../src/internal/confine.js"
@@ -30,16 +31,6 @@ const runPlan = (w: ReturnType<typeof world>, plan: unknown, over: Partial<Agent
     return yield* agents.run({ adapter: "acp", cwd: w.cwd, runDir: w.runDir, prompt: JSON.stringify(plan), builder: builder(), ...over })
   }).pipe(Effect.provide(Agents.layer))
 
-/** Live (non-zombie) processes whose working directory is `dir`. */
-const processesIn = (dir: string) =>
-  readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8")
-      return readlinkSync(`/proc/${p}/cwd`) === dir && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
-    } catch {
-      return false
-    }
-  })
 
 describe("ACP fs methods are confined to the worktree", () => {
   it.live("writes inside the worktree and refuses '..', absolute paths outside, symlink escapes and .git", () =>

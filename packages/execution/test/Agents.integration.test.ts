@@ -5,10 +5,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { type AgentEvent, defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
-import { ModelServer, scripts } from "@spec-orch/test-kit"
+import { ModelServer, processesIn, scripts } from "@spec-orch/test-kit"
 import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type AgentRequest, Agents } from "../src/index.js"
@@ -26,16 +26,6 @@ const repo = () => {
   return { cwd, runDir: join(root, "run") }
 }
 
-/** Live (non-zombie) processes whose working directory is `dir`. */
-const processesIn = (dir: string) =>
-  readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8")
-      return readlinkSync(`/proc/${p}/cwd`) === dir && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
-    } catch {
-      return false
-    }
-  })
 
 const events = (runDir: string) => readFileSync(join(runDir, "events.jsonl"), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as AgentEvent)
 

@@ -1,5 +1,5 @@
 /** Process checks for tests that kill agents and verification steps. */
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 
 /** True while a process with this pid exists and is not a zombie (dead, waiting to be reaped). Linux /proc. */
 export const processAlive = (pid: number): boolean => {
@@ -10,3 +10,13 @@ export const processAlive = (pid: number): boolean => {
     return false
   }
 }
+
+/** Live (non-zombie) processes whose working directory is `dir`. Linux /proc. */
+export const processesIn = (dir: string): Array<string> =>
+  readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readlinkSync(`/proc/${p}/cwd`) === dir && processAlive(Number(p))
+    } catch {
+      return false
+    }
+  })
