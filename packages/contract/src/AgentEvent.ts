@@ -80,5 +80,7 @@ export class AgentOutcome extends Schema.Class<AgentOutcome>("@spec-orch/contrac
   durationMs: Schema.Number,
   eventCount: Schema.Number,
   filesChanged: Schema.Array(Schema.String),
-  commandsRun: Schema.Number
+  commandsRun: Schema.Number,
+  /** Output beyond the caps (`[limits]`): lines cut short and bytes not kept in the artifacts. */
+  outputTruncated: Schema.optionalKey(Schema.Struct({ lines: Schema.Number, lineBytesDropped: Schema.Number, artifactBytesDropped: Schema.Number }))
 }) {}

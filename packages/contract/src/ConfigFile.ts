@@ -15,6 +15,8 @@ const VerificationEntry = z.union([
   CommandSpec,
   z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })
 ])
+/** `[verification.env]`: variables every step gets (a table, not a step). */
+const VerificationEnv = z.record(z.string(), z.string())
 
 const ModelFallback = z.union([
   z.string(),
@@ -59,8 +61,17 @@ export const ConfigFile = z.object({
     fixtures_dir: z.string().default("fixtures/issues")
   }).prefault({}),
 
-  /** Ordered verification steps: name → argv list, shell string, or `{ command, timeout_seconds }`. */
-  verification: z.record(z.string(), VerificationEntry).default({}),
+  /**
+   * Ordered verification steps: name → argv list, shell string, or `{ command, timeout_seconds }`.
+   * The one key that is not a step: `env`, a table of variables every step gets.
+   */
+  verification: z.record(z.string(), z.union([VerificationEntry, VerificationEnv])).superRefine((table, ctx) => {
+    for (const [name, entry] of Object.entries(table)) {
+      const isEnv = typeof entry === "object" && !Array.isArray(entry) && !("command" in entry)
+      if (name === "env" && !isEnv) ctx.addIssue({ code: "custom", path: ["env"], message: "`env` holds variables for every step: write it as a table, `[verification.env]` with NAME = \"value\" lines" })
+      if (name !== "env" && isEnv) ctx.addIssue({ code: "custom", path: [name], message: `step "${name}" needs a command: an argv list, a shell string, or { command = …, timeout_seconds = … }` })
+    }
+  }).default({}),
 
   builder: z.object({
     adapter: z.string().default("codex"),
@@ -231,6 +242,16 @@ export const ConfigFile = z.object({
     compliance: z.string().default("compliance.contracts.yaml")
   }).prefault({}),
 
+  /** Size caps on what agents and verification steps print: memory stays flat and artifacts bounded, whatever they write. */
+  limits: z.object({
+    /** Bytes kept of one line of agent output; beyond it the line is cut with a marker and not parsed. */
+    output_line_bytes: z.number().int().positive().default(1024 * 1024),
+    /** Bytes kept in each of a turn's stream artifacts (agent.jsonl, events.jsonl, agent.stderr.log). */
+    agent_output_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** Bytes kept of each verification step's log. */
+    step_log_bytes: z.number().int().positive().default(16 * 1024 * 1024)
+  }).prefault({}),
+
   workspace: z.object({
     /** Where worktrees live; default `$XDG_CACHE_HOME/spec-orch/worktrees` (outside the repository). */
     root: z.string().optional(),
@@ -243,3 +264,30 @@ export const ConfigFile = z.object({
 
 /** The typed, defaulted content of `spec-orch.toml`. */
 export type SpecOrchConfig = z.output<typeof ConfigFile>
+
+/** One configured verification step, as written in `[verification]` (the `env` table excluded). */
+export interface ConfiguredStep {
+  readonly name: string
+  readonly command: string | ReadonlyArray<string>
+  readonly timeoutSeconds?: number
+}
+
+/** The `[verification]` steps in file order, without the `env` table. */
+export const configuredSteps = (verification: SpecOrchConfig["verification"]): Array<ConfiguredStep> => {
+  const out: Array<ConfiguredStep> = []
+  for (const [name, entry] of Object.entries(verification)) {
+    if (name === "env") continue
+    if (typeof entry === "string" || Array.isArray(entry)) out.push({ name, command: entry })
+    else if ("command" in entry && entry.command !== undefined) {
+      const e = entry as { readonly command: string | ReadonlyArray<string>; readonly timeout_seconds?: number | undefined }
+      out.push({ name, command: e.command, ...(e.timeout_seconds !== undefined ? { timeoutSeconds: e.timeout_seconds } : {}) })
+    }
+  }
+  return out
+}
+
+/** `[verification.env]`: the variables every verification step gets (none when absent). */
+export const verificationEnv = (verification: SpecOrchConfig["verification"]): Readonly<Record<string, string>> => {
+  const env = verification["env"]
+  return env !== undefined && typeof env === "object" && !Array.isArray(env) && !("command" in env) ? (env as Record<string, string>) : {}
+}

@@ -4,7 +4,8 @@
  * `Agents.run` with the command adapter running `true`, minus a bare spawn of `true`. Medians.
  */
 import { defaultConfig } from "@spec-orch/contract"
-import { Effect } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -16,6 +17,8 @@ import { codexStream } from "../src/internal/codex-stream.js"
 import { droidStream } from "../src/internal/droid-stream.js"
 import { opencodeStream } from "../src/internal/opencode-stream.js"
 import type { LineProtocol } from "../src/internal/protocol.js"
+
+const AgentsLive = Agents.layer.pipe(Layer.provide(NodeServices.layer))
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const report = (bench: string, metric: string, value: number, unit: string, target?: string, note?: string) =>
@@ -106,7 +109,7 @@ const runTimes = await Effect.runPromise(Effect.gen(function*() {
     if (i >= 3) times.push(Number(process.hrtime.bigint() - t) / 1e6)
   }
   return times
-}).pipe(Effect.provide(Agents.layer)))
+}).pipe(Effect.provide(AgentsLive)))
 rmSync(root, { recursive: true, force: true })
 const overhead = median(runTimes) - median(bareTimes)
 report("agent-overhead", "bare spawn of `true`", Math.round(median(bareTimes) * 10) / 10, "ms")

@@ -5,8 +5,9 @@
  * a private HOME, and turns its stream into the contract's `AgentEvent`s and one `AgentOutcome`.
  */
 import { type AgentEvent, type AgentOutcome, defaultConfig, didYouMean, type SpecOrchConfig } from "@spec-orch/contract"
-import { type AgentPolicy, policyFromBuilder } from "@spec-orch/harness"
-import { Context, Effect, Layer } from "effect"
+import { type AgentPolicy, hostEnvironment, policyFromBuilder } from "@spec-orch/harness"
+import { Context, Effect, FileSystem, Layer } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { execFile } from "node:child_process"
 import { existsSync, statSync } from "node:fs"
 import { AgentConfigInvalid, AgentError, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
@@ -28,6 +29,10 @@ export interface AgentRequest {
   readonly runDir: string
   /** Timeouts, model, permission mode, sandbox, autonomy, command, env, secret_env, agent (for acp). */
   readonly builder: SpecOrchConfig["builder"]
+  /** Output caps (default: the built-in `[limits]`). */
+  readonly limits?: SpecOrchConfig["limits"] | undefined
+  /** Applied to every text the turn writes (agent.jsonl, events.jsonl, stderr, the outcome). */
+  readonly redact?: ((text: string) => string) | undefined
   /** From the harness; derived from `builder` when absent. */
   readonly policy?: AgentPolicy | undefined
   /** A model endpoint to use instead of the agent's default provider (default: $SPEC_ORCH_AGENT_ENDPOINT). */
@@ -116,7 +121,8 @@ export class Agents extends Context.Service<Agents, {
   /** Resolves the adapter's executable and version for preflight (`builder` supplies `executable`, `agent`, `command`). */
   readonly check: (adapter: string, builder?: SpecOrchConfig["builder"]) => Effect.Effect<AgentCheck, AgentError>
 }>()("@spec-orch/execution/Agents") {
-  static readonly layer: Layer.Layer<Agents> = Layer.sync(Agents, () => {
+  static readonly layer: Layer.Layer<Agents, never, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem> = Layer.effect(Agents, Effect.gen(function*() {
+    const services = yield* Effect.context<ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem>()
     const run = Effect.fn("Agents.run")(function*(request: AgentRequest) {
       const { builder } = request
       const resolved = yield* resolve(request.adapter, builder)
@@ -125,24 +131,25 @@ export class Agents extends Context.Service<Agents, {
       }
       const policy = request.policy ?? policyFromBuilder(builder, { isRoot: isRoot() })
       for (const note of policy.notes) yield* Effect.logWarning(note)
-      const endpoint = request.endpoint ?? endpointFromEnv()
+      const host = yield* hostEnvironment
+      const endpoint = request.endpoint ?? endpointFromEnv(host)
       const prepared = yield* Effect.try({
         try: () => prepare({ adapter: resolved.adapter, agent: resolved.agent, cwd: request.cwd, prompt: request.prompt, runDir: request.runDir, builder, policy, endpoint }),
         catch: (cause) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `could not prepare the agent's private config under ${request.runDir}: ${String(cause)}` }) })
       })
       const env = agentEnvironment({
-        host: process.env,
+        host,
         runDir: request.runDir,
         builderEnv: builder.env,
         secretEnv: builder.secret_env,
         offline: endpoint !== undefined && isLoopback(endpoint),
         extra: { ...prepared.env, ...request.env }
       })
-      return yield* supervise({
+      const limits = request.limits ?? defaultConfig().limits
+      return yield* supervise<never>({
         adapter: request.adapter,
         spec: {
-          executable: resolved.launcher.executable,
-          args: [...resolved.launcher.prefix, ...resolved.program.args, ...prepared.args],
+          argv: [resolved.launcher.executable, ...resolved.launcher.prefix, ...resolved.program.args, ...prepared.args],
           cwd: request.cwd,
           env,
           input: prepared.input
@@ -153,11 +160,14 @@ export class Agents extends Context.Service<Agents, {
         limits: {
           timeoutMs: builder.timeout_seconds * 1000,
           stallMs: builder.stall_timeout_seconds * 1000,
-          budgets: policy.budgets
+          budgets: policy.budgets,
+          lineBytes: limits.output_line_bytes,
+          outputBytes: limits.agent_output_bytes
         },
         onEvent: request.onEvent,
-        cancel: request.cancel
-      })
+        cancel: request.cancel,
+        redact: request.redact
+      }).pipe(Effect.provide(services))
     })
 
     const check = Effect.fn("Agents.check")(function*(adapter: string, builder?: SpecOrchConfig["builder"]) {
@@ -169,5 +179,5 @@ export class Agents extends Context.Service<Agents, {
     })
 
     return Agents.of({ run, check })
-  })
+  }))
 }

@@ -1,11 +1,16 @@
 /**
  * Runs a project's own verification commands in a worktree and reports each step as data. The rule:
- * `run` never fails — a failing, hanging, missing or crashing command is an outcome in the report,
- * and a step that hangs is killed with its whole process group.
+ * `run` never fails — a failing, hanging, missing or crashing command is an outcome in the report.
+ * What the agent wrote (tests, build scripts) is untrusted code, so every step gets a scrubbed
+ * environment (no tracker, SCM, cloud or model credentials), its output is redacted and capped, and
+ * nothing it starts outlives it; the caller's `wrap` puts it in the OS sandbox.
  */
-import { type Issue, type SpecOrchConfig, StepResult, VerificationReport, VerificationStep } from "@spec-orch/contract"
-import { Clock, Context, Duration, Effect, Fiber, FileSystem, Layer, Path, Stream } from "effect"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { configuredSteps, defaultConfig, type Issue, verificationEnv, type SpecOrchConfig, StepResult, VerificationReport, VerificationStep } from "@spec-orch/contract"
+import { hostEnvironment } from "@spec-orch/harness"
+import { Clock, Context, Duration, Effect, FileSystem, Layer, Path } from "effect"
+import { ChildProcessSpawner } from "effect/process"
+import { verificationEnvironment } from "./internal/environment.js"
+import { reapLeftover, runProcess, type Wrap } from "./internal/process.js"
 
 /** Input of one verification run. */
 export interface VerifyInput {
@@ -18,6 +23,16 @@ export interface VerifyInput {
   readonly defaultTimeoutSeconds?: number | undefined
   /** Called after each step, in order. */
   readonly onStep?: ((result: StepResult) => Effect.Effect<void>) | undefined
+  /** Variables for every step (`[verification.env]`), on top of the scrubbed host environment; credentials are still refused. */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** Extra variable names never passed (`[builder] secret_env`). */
+  readonly secretEnv?: ReadonlyArray<string> | undefined
+  /** Applied to every text written or reported (logs, output tails). */
+  readonly redact?: ((text: string) => string) | undefined
+  /** Bytes kept of each step's log (default: the built-in `[limits] step_log_bytes`). */
+  readonly logBytes?: number | undefined
+  /** Called whenever a step prints something (live progress). */
+  readonly onOutput?: ((step: string) => Effect.Effect<void>) | undefined
 }
 
 export class Verifier extends Context.Service<Verifier, {
@@ -28,24 +43,36 @@ export class Verifier extends Context.Service<Verifier, {
   static readonly layer: Layer.Layer<Verifier, never, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem | Path.Path> = Layer.effect(
     Verifier,
     Effect.gen(function*() {
-      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const services = yield* Effect.context<ChildProcessSpawner.ChildProcessSpawner>()
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
-      const runStep = makeStepRunner(spawner, fs)
+      const runStep = makeStepRunner(fs, services)
 
       const run = Effect.fn("Verifier.run")(function*(input: VerifyInput) {
         const startedAt = yield* nowIso
         yield* fs.makeDirectory(input.logDir, { recursive: true }).pipe(Effect.orDie)
-        const tokens = yield* resolveTokens(fs, path, input.cwd)
+        // A step left running by a controller that was killed must not run beside the new ones.
+        for (const name of yield* fs.readDirectory(input.logDir).pipe(Effect.orElseSucceed(() => []))) {
+          if (name.endsWith(".pid")) yield* reapLeftover(path.join(input.logDir, name))
+        }
+        const host = yield* hostEnvironment
+        const env = verificationEnvironment({ host, extra: input.env ?? {}, secretEnv: input.secretEnv ?? [], cacheDir: path.join(input.logDir, ".cache") })
+        const tokens = yield* resolveTokens(fs, path, input.cwd, env["PATH"] ?? "")
+        const redact = input.redact ?? ((t: string) => t)
+        const logBytes = input.logBytes ?? defaultConfig().limits.step_log_bytes
         const results: Array<StepResult> = []
         for (const [i, step] of input.steps.entries()) {
           const logPath = path.join(input.logDir, `${String(i + 1).padStart(2, "0")}-${fileSafe(step.name)}.log`)
           const result = yield* runStep({
             step,
             cwd: input.cwd,
+            env,
             tokens,
             logPath,
-            timeoutSeconds: step.timeoutSeconds ?? input.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
+            timeoutSeconds: step.timeoutSeconds ?? input.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+            logBytes,
+            redact,
+            onOutput: input.onOutput
           })
           results.push(result)
           if (input.onStep) yield* input.onStep(result)
@@ -58,17 +85,20 @@ export class Verifier extends Context.Service<Verifier, {
   )
 }
 
+/** The parts of a `VerifyInput` that come from the project's configuration. */
+export const verifyOptionsFrom = (config: SpecOrchConfig): Pick<VerifyInput, "env" | "secretEnv" | "logBytes"> => ({
+  env: verificationEnv(config.verification),
+  secretEnv: config.builder.secret_env,
+  logBytes: config.limits.step_log_bytes
+})
+
 /** Timeout of a step that names none, as in the original. */
 export const DEFAULT_TIMEOUT_SECONDS = 600
 
 /** Pure: the issue's steps replace [verification] entirely when present (original semantics), else the config's, in file order. */
 export const resolveSteps = (issue: Issue, config: SpecOrchConfig): ReadonlyArray<VerificationStep> => {
   if (issue.verification !== undefined) return issue.verification
-  return Object.entries(config.verification).map(([name, entry]) =>
-    typeof entry === "string" || Array.isArray(entry)
-      ? new VerificationStep({ name, command: entry })
-      : new VerificationStep({ name, command: entry.command, ...(entry.timeout_seconds !== undefined ? { timeoutSeconds: entry.timeout_seconds } : {}) })
-  )
+  return configuredSteps(config.verification).map((s) => new VerificationStep(s))
 }
 
 /** Lines of output kept in `StepResult.outputTail`. */
@@ -89,15 +119,15 @@ interface Tokens {
   readonly workspace: string
 }
 
-const resolveTokens = (fs: FileSystem.FileSystem, path: Path.Path, cwd: string): Effect.Effect<Tokens> =>
+const resolveTokens = (fs: FileSystem.FileSystem, path: Path.Path, cwd: string, searchPath: string): Effect.Effect<Tokens> =>
   Effect.gen(function*() {
-    return { python: yield* findOnPath(fs, path, ["python3", "python"]), node: process.execPath, workspace: cwd }
+    return { python: yield* findOnPath(fs, path, searchPath, ["python3", "python"]), node: process.execPath, workspace: cwd }
   })
 
-/** The first of `names` found as an executable file on PATH. */
-const findOnPath = (fs: FileSystem.FileSystem, path: Path.Path, names: ReadonlyArray<string>) =>
+/** The first of `names` found as an executable file on `searchPath`. */
+const findOnPath = (fs: FileSystem.FileSystem, path: Path.Path, searchPath: string, names: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const dirs = (process.env.PATH ?? "").split(process.platform === "win32" ? ";" : ":").filter((d) => d !== "")
+    const dirs = searchPath.split(process.platform === "win32" ? ";" : ":").filter((d) => d !== "")
     for (const name of names) {
       for (const dir of dirs) {
         const candidate = path.join(dir, name)
@@ -136,9 +166,13 @@ const notFoundIn = (output: string): string | undefined => {
 interface StepInput {
   readonly step: VerificationStep
   readonly cwd: string
+  readonly env: Readonly<Record<string, string>>
   readonly tokens: Tokens
   readonly logPath: string
   readonly timeoutSeconds: number
+  readonly logBytes: number
+  readonly redact: (text: string) => string
+  readonly onOutput: ((step: string) => Effect.Effect<void>) | undefined
 }
 
 type Ending =
@@ -147,7 +181,7 @@ type Ending =
   | { readonly _tag: "TimedOut" }
   | { readonly _tag: "SpawnFailed"; readonly notFound: boolean; readonly detail: string }
 
-const makeStepRunner = (spawner: ChildProcessSpawner.ChildProcessSpawner["Service"], fs: FileSystem.FileSystem) =>
+const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<ChildProcessSpawner.ChildProcessSpawner>) =>
   Effect.fnUntraced(function*(input: StepInput) {
     const { step, tokens } = input
     const isShell = typeof step.command === "string"
@@ -170,7 +204,7 @@ const makeStepRunner = (spawner: ChildProcessSpawner.ChildProcessSpawner["Servic
           command: argv,
           exitCode: fields.exitCode,
           durationMs: end - started,
-          outputTail: fields.outputTail,
+          outputTail: input.redact(fields.outputTail),
           logPath: input.logPath,
           ...(fields.note !== undefined ? { note: fields.note } : {})
         }))
@@ -192,54 +226,65 @@ const makeStepRunner = (spawner: ChildProcessSpawner.ChildProcessSpawner["Servic
       return yield* result({ outcome: "failed", exitCode: null, outputTail: "", note })
     }
 
-    const { ending, tail } = yield* Effect.scoped(Effect.gen(function*() {
+    const { ending, tail, logDropped } = yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* fs.open(input.logPath, { flag: "w" }).pipe(Effect.orDie)
       const encoder = new TextEncoder()
       yield* file.writeAll(encoder.encode(header)).pipe(Effect.orDie)
       let tailBuf = Buffer.alloc(0)
+      let logged = 0
+      let dropped = 0
+      // Redacted per complete line, so a secret split across two chunks is still caught.
+      let pending = ""
+      const decoder = new TextDecoder()
+      const flush = (text: string) => {
+        const bytes = encoder.encode(input.redact(text))
+        if (logged + bytes.length > input.logBytes) {
+          dropped += bytes.length
+          if (logged >= input.logBytes) return Effect.void
+          logged = input.logBytes
+          return file.writeAll(encoder.encode(`\n# [spec-orch: the log reached its cap of ${input.logBytes} bytes ([limits] step_log_bytes); the rest is not kept]\n`)).pipe(Effect.orDie)
+        }
+        logged += bytes.length
+        return file.writeAll(bytes).pipe(Effect.orDie)
+      }
       const keep = (chunk: Uint8Array) => {
         tailBuf = Buffer.concat([tailBuf, chunk])
         if (tailBuf.length > TAIL_BYTES) tailBuf = tailBuf.subarray(tailBuf.length - TAIL_BYTES)
       }
-      const spawned = yield* spawner.spawn(ChildProcess.make(argv[0]!, argv.slice(1), {
-        cwd: input.cwd,
-        stdin: "ignore",
-        // Its own process group, so a timeout kills everything the step started.
-        detached: true,
-        killSignal: "SIGTERM",
-        forceKillAfter: KILL_GRACE
-      })).pipe(Effect.result)
-      if (spawned._tag === "Failure") {
-        const e = spawned.failure
-        const code = (e.reason as { cause?: { code?: string } }).cause?.code
-        const ending: Ending = {
-          _tag: "SpawnFailed",
-          notFound: e.reason._tag === "NotFound" || code === "ENOENT" || code === "EACCES",
-          detail: code === "EACCES" ? `${argv[0]} is not executable` : code === "ENOENT" || e.reason._tag === "NotFound" ? `${argv[0]} was not found on PATH` : e.message
-        }
-        return { ending, tail: "" }
-      }
-      const handle = spawned.success
-      const pump = yield* handle.all.pipe(
-        Stream.runForEach((chunk) => {
+      const onChunk = (chunk: Uint8Array) =>
+        Effect.suspend(() => {
+          if (input.onOutput !== undefined) return Effect.andThen(input.onOutput(step.name), absorb(chunk))
+          return absorb(chunk)
+        })
+      const absorb = (chunk: Uint8Array) =>
+        Effect.suspend(() => {
           keep(chunk)
-          return file.writeAll(chunk)
-        }),
-        Effect.ignore,
-        Effect.forkChild
-      )
-      const exit = yield* handle.exitCode.pipe(Effect.result, Effect.timeoutOption(Duration.seconds(input.timeoutSeconds)))
-      // Whatever happened, nothing the step started may outlive it (background children included).
-      yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: KILL_GRACE }).pipe(Effect.ignore)
-      yield* Fiber.join(pump).pipe(Effect.timeoutOption(Duration.seconds(5)))
-      let ending: Ending
-      if (exit._tag === "None") ending = { _tag: "TimedOut" }
-      else if (exit.value._tag === "Success") ending = { _tag: "Exited", code: exit.value.success }
-      else {
-        const text = String((exit.value.failure.reason as { cause?: { message?: string } }).cause?.message ?? exit.value.failure.message)
-        ending = { _tag: "Signalled", signal: /signal: '?(\w+)'?/.exec(text)?.[1] ?? "a signal" }
+          pending += decoder.decode(chunk, { stream: true })
+          const cut = pending.lastIndexOf("\n")
+          // A line longer than the tail buffer is written as it comes rather than held.
+          if (cut === -1 && pending.length < TAIL_BYTES) return Effect.void
+          const upTo = cut === -1 ? pending.length : cut + 1
+          const text = pending.slice(0, upTo)
+          pending = pending.slice(upTo)
+          return flush(text)
+        })
+      const run = yield* runProcess(
+        { argv, cwd: input.cwd, env: input.env, pidFile: `${input.logPath.replace(/\.log$/, "")}.pid` },
+        { _tag: "Combined", onChunk },
+        { timeout: Duration.seconds(input.timeoutSeconds), grace: KILL_GRACE }
+      ).pipe(Effect.provide(services), Effect.result)
+      yield* Effect.suspend(() => flush(pending + decoder.decode()))
+      if (run._tag === "Failure") {
+        const e = run.failure
+        return { ending: { _tag: "SpawnFailed", notFound: e.notFound, detail: e.notFound && e.detail.endsWith("was not found") ? `${argv[0]} was not found on PATH` : e.detail } satisfies Ending, tail: "", logDropped: 0 }
       }
-      return { ending, tail: tailBuf.toString("utf8") }
+      const end = run.success
+      const ending: Ending = end.stopped?._tag === "TimedOut"
+        ? { _tag: "TimedOut" }
+        : end.ending._tag === "Exited"
+        ? { _tag: "Exited", code: end.ending.code }
+        : { _tag: "Signalled", signal: end.ending._tag === "Signalled" ? end.ending.signal : "a signal" }
+      return { ending, tail: tailBuf.toString("utf8"), logDropped: dropped }
     }))
 
     const tailLines = tail.replace(/\r\n/g, "\n").split("\n")
@@ -278,6 +323,7 @@ const makeStepRunner = (spawner: ChildProcessSpawner.ChildProcessSpawner["Servic
         note = ending.detail
         break
     }
+    if (logDropped > 0) note = [note, `${logDropped} bytes of output beyond [limits] step_log_bytes were not kept in the log`].filter((n) => n !== undefined).join("; ")
     yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* fs.open(input.logPath, { flag: "a" })
       yield* file.writeAll(new TextEncoder().encode(`\n# outcome: ${outcome}${exitCode !== null ? ` (exit ${exitCode})` : ""}${note !== undefined ? ` — ${note}` : ""}\n`))

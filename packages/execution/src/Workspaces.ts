@@ -6,8 +6,10 @@
  */
 import { Project, RunKey, sha256 } from "@spec-orch/contract"
 import { atomicWriter } from "@spec-orch/contract"
-import { Clock, Context, Effect, FileSystem, Layer, Option, Path, Schema, Semaphore, Stream } from "effect"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { Clock, Context, Effect, FileSystem, Layer, Option, Path, Schema, Semaphore } from "effect"
+import { ChildProcessSpawner } from "effect/process"
+import { hostEnvironment } from "@spec-orch/harness"
+import { makeGitRunner } from "./Git.js"
 import { homedir } from "node:os"
 
 // ── data ──────────────────────────────────────────────────────────────────────────────────────
@@ -241,56 +243,28 @@ export class Workspaces extends Context.Service<Workspaces, {
 
 // ── git ───────────────────────────────────────────────────────────────────────────────────────
 
-/** Environment variables never passed to git: they would point it at another repository or config, or make it interactive. */
-const DROPPED_ENV = /^(GIT_.*|EDITOR|VISUAL|PAGER|SSH_ASKPASS)$/
-
+/** What a git command printed on stdout, with its exit code. */
 interface GitOutput {
   readonly code: number
   readonly stdout: string
 }
 
 /**
- * Runs git with a deterministic environment: no prompts, no pager or editor, C locale, fixed
- * identity, no inherited GIT_* variables. Spawned directly rather than through simple-git: simple-git
- * waits a hard-coded 50 ms after every command that prints nothing (`worktree add -q`, `prune`,
- * `add -A`, …), which tripled the fixed cost of `prepare`.
+ * Runs git through the shared inert runner (`Git.ts`: no hooks, no fsmonitor, only the environment git
+ * needs) with spec-orch's identity for host commits, and turns an unexpected exit into `GitFailed`.
+ * Spawned directly rather than through simple-git: simple-git waits a hard-coded 50 ms after every
+ * command that prints nothing (`worktree add -q`, `prune`, `add -A`, …), which tripled the fixed cost
+ * of `prepare`.
  */
-const makeGit = (spawner: ChildProcessSpawner.ChildProcessSpawner["Service"], options: WorkspacesOptions) => {
-  const author = options.author ?? { name: "spec-orch", email: "spec-orch@localhost" }
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !DROPPED_ENV.test(k)) env[k] = v
-  Object.assign(env, {
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_OPTIONAL_LOCKS: "0",
-    GIT_PAGER: "cat",
-    GIT_EDITOR: "true",
-    GIT_AUTHOR_NAME: author.name,
-    GIT_AUTHOR_EMAIL: author.email,
-    GIT_COMMITTER_NAME: author.name,
-    GIT_COMMITTER_EMAIL: author.email,
-    GCM_INTERACTIVE: "never",
-    LC_ALL: "C",
-    LANGUAGE: "C"
-  })
-  const text = (stream: Stream.Stream<Uint8Array, unknown>) => stream.pipe(Stream.decodeText(), Stream.mkString, Effect.orElseSucceed(() => ""))
-
+const makeGit = (spawner: ChildProcessSpawner.ChildProcessSpawner["Service"], host: Readonly<Record<string, string>>, options: WorkspacesOptions) => {
+  const run = makeGitRunner(spawner, host, options.author ?? { name: "spec-orch", email: "spec-orch@localhost" })
   return (cwd: string, args: ReadonlyArray<string>, opts: { readonly env?: Record<string, string>; readonly ok?: ReadonlyArray<number> } = {}): Effect.Effect<GitOutput, GitFailed> => {
     const failed = (stderr: string, exitCode?: number) =>
       new GitFailed({ command: `git ${args.join(" ")}`, cwd, ...(exitCode !== undefined ? { exitCode } : {}), stderr })
-    return Effect.scoped(Effect.gen(function*() {
-      const handle = yield* spawner.spawn(ChildProcess.make("git", ["-c", "core.quotepath=off", "-c", "commit.gpgsign=false", "-c", "maintenance.auto=false", "-c", "gc.auto=0", ...args], {
-        cwd,
-        env: { ...env, ...opts.env },
-        extendEnv: false,
-        stdin: "ignore",
-        // git may leave `gc --auto` running in the background; it must not be killed with the command.
-        detached: false
-      })).pipe(Effect.mapError((e) => failed(e.reason._tag === "NotFound" ? "git is not installed or not on PATH" : e.message)))
-      const [stdout, stderr] = yield* Effect.all([text(handle.stdout), text(handle.stderr)], { concurrency: 2 })
-      const code = yield* handle.exitCode.pipe(Effect.mapError((e) => failed(e.message)))
-      if (code === 0 || (opts.ok ?? []).includes(code)) return { code, stdout }
-      return yield* failed(stderr, code)
-    }))
+    return run(cwd, args, { env: opts.env }).pipe(
+      Effect.mapError((e) => failed(e.reason._tag === "NotFound" ? "git is not installed or not on PATH" : e.message)),
+      Effect.flatMap((r) => (r.exitCode === 0 || (opts.ok ?? []).includes(r.exitCode) ? Effect.succeed({ code: r.exitCode, stdout: r.stdout }) : Effect.fail(failed(r.stderr, r.exitCode))))
+    )
   }
 }
 
@@ -335,7 +309,8 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   const project = yield* Project
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const git = makeGit(yield* ChildProcessSpawner.ChildProcessSpawner, options)
+  const host = yield* hostEnvironment
+  const git = makeGit(yield* ChildProcessSpawner.ChildProcessSpawner, host, options)
   const write = atomicWriter(fs, path)
   const bindingsDir = path.join(project.stateDir, "workspaces")
   const locks = new Map<string, Semaphore.Semaphore>()
@@ -362,7 +337,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     // The main working tree is the parent of the common dir; from inside a linked worktree, --show-toplevel is not it.
     const top = path.basename(commonDir) === ".git" ? path.dirname(commonDir) : yield* realPath(toplevel)
     const rootSetting = project.config.workspace.root
-    const cacheHome = process.env.XDG_CACHE_HOME !== undefined && process.env.XDG_CACHE_HOME !== "" ? process.env.XDG_CACHE_HOME : path.join(homedir(), ".cache")
+    const cacheHome = host["XDG_CACHE_HOME"] ?? path.join(host["HOME"] ?? homedir(), ".cache")
     const root = rootSetting === undefined
       ? path.join(cacheHome, "spec-orch", "worktrees")
       : path.resolve(project.root, rootSetting.startsWith("~/") ? path.join(homedir(), rootSetting.slice(2)) : rootSetting)

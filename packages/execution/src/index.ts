@@ -3,7 +3,8 @@
  */
 export { AgentConfigInvalid, AgentError, AgentNotStarted, ArtifactsUnwritable, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
 export { type AgentCheck, type AgentRequest, Agents, type Endpoint, endpointFromEnv, KNOWN_ADAPTERS, modelCredentials } from "./Agents.js"
-export { DEFAULT_TIMEOUT_SECONDS, resolveSteps, Verifier, type VerifyInput } from "./Verifier.js"
+export { type GitCall, gitEnvironment, type GitResult, INERT_CONFIG, makeGitRunner } from "./Git.js"
+export { DEFAULT_TIMEOUT_SECONDS, resolveSteps, Verifier, type VerifyInput, verifyOptionsFrom } from "./Verifier.js"
 export {
   BaseNotFound, BindingUnreadable, branchFor, type CleanReport, Detached, GitFailed, InvalidWorkspaceRoot, NotAGitRepo, NotAWorktree, PathOccupied,
   UnpushedCommit, WorkspaceBinding, WorkspaceError, Workspaces, type WorkspacesOptions, WorkspaceState, WorkspaceStatus, WorkspaceUnknown, WorktreeMissing,

@@ -1,12 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
-import { Deferred, Effect } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Deferred, Effect, Layer } from "effect"
 import { processesIn } from "@spec-orch/test-kit"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { confine } from "../src/internal/confine.js"
 import { type AgentRequest, Agents } from "../src/index.js"
+
+const AgentsLive = Agents.layer.pipe(Layer.provide(NodeServices.layer))
 
 // A scripted ACP agent (real protocol, real SDK, its own process); its prompt is a JSON plan.
 const AGENT = `node ${join(import.meta.dirname, "fixtures", "acp-agent.mjs")}`
@@ -29,7 +32,7 @@ const runPlan = (w: ReturnType<typeof world>, plan: unknown, over: Partial<Agent
   Effect.gen(function*() {
     const agents = yield* Agents
     return yield* agents.run({ adapter: "acp", cwd: w.cwd, runDir: w.runDir, prompt: JSON.stringify(plan), builder: builder(), ...over })
-  }).pipe(Effect.provide(Agents.layer))
+  }).pipe(Effect.provide(AgentsLive))
 
 
 describe("ACP fs methods are confined to the worktree", () => {

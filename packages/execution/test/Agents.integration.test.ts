@@ -6,12 +6,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type AgentEvent, defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
 import { ModelServer, processesIn, scripts } from "@spec-orch/test-kit"
-import { Effect } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type AgentRequest, Agents } from "../src/index.js"
+
+const AgentsLive = Agents.layer.pipe(Layer.provide(NodeServices.layer))
 
 const PROMPT = "Create hello.txt containing hi, then show it with cat. Reply DONE."
 
@@ -52,7 +55,7 @@ const runTurn = (c: Case, server: ModelServer, over: Partial<SpecOrchConfig["bui
     const request: AgentRequest = { adapter: c.adapter, prompt: PROMPT, ...d, builder, endpoint: { baseUrl: server.url, retries: false } }
     const outcome = yield* agents.run(request)
     return { outcome, ...d }
-  }).pipe(Effect.provide(Agents.layer))
+  }).pipe(Effect.provide(AgentsLive))
 
 for (const c of CASES) {
   describe(`${c.adapter} (real CLI)`, () => {

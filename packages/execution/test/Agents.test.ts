@@ -1,11 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type AgentEvent, defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
 import { processAlive } from "@spec-orch/test-kit"
-import { Deferred, Effect, Fiber } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { environmentProvider } from "@spec-orch/harness"
+import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type AgentRequest, Agents } from "../src/index.js"
+
+const AgentsLive = Agents.layer.pipe(Layer.provide(NodeServices.layer))
 
 const builder = (over: Partial<SpecOrchConfig["builder"]> = {}): SpecOrchConfig["builder"] => ({ ...defaultConfig().builder, adapter: "command", ...over })
 
@@ -23,7 +28,7 @@ const run = (over: Partial<AgentRequest> & { builder: SpecOrchConfig["builder"] 
     const d = dirs()
     const outcome = yield* agents.run({ adapter: over.builder.adapter, prompt: "do the task", ...d, ...over })
     return { outcome, ...d, ...over }
-  }).pipe(Effect.provide(Agents.layer))
+  }).pipe(Effect.provide(AgentsLive))
 
 const sh = (script: string) => builder({ command: ["sh", "-c", script] })
 const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => l !== "")
@@ -57,11 +62,21 @@ describe("Agents.run with the command adapter", () => {
       assert.strictEqual(readFileSync(join(runDir, "agent.stderr.log"), "utf8"), "oops\n")
     }))
 
-  it.live("times out on the wall clock and kills the whole process tree", () =>
+  it.effect("times out on the wall clock and kills the whole process tree (time from the Clock)", () =>
     Effect.gen(function*() {
-      const { outcome, cwd } = yield* run({ builder: { ...sh(`sleep 300 & echo $! > child.pid; while :; do echo tick; sleep 0.2; done`), timeout_seconds: 1 } })
+      const ticking = yield* Deferred.make<void>()
+      const fiber = yield* run({
+        builder: { ...sh(`sleep 300 & echo $! > child.pid; while :; do echo tick; sleep 0.2; done`), timeout_seconds: 600, stall_timeout_seconds: 3600 },
+        onEvent: () => Deferred.succeed(ticking, undefined).pipe(Effect.asVoid)
+      }).pipe(Effect.forkChild)
+      yield* Deferred.await(ticking)
+      // Output keeps coming, so only the wall-clock deadline can end it; nobody waits ten minutes.
+      yield* TestClock.adjust("599 seconds")
+      assert.isUndefined(fiber.pollUnsafe(), "still running one second before the deadline")
+      yield* TestClock.adjust("1 second")
+      const { outcome, cwd } = yield* Fiber.join(fiber)
       assert.strictEqual(outcome.kind, "timed_out")
-      assert.strictEqual(outcome.message, "no result within 1 s ([builder] timeout_seconds); the agent's process tree was killed")
+      assert.strictEqual(outcome.message, "no result within 600 s ([builder] timeout_seconds); the agent's process tree was killed")
       const child = Number(readFileSync(join(cwd, "child.pid"), "utf8"))
       assert.isFalse(alive(child), "the agent's background child was killed too")
     }))
@@ -74,11 +89,20 @@ describe("Agents.run with the command adapter", () => {
       assert.isFalse(alive(Number(readFileSync(join(cwd, "child.pid"), "utf8"))))
     }))
 
-  it.live("ends a turn that stops producing output as stalled", () =>
+  it.effect("ends a turn that stops producing output as stalled (time from the Clock)", () =>
     Effect.gen(function*() {
-      const { outcome } = yield* run({ builder: { ...sh(`echo started; exec sleep 300`), stall_timeout_seconds: 1, timeout_seconds: 120 } })
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* run({
+        builder: { ...sh(`echo started; exec sleep 300`), stall_timeout_seconds: 300, timeout_seconds: 3600 },
+        onEvent: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid)
+      }).pipe(Effect.forkChild)
+      yield* Deferred.await(started)
+      yield* TestClock.adjust("299 seconds")
+      assert.isUndefined(fiber.pollUnsafe(), "still running one second before the stall limit")
+      yield* TestClock.adjust("1 second")
+      const { outcome } = yield* Fiber.join(fiber)
       assert.strictEqual(outcome.kind, "stalled")
-      assert.include(outcome.message!, "[builder] stall_timeout_seconds")
+      assert.strictEqual(outcome.message, "no output for 300 s ([builder] stall_timeout_seconds); the agent's process tree was killed")
       assert.strictEqual(outcome.finalText, "started")
     }))
 
@@ -113,7 +137,7 @@ describe("Agents.run with the command adapter", () => {
           builder: sh(`sleep 300 & echo $! > child.pid; echo ready; wait`),
           onEvent: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid)
         })
-      }).pipe(Effect.provide(Agents.layer), Effect.forkChild)
+      }).pipe(Effect.provide(AgentsLive), Effect.forkChild)
       yield* Deferred.await(started)
       yield* Fiber.interrupt(fiber)
       assert.isFalse(alive(Number(readFileSync(join(d.cwd, "child.pid"), "utf8"))))
@@ -122,20 +146,44 @@ describe("Agents.run with the command adapter", () => {
     }))
 })
 
+describe("Agents.run output bounds", () => {
+  const limits = (over: Partial<SpecOrchConfig["limits"]>): SpecOrchConfig["limits"] => ({ ...defaultConfig().limits, ...over })
+
+  it.live("cuts a line over the cap with a marker, does not parse it, and flags the outcome", () =>
+    Effect.gen(function*() {
+      const script = `head -c 5000000 /dev/zero | tr '\\0' x; echo; echo '{"type":"result","ok":true,"text":"finished"}'`
+      const { outcome, runDir } = yield* run({ builder: sh(script), limits: limits({ output_line_bytes: 1000 }) })
+      assert.strictEqual(outcome.kind, "completed")
+      assert.strictEqual(outcome.finalText, "finished")
+      assert.deepStrictEqual(outcome.outputTruncated, { lines: 1, lineBytesDropped: 5_000_000 - 1000, artifactBytesDropped: 0 })
+      const [first, second] = lines(join(runDir, "agent.jsonl"))
+      assert.strictEqual(first, `${"x".repeat(1000)} …[spec-orch: ${5_000_000 - 1000} more bytes of this line dropped]`)
+      assert.strictEqual(second, `{"type":"result","ok":true,"text":"finished"}`)
+    }))
+
+  it.live("stops growing an artifact at its cap, says so once, and still reads the agent's result", () =>
+    Effect.gen(function*() {
+      const script = `i=0; while [ $i -lt 2000 ]; do echo "line $i of chatter"; i=$((i+1)); done; echo '{"type":"result","ok":true,"text":"finished"}'`
+      const { outcome, runDir } = yield* run({ builder: sh(script), limits: limits({ agent_output_bytes: 4096 }) })
+      assert.strictEqual(outcome.kind, "completed")
+      assert.strictEqual(outcome.finalText, "finished")
+      assert.isAbove(outcome.outputTruncated!.artifactBytesDropped, 0)
+      const raw = readFileSync(join(runDir, "agent.jsonl"), "utf8")
+      assert.isAtMost(Buffer.byteLength(raw), 4096 + 200)
+      assert.strictEqual(raw.split("reached its cap").length - 1, 1)
+    }))
+})
+
 describe("Agents.run environment", () => {
   it.live("passes no tracker or SCM token nor secret_env names, and gives the agent a private HOME", () =>
     Effect.gen(function*() {
-      const saved = { ...process.env }
-      Object.assign(process.env, { GITHUB_TOKEN: "ghp_x", LINEAR_API_KEY: "lin_x", SPEC_ORCH_LINEAR_TOKEN: "t", MY_DB_PASSWORD: "pw", ANTHROPIC_API_KEY: "sk-ant-x", LANG: "C.UTF-8" })
+      const host = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", GITHUB_TOKEN: "ghp_x", LINEAR_API_KEY: "lin_x", SPEC_ORCH_LINEAR_TOKEN: "t", MY_DB_PASSWORD: "pw", AWS_SECRET_ACCESS_KEY: "aws", ANTHROPIC_API_KEY: "sk-ant-x", LANG: "C.UTF-8" }
       const result = yield* run({
         builder: { ...sh("env"), env: { GH_TOKEN: "x", FROM_CONFIG: "yes", MY_DB_PASSWORD: "again" }, secret_env: ["MY_DB_PASSWORD"] },
         env: { GITLAB_TOKEN: "x", FROM_RUN: "1" }
-      }).pipe(Effect.ensuring(Effect.sync(() => {
-        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
-        Object.assign(process.env, saved)
-      })))
+      }).pipe(Effect.provideService(ConfigProvider.ConfigProvider, environmentProvider(host)))
       const env = Object.fromEntries(lines(join(result.runDir, "agent.jsonl")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]))
-      for (const k of ["GITHUB_TOKEN", "LINEAR_API_KEY", "SPEC_ORCH_LINEAR_TOKEN", "MY_DB_PASSWORD", "GH_TOKEN", "GITLAB_TOKEN"]) assert.notProperty(env, k)
+      for (const k of ["GITHUB_TOKEN", "LINEAR_API_KEY", "SPEC_ORCH_LINEAR_TOKEN", "MY_DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "GH_TOKEN", "GITLAB_TOKEN"]) assert.notProperty(env, k)
       assert.strictEqual(env["FROM_CONFIG"], "yes")
       assert.strictEqual(env["FROM_RUN"], "1")
       assert.strictEqual(env["ANTHROPIC_API_KEY"], "sk-ant-x")
@@ -198,7 +246,7 @@ describe("Agents.check", () => {
       const found = yield* Effect.gen(function*() {
         const agents = yield* Agents
         return yield* agents.check("claude_code", builder({ executable: undefined }))
-      }).pipe(Effect.provide(Agents.layer), Effect.ensuring(Effect.sync(() => {
+      }).pipe(Effect.provide(AgentsLive), Effect.ensuring(Effect.sync(() => {
         if (saved === undefined) delete process.env["SPEC_ORCH_TOOLS"]
         else process.env["SPEC_ORCH_TOOLS"] = saved
       })))
@@ -210,7 +258,7 @@ describe("Agents.check", () => {
       const e = yield* Effect.flip(Effect.gen(function*() {
         const agents = yield* Agents
         return yield* agents.check("codex", builder({ executable: "/opt/nowhere/codex" }))
-      }).pipe(Effect.provide(Agents.layer)))
+      }).pipe(Effect.provide(AgentsLive)))
       assert.strictEqual(e.message, `agent adapter "codex" needs "/opt/nowhere/codex", which was not found (looked in /opt/nowhere/codex); install it (node scripts/install-agents.mjs installs the pinned agent CLIs) or set [builder] executable to its path`)
       assert.isFalse(existsSync("/opt/nowhere/codex"))
     }))

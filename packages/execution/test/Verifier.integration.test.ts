@@ -2,8 +2,11 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { type StepResult, VerificationStep } from "@spec-orch/contract"
 import { processAlive, tempDir } from "@spec-orch/test-kit"
-import { Effect, Layer } from "effect"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { environmentProvider } from "@spec-orch/harness"
+import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { spawn } from "node:child_process"
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Verifier } from "../src/index.js"
 
@@ -11,7 +14,7 @@ const step = (name: string, command: string | ReadonlyArray<string>, timeoutSeco
   new VerificationStep({ name, command, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) })
 
 /** Runs `steps` in a fresh temp dir with the real layer; returns the report, the dir and the log dir. */
-const verify = (steps: ReadonlyArray<VerificationStep>, options: { defaultTimeoutSeconds?: number; onStep?: (r: StepResult) => Effect.Effect<void> } = {}) =>
+const verify = (steps: ReadonlyArray<VerificationStep>, options: { defaultTimeoutSeconds?: number; onStep?: (r: StepResult) => Effect.Effect<void>; onOutput?: () => Effect.Effect<void> } = {}) =>
   Effect.gen(function*() {
     const cwd = yield* tempDir("spec-orch-verify-")
     const logDir = join(cwd, ".logs")
@@ -66,25 +69,36 @@ describe("Verifier.run", () => {
       assert.include(readFileSync(report.steps[0]!.logPath!, "utf8"), "\n1\n2\n3\n")
     }))
 
-  it.live("times out a hanging step and kills its whole process tree", () =>
+  it.effect("times out a hanging step and kills its whole process tree (time from the Clock)", () =>
     Effect.gen(function*() {
-      const { report, cwd } = yield* verify([
-        step("hang", "echo $$ > shell.pid; sleep 300 & echo $! > child.pid; wait", 1)
-      ])
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* verify([step("hang", "echo $$ > shell.pid; sleep 300 & echo $! > child.pid; echo up; wait", 900)], {
+        onOutput: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid)
+      }).pipe(Effect.forkChild)
+      yield* Deferred.await(started)
+      yield* TestClock.adjust("899 seconds")
+      assert.isUndefined(fiber.pollUnsafe(), "still running one second before its timeout")
+      yield* TestClock.adjust("1 second")
+      const { report, cwd } = yield* Fiber.join(fiber)
       const r = report.steps[0]!
       assert.strictEqual(r.outcome, "timed_out")
       assert.strictEqual(r.exitCode, null)
-      assert.include(r.note!, "no exit after 1 s")
+      assert.include(r.note!, "no exit after 900 s")
       const shell = Number(readFileSync(join(cwd, "shell.pid"), "utf8"))
       const child = Number(readFileSync(join(cwd, "child.pid"), "utf8"))
       assert.isFalse(alive(shell), `shell ${shell} still running`)
       assert.isFalse(alive(child), `background sleep ${child} still running`)
     }))
 
-  it.live("uses the default timeout for steps without their own", () =>
+  it.effect("uses the default timeout for steps without their own", () =>
     Effect.gen(function*() {
-      const { report } = yield* verify([step("slow", ["sleep", "30"])], { defaultTimeoutSeconds: 1 })
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* verify([step("slow", "echo up; exec sleep 300")], { defaultTimeoutSeconds: 60, onOutput: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid) }).pipe(Effect.forkChild)
+      yield* Deferred.await(started)
+      yield* TestClock.adjust("60 seconds")
+      const { report } = yield* Fiber.join(fiber)
       assert.strictEqual(report.steps[0]!.outcome, "timed_out")
+      assert.include(report.steps[0]!.note!, "no exit after 60 s")
     }))
 
   it.live("reports a missing binary, naming it, for argv and shell steps", () =>
@@ -134,9 +148,7 @@ describe("Verifier.run", () => {
   it.live("reports {python} as a missing binary when no python is on PATH", () =>
     Effect.gen(function*() {
       const empty = yield* tempDir("spec-orch-empty-path-")
-      const saved = process.env.PATH
-      yield* Effect.acquireRelease(Effect.sync(() => (process.env.PATH = empty)), () => Effect.sync(() => (process.env.PATH = saved)))
-      const { report } = yield* verify([step("py", ["{python}", "-V"])])
+      const { report } = yield* verify([step("py", ["{python}", "-V"])]).pipe(Effect.provideService(ConfigProvider.ConfigProvider, environmentProvider({ PATH: empty })))
       assert.strictEqual(report.steps[0]!.outcome, "missing_binary")
       assert.include(report.steps[0]!.note!, "neither python3 nor python is on PATH")
     }))
@@ -149,5 +161,42 @@ describe("Verifier.run", () => {
       assert.strictEqual(report.steps[0]!.outcome, "failed")
       assert.include(report.steps[0]!.note!, "does not exist")
       assert.isTrue(existsSync(join(dir, "logs", "01-t.log")))
+    }))
+
+  it.live("gives steps a scrubbed environment: no tracker, SCM, cloud or model credentials; [verification.env] added", () =>
+    Effect.gen(function*() {
+      const host = {
+        PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: "/home/someone", LANG: "C.UTF-8",
+        GITHUB_TOKEN: "ghp_secret", SPEC_ORCH_LINEAR_TOKEN: "lin", ANTHROPIC_API_KEY: "sk-ant-x", AWS_SECRET_ACCESS_KEY: "aws", OPENAI_API_KEY: "sk-x", DATABASE_PASSWORD: "pw"
+      }
+      const { report, cwd } = yield* Effect.gen(function*() {
+        const cwd = yield* tempDir("spec-orch-verify-env-")
+        const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(NodeServices.layer))))
+        const report = yield* verifier.run({ cwd, steps: [step("env", "env > env.txt")], logDir: join(cwd, ".logs"), env: { FROM_CONFIG: "yes", GH_TOKEN: "refused" } })
+        return { report, cwd }
+      }).pipe(Effect.provideService(ConfigProvider.ConfigProvider, environmentProvider(host)))
+      assert.strictEqual(report.steps[0]!.outcome, "passed")
+      const env = Object.fromEntries(readFileSync(join(cwd, "env.txt"), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]))
+      for (const k of ["GITHUB_TOKEN", "SPEC_ORCH_LINEAR_TOKEN", "ANTHROPIC_API_KEY", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY", "DATABASE_PASSWORD", "GH_TOKEN"]) assert.notProperty(env, k)
+      assert.strictEqual(env["FROM_CONFIG"], "yes")
+      assert.strictEqual(env["HOME"], "/home/someone")
+      assert.strictEqual(env["LANG"], "C.UTF-8")
+      assert.strictEqual(env["XDG_CACHE_HOME"], join(cwd, ".logs", ".cache"))
+    }))
+
+  it.live("ends a step a killed controller left running before it starts the steps again", () =>
+    Effect.gen(function*() {
+      const cwd = yield* tempDir("spec-orch-verify-reap-")
+      const logDir = join(cwd, ".logs")
+      mkdirSync(logDir)
+      const orphan = spawn("sleep", ["300"], { detached: true, stdio: "ignore" })
+      orphan.unref()
+      const stat = readFileSync(`/proc/${orphan.pid}/stat`, "utf8")
+      writeFileSync(join(logDir, "01-test.pid"), `${orphan.pid} ${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}\n`)
+      const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(NodeServices.layer))))
+      const report = yield* verifier.run({ cwd, steps: [step("t", ["true"])], logDir })
+      assert.strictEqual(report.steps[0]!.outcome, "passed")
+      assert.isFalse(alive(orphan.pid!), "the step left by the dead controller was ended")
+      assert.isFalse(existsSync(join(logDir, "01-test.pid")))
     }))
 })

@@ -290,6 +290,30 @@ describe("Workspaces.commitAll", () => {
     }))
 })
 
+describe("host-side git is inert to the repository's configuration", () => {
+  it.live("runs no hook and no fsmonitor the repository configures when it commits, diffs and lists", () =>
+    Effect.gen(function*() {
+      const { repo, ws } = yield* setup()
+      const b = yield* ws.prepare({ runKey: key("INERT-1") })
+      const marker = join(repo.path, "..", `ran-${Date.now()}`)
+      const script = `#!/bin/sh\necho "$0" >> ${marker}\nexit 0\n`
+      // What an agent with write access to the shared git directory could plant.
+      for (const hook of ["pre-commit", "post-commit", "commit-msg", "post-checkout", "reference-transaction", "post-index-change"]) {
+        writeFileSync(join(repo.path, ".git", "hooks", hook), script, { mode: 0o755 })
+      }
+      writeFileSync(join(repo.path, ".git", "evil-fsmonitor"), script, { mode: 0o755 })
+      repo.git("config", "core.fsmonitor", join(repo.path, ".git", "evil-fsmonitor"))
+      repo.git("config", "core.hooksPath", join(repo.path, ".git", "hooks"))
+      inWorktree(b).write({ "feature.ts": "export const f = 1\n" })
+      yield* ws.changedFiles(b)
+      yield* ws.diff(b)
+      const { commit } = yield* ws.commitAll(b, "work")
+      yield* ws.list
+      assert.isDefined(commit)
+      assert.isFalse(existsSync(marker), existsSync(marker) ? readFileSync(marker, "utf8") : "")
+    }))
+})
+
 describe("Workspaces.remove", () => {
   it.live("refuses to delete uncommitted work and lists the files", () =>
     Effect.gen(function*() {

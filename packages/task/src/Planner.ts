@@ -3,7 +3,7 @@
  * by the app) it asks the LLM scoper; without one, or with `offline`, it uses the offline planner.
  * Either way the plan is normalized, validated and written; finished packets survive re-planning.
  */
-import { type MissionsError, Missions, type Plan, Project, type SpecOrchConfig, VerificationStep } from "@spec-orch/contract"
+import { configuredSteps, type MissionsError, Missions, type Plan, Project, type SpecOrchConfig, VerificationStep } from "@spec-orch/contract"
 import { Clock, Context, Effect, FileSystem, Layer, Option, Path } from "effect"
 import { LanguageModel } from "effect/ai"
 import { listFiles, summarizeFileTree } from "./internal/file-tree.js"
@@ -48,11 +48,7 @@ export interface PlanOutcome {
 
 /** The project's `[verification]` section as steps, in file order. */
 export const verificationSteps = (verification: SpecOrchConfig["verification"]): Array<VerificationStep> =>
-  Object.entries(verification).map(([name, entry]) =>
-    typeof entry === "string" || Array.isArray(entry)
-      ? new VerificationStep({ name, command: entry })
-      : new VerificationStep({ name, command: entry.command, ...(entry.timeout_seconds !== undefined ? { timeoutSeconds: entry.timeout_seconds } : {}) })
-  )
+  configuredSteps(verification).map((s) => new VerificationStep(s))
 
 /** Plans missions. */
 export class Planner extends Context.Service<Planner, {

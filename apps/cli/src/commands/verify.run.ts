@@ -1,6 +1,6 @@
 /** Handler for `spec-orch verify`. */
 import { IssueSource, Project, type StepResult, stepFailed, VerificationReport } from "@spec-orch/contract"
-import { resolveSteps, Verifier, WorkspaceError, Workspaces, WorkspaceUnknown } from "@spec-orch/execution"
+import { resolveSteps, Verifier, verifyOptionsFrom, WorkspaceError, Workspaces, WorkspaceUnknown } from "@spec-orch/execution"
 import { Clock, Console, Effect, FileSystem, Path, Schema } from "effect"
 import { emit, setExitCode } from "../Output.js"
 import { withPlanes } from "../Planes.js"
@@ -34,6 +34,7 @@ export const verify = ({ issue: id, json }: { issue: string; json: boolean }) =>
       cwd: binding.path,
       steps,
       logDir,
+      ...verifyOptionsFrom(project.config),
       onStep: (r) => (json ? Effect.void : Console.log(stepLine(r).join("\n")))
     })
     const encoded = Schema.encodeSync(VerificationReport)(report)

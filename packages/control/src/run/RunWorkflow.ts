@@ -29,7 +29,7 @@ import {
   type VerificationStep
 } from "@spec-orch/contract"
 import { EvidenceLedger, evaluatePlan, GatePolicies, renderExplain, reportJson, resolveProfile, Reviewer } from "@spec-orch/evidence"
-import { type AgentRequest, Agents, resolveSteps, Verifier, WorkspaceBinding, Workspaces } from "@spec-orch/execution"
+import { type AgentRequest, Agents, resolveSteps, Verifier, verifyOptionsFrom, WorkspaceBinding, Workspaces } from "@spec-orch/execution"
 import { Compliance, ContextAssembler } from "@spec-orch/harness"
 import { Effect, FileSystem, Option, Path, Result, Schedule, Schema } from "effect"
 import { Activity, Workflow } from "effect/workflow"
@@ -234,6 +234,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         prompt,
         runDir: artifactsDir,
         builder: project.config.builder,
+        limits: project.config.limits,
         onEvent: (event) => Effect.sync(() => events.push(event)).pipe(Effect.andThen(store.append(payload.runId, "agent", event)), Effect.asVoid)
       })
     ).pipe(orFail("agent"))
@@ -253,7 +254,13 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   const verification = yield* stage("verify", VerificationReport, Effect.gen(function*() {
     yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("verify"))
     return yield* Verifier.use((v) =>
-      v.run({ cwd: binding.path, steps, logDir: artifact("verify"), onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid) })
+      v.run({
+        cwd: binding.path,
+        steps,
+        logDir: artifact("verify"),
+        ...verifyOptionsFrom(project.config),
+        onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid)
+      })
     )
   }))
 

@@ -1,8 +1,10 @@
 /**
- * The environment an agent process gets: a small allow-list of the host's variables (locale, PATH,
- * proxies, model-provider keys), never tracker or SCM credentials nor `[builder] secret_env` names,
- * a private HOME and config directories under the run directory, and the switches that keep each CLI
- * from phoning home.
+ * The environments of the processes spec-orch starts from untrusted input. An agent gets a small
+ * allow-list of the host's variables (locale, PATH, proxies, its model provider's keys), a private HOME
+ * and config directories under the run directory, and the switches that keep each CLI from phoning
+ * home. A verification step gets the same allow-list without any model key or proxy, plus the
+ * toolchain locations its commands need. Neither ever sees tracker, SCM, registry or cloud credentials,
+ * nor a `[builder] secret_env` name, whatever the configuration adds.
  */
 import { join } from "node:path"
 
@@ -16,7 +18,40 @@ const ALLOW_EXACT = new Set([
 const ALLOW_PREFIX = /^(LC_|ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_)/
 
 /** Tracker, SCM and registry credentials: never passed to an agent, whatever the config says. */
-const DENY = /^(LINEAR_|SPEC_ORCH_|GITHUB_|GH_|GITLAB_|GL_|BITBUCKET_|JIRA_|ATLASSIAN_|GITEA_|CI_JOB_TOKEN$|NPM_TOKEN$|NODE_AUTH_TOKEN$|SSH_AUTH_SOCK$|GIT_ASKPASS$|SSH_ASKPASS$|GIT_CREDENTIAL|AWS_SECRET|AWS_SESSION_TOKEN$)/
+const DENY = /^(LINEAR_|SPEC_ORCH_|GITHUB_|GH_|GITLAB_|GL_|BITBUCKET_|JIRA_|ATLASSIAN_|GITEA_|CI_JOB_TOKEN$|NPM_TOKEN$|NODE_AUTH_TOKEN$|SSH_AUTH_SOCK$|GIT_ASKPASS$|SSH_ASKPASS$|GIT_CREDENTIAL|AWS_|AZURE_(CLIENT|TENANT|SUBSCRIPTION|STORAGE|FEDERATED)|GOOGLE_APPLICATION_CREDENTIALS$|CLOUDSDK_|GCP_|DIGITALOCEAN_|HEROKU_|VERCEL_|NETLIFY_|CLOUDFLARE_|DOCKER_(AUTH|PASSWORD|TOKEN)|TWINE_|PYPI_|CARGO_REGISTRY_TOKEN$|SLACK_|SENTRY_AUTH_TOKEN$)/
+
+/** Toolchain locations a verification step's commands may need (interpreters found through shims, SDK roots). */
+const TOOLCHAIN = /^(PYENV_ROOT|PYENV_VERSION|NVM_DIR|NVM_BIN|VOLTA_HOME|FNM_DIR|ASDF_DIR|ASDF_DATA_DIR|MISE_DATA_DIR|JAVA_HOME|GOROOT|GOPATH|GOFLAGS|CARGO_HOME|RUSTUP_HOME|RUSTUP_TOOLCHAIN|DOTNET_ROOT|ANDROID_HOME|ANDROID_SDK_ROOT|CI|FORCE_COLOR)$/
+/** Host variables a verification step gets (no proxies: its network is off unless allowed; no model keys). */
+const VERIFY_EXACT = new Set(["PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL", "COLORTERM", "NO_COLOR"])
+
+/**
+ * Builds a verification step's environment: the host's locale, PATH, HOME and toolchain locations,
+ * caches pointed at `cacheDir` (HOME is read-only in the sandbox), then `extra` (`[verification.env]`).
+ * The deny-list applies to every layer.
+ */
+export const verificationEnvironment = (options: {
+  readonly host: Readonly<Record<string, string | undefined>>
+  readonly extra: Readonly<Record<string, string>>
+  readonly secretEnv: ReadonlyArray<string>
+  readonly cacheDir: string
+}): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(options.host)) {
+    if (v === undefined || isDenied(k, options.secretEnv)) continue
+    if (VERIFY_EXACT.has(k) || k.startsWith("LC_") || TOOLCHAIN.test(k)) env[k] = v
+  }
+  if (env["PATH"] === undefined) env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+  Object.assign(env, {
+    XDG_CACHE_HOME: options.cacheDir,
+    npm_config_cache: `${options.cacheDir}/npm`,
+    npm_config_update_notifier: "false",
+    PIP_CACHE_DIR: `${options.cacheDir}/pip`,
+    PYTHONDONTWRITEBYTECODE: "1"
+  })
+  for (const [k, v] of Object.entries(options.extra)) if (!isDenied(k, options.secretEnv)) env[k] = v
+  return env
+}
 
 /** True when a variable of this name must never reach an agent. */
 export const isDenied = (name: string, secretEnv: ReadonlyArray<string>): boolean => DENY.test(name) || secretEnv.includes(name)

@@ -1,29 +1,25 @@
 /**
- * Runs one agent process to an outcome. Spawns it as a process-group leader in the worktree, feeds the
- * prompt on stdin, keeps every stdout line verbatim (`agent.jsonl`), the normalized events
- * (`events.jsonl`) and stderr (`agent.stderr.log`) in the run directory, and stops it on the
- * wall-clock timeout, a stall (no stdout line for a while), a budget breach or cancellation — always
- * killing the whole process tree.
+ * Runs one agent turn to an outcome on top of `runProcess`: feeds the prompt on stdin (or hands the
+ * stdio to a protocol client such as ACP), keeps every stdout line (`agent.jsonl`), the normalized
+ * events (`events.jsonl`) and stderr (`agent.stderr.log`) in the run directory — redacted, and each
+ * capped in size with a marker — and stops the agent on the wall-clock timeout, a stall, a budget
+ * breach, the protocol's own "done" or cancellation. The process and everything it started are
+ * killed when the turn ends, whatever ended it.
  */
 import type { AgentEvent } from "@spec-orch/contract"
 import { AgentOutcome, AgentUsage } from "@spec-orch/contract"
 import { type Budgets, isUnlimited, overBudget, SpendMeter } from "@spec-orch/harness"
-import { Effect, Exit, Option, Queue } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from "node:fs"
+import { Clock, Effect, Exit, FileSystem, Queue, Stream } from "effect"
+import type { ChildProcessSpawner } from "effect/process"
 import { join } from "node:path"
 import { PassThrough, type Readable, type Writable } from "node:stream"
-import { StringDecoder } from "node:string_decoder"
 import { AgentError, AgentNotStarted, ArtifactsUnwritable } from "../AgentError.js"
-import { killTree } from "./process-tree.js"
+import { truncatedMarker } from "./lines.js"
+import { type Command, makeStopSignal, runProcess, SpawnFailed, type Wrap } from "./process.js"
 import type { LineProtocol, ProcessExit, Verdict } from "./protocol.js"
 
 /** What to run. */
-export interface SpawnSpec {
-  readonly executable: string
-  readonly args: ReadonlyArray<string>
-  readonly cwd: string
-  readonly env: Readonly<Record<string, string>>
+export interface SpawnSpec extends Command {
   /** Written to stdin, which is then closed. `undefined` leaves stdin to a protocol client (ACP). */
   readonly input: string | undefined
 }
@@ -47,10 +43,14 @@ export interface Limits {
   readonly timeoutMs: number
   readonly stallMs: number
   readonly budgets: Budgets
+  /** Bytes kept of one output line (the rest is dropped with a marker). */
+  readonly lineBytes: number
+  /** Bytes written to each of agent.jsonl, events.jsonl and agent.stderr.log before they are cut with a marker. */
+  readonly outputBytes: number
 }
 
 /** One supervised turn. */
-export interface Supervised {
+export interface Supervised<E = never> {
   readonly adapter: string
   readonly spec: SpawnSpec
   readonly protocol: LineProtocol
@@ -60,53 +60,11 @@ export interface Supervised {
   readonly onEvent?: ((event: AgentEvent) => Effect.Effect<void>) | undefined
   /** Completes when the caller wants the turn cancelled. */
   readonly cancel?: Effect.Effect<void> | undefined
+  /** Applied to every text before it is written (secrets out). */
+  readonly redact?: ((text: string) => string) | undefined
+  /** The OS sandbox around the agent. */
+  readonly wrap?: Wrap<E> | undefined
 }
-
-type Signal =
-  | { readonly _tag: "Line"; readonly text: string; readonly at: number }
-  | { readonly _tag: "Events"; readonly events: ReadonlyArray<AgentEvent> }
-  | { readonly _tag: "Done"; readonly verdict: Verdict }
-  | { readonly _tag: "Exit"; readonly code: number | null; readonly signal: string | null }
-  | { readonly _tag: "SpawnError"; readonly error: Error }
-  | { readonly _tag: "Cancel" }
-
-type Stop = { readonly kind: "timed_out" | "stalled" | "budget_exceeded" | "cancelled"; readonly message: string }
-
-/** Splits a byte stream into lines (UTF-8 safe), calling `line` for each, including a last unterminated one. */
-const splitLines = (stream: Readable, line: (text: string) => void) => {
-  const decoder = new StringDecoder("utf8")
-  let rest = ""
-  stream.on("data", (chunk: Buffer) => {
-    const text = rest + decoder.write(chunk)
-    let start = 0
-    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", start)) {
-      line(text.charCodeAt(i - 1) === 13 ? text.slice(start, i - 1) : text.slice(start, i))
-      start = i + 1
-    }
-    rest = text.slice(start)
-  })
-  stream.on("end", () => {
-    const last = rest + decoder.end()
-    rest = ""
-    if (last !== "") line(last)
-  })
-}
-
-const openWriters = (runDir: string) => {
-  mkdirSync(runDir, { recursive: true })
-  return {
-    // Appended, not truncated: a turn re-run after a crash keeps the lines of the one that was cut off.
-    raw: createWriteStream(join(runDir, "agent.jsonl"), { flags: "a" }),
-    events: createWriteStream(join(runDir, "events.jsonl"), { flags: "a" }),
-    stderr: createWriteStream(join(runDir, "agent.stderr.log"), { flags: "a" })
-  }
-}
-
-const closeWriter = (w: WriteStream) =>
-  Effect.callback<void>((resume) => {
-    if (w.closed) return resume(Effect.void)
-    w.end(() => resume(Effect.void))
-  })
 
 /** Totals the outcome needs, updated event by event. */
 class Tally {
@@ -141,224 +99,176 @@ class Tally {
   }
 }
 
-const PID_FILE = "agent.pid"
-
-/** Start time of a process in clock ticks since boot (Linux), so a reused pid is not mistaken for ours. */
-const startTime = (pid: number): string | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
-  } catch {
-    return undefined
-  }
-}
-
-const writePidFile = (runDir: string, pid: number) => {
-  try {
-    writeFileSync(join(runDir, PID_FILE), `${pid} ${startTime(pid) ?? ""}\n`)
-  } catch {
-    // best effort: without it a killed controller cannot reap this agent later
-  }
-}
-
-const removePidFile = (runDir: string) => rmSync(join(runDir, PID_FILE), { force: true })
-
-/** Kills the process tree recorded in `<runDir>/agent.pid` if that exact process is still alive. */
-export const reapLeftover = async (runDir: string): Promise<void> => {
-  let text: string
-  try {
-    text = readFileSync(join(runDir, PID_FILE), "utf8")
-  } catch {
-    return
-  }
-  const [pidText, started] = text.trim().split(" ")
-  const pid = Number(pidText)
-  if (Number.isInteger(pid) && pid > 0 && started !== undefined && started !== "" && startTime(pid) === started) await killTree(pid, 2000, false)
-  removePidFile(runDir)
-}
-
-/** The leader has exited (its pid may already belong to someone else). */
-const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null
+/** The name of the pid file of a turn in its run directory. */
+export const AGENT_PID_FILE = "agent.pid"
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
 
-/** Spawns `spec`; fails with `AgentError` only when the process could not be started. */
-export const supervise = (s: Supervised): Effect.Effect<AgentOutcome, AgentError> =>
+/** An append-only artifact file that stops growing at `cap` bytes with one marker line. */
+const cappedWriter = (fs: FileSystem.FileSystem, file: string, cap: number, redact: (text: string) => string) =>
+  Effect.gen(function*() {
+    const handle = yield* fs.open(file, { flag: "a" })
+    let written = 0
+    let dropped = 0
+    const encoder = new TextEncoder()
+    const write = (text: string) =>
+      Effect.suspend(() => {
+        const bytes = encoder.encode(redact(text))
+        if (written + bytes.length > cap) {
+          dropped += bytes.length
+          if (written >= cap) return Effect.void
+          written = cap
+          return handle.writeAll(encoder.encode(`[spec-orch: ${file.slice(file.lastIndexOf("/") + 1)} reached its cap of ${cap} bytes ([limits] agent_output_bytes); the rest is not kept]\n`))
+        }
+        written += bytes.length
+        return handle.writeAll(bytes)
+      }).pipe(Effect.orDie)
+    return { write, dropped: () => dropped }
+  })
+
+type Stop = { readonly kind: "budget_exceeded" | "cancelled" | "done"; readonly message: string }
+
+/** Runs the turn; fails with `AgentError` only when the process could not be started. */
+export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, AgentError | E, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem> =>
   Effect.scoped(Effect.gen(function*() {
-    const writers = yield* Effect.try({
-      try: () => openWriters(s.runDir),
-      catch: (cause) => new AgentError({ adapter: s.adapter, reason: new ArtifactsUnwritable({ runDir: s.runDir, detail: String(cause) }) })
-    })
-    yield* Effect.addFinalizer(() => Effect.all([closeWriter(writers.raw), closeWriter(writers.events), closeWriter(writers.stderr)], { discard: true }))
-
-    const queue = yield* Queue.unbounded<Signal>()
-    const offer = (signal: Signal) => void Queue.offerUnsafe(queue, signal)
-    const started = Date.now()
-    let lastActivity = started
-    let stderrTail = ""
-
-    // An agent left running by a spec-orch process that was killed (kill -9 cannot clean up its
-    // children) must not keep writing into the worktree while this turn runs: end it first.
-    yield* Effect.promise(() => reapLeftover(s.runDir))
-
-    const child: ChildProcess = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const c = spawn(s.spec.executable, [...s.spec.args], {
-          cwd: s.spec.cwd,
-          env: s.spec.env,
-          detached: true,
-          stdio: ["pipe", "pipe", "pipe"]
-        })
-        c.on("error", (error) => offer({ _tag: "SpawnError", error }))
-        if (c.pid !== undefined) writePidFile(s.runDir, c.pid)
-        let closed = false
-        c.on("close", (code, signal) => {
-          closed = true
-          offer({ _tag: "Exit", code, signal })
-        })
-        // A grandchild holding stdout open must not keep the turn alive after the agent exited.
-        c.on("exit", (code, signal) => {
-          setTimeout(() => {
-            if (closed) return
-            c.stdout?.destroy()
-            c.stderr?.destroy()
-            closed = true
-            offer({ _tag: "Exit", code, signal })
-          }, 1000).unref()
-        })
-        c.stdin!.on("error", () => {}) // the agent may exit without reading its input
-        if (s.spec.input !== undefined) c.stdin!.end(s.spec.input)
-        const stdout = c.stdout!
-        let clientOut: PassThrough | undefined
-        if (s.client !== undefined) {
-          clientOut = new PassThrough()
-          stdout.on("data", (chunk: Buffer) => clientOut!.write(chunk))
-          stdout.on("end", () => clientOut!.end())
-        }
-        splitLines(stdout, (text) => {
-          lastActivity = Date.now()
-          offer({ _tag: "Line", text, at: lastActivity })
-        })
-        c.stderr!.on("data", (chunk: Buffer) => {
-          writers.stderr.write(chunk)
-          stderrTail = (stderrTail + chunk.toString("utf8")).slice(-4000)
-        })
-        if (s.client !== undefined && clientOut !== undefined) {
-          s.client.start({ stdin: c.stdin!, stdout: clientOut }, {
-            events: (events) => offer({ _tag: "Events", events }),
-            done: (verdict) => offer({ _tag: "Done", verdict })
-          })
-        }
-        return c
-      }),
-      (c) => Effect.promise(() => (c.pid !== undefined ? killTree(c.pid, 2000, exited(c)) : Promise.resolve())).pipe(Effect.andThen(Effect.sync(() => removePidFile(s.runDir))))
-    )
-
-    if (s.cancel !== undefined) {
-      yield* s.cancel.pipe(Effect.andThen(Effect.sync(() => offer({ _tag: "Cancel" }))), Effect.forkScoped)
-    }
-
+    const fs = yield* FileSystem.FileSystem
+    const redact = s.redact ?? ((t: string) => t)
+    const unwritable = (cause: unknown) => new AgentError({ adapter: s.adapter, reason: new ArtifactsUnwritable({ runDir: s.runDir, detail: String(cause) }) })
+    yield* fs.makeDirectory(s.runDir, { recursive: true }).pipe(Effect.mapError(unwritable))
+    // Appended, not truncated: a turn re-run after a crash keeps the lines of the one that was cut off.
+    const raw = yield* cappedWriter(fs, join(s.runDir, "agent.jsonl"), s.limits.outputBytes, redact).pipe(Effect.mapError(unwritable))
+    const eventsOut = yield* cappedWriter(fs, join(s.runDir, "events.jsonl"), s.limits.outputBytes, redact).pipe(Effect.mapError(unwritable))
+    const stderrOut = yield* cappedWriter(fs, join(s.runDir, "agent.stderr.log"), s.limits.outputBytes, redact).pipe(Effect.mapError(unwritable))
+    const started = yield* Clock.currentTimeMillis
     const tally = new Tally()
-    // Interrupted from outside (the run was cancelled): say so in the event log before the tree is killed.
-    yield* Effect.addFinalizer((exit) =>
-      Exit.hasInterrupts(exit)
-        ? Effect.sync(() => {
-          const at = Date.now()
-          writers.events.write(`${JSON.stringify({ _tag: "turn_end", at, reason: "cancelled", ok: false, text: "interrupted; the agent's process tree was killed" })}\n`)
-        })
-        : Effect.void
-    )
-    const meterBudget = !isUnlimited(s.limits.budgets)
-    let stop: Stop | undefined
+    const stop = yield* makeStopSignal<Stop>()
+    let stderrTail = ""
     let verdict: Verdict | undefined
-    let exit: { code: number | null; signal: string | null } | undefined
+    let truncatedLines = 0
+    let truncatedBytes = 0
+    const meterBudget = !isUnlimited(s.limits.budgets)
 
     const handleEvents = Effect.fnUntraced(function*(events: ReadonlyArray<AgentEvent>) {
       for (const e of events) {
-        writers.events.write(`${JSON.stringify(e)}\n`)
+        yield* eventsOut.write(`${JSON.stringify(e)}\n`)
         tally.add(e)
         if (s.onEvent !== undefined) yield* s.onEvent(e)
       }
-      if (meterBudget && stop === undefined && events.length > 0) {
-        const over = overBudget(s.limits.budgets, tally.meter.spend((Date.now() - started) / 1000))
-        if (over !== undefined) stop = { kind: "budget_exceeded", message: over }
+      if (meterBudget && events.length > 0) {
+        const now = yield* Clock.currentTimeMillis
+        const over = overBudget(s.limits.budgets, tally.meter.spend((now - started) / 1000))
+        if (over !== undefined) yield* stop.request({ kind: "budget_exceeded", message: over })
       }
     })
 
-    const handle = Effect.fnUntraced(function*(signal: Signal) {
-      switch (signal._tag) {
-        case "Line":
-          writers.raw.write(`${signal.text}\n`)
-          yield* handleEvents(s.protocol.parse(signal.text, signal.at))
-          break
-        case "Events":
-          lastActivity = Date.now()
-          yield* handleEvents(signal.events)
-          break
-        case "Done":
-          verdict ??= signal.verdict
-          break
-        case "Exit":
-          exit = { code: signal.code, signal: signal.signal }
-          break
-        case "Cancel":
-          stop ??= { kind: "cancelled", message: "cancelled; the agent's process tree was killed" }
-          break
-        case "SpawnError":
-          return yield* new AgentError({ adapter: s.adapter, reason: new AgentNotStarted({ executable: s.spec.executable, detail: signal.error.message }) })
-      }
-    })
-
-    const maxSeconds = s.limits.budgets.maxSeconds
-    // Phase 1: run until the process exits, the protocol says done, or a limit is hit.
-    while (exit === undefined && verdict === undefined && stop === undefined) {
-      const now = Date.now()
-      const deadlines = [started + s.limits.timeoutMs, lastActivity + s.limits.stallMs]
-      if (maxSeconds !== undefined) deadlines.push(started + maxSeconds * 1000)
-      const wait = Math.max(0, Math.min(...deadlines) - now)
-      const batch = yield* Queue.takeAll(queue).pipe(Effect.timeoutOption(wait))
-      if (Option.isNone(batch)) {
-        const t = Date.now()
-        if (t >= started + s.limits.timeoutMs) {
-          stop = { kind: "timed_out", message: `no result within ${seconds(s.limits.timeoutMs)} ([builder] timeout_seconds); the agent's process tree was killed` }
-        } else if (maxSeconds !== undefined && t >= started + maxSeconds * 1000) {
-          stop = { kind: "budget_exceeded", message: overBudget({ maxSeconds }, tally.meter.spend((t - started) / 1000)) ?? `over the time budget of ${maxSeconds} s` }
-        } else if (t >= lastActivity + s.limits.stallMs) {
-          stop = { kind: "stalled", message: `no output for ${seconds(s.limits.stallMs)} ([builder] stall_timeout_seconds); the agent's process tree was killed` }
-        }
-        continue
-      }
-      for (const signal of batch.value) yield* handle(signal)
+    // A protocol client (ACP) talks over the agent's stdio from callbacks: its events arrive on a queue.
+    let clientIn: PassThrough | undefined
+    let clientOut: PassThrough | undefined
+    const clientEvents = yield* Queue.unbounded<ReadonlyArray<AgentEvent>>()
+    if (s.client !== undefined) {
+      clientIn = new PassThrough()
+      clientOut = new PassThrough()
+      const toAgent = clientIn
+      const fromAgent = clientOut
+      const client = s.client
+      yield* Effect.sync(() =>
+        client.start({ stdin: toAgent, stdout: fromAgent }, {
+          events: (events) => void Queue.offerUnsafe(clientEvents, events),
+          done: (v) => {
+            verdict ??= v
+            Effect.runFork(stop.request({ kind: "done", message: "" }))
+          }
+        })
+      )
+      yield* Queue.take(clientEvents).pipe(Effect.flatMap(handleEvents), Effect.forever, Effect.forkScoped)
+      yield* Effect.addFinalizer(() => Effect.sync(() => { toAgent.end(); fromAgent.end() }))
     }
-
-    // Phase 2: stop the agent if it is still running, and collect what it wrote on the way out.
-    if (exit === undefined) {
-      if (s.client !== undefined && stop !== undefined) yield* Effect.promise(() => s.client!.stop())
-      if (child.pid !== undefined) yield* Effect.promise(() => killTree(child.pid!, 2000, exited(child)))
-      while (exit === undefined) {
-        const batch = yield* Queue.takeAll(queue).pipe(Effect.timeoutOption(3000))
-        if (Option.isNone(batch)) break
-        for (const signal of batch.value) yield* handle(signal)
-      }
+    if (s.cancel !== undefined) {
+      yield* s.cancel.pipe(Effect.andThen(stop.request({ kind: "cancelled", message: "cancelled; the agent's process tree was killed" })), Effect.forkScoped)
     }
+    // Interrupted from outside (the run was cancelled): say so in the event log before the tree is killed.
+    yield* Effect.addFinalizer((exit) =>
+      Exit.hasInterrupts(exit)
+        ? Effect.flatMap(Clock.currentTimeMillis, (at) => eventsOut.write(`${JSON.stringify({ _tag: "turn_end", at, reason: "cancelled", ok: false, text: "interrupted; the agent's process tree was killed" })}\n`))
+        : Effect.void
+    )
 
-    const processExit: ProcessExit = { code: exit?.code ?? null, signal: exit?.signal ?? null, stderrTail }
+    const stdin = s.spec.input !== undefined
+      ? s.spec.input
+      : clientIn !== undefined
+      ? Stream.fromAsyncIterable(clientIn as AsyncIterable<Uint8Array>, (e) => e).pipe(Stream.orDie)
+      : undefined
+    const end = yield* runProcess<Stop, E>(
+      { ...s.spec, stdin, pidFile: join(s.runDir, AGENT_PID_FILE) },
+      {
+        _tag: "Lines",
+        lineBytes: s.limits.lineBytes,
+        onStdout: clientOut === undefined ? undefined : (chunk) => Effect.sync(() => void clientOut!.write(chunk)),
+        onLine: Effect.fnUntraced(function*(line) {
+          if (line.dropped > 0) {
+            truncatedLines++
+            truncatedBytes += line.dropped
+          }
+          yield* raw.write(`${line.text}${line.dropped > 0 ? truncatedMarker(line.dropped) : ""}\n`)
+          // A cut line is not valid protocol: it is kept in agent.jsonl, not parsed.
+          if (line.dropped === 0) yield* handleEvents(s.protocol.parse(line.text, yield* Clock.currentTimeMillis))
+        }),
+        onStderr: (chunk) =>
+          Effect.suspend(() => {
+            const text = Buffer.from(chunk).toString("utf8")
+            stderrTail = (stderrTail + text).slice(-4000)
+            return stderrOut.write(text)
+          })
+      },
+      {
+        timeout: `${s.limits.timeoutMs} millis`,
+        stall: `${s.limits.stallMs} millis`,
+        stop: stop.await,
+        // An ACP agent is asked to end the turn itself (session/cancel) before it is killed — unless it said it was done.
+        beforeKill: s.client === undefined ? undefined : Effect.suspend(() => (verdict === undefined ? Effect.promise(() => s.client!.stop()) : Effect.void))
+      },
+      s.wrap
+    ).pipe(Effect.mapError((e) =>
+      e instanceof SpawnFailed ? new AgentError({ adapter: s.adapter, reason: new AgentNotStarted({ executable: s.spec.argv[0] ?? e.executable, detail: e.detail }) }) : e
+    ))
+
+    // A protocol client may still have events in flight: handle what it delivered.
+    const pending = yield* Queue.clear(clientEvents)
+    for (const events of pending) yield* handleEvents(events)
+
+    const exitCode = end.ending._tag === "Exited" ? end.ending.code : null
+    const processExit: ProcessExit = { code: exitCode, signal: end.ending._tag === "Signalled" ? end.ending.signal : null, stderrTail }
     const final = verdict ?? s.protocol.finish(processExit)
-    const kind = stop?.kind ?? final.kind
-    const message = stop?.message ?? final.message
+    let kind: AgentOutcome["kind"] = final.kind
+    let message = final.message
+    const st = end.stopped
+    if (st !== undefined) {
+      if (st._tag === "TimedOut") {
+        kind = "timed_out"
+        message = `no result within ${seconds(s.limits.timeoutMs)} ([builder] timeout_seconds); the agent's process tree was killed`
+      } else if (st._tag === "Stalled") {
+        kind = "stalled"
+        message = `no output for ${seconds(s.limits.stallMs)} ([builder] stall_timeout_seconds); the agent's process tree was killed`
+      } else if (st.reason.kind !== "done") {
+        kind = st.reason.kind
+        message = st.reason.message
+      }
+    }
     const finalText = tally.endText ?? tally.lastText
     const spend = tally.meter.spend(0)
+    const cut = raw.dropped() + eventsOut.dropped() + stderrOut.dropped()
     return new AgentOutcome({
       kind,
       adapter: s.adapter,
-      ...(message !== undefined ? { message } : {}),
-      ...(finalText !== undefined ? { finalText } : {}),
+      ...(message !== undefined && message !== "" ? { message: redact(message) } : {}),
+      ...(finalText !== undefined ? { finalText: redact(finalText) } : {}),
       ...(tally.sessionId !== undefined ? { sessionId: tally.sessionId } : {}),
-      exitCode: exit?.code ?? null,
+      exitCode,
       usage: new AgentUsage({ inputTokens: spend.inputTokens, outputTokens: spend.outputTokens, ...(spend.usd !== undefined ? { costUsd: spend.usd } : {}) }),
-      durationMs: Date.now() - started,
+      durationMs: end.endedAt - started,
       eventCount: tally.count,
       filesChanged: tally.files,
-      commandsRun: tally.commands
+      commandsRun: tally.commands,
+      ...(truncatedLines > 0 || cut > 0 ? { outputTruncated: { lines: truncatedLines, lineBytesDropped: truncatedBytes, artifactBytesDropped: cut } } : {})
     })
   }))
