@@ -115,39 +115,67 @@ const excerpt = (text: string, index: number) => text.slice(Math.max(0, index - 
 
 /** Evaluates contracts over a turn's events (pure). */
 export const evaluateCompliance = (contracts: ReadonlyArray<ComplianceContract>, events: ReadonlyArray<AgentEvent>): ComplianceReport => {
+  const scanner = complianceScanner(contracts)
+  for (const e of events) scanner.add(e)
+  return scanner.report()
+}
+
+/** Violations kept per contract; more are counted in the report, not listed. */
+const MAX_VIOLATIONS_PER_CONTRACT = 50
+
+/**
+ * The same judgement as `evaluateCompliance`, one event at a time: a turn's events need not be held in
+ * memory (an agent may emit millions). `report()` may be called at any point.
+ */
+export const complianceScanner = (contracts: ReadonlyArray<ComplianceContract>) => {
   const violations: Array<ComplianceViolation> = []
-  for (const c of contracts) {
-    if (c.builtin && c.id === "pre-action-narration") {
-      for (const e of events) {
-        if (e._tag === "command" || e._tag === "file_change" || e._tag === "tool_call") break
-        if (e._tag === "message" && e.role === "assistant") {
-          const m = NARRATION.exec(e.text)
-          if (m) violations.push(new ComplianceViolation({ contractId: c.id, severity: c.severity, kind: e._tag, match: m[0], excerpt: excerpt(e.text, m.index) }))
+  const perContract = new Map<string, number>()
+  let acted = false
+  let omittedErrors = 0
+  let omittedWarnings = 0
+  const record = (c: ComplianceContract, v: ComplianceViolation) => {
+    const n = perContract.get(c.id) ?? 0
+    perContract.set(c.id, n + 1)
+    if (n < MAX_VIOLATIONS_PER_CONTRACT) violations.push(v)
+    else if (v.severity === "error") omittedErrors++
+    else omittedWarnings++
+  }
+  return {
+    add: (e: AgentEvent): void => {
+      const isAction = e._tag === "command" || e._tag === "file_change" || e._tag === "tool_call"
+      for (const c of contracts) {
+        if (c.builtin && c.id === "pre-action-narration") {
+          // Only narration before the first action counts.
+          if (!acted && !isAction && e._tag === "message" && e.role === "assistant") {
+            const m = NARRATION.exec(e.text)
+            if (m) record(c, new ComplianceViolation({ contractId: c.id, severity: c.severity, kind: e._tag, match: m[0], excerpt: excerpt(e.text, m.index) }))
+          }
+          continue
+        }
+        const text = eventText(e)
+        if (text === undefined) continue
+        for (const p of c.patterns) {
+          p.lastIndex = 0
+          const m = p.exec(text)
+          if (m) {
+            record(c, new ComplianceViolation({ contractId: c.id, severity: c.severity, kind: e._tag, match: m[0].slice(0, 80), excerpt: excerpt(text, m.index) }))
+            break
+          }
         }
       }
-      continue
-    }
-    for (const e of events) {
-      const text = eventText(e)
-      if (text === undefined) continue
-      for (const p of c.patterns) {
-        p.lastIndex = 0
-        const m = p.exec(text)
-        if (m) {
-          violations.push(new ComplianceViolation({ contractId: c.id, severity: c.severity, kind: e._tag, match: m[0].slice(0, 80), excerpt: excerpt(text, m.index) }))
-          break
-        }
-      }
+      if (isAction) acted = true
+    },
+    report: (): ComplianceReport => {
+      const errorCount = violations.filter((v) => v.severity === "error").length + omittedErrors
+      return new ComplianceReport({
+        compliant: errorCount === 0,
+        errorCount,
+        warningCount: violations.length - (errorCount - omittedErrors) + omittedWarnings,
+        contracts: contracts.map((c) => c.id),
+        violations
+      })
     }
   }
-  const errorCount = violations.filter((v) => v.severity === "error").length
-  return new ComplianceReport({
-    compliant: errorCount === 0,
-    errorCount,
-    warningCount: violations.length - errorCount,
-    contracts: contracts.map((c) => c.id),
-    violations
-  })
 }
 
 /** The project's compliance contracts (`[gate] compliance`, or the defaults when the file is absent). */
@@ -156,6 +184,8 @@ export class Compliance extends Context.Service<Compliance, {
   /** Where the contracts came from: a file path or "built-in defaults". */
   readonly source: string
   readonly evaluate: (events: ReadonlyArray<AgentEvent>) => ComplianceReport
+  /** An incremental judge for one turn: feed events as they arrive, read the report at the end. */
+  readonly scanner: () => ReturnType<typeof complianceScanner>
 }>()("@spec-orch/harness/Compliance") {
   static readonly layer: Layer.Layer<Compliance, InvalidFile, Project | FileSystem.FileSystem | Path.Path> = Layer.effect(
     Compliance,
@@ -166,13 +196,13 @@ export class Compliance extends Context.Service<Compliance, {
       const file = project.resolve(project.config.gate.compliance)
       const text = yield* fs.readFileString(file).pipe(Effect.option)
       if (text._tag === "None") {
-        return Compliance.of({ contracts: defaultComplianceContracts, source: "built-in defaults", evaluate: (ev) => evaluateCompliance(defaultComplianceContracts, ev) })
+        return Compliance.of({ contracts: defaultComplianceContracts, source: "built-in defaults", evaluate: (ev) => evaluateCompliance(defaultComplianceContracts, ev), scanner: () => complianceScanner(defaultComplianceContracts) })
       }
       const shown = path.relative(process.cwd(), file) || file
       const loaded = loadComplianceContracts(text.value, shown)
       if (loaded.contracts === undefined) return yield* new InvalidFile({ file: shown, problems: loaded.problems })
       const contracts = loaded.contracts
-      return Compliance.of({ contracts, source: shown, evaluate: (ev) => evaluateCompliance(contracts, ev) })
+      return Compliance.of({ contracts, source: shown, evaluate: (ev) => evaluateCompliance(contracts, ev), scanner: () => complianceScanner(contracts) })
     })
   )
 }

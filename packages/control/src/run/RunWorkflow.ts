@@ -92,6 +92,9 @@ const AgentStage = Schema.Struct({ outcome: AgentOutcome, compliance: Schema.opt
 const CommitStage = Schema.Struct({ commit: Schema.optionalKey(Schema.String), changedFiles: Schema.Array(Schema.String), diffHash: Schema.String })
 const GateStage = Schema.Struct({ verdict: GateVerdict, bundle: EvidenceBundle })
 
+/** Agent events copied into the run's event log (the rest stay in events.jsonl). */
+const AGENT_EVENTS_LOGGED = 5000
+
 /** The Run workflow definition; executions are keyed by run id (`<key>#<attempt>`). */
 export const Run = Workflow.make("SpecOrchRun", {
   payload: RunPayload,
@@ -226,7 +229,19 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     }
     yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("agent"))
     const prompt = yield* fs.readFileString(context.promptFile).pipe(orFail("agent"))
-    const events: Array<Parameters<NonNullable<AgentRequest["onEvent"]>>[0]> = []
+    // Events are judged as they come and kept in the event log up to a cap: an agent may emit millions.
+    const compliance = (yield* Compliance).scanner()
+    let logged = 0
+    const onEvent: NonNullable<AgentRequest["onEvent"]> = (event) =>
+      Effect.suspend(() => {
+        compliance.add(event)
+        logged++
+        if (logged < AGENT_EVENTS_LOGGED) return store.append(payload.runId, "agent", event).pipe(Effect.asVoid)
+        if (logged === AGENT_EVENTS_LOGGED) {
+          return store.append(payload.runId, "note", { text: `the agent emitted more than ${AGENT_EVENTS_LOGGED} events; the rest are in events.jsonl, not in the event log` }).pipe(Effect.asVoid)
+        }
+        return Effect.void
+      })
     const outcome = yield* Agents.use((a) =>
       a.run({
         adapter,
@@ -235,11 +250,10 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         runDir: artifactsDir,
         builder: project.config.builder,
         limits: project.config.limits,
-        onEvent: (event) => Effect.sync(() => events.push(event)).pipe(Effect.andThen(store.append(payload.runId, "agent", event)), Effect.asVoid)
+        onEvent
       })
     ).pipe(orFail("agent"))
-    const compliance = yield* Compliance.use((c) => Effect.succeed(c.evaluate(events)))
-    return { outcome, compliance }
+    return { outcome, compliance: compliance.report() }
   }))
 
   const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {

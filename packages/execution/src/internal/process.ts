@@ -42,7 +42,8 @@ export type Output =
     readonly _tag: "Lines"
     /** Bytes kept of one stdout line; the rest is counted in `Line.dropped`. */
     readonly lineBytes: number
-    readonly onLine: (line: Line) => Effect.Effect<void>
+    /** The complete lines of one stdout chunk, in order (one call per chunk keeps per-line cost low). */
+    readonly onLines: (lines: ReadonlyArray<Line>) => Effect.Effect<void>
     /** Every stdout chunk as it arrives, before line splitting (a protocol client reading the stream). */
     readonly onStdout?: ((chunk: Uint8Array) => Effect.Effect<void>) | undefined
     readonly onStderr: (chunk: Uint8Array) => Effect.Effect<void>
@@ -189,13 +190,15 @@ export const runProcess = <S, E = never>(
     let readers: Effect.Effect<void>
     if (output._tag === "Lines") {
       const splitter = new LineSplitter(output.lineBytes)
-      const lines = Effect.fnUntraced(function*(chunk: Uint8Array) {
-        if (output.onStdout !== undefined) yield* output.onStdout(chunk)
-        for (const line of splitter.push(chunk)) yield* output.onLine(line)
-      })
+      const lines = (chunk: Uint8Array) =>
+        Effect.suspend(() => {
+          const complete = splitter.push(chunk)
+          const handled = complete.length > 0 ? output.onLines(complete) : Effect.void
+          return output.onStdout !== undefined ? Effect.andThen(output.onStdout(chunk), handled) : handled
+        })
       const stdout = pump(handle.stdout, lines).pipe(Effect.andThen(Effect.suspend(() => {
         const last = splitter.end()
-        return last !== undefined ? output.onLine(last) : Effect.void
+        return last !== undefined ? output.onLines([last]) : Effect.void
       })))
       readers = Effect.all([stdout, pump(handle.stderr, output.onStderr)], { concurrency: 2, discard: true })
     } else {

@@ -104,26 +104,48 @@ export const AGENT_PID_FILE = "agent.pid"
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
 
-/** An append-only artifact file that stops growing at `cap` bytes with one marker line. */
+/**
+ * An append-only artifact file that stops growing at `cap` bytes with one marker line. Writes are
+ * buffered and go to disk on `flush` (after each chunk of output, and at the end), so a turn that
+ * prints a million lines makes a few thousand writes, not a million.
+ */
 const cappedWriter = (fs: FileSystem.FileSystem, file: string, cap: number, redact: (text: string) => string) =>
   Effect.gen(function*() {
     const handle = yield* fs.open(file, { flag: "a" })
+    const encoder = new TextEncoder()
     let written = 0
     let dropped = 0
-    const encoder = new TextEncoder()
+    let pending: Array<string> = []
+    let pendingBytes = 0
+    const flush = Effect.suspend(() => {
+      if (pending.length === 0) return Effect.void
+      const text = pending.join("")
+      pending = []
+      pendingBytes = 0
+      return handle.writeAll(encoder.encode(text)).pipe(Effect.orDie)
+    })
+    /** Adds text to the buffer (flushed by `flush`, or once 256 KB are waiting). */
+    const append = (text: string): void => {
+      const clean = redact(text)
+      const size = Buffer.byteLength(clean)
+      if (written + size > cap) {
+        dropped += size
+        if (written >= cap) return
+        written = cap
+        pending.push(`[spec-orch: ${file.slice(file.lastIndexOf("/") + 1)} reached its cap of ${cap} bytes ([limits] agent_output_bytes); the rest is not kept]\n`)
+        return
+      }
+      written += size
+      pending.push(clean)
+      pendingBytes += size
+    }
     const write = (text: string) =>
       Effect.suspend(() => {
-        const bytes = encoder.encode(redact(text))
-        if (written + bytes.length > cap) {
-          dropped += bytes.length
-          if (written >= cap) return Effect.void
-          written = cap
-          return handle.writeAll(encoder.encode(`[spec-orch: ${file.slice(file.lastIndexOf("/") + 1)} reached its cap of ${cap} bytes ([limits] agent_output_bytes); the rest is not kept]\n`))
-        }
-        written += bytes.length
-        return handle.writeAll(bytes)
-      }).pipe(Effect.orDie)
-    return { write, dropped: () => dropped }
+        append(text)
+        return pendingBytes >= 256 * 1024 ? flush : Effect.void
+      })
+    yield* Effect.addFinalizer(() => flush)
+    return { append, write, flush, dropped: () => dropped }
   })
 
 type Stop = { readonly kind: "budget_exceeded" | "cancelled" | "done"; readonly message: string }
@@ -150,7 +172,7 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
 
     const handleEvents = Effect.fnUntraced(function*(events: ReadonlyArray<AgentEvent>) {
       for (const e of events) {
-        yield* eventsOut.write(`${JSON.stringify(e)}\n`)
+        eventsOut.append(`${JSON.stringify(e)}\n`)
         tally.add(e)
         if (s.onEvent !== undefined) yield* s.onEvent(e)
       }
@@ -204,20 +226,26 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
         _tag: "Lines",
         lineBytes: s.limits.lineBytes,
         onStdout: clientOut === undefined ? undefined : (chunk) => Effect.sync(() => void clientOut!.write(chunk)),
-        onLine: Effect.fnUntraced(function*(line) {
-          if (line.dropped > 0) {
-            truncatedLines++
-            truncatedBytes += line.dropped
-          }
-          yield* raw.write(`${line.text}${line.dropped > 0 ? truncatedMarker(line.dropped) : ""}\n`)
-          // A cut line is not valid protocol: it is kept in agent.jsonl, not parsed.
-          if (line.dropped === 0) yield* handleEvents(s.protocol.parse(line.text, yield* Clock.currentTimeMillis))
-        }),
+        onLines: (lines) =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            const events: Array<AgentEvent> = []
+            for (const line of lines) {
+              if (line.dropped > 0) {
+                truncatedLines++
+                truncatedBytes += line.dropped
+              }
+              raw.append(`${line.text}${line.dropped > 0 ? truncatedMarker(line.dropped) : ""}\n`)
+              // A cut line is not valid protocol: it is kept in agent.jsonl, not parsed.
+              if (line.dropped === 0) for (const e of s.protocol.parse(line.text, at)) events.push(e)
+            }
+            return Effect.andThen(handleEvents(events), Effect.andThen(raw.flush, eventsOut.flush))
+          }),
         onStderr: (chunk) =>
           Effect.suspend(() => {
             const text = Buffer.from(chunk).toString("utf8")
             stderrTail = (stderrTail + text).slice(-4000)
-            return stderrOut.write(text)
+            stderrOut.append(text)
+            return stderrOut.flush
           })
       },
       {
