@@ -129,6 +129,7 @@ const MAX_VIOLATIONS_PER_CONTRACT = 50
  */
 export const complianceScanner = (contracts: ReadonlyArray<ComplianceContract>) => {
   const violations: Array<ComplianceViolation> = []
+  const order = new Map(contracts.map((c, i) => [c.id, i]))
   const perContract = new Map<string, number>()
   let acted = false
   let omittedErrors = 0
@@ -172,7 +173,8 @@ export const complianceScanner = (contracts: ReadonlyArray<ComplianceContract>) 
         errorCount,
         warningCount: violations.length - (errorCount - omittedErrors) + omittedWarnings,
         contracts: contracts.map((c) => c.id),
-        violations
+        // Grouped by contract, in the file's order; events in order within a contract.
+        violations: [...violations].sort((a, b) => order.get(a.contractId)! - order.get(b.contractId)!)
       })
     }
   }
