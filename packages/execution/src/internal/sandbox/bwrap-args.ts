@@ -1,0 +1,108 @@
+/**
+ * The bubblewrap command line for one box, as a pure function of what to run and what the host looks
+ * like. The rule: mounts are applied in order and later ones win, so the base layout comes first, then
+ * the hidden paths, then the caller's mounts, then the network sockets — never reorder them.
+ */
+import type { BoxSpec } from "../../Sandbox.js"
+
+/** A host path made empty inside the box: a directory becomes an empty tmpfs, anything else /dev/null. */
+export interface HiddenPath {
+  readonly path: string
+  readonly kind: "dir" | "file"
+}
+
+/** A Unix socket on the host that a port on the box's loopback relays to. */
+export interface Relay {
+  readonly port: number
+  readonly socket: string
+}
+
+/** The host side of the box's network: a private directory of sockets, bound read-only at the same path. */
+export interface NetworkLayout {
+  readonly socketDir: string
+  /** The HTTP proxy for allowed host names, when any host is allowed. */
+  readonly proxy?: Relay | undefined
+  /** One relay per forwarded host-loopback port (same port inside). */
+  readonly forwards: ReadonlyArray<Relay>
+}
+
+/** Host facts the command line depends on; resolved by the `Sandbox` service, plain data here. */
+export interface BoxLayout {
+  /** Absolute path of the bwrap executable. */
+  readonly bwrap: string
+  readonly hidden: ReadonlyArray<HiddenPath>
+  /** Absent for a box without any relay (network `none`, or `allow` with nothing allowed). */
+  readonly network?: NetworkLayout | undefined
+  /** Absolute paths of the programs the network wrapper runs inside the box. */
+  readonly tools: { readonly sh: string; readonly socat: string; readonly sleep: string }
+}
+
+/** Namespaces and process hygiene shared by every box, including the probe. */
+export const BASE_ARGS: ReadonlyArray<string> = [
+  "--ro-bind", "/", "/",
+  "--dev", "/dev",
+  "--proc", "/proc",
+  "--tmpfs", "/tmp",
+  "--unshare-pid",
+  "--unshare-ipc",
+  "--unshare-uts",
+  "--unshare-cgroup-try",
+  "--unshare-net",
+  "--die-with-parent",
+  "--new-session",
+  "--cap-drop", "ALL"
+]
+
+/** How long the network wrapper waits for its relays to listen before it gives up (10 ms polls). */
+const RELAY_WAIT_POLLS = 300
+
+/** The full argv to spawn on the host (bwrap first); the environment is passed by the spawn, not here. */
+export const bwrapArgs = (spec: BoxSpec, layout: BoxLayout): ReadonlyArray<string> => {
+  const args: Array<string> = [layout.bwrap, ...BASE_ARGS]
+  for (const h of layout.hidden) {
+    if (h.kind === "dir") args.push("--tmpfs", h.path)
+    else args.push("--ro-bind", "/dev/null", h.path)
+  }
+  for (const m of spec.mounts) args.push(m.access === "rw" ? "--bind" : "--ro-bind", m.source, m.target ?? m.source)
+  const relays = layout.network === undefined ? [] : relaysOf(layout.network)
+  if (layout.network !== undefined && relays.length > 0) args.push("--ro-bind", layout.network.socketDir, layout.network.socketDir)
+  args.push("--chdir", spec.cwd, "--")
+  if (relays.length === 0) return [...args, ...spec.argv]
+  return [...args, layout.tools.sh, "-c", relayScript(relays, layout.tools), "spec-orch-sandbox", ...spec.argv]
+}
+
+const relaysOf = (network: NetworkLayout): ReadonlyArray<Relay> => [...(network.proxy ? [network.proxy] : []), ...network.forwards]
+
+/** Quotes a word for a POSIX shell. */
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+/** Loopback address and port as /proc/net/tcp writes them (little-endian address, upper-case hex port). */
+const procNetTcp = (port: number) => `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`
+
+/**
+ * The `sh` wrapper inside the box: one socat per relay listening on 127.0.0.1, a bounded wait until
+ * every port listens (builtins only, reading /proc/net/tcp), then `exec` of the command so it keeps the
+ * wrapper's pid, stdin and exit status. Background jobs of a non-interactive shell read /dev/null, so
+ * the command's stdin (an agent's prompt) stays the command's.
+ */
+export const relayScript = (relays: ReadonlyArray<Relay>, tools: BoxLayout["tools"]): string => {
+  const lines = relays.map((r) => `${q(tools.socat)} TCP-LISTEN:${r.port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(r.socket)} 2>/dev/null &`)
+  const want = relays.map((r) => procNetTcp(r.port)).join(" ")
+  return [
+    ...lines,
+    `n=0`,
+    `while :; do`,
+    `  missing=`,
+    `  for a in ${want}; do`,
+    `    found=`,
+    `    while read -r _ l _ s _; do if [ "$l" = "$a" ] && [ "$s" = 0A ]; then found=1; break; fi; done < /proc/net/tcp`,
+    `    [ -n "$found" ] || missing=1`,
+    `  done`,
+    `  [ -z "$missing" ] && break`,
+    `  n=$((n + 1))`,
+    `  if [ "$n" -gt ${RELAY_WAIT_POLLS} ]; then echo "spec-orch sandbox: the network relays (127.0.0.1 ports ${relays.map((r) => r.port).join(", ")}) did not start within ${RELAY_WAIT_POLLS / 100} s" >&2; exit 125; fi`,
+    `  ${q(tools.sleep)} 0.01`,
+    `done`,
+    `exec "$@"`
+  ].join("\n")
+}
