@@ -20,10 +20,12 @@ const after = (argv: ReadonlyArray<string>, flag: string, width = 1) =>
   argv.flatMap((a, i) => (a === flag ? [argv.slice(i + 1, i + 1 + width).join(" ")] : []))
 
 describe("bwrapArgs", () => {
-  it("starts from a read-only root with fresh /dev, /proc and /tmp, its own namespaces, no capabilities and no network", () => {
+  it("starts from a read-only root with fresh /dev, /proc (kernel settings read-only) and /tmp, its own namespaces, no capabilities and no network", () => {
     const argv = bwrapArgs(spec(), { bwrap: "/usr/bin/bwrap", hidden: [], tools })
     assert.strictEqual(argv[0], "/usr/bin/bwrap")
-    assert.deepStrictEqual(argv.slice(1, 9), ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs"])
+    assert.deepStrictEqual(argv.slice(1, 8), ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
+    assert.deepStrictEqual(argv.slice(8, 14), ["--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"])
+    assert.deepStrictEqual(argv.slice(14, 16), ["--tmpfs", "/tmp"])
     for (const flag of ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net", "--die-with-parent", "--new-session"]) {
       assert.include(argv, flag)
     }

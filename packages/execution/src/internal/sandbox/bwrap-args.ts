@@ -37,11 +37,18 @@ export interface BoxLayout {
   readonly tools: { readonly sh: string; readonly socat: string; readonly sleep: string }
 }
 
-/** Namespaces and process hygiene shared by every box, including the probe. */
+/**
+ * Namespaces and process hygiene shared by every box, including the probe. Kernel settings under
+ * /proc/sys and /proc/sysrq-trigger are bound read-only explicitly: bubblewrap's own cover of them is
+ * skipped when it runs as root, and a root process without capabilities may still write them
+ * (`kernel.core_pattern` runs a program of its choice on the host).
+ */
 export const BASE_ARGS: ReadonlyArray<string> = [
   "--ro-bind", "/", "/",
   "--dev", "/dev",
   "--proc", "/proc",
+  "--ro-bind", "/proc/sys", "/proc/sys",
+  "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger",
   "--tmpfs", "/tmp",
   "--unshare-pid",
   "--unshare-ipc",
