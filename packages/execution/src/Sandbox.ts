@@ -288,11 +288,11 @@ const make = Effect.fnUntraced(function*(mode: SandboxMode, options: SandboxOpti
       return unconfined(spec, `not confined ([sandbox] mode = "best-effort"): ${why}`)
     }
 
-    const hidden: Array<HiddenPath> = []
-    for (const h of [
-      ...(yield* resolveHidden([...DEFAULT_HIDDEN, ...(options.hide ?? [])], home, base)),
-      ...(yield* resolveHidden(spec.hide, home, spec.cwd))
-    ]) if (!hidden.some((x) => x.path === h.path)) hidden.push(h)
+    const [always, asked] = yield* Effect.all([resolveHidden([...DEFAULT_HIDDEN, ...(options.hide ?? [])], home, base), resolveHidden(spec.hide, home, spec.cwd)], {
+      concurrency: 2
+    })
+    const hidden: Array<HiddenPath> = [...always]
+    for (const h of asked) if (!hidden.some((x) => x.path === h.path)) hidden.push(h)
 
     const relays = needsRelays
       ? yield* Effect.acquireRelease(

@@ -341,6 +341,17 @@ describe("Sandbox.wrap: network", () => {
       assert.include(r.refused.map((x) => x.message), "refused network access to evil.example:443: not an allowed host")
     }))
 
+  it.live("does not start the command when a relay never listens, and says which ports", () =>
+    Effect.gen(function*() {
+      const fake = join(root, "socat-that-exits")
+      writeFileSync(fake, "#!/bin/sh\nexit 1\n")
+      chmodSync(fake, 0o755)
+      const r = yield* run(sh("echo the command ran", { network: { _tag: "allow", hosts: [], forwards: [hostPort] } }), "required", { socat: fake })
+      assert.strictEqual(r.code, 125)
+      assert.strictEqual(r.stdout, "")
+      assert.include(r.stderr, `spec-orch sandbox: the network relays (127.0.0.1 ports ${hostPort}) did not start within a few seconds`)
+    }))
+
   it.live("stops the proxy and forwarders when the scope closes", () =>
     Effect.gen(function*() {
       const dir = yield* Effect.scoped(Effect.gen(function*() {

@@ -92,7 +92,7 @@ describe("relayScript", () => {
     const script = relayScript([{ port: 3128, socket: "/s/p.sock" }, { port: 8080, socket: "/s/f.sock" }], tools)
     assert.include(script, "for a in 0100007F:0C38 0100007F:1F90; do")
     assert.include(script, `[ "$s" = 0A ]`)
-    assert.include(script, "did not start within 3 s")
+    assert.include(script, "(127.0.0.1 ports 3128, 8080) did not start within a few seconds")
   })
 })
 

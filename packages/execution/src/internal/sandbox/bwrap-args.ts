@@ -60,8 +60,10 @@ export const BASE_ARGS: ReadonlyArray<string> = [
   "--cap-drop", "ALL"
 ]
 
-/** How long the network wrapper waits for its relays to listen before it gives up (10 ms polls). */
-const RELAY_WAIT_POLLS = 300
+/** Polls of /proc/net/tcp with shell builtins only, before the wrapper starts sleeping between polls. */
+const RELAY_BUSY_POLLS = 30
+/** Polls with a 10 ms sleep after that (2.5 s and the sleeps' own start-up) before the wrapper gives up. */
+const RELAY_SLEEP_POLLS = 250
 
 /** The full argv to spawn on the host (bwrap first); the environment is passed by the spawn, not here. */
 export const bwrapArgs = (spec: BoxSpec, layout: BoxLayout): ReadonlyArray<string> => {
@@ -88,12 +90,13 @@ const procNetTcp = (port: number) => `0100007F:${port.toString(16).toUpperCase()
 
 /**
  * The `sh` wrapper inside the box: one socat per relay listening on 127.0.0.1, a bounded wait until
- * every port listens (builtins only, reading /proc/net/tcp), then `exec` of the command so it keeps the
- * wrapper's pid, stdin and exit status. Background jobs of a non-interactive shell read /dev/null, so
- * the command's stdin (an agent's prompt) stays the command's.
+ * every port listens (reading /proc/net/tcp with builtins; a few busy polls cover a fast socat start,
+ * then 10 ms sleeps), then `exec` of the command so it keeps the
+ * wrapper's pid, stdin and exit status. The relays hold none of the command's stdio: its prompt stays
+ * its own, and its output ends when it exits, not when the box's last process is gone.
  */
 export const relayScript = (relays: ReadonlyArray<Relay>, tools: BoxLayout["tools"]): string => {
-  const lines = relays.map((r) => `${q(tools.socat)} TCP-LISTEN:${r.port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(r.socket)} 2>/dev/null &`)
+  const lines = relays.map((r) => `${q(tools.socat)} TCP-LISTEN:${r.port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(r.socket)} </dev/null >/dev/null 2>&1 &`)
   const want = relays.map((r) => procNetTcp(r.port)).join(" ")
   return [
     ...lines,
@@ -107,8 +110,8 @@ export const relayScript = (relays: ReadonlyArray<Relay>, tools: BoxLayout["tool
     `  done`,
     `  [ -z "$missing" ] && break`,
     `  n=$((n + 1))`,
-    `  if [ "$n" -gt ${RELAY_WAIT_POLLS} ]; then echo "spec-orch sandbox: the network relays (127.0.0.1 ports ${relays.map((r) => r.port).join(", ")}) did not start within ${RELAY_WAIT_POLLS / 100} s" >&2; exit 125; fi`,
-    `  ${q(tools.sleep)} 0.01`,
+    `  if [ "$n" -gt ${RELAY_BUSY_POLLS + RELAY_SLEEP_POLLS} ]; then echo "spec-orch sandbox: the network relays (127.0.0.1 ports ${relays.map((r) => r.port).join(", ")}) did not start within a few seconds" >&2; exit 125; fi`,
+    `  [ "$n" -gt ${RELAY_BUSY_POLLS} ] && ${q(tools.sleep)} 0.01`,
     `done`,
     `exec "$@"`
   ].join("\n")

@@ -60,15 +60,13 @@ export const expandPath = (path: Path.Path, entry: string, home: string, base: s
 export const resolveHidden = Effect.fnUntraced(function*(entries: ReadonlyArray<string>, home: string, base: string) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
+  // Looked up concurrently: this runs before every agent turn and verification step.
+  const found = yield* Effect.forEach(entries, (entry) =>
+    fs.realPath(expandPath(path, entry, home, base)).pipe(
+      Effect.flatMap((real) => Effect.map(fs.stat(real), (info): HiddenPath => ({ path: real, kind: info.type === "Directory" ? "dir" : "file" }))),
+      Effect.option
+    ), { concurrency: "unbounded" })
   const out: Array<HiddenPath> = []
-  const seen = new Set<string>()
-  for (const entry of entries) {
-    const real = yield* fs.realPath(expandPath(path, entry, home, base)).pipe(Effect.option)
-    if (real._tag === "None" || real.value === "/" || seen.has(real.value)) continue
-    const info = yield* fs.stat(real.value).pipe(Effect.option)
-    if (info._tag === "None") continue
-    seen.add(real.value)
-    out.push({ path: real.value, kind: info.value.type === "Directory" ? "dir" : "file" })
-  }
+  for (const h of found) if (h._tag === "Some" && h.value.path !== "/" && !out.some((x) => x.path === h.value.path)) out.push(h.value)
   return out as ReadonlyArray<HiddenPath>
 })
