@@ -60,8 +60,8 @@ export const BASE_ARGS: ReadonlyArray<string> = [
   "--cap-drop", "ALL"
 ]
 
-/** Polls of /proc/net/tcp with shell builtins only, before the wrapper starts sleeping between polls. */
-const RELAY_BUSY_POLLS = 30
+/** Polls of /proc/net/sockstat with shell builtins only (a few µs each), before the wrapper sleeps between polls. */
+const RELAY_BUSY_POLLS = 2000
 /** Polls with a 10 ms sleep after that (2.5 s and the sleeps' own start-up) before the wrapper gives up. */
 const RELAY_SLEEP_POLLS = 250
 
@@ -85,30 +85,23 @@ const relaysOf = (network: NetworkLayout): ReadonlyArray<Relay> => [...(network.
 /** Quotes a word for a POSIX shell. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
-/** Loopback address and port as /proc/net/tcp writes them (little-endian address, upper-case hex port). */
-const procNetTcp = (port: number) => `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`
-
 /**
  * The `sh` wrapper inside the box: one socat per relay listening on 127.0.0.1, a bounded wait until
- * every port listens (reading /proc/net/tcp with builtins; a few busy polls cover a fast socat start,
- * then 10 ms sleeps), then `exec` of the command so it keeps the
- * wrapper's pid, stdin and exit status. The relays hold none of the command's stdio: its prompt stays
- * its own, and its output ends when it exits, not when the box's last process is gone.
+ * all of them listen, then `exec` of the command so it keeps the wrapper's pid, stdin and exit status.
+ * The wait reads the box's own count of TCP sockets in /proc/net/sockstat (the network namespace is
+ * fresh, so it counts exactly the relays' listening sockets); /proc/net/tcp would do too, but a
+ * shell reading it line by line spends ~20 ms per pass walking the host's socket tables. The relays
+ * hold none of the command's stdio: its prompt stays its own, and its output ends when it exits.
  */
 export const relayScript = (relays: ReadonlyArray<Relay>, tools: BoxLayout["tools"]): string => {
   const lines = relays.map((r) => `${q(tools.socat)} TCP-LISTEN:${r.port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(r.socket)} </dev/null >/dev/null 2>&1 &`)
-  const want = relays.map((r) => procNetTcp(r.port)).join(" ")
   return [
     ...lines,
     `n=0`,
     `while :; do`,
-    `  missing=`,
-    `  for a in ${want}; do`,
-    `    found=`,
-    `    while read -r _ l _ s _; do if [ "$l" = "$a" ] && [ "$s" = 0A ]; then found=1; break; fi; done < /proc/net/tcp`,
-    `    [ -n "$found" ] || missing=1`,
-    `  done`,
-    `  [ -z "$missing" ] && break`,
+    `  up=`,
+    `  while read -r p _ u _; do if [ "$p" = TCP: ]; then [ "$u" -ge ${relays.length} ] && up=1; break; fi; done < /proc/net/sockstat`,
+    `  [ -n "$up" ] && break`,
     `  n=$((n + 1))`,
     `  if [ "$n" -gt ${RELAY_BUSY_POLLS + RELAY_SLEEP_POLLS} ]; then echo "spec-orch sandbox: the network relays (127.0.0.1 ports ${relays.map((r) => r.port).join(", ")}) did not start within a few seconds" >&2; exit 125; fi`,
     `  [ "$n" -gt ${RELAY_BUSY_POLLS} ] && ${q(tools.sleep)} 0.01`,
