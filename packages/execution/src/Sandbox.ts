@@ -191,15 +191,14 @@ const make = Effect.fnUntraced(function*(mode: SandboxMode, options: SandboxOpti
   const warned = yield* Ref.make(false)
 
   /** An executable file: `name` itself when it holds a slash, else the first match on the host's PATH. */
-  const findProgram = (name: string) =>
-    Effect.gen(function*() {
-      const candidates = name.includes("/") ? [name] : hostPath.split(":").filter((d) => d !== "").map((d) => path.join(d, name))
-      for (const candidate of candidates) {
-        const info = yield* fs.stat(candidate).pipe(Effect.option)
-        if (info._tag === "Some" && info.value.type === "File" && (info.value.mode & 0o111) !== 0) return candidate
-      }
-      return undefined
-    })
+  const findProgram = Effect.fnUntraced(function*(name: string) {
+    const candidates = name.includes("/") ? [name] : hostPath.split(":").filter((d) => d !== "").map((d) => path.join(d, name))
+    for (const candidate of candidates) {
+      const info = yield* fs.stat(candidate).pipe(Effect.option)
+      if (info._tag === "Some" && info.value.type === "File" && (info.value.mode & 0o111) !== 0) return candidate
+    }
+    return undefined
+  })
 
   /** Runs a short program; its exit code and output, or why it could not run. */
   const run = (argv: ReadonlyArray<string>) =>
