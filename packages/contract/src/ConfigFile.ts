@@ -1,6 +1,6 @@
 /**
  * The `spec-orch.toml` format: every section the original spec-orch reads, loaded unchanged, plus
- * spec-orch's own additions (`[gate]`, `[workspace]`, more `[builder]` and `[daemon]` keys). Keys
+ * spec-orch's own additions (`[gate]`, `[workspace]`, `[sandbox]`, more `[builder]` and `[daemon]` keys). Keys
  * keep their snake_case file names in the typed value, so the code and the file read alike.
  * Every default is written here, once; `docs/configuration.md` documents them.
  */
@@ -53,6 +53,12 @@ const EvolutionPolicy = z.object({
 
 /** Builder adapters spec-orch knows, plus the original's names accepted as aliases. */
 export const BUILDER_ADAPTERS = ["claude_code", "codex", "codex_exec", "opencode", "droid", "acp", "acpx", "command"] as const
+
+/** How strictly agent turns and verification steps are confined (`[sandbox] mode`). */
+export const SANDBOX_MODES = ["required", "best-effort", "off"] as const
+
+/** A host name the sandbox's proxy may allow: `api.example.com`, `*.example.com` (subdomains only) or an IPv4 address. */
+export const HOST_PATTERN = /^(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/
 
 export const ConfigFile = z.object({
   issue: z.object({
@@ -259,6 +265,17 @@ export const ConfigFile = z.object({
     base: z.string().optional(),
     /** Directory for state and run artifacts, relative to the project root. */
     state_dir: z.string().default(".spec-orch")
+  }).prefault({}),
+
+  sandbox: z.object({
+    /** `required` refuses to run where the OS sandbox cannot start; `best-effort` warns once and runs unconfined; `off` never confines. */
+    mode: z.enum(SANDBOX_MODES).default("best-effort"),
+    /** Extra paths made empty inside the box (`~/` is the user's home; relative paths are relative to the project). */
+    hide: strings.default([]),
+    /** Extra host names agents may reach through the sandbox's proxy (`api.example.com` or `*.example.com`). */
+    allow_hosts: z.array(z.string().regex(HOST_PATTERN, { error: "must be a host name such as api.example.com or *.example.com (no scheme, port or path)" })).default([]),
+    /** Whether verification steps may use the network (the same hosts as agents); off by default. */
+    verification_network: z.boolean().default(false)
   }).prefault({})
 })
 
