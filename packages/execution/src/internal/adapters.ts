@@ -134,7 +134,12 @@ const writeCodexConfig = (input: PrepareInput, approval: "never" | "on-request")
     "",
     "[features]",
     "plugins = false",
-    "remote_plugin = false"
+    "remote_plugin = false",
+    "",
+    // workspace-write makes /tmp writable too, and with it any checkout under /tmp; the run's private
+    // TMPDIR (still writable) is the agent's temp space.
+    "[sandbox_workspace_write]",
+    "exclude_slash_tmp = true"
   ]
   if (e !== undefined) {
     lines.push(
