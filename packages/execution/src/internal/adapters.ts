@@ -135,6 +135,9 @@ const writeCodexConfig = (input: PrepareInput, approval: "never" | "on-request")
     "[features]",
     "plugins = false",
     "remote_plugin = false",
+    // The snapshot runs the user's login shell (setsid, in the worktree) at start; with a private HOME
+    // it captures nothing, and when Codex ends early it is left running outside the agent's process tree.
+    "shell_snapshot = false",
     "",
     // workspace-write makes /tmp writable too, and with it any checkout under /tmp; the run's private
     // TMPDIR (still writable) is the agent's temp space.
