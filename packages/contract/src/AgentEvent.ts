@@ -16,8 +16,28 @@ export const MessageEvent = Schema.TaggedStruct("message", { ...base, role: Sche
 export const ReasoningEvent = Schema.TaggedStruct("reasoning", { ...base, text: Schema.String })
 /** The agent asked for a tool. */
 export const ToolCallEvent = Schema.TaggedStruct("tool_call", { ...base, id: Schema.String, name: Schema.String, input: Schema.Unknown })
-/** A tool finished. */
-export const ToolResultEvent = Schema.TaggedStruct("tool_result", { ...base, id: Schema.String, ok: Schema.Boolean, output: Schema.String })
+/** What a tool call does, as far as a failure summary cares: change files, run a command, or anything else. */
+export const ToolKind = Schema.Literals(["file_change", "command", "other"])
+export type ToolKind = typeof ToolKind.Type
+
+/**
+ * A tool finished. `ok: false` is the protocol's own verdict (an error result, a failed status). The
+ * optional fields describe a failure: `denied` when a permission mode, the agent's sandbox or
+ * spec-orch's policy refused the call rather than it failing while it ran; `error` the reason when
+ * the protocol gives one apart from the output; `kind` and `paths` what the call meant to do (paths
+ * relative to the worktree when inside it); `name` when no `tool_call` with this id came before.
+ */
+export const ToolResultEvent = Schema.TaggedStruct("tool_result", {
+  ...base,
+  id: Schema.String,
+  ok: Schema.Boolean,
+  output: Schema.String,
+  name: Schema.optionalKey(Schema.String),
+  kind: Schema.optionalKey(ToolKind),
+  denied: Schema.optionalKey(Schema.Boolean),
+  error: Schema.optionalKey(Schema.String),
+  paths: Schema.optionalKey(Schema.Array(Schema.String))
+})
 /** A shell command ran (or started, when `exitCode` is absent). */
 export const CommandEvent = Schema.TaggedStruct("command", { ...base, command: Schema.String, exitCode: Schema.optionalKey(Schema.Number), output: Schema.optionalKey(Schema.String) })
 /** A file was created, changed or deleted. Paths are relative to the worktree when possible. */
@@ -63,6 +83,23 @@ export class AgentUsage extends Schema.Class<AgentUsage>("@spec-orch/contract/Ag
   costUsd: Schema.optionalKey(Schema.Number)
 }) {}
 
+/** One tool call that failed or was refused during a turn, for the outcome's summary. */
+export const FailedToolCall = Schema.Struct({
+  /** The agent's tool name (`Write`, `apply_patch`, `bash`, …). */
+  name: Schema.String,
+  kind: ToolKind,
+  /** The protocol's reason, on one line and bounded (`permission denied`, `exit code 1: …`). */
+  reason: Schema.String,
+  /** Refused (permission mode, sandbox, policy) rather than failed while running. */
+  denied: Schema.optionalKey(Schema.Boolean),
+  /** What it acted on: the paths it meant to change, or the command. */
+  target: Schema.optionalKey(Schema.String)
+})
+export type FailedToolCall = typeof FailedToolCall.Type
+
+/** How many failed tool calls an outcome lists at most (`failedToolCallCount` has the total). */
+export const MAX_FAILED_TOOL_CALLS = 20
+
 /** How an agent turn ended. Only `completed` counts as the builder succeeding. */
 export const AgentOutcomeKind = Schema.Literals(["completed", "failed", "timed_out", "stalled", "budget_exceeded", "cancelled", "skipped"])
 export type AgentOutcomeKind = typeof AgentOutcomeKind.Type
@@ -82,5 +119,9 @@ export class AgentOutcome extends Schema.Class<AgentOutcome>("@spec-orch/contrac
   filesChanged: Schema.Array(Schema.String),
   commandsRun: Schema.Number,
   /** Output beyond the caps (`[limits]`): lines cut short and bytes not kept in the artifacts. */
-  outputTruncated: Schema.optionalKey(Schema.Struct({ lines: Schema.Number, lineBytesDropped: Schema.Number, artifactBytesDropped: Schema.Number }))
+  outputTruncated: Schema.optionalKey(Schema.Struct({ lines: Schema.Number, lineBytesDropped: Schema.Number, artifactBytesDropped: Schema.Number })),
+  /** The first failed or refused tool calls of the turn (at most `MAX_FAILED_TOOL_CALLS`); absent when none failed. */
+  failedToolCalls: Schema.optionalKey(Schema.Array(FailedToolCall)),
+  /** How many tool calls failed in all (the list above may be cut short); absent when none failed. */
+  failedToolCallCount: Schema.optionalKey(Schema.Number)
 }) {}

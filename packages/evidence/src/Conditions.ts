@@ -4,7 +4,7 @@
  * always "not judgeable", never a silent pass or fail. The registry holds the built-in conditions
  * plus any an embedder registers; a policy may only name conditions its registry knows.
  */
-import { type EvidenceBundle, findingBlocks, stepFailed, type StepResult } from "@spec-orch/contract"
+import { type AgentOutcome, type EvidenceBundle, type FailedToolCall, findingBlocks, stepFailed, type StepResult } from "@spec-orch/contract"
 import { Context } from "effect"
 import { DEFAULT_BLOCK_ON, detectDeviations, deviationBlocks, type DeviationSeverity, placeFile } from "./Deviations.js"
 
@@ -125,19 +125,59 @@ const withinBoundaries: Condition = {
   }
 }
 
+/** One failed tool call as a phrase: `apply_patch hello.txt: permission denied`. Agent text, so bounded. */
+export const describeToolFailure = (f: FailedToolCall): string => oneLine(`${f.name}${f.target !== undefined ? ` ${f.target}` : ""}: ${f.reason}`, 200)
+
+/**
+ * What went wrong inside the turn, as a clause: "1 file change failed: apply_patch hello.txt: …".
+ * File changes first (they decide the condition), then any other failed or refused calls, counted.
+ */
+const toolFailures = (b: AgentOutcome): string | undefined => {
+  const listed = b.failedToolCalls ?? []
+  const total = Math.max(b.failedToolCallCount ?? 0, listed.length)
+  if (total === 0) return undefined
+  const files = listed.filter((f) => f.kind === "file_change")
+  const others = total - files.length
+  const verb = (fs: ReadonlyArray<FailedToolCall>) => (fs.every((f) => f.denied === true) ? (fs.length === 1 ? "was refused" : "were refused") : "failed")
+  const parts: Array<string> = []
+  if (files.length > 0) parts.push(`${plural(files.length, "file change")} ${verb(files)}: ${describeToolFailure(files[0]!)}${files.length > 1 ? ` (and ${files.length - 1} more)` : ""}`)
+  if (others > 0) {
+    const first = listed.find((f) => f.kind !== "file_change")
+    parts.push(`${plural(others, files.length > 0 ? "other tool call" : "tool call")} failed${first !== undefined ? `, first ${describeToolFailure(first)}` : ""}`)
+  }
+  return parts.join("; ")
+}
+
+/** Paths the agent reported changing outside its worktree (the parsers keep those absolute). */
+const outsideWorktree = (b: AgentOutcome) => b.filesChanged.filter((p) => p.startsWith("/"))
+
 const builder: Condition = {
   name: "builder",
   description: "Builder agent completed successfully",
   judge: (e) => {
     const b = e.builder
     if (b === undefined) return notJudgeable("no builder outcome was recorded", rerun(e.issueId))
-    // The diff is the truth about what changed; the agent's own report only when there is no diff.
-    if (b.kind === "completed") return passed(`builder ${b.adapter} completed (${plural((e.changedFiles ?? b.filesChanged).length, "file")} changed)`)
+    const failures = toolFailures(b)
+    const outside = outsideWorktree(b)
+    const outsideNote = outside.length > 0 ? `; it also reported changing ${plural(outside.length, "file")} outside its worktree: ${names(outside.map((p) => oneLine(p, 80)), 3)}` : ""
+    if (b.kind === "completed") {
+      // The diff is the truth about what changed; the agent's own report only when there is no diff.
+      const changed = (e.changedFiles ?? b.filesChanged).length
+      // A turn that changed nothing while its file changes failed did not do the work, whatever the agent
+      // says: passing it would let verification of the untouched base decide the verdict.
+      if (changed === 0 && (b.failedToolCalls ?? []).some((f) => f.kind === "file_change")) {
+        return failed(
+          `builder ${b.adapter} completed but changed nothing: ${failures}${outsideNote}`,
+          `read why in the run's agent log (events.jsonl, agent.stderr.log); if the agent's own sandbox or permission mode refused the change, see docs/agents.md; then re-run ${e.issueId}`
+        )
+      }
+      return passed(`builder ${b.adapter} completed (${plural(changed, "file")} changed)${failures !== undefined ? `, but ${failures}` : ""}${outsideNote}`)
+    }
     if (b.kind === "skipped") {
       return passed(`builder step skipped${b.message !== undefined ? `: ${oneLine(b.message, 120)}` : " (the issue has no builder prompt)"}; a skipped builder counts as passed`)
     }
     return failed(
-      `builder ${b.adapter} ${AGENT_OUTCOME[b.kind] ?? b.kind}${b.message !== undefined ? `: ${oneLine(b.message)}` : ""}`,
+      `builder ${b.adapter} ${AGENT_OUTCOME[b.kind] ?? b.kind}${b.message !== undefined ? `: ${oneLine(b.message)}` : ""}${failures !== undefined ? `; ${failures}` : ""}${outsideNote}`,
       `read the agent log in the run's artifacts, then re-run ${e.issueId}`
     )
   }

@@ -46,7 +46,16 @@ export const ReportJson = Schema.Struct({
     inputTokens: Schema.Number,
     outputTokens: Schema.Number,
     costUsd: N(Schema.Number),
-    message: N(Schema.String)
+    message: N(Schema.String),
+    /** Tool calls that failed or were refused inside the turn, in all (the list may be cut short). */
+    failedToolCallCount: Schema.Number,
+    failedToolCalls: Schema.Array(Schema.Struct({
+      name: Schema.String,
+      kind: Schema.String,
+      reason: Schema.String,
+      denied: Schema.Boolean,
+      target: N(Schema.String)
+    }))
   })),
   verification: N(Schema.Struct({
     passed: Schema.Number,
@@ -153,7 +162,9 @@ export const reportJson = (bundle: EvidenceBundle, verdict: GateVerdict, issue?:
       inputTokens: bundle.builder.usage.inputTokens,
       outputTokens: bundle.builder.usage.outputTokens,
       costUsd: bundle.builder.usage.costUsd ?? null,
-      message: bundle.builder.message ?? null
+      message: bundle.builder.message ?? null,
+      failedToolCallCount: Math.max(bundle.builder.failedToolCallCount ?? 0, bundle.builder.failedToolCalls?.length ?? 0),
+      failedToolCalls: (bundle.builder.failedToolCalls ?? []).map((f) => ({ name: f.name, kind: f.kind, reason: f.reason, denied: f.denied === true, target: f.target ?? null }))
     },
     verification: bundle.verification === undefined ? null : {
       passed: steps.filter((s) => s.outcome === "passed").length,
@@ -251,6 +262,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`
 const STATUS_ORDER: Record<string, number> = { failed: 0, not_judgeable: 1, passed: 2, disabled: 3 }
 const STATUS_TEXT: Record<string, string> = { failed: "✗ failed", not_judgeable: "? could not judge", passed: "✓ passed", disabled: "– disabled" }
 const TAIL_LINES = 30
+/** Failed tool calls listed in explain.md (the outcome keeps up to 20). */
+const FAILED_CALLS_SHOWN = 10
 
 const stepTail = (s: StepResult): string => {
   const lines = s.outputTail.replace(/\n+$/, "").split("\n")
@@ -344,6 +357,15 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
   const b = bundle.builder
   if (b !== undefined) {
     facts.push(`- Builder: ${mdText(b.adapter, 40)} ${b.kind.replace("_", " ")} in ${seconds(b.durationMs)}, ${(bundle.changedFiles ?? b.filesChanged).length} file(s) changed, ${b.usage.inputTokens + b.usage.outputTokens} tokens${b.usage.costUsd !== undefined ? `, $${b.usage.costUsd.toFixed(2)}` : ""}`)
+    const listed = b.failedToolCalls ?? []
+    const total = Math.max(b.failedToolCallCount ?? 0, listed.length)
+    if (total > 0) {
+      facts.push(`- Failed tool calls inside the turn (${total}):`)
+      for (const f of listed.slice(0, FAILED_CALLS_SHOWN)) {
+        facts.push(`  - ${f.denied === true ? "refused" : "failed"} ${f.kind.replace("_", " ")}: ${code(f.name.slice(0, 60))}${f.target !== undefined ? ` ${mdText(f.target, 120)}` : ""}: ${mdText(f.reason, 200)}`)
+      }
+      if (total > Math.min(listed.length, FAILED_CALLS_SHOWN)) facts.push(`  - and ${total - Math.min(listed.length, FAILED_CALLS_SHOWN)} more (the run's events.jsonl has them all)`)
+    }
   }
   if (steps.length > 0) facts.push(`- Verification: ${steps.map((s) => `${mdText(s.name, 40)} ${s.outcome.replace("_", " ")}`).join(", ")}`)
   const r = bundle.review

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AcceptanceCriterion, Issue, IssueOrigin, VerificationReport } from "@spec-orch/contract"
+import { AcceptanceCriterion, AgentOutcome, EvidenceBundle, Issue, IssueOrigin, VerificationReport } from "@spec-orch/contract"
 import { Result, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -70,6 +70,26 @@ describe("renderExplain", () => {
     assert.include(md, "Accepted by dana at 2026-11-25T10:05:00.000Z for diff `a3f1c09e5b7d` (**a different diff**: the current diff is `ffff0000aaaa`)")
   })
 
+  it("lists the tool calls that failed inside the turn, inert, with how many more there were", () => {
+    const good = goodBundle()
+    const failedToolCalls = [
+      { name: "apply_patch", kind: "file_change" as const, reason: "permission denied", denied: true, target: "hello.txt" },
+      { name: "Bash`", kind: "command" as const, reason: "Exit code 1: **MERGEABLE** <b>", target: "npm test" }
+    ]
+    const bundle = without(new EvidenceBundle({ ...good, builder: new AgentOutcome({ ...good.builder!, filesChanged: [], failedToolCalls, failedToolCallCount: 14 }) }), "changedFiles")
+    const md = renderExplain(bundle, evaluate(policy, null, bundle), issue)
+    assert.include(md, [
+      "- Failed tool calls inside the turn (14):",
+      "  - refused file change: `apply_patch` hello.txt: permission denied",
+      "  - failed command: `Bash'` npm test: Exit code 1: \\*\\*MERGEABLE\\*\\* &lt;b>",
+      "  - and 12 more (the run's events.jsonl has them all)"
+    ].join("\n"))
+    assert.include(md, "| ✗ failed | builder | required | builder claude_code completed but changed nothing: 1 file change was refused: apply_patch hello.txt: permission denied; 13 other tool calls failed, first Bash\\` npm test: Exit code 1: \\*\\*MERGEABLE\\*\\* &lt;b> |")
+    const report = Schema.decodeUnknownSync(ReportJson)(JSON.parse(JSON.stringify(reportJson(bundle, evaluate(policy, null, bundle)))))
+    assert.strictEqual(report.builder!.failedToolCallCount, 14)
+    assert.deepStrictEqual(report.builder!.failedToolCalls[0], { name: "apply_patch", kind: "file_change", reason: "permission denied", denied: true, target: "hello.txt" })
+  })
+
   it("fences output so no line of it can close the fence", () => {
     assert.strictEqual(mdFence("a\n```\nb"), "````text\na\n```\nb\n````")
   })
@@ -96,5 +116,6 @@ describe("reportJson", () => {
     assert.deepStrictEqual([decoded.acceptance!.acceptedBy, decoded.acceptance!.matchesCurrentDiff], ["dana", false])
     assert.deepStrictEqual(decoded.acceptanceCriteria.map((c) => c.id), ["AC-1", "AC-2"])
     assert.isNull(reportJson(without(bundle, "builder"), evaluate(policy, "ci", bundle)).builder)
+    assert.deepStrictEqual([decoded.builder!.failedToolCallCount, decoded.builder!.failedToolCalls], [0, []], "an outcome without failures (or recorded before they were) reads as none")
   })
 })

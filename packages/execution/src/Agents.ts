@@ -43,6 +43,11 @@ export interface AgentRequest {
   readonly onEvent?: ((event: AgentEvent) => Effect.Effect<void>) | undefined
   /** When this completes the turn is cancelled (the outcome is `cancelled`); interrupting `run` also kills the agent. */
   readonly cancel?: Effect.Effect<void> | undefined
+  /**
+   * The agent runs inside spec-orch's OS sandbox (default false). Agents then drop their own OS
+   * sandbox (it cannot nest in ours) and bypass modes are allowed as root; see docs/agents.md.
+   */
+  readonly confined?: boolean | undefined
 }
 
 /** What preflight found for one adapter. */
@@ -129,12 +134,13 @@ export class Agents extends Context.Service<Agents, {
       if (!existsSync(request.cwd) || !statSync(request.cwd).isDirectory()) {
         return yield* new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `the worktree ${request.cwd} does not exist; create the workspace before running the agent` }) })
       }
-      const policy = request.policy ?? policyFromBuilder(builder, { isRoot: isRoot() })
+      const confined = request.confined === true
+      const policy = request.policy ?? policyFromBuilder(builder, { isRoot: isRoot(), confined })
       for (const note of policy.notes) yield* Effect.logWarning(note)
       const host = yield* hostEnvironment
       const endpoint = request.endpoint ?? endpointFromEnv(host)
       const prepared = yield* Effect.try({
-        try: () => prepare({ adapter: resolved.adapter, agent: resolved.agent, cwd: request.cwd, prompt: request.prompt, runDir: request.runDir, builder, policy, endpoint }),
+        try: () => prepare({ adapter: resolved.adapter, agent: resolved.agent, cwd: request.cwd, prompt: request.prompt, runDir: request.runDir, builder, policy, endpoint, confined }),
         catch: (cause) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `could not prepare the agent's private config under ${request.runDir}: ${String(cause)}` }) })
       })
       const env = agentEnvironment({

@@ -2,7 +2,9 @@
  * What an agent may do in its worktree, derived from `[builder]` by a pure function: Claude Code's
  * permission mode and allowed tools, Codex's sandbox, Droid's autonomy level, how ACP permission
  * requests are answered, and the turn's budgets. Bypass modes are never chosen for a root process
- * unless the config says explicitly that the machine is a sandbox (`[builder] env.IS_SANDBOX = "1"`).
+ * unless the agent runs inside spec-orch's OS sandbox (`confined`) or the config says explicitly that
+ * the machine is a sandbox (`[builder] env.IS_SANDBOX = "1"`). How each agent's own sandbox composes
+ * with spec-orch's is argued in docs/agents.md.
  */
 import type { SpecOrchConfig } from "@spec-orch/contract"
 import type { Budgets } from "./Budgets.js"
@@ -38,6 +40,8 @@ export interface AgentPolicy {
   readonly budgets: Budgets
   /** The host declared itself a disposable sandbox (`IS_SANDBOX=1`): bypass modes are allowed as root. */
   readonly sandboxed: boolean
+  /** The agent runs inside spec-orch's OS sandbox, which confines it to its worktree: that box is the enforcement. */
+  readonly confined: boolean
   /** Adjustments made while deriving the policy (e.g. a bypass mode refused as root), for the run log. */
   readonly notes: ReadonlyArray<string>
 }
@@ -46,16 +50,24 @@ export interface AgentPolicy {
 export interface PolicyHost {
   /** The spec-orch process runs as root (uid 0). */
   readonly isRoot: boolean
+  /** The agent will run inside spec-orch's OS sandbox (default false). */
+  readonly confined?: boolean
 }
 
 const BYPASS_MODES = new Set(["bypassPermissions", "dangerously-skip-permissions", "yolo"])
 const SANDBOXES = ["read-only", "workspace-write", "danger-full-access"] as const
+/**
+ * Claude Code tools whose bare allow rule (`--allowedTools Write`) lets them write anywhere, not only
+ * in the working directory that `acceptEdits` is limited to (verified with Claude Code 2.1.331).
+ */
+const CLAUDE_EDIT_TOOLS = new Set(["Write", "Edit", "MultiEdit", "NotebookEdit"])
 
 /** Derives the policy from `[builder]`. Pure: the host facts are passed in. */
 export const policyFromBuilder = (builder: SpecOrchConfig["builder"], host: PolicyHost): AgentPolicy => {
   const notes: Array<string> = []
   const sandboxed = builder.env["IS_SANDBOX"] === "1"
-  const bypassAllowed = !host.isRoot || sandboxed
+  const confined = host.confined === true
+  const bypassAllowed = !host.isRoot || sandboxed || confined
 
   let permissionMode = builder.permission_mode
   if (BYPASS_MODES.has(permissionMode)) {
@@ -76,6 +88,15 @@ export const policyFromBuilder = (builder: SpecOrchConfig["builder"], host: Poli
     notes.push(`[builder] sandbox = "danger-full-access" is refused when running as root; using "workspace-write"`)
     sandbox = "workspace-write"
   }
+  // Inside spec-orch's box, Codex's own bubblewrap sandbox would have to nest in ours; the box already
+  // keeps writes in the worktree, so Codex runs unsandboxed there. read-only stays what it says.
+  if (confined && sandbox === "workspace-write") sandbox = "danger-full-access"
+
+  // Outside the box Claude Code's permission check is the only guard on its edit tools: acceptEdits
+  // accepts edits in the worktree, and a bare allow rule for an edit tool would lift that limit.
+  const allowedTools = permissionMode === "acceptEdits" && !confined
+    ? builder.allowed_tools.filter((t) => !CLAUDE_EDIT_TOOLS.has(t.trim()))
+    : builder.allowed_tools
 
   const permissions = builder.permissions
   const acp: AgentPolicy["acp"] = permissions === "deny-all" || permissions === "read-only" || permissions === "approve-reads"
@@ -86,7 +107,7 @@ export const policyFromBuilder = (builder: SpecOrchConfig["builder"], host: Poli
   }
 
   return {
-    claude: { permissionMode, allowedTools: builder.allowed_tools },
+    claude: { permissionMode, allowedTools },
     codex: { sandbox, approval: "never" },
     droid: { autonomy: builder.autonomy },
     acp,
@@ -95,6 +116,7 @@ export const policyFromBuilder = (builder: SpecOrchConfig["builder"], host: Poli
       ...(builder.max_tokens !== undefined ? { maxTokens: builder.max_tokens } : {})
     },
     sandboxed,
+    confined,
     notes
   }
 }

@@ -8,7 +8,9 @@ describe("policyFromBuilder", () => {
   it("maps the defaults: acceptEdits with the allowed tools, workspace-write, low autonomy, no budgets", () => {
     const p = policyFromBuilder(builder(), { isRoot: false })
     assert.strictEqual(p.claude.permissionMode, "acceptEdits")
-    assert.deepStrictEqual(p.claude.allowedTools, ["Bash", "Read", "Write", "Edit", "Glob", "Grep"])
+    // acceptEdits already accepts edits in the worktree; an allow rule for Write/Edit would let them write anywhere.
+    assert.deepStrictEqual(p.claude.allowedTools, ["Bash", "Read", "Glob", "Grep"])
+    assert.isFalse(p.confined)
     assert.strictEqual(p.codex.sandbox, "workspace-write")
     assert.strictEqual(p.codex.approval, "never")
     assert.strictEqual(p.droid.autonomy, "low")
@@ -31,6 +33,29 @@ describe("policyFromBuilder", () => {
 
     const notRoot = policyFromBuilder(builder({ permission_mode: "bypassPermissions" }), { isRoot: false })
     assert.strictEqual(notRoot.claude.permissionMode, "bypassPermissions")
+  })
+
+  it("keeps edit tools the user allowed under other permission modes, and path-scoped rules always", () => {
+    const p = policyFromBuilder(builder({ permission_mode: "default", allowed_tools: ["Write", "Bash(cat:*)"] }), { isRoot: false })
+    assert.deepStrictEqual(p.claude.allowedTools, ["Write", "Bash(cat:*)"])
+    const scoped = policyFromBuilder(builder({ allowed_tools: ["Edit(src/**)", " Write ", "Bash"] }), { isRoot: false })
+    assert.deepStrictEqual(scoped.claude.allowedTools, ["Edit(src/**)", "Bash"])
+  })
+
+  it("inside spec-orch's box: Codex drops its own sandbox, bypass is allowed as root, allowed tools stay as configured", () => {
+    const p = policyFromBuilder(builder(), { isRoot: true, confined: true })
+    assert.isTrue(p.confined)
+    assert.strictEqual(p.codex.sandbox, "danger-full-access")
+    assert.deepStrictEqual(p.claude.allowedTools, ["Bash", "Read", "Write", "Edit", "Glob", "Grep"])
+    assert.strictEqual(p.claude.permissionMode, "acceptEdits")
+    assert.deepStrictEqual(p.notes, [])
+
+    const bypass = policyFromBuilder(builder({ permission_mode: "bypassPermissions" }), { isRoot: true, confined: true })
+    assert.strictEqual(bypass.claude.permissionMode, "bypassPermissions")
+    assert.deepStrictEqual(bypass.notes, [])
+
+    const readOnly = policyFromBuilder(builder({ sandbox: "read-only" }), { isRoot: true, confined: true })
+    assert.strictEqual(readOnly.codex.sandbox, "read-only")
   })
 
   it("falls back to workspace-write for an unknown sandbox name and notes it", () => {

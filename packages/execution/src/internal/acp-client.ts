@@ -2,10 +2,12 @@
  * An Agent Client Protocol client for one turn (SDK 2.x: `client()` + `connectWith()`): initialize,
  * session/new, session/prompt; every session/update mapped to AgentEvents; permission requests
  * answered by the harness policy; fs/read_text_file and fs/write_text_file served only inside the
- * worktree; cancellation with session/cancel.
+ * worktree; cancellation with session/cancel. A `tool_call_update` with `status: "failed"` is a failed
+ * tool call; it is marked refused when this client rejected its permission request or refused the
+ * file access it asked for, or when the agent says the permission was refused.
  */
 import type * as Acp from "@agentclientprotocol/sdk"
-import type { AgentEvent } from "@spec-orch/contract"
+import type { AgentEvent, ToolKind } from "@spec-orch/contract"
 import { type AgentPolicy, answerPermission } from "@spec-orch/harness"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
@@ -52,6 +54,11 @@ export interface AcpTurn {
   readonly mode?: string | undefined
 }
 
+const EDIT_KINDS = new Set(["edit", "delete", "move"])
+const toolKind = (kind: string | undefined): ToolKind => (kind !== undefined && EDIT_KINDS.has(kind) ? "file_change" : kind === "execute" ? "command" : "other")
+/** How agents word a refused permission (claude-code-acp: "User refused permission to run tool"). */
+const REFUSED = /refused permission|rejected permission|permission (was )?(denied|refused|rejected)/i
+
 /** Maps ACP session updates to AgentEvents, joining streamed chunks into whole messages. */
 export class AcpUpdates {
   private text = ""
@@ -59,8 +66,22 @@ export class AcpUpdates {
   private readonly tools = new Map<string, { title: string; kind: string | undefined; input: any; emitted: boolean; done: boolean }>()
   /** Paths the client itself wrote through fs/write_text_file (already reported as file changes). */
   readonly written = new Set<string>()
+  /** Tool calls whose permission request this client rejected, with why. */
+  private readonly rejected = new Map<string, string>()
+  /** Paths this client refused to read or write (fs/*), with why; a failed call naming one was refused. */
+  private readonly refusedPaths = new Map<string, string>()
 
   constructor(private readonly cwd: string) {}
+
+  /** Records that the client answered a permission request for `toolCallId` with a rejection. */
+  reject(toolCallId: string, reason: string): void {
+    this.rejected.set(toolCallId, reason)
+  }
+
+  /** Records that the client refused an fs request for `path`. */
+  refusePath(path: string, reason: string): void {
+    this.refusedPaths.set(path, reason)
+  }
 
   /** The ACP tool kind of a call seen so far. */
   kindOf(toolCallId: string): string | undefined {
@@ -125,10 +146,24 @@ export class AcpUpdates {
         if ((status === "completed" || status === "failed") && !entry.done) {
           entry.done = true
           const ok = status === "completed"
-          const output = update.rawOutput !== undefined && update.rawOutput !== null
+          const output: string = update.rawOutput !== undefined && update.rawOutput !== null
             ? (typeof update.rawOutput === "string" ? update.rawOutput : JSON.stringify(update.rawOutput))
             : contentText(update.content)
-          out.push({ _tag: "tool_result", at, id, ok, output })
+          if (ok) out.push({ _tag: "tool_result", at, id, ok, output })
+          else {
+            const raw = pathsOf({ locations: update.locations, rawInput: entry.input })
+            const refusedPath = raw.map((p) => this.refusedPaths.get(p)).find((r) => r !== undefined)
+            const why = this.rejected.get(id) ?? refusedPath
+            const denied = why !== undefined || REFUSED.test(output)
+            const kind = toolKind(entry.kind)
+            const paths = [...new Set(raw.map((p) => relativeTo(this.cwd, p)))]
+            const first = output.split("\n").map((l) => l.replace(/^`{3}\w*$/, "").trim()).find((l) => l !== "")
+            out.push({
+              _tag: "tool_result", at, id, ok, output, kind,
+              ...(denied ? { denied: true, error: `permission denied: ${why ?? first ?? "the agent reports it refused"}` } : first !== undefined ? { error: first } : {}),
+              ...(kind === "file_change" && paths.length > 0 ? { paths } : {})
+            })
+          }
           if (entry.kind === "execute") {
             const command = entry.input?.command ?? entry.title
             out.push({ _tag: "command", at, command: Array.isArray(command) ? command.join(" ") : String(command), output })
@@ -195,6 +230,7 @@ export const acpClient = (turn: AcpTurn): ProtocolClient => {
         const paths = pathsOf(tc)
         const insideWorktree = paths.every((p) => confine(turn.cwd, p).ok)
         const { answer, reason } = answerPermission(turn.policy, { kind: tc?.kind ?? updates.kindOf(String(tc?.toolCallId ?? "")), insideWorktree })
+        if (answer !== "allow") updates.reject(String(tc?.toolCallId ?? ""), `spec-orch's policy refused it (${reason})`)
         const wanted = answer === "allow" ? ["allow_once", "allow_always"] : ["reject_once", "reject_always"]
         const option = wanted.map((k) => params.options.find((o) => o.kind === k)).find((o) => o !== undefined)
         emit([{ _tag: "message", at: Date.now(), role: "system", text: `permission ${answer === "allow" ? "granted" : "denied"} for ${tc?.title ?? "a tool call"}: ${reason}` }])
@@ -205,6 +241,7 @@ export const acpClient = (turn: AcpTurn): ProtocolClient => {
       .onRequest(acp.methods.client.fs.readTextFile, ({ params }) => {
         const c = confine(turn.cwd, params.path)
         if (!c.ok) {
+          updates.refusePath(params.path, `spec-orch refused to read it: ${c.reason}`)
           emit([{ _tag: "error", at: Date.now(), message: `refused fs/read_text_file: ${c.reason}` }])
           throw new OutsideWorktree(`refused: ${c.reason}`)
         }
@@ -219,6 +256,7 @@ export const acpClient = (turn: AcpTurn): ProtocolClient => {
       .onRequest(acp.methods.client.fs.writeTextFile, ({ params }) => {
         const c = confine(turn.cwd, params.path)
         if (!c.ok) {
+          updates.refusePath(params.path, `spec-orch refused to write it: ${c.reason}`)
           emit([{ _tag: "error", at: Date.now(), message: `refused fs/write_text_file: ${c.reason}` }])
           throw new OutsideWorktree(`refused: ${c.reason}`)
         }

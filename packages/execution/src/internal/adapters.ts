@@ -1,7 +1,8 @@
 /**
  * How each adapter starts its CLI headless: the argv (never the prompt — it goes on stdin), the config
  * files and variables that point it at its model and keep it offline, the flags that carry the
- * permission policy, and which stream parser reads its output. Verified recipes: AGENT-CLIS.md.
+ * permission policy, and which stream parser reads its output. Verified recipes: AGENT-CLIS.md. How
+ * each agent's own sandbox composes with spec-orch's (`confined`) is argued in docs/agents.md.
  */
 import type { SpecOrchConfig } from "@spec-orch/contract"
 import type { AgentPolicy } from "@spec-orch/harness"
@@ -83,6 +84,12 @@ export interface PrepareInput {
   readonly builder: SpecOrchConfig["builder"]
   readonly policy: AgentPolicy
   readonly endpoint: Endpoint | undefined
+  /**
+   * The agent runs inside spec-orch's OS sandbox (the box confines it to its worktree, hides secrets,
+   * has its own pid and network namespaces). Agents then drop their own OS sandbox, which cannot nest
+   * in ours; outside the box their own sandbox and permission modes are the only guard.
+   */
+  readonly confined: boolean
 }
 
 /** The adapter-specific part of a launch. */
@@ -101,10 +108,18 @@ const v1 = (e: Endpoint) => `${e.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, ""
 const bare = (e: Endpoint) => e.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "")
 const toml = (value: string | number | boolean) => (typeof value === "string" ? JSON.stringify(value) : String(value))
 
-/** Writes `$CODEX_HOME/config.toml` for this run. */
+/**
+ * Writes `$CODEX_HOME/config.toml` for this run and returns the variables Codex needs. Its TMPDIR is
+ * private to the run: Codex links its sandbox helper (`codex-linux-sandbox`) and `apply_patch` under
+ * CODEX_HOME, and refuses to when CODEX_HOME lies inside the temp dir — then every call inside its
+ * own sandbox fails ("bwrap: execvp codex-linux-sandbox: No such file or directory"), which happened
+ * whenever the run directory was under /tmp.
+ */
 const writeCodexConfig = (input: PrepareInput, approval: "never" | "on-request") => {
   const dirs = homeDirs(input.runDir)
   mkdirSync(dirs.codex, { recursive: true })
+  const tmp = join(dirs.home, "tmp")
+  mkdirSync(tmp, { recursive: true })
   const e = input.endpoint
   const model = input.builder.model ?? e?.model ?? (e !== undefined ? "gpt-5.5" : undefined)
   const lines = [
@@ -119,7 +134,15 @@ const writeCodexConfig = (input: PrepareInput, approval: "never" | "on-request")
     "",
     "[features]",
     "plugins = false",
-    "remote_plugin = false"
+    "remote_plugin = false",
+    // The snapshot runs the user's login shell (setsid, in the worktree) at start; with a private HOME
+    // it captures nothing, and when Codex ends early it is left running outside the agent's process tree.
+    "shell_snapshot = false",
+    "",
+    // workspace-write makes /tmp writable too, and with it any checkout under /tmp; the run's private
+    // TMPDIR (still writable) is the agent's temp space.
+    "[sandbox_workspace_write]",
+    "exclude_slash_tmp = true"
   ]
   if (e !== undefined) {
     lines.push(
@@ -133,7 +156,7 @@ const writeCodexConfig = (input: PrepareInput, approval: "never" | "on-request")
     )
   }
   writeFileSync(join(dirs.codex, "config.toml"), `${lines.join("\n")}\n`)
-  return e !== undefined ? { [ENDPOINT_KEY_VAR]: e.apiKey ?? "spec-orch-local" } : {}
+  return { TMPDIR: tmp, ...(e !== undefined ? { [ENDPOINT_KEY_VAR]: e.apiKey ?? "spec-orch-local" } : {}) }
 }
 
 /** opencode's config, passed in OPENCODE_CONFIG_CONTENT. */
@@ -144,7 +167,8 @@ const opencodeConfig = (input: PrepareInput) => {
     autoupdate: false,
     share: "disabled",
     snapshot: false,
-    permission: { edit: p.edits, bash: p.commands, webfetch: p.network }
+    // external_directory: any path outside the worktree (its default "ask" is auto-rejected by `run` anyway).
+    permission: { edit: p.edits, bash: p.commands, webfetch: p.network, external_directory: "deny" }
   }
   if (e !== undefined) {
     const model = input.builder.model ?? e.model ?? "endpoint-model"
@@ -174,6 +198,8 @@ const claudeEnv = (input: PrepareInput): Record<string, string> => {
   }
   const model = input.builder.model ?? e?.model
   if (model !== undefined) env["ANTHROPIC_MODEL"] = model
+  // As root Claude Code refuses bypass modes unless told the machine is a sandbox; inside our box it is.
+  if (input.confined && input.policy.claude.permissionMode === "bypassPermissions") env["IS_SANDBOX"] = "1"
   return env
 }
 

@@ -1,6 +1,10 @@
 /**
  * Codex `exec --json` lines to AgentEvents. `turn.completed` is success and `turn.failed` failure;
- * top-level `error` lines are notices (retries) unless the turn fails.
+ * top-level `error` lines are notices (retries) unless the turn fails. A `file_change` or
+ * `command_execution` item that completes with a status other than `completed` is a failed tool call
+ * (`declined` = refused). A patch Codex's own policy rejects (e.g. outside the writable roots) never
+ * reaches the JSON stream: it is only logged on stderr as a `codex_core::tools::router` error, which
+ * `parseStderr` turns into a refused tool call.
  */
 import type { AgentEvent } from "@spec-orch/contract"
 import { jsonLine, type LineProtocol, relativeTo, tailMessage, type Verdict } from "./protocol.js"
@@ -30,17 +34,28 @@ export const codexStream = (cwd: string): LineProtocol => {
         if (!done) return [{ _tag: "tool_call", at, id, name: "command_execution", input: { command: it.command } }]
         const exitCode = typeof it.exit_code === "number" ? it.exit_code : undefined
         const output = String(it.aggregated_output ?? "")
+        const ok = it.status === "completed" && (exitCode ?? 0) === 0
+        const denied = it.status === "declined"
+        const first = output.split("\n").find((l) => l.trim() !== "")
+        const error = denied ? "declined by Codex's approval policy" : exitCode !== undefined && exitCode !== 0 ? `exit code ${exitCode}${first !== undefined ? `: ${first.trim()}` : ""}` : undefined
         return [
-          { _tag: "tool_result", at, id, ok: it.status === "completed" && (exitCode ?? 0) === 0, output },
+          { _tag: "tool_result", at, id, ok, output, ...(ok ? {} : { kind: "command" as const, ...(denied ? { denied: true } : {}), ...(error !== undefined ? { error } : {}) }) },
           { _tag: "command", at, command: String(it.command ?? ""), output, ...(exitCode !== undefined ? { exitCode } : {}) }
         ]
       }
       case "file_change": {
         const changes: Array<any> = Array.isArray(it.changes) ? it.changes : []
-        if (!done) return [{ _tag: "tool_call", at, id, name: "file_change", input: { changes } }]
+        if (!done) return [{ _tag: "tool_call", at, id, name: "apply_patch", input: { changes } }]
         const ok = it.status === "completed"
+        const paths = changes.map((c) => relativeTo(cwd, String(c.path)))
         return [
-          { _tag: "tool_result", at, id, ok, output: changes.map((c) => `${c.kind} ${c.path}`).join("\n") },
+          {
+            _tag: "tool_result", at, id, ok, output: changes.map((c) => `${c.kind} ${c.path}`).join("\n"),
+            ...(ok ? {} : {
+              kind: "file_change" as const, paths,
+              ...(it.status === "declined" ? { denied: true, error: "declined by Codex's approval policy" } : { error: `Codex could not apply the patch (status ${String(it.status)}; its reason is in agent.stderr.log)` })
+            })
+          },
           ...(ok
             ? changes.map((c): AgentEvent => ({ _tag: "file_change", at, path: relativeTo(cwd, String(c.path)), kind: c.kind === "delete" ? "delete" : c.kind === "add" ? "add" : "update" }))
             : [])
@@ -94,8 +109,21 @@ export const codexStream = (cwd: string): LineProtocol => {
     }
   }
 
+  // `2026-…Z ERROR codex_core::tools::router: error=patch rejected: writing outside of the project; …`
+  const parseStderr = (line: string, at: number): ReadonlyArray<AgentEvent> => {
+    // Without its helper links Codex cannot start its own sandbox: every sandboxed tool call will fail.
+    const aliases = /could not create PATH aliases: (.*)$/.exec(line)
+    if (aliases !== null) return [{ _tag: "error", at, message: `Codex could not set up its sandbox helper, so its file changes and commands will fail: ${aliases[1]!.trim()}` }]
+    const m = /\bERROR codex_core::tools::router: error=(.*)$/.exec(line)
+    const message = m?.[1]?.trim()
+    if (message === undefined || !/^(patch|exec|command)\b.*\brejected\b|\brejected by\b/i.test(message)) return []
+    const patch = /^patch\b/i.test(message)
+    return [{ _tag: "tool_result", at, id: "", ok: false, output: message, name: patch ? "apply_patch" : "exec_command", kind: patch ? "file_change" : "command", denied: true, error: message }]
+  }
+
   return {
     parse,
+    parseStderr,
     finish: (exit) => verdict ?? { kind: "failed", message: lastError ?? tailMessage(exit, "Codex ended without turn.completed; it") }
   }
 }

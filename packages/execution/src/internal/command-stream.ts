@@ -1,10 +1,25 @@
 /**
- * The `command` adapter's output: any program can be the agent. Lines that are JSON objects with a
- * `type` of message, file_change, command, error or result become AgentEvents; every other non-empty
- * line is a message. The exit code decides: 0 is completed.
+ * The `command` adapter's output: any program can be the agent. Each stdout line that is a JSON
+ * object with a known `type` becomes an AgentEvent; every other non-empty line is assistant text.
+ * The exit code decides: 0 is completed. The protocol (documented in docs/agents.md):
+ *
+ *   {"type":"message","text":"…","role":"assistant"}
+ *   {"type":"file_change","path":"src/a.ts","kind":"add"|"update"|"delete"}
+ *   {"type":"file_change","path":"src/a.ts","ok":false,"error":"permission denied","denied":true}
+ *   {"type":"command","command":"npm test","exit_code":0,"output":"…"}
+ *   {"type":"tool_call","id":"t1","name":"write","input":{…}}
+ *   {"type":"tool_result","id":"t1","ok":false,"error":"…","denied":false,"kind":"file_change","paths":["a.ts"],"output":"…"}
+ *   {"type":"error","message":"…"}
+ *   {"type":"result","ok":true,"text":"…","usage":{"input_tokens":1,"output_tokens":2,"cost_usd":0.01}}
+ *
+ * A `file_change` with `"ok": false` reports a change the program tried and could not make: it is a
+ * failed tool call, not a changed file.
  */
-import type { AgentEvent } from "@spec-orch/contract"
+import type { AgentEvent, ToolKind } from "@spec-orch/contract"
 import { jsonLine, type LineProtocol, relativeTo, tailMessage } from "./protocol.js"
+
+const KINDS: ReadonlyArray<ToolKind> = ["file_change", "command", "other"]
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined)
 
 /** A parser for one command turn. */
 export const commandStream = (cwd: string): LineProtocol => {
@@ -16,13 +31,33 @@ export const commandStream = (cwd: string): LineProtocol => {
       switch (o.type) {
         case "message":
           return [{ _tag: "message", at, role: o.role === "user" || o.role === "system" ? o.role : "assistant", text: String(o.text ?? o.content ?? "") }]
-        case "file_change":
-          return typeof o.path === "string"
-            ? [{ _tag: "file_change", at, path: relativeTo(cwd, o.path), kind: o.kind === "add" || o.kind === "delete" ? o.kind : "update" }]
-            : []
+        case "file_change": {
+          if (typeof o.path !== "string") return []
+          const path = relativeTo(cwd, o.path)
+          if (o.ok === false) {
+            const error = str(o.error) ?? str(o.message) ?? "the file change failed"
+            return [{ _tag: "tool_result", at, id: str(o.id) ?? "", ok: false, output: error, name: str(o.name) ?? "file_change", kind: "file_change", error, paths: [path], ...(o.denied === true ? { denied: true } : {}) }]
+          }
+          return [{ _tag: "file_change", at, path, kind: o.kind === "add" || o.kind === "delete" ? o.kind : "update" }]
+        }
         case "command": {
           const exitCode = o.exit_code ?? o.exitCode
           return [{ _tag: "command", at, command: String(o.command ?? ""), ...(typeof exitCode === "number" ? { exitCode } : {}), ...(typeof o.output === "string" ? { output: o.output } : {}) }]
+        }
+        case "tool_call":
+          return [{ _tag: "tool_call", at, id: String(o.id ?? ""), name: String(o.name ?? "tool"), input: o.input ?? {} }]
+        case "tool_result": {
+          const ok = o.ok !== false && o.is_error !== true
+          const output = typeof o.output === "string" ? o.output : ""
+          const paths = Array.isArray(o.paths) ? o.paths.filter((p: unknown): p is string => typeof p === "string").map((p: string) => relativeTo(cwd, p)) : undefined
+          return [{
+            _tag: "tool_result", at, id: String(o.id ?? ""), ok, output,
+            ...(str(o.name) !== undefined ? { name: o.name } : {}),
+            ...(KINDS.includes(o.kind) ? { kind: o.kind } : {}),
+            ...(!ok && o.denied === true ? { denied: true } : {}),
+            ...(!ok && str(o.error) !== undefined ? { error: o.error } : {}),
+            ...(paths !== undefined && paths.length > 0 ? { paths } : {})
+          }]
         }
         case "error":
           lastError = String(o.message ?? o.text ?? "error")

@@ -1,13 +1,23 @@
 /**
  * Factory Droid `exec -o stream-json` lines to AgentEvents. `completion` is success; an `error` line
  * is failure (Droid follows the real error with a generic `{"source":"cli","message":"Exec failed"}`,
- * so the first error's words are the ones reported).
+ * so the first error's words are the ones reported). A `tool_result` with `isError` is a failed tool
+ * call, its reason in `error.message`; "insufficient permission to proceed" marks one its `--auto`
+ * level refused (Droid then ends the run with an error).
  */
-import type { AgentEvent } from "@spec-orch/contract"
+import type { AgentEvent, ToolKind } from "@spec-orch/contract"
 import { jsonLine, type LineProtocol, planEntries, relativeTo, tailMessage, type Verdict } from "./protocol.js"
 
 const EDIT_TOOLS = new Set(["Create", "Edit", "MultiEdit", "ApplyPatch", "write_file", "edit_file", "create_file"])
 const SHELL_TOOLS = new Set(["Execute", "bash", "shell", "terminal"])
+
+/** Droid's refusal when a call needs more autonomy than `--auto` grants: "insufficient permission to proceed. Re-run with --auto medium…". */
+const DENIED = /insufficient permission|permission denied|not allowed/i
+
+const kindOf = (name: string): ToolKind => (EDIT_TOOLS.has(name) ? "file_change" : SHELL_TOOLS.has(name) ? "command" : "other")
+
+/** Droid's error text without its repeated `Error: ` prefixes and trailing process footer. */
+const errorText = (message: string) => message.replace(/^(Error:\s*)+/, "").replace(/\n*\[Process exited with code -?\d+\]\s*$/, "").trim()
 
 /** A parser for one Droid turn. */
 export const droidStream = (cwd: string): LineProtocol => {
@@ -42,8 +52,19 @@ export const droidStream = (cwd: string): LineProtocol => {
         const id = String(o.id ?? "")
         const ok = o.isError !== true
         const output = typeof o.value === "string" ? o.value : String(o.error?.message ?? JSON.stringify(o.value ?? ""))
-        const out: Array<AgentEvent> = [{ _tag: "tool_result", at, id, ok, output }]
         const call = calls.get(id)
+        const out: Array<AgentEvent> = []
+        if (ok) out.push({ _tag: "tool_result", at, id, ok, output })
+        else {
+          const name = call?.name ?? String(o.toolId ?? "tool")
+          const error = errorText(String(o.error?.message ?? output))
+          const path = call?.input?.file_path ?? call?.input?.filePath ?? call?.input?.path
+          out.push({
+            _tag: "tool_result", at, id, ok, output, kind: kindOf(name), error,
+            ...(DENIED.test(error) ? { denied: true } : {}),
+            ...(EDIT_TOOLS.has(name) && typeof path === "string" ? { paths: [relativeTo(cwd, path)] } : {})
+          })
+        }
         if (call && SHELL_TOOLS.has(call.name) && typeof call.input?.command === "string") {
           const code = /\[Process exited with code (-?\d+)\]/.exec(output)?.[1]
           out.push({ _tag: "command", at, command: call.input.command, output: output.replace(/\n*\[Process exited with code -?\d+\]\s*$/, ""), ...(code !== undefined ? { exitCode: Number(code) } : {}) })

@@ -1,17 +1,27 @@
 /**
  * opencode `run --format json` lines to AgentEvents. There is no final result line: the turn
- * succeeded when the last `step_finish` says `reason: "stop"` and no `error` line came.
+ * succeeded when the last `step_finish` says `reason: "stop"` and no `error` line came. A tool part
+ * with `state.status: "error"`, or a `bash` part whose exit code is not 0, is a failed tool call.
+ * "The user rejected permission…" (an "ask", which `run` auto-rejects, after which opencode ends the
+ * session without a final step) and "…a rule which prevents you…" (a "deny") mean its permission
+ * config refused the call.
  */
-import type { AgentEvent } from "@spec-orch/contract"
+import type { AgentEvent, ToolKind } from "@spec-orch/contract"
 import { jsonLine, type LineProtocol, planEntries, relativeTo, tailMessage } from "./protocol.js"
 
-const EDIT_TOOLS = new Set(["write", "edit", "patch", "multiedit"])
+const EDIT_TOOLS = new Set(["write", "edit", "patch", "multiedit", "apply_patch"])
+/** "The user rejected permission…" (an "ask" that `run` auto-rejected), "…specified a rule which prevents you…" (a "deny" rule). */
+const REJECTED = /rejected permission|rule which prevents you|permission (was )?(denied|rejected)/i
+
+const kindOf = (tool: string): ToolKind => (EDIT_TOOLS.has(tool) ? "file_change" : tool === "bash" ? "command" : "other")
 
 /** A parser for one opencode turn. */
 export const opencodeStream = (cwd: string): LineProtocol => {
   let session: string | undefined
   let lastFinish: string | undefined
   let error: string | undefined
+  /** The last tool call opencode's permission config refused, for the verdict when it then stopped. */
+  let refused: string | undefined
 
   const parse = (line: string, at: number): ReadonlyArray<AgentEvent> => {
     const o = jsonLine(line)
@@ -34,12 +44,28 @@ export const opencodeStream = (cwd: string): LineProtocol => {
         const id = String(part.callID ?? part.id ?? "")
         const tool = String(part.tool ?? "tool")
         const input = state.input ?? {}
-        const ok = state.status === "completed"
+        const exitCode = state.metadata?.exit ?? state.metadata?.exit_code
+        // A shell command that exits non-zero is a failed call in every adapter; opencode only says so in metadata.
+        const failedCommand = state.status === "completed" && tool === "bash" && typeof exitCode === "number" && exitCode !== 0
+        const ok = state.status === "completed" && !failedCommand
         const output = String(state.output ?? state.error ?? "")
-        out.push({ _tag: "tool_call", at, id, name: tool, input }, { _tag: "tool_result", at, id, ok, output })
+        if (ok) out.push({ _tag: "tool_call", at, id, name: tool, input }, { _tag: "tool_result", at, id, ok, output })
+        else {
+          const first = output.split("\n").find((l) => l.trim() !== "")
+          const reason = failedCommand ? `exit code ${exitCode}${first !== undefined ? `: ${first.trim()}` : ""}` : String(state.error ?? state.output ?? "failed")
+          const denied = REJECTED.test(reason)
+          const path = input.filePath ?? input.file_path ?? input.path
+          const kind = kindOf(tool)
+          if (denied) refused = `${tool}${typeof path === "string" ? ` ${path}` : typeof input.command === "string" ? ` ${input.command}` : ""}`
+          out.push({ _tag: "tool_call", at, id, name: tool, input }, {
+            // Only the first sentence: a "deny" rule's message goes on to list every rule as JSON.
+            _tag: "tool_result", at, id, ok, output, kind, error: denied ? `permission denied: ${reason.split(/(?<=\.)\s/)[0]}` : reason,
+            ...(denied ? { denied: true } : {}),
+            ...(kind === "file_change" && typeof path === "string" ? { paths: [relativeTo(cwd, path)] } : {})
+          })
+        }
         if (tool === "bash" && typeof input.command === "string") {
-          const exit = state.metadata?.exit ?? state.metadata?.exit_code
-          out.push({ _tag: "command", at, command: input.command, output, ...(typeof exit === "number" ? { exitCode: exit } : {}) })
+          out.push({ _tag: "command", at, command: input.command, output, ...(typeof exitCode === "number" ? { exitCode } : {}) })
         } else if (EDIT_TOOLS.has(tool) && ok) {
           const path = input.filePath ?? input.file_path ?? input.path ?? state.metadata?.filepath
           if (typeof path === "string") out.push({ _tag: "file_change", at, path: relativeTo(cwd, path), kind: tool === "write" && state.metadata?.exists === false ? "add" : "update" })
@@ -78,6 +104,7 @@ export const opencodeStream = (cwd: string): LineProtocol => {
       if (error !== undefined) return { kind: "failed", message: error }
       if (lastFinish === "stop" && (exit.code === 0 || exit.code === null)) return { kind: "completed" }
       if (exit.code !== 0) return { kind: "failed", message: tailMessage(exit, "opencode") }
+      if (refused !== undefined) return { kind: "failed", message: `opencode stopped after its permission config refused ${refused}` }
       return { kind: "failed", message: `opencode ended without finishing its last step (last step reason: ${lastFinish ?? "none"})` }
     }
   }

@@ -27,6 +27,11 @@ export interface LineProtocol {
   readonly parse: (line: string, at: number) => ReadonlyArray<AgentEvent>
   /** The verdict once the process exited. */
   readonly finish: (exit: ProcessExit) => Verdict
+  /**
+   * Events carried by one stderr line, for agents that report some failures only there (Codex logs a
+   * patch its policy rejected on stderr, never in its JSON stream). Absent = stderr is only logged.
+   */
+  readonly parseStderr?: (line: string, at: number) => ReadonlyArray<AgentEvent>
 }
 
 /** Makes a parser for a turn running in `cwd` (paths in events are made relative to it). */

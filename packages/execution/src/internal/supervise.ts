@@ -8,15 +8,16 @@
  */
 import type { AgentEvent } from "@spec-orch/contract"
 import { AgentOutcome, AgentUsage } from "@spec-orch/contract"
-import { type Budgets, isUnlimited, overBudget, SpendMeter } from "@spec-orch/harness"
+import { type Budgets, isUnlimited, overBudget } from "@spec-orch/harness"
 import { Clock, Effect, Exit, FileSystem, Queue, Stream } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
 import { join } from "node:path"
 import { PassThrough, type Readable, type Writable } from "node:stream"
 import { AgentError, AgentNotStarted, ArtifactsUnwritable } from "../AgentError.js"
-import { truncatedMarker } from "./lines.js"
+import { LineSplitter, truncatedMarker } from "./lines.js"
 import { type Command, makeStopSignal, runProcess, SpawnFailed, type Wrap } from "./process.js"
 import type { LineProtocol, ProcessExit, Verdict } from "./protocol.js"
+import { Tally } from "./tally.js"
 
 /** What to run. */
 export interface SpawnSpec extends Command {
@@ -64,39 +65,6 @@ export interface Supervised<E = never> {
   readonly redact?: ((text: string) => string) | undefined
   /** The OS sandbox around the agent. */
   readonly wrap?: Wrap<E> | undefined
-}
-
-/** Totals the outcome needs, updated event by event. */
-class Tally {
-  count = 0
-  sessionId: string | undefined
-  lastText: string | undefined
-  endText: string | undefined
-  commands = 0
-  readonly files: Array<string> = []
-  readonly meter = new SpendMeter()
-
-  add(e: AgentEvent) {
-    this.count++
-    this.meter.add(e)
-    switch (e._tag) {
-      case "session":
-        this.sessionId ??= e.sessionId
-        break
-      case "message":
-        if (e.role === "assistant") this.lastText = e.text
-        break
-      case "turn_end":
-        if (e.ok && e.text !== undefined) this.endText = e.text
-        break
-      case "command":
-        this.commands++
-        break
-      case "file_change":
-        if (!this.files.includes(e.path)) this.files.push(e.path)
-        break
-    }
-  }
 }
 
 /** The name of the pid file of a turn in its run directory. */
@@ -165,6 +133,7 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
     const tally = new Tally()
     const stop = yield* makeStopSignal<Stop>()
     let stderrTail = ""
+    const stderrLines = new LineSplitter(s.limits.lineBytes)
     let verdict: Verdict | undefined
     let truncatedLines = 0
     let truncatedBytes = 0
@@ -241,11 +210,14 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
             return Effect.andThen(handleEvents(events), Effect.andThen(raw.flush, eventsOut.flush))
           }),
         onStderr: (chunk) =>
-          Effect.suspend(() => {
+          Effect.flatMap(Clock.currentTimeMillis, (at) => {
             const text = Buffer.from(chunk).toString("utf8")
             stderrTail = (stderrTail + text).slice(-4000)
             stderrOut.append(text)
-            return stderrOut.flush
+            // Some protocols report failures only on stderr (Codex's refused patches).
+            const parseStderr = s.protocol.parseStderr
+            const events = parseStderr === undefined ? [] : stderrLines.push(chunk).filter((l) => l.dropped === 0).flatMap((l) => parseStderr(l.text, at))
+            return Effect.andThen(events.length > 0 ? handleEvents(events) : Effect.void, stderrOut.flush)
           })
       },
       {
@@ -297,6 +269,7 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
       eventCount: tally.count,
       filesChanged: tally.files,
       commandsRun: tally.commands,
+      ...tally.outcomeFields(),
       ...(truncatedLines > 0 || cut > 0 ? { outputTruncated: { lines: truncatedLines, lineBytesDropped: truncatedBytes, artifactBytesDropped: cut } } : {})
     })
   }))
