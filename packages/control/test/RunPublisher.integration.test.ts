@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AcceptanceCriterion, ConditionResult, GateVerdict, Issue, IssueOrigin } from "@spec-orch/contract"
+import { AcceptanceCriterion, ConditionResult, GateVerdict, Issue, IssueOrigin, SecretFinding } from "@spec-orch/contract"
 import { Effect, Layer } from "effect"
 import { commentMarker, GATE_CONTEXT, Publisher, runKeyMarker } from "../src/publish/Publisher.js"
 import { type PublishInput, RunPublisher, runSummaryKey } from "../src/publish/RunPublisher.js"
@@ -226,10 +226,12 @@ describe("RunPublisher.publish", () => {
       assert.notInclude(comments[0]!.body, w.github.token)
       assert.include(comments[0]!.body, "test printed [redacted:GITHUB_TOKEN]")
 
+      // A policy that does not judge `secrets` (a mergeable verdict) still never pushes what the scan found.
       const fixture = issueFrom(new IssueOrigin({ kind: "fixture", ref: "fixtures/issues/HELLO-1.json" }), "HELLO-1")
-      const local = yield* publish(w, inputFor(w, fixture, "HELLO-1", leaked))
+      const found = [new SecretFinding({ file: "src/a.ts", line: 3, rule: "@secretlint/secretlint-rule-github", message: "found GitHub Token" })]
+      const local = yield* publish(w, { ...inputFor(w, fixture, "HELLO-1", verdict("mergeable")), secrets: found })
       assert.strictEqual(local.mode, "local")
-      assert.match(local.reason ?? "", /^not pushed and no pull request: the change adds a secret .*; the branch spec-orch\/HELLO-1 stays local$/)
+      assert.strictEqual(local.reason, "not pushed and no pull request: the change adds a secret (src/a.ts:3); remove it, rotate it and re-run; the branch spec-orch/HELLO-1 stays local")
       assert.strictEqual(w.repo.git("ls-remote", "--heads", "origin", "spec-orch/HELLO-1").trim(), "")
     }))
 

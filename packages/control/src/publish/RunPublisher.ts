@@ -7,7 +7,7 @@
  * whose `secrets` condition failed never pushes its branch or opens a pull request: the commit holds
  * the secret, and a push cannot be taken back.
  */
-import { type GateVerdict, type Issue, Project } from "@spec-orch/contract"
+import { type GateVerdict, type Issue, Project, type SecretFinding } from "@spec-orch/contract"
 import { Context, Effect, Layer, Schema } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { GitHub } from "../trackers/GitHub.js"
@@ -64,16 +64,23 @@ export interface PublishInput {
   readonly verdict: GateVerdict
   /** The run's explain.md. */
   readonly explainMarkdown: string
+  /** The secret scan's findings on the run's diff: any finding refuses the push, whatever the policy judges. */
+  readonly secrets?: ReadonlyArray<SecretFinding> | undefined
   readonly reportJsonPath: string
 }
 
 /**
- * Why the run's branch must not leave the machine, or undefined: the gate found a secret in the
- * diff (the `secrets` condition failed, required or advisory).
+ * Why the run's branch must not leave the machine, or undefined: the diff adds a secret (the
+ * `secrets` condition failed, required or advisory, or the scan found one under a policy that does
+ * not judge it).
  */
-export const pushRefusal = (v: GateVerdict): string | undefined => {
-  const secrets = v.conditions.find((c) => c.condition === "secrets" && c.status === "failed")
-  return secrets === undefined ? undefined : `not pushed and no pull request: the change adds a secret (${secrets.reason}); ${secrets.unblock ?? "remove it, rotate it and re-run"}`
+export const pushRefusal = (input: Pick<PublishInput, "verdict" | "secrets">): string | undefined => {
+  const condition = input.verdict.conditions.find((c) => c.condition === "secrets" && c.status === "failed")
+  if (condition !== undefined) return `not pushed and no pull request: the change adds a secret (${condition.reason}); ${condition.unblock ?? "remove it, rotate it and re-run"}`
+  const found = input.secrets ?? []
+  if (found.length === 0) return undefined
+  const places = [...new Set(found.map((f) => `${f.file}:${f.line}`))]
+  return `not pushed and no pull request: the change adds a secret (${places.slice(0, 5).join(", ")}${places.length > 5 ? ` and ${places.length - 5} more` : ""}); remove it, rotate it and re-run`
 }
 
 /** Characters of explain.md quoted in the pull request body and in the tracker comment. */
@@ -201,7 +208,7 @@ export class RunPublisher extends Context.Service<RunPublisher, {
         // Pushing needs somewhere to push to: GitHub (token + repository) or a bare repository on this machine.
         const url = yield* git(input.worktreePath, ["remote", "get-url", remote])
         const remoteUrl = url.exitCode === 0 ? url.stdout.trim() : undefined
-        const refusal = pushRefusal(input.verdict)
+        const refusal = pushRefusal(input)
         const pushAllowed = refusal === undefined && remoteUrl !== undefined && (gh.available || isLocalRemote(remoteUrl))
         const commentAllowed = target !== undefined && trackerOk?.available === true
         if (!pushAllowed && !commentAllowed) {

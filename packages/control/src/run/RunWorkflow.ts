@@ -377,7 +377,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         worktreePath: binding.path,
         verdict: gate.verdict,
         explainMarkdown,
-        reportJsonPath: artifact("report.json")
+        reportJsonPath: artifact("report.json"),
+        secrets: committed.secrets
       })
     ).pipe(orFail("publish"))
     yield* write("publish.json", JSON.stringify(Schema.encodeSync(PublishResult)(published), null, 2) + "\n")
