@@ -120,10 +120,11 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     fs.makeDirectory(path.dirname(artifact(name)), { recursive: true }).pipe(Effect.andThen(fs.writeFileString(artifact(name), redactor.redact(text))), Effect.orDie)
   /**
    * A stage result as the journal will keep it: redacted, and decoded again so this run and a resumed
-   * one see the same value. The loaded issue is kept as the tracker gave it: the spec is approved against it.
+   * one see the same value. Kept as they are: the loaded issue (the spec is approved against the
+   * tracker's text) and the workspace and context stages (spec-orch's own paths, which must stay usable).
    */
   const redacted = <S extends Schema.Top>(name: RunStage, schema: S) => (value: S["Type"]) =>
-    name === "load"
+    name === "load" || name === "workspace" || name === "context"
       ? Effect.succeed(value)
       : Schema.encodeUnknownEffect(schema)(value).pipe(
         Effect.flatMap((encoded) => Schema.decodeUnknownEffect(schema)(redactor.redactJson(encoded))),
