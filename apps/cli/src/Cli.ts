@@ -2,7 +2,8 @@
  * The `spec-orch` command tree and how one invocation runs: parse, dispatch, and turn the outcome
  * into an exit code (0 ok, 1 failure, 2 usage error) with errors on stderr.
  */
-import { Effect, Exit } from "effect"
+import { Redactor } from "@spec-orch/harness"
+import { Console, Effect, Exit } from "effect"
 import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { agents } from "./commands/agents.js"
@@ -20,7 +21,7 @@ import { runPlan } from "./commands/run-plan.js"
 import { questions, spec } from "./commands/spec.js"
 import { verify } from "./commands/verify.js"
 import { workspace } from "./commands/workspace.js"
-import { ConcisePresenter, ExitStatus, reportFailure } from "./Output.js"
+import { ConcisePresenter, ExitStatus, OutputRedaction, redactingConsole, reportFailure } from "./Output.js"
 import { Root } from "./Root.js"
 
 /** The version printed by `--version`. */
@@ -64,12 +65,17 @@ export const commandNames: ReadonlyArray<string> = subcommands.map((c) => c.name
  */
 export const runCli = (args: ReadonlyArray<string>, status: { code: number; interrupted: number } = { code: 0, interrupted: 130 }) =>
   Effect.gen(function*() {
-    const exit = yield* Command.runWith(cli, { version: VERSION })(args).pipe(
-      Effect.provideService(ExitStatus, status),
-      Effect.provide(ConcisePresenter),
-      Effect.exit
-    )
-    if (Exit.isSuccess(exit)) return status.code
-    return yield* reportFailure(exit.cause, args.includes("--verbose"))
+    // Everything printed is redacted: with the environment's secrets now, the project's once it is loaded.
+    const output = { current: (yield* Effect.service(Redactor).pipe(Effect.provide(Redactor.layerEnv))).redact }
+    const console = yield* Console.consoleWith(Effect.succeed)
+    return yield* Effect.gen(function*() {
+      const exit = yield* Command.runWith(cli, { version: VERSION })(args).pipe(
+        Effect.provideService(ExitStatus, status),
+        Effect.provide(ConcisePresenter),
+        Effect.exit
+      )
+      if (Exit.isSuccess(exit)) return status.code
+      return yield* reportFailure(exit.cause, args.includes("--verbose"))
+    }).pipe(Effect.provideService(OutputRedaction, output), Effect.provideService(Console.Console, redactingConsole(console, output)))
   })
 

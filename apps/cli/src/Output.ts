@@ -1,6 +1,7 @@
 /**
  * The only place that formats output for people and machines: JSON on stdout with `--json`, text
- * otherwise; the process exit status; and the one-paragraph error messages on stderr.
+ * otherwise; the process exit status; and the one-paragraph error messages on stderr. Everything
+ * printed through `Console` (and Effect's loggers, which print through it) is redacted here.
  */
 import { Cause, Console, Context, Effect, Predicate } from "effect"
 import { CliError, CliOutput } from "effect/cli"
@@ -15,6 +16,41 @@ export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const
 export const ExitStatus = Context.Reference<{ code: number; interrupted: number }>("@spec-orch/cli/ExitStatus", {
   defaultValue: () => ({ code: 0, interrupted: 130 })
 })
+
+/**
+ * The redaction every printed line goes through: the environment's `Redactor` from the start of
+ * the invocation, the project's (which also knows the config's secret names) once it is loaded.
+ */
+export const OutputRedaction = Context.Reference<{ current: (text: string) => string }>("@spec-orch/cli/OutputRedaction", {
+  defaultValue: () => ({ current: (text) => text })
+})
+
+/** A console that redacts every argument before `console` prints it; values that are not text are printed as their redacted JSON. */
+export const redactingConsole = (console: Console.Console, output: { readonly current: (text: string) => string }): Console.Console => {
+  const clean = (arg: unknown): unknown => {
+    if (typeof arg === "string") return output.current(arg)
+    if (arg instanceof Error) return output.current(arg.stack ?? arg.message)
+    if (arg === null || typeof arg !== "object") return arg
+    const json = JSON.stringify(arg, jsonReplacer, 2)
+    return json === undefined ? arg : output.current(json)
+  }
+  const all = (args: ReadonlyArray<unknown>) => args.map(clean)
+  return Object.assign(Object.create(console) as Console.Console, {
+    log: (...args: ReadonlyArray<unknown>) => console.log(...all(args)),
+    error: (...args: ReadonlyArray<unknown>) => console.error(...all(args)),
+    info: (...args: ReadonlyArray<unknown>) => console.info(...all(args)),
+    warn: (...args: ReadonlyArray<unknown>) => console.warn(...all(args)),
+    debug: (...args: ReadonlyArray<unknown>) => console.debug(...all(args)),
+    trace: (...args: ReadonlyArray<unknown>) => console.trace(...all(args)),
+    group: (...args: ReadonlyArray<unknown>) => console.group(...all(args)),
+    groupCollapsed: (...args: ReadonlyArray<unknown>) => console.groupCollapsed(...all(args)),
+    dir: (item: unknown, options?: unknown) => console.dir(clean(item), options),
+    dirxml: (...args: ReadonlyArray<unknown>) => console.dirxml(...all(args)),
+    table: (data: unknown, properties?: ReadonlyArray<string>) => console.table(clean(data), properties),
+    assert: (condition: boolean, ...args: ReadonlyArray<unknown>) => console.assert(condition, ...all(args)),
+    timeLog: (label?: string, ...args: ReadonlyArray<unknown>) => console.timeLog(label, ...all(args))
+  })
+}
 
 /** Marks this invocation as failed without an error (a blocked gate, a failing check). */
 export const setExitCode = (code: number) =>

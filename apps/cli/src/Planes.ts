@@ -7,10 +7,11 @@ import { EngineLockLayer, MissionIntegration, MissionRunner, MissionStore, Proce
 import { EvidencePlane, Reviewer } from "@spec-orch/evidence"
 import { Agents, Verifier, Workspaces } from "@spec-orch/execution"
 import { SqliteClient } from "@spec-orch/sqlite"
-import { Compliance, ContextAssembler, Learnings, Models } from "@spec-orch/harness"
+import { Compliance, ContextAssembler, Learnings, Models, Redactor, SecretScan } from "@spec-orch/harness"
 import { PlannerModel, TaskPlane } from "@spec-orch/task"
 import { Effect, FileSystem, Layer, Option, Path } from "effect"
 import { FetchHttpClient } from "effect/http"
+import { OutputRedaction } from "./Output.js"
 import { Root } from "./Root.js"
 
 /** The contract plane's services over a loaded project; issues come from `[issue] source` (fixtures, Linear or GitHub). */
@@ -62,14 +63,19 @@ export const ReviewerLive = Layer.unwrap(Effect.gen(function*() {
 /** The task plane's services: the planner and plan.json files, over the contract plane's missions (and the planner's model, if any). */
 export const TaskPlaneLive = TaskPlane.pipe(Layer.provide(ContractPlane), Layer.provide(PlannerModelLive))
 
-/** The harness plane's services: prompt envelopes (no learnings until evolution is enabled), compliance contracts and the models. */
-export const HarnessPlane = Layer.mergeAll(ContextAssembler.layer.pipe(Layer.provide(Learnings.layerNone)), Compliance.layer, ModelsLive)
+/** The harness plane's services: prompt envelopes (no learnings until evolution is enabled), compliance contracts, the models, and redaction and the diff's secret scan. */
+export const HarnessPlane = Layer.mergeAll(ContextAssembler.layer.pipe(Layer.provide(Learnings.layerNone)), Compliance.layer, ModelsLive, SecretScan.layer).pipe(
+  Layer.provideMerge(Redactor.layer)
+)
 
 /** Host-side publishing (push, pull request, commit status, tracker comments) over the shared tracker clients, which it also exposes. */
 export const PublishingPlane = RunPublisher.layer.pipe(Layer.provideMerge(Publisher.layer), Layer.provideMerge(TrackerLayer))
 
-/** The control plane's stores (runs, events) over the state database, which it also exposes, and publishing. */
-export const ControlPlane = Layer.mergeAll(RunStore.layer, ProcessToken.layer, MissionStore.layer, MissionIntegration.layer, PublishingPlane).pipe(Layer.provideMerge(StateDb))
+/** The control plane's stores (runs, events) over the state database, which it also exposes, and publishing; both redact with the harness's `Redactor`. */
+export const ControlPlane = Layer.mergeAll(RunStore.layer, ProcessToken.layer, MissionStore.layer, MissionIntegration.layer, PublishingPlane).pipe(
+  Layer.provideMerge(StateDb),
+  Layer.provide(Redactor.layer)
+)
 
 /** Every plane, over the project. */
 export const Planes = Layer.mergeAll(ContractPlane, ExecutionPlane, EvidencePlaneLive, TaskPlaneLive, HarnessPlane, ControlPlane, ReviewerLive)
@@ -85,6 +91,15 @@ const projectLayer = (flags: { readonly cwd: string; readonly config: Option.Opt
     : Layer.effect(Project, Project.use((p) => Effect.succeed(Project.of({ ...p, config: { ...p.config, issue: { ...p.config.issue, source } } })))).pipe(Layer.provide(loaded))
 }
 
+/** Runs `effect` with the project's `Redactor` (it knows the config's secret names) redacting everything printed. */
+const redactingOutput = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const redactor = yield* Redactor
+    const output = yield* OutputRedaction
+    output.current = redactor.redact
+    return yield* effect
+  })
+
 /**
  * Runs `effect` with only the contract plane (issues, specs, missions): no state database, no
  * migrations, so reading commands (`issue list`, `spec show`, …) start fast.
@@ -92,14 +107,14 @@ const projectLayer = (flags: { readonly cwd: string; readonly config: Option.Opt
 export const withContract = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const flags = yield* Root
-    return yield* effect.pipe(Effect.provide(ContractPlane.pipe(Layer.provideMerge(projectLayer(flags)))))
+    return yield* redactingOutput(effect).pipe(Effect.provide(Layer.mergeAll(ContractPlane, Redactor.layer).pipe(Layer.provideMerge(projectLayer(flags)))))
   })
 
 /** Runs `effect` with the project from the root flags and every plane provided. */
 export const withPlanes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const flags = yield* Root
-    return yield* effect.pipe(Effect.provide(Planes.pipe(Layer.provideMerge(projectLayer(flags)))))
+    return yield* redactingOutput(effect).pipe(Effect.provide(Planes.pipe(Layer.provideMerge(projectLayer(flags)))))
   })
 
 /**
@@ -118,5 +133,5 @@ export const withEngine = <A, E, R>(command: string, options: { readonly wait?: 
       Layer.provideMerge(WorkflowEngineLayer),
       Layer.provideMerge(EngineLockLayer(`spec-orch ${command}`, { wait: options.wait ?? false }))
     )
-    return yield* effect.pipe(Effect.provide(engine.pipe(Layer.provideMerge(base))))
+    return yield* redactingOutput(effect).pipe(Effect.provide(engine.pipe(Layer.provideMerge(base))))
   })

@@ -55,6 +55,21 @@ export class Footprint extends Schema.Class<Footprint>("@spec-orch/contract/Foot
   forbidden: Schema.Array(Schema.String)
 }) {}
 
+/**
+ * A secret the scan found on a line the run's diff adds. Names the place and the rule, never the
+ * secret itself, so it can be shown, stored and published.
+ */
+export class SecretFinding extends Schema.Class<SecretFinding>("@spec-orch/contract/SecretFinding")({
+  /** The file, relative to the repository root, as the diff names it. */
+  file: Schema.String,
+  /** The line in the new version of the file (1-based). */
+  line: Schema.Number,
+  /** The rule that matched, e.g. `@secretlint/secretlint-rule-github` or `spec-orch/env-value`. */
+  rule: Schema.String,
+  /** What was found, with the secret masked (e.g. `found GitHub Token`). */
+  message: Schema.String
+}) {}
+
 /** Everything the gate judges for one run. */
 export class EvidenceBundle extends Schema.Class<EvidenceBundle>("@spec-orch/contract/EvidenceBundle")({
   schemaVersion: Schema.Literal(1),
@@ -75,6 +90,8 @@ export class EvidenceBundle extends Schema.Class<EvidenceBundle>("@spec-orch/con
   compliance: Schema.optionalKey(ComplianceReport),
   budget: Schema.optionalKey(BudgetEvidence),
   preview: Schema.optionalKey(Schema.Struct({ required: Schema.Boolean, passed: Schema.optionalKey(Schema.Boolean) })),
+  /** Secrets found on the lines the diff adds; absent = no scan ran, empty = scanned and nothing found. */
+  secrets: Schema.optionalKey(Schema.Array(SecretFinding)),
   /** Evidence for conditions an embedder registers, keyed by condition name; built-in conditions never read it. */
   extensions: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
 }) {}

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AcceptanceCriterion, ConditionResult, GateVerdict, Issue, IssueOrigin } from "@spec-orch/contract"
+import { AcceptanceCriterion, ConditionResult, GateVerdict, Issue, IssueOrigin, SecretFinding } from "@spec-orch/contract"
 import { Effect, Layer } from "effect"
 import { commentMarker, GATE_CONTEXT, Publisher, runKeyMarker } from "../src/publish/Publisher.js"
 import { type PublishInput, RunPublisher, runSummaryKey } from "../src/publish/RunPublisher.js"
@@ -199,6 +199,40 @@ describe("RunPublisher.publish", () => {
       assert.strictEqual(remoteHead(w.bare, input.branch), input.headCommit)
       assert.strictEqual(result.pullRequest, undefined)
       assert.match(result.notes.join("\n"), /no pull request or commit status: GitHub is not configured \(no GitHub token/)
+    }))
+
+  it.live("a run whose secrets condition failed pushes nothing and opens no PR; its comment is redacted and says why", () =>
+    Effect.gen(function*() {
+      const w = yield* world
+      const li = w.linear.addIssue({ team: "SON", title: "Add a health endpoint", state: "In Progress" })
+      const issue = issueFrom(new IssueOrigin({ kind: "linear", ref: li.id }), li.identifier)
+      const base = verdict("failed")
+      const leaked = new GateVerdict({
+        ...base,
+        conditions: [...base.conditions, new ConditionResult({ condition: "secrets", required: true, status: "failed", reason: "1 secret added: src/a.ts:3 (github)", unblock: "remove the secret from src/a.ts:3, rotate it, re-run" })],
+        failed: ["verification", "secrets"]
+      })
+      // The explain text quotes the GitHub token from the environment, as a failing test's output could.
+      const input = { ...inputFor(w, issue, li.identifier, leaked), explainMarkdown: `${EXPLAIN}\ntest printed ${w.github.token}\n` }
+      const result = yield* publish(w, input)
+      assert.isUndefined(result.push)
+      assert.isUndefined(result.pullRequest)
+      assert.isUndefined(result.status)
+      assert.strictEqual(w.repo.git("ls-remote", "--heads", "origin", input.branch).trim(), "", "the branch is not on the remote")
+      assert.strictEqual(w.github.pulls(REPO).length, 0)
+      assert.include(result.notes.join("\n"), "not pushed and no pull request: the change adds a secret (1 secret added: src/a.ts:3 (github)); remove the secret from src/a.ts:3, rotate it, re-run")
+      const comments = w.linear.comments(li.identifier)
+      assert.strictEqual(comments.length, 1)
+      assert.notInclude(comments[0]!.body, w.github.token)
+      assert.include(comments[0]!.body, "test printed [redacted:GITHUB_TOKEN]")
+
+      // A policy that does not judge `secrets` (a mergeable verdict) still never pushes what the scan found.
+      const fixture = issueFrom(new IssueOrigin({ kind: "fixture", ref: "fixtures/issues/HELLO-1.json" }), "HELLO-1")
+      const found = [new SecretFinding({ file: "src/a.ts", line: 3, rule: "@secretlint/secretlint-rule-github", message: "found GitHub Token" })]
+      const local = yield* publish(w, { ...inputFor(w, fixture, "HELLO-1", verdict("mergeable")), secrets: found })
+      assert.strictEqual(local.mode, "local")
+      assert.strictEqual(local.reason, "not pushed and no pull request: the change adds a secret (src/a.ts:3); remove it, rotate it and re-run; the branch spec-orch/HELLO-1 stays local")
+      assert.strictEqual(w.repo.git("ls-remote", "--heads", "origin", "spec-orch/HELLO-1").trim(), "")
     }))
 
   it.live("a run that made no commits has nothing to publish", () =>

@@ -5,12 +5,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { RunRecord } from "@spec-orch/contract"
+import { Redactor } from "@spec-orch/harness"
 import { Context, Effect, Fiber, Layer, Stream } from "effect"
 import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
 import { record } from "./utils/runs.js"
 import { freshDatabase, pgClient, pgSuite, pgUrl } from "./utils/postgres.js"
 
-const storeLayer = (url: string) => RunStore.layer.pipe(Layer.provideMerge(pgClient(url)))
+const storeLayer = (url: string) => RunStore.layer.pipe(Layer.provideMerge(pgClient(url)), Layer.provide(Redactor.layerFrom({})))
 
 describe.skipIf(pgUrl === undefined)(pgSuite("RunStore on Postgres"), () => {
   it.live("keeps records across pools; the latest attempt, the owner and the listing read back as written", () =>

@@ -1,15 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RunRecord } from "@spec-orch/contract"
+import { Redactor } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, Fiber, Layer, Stream } from "effect"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { dirname } from "node:path"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
 import { record } from "./utils/runs.js"
 
 const db = () => join(mkdtempSync(join(tmpdir(), "runstore-")), "state.db")
-const storeLayer = (file: string) => RunStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename: file })))
+const SECRET = "svc-secret-value-0123"
+const storeLayer = (file: string) =>
+  RunStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename: file })), Layer.provide(Redactor.layerFrom({ SERVICE_TOKEN: SECRET })))
 
 describe("RunStore", () => {
   it.effect("keeps run records across connections to the same file", () =>
@@ -34,6 +38,22 @@ describe("RunStore", () => {
       assert.deepStrictEqual(all.map((e) => [e.seq, e.kind]), [[1, "stage"], [2, "note"]])
       assert.deepStrictEqual((yield* s.events("T-1-r1", 1)).map((e) => e.seq), [2])
     }).pipe(Effect.provide(storeLayer(db()))))
+
+  it.effect("stores and publishes event payloads and records redacted: the database never holds the secret", () =>
+    Effect.gen(function*() {
+      const file = db()
+      yield* Effect.gen(function*() {
+        const s = yield* RunStore
+        const live = yield* s.live.pipe(Stream.take(1), Stream.runCollect, Effect.forkChild)
+        yield* Effect.yieldNow
+        yield* s.put(new RunRecord({ ...record(1), message: `push failed with ${SECRET}` }))
+        yield* s.append("T-1-r1", "agent", { _tag: "message", text: `the token is ${SECRET}`, nested: [{ [SECRET]: SECRET }] })
+        assert.deepStrictEqual((yield* s.events("T-1-r1"))[0]!.data, { _tag: "message", text: "the token is [redacted:SERVICE_TOKEN]", nested: [{ "[redacted:SERVICE_TOKEN]": "[redacted:SERVICE_TOKEN]" }] })
+        assert.deepStrictEqual(Array.from(yield* Fiber.join(live))[0]!.data, (yield* s.events("T-1-r1"))[0]!.data, "live followers see what is stored")
+        assert.strictEqual((yield* s.get("T-1-r1"))?.message, "push failed with [redacted:SERVICE_TOKEN]")
+      }).pipe(Effect.provide(storeLayer(file)))
+      for (const f of readdirSync(dirname(file))) assert.notInclude(readFileSync(join(dirname(file), f), "latin1"), SECRET, f)
+    }))
 
   it.live("lets another reader follow a run until it finishes", () =>
     Effect.gen(function*() {

@@ -350,6 +350,26 @@ const scope: Condition = {
   }
 }
 
+/** `@secretlint/secretlint-rule-github` → `github`: the rule as a reader knows it. */
+const ruleName = (rule: string) => rule.replace(/^@secretlint\/secretlint-rule-/, "")
+
+const secrets: Condition = {
+  name: "secrets",
+  description: "The change adds no secret (token shapes and secret environment values)",
+  judge: (e) => {
+    const found = e.secrets
+    if (found === undefined) return notJudgeable("no secret scan ran on the run's diff", rerun(e.issueId))
+    if (found.length === 0) return passed("the secret scan found no secret on the added lines")
+    const places = [...new Set(found.map((f) => `${f.file}:${f.line}`))]
+    return failed(
+      `${plural(found.length, "secret")} added: ${names(found.map((f) => `${oneLine(f.file, 100)}:${f.line} (${oneLine(ruleName(f.rule), 60)})`))}`,
+      places.length === 1
+        ? `remove the secret from ${oneLine(places[0]!, 120)}, rotate it, re-run`
+        : `remove the secrets from ${names(places.map((p) => oneLine(p, 120)))}, rotate them, re-run`
+    )
+  }
+}
+
 /** The built-in conditions, in the order reports list them. */
 export const BUILTIN_CONDITIONS: ReadonlyArray<Condition> = [
   specExists,
@@ -363,7 +383,8 @@ export const BUILTIN_CONDITIONS: ReadonlyArray<Condition> = [
   findings,
   compliance,
   budget,
-  scope
+  scope,
+  secrets
 ]
 
 const NAME = /^[a-z][a-z0-9_]{0,63}$/

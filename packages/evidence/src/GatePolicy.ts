@@ -87,12 +87,13 @@ const ORIGINAL_PROFILES: ReadonlyArray<PolicyProfile> = [
 /**
  * The built-in policy, used when the project has no policy file: the original's defaults (required
  * spec_exists, spec_approved, within_boundaries, builder, verification, review, human_acceptance;
- * auto_merge false) plus its four sample profiles.
+ * auto_merge false) plus its four sample profiles, and spec-orch's `secrets` (required; no profile
+ * disables it).
  */
 export const defaultGatePolicy = (registry: ConditionRegistry = ConditionRegistry.builtin): GatePolicy => ({
   name: "built-in",
   source: "built-in",
-  conditions: ["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance"].map((name) => ({
+  conditions: ["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance", "secrets"].map((name) => ({
     name,
     required: true,
     description: ConditionRegistry.builtin.get(name)!.description

@@ -10,6 +10,7 @@ import {
   Footprint,
   HumanAcceptance,
   ReviewVerdict,
+  SecretFinding,
   SpecEvidence,
   VerificationReport
 } from "@spec-orch/contract"
@@ -27,7 +28,7 @@ describe("the built-in conditions", () => {
   })
 
   it("are all not judgeable on a bundle with no evidence, each saying what is missing and how to get it", () => {
-    const empty = without(goodBundle(), "spec", "builder", "verification", "review", "findings", "deviations", "changedFiles", "footprint", "diffHash", "acceptance", "compliance", "budget", "preview")
+    const empty = without(goodBundle(), "spec", "builder", "verification", "review", "findings", "deviations", "changedFiles", "footprint", "diffHash", "acceptance", "compliance", "budget", "preview", "secrets")
     for (const c of BUILTIN_CONDITIONS) {
       const j = c.judge(empty, DEFAULT_CONTEXT)
       assert.strictEqual(j.status, "not_judgeable", c.name)
@@ -257,6 +258,28 @@ describe("the built-in conditions", () => {
 
     it("cannot judge without a declared footprint", () => {
       assert.strictEqual(judge("scope", goodBundle({ footprint: new Footprint({ allowed: [], forbidden: [] }) })).reason, "no footprint was declared for this change")
+    })
+  })
+
+  describe("secrets", () => {
+    const found = (file: string, line: number, rule: string) => new SecretFinding({ file, line, rule, message: "found a token" })
+
+    it("fails naming the file, line and rule of each secret, and says to remove and rotate it", () => {
+      const j = judge("secrets", goodBundle({ secrets: [found("src/config.ts", 12, "@secretlint/secretlint-rule-github")] }))
+      assert.deepStrictEqual(j, {
+        status: "failed",
+        reason: "1 secret added: src/config.ts:12 (github)",
+        unblock: "remove the secret from src/config.ts:12, rotate it, re-run"
+      })
+      const two = judge("secrets", goodBundle({ secrets: [found("a.env", 1, "spec-orch/env-value"), found("b.ts", 3, "@secretlint/secretlint-rule-aws")] }))
+      assert.strictEqual(two.reason, "2 secrets added: a.env:1 (spec-orch/env-value), b.ts:3 (aws)")
+      assert.strictEqual(two.unblock, "remove the secrets from a.env:1, b.ts:3, rotate them, re-run")
+    })
+
+    it("passes when the scan ran and found nothing, and cannot judge when no scan ran", () => {
+      assert.deepStrictEqual([status("secrets", goodBundle({ secrets: [] })), judge("secrets", goodBundle()).reason], ["passed", "the secret scan found no secret on the added lines"])
+      const j = judge("secrets", without(goodBundle(), "secrets"))
+      assert.deepStrictEqual([j.status, j.reason], ["not_judgeable", "no secret scan ran on the run's diff"])
     })
   })
 })

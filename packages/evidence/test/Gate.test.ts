@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type EvidenceBundle, type GateVerdict, SpecEvidence } from "@spec-orch/contract"
+import { type EvidenceBundle, type GateVerdict, SecretFinding, SpecEvidence } from "@spec-orch/contract"
 import { Effect, Result } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -97,6 +97,19 @@ describe("evaluate with the original's policy", () => {
     const b = evaluate(original, "ci", bundle)
     assert.deepStrictEqual(JSON.stringify(a), JSON.stringify(b))
     assert.deepStrictEqual([JSON.stringify(bundle), JSON.stringify({ ...original, registry: undefined })], before)
+  })
+})
+
+describe("evaluate with the built-in policy", () => {
+  it("blocks a change that adds a secret under every profile, auto-merging ones included", () => {
+    const leak = goodBundle({ secrets: [new SecretFinding({ file: "src/config.ts", line: 3, rule: "@secretlint/secretlint-rule-github", message: "found GitHub Token" })] })
+    for (const profile of [null, "daemon", "ci", "strict", "hotfix"]) {
+      const v = evaluate(defaultGatePolicy(), profile, leak)
+      assert.isFalse(v.mergeable, String(profile))
+      assert.isFalse(v.autoMergeable, String(profile))
+      assert.include(v.failed, "secrets", String(profile))
+    }
+    assert.deepStrictEqual(evaluate(defaultGatePolicy(), "hotfix", without(goodBundle(), "secrets")).notJudgeable, ["secrets"])
   })
 })
 

@@ -44,7 +44,7 @@ describe("loadGatePolicy", () => {
     assert.strictEqual(policy.name, "gate.policy.yaml")
   })
 
-  it("has a built-in default: the original's required set, no auto-merge, its four profiles", () => {
+  it("has a built-in default: the original's required set plus secrets, no auto-merge, its four profiles", () => {
     const policy = defaultGatePolicy()
     assert.strictEqual(policy.source, "built-in")
     assert.deepStrictEqual(policy.conditions.filter((c) => c.required).map((c) => c.name), [
@@ -54,7 +54,8 @@ describe("loadGatePolicy", () => {
       "builder",
       "verification",
       "review",
-      "human_acceptance"
+      "human_acceptance",
+      "secrets"
     ])
     assert.isFalse(policy.autoMerge)
     assert.deepStrictEqual(policy.profiles.map((p) => p.name), ["daemon", "ci", "strict", "hotfix"])
@@ -85,7 +86,7 @@ describe("loadGatePolicy", () => {
 
   it("lists the known conditions when nothing is close", () => {
     const [p] = problems("conditions:\n  lunch_break: {}\n")
-    assert.match(p!, /^policies\/gate\.policy\.yaml:2:3: error: conditions\.lunch_break: unknown condition "lunch_break" \(known conditions: spec_exists, spec_approved, .*, budget, scope\)$/)
+    assert.match(p!, /^policies\/gate\.policy\.yaml:2:3: error: conditions\.lunch_break: unknown condition "lunch_break" \(known conditions: spec_exists, spec_approved, .*, budget, scope, secrets\)$/)
   })
 
   it("checks condition names in profiles and auto_merge_conditions", () => {

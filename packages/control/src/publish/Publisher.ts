@@ -4,9 +4,12 @@
  * move the Linear issue, label it, merge when allowed. Every write is idempotent across retries and
  * resumes: each looks for what an earlier attempt left (by head branch, by hidden marker, by current
  * state) before writing, so calling any of them twice leaves one PR, one comment, one status.
+ * Every text written (titles, bodies, descriptions, comments) is redacted first, before it is
+ * compared with what is there, so a re-run finds its own redacted text unchanged.
  */
 import { createHash } from "node:crypto"
 import { type Issue, Project } from "@spec-orch/contract"
+import { Redactor } from "@spec-orch/harness"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { GitHub, type GitHubPull } from "../trackers/GitHub.js"
@@ -143,11 +146,12 @@ export class Publisher extends Context.Service<Publisher, {
   /** Merges a pull request when GitHub allows it; `sha` guards against merging a head that moved. */
   readonly merge: (input: { readonly number: number; readonly method?: "merge" | "squash" | "rebase" | undefined; readonly sha?: string | undefined }) => Effect.Effect<MergeResult, PublishError>
 }>()("@spec-orch/control/Publisher") {
-  /** Publishing through `GitHub`, `Linear` and the host's git. */
-  static readonly layer: Layer.Layer<Publisher, never, Project | GitHub | Linear | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
+  /** Publishing through `GitHub`, `Linear` and the host's git; text is redacted by `Redactor`. */
+  static readonly layer: Layer.Layer<Publisher, never, Project | GitHub | Linear | Redactor | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
     Publisher,
     Effect.gen(function*() {
       const project = yield* Project
+      const { redact } = yield* Redactor
       const github = yield* GitHub
       const linear = yield* Linear
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
@@ -168,7 +172,7 @@ export class Publisher extends Context.Service<Publisher, {
         const line = result.stdout.split("\n").find((l) => /^[ +\-*!=]\t/.test(l))
         const flag = line?.[0]
         if (result.exitCode !== 0 || flag === "!") {
-          const detail = redact(line?.split("\t")[2] ?? lastLines(result.stderr))
+          const detail = redact(redactUrls(line?.split("\t")[2] ?? lastLines(result.stderr)))
           const rejected = flag === "!" || /\[rejected\]|non-fast-forward|fetch first|stale info/.test(result.stdout + result.stderr)
           return yield* new PublishError({
             action,
@@ -179,7 +183,8 @@ export class Publisher extends Context.Service<Publisher, {
         return { remote, branch: input.branch, sha, outcome }
       })
 
-      const openPullRequest = Effect.fn("Publisher.openPullRequest")(function*(spec: PullRequestSpec) {
+      const openPullRequest = Effect.fn("Publisher.openPullRequest")(function*(input: PullRequestSpec) {
+        const spec: PullRequestSpec = { ...input, title: redact(input.title), body: redact(input.body) }
         const action = `open the pull request for ${spec.head}`
         const marker = runKeyMarker(spec.runKey)
         const body = withMarker(spec.body, marker)
@@ -219,7 +224,7 @@ export class Publisher extends Context.Service<Publisher, {
 
       const setGateStatus = Effect.fn("Publisher.setGateStatus")(function*(input: { readonly sha: string; readonly state: GateStatusState; readonly description: string; readonly targetUrl?: string | undefined }) {
         const action = `set ${GATE_CONTEXT} on ${input.sha.slice(0, 12)}`
-        const description = input.description.slice(0, 140)
+        const description = redact(input.description).slice(0, 140)
         const statuses = yield* github.listStatuses(input.sha).pipe(Effect.mapError(failAs(action)))
         const latest = statuses.find((s) => s.context === GATE_CONTEXT)
         if (latest !== undefined && latest.state === input.state && (latest.description ?? "") === description && (latest.targetUrl ?? undefined) === input.targetUrl) {
@@ -231,7 +236,7 @@ export class Publisher extends Context.Service<Publisher, {
 
       const comment = Effect.fn("Publisher.comment")(function*(input: { readonly target: IssueTarget; readonly key: string; readonly body: string }) {
         const marker = commentMarker(input.key)
-        const full = withMarker(input.body, marker)
+        const full = withMarker(redact(input.body), marker)
         if (input.target.tracker === "github") {
           const number = input.target.number
           const action = `comment on GitHub #${number}`
@@ -346,5 +351,5 @@ const lastLines = (text: string): string => {
   return (errors.length > 0 ? errors : lines.slice(-3)).join("; ") || "no output"
 }
 
-/** Removes credentials embedded in URLs (`https://user:token@host`). */
-const redact = (text: string): string => text.replace(/(\w+:\/\/)[^/@\s]+@/g, "$1***@")
+/** Removes credentials embedded in URLs (`https://user:token@host`), user names included. */
+const redactUrls = (text: string): string => text.replace(/(\w+:\/\/)[^/@\s]+@/g, "$1***@")

@@ -3,9 +3,11 @@
  * branch, open or update its pull request, set `spec-orch/gate` on the head commit, comment on the
  * tracker issue, move a Linear issue, and merge when the gate allows auto-merge. With no GitHub
  * token or repository (the default) nothing leaves the machine and the result says why; every write
- * goes through `Publisher`, which finds what an earlier attempt wrote before writing again.
+ * goes through `Publisher`, which finds what an earlier attempt wrote before writing again. A run
+ * whose `secrets` condition failed never pushes its branch or opens a pull request: the commit holds
+ * the secret, and a push cannot be taken back.
  */
-import { type GateVerdict, type Issue, Project } from "@spec-orch/contract"
+import { type GateVerdict, type Issue, Project, type SecretFinding } from "@spec-orch/contract"
 import { Context, Effect, Layer, Schema } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { GitHub } from "../trackers/GitHub.js"
@@ -62,7 +64,23 @@ export interface PublishInput {
   readonly verdict: GateVerdict
   /** The run's explain.md. */
   readonly explainMarkdown: string
+  /** The secret scan's findings on the run's diff: any finding refuses the push, whatever the policy judges. */
+  readonly secrets?: ReadonlyArray<SecretFinding> | undefined
   readonly reportJsonPath: string
+}
+
+/**
+ * Why the run's branch must not leave the machine, or undefined: the diff adds a secret (the
+ * `secrets` condition failed, required or advisory, or the scan found one under a policy that does
+ * not judge it).
+ */
+export const pushRefusal = (input: Pick<PublishInput, "verdict" | "secrets">): string | undefined => {
+  const condition = input.verdict.conditions.find((c) => c.condition === "secrets" && c.status === "failed")
+  if (condition !== undefined) return `not pushed and no pull request: the change adds a secret (${condition.reason}); ${condition.unblock ?? "remove it, rotate it and re-run"}`
+  const found = input.secrets ?? []
+  if (found.length === 0) return undefined
+  const places = [...new Set(found.map((f) => `${f.file}:${f.line}`))]
+  return `not pushed and no pull request: the change adds a secret (${places.slice(0, 5).join(", ")}${places.length > 5 ? ` and ${places.length - 5} more` : ""}); remove it, rotate it and re-run`
 }
 
 /** Characters of explain.md quoted in the pull request body and in the tracker comment. */
@@ -190,10 +208,11 @@ export class RunPublisher extends Context.Service<RunPublisher, {
         // Pushing needs somewhere to push to: GitHub (token + repository) or a bare repository on this machine.
         const url = yield* git(input.worktreePath, ["remote", "get-url", remote])
         const remoteUrl = url.exitCode === 0 ? url.stdout.trim() : undefined
-        const pushAllowed = remoteUrl !== undefined && (gh.available || isLocalRemote(remoteUrl))
+        const refusal = pushRefusal(input)
+        const pushAllowed = refusal === undefined && remoteUrl !== undefined && (gh.available || isLocalRemote(remoteUrl))
         const commentAllowed = target !== undefined && trackerOk?.available === true
         if (!pushAllowed && !commentAllowed) {
-          const why = remoteUrl === undefined
+          const why = refusal !== undefined ? refusal : remoteUrl === undefined
             ? `the repository has no "${remote}" remote ([github] remote)`
             : !gh.available ? `GitHub is not configured (${gh.reason})` : `nothing to publish to`
           return local(`${why}; the branch ${input.branch} stays local`)
@@ -217,7 +236,7 @@ export class RunPublisher extends Context.Service<RunPublisher, {
           const pushed = yield* publisher.push({ cwd: input.worktreePath, branch: input.branch, sha, remote })
           push = { remote: pushed.remote, ref: `refs/heads/${pushed.branch}`, sha: pushed.sha, outcome: pushed.outcome }
         } else {
-          notes.push(remoteUrl === undefined ? `not pushed: no "${remote}" remote` : `not pushed: GitHub is not configured (${!gh.available ? gh.reason : ""})`)
+          notes.push(refusal ?? (remoteUrl === undefined ? `not pushed: no "${remote}" remote` : `not pushed: GitHub is not configured (${!gh.available ? gh.reason : ""})`))
         }
 
         if (push !== undefined && gh.available) {

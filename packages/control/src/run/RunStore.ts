@@ -2,8 +2,10 @@
  * The run store: one row per run (the canonical RunRecord), an append-only event log per run that
  * other processes can follow, and the engine lock that keeps one workflow engine per state
  * database. Written against `effect/sql`'s SqlClient only, so it runs on SQLite and Postgres alike.
+ * Records and event payloads pass through the `Redactor` before they are stored or published.
  */
 import { type RunRecord, RunRecord as RunRecordSchema } from "@spec-orch/contract"
+import { Redactor } from "@spec-orch/harness"
 import { Context, Effect, Layer, PubSub, Schema, Stream } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 
@@ -18,7 +20,7 @@ export interface RunEvent {
 }
 
 const decodeRecord = Schema.decodeUnknownSync(Schema.fromJsonString(RunRecordSchema))
-const encodeRecord = (r: RunRecord) => JSON.stringify(Schema.encodeSync(RunRecordSchema)(r))
+const encodeRecord = (r: RunRecord, redactor: Redactor["Service"]) => JSON.stringify(redactor.redactJson(Schema.encodeSync(RunRecordSchema)(r)))
 
 const migrations = Migrator.fromRecord({
   "0001_runs": Effect.gen(function*() {
@@ -89,10 +91,11 @@ export class RunStore extends Context.Service<RunStore, {
   /** Follows a run's log from another process: polls until the run is finished. */
   readonly follow: (runId: string, options?: { readonly afterSeq?: number; readonly pollMillis?: number }) => Stream.Stream<RunEvent>
 }>()("@spec-orch/control/RunStore") {
-  static readonly layer: Layer.Layer<RunStore, never, SqlClient.SqlClient> = Layer.effect(
+  static readonly layer: Layer.Layer<RunStore, never, SqlClient.SqlClient | Redactor> = Layer.effect(
     RunStore,
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
+      const redactor = yield* Redactor
       yield* migrateRunStore.pipe(Effect.orDie)
       const hub = yield* PubSub.unbounded<RunEvent>()
       const now = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
@@ -109,7 +112,7 @@ export class RunStore extends Context.Service<RunStore, {
             owner: owner ?? null,
             started_at: record.startedAt,
             updated_at: record.updatedAt,
-            record: encodeRecord(record)
+            record: encodeRecord(record, redactor)
           }
           const existing = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM so_runs WHERE run_id = ${record.runId}`
           if (Number(existing[0]?.n ?? 0) > 0) {
@@ -159,8 +162,10 @@ export class RunStore extends Context.Service<RunStore, {
             Effect.orDie
           )
 
-      const append = (runId: string, kind: string, data: unknown) =>
+      const append = (runId: string, kind: string, raw: unknown) =>
         sql.withTransaction(Effect.gen(function*() {
+          // What is stored is what live followers see: the JSON view, redacted.
+          const data = redactor.redactJson(raw)
           // Take the run's row lock first, so concurrent appends (other fibers, other processes on
           // Postgres) number their events one after another instead of racing for the same seq.
           // SQLite serializes writers anyway.

@@ -4,7 +4,7 @@
  * After a crash, re-executing resumes at the first unfinished stage: a finished agent turn or commit
  * is never repeated. Before every stage the run must be owned by this process; a run found by the
  * engine that nobody is driving (cancelled, or its process died) waits until `spec-orch run`
- * claims it.
+ * claims it. Every artifact and every stage result is redacted before it is written or journaled.
  */
 import {
   AgentOutcome,
@@ -19,6 +19,7 @@ import {
   Project,
   ReviewVerdict,
   type RunStage,
+  SecretFinding,
   sha256,
   SpecEvidence,
   specContent,
@@ -30,7 +31,7 @@ import {
 } from "@spec-orch/contract"
 import { EvidenceLedger, evaluatePlan, GatePolicies, renderExplain, reportJson, resolveProfile, Reviewer } from "@spec-orch/evidence"
 import { type AgentRequest, Agents, resolveSteps, Verifier, verifyOptionsFrom, WorkspaceBinding, Workspaces } from "@spec-orch/execution"
-import { Compliance, ContextAssembler } from "@spec-orch/harness"
+import { Compliance, ContextAssembler, Redactor, SecretScan } from "@spec-orch/harness"
 import { Effect, FileSystem, Option, Path, Result, Schedule, Schema } from "effect"
 import { Activity, Workflow } from "effect/workflow"
 import { RunStore } from "./RunStore.js"
@@ -89,7 +90,7 @@ const ContextStage = Schema.Struct({
   sections: Schema.Array(Schema.Struct({ name: Schema.String, tokens: Schema.Number, originalTokens: Schema.Number, truncated: Schema.Boolean, dropped: Schema.Boolean }))
 })
 const AgentStage = Schema.Struct({ outcome: AgentOutcome, compliance: Schema.optionalKey(ComplianceReport) })
-const CommitStage = Schema.Struct({ commit: Schema.optionalKey(Schema.String), changedFiles: Schema.Array(Schema.String), diffHash: Schema.String })
+const CommitStage = Schema.Struct({ commit: Schema.optionalKey(Schema.String), changedFiles: Schema.Array(Schema.String), diffHash: Schema.String, secrets: Schema.optionalKey(Schema.Array(SecretFinding)) })
 const GateStage = Schema.Struct({ verdict: GateVerdict, bundle: EvidenceBundle })
 
 /** Agent events copied into the run's event log (the rest stay in events.jsonl). */
@@ -115,10 +116,23 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   const project = yield* Project
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
+  const redactor = yield* Redactor
   const artifactsDir = path.join(project.stateDir, "runs", payload.runId)
   const artifact = (name: string) => path.join(artifactsDir, name)
   const write = (name: string, text: string) =>
-    fs.makeDirectory(path.dirname(artifact(name)), { recursive: true }).pipe(Effect.andThen(fs.writeFileString(artifact(name), text)), Effect.orDie)
+    fs.makeDirectory(path.dirname(artifact(name)), { recursive: true }).pipe(Effect.andThen(fs.writeFileString(artifact(name), redactor.redact(text))), Effect.orDie)
+  /**
+   * A stage result as the journal will keep it: redacted, and decoded again so this run and a resumed
+   * one see the same value. Kept as they are: the loaded issue (the spec is approved against the
+   * tracker's text) and the workspace and context stages (spec-orch's own paths, which must stay usable).
+   */
+  const redacted = <S extends Schema.Top>(name: RunStage, schema: S) => (value: S["Type"]) =>
+    name === "load" || name === "workspace" || name === "context"
+      ? Effect.succeed(value)
+      : Schema.encodeUnknownEffect(schema)(value).pipe(
+        Effect.flatMap((encoded) => Schema.decodeUnknownEffect(schema)(redactor.redactJson(encoded))),
+        Effect.orDie
+      ) as Effect.Effect<S["Type"]>
 
   /**
    * Waits until this process owns the run. The engine replays every unfinished run it finds; one that
@@ -144,7 +158,9 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
           yield* store.append(payload.runId, "stage", { stage: name, state: "started" })
           const started = Date.now()
           const result = yield* execute.pipe(
-            Effect.tapError((e) => store.append(payload.runId, "stage", { stage: name, state: "failed", message: e.reason }))
+            Effect.mapError((e) => new StageFailed({ stage: e.stage, reason: redactor.redact(e.reason) })),
+            Effect.tapError((e) => store.append(payload.runId, "stage", { stage: name, state: "failed", message: e.reason })),
+            Effect.flatMap(redacted(name, success))
           )
           yield* store.append(payload.runId, "stage", { stage: name, state: "finished", ms: Date.now() - started })
           return result
@@ -260,8 +276,12 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     const workspaces = yield* Workspaces
     // commitAll checks the binding (worktree, branch) before it commits, then describes the branch beyond its base.
     const { commit, changedFiles, diff } = yield* workspaces.commitAll(binding, `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`)
+    // The scan reads the diff before it is redacted; a scan that cannot run leaves `secrets` not judgeable.
+    const secrets = yield* SecretScan.use((s) => s.scan(diff)).pipe(
+      Effect.catch((e) => store.append(payload.runId, "note", { text: e.message }).pipe(Effect.as(undefined)))
+    )
     yield* write("diff.patch", diff)
-    return { ...(commit !== undefined ? { commit } : {}), changedFiles, diffHash: sha256(diff) }
+    return { ...(commit !== undefined ? { commit } : {}), changedFiles, diffHash: sha256(diff), ...(secrets !== undefined ? { secrets } : {}) }
   }).pipe(orFail("commit")))
   yield* store.update(payload.runId, (r) => ({ ...r, ...(committed.commit ? { headCommit: committed.commit } : {}) }) as typeof r)
 
@@ -337,6 +357,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
       findings,
       ...(acceptance !== undefined ? { acceptance } : {}),
       ...(agent.compliance !== undefined ? { compliance: agent.compliance } : {}),
+      ...(committed.secrets !== undefined ? { secrets: committed.secrets } : {}),
       budget: new BudgetEvidence({
         ...(usage.costUsd !== undefined ? { spentUsd: usage.costUsd } : {}),
         ...(project.config.builder.max_cost_usd !== undefined ? { limitUsd: project.config.builder.max_cost_usd } : {}),
@@ -352,6 +373,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   }))
 
   yield* stage("record", Schema.Void, Effect.gen(function*() {
+    // gate.bundle and gate.verdict are the gate stage's result, so already redacted (see `redacted`).
     yield* EvidenceLedger.use((l) => l.record(gate.bundle, gate.verdict)).pipe(orFail("record"))
     yield* write("evidence.json", JSON.stringify(Schema.encodeSync(EvidenceBundle)(gate.bundle), null, 2) + "\n")
     yield* write("report.json", JSON.stringify(reportJson(gate.bundle, gate.verdict, issue), null, 2) + "\n")
@@ -377,7 +399,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         worktreePath: binding.path,
         verdict: gate.verdict,
         explainMarkdown,
-        reportJsonPath: artifact("report.json")
+        reportJsonPath: artifact("report.json"),
+        secrets: committed.secrets
       })
     ).pipe(orFail("publish"))
     yield* write("publish.json", JSON.stringify(Schema.encodeSync(PublishResult)(published), null, 2) + "\n")

@@ -62,6 +62,7 @@ export const goodBundle = (patch: Partial<EvidenceBundle> = {}): EvidenceBundle 
     compliance: new ComplianceReport({ compliant: true, errorCount: 0, warningCount: 1, contracts: ["pre-action-narration", "no-secrets-in-output"], violations: [] }),
     budget: new BudgetEvidence({ spentUsd: 0.42, limitUsd: 5, tokens: 20444, limitTokens: 500_000, seconds: 95, limitSeconds: 1800 }),
     preview: { required: false },
+    secrets: [],
     ...patch
   })
 
