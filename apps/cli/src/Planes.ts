@@ -5,7 +5,7 @@
 import { Missions, Project, Specs } from "@spec-orch/contract"
 import { EngineLockLayer, MissionIntegration, MissionRunner, MissionStore, ProcessToken, Publisher, RunPublisher, Runs, RunStore, RunWorkflowLayer, TrackerIssueSource, TrackerLayer, WorkflowEngineLayer } from "@spec-orch/control"
 import { EvidencePlane, Reviewer } from "@spec-orch/evidence"
-import { Agents, Verifier, Workspaces } from "@spec-orch/execution"
+import { Agents, Sandbox, Verifier, Workspaces } from "@spec-orch/execution"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Compliance, ContextAssembler, Learnings, Models, Redactor, SecretScan } from "@spec-orch/harness"
 import { PlannerModel, TaskPlane } from "@spec-orch/task"
@@ -18,7 +18,7 @@ import { Root } from "./Root.js"
 export const ContractPlane = Layer.mergeAll(TrackerIssueSource.layer.pipe(Layer.provide(TrackerLayer)), Specs.layer, Missions.layer)
 
 /** The execution plane's services: worktrees, agents and the verification runner. */
-export const ExecutionPlane = Layer.mergeAll(Workspaces.layer, Agents.layer, Verifier.layer)
+export const ExecutionPlane = Layer.mergeAll(Workspaces.layer, Agents.layer, Verifier.layer).pipe(Layer.provideMerge(Layer.mergeAll(Sandbox.layer, Redactor.layer)))
 
 /** The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. */
 export const StateDb = Layer.unwrap(Effect.gen(function*() {

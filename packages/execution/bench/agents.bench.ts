@@ -4,7 +4,6 @@
  * `Agents.run` with the command adapter running `true`, minus a bare spawn of `true`. Medians.
  */
 import { defaultConfig } from "@spec-orch/contract"
-import { NodeServices } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -17,8 +16,9 @@ import { codexStream } from "../src/internal/codex-stream.js"
 import { droidStream } from "../src/internal/droid-stream.js"
 import { opencodeStream } from "../src/internal/opencode-stream.js"
 import type { LineProtocol } from "../src/internal/protocol.js"
+import { testServices } from "../test/utils/layers.js"
 
-const AgentsLive = Agents.layer.pipe(Layer.provide(NodeServices.layer))
+const AgentsLive = Agents.layer.pipe(Layer.provide(testServices("off")))
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const report = (bench: string, metric: string, value: number, unit: string, target?: string, note?: string) =>

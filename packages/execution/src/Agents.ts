@@ -5,16 +5,18 @@
  * a private HOME, and turns its stream into the contract's `AgentEvent`s and one `AgentOutcome`.
  */
 import { type AgentEvent, type AgentOutcome, defaultConfig, didYouMean, type SpecOrchConfig } from "@spec-orch/contract"
-import { type AgentPolicy, hostEnvironment, policyFromBuilder } from "@spec-orch/harness"
+import { type AgentPolicy, hostEnvironment, policyFromBuilder, Redactor } from "@spec-orch/harness"
 import { Context, Effect, FileSystem, Layer } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { execFile } from "node:child_process"
 import { existsSync, statSync } from "node:fs"
 import { AgentConfigInvalid, AgentError, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
-import { ADAPTERS, type AdapterName, canonicalAdapter, credentialVariables, type Endpoint, prepare, programOf } from "./internal/adapters.js"
-import { agentEnvironment } from "./internal/environment.js"
+import { ADAPTERS, type AdapterName, agentReach, canonicalAdapter, credentialVariables, type Endpoint, prepare, programOf } from "./internal/adapters.js"
+import { agentEnvironment, homeDirs } from "./internal/environment.js"
 import { findExecutable, type Launcher, packageVersion } from "./internal/executables.js"
+import { runBoxLayout } from "./internal/layout.js"
 import { supervise } from "./internal/supervise.js"
+import { type NetworkPolicy, Sandbox } from "./Sandbox.js"
 
 export type { Endpoint } from "./internal/adapters.js"
 
@@ -43,11 +45,10 @@ export interface AgentRequest {
   readonly onEvent?: ((event: AgentEvent) => Effect.Effect<void>) | undefined
   /** When this completes the turn is cancelled (the outcome is `cancelled`); interrupting `run` also kills the agent. */
   readonly cancel?: Effect.Effect<void> | undefined
-  /**
-   * The agent runs inside spec-orch's OS sandbox (default false). Agents then drop their own OS
-   * sandbox (it cannot nest in ours) and bypass modes are allowed as root; see docs/agents.md.
-   */
-  readonly confined?: boolean | undefined
+  /** Paths hidden in the agent's box besides the main checkout (the state directory when it lives elsewhere). */
+  readonly hide?: ReadonlyArray<string> | undefined
+  /** Extra host names the agent may reach (`[sandbox] allow_hosts`). */
+  readonly allowHosts?: ReadonlyArray<string> | undefined
 }
 
 /** What preflight found for one adapter. */
@@ -119,6 +120,11 @@ const versionOf = (launcher: Launcher, args: ReadonlyArray<string>) =>
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
+/** Whether the box will really confine a command with this network policy (mode, bubblewrap, socat). */
+const willConfine = (sandbox: Sandbox["Service"], network: NetworkPolicy) =>
+  Effect.map(sandbox.probe, (probe) =>
+    sandbox.mode !== "off" && probe.available && (network._tag === "none" || (network.hosts.length === 0 && network.forwards.length === 0) || probe.network))
+
 /** Runs agent turns and checks that adapters are installed; the only way spec-orch starts a coding agent. */
 export class Agents extends Context.Service<Agents, {
   /** Runs one agent turn to an outcome; failures of the agent are outcomes, AgentError only when it could not be started (unknown adapter, binary not found, bad config). */
@@ -126,19 +132,30 @@ export class Agents extends Context.Service<Agents, {
   /** Resolves the adapter's executable and version for preflight (`builder` supplies `executable`, `agent`, `command`). */
   readonly check: (adapter: string, builder?: SpecOrchConfig["builder"]) => Effect.Effect<AgentCheck, AgentError>
 }>()("@spec-orch/execution/Agents") {
-  static readonly layer: Layer.Layer<Agents, never, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem> = Layer.effect(Agents, Effect.gen(function*() {
+  /**
+   * Agents in the OS sandbox (`Sandbox`): each turn runs in a box that hides the main checkout and
+   * reaches only its model provider; inside it the agent's own OS sandbox is dropped (it cannot nest in
+   * ours) and bypass modes are allowed as root — see docs/agents.md. Output is redacted (`Redactor`).
+   */
+  static readonly layer: Layer.Layer<Agents, never, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem | Sandbox | Redactor> = Layer.effect(Agents, Effect.gen(function*() {
     const services = yield* Effect.context<ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem>()
+    const sandbox = yield* Sandbox
+    const redactor = yield* Redactor
     const run = Effect.fn("Agents.run")(function*(request: AgentRequest) {
       const { builder } = request
       const resolved = yield* resolve(request.adapter, builder)
       if (!existsSync(request.cwd) || !statSync(request.cwd).isDirectory()) {
         return yield* new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `the worktree ${request.cwd} does not exist; create the workspace before running the agent` }) })
       }
-      const confined = request.confined === true
-      const policy = request.policy ?? policyFromBuilder(builder, { isRoot: isRoot(), confined })
-      for (const note of policy.notes) yield* Effect.logWarning(note)
       const host = yield* hostEnvironment
       const endpoint = request.endpoint ?? endpointFromEnv(host)
+      const reach = agentReach(resolved.adapter, resolved.agent, endpoint, host)
+      const hosts = [...reach.hosts, ...(request.allowHosts ?? [])]
+      const network: NetworkPolicy = hosts.length > 0 || reach.forwards.length > 0 ? { _tag: "allow", hosts, forwards: reach.forwards } : { _tag: "none" }
+      // Decided before the launch: the adapter's own sandbox and permission flags depend on it.
+      const confined = yield* willConfine(sandbox, network)
+      const policy = request.policy ?? policyFromBuilder(builder, { isRoot: isRoot(), confined })
+      for (const note of policy.notes) yield* Effect.logWarning(note)
       const prepared = yield* Effect.try({
         try: () => prepare({ adapter: resolved.adapter, agent: resolved.agent, cwd: request.cwd, prompt: request.prompt, runDir: request.runDir, builder, policy, endpoint, confined }),
         catch: (cause) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `could not prepare the agent's private config under ${request.runDir}: ${String(cause)}` }) })
@@ -152,7 +169,7 @@ export class Agents extends Context.Service<Agents, {
         extra: { ...prepared.env, ...request.env }
       })
       const limits = request.limits ?? defaultConfig().limits
-      return yield* supervise<never>({
+      return yield* supervise<AgentError>({
         adapter: request.adapter,
         spec: {
           argv: [resolved.launcher.executable, ...resolved.launcher.prefix, ...resolved.program.args, ...prepared.args],
@@ -172,7 +189,19 @@ export class Agents extends Context.Service<Agents, {
         },
         onEvent: request.onEvent,
         cancel: request.cancel,
-        redact: request.redact
+        redact: request.redact ?? redactor.redact,
+        lineRedactor: request.redact === undefined ? redactor.lines : undefined,
+        wrap: (command) =>
+          sandbox.wrap({
+            ...command,
+            ...runBoxLayout({
+              worktree: request.cwd,
+              hide: request.hide,
+              writable: [homeDirs(request.runDir).home],
+              programs: [resolved.launcher.executable, ...resolved.launcher.prefix, ...resolved.program.args],
+              network
+            })
+          }).pipe(Effect.mapError((e) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: e.message }) })))
       }).pipe(Effect.provide(services))
     })
 

@@ -6,11 +6,13 @@
  * nothing it starts outlives it; the caller's `wrap` puts it in the OS sandbox.
  */
 import { configuredSteps, defaultConfig, type Issue, verificationEnv, type SpecOrchConfig, StepResult, VerificationReport, VerificationStep } from "@spec-orch/contract"
-import { hostEnvironment } from "@spec-orch/harness"
+import { hostEnvironment, Redactor } from "@spec-orch/harness"
 import { Clock, Context, Duration, Effect, FileSystem, Layer, Path } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { verificationEnvironment } from "./internal/environment.js"
-import { reapLeftover, runProcess, type Wrap } from "./internal/process.js"
+import { runBoxLayout } from "./internal/layout.js"
+import { type Command, reapLeftover, runProcess, type Wrap } from "./internal/process.js"
+import { Sandbox, type SandboxUnavailable } from "./Sandbox.js"
 
 /** Input of one verification run. */
 export interface VerifyInput {
@@ -33,6 +35,10 @@ export interface VerifyInput {
   readonly logBytes?: number | undefined
   /** Called whenever a step prints something (live progress). */
   readonly onOutput?: ((step: string) => Effect.Effect<void>) | undefined
+  /** Paths hidden in the steps' box besides the main checkout (the state directory when it lives elsewhere). */
+  readonly hide?: ReadonlyArray<string> | undefined
+  /** Host names steps may reach (`[sandbox] verification_network`); none by default. */
+  readonly allowHosts?: ReadonlyArray<string> | undefined
 }
 
 export class Verifier extends Context.Service<Verifier, {
@@ -40,12 +46,14 @@ export class Verifier extends Context.Service<Verifier, {
   readonly run: (input: VerifyInput) => Effect.Effect<VerificationReport>
 }>()("@spec-orch/execution/Verifier") {
   /** Runs steps as child processes (argv without a shell, strings with `sh -c`). */
-  static readonly layer: Layer.Layer<Verifier, never, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem | Path.Path> = Layer.effect(
+  static readonly layer: Layer.Layer<Verifier, never, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem | Path.Path | Sandbox | Redactor> = Layer.effect(
     Verifier,
     Effect.gen(function*() {
       const services = yield* Effect.context<ChildProcessSpawner.ChildProcessSpawner>()
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
+      const sandbox = yield* Sandbox
+      const redactor = yield* Redactor
       const runStep = makeStepRunner(fs, services)
 
       const run = Effect.fn("Verifier.run")(function*(input: VerifyInput) {
@@ -56,9 +64,19 @@ export class Verifier extends Context.Service<Verifier, {
           if (name.endsWith(".pid")) yield* reapLeftover(path.join(input.logDir, name))
         }
         const host = yield* hostEnvironment
-        const env = verificationEnvironment({ host, extra: input.env ?? {}, secretEnv: input.secretEnv ?? [], cacheDir: path.join(input.logDir, ".cache") })
+        const cacheDir = path.join(input.logDir, ".cache")
+        yield* fs.makeDirectory(cacheDir, { recursive: true }).pipe(Effect.orDie)
+        const env = verificationEnvironment({ host, extra: input.env ?? {}, secretEnv: input.secretEnv ?? [], cacheDir })
         const tokens = yield* resolveTokens(fs, path, input.cwd, env["PATH"] ?? "")
-        const redact = input.redact ?? ((t: string) => t)
+        const redact = input.redact ?? redactor.redact
+        const hosts = input.allowHosts ?? []
+        const layout = runBoxLayout({
+          worktree: input.cwd,
+          hide: input.hide,
+          writable: [cacheDir],
+          network: hosts.length > 0 ? { _tag: "allow", hosts, forwards: [] } : { _tag: "none" }
+        })
+        const wrap = (command: Command) => sandbox.wrap({ ...command, ...layout })
         const logBytes = input.logBytes ?? defaultConfig().limits.step_log_bytes
         const results: Array<StepResult> = []
         for (const [i, step] of input.steps.entries()) {
@@ -72,7 +90,8 @@ export class Verifier extends Context.Service<Verifier, {
             timeoutSeconds: step.timeoutSeconds ?? input.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
             logBytes,
             redact,
-            onOutput: input.onOutput
+            onOutput: input.onOutput,
+            wrap
           })
           results.push(result)
           if (input.onStep) yield* input.onStep(result)
@@ -86,10 +105,11 @@ export class Verifier extends Context.Service<Verifier, {
 }
 
 /** The parts of a `VerifyInput` that come from the project's configuration. */
-export const verifyOptionsFrom = (config: SpecOrchConfig): Pick<VerifyInput, "env" | "secretEnv" | "logBytes"> => ({
+export const verifyOptionsFrom = (config: SpecOrchConfig): Pick<VerifyInput, "env" | "secretEnv" | "logBytes" | "allowHosts"> => ({
   env: verificationEnv(config.verification),
   secretEnv: config.builder.secret_env,
-  logBytes: config.limits.step_log_bytes
+  logBytes: config.limits.step_log_bytes,
+  allowHosts: config.sandbox.verification_network ? config.sandbox.allow_hosts : []
 })
 
 /** Timeout of a step that names none, as in the original. */
@@ -138,6 +158,16 @@ const findOnPath = (fs: FileSystem.FileSystem, path: Path.Path, searchPath: stri
     return undefined
   })
 
+/** Whether `program` (a name looked up on `searchPath`, or a path relative to `cwd`) is an executable file. */
+const programExists = (fs: FileSystem.FileSystem, cwd: string, program: string, searchPath: string) =>
+  Effect.gen(function*() {
+    const executable = (p: string) =>
+      fs.stat(p).pipe(Effect.map((info) => info.type !== "Directory" && (info.mode & 0o111) !== 0), Effect.orElseSucceed(() => false))
+    if (program.includes("/")) return yield* executable(program.startsWith("/") ? program : `${cwd}/${program}`)
+    for (const dir of searchPath.split(":").filter((d) => d !== "")) if (yield* executable(`${dir}/${program}`)) return true
+    return false
+  })
+
 /** Quotes a value for a POSIX shell when it contains anything but safe characters. */
 const shellQuote = (value: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`)
 
@@ -173,6 +203,7 @@ interface StepInput {
   readonly logBytes: number
   readonly redact: (text: string) => string
   readonly onOutput: ((step: string) => Effect.Effect<void>) | undefined
+  readonly wrap: Wrap<SandboxUnavailable>
 }
 
 type Ending =
@@ -225,6 +256,12 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
       yield* fs.writeFileString(input.logPath, `${header}# outcome: failed (${note})\n`).pipe(Effect.orDie)
       return yield* result({ outcome: "failed", exitCode: null, outputTail: "", note })
     }
+    // Looked up here, on the same PATH the step gets: inside the box a missing program is only an exit code.
+    if (!isShell && !(yield* programExists(fs, input.cwd, argv[0]!, input.env["PATH"] ?? ""))) {
+      const note = `${argv[0]} was not found on PATH`
+      yield* fs.writeFileString(input.logPath, `${header}# outcome: missing_binary (${note})\n`).pipe(Effect.orDie)
+      return yield* result({ outcome: "missing_binary", exitCode: null, outputTail: "", note })
+    }
 
     const { ending, tail, logDropped } = yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* fs.open(input.logPath, { flag: "w" }).pipe(Effect.orDie)
@@ -271,11 +308,13 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
       const run = yield* runProcess(
         { argv, cwd: input.cwd, env: input.env, pidFile: `${input.logPath.replace(/\.log$/, "")}.pid` },
         { _tag: "Combined", onChunk },
-        { timeout: Duration.seconds(input.timeoutSeconds), grace: KILL_GRACE }
+        { timeout: Duration.seconds(input.timeoutSeconds), grace: KILL_GRACE },
+        input.wrap
       ).pipe(Effect.provide(services), Effect.result)
       yield* Effect.suspend(() => flush(pending + decoder.decode()))
       if (run._tag === "Failure") {
         const e = run.failure
+        if (e._tag === "SandboxUnavailable") return { ending: { _tag: "SpawnFailed", notFound: false, detail: e.message } satisfies Ending, tail: "", logDropped: 0 }
         return { ending: { _tag: "SpawnFailed", notFound: e.notFound, detail: e.notFound && e.detail.endsWith("was not found") ? `${argv[0]} was not found on PATH` : e.detail } satisfies Ending, tail: "", logDropped: 0 }
       }
       const end = run.success

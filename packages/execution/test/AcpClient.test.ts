@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import { defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
-import { NodeServices } from "@effect/platform-node"
 import { Deferred, Effect, Layer } from "effect"
 import { processesIn } from "@spec-orch/test-kit"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
@@ -8,8 +7,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { confine } from "../src/internal/confine.js"
 import { type AgentRequest, Agents } from "../src/index.js"
+import { Unboxed } from "./utils/layers.js"
 
-const AgentsLive = Agents.layer.pipe(Layer.provide(NodeServices.layer))
+const AgentsLive = Agents.layer.pipe(Layer.provide(Unboxed))
 
 // A scripted ACP agent (real protocol, real SDK, its own process); its prompt is a JSON plan.
 const AGENT = `node ${join(import.meta.dirname, "fixtures", "acp-agent.mjs")}`

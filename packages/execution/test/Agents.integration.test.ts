@@ -16,8 +16,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { homedir, tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { type AgentRequest, Agents, Workspaces } from "../src/index.js"
+import { Boxed } from "./utils/layers.js"
 
-const AgentsLive = Agents.layer.pipe(Layer.provide(NodeServices.layer))
+const AgentsLive = Agents.layer.pipe(Layer.provide(Boxed))
 
 const PROMPT = "Create hello.txt containing hi, then show it with cat. Reply DONE."
 const KEY = "SPC-1"
@@ -149,8 +150,10 @@ for (const c of CASES) {
         const failedCall = outcome.failedToolCalls?.find((f) => f.kind === c.refused.kind)
         assert.isDefined(failedCall, `a failed ${c.refused.kind} in ${JSON.stringify(outcome.failedToolCalls)}`)
         assert.isTrue(failedCall!.name.startsWith(c.refused.name), failedCall!.name)
-        assert.isTrue(failedCall!.denied, "refused, not merely failed")
-        assert.match(failedCall!.reason, c.refused.reason)
+        // Outside the box the agent's own policy refuses it; inside, the agent may try and the box's
+        // read-only main checkout makes the write fail. Either way it is a failed call, never a success.
+        const boxSaidNo = /read-only file system|EROFS|could not apply the patch/i.test(failedCall!.reason)
+        assert.isTrue(boxSaidNo || (failedCall!.denied === true && c.refused.reason.test(failedCall!.reason)), failedCall!.reason)
         const { changedFiles } = yield* w.workspaces.commitAll(w.binding, "turn").pipe(Effect.orDie)
         assert.deepStrictEqual(changedFiles, [])
         const judged = builderCondition(outcome, changedFiles)

@@ -1,7 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type AgentEvent, defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
 import { processAlive } from "@spec-orch/test-kit"
-import { NodeServices } from "@effect/platform-node"
 import { environmentProvider } from "@spec-orch/harness"
 import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
@@ -9,8 +8,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSyn
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type AgentRequest, Agents } from "../src/index.js"
+import { Unboxed } from "./utils/layers.js"
 
-const AgentsLive = Agents.layer.pipe(Layer.provide(NodeServices.layer))
+const AgentsLive = Agents.layer.pipe(Layer.provide(Unboxed))
 
 const builder = (over: Partial<SpecOrchConfig["builder"]> = {}): SpecOrchConfig["builder"] => ({ ...defaultConfig().builder, adapter: "command", ...over })
 

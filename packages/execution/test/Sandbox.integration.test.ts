@@ -220,17 +220,18 @@ describe("Sandbox.wrap: files", () => {
       assert.isFalse(existsSync(join(tmpdir(), `left-behind-${process.pid}`)))
     }))
 
-  it.live("empties the home's credential stores, keeps the rest of home readable, and writes nothing back", () =>
+  it.live("empties the home's credential stores (read-only), keeps the rest of home readable, and writes nothing back", () =>
     Effect.gen(function*() {
       const r = yield* run(sh(
-        `ls -A ~/.ssh ~/.aws ~/.config/gh; cat ~/.netrc ~/.claude.json; echo "notes: $(cat ~/notes.txt)"; echo key > ~/.ssh/id_rsa && echo wrote`
+        `ls -A ~/.ssh ~/.aws ~/.config/gh; cat ~/.netrc ~/.claude.json; echo "notes: $(cat ~/notes.txt)"; echo key > ~/.ssh/id_rsa && echo wrote; exit 0`
       ))
       assert.strictEqual(r.code, 0, r.stderr)
+      assert.include(r.stderr, "Read-only file system", "a write into a hidden directory fails loudly")
       assert.notInclude(r.stdout, "id_ed25519")
       assert.notInclude(r.stdout, "credentials")
       assert.notInclude(r.stdout, "secret")
       assert.include(r.stdout, "notes: not a credential")
-      assert.include(r.stdout, "wrote")
+      assert.notInclude(r.stdout, "wrote")
       assert.isFalse(existsSync(join(home, ".ssh/id_rsa")))
       assert.include(r.boxed.notes.join("\n"), "hidden: ~/.ssh, ~/.aws, ~/.config/gh, ~/.netrc, ~/.claude.json")
     }))

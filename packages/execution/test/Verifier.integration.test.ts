@@ -1,4 +1,3 @@
-import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { type StepResult, VerificationStep } from "@spec-orch/contract"
 import { processAlive, tempDir } from "@spec-orch/test-kit"
@@ -9,6 +8,7 @@ import { spawn } from "node:child_process"
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Verifier } from "../src/index.js"
+import { Unboxed } from "./utils/layers.js"
 
 const step = (name: string, command: string | ReadonlyArray<string>, timeoutSeconds?: number) =>
   new VerificationStep({ name, command, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) })
@@ -18,7 +18,7 @@ const verify = (steps: ReadonlyArray<VerificationStep>, options: { defaultTimeou
   Effect.gen(function*() {
     const cwd = yield* tempDir("spec-orch-verify-")
     const logDir = join(cwd, ".logs")
-    const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(NodeServices.layer))))
+    const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Unboxed))))
     const report = yield* verifier.run({ cwd, steps, logDir, ...options })
     return { report, cwd, logDir }
   })
@@ -156,7 +156,7 @@ describe("Verifier.run", () => {
   it.live("fails every step readably when the working directory does not exist", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir()
-      const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(NodeServices.layer))))
+      const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Unboxed))))
       const report = yield* verifier.run({ cwd: join(dir, "gone"), steps: [step("t", ["true"])], logDir: join(dir, "logs") })
       assert.strictEqual(report.steps[0]!.outcome, "failed")
       assert.include(report.steps[0]!.note!, "does not exist")
@@ -171,7 +171,7 @@ describe("Verifier.run", () => {
       }
       const { report, cwd } = yield* Effect.gen(function*() {
         const cwd = yield* tempDir("spec-orch-verify-env-")
-        const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(NodeServices.layer))))
+        const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Unboxed))))
         const report = yield* verifier.run({ cwd, steps: [step("env", "env > env.txt")], logDir: join(cwd, ".logs"), env: { FROM_CONFIG: "yes", GH_TOKEN: "refused" } })
         return { report, cwd }
       }).pipe(Effect.provideService(ConfigProvider.ConfigProvider, environmentProvider(host)))
@@ -193,7 +193,7 @@ describe("Verifier.run", () => {
       orphan.unref()
       const stat = readFileSync(`/proc/${orphan.pid}/stat`, "utf8")
       writeFileSync(join(logDir, "01-test.pid"), `${orphan.pid} ${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}\n`)
-      const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(NodeServices.layer))))
+      const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Unboxed))))
       const report = yield* verifier.run({ cwd, steps: [step("t", ["true"])], logDir })
       assert.strictEqual(report.steps[0]!.outcome, "passed")
       assert.isFalse(alive(orphan.pid!), "the step left by the dead controller was ended")

@@ -266,6 +266,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         runDir: artifactsDir,
         builder: project.config.builder,
         limits: project.config.limits,
+        hide: [project.stateDir],
+        allowHosts: project.config.sandbox.allow_hosts,
         onEvent
       })
     ).pipe(orFail("agent"))
@@ -293,6 +295,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         steps,
         logDir: artifact("verify"),
         ...verifyOptionsFrom(project.config),
+        hide: [project.stateDir],
         onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid)
       })
     )

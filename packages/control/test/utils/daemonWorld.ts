@@ -7,7 +7,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { ConfigFile, IssueSource, Project, Specs } from "@spec-orch/contract"
 import { EvidencePlane } from "@spec-orch/evidence"
-import { Agents, Verifier, Workspaces } from "@spec-orch/execution"
+import { Agents, Sandbox, Verifier, Workspaces } from "@spec-orch/execution"
 import { Compliance, ContextAssembler, Learnings, Redactor, SecretScan } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, tempBareRemote, tempDir, tempRepo, type TempRepo } from "@spec-orch/test-kit"
@@ -144,7 +144,7 @@ export const daemonLayer = (
     ProcessToken.layer,
     DaemonStore.layer,
     RunPublisher.layer.pipe(Layer.provideMerge(Publisher.layer))
-  ).pipe(Layer.provideMerge(SecretScan.layer), Layer.provideMerge(Redactor.layer), Layer.provideMerge(trackers), Layer.provideMerge(sql))
+  ).pipe(Layer.provideMerge(SecretScan.layer), Layer.provideMerge(Redactor.layer), Layer.provideMerge(Sandbox.layer), Layer.provideMerge(trackers), Layer.provideMerge(sql))
   const engine = Runs.layer.pipe(
     Layer.provideMerge(RunWorkflowLayer),
     Layer.provideMerge(WorkflowEngineLayer),

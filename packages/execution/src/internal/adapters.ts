@@ -313,3 +313,58 @@ export const credentialVariables = (adapter: AdapterName, agent: string | undefi
       return undefined
   }
 }
+
+const ANTHROPIC_HOSTS = ["api.anthropic.com"]
+const OPENAI_HOSTS = ["api.openai.com"]
+/** Variables that point a CLI at another base URL; their hosts are allowed like the provider's own. */
+const BASE_URL_VARIABLES = ["ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENROUTER_BASE_URL", "AZURE_OPENAI_ENDPOINT", "GOOGLE_GEMINI_BASE_URL"]
+
+const hostOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, "")
+  } catch {
+    return undefined
+  }
+}
+
+/** Loopback host names: a model server there is reached by forwarding its port, not through the proxy. */
+export const isLoopbackHost = (host: string): boolean => host === "127.0.0.1" || host === "localhost" || host === "::1"
+
+/**
+ * Where an adapter's turn may connect: its model provider's hosts, the host of any base URL the
+ * environment or the endpoint points it at, and — for a model server on this machine — its port,
+ * forwarded into the box. The `command` adapter reaches nothing unless `[sandbox] allow_hosts` says so.
+ */
+export const agentReach = (
+  adapter: AdapterName,
+  agent: string | undefined,
+  endpoint: Endpoint | undefined,
+  env: Readonly<Record<string, string | undefined>>
+): { readonly hosts: ReadonlyArray<string>; readonly forwards: ReadonlyArray<number> } => {
+  const hosts = new Set<string>()
+  const forwards = new Set<number>()
+  const a = (agent ?? "claude-code").trim()
+  const provider = adapter === "claude_code" || (adapter === "acp" && ["claude-code", "claude", "claude_code", "claude-code-acp"].includes(a))
+    ? ANTHROPIC_HOSTS
+    : adapter === "codex" || (adapter === "acp" && ["codex", "codex-acp"].includes(a))
+    ? OPENAI_HOSTS
+    : adapter === "opencode" || (adapter === "acp" && a === "opencode")
+    ? [...ANTHROPIC_HOSTS, ...OPENAI_HOSTS, "openrouter.ai", "generativelanguage.googleapis.com"]
+    : adapter === "droid"
+    ? ["api.factory.ai", "app.factory.ai"]
+    : adapter === "acp" && a === "gemini"
+    ? ["generativelanguage.googleapis.com"]
+    : []
+  // A local endpoint replaces the provider: nothing else is reachable then.
+  const urls = [...(endpoint !== undefined ? [endpoint.baseUrl] : []), ...(endpoint === undefined ? BASE_URL_VARIABLES.map((v) => env[v]).filter((u): u is string => u !== undefined && u !== "") : [])]
+  if (endpoint === undefined && adapter !== "command") for (const h of provider) hosts.add(h)
+  for (const url of urls) {
+    const host = hostOf(url)
+    if (host === undefined) continue
+    if (isLoopbackHost(host)) {
+      const u = new URL(url)
+      forwards.add(Number(u.port !== "" ? u.port : u.protocol === "https:" ? 443 : 80))
+    } else hosts.add(host)
+  }
+  return { hosts: [...hosts], forwards: [...forwards] }
+}

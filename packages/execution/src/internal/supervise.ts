@@ -63,6 +63,8 @@ export interface Supervised<E = never> {
   readonly cancel?: Effect.Effect<void> | undefined
   /** Applied to every text before it is written (secrets out). */
   readonly redact?: ((text: string) => string) | undefined
+  /** A line redactor per stream (it keeps state across lines, e.g. inside a private key block); default: `redact` per line. */
+  readonly lineRedactor?: (() => (line: string) => string) | undefined
   /** The OS sandbox around the agent. */
   readonly wrap?: Wrap<E> | undefined
 }
@@ -123,12 +125,18 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
   Effect.scoped(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const redact = s.redact ?? ((t: string) => t)
+    const perStream = () => {
+      if (s.lineRedactor === undefined) return redact
+      const line = s.lineRedactor()
+      // Text may hold several lines (a stderr chunk): each goes through the stream's redactor in order.
+      return (text: string) => (text.includes("\n") ? text.split("\n").map(line).join("\n") : line(text))
+    }
     const unwritable = (cause: unknown) => new AgentError({ adapter: s.adapter, reason: new ArtifactsUnwritable({ runDir: s.runDir, detail: String(cause) }) })
     yield* fs.makeDirectory(s.runDir, { recursive: true }).pipe(Effect.mapError(unwritable))
     // Appended, not truncated: a turn re-run after a crash keeps the lines of the one that was cut off.
-    const raw = yield* cappedWriter(fs, join(s.runDir, "agent.jsonl"), s.limits.outputBytes, redact).pipe(Effect.mapError(unwritable))
-    const eventsOut = yield* cappedWriter(fs, join(s.runDir, "events.jsonl"), s.limits.outputBytes, redact).pipe(Effect.mapError(unwritable))
-    const stderrOut = yield* cappedWriter(fs, join(s.runDir, "agent.stderr.log"), s.limits.outputBytes, redact).pipe(Effect.mapError(unwritable))
+    const raw = yield* cappedWriter(fs, join(s.runDir, "agent.jsonl"), s.limits.outputBytes, perStream()).pipe(Effect.mapError(unwritable))
+    const eventsOut = yield* cappedWriter(fs, join(s.runDir, "events.jsonl"), s.limits.outputBytes, perStream()).pipe(Effect.mapError(unwritable))
+    const stderrOut = yield* cappedWriter(fs, join(s.runDir, "agent.stderr.log"), s.limits.outputBytes, perStream()).pipe(Effect.mapError(unwritable))
     const started = yield* Clock.currentTimeMillis
     const tally = new Tally()
     const stop = yield* makeStopSignal<Stop>()

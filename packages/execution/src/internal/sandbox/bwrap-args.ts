@@ -5,7 +5,7 @@
  */
 import type { BoxSpec } from "../../Sandbox.js"
 
-/** A host path made empty inside the box: a directory becomes an empty tmpfs, anything else /dev/null. */
+/** A host path made empty inside the box: a directory becomes an empty read-only tmpfs, anything else /dev/null. */
 export interface HiddenPath {
   readonly path: string
   readonly kind: "dir" | "file"
@@ -73,6 +73,10 @@ export const bwrapArgs = (spec: BoxSpec, layout: BoxLayout): ReadonlyArray<strin
     else args.push("--ro-bind", "/dev/null", h.path)
   }
   for (const m of spec.mounts) args.push(m.access === "rw" ? "--bind" : "--ro-bind", m.source, m.target ?? m.source)
+  // A hidden directory is empty AND read-only: a write there fails loudly (the agent sees EROFS, the
+  // evidence shows a failed tool call) instead of vanishing with the box. Not recursive: mounts made
+  // inside it above keep their own access.
+  for (const h of layout.hidden) if (h.kind === "dir") args.push("--remount-ro", h.path)
   const relays = layout.network === undefined ? [] : relaysOf(layout.network)
   if (layout.network !== undefined && relays.length > 0) args.push("--ro-bind", layout.network.socketDir, layout.network.socketDir)
   args.push("--chdir", spec.cwd, "--")
