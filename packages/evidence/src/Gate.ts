@@ -4,7 +4,7 @@
  * `Gate` service exposes the same function over the project's policy. "Could not judge" (missing
  * evidence) is kept distinct from "judged and failed" all the way to the verdict.
  */
-import { ConditionResult, didYouMean, type EvidenceBundle, GateVerdict } from "@spec-orch/contract"
+import { ConditionResult, didYouMean, type EvidenceBundle, findingBlocks, GateVerdict } from "@spec-orch/contract"
 import { Context, Effect, Layer, Result } from "effect"
 import type { Condition, ConditionContext, Judgement } from "./Conditions.js"
 import { UnknownProfile } from "./GateError.js"
@@ -38,6 +38,8 @@ const plans = new WeakMap<GatePolicy, Map<string | null, GatePlan>>()
  * Applies a profile to a policy. `enable` makes a condition required (adding it when the policy
  * does not declare it), `disable` switches it off, `auto_merge` overrides the policy's. Conditions
  * named only in `auto_merge_conditions` are judged as advisory so auto-merge can check them.
+ * Enforced conditions (`protected_paths`) are already in the policy as required; only a profile
+ * that disables one by name switches it off.
  */
 export const resolveProfile = (policy: GatePolicy, profile: string | null | undefined): Result.Result<GatePlan, UnknownProfile> => {
   const key = profile ?? null
@@ -66,7 +68,7 @@ export const resolveProfile = (policy: GatePolicy, profile: string | null | unde
     conditions: [...entries].map(([name, e]) => ({ name, condition: policy.registry.get(name)!, required: e.required, disabled: e.disabled })),
     autoMerge: p?.autoMerge ?? policy.autoMerge,
     autoMergeConditions: autoMergeOn,
-    context: { blockOn: policy.blockOn }
+    context: { blockOn: policy.blockOn, protected: policy.protected }
   }
   if (byProfile === undefined) {
     byProfile = new Map()
@@ -122,7 +124,8 @@ export const evaluatePlan = (plan: GatePlan, evidence: EvidenceBundle): GateVerd
     policy: plan.policy,
     profile: plan.profile,
     mergeable,
-    autoMergeable: mergeable && plan.autoMerge && plan.autoMergeConditions.every((n) => passedNames.has(n)),
+    // An open blocking finding never auto-merges, whatever the profile switched off (the original refuses too).
+    autoMergeable: mergeable && plan.autoMerge && plan.autoMergeConditions.every((n) => passedNames.has(n)) && !(evidence.findings ?? []).some(findingBlocks),
     conditions: results,
     failed,
     notJudgeable
