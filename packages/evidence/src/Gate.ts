@@ -158,6 +158,11 @@ export class Gate extends Context.Service<Gate, {
   readonly defaultProfile: string | null
   /** Judges `evidence`; a blocked verdict is a success. Errors: unknown profile, unusable policy file. */
   readonly evaluate: (evidence: EvidenceBundle, profile?: string | null) => Effect.Effect<GateVerdict, UnknownProfile | PolicyUnavailable>
+  /**
+   * The plan the gate will judge with under `profile` (default: `defaultProfile`). Runs call it
+   * before any work, so an unusable policy or an unknown profile fails before the agent runs.
+   */
+  readonly plan: (profile?: string | null) => Effect.Effect<GatePlan, UnknownProfile | PolicyUnavailable>
 }>()("@spec-orch/evidence/Gate") {
   /** A gate over a given policy (embedders, tests). */
   static readonly layerFrom = (policy: GatePolicy, defaultProfile: string | null = null): Layer.Layer<Gate> =>
@@ -176,13 +181,17 @@ export class Gate extends Context.Service<Gate, {
   )
 
   /** The service value over a (possibly lazy) policy. */
-  static readonly make = (policy: Effect.Effect<GatePolicy, PolicyUnavailable>, defaultProfile: string | null = null): Gate["Service"] =>
-    Gate.of({
+  static readonly make = (policy: Effect.Effect<GatePolicy, PolicyUnavailable>, defaultProfile: string | null = null): Gate["Service"] => {
+    const plan = Effect.fn("Gate.plan")(function*(profile?: string | null) {
+      return yield* Effect.fromResult(resolveProfile(yield* policy, profile === undefined ? defaultProfile : profile))
+    })
+    return Gate.of({
       policy,
       defaultProfile,
+      plan,
       evaluate: Effect.fn("Gate.evaluate")(function*(evidence: EvidenceBundle, profile?: string | null) {
-        const plan = yield* Effect.fromResult(resolveProfile(yield* policy, profile === undefined ? defaultProfile : profile))
-        return evaluatePlan(plan, evidence)
+        return evaluatePlan(yield* plan(profile), evidence)
       })
     })
+  }
 }
