@@ -3,8 +3,8 @@
  * configuration problems are reported before any work; a hostile `command` agent that edits the
  * test script, deletes a test or rewrites spec-orch's configuration on its branch is blocked by
  * `protected_paths` (and changes neither the commands run nor the policy); new tests stay free; a
- * human's acceptance of the exact diff unblocks; `rerun` re-verifies and re-gates a run that never
- * wrote evidence; the quick start stays mergeable.
+ * human's acceptance of the exact diff unblocks; `[preview]` records the evidence `preview` judges;
+ * `rerun` re-verifies and re-gates a run that never wrote evidence; the quick start stays mergeable.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
@@ -125,6 +125,7 @@ describe("protected paths against a hostile agent", () => {
 
     const accepted = p.cli("accept-issue", "HOST-2", "--accepted-by", "dana")
     assert.strictEqual(accepted.status, 0, accepted.stderr + accepted.stdout)
+    assert.include(accepted.stdout, "Protected files the agent changed (accepting this diff accepts them):\n  test/cart.test.js: an existing test, deleted\n", "the person sees what they accept first")
     assert.match(accepted.stdout, /HOST-2: MERGEABLE/)
     assert.match(accepted.stdout, /protected_paths +required +1 protected file changed and dana accepted this exact diff: test\/cart\.test\.js \(an existing test, deleted\)/)
     assert.strictEqual(p.cli("gate", "evaluate", "HOST-2").status, 0)
@@ -200,6 +201,41 @@ describe("spec-orch rerun", () => {
     assert.strictEqual(readFileSync(marker, "utf8").trim().split("\n").length, 2, "verification ran again")
     const log = p.cli("logs", "RE-1", "--json").stdout.trim().split("\n").map(json)
     assert.isTrue(log.some((e) => e.kind === "note" && /reusing the outcome of RE-1-r1 \(completed\)/.test(e.data.text)))
+  })
+})
+
+describe("[preview]", () => {
+  /** A project whose policy requires builder, verification and preview (as `strict` does). */
+  const previewProject = (toml: string) => {
+    const p = makeProject({ profile: "preview", toml })
+    writeFileSync(join(p.root, "gate.policy.yaml"), "conditions:\n  builder: {}\n  verification: {}\n  preview: { required: false }\nprofiles:\n  preview:\n    enable: [preview]\n")
+    return p
+  }
+
+  it("runs the preview command in the worktree after verification and records it as the evidence the gate judges", () => {
+    const p = previewProject("[preview]\ncommand = \"test -f site/index.html && echo preview ok\"\nurl = \"http://localhost:4173\"\n")
+    p.issue("PV-1", { builder_prompt: "WRITE site/index.html <h1>hi</h1>" })
+    const ok = p.cli("run", "PV-1", "--auto-approve", "--json")
+    assert.strictEqual(ok.status, 0, ok.stderr + ok.stdout)
+    assert.deepStrictEqual(condition(p, "PV-1", "preview"), ["passed", "the preview check passed (preview passed) (http://localhost:4173)"])
+    const evidence = json(readFileSync(join(p.root, ".spec-orch/runs/PV-1-r1/evidence.json"), "utf8"))
+    assert.deepStrictEqual([evidence.preview.required, evidence.preview.passed, evidence.preview.step.outcome], [true, true, "passed"])
+    assert.match(readdirSync(join(p.root, ".spec-orch/runs/PV-1-r1/preview")).join(","), /01-preview\.log/)
+
+    p.issue("PV-2", { builder_prompt: "WRITE site/other.html nothing" })
+    const failed = p.cli("run", "PV-2", "--auto-approve", "--json")
+    assert.strictEqual(failed.status, 1)
+    assert.deepStrictEqual(json(failed.stdout).failed, ["preview"])
+  })
+
+  it("without [preview] a profile that requires it cannot judge it, and says how to configure it", () => {
+    const p = previewProject("")
+    p.issue("PV-3", { builder_prompt: "WRITE a.txt a" })
+    const r = p.cli("run", "PV-3", "--auto-approve", "--json")
+    assert.strictEqual(r.status, 1)
+    assert.deepStrictEqual(json(r.stdout).notJudgeable, ["preview"])
+    const report = json(readFileSync(join(p.root, ".spec-orch/runs/PV-3-r1/report.json"), "utf8"))
+    assert.match(report.conditions.find((c: any) => c.condition === "preview").unblock, /^configure the preview check: \[preview\] command in spec-orch\.toml/)
   })
 })
 

@@ -159,6 +159,16 @@ describe("Gate", () => {
       assert.instanceOf(error, UnknownProfile)
       assert.strictEqual(error.message, "unknown gate profile \"stict\" in gate.policy.yaml (did you mean \"strict\"?)")
     }).pipe(Effect.provide(Gate.layerFrom(original, "daemon"))))
+
+  it.effect("plans a run before any evidence exists: the profile's conditions, or the reason it cannot judge", () =>
+    Effect.gen(function*() {
+      const gate = yield* Gate
+      const plan = yield* gate.plan()
+      assert.strictEqual(plan.profile, "daemon")
+      assert.isTrue(plan.conditions.find((c) => c.name === "human_acceptance")!.disabled)
+      assert.isTrue(plan.conditions.find((c) => c.name === "protected_paths")!.required)
+      assert.strictEqual((yield* Effect.flip(gate.plan("nope"))).message, "unknown gate profile \"nope\" in gate.policy.yaml (profiles in this policy: daemon, ci, strict, hotfix)")
+    }).pipe(Effect.provide(Gate.layerFrom(original, "daemon"))))
 })
 
 describe("enforced conditions, hotfix and deviations with the original's gate.policy.yaml, loaded unchanged", () => {

@@ -1,6 +1,7 @@
 /**
  * The Run: one durable workflow per run key and attempt, whose stages are journaled activities.
- * load → spec → workspace → context → agent → commit → verify → review → gate → record → publish.
+ * load → spec → (gate preflight) → workspace → context → agent → commit → verify → [preview] → review → gate
+ * → record → publish.
  * After a crash, re-executing resumes at the first unfinished stage: a finished agent turn or commit
  * is never repeated. Before every stage the run must be owned by this process; a run found by the
  * engine that nobody is driving (cancelled, or its process died) waits until `spec-orch run`
