@@ -224,9 +224,10 @@ const protectedPaths: Condition = {
     }
     const named = changes.filter((c) => c.named)
     const open = changes.filter((c) => !c.named)
-    const freeNote = named.length > 0 ? ` (${plural(named.length, "protected file")} named by the issue: ${names(named.map((c) => c.path))})` : ""
+    // File names and manifest keys are the agent's text: one line each, bounded.
+    const freeNote = named.length > 0 ? ` (${plural(named.length, "protected file")} named by the issue: ${names(named.map((c) => oneLine(c.path, 120)))})` : ""
     if (open.length === 0) return passed(`no protected file changed outside the issue's targets${freeNote}`)
-    const shown = names(open.map((c) => `${c.path} (${c.why})`), 4)
+    const shown = names(open.map((c) => oneLine(`${c.path} (${c.why})`, 200)), 4)
     const a = e.acceptance
     if (a !== undefined && e.diffHash !== undefined && a.diffHash === e.diffHash) {
       return passed(`${plural(open.length, "protected file")} changed and ${a.acceptedBy} accepted this exact diff: ${shown}`)

@@ -90,7 +90,7 @@ export const acceptIssue = (input: { issue: string; acceptedBy: string; note: Op
         checklist.deviations.length > 0 ? "Deviations:" : "Deviations: none",
         ...checklist.deviations.map((d) => `  ${d.severity.padEnd(8)} ${clean(d.description)} (${d.resolution})`),
         ...(checklist.protectedChanges.length > 0
-          ? ["", "Protected files the agent changed (accepting this diff accepts them):", ...checklist.protectedChanges.map((c) => `  ${clean(c.path)}: ${c.why}`)]
+          ? ["", "Protected files the agent changed (accepting this diff accepts them):", ...checklist.protectedChanges.map((c) => `  ${clean(c.path)}: ${clean(c.why)}`)]
           : []),
         ""
       ].join("\n"))
