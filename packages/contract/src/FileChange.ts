@@ -75,8 +75,9 @@ export const changedKeys = (path: string, base: string | undefined, head: string
         truncated = true
         return
       }
-      const x = a[key]
-      const y = b[key]
+      // Own keys only: a file may well name `__proto__` or `constructor`.
+      const x = Object.hasOwn(a, key) ? a[key] : undefined
+      const y = Object.hasOwn(b, key) ? b[key] : undefined
       const at = prefix === "" ? key : `${prefix}.${key}`
       if (same(x, y)) continue
       // A table on one side and nothing on the other compares against an empty table, so the keys

@@ -23,6 +23,11 @@ describe("changedKeys", () => {
     assert.deepStrictEqual(changedKeys("a.json", "{\"scripts\":{\"t\":\"x\"}}", "{\"scripts\":\"x\"}"), ["scripts"])
   })
 
+  it("reads keys such as __proto__ and constructor as the file's own keys", () => {
+    assert.deepStrictEqual(changedKeys("package.json", "{}", "{\"__proto__\":{\"x\":1},\"constructor\":2}"), ["__proto__.x", "constructor"])
+    assert.deepStrictEqual(changedKeys("package.json", "{\"__proto__\":{\"x\":1}}", "{\"__proto__\":{\"x\":1}}"), [])
+  })
+
   it("answers `undefined` (any change counts) for a file that does not parse, is not a table, or is not JSON/TOML", () => {
     assert.isUndefined(changedKeys("package.json", "{}", "{ not json"))
     assert.isUndefined(changedKeys("pyproject.toml", "[tool\n", ""))
