@@ -124,6 +124,8 @@ describe("spec-orch gate over the ledger, review-issue, accept-issue, findings, 
   it.effect("re-gates after a person accepts the exact diff, and shows the checklist and deviations first", () =>
     Effect.gen(function*() {
       const dir = project("[gate]\nprofile = \"strict\"\n[issue]\nfixtures_dir = \"fixtures/issues\"\n")
+      // A policy file blocks on every deviation unless it says otherwise; this one lets minor ones through.
+      writeFileSync(join(dir, "gate.policy.yaml"), `${readFileSync(join(dir, "gate.policy.yaml"), "utf8")}\ndeviations:\n  block_on: [major, blocking]\n`)
       yield* seed(dir, finishedRun({ footprint: new Footprint({ allowed: ["src/api/"], forbidden: [] }), changedFiles: ["src/api/login.ts", "pnpm-lock.yaml"] }))
       const before = yield* cli("--cwd", dir, "gate", "evaluate", "SPC-7")
       assert.strictEqual(before.code, 1)
@@ -176,13 +178,19 @@ describe("spec-orch gate show-policy, list-conditions, profiles and config check
     Effect.gen(function*() {
       const dir = project()
       const shown = yield* cli("--cwd", dir, "gate", "show-policy", "--profile", "ci")
-      assert.match(shown.stdout, /^policy: gate\.policy\.yaml\nprofile: ci\nauto-merge: no\ndeviations block on: major, blocking\n\nCONDITION +STATUS +DESCRIPTION\n/)
+      assert.match(shown.stdout, /^policy: gate\.policy\.yaml\nprofile: ci\nauto-merge: no\ndeviations block on: minor, major, blocking\n\nCONDITION +STATUS +DESCRIPTION\n/)
       assert.match(shown.stdout, /\nfindings +required +No unresolved blocking findings\n/)
       assert.match(shown.stdout, /\nhuman_acceptance +disabled +A human has explicitly accepted the change/)
       const conditions = yield* cli("--cwd", dir, "gate", "list-conditions")
       assert.match(conditions.stdout, /\nbudget +no +Spend \(USD, tokens, time\) stayed within the configured limits\n/)
       const profiles = yield* cli("--cwd", dir, "gate", "profiles", "--json")
       assert.deepStrictEqual(JSON.parse(profiles.stdout).profiles.map((p: { name: string }) => p.name), ["daemon", "ci", "strict", "hotfix"])
+      // The original's file never names protected_paths; spec-orch requires it in every profile, and says so.
+      assert.match(shown.stdout, /\nprotected_paths +required \(enforced\) +No existing test/)
+      assert.include(shown.stdout, "\nenforced: protected_paths — required in every profile though the policy does not name it;")
+      assert.match(shown.stdout, /\n {2}keys: +\*\*\/package\.json \(scripts, jest, mocha, ava, c8, nyc\);/)
+      assert.deepStrictEqual(JSON.parse(profiles.stdout).profiles.map((p: { enforced: Array<string> }) => p.enforced), [["protected_paths"], ["protected_paths"], ["protected_paths"], ["protected_paths"]])
+      assert.match((yield* cli("--cwd", dir, "gate", "profiles")).stdout, /^PROFILE +ENABLES +DISABLES +ENFORCED +AUTO-MERGE\ndaemon +- +human_acceptance +protected_paths +yes\n/)
       const builtIn = yield* cli("--cwd", mkdtempSync(join(tmpdir(), "empty-")), "gate", "show-policy")
       assert.match(builtIn.stdout, /^policy: built-in \(no policy file: the built-in default\)/)
     }))

@@ -209,6 +209,17 @@ export const ConfigFile = z.object({
 
   spec: z.object({ require_approval: z.boolean().default(true) }).prefault({}),
 
+  /**
+   * The preview check: a command run in the worktree after verification (like a verification step);
+   * its result is the preview evidence the `preview` gate condition judges.
+   */
+  preview: z.object({
+    command: CommandSpec.optional(),
+    timeout_seconds: z.number().positive().default(600),
+    /** Where the preview can be seen; shown with the verdict and in reports. */
+    url: z.string().optional()
+  }).prefault({}),
+
   memory: z.object({
     provider: z.string().default("filesystem"),
     derivation_mode: z.enum(["sync", "async"]).default("sync"),

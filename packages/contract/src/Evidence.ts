@@ -8,9 +8,10 @@ import { Schema } from "effect"
 import { HumanAcceptance } from "./Acceptance.js"
 import { AgentOutcome } from "./AgentEvent.js"
 import { Deviation } from "./Deviation.js"
+import { FileChange } from "./FileChange.js"
 import { Finding } from "./Finding.js"
 import { ReviewVerdict } from "./Review.js"
-import { VerificationReport } from "./Verification.js"
+import { StepResult, VerificationReport } from "./Verification.js"
 
 /** The state of the issue's spec at gate time. */
 export class SpecEvidence extends Schema.Class<SpecEvidence>("@spec-orch/contract/SpecEvidence")({
@@ -70,6 +71,18 @@ export class SecretFinding extends Schema.Class<SecretFinding>("@spec-orch/contr
   message: Schema.String
 }) {}
 
+/**
+ * The preview check. `required` = a preview must pass for this change; `step` is the `[preview]`
+ * command's result when one ran (its outcome decides `passed`), `url` where the preview lives.
+ */
+export const PreviewEvidence = Schema.Struct({
+  required: Schema.Boolean,
+  passed: Schema.optionalKey(Schema.Boolean),
+  step: Schema.optionalKey(StepResult),
+  url: Schema.optionalKey(Schema.String)
+})
+export type PreviewEvidence = typeof PreviewEvidence.Type
+
 /** Everything the gate judges for one run. */
 export class EvidenceBundle extends Schema.Class<EvidenceBundle>("@spec-orch/contract/EvidenceBundle")({
   schemaVersion: Schema.Literal(1),
@@ -83,13 +96,20 @@ export class EvidenceBundle extends Schema.Class<EvidenceBundle>("@spec-orch/con
   deviations: Schema.optionalKey(Schema.Array(Deviation)),
   /** Files changed by the run, relative to the repository root, vs the run's base commit. */
   changedFiles: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** The same files with git's status (added, modified, deleted) and, for compared manifests, the keys that changed. */
+  fileChanges: Schema.optionalKey(Schema.Array(FileChange)),
+  /**
+   * spec-orch's own configuration files as this run's configuration names them (spec-orch.toml, the
+   * gate policy, the compliance contracts), repository-relative: a change to them is always protected.
+   */
+  configFiles: Schema.optionalKey(Schema.Array(Schema.String)),
   footprint: Schema.optionalKey(Footprint),
   /** sha256 of the run's diff against its base; acceptance and review are pinned to it. */
   diffHash: Schema.optionalKey(Schema.String),
   acceptance: Schema.optionalKey(HumanAcceptance),
   compliance: Schema.optionalKey(ComplianceReport),
   budget: Schema.optionalKey(BudgetEvidence),
-  preview: Schema.optionalKey(Schema.Struct({ required: Schema.Boolean, passed: Schema.optionalKey(Schema.Boolean) })),
+  preview: Schema.optionalKey(PreviewEvidence),
   /** Secrets found on the lines the diff adds; absent = no scan ran, empty = scanned and nothing found. */
   secrets: Schema.optionalKey(Schema.Array(SecretFinding)),
   /** Evidence for conditions an embedder registers, keyed by condition name; built-in conditions never read it. */

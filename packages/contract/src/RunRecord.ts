@@ -15,6 +15,7 @@ export const RunStages = [
   "agent",
   "commit",
   "verify",
+  "preview",
   "review",
   "gate",
   "record",

@@ -7,6 +7,7 @@
 import { type AgentOutcome, type EvidenceBundle, type FailedToolCall, findingBlocks, stepFailed, type StepResult } from "@spec-orch/contract"
 import { Context } from "effect"
 import { DEFAULT_BLOCK_ON, detectDeviations, deviationBlocks, type DeviationSeverity, placeFile } from "./Deviations.js"
+import { DEFAULT_PROTECTED, type ProtectedPaths, protectedChanges } from "./ProtectedPaths.js"
 
 /** What one condition concluded about the evidence (before the policy says whether it is required). */
 export interface Judgement {
@@ -21,6 +22,8 @@ export interface Judgement {
 export interface ConditionContext {
   /** Deviation severities that block `within_boundaries` (the policy's `deviations.block_on`). */
   readonly blockOn: ReadonlyArray<DeviationSeverity>
+  /** What `protected_paths` protects (the policy's `protected:` section); default `DEFAULT_PROTECTED`. */
+  readonly protected?: ProtectedPaths | undefined
 }
 
 /** A named, pure check. `judge` must not throw; a thrown error is reported as a failed condition. */
@@ -237,10 +240,48 @@ const preview: Condition = {
   description: "Preview environment check passed (only when preview_required)",
   judge: (e) => {
     const p = e.preview
-    if (p === undefined) return notJudgeable("no preview result was recorded", "run the preview check (or record that none is required) and re-run")
+    const configure = "configure the preview check: [preview] command in spec-orch.toml (run in the worktree after verification), then re-run"
+    if (p === undefined) return notJudgeable("no preview result was recorded (no [preview] command ran)", configure)
     if (!p.required) return passed("no preview is required for this change")
-    if (p.passed === undefined) return notJudgeable("a preview is required but has no result yet", "run the preview check and re-run")
-    return p.passed ? passed("the preview check passed") : failed("the preview check failed", "fix the preview environment failure and re-run")
+    const at = p.url !== undefined ? ` (${oneLine(p.url, 100)})` : ""
+    const outcome = p.passed ?? (p.step !== undefined ? p.step.outcome === "passed" : undefined)
+    if (outcome === undefined) return notJudgeable("a preview is required but has no result yet", configure)
+    if (outcome) return passed(`the preview check passed${p.step !== undefined ? ` (${describeStep(p.step)})` : ""}${at}`)
+    return failed(
+      `the preview check failed${p.step !== undefined ? `: ${describeStep(p.step)}` : ""}${at}`,
+      "fix what the preview output shows (the run's verify/preview log), then re-run"
+    )
+  }
+}
+
+const protectedPaths: Condition = {
+  name: "protected_paths",
+  description: "No existing test, verification definition or spec-orch configuration changed unless the issue names it or a human accepted the diff",
+  judge: (e, ctx) => {
+    const changes = protectedChanges(e, ctx.protected ?? DEFAULT_PROTECTED)
+    if (changes === undefined) {
+      return notJudgeable("the run recorded no list of changed files, so changes to tests and verification definitions cannot be checked", rerun(e.issueId))
+    }
+    const named = changes.filter((c) => c.named)
+    const open = changes.filter((c) => !c.named)
+    // File names and manifest keys are the agent's text: one line each, bounded.
+    const freeNote = named.length > 0 ? ` (${plural(named.length, "protected file")} named by the issue: ${names(named.map((c) => oneLine(c.path, 120)))})` : ""
+    if (open.length === 0) return passed(`no protected file changed outside the issue's targets${freeNote}`)
+    const shown = names(open.map((c) => oneLine(`${c.path} (${c.why})`, 200)), 4)
+    const a = e.acceptance
+    if (a !== undefined && e.diffHash !== undefined && a.diffHash === e.diffHash) {
+      return passed(`${plural(open.length, "protected file")} changed and ${a.acceptedBy} accepted this exact diff: ${shown}`)
+    }
+    const unblock = `a human reads the diff and accepts this exact change: spec-orch accept-issue ${e.issueId} --accepted-by <you>; ` +
+      "or name the file(s) as targets of the issue and re-run; or revert the change"
+    const certain = open.filter((c) => !c.uncertain)
+    if (certain.length > 0) {
+      return failed(`the agent changed ${plural(open.length, "protected file")} the issue does not name: ${shown}`, unblock)
+    }
+    return notJudgeable(
+      `${plural(open.length, "protected file")} may have been changed, but the evidence does not say how: ${shown}`,
+      `record each file's status and changed keys (fileChanges), or: ${unblock}`
+    )
   }
 }
 
@@ -375,6 +416,7 @@ export const BUILTIN_CONDITIONS: ReadonlyArray<Condition> = [
   specExists,
   specApproved,
   withinBoundaries,
+  protectedPaths,
   builder,
   verification,
   review,
@@ -435,4 +477,4 @@ export class ConditionRegistry {
 }
 
 /** The context used when a policy does not say otherwise. */
-export const DEFAULT_CONTEXT: ConditionContext = { blockOn: DEFAULT_BLOCK_ON }
+export const DEFAULT_CONTEXT: ConditionContext = { blockOn: DEFAULT_BLOCK_ON, protected: DEFAULT_PROTECTED }

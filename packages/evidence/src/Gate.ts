@@ -4,7 +4,7 @@
  * `Gate` service exposes the same function over the project's policy. "Could not judge" (missing
  * evidence) is kept distinct from "judged and failed" all the way to the verdict.
  */
-import { ConditionResult, didYouMean, type EvidenceBundle, GateVerdict } from "@spec-orch/contract"
+import { ConditionResult, didYouMean, type EvidenceBundle, findingBlocks, GateVerdict } from "@spec-orch/contract"
 import { Context, Effect, Layer, Result } from "effect"
 import type { Condition, ConditionContext, Judgement } from "./Conditions.js"
 import { UnknownProfile } from "./GateError.js"
@@ -38,6 +38,8 @@ const plans = new WeakMap<GatePolicy, Map<string | null, GatePlan>>()
  * Applies a profile to a policy. `enable` makes a condition required (adding it when the policy
  * does not declare it), `disable` switches it off, `auto_merge` overrides the policy's. Conditions
  * named only in `auto_merge_conditions` are judged as advisory so auto-merge can check them.
+ * Enforced conditions (`protected_paths`) are already in the policy as required; only a profile
+ * that disables one by name switches it off.
  */
 export const resolveProfile = (policy: GatePolicy, profile: string | null | undefined): Result.Result<GatePlan, UnknownProfile> => {
   const key = profile ?? null
@@ -66,7 +68,7 @@ export const resolveProfile = (policy: GatePolicy, profile: string | null | unde
     conditions: [...entries].map(([name, e]) => ({ name, condition: policy.registry.get(name)!, required: e.required, disabled: e.disabled })),
     autoMerge: p?.autoMerge ?? policy.autoMerge,
     autoMergeConditions: autoMergeOn,
-    context: { blockOn: policy.blockOn }
+    context: { blockOn: policy.blockOn, protected: policy.protected }
   }
   if (byProfile === undefined) {
     byProfile = new Map()
@@ -122,7 +124,8 @@ export const evaluatePlan = (plan: GatePlan, evidence: EvidenceBundle): GateVerd
     policy: plan.policy,
     profile: plan.profile,
     mergeable,
-    autoMergeable: mergeable && plan.autoMerge && plan.autoMergeConditions.every((n) => passedNames.has(n)),
+    // An open blocking finding never auto-merges, whatever the profile switched off (the original refuses too).
+    autoMergeable: mergeable && plan.autoMerge && plan.autoMergeConditions.every((n) => passedNames.has(n)) && !(evidence.findings ?? []).some(findingBlocks),
     conditions: results,
     failed,
     notJudgeable
@@ -155,6 +158,11 @@ export class Gate extends Context.Service<Gate, {
   readonly defaultProfile: string | null
   /** Judges `evidence`; a blocked verdict is a success. Errors: unknown profile, unusable policy file. */
   readonly evaluate: (evidence: EvidenceBundle, profile?: string | null) => Effect.Effect<GateVerdict, UnknownProfile | PolicyUnavailable>
+  /**
+   * The plan the gate will judge with under `profile` (default: `defaultProfile`). Runs call it
+   * before any work, so an unusable policy or an unknown profile fails before the agent runs.
+   */
+  readonly plan: (profile?: string | null) => Effect.Effect<GatePlan, UnknownProfile | PolicyUnavailable>
 }>()("@spec-orch/evidence/Gate") {
   /** A gate over a given policy (embedders, tests). */
   static readonly layerFrom = (policy: GatePolicy, defaultProfile: string | null = null): Layer.Layer<Gate> =>
@@ -173,13 +181,17 @@ export class Gate extends Context.Service<Gate, {
   )
 
   /** The service value over a (possibly lazy) policy. */
-  static readonly make = (policy: Effect.Effect<GatePolicy, PolicyUnavailable>, defaultProfile: string | null = null): Gate["Service"] =>
-    Gate.of({
+  static readonly make = (policy: Effect.Effect<GatePolicy, PolicyUnavailable>, defaultProfile: string | null = null): Gate["Service"] => {
+    const plan = Effect.fn("Gate.plan")(function*(profile?: string | null) {
+      return yield* Effect.fromResult(resolveProfile(yield* policy, profile === undefined ? defaultProfile : profile))
+    })
+    return Gate.of({
       policy,
       defaultProfile,
+      plan,
       evaluate: Effect.fn("Gate.evaluate")(function*(evidence: EvidenceBundle, profile?: string | null) {
-        const plan = yield* Effect.fromResult(resolveProfile(yield* policy, profile === undefined ? defaultProfile : profile))
-        return evaluatePlan(plan, evidence)
+        return evaluatePlan(yield* plan(profile), evidence)
       })
     })
+  }
 }

@@ -10,6 +10,7 @@ import { LineCounter, parseDocument } from "yaml"
 import { z } from "zod"
 import { ConditionRegistry } from "./Conditions.js"
 import { DEFAULT_BLOCK_ON, DEVIATION_SEVERITIES, type DeviationSeverity } from "./Deviations.js"
+import { DEFAULT_PROTECTED, type ProtectedPaths } from "./ProtectedPaths.js"
 
 /** One condition as the policy declares it. */
 export interface PolicyCondition {
@@ -17,6 +18,8 @@ export interface PolicyCondition {
   /** Required conditions decide mergeability; the others are judged and shown as advisory. */
   readonly required: boolean
   readonly description: string
+  /** Not declared by the policy: spec-orch requires it in every policy (see `ENFORCED_CONDITIONS`). */
+  readonly enforced?: true | undefined
 }
 
 /** A named profile: conditions it makes required (`enable`) or switches off (`disable`). */
@@ -42,6 +45,8 @@ export interface GatePolicy {
   readonly profiles: ReadonlyArray<PolicyProfile>
   /** Deviation severities that make `within_boundaries` fail (`deviations.block_on`). */
   readonly blockOn: ReadonlyArray<DeviationSeverity>
+  /** What `protected_paths` protects (`protected:`; each list the policy leaves out keeps its default). */
+  readonly protected: ProtectedPaths
   /** The conditions this policy may name and evaluates with. */
   readonly registry: ConditionRegistry
   /** Non-fatal problems found while loading (unknown keys). */
@@ -64,11 +69,38 @@ export const GatePolicyFile = z.object({
       auto_merge: z.boolean().optional()
     })
   ).default({}),
-  /** spec-orch's addition: which deviation severities block `within_boundaries`. */
+  /**
+   * spec-orch's addition: which deviation severities block `within_boundaries`. A file that does not
+   * say blocks on every severity, as the original does; only the built-in policy lets minor ones pass.
+   */
   deviations: z.object({
-    block_on: z.array(z.enum(DEVIATION_SEVERITIES as [DeviationSeverity, ...Array<DeviationSeverity>])).default([...DEFAULT_BLOCK_ON])
+    block_on: z.array(z.enum(DEVIATION_SEVERITIES as [DeviationSeverity, ...Array<DeviationSeverity>])).default([...DEVIATION_SEVERITIES])
+  }).prefault({}),
+  /** spec-orch's addition: what `protected_paths` protects; a list left out keeps its default, `[]` empties it. */
+  protected: z.object({
+    tests: Names.optional(),
+    paths: Names.optional(),
+    keys: z.record(z.string(), Names).optional()
   }).prefault({})
 })
+
+/**
+ * Conditions spec-orch requires in every policy and profile, whether or not the policy names them:
+ * a policy file opts out only by declaring one with `required: false`, a profile only by disabling
+ * it by name. Applied to the names the policy's registry knows (an embedder's registry may lack one).
+ */
+export const ENFORCED_CONDITIONS: ReadonlyArray<string> = ["protected_paths", "secrets"]
+
+/** `declared` plus every enforced condition the registry knows and the policy does not declare, as required. */
+const withEnforced = (declared: ReadonlyArray<PolicyCondition>, registry: ConditionRegistry): ReadonlyArray<PolicyCondition> => [
+  ...declared,
+  ...ENFORCED_CONDITIONS.filter((name) => registry.get(name) !== undefined && !declared.some((c) => c.name === name)).map((name) => ({
+    name,
+    required: true,
+    description: registry.get(name)!.description,
+    enforced: true as const
+  }))
+]
 
 /** The original spec-orch's profiles, also part of the built-in policy. */
 const ORIGINAL_PROFILES: ReadonlyArray<PolicyProfile> = [
@@ -93,15 +125,19 @@ const ORIGINAL_PROFILES: ReadonlyArray<PolicyProfile> = [
 export const defaultGatePolicy = (registry: ConditionRegistry = ConditionRegistry.builtin): GatePolicy => ({
   name: "built-in",
   source: "built-in",
-  conditions: ["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance", "secrets"].map((name) => ({
-    name,
-    required: true,
-    description: ConditionRegistry.builtin.get(name)!.description
-  })),
+  conditions: withEnforced(
+    ["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance"].map((name) => ({
+      name,
+      required: true,
+      description: ConditionRegistry.builtin.get(name)!.description
+    })),
+    registry
+  ),
   autoMerge: false,
   autoMergeConditions: undefined,
   profiles: ORIGINAL_PROFILES,
   blockOn: DEFAULT_BLOCK_ON,
+  protected: DEFAULT_PROTECTED,
   registry,
   warnings: []
 })
@@ -169,19 +205,35 @@ export const loadGatePolicy = (
     })
     profiles.push({ name: profile, enable: p.enable, disable: p.disable, autoMerge: p.auto_merge, description: p.description })
   }
+  const checkPattern = (path: ReadonlyArray<string | number>, pattern: string) => {
+    const problemText = globProblem(pattern)
+    if (problemText !== undefined) problem(path, `"${pattern}" is not a usable path pattern: ${problemText}`, "use a path, a directory ending in /, or a glob such as **/*.test.*")
+  }
+  const prot = value.protected
+  prot.tests?.forEach((p, i) => checkPattern(["protected", "tests", i], p))
+  prot.paths?.forEach((p, i) => checkPattern(["protected", "paths", i], p))
+  for (const pattern of Object.keys(prot.keys ?? {})) checkPattern(["protected", "keys", pattern], pattern)
   if (all.some((p) => p.severity === "error")) return invalid(all.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)))
 
   return Result.succeed({
     name: file,
     source: "file",
-    conditions: declared.map((name) => {
-      const c = value.conditions[name]!
-      return { name, required: c.required, description: c.description ?? registry.get(name)!.description }
-    }),
+    conditions: withEnforced(
+      declared.map((name) => {
+        const c = value.conditions[name]!
+        return { name, required: c.required, description: c.description ?? registry.get(name)!.description }
+      }),
+      registry
+    ),
     autoMerge: value.auto_merge,
     autoMergeConditions: value.auto_merge_conditions,
     profiles,
     blockOn: value.deviations.block_on,
+    protected: {
+      tests: prot.tests ?? DEFAULT_PROTECTED.tests,
+      paths: prot.paths ?? DEFAULT_PROTECTED.paths,
+      keys: prot.keys !== undefined ? Object.entries(prot.keys).map(([pattern, keys]) => ({ pattern, keys })) : DEFAULT_PROTECTED.keys
+    },
     registry,
     warnings: all
   })
@@ -191,12 +243,16 @@ export const loadGatePolicy = (
 export const policyJson = (policy: GatePolicy) => ({
   name: policy.name,
   source: policy.source,
-  conditions: policy.conditions.map((c) => ({ name: c.name, required: c.required, description: c.description })),
+  conditions: policy.conditions.map((c) => ({ name: c.name, required: c.required, description: c.description, enforced: c.enforced === true })),
   autoMerge: policy.autoMerge,
   autoMergeConditions: policy.autoMergeConditions ?? null,
   profiles: policy.profiles.map((p) => ({ name: p.name, enable: p.enable, disable: p.disable, autoMerge: p.autoMerge ?? null, description: p.description ?? null })),
-  deviations: { blockOn: policy.blockOn }
+  deviations: { blockOn: policy.blockOn },
+  protected: { tests: policy.protected.tests, paths: policy.protected.paths, keys: Object.fromEntries(policy.protected.keys.map((k) => [k.pattern, k.keys])) }
 })
+
+/** Why `pattern` cannot be used as a path pattern, or `undefined` when it can (globs themselves always compile). */
+const globProblem = (pattern: string): string | undefined => (pattern.trim() === "" ? "it is empty" : undefined)
 
 /** A place in another file that names a profile of this policy (`[gate] profile` in spec-orch.toml). */
 export interface ProfileReference {

@@ -14,6 +14,18 @@ export { findingId, makeFinding, mergeFindings, type NewFinding, resolveFinding 
 export { evaluate, evaluatePlan, Gate, type GatePlan, type PlannedCondition, resolveProfile, verdictHeadline } from "./Gate.js"
 export { FindingNotFound, LedgerError, NoEvidence, NothingToAccept, UnknownProfile } from "./GateError.js"
 export { GatePolicies, type PolicyUnavailable } from "./GatePolicies.js"
-export { defaultGatePolicy, type GatePolicy, GatePolicyFile, loadGatePolicy, type PolicyCondition, type PolicyProfile, policyJson, type ProfileReference, profileReferenceProblems } from "./GatePolicy.js"
+export { defaultGatePolicy, ENFORCED_CONDITIONS, type GatePolicy, GatePolicyFile, loadGatePolicy, type PolicyCondition, type PolicyProfile, policyJson, type ProfileReference, profileReferenceProblems } from "./GatePolicy.js"
+export {
+  comparesKeys,
+  DEFAULT_PROTECTED,
+  DEFAULT_PROTECTED_KEYS,
+  DEFAULT_PROTECTED_PATHS,
+  DEFAULT_PROTECTED_TESTS,
+  namedByTargets,
+  type ProtectedChange,
+  protectedChanges,
+  type ProtectedKeys,
+  type ProtectedPaths
+} from "./ProtectedPaths.js"
 export { mdFence, mdText, REPORT_SCHEMA_VERSION, ReportJson, type ReportOptions, renderExplain, reportJson } from "./Reports.js"
 export { fenceUntrusted, ReviewAnswer, type ReviewOutcome, Reviewer, type ReviewerOptions, type ReviewRequest, reviewPrompt } from "./Reviewer.js"

@@ -28,7 +28,7 @@ describe("the built-in conditions", () => {
   })
 
   it("are all not judgeable on a bundle with no evidence, each saying what is missing and how to get it", () => {
-    const empty = without(goodBundle(), "spec", "builder", "verification", "review", "findings", "deviations", "changedFiles", "footprint", "diffHash", "acceptance", "compliance", "budget", "preview", "secrets")
+    const empty = without(goodBundle(), "spec", "builder", "verification", "review", "findings", "deviations", "changedFiles", "footprint", "diffHash", "acceptance", "compliance", "budget", "preview", "fileChanges", "secrets")
     for (const c of BUILTIN_CONDITIONS) {
       const j = c.judge(empty, DEFAULT_CONTEXT)
       assert.strictEqual(j.status, "not_judgeable", c.name)
@@ -196,6 +196,19 @@ describe("the built-in conditions", () => {
       assert.strictEqual(status("preview", goodBundle({ preview: { required: true, passed: true } })), "passed")
       assert.strictEqual(status("preview", goodBundle({ preview: { required: true, passed: false } })), "failed")
       assert.strictEqual(judge("preview", goodBundle({ preview: { required: true } })).reason, "a preview is required but has no result yet")
+    })
+
+    it("judges the [preview] command's step and names where the preview is", () => {
+      const ran = (outcome: "passed" | "failed") => goodBundle({ preview: { required: true, step: step("preview", outcome), url: "http://localhost:4173" } })
+      assert.deepStrictEqual([status("preview", ran("passed")), judge("preview", ran("passed")).reason], ["passed", "the preview check passed (preview passed) (http://localhost:4173)"])
+      const j = judge("preview", ran("failed"))
+      assert.deepStrictEqual([j.status, j.reason], ["failed", "the preview check failed: preview failed (exit 1) (http://localhost:4173)"])
+    })
+
+    it("says to configure [preview] command when no preview ran", () => {
+      const j = judge("preview", without(goodBundle(), "preview"))
+      assert.deepStrictEqual([j.status, j.reason], ["not_judgeable", "no preview result was recorded (no [preview] command ran)"])
+      assert.match(j.unblock!, /\[preview\] command in spec-orch\.toml/)
     })
   })
 

@@ -1,9 +1,23 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type EvidenceBundle, type GateVerdict, SecretFinding, SpecEvidence } from "@spec-orch/contract"
+import { EvidenceBundle, FileChange, Footprint, type GateVerdict, SecretFinding, SpecEvidence, StepResult } from "@spec-orch/contract"
 import { Effect, Result } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { ConditionRegistry, defaultGatePolicy, evaluate, failed, Gate, loadGatePolicy, makeFinding, notJudgeable, passed, UnknownProfile, verdictHeadline } from "../src/index.js"
+import {
+  ConditionRegistry,
+  defaultGatePolicy,
+  ENFORCED_CONDITIONS,
+  evaluate,
+  failed,
+  Gate,
+  loadGatePolicy,
+  makeFinding,
+  notJudgeable,
+  passed,
+  resolveFinding,
+  UnknownProfile,
+  verdictHeadline
+} from "../src/index.js"
 import { goodBundle, without } from "./utils/evidence.js"
 
 const original = Result.getOrThrow(loadGatePolicy(readFileSync(join(import.meta.dirname, "fixtures", "original.gate.policy.yaml"), "utf8"), "gate.policy.yaml"))
@@ -31,7 +45,9 @@ describe("evaluate with the original's policy", () => {
       preview: "passed (advisory)",
       human_acceptance: "not_judgeable",
       findings: "passed (advisory)",
-      compliance: "passed (advisory)"
+      compliance: "passed (advisory)",
+      protected_paths: "passed",
+      secrets: "passed"
     })
     assert.isTrue(evaluate(original, null, goodBundle()).mergeable)
     assert.isFalse(evaluate(original, null, goodBundle()).autoMergeable, "auto_merge: false")
@@ -157,4 +173,92 @@ describe("Gate", () => {
       assert.instanceOf(error, UnknownProfile)
       assert.strictEqual(error.message, "unknown gate profile \"stict\" in gate.policy.yaml (did you mean \"strict\"?)")
     }).pipe(Effect.provide(Gate.layerFrom(original, "daemon"))))
+
+  it.effect("plans a run before any evidence exists: the profile's conditions, or the reason it cannot judge", () =>
+    Effect.gen(function*() {
+      const gate = yield* Gate
+      const plan = yield* gate.plan()
+      assert.strictEqual(plan.profile, "daemon")
+      assert.isTrue(plan.conditions.find((c) => c.name === "human_acceptance")!.disabled)
+      assert.isTrue(plan.conditions.find((c) => c.name === "protected_paths")!.required)
+      assert.strictEqual((yield* Effect.flip(gate.plan("nope"))).message, "unknown gate profile \"nope\" in gate.policy.yaml (profiles in this policy: daemon, ci, strict, hotfix)")
+    }).pipe(Effect.provide(Gate.layerFrom(original, "daemon"))))
+})
+
+describe("enforced conditions, hotfix and deviations with the original's gate.policy.yaml, loaded unchanged", () => {
+  const compatText = readFileSync(join(import.meta.dirname, "fixtures", "compat", "gate.policy.yaml"), "utf8")
+  const compat = Result.getOrThrow(loadGatePolicy(compatText, "gate.policy.yaml"))
+  /** An unattended run whose agent edited an existing test the issue does not name. */
+  const editedTest = () =>
+    new EvidenceBundle({
+      ...unattended(),
+      fileChanges: [new FileChange({ path: "src/api/login.ts", status: "M" }), new FileChange({ path: "test/api/session.test.ts", status: "M" })],
+      changedFiles: ["src/api/login.ts", "test/api/session.test.ts"],
+      footprint: new Footprint({ allowed: ["src/api/"], forbidden: [] })
+    })
+
+  it("requires protected_paths in every profile, though the file never names it", () => {
+    for (const profile of [null, "daemon", "ci", "strict", "hotfix"]) {
+      const v = evaluate(compat, profile, editedTest())
+      assert.isFalse(v.mergeable, String(profile))
+      assert.include(v.failed, "protected_paths", String(profile))
+      assert.isTrue(v.conditions.find((c) => c.condition === "protected_paths")!.required, String(profile))
+    }
+    assert.isTrue(evaluate(compat, "hotfix", without(unattended(), "spec", "compliance")).mergeable, "an ordinary hotfix still passes")
+  })
+
+  it("is switched off only by an explicit `required: false` in the file or a profile that disables it by name", () => {
+    const optedOut = Result.getOrThrow(loadGatePolicy(compatText.replace("auto_merge: false", "  protected_paths:\n    required: false\n\nauto_merge: false"), "gate.policy.yaml"))
+    const v = evaluate(optedOut, "daemon", editedTest())
+    assert.isTrue(v.mergeable)
+    assert.strictEqual(statuses(v).protected_paths, "failed (advisory)")
+    const disabled = Result.getOrThrow(loadGatePolicy(compatText.replace("  hotfix:\n    disable:\n", "  hotfix:\n    disable:\n      - protected_paths\n"), "gate.policy.yaml"))
+    assert.strictEqual(statuses(evaluate(disabled, "hotfix", editedTest())).protected_paths, "disabled")
+    assert.deepStrictEqual(evaluate(disabled, "daemon", editedTest()).failed, ["protected_paths"], "other profiles keep it")
+  })
+
+  it("applies to every enforced condition the registry knows, by name (secrets, when registered)", () => {
+    const registry = ConditionRegistry.builtin.register({
+      name: "secrets",
+      description: "The diff adds no secret",
+      judge: (e) => ((e.extensions?.secrets as Array<string> | undefined)?.length ? failed("a secret in src/a.ts:3", "remove it") : passed("no secrets"))
+    }, { replace: true })
+    const withSecrets = Result.getOrThrow(loadGatePolicy(compatText, "gate.policy.yaml", registry))
+    assert.deepStrictEqual(withSecrets.conditions.filter((c) => c.enforced).map((c) => c.name), ["protected_paths", "secrets"])
+    assert.deepStrictEqual(evaluate(withSecrets, "hotfix", goodBundle({ extensions: { secrets: ["AKIA…"] } })).failed, ["secrets"])
+    const known = ENFORCED_CONDITIONS.filter((name) => ConditionRegistry.builtin.get(name) !== undefined)
+    assert.deepStrictEqual(compat.conditions.filter((c) => c.enforced).map((c) => c.name), known, "only names the registry knows are enforced")
+    const bare = Result.getOrThrow(loadGatePolicy("conditions:\n  builder: {}\n", "embedded.yaml", ConditionRegistry.builtin))
+    assert.deepStrictEqual(bare.conditions.map((c) => c.name), ["builder", ...known])
+  })
+
+  it("hotfix never auto-merges with an open blocking finding, though it disables findings", () => {
+    const clean = evaluate(compat, "hotfix", unattended())
+    assert.isTrue(clean.autoMergeable)
+    const v = evaluate(compat, "hotfix", goodBundle({ findings: [blockingFinding] }))
+    assert.isTrue(v.mergeable, "findings is disabled, so the change is mergeable")
+    assert.isFalse(v.autoMergeable, "but an unresolved blocking finding is never auto-merged")
+    const resolved = evaluate(compat, "hotfix", goodBundle({ findings: [resolveFinding(blockingFinding, "dana")] }))
+    assert.isTrue(resolved.autoMergeable)
+  })
+
+  it("blocks minor deviations, as the original does; the built-in policy lets them pass", () => {
+    const lockfileOnly = new EvidenceBundle({ ...goodBundle(), deviations: [], changedFiles: ["src/api/login.ts", "pnpm-lock.yaml"], footprint: new Footprint({ allowed: ["src/api/"], forbidden: [] }) })
+    const bundle = without(lockfileOnly, "deviations")
+    const v = evaluate(compat, null, bundle)
+    assert.deepStrictEqual(v.failed, ["within_boundaries"])
+    assert.match(v.conditions.find((c) => c.condition === "within_boundaries")!.reason, /pnpm-lock\.yaml \(minor\)/)
+    assert.isTrue(evaluate(defaultGatePolicy(), null, bundle).mergeable)
+    const relaxed = Result.getOrThrow(loadGatePolicy(`${compatText}\ndeviations:\n  block_on: [major, blocking]\n`, "gate.policy.yaml"))
+    assert.isTrue(evaluate(relaxed, null, bundle).mergeable, "unless the file says otherwise")
+  })
+
+  it("strict passes once a [preview] command recorded a passing preview", () => {
+    const ran = (outcome: "passed" | "failed") => goodBundle({ preview: { required: true, step: new StepResult({ name: "preview", outcome, command: ["sh", "-c", "curl -f localhost:4173"], exitCode: outcome === "passed" ? 0 : 7, durationMs: 900, outputTail: "" }) } })
+    assert.isTrue(evaluate(compat, "strict", ran("passed")).mergeable)
+    assert.deepStrictEqual(evaluate(compat, "strict", ran("failed")).failed, ["preview"])
+    const none = evaluate(compat, "strict", without(goodBundle(), "preview"))
+    assert.deepStrictEqual(none.notJudgeable, ["preview"])
+    assert.match(none.conditions.find((c) => c.condition === "preview")!.unblock!, /\[preview\] command/)
+  })
 })

@@ -29,8 +29,11 @@ describe("loadGatePolicy", () => {
       ["preview", false],
       ["human_acceptance", true],
       ["findings", false],
-      ["compliance", false]
+      ["compliance", false],
+      ["protected_paths", true],
+      ["secrets", true]
     ])
+    assert.deepStrictEqual(policy.conditions.filter((c) => c.enforced).map((c) => c.name), ["protected_paths", "secrets"], "added by spec-orch, not by the file")
     assert.strictEqual(policy.conditions[0]!.description, "Task spec file exists in the worktree")
     assert.isFalse(policy.autoMerge)
     assert.deepStrictEqual(policy.autoMergeConditions, ["builder", "verification", "review", "findings"])
@@ -40,7 +43,8 @@ describe("loadGatePolicy", () => {
       ["strict", ["preview", "findings", "compliance"], [], false],
       ["hotfix", [], ["human_acceptance", "compliance", "findings", "spec_exists", "spec_approved", "within_boundaries"], true]
     ])
-    assert.deepStrictEqual(policy.blockOn, ["major", "blocking"])
+    // The file has no `deviations:` key: every deviation blocks, as in the original.
+    assert.deepStrictEqual(policy.blockOn, ["minor", "major", "blocking"])
     assert.strictEqual(policy.name, "gate.policy.yaml")
   })
 
@@ -55,15 +59,17 @@ describe("loadGatePolicy", () => {
       "verification",
       "review",
       "human_acceptance",
+      "protected_paths",
       "secrets"
     ])
+    assert.deepStrictEqual(policy.blockOn, ["major", "blocking"], "the built-in policy lets minor deviations (lockfiles, changesets) pass")
     assert.isFalse(policy.autoMerge)
     assert.deepStrictEqual(policy.profiles.map((p) => p.name), ["daemon", "ci", "strict", "hotfix"])
   })
 
   it("reads a null condition body as required, and the deviations rule", () => {
     const policy = load("conditions:\n  builder:\n  verification: { required: false }\ndeviations:\n  block_on: [blocking]\n")
-    assert.deepStrictEqual(policy.conditions.map((c) => [c.name, c.required]), [["builder", true], ["verification", false]])
+    assert.deepStrictEqual(policy.conditions.map((c) => [c.name, c.required]), [["builder", true], ["verification", false], ["protected_paths", true], ["secrets", true]])
     assert.deepStrictEqual(policy.blockOn, ["blocking"])
   })
 

@@ -52,7 +52,9 @@ describe("renderExplain", () => {
       "| ✓ passed | spec_approved | required",
       "| ✓ passed | builder | required",
       "| ✓ passed | preview | advisory",
-      "| ✓ passed | compliance | advisory"
+      "| ✓ passed | compliance | advisory",
+      "| ✓ passed | protected_paths | required",
+      "| ✓ passed | secrets | required"
     ])
     assert.strictEqual(rows[1], "| ✗ failed | verification | required | 1 verification step did not pass: test failed (exit 1) | fix what the failing step output shows (see explain.md), then re-run |")
   })

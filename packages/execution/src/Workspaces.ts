@@ -4,7 +4,7 @@
  * commit is preceded by `check`, so work never silently lands in the main checkout, and removal
  * never deletes uncommitted or unpushed work unless forced.
  */
-import { Project, RunKey, sha256 } from "@spec-orch/contract"
+import { FileChange, fileChangeStatus, Project, RunKey, sha256 } from "@spec-orch/contract"
 import { atomicWriter } from "@spec-orch/contract"
 import { Clock, Context, Effect, FileSystem, Layer, Option, Path, Schema, Semaphore } from "effect"
 import { ChildProcessSpawner } from "effect/process"
@@ -211,9 +211,13 @@ export class Workspaces extends Context.Service<Workspaces, {
   /**
    * Host-side commit of everything in the worktree (git add -A; never includes spec-orch artifacts;
    * `commit` undefined when nothing changed), then what the branch holds beyond baseCommit: the
-   * changed files (sorted) and the unified diff, as `changedFiles` and `diff` would report them.
+   * changed files (sorted), the same files with git's status letter (`changes`: added, modified,
+   * deleted, type changed) and the unified diff, as `changedFiles` and `diff` would report them.
    */
-  readonly commitAll: (binding: WorkspaceBinding, message: string) => Effect.Effect<{ readonly commit: string | undefined; readonly changedFiles: ReadonlyArray<string>; readonly diff: string }, WorkspaceError>
+  readonly commitAll: (
+    binding: WorkspaceBinding,
+    message: string
+  ) => Effect.Effect<{ readonly commit: string | undefined; readonly changedFiles: ReadonlyArray<string>; readonly changes: ReadonlyArray<FileChange>; readonly diff: string }, WorkspaceError>
   /** The binding recorded for a run key, if any. */
   readonly get: (runKey: string) => Effect.Effect<WorkspaceBinding | undefined, WorkspaceError>
   /** Every recorded workspace with its state (clean/dirty/missing/broken, uncommitted files, unpushed commits), sorted by run key. */
@@ -273,21 +277,22 @@ const lines = (text: string): Array<string> => text.split("\n").map((s) => s.tri
 
 /**
  * Splits `git diff -z --raw -p --no-renames` output: raw records (`:<modes> <ids> <status>\0<path>\0`),
- * a NUL, then the patch. Returns the paths (sorted) and the patch, as separate `--name-only` and `-p`
- * calls would.
+ * a NUL, then the patch. Returns the paths (sorted), each path with its status letter, and the
+ * patch, as separate `--name-status` and `-p` calls would.
  */
-const splitRawPatch = (out: string): { readonly changedFiles: ReadonlyArray<string>; readonly diff: string } => {
-  const files: Array<string> = []
+const splitRawPatch = (out: string): { readonly changedFiles: ReadonlyArray<string>; readonly changes: ReadonlyArray<FileChange>; readonly diff: string } => {
+  const changes: Array<FileChange> = []
   let at = 0
   while (out[at] === ":") {
     const meta = out.indexOf("\0", at)
     const end = out.indexOf("\0", meta + 1)
     if (meta === -1 || end === -1) break
-    files.push(out.slice(meta + 1, end))
+    changes.push(new FileChange({ path: out.slice(meta + 1, end), status: fileChangeStatus(out.slice(at, meta).trim().split(" ").pop()?.[0] ?? "M") }))
     at = end + 1
   }
   if (out[at] === "\0") at++
-  return { changedFiles: files.sort(), diff: out.slice(at) }
+  changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  return { changedFiles: changes.map((c) => c.path), changes, diff: out.slice(at) }
 }
 
 // ── implementation ────────────────────────────────────────────────────────────────────────────

@@ -232,8 +232,10 @@ describe("Workspaces.commitAll", () => {
       assert.strictEqual((yield* ws.commitAll(b, "nothing yet")).commit, undefined)
       const wt = withChanges(b)
       const before = { changedFiles: yield* ws.changedFiles(b), diff: yield* ws.diff(b) }
-      const { commit, changedFiles, diff } = yield* ws.commitAll(b, "spec-orch: M-1")
+      const { changes, commit, changedFiles, diff } = yield* ws.commitAll(b, "spec-orch: M-1")
       assert.isDefined(commit)
+      // Each file with git's status against the base: what the gate needs to tell a new test from an edited one.
+      assert.deepStrictEqual(changes.map((c) => `${c.status} ${c.path}`), ["D README.md", "A committed.ts", "A new dir/untracked file.ts", "M src/a.ts", "A staged.ts"])
       // It reports the change as it was before the commit: the committed work plus what was uncommitted.
       assert.deepStrictEqual(changedFiles, ["README.md", "committed.ts", "new dir/untracked file.ts", "src/a.ts", "staged.ts"])
       assert.deepStrictEqual({ changedFiles, diff }, before)

@@ -73,7 +73,8 @@ export const acceptIssue = (input: { issue: string; acceptedBy: string; note: Op
     const ledger = yield* EvidenceLedger
     const bundle = yield* currentOrFail(input.issue)
     const issue = yield* issueIfKnown(input.issue)
-    const checklist = acceptanceChecklist(bundle, issue)
+    const policy = yield* (yield* Gate).policy.pipe(Effect.option)
+    const checklist = acceptanceChecklist(bundle, issue, Option.getOrUndefined(policy)?.protected)
     if (checklist.diffHash === undefined) {
       return yield* new NothingToAccept({ issueId: input.issue, reason: "the latest run recorded no diff hash, so there is no exact change to accept (re-run the issue first)" })
     }
@@ -88,6 +89,9 @@ export const acceptIssue = (input: { issue: string; acceptedBy: string; note: Op
         "",
         checklist.deviations.length > 0 ? "Deviations:" : "Deviations: none",
         ...checklist.deviations.map((d) => `  ${d.severity.padEnd(8)} ${clean(d.description)} (${d.resolution})`),
+        ...(checklist.protectedChanges.length > 0
+          ? ["", "Protected files the agent changed (accepting this diff accepts them):", ...checklist.protectedChanges.map((c) => `  ${clean(c.path)}: ${clean(c.why)}`)]
+          : []),
         ""
       ].join("\n"))
     }

@@ -15,6 +15,7 @@ import {
   evaluatePlan,
   EvidenceLedger,
   defaultGatePolicy,
+  Gate,
   GatePolicies,
   type GatePolicy,
   loadGatePolicy,
@@ -47,6 +48,32 @@ const withPolicies = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     const project = Project.layer({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) })
     return yield* effect.pipe(Effect.provide(GatePolicies.layer.pipe(Layer.provideMerge(project))))
   })
+
+/**
+ * Fail before work: checks, with the project and its gate policy only (no state database, nothing
+ * written), that the gate can judge a run under `profile` (default `[gate] profile`). On a problem it
+ * prints one paragraph (what, where, how to fix; nothing was started), sets exit status 2 and
+ * returns `false`. `what` names the work, e.g. "run HELLO-1".
+ */
+export const gatePreflight = (what: string, profileOf: string | undefined | ((project: Project["Service"]) => string | undefined)) =>
+  withPolicies(Effect.gen(function*() {
+    const policies = yield* GatePolicies
+    const gate = Gate.make(policies.current, policies.configuredProfile)
+    const profile = typeof profileOf === "function" ? profileOf(yield* Project) : profileOf
+    const checked = yield* Effect.result(gate.plan(profile))
+    if (Result.isSuccess(checked)) return true
+    const e = checked.failure
+    const fix = e._tag === "UnknownProfile"
+      ? typeof profileOf === "function"
+        ? "Fix the profile in spec-orch.toml (`spec-orch gate profiles` lists the policy's profiles)."
+        : profile !== undefined
+        ? "Pass a profile the policy defines (`spec-orch gate profiles` lists them)."
+        : "Fix `[gate] profile` in spec-orch.toml (`spec-orch gate profiles` lists the policy's profiles)."
+      : "Fix the gate policy (`spec-orch config check` shows every problem), then run again."
+    yield* Console.error(`spec-orch: cannot ${what}: the gate could not judge it. ${e.message}\nNothing was started. ${fix}`)
+    yield* setExitCode(ExitCode.usage)
+    return false
+  }))
 
 /** The policy named by `--policy` (relative to --cwd), else the project's; warnings go to stderr. */
 export const policyFrom = (explicit: Option.Option<string>) =>
@@ -138,21 +165,39 @@ export const showPolicy = (input: { policy: Option.Option<string>; profile: Opti
   withPolicies(Effect.gen(function*() {
     const policy = yield* policyFrom(input.policy)
     const plan = yield* Effect.fromResult(resolveProfile(policy, yield* profileFrom(input.profile)))
-    const conditions = plan.conditions.map((c) => ({
-      name: c.name,
-      status: c.disabled ? "disabled" : c.required ? "required" : "advisory",
-      description: policy.conditions.find((d) => d.name === c.name)?.description ?? c.condition.description
-    }))
+    const conditions = plan.conditions.map((c) => {
+      const declared = policy.conditions.find((d) => d.name === c.name)
+      return {
+        name: c.name,
+        status: c.disabled ? "disabled" : c.required ? "required" : "advisory",
+        enforced: declared?.enforced === true,
+        description: declared?.description ?? c.condition.description
+      }
+    })
+    const enforced = conditions.filter((c) => c.enforced)
+    const p = policy.protected
     yield* emit(
       input.json,
       { ...policyJson(policy), profile: plan.profile, effective: { conditions, autoMerge: plan.autoMerge, autoMergeConditions: plan.autoMergeConditions } },
       () => [
         `policy: ${policy.name}${policy.source === "built-in" ? " (no policy file: the built-in default)" : ""}`,
         `profile: ${plan.profile ?? "none"}`,
-        `auto-merge: ${plan.autoMerge ? `yes, when mergeable and ${plan.autoMergeConditions.join(", ") || "(no conditions)"} passed` : "no"}`,
+        `auto-merge: ${plan.autoMerge ? `yes, when mergeable, ${plan.autoMergeConditions.join(", ") || "(no conditions)"} passed and no blocking finding is open` : "no"}`,
         `deviations block on: ${policy.blockOn.join(", ") || "nothing"}`,
         "",
-        table(["CONDITION", "STATUS", "DESCRIPTION"], conditions.map((c) => [c.name, c.status, c.description]))
+        table(["CONDITION", "STATUS", "DESCRIPTION"], conditions.map((c) => [c.name, `${c.status}${c.enforced ? " (enforced)" : ""}`, c.description])),
+        ...(enforced.length > 0
+          ? [
+            "",
+            `enforced: ${enforced.map((c) => c.name).join(", ")} — required in every profile though the policy does not name ${enforced.length === 1 ? "it" : "them"}; ` +
+            "only `required: false` in the policy file or a profile that disables it by name turns it off"
+          ]
+          : []),
+        "",
+        "protected paths (protected_paths; the issue's target files and a human's acceptance of the exact diff free them):",
+        `  existing tests: ${p.tests.join(", ") || "(none)"}`,
+        `  definitions:    ${p.paths.join(", ") || "(none)"}`,
+        `  keys:           ${p.keys.map((k) => `${k.pattern} (${k.keys.join(", ")})`).join("; ") || "(none)"}`
       ]
     )
   }))
@@ -162,7 +207,7 @@ export const listConditions = (input: { policy: Option.Option<string>; json: boo
     const policy = yield* policyFrom(input.policy)
     const rows = policy.registry.conditions.map((c) => {
       const used = policy.conditions.find((d) => d.name === c.name)
-      return { name: c.name, inPolicy: used === undefined ? "no" : used.required ? "required" : "advisory", description: c.description }
+      return { name: c.name, inPolicy: used === undefined ? "no" : `${used.required ? "required" : "advisory"}${used.enforced === true ? " (enforced)" : ""}`, description: c.description }
     })
     yield* emit(input.json, { policy: policy.name, conditions: rows }, () => table(["CONDITION", "IN POLICY", "DESCRIPTION"], rows.map((r) => [r.name, r.inPolicy, r.description])))
   }))
@@ -170,13 +215,22 @@ export const listConditions = (input: { policy: Option.Option<string>; json: boo
 export const profiles = (input: { policy: Option.Option<string>; json: boolean }) =>
   withPolicies(Effect.gen(function*() {
     const policy = yield* policyFrom(input.policy)
-    const rows = policy.profiles.map((p) => ({ name: p.name, enable: p.enable, disable: p.disable, autoMerge: p.autoMerge ?? policy.autoMerge, description: p.description ?? null }))
-    yield* emit(input.json, { policy: policy.name, profiles: rows }, () =>
+    const enforced = policy.conditions.filter((c) => c.enforced === true && c.required).map((c) => c.name)
+    const rows = policy.profiles.map((p) => ({
+      name: p.name,
+      enable: p.enable,
+      disable: p.disable,
+      autoMerge: p.autoMerge ?? policy.autoMerge,
+      // Enforced conditions stay required unless this profile disables them by name.
+      enforced: enforced.filter((n) => !p.disable.includes(n)),
+      description: p.description ?? null
+    }))
+    yield* emit(input.json, { policy: policy.name, enforced, profiles: rows }, () =>
       rows.length === 0
         ? `${policy.name} defines no profiles.`
         : table(
-          ["PROFILE", "ENABLES", "DISABLES", "AUTO-MERGE"],
-          rows.map((r) => [r.name, r.enable.join(", ") || "-", r.disable.join(", ") || "-", r.autoMerge ? "yes" : "no"])
+          ["PROFILE", "ENABLES", "DISABLES", "ENFORCED", "AUTO-MERGE"],
+          rows.map((r) => [r.name, r.enable.join(", ") || "-", r.disable.join(", ") || "-", r.enforced.join(", ") || "-", r.autoMerge ? "yes" : "no"])
         ))
   }))
 

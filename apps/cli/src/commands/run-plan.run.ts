@@ -13,6 +13,7 @@ import { Effect, Fiber, Option, Stream } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
 import { runJson } from "./run.run.js"
+import { gatePreflight } from "./gate.run.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 const short = (sha: string | undefined) => (sha ?? "").slice(0, 10)
@@ -199,7 +200,20 @@ export const runPlan = (input: {
   json: boolean
 }) => {
   if (input.dryRun) return dryRun(input)
-  return withEngine(`run-plan ${input.mission}`, { wait: input.wait }, Effect.gen(function*() {
+  // Fail before work: no packet starts when the gate could not judge it.
+  return Effect.flatMap(gatePreflight(`run-plan ${input.mission}`, opt(input.profile)), (ok) => (ok ? runPlanNow(input) : Effect.void))
+}
+
+const runPlanNow = (input: {
+  mission: string
+  concurrency: Option.Option<number>
+  stopOnFailure: boolean
+  agent: Option.Option<string>
+  profile: Option.Option<string>
+  json: boolean
+  wait: boolean
+}) =>
+  withEngine(`run-plan ${input.mission}`, { wait: input.wait }, Effect.gen(function*() {
     const store = yield* RunStore
     const started = Date.now()
     const packetOf = new Map<string, string>()
@@ -227,4 +241,3 @@ export const runPlan = (input: {
       ...statusLines(result.status)
     ])
   }))
-}

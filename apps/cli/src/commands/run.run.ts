@@ -4,6 +4,7 @@ import { ownerAlive, ProcessToken, type RunEvent, Runs, RunStore } from "@spec-o
 import { Console, Effect, Fiber, FileSystem, Option, Path, Stream } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
+import { gatePreflight } from "./gate.run.js"
 import { describeRunEvent, progressDisplay } from "../Progress.js"
 import { whoAmI } from "../Who.js"
 
@@ -54,8 +55,12 @@ const summary = (r: RunRecord, path: Path.Path, seconds: number): Array<string> 
   ]
 }
 
+/** Runs `effect` only when the gate could judge the work (see `gatePreflight`): nothing is created otherwise. */
+const afterPreflight = <A, E, R>(what: string, profile: string | undefined, effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(gatePreflight(what, profile), (ok) => (ok ? Effect.asVoid(effect) : Effect.void))
+
 export const run = (input: { issue: string; source: Option.Option<string>; agent: Option.Option<string>; profile: Option.Option<string>; autoApprove: boolean; newAttempt: boolean; wait: boolean; json: boolean }) =>
-  withEngine(`run ${input.issue}`, { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
+  afterPreflight(`run ${input.issue}`, opt(input.profile), withEngine(`run ${input.issue}`, { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
     const runs = yield* Runs
     const store = yield* RunStore
     const path = yield* Path.Path
@@ -79,10 +84,10 @@ export const run = (input: { issue: string; source: Option.Option<string>; agent
     const r = result.record
     if (r.status !== "succeeded") yield* setExitCode(ExitCode.failure)
     yield* emit(input.json, { ...runJson(r), resumed: result.resumed }, () => summary(r, path, (Date.now() - started) / 1000))
-  }))
+  })))
 
 export const rerun = (input: { issue: string; profile: Option.Option<string>; json: boolean }) =>
-  withEngine(`rerun ${input.issue}`, {}, Effect.gen(function*() {
+  afterPreflight(`rerun ${input.issue}`, opt(input.profile), withEngine(`rerun ${input.issue}`, {}, Effect.gen(function*() {
     const store = yield* RunStore
     const path = yield* Path.Path
     const latest = yield* store.latest(input.issue)
@@ -109,7 +114,7 @@ export const rerun = (input: { issue: string; profile: Option.Option<string>; js
     yield* Fiber.interrupt(follower)
     if (result.record.status !== "succeeded") yield* setExitCode(ExitCode.failure)
     yield* emit(input.json, runJson(result.record), () => summary(result.record, path, (Date.now() - started) / 1000))
-  }))
+  })))
 
 export const status = (input: { issue: Option.Option<string>; all: boolean; json: boolean }) =>
   withPlanes(Effect.gen(function*() {

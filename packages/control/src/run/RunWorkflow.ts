@@ -1,6 +1,7 @@
 /**
  * The Run: one durable workflow per run key and attempt, whose stages are journaled activities.
- * load → spec → workspace → context → agent → commit → verify → review → gate → record → publish.
+ * load → spec → (gate preflight) → workspace → context → agent → commit → verify → [preview] → review → gate
+ * → record → publish.
  * After a crash, re-executing resumes at the first unfinished stage: a finished agent turn or commit
  * is never repeated. Before every stage the run must be owned by this process; a run found by the
  * engine that nobody is driving (cancelled, or its process died) waits until `spec-orch run`
@@ -10,12 +11,16 @@ import {
   AgentOutcome,
   AgentUsage,
   BudgetEvidence,
+  changedKeys,
   ComplianceReport,
+  Deviation,
   EvidenceBundle,
+  FileChange,
   Footprint,
   GateVerdict,
   Issue,
   IssueSource,
+  PreviewEvidence,
   Project,
   ReviewVerdict,
   type RunStage,
@@ -27,17 +32,18 @@ import {
   specState,
   unresolvedBlocking,
   VerificationReport,
-  type VerificationStep
+  VerificationStep
 } from "@spec-orch/contract"
-import { EvidenceLedger, evaluatePlan, GatePolicies, renderExplain, reportJson, resolveProfile, Reviewer } from "@spec-orch/evidence"
+import { comparesKeys, evaluatePlan, EvidenceLedger, Gate, GatePolicies, renderExplain, reportJson, Reviewer } from "@spec-orch/evidence"
 import { type AgentRequest, Agents, resolveSteps, Verifier, verifyOptionsFrom, WorkspaceBinding, Workspaces } from "@spec-orch/execution"
 import { Compliance, ContextAssembler, Redactor, SecretScan } from "@spec-orch/harness"
-import { Effect, FileSystem, Option, Path, Result, Schedule, Schema } from "effect"
+import { Effect, FileSystem, Option, Path, Schedule, Schema } from "effect"
 import { Activity, Workflow } from "effect/workflow"
 import { RunStore } from "./RunStore.js"
 import { PublishResult, publishedNote, RunPublisher } from "../publish/RunPublisher.js"
 import { ProcessToken } from "./EngineLock.js"
 import { loadPacket, PacketRef } from "../mission/PacketIssue.js"
+import { runGit } from "../trackers/internal/git.js"
 
 /** What starts a run. Everything the workflow needs beyond this is read inside journaled stages. */
 export const RunPayload = Schema.Struct({
@@ -90,8 +96,18 @@ const ContextStage = Schema.Struct({
   sections: Schema.Array(Schema.Struct({ name: Schema.String, tokens: Schema.Number, originalTokens: Schema.Number, truncated: Schema.Boolean, dropped: Schema.Boolean }))
 })
 const AgentStage = Schema.Struct({ outcome: AgentOutcome, compliance: Schema.optionalKey(ComplianceReport) })
-const CommitStage = Schema.Struct({ commit: Schema.optionalKey(Schema.String), changedFiles: Schema.Array(Schema.String), diffHash: Schema.String, secrets: Schema.optionalKey(Schema.Array(SecretFinding)) })
-const GateStage = Schema.Struct({ verdict: GateVerdict, bundle: EvidenceBundle })
+/** The run-store event that keeps a finished agent stage's result, so `rerun` can reuse it even when no evidence was written. */
+const AGENT_OUTCOME_EVENT = "agent-outcome"
+const CommitStage = Schema.Struct({
+  commit: Schema.optionalKey(Schema.String),
+  changedFiles: Schema.Array(Schema.String),
+  /** Optional: journals of runs started before file statuses were recorded lack it. */
+  changes: Schema.optionalKey(Schema.Array(FileChange)),
+  diffHash: Schema.String,
+  secrets: Schema.optionalKey(Schema.Array(SecretFinding))
+})
+const PreviewStage = Schema.Struct({ evidence: PreviewEvidence })
+const GateStage = Schema.Struct({ verdict: GateVerdict, bundle: EvidenceBundle, blockOn: Schema.optionalKey(Schema.Array(Deviation.fields.severity)) })
 
 /** Agent events copied into the run's event log (the rest stay in events.jsonl). */
 const AGENT_EVENTS_LOGGED = 5000
@@ -169,6 +185,28 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     )
   const orFail = (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.mapError(effect, (e) => new StageFailed({ stage: name, reason: message(e) }))
 
+  /** Records a finished agent stage's result in the run store, where `rerun` finds it even when the run failed later. */
+  const keepAgentOutcome = (result: typeof AgentStage.Type) =>
+    store.append(payload.runId, AGENT_OUTCOME_EVENT, Schema.encodeSync(AgentStage)(result)).pipe(Effect.as(result))
+
+  /**
+   * The agent stage's result of an earlier run, for `rerun`: from its run-store record, else from its
+   * evidence.json (runs recorded before the run store kept it). A run that failed at the gate wrote no
+   * evidence.json, but its agent outcome is in the run store.
+   */
+  const earlierAgentOutcome = (runId: string) =>
+    Effect.gen(function*() {
+      const kept = (yield* store.events(runId)).filter((e) => e.kind === AGENT_OUTCOME_EVENT).at(-1)
+      if (kept !== undefined) return yield* Schema.decodeUnknownEffect(AgentStage)(kept.data).pipe(orFail("agent"))
+      const previous = path.join(project.stateDir, "runs", runId, "evidence.json")
+      const text = yield* fs.readFileString(previous).pipe(
+        Effect.mapError(() => new StageFailed({ stage: "agent", reason: `run ${runId} recorded no agent outcome to reuse (it ended before its agent finished); run the issue again with \`spec-orch run\`` }))
+      )
+      const bundle = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(EvidenceBundle))(text).pipe(orFail("agent"))
+      if (bundle.builder === undefined) return yield* new StageFailed({ stage: "agent", reason: `run ${runId} recorded no agent outcome to reuse` })
+      return { outcome: bundle.builder, ...(bundle.compliance !== undefined ? { compliance: bundle.compliance } : {}) }
+    })
+
   // load: the issue is journaled, so a later stage never sees a different text than the agent did.
   // [mission packets] A packet is not in the IssueSource: its issue is built from the mission's plan.json.
   const loadIssue: Effect.Effect<Issue, unknown, IssueSource> = payload.packet !== undefined
@@ -200,10 +238,43 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     return new RunOutcome({ status: "waiting", message: spec.waiting, artifactsDir })
   }
 
+  // Fail before work: a policy file the gate could not load, or a profile it does not define, ends the
+  // run here, before a worktree exists or an agent runs (Runs.start checks the same before it starts).
+  yield* Gate.use((g) => g.plan(payload.profile)).pipe(orFail("preflight"))
+
   const binding = yield* stage("workspace", WorkspaceBinding, Workspaces.use((w) => w.prepare({ runKey: payload.runKey as never, base: payload.base })).pipe(orFail("workspace")))
   yield* store.update(payload.runId, (r) => ({ ...r, worktree: binding.path, branch: binding.branch }) as typeof r)
 
   const steps: ReadonlyArray<VerificationStep> = resolveSteps(issue, project.config)
+
+  /**
+   * `changes` with the changed keys of each file `compare` selects (package.json, pyproject.toml),
+   * compared between the base commit and the run's head as git stores them: the agent's own report
+   * plays no part. A side git cannot read, or a file that does not parse, leaves the keys unknown,
+   * and the gate then counts any change to it.
+   */
+  const withChangedKeys = (changes: ReadonlyArray<FileChange>, compare: (file: string) => boolean, head: string) =>
+    Effect.forEach(changes, (c) =>
+      !compare(c.path)
+        ? Effect.succeed(c)
+        : Effect.gen(function*() {
+          const at = (rev: string) => Effect.map(runGit(binding.path, ["cat-file", "blob", `${rev}:${c.path}`]), (r) => (r.exitCode === 0 ? r.stdout : undefined))
+          const base = c.status === "A" ? undefined : yield* at(binding.baseCommit)
+          const after = c.status === "D" ? undefined : yield* at(head)
+          if ((c.status !== "A" && base === undefined) || (c.status !== "D" && after === undefined)) return c
+          const keys = changedKeys(c.path, base, after)
+          return keys === undefined ? c : new FileChange({ ...c, changedKeys: keys })
+        }))
+
+  /** spec-orch's own configuration files as this run's configuration names them, repository-relative (those inside the repository). */
+  const configFiles = Effect.gen(function*() {
+    const policies = yield* GatePolicies
+    const inRepo = (file: string): Array<string> => {
+      const rel = path.relative(binding.repo, file)
+      return rel === "" || rel.startsWith("..") || path.isAbsolute(rel) ? [] : [rel.split(path.sep).join("/")]
+    }
+    return [...new Set([project.configFile ?? project.resolve("spec-orch.toml"), policies.configuredFile, project.resolve(project.config.gate.compliance)].flatMap(inRepo))]
+  })
 
   const context = yield* stage("context", ContextStage, Effect.gen(function*() {
     const snapshot = yield* Specs.use((s) => s.get(issue.id)).pipe(orFail("context"))
@@ -231,17 +302,14 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   const adapter = payload.adapter ?? project.config.builder.adapter
   const agent = yield* stage("agent", AgentStage, Effect.gen(function*() {
     if (payload.reuseAgentOf !== undefined) {
-      const previous = path.join(project.stateDir, "runs", payload.reuseAgentOf, "evidence.json")
-      const text = yield* fs.readFileString(previous).pipe(orFail("agent"))
-      const bundle = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(EvidenceBundle))(text).pipe(orFail("agent"))
-      if (bundle.builder === undefined) return yield* new StageFailed({ stage: "agent", reason: `run ${payload.reuseAgentOf} recorded no agent outcome to reuse` })
-      yield* store.append(payload.runId, "note", { text: `agent not run again: reusing the outcome of ${payload.reuseAgentOf} (${bundle.builder.kind})` })
-      return { outcome: bundle.builder, ...(bundle.compliance !== undefined ? { compliance: bundle.compliance } : {}) }
+      const reused = yield* earlierAgentOutcome(payload.reuseAgentOf)
+      yield* store.append(payload.runId, "note", { text: `agent not run again: reusing the outcome of ${payload.reuseAgentOf} (${reused.outcome.kind})` })
+      return yield* keepAgentOutcome(reused)
     }
     if (issue.builderPrompt === undefined) {
-      return {
+      return yield* keepAgentOutcome({
         outcome: new AgentOutcome({ kind: "skipped", adapter, message: "the issue has no builder prompt", usage: new AgentUsage({ inputTokens: 0, outputTokens: 0 }), durationMs: 0, eventCount: 0, filesChanged: [], commandsRun: 0 })
-      }
+      })
     }
     yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("agent"))
     const prompt = yield* fs.readFileString(context.promptFile).pipe(orFail("agent"))
@@ -271,19 +339,19 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         onEvent
       })
     ).pipe(orFail("agent"))
-    return { outcome, compliance: compliance.report() }
+    return yield* keepAgentOutcome({ outcome, compliance: compliance.report() })
   }))
 
   const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {
     const workspaces = yield* Workspaces
     // commitAll checks the binding (worktree, branch) before it commits, then describes the branch beyond its base.
-    const { commit, changedFiles, diff } = yield* workspaces.commitAll(binding, `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`)
+    const { changes, commit, changedFiles, diff } = yield* workspaces.commitAll(binding, `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`)
     // The scan reads the diff before it is redacted; a scan that cannot run leaves `secrets` not judgeable.
     const secrets = yield* SecretScan.use((s) => s.scan(diff)).pipe(
       Effect.catch((e) => store.append(payload.runId, "note", { text: e.message }).pipe(Effect.as(undefined)))
     )
     yield* write("diff.patch", diff)
-    return { ...(commit !== undefined ? { commit } : {}), changedFiles, diffHash: sha256(diff), ...(secrets !== undefined ? { secrets } : {}) }
+    return { ...(commit !== undefined ? { commit } : {}), changedFiles, changes, diffHash: sha256(diff), ...(secrets !== undefined ? { secrets } : {}) }
   }).pipe(orFail("commit")))
   yield* store.update(payload.runId, (r) => ({ ...r, ...(committed.commit ? { headCommit: committed.commit } : {}) }) as typeof r)
 
@@ -299,6 +367,25 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid)
       })
     )
+  }))
+
+  // preview: the `[preview]` command, run in the worktree like one verification step; its result is
+  // the preview evidence. Without `[preview]` nothing is recorded, and the gate says how to configure it.
+  const previewConfig = project.config.preview
+  const preview = previewConfig.command === undefined ? undefined : yield* stage("preview", PreviewStage, Effect.gen(function*() {
+    yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("preview"))
+    const report = yield* Verifier.use((v) =>
+      v.run({
+        cwd: binding.path,
+        steps: [new VerificationStep({ name: "preview", command: previewConfig.command!, timeoutSeconds: previewConfig.timeout_seconds })],
+        logDir: artifact("preview"),
+        ...verifyOptionsFrom(project.config),
+        hide: [project.stateDir],
+        onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid)
+      })
+    )
+    const step = report.steps[0]!
+    return { evidence: { required: true, passed: step.outcome === "passed", step, ...(previewConfig.url !== undefined ? { url: previewConfig.url } : {}) } }
   }))
 
   const review = yield* stage("review", ReviewVerdict, Effect.gen(function*() {
@@ -336,12 +423,10 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   }))
 
   const gate = yield* stage("gate", GateStage, Effect.gen(function*() {
-    const policies = yield* GatePolicies
     const ledger = yield* EvidenceLedger
-    const policy = yield* policies.current.pipe(orFail("gate"))
-    const profile = payload.profile ?? policies.configuredProfile
-    const plan = resolveProfile(policy, profile)
-    if (Result.isFailure(plan)) return yield* new StageFailed({ stage: "gate", reason: plan.failure.message })
+    const policy = yield* Gate.use((g) => g.policy).pipe(orFail("gate"))
+    const plan = yield* Gate.use((g) => g.plan(payload.profile)).pipe(orFail("gate"))
+    const fileChanges = committed.changes === undefined ? undefined : yield* withChangedKeys(committed.changes, (file) => comparesKeys(policy.protected, file), committed.commit ?? "HEAD")
     const findings = yield* ledger.findings(issue.id).pipe(orFail("gate"))
     const acceptances = yield* ledger.acceptances(issue.id).pipe(orFail("gate"))
     const acceptance = acceptances[acceptances.length - 1]
@@ -355,12 +440,15 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
       verification,
       review,
       changedFiles: committed.changedFiles,
+      ...(fileChanges !== undefined ? { fileChanges } : {}),
+      configFiles: yield* configFiles,
       footprint: payload.footprint ?? new Footprint({ allowed: issue.targetFiles, forbidden: [] }),
       diffHash: committed.diffHash,
       findings,
       ...(acceptance !== undefined ? { acceptance } : {}),
       ...(agent.compliance !== undefined ? { compliance: agent.compliance } : {}),
       ...(committed.secrets !== undefined ? { secrets: committed.secrets } : {}),
+      ...(preview !== undefined ? { preview: preview.evidence } : {}),
       budget: new BudgetEvidence({
         ...(usage.costUsd !== undefined ? { spentUsd: usage.costUsd } : {}),
         ...(project.config.builder.max_cost_usd !== undefined ? { limitUsd: project.config.builder.max_cost_usd } : {}),
@@ -370,17 +458,18 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         limitSeconds: project.config.builder.timeout_seconds
       })
     })
-    const verdict = evaluatePlan(plan.success, bundle)
+    const verdict = evaluatePlan(plan, bundle)
     yield* store.append(payload.runId, "verdict", { mergeable: verdict.mergeable, failed: verdict.failed, notJudgeable: verdict.notJudgeable })
-    return { verdict, bundle }
+    return { verdict, bundle, blockOn: policy.blockOn }
   }))
 
   yield* stage("record", Schema.Void, Effect.gen(function*() {
     // gate.bundle and gate.verdict are the gate stage's result, so already redacted (see `redacted`).
     yield* EvidenceLedger.use((l) => l.record(gate.bundle, gate.verdict)).pipe(orFail("record"))
     yield* write("evidence.json", JSON.stringify(Schema.encodeSync(EvidenceBundle)(gate.bundle), null, 2) + "\n")
-    yield* write("report.json", JSON.stringify(reportJson(gate.bundle, gate.verdict, issue), null, 2) + "\n")
-    yield* write("explain.md", renderExplain(gate.bundle, gate.verdict, issue))
+    const options = { blockOn: gate.blockOn }
+    yield* write("report.json", JSON.stringify(reportJson(gate.bundle, gate.verdict, issue, options), null, 2) + "\n")
+    yield* write("explain.md", renderExplain(gate.bundle, gate.verdict, issue, options))
   }))
 
   // [publish: RunPublisher, added by the control helper] host-side push, PR, status, tracker comment; the agent never holds a token.

@@ -18,6 +18,7 @@ import {
 } from "@spec-orch/contract"
 import { Context, Effect, Fiber, Layer, Schedule, Schema } from "effect"
 import type { InvalidFile, MissionsError } from "@spec-orch/contract"
+import { Gate, type PolicyUnavailable, type UnknownProfile } from "@spec-orch/evidence"
 import { footprintOfPacket, loadPacket, missionNotReady, type PacketNotFound, type PacketRef } from "../mission/PacketIssue.js"
 import { ProcessToken } from "./EngineLock.js"
 import { RunStore } from "./RunStore.js"
@@ -79,10 +80,15 @@ export const ownerAlive = (token: string | undefined, host: string): boolean => 
 
 /** Runs issues through the durable workflow. */
 export class Runs extends Context.Service<Runs, {
-  /** Runs (or resumes) an issue to its verdict. */
-  readonly start: (options: StartOptions) => Effect.Effect<RunResult, SpecNotReady | IssueSourceError | InvalidFile | StageFailed | MissionsError | PacketNotFound>
+  /**
+   * Runs (or resumes) an issue to its verdict. Fails before anything is created or started when the
+   * gate could not judge the run (its policy file is unusable, or the profile is not in it).
+   */
+  readonly start: (
+    options: StartOptions
+  ) => Effect.Effect<RunResult, SpecNotReady | IssueSourceError | InvalidFile | StageFailed | MissionsError | PacketNotFound | UnknownProfile | PolicyUnavailable>
 }>()("@spec-orch/control/Runs") {
-  static readonly layer: Layer.Layer<Runs, never, RunStore | ProcessToken | Project | IssueSource | Specs | WorkflowEngine.WorkflowEngine> = Layer.effect(
+  static readonly layer: Layer.Layer<Runs, never, RunStore | ProcessToken | Project | IssueSource | Specs | Gate | WorkflowEngine.WorkflowEngine> = Layer.effect(
     Runs,
     Effect.gen(function*() {
       const store = yield* RunStore
@@ -90,10 +96,13 @@ export class Runs extends Context.Service<Runs, {
       const project = yield* Project
       const issues = yield* IssueSource
       const specs = yield* Specs
+      const gate = yield* Gate
       const engine = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
       const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
 
       const start = Effect.fn("Runs.start")(function*(options: StartOptions) {
+        // Fail before work: the gate must be able to judge the run before an agent spends anything on it.
+        yield* gate.plan(options.profile)
         // [mission packets] A packet's issue comes from the plan; the mission's approval is its spec's.
         const packet = options.packet !== undefined ? yield* loadPacket(options.packet) : undefined
         const issue = packet !== undefined ? packet.issue : yield* issues.get(options.issueId)
