@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { IssueSource } from "@spec-orch/contract"
+import { IssueAuthor, IssueSource } from "@spec-orch/contract"
 import { type FakeGitHub, fakeGitHub, tempDir } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
+import { GitHub } from "../src/trackers/GitHub.js"
 import { GitHubIssueSource } from "../src/trackers/TrackerIssueSource.js"
 import { trackerWorld, type TomlLike } from "./utils/trackers.js"
 
@@ -105,6 +106,37 @@ describe("GitHubIssueSource.get", () => {
       assert.match(missing.message, /issue GH-42 not found in github acme\/widgets \(acme\/widgets has no issue #42\)/)
       const bad = yield* withGitHub(fake, get("SON-1")).pipe(Effect.flip)
       assert.match(bad.message, /GitHub issue ids look like GH-12/)
+    }))
+})
+
+describe("GitHubIssueSource authors", () => {
+  it.live("carries the author's login and author_association with the repository", () =>
+    Effect.gen(function*() {
+      const fake = yield* seeded
+      fake.addIssue(REPO, { title: "by the bot" })
+      fake.addIssue(REPO, { title: "by a stranger", author: "mallory", association: "NONE" })
+      fake.setAssociation(REPO, "carol", "CONTRIBUTOR")
+      fake.addIssue(REPO, { title: "by a contributor", author: "carol" })
+      const { issues } = yield* withGitHub(fake, list())
+      const authors = issues.map((i) => [i.id, i.origin.author?.id, i.origin.author?.association])
+      assert.sameDeepMembers(authors, [["GH-1", "spec-orch-bot", "MEMBER"], ["GH-2", "mallory", "NONE"], ["GH-3", "carol", "CONTRIBUTOR"]])
+      assert.deepStrictEqual((yield* withGitHub(fake, get("GH-2"))).origin.author, new IssueAuthor({ id: "mallory", association: "NONE" }))
+    }))
+})
+
+describe("GitHub.isTeamMember", () => {
+  it.live("is true for an active member only: a pending invitation, another team and an unknown team are not membership", () =>
+    Effect.gen(function*() {
+      const fake = yield* seeded
+      fake.addTeam("acme", "core", ["bob"], { maintainers: ["ann"], pending: ["dave"] })
+      fake.addTeam("acme", "docs", ["eve"])
+      const root = yield* tempDir("github-teams-")
+      const answers = yield* Effect.forEach(
+        [["core", "bob"], ["core", "Ann"], ["core", "dave"], ["core", "eve"], ["nope", "bob"]] as const,
+        ([team, login]) => GitHub.use((g) => g.isTeamMember("acme", team, login))
+      ).pipe(Effect.provide(trackerWorld({ root, config: { github: { repo: REPO, api_url: fake.url } }, env: { GITHUB_TOKEN: fake.token } })))
+      assert.deepStrictEqual(answers, [true, true, false, false, false])
+      assert.strictEqual(fake.requestsTo("GET /orgs/{org}/teams/{team_slug}/memberships/{username}").length, 5)
     }))
 })
 
