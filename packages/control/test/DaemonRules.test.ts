@@ -5,7 +5,7 @@ import { LanguageModel } from "effect/ai"
 import { daemonRules, disposition, inConsumeState, isActive, labelsAllow, pollQuery, retryDelaySeconds } from "../src/daemon/Daemon.js"
 import { type Heartbeat, judgeHealth, staleAfterSeconds } from "../src/daemon/Heartbeat.js"
 import { admitIssue, intakeRules, judgeIntake, teamsToAsk } from "../src/daemon/Intake.js"
-import { clarificationComment, readinessRules, triage } from "../src/daemon/Triage.js"
+import { clarificationComment, readinessRules, triage, triagePrompt } from "../src/daemon/Triage.js"
 
 const issue = (over: Partial<ConstructorParameters<typeof Issue>[0]> = {}, origin: Partial<ConstructorParameters<typeof IssueOrigin>[0]> = {}) =>
   new Issue({
@@ -250,6 +250,13 @@ describe("triage", () => {
       const ok = yield* triage(issue()).pipe(Effect.provide(modelAnswering({ ready: true, questions: [] })))
       assert.deepStrictEqual([ok.ready, ok.decidedBy], [true, "model"])
     }))
+
+  it("a huge issue is clipped before it reaches the model", () => {
+    const prompt = triagePrompt(issue({ title: "t".repeat(5_000), builderPrompt: "b".repeat(10 * 1024 * 1024), acceptanceCriteria: [new AcceptanceCriterion({ id: "AC-1", text: "c".repeat(100_000) })] }))
+    assert.isBelow(prompt.length, 60_000)
+    assert.match(prompt, /\[… 10\d{6} more characters not shown\]/)
+    assert.strictEqual((prompt.match(/<<<BEGIN /g) ?? []).length, (prompt.match(/<<<END /g) ?? []).length)
+  })
 
   it.effect("a model that answers nonsense does not block the issue", () =>
     Effect.gen(function*() {
