@@ -59,6 +59,10 @@ describe("daemon intake: GitHub", () => {
         const refusals = yield* store.refusals
         assert.deepStrictEqual(refusals.find((r) => r.issueId === `GH-${stranger}`)?.who, "@mallory (author_association NONE)")
         assert.deepStrictEqual(refusals.find((r) => r.issueId === `GH-${contributor}`)?.who, "@carol (author_association CONTRIBUTOR)")
+        // Closed, it is no longer waiting: it leaves the list of refusals.
+        yield* Effect.promise(() => fetch(`${w.github.url}/repos/${REPO}/issues/${contributor}`, { method: "PATCH", headers: { authorization: `token ${w.github.token}` }, body: JSON.stringify({ state: "closed" }) }))
+        assert.deepStrictEqual((yield* daemon.tick).refused, [`GH-${stranger}`])
+        assert.deepStrictEqual((yield* store.refusals).map((r) => r.issueId), [`GH-${stranger}`])
       }).pipe(Effect.provide(daemonLayer({ ...w, config: githubConfig(w) })), Effect.provide(logs.layer))
       assert.deepStrictEqual(agentLog(w).filter((l) => l.startsWith("start")), [`start GH-${member}`])
       assert.deepStrictEqual(w.github.pulls(REPO).map((p) => p.head), [`spec-orch/GH-${member}`])

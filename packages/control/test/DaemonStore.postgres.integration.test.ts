@@ -103,7 +103,7 @@ describe.skipIf(pgUrl === undefined)(pgSuite("DaemonStore on Postgres"), () => {
         assert.isTrue(yield* store.refuse({ issueId: "GH-1", who: "@mallory (author_association NONE)", reason: "no rule" }))
         assert.isFalse(yield* other.refuse({ issueId: "GH-1", who: "@mallory (author_association NONE)", reason: "no rule" }), "the other daemon knows it already")
         assert.deepStrictEqual((yield* other.refusals).map((r) => r.issueId), ["GH-1"])
-        assert.isTrue(yield* other.admit("GH-1"))
+        assert.isTrue(yield* other.forgetRefusal("GH-1"))
         assert.deepStrictEqual(yield* store.refusals, [])
       }).pipe(Effect.provide(storeLayer(url)), Effect.scoped)
     }))

@@ -89,8 +89,8 @@ describe("DaemonStore.refuse", () => {
       const rows = yield* store.refusals
       assert.deepStrictEqual(rows.map((r) => [r.issueId, r.reason]), [["GH-1", "another rule"], ["GH-2", "no rule"]])
       assert.isBelow(Date.parse(rows[0]!.firstAt), Date.parse(rows[0]!.lastAt), "first seen is kept")
-      assert.isTrue(yield* store.admit("GH-1"))
-      assert.isFalse(yield* store.admit("GH-1"))
+      assert.isTrue(yield* store.forgetRefusal("GH-1"))
+      assert.isFalse(yield* store.forgetRefusal("GH-1"))
       assert.deepStrictEqual((yield* store.refusals).map((r) => r.issueId), ["GH-2"])
       assert.isUndefined(yield* store.issue("GH-2"), "a refused issue has no daemon record: it was never picked up")
     }).pipe(Effect.provide(storeLayer(db()))))

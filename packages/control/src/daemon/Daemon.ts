@@ -314,7 +314,7 @@ export class Daemon extends Context.Service<Daemon, {
       /** Forgets an earlier refusal of an issue that is admitted now. */
       const admitted = (issue: Issue, verdict: Extract<IntakeVerdict, { admitted: true }>) =>
         Effect.gen(function*() {
-          if (yield* store.admit(issue.id)) yield* Effect.logInfo(`${issue.id}: admitted now (${verdict.by})`)
+          if (yield* store.forgetRefusal(issue.id)) yield* Effect.logInfo(`${issue.id}: admitted now (${verdict.by})`)
         })
 
       // ── outcomes ─────────────────────────────────────────────────────────────────────────────
@@ -636,6 +636,9 @@ export class Daemon extends Context.Service<Daemon, {
           yield* runIssue(fresh.issue, { resume: how.resume, reuseAgentOf: how.reuse })
           dispatched.push(issue.id)
         }
+        // A refused issue that is no longer waiting (closed, moved, unlabelled) leaves the list `daemon status` shows.
+        const waiting = new Set<string>(polled.keys())
+        for (const r of yield* store.refusals) if (!waiting.has(r.issueId)) yield* store.forgetRefusal(r.issueId)
         return { polled: listing.issues.length, dispatched, clarifying, refused, cancelled, inFlight: inflight.size } satisfies TickReport
       }).pipe(Effect.withSpan("Daemon.tick"))
 

@@ -195,8 +195,8 @@ export class DaemonStore extends Context.Service<DaemonStore, {
   readonly hasMark: (mark: string) => Effect.Effect<boolean>
   /** Records that intake refused an issue; true when this is news (first refusal, or a different who or reason). */
   readonly refuse: (entry: { readonly issueId: string; readonly who: string; readonly reason: string }) => Effect.Effect<boolean>
-  /** Forgets a refusal (the issue is admitted now); true when there was one. */
-  readonly admit: (issueId: string) => Effect.Effect<boolean>
+  /** Forgets a refusal (the issue is admitted now, or no longer waiting); true when there was one. */
+  readonly forgetRefusal: (issueId: string) => Effect.Effect<boolean>
   /** Every refusal, newest first. */
   readonly refusals: Effect.Effect<ReadonlyArray<Refusal>>
 }>()("@spec-orch/control/DaemonStore") {
@@ -335,7 +335,7 @@ export class DaemonStore extends Context.Service<DaemonStore, {
           return before[0] === undefined || before[0].who !== entry.who || before[0].reason !== entry.reason
         }).pipe(Effect.orDie)
 
-      const admit = (issueId: string) =>
+      const forgetRefusal = (issueId: string) =>
         sql<{ issue_id: string }>`DELETE FROM so_daemon_refusals WHERE issue_id = ${issueId} RETURNING issue_id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
 
       const refusals = sql<{ issue_id: string; who: string; reason: string; first_at: string; last_at: string }>`SELECT issue_id, who, reason, first_at, last_at FROM so_daemon_refusals ORDER BY last_at DESC, issue_id`.pipe(
@@ -343,7 +343,7 @@ export class DaemonStore extends Context.Service<DaemonStore, {
         Effect.orDie
       )
 
-      return DaemonStore.of({ issue, issues, upsert, claim, renewClaims, release, claims, deadLetter, deadLetters, releaseDeadLetter, getMeta, setMeta, mark, hasMark, refuse, admit, refusals })
+      return DaemonStore.of({ issue, issues, upsert, claim, renewClaims, release, claims, deadLetter, deadLetters, releaseDeadLetter, getMeta, setMeta, mark, hasMark, refuse, forgetRefusal, refusals })
     })
   )
 }
