@@ -51,6 +51,14 @@ const EvolutionPolicy = z.object({
   threshold: z.number().optional()
 })
 
+/** GitHub's `author_association` values (how an issue's author relates to the repository). */
+export const GITHUB_AUTHOR_ASSOCIATIONS = ["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"] as const
+
+/** Who may dispatch work from GitHub when `[github] allowed_associations` is not set: people with a role in the repository. */
+export const DEFAULT_ALLOWED_ASSOCIATIONS: ReadonlyArray<(typeof GITHUB_AUTHOR_ASSOCIATIONS)[number]> = ["OWNER", "MEMBER", "COLLABORATOR"]
+
+const association = z.preprocess((v) => (typeof v === "string" ? v.trim().toUpperCase() : v), z.enum(GITHUB_AUTHOR_ASSOCIATIONS))
+
 /** Builder adapters spec-orch knows, plus the original's names accepted as aliases. */
 export const BUILDER_ADAPTERS = ["claude_code", "codex", "codex_exec", "opencode", "droid", "acp", "acpx", "command"] as const
 
@@ -109,7 +117,11 @@ export const ConfigFile = z.object({
     max_turns_per_session: z.number().int().positive().optional(),
     max_session_age_seconds: z.number().positive().optional(),
     max_cost_usd: z.number().positive().optional(),
-    max_tokens: z.number().int().positive().optional()
+    max_tokens: z.number().int().positive().optional(),
+    /** The builder prompt's size cap; the trusted sections are never cut to meet it. */
+    max_prompt_tokens: z.number().int().positive().default(24000),
+    /** The cap on any one section of untrusted text (the issue body, notes, spec, feedback). */
+    max_untrusted_section_tokens: z.number().int().positive().default(12000)
   }).prefault({}),
 
   reviewer: z.object({
@@ -172,7 +184,15 @@ export const ConfigFile = z.object({
     api_url: z.string().default("https://api.github.com"),
     remote: z.string().default("origin"),
     labels: strings.default([]),
-    state: z.enum(["open", "closed", "all"]).default("open")
+    state: z.enum(["open", "closed", "all"]).default("open"),
+    /** Daemon intake: authors with one of these `author_association`s may dispatch work. */
+    allowed_associations: z.array(association).default([...DEFAULT_ALLOWED_ASSOCIATIONS]),
+    /** Daemon intake: these logins may dispatch work. */
+    allowed_users: strings.default([]),
+    /** Daemon intake: members of these teams (`team-slug` of the repository's owner, or `org/team-slug`) may dispatch work. */
+    allowed_teams: strings.default([]),
+    /** Daemon intake: an issue carrying one of these labels may be dispatched, whoever filed it. */
+    allowed_labels: strings.default([])
   }).prefault({}),
 
   linear: z.object({
@@ -183,7 +203,13 @@ export const ConfigFile = z.object({
     api_url: z.string().default("https://api.linear.app/graphql"),
     in_progress_state: z.string().default("In Progress"),
     in_review_state: z.string().default("In Review"),
-    done_state: z.string().default("Done")
+    done_state: z.string().default("Done"),
+    /** Daemon intake: issues of these teams created by a member (not a guest, app or integration); default `[team_key]`. */
+    allowed_teams: strings.optional(),
+    /** Daemon intake: issues created by these users (email or user id) may be dispatched. */
+    allowed_creators: strings.default([]),
+    /** Daemon intake: an issue carrying one of these labels may be dispatched, whoever created it. */
+    allowed_labels: strings.default([])
   }).prefault({}),
 
   daemon: z.object({
@@ -204,7 +230,9 @@ export const ConfigFile = z.object({
     lease_seconds: z.number().positive().default(300),
     webhook_port: z.number().int().nonnegative().optional(),
     webhook_secret_env: z.string().optional(),
-    gate_profile: z.string().default("daemon")
+    gate_profile: z.string().default("daemon"),
+    /** Turns the intake allow-list off: anyone who can file an issue can make an agent run. */
+    allow_anyone: z.boolean().default(false)
   }).prefault({}),
 
   spec: z.object({ require_approval: z.boolean().default(true) }).prefault({}),

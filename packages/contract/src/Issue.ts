@@ -27,6 +27,19 @@ export class VerificationStep extends Schema.Class<VerificationStep>("@spec-orch
 export const RunClass = Schema.Literals(["feature", "bug", "refactor", "spike", "qa", "docs", "hotfix"])
 export type RunClass = typeof RunClass.Type
 
+/** Who filed an issue, as the tracker reports it; the daemon's intake allow-list judges it. */
+export class IssueAuthor extends Schema.Class<IssueAuthor>("@spec-orch/contract/IssueAuthor")({
+  /** GitHub login, or Linear user id. */
+  id: Schema.String,
+  name: Schema.optionalKey(Schema.String),
+  email: Schema.optionalKey(Schema.String),
+  /**
+   * How the author relates to the project. GitHub: `author_association` with the repository (`OWNER`,
+   * `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `NONE`, …). Linear: `MEMBER`, `GUEST` or `APP` in the workspace.
+   */
+  association: Schema.optionalKey(Schema.String)
+}) {}
+
 /** Where an issue came from, so results can be written back to the same place. */
 export class IssueOrigin extends Schema.Class<IssueOrigin>("@spec-orch/contract/IssueOrigin")({
   kind: Schema.Literals(["fixture", "markdown", "linear", "github"]),
@@ -38,7 +51,9 @@ export class IssueOrigin extends Schema.Class<IssueOrigin>("@spec-orch/contract/
   updatedAt: Schema.optionalKey(Schema.String),
   /** True when the tracker says this issue has sub-issues. */
   isParent: Schema.optionalKey(Schema.Boolean),
-  assignee: Schema.optionalKey(Schema.String)
+  assignee: Schema.optionalKey(Schema.String),
+  /** Who filed it (trackers only; fixture files have no author). */
+  author: Schema.optionalKey(IssueAuthor)
 }) {}
 
 /** The mission a packet issue belongs to. */

@@ -93,4 +93,18 @@ describe.skipIf(pgUrl === undefined)(pgSuite("DaemonStore on Postgres"), () => {
         assert.strictEqual(yield* store.getMeta("missing"), undefined)
       }).pipe(Effect.provide(Layer.fresh(storeLayer(url))))
     }))
+
+  it.live("records an intake refusal once across pools; admitting forgets it", () =>
+    Effect.gen(function*() {
+      const url = yield* freshDatabase("daemonrefusals")
+      yield* Effect.gen(function*() {
+        const store = yield* DaemonStore
+        const other = yield* otherStore(url)
+        assert.isTrue(yield* store.refuse({ issueId: "GH-1", who: "@mallory (author_association NONE)", reason: "no rule" }))
+        assert.isFalse(yield* other.refuse({ issueId: "GH-1", who: "@mallory (author_association NONE)", reason: "no rule" }), "the other daemon knows it already")
+        assert.deepStrictEqual((yield* other.refusals).map((r) => r.issueId), ["GH-1"])
+        assert.isTrue(yield* other.forgetRefusal("GH-1"))
+        assert.deepStrictEqual(yield* store.refusals, [])
+      }).pipe(Effect.provide(storeLayer(url)), Effect.scoped)
+    }))
 })

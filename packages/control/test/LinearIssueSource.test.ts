@@ -142,6 +142,27 @@ describe("LinearIssueSource.get", () => {
     }))
 })
 
+describe("LinearIssueSource authors", () => {
+  it.live("carries the creator and whether they are a member, a guest or an app; an integration's issue has none", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeLinear()
+      fake.addUser({ name: "Gus Guest", email: "gus@partner.example", guest: true })
+      fake.addUser({ name: "Intake Bot", email: "bot@apps.example", app: true })
+      fake.addIssue({ title: "by the viewer" })
+      fake.addIssue({ title: "by a guest", creator: "gus@partner.example" })
+      fake.addIssue({ title: "by an app", creator: "bot@apps.example" })
+      fake.addIssue({ title: "from an integration", creator: null })
+      const { issues } = yield* withLinear(fake, list())
+      assert.deepStrictEqual(issues.map((i) => [i.id, i.origin.author?.email, i.origin.author?.association]), [
+        ["SON-1", "ada@example.com", "MEMBER"],
+        ["SON-2", "gus@partner.example", "GUEST"],
+        ["SON-3", "bot@apps.example", "APP"],
+        ["SON-4", undefined, undefined]
+      ])
+      assert.strictEqual(issues[0]!.origin.author?.name, "Ada Lovelace")
+    }))
+})
+
 describe("LinearIssueSource errors", () => {
   it.live("a rejected token names the variable it came from", () =>
     Effect.gen(function*() {

@@ -1,6 +1,7 @@
 /**
  * A loopback GitHub REST API: the endpoints @octokit/rest calls for issues, issue comments,
- * labels, pull requests, merges, commit statuses and repositories, with GitHub's JSON shapes,
+ * labels, pull requests, merges, commit statuses, repositories and team memberships, with GitHub's
+ * JSON shapes (an author's `author_association` with the repository included),
  * error bodies (401 `Bad credentials`, 403, 404 `Not Found`, 422 `Validation Failed`), `Link`
  * pagination and primary/secondary rate-limit headers. A repository can be backed by a real bare
  * git repository, so pull requests and statuses see the branches and commits a test pushed.
@@ -37,7 +38,8 @@ export const FAKE_GITHUB_ROUTES = [
   "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
   "POST /repos/{owner}/{repo}/statuses/{sha}",
   "GET /repos/{owner}/{repo}/commits/{ref}/statuses",
-  "GET /repos/{owner}/{repo}/commits/{ref}/status"
+  "GET /repos/{owner}/{repo}/commits/{ref}/status",
+  "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
 ] as const
 
 const DOCS = "https://docs.github.com/rest"
@@ -61,6 +63,9 @@ const match = (method: string, pathname: string): { route: string; params: Recor
   }
   return undefined
 }
+
+/** GitHub's `author_association`: how the author of an issue or comment relates to the repository. */
+export type FakeAuthorAssociation = "OWNER" | "MEMBER" | "COLLABORATOR" | "CONTRIBUTOR" | "FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER" | "MANNEQUIN" | "NONE"
 
 /** A GitHub account the fake knows; `token` authenticates as it. */
 export interface FakeGitHubUser {
@@ -106,6 +111,8 @@ interface RepoRow {
   reviews: Array<ReviewRow>
   reviewComments: Array<ReviewCommentRow>
   checkRuns: Array<CheckRunRow>
+  /** `author_association` of each account with this repository (absent: `NONE`). */
+  associations: Map<number, FakeAuthorAssociation>
 }
 
 /** A read-only view of a pull request for assertions. */
@@ -142,6 +149,8 @@ export class FakeGitHub {
   private readonly rateLimitStatus: 403 | 429
   private readonly users: Array<FakeGitHubUser> = []
   private readonly repos = new Map<string, RepoRow>()
+  /** Team memberships: `org/slug` (lower case) → login (lower case) → state. */
+  private readonly teams = new Map<string, Map<string, { readonly role: "member" | "maintainer"; readonly state: "active" | "pending" }>>()
   private ids = 100
   private clock = Date.parse("2026-01-01T00:00:00Z")
 
@@ -198,8 +207,24 @@ export class FakeGitHub {
     const [owner, name] = fullName.split("/") as [string, string]
     this.repos.set(fullName.toLowerCase(), {
       id: this.nextId(), owner, name, defaultBranch: options.defaultBranch ?? "main", gitDir: options.gitDir,
-      branches: new Map(), issues: new Map(), nextNumber: 1, labels: [], comments: [], statuses: [], reviews: [], reviewComments: [], checkRuns: []
+      branches: new Map(), issues: new Map(), nextNumber: 1, labels: [], comments: [], statuses: [], reviews: [], reviewComments: [], checkRuns: [],
+      associations: new Map([[1, "MEMBER"]])
     })
+  }
+
+  /** Sets how an account relates to a repository (its `author_association`); an unknown login gets an account. */
+  setAssociation(fullName: string, login: string, association: FakeAuthorAssociation): void {
+    const user = this.users.find((u) => u.login === login) ?? this.addUser(login)
+    this.repo(fullName).associations.set(user.id, association)
+  }
+
+  /** Adds a team of an organization with its members (`pending`: invited, not yet accepted). */
+  addTeam(org: string, slug: string, members: ReadonlyArray<string>, options: { readonly maintainers?: ReadonlyArray<string>; readonly pending?: ReadonlyArray<string> } = {}): void {
+    const rows = new Map<string, { readonly role: "member" | "maintainer"; readonly state: "active" | "pending" }>()
+    for (const login of members) rows.set(login.toLowerCase(), { role: "member", state: "active" })
+    for (const login of options.maintainers ?? []) rows.set(login.toLowerCase(), { role: "maintainer", state: "active" })
+    for (const login of options.pending ?? []) rows.set(login.toLowerCase(), { role: "member", state: "pending" })
+    this.teams.set(`${org}/${slug}`.toLowerCase(), rows)
   }
 
   /** Declares a branch head for a repository without a git directory. */
@@ -207,14 +232,19 @@ export class FakeGitHub {
     this.repo(fullName).branches.set(branch, sha)
   }
 
-  /** Adds an issue (as the default user unless `author` is given) and returns its number. */
-  addIssue(fullName: string, input: { title: string; body?: string; labels?: ReadonlyArray<string>; state?: "open" | "closed"; assignee?: string }): number {
+  /**
+   * Adds an issue and returns its number: by the default user (a `MEMBER`) unless `author` is given; an
+   * unknown author gets an account, `association` sets theirs with the repository (default `NONE`).
+   */
+  addIssue(fullName: string, input: { title: string; body?: string; labels?: ReadonlyArray<string>; state?: "open" | "closed"; assignee?: string; author?: string; association?: FakeAuthorAssociation }): number {
     const repo = this.repo(fullName)
+    const author = input.author === undefined ? this.users[0]! : this.users.find((u) => u.login === input.author) ?? this.addUser(input.author)
+    if (input.association !== undefined) repo.associations.set(author.id, input.association)
     const now = this.tick()
     const row: IssueRow = {
       id: this.nextId(), number: repo.nextNumber++, title: input.title, body: input.body ?? null, state: input.state ?? "open",
       stateReason: input.state === "closed" ? "completed" : null, labels: (input.labels ?? []).map((n) => this.ensureLabel(repo, n).id),
-      userId: 1, assignee: input.assignee ?? null, createdAt: now, updatedAt: now, closedAt: input.state === "closed" ? now : null
+      userId: author.id, assignee: input.assignee ?? null, createdAt: now, updatedAt: now, closedAt: input.state === "closed" ? now : null
     }
     repo.issues.set(row.number, row)
     return row.number
@@ -387,6 +417,10 @@ export class FakeGitHub {
     return this.error(422, message, { errors })
   }
 
+  private associationOf(repo: RepoRow, userId: number): FakeAuthorAssociation {
+    return repo.associations.get(userId) ?? "NONE"
+  }
+
   private userJson(userId: number) {
     const u = this.users.find((x) => x.id === userId)!
     return {
@@ -418,7 +452,7 @@ export class FakeGitHub {
       user: this.userJson(i.userId), labels: i.labels.map((id) => this.labelJson(repo, repo.labels.find((l) => l.id === id)!)), state: i.state, locked: false,
       assignee: i.assignee ? { login: i.assignee, id: 5000, type: "User" } : null, assignees: i.assignee ? [{ login: i.assignee, id: 5000, type: "User" }] : [],
       milestone: null, comments: repo.comments.filter((c) => c.issueNumber === i.number).length, created_at: i.createdAt, updated_at: i.updatedAt,
-      closed_at: i.closedAt, author_association: "MEMBER", active_lock_reason: null, body: i.body, state_reason: i.stateReason,
+      closed_at: i.closedAt, author_association: this.associationOf(repo, i.userId), active_lock_reason: null, body: i.body, state_reason: i.stateReason,
       ...(i.pull ? {
         draft: i.pull.draft,
         pull_request: { url: `${this.url}/repos/${full}/pulls/${i.number}`, html_url: `https://github.com/${full}/pull/${i.number}`, diff_url: `https://github.com/${full}/pull/${i.number}.diff`, patch_url: `https://github.com/${full}/pull/${i.number}.patch`, merged_at: i.pull.mergedAt }
@@ -440,7 +474,7 @@ export class FakeGitHub {
       labels: i.labels.map((id) => this.labelJson(repo, repo.labels.find((l) => l.id === id)!)), milestone: null, draft: p.draft,
       head: { label: `${repo.owner}:${p.head}`, ref: p.head, sha: p.headSha, user: repoJson.owner, repo: repoJson },
       base: { label: `${repo.owner}:${p.base}`, ref: p.base, sha: baseSha, user: repoJson.owner, repo: repoJson },
-      author_association: "MEMBER", auto_merge: null, active_lock_reason: null,
+      author_association: this.associationOf(repo, i.userId), auto_merge: null, active_lock_reason: null,
       ...(full ? {
         merged: p.merged, mergeable: i.state === "open" ? p.mergeable : null, rebaseable: p.mergeable,
         mergeable_state: p.draft ? "draft" : p.mergeable ? "clean" : "dirty", merged_by: p.merged ? this.userJson(1) : null,
@@ -455,7 +489,7 @@ export class FakeGitHub {
     return {
       url: `${this.url}/repos/${name}/issues/comments/${c.id}`, html_url: `https://github.com/${name}/issues/${c.issueNumber}#issuecomment-${c.id}`,
       issue_url: `${this.url}/repos/${name}/issues/${c.issueNumber}`, id: c.id, node_id: `IC_${c.id}`, user: this.userJson(c.userId),
-      created_at: c.createdAt, updated_at: c.updatedAt, author_association: "MEMBER", body: c.body
+      created_at: c.createdAt, updated_at: c.updatedAt, author_association: this.associationOf(repo, c.userId), body: c.body
     }
   }
 
@@ -504,6 +538,12 @@ export class FakeGitHub {
     if (matched === undefined) return this.error(404)
     const { route, params } = matched
     if (route === "GET /user") return { status: 200, body: this.userJson(user.id) }
+    if (route === "GET /orgs/{org}/teams/{team_slug}/memberships/{username}") {
+      // GitHub answers 404 both for "not a member" and for a team the token cannot see.
+      const membership = this.teams.get(`${params.org}/${params.team_slug}`.toLowerCase())?.get(params.username!.toLowerCase())
+      if (membership === undefined) return this.error(404, "Not Found", { documentation_url: `${DOCS}/teams/members#get-team-membership-for-a-user` })
+      return { status: 200, body: { url: `${this.url}/organizations/1/team/1/memberships/${params.username}`, role: membership.role, state: membership.state } }
+    }
     const repo = this.repos.get(`${params.owner}/${params.repo}`.toLowerCase())
     if (repo === undefined) return this.error(404, "Not Found", { documentation_url: `${DOCS}/repos/repos#get-a-repository` })
     const body = (incoming.body ?? {}) as Record<string, any>
@@ -533,7 +573,7 @@ export class FakeGitHub {
 
       case "POST /repos/{owner}/{repo}/issues": {
         if (typeof body.title !== "string" || body.title === "") return this.validation([{ resource: "Issue", code: "missing_field", field: "title" }])
-        const n = this.addIssue(`${repo.owner}/${repo.name}`, { title: body.title, body: body.body, labels: body.labels })
+        const n = this.addIssue(`${repo.owner}/${repo.name}`, { title: body.title, body: body.body, labels: body.labels, author: user.login })
         return { status: 201, body: this.issueJson(repo, repo.issues.get(n)!) }
       }
 
@@ -716,7 +756,7 @@ export class FakeGitHub {
         return this.paged(incoming, repo.reviews.filter((r) => r.number === i.number).map((r) => ({
           id: r.id, node_id: `PRR_${r.id}`, user: this.userJson(r.userId), body: r.body, state: r.state,
           html_url: `https://github.com/${name}/pull/${r.number}#pullrequestreview-${r.id}`, pull_request_url: `${this.url}/repos/${name}/pulls/${r.number}`,
-          author_association: "MEMBER", submitted_at: r.submittedAt, commit_id: r.commitId
+          author_association: this.associationOf(repo, r.userId), submitted_at: r.submittedAt, commit_id: r.commitId
         })))
       }
 
@@ -728,7 +768,7 @@ export class FakeGitHub {
           url: `${this.url}/repos/${name}/pulls/comments/${c.id}`, id: c.id, node_id: `PRRC_${c.id}`, pull_request_review_id: c.reviewId,
           diff_hunk: "@@ -1 +1 @@", path: c.path, position: c.line, original_position: c.line, line: c.line, original_line: c.line, side: "RIGHT",
           commit_id: c.commitId, original_commit_id: c.commitId, user: this.userJson(c.userId), body: c.body, created_at: c.createdAt, updated_at: c.createdAt,
-          html_url: `https://github.com/${name}/pull/${c.number}#discussion_r${c.id}`, pull_request_url: `${this.url}/repos/${name}/pulls/${c.number}`, author_association: "MEMBER"
+          html_url: `https://github.com/${name}/pull/${c.number}#discussion_r${c.id}`, pull_request_url: `${this.url}/repos/${name}/pulls/${c.number}`, author_association: this.associationOf(repo, c.userId)
         })))
       }
 

@@ -24,6 +24,8 @@ type User {
   displayName: String!
   email: String!
   active: Boolean!
+  guest: Boolean!
+  app: Boolean!
   isMe: Boolean!
   url: String!
 }
@@ -217,6 +219,10 @@ export interface FakeLinearUser {
   readonly displayName: string
   readonly email: string
   readonly token: string | undefined
+  /** A guest: limited to the teams they were invited to. */
+  readonly guest: boolean
+  /** An app's user (an integration or agent), not a person. */
+  readonly app: boolean
 }
 
 interface TeamRow { id: string; key: string; name: string; nextNumber: number }
@@ -252,6 +258,8 @@ export interface FakeLinearIssueInput {
   readonly labels?: ReadonlyArray<string>
   /** `"me"` (the default viewer), a user's email, or absent for unassigned. */
   readonly assignee?: string
+  /** Who created it: a user's email; `null` as for an issue an integration created; the default viewer when absent. */
+  readonly creator?: string | null
   /** Identifier of the parent issue (`SON-1`). */
   readonly parent?: string
   readonly priority?: number
@@ -426,8 +434,16 @@ export class FakeLinear {
   }
 
   /** Adds a user; with a `token`, requests with that API key act as this user. */
-  addUser(input: { name: string; email: string; token?: string }): FakeLinearUser {
-    const user: FakeLinearUser = { id: uuid("u", this.users.length + 1), name: input.name, displayName: input.name.split(" ")[0]!.toLowerCase(), email: input.email, token: input.token }
+  addUser(input: { name: string; email: string; token?: string; guest?: boolean; app?: boolean }): FakeLinearUser {
+    const user: FakeLinearUser = {
+      id: uuid("u", this.users.length + 1),
+      name: input.name,
+      displayName: input.name.split(" ")[0]!.toLowerCase(),
+      email: input.email,
+      token: input.token,
+      guest: input.guest ?? false,
+      app: input.app ?? false
+    }
     this.users.push(user)
     return user
   }
@@ -451,6 +467,8 @@ export class FakeLinear {
     if (input.parent !== undefined && parent === undefined) throw new Error(`fake linear: no parent issue ${input.parent}`)
     const assignee = input.assignee === undefined ? undefined : input.assignee === "me" ? this.users[0] : this.users.find((u) => u.email === input.assignee)
     if (input.assignee !== undefined && assignee === undefined) throw new Error(`fake linear: no user ${input.assignee}`)
+    const creator = input.creator === undefined ? this.users[0] : input.creator === null ? undefined : this.users.find((u) => u.email === input.creator)
+    if (typeof input.creator === "string" && creator === undefined) throw new Error(`fake linear: no user ${input.creator}`)
     const now = this.tick()
     const row: IssueRow = {
       id: uuid("i", this.issues.length + 1),
@@ -462,7 +480,7 @@ export class FakeLinear {
       stateId: state.id,
       labelIds: (input.labels ?? []).map((name) => this.ensureLabel(team.id, name).id),
       assigneeId: assignee?.id,
-      creatorId: this.users[0]!.id,
+      creatorId: creator?.id,
       parentId: parent?.id,
       createdAt: now,
       updatedAt: now,
@@ -713,7 +731,10 @@ export class FakeLinear {
 
   private userNode(user: FakeLinearUser | undefined, viewer: FakeLinearUser) {
     if (user === undefined) return null
-    return { id: user.id, name: user.name, displayName: user.displayName, email: user.email, active: true, isMe: user.id === viewer.id, url: `https://linear.app/fake/profiles/${user.displayName}` }
+    return {
+      id: user.id, name: user.name, displayName: user.displayName, email: user.email, active: true, guest: user.guest, app: user.app,
+      isMe: user.id === viewer.id, url: `https://linear.app/fake/profiles/${user.displayName}`
+    }
   }
 
   private teamNode(team: TeamRow, viewer: FakeLinearUser): Record<string, unknown> {

@@ -47,6 +47,7 @@ const daemonStart = (input: { once: boolean; source: Option.Option<string>; webh
             ...(resumed.length > 0 ? [`resumed: ${resumed.join(", ")}`] : []),
             `polled ${report.polled} issue(s); dispatched ${report.dispatched.length > 0 ? report.dispatched.join(", ") : "none"}` +
             `${report.clarifying.length > 0 ? `; asked for clarification: ${report.clarifying.join(", ")}` : ""}` +
+            `${report.refused.length > 0 ? `; refused at intake: ${report.refused.join(", ")} (spec-orch daemon status)` : ""}` +
             `${report.cancelled.length > 0 ? `; cancelled: ${report.cancelled.join(", ")}` : ""}`,
             ...rows.filter((r) => [...resumed, ...report.dispatched].includes(r.issueId)).map((r) => `  ${r.issueId}: ${r.status}${r.lastError ? ` (${r.lastError})` : ""}`),
             ...(feedback.checked.length > 0 ? [`read ${feedback.checked.length} pull request(s): ${feedback.findings} finding(s)${feedback.reactions.length > 0 ? `; reactions: ${feedback.reactions.join(", ")}` : ""}`] : [])
@@ -89,9 +90,10 @@ export const status = (input: { json: boolean }) =>
     const rows = yield* store.issues()
     const claims = yield* store.claims
     const dead = yield* store.deadLetters
+    const refusals = yield* store.refusals
     const lastPoll = yield* store.getMeta("last_poll")
     const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19))
-    yield* emit(input.json, { health: { healthy: verdict.healthy, state: verdict.state, message: verdict.message }, heartbeat: heartbeat ?? null, lastPoll: lastPoll ?? null, issues: rows, claims, deadLetters: dead }, () => {
+    yield* emit(input.json, { health: { healthy: verdict.healthy, state: verdict.state, message: verdict.message }, heartbeat: heartbeat ?? null, lastPoll: lastPoll ?? null, issues: rows, claims, deadLetters: dead, refused: refusals }, () => {
       const active = rows.filter((r) => r.status !== "done" || r.finishedAt === null)
       return [
         `daemon: ${verdict.message}`,
@@ -105,7 +107,10 @@ export const status = (input: { json: boolean }) =>
             (active.length > 0 ? active : rows).map((r) => [r.issueId, r.status, String(r.retryCount), r.status === "retry" ? when(r.retryAt) : "-", r.lastRunId ?? "-", r.prNumber !== null ? `#${r.prNumber}` : "-", (r.lastError ?? "").slice(0, 80)])
           ),
         ...(claims.length > 0 ? ["", table(["CLAIMED", "OWNER", "RUN", "LEASE UNTIL"], claims.map((c) => [c.issueId, c.owner, c.runId ?? "-", when(c.expiresAt)]))] : []),
-        ...(dead.length > 0 ? ["", `${dead.length} dead-lettered: ${dead.map((d) => d.issueId).join(", ")} (spec-orch daemon dlq)`] : [])
+        ...(dead.length > 0 ? ["", `${dead.length} dead-lettered: ${dead.map((d) => d.issueId).join(", ")} (spec-orch daemon dlq)`] : []),
+        ...(refusals.length > 0
+          ? ["", `${refusals.length} refused at intake (who may dispatch work: [github] / [linear] allowed_* keys in spec-orch.toml):`, table(["ISSUE", "FROM", "WHY"], refusals.map((r) => [r.issueId, r.who, r.reason]))]
+          : [])
       ]
     })
   }).pipe(Effect.provide(DaemonStore.layer)))

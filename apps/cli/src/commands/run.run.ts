@@ -1,6 +1,6 @@
 /** Handlers for `spec-orch run|status|logs|rerun`. */
 import { type RunRecord } from "@spec-orch/contract"
-import { ownerAlive, ProcessToken, type RunEvent, Runs, RunStore } from "@spec-orch/control"
+import { intakeWarning, ownerAlive, ProcessToken, type RunEvent, Runs, RunStore } from "@spec-orch/control"
 import { Console, Effect, Fiber, FileSystem, Option, Path, Stream } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
@@ -65,6 +65,9 @@ export const run = (input: { issue: string; source: Option.Option<string>; agent
     const store = yield* RunStore
     const path = yield* Path.Path
     const started = Date.now()
+    // A person chose this issue: the daemon's intake allow-list does not block it, but says when it would.
+    const warning = yield* intakeWarning(input.issue)
+    if (warning !== undefined) process.stderr.write(`${warning}\n`)
     const display = input.json ? undefined : progressDisplay(input.issue)
     let runId: string | undefined
     const follower = yield* Stream.runForEach(store.live, (e) => Effect.sync(() => e.runId === runId && display?.onEvent(e))).pipe(Effect.forkChild)

@@ -1,6 +1,7 @@
 /**
  * The daemon: polls the configured tracker (and wakes on webhooks) within the request budget,
- * picks issues in `[daemon] consume_state`, triages them, claims them with a lease and runs each as
+ * picks issues in `[daemon] consume_state` that the intake allow-list admits (a refused issue is
+ * neither claimed nor commented on), triages them, claims them with a lease and runs each as
  * the durable Run workflow, at most `[daemon] max_concurrent` at a time. Tracker state is
  * reconciled before every dispatch and on every tick (an issue moved away is cancelled); silent
  * runs are cancelled as stalled; failures retry with exponential backoff and then dead-letter.
@@ -25,6 +26,7 @@ import { runGit } from "../trackers/internal/git.js"
 import { type DaemonIssue, DaemonStore } from "./DaemonStore.js"
 import { findingsOf, firedTriggers, observePull, passingChecks, signalOf } from "./Feedback.js"
 import { type HeartbeatRun, writeHeartbeat } from "./Heartbeat.js"
+import { admitIssue, intakeRules, type IntakeVerdict } from "./Intake.js"
 import { DEFAULT_TEMPLATES, loadReactions, type ReactionRule, renderTemplate } from "./Reactions.js"
 import { CLARIFICATION_LABEL, clarificationComment, clarificationKey, type Readiness, triage } from "./Triage.js"
 
@@ -40,6 +42,9 @@ export const RETRYABLE_CONDITIONS: ReadonlyArray<string> = ["builder", "verifica
 /** Seconds until retry `n` (1-based): `base * 2^(n-1)`. */
 export const retryDelaySeconds = (baseSeconds: number, n: number): number => baseSeconds * 2 ** Math.max(0, n - 1)
 
+/** How long an answer about GitHub team membership is reused before GitHub is asked again. */
+export const TEAM_MEMBERSHIP_TTL_SECONDS = 600
+
 /** The comment key of a dead-letter notice. */
 export const deadLetterKey = (issueId: string): string => `dead-letter:${issueId}`
 
@@ -49,6 +54,8 @@ export interface TickReport {
   readonly polled: number
   readonly dispatched: ReadonlyArray<string>
   readonly clarifying: ReadonlyArray<string>
+  /** Issues the intake allow-list did not admit this tick (not claimed, not commented on). */
+  readonly refused: ReadonlyArray<string>
   readonly cancelled: ReadonlyArray<string>
   readonly inFlight: number
 }
@@ -213,6 +220,7 @@ export class Daemon extends Context.Service<Daemon, {
 
       const cfg = project.config
       const rules = daemonRules(cfg)
+      const intake = intakeRules(cfg)
       const leaseMs = cfg.daemon.lease_seconds * 1000
       const pollSeconds = cfg.daemon.poll_interval_seconds ?? cfg.linear.poll_interval_seconds
       const stallMs = (cfg.builder.timeout_seconds + cfg.builder.stall_timeout_seconds) * 1000
@@ -246,6 +254,7 @@ export class Daemon extends Context.Service<Daemon, {
             processed: counters.processed,
             inFlight: yield* heartbeatRuns,
             deadLetter: dead.length,
+            refused: (yield* store.refusals).length,
             consecutiveErrors: counters.consecutiveErrors,
             lastError: counters.lastError
           }).pipe(Effect.provide(services))
@@ -282,6 +291,31 @@ export class Daemon extends Context.Service<Daemon, {
             Effect.option,
             Effect.map(Option.getOrUndefined)
           )
+
+      // ── intake: who may put work in front of an agent ────────────────────────────────────────
+      const teamAnswers = new Map<string, { readonly member: boolean; readonly atMs: number }>()
+      const isTeamMember = (org: string, slug: string, login: string) =>
+        Effect.gen(function*() {
+          const key = `${org}/${slug}/${login}`.toLowerCase()
+          const now = yield* nowMs
+          const known = teamAnswers.get(key)
+          if (known !== undefined && now - known.atMs < TEAM_MEMBERSHIP_TTL_SECONDS * 1000) return known.member
+          const member = yield* github.isTeamMember(org, slug, login)
+          teamAnswers.set(key, { member, atMs: now })
+          return member
+        })
+      const admit = (issue: Issue) => admitIssue(intake, issue, isTeamMember)
+      /** Records a refusal; it is logged once per issue (again only when who or why changed), without the issue's text. */
+      const refuse = (issue: Issue, verdict: Extract<IntakeVerdict, { admitted: false }>) =>
+        Effect.gen(function*() {
+          const news = yield* store.refuse({ issueId: issue.id, who: verdict.who, reason: verdict.reason })
+          if (news) yield* Effect.logWarning(`${issue.id}: not dispatched: ${verdict.who} may not put work in front of an agent: ${verdict.reason}`)
+        })
+      /** Forgets an earlier refusal of an issue that is admitted now. */
+      const admitted = (issue: Issue, verdict: Extract<IntakeVerdict, { admitted: true }>) =>
+        Effect.gen(function*() {
+          if (yield* store.forgetRefusal(issue.id)) yield* Effect.logInfo(`${issue.id}: admitted now (${verdict.by})`)
+        })
 
       // ── outcomes ─────────────────────────────────────────────────────────────────────────────
       const fail = Effect.fnUntraced(function*(issue: Issue, message: string, runId: string | undefined, reuseAgentOf?: string | undefined) {
@@ -539,7 +573,14 @@ export class Daemon extends Context.Service<Daemon, {
           yield* Effect.logInfo(`${issue.id}: not ready (${readiness.decidedBy}); asked for clarification`)
         })
 
+      let warnedAnyone = false
       const tick = Effect.gen(function*() {
+        if (intake.allowAnyone && !warnedAnyone) {
+          warnedAnyone = true
+          yield* Effect.logWarning(
+            `[daemon] allow_anyone = true: the intake allow-list is OFF. Anyone who can file or label an issue in ${source.name} can make an agent run on this machine with its tools; set allow_anyone = false and use the [github] / [linear] allowed_* keys instead`
+          )
+        }
         yield* store.renewClaims(me.token, leaseMs)
         const listing = yield* source.list(pollQuery(rules))
         const polled = new Map(listing.issues.map((i) => [i.id, i]))
@@ -548,6 +589,7 @@ export class Daemon extends Context.Service<Daemon, {
 
         const dispatched: Array<string> = []
         const clarifying: Array<string> = []
+        const refused: Array<string> = []
         const ordered = [...listing.issues].sort((a, b) => Number(isHotfix(b)) - Number(isHotfix(a)))
         // One query for the daemon's view of every polled issue (a tick may look at thousands).
         const known = new Map((yield* store.issues()).map((r) => [r.issueId, r]))
@@ -556,6 +598,14 @@ export class Daemon extends Context.Service<Daemon, {
           const row = known.get(issue.id)
           const how = eligibility(issue, row, yield* nowMs)
           if (how === undefined) continue
+          // Intake first: a refused issue is not claimed, triaged or commented on.
+          const verdict = yield* admit(issue)
+          if (!verdict.admitted) {
+            yield* refuse(issue, verdict)
+            refused.push(issue.id)
+            continue
+          }
+          yield* admitted(issue, verdict)
           if (!(yield* claim(issue.id))) continue
           if (how.triage && !isHotfix(issue)) {
             const readiness = yield* triage(issue).pipe(Option.isSome(model) ? Effect.provideService(LanguageModel.LanguageModel, model.value) : (e) => e)
@@ -574,12 +624,22 @@ export class Daemon extends Context.Service<Daemon, {
             yield* store.release(issue.id, me.token)
             continue
           }
+          const freshVerdict = yield* admit(fresh.issue)
+          if (!freshVerdict.admitted) {
+            yield* store.release(issue.id, me.token)
+            yield* refuse(fresh.issue, freshVerdict)
+            refused.push(issue.id)
+            continue
+          }
           if (row?.status === "clarifying") yield* labelOn(fresh.issue, { remove: [CLARIFICATION_LABEL] })
           if (inConsumeState(rules, fresh.issue)) yield* moveTo(fresh.issue, rules.inProgressState)
           yield* runIssue(fresh.issue, { resume: how.resume, reuseAgentOf: how.reuse })
           dispatched.push(issue.id)
         }
-        return { polled: listing.issues.length, dispatched, clarifying, cancelled, inFlight: inflight.size } satisfies TickReport
+        // A refused issue that is no longer waiting (closed, moved, unlabelled) leaves the list `daemon status` shows.
+        const waiting = new Set<string>(polled.keys())
+        for (const r of yield* store.refusals) if (!waiting.has(r.issueId)) yield* store.forgetRefusal(r.issueId)
+        return { polled: listing.issues.length, dispatched, clarifying, refused, cancelled, inFlight: inflight.size } satisfies TickReport
       }).pipe(Effect.withSpan("Daemon.tick"))
 
       // ── resuming what a previous process left ────────────────────────────────────────────────
@@ -598,8 +658,14 @@ export class Daemon extends Context.Service<Daemon, {
             continue
           }
           const latest = row.runKey !== null ? yield* runStore.latestForKey(row.runKey) : yield* runStore.latest(row.issueId)
-          if (state.kind === "gone" || !isActive(rules, state.issue)) {
-            const reason = state.kind === "gone" ? `${row.issueId} no longer exists in the tracker` : describeState(state.issue)
+          const verdict = state.kind === "issue" ? yield* admit(state.issue) : undefined
+          if (state.kind === "issue" && verdict !== undefined && !verdict.admitted) yield* refuse(state.issue, verdict)
+          if (state.kind === "gone" || !isActive(rules, state.issue) || verdict?.admitted === false) {
+            const reason = state.kind === "gone"
+              ? `${row.issueId} no longer exists in the tracker`
+              : verdict?.admitted === false
+              ? `refused at intake: ${verdict.who} may not put work in front of an agent`
+              : describeState(state.issue)
             if (latest !== undefined && !FINAL.has(latest.status)) {
               yield* interruptWorkflow(latest.runId)
               yield* runStore.update(latest.runId, (r) => ({ ...r, status: "cancelled", message: `cancelled by the daemon: ${reason}` }) as RunRecord)
@@ -791,6 +857,7 @@ export class Daemon extends Context.Service<Daemon, {
         )
         yield* heartbeat("starting")
         yield* Effect.logInfo(`daemon started (pid ${me.pid}): ${source.name}, "${rules.consumeState}", up to ${maxConcurrent} at a time, polling every ${pollSeconds} s`)
+
         const resumed = yield* reclaim.pipe(Effect.catchCause((c) => Effect.as(Effect.logError(`reclaiming runs failed: ${Cause.pretty(c)}`), [] as ReadonlyArray<string>)))
         if (resumed.length > 0) yield* Effect.logInfo(`resumed ${resumed.join(", ")}`)
         let lastFeedback = 0

@@ -1,7 +1,8 @@
 /**
  * The daemon's durable state in the state database: what it knows about each tracker issue (status,
  * retries and when the next one is due, the last run, the pull request), claims with a lease (one
- * owner per issue), dead letters, small meta values and reaction marks. Plain SQL over `effect/sql`
+ * owner per issue), dead letters, issues the intake allow-list refused, small meta values and
+ * reaction marks. Plain SQL over `effect/sql`
  * (TEXT, INTEGER, BIGINT, `ON CONFLICT … DO UPDATE`), so it runs on SQLite and Postgres alike.
  */
 import { Clock, Context, Effect, Layer } from "effect"
@@ -63,6 +64,15 @@ export interface DeadLetter {
   readonly deadAt: string
 }
 
+/** An issue the intake allow-list refused: who filed it and why no rule admitted it (never its text). */
+export interface Refusal {
+  readonly issueId: string
+  readonly who: string
+  readonly reason: string
+  readonly firstAt: string
+  readonly lastAt: string
+}
+
 const migrations = Migrator.fromRecord({
   "0001_daemon": Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -103,6 +113,16 @@ const migrations = Migrator.fromRecord({
     yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_marks (
       mark TEXT PRIMARY KEY,
       created_at TEXT NOT NULL
+    )`
+  }),
+  "0002_daemon_refusals": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_refusals (
+      issue_id TEXT PRIMARY KEY,
+      who TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      first_at TEXT NOT NULL,
+      last_at TEXT NOT NULL
     )`
   })
 })
@@ -173,6 +193,12 @@ export class DaemonStore extends Context.Service<DaemonStore, {
   readonly mark: (mark: string) => Effect.Effect<boolean>
   /** Whether a mark was recorded. */
   readonly hasMark: (mark: string) => Effect.Effect<boolean>
+  /** Records that intake refused an issue; true when this is news (first refusal, or a different who or reason). */
+  readonly refuse: (entry: { readonly issueId: string; readonly who: string; readonly reason: string }) => Effect.Effect<boolean>
+  /** Forgets a refusal (the issue is admitted now, or no longer waiting); true when there was one. */
+  readonly forgetRefusal: (issueId: string) => Effect.Effect<boolean>
+  /** Every refusal, newest first. */
+  readonly refusals: Effect.Effect<ReadonlyArray<Refusal>>
 }>()("@spec-orch/control/DaemonStore") {
   /** The store over the ambient SqlClient; migrates its tables first. */
   static readonly layer: Layer.Layer<DaemonStore, never, SqlClient.SqlClient> = Layer.effect(
@@ -300,7 +326,24 @@ export class DaemonStore extends Context.Service<DaemonStore, {
 
       const hasMark = (m: string) => sql<{ mark: string }>`SELECT mark FROM so_daemon_marks WHERE mark = ${m}`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
 
-      return DaemonStore.of({ issue, issues, upsert, claim, renewClaims, release, claims, deadLetter, deadLetters, releaseDeadLetter, getMeta, setMeta, mark, hasMark })
+      const refuse = (entry: { readonly issueId: string; readonly who: string; readonly reason: string }) =>
+        Effect.gen(function*() {
+          const at = yield* nowIso
+          const before = yield* sql<{ who: string; reason: string }>`SELECT who, reason FROM so_daemon_refusals WHERE issue_id = ${entry.issueId}`
+          yield* sql`INSERT INTO so_daemon_refusals (issue_id, who, reason, first_at, last_at) VALUES (${entry.issueId}, ${entry.who}, ${entry.reason}, ${at}, ${at})
+            ON CONFLICT (issue_id) DO UPDATE SET who = excluded.who, reason = excluded.reason, last_at = excluded.last_at`
+          return before[0] === undefined || before[0].who !== entry.who || before[0].reason !== entry.reason
+        }).pipe(Effect.orDie)
+
+      const forgetRefusal = (issueId: string) =>
+        sql<{ issue_id: string }>`DELETE FROM so_daemon_refusals WHERE issue_id = ${issueId} RETURNING issue_id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
+
+      const refusals = sql<{ issue_id: string; who: string; reason: string; first_at: string; last_at: string }>`SELECT issue_id, who, reason, first_at, last_at FROM so_daemon_refusals ORDER BY last_at DESC, issue_id`.pipe(
+        Effect.map((rows) => rows.map((r) => ({ issueId: r.issue_id, who: r.who, reason: r.reason, firstAt: r.first_at, lastAt: r.last_at }))),
+        Effect.orDie
+      )
+
+      return DaemonStore.of({ issue, issues, upsert, claim, renewClaims, release, claims, deadLetter, deadLetters, releaseDeadLetter, getMeta, setMeta, mark, hasMark, refuse, forgetRefusal, refusals })
     })
   )
 }

@@ -29,6 +29,8 @@ export const Heartbeat = Schema.Struct({
   processed: Schema.Number,
   inFlight: Schema.Array(HeartbeatRun),
   deadLetter: Schema.Number,
+  /** Issues the intake allow-list refused (absent in heartbeats of older daemons). */
+  refused: Schema.optionalKey(Schema.Number),
   consecutiveErrors: Schema.Number,
   lastError: Schema.NullOr(Schema.String)
 })
@@ -92,5 +94,6 @@ export const judgeHealth = (
   if (h.status === "degraded") {
     return { ...base, healthy: false, state: "degraded", message: `the daemon (pid ${h.pid}) is degraded: ${h.consecutiveErrors} tick(s) in a row failed; last error: ${h.lastError ?? "unknown"}` }
   }
-  return { ...base, healthy: true, state: h.status === "starting" ? "starting" : "healthy", message: `the daemon (pid ${h.pid}) is ${h.status}: ${h.inFlight.length} run(s) in flight, ${h.processed} finished, ${h.deadLetter} dead-lettered; heartbeat ${age} s ago` }
+  const refused = h.refused !== undefined && h.refused > 0 ? `, ${h.refused} refused at intake` : ""
+  return { ...base, healthy: true, state: h.status === "starting" ? "starting" : "healthy", message: `the daemon (pid ${h.pid}) is ${h.status}: ${h.inFlight.length} run(s) in flight, ${h.processed} finished, ${h.deadLetter} dead-lettered${refused}; heartbeat ${age} s ago` }
 }

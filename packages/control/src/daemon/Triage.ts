@@ -2,7 +2,8 @@
  * Readiness triage before the daemon dispatches an issue: fixed rules first (there is something to
  * build, and a way to tell it is done), then, when a `LanguageModel` is provided, the model's
  * judgement ("ready" or a few numbered questions). The issue's text is untrusted data: it is fenced
- * in the prompt and never changes what the rules check. A model that fails does not block work.
+ * (and clipped: a 10 MB body is not sent to the model) in the prompt and never changes what the rules
+ * check. A model that fails does not block work.
  */
 import type { Issue } from "@spec-orch/contract"
 import { fenceUntrusted } from "@spec-orch/evidence"
@@ -41,7 +42,12 @@ export const TriageAnswer = Schema.Struct({
   questions: Schema.Array(Schema.String)
 })
 
-/** The triage prompt: the issue's fields fenced as untrusted data. */
+/** Characters of the title, description and criteria the triage prompt shows at most. */
+export const TRIAGE_LIMITS = { title: 1_000, description: 32_000, criteria: 16_000 } as const
+
+const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max)}\n[… ${text.length - max} more characters not shown]`)
+
+/** The triage prompt: the issue's fields fenced as untrusted data, each clipped to `TRIAGE_LIMITS`. */
 export const triagePrompt = (issue: Issue): string =>
   [
     "You decide whether a software issue is ready for an autonomous coding agent to implement without asking anyone.",
@@ -51,13 +57,13 @@ export const triagePrompt = (issue: Issue): string =>
     "Otherwise answer `ready: false` with at most three short, specific questions the author must answer.",
     "",
     "Title:",
-    fenceUntrusted("title", issue.title),
+    fenceUntrusted("title", clip(issue.title, TRIAGE_LIMITS.title)),
     "",
     "Description:",
-    fenceUntrusted("description", [issue.summary, issue.builderPrompt ?? ""].filter((s) => s.trim() !== "").join("\n\n")),
+    fenceUntrusted("description", clip([issue.summary, issue.builderPrompt ?? ""].filter((s) => s.trim() !== "").join("\n\n"), TRIAGE_LIMITS.description)),
     "",
     "Acceptance criteria:",
-    fenceUntrusted("criteria", issue.acceptanceCriteria.map((c) => `- ${c.text}`).join("\n"))
+    fenceUntrusted("criteria", clip(issue.acceptanceCriteria.map((c) => `- ${c.text}`).join("\n"), TRIAGE_LIMITS.criteria))
   ].join("\n")
 
 /** Triage an issue: the rules, then the model when one is provided. */

@@ -286,9 +286,26 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     const findings = yield* ledger.findings(issue.id, { unresolvedOnly: true }).pipe(orFail("context"))
     const latestReview = (yield* ledger.reviews(issue.id).pipe(orFail("context"))).at(-1)
     const review = latestReview?.verdict === "changes_requested" ? latestReview : undefined
-    const envelope = yield* ContextAssembler.use((c) => c.assemble({ issue, spec, verification: steps, feedback: { findings, review } }))
+    const envelope = yield* ContextAssembler.use((c) =>
+      c.assemble({
+        issue,
+        spec,
+        verification: steps,
+        feedback: { findings, review },
+        budgetTokens: project.config.builder.max_prompt_tokens,
+        maxSectionTokens: project.config.builder.max_untrusted_section_tokens
+      })
+    )
     yield* write("prompt.md", envelope.prompt)
-    yield* write("context.json", JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, sections: envelope.sections, learnings: envelope.learnings, feedback: { findings: findings.map((f) => f.id), review: review?.reviewedAt ?? null } }, null, 2) + "\n")
+    yield* write("context.json", JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, notes: envelope.notes, sections: envelope.sections, learnings: envelope.learnings, feedback: { findings: findings.map((f) => f.id), review: review?.reviewedAt ?? null } }, null, 2) + "\n")
+    // [prompt bounds] What was cut shows in the run's progress and log; trusted sections that do not fit stop the run here.
+    for (const note of envelope.notes) yield* store.append(payload.runId, "note", { text: `prompt: ${note}` })
+    if (envelope.overBudget) {
+      return yield* new StageFailed({
+        stage: "context",
+        reason: `${envelope.notes.at(-1)}: shorten the issue's acceptance criteria or constraints, or raise [builder] max_prompt_tokens (the agent was not started)`
+      })
+    }
     return {
       promptFile: artifact("prompt.md"),
       promptHash: sha256(envelope.prompt),

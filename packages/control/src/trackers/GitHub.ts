@@ -1,6 +1,7 @@
 /**
  * GitHub's REST API through @octokit/rest: issues, issue comments, labels, pull requests, merges
- * and commit statuses of one repository (`[github] repo`, or the `origin` remote's URL). Every
+ * and commit statuses of one repository (`[github] repo`, or the `origin` remote's URL), and team
+ * memberships of its organization. Every
  * request, including each page of a listing, goes through the shared `RequestBudget`; rate-limit
  * answers (403/429 with `x-ratelimit-remaining: 0` or `retry-after`) make the call wait and retry.
  * Octokit is loaded and the token read on first use.
@@ -33,6 +34,10 @@ export interface GitHubIssue {
   readonly url: string
   readonly labels: ReadonlyArray<string>
   readonly assignee: string | null
+  /** The author's login (`ghost` for a deleted account). */
+  readonly author: string | null
+  /** How the author relates to the repository (`OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `NONE`, …). */
+  readonly authorAssociation: string | null
   readonly updatedAt: string
   readonly isPullRequest: boolean
 }
@@ -149,6 +154,11 @@ export class GitHub extends Context.Service<GitHub, {
   readonly listReviewComments: (number: number) => Effect.Effect<ReadonlyArray<GitHubReviewComment>, TrackerError>
   /** Check runs on a commit, newest first. */
   readonly listCheckRuns: (ref: string) => Effect.Effect<ReadonlyArray<GitHubCheckRun>, TrackerError>
+  /**
+   * Whether `login` is an active member of the team `org/teamSlug` (false for a pending invitation, and
+   * for a team the token cannot see: GitHub answers 404 to both; reading it needs the `read:org` scope).
+   */
+  readonly isTeamMember: (org: string, teamSlug: string, login: string) => Effect.Effect<boolean, TrackerError>
 }>()("@spec-orch/control/GitHub") {
   /** GitHub from `[github]`: `api_url`, `repo` (or the `remote`'s URL) and the token in `token_env` (then `GITHUB_TOKEN`, `GH_TOKEN`). */
   static readonly layer: Layer.Layer<GitHub, never, Project | RequestBudget | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
@@ -247,6 +257,8 @@ type RawIssue = {
   html_url: string
   labels: ReadonlyArray<string | { name?: string }>
   assignee?: { login: string } | null
+  user?: { login: string } | null
+  author_association?: string
   updated_at: string
   pull_request?: unknown
 }
@@ -258,6 +270,8 @@ const toIssue = (raw: RawIssue): GitHubIssue => ({
   url: raw.html_url,
   labels: raw.labels.map((l) => (typeof l === "string" ? l : l.name ?? "")).filter((l) => l !== ""),
   assignee: raw.assignee?.login ?? null,
+  author: raw.user?.login ?? null,
+  authorAssociation: raw.author_association ?? null,
   updatedAt: raw.updated_at,
   isPullRequest: raw.pull_request !== undefined && raw.pull_request !== null
 })
@@ -501,6 +515,12 @@ const makeGitHub = (options: {
     return res.data.check_runs.map((x): GitHubCheckRun => ({ id: x.id, name: x.name, status: x.status, conclusion: x.conclusion, url: x.details_url ?? x.html_url ?? null, app: x.app?.slug ?? null }))
   })
 
+  const isTeamMember = Effect.fn("GitHub.isTeamMember")(function*(org: string, teamSlug: string, login: string) {
+    const found = yield* noneOn404(run(`read the membership of @${login} in ${org}/${teamSlug}`, `team ${org}/${teamSlug}`, true, (octokit, _r, signal) =>
+      octokit.rest.teams.getMembershipForUserInOrg({ org, team_slug: teamSlug, username: login, request: { signal } }) as unknown as Promise<Response<{ state?: string }>>))
+    return Option.isSome(found) && found.value.data.state === "active"
+  })
+
   return GitHub.of({
     tokenEnvNames: envNames,
     repo,
@@ -521,6 +541,7 @@ const makeGitHub = (options: {
     listStatuses,
     listReviews,
     listReviewComments,
-    listCheckRuns
+    listCheckRuns,
+    isTeamMember
   })
 }

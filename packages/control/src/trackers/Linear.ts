@@ -44,6 +44,8 @@ export interface LinearIssue {
   readonly state: LinearState
   readonly team: { readonly id: string; readonly key: string }
   readonly assignee: { readonly id: string; readonly name: string; readonly email: string; readonly isMe: boolean } | null
+  /** Who created it; null when an integration or a system process did, or the account was deleted. */
+  readonly creator: { readonly id: string; readonly name: string; readonly email: string; readonly guest: boolean; readonly app: boolean } | null
   readonly parent: { readonly id: string; readonly identifier: string } | null
   readonly labels: ReadonlyArray<{ readonly id: string; readonly name: string }>
   /** True when the issue has sub-issues. */
@@ -88,6 +90,7 @@ const ISSUE_FIELDS = /* GraphQL */ `
   state { id name type }
   team { id key }
   assignee { id name email isMe }
+  creator { id name email guest app }
   parent { id identifier }
   labels(first: 50) { nodes { id name } }
   children(first: 1) { nodes { id } }
@@ -133,6 +136,7 @@ const toIssue = (raw: RawIssue): LinearIssue => ({
   state: raw.state,
   team: raw.team,
   assignee: raw.assignee,
+  creator: raw.creator ?? null,
   parent: raw.parent,
   labels: raw.labels.nodes,
   hasChildren: raw.children.nodes.length > 0

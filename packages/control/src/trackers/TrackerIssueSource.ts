@@ -9,6 +9,7 @@ import {
   AcceptanceCriterion,
   FileProblem,
   Issue,
+  IssueAuthor,
   IssueId,
   IssueNotFound,
   IssueOrigin,
@@ -62,7 +63,10 @@ export const issueFromLinear = (li: LinearIssue): Issue | undefined => {
       state: li.state.name,
       updatedAt: li.updatedAt,
       isParent: li.hasChildren,
-      ...(li.assignee !== null ? { assignee: li.assignee.email || li.assignee.name } : {})
+      ...(li.assignee !== null ? { assignee: li.assignee.email || li.assignee.name } : {}),
+      ...(li.creator !== null
+        ? { author: new IssueAuthor({ id: li.creator.id, name: li.creator.name, email: li.creator.email, association: li.creator.app ? "APP" : li.creator.guest ? "GUEST" : "MEMBER" }) }
+        : {})
     })
   })
 }
@@ -78,7 +82,8 @@ export const issueFromGitHub = (gi: GitHubIssue, repo: RepoRef): Issue =>
       url: gi.url,
       state: gi.state,
       updatedAt: gi.updatedAt,
-      ...(gi.assignee !== null ? { assignee: gi.assignee } : {})
+      ...(gi.assignee !== null ? { assignee: gi.assignee } : {}),
+      ...(gi.author !== null ? { author: new IssueAuthor({ id: gi.author, ...(gi.authorAssociation !== null ? { association: gi.authorAssociation } : {}) }) } : {})
     })
   })
 
