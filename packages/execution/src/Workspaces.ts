@@ -10,6 +10,7 @@ import { Clock, Context, Effect, FileSystem, Layer, Option, Path, Schema, Semaph
 import { ChildProcessSpawner } from "effect/process"
 import { hostEnvironment } from "@spec-orch/harness"
 import { makeGitRunner } from "./Git.js"
+import { dependencyDirectories as ecosystemDirectories } from "./internal/ecosystem.js"
 import { provisionWorktree } from "./internal/provision.js"
 import { homedir } from "node:os"
 
@@ -47,6 +48,15 @@ export class WorkspaceBinding extends Schema.Class<WorkspaceBinding>("@spec-orch
   /** What `[workspace]` provisioning put in the worktree; absent when it has not run for this worktree. */
   provisioned: Schema.optionalKey(Schema.Array(Provisioned))
 }) {}
+
+/**
+ * The main checkout's directories a sandboxed step in this binding's worktree must see, read-only:
+ * the sources of its linked or hard-linked dependencies and the project's virtualenvs (each also by
+ * its real path when that differs). Everything else of the main checkout may stay hidden.
+ */
+export const dependencyDirectories = (binding: WorkspaceBinding): Effect.Effect<ReadonlyArray<string>, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.flatMap(hostEnvironment, (host) =>
+    ecosystemDirectories({ project: binding.repo, workspace: binding.path, provisioned: binding.provisioned ?? [], virtualEnv: host["VIRTUAL_ENV"] }))
 
 /** The branch a run key works on. */
 export const branchFor = (runKey: string): string => `spec-orch/${runKey}`
@@ -347,6 +357,17 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     ...repo.exclude,
     ...(binding.provisioned ?? []).map((p) => `:(top,exclude,literal)${p.path}`)
   ]
+  /**
+   * `scope` for `git add`, which refuses (exit 1) a pathspec naming an ignored path even to exclude it:
+   * provisioned paths git ignores need no exclusion there, the others (the agent un-ignored them) keep theirs.
+   */
+  const addScope = (repo: RepoInfo, binding: WorkspaceBinding) =>
+    Effect.gen(function*() {
+      const provisioned = binding.provisioned ?? []
+      if (provisioned.length === 0) return scope(repo, binding)
+      const ignored = yield* ignoredIn(binding.path)(provisioned.map((p) => p.path))
+      return [":(top)", ...repo.exclude, ...provisioned.filter((p) => !ignored.has(p.path)).map((p) => `:(top,exclude,literal)${p.path}`)]
+    })
 
   const repoInfo = yield* Effect.cached(Effect.gen(function*() {
     const out = yield* git(project.root, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]).pipe(
@@ -588,8 +609,9 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   const ignoredIn = (cwd: string) => (paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>> =>
     paths.length === 0
       ? Effect.succeed(new Set<string>())
-      : git(cwd, ["check-ignore", "-z", "--", ...paths], { ok: [1] }).pipe(
-        Effect.map((o) => new Set(nul(o.stdout))),
+      : git(cwd, ["check-ignore", "--", ...paths], { ok: [1] }).pipe(
+        // One path per line as given (quoted only when it holds control characters or quotes, which then count as not ignored).
+        Effect.map((o) => new Set(o.stdout.split("\n").filter((l) => l !== ""))),
         Effect.catch((e) => Effect.as(Effect.logWarning(`could not ask git what it ignores in ${cwd}: ${e.message}`), new Set<string>()))
       )
 
@@ -699,7 +721,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       const env = { GIT_INDEX_FILE: tmpIndex }
       if (yield* exists(index)) yield* fs.copyFile(index, tmpIndex).pipe(Effect.orDie)
       else yield* git(binding.path, ["read-tree", "HEAD"], { env })
-      yield* git(binding.path, ["add", "-A", "--", ...scope(repo, binding)], { env })
+      yield* git(binding.path, ["add", "-A", "--", ...(yield* addScope(repo, binding))], { env })
       const out = yield* git(binding.path, [
         "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", binding.baseCommit, "--", ...scope(repo, binding)
       ], { env })
@@ -719,7 +741,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     return yield* lockFor(binding.runKey).withPermit(Effect.gen(function*() {
       yield* checkReason(binding)
       const repo = yield* repoInfo
-      yield* git(binding.path, ["add", "-A", "--", ...scope(repo, binding)])
+      yield* git(binding.path, ["add", "-A", "--", ...(yield* addScope(repo, binding))])
       // Someone may have staged spec-orch's own files earlier; they never go into a commit.
       const staged = nul((yield* git(binding.path, ["diff", "--cached", "--name-only", "-z", "--no-renames"])).stdout)
       const own = repo.stateRel === undefined ? [] : staged.filter((f) => f === repo.stateRel || f.startsWith(`${repo.stateRel}/`))
