@@ -11,15 +11,14 @@ const argv = z.array(z.string())
 export const CommandSpec = z.union([argv, z.string()])
 const strings = z.array(z.string())
 
-const VerificationEntry = z.union([
-  CommandSpec,
-  z.object({
-    command: CommandSpec,
-    timeout_seconds: z.number().positive().optional(),
-    /** The step may change files in the worktree (a formatter); otherwise a step that does fails. */
-    may_modify: z.boolean().optional()
-  })
-])
+/** A step written as a table. */
+const VerificationTable = z.object({
+  command: CommandSpec,
+  timeout_seconds: z.number().positive().optional(),
+  /** The step may change files in the worktree (a formatter); otherwise a step that does fails. */
+  may_modify: z.boolean().optional()
+})
+const VerificationEntry = z.union([CommandSpec, VerificationTable])
 /** `[verification.env]`: variables every step gets (a table, not a step). */
 const VerificationEnv = z.record(z.string(), z.string())
 
@@ -75,6 +74,11 @@ export const ConfigFile = z.object({
       const isEnv = typeof entry === "object" && !Array.isArray(entry) && !("command" in entry)
       if (name === "env" && !isEnv) ctx.addIssue({ code: "custom", path: ["env"], message: "`env` holds variables for every step: write it as a table, `[verification.env]` with NAME = \"value\" lines" })
       if (name !== "env" && isEnv) ctx.addIssue({ code: "custom", path: [name], message: `step "${name}" needs a command: an argv list, a shell string, or { command = …, timeout_seconds = … }` })
+      // A step table whose other keys are strings also fits the `env` shape: check it as a step.
+      if (name !== "env" && !isEnv && typeof entry === "object" && !Array.isArray(entry)) {
+        const step = VerificationTable.safeParse(entry)
+        if (!step.success) for (const issue of step.error.issues) ctx.addIssue({ ...issue, path: [name, ...issue.path] } as never)
+      }
     }
   }).default({}),
 
