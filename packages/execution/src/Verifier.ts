@@ -3,7 +3,10 @@
  * `run` never fails — a failing, hanging, missing or crashing command is an outcome in the report.
  * What the agent wrote (tests, build scripts) is untrusted code, so every step gets a scrubbed
  * environment (no tracker, SCM, cloud or model credentials), its output is redacted and capped, and
- * nothing it starts outlives it; the caller's `wrap` puts it in the OS sandbox.
+ * nothing it starts outlives it; the caller's `wrap` puts it in the OS sandbox. Steps test the
+ * worktree's code: the project's virtualenv and node_modules/.bin come first on PATH and the worktree's
+ * import roots first on PYTHONPATH (`internal/ecosystem.ts`); a step that changes files in the worktree
+ * fails, naming them, unless it may (`may_modify`).
  */
 import { configuredSteps, defaultConfig, type Issue, verificationEnv, type SpecOrchConfig, StepResult, VerificationReport, VerificationStep } from "@spec-orch/contract"
 import { hostEnvironment } from "@spec-orch/harness"
