@@ -11,10 +11,14 @@ const argv = z.array(z.string())
 export const CommandSpec = z.union([argv, z.string()])
 const strings = z.array(z.string())
 
-const VerificationEntry = z.union([
-  CommandSpec,
-  z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })
-])
+/** A step written as a table. */
+const VerificationTable = z.object({
+  command: CommandSpec,
+  timeout_seconds: z.number().positive().optional(),
+  /** The step may change files in the worktree (a formatter); otherwise a step that does fails. */
+  may_modify: z.boolean().optional()
+})
+const VerificationEntry = z.union([CommandSpec, VerificationTable])
 /** `[verification.env]`: variables every step gets (a table, not a step). */
 const VerificationEnv = z.record(z.string(), z.string())
 
@@ -84,6 +88,11 @@ export const ConfigFile = z.object({
       const isEnv = typeof entry === "object" && !Array.isArray(entry) && !("command" in entry)
       if (name === "env" && !isEnv) ctx.addIssue({ code: "custom", path: ["env"], message: "`env` holds variables for every step: write it as a table, `[verification.env]` with NAME = \"value\" lines" })
       if (name !== "env" && isEnv) ctx.addIssue({ code: "custom", path: [name], message: `step "${name}" needs a command: an argv list, a shell string, or { command = …, timeout_seconds = … }` })
+      // A step table whose other keys are strings also fits the `env` shape: check it as a step.
+      if (name !== "env" && !isEnv && typeof entry === "object" && !Array.isArray(entry)) {
+        const step = VerificationTable.safeParse(entry)
+        if (!step.success) for (const issue of step.error.issues) ctx.addIssue({ ...issue, path: [name, ...issue.path] } as never)
+      }
     }
   }).default({}),
 
@@ -303,7 +312,13 @@ export const ConfigFile = z.object({
     /** Base for new run branches; default `[github] base_branch` if it exists locally, else HEAD. */
     base: z.string().optional(),
     /** Directory for state and run artifacts, relative to the project root. */
-    state_dir: z.string().default(".spec-orch")
+    state_dir: z.string().default(".spec-orch"),
+    /** Give each new worktree the main checkout's installed dependencies (node_modules) when its lockfile is unchanged. */
+    provision: z.boolean().default(true),
+    /** Globs of ignored, generated files (e.g. `src/pkg/_version.py`) copied from the main checkout into each new worktree. */
+    copy: strings.default([]),
+    /** More ignored directories of the main checkout to symlink into each new worktree (e.g. `.venv`). */
+    link: strings.default([])
   }).prefault({}),
 
   sandbox: z.object({
@@ -326,6 +341,7 @@ export interface ConfiguredStep {
   readonly name: string
   readonly command: string | ReadonlyArray<string>
   readonly timeoutSeconds?: number
+  readonly mayModify?: boolean
 }
 
 /** The `[verification]` steps in file order, without the `env` table. */
@@ -335,8 +351,13 @@ export const configuredSteps = (verification: SpecOrchConfig["verification"]): A
     if (name === "env") continue
     if (typeof entry === "string" || Array.isArray(entry)) out.push({ name, command: entry })
     else if ("command" in entry && entry.command !== undefined) {
-      const e = entry as { readonly command: string | ReadonlyArray<string>; readonly timeout_seconds?: number | undefined }
-      out.push({ name, command: e.command, ...(e.timeout_seconds !== undefined ? { timeoutSeconds: e.timeout_seconds } : {}) })
+      const e = entry as { readonly command: string | ReadonlyArray<string>; readonly timeout_seconds?: number | undefined; readonly may_modify?: boolean | undefined }
+      out.push({
+        name,
+        command: e.command,
+        ...(e.timeout_seconds !== undefined ? { timeoutSeconds: e.timeout_seconds } : {}),
+        ...(e.may_modify !== undefined ? { mayModify: e.may_modify } : {})
+      })
     }
   }
   return out

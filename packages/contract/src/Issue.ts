@@ -20,7 +20,9 @@ export type VerificationCommand = typeof VerificationCommand.Type
 export class VerificationStep extends Schema.Class<VerificationStep>("@spec-orch/contract/VerificationStep")({
   name: Schema.String,
   command: VerificationCommand,
-  timeoutSeconds: Schema.optionalKey(Schema.Number)
+  timeoutSeconds: Schema.optionalKey(Schema.Number),
+  /** The step may change files in the worktree (a formatter); only `[verification]` in spec-orch.toml can say so, never an issue. */
+  mayModify: Schema.optionalKey(Schema.Boolean)
 }) {}
 
 /** The kind of work, used for routing and gate profiles. */

@@ -12,6 +12,8 @@ export interface Detection {
   readonly verification: ReadonlyArray<readonly [name: string, argv: ReadonlyArray<string>]>
   readonly notes: ReadonlyArray<string>
   readonly baseBranch?: string
+  /** Ignored, generated files a fresh worktree needs from the main checkout (`[workspace] copy`). */
+  readonly copy?: ReadonlyArray<string>
 }
 
 /** Inputs: top-level file names and the text of the marker files that exist. */
@@ -64,8 +66,10 @@ const rules: ReadonlyArray<{ readonly when: (i: DetectionInput) => boolean; read
     detect: (i) => {
       const py = i.read("pyproject.toml") ?? ""
       const src = i.files.includes("src") ? "src/" : "."
+      const copy = generatedVersionFiles(py)
       return {
         language: "python",
+        ...(copy.length > 0 ? { copy } : {}),
         verification: [
           ["lint", ["{python}", "-m", "ruff", "check", src]],
           ...(/mypy/.test(py) ? [["typecheck", ["{python}", "-m", "mypy", src]] as const] : []),
@@ -126,6 +130,18 @@ const rules: ReadonlyArray<{ readonly when: (i: DetectionInput) => boolean; read
   }
 ]
 
+/**
+ * Version files a build backend writes and git ignores (setuptools-scm `version_file`/`write_to`,
+ * hatch-vcs `version-file`): a fresh worktree lacks them, and importing the package fails without.
+ */
+const generatedVersionFiles = (pyproject: string): Array<string> => {
+  const out: Array<string> = []
+  for (const m of pyproject.matchAll(/^\s*(?:version_file|write_to|version-file)\s*=\s*["']([^"'\n]+)["']/gm)) {
+    if (!out.includes(m[1]!)) out.push(m[1]!)
+  }
+  return out
+}
+
 /** Detects the project from its top-level files. */
 export const detectProject = (input: DetectionInput): Detection => {
   const rule = rules.find((r) => r.when(input))
@@ -151,6 +167,16 @@ export const renderInitialConfig = (d: Detection): string =>
     "# The project's own checks, run in the run's worktree in this order. A step that is not listed is",
     "# skipped, never failed. Use an argv list (no shell) or a string (run with sh -c).",
     ...(d.verification.length === 0 ? ["# test = [\"make\", \"test\"]"] : d.verification.map(([name, argv]) => `${name} = ${tomlArgv(argv)}`)),
+    "",
+    "[workspace]",
+    "# Each new worktree gets the main checkout's installed dependencies: node_modules linked (a copy of",
+    "# hard links in a workspace monorepo) while the lockfile is unchanged; {python} is the project's",
+    "# .venv with the worktree's code first on PYTHONPATH. false turns provisioning off.",
+    "provision = true",
+    "# Ignored, generated files copied from the main checkout into each new worktree (globs).",
+    `copy = ${tomlArgv(d.copy ?? [])}`,
+    "# More ignored directories of the main checkout to symlink into each new worktree.",
+    "link = []",
     "",
     "[builder]",
     "# The coding agent: claude_code, codex, opencode, droid, acp, or command.",

@@ -20,12 +20,16 @@ export class StepResult extends Schema.Class<StepResult>("@spec-orch/contract/St
   outputTail: Schema.String,
   logPath: Schema.optionalKey(Schema.String),
   /** Why a step was skipped / what went wrong, in one sentence. */
-  note: Schema.optionalKey(Schema.String)
+  note: Schema.optionalKey(Schema.String),
+  /** Worktree files (repo-relative) the step changed, added or deleted outside ignored paths; absent when it changed none. */
+  modified: Schema.optionalKey(Schema.Array(Schema.String))
 }) {}
 
 /** All steps of one verification. */
 export class VerificationReport extends Schema.Class<VerificationReport>("@spec-orch/contract/VerificationReport")({
   steps: Schema.Array(StepResult),
+  /** What the reader must know about the environment the steps ran in (e.g. a lockfile the agent changed). */
+  notes: Schema.optionalKey(Schema.Array(Schema.String)),
   startedAt: Schema.String,
   finishedAt: Schema.String
 }) {}

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { defaultConfig, formatProblem, parseConfig } from "../src/index.js"
+import { configuredSteps, defaultConfig, formatProblem, parseConfig, parseIssueJson } from "../src/index.js"
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8")
 const messages = (text: string) => parseConfig(text, "spec-orch.toml").problems.map(formatProblem)
@@ -36,7 +36,21 @@ describe("parseConfig", () => {
     assert.deepStrictEqual(c.daemon.exclude_labels, ["blocked", "needs-clarification"])
     assert.strictEqual(c.gate.policy, "gate.policy.yaml")
     assert.strictEqual(c.workspace.state_dir, ".spec-orch")
+    assert.strictEqual(c.workspace.provision, true)
+    assert.deepStrictEqual([c.workspace.copy, c.workspace.link], [[], []])
     assert.deepStrictEqual(c.verification, {})
+  })
+
+  it("lets a [verification] step allow changing the worktree with may_modify, and nothing else does", () => {
+    const { config, problems } = parseConfig("[verification]\nfmt = { command = \"ruff format .\", may_modify = true }\ntest = \"pytest\"\n", "spec-orch.toml")
+    assert.deepStrictEqual(problems, [])
+    assert.deepStrictEqual(configuredSteps(config!.verification), [
+      { name: "fmt", command: "ruff format .", mayModify: true },
+      { name: "test", command: "pytest" }
+    ])
+    assert.match(messages("[verification]\nfmt = { command = \"x\", may_modify = \"yes\" }\n")[0]!, /verification\.fmt\.may_modify: expected a boolean/)
+    const issue = parseIssueJson(JSON.stringify({ issue_id: "I-1", title: "t", summary: "s", verification_commands: { fmt: { command: "ruff format .", may_modify: true } } }), "I-1.json", "I-1")
+    assert.isUndefined(issue.issue!.verification![0]!.mayModify, "an issue (untrusted text) cannot allow a step to rewrite the worktree")
   })
 
   it("reports an unknown key as a warning with its line and a did-you-mean", () => {

@@ -27,6 +27,14 @@ describe("detectProject", () => {
     assert.strictEqual(detect({}, ["README.md"]).language, "unknown")
   })
 
+  it("writes [workspace] out explicitly, copying the version file a setuptools-scm project generates", () => {
+    const d = detect({ "pyproject.toml": "[tool.setuptools_scm]\nversion_file = \"src/pkg/_version.py\"\n" }, ["src"])
+    assert.deepStrictEqual(d.copy, ["src/pkg/_version.py"])
+    const { config } = parseConfig(renderInitialConfig(d), "spec-orch.toml")
+    assert.deepStrictEqual(config!.workspace.copy, ["src/pkg/_version.py"])
+    assert.match(renderInitialConfig(detect({ "go.mod": "" })), /\[workspace\]\n(#.*\n)*provision = true\n(#.*\n)*copy = \[\]\n(#.*\n)*link = \[\]\n/)
+  })
+
   it("writes a commented config that loads without a single problem", () => {
     for (const files of [{ "package.json": "{\"scripts\":{\"test\":\"node --test\"}}" }, { "go.mod": "" }, {}]) {
       const text = renderInitialConfig({ ...detect(files), baseBranch: "trunk" })

@@ -319,6 +319,19 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
     }
   }
 
+  // A step that changed the worktree: what was verified is not what was committed.
+  const changing = steps.filter((s) => (s.modified ?? []).length > 0)
+  if (changing.length > 0) {
+    out.push("## Verification changed the worktree", "")
+    for (const s of changing) {
+      const files = s.modified ?? []
+      out.push(`- ${mdText(s.name, 60)}${s.outcome === "passed" ? " (allowed by may_modify)" : ""}: ${files.slice(0, 10).map(code).join(", ")}${files.length > 10 ? `, and ${files.length - 10} more` : ""}`)
+    }
+    out.push("", "The changes are left uncommitted in the worktree for you to see; the committed branch does not have them.", "")
+  }
+  const notes = bundle.verification?.notes ?? []
+  if (notes.length > 0) out.push("## Verification notes", "", ...notes.map((n) => `- ${mdText(n)}`), "")
+
   const deviations = deviationsOf(bundle)
   if (deviations.length > 0) {
     out.push(`## Deviations (${deviations.length})`, "")

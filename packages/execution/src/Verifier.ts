@@ -3,12 +3,18 @@
  * `run` never fails — a failing, hanging, missing or crashing command is an outcome in the report.
  * What the agent wrote (tests, build scripts) is untrusted code, so every step gets a scrubbed
  * environment (no tracker, SCM, cloud or model credentials), its output is redacted and capped, and
- * nothing it starts outlives it; the caller's `wrap` puts it in the OS sandbox.
+ * nothing it starts outlives it; the caller's `wrap` puts it in the OS sandbox. Steps test the
+ * worktree's code: the project's virtualenv and node_modules/.bin come first on PATH and the worktree's
+ * import roots first on PYTHONPATH (`internal/ecosystem.ts`); a step that changes files in the worktree
+ * fails, naming them, unless it may (`may_modify`).
  */
 import { configuredSteps, defaultConfig, type Issue, verificationEnv, type SpecOrchConfig, StepResult, VerificationReport, VerificationStep } from "@spec-orch/contract"
 import { hostEnvironment, Redactor } from "@spec-orch/harness"
 import { Clock, Context, Duration, Effect, FileSystem, Layer, Path } from "effect"
 import { ChildProcessSpawner } from "effect/process"
+import { createHash } from "node:crypto"
+import { makeGitRunner } from "./Git.js"
+import { resolveEcosystem, type Tokens } from "./internal/ecosystem.js"
 import { verificationEnvironment } from "./internal/environment.js"
 import { runBoxLayout } from "./internal/layout.js"
 import { type Command, reapLeftover, runProcess, type Wrap } from "./internal/process.js"
@@ -18,6 +24,8 @@ import { Sandbox, type SandboxUnavailable } from "./Sandbox.js"
 export interface VerifyInput {
   /** Where the steps run (the worktree). */
   readonly cwd: string
+  /** The main checkout the worktree belongs to (`{project}`, its virtualenv and lockfiles); default: found from the worktree with git. */
+  readonly project?: string | undefined
   readonly steps: ReadonlyArray<VerificationStep>
   /** Each step's combined output goes to `<logDir>/<nn>-<step>.log`. */
   readonly logDir: string
@@ -50,6 +58,7 @@ export class Verifier extends Context.Service<Verifier, {
     Verifier,
     Effect.gen(function*() {
       const services = yield* Effect.context<ChildProcessSpawner.ChildProcessSpawner>()
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const sandbox = yield* Sandbox
@@ -64,10 +73,14 @@ export class Verifier extends Context.Service<Verifier, {
           if (name.endsWith(".pid")) yield* reapLeftover(path.join(input.logDir, name))
         }
         const host = yield* hostEnvironment
+        const git = makeGitRunner(spawner, host)
         const cacheDir = path.join(input.logDir, ".cache")
         yield* fs.makeDirectory(cacheDir, { recursive: true }).pipe(Effect.orDie)
-        const env = verificationEnvironment({ host, extra: input.env ?? {}, secretEnv: input.secretEnv ?? [], cacheDir })
-        const tokens = yield* resolveTokens(fs, path, input.cwd, env["PATH"] ?? "")
+        const base = verificationEnvironment({ host, extra: input.env ?? {}, secretEnv: input.secretEnv ?? [], cacheDir })
+        const place = yield* gitPlaceOf(git, fs, path, input.cwd)
+        const project = input.project ?? place.main
+        const ecosystem = yield* resolveEcosystem(fs, path, { workspace: input.cwd, project, env: base, virtualEnv: host["VIRTUAL_ENV"], nodePath: process.execPath })
+        const env = { ...base, ...ecosystem.env }
         const redact = input.redact ?? redactor.redact
         const hosts = input.allowHosts ?? []
         const layout = runBoxLayout({
@@ -79,13 +92,17 @@ export class Verifier extends Context.Service<Verifier, {
         const wrap = (command: Command) => sandbox.wrap({ ...command, ...layout })
         const logBytes = input.logBytes ?? defaultConfig().limits.step_log_bytes
         const results: Array<StepResult> = []
+        const snapshot = worktreeSnapshot(git, fs, path, input.cwd)
+        // Only a worktree's own top is watched: a directory inside another repository would see that repository's changes.
+        let before = input.steps.length > 0 && place.isTop ? yield* snapshot : undefined
         for (const [i, step] of input.steps.entries()) {
           const logPath = path.join(input.logDir, `${String(i + 1).padStart(2, "0")}-${fileSafe(step.name)}.log`)
-          const result = yield* runStep({
+          const ran = yield* runStep({
             step,
             cwd: input.cwd,
             env,
-            tokens,
+            shown: ecosystem.env,
+            tokens: ecosystem.tokens,
             logPath,
             timeoutSeconds: step.timeoutSeconds ?? input.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
             logBytes,
@@ -93,10 +110,22 @@ export class Verifier extends Context.Service<Verifier, {
             onOutput: input.onOutput,
             wrap
           })
+          const after = before !== undefined ? yield* snapshot : undefined
+          const modified = before !== undefined && after !== undefined ? changedBetween(before, after) : []
+          before = after
+          const result = modified.length === 0 ? ran : withModifications(ran, step, modified)
+          if (result !== ran) {
+            yield* fs.writeFileString(logPath, `# ${result.note ?? ""}\n`, { flag: "a" }).pipe(Effect.ignore)
+          }
           results.push(result)
           if (input.onStep) yield* input.onStep(result)
         }
-        return new VerificationReport({ steps: results, startedAt, finishedAt: yield* nowIso })
+        return new VerificationReport({
+          steps: results,
+          ...(ecosystem.notes.length > 0 ? { notes: ecosystem.notes } : {}),
+          startedAt,
+          finishedAt: yield* nowIso
+        })
       })
 
       return Verifier.of({ run })
@@ -132,31 +161,65 @@ const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOStr
 
 const fileSafe = (name: string) => name.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^[-.]+/, "").slice(0, 60) || "step"
 
-/** What `{python}`, `{node}` and `{workspace}` expand to (`python` is undefined when neither python3 nor python is on PATH). */
-interface Tokens {
-  readonly python: string | undefined
-  readonly node: string
-  readonly workspace: string
-}
+type GitRun = ReturnType<typeof makeGitRunner>
 
-const resolveTokens = (fs: FileSystem.FileSystem, path: Path.Path, cwd: string, searchPath: string): Effect.Effect<Tokens> =>
+/**
+ * Where `cwd` stands in git: whether it is the top of a working tree (only then are its changes
+ * watched), and the main checkout it belongs to (the parent of git's common dir; `cwd` when git cannot tell).
+ */
+const gitPlaceOf = (git: GitRun, fs: FileSystem.FileSystem, path: Path.Path, cwd: string) =>
   Effect.gen(function*() {
-    return { python: yield* findOnPath(fs, path, searchPath, ["python3", "python"]), node: process.execPath, workspace: cwd }
-  })
+    const r = yield* git(cwd, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"])
+    const [top, common] = r.stdout.trim().split("\n")
+    if (r.exitCode !== 0 || top === undefined || common === undefined) return { isTop: false, main: cwd }
+    const real = yield* fs.realPath(cwd)
+    return { isTop: top === real, main: path.basename(common) === ".git" ? path.dirname(common) : cwd }
+  }).pipe(Effect.orElseSucceed(() => ({ isTop: false, main: cwd })))
 
-/** The first of `names` found as an executable file on `searchPath`. */
-const findOnPath = (fs: FileSystem.FileSystem, path: Path.Path, searchPath: string, names: ReadonlyArray<string>) =>
+/** Each path git reports as not clean (status letters and, for files, a content hash), or undefined outside a git worktree. */
+type Snapshot = ReadonlyMap<string, string>
+
+/**
+ * What git says is uncommitted in the worktree (untracked files included, ignored ones not), each
+ * with a hash of its content, so a step that rewrites an already-dirty file is seen too.
+ */
+const worktreeSnapshot = (git: GitRun, fs: FileSystem.FileSystem, path: Path.Path, cwd: string): Effect.Effect<Snapshot | undefined> =>
   Effect.gen(function*() {
-    const dirs = searchPath.split(process.platform === "win32" ? ";" : ":").filter((d) => d !== "")
-    for (const name of names) {
-      for (const dir of dirs) {
-        const candidate = path.join(dir, name)
-        const info = yield* fs.stat(candidate).pipe(Effect.option)
-        if (info._tag === "Some" && info.value.type !== "Directory" && (info.value.mode & 0o111) !== 0) return candidate
-      }
+    const r = yield* git(cwd, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=none", "--", ":(top)"])
+    if (r.exitCode !== 0) return undefined
+    const out = new Map<string, string>()
+    for (const field of r.stdout.split("\0")) {
+      if (field.length < 4) continue
+      const file = field.slice(3)
+      const bytes = yield* fs.readFile(path.join(cwd, file)).pipe(Effect.option)
+      out.set(file, `${field.slice(0, 2)} ${bytes._tag === "Some" ? createHash("sha256").update(bytes.value).digest("hex") : "-"}`)
     }
-    return undefined
+    return out
+  }).pipe(Effect.orElseSucceed(() => undefined))
+
+/** The files whose state differs between two snapshots, sorted. */
+const changedBetween = (before: Snapshot, after: Snapshot): Array<string> =>
+  [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f)).sort()
+
+const listFiles = (files: ReadonlyArray<string>) => files.slice(0, 5).join(", ") + (files.length > 5 ? `, and ${files.length - 5} more` : "")
+
+/**
+ * A step that changed the worktree: the files are recorded; unless the step may modify (`may_modify`),
+ * a pass becomes a failure, because what was verified is no longer what was committed.
+ */
+const withModifications = (result: StepResult, step: VerificationStep, modified: ReadonlyArray<string>): StepResult => {
+  const count = `${modified.length} file${modified.length === 1 ? "" : "s"}`
+  const allowed = step.mayModify === true
+  const note = allowed
+    ? `changed ${count} in the worktree (allowed by may_modify): ${listFiles(modified)}`
+    : `changed ${count} in the worktree: ${listFiles(modified)} — the verified code is not what was committed (a formatter, or a linter set to fix?). The changes are left in the worktree; make the step only check, or allow it with { command = …, may_modify = true } in [verification]`
+  return new StepResult({
+    ...result,
+    outcome: !allowed && result.outcome === "passed" ? "failed" : result.outcome,
+    note: result.note !== undefined ? `${result.note}; ${note}` : note,
+    modified
   })
+}
 
 /** Whether `program` (a name looked up on `searchPath`, or a path relative to `cwd`) is an executable file. */
 const programExists = (fs: FileSystem.FileSystem, cwd: string, program: string, searchPath: string) =>
@@ -173,7 +236,7 @@ const shellQuote = (value: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? 
 
 const expand = (text: string, tokens: Tokens, quote: (s: string) => string): { readonly text: string; readonly missingPython: boolean } => {
   let missingPython = false
-  const out = text.replace(/\{(python|node|workspace)\}/g, (_, token: keyof Tokens) => {
+  const out = text.replace(/\{(python|node|workspace|project)\}/g, (_, token: keyof Tokens) => {
     const value = tokens[token]
     if (value === undefined) {
       missingPython = true
@@ -197,6 +260,8 @@ interface StepInput {
   readonly step: VerificationStep
   readonly cwd: string
   readonly env: Readonly<Record<string, string>>
+  /** The variables the project's toolchains set (PATH, VIRTUAL_ENV, PYTHONPATH), shown in the log header. */
+  readonly shown: Readonly<Record<string, string>>
   readonly tokens: Tokens
   readonly logPath: string
   readonly timeoutSeconds: number
@@ -240,7 +305,8 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
           ...(fields.note !== undefined ? { note: fields.note } : {})
         }))
 
-    const header = `# step: ${step.name}\n# command: ${JSON.stringify(argv)}\n# cwd: ${input.cwd}\n# timeout: ${input.timeoutSeconds}s\n`
+    const shown = Object.entries(input.shown).map(([k, v]) => `# ${k}=${v}\n`).join("")
+    const header = `# step: ${step.name}\n# command: ${JSON.stringify(argv)}\n# cwd: ${input.cwd}\n# timeout: ${input.timeoutSeconds}s\n${shown}`
     if (expanded.missingPython) {
       const note = "{python} is used but neither python3 nor python is on PATH"
       yield* fs.writeFileString(input.logPath, `${header}# outcome: missing_binary (${note})\n`).pipe(Effect.orDie)

@@ -10,9 +10,24 @@ import { Clock, Context, Effect, FileSystem, Layer, Option, Path, Schema, Semaph
 import { ChildProcessSpawner } from "effect/process"
 import { hostEnvironment } from "@spec-orch/harness"
 import { makeGitRunner } from "./Git.js"
+import { dependencyDirectories as ecosystemDirectories } from "./internal/ecosystem.js"
+import { provisionWorktree } from "./internal/provision.js"
 import { homedir } from "node:os"
 
 // ── data ──────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A path provisioning put in the worktree (never committed, diffed or listed as changed): `symlink` (a
+ * symlink to `source`), `links` (a directory whose entries link to `source`'s), `hardlinks` (a copy of
+ * `source` made of hard links), `copy` (a copied file).
+ */
+export class Provisioned extends Schema.Class<Provisioned>("@spec-orch/execution/Provisioned")({
+  /** Worktree-relative, `/`-separated. */
+  path: Schema.String,
+  kind: Schema.Literals(["symlink", "links", "hardlinks", "copy"]),
+  /** Absolute path in the main checkout. */
+  source: Schema.String
+}) {}
 
 /** Where a run works: its worktree, branch and the commit it started from. */
 export class WorkspaceBinding extends Schema.Class<WorkspaceBinding>("@spec-orch/execution/WorkspaceBinding")({
@@ -29,8 +44,19 @@ export class WorkspaceBinding extends Schema.Class<WorkspaceBinding>("@spec-orch
   baseRef: Schema.optionalKey(Schema.String),
   createdAt: Schema.String,
   /** Set when the run using this workspace reached a terminal state; `clean` may then remove it. */
-  finishedAt: Schema.optionalKey(Schema.String)
+  finishedAt: Schema.optionalKey(Schema.String),
+  /** What `[workspace]` provisioning put in the worktree; absent when it has not run for this worktree. */
+  provisioned: Schema.optionalKey(Schema.Array(Provisioned))
 }) {}
+
+/**
+ * The main checkout's directories a sandboxed step in this binding's worktree must see, read-only:
+ * the sources of its linked or hard-linked dependencies and the project's virtualenvs (each also by
+ * its real path when that differs). Everything else of the main checkout may stay hidden.
+ */
+export const dependencyDirectories = (binding: WorkspaceBinding): Effect.Effect<ReadonlyArray<string>, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.flatMap(hostEnvironment, (host) =>
+    ecosystemDirectories({ project: binding.repo, workspace: binding.path, provisioned: binding.provisioned ?? [], virtualEnv: host["VIRTUAL_ENV"] }))
 
 /** The branch a run key works on. */
 export const branchFor = (runKey: string): string => `spec-orch/${runKey}`
@@ -330,7 +356,23 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   const realPath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => p))
   const exists = (p: string) => fs.exists(p).pipe(Effect.orElseSucceed(() => false))
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
-  const scope = (repo: RepoInfo) => [":(top)", ...repo.exclude]
+  /** Pathspecs of everything that is the run's work: the whole tree but spec-orch's state and what provisioning put there. */
+  const scope = (repo: RepoInfo, binding: WorkspaceBinding) => [
+    ":(top)",
+    ...repo.exclude,
+    ...(binding.provisioned ?? []).map((p) => `:(top,exclude,literal)${p.path}`)
+  ]
+  /**
+   * `scope` for `git add`, which refuses (exit 1) a pathspec naming an ignored path even to exclude it:
+   * provisioned paths git ignores need no exclusion there, the others (the agent un-ignored them) keep theirs.
+   */
+  const addScope = (repo: RepoInfo, binding: WorkspaceBinding) =>
+    Effect.gen(function*() {
+      const provisioned = binding.provisioned ?? []
+      if (provisioned.length === 0) return scope(repo, binding)
+      const ignored = yield* ignoredIn(binding.path)(provisioned.map((p) => p.path))
+      return [":(top)", ...repo.exclude, ...provisioned.filter((p) => !ignored.has(p.path)).map((p) => `:(top,exclude,literal)${p.path}`)]
+    })
 
   const repoInfo = yield* Effect.cached(Effect.gen(function*() {
     const out = yield* git(project.root, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]).pipe(
@@ -523,12 +565,17 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       const existing = yield* readBinding(runKey)
       if (existing !== undefined) {
         const checked = yield* Effect.result(checkReason(existing))
-        if (checked._tag === "Success") return existing
+        if (checked._tag === "Success") {
+          // A worktree made before provisioning existed gets its dependencies now.
+          if (existing.provisioned !== undefined) return existing
+          return yield* provisioned(repo, existing)
+        }
         if (checked.failure._tag !== "WorktreeMissing") return yield* checked.failure
         // The directory was deleted but the record and branch remain: restore the worktree from the branch.
         yield* Effect.logWarning(`worktree ${existing.path} was missing; recreating it from ${existing.branch}`)
         yield* addWorktree(repo, existing.path, existing.branch, existing.baseCommit, yield* branchExists(repo, existing.branch))
-        return existing
+        const { provisioned: _, ...rest } = existing
+        return yield* provisioned(repo, new WorkspaceBinding(rest))
       }
       const branch = branchFor(runKey)
       const base = yield* resolveBase(repo, input.base, branch)
@@ -559,13 +606,43 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
         ...(base.ref !== undefined ? { baseRef: base.ref } : {}),
         createdAt: yield* now
       })
-      yield* saveBinding(binding)
-      return binding
+      return yield* provisioned(repo, binding)
     }).pipe(wrap(runKey)))
   })
 
-  const uncommittedOf = (repo: RepoInfo, cwd: string) =>
-    git(cwd, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none", "--", ...scope(repo)]).pipe(
+  /** Which of the worktree-relative paths git ignores in the worktree (a trailing `/` asks about a directory). */
+  const ignoredIn = (cwd: string) => (paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>> =>
+    paths.length === 0
+      ? Effect.succeed(new Set<string>())
+      : git(cwd, ["check-ignore", "--", ...paths], { ok: [1] }).pipe(
+        // One path per line as given (quoted only when it holds control characters or quotes, which then count as not ignored).
+        Effect.map((o) => new Set(o.stdout.split("\n").filter((l) => l !== ""))),
+        Effect.catch((e) => Effect.as(Effect.logWarning(`could not ask git what it ignores in ${cwd}: ${e.message}`), new Set<string>()))
+      )
+
+  /**
+   * Provisions the binding's worktree from the main checkout (`[workspace] provision`, `copy`, `link`),
+   * records what it put there in the binding and saves it. What it could not do is logged, never fatal.
+   */
+  const provisioned = (repo: RepoInfo, binding: WorkspaceBinding) =>
+    Effect.gen(function*() {
+      const settings = project.config.workspace
+      const result = yield* provisionWorktree({
+        main: repo.top,
+        worktree: binding.path,
+        provision: settings.provision,
+        copy: settings.copy,
+        link: settings.link,
+        ignored: ignoredIn(binding.path)
+      }).pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path.Path, path))
+      for (const note of result.notes) yield* Effect.logWarning(`workspace ${binding.runKey}: ${note}`)
+      const out = new WorkspaceBinding({ ...binding, provisioned: result.provisioned.map((p) => new Provisioned(p)) })
+      yield* saveBinding(out)
+      return out
+    })
+
+  const uncommittedOf = (repo: RepoInfo, binding: WorkspaceBinding) =>
+    git(binding.path, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none", "--", ...scope(repo, binding)]).pipe(
       Effect.map((o) => {
         const files: Array<string> = []
         const fields = o.stdout.split("\0")
@@ -608,7 +685,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
         const broken = checked.failure
         // Still list what a removal would lose: files in that directory and commits on its HEAD.
         const isWorktree = broken._tag === "WrongBranch" || broken._tag === "Detached"
-        const uncommitted = isWorktree ? yield* uncommittedOf(repo, binding.path) : []
+        const uncommitted = isWorktree ? yield* uncommittedOf(repo, binding) : []
         const headTips = isWorktree ? [...tips, (yield* resolveCommit(binding.path, "HEAD")) ?? "HEAD"] : tips
         return new WorkspaceStatus({
           binding,
@@ -619,7 +696,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
           commitsAhead: ahead
         })
       }
-      const uncommitted = yield* uncommittedOf(repo, binding.path)
+      const uncommitted = yield* uncommittedOf(repo, binding)
       return new WorkspaceStatus({
         binding,
         state: uncommitted.length > 0 ? "dirty" : "clean",
@@ -633,8 +710,8 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     return yield* Effect.gen(function*() {
       yield* checkReason(binding)
       const repo = yield* repoInfo
-      const tracked = yield* git(binding.path, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", binding.baseCommit, "--", ...scope(repo)])
-      const untracked = yield* git(binding.path, ["ls-files", "--others", "--exclude-standard", "-z", "--", ...scope(repo)])
+      const tracked = yield* git(binding.path, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", binding.baseCommit, "--", ...scope(repo, binding)])
+      const untracked = yield* git(binding.path, ["ls-files", "--others", "--exclude-standard", "-z", "--", ...scope(repo, binding)])
       return [...new Set([...nul(tracked.stdout), ...nul(untracked.stdout)])].sort()
     }).pipe(wrap(binding.runKey))
   })
@@ -649,9 +726,9 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       const env = { GIT_INDEX_FILE: tmpIndex }
       if (yield* exists(index)) yield* fs.copyFile(index, tmpIndex).pipe(Effect.orDie)
       else yield* git(binding.path, ["read-tree", "HEAD"], { env })
-      yield* git(binding.path, ["add", "-A", "--", ...scope(repo)], { env })
+      yield* git(binding.path, ["add", "-A", "--", ...(yield* addScope(repo, binding))], { env })
       const out = yield* git(binding.path, [
-        "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", binding.baseCommit, "--", ...scope(repo)
+        "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", binding.baseCommit, "--", ...scope(repo, binding)
       ], { env })
       return out.stdout
     })).pipe(wrap(binding.runKey))
@@ -669,7 +746,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     return yield* lockFor(binding.runKey).withPermit(Effect.gen(function*() {
       yield* checkReason(binding)
       const repo = yield* repoInfo
-      yield* git(binding.path, ["add", "-A", "--", ...scope(repo)])
+      yield* git(binding.path, ["add", "-A", "--", ...(yield* addScope(repo, binding))])
       // Someone may have staged spec-orch's own files earlier; they never go into a commit.
       const staged = nul((yield* git(binding.path, ["diff", "--cached", "--name-only", "-z", "--no-renames"])).stdout)
       const own = repo.stateRel === undefined ? [] : staged.filter((f) => f === repo.stateRel || f.startsWith(`${repo.stateRel}/`))
@@ -683,7 +760,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       // its files (raw records) and its patch from one git call.
       const out = yield* git(binding.path, [
         "diff", "-z", "--raw", "-p", "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
-        binding.baseCommit, "HEAD", "--", ...scope(repo)
+        binding.baseCommit, "HEAD", "--", ...scope(repo, binding)
       ])
       return { commit, ...splitRawPatch(out.stdout) }
     }).pipe(wrap(binding.runKey)))

@@ -6,10 +6,10 @@
  *   FAIL <message>        exit 1               every invocation appends its pid to <root>/.agent-log
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { processAlive } from "@spec-orch/test-kit"
+import { copyFixture, type LibraryFixture, processAlive } from "@spec-orch/test-kit"
 
 export const BIN = join(import.meta.dirname, "../../dist/main.js")
 
@@ -69,7 +69,12 @@ export interface TestProject {
 }
 
 export const makeProject = (options: {
-  readonly verification?: Record<string, string>
+  /** `[verification]` steps: a shell string, or a command with `may_modify`. */
+  readonly verification?: Record<string, string | { readonly command: string; readonly may_modify?: boolean }>
+  /** A test-kit library fixture whose files the project starts with (committed with the rest). */
+  readonly fixture?: LibraryFixture
+  /** More `[workspace]` lines (e.g. `copy = [...]`). */
+  readonly workspace?: ReadonlyArray<string>
   readonly profile?: string
   /** `[builder]` lines replacing the stand-in agent (e.g. a real CLI). */
   readonly builder?: ReadonlyArray<string>
@@ -79,12 +84,15 @@ export const makeProject = (options: {
   readonly env?: Readonly<Record<string, string>>
 } = {}): TestProject => {
   const root = mkdtempSync(join(tmpdir(), "e2e-"))
+  if (options.fixture !== undefined) copyFixture(options.fixture, root)
   const git = (...args: Array<string>) => spawnSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })
   mkdirSync(join(root, "fixtures/issues"), { recursive: true })
   mkdirSync(join(root, "tools"), { recursive: true })
   writeFileSync(join(root, "tools/agent.mjs"), AGENT)
-  writeFileSync(join(root, ".gitignore"), ".spec-orch/\n.agent-log\n")
-  const verification = Object.entries(options.verification ?? { check: "true" }).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n")
+  appendFileSync(join(root, ".gitignore"), ".spec-orch/\n.agent-log\n")
+  const verification = Object.entries(options.verification ?? { check: "true" }).map(([k, v]) =>
+    `${k} = ${typeof v === "string" ? JSON.stringify(v) : `{ command = ${JSON.stringify(v.command)}${v.may_modify !== undefined ? `, may_modify = ${v.may_modify}` : ""} }`}`
+  ).join("\n")
   writeFileSync(join(root, "spec-orch.toml"), [
     "[builder]",
     ...(options.builder ?? [
@@ -97,6 +105,7 @@ export const makeProject = (options: {
     verification,
     "[workspace]",
     `root = ${JSON.stringify(mkdtempSync(join(tmpdir(), "e2e-worktrees-")))}`,
+    ...(options.workspace ?? []),
     "[gate]",
     `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
     options.toml ?? "",

@@ -1,0 +1,184 @@
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigFile, makeRunKey, Project } from "@spec-orch/contract"
+import { repoAt, tempDir, tempRepo, type TempRepo, writeFiles } from "@spec-orch/test-kit"
+import { Effect, Layer } from "effect"
+import { execFileSync } from "node:child_process"
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { dependencyDirectories, type WorkspaceBinding, Workspaces } from "../../src/index.js"
+
+const LOCK = JSON.stringify({ name: "app", lockfileVersion: 3, packages: { "": { name: "app" }, "node_modules/dep": { version: "1.0.0" } } }, null, 2)
+
+/** An installed package in `node_modules` of `root`: its manifest, its code and a bin. */
+const installPackage = (root: string, name: string, code: string) => {
+  writeFiles(root, {
+    [`node_modules/${name}/package.json`]: JSON.stringify({ name, version: "1.0.0", main: "index.js", bin: { [name.replace(/^@.*\//, "")]: "cli.js" } }),
+    [`node_modules/${name}/index.js`]: code,
+    [`node_modules/${name}/cli.js`]: `#!/usr/bin/env node\nconsole.log(require("./index.js").name)\n`
+  })
+  execFileSync("chmod", ["+x", join(root, `node_modules/${name}/cli.js`)])
+  mkdirSync(join(root, "node_modules/.bin"), { recursive: true })
+  symlinkSync(`../${name}/cli.js`, join(root, `node_modules/.bin/${name.replace(/^@.*\//, "")}`))
+}
+
+/** A single-package Node project with its dependencies installed in the main checkout (as `npm ci` leaves it). */
+const nodeProject = (repo: TempRepo) => {
+  installPackage(repo.path, "dep", "exports.name = 'dep from the main checkout'\n")
+  writeFileSync(join(repo.path, "node_modules/.package-lock.json"), LOCK)
+  mkdirSync(join(repo.path, "node_modules/.cache/tool"), { recursive: true })
+}
+
+const setup = (options: { files: Record<string, string>; workspace?: Record<string, unknown>; before?: (repo: TempRepo) => void }) =>
+  Effect.gen(function*() {
+    const repo = yield* tempRepo({ files: options.files })
+    options.before?.(repo)
+    const root = yield* tempDir("spec-orch-worktrees-")
+    const config = ConfigFile.parse({ workspace: { root, ...options.workspace } })
+    const layer = Workspaces.layer.pipe(Layer.provide(Project.layerFrom(repo.path, config)), Layer.provide(NodeServices.layer))
+    const ws = yield* Effect.provide(Effect.service(Workspaces), layer)
+    return { repo, ws }
+  })
+
+const node = (cwd: string, script: string) => execFileSync(process.execPath, ["-e", script], { cwd, encoding: "utf8" }).trim()
+const gitStatus = (b: WorkspaceBinding) => repoAt(b.path).git("status", "--porcelain", "--untracked-files=all")
+
+const NODE_FILES = {
+  "package.json": JSON.stringify({ name: "app", version: "1.0.0", devDependencies: { dep: "1.0.0" } }),
+  "package-lock.json": LOCK,
+  "index.js": "module.exports = require('dep')\n",
+  ".gitignore": "node_modules/\n"
+}
+
+describe("Workspaces.prepare provisions dependencies", () => {
+  it.live("gives a single-package project's worktree the main checkout's node_modules as links, zero copy, never committed", () =>
+    Effect.gen(function*() {
+      const { repo, ws } = yield* setup({ files: NODE_FILES, before: nodeProject })
+      const b = yield* ws.prepare({ runKey: makeRunKey("NODE-1") })
+      assert.deepStrictEqual(b.provisioned?.map((p) => ({ ...p })), [{ path: "node_modules", kind: "links", source: join(repo.path, "node_modules") }])
+      const nm = join(b.path, "node_modules")
+      assert.isTrue(lstatSync(nm).isDirectory(), "a real directory, so `node_modules/` in .gitignore ignores it")
+      assert.strictEqual(readlinkSync(join(nm, "dep")), join(repo.path, "node_modules/dep"))
+      assert.strictEqual(readlinkSync(join(nm, ".bin/dep")), "../dep/cli.js", "bins stay relative")
+      assert.isFalse(lstatSync(join(nm, ".package-lock.json")).isSymbolicLink(), "npm's record is copied, so an install in the worktree does not rewrite the main checkout's")
+      assert.isFalse(existsSync(join(nm, ".cache")), "caches stay private to each checkout")
+      assert.strictEqual(node(b.path, "console.log(require('./index.js').name)"), "dep from the main checkout")
+      assert.strictEqual(execFileSync(join(nm, ".bin/dep"), { encoding: "utf8" }).trim(), "dep from the main checkout")
+      assert.strictEqual(gitStatus(b), "")
+      writeFileSync(join(b.path, "feature.js"), "module.exports = 1\n")
+      const { changedFiles } = yield* ws.commitAll(b, "agent work")
+      assert.deepStrictEqual(changedFiles, ["feature.js"])
+      assert.notInclude(repoAt(b.path).git("ls-tree", "-r", "--name-only", "HEAD"), "node_modules")
+      yield* ws.remove("NODE-1", { force: true })
+      assert.isTrue(existsSync(join(repo.path, "node_modules/dep/index.js")), "removing the worktree leaves the main checkout's dependencies alone")
+    }))
+
+  it.live("does not provision node_modules when the worktree's lockfile differs from the main checkout's", () =>
+    Effect.gen(function*() {
+      const { ws } = yield* setup({
+        files: NODE_FILES,
+        before: (repo) => {
+          nodeProject(repo)
+          // The developer upgraded a dependency and has not committed the lockfile yet: node_modules fits it, not the base.
+          writeFileSync(join(repo.path, "package-lock.json"), LOCK.replace("1.0.0", "2.0.0"))
+        }
+      })
+      const b = yield* ws.prepare({ runKey: makeRunKey("NODE-2") })
+      assert.deepStrictEqual(b.provisioned, [])
+      assert.isFalse(existsSync(join(b.path, "node_modules")))
+    }))
+
+  it.live("makes a hard-link copy in a workspace monorepo, whose workspace links resolve to the worktree's packages", () =>
+    Effect.gen(function*() {
+      const { repo, ws } = yield* setup({
+        files: {
+          ...NODE_FILES,
+          "package.json": JSON.stringify({ name: "mono", private: true, workspaces: ["packages/*"] }),
+          "packages/lib/package.json": JSON.stringify({ name: "@mono/lib", version: "1.0.0", main: "index.js" }),
+          "packages/lib/index.js": "exports.where = __dirname\n",
+          "packages/app/package.json": JSON.stringify({ name: "@mono/app", version: "1.0.0", dependencies: { "@mono/lib": "*", dep: "1.0.0" } }),
+          "packages/app/index.js": "exports.lib = require('@mono/lib').where\n"
+        },
+        before: (r) => {
+          installPackage(r.path, "dep", "exports.name = 'dep'\n")
+          mkdirSync(join(r.path, "node_modules/@mono"), { recursive: true })
+          symlinkSync("../../packages/lib", join(r.path, "node_modules/@mono/lib"))
+          symlinkSync("../../packages/app", join(r.path, "node_modules/@mono/app"))
+          installPackage(join(r.path, "packages/app"), "only-app", "exports.name = 'only-app'\n")
+        }
+      })
+      const b = yield* ws.prepare({ runKey: makeRunKey("MONO-1") })
+      assert.deepStrictEqual(b.provisioned?.map((p) => [p.path, p.kind]), [["node_modules", "hardlinks"], ["packages/app/node_modules", "hardlinks"]])
+      const mainFile = statSync(join(repo.path, "node_modules/dep/index.js"))
+      const copyFile = statSync(join(b.path, "node_modules/dep/index.js"))
+      assert.strictEqual(copyFile.ino, mainFile.ino, "files are hard links, not copies")
+      assert.isFalse(lstatSync(join(b.path, "node_modules/dep")).isSymbolicLink())
+      assert.strictEqual(realpathSync(join(b.path, "node_modules/@mono/lib")), join(b.path, "packages/lib"))
+      assert.strictEqual(node(join(b.path, "packages/app"), "console.log(require('./index.js').lib)"), join(b.path, "packages/lib"), "the worktree's own package, not the main checkout's")
+      assert.strictEqual(node(join(b.path, "packages/app"), "console.log(require('only-app').name)"), "only-app")
+      assert.strictEqual(gitStatus(b), "")
+    }))
+
+  it.live("copies ignored generated files and links extra ignored directories, and leaves what git does not ignore alone", () =>
+    Effect.gen(function*() {
+      const { repo, ws } = yield* setup({
+        files: { "README.md": "x\n", "src/pkg/__init__.py": "from ._version import v\n", ".gitignore": "_version.py\n.venv\ndata/\n" },
+        workspace: { copy: ["src/*/_version.py", "notes.txt", "missing/*.py"], link: [".venv", "data", "elsewhere"] },
+        before: (r) => {
+          writeFiles(r.path, {
+            "src/pkg/_version.py": "v = '1.0'\n",
+            "notes.txt": "not ignored\n",
+            ".venv/pyvenv.cfg": "home = /usr/bin\n",
+            "data/big.bin": "data\n",
+            "elsewhere/x": "not ignored\n"
+          })
+        }
+      })
+      const b = yield* ws.prepare({ runKey: makeRunKey("COPY-1") })
+      assert.deepStrictEqual(b.provisioned?.map((p) => [p.path, p.kind]), [["src/pkg/_version.py", "copy"], [".venv", "symlink"], ["data", "links"]])
+      assert.strictEqual(readFileSync(join(b.path, "src/pkg/_version.py"), "utf8"), "v = '1.0'\n")
+      assert.isFalse(existsSync(join(b.path, "notes.txt")), "a file git would not ignore is not copied (it would be committed)")
+      assert.strictEqual(readlinkSync(join(b.path, ".venv")), join(repo.path, ".venv"), "`.venv` (no slash) ignores a symlink")
+      assert.isTrue(lstatSync(join(b.path, "data")).isDirectory(), "`data/` ignores only a directory, so its entries are linked")
+      assert.strictEqual(readFileSync(join(b.path, "data/big.bin"), "utf8"), "data\n")
+      assert.isFalse(existsSync(join(b.path, "elsewhere")))
+      assert.strictEqual(gitStatus(b), "")
+    }))
+
+  it.live("never lists or commits provisioned paths, even when the agent stops git ignoring them", () =>
+    Effect.gen(function*() {
+      const { ws } = yield* setup({ files: NODE_FILES, before: nodeProject })
+      const b = yield* ws.prepare({ runKey: makeRunKey("NODE-3") })
+      writeFileSync(join(b.path, ".gitignore"), "")
+      assert.include(gitStatus(b), "node_modules", "git itself now sees node_modules")
+      assert.deepStrictEqual(yield* ws.changedFiles(b), [".gitignore"])
+      assert.deepStrictEqual((yield* ws.status("NODE-3")).uncommitted, [".gitignore"])
+      assert.notInclude(yield* ws.diff(b), "diff --git a/node_modules")
+      const { changedFiles } = yield* ws.commitAll(b, "agent work")
+      assert.deepStrictEqual(changedFiles, [".gitignore"])
+      assert.notInclude(repoAt(b.path).git("ls-tree", "-r", "--name-only", "HEAD"), "node_modules")
+    }))
+
+  it.live("provisions nothing with [workspace] provision = false", () =>
+    Effect.gen(function*() {
+      const { ws } = yield* setup({ files: NODE_FILES, workspace: { provision: false }, before: nodeProject })
+      const b = yield* ws.prepare({ runKey: makeRunKey("NODE-4") })
+      assert.deepStrictEqual(b.provisioned, [])
+      assert.isFalse(existsSync(join(b.path, "node_modules")))
+    }))
+
+  it.live("names the main checkout's dependency directories a sandbox must expose read-only", () =>
+    Effect.gen(function*() {
+      const { repo, ws } = yield* setup({
+        files: { ...NODE_FILES, ".gitignore": "node_modules/\n.venv\n" },
+        before: (r) => {
+          nodeProject(r)
+          writeFiles(r.path, { ".venv/pyvenv.cfg": "home = /usr/bin\n", ".venv/bin/python": "#!/bin/sh\n" })
+          execFileSync("chmod", ["+x", join(r.path, ".venv/bin/python")])
+        }
+      })
+      const b = yield* ws.prepare({ runKey: makeRunKey("NODE-5") })
+      const dirs = yield* dependencyDirectories(b).pipe(Effect.provide(NodeServices.layer))
+      assert.deepStrictEqual(dirs, [join(repo.path, "node_modules"), join(repo.path, ".venv")])
+    }))
+})
