@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { alive, makeProject, waitFor } from "./utils/project.js"
+import { makeProject, waitFor } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
 const exited = (child: import("node:child_process").ChildProcess) =>
@@ -60,23 +60,23 @@ describe("spec-orch run", () => {
     assert.strictEqual(p.cli("run", "E2E-3").status, 0)
   })
 
-  it("resumes after kill -9 in the agent stage without repeating the stages before it", async () => {
+  it("resumes after kill -9 in the agent stage without repeating the stages before it; the boxed agent dies with spec-orch", async () => {
     const p = makeProject()
-    const fast = join(p.root, ".fast")
+    const fast = p.signal("fast")
     p.issue("E2E-4", { builder_prompt: `SLEEP 30 ${fast}\nWRITE done.txt yes`, verification: { check: "test -f done.txt" } })
     const first = p.spawn("run", "E2E-4", "--auto-approve")
-    await waitFor(() => p.agentRuns().length === 1)
-    const orphan = p.agentRuns()[0]!
+    await waitFor(() => p.agentRuns().length === 1 && p.agentsRunning().length > 0)
     first.kill("SIGKILL")
     await exited(first)
-    assert.isTrue(alive(orphan), "kill -9 leaves the agent running")
+    // The box (bubblewrap, --die-with-parent) ends the agent with the process that started it.
+    await waitFor(() => p.agentsRunning().length === 0, 5_000)
     writeFileSync(fast, "") // the resumed turn does not sleep
     const again = p.cli("run", "E2E-4", "--json")
     assert.strictEqual(again.status, 0, again.stderr)
     const out = json(again.stdout)
     assert.isTrue(out.resumed)
     assert.strictEqual(out.runId, "E2E-4-r1", "the same attempt was resumed")
-    assert.isFalse(alive(orphan), "the leftover agent of the killed process was ended before the turn ran again")
+    assert.deepStrictEqual(p.agentsRunning(), [], "nothing is left running")
     assert.strictEqual(p.agentRuns().length, 2, "only the unfinished agent stage ran again")
     const events = p.cli("logs", "E2E-4", "--json").stdout.trim().split("\n").map(json)
     const starts = (stage: string) => events.filter((e) => e.kind === "stage" && e.data.stage === stage && e.data.state === "started").length
@@ -86,14 +86,18 @@ describe("spec-orch run", () => {
     assert.strictEqual(starts("verify"), 1)
   })
 
-  it("resumes after kill -9 in the verify stage without running the agent again", async () => {
+  it("resumes after kill -9 in the verify stage without running the agent again; the step dies with spec-orch", async () => {
     const p = makeProject()
-    const marker = join(p.root, ".verify-log")
-    p.issue("E2E-5", { builder_prompt: "WRITE out.txt 1", verification: { slow: `echo run >> ${marker}; sleep 2; test -f out.txt` } })
+    const marker = p.signal("verify-log")
+    const fast = p.signal("fast")
+    p.issue("E2E-5", { builder_prompt: "WRITE out.txt 1", verification: { slow: `echo run >> ${marker}; [ -f ${fast} ] || sleep 30; test -f out.txt` } })
     const first = p.spawn("run", "E2E-5", "--auto-approve")
-    await waitFor(() => existsSync(marker))
+    await waitFor(() => existsSync(marker) && p.agentsRunning().length > 0)
     first.kill("SIGKILL")
     await exited(first)
+    // The orphaned step does not keep running beside the resumed one: its box ended with spec-orch.
+    await waitFor(() => p.agentsRunning().length === 0, 5_000)
+    writeFileSync(fast, "")
     const again = p.cli("run", "E2E-5", "--json")
     assert.strictEqual(again.status, 0, again.stderr)
     assert.isTrue(json(again.stdout).resumed)
@@ -105,15 +109,14 @@ describe("spec-orch run", () => {
 
   it("cancels cleanly on Ctrl-C: agent tree killed, run marked cancelled, and a re-run resumes it", async () => {
     const p = makeProject()
-    const fast = join(p.root, ".fast")
+    const fast = p.signal("fast")
     p.issue("E2E-6", { builder_prompt: `SLEEP 30 ${fast}\nWRITE x.txt x` })
     const child = p.spawn("run", "E2E-6", "--auto-approve")
-    await waitFor(() => p.agentRuns().length === 1)
-    const agent = p.agentRuns()[0]!
+    await waitFor(() => p.agentRuns().length === 1 && p.agentsRunning().length > 0)
     child.kill("SIGINT")
     const { code } = await exited(child)
     assert.strictEqual(code, 130)
-    assert.isFalse(alive(agent), "the agent process was killed")
+    assert.deepStrictEqual(p.agentsRunning(), [], "the agent process was killed")
     const status = json(p.cli("status", "E2E-6", "--json").stdout)
     assert.strictEqual(status[0].status, "cancelled")
     writeFileSync(fast, "")

@@ -329,7 +329,9 @@ export const ConfigFile = z.object({
     /** Extra host names agents may reach through the sandbox's proxy (`api.example.com` or `*.example.com`). */
     allow_hosts: z.array(z.string().regex(HOST_PATTERN, { error: "must be a host name such as api.example.com or *.example.com (no scheme, port or path)" })).default([]),
     /** Whether verification steps may use the network (the same hosts as agents); off by default. */
-    verification_network: z.boolean().default(false)
+    verification_network: z.boolean().default(false),
+    /** Extra paths writable inside every box (build caches such as `~/.gradle`); each is a way out of the box: keep it short. */
+    writable: strings.default([])
   }).prefault({})
 })
 

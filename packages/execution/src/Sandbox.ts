@@ -10,7 +10,7 @@ import { Config, Context, Duration, Effect, FileSystem, Layer, Option, Path, Ref
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { homedir } from "node:os"
 import { BASE_ARGS, type BoxLayout, bwrapArgs, type HiddenPath } from "./internal/sandbox/bwrap-args.js"
-import { DEFAULT_HIDDEN, resolveHidden } from "./internal/sandbox/hidden.js"
+import { DEFAULT_HIDDEN, expandPath, resolveHidden } from "./internal/sandbox/hidden.js"
 import { startRelays } from "./internal/sandbox/relays.js"
 
 export { type BoxLayout, bwrapArgs, type HiddenPath, type NetworkLayout } from "./internal/sandbox/bwrap-args.js"
@@ -106,6 +106,8 @@ export interface SandboxOptions {
   readonly home?: string | undefined
   /** Extra paths hidden in every box (`[sandbox] hide`). */
   readonly hide?: ReadonlyArray<string> | undefined
+  /** Extra paths writable in every box (`[sandbox] writable`), mounted after the caller's mounts. */
+  readonly writable?: ReadonlyArray<string> | undefined
   /** Base of relative `hide` entries (the project root). */
   readonly base?: string | undefined
 }
@@ -125,7 +127,7 @@ export class Sandbox extends Context.Service<Sandbox, {
     Sandbox,
     Effect.gen(function*() {
       const project = yield* Project
-      return yield* make(project.config.sandbox.mode, { hide: project.config.sandbox.hide, base: project.root })
+      return yield* make(project.config.sandbox.mode, { hide: project.config.sandbox.hide, writable: project.config.sandbox.writable, base: project.root })
     })
   )
 
@@ -299,7 +301,10 @@ const make = Effect.fnUntraced(function*(mode: SandboxMode, options: SandboxOpti
         (r) => Effect.promise(() => r.close())
       )
       : undefined
-    const argv = bwrapArgs(spec, { bwrap, hidden, network: relays?.layout, tools })
+    // `[sandbox] writable`: paths the user chose to share with every box (build caches); those that exist.
+    const shared = yield* Effect.forEach(options.writable ?? [], (entry) => fs.realPath(expandPath(path, entry, home, base)).pipe(Effect.option))
+    const mounts = [...spec.mounts, ...shared.flatMap((p) => (p._tag === "Some" ? [{ source: p.value, access: "rw" as const }] : []))]
+    const argv = bwrapArgs({ ...spec, mounts }, { bwrap, hidden, network: relays?.layout, tools })
 
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(spec.env)) if (!PROXY_VARIABLES.includes(k)) env[k] = v
@@ -313,6 +318,7 @@ const make = Effect.fnUntraced(function*(mode: SandboxMode, options: SandboxOpti
       `confined by bubblewrap${probe.version !== undefined ? ` ${probe.version}` : ""}: read-only file system except ${
         spec.mounts.filter((m) => m.access === "rw").map((m) => tilde(m.target ?? m.source)).join(", ") || "nothing"
       } and a private /tmp; own PID namespace; no capabilities`,
+      ...(mounts.length > spec.mounts.length ? [`shared writable ([sandbox] writable): ${mounts.slice(spec.mounts.length).map((m) => tilde(m.source)).join(", ")}`] : []),
       needsRelays ? `network: only ${reach}` : "network: none (loopback only)",
       ...(hidden.length > 0 ? [`hidden: ${hidden.map((h) => tilde(h.path)).join(", ")}`] : [])
     ]

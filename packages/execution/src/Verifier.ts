@@ -66,6 +66,9 @@ export class Verifier extends Context.Service<Verifier, {
       const runStep = makeStepRunner(fs, services)
 
       const run = Effect.fn("Verifier.run")(function*(input: VerifyInput) {
+        return yield* Effect.scoped(runScoped(input))
+      })
+      const runScoped = Effect.fnUntraced(function*(input: VerifyInput) {
         const startedAt = yield* nowIso
         yield* fs.makeDirectory(input.logDir, { recursive: true }).pipe(Effect.orDie)
         // A step left running by a controller that was killed must not run beside the new ones.
@@ -74,8 +77,8 @@ export class Verifier extends Context.Service<Verifier, {
         }
         const host = yield* hostEnvironment
         const git = makeGitRunner(spawner, host)
-        const cacheDir = path.join(input.logDir, ".cache")
-        yield* fs.makeDirectory(cacheDir, { recursive: true }).pipe(Effect.orDie)
+        // Caches (npm, pip, XDG) live for this verification only, outside the logs and the worktree.
+        const cacheDir = yield* fs.makeTempDirectoryScoped({ prefix: "spec-orch-verify-cache-" }).pipe(Effect.orDie)
         const base = verificationEnvironment({ host, extra: input.env ?? {}, secretEnv: input.secretEnv ?? [], cacheDir })
         const place = yield* gitPlaceOf(git, fs, path, input.cwd)
         const project = input.project ?? place.main

@@ -143,7 +143,7 @@ describe("DEFAULT_HIDDEN", () => {
 
 describe("[sandbox] config", () => {
   it("defaults to best-effort, nothing extra hidden or allowed, and no network for verification", () => {
-    assert.deepStrictEqual(ConfigFile.parse({}).sandbox, { mode: "best-effort", hide: [], allow_hosts: [], verification_network: false })
+    assert.deepStrictEqual(ConfigFile.parse({}).sandbox, { mode: "best-effort", hide: [], allow_hosts: [], verification_network: false, writable: [] })
   })
 
   it("accepts host names and *.domain patterns, and refuses URLs", () => {

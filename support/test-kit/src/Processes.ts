@@ -20,3 +20,14 @@ export const processesIn = (dir: string): Array<string> =>
       return false
     }
   })
+
+/** Live (non-zombie) processes whose working directory is `dir` or below it (e.g. any run's worktree under a worktree root). Linux /proc. */
+export const processesUnder = (dir: string): Array<string> =>
+  readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const cwd = readlinkSync(`/proc/${p}/cwd`)
+      return (cwd === dir || cwd.startsWith(`${dir}/`)) && processAlive(Number(p))
+    } catch {
+      return false
+    }
+  })

@@ -3,13 +3,17 @@
  * fixtures, and a stand-in agent driven by directives in the issue's builder prompt:
  *   WRITE <path> <text>   write a file
  *   SLEEP <seconds> [<file>]   sleep (to be killed mid-turn), unless <file> exists
- *   FAIL <message>        exit 1               every invocation appends its pid to <root>/.agent-log
+ *   FAIL <message>        exit 1               every invocation appends a line to the signals' agent-log
+ * Agents and verification steps run in the OS sandbox, where the main checkout is hidden: the test talks
+ * to them through `signal(name)` files in a directory outside the project, shared writable with every box
+ * (`[sandbox] writable`). Pids a boxed process prints are its own namespace's: to see whether an agent
+ * is still running, `agentsRunning()` looks for processes working in the project's worktrees.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { copyFixture, type LibraryFixture, processAlive } from "@spec-orch/test-kit"
+import { copyFixture, type LibraryFixture, processAlive, processesUnder } from "@spec-orch/test-kit"
 
 export const BIN = join(import.meta.dirname, "../../dist/main.js")
 
@@ -63,8 +67,12 @@ export interface TestProject {
   readonly cliAsync: (...args: Array<string>) => Promise<{ status: number | null; stdout: string; stderr: string }>
   /** Starts the CLI in the background. */
   readonly spawn: (...args: Array<string>) => ChildProcess
-  /** Pids the stand-in agent was started with, in order. */
+  /** Pids the stand-in agent was started with, in order (inside its box: count them, do not look them up). */
   readonly agentRuns: () => Array<number>
+  /** Processes working in one of the project's worktrees right now (agents, steps, what they started). */
+  readonly agentsRunning: () => Array<string>
+  /** A file in the signals directory, which the test, agents and verification steps can all read and write. */
+  readonly signal: (name: string) => string
   readonly read: (rel: string) => string
 }
 
@@ -84,12 +92,14 @@ export const makeProject = (options: {
   readonly env?: Readonly<Record<string, string>>
 } = {}): TestProject => {
   const root = mkdtempSync(join(tmpdir(), "e2e-"))
+  const signals = mkdtempSync(join(tmpdir(), "e2e-signals-"))
+  const worktrees = mkdtempSync(join(tmpdir(), "e2e-worktrees-"))
   if (options.fixture !== undefined) copyFixture(options.fixture, root)
   const git = (...args: Array<string>) => spawnSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })
   mkdirSync(join(root, "fixtures/issues"), { recursive: true })
   mkdirSync(join(root, "tools"), { recursive: true })
   writeFileSync(join(root, "tools/agent.mjs"), AGENT)
-  appendFileSync(join(root, ".gitignore"), ".spec-orch/\n.agent-log\n")
+  appendFileSync(join(root, ".gitignore"), ".spec-orch/\n")
   const verification = Object.entries(options.verification ?? { check: "true" }).map(([k, v]) =>
     `${k} = ${typeof v === "string" ? JSON.stringify(v) : `{ command = ${JSON.stringify(v.command)}${v.may_modify !== undefined ? `, may_modify = ${v.may_modify}` : ""} }`}`
   ).join("\n")
@@ -99,16 +109,17 @@ export const makeProject = (options: {
       "adapter = \"command\"",
       `command = ["node", ${JSON.stringify(join(root, "tools/agent.mjs"))}]`,
       "timeout_seconds = 60",
-      `env = { AGENT_LOG = ${JSON.stringify(join(root, ".agent-log"))} }`
+      `env = { AGENT_LOG = ${JSON.stringify(join(signals, "agent-log"))} }`
     ]),
     "[verification]",
     verification,
     "[workspace]",
-    `root = ${JSON.stringify(mkdtempSync(join(tmpdir(), "e2e-worktrees-")))}`,
+    `root = ${JSON.stringify(worktrees)}`,
     ...(options.workspace ?? []),
     "[gate]",
     `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
     options.toml ?? "",
+    ...(options.toml?.includes("[sandbox]") === true ? [] : ["[sandbox]", `writable = [${JSON.stringify(signals)}]`]),
     ""
   ].join("\n"))
   writeGatePolicy(root, { e2e: ["review", "human_acceptance"], reviewed: ["human_acceptance"] })
@@ -143,7 +154,9 @@ export const makeProject = (options: {
         child.on("exit", (status) => resolve({ status, stdout, stderr }))
       }),
     spawn: (...args) => spawn(process.execPath, [BIN, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] }),
-    agentRuns: () => (existsSync(join(root, ".agent-log")) ? readFileSync(join(root, ".agent-log"), "utf8").trim().split("\n").filter(Boolean).map(Number) : []),
+    agentRuns: () => (existsSync(join(signals, "agent-log")) ? readFileSync(join(signals, "agent-log"), "utf8").trim().split("\n").filter(Boolean).map(Number) : []),
+    agentsRunning: () => processesUnder(worktrees),
+    signal: (name) => join(signals, name),
     read: (rel) => readFileSync(join(root, rel), "utf8")
   }
 }

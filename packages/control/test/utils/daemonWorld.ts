@@ -107,7 +107,10 @@ export const daemonWorld = (options: { readonly daemon?: Record<string, unknown>
     const linear = yield* fakeLinear()
     linear.addTeam({ key: "SON" })
     const cache = yield* tempDir()
-    const agentEnv = { AGENT_RELEASE: join(cache, "release"), AGENT_LOG: join(cache, "agent.log") }
+    // The stand-in agent signals the test through files in one directory, shared writable with its box.
+    const signals = join(cache, "signals")
+    mkdirSync(signals, { recursive: true })
+    const agentEnv = { AGENT_RELEASE: join(signals, "release"), AGENT_LOG: join(signals, "agent.log") }
     const config: TomlLike = {
       ...options.extra,
       issue: { source: "linear" },
@@ -116,6 +119,7 @@ export const daemonWorld = (options: { readonly daemon?: Record<string, unknown>
       builder: { adapter: "command", command: ["node", "agent.mjs"], timeout_seconds: 120, stall_timeout_seconds: 60, env: agentEnv },
       verification: { check: ["node", "check.mjs"] },
       workspace: { root: join(cache, "worktrees") },
+      sandbox: { writable: [signals] },
       daemon: { max_concurrent: 3, max_retries: 1, retry_base_delay_seconds: 0, poll_interval_seconds: 1, ...options.daemon }
     }
     const env = { GITHUB_TOKEN: github.token, SPEC_ORCH_LINEAR_TOKEN: linear.token }

@@ -249,6 +249,9 @@ export const runProcess = <S, E = never>(
     } else {
       stopped = first.stop
       if (watch.beforeKill !== undefined) yield* watch.beforeKill
+      // Every descendant, found while the leader still holds them: the process group misses children
+      // that called setsid, and killing a box's bwrap alone leaves its namespace to die on its own time.
+      yield* Effect.promise(() => killTree(pid, Duration.toMillis(grace), false))
       yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: grace }).pipe(Effect.ignore)
       const after = yield* exited.pipe(Effect.timeoutOption(Duration.sum(grace, Duration.seconds(3))))
       ending = Option.getOrElse(after, (): Ending => ({ _tag: "Unknown" }))
