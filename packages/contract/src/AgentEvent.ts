@@ -4,6 +4,7 @@
  * shape. The raw lines are kept separately, verbatim.
  */
 import { Schema } from "effect"
+import { Confinement } from "./Verification.js"
 
 const base = {
   /** Milliseconds since the epoch when spec-orch saw the event. */
@@ -123,5 +124,7 @@ export class AgentOutcome extends Schema.Class<AgentOutcome>("@spec-orch/contrac
   /** The first failed or refused tool calls of the turn (at most `MAX_FAILED_TOOL_CALLS`); absent when none failed. */
   failedToolCalls: Schema.optionalKey(Schema.Array(FailedToolCall)),
   /** How many tool calls failed in all (the list above may be cut short); absent when none failed. */
-  failedToolCallCount: Schema.optionalKey(Schema.Number)
+  failedToolCallCount: Schema.optionalKey(Schema.Number),
+  /** How the turn was confined by the OS sandbox (absent in outcomes recorded before it existed). */
+  sandbox: Schema.optionalKey(Confinement)
 }) {}

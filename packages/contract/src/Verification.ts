@@ -25,11 +25,24 @@ export class StepResult extends Schema.Class<StepResult>("@spec-orch/contract/St
   modified: Schema.optionalKey(Schema.Array(Schema.String))
 }) {}
 
+/**
+ * How a process ran with respect to the OS sandbox: whether it was confined, one line each on how
+ * (or why not), and the network connections the box's proxy refused.
+ */
+export class Confinement extends Schema.Class<Confinement>("@spec-orch/contract/Confinement")({
+  confined: Schema.Boolean,
+  notes: Schema.Array(Schema.String),
+  /** e.g. "refused network access to evil.example:443: not an allowed host". */
+  refused: Schema.Array(Schema.String)
+}) {}
+
 /** All steps of one verification. */
 export class VerificationReport extends Schema.Class<VerificationReport>("@spec-orch/contract/VerificationReport")({
   steps: Schema.Array(StepResult),
   /** What the reader must know about the environment the steps ran in (e.g. a lockfile the agent changed). */
   notes: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** How the steps were confined (absent in reports made before the sandbox existed). */
+  sandbox: Schema.optionalKey(Confinement),
   startedAt: Schema.String,
   finishedAt: Schema.String
 }) {}

@@ -5,7 +5,7 @@
  * renders of a bundle and its verdict. Text from issues, agents and tools is untrusted: it is
  * escaped or fenced so it can never pose as part of the verdict.
  */
-import { ConditionStatus, type Deviation, type EvidenceBundle, type Finding, findingBlocks, type GateVerdict, type Issue, type StepResult, stepFailed } from "@spec-orch/contract"
+import { ConditionStatus, type Confinement, type Deviation, type EvidenceBundle, type Finding, findingBlocks, type GateVerdict, type Issue, type StepResult, stepFailed } from "@spec-orch/contract"
 import { Schema } from "effect"
 import { DEFAULT_BLOCK_ON, detectDeviations, deviationBlocks, type DeviationSeverity } from "./Deviations.js"
 import { verdictHeadline } from "./Gate.js"
@@ -380,7 +380,18 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
       if (total > Math.min(listed.length, FAILED_CALLS_SHOWN)) facts.push(`  - and ${total - Math.min(listed.length, FAILED_CALLS_SHOWN)} more (the run's events.jsonl has them all)`)
     }
   }
+  if (b?.outputTruncated !== undefined) {
+    const t = b.outputTruncated
+    facts.push(`- Agent output beyond the caps (\`[limits]\`): ${t.lines} line(s) cut (${t.lineBytesDropped} bytes), ${t.artifactBytesDropped} bytes not kept in the artifacts`)
+  }
   if (steps.length > 0) facts.push(`- Verification: ${steps.map((s) => `${mdText(s.name, 40)} ${s.outcome.replace("_", " ")}`).join(", ")}`)
+  const sandboxLine = (who: string, c: Confinement | undefined) => {
+    if (c === undefined) return
+    facts.push(c.confined ? `- Sandbox (${who}): ${c.notes.map((n) => mdText(n, 600)).join("; ")}` : `- **Sandbox (${who}): NOT confined** — ${c.notes.map((n) => mdText(n, 600)).join("; ")}`)
+    for (const refused of c.refused.slice(0, 10)) facts.push(`  - ${mdText(refused, 200)}`)
+  }
+  sandboxLine("agent", b?.sandbox)
+  sandboxLine("verification", bundle.verification?.sandbox)
   const r = bundle.review
   if (r !== undefined) facts.push(`- Review: ${r.verdict.replace("_", " ")} by ${mdText(r.reviewedBy, 60)} (${r.source})${r.summary !== "" ? `: ${mdText(r.summary)}` : ""}`)
   if (bundle.compliance !== undefined) facts.push(`- Compliance: ${bundle.compliance.compliant ? "compliant" : "not compliant"}, ${bundle.compliance.errorCount} error(s), ${bundle.compliance.warningCount} warning(s)`)

@@ -14,7 +14,7 @@ import { AgentConfigInvalid, AgentError, ExecutableNotFound, UnknownAdapter } fr
 import { ADAPTERS, type AdapterName, agentReach, canonicalAdapter, credentialVariables, type Endpoint, prepare, programOf } from "./internal/adapters.js"
 import { agentEnvironment, homeDirs } from "./internal/environment.js"
 import { findExecutable, type Launcher, packageVersion } from "./internal/executables.js"
-import { runBoxLayout } from "./internal/layout.js"
+import { confinedAs, runBoxLayout } from "./internal/layout.js"
 import { supervise } from "./internal/supervise.js"
 import { type NetworkPolicy, Sandbox } from "./Sandbox.js"
 
@@ -201,7 +201,10 @@ export class Agents extends Context.Service<Agents, {
               programs: [resolved.launcher.executable, ...resolved.launcher.prefix, ...resolved.program.args],
               network
             })
-          }).pipe(Effect.mapError((e) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: e.message }) })))
+          }).pipe(
+            Effect.map(confinedAs),
+            Effect.mapError((e) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: e.message }) }))
+          )
       }).pipe(Effect.provide(services))
     })
 

@@ -8,7 +8,7 @@
  * import roots first on PYTHONPATH (`internal/ecosystem.ts`); a step that changes files in the worktree
  * fails, naming them, unless it may (`may_modify`).
  */
-import { configuredSteps, defaultConfig, type Issue, verificationEnv, type SpecOrchConfig, StepResult, VerificationReport, VerificationStep } from "@spec-orch/contract"
+import { configuredSteps, Confinement, defaultConfig, type Issue, verificationEnv, type SpecOrchConfig, StepResult, VerificationReport, VerificationStep } from "@spec-orch/contract"
 import { hostEnvironment, Redactor } from "@spec-orch/harness"
 import { Clock, Context, Duration, Effect, FileSystem, Layer, Path } from "effect"
 import { ChildProcessSpawner } from "effect/process"
@@ -16,7 +16,7 @@ import { createHash } from "node:crypto"
 import { makeGitRunner } from "./Git.js"
 import { resolveEcosystem, type Tokens } from "./internal/ecosystem.js"
 import { verificationEnvironment } from "./internal/environment.js"
-import { runBoxLayout } from "./internal/layout.js"
+import { confinedAs, runBoxLayout } from "./internal/layout.js"
 import { type Command, reapLeftover, runProcess, type Wrap } from "./internal/process.js"
 import { Sandbox, type SandboxUnavailable } from "./Sandbox.js"
 
@@ -92,7 +92,15 @@ export class Verifier extends Context.Service<Verifier, {
           writable: [cacheDir],
           network: hosts.length > 0 ? { _tag: "allow", hosts, forwards: [] } : { _tag: "none" }
         })
-        const wrap = (command: Command) => sandbox.wrap({ ...command, ...layout })
+        // One account of the box for the whole report: the last step's notes, every refusal.
+        let confinement: { confined: boolean; notes: ReadonlyArray<string> } | undefined
+        const refused: Array<string> = []
+        const wrap = (command: Command) =>
+          sandbox.wrap({ ...command, ...layout }).pipe(Effect.map((boxed) => {
+            const w = confinedAs(boxed)
+            confinement = { confined: w.confined, notes: w.notes ?? [] }
+            return { ...w, refused: Effect.tap(w.refused ?? Effect.succeed([]), (rs) => Effect.sync(() => refused.push(...rs.filter((r) => !refused.includes(r))))) }
+          }))
         const logBytes = input.logBytes ?? defaultConfig().limits.step_log_bytes
         const results: Array<StepResult> = []
         const snapshot = worktreeSnapshot(git, fs, path, input.cwd)
@@ -126,6 +134,7 @@ export class Verifier extends Context.Service<Verifier, {
         return new VerificationReport({
           steps: results,
           ...(ecosystem.notes.length > 0 ? { notes: ecosystem.notes } : {}),
+          ...(confinement !== undefined ? { sandbox: new Confinement({ confined: confinement.confined, notes: [...confinement.notes], refused }) } : {}),
           startedAt,
           finishedAt: yield* nowIso
         })

@@ -7,7 +7,9 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
-import type { BoxSpec, Mount, NetworkPolicy } from "../Sandbox.js"
+import { Effect } from "effect"
+import type { Boxed, BoxSpec, Mount, NetworkPolicy } from "../Sandbox.js"
+import type { Wrapped } from "./process.js"
 
 /** Where a worktree's git metadata lives. */
 export interface GitPaths {
@@ -113,3 +115,14 @@ export const runBoxLayout = (box: RunBox): Pick<BoxSpec, "hide" | "mounts" | "ne
   for (const p of box.writable ?? []) add(rw(p))
   return { hide, mounts, network: box.network }
 }
+
+/** What `runProcess` needs of a box: the command, whether it is confined, and what the box says and refused. */
+export const confinedAs = (boxed: Boxed): Wrapped => ({
+  argv: boxed.argv,
+  env: boxed.env,
+  cwd: boxed.cwd,
+  confined: boxed.confined,
+  notes: boxed.notes,
+  refused: Effect.map(boxed.refused, (rs) => rs.map((r) => r.message))
+})
+

@@ -23,6 +23,10 @@ export interface Command {
 export interface Wrapped extends Command {
   /** True when the command runs inside the OS sandbox. */
   readonly confined: boolean
+  /** One line each on how it is (or is not) confined. */
+  readonly notes?: ReadonlyArray<string> | undefined
+  /** The network connections the box refused so far (read after the process ended). */
+  readonly refused?: Effect.Effect<ReadonlyArray<string>> | undefined
 }
 
 /** Turns a command into the one to spawn (the OS sandbox); resources it needs live in the scope. */
@@ -81,6 +85,8 @@ export interface ProcessEnd<S> {
   readonly stopped: { readonly _tag: "TimedOut" } | { readonly _tag: "Stalled" } | { readonly _tag: "Requested"; readonly reason: S } | undefined
   readonly pid: number
   readonly confined: boolean
+  /** How it was confined, and what the box refused. */
+  readonly confinement: { readonly confined: boolean; readonly notes: ReadonlyArray<string>; readonly refused: ReadonlyArray<string> }
   readonly startedAt: number
   readonly endedAt: number
 }
@@ -257,7 +263,9 @@ export const runProcess = <S, E = never>(
       ending = Option.getOrElse(after, (): Ending => ({ _tag: "Unknown" }))
     }
     // Closing the scope ends the process group (the spawner's finalizer): children left behind go too.
-    return { ending, stopped, pid, confined: target.confined, startedAt, endedAt: yield* Clock.currentTimeMillis }
+    const refused = target.refused !== undefined ? yield* target.refused : []
+    const confinement = { confined: target.confined, notes: target.notes ?? (target.confined ? [] : ["not confined"]), refused }
+    return { ending, stopped, pid, confined: target.confined, confinement, startedAt, endedAt: yield* Clock.currentTimeMillis }
   }))
 
 /** A deferred stop signal a caller can trigger from event handlers (budget breach, protocol done). */

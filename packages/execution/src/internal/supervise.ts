@@ -7,7 +7,7 @@
  * killed when the turn ends, whatever ended it.
  */
 import type { AgentEvent } from "@spec-orch/contract"
-import { AgentOutcome, AgentUsage } from "@spec-orch/contract"
+import { AgentOutcome, AgentUsage, Confinement } from "@spec-orch/contract"
 import { type Budgets, isUnlimited, overBudget } from "@spec-orch/harness"
 import { Clock, Effect, Exit, FileSystem, Queue, Stream } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
@@ -278,6 +278,7 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
       filesChanged: tally.files,
       commandsRun: tally.commands,
       ...tally.outcomeFields(),
+      sandbox: new Confinement({ confined: end.confinement.confined, notes: end.confinement.notes.map(redact), refused: end.confinement.refused }),
       ...(truncatedLines > 0 || cut > 0 ? { outputTruncated: { lines: truncatedLines, lineBytesDropped: truncatedBytes, artifactBytesDropped: cut } } : {})
     })
   }))
