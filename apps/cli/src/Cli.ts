@@ -9,6 +9,7 @@ import pkg from "../package.json" with { type: "json" }
 import { agents } from "./commands/agents.js"
 import { config } from "./commands/config.js"
 import { daemon } from "./commands/daemon.js"
+import { doctor } from "./commands/doctor.js"
 import { acceptIssue, explain, findings, reviewIssue } from "./commands/evidence.js"
 import { gate } from "./commands/gate.js"
 import { init } from "./commands/init.js"
@@ -46,6 +47,7 @@ const subcommands = [
   verify,
   agents,
   models,
+  doctor,
   gate,
   reviewIssue,
   acceptIssue,

@@ -19,7 +19,7 @@ import {
 import { Console, Effect, FileSystem, Layer, Option } from "effect"
 import { emit, ExitCode, setExitCode, stopsOnSignal, table } from "../Output.js"
 import { TriageModelLive, withEngine, withPlanes } from "../Planes.js"
-import { gatePreflight } from "./gate.run.js"
+import { preflight } from "./gate.run.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 
@@ -28,7 +28,7 @@ const DaemonLive = Daemon.layer.pipe(Layer.provide(TriageModelLive), Layer.provi
 
 export const start = (input: { once: boolean; source: Option.Option<string>; webhookHost: string; wait: boolean }) =>
   // Fail before work: a daemon whose gate cannot judge its runs ([daemon] gate_profile, the policy) never dispatches one.
-  Effect.flatMap(gatePreflight("start the daemon", (project) => project.config.daemon.gate_profile), (ok) => (ok ? daemonStart(input) : Effect.void))
+  Effect.flatMap(preflight("start the daemon", (project) => project.config.daemon.gate_profile), (ok) => (ok ? daemonStart(input) : Effect.void))
 
 const daemonStart = (input: { once: boolean; source: Option.Option<string>; webhookHost: string; wait: boolean }) =>
   withEngine(input.once ? "daemon start --once" : "daemon start", { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {

@@ -27,6 +27,7 @@ import {
   resolveProfile,
   verdictHeadline
 } from "@spec-orch/evidence"
+import { Sandbox } from "@spec-orch/execution"
 import { Console, Effect, FileSystem, Layer, Option, Path, Result } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { Root } from "../Root.js"
@@ -74,6 +75,34 @@ export const gatePreflight = (what: string, profileOf: string | undefined | ((pr
     yield* setExitCode(ExitCode.usage)
     return false
   }))
+
+/**
+ * Whether the OS sandbox can do what `[sandbox] mode = "required"` demands here; when it cannot, says
+ * why and how to fix it (exit 2) before anything is created.
+ */
+export const sandboxPreflight = (what: string) =>
+  withSandbox(Effect.gen(function*() {
+    const sandbox = yield* Sandbox
+    if (sandbox.mode !== "required") return true
+    const probe = yield* sandbox.probe
+    if (probe.available && probe.network) return true
+    const problem = !probe.available ? probe.problem ?? "bubblewrap is unavailable" : "socat is not installed, so a boxed agent could reach no model provider: install it (Debian/Ubuntu: apt-get install socat)"
+    yield* Console.error(`spec-orch: cannot ${what}: the sandbox is required ([sandbox] mode = "required") but cannot start on this machine: ${problem}\nNothing was started. Fix that (\`spec-orch doctor\` checks it), or set [sandbox] mode = "best-effort" or "off".`)
+    yield* setExitCode(ExitCode.usage)
+    return false
+  }))
+
+/** `effect` with the project from the root flags and its sandbox only. */
+const withSandbox = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const flags = yield* Root
+    const project = Project.layer({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) })
+    return yield* effect.pipe(Effect.provide(Sandbox.layer.pipe(Layer.provideMerge(project))))
+  })
+
+/** Every check that must pass before work starts: the gate can judge it, and the sandbox can hold it. */
+export const preflight = (what: string, profileOf: string | undefined | ((project: Project["Service"]) => string | undefined)) =>
+  Effect.flatMap(gatePreflight(what, profileOf), (ok) => (ok ? sandboxPreflight(what) : Effect.succeed(false)))
 
 /** The policy named by `--policy` (relative to --cwd), else the project's; warnings go to stderr. */
 export const policyFrom = (explicit: Option.Option<string>) =>

@@ -13,7 +13,7 @@ import { Effect, Fiber, Option, Stream } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
 import { runJson } from "./run.run.js"
-import { gatePreflight } from "./gate.run.js"
+import { preflight } from "./gate.run.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 const short = (sha: string | undefined) => (sha ?? "").slice(0, 10)
@@ -201,7 +201,7 @@ export const runPlan = (input: {
 }) => {
   if (input.dryRun) return dryRun(input)
   // Fail before work: no packet starts when the gate could not judge it.
-  return Effect.flatMap(gatePreflight(`run-plan ${input.mission}`, opt(input.profile)), (ok) => (ok ? runPlanNow(input) : Effect.void))
+  return Effect.flatMap(preflight(`run-plan ${input.mission}`, opt(input.profile)), (ok) => (ok ? runPlanNow(input) : Effect.void))
 }
 
 const runPlanNow = (input: {

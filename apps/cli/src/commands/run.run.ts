@@ -4,7 +4,7 @@ import { intakeWarning, ownerAlive, ProcessToken, type RunEvent, Runs, RunStore 
 import { Console, Effect, Fiber, FileSystem, Option, Path, Stream } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
-import { gatePreflight } from "./gate.run.js"
+import { preflight } from "./gate.run.js"
 import { describeRunEvent, progressDisplay } from "../Progress.js"
 import { whoAmI } from "../Who.js"
 
@@ -55,9 +55,9 @@ const summary = (r: RunRecord, path: Path.Path, seconds: number): Array<string> 
   ]
 }
 
-/** Runs `effect` only when the gate could judge the work (see `gatePreflight`): nothing is created otherwise. */
+/** Runs `effect` only when the gate could judge the work (see `preflight`): nothing is created otherwise. */
 const afterPreflight = <A, E, R>(what: string, profile: string | undefined, effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(gatePreflight(what, profile), (ok) => (ok ? Effect.asVoid(effect) : Effect.void))
+  Effect.flatMap(preflight(what, profile), (ok) => (ok ? Effect.asVoid(effect) : Effect.void))
 
 export const run = (input: { issue: string; source: Option.Option<string>; agent: Option.Option<string>; profile: Option.Option<string>; autoApprove: boolean; newAttempt: boolean; wait: boolean; json: boolean }) =>
   afterPreflight(`run ${input.issue}`, opt(input.profile), withEngine(`run ${input.issue}`, { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
