@@ -28,6 +28,7 @@ import {
   verdictHeadline
 } from "@spec-orch/evidence"
 import { Sandbox } from "@spec-orch/execution"
+import type { ChildProcessSpawner } from "effect/process"
 import { Console, Effect, FileSystem, Layer, Option, Path, Result } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { Root } from "../Root.js"
@@ -43,12 +44,15 @@ export const withPlanes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(Effect.promise(() => import("../Planes.js")), (planes) => planes.withPlanes(effect))
 
 /** Runs `effect` with the project and its gate policies only (no state database). */
-const withPolicies = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+/** `effect` with `layer` over the project from the root flags only (no state database). */
+const withProjectOnly = <ROut, E2>(layer: Layer.Layer<ROut, E2, Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const flags = yield* Root
     const project = Project.layer({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) })
-    return yield* effect.pipe(Effect.provide(GatePolicies.layer.pipe(Layer.provideMerge(project))))
+    return yield* effect.pipe(Effect.provide(layer.pipe(Layer.provideMerge(project))))
   })
+
+const withPolicies = withProjectOnly(GatePolicies.layer)
 
 /**
  * Fail before work: checks, with the project and its gate policy only (no state database, nothing
@@ -93,12 +97,7 @@ export const sandboxPreflight = (what: string) =>
   }))
 
 /** `effect` with the project from the root flags and its sandbox only. */
-const withSandbox = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const flags = yield* Root
-    const project = Project.layer({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) })
-    return yield* effect.pipe(Effect.provide(Sandbox.layer.pipe(Layer.provideMerge(project))))
-  })
+const withSandbox = withProjectOnly(Sandbox.layer)
 
 /** Every check that must pass before work starts: the gate can judge it, and the sandbox can hold it. */
 export const preflight = (what: string, profileOf: string | undefined | ((project: Project["Service"]) => string | undefined)) =>
