@@ -62,7 +62,7 @@ describe("redaction and the secret scan", () => {
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "leaky agent and a policy with secrets")
     p.issue("LEAK-1", { builder_prompt: "Configure the client." })
 
-    const r = p.cli("run", "LEAK-1", "--auto-approve", "--json")
+    const r = p.cli("run", "LEAK-1", "--auto-approve", "--publish=always", "--json")
     assert.strictEqual(r.status, 1, r.stderr)
     const out = JSON.parse(r.stdout) as { status: string; failed: Array<string> }
     assert.strictEqual(out.status, "blocked")

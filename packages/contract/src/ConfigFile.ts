@@ -240,6 +240,8 @@ export const ConfigFile = z.object({
     webhook_port: z.number().int().nonnegative().optional(),
     webhook_secret_env: z.string().optional(),
     gate_profile: z.string().default("daemon"),
+    /** What the daemon publishes: every finished run ("always": blocked runs as draft pull requests), only mergeable ones, or nothing. */
+    publish: z.enum(["never", "mergeable", "always"]).default("always"),
     /** Turns the intake allow-list off: anyone who can file an issue can make an agent run. */
     allow_anyone: z.boolean().default(false)
   }).prefault({}),
@@ -294,6 +296,16 @@ export const ConfigFile = z.object({
     /** Profile for interactive runs; the daemon uses `[daemon] gate_profile`. */
     profile: z.string().optional(),
     compliance: z.string().default("compliance.contracts.yaml")
+  }).prefault({}),
+
+  /** What a run publishes (push, pull request, commit status, tracker comment). Nothing leaves the machine unless asked. */
+  publish: z.object({
+    /** `spec-orch run`: "never" (default; `--publish` asks for one run), "mergeable" (runs the gate passes), "always" (blocked runs too, as draft pull requests). */
+    runs: z.enum(["never", "mergeable", "always"]).default("never"),
+    /** Open or update a pull request, with the gate as its commit status, when the branch was pushed and GitHub is configured. */
+    pull_request: z.boolean().default(true),
+    /** Comment the run's summary on the source issue (GitHub or Linear). */
+    comment: z.boolean().default(true)
   }).prefault({}),
 
   /** Size caps on what agents and verification steps print: memory stays flat and artifacts bounded, whatever they write. */

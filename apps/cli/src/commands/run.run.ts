@@ -59,7 +59,7 @@ const summary = (r: RunRecord, path: Path.Path, seconds: number): Array<string> 
 const afterPreflight = <A, E, R>(what: string, profile: string | undefined, effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(preflight(what, profile), (ok) => (ok ? Effect.asVoid(effect) : Effect.void))
 
-export const run = (input: { issue: string; source: Option.Option<string>; agent: Option.Option<string>; profile: Option.Option<string>; autoApprove: boolean; newAttempt: boolean; wait: boolean; json: boolean }) =>
+export const run = (input: { issue: string; source: Option.Option<string>; agent: Option.Option<string>; profile: Option.Option<string>; autoApprove: boolean; newAttempt: boolean; wait: boolean; publish: Option.Option<"mergeable" | "always" | "never">; json: boolean }) =>
   afterPreflight(`run ${input.issue}`, opt(input.profile), withEngine(`run ${input.issue}`, { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
     const runs = yield* Runs
     const store = yield* RunStore
@@ -76,6 +76,7 @@ export const run = (input: { issue: string; source: Option.Option<string>; agent
       autoApprovedBy: input.autoApprove ? `${yield* whoAmI(Option.none())} (--auto-approve)` : undefined,
       adapter: opt(input.agent),
       profile: opt(input.profile),
+      publish: opt(input.publish),
       newAttempt: input.newAttempt,
       onStart: (record, resumed) =>
         Effect.sync(() => {
@@ -89,7 +90,7 @@ export const run = (input: { issue: string; source: Option.Option<string>; agent
     yield* emit(input.json, { ...runJson(r), resumed: result.resumed }, () => summary(r, path, (Date.now() - started) / 1000))
   })))
 
-export const rerun = (input: { issue: string; profile: Option.Option<string>; json: boolean }) =>
+export const rerun = (input: { issue: string; profile: Option.Option<string>; publish: Option.Option<"mergeable" | "always" | "never">; json: boolean }) =>
   afterPreflight(`rerun ${input.issue}`, opt(input.profile), withEngine(`rerun ${input.issue}`, {}, Effect.gen(function*() {
     const store = yield* RunStore
     const path = yield* Path.Path
@@ -106,6 +107,7 @@ export const rerun = (input: { issue: string; profile: Option.Option<string>; js
       issueId: input.issue,
       autoApprovedBy: undefined,
       profile: opt(input.profile),
+      publish: opt(input.publish),
       newAttempt: true,
       runKey: latest.runKey,
       reuseAgentOf: latest.runId,

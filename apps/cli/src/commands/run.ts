@@ -16,6 +16,11 @@ export const run = Command.make(
     autoApprove: Flag.Boolean("auto-approve").pipe(Flag.withDescription("Approve the issue's spec on your behalf (recorded with your name)"), Flag.withDefault(false)),
     newAttempt: Flag.Boolean("new-attempt").pipe(Flag.withDescription("Start a new attempt even if the last one did not finish (default: resume it)"), Flag.withDefault(false)),
     wait: Flag.Boolean("wait").pipe(Flag.withDescription("Wait for another spec-orch process using this project to finish instead of refusing"), Flag.withDefault(false)),
+    publish: Flag.Literals("publish", ["mergeable", "always", "never"]).pipe(
+      Flag.withOptionalValue("mergeable"),
+      Flag.withDescription("Publish this run (push, pull request, commit status, tracker comment): --publish or --publish=mergeable if the gate passes, --publish=always (blocked runs as drafts), --publish=never (default: [publish] runs, \"never\")"),
+      Flag.optional
+    ),
     json: jsonFlag
   },
   lazy(load, "run")
@@ -27,7 +32,8 @@ export const run = Command.make(
   ),
   Command.withExamples([
     { command: "spec-orch run HELLO-1 --auto-approve", description: "Run the quick-start issue" },
-    { command: "spec-orch run SON-42 --source linear --agent claude_code", description: "Run a Linear issue with Claude Code" }
+    { command: "spec-orch run SON-42 --source linear --agent claude_code", description: "Run a Linear issue with Claude Code" },
+    { command: "spec-orch run SON-42 --publish", description: "Push the branch and open a pull request if the gate passes" }
   ])
 )
 
@@ -57,6 +63,11 @@ export const rerun = Command.make(
   {
     issue: issueArg,
     profile: Flag.String("profile").pipe(Flag.withDescription("Gate profile (default: [gate] profile)"), Flag.optional),
+    publish: Flag.Literals("publish", ["mergeable", "always", "never"]).pipe(
+      Flag.withOptionalValue("mergeable"),
+      Flag.withDescription("Publish this run (push, pull request, commit status, tracker comment): --publish or --publish=mergeable if the gate passes, --publish=always (blocked runs as drafts), --publish=never (default: [publish] runs, \"never\")"),
+      Flag.optional
+    ),
     json: jsonFlag
   },
   lazy(load, "rerun")

@@ -390,6 +390,7 @@ export class Daemon extends Context.Service<Daemon, {
             issueId: issue.id,
             autoApprovedBy: DAEMON_APPROVER,
             profile: cfg.daemon.gate_profile,
+            publish: cfg.daemon.publish,
             newAttempt: !options.resume,
             ...(options.reuseAgentOf ? { reuseAgentOf: options.reuseAgentOf } : {}),
             onStart: (record) =>

@@ -17,12 +17,18 @@ import { GATE_CONTEXT, type GateStatusState, type IssueTarget, PublishError, Pub
 
 const Outcome = Schema.Literals(["created", "updated", "unchanged"])
 
+/** When a run publishes: never, only when the gate passes, or always (blocked runs as drafts). */
+export const PublishWhen = Schema.Literals(["never", "mergeable", "always"])
+export type PublishWhen = typeof PublishWhen.Type
+
 /** What publishing a run did, journaled by the workflow; absent fields were not done (see `notes`). */
 export class PublishResult extends Schema.Class<PublishResult>("@spec-orch/control/PublishResult")({
   /** `remote`: something was written to a remote or tracker; `local`: nothing left the machine. */
   mode: Schema.Literals(["remote", "local"]),
   /** Why the run was published locally only (`mode: "local"`). */
   reason: Schema.optionalKey(Schema.String),
+  /** Publishing was asked for and failed (a refused push, a tracker error): what went wrong. The run's verdict stands. */
+  failed: Schema.optionalKey(Schema.String),
   /** The run branch as pushed. */
   push: Schema.optionalKey(Schema.Struct({ remote: Schema.String, ref: Schema.String, sha: Schema.String, outcome: Outcome })),
   /** The run's pull request; `closed` means a person closed it and it was left alone. */
@@ -67,6 +73,10 @@ export interface PublishInput {
   /** The secret scan's findings on the run's diff: any finding refuses the push, whatever the policy judges. */
   readonly secrets?: ReadonlyArray<SecretFinding> | undefined
   readonly reportJsonPath: string
+  /** Open or update the pull request and its commit status (default true; `[publish] pull_request`). */
+  readonly pullRequest?: boolean | undefined
+  /** Comment on the source issue (default true; `[publish] comment`). */
+  readonly comment?: boolean | undefined
 }
 
 /**
@@ -162,6 +172,7 @@ export const summaryComment = (input: PublishInput, pr: { readonly url: string; 
 
 /** One line saying what publishing did, for the run's event log. */
 export const publishedNote = (r: PublishResult): string => {
+  if (r.failed !== undefined) return `publishing failed (the verdict stands): ${r.failed}`
   if (r.mode === "local") return `published locally only: ${r.reason ?? "nothing configured"}`
   const parts = [
     ...(r.push !== undefined ? [`pushed ${r.push.ref.replace("refs/heads/", "")} @ ${r.push.sha.slice(0, 10)} (${r.push.outcome})`] : []),
@@ -210,7 +221,7 @@ export class RunPublisher extends Context.Service<RunPublisher, {
         const remoteUrl = url.exitCode === 0 ? url.stdout.trim() : undefined
         const refusal = pushRefusal(input)
         const pushAllowed = refusal === undefined && remoteUrl !== undefined && (gh.available || isLocalRemote(remoteUrl))
-        const commentAllowed = target !== undefined && trackerOk?.available === true
+        const commentAllowed = input.comment !== false && target !== undefined && trackerOk?.available === true
         if (!pushAllowed && !commentAllowed) {
           const why = refusal !== undefined ? refusal : remoteUrl === undefined
             ? `the repository has no "${remote}" remote ([github] remote)`
@@ -239,7 +250,7 @@ export class RunPublisher extends Context.Service<RunPublisher, {
           notes.push(refusal ?? (remoteUrl === undefined ? `not pushed: no "${remote}" remote` : `not pushed: GitHub is not configured (${!gh.available ? gh.reason : ""})`))
         }
 
-        if (push !== undefined && gh.available) {
+        if (push !== undefined && gh.available && input.pullRequest !== false) {
           const pr = yield* publisher.openPullRequest({
             runKey: input.runKey,
             head: input.branch,
@@ -254,11 +265,11 @@ export class RunPublisher extends Context.Service<RunPublisher, {
           const outcome = yield* publisher.setGateStatus({ sha, state, description: gateStatusDescription(input.verdict) })
           status = { context: GATE_CONTEXT, sha, state, outcome }
         } else if (push !== undefined) {
-          notes.push(`no pull request or commit status: GitHub is not configured (${!gh.available ? gh.reason : ""})`)
+          notes.push(input.pullRequest === false ? "no pull request or commit status: [publish] pull_request = false" : `no pull request or commit status: GitHub is not configured (${!gh.available ? gh.reason : ""})`)
         }
 
         let comment: PublishResult["comment"]
-        if (target !== undefined && trackerOk?.available === true) {
+        if (target !== undefined && trackerOk?.available === true && input.comment !== false) {
           const c = yield* publisher.comment({ target, key: runSummaryKey(input.issue.id), body: summaryComment(input, pullRequest, push?.sha) })
           comment = { tracker: target.tracker, id: c.id, outcome: c.outcome }
         } else if (target !== undefined && trackerOk?.available === false) {

@@ -40,7 +40,7 @@ import { Compliance, ContextAssembler, Redactor, SecretScan } from "@spec-orch/h
 import { Effect, FileSystem, Option, Path, Schedule, Schema } from "effect"
 import { Activity, Workflow } from "effect/workflow"
 import { RunStore } from "./RunStore.js"
-import { PublishResult, publishedNote, RunPublisher } from "../publish/RunPublisher.js"
+import { PublishResult, PublishWhen, publishedNote, RunPublisher } from "../publish/RunPublisher.js"
 import { ProcessToken } from "./EngineLock.js"
 import { loadPacket, PacketRef } from "../mission/PacketIssue.js"
 import { runGit } from "../trackers/internal/git.js"
@@ -64,7 +64,9 @@ export const RunPayload = Schema.Struct({
   /** [mission packets] The packet this run works on; its issue is built from plan.json, not the IssueSource. */
   packet: Schema.optionalKey(PacketRef),
   /** [mission packets] What the worktree branches from (the mission branch); default: Workspaces' base. */
-  base: Schema.optionalKey(Schema.String)
+  base: Schema.optionalKey(Schema.String),
+  /** What this run may publish; default `[publish] runs`. */
+  publish: Schema.optionalKey(PublishWhen)
 })
 export type RunPayload = typeof RunPayload.Type
 
@@ -492,30 +494,43 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   // [publish: RunPublisher, added by the control helper] host-side push, PR, status, tracker comment; the agent never holds a token.
   yield* stage("publish", PublishResult, Effect.gen(function*() {
     const explainMarkdown = yield* fs.readFileString(artifact("explain.md")).pipe(orFail("publish"))
+    const when = payload.publish ?? project.config.publish.runs
+    const local = (reason: string) => new PublishResult({ mode: "local", reason, notes: [] })
     // A mission packet is published by its mission (one branch, merged in dependency order), never
-    // as a pull request of its own.
+    // as a pull request of its own. Otherwise nothing leaves the machine unless this run was asked to.
     const published = payload.packet !== undefined
-      ? new PublishResult({ mode: "local", reason: `packet of mission ${payload.packet.missionId}: integrated onto the mission branch by run-plan`, notes: [] })
+      ? local(`packet of mission ${payload.packet.missionId}: integrated onto the mission branch by run-plan`)
+      : when === "never"
+      ? local(`not asked to publish ([publish] runs = "never"): the branch ${binding.branch} stays local; \`spec-orch run ${issue.id} --publish\` publishes the next run`)
+      : when === "mergeable" && !gate.verdict.mergeable
+      ? local(`blocked runs are not published ([publish] runs = "mergeable"): the branch ${binding.branch} stays local`)
       : yield* RunPublisher.use((p) =>
-      p.publish({
-        issue,
-        runId: payload.runId,
-        runKey: payload.runKey,
-        attempt: payload.attempt,
-        branch: binding.branch,
-        headCommit: committed.commit,
-        baseCommit: binding.baseCommit,
-        worktreePath: binding.path,
-        verdict: gate.verdict,
-        explainMarkdown,
-        reportJsonPath: artifact("report.json"),
-        secrets: committed.secrets
-      })
-    ).pipe(orFail("publish"))
+        p.publish({
+          issue,
+          runId: payload.runId,
+          runKey: payload.runKey,
+          attempt: payload.attempt,
+          branch: binding.branch,
+          headCommit: committed.commit,
+          baseCommit: binding.baseCommit,
+          worktreePath: binding.path,
+          verdict: gate.verdict,
+          explainMarkdown,
+          reportJsonPath: artifact("report.json"),
+          secrets: committed.secrets,
+          pullRequest: project.config.publish.pull_request,
+          comment: project.config.publish.comment
+        })
+      ).pipe(
+        // A refused or failed push is a publishing problem to fix and retry, never a failed run: the
+        // verdict stands, and the evidence says what did not leave the machine.
+        Effect.catch((e) => Effect.succeed(new PublishResult({ mode: "local", reason: `publishing failed: ${e.message}`, failed: e.message, notes: [] })))
+      )
     yield* write("publish.json", JSON.stringify(Schema.encodeSync(PublishResult)(published), null, 2) + "\n")
     yield* store.append(payload.runId, "note", { text: publishedNote(published) })
     return published
   }))
+
 
   const v = gate.verdict
   return new RunOutcome({

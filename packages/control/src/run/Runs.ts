@@ -22,6 +22,7 @@ import { Gate, type PolicyUnavailable, type UnknownProfile } from "@spec-orch/ev
 import { footprintOfPacket, loadPacket, missionNotReady, type PacketNotFound, type PacketRef } from "../mission/PacketIssue.js"
 import { ProcessToken } from "./EngineLock.js"
 import { RunStore } from "./RunStore.js"
+import type { PublishWhen } from "../publish/RunPublisher.js"
 import { Run, type RunOutcome, type RunPayload, type StageFailed } from "./RunWorkflow.js"
 import type { WorkflowEngine } from "effect/workflow"
 
@@ -55,6 +56,8 @@ export interface StartOptions {
   readonly packet?: PacketRef | undefined
   /** [mission packets] What a new worktree branches from (the mission branch). */
   readonly base?: string | undefined
+  /** What the run may publish (default `[publish] runs`). */
+  readonly publish?: PublishWhen | undefined
 }
 
 /** The final record of a run and whether it resumed an earlier attempt. */
@@ -173,7 +176,8 @@ export class Runs extends Context.Service<Runs, {
           ...(footprint !== undefined ? { footprint } : {}),
           ...(options.reuseAgentOf !== undefined ? { reuseAgentOf: options.reuseAgentOf } : {}),
           ...(options.packet !== undefined ? { packet: options.packet } : {}),
-          ...(options.base !== undefined ? { base: options.base } : {})
+          ...(options.base !== undefined ? { base: options.base } : {}),
+          ...(options.publish !== undefined ? { publish: options.publish } : {})
         }
         const finish = (patch: Partial<RunRecord>) =>
           Effect.flatMap(nowIso, (at) => store.update(record.runId, (r) => new RunRecord({ ...r, ...patch, finishedAt: at }))).pipe(Effect.asVoid)
