@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 // Sums the per-package vitest JSON reports into the one line CI reads: "N passed, N failed, N skipped".
 // Exits 1 when a test failed, when a package's report is missing (its run crashed), or when nothing ran.
+// Every workspace package with a test script counts (packages/, apps/ and support/); with
+// `--ran-only` (a filtered run) only the packages that wrote a report count.
 import { existsSync, readFileSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 
 const root = new URL("..", import.meta.url).pathname
-const dirs = ["packages", "apps"].flatMap((d) => readdirSync(join(root, d)).map((n) => join(root, d, n)))
+const ranOnly = process.argv.includes("--ran-only")
+const dirs = ["packages", "apps", "support"].flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((n) => join(root, d, n)) : []))
 let passed = 0, failed = 0, skipped = 0
 const missing = []
 for (const d of dirs) {
   const pkg = join(d, "package.json")
-  if (!existsSync(pkg) || !JSON.parse(readFileSync(pkg, "utf8")).scripts?.test) continue
+  if (!existsSync(pkg)) continue
+  const manifest = JSON.parse(readFileSync(pkg, "utf8"))
+  if (!manifest.scripts?.test) continue
   const f = join(d, ".vitest-report.json")
-  if (!existsSync(f)) { missing.push(d.slice(root.length)); continue }
+  if (!existsSync(f)) {
+    if (!ranOnly) missing.push(d.slice(root.length))
+    continue
+  }
   const r = JSON.parse(readFileSync(f, "utf8"))
   passed += r.numPassedTests
   // A test file that crashed before its tests ran has no failed assertions; count it as one failure.

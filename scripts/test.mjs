@@ -13,7 +13,7 @@ const unit = args.includes("--unit")
 const filterAt = args.indexOf("--filter")
 const filter = filterAt >= 0 ? args[filterAt + 1] : undefined
 
-for (const d of ["packages", "apps"]) {
+for (const d of ["packages", "apps", "support"]) {
   for (const n of readdirSync(join(root, d))) {
     const report = join(root, d, n, ".vitest-report.json")
     if (existsSync(report)) rmSync(report)
@@ -26,5 +26,5 @@ if (!unit) {
   if (setup.status !== 0) console.error("warning: agent CLIs could not be installed; tests that need them will fail and say why")
 }
 const turbo = spawnSync("pnpm", ["exec", "turbo", "run", "test", "--continue", "--concurrency=1", ...(filter ? ["--filter", filter] : [])], { stdio: "inherit", env, cwd: root })
-const summary = spawnSync(process.execPath, [join(root, "scripts/test-summary.mjs")], { stdio: "inherit", cwd: root })
+const summary = spawnSync(process.execPath, [join(root, "scripts/test-summary.mjs"), ...(filter ? ["--ran-only"] : [])], { stdio: "inherit", cwd: root })
 process.exit(turbo.status !== 0 || summary.status !== 0 ? 1 : 0)

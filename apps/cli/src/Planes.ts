@@ -24,7 +24,13 @@ export const ExecutionPlane = Layer.mergeAll(Workspaces.layer, Agents.layer, Ver
 export const StateDb = Layer.unwrap(Effect.gen(function*() {
   const project = yield* Project
   const path = yield* Path.Path
-  yield* (yield* FileSystem.FileSystem).makeDirectory(project.stateDir, { recursive: true }).pipe(Effect.orDie)
+  const fs = yield* FileSystem.FileSystem
+  yield* fs.makeDirectory(project.stateDir, { recursive: true }).pipe(Effect.orDie)
+  // The state directory ignores itself: nothing spec-orch keeps there shows up in `git status` or a commit.
+  const ignore = path.join(project.stateDir, ".gitignore")
+  if (!(yield* fs.exists(ignore).pipe(Effect.orElseSucceed(() => true)))) {
+    yield* fs.writeFileString(ignore, "# spec-orch's state: never committed\n*\n").pipe(Effect.ignore)
+  }
   return SqliteClient.layer({ filename: path.join(project.stateDir, "state.db") })
 }))
 

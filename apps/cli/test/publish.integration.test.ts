@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeProject, type TestProject } from "./utils/project.js"
@@ -83,5 +83,14 @@ describe("spec-orch run publishes only when asked", () => {
     assert.include(published.failed, "refused spec-orch/PUB-5")
     const notes = p.cli("logs", "PUB-5", "--json").stdout.trim().split("\n").map(json).filter((e) => e.kind === "note")
     assert.isTrue(notes.some((n) => /publishing failed \(the verdict stands\)/.test(n.data.text)))
+  })
+
+  it("keeps spec-orch's state directory out of git status, even without a .gitignore entry", () => {
+    const { p } = withOrigin()
+    writeFileSync(join(p.root, ".gitignore"), "")
+    git(p.root, "commit", "-qam", "no ignore entries")
+    p.issue("PUB-6", { builder_prompt: "WRITE a.txt a" })
+    assert.strictEqual(p.cli("run", "PUB-6", "--auto-approve").status, 0)
+    assert.notInclude(git(p.root, "status", "--porcelain").stdout, ".spec-orch")
   })
 })

@@ -162,6 +162,9 @@ export const resolveSteps = (issue: Issue, config: SpecOrchConfig): ReadonlyArra
   return configuredSteps(config.verification).map((s) => new VerificationStep(s))
 }
 
+/** ANSI escape sequences (SGR colours, cursor movement, OSC titles). */
+const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g
+
 /** Lines of output kept in `StepResult.outputTail`. */
 const TAIL_LINES = 40
 /** Bytes of output kept in memory to compute the tail. */
@@ -404,7 +407,8 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
       return { ending, tail: tailBuf.toString("utf8"), logDropped: dropped }
     }))
 
-    const tailLines = tail.replace(/\r\n/g, "\n").split("\n")
+    // Colour codes and cursor movement are for terminals, not for explain.md or a pull request.
+    const tailLines = tail.replace(ANSI, "").replace(/\r\n/g, "\n").split("\n")
     if (tailLines.at(-1) === "") tailLines.pop()
     const outputTail = tailLines.slice(-TAIL_LINES).join("\n")
     let outcome: StepResult["outcome"]

@@ -199,4 +199,10 @@ describe("Verifier.run", () => {
       assert.isFalse(alive(orphan.pid!), "the step left by the dead controller was ended")
       assert.isFalse(existsSync(join(logDir, "01-test.pid")))
     }))
+
+  it.live("keeps colour codes out of the output tail that reports quote", () =>
+    Effect.gen(function*() {
+      const { report } = yield* verify([step("colour", "printf '\\033[31mFAIL\\033[0m \\033[1mbold\\033[22m\\n'; exit 1")])
+      assert.strictEqual(report.steps[0]!.outputTail, "FAIL bold")
+    }))
 })
