@@ -38,7 +38,10 @@ export const describeRunEvent = (e: RunEvent): string | undefined => {
   const d = e.data as Record<string, any>
   switch (e.kind) {
     case "stage":
-      return d.state === "started" ? undefined : d.state === "finished" ? `✓ ${d.stage} (${((d.ms ?? 0) / 1000).toFixed(1)}s)` : `✗ ${d.stage}: ${d.message}`
+      if (d.state === "started") return undefined
+      if (d.state !== "finished") return `✗ ${d.stage}: ${d.message}`
+      // A stage can finish with bad news (the agent failed, a step failed): that is a ✗ too, with why.
+      return `${d.ok === false ? "✗" : "✓"} ${d.stage} (${((d.ms ?? 0) / 1000).toFixed(1)}s)${d.ok === false && d.summary !== undefined ? `: ${short(d.summary, 160)}` : ""}`
     case "agent":
       return (d && describeAgentEvent(d as AgentEvent)) ? `  agent ${describeAgentEvent(d as AgentEvent)}` : undefined
     case "step":
@@ -65,6 +68,8 @@ export const progressDisplay = (label: string, out: NodeJS.WriteStream = process
   let stage = "starting"
   let activity = ""
   let frame = 0
+  let stageStarted = started
+  let lastBeat = started
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`
   const clear = () => tty && out.write("\r\x1b[2K")
   const draw = () => {
@@ -73,11 +78,24 @@ export const progressDisplay = (label: string, out: NodeJS.WriteStream = process
     const width = (out.columns ?? 100) - 1
     out.write(`${SPIN[frame++ % SPIN.length]} ${label} · ${stage} · ${elapsed()}${activity ? ` · ${activity}` : ""}`.slice(0, width))
   }
-  const timer = tty ? setInterval(draw, 100) : undefined
+  // Without a terminal, a long stage still says it is alive: one plain line every 30 s.
+  const beat = () => {
+    const now = Date.now()
+    if (now - lastBeat < 30_000) return
+    lastBeat = now
+    out.write(`  … ${label} · ${stage} for ${((now - stageStarted) / 1000).toFixed(0)}s${activity ? ` · ${activity}` : ""}\n`)
+  }
+  const timer = tty ? setInterval(draw, 100) : setInterval(beat, 5_000)
+  timer.unref?.()
   return {
     onEvent: (e) => {
       const d = e.data as Record<string, any>
-      if (e.kind === "stage" && d.state === "started") stage = d.stage
+      if (e.kind === "stage" && d.state === "started") {
+        stage = d.stage
+        activity = "" // the agent's last line does not belong to verification
+        stageStarted = Date.now()
+      }
+      if (e.kind === "step") activity = `${d.name} ${d.outcome}`
       if (e.kind === "agent") {
         const text = describeAgentEvent(d as AgentEvent)
         if (text) activity = text
@@ -87,6 +105,7 @@ export const progressDisplay = (label: string, out: NodeJS.WriteStream = process
       if (tty && e.kind === "agent") return draw()
       clear()
       out.write(`${line}\n`)
+      lastBeat = Date.now()
       draw()
     },
     stop: () => {

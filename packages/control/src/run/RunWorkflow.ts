@@ -32,6 +32,7 @@ import {
   specState,
   unresolvedBlocking,
   VerificationReport,
+  stepFailed,
   VerificationStep
 } from "@spec-orch/contract"
 import { comparesKeys, evaluatePlan, EvidenceLedger, Gate, GatePolicies, renderExplain, reportJson, Reviewer } from "@spec-orch/evidence"
@@ -164,7 +165,13 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   }).pipe(Effect.repeat({ until: (owned) => owned, schedule: Schedule.spaced("250 millis") }), Effect.asVoid)
 
   /** One journaled stage: records stage start/finish in the run store and event log. */
-  const stage = <S extends Schema.Top, R>(name: RunStage, success: S, execute: Effect.Effect<S["Type"], StageFailed, R>) =>
+  const stage = <S extends Schema.Top, R>(
+    name: RunStage,
+    success: S,
+    execute: Effect.Effect<S["Type"], StageFailed, R>,
+    /** Whether the stage's result is good news (an agent that failed, a step that failed): progress shows ✗ with why. */
+    judge?: (result: S["Type"]) => { readonly ok: boolean; readonly summary?: string }
+  ) =>
     Effect.andThen(
       guard,
       Activity.make({
@@ -180,7 +187,13 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
             Effect.tapError((e) => store.append(payload.runId, "stage", { stage: name, state: "failed", message: e.reason })),
             Effect.flatMap(redacted(name, success))
           )
-          yield* store.append(payload.runId, "stage", { stage: name, state: "finished", ms: Date.now() - started })
+          const judged = judge?.(result)
+          yield* store.append(payload.runId, "stage", {
+            stage: name,
+            state: "finished",
+            ms: Date.now() - started,
+            ...(judged !== undefined ? { ok: judged.ok, ...(judged.summary !== undefined ? { summary: redactor.redact(judged.summary) } : {}) } : {})
+          })
           return result
         })
       })
@@ -359,6 +372,9 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
       })
     ).pipe(orFail("agent"))
     return yield* keepAgentOutcome({ outcome, compliance: compliance.report() })
+  }), (r) => ({
+    ok: r.outcome.kind === "completed" || r.outcome.kind === "skipped",
+    summary: `${r.outcome.adapter} ${r.outcome.kind.replace("_", " ")}${r.outcome.message !== undefined ? `: ${r.outcome.message}` : ""}`
   }))
 
   const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {
@@ -386,7 +402,12 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid)
       })
     )
-  }))
+  }), (report) => {
+    const failed = report.steps.filter(stepFailed)
+    return failed.length === 0
+      ? { ok: true }
+      : { ok: false, summary: `${failed.length} of ${report.steps.length} step(s) did not pass: ${failed.map((f) => `${f.name} ${f.outcome.replace("_", " ")}`).join(", ")}` }
+  })
 
   // preview: the `[preview]` command, run in the worktree like one verification step; its result is
   // the preview evidence. Without `[preview]` nothing is recorded, and the gate says how to configure it.
