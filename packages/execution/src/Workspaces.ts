@@ -227,7 +227,15 @@ export interface WorkspacesOptions {
 
 export class Workspaces extends Context.Service<Workspaces, {
   /** Creates the worktree for runKey from `base` (default: [workspace] base, else [github] base_branch if it exists, else HEAD), or reuses the existing binding. */
-  readonly prepare: (input: { readonly runKey: RunKey; readonly base?: string | undefined }) => Effect.Effect<WorkspaceBinding, WorkspaceError>
+  readonly prepare: (input: {
+    readonly runKey: RunKey
+    readonly base?: string | undefined
+    /**
+     * Start over from the base: an existing branch is moved back to the base commit (its old tip kept as
+     * `refs/spec-orch/attempts/<key>/<time>`, so nothing is lost); refused when the worktree has uncommitted work.
+     */
+    readonly fresh?: boolean | undefined
+  }) => Effect.Effect<WorkspaceBinding, WorkspaceError>
   /** Fails unless the worktree exists, is a worktree of repo, is on the binding's branch (not detached) — called before every agent turn and every commit. */
   readonly check: (binding: WorkspaceBinding) => Effect.Effect<void, WorkspaceError>
   /** Files changed vs baseCommit (committed + staged + unstaged + untracked, not ignored), repo-relative, sorted. */
@@ -242,7 +250,9 @@ export class Workspaces extends Context.Service<Workspaces, {
    */
   readonly commitAll: (
     binding: WorkspaceBinding,
-    message: string
+    message: string,
+    /** Author of the commit (default spec-orch; a person whose edits these are, e.g. on a rerun). */
+    author?: { readonly name: string; readonly email: string } | undefined
   ) => Effect.Effect<{ readonly commit: string | undefined; readonly changedFiles: ReadonlyArray<string>; readonly changes: ReadonlyArray<FileChange>; readonly diff: string }, WorkspaceError>
   /** The binding recorded for a run key, if any. */
   readonly get: (runKey: string) => Effect.Effect<WorkspaceBinding | undefined, WorkspaceError>
@@ -558,10 +568,31 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     )
   }
 
-  const prepare = Effect.fn("Workspaces.prepare")(function*(input: { readonly runKey: RunKey; readonly base?: string | undefined }) {
+  /** Moves the run branch back to the base commit, keeping its old tip under refs/spec-orch/attempts/. */
+  const startOver = (repo: RepoInfo, runKey: string, existing: WorkspaceBinding | undefined, base: string | undefined) =>
+    Effect.gen(function*() {
+      const branch = existing?.branch ?? branchFor(runKey)
+      if (!(yield* branchExists(repo, branch))) return
+      const to = yield* resolveBase(repo, base, branch)
+      const tip = (yield* resolveCommit(repo.top, `refs/heads/${branch}`)) ?? ""
+      if (tip === to.commit) return
+      const live = existing !== undefined && (yield* Effect.result(checkReason(existing)))._tag === "Success"
+      if (live) {
+        const dirty = yield* uncommittedOf(repo, existing)
+        if (dirty.length > 0) return yield* new WouldLoseWork({ path: existing.path, uncommitted: dirty, unpushed: [] })
+      }
+      const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[-:.]/g, "")
+      yield* git(repo.top, ["update-ref", `refs/spec-orch/attempts/${runKey}/${stamp}`, tip])
+      if (live) yield* git(existing.path, ["reset", "-q", "--hard", to.commit])
+      else yield* git(repo.top, ["branch", "-f", branch, to.commit])
+      if (existing !== undefined) yield* saveBinding(new WorkspaceBinding({ ...existing, baseCommit: to.commit, ...(to.ref !== undefined ? { baseRef: to.ref } : {}) }))
+    })
+
+  const prepare = Effect.fn("Workspaces.prepare")(function*(input: { readonly runKey: RunKey; readonly base?: string | undefined; readonly fresh?: boolean | undefined }) {
     const runKey = input.runKey
     return yield* lockFor(runKey).withPermit(Effect.gen(function*() {
       const repo = yield* repoInfo
+      if (input.fresh === true) yield* startOver(repo, runKey, yield* readBinding(runKey), input.base)
       const existing = yield* readBinding(runKey)
       if (existing !== undefined) {
         const checked = yield* Effect.result(checkReason(existing))
@@ -742,7 +773,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       Effect.catch(() => git(binding.path, ["rev-parse", "HEAD"]).pipe(Effect.map((o) => lines(o.stdout)[0] ?? "")))
     )
 
-  const commitAll = Effect.fn("Workspaces.commitAll")(function*(binding: WorkspaceBinding, message: string) {
+  const commitAll = Effect.fn("Workspaces.commitAll")(function*(binding: WorkspaceBinding, message: string, author?: { readonly name: string; readonly email: string }) {
     return yield* lockFor(binding.runKey).withPermit(Effect.gen(function*() {
       yield* checkReason(binding)
       const repo = yield* repoInfo
@@ -753,7 +784,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       if (own.length > 0) yield* git(binding.path, ["reset", "-q", "--", `:(top)${repo.stateRel}`])
       let commit: string | undefined
       if (own.length < staged.length) {
-        yield* git(binding.path, ["commit", "-q", "--no-verify", "-m", message])
+        yield* git(binding.path, ["commit", "-q", "--no-verify", "-m", message], author === undefined ? {} : { env: { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email } })
         commit = yield* branchTip(repo, binding)
       }
       // Everything in scope is committed now, so the branch beyond the base is the whole change:

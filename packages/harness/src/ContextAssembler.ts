@@ -62,6 +62,8 @@ export interface ContextInput {
   readonly budgetTokens?: number | undefined
   /** Token cap for any one section that can be cut (default `DEFAULT_MAX_SECTION_TOKENS`). */
   readonly maxSectionTokens?: number | undefined
+  /** Which attempt this is, and whether the worktree holds the previous attempt's work. */
+  readonly attempt?: { readonly number: number; readonly startsFrom: "base" | "previous" } | undefined
 }
 
 const isCjk = (c: number): boolean => (c >= 0x3000 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xff00 && c <= 0xffef)
@@ -214,6 +216,17 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
     ...(issue.targetFiles.length > 0 ? [{ name: "target_files", priority: 2, label: "the list of files to change", head: "## Files to change\n\n", body: list(issue.targetFiles), fence: source }] : []),
     ...(issue.filesToRead.length > 0 ? [{ name: "files_to_read", priority: 2, label: "the list of files to read", head: "## Files to read first\n\n", body: list(issue.filesToRead), fence: source }] : []),
     // After the task's own sections and before notes, spec and learnings: those are cut first.
+    ...(input.attempt !== undefined && input.attempt.number > 1
+      ? [{
+        name: "attempt",
+        priority: 0,
+        label: "which attempt this is",
+        head: "## This attempt\n\n",
+        body: input.attempt.startsFrom === "base"
+          ? `This is attempt ${input.attempt.number}. It starts over from the base commit: the worktree does not contain any earlier attempt's changes.`
+          : `This is attempt ${input.attempt.number}. It continues the previous attempt: the worktree already contains its committed changes; build on them.`
+      }]
+      : []),
     ...(feedback !== undefined ? [{ name: "feedback", priority: 2, label: "the feedback on earlier attempts", head: FEEDBACK_HEAD, body: feedback, fence: `review and findings of ${issue.id}` }] : []),
     ...(issue.architectureNotes ? [{ name: "architecture_notes", priority: 3, label: "the architecture notes", head: "## Architecture notes\n\n", body: issue.architectureNotes, fence: source }] : []),
     ...(input.spec ? [{ name: "spec", priority: 3, label: "the approved spec", head: `## Approved spec (v${input.spec.version})\n\n`, body: input.spec.content.trim(), fence: `spec snapshot of ${issue.id}` }] : []),

@@ -1,5 +1,8 @@
 /** Handlers for `spec-orch run|status|logs|rerun`. */
-import { type RunRecord } from "@spec-orch/contract"
+import { Project, type RunRecord } from "@spec-orch/contract"
+import { branchFor, makeGitRunner } from "@spec-orch/execution"
+import { hostEnvironment } from "@spec-orch/harness"
+import { ChildProcessSpawner } from "effect/process"
 import { intakeWarning, ownerAlive, ProcessToken, type RunEvent, Runs, RunStore } from "@spec-orch/control"
 import { Console, Effect, Fiber, FileSystem, Option, Path, Stream } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
@@ -59,7 +62,7 @@ const summary = (r: RunRecord, path: Path.Path, seconds: number): Array<string> 
 const afterPreflight = <A, E, R>(what: string, profile: string | undefined, effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(preflight(what, profile), (ok) => (ok ? Effect.asVoid(effect) : Effect.void))
 
-export const run = (input: { issue: string; source: Option.Option<string>; agent: Option.Option<string>; profile: Option.Option<string>; autoApprove: boolean; newAttempt: boolean; wait: boolean; publish: Option.Option<"mergeable" | "always" | "never">; json: boolean }) =>
+export const run = (input: { issue: string; source: Option.Option<string>; agent: Option.Option<string>; profile: Option.Option<string>; autoApprove: boolean; newAttempt: boolean; continue: boolean; wait: boolean; publish: Option.Option<"mergeable" | "always" | "never">; json: boolean }) =>
   afterPreflight(`run ${input.issue}`, opt(input.profile), withEngine(`run ${input.issue}`, { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
     const runs = yield* Runs
     const store = yield* RunStore
@@ -78,6 +81,7 @@ export const run = (input: { issue: string; source: Option.Option<string>; agent
       profile: opt(input.profile),
       publish: opt(input.publish),
       newAttempt: input.newAttempt,
+      fresh: !input.continue,
       onStart: (record, resumed) =>
         Effect.sync(() => {
           runId = record.runId
@@ -97,6 +101,19 @@ export const rerun = (input: { issue: string; profile: Option.Option<string>; pu
     const latest = yield* store.latest(input.issue)
     if (latest === undefined) {
       yield* Console.error(`spec-orch: ${input.issue} has never run; start it with \`spec-orch run ${input.issue}\``)
+      return yield* setExitCode(ExitCode.failure)
+    }
+    // A rerun judges the run's branch; when the branch is gone (a workspace removed with --delete-branch,
+    // a branch deleted by hand) it would judge the bare base instead. Say so rather than do that.
+    const project = yield* Project
+    const git = makeGitRunner(yield* ChildProcessSpawner.ChildProcessSpawner, yield* hostEnvironment)
+    const branch = `refs/heads/${branchFor(latest.runKey)}`
+    const found = yield* git(project.root, ["rev-parse", "--verify", "-q", branch]).pipe(Effect.orDie)
+    if (found.exitCode !== 0) {
+      yield* Console.error(
+        `spec-orch: cannot rerun ${input.issue}: its branch ${branchFor(latest.runKey)} is gone, so there is no work left to re-verify ` +
+          `(rerunning would judge the base commit). Start a new attempt: \`spec-orch run ${input.issue} --new-attempt\``
+      )
       return yield* setExitCode(ExitCode.failure)
     }
     const started = Date.now()

@@ -15,6 +15,10 @@ export const run = Command.make(
     profile: Flag.String("profile").pipe(Flag.withDescription("Gate profile (default: [gate] profile)"), Flag.optional),
     autoApprove: Flag.Boolean("auto-approve").pipe(Flag.withDescription("Approve the issue's spec on your behalf (recorded with your name)"), Flag.withDefault(false)),
     newAttempt: Flag.Boolean("new-attempt").pipe(Flag.withDescription("Start a new attempt even if the last one did not finish (default: resume it)"), Flag.withDefault(false)),
+    continue: Flag.Boolean("continue").pipe(
+      Flag.withDescription("A new attempt continues the previous attempt's branch (default: it starts over from the base; the old commits stay under refs/spec-orch/attempts/)"),
+      Flag.withDefault(false)
+    ),
     wait: Flag.Boolean("wait").pipe(Flag.withDescription("Wait for another spec-orch process using this project to finish instead of refusing"), Flag.withDefault(false)),
     publish: Flag.Literals("publish", ["mergeable", "always", "never"]).pipe(
       Flag.withOptionalValue("mergeable"),

@@ -67,7 +67,9 @@ export const RunPayload = Schema.Struct({
   /** [mission packets] What the worktree branches from (the mission branch); default: Workspaces' base. */
   base: Schema.optionalKey(Schema.String),
   /** What this run may publish; default `[publish] runs`. */
-  publish: Schema.optionalKey(PublishWhen)
+  publish: Schema.optionalKey(PublishWhen),
+  /** A new attempt that starts over from the base (the old branch tip is kept under refs/spec-orch/attempts/). */
+  fresh: Schema.optionalKey(Schema.Boolean)
 })
 export type RunPayload = typeof RunPayload.Type
 
@@ -111,6 +113,14 @@ const CommitStage = Schema.Struct({
 })
 const PreviewStage = Schema.Struct({ evidence: PreviewEvidence })
 const GateStage = Schema.Struct({ verdict: GateVerdict, bundle: EvidenceBundle, blockOn: Schema.optionalKey(Schema.Array(Deviation.fields.severity)) })
+
+/** The host's git identity (`user.name`, `user.email` as git resolves them in `repo`), if it has one. */
+const hostIdentity = (repo: string) =>
+  Effect.gen(function*() {
+    const name = (yield* runGit(repo, ["config", "user.name"])).stdout.trim()
+    const email = (yield* runGit(repo, ["config", "user.email"])).stdout.trim()
+    return name !== "" && email !== "" ? { name, email } : undefined
+  })
 
 /** Agent events copied into the run's event log (the rest stay in events.jsonl). */
 const AGENT_EVENTS_LOGGED = 5000
@@ -257,7 +267,14 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   // run here, before a worktree exists or an agent runs (Runs.start checks the same before it starts).
   yield* Gate.use((g) => g.plan(payload.profile)).pipe(orFail("preflight"))
 
-  const binding = yield* stage("workspace", WorkspaceBinding, Workspaces.use((w) => w.prepare({ runKey: payload.runKey as never, base: payload.base })).pipe(orFail("workspace")))
+  const binding = yield* stage("workspace", WorkspaceBinding, Workspaces.use((w) => w.prepare({ runKey: payload.runKey as never, base: payload.base, fresh: payload.fresh })).pipe(orFail("workspace")))
+  if (payload.attempt > 1) {
+    yield* store.append(payload.runId, "note", {
+      text: payload.fresh === true
+        ? `attempt ${payload.attempt} starts over from the base ${binding.baseCommit.slice(0, 10)} (the earlier attempt's commits are kept under refs/spec-orch/attempts/${payload.runKey}/)`
+        : `attempt ${payload.attempt} continues the previous attempt's branch ${binding.branch}`
+    })
+  }
   yield* store.update(payload.runId, (r) => ({ ...r, worktree: binding.path, branch: binding.branch }) as typeof r)
 
   const steps: ReadonlyArray<VerificationStep> = resolveSteps(issue, project.config)
@@ -308,7 +325,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         verification: steps,
         feedback: { findings, review },
         budgetTokens: project.config.builder.max_prompt_tokens,
-        maxSectionTokens: project.config.builder.max_untrusted_section_tokens
+        maxSectionTokens: project.config.builder.max_untrusted_section_tokens,
+        attempt: { number: payload.attempt, startsFrom: payload.fresh === true ? "base" : "previous" }
       })
     )
     yield* write("prompt.md", envelope.prompt)
@@ -380,7 +398,16 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {
     const workspaces = yield* Workspaces
     // commitAll checks the binding (worktree, branch) before it commits, then describes the branch beyond its base.
-    const { changes, commit, changedFiles, diff } = yield* workspaces.commitAll(binding, `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`)
+    // On a rerun the agent did not run: whatever is uncommitted in the worktree a person put there, and
+    // the commit is theirs (the host's git identity), not "built by" an agent.
+    const person = payload.reuseAgentOf !== undefined ? yield* hostIdentity(binding.repo) : undefined
+    const { changes, commit, changedFiles, diff } = yield* workspaces.commitAll(
+      binding,
+      person !== undefined
+        ? `${issue.id}: changes made by hand in the worktree\n\nCommitted by spec-orch rerun ${payload.runId}; the agent did not run again.`
+        : `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`,
+      person
+    )
     // The scan reads the diff before it is redacted; a scan that cannot run leaves `secrets` not judgeable.
     const secrets = yield* SecretScan.use((s) => s.scan(diff)).pipe(
       Effect.catch((e) => store.append(payload.runId, "note", { text: e.message }).pipe(Effect.as(undefined)))

@@ -58,6 +58,8 @@ export interface StartOptions {
   readonly base?: string | undefined
   /** What the run may publish (default `[publish] runs`). */
   readonly publish?: PublishWhen | undefined
+  /** A NEW attempt starts over from the base instead of continuing the previous one's branch (a resumed run is never reset). */
+  readonly fresh?: boolean | undefined
 }
 
 /** The final record of a run and whether it resumed an earlier attempt. */
@@ -177,7 +179,8 @@ export class Runs extends Context.Service<Runs, {
           ...(options.reuseAgentOf !== undefined ? { reuseAgentOf: options.reuseAgentOf } : {}),
           ...(options.packet !== undefined ? { packet: options.packet } : {}),
           ...(options.base !== undefined ? { base: options.base } : {}),
-          ...(options.publish !== undefined ? { publish: options.publish } : {})
+          ...(options.publish !== undefined ? { publish: options.publish } : {}),
+          ...(options.fresh === true && !resume && record.attempt > 1 && options.reuseAgentOf === undefined ? { fresh: true } : {})
         }
         const finish = (patch: Partial<RunRecord>) =>
           Effect.flatMap(nowIso, (at) => store.update(record.runId, (r) => new RunRecord({ ...r, ...patch, finishedAt: at }))).pipe(Effect.asVoid)
