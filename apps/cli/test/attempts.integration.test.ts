@@ -59,4 +59,20 @@ describe("attempts", () => {
     assert.include(r.stderr, "its branch spec-orch/ATT-3 is gone")
     assert.include(r.stderr, "spec-orch run ATT-3 --new-attempt")
   })
+
+  it("status and the run's explain.md show a person's acceptance at once, with the checklist ticked", () => {
+    const p = makeProject({ profile: "reviewed" })
+    p.issue("ATT-4", { builder_prompt: "WRITE a.txt a" })
+    const first = json(p.cli("run", "ATT-4", "--auto-approve", "--json").stdout)
+    assert.strictEqual(first.status, "blocked")
+    assert.strictEqual(p.cli("review-issue", "ATT-4", "--verdict", "pass", "--reviewed-by", "ada").status, 0)
+    const accepted = p.cli("accept-issue", "ATT-4", "--accepted-by", "ada")
+    assert.strictEqual(accepted.status, 0, accepted.stderr)
+    const [status] = json(p.cli("status", "ATT-4", "--json").stdout) as unknown as Array<Record<string, any>>
+    assert.deepStrictEqual([status!.status, status!.mergeable], ["succeeded", true])
+    const explain = readFileSync(join(p.root, ".spec-orch/runs/ATT-4-r1/explain.md"), "utf8")
+    assert.match(explain, /\*\*Verdict: MERGEABLE\*\*/)
+    assert.include(explain, "- [x] The change does what the issue asks")
+    assert.notInclude(explain, "- [ ]")
+  })
 })

@@ -353,9 +353,12 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
 
   out.push("## Acceptance checklist", "")
   const criteria = issue?.acceptanceCriteria ?? []
-  if (criteria.length === 0) out.push("- [ ] The change does what the issue asks (the issue lists no acceptance criteria)")
-  for (const c of criteria) out.push(`- [ ] ${mdText(c.id, 20)}: ${mdText(c.text)}`)
-  if (deviations.length > 0) out.push(`- [ ] The ${deviations.length} deviation${deviations.length === 1 ? "" : "s"} above ${deviations.length === 1 ? "is" : "are"} acceptable`)
+  // Ticked once a person accepted exactly this diff: the acceptance covers every item of the list.
+  const accepted = bundle.acceptance !== undefined && bundle.diffHash !== undefined && bundle.acceptance.diffHash === bundle.diffHash
+  const box = accepted ? "- [x]" : "- [ ]"
+  if (criteria.length === 0) out.push(`${box} The change does what the issue asks (the issue lists no acceptance criteria)`)
+  for (const c of criteria) out.push(`${box} ${mdText(c.id, 20)}: ${mdText(c.text)}`)
+  if (deviations.length > 0) out.push(`${box} The ${deviations.length} deviation${deviations.length === 1 ? "" : "s"} above ${deviations.length === 1 ? "is" : "are"} acceptable`)
   out.push("")
   const a = bundle.acceptance
   if (a === undefined) {

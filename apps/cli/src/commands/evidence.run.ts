@@ -3,7 +3,9 @@
  * findings come only from these commands' flags (a person), never from issue or agent text; each
  * addition re-gates the issue with the project's policy and records the new verdict.
  */
-import type { EvidenceBundle } from "@spec-orch/contract"
+import { type EvidenceBundle, Project, RunRecord } from "@spec-orch/contract"
+import { RunStore } from "@spec-orch/control"
+import { Redactor } from "@spec-orch/harness"
 import {
   acceptanceChecklist,
   EvidenceLedger,
@@ -17,7 +19,7 @@ import {
   reportJson,
   withEvidence
 } from "@spec-orch/evidence"
-import { Clock, Console, Effect, Option, Schema } from "effect"
+import { Clock, Console, Effect, FileSystem, Option, Path, Schema } from "effect"
 import { emit, table } from "../Output.js"
 import { whoAmI } from "../Who.js"
 import { clean, issueIfKnown, verdictLines, withPlanes } from "./gate.run.js"
@@ -32,12 +34,42 @@ const currentOrFail = (issue: string) =>
     return bundle.value
   })
 
-/** Judges `bundle` with the project's gate and records bundle and verdict in the ledger. */
+/**
+ * Judges `bundle` with the project's gate, records bundle and verdict in the ledger, and brings the run
+ * up to date: its record (`status` shows the new verdict at once) and its report files.
+ */
 const regate = (bundle: EvidenceBundle) =>
   Effect.gen(function*() {
     const gate = yield* Gate
     const verdict = yield* gate.evaluate(bundle)
     yield* (yield* EvidenceLedger).record(bundle, verdict)
+    const runId = bundle.runId
+    if (runId === undefined) return verdict
+    const store = yield* RunStore
+    const updated = yield* store.update(runId, (r) =>
+      r.status === "succeeded" || r.status === "blocked"
+        ? new RunRecord({
+          ...r,
+          status: verdict.mergeable ? "succeeded" : "blocked",
+          verdict,
+          message: verdict.mergeable ? `mergeable after ${bundle.acceptance !== undefined ? "acceptance" : "review"}` : `blocked by ${[...verdict.failed, ...verdict.notJudgeable].join(", ")}`
+        })
+        : r
+    )
+    if (updated !== undefined) {
+      const project = yield* Project
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = path.join(project.stateDir, "runs", runId)
+      if (yield* fs.exists(dir).pipe(Effect.orElseSucceed(() => false))) {
+        const policy = yield* gate.policy.pipe(Effect.option)
+        const options = { blockOn: Option.match(policy, { onNone: () => undefined, onSome: (p) => p.blockOn }) }
+        const known = yield* issueIfKnown(bundle.issueId)
+        const redactor = yield* Redactor
+        yield* fs.writeFileString(path.join(dir, "report.json"), redactor.redact(`${JSON.stringify(reportJson(bundle, verdict, known, options), null, 2)}\n`)).pipe(Effect.ignore)
+        yield* fs.writeFileString(path.join(dir, "explain.md"), redactor.redact(renderExplain(bundle, verdict, known, options))).pipe(Effect.ignore)
+      }
+    }
     return verdict
   })
 
