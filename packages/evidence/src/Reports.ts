@@ -249,6 +249,24 @@ export const mdText = (text: string, max = 300): string => {
     .replace(/</g, "&lt;")
 }
 
+/**
+ * explain.md as a person reads it in a terminal: the escapes `mdText` adds for Markdown renderers
+ * (`\\[`, `\\_`, `&lt;`) undone, outside code fences. The file keeps them.
+ */
+export const markdownForTerminal = (markdown: string): string => {
+  let inFence: string | undefined
+  return markdown.split("\n").map((line) => {
+    const fence = /^(`{3,})/.exec(line)?.[1]
+    if (fence !== undefined) {
+      if (inFence === undefined) inFence = fence
+      else if (fence.length >= inFence.length && line.trim() === fence) inFence = undefined
+      return line
+    }
+    if (inFence !== undefined) return line
+    return line.replace(/\\([\\`*|[\]~_])/g, "$1").replace(/&lt;/g, "<")
+  }).join("\n")
+}
+
 /** Untrusted text in a fenced code block whose fence no line of the text can close. */
 export const mdFence = (text: string, info = "text"): string => {
   const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length))

@@ -27,5 +27,5 @@ export {
   type ProtectedKeys,
   type ProtectedPaths
 } from "./ProtectedPaths.js"
-export { mdFence, mdText, REPORT_SCHEMA_VERSION, ReportJson, type ReportOptions, renderExplain, reportJson } from "./Reports.js"
+export { markdownForTerminal, mdFence, mdText, REPORT_SCHEMA_VERSION, ReportJson, type ReportOptions, renderExplain, reportJson } from "./Reports.js"
 export { fenceUntrusted, ReviewAnswer, type ReviewOutcome, Reviewer, type ReviewerOptions, type ReviewRequest, reviewPrompt } from "./Reviewer.js"

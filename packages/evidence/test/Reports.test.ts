@@ -3,7 +3,7 @@ import { AcceptanceCriterion, AgentOutcome, EvidenceBundle, Issue, IssueOrigin, 
 import { Result, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { evaluate, loadGatePolicy, makeFinding, mdFence, renderExplain, ReportJson, reportJson } from "../src/index.js"
+import { evaluate, loadGatePolicy, makeFinding, markdownForTerminal, mdFence, renderExplain, ReportJson, reportJson } from "../src/index.js"
 import { goodBundle, OTHER_DIFF, step, without } from "./utils/evidence.js"
 
 const policy = Result.getOrThrow(loadGatePolicy(readFileSync(join(import.meta.dirname, "fixtures", "original.gate.policy.yaml"), "utf8"), "gate.policy.yaml"))
@@ -119,5 +119,12 @@ describe("reportJson", () => {
     assert.deepStrictEqual(decoded.acceptanceCriteria.map((c) => c.id), ["AC-1", "AC-2"])
     assert.isNull(reportJson(without(bundle, "builder"), evaluate(policy, "ci", bundle)).builder)
     assert.deepStrictEqual([decoded.builder!.failedToolCallCount, decoded.builder!.failedToolCalls], [0, []], "an outcome without failures (or recorded before they were) reads as none")
+  })
+})
+
+describe("markdownForTerminal", () => {
+  it("undoes Markdown escapes outside code fences and leaves fenced output alone", () => {
+    const md = "review with \\`spec-orch review-issue X --reviewed-by &lt;you>\\` (\\[reviewer\\] adapter)\n```text\n\\[kept\\] &lt;as is>\n```\nsnake\\_case"
+    assert.strictEqual(markdownForTerminal(md), "review with `spec-orch review-issue X --reviewed-by <you>` ([reviewer] adapter)\n```text\n\\[kept\\] &lt;as is>\n```\nsnake_case")
   })
 })

@@ -13,6 +13,7 @@ import {
   humanReview,
   makeAcceptance,
   makeFinding,
+  markdownForTerminal,
   NoEvidence,
   NothingToAccept,
   renderExplain,
@@ -82,7 +83,7 @@ export const explain = ({ issue, json }: { issue: string; json: boolean }) =>
     const policy = yield* (yield* Gate).policy.pipe(Effect.option)
     const options = { blockOn: Option.match(policy, { onNone: () => undefined, onSome: (p) => p.blockOn }) }
     const known = yield* issueIfKnown(issue)
-    yield* emit(json, reportJson(bundle, verdict, known, options), () => clean(renderExplain(bundle, verdict, known, options)))
+    yield* emit(json, reportJson(bundle, verdict, known, options), () => clean(markdownForTerminal(renderExplain(bundle, verdict, known, options))))
   }))
 
 export const reviewIssue = (input: { issue: string; verdict: "pass" | "changes_requested" | "uncertain"; reviewedBy: string; summary: Option.Option<string>; json: boolean }) =>
