@@ -12,7 +12,7 @@ export const Root = Command.make("spec-orch").pipe(
       Flag.withDefault(".")
     ),
     config: Flag.String("config").pipe(
-      Flag.withDescription("Config file to use instead of the spec-orch.toml found from --cwd"),
+      Flag.withDescription("Config file to use instead of the spec-orch.toml found from --cwd; the project is still the repository --cwd is in, and paths in the file are relative to it"),
       Flag.optional
     ),
     // No -v alias: effect/cli owns -v for --version.

@@ -137,13 +137,26 @@ export class Project extends Context.Service<Project, {
       }
     }
     if (file === undefined) return Project.of(make(path, start, undefined, defaultConfig(), []))
+    // A config given with --config may live anywhere: the project is still the one --cwd is in (the
+    // nearest directory up from it with a .git), and paths in the file are relative to that project.
+    let root = path.dirname(file)
+    if (options.configFile !== undefined) {
+      root = start
+      for (let dir = start; ; dir = path.dirname(dir)) {
+        if (yield* fs.exists(path.join(dir, ".git")).pipe(Effect.orElseSucceed(() => false))) {
+          root = dir
+          break
+        }
+        if (path.dirname(dir) === dir) break
+      }
+    }
     const text = yield* fs.readFileString(file).pipe(
       Effect.mapError(() => new FileMissing({ file: file!, what: "config file (unreadable)" }))
     )
     const shown = path.relative(process.cwd(), file) || file
     const parsed = parseConfig(text, shown.startsWith("..") ? file : shown)
     if (parsed.config === undefined) return yield* new InvalidFile({ file: shown, problems: parsed.problems })
-    return Project.of(make(path, path.dirname(file), file, parsed.config, parsed.problems))
+    return Project.of(make(path, root, file, parsed.config, parsed.problems))
   })
 }
 
