@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ModelServer } from "@spec-orch/test-kit"
-import { Effect } from "effect"
+import { environmentProvider } from "@spec-orch/harness"
+import { ConfigProvider, Effect } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -8,17 +9,12 @@ import { cli } from "./cli.js"
 
 // Needs the pinned agent CLIs in the tool cache (node scripts/install-agents.mjs).
 describe("spec-orch agents check with a real CLI", () => {
-  it.live("finds Claude Code and says honestly that it was not exercised without credentials", () =>
+  it.live("finds Claude Code, says honestly that it was not exercised without credentials, and does not call that a pass", () =>
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "cli-agents-it-"))
-      const saved = { key: process.env["ANTHROPIC_API_KEY"], endpoint: process.env["SPEC_ORCH_AGENT_ENDPOINT"] }
-      delete process.env["ANTHROPIC_API_KEY"]
-      delete process.env["SPEC_ORCH_AGENT_ENDPOINT"]
-      const r = yield* cli("--cwd", dir, "agents", "check", "--agent", "claude_code").pipe(Effect.ensuring(Effect.sync(() => {
-        if (saved.key !== undefined) process.env["ANTHROPIC_API_KEY"] = saved.key
-        if (saved.endpoint !== undefined) process.env["SPEC_ORCH_AGENT_ENDPOINT"] = saved.endpoint
-      })))
-      assert.strictEqual(r.code, 0, r.stderr)
+      const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(ANTHROPIC_|CLAUDE_CODE_|SPEC_ORCH_AGENT_ENDPOINT)/.test(e[0])))
+      const r = yield* cli("--cwd", dir, "agents", "check", "--agent", "claude_code").pipe(Effect.provideService(ConfigProvider.ConfigProvider, environmentProvider(env)))
+      assert.strictEqual(r.code, 1, r.stderr)
       assert.match(r.stdout, /binary found, version 2\.1\.331, not exercised: no credentials: set one of ANTHROPIC_API_KEY/)
     }))
 

@@ -1,6 +1,7 @@
 /** Handlers for `spec-orch agents check`: find each adapter's program and, when a model is reachable, run a trivial turn. */
 import { Project } from "@spec-orch/contract"
 import { type AgentCheck, Agents, type Endpoint, endpointFromEnv, modelCredentials } from "@spec-orch/execution"
+import { hostEnvironment } from "@spec-orch/harness"
 import { Effect, Option } from "effect"
 import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
@@ -41,7 +42,8 @@ export const check = ({ agent, modelServer, json }: { agent: Option.Option<strin
     const builder = project.config.builder
     const adapter = Option.getOrElse(agent, () => builder.adapter)
     // A preflight should fail fast: the CLIs' own retries (minutes of backoff) are turned off where they can be.
-    const fromEnv = endpointFromEnv()
+    const host = yield* hostEnvironment
+    const fromEnv = endpointFromEnv(host)
     const endpoint: Endpoint | undefined = Option.isSome(modelServer)
       ? { baseUrl: modelServer.value, retries: false }
       : fromEnv !== undefined ? { ...fromEnv, retries: false } : undefined
@@ -51,7 +53,7 @@ export const check = ({ agent, modelServer, json }: { agent: Option.Option<strin
       if (found._tag === "Failure") return { adapter, found: false, exercised: false, reason: found.failure.message }
       const f: AgentCheck = found.success
       const base = { adapter, found: true, executable: f.executable, ...(f.version !== undefined ? { version: f.version } : {}) }
-      const creds = modelCredentials(adapter, builder)
+      const creds = modelCredentials(adapter, builder, host)
       if (endpoint === undefined && creds !== undefined && creds.needed && creds.present.length === 0) {
         return { ...base, exercised: false, reason: `no credentials: set one of ${creds.variables.join(", ")}, or pass --model-server URL` }
       }
@@ -73,7 +75,9 @@ export const check = ({ agent, modelServer, json }: { agent: Option.Option<strin
       }
     })
 
-    const ok = result.found && (!result.exercised || result.outcome === "completed")
+    // "Found but not exercised" has proved nothing about the agent working: it is not a pass. (The
+    // `command` adapter needs no model and is always exercised.)
+    const ok = result.found && result.exercised && result.outcome === "completed"
     if (!ok) yield* setExitCode(ExitCode.failure)
     yield* emit(json, { ok, agents: [result], ...(endpoint !== undefined ? { endpoint: endpoint.baseUrl } : {}) }, () => {
       const status = !result.found
