@@ -93,7 +93,7 @@ const isLoopback = (e: Endpoint) => {
   }
 }
 
-const resolve = (adapterName: string, builder: SpecOrchConfig["builder"]) =>
+const resolve = (adapterName: string, builder: SpecOrchConfig["builder"], host: Readonly<Record<string, string>>, base?: string) =>
   Effect.gen(function*() {
     const fail = (reason: AgentError["reason"]) => new AgentError({ adapter: adapterName, reason })
     const canonical = canonicalAdapter(adapterName, builder)
@@ -103,7 +103,7 @@ const resolve = (adapterName: string, builder: SpecOrchConfig["builder"]) =>
     }
     const program = programOf(canonical.adapter, canonical.agent, builder)
     if ("problem" in program) return yield* fail(new AgentConfigInvalid({ problem: program.problem }))
-    const found = findExecutable(program.name, program.configured)
+    const found = findExecutable(program.name, program.configured, host, base)
     if (found.executable === undefined) return yield* fail(new ExecutableNotFound({ name: program.configured ?? program.name, searched: found.searched }))
     return { adapter: canonical.adapter as AdapterName, agent: canonical.agent, program, launcher: found as Launcher }
   })
@@ -143,7 +143,7 @@ export class Agents extends Context.Service<Agents, {
     const redactor = yield* Redactor
     const run = Effect.fn("Agents.run")(function*(request: AgentRequest) {
       const { builder } = request
-      const resolved = yield* resolve(request.adapter, builder)
+      const resolved = yield* resolve(request.adapter, builder, yield* hostEnvironment, request.cwd)
       if (!existsSync(request.cwd) || !statSync(request.cwd).isDirectory()) {
         return yield* new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `the worktree ${request.cwd} does not exist; create the workspace before running the agent` }) })
       }
@@ -210,7 +210,7 @@ export class Agents extends Context.Service<Agents, {
 
     const check = Effect.fn("Agents.check")(function*(adapter: string, builder?: SpecOrchConfig["builder"]) {
       const b = builder ?? defaultConfig().builder
-      const resolved = yield* resolve(adapter, b)
+      const resolved = yield* resolve(adapter, b, yield* hostEnvironment)
       const version = resolved.adapter === "command" ? undefined : yield* versionOf(resolved.launcher, resolved.adapter === "acp" && resolved.program.name === "opencode" ? [] : resolved.program.args)
       const executable = resolved.launcher.prefix[0] ?? resolved.launcher.executable
       return { adapter, executable, ...(version !== undefined ? { version } : {}) }

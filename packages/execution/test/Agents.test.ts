@@ -146,6 +146,20 @@ describe("Agents.run with the command adapter", () => {
     }))
 })
 
+describe("Agents.run with a program given as a path", () => {
+  it.live("runs ./agent.sh from the worktree the agent works in", () =>
+    Effect.gen(function*() {
+      const d = dirs()
+      writeFileSync(join(d.cwd, "agent.sh"), "#!/bin/sh\necho from the worktree own script\n", { mode: 0o755 })
+      const outcome = yield* Effect.gen(function*() {
+        const agents = yield* Agents
+        return yield* agents.run({ adapter: "command", prompt: "x", ...d, builder: builder({ command: ["./agent.sh"] }) })
+      }).pipe(Effect.provide(AgentsLive))
+      assert.strictEqual(outcome.kind, "completed", outcome.message)
+      assert.strictEqual(outcome.finalText, "from the worktree own script")
+    }))
+})
+
 describe("Agents.run output bounds", () => {
   const limits = (over: Partial<SpecOrchConfig["limits"]>): SpecOrchConfig["limits"] => ({ ...defaultConfig().limits, ...over })
 

@@ -99,11 +99,17 @@ const launcherFor = (name: string, path: string, searched: Array<string>): Launc
  * Finds `name`, trying `configured` first (a path, or a name looked up like `name`). `undefined`
  * when nothing runnable was found; `searched` says where we looked.
  */
-export const findExecutable = (name: string, configured: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): Launcher | { readonly executable: undefined; readonly searched: ReadonlyArray<string> } => {
+export const findExecutable = (
+  name: string,
+  configured: string | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  /** Where a relative path (`./agent.sh`, `tools/agent`) is looked up: the worktree the agent runs in. */
+  base?: string | undefined
+): Launcher | { readonly executable: undefined; readonly searched: ReadonlyArray<string> } => {
   const searched: Array<string> = []
   const wanted = configured ?? name
-  if (configured !== undefined && (isAbsolute(configured) || configured.includes("/"))) {
-    const p = resolve(configured)
+  if (isAbsolute(wanted) || wanted.includes("/")) {
+    const p = resolve(base ?? process.cwd(), wanted)
     searched.push(p)
     return isExecutable(p) ? launcherFor(name, p, searched) : { executable: undefined, searched }
   }
