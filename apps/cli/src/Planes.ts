@@ -110,10 +110,10 @@ const redactingOutput = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
  * Runs `effect` with only the contract plane (issues, specs, missions): no state database, no
  * migrations, so reading commands (`issue list`, `spec show`, …) start fast.
  */
-export const withContract = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+export const withContract = <A, E, R>(effect: Effect.Effect<A, E, R>, options: { readonly source?: string | undefined } = {}) =>
   Effect.gen(function*() {
     const flags = yield* Root
-    return yield* redactingOutput(effect).pipe(Effect.provide(Layer.mergeAll(ContractPlane, Redactor.layer).pipe(Layer.provideMerge(projectLayer(flags)))))
+    return yield* redactingOutput(effect).pipe(Effect.provide(Layer.mergeAll(ContractPlane, Redactor.layer).pipe(Layer.provideMerge(projectLayer(flags, options.source)))))
   })
 
 /** Runs `effect` with the project from the root flags and every plane provided. */

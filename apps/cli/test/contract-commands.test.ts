@@ -23,6 +23,18 @@ describe("spec-orch issue", () => {
       assert.deepStrictEqual(JSON.parse(json.stdout).issues.map((i: { id: string }) => i.id), ["HELLO-1"])
     }))
 
+  it.effect("--source overrides [issue] source for one command, and names a wrong one", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      writeFileSync(join(dir, "spec-orch.toml"), readFileSync(join(dir, "spec-orch.toml"), "utf8").replace(/source = "[a-z]+"/, "source = \"linear\""))
+      const fixtures = yield* cli("--cwd", dir, "issue", "list", "--source", "fixture", "--json")
+      assert.strictEqual(fixtures.code, 0, fixtures.stderr)
+      assert.deepStrictEqual(JSON.parse(fixtures.stdout).issues.map((i: { id: string }) => i.id), ["HELLO-1"])
+      const wrong = yield* cli("--cwd", dir, "issue", "list", "--source", "jira")
+      assert.strictEqual(wrong.code, 1)
+      assert.include(wrong.stderr, "unknown [issue] source \"jira\"")
+    }))
+
   it.effect("exits 1 with one readable line when an issue does not exist", () =>
     Effect.gen(function*() {
       const r = yield* cli("--cwd", project(), "issue", "show", "HELO-1")

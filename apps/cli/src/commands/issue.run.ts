@@ -1,6 +1,6 @@
 /** Handlers for `spec-orch issue`. */
 import { formatProblem, IssueSource, type Issue } from "@spec-orch/contract"
-import { Console, Effect } from "effect"
+import { Console, Effect, Option } from "effect"
 import { emit, table } from "../Output.js"
 import { withContract } from "../Planes.js"
 
@@ -24,7 +24,7 @@ export const issueJson = (i: Issue) => ({
   origin: { kind: i.origin.kind, ref: i.origin.ref, ...(i.origin.url ? { url: i.origin.url } : {}), ...(i.origin.state ? { state: i.origin.state } : {}) }
 })
 
-export const list = ({ json }: { json: boolean }) =>
+export const list = ({ json, source: from }: { json: boolean; source: Option.Option<string> }) =>
   withContract(Effect.gen(function*() {
     const source = yield* IssueSource
     const { issues, problems } = yield* source.list()
@@ -36,9 +36,9 @@ export const list = ({ json }: { json: boolean }) =>
           issues.map((i) => [i.id, i.title, String(i.acceptanceCriteria.length), i.verification ? String(i.verification.length) : "config", i.builderPrompt !== undefined ? "yes" : "skip"])
         ))
     for (const p of problems) yield* Console.error(formatProblem(p))
-  }))
+  }), { source: Option.getOrUndefined(from) })
 
-export const show = ({ id, json }: { id: string; json: boolean }) =>
+export const show = ({ id, json, source: from }: { id: string; json: boolean; source: Option.Option<string> }) =>
   withContract(Effect.gen(function*() {
     const source = yield* IssueSource
     const i = yield* source.get(id)
@@ -54,4 +54,4 @@ export const show = ({ id, json }: { id: string; json: boolean }) =>
       ...(i.filesToRead.length > 0 ? ["", "Files to read:", ...i.filesToRead.map((c) => `  - ${c}`)] : []),
       ...(i.verification ? ["", "Verification (replaces [verification]):", ...i.verification.map((s) => `  ${s.name}: ${commandText(s.command)}`)] : ["", "Verification: from spec-orch.toml [verification]"])
     ])
-  }))
+  }), { source: Option.getOrUndefined(from) })
