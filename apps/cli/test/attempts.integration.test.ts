@@ -75,4 +75,17 @@ describe("attempts", () => {
     assert.include(explain, "- [x] The change does what the issue asks")
     assert.notInclude(explain, "- [ ]")
   })
+
+  it("workspace clean removes a finished run's worktree (its branch stays), and a later run takes the key up again", () => {
+    const p = makeProject()
+    p.issue("ATT-5", { builder_prompt: "WRITE a.txt a" })
+    const first = json(p.cli("run", "ATT-5", "--auto-approve", "--json").stdout)
+    const cleaned = p.cli("workspace", "clean", "--json")
+    assert.strictEqual(cleaned.status, 0, cleaned.stderr)
+    assert.deepStrictEqual(json(cleaned.stdout).removed.map((r: any) => r.runKey), ["ATT-5"])
+    assert.isFalse(existsSync(first.worktree), "the finished run's worktree is gone")
+    assert.strictEqual(git(p.root, "rev-parse", "--verify", "-q", "refs/heads/spec-orch/ATT-5"), first.headCommit, "its branch stays (unpushed work)")
+    const again = json(p.cli("run", "ATT-5", "--auto-approve", "--new-attempt", "--continue", "--json").stdout)
+    assert.isTrue(existsSync(join(again.worktree, "a.txt")), "the worktree came back from the branch")
+  })
 })

@@ -58,6 +58,12 @@ export const dependencyDirectories = (binding: WorkspaceBinding): Effect.Effect<
   Effect.flatMap(hostEnvironment, (host) =>
     ecosystemDirectories({ project: binding.repo, workspace: binding.path, provisioned: binding.provisioned ?? [], virtualEnv: host["VIRTUAL_ENV"] }))
 
+/** The binding without its `finishedAt` mark. */
+const withoutFinished = (b: WorkspaceBinding): WorkspaceBinding => {
+  const { finishedAt: _, ...rest } = b
+  return new WorkspaceBinding(rest)
+}
+
 /** The branch a run key works on. */
 export const branchFor = (runKey: string): string => `spec-orch/${runKey}`
 
@@ -597,9 +603,11 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       if (existing !== undefined) {
         const checked = yield* Effect.result(checkReason(existing))
         if (checked._tag === "Success") {
+          // A finished workspace that a run takes up again is no longer `clean`'s to remove.
+          const reopened = existing.finishedAt === undefined ? existing : yield* Effect.as(saveBinding(withoutFinished(existing)), withoutFinished(existing))
           // A worktree made before provisioning existed gets its dependencies now.
-          if (existing.provisioned !== undefined) return existing
-          return yield* provisioned(repo, existing)
+          if (reopened.provisioned !== undefined) return reopened
+          return yield* provisioned(repo, reopened)
         }
         if (checked.failure._tag !== "WorktreeMissing") return yield* checked.failure
         // The directory was deleted but the record and branch remain: restore the worktree from the branch.

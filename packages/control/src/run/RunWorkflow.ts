@@ -580,6 +580,10 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   }))
 
 
+  // The run is over: `workspace clean` may remove its worktree (the branch stays while it holds unpushed
+  // work, and a later run of the key takes the workspace up again).
+  yield* Workspaces.use((w) => w.markFinished(payload.runKey)).pipe(Effect.ignore)
+
   const v = gate.verdict
   return new RunOutcome({
     status: v.mergeable ? "succeeded" : "blocked",
