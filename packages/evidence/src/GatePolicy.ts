@@ -30,6 +30,8 @@ export interface PolicyProfile {
   /** Overrides the policy's `auto_merge` when set. */
   readonly autoMerge: boolean | undefined
   readonly description: string | undefined
+  /** Built in, not written in the policy file (a file that defines a profile of the same name replaces it). */
+  readonly builtin?: boolean | undefined
 }
 
 /** A loaded, validated gate policy. Immutable plain data plus the registry it was checked against. */
@@ -117,6 +119,23 @@ const ORIGINAL_PROFILES: ReadonlyArray<PolicyProfile> = [
 ]
 
 /**
+ * spec-orch's own built-in profiles. `unattended` is for the daemon and missions: no person in the
+ * loop, so no human acceptance; verification, the (LLM) review and no unresolved blocking finding decide.
+ */
+const SPEC_ORCH_PROFILES: ReadonlyArray<PolicyProfile> = [
+  {
+    name: "unattended",
+    enable: ["findings"],
+    disable: ["human_acceptance"],
+    autoMerge: false,
+    description: "Daemon and missions: verification, review and no open blocking finding decide; no human acceptance"
+  }
+]
+
+/** Every built-in profile, available in any policy that does not define one of the same name. */
+export const BUILTIN_PROFILES: ReadonlyArray<PolicyProfile> = [...ORIGINAL_PROFILES, ...SPEC_ORCH_PROFILES].map((p) => ({ ...p, builtin: true }))
+
+/**
  * The built-in policy, used when the project has no policy file: the original's defaults (required
  * spec_exists, spec_approved, within_boundaries, builder, verification, review, human_acceptance;
  * auto_merge false) plus its four sample profiles, and spec-orch's `secrets` (required; no profile
@@ -135,7 +154,7 @@ export const defaultGatePolicy = (registry: ConditionRegistry = ConditionRegistr
   ),
   autoMerge: false,
   autoMergeConditions: undefined,
-  profiles: ORIGINAL_PROFILES,
+  profiles: BUILTIN_PROFILES,
   blockOn: DEFAULT_BLOCK_ON,
   protected: DEFAULT_PROTECTED,
   registry,
@@ -227,7 +246,8 @@ export const loadGatePolicy = (
     ),
     autoMerge: value.auto_merge,
     autoMergeConditions: value.auto_merge_conditions,
-    profiles,
+    // The built-in profiles come along (the daemon's `daemon`, missions' `unattended`), unless the file defines its own of that name.
+    profiles: [...profiles, ...BUILTIN_PROFILES.filter((b) => !profiles.some((p) => p.name === b.name)).filter((b) => [...b.enable, ...b.disable].every((n) => registry.get(n) !== undefined))],
     blockOn: value.deviations.block_on,
     protected: {
       tests: prot.tests ?? DEFAULT_PROTECTED.tests,

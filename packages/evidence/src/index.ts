@@ -14,7 +14,7 @@ export { findingId, makeFinding, mergeFindings, type NewFinding, resolveFinding 
 export { evaluate, evaluatePlan, Gate, type GatePlan, type PlannedCondition, resolveProfile, verdictHeadline } from "./Gate.js"
 export { FindingNotFound, LedgerError, NoEvidence, NothingToAccept, UnknownProfile } from "./GateError.js"
 export { GatePolicies, type PolicyUnavailable } from "./GatePolicies.js"
-export { defaultGatePolicy, ENFORCED_CONDITIONS, type GatePolicy, GatePolicyFile, loadGatePolicy, type PolicyCondition, type PolicyProfile, policyJson, type ProfileReference, profileReferenceProblems } from "./GatePolicy.js"
+export { BUILTIN_PROFILES, defaultGatePolicy, ENFORCED_CONDITIONS, type GatePolicy, GatePolicyFile, loadGatePolicy, type PolicyCondition, type PolicyProfile, policyJson, type ProfileReference, profileReferenceProblems } from "./GatePolicy.js"
 export {
   comparesKeys,
   DEFAULT_PROTECTED,

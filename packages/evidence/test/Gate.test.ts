@@ -103,7 +103,7 @@ describe("evaluate with the original's policy", () => {
 
   it("names an unknown profile with a did-you-mean", () => {
     assert.throws(() => evaluate(original, "stict", goodBundle()), /unknown gate profile "stict" in gate\.policy\.yaml \(did you mean "strict"\?\)/)
-    assert.throws(() => evaluate(defaultGatePolicy(), "nightly", goodBundle()), /unknown gate profile "nightly" in built-in \(profiles in this policy: daemon, ci, strict, hotfix\)/)
+    assert.throws(() => evaluate(defaultGatePolicy(), "nightly", goodBundle()), /unknown gate profile "nightly" in built-in \(profiles in this policy: daemon, ci, strict, hotfix, unattended\)/)
   })
 
   it("is pure: the same input gives the same verdict, and neither policy nor evidence changes", () => {
@@ -181,7 +181,7 @@ describe("Gate", () => {
       assert.strictEqual(plan.profile, "daemon")
       assert.isTrue(plan.conditions.find((c) => c.name === "human_acceptance")!.disabled)
       assert.isTrue(plan.conditions.find((c) => c.name === "protected_paths")!.required)
-      assert.strictEqual((yield* Effect.flip(gate.plan("nope"))).message, "unknown gate profile \"nope\" in gate.policy.yaml (profiles in this policy: daemon, ci, strict, hotfix)")
+      assert.strictEqual((yield* Effect.flip(gate.plan("nope"))).message, "unknown gate profile \"nope\" in gate.policy.yaml (profiles in this policy: daemon, ci, strict, hotfix, unattended)")
     }).pipe(Effect.provide(Gate.layerFrom(original, "daemon"))))
 })
 

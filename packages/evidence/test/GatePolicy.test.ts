@@ -41,8 +41,10 @@ describe("loadGatePolicy", () => {
       ["daemon", [], ["human_acceptance"], true],
       ["ci", ["findings"], ["human_acceptance", "preview"], false],
       ["strict", ["preview", "findings", "compliance"], [], false],
-      ["hotfix", [], ["human_acceptance", "compliance", "findings", "spec_exists", "spec_approved", "within_boundaries"], true]
+      ["hotfix", [], ["human_acceptance", "compliance", "findings", "spec_exists", "spec_approved", "within_boundaries"], true],
+      ["unattended", ["findings"], ["human_acceptance"], false]
     ])
+    assert.deepStrictEqual(policy.profiles.filter((p) => p.builtin === true).map((p) => p.name), ["unattended"], "the file's four profiles are its own; spec-orch's unattended comes along")
     // The file has no `deviations:` key: every deviation blocks, as in the original.
     assert.deepStrictEqual(policy.blockOn, ["minor", "major", "blocking"])
     assert.strictEqual(policy.name, "gate.policy.yaml")
@@ -64,7 +66,15 @@ describe("loadGatePolicy", () => {
     ])
     assert.deepStrictEqual(policy.blockOn, ["major", "blocking"], "the built-in policy lets minor deviations (lockfiles, changesets) pass")
     assert.isFalse(policy.autoMerge)
-    assert.deepStrictEqual(policy.profiles.map((p) => p.name), ["daemon", "ci", "strict", "hotfix"])
+    assert.deepStrictEqual(policy.profiles.map((p) => p.name), ["daemon", "ci", "strict", "hotfix", "unattended"])
+  })
+
+  it("keeps the built-in profiles a policy file does not define: the daemon's default profile always exists", () => {
+    const policy = load("conditions:\n  builder:\n  verification:\n")
+    assert.deepStrictEqual(policy.profiles.map((p) => p.name), ["daemon", "ci", "strict", "hotfix", "unattended"])
+    assert.isTrue(policy.profiles.every((p) => p.builtin === true))
+    const own = load("conditions:\n  builder:\nprofiles:\n  daemon:\n    disable: []\n")
+    assert.deepStrictEqual(own.profiles.find((p) => p.name === "daemon")!.disable, [], "a file's own profile wins over the built-in one")
   })
 
   it("reads a null condition body as required, and the deviations rule", () => {
