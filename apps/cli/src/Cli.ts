@@ -3,7 +3,7 @@
  * into an exit code (0 ok, 1 failure, 2 usage error) with errors on stderr.
  */
 import { Redactor } from "@spec-orch/harness"
-import { Console, Effect, Exit } from "effect"
+import { Console, Effect, Exit, Logger } from "effect"
 import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { agents } from "./commands/agents.js"
@@ -78,6 +78,24 @@ export const runCli = (args: ReadonlyArray<string>, status: { code: number; inte
       )
       if (Exit.isSuccess(exit)) return status.code
       return yield* reportFailure(exit.cause, args.includes("--verbose"))
-    }).pipe(Effect.provideService(OutputRedaction, output), Effect.provideService(Console.Console, redactingConsole(console, output)))
+    }).pipe(
+      Effect.provideService(OutputRedaction, output),
+      Effect.provideService(Console.Console, redactingConsole(console, output)),
+      // Logs are for people and go to stderr: stdout holds a command's output (and `--json` stays a document).
+      Effect.provideService(Logger.LogToStderr, true),
+      Effect.provideService(Logger.CurrentLoggers, new Set([quietLogger]))
+    )
   })
+
+/**
+ * The runtime's logger without the workflow engine's internal chatter: when a run is interrupted the
+ * cluster module warns "No healthy runners available" while it recovers by itself — nothing a person
+ * can act on.
+ */
+const INTERNAL_NOISE = ["No healthy runners available"]
+const quietLogger = Logger.make<unknown, void>((options) => {
+  const text = Array.isArray(options.message) ? options.message.join(" ") : String(options.message)
+  if (INTERNAL_NOISE.some((n) => text.includes(n))) return
+  Logger.defaultLogger.log(options)
+})
 
