@@ -158,12 +158,15 @@ const sections = (body: string): Map<string, string> => {
   return out
 }
 
+/** The items of a bullet list, as written: an item's inline code keeps its backticks. */
 const bullets = (text: string | undefined): Array<string> =>
   (text ?? "")
     .split(/\r?\n/)
     .map((l) => /^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.*)$/.exec(l)?.[1]?.trim())
     .filter((l): l is string => l !== undefined && l !== "")
-    .map((l) => l.replace(/^`(.*)`$/, "$1"))
+
+/** The items of a list of paths: an item that is one code span (`` `src/a.ts` ``) is the path inside it. */
+const paths = (text: string | undefined): Array<string> => bullets(text).map((l) => l.replace(/^`([^`]+)`$/, "$1"))
 
 /**
  * Parses a Markdown issue: YAML front matter between `---` lines, then a body whose first paragraph
@@ -205,8 +208,8 @@ export const parseIssueMarkdown = (text: string, file: string, expectedId?: stri
     builder_prompt: prompt ?? null,
     acceptance_criteria: value.acceptance_criteria.length > 0 ? value.acceptance_criteria : bullets(s.get("acceptance criteria")),
     context: {
-      files_to_read: value.files_to_read ?? (value.context.files_to_read.length > 0 ? value.context.files_to_read : bullets(s.get("files to read"))),
-      target_files: value.target_files ?? (value.context.target_files.length > 0 ? value.context.target_files : bullets(s.get("target files"))),
+      files_to_read: value.files_to_read ?? (value.context.files_to_read.length > 0 ? value.context.files_to_read : paths(s.get("files to read"))),
+      target_files: value.target_files ?? (value.context.target_files.length > 0 ? value.context.target_files : paths(s.get("target files"))),
       constraints: value.constraints ?? (value.context.constraints.length > 0 ? value.context.constraints : bullets(s.get("constraints"))),
       ...(value.context.architecture_notes !== undefined ? { architecture_notes: value.context.architecture_notes } : {})
     }

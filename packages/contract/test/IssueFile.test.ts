@@ -70,6 +70,20 @@ describe("parseIssueMarkdown", () => {
     assert.strictEqual(issue!.origin.kind, "markdown")
   })
 
+  it("keeps inline code in acceptance criteria and constraints, and unwraps a path written as code", () => {
+    const md = [
+      "---", "id: CODE-1", "title: Code spans", "---", "Summary.", "",
+      "## Acceptance Criteria", "- `greet()` still returns `hello`", "- `npm test` passes", "",
+      "## Constraints", "- do not touch `src/legacy.js`", "",
+      "## Target Files", "- `src/greet.js`", "- test/greet.test.js", ""
+    ].join("\n")
+    const { issue, problems } = parseIssueMarkdown(md, "CODE-1.md", "CODE-1")
+    assert.deepStrictEqual(problems, [])
+    assert.deepStrictEqual(issue!.acceptanceCriteria.map((c) => c.text), ["`greet()` still returns `hello`", "`npm test` passes"])
+    assert.deepStrictEqual(issue!.constraints, ["do not touch `src/legacy.js`"])
+    assert.deepStrictEqual(issue!.targetFiles, ["src/greet.js", "test/greet.test.js"])
+  })
+
   it("names the line of broken front matter", () => {
     const e = errors(parseIssueMarkdown(read("bad-issues/BAD-5.md"), "BAD-5.md", "BAD-5"))
     assert.strictEqual(e.length, 1)
