@@ -4,13 +4,16 @@
  * verification, one moved away mid-run; the daemon is killed with SIGKILL while publishing and
  * restarted, then stopped with Ctrl-C. Nothing is duplicated: pull requests, pushes, comments. A
  * SIGTERM mid-run stops the daemon cleanly (exit 0) and the next daemon resumes the run.
+ * Agents and checks run in the OS sandbox: the agent's program lives outside the project (the box puts
+ * it back read-only), it talks to the test through a signals directory (`[sandbox] writable`), and a
+ * stopped agent is looked for by what still works in the worktrees (a boxed pid means nothing here).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawn, type ChildProcess, execFileSync } from "node:child_process"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type FakeGitHub, type FakeLinear, startFakeGitHub, startFakeLinear } from "@spec-orch/test-kit"
+import { type FakeGitHub, type FakeLinear, processesUnder, startFakeGitHub, startFakeLinear } from "@spec-orch/test-kit"
 import { waitFor } from "./utils/project.js"
 
 /** The binary under test (`cd apps/cli && npx tsup` builds it); SPEC_ORCH_CLI points at another build. */
@@ -22,7 +25,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs
 import { join } from "node:path"
 const prompt = readFileSync(0, "utf8")
 const id = (/\\bSON-\\d+\\b/.exec(prompt) ?? ["X"])[0]
-const dir = process.env.AGENT_DIR
+const dir = process.env.SIGNALS
 appendFileSync(join(dir, "agent.log"), "start " + id + " " + process.pid + "\\n")
 console.log(JSON.stringify({ type: "message", text: "working on " + id }))
 if (prompt.includes("SLOW")) {
@@ -46,6 +49,8 @@ interface Setup {
   readonly root: string
   readonly bare: string
   readonly agentDir: string
+  /** Written by the agents and the test alike: agent.log, release-<issue>. */
+  readonly signals: string
   readonly github: FakeGitHub
   readonly linear: FakeLinear
   readonly env: Record<string, string>
@@ -56,13 +61,15 @@ const setup = async (options: { readonly retryDelaySeconds?: number } = {}): Pro
   const root = join(base, "project")
   const bare = join(base, "origin.git")
   const agentDir = join(base, "agent")
+  const signals = join(base, "signals")
   mkdirSync(root)
   mkdirSync(agentDir)
+  mkdirSync(signals)
   const github = await startFakeGitHub()
   const linear = await startFakeLinear()
   linear.addTeam({ key: "SON" })
   writeFileSync(join(agentDir, "agent.mjs"), AGENT)
-  writeFileSync(join(agentDir, "check.mjs"), CHECK)
+  writeFileSync(join(root, "check.mjs"), CHECK)
   writeFileSync(join(root, "README.md"), "# widgets\n")
   writeFileSync(join(root, ".gitignore"), ".spec-orch/\n")
   writeFileSync(join(root, "gate.policy.yaml"), "conditions:\n  builder: { required: true }\n  verification: { required: true }\nprofiles:\n  daemon:\n    disable: []\n")
@@ -79,11 +86,13 @@ const setup = async (options: { readonly retryDelaySeconds?: number } = {}): Pro
     "adapter = \"command\"",
     `command = ["node", ${JSON.stringify(join(agentDir, "agent.mjs"))}]`,
     "timeout_seconds = 120",
-    `env = { AGENT_DIR = ${JSON.stringify(agentDir)} }`,
+    `env = { SIGNALS = ${JSON.stringify(signals)} }`,
     "[verification]",
-    `check = ["node", ${JSON.stringify(join(agentDir, "check.mjs"))}]`,
+    "check = [\"node\", \"check.mjs\"]",
     "[workspace]",
     `root = ${JSON.stringify(join(base, "worktrees"))}`,
+    "[sandbox]",
+    `writable = [${JSON.stringify(signals)}]`,
     "[daemon]",
     "max_concurrent = 3",
     "max_retries = 1",
@@ -101,7 +110,7 @@ const setup = async (options: { readonly retryDelaySeconds?: number } = {}): Pro
   git(root, "remote", "add", "origin", bare)
   git(root, "push", "-q", "origin", "main")
   github.addRepo(REPO, { gitDir: bare })
-  return { base, root, bare, agentDir, github, linear, env: { ...process.env, FORCE_COLOR: "0", GITHUB_TOKEN: github.token, SPEC_ORCH_LINEAR_TOKEN: linear.token } as Record<string, string> }
+  return { base, root, bare, agentDir, signals, github, linear, env: { ...process.env, FORCE_COLOR: "0", GITHUB_TOKEN: github.token, SPEC_ORCH_LINEAR_TOKEN: linear.token } as Record<string, string> }
 }
 
 const ready = (linear: FakeLinear, title: string, marker: string) =>
@@ -139,16 +148,10 @@ const until = async (what: string, check: () => Promise<boolean> | boolean, ms =
   }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+/** Processes working in one of the daemon's worktrees right now (boxed agents, steps, what they started). */
+const agentsRunning = (s: Setup) => processesUnder(join(s.base, "worktrees"))
 
-const agentLog = (s: Setup) => (existsSync(join(s.agentDir, "agent.log")) ? readFileSync(join(s.agentDir, "agent.log"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(0, 2).join(" ")) : [])
+const agentLog = (s: Setup) => (existsSync(join(s.signals, "agent.log")) ? readFileSync(join(s.signals, "agent.log"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(0, 2).join(" ")) : [])
 const marked = (s: Setup, id: string, key: string) => s.linear.comments(id).filter((c) => c.body.includes(`<!-- spec-orch:comment=${key} -->`))
 
 describe("spec-orch daemon", () => {
@@ -168,16 +171,20 @@ describe("spec-orch daemon", () => {
 
       // A person moves one issue away mid-run: the daemon cancels it.
       s.linear.moveIssue(moved.identifier, "Backlog")
+      let movedWorktree = ""
       await until("the moved issue's run to be cancelled", async () => {
         const r = await cli(s, "status", moved.identifier, "--json")
+        movedWorktree = r.status === 0 ? JSON.parse(r.stdout)[0]?.worktree ?? "" : ""
         return r.status === 0 && JSON.parse(r.stdout)[0]?.status === "cancelled"
       })
       assert.notInclude(agentLog(s), `end ${moved.identifier}`, "its agent was stopped")
+      assert.include(movedWorktree, moved.identifier)
+      await until("nothing to work in the moved issue's worktree", () => processesUnder(movedWorktree).length === 0, 5_000)
 
       // Kill -9 while the good issue's summary comment is being created (its answer is slow to come back).
       s.linear.fail("commentCreate", { delayMs: 4000, times: 1 })
       const creates = s.linear.requestsTo("commentCreate").length
-      writeFileSync(join(s.agentDir, `release-${good.identifier}`), "")
+      writeFileSync(join(s.signals, `release-${good.identifier}`), "")
       await until("the summary comment to be on its way", () => s.linear.requestsTo("commentCreate").length > creates)
       first.child.kill("SIGKILL")
       assert.strictEqual((await exited(first.child)).signal, "SIGKILL")
@@ -231,8 +238,9 @@ describe("spec-orch daemon", () => {
       assert.deepStrictEqual(of(broken.identifier).map((r) => r[1]), ["blocked", "blocked"])
       assert.deepStrictEqual(of(moved.identifier), [[`${moved.identifier}-r1`, "cancelled"]])
       assert.strictEqual(agentLog(s).filter((l) => l === `start ${good.identifier}`).length, 1, "the finished agent turn was not repeated")
-      const dlq = JSON.parse((await cli(s, "daemon", "dlq", "--json")).stdout) as Array<{ issueId: string; attempts: number }>
+      const dlq = JSON.parse((await cli(s, "daemon", "dlq", "--json")).stdout) as Array<{ issueId: string; attempts: number; reason: string }>
       assert.deepStrictEqual(dlq.map((d) => [d.issueId, d.attempts]), [[broken.identifier, 2]])
+      assert.match(dlq[0]!.reason, /blocked by verification\)$/, "the check rejected the agent's broken.txt")
     } finally {
       await s.github.close()
       await s.linear.close()
@@ -246,13 +254,12 @@ describe("spec-orch daemon", () => {
     try {
       const slow = ready(s.linear, "a slow change", "SLOW")
       const first = daemon(s)
-      await until("the agent to start", () => agentLog(s).includes(`start ${slow.identifier}`))
-      const agentPid = Number(readFileSync(join(s.agentDir, "agent.log"), "utf8").trim().split(" ")[2])
+      await until("the agent to start", () => agentLog(s).includes(`start ${slow.identifier}`) && agentsRunning(s).length > 0)
       first.child.kill("SIGTERM")
       const stopped = await exited(first.child)
       assert.strictEqual(stopped.code, 0, first.output())
       assert.match(first.output(), /daemon stopped; runs in flight resume when it starts again/)
-      assert.isFalse(alive(agentPid), "the agent was stopped with the daemon")
+      assert.deepStrictEqual(agentsRunning(s), [], "the agent was stopped with the daemon")
 
       const heartbeat = JSON.parse(readFileSync(join(s.root, ".spec-orch", "daemon", "heartbeat.json"), "utf8"))
       assert.strictEqual(heartbeat.status, "stopped")
@@ -265,7 +272,7 @@ describe("spec-orch daemon", () => {
       assert.strictEqual(s.linear.issue(slow.identifier).state, "In Progress", "the issue stays with the daemon")
 
       // The next daemon resumes the same attempt, and this time the agent may finish.
-      writeFileSync(join(s.agentDir, `release-${slow.identifier}`), "")
+      writeFileSync(join(s.signals, `release-${slow.identifier}`), "")
       const once = await cli(s, "daemon", "start", "--once")
       assert.strictEqual(once.status, 0, once.stderr)
       assert.match(once.stderr, new RegExp(`resumed: ${slow.identifier}`))
@@ -289,7 +296,7 @@ describe("spec-orch daemon", () => {
       assert.match(once.stderr, /dispatched SON-1/)
       await cli(s, "daemon", "start", "--once")
       const dead = await cli(s, "daemon", "dlq")
-      assert.match(dead.stdout, /SON-1\s+2\s/)
+      assert.match(dead.stdout, /SON-1\s+2\s.*blocked by verification\)/, "the check rejected the agent's broken.txt")
       const released = await cli(s, "daemon", "dlq-retry", broken.identifier)
       assert.strictEqual(released.status, 0, released.stderr)
       assert.match(released.stdout, /SON-1: released; the daemon tries it again on its next poll\n\s+removed the dead-letter label\n\s+moved it from In Progress to Ready/)

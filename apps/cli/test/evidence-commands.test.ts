@@ -38,7 +38,7 @@ const project = (config = "[gate]\nprofile = \"strict\"\n") => {
   return dir
 }
 
-/** What a finished run of SPC-7 recorded: everything passed except that nobody accepted it yet. */
+/** What a finished run of SPC-7 recorded: everything passed (its diff was scanned: no secret) except that nobody accepted it yet. */
 const finishedRun = (patch: Partial<EvidenceBundle> = {}) =>
   new EvidenceBundle({
     schemaVersion: 1,
@@ -58,6 +58,7 @@ const finishedRun = (patch: Partial<EvidenceBundle> = {}) =>
     diffHash: DIFF,
     compliance: new ComplianceReport({ compliant: true, errorCount: 0, warningCount: 0, contracts: [], violations: [] }),
     preview: { required: false },
+    secrets: [],
     ...patch
   })
 
@@ -86,6 +87,14 @@ describe("spec-orch gate evaluate --evidence (the CI path)", () => {
       assert.match(blocked.stdout, /^SPC-7: BLOCKED \(could not judge: human_acceptance\)\npolicy gate\.policy\.yaml, profile strict/)
       assert.match(blocked.stdout, /\n  \? human_acceptance   required  no human has accepted this change yet\n +→ accept it: spec-orch accept-issue SPC-7 --accepted-by <you>\n/)
       assert.isFalse(existsSync(join(dir, ".spec-orch")), "the CI path opens no state database")
+
+      // Evidence from a run that never scanned its diff for secrets cannot pass, whatever the profile.
+      const { secrets: _, ...unscanned } = evidenceJson(finishedRun())
+      writeFileSync(join(dir, "unscanned.json"), JSON.stringify(unscanned))
+      const noScan = yield* cli("--cwd", dir, "gate", "evaluate", "SPC-7", "--evidence", "unscanned.json", "--profile", "ci")
+      assert.strictEqual(noScan.code, 1)
+      assert.match(noScan.stdout, /^SPC-7: BLOCKED \(could not judge: secrets\)\n/)
+      assert.match(noScan.stdout, /\n  \? secrets +required  no secret scan ran on the run's diff\n/)
     }))
 
   it.effect("prints report.json with --json", () =>
@@ -185,12 +194,13 @@ describe("spec-orch gate show-policy, list-conditions, profiles and config check
       assert.match(conditions.stdout, /\nbudget +no +Spend \(USD, tokens, time\) stayed within the configured limits\n/)
       const profiles = yield* cli("--cwd", dir, "gate", "profiles", "--json")
       assert.deepStrictEqual(JSON.parse(profiles.stdout).profiles.map((p: { name: string }) => p.name), ["daemon", "ci", "strict", "hotfix"])
-      // The original's file never names protected_paths; spec-orch requires it in every profile, and says so.
+      // The original's file never names protected_paths or secrets; spec-orch requires both in every profile, and says so.
       assert.match(shown.stdout, /\nprotected_paths +required \(enforced\) +No existing test/)
-      assert.include(shown.stdout, "\nenforced: protected_paths — required in every profile though the policy does not name it;")
+      assert.match(shown.stdout, /\nsecrets +required \(enforced\) +The change adds no secret/)
+      assert.include(shown.stdout, "\nenforced: protected_paths, secrets — required in every profile though the policy does not name them;")
       assert.match(shown.stdout, /\n {2}keys: +\*\*\/package\.json \(scripts, jest, mocha, ava, c8, nyc\);/)
-      assert.deepStrictEqual(JSON.parse(profiles.stdout).profiles.map((p: { enforced: Array<string> }) => p.enforced), [["protected_paths"], ["protected_paths"], ["protected_paths"], ["protected_paths"]])
-      assert.match((yield* cli("--cwd", dir, "gate", "profiles")).stdout, /^PROFILE +ENABLES +DISABLES +ENFORCED +AUTO-MERGE\ndaemon +- +human_acceptance +protected_paths +yes\n/)
+      assert.deepStrictEqual(JSON.parse(profiles.stdout).profiles.map((p: { enforced: Array<string> }) => p.enforced), Array.from({ length: 4 }, () => ["protected_paths", "secrets"]))
+      assert.match((yield* cli("--cwd", dir, "gate", "profiles")).stdout, /^PROFILE +ENABLES +DISABLES +ENFORCED +AUTO-MERGE\ndaemon +- +human_acceptance +protected_paths, secrets +yes\n/)
       const builtIn = yield* cli("--cwd", mkdtempSync(join(tmpdir(), "empty-")), "gate", "show-policy")
       assert.match(builtIn.stdout, /^policy: built-in \(no policy file: the built-in default\)/)
     }))

@@ -176,12 +176,16 @@ describe("protected paths against a hostile agent", () => {
 describe("spec-orch rerun", () => {
   it("re-verifies and re-gates a run that never wrote evidence, reusing its agent outcome", async () => {
     const p = makeProject()
-    const marker = join(p.root, ".verify-log")
+    // The step runs boxed, where the main checkout is hidden: it logs to the signals directory.
+    const marker = p.signal("verify-log")
     p.issue("RE-1", { builder_prompt: "WRITE out.txt 1", verification: { slow: `echo run >> ${marker}; sleep 2; test -f out.txt` } })
     const first = p.spawn("run", "RE-1", "--auto-approve")
     await waitFor(() => existsSync(marker))
+    assert.isNotEmpty(p.agentsRunning(), "the step is running")
     first.kill("SIGKILL")
     await exited(first)
+    // The boxed step dies with spec-orch: nothing is left working in the worktree.
+    await waitFor(() => p.agentsRunning().length === 0, 5_000)
     assert.isFalse(existsSync(join(p.root, ".spec-orch/runs/RE-1-r1/evidence.json")), "the first run ended before its gate")
 
     // The policy breaks in the meantime: resuming is refused before any work, with exit 2.

@@ -14,7 +14,7 @@ import { GATE_CONTEXT } from "../src/publish/Publisher.js"
 import { runSummaryKey } from "../src/publish/RunPublisher.js"
 import { RunStore } from "../src/run/RunStore.js"
 import { RequestBudget } from "../src/trackers/RequestBudget.js"
-import { agentLog, commentsWith, daemonLayer, daemonWorld, type DaemonWorld, eventually, readyIssue, releaseAgents, REPO } from "./utils/daemonWorld.js"
+import { agentLog, agentsRunning, commentsWith, daemonLayer, daemonWorld, type DaemonWorld, eventually, readyIssue, releaseAgents, REPO } from "./utils/daemonWorld.js"
 
 const branches = (w: DaemonWorld) => git(w.bare, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"]).split("\n").filter((b) => b !== "")
 
@@ -115,7 +115,7 @@ describe("Daemon.tick", () => {
       yield* Effect.gen(function*() {
         const daemon = yield* D
         yield* daemon.tick
-        yield* eventually("the agent to start", () => agentLog(w).includes(`start ${li.identifier}`))
+        yield* eventually("the agent to start", () => agentLog(w).includes(`start ${li.identifier}`) && agentsRunning(w).length > 0)
         w.linear.moveIssue(li.identifier, "Backlog")
         const report = yield* daemon.tick
         assert.deepStrictEqual(report.cancelled, [li.identifier])
@@ -125,6 +125,7 @@ describe("Daemon.tick", () => {
         assert.match(run?.message ?? "", /cancelled by the daemon: SON-\d+ is now "Backlog"/)
         assert.strictEqual((yield* DaemonStore.use((s) => s.issue(li.identifier)))?.status, "cancelled")
         assert.notInclude(agentLog(w), `end ${li.identifier}`, "the agent was stopped")
+        assert.deepStrictEqual(agentsRunning(w), [], "nothing of the cancelled run is left running")
         assert.strictEqual(w.github.pulls(REPO).length, 0)
         assert.deepStrictEqual(branches(w), ["main"])
 
@@ -161,6 +162,7 @@ describe("Daemon.tick", () => {
         const next = yield* daemon.tick
         assert.deepStrictEqual(next.cancelled, [`GH-${slow}`])
         yield* daemon.drain
+        assert.deepStrictEqual(agentsRunning(w), [], "the slow agent was stopped")
       }).pipe(Effect.provide(daemonLayer({ ...w, config })))
       const pulls = w.github.pulls(REPO)
       assert.deepStrictEqual(pulls.map((p) => p.head), [`spec-orch/GH-${good}`])
@@ -212,6 +214,7 @@ describe("Daemon.tick", () => {
         const row = yield* DaemonStore.use((s) => s.issue(li.identifier))
         assert.strictEqual(row?.status, "dead")
         assert.match(row?.lastError ?? "", /stalled: no event for \d+ s/)
+        assert.deepStrictEqual(agentsRunning(w), [], "the hanging step was stopped")
       }).pipe(Effect.provide(daemonLayer({ ...w, config })))
     }))
 })
@@ -227,10 +230,11 @@ describe("Daemon.run", () => {
       yield* Effect.gen(function*() {
         const daemon = yield* D
         const loop = yield* Effect.forkDetach(daemon.run)
-        yield* eventually("the agent to start", () => agentLog(w).includes(`start ${li.identifier}`)).pipe(Effect.ensuring(Fiber.interrupt(loop)))
+        yield* eventually("the agent to start", () => agentLog(w).includes(`start ${li.identifier}`) && agentsRunning(w).length > 0).pipe(Effect.ensuring(Fiber.interrupt(loop)))
       }).pipe(Effect.provideContext(context))
       yield* Scope.close(scope, Exit.void)
       assert.notInclude(agentLog(w), `end ${li.identifier}`)
+      assert.deepStrictEqual(agentsRunning(w), [], "the agent stopped with the daemon")
 
       yield* Effect.gen(function*() {
         const store = yield* DaemonStore

@@ -4,13 +4,17 @@
  *   WRITE <path> <text>   write a file           SLEEP <seconds>   sleep (to be killed mid-turn)
  *   FAIL <message>        exit 1                 (SLEEP is skipped once `noSleep()` was called)
  * The prompt holds the builder prompt twice (task and spec), so each distinct directive runs once.
- * Every invocation appends `<run key> <pid>` to <root>/.agent-log. Missions are written as files
+ * Every invocation appends `<run key> <pid>` to the signals' agent-log. Missions are written as files
  * (spec.md, plan.json) in the original's format, then created and approved through the CLI.
+ * Agents run in the OS sandbox, where the main checkout is hidden: they log to a signals directory
+ * outside the project, shared writable with every box (`[sandbox] writable`). A pid a boxed agent
+ * prints is its namespace's: `agentsRunning()` finds processes working in the project's worktrees.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, join } from "node:path"
+import { processesUnder } from "@spec-orch/test-kit"
 import { BIN as BUILT, writeGatePolicy } from "./project.js"
 
 /** The CLI bundle under test; `$SPEC_ORCH_BIN` points at another build (e.g. one of your own while others rebuild dist/). */
@@ -66,8 +70,10 @@ export interface MissionProject {
   /** Runs the CLI without blocking this process (a loopback server in this process can answer it). */
   readonly cliAsync: (args: Array<string>, env?: Record<string, string>) => Promise<{ status: number | null; stdout: string; stderr: string }>
   readonly spawn: (...args: Array<string>) => ChildProcess
-  /** `[run key, pid]` of every agent start, in order. */
+  /** `[run key, pid]` of every agent start, in order (the pid is the box's own: count starts, do not look it up). */
   readonly agentRuns: () => Array<readonly [string, number]>
+  /** Processes working in one of the project's worktrees right now (agents, steps, what they started). */
+  readonly agentsRunning: () => Array<string>
   readonly git: (...args: Array<string>) => string
   /** From now on the agent skips SLEEP (a resumed turn re-reads the journaled prompt, SLEEP included). */
   readonly noSleep: () => void
@@ -99,6 +105,9 @@ const planJson = (id: string, waves: ReadonlyArray<ReadonlyArray<PacketSpec>>) =
 /** Creates the project. `builder` replaces the [builder] section (default: the stand-in agent). */
 export const makeMissionProject = (options: { readonly builder?: ReadonlyArray<string>; readonly profile?: string } = {}): MissionProject => {
   const root = mkdtempSync(join(tmpdir(), "e2e-mission-"))
+  const signals = mkdtempSync(join(tmpdir(), "e2e-mission-signals-"))
+  const agentLog = join(signals, "agent-log")
+  const worktrees = join(root, "..", `${basename(root)}-worktrees`)
   const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" }
   const git = (...args: Array<string>) => {
     const r = spawnSync("git", args, { cwd: root, encoding: "utf8", env: gitEnv })
@@ -107,21 +116,23 @@ export const makeMissionProject = (options: { readonly builder?: ReadonlyArray<s
   }
   mkdirSync(join(root, "tools"), { recursive: true })
   writeFileSync(join(root, "tools/agent.mjs"), AGENT)
-  writeFileSync(join(root, ".gitignore"), ".spec-orch/\n.agent-log*\n")
+  writeFileSync(join(root, ".gitignore"), ".spec-orch/\n")
   writeFileSync(join(root, "spec-orch.toml"), [
     ...(options.builder ?? [
       "[builder]",
       "adapter = \"command\"",
       `command = ["node", ${JSON.stringify(join(root, "tools/agent.mjs"))}]`,
       "timeout_seconds = 120",
-      `env = { AGENT_LOG = ${JSON.stringify(join(root, ".agent-log"))} }`
+      `env = { AGENT_LOG = ${JSON.stringify(agentLog)} }`
     ]),
     "[verification]",
     "check = \"true\"",
     "[workspace]",
-    `root = ${JSON.stringify(join(root, "..", `${basename(root)}-worktrees`))}`,
+    `root = ${JSON.stringify(worktrees)}`,
     "[gate]",
     `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
+    "[sandbox]",
+    `writable = [${JSON.stringify(signals)}]`,
     ""
   ].join("\n"))
   writeGatePolicy(root, { e2e: ["review", "human_acceptance"], loose: ["review", "human_acceptance", "within_boundaries"] })
@@ -161,13 +172,14 @@ export const makeMissionProject = (options: { readonly builder?: ReadonlyArray<s
       }),
     spawn: (...args) => spawn(process.execPath, [BIN, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] }),
     agentRuns: () =>
-      existsSync(join(root, ".agent-log"))
-        ? readFileSync(join(root, ".agent-log"), "utf8").trim().split("\n").filter(Boolean).map((l) => {
+      existsSync(agentLog)
+        ? readFileSync(agentLog, "utf8").trim().split("\n").filter(Boolean).map((l) => {
           const [key, pid] = l.split(" ")
           return [key!, Number(pid)] as const
         })
         : [],
+    agentsRunning: () => processesUnder(worktrees),
     git,
-    noSleep: () => writeFileSync(join(root, ".agent-log.nosleep"), "")
+    noSleep: () => writeFileSync(`${agentLog}.nosleep`, "")
   }
 }

@@ -13,7 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { copyFixture, type LibraryFixture, processAlive, processesUnder } from "@spec-orch/test-kit"
+import { copyFixture, type LibraryFixture, processesUnder } from "@spec-orch/test-kit"
 
 export const BIN = join(import.meta.dirname, "../../dist/main.js")
 
@@ -169,6 +169,3 @@ export const waitFor = async (predicate: () => boolean, ms = 60_000): Promise<vo
     await new Promise((r) => setTimeout(r, 50))
   }
 }
-
-/** Whether a process is alive (a zombie waiting to be reaped is not). */
-export const alive = processAlive

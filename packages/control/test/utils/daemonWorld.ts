@@ -2,7 +2,9 @@
  * A complete daemon for tests, wired like the CLI's `withEngine` + daemon command: a real project
  * in a temp git repository (with a bare `origin`), fake Linear and GitHub on 127.0.0.1, the
  * `command` agent adapter running a script in the worktree, the durable engine over a SQLite file
- * (or any other SqlClient, e.g. Postgres).
+ * (or any other SqlClient, e.g. Postgres). Agents and checks run in the OS sandbox: they signal the test
+ * through files in `cache/signals` (`[sandbox] writable`), and `agentsRunning` sees what still works in a
+ * worktree (a pid a boxed process prints is its own namespace's).
  */
 import { NodeServices } from "@effect/platform-node"
 import { ConfigFile, IssueSource, Project, Specs } from "@spec-orch/contract"
@@ -10,7 +12,7 @@ import { EvidencePlane } from "@spec-orch/evidence"
 import { Agents, Sandbox, Verifier, Workspaces } from "@spec-orch/execution"
 import { Compliance, ContextAssembler, Learnings, Redactor, SecretScan } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
-import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, tempBareRemote, tempDir, tempRepo, type TempRepo } from "@spec-orch/test-kit"
+import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, processesUnder, tempBareRemote, tempDir, tempRepo, type TempRepo } from "@spec-orch/test-kit"
 import { ConfigProvider, Effect, Layer } from "effect"
 import type { SqlClient } from "effect/sql"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -188,6 +190,9 @@ export const eventually = (what: string, check: () => boolean, timeoutMs = 30_00
 /** The stand-in agent's log: `start SON-1` / `end SON-1` lines, in order. */
 export const agentLog = (w: DaemonWorld): ReadonlyArray<string> =>
   existsSync(w.agentLog) ? readFileSync(w.agentLog, "utf8").split("\n").filter((l) => l !== "").map((l) => l.replace(/^\d+ /, "")) : []
+
+/** Processes working in one of the world's worktrees right now (boxed agents, steps, what they started). */
+export const agentsRunning = (w: DaemonWorld): Array<string> => processesUnder(join(w.cache, "worktrees"))
 
 /** Lets every SLOW agent finish. */
 export const releaseAgents = (w: DaemonWorld): void => writeFileSync(w.releaseFile, "go\n")

@@ -107,8 +107,9 @@ export const runBoxLayout = (box: RunBox): Pick<BoxSpec, "hide" | "mounts" | "ne
   if (git !== undefined && hide.some((h) => within(h, git.commonDir))) add(ro(git.commonDir))
   if (main !== undefined) for (const d of dependencyDirs(main)) add(ro(d))
   for (const p of box.readOnly ?? []) if (existsSync(p) && hide.some((h) => within(h, real(p)) || within(h, p))) add(ro(p))
+  // The box's /tmp is its own empty tmpfs (BASE_ARGS): a program the command names there is hidden too.
   for (const p of box.programs ?? []) {
-    const exposed = exposeFor(p, hide)
+    const exposed = exposeFor(p, [...hide, "/tmp"])
     if (exposed !== undefined) add(ro(exposed))
   }
   add(rw(worktree))
