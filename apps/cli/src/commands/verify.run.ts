@@ -35,7 +35,7 @@ export const verify = ({ issue: id, json }: { issue: string; json: boolean }) =>
       steps,
       logDir,
       ...verifyOptionsFrom(project.config),
-      hide: [project.stateDir],
+      hide: [project.root, project.stateDir],
       onStep: (r) => (json ? Effect.void : Console.log(stepLine(r).join("\n")))
     })
     const encoded = Schema.encodeSync(VerificationReport)(report)

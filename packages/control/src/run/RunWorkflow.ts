@@ -384,7 +384,9 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         runDir: artifactsDir,
         builder: project.config.builder,
         limits: project.config.limits,
-        hide: [project.stateDir],
+        // The project is hidden even when it is itself a linked worktree (then the main checkout the
+        // layout hides is another directory); its state directory too, wherever it lives.
+        hide: [project.root, project.stateDir],
         allowHosts: project.config.sandbox.allow_hosts,
         onEvent
       })
@@ -425,7 +427,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         steps,
         logDir: artifact("verify"),
         ...verifyOptionsFrom(project.config),
-        hide: [project.stateDir],
+        hide: [project.root, project.stateDir],
         onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid)
       })
     )
@@ -447,7 +449,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         steps: [new VerificationStep({ name: "preview", command: previewConfig.command!, timeoutSeconds: previewConfig.timeout_seconds })],
         logDir: artifact("preview"),
         ...verifyOptionsFrom(project.config),
-        hide: [project.stateDir],
+        hide: [project.root, project.stateDir],
         onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid)
       })
     )
