@@ -88,4 +88,17 @@ describe("attempts", () => {
     const again = json(p.cli("run", "ATT-5", "--auto-approve", "--new-attempt", "--continue", "--json").stdout)
     assert.isTrue(existsSync(join(again.worktree, "a.txt")), "the worktree came back from the branch")
   })
+
+  it("an agent that failed and changed nothing is not followed by verification of the base", () => {
+    const marker = "verified-the-base"
+    const p = makeProject({ verification: { check: `echo ${marker}` } })
+    p.issue("ATT-6", { builder_prompt: "FAIL the model is unreachable" })
+    const r = json(p.cli("run", "ATT-6", "--auto-approve", "--json").stdout)
+    assert.strictEqual(r.status, "blocked")
+    const evidence = json(readFileSync(join(p.root, ".spec-orch/runs/ATT-6-r1/evidence.json"), "utf8"))
+    assert.deepStrictEqual(evidence.verification.steps.map((s: any) => s.outcome), ["skipped"])
+    assert.include(evidence.verification.notes[0], "the agent failed and changed nothing")
+    const explain = readFileSync(join(p.root, ".spec-orch/runs/ATT-6-r1/explain.md"), "utf8")
+    assert.include(explain, "the model is unreachable")
+  })
 })

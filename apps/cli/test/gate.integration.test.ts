@@ -71,7 +71,7 @@ describe("fail before work", () => {
     assert.strictEqual(nope.status, 2, nope.stderr)
     assert.strictEqual(
       nope.stderr,
-      "spec-orch: cannot run PRE-1: the gate could not judge it. unknown gate profile \"nope\" in gate.policy.yaml (profiles in this policy: e2e, reviewed)\n" +
+      "spec-orch: cannot run PRE-1: the gate could not judge it. unknown gate profile \"nope\" in gate.policy.yaml (profiles in this policy: e2e, reviewed, daemon, ci, strict, hotfix, unattended)\n" +
         "Nothing was started. Pass a profile the policy defines (`spec-orch gate profiles` lists them).\n"
     )
     nothingCreated()

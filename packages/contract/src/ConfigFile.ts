@@ -330,7 +330,15 @@ export const ConfigFile = z.object({
     /** Globs of ignored, generated files (e.g. `src/pkg/_version.py`) copied from the main checkout into each new worktree. */
     copy: strings.default([]),
     /** More ignored directories of the main checkout to symlink into each new worktree (e.g. `.venv`). */
-    link: strings.default([])
+    link: strings.default([]),
+    /** Commands run once in a new worktree, before the agent (in the OS sandbox, like verification). */
+    after_create: z.array(CommandSpec).default([]),
+    /** Commands run in the worktree before each agent turn. */
+    before_run: z.array(CommandSpec).default([]),
+    /** Commands run in the worktree after each agent turn, before spec-orch commits (a code generator, a formatter). */
+    after_run: z.array(CommandSpec).default([]),
+    /** Each hook command is killed after this long, and the run stops with its log. */
+    hook_timeout_seconds: z.number().positive().default(600)
   }).prefault({}),
 
   sandbox: z.object({

@@ -33,6 +33,7 @@ import {
   unresolvedBlocking,
   VerificationReport,
   stepFailed,
+  StepResult,
   VerificationStep
 } from "@spec-orch/contract"
 import { comparesKeys, evaluatePlan, EvidenceLedger, Gate, GatePolicies, renderExplain, reportJson, Reviewer } from "@spec-orch/evidence"
@@ -267,7 +268,41 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   // run here, before a worktree exists or an agent runs (Runs.start checks the same before it starts).
   yield* Gate.use((g) => g.plan(payload.profile)).pipe(orFail("preflight"))
 
-  const binding = yield* stage("workspace", WorkspaceBinding, Workspaces.use((w) => w.prepare({ runKey: payload.runKey as never, base: payload.base, fresh: payload.fresh })).pipe(orFail("workspace")))
+  /**
+   * Runs one `[workspace]` hook's commands in the worktree, like verification steps (boxed, scrubbed,
+   * logged under hooks/<name>); the first that does not pass stops the stage with its note and log.
+   */
+  const runHook = (name: "after_create" | "before_run" | "after_run", at: WorkspaceBinding) =>
+    Effect.gen(function*() {
+      const commands = project.config.workspace[name]
+      if (commands.length === 0) return
+      const report = yield* Verifier.use((v) =>
+        v.run({
+          cwd: at.path,
+          steps: commands.map((command, i) => new VerificationStep({ name: `${name}-${i + 1}`, command, timeoutSeconds: project.config.workspace.hook_timeout_seconds, mayModify: true })),
+          logDir: artifact(path.join("hooks", `${name}${payload.attempt > 1 ? `-${Date.now()}` : ""}`)),
+          ...verifyOptionsFrom(project.config),
+          hide: [project.root, project.stateDir]
+        })
+      )
+      for (const step of report.steps) yield* store.append(payload.runId, "note", { text: `[workspace] ${name}: ${step.name} ${step.outcome}` })
+      const bad = report.steps.find(stepFailed)
+      if (bad !== undefined) {
+        return yield* new StageFailed({
+          stage: name === "after_create" ? "workspace" : "agent",
+          reason: `[workspace] ${name} command ${JSON.stringify(bad.command)} ${bad.outcome.replace("_", " ")}${bad.exitCode !== null ? ` (exit ${bad.exitCode})` : ""}${bad.note !== undefined ? `: ${bad.note}` : ""}; its log: ${bad.logPath ?? "-"}`
+        })
+      }
+    })
+
+  const binding = yield* stage("workspace", WorkspaceBinding, Effect.gen(function*() {
+    const workspaces = yield* Workspaces
+    const before = yield* workspaces.get(payload.runKey).pipe(orFail("workspace"))
+    const created = before === undefined || !(yield* fs.exists(before.path).pipe(Effect.orElseSucceed(() => false)))
+    const prepared = yield* workspaces.prepare({ runKey: payload.runKey as never, base: payload.base, fresh: payload.fresh }).pipe(orFail("workspace"))
+    if (created) yield* runHook("after_create", prepared)
+    return prepared
+  }))
   if (payload.attempt > 1) {
     yield* store.append(payload.runId, "note", {
       text: payload.fresh === true
@@ -362,6 +397,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
       })
     }
     yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("agent"))
+    yield* runHook("before_run", binding)
     const prompt = yield* fs.readFileString(context.promptFile).pipe(orFail("agent"))
     // Events are judged as they come and kept in the event log up to a cap: an agent may emit millions.
     const compliance = (yield* Compliance).scanner()
@@ -391,6 +427,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         onEvent
       })
     ).pipe(orFail("agent"))
+    // After the turn, before the commit: what the hooks write belongs to the change.
+    if (outcome.kind === "completed") yield* runHook("after_run", binding)
     return yield* keepAgentOutcome({ outcome, compliance: compliance.report() })
   }), (r) => ({
     ok: r.outcome.kind === "completed" || r.outcome.kind === "skipped",
@@ -421,6 +459,19 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
 
   const verification = yield* stage("verify", VerificationReport, Effect.gen(function*() {
     yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("verify"))
+    // An agent that failed and changed nothing leaves the base commit: verifying it would only say
+    // that the base passes its tests. The steps are skipped, and the report says why.
+    const builderKind = agent.outcome.kind
+    if (builderKind !== "completed" && builderKind !== "skipped" && committed.changedFiles.length === 0) {
+      const at = new Date().toISOString()
+      const why = `not run: the agent ${builderKind.replace("_", " ")} and changed nothing, so there is nothing to verify`
+      return new VerificationReport({
+        steps: steps.map((s) => new StepResult({ name: s.name, outcome: "skipped", command: typeof s.command === "string" ? ["sh", "-c", s.command] : [...s.command], exitCode: null, durationMs: 0, outputTail: "", note: why })),
+        notes: [why],
+        startedAt: at,
+        finishedAt: at
+      })
+    }
     return yield* Verifier.use((v) =>
       v.run({
         cwd: binding.path,

@@ -1,0 +1,52 @@
+/**
+ * `[workspace]` hooks, end to end: after_create prepares a new worktree once (a generated file the
+ * verification needs), after_run's changes belong to the commit, and a failing hook stops the run
+ * with its log named — all in the sandbox like verification steps.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { makeProject } from "./utils/project.js"
+
+const json = (text: string) => JSON.parse(text) as Record<string, any>
+
+describe("[workspace] hooks", () => {
+  it("after_create runs once in a new worktree; after_run's output is committed with the agent's change", () => {
+    const p = makeProject({
+      verification: { check: "test -f generated.txt && grep -q formatted a.txt" },
+      workspace: [
+        `after_create = ["echo made > generated.txt"]`,
+        `after_run = ["sed -i 's/^a$/a formatted/' a.txt"]`
+      ]
+    })
+    // generated.txt is ignored, as generated files are.
+    p.issue("HOOK-1", { builder_prompt: "WRITE a.txt a" })
+    const r = p.cli("run", "HOOK-1", "--auto-approve", "--json")
+    assert.strictEqual(r.status, 0, r.stderr)
+    const out = json(r.stdout)
+    assert.strictEqual(readFileSync(join(out.worktree, "a.txt"), "utf8"), "a formatted\n", "after_run's change is in the worktree")
+    const evidence = json(readFileSync(join(p.root, ".spec-orch/runs/HOOK-1-r1/evidence.json"), "utf8"))
+    assert.include(evidence.changedFiles, "a.txt")
+    assert.isTrue(existsSync(join(p.root, ".spec-orch/runs/HOOK-1-r1/hooks/after_create/01-after_create-1.log")))
+    const notes = p.cli("logs", "HOOK-1", "--json").stdout.trim().split("\n").map(json).filter((e) => e.kind === "note").map((e) => e.data.text)
+    assert.include(notes, "[workspace] after_create: after_create-1 passed")
+    assert.include(notes, "[workspace] after_run: after_run-1 passed")
+    // A later attempt in the same worktree does not run after_create again.
+    const again = json(p.cli("run", "HOOK-1", "--auto-approve", "--new-attempt", "--continue", "--json").stdout)
+    assert.strictEqual(again.runId, "HOOK-1-r2")
+    assert.isFalse(existsSync(join(p.root, ".spec-orch/runs/HOOK-1-r2/hooks/after_create")))
+  })
+
+  it("a failing hook stops the run before the agent, naming the command and its log", () => {
+    const p = makeProject({ workspace: [`after_create = ["echo cannot install >&2; exit 3"]`] })
+    p.issue("HOOK-2", { builder_prompt: "WRITE a.txt a" })
+    const r = p.cli("run", "HOOK-2", "--auto-approve")
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stderr, "workspace stage failed: [workspace] after_create command")
+    assert.include(r.stderr, "failed (exit 3)")
+    assert.include(r.stderr, "hooks/after_create/01-after_create-1.log")
+    const [status] = json(p.cli("status", "HOOK-2", "--json").stdout) as unknown as Array<Record<string, any>>
+    assert.strictEqual(status!.status, "failed")
+    assert.deepStrictEqual(p.agentRuns(), [], "the agent never ran")
+  })
+})
