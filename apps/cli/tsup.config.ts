@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { readFileSync, writeFileSync } from "node:fs"
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { defineConfig } from "tsup"
 
@@ -55,5 +55,11 @@ export default defineConfig({
       .replaceAll("__COMMANDS__", JSON.stringify(commandNames))
     writeFileSync("dist/spec-orch.cjs", launcher, { mode: 0o755 })
     writeFileSync("dist/main.js", esmBin, { mode: 0o755 })
+    // `spec-orch selftest` runs the quick start's example: it ships beside the bin.
+    rmSync("dist/example", { recursive: true, force: true })
+    cpSync("../../examples/hello-node", "dist/example/hello-node", {
+      recursive: true,
+      filter: (source) => !/[\\/](node_modules|\.spec-orch)([\\/]|$)/.test(source)
+    })
   }
 })

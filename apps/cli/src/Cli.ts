@@ -10,6 +10,7 @@ import { agents } from "./commands/agents.js"
 import { config } from "./commands/config.js"
 import { daemon } from "./commands/daemon.js"
 import { doctor } from "./commands/doctor.js"
+import { selftest } from "./commands/selftest.js"
 import { acceptIssue, explain, findings, reviewIssue } from "./commands/evidence.js"
 import { gate } from "./commands/gate.js"
 import { init } from "./commands/init.js"
@@ -48,6 +49,7 @@ const subcommands = [
   agents,
   models,
   doctor,
+  selftest,
   gate,
   reviewIssue,
   acceptIssue,
