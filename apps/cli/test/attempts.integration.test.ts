@@ -101,4 +101,14 @@ describe("attempts", () => {
     const explain = readFileSync(join(p.root, ".spec-orch/runs/ATT-6-r1/explain.md"), "utf8")
     assert.include(explain, "the model is unreachable")
   })
+
+  it("says which uncommitted files in the checkout the run will not see", () => {
+    const p = makeProject()
+    writeFileSync(join(p.root, "draft.md"), "not committed\n")
+    p.issue("ATT-7", { builder_prompt: "WRITE a.txt a" })
+    const r = p.cli("run", "ATT-7", "--auto-approve")
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.include(r.stderr, "uncommitted file(s) in your checkout are not in the run's worktree")
+    assert.include(r.stderr, "draft.md")
+  })
 })

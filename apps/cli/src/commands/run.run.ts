@@ -71,6 +71,19 @@ export const run = (input: { issue: string; source: Option.Option<string>; agent
     // A person chose this issue: the daemon's intake allow-list does not block it, but says when it would.
     const warning = yield* intakeWarning(input.issue)
     if (warning !== undefined) process.stderr.write(`${warning}\n`)
+    // The worktree branches from a commit: what is only in the checkout's working tree, the agent will not see.
+    const project = yield* Project
+    const git = makeGitRunner(yield* ChildProcessSpawner.ChildProcessSpawner, yield* hostEnvironment)
+    const dirty = yield* git(project.root, ["status", "--porcelain", "--untracked-files=normal", "--", ".", `:(exclude)${project.config.workspace.state_dir}`]).pipe(
+      Effect.map((r) => (r.exitCode === 0 ? r.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3)) : [])),
+      Effect.orElseSucceed((): Array<string> => [])
+    )
+    if (dirty.length > 0 && !input.json) {
+      process.stderr.write(
+        `note: ${dirty.length} uncommitted file(s) in your checkout are not in the run's worktree, which branches from a commit: ` +
+          `${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? `, and ${dirty.length - 5} more` : ""}. Commit them first if the agent needs them.\n`
+      )
+    }
     const display = input.json ? undefined : progressDisplay(input.issue)
     let runId: string | undefined
     const follower = yield* Stream.runForEach(store.live, (e) => Effect.sync(() => e.runId === runId && display?.onEvent(e))).pipe(Effect.forkChild)
