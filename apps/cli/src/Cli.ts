@@ -79,7 +79,7 @@ export const runCli = (args: ReadonlyArray<string>, status: { code: number; inte
         Effect.exit
       )
       if (Exit.isSuccess(exit)) return status.code
-      return yield* reportFailure(exit.cause, args.includes("--verbose"))
+      return yield* reportFailure(exit.cause, args.includes("--verbose"), args.includes("--json"))
     }).pipe(
       Effect.provideService(OutputRedaction, output),
       Effect.provideService(Console.Console, redactingConsole(console, output)),

@@ -110,7 +110,7 @@ const usageMessage = (e: CliError.NonShowHelpErrors): string => {
 }
 
 /** Renders a failure as one readable paragraph on stderr and returns the exit code. */
-export const reportFailure = (cause: Cause.Cause<unknown>, verbose: boolean): Effect.Effect<number> =>
+export const reportFailure = (cause: Cause.Cause<unknown>, verbose: boolean, json = false): Effect.Effect<number> =>
   Effect.gen(function*() {
     if (Cause.hasInterruptsOnly(cause)) {
       yield* Console.error("spec-orch: cancelled")
@@ -122,6 +122,11 @@ export const reportFailure = (cause: Cause.Cause<unknown>, verbose: boolean): Ef
     const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== ""
       ? error.message
       : String(error)
+    // With --json, a script reading stdout gets a document for the failure too, not an empty stream.
+    if (json) {
+      const kind = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : isDefect ? "InternalError" : "Error"
+      yield* Console.log(JSON.stringify({ error: { kind, message } }, null, 2))
+    }
     if (isDefect) {
       yield* Console.error(`spec-orch: internal error: ${message}`)
       yield* Console.error(verbose ? Cause.pretty(cause) : "Run again with --verbose for the stack trace, and please report it.")

@@ -43,6 +43,16 @@ describe("spec-orch issue", () => {
       assert.notMatch(r.stderr, /at .*\.ts:\d+/, "no stack trace without --verbose")
     }))
 
+  it.effect("with --json, a failure is a JSON document on stdout as well as a line on stderr", () =>
+    Effect.gen(function*() {
+      const r = yield* cli("--cwd", project(), "issue", "show", "HELO-1", "--json")
+      assert.strictEqual(r.code, 1)
+      const doc = JSON.parse(r.stdout)
+      assert.match(doc.error.message, /issue HELO-1 not found/)
+      assert.isString(doc.error.kind)
+      assert.include(r.stderr, "issue HELO-1 not found")
+    }))
+
   it.effect("exits 2 on a usage error and suggests the command", () =>
     Effect.gen(function*() {
       const r = yield* cli("issue", "lst")

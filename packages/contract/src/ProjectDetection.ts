@@ -59,25 +59,62 @@ const node = (input: DetectionInput): Detection => {
   return { language: "node", ...(framework ? { framework } : {}), verification: steps, notes }
 }
 
+/** The Python files whose text says which tools a project uses. */
+export const PYTHON_CONFIG_FILES = [
+  "pyproject.toml",
+  "setup.cfg",
+  "tox.ini",
+  "pytest.ini",
+  "mypy.ini",
+  ".mypy.ini",
+  "ruff.toml",
+  ".ruff.toml",
+  ".flake8",
+  "requirements-dev.txt",
+  "requirements_dev.txt",
+  "dev-requirements.txt",
+  "requirements-test.txt",
+  "Pipfile"
+] as const
+
+/**
+ * A Python project's checks from its own configuration: a tool is a step only when the project
+ * configures or lists it (ruff, else flake8; mypy; pytest, else the standard library's unittest).
+ */
+const python = (i: DetectionInput): Detection => {
+  const text = (name: string) => i.read(name) ?? ""
+  const all = PYTHON_CONFIG_FILES.map(text).join("\n")
+  const py = text("pyproject.toml")
+  const section = (file: string, name: string) => new RegExp(`^\\[${name.replace(/[.[\]]/g, "\\$&")}\\]`, "m").test(text(file))
+  // tox.ini runs a tool in an env's `commands` or installs it in `deps`.
+  const tox = (tool: string) => new RegExp(`^\\s*(?:(?:commands|deps)\\s*=)?\\s*(?:python3?\\s+-m\\s+)?${tool}\\b`, "m").test(text("tox.ini"))
+  const src = i.files.includes("src") ? "src/" : "."
+  const notes: Array<string> = []
+  const steps: Array<readonly [string, ReadonlyArray<string>]> = []
+  const ruff = has(i, "ruff.toml", ".ruff.toml") || /^\[tool\.ruff/m.test(py) || /^\s*ruff\b/m.test(all) || /["']ruff[<>=~!\s"']/.test(py) || tox("ruff")
+  const flake8 = has(i, ".flake8") || section("setup.cfg", "flake8") || section("tox.ini", "flake8") || /^\s*flake8\b/m.test(all) || tox("flake8")
+  if (ruff) steps.push(["lint", ["{python}", "-m", "ruff", "check", src]])
+  else if (flake8) steps.push(["lint", ["{python}", "-m", "flake8", src]])
+  else notes.push("no linter configured (ruff or flake8); no lint step")
+  const mypy = has(i, "mypy.ini", ".mypy.ini") || /^\[tool\.mypy/m.test(py) || section("setup.cfg", "mypy") || section("tox.ini", "mypy") || /^\s*mypy\b/m.test(all) || /["']mypy[<>=~!\s"']/.test(py) || tox("mypy")
+  if (mypy) steps.push(["typecheck", ["{python}", "-m", "mypy", src]])
+  else notes.push("mypy not configured (pyproject.toml, setup.cfg, tox.ini or mypy.ini); no typecheck step")
+  const pytest = has(i, "pytest.ini", "conftest.py") || /^\[tool\.pytest/m.test(py) || section("setup.cfg", "tool:pytest") || section("tox.ini", "pytest") ||
+    /^\s*pytest\b/m.test(all) || /["']pytest[<>=~!\s"']/.test(py) || tox("pytest")
+  if (pytest) steps.push(["test", ["{python}", "-m", "pytest", "-q"]])
+  else {
+    steps.push(["test", ["{python}", "-m", "unittest", "discover", "-q"]])
+    notes.push("pytest not configured; the test step is the standard library's unittest discovery")
+  }
+  const copy = generatedVersionFiles(py)
+  return { language: "python", ...(copy.length > 0 ? { copy } : {}), verification: steps, notes }
+}
+
 const rules: ReadonlyArray<{ readonly when: (i: DetectionInput) => boolean; readonly detect: (i: DetectionInput) => Detection }> = [
   { when: (i) => has(i, "package.json"), detect: node },
   {
-    when: (i) => has(i, "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile"),
-    detect: (i) => {
-      const py = i.read("pyproject.toml") ?? ""
-      const src = i.files.includes("src") ? "src/" : "."
-      const copy = generatedVersionFiles(py)
-      return {
-        language: "python",
-        ...(copy.length > 0 ? { copy } : {}),
-        verification: [
-          ["lint", ["{python}", "-m", "ruff", "check", src]],
-          ...(/mypy/.test(py) ? [["typecheck", ["{python}", "-m", "mypy", src]] as const] : []),
-          ["test", ["{python}", "-m", "pytest", "-q"]]
-        ],
-        notes: /mypy/.test(py) ? [] : ["mypy not configured in pyproject.toml; no typecheck step"]
-      }
-    }
+    when: (i) => has(i, "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile", "tox.ini"),
+    detect: python
   },
   {
     when: (i) => has(i, "Cargo.toml"),

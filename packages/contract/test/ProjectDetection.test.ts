@@ -27,6 +27,26 @@ describe("detectProject", () => {
     assert.strictEqual(detect({}, ["README.md"]).language, "unknown")
   })
 
+  it("gives a Python project only the tools it configures, from pyproject.toml, setup.cfg or tox.ini", () => {
+    const argv = (d: ReturnType<typeof detect>) => d.verification.map(([n, a]) => `${n}: ${a.join(" ")}`)
+    assert.deepStrictEqual(argv(detect({ "pyproject.toml": "[tool.ruff]\nline-length = 100\n[tool.mypy]\nstrict = true\n[tool.pytest.ini_options]\n" }, ["src"])), [
+      "lint: {python} -m ruff check src/",
+      "typecheck: {python} -m mypy src/",
+      "test: {python} -m pytest -q"
+    ])
+    // A setup.cfg project with flake8 and pytest sections: no ruff, no mypy it never installed.
+    const cfg = detect({ "setup.cfg": "[metadata]\nname = pkg\n[flake8]\nmax-line-length = 100\n[tool:pytest]\ntestpaths = tests\n" }, ["setup.py"])
+    assert.deepStrictEqual(argv(cfg), ["lint: {python} -m flake8 .", "test: {python} -m pytest -q"])
+    assert.isTrue(cfg.notes.some((n) => /mypy not configured/.test(n)))
+    // tox.ini runs pytest and mypy in its envs.
+    const tox = detect({ "tox.ini": "[tox]\nenvlist = py311\n[testenv]\ndeps = pytest\ncommands =\n    pytest {posargs}\n[testenv:type]\ncommands = mypy pkg\n" }, ["setup.py"])
+    assert.deepStrictEqual(tox.verification.map(([n]) => n), ["typecheck", "test"])
+    // Nothing configured: the standard library's unittest, and notes that say what is missing.
+    const bare = detect({ "setup.py": "" })
+    assert.deepStrictEqual(argv(bare), ["test: {python} -m unittest discover -q"])
+    assert.strictEqual(bare.notes.length, 3)
+  })
+
   it("writes [workspace] out explicitly, copying the version file a setuptools-scm project generates", () => {
     const d = detect({ "pyproject.toml": "[tool.setuptools_scm]\nversion_file = \"src/pkg/_version.py\"\n" }, ["src"])
     assert.deepStrictEqual(d.copy, ["src/pkg/_version.py"])

@@ -1,10 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { existsSync } from "node:fs"
-import { createServer } from "node:http"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { git } from "@spec-orch/test-kit"
-import { HttpServer } from "effect/http"
-import { signBody, webhookServer } from "../src/daemon/Webhooks.js"
+import { signBody } from "../src/daemon/Webhooks.js"
 import { Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { Daemon, DEAD_LETTER_LABEL, deadLetterKey } from "../src/daemon/Daemon.js"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
@@ -14,7 +11,7 @@ import { GATE_CONTEXT } from "../src/publish/Publisher.js"
 import { runSummaryKey } from "../src/publish/RunPublisher.js"
 import { RunStore } from "../src/run/RunStore.js"
 import { RequestBudget } from "../src/trackers/RequestBudget.js"
-import { agentLog, agentsRunning, commentsWith, daemonLayer, daemonWorld, type DaemonWorld, eventually, readyIssue, releaseAgents, REPO } from "./utils/daemonWorld.js"
+import { agentLog, agentsRunning, commentsWith, daemonLayer, daemonWithWebhooks, daemonWorld, type DaemonWorld, eventually, readyIssue, releaseAgents, REPO, webhookUrl } from "./utils/daemonWorld.js"
 
 const branches = (w: DaemonWorld) => git(w.bare, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"]).split("\n").filter((b) => b !== "")
 
@@ -255,16 +252,10 @@ describe("Daemon.run", () => {
   it.live("a signed webhook delivery wakes the loop at once instead of waiting for the next poll", () =>
     Effect.gen(function*() {
       const w = yield* daemonWorld({ daemon: { poll_interval_seconds: 3600, webhook_port: 0 } })
-      const withSecret = { ...w, env: { ...w.env, SPEC_ORCH_WEBHOOK_SECRET: "s3cret" } }
-      const daemon = daemonLayer(withSecret)
-      const webhooks = Layer.unwrap(Effect.gen(function*() {
-        const d = yield* Daemon
-        return webhookServer(() => d.poke)
-      })).pipe(Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" })), Layer.provideMerge(daemon))
+      const webhooks = daemonWithWebhooks(w, "s3cret")
       yield* Effect.gen(function*() {
         const d = yield* D
-        const address = (yield* HttpServer.HttpServer).address
-        const url = "port" in address ? `http://127.0.0.1:${address.port}/` : ""
+        const url = yield* webhookUrl
         const loop = yield* Effect.forkChild(d.run)
         yield* eventually("the first poll", () => w.linear.requests.length > 0)
         const li = readyIssue(w.linear, "a webhook-triggered change")

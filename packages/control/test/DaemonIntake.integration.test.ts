@@ -3,15 +3,12 @@
  * front of an agent. Refused issues are not claimed, not commented on, not moved, and logged once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { createServer } from "node:http"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Fiber, Layer, Logger } from "effect"
-import { HttpServer } from "effect/http"
+import { Effect, Fiber, Logger } from "effect"
 import { Daemon } from "../src/daemon/Daemon.js"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
 import { readHeartbeat } from "../src/daemon/Heartbeat.js"
-import { signBody, webhookServer } from "../src/daemon/Webhooks.js"
-import { agentLog, daemonLayer, daemonWorld, type DaemonWorld, eventually, REPO } from "./utils/daemonWorld.js"
+import { signBody } from "../src/daemon/Webhooks.js"
+import { agentLog, daemonLayer, daemonWithWebhooks, daemonWorld, type DaemonWorld, eventually, REPO, webhookUrl } from "./utils/daemonWorld.js"
 
 const D = Daemon.use((d) => Effect.succeed(d))
 const TEAM_ROUTE = "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
@@ -139,16 +136,10 @@ describe("daemon intake: GitHub", () => {
   it.live("an issue a webhook announces goes through the same allow-list: a stranger's is refused and counted in the heartbeat", () =>
     Effect.gen(function*() {
       const w = yield* daemonWorld({ daemon: { poll_interval_seconds: 3600, webhook_port: 0 } })
-      const withSecret = { ...w, config: githubConfig(w), env: { ...w.env, SPEC_ORCH_WEBHOOK_SECRET: "s3cret" } }
-      const daemon = daemonLayer(withSecret)
-      const webhooks = Layer.unwrap(Effect.gen(function*() {
-        const d = yield* Daemon
-        return webhookServer(() => d.poke)
-      })).pipe(Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" })), Layer.provideMerge(daemon))
+      const webhooks = daemonWithWebhooks({ ...w, config: githubConfig(w) }, "s3cret")
       yield* Effect.gen(function*() {
         const d = yield* D
-        const address = (yield* HttpServer.HttpServer).address
-        const url = "port" in address ? `http://127.0.0.1:${address.port}/` : ""
+        const url = yield* webhookUrl
         const loop = yield* Effect.forkChild(d.run)
         yield* eventually("the first poll", () => w.github.requestsTo("GET /repos/{owner}/{repo}/issues").length > 0)
         const n = w.github.addIssue(REPO, { title: "a stranger's change", body: body(), labels: ["ready"], author: "mallory", association: "NONE" })

@@ -1,5 +1,5 @@
 /** Handlers for `spec-orch init`: detect the project and write a commented spec-orch.toml with its own commands. */
-import { detectProject, renderInitialConfig } from "@spec-orch/contract"
+import { detectProject, PYTHON_CONFIG_FILES, renderInitialConfig } from "@spec-orch/contract"
 import { execFileSync } from "node:child_process"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import { emit } from "../Output.js"
@@ -12,7 +12,7 @@ export class ConfigExists extends Schema.TaggedError<ConfigExists>()("ConfigExis
   }
 }
 
-const MARKERS = ["package.json", "pyproject.toml", "Cargo.toml", "go.mod"]
+const MARKERS = new Set<string>(["package.json", "Cargo.toml", "go.mod", ...PYTHON_CONFIG_FILES])
 
 const baseBranch = (cwd: string): string | undefined => {
   const git = (...args: Array<string>) => {

@@ -15,9 +15,13 @@ import { SqliteClient } from "@spec-orch/sqlite"
 import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, processesUnder, tempBareRemote, tempDir, tempRepo, type TempRepo } from "@spec-orch/test-kit"
 import { ConfigProvider, Effect, Layer } from "effect"
 import type { SqlClient } from "effect/sql"
+import { HttpServer } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { createServer } from "node:http"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Daemon } from "../../src/daemon/Daemon.js"
+import { webhookServer } from "../../src/daemon/Webhooks.js"
 import { DaemonStore } from "../../src/daemon/DaemonStore.js"
 import { Publisher } from "../../src/publish/Publisher.js"
 import { RunPublisher } from "../../src/publish/RunPublisher.js"
@@ -164,6 +168,24 @@ export const daemonLayer = (
     Layer.provideMerge(NodeServices.layer)
   )
 }
+
+/**
+ * The daemon of `daemonLayer` behind its webhook endpoint on 127.0.0.1 (deliveries signed with `secret`),
+ * like `spec-orch daemon start` with `[daemon] webhook_port`. `webhookUrl` reads the bound address.
+ */
+export const daemonWithWebhooks = (w: DaemonWorld, secret: string) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const d = yield* Daemon
+    return webhookServer(() => d.poke)
+  })).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" })),
+    Layer.provideMerge(daemonLayer({ ...w, env: { ...w.env, SPEC_ORCH_WEBHOOK_SECRET: secret } }))
+  )
+
+export const webhookUrl = Effect.gen(function*() {
+  const address = (yield* HttpServer.HttpServer).address
+  return "port" in address ? `http://127.0.0.1:${address.port}/` : ""
+})
 
 /** A Linear issue with the sections the triage rules want; `marker` (SLOW, BREAK) steers the stand-in agent. */
 export const readyIssue = (linear: FakeLinear, title: string, marker = "", state = "Ready") =>
