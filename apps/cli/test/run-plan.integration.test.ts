@@ -172,8 +172,9 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(out.status, "failed")
     const x = byId(out)
     // The agent failed, so the gate blocked the run (a stage that cannot run at all would be "failed").
+    // It changed nothing, so verification did not run on the base either: that condition fails too.
     assert.strictEqual(x.get("bad")!.state, "blocked")
-    assert.strictEqual(x.get("bad")!.reason, "blocked by builder")
+    assert.strictEqual(x.get("bad")!.reason, "blocked by builder, verification")
     for (const id of ["good", "after-good", "loner"]) assert.strictEqual(x.get(id)!.state, "succeeded", id)
     assert.strictEqual(x.get("after-bad")!.state, "skipped")
     assert.strictEqual(x.get("after-bad")!.reason, "dependency \"bad\" was blocked by the gate")
