@@ -3,7 +3,7 @@
  * project named by the root flags (`--cwd`, `--config`) and provides every plane's services.
  */
 import { Missions, Project, Specs } from "@spec-orch/contract"
-import { EngineLockLayer, MissionIntegration, MissionRunner, MissionStore, ProcessToken, Publisher, RunPublisher, Runs, RunStore, RunWorkflowLayer, TrackerIssueSource, TrackerLayer, WorkflowEngineLayer } from "@spec-orch/control"
+import { EngineLockLayer, JournalLayer, MissionIntegration, MissionRunner, MissionStore, ProcessToken, Publisher, RunPublisher, Runs, RunStore, RunWorkflowLayer, TrackerIssueSource, TrackerLayer, WorkflowEngineLayer } from "@spec-orch/control"
 import { EvidencePlane, Reviewer } from "@spec-orch/evidence"
 import { Agents, Sandbox, Verifier, Workspaces } from "@spec-orch/execution"
 import { SqliteClient } from "@spec-orch/sqlite"
@@ -124,20 +124,27 @@ export const withPlanes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   })
 
 /**
- * Runs `effect` with every plane and the durable workflow engine: the engine lock (one engine per
- * state database; `wait` waits for it), the cluster runner over the state database, the Run workflow
- * and the `Runs` and `MissionRunner` services. `command` is recorded on the lock so a second process can say who holds it.
+ * Runs `effect` with every plane and the durable workflow engine: the lock of the journal `journal`
+ * names (`wait` waits for it; a refusal says another process is running `what`), the cluster runner over that journal (`<state dir>/engines/<journal>.db`),
+ * the Run workflow and the `Runs` and `MissionRunner` services. A terminal's `run` of one issue, a
+ * mission and the daemon each have their own journal, so they run side by side; the run store stays
+ * the shared state database. `command` is recorded on the lock so a second process can say who holds it.
  */
-export const withEngine = <A, E, R>(command: string, options: { readonly wait?: boolean; readonly source?: string | undefined }, effect: Effect.Effect<A, E, R>) =>
+export const withEngine = <A, E, R>(
+  command: string,
+  options: { readonly journal: string; readonly what: string; readonly wait?: boolean; readonly source?: string | undefined },
+  effect: Effect.Effect<A, E, R>
+) =>
   Effect.gen(function*() {
     const flags = yield* Root
     const base = Planes.pipe(Layer.provideMerge(projectLayer(flags, options.source)))
+    const journal = Layer.unwrap(Effect.map(Effect.service(Project), (project) => JournalLayer(project.stateDir, options.journal)))
     // MissionRunner (run-plan) drives packets through Runs.
     const engine = MissionRunner.layer.pipe(
       Layer.provideMerge(Runs.layer),
       Layer.provideMerge(RunWorkflowLayer),
-      Layer.provideMerge(WorkflowEngineLayer),
-      Layer.provideMerge(EngineLockLayer(`spec-orch ${command}`, { wait: options.wait ?? false }))
+      Layer.provideMerge(WorkflowEngineLayer.pipe(Layer.provide(journal))),
+      Layer.provideMerge(EngineLockLayer(`spec-orch ${command}`, { wait: options.wait ?? false, key: options.journal, what: options.what }))
     )
     return yield* redactingOutput(effect).pipe(Effect.provide(engine.pipe(Layer.provideMerge(base))))
   })

@@ -9,6 +9,7 @@ import { readHeartbeat } from "../src/daemon/Heartbeat.js"
 import { CLARIFICATION_LABEL, clarificationKey } from "../src/daemon/Triage.js"
 import { GATE_CONTEXT } from "../src/publish/Publisher.js"
 import { runSummaryKey } from "../src/publish/RunPublisher.js"
+import { acquireEngineLock, ProcessToken, runLockName } from "../src/run/EngineLock.js"
 import { RunStore } from "../src/run/RunStore.js"
 import { RequestBudget } from "../src/trackers/RequestBudget.js"
 import { agentLog, agentsRunning, commentsWith, daemonLayer, daemonWithWebhooks, daemonWorld, type DaemonWorld, eventually, readyIssue, releaseAgents, REPO, webhookUrl } from "./utils/daemonWorld.js"
@@ -46,6 +47,38 @@ describe("Daemon.tick", () => {
       assert.strictEqual(w.linear.comments(li.identifier).length, 1)
       assert.strictEqual(w.linear.issue(li.identifier).state, "In Review")
       assert.deepStrictEqual(branches(w), ["main", `spec-orch/${li.identifier}`])
+    }))
+
+  it.live("an issue someone runs from a terminal is left to them: not a failed attempt; the daemon runs it once they are done", () =>
+    Effect.gen(function*() {
+      const w = yield* daemonWorld({ daemon: { max_retries: 0, poll_interval_seconds: 1 } })
+      const li = readyIssue(w.linear, "a change a person is running")
+      yield* Effect.gen(function*() {
+        const daemon = yield* D
+        const store = yield* DaemonStore
+        const me = yield* ProcessToken
+        // `spec-orch run <issue>` in another live process holds the issue's run lock.
+        const person = ProcessToken.of({ token: `${me.host}:${process.ppid}:terminal`, pid: process.ppid, host: me.host })
+        const terminal = yield* Scope.make()
+        yield* acquireEngineLock(`run ${li.identifier}`, { lock: runLockName(li.identifier) }).pipe(Effect.provideService(ProcessToken, person), Scope.provide(terminal))
+        assert.deepStrictEqual((yield* daemon.tick).dispatched, [li.identifier])
+        yield* daemon.drain
+        const waiting = yield* store.issue(li.identifier)
+        assert.strictEqual(waiting?.status, "retry")
+        assert.strictEqual(waiting?.retryCount, 0, "not counted as a failed attempt (max_retries = 0 would dead-letter it)")
+        assert.match(waiting?.lastError ?? "", /already running .* \(pid \d+ .*`run /)
+        assert.deepStrictEqual(agentLog(w), [])
+        yield* Scope.close(terminal, Exit.void)
+        let row = waiting
+        for (let i = 0; i < 50 && row?.status !== "done"; i++) {
+          yield* Effect.sleep("200 millis")
+          yield* daemon.tick
+          yield* daemon.drain
+          row = yield* store.issue(li.identifier)
+        }
+        assert.strictEqual(row?.status, "done")
+        assert.deepStrictEqual(agentLog(w).filter((l) => l.startsWith("end")), [`end ${li.identifier}`])
+      }).pipe(Effect.provide(daemonLayer(w)))
     }))
 
   it.live("a run that fails verification is retried after the backoff, then dead-lettered with one comment and a label", () =>

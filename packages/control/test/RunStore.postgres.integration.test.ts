@@ -85,7 +85,7 @@ describe.skipIf(pgUrl === undefined)(pgSuite("acquireEngineLock on Postgres"), (
         yield* Layer.build(Layer.effectDiscard(acquireEngineLock("run A")).pipe(Layer.provide(ProcessToken.layer), Layer.provide(sql)))
         const busy = yield* Effect.flip(Effect.scoped(acquireEngineLock("run B")).pipe(Effect.provideService(ProcessToken, parent), Effect.provide(Layer.fresh(sql))))
         assert.strictEqual(busy._tag, "EngineBusy")
-        assert.match(busy.message, /another spec-orch process is running workflows in this project \(pid \d+ on .*`run A`/)
+        assert.match(busy.message, /another spec-orch process is already running workflows in this project \(pid \d+ on .*`run A`/)
       }))
       yield* Effect.scoped(acquireEngineLock("run C")).pipe(Effect.provide(ProcessToken.layer), Effect.provide(Layer.fresh(sql)))
     }))

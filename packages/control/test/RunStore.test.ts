@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
+import { acquireEngineLock, engineLockName, type LockName, ProcessToken, RunStore, runLockName } from "../src/index.js"
 import { record } from "./utils/runs.js"
 
 const db = () => join(mkdtempSync(join(tmpdir(), "runstore-")), "state.db")
@@ -82,9 +82,31 @@ describe("acquireEngineLock", () => {
         yield* Layer.build(first)
         const busy = yield* Effect.flip(Effect.scoped(acquireEngineLock("run B")).pipe(Effect.provideService(ProcessToken, { ...other, host: other.token.split(":")[0]! }), Effect.provide(Layer.fresh(sql))))
         assert.strictEqual(busy._tag, "EngineBusy")
-        assert.match(busy.message, /another spec-orch process is running workflows in this project \(pid \d+ on .*`run A`/)
+        assert.match(busy.message, /another spec-orch process is already running workflows in this project \(pid \d+ on .*`run A`/)
       }))
       yield* Effect.scoped(acquireEngineLock("run C")).pipe(Effect.provide(ProcessToken.layer), Effect.provide(Layer.fresh(sql)))
+    }))
+
+  it.live("locks of different journals and run keys are independent; the holder may take its own again", () =>
+    Effect.gen(function*() {
+      const sql = SqliteClient.layer({ filename: db() })
+      const me = yield* ProcessToken.use(Effect.succeed).pipe(Effect.provide(ProcessToken.layer))
+      const other = ProcessToken.of({ token: `${me.host}:${process.ppid}:x`, pid: process.ppid, host: me.host })
+      const take = (token: typeof me, command: string, lock: LockName) =>
+        Effect.scoped(acquireEngineLock(command, { lock })).pipe(Effect.provideService(ProcessToken, token), Effect.provide(Layer.fresh(sql)))
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* acquireEngineLock("run SPC-1", { lock: engineLockName("run-SPC-1") }).pipe(Effect.provideService(ProcessToken, other))
+        yield* acquireEngineLock("run SPC-1", { lock: runLockName("SPC-1") }).pipe(Effect.provideService(ProcessToken, other))
+        // Another issue's journal and run key are free; SPC-1's are not, and the refusal names it.
+        yield* take(me, "run SPC-2", engineLockName("run-SPC-2"))
+        yield* take(me, "run SPC-2", runLockName("SPC-2"))
+        const busy = yield* Effect.flip(take(me, "daemon start", runLockName("SPC-1")))
+        assert.match(busy.message, /already running SPC-1 in this project \(pid \d+ on .*`run SPC-1`/)
+        // The holder itself takes it again (a process's own nested use), and keeps it.
+        yield* take(other, "run SPC-1", runLockName("SPC-1"))
+        assert.strictEqual((yield* Effect.flip(take(me, "daemon start", runLockName("SPC-1"))))._tag, "EngineBusy")
+      })).pipe(Effect.provide(Layer.fresh(sql)))
+      yield* take(me, "after", runLockName("SPC-1"))
     }))
 
   it.live("takes the lock over from a process that is gone", () =>

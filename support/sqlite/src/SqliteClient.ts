@@ -89,6 +89,9 @@ export const make = (options: SqliteOptions): Effect.Effect<SqlClient.SqlClient,
     return yield* SqlClient.make({
       ...acquirers,
       driver: "better-sqlite3",
+      // Several processes share the file: a transaction takes the write lock when it begins, so a
+      // second one waits for it (the busy timeout) instead of failing when its read turns into a write.
+      beginTransaction: options.readonly === true ? "BEGIN" : "BEGIN IMMEDIATE",
       compiler: Statement.makeCompilerSqlite(),
       spanAttributes: [["db.system.name", "sqlite"]]
     })

@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
+import { spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { SqliteClient } from "../src/index.js"
@@ -35,5 +37,33 @@ describe("SqliteClient", () => {
     Effect.gen(function*() {
       const e = yield* withDb(file())((sql) => Effect.flip(sql`INSERT INTO missing VALUES (1)`))
       assert.match(e.message, /Failed to execute statement: no such table: missing/)
+    }))
+
+  it.live("a transaction that reads then writes waits for another process's write instead of failing", () =>
+    Effect.gen(function*() {
+      const filename = file()
+      const db = withDb(filename)
+      yield* db((sql) => sql`CREATE TABLE t (id TEXT PRIMARY KEY)`)
+      // Another process takes the write lock, writes, holds it a moment, then commits.
+      const driver = createRequire(import.meta.url).resolve("better-sqlite3")
+      const other = spawn(process.execPath, ["-e", `
+        const db = new (require(${JSON.stringify(driver)}))(${JSON.stringify(filename)})
+        db.exec("BEGIN IMMEDIATE"); db.prepare("INSERT INTO t VALUES ('other')").run()
+        process.stdout.write("locked\\n")
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400)
+        db.exec("COMMIT")`], { stdio: ["ignore", "pipe", "inherit"] })
+      const exited = new Promise<number | null>((resolve) => other.on("exit", resolve))
+      yield* Effect.promise(() => new Promise<void>((resolve) => other.stdout!.on("data", (d: Buffer) => d.toString().includes("locked") && resolve())))
+      // Counting then inserting is a read turned into a write: it must see the other process's row.
+      const seen = yield* db((sql) =>
+        sql<{ n: number }>`SELECT COUNT(*) AS n FROM t`.pipe(
+          Effect.tap((rows) => sql`INSERT INTO t ${sql.insert({ id: `mine-after-${rows[0]!.n}` })}`),
+          sql.withTransaction
+        )
+      )
+      assert.strictEqual(seen[0]!.n, 1)
+      assert.strictEqual(yield* Effect.promise(() => exited), 0)
+      const rows = yield* db((sql) => sql<{ id: string }>`SELECT id FROM t ORDER BY id`)
+      assert.deepStrictEqual(rows.map((r) => r.id), ["mine-after-1", "other"])
     }))
 })

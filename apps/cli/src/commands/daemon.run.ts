@@ -31,7 +31,7 @@ export const start = (input: { once: boolean; source: Option.Option<string>; web
   Effect.flatMap(preflight("start the daemon", (project) => project.config.daemon.gate_profile), (ok) => (ok ? daemonStart(input) : Effect.void))
 
 const daemonStart = (input: { once: boolean; source: Option.Option<string>; webhookHost: string; wait: boolean }) =>
-  withEngine(input.once ? "daemon start --once" : "daemon start", { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
+  withEngine(input.once ? "daemon start --once" : "daemon start", { journal: "daemon", what: "the daemon", wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
     const project = yield* Project
     if (input.once) {
       return yield* Effect.gen(function*() {

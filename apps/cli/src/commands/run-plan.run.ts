@@ -213,7 +213,7 @@ const runPlanNow = (input: {
   json: boolean
   wait: boolean
 }) =>
-  withEngine(`run-plan ${input.mission}`, { wait: input.wait }, Effect.gen(function*() {
+  withEngine(`run-plan ${input.mission}`, { journal: `mission-${input.mission}`, what: `mission ${input.mission}`, wait: input.wait }, Effect.gen(function*() {
     const store = yield* RunStore
     const started = Date.now()
     const packetOf = new Map<string, string>()

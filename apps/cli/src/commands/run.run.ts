@@ -63,7 +63,7 @@ const afterPreflight = <A, E, R>(what: string, profile: string | undefined, effe
   Effect.flatMap(preflight(what, profile), (ok) => (ok ? Effect.asVoid(effect) : Effect.void))
 
 export const run = (input: { issue: string; source: Option.Option<string>; agent: Option.Option<string>; profile: Option.Option<string>; autoApprove: boolean; newAttempt: boolean; continue: boolean; wait: boolean; publish: Option.Option<"mergeable" | "always" | "never">; json: boolean }) =>
-  afterPreflight(`run ${input.issue}`, opt(input.profile), withEngine(`run ${input.issue}`, { wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
+  afterPreflight(`run ${input.issue}`, opt(input.profile), withEngine(`run ${input.issue}`, { journal: `run-${input.issue}`, what: input.issue, wait: input.wait, source: opt(input.source) }, Effect.gen(function*() {
     const runs = yield* Runs
     const store = yield* RunStore
     const path = yield* Path.Path
@@ -108,7 +108,7 @@ export const run = (input: { issue: string; source: Option.Option<string>; agent
   })))
 
 export const rerun = (input: { issue: string; profile: Option.Option<string>; publish: Option.Option<"mergeable" | "always" | "never">; json: boolean }) =>
-  afterPreflight(`rerun ${input.issue}`, opt(input.profile), withEngine(`rerun ${input.issue}`, {}, Effect.gen(function*() {
+  afterPreflight(`rerun ${input.issue}`, opt(input.profile), withEngine(`rerun ${input.issue}`, { journal: `run-${input.issue}`, what: input.issue }, Effect.gen(function*() {
     const store = yield* RunStore
     const path = yield* Path.Path
     const latest = yield* store.latest(input.issue)

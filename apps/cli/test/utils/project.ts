@@ -3,6 +3,7 @@
  * fixtures, and a stand-in agent driven by directives in the issue's builder prompt:
  *   WRITE <path> <text>   write a file
  *   SLEEP <seconds> [<file>]   sleep (to be killed mid-turn), unless <file> exists
+ *   AWAIT <file>          wait until <file> exists (at most 2 minutes)
  *   FAIL <message>        exit 1               every invocation appends a line to the signals' agent-log
  * Agents and verification steps run in the OS sandbox, where the main checkout is hidden: the test talks
  * to them through `signal(name)` files in a directory outside the project, shared writable with every box
@@ -24,7 +25,7 @@ const prompt = readFileSync(0, "utf8")
 appendFileSync(process.env.AGENT_LOG, process.pid + "\\n")
 const say = (e) => console.log(JSON.stringify(e))
 for (const line of prompt.split("\\n")) {
-  const m = /^(WRITE|SLEEP|FAIL) (.*)$/.exec(line.trim())
+  const m = /^(WRITE|SLEEP|AWAIT|FAIL) (.*)$/.exec(line.trim())
   if (!m) continue
   if (m[1] === "WRITE") {
     const [file, ...text] = m[2].split(" ")
@@ -36,6 +37,9 @@ for (const line of prompt.split("\\n")) {
     if (unless !== undefined && existsSync(unless)) continue
     say({ type: "message", text: "sleeping " + seconds })
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(seconds) * 1000)
+  } else if (m[1] === "AWAIT") {
+    say({ type: "message", text: "waiting for " + m[2] })
+    for (let i = 0; i < 2400 && !existsSync(m[2]); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)
   } else {
     say({ type: "error", message: m[2] })
     process.exit(1)

@@ -17,7 +17,7 @@ import { LanguageModel } from "effect/ai"
 import { WorkflowEngine } from "effect/workflow"
 import { Publisher, targetOf } from "../publish/Publisher.js"
 import { PublishResult } from "../publish/RunPublisher.js"
-import { ProcessToken } from "../run/EngineLock.js"
+import { EngineBusy, ProcessToken } from "../run/EngineLock.js"
 import { ownerAlive, type RunResult, Runs } from "../run/Runs.js"
 import { RunStore } from "../run/RunStore.js"
 import { Run } from "../run/RunWorkflow.js"
@@ -424,7 +424,13 @@ export class Daemon extends Context.Service<Daemon, {
             } else {
               const error = Cause.squash(exit.cause)
               const text = typeof error === "object" && error !== null && "message" in error ? String((error as { message: unknown }).message) : String(error)
-              yield* fail(issue, text, entry.runId)
+              if (error instanceof EngineBusy) {
+                // A person runs this issue from a terminal: not a failed attempt; look again after a poll interval.
+                yield* store.upsert(issue.id, { status: "retry", retryAt: (yield* nowMs) + pollSeconds * 1000, lastError: text })
+                yield* Effect.logInfo(`${issue.id}: ${text}; trying again in ${pollSeconds} s`)
+              } else {
+                yield* fail(issue, text, entry.runId)
+              }
             }
             counters.processed += 1
             yield* store.release(issue.id, me.token)

@@ -1,22 +1,28 @@
 /**
- * One workflow engine per state database. The durable engine resumes every unfinished run it finds,
- * so two processes sharing `.spec-orch/state.db` would race on the same runs. The lock is a row in
- * the state database, kept alive by a heartbeat and taken over only from a process that is gone.
+ * Locks shared by the processes of one project, as rows in the state database kept alive by a
+ * heartbeat and taken over only from a process that is gone:
+ *
+ * - one per workflow journal (`engine:<key>`): the durable engine resumes every unfinished run it
+ *   finds in its journal, so two processes must never open the same one;
+ * - one per run key (`run:<key>`), held while a run executes: the same issue never runs twice at
+ *   once, whichever process (a terminal's `run`, a mission, the daemon) started it.
  */
 import { hostname } from "node:os"
 import { Context, Effect, Layer, Schedule, Schema, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { migrateRunStore } from "./RunStore.js"
 
-/** Another live process holds the engine lock. */
+/** Another live process holds the lock. */
 export class EngineBusy extends Schema.TaggedError<EngineBusy>()("EngineBusy", {
+  /** What is locked, as a person reads it: "the daemon's workflows", "SPC-1". */
+  what: Schema.String,
   pid: Schema.Number,
   host: Schema.String,
   command: Schema.String,
   since: Schema.String
 }) {
   override get message(): string {
-    return `another spec-orch process is running workflows in this project (pid ${this.pid} on ${this.host}, \`${this.command}\`, since ${this.since}); wait for it to finish or stop it, or pass --wait`
+    return `another spec-orch process is already running ${this.what} in this project (pid ${this.pid} on ${this.host}, \`${this.command}\`, since ${this.since}); wait for it to finish or stop it, or pass --wait`
   }
 }
 
@@ -40,27 +46,45 @@ const alive = (pid: number): boolean => {
 
 const STALE_MS = 60_000
 
+/** What a lock guards: its row name, and how a person names it in EngineBusy. */
+export interface LockName {
+  readonly name: string
+  readonly what: string
+}
+
+/** The lock of one workflow journal (the default: the state database's own, "engine"); `what` names its work. */
+export const engineLockName = (key?: string, what?: string): LockName =>
+  key === undefined ? { name: "engine", what: what ?? "workflows" } : { name: `engine:${key}`, what: what ?? key }
+
+/** The lock of one run key: held while the run executes. */
+export const runLockName = (runKey: string): LockName => ({ name: `run:${runKey}`, what: runKey })
+
 /**
- * Acquires the engine lock for the scope's lifetime (heartbeat every 5 s, released on close).
- * With `wait`, polls until the holder is gone; otherwise fails with `EngineBusy`.
+ * Acquires the lock `lock` (the engine's by default) for the scope's lifetime (heartbeat every 5 s,
+ * released on close). With `wait`, polls until the holder is gone; otherwise fails with `EngineBusy`.
+ * A process holding the lock already may take it again.
  */
-export const acquireEngineLock = (command: string, options: { readonly wait?: boolean } = {}): Effect.Effect<void, EngineBusy, SqlClient.SqlClient | ProcessToken | Scope.Scope> =>
+export const acquireEngineLock = (
+  command: string,
+  options: { readonly wait?: boolean; readonly lock?: LockName } = {}
+): Effect.Effect<void, EngineBusy, SqlClient.SqlClient | ProcessToken | Scope.Scope> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const me = yield* ProcessToken
+    const { name, what } = options.lock ?? engineLockName()
     yield* migrateRunStore.pipe(Effect.orDie)
     const now = () => new Date().toISOString()
+    let reentered = false
     const tryTake = sql.withTransaction(Effect.gen(function*() {
-      const rows = yield* sql<{ owner: string; pid: number; host: string; command: string; acquired_at: string; heartbeat_at: string }>`SELECT owner, pid, host, command, acquired_at, heartbeat_at FROM so_engine_lock WHERE name = 'engine'`
+      const rows = yield* sql<{ owner: string; pid: number; host: string; command: string; acquired_at: string; heartbeat_at: string }>`SELECT owner, pid, host, command, acquired_at, heartbeat_at FROM so_engine_lock WHERE name = ${name}`
       const held = rows[0]
       if (held && held.owner !== me.token) {
         const gone = held.host === me.host ? !alive(Number(held.pid)) : Date.now() - Date.parse(held.heartbeat_at) > STALE_MS
-        if (!gone) return new EngineBusy({ pid: Number(held.pid), host: held.host, command: held.command, since: held.acquired_at })
-        yield* sql`DELETE FROM so_engine_lock WHERE name = 'engine'`
+        if (!gone) return new EngineBusy({ what, pid: Number(held.pid), host: held.host, command: held.command, since: held.acquired_at })
+        yield* sql`DELETE FROM so_engine_lock WHERE name = ${name}`
       }
-      if (!held || held.owner !== me.token) {
-        yield* sql`INSERT INTO so_engine_lock ${sql.insert({ name: "engine", owner: me.token, pid: me.pid, host: me.host, command, acquired_at: now(), heartbeat_at: now() })}`
-      }
+      if (held?.owner === me.token) reentered = true
+      else yield* sql`INSERT INTO so_engine_lock ${sql.insert({ name, owner: me.token, pid: me.pid, host: me.host, command, acquired_at: now(), heartbeat_at: now() })}`
       return undefined
     })).pipe(Effect.orDie)
 
@@ -73,8 +97,10 @@ export const acquireEngineLock = (command: string, options: { readonly wait?: bo
         Effect.retry(Schedule.spaced("1 second"))
       )
     }
-    yield* Effect.addFinalizer(() => sql`DELETE FROM so_engine_lock WHERE name = 'engine' AND owner = ${me.token}`.pipe(Effect.ignore))
-    yield* sql`UPDATE so_engine_lock SET heartbeat_at = ${now()} WHERE name = 'engine' AND owner = ${me.token}`.pipe(
+    // The outermost holder releases it and keeps it alive.
+    if (reentered) return
+    yield* Effect.addFinalizer(() => sql`DELETE FROM so_engine_lock WHERE name = ${name} AND owner = ${me.token}`.pipe(Effect.ignore))
+    yield* sql`UPDATE so_engine_lock SET heartbeat_at = ${now()} WHERE name = ${name} AND owner = ${me.token}`.pipe(
       Effect.ignore,
       Effect.repeat(Schedule.spaced("5 seconds")),
       Effect.forkScoped

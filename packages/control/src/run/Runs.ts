@@ -20,11 +20,12 @@ import { Context, Effect, Fiber, Layer, Schedule, Schema } from "effect"
 import type { InvalidFile, MissionsError } from "@spec-orch/contract"
 import { Gate, type PolicyUnavailable, type UnknownProfile } from "@spec-orch/evidence"
 import { footprintOfPacket, loadPacket, missionNotReady, type PacketNotFound, type PacketRef } from "../mission/PacketIssue.js"
-import { ProcessToken } from "./EngineLock.js"
+import { acquireEngineLock, type EngineBusy, ProcessToken, runLockName } from "./EngineLock.js"
 import { RunStore } from "./RunStore.js"
 import type { PublishWhen } from "../publish/RunPublisher.js"
 import { Run, type RunOutcome, type RunPayload, type StageFailed } from "./RunWorkflow.js"
 import type { WorkflowEngine } from "effect/workflow"
+import { SqlClient } from "effect/sql"
 
 /** The spec must be approved (or --auto-approve given) before a run starts. */
 export class SpecNotReady extends Schema.TaggedError<SpecNotReady>()("SpecNotReady", { issueId: Schema.String, reason: Schema.String }) {
@@ -91,9 +92,9 @@ export class Runs extends Context.Service<Runs, {
    */
   readonly start: (
     options: StartOptions
-  ) => Effect.Effect<RunResult, SpecNotReady | IssueSourceError | InvalidFile | StageFailed | MissionsError | PacketNotFound | UnknownProfile | PolicyUnavailable>
+  ) => Effect.Effect<RunResult, SpecNotReady | IssueSourceError | InvalidFile | StageFailed | MissionsError | PacketNotFound | UnknownProfile | PolicyUnavailable | EngineBusy>
 }>()("@spec-orch/control/Runs") {
-  static readonly layer: Layer.Layer<Runs, never, RunStore | ProcessToken | Project | IssueSource | Specs | Gate | WorkflowEngine.WorkflowEngine> = Layer.effect(
+  static readonly layer: Layer.Layer<Runs, never, RunStore | ProcessToken | Project | IssueSource | Specs | Gate | WorkflowEngine.WorkflowEngine | SqlClient.SqlClient> = Layer.effect(
     Runs,
     Effect.gen(function*() {
       const store = yield* RunStore
@@ -103,6 +104,7 @@ export class Runs extends Context.Service<Runs, {
       const specs = yield* Specs
       const gate = yield* Gate
       const engine = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
+      const sql = yield* SqlClient.SqlClient
       const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
 
       const start = Effect.fn("Runs.start")(function*(options: StartOptions) {
@@ -118,6 +120,8 @@ export class Runs extends Context.Service<Runs, {
           autoApprovedBy = `mission ${packet.mission.mission.id} approved by ${packet.mission.mission.approvedBy ?? "unknown"}`
         }
         const runKey = options.runKey ?? issue.id
+        // One run of a key at a time across the project's processes (a terminal, a mission, the daemon).
+        yield* acquireEngineLock(`run ${runKey}`, { lock: runLockName(runKey) }).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(ProcessToken, me))
         const latest = yield* store.latestForKey(runKey)
         const resume = latest !== undefined && UNFINISHED.has(latest.status) && options.newAttempt !== true
         // Fail fast, before any run exists, when the spec is not ready. A resumed attempt already passed
@@ -212,7 +216,7 @@ export class Runs extends Context.Service<Runs, {
         const o = outcome as RunOutcome
         yield* finish({ status: o.status, message: o.message, ...(o.verdict ? { verdict: o.verdict } : {}), artifactsDir: o.artifactsDir })
         return { record: (yield* store.get(record.runId))!, resumed: resume }
-      })
+      }, Effect.scoped)
 
       return Runs.of({ start })
     })
