@@ -10,7 +10,7 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { type AgentEvent, type AgentOutcome, ConfigFile, defaultConfig, EvidenceBundle, makeRunKey, Project, type SpecOrchConfig } from "@spec-orch/contract"
 import { BUILTIN_CONDITIONS, DEFAULT_CONTEXT } from "@spec-orch/evidence"
-import { ModelServer, type ModelRequest, processesIn, type Reply, scripts, shellCall, tempRepo, writeCall } from "@spec-orch/test-kit"
+import { describeProcesses, ModelServer, type ModelRequest, processesIn, type Reply, scripts, shellCall, tempRepo, writeCall } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { homedir, tmpdir } from "node:os"
@@ -137,7 +137,8 @@ for (const c of CASES) {
         assert.isTrue(existsSync(join(runDir, "agent.jsonl")))
         // The prompt went in on stdin (or over ACP), never argv: the model saw it.
         assert.isTrue(server.requests.some((r) => r.lastUserText.includes(PROMPT)), "the model received the prompt")
-        assert.deepStrictEqual(processesIn(cwd), [])
+        const left = processesIn(cwd)
+        assert.deepStrictEqual(left, [], `left running in the worktree: ${describeProcesses(left)}`)
       }).pipe(Effect.scoped), 180_000)
 
     it.live("reports a write it refused as a failed tool call, in the outcome and in the builder condition", () =>

@@ -31,3 +31,16 @@ export const processesUnder = (dir: string): Array<string> =>
       return false
     }
   })
+
+/** `pid: command line (state)` for each of `pids`, to say in a failed assertion what was left running. */
+export const describeProcesses = (pids: ReadonlyArray<string>): string =>
+  pids.map((pid) => {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 200)
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      return `${pid}: ${cmd} (state ${state}, parent ${ppid})`
+    } catch {
+      return `${pid}: gone`
+    }
+  }).join("; ")

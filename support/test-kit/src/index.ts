@@ -5,4 +5,4 @@ export { copyFixture, type EditableMode, FIXTURES_DIR, installNodeModules, insta
 export { DEFAULT_LINEAR_STATES, FAKE_LINEAR_OPERATIONS, FakeLinear, type FakeLinearComment, type FakeLinearIssue, type FakeLinearIssueInput, type FakeLinearOptions, type FakeLinearUser, fakeLinear, startFakeLinear } from "./FakeLinear.js"
 export { addBareRemote, createRepo, git, gitEnv, makeTempDir, manyFiles, removeDir, repoAt, type RepoOptions, tempBareRemote, tempDir, tempRepo, type TempRepo, writeFiles } from "./GitRepo.js"
 export { ModelServer, type ModelRequest, type Reply, type Script, scripts, shellCall, sideText, startModelServer, writeCall } from "./ModelServer.js"
-export { processAlive, processesIn, processesUnder } from "./Processes.js"
+export { describeProcesses, processAlive, processesIn, processesUnder } from "./Processes.js"
