@@ -12,7 +12,7 @@ import { Effect } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeMissionProject, type MissionProject, type PacketSpec } from "./utils/mission-project.js"
-import { waitFor } from "./utils/project.js"
+import { waitFor, writeGatePolicy } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
 const exited = (child: import("node:child_process").ChildProcess) =>
@@ -148,6 +148,24 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(unapproved.status, 1)
     assert.match(unapproved.stderr, /mission draft is not approved: .*`spec-orch mission approve draft`/)
     assert.deepStrictEqual(p.agentRuns(), [])
+  })
+
+  it("a packet a person accepted is finished: the next run-plan merges it and does not run it again", () => {
+    const p = makeMissionProject({ profile: "accepting" })
+    writeGatePolicy(p.root, { accepting: ["review"] })
+    p.git("commit", "-qam", "a profile that waits for a person's acceptance")
+    p.mission("acc", [[{ id: "one", files: ["src/one.js"], prompt: "WRITE src/one.js one" }], [{ id: "two", files: ["src/two.js"], dependsOn: ["one"], prompt: "WRITE src/two.js two" }]])
+    const first = json(p.cli("run-plan", "acc", "--json").stdout)
+    assert.strictEqual(byId(first).get("one")!.state, "blocked")
+    assert.match(byId(first).get("one")!.reason, /human_acceptance/)
+    const accepted = p.cli("accept-issue", "acc.one", "--accepted-by", "ada")
+    assert.strictEqual(accepted.status, 0, accepted.stderr)
+    assert.strictEqual(byId(json(p.cli("mission", "status", "acc", "--json").stdout)).get("one")!.state, "succeeded", "status counts the accepted packet as finished at once")
+    const dry = json(p.cli("run-plan", "acc", "--dry-run", "--json").stdout)
+    assert.deepStrictEqual(dry.waves.flatMap((w: any) => w.packets.map((q: any) => `${q.packetId}:${q.action}`)), ["one:integrate", "two:run"], "merged, not run again")
+    p.cli("run-plan", "acc", "--json")
+    assert.deepStrictEqual(p.agentRuns().map(([k]) => k).filter((k) => k === "acc.one"), ["acc.one"], "the accepted packet's agent ran once: its diff, and the acceptance, stand")
+    assert.include(merges(p, "acc").join("\n"), "one", "the accepted packet was merged onto the mission branch")
   })
 
   it("a failed packet skips only its dependants; running again retries it and leaves finished packets alone", () => {
