@@ -1,6 +1,6 @@
 import { NodeServices } from "@effect/platform-node"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { createRepo, git, gitEnv, type TempRepo } from "@spec-orch/test-kit"
+import { createRepo, describeProcesses, git, gitEnv, processesIn, type TempRepo } from "@spec-orch/test-kit"
 import { Effect, Layer, Logger, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -9,6 +9,8 @@ import { createServer as createNetServer, type Server as NetServer } from "node:
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Boxed, type BoxSpec, type Mount, Sandbox, type SandboxMode, type SandboxOptions, SandboxUnavailable, worktreeMounts } from "../src/index.js"
+import { confinedAs } from "../src/internal/layout.js"
+import { type Command, runProcess } from "../src/internal/process.js"
 
 // Worktrees live outside /tmp here, as in the product ($XDG_CACHE_HOME): /tmp is a private tmpfs in the box.
 let root: string
@@ -296,6 +298,31 @@ describe("Sandbox.wrap: environment and processes", () => {
       process.kill(Number(handle.pid), "SIGKILL")
       assert.isTrue(yield* waitUntil(() => pidsWith(marker).length === 0), `sleep ${marker} outlived the SIGKILLed box`)
     })).pipe(Effect.provide(services("required"))))
+})
+
+describe("Sandbox.wrap with the process runner", () => {
+  // Bubblewrap exits as soon as the boxed command does, while the kernel may still be tearing down what
+  // the command left behind (a large process takes a while to die). A turn or verification step must
+  // return only once its box is empty, or the next step (or a check of the worktree) meets a leftover.
+  it.live("a boxed process has returned only once nothing of its box runs, even a large child it left behind", () =>
+    Effect.gen(function*() {
+      const sandbox = yield* Sandbox
+      const wrap = (command: Command) => sandbox.wrap(box(command.argv, { env: command.env })).pipe(Effect.map(confinedAs))
+      const child = "node -e 'const b = Buffer.alloc(4e8, 1); setInterval(() => b[0]++, 1000)'"
+      for (let i = 0; i < 15; i++) {
+        let out = ""
+        const end = yield* runProcess(
+          { argv: ["sh", "-c", `${child} </dev/null >/dev/null 2>&1 & sleep 0.3; echo started`], cwd: wt, env: { PATH, HOME: home } },
+          { _tag: "Combined", onChunk: (c) => Effect.sync(() => { out += new TextDecoder().decode(c) }) },
+          {},
+          wrap
+        )
+        assert.isTrue(end.confined)
+        assert.strictEqual(out.trim(), "started")
+        const left = processesIn(wt)
+        assert.deepStrictEqual(left, [], `run ${i + 1}: still running in the worktree after the process returned: ${describeProcesses(left)}`)
+      }
+    }).pipe(Effect.provide(services("required"))), 120_000)
 })
 
 describe("Sandbox.wrap: network", () => {

@@ -54,6 +54,73 @@ export const descendants = (pid: number): Array<number> => {
   return out
 }
 
+/** State letter and start time (clock ticks since boot) of `pid`, or undefined when it does not exist (Linux). */
+const statOf = (pid: number): { readonly state: string; readonly started: string } | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return { state: rest[0] ?? "", started: rest[19] ?? "" }
+  } catch {
+    return undefined
+  }
+}
+
+/** Start time of a process in clock ticks since boot (Linux), so a reused pid is not mistaken for the one meant. */
+export const startTime = (pid: number): string | undefined => statOf(pid)?.started
+
+/** A process named by pid and start time: a later process given the same pid is not it. */
+export interface KnownProcess {
+  readonly pid: number
+  readonly started: string
+}
+
+/** The oldest live child of `pid`, or undefined when it has none (yet). */
+export const firstChild = (pid: number): KnownProcess | undefined => {
+  let children: Array<number>
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter((t) => t !== "").map(Number)
+  } catch {
+    children = [...processes()].filter(([, p]) => p.ppid === pid).map(([c]) => c)
+  }
+  for (const child of children) {
+    const stat = statOf(child)
+    if (stat !== undefined && stat.state !== "Z") return { pid: child, started: stat.started }
+  }
+  return undefined
+}
+
+/**
+ * Waits up to `withinMs` for `pid` to have a child (a box's PID-namespace init appears a moment after
+ * bubblewrap starts). Undefined when none came, or `pid` is gone.
+ */
+export const awaitFirstChild = async (pid: number, withinMs: number, abort: AbortSignal): Promise<KnownProcess | undefined> => {
+  const deadline = Date.now() + withinMs
+  while (!abort.aborted) {
+    const child = firstChild(pid)
+    if (child !== undefined) return child
+    if (Date.now() >= deadline || statOf(pid) === undefined) return undefined
+    await new Promise((r) => setTimeout(r, 2))
+  }
+  return undefined
+}
+
+/**
+ * Ends a PID namespace through its init and resolves once everything in it is gone. When a namespace's
+ * init dies the kernel kills every other process in it, and the init becomes a zombie (or is reaped)
+ * only after they all have exited — so "init gone or a zombie" means nothing of the box runs. Bubblewrap
+ * itself exits as soon as the boxed command does, while that teardown may still be under way.
+ */
+export const endNamespace = async (init: KnownProcess, waitMs = 10_000): Promise<void> => {
+  const stillIt = () => {
+    const stat = statOf(init.pid)
+    return stat !== undefined && stat.started === init.started && stat.state !== "Z"
+  }
+  if (!stillIt()) return
+  signal(init.pid, "SIGKILL")
+  const deadline = Date.now() + waitMs
+  while (stillIt() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+}
+
 const signal = (pid: number, sig: NodeJS.Signals | 0): boolean => {
   try {
     process.kill(pid, sig)

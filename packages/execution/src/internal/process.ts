@@ -10,7 +10,7 @@ import { Clock, Data, Deferred, Duration, Effect, Fiber, Option, Ref, type Scope
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { readFileSync, rmSync, writeFileSync } from "node:fs"
 import { type Line, LineSplitter } from "./lines.js"
-import { killTree } from "./process-tree.js"
+import { awaitFirstChild, endNamespace, firstChild, killTree, type KnownProcess, startTime } from "./process-tree.js"
 
 /** A command as the caller means it, before any sandbox. */
 export interface Command {
@@ -101,16 +101,6 @@ export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{
 
 // ── pid files ────────────────────────────────────────────────────────────────────────────────────
 
-/** Start time of a process in clock ticks since boot (Linux), so a reused pid is not mistaken for ours. */
-const startTime = (pid: number): string | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
-  } catch {
-    return undefined
-  }
-}
-
 const writePidFile = (file: string, pid: number) => {
   try {
     writeFileSync(file, `${pid} ${startTime(pid) ?? ""}\n`)
@@ -168,6 +158,20 @@ export const runProcess = <S, E = never>(
     const [program, ...args] = target.argv
     if (program === undefined || program === "") return yield* new SpawnFailed({ executable: "", notFound: true, detail: "the command is empty" })
     const grace = Duration.fromInputUnsafe(watch.grace ?? "2 seconds")
+    // A box's PID-namespace init (bubblewrap's first child), found while it runs. Bubblewrap exits as
+    // soon as the boxed command does while the kernel may still be killing what the command left; this
+    // finalizer, added before the spawn so it runs after the spawner's own, ends the namespace and waits
+    // until nothing of it runs: a turn or step returns only when its box is empty.
+    let boxInit: KnownProcess | undefined
+    let leader: number | undefined
+    if (target.confined) {
+      yield* Effect.addFinalizer(() =>
+        Effect.promise(async () => {
+          const init = boxInit ?? (leader !== undefined ? firstChild(leader) : undefined)
+          if (init !== undefined) await endNamespace(init)
+        })
+      )
+    }
 
     const handle = yield* spawner.spawn(ChildProcess.make(program, args, {
       cwd: target.cwd,
@@ -183,6 +187,12 @@ export const runProcess = <S, E = never>(
     })).pipe(Effect.mapError((e) => spawnFailure(spec.argv[0] ?? program, e)))
     const pid = Number(handle.pid)
     const startedAt = yield* Clock.currentTimeMillis
+    if (target.confined) {
+      leader = pid
+      yield* Effect.forkScoped(Effect.promise((abort) => awaitFirstChild(pid, 5000, abort)).pipe(
+        Effect.tap((init) => Effect.sync(() => { boxInit = init }))
+      ))
+    }
     if (spec.pidFile !== undefined) {
       const file = spec.pidFile
       writePidFile(file, pid)
