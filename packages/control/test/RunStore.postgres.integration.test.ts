@@ -52,6 +52,13 @@ describe.skipIf(pgUrl === undefined)(pgSuite("RunStore on Postgres"), () => {
         yield* Effect.forEach(Array.from({ length: 40 }, (_, i) => i), (i) => (i % 2 === 0 ? s : other).append("T-1-r1", "agent", { i }), { concurrency: 40, discard: true })
         const seqs = (yield* s.events("T-1-r1")).map((e) => e.seq)
         assert.deepStrictEqual(seqs, Array.from({ length: 42 }, (_, i) => i + 1), "every event has its own sequence number, none lost")
+        // A batch (over several INSERTs) and single appends from another pool, at once.
+        const batch = Array.from({ length: 1100 }, (_, i) => ({ kind: "agent", data: { i } }))
+        yield* Effect.all([s.appendAll("T-1-r1", batch), Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (i) => other.append("T-1-r1", "note", { i }), { discard: true })], { concurrency: 2 })
+        const after = yield* s.events("T-1-r1")
+        assert.deepStrictEqual(after.map((e) => e.seq), Array.from({ length: 1152 }, (_, i) => i + 1), "batches and single appends get their own numbers")
+        const batched = after.filter((e) => e.kind === "agent" && e.seq > 42).map((e) => (e.data as { i: number }).i)
+        assert.deepStrictEqual(batched, Array.from({ length: 1100 }, (_, i) => i), "a batch keeps its order")
       }).pipe(Effect.provide(storeLayer(url)), Effect.scoped)
     }))
 

@@ -39,6 +39,25 @@ describe("RunStore", () => {
       assert.deepStrictEqual((yield* s.events("T-1-r1", 1)).map((e) => e.seq), [2])
     }).pipe(Effect.provide(storeLayer(db()))))
 
+  it.effect("appends a batch in order after what is there, over several statements, redacted, and publishes each event", () =>
+    Effect.gen(function*() {
+      const s = yield* RunStore
+      yield* s.put(record(1))
+      yield* s.append("T-1-r1", "stage", { stage: "agent", state: "started" })
+      const live = yield* s.live.pipe(Stream.take(1201), Stream.runCollect, Effect.forkChild)
+      yield* Effect.yieldNow
+      const batch = [...Array.from({ length: 1200 }, (_, i) => ({ kind: "agent", data: { i, text: i === 700 ? `token ${SECRET}` : "x" } })), { kind: "note", data: { text: "last" } }]
+      const appended = yield* s.appendAll("T-1-r1", batch)
+      assert.deepStrictEqual(appended.map((e) => e.seq), Array.from({ length: 1201 }, (_, i) => i + 2))
+      const stored = yield* s.events("T-1-r1")
+      assert.deepStrictEqual(stored.map((e) => e.seq), Array.from({ length: 1202 }, (_, i) => i + 1), "numbered one after another, none lost")
+      assert.deepStrictEqual(stored.slice(1).map((e) => (e.data as { i?: number }).i), [...Array.from({ length: 1200 }, (_, i) => i), undefined], "in the order given")
+      assert.deepStrictEqual(stored[701]!.data, { i: 700, text: "token [redacted:SERVICE_TOKEN]" })
+      assert.strictEqual(stored.at(-1)!.kind, "note")
+      assert.deepStrictEqual(Array.from(yield* Fiber.join(live)).map((e) => e.seq), appended.map((e) => e.seq), "live followers see each event")
+      assert.deepStrictEqual(yield* s.appendAll("T-1-r1", []), [])
+    }).pipe(Effect.provide(storeLayer(db()))))
+
   it.effect("stores and publishes event payloads and records redacted: the database never holds the secret", () =>
     Effect.gen(function*() {
       const file = db()

@@ -84,6 +84,8 @@ export class RunStore extends Context.Service<RunStore, {
   readonly list: (options?: { readonly issueId?: string; readonly limit?: number }) => Effect.Effect<ReadonlyArray<RunRecord>>
   /** Appends an event; returns it with its sequence number. */
   readonly append: (runId: string, kind: string, data: unknown) => Effect.Effect<RunEvent>
+  /** Appends events in order in one transaction (a busy agent's events, a batch at a time); returns them numbered. */
+  readonly appendAll: (runId: string, entries: ReadonlyArray<{ readonly kind: string; readonly data: unknown }>) => Effect.Effect<ReadonlyArray<RunEvent>>
   /** Events after `afterSeq`, in order. */
   readonly events: (runId: string, afterSeq?: number) => Effect.Effect<ReadonlyArray<RunEvent>>
   /** Events appended by this process, as they happen. */
@@ -162,20 +164,29 @@ export class RunStore extends Context.Service<RunStore, {
             Effect.orDie
           )
 
+      const appendAll = (runId: string, entries: ReadonlyArray<{ readonly kind: string; readonly data: unknown }>) =>
+        entries.length === 0
+          ? Effect.succeed<ReadonlyArray<RunEvent>>([])
+          : sql.withTransaction(Effect.gen(function*() {
+            // Take the run's row lock first, so concurrent appends (other fibers, other processes on
+            // Postgres) number their events one after another instead of racing for the same seq.
+            // SQLite serializes writers anyway.
+            yield* sql`UPDATE so_runs SET updated_at = updated_at WHERE run_id = ${runId}`
+            const at = yield* now
+            const last = yield* sql<{ seq: number | null }>`SELECT MAX(seq) AS seq FROM so_run_events WHERE run_id = ${runId}`
+            const first = Number(last[0]?.seq ?? 0) + 1
+            // What is stored is what live followers see: the JSON view, redacted.
+            const appended = entries.map((e, i): RunEvent => ({ runId, seq: first + i, at, kind: e.kind, data: redactor.redactJson(e.data) }))
+            // Rows per statement stay well under SQLite's and Postgres's limits on bound parameters.
+            for (let i = 0; i < appended.length; i += 500) {
+              const [row, ...rows] = appended.slice(i, i + 500).map((e) => ({ run_id: runId, seq: e.seq, at, kind: e.kind, data: JSON.stringify(e.data) }))
+              yield* sql`INSERT INTO so_run_events ${sql.insert([row!, ...rows])}`
+            }
+            return appended
+          })).pipe(Effect.orDie, Effect.tap((es) => PubSub.publishAll(hub, es)))
+
       const append = (runId: string, kind: string, raw: unknown) =>
-        sql.withTransaction(Effect.gen(function*() {
-          // What is stored is what live followers see: the JSON view, redacted.
-          const data = redactor.redactJson(raw)
-          // Take the run's row lock first, so concurrent appends (other fibers, other processes on
-          // Postgres) number their events one after another instead of racing for the same seq.
-          // SQLite serializes writers anyway.
-          yield* sql`UPDATE so_runs SET updated_at = updated_at WHERE run_id = ${runId}`
-          const at = yield* now
-          const last = yield* sql<{ seq: number | null }>`SELECT MAX(seq) AS seq FROM so_run_events WHERE run_id = ${runId}`
-          const seq = Number(last[0]?.seq ?? 0) + 1
-          yield* sql`INSERT INTO so_run_events ${sql.insert({ run_id: runId, seq, at, kind, data: JSON.stringify(data) })}`
-          return { runId, seq, at, kind, data } satisfies RunEvent
-        })).pipe(Effect.orDie, Effect.tap((e) => PubSub.publish(hub, e)))
+        Effect.map(appendAll(runId, [{ kind, data: raw }]), (es) => es[0]!)
 
       const events = (runId: string, afterSeq = 0) =>
         sql<{ run_id: string; seq: number; at: string; kind: string; data: string }>`SELECT run_id, seq, at, kind, data FROM so_run_events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq`.pipe(
@@ -216,6 +227,7 @@ export class RunStore extends Context.Service<RunStore, {
         latestForKey: latestBy("run_key"),
         list,
         append,
+        appendAll,
         events,
         live: Stream.fromPubSub(hub),
         follow

@@ -39,7 +39,7 @@ import {
 import { comparesKeys, evaluatePlan, EvidenceLedger, Gate, GatePolicies, renderExplain, reportJson, Reviewer } from "@spec-orch/evidence"
 import { type AgentRequest, Agents, resolveSteps, Verifier, verifyOptionsFrom, WorkspaceBinding, Workspaces } from "@spec-orch/execution"
 import { Compliance, ContextAssembler, Redactor, SecretScan } from "@spec-orch/harness"
-import { Effect, FileSystem, Option, Path, Schedule, Schema } from "effect"
+import { type Cause, Effect, Fiber, FileSystem, Option, Path, Queue, Schedule, Schema } from "effect"
 import { Activity, Workflow } from "effect/workflow"
 import { RunStore } from "./RunStore.js"
 import { PublishResult, PublishWhen, publishedNote, RunPublisher } from "../publish/RunPublisher.js"
@@ -401,14 +401,29 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     const prompt = yield* fs.readFileString(context.promptFile).pipe(orFail("agent"))
     // Events are judged as they come and kept in the event log up to a cap: an agent may emit millions.
     const compliance = (yield* Compliance).scanner()
+    // Written a batch at a time by one writer: one transaction per event would cost more than the agent
+    // (and a busy agent's events would pile up as garbage). The bounded queue slows the agent's reader
+    // when the writer falls behind; live followers still see each event within one batch.
+    const toLog = yield* Queue.bounded<{ readonly kind: string; readonly data: unknown }, Cause.Done>(1024)
+    const writeLog: Effect.Effect<void> = Queue.takeBetween(toLog, 1, 500).pipe(
+      Effect.flatMap((batch) => store.appendAll(payload.runId, batch)),
+      Effect.forever,
+      Effect.catch(() => Effect.void)
+    )
+    const logWriter = yield* Effect.forkChild(writeLog)
     let logged = 0
     const onEvent: NonNullable<AgentRequest["onEvent"]> = (event) =>
       Effect.suspend(() => {
         compliance.add(event)
         logged++
-        if (logged < AGENT_EVENTS_LOGGED) return store.append(payload.runId, "agent", event).pipe(Effect.asVoid)
+        // A copy (the JSON view the log stores anyway) waits in the queue, not the adapter's own object: V8
+        // allocates objects from a site whose objects tend to survive straight into the old generation, so
+        // keeping the first few thousand events alive made every later event of the turn old-space garbage.
+        // Measured with 1M lines of output (`pnpm bench output`): 200 MB peak with one transaction per
+        // event, with or without the copy, or batched without it; 122 MB batched with it.
+        if (logged < AGENT_EVENTS_LOGGED) return Queue.offer(toLog, { kind: "agent", data: JSON.parse(JSON.stringify(event)) as unknown }).pipe(Effect.asVoid)
         if (logged === AGENT_EVENTS_LOGGED) {
-          return store.append(payload.runId, "note", { text: `the agent emitted more than ${AGENT_EVENTS_LOGGED} events; the rest are in events.jsonl, not in the event log` }).pipe(Effect.asVoid)
+          return Queue.offer(toLog, { kind: "note", data: { text: `the agent emitted more than ${AGENT_EVENTS_LOGGED} events; the rest are in events.jsonl, not in the event log` } }).pipe(Effect.asVoid)
         }
         return Effect.void
       })
@@ -426,7 +441,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         allowHosts: project.config.sandbox.allow_hosts,
         onEvent
       })
-    ).pipe(orFail("agent"))
+    ).pipe(Effect.ensuring(Effect.andThen(Queue.end(toLog), Fiber.join(logWriter))), orFail("agent"))
     // After the turn, before the commit: what the hooks write belongs to the change.
     if (outcome.kind === "completed") yield* runHook("after_run", binding)
     return yield* keepAgentOutcome({ outcome, compliance: compliance.report() })
