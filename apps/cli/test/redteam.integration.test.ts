@@ -8,7 +8,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
@@ -165,5 +165,31 @@ describe("red team: required means required", () => {
     assert.include(r.stderr, "Nothing was started.")
     assert.isFalse(existsSync(join(p.root, ".spec-orch", "runs")), "no run was created")
     assert.deepStrictEqual(p.agentRuns(), [])
+  })
+
+  it("without socat, runs a command agent that needs no network, and refuses one that does, before anything starts", () => {
+    // A PATH with what the run needs, bubblewrap among it, but no socat (not under /tmp: the box has its own).
+    const bin = mkdtempSync("/var/tmp/redteam-bin-")
+    for (const tool of ["node", "git", "sh", "bwrap", "cat", "echo", "true", "sleep", "env"]) symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(), join(bin, tool))
+    const cli = (p: TestProject, id: string) => {
+      p.issue(id, { builder_prompt: "Do the task." })
+      return spawnSync(process.execPath, [join(import.meta.dirname, "../dist/main.js"), "run", id, "--auto-approve", "--json"], { cwd: p.root, env: { ...process.env, PATH: bin }, encoding: "utf8" })
+    }
+    const local = hostileProject("echo done > local.txt; echo '{\"type\":\"file_change\",\"path\":\"local.txt\",\"kind\":\"add\"}'")
+    const ran = cli(local, "RT-7")
+    assert.notStrictEqual(ran.status, 2, ran.stderr)
+    assert.strictEqual(json(ran.stdout).status, "succeeded", readFileSync(join(local.root, ".spec-orch/runs/RT-7-r1/explain.md"), "utf8"))
+    assert.include(execFileSync("git", ["show", "--stat", "spec-orch/RT-7"], { cwd: local.root, encoding: "utf8" }), "local.txt", "the agent ran in the box and its change was committed")
+    const networked = makeProject({
+      builder: ["adapter = \"command\"", `command = ["sh", "-c", "echo should not run"]`],
+      verification: { check: "true" },
+      toml: "[sandbox]\nmode = \"required\"\nallow_hosts = [\"api.example.com\"]"
+    })
+    const refused = cli(networked, "RT-8")
+    assert.strictEqual(refused.status, 2, refused.stderr)
+    assert.include(refused.stderr, "socat is not installed")
+    assert.include(refused.stderr, "Nothing was started.")
+    assert.isFalse(existsSync(join(networked.root, ".spec-orch", "runs")), "no run was created")
+    rmSync(bin, { recursive: true, force: true })
   })
 })

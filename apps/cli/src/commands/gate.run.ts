@@ -89,12 +89,20 @@ export const sandboxPreflight = (what: string) =>
     const sandbox = yield* Sandbox
     if (sandbox.mode !== "required") return true
     const probe = yield* sandbox.probe
-    if (probe.available && probe.network) return true
+    if (probe.available && (probe.network || !needsRelays((yield* Project).config))) return true
     const problem = !probe.available ? probe.problem ?? "bubblewrap is unavailable" : "socat is not installed, so a boxed agent could reach no model provider: install it (Debian/Ubuntu: apt-get install socat)"
     yield* Console.error(`spec-orch: cannot ${what}: the sandbox is required ([sandbox] mode = "required") but cannot start on this machine: ${problem}\nNothing was started. Fix that (\`spec-orch doctor\` checks it), or set [sandbox] mode = "best-effort" or "off".`)
     yield* setExitCode(ExitCode.usage)
     return false
   }))
+
+/**
+ * Whether a run's boxes must reach something over the network (socat relays): every agent but a
+ * `command` agent reaches its model provider; a `command` agent and verification steps reach only
+ * what `[sandbox]` allows them.
+ */
+const needsRelays = (config: Project["Service"]["config"]) =>
+  config.builder.adapter !== "command" || config.sandbox.allow_hosts.length > 0
 
 /** `effect` with the project from the root flags and its sandbox only. */
 const withSandbox = withProjectOnly(Sandbox.layer)
