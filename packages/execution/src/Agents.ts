@@ -120,6 +120,17 @@ const versionOf = (launcher: Launcher, args: ReadonlyArray<string>) =>
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
+/**
+ * Whether a turn of `adapter` reaches anything over the network (and so needs the box's relays): every
+ * agent but a `command` agent reaches its model provider; a `command` agent only an endpoint or base URL
+ * the environment names, or `[sandbox] allow_hosts`.
+ */
+export const turnReachesNetwork = (adapter: string, allowHosts: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>> = process.env): boolean => {
+  if (adapter !== "command" || allowHosts.length > 0) return true
+  const reach = agentReach("command", undefined, endpointFromEnv(env), env)
+  return reach.hosts.length > 0 || reach.forwards.length > 0
+}
+
 /** Whether the box will really confine a command with this network policy (mode, bubblewrap, socat). */
 const willConfine = (sandbox: Sandbox["Service"], network: NetworkPolicy) =>
   Effect.map(sandbox.probe, (probe) =>

@@ -2,7 +2,7 @@
  * @spec-orch/execution: Doing: git worktrees, agent adapters producing one normalized AgentEvent stream, process supervision, the OS sandbox and the verification runner.
  */
 export { AgentConfigInvalid, AgentError, AgentNotStarted, ArtifactsUnwritable, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
-export { type AgentCheck, type AgentRequest, Agents, type Endpoint, endpointFromEnv, KNOWN_ADAPTERS, modelCredentials } from "./Agents.js"
+export { type AgentCheck, type AgentRequest, Agents, type Endpoint, endpointFromEnv, KNOWN_ADAPTERS, modelCredentials, turnReachesNetwork } from "./Agents.js"
 export { type GitCall, gitEnvironment, type GitResult, INERT_CONFIG, makeGitRunner } from "./Git.js"
 export {
   type BoxLayout, type Boxed, type BoxSpec, bwrapArgs, DEFAULT_HIDDEN, type HiddenPath, hostAllowed, type Mount, type NetworkLayout, type NetworkPolicy,

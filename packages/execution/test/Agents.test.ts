@@ -7,7 +7,7 @@ import { TestClock } from "effect/testing"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type AgentRequest, Agents } from "../src/index.js"
+import { type AgentRequest, Agents, turnReachesNetwork } from "../src/index.js"
 import { Unboxed } from "./utils/layers.js"
 
 const AgentsLive = Agents.layer.pipe(Layer.provide(Unboxed))
@@ -276,4 +276,15 @@ describe("Agents.check", () => {
       assert.strictEqual(e.message, `agent adapter "codex" needs "/opt/nowhere/codex", which was not found (looked in /opt/nowhere/codex); install it (node scripts/install-agents.mjs installs the pinned agent CLIs) or set [builder] executable to its path`)
       assert.isFalse(existsSync("/opt/nowhere/codex"))
     }))
+})
+
+describe("turnReachesNetwork", () => {
+  it("says which turns need the box's network relays (socat): providers, named endpoints, allowed hosts", () => {
+    assert.isTrue(turnReachesNetwork("claude_code", [], {}), "an agent reaches its model provider")
+    assert.isTrue(turnReachesNetwork("codex_exec", [], {}))
+    assert.isFalse(turnReachesNetwork("command", [], {}), "a command agent reaches nothing by itself")
+    assert.isTrue(turnReachesNetwork("command", ["api.example.com"], {}), "unless [sandbox] allow_hosts names a host")
+    assert.isTrue(turnReachesNetwork("command", [], { OPENAI_BASE_URL: "http://127.0.0.1:8080/v1" }), "or the environment points it at a model server")
+    assert.isTrue(turnReachesNetwork("command", [], { SPEC_ORCH_AGENT_ENDPOINT: "https://models.example.com/v1#m" }))
+  })
 })

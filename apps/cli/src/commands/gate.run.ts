@@ -27,7 +27,7 @@ import {
   resolveProfile,
   verdictHeadline
 } from "@spec-orch/evidence"
-import { Sandbox } from "@spec-orch/execution"
+import { Sandbox, turnReachesNetwork } from "@spec-orch/execution"
 import type { ChildProcessSpawner } from "effect/process"
 import { Console, Effect, FileSystem, Layer, Option, Path, Result } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
@@ -89,20 +89,13 @@ export const sandboxPreflight = (what: string) =>
     const sandbox = yield* Sandbox
     if (sandbox.mode !== "required") return true
     const probe = yield* sandbox.probe
-    if (probe.available && (probe.network || !needsRelays((yield* Project).config))) return true
+    const { config } = yield* Project
+    if (probe.available && (probe.network || !turnReachesNetwork(config.builder.adapter, config.sandbox.allow_hosts))) return true
     const problem = !probe.available ? probe.problem ?? "bubblewrap is unavailable" : "socat is not installed, so a boxed agent could reach no model provider: install it (Debian/Ubuntu: apt-get install socat)"
     yield* Console.error(`spec-orch: cannot ${what}: the sandbox is required ([sandbox] mode = "required") but cannot start on this machine: ${problem}\nNothing was started. Fix that (\`spec-orch doctor\` checks it), or set [sandbox] mode = "best-effort" or "off".`)
     yield* setExitCode(ExitCode.usage)
     return false
   }))
-
-/**
- * Whether a run's boxes must reach something over the network (socat relays): every agent but a
- * `command` agent reaches its model provider; a `command` agent and verification steps reach only
- * what `[sandbox]` allows them.
- */
-const needsRelays = (config: Project["Service"]["config"]) =>
-  config.builder.adapter !== "command" || config.sandbox.allow_hosts.length > 0
 
 /** `effect` with the project from the root flags and its sandbox only. */
 const withSandbox = withProjectOnly(Sandbox.layer)
