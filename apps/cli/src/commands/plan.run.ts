@@ -33,9 +33,9 @@ export const planTree = (plan: Plan): Array<string> => {
   return lines
 }
 
-export const plan = ({ mission, offline, json }: { mission: string; offline: boolean; json: boolean }) =>
+export const plan = ({ mission, offline, force, json }: { mission: string; offline: boolean; force: boolean; json: boolean }) =>
   withPlanes(Effect.gen(function*() {
-    const outcome = yield* (yield* Planner).plan(mission, { offline })
+    const outcome = yield* (yield* Planner).plan(mission, { offline, force })
     for (const note of outcome.notes) yield* Console.error(`note: ${note}`)
     const located = locatePlanProblems(outcome.problems, outcome.file, JSON.stringify(planToFile(outcome.plan), null, 2))
     yield* emit(json, {

@@ -1,5 +1,5 @@
 /**
- * `spec-orch plan <mission> [--offline] [--json]` writes a mission's plan; `spec-orch plan show
+ * `spec-orch plan <mission> [--offline [--force]] [--json]` writes a mission's plan; `spec-orch plan show
  * <mission> [--json]` prints it as a tree. `plan` has its own handler and the `show` subcommand
  * (effect/cli dispatches on the first word), so a mission literally named "show" cannot be planned.
  */
@@ -19,6 +19,10 @@ export const plan = Command.make(
   {
     mission: missionArg,
     offline: Flag.Boolean("offline").pipe(Flag.withDescription("Use the offline planner even when a planner model is configured"), Flag.withDefault(false)),
+    force: Flag.Boolean("force").pipe(
+      Flag.withDescription("Replace a plan a planner model wrote with an offline plan (refused otherwise)"),
+      Flag.withDefault(false)
+    ),
     json: jsonFlag
   },
   lazy(load, "plan")
