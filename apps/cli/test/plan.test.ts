@@ -123,6 +123,29 @@ describe("spec-orch plan show", () => {
       assert.include(r.stdout, `docs/specs/greetings/plan.json: error: acceptance criterion AC-2 "The README documents both languages" is not covered by any packet`)
     }))
 
+  it.effect("exits 1 naming the packet and path when files_in_scope leaves the repository", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      yield* withMission(dir)
+      const plan = {
+        plan_id: "plan-1",
+        mission_id: "greetings",
+        waves: [{
+          wave_number: 0,
+          description: "All",
+          work_packets: [
+            { packet_id: "a", title: "A", files_in_scope: ["/etc/passwd"], depends_on: [], acceptance_criteria: ["AC-1", "AC-2"] },
+            { packet_id: "b", title: "B", files_in_scope: ["../../x"], depends_on: [] }
+          ]
+        }]
+      }
+      writeFileSync(join(dir, "docs/specs/greetings/plan.json"), JSON.stringify(plan, null, 2))
+      const r = yield* cli("--cwd", dir, "plan", "show", "greetings")
+      assert.strictEqual(r.code, 1)
+      assert.match(r.stdout, /plan\.json:\d+:\d+: error: waves\.0\.work_packets\.0\.files_in_scope\.0: packet "a" lists "\/etc\/passwd" in files_in_scope, which is outside the repository: it is an absolute path/)
+      assert.match(r.stdout, /error: waves\.0\.work_packets\.1\.files_in_scope\.0: packet "b" lists "\.\.\/\.\.\/x" in files_in_scope, which is outside the repository/)
+    }))
+
   it.effect("exits 1 naming line and key when plan.json is malformed", () =>
     Effect.gen(function*() {
       const dir = project()
