@@ -54,6 +54,17 @@ export const locatePlanProblems = (problems: ReadonlyArray<PlanProblem>, file: s
   })
 }
 
+/**
+ * Why a plan may not run yet, or `undefined`: a plan a planner model wrote runs only once a person
+ * approved it (`spec-orch plan approve`), as a spec does; offline and hand-written plans need no approval.
+ */
+export const planNeedsApproval = (plan: Plan): string | undefined =>
+  plan.planner === "" || plan.planner === "offline" || plan.approvedBy !== undefined || plan.status === "approved"
+    ? undefined
+    : `the plan of mission ${plan.missionId} was written by the planner model ${plan.planner} and is not approved yet; ` +
+      `review it (\`spec-orch plan show ${plan.missionId}\`) and approve it with \`spec-orch plan approve ${plan.missionId}\` ` +
+      `(or run with \`spec-orch run-plan ${plan.missionId} --auto-approve\`)`
+
 /** Reads, writes, validates and re-plans `plan.json` files. */
 export class Plans extends Context.Service<Plans, {
   /** Repository-relative path of a mission's plan.json. */

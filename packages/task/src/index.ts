@@ -11,7 +11,7 @@ export { OFFLINE_NOTE, Planner, type PlanOptions, type PlanOutcome, verification
 export { PlanWouldDowngrade, PlannerError, PlannerModelFailed, PlannerModelUnavailable, PlanOutputInvalid } from "./PlannerError.js"
 export { PlannerModel, PlannerModelProblem } from "./PlannerModel.js"
 export { MOVED_WAVE_DESCRIPTION, type Normalized, normalizePlan, PacketMove } from "./PlanNormalization.js"
-export { locatePlanProblems, type PlanCheck, Plans, type PlanView } from "./Plans.js"
+export { locatePlanProblems, type PlanCheck, planNeedsApproval, Plans, type PlanView } from "./Plans.js"
 export {
   criterionCovered,
   dependencyCycles,

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { formatProblem, makeMissionId, planToFile } from "@spec-orch/contract"
+import { formatProblem, makeMissionId, Plan, planToFile } from "@spec-orch/contract"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
-import { KEPT_WAVE_DESCRIPTION, planOffline, Plans } from "../src/index.js"
-import { shape } from "./utils/plans.js"
+import { KEPT_WAVE_DESCRIPTION, planNeedsApproval, planOffline, Plans, replanKeepingFinished } from "../src/index.js"
+import { packet, plan, shape } from "./utils/plans.js"
 import { fixture, planeAt, put, read, tempProject } from "./utils/project.js"
 
 const MISSION = "2026-03-parallel-waves"
@@ -164,4 +164,20 @@ describe("Plans.replan", () => {
         assert.deepStrictEqual((yield* plans.validate(MISSION)).planProblems.filter((p) => p.severity === "error"), [])
       })
     ))
+})
+
+describe("plan approval", () => {
+  it("asks for approval of a model-written plan only, until someone approved it; re-planning drops an approval", () => {
+    const model = new Plan({ ...plan([packet("a")]), planner: "chain:main", status: "draft" })
+    assert.include(planNeedsApproval(model), "`spec-orch plan approve m-test`")
+    assert.isUndefined(planNeedsApproval(new Plan({ ...model, approvedBy: "Ada", approvedAt: "2026-01-01T00:00:00.000Z" })))
+    assert.isUndefined(planNeedsApproval(new Plan({ ...model, status: "approved" })))
+    assert.isUndefined(planNeedsApproval(new Plan({ ...model, planner: "offline" })))
+    assert.isUndefined(planNeedsApproval(new Plan({ ...model, planner: "" })))
+    const approved = new Plan({ ...model, status: "approved", approvedBy: "Ada" })
+    const replanned = replanKeepingFinished(approved, model, []).plan
+    assert.strictEqual(replanned.status, "draft")
+    assert.isUndefined(replanned.approvedBy)
+    assert.isDefined(planNeedsApproval(replanned))
+  })
 })
