@@ -284,6 +284,8 @@ describe("spec-orch plan with a planner model", () => {
       const r = yield* cliWithEnv({ TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }, "--cwd", dir, "--log-level", "debug", "plan", "greetings", "--json")
       assert.strictEqual(r.code, 0, r.stderr)
       assert.isAtLeast(server.requests.length, 2)
+      // A plan is longer than the Messages API's usual 4096-token default.
+      assert.strictEqual(server.requests[0]!.body.max_tokens, 8192)
       const out = JSON.parse(r.stdout)
       assert.strictEqual(out.planner, "chain:main")
       assert.match(r.stderr, /DEBUG/)
