@@ -96,6 +96,10 @@ describe("spec-orch plan show", () => {
       assert.match(r.stdout, /No problems found\.$/)
       const json = yield* cli("--cwd", dir, "plan", "show", "greetings", "--json")
       assert.deepStrictEqual(JSON.parse(json.stdout).problems, [])
+      // Debug logging (the state database's migrations log) goes to stderr: stdout stays one document.
+      const debug = yield* cli("--cwd", dir, "--log-level", "debug", "plan", "show", "greetings", "--json")
+      assert.deepStrictEqual(JSON.parse(debug.stdout).problems, [])
+      assert.match(debug.stderr, /DEBUG/)
     }))
 
   it.effect("exits 1 and names file, line and key for a plan that breaks the rules", () =>

@@ -141,7 +141,7 @@ export class Planner extends Context.Service<Planner, {
               return { plan: fresh, file, kept: [], removed: [], added: [], unknownFinished: [...(options.finished ?? [])], moves: [] }
             }))
         )
-        const problems = validatePlan(replanned.plan, { acceptanceCriteria: criteria })
+        const problems = [...validatePlan(replanned.plan, { acceptanceCriteria: criteria }), ...(yield* plans.linkEscapes(replanned.plan))]
         return {
           plan: replanned.plan,
           file: replanned.file,

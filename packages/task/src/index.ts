@@ -19,6 +19,7 @@ export {
   hasErrors,
   locatePackets,
   type Located,
+  outsideRepository,
   PlanProblem,
   PlanProblemCode,
   validatePlan,

@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { formatProblem, makeMissionId, Plan, planToFile } from "@spec-orch/contract"
 import { Effect } from "effect"
-import { readFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { KEPT_WAVE_DESCRIPTION, planNeedsApproval, planOffline, Plans, replanKeepingFinished } from "../src/index.js"
 import { packet, plan, shape } from "./utils/plans.js"
 import { fixture, planeAt, put, read, tempProject } from "./utils/project.js"
@@ -180,4 +182,35 @@ describe("plan approval", () => {
     assert.isUndefined(replanned.approvedBy)
     assert.isDefined(planNeedsApproval(replanned))
   })
+})
+
+describe("Plans.validate and symbolic links", () => {
+  it.effect("refuses a files_in_scope entry that leads out of the repository through a link, naming packet, path and link", () =>
+    withPlans((plans, dir) =>
+      Effect.gen(function*() {
+        const outside = mkdtempSync(join(tmpdir(), "spec-orch-outside-"))
+        symlinkSync(outside, join(dir, "vendor"))
+        mkdirSync(join(dir, "lib"), { recursive: true })
+        symlinkSync(join(dir, "lib"), join(dir, "lib-link"))
+        const file = {
+          plan_id: "p",
+          mission_id: "m-link",
+          waves: [{
+            wave_number: 0,
+            description: "All",
+            work_packets: [
+              { packet_id: "a", title: "A", files_in_scope: ["vendor/secrets.txt"], depends_on: [] },
+              { packet_id: "b", title: "B", files_in_scope: ["lib-link/x.ts", "vendor/**/*.ts"], depends_on: [] }
+            ]
+          }]
+        }
+        put(dir, "docs/specs/m-link/plan.json", JSON.stringify(file, null, 2))
+        const check = yield* plans.validate("m-link")
+        const escapes = check.planProblems.filter((p) => p.code === "path-outside-repository")
+        assert.deepStrictEqual(escapes.map((p) => [p.key, p.message.replace(/\(to .*\)$/, "(to …)")]), [
+          ["waves.0.work_packets.0.files_in_scope.0", `packet "a" lists "vendor/secrets.txt" in files_in_scope, which leads outside the repository through the symbolic link "vendor" (to …)`],
+          ["waves.0.work_packets.1.files_in_scope.1", `packet "b" lists "vendor/**/*.ts" in files_in_scope, which leads outside the repository through the symbolic link "vendor" (to …)`]
+        ])
+      })
+    ))
 })
