@@ -265,6 +265,7 @@ describe("spec-orch plan with a planner model", () => {
       const first = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings")
       assert.strictEqual(first.code, 0, first.stderr)
       assert.match(first.stdout, /\(planner: chain:main\)\.$/m)
+      assert.include(first.stderr, "note: chain:main wrote this plan: review it, then approve it for run-plan with `spec-orch plan approve greetings`")
       const written = readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8")
 
       const refused = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings", "--offline")
