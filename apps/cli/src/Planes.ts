@@ -8,7 +8,7 @@ import { EvidencePlane, Reviewer } from "@spec-orch/evidence"
 import { Agents, Sandbox, Verifier, Workspaces } from "@spec-orch/execution"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Compliance, ContextAssembler, Learnings, Models, Redactor, SecretScan } from "@spec-orch/harness"
-import { PlannerModel, TaskPlane } from "@spec-orch/task"
+import { PlannerModel, PlannerModelProblem, TaskPlane } from "@spec-orch/task"
 import { Effect, FileSystem, Layer, Option, Path } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { OutputRedaction } from "./Output.js"
@@ -43,11 +43,18 @@ export const EvidencePlaneLive = EvidencePlane.pipe(Layer.provide(StateDb))
  */
 export const ModelsLive = Models.layer.pipe(Layer.provide(FetchHttpClient.layer))
 
-/** The planner's model when `[planner]` (or `[llm]`) resolves to a model with a key; otherwise none, and the planner is offline. */
+/**
+ * The planner's model when `[planner]` (or `[llm]`) resolves to a model with a key; when a model is
+ * configured but cannot be called (no key, an unknown reference), why not, so `plan` fails instead of
+ * silently planning offline; with nothing configured, neither, and the planner is offline.
+ */
 export const PlannerModelLive = Layer.unwrap(Effect.map(Effect.service(Models), (models) => {
   const planner = models.role("planner")
-  return planner.problem === undefined && planner.plan !== undefined
-    ? PlannerModel.layer(planner.plan.name).pipe(Layer.provide(Models.languageModelOrFailing("planner")))
+  if (planner.problem === undefined && planner.plan !== undefined) {
+    return PlannerModel.layer(planner.plan.name).pipe(Layer.provide(Models.languageModelOrFailing("planner")))
+  }
+  return planner.problem !== undefined && planner.problem.reason._tag !== "RoleNotConfigured"
+    ? PlannerModelProblem.layer(planner.problem.message)
     : Layer.empty
 })).pipe(Layer.provide(ModelsLive))
 

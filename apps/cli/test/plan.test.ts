@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { ModelServer, type Script } from "@spec-orch/test-kit"
+import { ConfigProvider, Effect } from "effect"
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli } from "./cli.js"
@@ -95,6 +96,10 @@ describe("spec-orch plan show", () => {
       assert.match(r.stdout, /No problems found\.$/)
       const json = yield* cli("--cwd", dir, "plan", "show", "greetings", "--json")
       assert.deepStrictEqual(JSON.parse(json.stdout).problems, [])
+      // Debug logging (the state database's migrations log) goes to stderr: stdout stays one document.
+      const debug = yield* cli("--cwd", dir, "--log-level", "debug", "plan", "show", "greetings", "--json")
+      assert.deepStrictEqual(JSON.parse(debug.stdout).problems, [])
+      assert.match(debug.stderr, /DEBUG/)
     }))
 
   it.effect("exits 1 and names file, line and key for a plan that breaks the rules", () =>
@@ -122,6 +127,29 @@ describe("spec-orch plan show", () => {
       assert.include(r.stdout, `docs/specs/greetings/plan.json: error: acceptance criterion AC-2 "The README documents both languages" is not covered by any packet`)
     }))
 
+  it.effect("exits 1 naming the packet and path when files_in_scope leaves the repository", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      yield* withMission(dir)
+      const plan = {
+        plan_id: "plan-1",
+        mission_id: "greetings",
+        waves: [{
+          wave_number: 0,
+          description: "All",
+          work_packets: [
+            { packet_id: "a", title: "A", files_in_scope: ["/etc/passwd"], depends_on: [], acceptance_criteria: ["AC-1", "AC-2"] },
+            { packet_id: "b", title: "B", files_in_scope: ["../../x"], depends_on: [] }
+          ]
+        }]
+      }
+      writeFileSync(join(dir, "docs/specs/greetings/plan.json"), JSON.stringify(plan, null, 2))
+      const r = yield* cli("--cwd", dir, "plan", "show", "greetings")
+      assert.strictEqual(r.code, 1)
+      assert.match(r.stdout, /plan\.json:\d+:\d+: error: waves\.0\.work_packets\.0\.files_in_scope\.0: packet "a" lists "\/etc\/passwd" in files_in_scope, which is outside the repository: it is an absolute path/)
+      assert.match(r.stdout, /error: waves\.0\.work_packets\.1\.files_in_scope\.0: packet "b" lists "\.\.\/\.\.\/x" in files_in_scope, which is outside the repository/)
+    }))
+
   it.effect("exits 1 naming line and key when plan.json is malformed", () =>
     Effect.gen(function*() {
       const dir = project()
@@ -130,5 +158,141 @@ describe("spec-orch plan show", () => {
       const r = yield* cli("--cwd", dir, "plan", "show", "greetings")
       assert.strictEqual(r.code, 1)
       assert.match(r.stderr, /^spec-orch: docs\/specs\/greetings\/plan\.json has 1 problem:\n  docs\/specs\/greetings\/plan\.json:4:15: error: waves\.0\.wave_number: must be 0 or more, found the integer -1$/)
+    }))
+})
+
+const MODELS_TOML = `
+[llm]
+default_model_chain = "main"
+
+[models.local]
+model = "model-server-model"
+api_type = "anthropic"
+api_key_env = "TEST_PLAN_KEY"
+api_base_env = "TEST_PLAN_BASE"
+timeout_seconds = 10
+
+[models.backup]
+model = "gpt-5.5"
+api_type = "openai"
+api_key_env = "TEST_PLAN_BACKUP_KEY"
+api_base_env = "TEST_PLAN_BASE"
+
+[model_chains.main]
+primary = "local"
+fallbacks = ["backup"]
+`
+
+/** The CLI with exactly `env` added to the process environment (what the models read). */
+const cliWithEnv = (env: Record<string, string>, ...args: Array<string>) =>
+  cli(...args).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { ...(process.env as Record<string, string>), ...env } }))))
+
+/** The plan the scripted planner model answers for the greetings mission. */
+const MODEL_PLAN = {
+  waves: [{
+    wave_number: 0,
+    description: "French and docs",
+    work_packets: [
+      {
+        packet_id: "french",
+        title: "French greeting",
+        spec_section: "French greeting",
+        run_class: "feature",
+        files_in_scope: ["src/greet.js", "test/greet.test.js"],
+        files_out_of_scope: [],
+        depends_on: [],
+        acceptance_criteria: ["`greet` answers in French when asked"],
+        builder_prompt: "Add the French greeting."
+      },
+      {
+        packet_id: "docs",
+        title: "Docs",
+        spec_section: "Documentation",
+        run_class: "docs",
+        files_in_scope: ["README.md"],
+        files_out_of_scope: [],
+        depends_on: [],
+        acceptance_criteria: ["The README documents both languages"],
+        builder_prompt: "Document both greetings."
+      }
+    ]
+  }]
+}
+
+/** Answers with `MODEL_PLAN` (as the offered tool's input, or as text), after `bad` unusable answers. */
+const planner = (bad = 0): Script => {
+  let n = 0
+  return (req) => {
+    const answer = n++ < bad ? { waves: "not a list" } : MODEL_PLAN
+    const tool = req.tools[0]
+    return tool !== undefined ? { tool: { name: tool.name, input: answer } } : { text: JSON.stringify(answer) }
+  }
+}
+
+const withModels = (dir: string) => appendFileSync(join(dir, "spec-orch.toml"), MODELS_TOML)
+
+describe("spec-orch plan with a planner model", () => {
+  it.effect("fails naming the missing variables when no model of the chain has a key, and writes nothing", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      withModels(dir)
+      yield* withMission(dir)
+      const r = yield* cliWithEnv({ TEST_PLAN_KEY: "", TEST_PLAN_BACKUP_KEY: "", TEST_PLAN_BASE: "http://127.0.0.1:9" }, "--cwd", dir, "plan", "greetings")
+      assert.strictEqual(r.code, 1, r.stdout)
+      assert.include(r.stderr, "cannot plan mission greetings: a planner model is configured but cannot be called")
+      assert.include(r.stderr, "$TEST_PLAN_KEY")
+      assert.include(r.stderr, "$TEST_PLAN_BACKUP_KEY")
+      assert.include(r.stderr, "`spec-orch plan greetings --offline`")
+      assert.notInclude(r.stderr + r.stdout, "no planner model configured")
+      assert.isFalse(existsSync(join(dir, "docs/specs/greetings/plan.json")))
+
+      const json = yield* cliWithEnv({ TEST_PLAN_KEY: "", TEST_PLAN_BACKUP_KEY: "" }, "--cwd", dir, "plan", "greetings", "--json")
+      assert.strictEqual(json.code, 1)
+      assert.strictEqual(JSON.parse(json.stdout).error.kind, "PlannerError")
+
+      const offline = yield* cliWithEnv({ TEST_PLAN_KEY: "", TEST_PLAN_BACKUP_KEY: "" }, "--cwd", dir, "plan", "greetings", "--offline")
+      assert.strictEqual(offline.code, 0, offline.stderr)
+      assert.match(offline.stdout, /\(planner: offline\)\.$/m)
+    }))
+
+  it.live("refuses to replace a model's plan with an offline plan unless forced, and says so", () =>
+    Effect.gen(function*() {
+      const server = yield* ModelServer.scoped({ script: planner() })
+      const dir = project()
+      withModels(dir)
+      yield* withMission(dir)
+      const env = { TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }
+      const first = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings")
+      assert.strictEqual(first.code, 0, first.stderr)
+      assert.match(first.stdout, /\(planner: chain:main\)\.$/m)
+      assert.include(first.stderr, "note: chain:main wrote this plan: review it, then approve it for run-plan with `spec-orch plan approve greetings`")
+      const written = readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8")
+
+      const refused = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings", "--offline")
+      assert.strictEqual(refused.code, 1, refused.stdout)
+      assert.include(refused.stderr, "docs/specs/greetings/plan.json was written by the planner model chain:main; an offline plan would replace it, so nothing was written")
+      assert.include(refused.stderr, "`spec-orch plan greetings --offline --force`")
+      assert.strictEqual(readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8"), written)
+
+      const forced = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings", "--offline", "--force")
+      assert.strictEqual(forced.code, 0, forced.stderr)
+      assert.include(forced.stderr, "note: replaced the plan written by the planner model chain:main with an offline plan (--force)")
+      assert.strictEqual(JSON.parse(readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8")).planner, "offline")
+    }))
+
+  it.live("--json prints exactly one JSON document while the answer is repaired at --log-level debug", () =>
+    Effect.gen(function*() {
+      const server = yield* ModelServer.scoped({ script: planner(1) })
+      const dir = project()
+      withModels(dir)
+      yield* withMission(dir)
+      const r = yield* cliWithEnv({ TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }, "--cwd", dir, "--log-level", "debug", "plan", "greetings", "--json")
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.isAtLeast(server.requests.length, 2)
+      // A plan is longer than the Messages API's usual 4096-token default.
+      assert.strictEqual(server.requests[0]!.body.max_tokens, 8192)
+      const out = JSON.parse(r.stdout)
+      assert.strictEqual(out.planner, "chain:main")
+      assert.match(r.stderr, /DEBUG/)
     }))
 })

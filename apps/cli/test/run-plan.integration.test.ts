@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { footprintOverlap } from "@spec-orch/task"
 import { ModelServer, type ModelRequest, type Reply, sideText, writeCall } from "@spec-orch/test-kit"
 import { Effect } from "effect"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeMissionProject, type MissionProject, type PacketSpec } from "./utils/mission-project.js"
 import { waitFor, writeGatePolicy } from "./utils/project.js"
@@ -148,6 +148,41 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(unapproved.status, 1)
     assert.match(unapproved.stderr, /mission draft is not approved: .*`spec-orch mission approve draft`/)
     assert.deepStrictEqual(p.agentRuns(), [])
+  })
+
+  it("refuses a model-written plan nobody approved, naming the command; plan approve and --auto-approve record who approved", () => {
+    const p = makeMissionProject()
+    p.mission("drafted", [[{ id: "one", files: ["one.txt"], prompt: "WRITE one.txt one" }]])
+    const file = join(p.root, "docs/specs/drafted/plan.json")
+    const draft = { ...json(readFileSync(file, "utf8")), status: "draft", planner: "chain:main" }
+    writeFileSync(file, JSON.stringify(draft, null, 2))
+
+    const refused = p.cli("run-plan", "drafted")
+    assert.strictEqual(refused.status, 1, refused.stdout)
+    assert.include(refused.stderr, "the plan of mission drafted was written by the planner model chain:main and is not approved yet")
+    assert.include(refused.stderr, "`spec-orch plan approve drafted`")
+    assert.deepStrictEqual(p.agentRuns(), [])
+    const dry = p.cli("run-plan", "drafted", "--dry-run", "--json")
+    assert.strictEqual(dry.status, 1)
+    assert.include(json(dry.stdout).refused, "spec-orch plan approve drafted")
+
+    const approved = p.cli("plan", "approve", "drafted", "--approved-by", "Ada Lovelace")
+    assert.strictEqual(approved.status, 0, approved.stderr)
+    assert.include(approved.stdout, "Approved docs/specs/drafted/plan.json for run-plan (by Ada Lovelace).")
+    const after = json(readFileSync(file, "utf8"))
+    assert.strictEqual(after.status, "approved")
+    assert.strictEqual(after.approved_by, "Ada Lovelace")
+    assert.strictEqual(p.cli("run-plan", "drafted", "--dry-run").status, 0)
+
+    writeFileSync(file, JSON.stringify(draft, null, 2))
+    const auto = p.cli("run-plan", "drafted", "--auto-approve")
+    assert.strictEqual(auto.status, 0, auto.stderr)
+    assert.match(auto.stderr, /^note: approved docs\/specs\/drafted\/plan\.json as .+ \(--auto-approve\)$/m)
+    const recorded = json(readFileSync(file, "utf8"))
+    assert.strictEqual(recorded.status, "approved")
+    assert.isString(recorded.approved_by)
+    assert.notStrictEqual(recorded.approved_by, "")
+    assert.strictEqual(p.agentRuns().length, 1)
   })
 
   it("a packet a person accepted is finished: the next run-plan merges it and does not run it again", () => {

@@ -40,6 +40,10 @@ export class Plan extends Schema.Class<Plan>("@spec-orch/contract/Plan")({
   missionId: MissionId,
   /** Absent when the file had none; written back only when present. */
   status: Schema.optionalKey(PlanStatus),
+  /** Who approved a model-written plan for `run-plan` (`spec-orch plan approve`, or `run-plan --auto-approve`). */
+  approvedBy: Schema.optionalKey(Schema.String),
+  /** When it was approved (ISO 8601). */
+  approvedAt: Schema.optionalKey(Schema.String),
   /** `offline` or the model chain that produced it. */
   planner: Schema.String,
   createdAt: Schema.String,

@@ -48,6 +48,9 @@ export const PlanFile = z.object({
   plan_id: z.string().min(1, "must not be empty"),
   mission_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,127}$/, "a mission id is a lowercase slug"),
   status: z.enum(PlanStatus.literals).optional(),
+  /** Ours: who approved the plan for `run-plan`, and when (ISO 8601). */
+  approved_by: z.string().optional(),
+  approved_at: z.string().optional(),
   /** Ours: `offline` or the model chain that wrote the plan. */
   planner: z.string().optional(),
   /** Ours: when the plan was written (ISO 8601). */
@@ -71,6 +74,8 @@ export const planFromFile = (f: PlanFile): Plan =>
     id: f.plan_id,
     missionId: makeMissionId(f.mission_id),
     ...(f.status !== undefined ? { status: f.status } : {}),
+    ...(f.approved_by !== undefined ? { approvedBy: f.approved_by } : {}),
+    ...(f.approved_at !== undefined ? { approvedAt: f.approved_at } : {}),
     planner: f.planner ?? "",
     createdAt: f.created_at ?? "",
     waves: f.waves.map((w) =>
@@ -104,6 +109,8 @@ export const planToFile = (plan: Plan) => ({
   plan_id: plan.id,
   mission_id: plan.missionId,
   ...(plan.status !== undefined ? { status: plan.status } : {}),
+  ...(plan.approvedBy !== undefined ? { approved_by: plan.approvedBy } : {}),
+  ...(plan.approvedAt !== undefined ? { approved_at: plan.approvedAt } : {}),
   ...(plan.planner !== "" ? { planner: plan.planner } : {}),
   ...(plan.createdAt !== "" ? { created_at: plan.createdAt } : {}),
   waves: plan.waves.map((w) => ({

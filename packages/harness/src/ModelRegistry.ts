@@ -235,12 +235,20 @@ const roleFallbacks = (config: SpecOrchConfig, role: LlmRole, section: RoleSecti
   return out
 }
 
+/**
+ * Output tokens a role asks for when neither the model nor the role section sets `max_tokens`, where
+ * the API needs a number (Anthropic Messages; the provider's own default is 4096). A plan for a
+ * mission with many packets and their builder prompts does not fit in 4096; 8192 is what every
+ * current Claude model accepts.
+ */
+export const ROLE_DEFAULT_MAX_TOKENS: Partial<Record<LlmRole, number>> = { planner: 8192 }
+
 /** The role's temperature and max_tokens apply to every model of its chain unless the model sets its own. */
-const withRoleDefaults = (section: RoleSection, profiles: ReadonlyArray<ModelProfile>): ReadonlyArray<ModelProfile> =>
+const withRoleDefaults = (role: LlmRole, section: RoleSection, profiles: ReadonlyArray<ModelProfile>): ReadonlyArray<ModelProfile> =>
   profiles.map((p) => ({
     ...p,
     temperature: p.temperature ?? section.temperature,
-    maxTokens: p.maxTokens ?? section.max_tokens
+    maxTokens: p.maxTokens ?? section.max_tokens ?? (p.apiType === "anthropic" ? ROLE_DEFAULT_MAX_TOKENS[role] : undefined)
   }))
 
 /**
@@ -252,7 +260,7 @@ const withRoleDefaults = (section: RoleSection, profiles: ReadonlyArray<ModelPro
 export const resolveRole = (config: SpecOrchConfig, role: LlmRole, env: EnvLookup): ChainPlan | ModelsError => {
   const section = config[role]
   const plan = (name: string, source: RoleSource, members: ReadonlyArray<ModelProfile> | ModelsError): ChainPlan | ModelsError =>
-    members instanceof ModelsError ? members : { name, source, members: withRoleDefaults(section, members) }
+    members instanceof ModelsError ? members : { name, source, members: withRoleDefaults(role, section, members) }
   const withFallbacks = (first: ModelProfile | ModelsError): ReadonlyArray<ModelProfile> | ModelsError => {
     if (first instanceof ModelsError) return first
     const rest = roleFallbacks(config, role, section, env)

@@ -35,6 +35,17 @@ const plan = (config: SpecOrchConfig, role: "planner" | "reviewer" | "supervisor
 }
 
 describe("resolveRole", () => {
+  it("gives the planner's Anthropic models 8192 output tokens unless the model or the role sets max_tokens", () => {
+    const config = (model: string, role = "") =>
+      toml(`${role}[llm]\ndefault_model_chain = "main"\n[models.a]\nmodel = "claude"\napi_type = "anthropic"\napi_key_env = "K"\n${model}[models.o]\nmodel = "gpt"\napi_type = "openai"\napi_key_env = "K"\n[model_chains.main]\nprimary = "a"\nfallbacks = ["o"]\n`)
+    const env = envOf({ K: "k" })
+    const tokens = (c: SpecOrchConfig, role: "planner" | "reviewer") => plan(c, role, env).members.map((m) => m.maxTokens)
+    assert.deepStrictEqual(tokens(config(""), "planner"), [8192, undefined])
+    assert.deepStrictEqual(tokens(config(""), "reviewer"), [undefined, undefined])
+    assert.deepStrictEqual(tokens(config("max_tokens = 2000\n"), "planner"), [2000, undefined])
+    assert.deepStrictEqual(tokens(config("", "[planner]\nmax_tokens = 30000\n"), "planner"), [30000, 30000])
+  })
+
   it("lets a role without model keys inherit [llm] default_model_chain, in chain order", () => {
     const p = plan(fixture("original-chain.toml"), "planner")
     assert.strictEqual(p.name, "chain:default_reasoning")

@@ -34,6 +34,24 @@ interface Node {
   readonly slot: number
   readonly pos: number
   readonly waveIndex: number
+  /** How many packets its original wave held. */
+  size: number
+}
+
+/**
+ * The description of the wave in `slot` after moves. An untouched wave keeps its own; a wave that
+ * lost or gained packets names what it now holds, so a list of titles (`Implementation: A, B`) is not
+ * left naming packets that moved away; a wave holding only moved packets says so.
+ */
+const waveDescription = (original: string | undefined, members: ReadonlyArray<Node>, slot: number): string => {
+  const stayed = members.filter((n) => n.slot === slot)
+  const movedIn = members.filter((n) => n.slot !== slot)
+  if (original === undefined || stayed.length === 0) return MOVED_WAVE_DESCRIPTION
+  if (movedIn.length === 0 && stayed.length === stayed[0]!.size) return original
+  const titles = (ns: ReadonlyArray<Node>) => ns.map((n) => n.packet.title !== "" ? n.packet.title : n.packet.id).join(", ")
+  const colon = original.indexOf(": ")
+  const head = original === "" ? titles(stayed) : colon > 0 ? `${original.slice(0, colon)}: ${titles(stayed)}` : original
+  return movedIn.length > 0 ? `${head}; moved in: ${titles(movedIn)}` : head
 }
 
 /**
@@ -51,8 +69,9 @@ export const normalizePlan = (plan: Plan): Normalized => {
   const slotSizes = indices.map(() => 0)
   for (const wave of plan.waves) {
     const slot = slotOf.get(wave.index)!
-    for (const packet of wave.packets) nodes.push({ uid: nodes.length, packet, slot, pos: slotSizes[slot]!++, waveIndex: wave.index })
+    for (const packet of wave.packets) nodes.push({ uid: nodes.length, packet, slot, pos: slotSizes[slot]!++, waveIndex: wave.index, size: 0 })
   }
+  for (const n of nodes) n.size = slotSizes[n.slot]!
   const firstById = new Map<string, Node>()
   for (const n of nodes) if (!firstById.has(n.packet.id)) firstById.set(n.packet.id, n)
   const depsOf = nodes.map((n) => [...new Set(n.packet.dependsOn.filter((d) => d !== n.packet.id).map((d) => firstById.get(d)).filter((d): d is Node => d !== undefined))])
@@ -76,10 +95,13 @@ export const normalizePlan = (plan: Plan): Normalized => {
         reason = `depends on "${d.packet.id}"`
       }
     }
+    // Every packet it had to pass is named, not only the last one.
+    const clashes: Array<string> = []
     for (;;) {
       const clash = (members[slot] ?? []).find((m) => packetsOverlap(m.packet, node.packet) !== undefined)
       if (clash === undefined) break
-      reason = `may change the same files as "${clash.packet.id}" (${describeOverlap(clash.packet, node.packet, packetsOverlap(clash.packet, node.packet)!)})`
+      clashes.push(`"${clash.packet.id}" (${describeOverlap(clash.packet, node.packet, packetsOverlap(clash.packet, node.packet)!)})`)
+      reason = `may change the same files as ${clashes.join(" and as ")}`
       slot++
     }
     placed.set(node.uid, slot)
@@ -101,8 +123,9 @@ export const normalizePlan = (plan: Plan): Normalized => {
     const index = base + waves.length
     newIndexOfSlot.set(slot, index)
     // Within a wave, packets keep plan order: those that were there first, then those moved in.
-    const packets = [...m].sort(before).map((n) => n.packet)
-    waves.push(new Wave({ index, description: slot < indices.length ? descriptions[slot]! : MOVED_WAVE_DESCRIPTION, packets }))
+    const sorted = [...m].sort(before)
+    const packets = sorted.map((n) => n.packet)
+    waves.push(new Wave({ index, description: waveDescription(slot < indices.length ? descriptions[slot]! : undefined, sorted, slot), packets }))
   })
   const moves = nodes
     .filter((n) => placed.get(n.uid) !== n.slot)

@@ -5,7 +5,7 @@
  */
 import { didYouMean, type Plan, type WorkPacket } from "@spec-orch/contract"
 import { Schema } from "effect"
-import { describeOverlap, packetsOverlap } from "./Footprint.js"
+import { describeOverlap, entriesOverlap, packetsOverlap } from "./Footprint.js"
 import { normalizeText, sharedCount, significantWords } from "./internal/text.js"
 
 /** What a problem is about. */
@@ -18,6 +18,7 @@ export const PlanProblemCode = Schema.Literals([
   "dependency-not-earlier",
   "dependency-cycle",
   "footprint-overlap",
+  "path-outside-repository",
   "uncovered-criterion"
 ])
 export type PlanProblemCode = typeof PlanProblemCode.Type
@@ -142,6 +143,24 @@ export const dependencyCycles = (order: ReadonlyArray<string>, deps: ReadonlyMap
   })
 }
 
+/**
+ * Why a `files_in_scope` entry names something outside the repository, or `undefined` when it stays
+ * inside: an absolute path (`/etc/passwd`, `C:\\x`, `~/x`), or one whose `..` climbs above the root.
+ */
+export const outsideRepository = (entry: string): string | undefined => {
+  const e = entry.trim().replaceAll("\\", "/")
+  if (e.startsWith("/")) return "it is an absolute path"
+  if (/^[A-Za-z]:/.test(e)) return "it is an absolute Windows path"
+  if (e === "~" || e.startsWith("~/")) return "it is in a home directory"
+  let depth = 0
+  for (const segment of e.split("/")) {
+    if (segment === "" || segment === ".") continue
+    depth += segment === ".." ? -1 : 1
+    if (depth < 0) return "its \"..\" leads above the repository root"
+  }
+  return undefined
+}
+
 /** Options for `validatePlan`. */
 export interface ValidateOptions {
   /** The mission's acceptance criteria; each must be covered by some packet. */
@@ -193,6 +212,20 @@ export const validatePlan = (plan: Plan, options: ValidateOptions = {}): Readonl
       })
     } else byId.set(l.packet.id, l)
   }
+  for (const l of located) {
+    l.packet.filesInScope.forEach((entry, k) => {
+      const why = outsideRepository(entry)
+      if (why === undefined) return
+      add({
+        code: "path-outside-repository",
+        message: `packet "${l.packet.id}" lists "${entry}" in files_in_scope, which is outside the repository: ${why}`,
+        hint: "files_in_scope names paths relative to the repository root, e.g. src/app.ts or src/api/",
+        key: `${l.key}.files_in_scope.${k}`,
+        packetIds: [l.packet.id]
+      })
+    })
+  }
+
   const ids = [...byId.keys()]
 
   const deps = new Map<string, Array<string>>()
@@ -262,7 +295,7 @@ export const validatePlan = (plan: Plan, options: ValidateOptions = {}): Readonl
         if (pair === undefined) continue
         add({
           code: "footprint-overlap",
-          message: `packets "${a.packet.id}" and "${b.packet.id}" in wave ${index} may change the same files: ${describeOverlap(a.packet, b.packet, pair)}`,
+          message: `packets "${a.packet.id}" and "${b.packet.id}" in wave ${index} may change the same files: ${describeOverlaps(a.packet, b.packet, pair)}`,
           hint: `move one of them to a later wave (\`spec-orch plan\` does), or make their files_in_scope disjoint`,
           key: `${b.key}.files_in_scope`,
           packetIds: [a.packet.id, b.packet.id]
@@ -284,6 +317,13 @@ export const validatePlan = (plan: Plan, options: ValidateOptions = {}): Readonl
     })
   })
   return problems
+}
+
+/** Every pair of entries through which two packets' footprints overlap, each described (`both name "x"; "src/" overlaps "src/a.ts"`). */
+const describeOverlaps = (a: WorkPacket, b: WorkPacket, first: readonly [string, string]): string => {
+  if (a.filesInScope.length === 0 || b.filesInScope.length === 0) return describeOverlap(a, b, first)
+  const pairs = a.filesInScope.flatMap((x) => b.filesInScope.filter((y) => entriesOverlap(x, y)).map((y) => [x, y] as const))
+  return pairs.map((pair) => describeOverlap(a, b, pair)).join("; ")
 }
 
 /** Whether any problem is an error. */

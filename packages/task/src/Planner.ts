@@ -8,8 +8,8 @@ import { Clock, Context, Effect, FileSystem, Layer, Option, Path } from "effect"
 import { LanguageModel } from "effect/ai"
 import { listFiles, summarizeFileTree } from "./internal/file-tree.js"
 import { missionCriteria, planOffline } from "./OfflinePlanner.js"
-import type { PlannerError } from "./PlannerError.js"
-import { PlannerModel } from "./PlannerModel.js"
+import { PlannerError, PlannerModelUnavailable, PlanWouldDowngrade } from "./PlannerError.js"
+import { PlannerModel, PlannerModelProblem } from "./PlannerModel.js"
 import { normalizePlan, type PacketMove } from "./PlanNormalization.js"
 import { type PlanProblem, validatePlan } from "./PlanValidation.js"
 import { Plans } from "./Plans.js"
@@ -23,6 +23,8 @@ export const OFFLINE_NOTE = "no planner model configured; using the offline plan
 export interface PlanOptions {
   /** Use the offline planner even when a planner model is configured. */
   readonly offline?: boolean | undefined
+  /** Replace a model-written plan with an offline one (otherwise that is refused). */
+  readonly force?: boolean | undefined
   /** Packets of the current plan that finished; they are kept as they are. */
   readonly finished?: Iterable<string> | undefined
 }
@@ -70,6 +72,7 @@ export class Planner extends Context.Service<Planner, {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const model = yield* Effect.serviceOption(PlannerModel)
+      const modelProblem = yield* Effect.serviceOption(PlannerModelProblem)
 
       const plan = Effect.fn("Planner.plan")(function*(missionId: string, options: PlanOptions = {}) {
         const view = yield* missions.get(missionId)
@@ -86,7 +89,20 @@ export class Planner extends Context.Service<Planner, {
         if (view.specState === "changed-since-approval") notes.push(`${mission.specPath} changed after it was approved; planned from the current text (approve it again to freeze it)`)
 
         const useModel = Option.isSome(model) && options.offline !== true
+        // A configured model that cannot be called is an error, not a silent fallback to the offline planner.
+        if (!useModel && options.offline !== true && Option.isSome(modelProblem)) {
+          return yield* new PlannerError({ missionId, reason: new PlannerModelUnavailable({ missionId, description: modelProblem.value.description }) })
+        }
         if (Option.isNone(model) && options.offline !== true) notes.unshift(OFFLINE_NOTE)
+        const current = yield* plans.find(missionId).pipe(Effect.orElseSucceed(() => undefined))
+        const previous = current?.plan.planner ?? ""
+        // An offline plan is worse than a model's: replacing one is refused unless forced, and said when forced.
+        if (!useModel && previous !== "" && previous !== "offline") {
+          if (options.force !== true) {
+            return yield* new PlannerError({ missionId, reason: new PlanWouldDowngrade({ missionId, file: plans.fileOf(missionId), previous }) })
+          }
+          notes.push(`replaced the plan written by the planner model ${previous} with an offline plan (--force)`)
+        }
 
         let fresh: Plan
         let moves: ReadonlyArray<PacketMove>
@@ -109,13 +125,14 @@ export class Planner extends Context.Service<Planner, {
           moves = scoped.moves
           attempts = scoped.attempts
           planner = model.value.name
+          notes.push(`${planner} wrote this plan: review it, then approve it for run-plan with \`spec-orch plan approve ${missionId}\``)
         } else {
           const offline = normalizePlan(planOffline({ missionId: mission.id, specText, specPath: mission.specPath, acceptanceCriteria: criteria, constraints: mission.constraints, verification, createdAt }))
           fresh = offline.plan
           moves = offline.moves
         }
 
-        const existed = (yield* plans.find(missionId).pipe(Effect.orElseSucceed(() => undefined))) !== undefined
+        const existed = current !== undefined
         const replanned = yield* plans.replan(missionId, fresh, options.finished ?? []).pipe(
           // An unreadable current plan cannot be merged; the fresh plan replaces it (the file is in git).
           Effect.catchTag("InvalidFile", (invalid) =>
@@ -125,7 +142,7 @@ export class Planner extends Context.Service<Planner, {
               return { plan: fresh, file, kept: [], removed: [], added: [], unknownFinished: [...(options.finished ?? [])], moves: [] }
             }))
         )
-        const problems = validatePlan(replanned.plan, { acceptanceCriteria: criteria })
+        const problems = [...validatePlan(replanned.plan, { acceptanceCriteria: criteria }), ...(yield* plans.linkEscapes(replanned.plan))]
         return {
           plan: replanned.plan,
           file: replanned.file,

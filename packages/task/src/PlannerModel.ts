@@ -15,3 +15,15 @@ export class PlannerModel extends Context.Service<PlannerModel, {
   static readonly layer = (name: string): Layer.Layer<PlannerModel, never, LanguageModel.LanguageModel> =>
     Layer.effect(PlannerModel, Effect.map(Effect.service(LanguageModel.LanguageModel), (model) => PlannerModel.of({ name, model })))
 }
+
+/**
+ * Why the configured planner model cannot be called (given by the app instead of `PlannerModel`): a
+ * chain whose models all lack a key, or a reference to a model that does not exist. With it,
+ * `Planner.plan` fails unless `offline` is asked for, instead of silently planning offline.
+ */
+export class PlannerModelProblem extends Context.Service<PlannerModelProblem, {
+  /** What is wrong, naming the config keys and environment variables (never a value). */
+  readonly description: string
+}>()("@spec-orch/task/PlannerModelProblem") {
+  static readonly layer = (description: string): Layer.Layer<PlannerModelProblem> => Layer.succeed(PlannerModelProblem, PlannerModelProblem.of({ description }))
+}

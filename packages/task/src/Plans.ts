@@ -17,7 +17,7 @@ import {
 } from "@spec-orch/contract"
 import { Context, Effect, FileSystem, Layer, Path } from "effect"
 import { missionCriteria } from "./OfflinePlanner.js"
-import { type PlanProblem, validatePlan } from "./PlanValidation.js"
+import { locatePackets, outsideRepository, PlanProblem, validatePlan } from "./PlanValidation.js"
 import { type Replanned, replanKeepingFinished } from "./Replan.js"
 
 /** A plan read from disk. */
@@ -54,6 +54,17 @@ export const locatePlanProblems = (problems: ReadonlyArray<PlanProblem>, file: s
   })
 }
 
+/**
+ * Why a plan may not run yet, or `undefined`: a plan a planner model wrote runs only once a person
+ * approved it (`spec-orch plan approve`), as a spec does; offline and hand-written plans need no approval.
+ */
+export const planNeedsApproval = (plan: Plan): string | undefined =>
+  plan.planner === "" || plan.planner === "offline" || plan.approvedBy !== undefined || plan.status === "approved"
+    ? undefined
+    : `the plan of mission ${plan.missionId} was written by the planner model ${plan.planner} and is not approved yet; ` +
+      `review it (\`spec-orch plan show ${plan.missionId}\`) and approve it with \`spec-orch plan approve ${plan.missionId}\` ` +
+      `(or run with \`spec-orch run-plan ${plan.missionId} --auto-approve\`)`
+
 /** Reads, writes, validates and re-plans `plan.json` files. */
 export class Plans extends Context.Service<Plans, {
   /** Repository-relative path of a mission's plan.json. */
@@ -73,6 +84,11 @@ export class Plans extends Context.Service<Plans, {
    * Replaces the mission's plan with `fresh`, keeping the packets in `finished` exactly as they are
    * in the current plan (see `replanKeepingFinished`); with no current plan, writes `fresh`.
    */
+  /**
+   * `files_in_scope` entries that stay inside the repository by name but lead out of it through a
+   * symbolic link in the working tree (`vendor/lib` → `/etc`), as `path-outside-repository` errors.
+   */
+  readonly linkEscapes: (plan: Plan) => Effect.Effect<ReadonlyArray<PlanProblem>>
   readonly replan: (missionId: string, fresh: Plan, finished: Iterable<string>) => Effect.Effect<Replanned & { readonly file: string }, InvalidFile>
 }>()("@spec-orch/task/Plans") {
   static readonly layer: Layer.Layer<Plans, never, Project | Missions | FileSystem.FileSystem | Path.Path> = Layer.effect(
@@ -84,6 +100,38 @@ export class Plans extends Context.Service<Plans, {
       const path = yield* Path.Path
       const writeAtomic = atomicWriter(fs, path)
       const fileOf = (missionId: string) => path.join("docs", "specs", missionId, "plan.json")
+
+      const linkEscapes = Effect.fn("Plans.linkEscapes")(function*(plan: Plan) {
+        const root = yield* fs.realPath(project.root).pipe(Effect.orElseSucceed(() => project.root))
+        const inside = (p: string) => p === root || p.startsWith(root + path.sep)
+        const problems: Array<PlanProblem> = []
+        for (const l of locatePackets(plan)) {
+          for (const [k, entry] of l.packet.filesInScope.entries()) {
+            if (outsideRepository(entry) !== undefined) continue
+            const segments = entry.replaceAll("\\", "/").split("/").filter((s) => s !== "" && s !== ".")
+            const glob = segments.findIndex((s) => /[*?[{]/.test(s))
+            const literal = glob < 0 ? segments : segments.slice(0, glob)
+            for (let i = 1; i <= literal.length; i++) {
+              const rel = literal.slice(0, i).join("/")
+              const real = yield* fs.realPath(path.join(project.root, rel)).pipe(Effect.option)
+              if (real._tag === "None") break
+              if (inside(real.value)) continue
+              problems.push(
+                new PlanProblem({
+                  code: "path-outside-repository",
+                  severity: "error",
+                  message: `packet "${l.packet.id}" lists "${entry}" in files_in_scope, which leads outside the repository through the symbolic link "${rel}" (to ${real.value})`,
+                  hint: "list the files inside the repository the packet may change; a link out of it is not part of the work",
+                  key: `${l.key}.files_in_scope.${k}`,
+                  packetIds: [l.packet.id]
+                })
+              )
+              break
+            }
+          }
+        }
+        return problems
+      })
 
       const readText = Effect.fn("Plans.readText")(function*(missionId: string) {
         const file = fileOf(missionId)
@@ -120,7 +168,7 @@ export class Plans extends Context.Service<Plans, {
         const mission = yield* missions.get(missionId).pipe(Effect.option)
         const spec = yield* missions.specText(missionId).pipe(Effect.orElseSucceed(() => ""))
         const criteria = missionCriteria(mission._tag === "Some" ? mission.value.mission.acceptanceCriteria : [], spec)
-        const planProblems = validatePlan(found.view.plan, { acceptanceCriteria: criteria })
+        const planProblems = [...validatePlan(found.view.plan, { acceptanceCriteria: criteria }), ...(yield* linkEscapes(found.view.plan))]
         const problems = [...found.view.warnings, ...locatePlanProblems(planProblems, found.view.file, found.text)]
         return { view: found.view, planProblems, problems } satisfies PlanCheck
       })
@@ -134,7 +182,7 @@ export class Plans extends Context.Service<Plans, {
         return { ...result, file }
       })
 
-      return Plans.of({ fileOf, find, read, write, validate, replan })
+      return Plans.of({ fileOf, find, read, write, validate, linkEscapes, replan })
     })
   )
 }

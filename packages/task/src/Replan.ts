@@ -54,7 +54,8 @@ export const replanKeepingFinished = (current: Plan, fresh: Plan, finished: Iter
     ...(orphans.length > 0 ? [new Wave({ index: base, description: KEPT_WAVE_DESCRIPTION, packets: orphans.map(keep) })] : []),
     ...fresh.waves.map((w) => new Wave({ ...w, index: w.index + shift, packets: w.packets.map((p) => (done.has(p.id) ? keep(p) : p)) }))
   ]
-  const merged = new Plan({ ...fresh, ...(current.status !== undefined ? { status: current.status } : {}), waves })
+  // An approval was of the old content: a re-planned plan keeps the fresh plan's status (a draft) instead.
+  const merged = new Plan({ ...fresh, ...(current.status !== undefined && current.status !== "approved" ? { status: current.status } : {}), waves })
   const { plan, moves } = normalizePlan(merged)
   return {
     plan,

@@ -8,10 +8,10 @@ export { describeOverlap, entriesOverlap, footprintOverlap, packetFootprint, pac
 export { bulletItems, hasContent, looksLikePath, mentionedPaths, type MissionSpec, NON_WORK_SECTIONS, parseMissionSpec, type SpecSection } from "./MissionSpec.js"
 export { missionCriteria, type OfflinePlanInput, planOffline } from "./OfflinePlanner.js"
 export { OFFLINE_NOTE, Planner, type PlanOptions, type PlanOutcome, verificationSteps } from "./Planner.js"
-export { PlannerError, PlannerModelFailed, PlanOutputInvalid } from "./PlannerError.js"
-export { PlannerModel } from "./PlannerModel.js"
+export { PlanWouldDowngrade, PlannerError, PlannerModelFailed, PlannerModelUnavailable, PlanOutputInvalid } from "./PlannerError.js"
+export { PlannerModel, PlannerModelProblem } from "./PlannerModel.js"
 export { MOVED_WAVE_DESCRIPTION, type Normalized, normalizePlan, PacketMove } from "./PlanNormalization.js"
-export { locatePlanProblems, type PlanCheck, Plans, type PlanView } from "./Plans.js"
+export { locatePlanProblems, type PlanCheck, planNeedsApproval, Plans, type PlanView } from "./Plans.js"
 export {
   criterionCovered,
   dependencyCycles,
@@ -19,6 +19,7 @@ export {
   hasErrors,
   locatePackets,
   type Located,
+  outsideRepository,
   PlanProblem,
   PlanProblemCode,
   validatePlan,

@@ -46,6 +46,26 @@ describe("validatePlan", () => {
     assert.match(problem!.message, /also at waves\.0\.work_packets\.0/)
   })
 
+  it("refuses files_in_scope outside the repository, naming the packet and the path", () => {
+    const p = plan([packet("a", { files: ["/etc/passwd", "src/a.ts"] }), packet("b", { files: ["../../x", "src/../../y", "src/../b.ts"] }), packet("c", { files: ["~/.ssh/id_rsa"] })])
+    const outside = validatePlan(p).filter((x) => x.code === "path-outside-repository")
+    assert.deepStrictEqual(outside.map((x) => [x.key, x.severity, x.message]), [
+      ["waves.0.work_packets.0.files_in_scope.0", "error", `packet "a" lists "/etc/passwd" in files_in_scope, which is outside the repository: it is an absolute path`],
+      ["waves.0.work_packets.1.files_in_scope.0", "error", `packet "b" lists "../../x" in files_in_scope, which is outside the repository: its ".." leads above the repository root`],
+      ["waves.0.work_packets.1.files_in_scope.1", "error", `packet "b" lists "src/../../y" in files_in_scope, which is outside the repository: its ".." leads above the repository root`],
+      ["waves.0.work_packets.2.files_in_scope.0", "error", `packet "c" lists "~/.ssh/id_rsa" in files_in_scope, which is outside the repository: it is in a home directory`]
+    ])
+    assert.isTrue(hasErrors(outside))
+  })
+
+  it("names every shared entry of an overlapping pair, and the pair itself", () => {
+    const p = plan([packet("a", { files: ["src/x.ts", "docs/"] }), packet("b", { files: ["lib/"] }), packet("c", { files: ["docs/guide.md", "src/x.ts"] })])
+    const problems = validatePlan(p)
+    assert.deepStrictEqual(problems.map((x) => [x.packetIds, x.message]), [
+      [["a", "c"], `packets "a" and "c" in wave 0 may change the same files: "src/x.ts" overlaps "src/x.ts"; "docs/" overlaps "docs/guide.md"`.replace(`"src/x.ts" overlaps "src/x.ts"`, `both name "src/x.ts"`)]
+    ])
+  })
+
   it("refuses overlapping footprints in one wave and says which entries overlap", () => {
     const p = plan([packet("routes", { files: ["src/api/"] }), packet("users", { files: ["src/api/users.ts"] }), packet("docs", { files: ["docs/"] })])
     const problems = validatePlan(p)

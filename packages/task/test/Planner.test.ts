@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Missions } from "@spec-orch/contract"
 import { Effect, Layer } from "effect"
-import { OFFLINE_NOTE, Planner, PlannerModel, Plans } from "../src/index.js"
+import { OFFLINE_NOTE, Planner, PlannerModel, PlannerModelProblem, Plans } from "../src/index.js"
 import { promptText, scriptedModel } from "./utils/model.js"
 import { shape } from "./utils/plans.js"
 import { planeAt, put, read, tempProject } from "./utils/project.js"
@@ -82,6 +82,35 @@ describe("Planner.plan", () => {
       assert.include(user, "docs/specs/2026-03-parallel-waves/spec.md")
       assert.include(user, "- test: npm test --silent")
       assert.include(user, "OAuth callback in `src/auth/`.")
+    }))
+
+  it.effect("fails instead of planning offline when the configured model cannot be called, unless offline is asked for", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempProject
+      const layer = planeAt(dir).pipe(Layer.provide(PlannerModelProblem.layer("no usable model for [planner] (chain:main): local needs $KEY (unset or empty)")))
+      const error = yield* Planner.use((p) => p.plan(MISSION)).pipe(Effect.provide(layer), Effect.flip)
+      assert.strictEqual(error._tag === "PlannerError" ? error.reason._tag : error._tag, "PlannerModelUnavailable")
+      assert.include(error.message, "local needs $KEY (unset or empty)")
+      assert.include(error.message, `spec-orch plan ${MISSION} --offline`)
+      const offline = yield* Planner.use((p) => p.plan(MISSION, { offline: true })).pipe(Effect.provide(layer))
+      assert.strictEqual(offline.planner, "offline")
+    }))
+
+  it.effect("refuses to replace a model-written plan with an offline one unless forced", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempProject
+      const model = scriptedModel([modelAnswer])
+      const withModel = planeAt(dir).pipe(Layer.provide(PlannerModel.layer("chain:planner").pipe(Layer.provide(model.layer))))
+      yield* Effect.gen(function*() {
+        yield* (yield* Missions).create({ title: "Add OAuth login", id: "oauth", spec: SPEC })
+        yield* (yield* Planner).plan("oauth")
+      }).pipe(Effect.provide(withModel))
+      const before = read(dir, "docs/specs/oauth/plan.json")
+      const error = yield* Planner.use((p) => p.plan("oauth", { offline: true })).pipe(Effect.provide(planeAt(dir)), Effect.flip)
+      assert.strictEqual(error._tag === "PlannerError" ? error.reason._tag : error._tag, "PlanWouldDowngrade")
+      assert.strictEqual(read(dir, "docs/specs/oauth/plan.json"), before)
+      const forced = yield* Planner.use((p) => p.plan("oauth", { offline: true, force: true })).pipe(Effect.provide(planeAt(dir)))
+      assert.include(forced.notes, "replaced the plan written by the planner model chain:planner with an offline plan (--force)")
     }))
 
   it.effect("uses the offline planner on request even with a model", () =>

@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { formatProblem, makeMissionId, planToFile } from "@spec-orch/contract"
+import { formatProblem, makeMissionId, Plan, planToFile } from "@spec-orch/contract"
 import { Effect } from "effect"
-import { readFileSync } from "node:fs"
-import { KEPT_WAVE_DESCRIPTION, planOffline, Plans } from "../src/index.js"
-import { shape } from "./utils/plans.js"
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { KEPT_WAVE_DESCRIPTION, planNeedsApproval, planOffline, Plans, replanKeepingFinished } from "../src/index.js"
+import { packet, plan, shape } from "./utils/plans.js"
 import { fixture, planeAt, put, read, tempProject } from "./utils/project.js"
 
 const MISSION = "2026-03-parallel-waves"
@@ -162,6 +164,53 @@ describe("Plans.replan", () => {
         assert.strictEqual(keptExecutor.builderPrompt, before.waves[1]!.packets[0]!.builderPrompt)
         assert.deepStrictEqual([...keptExecutor.dependsOn], ["models-scaffold"])
         assert.deepStrictEqual((yield* plans.validate(MISSION)).planProblems.filter((p) => p.severity === "error"), [])
+      })
+    ))
+})
+
+describe("plan approval", () => {
+  it("asks for approval of a model-written plan only, until someone approved it; re-planning drops an approval", () => {
+    const model = new Plan({ ...plan([packet("a")]), planner: "chain:main", status: "draft" })
+    assert.include(planNeedsApproval(model), "`spec-orch plan approve m-test`")
+    assert.isUndefined(planNeedsApproval(new Plan({ ...model, approvedBy: "Ada", approvedAt: "2026-01-01T00:00:00.000Z" })))
+    assert.isUndefined(planNeedsApproval(new Plan({ ...model, status: "approved" })))
+    assert.isUndefined(planNeedsApproval(new Plan({ ...model, planner: "offline" })))
+    assert.isUndefined(planNeedsApproval(new Plan({ ...model, planner: "" })))
+    const approved = new Plan({ ...model, status: "approved", approvedBy: "Ada" })
+    const replanned = replanKeepingFinished(approved, model, []).plan
+    assert.strictEqual(replanned.status, "draft")
+    assert.isUndefined(replanned.approvedBy)
+    assert.isDefined(planNeedsApproval(replanned))
+  })
+})
+
+describe("Plans.validate and symbolic links", () => {
+  it.effect("refuses a files_in_scope entry that leads out of the repository through a link, naming packet, path and link", () =>
+    withPlans((plans, dir) =>
+      Effect.gen(function*() {
+        const outside = mkdtempSync(join(tmpdir(), "spec-orch-outside-"))
+        symlinkSync(outside, join(dir, "vendor"))
+        mkdirSync(join(dir, "lib"), { recursive: true })
+        symlinkSync(join(dir, "lib"), join(dir, "lib-link"))
+        const file = {
+          plan_id: "p",
+          mission_id: "m-link",
+          waves: [{
+            wave_number: 0,
+            description: "All",
+            work_packets: [
+              { packet_id: "a", title: "A", files_in_scope: ["vendor/secrets.txt"], depends_on: [] },
+              { packet_id: "b", title: "B", files_in_scope: ["lib-link/x.ts", "vendor/**/*.ts"], depends_on: [] }
+            ]
+          }]
+        }
+        put(dir, "docs/specs/m-link/plan.json", JSON.stringify(file, null, 2))
+        const check = yield* plans.validate("m-link")
+        const escapes = check.planProblems.filter((p) => p.code === "path-outside-repository")
+        assert.deepStrictEqual(escapes.map((p) => [p.key, p.message.replace(/\(to .*\)$/, "(to …)")]), [
+          ["waves.0.work_packets.0.files_in_scope.0", `packet "a" lists "vendor/secrets.txt" in files_in_scope, which leads outside the repository through the symbolic link "vendor" (to …)`],
+          ["waves.0.work_packets.1.files_in_scope.1", `packet "b" lists "vendor/**/*.ts" in files_in_scope, which leads outside the repository through the symbolic link "vendor" (to …)`]
+        ])
       })
     ))
 })

@@ -1,9 +1,10 @@
 /** Handlers for `spec-orch plan <mission>` and `spec-orch plan show <mission>`: write and show plans. */
-import { formatProblem, type Plan, planToFile } from "@spec-orch/contract"
-import { hasErrors, locatePlanProblems, Planner, Plans } from "@spec-orch/task"
-import { Console, Effect } from "effect"
+import { formatProblem, Plan, planToFile } from "@spec-orch/contract"
+import { hasErrors, locatePlanProblems, planNeedsApproval, Planner, Plans } from "@spec-orch/task"
+import { Clock, Console, Effect, Option, Schema } from "effect"
 import { emit, setExitCode } from "../Output.js"
 import { withPlanes } from "../Planes.js"
+import { whoAmI } from "../Who.js"
 
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
 
@@ -33,9 +34,9 @@ export const planTree = (plan: Plan): Array<string> => {
   return lines
 }
 
-export const plan = ({ mission, offline, json }: { mission: string; offline: boolean; json: boolean }) =>
+export const plan = ({ mission, offline, force, json }: { mission: string; offline: boolean; force: boolean; json: boolean }) =>
   withPlanes(Effect.gen(function*() {
-    const outcome = yield* (yield* Planner).plan(mission, { offline })
+    const outcome = yield* (yield* Planner).plan(mission, { offline, force })
     for (const note of outcome.notes) yield* Console.error(`note: ${note}`)
     const located = locatePlanProblems(outcome.problems, outcome.file, JSON.stringify(planToFile(outcome.plan), null, 2))
     yield* emit(json, {
@@ -73,4 +74,56 @@ export const show = ({ mission, json }: { mission: string; json: boolean }) =>
       ...(check.problems.length > 0 ? ["Problems:", ...check.problems.map((p) => `  ${formatProblem(p)}`)] : ["No problems found."])
     ])
     if (check.problems.some((p) => p.severity === "error")) yield* setExitCode(1)
+  }))
+
+/** Marks the mission's plan approved by `who`, now, and writes it back; returns the file. */
+export const approvePlan = (mission: string, who: string) =>
+  Effect.gen(function*() {
+    const plans = yield* Plans
+    const view = yield* plans.read(mission)
+    const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+    const plan = new Plan({ ...view.plan, status: view.plan.status === undefined || view.plan.status === "draft" ? "approved" : view.plan.status, approvedBy: who, approvedAt: at })
+    const file = yield* plans.write(plan)
+    return { file, plan }
+  })
+
+export const approve = ({ mission, by, json }: { mission: string; by: Option.Option<string>; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const check = yield* (yield* Plans).validate(mission)
+    const errors = check.problems.filter((p) => p.severity === "error")
+    if (errors.length > 0) {
+      yield* Console.error([`spec-orch: the plan of mission ${mission} has ${errors.length} error${errors.length === 1 ? "" : "s"}; fix them before approving it:`, ...errors.map((p) => `  ${formatProblem(p)}`)].join("\n"))
+      return yield* setExitCode(1)
+    }
+    const who = yield* whoAmI(by)
+    const { file, plan } = yield* approvePlan(mission, who)
+    yield* emit(json, { file, approvedBy: plan.approvedBy, approvedAt: plan.approvedAt, plan: planToFile(plan) }, () => `Approved ${file} for run-plan (by ${who}).`)
+  }))
+
+/** Why `run-plan` must not run the mission's plan yet (a model-written plan nobody approved), or `undefined`. */
+export const unapproved = (mission: string) =>
+  Effect.gen(function*() {
+    const view = yield* (yield* Plans).find(mission).pipe(Effect.orElseSucceed(() => undefined))
+    return view === undefined ? undefined : planNeedsApproval(view.plan)
+  })
+
+/** `run-plan` refused a model-written plan nobody approved. */
+export class PlanNotApproved extends Schema.TaggedError<PlanNotApproved>()("PlanNotApproved", { reason: Schema.String }) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/**
+ * Before `run-plan` runs anything: a model-written plan must be approved. With `autoApprove` it is
+ * approved now in the name of whoever runs the command (recorded in plan.json, and said on stderr).
+ */
+export const requireApprovedPlan = (mission: string, autoApprove: boolean) =>
+  withPlanes(Effect.gen(function*() {
+    const why = yield* unapproved(mission)
+    if (why === undefined) return
+    if (!autoApprove) return yield* new PlanNotApproved({ reason: why })
+    const who = yield* whoAmI(Option.none())
+    const { file } = yield* approvePlan(mission, who)
+    yield* Console.error(`note: approved ${file} as ${who} (--auto-approve)`)
   }))

@@ -14,6 +14,7 @@ import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
 import { runJson } from "./run.run.js"
 import { preflight } from "./gate.run.js"
+import { requireApprovedPlan, unapproved } from "./plan.run.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 const short = (sha: string | undefined) => (sha ?? "").slice(0, 10)
@@ -148,12 +149,13 @@ export const missionStatus = (input: { mission: string; json: boolean }) =>
     yield* emit(input.json, missionStatusJson(s), () => statusLines(s))
   }))
 
-const dryRun = (input: { mission: string; concurrency: Option.Option<number>; json: boolean }) =>
+const dryRun = (input: { mission: string; concurrency: Option.Option<number>; autoApprove: boolean; json: boolean }) =>
   withPlanes(Effect.gen(function*() {
-    const refused = yield* checkMission(input.mission).pipe(
+    const cannotRun = yield* checkMission(input.mission).pipe(
       Effect.as(undefined),
       Effect.catchTag("MissionCannotRun", (e) => Effect.succeed(e.message))
     )
+    const refused = cannotRun ?? (input.autoApprove ? undefined : yield* unapproved(input.mission))
     const s = yield* readMissionStatus(input.mission)
     const concurrency = opt(input.concurrency) ?? 3
     if (refused !== undefined) yield* setExitCode(ExitCode.failure)
@@ -196,12 +198,16 @@ export const runPlan = (input: {
   stopOnFailure: boolean
   agent: Option.Option<string>
   profile: Option.Option<string>
+  autoApprove: boolean
   wait: boolean
   json: boolean
 }) => {
   if (input.dryRun) return dryRun(input)
-  // Fail before work: no packet starts when the gate could not judge it.
-  return Effect.flatMap(preflight(`run-plan ${input.mission}`, opt(input.profile)), (ok) => (ok ? runPlanNow(input) : Effect.void))
+  // Fail before work: no packet starts from a plan nobody approved, or when the gate could not judge it.
+  return requireApprovedPlan(input.mission, input.autoApprove).pipe(
+    Effect.andThen(preflight(`run-plan ${input.mission}`, opt(input.profile))),
+    Effect.flatMap((ok) => (ok ? runPlanNow(input) : Effect.void))
+  )
 }
 
 const runPlanNow = (input: {

@@ -24,13 +24,17 @@ export const runPlan = Command.make(
     ),
     agent: Flag.String("agent").pipe(Flag.withDescription("Builder adapter for every packet (default: [builder] adapter)"), Flag.optional),
     profile: Flag.String("profile").pipe(Flag.withDescription("Gate profile for every packet (default: [gate] profile)"), Flag.optional),
+    autoApprove: Flag.Boolean("auto-approve").pipe(
+      Flag.withDescription("Approve a plan a planner model wrote (otherwise refused until `spec-orch plan approve`), recording you as its approver"),
+      Flag.withDefault(false)
+    ),
     wait: Flag.Boolean("wait").pipe(Flag.withDescription("Wait for another spec-orch process using this project to finish instead of refusing"), Flag.withDefault(false)),
     json: jsonFlag
   },
   lazy(load, "runPlan")
 ).pipe(
   Command.withDescription(
-    "Run an approved mission's plan: waves in order, the packets of a wave in parallel (never two with overlapping files), " +
+    "Run an approved mission's plan (a plan a planner model wrote must itself be approved: `spec-orch plan approve`): waves in order, the packets of a wave in parallel (never two with overlapping files), " +
       "each a full run (worktree, agent, verification, gate). Finished packets are merged onto spec-orch/mission/<mission> in dependency order; " +
       "conflicts are reported, not hidden. A failed packet skips its dependants only. Running it again resumes unfinished packets, retries failed " +
       "ones and skips finished ones. Exit 0 when every packet finished and is on the mission branch."
