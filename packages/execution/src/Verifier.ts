@@ -117,7 +117,8 @@ export class Verifier extends Context.Service<Verifier, {
           const ran = yield* runStep({
             step: new VerificationStep({ name: "reinstall-dependencies", command: [...plan.command], mayModify: true }),
             cwd: input.cwd,
-            env: base,
+            // The user's package stores are read-only in the box: pnpm and yarn get this verification's own.
+            env: { ...base, npm_config_store_dir: path.join(cacheDir, "pnpm-store"), YARN_CACHE_FOLDER: path.join(cacheDir, "yarn") },
             shown: {},
             tokens: { python: undefined, node: process.execPath, workspace: input.cwd, project },
             logPath,

@@ -253,6 +253,33 @@ describe("Verifier reinstalls the worktree's dependencies when the agent changed
       assert.strictEqual(readlinkSync(join(b.path, "node_modules/dep")), join(repo.path, "node_modules/dep"), "the main checkout's dependencies are linked again")
     }), 120_000)
 
+  it.live("reinstalls a pnpm project from its changed pnpm-lock.yaml with pnpm's frozen offline install", () =>
+    Effect.gen(function*() {
+      const pnpm = (cwd: string, ...args: ReadonlyArray<string>) => execFileSync("pnpm", [...args, "--offline"], { cwd, stdio: "ignore", env: { ...process.env, npm_config_store_dir: join(cwd, ".store") } })
+      const { repo, ws } = yield* setup({
+        files: { ".gitignore": "node_modules/\n.store/\n" },
+        before: (r) => {
+          packDep(r.path, "1.0.0")
+          packDep(r.path, "2.0.0")
+          useDep(r.path, "1.0.0")
+          pnpm(r.path, "install")
+          r.commit("app with dep 1.0.0")
+        }
+      })
+      const b = yield* ws.prepare({ runKey: makeRunKey("PNPM-1") })
+      assert.deepStrictEqual(b.provisioned?.map((p) => p.kind), ["links"])
+      useDep(b.path, "2.0.0")
+      pnpm(b.path, "install", "--lockfile-only")
+      rmSync(join(b.path, ".store"), { recursive: true, force: true })
+      repoAt(b.path).commit("agent upgrades dep")
+      const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Boxed))))
+      const report = yield* verifier.run({ cwd: b.path, steps: [new VerificationStep({ name: "which-dep", command: ["node", "-p", "require('dep').version"] })], logDir: join(repo.path, ".spec-orch/verify"), reinstall: true })
+      assert.match(report.notes![0]!, /^pnpm-lock\.yaml changed on the run branch: the dependencies were reinstalled .*`pnpm install --frozen-lockfile --offline`/, readFileSync(join(repo.path, ".spec-orch/verify/00-reinstall-dependencies.log"), "utf8"))
+      assert.strictEqual(report.steps[0]!.outputTail, "2.0.0")
+      assert.strictEqual(node(repo.path, "console.log(require('dep').version)"), "1.0.0", "the main checkout's dependencies are untouched")
+      assert.strictEqual(gitStatus(b), "")
+    }), 120_000)
+
   it.live("does nothing while the lockfile is unchanged", () =>
     Effect.gen(function*() {
       const { repo, b, verify } = yield* npmProject
