@@ -53,5 +53,9 @@ describe("a run whose agent changed the lockfile", () => {
     assert.match(explain, /package-lock\.json changed on the run branch: the dependencies were reinstalled in the worktree before the steps/)
     assert.strictEqual(execFileSync("node", ["-p", "require('dep').version"], { cwd: p.root, encoding: "utf8" }).trim(), "1.0.0", "the main checkout's install is untouched")
     assert.isString(run.worktree)
+    // `spec-orch verify` re-verifies the worktree the same way, and prints the note.
+    const again = p.cli("verify", "LOCK-1")
+    assert.strictEqual(again.status, 0, again.stderr + again.stdout)
+    assert.match(again.stdout, /Note: package-lock\.json changed on the run branch: the dependencies were reinstalled/)
   }, 180_000)
 })
