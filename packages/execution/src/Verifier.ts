@@ -113,7 +113,7 @@ export class Verifier extends Context.Service<Verifier, {
         if (plan !== undefined) {
           const shown = plan.command.join(" ")
           const logPath = path.join(input.logDir, "00-reinstall-dependencies.log")
-          yield* clearNodeModules(fs, path, input.cwd)
+          const replaced = yield* clearNodeModules(fs, path, input.cwd)
           const ran = yield* runStep({
             step: new VerificationStep({ name: "reinstall-dependencies", command: [...plan.command], mayModify: true }),
             cwd: input.cwd,
@@ -131,7 +131,9 @@ export class Verifier extends Context.Service<Verifier, {
           if (ran.outcome === "passed") {
             reinstallNotes.push(`${plan.lockfile} changed on the run branch: the dependencies were reinstalled in the worktree before the steps (\`${shown}\`, ${(ran.durationMs / 1000).toFixed(1)} s; log: ${logPath})`)
           } else {
-            const restored = yield* restoreNodeModules(fs, path, input.cwd, project)
+            // What the failed install left goes; what provisioning had put there comes back.
+            yield* clearNodeModules(fs, path, input.cwd)
+            const restored = yield* restoreNodeModules(fs, path, input.cwd, project, replaced)
             const how = `${ran.outcome.replace("_", " ")}${ran.exitCode !== null ? ` (exit ${ran.exitCode})` : ""}${ran.note !== undefined ? `: ${ran.note}` : ""}`
             reinstallNotes.push(
               `dependencies may be stale: ${plan.lockfile} changed on the run branch and reinstalling them (\`${shown}\`) ${how}; ` +

@@ -40,11 +40,14 @@ const exists = (fs: FileSystem.FileSystem, p: string) => fs.exists(p).pipe(Effec
 /**
  * The reinstall a worktree needs: when its first Node lockfile differs from the main checkout's (or the
  * main checkout has none), the matching frozen install. `undefined` when nothing changed, when the
- * worktree is the main checkout, or when the worktree has no lockfile.
+ * worktree is the main checkout, when the worktree has no lockfile, or when neither checkout has
+ * dependencies installed (a project that runs its steps without them).
  */
 export const reinstallPlan = (fs: FileSystem.FileSystem, path: Path.Path, options: { readonly workspace: string; readonly project: string; readonly network: boolean }) =>
   Effect.gen(function*(): Effect.fn.Return<ReinstallPlan | undefined> {
     if (path.resolve(options.workspace) === path.resolve(options.project)) return undefined
+    const installed = (yield* exists(fs, path.join(options.workspace, "node_modules"))) || (yield* exists(fs, path.join(options.project, "node_modules")))
+    if (!installed) return undefined
     for (const lockfile of NODE_LOCKFILES) {
       const mine = path.join(options.workspace, lockfile)
       if (!(yield* exists(fs, mine))) continue
@@ -68,14 +71,14 @@ export const clearNodeModules = (fs: FileSystem.FileSystem, path: Path.Path, wor
   })
 
 /**
- * After a failed install: each of the main checkout's `node_modules` directories that the worktree now
- * lacks (and whose package directory it has) becomes again a directory of links to the main checkout's
- * entries. Returns the directories restored.
+ * After a failed install: each of `dirs` (the ones the install replaced) that the main checkout has
+ * becomes again a directory of links to the main checkout's entries. Returns the directories restored.
  */
-export const restoreNodeModules = (fs: FileSystem.FileSystem, path: Path.Path, workspace: string, project: string) =>
+export const restoreNodeModules = (fs: FileSystem.FileSystem, path: Path.Path, workspace: string, project: string, dirs: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const restored: Array<string> = []
     for (const dir of (yield* nodeDependencies(fs, path, project)).dirs) {
+      if (!dirs.includes(dir)) continue
       const target = path.join(workspace, dir)
       if (!(yield* exists(fs, path.dirname(target)))) continue
       yield* fs.remove(target, { recursive: true }).pipe(Effect.ignore)

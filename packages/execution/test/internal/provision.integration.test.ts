@@ -196,10 +196,11 @@ const npm = (cwd: string, ...args: ReadonlyArray<string>) => execFileSync("npm",
 const useDep = (cwd: string, version: string) =>
   writeFileSync(join(cwd, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", devDependencies: { dep: `file:vendor/dep-${version}.tgz` } }))
 
-/** A project whose `dep` 1.0.0 (and a packed 2.0.0) is installed by npm in the main checkout; its worktree provisioned with links. */
-const npmProject = Effect.gen(function*() {
+/** A project whose `dep` 1.0.0 (and a packed 2.0.0) is installed by npm in the main checkout; its worktree provisioned with links (unless `provision` is off). */
+const npmProjectWith = (provision: boolean) => Effect.gen(function*() {
   const { repo, ws } = yield* setup({
     files: { ".gitignore": "node_modules/\n" },
+    workspace: { provision },
     before: (r) => {
       packDep(r.path, "1.0.0")
       packDep(r.path, "2.0.0")
@@ -209,12 +210,13 @@ const npmProject = Effect.gen(function*() {
     }
   })
   const b = yield* ws.prepare({ runKey: makeRunKey("LOCK-1") })
-  assert.deepStrictEqual(b.provisioned?.map((p) => p.kind), ["links"])
+  assert.deepStrictEqual(b.provisioned?.map((p) => p.kind), provision ? ["links"] : [])
   const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Boxed))))
   const verify = (reinstall: boolean, logs: string) =>
     verifier.run({ cwd: b.path, steps: [new VerificationStep({ name: "which-dep", command: ["node", "-p", "require('dep').version"] })], logDir: join(repo.path, ".spec-orch", logs), reinstall })
   return { repo, b, verify }
 })
+const npmProject = npmProjectWith(true)
 
 describe("Verifier reinstalls the worktree's dependencies when the agent changed the lockfile", () => {
   it.live("runs the frozen offline install in the box before the steps, and the report says so", () =>
@@ -251,6 +253,19 @@ describe("Verifier reinstalls the worktree's dependencies when the agent changed
       assert.lengthOf(report.notes!, 1)
       assert.strictEqual(report.steps[0]!.outputTail, "1.0.0")
       assert.strictEqual(readlinkSync(join(b.path, "node_modules/dep")), join(repo.path, "node_modules/dep"), "the main checkout's dependencies are linked again")
+    }), 120_000)
+
+  it.live("with provisioning off, a failed reinstall leaves the worktree without node_modules, and says so", () =>
+    Effect.gen(function*() {
+      const { b, verify } = yield* npmProjectWith(false)
+      useDep(b.path, "2.0.0")
+      npm(b.path, "install", "--package-lock-only")
+      for (const f of ["package.json", "package-lock.json"]) writeFileSync(join(b.path, f), readFileSync(join(b.path, f), "utf8").replaceAll("dep-2.0.0", "dep-9.0.0"))
+      repoAt(b.path).commit("agent names a missing dep")
+      const report = yield* verify(true, "verify")
+      assert.match(report.notes![0]!, /^dependencies may be stale: .* failed \(exit \d+\); the worktree has no node_modules\./)
+      assert.isFalse(existsSync(join(b.path, "node_modules")), "nothing of the main checkout's is linked in when provisioning is off")
+      assert.strictEqual(report.steps[0]!.outcome, "failed")
     }), 120_000)
 
   it.live("reinstalls a pnpm project from its changed pnpm-lock.yaml with pnpm's frozen offline install", () =>
