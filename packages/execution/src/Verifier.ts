@@ -15,10 +15,10 @@ import { ChildProcessSpawner } from "effect/process"
 import { createHash } from "node:crypto"
 import { makeGitRunner } from "./Git.js"
 import { resolveEcosystem, type Tokens } from "./internal/ecosystem.js"
-import { clearNodeModules, reinstallPlan, restoreNodeModules } from "./internal/reinstall.js"
 import { verificationEnvironment } from "./internal/environment.js"
 import { confinedAs, runBoxLayout } from "./internal/layout.js"
 import { type Command, reapLeftover, runProcess, type Wrap } from "./internal/process.js"
+import { clearNodeModules, reinstallPlan, restoreNodeModules } from "./internal/reinstall.js"
 import { Sandbox, type SandboxUnavailable } from "./Sandbox.js"
 
 /** Input of one verification run. */
