@@ -18,7 +18,11 @@ import { Root } from "./Root.js"
 export const ContractPlane = Layer.mergeAll(TrackerIssueSource.layer.pipe(Layer.provide(TrackerLayer)), Specs.layer, Missions.layer)
 
 /** The execution plane's services: worktrees, agents and the verification runner. */
-export const ExecutionPlane = Layer.mergeAll(Workspaces.layer, Agents.layer, Verifier.layer).pipe(Layer.provideMerge(Layer.mergeAll(Sandbox.layer, Redactor.layer)))
+// Workspaces runs [workspace] before_remove through the Verifier, so it is built over it.
+export const ExecutionPlane = Layer.mergeAll(Workspaces.layer, Agents.layer).pipe(
+  Layer.provideMerge(Verifier.layer),
+  Layer.provideMerge(Layer.mergeAll(Sandbox.layer, Redactor.layer))
+)
 
 /** The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. */
 export const StateDb = Layer.unwrap(Effect.gen(function*() {

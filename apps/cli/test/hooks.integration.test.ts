@@ -49,4 +49,18 @@ describe("[workspace] hooks", () => {
     assert.strictEqual(status!.status, "failed")
     assert.deepStrictEqual(p.agentRuns(), [], "the agent never ran")
   })
+
+  it("before_remove runs before `workspace remove`; when it fails the output says so and the worktree goes anyway", () => {
+    const p = makeProject({ workspace: [`before_remove = ["echo could not stop the dev server >&2; exit 3"]`] })
+    p.issue("HOOK-3", { builder_prompt: "WRITE a.txt a" })
+    const out = json(p.cli("run", "HOOK-3", "--auto-approve", "--json").stdout)
+    assert.isTrue(existsSync(out.worktree))
+    const r = p.cli("workspace", "remove", "HOOK-3", "--force")
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.include(r.stdout, `Removed ${out.worktree}`)
+    assert.match(r.stdout, /\[workspace\] before_remove command .* failed \(exit 3\); the worktree was removed anyway; its log: (\S+)/)
+    const log = /its log: (\S+)/.exec(r.stdout)![1]!
+    assert.include(readFileSync(log, "utf8"), "could not stop the dev server")
+    assert.isFalse(existsSync(out.worktree))
+  })
 })

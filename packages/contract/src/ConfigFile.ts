@@ -337,7 +337,9 @@ export const ConfigFile = z.object({
     before_run: z.array(CommandSpec).default([]),
     /** Commands run in the worktree after each agent turn, before spec-orch commits (a code generator, a formatter). */
     after_run: z.array(CommandSpec).default([]),
-    /** Each hook command is killed after this long, and the run stops with its log. */
+    /** Commands run in the worktree before it is removed (`workspace remove`, `clean`); a failure is reported, the worktree still goes. */
+    before_remove: z.array(CommandSpec).default([]),
+    /** Each hook command is killed after this long (a run then stops with its log; a removal goes on and says so). */
     hook_timeout_seconds: z.number().positive().default(600)
   }).prefault({}),
 

@@ -69,7 +69,9 @@ export const ReportJson = Schema.Struct({
       command: Schema.Array(Schema.String),
       logPath: N(Schema.String),
       note: N(Schema.String)
-    }))
+    })),
+    /** What the reader must know about the environment the steps ran in (a reinstall, a changed lockfile). */
+    notes: Schema.Array(Schema.String)
   })),
   review: N(Schema.Struct({
     verdict: Schema.String,
@@ -178,7 +180,8 @@ export const reportJson = (bundle: EvidenceBundle, verdict: GateVerdict, issue?:
         command: s.command,
         logPath: s.logPath ?? null,
         note: s.note ?? null
-      }))
+      })),
+      notes: [...(bundle.verification.notes ?? [])]
     },
     review: bundle.review === undefined ? null : {
       verdict: bundle.review.verdict,

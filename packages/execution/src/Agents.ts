@@ -6,15 +6,16 @@
  */
 import { type AgentEvent, type AgentOutcome, defaultConfig, didYouMean, type SpecOrchConfig } from "@spec-orch/contract"
 import { type AgentPolicy, hostEnvironment, policyFromBuilder, Redactor } from "@spec-orch/harness"
-import { Context, Effect, FileSystem, Layer } from "effect"
+import { Context, Effect, FileSystem, Layer, Path } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { execFile } from "node:child_process"
 import { existsSync, statSync } from "node:fs"
 import { AgentConfigInvalid, AgentError, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
 import { ADAPTERS, type AdapterName, agentReach, canonicalAdapter, credentialVariables, type Endpoint, prepare, programOf } from "./internal/adapters.js"
+import { resolveEcosystem } from "./internal/ecosystem.js"
 import { agentEnvironment, homeDirs } from "./internal/environment.js"
 import { findExecutable, type Launcher, packageVersion } from "./internal/executables.js"
-import { confinedAs, runBoxLayout } from "./internal/layout.js"
+import { confinedAs, gitPathsOf, runBoxLayout } from "./internal/layout.js"
 import { supervise } from "./internal/supervise.js"
 import { type NetworkPolicy, Sandbox } from "./Sandbox.js"
 
@@ -152,6 +153,8 @@ export class Agents extends Context.Service<Agents, {
     const services = yield* Effect.context<ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem>()
     const sandbox = yield* Sandbox
     const redactor = yield* Redactor
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Effect.provide(Effect.service(Path.Path), Path.layer)
     const run = Effect.fn("Agents.run")(function*(request: AgentRequest) {
       const { builder } = request
       const resolved = yield* resolve(request.adapter, builder, yield* hostEnvironment, request.cwd)
@@ -171,7 +174,7 @@ export class Agents extends Context.Service<Agents, {
         try: () => prepare({ adapter: resolved.adapter, agent: resolved.agent, cwd: request.cwd, prompt: request.prompt, runDir: request.runDir, builder, policy, endpoint, confined }),
         catch: (cause) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: `could not prepare the agent's private config under ${request.runDir}: ${String(cause)}` }) })
       })
-      const env = agentEnvironment({
+      const base = agentEnvironment({
         host,
         runDir: request.runDir,
         builderEnv: builder.env,
@@ -179,6 +182,14 @@ export class Agents extends Context.Service<Agents, {
         offline: endpoint !== undefined && isLoopback(endpoint),
         extra: { ...prepared.env, ...request.env }
       })
+      // In a worktree, the agent's own test runs see what verification sees: the project's virtualenv
+      // and node_modules/.bin first on PATH, the worktree's import roots first on PYTHONPATH (so an
+      // editable install of the main checkout does not shadow the agent's edits).
+      const main = gitPathsOf(request.cwd)?.main
+      const ecosystem = main === undefined || path.resolve(main) === path.resolve(request.cwd)
+        ? undefined
+        : yield* resolveEcosystem(fs, path, { workspace: request.cwd, project: main, env: base, virtualEnv: host["VIRTUAL_ENV"], nodePath: process.execPath })
+      const env = { ...base, ...ecosystem?.env }
       const limits = request.limits ?? defaultConfig().limits
       return yield* supervise<AgentError>({
         adapter: request.adapter,

@@ -18,6 +18,7 @@ import { resolveEcosystem, type Tokens } from "./internal/ecosystem.js"
 import { verificationEnvironment } from "./internal/environment.js"
 import { confinedAs, runBoxLayout } from "./internal/layout.js"
 import { type Command, reapLeftover, runProcess, type Wrap } from "./internal/process.js"
+import { clearNodeModules, reinstallPlan, restoreNodeModules } from "./internal/reinstall.js"
 import { Sandbox, type SandboxUnavailable } from "./Sandbox.js"
 
 /** Input of one verification run. */
@@ -47,6 +48,13 @@ export interface VerifyInput {
   readonly hide?: ReadonlyArray<string> | undefined
   /** Host names steps may reach (`[sandbox] verification_network`); none by default. */
   readonly allowHosts?: ReadonlyArray<string> | undefined
+  /**
+   * When the worktree's Node lockfile differs from the main checkout's (the agent changed it), first
+   * reinstall the dependencies in the box with the package manager's frozen install (offline unless
+   * `allowHosts` gives network); the report's notes say it was done, or that it failed and the
+   * dependencies may be stale. Off by default (hooks and previews never reinstall).
+   */
+  readonly reinstall?: boolean | undefined
 }
 
 export class Verifier extends Context.Service<Verifier, {
@@ -82,8 +90,6 @@ export class Verifier extends Context.Service<Verifier, {
         const base = verificationEnvironment({ host, extra: input.env ?? {}, secretEnv: input.secretEnv ?? [], cacheDir })
         const place = yield* gitPlaceOf(git, fs, path, input.cwd)
         const project = input.project ?? place.main
-        const ecosystem = yield* resolveEcosystem(fs, path, { workspace: input.cwd, project, env: base, virtualEnv: host["VIRTUAL_ENV"], nodePath: process.execPath })
-        const env = { ...base, ...ecosystem.env }
         const redact = input.redact ?? redactor.redact
         const hosts = input.allowHosts ?? []
         const layout = runBoxLayout({
@@ -102,6 +108,43 @@ export class Verifier extends Context.Service<Verifier, {
             return { ...w, refused: Effect.tap(w.refused ?? Effect.succeed([]), (rs) => Effect.sync(() => refused.push(...rs.filter((r) => !refused.includes(r))))) }
           }))
         const logBytes = input.logBytes ?? defaultConfig().limits.step_log_bytes
+        const reinstallNotes: Array<string> = []
+        const plan = input.reinstall === true ? yield* reinstallPlan(fs, path, { workspace: input.cwd, project, network: hosts.length > 0 }) : undefined
+        if (plan !== undefined) {
+          const shown = plan.command.join(" ")
+          const logPath = path.join(input.logDir, "00-reinstall-dependencies.log")
+          const replaced = yield* clearNodeModules(fs, path, input.cwd)
+          const ran = yield* runStep({
+            step: new VerificationStep({ name: "reinstall-dependencies", command: [...plan.command], mayModify: true }),
+            cwd: input.cwd,
+            // The user's package stores are read-only in the box: pnpm and yarn get this verification's own.
+            env: { ...base, npm_config_store_dir: path.join(cacheDir, "pnpm-store"), YARN_CACHE_FOLDER: path.join(cacheDir, "yarn") },
+            shown: {},
+            tokens: { python: undefined, node: process.execPath, workspace: input.cwd, project },
+            logPath,
+            timeoutSeconds: input.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+            logBytes,
+            redact,
+            onOutput: input.onOutput,
+            wrap
+          })
+          if (ran.outcome === "passed") {
+            reinstallNotes.push(`${plan.lockfile} changed on the run branch: the dependencies were reinstalled in the worktree before the steps (\`${shown}\`, ${(ran.durationMs / 1000).toFixed(1)} s; log: ${logPath})`)
+          } else {
+            // What the failed install left goes; what provisioning had put there comes back.
+            yield* clearNodeModules(fs, path, input.cwd)
+            const restored = yield* restoreNodeModules(fs, path, input.cwd, project, replaced)
+            const how = `${ran.outcome.replace("_", " ")}${ran.exitCode !== null ? ` (exit ${ran.exitCode})` : ""}${ran.note !== undefined ? `: ${ran.note}` : ""}`
+            reinstallNotes.push(
+              `dependencies may be stale: ${plan.lockfile} changed on the run branch and reinstalling them (\`${shown}\`) ${how}; ` +
+                (restored.length > 0 ? "the steps ran with the main checkout's installed dependencies, which the lockfile no longer describes" : "the worktree has no node_modules") +
+                `. Log: ${logPath}. Allow the registry in [sandbox] allow_hosts with verification_network = true, or install in a verification step`
+            )
+          }
+        }
+        const ecosystem = yield* resolveEcosystem(fs, path, { workspace: input.cwd, project, env: base, virtualEnv: host["VIRTUAL_ENV"], nodePath: process.execPath, handled: plan === undefined ? [] : [plan.lockfile] })
+        const env = { ...base, ...ecosystem.env }
+        const notes = [...reinstallNotes, ...ecosystem.notes]
         const results: Array<StepResult> = []
         const snapshot = worktreeSnapshot(git, fs, path, input.cwd)
         // Only a worktree's own top is watched: a directory inside another repository would see that repository's changes.
@@ -133,7 +176,7 @@ export class Verifier extends Context.Service<Verifier, {
         }
         return new VerificationReport({
           steps: results,
-          ...(ecosystem.notes.length > 0 ? { notes: ecosystem.notes } : {}),
+          ...(notes.length > 0 ? { notes } : {}),
           ...(confinement !== undefined ? { sandbox: new Confinement({ confined: confinement.confined, notes: [...confinement.notes], refused }) } : {}),
           startedAt,
           finishedAt: yield* nowIso

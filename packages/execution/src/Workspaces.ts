@@ -4,7 +4,7 @@
  * commit is preceded by `check`, so work never silently lands in the main checkout, and removal
  * never deletes uncommitted or unpushed work unless forced.
  */
-import { FileChange, fileChangeStatus, Project, RunKey, sha256 } from "@spec-orch/contract"
+import { FileChange, fileChangeStatus, Project, RunKey, sha256, stepFailed, VerificationStep } from "@spec-orch/contract"
 import { atomicWriter } from "@spec-orch/contract"
 import { Clock, Context, Effect, FileSystem, Layer, Option, Path, Schema, Semaphore } from "effect"
 import { ChildProcessSpawner } from "effect/process"
@@ -12,6 +12,7 @@ import { hostEnvironment } from "@spec-orch/harness"
 import { makeGitRunner } from "./Git.js"
 import { dependencyDirectories as ecosystemDirectories } from "./internal/ecosystem.js"
 import { provisionWorktree } from "./internal/provision.js"
+import { Verifier, verifyOptionsFrom } from "./Verifier.js"
 import { homedir } from "node:os"
 
 // ── data ──────────────────────────────────────────────────────────────────────────────────────
@@ -90,9 +91,24 @@ export class WorkspaceStatus extends Schema.Class<WorkspaceStatus>("@spec-orch/e
   commitsAhead: Schema.Number
 }) {}
 
+/** How `[workspace] before_remove` went before a worktree was removed (the worktree is removed either way). */
+export interface BeforeRemove {
+  readonly passed: boolean
+  /** One sentence: passed, or which command failed how, that the worktree was removed anyway, and the log. */
+  readonly summary: string
+  /** Where the commands' logs are kept (absent when they could not run). */
+  readonly logDir?: string
+}
+
+/** What `remove` did. */
+export interface RemoveReport {
+  /** Absent when no before_remove command is configured or the worktree was already gone. */
+  readonly beforeRemove?: BeforeRemove
+}
+
 /** What `clean` did. */
 export interface CleanReport {
-  readonly removed: ReadonlyArray<{ readonly runKey: string; readonly path: string; readonly branchDeleted: boolean; readonly note: string }>
+  readonly removed: ReadonlyArray<{ readonly runKey: string; readonly path: string; readonly branchDeleted: boolean; readonly note: string; readonly beforeRemove?: BeforeRemove }>
   readonly kept: ReadonlyArray<{ readonly runKey: string; readonly reason: string }>
 }
 
@@ -266,8 +282,11 @@ export class Workspaces extends Context.Service<Workspaces, {
   readonly list: Effect.Effect<ReadonlyArray<WorkspaceStatus>, WorkspaceError>
   /** The state of one workspace. */
   readonly status: (runKey: string) => Effect.Effect<WorkspaceStatus, WorkspaceError>
-  /** Removes worktree (and optionally branch); refuses with a message listing what would be lost (uncommitted files, unpushed commits) unless force. */
-  readonly remove: (runKey: string, options?: { readonly force?: boolean; readonly deleteBranch?: boolean }) => Effect.Effect<void, WorkspaceError>
+  /**
+   * Removes worktree (and optionally branch); refuses with a message listing what would be lost (uncommitted files, unpushed commits) unless force.
+   * `[workspace] before_remove` runs in the worktree first; its failure is reported and does not keep the worktree.
+   */
+  readonly remove: (runKey: string, options?: { readonly force?: boolean; readonly deleteBranch?: boolean }) => Effect.Effect<RemoveReport, WorkspaceError>
   /** Records that the run using this workspace has finished, so `clean` may remove it. */
   readonly markFinished: (runKey: string) => Effect.Effect<void, WorkspaceError>
   /**
@@ -276,7 +295,10 @@ export class Workspaces extends Context.Service<Workspaces, {
    */
   readonly clean: (options?: { readonly force?: boolean; readonly all?: boolean }) => Effect.Effect<CleanReport, WorkspaceError>
 }>()("@spec-orch/execution/Workspaces") {
-  /** Worktrees under `[workspace] root` (default `$XDG_CACHE_HOME/spec-orch/worktrees`), bindings in the project's state dir. */
+  /**
+   * Worktrees under `[workspace] root` (default `$XDG_CACHE_HOME/spec-orch/worktrees`), bindings in the project's state dir.
+   * `[workspace] before_remove` runs through the `Verifier` when the context has one (as the CLI's planes do).
+   */
   static readonly layer: Layer.Layer<Workspaces, never, Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
     Workspaces,
     Effect.suspend(() => make({}))
@@ -358,6 +380,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   const path = yield* Path.Path
   const host = yield* hostEnvironment
   const git = makeGit(yield* ChildProcessSpawner.ChildProcessSpawner, host, options)
+  const verifier = yield* Effect.serviceOption(Verifier)
   const write = atomicWriter(fs, path)
   const bindingsDir = path.join(project.stateDir, "workspaces")
   const locks = new Map<string, Semaphore.Semaphore>()
@@ -836,15 +859,52 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     }).pipe(wrap(runKey))
   })
 
-  /** Removes the worktree directory (only when git knows it as ours) and the record; the branch on request. */
+  /**
+   * Runs `[workspace] before_remove` in the worktree like a verification step (boxed, scrubbed, timed out
+   * after hook_timeout_seconds), its logs kept under `<state dir>/logs/before_remove/<key>-<time>/`.
+   * Never fails: what went wrong is the summary, and the removal goes on.
+   */
+  const beforeRemove = (binding: WorkspaceBinding): Effect.Effect<BeforeRemove | undefined> =>
+    Effect.gen(function*() {
+      const commands = project.config.workspace.before_remove
+      if (commands.length === 0) return undefined
+      if (verifier._tag === "None") {
+        return { passed: false, summary: "[workspace] before_remove was not run (no verifier in this process); the worktree was removed anyway" }
+      }
+      const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[:.]/g, "-")
+      const logDir = path.join(project.stateDir, "logs", "before_remove", `${binding.runKey}-${stamp}`)
+      const report = yield* verifier.value.run({
+        cwd: binding.path,
+        steps: commands.map((command, i) =>
+          new VerificationStep({ name: `before_remove-${i + 1}`, command, timeoutSeconds: project.config.workspace.hook_timeout_seconds, mayModify: true })
+        ),
+        logDir,
+        ...verifyOptionsFrom(project.config),
+        hide: [project.root, project.stateDir]
+      })
+      const bad = report.steps.find(stepFailed)
+      if (bad === undefined) return { passed: true, summary: `[workspace] before_remove passed; its log: ${logDir}`, logDir }
+      const how = `${bad.outcome.replace("_", " ")}${bad.exitCode !== null ? ` (exit ${bad.exitCode})` : ""}${bad.note !== undefined ? `: ${bad.note}` : ""}`
+      return {
+        passed: false,
+        summary: `[workspace] before_remove command ${JSON.stringify(bad.command)} ${how}; the worktree was removed anyway; its log: ${bad.logPath ?? logDir}`,
+        logDir
+      }
+    })
+
+  /** Removes the worktree directory (only when git knows it as ours, after before_remove) and the record; the branch on request. */
   const removeBinding = (binding: WorkspaceBinding, st: WorkspaceStatus, deleteBranch: boolean) =>
     Effect.gen(function*() {
       const repo = yield* repoInfo
+      let hook: BeforeRemove | undefined
       if (st.state !== "missing") {
         const registered = yield* registeredWorktrees(repo)
         const real = yield* realPath(binding.path)
-        if (registered.has(real)) yield* git(repo.top, ["worktree", "remove", "--force", "--force", real])
-        else yield* Effect.logWarning(`${binding.path} is not a registered worktree of ${repo.top}; left it in place and dropped the record`)
+        if (registered.has(real)) {
+          hook = yield* beforeRemove(binding)
+          if (hook !== undefined && !hook.passed) yield* Effect.logWarning(`workspace ${binding.runKey}: ${hook.summary}`)
+          yield* git(repo.top, ["worktree", "remove", "--force", "--force", real])
+        } else yield* Effect.logWarning(`${binding.path} is not a registered worktree of ${repo.top}; left it in place and dropped the record`)
       }
       yield* git(repo.top, ["worktree", "prune"])
       let branchDeleted = false
@@ -853,7 +913,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
         branchDeleted = true
       }
       yield* fs.remove(bindingFile(binding.runKey), { force: true }).pipe(Effect.orDie)
-      return branchDeleted
+      return { branchDeleted, hook }
     })
 
   const remove = Effect.fn("Workspaces.remove")(function*(runKey: string, options?: { readonly force?: boolean; readonly deleteBranch?: boolean }) {
@@ -864,7 +924,8 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       if (options?.force !== true && (st.uncommitted.length > 0 || st.unpushed.length > 0)) {
         return yield* new WouldLoseWork({ path: binding.path, uncommitted: st.uncommitted, unpushed: st.unpushed })
       }
-      yield* removeBinding(binding, st, options?.deleteBranch === true)
+      const { hook } = yield* removeBinding(binding, st, options?.deleteBranch === true)
+      return hook === undefined ? {} : { beforeRemove: hook }
     }).pipe(wrap(runKey)))
   })
 
@@ -902,14 +963,15 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
         }
         // The branch goes only when every commit on it is on a remote or in the base; otherwise it stays.
         const deleteBranch = st.unpushed.length === 0 && st.state !== "broken"
-        const branchDeleted = yield* removeBinding(binding, st, deleteBranch)
+        const { branchDeleted, hook } = yield* removeBinding(binding, st, deleteBranch)
         removed.push({
           runKey: binding.runKey,
           path: binding.path,
           branchDeleted,
-          note: branchDeleted
+          note: (branchDeleted
             ? "removed with its branch (nothing unpushed)"
-            : `removed; branch ${binding.branch} kept (${st.unpushed.length} unpushed commit(s))`
+            : `removed; branch ${binding.branch} kept (${st.unpushed.length} unpushed commit(s))`) + (hook !== undefined && !hook.passed ? `; ${hook.summary}` : ""),
+          ...(hook !== undefined ? { beforeRemove: hook } : {})
         })
       }).pipe(wrap(binding.runKey)))
     }

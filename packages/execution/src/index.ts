@@ -10,7 +10,7 @@ export {
 } from "./Sandbox.js"
 export { DEFAULT_TIMEOUT_SECONDS, resolveSteps, Verifier, type VerifyInput, verifyOptionsFrom } from "./Verifier.js"
 export {
-  BaseNotFound, BindingUnreadable, branchFor, type CleanReport, dependencyDirectories, Detached, GitFailed, InvalidWorkspaceRoot, NotAGitRepo, NotAWorktree, PathOccupied,
-  Provisioned, UnpushedCommit, WorkspaceBinding, WorkspaceError, Workspaces, type WorkspacesOptions, WorkspaceState, WorkspaceStatus, WorkspaceUnknown, WorktreeMissing,
+  BaseNotFound, type BeforeRemove, BindingUnreadable, branchFor, type CleanReport, dependencyDirectories, Detached, GitFailed, InvalidWorkspaceRoot, NotAGitRepo, NotAWorktree, PathOccupied,
+  Provisioned, type RemoveReport, UnpushedCommit, WorkspaceBinding, WorkspaceError, Workspaces, type WorkspacesOptions, WorkspaceState, WorkspaceStatus, WorkspaceUnknown, WorktreeMissing,
   WouldLoseWork, WrongBranch
 } from "./Workspaces.js"

@@ -3,9 +3,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { ConfigFile, makeRunKey, Project } from "@spec-orch/contract"
 import { repoAt, tempBareRemote, tempDir, tempRepo } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
-import { WorkspaceBinding, Workspaces } from "../src/index.js"
+import { Verifier, WorkspaceBinding, Workspaces } from "../src/index.js"
+import { Boxed } from "./utils/layers.js"
 
 /** A repository, a worktree root outside it, and the Workspaces service over them. */
 const setup = (options: { files?: Record<string, string>; config?: Record<string, unknown> } = {}) =>
@@ -313,6 +314,64 @@ describe("host-side git is inert to the repository's configuration", () => {
       yield* ws.list
       assert.isDefined(commit)
       assert.isFalse(existsSync(marker), existsSync(marker) ? readFileSync(marker, "utf8") : "")
+    }))
+})
+
+/** `setup` with the Verifier in context, as the CLI builds it, so `[workspace] before_remove` runs (in the box). */
+const setupWithHooks = (beforeRemove: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const repo = yield* tempRepo({ files: { "README.md": "# demo\n", ".gitignore": "*.log\n" } })
+    const root = yield* tempDir("spec-orch-worktrees-")
+    const config = ConfigFile.parse({ workspace: { root, before_remove: beforeRemove } })
+    const layer = Workspaces.layer.pipe(Layer.provide(Project.layerFrom(repo.path, config)), Layer.provideMerge(Verifier.layer), Layer.provide(Boxed))
+    const ws = yield* Effect.provide(Effect.service(Workspaces), layer)
+    return { repo, ws }
+  })
+
+describe("[workspace] before_remove", () => {
+  it.live("runs in the worktree before it is removed and keeps its log", () =>
+    Effect.gen(function*() {
+      const { ws } = yield* setupWithHooks(["cat README.md; echo stopping the dev server"])
+      const b = yield* ws.prepare({ runKey: key("BR-1") })
+      const done = yield* ws.remove("BR-1")
+      assert.isFalse(existsSync(b.path))
+      assert.isTrue(done.beforeRemove?.passed)
+      const log = readFileSync(join(done.beforeRemove!.logDir!, readdirSync(done.beforeRemove!.logDir!).find((f) => f.endsWith(".log"))!), "utf8")
+      // It ran in the worktree (its README) before the worktree went.
+      assert.include(log, "# demo")
+      assert.include(log, "stopping the dev server")
+    }))
+
+  it.live("a failing hook is reported, and the worktree is removed anyway", () =>
+    Effect.gen(function*() {
+      const { ws } = yield* setupWithHooks(["echo could not archive the logs >&2; exit 3"])
+      const b = yield* ws.prepare({ runKey: key("BR-2") })
+      const done = yield* ws.remove("BR-2")
+      assert.isFalse(existsSync(b.path))
+      assert.isUndefined(yield* ws.get("BR-2"))
+      assert.isFalse(done.beforeRemove?.passed)
+      assert.include(done.beforeRemove!.summary, "failed (exit 3)")
+      assert.include(done.beforeRemove!.summary, "the worktree was removed anyway")
+      const logPath = /its log: (\S+)$/.exec(done.beforeRemove!.summary)![1]!
+      assert.include(readFileSync(logPath, "utf8"), "could not archive the logs")
+    }))
+
+  it.live("clean runs it for each worktree it removes and says when it failed", () =>
+    Effect.gen(function*() {
+      const { ws } = yield* setupWithHooks(["test ! -e keep-me || { echo refusing >&2; exit 4; }"])
+      const ok = yield* ws.prepare({ runKey: key("BR-3") })
+      const bad = yield* ws.prepare({ runKey: key("BR-4") })
+      writeFileSync(join(bad.path, "keep-me.log"), "x\n")
+      writeFileSync(join(bad.path, "keep-me"), "x\n")
+      const report = yield* ws.clean({ all: true, force: true })
+      assert.isFalse(existsSync(ok.path))
+      assert.isFalse(existsSync(bad.path))
+      const byKey = new Map(report.removed.map((r) => [r.runKey, r]))
+      assert.isTrue(byKey.get("BR-3")?.beforeRemove?.passed)
+      assert.notInclude(byKey.get("BR-3")!.note, "before_remove")
+      assert.isFalse(byKey.get("BR-4")?.beforeRemove?.passed)
+      assert.include(byKey.get("BR-4")!.note, "before_remove command")
+      assert.include(byKey.get("BR-4")!.note, "failed (exit 4)")
     }))
 })
 

@@ -36,6 +36,8 @@ export const verify = ({ issue: id, json }: { issue: string; json: boolean }) =>
       logDir,
       ...verifyOptionsFrom(project.config),
       hide: [project.root, project.stateDir],
+      // As in a run: a lockfile changed on the branch gets its dependencies reinstalled first.
+      reinstall: true,
       onStep: (r) => (json ? Effect.void : Console.log(stepLine(r).join("\n")))
     })
     const encoded = Schema.encodeSync(VerificationReport)(report)
@@ -44,6 +46,6 @@ export const verify = ({ issue: id, json }: { issue: string; json: boolean }) =>
     yield* emit(json, { issue: issue.id, workspace: binding.path, logDir, passed: failed.length === 0 && steps.length > 0, report: encoded }, () =>
       steps.length === 0
         ? `No verification steps for ${issue.id}: add [verification] to spec-orch.toml or verification_commands to the issue.`
-        : `${report.steps.length - failed.length}/${report.steps.length} step(s) passed. Logs: ${logDir}`)
+        : [...(report.notes ?? []).map((n) => `Note: ${n}`), `${report.steps.length - failed.length}/${report.steps.length} step(s) passed. Logs: ${logDir}`])
     if (failed.length > 0 || steps.length === 0) yield* setExitCode(1)
   }))

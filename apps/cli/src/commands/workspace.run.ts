@@ -49,11 +49,13 @@ export const remove = ({ key, force, deleteBranch, json }: { key: string; force:
   withPlanes(Effect.gen(function*() {
     const workspaces = yield* Workspaces
     const before = yield* workspaces.status(key)
-    yield* workspaces.remove(key, { force, deleteBranch })
+    const done = yield* workspaces.remove(key, { force, deleteBranch })
     const lost = [...before.uncommitted.map((f) => `uncommitted ${f}`), ...(deleteBranch ? before.unpushed.map((c) => `commit ${c.commit.slice(0, 8)} ${c.subject}`) : [])]
-    yield* emit(json, { removed: key, path: before.binding.path, branchDeleted: deleteBranch, discarded: lost }, () => [
+    const hook = done.beforeRemove
+    yield* emit(json, { removed: key, path: before.binding.path, branchDeleted: deleteBranch, discarded: lost, ...(hook !== undefined ? { beforeRemove: hook } : {}) }, () => [
       `Removed ${before.binding.path}${deleteBranch ? ` and branch ${before.binding.branch}` : `; branch ${before.binding.branch} kept`}.`,
-      ...(lost.length > 0 ? [`Discarded (--force): ${shortList(lost, 10)}`] : [])
+      ...(lost.length > 0 ? [`Discarded (--force): ${shortList(lost, 10)}`] : []),
+      ...(hook !== undefined ? [hook.summary] : [])
     ])
   }))
 

@@ -494,6 +494,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         logDir: artifact("verify"),
         ...verifyOptionsFrom(project.config),
         hide: [project.root, project.stateDir],
+        // The agent may have changed the lockfile: the worktree's dependencies are reinstalled from it first.
+        reinstall: true,
         onStep: (result) => store.append(payload.runId, "step", result).pipe(Effect.asVoid)
       })
     )

@@ -135,11 +135,12 @@ export const findOnPath = (fs: FileSystem.FileSystem, path: Path.Path, searchPat
  * Notes for lockfiles that differ between the worktree and the main checkout: the dependencies were
  * not reinstalled, so the steps ran with the main checkout's (or with none).
  */
-export const lockfileNotes = (fs: FileSystem.FileSystem, path: Path.Path, workspace: string, project: string) =>
+export const lockfileNotes = (fs: FileSystem.FileSystem, path: Path.Path, workspace: string, project: string, handled: ReadonlyArray<string> = []) =>
   Effect.gen(function*() {
     if (workspace === project) return []
     const notes: Array<string> = []
     for (const name of [...NODE_LOCKFILES, ...PYTHON_LOCKFILES]) {
+      if (handled.includes(name)) continue
       const mine = path.join(workspace, name)
       const theirs = path.join(project, name)
       const [inWorktree, inMain] = yield* Effect.all([exists(fs, mine), exists(fs, theirs)])
@@ -166,6 +167,8 @@ export const resolveEcosystem = (fs: FileSystem.FileSystem, path: Path.Path, opt
   readonly env: Readonly<Record<string, string>>
   readonly virtualEnv: string | undefined
   readonly nodePath: string
+  /** Lockfiles whose change the caller already reported (a reinstall), left out of the notes. */
+  readonly handled?: ReadonlyArray<string> | undefined
 }): Effect.Effect<Ecosystem> =>
   Effect.gen(function*() {
     const { workspace, project, env } = options
@@ -189,7 +192,7 @@ export const resolveEcosystem = (fs: FileSystem.FileSystem, path: Path.Path, opt
     return {
       tokens: { python, node: options.nodePath, workspace, project },
       env: out,
-      notes: yield* lockfileNotes(fs, path, workspace, project)
+      notes: yield* lockfileNotes(fs, path, workspace, project, options.handled)
     }
   })
 

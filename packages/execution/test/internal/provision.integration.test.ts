@@ -1,12 +1,13 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigFile, makeRunKey, Project } from "@spec-orch/contract"
+import { ConfigFile, makeRunKey, Project, VerificationStep } from "@spec-orch/contract"
 import { repoAt, tempDir, tempRepo, type TempRepo, writeFiles } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
 import { execFileSync } from "node:child_process"
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { dependencyDirectories, type WorkspaceBinding, Workspaces } from "../../src/index.js"
+import { dependencyDirectories, Verifier, type WorkspaceBinding, Workspaces } from "../../src/index.js"
+import { Boxed } from "../utils/layers.js"
 
 const LOCK = JSON.stringify({ name: "app", lockfileVersion: 3, packages: { "": { name: "app" }, "node_modules/dep": { version: "1.0.0" } } }, null, 2)
 
@@ -181,4 +182,127 @@ describe("Workspaces.prepare provisions dependencies", () => {
       const dirs = yield* dependencyDirectories(b).pipe(Effect.provide(NodeServices.layer))
       assert.deepStrictEqual(dirs, [join(repo.path, "node_modules"), join(repo.path, ".venv")])
     }))
+})
+
+/** `dep` packed at `version` into `<root>/vendor/dep-<version>.tgz` (a local tarball npm installs without network). */
+const packDep = (root: string, version: string) => {
+  const src = join(root, `.pack-${version}`)
+  writeFiles(src, { "package.json": JSON.stringify({ name: "dep", version, main: "index.js" }), "index.js": `exports.version = "${version}"\n` })
+  mkdirSync(join(root, "vendor"), { recursive: true })
+  execFileSync("npm", ["pack", "-q", "--pack-destination", join(root, "vendor")], { cwd: src, stdio: "ignore" })
+  rmSync(src, { recursive: true, force: true })
+}
+const npm = (cwd: string, ...args: ReadonlyArray<string>) => execFileSync("npm", [...args, "--offline", "--no-audit", "--no-fund"], { cwd, stdio: "ignore" })
+const useDep = (cwd: string, version: string) =>
+  writeFileSync(join(cwd, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", devDependencies: { dep: `file:vendor/dep-${version}.tgz` } }))
+
+/** A project whose `dep` 1.0.0 (and a packed 2.0.0) is installed by npm in the main checkout; its worktree provisioned with links (unless `provision` is off). */
+const npmProjectWith = (provision: boolean) => Effect.gen(function*() {
+  const { repo, ws } = yield* setup({
+    files: { ".gitignore": "node_modules/\n" },
+    workspace: { provision },
+    before: (r) => {
+      packDep(r.path, "1.0.0")
+      packDep(r.path, "2.0.0")
+      useDep(r.path, "1.0.0")
+      npm(r.path, "install")
+      r.commit("app with dep 1.0.0")
+    }
+  })
+  const b = yield* ws.prepare({ runKey: makeRunKey("LOCK-1") })
+  assert.deepStrictEqual(b.provisioned?.map((p) => p.kind), provision ? ["links"] : [])
+  const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Boxed))))
+  const verify = (reinstall: boolean, logs: string) =>
+    verifier.run({ cwd: b.path, steps: [new VerificationStep({ name: "which-dep", command: ["node", "-p", "require('dep').version"] })], logDir: join(repo.path, ".spec-orch", logs), reinstall })
+  return { repo, b, verify }
+})
+const npmProject = npmProjectWith(true)
+
+describe("Verifier reinstalls the worktree's dependencies when the agent changed the lockfile", () => {
+  it.live("runs the frozen offline install in the box before the steps, and the report says so", () =>
+    Effect.gen(function*() {
+      const { repo, b, verify } = yield* npmProject
+      // The agent upgrades dep: package.json and package-lock.json change on the run branch.
+      useDep(b.path, "2.0.0")
+      npm(b.path, "install", "--package-lock-only")
+      repoAt(b.path).commit("agent upgrades dep")
+      // Without the reinstall the steps see the main checkout's dep 1.0.0: what the lockfile no longer describes.
+      const stale = yield* verify(false, "stale")
+      assert.strictEqual(stale.steps[0]!.outputTail, "1.0.0")
+      assert.match(stale.notes![0]!, /^package-lock\.json differs .*dependencies were not reinstalled/)
+      const report = yield* verify(true, "verify")
+      assert.strictEqual(report.steps[0]!.outcome, "passed")
+      assert.strictEqual(report.steps[0]!.outputTail, "2.0.0", "the steps ran against the dependencies the agent's lockfile names")
+      assert.lengthOf(report.notes!, 1)
+      assert.match(report.notes![0]!, /^package-lock\.json changed on the run branch: the dependencies were reinstalled in the worktree before the steps \(`npm ci --no-audit --no-fund --offline`, [\d.]+ s; log: .*00-reinstall-dependencies\.log\)$/)
+      assert.isFalse(lstatSync(join(b.path, "node_modules/dep")).isSymbolicLink(), "the worktree has its own install now")
+      assert.strictEqual(node(repo.path, "console.log(require('dep').version)"), "1.0.0", "the main checkout's dependencies are untouched")
+      assert.strictEqual(gitStatus(b), "", "the install changed nothing git tracks")
+    }), 120_000)
+
+  it.live("when the install cannot be done, says the dependencies may be stale and puts the main checkout's back", () =>
+    Effect.gen(function*() {
+      const { repo, b, verify } = yield* npmProject
+      // The agent's lockfile names a tarball that is not there (as a registry package would be, offline).
+      useDep(b.path, "2.0.0")
+      npm(b.path, "install", "--package-lock-only")
+      for (const f of ["package.json", "package-lock.json"]) writeFileSync(join(b.path, f), readFileSync(join(b.path, f), "utf8").replaceAll("dep-2.0.0", "dep-9.0.0"))
+      repoAt(b.path).commit("agent names a missing dep")
+      const report = yield* verify(true, "verify")
+      assert.match(report.notes![0]!, /^dependencies may be stale: package-lock\.json changed on the run branch and reinstalling them \(`npm ci --no-audit --no-fund --offline`\) failed \(exit \d+\); the steps ran with the main checkout's installed dependencies/)
+      assert.lengthOf(report.notes!, 1)
+      assert.strictEqual(report.steps[0]!.outputTail, "1.0.0")
+      assert.strictEqual(readlinkSync(join(b.path, "node_modules/dep")), join(repo.path, "node_modules/dep"), "the main checkout's dependencies are linked again")
+    }), 120_000)
+
+  it.live("with provisioning off, a failed reinstall leaves the worktree without node_modules, and says so", () =>
+    Effect.gen(function*() {
+      const { b, verify } = yield* npmProjectWith(false)
+      useDep(b.path, "2.0.0")
+      npm(b.path, "install", "--package-lock-only")
+      for (const f of ["package.json", "package-lock.json"]) writeFileSync(join(b.path, f), readFileSync(join(b.path, f), "utf8").replaceAll("dep-2.0.0", "dep-9.0.0"))
+      repoAt(b.path).commit("agent names a missing dep")
+      const report = yield* verify(true, "verify")
+      assert.match(report.notes![0]!, /^dependencies may be stale: .* failed \(exit \d+\); the worktree has no node_modules\./)
+      assert.isFalse(existsSync(join(b.path, "node_modules")), "nothing of the main checkout's is linked in when provisioning is off")
+      assert.strictEqual(report.steps[0]!.outcome, "failed")
+    }), 120_000)
+
+  it.live("reinstalls a pnpm project from its changed pnpm-lock.yaml with pnpm's frozen offline install", () =>
+    Effect.gen(function*() {
+      const pnpm = (cwd: string, ...args: ReadonlyArray<string>) => execFileSync("pnpm", [...args, "--offline"], { cwd, stdio: "ignore", env: { ...process.env, npm_config_store_dir: join(cwd, ".store") } })
+      const { repo, ws } = yield* setup({
+        files: { ".gitignore": "node_modules/\n.store/\n" },
+        before: (r) => {
+          packDep(r.path, "1.0.0")
+          packDep(r.path, "2.0.0")
+          useDep(r.path, "1.0.0")
+          pnpm(r.path, "install")
+          r.commit("app with dep 1.0.0")
+        }
+      })
+      const b = yield* ws.prepare({ runKey: makeRunKey("PNPM-1") })
+      assert.deepStrictEqual(b.provisioned?.map((p) => p.kind), ["links"])
+      useDep(b.path, "2.0.0")
+      pnpm(b.path, "install", "--lockfile-only")
+      rmSync(join(b.path, ".store"), { recursive: true, force: true })
+      repoAt(b.path).commit("agent upgrades dep")
+      const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Boxed))))
+      const report = yield* verifier.run({ cwd: b.path, steps: [new VerificationStep({ name: "which-dep", command: ["node", "-p", "require('dep').version"] })], logDir: join(repo.path, ".spec-orch/verify"), reinstall: true })
+      assert.match(report.notes![0]!, /^pnpm-lock\.yaml changed on the run branch: the dependencies were reinstalled .*`pnpm install --frozen-lockfile --offline`/, readFileSync(join(repo.path, ".spec-orch/verify/00-reinstall-dependencies.log"), "utf8"))
+      assert.strictEqual(report.steps[0]!.outputTail, "2.0.0")
+      assert.strictEqual(node(repo.path, "console.log(require('dep').version)"), "1.0.0", "the main checkout's dependencies are untouched")
+      assert.strictEqual(gitStatus(b), "")
+    }), 120_000)
+
+  it.live("does nothing while the lockfile is unchanged", () =>
+    Effect.gen(function*() {
+      const { repo, b, verify } = yield* npmProject
+      const report = yield* verify(true, "verify")
+      assert.strictEqual(report.steps[0]!.outputTail, "1.0.0")
+      assert.isUndefined(report.notes)
+      assert.isTrue(existsSync(join(repo.path, ".spec-orch/verify/01-which-dep.log")))
+      assert.isFalse(existsSync(join(repo.path, ".spec-orch/verify/00-reinstall-dependencies.log")))
+      assert.isTrue(lstatSync(join(b.path, "node_modules/dep")).isSymbolicLink(), "still the provisioned links")
+    }), 120_000)
 })
