@@ -10,13 +10,14 @@
  */
 import { configuredSteps, Confinement, defaultConfig, type Issue, verificationEnv, type SpecOrchConfig, StepResult, VerificationReport, VerificationStep } from "@spec-orch/contract"
 import { hostEnvironment, Redactor } from "@spec-orch/harness"
-import { Clock, Context, Duration, Effect, FileSystem, Layer, Path } from "effect"
+import { Clock, Context, Duration, Effect, FileSystem, Layer, Path, Semaphore } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { createHash } from "node:crypto"
 import { makeGitRunner } from "./Git.js"
 import { resolveEcosystem, type Tokens } from "./internal/ecosystem.js"
 import { verificationEnvironment } from "./internal/environment.js"
 import { confinedAs, runBoxLayout } from "./internal/layout.js"
+import { type Line, truncatedMarker } from "./internal/lines.js"
 import { type Command, reapLeftover, runProcess, type Wrap } from "./internal/process.js"
 import { clearNodeModules, reinstallPlan, restoreNodeModules } from "./internal/reinstall.js"
 import { Sandbox, type SandboxUnavailable } from "./Sandbox.js"
@@ -42,6 +43,8 @@ export interface VerifyInput {
   readonly redact?: ((text: string) => string) | undefined
   /** Bytes kept of each step's log (default: the built-in `[limits] step_log_bytes`). */
   readonly logBytes?: number | undefined
+  /** Bytes kept of one output line; the rest of a longer line is dropped with a marker (default: the built-in `[limits] output_line_bytes`). */
+  readonly lineBytes?: number | undefined
   /** Called whenever a step prints something (live progress). */
   readonly onOutput?: ((step: string) => Effect.Effect<void>) | undefined
   /** Paths hidden in the steps' box besides the main checkout (the state directory when it lives elsewhere). */
@@ -108,6 +111,7 @@ export class Verifier extends Context.Service<Verifier, {
             return { ...w, refused: Effect.tap(w.refused ?? Effect.succeed([]), (rs) => Effect.sync(() => refused.push(...rs.filter((r) => !refused.includes(r))))) }
           }))
         const logBytes = input.logBytes ?? defaultConfig().limits.step_log_bytes
+        const lineBytes = input.lineBytes ?? defaultConfig().limits.output_line_bytes
         const reinstallNotes: Array<string> = []
         const plan = input.reinstall === true ? yield* reinstallPlan(fs, path, { workspace: input.cwd, project, network: hosts.length > 0 }) : undefined
         if (plan !== undefined) {
@@ -124,6 +128,7 @@ export class Verifier extends Context.Service<Verifier, {
             logPath,
             timeoutSeconds: input.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
             logBytes,
+            lineBytes,
             redact,
             onOutput: input.onOutput,
             wrap
@@ -150,7 +155,7 @@ export class Verifier extends Context.Service<Verifier, {
         // Only a worktree's own top is watched: a directory inside another repository would see that repository's changes.
         let before = input.steps.length > 0 && place.isTop ? yield* snapshot : undefined
         for (const [i, step] of input.steps.entries()) {
-          const logPath = path.join(input.logDir, `${String(i + 1).padStart(2, "0")}-${fileSafe(step.name)}.log`)
+          const logPath = path.join(input.logDir, `${String(i + 1).padStart(2, "0")}-${fileSafe(redact(step.name))}.log`)
           const ran = yield* runStep({
             step,
             cwd: input.cwd,
@@ -160,6 +165,7 @@ export class Verifier extends Context.Service<Verifier, {
             logPath,
             timeoutSeconds: step.timeoutSeconds ?? input.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
             logBytes,
+            lineBytes,
             redact,
             onOutput: input.onOutput,
             wrap
@@ -167,8 +173,8 @@ export class Verifier extends Context.Service<Verifier, {
           const after = before !== undefined ? yield* snapshot : undefined
           const modified = before !== undefined && after !== undefined ? changedBetween(before, after) : []
           before = after
-          const result = modified.length === 0 ? ran : withModifications(ran, step, modified)
-          if (result !== ran) {
+          const result = redactResult(modified.length === 0 ? ran : withModifications(ran, step, modified), redact)
+          if (modified.length > 0) {
             yield* fs.writeFileString(logPath, `# ${result.note ?? ""}\n`, { flag: "a" }).pipe(Effect.ignore)
           }
           results.push(result)
@@ -176,8 +182,8 @@ export class Verifier extends Context.Service<Verifier, {
         }
         return new VerificationReport({
           steps: results,
-          ...(notes.length > 0 ? { notes } : {}),
-          ...(confinement !== undefined ? { sandbox: new Confinement({ confined: confinement.confined, notes: [...confinement.notes], refused }) } : {}),
+          ...(notes.length > 0 ? { notes: notes.map(redact) } : {}),
+          ...(confinement !== undefined ? { sandbox: new Confinement({ confined: confinement.confined, notes: confinement.notes.map(redact), refused: refused.map(redact) }) } : {}),
           startedAt,
           finishedAt: yield* nowIso
         })
@@ -189,10 +195,11 @@ export class Verifier extends Context.Service<Verifier, {
 }
 
 /** The parts of a `VerifyInput` that come from the project's configuration. */
-export const verifyOptionsFrom = (config: SpecOrchConfig): Pick<VerifyInput, "env" | "secretEnv" | "logBytes" | "allowHosts"> => ({
+export const verifyOptionsFrom = (config: SpecOrchConfig): Pick<VerifyInput, "env" | "secretEnv" | "logBytes" | "lineBytes" | "allowHosts"> => ({
   env: verificationEnv(config.verification),
   secretEnv: config.builder.secret_env,
   logBytes: config.limits.step_log_bytes,
+  lineBytes: config.limits.output_line_bytes,
   allowHosts: config.sandbox.verification_network ? config.sandbox.allow_hosts : []
 })
 
@@ -210,7 +217,7 @@ const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b
 
 /** Lines of output kept in `StepResult.outputTail`. */
 const TAIL_LINES = 40
-/** Bytes of output kept in memory to compute the tail. */
+/** Characters of output kept in memory for the tail (whole lines, already redacted). */
 const TAIL_BYTES = 64 * 1024
 /** After SIGTERM to the process group, how long before SIGKILL. */
 const KILL_GRACE = Duration.seconds(2)
@@ -279,6 +286,21 @@ const withModifications = (result: StepResult, step: VerificationStep, modified:
   })
 }
 
+/**
+ * The result as it may be written and shown: every text in it redacted — the command (a token on the
+ * command line, a secret expanded into an argument), the note (it may quote output), the output tail
+ * and the files it changed. Every step result passes here before anything sees it.
+ */
+const redactResult = (result: StepResult, redact: (text: string) => string): StepResult =>
+  new StepResult({
+    ...result,
+    name: redact(result.name),
+    command: result.command.map(redact),
+    outputTail: redact(result.outputTail),
+    ...(result.note !== undefined ? { note: redact(result.note) } : {}),
+    ...(result.modified !== undefined ? { modified: result.modified.map(redact) } : {})
+  })
+
 /** Whether `program` (a name looked up on `searchPath`, or a path relative to `cwd`) is an executable file. */
 const programExists = (fs: FileSystem.FileSystem, cwd: string, program: string, searchPath: string) =>
   Effect.gen(function*() {
@@ -310,7 +332,7 @@ const CRASH_SIGNALS: Record<number, string> = { 4: "SIGILL", 6: "SIGABRT", 7: "S
 
 /** Finds the command a shell could not find in its output (`sh: 1: foo: not found`, `bash: foo: command not found`). */
 const notFoundIn = (output: string): string | undefined => {
-  const m = /(?:^|\n)[^\n]*?:\s*(?:\d+:\s*)?([^\s:]+): (?:command )?not found/.exec(output)
+  const m = /(?:^|\n)[^\n]*?:\s*(?:\d+:\s*)?(\[redacted:[^\]\s]+\]|[^\s:]+): (?:command )?not found/.exec(output)
   return m?.[1]
 }
 
@@ -324,6 +346,7 @@ interface StepInput {
   readonly logPath: string
   readonly timeoutSeconds: number
   readonly logBytes: number
+  readonly lineBytes: number
   readonly redact: (text: string) => string
   readonly onOutput: ((step: string) => Effect.Effect<void>) | undefined
   readonly wrap: Wrap<SandboxUnavailable>
@@ -358,32 +381,34 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
           command: argv,
           exitCode: fields.exitCode,
           durationMs: end - started,
-          outputTail: input.redact(fields.outputTail),
+          outputTail: fields.outputTail,
           logPath: input.logPath,
           ...(fields.note !== undefined ? { note: fields.note } : {})
         }))
 
     const shown = Object.entries(input.shown).map(([k, v]) => `# ${k}=${v}\n`).join("")
-    const header = `# step: ${step.name}\n# command: ${JSON.stringify(argv)}\n# cwd: ${input.cwd}\n# timeout: ${input.timeoutSeconds}s\n${shown}`
+    // Redacted like the output: the command line may carry a token, the variables a secret.
+    const header = input.redact(`# step: ${step.name}\n# command: ${JSON.stringify(argv)}\n# cwd: ${input.cwd}\n# timeout: ${input.timeoutSeconds}s\n${shown}`)
+    const ended = (outcome: StepResult["outcome"], note: string) => fs.writeFileString(input.logPath, `${header}${input.redact(`# outcome: ${outcome} (${note})`)}\n`).pipe(Effect.orDie)
     if (expanded.missingPython) {
       const note = "{python} is used but neither python3 nor python is on PATH"
-      yield* fs.writeFileString(input.logPath, `${header}# outcome: missing_binary (${note})\n`).pipe(Effect.orDie)
+      yield* ended("missing_binary", note)
       return yield* result({ outcome: "missing_binary", exitCode: null, outputTail: "", note })
     }
     if (argv.length === 0 || argv[0] === "") {
       const note = "the step's command is empty"
-      yield* fs.writeFileString(input.logPath, `${header}# outcome: failed (${note})\n`).pipe(Effect.orDie)
+      yield* ended("failed", note)
       return yield* result({ outcome: "failed", exitCode: null, outputTail: "", note })
     }
     if (!(yield* fs.exists(input.cwd).pipe(Effect.orElseSucceed(() => false)))) {
       const note = `the working directory ${input.cwd} does not exist`
-      yield* fs.writeFileString(input.logPath, `${header}# outcome: failed (${note})\n`).pipe(Effect.orDie)
+      yield* ended("failed", note)
       return yield* result({ outcome: "failed", exitCode: null, outputTail: "", note })
     }
     // Looked up here, on the same PATH the step gets: inside the box a missing program is only an exit code.
     if (!isShell && !(yield* programExists(fs, input.cwd, argv[0]!, input.env["PATH"] ?? ""))) {
       const note = `${argv[0]} was not found on PATH`
-      yield* fs.writeFileString(input.logPath, `${header}# outcome: missing_binary (${note})\n`).pipe(Effect.orDie)
+      yield* ended("missing_binary", note)
       return yield* result({ outcome: "missing_binary", exitCode: null, outputTail: "", note })
     }
 
@@ -391,51 +416,58 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
       const file = yield* fs.open(input.logPath, { flag: "w" }).pipe(Effect.orDie)
       const encoder = new TextEncoder()
       yield* file.writeAll(encoder.encode(header)).pipe(Effect.orDie)
-      let tailBuf = Buffer.alloc(0)
+      // stdout and stderr arrive as whole lines (each capped at lineBytes), redacted one by one: a
+      // secret that one read split in two, or that the other stream interrupted, is still whole here.
+      const tailLines: Array<string> = []
+      let tailBytes = 0
       let logged = 0
       let dropped = 0
-      // Redacted per complete line, so a secret split across two chunks is still caught.
-      let pending = ""
-      const decoder = new TextDecoder()
-      const flush = (text: string) => {
-        const bytes = encoder.encode(input.redact(text))
+      let pending: Array<Uint8Array> = []
+      const append = (text: string) => {
+        const bytes = encoder.encode(text)
         if (logged + bytes.length > input.logBytes) {
           dropped += bytes.length
-          if (logged >= input.logBytes) return Effect.void
+          if (logged >= input.logBytes) return
           logged = input.logBytes
-          return file.writeAll(encoder.encode(`\n# [spec-orch: the log reached its cap of ${input.logBytes} bytes ([limits] step_log_bytes); the rest is not kept]\n`)).pipe(Effect.orDie)
+          pending.push(encoder.encode(`\n# [spec-orch: the log reached its cap of ${input.logBytes} bytes ([limits] step_log_bytes); the rest is not kept]\n`))
+          return
         }
         logged += bytes.length
-        return file.writeAll(bytes).pipe(Effect.orDie)
+        pending.push(bytes)
       }
-      const keep = (chunk: Uint8Array) => {
-        tailBuf = Buffer.concat([tailBuf, chunk])
-        if (tailBuf.length > TAIL_BYTES) tailBuf = tailBuf.subarray(tailBuf.length - TAIL_BYTES)
+      const keep = (line: string) => {
+        // A line longer than the whole tail keeps its start; the tail stays within TAIL_BYTES.
+        const kept = line.length > TAIL_BYTES ? line.slice(0, TAIL_BYTES) : line
+        tailLines.push(kept)
+        tailBytes += kept.length + 1
+        while (tailLines.length > 1 && (tailLines.length > TAIL_LINES || tailBytes > TAIL_BYTES)) tailBytes -= tailLines.shift()!.length + 1
       }
-      const onChunk = (chunk: Uint8Array) =>
+      // Both streams' readers write the one log: one write at a time, in the order lines were taken.
+      const lock = yield* Semaphore.make(1)
+      const drain = lock.withPermits(1)(Effect.suspend(() => {
+        if (pending.length === 0) return Effect.void
+        const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending)
+        pending = []
+        return file.writeAll(out).pipe(Effect.orDie)
+      }))
+      const onLines = (lines: ReadonlyArray<Line>) =>
         Effect.suspend(() => {
-          if (input.onOutput !== undefined) return Effect.andThen(input.onOutput(step.name), absorb(chunk))
-          return absorb(chunk)
-        })
-      const absorb = (chunk: Uint8Array) =>
-        Effect.suspend(() => {
-          keep(chunk)
-          pending += decoder.decode(chunk, { stream: true })
-          const cut = pending.lastIndexOf("\n")
-          // A line longer than the tail buffer is written as it comes rather than held.
-          if (cut === -1 && pending.length < TAIL_BYTES) return Effect.void
-          const upTo = cut === -1 ? pending.length : cut + 1
-          const text = pending.slice(0, upTo)
-          pending = pending.slice(upTo)
-          return flush(text)
+          let text = ""
+          for (const line of lines) {
+            const clean = input.redact(line.text)
+            keep(clean)
+            text += `${clean}${line.dropped > 0 ? truncatedMarker(line.dropped) : ""}\n`
+          }
+          append(text)
+          return input.onOutput !== undefined ? Effect.andThen(input.onOutput(step.name), drain) : drain
         })
       const run = yield* runProcess(
         { argv, cwd: input.cwd, env: input.env, pidFile: `${input.logPath.replace(/\.log$/, "")}.pid` },
-        { _tag: "Combined", onChunk },
+        { _tag: "Lines", lineBytes: input.lineBytes, onLines, onStderr: onLines },
         { timeout: Duration.seconds(input.timeoutSeconds), grace: KILL_GRACE },
         input.wrap
       ).pipe(Effect.provide(services), Effect.result)
-      yield* Effect.suspend(() => flush(pending + decoder.decode()))
+      yield* drain
       if (run._tag === "Failure") {
         const e = run.failure
         if (e._tag === "SandboxUnavailable") return { ending: { _tag: "SpawnFailed", notFound: false, detail: e.message } satisfies Ending, tail: "", logDropped: 0 }
@@ -447,13 +479,11 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
         : end.ending._tag === "Exited"
         ? { _tag: "Exited", code: end.ending.code }
         : { _tag: "Signalled", signal: end.ending._tag === "Signalled" ? end.ending.signal : "a signal" }
-      return { ending, tail: tailBuf.toString("utf8"), logDropped: dropped }
+      return { ending, tail: tailLines.join("\n"), logDropped: dropped }
     }))
 
     // Colour codes and cursor movement are for terminals, not for explain.md or a pull request.
-    const tailLines = tail.replace(ANSI, "").replace(/\r\n/g, "\n").split("\n")
-    if (tailLines.at(-1) === "") tailLines.pop()
-    const outputTail = tailLines.slice(-TAIL_LINES).join("\n")
+    const outputTail = tail.replace(ANSI, "")
     let outcome: StepResult["outcome"]
     let exitCode: number | null = null
     let note: string | undefined
@@ -490,7 +520,7 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
     if (logDropped > 0) note = [note, `${logDropped} bytes of output beyond [limits] step_log_bytes were not kept in the log`].filter((n) => n !== undefined).join("; ")
     yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* fs.open(input.logPath, { flag: "a" })
-      yield* file.writeAll(new TextEncoder().encode(`\n# outcome: ${outcome}${exitCode !== null ? ` (exit ${exitCode})` : ""}${note !== undefined ? ` — ${note}` : ""}\n`))
+      yield* file.writeAll(new TextEncoder().encode(input.redact(`\n# outcome: ${outcome}${exitCode !== null ? ` (exit ${exitCode})` : ""}${note !== undefined ? ` — ${note}` : ""}\n`)))
     })).pipe(Effect.orDie)
     return yield* result({ outcome, exitCode, outputTail, note })
   })

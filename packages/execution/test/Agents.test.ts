@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type AgentEvent, defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
 import { processAlive } from "@spec-orch/test-kit"
-import { environmentProvider } from "@spec-orch/harness"
+import { environmentProvider, Redactor } from "@spec-orch/harness"
 import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type AgentRequest, Agents, turnReachesNetwork } from "../src/index.js"
@@ -185,6 +185,28 @@ describe("Agents.run output bounds", () => {
       const raw = readFileSync(join(runDir, "agent.jsonl"), "utf8")
       assert.isAtMost(Buffer.byteLength(raw), 4096 + 200)
       assert.strictEqual(raw.split("reached its cap").length - 1, 1)
+    }))
+})
+
+describe("Agents.run redaction", () => {
+  const token = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+  const deploy = "deploy-7f3a9c2e51b84d06"
+  const WithSecret = Agents.layer.pipe(Layer.provide(Redactor.layerFrom({ AGENT_DEPLOY_TOKEN: deploy })), Layer.provide(Unboxed))
+
+  it.live("redacts a secret the agent's stderr delivers in two reads, and the last line without a newline", () =>
+    Effect.gen(function*() {
+      const d = dirs()
+      // Each printf is one write; the pauses make each half its own read.
+      const script = `printf 'auth failed for ${token.slice(0, 20)}' >&2; sleep 0.2; printf '${token.slice(20)} with ${deploy.slice(0, 11)}' >&2; sleep 0.2; printf '${deploy.slice(11)}' >&2; exit 2`
+      const outcome = yield* Effect.gen(function*() {
+        const agents = yield* Agents
+        return yield* agents.run({ adapter: "command", prompt: "x", ...d, builder: sh(script) })
+      }).pipe(Effect.provide(WithSecret))
+      assert.strictEqual(outcome.kind, "failed")
+      assert.strictEqual(readFileSync(join(d.runDir, "agent.stderr.log"), "utf8"), "auth failed for [redacted:github-token] with [redacted:AGENT_DEPLOY_TOKEN]\n")
+      assert.include(outcome.message, "auth failed for [redacted:github-token] with [redacted:AGENT_DEPLOY_TOKEN]")
+      const written = [JSON.stringify(outcome), ...readdirSync(d.runDir).filter((f) => f.includes(".")).map((f) => readFileSync(join(d.runDir, f), "utf8"))].join("\n")
+      for (const part of [token.slice(0, 20), token.slice(20), deploy.slice(0, 11), deploy.slice(11)]) assert.notInclude(written, part)
     }))
 })
 

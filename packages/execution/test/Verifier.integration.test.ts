@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type StepResult, VerificationStep } from "@spec-orch/contract"
 import { processAlive, tempDir } from "@spec-orch/test-kit"
-import { environmentProvider } from "@spec-orch/harness"
+import { environmentProvider, Redactor } from "@spec-orch/harness"
 import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { spawn } from "node:child_process"
@@ -14,11 +14,16 @@ const step = (name: string, command: string | ReadonlyArray<string>, timeoutSeco
   new VerificationStep({ name, command, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) })
 
 /** Runs `steps` in a fresh temp dir with the real layer; returns the report, the dir and the log dir. */
-const verify = (steps: ReadonlyArray<VerificationStep>, options: { defaultTimeoutSeconds?: number; onStep?: (r: StepResult) => Effect.Effect<void>; onOutput?: () => Effect.Effect<void> } = {}) =>
+const verify = (
+  steps: ReadonlyArray<VerificationStep>,
+  { secrets, ...options }: { defaultTimeoutSeconds?: number; onStep?: (r: StepResult) => Effect.Effect<void>; onOutput?: () => Effect.Effect<void>; env?: Record<string, string>; secrets?: Record<string, string> } = {}
+) =>
   Effect.gen(function*() {
     const cwd = yield* tempDir("spec-orch-verify-")
     const logDir = join(cwd, ".logs")
-    const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Unboxed))))
+    // `secrets`: the environment the redactor knows (the steps' own environment is the host's, scrubbed).
+    const layer = Verifier.layer.pipe(Layer.provide(Redactor.layerFrom(secrets ?? {})), Layer.provide(Unboxed))
+    const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(layer))
     const report = yield* verifier.run({ cwd, steps, logDir, ...options })
     return { report, cwd, logDir }
   })
@@ -205,4 +210,49 @@ describe("Verifier.run", () => {
       const { report } = yield* verify([step("colour", "printf '\\033[31mFAIL\\033[0m \\033[1mbold\\033[22m\\n'; exit 1")])
       assert.strictEqual(report.steps[0]!.outputTail, "FAIL bold")
     }))
+
+  describe("redaction", () => {
+    const token = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    const deploy = "deploy-7f3a9c2e51b84d06"
+    const secrets = { STEP_DEPLOY_TOKEN: deploy }
+    /** Everything the verification wrote or reported: the report and every log. */
+    const everything = (report: unknown, logDir: string) =>
+      [JSON.stringify(report), ...readdirSync(logDir).map((f) => readFileSync(join(logDir, f), "utf8"))].join("\n")
+
+    it.live("redacts a secret whose line arrives in pieces, with the other stream writing in between or after a long run of output", () =>
+      Effect.gen(function*() {
+        // The pieces come from the environment, so no piece is on the command line the report shows.
+        const env = { PIECE_1: token.slice(0, 20), PIECE_2: token.slice(20), PIECE_3: deploy.slice(0, 11), PIECE_4: deploy.slice(11) }
+        const { report, logDir } = yield* verify([
+          // stdout starts the line, stderr writes a whole line, stdout ends the line: each write its own read.
+          step("interleaved", `printf "pushing with $PIECE_1"; sleep 0.2; echo 'progress 50%' >&2; sleep 0.2; printf "$PIECE_2 and $PIECE_3"; sleep 0.2; printf "$PIECE_4\\n"; exit 1`),
+          // A line that is already long when the secret starts.
+          step("long line", `head -c 65530 /dev/zero | tr '\\0' x; printf " $PIECE_1"; sleep 0.2; printf "$PIECE_2\\n"`)
+        ], { secrets, env })
+        const [interleaved, long] = report.steps
+        assert.strictEqual(interleaved!.outputTail, "progress 50%\npushing with [redacted:github-token] and [redacted:STEP_DEPLOY_TOKEN]")
+        assert.include(readFileSync(interleaved!.logPath!, "utf8"), "\nprogress 50%\npushing with [redacted:github-token] and [redacted:STEP_DEPLOY_TOKEN]\n")
+        assert.include(readFileSync(long!.logPath!, "utf8"), `\n${"x".repeat(65530)} [redacted:github-token]\n`)
+        const written = everything(report, logDir)
+        for (const part of Object.values(env)) assert.notInclude(written, part)
+      }))
+
+    it.live("redacts secrets on a step's command line from the reported command, the note and the log", () =>
+      Effect.gen(function*() {
+        const { report, logDir } = yield* verify([
+          step("deploy", ["node", "-e", "process.exit(0)", "--", `--password=${deploy}`, "-H", `Authorization: Bearer ${token}`]),
+          // A token pasted where a command belongs: the shell's complaint quotes it, and the note quotes that.
+          step("pasted", `${token} --version`)
+        ], { secrets })
+        const [argv, shell] = report.steps
+        assert.deepStrictEqual(argv!.command, ["node", "-e", "process.exit(0)", "--", "--password=[redacted:STEP_DEPLOY_TOKEN]", "-H", "Authorization: Bearer [redacted:authorization]"])
+        assert.strictEqual(argv!.outcome, "passed")
+        assert.deepStrictEqual(shell!.command, ["sh", "-c", "[redacted:github-token] --version"])
+        assert.strictEqual(shell!.outcome, "missing_binary")
+        assert.strictEqual(shell!.note, "[redacted:github-token]: command not found (exit 127)")
+        assert.include(readFileSync(argv!.logPath!, "utf8"), `# command: ["node","-e","process.exit(0)","--","--password=[redacted:STEP_DEPLOY_TOKEN]"`)
+        const written = everything(report, logDir)
+        for (const secret of [token, deploy]) assert.notInclude(written, secret)
+      }))
+  })
 })

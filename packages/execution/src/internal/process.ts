@@ -1,7 +1,7 @@
 /**
  * The one module that runs a supervised child process, for agent turns and verification steps alike:
  * spawned through `effect/process` (wrapped in the OS sandbox when the caller gives a `wrap`), its
- * output delivered as bounded lines or raw chunks, stopped on a deadline, a stall or the caller's
+ * output delivered as bounded lines (or raw chunks), stopped on a deadline, a stall or the caller's
  * stop signal — with time kept by Effect's `Clock`, so tests drive it with `TestClock` — and killed
  * with its process group when its scope closes. While it runs its pid is recorded, so a controller
  * started after a `kill -9` ends what the dead one left behind before it starts anything.
@@ -44,17 +44,21 @@ export interface ProcessSpec extends Command {
 export type Output =
   | {
     readonly _tag: "Lines"
-    /** Bytes kept of one stdout line; the rest is counted in `Line.dropped`. */
+    /** Bytes kept of one line (stdout or stderr); the rest is counted in `Line.dropped`. */
     readonly lineBytes: number
-    /** The complete lines of one stdout chunk, in order (one call per chunk keeps per-line cost low). */
+    /** The complete lines of one stdout chunk, in order (one call per chunk keeps per-line cost low); a last line without a newline when the stream ends. */
     readonly onLines: (lines: ReadonlyArray<Line>) => Effect.Effect<void>
     /** Every stdout chunk as it arrives, before line splitting (a protocol client reading the stream). */
     readonly onStdout?: ((chunk: Uint8Array) => Effect.Effect<void>) | undefined
-    readonly onStderr: (chunk: Uint8Array) => Effect.Effect<void>
+    /**
+     * The complete lines of one stderr chunk, like `onLines`. Whole lines, never chunks: text that is
+     * redacted must be, or a secret a read split in two escapes it.
+     */
+    readonly onStderr: (lines: ReadonlyArray<Line>) => Effect.Effect<void>
   }
   | {
     readonly _tag: "Combined"
-    /** stdout and stderr interleaved as they arrive. */
+    /** stdout and stderr interleaved as they arrive, as raw chunks: not for text that is redacted. */
     readonly onChunk: (chunk: Uint8Array) => Effect.Effect<void>
   }
 
@@ -205,18 +209,21 @@ export const runProcess = <S, E = never>(
       stream.pipe(Stream.runForEach((chunk) => Effect.andThen(touch, each(chunk))), Effect.ignore)
     let readers: Effect.Effect<void>
     if (output._tag === "Lines") {
-      const splitter = new LineSplitter(output.lineBytes)
-      const lines = (chunk: Uint8Array) =>
-        Effect.suspend(() => {
-          const complete = splitter.push(chunk)
-          const handled = complete.length > 0 ? output.onLines(complete) : Effect.void
-          return output.onStdout !== undefined ? Effect.andThen(output.onStdout(chunk), handled) : handled
-        })
-      const stdout = pump(handle.stdout, lines).pipe(Effect.andThen(Effect.suspend(() => {
-        const last = splitter.end()
-        return last !== undefined ? output.onLines([last]) : Effect.void
-      })))
-      readers = Effect.all([stdout, pump(handle.stderr, output.onStderr)], { concurrency: 2, discard: true })
+      /** Each chunk's complete lines to `onLines`, then the last line without a newline when the stream ends. */
+      const byLines = <X>(stream: Stream.Stream<Uint8Array, X>, onLines: (lines: ReadonlyArray<Line>) => Effect.Effect<void>, onChunk?: (chunk: Uint8Array) => Effect.Effect<void>) => {
+        const splitter = new LineSplitter(output.lineBytes)
+        const each = (chunk: Uint8Array) =>
+          Effect.suspend(() => {
+            const complete = splitter.push(chunk)
+            const handled = complete.length > 0 ? onLines(complete) : Effect.void
+            return onChunk !== undefined ? Effect.andThen(onChunk(chunk), handled) : handled
+          })
+        return pump(stream, each).pipe(Effect.andThen(Effect.suspend(() => {
+          const last = splitter.end()
+          return last !== undefined ? onLines([last]) : Effect.void
+        })))
+      }
+      readers = Effect.all([byLines(handle.stdout, output.onLines, output.onStdout), byLines(handle.stderr, output.onStderr)], { concurrency: 2, discard: true })
     } else {
       readers = pump(handle.all, output.onChunk)
     }

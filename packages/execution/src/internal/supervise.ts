@@ -14,7 +14,7 @@ import type { ChildProcessSpawner } from "effect/process"
 import { join } from "node:path"
 import { PassThrough, type Readable, type Writable } from "node:stream"
 import { AgentError, AgentNotStarted, ArtifactsUnwritable } from "../AgentError.js"
-import { LineSplitter, truncatedMarker } from "./lines.js"
+import { truncatedMarker } from "./lines.js"
 import { type Command, makeStopSignal, runProcess, SpawnFailed, type Wrap } from "./process.js"
 import type { LineProtocol, ProcessExit, Verdict } from "./protocol.js"
 import { Tally } from "./tally.js"
@@ -125,10 +125,11 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
   Effect.scoped(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const redact = s.redact ?? ((t: string) => t)
+    /** One stream's line redactor (stateful: the lines inside a private key block). */
+    const lineRedactor = () => (s.lineRedactor === undefined ? redact : s.lineRedactor())
     const perStream = () => {
-      if (s.lineRedactor === undefined) return redact
-      const line = s.lineRedactor()
-      // Text may hold several lines (a stderr chunk): each goes through the stream's redactor in order.
+      const line = lineRedactor()
+      // Text may hold several whole lines: each goes through the stream's redactor in order.
       return (text: string) => (text.includes("\n") ? text.split("\n").map(line).join("\n") : line(text))
     }
     const unwritable = (cause: unknown) => new AgentError({ adapter: s.adapter, reason: new ArtifactsUnwritable({ runDir: s.runDir, detail: String(cause) }) })
@@ -136,12 +137,13 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
     // Appended, not truncated: a turn re-run after a crash keeps the lines of the one that was cut off.
     const raw = yield* cappedWriter(fs, join(s.runDir, "agent.jsonl"), s.limits.outputBytes, perStream()).pipe(Effect.mapError(unwritable))
     const eventsOut = yield* cappedWriter(fs, join(s.runDir, "events.jsonl"), s.limits.outputBytes, perStream()).pipe(Effect.mapError(unwritable))
-    const stderrOut = yield* cappedWriter(fs, join(s.runDir, "agent.stderr.log"), s.limits.outputBytes, perStream()).pipe(Effect.mapError(unwritable))
+    // stderr arrives as whole lines, redacted once here: the log and the tail get the same clean text.
+    const stderrOut = yield* cappedWriter(fs, join(s.runDir, "agent.stderr.log"), s.limits.outputBytes, (t) => t).pipe(Effect.mapError(unwritable))
+    const stderrClean = lineRedactor()
     const started = yield* Clock.currentTimeMillis
     const tally = new Tally()
     const stop = yield* makeStopSignal<Stop>()
     let stderrTail = ""
-    const stderrLines = new LineSplitter(s.limits.lineBytes)
     let verdict: Verdict | undefined
     let truncatedLines = 0
     let truncatedBytes = 0
@@ -217,14 +219,22 @@ export const supervise = <E>(s: Supervised<E>): Effect.Effect<AgentOutcome, Agen
             }
             return Effect.andThen(handleEvents(events), Effect.andThen(raw.flush, eventsOut.flush))
           }),
-        onStderr: (chunk) =>
+        // Whole lines, never raw chunks: a secret one read splits in two is redacted like any other.
+        onStderr: (lines) =>
           Effect.flatMap(Clock.currentTimeMillis, (at) => {
-            const text = Buffer.from(chunk).toString("utf8")
+            let text = ""
+            for (const line of lines) {
+              if (line.dropped > 0) {
+                truncatedLines++
+                truncatedBytes += line.dropped
+              }
+              text += `${stderrClean(line.text)}${line.dropped > 0 ? truncatedMarker(line.dropped) : ""}\n`
+            }
             stderrTail = (stderrTail + text).slice(-4000)
             stderrOut.append(text)
             // Some protocols report failures only on stderr (Codex's refused patches).
             const parseStderr = s.protocol.parseStderr
-            const events = parseStderr === undefined ? [] : stderrLines.push(chunk).filter((l) => l.dropped === 0).flatMap((l) => parseStderr(l.text, at))
+            const events = parseStderr === undefined ? [] : lines.filter((l) => l.dropped === 0).flatMap((l) => parseStderr(l.text, at))
             return Effect.andThen(events.length > 0 ? handleEvents(events) : Effect.void, stderrOut.flush)
           })
       },
