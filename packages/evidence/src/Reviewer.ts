@@ -5,7 +5,7 @@
  * cannot decide is evidence the gate reports as "could not judge". The diff, spec and criteria
  * are fenced as untrusted data in the prompt.
  */
-import { type AcceptanceCriterion, type Finding, Project, ReviewVerdict, sha256 } from "@spec-orch/contract"
+import { type AcceptanceCriterion, type Finding, Project, type ReviewPartialView, ReviewVerdict, sha256 } from "@spec-orch/contract"
 import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import { makeFinding } from "./Findings.js"
@@ -55,6 +55,52 @@ export interface ReviewerOptions {
 const truncate = (text: string, max: number): string =>
   text.length <= max ? text : `${text.slice(0, max)}\n[truncated: ${text.length - max} more characters not shown]`
 
+/** One file's part of a unified diff: from its `diff --git` line to the next one. */
+export interface DiffSection {
+  readonly file: string
+  readonly text: string
+}
+
+const fileOf = (section: string): string => {
+  const after = /^\+\+\+ b\/(.+)$/m.exec(section)?.[1] ?? /^--- a\/(.+)$/m.exec(section)?.[1]
+  if (after !== undefined) return after
+  const header = /^diff --git a\/.* b\/(.+)$/m.exec(section)?.[1]
+  return header ?? "(diff header)"
+}
+
+/** Splits a unified diff into its files' sections (text before the first file stays a section of its own). */
+export const splitDiff = (diff: string): Array<DiffSection> => {
+  const starts: Array<number> = []
+  for (const m of diff.matchAll(/^diff --git /gm)) starts.push(m.index)
+  if (starts[0] !== 0) starts.unshift(0)
+  return starts
+    .map((start, i) => diff.slice(start, starts[i + 1] ?? diff.length))
+    .filter((text) => text.length > 0)
+    .map((text) => ({ file: fileOf(text), text }))
+}
+
+/** The part of `diff` shown to the model within `max` characters, and what was left out. */
+export interface DiffView {
+  readonly text: string
+  readonly partial?: ReviewPartialView | undefined
+}
+
+/** Cuts `diff` to `max` characters, recording which files were not shown in full. */
+export const diffView = (diff: string, max: number): DiffView => {
+  if (diff.length <= max) return { text: diff }
+  const files: Array<string> = []
+  let end = 0
+  for (const section of splitDiff(diff)) {
+    end += section.text.length
+    if (end > max && !files.includes(section.file)) files.push(section.file)
+  }
+  return { text: truncate(diff, max), partial: { files, charsNotShown: diff.length - max, totalChars: diff.length } }
+}
+
+const partialNote = (partial: ReviewPartialView): string =>
+  `NOTE: the diff was too large for one review: ${partial.charsNotShown} of ${partial.totalChars} characters are not shown, ` +
+  `in ${partial.files.length} file(s) listed in the fence below. Do not assume anything about what you cannot see.`
+
 /**
  * Fences untrusted text. The fence tag carries a hash of the content, so text inside cannot
  * contain its own closing fence (it would have to contain its own hash).
@@ -76,8 +122,18 @@ const SYSTEM = [
   'Use "uncertain" when the diff or spec is not enough to decide.'
 ].join("\n")
 
+/** A prompt for the model and what of the diff it leaves out. */
+interface PreparedPrompt {
+  readonly prompt: Array<{ role: "system" | "user"; content: string }>
+  readonly partial?: ReviewPartialView | undefined
+}
+
 /** The prompt sent to the model for `request` (exported for inspection and tests). */
-export const reviewPrompt = (request: ReviewRequest, options?: ReviewerOptions): Array<{ role: "system" | "user"; content: string }> => {
+export const reviewPrompt = (request: ReviewRequest, options?: ReviewerOptions): Array<{ role: "system" | "user"; content: string }> =>
+  preparePrompt(request, options).prompt
+
+const preparePrompt = (request: ReviewRequest, options?: ReviewerOptions): PreparedPrompt => {
+  const view = diffView(request.diff, options?.maxDiffChars ?? 60_000)
   const criteria = request.acceptanceCriteria.length === 0
     ? "(none listed)"
     : request.acceptanceCriteria.map((c) => `${c.id}: ${c.text}`).join("\n")
@@ -93,12 +149,13 @@ export const reviewPrompt = (request: ReviewRequest, options?: ReviewerOptions):
     "Acceptance criteria:",
     fenceUntrusted("criteria", criteria),
     "",
+    ...(view.partial !== undefined ? [partialNote(view.partial), fenceUntrusted("files-not-shown", view.partial.files.join("\n")), ""] : []),
     "Diff:",
-    fenceUntrusted("diff", truncate(request.diff, options?.maxDiffChars ?? 60_000)),
+    fenceUntrusted("diff", view.text),
     "",
     "Answer with the JSON object only."
   ].join("\n")
-  return [{ role: "system", content: SYSTEM }, { role: "user", content: user }]
+  return { prompt: [{ role: "system", content: SYSTEM }, { role: "user", content: user }], partial: view.partial }
 }
 
 /** Reviews diffs. */
@@ -156,7 +213,7 @@ export class Reviewer extends Context.Service<Reviewer, {
     return Reviewer.of({
       review: Effect.fn("Reviewer.review")(function*(request: ReviewRequest) {
         const diffHash = request.diffHash ?? sha256(request.diff)
-        const prompt = reviewPrompt(request, options)
+        const { partial, prompt } = preparePrompt(request, options)
         let attempts = 0
         const ask = Effect.suspend(() => {
           attempts++
@@ -178,7 +235,8 @@ export class Reviewer extends Context.Service<Reviewer, {
               source: "llm",
               reviewedAt: at,
               summary: `no valid review after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${answer.problem.slice(0, 300)}`,
-              diffHash
+              diffHash,
+              ...(partial !== undefined ? { partial } : {})
             }),
             findings: [],
             attempts
@@ -186,7 +244,15 @@ export class Reviewer extends Context.Service<Reviewer, {
         }
         const value = answer.value
         return {
-          verdict: new ReviewVerdict({ verdict: value.verdict, reviewedBy: name, source: "llm", reviewedAt: at, summary: value.summary, diffHash }),
+          verdict: new ReviewVerdict({
+            verdict: value.verdict,
+            reviewedBy: name,
+            source: "llm",
+            reviewedAt: at,
+            summary: value.summary,
+            diffHash,
+            ...(partial !== undefined ? { partial } : {})
+          }),
           findings: value.findings.map((f) =>
             makeFinding({
               source: name,

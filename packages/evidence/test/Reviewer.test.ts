@@ -96,6 +96,36 @@ describe("Reviewer (LLM)", () => {
   })
 })
 
+describe("Reviewer (partial view)", () => {
+  const fileDiff = (file: string, lines: number) => `diff --git a/${file} b/${file}\n--- a/${file}\n+++ b/${file}\n@@ -0,0 +1,${lines} @@\n${"+line\n".repeat(lines)}`
+  const pass = JSON.stringify({ verdict: "pass", summary: "Looks right.", findings: [] })
+
+  it.effect("records a pass on a cut diff as partial: which files were not shown in full and how much was not seen", () => {
+    const model = scripted([pass])
+    // max 200 characters: the first file fits, the second is cut, the third is not shown at all.
+    const diff = fileDiff("src/small.ts", 2) + fileDiff("src/big.ts", 40) + fileDiff("src/late.ts", 3)
+    return Effect.gen(function*() {
+      const r = yield* review({ ...request, diff })
+      assert.strictEqual(r.verdict.verdict, "pass")
+      assert.deepStrictEqual(r.verdict.partial, { files: ["src/big.ts", "src/late.ts"], charsNotShown: diff.length - 200, totalChars: diff.length })
+      assert.strictEqual(r.verdict.diffHash, sha256(diff))
+      const sent = model.prompts[0]!
+      assert.include(sent, `${diff.length - 200} of ${diff.length} characters are not shown`)
+      assert.include(sent, fenceUntrusted("files-not-shown", "src/big.ts\nsrc/late.ts"))
+    }).pipe(Effect.provide(model.layer))
+  })
+
+  it.effect("records nothing when the whole diff was shown", () => {
+    const model = scripted([pass])
+    return Effect.gen(function*() {
+      const r = yield* review()
+      assert.strictEqual(r.verdict.verdict, "pass")
+      assert.isUndefined(r.verdict.partial)
+      assert.notInclude(model.prompts[0]!, "not shown")
+    }).pipe(Effect.provide(model.layer))
+  })
+})
+
 describe("Reviewer (local)", () => {
   it.effect("leaves the review pending for a person", () =>
     Effect.gen(function*() {
