@@ -35,6 +35,12 @@ export interface ReviewRequest {
   readonly diffHash?: string | undefined
   readonly spec?: string | undefined
   readonly acceptanceCriteria: ReadonlyArray<AcceptanceCriterion>
+  /** The files the change touches (from git), in the order the diff lists them. */
+  readonly changedFiles?: ReadonlyArray<string> | undefined
+  /** How each verification step ended (`passed`, `failed`, `timed_out`, …). */
+  readonly verification?: ReadonlyArray<{ readonly name: string; readonly outcome: string }> | undefined
+  /** The agent's own closing words about what it did: a claim to check against the diff, never proof. */
+  readonly agentSummary?: string | undefined
 }
 
 /** A review: the verdict, the findings it raised, and how many model calls it took. */
@@ -122,6 +128,29 @@ const SYSTEM = [
   'Use "uncertain" when the diff or spec is not enough to decide.'
 ].join("\n")
 
+const MAX_FILES_LISTED = 500
+const MAX_SUMMARY_CHARS = 4_000
+
+/** The changed files, verification results and the agent's summary, each fenced (absent ones are left out). */
+const context = (request: ReviewRequest): Array<string> => {
+  const out: Array<string> = []
+  if (request.changedFiles !== undefined) {
+    const files = request.changedFiles
+    const listed = files.length === 0
+      ? "(no files changed)"
+      : files.slice(0, MAX_FILES_LISTED).join("\n") + (files.length > MAX_FILES_LISTED ? `\n[and ${files.length - MAX_FILES_LISTED} more]` : "")
+    out.push(`Changed files (${files.length}):`, fenceUntrusted("changed-files", listed), "")
+  }
+  if (request.verification !== undefined) {
+    const steps = request.verification.length === 0 ? "(no verification step ran)" : request.verification.map((s) => `${s.name}: ${s.outcome}`).join("\n")
+    out.push("Verification results (step: outcome):", fenceUntrusted("verification", steps), "")
+  }
+  if (request.agentSummary !== undefined) {
+    out.push("The coding agent's final summary (a claim to check against the diff, not evidence):", fenceUntrusted("agent-summary", truncate(request.agentSummary, MAX_SUMMARY_CHARS)), "")
+  }
+  return out
+}
+
 /** A prompt for the model and what of the diff it leaves out. */
 interface PreparedPrompt {
   readonly prompt: Array<{ role: "system" | "user"; content: string }>
@@ -149,6 +178,7 @@ const preparePrompt = (request: ReviewRequest, options?: ReviewerOptions): Prepa
     "Acceptance criteria:",
     fenceUntrusted("criteria", criteria),
     "",
+    ...context(request),
     ...(view.partial !== undefined ? [partialNote(view.partial), fenceUntrusted("files-not-shown", view.partial.files.join("\n")), ""] : []),
     "Diff:",
     fenceUntrusted("diff", view.text),
