@@ -200,7 +200,7 @@ const planOf = (request: ReviewRequest, options?: ReviewerOptions): DiffPlan =>
 /** The prompts sent to the model for `request`, one per part of the diff (exported for inspection and tests). */
 export const reviewPrompts = (request: ReviewRequest, options?: ReviewerOptions): Array<Prompt> => {
   const plan = planOf(request, options)
-  return plan.parts.map((part, i) => partPrompt(request, options, plan, i))
+  return plan.parts.map((_, i) => partPrompt(request, options, plan, i))
 }
 
 /** The prompt for the first (usually only) part of the diff. */
