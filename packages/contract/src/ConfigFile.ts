@@ -137,7 +137,9 @@ export const ConfigFile = z.object({
     adapter: z.string().default("local"),
     ...roleModelKeys,
     max_diff_chars: z.number().int().positive().default(60000),
-    max_spec_chars: z.number().int().positive().default(10000)
+    max_spec_chars: z.number().int().positive().default(10000),
+    /** A diff over max_diff_chars is split by file into parts reviewed in separate model calls, at most this many. */
+    max_diff_parts: z.number().int().positive().default(8)
   }).prefault({}),
 
   planner: z.object({ ...roleModelKeys }).prefault({}),

@@ -227,6 +227,13 @@ const review: Condition = {
       )
     }
     const by = `${r.reviewedBy} (${r.source})`
+    if (r.verdict === "pass" && r.partial !== undefined) {
+      const p = r.partial
+      return notJudgeable(
+        `${by} passed the change on a partial view: ${p.charsNotShown} of ${p.totalChars} diff characters not shown (${names(p.files.map((f) => oneLine(f, 80)))})`,
+        `a human reviews the whole change: spec-orch review-issue ${e.issueId} --verdict <verdict> --reviewed-by <you>`
+      )
+    }
     if (r.verdict === "pass") return passed(`review passed, by ${by}`)
     if (r.verdict === "changes_requested") {
       return failed(`${by} requested changes${r.summary !== "" ? `: ${oneLine(r.summary)}` : ""}`, "address the review, re-run, and have it reviewed again")

@@ -79,7 +79,9 @@ export const ReportJson = Schema.Struct({
     source: Schema.String,
     reviewedAt: Schema.String,
     summary: Schema.String,
-    diffHash: N(Schema.String)
+    diffHash: N(Schema.String),
+    /** Present when the reviewer saw only part of the diff: which files were not shown in full, how much was not seen. */
+    partial: N(Schema.Struct({ files: Schema.Array(Schema.String), charsNotShown: Schema.Number, totalChars: Schema.Number }))
   })),
   acceptance: N(Schema.Struct({
     acceptedBy: Schema.String,
@@ -189,7 +191,8 @@ export const reportJson = (bundle: EvidenceBundle, verdict: GateVerdict, issue?:
       source: bundle.review.source,
       reviewedAt: bundle.review.reviewedAt,
       summary: bundle.review.summary,
-      diffHash: bundle.review.diffHash ?? null
+      diffHash: bundle.review.diffHash ?? null,
+      partial: bundle.review.partial === undefined ? null : { files: [...bundle.review.partial.files], charsNotShown: bundle.review.partial.charsNotShown, totalChars: bundle.review.partial.totalChars }
     },
     acceptance: bundle.acceptance === undefined ? null : {
       acceptedBy: bundle.acceptance.acceptedBy,
@@ -418,6 +421,10 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
   sandboxLine("verification", bundle.verification?.sandbox)
   const r = bundle.review
   if (r !== undefined) facts.push(`- Review: ${r.verdict.replace("_", " ")} by ${mdText(r.reviewedBy, 60)} (${r.source})${r.summary !== "" ? `: ${mdText(r.summary)}` : ""}`)
+  if (r?.partial !== undefined) {
+    const p = r.partial
+    facts.push(`  - **Partial view:** the reviewer did not see ${p.charsNotShown} of ${p.totalChars} diff characters; not shown in full: ${p.files.slice(0, 10).map(code).join(", ")}${p.files.length > 10 ? `, and ${p.files.length - 10} more` : ""}`)
+  }
   if (bundle.compliance !== undefined) facts.push(`- Compliance: ${bundle.compliance.compliant ? "compliant" : "not compliant"}, ${bundle.compliance.errorCount} error(s), ${bundle.compliance.warningCount} warning(s)`)
   if (bundle.changedFiles !== undefined) {
     const files = bundle.changedFiles

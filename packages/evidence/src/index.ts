@@ -28,4 +28,4 @@ export {
   type ProtectedPaths
 } from "./ProtectedPaths.js"
 export { markdownForTerminal, mdFence, mdText, REPORT_SCHEMA_VERSION, ReportJson, type ReportOptions, renderExplain, reportJson } from "./Reports.js"
-export { fenceUntrusted, ReviewAnswer, type ReviewOutcome, Reviewer, type ReviewerOptions, type ReviewRequest, reviewPrompt } from "./Reviewer.js"
+export { type DiffPart, type DiffPlan, fenceUntrusted, planDiff, ReviewAnswer, type ReviewOutcome, Reviewer, type ReviewerOptions, type ReviewRequest, reviewPrompt, reviewPrompts, splitDiff } from "./Reviewer.js"

@@ -184,6 +184,15 @@ describe("the built-in conditions", () => {
       assert.deepStrictEqual([status("review", review("uncertain")), judge("review", review("uncertain")).reason], ["not_judgeable", "the reviewer sam (human) could not decide: needs tests"])
     })
 
+    it("does not pass a pass given on a partial view of the diff, and asks a person to review", () => {
+      const partial = goodBundle({
+        review: new ReviewVerdict({ verdict: "pass", reviewedBy: "llm-reviewer", source: "llm", reviewedAt: "t", summary: "fine", diffHash: DIFF, partial: { files: ["src/big.ts"], charsNotShown: 69_000, totalChars: 129_000 } })
+      })
+      const j = judge("review", partial)
+      assert.deepStrictEqual([j.status, j.reason], ["not_judgeable", "llm-reviewer (llm) passed the change on a partial view: 69000 of 129000 diff characters not shown (src/big.ts)"])
+      assert.match(j.unblock ?? "", /a human reviews the whole change: spec-orch review-issue/)
+    })
+
     it("fails a review of a different diff", () => {
       const j = judge("review", review("pass", OTHER_DIFF))
       assert.deepStrictEqual([j.status, j.reason], ["failed", "sam reviewed a different diff (reviewed ffff0000aaaa, current a3f1c09e5b7d)"])

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AcceptanceCriterion, AgentOutcome, EvidenceBundle, Issue, IssueOrigin, VerificationReport } from "@spec-orch/contract"
+import { AcceptanceCriterion, AgentOutcome, EvidenceBundle, Issue, IssueOrigin, ReviewVerdict, VerificationReport } from "@spec-orch/contract"
 import { Result, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -119,6 +119,24 @@ describe("reportJson", () => {
     assert.deepStrictEqual(decoded.acceptanceCriteria.map((c) => c.id), ["AC-1", "AC-2"])
     assert.isNull(reportJson(without(bundle, "builder"), evaluate(policy, "ci", bundle)).builder)
     assert.deepStrictEqual([decoded.builder!.failedToolCallCount, decoded.builder!.failedToolCalls], [0, []], "an outcome without failures (or recorded before they were) reads as none")
+  })
+})
+
+describe("a review on a partial view", () => {
+  it("shows in report.json and explain.md what the reviewer did not see, and the gate cannot judge the review", () => {
+    const bundle = goodBundle({
+      review: new ReviewVerdict({ verdict: "pass", reviewedBy: "llm-reviewer", source: "llm", reviewedAt: "t", summary: "fine", diffHash: goodBundle().diffHash!, partial: { files: ["src/big.ts"], charsNotShown: 69_000, totalChars: 129_000 } })
+    })
+    const verdict = evaluate(policy, "ci", bundle)
+    const report = Schema.decodeUnknownSync(ReportJson)(JSON.parse(JSON.stringify(reportJson(bundle, verdict, issue))))
+    assert.deepStrictEqual(report.review!.partial, { files: ["src/big.ts"], charsNotShown: 69_000, totalChars: 129_000 })
+    assert.include(report.verdict.notJudgeable, "review")
+    assert.isFalse(report.verdict.mergeable)
+    const md = renderExplain(bundle, verdict, issue)
+    assert.include(md, "**Partial view:** the reviewer did not see 69000 of 129000 diff characters; not shown in full: `src/big.ts`")
+    assert.include(md, "passed the change on a partial view")
+    const whole = goodBundle()
+    assert.isNull(reportJson(whole, evaluate(policy, "ci", whole), issue).review?.partial ?? null)
   })
 })
 

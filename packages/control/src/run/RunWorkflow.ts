@@ -538,7 +538,10 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         diff,
         diffHash: committed.diffHash,
         ...(snapshot !== undefined ? { spec: snapshot.content } : {}),
-        acceptanceCriteria: issue.acceptanceCriteria
+        acceptanceCriteria: issue.acceptanceCriteria,
+        changedFiles: committed.changedFiles,
+        verification: verification.steps.map((s) => ({ name: s.name, outcome: s.outcome })),
+        ...(agent.outcome.finalText !== undefined ? { agentSummary: agent.outcome.finalText } : {})
       })
       if (outcome.findings.length > 0) yield* ledger.addFindings(issue.id, outcome.findings, payload.runId).pipe(orFail("review"))
       yield* ledger.recordReview(issue.id, outcome.verdict, payload.runId).pipe(orFail("review"))
