@@ -13,5 +13,9 @@ export class ReviewVerdict extends Schema.Class<ReviewVerdict>("@spec-orch/contr
   reviewedAt: Schema.String,
   summary: Schema.String,
   /** sha256 of the diff that was reviewed. */
-  diffHash: Schema.optionalKey(Schema.String)
+  diffHash: Schema.optionalKey(Schema.String),
+  /** For an LLM review: the model that answered, after how many calls, fallbacks and repair. */
+  model: Schema.optionalKey(Schema.String),
+  /** For an LLM review that produced no valid answer: why (the verdict is then `uncertain`). */
+  failure: Schema.optionalKey(Schema.String)
 }) {}

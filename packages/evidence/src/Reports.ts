@@ -77,7 +77,11 @@ export const ReportJson = Schema.Struct({
     source: Schema.String,
     reviewedAt: Schema.String,
     summary: Schema.String,
-    diffHash: N(Schema.String)
+    diffHash: N(Schema.String),
+    /** For an LLM review: the model that answered, after how many calls, fallbacks and repair. */
+    model: N(Schema.String),
+    /** For an LLM review that produced no valid answer: why. */
+    failure: N(Schema.String)
   })),
   acceptance: N(Schema.Struct({
     acceptedBy: Schema.String,
@@ -186,7 +190,9 @@ export const reportJson = (bundle: EvidenceBundle, verdict: GateVerdict, issue?:
       source: bundle.review.source,
       reviewedAt: bundle.review.reviewedAt,
       summary: bundle.review.summary,
-      diffHash: bundle.review.diffHash ?? null
+      diffHash: bundle.review.diffHash ?? null,
+      model: bundle.review.model ?? null,
+      failure: bundle.review.failure ?? null
     },
     acceptance: bundle.acceptance === undefined ? null : {
       acceptedBy: bundle.acceptance.acceptedBy,
@@ -415,6 +421,7 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
   sandboxLine("verification", bundle.verification?.sandbox)
   const r = bundle.review
   if (r !== undefined) facts.push(`- Review: ${r.verdict.replace("_", " ")} by ${mdText(r.reviewedBy, 60)} (${r.source})${r.summary !== "" ? `: ${mdText(r.summary)}` : ""}`)
+  if (r?.model !== undefined) facts.push(`- Reviewed by model ${mdText(r.model, 400)}`)
   if (bundle.compliance !== undefined) facts.push(`- Compliance: ${bundle.compliance.compliant ? "compliant" : "not compliant"}, ${bundle.compliance.errorCount} error(s), ${bundle.compliance.warningCount} warning(s)`)
   if (bundle.changedFiles !== undefined) {
     const files = bundle.changedFiles

@@ -1,11 +1,11 @@
 /**
  * Reviewers produce a `ReviewVerdict` (and findings) for a diff. The LLM reviewer talks to any
- * `effect/ai` `LanguageModel` and must answer in a validated JSON schema; an invalid answer is
- * retried once and then becomes `uncertain`. It never fails and never crashes: a reviewer that
+ * `effect/ai` `LanguageModel` and must answer in a validated JSON schema; the model (a chain) retries
+ * and repairs once, and a call that still fails becomes `uncertain` with the failure recorded. It never fails and never crashes: a reviewer that
  * cannot decide is evidence the gate reports as "could not judge". The diff, spec and criteria
  * are fenced as untrusted data in the prompt.
  */
-import { type AcceptanceCriterion, type Finding, Project, ReviewVerdict, sha256 } from "@spec-orch/contract"
+import { type AcceptanceCriterion, describeModelAnswered, type Finding, modelAnsweredOf, modelCallsOfFailure, Project, ReviewVerdict, sha256 } from "@spec-orch/contract"
 import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import { makeFinding } from "./Findings.js"
@@ -37,7 +37,7 @@ export interface ReviewRequest {
   readonly acceptanceCriteria: ReadonlyArray<AcceptanceCriterion>
 }
 
-/** A review: the verdict, the findings it raised, and how many model calls it took. */
+/** A review: the verdict, the findings it raised, and how many model requests it took (as the chain counted them). */
 export interface ReviewOutcome {
   readonly verdict: ReviewVerdict
   readonly findings: ReadonlyArray<Finding>
@@ -157,36 +157,28 @@ export class Reviewer extends Context.Service<Reviewer, {
       review: Effect.fn("Reviewer.review")(function*(request: ReviewRequest) {
         const diffHash = request.diffHash ?? sha256(request.diff)
         const prompt = reviewPrompt(request, options)
-        let attempts = 0
-        const ask = Effect.suspend(() => {
-          attempts++
-          return model.generateObject({ prompt, schema: ReviewAnswer, objectName: "review" })
-        })
-        const answer = yield* ask.pipe(
-          Effect.retry({ times: 1 }),
-          Effect.map((r) => ({ ok: true as const, value: r.value })),
-          Effect.catch((e) => Effect.succeed({ ok: false as const, problem: e.message })),
+        // The model chain retries, falls back and repairs once; nothing here sends a request of its own.
+        const answer = yield* model.generateObject({ prompt, schema: ReviewAnswer, objectName: "review" }).pipe(
+          Effect.map((r) => ({ ok: true as const, value: r.value, answered: modelAnsweredOf(r.content) })),
+          Effect.catch((e) => Effect.succeed({ ok: false as const, problem: e.message, calls: modelCallsOfFailure(e) ?? 1 })),
           // A defect in a provider layer must not take the run down either.
-          Effect.catchDefect((d) => Effect.succeed({ ok: false as const, problem: `the model provider crashed: ${String(d)}` }))
+          Effect.catchDefect((d) => Effect.succeed({ ok: false as const, problem: `the model provider crashed: ${String(d)}`, calls: 1 }))
         )
         const at = new Date(yield* Clock.currentTimeMillis).toISOString()
         if (!answer.ok) {
+          const attempts = answer.calls
+          const failure = `no valid review after ${attempts} request${attempts === 1 ? "" : "s"}: ${answer.problem.slice(0, 300)}`
           return {
-            verdict: new ReviewVerdict({
-              verdict: "uncertain",
-              reviewedBy: name,
-              source: "llm",
-              reviewedAt: at,
-              summary: `no valid review after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${answer.problem.slice(0, 300)}`,
-              diffHash
-            }),
+            verdict: new ReviewVerdict({ verdict: "uncertain", reviewedBy: name, source: "llm", reviewedAt: at, summary: failure, diffHash, failure }),
             findings: [],
             attempts
           }
         }
+        const attempts = answer.answered?.calls ?? 1
+        const modelNote = answer.answered !== undefined ? { model: describeModelAnswered(answer.answered) } : {}
         const value = answer.value
         return {
-          verdict: new ReviewVerdict({ verdict: value.verdict, reviewedBy: name, source: "llm", reviewedAt: at, summary: value.summary, diffHash }),
+          verdict: new ReviewVerdict({ verdict: value.verdict, reviewedBy: name, source: "llm", reviewedAt: at, summary: value.summary, diffHash, ...modelNote }),
           findings: value.findings.map((f) =>
             makeFinding({
               source: name,

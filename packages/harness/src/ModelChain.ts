@@ -373,7 +373,9 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             const wait = delayFor(error, attempt)
             if (wait === undefined) {
               failures.push({ profile, attempts: attempt, last: error })
-              state.fallbacks.push({ model: profile.id, reason: detail })
+              // The reason without the `<id> (<model>): ` its description starts with: the model is named beside it.
+              const prefix = `${profile.id} (${profile.model}): `
+              state.fallbacks.push({ model: profile.id, reason: detail.startsWith(prefix) ? detail.slice(prefix.length) : detail })
               yield* Effect.logWarning(`${label}: ${profile.id} (${profile.model}) failed ${attempt} time(s): ${clip(detail, 200)}`)
               break
             }

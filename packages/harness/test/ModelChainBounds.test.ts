@@ -7,7 +7,7 @@ import { ModelServer, type Script } from "@spec-orch/test-kit"
 import { Effect, Fiber, Logger, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { AiError, LanguageModel } from "effect/ai"
-import { attributionOf, callsOfFailure, Models, ModelUsage } from "../src/index.js"
+import { attributionOf, callsOfFailure, Models, type ModelsOptions, ModelUsage } from "../src/index.js"
 import { byModel, envFor, loadConfig, modelsLayer } from "./utils/models.js"
 
 const configFor = (models: ReadonlyArray<string>) =>
@@ -34,7 +34,7 @@ const planner = <A, E>(
   models: ReadonlyArray<string>,
   script: Script,
   use: (model: LanguageModel.LanguageModel, server: ModelServer) => Effect.Effect<A, E>,
-  retry: { baseDelay: string } = { baseDelay: "1 second" }
+  retry: ModelsOptions["retry"] = { baseDelay: "1 second" }
 ) =>
   Effect.gen(function*() {
     const server = yield* ModelServer.scoped({ script })
