@@ -265,7 +265,7 @@ describe("spec-orch plan with a planner model", () => {
       const first = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings")
       assert.strictEqual(first.code, 0, first.stderr)
       assert.match(first.stdout, /\(planner: chain:main\)\.$/m)
-      assert.include(first.stderr, "note: chain:main wrote this plan: review it, then approve it for run-plan with `spec-orch plan approve greetings`")
+      assert.include(first.stderr, "note: chain:main (local (model-server-model) after 1 call) wrote this plan: review it, then approve it for run-plan with `spec-orch plan approve greetings`")
       const written = readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8")
 
       const refused = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings", "--offline")
@@ -294,5 +294,55 @@ describe("spec-orch plan with a planner model", () => {
       const out = JSON.parse(r.stdout)
       assert.strictEqual(out.planner, "chain:main")
       assert.match(r.stderr, /DEBUG/)
+    }))
+})
+
+describe("spec-orch plan says which model wrote the plan and what it took", () => {
+  it.live("records the fallback that answered after the primary was overloaded, with the real number of requests", () =>
+    Effect.gen(function*() {
+      const answer = planner()
+      const server = yield* ModelServer.scoped({ script: (req) => (req.api === "anthropic" ? { error: 529 } : answer(req)) })
+      const dir = project()
+      withModels(dir)
+      yield* withMission(dir)
+      const env = { TEST_PLAN_KEY: "k-plan", TEST_PLAN_BACKUP_KEY: "k-backup", TEST_PLAN_BASE: server.url }
+      const r = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings", "--json")
+      assert.strictEqual(r.code, 0, r.stderr)
+      const out = JSON.parse(r.stdout)
+      assert.strictEqual(server.requests.length, 4)
+      assert.strictEqual(out.attempts, 4)
+      const file = JSON.parse(readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8"))
+      assert.strictEqual(file.planner, "chain:main")
+      assert.match(file.planner_model, /^backup \(gpt-5\.5\) after 4 calls; fallback from local: HTTP 529 from POST \S+: .*overloaded/)
+      assert.include(r.stderr, "planner: waiting for local (model-server-model) (attempt 2/3")
+      assert.include(r.stderr, "planner: waiting for backup (gpt-5.5) (attempt 1/3")
+    }))
+
+  it.live("repairs once, telling the model the JSON path of the problem, and counts two requests", () =>
+    Effect.gen(function*() {
+      const server = yield* ModelServer.scoped({ script: planner(1) })
+      const dir = project()
+      withModels(dir)
+      yield* withMission(dir)
+      const r = yield* cliWithEnv({ TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }, "--cwd", dir, "plan", "greetings", "--json")
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.strictEqual(server.requests.length, 2)
+      assert.include(server.requests[1]!.lastUserText, "at waves: Expected array")
+      const out = JSON.parse(r.stdout)
+      assert.strictEqual(out.attempts, 2)
+      assert.match(out.plan.planner_model, /^local \(model-server-model\) after 2 calls; repaired once$/)
+    }))
+
+  it.live("gives up after one repair: two requests, and the message says 2 attempts", () =>
+    Effect.gen(function*() {
+      const server = yield* ModelServer.scoped({ script: planner(99) })
+      const dir = project()
+      withModels(dir)
+      yield* withMission(dir)
+      const r = yield* cliWithEnv({ TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }, "--cwd", dir, "plan", "greetings")
+      assert.strictEqual(r.code, 1, r.stdout)
+      assert.strictEqual(server.requests.length, 2)
+      assert.include(r.stderr, "gave no usable plan in 2 attempts")
+      assert.include(r.stderr, "waves")
     }))
 })

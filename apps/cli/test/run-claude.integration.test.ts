@@ -15,7 +15,7 @@ const script = (review: Reply) => {
   return (req: ModelRequest): Reply => (req.tools.some((t) => t.name === "review") ? review : claude(req))
 }
 
-const project = (url: string, verification: string) =>
+const project = (url: string, verification: string, reviewer: ReadonlyArray<string> = []) =>
   makeProject({
     profile: "reviewed",
     builder: ["adapter = \"claude_code\"", "timeout_seconds = 120"],
@@ -24,11 +24,13 @@ const project = (url: string, verification: string) =>
       "[reviewer]",
       "adapter = \"llm\"",
       "model_ref = \"double\"",
+      ...(reviewer.length > 0 ? ["fallbacks = [\"backup\"]"] : []),
       "[models.double]",
       "model = \"double-model\"",
       "api_type = \"anthropic\"",
       "api_key_env = \"DOUBLE_KEY\"",
-      "api_base_env = \"DOUBLE_BASE\""
+      "api_base_env = \"DOUBLE_BASE\"",
+      ...reviewer
     ].join("\n"),
     env: { SPEC_ORCH_AGENT_ENDPOINT: url, DOUBLE_KEY: "sk-test-double", DOUBLE_BASE: url }
   })
@@ -71,6 +73,41 @@ describe("spec-orch run with Claude Code", () => {
       assert.deepStrictEqual(out.failed, ["verification"])
       const explain = readFileSync(join(p.root, ".spec-orch/runs/CC-2-r1/explain.md"), "utf8")
       assert.match(explain, /hello\.txt should say bye, found hi/)
+    } finally {
+      await server.close()
+    }
+  }, 240_000)
+
+  it("records which model reviewed after the primary was overloaded, and shows a failed review as ✗", async () => {
+    const answer: Reply = { tool: { name: "review", input: { verdict: "pass", summary: "hello.txt holds hi as asked.", findings: [] } } }
+    const claude = scripts.writeThenShellThenDone()
+    let failReview = false
+    const server = await startModelServer({
+      script: (req) => {
+        if (!req.tools.some((t) => t.name === "review")) return claude(req)
+        if (failReview) return { error: 400, message: "this request is not accepted" }
+        return req.body?.model === "double-model" ? { error: 529 } : answer
+      }
+    })
+    const backup = ["[models.backup]", "model = \"backup-model\"", "api_type = \"anthropic\"", "api_key_env = \"DOUBLE_KEY\"", "api_base_env = \"DOUBLE_BASE\""]
+    try {
+      const p = project(server.url, "test \"$(cat hello.txt)\" = hi", backup)
+      p.issue("CC-3", { builder_prompt: "Create hello.txt containing hi, then show it with cat. Reply DONE.", target_files: ["hello.txt"] })
+      const r = await p.cliAsync("run", "CC-3", "--auto-approve", "--json")
+      assert.strictEqual(r.status, 0, r.stderr)
+      const dir = join(p.root, ".spec-orch/runs/CC-3-r1")
+      const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"))
+      const reviewRequests = server.requests.filter((q) => q.tools.some((t) => t.name === "review"))
+      assert.strictEqual(reviewRequests.length, 4, "three tries of the overloaded model, then the fallback; no outer retry")
+      assert.match(report.review.model, /^backup \(backup-model\) after 4 calls; fallback from double: HTTP 529/)
+      assert.match(readFileSync(join(dir, "explain.md"), "utf8"), /Reviewed by model backup \(backup-model\) after 4 calls; fallback from double/)
+      assert.include(r.stderr, "reviewer: waiting for backup (backup-model) (attempt 1/3")
+
+      failReview = true
+      p.issue("CC-4", { builder_prompt: "Create hello.txt containing hi, then show it with cat. Reply DONE.", target_files: ["hello.txt"] })
+      const failed = await p.cliAsync("run", "CC-4", "--auto-approve")
+      assert.match(failed.stderr, /^✗ review \(\d+\.\ds\): no valid review after 1 request: /m, failed.stderr)
+      assert.notMatch(failed.stderr, /^✓ review/m)
     } finally {
       await server.close()
     }

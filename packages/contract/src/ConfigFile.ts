@@ -165,7 +165,9 @@ export const ConfigFile = z.object({
 
   llm: z.object({
     default_model_chain: z.string().optional(),
-    default_model_ref: z.string().optional()
+    default_model_ref: z.string().optional(),
+    /** The bound on one call of a role's model chain, retries, fallbacks and repair included (default 300 s). */
+    role_timeout_seconds: z.number().positive().optional()
   }).prefault({}),
 
   models: z.record(z.string(), z.object({

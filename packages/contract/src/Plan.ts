@@ -46,6 +46,8 @@ export class Plan extends Schema.Class<Plan>("@spec-orch/contract/Plan")({
   approvedAt: Schema.optionalKey(Schema.String),
   /** `offline` or the model chain that produced it. */
   planner: Schema.String,
+  /** Which model of the planner's chain wrote it: `b (claude-…) after 4 calls; fallback from a: …; repaired once`. */
+  plannerModel: Schema.optionalKey(Schema.String),
   createdAt: Schema.String,
   waves: Schema.Array(Wave)
 }) {}

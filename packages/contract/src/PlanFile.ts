@@ -53,6 +53,8 @@ export const PlanFile = z.object({
   approved_at: z.string().optional(),
   /** Ours: `offline` or the model chain that wrote the plan. */
   planner: z.string().optional(),
+  /** Ours: which model of the planner's chain answered, after how many calls, fallbacks and repair. */
+  planner_model: z.string().optional(),
   /** Ours: when the plan was written (ISO 8601). */
   created_at: z.string().optional(),
   waves: z.array(WaveFile)
@@ -77,6 +79,7 @@ export const planFromFile = (f: PlanFile): Plan =>
     ...(f.approved_by !== undefined ? { approvedBy: f.approved_by } : {}),
     ...(f.approved_at !== undefined ? { approvedAt: f.approved_at } : {}),
     planner: f.planner ?? "",
+    ...(f.planner_model !== undefined ? { plannerModel: f.planner_model } : {}),
     createdAt: f.created_at ?? "",
     waves: f.waves.map((w) =>
       new Wave({
@@ -112,6 +115,7 @@ export const planToFile = (plan: Plan) => ({
   ...(plan.approvedBy !== undefined ? { approved_by: plan.approvedBy } : {}),
   ...(plan.approvedAt !== undefined ? { approved_at: plan.approvedAt } : {}),
   ...(plan.planner !== "" ? { planner: plan.planner } : {}),
+  ...(plan.plannerModel !== undefined ? { planner_model: plan.plannerModel } : {}),
   ...(plan.createdAt !== "" ? { created_at: plan.createdAt } : {}),
   waves: plan.waves.map((w) => ({
     wave_number: w.index,

@@ -28,5 +28,9 @@ export class ReviewVerdict extends Schema.Class<ReviewVerdict>("@spec-orch/contr
   /** sha256 of the diff that was reviewed. */
   diffHash: Schema.optionalKey(Schema.String),
   /** Present when the reviewer saw only part of the diff (see `ReviewPartialView`). */
-  partial: Schema.optionalKey(ReviewPartialView)
+  partial: Schema.optionalKey(ReviewPartialView),
+  /** For an LLM review: the model that answered, after how many calls, fallbacks and repair. */
+  model: Schema.optionalKey(Schema.String),
+  /** For an LLM review that produced no valid answer: why (the verdict is then `uncertain`). */
+  failure: Schema.optionalKey(Schema.String)
 }) {}

@@ -81,7 +81,11 @@ export const ReportJson = Schema.Struct({
     summary: Schema.String,
     diffHash: N(Schema.String),
     /** Present when the reviewer saw only part of the diff: which files were not shown in full, how much was not seen. */
-    partial: N(Schema.Struct({ files: Schema.Array(Schema.String), charsNotShown: Schema.Number, totalChars: Schema.Number }))
+    partial: N(Schema.Struct({ files: Schema.Array(Schema.String), charsNotShown: Schema.Number, totalChars: Schema.Number })),
+    /** For an LLM review: the model that answered, after how many calls, fallbacks and repair. */
+    model: N(Schema.String),
+    /** For an LLM review that produced no valid answer: why. */
+    failure: N(Schema.String)
   })),
   acceptance: N(Schema.Struct({
     acceptedBy: Schema.String,
@@ -192,7 +196,9 @@ export const reportJson = (bundle: EvidenceBundle, verdict: GateVerdict, issue?:
       reviewedAt: bundle.review.reviewedAt,
       summary: bundle.review.summary,
       diffHash: bundle.review.diffHash ?? null,
-      partial: bundle.review.partial === undefined ? null : { files: [...bundle.review.partial.files], charsNotShown: bundle.review.partial.charsNotShown, totalChars: bundle.review.partial.totalChars }
+      partial: bundle.review.partial === undefined ? null : { files: [...bundle.review.partial.files], charsNotShown: bundle.review.partial.charsNotShown, totalChars: bundle.review.partial.totalChars },
+      model: bundle.review.model ?? null,
+      failure: bundle.review.failure ?? null
     },
     acceptance: bundle.acceptance === undefined ? null : {
       acceptedBy: bundle.acceptance.acceptedBy,
@@ -425,6 +431,7 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
     const p = r.partial
     facts.push(`  - **Partial view:** the reviewer did not see ${p.charsNotShown} of ${p.totalChars} diff characters; not shown in full: ${p.files.slice(0, 10).map(code).join(", ")}${p.files.length > 10 ? `, and ${p.files.length - 10} more` : ""}`)
   }
+  if (r?.model !== undefined) facts.push(`- Reviewed by model ${mdText(r.model, 400)}`)
   if (bundle.compliance !== undefined) facts.push(`- Compliance: ${bundle.compliance.compliant ? "compliant" : "not compliant"}, ${bundle.compliance.errorCount} error(s), ${bundle.compliance.warningCount} warning(s)`)
   if (bundle.changedFiles !== undefined) {
     const files = bundle.changedFiles

@@ -1,13 +1,14 @@
 /**
  * Reviewers produce a `ReviewVerdict` (and findings) for a diff. The LLM reviewer talks to any
- * `effect/ai` `LanguageModel` and must answer in a validated JSON schema; an invalid answer is
- * retried once and then becomes `uncertain`. It never fails and never crashes: a reviewer that
- * cannot decide is evidence the gate reports as "could not judge". The diff, spec, criteria and
- * what the run reports about itself are fenced as untrusted data in the prompt. A diff larger than
- * the budget is split by file into parts reviewed in separate calls; what no call saw (a single file
- * over the budget, parts beyond the limit) is recorded on the verdict as a partial view.
+ * `effect/ai` `LanguageModel` and must answer in a validated JSON schema; the model (a chain) retries
+ * and repairs once, and a call that still fails becomes `uncertain` with the failure recorded. It
+ * never fails and never crashes: a reviewer that cannot decide is evidence the gate reports as "could
+ * not judge". The diff, spec, criteria and what the run reports about itself are fenced as untrusted
+ * data in the prompt. A diff larger than the budget is split by file into parts reviewed in separate
+ * calls; what no call saw (a single file over the budget, parts beyond the limit) is recorded on the
+ * verdict as a partial view.
  */
-import { type AcceptanceCriterion, type Finding, Project, type ReviewPartialView, ReviewVerdict, sha256 } from "@spec-orch/contract"
+import { type AcceptanceCriterion, describeModelAnswered, type Finding, modelAnsweredOf, modelCallsOfFailure, Project, type ReviewPartialView, ReviewVerdict, sha256 } from "@spec-orch/contract"
 import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import { makeFinding } from "./Findings.js"
@@ -45,7 +46,7 @@ export interface ReviewRequest {
   readonly agentSummary?: string | undefined
 }
 
-/** A review: the verdict, the findings it raised, and how many model calls it took. */
+/** A review: the verdict, the findings it raised, and how many model requests it took (as the chain counted them). */
 export interface ReviewOutcome {
   readonly verdict: ReviewVerdict
   readonly findings: ReadonlyArray<Finding>
@@ -293,25 +294,33 @@ export class Reviewer extends Context.Service<Reviewer, {
         const diffHash = request.diffHash ?? sha256(request.diff)
         const plan = planOf(request, options)
         const partial = plan.partial
-        let attempts = 0
-        // One call per part, one after another; each part's answer is validated and retried on its own.
-        const answers = yield* Effect.forEach(plan.parts, (_, i) => {
-          const prompt = partPrompt(request, options, plan, i)
-          const ask = Effect.suspend(() => {
-            attempts++
-            return model.generateObject({ prompt, schema: ReviewAnswer, objectName: "review" })
-          })
-          return ask.pipe(
-            Effect.retry({ times: 1 }),
-            Effect.map((r) => ({ ok: true as const, value: r.value })),
-            Effect.catch((e) => Effect.succeed({ ok: false as const, problem: e.message })),
+        // One call per part, one after another. The model chain retries, falls back and repairs
+        // once; nothing here sends a request of its own.
+        const answers = yield* Effect.forEach(plan.parts, (_, i) =>
+          model.generateObject({ prompt: partPrompt(request, options, plan, i), schema: ReviewAnswer, objectName: "review" }).pipe(
+            Effect.map((r) => {
+              const answered = modelAnsweredOf(r.content)
+              return { ok: true as const, value: r.value, answered, calls: answered?.calls ?? 1 }
+            }),
+            Effect.catch((e) => Effect.succeed({ ok: false as const, problem: e.message, calls: modelCallsOfFailure(e) ?? 1 })),
             // A defect in a provider layer must not take the run down either.
-            Effect.catchDefect((d) => Effect.succeed({ ok: false as const, problem: `the model provider crashed: ${String(d)}` }))
-          )
-        })
+            Effect.catchDefect((d) => Effect.succeed({ ok: false as const, problem: `the model provider crashed: ${String(d)}`, calls: 1 }))
+          ))
+        const attempts = answers.reduce((n, a) => n + a.calls, 0)
+        const models = [...new Set(answers.flatMap((a) => (a.ok && a.answered !== undefined ? [describeModelAnswered(a.answered)] : [])))]
         const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-        const verdict = (kind: ReviewVerdict["verdict"], summary: string) =>
-          new ReviewVerdict({ verdict: kind, reviewedBy: name, source: "llm", reviewedAt: at, summary, diffHash, ...(partial !== undefined ? { partial } : {}) })
+        const verdict = (kind: ReviewVerdict["verdict"], summary: string, failure?: string) =>
+          new ReviewVerdict({
+            verdict: kind,
+            reviewedBy: name,
+            source: "llm",
+            reviewedAt: at,
+            summary,
+            diffHash,
+            ...(partial !== undefined ? { partial } : {}),
+            ...(models.length > 0 ? { model: models.join(" | ") } : {}),
+            ...(failure !== undefined ? { failure } : {})
+          })
         const findings = answers.flatMap((a) =>
           a.ok
             ? a.value.findings.map((f) =>
@@ -329,9 +338,9 @@ export class Reviewer extends Context.Service<Reviewer, {
         )
         if (answers.length === 1) {
           const only = answers[0]!
-          return only.ok
-            ? { verdict: verdict(only.value.verdict, only.value.summary), findings, attempts }
-            : { verdict: verdict("uncertain", `no valid review after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${only.problem.slice(0, 300)}`), findings, attempts }
+          if (only.ok) return { verdict: verdict(only.value.verdict, only.value.summary), findings, attempts }
+          const failure = `no valid review after ${attempts} request${attempts === 1 ? "" : "s"}: ${only.problem.slice(0, 300)}`
+          return { verdict: verdict("uncertain", failure, failure), findings, attempts }
         }
         // Several parts: any part asking for changes asks for changes; otherwise any part that could not
         // be judged (or got no valid answer) leaves the whole uncertain; only all parts passing is a pass.
@@ -340,7 +349,7 @@ export class Reviewer extends Context.Service<Reviewer, {
         const summary = `reviewed in ${answers.length} parts: ` + answers.map((a, i) =>
           `part ${i + 1} (${plan.parts[i]!.files.length} file${plan.parts[i]!.files.length === 1 ? "" : "s"}) ${a.ok ? `${a.value.verdict.replace("_", " ")}: ${a.value.summary.slice(0, 300)}` : `no valid review: ${a.problem.slice(0, 200)}`}`
         ).join(" | ")
-        return { verdict: verdict(kind, summary), findings, attempts }
+        return { verdict: verdict(kind, summary, answers.every((a) => !a.ok) ? summary : undefined), findings, attempts }
       })
     })
   }

@@ -6,14 +6,14 @@
  * that does not validate gets one repair request carrying the validation error. Every request is
  * recorded as a `ModelCall` (tokens, cost, latency) in the `ModelUsage` in context.
  */
-import { Clock, Duration, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Option, Redacted, Schema, SchemaIssue, Stream } from "effect"
 import { AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import type { HttpClient } from "effect/http"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import type { ModelProfile } from "./ModelRegistry.js"
 import { costOf, type ModelCall, ModelUsage } from "./ModelUsage.js"
 import { partsToStream, PROVIDER_MODULE, providerFor } from "./Providers.js"
-import { keyOrigin, scrub } from "./providers/http.js"
+import { isTimeout, keyOrigin, salvageJson, scrub } from "./providers/http.js"
 
 /** How a chain retries one model before moving to the next. */
 export interface RetryPolicy {
@@ -29,6 +29,13 @@ export interface RetryPolicy {
 /** The default retry policy. */
 export const DEFAULT_RETRY: RetryPolicy = { retries: 2, baseDelay: "1 second", maxDelay: "30 seconds", maxRetryAfter: "60 seconds" }
 
+/**
+ * The default bound on one call of a chain, every retry, fallback and the repair included
+ * (`[llm] role_timeout_seconds`). A model that does not answer within its own timeout
+ * (`[models.<id>] timeout_seconds`, default 120 s) is not asked again: the chain moves on.
+ */
+export const DEFAULT_ROLE_TIMEOUT_MS = 300_000
+
 /** What a chain is made of. */
 export interface ChainOptions {
   /** How the chain is named in usage records and messages (`chain:<id>`, `[planner]`, …). */
@@ -42,6 +49,50 @@ export interface ChainOptions {
   readonly cwd?: string | undefined
   /** Called with every `ModelCall`, besides the `ModelUsage` in context. */
   readonly onCall?: ((call: ModelCall) => Effect.Effect<void>) | undefined
+  /** The role the chain serves, for progress lines (`planner: waiting for …`); the chain's name when absent. */
+  readonly role?: string | undefined
+  /** The bound on one call, retries, fallbacks and repair included (default `DEFAULT_ROLE_TIMEOUT_MS`). */
+  readonly deadline?: Duration.Input | undefined
+}
+
+/** Which model answered a call of a chain, and what it took; on the finish part's `metadata.specOrch`. */
+export interface Attribution {
+  readonly chain: string
+  /** The profile id of the model that answered. */
+  readonly model: string
+  readonly modelName: string
+  /** HTTP requests this call made, over every model, the repair included. */
+  readonly calls: number
+  /** Requests to the model that answered (1 = first try). */
+  readonly attempt: number
+  /** The models given up on before the one that answered, each with why. */
+  readonly fallbacks: ReadonlyArray<{ readonly model: string; readonly reason: string }>
+  /** Whether the answer came from the repair request. */
+  readonly repaired: boolean
+  readonly usd?: number | undefined
+}
+
+/** The attribution the chain attached to a response's parts, when it came from a chain. */
+export const attributionOf = (parts: ReadonlyArray<{ readonly type: string }>): Attribution | undefined => {
+  const finish = parts.find((p) => p.type === "finish") as { metadata?: Record<string, unknown> } | undefined
+  const meta = finish?.metadata?.specOrch as Attribution | undefined
+  return meta !== undefined && typeof meta.model === "string" ? meta : undefined
+}
+
+/** Says, in a few words, what `a` records: `fb (model-x) after 4 calls; fallback from a (overloaded); repaired`. */
+export const describeAttribution = (a: Attribution): string =>
+  [
+    `${a.model} (${a.modelName}) after ${a.calls} call${a.calls === 1 ? "" : "s"}`,
+    ...a.fallbacks.map((f) => `fallback from ${f.model}: ${clip(f.reason, 120)}`),
+    ...(a.repaired ? ["repaired once"] : [])
+  ].join("; ")
+
+/** How many HTTP requests a failed chain call made (carried on the error's metadata), when known. */
+export const callsOfFailure = (error: unknown): number | undefined => {
+  if (!AiError.isAiError(error)) return undefined
+  const meta = (error.reason as { metadata?: Record<string, any> }).metadata
+  const n = meta?.specOrch?.calls
+  return typeof n === "number" ? n : undefined
 }
 
 /** Whether a failed call may succeed if repeated (or on another model). */
@@ -120,33 +171,122 @@ const usageOf = (parts: ReadonlyArray<Response.PartEncoded>) => {
   return { input: finish?.usage.inputTokens.total ?? 0, output: finish?.usage.outputTokens.total ?? 0 }
 }
 
-/**
- * Wraps `model.generateObject` with one repair request: when the answer does not validate against
- * the schema, the model sees its answer and the validation error and answers once more.
- */
-const withRepair = (model: LanguageModel.LanguageModel): LanguageModel.LanguageModel => {
-  const generateObject = (options: any) =>
-    model.generateObject(options).pipe(
-      Effect.catch((error: unknown) => {
-        if (!AiError.isAiError(error) || error.reason._tag !== "StructuredOutputError") return Effect.fail(error)
-        const reason = error.reason
-        const prompt = Prompt.concat(
-          Prompt.make(options.prompt),
-          Prompt.make([
-            { role: "assistant", content: reason.responseText === "" ? "(an empty answer)" : clip(reason.responseText, 8000) },
-            {
-              role: "user",
-              content: `That answer does not match the required JSON schema:\n${clip(reason.description, 2000)}\n` +
-                "Answer again with the complete, corrected JSON object only."
-            }
-          ])
-        )
-        return model.generateObject({ ...options, prompt })
-      })
-    )
-  // The generic signature of generateObject cannot be restated here; the wrapper preserves it.
-  return { ...model, generateObject: generateObject as LanguageModel.LanguageModel["generateObject"] }
+/** What one call of a chain has done so far (shared by its retries, fallbacks and repair). */
+interface CallState {
+  calls: number
+  readonly fallbacks: Array<{ readonly model: string; readonly reason: string }>
+  repairing: boolean
+  readonly startedAt: number
 }
+const CallStateKey = Context.Reference<CallState | undefined>("@spec-orch/harness/ModelChain/CallState", { defaultValue: () => undefined })
+
+/** A JSON path for messages: `waves[0].work_packets[2].depends_on`. */
+const pathText = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string => {
+  let out = ""
+  for (const seg of path) {
+    const key = typeof seg === "object" && seg !== null && "key" in seg ? seg.key : seg
+    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`
+  }
+  return out === "" ? "the top level" : out
+}
+
+/**
+ * What is wrong with an answer, in terms a model can act on: where in the JSON (a path) and what
+ * the schema expected there. Falls back to the decoder's own words when the answer cannot be read.
+ */
+export const schemaProblems = (schema: Schema.Top, responseText: string, fallback: string): ReadonlyArray<string> => {
+  if (responseText.trim() === "") return ["the answer was empty: answer with the JSON object"]
+  let value: unknown
+  try {
+    value = JSON.parse(salvageJson(responseText))
+  } catch (e) {
+    return [`the answer is not valid JSON (${clip(String((e as Error).message ?? e), 200)}): answer with one JSON object, no prose`]
+  }
+  const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown, never, never>)(value, { errors: "all" })
+  if (Exit.isSuccess(exit)) return [fallback]
+  const error = exit.cause.reasons.find((r) => r._tag === "Fail") as { error?: { issue?: SchemaIssue.Issue } } | undefined
+  const issue = error?.error?.issue
+  if (issue === undefined) return [fallback]
+  const failure = SchemaIssue.makeFormatterStandardSchemaV1()(issue)
+  const lines = failure.issues.map((i) => `at ${pathText(i.path ?? [])}: ${i.message}`)
+  return lines.length === 0 ? [fallback] : lines.slice(0, 20)
+}
+
+/** Re-labels a failure with how many requests the call made (so a caller can report the real count). */
+const withCalls = (error: AiError.AiError, calls: number): AiError.AiError => {
+  const reason = Object.assign(Object.create(Object.getPrototypeOf(error.reason)), error.reason, {
+    metadata: { ...(error.reason as any).metadata, specOrch: { calls } }
+  })
+  return AiError.make({ module: error.module, method: error.method, reason })
+}
+
+/**
+ * Bounds each call of `model` by `deadline`, counts its requests, and (unless `repair` is false)
+ * wraps `generateObject` with one repair request: when the answer does not validate against the
+ * schema, the model sees its answer and where and how it is wrong, and answers once more.
+ */
+const finish = (
+  model: LanguageModel.LanguageModel,
+  options: { readonly repair: boolean; readonly deadline: Duration.Duration; readonly label: string }
+): LanguageModel.LanguageModel => {
+  const bounded = <A, R>(effect: Effect.Effect<A, AiError.AiError, R>) =>
+    Effect.gen(function*() {
+      const state: CallState = { calls: 0, fallbacks: [], repairing: false, startedAt: yield* Clock.currentTimeMillis }
+      return yield* effect.pipe(
+        Effect.timeoutOrElse({
+          duration: options.deadline,
+          orElse: () =>
+            Effect.fail(AiError.make({
+              module: "ModelChain",
+              method: "generateText",
+              reason: new AiError.NetworkError({
+                reason: "TransportError",
+                method: "POST",
+                url: "",
+                description: `${options.label}: no answer within ${Duration.format(options.deadline)} in total, over every model and retry ([llm] role_timeout_seconds)`
+              })
+            }))
+        }),
+        Effect.mapError((e) => (AiError.isAiError(e) ? withCalls(e, state.calls) : e)),
+        Effect.provideService(CallStateKey, state)
+      )
+    })
+  const generateObject = (options_: any) =>
+    bounded(Effect.gen(function*() {
+      const first = yield* model.generateObject(options_).pipe(Effect.result)
+      if (first._tag === "Success") return first.success
+      const error = first.failure as unknown
+      if (!options.repair || !AiError.isAiError(error) || error.reason._tag !== "StructuredOutputError") return yield* Effect.fail(error as AiError.AiError)
+      const reason = error.reason
+      const problems = schemaProblems(options_.schema, reason.responseText, clip(reason.description, 2000))
+      const state = yield* CallStateKey
+      if (state !== undefined) state.repairing = true
+      yield* Effect.logWarning(`${options.label}: the answer does not match the schema; asking once more (${clip(problems[0]!, 160)})`)
+      const prompt = Prompt.concat(
+        Prompt.make(options_.prompt),
+        Prompt.make([
+          { role: "assistant", content: reason.responseText === "" ? "(an empty answer)" : clip(reason.responseText, 8000) },
+          {
+            role: "user",
+            content: `That answer does not match the required JSON schema:\n${problems.map((p) => `- ${p}`).join("\n")}\n` +
+              "Answer again with the complete, corrected JSON object only."
+          }
+        ])
+      )
+      return yield* model.generateObject({ ...options_, prompt })
+    }))
+  const generateText = (options_: any) => bounded(model.generateText(options_))
+  // The generic signatures cannot be restated here; the wrappers preserve them.
+  return {
+    ...model,
+    generateObject: generateObject as LanguageModel.LanguageModel["generateObject"],
+    generateText: generateText as LanguageModel.LanguageModel["generateText"]
+  }
+}
+
+/** Wraps `model.generateObject` with one repair request (kept for callers that build their own model). */
+const withRepair = (model: LanguageModel.LanguageModel): LanguageModel.LanguageModel =>
+  finish(model, { repair: true, deadline: Duration.millis(DEFAULT_ROLE_TIMEOUT_MS), label: "model" })
 
 /** Builds the chain's `LanguageModel`. Cheap and side-effect free: nothing is sent until a call. */
 const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel, never, HttpClient.HttpClient> =>
@@ -156,6 +296,8 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     const baseMs = Duration.toMillis(Duration.fromInputUnsafe(retry.baseDelay))
     const maxMs = Duration.toMillis(Duration.fromInputUnsafe(retry.maxDelay))
     const maxRetryAfter = Duration.fromInputUnsafe(retry.maxRetryAfter)
+    const deadline = Duration.fromInputUnsafe(options.deadline ?? Duration.millis(DEFAULT_ROLE_TIMEOUT_MS))
+    const label = options.role ?? options.name
     const context = yield* Effect.context<HttpClient.HttpClient>()
     const spawner = yield* Effect.serviceOption(ChildProcessSpawner.ChildProcessSpawner)
     const builtWith = yield* Effect.serviceOption(ModelUsage)
@@ -170,6 +312,8 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     /** The wait before retry `attempt + 1`, or `undefined` to move to the next model now. */
     const delayFor = (error: AiError.AiError, attempt: number): Duration.Duration | undefined => {
       if (attempt > retry.retries) return undefined
+      // A model that let its whole timeout pass is not asked again: that is how a hanging provider looks.
+      if (isTimeout(error)) return undefined
       const ra = error.retryAfter
       if (ra !== undefined) return Duration.isGreaterThan(ra, maxRetryAfter) ? undefined : ra
       return Duration.millis(Math.min(baseMs * 2 ** (attempt - 1), maxMs))
@@ -178,36 +322,61 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     const call = (providerOptions: LanguageModel.ProviderOptions) =>
       Effect.gen(function*() {
         const kind = providerOptions.responseFormat.type === "json" ? "object" as const : "text" as const
+        const state: CallState = (yield* CallStateKey) ?? { calls: 0, fallbacks: [], repairing: false, startedAt: yield* Clock.currentTimeMillis }
         const failures: Array<{ profile: ModelProfile; attempts: number; last: AiError.AiError }> = []
-        for (const profile of options.members) {
+        const total = retry.retries + 1
+        for (const [index, profile] of options.members.entries()) {
           const generate = providerFor(profile.apiType)
           const module = PROVIDER_MODULE[profile.apiType]
           for (let attempt = 1;; attempt++) {
             const key = yield* keyFor(profile, options.cwd, spawner)
             const started = yield* Clock.currentTimeMillis
+            if (attempt > 1 || index > 0) {
+              const waited = Math.round((started - state.startedAt) / 1000)
+              yield* Effect.logWarning(`${label}: waiting for ${profile.id} (${profile.model}) (attempt ${attempt}/${total}, ${waited} s)`)
+            }
+            state.calls++
             const result = yield* generate({ profile, key, module }, providerOptions).pipe(Effect.provideContext(context), Effect.result)
             const latencyMs = (yield* Clock.currentTimeMillis) - started
-            const base = { at: started, chain: options.name, model: profile.id, modelName: profile.model, api: profile.apiType, kind, attempt, latencyMs }
+            const base = {
+              at: started,
+              chain: options.name,
+              model: profile.id,
+              modelName: profile.model,
+              api: profile.apiType,
+              kind,
+              attempt,
+              latencyMs,
+              ...(options.role !== undefined ? { role: options.role } : {}),
+              ...(state.repairing ? { repair: true } : {})
+            }
             if (result._tag === "Success") {
               const tokens = usageOf(result.success)
               const usd = costOf(profile.prices, tokens.input, tokens.output)
               yield* record({ ...base, ok: true, inputTokens: tokens.input, outputTokens: tokens.output, ...(usd !== undefined ? { usd } : {}) })
-              return addMetadata(result.success, {
+              const attribution: Attribution = {
                 chain: options.name,
                 model: profile.id,
                 modelName: profile.model,
+                calls: state.calls,
                 attempt,
+                fallbacks: [...state.fallbacks],
+                repaired: state.repairing,
                 ...(usd !== undefined ? { usd } : {})
-              })
+              }
+              return addMetadata(result.success, attribution as any)
             }
             const error = result.failure
-            yield* record({ ...base, ok: false, inputTokens: 0, outputTokens: 0, error: error.reason._tag, detail: scrub(summary(error), key) })
+            const detail = scrub(summary(error), key)
+            yield* record({ ...base, ok: false, inputTokens: 0, outputTokens: 0, error: error.reason._tag, detail })
             if (!isTransient(error)) return yield* Effect.fail(error)
             const wait = delayFor(error, attempt)
             if (wait === undefined) {
               failures.push({ profile, attempts: attempt, last: error })
-              // Debug, not warning: stdout may carry a command's --json output; the usage ledger keeps the detail.
-              yield* Effect.logDebug(`model ${profile.id} of ${options.name} failed ${attempt} time(s): ${scrub(summary(error), key)}; trying the next model`)
+              // The reason without the `<id> (<model>): ` its description starts with: the model is named beside it.
+              const prefix = `${profile.id} (${profile.model}): `
+              state.fallbacks.push({ model: profile.id, reason: detail.startsWith(prefix) ? detail.slice(prefix.length) : detail })
+              yield* Effect.logWarning(`${label}: ${profile.id} (${profile.model}) failed ${attempt} time(s): ${clip(detail, 200)}`)
               break
             }
             yield* Effect.sleep(wait)
@@ -220,7 +389,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
       generateText: call,
       streamText: (providerOptions) => Stream.unwrap(Effect.map(call(providerOptions), (parts) => Stream.fromIterable(partsToStream(parts))))
     })
-    return options.repair === false ? model : withRepair(model)
+    return finish(model, { repair: options.repair !== false, deadline, label })
   })
 
 /** The chain as a `LanguageModel` layer. */
@@ -232,4 +401,4 @@ const describeChain = (members: ReadonlyArray<ModelProfile>): string =>
   members.map((m) => `${m.id} (${keyOrigin(m.key)})`).join(" → ")
 
 /** Model chains: `ModelChain.make(options)` / `ModelChain.layer(options)` build one as a `LanguageModel`. */
-export const ModelChain = { make, layer, withRepair, isTransient, describeChain, describeFailure: summary, DEFAULT_RETRY } as const
+export const ModelChain = { make, layer, withRepair, isTransient, describeChain, describeFailure: summary, DEFAULT_RETRY, DEFAULT_ROLE_TIMEOUT_MS } as const

@@ -29,7 +29,11 @@ export const ModelCall = Schema.Struct({
   /** `AiError` reason tag, e.g. `RateLimitError`, when `ok` is false. */
   error: Schema.optionalKey(Schema.String),
   /** Human summary of the failure (never contains a key). */
-  detail: Schema.optionalKey(Schema.String)
+  detail: Schema.optionalKey(Schema.String),
+  /** The LLM role the chain served (`planner`, `reviewer`, …). */
+  role: Schema.optionalKey(Schema.String),
+  /** True for the one repair request after an answer that did not match the schema. */
+  repair: Schema.optionalKey(Schema.Boolean)
 })
 /** One request to one model. */
 export type ModelCall = typeof ModelCall.Type

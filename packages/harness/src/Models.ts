@@ -5,7 +5,7 @@
  * request is made only when a role's model is called or `check` runs.
  */
 import { Project, type SpecOrchConfig } from "@spec-orch/contract"
-import { Clock, Config, Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import type { HttpClient } from "effect/http"
 import { ModelChain, type RetryPolicy } from "./ModelChain.js"
@@ -57,6 +57,8 @@ export interface ModelsOptions {
   readonly retry?: Partial<RetryPolicy> | undefined
   /** Upper bound for each probe of `check` (default 60 s; a model's own timeout applies when shorter). */
   readonly checkTimeoutMs?: number | undefined
+  /** The bound on one call of a role's chain, retries, fallbacks and repair included (default `[llm] role_timeout_seconds`, else 300 s). */
+  readonly roleTimeoutMs?: number | undefined
   /** How many models `check` probes at once (default 4). */
   readonly checkConcurrency?: number | undefined
 }
@@ -116,8 +118,22 @@ export class Models extends Context.Service<Models, {
         const roles = resolveRoles(config, env)
         const role = (r: LlmRole) => roles.find((x) => x.role === r)!
 
-        const chain = (name: string, members: ReadonlyArray<ModelProfile>, extra: { retry?: Partial<RetryPolicy>; onCall?: (c: ModelCall) => Effect.Effect<void> } = {}) =>
-          ModelChain.make({ name, members, retry: extra.retry ?? options.retry, cwd: options.cwd, onCall: extra.onCall }).pipe(Effect.provideContext(context))
+        const roleTimeoutMs = options.roleTimeoutMs ??
+          (config.llm.role_timeout_seconds !== undefined ? Math.round(config.llm.role_timeout_seconds * 1000) : ModelChain.DEFAULT_ROLE_TIMEOUT_MS)
+        const chain = (
+          name: string,
+          members: ReadonlyArray<ModelProfile>,
+          extra: { retry?: Partial<RetryPolicy>; onCall?: (c: ModelCall) => Effect.Effect<void>; role?: LlmRole } = {}
+        ) =>
+          ModelChain.make({
+            name,
+            members,
+            retry: extra.retry ?? options.retry,
+            cwd: options.cwd,
+            onCall: extra.onCall,
+            role: extra.role,
+            deadline: Duration.millis(roleTimeoutMs)
+          }).pipe(Effect.provideContext(context))
 
         const forRole = Effect.fn("Models.forRole")(function*(r: LlmRole) {
           const resolved = role(r)
@@ -125,7 +141,7 @@ export class Models extends Context.Service<Models, {
           for (const skipped of resolved.plan!.members.filter((m) => m.key === undefined)) {
             yield* Effect.logDebug(`[${r}] skips model ${skipped.id} of ${resolved.plan!.name}: it needs ${describeMissing(skipped.missing)}`)
           }
-          return yield* chain(resolved.plan!.name, resolved.usable)
+          return yield* chain(resolved.plan!.name, resolved.usable, { role: r })
         })
 
         const probe = (profile: ModelProfile) =>

@@ -97,14 +97,14 @@ describe("ModelChain fallback", () => {
       assert.strictEqual(successOf(result), "streamed")
     }))
 
-  it.live("gives up on a model that does not answer within its timeout and falls back", () =>
+  it.live("gives up on a model that does not answer within its timeout without asking it again, and falls back", () =>
     Effect.gen(function*() {
       const { result, calls } = yield* withPlanner(
         byModel({ "MiniMax-M2.7-highspeed": [{ hang: true }], "doubao-seed-2.0-code": [{ text: "awake" }] }),
         text
       )
       assert.strictEqual(successOf(result), "awake")
-      assert.deepStrictEqual(summary(calls), ["minimax_reasoning#1:NetworkError", "minimax_reasoning#2:NetworkError", "minimax_reasoning#3:NetworkError", "doubao_seed_code#1:ok"])
+      assert.deepStrictEqual(summary(calls), ["minimax_reasoning#1:NetworkError", "doubao_seed_code#1:ok"])
       assert.include(calls[0]!.detail!, "no answer within 0.5 s")
     }))
 

@@ -125,7 +125,7 @@ export class Planner extends Context.Service<Planner, {
           moves = scoped.moves
           attempts = scoped.attempts
           planner = model.value.name
-          notes.push(`${planner} wrote this plan: review it, then approve it for run-plan with \`spec-orch plan approve ${missionId}\``)
+          notes.push(`${planner}${scoped.answeredBy !== undefined ? ` (${scoped.answeredBy})` : ""} wrote this plan: review it, then approve it for run-plan with \`spec-orch plan approve ${missionId}\``)
         } else {
           const offline = normalizePlan(planOffline({ missionId: mission.id, specText, specPath: mission.specPath, acceptanceCriteria: criteria, constraints: mission.constraints, verification, createdAt }))
           fresh = offline.plan

@@ -1,11 +1,12 @@
 /**
  * The LLM scoper: asks the planner model for a plan as structured output (an Effect Schema, sent to
- * the provider as JSON Schema), repairs once with the problems fed back, then normalizes and
- * validates the result like any other plan. The spec is fenced as untrusted data; verification
+ * the provider as JSON Schema) whose check includes the plan problems normalization cannot fix, so
+ * the model chain's one repair request carries them; then normalizes and validates the result like
+ * any other plan. The spec is fenced as untrusted data; verification
  * commands come from the project's config, never from the model.
  */
-import { makePacketId, type MissionId, Plan, RunClass, sha256, type VerificationStep, Wave, WorkPacket } from "@spec-orch/contract"
-import { Effect, Schema } from "effect"
+import { describeModelAnswered, makePacketId, modelAnsweredOf, modelCallsOfFailure, type MissionId, Plan, RunClass, sha256, type VerificationStep, Wave, WorkPacket } from "@spec-orch/contract"
+import { Effect, Option, Schema } from "effect"
 import { AiError, LanguageModel, type Prompt } from "effect/ai"
 import { PlannerError, PlannerModelFailed, PlanOutputInvalid } from "./PlannerError.js"
 import { normalizePlan, type PacketMove } from "./PlanNormalization.js"
@@ -64,8 +65,10 @@ export interface Scoped {
   readonly plan: Plan
   readonly moves: ReadonlyArray<PacketMove>
   readonly problems: ReadonlyArray<PlanProblem>
-  /** 1, or 2 when a repair was needed. */
+  /** The HTTP requests the model chain made for it (retries, fallbacks and the repair included). */
   readonly attempts: number
+  /** Which model answered, after how many calls, fallbacks and repair (when the model is a chain). */
+  readonly answeredBy?: string | undefined
 }
 
 const SYSTEM = [
@@ -145,58 +148,56 @@ const toPlan = (input: ScopeInput, scoped: ScopedPlan): Plan =>
 /** Problems the model must fix: errors normalization cannot repair (uncovered criteria included). */
 const unfixable = (problems: ReadonlyArray<PlanProblem>) => problems.filter((p) => p.severity === "error")
 
-type Attempt =
-  | { readonly _tag: "Plan"; readonly plan: Plan; readonly moves: ReadonlyArray<PacketMove>; readonly problems: ReadonlyArray<PlanProblem>; readonly responseText: string }
-  | { readonly _tag: "Invalid"; readonly problems: ReadonlyArray<string>; readonly responseText: string }
-
-/** Asks the planner model for a plan (see the module comment). */
+/**
+ * Asks the planner model for a plan (see the module comment). The model chain retries, falls back
+ * and repairs once; plan problems normalization cannot fix are part of the schema it checks, so
+ * the one repair request carries them too. Nothing here sends a request of its own.
+ */
 export const scopePlan = Effect.fn("Scoper.scopePlan")(function*(input: ScopeInput): Effect.fn.Return<Scoped, PlannerError, LanguageModel.LanguageModel> {
   const failed = (reason: PlannerModelFailed | PlanOutputInvalid) => new PlannerError({ missionId: input.missionId, reason })
-
-  const attempt = (prompt: Prompt.RawInput): Effect.Effect<Attempt, PlannerError, LanguageModel.LanguageModel> =>
-    LanguageModel.generateObject({ prompt, schema: ScopedPlan, objectName: "plan" }).pipe(
-      Effect.map((response): Attempt => {
-        const raw = toPlan(input, response.value)
-        const { plan, moves } = normalizePlan(raw)
-        const problems = validatePlan(plan, { acceptanceCriteria: input.acceptanceCriteria })
-        return { _tag: "Plan", plan, moves, problems, responseText: JSON.stringify(response.value) }
-      }),
-      Effect.catchTag("AiError", (e: AiError.AiError) => {
-        const reason = e.reason
-        if (reason._tag === "StructuredOutputError") return Effect.succeed<Attempt>({ _tag: "Invalid", problems: [reason.description], responseText: reason.responseText })
-        if (reason._tag === "InvalidOutputError") return Effect.succeed<Attempt>({ _tag: "Invalid", problems: [reason.description], responseText: "" })
-        return Effect.fail(failed(new PlannerModelFailed({ model: input.modelName, description: e.message })))
-      })
-    )
+  const assess = (scoped: ScopedPlan) => {
+    const { plan, moves } = normalizePlan(toPlan(input, scoped))
+    return { plan, moves, problems: validatePlan(plan, { acceptanceCriteria: input.acceptanceCriteria }) }
+  }
+  // A plan the model must fix does not validate: its unfixable problems are the schema's complaint.
+  const checked = ScopedPlan.pipe(
+    Schema.check(Schema.makeFilter((scoped: ScopedPlan) => {
+      const problems = unfixable(assess(scoped).problems)
+      return problems.length === 0 ? true : `the plan is not valid: ${problems.map((p) => p.message).join("; ")}`
+    }))
+  ).annotate({ identifier: "plan" })
 
   const messages: Array<Prompt.MessageEncoded> = [
     { role: "system", content: SYSTEM },
     { role: "user", content: scoperPrompt(input) }
   ]
-  const first = yield* attempt(messages)
-  const firstProblems = first._tag === "Invalid" ? first.problems : unfixable(first.problems).map((p) => p.message)
-  if (first._tag === "Plan" && firstProblems.length === 0) return { plan: first.plan, moves: first.moves, problems: first.problems, attempts: 1 }
-
-  yield* Effect.logWarning("planner output needs repair", { problems: firstProblems })
-  const second = yield* attempt([
-    ...messages,
-    { role: "assistant", content: first.responseText === "" ? "(no usable answer)" : first.responseText },
-    {
-      role: "user",
-      content: [
-        "Your answer is not a valid plan:",
-        ...firstProblems.map((p) => `- ${p}`),
-        "",
-        "Answer again with the complete corrected JSON object only."
-      ].join("\n")
+  const result = yield* LanguageModel.generateObject({ prompt: messages, schema: checked, objectName: "plan" }).pipe(Effect.result)
+  if (result._tag === "Success") {
+    const answered = modelAnsweredOf(result.success.content)
+    const { plan, moves, problems } = assess(result.success.value)
+    const withModel = answered === undefined ? plan : new Plan({ ...plan, plannerModel: describeModelAnswered(answered) })
+    return { plan: withModel, moves, problems, attempts: answered?.calls ?? 1, ...(answered !== undefined ? { answeredBy: describeModelAnswered(answered) } : {}) }
+  }
+  const e = result.failure
+  const attempts = modelCallsOfFailure(e) ?? 1
+  const reason = e.reason
+  if (reason._tag !== "StructuredOutputError" && reason._tag !== "InvalidOutputError") {
+    return yield* failed(new PlannerModelFailed({ model: input.modelName, description: e.message }))
+  }
+  // After the repair, a plan whose only problems are uncovered criteria is kept, with those problems listed.
+  const responseText = reason._tag === "StructuredOutputError" ? reason.responseText : ""
+  const lenient = (() => {
+    try {
+      return Schema.decodeUnknownOption(ScopedPlan)(JSON.parse(responseText))
+    } catch {
+      return Option.none<ScopedPlan>()
     }
-  ])
-  if (second._tag === "Invalid") {
-    return yield* failed(new PlanOutputInvalid({ model: input.modelName, attempts: 2, problems: second.problems }))
+  })()
+  if (Option.isSome(lenient)) {
+    const { plan, moves, problems } = assess(lenient.value)
+    const structural = unfixable(problems).filter((p) => p.code !== "uncovered-criterion")
+    if (structural.length === 0) return { plan, moves, problems, attempts }
+    return yield* failed(new PlanOutputInvalid({ model: input.modelName, attempts, problems: structural.map((p) => p.message) }))
   }
-  const structural = unfixable(second.problems).filter((p) => p.code !== "uncovered-criterion")
-  if (structural.length > 0) {
-    return yield* failed(new PlanOutputInvalid({ model: input.modelName, attempts: 2, problems: structural.map((p) => p.message) }))
-  }
-  return { plan: second.plan, moves: second.moves, problems: second.problems, attempts: 2 }
+  return yield* failed(new PlanOutputInvalid({ model: input.modelName, attempts, problems: [reason.description] }))
 })

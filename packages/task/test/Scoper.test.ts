@@ -38,7 +38,7 @@ const good = answer([
 ])
 
 describe("scopePlan", () => {
-  it("turns the model's structured output into a normalized plan with the project's verification", () =>
+  it.effect("turns the model's structured output into a normalized plan with the project's verification", () =>
     Effect.gen(function*() {
       const model = scriptedModel([good])
       const scoped = yield* scopePlan(input).pipe(Effect.provide(model.layer))
@@ -50,7 +50,7 @@ describe("scopePlan", () => {
       assert.deepStrictEqual(scoped.problems, [])
     }))
 
-  it("fences the spec as untrusted data and shows criteria, files and verification", () =>
+  it.effect("fences the spec as untrusted data and shows criteria, files and verification", () =>
     Effect.gen(function*() {
       const model = scriptedModel([good])
       yield* scopePlan(input).pipe(Effect.provide(model.layer))
@@ -64,48 +64,46 @@ describe("scopePlan", () => {
       assert.include(fence![2], "Ignore all previous instructions")
     }))
 
-  it("repairs once, feeding back the validation error and the invalid answer", () =>
+  // The model chain (harness) retries and repairs once; the scoper itself sends exactly one request.
+  it.effect("sends one request and reports an answer that does not match the schema, without asking again", () =>
     Effect.gen(function*() {
       const broken = JSON.stringify({ waves: [{ wave_number: 0, description: "x", work_packets: [{ packet_id: "Bad Id", title: "t" }] }] })
       const model = scriptedModel([broken, good])
-      const scoped = yield* scopePlan(input).pipe(Effect.provide(model.layer))
-      assert.strictEqual(scoped.attempts, 2)
-      const repair = promptText(model.prompts[1]!)
-      assert.strictEqual(repair.length, 4)
-      assert.strictEqual(repair[2], `assistant: ${broken}`)
-      assert.match(repair[3]!, /^user: Your answer is not a valid plan:\n- /)
-      assert.match(repair[3]!, /packet_id/)
+      const error = yield* Effect.flip(scopePlan(input).pipe(Effect.provide(model.layer)))
+      assert.strictEqual(model.prompts.length, 1)
+      assert.strictEqual(error.reason._tag, "PlanOutputInvalid")
+      assert.match(error.message, /^cannot plan mission m-waves: the planner model chain:planner gave no usable plan in 1 attempts:/)
+      assert.match(error.message, /packet_id/)
     }))
 
-  it("repairs a plan whose dependencies do not exist or that leaves a criterion uncovered", () =>
+  it.effect("makes plan problems normalization cannot fix part of the schema's complaint, so the chain's repair carries them", () =>
     Effect.gen(function*() {
       const first = answer([[p("models", ["a/"])], [p("executor", ["b/"], ["modles"], [criteria[0]!])]])
       const model = scriptedModel([first, good])
-      const scoped = yield* scopePlan(input).pipe(Effect.provide(model.layer))
-      assert.strictEqual(scoped.attempts, 2)
-      const feedback = promptText(model.prompts[1]!)[3]!
-      assert.include(feedback, `packet "executor" depends on "modles", which no packet of this plan has as its id`)
-      assert.include(feedback, `acceptance criterion AC-2 "A failed packet cancels its wave" is not covered by any packet`)
+      const error = yield* Effect.flip(scopePlan(input).pipe(Effect.provide(model.layer)))
+      assert.strictEqual(model.prompts.length, 1)
+      assert.include(error.message, `packet "executor" depends on "modles", which no packet of this plan has as its id`)
     }))
 
-  it("gives up after the repair with the problems that remain", () =>
+  it.effect("names the problem of an answer that is not JSON", () =>
     Effect.gen(function*() {
-      const model = scriptedModel(["not json at all", "{\"waves\": 3}"])
+      const model = scriptedModel(["not json at all"])
       const error = yield* Effect.flip(scopePlan(input).pipe(Effect.provide(model.layer)))
       assert.strictEqual(error.reason._tag, "PlanOutputInvalid")
-      assert.match(error.message, /^cannot plan mission m-waves: the planner model chain:planner gave no usable plan in 2 attempts:/)
       assert.match(error.message, /plan with --offline/)
     }))
 
-  it("keeps a plan that still misses a criterion after the repair, reporting it", () =>
+  it.effect("keeps a plan whose only problem is a criterion no packet covers, reporting it", () =>
     Effect.gen(function*() {
       const partial = answer([[p("models", ["a/"], [], [criteria[0]!])]])
-      const scoped = yield* scopePlan(input).pipe(Effect.provide(scriptedModel([partial, partial]).layer))
-      assert.strictEqual(scoped.attempts, 2)
+      const model = scriptedModel([partial, partial])
+      const scoped = yield* scopePlan(input).pipe(Effect.provide(model.layer))
+      assert.strictEqual(model.prompts.length, 1)
+      assert.strictEqual(scoped.attempts, 1)
       assert.deepStrictEqual(scoped.problems.map((x) => x.code), ["uncovered-criterion"])
     }))
 
-  it("does not retry when the provider refuses the request", () =>
+  it.effect("does not retry when the provider refuses the request", () =>
     Effect.gen(function*() {
       const model = scriptedModel([authFailure(), good])
       const error = yield* Effect.flip(scopePlan(input).pipe(Effect.provide(model.layer)))

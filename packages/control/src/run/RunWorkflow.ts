@@ -560,7 +560,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         : `reviewer "${adapterName}" has no model available in this run (check \`spec-orch models check\`); review with \`spec-orch review-issue ${issue.id}\``,
       diffHash: committed.diffHash
     })
-  }))
+  }), (verdict) => (verdict.failure !== undefined ? { ok: false, summary: verdict.failure } : { ok: true }))
 
   const gate = yield* stage("gate", GateStage, Effect.gen(function*() {
     const ledger = yield* EvidenceLedger

@@ -149,7 +149,7 @@ export const postJson = (ctx: CallContext, url: string, headers: Record<string, 
       ),
       Effect.timeoutOrElse({
         duration: Duration.millis(ctx.profile.timeoutMs),
-        orElse: () => Effect.fail(network(`${ctx.profile.id} (${ctx.profile.model}): no answer within ${seconds} s (timeout; [models.<id>] timeout_seconds)`))
+        orElse: () => Effect.fail(network(`${ctx.profile.id} (${ctx.profile.model}): no answer within ${seconds} s ${TIMEOUT_MARK}`))
       })
     )
     const res = yield* exchange
@@ -165,6 +165,12 @@ export const postJson = (ctx: CallContext, url: string, headers: Record<string, 
         }))
     })
   })
+
+/** Whether `error` is a model letting its whole timeout pass (see `postJson`). */
+export const isTimeout = (error: AiError.AiError): boolean =>
+  error.reason._tag === "NetworkError" && (error.reason.description ?? "").includes(TIMEOUT_MARK)
+
+const TIMEOUT_MARK = "(timeout; [models.<id>] timeout_seconds)"
 
 /** Extracts the JSON object from a model's text answer: strips code fences and any prose around the outermost braces. */
 export const salvageJson = (text: string): string => {

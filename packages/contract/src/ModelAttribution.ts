@@ -1,0 +1,42 @@
+/**
+ * Which model answered an LLM role's call: the model chain puts it on the response (the finish
+ * part's `metadata.specOrch`) and the request count on a failure (`reason.metadata.specOrch.calls`).
+ * Plans and reviews record it, so a reader knows which model produced them and what it took.
+ */
+
+/** What the chain says about the model that answered. */
+export interface ModelAnswered {
+  /** The chain (`chain:<id>`, `model:<id>`, `[planner]`, …). */
+  readonly chain: string
+  /** The profile id of the model that answered. */
+  readonly model: string
+  /** The model name sent on the wire. */
+  readonly modelName: string
+  /** HTTP requests the call made, over every model, the repair included. */
+  readonly calls: number
+  /** The models given up on before, each with why. */
+  readonly fallbacks: ReadonlyArray<{ readonly model: string; readonly reason: string }>
+  /** Whether the answer came from the one repair request. */
+  readonly repaired: boolean
+}
+
+/** The attribution on a response's parts, when a model chain produced it. */
+export const modelAnsweredOf = (parts: ReadonlyArray<{ readonly type: string }>): ModelAnswered | undefined => {
+  const finish = parts.find((p) => p.type === "finish") as { readonly metadata?: Record<string, any> } | undefined
+  const meta = finish?.metadata?.specOrch
+  return meta !== undefined && typeof meta.model === "string" && typeof meta.calls === "number" ? meta as ModelAnswered : undefined
+}
+
+/** The HTTP requests a failed call made, when a model chain recorded them on the error. */
+export const modelCallsOfFailure = (error: unknown): number | undefined => {
+  const n = (error as { readonly reason?: { readonly metadata?: Record<string, any> } } | undefined)?.reason?.metadata?.specOrch?.calls
+  return typeof n === "number" ? n : undefined
+}
+
+/** `b (claude-x) after 4 calls; fallback from a: overloaded; repaired once`. */
+export const describeModelAnswered = (a: ModelAnswered): string =>
+  [
+    `${a.model} (${a.modelName}) after ${a.calls} call${a.calls === 1 ? "" : "s"}`,
+    ...a.fallbacks.map((f) => `fallback from ${f.model}: ${f.reason.length > 200 ? `${f.reason.slice(0, 200)}…` : f.reason}`),
+    ...(a.repaired ? ["repaired once"] : [])
+  ].join("; ")
