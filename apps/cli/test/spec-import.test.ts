@@ -66,6 +66,28 @@ describe("spec-orch spec import", () => {
       assert.isTrue(out.unapproved)
     }))
 
+  it.effect("takes the original's flags: --format bdd, --mission-id, --title and --dry-run", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      cpSync(join(FIXTURES, "gherkin/checkout.feature"), join(dir, "features/checkout.feature"), { recursive: true })
+      const dry = yield* cli("--cwd", dir, "spec", "import", "features", "--format", "bdd", "--mission-id", "checkout", "--title", "Checkout", "--dry-run")
+      assert.strictEqual(dry.code, 0, dry.stderr)
+      assert.include(dry.stdout, [
+        "Would import features (gherkin) into mission checkout (drafting): 4 acceptance criteria.",
+        "Dry run: nothing written. The draft's spec.md would be:",
+        "",
+        "# Checkout",
+        "",
+        "<!-- spec-orch import: format=gherkin source=features -->"
+      ].join("\n"))
+      assert.include(dry.stdout, "- Guest pays by card: Given a guest with \"Blue mug\" in the cart, when they pay with a valid card, then they see an order confirmation with an order number, and they receive a confirmation email (source: features/checkout.feature:10)")
+      assert.isFalse(existsSync(join(dir, "docs/specs/checkout")))
+      const r = yield* cli("--cwd", dir, "spec", "import", "features", "--format", "bdd", "--mission-id", "checkout", "--title", "Checkout", "--json")
+      assert.strictEqual(r.code, 0, r.stderr)
+      const out = JSON.parse(r.stdout)
+      assert.deepStrictEqual([out.action, out.format, out.mission.id, out.mission.title, out.criteria], ["created", "gherkin", "checkout", "Checkout", 4])
+    }))
+
   it.effect("a malformed source fails with file and line and leaves no mission behind", () =>
     Effect.gen(function*() {
       const dir = project()

@@ -55,11 +55,56 @@ export interface SpecImportOutcome {
   readonly view: MissionView
   readonly criteria: number
   readonly taskGroups: number
-  /** For an update: criteria added and removed (without source notes), sections whose text changed. */
-  readonly changes: { readonly added: ReadonlyArray<string>; readonly removed: ReadonlyArray<string>; readonly sections: ReadonlyArray<string>; readonly moved: number }
+  /**
+   * For an update (without source notes): criteria added, removed, and changed (same label, such as
+   * `FR-003` or a scenario's name, new text), how many only moved in the source, sections whose text changed.
+   */
+  readonly changes: {
+    readonly added: ReadonlyArray<string>
+    readonly removed: ReadonlyArray<string>
+    readonly changed: ReadonlyArray<{ readonly from: string; readonly to: string }>
+    readonly sections: ReadonlyArray<string>
+    readonly moved: number
+  }
   /** An approved mission replaced with `force` (now drafting again). */
   readonly unapproved: boolean
+  /** Nothing was written (`dryRun`); `specText` is what spec.md would be. */
+  readonly dryRun: boolean
+  readonly specText: string
 }
+
+/** The label of a criterion (`FR-003`, `auth / Login / Wrong code`): the text before its first ": ". */
+const labelOf = (criterion: string): string | undefined => {
+  const i = criterion.indexOf(": ")
+  return i > 0 ? criterion.slice(0, i) : undefined
+}
+
+/** What changed between two lists of criteria (source notes removed). */
+export const criteriaChanges = (before: ReadonlyArray<string>, after: ReadonlyArray<string>) => {
+  const count = (list: ReadonlyArray<string>, label: string) => list.filter((c) => labelOf(c) === label).length
+  let added = after.filter((c) => !before.includes(c))
+  let removed = before.filter((c) => !after.includes(c))
+  const changed: Array<{ from: string; to: string }> = []
+  for (const to of [...added]) {
+    const label = labelOf(to)
+    if (label === undefined || count(before, label) !== 1 || count(after, label) !== 1) continue
+    const from = removed.find((c) => labelOf(c) === label)
+    if (from === undefined) continue
+    changed.push({ from, to })
+    added = added.filter((c) => c !== to)
+    removed = removed.filter((c) => c !== from)
+  }
+  return { added, removed, changed }
+}
+
+/** "2 criteria added, 1 changed" for messages. */
+export const describeCriteriaChanges = (c: SpecImportOutcome["changes"]): string =>
+  [
+    c.added.length > 0 ? `${c.added.length} ${c.added.length === 1 ? "criterion" : "criteria"} added` : "",
+    c.removed.length > 0 ? `${c.removed.length} removed` : "",
+    c.changed.length > 0 ? `${c.changed.length} changed` : "",
+    c.sections.length > 0 ? `${c.sections.join(", ")} changed` : ""
+  ].filter((s) => s !== "").join(", ")
 
 const SOURCE_NOTE = /\s*\(source: [^()]*:\d+\)$/
 /** A criterion without its source note. */
@@ -104,10 +149,24 @@ const sectionsOf = (text: string): Map<string, string> => {
   return out
 }
 
+/** What to import and how. */
+export interface SpecImportInput {
+  readonly path: string
+  /** Detected from the files present when not given. */
+  readonly format?: SpecFormat | undefined
+  readonly missionId?: string | undefined
+  /** The mission's title instead of the source's. */
+  readonly title?: string | undefined
+  /** Replace an approved mission, or one not imported from this source. */
+  readonly force?: boolean | undefined
+  /** Convert and compare, write nothing. */
+  readonly dryRun?: boolean | undefined
+}
+
 /** Imports specs into missions. */
 export class SpecImports extends Context.Service<SpecImports, {
   /** Detects (unless `format` is given), converts and writes the draft. */
-  readonly run: (input: { path: string; format?: SpecFormat | undefined; missionId?: string | undefined; force?: boolean | undefined }) => Effect.Effect<SpecImportOutcome, SpecImportError>
+  readonly run: (input: SpecImportInput) => Effect.Effect<SpecImportOutcome, SpecImportError>
 }>()("@spec-orch/contract/SpecImports") {
   static readonly layer: Layer.Layer<SpecImports, never, Project | Missions | FileSystem.FileSystem | Path.Path> = Layer.effect(
     SpecImports,
@@ -262,12 +321,18 @@ export class SpecImports extends Context.Service<SpecImports, {
         }).pipe(Effect.onError(() => fs.remove(tmp, { recursive: true }).pipe(Effect.ignore)), Effect.orDie)
       })
 
-      const run = Effect.fn("SpecImports.run")(function*(input: { path: string; format?: SpecFormat | undefined; missionId?: string | undefined; force?: boolean | undefined }) {
+      /** Removes hidden folders an interrupted import of `id` left behind. */
+      const sweep = (id: string) =>
+        Effect.gen(function*() {
+          for (const n of yield* list(specsDir)) if (n.startsWith(`.import-${id}-`)) yield* fs.remove(path.join(specsDir, n), { recursive: true }).pipe(Effect.ignore)
+        })
+
+      const run = Effect.fn("SpecImports.run")(function*(input: SpecImportInput) {
         const abs = path.resolve(project.root, input.path)
         const found = yield* detect(abs, input.format)
         const result = yield* parse(found.format, found.at, found.isDir)
         if (result.problems !== undefined) return yield* new InvalidFile({ file: result.problems[0]!.file, problems: result.problems })
-        const spec = result.spec
+        const spec = input.title !== undefined && input.title.trim() !== "" ? { ...result.spec, title: input.title.trim() } : result.spec
         const source = shown(found.at)
         const rawId = input.missionId ?? spec.suggestedId
         const idCheck = /^[a-z0-9][a-z0-9-]{0,127}$/.test(rawId)
@@ -280,10 +345,14 @@ export class SpecImports extends Context.Service<SpecImports, {
         const specPath = path.relative(project.root, path.join(dir, "spec.md"))
         const draft = (createdAt: string) =>
           new Mission({ id, title: spec.title, status: "drafting", specPath, acceptanceCriteria: rendered.criteria, constraints: [...spec.constraints], interfaceContracts: [], createdAt })
-        const base = { format: spec.format, source, criteria: rendered.criteria.length, taskGroups: spec.tasks.length }
+        const base = { format: spec.format, source, criteria: rendered.criteria.length, taskGroups: spec.tasks.length, dryRun: input.dryRun === true, specText: rendered.text }
+        const noChanges = { added: [], removed: [], changed: [], sections: [], moved: 0 }
+        const write = (mission: Mission, existing: boolean) => (input.dryRun === true ? Effect.void : Effect.andThen(sweep(id), writeDraft(id, rendered.text, mission, existing)))
+        const viewAfter = (mission: Mission) => (input.dryRun === true ? Effect.succeed({ mission, dir, specState: "unapproved" } satisfies MissionView) : missions.get(id))
         if (!hasMission) {
-          yield* writeDraft(id, rendered.text, draft(now), (yield* typeOf(dir)) === "Directory")
-          return { ...base, action: "created", view: yield* missions.get(id), changes: { added: [], removed: [], sections: [], moved: 0 }, unapproved: false } satisfies SpecImportOutcome
+          const mission = draft(now)
+          yield* write(mission, (yield* typeOf(dir)) === "Directory")
+          return { ...base, action: "created", view: yield* viewAfter(mission), changes: noChanges, unapproved: false } satisfies SpecImportOutcome
         }
         const current = yield* missions.get(id)
         const oldText = yield* fs.readFileString(path.join(project.root, current.mission.specPath)).pipe(Effect.orElseSucceed(() => ""))
@@ -299,21 +368,16 @@ export class SpecImports extends Context.Service<SpecImports, {
         const oldSections = sectionsOf(oldText)
         const newSections = sectionsOf(rendered.text)
         const changes = {
-          added: newCriteria.filter((c) => !oldCriteria.includes(c)),
-          removed: oldCriteria.filter((c) => !newCriteria.includes(c)),
+          ...criteriaChanges(oldCriteria, newCriteria),
           sections: [...new Set([...oldSections.keys(), ...newSections.keys()])].filter((s) => s !== "Acceptance Criteria" && oldSections.get(s) !== newSections.get(s)),
-          moved: rendered.criteria.filter((c, i) => newCriteria[i] !== undefined && oldCriteria.includes(newCriteria[i]!) && !current.mission.acceptanceCriteria.includes(c)).length
+          moved: rendered.criteria.filter((c, i) => oldCriteria.includes(newCriteria[i]!) && !current.mission.acceptanceCriteria.includes(c)).length
         }
         const same = oldText === rendered.text && current.mission.title === spec.title &&
           JSON.stringify(current.mission.acceptanceCriteria) === JSON.stringify(rendered.criteria) && JSON.stringify(current.mission.constraints) === JSON.stringify(spec.constraints)
         if (same) return { ...base, action: "unchanged", view: current, changes, unapproved: false } satisfies SpecImportOutcome
         const status = current.mission.status
         if (status !== "drafting") {
-          const what = [
-            changes.added.length > 0 ? `${changes.added.length} ${changes.added.length === 1 ? "criterion" : "criteria"} added` : "",
-            changes.removed.length > 0 ? `${changes.removed.length} ${changes.removed.length === 1 ? "criterion" : "criteria"} removed` : "",
-            changes.sections.length > 0 ? `${changes.sections.join(", ")} changed` : ""
-          ].filter((s) => s !== "").join(", ") || "the spec text changed"
+          const what = describeCriteriaChanges(changes) || (changes.moved > 0 ? "source lines moved" : "the spec text changed")
           if (status !== "approved") {
             return yield* new SpecImportRefused({ missionId: id, reason: `it is ${status}; an import cannot replace its spec (${what})`, hint: "import the new version under another id with --mission <id>" })
           }
@@ -321,8 +385,9 @@ export class SpecImports extends Context.Service<SpecImports, {
             return yield* new SpecImportRefused({ missionId: id, reason: `it is approved and the source changed (${what})`, hint: "pass --force to replace the draft and approve it again, or import under another id with --mission <id>" })
           }
         }
-        yield* writeDraft(id, rendered.text, draft(current.mission.createdAt), true)
-        return { ...base, action: "updated", view: yield* missions.get(id), changes, unapproved: status === "approved" } satisfies SpecImportOutcome
+        const mission = draft(current.mission.createdAt)
+        yield* write(mission, true)
+        return { ...base, action: "updated", view: yield* viewAfter(mission), changes, unapproved: status === "approved" } satisfies SpecImportOutcome
       })
 
       return SpecImports.of({ run })

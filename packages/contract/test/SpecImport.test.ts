@@ -85,6 +85,41 @@ describe("spec import", () => {
       assert.deepStrictEqual(specsEntries(root), ["001-photo-albums"])
     }))
 
+  it.effect("pairs a reworded criterion with its old text; a dry run writes nothing; --title names the mission", () =>
+    Effect.gen(function*() {
+      const root = projectWith("spec-kit")
+      const specFile = join(root, "specs/001-photo-albums/spec.md")
+      const dry = yield* importSpec(root, { path: "specs/001-photo-albums", dryRun: true, title: "Albums" })
+      assert.deepStrictEqual([dry.action, dry.dryRun, dry.view.mission.title], ["created", true, "Albums"])
+      assert.match(dry.specText, /^# Albums\n/)
+      assert.deepStrictEqual(specsEntries(root), [])
+      yield* importSpec(root, { path: "specs/001-photo-albums", title: "Albums" })
+      writeFileSync(specFile, readFileSync(specFile, "utf8").replace("the order MUST persist.", "the order MUST persist across devices."))
+      const preview = yield* importSpec(root, { path: "specs/001-photo-albums", title: "Albums", dryRun: true })
+      assert.deepStrictEqual(preview.changes.changed, [{
+        from: "FR-003: Users MUST be able to reorder their albums, and the order MUST persist.",
+        to: "FR-003: Users MUST be able to reorder their albums, and the order MUST persist across devices."
+      }])
+      assert.deepStrictEqual([preview.changes.added, preview.changes.removed], [[], []])
+      assert.notInclude(readFileSync(join(root, "docs/specs/001-photo-albums/spec.md"), "utf8"), "across devices", "a dry run writes nothing")
+      const updated = yield* importSpec(root, { path: "specs/001-photo-albums", title: "Albums" })
+      assert.strictEqual(updated.action, "updated")
+      assert.include(readFileSync(join(root, "docs/specs/001-photo-albums/spec.md"), "utf8"), "across devices")
+    }))
+
+  it.effect("sweeps the hidden folder an interrupted import left, which mission list never shows", () =>
+    Effect.gen(function*() {
+      const root = projectWith("ears")
+      yield* importSpec(root, { path: "thermostat-requirements.md" })
+      cpSync(join(root, "docs/specs/thermostat-schedules"), join(root, "docs/specs/.import-thermostat-schedules-dead"), { recursive: true })
+      const listed = yield* Missions.use((m) => m.list).pipe(Effect.provide(layer(root)))
+      assert.deepStrictEqual(listed.missions.map((v) => v.mission.id), ["thermostat-schedules"])
+      appendFileSync(join(root, "thermostat-requirements.md"), "\n## More\n\n- REQ-7: The thermostat shall show the next entry.\n")
+      const r = yield* importSpec(root, { path: "thermostat-requirements.md" })
+      assert.strictEqual(r.action, "updated")
+      assert.deepStrictEqual(specsEntries(root), ["thermostat-schedules"])
+    }))
+
   it.effect("an approved mission is not overwritten without --force; with it the draft is replaced and unapproved", () =>
     Effect.gen(function*() {
       const root = projectWith("gherkin")

@@ -56,6 +56,31 @@ describe("spec-kit import", () => {
     ])
   })
 
+  it("reads scenarios wrapped onto several lines and the older template's Acceptance Scenarios section", () => {
+    const r = importSpecKit({
+      feature: "002-login",
+      spec: text(
+        "specs/002-login/spec.md",
+        "# Feature Specification: Login",
+        "",
+        "## User Scenarios & Testing",
+        "",
+        "### Primary User Story",
+        "A member signs in with email and password.",
+        "",
+        "### Acceptance Scenarios",
+        "1. **Given** a member with a password, **When** they sign in",
+        "   with the right password, **Then** they see their dashboard.",
+        "2. **Given** a member, **When** they sign in with a wrong password, **Then** they see \"wrong email or password\"."
+      )
+    })
+    assert.isUndefined(r.problems)
+    assert.deepStrictEqual(r.spec!.criteria.map((c) => [c.line, c.text]), [
+      [9, "Given a member with a password, when they sign in with the right password, then they see their dashboard."],
+      [11, "Given a member, when they sign in with a wrong password, then they see \"wrong email or password\"."]
+    ])
+  })
+
   it("refuses a spec with nothing to accept", () => {
     const r = importSpecKit({ feature: "x", spec: text("spec.md", "# Feature Specification: X", "", "## User Scenarios & Testing", "", "Nothing yet.") })
     assert.match(errors(r)[0]!, /^spec\.md:3: error: no acceptance scenarios and no functional requirements found \(add /)
@@ -133,6 +158,30 @@ describe("EARS import", () => {
       "13 REQ-6: While the thermos"
     ])
     assert.deepStrictEqual(s.notes, ["Times are local time; daylight saving changes shift entries with the clock."])
+  })
+
+  it("reads Kiro-style requirements.md: user stories as intent, numbered WHEN/THEN/SHALL criteria", () => {
+    const r = importEars(text(
+      ".kiro/specs/export/requirements.md",
+      "# Requirements Document",
+      "",
+      "## Requirements",
+      "",
+      "### Requirement 1",
+      "",
+      "**User Story:** As an analyst, I want to export a report as CSV, so that I can open it in a spreadsheet.",
+      "",
+      "#### Acceptance Criteria",
+      "",
+      "1. WHEN the analyst chooses Export THEN the system SHALL download a CSV file of the report",
+      "2. IF the report is empty THEN the system SHALL show \"nothing to export\""
+    ), "requirements")
+    assert.isUndefined(r.problems)
+    assert.deepStrictEqual(r.spec!.criteria.map((c) => [c.line, c.text]), [
+      [11, "WHEN the analyst chooses Export THEN the system SHALL download a CSV file of the report"],
+      [12, "IF the report is empty THEN the system SHALL show \"nothing to export\""]
+    ])
+    assert.deepStrictEqual(r.spec!.intent, ["User Story: As an analyst, I want to export a report as CSV, so that I can open it in a spreadsheet."])
   })
 
   it("classifies the five patterns and the complex one, upper-case variants included", () => {

@@ -1,5 +1,5 @@
 /** Handlers for `spec-orch spec show|approve|draft|import` and `spec-orch questions list|add|answer`. */
-import { IssueSource, type QuestionCategory, type SpecFormat, type SpecImportOutcome, SpecImports, type SpecSnapshot, Specs, specState, unresolvedBlocking } from "@spec-orch/contract"
+import { describeCriteriaChanges, IssueSource, type QuestionCategory, type SpecImportOutcome, SpecImports, type SpecSnapshot, Specs, specState, unresolvedBlocking } from "@spec-orch/contract"
 import { Effect, Option } from "effect"
 import { missionJson } from "./mission.run.js"
 import { emit, table } from "../Output.js"
@@ -80,45 +80,63 @@ export const draft = ({ issue, json }: { issue: string; json: boolean }) =>
     ])
   }))
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
-
 const importLines = (r: SpecImportOutcome): Array<string> => {
   const id = r.view.mission.id
-  const next = `Review ${r.view.mission.specPath}, then approve it with \`spec-orch mission approve ${id}\`.`
+  const next = r.dryRun ? "Dry run: nothing written. The draft's spec.md would be:" : `Review ${r.view.mission.specPath}, then approve it with \`spec-orch mission approve ${id}\`.`
+  const tail = r.dryRun ? ["", r.specText.trimEnd()] : []
   if (r.action === "created") {
     return [
-      `Imported ${r.source} (${r.format}) into mission ${id} (drafting): ${r.criteria} acceptance criteri${r.criteria === 1 ? "on" : "a"}${r.taskGroups > 0 ? `, ${plural(r.taskGroups, "task group")}` : ""}.`,
-      next
+      `${r.dryRun ? "Would import" : "Imported"} ${r.source} (${r.format}) into mission ${id} (drafting): ${r.criteria} acceptance criteri${r.criteria === 1 ? "on" : "a"}${r.taskGroups > 0 ? `, ${r.taskGroups} task group${r.taskGroups === 1 ? "" : "s"}` : ""}.`,
+      next,
+      ...tail
     ]
   }
   if (r.action === "unchanged") return [`Mission ${id} is up to date with ${r.source} (${r.view.mission.status}; nothing changed).`]
   const c = r.changes
-  const parts = [
-    c.added.length > 0 ? `${c.added.length} added` : "",
-    c.removed.length > 0 ? `${c.removed.length} removed` : "",
-    c.moved > 0 ? `${c.moved} moved in the source` : ""
-  ].filter((p) => p !== "")
+  const what = [describeCriteriaChanges({ ...c, sections: [] }), c.moved > 0 ? `${c.moved} moved in the source` : ""].filter((x) => x !== "").join(", ")
   return [
-    `Updated mission ${id} from ${r.source}: criteria ${parts.length > 0 ? parts.join(", ") : "unchanged"}${c.sections.length > 0 ? `; sections changed: ${c.sections.join(", ")}` : ""}.`,
+    `${r.dryRun ? "Would update" : "Updated"} mission ${id} from ${r.source}: ${what || "criteria unchanged"}${c.sections.length > 0 ? `; sections changed: ${c.sections.join(", ")}` : ""}.`,
     ...c.added.map((a) => `  + ${a}`),
     ...c.removed.map((a) => `  - ${a}`),
-    ...(r.unapproved ? [`The mission was approved; it is a draft again.`] : []),
-    next
+    ...c.changed.map((x) => `  ~ ${x.to}`),
+    ...(r.unapproved ? [`The mission was approved; it ${r.dryRun ? "would be" : "is"} a draft again.`] : []),
+    next,
+    ...tail
   ]
 }
 
-export const importSpec = ({ path, format, mission, force, json }: { path: string; format: Option.Option<SpecFormat>; mission: Option.Option<string>; force: boolean; json: boolean }) =>
+export const importSpec = (
+  { path, format, mission, title, force, dryRun, json }: {
+    path: string
+    format: Option.Option<"spec-kit" | "openspec" | "ears" | "gherkin" | "bdd">
+    mission: Option.Option<string>
+    title: Option.Option<string>
+    force: boolean
+    dryRun: boolean
+    json: boolean
+  }
+) =>
   withContract(Effect.gen(function*() {
-    const r = yield* (yield* SpecImports).run({ path, format: Option.getOrUndefined(format), missionId: Option.getOrUndefined(mission), force })
+    const f = Option.getOrUndefined(format)
+    const r = yield* (yield* SpecImports).run({
+      path,
+      format: f === "bdd" ? "gherkin" : f,
+      missionId: Option.getOrUndefined(mission),
+      title: Option.getOrUndefined(title),
+      force,
+      dryRun
+    })
     yield* emit(json, {
       action: r.action,
+      dryRun: r.dryRun,
       format: r.format,
       source: r.source,
       mission: missionJson(r.view),
       criteria: r.criteria,
       taskGroups: r.taskGroups,
       changes: r.changes,
-      unapproved: r.unapproved
+      unapproved: r.unapproved,
+      ...(r.dryRun ? { spec: r.specText } : {})
     }, () => importLines(r))
   }).pipe(Effect.provide(SpecImports.layer)))
 

@@ -30,9 +30,19 @@ const importCmd = Command.make(
   "import",
   {
     path: Argument.String("path").pipe(Argument.withDescription("A spec-kit feature (specs/<feature>/), an OpenSpec change (openspec/changes/<id>/), a .feature file or folder, or a Markdown file of EARS requirements")),
-    format: Flag.Literals("format", SPEC_FORMAT_NAMES).pipe(Flag.withAlias("f"), Flag.withDescription("The source's format (default: detected from the files present)"), Flag.optional),
-    mission: Flag.String("mission").pipe(Flag.withDescription("Mission id (default: from the source: feature folder, change id, feature or document title)"), Flag.optional),
+    format: Flag.Literals("format", [...SPEC_FORMAT_NAMES, "bdd"]).pipe(
+      Flag.withAlias("f"),
+      Flag.withDescription("The source's format (default: detected from the files present); bdd is gherkin"),
+      Flag.optional
+    ),
+    mission: Flag.String("mission").pipe(
+      Flag.withAlias("mission-id"),
+      Flag.withDescription("Mission id (default: from the source: feature folder, change id, feature or document title)"),
+      Flag.optional
+    ),
+    title: Flag.String("title").pipe(Flag.withAlias("t"), Flag.withDescription("Mission title (default: the source's)"), Flag.optional),
     force: Flag.Boolean("force").pipe(Flag.withDescription("Replace an approved mission (it becomes a draft again) or a mission not imported from this source"), Flag.withDefault(false)),
+    dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Show the draft and what would change; write nothing"), Flag.withDefault(false)),
     json: jsonFlag
   },
   lazy(load, "importSpec")

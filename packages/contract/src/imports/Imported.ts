@@ -62,10 +62,17 @@ export interface MdLine {
 
 const FENCE = /^\s{0,3}(```|~~~)/
 
-/** Splits Markdown into numbered lines, marking fenced ones (fence lines included). */
+const LIST_ITEM = /^\s*(?:[-*+]|\d+[.)])\s+/
+const HEADING = /^#{1,6}\s/
+
+/**
+ * Splits Markdown into numbered lines, marking fenced ones (fence lines included). A list item wrapped
+ * onto indented lines is joined into its first line (the continuation lines stay, empty, to keep the
+ * numbering), so an item reads the same however it is wrapped.
+ */
 export const mdLines = (text: string): Array<MdLine> => {
   let open: string | undefined
-  return text.split(/\r?\n/).map((t, i) => {
+  const lines = text.split(/\r?\n/).map((t, i) => {
     const m = FENCE.exec(t)
     if (m) {
       if (open === undefined) open = m[1]
@@ -74,6 +81,16 @@ export const mdLines = (text: string): Array<MdLine> => {
     }
     return { text: t, n: i + 1, inFence: open !== undefined }
   })
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.inFence || !LIST_ITEM.test(lines[i]!.text)) continue
+    for (let j = i + 1; j < lines.length; j++) {
+      const next = lines[j]!
+      if (next.inFence || !/^\s+\S/.test(next.text) || LIST_ITEM.test(next.text) || HEADING.test(next.text.trim())) break
+      lines[i] = { ...lines[i]!, text: `${lines[i]!.text.trimEnd()} ${next.text.trim()}` }
+      lines[j] = { ...next, text: "" }
+    }
+  }
+  return lines
 }
 
 /** `{ level, text }` of an ATX heading outside fences. */
