@@ -39,7 +39,7 @@ describe("spec-orch spec import", () => {
       const plan = JSON.parse(planned.stdout).plan
       const mission = JSON.parse(readFileSync(join(dir, "docs/specs/001-photo-albums/mission.json"), "utf8"))
       const packets = plan.waves.flatMap((w: { work_packets: Array<Record<string, any>> }) => w.work_packets)
-      assert.deepStrictEqual(packets.map((p: { packet_id: string }) => p.packet_id).slice(0, 4), ["phase-1-setup", "phase-2-user-story-1-create-an-album-pri", "phase-3-user-story-2-reorder-albums-prio", "phase-4-user-story-3-share-an-album-by-l"])
+      assert.deepStrictEqual(packets.map((p: { packet_id: string }) => p.packet_id).slice(0, 4), ["phase-1-setup", "phase-2-user-story-1-create-an-album", "phase-3-user-story-2-reorder-albums", "phase-4-user-story-3-share-an-album-by-l"])
       const planned_criteria = packets.flatMap((p: { acceptance_criteria: Array<string> }) => p.acceptance_criteria).sort()
       assert.deepStrictEqual(planned_criteria, [...mission.acceptance_criteria].sort(), "every imported criterion is in exactly one packet")
       const share = packets.find((p: { packet_id: string }) => p.packet_id.startsWith("phase-4"))

@@ -28,9 +28,9 @@ describe("spec-kit import", () => {
     assert.include(s.notes, "Open question (spec-kit/specs/001-photo-albums/spec.md:66): retention period not specified")
     assert.deepStrictEqual(s.tasks.map((t) => [t.title, t.tasks.length]), [
       ["Phase 1: Setup", 2],
-      ["Phase 2: User Story 1 - Create an album (Priority: P1)", 3],
-      ["Phase 3: User Story 2 - Reorder albums (Priority: P2)", 1],
-      ["Phase 4: User Story 3 - Share an album by link (Priority: P3)", 2]
+      ["Phase 2: User Story 1 - Create an album", 3],
+      ["Phase 3: User Story 2 - Reorder albums", 1],
+      ["Phase 4: User Story 3 - Share an album by link", 2]
     ])
     assert.strictEqual(s.tasks[0]!.tasks[1], "T002 [P] Add the albums and album_photos tables in `src/db/schema.ts` (spec-kit/specs/001-photo-albums/tasks.md:14)")
   })

@@ -155,7 +155,7 @@ const parseTasks = (src: SourceFile): Array<TaskGroup> => {
   for (const l of mdLines(src.text)) {
     const h = heading(l)
     if (h !== undefined && h.level === 2) {
-      current = { title: plain(h.text).replace(/\s*\u{1F3AF}.*$/u, ""), tasks: [] }
+      current = { title: plain(h.text).replace(/\s*\u{1F3AF}.*$/u, "").replace(/\s*\(Priority:\s*P\d+\)\s*$/i, ""), tasks: [] }
       groups.push(current)
       continue
     }
