@@ -78,7 +78,7 @@ describe("spec-orch spec import", () => {
         "",
         "# Checkout",
         "",
-        "<!-- spec-orch import: format=gherkin source=features -->"
+        "<!-- spec-orch import: format=gherkin source=features sha256="
       ].join("\n"))
       assert.include(dry.stdout, "- Guest pays by card: Given a guest with \"Blue mug\" in the cart, when they pay with a valid card, then they see an order confirmation with an order number, and they receive a confirmation email (source: features/checkout.feature:10)")
       assert.isFalse(existsSync(join(dir, "docs/specs/checkout")))

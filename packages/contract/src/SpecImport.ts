@@ -15,7 +15,7 @@ import { importGherkin } from "./imports/Gherkin.js"
 import { type ImportedSpec, type ImportResult, SPEC_FORMATS, type SourceFile, type SpecFormat } from "./imports/Imported.js"
 import { importOpenSpec, looksLikeOpenSpecDelta } from "./imports/OpenSpec.js"
 import { importSpecKit, looksLikeSpecKit } from "./imports/SpecKit.js"
-import { nowIso } from "./internal/files.js"
+import { nowIso, sha256 } from "./internal/files.js"
 import { Mission } from "./Mission.js"
 import { missionFileText, Missions, type MissionsError, type MissionView } from "./Missions.js"
 import { Project } from "./Project.js"
@@ -110,7 +110,11 @@ const SOURCE_NOTE = /\s*\(source: [^()]*:\d+\)$/
 /** A criterion without its source note. */
 export const withoutSourceNote = (criterion: string): string => criterion.replace(SOURCE_NOTE, "")
 
-const MARKER = /^<!-- spec-orch import: format=(\S+) source=(.*?) -->$/m
+const MARKER = /^<!-- spec-orch import: format=(\S+) source=(.*?) sha256=([0-9a-f]{12}) -->$/m
+const MARKER_LINE = /^<!-- spec-orch import: .* -->\n/m
+
+/** The hash an import records for its spec.md: of the text without the marker line. */
+const draftHash = (text: string): string => sha256(text.replace(MARKER_LINE, "")).slice(0, 12)
 
 const bullets = (items: ReadonlyArray<string>) => items.map((i) => `- ${i}`)
 
@@ -121,7 +125,7 @@ export const renderImportedSpec = (spec: ImportedSpec, source: string): { text: 
   const lines = [
     `# ${spec.title}`,
     "",
-    `<!-- spec-orch import: format=${spec.format} source=${source} -->`,
+    "<!-- marker -->",
     `Imported from ${source} (${spec.format}). Edit the source and import it again to update this draft; approve it with spec-orch mission approve.`,
     "",
     ...section("Intent", spec.intent.length > 0 ? spec.intent.flatMap((p, i) => (i === 0 ? [p] : ["", p])) : [`Implement ${spec.title} as specified in ${source}.`]),
@@ -132,7 +136,9 @@ export const renderImportedSpec = (spec: ImportedSpec, source: string): { text: 
     ...section("Tasks", spec.tasks.flatMap((g) => [`### ${g.title}`, "", ...bullets(g.tasks), ""]).slice(0, -1)),
     ...section("Notes", bullets(spec.notes))
   ]
-  return { text: lines.join("\n").trimEnd() + "\n", criteria }
+  const body = lines.join("\n").trimEnd() + "\n"
+  const hash = draftHash(body.replace("<!-- marker -->\n", ""))
+  return { text: body.replace("<!-- marker -->", `<!-- spec-orch import: format=${spec.format} source=${source} sha256=${hash} -->`), criteria }
 }
 
 /** `## ` sections of a spec.md by heading, source line numbers left out (for "what changed"; a line shift is no change). */
@@ -362,6 +368,14 @@ export class SpecImports extends Context.Service<SpecImports, {
         }
         if (marker !== null && marker[2] !== source && input.force !== true) {
           return yield* new SpecImportRefused({ missionId: id, reason: `it was imported from ${marker[2]}, not ${source}`, hint: "import under another id with --mission <id>, or pass --force to replace it" })
+        }
+        const edited = marker !== null && draftHash(oldText) !== marker[3]
+        if (edited && input.force !== true) {
+          return yield* new SpecImportRefused({
+            missionId: id,
+            reason: `${current.mission.specPath} was edited after it was imported; importing again would lose those edits`,
+            hint: "make the edits in the source and pass --force, or import under another id with --mission <id>"
+          })
         }
         const oldCriteria = current.mission.acceptanceCriteria.map(withoutSourceNote)
         const newCriteria = rendered.criteria.map(withoutSourceNote)

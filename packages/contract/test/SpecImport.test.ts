@@ -41,7 +41,7 @@ describe("spec import", () => {
       assert.strictEqual(file.acceptance_criteria[5], "FR-001: System MUST let a user create an album from any of their uploaded photos. (source: specs/001-photo-albums/spec.md:61)")
       assert.deepStrictEqual(file.constraints, ["no new runtime dependencies", "share tokens are never logged"])
       const spec = readFileSync(join(root, "docs/specs/001-photo-albums/spec.md"), "utf8")
-      assert.match(spec, /^# Photo Albums\n\n<!-- spec-orch import: format=spec-kit source=specs\/001-photo-albums -->\n/)
+      assert.match(spec, /^# Photo Albums\n\n<!-- spec-orch import: format=spec-kit source=specs\/001-photo-albums sha256=[0-9a-f]{12} -->\n/)
       assert.include(spec, "## Tasks\n\n### Phase 1: Setup\n\n- T001 Create the albums module in `src/albums/index.ts` (specs/001-photo-albums/tasks.md:13)")
       assert.deepStrictEqual(specsEntries(root), ["001-photo-albums"])
     }))
@@ -105,6 +105,22 @@ describe("spec import", () => {
       const updated = yield* importSpec(root, { path: "specs/001-photo-albums", title: "Albums" })
       assert.strictEqual(updated.action, "updated")
       assert.include(readFileSync(join(root, "docs/specs/001-photo-albums/spec.md"), "utf8"), "across devices")
+    }))
+
+  it.effect("refuses to overwrite a draft edited by hand after the import, unless forced", () =>
+    Effect.gen(function*() {
+      const root = projectWith("ears")
+      yield* importSpec(root, { path: "thermostat-requirements.md" })
+      const draft = join(root, "docs/specs/thermostat-schedules/spec.md")
+      appendFileSync(draft, "\n## Rollout\n\nShip to the beta group first.\n")
+      const e = yield* Effect.flip(importSpec(root, { path: "thermostat-requirements.md" }))
+      assert.strictEqual(e.message, "mission thermostat-schedules: docs/specs/thermostat-schedules/spec.md was edited after it was imported; importing again would lose those edits (make the edits in the source and pass --force, or import under another id with --mission <id>)")
+      assert.include(readFileSync(draft, "utf8"), "## Rollout")
+      const forced = yield* importSpec(root, { path: "thermostat-requirements.md", force: true })
+      assert.strictEqual(forced.action, "updated")
+      assert.deepStrictEqual(forced.changes.sections, ["Rollout"])
+      assert.notInclude(readFileSync(draft, "utf8"), "## Rollout")
+      assert.strictEqual((yield* importSpec(root, { path: "thermostat-requirements.md" })).action, "unchanged")
     }))
 
   it.effect("sweeps the hidden folder an interrupted import left, which mission list never shows", () =>
