@@ -324,7 +324,16 @@ export class SpecImports extends Context.Service<SpecImports, {
           if ((yield* typeOf(dir)) !== undefined) yield* fs.rename(dir, old)
           yield* fs.rename(tmp, dir)
           yield* fs.remove(old, { recursive: true }).pipe(Effect.ignore)
-        }).pipe(Effect.onError(() => fs.remove(tmp, { recursive: true }).pipe(Effect.ignore)), Effect.orDie)
+        }).pipe(
+          // put the previous draft back if it was moved aside and the new one did not take its place
+          Effect.onError(() =>
+            Effect.gen(function*() {
+              if ((yield* typeOf(dir)) === undefined && (yield* typeOf(old)) !== undefined) yield* fs.rename(old, dir)
+              yield* fs.remove(tmp, { recursive: true })
+            }).pipe(Effect.ignore)
+          ),
+          Effect.orDie
+        )
       })
 
       /** Removes hidden folders an interrupted import of `id` left behind. */
