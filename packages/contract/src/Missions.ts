@@ -90,6 +90,9 @@ const toFile = (m: Mission) => ({
   completed_at: m.completedAt ?? null
 })
 
+/** The text of `mission.json` for a mission. */
+export const missionFileText = (m: Mission): string => JSON.stringify(toFile(m), null, 2) + "\n"
+
 /** The spec skeleton for a new mission. */
 export const missionSpecSkeleton = (title: string): string =>
   [`# ${title}`, "", "## Intent", "", "What this mission achieves and for whom.", "", "## Acceptance Criteria", "", "- ", "", "## Constraints", "", "- ", "", "## Interface Contracts", "", "- ", ""].join("\n")
@@ -161,6 +164,8 @@ export class Missions extends Context.Service<Missions, {
         const missions: Array<MissionView> = []
         const problems: Array<FileProblem> = []
         for (const name of names.sort()) {
+          // dot-directories are work in progress (an import being written), never missions
+          if (name.startsWith(".")) continue
           if (!(yield* fs.exists(path.join(specsDir, name, "mission.json")).pipe(Effect.orElseSucceed(() => false)))) continue
           const r = yield* read(name).pipe(Effect.result)
           if (r._tag === "Success") missions.push(r.success)

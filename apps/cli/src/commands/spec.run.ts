@@ -1,6 +1,7 @@
-/** Handlers for `spec-orch spec show|approve` and `spec-orch questions list|add|answer`: an issue's frozen spec. */
-import { IssueSource, type QuestionCategory, type SpecSnapshot, Specs, specState, unresolvedBlocking } from "@spec-orch/contract"
+/** Handlers for `spec-orch spec show|approve|draft|import` and `spec-orch questions list|add|answer`. */
+import { describeCriteriaChanges, IssueSource, type QuestionCategory, type SpecImportOutcome, SpecImports, type SpecSnapshot, Specs, specState, unresolvedBlocking } from "@spec-orch/contract"
 import { Effect, Option } from "effect"
+import { missionJson } from "./mission.run.js"
 import { emit, table } from "../Output.js"
 import { withContract } from "../Planes.js"
 import { whoAmI } from "../Who.js"
@@ -54,6 +55,90 @@ export const approve = ({ issue, by, json }: { issue: string; by: Option.Option<
       yield* emit(json, snapshotJson(s), () => `Approved spec ${s.issueId} v${s.version} (sha256 ${s.contentHash.slice(0, 12)}) by ${who}.`)
     }))
 
+export const draft = ({ issue, json }: { issue: string; json: boolean }) =>
+  withContract(Effect.gen(function*() {
+    const found = yield* (yield* IssueSource).get(issue)
+    const specs = yield* Specs
+    const before = yield* specs.get(found.id)
+    const s = yield* specs.sync(found)
+    const action = before === undefined ? "created" : before.contentHash === s.contentHash ? "unchanged" : "refreshed"
+    const state = specState(s)
+    const notes = [
+      ...(found.acceptanceCriteria.length === 0 ? [`note: ${found.id} has no acceptance criteria; add them to the issue so the review has something to check`] : []),
+      ...(unresolvedBlocking(s).length > 0 ? [`note: blocking question(s) unresolved: ${unresolvedBlocking(s).map((q) => q.id).join(", ")}`] : [])
+    ]
+    yield* emit(json, { action, ...snapshotJson(s), notes }, () => [
+      action === "created"
+        ? `Drafted spec ${s.issueId} v${s.version} from the issue (not approved).`
+        : action === "refreshed"
+        ? `Refreshed spec ${s.issueId} from the issue: ${stateLine(s)}.`
+        : `Spec ${s.issueId} is up to date with the issue: ${stateLine(s)}.`,
+      ...notes,
+      ...(state === "approved" ? [] : [`Review it, then approve it with \`spec-orch spec approve ${s.issueId}\` (or run with --auto-approve).`]),
+      "",
+      s.content.trimEnd()
+    ])
+  }))
+
+const importLines = (r: SpecImportOutcome): Array<string> => {
+  const id = r.view.mission.id
+  const next = r.dryRun ? "Dry run: nothing written. The draft's spec.md would be:" : `Review ${r.view.mission.specPath}, then approve it with \`spec-orch mission approve ${id}\`.`
+  const tail = r.dryRun ? ["", r.specText.trimEnd()] : []
+  if (r.action === "created") {
+    return [
+      `${r.dryRun ? "Would import" : "Imported"} ${r.source} (${r.format}) into mission ${id} (drafting): ${r.criteria} acceptance criteri${r.criteria === 1 ? "on" : "a"}${r.taskGroups > 0 ? `, ${r.taskGroups} task group${r.taskGroups === 1 ? "" : "s"}` : ""}.`,
+      next,
+      ...tail
+    ]
+  }
+  if (r.action === "unchanged") return [`Mission ${id} is up to date with ${r.source} (${r.view.mission.status}; nothing changed).`]
+  const c = r.changes
+  const what = [describeCriteriaChanges({ ...c, sections: [] }), c.moved > 0 ? `${c.moved} moved in the source` : ""].filter((x) => x !== "").join(", ")
+  return [
+    `${r.dryRun ? "Would update" : "Updated"} mission ${id} from ${r.source}: ${what || "criteria unchanged"}${c.sections.length > 0 ? `; sections changed: ${c.sections.join(", ")}` : ""}.`,
+    ...c.added.map((a) => `  + ${a}`),
+    ...c.removed.map((a) => `  - ${a}`),
+    ...c.changed.map((x) => `  ~ ${x.to}`),
+    ...(r.unapproved ? [`The mission was approved; it ${r.dryRun ? "would be" : "is"} a draft again.`] : []),
+    next,
+    ...tail
+  ]
+}
+
+export const importSpec = (
+  { path, format, mission, title, force, dryRun, json }: {
+    path: string
+    format: Option.Option<"spec-kit" | "openspec" | "ears" | "gherkin" | "bdd">
+    mission: Option.Option<string>
+    title: Option.Option<string>
+    force: boolean
+    dryRun: boolean
+    json: boolean
+  }
+) =>
+  withContract(Effect.gen(function*() {
+    const f = Option.getOrUndefined(format)
+    const r = yield* (yield* SpecImports).run({
+      path,
+      format: f === "bdd" ? "gherkin" : f,
+      missionId: Option.getOrUndefined(mission),
+      title: Option.getOrUndefined(title),
+      force,
+      dryRun
+    })
+    yield* emit(json, {
+      action: r.action,
+      dryRun: r.dryRun,
+      format: r.format,
+      source: r.source,
+      mission: missionJson(r.view),
+      criteria: r.criteria,
+      taskGroups: r.taskGroups,
+      changes: r.changes,
+      unapproved: r.unapproved,
+      ...(r.dryRun ? { spec: r.specText } : {})
+    }, () => importLines(r))
+  }).pipe(Effect.provide(SpecImports.layer)))
 
 export const qList = ({ issue, json }: { issue: string; json: boolean }) =>
   withContract(Effect.gen(function*() {
