@@ -1,19 +1,22 @@
 /**
  * The run store and the engine lock on a real PostgreSQL server: the same SQL as on SQLite, across
- * two connection pools (two processes), with concurrent writers. Skipped, saying so, when
- * SPEC_ORCH_PG_URL is not set.
+ * two connection pools (two processes), with concurrent writers. Fails when
+ * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { RunRecord } from "@spec-orch/contract"
 import { Redactor } from "@spec-orch/harness"
+import { requirePostgres } from "@spec-orch/test-kit"
 import { Context, Effect, Fiber, Layer, Stream } from "effect"
 import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
 import { record } from "./utils/runs.js"
-import { freshDatabase, pgClient, pgSuite, pgUrl } from "./utils/postgres.js"
+import { freshDatabase, pgClient } from "./utils/postgres.js"
+
+const pg = requirePostgres()
 
 const storeLayer = (url: string) => RunStore.layer.pipe(Layer.provideMerge(pgClient(url)), Layer.provide(Redactor.layerFrom({})))
 
-describe.skipIf(pgUrl === undefined)(pgSuite("RunStore on Postgres"), () => {
+describe.skipIf(!pg.run)(pg.title("RunStore on Postgres"), () => {
   it.live("keeps records across pools; the latest attempt, the owner and the listing read back as written", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase("runstore")
@@ -80,7 +83,7 @@ describe.skipIf(pgUrl === undefined)(pgSuite("RunStore on Postgres"), () => {
     }))
 })
 
-describe.skipIf(pgUrl === undefined)(pgSuite("acquireEngineLock on Postgres"), () => {
+describe.skipIf(!pg.run)(pg.title("acquireEngineLock on Postgres"), () => {
   it.live("refuses a second live holder naming the first, and frees the lock on release", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase("enginelock")

@@ -6,3 +6,4 @@ export { DEFAULT_LINEAR_STATES, FAKE_LINEAR_OPERATIONS, FakeLinear, type FakeLin
 export { addBareRemote, createRepo, git, gitEnv, makeTempDir, manyFiles, removeDir, repoAt, type RepoOptions, tempBareRemote, tempDir, tempRepo, type TempRepo, writeFiles } from "./GitRepo.js"
 export { ModelServer, type ModelRequest, type Reply, type Script, scripts, shellCall, sideText, startModelServer, writeCall } from "./ModelServer.js"
 export { describeProcesses, processAlive, processesIn, processesUnder } from "./Processes.js"
+export { type Requirement, requirePostgres, requireService, type RequiredService } from "./Required.js"

@@ -1,19 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
-import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
+import { runFixture } from "./utils/fixtureSuites.js"
 
-const fixture = join(import.meta.dirname, "fixtures/unrun-effect")
-const vitest = join(dirname(createRequire(import.meta.url).resolve("vitest/package.json")), "vitest.mjs")
-
-describe("the shared vitest setup", () => {
+describe("the shared vitest runner", () => {
   it("fails a plain it whose callback returns an Effect, Layer or Stream, and says to use it.effect", () => {
-    const r = spawnSync(process.execPath, [vitest, "run", "--reporter=json"], { cwd: fixture, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } })
-    assert.strictEqual(r.status, 1, r.stderr)
-    const report = JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))) as {
-      testResults: Array<{ assertionResults: Array<{ title: string; status: string; failureMessages: Array<string> }> }>
-    }
-    const results = report.testResults.flatMap((f) => f.assertionResults)
+    const { status, results } = runFixture("unrun-effect.fixture.ts")
+    assert.strictEqual(status, 1)
     assert.deepStrictEqual(results.map((t) => [t.title, t.status]), [
       ["returns an Effect.gen", "failed"],
       ["returns a piped Effect", "failed"],
