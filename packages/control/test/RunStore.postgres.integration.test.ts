@@ -7,9 +7,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { RunRecord } from "@spec-orch/contract"
 import { Redactor } from "@spec-orch/harness"
 import { requirePostgres } from "@spec-orch/test-kit"
-import { Context, Effect, Fiber, Layer, Stream } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Stream } from "effect"
 import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
-import { record } from "./utils/runs.js"
+import { record, waitingClock } from "./utils/runs.js"
 import { freshDatabase, pgClient } from "./utils/postgres.js"
 
 const pg = requirePostgres()
@@ -70,14 +70,22 @@ describe.skipIf(!pg.run)(pg.title("RunStore on Postgres"), () => {
       const url = yield* freshDatabase("runstore")
       const writer = storeLayer(url)
       yield* RunStore.use((s) => Effect.andThen(s.put(record(1)), s.append("T-1-r1", "note", { text: "one" }))).pipe(Effect.provide(writer))
-      const reader = yield* RunStore.use((s) => s.follow("T-1-r1", { pollMillis: 20 }).pipe(Stream.runCollect)).pipe(Effect.provide(Layer.fresh(storeLayer(url))), Effect.forkChild)
-      yield* Effect.sleep(100)
+      // The reader read "one", found nothing more and waits (on its own clock, not the wall clock):
+      // "two" is written only now, so the reader can get it only by following the run.
+      const { clock, resume, waiting } = yield* waitingClock
+      const reader = yield* RunStore.use((s) => s.follow("T-1-r1", { pollMillis: 20 }).pipe(Stream.runCollect)).pipe(
+        Effect.provide(Layer.fresh(storeLayer(url))),
+        Effect.provideService(Clock.Clock, clock),
+        Effect.forkChild
+      )
+      yield* Effect.raceFirst(waiting, Fiber.await(reader))
       yield* RunStore.use((s) =>
         Effect.gen(function*() {
           yield* s.append("T-1-r1", "note", { text: "two" })
           yield* s.update("T-1-r1", (r) => new RunRecord({ ...r, status: "succeeded" }))
         })
       ).pipe(Effect.provide(Layer.fresh(writer)))
+      yield* resume
       const seen = yield* Fiber.join(reader)
       assert.deepStrictEqual(Array.from(seen).map((e) => (e.data as { text: string }).text), ["one", "two"])
     }))
