@@ -1,6 +1,7 @@
 /** @spec-orch/test-kit: loopback servers and repository helpers for tests. */
 export { FAKE_GITHUB_ROUTES, FakeGitHub, type FakeGitHubOptions, type FakeGitHubUser, type FakePullRequest, fakeGitHub, startFakeGitHub } from "./FakeGitHub.js"
 export { type Fault, type RecordedRequest } from "./FakeHttp.js"
+export { type FastForwardClock, fastForwardClock } from "./FastForwardClock.js"
 export { copyFixture, type EditableMode, FIXTURES_DIR, installNodeModules, installPythonEditable, type LibraryFixture } from "./Fixtures.js"
 export { DEFAULT_LINEAR_STATES, FAKE_LINEAR_OPERATIONS, FakeLinear, type FakeLinearComment, type FakeLinearIssue, type FakeLinearIssueInput, type FakeLinearOptions, type FakeLinearUser, fakeLinear, startFakeLinear } from "./FakeLinear.js"
 export { addBareRemote, createRepo, git, gitEnv, makeTempDir, manyFiles, removeDir, repoAt, type RepoOptions, tempBareRemote, tempDir, tempRepo, type TempRepo, writeFiles } from "./GitRepo.js"
