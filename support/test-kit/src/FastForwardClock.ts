@@ -1,7 +1,7 @@
 /**
  * A clock for tests of code that waits out rate limits: it runs with the wall clock, but a wait
- * shorter than `skipUnderMs` ends at once and moves this clock forward by its length, so the code
- * under test sees the time pass without the test spending it. Longer sleeps (request timeouts
+ * `skip` picks (default: under 10 s) ends at once and moves this clock forward by its length, so the
+ * code under test sees the time pass without the test spending it. Other sleeps (request timeouts
  * racing a real answer) stay real. Hand `now` to the fakes (`fakeGitHub({ now })`) so their
  * rate-limit windows and request times follow the same clock.
  */
@@ -16,8 +16,8 @@ export interface FastForwardClock {
   readonly skipped: ReadonlyArray<number>
 }
 
-export const fastForwardClock = (options: { readonly skipUnderMs?: number } = {}): FastForwardClock => {
-  const skipUnderMs = options.skipUnderMs ?? 10_000
+export const fastForwardClock = (options: { readonly skip?: (millis: number) => boolean } = {}): FastForwardClock => {
+  const skip = options.skip ?? ((millis) => millis < 10_000)
   let offsetMs = 0
   const skipped: Array<number> = []
   const live = Clock.Clock.defaultValue()
@@ -33,7 +33,7 @@ export const fastForwardClock = (options: { readonly skipUnderMs?: number } = {}
     monotonicTimeNanos: Effect.sync(monotonic),
     sleep: (duration) => {
       const ms = Duration.toMillis(duration)
-      if (ms >= skipUnderMs) return live.sleep(duration)
+      if (!skip(ms)) return live.sleep(duration)
       return Effect.andThen(
         Effect.sync(() => {
           skipped.push(ms)
