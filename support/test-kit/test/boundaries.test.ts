@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 // @ts-expect-error plain ESM script without types
@@ -16,10 +16,18 @@ const editManifest = (dir: string, path: string, edit: (pkg: any) => void) => {
   writeFileSync(file, JSON.stringify(pkg))
 }
 
-/** A copy of the repository's package manifests and sources, to break on purpose. */
+/** A copy of what the check reads (each package's manifest and src/), to break on purpose. */
 const copyRepo = () => {
   const dir = mkdtempSync(join(tmpdir(), "boundaries-"))
-  for (const part of ["packages", "apps", "support"]) cpSync(join(root, part), join(dir, part), { recursive: true, filter: (src) => !/node_modules|dist|\.turbo/.test(src) })
+  for (const part of ["packages", "apps", "support"]) {
+    for (const name of readdirSync(join(root, part))) {
+      const from = join(root, part, name)
+      if (!existsSync(join(from, "package.json"))) continue
+      mkdirSync(join(dir, part, name), { recursive: true })
+      cpSync(join(from, "package.json"), join(dir, part, name, "package.json"))
+      if (existsSync(join(from, "src"))) cpSync(join(from, "src"), join(dir, part, name, "src"), { recursive: true })
+    }
+  }
   return dir
 }
 
