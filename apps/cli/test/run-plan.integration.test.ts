@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { footprintOverlap } from "@spec-orch/task"
-import { ModelServer, type ModelRequest, type Reply, sideText, writeCall } from "@spec-orch/test-kit"
+import { ModelServer, type ModelRequest, type Reply, requireService, sideText, writeCall } from "@spec-orch/test-kit"
 import { Effect } from "effect"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -387,7 +387,13 @@ const writeFromPrompt = (req: ModelRequest): Reply => {
 const tools = join(process.env["SPEC_ORCH_TOOLS"] || join(import.meta.dirname, "../../../.tools/agents"), "node_modules/.bin/claude")
 
 describe("spec-orch run-plan with Claude Code", () => {
-  it.live.skipIf(!existsSync(tools))("runs one wave with the real Claude Code CLI against the scripted model server, packets in parallel", () =>
+  const claude = requireService({
+    what: "the Claude Code CLI",
+    present: existsSync(tools),
+    howTo: `install the agent CLIs with \`node scripts/install-agents.mjs\` (pnpm test does), or point SPEC_ORCH_TOOLS at a cache that has them; looked for ${tools}`,
+    optOut: "SPEC_ORCH_SKIP_AGENTS"
+  })
+  it.live.skipIf(!claude.run)("runs one wave with the real Claude Code CLI against the scripted model server, packets in parallel", () =>
     Effect.gen(function*() {
       const server = yield* ModelServer.scoped({ script: writeFromPrompt })
       const p = makeMissionProject({ builder: ["[builder]", "adapter = \"claude_code\"", "timeout_seconds = 180", "stall_timeout_seconds = 180"] })

@@ -1,19 +1,22 @@
 /**
  * The daemon's store on a real PostgreSQL server: the same SQL as on SQLite, and claims that stay
- * one-owner-per-issue when two daemons (two connection pools) race for the same issues. Skipped,
- * saying so, when SPEC_ORCH_PG_URL is not set.
+ * one-owner-per-issue when two daemons (two connection pools) race for the same issues. Fails when
+ * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { requirePostgres } from "@spec-orch/test-kit"
 import { Context, Effect, Layer } from "effect"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
-import { freshDatabase, pgClient, pgSuite, pgUrl } from "./utils/postgres.js"
+import { freshDatabase, pgClient } from "./utils/postgres.js"
+
+const pg = requirePostgres()
 
 const storeLayer = (url: string) => DaemonStore.layer.pipe(Layer.provideMerge(pgClient(url)))
 
 /** A second daemon process: its own pool on the same database. */
 const otherStore = (url: string) => Effect.map(Layer.build(Layer.fresh(storeLayer(url))), (ctx) => Context.get(ctx, DaemonStore))
 
-describe.skipIf(pgUrl === undefined)(pgSuite("DaemonStore on Postgres"), () => {
+describe.skipIf(!pg.run)(pg.title("DaemonStore on Postgres"), () => {
   it.live("gives an issue to one owner until its lease expires; renewing and releasing touch only the owner's claims", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase("daemonstore")

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { IssueAuthor, IssueSource, type Project } from "@spec-orch/contract"
-import { type FakeGitHub, fakeGitHub, tempDir } from "@spec-orch/test-kit"
-import { Effect, Layer } from "effect"
+import { type FakeGitHub, type FakeGitHubOptions, type FastForwardClock, fakeGitHub, fastForwardClock, tempDir } from "@spec-orch/test-kit"
+import { Clock, Effect, Layer, type Scope } from "effect"
 import { intakeWarning } from "../src/daemon/Intake.js"
 import { GitHub } from "../src/trackers/GitHub.js"
 import { GitHubIssueSource } from "../src/trackers/TrackerIssueSource.js"
@@ -24,13 +24,14 @@ const withGitHub = <A, E>(
 const list = (query?: Parameters<IssueSource["Service"]["list"]>[0]) => IssueSource.use((s) => s.list(query))
 const get = (id: string) => IssueSource.use((s) => s.get(id))
 
-const seeded = Effect.gen(function*() {
-  const fake = yield* fakeGitHub()
+const seededWith = (options: FakeGitHubOptions) => Effect.gen(function*() {
+  const fake = yield* fakeGitHub(options)
   fake.addRepo(REPO)
   fake.setBranch(REPO, "main", "a".repeat(40))
   fake.setBranch(REPO, "feature", "b".repeat(40))
   return fake
 })
+const seeded = seededWith({})
 
 describe("GitHubIssueSource.list", () => {
   it.live("lists open issues with the labels asked for, skipping pull requests and excluded labels", () =>
@@ -186,47 +187,61 @@ describe("GitHubIssueSource errors", () => {
 })
 
 describe("GitHubIssueSource rate limits", () => {
-  it.live("waits out the primary limit (x-ratelimit-remaining: 0) and succeeds", () =>
+  // The client and the fake share a clock that skips the waits: the limits are waited out in full on
+  // that clock, and the test spends no wall time on them.
+  const limited = (body: (fake: FakeGitHub, ff: FastForwardClock) => Effect.Effect<void, unknown, Scope.Scope>) =>
     Effect.gen(function*() {
-      const fake = yield* seeded
-      for (let i = 1; i <= 3; i++) fake.addIssue(REPO, { title: `issue ${i}` })
-      fake.rateLimit(1, 1000)
-      const twice = yield* withGitHub(fake, Effect.all([list(), get("GH-1")]))
-      assert.strictEqual(twice[0].issues.length, 3)
-      assert.strictEqual(twice[1].id, "GH-1")
-      const calls = fake.requests.filter((r) => r.route !== "GET /rate_limit")
-      assert.isTrue(calls.every((r) => r.status === 200), `no refusals: ${calls.map((r) => r.status).join(",")}`)
-      assert.isAtLeast(calls[1]!.at - calls[0]!.at, 500, "the second request waited for the reset")
-    }))
+      const ff = fastForwardClock()
+      const fake = yield* seededWith({ now: ff.now })
+      yield* body(fake, ff).pipe(Effect.provideService(Clock.Clock, ff.clock))
+    })
+
+  it.live("waits out the primary limit (x-ratelimit-remaining: 0) and succeeds", () =>
+    limited((fake, ff) =>
+      Effect.gen(function*() {
+        for (let i = 1; i <= 3; i++) fake.addIssue(REPO, { title: `issue ${i}` })
+        fake.rateLimit(1, 1000)
+        const twice = yield* withGitHub(fake, Effect.all([list(), get("GH-1")]))
+        assert.strictEqual(twice[0].issues.length, 3)
+        assert.strictEqual(twice[1].id, "GH-1")
+        const calls = fake.requests.filter((r) => r.route !== "GET /rate_limit")
+        assert.isTrue(calls.every((r) => r.status === 200), `no refusals: ${calls.map((r) => r.status).join(",")}`)
+        assert.isAtLeast(calls[1]!.at - calls[0]!.at, 500, "the second request waited for the reset")
+        assert.isNotEmpty(ff.skipped)
+      })
+    ))
 
   it.live("a 403 primary-limit answer is waited out, then retried", () =>
-    Effect.gen(function*() {
-      const fake = yield* seeded
-      fake.addIssue(REPO, { title: "x" })
-      const reset = Math.ceil((Date.now() + 1200) / 1000)
-      fake.fail("GET /repos/{owner}/{repo}/issues", {
-        status: 403,
-        headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
-        body: { message: "API rate limit exceeded for user ID 1.", documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api" }
+    limited((fake, ff) =>
+      Effect.gen(function*() {
+        fake.addIssue(REPO, { title: "x" })
+        const reset = Math.ceil((ff.now() + 1200) / 1000)
+        fake.fail("GET /repos/{owner}/{repo}/issues", {
+          status: 403,
+          headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
+          body: { message: "API rate limit exceeded for user ID 1.", documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api" }
+        })
+        const { issues } = yield* withGitHub(fake, list())
+        assert.strictEqual(issues.length, 1)
+        const calls = fake.requestsTo("GET /repos/{owner}/{repo}/issues")
+        assert.deepStrictEqual(calls.map((r) => r.status), [403, 200])
+        assert.isAtLeast(calls[1]!.at, reset * 1000 - 50, "retried only after x-ratelimit-reset")
       })
-      const { issues } = yield* withGitHub(fake, list())
-      assert.strictEqual(issues.length, 1)
-      const calls = fake.requestsTo("GET /repos/{owner}/{repo}/issues")
-      assert.deepStrictEqual(calls.map((r) => r.status), [403, 200])
-      assert.isAtLeast(calls[1]!.at, reset * 1000 - 50, "retried only after x-ratelimit-reset")
-    }))
+    ))
 
   it.live("a secondary limit (403 + retry-after) and a 429 are waited out", () =>
-    Effect.gen(function*() {
-      const fake = yield* seeded
-      fake.addIssue(REPO, { title: "x" })
-      fake.secondaryLimit("GET /repos/{owner}/{repo}/issues/{issue_number}", 1)
-      fake.fail("GET /repos/{owner}/{repo}/issues/{issue_number}", { status: 429, headers: { "retry-after": "1" }, body: { message: "Too Many Requests" } })
-      const issue = yield* withGitHub(fake, get("GH-1"))
-      assert.strictEqual(issue.id, "GH-1")
-      const calls = fake.requestsTo("GET /repos/{owner}/{repo}/issues/{issue_number}")
-      assert.deepStrictEqual(calls.map((r) => r.status), [403, 429, 200])
-      assert.isAtLeast(calls[1]!.at - calls[0]!.at, 950)
-      assert.isAtLeast(calls[2]!.at - calls[1]!.at, 950)
-    }))
+    limited((fake, ff) =>
+      Effect.gen(function*() {
+        fake.addIssue(REPO, { title: "x" })
+        fake.secondaryLimit("GET /repos/{owner}/{repo}/issues/{issue_number}", 1)
+        fake.fail("GET /repos/{owner}/{repo}/issues/{issue_number}", { status: 429, headers: { "retry-after": "1" }, body: { message: "Too Many Requests" } })
+        const issue = yield* withGitHub(fake, get("GH-1"))
+        assert.strictEqual(issue.id, "GH-1")
+        const calls = fake.requestsTo("GET /repos/{owner}/{repo}/issues/{issue_number}")
+        assert.deepStrictEqual(calls.map((r) => r.status), [403, 429, 200])
+        assert.isAtLeast(calls[1]!.at - calls[0]!.at, 950)
+        assert.isAtLeast(calls[2]!.at - calls[1]!.at, 950)
+        assert.deepStrictEqual(ff.skipped.filter((ms) => ms >= 950).length, 2, "each retry-after was waited out")
+      })
+    ))
 })

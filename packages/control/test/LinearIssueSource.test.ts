@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { IssueSource } from "@spec-orch/contract"
-import { type FakeLinear, fakeLinear, tempDir } from "@spec-orch/test-kit"
-import { Effect, Layer } from "effect"
+import { type FakeLinear, fakeLinear, fastForwardClock, tempDir } from "@spec-orch/test-kit"
+import { Clock, Effect, Layer } from "effect"
 import { Linear } from "../src/trackers/Linear.js"
 import { LinearIssueSource } from "../src/trackers/TrackerIssueSource.js"
 import { trackerWorld, type TomlLike } from "./utils/trackers.js"
@@ -212,13 +212,16 @@ describe("LinearIssueSource errors", () => {
 })
 
 describe("LinearIssueSource rate limits", () => {
+  // The client and the fake share a clock that skips the waits: the resets are waited out in full on
+  // that clock, and the test spends no wall time on them.
   it.live("waits for Linear's reset when its headers say the budget is spent", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeLinear()
+      const ff = fastForwardClock()
+      const fake = yield* fakeLinear({ now: ff.now })
       fake.addIssue({ title: "issue", state: "Ready" })
       fake.rateLimit(2, 700)
       const listing = list({ states: ["Ready"] })
-      const results = yield* withLinear(fake, Effect.all([listing, listing, listing]))
+      const results = yield* withLinear(fake, Effect.all([listing, listing, listing])).pipe(Effect.provideService(Clock.Clock, ff.clock))
       assert.deepStrictEqual(results.map((r) => r.issues.length), [1, 1, 1])
       const calls = fake.requestsTo("issues")
       assert.deepStrictEqual(calls.map((r) => r.status), [200, 200, 200], "no request was refused")
@@ -227,10 +230,11 @@ describe("LinearIssueSource rate limits", () => {
 
   it.live("retries after a RATELIMITED answer once the reset time has passed", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeLinear()
+      const ff = fastForwardClock()
+      const fake = yield* fakeLinear({ now: ff.now })
       fake.addIssue({ title: "issue", state: "Ready" })
-      fake.fail("issues", { status: 400, headers: { "x-ratelimit-requests-remaining": "0", "x-ratelimit-requests-reset": String(Date.now() + 600) } })
-      const { issues } = yield* withLinear(fake, list({ states: ["Ready"] }))
+      fake.fail("issues", { status: 400, headers: { "x-ratelimit-requests-remaining": "0", "x-ratelimit-requests-reset": String(ff.now() + 600) } })
+      const { issues } = yield* withLinear(fake, list({ states: ["Ready"] })).pipe(Effect.provideService(Clock.Clock, ff.clock))
       assert.strictEqual(issues.length, 1)
       const calls = fake.requestsTo("issues")
       assert.deepStrictEqual(calls.map((r) => r.status), [400, 200])
@@ -252,10 +256,11 @@ describe("LinearIssueSource rate limits", () => {
 
   it.live("a low request budget spreads requests out instead of failing", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeLinear()
+      const ff = fastForwardClock()
+      const fake = yield* fakeLinear({ now: ff.now })
       fake.addIssue({ title: "issue", state: "Ready" })
       // 600 per minute with a burst of 1 = one request per 100 ms.
-      const again = yield* withLinear(fake, Effect.forEach([1, 2, 3, 4, 5], () => get("SON-1")), { perMinute: 600 })
+      const again = yield* withLinear(fake, Effect.forEach([1, 2, 3, 4, 5], () => get("SON-1")), { perMinute: 600 }).pipe(Effect.provideService(Clock.Clock, ff.clock))
       assert.strictEqual(again.length, 5)
       const reads = fake.requestsTo("issue").map((r) => r.at)
       const gaps = reads.slice(1).map((t, i) => t - reads[i]!)

@@ -3,10 +3,11 @@
  * `effect/cluster`'s SQL message storage, the run store, the daemon store, the evidence ledger)
  * over a PgClient instead of the SQLite file, and nothing else changed. One issue runs through
  * every stage to a pull request; a second process on the same database finds the journaled result.
- * Skipped, saying so, when SPEC_ORCH_PG_URL is not set.
+ * Fails when SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { EvidenceLedger } from "@spec-orch/evidence"
+import { requirePostgres } from "@spec-orch/test-kit"
 import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { existsSync } from "node:fs"
@@ -16,9 +17,11 @@ import { DaemonStore } from "../src/daemon/DaemonStore.js"
 import { RunStore } from "../src/run/RunStore.js"
 import { Run } from "../src/run/RunWorkflow.js"
 import { agentLog, daemonLayer, daemonWorld, readyIssue, REPO } from "./utils/daemonWorld.js"
-import { freshDatabase, pgClient, pgSuite, pgUrl } from "./utils/postgres.js"
+import { freshDatabase, pgClient } from "./utils/postgres.js"
 
-describe.skipIf(pgUrl === undefined)(pgSuite("The Run workflow on Postgres"), () => {
+const pg = requirePostgres()
+
+describe.skipIf(!pg.run)(pg.title("The Run workflow on Postgres"), () => {
   it.live("runs an issue through every stage to a pull request with the journal, runs and evidence on Postgres; another process reads the result back", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase("engine")

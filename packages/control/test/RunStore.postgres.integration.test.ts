@@ -1,19 +1,22 @@
 /**
  * The run store and the engine lock on a real PostgreSQL server: the same SQL as on SQLite, across
- * two connection pools (two processes), with concurrent writers. Skipped, saying so, when
- * SPEC_ORCH_PG_URL is not set.
+ * two connection pools (two processes), with concurrent writers. Fails when
+ * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { RunRecord } from "@spec-orch/contract"
 import { Redactor } from "@spec-orch/harness"
-import { Context, Effect, Fiber, Layer, Stream } from "effect"
+import { requirePostgres } from "@spec-orch/test-kit"
+import { Clock, Context, Effect, Fiber, Layer, Stream } from "effect"
 import { acquireEngineLock, ProcessToken, RunStore } from "../src/index.js"
-import { record } from "./utils/runs.js"
-import { freshDatabase, pgClient, pgSuite, pgUrl } from "./utils/postgres.js"
+import { record, waitingClock } from "./utils/runs.js"
+import { freshDatabase, pgClient } from "./utils/postgres.js"
+
+const pg = requirePostgres()
 
 const storeLayer = (url: string) => RunStore.layer.pipe(Layer.provideMerge(pgClient(url)), Layer.provide(Redactor.layerFrom({})))
 
-describe.skipIf(pgUrl === undefined)(pgSuite("RunStore on Postgres"), () => {
+describe.skipIf(!pg.run)(pg.title("RunStore on Postgres"), () => {
   it.live("keeps records across pools; the latest attempt, the owner and the listing read back as written", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase("runstore")
@@ -67,20 +70,28 @@ describe.skipIf(pgUrl === undefined)(pgSuite("RunStore on Postgres"), () => {
       const url = yield* freshDatabase("runstore")
       const writer = storeLayer(url)
       yield* RunStore.use((s) => Effect.andThen(s.put(record(1)), s.append("T-1-r1", "note", { text: "one" }))).pipe(Effect.provide(writer))
-      const reader = yield* RunStore.use((s) => s.follow("T-1-r1", { pollMillis: 20 }).pipe(Stream.runCollect)).pipe(Effect.provide(Layer.fresh(storeLayer(url))), Effect.forkChild)
-      yield* Effect.sleep(100)
+      // The reader read "one", found nothing more and waits (on its own clock, not the wall clock):
+      // "two" is written only now, so the reader can get it only by following the run.
+      const { clock, resume, waiting } = yield* waitingClock
+      const reader = yield* RunStore.use((s) => s.follow("T-1-r1", { pollMillis: 20 }).pipe(Stream.runCollect)).pipe(
+        Effect.provide(Layer.fresh(storeLayer(url))),
+        Effect.provideService(Clock.Clock, clock),
+        Effect.forkChild
+      )
+      yield* Effect.raceFirst(waiting, Fiber.await(reader))
       yield* RunStore.use((s) =>
         Effect.gen(function*() {
           yield* s.append("T-1-r1", "note", { text: "two" })
           yield* s.update("T-1-r1", (r) => new RunRecord({ ...r, status: "succeeded" }))
         })
       ).pipe(Effect.provide(Layer.fresh(writer)))
+      yield* resume
       const seen = yield* Fiber.join(reader)
       assert.deepStrictEqual(Array.from(seen).map((e) => (e.data as { text: string }).text), ["one", "two"])
     }))
 })
 
-describe.skipIf(pgUrl === undefined)(pgSuite("acquireEngineLock on Postgres"), () => {
+describe.skipIf(!pg.run)(pg.title("acquireEngineLock on Postgres"), () => {
   it.live("refuses a second live holder naming the first, and frees the lock on release", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase("enginelock")

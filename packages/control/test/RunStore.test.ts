@@ -2,13 +2,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { RunRecord } from "@spec-orch/contract"
 import { Redactor } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Clock, Effect, Fiber, Layer, Stream } from "effect"
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { acquireEngineLock, engineLockName, type LockName, ProcessToken, RunStore, runLockName } from "../src/index.js"
-import { record } from "./utils/runs.js"
+import { record, waitingClock } from "./utils/runs.js"
 
 const db = () => join(mkdtempSync(join(tmpdir(), "runstore-")), "state.db")
 const SECRET = "svc-secret-value-0123"
@@ -74,17 +74,25 @@ describe("RunStore", () => {
       for (const f of readdirSync(dirname(file))) assert.notInclude(readFileSync(join(dirname(file), f), "latin1"), SECRET, f)
     }))
 
-  it.live("lets another reader follow a run until it finishes", () =>
+  it.effect("lets another reader follow a run until it finishes", () =>
     Effect.gen(function*() {
       const file = db()
       const writer = storeLayer(file)
       yield* RunStore.use((s) => Effect.andThen(s.put(record(1)), s.append("T-1-r1", "note", { text: "one" }))).pipe(Effect.provide(writer))
-      const reader = yield* RunStore.use((s) => s.follow("T-1-r1", { pollMillis: 20 }).pipe(Stream.runCollect)).pipe(Effect.provide(Layer.fresh(storeLayer(file))), Effect.forkChild)
-      yield* Effect.sleep(100)
+      // The reader read "one", found nothing more and waits (on its own clock, not the wall clock):
+      // "two" is written only now, so the reader can get it only by following the run.
+      const { clock, resume, waiting } = yield* waitingClock
+      const reader = yield* RunStore.use((s) => s.follow("T-1-r1", { pollMillis: 20 }).pipe(Stream.runCollect)).pipe(
+        Effect.provide(Layer.fresh(storeLayer(file))),
+        Effect.provideService(Clock.Clock, clock),
+        Effect.forkChild
+      )
+      yield* Effect.raceFirst(waiting, Fiber.await(reader))
       yield* RunStore.use((s) => Effect.gen(function*() {
         yield* s.append("T-1-r1", "note", { text: "two" })
         yield* s.update("T-1-r1", (r) => new RunRecord({ ...r, status: "succeeded" }))
       })).pipe(Effect.provide(Layer.fresh(writer)))
+      yield* resume
       const seen = yield* Fiber.join(reader)
       assert.deepStrictEqual(Array.from(seen).map((e) => (e.data as { text: string }).text), ["one", "two"])
     }))
@@ -136,6 +144,17 @@ describe("acquireEngineLock", () => {
       const dead = ProcessToken.of({ token: `${host}:999999:dead`, pid: 999999, host })
       // A crashed holder: acquire and never release (the scope is left open on purpose).
       yield* Layer.buildWithScope(Layer.effectDiscard(acquireEngineLock("crashed")).pipe(Layer.provide(Layer.succeed(ProcessToken, dead)), Layer.provide(sql)), yield* Effect.scope)
-      yield* Effect.scoped(acquireEngineLock("after crash")).pipe(Effect.provide(ProcessToken.layer), Effect.provide(Layer.fresh(sql)))
+      // Another live process, to see who holds the lock.
+      const live = ProcessToken.of({ token: `${host}:${process.ppid}:x`, pid: process.ppid, host })
+      const third = (command: string) => Effect.scoped(acquireEngineLock(command)).pipe(Effect.provideService(ProcessToken, live), Effect.provide(Layer.fresh(sql)))
+      yield* Effect.scoped(Effect.gen(function*() {
+        // This process takes the dead holder's lock over and now holds it: the other live one is refused.
+        yield* acquireEngineLock("after crash").pipe(Effect.provide(ProcessToken.layer))
+        const busy = yield* Effect.flip(third("run D"))
+        assert.strictEqual(busy._tag, "EngineBusy")
+        assert.match(busy.message, new RegExp(`\\(pid ${process.pid} on .*\`after crash\``), "the refusal names the process that took the lock over, not the dead one")
+      })).pipe(Effect.provide(Layer.fresh(sql)))
+      // Released like any lock when this process is done.
+      yield* third("run D")
     }).pipe(Effect.scoped))
 })

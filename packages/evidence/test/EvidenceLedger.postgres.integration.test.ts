@@ -1,10 +1,12 @@
 /**
  * The evidence ledger on a real Postgres server: the same SQL as on SQLite. Runs when
  * SPEC_ORCH_PG_URL points at a server where the user may create databases (each run creates its
- * own database), e.g. postgres://postgres@127.0.0.1:5432/postgres; skipped otherwise.
+ * own database), e.g. postgres://postgres@127.0.0.1:5432/postgres; fails otherwise, unless
+ * SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
+import { requirePostgres } from "@spec-orch/test-kit"
 import { Effect, Layer, Option, Redacted, Result } from "effect"
 import { SqlClient } from "effect/sql"
 import { readFileSync } from "node:fs"
@@ -12,7 +14,8 @@ import { join } from "node:path"
 import { evaluate, EvidenceLedger, humanReview, loadGatePolicy, makeAcceptance, makeFinding } from "../src/index.js"
 import { DIFF, goodBundle, without } from "./utils/evidence.js"
 
-const url = process.env.SPEC_ORCH_PG_URL
+const pg = requirePostgres()
+const url = pg.url
 const policy = Result.getOrThrow(loadGatePolicy(readFileSync(join(import.meta.dirname, "fixtures", "original.gate.policy.yaml"), "utf8"), "gate.policy.yaml"))
 const plain = (x: unknown) => JSON.parse(JSON.stringify(x))
 
@@ -28,7 +31,7 @@ const freshDatabase = Effect.gen(function*() {
   return u.toString()
 })
 
-describe.skipIf(url === undefined)("EvidenceLedger on Postgres", () => {
+describe.skipIf(!pg.run)(pg.title("EvidenceLedger on Postgres"), () => {
   it.live("records, queries, dedupes and resolves exactly as on SQLite", () =>
     Effect.gen(function*() {
       const db = yield* freshDatabase

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { processesIn } from "@spec-orch/test-kit"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -117,10 +118,19 @@ describe("ACP turn end", () => {
       assert.deepStrictEqual(processesIn(w.cwd), [])
     }))
 
-  it.live("times out an agent that ignores session/cancel and kills it", () =>
+  it.effect("times out an agent that ignores session/cancel and kills it (time from the Clock)", () =>
     Effect.gen(function*() {
       const w = world()
-      const outcome = yield* runPlan(w, { ignoreCancel: true }, { builder: builder({ timeout_seconds: 3 }) })
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* runPlan(w, { ignoreCancel: true }, {
+        builder: builder({ timeout_seconds: 3 }),
+        onEvent: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid)
+      }).pipe(Effect.forkChild)
+      yield* Deferred.await(started)
+      yield* TestClock.adjust("2999 millis")
+      assert.isUndefined(fiber.pollUnsafe(), "still running just before the deadline")
+      yield* TestClock.adjust("1 millis")
+      const outcome = yield* Fiber.join(fiber)
       assert.strictEqual(outcome.kind, "timed_out")
       assert.deepStrictEqual(processesIn(w.cwd), [])
     }))

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ModelServer, type Script } from "@spec-orch/test-kit"
-import { Effect, Schema, Stream } from "effect"
+import { fastForwardClock, ModelServer, type Script } from "@spec-orch/test-kit"
+import { Clock, Effect, Schema, Stream } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import { type ModelCall, Models, ModelUsage } from "../src/index.js"
 import { byModel, envFor, leakedSecrets, loadConfig, modelsLayer, requestsFor, SECRETS } from "./utils/models.js"
@@ -52,11 +52,16 @@ describe("ModelChain fallback", () => {
 
   it.live("waits as long as retry-after says before retrying the same model", () =>
     Effect.gen(function*() {
-      const { result, calls } = yield* withPlanner(byModel({ "MiniMax-M2.7-highspeed": [{ error: 429, retryAfter: 1 }, { text: "second try" }] }), text)
+      // The wait is skipped on the wall clock but spent in full on the chain's clock; the 0.5 s request timeouts stay real.
+      const ff = fastForwardClock({ skip: (millis) => millis >= 1_000 && millis < 10_000 })
+      const { result, calls } = yield* withPlanner(byModel({ "MiniMax-M2.7-highspeed": [{ error: 429, retryAfter: 1 }, { text: "second try" }] }), text).pipe(
+        Effect.provideService(Clock.Clock, ff.clock)
+      )
       assert.strictEqual(successOf(result), "second try")
       assert.deepStrictEqual(summary(calls), ["minimax_reasoning#1:RateLimitError", "minimax_reasoning#2:ok"])
       assert.include(calls[0]!.detail!, "retry after")
       assert.isAtLeast(calls[1]!.at - calls[0]!.at, 1000)
+      assert.include(ff.skipped, 1000, "it waited the second retry-after asked for")
     }))
 
   it.live("moves on from an overloaded (529) model and from a 500, across providers", () =>

@@ -137,6 +137,11 @@ export interface FakeGitHubOptions {
   readonly windowMs?: number
   /** Status used when the primary limit is exhausted (GitHub uses 403 or 429). */
   readonly rateLimitStatus?: 403 | 429
+  /**
+   * The fake's clock in epoch milliseconds (default the wall clock): rate-limit windows, reset headers
+   * and requests' `at` follow it. A test whose client runs on `fastForwardClock` passes its `now`.
+   */
+  readonly now?: () => number
 }
 
 /** A running fake GitHub. */
@@ -156,14 +161,15 @@ export class FakeGitHub {
 
   constructor(options: FakeGitHubOptions = {}) {
     this.token = options.token ?? "ghp_test_token"
-    this.window = new FixedWindow(options.requestsLimit ?? 5000, options.windowMs ?? 3_600_000)
+    this.window = new FixedWindow(options.requestsLimit ?? 5000, options.windowMs ?? 3_600_000, options.now)
     this.rateLimitStatus = options.rateLimitStatus ?? 403
     this.users.push({ id: 1, login: "spec-orch-bot", token: this.token })
     this.http = new FakeHttpServer(
       (incoming) => match(incoming.method, incoming.url.pathname)?.route ?? `${incoming.method} ${incoming.url.pathname}`,
       (incoming, route) => this.handle(incoming, route),
       (status) => this.errorBody(status),
-      (route, reply) => (reply.status === 401 || route === "GET /rate_limit" ? {} : this.rateHeaders())
+      (route, reply) => (reply.status === 401 || route === "GET /rate_limit" ? {} : this.rateHeaders()),
+      options.now
     )
   }
 

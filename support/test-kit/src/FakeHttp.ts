@@ -70,7 +70,9 @@ export class FakeHttpServer {
     private readonly handle: (incoming: Incoming, route: string) => Reply | Promise<Reply>,
     private readonly faultBody: (status: number, route: string) => unknown,
     /** Headers added to every answer (rate-limit headers); computed after the answer is known. */
-    private readonly extraHeaders: (route: string, reply: Reply) => Readonly<Record<string, string>> = () => ({})
+    private readonly extraHeaders: (route: string, reply: Reply) => Readonly<Record<string, string>> = () => ({}),
+    /** The fake's clock in epoch milliseconds (requests' `at`). */
+    private readonly now: () => number = Date.now
   ) {}
 
   /** `http://127.0.0.1:<port>` once started. */
@@ -143,7 +145,7 @@ export class FakeHttpServer {
     } catch {
       route = `${incoming.method} ${incoming.url.pathname}`
     }
-    const record: RecordedRequest = { at: Date.now(), method: incoming.method, url: req.url ?? "/", route, headers, body, status: 0 }
+    const record: RecordedRequest = { at: this.now(), method: incoming.method, url: req.url ?? "/", route, headers, body, status: 0 }
     this.requests.push(record)
 
     const fault = this.takeFault(route)
@@ -180,10 +182,10 @@ export class FixedWindow {
   private windowStart = 0
   private used = 0
 
-  constructor(public limit: number, public windowMs: number) {}
+  constructor(public limit: number, public windowMs: number, private readonly clock: () => number = Date.now) {}
 
   /** Counts one request; false when the window's budget is already spent. */
-  take(now = Date.now()): boolean {
+  take(now = this.clock()): boolean {
     this.roll(now)
     if (this.used >= this.limit) return false
     this.used += 1
@@ -191,19 +193,19 @@ export class FixedWindow {
   }
 
   /** Requests left in the current window. */
-  remaining(now = Date.now()): number {
+  remaining(now = this.clock()): number {
     this.roll(now)
     return Math.max(0, this.limit - this.used)
   }
 
   /** Requests used in the current window. */
-  usedCount(now = Date.now()): number {
+  usedCount(now = this.clock()): number {
     this.roll(now)
     return this.used
   }
 
   /** Epoch milliseconds when the current window ends. */
-  resetAt(now = Date.now()): number {
+  resetAt(now = this.clock()): number {
     this.roll(now)
     return this.windowStart + this.windowMs
   }

@@ -297,6 +297,11 @@ export interface FakeLinearOptions {
   /** Request budget per window (Linear: 2,500 per hour for an API key). */
   readonly requestsLimit?: number
   readonly windowMs?: number
+  /**
+   * The fake's clock in epoch milliseconds (default the wall clock): the request budget, its reset
+   * headers and requests' `at` follow it. A test whose client runs on `fastForwardClock` passes its `now`.
+   */
+  readonly now?: () => number
 }
 
 const uuid = (prefix: string, n: number) => {
@@ -401,14 +406,15 @@ export class FakeLinear {
 
   constructor(options: FakeLinearOptions = {}) {
     this.token = options.token ?? "lin_api_test_viewer"
-    this.window = new FixedWindow(options.requestsLimit ?? 2500, options.windowMs ?? 3_600_000)
+    this.window = new FixedWindow(options.requestsLimit ?? 2500, options.windowMs ?? 3_600_000, options.now)
     this.addUser({ name: "Ada Lovelace", email: "ada@example.com", token: this.token })
     for (const key of options.teams ?? ["SON"]) this.addTeam({ key })
     this.http = new FakeHttpServer(
       (incoming) => this.routeOf(incoming),
       (incoming, route) => this.handle(incoming, route),
       (status) => this.faultBody(status),
-      () => this.rateHeaders()
+      () => this.rateHeaders(),
+      options.now
     )
   }
 

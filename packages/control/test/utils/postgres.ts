@@ -6,12 +6,8 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 
-/** The server, when the environment names one. */
-export const pgUrl: string | undefined = process.env.SPEC_ORCH_PG_URL
-
-/** The suite's name, saying why it is skipped when there is no server. */
-export const pgSuite = (name: string): string =>
-  pgUrl === undefined ? `${name} (skipped: set SPEC_ORCH_PG_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:55432/postgres)` : name
+/** The server, when the environment names one (each suite checks it with test-kit's `requirePostgres`). */
+const pgUrl: string | undefined = process.env.SPEC_ORCH_PG_URL
 
 /** Creates a fresh database on the server and returns its URL. */
 export const freshDatabase = (prefix: string) =>
