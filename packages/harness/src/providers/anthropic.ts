@@ -79,7 +79,7 @@ export const anthropicBody = (ctx: CallContext, options: LanguageModel.ProviderO
     tools.push({ name: structuredTool, description: `Submit the answer "${objectName}".`, input_schema: jsonSchema })
     // Forcing the tool only works when it is the only one the model may call.
     if (tools.length === 1) toolChoice = { type: "tool", name: structuredTool }
-    system.push(structuredInstruction(objectName, jsonSchema, structuredTool))
+    system.push(structuredInstruction(objectName, structuredTool))
   }
   const p = ctx.profile
   return {

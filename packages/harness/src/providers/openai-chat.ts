@@ -65,7 +65,7 @@ export const chatBody = (ctx: CallContext, options: LanguageModel.ProviderOption
     structuredTool = toolNameFor(objectName)
     tools.push({ type: "function", function: { name: structuredTool, description: `Submit the answer "${objectName}".`, parameters: jsonSchema } })
     if (tools.length === 1) toolChoice = { type: "function", function: { name: structuredTool } }
-    extraSystem.push(structuredInstruction(objectName, jsonSchema, structuredTool))
+    extraSystem.push(structuredInstruction(objectName, structuredTool))
   }
   const p = ctx.profile
   return {

@@ -59,7 +59,7 @@ export const responsesBody = (ctx: CallContext, options: LanguageModel.ProviderO
     const { objectName, schema } = options.responseFormat
     const jsonSchema = LanguageModel.defaultCodecTransformer(schema as any).jsonSchema
     text = { format: { type: "json_schema", name: toolNameFor(objectName), schema: jsonSchema, strict: false } }
-    instructions.push(structuredInstruction(objectName, jsonSchema, undefined))
+    instructions.push(structuredInstruction(objectName, undefined))
   }
   const p = ctx.profile
   return {
