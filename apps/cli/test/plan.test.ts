@@ -333,6 +333,36 @@ describe("spec-orch plan says which model wrote the plan and what it took", () =
       assert.match(out.plan.planner_model, /^local \(model-server-model\) after 2 calls; repaired once$/)
     }))
 
+  it.live("records in plan.json what the planner's call took: requests, tokens, cost from the model's prices, latency", () =>
+    Effect.gen(function*() {
+      const answer = planner(1)
+      const server = yield* ModelServer.scoped({ script: (req) => ({ ...answer(req), usage: { input: 4000, output: 1000 } }) as never })
+      const dir = project()
+      appendFileSync(join(dir, "spec-orch.toml"), MODELS_TOML.replace("timeout_seconds = 10", "timeout_seconds = 10\ninput_usd_per_mtok = 3\noutput_usd_per_mtok = 15"))
+      yield* withMission(dir)
+      const r = yield* cliWithEnv({ TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }, "--cwd", dir, "plan", "greetings", "--json")
+      assert.strictEqual(r.code, 0, r.stderr)
+      const file = JSON.parse(readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8"))
+      const usage = file.planner_usage
+      assert.deepStrictEqual({ ...usage, latency_ms: 0 }, { calls: 2, input_tokens: 8000, output_tokens: 2000, cost_usd: (8000 * 3 + 2000 * 15) / 1_000_000, latency_ms: 0 })
+      assert.isAtLeast(usage.latency_ms, 0)
+      assert.deepStrictEqual(JSON.parse(r.stdout).plan.planner_usage, usage)
+    }))
+
+  it.live("says the planner's cost is unknown (null) when its model has no prices, and never makes one up", () =>
+    Effect.gen(function*() {
+      const server = yield* ModelServer.scoped({ script: planner() })
+      const dir = project()
+      withModels(dir)
+      yield* withMission(dir)
+      const r = yield* cliWithEnv({ TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }, "--cwd", dir, "plan", "greetings")
+      assert.strictEqual(r.code, 0, r.stderr)
+      const usage = JSON.parse(readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8")).planner_usage
+      assert.strictEqual(usage.calls, 1)
+      assert.isAbove(usage.input_tokens, 0)
+      assert.isNull(usage.cost_usd)
+    }))
+
   it.live("gives up after one repair: two requests, and the message says 2 attempts", () =>
     Effect.gen(function*() {
       const server = yield* ModelServer.scoped({ script: planner(99) })

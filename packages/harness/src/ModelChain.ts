@@ -70,6 +70,19 @@ export interface Attribution {
   /** Whether the answer came from the repair request. */
   readonly repaired: boolean
   readonly usd?: number | undefined
+  /** What the whole call took, over every request (failed ones and the repair included). */
+  readonly usage: CallUsage
+}
+
+/** The requests of one call of a chain, summed. */
+export interface CallUsage {
+  readonly calls: number
+  readonly failed: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  /** USD from the models' prices; `null` = unknown (a request that used tokens went to a model without prices). */
+  readonly costUsd: number | null
+  readonly latencyMs: number
 }
 
 /** The attribution the chain attached to a response's parts, when it came from a chain. */
@@ -174,6 +187,11 @@ const usageOf = (parts: ReadonlyArray<Response.PartEncoded>) => {
 /** What one call of a chain has done so far (shared by its retries, fallbacks and repair). */
 interface CallState {
   calls: number
+  failed?: number
+  inputTokens?: number
+  outputTokens?: number
+  costUsd?: number | null
+  latencyMs?: number
   readonly fallbacks: Array<{ readonly model: string; readonly reason: string }>
   repairing: boolean
   readonly startedAt: number
@@ -338,6 +356,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             state.calls++
             const result = yield* generate({ profile, key, module }, providerOptions).pipe(Effect.provideContext(context), Effect.result)
             const latencyMs = (yield* Clock.currentTimeMillis) - started
+            state.latencyMs = (state.latencyMs ?? 0) + latencyMs
             const base = {
               at: started,
               chain: options.name,
@@ -353,6 +372,10 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             if (result._tag === "Success") {
               const tokens = usageOf(result.success)
               const usd = costOf(profile.prices, tokens.input, tokens.output)
+              state.inputTokens = (state.inputTokens ?? 0) + tokens.input
+              state.outputTokens = (state.outputTokens ?? 0) + tokens.output
+              const before = state.costUsd === undefined ? 0 : state.costUsd
+              state.costUsd = usd !== undefined ? (before === null ? null : before + usd) : tokens.input + tokens.output > 0 ? null : before
               yield* record({ ...base, ok: true, inputTokens: tokens.input, outputTokens: tokens.output, ...(usd !== undefined ? { usd } : {}) })
               const attribution: Attribution = {
                 chain: options.name,
@@ -362,13 +385,22 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
                 attempt,
                 fallbacks: [...state.fallbacks],
                 repaired: state.repairing,
-                ...(usd !== undefined ? { usd } : {})
+                ...(usd !== undefined ? { usd } : {}),
+                usage: {
+                  calls: state.calls,
+                  failed: state.failed ?? 0,
+                  inputTokens: state.inputTokens ?? 0,
+                  outputTokens: state.outputTokens ?? 0,
+                  costUsd: state.costUsd === undefined ? 0 : state.costUsd,
+                  latencyMs: state.latencyMs ?? 0
+                }
               }
               return addMetadata(result.success, attribution as any)
             }
             const error = result.failure
             const detail = scrub(summary(error), key)
             yield* record({ ...base, ok: false, inputTokens: 0, outputTokens: 0, error: error.reason._tag, detail })
+            state.failed = (state.failed ?? 0) + 1
             if (!isTransient(error)) return yield* Effect.fail(error)
             const wait = delayFor(error, attempt)
             if (wait === undefined) {
