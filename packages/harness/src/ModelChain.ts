@@ -13,7 +13,7 @@ import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import type { ModelProfile } from "./ModelRegistry.js"
 import { costOf, type ModelCall, ModelUsage } from "./ModelUsage.js"
 import { partsToStream, PROVIDER_MODULE, providerFor } from "./Providers.js"
-import { isTimeout, keyOrigin, salvageJson, scrub } from "./providers/http.js"
+import { cachedCodecTransformer, isTimeout, keyOrigin, salvageJson, scrub } from "./providers/http.js"
 
 /** How a chain retries one model before moving to the next. */
 export interface RetryPolicy {
@@ -418,6 +418,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
       })
 
     const model = yield* LanguageModel.make({
+      codecTransformer: cachedCodecTransformer,
       generateText: call,
       streamText: (providerOptions) => Stream.unwrap(Effect.map(call(providerOptions), (parts) => Stream.fromIterable(partsToStream(parts))))
     })

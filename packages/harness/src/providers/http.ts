@@ -5,7 +5,7 @@
  * request, 401/403 → authentication naming the key's env var). Never puts a key in a message.
  */
 import { Clock, Duration, Effect, Redacted } from "effect"
-import { AiError } from "effect/ai"
+import { AiError, LanguageModel } from "effect/ai"
 import { HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
 import type { KeySource, ModelProfile } from "../ModelRegistry.js"
 
@@ -198,3 +198,18 @@ export const structuredInstruction = (objectName: string, viaTool: string | unde
   viaTool !== undefined
     ? `Answer by calling the tool "${viaTool}" exactly once; its input is the answer "${objectName}" and must match the tool's input schema.`
     : `Answer with one JSON object ("${objectName}") that matches the response format's JSON schema, and nothing else: no prose, no code fences.`
+
+const codecs = new WeakMap<object, ReturnType<LanguageModel.CodecTransformer>>()
+
+/**
+ * `LanguageModel.defaultCodecTransformer`, remembered per schema: building a JSON schema document is
+ * the largest CPU cost of a structured-output call after the HTTP exchange, and both `effect/ai` (for
+ * the codec) and the provider (for the request body) need it on every call of the same schema.
+ */
+export const cachedCodecTransformer: LanguageModel.CodecTransformer = (schema) => {
+  const known = codecs.get(schema)
+  if (known !== undefined) return known as never
+  const made = LanguageModel.defaultCodecTransformer(schema)
+  codecs.set(schema, made)
+  return made
+}
