@@ -347,6 +347,7 @@ describe("spec-orch plan says which model wrote the plan and what it took", () =
       assert.deepStrictEqual({ ...usage, latency_ms: 0 }, { calls: 2, input_tokens: 8000, output_tokens: 2000, cost_usd: (8000 * 3 + 2000 * 15) / 1_000_000, latency_ms: 0 })
       assert.isAtLeast(usage.latency_ms, 0)
       assert.deepStrictEqual(JSON.parse(r.stdout).plan.planner_usage, usage)
+      assert.match(r.stderr, /^note: the planner's model call took 2 requests, 8000 in \/ 2000 out tokens, \$0\.0540, \d+\.\d s$/m)
     }))
 
   it.live("says the planner's cost is unknown (null) when its model has no prices, and never makes one up", () =>

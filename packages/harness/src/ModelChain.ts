@@ -122,6 +122,15 @@ const isTransient = (error: AiError.AiError): boolean => {
   }
 }
 
+/** The host of a base URL (the provider a request went to); the URL itself when it does not parse. */
+const providerOf = (baseUrl: string): string => {
+  try {
+    return new URL(baseUrl).host
+  } catch {
+    return baseUrl
+  }
+}
+
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}…`)
 
 /** A short summary of a failure for usage records, chain messages and `models check` (no module prefix, no advice boilerplate). */
@@ -363,6 +372,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
               model: profile.id,
               modelName: profile.model,
               api: profile.apiType,
+              provider: providerOf(profile.baseUrl),
               kind,
               attempt,
               latencyMs,

@@ -252,6 +252,9 @@ describe("ModelChain usage", () => {
       assert.strictEqual(call.outputTokens, 200)
       assert.closeTo(call.usd!, (1000 * 3 + 200 * 15) / 1_000_000, 1e-12)
       assert.strictEqual(call.chain, "chain:default_reasoning")
+      assert.match(call.provider!, /^127\.0\.0\.1:\d+$/, "the provider is the host the request went to")
+      assert.strictEqual(call.api, "anthropic")
+      assert.strictEqual(call.role, "planner")
       assert.strictEqual(response.finishReason, "stop")
     }))
 
