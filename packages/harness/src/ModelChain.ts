@@ -196,15 +196,27 @@ const usageOf = (parts: ReadonlyArray<Response.PartEncoded>) => {
 /** What one call of a chain has done so far (shared by its retries, fallbacks and repair). */
 interface CallState {
   calls: number
-  failed?: number
-  inputTokens?: number
-  outputTokens?: number
-  costUsd?: number | null
-  latencyMs?: number
+  failed: number
+  inputTokens: number
+  outputTokens: number
+  /** `null` once a request that used tokens went to a model without prices. */
+  costUsd: number | null
+  latencyMs: number
   readonly fallbacks: Array<{ readonly model: string; readonly reason: string }>
   repairing: boolean
   readonly startedAt: number
 }
+const newCallState = (startedAt: number): CallState => ({
+  calls: 0,
+  failed: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  costUsd: 0,
+  latencyMs: 0,
+  fallbacks: [],
+  repairing: false,
+  startedAt
+})
 const CallStateKey = Context.Reference<CallState | undefined>("@spec-orch/harness/ModelChain/CallState", { defaultValue: () => undefined })
 
 /** A JSON path for messages: `waves[0].work_packets[2].depends_on`. */
@@ -258,7 +270,7 @@ const finish = (
 ): LanguageModel.LanguageModel => {
   const bounded = <A, R>(effect: Effect.Effect<A, AiError.AiError, R>) =>
     Effect.gen(function*() {
-      const state: CallState = { calls: 0, fallbacks: [], repairing: false, startedAt: yield* Clock.currentTimeMillis }
+      const state = newCallState(yield* Clock.currentTimeMillis)
       return yield* effect.pipe(
         Effect.timeoutOrElse({
           duration: options.deadline,
@@ -349,7 +361,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     const call = (providerOptions: LanguageModel.ProviderOptions) =>
       Effect.gen(function*() {
         const kind = providerOptions.responseFormat.type === "json" ? "object" as const : "text" as const
-        const state: CallState = (yield* CallStateKey) ?? { calls: 0, fallbacks: [], repairing: false, startedAt: yield* Clock.currentTimeMillis }
+        const state: CallState = (yield* CallStateKey) ?? newCallState(yield* Clock.currentTimeMillis)
         const failures: Array<{ profile: ModelProfile; attempts: number; last: AiError.AiError }> = []
         const total = retry.retries + 1
         for (const [index, profile] of options.members.entries()) {
@@ -365,7 +377,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             state.calls++
             const result = yield* generate({ profile, key, module }, providerOptions).pipe(Effect.provideContext(context), Effect.result)
             const latencyMs = (yield* Clock.currentTimeMillis) - started
-            state.latencyMs = (state.latencyMs ?? 0) + latencyMs
+            state.latencyMs += latencyMs
             const base = {
               at: started,
               chain: options.name,
@@ -382,10 +394,11 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             if (result._tag === "Success") {
               const tokens = usageOf(result.success)
               const usd = costOf(profile.prices, tokens.input, tokens.output)
-              state.inputTokens = (state.inputTokens ?? 0) + tokens.input
-              state.outputTokens = (state.outputTokens ?? 0) + tokens.output
-              const before = state.costUsd === undefined ? 0 : state.costUsd
-              state.costUsd = usd !== undefined ? (before === null ? null : before + usd) : tokens.input + tokens.output > 0 ? null : before
+              state.inputTokens += tokens.input
+              state.outputTokens += tokens.output
+              // Unknown, never guessed, once tokens went to a model without prices.
+              if (usd !== undefined) state.costUsd = state.costUsd === null ? null : state.costUsd + usd
+              else if (tokens.input + tokens.output > 0) state.costUsd = null
               yield* record({ ...base, ok: true, inputTokens: tokens.input, outputTokens: tokens.output, ...(usd !== undefined ? { usd } : {}) })
               const attribution: Attribution = {
                 chain: options.name,
@@ -398,11 +411,11 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
                 ...(usd !== undefined ? { usd } : {}),
                 usage: {
                   calls: state.calls,
-                  failed: state.failed ?? 0,
-                  inputTokens: state.inputTokens ?? 0,
-                  outputTokens: state.outputTokens ?? 0,
-                  costUsd: state.costUsd === undefined ? 0 : state.costUsd,
-                  latencyMs: state.latencyMs ?? 0
+                  failed: state.failed,
+                  inputTokens: state.inputTokens,
+                  outputTokens: state.outputTokens,
+                  costUsd: state.costUsd,
+                  latencyMs: state.latencyMs
                 }
               }
               return addMetadata(result.success, attribution as any)
@@ -410,7 +423,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             const error = result.failure
             const detail = scrub(summary(error), key)
             yield* record({ ...base, ok: false, inputTokens: 0, outputTokens: 0, error: error.reason._tag, detail })
-            state.failed = (state.failed ?? 0) + 1
+            state.failed++
             if (!isTransient(error)) return yield* Effect.fail(error)
             const wait = delayFor(error, attempt)
             if (wait === undefined) {
