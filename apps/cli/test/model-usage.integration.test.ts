@@ -57,6 +57,7 @@ describe("spec-orch run records what its model calls cost", () => {
       assert.closeTo(m.byRole[0].costUsd, COST, 1e-12)
       assert.isAtLeast(m.latencyMs, 0)
       assert.deepStrictEqual(JSON.parse(readFileSync(join(dir, "evidence.json"), "utf8")).modelCalls, m)
+      assert.deepStrictEqual(run.modelCalls, m, "run --json says it too")
 
       const explain = readFileSync(join(dir, "explain.md"), "utf8")
       assert.match(explain, /^- Model calls: reviewer 1 call, 1200 in \/ 300 out tokens, \$0\.0081, \d+\.\d s$/m)
@@ -140,8 +141,10 @@ describe("spec-orch run records what its model calls cost", () => {
     try {
       const p = project(server.url, false)
       p.issue("MU-2", { builder_prompt: "WRITE src/a.txt a", target_files: ["src/"] })
-      const r = await p.cliAsync("run", "MU-2", "--auto-approve", "--json")
+      const r = await p.cliAsync("run", "MU-2", "--auto-approve")
       assert.strictEqual(r.status, 0, r.stderr)
+      assert.match(r.stdout, /^ {2}cost {6}agent unknown · models unknown \(1 call\)$/m)
+      assert.match(r.stderr, /model reviewer: judge \(judge-model\) attempt 1 ok, 1200 in \/ 300 out tokens, cost unknown/, "progress shows the call as it happens")
       const report = JSON.parse(readFileSync(join(p.root, ".spec-orch/runs/MU-2-r1/report.json"), "utf8"))
       assert.strictEqual(report.modelCalls.inputTokens, 1200)
       assert.isNull(report.modelCalls.costUsd)

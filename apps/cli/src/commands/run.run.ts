@@ -67,6 +67,7 @@ const summary = (r: RunRecord, path: Path.Path, seconds: number): Array<string> 
     ...(v ? v.conditions.filter((c) => c.status !== "disabled").map((c) => `  ${c.status === "passed" ? "✓" : c.status === "failed" ? "✗" : "?"} ${c.condition.padEnd(18)} ${c.reason}${c.status !== "passed" && c.unblock ? `\n    → ${c.unblock}` : ""}`) : []),
     ...(r.branch ? [`  branch    ${r.branch}${r.headCommit ? ` @ ${r.headCommit.slice(0, 10)}` : ""}`] : []),
     ...(r.worktree ? [`  worktree  ${r.worktree}`] : []),
+    ...(costText(r) !== "-" ? [`  cost      ${costText(r)}`] : []),
     ...(r.artifactsDir ? [`  evidence  ${rel(path, `${r.artifactsDir}/explain.md`)}`] : [])
   ]
 }
