@@ -374,6 +374,7 @@ describe("spec-orch plan says which model wrote the plan and what it took", () =
       assert.strictEqual(r.code, 1, r.stdout)
       assert.strictEqual(server.requests.length, 2)
       assert.include(r.stderr, "gave no usable plan in 2 attempts")
+      assert.include(r.stderr, "note: the planner's model calls before it gave up: planner 2 calls, 200 in / 40 out tokens, cost unknown (no prices configured)")
       assert.include(r.stderr, "waves")
     }))
 })
