@@ -436,8 +436,8 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
   }
   if (r?.model !== undefined) facts.push(`- Reviewed by model ${mdText(r.model, 400)}`)
   const m = bundle.modelCalls
-  if (m !== undefined) facts.push(`- Model calls: ${mdText(describeModelCalls(m), 600)}`)
   if (m !== undefined) {
+    facts.push(`- Model calls: ${mdText(describeModelCalls(m), 600)}`)
     // Beside the agent's cost, so a reader sees what the whole run cost.
     const agentCost = b === undefined ? undefined : b.usage.costUsd !== undefined ? formatModelCost(b.usage.costUsd) : "unknown (the agent reported none)"
     facts.push(`- Cost: ${agentCost !== undefined ? `agent ${agentCost} · ` : ""}model calls ${formatModelCost(m.costUsd)}`)

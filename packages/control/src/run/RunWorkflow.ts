@@ -575,7 +575,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
       const call = Schema.decodeUnknownOption(ModelCall)(e.data)
       return call._tag === "Some" ? [call.value] : []
     })))
-  const recordUsage = Effect.gen(function*() {
+  yield* Effect.gen(function*() {
     const calls = yield* modelCalls
     const used = agent.outcome.usage
     yield* store.update(payload.runId, (r) =>
@@ -587,7 +587,6 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         ...(calls !== undefined ? { modelCalls: calls } : {})
       }) as typeof r)
   })
-  yield* recordUsage
 
   const gate = yield* stage("gate", GateStage, Effect.gen(function*() {
     const ledger = yield* EvidenceLedger
