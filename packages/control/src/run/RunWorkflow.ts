@@ -388,6 +388,27 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   }))
 
   const adapter = payload.adapter ?? project.config.builder.adapter
+  // The run record carries the agent's usage and the model calls so far, for `status` (also of a run
+  // that fails later: after the agent stage, and again after the review).
+  const modelCalls = Effect.map(store.events(payload.runId), (events) =>
+    summarizeModelCalls(events.flatMap((e) => {
+      if (e.kind !== MODEL_CALL_EVENT) return []
+      const call = Schema.decodeUnknownOption(ModelCall)(e.data)
+      return call._tag === "Some" ? [call.value] : []
+    })))
+  const recordUsage = (used: AgentUsage) =>
+    Effect.gen(function*() {
+      const calls = yield* modelCalls
+      yield* store.update(payload.runId, (r) =>
+        ({
+          ...r,
+          inputTokens: used.inputTokens,
+          outputTokens: used.outputTokens,
+          ...(used.costUsd !== undefined ? { costUsd: used.costUsd } : {}),
+          ...(calls !== undefined ? { modelCalls: calls } : {})
+        }) as typeof r)
+    })
+
   const agent = yield* stage("agent", AgentStage, Effect.gen(function*() {
     if (payload.reuseAgentOf !== undefined) {
       const reused = yield* earlierAgentOutcome(payload.reuseAgentOf)
@@ -452,6 +473,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     ok: r.outcome.kind === "completed" || r.outcome.kind === "skipped",
     summary: `${r.outcome.adapter} ${r.outcome.kind.replace("_", " ")}${r.outcome.message !== undefined ? `: ${r.outcome.message}` : ""}`
   }))
+
+  yield* recordUsage(agent.outcome.usage)
 
   const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {
     const workspaces = yield* Workspaces
@@ -568,25 +591,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     })
   }), (verdict) => (verdict.failure !== undefined ? { ok: false, summary: verdict.failure } : { ok: true }))
 
-  // The run record carries the agent's usage and the model calls so far, for `status`.
-  const modelCalls = Effect.map(store.events(payload.runId), (events) =>
-    summarizeModelCalls(events.flatMap((e) => {
-      if (e.kind !== MODEL_CALL_EVENT) return []
-      const call = Schema.decodeUnknownOption(ModelCall)(e.data)
-      return call._tag === "Some" ? [call.value] : []
-    })))
-  yield* Effect.gen(function*() {
-    const calls = yield* modelCalls
-    const used = agent.outcome.usage
-    yield* store.update(payload.runId, (r) =>
-      ({
-        ...r,
-        inputTokens: used.inputTokens,
-        outputTokens: used.outputTokens,
-        ...(used.costUsd !== undefined ? { costUsd: used.costUsd } : {}),
-        ...(calls !== undefined ? { modelCalls: calls } : {})
-      }) as typeof r)
-  })
+  yield* recordUsage(agent.outcome.usage)
 
   const gate = yield* stage("gate", GateStage, Effect.gen(function*() {
     const ledger = yield* EvidenceLedger
