@@ -50,6 +50,10 @@ export const describeRunEvent = (e: RunEvent): string | undefined => {
       return `  gate: ${d.mergeable ? "mergeable" : `blocked by ${[...(d.failed ?? []), ...(d.notJudgeable ?? [])].join(", ")}`}`
     case "note":
       return `  note: ${d.text}`
+    case "model-call":
+      // One request of an LLM role (spec-orch's own model calls, e.g. the reviewer's): which model, what it cost.
+      return `  model ${d.role ?? d.chain}: ${d.model} (${d.modelName}) attempt ${d.attempt}${d.repair === true ? " (repair)" : ""} ` +
+        `${d.ok ? `ok, ${d.inputTokens} in / ${d.outputTokens} out tokens, ${typeof d.usd === "number" ? `$${d.usd.toFixed(4)}` : "cost unknown"}` : `failed: ${short(String(d.detail ?? d.error), 160)}`}, ${((d.latencyMs ?? 0) / 1000).toFixed(1)}s`
     default:
       return undefined
   }

@@ -333,6 +333,37 @@ describe("spec-orch plan says which model wrote the plan and what it took", () =
       assert.match(out.plan.planner_model, /^local \(model-server-model\) after 2 calls; repaired once$/)
     }))
 
+  it.live("records in plan.json what the planner's call took: requests, tokens, cost from the model's prices, latency", () =>
+    Effect.gen(function*() {
+      const answer = planner(1)
+      const server = yield* ModelServer.scoped({ script: (req) => ({ ...answer(req), usage: { input: 4000, output: 1000 } }) as never })
+      const dir = project()
+      appendFileSync(join(dir, "spec-orch.toml"), MODELS_TOML.replace("timeout_seconds = 10", "timeout_seconds = 10\ninput_usd_per_mtok = 3\noutput_usd_per_mtok = 15"))
+      yield* withMission(dir)
+      const r = yield* cliWithEnv({ TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }, "--cwd", dir, "plan", "greetings", "--json")
+      assert.strictEqual(r.code, 0, r.stderr)
+      const file = JSON.parse(readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8"))
+      const usage = file.planner_usage
+      assert.deepStrictEqual({ ...usage, latency_ms: 0 }, { calls: 2, input_tokens: 8000, output_tokens: 2000, cost_usd: (8000 * 3 + 2000 * 15) / 1_000_000, latency_ms: 0 })
+      assert.isAtLeast(usage.latency_ms, 0)
+      assert.deepStrictEqual(JSON.parse(r.stdout).plan.planner_usage, usage)
+      assert.match(r.stderr, /^note: the planner's model call took 2 requests, 8000 in \/ 2000 out tokens, \$0\.0540, \d+\.\d s$/m)
+    }))
+
+  it.live("says the planner's cost is unknown (null) when its model has no prices, and never makes one up", () =>
+    Effect.gen(function*() {
+      const server = yield* ModelServer.scoped({ script: planner() })
+      const dir = project()
+      withModels(dir)
+      yield* withMission(dir)
+      const r = yield* cliWithEnv({ TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }, "--cwd", dir, "plan", "greetings")
+      assert.strictEqual(r.code, 0, r.stderr)
+      const usage = JSON.parse(readFileSync(join(dir, "docs/specs/greetings/plan.json"), "utf8")).planner_usage
+      assert.strictEqual(usage.calls, 1)
+      assert.isAbove(usage.input_tokens, 0)
+      assert.isNull(usage.cost_usd)
+    }))
+
   it.live("gives up after one repair: two requests, and the message says 2 attempts", () =>
     Effect.gen(function*() {
       const server = yield* ModelServer.scoped({ script: planner(99) })
@@ -343,6 +374,7 @@ describe("spec-orch plan says which model wrote the plan and what it took", () =
       assert.strictEqual(r.code, 1, r.stdout)
       assert.strictEqual(server.requests.length, 2)
       assert.include(r.stderr, "gave no usable plan in 2 attempts")
+      assert.include(r.stderr, "note: the planner's model calls before it gave up: planner 2 calls, 200 in / 40 out tokens, cost unknown (no prices configured)")
       assert.include(r.stderr, "waves")
     }))
 })

@@ -10,6 +10,7 @@ import { AgentOutcome } from "./AgentEvent.js"
 import { Deviation } from "./Deviation.js"
 import { FileChange } from "./FileChange.js"
 import { Finding } from "./Finding.js"
+import { ModelCallsSummary } from "./ModelCalls.js"
 import { ReviewVerdict } from "./Review.js"
 import { StepResult, VerificationReport } from "./Verification.js"
 
@@ -112,6 +113,8 @@ export class EvidenceBundle extends Schema.Class<EvidenceBundle>("@spec-orch/con
   preview: Schema.optionalKey(PreviewEvidence),
   /** Secrets found on the lines the diff adds; absent = no scan ran, empty = scanned and nothing found. */
   secrets: Schema.optionalKey(Schema.Array(SecretFinding)),
+  /** The run's model calls (the LLM reviewer's, …): per role, requests, tokens, cost and latency. */
+  modelCalls: Schema.optionalKey(ModelCallsSummary),
   /** Evidence for conditions an embedder registers, keyed by condition name; built-in conditions never read it. */
   extensions: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
 }) {}

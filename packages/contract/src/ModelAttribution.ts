@@ -18,6 +18,15 @@ export interface ModelAnswered {
   readonly fallbacks: ReadonlyArray<{ readonly model: string; readonly reason: string }>
   /** Whether the answer came from the one repair request. */
   readonly repaired: boolean
+  /** The call's requests summed (tokens, USD — `null` when a model had no prices —, latency); absent from older chains. */
+  readonly usage?: {
+    readonly calls: number
+    readonly failed: number
+    readonly inputTokens: number
+    readonly outputTokens: number
+    readonly costUsd: number | null
+    readonly latencyMs: number
+  } | undefined
 }
 
 /** The attribution on a response's parts, when a model chain produced it. */

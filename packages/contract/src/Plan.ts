@@ -6,6 +6,18 @@ import { Schema } from "effect"
 import { RunClass, VerificationStep } from "./Issue.js"
 import { MissionId, PacketId } from "./Ids.js"
 
+/** What the planner's model call took (`planner_usage` in plan.json). */
+export const PlannerUsage = Schema.Struct({
+  /** HTTP requests, failed ones and the repair included. */
+  calls: Schema.Number,
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  /** USD from the models' prices; `null` = unknown (a model without prices). */
+  costUsd: Schema.NullOr(Schema.Number),
+  latencyMs: Schema.Number
+})
+export type PlannerUsage = typeof PlannerUsage.Type
+
 /** One unit of mission work that becomes one Run in its own worktree. */
 export class WorkPacket extends Schema.Class<WorkPacket>("@spec-orch/contract/WorkPacket")({
   id: PacketId,
@@ -48,6 +60,8 @@ export class Plan extends Schema.Class<Plan>("@spec-orch/contract/Plan")({
   planner: Schema.String,
   /** Which model of the planner's chain wrote it: `b (claude-…) after 4 calls; fallback from a: …; repaired once`. */
   plannerModel: Schema.optionalKey(Schema.String),
+  /** What the planner's model call took: requests, tokens, cost (`null` = unknown), latency. */
+  plannerUsage: Schema.optionalKey(PlannerUsage),
   createdAt: Schema.String,
   waves: Schema.Array(Wave)
 }) {}

@@ -55,6 +55,14 @@ export const PlanFile = z.object({
   planner: z.string().optional(),
   /** Ours: which model of the planner's chain answered, after how many calls, fallbacks and repair. */
   planner_model: z.string().optional(),
+  /** Ours: what the planner's model call took (`cost_usd` null = unknown: a model without prices). */
+  planner_usage: z.object({
+    calls: z.number().int().nonnegative(),
+    input_tokens: z.number().nonnegative(),
+    output_tokens: z.number().nonnegative(),
+    cost_usd: z.number().nonnegative().nullable(),
+    latency_ms: z.number().nonnegative()
+  }).optional(),
   /** Ours: when the plan was written (ISO 8601). */
   created_at: z.string().optional(),
   waves: z.array(WaveFile)
@@ -80,6 +88,9 @@ export const planFromFile = (f: PlanFile): Plan =>
     ...(f.approved_at !== undefined ? { approvedAt: f.approved_at } : {}),
     planner: f.planner ?? "",
     ...(f.planner_model !== undefined ? { plannerModel: f.planner_model } : {}),
+    ...(f.planner_usage !== undefined
+      ? { plannerUsage: { calls: f.planner_usage.calls, inputTokens: f.planner_usage.input_tokens, outputTokens: f.planner_usage.output_tokens, costUsd: f.planner_usage.cost_usd, latencyMs: f.planner_usage.latency_ms } }
+      : {}),
     createdAt: f.created_at ?? "",
     waves: f.waves.map((w) =>
       new Wave({
@@ -116,6 +127,17 @@ export const planToFile = (plan: Plan) => ({
   ...(plan.approvedAt !== undefined ? { approved_at: plan.approvedAt } : {}),
   ...(plan.planner !== "" ? { planner: plan.planner } : {}),
   ...(plan.plannerModel !== undefined ? { planner_model: plan.plannerModel } : {}),
+  ...(plan.plannerUsage !== undefined
+    ? {
+      planner_usage: {
+        calls: plan.plannerUsage.calls,
+        input_tokens: plan.plannerUsage.inputTokens,
+        output_tokens: plan.plannerUsage.outputTokens,
+        cost_usd: plan.plannerUsage.costUsd,
+        latency_ms: plan.plannerUsage.latencyMs
+      }
+    }
+    : {}),
   ...(plan.createdAt !== "" ? { created_at: plan.createdAt } : {}),
   waves: plan.waves.map((w) => ({
     wave_number: w.index,

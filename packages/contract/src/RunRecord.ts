@@ -5,6 +5,7 @@
 import { Schema } from "effect"
 import { GateVerdict } from "./GateVerdict.js"
 import { IssueId, RunId, RunKey } from "./Ids.js"
+import { ModelCallsSummary } from "./ModelCalls.js"
 
 /** The workflow's stages, in order. */
 export const RunStages = [
@@ -49,5 +50,7 @@ export class RunRecord extends Schema.Class<RunRecord>("@spec-orch/contract/RunR
   costUsd: Schema.optionalKey(Schema.Number),
   inputTokens: Schema.optionalKey(Schema.Number),
   outputTokens: Schema.optionalKey(Schema.Number),
+  /** The run's model calls so far (the LLM reviewer's, …), beside the agent's usage above. */
+  modelCalls: Schema.optionalKey(ModelCallsSummary),
   artifactsDir: Schema.optionalKey(Schema.String)
 }) {}

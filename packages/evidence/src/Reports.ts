@@ -5,7 +5,7 @@
  * renders of a bundle and its verdict. Text from issues, agents and tools is untrusted: it is
  * escaped or fenced so it can never pose as part of the verdict.
  */
-import { ConditionStatus, type Confinement, type Deviation, type EvidenceBundle, type Finding, findingBlocks, type GateVerdict, type Issue, type StepResult, stepFailed } from "@spec-orch/contract"
+import { ConditionStatus, type Confinement, describeModelCalls, formatModelCost, ModelCallsSummary, type Deviation, type EvidenceBundle, type Finding, findingBlocks, type GateVerdict, type Issue, type StepResult, stepFailed } from "@spec-orch/contract"
 import { Schema } from "effect"
 import { DEFAULT_BLOCK_ON, detectDeviations, deviationBlocks, type DeviationSeverity } from "./Deviations.js"
 import { verdictHeadline } from "./Gate.js"
@@ -128,6 +128,8 @@ export const ReportJson = Schema.Struct({
     seconds: N(Schema.Number),
     limitSeconds: N(Schema.Number)
   })),
+  /** The run's model calls (the LLM reviewer's, …): totals and per role; `costUsd` null = unknown (a model without prices). */
+  modelCalls: N(ModelCallsSummary),
   acceptanceCriteria: Schema.Array(Schema.Struct({ id: Schema.String, text: Schema.String }))
 })
 /** The type of `report.json`. */
@@ -240,6 +242,7 @@ export const reportJson = (bundle: EvidenceBundle, verdict: GateVerdict, issue?:
       seconds: bundle.budget.seconds ?? null,
       limitSeconds: bundle.budget.limitSeconds ?? null
     },
+    modelCalls: bundle.modelCalls ?? null,
     acceptanceCriteria: (issue?.acceptanceCriteria ?? []).map((c) => ({ id: c.id, text: c.text }))
   }
 }
@@ -432,6 +435,13 @@ export const renderExplain = (bundle: EvidenceBundle, verdict: GateVerdict, issu
     facts.push(`  - **Partial view:** the reviewer did not see ${p.charsNotShown} of ${p.totalChars} diff characters; not shown in full: ${p.files.slice(0, 10).map(code).join(", ")}${p.files.length > 10 ? `, and ${p.files.length - 10} more` : ""}`)
   }
   if (r?.model !== undefined) facts.push(`- Reviewed by model ${mdText(r.model, 400)}`)
+  const m = bundle.modelCalls
+  if (m !== undefined) {
+    facts.push(`- Model calls: ${mdText(describeModelCalls(m), 600)}`)
+    // Beside the agent's cost, so a reader sees what the whole run cost.
+    const agentCost = b === undefined ? undefined : b.usage.costUsd !== undefined ? formatModelCost(b.usage.costUsd) : "unknown (the agent reported none)"
+    facts.push(`- Cost: ${agentCost !== undefined ? `agent ${agentCost} · ` : ""}model calls ${formatModelCost(m.costUsd)}`)
+  }
   if (bundle.compliance !== undefined) facts.push(`- Compliance: ${bundle.compliance.compliant ? "compliant" : "not compliant"}, ${bundle.compliance.errorCount} error(s), ${bundle.compliance.warningCount} warning(s)`)
   if (bundle.changedFiles !== undefined) {
     const files = bundle.changedFiles

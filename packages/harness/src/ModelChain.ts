@@ -13,7 +13,7 @@ import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import type { ModelProfile } from "./ModelRegistry.js"
 import { costOf, type ModelCall, ModelUsage } from "./ModelUsage.js"
 import { partsToStream, PROVIDER_MODULE, providerFor } from "./Providers.js"
-import { isTimeout, keyOrigin, salvageJson, scrub } from "./providers/http.js"
+import { cachedCodecTransformer, isTimeout, keyOrigin, salvageJson, scrub } from "./providers/http.js"
 
 /** How a chain retries one model before moving to the next. */
 export interface RetryPolicy {
@@ -70,6 +70,19 @@ export interface Attribution {
   /** Whether the answer came from the repair request. */
   readonly repaired: boolean
   readonly usd?: number | undefined
+  /** What the whole call took, over every request (failed ones and the repair included). */
+  readonly usage: CallUsage
+}
+
+/** The requests of one call of a chain, summed. */
+export interface CallUsage {
+  readonly calls: number
+  readonly failed: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  /** USD from the models' prices; `null` = unknown (a request that used tokens went to a model without prices). */
+  readonly costUsd: number | null
+  readonly latencyMs: number
 }
 
 /** The attribution the chain attached to a response's parts, when it came from a chain. */
@@ -106,6 +119,15 @@ const isTransient = (error: AiError.AiError): boolean => {
       return error.reason.reason === "TransportError"
     default:
       return false
+  }
+}
+
+/** The host of a base URL (the provider a request went to); the URL itself when it does not parse. */
+const providerOf = (baseUrl: string): string => {
+  try {
+    return new URL(baseUrl).host
+  } catch {
+    return baseUrl
   }
 }
 
@@ -174,10 +196,27 @@ const usageOf = (parts: ReadonlyArray<Response.PartEncoded>) => {
 /** What one call of a chain has done so far (shared by its retries, fallbacks and repair). */
 interface CallState {
   calls: number
+  failed: number
+  inputTokens: number
+  outputTokens: number
+  /** `null` once a request that used tokens went to a model without prices. */
+  costUsd: number | null
+  latencyMs: number
   readonly fallbacks: Array<{ readonly model: string; readonly reason: string }>
   repairing: boolean
   readonly startedAt: number
 }
+const newCallState = (startedAt: number): CallState => ({
+  calls: 0,
+  failed: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  costUsd: 0,
+  latencyMs: 0,
+  fallbacks: [],
+  repairing: false,
+  startedAt
+})
 const CallStateKey = Context.Reference<CallState | undefined>("@spec-orch/harness/ModelChain/CallState", { defaultValue: () => undefined })
 
 /** A JSON path for messages: `waves[0].work_packets[2].depends_on`. */
@@ -231,7 +270,7 @@ const finish = (
 ): LanguageModel.LanguageModel => {
   const bounded = <A, R>(effect: Effect.Effect<A, AiError.AiError, R>) =>
     Effect.gen(function*() {
-      const state: CallState = { calls: 0, fallbacks: [], repairing: false, startedAt: yield* Clock.currentTimeMillis }
+      const state = newCallState(yield* Clock.currentTimeMillis)
       return yield* effect.pipe(
         Effect.timeoutOrElse({
           duration: options.deadline,
@@ -322,7 +361,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     const call = (providerOptions: LanguageModel.ProviderOptions) =>
       Effect.gen(function*() {
         const kind = providerOptions.responseFormat.type === "json" ? "object" as const : "text" as const
-        const state: CallState = (yield* CallStateKey) ?? { calls: 0, fallbacks: [], repairing: false, startedAt: yield* Clock.currentTimeMillis }
+        const state: CallState = (yield* CallStateKey) ?? newCallState(yield* Clock.currentTimeMillis)
         const failures: Array<{ profile: ModelProfile; attempts: number; last: AiError.AiError }> = []
         const total = retry.retries + 1
         for (const [index, profile] of options.members.entries()) {
@@ -338,12 +377,14 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             state.calls++
             const result = yield* generate({ profile, key, module }, providerOptions).pipe(Effect.provideContext(context), Effect.result)
             const latencyMs = (yield* Clock.currentTimeMillis) - started
+            state.latencyMs += latencyMs
             const base = {
               at: started,
               chain: options.name,
               model: profile.id,
               modelName: profile.model,
               api: profile.apiType,
+              provider: providerOf(profile.baseUrl),
               kind,
               attempt,
               latencyMs,
@@ -353,6 +394,11 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
             if (result._tag === "Success") {
               const tokens = usageOf(result.success)
               const usd = costOf(profile.prices, tokens.input, tokens.output)
+              state.inputTokens += tokens.input
+              state.outputTokens += tokens.output
+              // Unknown, never guessed, once tokens went to a model without prices.
+              if (usd !== undefined) state.costUsd = state.costUsd === null ? null : state.costUsd + usd
+              else if (tokens.input + tokens.output > 0) state.costUsd = null
               yield* record({ ...base, ok: true, inputTokens: tokens.input, outputTokens: tokens.output, ...(usd !== undefined ? { usd } : {}) })
               const attribution: Attribution = {
                 chain: options.name,
@@ -362,13 +408,22 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
                 attempt,
                 fallbacks: [...state.fallbacks],
                 repaired: state.repairing,
-                ...(usd !== undefined ? { usd } : {})
+                ...(usd !== undefined ? { usd } : {}),
+                usage: {
+                  calls: state.calls,
+                  failed: state.failed,
+                  inputTokens: state.inputTokens,
+                  outputTokens: state.outputTokens,
+                  costUsd: state.costUsd,
+                  latencyMs: state.latencyMs
+                }
               }
               return addMetadata(result.success, attribution as any)
             }
             const error = result.failure
             const detail = scrub(summary(error), key)
             yield* record({ ...base, ok: false, inputTokens: 0, outputTokens: 0, error: error.reason._tag, detail })
+            state.failed++
             if (!isTransient(error)) return yield* Effect.fail(error)
             const wait = delayFor(error, attempt)
             if (wait === undefined) {
@@ -386,6 +441,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
       })
 
     const model = yield* LanguageModel.make({
+      codecTransformer: cachedCodecTransformer,
       generateText: call,
       streamText: (providerOptions) => Stream.unwrap(Effect.map(call(providerOptions), (parts) => Stream.fromIterable(partsToStream(parts))))
     })

@@ -15,7 +15,10 @@ export const ModelCall = Schema.Struct({
   model: Schema.String,
   /** The model name sent on the wire. */
   modelName: Schema.String,
+  /** The API dialect (`anthropic`, `openai_chat`, `openai_responses`). */
   api: Schema.String,
+  /** The provider: the host of the model's base URL (`api.anthropic.com`, `127.0.0.1:8080`). */
+  provider: Schema.optionalKey(Schema.String),
   /** `text` or `object` (structured output). */
   kind: Schema.Literals(["text", "object"]),
   /** 1 for the first try on this model, 2+ for retries. */

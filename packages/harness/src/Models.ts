@@ -50,6 +50,8 @@ export interface ModelCheck {
   readonly usedBy: ReadonlyArray<LlmRole>
   readonly inputTokens: number
   readonly outputTokens: number
+  /** USD of the probe from the model's prices; `null` = unknown (the model has no prices); 0 when nothing was sent. */
+  readonly costUsd: number | null
 }
 
 /** Tunables for tests and the CLI. */
@@ -149,9 +151,9 @@ export class Models extends Context.Service<Models, {
             const usedBy = roles.filter((x) => x.plan?.members.some((m) => m.id === profile.id)).map((x) => x.role)
             const base = { id: profile.id, api: profile.apiType, model: profile.model, usedBy }
             if (profile.key === undefined) {
-              return { ...base, ok: false, latencyMs: undefined, reason: `needs ${describeMissing(profile.missing)}`, inputTokens: 0, outputTokens: 0 }
+              return { ...base, ok: false, latencyMs: undefined, reason: `needs ${describeMissing(profile.missing)}`, inputTokens: 0, outputTokens: 0, costUsd: 0 }
             }
-            const tokens = { input: 0, output: 0 }
+            const tokens: { input: number; output: number; usd: number | null } = { input: 0, output: 0, usd: 0 }
             const limited = { ...profile, timeoutMs: Math.min(profile.timeoutMs, options.checkTimeoutMs ?? 60_000) }
             const model = yield* chain(`check:${profile.id}`, [limited], {
               retry: { retries: 0 },
@@ -159,6 +161,9 @@ export class Models extends Context.Service<Models, {
                 Effect.sync(() => {
                   tokens.input += c.inputTokens
                   tokens.output += c.outputTokens
+                  // Unknown, never guessed, once tokens went to a model without prices.
+                  if (c.usd !== undefined) tokens.usd = tokens.usd === null ? null : tokens.usd + c.usd
+                  else if (c.inputTokens + c.outputTokens > 0) tokens.usd = null
                 })
             })
             const started = yield* Clock.currentTimeMillis
@@ -171,7 +176,8 @@ export class Models extends Context.Service<Models, {
               latencyMs,
               reason: result._tag === "Success" ? undefined : scrub(AiError.isAiError(result.failure) ? ModelChain.describeFailure(result.failure) : String(result.failure), key),
               inputTokens: tokens.input,
-              outputTokens: tokens.output
+              outputTokens: tokens.output,
+              costUsd: tokens.usd
             }
           })
 
@@ -187,7 +193,7 @@ export class Models extends Context.Service<Models, {
             entries,
             (p): Effect.Effect<ModelCheck> =>
               p instanceof ModelsError
-                ? Effect.succeed({ id: "config", api: undefined, model: undefined, ok: false, latencyMs: undefined, reason: p.message, usedBy: [], inputTokens: 0, outputTokens: 0 })
+                ? Effect.succeed({ id: "config", api: undefined, model: undefined, ok: false, latencyMs: undefined, reason: p.message, usedBy: [], inputTokens: 0, outputTokens: 0, costUsd: 0 })
                 : probe(p),
             { concurrency: options.checkConcurrency ?? 4 }
           )

@@ -9,7 +9,7 @@ import { AiError, LanguageModel, type Response } from "effect/ai"
 import type { HttpClient } from "effect/http"
 import type { ApiType, ModelProfile } from "./ModelRegistry.js"
 import { anthropicGenerate } from "./providers/anthropic.js"
-import { type CallContext, keyOrigin } from "./providers/http.js"
+import { cachedCodecTransformer, type CallContext, keyOrigin } from "./providers/http.js"
 import { chatGenerate } from "./providers/openai-chat.js"
 import { responsesGenerate } from "./providers/openai-responses.js"
 
@@ -75,6 +75,7 @@ const languageModel = (profile: ModelProfile): Effect.Effect<LanguageModel.Langu
           })
         }))
     return yield* LanguageModel.make({
+      codecTransformer: cachedCodecTransformer,
       generateText: call,
       streamText: (options) => Stream.unwrap(Effect.map(call(options), (parts) => Stream.fromIterable(partsToStream(parts))))
     })

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { fastForwardClock, ModelServer, type Script } from "@spec-orch/test-kit"
 import { Clock, Effect, Schema, Stream } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
-import { type ModelCall, Models, ModelUsage } from "../src/index.js"
+import { attributionOf, type ModelCall, Models, ModelUsage } from "../src/index.js"
 import { byModel, envFor, leakedSecrets, loadConfig, modelsLayer, requestsFor, SECRETS } from "./utils/models.js"
 
 const config = loadConfig("original-chain.toml")
@@ -257,6 +257,9 @@ describe("ModelChain usage", () => {
       assert.strictEqual(call.outputTokens, 200)
       assert.closeTo(call.usd!, (1000 * 3 + 200 * 15) / 1_000_000, 1e-12)
       assert.strictEqual(call.chain, "chain:default_reasoning")
+      assert.match(call.provider!, /^127\.0\.0\.1:\d+$/, "the provider is the host the request went to")
+      assert.strictEqual(call.api, "anthropic")
+      assert.strictEqual(call.role, "planner")
       assert.strictEqual(response.finishReason, "stop")
     }))
 
@@ -270,5 +273,34 @@ describe("ModelChain usage", () => {
       assert.strictEqual(ok.model, "doubao_seed_code")
       assert.isUndefined(ok.usd)
       assert.strictEqual(ok.inputTokens, 10)
+    }))
+  it.live("sums what a whole call took on its attribution: every request, the repair included, priced", () =>
+    Effect.gen(function*() {
+      const { result } = yield* withPlanner(
+        byModel({
+          "MiniMax-M2.7-highspeed": [
+            { tool: { name: "plan", input: { title: "Ship it", risk: "high" } }, usage: { input: 1000, output: 200 } },
+            { tool: { name: "plan", input: { title: "Ship it", risk: 3 } }, usage: { input: 1500, output: 100 } }
+          ]
+        }),
+        (model) => model.generateObject({ prompt: "Plan it.", schema: PlanAnswer, objectName: "plan" })
+      )
+      const usage = attributionOf(successOf(result).content)!.usage
+      assert.deepStrictEqual({ ...usage, costUsd: undefined, latencyMs: undefined }, { calls: 2, failed: 0, inputTokens: 2500, outputTokens: 300, costUsd: undefined, latencyMs: undefined })
+      assert.closeTo(usage.costUsd!, (2500 * 3 + 300 * 15) / 1_000_000, 1e-12)
+      assert.isAtLeast(usage.latencyMs, 0)
+    }))
+
+  it.live("says the cost of a call is unknown (null) once a model without prices answered, never a partial sum", () =>
+    Effect.gen(function*() {
+      const { result } = yield* withPlanner(
+        byModel({ "MiniMax-M2.7-highspeed": [{ error: 500 }], "doubao-seed-2.0-code": [{ text: "free", usage: { input: 10, output: 5 } }] }),
+        (model) => model.generateText({ prompt: "Say something." })
+      )
+      const usage = attributionOf(successOf(result).content)!.usage
+      assert.strictEqual(usage.calls, 4)
+      assert.strictEqual(usage.failed, 3)
+      assert.strictEqual(usage.inputTokens, 10)
+      assert.isNull(usage.costUsd)
     }))
 })

@@ -83,6 +83,25 @@ describe("Providers.layer", () => {
       assert.deepStrictEqual(req.body.input, [{ role: "user", content: [{ type: "input_text", text: "Review." }] }])
     }))
 
+  it.live.each(["anthropic", "openai_chat", "openai_responses"] as const)("sends the JSON schema of structured output once (%s)", (apiType) =>
+    Effect.gen(function*() {
+      const marker = "UNIQUE-SCHEMA-MARKER: why the verdict was reached"
+      const Marked = Schema.Struct({ verdict: Schema.Literals(["pass", "fail"]), note: Schema.String.annotate({ description: marker }) })
+      const server = yield* ModelServer.scoped({
+        script: (req) => (req.tools.length > 0 ? { tool: { name: "review", input: { verdict: "pass", note: "ok" } } } : { text: "{\"verdict\":\"pass\",\"note\":\"ok\"}" })
+      })
+      const result = yield* LanguageModel.generateObject({ prompt: [{ role: "system", content: "Judge." }, { role: "user", content: "Review." }], schema: Marked, objectName: "review" }).pipe(
+        Effect.provide(Providers.layer(profile({ apiType, baseUrl: `${server.url}/v1` })).pipe(Layer.provide(FetchHttpClient.layer)))
+      )
+      assert.deepStrictEqual(result.value, { verdict: "pass", note: "ok" })
+      const body = JSON.stringify(server.requests[0]!.body)
+      assert.strictEqual(body.split(marker).length - 1, 1, `the schema appears once in the request body: ${body}`)
+      // The schema is in the provider's structured-output field, and the prompt still says how to answer.
+      const field = apiType === "openai_responses" ? server.requests[0]!.body.text.format.schema : server.requests[0]!.tools.find((t) => t.name === "review")!.schema
+      assert.include(JSON.stringify(field), marker)
+      assert.match(body, /review/)
+    }))
+
   it.live("maps a connection refused to a transient network error that names the model", () =>
     Effect.gen(function*() {
       const server = yield* ModelServer.scoped({})

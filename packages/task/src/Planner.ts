@@ -126,6 +126,13 @@ export class Planner extends Context.Service<Planner, {
           attempts = scoped.attempts
           planner = model.value.name
           notes.push(`${planner}${scoped.answeredBy !== undefined ? ` (${scoped.answeredBy})` : ""} wrote this plan: review it, then approve it for run-plan with \`spec-orch plan approve ${missionId}\``)
+          const u = fresh.plannerUsage
+          if (u !== undefined) {
+            notes.push(
+              `the planner's model call took ${u.calls} request${u.calls === 1 ? "" : "s"}, ${u.inputTokens} in / ${u.outputTokens} out tokens, ` +
+                `${u.costUsd === null ? "cost unknown (no prices configured)" : `$${u.costUsd.toFixed(4)}`}, ${(u.latencyMs / 1000).toFixed(1)} s`
+            )
+          }
         } else {
           const offline = normalizePlan(planOffline({ missionId: mission.id, specText, specPath: mission.specPath, acceptanceCriteria: criteria, constraints: mission.constraints, verification, createdAt }))
           fresh = offline.plan

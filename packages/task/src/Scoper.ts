@@ -175,7 +175,12 @@ export const scopePlan = Effect.fn("Scoper.scopePlan")(function*(input: ScopeInp
   if (result._tag === "Success") {
     const answered = modelAnsweredOf(result.success.content)
     const { plan, moves, problems } = assess(result.success.value)
-    const withModel = answered === undefined ? plan : new Plan({ ...plan, plannerModel: describeModelAnswered(answered) })
+    const u = answered?.usage
+    const withModel = answered === undefined ? plan : new Plan({
+      ...plan,
+      plannerModel: describeModelAnswered(answered),
+      ...(u !== undefined ? { plannerUsage: { calls: u.calls, inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd: u.costUsd, latencyMs: u.latencyMs } } : {})
+    })
     return { plan: withModel, moves, problems, attempts: answered?.calls ?? 1, ...(answered !== undefined ? { answeredBy: describeModelAnswered(answered) } : {}) }
   }
   const e = result.failure

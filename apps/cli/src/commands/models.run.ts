@@ -1,5 +1,5 @@
 /** Handler for `spec-orch models check`: probe each configured model and show which chain each LLM role uses. */
-import { Project } from "@spec-orch/contract"
+import { formatModelCost, Project } from "@spec-orch/contract"
 import { type LlmRole, type ModelCheck, Models, type RoleModels, type RoleSource } from "@spec-orch/harness"
 import { Effect } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
@@ -53,11 +53,12 @@ export const check = ({ json }: { json: boolean }) =>
         c.model ?? "",
         c.ok ? "ok" : "failed",
         c.latencyMs !== undefined ? `${c.latencyMs} ms` : "—",
+        c.latencyMs !== undefined ? `${c.inputTokens + c.outputTokens} tok, ${formatModelCost(c.costUsd)}` : "—",
         c.ok ? "" : oneLine(c.reason ?? "")
       ])
       const failed = checks.filter((c) => !c.ok).length
       return [
-        table(["MODEL", "API", "NAME", "RESULT", "LATENCY", "REASON"], rows),
+        table(["MODEL", "API", "NAME", "RESULT", "LATENCY", "COST", "REASON"], rows),
         "",
         ...models.roles.map((r) => roleLine(r, reviewerAdapter)),
         "",

@@ -1,5 +1,6 @@
 /** Handlers for `spec-orch plan <mission>` and `spec-orch plan show <mission>`: write and show plans. */
-import { formatProblem, Plan, planToFile } from "@spec-orch/contract"
+import { describeModelCalls, formatProblem, Plan, planToFile, summarizeModelCalls } from "@spec-orch/contract"
+import { ModelUsage } from "@spec-orch/harness"
 import { hasErrors, locatePlanProblems, planNeedsApproval, Planner, Plans } from "@spec-orch/task"
 import { Clock, Console, Effect, Option, Schema } from "effect"
 import { emit, setExitCode } from "../Output.js"
@@ -36,7 +37,16 @@ export const planTree = (plan: Plan): Array<string> => {
 
 export const plan = ({ mission, offline, force, json }: { mission: string; offline: boolean; force: boolean; json: boolean }) =>
   withPlanes(Effect.gen(function*() {
-    const outcome = yield* (yield* Planner).plan(mission, { offline, force })
+    const usage = yield* ModelUsage
+    const outcome = yield* (yield* Planner).plan(mission, { offline, force }).pipe(
+      // A planner that gave up still spent its requests: say what they took.
+      Effect.tapError(() =>
+        Effect.flatMap(usage.calls, (calls) => {
+          const spent = summarizeModelCalls(calls)
+          return spent === undefined ? Effect.void : Console.error(`note: the planner's model calls before it gave up: ${describeModelCalls(spent)}`)
+        })
+      )
+    )
     for (const note of outcome.notes) yield* Console.error(`note: ${note}`)
     const located = locatePlanProblems(outcome.problems, outcome.file, JSON.stringify(planToFile(outcome.plan), null, 2))
     yield* emit(json, {
@@ -62,7 +72,7 @@ export const plan = ({ mission, offline, force, json }: { mission: string; offli
       ]
     })
     if (hasErrors(outcome.problems)) yield* setExitCode(1)
-  }))
+  }).pipe(Effect.provide(ModelUsage.layer)))
 
 export const show = ({ mission, json }: { mission: string; json: boolean }) =>
   withPlanes(Effect.gen(function*() {

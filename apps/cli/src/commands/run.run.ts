@@ -1,5 +1,5 @@
 /** Handlers for `spec-orch run|status|logs|rerun`. */
-import { Project, type RunRecord } from "@spec-orch/contract"
+import { formatModelCost, Project, type RunRecord } from "@spec-orch/contract"
 import { branchFor, makeGitRunner } from "@spec-orch/execution"
 import { hostEnvironment } from "@spec-orch/harness"
 import { ChildProcessSpawner } from "effect/process"
@@ -33,8 +33,21 @@ export const runJson = (r: RunRecord) => ({
   autoMergeable: r.verdict?.autoMergeable ?? null,
   failed: r.verdict?.failed ?? [],
   notJudgeable: r.verdict?.notJudgeable ?? [],
-  artifactsDir: r.artifactsDir ?? null
+  artifactsDir: r.artifactsDir ?? null,
+  /** The agent's usage as its adapter reported it (`costUsd` null: not reported). */
+  agent: r.inputTokens === undefined ? null : { inputTokens: r.inputTokens, outputTokens: r.outputTokens ?? 0, costUsd: r.costUsd ?? null },
+  /** The run's model calls (the LLM reviewer's, …) per role; `costUsd` null = unknown (a model without prices). */
+  modelCalls: r.modelCalls ?? null
 })
+
+/** `agent $0.12 · models $0.0031` (what is known of a run's cost), or `-`. */
+const costText = (r: RunRecord): string => {
+  const parts = [
+    ...(r.costUsd !== undefined ? [`agent ${formatModelCost(r.costUsd)}`] : r.inputTokens !== undefined && r.modelCalls !== undefined ? ["agent unknown"] : []),
+    ...(r.modelCalls !== undefined ? [`models ${formatModelCost(r.modelCalls.costUsd)} (${r.modelCalls.calls} call${r.modelCalls.calls === 1 ? "" : "s"})`] : [])
+  ]
+  return parts.length === 0 ? "-" : parts.join(" · ")
+}
 
 const rel = (path: Path.Path, p: string) => {
   const r = path.relative(process.cwd(), p)
@@ -54,6 +67,7 @@ const summary = (r: RunRecord, path: Path.Path, seconds: number): Array<string> 
     ...(v ? v.conditions.filter((c) => c.status !== "disabled").map((c) => `  ${c.status === "passed" ? "✓" : c.status === "failed" ? "✗" : "?"} ${c.condition.padEnd(18)} ${c.reason}${c.status !== "passed" && c.unblock ? `\n    → ${c.unblock}` : ""}`) : []),
     ...(r.branch ? [`  branch    ${r.branch}${r.headCommit ? ` @ ${r.headCommit.slice(0, 10)}` : ""}`] : []),
     ...(r.worktree ? [`  worktree  ${r.worktree}`] : []),
+    ...(costText(r) !== "-" ? [`  cost      ${costText(r)}`] : []),
     ...(r.artifactsDir ? [`  evidence  ${rel(path, `${r.artifactsDir}/explain.md`)}`] : [])
   ]
 }
@@ -163,8 +177,8 @@ export const status = (input: { issue: Option.Option<string>; all: boolean; json
     yield* emit(input.json, shown.map((r, i) => ({ ...runJson(r), status: label(r, i) })), () => {
       if (shown.length === 0) return issue !== undefined ? `${issue} has never run.` : "No runs yet. Start one with `spec-orch run <issue>`."
       const rows = table(
-        ["ISSUE", "RUN", "STATUS", "STAGE", "VERDICT", "UPDATED"],
-        shown.map((r, i) => [r.issueId, r.runId, label(r, i), r.stage, r.verdict ? (r.verdict.mergeable ? "mergeable" : `blocked: ${[...r.verdict.failed, ...r.verdict.notJudgeable].join(",")}`) : "-", r.updatedAt.replace("T", " ").slice(0, 19)])
+        ["ISSUE", "RUN", "STATUS", "STAGE", "VERDICT", "COST", "UPDATED"],
+        shown.map((r, i) => [r.issueId, r.runId, label(r, i), r.stage, r.verdict ? (r.verdict.mergeable ? "mergeable" : `blocked: ${[...r.verdict.failed, ...r.verdict.notJudgeable].join(",")}`) : "-", costText(r), r.updatedAt.replace("T", " ").slice(0, 19)])
       )
       const hints = shown.flatMap((r, i) => (live[i] ? [`${r.issueId}: its process is gone; \`spec-orch run ${r.issueId}\` resumes it at ${r.stage}`] : []))
       return [rows, ...hints]

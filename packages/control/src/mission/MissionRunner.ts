@@ -10,7 +10,7 @@
  * packet halts the mission (nothing new starts; packets already running finish).
  */
 import { type FileMissing, FileProblem, type InvalidFile, Missions, type MissionsError, type RunRecord, type WorkPacket } from "@spec-orch/contract"
-import { type PlanCheck, Plans, scheduleWaves } from "@spec-orch/task"
+import { type PlanCheck, planNeedsApproval, Plans, scheduleWaves } from "@spec-orch/task"
 import { Cause, Clock, Context, Effect, Exit, Layer, Path, Queue, Schema } from "effect"
 import { ProcessToken } from "../run/EngineLock.js"
 import { type RunResult, Runs } from "../run/Runs.js"
@@ -103,7 +103,7 @@ const causeMessage = (cause: Cause.Cause<unknown>): string => {
 export class MissionRunner extends Context.Service<MissionRunner, {
   /**
    * Runs (or resumes) the mission's plan to its end. Refuses, before anything runs, a mission that is
-   * not approved or a plan with structural errors (cycles, unknown dependencies, overlapping
+   * not approved, a model-written plan nobody approved, or a plan with structural errors (cycles, unknown dependencies, overlapping
    * footprints in one wave), naming each problem at its line.
    */
   readonly run: (options: MissionRunOptions) => Effect.Effect<MissionRunResult, MissionCannotRun | MissionsError | InvalidFile | FileMissing | MissionBranchFailed>
@@ -136,6 +136,10 @@ export class MissionRunner extends Context.Service<MissionRunner, {
         const emit = (e: MissionEvent) => options.onEvent?.(e) ?? Effect.void
         const check = yield* checkMission(missionId).pipe(Effect.provide(statusContext))
         const plan = check.view.plan
+        // A plan a planner model wrote runs only once a person approved it (`spec-orch plan approve`,
+        // or `run-plan --auto-approve`), whoever asks this runner to run it.
+        const unapproved = planNeedsApproval(plan)
+        if (unapproved !== undefined) return yield* new MissionCannotRun({ missionId, reason: unapproved, problems: [] })
         const packets = new Map<string, { packet: WorkPacket; wave: number }>()
         for (const w of plan.waves) for (const p of w.packets) packets.set(p.id, { packet: p, wave: w.index })
         const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_MISSION_CONCURRENCY))

@@ -34,11 +34,12 @@ import {
   VerificationReport,
   stepFailed,
   StepResult,
-  VerificationStep
+  VerificationStep,
+  summarizeModelCalls
 } from "@spec-orch/contract"
 import { comparesKeys, evaluatePlan, EvidenceLedger, Gate, GatePolicies, renderExplain, reportJson, Reviewer } from "@spec-orch/evidence"
 import { type AgentRequest, Agents, resolveSteps, Verifier, verifyOptionsFrom, WorkspaceBinding, Workspaces } from "@spec-orch/execution"
-import { Compliance, ContextAssembler, Redactor, SecretScan } from "@spec-orch/harness"
+import { Compliance, ContextAssembler, ModelCall, ModelUsage, Redactor, SecretScan } from "@spec-orch/harness"
 import { type Cause, Effect, Fiber, FileSystem, Option, Path, Queue, Schedule, Schema } from "effect"
 import { Activity, Workflow } from "effect/workflow"
 import { RunStore } from "./RunStore.js"
@@ -102,6 +103,8 @@ const ContextStage = Schema.Struct({
   sections: Schema.Array(Schema.Struct({ name: Schema.String, tokens: Schema.Number, originalTokens: Schema.Number, truncated: Schema.Boolean, dropped: Schema.Boolean }))
 })
 const AgentStage = Schema.Struct({ outcome: AgentOutcome, compliance: Schema.optionalKey(ComplianceReport) })
+/** The run-store event of one model request the run made (a `ModelCall`: role, model, tokens, cost, latency). */
+export const MODEL_CALL_EVENT = "model-call"
 /** The run-store event that keeps a finished agent stage's result, so `rerun` can reuse it even when no evidence was written. */
 const AGENT_OUTCOME_EVENT = "agent-outcome"
 const CommitStage = Schema.Struct({
@@ -385,6 +388,27 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
   }))
 
   const adapter = payload.adapter ?? project.config.builder.adapter
+  // The run record carries the agent's usage and the model calls so far, for `status` (also of a run
+  // that fails later: after the agent stage, and again after the review).
+  const modelCalls = Effect.map(store.events(payload.runId), (events) =>
+    summarizeModelCalls(events.flatMap((e) => {
+      if (e.kind !== MODEL_CALL_EVENT) return []
+      const call = Schema.decodeUnknownOption(ModelCall)(e.data)
+      return call._tag === "Some" ? [call.value] : []
+    })))
+  const recordUsage = (used: AgentUsage) =>
+    Effect.gen(function*() {
+      const calls = yield* modelCalls
+      yield* store.update(payload.runId, (r) =>
+        ({
+          ...r,
+          inputTokens: used.inputTokens,
+          outputTokens: used.outputTokens,
+          ...(used.costUsd !== undefined ? { costUsd: used.costUsd } : {}),
+          ...(calls !== undefined ? { modelCalls: calls } : {})
+        }) as typeof r)
+    })
+
   const agent = yield* stage("agent", AgentStage, Effect.gen(function*() {
     if (payload.reuseAgentOf !== undefined) {
       const reused = yield* earlierAgentOutcome(payload.reuseAgentOf)
@@ -449,6 +473,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     ok: r.outcome.kind === "completed" || r.outcome.kind === "skipped",
     summary: `${r.outcome.adapter} ${r.outcome.kind.replace("_", " ")}${r.outcome.message !== undefined ? `: ${r.outcome.message}` : ""}`
   }))
+
+  yield* recordUsage(agent.outcome.usage)
 
   const committed = yield* stage("commit", CommitStage, Effect.gen(function*() {
     const workspaces = yield* Workspaces
@@ -532,6 +558,9 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     if (adapterName === "llm" && Option.isSome(reviewer)) {
       const diff = yield* fs.readFileString(artifact("diff.patch")).pipe(orFail("review"))
       const snapshot = yield* Specs.use((s) => s.get(issue.id)).pipe(orFail("review"))
+      // Every request the reviewer's model chain makes is kept in the run store as it happens (a resumed
+      // or failed review keeps what it already spent), and summed into the evidence at the gate.
+      const usage = ModelUsage.layerCallback((call) => store.append(payload.runId, MODEL_CALL_EVENT, call).pipe(Effect.asVoid))
       const outcome = yield* reviewer.value.review({
         issueId: issue.id,
         title: issue.title,
@@ -542,7 +571,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         changedFiles: committed.changedFiles,
         verification: verification.steps.map((s) => ({ name: s.name, outcome: s.outcome })),
         ...(agent.outcome.finalText !== undefined ? { agentSummary: agent.outcome.finalText } : {})
-      })
+      }).pipe(Effect.provide(usage))
       if (outcome.findings.length > 0) yield* ledger.addFindings(issue.id, outcome.findings, payload.runId).pipe(orFail("review"))
       yield* ledger.recordReview(issue.id, outcome.verdict, payload.runId).pipe(orFail("review"))
       return outcome.verdict
@@ -561,6 +590,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
       diffHash: committed.diffHash
     })
   }), (verdict) => (verdict.failure !== undefined ? { ok: false, summary: verdict.failure } : { ok: true }))
+
+  yield* recordUsage(agent.outcome.usage)
 
   const gate = yield* stage("gate", GateStage, Effect.gen(function*() {
     const ledger = yield* EvidenceLedger
@@ -589,6 +620,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
       ...(agent.compliance !== undefined ? { compliance: agent.compliance } : {}),
       ...(committed.secrets !== undefined ? { secrets: committed.secrets } : {}),
       ...(preview !== undefined ? { preview: preview.evidence } : {}),
+      ...yield* Effect.map(modelCalls, (calls) => (calls !== undefined ? { modelCalls: calls } : {})),
       budget: new BudgetEvidence({
         ...(usage.costUsd !== undefined ? { spentUsd: usage.costUsd } : {}),
         ...(project.config.builder.max_cost_usd !== undefined ? { limitUsd: project.config.builder.max_cost_usd } : {}),

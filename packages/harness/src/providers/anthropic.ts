@@ -6,7 +6,7 @@
 import { Effect, Redacted } from "effect"
 import { type AiError, LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
 import type { HttpClient } from "effect/http"
-import { type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
+import { cachedCodecTransformer, type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
 
 /** The `anthropic-version` header value. */
 export const ANTHROPIC_VERSION = "2023-06-01"
@@ -74,12 +74,12 @@ export const anthropicBody = (ctx: CallContext, options: LanguageModel.ProviderO
   let structuredTool: string | undefined
   if (options.responseFormat.type === "json") {
     const { objectName, schema } = options.responseFormat
-    const jsonSchema = LanguageModel.defaultCodecTransformer(schema as any).jsonSchema
+    const jsonSchema = cachedCodecTransformer(schema as any).jsonSchema
     structuredTool = toolNameFor(objectName)
     tools.push({ name: structuredTool, description: `Submit the answer "${objectName}".`, input_schema: jsonSchema })
     // Forcing the tool only works when it is the only one the model may call.
     if (tools.length === 1) toolChoice = { type: "tool", name: structuredTool }
-    system.push(structuredInstruction(objectName, jsonSchema, structuredTool))
+    system.push(structuredInstruction(objectName, structuredTool))
   }
   const p = ctx.profile
   return {

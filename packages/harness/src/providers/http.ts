@@ -5,7 +5,7 @@
  * request, 401/403 → authentication naming the key's env var). Never puts a key in a message.
  */
 import { Clock, Duration, Effect, Redacted } from "effect"
-import { AiError } from "effect/ai"
+import { AiError, LanguageModel } from "effect/ai"
 import { HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
 import type { KeySource, ModelProfile } from "../ModelRegistry.js"
 
@@ -189,12 +189,27 @@ export const toolNameFor = (objectName: string): string => objectName.replace(/[
 /** Text for a tool result sent back to a model. */
 export const resultText = (result: unknown): string => (typeof result === "string" ? result : JSON.stringify(result ?? null))
 
-/** The standard instruction added to the system prompt for structured output, with the JSON schema. */
-export const structuredInstruction = (objectName: string, jsonSchema: unknown, viaTool: string | undefined): string =>
-  [
-    viaTool !== undefined
-      ? `Answer by calling the tool "${viaTool}" exactly once; its input is the answer "${objectName}".`
-      : `Answer with one JSON object ("${objectName}") and nothing else: no prose, no code fences.`,
-    `The answer must match this JSON schema:`,
-    JSON.stringify(jsonSchema)
-  ].join("\n")
+/**
+ * The instruction added to the system prompt for structured output. The JSON schema itself travels
+ * once, in the provider's structured-output field (the forced tool's input schema, or Responses'
+ * `text.format`): repeating it here doubled the size of every planner and reviewer request.
+ */
+export const structuredInstruction = (objectName: string, viaTool: string | undefined): string =>
+  viaTool !== undefined
+    ? `Answer by calling the tool "${viaTool}" exactly once; its input is the answer "${objectName}" and must match the tool's input schema.`
+    : `Answer with one JSON object ("${objectName}") that matches the response format's JSON schema, and nothing else: no prose, no code fences.`
+
+const codecs = new WeakMap<object, ReturnType<LanguageModel.CodecTransformer>>()
+
+/**
+ * `LanguageModel.defaultCodecTransformer`, remembered per schema: building a JSON schema document is
+ * the largest CPU cost of a structured-output call after the HTTP exchange, and both `effect/ai` (for
+ * the codec) and the provider (for the request body) need it on every call of the same schema.
+ */
+export const cachedCodecTransformer: LanguageModel.CodecTransformer = (schema) => {
+  const known = codecs.get(schema)
+  if (known !== undefined) return known as never
+  const made = LanguageModel.defaultCodecTransformer(schema)
+  codecs.set(schema, made)
+  return made
+}

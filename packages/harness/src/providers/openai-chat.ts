@@ -6,7 +6,7 @@
 import { Effect, Redacted } from "effect"
 import { type AiError, LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
 import type { HttpClient } from "effect/http"
-import { type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
+import { cachedCodecTransformer, type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
 
 type Message = Record<string, unknown>
 
@@ -61,11 +61,11 @@ export const chatBody = (ctx: CallContext, options: LanguageModel.ProviderOption
   const extraSystem: Array<string> = []
   if (options.responseFormat.type === "json") {
     const { objectName, schema } = options.responseFormat
-    const jsonSchema = LanguageModel.defaultCodecTransformer(schema as any).jsonSchema
+    const jsonSchema = cachedCodecTransformer(schema as any).jsonSchema
     structuredTool = toolNameFor(objectName)
     tools.push({ type: "function", function: { name: structuredTool, description: `Submit the answer "${objectName}".`, parameters: jsonSchema } })
     if (tools.length === 1) toolChoice = { type: "function", function: { name: structuredTool } }
-    extraSystem.push(structuredInstruction(objectName, jsonSchema, structuredTool))
+    extraSystem.push(structuredInstruction(objectName, structuredTool))
   }
   const p = ctx.profile
   return {

@@ -6,7 +6,7 @@
 import { Effect, Redacted } from "effect"
 import { type AiError, LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
 import type { HttpClient } from "effect/http"
-import { type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
+import { cachedCodecTransformer, type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
 
 type Item = Record<string, unknown>
 
@@ -57,9 +57,9 @@ export const responsesBody = (ctx: CallContext, options: LanguageModel.ProviderO
   let text: unknown
   if (options.responseFormat.type === "json") {
     const { objectName, schema } = options.responseFormat
-    const jsonSchema = LanguageModel.defaultCodecTransformer(schema as any).jsonSchema
+    const jsonSchema = cachedCodecTransformer(schema as any).jsonSchema
     text = { format: { type: "json_schema", name: toolNameFor(objectName), schema: jsonSchema, strict: false } }
-    instructions.push(structuredInstruction(objectName, jsonSchema, undefined))
+    instructions.push(structuredInstruction(objectName, undefined))
   }
   const p = ctx.profile
   return {
