@@ -61,7 +61,7 @@ describe("resolveRole", () => {
     assert.isTrue(doubao!.key?.kind === "env" && doubao!.key.name === "ANTHROPIC_AUTH_TOKEN" && doubao!.key.bearer)
     assert.strictEqual(gpt!.apiType, "openai_chat")
     assert.strictEqual(gpt!.model, "gpt-5.5", "the LiteLLM-style openai/ prefix is not sent on the wire")
-    assert.strictEqual(minimax!.timeoutMs, 500)
+    assert.strictEqual(minimax!.timeoutMs, 3000)
     assert.deepStrictEqual(minimax!.prices, { inputUsdPerMtok: 3, outputUsdPerMtok: 15 })
     assert.notInclude(JSON.stringify(minimax), "sk-minimax-secret-value")
   })
