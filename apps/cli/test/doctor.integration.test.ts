@@ -47,11 +47,10 @@ describe("spec-orch doctor", () => {
     assert.deepInclude(j.checks, { name: "tracker github", status: "fail", detail: "DOCTOR_TEST_GH_TOKEN is not set", fix: "export DOCTOR_TEST_GH_TOKEN=… (a GitHub token with repo scope)" })
   }, 120_000)
 
-  it("warns when a lockfile's dependencies are not installed in the checkout (worktrees would get none), naming the install; installed, they are linked", () => {
+  it("warns when a lockfile's dependencies are not installed in the checkout or not ignored by git (worktrees would get none), with the fix; then says they are linked", () => {
     const p = makeProject()
     writeFileSync(join(p.root, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", devDependencies: { dep: "1.0.0" } }))
     writeFileSync(join(p.root, "package-lock.json"), JSON.stringify({ name: "app", lockfileVersion: 3, packages: { "": { name: "app" }, "node_modules/dep": { version: "1.0.0" } } }))
-    writeFileSync(join(p.root, ".gitignore"), ".spec-orch/\nnode_modules/\n")
     commit(p.root, "a Node project")
     const before = p.cli("doctor")
     assert.strictEqual(before.status, 0, "a warning does not stop a run")
@@ -60,6 +59,10 @@ describe("spec-orch doctor", () => {
     assert.match(before.stdout, /ready \(1 warning\)\s*$/)
     mkdirSync(join(p.root, "node_modules/dep"), { recursive: true })
     writeFileSync(join(p.root, "node_modules/dep/package.json"), JSON.stringify({ name: "dep", version: "1.0.0" }))
+    const unignored = p.cli("doctor")
+    assert.match(unignored.stdout, /^! dependencies\s+node_modules is not ignored by git: worktrees do not get it \(a provisioned node_modules would be committed\)$/m)
+    assert.match(unignored.stdout, /fix: add node_modules\/ to \.gitignore$/m)
+    writeFileSync(join(p.root, ".gitignore"), ".spec-orch/\nnode_modules/\n")
     const after = json(p.cli("doctor", "--json").stdout)
     assert.deepStrictEqual(dependencies(after.checks), [{
       name: "dependencies",

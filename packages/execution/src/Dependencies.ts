@@ -31,6 +31,8 @@ export const dependencyFindings = (main: string, options: {
   /** The PATH verification steps get (where `uv` is looked for). */
   readonly searchPath: string
   readonly virtualEnv: string | undefined
+  /** The main-checkout-relative paths, of those given, that git ignores; a trailing `/` asks about a directory. */
+  readonly ignored: (paths: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>>
 }): Effect.Effect<ReadonlyArray<DependencyFinding>, never, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -54,6 +56,12 @@ export const dependencyFindings = (main: string, options: {
       })
     } else if (node.lockfile !== undefined && !options.provision) {
       findings.push({ status: "ok", detail: `${node.lockfile}; provisioning is off ([workspace] provision = false): worktrees get no node_modules unless a hook installs them` })
+    } else if (node.lockfile !== undefined && (yield* Effect.map(options.ignored(["node_modules/"]), (set) => !set.has("node_modules/"))) && node.dirs.includes("node_modules")) {
+      findings.push({
+        status: "warn",
+        detail: "node_modules is not ignored by git: worktrees do not get it (a provisioned node_modules would be committed)",
+        fix: "add node_modules/ to .gitignore"
+      })
     } else if (node.lockfile !== undefined) {
       const how = node.monorepo ? "copied as hard links" : "linked"
       findings.push({ status: "ok", detail: `node_modules (${node.lockfile}) ${how} into each new worktree while its lockfile is unchanged; reinstalled in the box when the agent changes it` })

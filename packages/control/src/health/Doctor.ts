@@ -9,6 +9,7 @@ import { Project } from "@spec-orch/contract"
 import { Agents, dependencyFindings, modelCredentials, Sandbox } from "@spec-orch/execution"
 import { hostEnvironment, LLM_ROLES, Models } from "@spec-orch/harness"
 import { Effect, FileSystem, Path } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { SqlClient } from "effect/sql"
 import { statfsSync } from "node:fs"
 import { homedir } from "node:os"
@@ -145,7 +146,13 @@ export const doctorChecks = Effect.gen(function*() {
   }
 
   // what worktrees get of the installed dependencies
-  for (const f of yield* dependencyFindings(project.root, { provision: config.workspace.provision, searchPath: host["PATH"] ?? "", virtualEnv: host["VIRTUAL_ENV"] })) {
+  const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+  const ignored = (paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>> =>
+    runGit(project.root, ["check-ignore", "--", ...paths]).pipe(
+      Effect.map((r) => new Set(r.stdout.split("\n").filter((l) => l !== ""))),
+      Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner)
+    )
+  for (const f of yield* dependencyFindings(project.root, { provision: config.workspace.provision, searchPath: host["PATH"] ?? "", virtualEnv: host["VIRTUAL_ENV"], ignored })) {
     checks.push(f.status === "warn" ? warn("dependencies", f.detail, f.fix ?? "") : ok("dependencies", f.detail))
   }
   return checks
