@@ -93,7 +93,7 @@ try {
   await measure("js-app", app.path, (worktree) => {
     execFileSync("npm", ["test", "--silent"], { cwd: worktree, stdio: "ignore" })
     execFileSync("npm", ["run", "lint", "--silent"], { cwd: worktree, stdio: "ignore" })
-  }, ["npm", "ci", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"])
+  }, ["npm", "ci", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"])
 
   copyFixture("js-lib", jsDir)
   const js = createRepo(jsDir, { files: {} })
