@@ -368,8 +368,7 @@ describe("[workspace] before_remove", () => {
       assert.isUndefined(yield* ws.get("BR-5"))
       assert.isFalse(done.beforeRemove?.passed)
       assert.match(done.beforeRemove!.summary, /^\[workspace\] before_remove command .* timed out: no exit after 1 s.*; the worktree was removed anyway; its log: \S+$/)
-      const logPath = /its log: (\S+)$/.exec(done.beforeRemove!.summary)![1]!
-      assert.include(readFileSync(logPath, "utf8"), "stopping the dev server")
+      assert.isTrue(existsSync(/its log: (\S+)$/.exec(done.beforeRemove!.summary)![1]!), "its log is kept")
       const left = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`sleep ${seconds}`))
       assert.deepStrictEqual(left, [], "nothing the hook started is still running")
     }))
