@@ -2,8 +2,8 @@
  * A worktree ready to verify: `Workspaces.prepare` with dependency provisioning next to a bare
  * `git worktree add` in the same run, interleaved, median of 7 after one warm-up each, and the disk an
  * extra worktree takes beyond the checkout (`du` over the main checkout and the worktree together, so
- * hard-linked files count once). On `bench/fixtures/js-app` (jest and eslint: 337 packages from the npm
- * registry, installed by `npm ci` once per machine and cached by the lockfile's hash; node_modules
+ * hard-linked files count once). On `bench/fixtures/js-app` (jest and eslint: 336 packages from the
+ * npm registry, installed by `npm ci` once per machine and cached by the lockfile's hash; node_modules
  * linked), next to what the workaround costs (`npm ci` from the local cache in a bare worktree); on
  * the test kit's js-lib fixture (mocha); and on a generated workspace monorepo with 300 installed
  * packages (node_modules copied as hard links).
