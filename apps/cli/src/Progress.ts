@@ -40,8 +40,8 @@ export const describeRunEvent = (e: RunEvent): string | undefined => {
     case "stage":
       if (d.state === "started") return undefined
       if (d.state !== "finished") return `✗ ${d.stage}: ${d.message}`
-      // A stage can finish with bad news (the agent failed, a step failed): that is a ✗ too, with why.
-      return `${d.ok === false ? "✗" : "✓"} ${d.stage} (${((d.ms ?? 0) / 1000).toFixed(1)}s)${d.ok === false && d.summary !== undefined ? `: ${short(d.summary, 160)}` : ""}`
+      // A stage can finish with bad news (the agent failed, a step failed): that is a ✗ too, with why; one that did nothing is a –, with why.
+      return `${d.ok === false ? "✗" : d.skipped === true ? "–" : "✓"} ${d.stage} (${((d.ms ?? 0) / 1000).toFixed(1)}s)${(d.ok === false || d.skipped === true) && d.summary !== undefined ? `: ${short(d.summary, 160)}` : ""}`
     case "agent":
       return (d && describeAgentEvent(d as AgentEvent)) ? `  agent ${describeAgentEvent(d as AgentEvent)}` : undefined
     case "step":

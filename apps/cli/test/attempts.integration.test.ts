@@ -93,8 +93,11 @@ describe("attempts", () => {
     const marker = "verified-the-base"
     const p = makeProject({ verification: { check: `echo ${marker}` } })
     p.issue("ATT-6", { builder_prompt: "FAIL the model is unreachable" })
-    const r = json(p.cli("run", "ATT-6", "--auto-approve", "--json").stdout)
-    assert.strictEqual(r.status, "blocked")
+    const run = p.cli("run", "ATT-6", "--auto-approve")
+    assert.strictEqual(run.status, 1)
+    assert.include(run.stdout, "ATT-6: BLOCKED")
+    assert.match(run.stderr, /^✗ agent \(\d+\.\ds\): .*the model is unreachable$/m)
+    assert.match(run.stderr, /^– verify \(\d+\.\ds\): not run: the agent failed and changed nothing/m, "progress never shows ✓ on a verification that did not run")
     const evidence = json(readFileSync(join(p.root, ".spec-orch/runs/ATT-6-r1/evidence.json"), "utf8"))
     assert.deepStrictEqual(evidence.verification.steps.map((s: any) => s.outcome), ["skipped"])
     assert.include(evidence.verification.notes[0], "the agent failed and changed nothing")

@@ -1,14 +1,19 @@
 /**
  * `[workspace]` hooks, end to end: after_create prepares a new worktree once (a generated file the
  * verification needs), after_run's changes belong to the commit, and a failing hook stops the run
- * with its log named — all in the sandbox like verification steps.
+ * with its log named, a hook that hangs is killed at hook_timeout_seconds — all in the sandbox like
+ * verification steps.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeProject } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
+/** A sleep no other test starts, and whether a process running it is left. */
+const uniqueSleep = () => 3000 + Math.floor(Math.random() * 100_000)
+const stillRunning = (seconds: number) => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`sleep ${seconds}`))
 
 describe("[workspace] hooks", () => {
   it("after_create runs once in a new worktree; after_run's output is committed with the agent's change", () => {
@@ -62,5 +67,30 @@ describe("[workspace] hooks", () => {
     const log = /its log: (\S+)/.exec(r.stdout)![1]!
     assert.include(readFileSync(log, "utf8"), "could not stop the dev server")
     assert.isFalse(existsSync(out.worktree))
+  })
+
+  it("a before_run hook that hangs is killed at hook_timeout_seconds and stops the run before the agent, saying it timed out", () => {
+    const seconds = uniqueSleep()
+    const p = makeProject({ workspace: [`before_run = ["echo starting the database; sleep ${seconds}"]`, "hook_timeout_seconds = 1"] })
+    p.issue("HOOK-4", { builder_prompt: "WRITE a.txt a" })
+    const r = p.cli("run", "HOOK-4", "--auto-approve")
+    assert.strictEqual(r.status, 1, r.stdout)
+    assert.match(r.stderr, /\[workspace\] before_run command .* timed out: no exit after 1 s/)
+    assert.isTrue(existsSync(/its log: (\S+)/.exec(r.stderr)![1]!), "its log is kept")
+    assert.deepStrictEqual(p.agentRuns(), [], "the agent never ran")
+    assert.deepStrictEqual(stillRunning(seconds), [], "the hook's processes are gone")
+  })
+
+  it("`workspace remove` with a before_remove hook that hangs kills it at hook_timeout_seconds, removes the worktree anyway and says so", () => {
+    const seconds = uniqueSleep()
+    const p = makeProject({ workspace: [`before_remove = ["sleep ${seconds} & sleep ${seconds}"]`, "hook_timeout_seconds = 1"] })
+    p.issue("HOOK-5", { builder_prompt: "WRITE a.txt a" })
+    const out = json(p.cli("run", "HOOK-5", "--auto-approve", "--json").stdout)
+    assert.isTrue(existsSync(out.worktree))
+    const r = p.cli("workspace", "remove", "HOOK-5", "--force")
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.match(r.stdout, /\[workspace\] before_remove command .* timed out: no exit after 1 s.*; the worktree was removed anyway; its log: \S+/)
+    assert.isFalse(existsSync(out.worktree))
+    assert.deepStrictEqual(stillRunning(seconds), [], "the hook and what it started are gone")
   })
 })

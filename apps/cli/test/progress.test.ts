@@ -12,6 +12,11 @@ describe("progress", () => {
     assert.strictEqual(describeRunEvent(event("stage", { stage: "agent", state: "finished", ms: 50, ok: true, summary: "completed" })), "✓ agent (0.1s)")
   })
 
+  it("shows – with why on a stage that ran nothing, never ✓", () => {
+    const skipped = { stage: "verify", state: "finished", ms: 0, ok: true, skipped: true, summary: "not run: the agent failed and changed nothing, so there is nothing to verify" }
+    assert.strictEqual(describeRunEvent(event("stage", skipped)), "– verify (0.0s): not run: the agent failed and changed nothing, so there is nothing to verify")
+  })
+
   it("prints plain lines without a terminal, with no colour or cursor codes", () => {
     const out = new PassThrough() as unknown as NodeJS.WriteStream & PassThrough
     let text = ""

@@ -5,9 +5,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { delimiter, join } from "node:path"
 import { makeProject } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
@@ -57,5 +57,28 @@ describe("a run whose agent changed the lockfile", () => {
     const again = p.cli("verify", "LOCK-1")
     assert.strictEqual(again.status, 0, again.stderr + again.stdout)
     assert.match(again.stdout, /Note: package-lock\.json changed on the run branch: the dependencies were reinstalled/)
+  }, 180_000)
+
+  it("whose project uses uv but has no uv on PATH: the run says uv is not installed, in its report and explain.md", () => {
+    const path = (process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== "" && !existsSync(join(d, "uv"))).join(delimiter)
+    const p = makeProject({ verification: { check: `{python} -c "import sys; print(sys.prefix)"` }, env: { PATH: path } })
+    writeFileSync(join(p.root, "pyproject.toml"), "[project]\nname = \"app\"\nversion = \"1.0.0\"\ndependencies = [\"dep\"]\n")
+    writeFileSync(join(p.root, "uv.lock"), "version = 1\n\n[[package]]\nname = \"dep\"\nversion = \"1.0.0\"\n")
+    writeFileSync(join(p.root, ".gitignore"), ".spec-orch/\n.venv/\n")
+    const git = (...args: Array<string>) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: p.root, stdio: "ignore" })
+    git("add", "-A")
+    git("commit", "-qm", "a uv project")
+    const python = execFileSync("python3", ["-c", "import os, sys; print(os.path.realpath(sys.executable))"], { encoding: "utf8" }).trim()
+    execFileSync(python, ["-m", "venv", "--without-pip", join(p.root, ".venv")])
+    p.issue("UV-1", { builder_prompt: `WRITE uv.lock version = 1 [[package]] name = "dep" version = "2.0.0"` })
+    const r = p.cli("run", "UV-1", "--auto-approve", "--json")
+    const report = json(readFileSync(join(p.root, ".spec-orch/runs/UV-1-r1/report.json"), "utf8"))
+    assert.strictEqual(report.verification.steps[0].outcome, "passed", `${r.stderr}\n${JSON.stringify(report.verification)}`)
+    assert.include(report.verification.steps[0].command[2], join(p.root, ".venv/bin/python"), "the steps ran with the main checkout's virtualenv")
+    assert.deepStrictEqual(report.verification.notes, [
+      "uv.lock changed on the run branch; uv is not installed (no `uv` on the steps' PATH), so the dependencies were not reinstalled (`uv sync --frozen --offline`): " +
+      "the steps ran with the main checkout's virtualenv, which uv.lock no longer describes. Install uv, or install the dependencies in a verification step"
+    ])
+    assert.include(readFileSync(join(p.root, ".spec-orch/runs/UV-1-r1/explain.md"), "utf8"), "uv.lock changed on the run branch; uv is not installed")
   }, 180_000)
 })

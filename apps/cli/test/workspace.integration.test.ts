@@ -5,7 +5,7 @@ import { Workspaces } from "@spec-orch/execution"
 import { repoAt, tempDir, tempRepo } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
 import { TestConsole } from "effect/testing"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { runCli } from "../src/Cli.js"
 
@@ -108,5 +108,21 @@ describe("spec-orch workspace", () => {
       assert.include(forced.out, "removed  V-1: removed with its branch")
       assert.isFalse(existsSync(b.path))
       assert.strictEqual((yield* cli("--cwd", repo.path, "workspace", "list")).out, "No workspaces. A run creates one (`spec-orch run <issue>`).")
+    }))
+
+  it.live("show lists what the worktree got from the main checkout (its installed node_modules)", () =>
+    Effect.gen(function*() {
+      const { repo, workspaces } = yield* project
+      repo.commit("a Node project", {
+        "package.json": JSON.stringify({ name: "app", version: "1.0.0" }),
+        "package-lock.json": JSON.stringify({ name: "app", lockfileVersion: 3, packages: { "": { name: "app" } } }),
+        ".gitignore": ".spec-orch/\nnode_modules/\n"
+      })
+      mkdirSync(join(repo.path, "node_modules/dep"), { recursive: true })
+      writeFileSync(join(repo.path, "node_modules/dep/package.json"), "{}")
+      yield* workspaces.prepare({ runKey: makeRunKey("V-1") })
+      const shown = yield* cli("--cwd", repo.path, "workspace", "show", "V-1")
+      assert.strictEqual(shown.code, 0, shown.err)
+      assert.include(shown.out, `Provisioned from the main checkout (ignored, never committed):\n  node_modules: links to the entries of ${join(repo.path, "node_modules")}`)
     }))
 })

@@ -19,7 +19,7 @@ import { verificationEnvironment } from "./internal/environment.js"
 import { confinedAs, runBoxLayout } from "./internal/layout.js"
 import { type Line, truncatedMarker } from "./internal/lines.js"
 import { type Command, reapLeftover, runProcess, type Wrap } from "./internal/process.js"
-import { clearNodeModules, reinstallPlan, restoreNodeModules } from "./internal/reinstall.js"
+import { clearNodeModules, reinstallPlans, restoreNodeModules } from "./internal/reinstall.js"
 import { Sandbox, type SandboxUnavailable } from "./Sandbox.js"
 
 /** Input of one verification run. */
@@ -52,10 +52,11 @@ export interface VerifyInput {
   /** Host names steps may reach (`[sandbox] verification_network`); none by default. */
   readonly allowHosts?: ReadonlyArray<string> | undefined
   /**
-   * When the worktree's Node lockfile differs from the main checkout's (the agent changed it), first
-   * reinstall the dependencies in the box with the package manager's frozen install (offline unless
-   * `allowHosts` gives network); the report's notes say it was done, or that it failed and the
-   * dependencies may be stale. Off by default (hooks and previews never reinstall).
+   * When the worktree's Node lockfile or uv.lock differs from the main checkout's (the agent changed
+   * it), first reinstall the dependencies in the box with the package manager's frozen install
+   * (offline unless `allowHosts` gives network; uv into the worktree's own `.venv`); the report's
+   * notes say it was done, that it failed and the dependencies may be stale, or that uv is not
+   * installed. Off by default (hooks and previews never reinstall).
    */
   readonly reinstall?: boolean | undefined
 }
@@ -113,16 +114,34 @@ export class Verifier extends Context.Service<Verifier, {
         const logBytes = input.logBytes ?? defaultConfig().limits.step_log_bytes
         const lineBytes = input.lineBytes ?? defaultConfig().limits.output_line_bytes
         const reinstallNotes: Array<string> = []
-        const plan = input.reinstall === true ? yield* reinstallPlan(fs, path, { workspace: input.cwd, project, network: hosts.length > 0 }) : undefined
-        if (plan !== undefined) {
+        const plans = input.reinstall === true
+          ? yield* reinstallPlans(fs, path, { workspace: input.cwd, project, network: hosts.length > 0, searchPath: base["PATH"] ?? "", virtualEnv: host["VIRTUAL_ENV"] })
+          : []
+        for (const plan of plans) {
           const shown = plan.command.join(" ")
-          const logPath = path.join(input.logDir, "00-reinstall-dependencies.log")
-          const replaced = yield* clearNodeModules(fs, path, input.cwd)
+          if (plan.missing !== undefined) {
+            reinstallNotes.push(
+              `${plan.lockfile} changed on the run branch; ${plan.missing} is not installed (no \`${plan.missing}\` on the steps' PATH), so the dependencies were not reinstalled (\`${shown}\`): ` +
+                `the steps ran with the main checkout's virtualenv, which ${plan.lockfile} no longer describes. Install ${plan.missing}, or install the dependencies in a verification step`
+            )
+            continue
+          }
+          const python = plan.ecosystem === "python"
+          const logPath = path.join(input.logDir, python ? "00-reinstall-python-dependencies.log" : "00-reinstall-dependencies.log")
+          const venv = path.join(input.cwd, ".venv")
+          // Node: the provisioned node_modules go first. uv: a .venv linked from the main checkout is unlinked (never written through).
+          const replaced = python ? [] : yield* clearNodeModules(fs, path, input.cwd)
+          const venvBefore = python ? yield* fs.lstat(venv).pipe(Effect.map((i) => i.type), Effect.orElseSucceed(() => undefined)) : undefined
+          const linkedVenv = venvBefore === "SymbolicLink" ? yield* fs.readLink(venv).pipe(Effect.orElseSucceed(() => undefined)) : undefined
+          if (linkedVenv !== undefined) yield* fs.remove(venv).pipe(Effect.ignore)
+          const { VIRTUAL_ENV: _active, ...withoutActive } = base
           const ran = yield* runStep({
-            step: new VerificationStep({ name: "reinstall-dependencies", command: [...plan.command], mayModify: true }),
+            step: new VerificationStep({ name: python ? "reinstall-python-dependencies" : "reinstall-dependencies", command: [...plan.command], mayModify: true }),
             cwd: input.cwd,
-            // The user's package stores are read-only in the box: pnpm and yarn get this verification's own.
-            env: { ...base, npm_config_store_dir: path.join(cacheDir, "pnpm-store"), YARN_CACHE_FOLDER: path.join(cacheDir, "yarn") },
+            // The user's package stores are read-only in the box: pnpm and yarn get this verification's own; uv syncs the worktree's .venv.
+            env: python
+              ? { ...withoutActive, UV_PROJECT_ENVIRONMENT: venv, UV_CACHE_DIR: path.join(cacheDir, "uv") }
+              : { ...base, npm_config_store_dir: path.join(cacheDir, "pnpm-store"), YARN_CACHE_FOLDER: path.join(cacheDir, "yarn") },
             shown: {},
             tokens: { python: undefined, node: process.execPath, workspace: input.cwd, project },
             logPath,
@@ -134,20 +153,30 @@ export class Verifier extends Context.Service<Verifier, {
             wrap
           })
           if (ran.outcome === "passed") {
-            reinstallNotes.push(`${plan.lockfile} changed on the run branch: the dependencies were reinstalled in the worktree before the steps (\`${shown}\`, ${(ran.durationMs / 1000).toFixed(1)} s; log: ${logPath})`)
+            // Git never sees the worktree's own virtualenv (uv writes this file too; older versions did not).
+            if (python) yield* fs.writeFileString(path.join(venv, ".gitignore"), "*\n", { flag: "wx" }).pipe(Effect.ignore)
+            reinstallNotes.push(`${plan.lockfile} changed on the run branch: the dependencies were reinstalled in the worktree${python ? "'s .venv" : ""} before the steps (\`${shown}\`, ${(ran.durationMs / 1000).toFixed(1)} s; log: ${logPath})`)
           } else {
-            // What the failed install left goes; what provisioning had put there comes back.
-            yield* clearNodeModules(fs, path, input.cwd)
-            const restored = yield* restoreNodeModules(fs, path, input.cwd, project, replaced)
             const how = `${ran.outcome.replace("_", " ")}${ran.exitCode !== null ? ` (exit ${ran.exitCode})` : ""}${ran.note !== undefined ? `: ${ran.note}` : ""}`
+            let after: string
+            if (python) {
+              // A virtualenv the failed sync made goes; a linked one comes back.
+              if (venvBefore === undefined || linkedVenv !== undefined) yield* fs.remove(venv, { recursive: true }).pipe(Effect.ignore)
+              if (linkedVenv !== undefined) yield* fs.symlink(linkedVenv, venv).pipe(Effect.ignore)
+              after = venvBefore === "Directory" ? "the steps ran with the worktree's virtualenv as the failed sync left it" : "the steps ran with the main checkout's virtualenv, which the lockfile no longer describes"
+            } else {
+              // What the failed install left goes; what provisioning had put there comes back.
+              yield* clearNodeModules(fs, path, input.cwd)
+              const restored = yield* restoreNodeModules(fs, path, input.cwd, project, replaced)
+              after = restored.length > 0 ? "the steps ran with the main checkout's installed dependencies, which the lockfile no longer describes" : "the worktree has no node_modules"
+            }
             reinstallNotes.push(
-              `dependencies may be stale: ${plan.lockfile} changed on the run branch and reinstalling them (\`${shown}\`) ${how}; ` +
-                (restored.length > 0 ? "the steps ran with the main checkout's installed dependencies, which the lockfile no longer describes" : "the worktree has no node_modules") +
-                `. Log: ${logPath}. Allow the registry in [sandbox] allow_hosts with verification_network = true, or install in a verification step`
+              `dependencies may be stale: ${plan.lockfile} changed on the run branch and reinstalling them (\`${shown}\`) ${how}; ${after}` +
+                `. Log: ${logPath}. Allow the ${python ? "package index" : "registry"} in [sandbox] allow_hosts with verification_network = true, or install in a verification step`
             )
           }
         }
-        const ecosystem = yield* resolveEcosystem(fs, path, { workspace: input.cwd, project, env: base, virtualEnv: host["VIRTUAL_ENV"], nodePath: process.execPath, handled: plan === undefined ? [] : [plan.lockfile] })
+        const ecosystem = yield* resolveEcosystem(fs, path, { workspace: input.cwd, project, env: base, virtualEnv: host["VIRTUAL_ENV"], nodePath: process.execPath, handled: plans.map((p) => p.lockfile) })
         const env = { ...base, ...ecosystem.env }
         const notes = [...reinstallNotes, ...ecosystem.notes]
         const results: Array<StepResult> = []

@@ -3,6 +3,7 @@
  */
 export { AgentConfigInvalid, AgentError, AgentNotStarted, ArtifactsUnwritable, ExecutableNotFound, UnknownAdapter } from "./AgentError.js"
 export { type AgentCheck, type AgentRequest, Agents, type Endpoint, endpointFromEnv, KNOWN_ADAPTERS, modelCredentials, turnReachesNetwork } from "./Agents.js"
+export { type DependencyFinding, dependencyFindings } from "./Dependencies.js"
 export { type GitCall, gitEnvironment, type GitResult, INERT_CONFIG, makeGitRunner } from "./Git.js"
 export {
   type BoxLayout, type Boxed, type BoxSpec, bwrapArgs, DEFAULT_HIDDEN, type HiddenPath, hostAllowed, type Mount, type NetworkLayout, type NetworkPolicy,

@@ -3,7 +3,7 @@ import { VerificationStep } from "@spec-orch/contract"
 import { copyFixture, createRepo, installPythonEditable, repoAt, tempDir, writeFiles } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
 import { execFileSync } from "node:child_process"
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Verifier } from "../src/index.js"
 import { Boxed } from "./utils/layers.js"
@@ -118,5 +118,20 @@ describe("Verifier.run in a worktree, in the OS sandbox", () => {
       assert.isUndefined(same.notes, "no note when verifying the main checkout itself")
       writeFiles(worktree, { "package-lock.json": lock })
       assert.isUndefined((yield* verify(worktree, [step("t", "true")], join(dir, "logs3"))).notes)
+    }))
+
+  it.live("notes a changed requirements.txt: the steps ran with the main checkout's virtualenv, or with none", () =>
+    Effect.gen(function*() {
+      const { dir, main, worktree } = yield* repoWithWorktree({ "pyproject.toml": "[project]\nname = \"app\"\n", "requirements.txt": "requests==2.31.0\n", ".gitignore": ".venv/\n" })
+      repoAt(worktree).commit("agent adds a dependency", { "requirements.txt": "requests==2.31.0\nrich==13.7.0\n" })
+      const none = yield* verify(worktree, [step("t", "true")], join(dir, "logs"))
+      assert.deepStrictEqual(none.notes, [
+        "requirements.txt differs from the main checkout's (changed on the run branch, or the main checkout moved on); dependencies were not reinstalled: no virtualenv of the project was found. Reinstalling needs the network: install them in a verification step if the change is intended"
+      ])
+      mkdirSync(join(main, ".venv/bin"), { recursive: true })
+      writeFileSync(join(main, ".venv/pyvenv.cfg"), "home = /usr/bin\n")
+      symlinkSync(realpathSync(execFileSync("sh", ["-c", "command -v python3"], { encoding: "utf8" }).trim()), join(main, ".venv/bin/python"))
+      const withVenv = yield* verify(worktree, [step("t", "true")], join(dir, "logs2"))
+      assert.match(withVenv.notes![0]!, /^requirements\.txt differs .*dependencies were not reinstalled: the steps ran with the main checkout's virtualenv, which it no longer describes/)
     }))
 })

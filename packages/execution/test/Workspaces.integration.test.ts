@@ -3,6 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ConfigFile, makeRunKey, Project } from "@spec-orch/contract"
 import { repoAt, tempBareRemote, tempDir, tempRepo } from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
+import { execFileSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { Verifier, WorkspaceBinding, Workspaces } from "../src/index.js"
@@ -318,11 +319,11 @@ describe("host-side git is inert to the repository's configuration", () => {
 })
 
 /** `setup` with the Verifier in context, as the CLI builds it, so `[workspace] before_remove` runs (in the box). */
-const setupWithHooks = (beforeRemove: ReadonlyArray<string>) =>
+const setupWithHooks = (beforeRemove: ReadonlyArray<string>, hookTimeoutSeconds?: number) =>
   Effect.gen(function*() {
     const repo = yield* tempRepo({ files: { "README.md": "# demo\n", ".gitignore": "*.log\n" } })
     const root = yield* tempDir("spec-orch-worktrees-")
-    const config = ConfigFile.parse({ workspace: { root, before_remove: beforeRemove } })
+    const config = ConfigFile.parse({ workspace: { root, before_remove: beforeRemove, ...(hookTimeoutSeconds !== undefined ? { hook_timeout_seconds: hookTimeoutSeconds } : {}) } })
     const layer = Workspaces.layer.pipe(Layer.provide(Project.layerFrom(repo.path, config)), Layer.provideMerge(Verifier.layer), Layer.provide(Boxed))
     const ws = yield* Effect.provide(Effect.service(Workspaces), layer)
     return { repo, ws }
@@ -354,6 +355,22 @@ describe("[workspace] before_remove", () => {
       assert.include(done.beforeRemove!.summary, "the worktree was removed anyway")
       const logPath = /its log: (\S+)$/.exec(done.beforeRemove!.summary)![1]!
       assert.include(readFileSync(logPath, "utf8"), "could not archive the logs")
+    }))
+
+  it.live("a hook that hangs is killed at hook_timeout_seconds, with what it started; the worktree is removed anyway and the report says so", () =>
+    Effect.gen(function*() {
+      // A unique sleep, so the test can tell whether this hook's processes outlived it.
+      const seconds = 3000 + Math.floor(Math.random() * 100_000)
+      const { ws } = yield* setupWithHooks([`echo stopping the dev server; sleep ${seconds} & sleep ${seconds}`], 1)
+      const b = yield* ws.prepare({ runKey: key("BR-5") })
+      const done = yield* ws.remove("BR-5")
+      assert.isFalse(existsSync(b.path))
+      assert.isUndefined(yield* ws.get("BR-5"))
+      assert.isFalse(done.beforeRemove?.passed)
+      assert.match(done.beforeRemove!.summary, /^\[workspace\] before_remove command .* timed out: no exit after 1 s.*; the worktree was removed anyway; its log: \S+$/)
+      assert.isTrue(existsSync(/its log: (\S+)$/.exec(done.beforeRemove!.summary)![1]!), "its log is kept")
+      const left = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`sleep ${seconds}`))
+      assert.deepStrictEqual(left, [], "nothing the hook started is still running")
     }))
 
   it.live("clean runs it for each worktree it removes and says when it failed", () =>

@@ -28,6 +28,9 @@ export const list = ({ json }: { json: boolean }) =>
         ))
   }))
 
+/** How a provisioned path stands for the main checkout's, in words. */
+const PROVISIONED = { symlink: "a link to", links: "links to the entries of", hardlinks: "a hard-link copy of", copy: "a copy of" } as const
+
 const describe = (s: WorkspaceStatus): Array<string> => [
   `${s.binding.runKey}: ${s.state}${s.problem !== undefined ? ` — ${s.problem}` : ""}`,
   `path:      ${s.binding.path}`,
@@ -35,6 +38,9 @@ const describe = (s: WorkspaceStatus): Array<string> => [
   `base:      ${s.binding.baseCommit.slice(0, 12)}${s.binding.baseRef !== undefined ? ` (${s.binding.baseRef})` : ""}`,
   `repo:      ${s.binding.repo}`,
   `created:   ${s.binding.createdAt}${s.binding.finishedAt !== undefined ? `, finished ${s.binding.finishedAt}` : ""}`,
+  ...((s.binding.provisioned ?? []).length > 0
+    ? ["", "Provisioned from the main checkout (ignored, never committed):", ...(s.binding.provisioned ?? []).map((p) => `  ${p.path}: ${PROVISIONED[p.kind]} ${p.source}`)]
+    : []),
   ...(s.uncommitted.length > 0 ? ["", `Uncommitted (${s.uncommitted.length}):`, ...s.uncommitted.map((f) => `  ${f}`)] : []),
   ...(s.unpushed.length > 0 ? ["", `Unpushed commits (${s.unpushed.length}):`, ...s.unpushed.map((c) => `  ${c.commit.slice(0, 8)} ${c.subject}`)] : [])
 ]

@@ -1,13 +1,15 @@
 /**
  * `spec-orch doctor`: every precondition of a run checked on this machine, each with what was found
  * and, when it is a problem, how to fix it — git and the repository, the OS sandbox, the agent and its
- * credentials, the LLM roles' keys, the tracker token, the state database and the disk for worktrees.
+ * credentials, the LLM roles' keys, the tracker token, the state database, the disk for worktrees and
+ * what worktrees get of the project's installed dependencies.
  * It looks and reports; it changes nothing.
  */
 import { Project } from "@spec-orch/contract"
-import { Agents, modelCredentials, Sandbox } from "@spec-orch/execution"
+import { Agents, dependencyFindings, modelCredentials, Sandbox } from "@spec-orch/execution"
 import { hostEnvironment, LLM_ROLES, Models } from "@spec-orch/harness"
 import { Effect, FileSystem, Path } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { SqlClient } from "effect/sql"
 import { statfsSync } from "node:fs"
 import { homedir } from "node:os"
@@ -141,6 +143,17 @@ export const doctorChecks = Effect.gen(function*() {
       : gb < 5
       ? warn("disk", `${gb.toFixed(1)} GB free for worktrees under ${root}`, "each worktree is a checkout of the repository; keep a few GB free")
       : ok("disk", `${gb.toFixed(0)} GB free for worktrees under ${root}`))
+  }
+
+  // what worktrees get of the installed dependencies
+  const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+  const ignored = (paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>> =>
+    runGit(project.root, ["check-ignore", "--", ...paths]).pipe(
+      Effect.map((r) => new Set(r.stdout.split("\n").filter((l) => l !== ""))),
+      Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner)
+    )
+  for (const f of yield* dependencyFindings(project.root, { provision: config.workspace.provision, searchPath: host["PATH"] ?? "", virtualEnv: host["VIRTUAL_ENV"], ignored })) {
+    checks.push(f.status === "warn" ? warn("dependencies", f.detail, f.fix ?? "") : ok("dependencies", f.detail))
   }
   return checks
 })

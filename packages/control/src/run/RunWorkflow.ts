@@ -184,7 +184,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     success: S,
     execute: Effect.Effect<S["Type"], StageFailed, R>,
     /** Whether the stage's result is good news (an agent that failed, a step that failed): progress shows ✗ with why. */
-    judge?: (result: S["Type"]) => { readonly ok: boolean; readonly summary?: string }
+    judge?: (result: S["Type"]) => { readonly ok: boolean; readonly summary?: string; readonly skipped?: boolean }
   ) =>
     Effect.andThen(
       guard,
@@ -206,7 +206,7 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
             stage: name,
             state: "finished",
             ms: Date.now() - started,
-            ...(judged !== undefined ? { ok: judged.ok, ...(judged.summary !== undefined ? { summary: redactor.redact(judged.summary) } : {}) } : {})
+            ...(judged !== undefined ? { ok: judged.ok, ...(judged.skipped === true ? { skipped: true } : {}), ...(judged.summary !== undefined ? { summary: redactor.redact(judged.summary) } : {}) } : {})
           })
           return result
         })
@@ -527,6 +527,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
     )
   }), (report) => {
     const failed = report.steps.filter(stepFailed)
+    // No step ran (the agent failed and changed nothing): not a pass, and progress says why.
+    if (report.steps.length > 0 && report.steps.every((s) => s.outcome === "skipped")) return { ok: true, skipped: true, summary: report.notes?.[0] ?? "no step ran" }
     return failed.length === 0
       ? { ok: true }
       : { ok: false, summary: `${failed.length} of ${report.steps.length} step(s) did not pass: ${failed.map((f) => `${f.name} ${f.outcome.replace("_", " ")}`).join(", ")}` }

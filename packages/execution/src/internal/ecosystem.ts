@@ -10,8 +10,8 @@
 import { Effect, FileSystem, Path } from "effect"
 import { NODE_LOCKFILES, type Provision, sameBytes } from "./provision.js"
 
-/** Lockfiles of the Python package managers. */
-export const PYTHON_LOCKFILES: ReadonlyArray<string> = ["uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock"]
+/** Lockfiles of the Python package managers, and pip's requirements file (often a pinned lock, as pip-compile writes it). */
+export const PYTHON_LOCKFILES: ReadonlyArray<string> = ["uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock", "requirements.txt"]
 
 /** Directory names of a project's virtualenv, in the order they are looked for. */
 const VENV_NAMES = [".venv", "venv"]
@@ -148,10 +148,12 @@ export const lockfileNotes = (fs: FileSystem.FileSystem, path: Path.Path, worksp
       if (inWorktree && inMain && (yield* sameBytes(fs, mine, theirs))) continue
       const change = !inMain ? "was added" : !inWorktree ? "was deleted" : "differs from the main checkout's"
       const isNode = NODE_LOCKFILES.includes(name)
-      const has = isNode ? yield* exists(fs, path.join(workspace, "node_modules")) : true
+      const has = isNode
+        ? yield* exists(fs, path.join(workspace, "node_modules"))
+        : (yield* findVenvs(fs, path, { workspace, project, virtualEnv: undefined })).length > 0
       const used = isNode
         ? has ? "the steps ran with the main checkout's installed dependencies, which it no longer describes" : "the worktree has no node_modules"
-        : "the steps ran with the main checkout's virtualenv, which it no longer describes"
+        : has ? "the steps ran with the main checkout's virtualenv, which it no longer describes" : "no virtualenv of the project was found"
       notes.push(`${name} ${change} (changed on the run branch, or the main checkout moved on); dependencies were not reinstalled: ${used}. Reinstalling needs the network: install them in a verification step if the change is intended`)
     }
     return notes

@@ -306,3 +306,118 @@ describe("Verifier reinstalls the worktree's dependencies when the agent changed
       assert.isTrue(lstatSync(join(b.path, "node_modules/dep")).isSymbolicLink(), "still the provisioned links")
     }), 120_000)
 })
+
+/** The real interpreter behind `python3` (not a shim), which venvs made here point at. */
+const realPython = () => execFileSync("python3", ["-c", "import os, sys; print(os.path.realpath(sys.executable))"], { encoding: "utf8" }).trim()
+
+/** A venv at `dir` (no pip) whose site-packages holds a module `dep` at `version`. */
+const venvWithDep = (python: string, dir: string, version: string) => {
+  execFileSync(python, ["-m", "venv", "--without-pip", dir])
+  const site = execFileSync(join(dir, "bin/python"), ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], { encoding: "utf8" }).trim()
+  writeFileSync(join(site, "dep.py"), `version = "${version}"\n`)
+}
+
+const uvLock = (version: string) => `version = 1\nrequires-python = ">=3.8"\n\n[[package]]\nname = "dep"\nversion = "${version}"\n`
+
+/**
+ * A stand-in for uv (not installable here: it comes only from PyPI, which this machine cannot reach)
+ * that behaves as `uv sync --frozen --offline` does for the tests: it makes the project environment
+ * `$UV_PROJECT_ENVIRONMENT` and installs `dep` at the version uv.lock names, from a cache that holds
+ * 1.0.0 and 2.0.0; any other version fails as offline uv does. It lives where the box can see it
+ * (the box's /tmp is its own).
+ */
+const uvStub = (python: string) => {
+  const dir = join(import.meta.dirname, "../../node_modules/.cache", `uv-stub-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, "uv"), [
+    "#!/bin/sh",
+    `[ "$1 $2" = "sync --frozen" ] || { echo "stub uv: unexpected arguments: $*" >&2; exit 64; }`,
+    `version=$(sed -n 's/^version = "\\(.*\\)"$/\\1/p' uv.lock | head -n 1)`,
+    `"${python}" -m venv --without-pip "$UV_PROJECT_ENVIRONMENT" || exit 1`,
+    `echo "$*" > "$UV_PROJECT_ENVIRONMENT/uv-args"`,
+    `case "$version" in 1.0.0|2.0.0) ;; *) echo "error: Failed to download \\\`dep==$version\\\`: network connectivity is disabled" >&2; exit 2 ;; esac`,
+    `site=$("$UV_PROJECT_ENVIRONMENT/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")`,
+    `echo "version = \\"$version\\"" > "$site/dep.py"`,
+    `echo "Installed 1 package"`
+  ].join("\n") + "\n", { mode: 0o755 })
+  return dir
+}
+
+/** A uv project whose main checkout has `.venv` with dep 1.0.0 and uv.lock naming it; its worktree, where the agent locked `version`. */
+const uvProject = (options: { workspace?: Record<string, unknown>; agentLocks: string }) => Effect.gen(function*() {
+  const python = realPython()
+  const { repo, ws } = yield* setup({
+    files: { "pyproject.toml": `[project]\nname = "app"\nversion = "1.0.0"\ndependencies = ["dep"]\n`, "uv.lock": uvLock("1.0.0"), ".gitignore": ".venv\n" },
+    ...(options.workspace !== undefined ? { workspace: options.workspace } : {}),
+    before: (r) => venvWithDep(python, join(r.path, ".venv"), "1.0.0")
+  })
+  const b = yield* ws.prepare({ runKey: makeRunKey("UV-1") })
+  writeFileSync(join(b.path, "uv.lock"), uvLock(options.agentLocks))
+  repoAt(b.path).commit("agent upgrades dep")
+  const verifier = yield* Effect.service(Verifier).pipe(Effect.provide(Verifier.layer.pipe(Layer.provide(Boxed))))
+  const verify = (reinstall: boolean, logs: string, path: string) =>
+    verifier.run({
+      cwd: b.path,
+      steps: [new VerificationStep({ name: "which-dep", command: ["{python}", "-c", "import dep; print(dep.version)"] })],
+      logDir: join(repo.path, ".spec-orch", logs),
+      env: { PATH: path },
+      reinstall
+    })
+  return { repo, b, verify, python }
+})
+
+describe("Verifier reinstalls a uv project's environment when the agent changed uv.lock", () => {
+  const mainDep = (repo: TempRepo) => execFileSync(join(repo.path, ".venv/bin/python"), ["-c", "import dep; print(dep.version)"], { encoding: "utf8" }).trim()
+
+  it.live("runs uv's frozen offline sync into the worktree's own .venv, the steps use it, and the report says so", () =>
+    Effect.gen(function*() {
+      const { repo, b, verify, python } = yield* uvProject({ agentLocks: "2.0.0" })
+      const uv = uvStub(python)
+      try {
+        const stale = yield* verify(false, "stale", `${uv}:/usr/bin:/bin`)
+        assert.strictEqual(stale.steps[0]!.outputTail, "1.0.0", "without the reinstall the steps see the main checkout's venv")
+        const report = yield* verify(true, "verify", `${uv}:/usr/bin:/bin`)
+        assert.strictEqual(report.steps[0]!.outputTail, "2.0.0", `the steps ran with the dependencies uv.lock names: ${readFileSync(join(repo.path, ".spec-orch/verify/00-reinstall-python-dependencies.log"), "utf8")}`)
+        assert.deepStrictEqual(report.notes, [report.notes![0]!])
+        assert.match(report.notes![0]!, /^uv\.lock changed on the run branch: the dependencies were reinstalled in the worktree's \.venv before the steps \(`uv sync --frozen --offline`, [\d.]+ s; log: .*00-reinstall-python-dependencies\.log\)$/)
+        assert.strictEqual(readFileSync(join(b.path, ".venv/uv-args"), "utf8").trim(), "sync --frozen --offline")
+        assert.strictEqual(mainDep(repo), "1.0.0", "the main checkout's venv is untouched")
+        assert.strictEqual(gitStatus(b), "", "git never sees the worktree's .venv")
+      } finally {
+        rmSync(uv, { recursive: true, force: true })
+      }
+    }), 120_000)
+
+  it.live("unlinks a .venv linked from the main checkout before syncing, and links it again when the sync fails", () =>
+    Effect.gen(function*() {
+      const { repo, b, verify, python } = yield* uvProject({ workspace: { link: [".venv"] }, agentLocks: "9.0.0" })
+      assert.strictEqual(readlinkSync(join(b.path, ".venv")), join(repo.path, ".venv"))
+      const uv = uvStub(python)
+      try {
+        const report = yield* verify(true, "verify", `${uv}:/usr/bin:/bin`)
+        assert.deepStrictEqual(report.notes, [report.notes![0]!])
+        assert.match(report.notes![0]!, /^dependencies may be stale: uv\.lock changed on the run branch and reinstalling them \(`uv sync --frozen --offline`\) failed \(exit 2\); the steps ran with the main checkout's virtualenv, which the lockfile no longer describes\. Log: .*00-reinstall-python-dependencies\.log\. Allow the package index/)
+        assert.include(readFileSync(join(repo.path, ".spec-orch/verify/00-reinstall-python-dependencies.log"), "utf8"), "network connectivity is disabled")
+        assert.strictEqual(readlinkSync(join(b.path, ".venv")), join(repo.path, ".venv"), "the link is back")
+        assert.strictEqual(report.steps[0]!.outputTail, "1.0.0")
+        assert.strictEqual(mainDep(repo), "1.0.0", "the sync never wrote through the link")
+        assert.isFalse(existsSync(join(repo.path, ".venv/uv-args")))
+      } finally {
+        rmSync(uv, { recursive: true, force: true })
+      }
+    }), 120_000)
+
+  it.live("says uv is not installed, instead of skipping silently, when uv.lock changed and no uv is on PATH", () =>
+    Effect.gen(function*() {
+      const { repo, b, verify } = yield* uvProject({ agentLocks: "2.0.0" })
+      const empty = yield* tempDir("spec-orch-no-uv-")
+      const report = yield* verify(true, "verify", empty)
+      assert.deepStrictEqual(report.notes, [
+        "uv.lock changed on the run branch; uv is not installed (no `uv` on the steps' PATH), so the dependencies were not reinstalled (`uv sync --frozen --offline`): " +
+        "the steps ran with the main checkout's virtualenv, which uv.lock no longer describes. Install uv, or install the dependencies in a verification step"
+      ])
+      assert.strictEqual(report.steps[0]!.outputTail, "1.0.0")
+      assert.isFalse(existsSync(join(b.path, ".venv")))
+      assert.isFalse(existsSync(join(repo.path, ".spec-orch/verify/00-reinstall-python-dependencies.log")))
+    }), 120_000)
+})

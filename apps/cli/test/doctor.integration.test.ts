@@ -1,0 +1,98 @@
+/**
+ * `spec-orch doctor` as a new user meets it: every check with its mark, a problem that would stop a
+ * run with its fix and exit 1, the same as JSON, and what worktrees will get of the project's
+ * installed dependencies.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync, spawnSync } from "node:child_process"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { delimiter, join } from "node:path"
+import { makeProject } from "./utils/project.js"
+
+const json = (text: string) => JSON.parse(text) as { ok: boolean; checks: Array<{ name: string; status: string; detail: string; fix?: string }> }
+const commit = (root: string, message: string) => {
+  const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" }
+  spawnSync("git", ["add", "-A"], { cwd: root, env })
+  spawnSync("git", ["commit", "-qm", message], { cwd: root, env })
+}
+/** This machine's PATH without any directory that holds a `uv`. */
+const pathWithoutUv = (process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== "" && !existsSync(join(d, "uv"))).join(delimiter)
+const dependencies = (checks: ReturnType<typeof json>["checks"]) => checks.filter((c) => c.name === "dependencies")
+
+describe("spec-orch doctor", () => {
+  it("shows every check with its mark and exits 0 when nothing would stop a run; --json says the same", () => {
+    const p = makeProject()
+    const r = p.cli("doctor")
+    assert.strictEqual(r.status, 0, r.stderr + r.stdout)
+    for (const line of [/^✓ git\s+git version [\d.]+; repository /m, /^✓ tracker\s+issues from fixtures\/issues/m, /^✓ state database\s+\.spec-orch\/state\.db \(wal\)$/m, /^[✓!] disk\s+[\d.]+ GB free for worktrees under /m]) {
+      assert.match(r.stdout, line)
+    }
+    assert.match(r.stdout, /\nready/)
+    const j = json(p.cli("doctor", "--json").stdout)
+    assert.isTrue(j.ok)
+    assert.includeMembers(j.checks.map((c) => c.name), ["git", "sandbox", "tracker", "state database", "disk"])
+    assert.deepStrictEqual(dependencies(j.checks), [], "a project without package.json or Python packaging has nothing to say about dependencies")
+  }, 120_000)
+
+  it("a tracker without its token is a problem that would stop a run: ✗, its fix, exit 1", () => {
+    const p = makeProject({ toml: "[issue]\nsource = \"github\"\n[github]\nrepo = \"acme/widgets\"\ntoken_env = \"DOCTOR_TEST_GH_TOKEN\"\n" })
+    const r = p.cli("doctor")
+    assert.strictEqual(r.status, 1, r.stderr + r.stdout)
+    assert.match(r.stdout, /^✗ tracker github\s+DOCTOR_TEST_GH_TOKEN is not set$/m)
+    assert.match(r.stdout, /^\s+fix: export DOCTOR_TEST_GH_TOKEN=… \(a GitHub token with repo scope\)$/m)
+    assert.match(r.stdout, /1 problem would stop a run\s*$/)
+    const j = json(p.cli("doctor", "--json").stdout)
+    assert.isFalse(j.ok)
+    assert.deepInclude(j.checks, { name: "tracker github", status: "fail", detail: "DOCTOR_TEST_GH_TOKEN is not set", fix: "export DOCTOR_TEST_GH_TOKEN=… (a GitHub token with repo scope)" })
+  }, 120_000)
+
+  it("warns when a lockfile's dependencies are not installed in the checkout or not ignored by git (worktrees would get none), with the fix; then says they are linked", () => {
+    const p = makeProject()
+    writeFileSync(join(p.root, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", devDependencies: { dep: "1.0.0" } }))
+    writeFileSync(join(p.root, "package-lock.json"), JSON.stringify({ name: "app", lockfileVersion: 3, packages: { "": { name: "app" }, "node_modules/dep": { version: "1.0.0" } } }))
+    commit(p.root, "a Node project")
+    const before = p.cli("doctor")
+    assert.strictEqual(before.status, 0, "a warning does not stop a run")
+    assert.match(before.stdout, /^! dependencies\s+package-lock\.json, but no node_modules in the main checkout: worktrees get no dependencies, and steps that need them fail \("command not found"\)$/m)
+    assert.include(before.stdout, `fix: run \`npm ci\` in ${p.root}, once: each worktree then links to it`)
+    assert.match(before.stdout, /ready \(\d+ warnings?\)\s*$/)
+    mkdirSync(join(p.root, "node_modules/dep"), { recursive: true })
+    writeFileSync(join(p.root, "node_modules/dep/package.json"), JSON.stringify({ name: "dep", version: "1.0.0" }))
+    const unignored = p.cli("doctor")
+    assert.match(unignored.stdout, /^! dependencies\s+node_modules is not ignored by git: worktrees do not get it \(a provisioned node_modules would be committed\)$/m)
+    assert.match(unignored.stdout, /fix: add node_modules\/ to \.gitignore$/m)
+    writeFileSync(join(p.root, ".gitignore"), ".spec-orch/\nnode_modules/\n")
+    const after = json(p.cli("doctor", "--json").stdout)
+    assert.deepStrictEqual(dependencies(after.checks), [{
+      name: "dependencies",
+      status: "ok",
+      detail: "node_modules (package-lock.json) linked into each new worktree while its lockfile is unchanged; reinstalled in the box when the agent changes it"
+    }])
+  }, 120_000)
+
+  it("names the virtualenv verification uses, and warns when uv.lock cannot be reinstalled because uv is not on PATH", () => {
+    const stub = mkdtempSync(join(tmpdir(), "doctor-uv-"))
+    writeFileSync(join(stub, "uv"), "#!/bin/sh\nexit 0\n")
+    chmodSync(join(stub, "uv"), 0o755)
+    const setUp = (path: string) => {
+      const p = makeProject({ env: { PATH: path } })
+      writeFileSync(join(p.root, "pyproject.toml"), "[project]\nname = \"app\"\nversion = \"1.0.0\"\n")
+      writeFileSync(join(p.root, "uv.lock"), "version = 1\n")
+      writeFileSync(join(p.root, ".gitignore"), ".spec-orch/\n.venv/\n")
+      commit(p.root, "a uv project")
+      mkdirSync(join(p.root, ".venv/bin"), { recursive: true })
+      writeFileSync(join(p.root, ".venv/pyvenv.cfg"), "home = /usr/bin\n")
+      symlinkSync(execFileSync("python3", ["-c", "import os, sys; print(os.path.realpath(sys.executable))"], { encoding: "utf8" }).trim(), join(p.root, ".venv/bin/python"))
+      return p
+    }
+    const without = setUp(pathWithoutUv)
+    const r = without.cli("doctor")
+    assert.strictEqual(r.status, 0, r.stderr + r.stdout)
+    assert.match(r.stdout, /^✓ dependencies\s+virtualenv \.venv: verification uses it, with the worktree's code first on PYTHONPATH$/m)
+    assert.match(r.stdout, /^! dependencies\s+uv\.lock, but uv is not on PATH: when the agent changes uv\.lock, verification cannot reinstall it/m)
+    assert.match(r.stdout, /fix: install uv and put it on PATH$/m)
+    const withUv = json(setUp(`${stub}${delimiter}${pathWithoutUv}`).cli("doctor", "--json").stdout)
+    assert.deepStrictEqual(dependencies(withUv.checks).map((c) => c.status), ["ok"])
+  }, 120_000)
+})
