@@ -1,4 +1,5 @@
 /**
  * @spec-orch/evolution: Learning: memory, evidence analytics, retrospectives and proposals promoted only through explicit, reversible approval; implements Learnings.
  */
-export {}
+export * from "./Memory.js"
+export { documentTerms, queryTerms } from "./internal/terms.js"
