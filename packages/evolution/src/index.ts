@@ -3,3 +3,5 @@
  */
 export * from "./Memory.js"
 export { documentTerms, queryTerms } from "./internal/terms.js"
+export * from "./RunMemory.js"
+export * from "./MemoryLearnings.js"
