@@ -139,8 +139,10 @@ export const parseEntityRef = (text: string): EntityRef | string => {
 const migrations = Migrator.fromRecord({
   "0001_memory": Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    // `seq` numbers entries in the order they were recorded; on SQLite it is also the full-text row's id.
     yield* sql`CREATE TABLE IF NOT EXISTS so_memory (
-      id TEXT PRIMARY KEY,
+      seq ${sql.literal(sql.onDialectOrElse({ pg: () => "BIGSERIAL PRIMARY KEY", orElse: () => "INTEGER PRIMARY KEY AUTOINCREMENT" }))},
+      id TEXT NOT NULL UNIQUE,
       key TEXT NOT NULL,
       layer TEXT NOT NULL,
       kind TEXT NOT NULL,
@@ -171,7 +173,7 @@ const migrations = Migrator.fromRecord({
     yield* sql`CREATE INDEX IF NOT EXISTS so_memory_tags_by ON so_memory_tags (tag)`
     // Full text: FTS5 on SQLite, a tsvector with a GIN index on Postgres; both over the same terms.
     yield* sql.onDialectOrElse({
-      sqlite: () => sql`CREATE VIRTUAL TABLE IF NOT EXISTS so_memory_fts USING fts5(entry_id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 0')`,
+      sqlite: () => sql`CREATE VIRTUAL TABLE IF NOT EXISTS so_memory_fts USING fts5(body, tokenize = 'unicode61 remove_diacritics 0')`,
       pg: () =>
         Effect.andThen(
           sql`ALTER TABLE so_memory ADD COLUMN IF NOT EXISTS search tsvector`,
@@ -333,7 +335,7 @@ export class Memory extends Context.Service<Memory, {
           // What is searched: the content, the tags and the ids of what it is about.
           const body = searchText([entry.content, ...entry.tags, ...entry.scopes.map((s) => s.id)].join("\n"))
           yield* sqlite
-            ? sql`INSERT INTO so_memory_fts (entry_id, body) VALUES (${entry.id}, ${body})`
+            ? sql`INSERT INTO so_memory_fts (rowid, body) SELECT seq, ${body} FROM so_memory WHERE id = ${entry.id}`
             : sql`UPDATE so_memory SET search = array_to_tsvector(string_to_array(${body}, ' ')) WHERE id = ${entry.id}`
           // A newer fact closes the older one's validity when the newer one starts to hold.
           for (const old of current) yield* close(old.id, entry.validFrom < old.validFrom ? old.validFrom : entry.validFrom, entry.id, "superseded")
@@ -360,9 +362,9 @@ export class Memory extends Context.Service<Memory, {
           if (query.layers !== undefined && query.layers.length > 0) filters.push(sql`m.layer IN ${sql.in(query.layers)}`)
           if (query.kinds !== undefined && query.kinds.length > 0) filters.push(sql`m.kind IN ${sql.in(query.kinds)}`)
           if (query.scopes !== undefined && query.scopes.length > 0) {
-            filters.push(sql`EXISTS (SELECT 1 FROM so_memory_scopes s WHERE s.entry_id = m.id AND ${sql.or(query.scopes.map((s) => sql`(s.scope_type = ${s.type} AND s.scope_id = ${s.id})`))})`)
+            filters.push(sql`m.id IN (SELECT s.entry_id FROM so_memory_scopes s WHERE ${sql.or(query.scopes.map((s) => sql`(s.scope_type = ${s.type} AND s.scope_id = ${s.id})`))})`)
           }
-          for (const tag of uniq(query.tags ?? [])) filters.push(sql`EXISTS (SELECT 1 FROM so_memory_tags t WHERE t.entry_id = m.id AND t.tag = ${tag})`)
+          for (const tag of uniq(query.tags ?? [])) filters.push(sql`m.id IN (SELECT t.entry_id FROM so_memory_tags t WHERE t.tag = ${tag})`)
           const where = filters.length > 0 ? sql.and(filters) : sql`1 = 1`
           const terms = queryTerms(query.text ?? "")
           if (terms.length === 0) {
@@ -370,14 +372,35 @@ export class Memory extends Context.Service<Memory, {
             return rows.map((r): Recalled => ({ entry: toEntry(r), score: 0 }))
           }
           // Entries with every term rank first; when they are fewer than asked, entries with any term follow.
-          const search = (all: boolean) =>
-            sqlite
-              ? sql<Row>`SELECT ${sql.literal(COLUMNS)}, -bm25(so_memory_fts) AS score FROM so_memory_fts f JOIN so_memory m ON m.id = f.entry_id
-                WHERE so_memory_fts MATCH ${terms.map((t) => `"${t}"`).join(all ? " AND " : " OR ")} AND ${where}
-                ORDER BY bm25(so_memory_fts), m.recorded_at DESC LIMIT ${limit}`
-              : sql<Row>`SELECT ${sql.literal(COLUMNS)}, ts_rank(m.search, q.query) AS score FROM so_memory m, (SELECT CAST(${terms.map((t) => `'${t}'`).join(all ? " & " : " | ")} AS tsquery) AS query) q
+          // Without a scope or tag filter, SQLite ranks the best few hundred matches in the full-text index
+          // alone first and reads only those entries (a common word can match most of memory); the whole
+          // match is ranked only when too few of them pass the filters.
+          const narrow = (query.scopes?.length ?? 0) === 0 && (query.tags?.length ?? 0) === 0
+          const top = Math.max(200, limit * 20)
+          const search = (all: boolean) => {
+            const match = terms.map((t) => `"${t}"`).join(all ? " AND " : " OR ")
+            if (!sqlite) {
+              return sql<Row>`SELECT ${sql.literal(COLUMNS)}, ts_rank(m.search, q.query) AS score FROM so_memory m, (SELECT CAST(${terms.map((t) => `'${t}'`).join(all ? " & " : " | ")} AS tsquery) AS query) q
                 WHERE m.search @@ q.query AND ${where}
                 ORDER BY score DESC, m.recorded_at DESC LIMIT ${limit}`
+            }
+            const full = sql<Row>`SELECT ${sql.literal(COLUMNS)}, -f.rank AS score FROM so_memory_fts f JOIN so_memory m ON m.seq = f.rowid
+                WHERE so_memory_fts MATCH ${match} AND ${where}
+                ORDER BY f.rank, m.seq DESC LIMIT ${limit}`
+            if (!narrow) return full
+            return Effect.flatMap(
+              sql<Row>`SELECT ${sql.literal(COLUMNS)}, -t.rank AS score
+                FROM (SELECT rowid AS seq, rank FROM so_memory_fts WHERE so_memory_fts MATCH ${match} ORDER BY rank LIMIT ${top}) t JOIN so_memory m ON m.seq = t.seq
+                WHERE ${where} ORDER BY t.rank, m.seq DESC LIMIT ${limit}`,
+              (rows) =>
+                rows.length >= limit
+                  ? Effect.succeed(rows)
+                  : Effect.flatMap(
+                    sql<{ readonly n: number }>`SELECT COUNT(*) AS n FROM (SELECT 1 FROM so_memory_fts WHERE so_memory_fts MATCH ${match} LIMIT ${top + 1})`,
+                    (n) => (Number(n[0]?.n ?? 0) > top ? full : Effect.succeed(rows))
+                  )
+            )
+          }
           const every = yield* search(true)
           const some = every.length < limit && terms.length > 1 ? yield* search(false) : []
           const seen = new Set(every.map((r) => r.id))
