@@ -173,7 +173,12 @@ const migrations = Migrator.fromRecord({
     yield* sql`CREATE INDEX IF NOT EXISTS so_memory_tags_by ON so_memory_tags (tag)`
     // Full text: FTS5 on SQLite, a tsvector with a GIN index on Postgres; both over the same terms.
     yield* sql.onDialectOrElse({
-      sqlite: () => sql`CREATE VIRTUAL TABLE IF NOT EXISTS so_memory_fts USING fts5(body, tokenize = 'unicode61 remove_diacritics 0')`,
+      sqlite: () =>
+        Effect.andThen(
+          sql`CREATE VIRTUAL TABLE IF NOT EXISTS so_memory_fts USING fts5(body, tokenize = 'unicode61 remove_diacritics 0')`,
+          // How many entries hold each term: recall sets aside terms most entries hold.
+          sql`CREATE VIRTUAL TABLE IF NOT EXISTS so_memory_fts_terms USING fts5vocab(so_memory_fts, 'row')`
+        ),
       pg: () =>
         Effect.andThen(
           sql`ALTER TABLE so_memory ADD COLUMN IF NOT EXISTS search tsvector`,
@@ -350,6 +355,14 @@ export class Memory extends Context.Service<Memory, {
             Effect.withSpan("Memory.remember", { attributes: { entries: inputs.length } })
           )
 
+      const commonTerms = (terms: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          const total = Number((yield* sql<{ readonly n: number | null }>`SELECT MAX(seq) AS n FROM so_memory`)[0]?.n ?? 0)
+          if (total < 2000 || terms.length === 0) return new Set<string>()
+          const counts = yield* sql<{ readonly term: string; readonly doc: number }>`SELECT term, doc FROM so_memory_fts_terms WHERE term IN ${sql.in(terms)}`
+          return new Set(counts.filter((c) => Number(c.doc) > total / 10).map((c) => c.term))
+        })
+
       const recall = (query: RecallQuery) =>
         Effect.gen(function*() {
           const limit = Math.max(1, Math.min(query.limit ?? 10, 1000))
@@ -375,10 +388,25 @@ export class Memory extends Context.Service<Memory, {
           // Without a scope or tag filter, SQLite ranks the best few hundred matches in the full-text index
           // alone first and reads only those entries (a common word can match most of memory); the whole
           // match is ranked only when too few of them pass the filters.
+          // On SQLite, terms that more than a tenth of a large memory holds ("failed", "run") say little
+          // about relevance and make ranking read most of the index: they are set aside when the query
+          // has rarer terms; a query of only such terms returns the newest entries holding them all.
           const narrow = (query.scopes?.length ?? 0) === 0 && (query.tags?.length ?? 0) === 0
           const top = Math.max(200, limit * 20)
+          const common = sqlite ? yield* commonTerms(terms) : new Set<string>()
+          const rare = terms.filter((t) => !common.has(t))
+          if (rare.length === 0) {
+            const match = terms.map((t) => `"${t}"`).join(" AND ")
+            const newest = (n: number) =>
+              sql<Row>`SELECT ${sql.literal(COLUMNS)}, 0 AS score
+                FROM (SELECT rowid AS seq FROM so_memory_fts WHERE so_memory_fts MATCH ${match} ORDER BY rowid DESC LIMIT ${n}) t JOIN so_memory m ON m.seq = t.seq
+                WHERE ${where} ORDER BY t.seq DESC LIMIT ${limit}`
+            const first = yield* newest(top)
+            const rows = first.length >= limit ? first : yield* newest(Number.MAX_SAFE_INTEGER)
+            return rows.map((r): Recalled => ({ entry: toEntry(r), score: 0 }))
+          }
           const search = (all: boolean) => {
-            const match = terms.map((t) => `"${t}"`).join(all ? " AND " : " OR ")
+            const match = rare.map((t) => `"${t}"`).join(all ? " AND " : " OR ")
             if (!sqlite) {
               return sql<Row>`SELECT ${sql.literal(COLUMNS)}, ts_rank(m.search, q.query) AS score FROM so_memory m, (SELECT CAST(${terms.map((t) => `'${t}'`).join(all ? " & " : " | ")} AS tsquery) AS query) q
                 WHERE m.search @@ q.query AND ${where}
@@ -402,7 +430,7 @@ export class Memory extends Context.Service<Memory, {
             )
           }
           const every = yield* search(true)
-          const some = every.length < limit && terms.length > 1 ? yield* search(false) : []
+          const some = every.length < limit && rare.length > 1 ? yield* search(false) : []
           const seen = new Set(every.map((r) => r.id))
           const rows = [...every, ...some.filter((r) => !seen.has(r.id))].slice(0, limit)
           return rows.map((r): Recalled => ({ entry: toEntry(r), score: Number(r.score ?? 0) }))
