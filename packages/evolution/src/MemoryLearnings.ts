@@ -10,8 +10,12 @@ import { type Learning, Learnings } from "@spec-orch/harness"
 import { Effect, Layer } from "effect"
 import { type EntityRef, Memory, type MemoryEntry } from "./Memory.js"
 
-/** Kinds of entry that teach the builder something. */
-export const LEARNING_KINDS = ["failed-condition", "verification-failed", "finding", "review"] as const
+/** Kinds of entry that teach the builder something (a passing review and a run that reached the gate are left out: see `teaches`). */
+export const LEARNING_KINDS = ["failed-condition", "verification-failed", "finding", "review", "run-outcome"] as const
+
+/** Whether an entry tells the builder something it can act on: not a passing review, and a run's outcome only when the run broke before the gate judged it. */
+export const teaches = (entry: MemoryEntry): boolean =>
+  entry.kind === "review" ? !entry.tags.includes("review:pass") : entry.kind === "run-outcome" ? entry.tags.includes("status:failed") : true
 
 /** At most this many learnings per prompt. */
 export const MAX_LEARNINGS = 8
@@ -22,7 +26,8 @@ const KIND_LABEL: Record<string, string> = {
   "failed-condition": "gate condition failed",
   "verification-failed": "verification failed",
   finding: "finding",
-  review: "review"
+  review: "review",
+  "run-outcome": "run failed"
 }
 
 const cut = (text: string) => (text.length <= MAX_LEARNING_CHARS ? text : `${text.slice(0, MAX_LEARNING_CHARS - 1)}…`)
@@ -50,7 +55,8 @@ export const MemoryLearnings: Layer.Layer<Learnings, never, Memory> = Layer.effe
         Effect.gen(function*() {
           const hits = yield* memory.recall({ scopes: scopesOf(issue), kinds: [...LEARNING_KINDS], layers: ["episodic", "semantic", "procedural"], limit: 50 })
           const own = (e: MemoryEntry) => e.scopes.some((s) => s.type === "issue" && s.id === issue.id)
-          const ranked = [...hits.filter((h) => own(h.entry)), ...hits.filter((h) => !own(h.entry))]
+          const useful = hits.filter((h) => teaches(h.entry))
+          const ranked = [...useful.filter((h) => own(h.entry)), ...useful.filter((h) => !own(h.entry))]
           return ranked.slice(0, MAX_LEARNINGS).map((h) => learningOf(h.entry))
         }).pipe(
           Effect.catch((e) => Effect.as(Effect.logWarning(`memory: no learnings for ${issue.id}: ${e.message}`), [])),

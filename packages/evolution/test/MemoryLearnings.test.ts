@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Issue } from "@spec-orch/contract"
 import { ContextAssembler } from "@spec-orch/harness"
 import { Effect, Layer, Schema } from "effect"
-import { Memory, MemoryLearnings, MAX_LEARNING_CHARS, MAX_LEARNINGS } from "../src/index.js"
+import { Memory, MemoryLearnings, MAX_LEARNING_CHARS, MAX_LEARNINGS, teaches } from "../src/index.js"
 import { finish, world } from "./utils/runs.js"
 
 const issue = (id: string, targetFiles: ReadonlyArray<string> = []) =>
@@ -69,4 +69,18 @@ describe("Learnings from memory", () => {
       assert.strictEqual(lines.length, MAX_LEARNINGS)
       assert.isTrue(lines.every((l) => l.length < MAX_LEARNING_CHARS + 40))
     }).pipe(Effect.provide(layer())))
+})
+
+describe("what teaches the builder", () => {
+  const entry = (kind: string, tags: ReadonlyArray<string>) => ({
+    id: "mem-1", key: "k", layer: "episodic" as const, kind, scopes: [{ type: "issue" as const, id: "SPC-1" }], tags,
+    provenance: { runIds: ["r1"], findingIds: [], reviewIds: [] }, content: "x", validFrom: "", validTo: null, recordedAt: "", supersededBy: null, closedReason: null
+  })
+  it("a review asking for changes does, a passing one does not; a run that broke before the gate does, one the gate judged does not", () => {
+    assert.isTrue(teaches(entry("review", ["review:changes_requested"])))
+    assert.isFalse(teaches(entry("review", ["review:pass"])))
+    assert.isTrue(teaches(entry("run-outcome", ["status:failed", "outcome:fail"])))
+    assert.isFalse(teaches(entry("run-outcome", ["status:blocked", "outcome:fail"])))
+    assert.isTrue(teaches(entry("finding", [])))
+  })
 })
