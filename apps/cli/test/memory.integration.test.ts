@@ -5,16 +5,55 @@
  * false` records and recalls nothing.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { readFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { makeProject } from "./utils/project.js"
+import { BIN, makeProject } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as any
 
 const failing = { builder_prompt: "WRITE src/a.txt a", verification: { unit: "echo 'parser: expected 2 but got 3' >&2; exit 1" }, target_files: ["src/a.txt"] }
 
+/** The quick start's example (examples/hello-node) in a fresh repository, with a test of its own that fails. */
+const quickStart = () => {
+  const dir = mkdtempSync(join(tmpdir(), "memory-quickstart-"))
+  cpSync(join(import.meta.dirname, "../../../examples/hello-node"), dir, { recursive: true })
+  rmSync(join(dir, ".spec-orch"), { recursive: true, force: true })
+  writeFileSync(join(dir, "spec-orch.toml"), `${readFileSync(join(dir, "spec-orch.toml"), "utf8")}\n[workspace]\nroot = ${JSON.stringify(mkdtempSync(join(tmpdir(), "memory-quickstart-wt-")))}\n`)
+  writeFileSync(join(dir, "test/polite.test.js"), `import assert from "node:assert/strict"\nimport { test } from "node:test"\nimport { greet } from "../src/greet.js"\n\ntest("greets politely", () => {\n  assert.equal(greet("Ada"), "Good day, Ada!")\n})\n`)
+  const git = (...args: Array<string>) => spawnSync("git", ["-c", "user.name=q", "-c", "user.email=q@q", ...args], { cwd: dir, encoding: "utf8" })
+  git("init", "-q")
+  git("add", "-A")
+  git("commit", "-qm", "hello-node example with a failing test")
+  return (...args: Array<string>) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", timeout: 120_000 })
+}
+
 describe("spec-orch memory", () => {
-  it("recalls the first run's failure after the quick-start run twice, and the second prompt learned it", () => {
+  it("after the quick-start run twice, memory recall finds the first run's failure, and the second builder was told", () => {
+    const cli = quickStart()
+    const first = cli("run", "HELLO-1", "--auto-approve", "--json")
+    assert.strictEqual(json(first.stdout).status, "blocked", first.stderr)
+    const second = cli("run", "HELLO-1", "--json")
+    assert.strictEqual(json(second.stdout).runId, "HELLO-1-r2", second.stderr)
+
+    const recall = cli("memory", "recall", "Good day", "--json")
+    assert.strictEqual(recall.status, 0, recall.stderr)
+    const hit = json(recall.stdout)[0]
+    assert.strictEqual(hit.kind, "verification-failed")
+    assert.deepStrictEqual(hit.provenance.runIds, ["HELLO-1-r1", "HELLO-1-r2"])
+    assert.match(hit.content, /^Verification step test \(npm test --silent\) failed \(exit 1\) in runs HELLO-1-r1, HELLO-1-r2\. Key lines: [^]*expected: 'Good day, Ada!'[^]*Output ends: /)
+    assert.notInclude(hit.content, "node:internal", "stack frames are left out")
+    const text = cli("memory", "recall", "Good day", "--scope", "issue:HELLO-1")
+    assert.match(text.stdout, /verification-failed\s+issue:HELLO-1/)
+
+    const root = JSON.parse(first.stdout).artifactsDir as string
+    assert.notInclude(readFileSync(join(root, "prompt.md"), "utf8"), "Learned from earlier runs")
+    const prompt = readFileSync(join(json(second.stdout).artifactsDir, "prompt.md"), "utf8")
+    assert.match(prompt, /## Learned from earlier runs\n\n<untrusted-data source="spec-orch memory of earlier runs">\n[^]*Good day, Ada![^]*\(from HELLO-1-r1\)/)
+  })
+
+  it("scopes, --all, show and forget; the learning's id is in context.json", () => {
     const p = makeProject()
     p.issue("MEM-1", failing)
     assert.strictEqual(p.cli("run", "MEM-1", "--auto-approve", "--json").status, 1)
@@ -27,10 +66,10 @@ describe("spec-orch memory", () => {
     assert.strictEqual(hits[0].kind, "verification-failed")
     assert.include(hits[0].content, "parser: expected 2 but got 3")
     assert.include(hits[0].scopes, "issue:MEM-1")
-    // The second run failed the same way: the same fact, now from r2, superseded r1's entry.
-    assert.deepStrictEqual(hits[0].provenance.runIds, ["MEM-1-r2"])
+    // The second run failed the same way: its entry names both runs and superseded r1's.
+    assert.deepStrictEqual(hits[0].provenance.runIds, ["MEM-1-r1", "MEM-1-r2"])
     const all = json(p.cli("memory", "list", "--kind", "verification-failed", "--all", "--json").stdout)
-    assert.deepStrictEqual(all.map((e: any) => [e.provenance.runIds[0], e.closedReason]), [["MEM-1-r2", null], ["MEM-1-r1", "superseded"]])
+    assert.deepStrictEqual(all.map((e: any) => [e.provenance.runIds, e.closedReason]), [[["MEM-1-r1", "MEM-1-r2"], null], [["MEM-1-r1"], "superseded"]])
 
     const prompt = readFileSync(join(p.root, ".spec-orch/runs/MEM-1-r2/prompt.md"), "utf8")
     assert.match(prompt, /## Learned from earlier runs\n\n<untrusted-data source="spec-orch memory of earlier runs">\n[^]*parser: expected 2 but got 3[^]*\(from MEM-1-r1\)/)

@@ -2,8 +2,8 @@
  * The run writer: what a finished run showed, recorded as episodic memory with its provenance.
  *
  * - `run:<run>`: the outcome (issue, attempt, adapter, status, verdict, changed files, review);
- * - `issue:<issue>:condition:<c>`: a gate condition that failed (why, how to unblock); a later run
- *   where it passes supersedes it with a `condition-passed` entry;
+ * - `issue:<issue>:condition:<c>`: a gate condition that failed (why, how to unblock, the runs that
+ *   showed it); a later run where it passes supersedes it with a `condition-passed` entry;
  * - `issue:<issue>:step:<name>`: a verification step that failed, with its output's tail; likewise
  *   superseded when the step passes again;
  * - `finding:<fingerprint>`: each finding (`finding-resolved` once resolved);
@@ -21,20 +21,36 @@ const MAX_FILES = 50
 const MAX_TAIL = 800
 
 const listed = (xs: ReadonlyArray<string>, max = 10) => (xs.length <= max ? xs.join(", ") : `${xs.slice(0, max).join(", ")} and ${xs.length - max} more`)
+/** Stack frames of runtimes say nothing a builder can use and crowd out the assertion: left out. */
+const FRAME = /^\s*(at\s|.*\((node|internal)[:/])|.*node:(internal|async_hooks)/
 const tail = (text: string) => {
-  const t = text.trim()
+  const t = text.split("\n").filter((l) => !FRAME.test(l)).join("\n").trim()
   return t.length <= MAX_TAIL ? t : `…${t.slice(t.length - MAX_TAIL)}`
+}
+/** The lines of a step's output that say what went wrong (assertions, errors, failing tests), at most 400 characters. */
+const KEY_LINE = /error|fail|expected|actual|assert|not ok|exception|panic|traceback|\u2716|\u00d7/i
+const gist = (text: string) => {
+  const lines = [...new Set(text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && KEY_LINE.test(l) && !FRAME.test(l)))]
+  let out = ""
+  for (const l of lines) {
+    if (out.length + l.length + 3 > 400) break
+    out += out === "" ? l : ` | ${l}`
+  }
+  return out
 }
 const commandText = (c: ReadonlyArray<string> | string) => (typeof c === "string" ? c : c.join(" "))
 
-/** What is currently believed about an issue, to know which failures a passing run closes. */
-export interface OpenFailures {
-  /** Keys of current `failed-condition` and `verification-failed` entries. */
-  readonly keys: ReadonlySet<string>
-}
+/**
+ * The issue's failures that hold now (`failed-condition` and `verification-failed` entries): key →
+ * the runs that showed it. A passing run closes them; a run that fails the same way again adds itself.
+ */
+export type OpenFailures = ReadonlyMap<string, ReadonlyArray<string>>
+
+/** At most this many runs named in a failure's provenance (the most recent). */
+const MAX_RUNS = 20
 
 /** The entries a finished run adds to memory (pure). */
-export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined, open: OpenFailures = { keys: new Set() }): Array<MemoryInput> => {
+export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined, open: OpenFailures = new Map()): Array<MemoryInput> => {
   const issue: EntityRef = { type: "issue", id: record.issueId }
   const files = [...new Set(bundle?.changedFiles ?? bundle?.fileChanges?.map((f) => f.path) ?? [])].slice(0, MAX_FILES)
   const fileScopes = files.map((id): EntityRef => ({ type: "file", id }))
@@ -43,6 +59,9 @@ export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined
   const at = record.finishedAt ?? record.updatedAt
   const verdict = record.verdict
   const review = bundle?.review
+  // A failure seen again: the runs that showed it, oldest first, this one last.
+  const seenIn = (key: string) => [...new Set([...(open.get(key) ?? []), record.runId])].slice(-MAX_RUNS)
+  const inRuns = (runs: ReadonlyArray<string>) => `in run${runs.length > 1 ? "s" : ""} ${listed(runs.length > 5 ? runs.slice(-5) : runs)}`
   const reviewId = review !== undefined ? `${review.source}:${review.reviewedBy}@${review.reviewedAt}` : undefined
   const findings = bundle?.findings ?? []
 
@@ -76,11 +95,11 @@ export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined
         kind: "failed-condition",
         scopes: [issue, ...fileScopes],
         tags: [`condition:${c.condition}`, "failed"],
-        provenance: { runIds },
-        content: `${c.condition} failed in run ${record.runId}: ${c.reason}${c.unblock !== undefined ? ` To unblock: ${c.unblock}` : ""}`,
+        provenance: { runIds: seenIn(key) },
+        content: `${c.condition} failed ${inRuns(seenIn(key))}: ${c.reason}${c.unblock !== undefined ? ` To unblock: ${c.unblock}` : ""}`,
         validFrom: at
       })
-    } else if (c.status === "passed" && open.keys.has(key)) {
+    } else if (c.status === "passed" && open.has(key)) {
       entries.push({ key, layer: "episodic", kind: "condition-passed", scopes: [issue, ...fileScopes], tags: [`condition:${c.condition}`, "passed"], provenance: { runIds }, content: `${c.condition} passed in run ${record.runId}.`, validFrom: at })
     }
   }
@@ -94,11 +113,11 @@ export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined
         kind: "verification-failed",
         scopes: [issue, ...fileScopes],
         tags: [`step:${step.name}`, "failed"],
-        provenance: { runIds },
-        content: `Verification step ${step.name} (${commandText(step.command)}) ${step.outcome.replace("_", " ")}${step.exitCode !== null ? ` (exit ${step.exitCode})` : ""} in run ${record.runId}.${step.outputTail.trim() !== "" ? ` Output ends: ${tail(step.outputTail)}` : ""}`,
+        provenance: { runIds: seenIn(key) },
+        content: `Verification step ${step.name} (${commandText(step.command)}) ${step.outcome.replace("_", " ")}${step.exitCode !== null ? ` (exit ${step.exitCode})` : ""} ${inRuns(seenIn(key))}.${gist(step.outputTail) !== "" ? ` Key lines: ${gist(step.outputTail)}.` : ""}${step.outputTail.trim() !== "" ? ` Output ends: ${tail(step.outputTail)}` : ""}`,
         validFrom: at
       })
-    } else if (step.outcome === "passed" && open.keys.has(key)) {
+    } else if (step.outcome === "passed" && open.has(key)) {
       entries.push({ key, layer: "episodic", kind: "verification-passed", scopes: [issue, ...fileScopes], tags: [`step:${step.name}`, "passed"], provenance: { runIds }, content: `Verification step ${step.name} passed in run ${record.runId}.`, validFrom: at })
     }
   }
@@ -149,7 +168,7 @@ export class RunMemory extends Context.Service<RunMemory, {
             const records = yield* ledger.byRun(record.runId)
             const bundle = records.at(-1)?.bundle
             const open = yield* memory.recall({ scopes: [{ type: "issue", id: record.issueId }], kinds: ["failed-condition", "verification-failed"], limit: 1000 })
-            yield* memory.rememberAll(runEntries(record, bundle, { keys: new Set(open.map((h) => h.entry.key)) }))
+            yield* memory.rememberAll(runEntries(record, bundle, new Map(open.map((h) => [h.entry.key, h.entry.provenance.runIds]))))
           }).pipe(
             Effect.catchCause((cause) =>
               Cause.hasInterruptsOnly(cause)

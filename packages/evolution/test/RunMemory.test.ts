@@ -27,17 +27,21 @@ describe("RunMemory", () => {
       assert.include(outcome.content, "blocked by verification")
     }).pipe(Effect.provide(world())))
 
-  it.effect("a later passing run supersedes the failure; recording the same run twice adds nothing", () =>
+  it.effect("a failure seen again names every run that showed it; a later passing run supersedes it; recording the same run twice adds nothing", () =>
     Effect.gen(function*() {
       yield* finish(1, ["verification"], 1)
       yield* finish(1, ["verification"], 1)
       const memory = yield* Memory
       assert.strictEqual((yield* memory.recall({ includeClosed: true, limit: 100 })).length, 5)
-      yield* finish(2, [], 0)
+      yield* finish(2, ["verification"], 1)
+      const again = (yield* memory.recall({ kinds: ["verification-failed"] }))[0]!.entry
+      assert.deepStrictEqual(again.provenance.runIds, ["run-SPC-1-1", "run-SPC-1-2"], "the same failure again names both runs")
+      assert.include(again.content, "in runs run-SPC-1-1, run-SPC-1-2")
+      yield* finish(3, [], 0)
       assert.deepStrictEqual((yield* memory.recall({ kinds: ["failed-condition", "verification-failed"] })).length, 0)
       const history = yield* memory.history("issue:SPC-1:condition:verification")
-      assert.deepStrictEqual(history.map((e) => [e.kind, e.closedReason]), [["failed-condition", "superseded"], ["condition-passed", null]])
-      assert.deepStrictEqual((yield* memory.history("issue:SPC-1:step:test")).map((e) => e.kind), ["verification-failed", "verification-passed"])
+      assert.deepStrictEqual(history.map((e) => [e.kind, e.closedReason]), [["failed-condition", "superseded"], ["failed-condition", "superseded"], ["condition-passed", null]])
+      assert.deepStrictEqual((yield* memory.history("issue:SPC-1:step:test")).map((e) => e.kind), ["verification-failed", "verification-failed", "verification-passed"])
       assert.deepStrictEqual((yield* memory.recall({ kinds: ["verification-failed", "verification-passed"], asOf: "2026-12-01T10:01:45.000Z" })).map((h) => h.entry.kind), ["verification-failed"], "as of between the runs, the failure held")
     }).pipe(Effect.provide(world())))
 
