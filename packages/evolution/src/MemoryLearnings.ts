@@ -10,12 +10,16 @@ import { type Learning, Learnings } from "@spec-orch/harness"
 import { Effect, Layer } from "effect"
 import { type EntityRef, Memory, type MemoryEntry } from "./Memory.js"
 
-/** Kinds of entry that teach the builder something (a passing review and a run that reached the gate are left out: see `teaches`). */
+/** Kinds of entry that may teach the builder something (see `teaches` for which of them do). */
 export const LEARNING_KINDS = ["failed-condition", "verification-failed", "finding", "review", "run-outcome"] as const
 
-/** Whether an entry tells the builder something it can act on: not a passing review, and a run's outcome only when the run broke before the gate judged it. */
+/**
+ * Whether an entry tells the builder something it can act on: a review only when it asked for changes
+ * (not a pass, a pending review or an unsure reviewer), a run's outcome only when the run broke before
+ * the gate judged it.
+ */
 export const teaches = (entry: MemoryEntry): boolean =>
-  entry.kind === "review" ? !entry.tags.includes("review:pass") : entry.kind === "run-outcome" ? entry.tags.includes("status:failed") : true
+  entry.kind === "review" ? entry.tags.includes("review:changes_requested") : entry.kind === "run-outcome" ? entry.tags.includes("status:failed") : true
 
 /** At most this many learnings per prompt. */
 export const MAX_LEARNINGS = 8

@@ -76,9 +76,9 @@ describe("what teaches the builder", () => {
     id: "mem-1", key: "k", layer: "episodic" as const, kind, scopes: [{ type: "issue" as const, id: "SPC-1" }], tags,
     provenance: { runIds: ["r1"], findingIds: [], reviewIds: [] }, content: "x", validFrom: "", validTo: null, recordedAt: "", supersededBy: null, closedReason: null
   })
-  it("a review asking for changes does, a passing one does not; a run that broke before the gate does, one the gate judged does not", () => {
+  it("a review asking for changes does, a passing, pending or unsure one does not; a run that broke before the gate does, one the gate judged does not", () => {
     assert.isTrue(teaches(entry("review", ["review:changes_requested"])))
-    assert.isFalse(teaches(entry("review", ["review:pass"])))
+    for (const v of ["pass", "pending", "uncertain"]) assert.isFalse(teaches(entry("review", [`review:${v}`])), v)
     assert.isTrue(teaches(entry("run-outcome", ["status:failed", "outcome:fail"])))
     assert.isFalse(teaches(entry("run-outcome", ["status:blocked", "outcome:fail"])))
     assert.isTrue(teaches(entry("finding", [])))
