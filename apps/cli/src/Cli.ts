@@ -15,6 +15,7 @@ import { acceptIssue, explain, findings, reviewIssue } from "./commands/evidence
 import { gate } from "./commands/gate.js"
 import { init } from "./commands/init.js"
 import { issue } from "./commands/issue.js"
+import { memory } from "./commands/memory.js"
 import { mission } from "./commands/mission.js"
 import { models } from "./commands/models.js"
 import { plan } from "./commands/plan.js"
@@ -54,6 +55,7 @@ const subcommands = [
   reviewIssue,
   acceptIssue,
   findings,
+  memory,
   daemon
 ] as const
 

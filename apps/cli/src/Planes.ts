@@ -5,6 +5,7 @@
 import { Missions, Project, Specs } from "@spec-orch/contract"
 import { EngineLockLayer, JournalLayer, MissionIntegration, MissionRunner, MissionStore, ProcessToken, Publisher, RunPublisher, Runs, RunStore, RunWorkflowLayer, TrackerIssueSource, TrackerLayer, WorkflowEngineLayer } from "@spec-orch/control"
 import { EvidencePlane, Reviewer } from "@spec-orch/evidence"
+import { Memory, MemoryLearnings, RunMemory } from "@spec-orch/evolution"
 import { Agents, Sandbox, Verifier, Workspaces } from "@spec-orch/execution"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Compliance, ContextAssembler, Learnings, Models, Redactor, SecretScan } from "@spec-orch/harness"
@@ -80,8 +81,13 @@ export const ReviewerLive = Layer.unwrap(Effect.gen(function*() {
 /** The task plane's services: the planner and plan.json files, over the contract plane's missions (and the planner's model, if any). */
 export const TaskPlaneLive = TaskPlane.pipe(Layer.provide(ContractPlane), Layer.provide(PlannerModelLive))
 
-/** The harness plane's services: prompt envelopes (no learnings until evolution is enabled), compliance contracts, the models, and redaction and the diff's secret scan. */
-export const HarnessPlane = Layer.mergeAll(ContextAssembler.layer.pipe(Layer.provide(Learnings.layerNone)), Compliance.layer, ModelsLive, SecretScan.layer).pipe(
+/** Memory in the state database when `[memory] enabled` (the default; docs/memory.md): `on` over it, else `off`. */
+const whenMemory = <A>(on: Layer.Layer<A, never, Memory | MemoryNeeds>, off: Layer.Layer<A>) =>
+  Layer.unwrap(Effect.map(Effect.service(Project), (p): Layer.Layer<A, never, MemoryNeeds> => (p.config.memory.enabled ? on.pipe(Layer.provide(Memory.layer), Layer.provide(StateDb)) : off)))
+type MemoryNeeds = FileSystem.FileSystem | Path.Path | Project | Redactor
+
+/** The harness plane's services: prompt envelopes (with what memory learned, when it is on), compliance contracts, the models, and redaction and the diff's secret scan. */
+export const HarnessPlane = Layer.mergeAll(ContextAssembler.layer.pipe(Layer.provide(whenMemory(MemoryLearnings, Learnings.layerNone))), Compliance.layer, ModelsLive, SecretScan.layer).pipe(
   Layer.provideMerge(Redactor.layer)
 )
 
@@ -93,6 +99,12 @@ export const ControlPlane = Layer.mergeAll(RunStore.layer, ProcessToken.layer, M
   Layer.provideMerge(StateDb),
   Layer.provide(Redactor.layer)
 )
+
+/** `Runs` that records each finished run in memory when it is on (best-effort: a memory failure is logged, never fails the run). */
+const RunsRecorded = Layer.effect(Runs, Effect.gen(function*() {
+  const [runs, memory] = [yield* Runs, yield* RunMemory]
+  return Runs.of({ ...runs, start: (options) => Effect.tap(runs.start(options), (result) => memory.record(result.record)) })
+})).pipe(Layer.provide(Runs.layer), Layer.provide(whenMemory(RunMemory.layer.pipe(Layer.provide(Layer.orDie(EvidencePlaneLive))), RunMemory.layerNone)))
 
 /** Every plane, over the project. */
 export const Planes = Layer.mergeAll(ContractPlane, ExecutionPlane, EvidencePlaneLive, TaskPlaneLive, HarnessPlane, ControlPlane, ReviewerLive)
@@ -152,7 +164,7 @@ export const withEngine = <A, E, R>(
     const journal = Layer.unwrap(Effect.map(Effect.service(Project), (project) => JournalLayer(project.stateDir, options.journal)))
     // MissionRunner (run-plan) drives packets through Runs.
     const engine = MissionRunner.layer.pipe(
-      Layer.provideMerge(Runs.layer),
+      Layer.provideMerge(RunsRecorded),
       Layer.provideMerge(RunWorkflowLayer),
       Layer.provideMerge(WorkflowEngineLayer.pipe(Layer.provide(journal))),
       Layer.provideMerge(EngineLockLayer(`spec-orch ${command}`, { wait: options.wait ?? false, key: options.journal, what: options.what }))

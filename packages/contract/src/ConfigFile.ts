@@ -264,6 +264,8 @@ export const ConfigFile = z.object({
   }).prefault({}),
 
   memory: z.object({
+    /** Record finished runs in the state database and give the builder what earlier runs showed (docs/memory.md). */
+    enabled: z.boolean().default(true),
     provider: z.string().default("filesystem"),
     derivation_mode: z.enum(["sync", "async"]).default("sync"),
     qdrant: z.object({

@@ -1,4 +1,7 @@
 /**
  * @spec-orch/evolution: Learning: memory, evidence analytics, retrospectives and proposals promoted only through explicit, reversible approval; implements Learnings.
  */
-export {}
+export * from "./Memory.js"
+export { documentTerms, queryTerms } from "./internal/terms.js"
+export * from "./RunMemory.js"
+export * from "./MemoryLearnings.js"

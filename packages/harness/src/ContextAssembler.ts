@@ -231,7 +231,7 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
     ...(issue.architectureNotes ? [{ name: "architecture_notes", priority: 3, label: "the architecture notes", head: "## Architecture notes\n\n", body: issue.architectureNotes, fence: source }] : []),
     ...(input.spec ? [{ name: "spec", priority: 3, label: "the approved spec", head: `## Approved spec (v${input.spec.version})\n\n`, body: input.spec.content.trim(), fence: `spec snapshot of ${issue.id}` }] : []),
     ...(learnings.length > 0
-      ? [{ name: "learnings", priority: 4, label: "the learnings", head: "## Learned from earlier runs\n\n", body: learnings.map((l) => `- ${l.text} (from ${l.source})`).join("\n") }]
+      ? [{ name: "learnings", priority: 4, label: "the learnings", head: "## Learned from earlier runs\n\n", body: learnings.map((l) => `- ${l.text} (from ${l.source})`).join("\n"), fence: "spec-orch memory of earlier runs" }]
       : [])
   ]
 

@@ -203,7 +203,7 @@ describe("ContextAssembler", () => {
   it.effect("adds learnings from the Learnings service and names them", () =>
     Effect.gen(function*() {
       const env = yield* ContextAssembler.use((c) => c.assemble({ issue: issue(), verification: steps }))
-      assert.match(env.prompt, /## Learned from earlier runs\n\n- Run npm test before finishing \(from run-7\)/)
+      assert.match(env.prompt, /## Learned from earlier runs\n\n<untrusted-data source="spec-orch memory of earlier runs">\n- Run npm test before finishing \(from run-7\)\n<\/untrusted-data>/)
       assert.deepStrictEqual(env.learnings, ["L1"])
     }).pipe(Effect.provide(ContextAssembler.layer.pipe(Layer.provide(Learnings.layerStatic([{ id: "L1", text: "Run npm test before finishing", source: "run-7" }]))))))
 

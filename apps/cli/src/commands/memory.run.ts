@@ -1,0 +1,115 @@
+/** Handlers for `spec-orch memory`. Memory is read and forgotten here even when `[memory] enabled` is off. */
+import { type EntityRef, Memory, type MemoryEntry, type MemoryLayer, MemoryNotFound, parseEntityRef, type RecallQuery } from "@spec-orch/evolution"
+import { Console, Effect, Option } from "effect"
+import { emit, ExitCode, setExitCode, table } from "../Output.js"
+import { withPlanes } from "../Planes.js"
+
+const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
+
+/** An entry as plain JSON. */
+export const entryJson = (e: MemoryEntry, score?: number) => ({
+  id: e.id,
+  key: e.key,
+  layer: e.layer,
+  kind: e.kind,
+  scopes: e.scopes.map((s) => `${s.type}:${s.id}`),
+  tags: e.tags,
+  provenance: e.provenance,
+  content: e.content,
+  validFrom: e.validFrom,
+  validTo: e.validTo,
+  recordedAt: e.recordedAt,
+  supersededBy: e.supersededBy,
+  closedReason: e.closedReason,
+  ...(score !== undefined ? { score } : {})
+})
+
+const short = (text: string, n = 90) => {
+  const t = text.replace(/\s+/g, " ").trim()
+  return t.length <= n ? t : `${t.slice(0, n - 1)}…`
+}
+
+const rows = (entries: ReadonlyArray<MemoryEntry>) =>
+  table(
+    ["ID", "KIND", "ABOUT", "SINCE", "CONTENT"],
+    entries.map((e) => [e.id, e.validTo !== null ? `${e.kind} (${e.closedReason ?? "closed"})` : e.kind, e.scopes[0] !== undefined ? `${e.scopes[0].type}:${e.scopes[0].id}` : "-", e.validFrom.replace("T", " ").slice(0, 16), short(e.content)])
+  )
+
+/** Filters from the flags, or the reason a flag is malformed. */
+const filters = (input: { scope: ReadonlyArray<string>; layer: Option.Option<MemoryLayer>; kind: Option.Option<string>; tag: ReadonlyArray<string>; limit: number; asOf: Option.Option<string> }): RecallQuery | string => {
+  const scopes: Array<EntityRef> = []
+  for (const s of input.scope) {
+    const parsed = parseEntityRef(s)
+    if (typeof parsed === "string") return `--scope: ${parsed}`
+    scopes.push(parsed)
+  }
+  const asOf = opt(input.asOf)
+  if (asOf !== undefined && Number.isNaN(Date.parse(asOf))) return `--as-of: expected an ISO time such as 2026-12-01T10:00:00Z, got ${JSON.stringify(asOf)}`
+  if (input.limit < 1) return `--limit: expected a positive number, got ${input.limit}`
+  const layer = opt(input.layer)
+  const kind = opt(input.kind)
+  return {
+    scopes,
+    ...(layer !== undefined ? { layers: [layer] } : {}),
+    ...(kind !== undefined ? { kinds: [kind] } : {}),
+    tags: input.tag,
+    limit: input.limit,
+    ...(asOf !== undefined ? { asOf: new Date(asOf).toISOString() } : {})
+  }
+}
+
+const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
+
+const withMemory = <A, E>(effect: Effect.Effect<A, E, Memory>) => withPlanes(Effect.provide(effect, Memory.layer))
+
+type FilterFlags = Parameters<typeof filters>[0]
+
+export const recall = (input: FilterFlags & { query: string; json: boolean }) =>
+  Effect.gen(function*() {
+    const query = filters(input)
+    if (typeof query === "string") return yield* usage(query)
+    yield* withMemory(Effect.gen(function*() {
+      const hits = yield* (yield* Memory).recall({ ...query, text: input.query })
+      yield* emit(input.json, hits.map((h) => entryJson(h.entry, h.score)), () =>
+        hits.length === 0 ? `Nothing in memory matches ${JSON.stringify(input.query)}.` : rows(hits.map((h) => h.entry)))
+    }))
+  })
+
+export const list = (input: FilterFlags & { all: boolean; json: boolean }) =>
+  Effect.gen(function*() {
+    const query = filters(input)
+    if (typeof query === "string") return yield* usage(query)
+    yield* withMemory(Effect.gen(function*() {
+      const hits = yield* (yield* Memory).recall({ ...query, includeClosed: input.all })
+      yield* emit(input.json, hits.map((h) => entryJson(h.entry)), () =>
+        hits.length === 0 ? "Memory is empty: finished runs are recorded when [memory] enabled is on (the default)." : rows(hits.map((h) => h.entry)))
+    }))
+  })
+
+export const show = (input: { id: string; json: boolean }) =>
+  withMemory(Effect.gen(function*() {
+    const memory = yield* Memory
+    const found = yield* memory.get(input.id)
+    if (Option.isNone(found)) return yield* new MemoryNotFound({ id: input.id })
+    const e = found.value
+    const history = yield* memory.history(e.key)
+    yield* emit(input.json, { ...entryJson(e), history: history.map((h) => entryJson(h)) }, () => [
+      `${e.id}  ${e.layer}/${e.kind}  key ${e.key}`,
+      `about     ${e.scopes.map((s) => `${s.type}:${s.id}`).join(", ")}`,
+      ...(e.tags.length > 0 ? [`tags      ${e.tags.join(", ")}`] : []),
+      `valid     ${e.validFrom} → ${e.validTo ?? "now"}${e.closedReason !== null ? ` (${e.closedReason}${e.supersededBy !== null ? ` by ${e.supersededBy}` : ""})` : ""}`,
+      `recorded  ${e.recordedAt}`,
+      ...(e.provenance.runIds.length > 0 ? [`runs      ${e.provenance.runIds.join(", ")}`] : []),
+      ...(e.provenance.findingIds.length > 0 ? [`findings  ${e.provenance.findingIds.join(", ")}`] : []),
+      ...(e.provenance.reviewIds.length > 0 ? [`reviews   ${e.provenance.reviewIds.join(", ")}`] : []),
+      "",
+      e.content,
+      ...(history.length > 1 ? ["", "Versions of this key:", rows(history)] : [])
+    ])
+  }))
+
+export const forget = (input: { id: string; json: boolean }) =>
+  withMemory(Effect.gen(function*() {
+    const e = yield* (yield* Memory).forget(input.id)
+    yield* emit(input.json, entryJson(e), () => `Forgot ${e.id} (valid until ${e.validTo}); it stays in history: \`spec-orch memory show ${e.id}\`.`)
+  }))

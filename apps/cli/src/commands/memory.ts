@@ -1,0 +1,40 @@
+/** `spec-orch memory recall|list|show|forget`: what spec-orch remembers from earlier runs (docs/memory.md). */
+import { Argument, Command, Flag } from "effect/cli"
+import { lazy } from "../Lazy.js"
+import { jsonFlag } from "../Root.js"
+
+const load = () => import("./memory.run.js")
+
+const scope = Flag.String("scope").pipe(
+  Flag.withDescription("Only entries about this entity, <type>:<id> with type issue, mission, file, adapter or project (e.g. file:src/x.ts); repeat for any of several"),
+  Flag.atLeast(0)
+)
+const layer = Flag.Literals("layer", ["working", "episodic", "semantic", "procedural"]).pipe(Flag.withDescription("Only entries of this layer"), Flag.optional)
+const kind = Flag.String("kind").pipe(Flag.withDescription("Only entries of this kind (run-outcome, failed-condition, verification-failed, finding, review, …)"), Flag.optional)
+const tag = Flag.String("tag").pipe(Flag.withDescription("Only entries with this tag (e.g. adapter:codex, outcome:fail); repeat: all of them"), Flag.atLeast(0))
+const limit = Flag.Int("limit").pipe(Flag.withDescription("At most this many entries"), Flag.withDefault(10))
+const asOf = Flag.String("as-of").pipe(Flag.withDescription("What memory held at this moment (ISO time, e.g. 2026-12-01T10:00:00Z) instead of now"), Flag.optional)
+const all = Flag.Boolean("all").pipe(Flag.withDescription("Include superseded and forgotten entries"), Flag.withDefault(false))
+
+const recall = Command.make(
+  "recall",
+  { query: Argument.String("query").pipe(Argument.withDescription("Words to look for (any language)")), scope, layer, kind, tag, limit, asOf, json: jsonFlag },
+  lazy(load, "recall")
+).pipe(Command.withDescription("Find entries by full text, best match first (entries with every word before entries with some)"))
+
+const list = Command.make("list", { scope, layer, kind, tag, limit, asOf, all, json: jsonFlag }, lazy(load, "list")).pipe(
+  Command.withDescription("List entries, newest first")
+)
+
+const show = Command.make("show", { id: Argument.String("id").pipe(Argument.withDescription("Entry id, e.g. mem-1a2b3c4d5e6f")), json: jsonFlag }, lazy(load, "show")).pipe(
+  Command.withDescription("Show one entry and every version of its key")
+)
+
+const forget = Command.make("forget", { id: Argument.String("id").pipe(Argument.withDescription("Entry id, e.g. mem-1a2b3c4d5e6f")), json: jsonFlag }, lazy(load, "forget")).pipe(
+  Command.withDescription("Stop using an entry: its validity ends now; it stays in history (`memory show`, `memory list --all`)")
+)
+
+export const memory = Command.make("memory").pipe(
+  Command.withDescription("What spec-orch remembers from earlier runs: recall, list, show, forget"),
+  Command.withSubcommands([recall, list, show, forget])
+)

@@ -1,0 +1,112 @@
+/**
+ * Memory end to end with the real binary: a run that fails verification is recorded, `memory recall`
+ * finds the failure by its words with the run it came from, the next attempt's builder prompt holds
+ * it (fenced, listed in context.json), `memory forget` keeps it in history, and `[memory] enabled =
+ * false` records and recalls nothing.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { BIN, makeProject } from "./utils/project.js"
+
+const json = (text: string) => JSON.parse(text) as any
+
+const failing = { builder_prompt: "WRITE src/a.txt a", verification: { unit: "echo 'parser: expected 2 but got 3' >&2; exit 1" }, target_files: ["src/a.txt"] }
+
+/** The quick start's example (examples/hello-node) in a fresh repository, with a test of its own that fails. */
+const quickStart = () => {
+  const dir = mkdtempSync(join(tmpdir(), "memory-quickstart-"))
+  cpSync(join(import.meta.dirname, "../../../examples/hello-node"), dir, { recursive: true })
+  rmSync(join(dir, ".spec-orch"), { recursive: true, force: true })
+  writeFileSync(join(dir, "spec-orch.toml"), `${readFileSync(join(dir, "spec-orch.toml"), "utf8")}\n[workspace]\nroot = ${JSON.stringify(mkdtempSync(join(tmpdir(), "memory-quickstart-wt-")))}\n`)
+  writeFileSync(join(dir, "test/polite.test.js"), `import assert from "node:assert/strict"\nimport { test } from "node:test"\nimport { greet } from "../src/greet.js"\n\ntest("greets politely", () => {\n  assert.equal(greet("Ada"), "Good day, Ada!")\n})\n`)
+  const git = (...args: Array<string>) => spawnSync("git", ["-c", "user.name=q", "-c", "user.email=q@q", ...args], { cwd: dir, encoding: "utf8" })
+  git("init", "-q")
+  git("add", "-A")
+  git("commit", "-qm", "hello-node example with a failing test")
+  return (...args: Array<string>) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", timeout: 120_000 })
+}
+
+describe("spec-orch memory", () => {
+  it("after the quick-start run twice, memory recall finds the first run's failure, and the second builder was told", () => {
+    const cli = quickStart()
+    const first = cli("run", "HELLO-1", "--auto-approve", "--json")
+    assert.strictEqual(json(first.stdout).status, "blocked", first.stderr)
+    const second = cli("run", "HELLO-1", "--json")
+    assert.strictEqual(json(second.stdout).runId, "HELLO-1-r2", second.stderr)
+
+    const recall = cli("memory", "recall", "Good day", "--json")
+    assert.strictEqual(recall.status, 0, recall.stderr)
+    const hit = json(recall.stdout)[0]
+    assert.strictEqual(hit.kind, "verification-failed")
+    assert.deepStrictEqual(hit.provenance.runIds, ["HELLO-1-r1", "HELLO-1-r2"])
+    assert.match(hit.content, /^Verification step test \(npm test --silent\) failed \(exit 1\) in runs HELLO-1-r1, HELLO-1-r2\. Key lines: [^]*expected: 'Good day, Ada!'[^]*Output ends: /)
+    assert.notInclude(hit.content, "node:internal", "stack frames are left out")
+    const text = cli("memory", "recall", "Good day", "--scope", "issue:HELLO-1")
+    assert.match(text.stdout, /verification-failed\s+issue:HELLO-1/)
+
+    const root = JSON.parse(first.stdout).artifactsDir as string
+    assert.notInclude(readFileSync(join(root, "prompt.md"), "utf8"), "Learned from earlier runs")
+    const prompt = readFileSync(join(json(second.stdout).artifactsDir, "prompt.md"), "utf8")
+    assert.match(prompt, /## Learned from earlier runs\n\n<untrusted-data source="spec-orch memory of earlier runs">\n[^]*Good day, Ada![^]*\(from HELLO-1-r1\)/)
+  })
+
+  it("scopes, --all, show and forget; the learning's id is in context.json", () => {
+    const p = makeProject()
+    p.issue("MEM-1", failing)
+    assert.strictEqual(p.cli("run", "MEM-1", "--auto-approve", "--json").status, 1)
+    const second = p.cli("run", "MEM-1", "--json")
+    assert.strictEqual(json(second.stdout).runId, "MEM-1-r2", second.stderr)
+
+    const recall = p.cli("memory", "recall", "expected 2 but got 3", "--json")
+    assert.strictEqual(recall.status, 0, recall.stderr)
+    const hits = json(recall.stdout)
+    assert.strictEqual(hits[0].kind, "verification-failed")
+    assert.include(hits[0].content, "parser: expected 2 but got 3")
+    assert.include(hits[0].scopes, "issue:MEM-1")
+    // The second run failed the same way: its entry names both runs and superseded r1's.
+    assert.deepStrictEqual(hits[0].provenance.runIds, ["MEM-1-r1", "MEM-1-r2"])
+    const all = json(p.cli("memory", "list", "--kind", "verification-failed", "--all", "--json").stdout)
+    assert.deepStrictEqual(all.map((e: any) => [e.provenance.runIds, e.closedReason]), [[["MEM-1-r1", "MEM-1-r2"], null], [["MEM-1-r1"], "superseded"]])
+
+    const prompt = readFileSync(join(p.root, ".spec-orch/runs/MEM-1-r2/prompt.md"), "utf8")
+    assert.match(prompt, /## Learned from earlier runs\n\n<untrusted-data source="spec-orch memory of earlier runs">\n[^]*parser: expected 2 but got 3[^]*\(from MEM-1-r1\)/)
+    const firstPrompt = readFileSync(join(p.root, ".spec-orch/runs/MEM-1-r1/prompt.md"), "utf8")
+    assert.notInclude(firstPrompt, "Learned from earlier runs")
+    const context = json(readFileSync(join(p.root, ".spec-orch/runs/MEM-1-r2/context.json"), "utf8"))
+    assert.isTrue(JSON.stringify(context).includes(all[1].id), "context.json lists the learning's id")
+
+    const scoped = json(p.cli("memory", "recall", "expected", "--scope", "file:src/a.txt", "--json").stdout)
+    assert.isTrue(scoped.length > 0)
+    assert.strictEqual(json(p.cli("memory", "recall", "expected", "--scope", "file:src/other.txt", "--json").stdout).length, 0)
+
+    const text = p.cli("memory", "recall", "expected 2 but got 3")
+    assert.match(text.stdout, /verification-failed/)
+    const forgot = p.cli("memory", "forget", hits[0].id, "--json")
+    assert.strictEqual(forgot.status, 0, forgot.stderr)
+    assert.strictEqual(json(forgot.stdout).closedReason, "forgotten")
+    assert.notInclude(p.cli("memory", "recall", "expected 2 but got 3", "--json").stdout, hits[0].id)
+    assert.match(p.cli("memory", "show", hits[0].id).stdout, /forgotten/)
+  })
+
+  it("says what is wrong with a malformed --scope and with an unknown id", () => {
+    const p = makeProject()
+    const bad = p.cli("memory", "recall", "x", "--scope", "src/a.ts")
+    assert.strictEqual(bad.status, 2)
+    assert.match(bad.stderr, /--scope: expected <type>:<id> with type one of issue, mission, file, adapter, project \(e\.g\. file:src\/x\.ts, issue:SPC-1\), got "src\/a\.ts"/)
+    const missing = p.cli("memory", "forget", "mem-000000000000")
+    assert.strictEqual(missing.status, 1)
+    assert.match(missing.stderr, /no entry mem-000000000000; `spec-orch memory list` shows the ids/)
+  })
+
+  it("with [memory] enabled = false, runs are not recorded and prompts learn nothing", () => {
+    const p = makeProject({ toml: "[memory]\nenabled = false\n" })
+    p.issue("MEM-2", failing)
+    p.cli("run", "MEM-2", "--auto-approve")
+    p.cli("run", "MEM-2")
+    assert.deepStrictEqual(json(p.cli("memory", "list", "--json").stdout), [])
+    assert.notInclude(readFileSync(join(p.root, ".spec-orch/runs/MEM-2-r2/prompt.md"), "utf8"), "Learned from earlier runs")
+  })
+})

@@ -1,0 +1,125 @@
+/**
+ * What the Memory service must do on any database: the same cases run on SQLite (always) and on
+ * Postgres (when SPEC_ORCH_PG_URL is set).
+ */
+import { assert, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
+import type { SqlClient } from "effect/sql"
+import { Redactor } from "@spec-orch/harness"
+import { Memory, type MemoryInput } from "../../src/index.js"
+
+/** A fresh, empty database per test. */
+export type FreshDb = Effect.Effect<Layer.Layer<SqlClient.SqlClient>>
+
+const SECRET = "sk-memorytest-0123456789abcdef0123"
+export const memoryOver = (db: Layer.Layer<SqlClient.SqlClient>) =>
+  Memory.layer.pipe(Layer.provide(Layer.mergeAll(db, Redactor.layerFrom({ OPENAI_API_KEY: SECRET }))))
+
+const fact = (over: Partial<MemoryInput> & { key: string; content: string }): MemoryInput => ({
+  layer: "episodic",
+  kind: "note",
+  scopes: [{ type: "issue", id: "SPC-1" }],
+  ...over
+})
+
+/** `test` is `it.effect` for SQLite (TestClock) or `it.live` for Postgres. */
+export const memorySuite = (fresh: FreshDb, test: typeof it.effect = it.effect) => {
+  const withMemory = <A, E>(body: Effect.Effect<A, E, Memory>) => Effect.flatMap(fresh, (db) => body.pipe(Effect.provide(memoryOver(db))))
+
+  test("recall ranks the entry that matches most of the query first, and only matching entries", () =>
+    withMemory(Effect.gen(function*() {
+      const memory = yield* Memory
+      yield* memory.rememberAll([
+        fact({ key: "a", content: "The verification step npm test timed out after 600 seconds" }),
+        fact({ key: "b", content: "Flaky test: the login spec timed out waiting for the database" }),
+        fact({ key: "c", content: "The reviewer asked for smaller commits" })
+      ])
+      const hits = yield* memory.recall({ text: "flaky database timeout" })
+      assert.deepStrictEqual(hits.map((h) => h.entry.key), ["b"], "only b has any of the words (timed ≠ timeout)")
+      const ranked = yield* memory.recall({ text: "login test timed out" })
+      assert.strictEqual(ranked[0]!.entry.key, "b", "b has every word")
+      assert.deepStrictEqual(ranked.map((h) => h.entry.key).sort(), ["a", "b"])
+    })))
+
+  test("recall finds Chinese and Japanese text by words inside longer runs of characters", () =>
+    withMemory(Effect.gen(function*() {
+      const memory = yield* Memory
+      yield* memory.rememberAll([
+        fact({ key: "zh", content: "修复登录页面的缓存问题：数据库连接超时导致测试失败" }),
+        fact({ key: "ja", content: "テストが失敗しました。設定ファイルを確認してください" }),
+        fact({ key: "en", content: "cache invalidation broke the build" })
+      ])
+      assert.deepStrictEqual((yield* memory.recall({ text: "缓存" })).map((h) => h.entry.key), ["zh"])
+      assert.deepStrictEqual((yield* memory.recall({ text: "连接超时" })).map((h) => h.entry.key), ["zh"])
+      assert.deepStrictEqual((yield* memory.recall({ text: "页面" })).map((h) => h.entry.key), ["zh"], "a word the writer's text splits differently")
+      assert.deepStrictEqual((yield* memory.recall({ text: "設定ファイル" })).map((h) => h.entry.key), ["ja"])
+      assert.deepStrictEqual((yield* memory.recall({ text: "失败 cache" })).map((h) => h.entry.key).sort(), ["en", "zh"])
+      assert.deepStrictEqual((yield* memory.recall({ text: "天气" })).length, 0, "no shared pair of characters: nothing")
+    })))
+
+  test("a newer fact with the same key supersedes the older one: recall shows the newer, history and asOf the older", () =>
+    withMemory(Effect.gen(function*() {
+      const memory = yield* Memory
+      const first = yield* memory.remember(fact({ key: "issue:SPC-1:condition:verification", kind: "failed-condition", content: "verification failed: npm test exited 1" }))
+      yield* TestClock.adjust("1 hour")
+      const again = yield* memory.remember(fact({ key: "issue:SPC-1:condition:verification", kind: "failed-condition", content: "verification failed: npm test exited 1" }))
+      assert.strictEqual(again.id, first.id, "the same fact again records nothing")
+      yield* TestClock.adjust("1 hour")
+      const second = yield* memory.remember(fact({ key: "issue:SPC-1:condition:verification", kind: "condition-passed", content: "verification passed again" }))
+      const now = yield* memory.recall({ text: "verification" })
+      assert.deepStrictEqual(now.map((h) => h.entry.id), [second.id])
+      const history = yield* memory.history("issue:SPC-1:condition:verification")
+      assert.deepStrictEqual(history.map((e) => [e.id, e.validTo, e.supersededBy, e.closedReason]), [
+        [first.id, second.validFrom, second.id, "superseded"],
+        [second.id, null, null, null]
+      ])
+      const before = yield* memory.recall({ text: "verification", asOf: first.recordedAt })
+      assert.deepStrictEqual(before.map((h) => h.entry.id), [first.id], "as of the first record, the failure held")
+      assert.strictEqual((yield* memory.recall({ text: "verification", includeClosed: true })).length, 2)
+    })))
+
+  test("filters by scope (any of several), layer, kind and tags (all of them)", () =>
+    withMemory(Effect.gen(function*() {
+      const memory = yield* Memory
+      yield* memory.rememberAll([
+        fact({ key: "1", content: "tests failed in parser", scopes: [{ type: "issue", id: "SPC-1" }, { type: "file", id: "src/parser.ts" }], tags: ["failed", "condition:verification"] }),
+        fact({ key: "2", content: "tests failed in lexer", scopes: [{ type: "issue", id: "SPC-2" }, { type: "file", id: "src/lexer.ts" }], tags: ["failed"] }),
+        fact({ key: "3", content: "tests run with vitest", layer: "procedural", kind: "recipe", scopes: [{ type: "project", id: "." }] })
+      ])
+      const keys = (hits: ReadonlyArray<{ entry: { key: string } }>) => hits.map((h) => h.entry.key).sort()
+      assert.deepStrictEqual(keys(yield* memory.recall({ text: "tests", scopes: [{ type: "file", id: "src/parser.ts" }] })), ["1"])
+      assert.deepStrictEqual(keys(yield* memory.recall({ text: "tests", scopes: [{ type: "file", id: "src/parser.ts" }, { type: "issue", id: "SPC-2" }] })), ["1", "2"])
+      assert.deepStrictEqual(keys(yield* memory.recall({ text: "tests", layers: ["procedural"] })), ["3"])
+      assert.deepStrictEqual(keys(yield* memory.recall({ kinds: ["recipe"] })), ["3"])
+      assert.deepStrictEqual(keys(yield* memory.recall({ tags: ["failed", "condition:verification"] })), ["1"])
+      assert.strictEqual((yield* memory.recall({ text: "lexer.ts" }))[0]!.entry.key, "2", "the ids of what an entry is about are searchable")
+    })))
+
+  test("forget closes an entry's validity and keeps it in history; an unknown id says how to find ids", () =>
+    withMemory(Effect.gen(function*() {
+      const memory = yield* Memory
+      const e = yield* memory.remember(fact({ key: "k", content: "remember me" }))
+      yield* TestClock.adjust("1 minute")
+      const closed = yield* memory.forget(e.id)
+      assert.strictEqual(closed.closedReason, "forgotten")
+      assert.isNotNull(closed.validTo)
+      assert.strictEqual((yield* memory.recall({ text: "remember" })).length, 0)
+      assert.strictEqual((yield* memory.history("k")).length, 1)
+      assert.isTrue(Option.isSome(yield* memory.get(e.id)))
+      const missing = yield* memory.forget("mem-000000000000").pipe(Effect.exit)
+      assert.isTrue(Exit.isFailure(missing))
+      assert.include(String(Exit.isFailure(missing) ? missing.cause : ""), "spec-orch memory list")
+    })))
+
+  test("secrets are redacted before they are stored; malformed entries are refused with the reason", () =>
+    withMemory(Effect.gen(function*() {
+      const memory = yield* Memory
+      const e = yield* memory.remember(fact({ key: "s", content: `the agent printed ${SECRET} in its log` }))
+      assert.notInclude(e.content, SECRET)
+      assert.notInclude(Option.getOrThrow(yield* memory.get(e.id)).content, SECRET)
+      const bad = yield* memory.remember(fact({ key: "x", content: "x", scopes: [] })).pipe(Effect.flip)
+      assert.strictEqual(bad._tag, "InvalidMemoryEntry")
+      assert.include(bad.message, "names no entity")
+    })))
+}
