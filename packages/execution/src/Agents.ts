@@ -221,6 +221,7 @@ export class Agents extends Context.Service<Agents, {
               hide: request.hide,
               writable: [homeDirs(request.runDir).home],
               programs: [resolved.launcher.executable, ...resolved.launcher.prefix, ...resolved.program.args],
+              searchPath: command.env["PATH"],
               network
             })
           }).pipe(

@@ -100,6 +100,7 @@ export class Verifier extends Context.Service<Verifier, {
           worktree: input.cwd,
           hide: input.hide,
           writable: [cacheDir],
+          searchPath: base["PATH"],
           network: hosts.length > 0 ? { _tag: "allow", hosts, forwards: [] } : { _tag: "none" }
         })
         // One account of the box for the whole report: the last step's notes, every refusal.

@@ -85,6 +85,12 @@ export interface RunBox {
   readonly writable?: ReadonlyArray<string> | undefined
   /** Files the command names (its program, scripts): put back read-only when they lie in a hidden area. */
   readonly programs?: ReadonlyArray<string> | undefined
+  /**
+   * The command's PATH. Its directories under the host's /tmp (private in the box) are put back
+   * read-only, so a tool the command finds on PATH there still runs; never one that holds or lies in a
+   * hidden path.
+   */
+  readonly searchPath?: string | undefined
   readonly network: NetworkPolicy
 }
 
@@ -111,6 +117,13 @@ export const runBoxLayout = (box: RunBox): Pick<BoxSpec, "hide" | "mounts" | "ne
   for (const p of box.programs ?? []) {
     const exposed = exposeFor(p, [...hide, "/tmp"])
     if (exposed !== undefined) add(ro(exposed))
+  }
+  for (const d of (box.searchPath ?? "").split(":")) {
+    if (!isAbsolute(d) || !existsSync(d)) continue
+    const r = real(d)
+    if (r === "/tmp" || !within("/tmp", r)) continue
+    if (hide.some((h) => within(h, r) || within(r, h) || within(r, real(h)))) continue
+    add(ro(r))
   }
   add(rw(worktree))
   for (const p of box.writable ?? []) add(rw(p))

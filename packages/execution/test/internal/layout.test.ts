@@ -24,4 +24,24 @@ describe("runBoxLayout", () => {
     ])
     assert.deepStrictEqual(layout.hide, [], "not a git worktree: no main checkout to hide")
   })
+
+  it("puts back read-only the command's PATH directories under /tmp, never /tmp itself nor one holding a hidden path", () => {
+    const base = realpathSync(mkdtempSync("/tmp/layout-"))
+    const worktree = join(base, "worktree")
+    const bin = join(base, "tools", "bin")
+    const secretParent = join(base, "state")
+    mkdirSync(worktree)
+    mkdirSync(bin, { recursive: true })
+    mkdirSync(join(secretParent, "db"), { recursive: true })
+    const layout = runBoxLayout({
+      worktree,
+      hide: [join(secretParent, "db")],
+      searchPath: [bin, "/tmp", secretParent, join(base, "gone"), "relative/bin", "/usr/bin"].join(":"),
+      network: { _tag: "none" }
+    })
+    assert.deepStrictEqual(layout.mounts, [
+      { source: bin, access: "ro" },
+      { source: worktree, access: "rw" }
+    ])
+  })
 })
