@@ -1,0 +1,61 @@
+/**
+ * Handler of `spec-orch dashboard`: serves the control plane's dashboard routes on Node's HTTP server,
+ * over the project's stores, with a fresh token per start for actions. The page's files ship beside
+ * the binary (dist/dashboard), or come from the control package's sources when run from a clone.
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { Dashboard, DashboardActions, DashboardRoutes, DaemonStore } from "@spec-orch/control"
+import { Console, Effect, Layer } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { randomBytes } from "node:crypto"
+import { existsSync } from "node:fs"
+import { createServer } from "node:http"
+import { dirname, join } from "node:path"
+import { withPlanes } from "../Planes.js"
+import { acceptanceOf, recordAcceptance, recordReview } from "./evidence.run.js"
+
+/** The page's directory: beside the bundle, else the control package's sources (a clone's `src`). */
+const pageDir = (): string => {
+  const bin = process.argv[1] ?? ""
+  const candidates = [join(dirname(bin), "dashboard"), join(dirname(bin), "..", "..", "..", "packages", "control", "src", "dashboard", "page")]
+  return candidates.find((d) => existsSync(join(d, "index.html"))) ?? candidates[0]!
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
+
+/** The page's actions, through the same code as `review-issue` and `accept-issue`. */
+const Actions = Layer.effect(DashboardActions, Effect.gen(function*() {
+  const context = yield* Effect.context<Effect.Services<ReturnType<typeof recordReview>> | Effect.Services<ReturnType<typeof acceptanceOf>>>()
+  const refused = (e: unknown) => ({ message: e instanceof Error ? e.message : String(e) })
+  // What the API returns is plain JSON (the ledger's records are schema classes).
+  const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
+  return DashboardActions.of({
+    review: (input) => recordReview(input).pipe(Effect.map((r) => plain({ review: r.review, report: r.report })), Effect.mapError(refused), Effect.provide(context)),
+    accept: (input) =>
+      Effect.flatMap(acceptanceOf(input.issue), (checked) => recordAcceptance(input, checked)).pipe(
+        Effect.map((r) => plain({ acceptance: r.acceptance, report: r.report })),
+        Effect.mapError(refused),
+        Effect.provide(context)
+      )
+  })
+}))
+
+export const dashboard = (input: { port: number; host: string; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const token = randomBytes(18).toString("base64url")
+    const routes = DashboardRoutes({ token, tokenForReads: !LOOPBACK.has(input.host), pageDir: pageDir() })
+    const server = HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provideMerge(NodeHttpServer.layer(createServer, { port: input.port, host: input.host })),
+      Layer.provide(Dashboard.layer.pipe(Layer.provide(DaemonStore.layer))),
+      Layer.provide(Actions)
+    )
+    yield* Effect.gen(function*() {
+      const address = (yield* HttpServer.HttpServer).address
+      const base = HttpServer.formatAddress(address)
+      const url = `${base}/#token=${token}`
+      yield* input.json
+        ? Console.log(JSON.stringify({ url, base, token, api: `${base}/api/v1` }))
+        : Console.log([`spec-orch dashboard: ${url}`, `  API: ${base}/api/v1/state (actions need: Authorization: Bearer ${token})`, "  Ctrl-C stops it."].join("\n"))
+      return yield* Effect.never
+    }).pipe(Effect.provide(server))
+  }))

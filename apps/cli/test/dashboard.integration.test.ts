@@ -1,0 +1,200 @@
+/**
+ * `spec-orch dashboard` end to end: the real binary serving on 127.0.0.1, real HTTP requests, and runs
+ * started by `spec-orch run` in other processes — they appear in the JSON API and stream over the live
+ * feed as they move; a person's review through the API (with the token) changes the verdict.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type { ChildProcess } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { makeProject, type TestProject, waitFor } from "./utils/project.js"
+
+interface Served {
+  readonly base: string
+  readonly token: string
+  readonly child: ChildProcess
+}
+
+/** Starts the dashboard on a free port and resolves once it printed where it listens. */
+const serve = (p: TestProject, ...args: Array<string>): Promise<Served> =>
+  new Promise((resolve, reject) => {
+    const child = p.spawn("dashboard", "--json", ...args)
+    let out = ""
+    let err = ""
+    child.stdout!.on("data", (d) => {
+      out += d
+      const line = out.split("\n").find((l) => l.startsWith("{"))
+      if (line !== undefined && out.includes("\n")) {
+        const info = JSON.parse(line) as { base: string; token: string }
+        resolve({ base: info.base, token: info.token, child })
+      }
+    })
+    child.stderr!.on("data", (d) => (err += d))
+    child.on("exit", (code) => reject(new Error(`dashboard exited ${code}: ${err}`)))
+  })
+
+const stop = (s: Served) => new Promise<void>((resolve) => (s.child.exitCode !== null ? resolve() : (s.child.on("exit", () => resolve()), s.child.kill("SIGTERM"))))
+
+const getJson = async (url: string, init?: RequestInit) => {
+  const res = await fetch(url, init)
+  return { status: res.status, body: await res.json() as any }
+}
+
+/** Reads the live feed into `events` until aborted. */
+const follow = (url: string, events: Array<{ event: string; data: any; at: number }>) => {
+  const abort = new AbortController()
+  const done = (async () => {
+    const res = await fetch(url, { signal: abort.signal })
+    assert.strictEqual(res.headers.get("content-type"), "text/event-stream")
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let buffer = ""
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) return
+      buffer += decoder.decode(value, { stream: true })
+      let end: number
+      while ((end = buffer.indexOf("\n\n")) !== -1) {
+        const block = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        const event = /^event: (.*)$/m.exec(block)?.[1]
+        const data = /^data: (.*)$/m.exec(block)?.[1]
+        if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data), at: Date.now() })
+      }
+    }
+  })().catch((e) => {
+    if (!abort.signal.aborted) throw e
+  })
+  return { close: () => (abort.abort(), done) }
+}
+
+describe("spec-orch dashboard", () => {
+  it("streams a run another process starts as it moves through its stages, and serves it in the JSON API", async () => {
+    const p = makeProject({ verification: { check: "test -f src/a.txt" } })
+    const gate = p.signal("go")
+    p.issue("DASH-1", { builder_prompt: `AWAIT ${gate}\nWRITE src/a.txt a`, target_files: ["src/"] })
+    const s = await serve(p)
+    const events: Array<{ event: string; data: any; at: number }> = []
+    const feed = follow(`${s.base}/api/v1/events`, events)
+    try {
+      const run = p.cliAsync("run", "DASH-1", "--auto-approve")
+      // While the agent waits, the run is live in the state snapshot and on the feed.
+      await waitFor(() => events.some((e) => e.event === "run" && e.data.run_id === "DASH-1-r1" && e.data.state === "running" && e.data.stage === "agent"), 60_000)
+      const live = await getJson(`${s.base}/api/v1/state`)
+      assert.strictEqual(live.status, 200)
+      assert.deepStrictEqual(live.body.running.map((r: any) => [r.issue_identifier, r.state, r.stage]), [["DASH-1", "running", "agent"]])
+      assert.strictEqual(live.body.counts.running, 1)
+      writeFileSync(gate, "")
+      const done = await run
+      assert.strictEqual(done.status, 0, done.stderr)
+      await waitFor(() => events.some((e) => e.event === "run" && e.data.run_id === "DASH-1-r1" && e.data.state === "succeeded"), 30_000)
+
+      // The feed carried the run's log as it was written: its stages in order, the step and the verdict.
+      const logged = events.filter((e) => e.event === "log" && e.data.runId === "DASH-1-r1").map((e) => e.data)
+      const started = logged.filter((e) => e.kind === "stage" && e.data.state === "started").map((e) => e.data.stage)
+      assert.includeMembers(started, ["agent", "commit", "verify", "gate"])
+      assert.isBelow(started.indexOf("agent"), started.indexOf("verify"))
+      assert.isTrue(logged.some((e) => e.kind === "step" && e.data.name === "check" && e.data.outcome === "passed"))
+      assert.isTrue(logged.some((e) => e.kind === "verdict" && e.data.mergeable === true))
+      const seqs = logged.map((e) => e.seq)
+      assert.deepStrictEqual(seqs, [...seqs].sort((a, b) => a - b), "log events arrive in order, once each")
+      assert.strictEqual(new Set(seqs).size, seqs.length)
+
+      const state = await getJson(`${s.base}/api/v1/state`)
+      assert.deepStrictEqual(state.body.running, [])
+      const row = state.body.recent.find((r: any) => r.run_id === "DASH-1-r1")
+      assert.strictEqual(row.state, "succeeded")
+      assert.strictEqual(row.verdict, "mergeable")
+
+      const detail = await getJson(`${s.base}/api/v1/runs/DASH-1-r1`)
+      assert.strictEqual(detail.status, 200)
+      assert.deepStrictEqual(detail.body.timeline.slice(0, 4).map((t: any) => [t.stage, t.state]), [["load", "finished"], ["spec", "finished"], ["workspace", "finished"], ["context", "finished"]])
+      assert.deepStrictEqual(detail.body.verification.map((v: any) => [v.name, v.outcome]), [["check", "passed"]])
+      assert.match(detail.body.explain, /\*\*Verdict: MERGEABLE\*\*/)
+      assert.strictEqual(detail.body.report.verdict.status, "mergeable")
+
+      const issue = await getJson(`${s.base}/api/v1/DASH-1`)
+      assert.deepStrictEqual(issue.body.runs.map((r: any) => r.run_id), ["DASH-1-r1"])
+      assert.isTrue(issue.body.runs[0].conditions.some((c: any) => c.condition === "verification" && c.status === "passed"))
+    } finally {
+      await feed.close()
+      await stop(s)
+    }
+  })
+
+  it("puts a run blocked on review in the attention queue; a review with the token unblocks it, one without is refused", async () => {
+    const p = makeProject({ profile: "reviewed" })
+    p.issue("DASH-2", { builder_prompt: "WRITE src/b.txt b", target_files: ["src/"] })
+    assert.strictEqual(p.cli("run", "DASH-2", "--auto-approve").status, 1, "blocked: nobody reviewed it yet")
+    const s = await serve(p)
+    try {
+      const attention = await getJson(`${s.base}/api/v1/attention`)
+      assert.deepStrictEqual(attention.body.map((a: any) => [a.kind, a.issue_id, a.run_id]), [["review", "DASH-2", "DASH-2-r1"]])
+      assert.isTrue(attention.body[0].to_unblock.some((u: string) => /review/.test(u)), JSON.stringify(attention.body[0]))
+      const blocked = await getJson(`${s.base}/api/v1/state`)
+      assert.deepStrictEqual(blocked.body.blocked.map((r: any) => r.run_id), ["DASH-2-r1"])
+      assert.isNotEmpty(blocked.body.blocked[0].to_unblock)
+
+      const review = { verdict: "pass", reviewedBy: "Ada", summary: "looks right" }
+      const refused = await getJson(`${s.base}/api/v1/DASH-2/review`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(review) })
+      assert.strictEqual(refused.status, 401)
+      assert.strictEqual(refused.body.error.code, "unauthorized")
+      const wrong = await getJson(`${s.base}/api/v1/DASH-2/review`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nope" }, body: JSON.stringify(review) })
+      assert.strictEqual(wrong.status, 401)
+      assert.strictEqual((await getJson(`${s.base}/api/v1/DASH-2`)).body.runs[0].state, "blocked", "a refused action changes nothing")
+
+      const ok = await getJson(`${s.base}/api/v1/DASH-2/review`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` }, body: JSON.stringify(review) })
+      assert.strictEqual(ok.status, 200, JSON.stringify(ok.body))
+      assert.strictEqual(ok.body.report.verdict.status, "mergeable")
+      const after = await getJson(`${s.base}/api/v1/DASH-2`)
+      assert.strictEqual(after.body.runs[0].state, "succeeded")
+      assert.strictEqual(after.body.runs[0].verdict, "mergeable")
+      assert.deepStrictEqual((await getJson(`${s.base}/api/v1/attention`)).body, [])
+      // The CLI sees the same verdict: the action went through the same evidence ledger.
+      assert.match(p.cli("status", "DASH-2").stdout, /succeeded/)
+    } finally {
+      await stop(s)
+    }
+  })
+
+  it("answers unknown issues and runs with a JSON error, and serves its page without any outside resource", async () => {
+    const p = makeProject()
+    const s = await serve(p)
+    try {
+      const issue = await getJson(`${s.base}/api/v1/NOPE-9`)
+      assert.strictEqual(issue.status, 404)
+      assert.strictEqual(issue.body.error.code, "issue_not_found")
+      assert.match(issue.body.error.message, /spec-orch run NOPE-9/)
+      const run = await getJson(`${s.base}/api/v1/runs/NOPE-9-r1`)
+      assert.strictEqual(run.status, 404)
+      assert.strictEqual(run.body.error.code, "run_not_found")
+      const bad = await getJson(`${s.base}/api/v1/NOPE-9/review`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` }, body: JSON.stringify({ verdict: "maybe", reviewedBy: "Ada" }) })
+      assert.strictEqual(bad.status, 400)
+      assert.strictEqual(bad.body.error.code, "bad_request")
+      assert.match(bad.body.error.message, /JSON body .*"pass" \| "changes_requested" \| "uncertain"/)
+      const nothing = await getJson(`${s.base}/api/v1/NOPE-9/accept`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` }, body: JSON.stringify({ acceptedBy: "Ada" }) })
+      assert.strictEqual(nothing.status, 409)
+      assert.strictEqual(nothing.body.error.code, "action_refused")
+      assert.match(nothing.body.error.message, /never been run here/)
+      const refresh = await getJson(`${s.base}/api/v1/refresh`, { method: "POST" })
+      assert.strictEqual(refresh.status, 202)
+      assert.strictEqual(refresh.body.queued, true)
+
+      const page = await fetch(`${s.base}/`)
+      assert.strictEqual(page.status, 200)
+      assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'none'; script-src 'self'/)
+      const html = await page.text()
+      assert.notMatch(html, /https?:\/\//, "no CDN: the page loads only its own files")
+      let weight = html.length
+      for (const file of ["/app.js", "/app.css"]) {
+        const res = await fetch(`${s.base}${file}`)
+        assert.strictEqual(res.status, 200, file)
+        const text = await res.text()
+        assert.notMatch(text, /https?:\/\/(?!dashboard)/, `${file} loads nothing from elsewhere`)
+        weight += text.length
+      }
+      assert.isBelow(weight, 200_000, "page weight under 200 KB")
+    } finally {
+      await stop(s)
+    }
+  })
+})

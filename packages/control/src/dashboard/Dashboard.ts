@@ -1,0 +1,377 @@
+/**
+ * The dashboard's read model: what `spec-orch dashboard` shows, computed from the shared stores only
+ * (the run store and its event logs, the run artifacts under `<state dir>/runs/<id>/`, the evidence
+ * ledger's findings and the daemon's retries and dead letters). Nothing here is needed for a run to be
+ * correct, and nothing here is process-local: a run another process started is seen by polling the
+ * store, so `changes` streams it as it moves.
+ */
+import { Project, type RunRecord } from "@spec-orch/contract"
+import { EvidenceLedger } from "@spec-orch/evidence"
+import { Context, Effect, FileSystem, Layer, Option, Path, Schedule, Stream } from "effect"
+import { DaemonStore } from "../daemon/DaemonStore.js"
+import { ProcessToken } from "../run/EngineLock.js"
+import { type RunEvent, RunStore } from "../run/RunStore.js"
+import { ownerAlive } from "../run/Runs.js"
+
+/** Tokens a run used, Symphony's field names. */
+export interface TokensView {
+  readonly input_tokens: number
+  readonly output_tokens: number
+  readonly total_tokens: number
+}
+
+/** One gate condition as the page and clients see it. */
+export interface ConditionView {
+  readonly condition: string
+  readonly required: boolean
+  readonly status: string
+  readonly reason: string
+  readonly unblock: string | null
+}
+
+/** One run, the row every list shows. */
+export interface RunView {
+  readonly run_id: string
+  /** The issue, under both of Symphony's names (spec-orch has one id per issue). */
+  readonly issue_id: string
+  readonly issue_identifier: string
+  readonly run_key: string
+  readonly attempt: number
+  /** queued, running, succeeded, blocked, failed, cancelled, waiting, or interrupted (running, but its process is gone). */
+  readonly state: string
+  readonly stage: string
+  readonly started_at: string
+  readonly updated_at: string
+  readonly finished_at: string | null
+  readonly message: string | null
+  /** mergeable, blocked, or null before the gate judged the run. */
+  readonly verdict: "mergeable" | "blocked" | null
+  readonly adapter: string | null
+  readonly tokens: TokensView | null
+  readonly cost_usd: number | null
+  readonly conditions: ReadonlyArray<ConditionView>
+  /** What would unblock the run, one sentence per failing condition. */
+  readonly to_unblock: ReadonlyArray<string>
+}
+
+/** `GET /api/v1/state`: Symphony's snapshot, extended with blocked runs, stages and verdicts. */
+export interface StateView {
+  readonly generated_at: string
+  readonly counts: { readonly running: number; readonly retrying: number; readonly blocked: number; readonly attention: number }
+  readonly running: ReadonlyArray<RunView>
+  readonly retrying: ReadonlyArray<RetryView>
+  readonly blocked: ReadonlyArray<RunView>
+  /** The latest runs, newest first. */
+  readonly recent: ReadonlyArray<RunView>
+  readonly codex_totals: TokensView & { readonly cost_usd: number; readonly seconds_running: number }
+  readonly rate_limits: null
+}
+
+/** An issue the daemon will try again. */
+export interface RetryView {
+  readonly issue_id: string
+  readonly issue_identifier: string
+  readonly attempt: number
+  readonly due_at: string | null
+  readonly error: string | null
+}
+
+/** `GET /api/v1/<issue>`. */
+export interface IssueView {
+  readonly issue_id: string
+  readonly issue_identifier: string
+  /** The latest run's state. */
+  readonly state: string
+  readonly runs: ReadonlyArray<RunView>
+  readonly findings: ReadonlyArray<unknown>
+}
+
+/** One stage of a run's timeline. */
+export interface StageView {
+  readonly stage: string
+  readonly state: "started" | "finished" | "failed"
+  readonly started_at: string | null
+  readonly finished_at: string | null
+  readonly ms: number | null
+  readonly ok: boolean | null
+  readonly summary: string | null
+}
+
+/** `GET /api/v1/runs/<id>`. */
+export interface RunDetailView {
+  readonly run: RunView
+  readonly timeline: ReadonlyArray<StageView>
+  readonly verification: ReadonlyArray<unknown>
+  readonly findings: ReadonlyArray<unknown>
+  /** explain.md, when the run got that far. */
+  readonly explain: string | null
+  /** report.json, when the run got that far. */
+  readonly report: unknown
+  /** The newest events of the run's log (at most 500), oldest first. */
+  readonly events: ReadonlyArray<RunEvent>
+}
+
+/** One thing that needs a person. */
+export interface AttentionItem {
+  /** review, acceptance, question, blocked, failed, interrupted or dead_letter. */
+  readonly kind: string
+  readonly issue_id: string
+  readonly run_id: string | null
+  readonly since: string
+  /** What is needed, in one sentence. */
+  readonly message: string
+  /** The command (or page action) that resolves it. */
+  readonly to_unblock: ReadonlyArray<string>
+}
+
+/** One Server-Sent Event: a run changed (`run`), or a run logged something (`log`). */
+export interface DashboardEvent {
+  readonly event: "run" | "log"
+  readonly data: unknown
+}
+
+const tokensOf = (r: RunRecord): TokensView | null =>
+  r.inputTokens === undefined && r.outputTokens === undefined
+    ? null
+    : { input_tokens: r.inputTokens ?? 0, output_tokens: r.outputTokens ?? 0, total_tokens: (r.inputTokens ?? 0) + (r.outputTokens ?? 0) }
+
+/** The row of one run; `interrupted` when it says running but the process that owns it is gone. */
+export const runView = (r: RunRecord, interrupted = false): RunView => {
+  const conditions = (r.verdict?.conditions ?? []).map((c) => ({ condition: c.condition, required: c.required, status: c.status, reason: c.reason, unblock: c.unblock ?? null }))
+  return {
+    run_id: r.runId,
+    issue_id: r.issueId,
+    issue_identifier: r.issueId,
+    run_key: r.runKey,
+    attempt: r.attempt,
+    state: interrupted ? "interrupted" : r.status,
+    stage: r.stage,
+    started_at: r.startedAt,
+    updated_at: r.updatedAt,
+    finished_at: r.finishedAt ?? null,
+    message: r.message ?? null,
+    verdict: r.verdict === undefined ? null : r.verdict.mergeable ? "mergeable" : "blocked",
+    adapter: r.adapter ?? null,
+    tokens: tokensOf(r),
+    cost_usd: r.costUsd ?? null,
+    conditions,
+    to_unblock: conditions.filter((c) => c.required && (c.status === "failed" || c.status === "not_judgeable") && c.unblock !== null).map((c) => c.unblock!)
+  }
+}
+
+/** The stage timeline from a run's `stage` events. */
+export const timelineOf = (events: ReadonlyArray<RunEvent>): ReadonlyArray<StageView> => {
+  const stages: Array<{ -readonly [K in keyof StageView]: StageView[K] }> = []
+  for (const e of events) {
+    if (e.kind !== "stage") continue
+    const d = e.data as { stage?: string; state?: string; ms?: number; ok?: boolean; summary?: string; message?: string }
+    if (typeof d.stage !== "string") continue
+    if (d.state === "started") {
+      stages.push({ stage: d.stage, state: "started", started_at: e.at, finished_at: null, ms: null, ok: null, summary: null })
+      continue
+    }
+    let s = stages.findLast((x) => x.stage === d.stage && x.state === "started")
+    if (s === undefined) {
+      s = { stage: d.stage, state: "started", started_at: null, finished_at: null, ms: null, ok: null, summary: null }
+      stages.push(s)
+    }
+    s.state = d.state === "failed" ? "failed" : "finished"
+    s.finished_at = e.at
+    s.ms = typeof d.ms === "number" ? d.ms : null
+    s.ok = d.state === "failed" ? false : typeof d.ok === "boolean" ? d.ok : null
+    s.summary = typeof d.summary === "string" ? d.summary : typeof d.message === "string" ? d.message : null
+  }
+  return stages
+}
+
+const needs = (v: RunView, condition: string) => v.conditions.some((c) => c.condition === condition && c.required && (c.status === "failed" || c.status === "not_judgeable"))
+
+/** What a finished run needs from a person, if anything. */
+export const attentionOf = (v: RunView): AttentionItem | undefined => {
+  const item = (kind: string, message: string, unblock: ReadonlyArray<string>): AttentionItem => ({ kind, issue_id: v.issue_id, run_id: v.run_id, since: v.finished_at ?? v.updated_at, message, to_unblock: unblock })
+  switch (v.state) {
+    case "blocked": {
+      const kind = needs(v, "review") ? "review" : needs(v, "human_acceptance") ? "acceptance" : "blocked"
+      return item(kind, v.message ?? `${v.issue_id} is blocked`, v.to_unblock)
+    }
+    case "waiting":
+      return item("question", v.message ?? `${v.issue_id} waits for an answer`, [`spec-orch spec show ${v.issue_id}`])
+    case "failed":
+      return item("failed", v.message ?? `${v.issue_id} failed`, [`spec-orch logs ${v.issue_id}`, `spec-orch run ${v.issue_id} --new-attempt`])
+    case "interrupted":
+      return item("interrupted", `${v.issue_id}: the process running it is gone; it resumes at its stage (${v.stage})`, [`spec-orch run ${v.issue_id}`])
+    default:
+      return undefined
+  }
+}
+
+/** A run's change fingerprint: what the page would redraw for. */
+const fingerprint = (v: RunView) => `${v.state}|${v.stage}|${v.updated_at}|${v.verdict ?? ""}`
+
+const UNFINISHED = new Set(["queued", "running"])
+
+/** Reads what the dashboard shows. */
+export class Dashboard extends Context.Service<Dashboard, {
+  /** The snapshot of `GET /api/v1/state`. */
+  readonly state: Effect.Effect<StateView>
+  /** One issue's runs, newest first; `undefined` when the store has none. */
+  readonly issue: (issueId: string) => Effect.Effect<IssueView | undefined>
+  /** One run with its timeline, verification, findings and explain.md; `undefined` for an unknown run. */
+  readonly run: (runId: string) => Effect.Effect<RunDetailView | undefined>
+  /** The needs-a-human queue, oldest first. */
+  readonly attention: Effect.Effect<ReadonlyArray<AttentionItem>>
+  /**
+   * Run changes and new log events, polled from the store every `pollMillis` (so runs of other
+   * processes arrive too). Starts with the current state of the latest runs.
+   */
+  readonly changes: (options?: { readonly pollMillis?: number | undefined }) => Stream.Stream<DashboardEvent>
+}>()("@spec-orch/control/Dashboard") {
+  static readonly layer: Layer.Layer<Dashboard, never, RunStore | EvidenceLedger | DaemonStore | ProcessToken | Project | FileSystem.FileSystem | Path.Path> = Layer.effect(
+    Dashboard,
+    Effect.gen(function*() {
+      const store = yield* RunStore
+      const ledger = yield* EvidenceLedger
+      const daemon = yield* DaemonStore
+      const me = yield* ProcessToken
+      const project = yield* Project
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
+
+      const view = (r: RunRecord) =>
+        r.status === "running"
+          ? Effect.map(store.owner(r.runId), (o) => runView(r, !ownerAlive(o, me.host)))
+          : Effect.succeed(runView(r))
+      const views = (records: ReadonlyArray<RunRecord>) => Effect.forEach(records, view)
+      /** The latest attempt of each run key, newest first. */
+      const latestPerKey = (vs: ReadonlyArray<RunView>) => {
+        const seen = new Set<string>()
+        return vs.filter((v) => (seen.has(v.run_key) ? false : (seen.add(v.run_key), true)))
+      }
+      const readText = (file: string) =>
+        fs.readFileString(file).pipe(Effect.map((t): string | null => t), Effect.orElseSucceed((): string | null => null))
+      const artifactsDir = (r: RunRecord) => r.artifactsDir ?? path.join(project.stateDir, "runs", r.runId)
+      const findings = (issueId: string) =>
+        ledger.findings(issueId, { unresolvedOnly: true }).pipe(Effect.orElseSucceed((): ReadonlyArray<unknown> => []))
+
+      const state = Effect.gen(function*() {
+        const all = yield* views(yield* store.list({ limit: 200 }))
+        const latest = latestPerKey(all)
+        const retries = yield* daemon.issues(["retry"])
+        const attention = latest.filter((v) => attentionOf(v) !== undefined).length + (yield* daemon.deadLetters).length
+        const running = all.filter((v) => UNFINISHED.has(v.state))
+        const sum = (f: (v: RunView) => number) => all.reduce((n, v) => n + f(v), 0)
+        const nowMs = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        return {
+          generated_at: yield* nowIso,
+          counts: { running: running.length, retrying: retries.length, blocked: latest.filter((v) => v.state === "blocked").length, attention },
+          running,
+          retrying: retries.map((d) => ({
+            issue_id: d.issueId,
+            issue_identifier: d.issueId,
+            attempt: d.retryCount,
+            due_at: d.retryAt === null ? null : new Date(d.retryAt).toISOString(),
+            error: d.lastError
+          })),
+          blocked: latest.filter((v) => v.state === "blocked"),
+          recent: all.slice(0, 50),
+          codex_totals: {
+            input_tokens: sum((v) => v.tokens?.input_tokens ?? 0),
+            output_tokens: sum((v) => v.tokens?.output_tokens ?? 0),
+            total_tokens: sum((v) => v.tokens?.total_tokens ?? 0),
+            cost_usd: sum((v) => v.cost_usd ?? 0),
+            seconds_running: Math.round(running.reduce((n, v) => n + Math.max(0, nowMs - Date.parse(v.started_at)), 0) / 100) / 10
+          },
+          rate_limits: null
+        } satisfies StateView
+      })
+
+      const issue = (issueId: string) =>
+        Effect.gen(function*() {
+          const runs = yield* views(yield* store.list({ issueId, limit: 100 }))
+          if (runs.length === 0) return undefined
+          return { issue_id: issueId, issue_identifier: issueId, state: runs[0]!.state, runs, findings: yield* findings(issueId) } satisfies IssueView
+        })
+
+      const run = (runId: string) =>
+        Effect.gen(function*() {
+          const r = yield* store.get(runId)
+          if (r === undefined) return undefined
+          const events = yield* store.events(runId)
+          const dir = artifactsDir(r)
+          const reportText = yield* readText(path.join(dir, "report.json"))
+          let report: unknown = null
+          if (reportText !== null) {
+            try {
+              report = JSON.parse(reportText)
+            } catch {
+              report = null
+            }
+          }
+          return {
+            run: yield* view(r),
+            timeline: timelineOf(events),
+            verification: events.filter((e) => e.kind === "step").map((e) => e.data),
+            findings: yield* findings(r.issueId),
+            explain: yield* readText(path.join(dir, "explain.md")),
+            report,
+            events: events.slice(-500)
+          } satisfies RunDetailView
+        })
+
+      const attention = Effect.gen(function*() {
+        const latest = latestPerKey(yield* views(yield* store.list({ limit: 200 })))
+        const dead = (yield* daemon.deadLetters).map((d): AttentionItem => ({
+          kind: "dead_letter",
+          issue_id: d.issueId,
+          run_id: d.lastRunId,
+          since: d.deadAt,
+          message: `the daemon gave up on ${d.issueId} after ${d.attempts} attempt(s): ${d.reason}`,
+          to_unblock: [`spec-orch daemon dlq-retry ${d.issueId}`]
+        }))
+        const items = [...latest.flatMap((v) => Option.toArray(Option.fromNullishOr(attentionOf(v)))), ...dead]
+        return items.sort((a, b) => a.since.localeCompare(b.since))
+      })
+
+      const changes = (options?: { readonly pollMillis?: number | undefined }) =>
+        Stream.unwrap(Effect.sync(() => {
+          const seen = new Map<string, string>()
+          const cursors = new Map<string, number>()
+          let first = true
+          const poll = Effect.gen(function*() {
+            const out: Array<DashboardEvent> = []
+            const vs = yield* views(yield* store.list({ limit: 200 }))
+            for (const v of [...vs].reverse()) {
+              const f = fingerprint(v)
+              if (seen.get(v.run_id) !== f) {
+                seen.set(v.run_id, f)
+                out.push({ event: "run", data: v })
+              }
+            }
+            // The logs of runs that are moving: new events since the last poll. Runs already moving when
+            // the stream starts stream from their end; a run seen later streams from its first event.
+            for (const v of vs) {
+              if (!UNFINISHED.has(v.state) && !cursors.has(v.run_id)) continue
+              if (first && !cursors.has(v.run_id)) {
+                cursors.set(v.run_id, (yield* store.events(v.run_id)).at(-1)?.seq ?? 0)
+                continue
+              }
+              const after = cursors.get(v.run_id) ?? 0
+              const batch = yield* store.events(v.run_id, after)
+              if (batch.length > 0) cursors.set(v.run_id, batch[batch.length - 1]!.seq)
+              if (!UNFINISHED.has(v.state)) cursors.delete(v.run_id)
+              for (const e of batch) out.push({ event: "log", data: e })
+            }
+            first = false
+            return out
+          })
+          return Stream.fromEffect(poll).pipe(
+            Stream.repeat(Schedule.spaced(options?.pollMillis ?? 250)),
+            Stream.flattenIterable
+          )
+        }))
+
+      return Dashboard.of({ state, issue, run, attention, changes })
+    })
+  )
+}

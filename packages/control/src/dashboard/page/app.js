@@ -1,0 +1,145 @@
+// The spec-orch dashboard page: plain JavaScript over the JSON API and the live feed. Everything an
+// issue, an agent or a reviewer wrote is put on the page as text (textContent), never as markup.
+"use strict"
+
+const token = new URLSearchParams(location.hash.slice(1)).get("token") || ""
+const $ = (id) => document.getElementById(id)
+const runs = new Map()
+let selected = null
+
+const el = (tag, props, ...children) => {
+  const node = document.createElement(tag)
+  for (const [k, v] of Object.entries(props || {})) {
+    if (k === "className") node.className = v
+    else if (k === "onclick") node.addEventListener("click", v)
+    else node.setAttribute(k, v)
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c)))
+  return node
+}
+
+const api = async (path, init) => {
+  const headers = Object.assign({ accept: "application/json" }, init && init.body ? { "content-type": "application/json" } : {}, token ? { authorization: "Bearer " + token } : {})
+  const res = await fetch(path, Object.assign({}, init, { headers }))
+  const body = await res.json().catch(() => null)
+  if (!res.ok) throw new Error(body && body.error ? body.error.message : res.status + " " + res.statusText)
+  return body
+}
+
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "")
+const tokens = (t) => (t ? t.total_tokens.toLocaleString() : "")
+const cost = (c) => (c == null ? "" : "$" + c.toFixed(2))
+
+function renderRuns() {
+  const body = $("runs").tBodies[0]
+  const rows = [...runs.values()].sort((a, b) => (a.started_at < b.started_at ? 1 : -1)).slice(0, 100)
+  body.replaceChildren(...rows.map((r) => {
+    const tr = el("tr", { className: "row" + (r.run_id === selected ? " selected" : ""), "data-run": r.run_id, onclick: () => openRun(r.run_id) },
+      el("td", {}, r.issue_id),
+      el("td", {}, r.run_id),
+      el("td", { className: "state-" + r.state }, r.state),
+      el("td", {}, r.stage),
+      el("td", { className: r.verdict ? "verdict-" + r.verdict : "" }, r.verdict || ""),
+      el("td", {}, tokens(r.tokens)),
+      el("td", {}, cost(r.cost_usd)),
+      el("td", {}, when(r.started_at)))
+    return tr
+  }))
+}
+
+async function loadState() {
+  const state = await api("/api/v1/state")
+  for (const r of state.recent) runs.set(r.run_id, r)
+  for (const r of state.running) runs.set(r.run_id, r)
+  const t = state.codex_totals
+  $("totals").textContent = state.counts.running + " running, " + state.counts.blocked + " blocked; " + t.total_tokens.toLocaleString() + " tokens" + (t.cost_usd ? ", $" + t.cost_usd.toFixed(2) : "")
+  renderRuns()
+}
+
+async function loadAttention() {
+  const items = await api("/api/v1/attention")
+  $("attention-count").textContent = String(items.length)
+  const list = $("attention")
+  if (items.length === 0) return list.replaceChildren(el("li", { className: "muted" }, "Nothing needs you."))
+  list.replaceChildren(...items.map((a) =>
+    el("li", { "data-issue": a.issue_id, onclick: () => a.run_id && openRun(a.run_id) },
+      el("span", { className: "kind" }, a.kind.replace("_", " ")),
+      el("strong", {}, a.issue_id), " ", a.message,
+      ...a.to_unblock.map((u) => el("div", { className: "muted" }, "\u2192 " + u)))))
+}
+
+async function openRun(runId) {
+  selected = runId
+  renderRuns()
+  const d = await api("/api/v1/runs/" + encodeURIComponent(runId))
+  $("detail").hidden = false
+  $("detail-id").textContent = d.run.run_id
+  $("detail-summary").replaceChildren(
+    el("span", { className: "state-" + d.run.state }, d.run.state), " at ", d.run.stage, d.run.message ? " \u2014 " + d.run.message : "")
+  $("timeline").replaceChildren(...d.timeline.map((s) =>
+    el("li", { className: "stage-" + s.state, title: s.summary || "" }, s.stage + (s.ms != null ? " " + (s.ms / 1000).toFixed(1) + "s" : "") + (s.state === "failed" ? " \u2717" : s.state === "finished" ? " \u2713" : " \u2026"))))
+  $("conditions").tBodies[0].replaceChildren(...d.run.conditions.filter((c) => c.status !== "disabled").map((c) =>
+    el("tr", {}, el("td", {}, c.condition), el("td", { className: "cond-" + c.status }, c.status), el("td", {}, c.reason), el("td", {}, c.status === "passed" ? "" : c.unblock || ""))))
+  $("steps").tBodies[0].replaceChildren(...d.verification.map((s) =>
+    el("tr", {}, el("td", {}, s.name), el("td", { className: s.outcome === "passed" ? "cond-passed" : "cond-failed" }, s.outcome), el("td", {}, s.exitCode), el("td", {}, s.durationMs != null ? (s.durationMs / 1000).toFixed(1) + "s" : ""), el("td", {}, Array.isArray(s.command) ? s.command.join(" ") : s.command || ""))))
+  $("findings").replaceChildren(...(d.findings.length ? d.findings.map((f) => el("li", {}, "[" + f.severity + "] " + f.description + (f.filePath ? " (" + f.filePath + (f.line ? ":" + f.line : "") + ")" : ""))) : [el("li", { className: "muted" }, "none")]))
+  $("explain").textContent = d.explain || "(no explain.md yet)"
+  $("log").textContent = d.events.map(logLine).join("\n")
+  $("actions").hidden = !(d.run.state === "blocked" || d.run.state === "succeeded")
+  $("token-missing").hidden = !!token
+}
+
+function logLine(e) {
+  const d = e.data || {}
+  const text = e.kind === "stage" ? d.stage + " " + d.state + (d.summary ? ": " + d.summary : d.message ? ": " + d.message : "")
+    : e.kind === "note" ? d.text
+    : e.kind === "step" ? "verify " + d.name + ": " + d.outcome
+    : e.kind === "verdict" ? (d.mergeable ? "MERGEABLE" : "BLOCKED by " + [].concat(d.failed || [], d.notJudgeable || []).join(", "))
+    : JSON.stringify(d)
+  return e.at.slice(11, 19) + " " + e.kind.padEnd(7) + " " + text
+}
+
+async function act(kind, form) {
+  const f = new FormData(form)
+  const issue = runs.get(selected).issue_id
+  const body = kind === "review"
+    ? { verdict: f.get("verdict"), reviewedBy: f.get("who"), ...(f.get("summary") ? { summary: f.get("summary") } : {}) }
+    : { acceptedBy: f.get("who"), ...(f.get("note") ? { note: f.get("note") } : {}) }
+  try {
+    const r = await api("/api/v1/" + encodeURIComponent(issue) + "/" + kind, { method: "POST", body: JSON.stringify(body) })
+    $("action-result").textContent = "recorded; the gate now says " + (r.report.verdict.mergeable ? "MERGEABLE" : "BLOCKED: " + r.report.verdict.headline)
+  } catch (e) {
+    $("action-result").textContent = e.message
+  }
+  await Promise.all([loadState(), loadAttention(), openRun(selected)])
+}
+
+let attentionTimer = null
+function connect() {
+  const feed = new EventSource("/api/v1/events" + (token ? "?token=" + encodeURIComponent(token) : ""))
+  feed.onopen = () => { $("live").textContent = "live"; $("live").className = "pill on" }
+  feed.onerror = () => { $("live").textContent = "reconnecting"; $("live").className = "pill off" }
+  feed.addEventListener("run", (m) => {
+    const r = JSON.parse(m.data)
+    runs.set(r.run_id, r)
+    renderRuns()
+    clearTimeout(attentionTimer)
+    attentionTimer = setTimeout(() => loadAttention().catch(() => {}), 200)
+    if (r.run_id === selected) openRun(selected).catch(() => {})
+  })
+  feed.addEventListener("log", (m) => {
+    const e = JSON.parse(m.data)
+    if (e.runId !== selected) return
+    const log = $("log")
+    log.textContent += (log.textContent ? "\n" : "") + logLine(e)
+  })
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("detail-close").addEventListener("click", () => { selected = null; $("detail").hidden = true; renderRuns() })
+  $("copy-log").addEventListener("click", (e) => { e.preventDefault(); navigator.clipboard && navigator.clipboard.writeText($("log").textContent) })
+  $("review-form").addEventListener("submit", (e) => { e.preventDefault(); act("review", e.target) })
+  $("accept-form").addEventListener("submit", (e) => { e.preventDefault(); act("accept", e.target) })
+  Promise.all([loadState(), loadAttention()]).catch((e) => { $("totals").textContent = e.message })
+  connect()
+})
