@@ -5,7 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ChildProcess } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { makeProject, type TestProject, waitFor } from "./utils/project.js"
 
 interface Served {
@@ -158,8 +159,16 @@ describe("spec-orch dashboard", () => {
 
   it("answers unknown issues and runs with a JSON error, and serves its page without any outside resource", async () => {
     const p = makeProject()
+    const hostile = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>`
+    p.issue("DASH-3", { builder_prompt: "WRITE src/c.txt c", target_files: ["src/"] })
+    const fixture = join(p.root, "fixtures/issues/DASH-3.json")
+    writeFileSync(fixture, JSON.stringify({ ...JSON.parse(readFileSync(fixture, "utf8")), title: hostile }))
+    assert.strictEqual(p.cli("run", "DASH-3", "--auto-approve").status, 0)
     const s = await serve(p)
     try {
+      // A hostile title is data: the API returns it as it is, and the page only ever sets text.
+      const shown = await getJson(`${s.base}/api/v1/DASH-3`)
+      assert.strictEqual(shown.body.runs[0].title, hostile)
       const issue = await getJson(`${s.base}/api/v1/NOPE-9`)
       assert.strictEqual(issue.status, 404)
       assert.strictEqual(issue.body.error.code, "issue_not_found")
@@ -190,6 +199,7 @@ describe("spec-orch dashboard", () => {
         assert.strictEqual(res.status, 200, file)
         const text = await res.text()
         assert.notMatch(text, /https?:\/\/(?!dashboard)/, `${file} loads nothing from elsewhere`)
+        assert.notMatch(text, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, `${file} never turns text into markup or code`)
         weight += text.length
       }
       assert.isBelow(weight, 200_000, "page weight under 200 KB")

@@ -5,7 +5,7 @@
  * correct, and nothing here is process-local: a run another process started is seen by polling the
  * store, so `changes` streams it as it moves.
  */
-import { Project, type RunRecord } from "@spec-orch/contract"
+import { Project, type RunRecord, Specs, unresolvedBlocking } from "@spec-orch/contract"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Context, Effect, FileSystem, Layer, Option, Path, Schedule, Stream } from "effect"
 import { DaemonStore } from "../daemon/DaemonStore.js"
@@ -35,6 +35,8 @@ export interface RunView {
   /** The issue, under both of Symphony's names (spec-orch has one id per issue). */
   readonly issue_id: string
   readonly issue_identifier: string
+  /** The issue's title from its spec snapshot, when known: text, never markup. */
+  readonly title: string | null
   readonly run_key: string
   readonly attempt: number
   /** queued, running, succeeded, blocked, failed, cancelled, waiting, or interrupted (running, but its process is gone). */
@@ -136,12 +138,13 @@ const tokensOf = (r: RunRecord): TokensView | null =>
     : { input_tokens: r.inputTokens ?? 0, output_tokens: r.outputTokens ?? 0, total_tokens: (r.inputTokens ?? 0) + (r.outputTokens ?? 0) }
 
 /** The row of one run; `interrupted` when it says running but the process that owns it is gone. */
-export const runView = (r: RunRecord, interrupted = false): RunView => {
+export const runView = (r: RunRecord, interrupted = false, title: string | null = null): RunView => {
   const conditions = (r.verdict?.conditions ?? []).map((c) => ({ condition: c.condition, required: c.required, status: c.status, reason: c.reason, unblock: c.unblock ?? null }))
   return {
     run_id: r.runId,
     issue_id: r.issueId,
     issue_identifier: r.issueId,
+    title,
     run_key: r.runKey,
     attempt: r.attempt,
     state: interrupted ? "interrupted" : r.status,
@@ -226,7 +229,7 @@ export class Dashboard extends Context.Service<Dashboard, {
    */
   readonly changes: (options?: { readonly pollMillis?: number | undefined }) => Stream.Stream<DashboardEvent>
 }>()("@spec-orch/control/Dashboard") {
-  static readonly layer: Layer.Layer<Dashboard, never, RunStore | EvidenceLedger | DaemonStore | ProcessToken | Project | FileSystem.FileSystem | Path.Path> = Layer.effect(
+  static readonly layer: Layer.Layer<Dashboard, never, RunStore | EvidenceLedger | DaemonStore | ProcessToken | Project | Specs | FileSystem.FileSystem | Path.Path> = Layer.effect(
     Dashboard,
     Effect.gen(function*() {
       const store = yield* RunStore
@@ -234,15 +237,44 @@ export class Dashboard extends Context.Service<Dashboard, {
       const daemon = yield* DaemonStore
       const me = yield* ProcessToken
       const project = yield* Project
+      const specs = yield* Specs
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
 
+      // Titles come from the spec snapshots, read once per issue (a missing one is looked for again after 5 s).
+      const titles = new Map<string, { readonly title: string | null; readonly at: number }>()
+      const titleOf = (issueId: string) =>
+        Effect.gen(function*() {
+          const nowMs = yield* Effect.clockWith((c) => c.currentTimeMillis)
+          const known = titles.get(issueId)
+          if (known !== undefined && (known.title !== null || nowMs - known.at < 5_000)) return known.title
+          const snapshot = yield* specs.get(issueId).pipe(Effect.orElseSucceed(() => undefined))
+          const heading = snapshot?.content.split("\n", 1)[0]?.match(/^#\s+(.*)$/)?.[1]
+          const title = heading === undefined ? null : heading.startsWith(`${issueId}: `) ? heading.slice(issueId.length + 2) : heading
+          titles.set(issueId, { title, at: nowMs })
+          return title
+        })
       const view = (r: RunRecord) =>
-        r.status === "running"
-          ? Effect.map(store.owner(r.runId), (o) => runView(r, !ownerAlive(o, me.host)))
-          : Effect.succeed(runView(r))
+        Effect.gen(function*() {
+          const title = yield* titleOf(r.issueId)
+          const interrupted = r.status === "running" && !ownerAlive(yield* store.owner(r.runId), me.host)
+          return runView(r, interrupted, title)
+        })
       const views = (records: ReadonlyArray<RunRecord>) => Effect.forEach(records, view)
+      // The latest runs, kept in memory and brought up to date with what changed since the last look
+      // (re-reading the last 2 s, so a write another process committed late is not missed).
+      const cache = new Map<string, RunRecord>()
+      let cursor: string | undefined
+      const latestRecords = Effect.gen(function*() {
+        const changed = cursor === undefined ? yield* store.list({ limit: 200 }) : yield* store.updatedSince(new Date(Date.parse(cursor) - 2_000).toISOString())
+        for (const r of changed) {
+          cache.set(r.runId, r)
+          if (cursor === undefined || r.updatedAt > cursor) cursor = r.updatedAt
+        }
+        cursor ??= new Date(0).toISOString()
+        return [...cache.values()].sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0)).slice(0, 200)
+      })
       /** The latest attempt of each run key, newest first. */
       const latestPerKey = (vs: ReadonlyArray<RunView>) => {
         const seen = new Set<string>()
@@ -255,7 +287,7 @@ export class Dashboard extends Context.Service<Dashboard, {
         ledger.findings(issueId, { unresolvedOnly: true }).pipe(Effect.orElseSucceed((): ReadonlyArray<unknown> => []))
 
       const state = Effect.gen(function*() {
-        const all = yield* views(yield* store.list({ limit: 200 }))
+        const all = yield* views(yield* latestRecords)
         const latest = latestPerKey(all)
         const retries = yield* daemon.issues(["retry"])
         const attention = latest.filter((v) => attentionOf(v) !== undefined).length + (yield* daemon.deadLetters).length
@@ -320,7 +352,7 @@ export class Dashboard extends Context.Service<Dashboard, {
         })
 
       const attention = Effect.gen(function*() {
-        const latest = latestPerKey(yield* views(yield* store.list({ limit: 200 })))
+        const latest = latestPerKey(yield* views(yield* latestRecords))
         const dead = (yield* daemon.deadLetters).map((d): AttentionItem => ({
           kind: "dead_letter",
           issue_id: d.issueId,
@@ -329,7 +361,23 @@ export class Dashboard extends Context.Service<Dashboard, {
           message: `the daemon gave up on ${d.issueId} after ${d.attempts} attempt(s): ${d.reason}`,
           to_unblock: [`spec-orch daemon dlq-retry ${d.issueId}`]
         }))
-        const items = [...latest.flatMap((v) => Option.toArray(Option.fromNullishOr(attentionOf(v)))), ...dead]
+        const items: Array<AttentionItem> = []
+        for (const v of latest) {
+          const item = attentionOf(v)
+          if (item === undefined) continue
+          if (item.kind !== "question") {
+            items.push(item)
+            continue
+          }
+          // A waiting run: name the questions and how to answer each.
+          const open = Option.fromNullishOr(yield* specs.get(v.issue_id).pipe(Effect.orElseSucceed(() => undefined))).pipe(Option.map(unresolvedBlocking), Option.getOrElse(() => []))
+          items.push(open.length === 0 ? item : {
+            ...item,
+            message: `${v.issue_id} waits for ${open.length} answer(s): ${open.map((q) => `${q.id} "${q.text}"`).join("; ")}`,
+            to_unblock: open.map((q) => `spec-orch questions answer ${v.issue_id} ${q.id} --answer …`)
+          })
+        }
+        items.push(...dead)
         return items.sort((a, b) => a.since.localeCompare(b.since))
       })
 
@@ -340,7 +388,7 @@ export class Dashboard extends Context.Service<Dashboard, {
           let first = true
           const poll = Effect.gen(function*() {
             const out: Array<DashboardEvent> = []
-            const vs = yield* views(yield* store.list({ limit: 200 }))
+            const vs = yield* views(yield* latestRecords)
             for (const v of [...vs].reverse()) {
               const f = fingerprint(v)
               if (seen.get(v.run_id) !== f) {

@@ -35,7 +35,7 @@ function renderRuns() {
   const rows = [...runs.values()].sort((a, b) => (a.started_at < b.started_at ? 1 : -1)).slice(0, 100)
   body.replaceChildren(...rows.map((r) => {
     const tr = el("tr", { className: "row" + (r.run_id === selected ? " selected" : ""), "data-run": r.run_id, onclick: () => openRun(r.run_id) },
-      el("td", {}, r.issue_id),
+      el("td", {}, el("strong", {}, r.issue_id), r.title ? el("div", { className: "muted title" }, r.title) : ""),
       el("td", {}, r.run_id),
       el("td", { className: "state-" + r.state }, r.state),
       el("td", {}, r.stage),
@@ -73,7 +73,7 @@ async function openRun(runId) {
   renderRuns()
   const d = await api("/api/v1/runs/" + encodeURIComponent(runId))
   $("detail").hidden = false
-  $("detail-id").textContent = d.run.run_id
+  $("detail-id").textContent = d.run.run_id + (d.run.title ? " \u2014 " + d.run.title : "")
   $("detail-summary").replaceChildren(
     el("span", { className: "state-" + d.run.state }, d.run.state), " at ", d.run.stage, d.run.message ? " \u2014 " + d.run.message : "")
   $("timeline").replaceChildren(...d.timeline.map((s) =>
