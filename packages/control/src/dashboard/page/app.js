@@ -95,8 +95,24 @@ function logLine(e) {
     : e.kind === "note" ? d.text
     : e.kind === "step" ? "verify " + d.name + ": " + d.outcome
     : e.kind === "verdict" ? (d.mergeable ? "MERGEABLE" : "BLOCKED by " + [].concat(d.failed || [], d.notJudgeable || []).join(", "))
+    : e.kind === "agent" ? agentLine(d)
     : JSON.stringify(d)
   return e.at.slice(11, 19) + " " + e.kind.padEnd(7) + " " + text
+}
+
+// One line for an agent's event (message, tool call, command, file change, ...).
+function agentLine(d) {
+  switch (d._tag) {
+    case "message": case "reasoning": return d._tag + ": " + d.text
+    case "tool_call": return "tool " + d.name
+    case "tool_result": return "tool " + (d.name || d.id) + (d.error ? " failed: " + d.error : " done")
+    case "command": return "$ " + d.command + (d.exitCode != null ? " (exit " + d.exitCode + ")" : "")
+    case "file_change": return d.kind + " " + d.path
+    case "plan": return "plan: " + d.entries.map((p) => "[" + p.status + "] " + p.text).join("; ")
+    case "turn_end": return "turn ended: " + d.reason
+    case "error": return "error: " + d.message
+    default: return JSON.stringify(d)
+  }
 }
 
 async function act(kind, form) {
