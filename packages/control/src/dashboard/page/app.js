@@ -96,9 +96,12 @@ function logLine(e) {
     : e.kind === "step" ? "verify " + d.name + ": " + d.outcome
     : e.kind === "verdict" ? (d.mergeable ? "MERGEABLE" : "BLOCKED by " + [].concat(d.failed || [], d.notJudgeable || []).join(", "))
     : e.kind === "agent" ? agentLine(d)
-    : JSON.stringify(d)
+    : e.kind === "agent-outcome" && d.outcome ? "agent " + d.outcome.kind + (d.outcome.filesChanged ? ", " + d.outcome.filesChanged.length + " file(s) changed" : "")
+    : short(JSON.stringify(d))
   return e.at.slice(11, 19) + " " + e.kind.padEnd(7) + " " + text
 }
+
+const short = (text) => (text.length > 300 ? text.slice(0, 300) + "\u2026" : text)
 
 // One line for an agent's event (message, tool call, command, file change, ...).
 function agentLine(d) {
@@ -111,7 +114,7 @@ function agentLine(d) {
     case "plan": return "plan: " + d.entries.map((p) => "[" + p.status + "] " + p.text).join("; ")
     case "turn_end": return "turn ended: " + d.reason
     case "error": return "error: " + d.message
-    default: return JSON.stringify(d)
+    default: return short(JSON.stringify(d))
   }
 }
 
@@ -140,7 +143,7 @@ function connect() {
     runs.set(r.run_id, r)
     renderRuns()
     clearTimeout(attentionTimer)
-    attentionTimer = setTimeout(() => loadAttention().catch(() => {}), 200)
+    attentionTimer = setTimeout(() => Promise.all([loadState(), loadAttention()]).catch(() => {}), 200)
     if (r.run_id === selected) openRun(selected).catch(() => {})
   })
   feed.addEventListener("log", (m) => {
