@@ -157,6 +157,27 @@ describe("spec-orch dashboard", () => {
     }
   })
 
+  it("listening beyond loopback, answers no API call without the token", async () => {
+    const p = makeProject()
+    const s = await serve(p, "--host", "0.0.0.0")
+    try {
+      const local = s.base.replace(/\/\/[^:/]+|\/\/\[[^\]]+\]/, "//127.0.0.1")
+      const open = await getJson(`${local}/api/v1/state`)
+      assert.strictEqual(open.status, 401)
+      assert.strictEqual(open.body.error.code, "unauthorized")
+      assert.strictEqual((await fetch(`${local}/api/v1/events`)).status, 401)
+      const authorized = await getJson(`${local}/api/v1/state`, { headers: { authorization: `Bearer ${s.token}` } })
+      assert.strictEqual(authorized.status, 200)
+      assert.deepStrictEqual(authorized.body.running, [])
+      const abort = new AbortController()
+      const feed = await fetch(`${local}/api/v1/events?token=${s.token}`, { signal: abort.signal })
+      assert.strictEqual(feed.status, 200, "the feed takes the token as a query parameter (EventSource sends no headers)")
+      abort.abort()
+    } finally {
+      await stop(s)
+    }
+  })
+
   it("answers unknown issues and runs with a JSON error, and serves its page without any outside resource", async () => {
     const p = makeProject()
     const hostile = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>`

@@ -389,11 +389,12 @@ export class Dashboard extends Context.Service<Dashboard, {
           const poll = Effect.gen(function*() {
             const out: Array<DashboardEvent> = []
             const vs = yield* views(yield* latestRecords)
-            for (const v of [...vs].reverse()) {
+            // The first look sends the 50 newest runs and every moving one; later looks, what changed.
+            for (const [i, v] of [...vs.entries()].reverse()) {
               const f = fingerprint(v)
               if (seen.get(v.run_id) !== f) {
                 seen.set(v.run_id, f)
-                out.push({ event: "run", data: v })
+                if (!first || i < 50 || UNFINISHED.has(v.state)) out.push({ event: "run", data: v })
               }
             }
             // The logs of runs that are moving: new events since the last poll. Runs already moving when

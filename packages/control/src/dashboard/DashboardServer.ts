@@ -51,12 +51,19 @@ const PAGE_FILES: Readonly<Record<string, string>> = {
 }
 const CONTENT_TYPES: Readonly<Record<string, string>> = { html: "text/html; charset=utf-8", js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" }
 
+/** Compares in time independent of where the strings differ. */
+const sameSecret = (given: string, token: string): boolean => {
+  let diff = given.length ^ token.length
+  for (let i = 0; i < token.length; i++) diff |= (given.charCodeAt(i) | 0) ^ token.charCodeAt(i)
+  return diff === 0
+}
+
 /** Whether `request` carries the token (bearer header, or `?token=` for the live feed). */
 const hasToken = (request: HttpServerRequest.HttpServerRequest, token: string): boolean => {
   const header = request.headers["authorization"] ?? ""
-  if (header === `Bearer ${token}`) return true
+  if (header.startsWith("Bearer ") && sameSecret(header.slice(7), token)) return true
   const query = new URL(request.url, "http://dashboard").searchParams.get("token")
-  return query === token
+  return query !== null && sameSecret(query, token)
 }
 
 const sse = (e: { readonly event: string; readonly data: unknown }, id: number) => `event: ${e.event}\nid: ${id}\ndata: ${JSON.stringify(e.data)}\n\n`
@@ -100,7 +107,8 @@ export const DashboardRoutes = (options: DashboardOptions) => {
     let id = 0
     const body = Stream.concat(
       Stream.make(": spec-orch dashboard\n\n"),
-      dashboard.changes({ pollMillis: options.pollMillis }).pipe(Stream.map((e) => sse(e, ++id)))
+      // A comment every 15 s keeps an idle feed open through proxies and finds clients that left.
+      Stream.merge(dashboard.changes({ pollMillis: options.pollMillis }).pipe(Stream.map((e) => sse(e, ++id))), Stream.tick("15 seconds").pipe(Stream.drop(1), Stream.as(": ping\n\n")))
     ).pipe(Stream.encodeText)
     return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache", "x-accel-buffering": "no" } })
   }))
