@@ -9,7 +9,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { chromium } from "playwright-core"
-import { makeProject, waitFor } from "./utils/project.js"
+import { makeMissionProject } from "./utils/mission-project.js"
+import { makeProject, type TestProject, waitFor } from "./utils/project.js"
 
 // Evaluated in the page, where these exist (the test project compiles without the DOM's types).
 declare const document: { querySelector: (s: string) => { textContent: string | null } | null; querySelectorAll: (s: string) => ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }> }
@@ -17,6 +18,20 @@ declare const window: unknown
 
 const CHROMIUM = process.env["SPEC_ORCH_CHROMIUM"] ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p)) ?? "/usr/bin/chromium"
 const SHOTS = join(import.meta.dirname, "../test-results/dashboard")
+
+/** Starts `spec-orch dashboard` and resolves with the URL it printed. */
+const serve = (p: Pick<TestProject, "spawn">) => {
+  const child = p.spawn("dashboard", "--json")
+  const url = new Promise<string>((resolve, reject) => {
+    let out = ""
+    child.stdout!.on("data", (d) => {
+      out += d
+      if (out.includes("\n")) resolve((JSON.parse(out.split("\n")[0]!) as { url: string }).url)
+    })
+    child.on("exit", (code) => reject(new Error(`dashboard exited ${code}`)))
+  })
+  return { child, url }
+}
 
 describe("the dashboard page", () => {
   it("follows a run another process started, shows a hostile title as text, and records a review", async () => {
@@ -29,15 +44,8 @@ describe("the dashboard page", () => {
     const fixture = join(p.root, "fixtures/issues/PAGE-1.json")
     writeFileSync(fixture, JSON.stringify({ ...JSON.parse(readFileSync(fixture, "utf8")), title: hostile }))
 
-    const dashboard = p.spawn("dashboard", "--json")
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ""
-      dashboard.stdout!.on("data", (d) => {
-        out += d
-        if (out.includes("\n")) resolve((JSON.parse(out.split("\n")[0]!) as { url: string }).url)
-      })
-      dashboard.on("exit", (code) => reject(new Error(`dashboard exited ${code}`)))
-    })
+    const { child: dashboard, url: served } = serve(p)
+    const url = await served
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] })
     try {
       const page = await browser.newPage()
@@ -83,6 +91,39 @@ describe("the dashboard page", () => {
       await page.screenshot({ path: join(SHOTS, "3-reviewed.png"), fullPage: true })
       assert.deepStrictEqual(errors, [], "no script errors on the page")
       await waitFor(() => /succeeded/.test(p.cli("status", "PAGE-1").stdout), 5_000)
+    } finally {
+      await browser.close()
+      dashboard.kill("SIGTERM")
+    }
+  })
+
+  it("shows a mission's progress and its waves of packets, and opens a packet's run", async () => {
+    assert.isTrue(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does), or set SPEC_ORCH_CHROMIUM`)
+    mkdirSync(SHOTS, { recursive: true })
+    const p = makeMissionProject()
+    p.mission("two", [
+      [{ id: "a", files: ["a/"], prompt: "WRITE a/x.txt x" }],
+      [{ id: "b", files: ["b/"], dependsOn: ["a"], prompt: "WRITE b/y.txt y" }]
+    ])
+    assert.strictEqual(p.cli("run-plan", "two").status, 0)
+    const { child: dashboard, url } = serve(p)
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] })
+    try {
+      const page = await browser.newPage()
+      const errors: Array<string> = []
+      page.on("pageerror", (e) => errors.push(e.message))
+      await page.goto(await url)
+      await page.waitForFunction(() => document.querySelector("#missions li[data-mission='two']")?.textContent?.includes("2/2 packets") === true)
+      await page.click("#missions li[data-mission='two']")
+      await page.waitForSelector("#waves li[data-packet='b']")
+      const waves = await page.evaluate(() => [...document.querySelectorAll("#waves > li")].map((w) => w.textContent))
+      assert.strictEqual(waves.length, 2)
+      assert.match(waves[0]!, /a succeeded/)
+      assert.match(waves[1]!, /b succeeded/)
+      await page.screenshot({ path: join(SHOTS, "4-mission.png"), fullPage: true })
+      await page.click("#waves li[data-packet='b']")
+      await page.waitForFunction(() => document.querySelector("#detail-id")?.textContent?.startsWith("two.b-r1") === true)
+      assert.deepStrictEqual(errors, [], "no script errors on the page")
     } finally {
       await browser.close()
       dashboard.kill("SIGTERM")

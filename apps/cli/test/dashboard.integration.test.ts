@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import type { ChildProcess } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { makeMissionProject } from "./utils/mission-project.js"
 import { makeProject, type TestProject, waitFor } from "./utils/project.js"
 
 interface Served {
@@ -16,7 +17,7 @@ interface Served {
 }
 
 /** Starts the dashboard on a free port and resolves once it printed where it listens. */
-const serve = (p: TestProject, ...args: Array<string>): Promise<Served> =>
+const serve = (p: Pick<TestProject, "spawn">, ...args: Array<string>): Promise<Served> =>
   new Promise((resolve, reject) => {
     const child = p.spawn("dashboard", "--json", ...args)
     let out = ""
@@ -152,6 +153,34 @@ describe("spec-orch dashboard", () => {
       assert.deepStrictEqual((await getJson(`${s.base}/api/v1/attention`)).body, [])
       // The CLI sees the same verdict: the action went through the same evidence ledger.
       assert.match(p.cli("status", "DASH-2").stdout, /succeeded/)
+    } finally {
+      await stop(s)
+    }
+  })
+
+  it("shows a mission as waves of packets with their runs and integration", async () => {
+    const p = makeMissionProject()
+    p.mission("two", [
+      [{ id: "a", files: ["a/"], prompt: "WRITE a/x.txt x" }],
+      [{ id: "b", files: ["b/"], dependsOn: ["a"], prompt: "WRITE b/y.txt y" }]
+    ])
+    const r = p.cli("run-plan", "two")
+    assert.strictEqual(r.status, 0, r.stderr)
+    const s = await serve(p)
+    try {
+      const list = await getJson(`${s.base}/api/v1/missions`)
+      assert.deepStrictEqual(list.body.map((m: any) => [m.mission_id, m.status, m.packets, m.counts?.succeeded]), [["two", "completed", 2, 2]])
+      const mission = await getJson(`${s.base}/api/v1/missions/two`)
+      assert.strictEqual(mission.status, 200)
+      assert.strictEqual(mission.body.mission_run.outcome, "completed")
+      assert.deepStrictEqual(
+        mission.body.waves.map((w: any) => w.packets.map((x: any) => [x.packet_id, x.state, x.run?.run_id, x.run?.verdict, x.integration?.outcome])),
+        [[["a", "succeeded", "two.a-r1", "mergeable", "merged"]], [["b", "succeeded", "two.b-r1", "mergeable", "merged"]]]
+      )
+      assert.deepStrictEqual(mission.body.waves[1].packets[0].depends_on, ["a"])
+      const unknown = await getJson(`${s.base}/api/v1/missions/nope`)
+      assert.strictEqual(unknown.status, 404)
+      assert.strictEqual(unknown.body.error.code, "mission_not_found")
     } finally {
       await stop(s)
     }

@@ -5,10 +5,13 @@
  * correct, and nothing here is process-local: a run another process started is seen by polling the
  * store, so `changes` streams it as it moves.
  */
-import { Project, type RunRecord, Specs, unresolvedBlocking } from "@spec-orch/contract"
+import { type FileMissing, type InvalidFile, Missions, type MissionsError, Project, type RunRecord, Specs, unresolvedBlocking } from "@spec-orch/contract"
+import type { Plans } from "@spec-orch/task"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Context, Effect, FileSystem, Layer, Option, Path, Schedule, Stream } from "effect"
 import { DaemonStore } from "../daemon/DaemonStore.js"
+import { missionStatus, type MissionStatusView } from "../mission/MissionStatus.js"
+import type { MissionStore } from "../mission/MissionStore.js"
 import { ProcessToken } from "../run/EngineLock.js"
 import { type RunEvent, RunStore } from "../run/RunStore.js"
 import { ownerAlive } from "../run/Runs.js"
@@ -111,6 +114,49 @@ export interface RunDetailView {
   readonly report: unknown
   /** The newest events of the run's log (at most 500), oldest first. */
   readonly events: ReadonlyArray<RunEvent>
+}
+
+/** One mission in `GET /api/v1/missions`. */
+export interface MissionSummaryView {
+  readonly mission_id: string
+  readonly title: string
+  /** mission.json's status (drafting, approved, in_progress, completed, failed, archived). */
+  readonly status: string
+  readonly spec_state: string
+  /** Packets per state (not-started, running, interrupted, succeeded, blocked, failed, waiting, skipped); null before there is a usable plan. */
+  readonly counts: Readonly<Record<string, number>> | null
+  readonly packets: number | null
+  /** Why there are no counts (no plan yet, an invalid plan), in one sentence. */
+  readonly problem: string | null
+}
+
+/** `GET /api/v1/missions/<id>`: the mission as waves of packets, each with its latest run. */
+export interface MissionDetailView {
+  readonly mission_id: string
+  readonly title: string
+  readonly status: string
+  readonly spec_state: string
+  readonly branch: string
+  /** The latest `run-plan`: running, interrupted (its process is gone), or how it ended. */
+  readonly mission_run: { readonly outcome: string; readonly started_at: string; readonly finished_at: string | null; readonly message: string | null } | null
+  readonly counts: Readonly<Record<string, number>>
+  readonly waves: ReadonlyArray<{
+    readonly index: number
+    readonly description: string
+    readonly packets: ReadonlyArray<{
+      readonly packet_id: string
+      readonly run_key: string
+      readonly title: string
+      readonly depends_on: ReadonlyArray<string>
+      readonly state: string
+      readonly reason: string | null
+      /** What `run-plan` would do with it now. */
+      readonly next: string
+      readonly run: RunView | null
+      readonly integration: { readonly outcome: string; readonly message: string } | null
+    }>
+  }>
+  readonly problems: ReadonlyArray<unknown>
 }
 
 /** One thing that needs a person. */
@@ -221,6 +267,10 @@ export class Dashboard extends Context.Service<Dashboard, {
   readonly issue: (issueId: string) => Effect.Effect<IssueView | undefined>
   /** One run with its timeline, verification, findings and explain.md; `undefined` for an unknown run. */
   readonly run: (runId: string) => Effect.Effect<RunDetailView | undefined>
+  /** Every mission with its packets' progress. */
+  readonly missions: Effect.Effect<ReadonlyArray<MissionSummaryView>>
+  /** One mission as waves of packets; fails when it is unknown (FileMissing) or its files are unusable. */
+  readonly mission: (missionId: string) => Effect.Effect<MissionDetailView, MissionsError | InvalidFile | FileMissing>
   /** The needs-a-human queue, oldest first. */
   readonly attention: Effect.Effect<ReadonlyArray<AttentionItem>>
   /**
@@ -229,7 +279,11 @@ export class Dashboard extends Context.Service<Dashboard, {
    */
   readonly changes: (options?: { readonly pollMillis?: number | undefined }) => Stream.Stream<DashboardEvent>
 }>()("@spec-orch/control/Dashboard") {
-  static readonly layer: Layer.Layer<Dashboard, never, RunStore | EvidenceLedger | DaemonStore | ProcessToken | Project | Specs | FileSystem.FileSystem | Path.Path> = Layer.effect(
+  static readonly layer: Layer.Layer<
+    Dashboard,
+    never,
+    RunStore | EvidenceLedger | DaemonStore | MissionStore | Missions | Plans | ProcessToken | Project | Specs | FileSystem.FileSystem | Path.Path
+  > = Layer.effect(
     Dashboard,
     Effect.gen(function*() {
       const store = yield* RunStore
@@ -351,6 +405,71 @@ export class Dashboard extends Context.Service<Dashboard, {
           } satisfies RunDetailView
         })
 
+      // Mission status reads the mission files, the plan and the stores (as `spec-orch mission status`).
+      const missionContext = yield* Effect.context<Missions | Plans | RunStore | MissionStore | ProcessToken>()
+      const statusOf = (missionId: string) => missionStatus(missionId).pipe(Effect.provide(missionContext))
+      const detail = (s: MissionStatusView) =>
+        Effect.gen(function*() {
+          const waves = yield* Effect.forEach(s.waves, (w) =>
+            Effect.map(
+              Effect.forEach(w.packets, (p) =>
+                Effect.map(p.run === undefined ? Effect.succeed(null) : view(p.run), (run) => ({
+                  packet_id: p.packetId,
+                  run_key: p.runKey,
+                  title: p.title,
+                  depends_on: p.dependsOn,
+                  state: p.state,
+                  reason: p.reason ?? null,
+                  next: p.next,
+                  run,
+                  integration: p.integration === undefined ? null : { outcome: p.integration.outcome, message: p.integration.message }
+                }))),
+              (packets) => ({ index: w.index, description: w.description, packets })
+            ))
+          return {
+            mission_id: s.missionId,
+            title: s.title,
+            status: s.status,
+            spec_state: s.specState,
+            branch: s.branch,
+            mission_run: s.missionRun === undefined ? null : {
+              outcome: s.missionRun.outcome === "running" && !s.missionRunAlive ? "interrupted" : s.missionRun.outcome,
+              started_at: s.missionRun.startedAt,
+              finished_at: s.missionRun.finishedAt ?? null,
+              message: s.missionRun.message ?? null
+            },
+            counts: s.counts,
+            waves,
+            problems: s.problems
+          } satisfies MissionDetailView
+        })
+      const mission = (missionId: string) => Effect.flatMap(statusOf(missionId), detail)
+      const missions = Effect.gen(function*() {
+        const { missions: all } = yield* Missions.use((m) => m.list).pipe(Effect.provide(missionContext))
+        return yield* Effect.forEach(all, (m) =>
+          statusOf(m.mission.id).pipe(
+            Effect.map((s): MissionSummaryView => ({
+              mission_id: m.mission.id,
+              title: m.mission.title,
+              status: m.mission.status,
+              spec_state: m.specState,
+              counts: s.counts,
+              packets: s.waves.reduce((n, w) => n + w.packets.length, 0),
+              problem: null
+            })),
+            Effect.catch((e: MissionsError | InvalidFile | FileMissing) =>
+              Effect.succeed<MissionSummaryView>({
+                mission_id: m.mission.id,
+                title: m.mission.title,
+                status: m.mission.status,
+                spec_state: m.specState,
+                counts: null,
+                packets: null,
+                problem: e.message
+              }))
+          ))
+      })
+
       const attention = Effect.gen(function*() {
         const latest = latestPerKey(yield* views(yield* latestRecords))
         const dead = (yield* daemon.deadLetters).map((d): AttentionItem => ({
@@ -420,7 +539,7 @@ export class Dashboard extends Context.Service<Dashboard, {
           )
         }))
 
-      return Dashboard.of({ state, issue, run, attention, changes })
+      return Dashboard.of({ state, issue, run, missions, mission, attention, changes })
     })
   )
 }

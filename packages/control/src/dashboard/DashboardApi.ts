@@ -16,6 +16,10 @@ const problem = <const Code extends string>(code: Code, status: number) =>
 export const IssueNotFound = problem("issue_not_found", 404)
 /** A run id the run store does not know. */
 export const RunNotFound = problem("run_not_found", 404)
+/** A mission id with no mission under docs/specs/. */
+export const MissionNotFound = problem("mission_not_found", 404)
+/** A mission whose files (mission.json, plan.json) cannot be used as they are. */
+export const MissionInvalid = problem("mission_invalid", 422)
 /** An action could not be done (no evidence to review, nothing to accept, …). */
 export const ActionRefused = problem("action_refused", 409)
 
@@ -32,6 +36,8 @@ export class DashboardApi extends HttpApi.make("spec-orch-dashboard").add(
       HttpApiEndpoint.get("state", "/api/v1/state", { success: Body }),
       HttpApiEndpoint.get("attention", "/api/v1/attention", { success: Body }),
       HttpApiEndpoint.get("run", "/api/v1/runs/:runId", { params: { runId: Schema.String }, success: Body, error: RunNotFound }),
+      HttpApiEndpoint.get("missions", "/api/v1/missions", { success: Body }),
+      HttpApiEndpoint.get("mission", "/api/v1/missions/:missionId", { params: { missionId: Schema.String }, success: Body, error: [MissionNotFound, MissionInvalid] }),
       HttpApiEndpoint.get("issue", "/api/v1/:issue", { params: { issue: Schema.String }, success: Body, error: IssueNotFound }),
       HttpApiEndpoint.post("refresh", "/api/v1/refresh", { success: Body.pipe(HttpApiSchema.status(202)) })
     )

@@ -80,6 +80,15 @@ export const DashboardRoutes = (options: DashboardOptions) => {
           run === undefined
             ? Effect.fail({ error: { code: "run_not_found" as const, message: `no run ${params.runId} in this project's run store (GET /api/v1/state lists them)` } })
             : Effect.succeed(run)),
+      missions: () => dashboard.missions,
+      mission: ({ params }) =>
+        dashboard.mission(params.missionId).pipe(
+          Effect.mapError((e) =>
+            e._tag === "FileMissing"
+              ? { error: { code: "mission_not_found" as const, message: `no mission ${params.missionId}: ${e.message} (GET /api/v1/missions lists them)` } }
+              : { error: { code: "mission_invalid" as const, message: e.message } }
+          )
+        ),
       issue: ({ params }) =>
         Effect.flatMap(dashboard.issue(params.issue), (issue) =>
           issue === undefined

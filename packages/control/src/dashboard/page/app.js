@@ -68,6 +68,42 @@ async function loadAttention() {
       ...a.to_unblock.map((u) => el("div", { className: "muted" }, "\u2192 " + u)))))
 }
 
+let missionOpen = null
+const PACKET_STATES = ["succeeded", "running", "interrupted", "blocked", "failed", "waiting", "skipped", "not-started"]
+
+async function loadMissions() {
+  const missions = await api("/api/v1/missions")
+  $("missions-section").hidden = missions.length === 0
+  $("missions").replaceChildren(...missions.map((m) => {
+    const bar = el("span", { className: "bar", title: m.problem || PACKET_STATES.filter((s) => m.counts && m.counts[s]).map((s) => m.counts[s] + " " + s).join(", ") })
+    if (m.counts && m.packets) {
+      for (const s of PACKET_STATES) {
+        if (!m.counts[s]) continue
+        const part = el("span", { className: s })
+        part.style.width = (100 * m.counts[s] / m.packets) + "%" // through the CSSOM: the page's CSP allows no inline style
+        bar.append(part)
+      }
+    }
+    return el("li", { "data-mission": m.mission_id, onclick: () => openMission(m.mission_id) },
+      el("strong", {}, m.mission_id), el("span", {}, m.title), el("span", { className: "muted" }, m.status),
+      bar, el("span", { className: "muted" }, m.counts ? (m.counts.succeeded || 0) + "/" + m.packets + " packets" : m.problem || ""))
+  }))
+  if (missionOpen) openMission(missionOpen).catch(() => {})
+}
+
+async function openMission(id) {
+  missionOpen = id
+  const m = await api("/api/v1/missions/" + encodeURIComponent(id))
+  $("mission-detail").hidden = false
+  $("mission-title").textContent = m.mission_id + ": " + m.title + " (" + m.status + (m.mission_run ? ", run-plan " + m.mission_run.outcome : "") + ")"
+  $("waves").replaceChildren(...m.waves.map((w) =>
+    el("li", {}, el("div", { className: "muted" }, "wave " + w.index + (w.description ? ": " + w.description : "")),
+      el("ul", {}, ...w.packets.map((p) =>
+        el("li", { className: "packet state-" + p.state, "data-packet": p.packet_id, title: p.reason || "", onclick: () => p.run && openRun(p.run.run_id) },
+          el("strong", {}, p.packet_id), " ", p.state, el("div", { className: "muted" }, p.title),
+          p.integration ? el("div", { className: "muted" }, "integration: " + p.integration.outcome) : ""))))))
+}
+
 async function openRun(runId) {
   selected = runId
   renderRuns()
@@ -143,7 +179,7 @@ function connect() {
     runs.set(r.run_id, r)
     renderRuns()
     clearTimeout(attentionTimer)
-    attentionTimer = setTimeout(() => Promise.all([loadState(), loadAttention()]).catch(() => {}), 200)
+    attentionTimer = setTimeout(() => Promise.all([loadState(), loadAttention(), loadMissions()]).catch(() => {}), 200)
     if (r.run_id === selected) openRun(selected).catch(() => {})
   })
   feed.addEventListener("log", (m) => {
@@ -159,6 +195,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("copy-log").addEventListener("click", (e) => { e.preventDefault(); navigator.clipboard && navigator.clipboard.writeText($("log").textContent) })
   $("review-form").addEventListener("submit", (e) => { e.preventDefault(); act("review", e.target) })
   $("accept-form").addEventListener("submit", (e) => { e.preventDefault(); act("accept", e.target) })
-  Promise.all([loadState(), loadAttention()]).catch((e) => { $("totals").textContent = e.message })
+  Promise.all([loadState(), loadAttention(), loadMissions()]).catch((e) => { $("totals").textContent = e.message })
   connect()
 })
