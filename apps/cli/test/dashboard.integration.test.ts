@@ -5,7 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ChildProcess } from "node:child_process"
-import { readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
 import { join } from "node:path"
 import { makeMissionProject } from "./utils/mission-project.js"
 import { makeProject, type TestProject, waitFor } from "./utils/project.js"
@@ -181,6 +182,33 @@ describe("spec-orch dashboard", () => {
       const unknown = await getJson(`${s.base}/api/v1/missions/nope`)
       assert.strictEqual(unknown.status, 404)
       assert.strictEqual(unknown.body.error.code, "mission_not_found")
+    } finally {
+      await stop(s)
+    }
+  })
+
+  it("tells whether the project's daemon is working from its heartbeat", async () => {
+    const p = makeProject()
+    const s = await serve(p)
+    try {
+      const none = await getJson(`${s.base}/api/v1/daemon`)
+      assert.strictEqual(none.status, 200)
+      assert.strictEqual(none.body.health.state, "not-running")
+      assert.match(none.body.health.message, /spec-orch daemon start/)
+      assert.deepStrictEqual([none.body.claims, none.body.retrying, none.body.dead_letters], [[], [], []])
+      // A daemon's heartbeat (this test process stands in for it: its pid is alive).
+      mkdirSync(join(p.root, ".spec-orch/daemon"), { recursive: true })
+      const now = new Date().toISOString()
+      const heartbeat = { status: "healthy", pid: process.pid, host: hostname(), at: now, startedAt: now, pollIntervalSeconds: 60, processed: 3, inFlight: [], deadLetter: 0, consecutiveErrors: 0, lastError: null }
+      writeFileSync(join(p.root, ".spec-orch/daemon/heartbeat.json"), JSON.stringify(heartbeat))
+      const healthy = await getJson(`${s.base}/api/v1/daemon`)
+      assert.strictEqual(healthy.body.health.state, "healthy", healthy.body.health.message)
+      assert.isTrue(healthy.body.health.healthy)
+      assert.strictEqual(healthy.body.heartbeat.processed, 3)
+      writeFileSync(join(p.root, ".spec-orch/daemon/heartbeat.json"), JSON.stringify({ ...heartbeat, status: "degraded", consecutiveErrors: 2, lastError: "tracker unreachable" }))
+      const degraded = await getJson(`${s.base}/api/v1/daemon`)
+      assert.strictEqual(degraded.body.health.state, "degraded")
+      assert.match(degraded.body.health.message, /tracker unreachable/)
     } finally {
       await stop(s)
     }

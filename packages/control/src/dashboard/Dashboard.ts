@@ -10,6 +10,7 @@ import type { Plans } from "@spec-orch/task"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Context, Effect, FileSystem, Layer, Option, Path, Schedule, Stream } from "effect"
 import { DaemonStore } from "../daemon/DaemonStore.js"
+import { type Heartbeat, judgeHealth, readHeartbeat } from "../daemon/Heartbeat.js"
 import { missionStatus, type MissionStatusView } from "../mission/MissionStatus.js"
 import type { MissionStore } from "../mission/MissionStore.js"
 import { ProcessToken } from "../run/EngineLock.js"
@@ -159,6 +160,20 @@ export interface MissionDetailView {
   readonly problems: ReadonlyArray<unknown>
 }
 
+/** `GET /api/v1/daemon`: whether the project's daemon is working, and what it holds. */
+export interface DaemonView {
+  /** `state`: healthy, starting, not-running, stopped, stale, degraded or unreadable (as `spec-orch daemon health`). */
+  readonly health: { readonly healthy: boolean; readonly state: string; readonly message: string; readonly age_seconds: number | null }
+  readonly heartbeat: Heartbeat | null
+  readonly last_poll: string | null
+  /** Issues a daemon process holds right now. */
+  readonly claims: ReadonlyArray<{ readonly issue_id: string; readonly owner: string; readonly run_id: string | null; readonly lease_until: string }>
+  readonly retrying: ReadonlyArray<RetryView>
+  readonly dead_letters: ReadonlyArray<{ readonly issue_id: string; readonly reason: string; readonly attempts: number; readonly last_run_id: string | null; readonly dead_at: string }>
+  /** Issues the intake allow-list refused: who filed them and why (never their text). */
+  readonly refused: ReadonlyArray<{ readonly issue_id: string; readonly who: string; readonly reason: string; readonly last_at: string }>
+}
+
 /** One thing that needs a person. */
 export interface AttentionItem {
   /** review, acceptance, question, blocked, failed, interrupted or dead_letter. */
@@ -271,6 +286,8 @@ export class Dashboard extends Context.Service<Dashboard, {
   readonly missions: Effect.Effect<ReadonlyArray<MissionSummaryView>>
   /** One mission as waves of packets; fails when it is unknown (FileMissing) or its files are unusable. */
   readonly mission: (missionId: string) => Effect.Effect<MissionDetailView, MissionsError | InvalidFile | FileMissing>
+  /** The daemon's health, claims, retries, dead letters and refusals. */
+  readonly daemon: Effect.Effect<DaemonView>
   /** The needs-a-human queue, oldest first. */
   readonly attention: Effect.Effect<ReadonlyArray<AttentionItem>>
   /**
@@ -343,7 +360,7 @@ export class Dashboard extends Context.Service<Dashboard, {
       const state = Effect.gen(function*() {
         const all = yield* views(yield* latestRecords)
         const latest = latestPerKey(all)
-        const retries = yield* daemon.issues(["retry"])
+        const retries = yield* retryViews
         const attention = latest.filter((v) => attentionOf(v) !== undefined).length + (yield* daemon.deadLetters).length
         const running = all.filter((v) => UNFINISHED.has(v.state))
         const sum = (f: (v: RunView) => number) => all.reduce((n, v) => n + f(v), 0)
@@ -352,13 +369,7 @@ export class Dashboard extends Context.Service<Dashboard, {
           generated_at: yield* nowIso,
           counts: { running: running.length, retrying: retries.length, blocked: latest.filter((v) => v.state === "blocked").length, attention },
           running,
-          retrying: retries.map((d) => ({
-            issue_id: d.issueId,
-            issue_identifier: d.issueId,
-            attempt: d.retryCount,
-            due_at: d.retryAt === null ? null : new Date(d.retryAt).toISOString(),
-            error: d.lastError
-          })),
+          retrying: retries,
           blocked: latest.filter((v) => v.state === "blocked"),
           recent: all.slice(0, 50),
           codex_totals: {
@@ -470,6 +481,31 @@ export class Dashboard extends Context.Service<Dashboard, {
           ))
       })
 
+      const retryViews = Effect.map(daemon.issues(["retry"]), (rows) =>
+        rows.map((d): RetryView => ({
+          issue_id: d.issueId,
+          issue_identifier: d.issueId,
+          attempt: d.retryCount,
+          due_at: d.retryAt === null ? null : new Date(d.retryAt).toISOString(),
+          error: d.lastError
+        })))
+
+      const daemonView = Effect.gen(function*() {
+        const { file, heartbeat } = yield* readHeartbeat().pipe(Effect.provideService(Project, project), Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path.Path, path))
+        const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+        const nowMs = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        const health = judgeHealth(file, heartbeat, nowMs, me.host, (pid) => ownerAlive(`${me.host}:${pid}`, me.host), exists)
+        return {
+          health: { healthy: health.healthy, state: health.state, message: health.message, age_seconds: health.ageSeconds },
+          heartbeat: heartbeat ?? null,
+          last_poll: (yield* daemon.getMeta("last_poll")) ?? null,
+          claims: (yield* daemon.claims).map((c) => ({ issue_id: c.issueId, owner: c.owner, run_id: c.runId, lease_until: new Date(c.expiresAt).toISOString() })),
+          retrying: yield* retryViews,
+          dead_letters: (yield* daemon.deadLetters).map((d) => ({ issue_id: d.issueId, reason: d.reason, attempts: d.attempts, last_run_id: d.lastRunId, dead_at: d.deadAt })),
+          refused: (yield* daemon.refusals).map((r) => ({ issue_id: r.issueId, who: r.who, reason: r.reason, last_at: r.lastAt }))
+        } satisfies DaemonView
+      })
+
       const attention = Effect.gen(function*() {
         const latest = latestPerKey(yield* views(yield* latestRecords))
         const dead = (yield* daemon.deadLetters).map((d): AttentionItem => ({
@@ -539,7 +575,7 @@ export class Dashboard extends Context.Service<Dashboard, {
           )
         }))
 
-      return Dashboard.of({ state, issue, run, missions, mission, attention, changes })
+      return Dashboard.of({ state, issue, run, missions, mission, daemon: daemonView, attention, changes })
     })
   )
 }

@@ -80,6 +80,7 @@ export const DashboardRoutes = (options: DashboardOptions) => {
           run === undefined
             ? Effect.fail({ error: { code: "run_not_found" as const, message: `no run ${params.runId} in this project's run store (GET /api/v1/state lists them)` } })
             : Effect.succeed(run)),
+      daemon: () => dashboard.daemon,
       missions: () => dashboard.missions,
       mission: ({ params }) =>
         dashboard.mission(params.missionId).pipe(

@@ -68,6 +68,17 @@ async function loadAttention() {
       ...a.to_unblock.map((u) => el("div", { className: "muted" }, "\u2192 " + u)))))
 }
 
+async function loadDaemon() {
+  const d = await api("/api/v1/daemon")
+  const line = $("daemon-line")
+  line.hidden = d.health.state === "not-running" && !d.heartbeat
+  line.className = d.health.healthy ? "" : "unhealthy"
+  line.textContent = "daemon: " + d.health.message +
+    (d.claims.length ? "; holds " + d.claims.map((c) => c.issue_id).join(", ") : "") +
+    (d.retrying.length ? "; retrying " + d.retrying.map((r) => r.issue_id).join(", ") : "") +
+    (d.dead_letters.length ? "; dead-lettered " + d.dead_letters.map((x) => x.issue_id).join(", ") : "")
+}
+
 let missionOpen = null
 const PACKET_STATES = ["succeeded", "running", "interrupted", "blocked", "failed", "waiting", "skipped", "not-started"]
 
@@ -195,6 +206,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("copy-log").addEventListener("click", (e) => { e.preventDefault(); navigator.clipboard && navigator.clipboard.writeText($("log").textContent) })
   $("review-form").addEventListener("submit", (e) => { e.preventDefault(); act("review", e.target) })
   $("accept-form").addEventListener("submit", (e) => { e.preventDefault(); act("accept", e.target) })
-  Promise.all([loadState(), loadAttention(), loadMissions()]).catch((e) => { $("totals").textContent = e.message })
+  Promise.all([loadState(), loadAttention(), loadMissions(), loadDaemon()]).catch((e) => { $("totals").textContent = e.message })
+  // The daemon's heartbeat moves without any run changing: look again every 10 s.
+  setInterval(() => loadDaemon().catch(() => {}), 10_000)
   connect()
 })
