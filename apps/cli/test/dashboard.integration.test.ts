@@ -187,6 +187,35 @@ describe("spec-orch dashboard", () => {
     }
   })
 
+  it("lists a run waiting for answers with its questions; an answer with the token lets it run", async () => {
+    const p = makeProject()
+    p.issue("DASH-Q", { builder_prompt: "WRITE src/q.txt q", target_files: ["src/"] })
+    assert.strictEqual(p.cli("questions", "add", "DASH-Q", "--text", "Which port?", "--blocking").status, 0)
+    const waiting = p.cli("run", "DASH-Q", "--auto-approve", "--json")
+    assert.strictEqual(JSON.parse(waiting.stdout).status, "waiting", waiting.stderr)
+    const s = await serve(p)
+    try {
+      const before = await getJson(`${s.base}/api/v1/attention`)
+      assert.deepStrictEqual(before.body.map((a: any) => [a.kind, a.issue_id]), [["question", "DASH-Q"]])
+      assert.deepStrictEqual(before.body[0].questions, [{ id: "Q1", text: "Which port?" }])
+      assert.match(before.body[0].message, /Q1 "Which port\?"/)
+      const answer = { questionId: "Q1", answer: "8080", decidedBy: "Ada" }
+      const refused = await getJson(`${s.base}/api/v1/DASH-Q/answer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(answer) })
+      assert.strictEqual(refused.status, 401)
+      const wrong = await getJson(`${s.base}/api/v1/DASH-Q/answer`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` }, body: JSON.stringify({ ...answer, questionId: "Q9" }) })
+      assert.strictEqual(wrong.status, 409)
+      assert.match(wrong.body.error.message, /Q9/)
+      const ok = await getJson(`${s.base}/api/v1/DASH-Q/answer`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` }, body: JSON.stringify(answer) })
+      assert.strictEqual(ok.status, 200, JSON.stringify(ok.body))
+      const after = await getJson(`${s.base}/api/v1/attention`)
+      assert.deepStrictEqual(after.body[0].to_unblock, ["spec-orch run DASH-Q"])
+      assert.match(p.cli("questions", "list", "DASH-Q").stdout, /answered by Ada/)
+      assert.strictEqual(p.cli("run", "DASH-Q", "--auto-approve").status, 0, "answered, the issue runs")
+    } finally {
+      await stop(s)
+    }
+  })
+
   it("tells whether the project's daemon is working from its heartbeat", async () => {
     const p = makeProject()
     const s = await serve(p)

@@ -4,6 +4,7 @@
  * the binary (dist/dashboard), or come from the control package's sources when run from a clone.
  */
 import { NodeHttpServer } from "@effect/platform-node"
+import { IssueSource, Specs } from "@spec-orch/contract"
 import { Dashboard, DashboardActions, DashboardRoutes, DaemonStore } from "@spec-orch/control"
 import { Console, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
@@ -23,9 +24,9 @@ const pageDir = (): string => {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
 
-/** The page's actions, through the same code as `review-issue` and `accept-issue`. */
+/** The page's actions, through the same code as `review-issue`, `accept-issue` and `questions answer`. */
 const Actions = Layer.effect(DashboardActions, Effect.gen(function*() {
-  const context = yield* Effect.context<Effect.Services<ReturnType<typeof recordReview>> | Effect.Services<ReturnType<typeof acceptanceOf>>>()
+  const context = yield* Effect.context<Effect.Services<ReturnType<typeof recordReview>> | Effect.Services<ReturnType<typeof acceptanceOf>> | IssueSource | Specs>()
   const refused = (e: unknown) => ({ message: e instanceof Error ? e.message : String(e) })
   // What the API returns is plain JSON (the ledger's records are schema classes).
   const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
@@ -36,7 +37,12 @@ const Actions = Layer.effect(DashboardActions, Effect.gen(function*() {
         Effect.map((r) => plain({ acceptance: r.acceptance, report: r.report })),
         Effect.mapError(refused),
         Effect.provide(context)
-      )
+      ),
+    answer: (input) =>
+      Effect.gen(function*() {
+        const issue = yield* (yield* IssueSource).get(input.issue)
+        return plain(yield* (yield* Specs).answer(issue, input.questionId, input.answer, input.decidedBy))
+      }).pipe(Effect.mapError(refused), Effect.provide(context))
   })
 }))
 

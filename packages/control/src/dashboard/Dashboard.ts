@@ -185,6 +185,8 @@ export interface AttentionItem {
   readonly message: string
   /** The command (or page action) that resolves it. */
   readonly to_unblock: ReadonlyArray<string>
+  /** [question] The open blocking questions, to answer on the page. */
+  readonly questions?: ReadonlyArray<{ readonly id: string; readonly text: string }>
 }
 
 /** One Server-Sent Event: a run changed (`run`), or a run logged something (`log`). */
@@ -526,10 +528,15 @@ export class Dashboard extends Context.Service<Dashboard, {
           }
           // A waiting run: name the questions and how to answer each.
           const open = Option.fromNullishOr(yield* specs.get(v.issue_id).pipe(Effect.orElseSucceed(() => undefined))).pipe(Option.map(unresolvedBlocking), Option.getOrElse(() => []))
+          if (open.length === 0 && /question/.test(v.message ?? "")) {
+            items.push({ ...item, message: `${v.issue_id}: its questions are answered; run it again to continue`, to_unblock: [`spec-orch run ${v.issue_id}`] })
+            continue
+          }
           items.push(open.length === 0 ? item : {
             ...item,
             message: `${v.issue_id} waits for ${open.length} answer(s): ${open.map((q) => `${q.id} "${q.text}"`).join("; ")}`,
-            to_unblock: open.map((q) => `spec-orch questions answer ${v.issue_id} ${q.id} --answer …`)
+            to_unblock: open.map((q) => `spec-orch questions answer ${v.issue_id} ${q.id} --answer \u2026`),
+            questions: open.map((q) => ({ id: q.id, text: q.text }))
           })
         }
         items.push(...dead)

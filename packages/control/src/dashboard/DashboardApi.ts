@@ -56,6 +56,12 @@ export class DashboardApi extends HttpApi.make("spec-orch-dashboard").add(
         payload: Schema.Struct({ acceptedBy: Schema.String, note: Schema.optionalKey(Schema.String) }),
         success: Body,
         error: ActionRefused
+      }),
+      HttpApiEndpoint.post("answer", "/api/v1/:issue/answer", {
+        params: { issue: Schema.String },
+        payload: Schema.Struct({ questionId: Schema.String, answer: Schema.String, decidedBy: Schema.String }),
+        success: Body,
+        error: ActionRefused
       })
     )
 ) {}

@@ -22,10 +22,12 @@ export class DashboardActions extends Context.Service<DashboardActions, {
   readonly review: (input: { readonly issue: string; readonly verdict: "pass" | "changes_requested" | "uncertain"; readonly reviewedBy: string; readonly summary?: string | undefined }) => Effect.Effect<unknown, ActionFailure>
   /** Records a person's acceptance of the issue's current diff and re-gates it; returns the new report. */
   readonly accept: (input: { readonly issue: string; readonly acceptedBy: string; readonly note?: string | undefined }) => Effect.Effect<unknown, ActionFailure>
+  /** Records a person's answer to a question on the issue's spec (as `spec-orch questions answer`); returns the decision. */
+  readonly answer: (input: { readonly issue: string; readonly questionId: string; readonly answer: string; readonly decidedBy: string }) => Effect.Effect<unknown, ActionFailure>
 }>()("@spec-orch/control/DashboardActions") {
   /** No actions: every action is refused with `why`. */
   static readonly layerNone = (why: string): Layer.Layer<DashboardActions> =>
-    Layer.succeed(DashboardActions, DashboardActions.of({ review: () => Effect.fail({ message: why }), accept: () => Effect.fail({ message: why }) }))
+    Layer.succeed(DashboardActions, DashboardActions.of({ review: () => Effect.fail({ message: why }), accept: () => Effect.fail({ message: why }), answer: () => Effect.fail({ message: why }) }))
 }
 
 /** How the dashboard serves. */
@@ -106,7 +108,8 @@ export const DashboardRoutes = (options: DashboardOptions) => {
     const refused = (e: ActionFailure) => ({ error: { code: "action_refused" as const, message: e.message } })
     return handlers.handleAll({
       review: ({ params, payload }) => Effect.mapError(actions.review({ issue: params.issue, ...payload }), refused),
-      accept: ({ params, payload }) => Effect.mapError(actions.accept({ issue: params.issue, ...payload }), refused)
+      accept: ({ params, payload }) => Effect.mapError(actions.accept({ issue: params.issue, ...payload }), refused),
+      answer: ({ params, payload }) => Effect.mapError(actions.answer({ issue: params.issue, ...payload }), refused)
     })
   }))
 

@@ -65,7 +65,30 @@ async function loadAttention() {
     el("li", { "data-issue": a.issue_id, onclick: () => a.run_id && openRun(a.run_id) },
       el("span", { className: "kind" }, a.kind.replace("_", " ")),
       el("strong", {}, a.issue_id), " ", a.message,
-      ...a.to_unblock.map((u) => el("div", { className: "muted" }, "\u2192 " + u)))))
+      ...a.to_unblock.map((u) => el("div", { className: "muted" }, "\u2192 " + u)),
+      ...(a.questions || []).map((q) => answerForm(a.issue_id, q)))))
+}
+
+// Answer a blocking question right on its card (the same as `spec-orch questions answer`).
+function answerForm(issue, q) {
+  const form = el("form", { className: "answer", "data-question": q.id },
+    el("span", {}, q.id + ": " + q.text),
+    el("input", { name: "answer", required: "", placeholder: "your answer" }),
+    el("input", { name: "who", required: "", placeholder: "your name" }),
+    el("button", { type: "submit" }, "Answer"),
+    el("span", { className: "result", role: "status" }))
+  form.addEventListener("click", (e) => e.stopPropagation())
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault()
+    const f = new FormData(form)
+    try {
+      await api("/api/v1/" + encodeURIComponent(issue) + "/answer", { method: "POST", body: JSON.stringify({ questionId: q.id, answer: f.get("answer"), decidedBy: f.get("who") }) })
+      form.querySelector(".result").textContent = "answered; run it again to continue"
+    } catch (err) {
+      form.querySelector(".result").textContent = err.message
+    }
+  })
+  return form
 }
 
 async function loadDaemon() {
