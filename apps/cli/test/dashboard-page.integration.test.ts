@@ -63,7 +63,7 @@ describe("the dashboard page", () => {
       await page.screenshot({ path: join(SHOTS, "1-running.png"), fullPage: true })
 
       // The hostile title is on the page as text: no element came out of it and no script ran.
-      assert.include(await text(cell(1)), hostile)
+      await page.waitForFunction(([s, title]) => document.querySelector(s!)?.textContent?.includes(title!) === true, [cell(1), hostile], { timeout: 10_000 })
       assert.strictEqual(await page.evaluate(() => document.querySelectorAll("#runs img, #runs script").length), 0)
       assert.isUndefined(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned))
 

@@ -272,7 +272,7 @@ export const attentionOf = (v: RunView): AttentionItem | undefined => {
 }
 
 /** A run's change fingerprint: what the page would redraw for. */
-const fingerprint = (v: RunView) => `${v.state}|${v.stage}|${v.updated_at}|${v.verdict ?? ""}`
+const fingerprint = (v: RunView) => `${v.state}|${v.stage}|${v.updated_at}|${v.verdict ?? ""}|${v.title ?? ""}`
 
 const UNFINISHED = new Set(["queued", "running"])
 
@@ -315,13 +315,14 @@ export class Dashboard extends Context.Service<Dashboard, {
       const path = yield* Path.Path
       const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
 
-      // Titles come from the spec snapshots, read once per issue (a missing one is looked for again after 5 s).
+      // Titles come from the spec snapshots, read once per issue (a missing one is looked for again after 1 s:
+      // a new run's snapshot appears at its spec stage).
       const titles = new Map<string, { readonly title: string | null; readonly at: number }>()
       const titleOf = (issueId: string) =>
         Effect.gen(function*() {
           const nowMs = yield* Effect.clockWith((c) => c.currentTimeMillis)
           const known = titles.get(issueId)
-          if (known !== undefined && (known.title !== null || nowMs - known.at < 5_000)) return known.title
+          if (known !== undefined && (known.title !== null || nowMs - known.at < 1_000)) return known.title
           const snapshot = yield* specs.get(issueId).pipe(Effect.orElseSucceed(() => undefined))
           const heading = snapshot?.content.split("\n", 1)[0]?.match(/^#\s+(.*)$/)?.[1]
           const title = heading === undefined ? null : heading.startsWith(`${issueId}: `) ? heading.slice(issueId.length + 2) : heading
