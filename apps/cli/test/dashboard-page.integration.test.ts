@@ -80,6 +80,7 @@ describe("the dashboard page", () => {
       const stages = await page.evaluate(() => [...document.querySelectorAll("#timeline li")].map((li) => li.textContent!.split(" ")[0]))
       assert.includeMembers(stages, ["agent", "verify", "review", "gate"])
       assert.include(await text("#conditions"), "review")
+      assert.include(await text("#diff"), "+++ b/src/p.txt")
       await page.screenshot({ path: join(SHOTS, "2-blocked.png"), fullPage: true })
       await page.selectOption("#review-form select[name=verdict]", "pass")
       await page.fill("#review-form input[name=who]", "Ada")

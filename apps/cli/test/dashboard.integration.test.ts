@@ -113,6 +113,8 @@ describe("spec-orch dashboard", () => {
       assert.deepStrictEqual(detail.body.timeline.slice(0, 4).map((t: any) => [t.stage, t.state]), [["load", "finished"], ["spec", "finished"], ["workspace", "finished"], ["context", "finished"]])
       assert.deepStrictEqual(detail.body.verification.map((v: any) => [v.name, v.outcome]), [["check", "passed"]])
       assert.match(detail.body.explain, /\*\*Verdict: MERGEABLE\*\*/)
+      assert.match(detail.body.diff, /^\+\+\+ b\/src\/a\.txt$/m)
+      assert.isFalse(detail.body.diff_truncated)
       assert.strictEqual(detail.body.report.verdict.status, "mergeable")
 
       const issue = await getJson(`${s.base}/api/v1/DASH-1`)

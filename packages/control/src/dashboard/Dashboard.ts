@@ -8,6 +8,7 @@
 import { type FileMissing, type InvalidFile, Missions, type MissionsError, Project, type RunRecord, Specs, unresolvedBlocking } from "@spec-orch/contract"
 import type { Plans } from "@spec-orch/task"
 import { EvidenceLedger } from "@spec-orch/evidence"
+import { Redactor } from "@spec-orch/harness"
 import { Context, Effect, FileSystem, Layer, Option, Path, Schedule, Stream } from "effect"
 import { DaemonStore } from "../daemon/DaemonStore.js"
 import { type Heartbeat, judgeHealth, readHeartbeat } from "../daemon/Heartbeat.js"
@@ -111,6 +112,9 @@ export interface RunDetailView {
   readonly findings: ReadonlyArray<unknown>
   /** explain.md, when the run got that far. */
   readonly explain: string | null
+  /** diff.patch (the run's change), cut at 256 KB, when the run got that far. */
+  readonly diff: string | null
+  readonly diff_truncated: boolean
   /** report.json, when the run got that far. */
   readonly report: unknown
   /** The newest events of the run's log (at most 500), oldest first. */
@@ -275,6 +279,7 @@ export const attentionOf = (v: RunView): AttentionItem | undefined => {
 const fingerprint = (v: RunView) => `${v.state}|${v.stage}|${v.updated_at}|${v.verdict ?? ""}|${v.title ?? ""}`
 
 const UNFINISHED = new Set(["queued", "running"])
+const DIFF_CAP = 256 * 1024
 
 /** Reads what the dashboard shows. */
 export class Dashboard extends Context.Service<Dashboard, {
@@ -301,7 +306,7 @@ export class Dashboard extends Context.Service<Dashboard, {
   static readonly layer: Layer.Layer<
     Dashboard,
     never,
-    RunStore | EvidenceLedger | DaemonStore | MissionStore | Missions | Plans | ProcessToken | Project | Specs | FileSystem.FileSystem | Path.Path
+    RunStore | EvidenceLedger | DaemonStore | MissionStore | Missions | Plans | ProcessToken | Project | Specs | Redactor | FileSystem.FileSystem | Path.Path
   > = Layer.effect(
     Dashboard,
     Effect.gen(function*() {
@@ -311,6 +316,7 @@ export class Dashboard extends Context.Service<Dashboard, {
       const me = yield* ProcessToken
       const project = yield* Project
       const specs = yield* Specs
+      const redactor = yield* Redactor
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
@@ -354,8 +360,9 @@ export class Dashboard extends Context.Service<Dashboard, {
         const seen = new Set<string>()
         return vs.filter((v) => (seen.has(v.run_key) ? false : (seen.add(v.run_key), true)))
       }
+      // Artifacts are redacted when written; what is shown is redacted again with what this process knows.
       const readText = (file: string) =>
-        fs.readFileString(file).pipe(Effect.map((t): string | null => t), Effect.orElseSucceed((): string | null => null))
+        fs.readFileString(file).pipe(Effect.map((t): string | null => redactor.redact(t)), Effect.orElseSucceed((): string | null => null))
       const artifactsDir = (r: RunRecord) => r.artifactsDir ?? path.join(project.stateDir, "runs", r.runId)
       const findings = (issueId: string) =>
         ledger.findings(issueId, { unresolvedOnly: true }).pipe(Effect.orElseSucceed((): ReadonlyArray<unknown> => []))
@@ -414,6 +421,10 @@ export class Dashboard extends Context.Service<Dashboard, {
             verification: events.filter((e) => e.kind === "step").map((e) => e.data),
             findings: yield* findings(r.issueId),
             explain: yield* readText(path.join(dir, "explain.md")),
+            ...(yield* Effect.map(readText(path.join(dir, "diff.patch")), (d) => ({
+              diff: d === null ? null : d.slice(0, DIFF_CAP),
+              diff_truncated: d !== null && d.length > DIFF_CAP
+            }))),
             report,
             events: events.slice(-500)
           } satisfies RunDetailView

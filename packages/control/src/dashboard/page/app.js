@@ -154,9 +154,21 @@ async function openRun(runId) {
     el("tr", {}, el("td", {}, s.name), el("td", { className: s.outcome === "passed" ? "cond-passed" : "cond-failed" }, s.outcome), el("td", {}, s.exitCode), el("td", {}, s.durationMs != null ? (s.durationMs / 1000).toFixed(1) + "s" : ""), el("td", {}, Array.isArray(s.command) ? s.command.join(" ") : s.command || ""))))
   $("findings").replaceChildren(...(d.findings.length ? d.findings.map((f) => el("li", {}, "[" + f.severity + "] " + f.description + (f.filePath ? " (" + f.filePath + (f.line ? ":" + f.line : "") + ")" : ""))) : [el("li", { className: "muted" }, "none")]))
   $("explain").textContent = d.explain || "(no explain.md yet)"
+  renderDiff(d.diff, d.diff_truncated)
   $("log").textContent = d.events.map(logLine).join("\n")
   $("actions").hidden = !(d.run.state === "blocked" || d.run.state === "succeeded")
   $("token-missing").hidden = !!token
+}
+
+// The run's diff, a line at a time, coloured by what each line is (as text: a diff is agent output).
+function renderDiff(diff, truncated) {
+  const lines = diff ? diff.split("\n") : []
+  const shown = lines.slice(0, 5000)
+  $("diff-note").textContent = diff == null ? "(none yet)" : lines.length + " lines" + (truncated || lines.length > shown.length ? ", cut short" : "")
+  $("diff").replaceChildren(...shown.map((l) => {
+    const kind = l.startsWith("diff --git") || l.startsWith("+++ ") || l.startsWith("--- ") ? "file" : l.startsWith("@@") ? "hunk" : l.startsWith("+") ? "add" : l.startsWith("-") ? "del" : ""
+    return el("span", { className: kind }, l + "\n")
+  }))
 }
 
 function logLine(e) {
