@@ -121,6 +121,8 @@ describe("the dashboard page", () => {
       assert.strictEqual(waves.length, 2)
       assert.match(waves[0]!, /a succeeded/)
       assert.match(waves[1]!, /b succeeded/)
+      // Trends: both packets' runs passed, with the command adapter.
+      assert.deepStrictEqual(await page.evaluate(() => [...document.querySelectorAll("#chart-adapters .chart-row")].map((r) => r.textContent)), ["command100% of 2"])
       await page.screenshot({ path: join(SHOTS, "4-mission.png"), fullPage: true })
       await page.click("#waves li[data-packet='b']")
       await page.waitForFunction(() => document.querySelector("#detail-id")?.textContent?.startsWith("two.b-r1") === true)

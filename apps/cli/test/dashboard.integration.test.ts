@@ -117,6 +117,12 @@ describe("spec-orch dashboard", () => {
       assert.isFalse(detail.body.diff_truncated)
       assert.strictEqual(detail.body.report.verdict.status, "mergeable")
 
+      const stats = await getJson(`${s.base}/api/v1/stats`)
+      assert.strictEqual(stats.body.runs, 1)
+      assert.deepStrictEqual(stats.body.by_adapter.map((g: any) => [g.key, g.runs, g.pass_rate]), [["command", 1, 1]])
+      assert.deepStrictEqual(stats.body.by_profile.map((g: any) => [g.key, g.mergeable]), [["e2e", 1]])
+      assert.includeMembers(stats.body.stages.map((t: any) => t.stage), ["agent", "verify", "gate"])
+
       const issue = await getJson(`${s.base}/api/v1/DASH-1`)
       assert.deepStrictEqual(issue.body.runs.map((r: any) => r.run_id), ["DASH-1-r1"])
       assert.isTrue(issue.body.runs[0].conditions.some((c: any) => c.condition === "verification" && c.status === "passed"))

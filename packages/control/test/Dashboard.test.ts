@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConditionResult, GateVerdict, RunRecord } from "@spec-orch/contract"
-import { attentionOf, runView, timelineOf } from "../src/index.js"
+import { attentionOf, runView, statsGroups, timelineOf } from "../src/index.js"
 import { record } from "./utils/runs.js"
 
 const condition = (name: string, status: ConditionResult["status"], unblock?: string) =>
@@ -67,5 +67,19 @@ describe("Dashboard.timelineOf", () => {
       ["verify", "started", null, null, null]
     ])
     assert.deepStrictEqual([timeline[0]!.started_at, timeline[0]!.finished_at], [at(1), at(3)])
+  })
+})
+
+describe("Dashboard.statsGroups", () => {
+  it("counts finished runs per group: pass rate, cost and median time; runs in flight are left out", () => {
+    const finished = (n: number, mergeable: boolean, seconds: number, costUsd: number) =>
+      new RunRecord({
+        ...record(n, mergeable ? "succeeded" : "blocked"),
+        finishedAt: new Date(Date.parse(record(n).startedAt) + seconds * 1000).toISOString(),
+        costUsd,
+        verdict: new GateVerdict({ ...blocked([]).verdict!, mergeable })
+      })
+    const groups = statsGroups([finished(1, true, 10, 0.5), finished(2, false, 30, 0.25), finished(3, true, 20, 0), record(4)], () => "all")
+    assert.deepStrictEqual(groups, [{ key: "all", runs: 3, mergeable: 2, blocked: 1, failed: 0, pass_rate: 0.667, cost_usd: 0.75, median_seconds: 20 }])
   })
 })

@@ -178,6 +178,61 @@ export interface DaemonView {
   readonly refused: ReadonlyArray<{ readonly issue_id: string; readonly who: string; readonly reason: string; readonly last_at: string }>
 }
 
+/** One group of finished runs in `GET /api/v1/stats`. */
+export interface StatsGroup {
+  /** The day (YYYY-MM-DD, UTC), adapter or profile. */
+  readonly key: string
+  readonly runs: number
+  readonly mergeable: number
+  readonly blocked: number
+  readonly failed: number
+  /** mergeable / runs. */
+  readonly pass_rate: number
+  readonly cost_usd: number
+  readonly median_seconds: number | null
+}
+
+/** `GET /api/v1/stats`: how the latest finished runs went, for the page's charts. */
+export interface StatsView {
+  /** How many finished runs this covers (the latest, at most 200). */
+  readonly runs: number
+  readonly by_day: ReadonlyArray<StatsGroup>
+  readonly by_adapter: ReadonlyArray<StatsGroup>
+  readonly by_profile: ReadonlyArray<StatsGroup>
+  /** Time per stage over the latest 30 finished runs. */
+  readonly stages: ReadonlyArray<{ readonly stage: string; readonly runs: number; readonly median_ms: number; readonly p95_ms: number }>
+}
+
+const FINISHED_STATES = new Set(["succeeded", "blocked", "failed"])
+const quantile = (xs: ReadonlyArray<number>, q: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0
+}
+
+/** Finished runs grouped by `key`, oldest group first for days, largest first otherwise. */
+export const statsGroups = (records: ReadonlyArray<RunRecord>, key: (r: RunRecord) => string): ReadonlyArray<StatsGroup> => {
+  const groups = new Map<string, Array<RunRecord>>()
+  for (const r of records) {
+    if (!FINISHED_STATES.has(r.status)) continue
+    const k = key(r)
+    groups.set(k, [...(groups.get(k) ?? []), r])
+  }
+  return [...groups.entries()].map(([k, rs]) => {
+    const mergeable = rs.filter((r) => r.verdict?.mergeable === true).length
+    const seconds = rs.flatMap((r) => (r.finishedAt !== undefined ? [(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000] : []))
+    return {
+      key: k,
+      runs: rs.length,
+      mergeable,
+      blocked: rs.filter((r) => r.status === "blocked" || (r.status === "succeeded" && r.verdict?.mergeable === false)).length,
+      failed: rs.filter((r) => r.status === "failed").length,
+      pass_rate: rs.length === 0 ? 0 : Math.round((mergeable / rs.length) * 1000) / 1000,
+      cost_usd: Math.round(rs.reduce((n, r) => n + (r.costUsd ?? 0), 0) * 10000) / 10000,
+      median_seconds: seconds.length === 0 ? null : Math.round(quantile(seconds, 0.5) * 10) / 10
+    }
+  })
+}
+
 /** One thing that needs a person. */
 export interface AttentionItem {
   /** review, acceptance, question, blocked, failed, interrupted or dead_letter. */
@@ -295,6 +350,8 @@ export class Dashboard extends Context.Service<Dashboard, {
   readonly mission: (missionId: string) => Effect.Effect<MissionDetailView, MissionsError | InvalidFile | FileMissing>
   /** The daemon's health, claims, retries, dead letters and refusals. */
   readonly daemon: Effect.Effect<DaemonView>
+  /** Pass rate, cost and time per day, adapter and profile, and time per stage, over the latest finished runs. */
+  readonly stats: Effect.Effect<StatsView>
   /** The needs-a-human queue, oldest first. */
   readonly attention: Effect.Effect<ReadonlyArray<AttentionItem>>
   /**
@@ -520,6 +577,24 @@ export class Dashboard extends Context.Service<Dashboard, {
         } satisfies DaemonView
       })
 
+      const stats = Effect.gen(function*() {
+        const finished = (yield* latestRecords).filter((r) => FINISHED_STATES.has(r.status))
+        const stageTimes = new Map<string, Array<number>>()
+        for (const r of finished.slice(0, 30)) {
+          for (const t of timelineOf(yield* store.events(r.runId))) {
+            if (t.ms !== null) stageTimes.set(t.stage, [...(stageTimes.get(t.stage) ?? []), t.ms])
+          }
+        }
+        const byDay = statsGroups(finished, (r) => r.startedAt.slice(0, 10))
+        return {
+          runs: finished.length,
+          by_day: [...byDay].sort((a, b) => a.key.localeCompare(b.key)),
+          by_adapter: [...statsGroups(finished, (r) => r.adapter ?? "unknown")].sort((a, b) => b.runs - a.runs),
+          by_profile: [...statsGroups(finished, (r) => r.verdict?.profile ?? "default")].sort((a, b) => b.runs - a.runs),
+          stages: [...stageTimes.entries()].map(([stage, ms]) => ({ stage, runs: ms.length, median_ms: quantile(ms, 0.5), p95_ms: quantile(ms, 0.95) }))
+        } satisfies StatsView
+      })
+
       const attention = Effect.gen(function*() {
         const latest = latestPerKey(yield* views(yield* latestRecords))
         const dead = (yield* daemon.deadLetters).map((d): AttentionItem => ({
@@ -594,7 +669,7 @@ export class Dashboard extends Context.Service<Dashboard, {
           )
         }))
 
-      return Dashboard.of({ state, issue, run, missions, mission, daemon: daemonView, attention, changes })
+      return Dashboard.of({ state, issue, run, missions, mission, daemon: daemonView, stats, attention, changes })
     })
   )
 }

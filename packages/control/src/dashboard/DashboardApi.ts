@@ -37,6 +37,7 @@ export class DashboardApi extends HttpApi.make("spec-orch-dashboard").add(
       HttpApiEndpoint.get("attention", "/api/v1/attention", { success: Body }),
       HttpApiEndpoint.get("run", "/api/v1/runs/:runId", { params: { runId: Schema.String }, success: Body, error: RunNotFound }),
       HttpApiEndpoint.get("daemon", "/api/v1/daemon", { success: Body }),
+      HttpApiEndpoint.get("stats", "/api/v1/stats", { success: Body }),
       HttpApiEndpoint.get("missions", "/api/v1/missions", { success: Body }),
       HttpApiEndpoint.get("mission", "/api/v1/missions/:missionId", { params: { missionId: Schema.String }, success: Body, error: [MissionNotFound, MissionInvalid] }),
       HttpApiEndpoint.get("issue", "/api/v1/:issue", { params: { issue: Schema.String }, success: Body, error: IssueNotFound }),

@@ -83,6 +83,7 @@ export const DashboardRoutes = (options: DashboardOptions) => {
             ? Effect.fail({ error: { code: "run_not_found" as const, message: `no run ${params.runId} in this project's run store (GET /api/v1/state lists them)` } })
             : Effect.succeed(run)),
       daemon: () => dashboard.daemon,
+      stats: () => dashboard.stats,
       missions: () => dashboard.missions,
       mission: ({ params }) =>
         dashboard.mission(params.missionId).pipe(

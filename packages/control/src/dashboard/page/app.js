@@ -102,6 +102,27 @@ async function loadDaemon() {
     (d.dead_letters.length ? "; dead-lettered " + d.dead_letters.map((x) => x.issue_id).join(", ") : "")
 }
 
+// A horizontal bar chart: one row per item, the bar's width through the CSSOM (the CSP allows no inline style).
+function barChart(target, rows, kind) {
+  const max = Math.max(1, ...rows.map((r) => r.value))
+  $(target).replaceChildren(...rows.map((r) => {
+    const fill = el("div", { className: "fill" + (kind === "time" ? " time" : "") })
+    fill.style.width = (100 * (kind === "rate" ? r.value : r.value / max)) + "%"
+    return el("div", { className: "chart-row", title: r.title || "" }, el("span", { className: "label" }, r.label), el("div", { className: "track" }, fill), el("span", {}, r.text))
+  }))
+}
+
+async function loadStats() {
+  const s = await api("/api/v1/stats")
+  $("stats-section").hidden = s.runs === 0
+  $("stats-note").textContent = "(the latest " + s.runs + " finished runs)"
+  const rate = (g) => ({ label: g.key, value: g.pass_rate, text: Math.round(g.pass_rate * 100) + "% of " + g.runs, title: g.mergeable + " mergeable, " + g.blocked + " blocked, " + g.failed + " failed" + (g.cost_usd ? ", $" + g.cost_usd.toFixed(2) : "") + (g.median_seconds != null ? ", median " + g.median_seconds + " s" : "") })
+  barChart("chart-days", s.by_day.slice(-14).map(rate), "rate")
+  barChart("chart-adapters", s.by_adapter.map(rate), "rate")
+  barChart("chart-profiles", s.by_profile.map(rate), "rate")
+  barChart("chart-stages", s.stages.map((t) => ({ label: t.stage, value: t.median_ms, text: (t.median_ms / 1000).toFixed(1) + " s", title: "p95 " + (t.p95_ms / 1000).toFixed(1) + " s over " + t.runs + " runs" })), "time")
+}
+
 let missionOpen = null
 const PACKET_STATES = ["succeeded", "running", "interrupted", "blocked", "failed", "waiting", "skipped", "not-started"]
 
@@ -225,7 +246,7 @@ function connect() {
     runs.set(r.run_id, r)
     renderRuns()
     clearTimeout(attentionTimer)
-    attentionTimer = setTimeout(() => Promise.all([loadState(), loadAttention(), loadMissions()]).catch(() => {}), 200)
+    attentionTimer = setTimeout(() => Promise.all([loadState(), loadAttention(), loadMissions(), r.finished_at ? loadStats() : null]).catch(() => {}), 200)
     if (r.run_id === selected) openRun(selected).catch(() => {})
   })
   feed.addEventListener("log", (m) => {
@@ -241,7 +262,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("copy-log").addEventListener("click", (e) => { e.preventDefault(); navigator.clipboard && navigator.clipboard.writeText($("log").textContent) })
   $("review-form").addEventListener("submit", (e) => { e.preventDefault(); act("review", e.target) })
   $("accept-form").addEventListener("submit", (e) => { e.preventDefault(); act("accept", e.target) })
-  Promise.all([loadState(), loadAttention(), loadMissions(), loadDaemon()]).catch((e) => { $("totals").textContent = e.message })
+  Promise.all([loadState(), loadAttention(), loadMissions(), loadDaemon(), loadStats()]).catch((e) => { $("totals").textContent = e.message })
   // The daemon's heartbeat moves without any run changing: look again every 10 s.
   setInterval(() => loadDaemon().catch(() => {}), 10_000)
   connect()
