@@ -251,6 +251,22 @@ describe("spec-orch dashboard", () => {
     }
   })
 
+  it("says why it cannot listen: a port in use, or no port at all", async () => {
+    const p = makeProject()
+    const s = await serve(p)
+    try {
+      const port = new URL(s.base).port
+      const busy = await p.cliAsync("dashboard", "--port", port)
+      assert.strictEqual(busy.status, 1)
+      assert.include(busy.stderr, `the dashboard cannot listen on 127.0.0.1:${port}: the port is in use; pick another with --port, or --port 0 for a free one`)
+      const bad = p.cli("dashboard", "--port", "70000")
+      assert.strictEqual(bad.status, 1)
+      assert.include(bad.stderr, "--port: 70000 is not a port")
+    } finally {
+      await stop(s)
+    }
+  })
+
   it("listening beyond loopback, answers no API call without the token", async () => {
     const p = makeProject()
     const s = await serve(p, "--host", "0.0.0.0")

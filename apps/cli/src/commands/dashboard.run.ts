@@ -6,14 +6,14 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { IssueSource, Specs } from "@spec-orch/contract"
 import { Dashboard, DashboardActions, DashboardRoutes, DaemonStore } from "@spec-orch/control"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
 import { createServer } from "node:http"
 import { dirname, join } from "node:path"
 import { withPlanes } from "../Planes.js"
-import { acceptanceOf, recordAcceptance, recordReview } from "./evidence.run.js"
+import { acceptanceOf, InvalidFlagValue, recordAcceptance, recordReview } from "./evidence.run.js"
 
 /** The page's directory: beside the bundle, else the control package's sources (a clone's `src`). */
 const pageDir = (): string => {
@@ -46,8 +46,29 @@ const Actions = Layer.effect(DashboardActions, Effect.gen(function*() {
   })
 }))
 
+/** The server could not listen where it was asked to. */
+export class DashboardCannotListen extends Schema.TaggedError<DashboardCannotListen>()("DashboardCannotListen", { host: Schema.String, port: Schema.Number, reason: Schema.String }) {
+  override get message(): string {
+    return `the dashboard cannot listen on ${this.host}:${this.port}: ${this.reason}`
+  }
+}
+
+const whyNotListening = (cause: unknown): string => {
+  const code = (cause as { code?: unknown } | undefined)?.code
+  return code === "EADDRINUSE"
+    ? "the port is in use; pick another with --port, or --port 0 for a free one"
+    : code === "EADDRNOTAVAIL"
+    ? "this machine has no such address (--host)"
+    : code === "EACCES"
+    ? "not allowed (ports below 1024 need privileges); pick another with --port"
+    : String((cause as { message?: unknown } | undefined)?.message ?? cause)
+}
+
 export const dashboard = (input: { port: number; host: string; json: boolean }) =>
   withPlanes(Effect.gen(function*() {
+    if (!Number.isInteger(input.port) || input.port < 0 || input.port > 65535) {
+      return yield* new InvalidFlagValue({ flag: "--port", reason: `${input.port} is not a port: use 1 to 65535, or 0 for a free one` })
+    }
     const token = randomBytes(18).toString("base64url")
     const routes = DashboardRoutes({ token, tokenForReads: !LOOPBACK.has(input.host), pageDir: pageDir() })
     const server = HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
@@ -61,7 +82,10 @@ export const dashboard = (input: { port: number; host: string; json: boolean }) 
       const url = `${base}/#token=${token}`
       yield* input.json
         ? Console.log(JSON.stringify({ url, base, token, api: `${base}/api/v1` }))
-        : Console.log([`spec-orch dashboard: ${url}`, `  API: ${base}/api/v1/state (actions need: Authorization: Bearer ${token})`, "  Ctrl-C stops it."].join("\n"))
+        : Console.log([`spec-orch dashboard: ${url}`, `  API: ${base}/api/v1/state; actions need the token ${token} (in the Authorization header, docs/dashboard.md)`, "  Ctrl-C stops it."].join("\n"))
       return yield* Effect.never
-    }).pipe(Effect.provide(server))
+    }).pipe(
+      Effect.provide(server),
+      Effect.catchTag("ServeError", (e) => Effect.fail(new DashboardCannotListen({ host: input.host, port: input.port, reason: whyNotListening(e.cause) })))
+    )
   }))
