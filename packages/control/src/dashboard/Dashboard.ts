@@ -9,7 +9,7 @@ import { type FileMissing, type InvalidFile, Missions, type MissionsError, Proje
 import type { Plans } from "@spec-orch/task"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Redactor } from "@spec-orch/harness"
-import { Context, Effect, FileSystem, Layer, Option, Path, Schedule, Stream } from "effect"
+import { Context, Effect, FileSystem, Layer, Option, Path, Schedule, Schema, Stream } from "effect"
 import { DaemonStore } from "../daemon/DaemonStore.js"
 import { type Heartbeat, judgeHealth, readHeartbeat } from "../daemon/Heartbeat.js"
 import { missionStatus, type MissionStatusView } from "../mission/MissionStatus.js"
@@ -334,6 +334,7 @@ export const attentionOf = (v: RunView): AttentionItem | undefined => {
 const fingerprint = (v: RunView) => `${v.state}|${v.stage}|${v.updated_at}|${v.verdict ?? ""}|${v.title ?? ""}`
 
 const UNFINISHED = new Set(["queued", "running"])
+const parseJson = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Unknown))
 const DIFF_CAP = 256 * 1024
 
 /** Reads what the dashboard shows. */
@@ -450,42 +451,33 @@ export class Dashboard extends Context.Service<Dashboard, {
         } satisfies StateView
       })
 
-      const issue = (issueId: string) =>
-        Effect.gen(function*() {
-          const runs = yield* views(yield* store.list({ issueId, limit: 100 }))
-          if (runs.length === 0) return undefined
-          return { issue_id: issueId, issue_identifier: issueId, state: runs[0]!.state, runs, findings: yield* findings(issueId) } satisfies IssueView
-        })
+      const issue = Effect.fn("Dashboard.issue")(function*(issueId: string) {
+        const runs = yield* views(yield* store.list({ issueId, limit: 100 }))
+        if (runs.length === 0) return undefined
+        return { issue_id: issueId, issue_identifier: issueId, state: runs[0]!.state, runs, findings: yield* findings(issueId) } satisfies IssueView
+      })
 
-      const run = (runId: string) =>
-        Effect.gen(function*() {
-          const r = yield* store.get(runId)
-          if (r === undefined) return undefined
-          const events = yield* store.events(runId)
-          const dir = artifactsDir(r)
-          const reportText = yield* readText(path.join(dir, "report.json"))
-          let report: unknown = null
-          if (reportText !== null) {
-            try {
-              report = JSON.parse(reportText)
-            } catch {
-              report = null
-            }
-          }
-          return {
-            run: yield* view(r),
-            timeline: timelineOf(events),
-            verification: events.filter((e) => e.kind === "step").map((e) => e.data),
-            findings: yield* findings(r.issueId),
-            explain: yield* readText(path.join(dir, "explain.md")),
-            ...(yield* Effect.map(readText(path.join(dir, "diff.patch")), (d) => ({
-              diff: d === null ? null : d.slice(0, DIFF_CAP),
-              diff_truncated: d !== null && d.length > DIFF_CAP
-            }))),
-            report,
-            events: events.slice(-500)
-          } satisfies RunDetailView
-        })
+      const run = Effect.fn("Dashboard.run")(function*(runId: string) {
+        const r = yield* store.get(runId)
+        if (r === undefined) return undefined
+        const events = yield* store.events(runId)
+        const dir = artifactsDir(r)
+        const reportText = yield* readText(path.join(dir, "report.json"))
+        const report = reportText === null ? null : Option.getOrNull(parseJson(reportText))
+        return {
+          run: yield* view(r),
+          timeline: timelineOf(events),
+          verification: events.filter((e) => e.kind === "step").map((e) => e.data),
+          findings: yield* findings(r.issueId),
+          explain: yield* readText(path.join(dir, "explain.md")),
+          ...(yield* Effect.map(readText(path.join(dir, "diff.patch")), (d) => ({
+            diff: d === null ? null : d.slice(0, DIFF_CAP),
+            diff_truncated: d !== null && d.length > DIFF_CAP
+          }))),
+          report,
+          events: events.slice(-500)
+        } satisfies RunDetailView
+      })
 
       // Mission status reads the mission files, the plan and the stores (as `spec-orch mission status`).
       const missionContext = yield* Effect.context<Missions | Plans | RunStore | MissionStore | ProcessToken>()
@@ -525,7 +517,9 @@ export class Dashboard extends Context.Service<Dashboard, {
             problems: s.problems
           } satisfies MissionDetailView
         })
-      const mission = (missionId: string) => Effect.flatMap(statusOf(missionId), detail)
+      const mission = Effect.fn("Dashboard.mission")(function*(missionId: string) {
+        return yield* detail(yield* statusOf(missionId))
+      })
       const missions = Effect.gen(function*() {
         const { missions: all } = yield* Missions.use((m) => m.list).pipe(Effect.provide(missionContext))
         return yield* Effect.forEach(all, (m) =>
@@ -669,7 +663,17 @@ export class Dashboard extends Context.Service<Dashboard, {
           )
         }))
 
-      return Dashboard.of({ state, issue, run, missions, mission, daemon: daemonView, stats, attention, changes })
+      return Dashboard.of({
+        state: Effect.withSpan(state, "Dashboard.state"),
+        issue,
+        run,
+        missions: Effect.withSpan(missions, "Dashboard.missions"),
+        mission,
+        daemon: Effect.withSpan(daemonView, "Dashboard.daemon"),
+        stats: Effect.withSpan(stats, "Dashboard.stats"),
+        attention: Effect.withSpan(attention, "Dashboard.attention"),
+        changes
+      })
     })
   )
 }
