@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { makeMissionProject } from "./utils/mission-project.js"
-import { makeProject, type TestProject, waitFor } from "./utils/project.js"
+import { makeProject, type TestProject, waitFor, writeGatePolicy } from "./utils/project.js"
 
 interface Served {
   readonly base: string
@@ -190,6 +190,28 @@ describe("spec-orch dashboard", () => {
       const unknown = await getJson(`${s.base}/api/v1/missions/nope`)
       assert.strictEqual(unknown.status, 404)
       assert.strictEqual(unknown.body.error.code, "mission_not_found")
+    } finally {
+      await stop(s)
+    }
+  })
+
+  it("takes an acceptance of the current diff with the token, and the run becomes mergeable", async () => {
+    const p = makeProject({ profile: "accepting" })
+    writeGatePolicy(p.root, { accepting: ["review"] })
+    p.issue("DASH-A", { builder_prompt: "WRITE src/acc.txt a", target_files: ["src/"] })
+    assert.strictEqual(p.cli("run", "DASH-A", "--auto-approve").status, 1, "blocked until someone accepts it")
+    const s = await serve(p)
+    try {
+      const attention = await getJson(`${s.base}/api/v1/attention`)
+      assert.deepStrictEqual(attention.body.map((a: any) => [a.kind, a.issue_id]), [["acceptance", "DASH-A"]])
+      const accepted = await getJson(`${s.base}/api/v1/DASH-A/accept`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` }, body: JSON.stringify({ acceptedBy: "Grace", note: "as asked" }) })
+      assert.strictEqual(accepted.status, 200, JSON.stringify(accepted.body))
+      assert.strictEqual(accepted.body.acceptance.acceptedBy, "Grace")
+      assert.strictEqual(accepted.body.report.verdict.status, "mergeable")
+      const run = await getJson(`${s.base}/api/v1/runs/DASH-A-r1`)
+      assert.strictEqual(run.body.run.verdict, "mergeable")
+      assert.isTrue(run.body.run.conditions.some((c: any) => c.condition === "human_acceptance" && c.status === "passed"))
+      assert.match(run.body.explain, /\*\*Verdict: MERGEABLE\*\*/, "explain.md was brought up to date")
     } finally {
       await stop(s)
     }
