@@ -217,6 +217,36 @@ describe("spec-orch dashboard", () => {
     }
   })
 
+  it("runs an issue again from the API with the token: a new attempt in a process of its own, or the command's refusal", async () => {
+    const p = makeProject({ verification: { check: "test -f src/fixed.txt" } })
+    p.issue("DASH-R", { builder_prompt: "WRITE src/r.txt r", target_files: ["src/"] })
+    assert.strictEqual(p.cli("run", "DASH-R", "--auto-approve").status, 1, "blocked: the check fails")
+    const s = await serve(p)
+    try {
+      const post = (body: unknown, token?: string) =>
+        getJson(`${s.base}/api/v1/DASH-R/retry`, { method: "POST", headers: { "content-type": "application/json", ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })
+      assert.strictEqual((await post({ newAttempt: true })).status, 401)
+      // The issue now asks for what the check wants; its spec changed, so the run refuses until it is approved again.
+      const fixture = join(p.root, "fixtures/issues/DASH-R.json")
+      writeFileSync(fixture, JSON.stringify({ ...JSON.parse(readFileSync(fixture, "utf8")), builder_prompt: "WRITE src/fixed.txt ok" }))
+      const refused = await post({ newAttempt: true }, s.token)
+      assert.strictEqual(refused.status, 409, JSON.stringify(refused.body))
+      assert.match(refused.body.error.message, /spec of DASH-R changed after it was approved/)
+      assert.strictEqual(p.cli("spec", "approve", "DASH-R").status, 0)
+      const started = await post({ newAttempt: true }, s.token)
+      assert.strictEqual(started.status, 202, JSON.stringify(started.body))
+      assert.isTrue(started.body.started)
+      let runs: Array<any> = []
+      for (let i = 0; i < 600 && !runs.some((r) => r.run_id === "DASH-R-r2" && r.state === "succeeded"); i++) {
+        runs = (await getJson(`${s.base}/api/v1/DASH-R`)).body.runs
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      assert.deepStrictEqual(runs.map((r) => [r.run_id, r.state]), [["DASH-R-r2", "succeeded"], ["DASH-R-r1", "blocked"]])
+    } finally {
+      await stop(s)
+    }
+  })
+
   it("lists a run waiting for answers with its questions; an answer with the token lets it run", async () => {
     const p = makeProject()
     p.issue("DASH-Q", { builder_prompt: "WRITE src/q.txt q", target_files: ["src/"] })

@@ -4,12 +4,13 @@
  * the binary (dist/dashboard), or come from the control package's sources when run from a clone.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { IssueSource, Specs } from "@spec-orch/contract"
+import { IssueSource, Project, Specs } from "@spec-orch/contract"
 import { Dashboard, DashboardActions, DashboardRoutes, DaemonStore } from "@spec-orch/control"
 import { Console, Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { dirname, join } from "node:path"
 import { withPlanes } from "../Planes.js"
@@ -24,9 +25,46 @@ const pageDir = (): string => {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
 
+/**
+ * `spec-orch run <issue>` in a process of its own, detached from the dashboard (the run's engine and
+ * locks are that process's). Waits up to 3 s: a refusal in that time (spec not approved, already
+ * running) is the action's answer; after that the run is under way and the store shows it. Its output
+ * goes to `<state dir>/dashboard/run-<issue>.log`.
+ */
+const retry = (input: { readonly issue: string; readonly newAttempt: boolean }) =>
+  Effect.gen(function*() {
+    const project = yield* Project
+    const dir = join(project.stateDir, "dashboard")
+    mkdirSync(dir, { recursive: true })
+    const log = join(dir, `run-${input.issue.replace(/[^A-Za-z0-9._-]/g, "_")}.log`)
+    const out = openSync(log, "w")
+    const args = [process.argv[1]!, "--cwd", project.root, "run", input.issue, ...(input.newAttempt ? ["--new-attempt"] : [])]
+    const child = spawn(process.execPath, args, { cwd: project.root, env: process.env, detached: true, stdio: ["ignore", out, out] })
+    closeSync(out)
+    const exited = yield* Effect.callback<number | null>((resume) => {
+      const timer = setTimeout(() => resume(Effect.succeed(null)), 3_000)
+      child.once("exit", (code) => {
+        clearTimeout(timer)
+        resume(Effect.succeed(code ?? 1))
+      })
+      child.once("error", () => {
+        clearTimeout(timer)
+        resume(Effect.succeed(1))
+      })
+    })
+    if (exited === null) {
+      child.unref()
+      return { started: true, issue: input.issue, pid: child.pid ?? null, log }
+    }
+    // A refusal is an error line; a run that finished this fast (exit 1 when blocked) is an answer too.
+    const said = readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith("spec-orch:")).map((l) => l.replace(/^spec-orch:\s*/, "")).join(" ")
+    if (exited !== 0 && said !== "") return yield* Effect.fail({ message: said })
+    return { started: true, finished: true, exitCode: exited, issue: input.issue, log }
+  })
+
 /** The page's actions, through the same code as `review-issue`, `accept-issue` and `questions answer`. */
 const Actions = Layer.effect(DashboardActions, Effect.gen(function*() {
-  const context = yield* Effect.context<Effect.Services<ReturnType<typeof recordReview>> | Effect.Services<ReturnType<typeof acceptanceOf>> | IssueSource | Specs>()
+  const context = yield* Effect.context<Effect.Services<ReturnType<typeof recordReview>> | Effect.Services<ReturnType<typeof acceptanceOf>> | IssueSource | Specs | Project>()
   const refused = (e: unknown) => ({ message: e instanceof Error ? e.message : String(e) })
   // What the API returns is plain JSON (the ledger's records are schema classes).
   const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
@@ -38,6 +76,7 @@ const Actions = Layer.effect(DashboardActions, Effect.gen(function*() {
         Effect.mapError(refused),
         Effect.provide(context)
       ),
+    retry: (input) => retry(input).pipe(Effect.provide(context)),
     answer: (input) =>
       Effect.gen(function*() {
         const issue = yield* (yield* IssueSource).get(input.issue)

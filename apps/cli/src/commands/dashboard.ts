@@ -19,7 +19,7 @@ export const dashboard = Command.make(
   Command.withDescription(
     "Serve a live dashboard of this project's runs: what needs you now (reviews, acceptances, questions, dead letters), runs with their stage " +
       "timeline, gate conditions and how to unblock them, verification and explain.md, updated as runs move (also runs other terminals or the " +
-      "daemon started). Prints the URL with a token that actions (review, accept, answer a question) need. JSON API under /api/v1 (docs/dashboard.md). Ctrl-C stops it."
+      "daemon started). Prints the URL with a token that actions (review, accept, answer a question, run again) need. JSON API under /api/v1 (docs/dashboard.md). Ctrl-C stops it."
   ),
   Command.withExamples([
     { command: "spec-orch dashboard", description: "Serve on a free port on 127.0.0.1 and print the URL" },

@@ -58,6 +58,12 @@ export class DashboardApi extends HttpApi.make("spec-orch-dashboard").add(
         success: Body,
         error: ActionRefused
       }),
+      HttpApiEndpoint.post("retry", "/api/v1/:issue/retry", {
+        params: { issue: Schema.String },
+        payload: Schema.Struct({ newAttempt: Schema.optionalKey(Schema.Boolean) }),
+        success: Body.pipe(HttpApiSchema.status(202)),
+        error: ActionRefused
+      }),
       HttpApiEndpoint.post("answer", "/api/v1/:issue/answer", {
         params: { issue: Schema.String },
         payload: Schema.Struct({ questionId: Schema.String, answer: Schema.String, decidedBy: Schema.String }),

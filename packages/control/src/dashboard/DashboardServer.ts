@@ -22,12 +22,18 @@ export class DashboardActions extends Context.Service<DashboardActions, {
   readonly review: (input: { readonly issue: string; readonly verdict: "pass" | "changes_requested" | "uncertain"; readonly reviewedBy: string; readonly summary?: string | undefined }) => Effect.Effect<unknown, ActionFailure>
   /** Records a person's acceptance of the issue's current diff and re-gates it; returns the new report. */
   readonly accept: (input: { readonly issue: string; readonly acceptedBy: string; readonly note?: string | undefined }) => Effect.Effect<unknown, ActionFailure>
+  /**
+   * Runs the issue again in a process of its own (as `spec-orch run <issue>`, with `--new-attempt` when
+   * asked): resumes an unfinished attempt, else starts the next. Fails with the command's own words when
+   * it refuses at once (spec not approved, the issue already running); returns where its output goes.
+   */
+  readonly retry: (input: { readonly issue: string; readonly newAttempt: boolean }) => Effect.Effect<unknown, ActionFailure>
   /** Records a person's answer to a question on the issue's spec (as `spec-orch questions answer`); returns the decision. */
   readonly answer: (input: { readonly issue: string; readonly questionId: string; readonly answer: string; readonly decidedBy: string }) => Effect.Effect<unknown, ActionFailure>
 }>()("@spec-orch/control/DashboardActions") {
   /** No actions: every action is refused with `why`. */
   static readonly layerNone = (why: string): Layer.Layer<DashboardActions> =>
-    Layer.succeed(DashboardActions, DashboardActions.of({ review: () => Effect.fail({ message: why }), accept: () => Effect.fail({ message: why }), answer: () => Effect.fail({ message: why }) }))
+    Layer.succeed(DashboardActions, DashboardActions.of({ review: () => Effect.fail({ message: why }), accept: () => Effect.fail({ message: why }), answer: () => Effect.fail({ message: why }), retry: () => Effect.fail({ message: why }) }))
 }
 
 /** How the dashboard serves. */
@@ -110,7 +116,8 @@ export const DashboardRoutes = (options: DashboardOptions) => {
     return handlers.handleAll({
       review: ({ params, payload }) => Effect.mapError(actions.review({ issue: params.issue, ...payload }), refused),
       accept: ({ params, payload }) => Effect.mapError(actions.accept({ issue: params.issue, ...payload }), refused),
-      answer: ({ params, payload }) => Effect.mapError(actions.answer({ issue: params.issue, ...payload }), refused)
+      answer: ({ params, payload }) => Effect.mapError(actions.answer({ issue: params.issue, ...payload }), refused),
+      retry: ({ params, payload }) => Effect.mapError(actions.retry({ issue: params.issue, newAttempt: payload.newAttempt ?? false }), refused)
     })
   }))
 

@@ -177,7 +177,12 @@ async function openRun(runId) {
   $("explain").textContent = d.explain || "(no explain.md yet)"
   renderDiff(d.diff, d.diff_truncated)
   $("log").textContent = d.events.map(logLine).join("\n")
-  $("actions").hidden = !(d.run.state === "blocked" || d.run.state === "succeeded")
+  const judged = d.run.state === "blocked" || d.run.state === "succeeded"
+  const resumable = d.run.state === "interrupted" || d.run.state === "cancelled"
+  $("actions").hidden = !(judged || resumable || d.run.state === "failed" || d.run.state === "waiting")
+  $("verdict-actions").hidden = !judged
+  $("retry").textContent = resumable ? "Resume this run" : "Run again (new attempt)"
+  $("retry").dataset.newAttempt = resumable ? "" : "yes"
   $("token-missing").hidden = !!token
 }
 
@@ -222,14 +227,17 @@ function agentLine(d) {
 }
 
 async function act(kind, form) {
-  const f = new FormData(form)
+  const f = form ? new FormData(form) : null
   const issue = runs.get(selected).issue_id
   const body = kind === "review"
     ? { verdict: f.get("verdict"), reviewedBy: f.get("who"), ...(f.get("summary") ? { summary: f.get("summary") } : {}) }
-    : { acceptedBy: f.get("who"), ...(f.get("note") ? { note: f.get("note") } : {}) }
+    : kind === "accept" ? { acceptedBy: f.get("who"), ...(f.get("note") ? { note: f.get("note") } : {}) }
+    : { newAttempt: $("retry").dataset.newAttempt === "yes" }
   try {
     const r = await api("/api/v1/" + encodeURIComponent(issue) + "/" + kind, { method: "POST", body: JSON.stringify(body) })
-    $("action-result").textContent = "recorded; the gate now says " + (r.report.verdict.mergeable ? "MERGEABLE" : "BLOCKED: " + r.report.verdict.headline)
+    $("action-result").textContent = kind === "retry"
+      ? (r.finished ? "ran again and finished (its output: " + r.log + ")" : "running again (its output: " + r.log + ")")
+      : "recorded; the gate now says " + (r.report.verdict.mergeable ? "MERGEABLE" : "BLOCKED: " + r.report.verdict.headline)
   } catch (e) {
     $("action-result").textContent = e.message
   }
@@ -262,6 +270,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("copy-log").addEventListener("click", (e) => { e.preventDefault(); navigator.clipboard && navigator.clipboard.writeText($("log").textContent) })
   $("review-form").addEventListener("submit", (e) => { e.preventDefault(); act("review", e.target) })
   $("accept-form").addEventListener("submit", (e) => { e.preventDefault(); act("accept", e.target) })
+  $("retry").addEventListener("click", () => act("retry", null))
   Promise.all([loadState(), loadAttention(), loadMissions(), loadDaemon(), loadStats()]).catch((e) => { $("totals").textContent = e.message })
   // The daemon's heartbeat moves without any run changing: look again every 10 s.
   setInterval(() => loadDaemon().catch(() => {}), 10_000)
