@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { ChildProcess } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { makeMissionProject } from "./utils/mission-project.js"
@@ -271,6 +272,34 @@ describe("spec-orch dashboard", () => {
       assert.deepStrictEqual(after.body[0].to_unblock, ["spec-orch run DASH-Q"])
       assert.match(p.cli("questions", "list", "DASH-Q").stdout, /answered by Ada/)
       assert.strictEqual(p.cli("run", "DASH-Q", "--auto-approve").status, 0, "answered, the issue runs")
+    } finally {
+      await stop(s)
+    }
+  })
+
+  it("releases a dead-lettered issue to the daemon with the token, as daemon dlq-retry", async () => {
+    const p = makeProject()
+    const s = await serve(p)
+    try {
+      // A dead letter as the daemon records it (its store's table; the dashboard created it on start).
+      const Database = createRequire(import.meta.url)("better-sqlite3") as new (file: string) => { prepare: (q: string) => { run: (...a: Array<unknown>) => unknown }; close: () => void }
+      const db = new Database(join(p.root, ".spec-orch/state.db"))
+      db.prepare("INSERT INTO so_daemon_dead_letters (issue_id, reason, attempts, last_run_id, dead_at) VALUES (?, ?, ?, ?, ?)").run("DASH-D", "verification kept failing", 3, "DASH-D-r3", new Date().toISOString())
+      db.close()
+      const attention = await getJson(`${s.base}/api/v1/attention`)
+      assert.deepStrictEqual(attention.body.map((a: any) => [a.kind, a.issue_id, a.run_id]), [["dead_letter", "DASH-D", "DASH-D-r3"]])
+      assert.match(attention.body[0].message, /after 3 attempt\(s\): verification kept failing/)
+      const release = (issue: string, token?: string) =>
+        getJson(`${s.base}/api/v1/${issue}/release`, { method: "POST", headers: { "content-type": "application/json", ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) }, body: "{}" })
+      assert.strictEqual((await release("DASH-D")).status, 401)
+      const ok = await release("DASH-D", s.token)
+      assert.strictEqual(ok.status, 200, JSON.stringify(ok.body))
+      assert.deepStrictEqual([ok.body.issueId, ok.body.released], ["DASH-D", true])
+      assert.deepStrictEqual((await getJson(`${s.base}/api/v1/attention`)).body, [])
+      assert.deepStrictEqual((await getJson(`${s.base}/api/v1/daemon`)).body.dead_letters, [])
+      const again = await release("DASH-D", s.token)
+      assert.strictEqual(again.status, 409)
+      assert.match(again.body.error.message, /DASH-D is not dead-lettered/)
     } finally {
       await stop(s)
     }

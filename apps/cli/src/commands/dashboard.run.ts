@@ -6,7 +6,7 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { IssueSource, Project, Specs } from "@spec-orch/contract"
 import { Dashboard, DashboardActions, DashboardRoutes, DaemonStore } from "@spec-orch/control"
-import { Console, Effect, Layer, Schema } from "effect"
+import { Console, Effect, Layer, Option, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { randomBytes } from "node:crypto"
 import { spawn } from "node:child_process"
@@ -62,6 +62,27 @@ const retry = (input: { readonly issue: string; readonly newAttempt: boolean }) 
     return { started: true, finished: true, exitCode: exited, issue: input.issue, log }
   })
 
+/** `spec-orch <args> --json` in this project, to its end: its JSON answer, or its refusal in its own words. */
+const cliOnce = (args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const project = yield* Project
+    const child = spawn(process.execPath, [process.argv[1]!, "--cwd", project.root, ...args, "--json"], { cwd: project.root, env: process.env, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (d) => (stdout += d))
+    child.stderr!.on("data", (d) => (stderr += d))
+    const code = yield* Effect.callback<number>((resume) => {
+      child.once("exit", (c) => resume(Effect.succeed(c ?? 1)))
+      child.once("error", () => resume(Effect.succeed(1)))
+    })
+    if (code !== 0) {
+      const said = stderr.split("\n").filter((l) => l.startsWith("spec-orch:")).map((l) => l.replace(/^spec-orch:\s*/, "")).join(" ")
+      return yield* Effect.fail({ message: said !== "" ? said : `spec-orch ${args.join(" ")} failed (exit ${code})` })
+    }
+    return Option.getOrElse(parseJson(stdout), () => ({ output: stdout }))
+  })
+const parseJson = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Unknown))
+
 /** The page's actions, through the same code as `review-issue`, `accept-issue` and `questions answer`. */
 const Actions = Layer.effect(DashboardActions, Effect.gen(function*() {
   const context = yield* Effect.context<Effect.Services<ReturnType<typeof recordReview>> | Effect.Services<ReturnType<typeof acceptanceOf>> | IssueSource | Specs | Project>()
@@ -77,6 +98,7 @@ const Actions = Layer.effect(DashboardActions, Effect.gen(function*() {
         Effect.provide(context)
       ),
     retry: (input) => retry(input).pipe(Effect.provide(context)),
+    release: (input) => cliOnce(["daemon", "dlq-retry", input.issue]).pipe(Effect.provide(context)),
     answer: (input) =>
       Effect.gen(function*() {
         const issue = yield* (yield* IssueSource).get(input.issue)

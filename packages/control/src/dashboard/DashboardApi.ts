@@ -64,6 +64,7 @@ export class DashboardApi extends HttpApi.make("spec-orch-dashboard").add(
         success: Body.pipe(HttpApiSchema.status(202)),
         error: ActionRefused
       }),
+      HttpApiEndpoint.post("release", "/api/v1/:issue/release", { params: { issue: Schema.String }, success: Body, error: ActionRefused }),
       HttpApiEndpoint.post("answer", "/api/v1/:issue/answer", {
         params: { issue: Schema.String },
         payload: Schema.Struct({ questionId: Schema.String, answer: Schema.String, decidedBy: Schema.String }),

@@ -28,12 +28,14 @@ export class DashboardActions extends Context.Service<DashboardActions, {
    * it refuses at once (spec not approved, the issue already running); returns where its output goes.
    */
   readonly retry: (input: { readonly issue: string; readonly newAttempt: boolean }) => Effect.Effect<unknown, ActionFailure>
+  /** Releases a dead-lettered issue so the daemon tries it again (as `spec-orch daemon dlq-retry`). */
+  readonly release: (input: { readonly issue: string }) => Effect.Effect<unknown, ActionFailure>
   /** Records a person's answer to a question on the issue's spec (as `spec-orch questions answer`); returns the decision. */
   readonly answer: (input: { readonly issue: string; readonly questionId: string; readonly answer: string; readonly decidedBy: string }) => Effect.Effect<unknown, ActionFailure>
 }>()("@spec-orch/control/DashboardActions") {
   /** No actions: every action is refused with `why`. */
   static readonly layerNone = (why: string): Layer.Layer<DashboardActions> =>
-    Layer.succeed(DashboardActions, DashboardActions.of({ review: () => Effect.fail({ message: why }), accept: () => Effect.fail({ message: why }), answer: () => Effect.fail({ message: why }), retry: () => Effect.fail({ message: why }) }))
+    Layer.succeed(DashboardActions, DashboardActions.of({ review: () => Effect.fail({ message: why }), accept: () => Effect.fail({ message: why }), answer: () => Effect.fail({ message: why }), retry: () => Effect.fail({ message: why }), release: () => Effect.fail({ message: why }) }))
 }
 
 /** How the dashboard serves. */
@@ -117,6 +119,7 @@ export const DashboardRoutes = (options: DashboardOptions) => {
       review: ({ params, payload }) => Effect.mapError(actions.review({ issue: params.issue, ...payload }), refused),
       accept: ({ params, payload }) => Effect.mapError(actions.accept({ issue: params.issue, ...payload }), refused),
       answer: ({ params, payload }) => Effect.mapError(actions.answer({ issue: params.issue, ...payload }), refused),
+      release: ({ params }) => Effect.mapError(actions.release({ issue: params.issue }), refused),
       retry: ({ params, payload }) => Effect.mapError(actions.retry({ issue: params.issue, newAttempt: payload.newAttempt ?? false }), refused)
     })
   }))

@@ -66,7 +66,24 @@ async function loadAttention() {
       el("span", { className: "kind" }, a.kind.replace("_", " ")),
       el("strong", {}, a.issue_id), " ", a.message,
       ...a.to_unblock.map((u) => el("div", { className: "muted" }, "\u2192 " + u)),
-      ...(a.questions || []).map((q) => answerForm(a.issue_id, q)))))
+      ...(a.questions || []).map((q) => answerForm(a.issue_id, q)),
+      ...(a.kind === "dead_letter" ? [releaseButton(a.issue_id)] : []))))
+}
+
+// Let the daemon try a dead-lettered issue again (the same as `spec-orch daemon dlq-retry`).
+function releaseButton(issue) {
+  const result = el("span", { className: "result", role: "status" })
+  const button = el("button", { type: "button", onclick: async (e) => {
+    e.stopPropagation()
+    try {
+      await api("/api/v1/" + encodeURIComponent(issue) + "/release", { method: "POST", body: "{}" })
+      result.textContent = "released; the daemon tries it again on its next poll"
+      loadAttention().catch(() => {})
+    } catch (err) {
+      result.textContent = err.message
+    }
+  } }, "Release to the daemon")
+  return el("div", {}, button, " ", result)
 }
 
 // Answer a blocking question right on its card (the same as `spec-orch questions answer`).
