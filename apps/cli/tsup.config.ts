@@ -55,6 +55,9 @@ export default defineConfig({
       .replaceAll("__COMMANDS__", JSON.stringify(commandNames))
     writeFileSync("dist/spec-orch.cjs", launcher, { mode: 0o755 })
     writeFileSync("dist/main.js", esmBin, { mode: 0o755 })
+    // `spec-orch dashboard` serves its page (plain HTML, JS and CSS, no CDN) from beside the bin.
+    rmSync("dist/dashboard", { recursive: true, force: true })
+    cpSync("../../packages/control/src/dashboard/page", "dist/dashboard", { recursive: true })
     // `spec-orch selftest` runs the quick start's example: it ships beside the bin.
     rmSync("dist/example", { recursive: true, force: true })
     cpSync("../../examples/hello-node", "dist/example/hello-node", {

@@ -8,6 +8,7 @@ import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { agents } from "./commands/agents.js"
 import { config } from "./commands/config.js"
+import { dashboard } from "./commands/dashboard.js"
 import { daemon } from "./commands/daemon.js"
 import { doctor } from "./commands/doctor.js"
 import { selftest } from "./commands/selftest.js"
@@ -56,6 +57,7 @@ const subcommands = [
   acceptIssue,
   findings,
   memory,
+  dashboard,
   daemon
 ] as const
 

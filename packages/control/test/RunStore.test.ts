@@ -39,6 +39,16 @@ describe("RunStore", () => {
       assert.deepStrictEqual((yield* s.events("T-1-r1", 1)).map((e) => e.seq), [2])
     }).pipe(Effect.provide(storeLayer(db()))))
 
+  it.effect("lists the runs updated since a time, least recently updated first", () =>
+    Effect.gen(function*() {
+      const s = yield* RunStore
+      yield* Effect.forEach([1, 2, 3], (n) => s.put(record(n)))
+      assert.deepStrictEqual((yield* s.updatedSince("2026-11-25T10:00:02.000Z")).map((r) => r.runId), ["T-1-r2", "T-1-r3"])
+      yield* s.put(new RunRecord({ ...record(1), status: "blocked", updatedAt: "2026-11-25T10:00:09.000Z" }))
+      assert.deepStrictEqual((yield* s.updatedSince("2026-11-25T10:00:03.000Z")).map((r) => [r.runId, r.status]), [["T-1-r3", "running"], ["T-1-r1", "blocked"]])
+      assert.deepStrictEqual(yield* s.updatedSince("2026-11-25T10:01:00.000Z"), [])
+    }).pipe(Effect.provide(storeLayer(db()))))
+
   it.effect("appends a batch in order after what is there, over several statements, redacted, and publishes each event", () =>
     Effect.gen(function*() {
       const s = yield* RunStore

@@ -86,31 +86,62 @@ export const explain = ({ issue, json }: { issue: string; json: boolean }) =>
     yield* emit(json, reportJson(bundle, verdict, known, options), () => clean(markdownForTerminal(renderExplain(bundle, verdict, known, options))))
   }))
 
-export const reviewIssue = (input: { issue: string; verdict: "pass" | "changes_requested" | "uncertain"; reviewedBy: string; summary: Option.Option<string>; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
+/**
+ * Records a person's review of the issue's current diff and re-gates it (`review-issue`, and the
+ * dashboard's review action).
+ */
+export const recordReview = (input: { issue: string; verdict: "pass" | "changes_requested" | "uncertain"; reviewedBy: string; summary?: string | undefined }) =>
+  Effect.gen(function*() {
     const ledger = yield* EvidenceLedger
     const bundle = yield* currentOrFail(input.issue)
-    const review = humanReview({ verdict: input.verdict, reviewedBy: input.reviewedBy, summary: Option.getOrUndefined(input.summary), diffHash: bundle.diffHash }, yield* now)
+    const review = humanReview({ verdict: input.verdict, reviewedBy: input.reviewedBy, summary: input.summary, diffHash: bundle.diffHash }, yield* now)
     yield* ledger.recordReview(input.issue, review, bundle.runId)
     const next = withEvidence(bundle, { review })
     const verdict = yield* regate(next)
-    yield* emit(input.json, { review, report: reportJson(next, verdict) }, () => [
+    return { bundle, review, verdict, report: reportJson(next, verdict) }
+  })
+
+export const reviewIssue = (input: { issue: string; verdict: "pass" | "changes_requested" | "uncertain"; reviewedBy: string; summary: Option.Option<string>; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const { bundle, review, verdict, report } = yield* recordReview({ ...input, summary: Option.getOrUndefined(input.summary) })
+    yield* emit(input.json, { review, report }, () => [
       `recorded review of ${input.issue}: ${input.verdict} by ${clean(input.reviewedBy)}${bundle.diffHash !== undefined ? ` (diff ${bundle.diffHash.slice(0, 12)})` : ""}`,
       "",
       ...verdictLines(input.issue, verdict)
     ])
   }))
 
-export const acceptIssue = (input: { issue: string; acceptedBy: string; note: Option.Option<string>; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
-    const ledger = yield* EvidenceLedger
-    const bundle = yield* currentOrFail(input.issue)
-    const issue = yield* issueIfKnown(input.issue)
+/** The acceptance checklist of the issue's current diff (what a person accepts), or why there is nothing to accept. */
+export const acceptanceOf = (issueId: string) =>
+  Effect.gen(function*() {
+    const bundle = yield* currentOrFail(issueId)
+    const issue = yield* issueIfKnown(issueId)
     const policy = yield* (yield* Gate).policy.pipe(Effect.option)
     const checklist = acceptanceChecklist(bundle, issue, Option.getOrUndefined(policy)?.protected)
     if (checklist.diffHash === undefined) {
-      return yield* new NothingToAccept({ issueId: input.issue, reason: "the latest run recorded no diff hash, so there is no exact change to accept (re-run the issue first)" })
+      return yield* new NothingToAccept({ issueId, reason: "the latest run recorded no diff hash, so there is no exact change to accept (re-run the issue first)" })
     }
+    return { bundle, issue, checklist: { ...checklist, diffHash: checklist.diffHash } }
+  })
+
+/** Records a person's acceptance of the checked diff and re-gates it (`accept-issue`, and the dashboard's accept action). */
+export const recordAcceptance = (
+  input: { issue: string; acceptedBy: string; note?: string | undefined },
+  checked: Effect.Success<ReturnType<typeof acceptanceOf>>
+) =>
+  Effect.gen(function*() {
+    const { bundle, issue, checklist } = checked
+    const acceptance = makeAcceptance({ acceptedBy: input.acceptedBy, diffHash: checklist.diffHash, note: input.note }, yield* now)
+    yield* (yield* EvidenceLedger).recordAcceptance(input.issue, acceptance, bundle.runId)
+    const next = withEvidence(bundle, { acceptance })
+    const verdict = yield* regate(next)
+    return { acceptance, checklist, verdict, report: reportJson(next, verdict, issue) }
+  })
+
+export const acceptIssue = (input: { issue: string; acceptedBy: string; note: Option.Option<string>; json: boolean }) =>
+  withPlanes(Effect.gen(function*() {
+    const checked = yield* acceptanceOf(input.issue)
+    const { issue, checklist } = checked
     // The checklist and deviations come first, so the person sees what they are accepting.
     if (!input.json) {
       yield* Console.log([
@@ -128,12 +159,9 @@ export const acceptIssue = (input: { issue: string; acceptedBy: string; note: Op
         ""
       ].join("\n"))
     }
-    const acceptance = makeAcceptance({ acceptedBy: input.acceptedBy, diffHash: checklist.diffHash, note: Option.getOrUndefined(input.note) }, yield* now)
-    yield* ledger.recordAcceptance(input.issue, acceptance, bundle.runId)
-    const next = withEvidence(bundle, { acceptance })
-    const verdict = yield* regate(next)
-    yield* emit(input.json, { acceptance, checklist, report: reportJson(next, verdict, issue) }, () => [
-      `recorded acceptance of ${input.issue} by ${clean(input.acceptedBy)} for diff ${checklist.diffHash!.slice(0, 12)}`,
+    const { acceptance, verdict, report } = yield* recordAcceptance({ issue: input.issue, acceptedBy: input.acceptedBy, note: Option.getOrUndefined(input.note) }, checked)
+    yield* emit(input.json, { acceptance, checklist, report }, () => [
+      `recorded acceptance of ${input.issue} by ${clean(input.acceptedBy)} for diff ${checklist.diffHash.slice(0, 12)}`,
       "",
       ...verdictLines(input.issue, verdict)
     ])

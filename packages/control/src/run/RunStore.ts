@@ -82,6 +82,8 @@ export class RunStore extends Context.Service<RunStore, {
   readonly latestForKey: (runKey: string) => Effect.Effect<RunRecord | undefined>
   /** Runs, newest first. */
   readonly list: (options?: { readonly issueId?: string; readonly limit?: number }) => Effect.Effect<ReadonlyArray<RunRecord>>
+  /** Runs updated at or after `since` (an ISO time), least recently updated first: what changed, for readers that poll. */
+  readonly updatedSince: (since: string, limit?: number) => Effect.Effect<ReadonlyArray<RunRecord>>
   /** Appends an event; returns it with its sequence number. */
   readonly append: (runId: string, kind: string, data: unknown) => Effect.Effect<RunEvent>
   /** Appends events in order in one transaction (a busy agent's events, a batch at a time); returns them numbered. */
@@ -164,6 +166,12 @@ export class RunStore extends Context.Service<RunStore, {
             Effect.orDie
           )
 
+      const updatedSince = (since: string, limit = 500) =>
+        sql<Row>`SELECT record, owner FROM so_runs WHERE updated_at >= ${since} ORDER BY updated_at LIMIT ${limit}`.pipe(
+          Effect.map((rows) => rows.map((r) => decodeRecord(r.record))),
+          Effect.orDie
+        )
+
       const appendAll = (runId: string, entries: ReadonlyArray<{ readonly kind: string; readonly data: unknown }>) =>
         entries.length === 0
           ? Effect.succeed<ReadonlyArray<RunEvent>>([])
@@ -226,6 +234,7 @@ export class RunStore extends Context.Service<RunStore, {
         latest: latestBy("issue_id"),
         latestForKey: latestBy("run_key"),
         list,
+        updatedSince,
         append,
         appendAll,
         events,
