@@ -19,6 +19,7 @@ import { mission } from "./commands/mission.js"
 import { models } from "./commands/models.js"
 import { plan } from "./commands/plan.js"
 import { logs, rerun, run, status } from "./commands/run.js"
+import { trace } from "./commands/trace.js"
 import { runPlan } from "./commands/run-plan.js"
 import { questions, spec } from "./commands/spec.js"
 import { verify } from "./commands/verify.js"
@@ -34,6 +35,7 @@ const subcommands = [
   run,
   status,
   logs,
+  trace,
   rerun,
   explain,
   init,

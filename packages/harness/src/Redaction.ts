@@ -136,6 +136,7 @@ export const configuredSecretNames = (config: SpecOrchConfig): ReadonlyArray<str
   const names = new Set<string>([config.github.token_env, config.linear.token_env, ...config.builder.secret_env])
   names.add(config.daemon.webhook_secret_env ?? DEFAULT_WEBHOOK_SECRET_ENV)
   for (const model of Object.values(config.models)) if (model.api_key_env) names.add(model.api_key_env)
+  for (const name of Object.values(config.telemetry.headers_env)) names.add(name)
   for (const role of LLM_ROLES) {
     const section = config[role]
     if (section.api_key_env) names.add(section.api_key_env)

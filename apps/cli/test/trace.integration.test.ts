@@ -1,0 +1,156 @@
+/**
+ * Traces of runs with the real binary: the quick start's run leaves its span tree in
+ * `.spec-orch/runs/<id>/trace.jsonl` and `trace show` prints it; a failed verification step is marked;
+ * a resumed run appends to the same file; with `[telemetry] otlp_endpoint` the same spans reach an
+ * OTLP/HTTP receiver on 127.0.0.1, with the configured header and without its value in any artifact.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { spawn, spawnSync } from "node:child_process"
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { createServer, type IncomingHttpHeaders } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { BIN, makeProject } from "./utils/project.js"
+
+const STAGES = ["load", "spec", "workspace", "context", "agent", "commit", "verify", "review", "gate", "record", "publish"]
+
+/** The quick start's project (examples/hello-node) in a fresh repository, with `toml` appended to its spec-orch.toml. */
+const quickStart = (toml = "") => {
+  const dir = mkdtempSync(join(tmpdir(), "trace-quickstart-"))
+  cpSync(join(import.meta.dirname, "../../../examples/hello-node"), dir, { recursive: true })
+  rmSync(join(dir, ".spec-orch"), { recursive: true, force: true })
+  writeFileSync(join(dir, "spec-orch.toml"), `${readFileSync(join(dir, "spec-orch.toml"), "utf8")}\n[workspace]\nroot = ${JSON.stringify(mkdtempSync(join(tmpdir(), "trace-wt-")))}\n${toml}`)
+  const git = (...args: Array<string>) => spawnSync("git", ["-c", "user.name=q", "-c", "user.email=q@q", ...args], { cwd: dir, encoding: "utf8" })
+  git("init", "-q")
+  git("add", "-A")
+  git("commit", "-qm", "hello-node example")
+  return dir
+}
+
+const cli = (cwd: string, ...args: Array<string>) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 })
+
+/** Every file under `dir`, recursively. */
+const filesUnder = (dir: string): Array<string> =>
+  readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name)
+    return statSync(p).isDirectory() ? filesUnder(p) : [p]
+  })
+
+describe("spec-orch trace show", () => {
+  it("prints the quick start run's stages in order, with durations, from the run's trace.jsonl", () => {
+    const dir = quickStart()
+    const r = cli(dir, "run", "HELLO-1", "--auto-approve", "--json")
+    assert.strictEqual(r.status, 0, r.stderr + r.stdout)
+    const file = readFileSync(join(dir, ".spec-orch/runs/HELLO-1-r1/trace.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+    const run = file.find((s) => s.name === "Run")
+    assert.deepStrictEqual([run.attributes["run.id"], run.attributes["issue.id"], run.status], ["HELLO-1-r1", "HELLO-1", "ok"])
+    assert.isTrue(file.every((s) => s.traceId && s.spanId && s.start && s.end && typeof s.durationMs === "number"))
+
+    const shown = cli(dir, "trace", "show", "HELLO-1-r1")
+    assert.strictEqual(shown.status, 0, shown.stderr)
+    const lines = shown.stdout.split("\n")
+    assert.match(lines[0]!, /^trace of HELLO-1-r1 · HELLO-1 \(\d+ spans/)
+    // The stages hang under the run, one indent below it, in the order they ran, each with a duration.
+    const runAt = lines.findIndex((l) => /^\s*✓ Run\b/.test(l))
+    assert.isAtLeast(runAt, 0, shown.stdout)
+    const depth = lines[runAt]!.search(/\S/) + 2
+    const stages = lines.slice(runAt + 1).filter((l) => l.search(/\S/) === depth && STAGES.some((s) => new RegExp(`^\\s*✓ ${s}\\s`).test(l)))
+    assert.deepStrictEqual(stages.map((l) => l.trim().split(/\s+/)[1]), STAGES, shown.stdout)
+    for (const l of stages) assert.match(l, /\s(<1ms|\d+ms|\d+\.\ds)$/, l)
+    // Below the stages: the agent's turn with its adapter, the verification step by name.
+    assert.match(shown.stdout, /✓ Agents\.run \(adapter=command, outcome=completed\)/)
+    assert.match(shown.stdout, /✓ Verifier\.step \(step=test, outcome=passed, exit_code=0\)/)
+    assert.notMatch(shown.stdout, /sqlite/, "database spans only with --all")
+    assert.match(cli(dir, "trace", "show", "HELLO-1-r1", "--all").stdout, /sqlite/)
+
+    const json = JSON.parse(cli(dir, "trace", "show", "HELLO-1-r1", "--json").stdout)
+    const root = json.spans.find((s: any) => s.name === "Runs.start")
+    assert.strictEqual(root.children.find((c: any) => c.name === "SpecOrchRun.execute")?.name, "SpecOrchRun.execute")
+    const runNode = JSON.stringify(json).includes("\"name\":\"Run\"")
+    assert.isTrue(runNode)
+  })
+
+  it("marks a failed verification step ✗ and says clearly when a run id is wrong", () => {
+    const p = makeProject()
+    p.issue("TR-2", { builder_prompt: "WRITE src/a.txt a", verification: { unit: "echo 'expected 2 but got 3' >&2; exit 3" } })
+    assert.strictEqual(p.cli("run", "TR-2", "--auto-approve").status, 1)
+    const shown = p.cli("trace", "show", "TR-2-r1")
+    assert.strictEqual(shown.status, 0, shown.stderr)
+    assert.match(shown.stdout, /✗ Verifier\.step \(step=unit, outcome=failed, exit_code=3\)/)
+    assert.match(shown.stdout, /✓ verify\b/, "the stage itself ended normally: the gate judges the failure")
+
+    const wrong = p.cli("trace", "show", "TR-2")
+    assert.strictEqual(wrong.status, 1)
+    assert.include(wrong.stderr, "spec-orch: no run TR-2 in ")
+    assert.include(wrong.stderr, "runs here: TR-2-r1")
+    assert.include(wrong.stderr, "e.g. TR-2-r1")
+    const traversal = p.cli("trace", "show", "../../etc")
+    assert.strictEqual(traversal.status, 1)
+    assert.match(traversal.stderr, /"\.\.\/\.\.\/etc" is not a run id/)
+  })
+})
+
+describe("[telemetry] OTLP export", () => {
+  it("config check names a bad [telemetry] key with its line; doctor says where traces go and which header variable is unset", () => {
+    const dir = quickStart(`\n[telemetry]\notlp_endpoint = "127.0.0.1:4318"\nheaders_env = { "x-key" = "not a variable" }\n`)
+    const bad = cli(dir, "config", "check", "--json")
+    assert.strictEqual(bad.status, 1, bad.stdout)
+    const problems = JSON.parse(bad.stdout).problems.map((p: any) => [p.key, p.severity, p.message])
+    assert.deepInclude(problems.map((p: any) => p.slice(0, 2)), ["telemetry.otlp_endpoint", "error"])
+    assert.deepInclude(problems.map((p: any) => p.slice(0, 2)), ["telemetry.headers_env.x-key", "error"])
+    assert.isTrue(problems.some((p: any) => /http:\/\/127\.0\.0\.1:4318/.test(p[2])), JSON.stringify(problems))
+
+    const none = JSON.parse(cli(quickStart(), "doctor", "--json").stdout).checks.find((c: any) => c.name === "traces")
+    assert.deepStrictEqual([none.status, none.detail], ["ok", "to each run's trace.jsonl (no OTLP collector: [telemetry] otlp_endpoint is not set)"])
+    const unset = quickStart(`\n[telemetry]\notlp_endpoint = "http://127.0.0.1:4318"\nheaders_env = { "x-key" = "TRACE_TEST_UNSET_KEY" }\n`)
+    const traces = JSON.parse(cli(unset, "doctor", "--json").stdout).checks.find((c: any) => c.name === "traces")
+    assert.strictEqual(traces.status, "warn")
+    assert.include(traces.detail, "exported to http://127.0.0.1:4318 as spec-orch, but TRACE_TEST_UNSET_KEY (header x-key) is not set")
+  })
+
+  it("sends a run's spans to an OTLP/HTTP receiver with the header from the environment, and keeps the file", async () => {
+    const posts: Array<{ path: string; headers: IncomingHttpHeaders; body: any }> = []
+    const server = createServer((req, res) => {
+      let body = ""
+      req.on("data", (d) => (body += d))
+      req.on("end", () => {
+        posts.push({ path: req.url ?? "", headers: req.headers, body: JSON.parse(body) })
+        res.writeHead(200, { "content-type": "application/json" }).end("{}")
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as AddressInfo).port
+    const secret = "otlp-secret-value-7f3a9c"
+    try {
+      const dir = quickStart(`\n[telemetry]\notlp_endpoint = "http://127.0.0.1:${port}"\nservice_name = "trace-test"\nheaders_env = { "x-collector-key" = "TRACE_TEST_COLLECTOR_KEY" }\n`)
+      const child = spawn(process.execPath, [BIN, "run", "HELLO-1", "--auto-approve", "--json"], {
+        cwd: dir,
+        env: { ...process.env, TRACE_TEST_COLLECTOR_KEY: secret },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stderr = ""
+      child.stderr!.on("data", (d) => (stderr += d))
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+      assert.strictEqual(code, 0, stderr)
+
+      assert.isAbove(posts.length, 0, "the exporter posted")
+      assert.isTrue(posts.every((p) => p.path === "/v1/traces"), posts.map((p) => p.path).join(","))
+      assert.isTrue(posts.every((p) => p.headers["x-collector-key"] === secret))
+      const spans = posts.flatMap((p) => p.body.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans)))
+      const names = new Set(spans.map((s: any) => s.name))
+      for (const name of ["Runs.start", "Run", ...STAGES, "Agents.run", "Verifier.step"]) assert.isTrue(names.has(name), `${name} exported`)
+      const service = posts[0]!.body.resourceSpans[0].resource.attributes.find((a: any) => a.key === "service.name")
+      assert.strictEqual(service.value.stringValue, "trace-test")
+      // The run's attribute arrives too, and the file has the same spans.
+      const run = spans.find((s: any) => s.name === "Run")
+      assert.strictEqual(run.attributes.find((a: any) => a.key === "run.id").value.stringValue, "HELLO-1-r1")
+      const file = readFileSync(join(dir, ".spec-orch/runs/HELLO-1-r1/trace.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.strictEqual(file.find((s) => s.name === "Run").spanId, run.spanId)
+      // The header's value is a secret: nothing spec-orch wrote holds it.
+      for (const f of filesUnder(join(dir, ".spec-orch"))) assert.notInclude(readFileSync(f, "latin1"), secret, f)
+    } finally {
+      server.close()
+    }
+  })
+})
