@@ -84,6 +84,20 @@ export const spanLine = (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unk
   }
 }
 
+const redactValue = (redactor: Pick<Redactor["Service"], "redact" | "redactJson">, value: unknown): unknown =>
+  typeof value === "string" ? redactor.redact(value) : typeof value === "object" && value !== null ? redactor.redactJson(value) : value
+
+/** A failed exit as a span reports it: one error whose message and stack are redacted (interruptions and successes unchanged). */
+const redactExit = (redactor: Pick<Redactor["Service"], "redact" | "redactJson">, exit: Exit.Exit<unknown, unknown>): Exit.Exit<unknown, unknown> => {
+  if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return exit
+  const first = Cause.prettyErrors(exit.cause)[0]
+  if (first === undefined) return exit
+  const error = new Error(redactor.redact(first.message))
+  error.name = first.name
+  error.stack = redactor.redact(first.stack ?? "")
+  return Exit.die(error)
+}
+
 /**
  * A tracer over `inner` (effect's own, or the OTLP exporter's) that also appends each ended span of a
  * run to `<stateDir>/runs/<run-id>/trace.jsonl`. Writing is synchronous and small (one line), so a
@@ -93,9 +107,15 @@ export const fileTracer = (inner: Tracer.Tracer, stateDir: string, redactor: Pic
   Tracer.make({
     span(options) {
       const span = inner.span(options)
+      // What the inner tracer (the OTLP exporter) keeps is redacted too: attributes, events and errors.
+      const attribute = span.attribute.bind(span)
+      span.attribute = (key, value) => attribute(key, redactValue(redactor, value))
+      const event = span.event.bind(span)
+      span.event = (name, startTime, attributes) => event(name, startTime, attributes === undefined ? undefined : redactor.redactJson(attributes) as Record<string, unknown>)
       const end = span.end.bind(span)
-      span.end = (endTime, exit) => {
+      span.end = (endTime, exit_) => {
         const first = span.status._tag === "Started"
+        const exit = redactExit(redactor, exit_)
         end(endTime, exit)
         const runId = first ? runOf(span) : undefined
         if (runId === undefined || !/^[A-Za-z0-9._#@-]+$/.test(runId)) return
@@ -157,7 +177,9 @@ export const RunTracing = Layer.unwrap(Effect.gen(function*() {
   if (target.missing.length > 0) {
     yield* Effect.logWarning(`[telemetry] headers_env: not set, sent without: ${target.missing.join(", ")}`)
   }
-  const otlp = OtlpTracer.layer({ url: target.url, resource: { serviceName: target.serviceName }, headers: target.headers }).pipe(
+  // Spans are batched every 5 s and flushed when the command ends; a collector that is down (each
+  // export is retried) delays that end by at most `shutdownTimeout`.
+  const otlp = OtlpTracer.layer({ url: target.url, resource: { serviceName: target.serviceName }, headers: target.headers, shutdownTimeout: "2 seconds" }).pipe(
     Layer.provide(OtlpSerialization.layerJson),
     Layer.provide(FetchHttpClient.layer)
   )

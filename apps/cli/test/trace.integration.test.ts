@@ -6,12 +6,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { BIN, makeProject } from "./utils/project.js"
+import { BIN, makeProject, waitFor } from "./utils/project.js"
 
 const STAGES = ["load", "spec", "workspace", "context", "agent", "commit", "verify", "review", "gate", "record", "publish"]
 
@@ -36,6 +36,22 @@ const filesUnder = (dir: string): Array<string> =>
     const p = join(dir, name)
     return statSync(p).isDirectory() ? filesUnder(p) : [p]
   })
+
+/** An OTLP/HTTP receiver on 127.0.0.1 that keeps every post. */
+const receiver = async () => {
+  const posts: Array<{ path: string; headers: IncomingHttpHeaders; text: string; body: any }> = []
+  const server = createServer((req, res) => {
+    let text = ""
+    req.on("data", (d) => (text += d))
+    req.on("end", () => {
+      posts.push({ path: req.url ?? "", headers: req.headers, text, body: JSON.parse(text) })
+      res.writeHead(200, { "content-type": "application/json" }).end("{}")
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const spans = () => posts.flatMap((p) => p.body.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans)))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts, spans, close: () => server.close() }
+}
 
 describe("spec-orch trace show", () => {
   it("prints the quick start run's stages in order, with durations, from the run's trace.jsonl", () => {
@@ -91,6 +107,40 @@ describe("spec-orch trace show", () => {
   })
 })
 
+describe("traces across a crash", () => {
+  it("a run resumed after kill -9 appends to the same trace.jsonl: the first process's finished stages, then the resumed one", async () => {
+    const p = makeProject()
+    const marker = p.signal("verify-log")
+    const fast = p.signal("fast")
+    p.issue("TR-5", { builder_prompt: "WRITE out.txt 1", verification: { slow: `echo run >> ${marker}; [ -f ${fast} ] || sleep 30; test -f out.txt` } })
+    const first = p.spawn("run", "TR-5", "--auto-approve")
+    await waitFor(() => existsSync(marker) && p.agentsRunning().length > 0)
+    first.kill("SIGKILL")
+    await new Promise((resolve) => first.on("exit", resolve))
+    await waitFor(() => p.agentsRunning().length === 0, 5_000)
+    const file = join(p.root, ".spec-orch/runs/TR-5-r1/trace.jsonl")
+    const before = readFileSync(file, "utf8")
+    writeFileSync(fast, "")
+    assert.strictEqual(p.cli("run", "TR-5", "--json").status, 0)
+    const after = readFileSync(file, "utf8")
+    assert.isTrue(after.startsWith(before), "appended, not rewritten")
+    const spans = after.trim().split("\n").map((l) => JSON.parse(l))
+    const count = (name: string) => spans.filter((s) => s.name === name).length
+    assert.strictEqual(count("Agents.run"), 1, "the agent ran once: the resumed run did not repeat it")
+    assert.strictEqual(count("Verifier.step"), 1, "the killed step's span never ended; the resumed step's did")
+    assert.strictEqual(count("Run"), 1, "the killed process's Run never ended; the resumed one did")
+    assert.strictEqual(spans.find((s) => s.name === "Runs.start").attributes["run.resumed"], true)
+    // The workflow keeps its trace across the crash: the resumed Run continues the first process's trace.
+    const firstAgent = spans.find((s) => s.name === "Agents.run")
+    assert.strictEqual(spans.find((s) => s.name === "Run").traceId, firstAgent.traceId)
+    const shown = p.cli("trace", "show", "TR-5-r1")
+    assert.strictEqual(shown.status, 0, shown.stderr)
+    assert.match(shown.stdout, /✓ Agents\.run/)
+    assert.match(shown.stdout, /✓ Runs\.start \(adapter=command\)/)
+    assert.match(shown.stdout, /✓ Verifier\.step \(step=slow, outcome=passed, exit_code=0\)/)
+  })
+})
+
 describe("[telemetry] OTLP export", () => {
   it("config check names a bad [telemetry] key with its line; doctor says where traces go and which header variable is unset", () => {
     const dir = quickStart(`\n[telemetry]\notlp_endpoint = "127.0.0.1:4318"\nheaders_env = { "x-key" = "not a variable" }\n`)
@@ -110,20 +160,10 @@ describe("[telemetry] OTLP export", () => {
   })
 
   it("sends a run's spans to an OTLP/HTTP receiver with the header from the environment, and keeps the file", async () => {
-    const posts: Array<{ path: string; headers: IncomingHttpHeaders; body: any }> = []
-    const server = createServer((req, res) => {
-      let body = ""
-      req.on("data", (d) => (body += d))
-      req.on("end", () => {
-        posts.push({ path: req.url ?? "", headers: req.headers, body: JSON.parse(body) })
-        res.writeHead(200, { "content-type": "application/json" }).end("{}")
-      })
-    })
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const port = (server.address() as AddressInfo).port
+    const otlp = await receiver()
     const secret = "otlp-secret-value-7f3a9c"
     try {
-      const dir = quickStart(`\n[telemetry]\notlp_endpoint = "http://127.0.0.1:${port}"\nservice_name = "trace-test"\nheaders_env = { "x-collector-key" = "TRACE_TEST_COLLECTOR_KEY" }\n`)
+      const dir = quickStart(`\n[telemetry]\notlp_endpoint = "${otlp.url}"\nservice_name = "trace-test"\nheaders_env = { "x-collector-key" = "TRACE_TEST_COLLECTOR_KEY" }\n`)
       const child = spawn(process.execPath, [BIN, "run", "HELLO-1", "--auto-approve", "--json"], {
         cwd: dir,
         env: { ...process.env, TRACE_TEST_COLLECTOR_KEY: secret },
@@ -134,13 +174,13 @@ describe("[telemetry] OTLP export", () => {
       const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
       assert.strictEqual(code, 0, stderr)
 
-      assert.isAbove(posts.length, 0, "the exporter posted")
-      assert.isTrue(posts.every((p) => p.path === "/v1/traces"), posts.map((p) => p.path).join(","))
-      assert.isTrue(posts.every((p) => p.headers["x-collector-key"] === secret))
-      const spans = posts.flatMap((p) => p.body.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans)))
+      assert.isAbove(otlp.posts.length, 0, "the exporter posted")
+      assert.isTrue(otlp.posts.every((p) => p.path === "/v1/traces"), otlp.posts.map((p) => p.path).join(","))
+      assert.isTrue(otlp.posts.every((p) => p.headers["x-collector-key"] === secret))
+      const spans = otlp.spans()
       const names = new Set(spans.map((s: any) => s.name))
       for (const name of ["Runs.start", "Run", ...STAGES, "Agents.run", "Verifier.step"]) assert.isTrue(names.has(name), `${name} exported`)
-      const service = posts[0]!.body.resourceSpans[0].resource.attributes.find((a: any) => a.key === "service.name")
+      const service = otlp.posts[0]!.body.resourceSpans[0].resource.attributes.find((a: any) => a.key === "service.name")
       assert.strictEqual(service.value.stringValue, "trace-test")
       // The run's attribute arrives too, and the file has the same spans.
       const run = spans.find((s: any) => s.name === "Run")
@@ -150,7 +190,29 @@ describe("[telemetry] OTLP export", () => {
       // The header's value is a secret: nothing spec-orch wrote holds it.
       for (const f of filesUnder(join(dir, ".spec-orch"))) assert.notInclude(readFileSync(f, "latin1"), secret, f)
     } finally {
-      server.close()
+      otlp.close()
+    }
+  })
+
+  it("a failed stage is ✗ with its reason, and a secret in it reaches neither the file nor the collector", async () => {
+    const otlp = await receiver()
+    const secret = "tr4ce-s3cret-0a1b2c3d4e"
+    try {
+      const p = makeProject({ workspace: [`after_create = ["false ${secret}"]`], toml: `[telemetry]\notlp_endpoint = "${otlp.url}"\n`, env: { TRACE_TEST_TOKEN: secret } })
+      p.issue("TR-7", { builder_prompt: "WRITE a.txt a" })
+      const r = await p.cliAsync("run", "TR-7", "--auto-approve")
+      assert.strictEqual(r.status, 1, r.stderr)
+      const shown = p.cli("trace", "show", "TR-7-r1").stdout
+      assert.match(shown, /✗ workspace\s+\S+\s+StageFailed: workspace stage failed: \[workspace\] after_create command .*false \[redacted:TRACE_TEST_TOKEN\].* failed \(exit 1\)/, shown)
+      assert.match(shown, /✗ Run\b/)
+      assert.match(shown, /✗ Verifier\.step \(step=after_create-1, outcome=failed, exit_code=1\)/)
+      assert.notInclude(p.read(".spec-orch/runs/TR-7-r1/trace.jsonl"), secret)
+      const failed = otlp.spans().find((s: any) => s.name === "workspace")
+      assert.strictEqual(failed.status.code, 2, "exported as an error")
+      assert.isAbove(otlp.posts.length, 0)
+      for (const post of otlp.posts) assert.notInclude(post.text, secret)
+    } finally {
+      otlp.close()
     }
   })
 })
