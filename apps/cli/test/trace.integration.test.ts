@@ -11,6 +11,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { startModelServer } from "@spec-orch/test-kit"
 import { BIN, makeProject, waitFor } from "./utils/project.js"
 
 const STAGES = ["load", "spec", "workspace", "context", "agent", "commit", "verify", "review", "gate", "record", "publish"]
@@ -104,6 +105,35 @@ describe("spec-orch trace show", () => {
     const traversal = p.cli("trace", "show", "../../etc")
     assert.strictEqual(traversal.status, 1)
     assert.match(traversal.stderr, /"\.\.\/\.\.\/etc" is not a run id/)
+  })
+})
+
+describe("model calls in a trace", () => {
+  it("shows the LLM reviewer's request to the model under the review stage, with the model and its tokens", async () => {
+    const server = await startModelServer({ script: () => ({ tool: { name: "review", input: { verdict: "pass", summary: "fine", findings: [] } } }) })
+    try {
+      const p = makeProject({
+        profile: "reviewed",
+        toml: ["[reviewer]", "adapter = \"llm\"", "model_ref = \"double\"", "[models.double]", "model = \"double-model\"", "api_type = \"anthropic\"", "api_key_env = \"DOUBLE_KEY\"", "api_base_env = \"DOUBLE_BASE\""].join("\n"),
+        env: { DOUBLE_KEY: "sk-test-double-0123456789", DOUBLE_BASE: server.url }
+      })
+      p.issue("TR-9", { builder_prompt: "WRITE src/a.txt a", target_files: ["src/"] })
+      const r = await p.cliAsync("run", "TR-9", "--auto-approve")
+      assert.strictEqual(r.status, 0, r.stderr)
+      const shown = p.cli("trace", "show", "TR-9-r1").stdout
+      const review = shown.split("\n").findIndex((l) => /^\s+✓ review\s/.test(l))
+      const call = shown.split("\n").findIndex((l) => /✓ Model\.call \(model=double\)/.test(l))
+      assert.isAbove(review, 0, shown)
+      assert.isAbove(call, review, "the call is under the review stage")
+      const spans = p.read(".spec-orch/runs/TR-9-r1/trace.jsonl").trim().split("\n").map((l) => JSON.parse(l))
+      const model = spans.filter((s) => s.name === "Model.call")
+      assert.strictEqual(model.length, 1)
+      assert.deepInclude(model[0].attributes, { model: "double", "model.name": "double-model", "model.api": "anthropic", role: "reviewer", attempt: 1 })
+      assert.isAbove(model[0].attributes["model.input_tokens"], 0)
+      assert.notInclude(p.read(".spec-orch/runs/TR-9-r1/trace.jsonl"), "sk-test-double-0123456789")
+    } finally {
+      await server.close()
+    }
   })
 })
 
