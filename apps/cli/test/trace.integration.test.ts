@@ -11,7 +11,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { startModelServer } from "@spec-orch/test-kit"
+import { startFakeGitHub, startModelServer } from "@spec-orch/test-kit"
 import { BIN, makeProject, waitFor } from "./utils/project.js"
 
 const STAGES = ["load", "spec", "workspace", "context", "agent", "commit", "verify", "review", "gate", "record", "publish"]
@@ -133,6 +133,31 @@ describe("model calls in a trace", () => {
       assert.notInclude(p.read(".spec-orch/runs/TR-9-r1/trace.jsonl"), "sk-test-double-0123456789")
     } finally {
       await server.close()
+    }
+  })
+})
+
+describe("tracker calls in a trace", () => {
+  it("shows the GitHub call that loaded the issue under the load stage, without the token", async () => {
+    const github = await startFakeGitHub()
+    try {
+      github.addRepo("acme/widgets")
+      const number = github.addIssue("acme/widgets", { title: "Add a.txt", body: "## Builder prompt\nWRITE a.txt a\n" })
+      const p = makeProject({
+        toml: ["[issue]", "source = \"github\"", "[github]", "repo = \"acme/widgets\"", `api_url = ${JSON.stringify(github.url)}`].join("\n"),
+        env: { GITHUB_TOKEN: github.token }
+      })
+      const r = await p.cliAsync("run", `GH-${number}`, "--auto-approve")
+      assert.strictEqual(r.status, 0, r.stderr)
+      const shown = p.cli("trace", "show", `GH-${number}-r1`).stdout.split("\n")
+      const load = shown.findIndex((l) => /^\s+✓ load\s/.test(l))
+      const call = shown.findIndex((l) => /✓ GitHub\.getIssue\s/.test(l))
+      assert.isAbove(load, 0, shown.join("\n"))
+      assert.isAbove(call, load, shown.join("\n"))
+      assert.isBelow(call, shown.findIndex((l) => /^\s+✓ spec\s/.test(l)), "under load, before spec")
+      assert.notInclude(p.read(`.spec-orch/runs/GH-${number}-r1/trace.jsonl`), github.token)
+    } finally {
+      await github.close()
     }
   })
 })
