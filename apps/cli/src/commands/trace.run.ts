@@ -25,7 +25,9 @@ export const spanTree = (lines: ReadonlyArray<SpanLine>, all: boolean): Array<Sp
   for (const node of nodes.values()) {
     let parent = node.parentSpanId ?? undefined
     if (parent !== undefined && !byId.has(parent)) parent = node.ancestors?.find((id) => byId.has(id)) ?? parent
-    while (parent !== undefined && !nodes.has(parent)) parent = byId.get(parent)?.parentSpanId ?? undefined
+    // Bounded: a hand-edited file with a cycle of parents must not hang `trace show`.
+    for (let hops = 0; parent !== undefined && !nodes.has(parent) && hops < lines.length; hops++) parent = byId.get(parent)?.parentSpanId ?? undefined
+    if (parent !== undefined && !nodes.has(parent)) parent = undefined
     if (parent === undefined) roots.push(node)
     else nodes.get(parent)!.children.push(node)
   }
