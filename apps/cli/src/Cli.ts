@@ -21,6 +21,7 @@ import { mission } from "./commands/mission.js"
 import { models } from "./commands/models.js"
 import { plan } from "./commands/plan.js"
 import { logs, rerun, run, status } from "./commands/run.js"
+import { trace } from "./commands/trace.js"
 import { runPlan } from "./commands/run-plan.js"
 import { questions, spec } from "./commands/spec.js"
 import { verify } from "./commands/verify.js"
@@ -36,6 +37,7 @@ const subcommands = [
   run,
   status,
   logs,
+  trace,
   rerun,
   explain,
   init,

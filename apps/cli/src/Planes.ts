@@ -14,6 +14,7 @@ import { Effect, FileSystem, Layer, Option, Path } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { OutputRedaction } from "./Output.js"
 import { Root } from "./Root.js"
+import { RunTracing } from "./Trace.js"
 
 /** The contract plane's services over a loaded project; issues come from `[issue] source` (fixtures, Linear or GitHub). */
 export const ContractPlane = Layer.mergeAll(TrackerIssueSource.layer.pipe(Layer.provide(TrackerLayer)), Specs.layer, Missions.layer)
@@ -160,7 +161,8 @@ export const withEngine = <A, E, R>(
 ) =>
   Effect.gen(function*() {
     const flags = yield* Root
-    const base = Planes.pipe(Layer.provideMerge(projectLayer(flags, options.source)))
+    const project = projectLayer(flags, options.source)
+    const base = Planes.pipe(Layer.provideMerge(project))
     const journal = Layer.unwrap(Effect.map(Effect.service(Project), (project) => JournalLayer(project.stateDir, options.journal)))
     // MissionRunner (run-plan) drives packets through Runs.
     const engine = MissionRunner.layer.pipe(
@@ -169,5 +171,7 @@ export const withEngine = <A, E, R>(
       Layer.provideMerge(WorkflowEngineLayer.pipe(Layer.provide(journal))),
       Layer.provideMerge(EngineLockLayer(`spec-orch ${command}`, { wait: options.wait ?? false, key: options.journal, what: options.what }))
     )
-    return yield* redactingOutput(effect).pipe(Effect.provide(engine.pipe(Layer.provideMerge(base))))
+    // Runs are traced (docs/traces.md): the tracer is provided below the engine, so the workflow's fibers use it too.
+    const tracing = RunTracing.pipe(Layer.provide(Redactor.layer), Layer.provideMerge(project))
+    return yield* redactingOutput(effect).pipe(Effect.provide(engine.pipe(Layer.provideMerge(base), Layer.provideMerge(tracing))))
   })

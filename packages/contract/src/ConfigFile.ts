@@ -349,6 +349,16 @@ export const ConfigFile = z.object({
     hook_timeout_seconds: z.number().positive().default(600)
   }).prefault({}),
 
+  /** Traces of runs: always written to `<state_dir>/runs/<run-id>/trace.jsonl`; also sent to an OTLP collector when an endpoint is set. */
+  telemetry: z.object({
+    /** The collector's OTLP/HTTP address (`http://127.0.0.1:4318`, or the full `…/v1/traces` URL); default `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+    otlp_endpoint: z.string().regex(/^https?:\/\/[^\s/]+/, { error: "must be an http:// or https:// URL such as http://127.0.0.1:4318" }).optional(),
+    /** `service.name` of the exported spans. */
+    service_name: z.string().min(1).default("spec-orch"),
+    /** Request headers for the collector, each read from the named environment variable (e.g. `{ "x-honeycomb-team" = "HONEYCOMB_API_KEY" }`); the values are never written anywhere. */
+    headers_env: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: "must be an HTTP header name" }), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" })).default({})
+  }).prefault({}),
+
   sandbox: z.object({
     /** `required` refuses to run where the OS sandbox cannot start; `best-effort` warns once and runs unconfined; `off` never confines. */
     mode: z.enum(SANDBOX_MODES).default("best-effort"),

@@ -156,6 +156,7 @@ export class Agents extends Context.Service<Agents, {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Effect.provide(Effect.service(Path.Path), Path.layer)
     const run = Effect.fn("Agents.run")(function*(request: AgentRequest) {
+      yield* Effect.annotateCurrentSpan({ adapter: request.adapter })
       const { builder } = request
       const resolved = yield* resolve(request.adapter, builder, yield* hostEnvironment, request.cwd)
       if (!existsSync(request.cwd) || !statSync(request.cwd).isDirectory()) {
@@ -228,7 +229,10 @@ export class Agents extends Context.Service<Agents, {
             Effect.map(confinedAs),
             Effect.mapError((e) => new AgentError({ adapter: request.adapter, reason: new AgentConfigInvalid({ problem: e.message }) }))
           )
-      }).pipe(Effect.provide(services))
+      }).pipe(
+        Effect.provide(services),
+        Effect.tap((o) => Effect.annotateCurrentSpan({ outcome: o.kind, "agent.events": o.eventCount, "agent.input_tokens": o.usage.inputTokens, "agent.output_tokens": o.usage.outputTokens }))
+      )
     })
 
     const check = Effect.fn("Agents.check")(function*(adapter: string, builder?: SpecOrchConfig["builder"]) {

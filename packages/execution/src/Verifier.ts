@@ -553,4 +553,9 @@ const makeStepRunner = (fs: FileSystem.FileSystem, services: Context.Context<Chi
       yield* file.writeAll(new TextEncoder().encode(input.redact(`\n# outcome: ${outcome}${exitCode !== null ? ` (exit ${exitCode})` : ""}${note !== undefined ? ` — ${note}` : ""}\n`)))
     })).pipe(Effect.orDie)
     return yield* result({ outcome, exitCode, outputTail, note })
-  })
+  }, (effect, input) =>
+    effect.pipe(
+      Effect.tap((r) => Effect.annotateCurrentSpan({ outcome: r.outcome, ...(r.exitCode !== null ? { exit_code: r.exitCode } : {}) })),
+      // One span per step, named by the step (redacted: a name may quote its command).
+      Effect.withSpan("Verifier.step", { attributes: { step: input.redact(input.step.name) } })
+    ))

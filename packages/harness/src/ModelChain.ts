@@ -375,7 +375,16 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
               yield* Effect.logWarning(`${label}: waiting for ${profile.id} (${profile.model}) (attempt ${attempt}/${total}, ${waited} s)`)
             }
             state.calls++
-            const result = yield* generate({ profile, key, module }, providerOptions).pipe(Effect.provideContext(context), Effect.result)
+            const result = yield* generate({ profile, key, module }, providerOptions).pipe(
+              Effect.provideContext(context),
+              Effect.tap((r) => Effect.annotateCurrentSpan({ "model.input_tokens": usageOf(r).input, "model.output_tokens": usageOf(r).output })),
+              // One span per request to a provider: retries and fallbacks show as siblings.
+              Effect.withSpan("Model.call", {
+                kind: "client",
+                attributes: { model: profile.id, "model.name": profile.model, "model.api": profile.apiType, "model.chain": options.name, attempt, ...(options.role !== undefined ? { role: options.role } : {}) }
+              }),
+              Effect.result
+            )
             const latencyMs = (yield* Clock.currentTimeMillis) - started
             state.latencyMs += latencyMs
             const base = {

@@ -130,12 +130,13 @@ const DEFAULT_WEBHOOK_SECRET_ENV = "SPEC_ORCH_WEBHOOK_SECRET"
 /**
  * The variables the config names as holding secrets: `[github] token_env`, `[linear] token_env`,
  * `[builder] secret_env`, every `api_key_env` (models, roles, fallbacks), `[daemon]
- * webhook_secret_env` and the Slack token variables. These are secrets whatever their names.
+ * webhook_secret_env`, the Slack token variables and `[telemetry] headers_env`. These are secrets whatever their names.
  */
 export const configuredSecretNames = (config: SpecOrchConfig): ReadonlyArray<string> => {
   const names = new Set<string>([config.github.token_env, config.linear.token_env, ...config.builder.secret_env])
   names.add(config.daemon.webhook_secret_env ?? DEFAULT_WEBHOOK_SECRET_ENV)
   for (const model of Object.values(config.models)) if (model.api_key_env) names.add(model.api_key_env)
+  for (const name of Object.values(config.telemetry?.headers_env ?? {})) names.add(name)
   for (const role of LLM_ROLES) {
     const section = config[role]
     if (section.api_key_env) names.add(section.api_key_env)

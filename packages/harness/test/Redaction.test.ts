@@ -39,12 +39,13 @@ describe("Redactor.redact", () => {
       "[linear]", "token_env = \"TRACKER_X\"",
       "[builder]", "secret_env = [\"INTERNAL_Y\"]", "env = { ANTHROPIC_API_KEY = \"in-config-key-123\", LEVEL = \"verbose-level\" }",
       "[models.fast]", "model = \"m\"", "api_key_env = \"LLM_Z\"",
-      "[daemon]", "webhook_secret_env = \"HOOK_W\""
+      "[daemon]", "webhook_secret_env = \"HOOK_W\"",
+      "[telemetry]", "headers_env = { \"x-team\" = \"COLLECTOR_V\" }"
     ].join("\n"))
-    const r = redactorFrom({ MY_GH: "value-of-my-gh", TRACKER_X: "value-of-tracker", INTERNAL_Y: "value-of-internal", LLM_Z: "value-of-llm-z", HOOK_W: "value-of-hook-w", OTHER: "value-of-other" }, config)
+    const r = redactorFrom({ MY_GH: "value-of-my-gh", TRACKER_X: "value-of-tracker", INTERNAL_Y: "value-of-internal", LLM_Z: "value-of-llm-z", HOOK_W: "value-of-hook-w", COLLECTOR_V: "value-of-collector", OTHER: "value-of-other" }, config)
     assert.strictEqual(
-      r.redact("value-of-my-gh value-of-tracker value-of-internal value-of-llm-z value-of-hook-w value-of-other in-config-key-123 verbose-level"),
-      "[redacted:MY_GH] [redacted:TRACKER_X] [redacted:INTERNAL_Y] [redacted:LLM_Z] [redacted:HOOK_W] value-of-other [redacted:ANTHROPIC_API_KEY] verbose-level"
+      r.redact("value-of-my-gh value-of-tracker value-of-internal value-of-llm-z value-of-hook-w value-of-collector value-of-other in-config-key-123 verbose-level"),
+      "[redacted:MY_GH] [redacted:TRACKER_X] [redacted:INTERNAL_Y] [redacted:LLM_Z] [redacted:HOOK_W] [redacted:COLLECTOR_V] value-of-other [redacted:ANTHROPIC_API_KEY] verbose-level"
     )
   })
 

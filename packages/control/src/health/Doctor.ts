@@ -117,6 +117,19 @@ export const doctorChecks = Effect.gen(function*() {
     checks.push(ok("tracker", `issues from ${config.issue.fixtures_dir} (no tracker configured)`))
   }
 
+  // traces: always to the run's artifacts; to a collector when an endpoint is set (docs/traces.md)
+  const endpoint = config.telemetry.otlp_endpoint ?? host["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] ?? host["OTEL_EXPORTER_OTLP_ENDPOINT"]
+  const unset = Object.entries(config.telemetry.headers_env).filter(([, variable]) => (host[variable] ?? "") === "")
+  if (endpoint === undefined || endpoint.trim() === "") {
+    checks.push(ok("traces", "to each run's trace.jsonl (no OTLP collector: [telemetry] otlp_endpoint is not set)"))
+  } else if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) {
+    checks.push(fail("traces", `the OTLP endpoint ${JSON.stringify(endpoint)} is not an http(s) URL`, "set [telemetry] otlp_endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) to the collector's address, e.g. http://127.0.0.1:4318"))
+  } else if (unset.length > 0) {
+    checks.push(warn("traces", `exported to ${endpoint} as ${config.telemetry.service_name}, but ${unset.map(([h, v]) => `${v} (header ${h})`).join(", ")} is not set: spans go without that header`, `export ${unset.map(([, v]) => v).join(", ")}, or remove it from [telemetry] headers_env`))
+  } else {
+    checks.push(ok("traces", `to each run's trace.jsonl and to ${endpoint} as ${config.telemetry.service_name}`))
+  }
+
   // the state database
   const sql = yield* SqlClient.SqlClient
   const journal = yield* sql<{ readonly journal_mode: string }>`PRAGMA journal_mode`.pipe(Effect.result)

@@ -143,7 +143,9 @@ const message = (e: unknown): string =>
     : String(e)
 
 /** The workflow's implementation. Requires every plane service the stages use. */
-export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
+export const RunWorkflowLayer = Run.toLayer(Effect.fn("Run")(function*(payload) {
+  // Spans under this one belong to the run: the CLI's tracer writes them to the run's trace.jsonl.
+  yield* Effect.annotateCurrentSpan({ "run.id": payload.runId, "issue.id": payload.issueId, "run.attempt": payload.attempt })
   const store = yield* RunStore
   const me = yield* ProcessToken
   const project = yield* Project
@@ -193,6 +195,8 @@ export const RunWorkflowLayer = Run.toLayer(Effect.fn(function*(payload) {
         success,
         error: StageFailed,
         execute: Effect.gen(function*() {
+          // The activity's span is the stage's (named after it): it carries the run, so a resumed run's stages land in its trace too.
+          yield* Effect.annotateCurrentSpan({ "run.id": payload.runId, "issue.id": payload.issueId, stage: name })
           yield* store.update(payload.runId, (r) => ({ ...r, stage: name, status: "running" }) as typeof r)
           yield* store.append(payload.runId, "stage", { stage: name, state: "started" })
           const started = Date.now()

@@ -169,6 +169,8 @@ export class Runs extends Context.Service<Runs, {
           })
           yield* store.put(record, me.token)
         }
+        // This span (the caller's side of the run) and everything below it go to the run's trace.
+        yield* Effect.annotateCurrentSpan({ "run.id": record.runId, "issue.id": record.issueId, "run.attempt": record.attempt, "run.resumed": resume, adapter: record.adapter ?? "" })
         if (options.onStart) yield* options.onStart(record, resume)
 
         const payload: RunPayload = {
