@@ -431,7 +431,11 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
               // The reason without the `<id> (<model>): ` its description starts with: the model is named beside it.
               const prefix = `${profile.id} (${profile.model}): `
               state.fallbacks.push({ model: profile.id, reason: detail.startsWith(prefix) ? detail.slice(prefix.length) : detail })
-              yield* Effect.logWarning(`${label}: ${profile.id} (${profile.model}) failed ${attempt} time(s): ${clip(detail, 200)}`)
+              const next = options.members[index + 1]
+              const then = next !== undefined ? `trying ${next.id} (${next.model})` : "no model left: the call fails"
+              yield* Effect.logWarning(
+                `${label}: ${profile.id} (${profile.model}) failed ${attempt} time${attempt === 1 ? "" : "s"}: ${clip(detail, 200)}; ${then}`
+              )
               break
             }
             yield* Effect.sleep(wait)

@@ -156,6 +156,26 @@ describe("a hanging provider at default settings", () => {
     }))
 })
 
+describe("what the chain says when a model gives up", () => {
+  it.effect("names the next model, and says the call fails when no model is left", () =>
+    Effect.gen(function*() {
+      const { result, logs } = yield* planner(["a", "b"], () => ({ hang: true }), (model, server) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(Effect.result(model.generateText({ prompt: "Say hello." })))
+          yield* requestsReach(server, 1)
+          yield* TestClock.adjust("60 seconds")
+          yield* requestsReach(server, 2)
+          yield* TestClock.adjust("60 seconds")
+          return yield* Fiber.join(fiber)
+        }))
+      assert.strictEqual(result._tag, "Failure")
+      const given = logs.filter((l) => l.includes(" failed "))
+      assert.strictEqual(given.length, 2, logs.join("\n"))
+      assert.match(given[0]!, /^planner: a \(a-model\) failed 1 time: .*sent nothing within 60 s.*; trying b \(b-model\)$/)
+      assert.match(given[1]!, /^planner: b \(b-model\) failed 1 time: .*; no model left: the call fails$/)
+    }))
+})
+
 describe("attribution and repair", () => {
   it.live("says which model answered after the primary was overloaded, and how many requests it took", () =>
     Effect.gen(function*() {
