@@ -156,6 +156,24 @@ describe("a hanging provider at default settings", () => {
     }))
 })
 
+describe("progress while waiting", () => {
+  it.effect("prints a line every 15 s while a request is outstanding, and none once the call is over", () =>
+    Effect.gen(function*() {
+      const { result, logs } = yield* planner(["a"], () => ({ hang: "after-headers" }), (model, server) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(Effect.result(model.generateText({ prompt: "Say hello." })))
+          yield* requestsReach(server, 1)
+          for (let i = 0; i < 8; i++) yield* TestClock.adjust("15 seconds")
+          const ended = yield* Fiber.join(fiber)
+          yield* TestClock.adjust("60 seconds")
+          return ended
+        }))
+      assert.strictEqual(result._tag, "Failure")
+      const waiting = logs.filter((l) => l.includes("waiting for"))
+      assert.deepStrictEqual(waiting, [15, 30, 45, 60, 75, 90, 105].map((s) => `planner: waiting for a (a-model) (attempt 1/3, ${s} s)`))
+    }))
+})
+
 describe("what the chain says when a model gives up", () => {
   it.effect("names the next model, and says the call fails when no model is left", () =>
     Effect.gen(function*() {
