@@ -179,6 +179,8 @@ export const ConfigFile = z.object({
     api_base: z.string().optional(),
     max_tokens: z.number().int().positive().optional(),
     timeout_seconds: z.number().positive().optional(),
+    /** Time for the provider to start answering (the response's status and headers); default 60 s. */
+    first_byte_timeout_seconds: z.number().positive().optional(),
     /** USD per million input / output tokens, for cost accounting. */
     input_usd_per_mtok: z.number().nonnegative().optional(),
     output_usd_per_mtok: z.number().nonnegative().optional()

@@ -6,7 +6,7 @@
  * that does not validate gets one repair request carrying the validation error. Every request is
  * recorded as a `ModelCall` (tokens, cost, latency) in the `ModelUsage` in context.
  */
-import { Clock, Context, Duration, Effect, Exit, Layer, Option, Redacted, Schema, SchemaIssue, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Redacted, Schema, SchemaIssue, Stream } from "effect"
 import { AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import type { HttpClient } from "effect/http"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
@@ -36,6 +36,9 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 2, baseDelay: "1 second", m
  */
 export const DEFAULT_ROLE_TIMEOUT_MS = 300_000
 
+/** While a request is outstanding, a progress line every this often (`planner: waiting for … (attempt 1/3, 30 s)`). */
+export const DEFAULT_PROGRESS_EVERY_MS = 15_000
+
 /** What a chain is made of. */
 export interface ChainOptions {
   /** How the chain is named in usage records and messages (`chain:<id>`, `[planner]`, …). */
@@ -53,6 +56,8 @@ export interface ChainOptions {
   readonly role?: string | undefined
   /** The bound on one call, retries, fallbacks and repair included (default `DEFAULT_ROLE_TIMEOUT_MS`). */
   readonly deadline?: Duration.Input | undefined
+  /** How often a progress line is logged while a request is outstanding (default `DEFAULT_PROGRESS_EVERY_MS`). */
+  readonly progressEvery?: Duration.Input | undefined
 }
 
 /** Which model answered a call of a chain, and what it took; on the finish part's `metadata.specOrch`. */
@@ -337,6 +342,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     const maxRetryAfter = Duration.fromInputUnsafe(retry.maxRetryAfter)
     const deadline = Duration.fromInputUnsafe(options.deadline ?? Duration.millis(DEFAULT_ROLE_TIMEOUT_MS))
     const label = options.role ?? options.name
+    const progressEvery = Duration.fromInputUnsafe(options.progressEvery ?? Duration.millis(DEFAULT_PROGRESS_EVERY_MS))
     const context = yield* Effect.context<HttpClient.HttpClient>()
     const spawner = yield* Effect.serviceOption(ChildProcessSpawner.ChildProcessSpawner)
     const builtWith = yield* Effect.serviceOption(ModelUsage)
@@ -370,11 +376,14 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
           for (let attempt = 1;; attempt++) {
             const key = yield* keyFor(profile, options.cwd, spawner)
             const started = yield* Clock.currentTimeMillis
-            if (attempt > 1 || index > 0) {
-              const waited = Math.round((started - state.startedAt) / 1000)
-              yield* Effect.logWarning(`${label}: waiting for ${profile.id} (${profile.model}) (attempt ${attempt}/${total}, ${waited} s)`)
-            }
+            const waiting = (now: number) =>
+              Effect.logWarning(`${label}: waiting for ${profile.id} (${profile.model}) (attempt ${attempt}/${total}, ${Math.round((now - state.startedAt) / 1000)} s)`)
+            if (attempt > 1 || index > 0) yield* waiting(started)
             state.calls++
+            // One line at every interval while the request is outstanding, so a slow provider is visible.
+            const ticker = yield* Effect.forkChild(
+              Effect.forever(Effect.sleep(progressEvery).pipe(Effect.andThen(Clock.currentTimeMillis), Effect.flatMap(waiting)))
+            )
             const result = yield* generate({ profile, key, module }, providerOptions).pipe(
               Effect.provideContext(context),
               Effect.tap((r) => Effect.annotateCurrentSpan({ "model.input_tokens": usageOf(r).input, "model.output_tokens": usageOf(r).output })),
@@ -383,7 +392,8 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
                 kind: "client",
                 attributes: { model: profile.id, "model.name": profile.model, "model.api": profile.apiType, "model.chain": options.name, attempt, ...(options.role !== undefined ? { role: options.role } : {}) }
               }),
-              Effect.result
+              Effect.result,
+              Effect.ensuring(Fiber.interrupt(ticker))
             )
             const latencyMs = (yield* Clock.currentTimeMillis) - started
             state.latencyMs += latencyMs
@@ -440,7 +450,11 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
               // The reason without the `<id> (<model>): ` its description starts with: the model is named beside it.
               const prefix = `${profile.id} (${profile.model}): `
               state.fallbacks.push({ model: profile.id, reason: detail.startsWith(prefix) ? detail.slice(prefix.length) : detail })
-              yield* Effect.logWarning(`${label}: ${profile.id} (${profile.model}) failed ${attempt} time(s): ${clip(detail, 200)}`)
+              const next = options.members[index + 1]
+              const then = next !== undefined ? `trying ${next.id} (${next.model})` : "no model left: the call fails"
+              yield* Effect.logWarning(
+                `${label}: ${profile.id} (${profile.model}) failed ${attempt} time${attempt === 1 ? "" : "s"}: ${clip(detail, 200)}; ${then}`
+              )
               break
             }
             yield* Effect.sleep(wait)
@@ -466,4 +480,4 @@ const describeChain = (members: ReadonlyArray<ModelProfile>): string =>
   members.map((m) => `${m.id} (${keyOrigin(m.key)})`).join(" → ")
 
 /** Model chains: `ModelChain.make(options)` / `ModelChain.layer(options)` build one as a `LanguageModel`. */
-export const ModelChain = { make, layer, withRepair, isTransient, describeChain, describeFailure: summary, DEFAULT_RETRY, DEFAULT_ROLE_TIMEOUT_MS } as const
+export const ModelChain = { make, layer, withRepair, isTransient, describeChain, describeFailure: summary, DEFAULT_RETRY, DEFAULT_ROLE_TIMEOUT_MS, DEFAULT_PROGRESS_EVERY_MS } as const

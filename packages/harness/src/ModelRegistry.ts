@@ -46,6 +46,8 @@ export interface ModelProfile {
   /** What the environment lacks for this profile (`$NAME`, or `one of $A, $B`); empty when usable. */
   readonly missing: ReadonlyArray<string>
   readonly timeoutMs: number
+  /** Time for the provider to start answering (status and headers); absent = `DEFAULT_FIRST_BYTE_MS`. */
+  readonly firstByteMs?: number | undefined
   readonly maxTokens: number | undefined
   readonly temperature: number | undefined
   readonly prices: { readonly inputUsdPerMtok: number | undefined; readonly outputUsdPerMtok: number | undefined }
@@ -65,6 +67,9 @@ export type EnvLookup = (name: string) => string | undefined
 
 /** Default request timeout when `[models.<id>] timeout_seconds` is absent. */
 export const DEFAULT_TIMEOUT_MS = 120_000
+
+/** Default time to first byte when `[models.<id>] first_byte_timeout_seconds` is absent. */
+export const DEFAULT_FIRST_BYTE_MS = 60_000
 
 const KEY_FALLBACKS: Record<ApiType, ReadonlyArray<string>> = {
   anthropic: ["SPEC_ORCH_LLM_API_KEY", "MINIMAX_API_KEY", "MINIMAX_CN_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"],
@@ -133,6 +138,7 @@ interface RawProfile {
   readonly api_base?: string | undefined
   readonly token_command?: string | undefined
   readonly timeout_seconds?: number | undefined
+  readonly first_byte_timeout_seconds?: number | undefined
   readonly max_tokens?: number | undefined
   readonly temperature?: number | undefined
   readonly input_usd_per_mtok?: number | undefined
@@ -181,6 +187,7 @@ const resolveProfile = (raw: RawProfile, env: EnvLookup): ModelProfile | ModelsE
     key: missing.length === 0 ? key : undefined,
     missing,
     timeoutMs: raw.timeout_seconds !== undefined ? Math.round(raw.timeout_seconds * 1000) : DEFAULT_TIMEOUT_MS,
+    firstByteMs: raw.first_byte_timeout_seconds !== undefined ? Math.round(raw.first_byte_timeout_seconds * 1000) : DEFAULT_FIRST_BYTE_MS,
     maxTokens: raw.max_tokens,
     temperature: raw.temperature,
     prices: { inputUsdPerMtok: raw.input_usd_per_mtok, outputUsdPerMtok: raw.output_usd_per_mtok }

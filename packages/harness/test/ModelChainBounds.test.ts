@@ -56,28 +56,67 @@ const planner = <A, E>(
 const Answer = Schema.Struct({ title: Schema.String, depends_on: Schema.Array(Schema.String) }).annotate({ identifier: "plan" })
 
 describe("a hanging provider at default settings", () => {
-  it.effect("is given up after its 120 s timeout, once per model, with a progress line, so a two-model chain ends within 4 minutes", () =>
+  it.effect("that sends nothing is given up after 60 s to first byte, once per model, with a progress line, so a two-model chain ends within 2 minutes", () =>
     Effect.gen(function*() {
       const { result, logs, server } = yield* planner(["a", "b"], () => ({ hang: true }), (model, server) =>
         Effect.gen(function*() {
           const fiber = yield* Effect.forkChild(Effect.result(model.generateText({ prompt: "Say hello." })))
           yield* requestsReach(server, 1)
-          yield* TestClock.adjust("120 seconds")
+          yield* TestClock.adjust("60 seconds")
           yield* requestsReach(server, 2)
-          yield* TestClock.adjust("120 seconds")
+          yield* TestClock.adjust("60 seconds")
           return yield* Fiber.join(fiber)
         }))
       assert.strictEqual(result._tag, "Failure")
-      assert.deepStrictEqual(server.requests.map((r) => r.body.model), ["a-model", "b-model"], "each model is asked once: a timeout is not retried")
+      assert.deepStrictEqual(server.requests.map((r) => r.body.model), ["a-model", "b-model"], "each model is asked once: a hang is not retried")
       const failure = (result as { failure: unknown }).failure
-      assert.include(String((failure as AiError.AiError).message), "no answer within 120 s")
+      const message = String((failure as AiError.AiError).message)
+      assert.include(message, "a (a-model): the provider accepted the request but sent nothing within 60 s (time to first byte; [models.<id>] first_byte_timeout_seconds)")
+      assert.notInclude(message, "no answer within")
       assert.strictEqual(callsOfFailure(failure), 2)
-      assert.isTrue(logs.some((l) => l.startsWith("planner: waiting for b (b-model) (attempt 1/3, 120 s)")), logs.join("\n"))
+      assert.isTrue(logs.some((l) => l.startsWith("planner: waiting for b (b-model) (attempt 1/3, 60 s)")), logs.join("\n"))
+    }))
+
+  it.effect("that sends its headers and then nothing is given up after the 120 s total timeout, a different message", () =>
+    Effect.gen(function*() {
+      const { result, server } = yield* planner(["a"], () => ({ hang: "after-headers" }), (model, server) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(Effect.result(model.generateText({ prompt: "Say hello." })))
+          yield* requestsReach(server, 1)
+          // Past the first-byte bound the call is still waiting: headers arrived.
+          yield* TestClock.adjust("90 seconds")
+          assert.isUndefined(fiber.pollUnsafe(), "still waiting after 90 s: the headers were the first byte")
+          yield* TestClock.adjust("30 seconds")
+          return yield* Fiber.join(fiber)
+        }))
+      assert.strictEqual(result._tag, "Failure")
+      const message = String(((result as { failure: unknown }).failure as AiError.AiError).message)
+      assert.include(message, "a (a-model): no answer within 120 s (timeout; [models.<id>] timeout_seconds)")
+      assert.notInclude(message, "first byte")
+      assert.strictEqual(server.requests.length, 1, "a timed-out model is not asked again")
+    }))
+
+  it.effect("honours [models.<id>] first_byte_timeout_seconds", () =>
+    Effect.gen(function*() {
+      const server = yield* ModelServer.scoped({ script: () => ({ hang: true }) })
+      const config = loadConfig([
+        `[models.a]`, `model = "a-model"`, `api_type = "anthropic"`, `api_key_env = "MINIMAX_API_KEY"`, `api_base_env = "ANTHROPIC_BASE_URL"`,
+        `first_byte_timeout_seconds = 5`, "", `[planner]`, `model_ref = "a"`, ""
+      ].join("\n"))
+      const result = yield* Effect.gen(function*() {
+        const model = yield* (yield* Models).forRole("planner")
+        const fiber = yield* Effect.forkChild(Effect.result(model.generateText({ prompt: "Say hello." })))
+        yield* requestsReach(server, 1)
+        yield* TestClock.adjust("5 seconds")
+        return yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(modelsLayer(config, envFor(server.url))), Effect.provide(ModelUsage.layer))
+      assert.strictEqual(result._tag, "Failure")
+      assert.include(String(((result as { failure: unknown }).failure as AiError.AiError).message), "sent nothing within 5 s (time to first byte")
     }))
 
   it.effect("ends a call at the role's 300 s bound however many models hang", () =>
     Effect.gen(function*() {
-      const { result, server } = yield* planner(["a", "b", "c"], () => ({ hang: true }), (model, server) =>
+      const { result, server } = yield* planner(["a", "b", "c"], () => ({ hang: "after-headers" }), (model, server) =>
         Effect.gen(function*() {
           const fiber = yield* Effect.forkChild(Effect.result(model.generateText({ prompt: "Say hello." })))
           yield* requestsReach(server, 1)
@@ -114,6 +153,44 @@ describe("a hanging provider at default settings", () => {
         "planner: waiting for a (a-model) (attempt 3/3, 3 s)",
         "planner: waiting for b (b-model) (attempt 1/3, 3 s)"
       ])
+    }))
+})
+
+describe("progress while waiting", () => {
+  it.effect("prints a line every 15 s while a request is outstanding, and none once the call is over", () =>
+    Effect.gen(function*() {
+      const { result, logs } = yield* planner(["a"], () => ({ hang: "after-headers" }), (model, server) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(Effect.result(model.generateText({ prompt: "Say hello." })))
+          yield* requestsReach(server, 1)
+          for (let i = 0; i < 8; i++) yield* TestClock.adjust("15 seconds")
+          const ended = yield* Fiber.join(fiber)
+          yield* TestClock.adjust("60 seconds")
+          return ended
+        }))
+      assert.strictEqual(result._tag, "Failure")
+      const waiting = logs.filter((l) => l.includes("waiting for"))
+      assert.deepStrictEqual(waiting, [15, 30, 45, 60, 75, 90, 105].map((s) => `planner: waiting for a (a-model) (attempt 1/3, ${s} s)`))
+    }))
+})
+
+describe("what the chain says when a model gives up", () => {
+  it.effect("names the next model, and says the call fails when no model is left", () =>
+    Effect.gen(function*() {
+      const { result, logs } = yield* planner(["a", "b"], () => ({ hang: true }), (model, server) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(Effect.result(model.generateText({ prompt: "Say hello." })))
+          yield* requestsReach(server, 1)
+          yield* TestClock.adjust("60 seconds")
+          yield* requestsReach(server, 2)
+          yield* TestClock.adjust("60 seconds")
+          return yield* Fiber.join(fiber)
+        }))
+      assert.strictEqual(result._tag, "Failure")
+      const given = logs.filter((l) => l.includes(" failed "))
+      assert.strictEqual(given.length, 2, logs.join("\n"))
+      assert.match(given[0]!, /^planner: a \(a-model\) failed 1 time: .*sent nothing within 60 s.*; trying b \(b-model\)$/)
+      assert.match(given[1]!, /^planner: b \(b-model\) failed 1 time: .*; no model left: the call fails$/)
     }))
 })
 

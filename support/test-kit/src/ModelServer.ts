@@ -33,7 +33,8 @@ export type Reply =
   | { readonly error: 400 | 401 | 403 | 429 | 500 | 529; readonly message?: string; readonly retryAfter?: number }
   | { readonly malformed: true }
   | { readonly truncated: true }
-  | { readonly hang: true }
+  /** `true`: nothing at all (no status line, no headers); `"after-headers"`: a 200 status and headers, then silence. */
+  | { readonly hang: true | "after-headers" }
 
 /** Decides the reply to one request. */
 export type Script = (req: ModelRequest) => Reply
@@ -502,7 +503,13 @@ export const startModelServer = (options: { script?: Script } = {}): Promise<Mod
     } catch (e) {
       return sendError(res, api, { error: 500, message: `model server script threw: ${e instanceof Error ? e.message : String(e)}` })
     }
-    if ("hang" in reply) return
+    if ("hang" in reply) {
+      if (reply.hang === "after-headers") {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.flushHeaders()
+      }
+      return
+    }
     if ("error" in reply) return sendError(res, api, reply)
     if ("malformed" in reply) return sendMalformed(res, api, request.stream)
     if ("truncated" in reply) return sendTruncated(res, api, request.stream)

@@ -2,7 +2,7 @@
 import { createServer } from "node:http"
 import { hostname } from "node:os"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { IssueSource, Project } from "@spec-orch/contract"
+import { formatModelCost, IssueSource, Project } from "@spec-orch/contract"
 import {
   Daemon,
   DaemonLoop,
@@ -14,6 +14,7 @@ import {
   readHeartbeat,
   staleAfterSeconds,
   targetOf,
+  TRIAGE_USAGE_KEY,
   webhookServer
 } from "@spec-orch/control"
 import { Console, Effect, FileSystem, Layer, Option } from "effect"
@@ -80,6 +81,18 @@ export const health = (input: { json: boolean }) =>
     yield* emit(input.json, { healthy: verdict.healthy, state: verdict.state, message: verdict.message, ageSeconds: verdict.ageSeconds, file, heartbeat: heartbeat ?? null }, () => `${verdict.healthy ? "healthy" : "unhealthy"}: ${verdict.message}`)
   }))
 
+/** The daemon's summed readiness model calls (`TRIAGE_USAGE_KEY`), when it made any. */
+const triageUsageOf = (text: string | undefined) => {
+  if (text === undefined) return undefined
+  try {
+    const t = JSON.parse(text)
+    const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0)
+    return { calls: n(t.calls), failed: n(t.failed), inputTokens: n(t.inputTokens), outputTokens: n(t.outputTokens), usd: typeof t.usd === "number" ? t.usd as number : undefined }
+  } catch {
+    return undefined
+  }
+}
+
 export const status = (input: { json: boolean }) =>
   withPlanes(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -92,12 +105,16 @@ export const status = (input: { json: boolean }) =>
     const dead = yield* store.deadLetters
     const refusals = yield* store.refusals
     const lastPoll = yield* store.getMeta("last_poll")
+    const triage = triageUsageOf(yield* store.getMeta(TRIAGE_USAGE_KEY))
     const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19))
-    yield* emit(input.json, { health: { healthy: verdict.healthy, state: verdict.state, message: verdict.message }, heartbeat: heartbeat ?? null, lastPoll: lastPoll ?? null, issues: rows, claims, deadLetters: dead, refused: refusals }, () => {
+    yield* emit(input.json, { health: { healthy: verdict.healthy, state: verdict.state, message: verdict.message }, heartbeat: heartbeat ?? null, lastPoll: lastPoll ?? null, issues: rows, claims, deadLetters: dead, refused: refusals, triageModelCalls: triage ?? null }, () => {
       const active = rows.filter((r) => r.status !== "done" || r.finishedAt === null)
       return [
         `daemon: ${verdict.message}`,
         ...(lastPoll !== undefined ? [`last poll: ${lastPoll.replace("T", " ").slice(0, 19)}`] : []),
+        ...(triage !== undefined
+          ? [`triage: ${triage.calls} model call${triage.calls === 1 ? "" : "s"}${triage.failed > 0 ? ` (${triage.failed} failed)` : ""}, ${triage.inputTokens} in / ${triage.outputTokens} out tokens, ${triage.usd !== undefined ? formatModelCost(triage.usd) : "cost unknown (no prices configured)"}`]
+          : []),
         ...(heartbeat !== undefined && heartbeat.status !== "stopped" ? [`heartbeat: ${file} (stale after ${staleAfterSeconds(heartbeat)} s)`] : []),
         "",
         rows.length === 0

@@ -11,6 +11,7 @@
 import { type Issue, IssueSource, Project, RunRecord } from "@spec-orch/contract"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Workspaces } from "@spec-orch/execution"
+import { type ModelCall, ModelUsage, totalsOf, type UsageTotals } from "@spec-orch/harness"
 import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, FileSystem, Layer, Option, Path, Queue, Schema, Scope } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { LanguageModel } from "effect/ai"
@@ -20,7 +21,7 @@ import { PublishResult } from "../publish/RunPublisher.js"
 import { EngineBusy, ProcessToken } from "../run/EngineLock.js"
 import { ownerAlive, type RunResult, Runs } from "../run/Runs.js"
 import { RunStore } from "../run/RunStore.js"
-import { Run } from "../run/RunWorkflow.js"
+import { MODEL_CALL_EVENT, Run } from "../run/RunWorkflow.js"
 import { GitHub } from "../trackers/GitHub.js"
 import { runGit } from "../trackers/internal/git.js"
 import { type DaemonIssue, DaemonStore } from "./DaemonStore.js"
@@ -47,6 +48,28 @@ export const TEAM_MEMBERSHIP_TTL_SECONDS = 600
 
 /** The comment key of a dead-letter notice. */
 export const deadLetterKey = (issueId: string): string => `dead-letter:${issueId}`
+
+/** The daemon's meta key holding the sums of every readiness (triage) model call: `UsageTotals` as JSON (`usd` absent = no prices). */
+export const TRIAGE_USAGE_KEY = "triage_model_calls"
+
+/** Adds `more` to the totals stored as JSON in `before` (unreadable or absent = none yet). */
+const triageTotals = (before: string | undefined, more: UsageTotals): UsageTotals => {
+  let prev: Partial<UsageTotals> = {}
+  try {
+    prev = before !== undefined ? JSON.parse(before) : {}
+  } catch {
+    prev = {}
+  }
+  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0)
+  const usd = prev.usd === undefined && more.usd === undefined ? undefined : n(prev.usd) + n(more.usd)
+  return {
+    calls: n(prev.calls) + more.calls,
+    failed: n(prev.failed) + more.failed,
+    inputTokens: n(prev.inputTokens) + more.inputTokens,
+    outputTokens: n(prev.outputTokens) + more.outputTokens,
+    usd
+  }
+}
 
 /** What one tick did. */
 export interface TickReport {
@@ -373,7 +396,25 @@ export class Daemon extends Context.Service<Daemon, {
       })
 
       // ── running one issue ────────────────────────────────────────────────────────────────────
-      const runIssue = (issue: Issue, options: { readonly resume: boolean; readonly reuseAgentOf?: string | null | undefined; readonly reentry?: "reverify" | undefined }) =>
+      /** Every readiness call the daemon made, summed in its store (`triage_model_calls`), whether or not a run followed. */
+      const recordTriageUsage = (calls: ReadonlyArray<ModelCall>) =>
+        Effect.gen(function*() {
+          if (calls.length === 0) return
+          const before = yield* store.getMeta(TRIAGE_USAGE_KEY)
+          const sum = triageTotals(before, totalsOf(calls))
+          yield* store.setMeta(TRIAGE_USAGE_KEY, JSON.stringify(sum))
+        })
+
+      const runIssue = (
+        issue: Issue,
+        options: {
+          readonly resume: boolean
+          readonly reuseAgentOf?: string | null | undefined
+          readonly reentry?: "reverify" | undefined
+          /** The readiness model's calls that led to this run: kept in its store like the run's own, so its cost shows. */
+          readonly triageCalls?: ReadonlyArray<ModelCall> | undefined
+        }
+      ) =>
         Effect.gen(function*() {
           const since = yield* nowIso
           const entry: InFlight = { issueId: issue.id, runId: undefined, runKey: issue.id, since, lastSeq: 0, lastEventMs: yield* nowMs, fiber: undefined, cancel: undefined }
@@ -397,6 +438,9 @@ export class Daemon extends Context.Service<Daemon, {
               Effect.gen(function*() {
                 entry.runId = record.runId
                 entry.runKey = record.runKey
+                if (options.triageCalls !== undefined && options.triageCalls.length > 0) {
+                  yield* runStore.appendAll(record.runId, options.triageCalls.map((data) => ({ kind: MODEL_CALL_EVENT, data })))
+                }
                 yield* store.upsert(issue.id, { status: "running", lastRunId: record.runId, runKey: record.runKey })
                 yield* store.claim(issue.id, me.token, leaseMs, record.runId)
                 yield* Effect.logInfo(`${issue.id}: ${options.resume ? "resuming" : "started"} run ${record.runId} (attempt ${record.attempt})`)
@@ -614,8 +658,13 @@ export class Daemon extends Context.Service<Daemon, {
           }
           yield* admitted(issue, verdict)
           if (!(yield* claim(issue.id))) continue
+          const triageCalls: Array<ModelCall> = []
           if (how.triage && !isHotfix(issue)) {
-            const readiness = yield* triage(issue).pipe(Option.isSome(model) ? Effect.provideService(LanguageModel.LanguageModel, model.value) : (e) => e)
+            const readiness = yield* triage(issue).pipe(
+              Option.isSome(model) ? Effect.provideService(LanguageModel.LanguageModel, model.value) : (e) => e,
+              Effect.provide(ModelUsage.layerCallback((call) => Effect.sync(() => void triageCalls.push({ ...call, role: "triage" }))))
+            )
+            yield* recordTriageUsage(triageCalls)
             if (!readiness.ready) {
               yield* askForClarification(issue, readiness)
               yield* store.release(issue.id, me.token)
@@ -640,7 +689,7 @@ export class Daemon extends Context.Service<Daemon, {
           }
           if (row?.status === "clarifying") yield* labelOn(fresh.issue, { remove: [CLARIFICATION_LABEL] })
           if (inConsumeState(rules, fresh.issue)) yield* moveTo(fresh.issue, rules.inProgressState)
-          yield* runIssue(fresh.issue, { resume: how.resume, reuseAgentOf: how.reuse })
+          yield* runIssue(fresh.issue, { resume: how.resume, reuseAgentOf: how.reuse, triageCalls })
           dispatched.push(issue.id)
         }
         // A refused issue that is no longer waiting (closed, moved, unlabelled) leaves the list `daemon status` shows.

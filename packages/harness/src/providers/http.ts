@@ -1,5 +1,6 @@
 /**
- * The one HTTP exchange every provider makes: POST a JSON body, wait at most the model's timeout,
+ * The one HTTP exchange every provider makes: POST a JSON body, wait at most the model's time to
+ * first byte for the headers and its timeout for the whole answer,
  * and map every failure to an `AiError` reason precisely (429 → rate limit with retry-after, 529 →
  * overloaded, 5xx → provider error, timeout and connection reset → network error, 400 → invalid
  * request, 401/403 → authentication naming the key's env var). Never puts a key in a message.
@@ -7,7 +8,7 @@
 import { Clock, Duration, Effect, Redacted } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import { HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
-import type { KeySource, ModelProfile } from "../ModelRegistry.js"
+import { DEFAULT_FIRST_BYTE_MS, type KeySource, type ModelProfile } from "../ModelRegistry.js"
 
 /** What a provider needs to make one call. */
 export interface CallContext {
@@ -137,16 +138,25 @@ export const postJson = (ctx: CallContext, url: string, headers: Record<string, 
     const network = (description: string) =>
       fail(ctx, new AiError.NetworkError({ reason: "TransportError", method: "POST", url, description: scrub(description, ctx.key) }))
     const seconds = ctx.profile.timeoutMs / 1000
+    // The first-byte bound only matters when it is shorter than the whole exchange's.
+    const firstByteMs = Math.min(ctx.profile.firstByteMs ?? DEFAULT_FIRST_BYTE_MS, ctx.profile.timeoutMs)
+    const httpError = (e: HttpClientError.HttpClientError) =>
+      e.reason._tag === "InvalidUrlError"
+        ? fail(ctx, new AiError.NetworkError({ reason: "InvalidUrlError", method: "POST", url, description: `${ctx.profile.id}: the base URL ${ctx.profile.baseUrl} (from ${ctx.profile.baseSource}) is not a valid URL` }))
+        : network(`${ctx.profile.id} (${ctx.profile.model}): ${networkDetail(e)}`)
+    const sent = http.execute(request).pipe(Effect.mapError(httpError))
     const exchange = Effect.gen(function*() {
-      const response = yield* http.execute(request)
-      const text = yield* response.text
+      // The response resolves once its status and headers arrive: that is the provider's first byte.
+      const response = yield* firstByteMs < ctx.profile.timeoutMs
+        ? sent.pipe(Effect.timeoutOrElse({
+          duration: Duration.millis(firstByteMs),
+          orElse: () =>
+            Effect.fail(network(`${ctx.profile.id} (${ctx.profile.model}): the provider accepted the request but sent nothing within ${firstByteMs / 1000} s ${FIRST_BYTE_MARK}`))
+        }))
+        : sent
+      const text = yield* response.text.pipe(Effect.mapError(httpError))
       return { status: response.status, headers: response.headers as Record<string, string | undefined>, text }
     }).pipe(
-      Effect.mapError((e: HttpClientError.HttpClientError) =>
-        e.reason._tag === "InvalidUrlError"
-          ? fail(ctx, new AiError.NetworkError({ reason: "InvalidUrlError", method: "POST", url, description: `${ctx.profile.id}: the base URL ${ctx.profile.baseUrl} (from ${ctx.profile.baseSource}) is not a valid URL` }))
-          : network(`${ctx.profile.id} (${ctx.profile.model}): ${networkDetail(e)}`)
-      ),
       Effect.timeoutOrElse({
         duration: Duration.millis(ctx.profile.timeoutMs),
         orElse: () => Effect.fail(network(`${ctx.profile.id} (${ctx.profile.model}): no answer within ${seconds} s ${TIMEOUT_MARK}`))
@@ -166,11 +176,13 @@ export const postJson = (ctx: CallContext, url: string, headers: Record<string, 
     })
   })
 
-/** Whether `error` is a model letting its whole timeout pass (see `postJson`). */
+/** Whether `error` is a model letting its whole timeout, or its time to first byte, pass (see `postJson`). */
 export const isTimeout = (error: AiError.AiError): boolean =>
-  error.reason._tag === "NetworkError" && (error.reason.description ?? "").includes(TIMEOUT_MARK)
+  error.reason._tag === "NetworkError" &&
+  ((error.reason.description ?? "").includes(TIMEOUT_MARK) || (error.reason.description ?? "").includes(FIRST_BYTE_MARK))
 
 const TIMEOUT_MARK = "(timeout; [models.<id>] timeout_seconds)"
+const FIRST_BYTE_MARK = "(time to first byte; [models.<id>] first_byte_timeout_seconds)"
 
 /** Extracts the JSON object from a model's text answer: strips code fences and any prose around the outermost braces. */
 export const salvageJson = (text: string): string => {
