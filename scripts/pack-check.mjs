@@ -6,7 +6,8 @@
 //      source map over MAX_MAP_BYTES, every package a JS file imports is a declared dependency (or a
 //      peer) and every dependency is imported by some JS file (a bundled one must not be listed);
 //   3. `npm install` all tarballs into a scratch project in a temp directory;
-//   4. import and require each library where its `exports` promise them, open a database with the SQLite
+//   4. import and require each library where its `exports` promise them, type-check a module importing
+//      them all (declarations included, as a TypeScript user with nodenext resolves them), open a database with the SQLite
 //      driver (its native addon, installed by npm), run the evidence package's
 //      embed-the-gate example (packages/evidence/examples/ci-gate.ts, as plain .mjs) against the installed
 //      package (MERGEABLE and BLOCKED), and run the installed CLI's bin: --version, --help, `config check`
@@ -136,6 +137,13 @@ export const checkTarball = (dir, privates) => {
       if (!(dep in runtime) && dep !== name && !OPTIONAL_REQUIRES.includes(dep)) problems.push(`${name}: ${f} imports ${dep}, which is not among its dependencies or peerDependencies (users will not have it)`)
     }
   }
+  // Declarations: what a .d.ts imports, a TypeScript user must be able to resolve.
+  for (const f of files.filter((f) => /\.d\.(c|m)?ts$/.test(f))) {
+    for (const dep of importsOf(readFileSync(join(dir, f), "utf8"), false)) {
+      imported.add(dep)
+      if (!(dep in runtime) && dep !== name) problems.push(`${name}: ${f} refers to ${dep}, which is not among its dependencies or peerDependencies (its types do not resolve for users)`)
+    }
+  }
   const warnings = []
   for (const dep of Object.keys({ ...manifest.dependencies })) {
     if (imported.has(dep)) continue
@@ -149,17 +157,40 @@ export const checkTarball = (dir, privates) => {
   return { name, manifest, problems: [...new Set(problems)], warnings, files: files.length, unpacked: bytes }
 }
 
-const checkLibrary = (scratch, manifest) => {
+/** Loads every library the way its `exports` promise (import, require): one process per loader. */
+const checkLibraries = (scratch, manifests) => {
   const problems = []
-  const name = manifest.name
-  for (const loader of promisedLoaders(manifest)) {
-    const code = loader === "import"
-      ? `import(${JSON.stringify(name)}).then((m) => console.log(Object.keys(m).length))`
-      : `console.log(Object.keys(require(${JSON.stringify(name)})).length)`
-    const r = run(process.execPath, ["-e", code], { cwd: scratch })
-    if (r.status !== 0) problems.push(`${name}: \`${loader}\` of the installed package fails, though its exports promise it:\n    ${lastLines(r.stderr)}`)
+  for (const loader of ["import", "require"]) {
+    const names = manifests.filter((m) => promisedLoaders(m).includes(loader)).map((m) => m.name)
+    if (names.length === 0) continue
+    const load = loader === "import" ? "await import(name)" : "require(name)"
+    const code = `const failed = {}
+      for (const name of ${JSON.stringify(names)}) { try { ${load} } catch (e) { failed[name] = String(e && e.stack || e) } }
+      console.log(JSON.stringify(failed))`
+    const r = run(process.execPath, [...(loader === "import" ? ["--input-type=module"] : []), "-e", code], { cwd: scratch })
+    let failed
+    try {
+      failed = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "")
+    } catch {
+      failed = Object.fromEntries(names.map((n) => [n, r.stderr]))
+    }
+    for (const [name, error] of Object.entries(failed)) problems.push(`${name}: \`${loader}\` of the installed package fails, though its exports promise it:\n    ${lastLines(error)}`)
   }
   return problems
+}
+
+/**
+ * A TypeScript user's view: one module imports every library that promises types, and the repository's
+ * own compiler checks it, declarations included (no skipLibCheck), as `nodenext` resolves them.
+ */
+const checkTypes = (root, scratch, manifests) => {
+  const typed = manifests.filter((m) => JSON.stringify(m.exports ?? {}).includes('"types"') || m.types)
+  if (typed.length === 0) return []
+  const tsc = join(root, "node_modules/.bin/tsc")
+  if (!existsSync(tsc)) return [`${relative(process.cwd(), tsc)} is missing: run pnpm install so the packages' types can be checked`]
+  writeFileSync(join(scratch, "types.mts"), typed.map((m, i) => `import * as p${i} from ${JSON.stringify(m.name)}\nexport const e${i} = p${i}\n`).join(""))
+  const r = run(tsc, ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "node", "--typeRoots", join(root, "node_modules/@types"), "types.mts"], { cwd: scratch })
+  return r.status === 0 ? [] : [`the installed packages' types do not check for a TypeScript user (tsc --strict, nodenext):\n    ${lastLines(r.stdout + r.stderr, 12)}`]
 }
 
 /** The SQLite driver opens a database through the installed native addon and answers a query. */
@@ -266,9 +297,9 @@ export const packCheck = (root, { keep = false, log = console.log, tarballs: giv
     })
     for (const tarball of packed) {
       const unpacked = mkdtempSync(join(work, "unpacked-"))
-      const extracted = run("tar", ["-xzf", tarball, "-C", unpacked])
+      const extracted = timed("unpack", () => run("tar", ["-xzf", tarball, "-C", unpacked]))
       if (extracted.status !== 0 || !existsSync(join(unpacked, "package/package.json"))) { problems.push(`${tarball}: not a package tarball (${extracted.stderr.trim() || "no package/package.json"})`); continue }
-      const checked = checkTarball(join(unpacked, "package"), privates)
+      const checked = timed("read", () => checkTarball(join(unpacked, "package"), privates))
       problems.push(...checked.problems)
       warnings.push(...checked.warnings)
       results.push({ ...checked, tarball, bytes: statSync(tarball).size })
@@ -284,12 +315,13 @@ export const packCheck = (root, { keep = false, log = console.log, tarballs: giv
       if (installed.status !== 0) {
         problems.push(`npm install of the tarballs failed:\n    ${lastLines(installed.stderr + installed.stdout, 12)}`)
       } else {
+        problems.push(...timed("libraries", () => checkLibraries(scratch, results.filter((r) => !r.manifest.bin).map((r) => r.manifest))))
         for (const r of results) {
           if (r.manifest.bin) problems.push(...timed("cli", () => checkCli(scratch, r.manifest)))
-          else problems.push(...timed("libraries", () => checkLibrary(scratch, r.manifest)))
           if (r.name === "@spec-orch/evidence") problems.push(...timed("libraries", () => checkEvidenceExample(root, scratch)))
           if (r.name === "@spec-orch/sqlite") problems.push(...timed("libraries", () => checkSqlite(scratch)))
         }
+        problems.push(...timed("types", () => checkTypes(root, scratch, results.filter((r) => !r.manifest.bin).map((r) => r.manifest))))
       }
     }
   } finally {
