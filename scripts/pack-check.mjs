@@ -13,9 +13,11 @@
 //      package (MERGEABLE and BLOCKED), and run the installed CLI's bin: --version, --help, `config check`
 //      and `gate show-policy` on its bundled example, and `selftest` (the quick start, end to end).
 // Prints one line per problem and a size table (tarball and unpacked bytes per package); exit 1 on any
-// problem. Usage: node scripts/pack-check.mjs [--root <repo>] [--keep] [--markdown] [--tarballs <file.tgz>…]
+// problem. Usage: node scripts/pack-check.mjs [--root <repo>] [--keep] [--markdown] [--build-native] [--tarballs <file.tgz>…]
 //   --root      the repository to check (default: this one); --keep leaves the scratch directory;
 //   --markdown  prints the size table as Markdown;
+//   --build-native  runs install scripts, so npm builds better-sqlite3 as a user's install does (about a
+//               minute more) instead of reusing the build `pnpm install` made;
 //   --tarballs  checks these tarballs instead of packing the packages (last option; tests break copies).
 import { spawnSync } from "node:child_process"
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
@@ -276,7 +278,7 @@ const installNative = (root, scratch) => {
  * Packs every public package of `root` (or takes the given `tarballs`), checks each tarball, installs
  * them into a scratch project and runs them. Returns the problems (none: every package is fine).
  */
-export const packCheck = (root, { keep = false, log = console.log, tarballs: given } = {}) => {
+export const packCheck = (root, { keep = false, log = console.log, tarballs: given, buildNative = false } = {}) => {
   const problems = []
   const work = mkdtempSync(join(tmpdir(), "spec-orch-pack-"))
   const tarballs = join(work, "tarballs")
@@ -308,8 +310,8 @@ export const packCheck = (root, { keep = false, log = console.log, tarballs: giv
       writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "spec-orch-pack-check", private: true, version: "0.0.0" }, null, 2))
       log(`installing ${results.length} tarball(s) into ${scratch}`)
       const installed = timed("install", () => {
-        const r = run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "--loglevel=error", ...results.map((r) => r.tarball)], { cwd: scratch })
-        if (r.status === 0) problems.push(...installNative(root, scratch))
+        const r = run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...(buildNative ? [] : ["--ignore-scripts"]), "--loglevel=error", ...results.map((r) => r.tarball)], { cwd: scratch })
+        if (r.status === 0 && !buildNative) problems.push(...installNative(root, scratch))
         return r
       })
       if (installed.status !== 0) {
@@ -340,7 +342,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const tarballsAt = args.indexOf("--tarballs")
   const tarballs = tarballsAt >= 0 ? args.slice(tarballsAt + 1) : undefined
   const started = Date.now()
-  const { problems, warnings, timings, sizes } = packCheck(root, { keep: args.includes("--keep"), tarballs })
+  const { problems, warnings, timings, sizes } = packCheck(root, { keep: args.includes("--keep"), buildNative: args.includes("--build-native"), tarballs })
   if (args.includes("--markdown")) {
     console.log("| package | tarball | unpacked | files |\n|---|---:|---:|---:|")
     for (const s of sizes) console.log(`| \`${s.name}\` | ${human(s.bytes)} | ${human(s.unpacked)} | ${s.files} |`)
