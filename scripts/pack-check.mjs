@@ -339,6 +339,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2)
   const rootAt = args.indexOf("--root")
   const root = rootAt >= 0 ? args[rootAt + 1] : new URL("..", import.meta.url).pathname
+  if (!root || !existsSync(join(root, "package.json"))) {
+    console.error(`pack-check: --root ${root ?? "(no value)"} is not a repository root (no package.json there); give the folder that holds packages/ and apps/`)
+    process.exit(2)
+  }
   const tarballsAt = args.indexOf("--tarballs")
   const tarballs = tarballsAt >= 0 ? args.slice(tarballsAt + 1) : undefined
   const started = Date.now()
