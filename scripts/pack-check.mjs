@@ -95,8 +95,11 @@ const importsOf = (text, commonjs) => {
   return names
 }
 
-/** Packages bundled code requires inside a try, working without them: ws's native speed-ups, debug's colours. */
-export const OPTIONAL_REQUIRES = ["bufferutil", "utf-8-validate", "supports-color"]
+/**
+ * Packages bundled code requires inside a try and works without: ws's native speed-ups, debug's colours,
+ * the Redis client's (@redis/client) tracing and digest.
+ */
+export const OPTIONAL_REQUIRES = ["bufferutil", "utf-8-validate", "supports-color", "@opentelemetry/api", "@node-rs/xxhash"]
 
 /**
  * Native addons the tarballs depend on. `pnpm install` already compiled each for this Node; when the
