@@ -4,14 +4,17 @@
  */
 import { Console, Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 
-/** The example project shipped in dist/example (or the repository's, when run from a clone's sources). */
+/**
+ * The example project shipped in dist/example (or the repository's, when run from a clone's sources).
+ * The bin may be a link (npm's node_modules/.bin/spec-orch, ~/.local/bin): the example is beside its target.
+ */
 const exampleDir = (): string | undefined => {
-  const bin = process.argv[1] ?? ""
+  const bin = existsSync(process.argv[1] ?? "") ? realpathSync(process.argv[1]!) : ""
   const candidates = [join(dirname(bin), "example", "hello-node"), join(dirname(bin), "..", "..", "..", "examples", "hello-node")]
   return candidates.find((d) => existsSync(join(d, "spec-orch.toml")))
 }
