@@ -11,6 +11,7 @@ import { config } from "./commands/config.js"
 import { daemon } from "./commands/daemon.js"
 import { doctor } from "./commands/doctor.js"
 import { selftest } from "./commands/selftest.js"
+import { evalCommand, evidence } from "./commands/eval.js"
 import { acceptIssue, explain, findings, reviewIssue } from "./commands/evidence.js"
 import { gate } from "./commands/gate.js"
 import { init } from "./commands/init.js"
@@ -55,6 +56,8 @@ const subcommands = [
   reviewIssue,
   acceptIssue,
   findings,
+  evidence,
+  evalCommand,
   memory,
   daemon
 ] as const

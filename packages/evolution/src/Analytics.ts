@@ -171,7 +171,7 @@ export const compareRates = (a: { readonly selector: string; readonly runs: Read
 /** A selector was malformed. */
 export class InvalidSelector extends Schema.TaggedError<InvalidSelector>()("InvalidSelector", { selector: Schema.String, reason: Schema.String }) {
   override get message(): string {
-    return `selector ${JSON.stringify(this.selector)}: ${this.reason}. A selector is key=value pairs joined by commas, keys adapter, issue, profile, status, since, until (e.g. adapter=codex,since=2026-12-01), or all`
+    return `selector ${JSON.stringify(this.selector)}: ${this.reason}. A selector is key=value pairs joined by commas (all must hold; a|b for either value), keys adapter, issue, profile, status, since, until (e.g. adapter=codex,since=2026-12-01), or all`
   }
 }
 
@@ -179,8 +179,9 @@ const SELECTOR_KEYS = ["adapter", "issue", "profile", "status", "since", "until"
 type SelectorKey = typeof SELECTOR_KEYS[number]
 
 /**
- * Parses `adapter=codex,since=2026-12-01` into a predicate over runs. `issue` takes an id or a prefix
- * ending in `*` (`SPC-*`); `since`/`until` take ISO dates or times and compare the run's start
+ * Parses `adapter=codex,since=2026-12-01` into a predicate over runs: every pair must hold, and a value
+ * may list alternatives with `|` (`adapter=codex|claude_code`). `issue` takes ids or prefixes ending in
+ * `*` (`SPC-*`); `since`/`until` take ISO dates or times and compare the run's start
  * (`until` a bare date includes that whole day); `status` takes an outcome (mergeable, blocked, …).
  */
 export const parseSelector = (selector: string): ((r: RunFacts) => boolean) | InvalidSelector => {
@@ -194,20 +195,23 @@ export const parseSelector = (selector: string): ((r: RunFacts) => boolean) | In
     const value = part.slice(eq + 1).trim()
     if (!SELECTOR_KEYS.includes(key)) return new InvalidSelector({ selector, reason: `unknown key ${JSON.stringify(key)}` })
     if (value === "") return new InvalidSelector({ selector, reason: `${key} has no value` })
+    const alternatives = value.split("|").map((v) => v.trim())
+    if (alternatives.includes("")) return new InvalidSelector({ selector, reason: `${key} has an empty alternative in ${JSON.stringify(value)}` })
     switch (key) {
       case "adapter":
-        tests.push((r) => (r.adapter ?? "unknown") === value)
+        tests.push((r) => alternatives.includes(r.adapter ?? "unknown"))
         break
       case "profile":
-        tests.push((r) => r.profile === value)
+        tests.push((r) => alternatives.includes(r.profile ?? ""))
         break
       case "issue":
-        tests.push(value.endsWith("*") ? (r) => r.issueId.startsWith(value.slice(0, -1)) : (r) => r.issueId === value)
+        tests.push((r) => alternatives.some((v) => (v.endsWith("*") ? r.issueId.startsWith(v.slice(0, -1)) : r.issueId === v)))
         break
       case "status": {
-        const outcomes: ReadonlyArray<Outcome> = ["mergeable", "blocked", "failed", "cancelled", "unfinished"]
-        if (!outcomes.includes(value as Outcome)) return new InvalidSelector({ selector, reason: `status must be one of ${outcomes.join(", ")}, got ${JSON.stringify(value)}` })
-        tests.push((r) => outcomeOf(r.status) === value)
+        const outcomes: ReadonlyArray<string> = ["mergeable", "blocked", "failed", "cancelled", "unfinished"]
+        const unknown = alternatives.find((v) => !outcomes.includes(v))
+        if (unknown !== undefined) return new InvalidSelector({ selector, reason: `status must be one of ${outcomes.join(", ")}, got ${JSON.stringify(unknown)}` })
+        tests.push((r) => alternatives.includes(outcomeOf(r.status)))
         break
       }
       case "since":

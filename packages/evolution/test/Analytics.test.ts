@@ -51,6 +51,8 @@ describe("Analytics", () => {
       assert.match(c.verdict, /^adapter=codex passes more often than adapter=claude: 100\.0% vs 0\.0% \(p = 0\.029, n = 4 vs 4\)$/)
       const same = yield* analytics.compare("since=2026-12-01T00:00:00Z,until=2026-12-01T02:30:00Z", "issue=SPC-3")
       assert.strictEqual(same.verdict, "no evidence of a difference at n = 2 vs 1 (100.0% vs 100.0%, p = 1.000)")
+      const either = yield* analytics.compare("adapter=gemini|claude,issue=SPC-5|SPC-6*", "status=blocked|failed")
+      assert.deepStrictEqual([either.a.passRate.n, either.b.passRate.n], [2, 4])
       const none = yield* analytics.compare("adapter=gemini", "all")
       assert.strictEqual(none.verdict, "cannot compare: adapter=gemini selects no finished runs")
       const bad = yield* Effect.exit(analytics.compare("adapter", "all"))
