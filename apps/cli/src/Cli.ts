@@ -20,6 +20,7 @@ import { memory } from "./commands/memory.js"
 import { mission } from "./commands/mission.js"
 import { models } from "./commands/models.js"
 import { plan } from "./commands/plan.js"
+import { retro } from "./commands/retro.js"
 import { logs, rerun, run, status } from "./commands/run.js"
 import { runPlan } from "./commands/run-plan.js"
 import { questions, spec } from "./commands/spec.js"
@@ -58,6 +59,7 @@ const subcommands = [
   findings,
   evidence,
   evalCommand,
+  retro,
   memory,
   daemon
 ] as const

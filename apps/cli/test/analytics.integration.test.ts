@@ -2,17 +2,18 @@
  * Analytics end to end with the real binary: six real runs in a test project (two pass, one fails its
  * verification, one whose agent fails, one blocked on review that a person then accepts, one whose
  * workspace hook fails so the run itself fails); `evidence summary --json` gives the hand count with its
- * Wilson interval, and `eval compare|degradation` the test and p-value a hand computation gives.
+ * Wilson interval, `eval compare|degradation` the test and p-value a hand computation gives, and `retro`
+ * writes the failed run's retrospective from its evidence.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeProject } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as any
 
-describe("spec-orch evidence summary and eval", () => {
+describe("spec-orch evidence summary, eval and retro", () => {
   it("after pass, fail, blocked and accepted runs, the summary and comparisons match a hand count", () => {
     // The hook fails only once `fail-hook` is committed, so the last run fails at its workspace stage.
     const p = makeProject({ workspace: [`after_create = ["test ! -e fail-hook"]`] })
@@ -68,6 +69,27 @@ describe("spec-orch evidence summary and eval", () => {
     const d = json(p.cli("eval", "degradation", "--recent", "3", "--baseline", "3", "--json").stdout)
     // Baseline AN-1..AN-3 (2 of 3), recent AN-4..AN-6 (1 of 3).
     assert.deepStrictEqual([d.recent, d.baseline, d.a.passRate.k, d.b.passRate.k, d.degraded], [3, 3, 1, 2, false])
+
+    // The retrospective of the run that failed verification, from its evidence.
+    assert.strictEqual(p.cli("findings", "add", "AN-3", "--source", "ci", "--description", "parser | off by one\non the last line").status, 0)
+    const retro = p.cli("retro", "AN-3")
+    assert.strictEqual(retro.status, 0, retro.stderr)
+    assert.include(retro.stdout, "written to .spec-orch/runs/AN-3-r1/retrospective.md")
+    const md = readFileSync(join(p.root, ".spec-orch/runs/AN-3-r1/retrospective.md"), "utf8")
+    assert.match(md, /^# Retrospective: AN-3 — Issue AN-3\n/)
+    assert.include(md, "- 1 attempt(s): 0 mergeable, 1 blocked, 0 failed.\n- Latest: AN-3-r1 (attempt 1), blocked by verification: blocked by verification.")
+    assert.match(md, /\n- \*\*verification\*\* \(required, failed\): [^\n]+\n/)
+    assert.match(md, /## Failed verification steps\n\n- `unit`: failed \(exit 1\), [^\n]+\n\n```text\n[^]*expected 2 but got 3\n```\n/)
+    assert.match(md, /## Findings\n\n- f-[0-9a-f]+ advisory, in spec, from ci: parser \\\| off by one on the last line\n/)
+    assert.match(md, /\| agent \| \d[^|]* \| \d[^|]* \| 1 \|\n/)
+    assert.include(md, "## Cost\n\nNo attempt reported a cost.")
+    assert.strictEqual(json(p.cli("retro", "AN-3", "--json").stdout).markdown, md, "the same evidence gives the same retrospective")
+    const accepted = readFileSync(join(json(p.cli("retro", "AN-5", "--json").stdout).path), "utf8")
+    assert.include(accepted, "- Accepted by ada (")
+    assert.match(accepted, /## Reviews\n\n(- [^\n]+\n)*- pass by ada \(human, \d{4}-\d\d-\d\d\)\n/)
+    const never = p.cli("retro", "AN-9")
+    assert.strictEqual(never.status, 1)
+    assert.include(never.stderr, "AN-9 has never run, so there is nothing to look back on; start it with `spec-orch run AN-9`")
 
     const bad = p.cli("eval", "compare", "adapter", "all")
     assert.strictEqual(bad.status, 2)
