@@ -51,6 +51,9 @@ describe("spec-orch evidence summary, eval and retro", () => {
     assert.isTrue(s.stages.every((t: any) => t.meanMs >= 0 && t.medianMs >= 0))
     assert.deepStrictEqual(s.cost, { runsWithCost: 0, totalUsd: 0, meanUsd: null })
 
+    assert.deepStrictEqual(json(p.cli("eval", "run", "--json").stdout), s, "eval run is the same summary")
+    const selected = json(p.cli("evidence", "summary", "--select", "status=blocked|failed", "--json").stdout)
+    assert.deepStrictEqual([selected.runs, selected.passRate.k, selected.passRate.n, selected.passRate.high.toFixed(4)], [3, 0, 3, "0.5615"])
     const text = p.cli("evidence", "summary").stdout
     assert.include(text, "Runs: 6; finished 6: 3 mergeable, 2 blocked, 1 failed; accepted by a person: 1")
     assert.include(text, "Pass rate: 50.0% (3 of 6), 95% CI 18.8%–81.2% (Wilson)")
@@ -77,7 +80,7 @@ describe("spec-orch evidence summary, eval and retro", () => {
     assert.include(retro.stdout, "written to .spec-orch/runs/AN-3-r1/retrospective.md")
     const md = readFileSync(join(p.root, ".spec-orch/runs/AN-3-r1/retrospective.md"), "utf8")
     assert.match(md, /^# Retrospective: AN-3 — Issue AN-3\n/)
-    assert.include(md, "- 1 attempt(s): 0 mergeable, 1 blocked, 0 failed.\n- Latest: AN-3-r1 (attempt 1), blocked by verification: blocked by verification.")
+    assert.include(md, "- 1 attempt(s): 0 mergeable, 1 blocked, 0 failed.\n- Latest: AN-3-r1 (attempt 1), blocked by verification.\n")
     assert.match(md, /\n- \*\*verification\*\* \(required, failed\): [^\n]+\n/)
     assert.match(md, /## Failed verification steps\n\n- `unit`: failed \(exit 1\), [^\n]+\n\n```text\n[^]*expected 2 but got 3\n```\n/)
     assert.match(md, /## Findings\n\n- f-[0-9a-f]+ advisory, in spec, from ci: parser \\\| off by one on the last line\n/)

@@ -65,7 +65,7 @@ export const renderRetrospective = (input: RetroInput): string => {
     const o = summary.outcomes
     out.push(
       `- ${runs.length} attempt(s): ${o.mergeable} mergeable, ${o.blocked} blocked, ${o.failed} failed${o.cancelled > 0 ? `, ${o.cancelled} cancelled` : ""}${o.unfinished > 0 ? `, ${o.unfinished} unfinished` : ""}.`,
-      `- Latest: ${latest.runId} (attempt ${latest.attempt}), ${outcomeText(latest)}${latest.message !== undefined ? `: ${inline(latest.message)}` : ""}.`,
+      `- Latest: ${latest.runId} (attempt ${latest.attempt}), ${outcomeText(latest)}${latest.message !== undefined && inline(latest.message) !== outcomeText(latest) ? `: ${inline(latest.message)}` : ""}.`,
       ...(input.acceptances.length > 0 ? [`- Accepted by ${input.acceptances.map((a) => `${inline(a.acceptedBy)} (${a.acceptedAt.slice(0, 10)})`).join(", ")}.`] : []),
       ""
     )

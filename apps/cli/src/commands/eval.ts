@@ -11,11 +11,10 @@ const load = () => import("./eval.run.js")
 
 const SELECTOR_HELP = "key=value pairs joined by commas, all of which must hold (adapter, issue, profile, status, since, until; a|b for either value), e.g. adapter=codex,since=2026-12-01; or all"
 
-const summary = Command.make(
-  "summary",
-  { select: Flag.String("select").pipe(Flag.withDescription(`Only these runs: ${SELECTOR_HELP}`), Flag.withDefault("all")), json: jsonFlag },
-  lazy(load, "summary")
-).pipe(Command.withDescription("Runs by outcome, the pass rate with its 95% interval and n, per adapter, what blocked, time per stage, cost"))
+const summaryInput = { select: Flag.String("select").pipe(Flag.withDescription(`Only these runs: ${SELECTOR_HELP}`), Flag.withDefault("all")), json: jsonFlag }
+const SUMMARY = "Runs by outcome, the pass rate with its 95% interval and n, per adapter, what blocked, time per stage, cost"
+
+const summary = Command.make("summary", summaryInput, lazy(load, "summary")).pipe(Command.withDescription(SUMMARY))
 
 export const evidence = Command.make("evidence").pipe(
   Command.withDescription("Evidence across runs: summary"),
@@ -43,6 +42,6 @@ const degradation = Command.make(
 ).pipe(Command.withDescription("Whether the most recent runs pass less often than the ones before them, with the test and p-value"))
 
 export const evalCommand = Command.make("eval").pipe(
-  Command.withDescription("Compare sets of runs with honest statistics: compare, degradation"),
-  Command.withSubcommands([compare, degradation])
+  Command.withDescription("Evaluate sets of runs with honest statistics: run, compare, degradation"),
+  Command.withSubcommands([Command.make("run", summaryInput, lazy(load, "summary")).pipe(Command.withDescription(`${SUMMARY} (the same as \`evidence summary\`)`)), compare, degradation])
 )
