@@ -142,17 +142,25 @@ export interface Comparison {
   readonly pValue: number | null
   readonly significant: boolean
   readonly rule: string
+  /** Finished runs both sets select: the tests assume two independent sets, so a verdict with overlap says so. */
+  readonly overlap: number
   /** One plain sentence. */
   readonly verdict: string
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
 
+/** Finished runs only, by start time, so windows count runs the pass rate counts. */
+const finishedInOrder = (runs: ReadonlyArray<RunFacts>) =>
+  runs.filter((r) => ["mergeable", "blocked", "failed"].includes(outcomeOf(r.status))).sort((x, y) => x.startedAt.localeCompare(y.startedAt) || x.runId.localeCompare(y.runId))
+
 /** Compares the pass rates of two sets of runs with the test `TEST_RULE` names. */
 export const compareRates = (a: { readonly selector: string; readonly runs: ReadonlyArray<RunFacts> }, b: { readonly selector: string; readonly runs: ReadonlyArray<RunFacts> }): Comparison => {
   const ra = passRateOf(count(a.runs))
   const rb = passRateOf(count(b.runs))
-  const base = { a: { selector: a.selector, passRate: ra }, b: { selector: b.selector, passRate: rb }, rule: TEST_RULE }
+  const inA = new Set(finishedInOrder(a.runs).map((r) => r.runId))
+  const overlap = finishedInOrder(b.runs).filter((r) => inA.has(r.runId)).length
+  const base = { a: { selector: a.selector, passRate: ra }, b: { selector: b.selector, passRate: rb }, rule: TEST_RULE, overlap }
   if (ra.n === 0 || rb.n === 0) {
     const empty = ra.n === 0 ? a.selector : b.selector
     return { ...base, difference: null, test: null, pValue: null, significant: false, verdict: `cannot compare: ${empty} selects no finished runs` }
@@ -165,7 +173,8 @@ export const compareRates = (a: { readonly selector: string; readonly runs: Read
   const verdict = significant
     ? `${a.selector} passes ${difference > 0 ? "more" : "less"} often than ${b.selector}: ${pct(ra.rate!)} vs ${pct(rb.rate!)} (${p}, n = ${ra.n} vs ${rb.n})`
     : `no evidence of a difference at n = ${ra.n} vs ${rb.n} (${pct(ra.rate!)} vs ${pct(rb.rate!)}, ${p})`
-  return { ...base, difference, test, pValue, significant, verdict }
+  const caveat = overlap > 0 ? `; the two sets share ${overlap} run(s), so the test, which assumes independent sets, is only indicative` : ""
+  return { ...base, difference, test, pValue, significant, verdict: `${verdict}${caveat}` }
 }
 
 /** A selector was malformed. */
@@ -240,10 +249,6 @@ export class InvalidWindow extends Schema.TaggedError<InvalidWindow>()("InvalidW
     return `${this.flag} must be a positive whole number of runs, got ${this.value}`
   }
 }
-
-/** Finished runs only, by start time, so windows count runs the pass rate counts. */
-const finishedInOrder = (runs: ReadonlyArray<RunFacts>) =>
-  runs.filter((r) => ["mergeable", "blocked", "failed"].includes(outcomeOf(r.status))).sort((x, y) => x.startedAt.localeCompare(y.startedAt) || x.runId.localeCompare(y.runId))
 
 /** The `recent` most recent finished runs against the `baseline` finished runs before them. */
 export const degradationOf = (runs: ReadonlyArray<RunFacts>, recent: number, baseline: number): Degradation => {
