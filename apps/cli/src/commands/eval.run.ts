@@ -1,7 +1,7 @@
 /**
- * Handlers for `spec-orch evidence summary` and `spec-orch eval compare|degradation`, and the run history
- * they read: the run store's records, the seconds each stage took (its `stage` events) and whether a
- * person accepted the run (the evidence ledger).
+ * Handlers for `spec-orch evidence summary` and `spec-orch eval run|compare|degradation`, and the run
+ * history they read: the run store's records, the time each stage took (its `stage` events, read in one
+ * query) and whether a person accepted the run (the evidence ledger).
  */
 import type { RunRecord } from "@spec-orch/contract"
 import { type RunEvent, RunStore } from "@spec-orch/control"
@@ -46,7 +46,13 @@ export const RunHistoryLive = Layer.effect(
         const records = yield* store.list({ limit: 1_000_000 })
         const judged = yield* ledger.between({}).pipe(Effect.mapError((e) => new RunHistoryError({ reason: e.message })))
         const accepted = new Set(judged.flatMap((j) => (j.runId !== null && j.bundle.acceptance !== undefined ? [j.runId] : [])))
-        return yield* Effect.forEach([...records].reverse(), (r) => Effect.map(store.events(r.runId), (events) => runFacts(r, events, accepted.has(r.runId))))
+        const stages = new Map<string, Array<RunEvent>>()
+        for (const e of yield* store.eventsOfKind("stage")) {
+          const list = stages.get(e.runId)
+          if (list === undefined) stages.set(e.runId, [e])
+          else list.push(e)
+        }
+        return [...records].reverse().map((r) => runFacts(r, stages.get(r.runId) ?? [], accepted.has(r.runId)))
       })
     }
   })
