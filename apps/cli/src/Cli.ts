@@ -12,6 +12,7 @@ import { dashboard } from "./commands/dashboard.js"
 import { daemon } from "./commands/daemon.js"
 import { doctor } from "./commands/doctor.js"
 import { selftest } from "./commands/selftest.js"
+import { evalCommand, evidence } from "./commands/eval.js"
 import { acceptIssue, explain, findings, reviewIssue } from "./commands/evidence.js"
 import { gate } from "./commands/gate.js"
 import { init } from "./commands/init.js"
@@ -20,6 +21,7 @@ import { memory } from "./commands/memory.js"
 import { mission } from "./commands/mission.js"
 import { models } from "./commands/models.js"
 import { plan } from "./commands/plan.js"
+import { retro } from "./commands/retro.js"
 import { logs, rerun, run, status } from "./commands/run.js"
 import { trace } from "./commands/trace.js"
 import { runPlan } from "./commands/run-plan.js"
@@ -58,6 +60,9 @@ const subcommands = [
   reviewIssue,
   acceptIssue,
   findings,
+  evidence,
+  evalCommand,
+  retro,
   memory,
   dashboard,
   daemon

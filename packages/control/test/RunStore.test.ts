@@ -37,6 +37,11 @@ describe("RunStore", () => {
       const all = yield* s.events("T-1-r1")
       assert.deepStrictEqual(all.map((e) => [e.seq, e.kind]), [[1, "stage"], [2, "note"]])
       assert.deepStrictEqual((yield* s.events("T-1-r1", 1)).map((e) => e.seq), [2])
+      yield* s.put(record(2))
+      yield* s.append("T-1-r2", "stage", { stage: "load", state: "finished", ms: 3 })
+      yield* s.append("T-1-r1", "stage", { stage: "agent", state: "finished", ms: 40 })
+      const stages = yield* s.eventsOfKind("stage")
+      assert.deepStrictEqual(stages.map((e) => [e.runId, e.seq, (e.data as { state: string }).state]), [["T-1-r1", 1, "started"], ["T-1-r1", 3, "finished"], ["T-1-r2", 1, "finished"]])
     }).pipe(Effect.provide(storeLayer(db()))))
 
   it.effect("lists the runs updated since a time, least recently updated first", () =>

@@ -90,6 +90,8 @@ export class RunStore extends Context.Service<RunStore, {
   readonly appendAll: (runId: string, entries: ReadonlyArray<{ readonly kind: string; readonly data: unknown }>) => Effect.Effect<ReadonlyArray<RunEvent>>
   /** Events after `afterSeq`, in order. */
   readonly events: (runId: string, afterSeq?: number) => Effect.Effect<ReadonlyArray<RunEvent>>
+  /** Every run's events of one kind (e.g. `stage`), by run and sequence: one query for analytics. */
+  readonly eventsOfKind: (kind: string) => Effect.Effect<ReadonlyArray<RunEvent>>
   /** Events appended by this process, as they happen. */
   readonly live: Stream.Stream<RunEvent>
   /** Follows a run's log from another process: polls until the run is finished. */
@@ -202,6 +204,12 @@ export class RunStore extends Context.Service<RunStore, {
           Effect.orDie
         )
 
+      const eventsOfKind = (kind: string) =>
+        sql<{ run_id: string; seq: number; at: string; kind: string; data: string }>`SELECT run_id, seq, at, kind, data FROM so_run_events WHERE kind = ${kind} ORDER BY run_id, seq`.pipe(
+          Effect.map((rows) => rows.map((r) => ({ runId: r.run_id, seq: Number(r.seq), at: r.at, kind: r.kind, data: JSON.parse(r.data) as unknown }))),
+          Effect.orDie
+        )
+
       const FINISHED = new Set(["succeeded", "blocked", "failed", "cancelled", "waiting"])
       const follow = (runId: string, options?: { readonly afterSeq?: number; readonly pollMillis?: number }) =>
         Stream.unwrap(Effect.sync(() => {
@@ -238,6 +246,7 @@ export class RunStore extends Context.Service<RunStore, {
         append,
         appendAll,
         events,
+        eventsOfKind,
         live: Stream.fromPubSub(hub),
         follow
       })
