@@ -153,6 +153,20 @@ describe("spec-orch gate over the ledger, review-issue, accept-issue, findings, 
       assert.include(explained.stdout, "Accepted by dana at ")
     }))
 
+  it.effect("re-gates a review or an acceptance under the profile the run was judged with, not the project's default", () =>
+    Effect.gen(function*() {
+      // The run was judged under "strict" (seed); the project's default is now "ci", which does not ask for acceptance.
+      const dir = project("[gate]\nprofile = \"ci\"\n")
+      yield* seed(dir, finishedRun())
+      const reviewed = yield* cli("--cwd", dir, "review-issue", "SPC-7", "--verdict", "pass", "--reviewed-by", "sam")
+      assert.strictEqual(reviewed.code, 0, reviewed.stderr)
+      assert.match(reviewed.stdout, /\n\nSPC-7: BLOCKED \(could not judge: human_acceptance\)\npolicy gate\.policy\.yaml, profile strict /)
+      const explained = yield* cli("--cwd", dir, "explain", "SPC-7", "--json")
+      assert.strictEqual(JSON.parse(explained.stdout).verdict.profile, "strict")
+      const accepted = yield* cli("--cwd", dir, "accept-issue", "SPC-7", "--accepted-by", "dana")
+      assert.match(accepted.stdout, /SPC-7: MERGEABLE/)
+    }))
+
   it.effect("records a human review and findings, re-gating each time", () =>
     Effect.gen(function*() {
       const dir = project()

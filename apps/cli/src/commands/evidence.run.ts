@@ -36,14 +36,17 @@ const currentOrFail = (issue: string) =>
   })
 
 /**
- * Judges `bundle` with the project's gate, records bundle and verdict in the ledger, and brings the run
- * up to date: its record (`status` shows the new verdict at once) and its report files.
+ * Judges `bundle` with the project's gate under the profile the issue was last judged with (the run's
+ * `--profile`, not whatever `[gate] profile` says now), records bundle and verdict in the ledger, and
+ * brings the run up to date: its record (`status` shows the new verdict at once) and its report files.
  */
 const regate = (bundle: EvidenceBundle) =>
   Effect.gen(function*() {
     const gate = yield* Gate
-    const verdict = yield* gate.evaluate(bundle)
-    yield* (yield* EvidenceLedger).record(bundle, verdict)
+    const ledger = yield* EvidenceLedger
+    const previous = yield* ledger.latestVerdict(bundle.issueId)
+    const verdict = yield* Option.match(previous, { onNone: () => gate.evaluate(bundle), onSome: (v) => gate.evaluate(bundle, v.profile) })
+    yield* ledger.record(bundle, verdict)
     const runId = bundle.runId
     if (runId === undefined) return verdict
     const store = yield* RunStore
