@@ -18,15 +18,19 @@ export interface ModelAnswered {
   readonly fallbacks: ReadonlyArray<{ readonly model: string; readonly reason: string }>
   /** Whether the answer came from the one repair request. */
   readonly repaired: boolean
-  /** The call's requests summed (tokens, USD — `null` when a model had no prices —, latency); absent from older chains. */
-  readonly usage?: {
-    readonly calls: number
-    readonly failed: number
-    readonly inputTokens: number
-    readonly outputTokens: number
-    readonly costUsd: number | null
-    readonly latencyMs: number
-  } | undefined
+  /** The call's requests summed; absent from older chains. */
+  readonly usage?: CallUsage | undefined
+}
+
+/** The requests of one call of a chain, summed. */
+export interface CallUsage {
+  readonly calls: number
+  readonly failed: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  /** USD from the models' prices; `null` = unknown (a request that used tokens went to a model without prices). */
+  readonly costUsd: number | null
+  readonly latencyMs: number
 }
 
 /** The attribution on a response's parts, when a model chain produced it. */

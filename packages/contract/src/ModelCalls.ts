@@ -5,19 +5,24 @@
  */
 import { Schema } from "effect"
 
-/** The model calls of one LLM role. */
-export const ModelRoleUsage = Schema.Struct({
-  /** `planner`, `reviewer`, … (`model` for a call that named no role). */
-  role: Schema.String,
+/** What a set of model calls took, summed: the fields a role's usage and a run's totals share. */
+const usageTotals = {
   /** HTTP requests, failed ones and the repair included. */
   calls: Schema.Number,
   failed: Schema.Number,
   inputTokens: Schema.Number,
   outputTokens: Schema.Number,
-  /** USD from `[models.<id>] input_usd_per_mtok`/`output_usd_per_mtok`; `null` = unknown (a model without prices). */
+  /** USD from `[models.<id>] input_usd_per_mtok`/`output_usd_per_mtok`; `null` = unknown (some call went to a model without prices). */
   costUsd: Schema.NullOr(Schema.Number),
   /** Time spent in the calls, summed. */
-  latencyMs: Schema.Number,
+  latencyMs: Schema.Number
+}
+
+/** The model calls of one LLM role. */
+export const ModelRoleUsage = Schema.Struct({
+  /** `planner`, `reviewer`, … (`model` for a call that named no role). */
+  role: Schema.String,
+  ...usageTotals,
   /** The models called (profile ids), in the order first called. */
   models: Schema.Array(Schema.String)
 })
@@ -25,13 +30,7 @@ export type ModelRoleUsage = typeof ModelRoleUsage.Type
 
 /** The model calls of a run: totals and each role. */
 export const ModelCallsSummary = Schema.Struct({
-  calls: Schema.Number,
-  failed: Schema.Number,
-  inputTokens: Schema.Number,
-  outputTokens: Schema.Number,
-  /** `null` = unknown (some call went to a model without prices). */
-  costUsd: Schema.NullOr(Schema.Number),
-  latencyMs: Schema.Number,
+  ...usageTotals,
   byRole: Schema.Array(ModelRoleUsage)
 })
 export type ModelCallsSummary = typeof ModelCallsSummary.Type

@@ -6,6 +6,7 @@
  * that does not validate gets one repair request carrying the validation error. Every request is
  * recorded as a `ModelCall` (tokens, cost, latency) in the `ModelUsage` in context.
  */
+import type { CallUsage as ContractCallUsage } from "@spec-orch/contract"
 import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Redacted, Schema, SchemaIssue, Stream } from "effect"
 import { AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import type { HttpClient } from "effect/http"
@@ -79,16 +80,8 @@ export interface Attribution {
   readonly usage: CallUsage
 }
 
-/** The requests of one call of a chain, summed. */
-export interface CallUsage {
-  readonly calls: number
-  readonly failed: number
-  readonly inputTokens: number
-  readonly outputTokens: number
-  /** USD from the models' prices; `null` = unknown (a request that used tokens went to a model without prices). */
-  readonly costUsd: number | null
-  readonly latencyMs: number
-}
+/** The requests of one call of a chain, summed (the contract's shape, as the chain reports it). */
+export type CallUsage = ContractCallUsage
 
 /** The attribution the chain attached to a response's parts, when it came from a chain. */
 export const attributionOf = (parts: ReadonlyArray<{ readonly type: string }>): Attribution | undefined => {
