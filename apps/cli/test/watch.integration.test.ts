@@ -1,0 +1,107 @@
+/**
+ * `spec-orch watch` end to end: the real binary without a TTY follows a run another process starts,
+ * a line per stage in order and the verdict at the end; `--once` shows a blocked run's attention item
+ * with the command that unblocks it. The renderer is checked on snapshots for what the TTY draws.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { writeFileSync } from "node:fs"
+import { makeProject, waitFor } from "./utils/project.js"
+import { renderIssue, renderOverview } from "../src/commands/watch.render.js"
+
+describe("spec-orch watch", () => {
+  it("without a TTY prints a plain line per change of a run another process starts: its stages in order, then its verdict", async () => {
+    const p = makeProject({ verification: { check: "test -f src/a.txt" } })
+    const gate = p.signal("go")
+    p.issue("WATCH-1", { builder_prompt: `AWAIT ${gate}\nWRITE src/a.txt a`, target_files: ["src/"] })
+    const child = p.spawn("watch")
+    let out = ""
+    let err = ""
+    child.stdout!.on("data", (d) => (out += d))
+    child.stderr!.on("data", (d) => (err += d))
+    try {
+      const run = p.cliAsync("run", "WATCH-1", "--auto-approve")
+      await waitFor(() => /WATCH-1-r1 ▸ agent/.test(out), 60_000)
+      writeFileSync(gate, "")
+      const done = await run
+      assert.strictEqual(done.status, 0, done.stderr)
+      await waitFor(() => /WATCH-1 WATCH-1-r1 succeeded · verdict mergeable/.test(out), 30_000)
+      assert.notMatch(out, /\x1b\[/, "no escape codes without a TTY")
+      const lines = out.split("\n").filter((l) => l.includes("WATCH-1-r1"))
+      const started = lines.flatMap((l) => /WATCH-1-r1 ▸ (\S+)/.exec(l)?.[1] ?? [])
+      for (const stage of ["agent", "commit", "verify", "gate"]) assert.include(started, stage, out)
+      assert.isBelow(started.indexOf("agent"), started.indexOf("verify"))
+      assert.isBelow(started.indexOf("verify"), started.indexOf("gate"))
+      const at = (re: RegExp) => lines.findIndex((l) => re.test(l))
+      assert.isAbove(at(/gate: mergeable/), at(/▸ verify/), out)
+      assert.strictEqual(at(/succeeded · verdict mergeable/), lines.length - 1, `the verdict line comes last:\n${out}`)
+      assert.isAbove(at(/verify check: passed/), at(/▸ verify/), out)
+    } finally {
+      child.kill("SIGTERM")
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.on("exit", resolve)))
+    }
+    assert.notMatch(err, /spec-orch:/, err)
+  })
+
+  it("--once shows a blocked run first, with the exact command that unblocks it, then the recent verdict", () => {
+    const p = makeProject({ profile: "reviewed" })
+    p.issue("WATCH-2", { builder_prompt: "WRITE src/b.txt b", target_files: ["src/"] })
+    assert.strictEqual(p.cli("run", "WATCH-2", "--auto-approve").status, 1, "blocked: nobody reviewed it yet")
+    const r = p.cli("watch", "--once")
+    assert.strictEqual(r.status, 0, r.stderr)
+    const lines = r.stdout.trimEnd().split("\n")
+    assert.strictEqual(lines[0], "Needs attention (1)")
+    assert.match(lines[1]!, /^  ! review WATCH-2 \(WATCH-2-r1\): /)
+    assert.match(lines[2]!, /^      to unblock: .*spec-orch review-issue WATCH-2 /)
+    assert.include(lines, "Running (0)")
+    assert.isTrue(lines.some((l) => /^  WATCH-2 WATCH-2-r1 blocked · verdict blocked · /.test(l)), r.stdout)
+    assert.notMatch(r.stdout, /\x1b\[/)
+
+    const json = p.cli("watch", "--once", "--json")
+    const snapshot = JSON.parse(json.stdout)
+    assert.deepStrictEqual(snapshot.attention.map((a: any) => [a.kind, a.issue_id]), [["review", "WATCH-2"]])
+
+    const one = p.cli("watch", "WATCH-2", "--once")
+    assert.strictEqual(one.status, 0, one.stderr)
+    assert.match(one.stdout, /^Stages$/m)
+    assert.match(one.stdout, /^  ✓ gate \(/m)
+    assert.match(one.stdout, /to unblock: .*spec-orch review-issue WATCH-2 /)
+
+    const never = p.cli("watch", "NOPE-1", "--once")
+    assert.strictEqual(never.status, 1)
+    assert.match(never.stderr, /NOPE-1 has never run; start it with `spec-orch run NOPE-1`/)
+  })
+
+  it("renders the overview needs-attention first, running runs with stage, elapsed, cost and step, and one issue's stages and agent lines", () => {
+    const now = Date.parse("2026-01-01T10:02:05Z")
+    const run = (over: Record<string, unknown>) => ({
+      run_id: "A-1-r1", issue_id: "A-1", issue_identifier: "A-1", title: null, run_key: "A-1", attempt: 1, state: "running", stage: "agent",
+      started_at: "2026-01-01T10:00:00Z", updated_at: "2026-01-01T10:00:00Z", finished_at: null, message: null, verdict: null, adapter: "command",
+      tokens: null, cost_usd: 0.04, conditions: [], to_unblock: [], ...over
+    }) as any
+    const lines = renderOverview({
+      now,
+      attention: [{ kind: "failed", issue_id: "B-2", run_id: "B-2-r1", since: "", message: "B-2 failed", to_unblock: ["spec-orch logs B-2"] }],
+      running: [{ run: run({}), step: "agent runs: npm test" }],
+      recent: [run({ run_id: "C-3-r2", issue_id: "C-3", state: "succeeded", verdict: "mergeable", finished_at: "2026-01-01T10:00:04Z", cost_usd: null, title: "Add a thing" })]
+    })
+    assert.deepStrictEqual(lines, [
+      "Needs attention (1)",
+      "  ! failed B-2 (B-2-r1): B-2 failed",
+      "      to unblock: spec-orch logs B-2",
+      "",
+      "Running (1)",
+      "  A-1 A-1-r1 running · agent · 2m05s · $0.0400 · agent runs: npm test",
+      "",
+      "Recent (1)",
+      "  C-3 C-3-r2 succeeded · verdict mergeable · 4s · - · Add a thing"
+    ])
+    const issue = renderIssue({
+      now, issue: "A-1", run: run({}), attention: [], lastLines: ["10:02:01 says: done"],
+      timeline: [
+        { stage: "spec", state: "finished", started_at: null, finished_at: null, ms: 1200, ok: true, summary: null },
+        { stage: "agent", state: "started", started_at: null, finished_at: null, ms: null, ok: null, summary: null }
+      ]
+    })
+    assert.deepStrictEqual(issue, ["A-1 A-1-r1 running · agent · 2m05s · $0.0400", "", "Stages", "  ✓ spec (1.2s)", "  ▸ agent", "", "Agent", "  10:02:01 says: done"])
+  })
+})
