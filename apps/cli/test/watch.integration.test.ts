@@ -4,8 +4,9 @@
  * with the command that unblocks it. The renderer is checked on snapshots for what the TTY draws.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
-import { makeProject, waitFor } from "./utils/project.js"
+import { BIN, makeProject, waitFor } from "./utils/project.js"
 import { renderIssue, renderOverview } from "../src/commands/watch.render.js"
 
 describe("spec-orch watch", () => {
@@ -69,6 +70,47 @@ describe("spec-orch watch", () => {
     const never = p.cli("watch", "NOPE-1", "--once")
     assert.strictEqual(never.status, 1)
     assert.match(never.stderr, /NOPE-1 has never run; start it with `spec-orch run NOPE-1`/)
+  })
+
+  it("on a terminal (tmux) draws the screen in place, and q quits and restores the terminal", async () => {
+    const p = makeProject({ profile: "reviewed" })
+    p.issue("WATCH-3", { builder_prompt: "WRITE src/c.txt c", target_files: ["src/"] })
+    assert.strictEqual(p.cli("run", "WATCH-3", "--auto-approve").status, 1)
+    const socket = `watch-${process.pid}-${Date.now()}`
+    const tmux = (...args: Array<string>) => spawnSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8", env: { ...process.env, TERM: "xterm-256color" } })
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`
+    const started = tmux("new-session", "-d", "-s", "w", "-x", "120", "-y", "30", `cd ${q(p.root)} && ${q(process.execPath)} ${q(BIN)} watch; echo "watch exited $?"; sleep 60`)
+    assert.strictEqual(started.status, 0, started.stderr)
+    const screen = () => tmux("capture-pane", "-p", "-t", "w").stdout
+    const flags = () => tmux("display-message", "-p", "-t", "w", "#{alternate_on} #{cursor_flag}").stdout.trim()
+    try {
+      await waitFor(() => /Needs attention \(1\)/.test(screen()), 30_000)
+      const drawn = screen()
+      assert.match(drawn, /^spec-orch watch · \d\d:\d\d:\d\d · q quits$/m)
+      assert.match(drawn, /^  ! review WATCH-3 \(WATCH-3-r1\): /m)
+      assert.match(drawn, /to unblock: .*spec-orch review-issue WATCH-3 /)
+      assert.match(drawn, /^  WATCH-3 WATCH-3-r1 blocked · verdict blocked/m)
+      assert.strictEqual(flags(), "1 0", "the alternate screen, without a cursor")
+      tmux("send-keys", "-t", "w", "q")
+      await waitFor(() => /watch exited 0/.test(screen()), 15_000)
+      assert.notMatch(screen(), /Needs attention/, "the normal screen is back as it was")
+      assert.strictEqual(flags(), "0 1", "the terminal is restored: normal screen, cursor shown")
+
+      // One issue: its stages and its agent's lines; Ctrl-C quits as cleanly.
+      tmux("respawn-pane", "-k", "-t", "w", `cd ${q(p.root)} && ${q(process.execPath)} ${q(BIN)} watch WATCH-3; echo "watch exited $?"; sleep 60`)
+      await waitFor(() => /^Stages$/m.test(screen()), 30_000)
+      const one = screen()
+      assert.match(one, /^spec-orch watch WATCH-3 · /m)
+      assert.match(one, /^  ✓ agent \(/m)
+      assert.match(one, /^  ✓ gate \(/m)
+      assert.match(one, /^Agent$/m)
+      assert.match(one, /^  \d\d:\d\d:\d\d created src\/c\.txt$/m)
+      tmux("send-keys", "-t", "w", "C-c")
+      await waitFor(() => /watch exited 0/.test(screen()), 15_000)
+      assert.strictEqual(flags(), "0 1")
+    } finally {
+      tmux("kill-server")
+    }
   })
 
   it("renders the overview needs-attention first, running runs with stage, elapsed, cost and step, and one issue's stages and agent lines", () => {
