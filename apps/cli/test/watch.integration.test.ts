@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { BIN, makeProject, waitFor } from "./utils/project.js"
-import { renderIssue, renderOverview } from "../src/commands/watch.render.js"
+import { changeLine, renderIssue, renderOverview } from "../src/commands/watch.render.js"
 
 describe("spec-orch watch", () => {
   it("without a TTY prints a plain line per change of a run another process starts: its stages in order, then its verdict", async () => {
@@ -144,6 +144,11 @@ describe("spec-orch watch", () => {
         { stage: "agent", state: "started", started_at: null, finished_at: null, ms: null, ok: null, summary: null }
       ]
     })
+    // A hostile title or agent output cannot drive the terminal: its control characters are shown, not sent.
+    const hostile = renderOverview({ now, attention: [], running: [], recent: [run({ state: "failed", title: "\x1b[2J\x1b]0;pwned\x07 title" })] })
+    assert.strictEqual(hostile.at(-1), "  A-1 A-1-r1 failed · 2m05s · $0.0400 · ?[2J?]0;pwned? title")
+    const logged = changeLine({ event: "log", agent: true, data: { runId: "A-1-r1", seq: 3, at: "2026-01-01T10:00:01Z", kind: "agent", data: { _tag: "message", role: "assistant", text: "hi\x1b[31m red" } } as any })
+    assert.strictEqual(logged, "10:00:01 A-1-r1 agent says: hi?[31m red")
     assert.deepStrictEqual(issue, ["A-1 A-1-r1 running · agent · 2m05s · $0.0400", "", "Stages", "  ✓ spec (1.2s)", "  ▸ agent", "", "Agent", "  10:02:01 says: done"])
   })
 })

@@ -26,8 +26,11 @@ export interface IssueSnapshot {
   readonly attention: ReadonlyArray<AttentionItem>
 }
 
+/** Text from runs (titles, agent output, messages) as inert text: control characters (escape sequences, bells) shown as `?`. */
+export const inert = (text: string): string => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?")
+
 const one = (text: string, max: number) => {
-  const flat = text.replace(/\s+/g, " ").trim()
+  const flat = inert(text.replace(/[\t\n\r]+/g, " ")).replace(/ +/g, " ").trim()
   return flat.length > max ? `${flat.slice(0, Math.max(1, max - 1))}…` : flat
 }
 
@@ -122,5 +125,5 @@ export const changeLine = (e: { readonly event: "run"; readonly data: RunView; r
   const d = e.data.data as { stage?: string; state?: string }
   if (e.data.kind === "agent" && !e.agent) return undefined
   const line = e.data.kind === "stage" && d.state === "started" ? `▸ ${d.stage}` : describeRunEvent(e.data)
-  return line === undefined ? undefined : `${e.data.at.slice(11, 19)} ${e.data.runId} ${line.trim()}`
+  return line === undefined ? undefined : one(`${e.data.at.slice(11, 19)} ${e.data.runId} ${line}`, 400)
 }
