@@ -72,6 +72,31 @@ describe("spec-orch watch", () => {
     assert.match(never.stderr, /NOPE-1 has never run; start it with `spec-orch run NOPE-1`/)
   })
 
+  it("--json prints JSON Lines: an attention item as it opens, resolved when a review unblocks it, and the run's new verdict", async () => {
+    const p = makeProject({ profile: "reviewed" })
+    p.issue("WATCH-4", { builder_prompt: "WRITE src/d.txt d", target_files: ["src/"] })
+    assert.strictEqual(p.cli("run", "WATCH-4", "--auto-approve").status, 1)
+    const child = p.spawn("watch", "WATCH-4", "--json")
+    let out = ""
+    child.stdout!.on("data", (d) => (out += d))
+    const changes = () => out.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l))
+    try {
+      await waitFor(() => changes().some((c) => c.type === "attention"), 30_000)
+      const item = changes().find((c) => c.type === "attention")
+      assert.strictEqual(item.kind, "review")
+      assert.strictEqual(item.issue_id, "WATCH-4")
+      assert.isTrue(item.to_unblock.some((u: string) => /spec-orch review-issue WATCH-4 /.test(u)), JSON.stringify(item))
+      assert.isTrue(changes().some((c) => c.type === "run" && c.run_id === "WATCH-4-r1" && c.state === "blocked"))
+      const review = p.cli("review-issue", "WATCH-4", "--verdict", "pass", "--reviewed-by", "Ada")
+      assert.strictEqual(review.status, 0, review.stderr)
+      await waitFor(() => changes().some((c) => c.type === "resolved" && c.kind === "review" && c.issue_id === "WATCH-4"), 30_000)
+      await waitFor(() => changes().some((c) => c.type === "run" && c.run_id === "WATCH-4-r1" && c.verdict === "mergeable"), 30_000)
+    } finally {
+      child.kill("SIGTERM")
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.on("exit", resolve)))
+    }
+  })
+
   it("on a terminal (tmux) draws the screen in place, and q quits and restores the terminal", async () => {
     const p = makeProject({ profile: "reviewed" })
     p.issue("WATCH-3", { builder_prompt: "WRITE src/c.txt c", target_files: ["src/"] })
