@@ -27,6 +27,7 @@ import { trace } from "./commands/trace.js"
 import { runPlan } from "./commands/run-plan.js"
 import { questions, spec } from "./commands/spec.js"
 import { verify } from "./commands/verify.js"
+import { watch } from "./commands/watch.js"
 import { workspace } from "./commands/workspace.js"
 import { ConcisePresenter, ExitStatus, OutputRedaction, redactingConsole, reportFailure } from "./Output.js"
 import { Root } from "./Root.js"
@@ -65,6 +66,7 @@ const subcommands = [
   retro,
   memory,
   dashboard,
+  watch,
   daemon
 ] as const
 
