@@ -34,6 +34,15 @@ export default defineConfig({
     options.supported = { ...options.supported, "dynamic-import": false }
   },
   esbuildPlugins: [{
+    // zod's namespace carries ~40 locales (400 kB) that every start would compile; spec-orch speaks English only.
+    name: "zod-english-only",
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+          ? { path: new URL("./src/zod-locales.ts", import.meta.url).pathname }
+          : undefined)
+    }
+  }, {
     name: "linear-sdk-apart",
     setup(build) {
       build.onResolve({ filter: /^@linear\/sdk$/ }, (args) =>
