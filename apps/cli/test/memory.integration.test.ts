@@ -91,6 +91,33 @@ describe("spec-orch memory", () => {
     assert.match(p.cli("memory", "show", hits[0].id).stdout, /forgotten/)
   })
 
+  it("a person's review, acceptance and findings reach memory with their ids, and the acceptance supersedes the block", () => {
+    const p = makeProject()
+    p.issue("MEM-3", { builder_prompt: "WRITE src/a.txt a" })
+    assert.strictEqual(json(p.cli("run", "MEM-3", "--auto-approve", "--json", "--profile", "reviewed").stdout).status, "blocked")
+    const list = () => json(p.cli("memory", "list", "--scope", "issue:MEM-3", "--limit", "50", "--json").stdout) as Array<any>
+    assert.match(list().find((e) => e.kind === "run-outcome")?.content, /ended blocked: blocked by review/)
+
+    const found = p.cli("findings", "add", "MEM-3", "--source", "ada", "--description", "the greeting is rude", "--severity", "advisory", "--json")
+    assert.strictEqual(found.status, 0, found.stderr)
+    const findingId = json(found.stdout).finding.id
+    assert.strictEqual(p.cli("review-issue", "MEM-3", "--verdict", "pass", "--reviewed-by", "ada", "--summary", "reads well").status, 0)
+    assert.strictEqual(p.cli("accept-issue", "MEM-3", "--accepted-by", "bob").status, 0)
+
+    const now = list()
+    const of = (kind: string) => now.find((e) => e.kind === kind)
+    assert.deepStrictEqual(of("finding")?.provenance.findingIds, [findingId])
+    assert.include(of("finding")?.content, "the greeting is rude")
+    assert.match(of("review")?.provenance.reviewIds[0], /^human:ada@/)
+    assert.include(of("review")?.content, "reads well")
+    assert.match(of("acceptance")?.provenance.reviewIds[0], /^acceptance:bob@/)
+    assert.deepStrictEqual(of("acceptance")?.provenance.runIds, ["MEM-3-r1"])
+    assert.match(of("run-outcome")?.content, /ended succeeded: mergeable[^]*Accepted by bob\./)
+    const history = json(p.cli("memory", "show", of("run-outcome").id, "--json").stdout).history as Array<any>
+    assert.match(history[0].content, /blocked by review/)
+    assert.strictEqual(history[0].closedReason, "superseded")
+  })
+
   it("says what is wrong with a malformed --scope and with an unknown id", () => {
     const p = makeProject()
     const bad = p.cli("memory", "recall", "x", "--scope", "src/a.ts")
