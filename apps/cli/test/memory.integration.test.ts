@@ -118,6 +118,32 @@ describe("spec-orch memory", () => {
     assert.strictEqual(history[0].closedReason, "superseded")
   })
 
+  it("memory compact folds a scope's old entries into a summary that names its runs; the folded entries stay in history", () => {
+    const p = makeProject()
+    p.issue("MEM-4", { builder_prompt: "WRITE src/a.txt a" })
+    p.cli("run", "MEM-4", "--auto-approve")
+    p.cli("run", "MEM-4", "--auto-approve")
+    const nothing = p.cli("memory", "compact", "--json")
+    assert.strictEqual(nothing.status, 0, nothing.stderr)
+    assert.deepStrictEqual(json(nothing.stdout).scopes, [], "the runs are younger than 30 days")
+    const out = p.cli("memory", "compact", "--older-than", "0m", "--json")
+    assert.strictEqual(out.status, 0, out.stderr)
+    const result = json(out.stdout)
+    assert.strictEqual(result.scopes[0].scope, "issue:MEM-4")
+    const summary = json(p.cli("memory", "show", result.scopes[0].summaryId, "--json").stdout)
+    assert.deepStrictEqual([summary.layer, summary.kind], ["semantic", "summary"])
+    assert.deepStrictEqual(summary.provenance.runIds, ["MEM-4-r1", "MEM-4-r2"])
+    assert.match(summary.content, /: 3 facts from 2 runs \(2 mergeable, 0 not\)\. Last outcome: Run MEM-4-r2 of MEM-4 \(attempt 2, command\) ended succeeded/)
+    const open = json(p.cli("memory", "list", "--scope", "issue:MEM-4", "--json").stdout) as Array<any>
+    assert.notInclude(open.map((e) => e.kind), "run-outcome")
+    const all = json(p.cli("memory", "list", "--scope", "issue:MEM-4", "--all", "--limit", "50", "--json").stdout) as Array<any>
+    assert.include(all.filter((e) => e.kind === "run-outcome").map((e) => e.closedReason), `compacted into ${summary.id}`)
+    assert.match(p.cli("memory", "compact", "--older-than", "0m").stdout, /^Nothing to compact/)
+    const bad = p.cli("memory", "compact", "--older-than", "30days")
+    assert.strictEqual(bad.status, 2)
+    assert.match(bad.stderr, /--older-than: expected a number and a unit, m \(minutes\), h, d or w \(e\.g\. 30d\), got "30days"/)
+  })
+
   it("says what is wrong with a malformed --scope and with an unknown id", () => {
     const p = makeProject()
     const bad = p.cli("memory", "recall", "x", "--scope", "src/a.ts")

@@ -1,6 +1,7 @@
 /** Handlers for `spec-orch memory`. Memory is read and forgotten here even when `[memory] enabled` is off. */
-import { type EntityRef, Memory, type MemoryEntry, type MemoryLayer, MemoryNotFound, parseEntityRef, type RecallQuery } from "@spec-orch/evolution"
+import { compactMemory, type EntityRef, Memory, type MemoryEntry, type MemoryLayer, MemoryNotFound, parseAge, parseEntityRef, type RecallQuery } from "@spec-orch/evolution"
 import { Console, Effect, Option } from "effect"
+import type { SqlClient } from "effect/sql"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withPlanes } from "../Planes.js"
 
@@ -60,7 +61,7 @@ const filters = (input: { scope: ReadonlyArray<string>; layer: Option.Option<Mem
 
 const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
 
-const withMemory = <A, E>(effect: Effect.Effect<A, E, Memory>) => withPlanes(Effect.provide(effect, Memory.layer))
+const withMemory = <A, E>(effect: Effect.Effect<A, E, Memory | SqlClient.SqlClient>) => withPlanes(Effect.provide(effect, Memory.layer))
 
 type FilterFlags = Parameters<typeof filters>[0]
 
@@ -113,3 +114,20 @@ export const forget = (input: { id: string; json: boolean }) =>
     const e = yield* (yield* Memory).forget(input.id)
     yield* emit(input.json, entryJson(e), () => `Forgot ${e.id} (valid until ${e.validTo}); it stays in history: \`spec-orch memory show ${e.id}\`.`)
   }))
+
+export const compact = (input: { olderThan: string; json: boolean }) =>
+  Effect.gen(function*() {
+    const age = parseAge(input.olderThan)
+    if (typeof age === "string") return yield* usage(`--older-than: ${age}`)
+    yield* withMemory(Effect.gen(function*() {
+      const result = yield* compactMemory({ olderThanMs: age })
+      yield* emit(input.json, result, () =>
+        result.scopes.length === 0
+          ? `Nothing to compact: no scope has episodic entries from before ${result.before} that are not failures still holding.`
+          : [
+            `Compacted ${result.folded} entr${result.folded === 1 ? "y" : "ies"} from before ${result.before} into ${result.scopes.length} summar${result.scopes.length === 1 ? "y" : "ies"}:`,
+            table(["SCOPE", "SUMMARY", "FOLDED"], result.scopes.map((s) => [s.scope, s.summaryId, String(s.folded)])),
+            "The folded entries stay in history: `spec-orch memory show <summary>`, `memory list --all`, `--as-of`."
+          ].join("\n"))
+    }))
+  })

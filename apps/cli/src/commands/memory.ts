@@ -1,4 +1,4 @@
-/** `spec-orch memory recall|list|show|forget`: what spec-orch remembers from earlier runs (docs/memory.md). */
+/** `spec-orch memory recall|list|show|forget|compact`: what spec-orch remembers from earlier runs (docs/memory.md). */
 import { Argument, Command, Flag } from "effect/cli"
 import { lazy } from "../Lazy.js"
 import { jsonFlag } from "../Root.js"
@@ -34,7 +34,13 @@ const forget = Command.make("forget", { id: Argument.String("id").pipe(Argument.
   Command.withDescription("Stop using an entry: its validity ends now; it stays in history (`memory show`, `memory list --all`)")
 )
 
+const compact = Command.make(
+  "compact",
+  { olderThan: Flag.String("older-than").pipe(Flag.withDescription("Fold episodic entries that began longer ago than this: a number and m, h, d or w (e.g. 30d)"), Flag.withDefault("30d")), json: jsonFlag },
+  lazy(load, "compact")
+).pipe(Command.withDescription("Fold each scope's old episodic entries into one semantic summary; the folded entries stay in history (`--as-of`, `memory show`)"))
+
 export const memory = Command.make("memory").pipe(
-  Command.withDescription("What spec-orch remembers from earlier runs: recall, list, show, forget"),
-  Command.withSubcommands([recall, list, show, forget])
+  Command.withDescription("What spec-orch remembers from earlier runs: recall, list, show, forget, compact"),
+  Command.withSubcommands([recall, list, show, forget, compact])
 )
