@@ -144,6 +144,30 @@ describe("spec-orch memory", () => {
     assert.match(bad.stderr, /--older-than: expected a number and a unit, m \(minutes\), h, d or w \(e\.g\. 30d\), got "30days"/)
   })
 
+  it("memory status, add and reindex, with the original's [memory] keys in spec-orch.toml", () => {
+    const p = makeProject({ toml: `[memory]\nprovider = "filesystem_qdrant"\n\n[memory.qdrant]\nmode = "local"\npath = ".spec_orch_qdrant"\ncollection = "spec_orch_memory"\nembedding_model = "BAAI/bge-small-zh-v1.5"\n` })
+    const empty = p.cli("memory", "status", "--json")
+    assert.strictEqual(empty.status, 0, empty.stderr)
+    assert.deepStrictEqual([json(empty.stdout).total, json(empty.stdout).lastRecordedAt, json(empty.stdout).index.ok], [0, null, true])
+
+    const missing = p.cli("memory", "add", "run the parser tests alone")
+    assert.strictEqual(missing.status, 2)
+    assert.match(missing.stderr, /say what the note is about with --scope <type>:<id>/)
+    const added = p.cli("memory", "add", "run the parser tests alone with --runInBand", "--scope", "file:src/parser.ts", "--by", "ada", "--json")
+    assert.strictEqual(added.status, 0, added.stderr)
+    const note = json(added.stdout)
+    assert.deepStrictEqual([note.layer, note.kind, note.tags], ["procedural", "note", ["source:human", "by:ada"]])
+    assert.strictEqual(json(p.cli("memory", "add", "run the parser tests alone with --runInBand", "--scope", "file:src/parser.ts", "--by", "ada", "--json").stdout).id, note.id, "the same note again changes nothing")
+    assert.strictEqual(json(p.cli("memory", "recall", "runInBand", "--json").stdout)[0].id, note.id)
+
+    const status = p.cli("memory", "status")
+    assert.strictEqual(status.status, 0, status.stderr)
+    assert.match(status.stdout, /database  .*\.spec-orch\/state\.db \(sqlite\)\nentries   1 holding now, 1 ever recorded\nlayers    working 0, episodic 0, semantic 0, procedural 1\nkinds     note 1\nlast      \d{4}-[^\n]+\nindex     ok/)
+    const reindexed = p.cli("memory", "reindex", "--json")
+    assert.strictEqual(reindexed.status, 0, reindexed.stderr)
+    assert.deepStrictEqual(json(reindexed.stdout), { indexed: 1, index: { ok: true, missing: 0, problem: null } })
+  })
+
   it("says what is wrong with a malformed --scope and with an unknown id", () => {
     const p = makeProject()
     const bad = p.cli("memory", "recall", "x", "--scope", "src/a.ts")

@@ -5,9 +5,9 @@
 import { assert, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
-import type { SqlClient } from "effect/sql"
+import { SqlClient } from "effect/sql"
 import { Redactor } from "@spec-orch/harness"
-import { compactMemory, Memory, type MemoryInput } from "../../src/index.js"
+import { compactMemory, Memory, type MemoryInput, memoryStatus, reindexMemory } from "../../src/index.js"
 
 /** A fresh, empty database per test. */
 export type FreshDb = Effect.Effect<Layer.Layer<SqlClient.SqlClient>>
@@ -162,5 +162,28 @@ export const memorySuite = (fresh: FreshDb, test: typeof it.effect = it.effect) 
         assert.notInclude(then, "summary:issue:SPC-1")
         const again = yield* compactMemory({ olderThanMs: 30 * 86_400_000 })
         assert.deepStrictEqual(again.scopes, [], "nothing new to fold: nothing changes")
+      }).pipe(Effect.provide(Layer.merge(memoryOver(db), db)))))
+
+  test("status counts entries per layer and kind and sees a damaged full-text index; reindex makes recall find them again", () =>
+    Effect.flatMap(fresh, (db) =>
+      Effect.gen(function*() {
+        const memory = yield* Memory
+        const sql = yield* SqlClient.SqlClient
+        const a = yield* memory.remember(fact({ key: "a", content: "the parser rejects unicode input" }))
+        yield* memory.remember(fact({ key: "b", layer: "procedural", kind: "note", content: "run the parser tests alone" }))
+        yield* TestClock.adjust("1 minute")
+        yield* memory.forget(a.id)
+        const before = yield* memoryStatus
+        assert.deepStrictEqual([before.total, before.open, before.layers.procedural, before.layers.episodic, before.closed], [2, 1, 1, 0, { forgotten: 1 }])
+        assert.deepStrictEqual(before.kinds, [{ kind: "note", count: 1 }])
+        assert.isTrue(before.index.ok)
+        yield* sql.onDialectOrElse({ pg: () => sql`UPDATE so_memory SET search = NULL`, orElse: () => sql`DELETE FROM so_memory_fts` })
+        assert.strictEqual((yield* memory.recall({ text: "parser tests" })).length, 0)
+        const damaged = yield* memoryStatus
+        assert.deepStrictEqual([damaged.index.ok, damaged.index.missing], [false, 2])
+        assert.strictEqual(yield* reindexMemory, 2)
+        assert.deepStrictEqual((yield* memory.recall({ text: "parser tests" })).map((h) => h.entry.key), ["b"])
+        assert.deepStrictEqual((yield* memory.recall({ text: "unicode", includeClosed: true })).map((h) => h.entry.key), ["a"], "closed entries are indexed too")
+        assert.isTrue((yield* memoryStatus).index.ok)
       }).pipe(Effect.provide(Layer.merge(memoryOver(db), db)))))
 }
