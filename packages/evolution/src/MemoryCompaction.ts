@@ -142,10 +142,11 @@ export const compactMemory = (options: { readonly olderThanMs: number }) =>
       byScope.set(name, list)
     }
     const scopes: Array<CompactedScope> = []
-    for (const [name, history] of [...byScope].sort((a, b) => a[0].localeCompare(b[0]))) {
-      const fold = history.filter((e) => e.open && !LIVE.has(e.kind))
-      if (fold.length === 0) continue
-      yield* sql.withTransaction(Effect.gen(function*() {
+    // One transaction: all or nothing, and one commit instead of one per scope.
+    yield* sql.withTransaction(Effect.gen(function*() {
+      for (const [name, history] of [...byScope].sort((a, b) => a[0].localeCompare(b[0]))) {
+        const fold = history.filter((e) => e.open && !LIVE.has(e.kind))
+        if (fold.length === 0) continue
         const summary = yield* memory.remember(summaryOf(history[0]!.scope, history, before))
         const ids = fold.map((e) => e.id)
         for (let i = 0; i < ids.length; i += 500) {
@@ -153,8 +154,8 @@ export const compactMemory = (options: { readonly olderThanMs: number }) =>
             WHERE id IN ${sql.in(ids.slice(i, i + 500))} AND valid_to IS NULL`
         }
         scopes.push({ scope: name, summaryId: summary.id, folded: ids.length })
-      }))
-    }
+      }
+    }))
     return { before, scopes, folded: scopes.reduce((n, s) => n + s.folded, 0) } satisfies CompactionResult
   }).pipe(
     Effect.catchTag("SqlError", (e) => Effect.fail(new MemoryError({ operation: "compact", reason: e.message }))),
