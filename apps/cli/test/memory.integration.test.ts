@@ -118,6 +118,19 @@ describe("spec-orch memory", () => {
     assert.strictEqual(history[0].closedReason, "superseded")
   })
 
+  it("a finding added before any run reaches memory, and resolving it supersedes it", () => {
+    const p = makeProject()
+    const added = p.cli("findings", "add", "MEM-5", "--source", "ada", "--description", "the cache key ignores the locale", "--severity", "blocking", "--json")
+    assert.strictEqual(added.status, 0, added.stderr)
+    const id = json(added.stdout).finding.id
+    const found = json(p.cli("memory", "recall", "cache locale", "--json").stdout)
+    assert.deepStrictEqual([found[0]?.kind, found[0]?.provenance.findingIds, found[0]?.provenance.runIds], ["finding", [id], []])
+    assert.strictEqual(p.cli("findings", "resolve", "MEM-5", id, "--resolved-by", "bob").status, 0)
+    const now = json(p.cli("memory", "recall", "cache locale", "--json").stdout)
+    assert.deepStrictEqual(now.map((e: any) => e.kind), ["finding-resolved"])
+    assert.match(now[0].content, /^Resolved by bob: \[blocking\] ada: the cache key ignores the locale/)
+  })
+
   it("memory compact folds a scope's old entries into a summary that names its runs; the folded entries stay in history", () => {
     const p = makeProject()
     p.issue("MEM-4", { builder_prompt: "WRITE src/a.txt a" })

@@ -12,7 +12,7 @@
  * Recording is best-effort: `record` never fails; a memory or ledger problem is logged and the run
  * goes on as if memory were off.
  */
-import type { EvidenceBundle, RunRecord } from "@spec-orch/contract"
+import type { EvidenceBundle, Finding, RunRecord } from "@spec-orch/contract"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Cause, Context, Effect, Layer } from "effect"
 import { type EntityRef, Memory, type MemoryInput } from "./Memory.js"
@@ -134,7 +134,7 @@ const reviewIdOf = (review: NonNullable<EvidenceBundle["review"]>) => `${review.
  * What people (and reviewers) added to an issue's evidence: its findings, its latest review and its
  * acceptance, each with provenance (finding ids, review ids; the run, when there is one).
  */
-export const evidenceEntries = (issueId: string, runId: string | undefined, bundle: EvidenceBundle | undefined, fileScopes: ReadonlyArray<EntityRef> = []): Array<MemoryInput> => {
+export const evidenceEntries = (issueId: string, runId: string | undefined, bundle: Partial<Pick<EvidenceBundle, "findings" | "review" | "acceptance">> | undefined, fileScopes: ReadonlyArray<EntityRef> = []): Array<MemoryInput> => {
   const entries: Array<MemoryInput> = []
   const issue: EntityRef = { type: "issue", id: issueId }
   const runIds = runId !== undefined ? [runId] : []
@@ -195,6 +195,8 @@ export class RunMemory extends Context.Service<RunMemory, {
    * "blocked by acceptance". Best-effort like `record`.
    */
   readonly recordJudged: (bundle: EvidenceBundle, record?: RunRecord | undefined) => Effect.Effect<void>
+  /** Records an issue's findings when it has no judged evidence yet (`findings add` before any run). Best-effort. */
+  readonly recordFindings: (issueId: string, findings: ReadonlyArray<Finding>) => Effect.Effect<void>
 }>()("@spec-orch/evolution/RunMemory") {
   /** Records into `Memory`, with the run's evidence from the ledger. */
   static readonly layer: Layer.Layer<RunMemory, never, Memory | EvidenceLedger> = Layer.effect(
@@ -228,11 +230,13 @@ export class RunMemory extends Context.Service<RunMemory, {
               ? runEntries(record, bundle, yield* openFailures(record.issueId))
               : evidenceEntries(bundle.issueId, bundle.runId, bundle)
             yield* memory.rememberAll(entries)
-          }).pipe(bestEffort(`the evidence of ${bundle.issueId}`), Effect.withSpan("RunMemory.recordJudged"))
+          }).pipe(bestEffort(`the evidence of ${bundle.issueId}`), Effect.withSpan("RunMemory.recordJudged")),
+        recordFindings: (issueId, findings) =>
+          memory.rememberAll(evidenceEntries(issueId, undefined, { findings: [...findings] })).pipe(bestEffort(`the findings of ${issueId}`), Effect.asVoid)
       })
     })
   )
 
   /** Records nothing (memory off). */
-  static readonly layerNone: Layer.Layer<RunMemory> = Layer.succeed(RunMemory, RunMemory.of({ record: () => Effect.void, recordJudged: () => Effect.void }))
+  static readonly layerNone: Layer.Layer<RunMemory> = Layer.succeed(RunMemory, RunMemory.of({ record: () => Effect.void, recordJudged: () => Effect.void, recordFindings: () => Effect.void }))
 }

@@ -196,7 +196,9 @@ export const findingsList = ({ issue, all, json }: { issue: string; all: boolean
 /** Re-gates the issue when it has recorded evidence; findings may be added before any run. */
 const regateIfRun = (issue: string) =>
   Effect.gen(function*() {
-    const bundle = yield* (yield* EvidenceLedger).currentBundle(issue)
+    const ledger = yield* EvidenceLedger
+    const bundle = yield* ledger.currentBundle(issue)
+    if (Option.isNone(bundle)) yield* (yield* RunMemory).recordFindings(issue, yield* ledger.findings(issue))
     return Option.isSome(bundle) ? Option.some(yield* regate(bundle.value)) : Option.none()
   })
 
