@@ -107,8 +107,11 @@ const RunsRecorded = Layer.effect(Runs, Effect.gen(function*() {
   return Runs.of({ ...runs, start: (options) => Effect.tap(runs.start(options), (result) => memory.record(result.record)) })
 })).pipe(Layer.provide(Runs.layer), Layer.provide(whenMemory(RunMemory.layer.pipe(Layer.provide(Layer.orDie(EvidencePlaneLive))), RunMemory.layerNone)))
 
+/** The memory writer for commands that add evidence (`review-issue`, `accept-issue`, `findings`): records when memory is on, else nothing. */
+const RunMemoryLive = whenMemory(RunMemory.layer.pipe(Layer.provide(Layer.orDie(EvidencePlaneLive))), RunMemory.layerNone).pipe(Layer.provide(Redactor.layer))
+
 /** Every plane, over the project. */
-export const Planes = Layer.mergeAll(ContractPlane, ExecutionPlane, EvidencePlaneLive, TaskPlaneLive, HarnessPlane, ControlPlane, ReviewerLive)
+export const Planes = Layer.mergeAll(ContractPlane, ExecutionPlane, EvidencePlaneLive, TaskPlaneLive, HarnessPlane, ControlPlane, ReviewerLive, RunMemoryLive)
 
 /** Services a command may use once the project is loaded. */
 export type PlaneServices = Layer.Success<typeof Planes> | Project

@@ -91,6 +91,96 @@ describe("spec-orch memory", () => {
     assert.match(p.cli("memory", "show", hits[0].id).stdout, /forgotten/)
   })
 
+  it("a person's review, acceptance and findings reach memory with their ids, and the acceptance supersedes the block", () => {
+    const p = makeProject()
+    p.issue("MEM-3", { builder_prompt: "WRITE src/a.txt a" })
+    assert.strictEqual(json(p.cli("run", "MEM-3", "--auto-approve", "--json", "--profile", "reviewed").stdout).status, "blocked")
+    const list = () => json(p.cli("memory", "list", "--scope", "issue:MEM-3", "--limit", "50", "--json").stdout) as Array<any>
+    assert.match(list().find((e) => e.kind === "run-outcome")?.content, /ended blocked: blocked by review/)
+
+    const found = p.cli("findings", "add", "MEM-3", "--source", "ada", "--description", "the greeting is rude", "--severity", "advisory", "--json")
+    assert.strictEqual(found.status, 0, found.stderr)
+    const findingId = json(found.stdout).finding.id
+    assert.strictEqual(p.cli("review-issue", "MEM-3", "--verdict", "pass", "--reviewed-by", "ada", "--summary", "reads well").status, 0)
+    assert.strictEqual(p.cli("accept-issue", "MEM-3", "--accepted-by", "bob").status, 0)
+
+    const now = list()
+    const of = (kind: string) => now.find((e) => e.kind === kind)
+    assert.deepStrictEqual(of("finding")?.provenance.findingIds, [findingId])
+    assert.include(of("finding")?.content, "the greeting is rude")
+    assert.match(of("review")?.provenance.reviewIds[0], /^human:ada@/)
+    assert.include(of("review")?.content, "reads well")
+    assert.match(of("acceptance")?.provenance.reviewIds[0], /^acceptance:bob@/)
+    assert.deepStrictEqual(of("acceptance")?.provenance.runIds, ["MEM-3-r1"])
+    assert.match(of("run-outcome")?.content, /ended succeeded: mergeable[^]*Accepted by bob\./)
+    const history = json(p.cli("memory", "show", of("run-outcome").id, "--json").stdout).history as Array<any>
+    assert.match(history[0].content, /blocked by review/)
+    assert.strictEqual(history[0].closedReason, "superseded")
+  })
+
+  it("a finding added before any run reaches memory, and resolving it supersedes it", () => {
+    const p = makeProject()
+    const added = p.cli("findings", "add", "MEM-5", "--source", "ada", "--description", "the cache key ignores the locale", "--severity", "blocking", "--json")
+    assert.strictEqual(added.status, 0, added.stderr)
+    const id = json(added.stdout).finding.id
+    const found = json(p.cli("memory", "recall", "cache locale", "--json").stdout)
+    assert.deepStrictEqual([found[0]?.kind, found[0]?.provenance.findingIds, found[0]?.provenance.runIds], ["finding", [id], []])
+    assert.strictEqual(p.cli("findings", "resolve", "MEM-5", id, "--resolved-by", "bob").status, 0)
+    const now = json(p.cli("memory", "recall", "cache locale", "--json").stdout)
+    assert.deepStrictEqual(now.map((e: any) => e.kind), ["finding-resolved"])
+    assert.match(now[0].content, /^Resolved by bob: \[blocking\] ada: the cache key ignores the locale/)
+  })
+
+  it("memory compact folds a scope's old entries into a summary that names its runs; the folded entries stay in history", () => {
+    const p = makeProject()
+    p.issue("MEM-4", { builder_prompt: "WRITE src/a.txt a" })
+    p.cli("run", "MEM-4", "--auto-approve")
+    p.cli("run", "MEM-4", "--auto-approve")
+    const nothing = p.cli("memory", "compact", "--json")
+    assert.strictEqual(nothing.status, 0, nothing.stderr)
+    assert.deepStrictEqual(json(nothing.stdout).scopes, [], "the runs are younger than 30 days")
+    const out = p.cli("memory", "compact", "--older-than", "0m", "--json")
+    assert.strictEqual(out.status, 0, out.stderr)
+    const result = json(out.stdout)
+    assert.strictEqual(result.scopes[0].scope, "issue:MEM-4")
+    const summary = json(p.cli("memory", "show", result.scopes[0].summaryId, "--json").stdout)
+    assert.deepStrictEqual([summary.layer, summary.kind], ["semantic", "summary"])
+    assert.deepStrictEqual(summary.provenance.runIds, ["MEM-4-r1", "MEM-4-r2"])
+    assert.match(summary.content, /: 3 facts from 2 runs \(2 mergeable, 0 not\)\. Last outcome: Run MEM-4-r2 of MEM-4 \(attempt 2, command\) ended succeeded/)
+    const open = json(p.cli("memory", "list", "--scope", "issue:MEM-4", "--json").stdout) as Array<any>
+    assert.notInclude(open.map((e) => e.kind), "run-outcome")
+    const all = json(p.cli("memory", "list", "--scope", "issue:MEM-4", "--all", "--limit", "50", "--json").stdout) as Array<any>
+    assert.include(all.filter((e) => e.kind === "run-outcome").map((e) => e.closedReason), `compacted into ${summary.id}`)
+    assert.match(p.cli("memory", "compact", "--older-than", "0m").stdout, /^Nothing to compact/)
+    const bad = p.cli("memory", "compact", "--older-than", "30days")
+    assert.strictEqual(bad.status, 2)
+    assert.match(bad.stderr, /--older-than: expected a number and a unit, m \(minutes\), h, d or w \(e\.g\. 30d\), got "30days"/)
+  })
+
+  it("memory status, add and reindex, with the original's [memory] keys in spec-orch.toml", () => {
+    const p = makeProject({ toml: `[memory]\nprovider = "filesystem_qdrant"\n\n[memory.qdrant]\nmode = "local"\npath = ".spec_orch_qdrant"\ncollection = "spec_orch_memory"\nembedding_model = "BAAI/bge-small-zh-v1.5"\n` })
+    const empty = p.cli("memory", "status", "--json")
+    assert.strictEqual(empty.status, 0, empty.stderr)
+    assert.deepStrictEqual([json(empty.stdout).total, json(empty.stdout).lastRecordedAt, json(empty.stdout).index.ok], [0, null, true])
+
+    const missing = p.cli("memory", "add", "run the parser tests alone")
+    assert.strictEqual(missing.status, 2)
+    assert.match(missing.stderr, /say what the note is about with --scope <type>:<id>/)
+    const added = p.cli("memory", "add", "run the parser tests alone with --runInBand", "--scope", "file:src/parser.ts", "--by", "ada", "--json")
+    assert.strictEqual(added.status, 0, added.stderr)
+    const note = json(added.stdout)
+    assert.deepStrictEqual([note.layer, note.kind, note.tags], ["procedural", "note", ["source:human", "by:ada"]])
+    assert.strictEqual(json(p.cli("memory", "add", "run the parser tests alone with --runInBand", "--scope", "file:src/parser.ts", "--by", "ada", "--json").stdout).id, note.id, "the same note again changes nothing")
+    assert.strictEqual(json(p.cli("memory", "recall", "runInBand", "--json").stdout)[0].id, note.id)
+
+    const status = p.cli("memory", "status")
+    assert.strictEqual(status.status, 0, status.stderr)
+    assert.match(status.stdout, /database  .*\.spec-orch\/state\.db \(sqlite\)\nentries   1 holding now, 1 ever recorded\nlayers    working 0, episodic 0, semantic 0, procedural 1\nkinds     note 1\nlast      \d{4}-[^\n]+\nindex     ok/)
+    const reindexed = p.cli("memory", "reindex", "--json")
+    assert.strictEqual(reindexed.status, 0, reindexed.stderr)
+    assert.deepStrictEqual(json(reindexed.stdout), { indexed: 1, index: { ok: true, missing: 0, problem: null } })
+  })
+
   it("says what is wrong with a malformed --scope and with an unknown id", () => {
     const p = makeProject()
     const bad = p.cli("memory", "recall", "x", "--scope", "src/a.ts")

@@ -14,7 +14,7 @@ import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
 import { randomBytes } from "node:crypto"
-import { queryTerms, searchText } from "./internal/terms.js"
+import { entryBody, queryTerms } from "./internal/terms.js"
 
 export const MemoryLayers = ["working", "episodic", "semantic", "procedural"] as const
 /** working: this run only; episodic: what happened; semantic: what is true; procedural: how to do something. */
@@ -338,7 +338,7 @@ export class Memory extends Context.Service<Memory, {
             yield* sql`INSERT INTO so_memory_tags ${sql.insert([tag!, ...tags])}`
           }
           // What is searched: the content, the tags and the ids of what it is about.
-          const body = searchText([entry.content, ...entry.tags, ...entry.scopes.map((s) => s.id)].join("\n"))
+          const body = entryBody(entry)
           yield* sqlite
             ? sql`INSERT INTO so_memory_fts (rowid, body) SELECT seq, ${body} FROM so_memory WHERE id = ${entry.id}`
             : sql`UPDATE so_memory SET search = array_to_tsvector(string_to_array(${body}, ' ')) WHERE id = ${entry.id}`

@@ -11,7 +11,7 @@ import { Effect, Layer } from "effect"
 import { type EntityRef, Memory, type MemoryEntry } from "./Memory.js"
 
 /** Kinds of entry that may teach the builder something (see `teaches` for which of them do). */
-export const LEARNING_KINDS = ["failed-condition", "verification-failed", "finding", "review", "run-outcome"] as const
+export const LEARNING_KINDS = ["failed-condition", "verification-failed", "finding", "review", "run-outcome", "note"] as const
 
 /**
  * Whether an entry tells the builder something it can act on: a review only when it asked for changes
@@ -31,7 +31,8 @@ const KIND_LABEL: Record<string, string> = {
   "verification-failed": "verification failed",
   finding: "finding",
   review: "review",
-  "run-outcome": "run failed"
+  "run-outcome": "run failed",
+  note: "a person's note"
 }
 
 const cut = (text: string) => (text.length <= MAX_LEARNING_CHARS ? text : `${text.slice(0, MAX_LEARNING_CHARS - 1)}…`)

@@ -12,7 +12,7 @@
  * Recording is best-effort: `record` never fails; a memory or ledger problem is logged and the run
  * goes on as if memory were off.
  */
-import type { EvidenceBundle, RunRecord } from "@spec-orch/contract"
+import type { EvidenceBundle, Finding, RunRecord } from "@spec-orch/contract"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Cause, Context, Effect, Layer } from "effect"
 import { type EntityRef, Memory, type MemoryInput } from "./Memory.js"
@@ -81,7 +81,8 @@ export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined
       `Run ${record.runId} of ${record.issueId} (attempt ${record.attempt}${record.adapter !== undefined ? `, ${record.adapter}` : ""}) ${outcome}.`,
       ...(record.message !== undefined ? [record.message] : []),
       ...(files.length > 0 ? [`Changed files: ${listed(files)}.`] : []),
-      ...(review !== undefined ? [`Review: ${review.verdict} by ${review.reviewedBy} (${review.source}).`] : [])
+      ...(review !== undefined ? [`Review: ${review.verdict} by ${review.reviewedBy} (${review.source}).`] : []),
+      ...(bundle?.acceptance !== undefined ? [`Accepted by ${bundle.acceptance.acceptedBy}.`] : [])
     ].join(" "),
     validFrom: at
   }]
@@ -122,10 +123,29 @@ export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined
     }
   }
 
+  entries.push(...evidenceEntries(record.issueId, record.runId, bundle, fileScopes))
+  return entries
+}
+
+/** A review's id in provenance: who reviewed, how, and when. */
+const reviewIdOf = (review: NonNullable<EvidenceBundle["review"]>) => `${review.source}:${review.reviewedBy}@${review.reviewedAt}`
+
+/**
+ * What people (and reviewers) added to an issue's evidence: its findings, its latest review and its
+ * acceptance, each with provenance (finding ids, review ids; the run, when there is one).
+ */
+export const evidenceEntries = (issueId: string, runId: string | undefined, bundle: Partial<Pick<EvidenceBundle, "findings" | "review" | "acceptance">> | undefined, fileScopes: ReadonlyArray<EntityRef> = []): Array<MemoryInput> => {
+  const entries: Array<MemoryInput> = []
+  const issue: EntityRef = { type: "issue", id: issueId }
+  const runIds = runId !== undefined ? [runId] : []
+  const review = bundle?.review
+  const reviewId = review !== undefined ? reviewIdOf(review) : undefined
+  const findings = bundle?.findings ?? []
+  const ofRun = runId !== undefined ? `run ${runId}` : "the issue"
   for (const f of findings) {
     const where = f.filePath !== undefined ? ` (${f.filePath}${f.line !== undefined ? `:${f.line}` : ""})` : ""
     entries.push({
-      key: `finding:${record.issueId}:${f.fingerprint}`,
+      key: `finding:${issueId}:${f.fingerprint}`,
       layer: "episodic",
       kind: f.resolved ? "finding-resolved" : "finding",
       scopes: [issue, ...(f.filePath !== undefined ? [{ type: "file" as const, id: f.filePath }] : [])],
@@ -138,14 +158,27 @@ export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined
 
   if (review !== undefined && reviewId !== undefined) {
     entries.push({
-      key: `issue:${record.issueId}:review`,
+      key: `issue:${issueId}:review`,
       layer: "episodic",
       kind: "review",
       scopes: [issue, ...fileScopes],
       tags: [`review:${review.verdict}`, `source:${review.source}`],
       provenance: { runIds, reviewIds: [reviewId] },
-      content: `Review of run ${record.runId} by ${review.reviewedBy} (${review.source}): ${review.verdict}. ${review.summary}`.trim(),
+      content: `Review of ${ofRun} by ${review.reviewedBy} (${review.source}): ${review.verdict}. ${review.summary}`.trim(),
       validFrom: review.reviewedAt
+    })
+  }
+  const acceptance = bundle?.acceptance
+  if (acceptance !== undefined) {
+    entries.push({
+      key: `issue:${issueId}:acceptance`,
+      layer: "episodic",
+      kind: "acceptance",
+      scopes: [issue, ...fileScopes],
+      tags: ["accepted", "source:human"],
+      provenance: { runIds, reviewIds: [`acceptance:${acceptance.acceptedBy}@${acceptance.acceptedAt}`] },
+      content: `${acceptance.acceptedBy} accepted the diff ${acceptance.diffHash.slice(0, 12)} of ${ofRun}.${acceptance.note !== undefined ? ` ${acceptance.note}` : ""}`,
+      validFrom: acceptance.acceptedAt
     })
   }
   return entries
@@ -155,6 +188,15 @@ export const runEntries = (record: RunRecord, bundle: EvidenceBundle | undefined
 export class RunMemory extends Context.Service<RunMemory, {
   /** Records a finished run (best-effort: never fails, problems are logged). */
   readonly record: (record: RunRecord) => Effect.Effect<void>
+  /**
+   * Records an issue's evidence after a person added to it and it was judged again (`review-issue`,
+   * `accept-issue`, `findings add|resolve`): its findings, review and acceptance, and, when the judged
+   * run is given (with its new verdict), the run's outcome and conditions, so an acceptance supersedes
+   * "blocked by acceptance". Best-effort like `record`.
+   */
+  readonly recordJudged: (bundle: EvidenceBundle, record?: RunRecord | undefined) => Effect.Effect<void>
+  /** Records an issue's findings when it has no judged evidence yet (`findings add` before any run). Best-effort. */
+  readonly recordFindings: (issueId: string, findings: ReadonlyArray<Finding>) => Effect.Effect<void>
 }>()("@spec-orch/evolution/RunMemory") {
   /** Records into `Memory`, with the run's evidence from the ledger. */
   static readonly layer: Layer.Layer<RunMemory, never, Memory | EvidenceLedger> = Layer.effect(
@@ -162,25 +204,39 @@ export class RunMemory extends Context.Service<RunMemory, {
     Effect.gen(function*() {
       const memory = yield* Memory
       const ledger = yield* EvidenceLedger
+      const openFailures = (issueId: string) =>
+        Effect.map(
+          memory.recall({ scopes: [{ type: "issue", id: issueId }], kinds: ["failed-condition", "verification-failed"], limit: 1000 }),
+          (open): OpenFailures => new Map(open.map((h) => [h.entry.key, h.entry.provenance.runIds]))
+        )
+      const bestEffort = (what: string) => <E, R>(effect: Effect.Effect<void, E, R>) =>
+        effect.pipe(
+          Effect.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause)
+              ? Effect.interrupt
+              : Effect.logWarning(`memory: could not record ${what}; the run is not affected`, Cause.pretty(cause))
+          )
+        )
       return RunMemory.of({
         record: (record) =>
           Effect.gen(function*() {
             const records = yield* ledger.byRun(record.runId)
             const bundle = records.at(-1)?.bundle
-            const open = yield* memory.recall({ scopes: [{ type: "issue", id: record.issueId }], kinds: ["failed-condition", "verification-failed"], limit: 1000 })
-            yield* memory.rememberAll(runEntries(record, bundle, new Map(open.map((h) => [h.entry.key, h.entry.provenance.runIds]))))
-          }).pipe(
-            Effect.catchCause((cause) =>
-              Cause.hasInterruptsOnly(cause)
-                ? Effect.interrupt
-                : Effect.logWarning(`memory: could not record run ${record.runId}; the run is not affected`, Cause.pretty(cause))
-            ),
-            Effect.withSpan("RunMemory.record")
-          )
+            yield* memory.rememberAll(runEntries(record, bundle, yield* openFailures(record.issueId)))
+          }).pipe(bestEffort(`run ${record.runId}`), Effect.withSpan("RunMemory.record")),
+        recordJudged: (bundle, record) =>
+          Effect.gen(function*() {
+            const entries = record !== undefined
+              ? runEntries(record, bundle, yield* openFailures(record.issueId))
+              : evidenceEntries(bundle.issueId, bundle.runId, bundle)
+            yield* memory.rememberAll(entries)
+          }).pipe(bestEffort(`the evidence of ${bundle.issueId}`), Effect.withSpan("RunMemory.recordJudged")),
+        recordFindings: (issueId, findings) =>
+          memory.rememberAll(evidenceEntries(issueId, undefined, { findings: [...findings] })).pipe(bestEffort(`the findings of ${issueId}`), Effect.asVoid)
       })
     })
   )
 
   /** Records nothing (memory off). */
-  static readonly layerNone: Layer.Layer<RunMemory> = Layer.succeed(RunMemory, RunMemory.of({ record: () => Effect.void }))
+  static readonly layerNone: Layer.Layer<RunMemory> = Layer.succeed(RunMemory, RunMemory.of({ record: () => Effect.void, recordJudged: () => Effect.void, recordFindings: () => Effect.void }))
 }

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Issue } from "@spec-orch/contract"
 import { ContextAssembler } from "@spec-orch/harness"
 import { Effect, Layer, Schema } from "effect"
-import { Memory, MemoryLearnings, MAX_LEARNING_CHARS, MAX_LEARNINGS, teaches } from "../src/index.js"
+import { Memory, MemoryLearnings, MAX_LEARNING_CHARS, MAX_LEARNINGS, noteInput, teaches } from "../src/index.js"
 import { finish, world } from "./utils/runs.js"
 
 const issue = (id: string, targetFiles: ReadonlyArray<string> = []) =>
@@ -50,6 +50,17 @@ describe("Learnings from memory", () => {
       yield* finish(2, [], 0)
       const after = yield* assembler.assemble({ issue: issue("SPC-1"), verification: [] })
       assert.notInclude(after.prompt, "expected 2 to be 3")
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a person's note about a file the issue names is taught (memory add); one about another file is not", () =>
+    Effect.gen(function*() {
+      const assembler = yield* ContextAssembler
+      const memory = yield* Memory
+      const note = yield* memory.remember(noteInput({ text: "parser tests need --runInBand", scopes: [{ type: "file", id: "src/parser.ts" }], by: "ada" }))
+      const env = yield* assembler.assemble({ issue: issue("SPC-5", ["src/parser.ts"]), verification: [] })
+      assert.include(env.prompt, "- a person's note: parser tests need --runInBand")
+      assert.deepStrictEqual(env.learnings, [note.id])
+      assert.deepStrictEqual((yield* assembler.assemble({ issue: issue("SPC-6", ["src/other.ts"]), verification: [] })).learnings, [])
     }).pipe(Effect.provide(layer())))
 
   it.effect("is bounded: a handful of learnings, each cut short", () =>

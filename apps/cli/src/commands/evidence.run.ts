@@ -20,6 +20,7 @@ import {
   reportJson,
   withEvidence
 } from "@spec-orch/evidence"
+import { RunMemory } from "@spec-orch/evolution"
 import { Clock, Console, Effect, FileSystem, Option, Path, Schema } from "effect"
 import { emit, table } from "../Output.js"
 import { whoAmI } from "../Who.js"
@@ -48,7 +49,7 @@ const regate = (bundle: EvidenceBundle) =>
     const verdict = yield* Option.match(previous, { onNone: () => gate.evaluate(bundle), onSome: (v) => gate.evaluate(bundle, v.profile) })
     yield* ledger.record(bundle, verdict)
     const runId = bundle.runId
-    if (runId === undefined) return verdict
+    if (runId === undefined) return yield* Effect.as((yield* RunMemory).recordJudged(bundle), verdict)
     const store = yield* RunStore
     const updated = yield* store.update(runId, (r) =>
       r.status === "succeeded" || r.status === "blocked"
@@ -74,6 +75,8 @@ const regate = (bundle: EvidenceBundle) =>
         yield* fs.writeFileString(path.join(dir, "explain.md"), redactor.redact(renderExplain(bundle, verdict, known, options))).pipe(Effect.ignore)
       }
     }
+    // What the person added reaches memory (best-effort: never fails the command); docs/memory.md.
+    yield* (yield* RunMemory).recordJudged(bundle, updated)
     return verdict
   })
 
@@ -193,7 +196,9 @@ export const findingsList = ({ issue, all, json }: { issue: string; all: boolean
 /** Re-gates the issue when it has recorded evidence; findings may be added before any run. */
 const regateIfRun = (issue: string) =>
   Effect.gen(function*() {
-    const bundle = yield* (yield* EvidenceLedger).currentBundle(issue)
+    const ledger = yield* EvidenceLedger
+    const bundle = yield* ledger.currentBundle(issue)
+    if (Option.isNone(bundle)) yield* (yield* RunMemory).recordFindings(issue, yield* ledger.findings(issue))
     return Option.isSome(bundle) ? Option.some(yield* regate(bundle.value)) : Option.none()
   })
 

@@ -1,8 +1,11 @@
 /** Handlers for `spec-orch memory`. Memory is read and forgotten here even when `[memory] enabled` is off. */
-import { type EntityRef, Memory, type MemoryEntry, type MemoryLayer, MemoryNotFound, parseEntityRef, type RecallQuery } from "@spec-orch/evolution"
+import { Project } from "@spec-orch/contract"
+import { compactMemory, type EntityRef, Memory, memoryStatus, noteInput, reindexMemory, type MemoryEntry, type MemoryLayer, MemoryNotFound, parseAge, parseEntityRef, type RecallQuery } from "@spec-orch/evolution"
 import { Console, Effect, Option } from "effect"
+import type { SqlClient } from "effect/sql"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withPlanes } from "../Planes.js"
+import { whoAmI } from "../Who.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 
@@ -60,7 +63,7 @@ const filters = (input: { scope: ReadonlyArray<string>; layer: Option.Option<Mem
 
 const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
 
-const withMemory = <A, E>(effect: Effect.Effect<A, E, Memory>) => withPlanes(Effect.provide(effect, Memory.layer))
+const withMemory = <A, E>(effect: Effect.Effect<A, E, Memory | SqlClient.SqlClient | Project>) => withPlanes(Effect.provide(effect, Memory.layer))
 
 type FilterFlags = Parameters<typeof filters>[0]
 
@@ -112,4 +115,59 @@ export const forget = (input: { id: string; json: boolean }) =>
   withMemory(Effect.gen(function*() {
     const e = yield* (yield* Memory).forget(input.id)
     yield* emit(input.json, entryJson(e), () => `Forgot ${e.id} (valid until ${e.validTo}); it stays in history: \`spec-orch memory show ${e.id}\`.`)
+  }))
+
+export const compact = (input: { olderThan: string; json: boolean }) =>
+  Effect.gen(function*() {
+    const age = parseAge(input.olderThan)
+    if (typeof age === "string") return yield* usage(`--older-than: ${age}`)
+    yield* withMemory(Effect.gen(function*() {
+      const result = yield* compactMemory({ olderThanMs: age })
+      yield* emit(input.json, result, () =>
+        result.scopes.length === 0
+          ? `Nothing to compact: no scope has episodic entries from before ${result.before} that are not failures still holding.`
+          : [
+            `Compacted ${result.folded} entr${result.folded === 1 ? "y" : "ies"} from before ${result.before} into ${result.scopes.length} summar${result.scopes.length === 1 ? "y" : "ies"}:`,
+            table(["SCOPE", "SUMMARY", "FOLDED"], result.scopes.map((s) => [s.scope, s.summaryId, String(s.folded)])),
+            "The folded entries stay in history: `spec-orch memory show <summary>`, `memory list --all`, `--as-of`."
+          ].join("\n"))
+    }))
+  })
+
+export const status = (input: { json: boolean }) =>
+  withMemory(Effect.gen(function*() {
+    const s = yield* memoryStatus
+    const database = `${(yield* Project).stateDir}/state.db`
+    yield* emit(input.json, { database, ...s }, () => [
+      `database  ${database} (${s.dialect})`,
+      `entries   ${s.open} holding now, ${s.total} ever recorded${Object.keys(s.closed).length > 0 ? ` (closed: ${Object.entries(s.closed).map(([k, n]) => `${n} ${k}`).join(", ")})` : ""}`,
+      `layers    ${Object.entries(s.layers).map(([k, n]) => `${k} ${n}`).join(", ")}`,
+      ...(s.kinds.length > 0 ? [`kinds     ${s.kinds.map((k) => `${k.kind} ${k.count}`).join(", ")}`] : []),
+      `last      ${s.lastRecordedAt ?? "nothing recorded yet"}`,
+      `index     ${s.index.ok ? "ok" : `not whole: ${s.index.missing} entr${s.index.missing === 1 ? "y" : "ies"} missing${s.index.problem !== null ? `, ${s.index.problem}` : ""}; run \`spec-orch memory reindex\``}`
+    ])
+  }))
+
+export const add = (input: { text: string; scope: ReadonlyArray<string>; kind: string; layer: MemoryLayer; tag: ReadonlyArray<string>; by: Option.Option<string>; json: boolean }) =>
+  Effect.gen(function*() {
+    const scopes: Array<EntityRef> = []
+    for (const s of input.scope) {
+      const parsed = parseEntityRef(s)
+      if (typeof parsed === "string") return yield* usage(`--scope: ${parsed}`)
+      scopes.push(parsed)
+    }
+    if (scopes.length === 0) return yield* usage("memory add: say what the note is about with --scope <type>:<id> (e.g. --scope issue:SPC-1 or --scope project:main)")
+    if (input.text.trim() === "") return yield* usage("memory add: the note is empty")
+    const by = yield* whoAmI(input.by)
+    yield* withMemory(Effect.gen(function*() {
+      const e = yield* (yield* Memory).remember(noteInput({ text: input.text, scopes, kind: input.kind, layer: input.layer, tags: input.tag, by }))
+      yield* emit(input.json, entryJson(e), () => `Remembered ${e.id} (${e.layer}/${e.kind}) about ${e.scopes.map((s) => `${s.type}:${s.id}`).join(", ")}.`)
+    }))
+  })
+
+export const reindex = (input: { json: boolean }) =>
+  withMemory(Effect.gen(function*() {
+    const indexed = yield* reindexMemory
+    const s = yield* memoryStatus
+    yield* emit(input.json, { indexed, index: s.index }, () => `Rebuilt the full-text index over ${indexed} entr${indexed === 1 ? "y" : "ies"}; index ${s.index.ok ? "ok" : "still not whole"}.`)
   }))

@@ -1,4 +1,4 @@
-/** `spec-orch memory recall|list|show|forget`: what spec-orch remembers from earlier runs (docs/memory.md). */
+/** `spec-orch memory status|recall|list|show|add|forget|compact|reindex`: what spec-orch remembers from earlier runs (docs/memory.md). */
 import { Argument, Command, Flag } from "effect/cli"
 import { lazy } from "../Lazy.js"
 import { jsonFlag } from "../Root.js"
@@ -34,7 +34,35 @@ const forget = Command.make("forget", { id: Argument.String("id").pipe(Argument.
   Command.withDescription("Stop using an entry: its validity ends now; it stays in history (`memory show`, `memory list --all`)")
 )
 
+const compact = Command.make(
+  "compact",
+  { olderThan: Flag.String("older-than").pipe(Flag.withDescription("Fold episodic entries that began longer ago than this: a number and m, h, d or w (e.g. 30d)"), Flag.withDefault("30d")), json: jsonFlag },
+  lazy(load, "compact")
+).pipe(Command.withDescription("Fold each scope's old episodic entries into one semantic summary; the folded entries stay in history (`--as-of`, `memory show`)"))
+
+const status = Command.make("status", { json: jsonFlag }, lazy(load, "status")).pipe(
+  Command.withDescription("What memory holds: entries per layer and kind, closed ones by reason, the database, the last recording and whether the full-text index is whole")
+)
+
+const add = Command.make(
+  "add",
+  {
+    text: Argument.String("text").pipe(Argument.withDescription("The note, e.g. \"run the parser tests with --runInBand\"")),
+    scope: Flag.String("scope").pipe(Flag.withDescription("What the note is about, <type>:<id> (e.g. issue:SPC-1, file:src/x.ts, project:main); repeat for several; at least one"), Flag.atLeast(0)),
+    kind: Flag.String("kind").pipe(Flag.withDescription("What sort of entry"), Flag.withDefault("note")),
+    layer: Flag.Literals("layer", ["working", "episodic", "semantic", "procedural"]).pipe(Flag.withDescription("Its layer"), Flag.withDefault("procedural" as const)),
+    tag,
+    by: Flag.String("by").pipe(Flag.withDescription("Who wrote it (default: git config user.name)"), Flag.optional),
+    json: jsonFlag
+  },
+  lazy(load, "add")
+).pipe(Command.withDescription("Remember a person's note (procedural by default); adding the same note again changes nothing"))
+
+const reindex = Command.make("reindex", { json: jsonFlag }, lazy(load, "reindex")).pipe(
+  Command.withDescription("Rebuild the full-text index from every entry (when `memory status` says the index is not whole)")
+)
+
 export const memory = Command.make("memory").pipe(
-  Command.withDescription("What spec-orch remembers from earlier runs: recall, list, show, forget"),
-  Command.withSubcommands([recall, list, show, forget])
+  Command.withDescription("What spec-orch remembers from earlier runs: status, recall, list, show, add, forget, compact, reindex"),
+  Command.withSubcommands([status, recall, list, show, add, forget, compact, reindex])
 )

@@ -58,3 +58,7 @@ export const queryTerms = (text: string, max = 32): Array<string> => {
 
 /** The stored search text: the document's terms separated by single spaces. */
 export const searchText = (text: string): string => documentTerms(text).join(" ")
+
+/** What an entry's full-text index holds: its content, its tags and the ids of what it is about. */
+export const entryBody = (entry: { readonly content: string; readonly tags: ReadonlyArray<string>; readonly scopes: ReadonlyArray<{ readonly id: string }> }): string =>
+  searchText([entry.content, ...entry.tags, ...entry.scopes.map((s) => s.id)].join("\n"))

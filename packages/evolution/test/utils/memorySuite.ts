@@ -3,11 +3,11 @@
  * Postgres (when SPEC_ORCH_PG_URL is set).
  */
 import { assert, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option } from "effect"
+import { Clock, Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
-import type { SqlClient } from "effect/sql"
+import { SqlClient } from "effect/sql"
 import { Redactor } from "@spec-orch/harness"
-import { Memory, type MemoryInput } from "../../src/index.js"
+import { compactMemory, Memory, type MemoryInput, memoryStatus, reindexMemory } from "../../src/index.js"
 
 /** A fresh, empty database per test. */
 export type FreshDb = Effect.Effect<Layer.Layer<SqlClient.SqlClient>>
@@ -122,4 +122,68 @@ export const memorySuite = (fresh: FreshDb, test: typeof it.effect = it.effect) 
       assert.strictEqual(bad._tag, "InvalidMemoryEntry")
       assert.include(bad.message, "names no entity")
     })))
+
+  test("compaction folds a scope's old episodic entries into one semantic summary; they stay in history and as of before", () =>
+    Effect.flatMap(fresh, (db) =>
+      Effect.gen(function*() {
+        const memory = yield* Memory
+        const start = yield* Clock.currentTimeMillis
+        const old = (days: number) => new Date(start - days * 86_400_000).toISOString()
+        const run = (n: number, pass: boolean, days: number) =>
+          fact({ key: `run:r${n}`, kind: "run-outcome", tags: [`outcome:${pass ? "pass" : "fail"}`], provenance: { runIds: [`r${n}`] }, content: `Run r${n} ended ${pass ? "mergeable" : "blocked by verification"}.`, validFrom: old(days) })
+        yield* memory.rememberAll([
+          run(1, false, 50),
+          fact({ key: "issue:SPC-1:condition:verification", kind: "failed-condition", tags: ["condition:verification"], provenance: { runIds: ["r1"] }, content: "verification failed in run r1", validFrom: old(50) }),
+          run(2, false, 45),
+          fact({ key: "issue:SPC-1:condition:verification", kind: "failed-condition", tags: ["condition:verification"], provenance: { runIds: ["r1", "r2"] }, content: "verification failed in runs r1, r2", validFrom: old(45) }),
+          fact({ key: "issue:SPC-1:step:test", kind: "verification-failed", tags: ["step:test"], provenance: { runIds: ["r2"] }, content: "step test failed in run r2", validFrom: old(45) }),
+          run(3, true, 40),
+          fact({ key: "issue:SPC-1:condition:verification", kind: "condition-passed", tags: ["condition:verification"], provenance: { runIds: ["r3"] }, content: "verification passed in run r3", validFrom: old(40) }),
+          run(4, false, 2),
+          fact({ key: "run:o1", kind: "run-outcome", scopes: [{ type: "issue", id: "SPC-2" }], provenance: { runIds: ["o1"] }, content: "Run o1 of another issue.", validFrom: old(60) })
+        ])
+        const beforeCompaction = new Date(start).toISOString()
+        yield* TestClock.adjust("1 minute")
+        const result = yield* compactMemory({ olderThanMs: 30 * 86_400_000 })
+        assert.deepStrictEqual(result.scopes.map((s) => [s.scope, s.folded]), [["issue:SPC-1", 4], ["issue:SPC-2", 1]])
+        const summary = Option.getOrThrow(yield* memory.get(result.scopes[0]!.summaryId))
+        assert.deepStrictEqual([summary.layer, summary.kind, summary.key], ["semantic", "summary", "summary:issue:SPC-1"])
+        assert.deepStrictEqual(summary.provenance.runIds, ["r1", "r2", "r3"])
+        assert.include(summary.content, "from 3 runs (1 mergeable, 2 not)")
+        assert.include(summary.content, "Failed conditions: verification (2 runs).")
+        assert.include(summary.content, "Failing verification steps: test (1 run).")
+        assert.include(summary.content, "Last outcome: Run r3 ended mergeable.")
+        const now = (yield* memory.recall({ scopes: [{ type: "issue", id: "SPC-1" }], limit: 50 })).map((h) => h.entry.key).sort()
+        assert.deepStrictEqual(now, ["issue:SPC-1:step:test", "run:r4", "summary:issue:SPC-1"], "the recent run and the failure that still holds stay open")
+        const folded = (yield* memory.history("run:r1"))[0]!
+        assert.deepStrictEqual([folded.closedReason, folded.supersededBy], [`compacted into ${summary.id}`, summary.id])
+        const then = (yield* memory.recall({ scopes: [{ type: "issue", id: "SPC-1" }], asOf: beforeCompaction, limit: 50 })).map((h) => h.entry.key)
+        assert.include(then, "run:r1", "as of before the compaction, the folded entries still held")
+        assert.notInclude(then, "summary:issue:SPC-1")
+        const again = yield* compactMemory({ olderThanMs: 30 * 86_400_000 })
+        assert.deepStrictEqual(again.scopes, [], "nothing new to fold: nothing changes")
+      }).pipe(Effect.provide(Layer.merge(memoryOver(db), db)))))
+
+  test("status counts entries per layer and kind and sees a damaged full-text index; reindex makes recall find them again", () =>
+    Effect.flatMap(fresh, (db) =>
+      Effect.gen(function*() {
+        const memory = yield* Memory
+        const sql = yield* SqlClient.SqlClient
+        const a = yield* memory.remember(fact({ key: "a", content: "the parser rejects unicode input" }))
+        yield* memory.remember(fact({ key: "b", layer: "procedural", kind: "note", content: "run the parser tests alone" }))
+        yield* TestClock.adjust("1 minute")
+        yield* memory.forget(a.id)
+        const before = yield* memoryStatus
+        assert.deepStrictEqual([before.total, before.open, before.layers.procedural, before.layers.episodic, before.closed], [2, 1, 1, 0, { forgotten: 1 }])
+        assert.deepStrictEqual(before.kinds, [{ kind: "note", count: 1 }])
+        assert.isTrue(before.index.ok)
+        yield* sql.onDialectOrElse({ pg: () => sql`UPDATE so_memory SET search = NULL`, orElse: () => sql`DELETE FROM so_memory_fts` })
+        assert.strictEqual((yield* memory.recall({ text: "parser tests" })).length, 0)
+        const damaged = yield* memoryStatus
+        assert.deepStrictEqual([damaged.index.ok, damaged.index.missing], [false, 2])
+        assert.strictEqual(yield* reindexMemory, 2)
+        assert.deepStrictEqual((yield* memory.recall({ text: "parser tests" })).map((h) => h.entry.key), ["b"])
+        assert.deepStrictEqual((yield* memory.recall({ text: "unicode", includeClosed: true })).map((h) => h.entry.key), ["a"], "closed entries are indexed too")
+        assert.isTrue((yield* memoryStatus).index.ok)
+      }).pipe(Effect.provide(Layer.merge(memoryOver(db), db)))))
 }
