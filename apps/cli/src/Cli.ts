@@ -21,6 +21,7 @@ import { memory } from "./commands/memory.js"
 import { mission } from "./commands/mission.js"
 import { models } from "./commands/models.js"
 import { plan } from "./commands/plan.js"
+import { promote } from "./commands/promote.js"
 import { retro } from "./commands/retro.js"
 import { logs, rerun, run, status } from "./commands/run.js"
 import { trace } from "./commands/trace.js"
@@ -49,6 +50,7 @@ const subcommands = [
   questions,
   mission,
   plan,
+  promote,
   runPlan,
   workspace,
   verify,
