@@ -1,0 +1,71 @@
+import { assert, describe, it } from "@effect/vitest"
+import { fakeGitHub } from "@spec-orch/test-kit"
+import { ConfigProvider, Effect } from "effect"
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { cli } from "./cli.js"
+
+const example = join(import.meta.dirname, "../../../examples/hello-node")
+const REPO = "acme/hello"
+const SPEC = [
+  "# Greetings in two languages",
+  "",
+  "## Acceptance Criteria",
+  "",
+  "- `greet` answers in French when asked",
+  "- The README documents both languages",
+  "",
+  "## French greeting",
+  "",
+  "Add a French greeting to `src/greet.js` and its test in `test/greet.test.js`.",
+  "",
+  "## Documentation",
+  "",
+  "Document both greetings in `README.md`.",
+  ""
+].join("\n")
+
+const withEnv = (env: Record<string, string>, ...args: Array<string>) =>
+  cli(...args).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { ...(process.env as Record<string, string>), ...env } }))))
+
+describe("spec-orch promote", () => {
+  it.live("refuses an unapproved plan, then promotes the approved one to GitHub once", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeGitHub()
+      fake.addRepo(REPO)
+      const dir = mkdtempSync(join(tmpdir(), "cli-promote-"))
+      cpSync(example, dir, { recursive: true })
+      appendFileSync(join(dir, "spec-orch.toml"), `\n[github]\nrepo = "${REPO}"\napi_url = "${fake.url}"\n`)
+      const env = { GITHUB_TOKEN: fake.token }
+      assert.strictEqual((yield* cli("--cwd", dir, "mission", "create", "Greetings", "--id", "greetings")).code, 0)
+      writeFileSync(join(dir, "docs/specs/greetings/spec.md"), SPEC)
+      const planned = yield* cli("--cwd", dir, "plan", "greetings", "--offline")
+      assert.strictEqual(planned.code, 0, planned.stderr)
+
+      const refused = yield* withEnv(env, "--cwd", dir, "promote", "greetings")
+      assert.notStrictEqual(refused.code, 0)
+      assert.include(refused.stderr, "spec-orch plan approve greetings")
+      assert.strictEqual(fake.requests.length, 0)
+
+      assert.strictEqual((yield* cli("--cwd", dir, "plan", "approve", "greetings", "--approved-by", "Ada")).code, 0)
+      const dry = yield* withEnv(env, "--cwd", dir, "promote", "greetings", "--dry-run")
+      assert.strictEqual(dry.code, 0, dry.stderr)
+      assert.match(dry.stdout, /^Dry run: would create 3 issues in acme\/hello for mission greetings; nothing written\.$/m)
+      assert.isFalse(existsSync(join(dir, "docs/specs/greetings/promotion.json")))
+
+      const first = yield* withEnv(env, "--cwd", dir, "promote", "greetings")
+      assert.strictEqual(first.code, 0, first.stderr)
+      assert.match(first.stdout, /^Created 3 issues in acme\/hello for mission greetings; mapping in docs\/specs\/greetings\/promotion\.json\.$/m)
+      assert.match(first.stdout, /created\s+packet french-greeting\s+#2 /)
+      const mapping = JSON.parse(readFileSync(join(dir, "docs/specs/greetings/promotion.json"), "utf8"))
+      assert.deepStrictEqual(Object.keys(mapping.packets).sort(), ["documentation", "french-greeting"])
+
+      const second = yield* withEnv(env, "--cwd", dir, "promote", "greetings", "--json")
+      assert.strictEqual(second.code, 0, second.stderr)
+      const out = JSON.parse(second.stdout)
+      assert.strictEqual(out.created, 0)
+      assert.deepStrictEqual(out.steps.map((s: { action: string }) => s.action), ["recorded", "recorded", "recorded"])
+      assert.strictEqual(fake.requestsTo("POST /repos/{owner}/{repo}/issues").length, 3)
+    }))
+})
