@@ -68,4 +68,38 @@ describe("spec-orch promote", () => {
       assert.deepStrictEqual(out.steps.map((s: { action: string }) => s.action), ["recorded", "recorded", "recorded"])
       assert.strictEqual(fake.requestsTo("POST /repos/{owner}/{repo}/issues").length, 3)
     }))
+
+  it.live("pipeline shows each phase of a mission as it advances, changing nothing", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeGitHub()
+      fake.addRepo(REPO)
+      const dir = mkdtempSync(join(tmpdir(), "cli-pipeline-"))
+      cpSync(example, dir, { recursive: true })
+      appendFileSync(join(dir, "spec-orch.toml"), `\n[github]\nrepo = "${REPO}"\napi_url = "${fake.url}"\n`)
+      const env = { GITHUB_TOKEN: fake.token }
+      assert.strictEqual((yield* cli("--cwd", dir, "mission", "create", "Greetings", "--id", "greetings")).code, 0)
+      writeFileSync(join(dir, "docs/specs/greetings/spec.md"), SPEC)
+
+      const fresh = yield* cli("--cwd", dir, "pipeline", "greetings")
+      assert.strictEqual(fresh.code, 0, fresh.stderr)
+      assert.match(fresh.stdout, /^· spec\s+docs\/specs\/greetings\/spec\.md not approved yet  → spec-orch mission approve greetings$/m)
+      assert.match(fresh.stdout, /^· plan\s+no plan yet  → spec-orch plan greetings$/m)
+      assert.isFalse(existsSync(join(dir, "docs/specs/greetings/plan.json")))
+
+      assert.strictEqual((yield* cli("--cwd", dir, "mission", "approve", "greetings", "--approved-by", "Ada")).code, 0)
+      assert.strictEqual((yield* cli("--cwd", dir, "plan", "greetings", "--offline")).code, 0)
+      assert.strictEqual((yield* cli("--cwd", dir, "plan", "approve", "greetings", "--approved-by", "Ada")).code, 0)
+      const before = yield* cli("--cwd", dir, "pipeline", "greetings")
+      assert.match(before.stdout, /^✓ approval\s+approved by Ada/m)
+      assert.match(before.stdout, /^· promotion\s+not promoted to a tracker \(optional\)  → spec-orch promote greetings$/m)
+      assert.match(before.stdout, /^  not-started\s+french-greeting  French greeting$/m)
+
+      assert.strictEqual((yield* withEnv(env, "--cwd", dir, "promote", "greetings")).code, 0)
+      const after = yield* cli("--cwd", dir, "pipeline", "greetings", "--json")
+      assert.strictEqual(after.code, 0, after.stderr)
+      const out = JSON.parse(after.stdout)
+      assert.deepStrictEqual(out.phases.map((p: { phase: string; state: string }) => `${p.phase}:${p.state}`), ["spec:done", "plan:done", "approval:done", "promotion:done", "execution:pending"])
+      assert.deepStrictEqual(out.waves[0].packets.map((p: { packetId: string; issue: string }) => [p.packetId, p.issue]), [["french-greeting", "#2"], ["documentation", "#3"]])
+      assert.strictEqual(out.phases[4].next, "spec-orch run-plan greetings")
+    }))
 })

@@ -268,3 +268,12 @@ export const promoteToGitHub = Effect.fn("Promote.toGitHub")(function*(mission: 
   }
   return { mission, tracker: "github", target, file, dryRun: options.dryRun, steps, created } satisfies PromoteOutcome
 })
+
+/** The mission's `promotion.json` (read-only), or `undefined` when it was never promoted. */
+export const readPromotion = Effect.fn("Promote.readPromotion")(function*(mission: string) {
+  const project = yield* Project
+  const path = yield* Path.Path
+  const file = path.join("docs", "specs", mission, "promotion.json")
+  const record = yield* readRecord(mission, file, project.resolve(file))
+  return record === undefined ? undefined : { file, record }
+})
