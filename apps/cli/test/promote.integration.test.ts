@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { fakeGitHub } from "@spec-orch/test-kit"
+import { fakeGitHub, fakeLinear } from "@spec-orch/test-kit"
 import { ConfigProvider, Effect } from "effect"
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -101,5 +101,25 @@ describe("spec-orch promote", () => {
       assert.deepStrictEqual(out.phases.map((p: { phase: string; state: string }) => `${p.phase}:${p.state}`), ["spec:done", "plan:done", "approval:done", "promotion:done", "execution:pending"])
       assert.deepStrictEqual(out.waves[0].packets.map((p: { packetId: string; issue: string }) => [p.packetId, p.issue]), [["french-greeting", "#2"], ["documentation", "#3"]])
       assert.strictEqual(out.phases[4].next, "spec-orch run-plan greetings")
+    }))
+
+  it.live("--tracker linear promotes to the [linear] team with blocks relations, once", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeLinear()
+      const dir = mkdtempSync(join(tmpdir(), "cli-promote-linear-"))
+      cpSync(example, dir, { recursive: true })
+      appendFileSync(join(dir, "spec-orch.toml"), `\n[linear]\nteam_key = "SON"\napi_url = "${fake.url}"\n`)
+      const env = { SPEC_ORCH_LINEAR_TOKEN: fake.token }
+      assert.strictEqual((yield* cli("--cwd", dir, "mission", "create", "Greetings", "--id", "greetings")).code, 0)
+      writeFileSync(join(dir, "docs/specs/greetings/spec.md"), SPEC)
+      assert.strictEqual((yield* cli("--cwd", dir, "plan", "greetings", "--offline")).code, 0)
+      assert.strictEqual((yield* cli("--cwd", dir, "plan", "approve", "greetings", "--approved-by", "Ada")).code, 0)
+      const first = yield* withEnv(env, "--cwd", dir, "promote", "greetings", "--tracker", "linear")
+      assert.strictEqual(first.code, 0, first.stderr)
+      assert.match(first.stdout, /^Created 3 issues in SON for mission greetings/m)
+      assert.match(first.stdout, /created\s+packet documentation\s+SON-\d+ /)
+      const second = yield* withEnv(env, "--cwd", dir, "promote", "greetings", "--tracker", "linear")
+      assert.match(second.stdout, /^Nothing new: every packet of mission greetings already has an issue in SON/m)
+      assert.strictEqual(fake.requestsTo("issueCreate").length, 3)
     }))
 })

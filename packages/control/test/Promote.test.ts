@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { makeMissionId, makePacketId, Missions, Plan, VerificationStep, Wave, WorkPacket } from "@spec-orch/contract"
-import { type FakeGitHub, fakeGitHub, tempDir } from "@spec-orch/test-kit"
+import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, tempDir } from "@spec-orch/test-kit"
 import { Plans } from "@spec-orch/task"
 import { Effect, FileSystem, Layer } from "effect"
-import { promoteToGitHub } from "../src/trackers/Promote.js"
+import { promote, promoteToGitHub } from "../src/trackers/Promote.js"
 import { trackerWorld } from "./utils/trackers.js"
 
 const REPO = "acme/widgets"
@@ -147,5 +147,58 @@ describe("promote to GitHub", () => {
       const refused = yield* promoteToGitHub(MISSION, { dryRun: false }).pipe(Effect.provide(layer), Effect.flip)
       assert.include(refused.message, "spec-orch plan approve 2026-05-oauth")
       assert.strictEqual(fake.requests.length, 0)
+    }))
+})
+
+describe("promote to Linear", () => {
+  const linearWorld = (fake: FakeLinear) =>
+    Effect.gen(function*() {
+      const root = yield* tempDir("promote-linear-")
+      const base = trackerWorld({ root, config: { linear: { team_key: "SON", api_url: fake.url } }, env: { SPEC_ORCH_LINEAR_TOKEN: fake.token } })
+      const layer = Plans.layer.pipe(Layer.provideMerge(Missions.layer), Layer.provideMerge(base))
+      yield* Plans.use((p) => p.write(plan(true))).pipe(Effect.provide(layer))
+      return { root, layer }
+    })
+  const creates = (fake: FakeLinear) => fake.requests.filter((r) => JSON.stringify(r.body ?? "").includes("issueCreate")).length
+
+  it.live("makes sub-issues of a mission issue with blocks relations, once; linked to their mission issue", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeLinear()
+      const { root, layer } = yield* linearWorld(fake)
+      const first = yield* promote(MISSION, { tracker: "linear", dryRun: false }).pipe(Effect.provide(layer))
+      assert.strictEqual(first.created, 5)
+      const ref = new Map(first.steps.map((s) => [s.packet, s.issue!.ref]))
+      assert.match(ref.get(null)!, /^SON-\d+$/)
+      assert.sameDeepMembers([...fake.relations()], [
+        { issue: ref.get("schema")!, type: "blocks", related: ref.get("callback")! },
+        { issue: ref.get("config")!, type: "blocks", related: ref.get("callback")! },
+        { issue: ref.get("callback")!, type: "blocks", related: ref.get("button")! }
+      ])
+      const button = fake.issue(ref.get("button")!)
+      assert.strictEqual(button.parent, ref.get(null))
+      assert.include(button.description ?? "", `Depends on ${ref.get("callback")} (packet \`callback\`)`)
+
+      const second = yield* promote(MISSION, { tracker: "linear", dryRun: false }).pipe(Effect.provide(layer))
+      assert.strictEqual(second.created, 0)
+      assert.strictEqual(creates(fake), 5)
+      assert.strictEqual(fake.relations().length, 3)
+      assert.strictEqual(fake.requestsTo("issueRelationCreate").length, 3)
+      const mapping = JSON.parse(yield* FileSystem.FileSystem.use((fs) => fs.readFileString(`${root}/docs/specs/${MISSION}/promotion.json`)).pipe(Effect.provide(layer)))
+      assert.strictEqual(mapping.tracker, "linear")
+      assert.strictEqual(mapping.target, "SON")
+    }))
+
+  it.live("a relation that failed is made by the next run, without a second issue", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeLinear()
+      const { layer } = yield* linearWorld(fake)
+      fake.fail("issueRelationCreate", { status: 500 })
+      const failed = yield* promote(MISSION, { tracker: "linear", dryRun: false }).pipe(Effect.provide(layer), Effect.flip)
+      assert.include(failed.message, "run promote again to finish")
+      assert.strictEqual(fake.relations().length, 0)
+      const rest = yield* promote(MISSION, { tracker: "linear", dryRun: false }).pipe(Effect.provide(layer))
+      assert.strictEqual(creates(fake), 5)
+      assert.strictEqual(fake.relations().length, 3)
+      assert.strictEqual(rest.steps.find((s) => s.packet === "callback")!.action, "updated")
     }))
 })

@@ -1,6 +1,6 @@
 /** Handler for `spec-orch promote <mission>`. */
 import { Project } from "@spec-orch/contract"
-import { PromoteError, type PromoteOutcome, promoteToGitHub } from "@spec-orch/control"
+import { promote as promoteMission, type PromoteOutcome } from "@spec-orch/control"
 import { Effect, Option } from "effect"
 import { emit } from "../Output.js"
 import { withPlanes } from "../Planes.js"
@@ -36,9 +36,6 @@ export const promote = ({ mission, tracker, dryRun, json }: { mission: string; t
     const project = yield* Project
     const source = project.config.issue.source
     const chosen = Option.getOrElse(tracker, () => (source === "linear" ? "linear" : "github"))
-    if (chosen === "linear") {
-      return yield* new PromoteError({ mission, reason: "promoting to Linear is not supported yet; use --tracker github" })
-    }
-    const outcome = yield* promoteToGitHub(mission, { dryRun })
+    const outcome = yield* promoteMission(mission, { tracker: chosen, dryRun })
     yield* emit(json, outcome, () => promoteLines(outcome))
   }))

@@ -11,13 +11,14 @@ import { Redactor } from "@spec-orch/harness"
 import { planNeedsApproval, Plans } from "@spec-orch/task"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import { GitHub, type GitHubIssue } from "./GitHub.js"
-import type { TrackerError } from "./TrackerError.js"
+import { Linear, type LinearIssue } from "./Linear.js"
+import { TrackerError, TrackerNotFound } from "./TrackerError.js"
 
 /** The mapping written to `promotion.json`. */
 export interface PromotionRecord {
   readonly mission: string
   readonly tracker: "github" | "linear"
-  /** `owner/name` for GitHub. */
+  /** `owner/name` for GitHub, the team key for Linear. */
   readonly target: string
   readonly parent?: PromotedIssue | undefined
   readonly packets: Readonly<Record<string, PromotedIssue>>
@@ -25,10 +26,14 @@ export interface PromotionRecord {
 
 /** One issue promote made (or found). */
 export interface PromotedIssue {
-  /** `#12` on GitHub. */
+  /** `#12` on GitHub, `SON-12` on Linear. */
   readonly ref: string
   readonly number: number
+  /** Linear's issue id. */
+  readonly id?: string | undefined
   readonly url: string
+  /** Linear: its `blocks` relations were made. */
+  readonly related?: boolean | undefined
 }
 
 /** What happened (or, with `--dry-run`, would happen) to one issue. */
@@ -158,11 +163,64 @@ const readRecord = Effect.fn("Promote.readRecord")(function*(mission: string, fi
   return parsed
 })
 
-/** Promotes a mission's approved plan to GitHub issues in `[github] repo`. */
-export const promoteToGitHub = Effect.fn("Promote.toGitHub")(function*(mission: string, options: { readonly dryRun: boolean }) {
+/** What promote needs from a tracker. */
+interface Target {
+  readonly tracker: "github" | "linear"
+  /** `owner/name` on GitHub, the team key on Linear. */
+  readonly name: string
+  /** Every issue of the target with its body, to find marked ones (pull requests left out). */
+  readonly listed: Effect.Effect<ReadonlyArray<{ readonly body: string; readonly issue: PromotedIssue }>, TrackerError>
+  readonly create: (input: { readonly title: string; readonly body: string; readonly parent: PromotedIssue | undefined; readonly label: string }) => Effect.Effect<PromotedIssue, TrackerError>
+  /** The issue's body now, or `undefined` when it is gone. */
+  readonly bodyOf: (issue: PromotedIssue) => Effect.Effect<string | undefined, TrackerError>
+  readonly setBody: (issue: PromotedIssue, body: string) => Effect.Effect<void, TrackerError>
+  /** Records that `blocker` blocks `issue` as a tracker relation, where the tracker has them (Linear); GitHub says it in the body. */
+  readonly relate: ((blocker: PromotedIssue, issue: PromotedIssue) => Effect.Effect<void, TrackerError>) | undefined
+}
+
+const asTarget = (t: Target): Target => t
+const githubIssue = (issue: GitHubIssue): PromotedIssue => ({ ref: `#${issue.number}`, number: issue.number, url: issue.url })
+const linearIssue = (issue: LinearIssue): PromotedIssue => ({ ref: issue.identifier, number: Number(issue.identifier.split("-").pop()), id: issue.id, url: issue.url })
+
+const githubTarget = Effect.gen(function*() {
+  const github = yield* GitHub
+  const repo = yield* github.repo
+  return asTarget({
+    tracker: "github",
+    name: `${repo.owner}/${repo.name}`,
+    listed: Effect.map(github.listIssues({ state: "all" }), (all) => all.filter((i) => !i.isPullRequest).map((i) => ({ body: i.body ?? "", issue: githubIssue(i) }))),
+    create: (input) => Effect.map(github.createIssue({ title: input.title, body: input.body, labels: [input.label] }), githubIssue),
+    bodyOf: (issue) => Effect.map(github.getIssue(issue.number), (o) => (o._tag === "Some" ? o.value.body ?? "" : undefined)),
+    setBody: (issue, body) => Effect.asVoid(github.updateIssue(issue.number, { body })),
+    relate: undefined
+  })
+})
+
+const linearTarget = Effect.gen(function*() {
+  const project = yield* Project
+  const linear = yield* Linear
+  const key = project.config.linear.team_key
+  const team = yield* linear.team(key)
+  if (team._tag === "None") {
+    return yield* new TrackerError({ operation: `find Linear team ${key}`, reason: new TrackerNotFound({ tracker: "linear", what: `team ${key} ([linear] team_key)` }) })
+  }
+  const teamId = team.value.id
+  const idOf = (issue: PromotedIssue) => issue.id ?? issue.ref
+  return asTarget({
+    tracker: "linear",
+    name: key,
+    listed: Effect.map(linear.listIssues({ teamKey: key }), (all) => all.map((i) => ({ body: i.description ?? "", issue: linearIssue(i) }))),
+    create: (input) => Effect.map(linear.createIssue({ teamId, title: input.title, description: input.body, parentId: input.parent === undefined ? undefined : idOf(input.parent) }), linearIssue),
+    bodyOf: (issue) => Effect.map(linear.getIssue(idOf(issue)), (o) => (o._tag === "Some" ? o.value.description ?? "" : undefined)),
+    setBody: (issue, body) => linear.updateDescription(idOf(issue), body),
+    relate: (blocker, issue) => linear.createRelation(idOf(blocker), idOf(issue), "blocks")
+  })
+})
+
+/** Promotes a mission's approved plan to GitHub issues (`[github] repo`) or Linear issues (`[linear] team_key`). */
+export const promote = Effect.fn("Promote.promote")(function*(mission: string, options: { readonly tracker: "github" | "linear"; readonly dryRun: boolean }) {
   const project = yield* Project
   const plans = yield* Plans
-  const github = yield* GitHub
   const { redact } = yield* Redactor
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
@@ -180,11 +238,12 @@ export const promoteToGitHub = Effect.fn("Promote.toGitHub")(function*(mission: 
 
   const file = path.join("docs", "specs", mission, "promotion.json")
   const abs = project.resolve(file)
-  const repo = yield* github.repo.pipe(Effect.mapError((e) => fail(e.message)))
-  const target = `${repo.owner}/${repo.name}`
+  const chosen: Effect.Effect<Target, TrackerError, GitHub | Linear | Project> = options.tracker === "github" ? githubTarget : linearTarget
+  const tracker = yield* chosen.pipe(Effect.mapError((e) => fail(e.message)))
+  const target = tracker.name
   const previous = yield* readRecord(mission, file, abs)
-  if (previous !== undefined && (previous.tracker !== "github" || previous.target !== target)) {
-    return yield* fail(`${file} records a promotion to ${previous.tracker} ${previous.target}, not github ${target}; promote to that tracker, or move the file away to promote again`)
+  if (previous !== undefined && (previous.tracker !== tracker.tracker || previous.target !== target)) {
+    return yield* fail(`${file} records a promotion to ${previous.tracker} ${previous.target}, not ${tracker.tracker} ${target}; promote to that tracker, or move the file away to promote again`)
   }
   const mapped = new Map<string, PromotedIssue>(Object.entries(previous?.packets ?? {}))
   let parent: PromotedIssue | undefined = previous?.parent
@@ -193,18 +252,18 @@ export const promoteToGitHub = Effect.fn("Promote.toGitHub")(function*(mission: 
 
   // Issues made by an earlier run whose mapping was lost: find them by their marker.
   if (parent === undefined || packets.some((x) => !mapped.has(x.packet.id))) {
-    const existing = yield* github.listIssues({ state: "all" }).pipe(Effect.mapError(trackerFail))
-    for (const issue of [...existing].reverse()) {
-      if (issue.isPullRequest) continue
-      const m = MARKER.exec(issue.body ?? "")
+    const existing = yield* tracker.listed.pipe(Effect.mapError(trackerFail))
+    for (const { body, issue } of [...existing].sort((a, b) => a.issue.number - b.issue.number)) {
+      const m = MARKER.exec(body)
       if (m === null || m[1] !== mission) continue
       if (m[2] === undefined) {
         if (parent === undefined) {
-          parent = promoted(issue)
+          parent = issue
           found.add("")
         }
       } else if (!mapped.has(m[2])) {
-        mapped.set(m[2], promoted(issue))
+        // Relations of an issue found this way are taken as made (the run that made it made them right after).
+        mapped.set(m[2], { ...issue, ...(tracker.relate !== undefined ? { related: true } : {}) })
         found.add(m[2])
       }
     }
@@ -213,7 +272,7 @@ export const promoteToGitHub = Effect.fn("Promote.toGitHub")(function*(mission: 
   const write = options.dryRun
     ? Effect.void
     : Effect.suspend(() => {
-      const record: PromotionRecord = { mission, tracker: "github", target, ...(parent !== undefined ? { parent } : {}), packets: Object.fromEntries(mapped) }
+      const record: PromotionRecord = { mission, tracker: tracker.tracker, target, ...(parent !== undefined ? { parent } : {}), packets: Object.fromEntries(mapped) }
       return atomicWriter(fs, path)(abs, JSON.stringify(record, null, 2) + "\n")
     })
   if (found.size > 0) yield* write
@@ -223,13 +282,14 @@ export const promoteToGitHub = Effect.fn("Promote.toGitHub")(function*(mission: 
   const title = (p: WorkPacket) => redact(`[${mission}] ${p.title}`)
   const missionTitle = redact(`[${mission}] mission: ${plan.waves.length} wave${plan.waves.length === 1 ? "" : "s"}, ${packets.length} packet${packets.length === 1 ? "" : "s"}`)
   const bodyOfMission = () => missionBody({ mission, title: plan.id, packets: packets.map((x) => ({ packet: x.packet, issue: mapped.get(x.packet.id) })), redact })
+  const label = `mission:${mission}`
 
   // The mission issue first, so every packet's issue can point at it.
   if (parent === undefined) {
     if (options.dryRun) {
       steps.push({ packet: null, title: missionTitle, action: "would-create", issue: null, dependsOn: [] })
     } else {
-      parent = promoted(yield* github.createIssue({ title: missionTitle, body: bodyOfMission() }).pipe(Effect.mapError(trackerFail)))
+      parent = yield* tracker.create({ title: missionTitle, body: bodyOfMission(), parent: undefined, label }).pipe(Effect.mapError(trackerFail))
       created += 1
       yield* write
       steps.push({ packet: null, title: missionTitle, action: "created", issue: parent, dependsOn: [] })
@@ -241,33 +301,48 @@ export const promoteToGitHub = Effect.fn("Promote.toGitHub")(function*(mission: 
   for (const { packet, wave } of packets) {
     const have = mapped.get(packet.id)
     const dependsOn = packet.dependsOn.map(String)
-    if (have !== undefined) {
+    if (have !== undefined && (tracker.relate === undefined || have.related === true)) {
       steps.push({ packet: packet.id, title: title(packet), action: found.has(packet.id) ? "found" : "recorded", issue: have, dependsOn })
       continue
     }
     if (options.dryRun) {
-      steps.push({ packet: packet.id, title: title(packet), action: "would-create", issue: null, dependsOn })
+      steps.push({ packet: packet.id, title: title(packet), action: have === undefined ? "would-create" : "would-update", issue: have !== undefined ? have : null, dependsOn })
       continue
     }
-    const body = packetBody({ mission, packet, wave, parent, dependencies: dependsOn.map((d) => ({ packet: d, issue: mapped.get(d) })), redact })
-    const issue = promoted(yield* github.createIssue({ title: title(packet), body, labels: [`mission:${mission}`] }).pipe(Effect.mapError(trackerFail)))
-    mapped.set(packet.id, issue)
-    created += 1
-    yield* write
-    steps.push({ packet: packet.id, title: title(packet), action: "created", issue, dependsOn })
+    let issue = have
+    if (issue === undefined) {
+      const body = packetBody({ mission, packet, wave, parent, dependencies: dependsOn.map((d) => ({ packet: d, issue: mapped.get(d) })), redact })
+      issue = yield* tracker.create({ title: title(packet), body, parent, label }).pipe(Effect.mapError(trackerFail))
+      mapped.set(packet.id, issue)
+      created += 1
+      yield* write
+    }
+    if (tracker.relate !== undefined) {
+      // Its issue is recorded first, so a failure here is finished by the next run without a second issue.
+      for (const d of dependsOn) {
+        const blocker = mapped.get(d)
+        if (blocker !== undefined) yield* tracker.relate(blocker, issue).pipe(Effect.mapError(trackerFail))
+      }
+      mapped.set(packet.id, { ...issue, related: true })
+      yield* write
+    }
+    steps.push({ packet: packet.id, title: title(packet), action: have === undefined ? "created" : "updated", issue, dependsOn })
   }
 
   // The mission issue's task list names every packet's issue once they all exist.
   if (parent !== undefined) {
     const want = bodyOfMission()
-    const current = yield* github.getIssue(parent.number).pipe(Effect.mapError(trackerFail))
-    if (current._tag === "Some" && (current.value.body ?? "").trim() !== want.trim()) {
-      if (!options.dryRun) yield* github.updateIssue(parent.number, { body: want }).pipe(Effect.mapError(trackerFail))
+    const current = yield* tracker.bodyOf(parent).pipe(Effect.mapError(trackerFail))
+    if (current !== undefined && current.trim() !== want.trim()) {
+      if (!options.dryRun) yield* tracker.setBody(parent, want).pipe(Effect.mapError(trackerFail))
       steps[0] = { ...steps[0]!, action: options.dryRun ? "would-update" : steps[0]!.action === "created" ? "created" : "updated" }
     }
   }
-  return { mission, tracker: "github", target, file, dryRun: options.dryRun, steps, created } satisfies PromoteOutcome
+  return { mission, tracker: tracker.tracker, target, file, dryRun: options.dryRun, steps, created } satisfies PromoteOutcome
 })
+
+/** Promotes a mission's approved plan to GitHub issues in `[github] repo`. */
+export const promoteToGitHub = (mission: string, options: { readonly dryRun: boolean }) => promote(mission, { tracker: "github", dryRun: options.dryRun })
 
 /** The mission's `promotion.json` (read-only), or `undefined` when it was never promoted. */
 export const readPromotion = Effect.fn("Promote.readPromotion")(function*(mission: string) {
