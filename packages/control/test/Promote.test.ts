@@ -119,6 +119,22 @@ describe("promote to GitHub", () => {
       assert.isFalse(exists)
     }))
 
+  it.live("a dry run without a token still says what it would create, and why it could not look further", () =>
+    Effect.gen(function*() {
+      const fake = yield* seeded
+      const root = yield* tempDir("promote-notoken-")
+      const base = trackerWorld({ root, config: { github: { repo: REPO, api_url: fake.url } }, env: {} })
+      const layer = Plans.layer.pipe(Layer.provideMerge(Missions.layer), Layer.provideMerge(base))
+      yield* Plans.use((p) => p.write(plan(true))).pipe(Effect.provide(layer))
+      const dry = yield* promoteToGitHub(MISSION, { dryRun: true }).pipe(Effect.provide(layer))
+      assert.strictEqual(dry.steps.filter((s) => s.action === "would-create").length, 5)
+      assert.strictEqual(dry.notes.length, 1)
+      assert.include(dry.notes[0]!, "GITHUB_TOKEN")
+      const real = yield* promoteToGitHub(MISSION, { dryRun: false }).pipe(Effect.provide(layer), Effect.flip)
+      assert.include(real.message, "GITHUB_TOKEN")
+      assert.strictEqual(fake.requests.length, 0)
+    }))
+
   it.live("a failure half-way keeps what was made; the next run finishes without duplicates", () =>
     Effect.gen(function*() {
       const fake = yield* seeded

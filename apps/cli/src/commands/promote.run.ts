@@ -1,7 +1,7 @@
 /** Handler for `spec-orch promote <mission>`. */
 import { Project } from "@spec-orch/contract"
 import { promote as promoteMission, type PromoteOutcome } from "@spec-orch/control"
-import { Effect, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { emit } from "../Output.js"
 import { withPlanes } from "../Planes.js"
 
@@ -37,5 +37,6 @@ export const promote = ({ mission, tracker, dryRun, json }: { mission: string; t
     const source = project.config.issue.source
     const chosen = Option.getOrElse(tracker, () => (source === "linear" ? "linear" : "github"))
     const outcome = yield* promoteMission(mission, { tracker: chosen, dryRun })
+    for (const note of outcome.notes) yield* Console.error(`note: ${note}`)
     yield* emit(json, outcome, () => promoteLines(outcome))
   }))

@@ -54,6 +54,8 @@ export interface PromoteOutcome {
   readonly dryRun: boolean
   readonly steps: ReadonlyArray<PromoteStep>
   readonly created: number
+  /** What a dry run could not check (no token, tracker unreachable). */
+  readonly notes: ReadonlyArray<string>
 }
 
 /** Promote refused or could not finish (the message says what and how to go on). */
@@ -246,13 +248,19 @@ export const promote = Effect.fn("Promote.promote")(function*(mission: string, o
     return yield* fail(`${file} records a promotion to ${previous.tracker} ${previous.target}, not ${tracker.tracker} ${target}; promote to that tracker, or move the file away to promote again`)
   }
   const mapped = new Map<string, PromotedIssue>(Object.entries(previous?.packets ?? {}))
+  const notes: Array<string> = []
   let parent: PromotedIssue | undefined = previous?.parent
   const found = new Set<string>()
   const trackerFail = (e: TrackerError) => fail(`${e.message}${mapped.size > 0 || parent !== undefined ? `; what was made so far is in ${file}, run promote again to finish` : ""}`)
 
   // Issues made by an earlier run whose mapping was lost: find them by their marker.
   if (parent === undefined || packets.some((x) => !mapped.has(x.packet.id))) {
-    const existing = yield* tracker.listed.pipe(Effect.mapError(trackerFail))
+    const existing = options.dryRun
+      ? yield* tracker.listed.pipe(Effect.catchTag("TrackerError", (e) => {
+        notes.push(`could not look for issues made earlier (${e.message}); packets only they hold may show as to create`)
+        return Effect.succeed([])
+      }))
+      : yield* tracker.listed.pipe(Effect.mapError(trackerFail))
     for (const { body, issue } of [...existing].sort((a, b) => a.issue.number - b.issue.number)) {
       const m = MARKER.exec(body)
       if (m === null || m[1] !== mission) continue
@@ -332,13 +340,18 @@ export const promote = Effect.fn("Promote.promote")(function*(mission: string, o
   // The mission issue's task list names every packet's issue once they all exist.
   if (parent !== undefined) {
     const want = bodyOfMission()
-    const current = yield* tracker.bodyOf(parent).pipe(Effect.mapError(trackerFail))
+    const current = options.dryRun
+      ? yield* tracker.bodyOf(parent).pipe(Effect.catchTag("TrackerError", (e) => {
+        notes.push(`could not read the mission issue ${parent!.ref} (${e.message})`)
+        return Effect.succeed(undefined)
+      }))
+      : yield* tracker.bodyOf(parent).pipe(Effect.mapError(trackerFail))
     if (current !== undefined && current.trim() !== want.trim()) {
       if (!options.dryRun) yield* tracker.setBody(parent, want).pipe(Effect.mapError(trackerFail))
       steps[0] = { ...steps[0]!, action: options.dryRun ? "would-update" : steps[0]!.action === "created" ? "created" : "updated" }
     }
   }
-  return { mission, tracker: tracker.tracker, target, file, dryRun: options.dryRun, steps, created } satisfies PromoteOutcome
+  return { mission, tracker: tracker.tracker, target, file, dryRun: options.dryRun, steps, created, notes } satisfies PromoteOutcome
 })
 
 /** Promotes a mission's approved plan to GitHub issues in `[github] repo`. */
