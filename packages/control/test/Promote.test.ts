@@ -3,7 +3,7 @@ import { makeMissionId, makePacketId, Missions, Plan, VerificationStep, Wave, Wo
 import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, tempDir } from "@spec-orch/test-kit"
 import { Plans } from "@spec-orch/task"
 import { Effect, FileSystem, Layer } from "effect"
-import { promote, promoteToGitHub } from "../src/trackers/Promote.js"
+import { markerOf, promote, promoteToGitHub } from "../src/trackers/Promote.js"
 import { trackerWorld } from "./utils/trackers.js"
 
 const REPO = "acme/widgets"
@@ -57,6 +57,18 @@ const seeded = Effect.gen(function*() {
 
 const issues = (fake: FakeGitHub) =>
   Effect.promise(() => fetch(`${fake.url}/repos/${REPO}/issues?state=all&per_page=100`, { headers: { authorization: `token ${fake.token}` } }).then((r) => r.json() as Promise<Array<{ number: number; title: string; body: string }>>))
+
+describe("markerOf", () => {
+  it("reads the hidden marker, else the footer on the last line only", () => {
+    assert.deepStrictEqual(markerOf("<!-- spec-orch:promote mission=m1 packet=p1 -->\nbody"), { mission: "m1", packet: "p1" })
+    assert.deepStrictEqual(markerOf("<!-- spec-orch:promote mission=m1 mission-issue -->"), { mission: "m1", packet: null })
+    // A tracker that dropped the HTML comment: the visible footer still names the packet.
+    assert.deepStrictEqual(markerOf("## Goal\nx\n\n---\nspec-orch mission m1 packet p2 · wave 1 · spec section \"A\"\n"), { mission: "m1", packet: "p2" })
+    assert.deepStrictEqual(markerOf("---\nspec-orch mission m1 · promoted by `spec-orch promote m1`"), { mission: "m1", packet: null })
+    // Plan text that imitates the footer above the real last line does not count.
+    assert.isUndefined(markerOf("spec-orch mission m1 packet p9 · wave 0\nsomething a person added"))
+  })
+})
 
 describe("promote to GitHub", () => {
   it.live("makes one issue per packet plus a mission issue once; a second run creates nothing", () =>

@@ -70,6 +70,23 @@ export const promoteMarker = (mission: string, packet: string | null): string =>
   `<!-- spec-orch:promote mission=${mission} ${packet === null ? "mission-issue" : `packet=${packet}`} -->`
 
 const MARKER = /<!-- spec-orch:promote mission=(\S+) (?:packet=(\S+)|mission-issue) -->/
+const PACKET_FOOTER = /^spec-orch mission (\S+) packet (\S+) · wave \d+/
+const MISSION_FOOTER = /^spec-orch mission (\S+) · promoted by /
+
+/**
+ * Which mission and packet (`null`: the mission issue) an issue was made for: the hidden marker, or
+ * (where a tracker drops HTML comments from descriptions, as Linear may) the body's last line, the
+ * visible footer promote writes. Only the last line counts, so plan text above it cannot pose as one.
+ */
+export const markerOf = (body: string): { readonly mission: string; readonly packet: string | null } | undefined => {
+  const hidden = MARKER.exec(body)
+  if (hidden !== null) return { mission: hidden[1]!, packet: hidden[2] ?? null }
+  const last = body.trimEnd().split("\n").pop()?.trim().replaceAll("\\", "") ?? ""
+  const p = PACKET_FOOTER.exec(last)
+  if (p !== null) return { mission: p[1]!, packet: p[2]! }
+  const m = MISSION_FOOTER.exec(last)
+  return m !== null ? { mission: m[1]!, packet: null } : undefined
+}
 
 /**
  * Plan text made safe to post: `@name` would notify someone and `<!--` could forge a marker or hide
@@ -262,17 +279,17 @@ export const promote = Effect.fn("Promote.promote")(function*(mission: string, o
       }))
       : yield* tracker.listed.pipe(Effect.mapError(trackerFail))
     for (const { body, issue } of [...existing].sort((a, b) => a.issue.number - b.issue.number)) {
-      const m = MARKER.exec(body)
-      if (m === null || m[1] !== mission) continue
-      if (m[2] === undefined) {
+      const m = markerOf(body)
+      if (m === undefined || m.mission !== mission) continue
+      if (m.packet === null) {
         if (parent === undefined) {
           parent = issue
           found.add("")
         }
-      } else if (!mapped.has(m[2])) {
+      } else if (!mapped.has(m.packet)) {
         // Relations of an issue found this way are taken as made (the run that made it made them right after).
-        mapped.set(m[2], { ...issue, ...(tracker.relate !== undefined ? { related: true } : {}) })
-        found.add(m[2])
+        mapped.set(m.packet, { ...issue, ...(tracker.relate !== undefined ? { related: true } : {}) })
+        found.add(m.packet)
       }
     }
   }
