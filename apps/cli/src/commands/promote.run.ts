@@ -20,7 +20,9 @@ export const promoteLines = (o: PromoteOutcome): Array<string> => {
     const what = s.packet === null ? "mission issue" : `packet ${s.packet}`
     const ref = s.issue !== null ? `${s.issue.ref} ${s.issue.url}` : "(new)"
     const after = s.dependsOn.length > 0 ? `  after ${s.dependsOn.join(", ")}` : ""
-    return `  ${verb[s.action].padEnd(18)} ${what.padEnd(24)} ${ref}${after}`
+    // A packet's issue is only ever "updated" by making its missing tracker relations.
+    const did = s.packet !== null && s.action === "updated" ? "relations made" : s.packet !== null && s.action === "would-update" ? "would relate" : verb[s.action]
+    return `  ${did.padEnd(18)} ${what.padEnd(24)} ${ref}${after}`
   })
   const wouldCreate = o.steps.filter((s) => s.action === "would-create").length
   const head = o.dryRun
