@@ -21,6 +21,8 @@ import { memory } from "./commands/memory.js"
 import { mission } from "./commands/mission.js"
 import { models } from "./commands/models.js"
 import { plan } from "./commands/plan.js"
+import { pipeline } from "./commands/pipeline.js"
+import { promote } from "./commands/promote.js"
 import { retro } from "./commands/retro.js"
 import { logs, rerun, run, status } from "./commands/run.js"
 import { trace } from "./commands/trace.js"
@@ -50,6 +52,8 @@ const subcommands = [
   questions,
   mission,
   plan,
+  promote,
+  pipeline,
   runPlan,
   workspace,
   verify,

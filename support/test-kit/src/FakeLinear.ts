@@ -92,6 +92,10 @@ type Issue {
   comments(after: String, before: String, first: Int, includeArchived: Boolean, last: Int, orderBy: PaginationOrderBy): CommentConnection!
 }
 
+enum IssueRelationType { blocks duplicate related similar }
+type IssueRelation { id: ID! type: String! issue: Issue! relatedIssue: Issue! createdAt: DateTime! }
+type IssueRelationPayload { lastSyncId: Float! issueRelation: IssueRelation! success: Boolean! }
+
 type IssueEdge { node: Issue! cursor: String! }
 type IssueConnection { edges: [IssueEdge!]! nodes: [Issue!]! pageInfo: PageInfo! }
 type TeamEdge { node: Team! cursor: String! }
@@ -164,6 +168,10 @@ input IssueUpdateInput {
   title: String description: String stateId: String assigneeId: String parentId: String priority: Int
   labelIds: [String!] addedLabelIds: [String!] removedLabelIds: [String!]
 }
+input IssueCreateInput {
+  id: String title: String description: String teamId: String! stateId: String assigneeId: String parentId: String priority: Int labelIds: [String!]
+}
+input IssueRelationCreateInput { id: String issueId: String! relatedIssueId: String! type: IssueRelationType! }
 input IssueLabelCreateInput { id: String name: String! color: String description: String teamId: String parentId: String isGroup: Boolean }
 
 type Query {
@@ -180,7 +188,9 @@ type Query {
 type Mutation {
   commentCreate(input: CommentCreateInput!): CommentPayload!
   commentUpdate(id: String!, input: CommentUpdateInput!, skipEditedAt: Boolean): CommentPayload!
+  issueCreate(input: IssueCreateInput!): IssuePayload!
   issueUpdate(id: String!, input: IssueUpdateInput!): IssuePayload!
+  issueRelationCreate(input: IssueRelationCreateInput!): IssueRelationPayload!
   issueAddLabel(id: String!, labelId: String!): IssuePayload!
   issueRemoveLabel(id: String!, labelId: String!): IssuePayload!
   issueLabelCreate(input: IssueLabelCreateInput!, replaceTeamLabels: Boolean): IssueLabelPayload!
@@ -192,7 +202,7 @@ const schema = buildSchema(SDL)
 /** Root operations the fake answers (for documentation and the lead's report). */
 export const FAKE_LINEAR_OPERATIONS = {
   queries: ["viewer", "issue", "issues", "team", "teams", "workflowStates", "issueLabels", "comment"],
-  mutations: ["commentCreate", "commentUpdate", "issueUpdate", "issueAddLabel", "issueRemoveLabel", "issueLabelCreate"]
+  mutations: ["commentCreate", "commentUpdate", "issueCreate", "issueUpdate", "issueRelationCreate", "issueAddLabel", "issueRemoveLabel", "issueLabelCreate"]
 } as const
 
 /** A workflow state of a team (`type` is Linear's: backlog, unstarted, started, completed, canceled, triage). */
@@ -399,6 +409,7 @@ export class FakeLinear {
   private readonly states: Array<StateRow> = []
   private readonly labels: Array<LabelRow> = []
   private readonly issues: Array<IssueRow> = []
+  private readonly relationRows: Array<{ id: string; issueId: string; relatedIssueId: string; type: string; createdAt: string }> = []
   private readonly commentRows: Array<CommentRow> = []
   private seq = 0
   private lastSyncId = 1000
@@ -461,6 +472,15 @@ export class FakeLinear {
     ;(input.states ?? DEFAULT_LINEAR_STATES).forEach((s, i) => {
       this.states.push({ id: uuid("s", this.states.length + 1), teamId: team.id, name: s.name, type: s.type, position: i, color: "#bec2c8" })
     })
+  }
+
+  /** Relations made through `issueRelationCreate`, as identifiers: `{ issue: "SON-2", type: "blocks", related: "SON-3" }`. */
+  relations(): ReadonlyArray<{ readonly issue: string; readonly type: string; readonly related: string }> {
+    const ident = (id: string) => {
+      const row = this.issues.find((i) => i.id === id)!
+      return `${this.teams.find((t) => t.id === row.teamId)!.key}-${row.number}`
+    }
+    return this.relationRows.map((r) => ({ issue: ident(r.issueId), type: r.type, related: ident(r.relatedIssueId) }))
   }
 
   /** Adds an issue and returns its snapshot (identifiers count up per team: `SON-1`, `SON-2`, …). */
@@ -944,6 +964,32 @@ export class FakeLinear {
         c.updatedAt = this.tick()
         if (skipEditedAt !== true) c.editedAt = c.updatedAt
         return { lastSyncId: ++this.lastSyncId, success: true, comment: this.commentNode(c, viewer) }
+      },
+      issueCreate: ({ input }: { input: Record<string, any> }) => {
+        const team = mustTeam(input.teamId)
+        if (typeof input.title !== "string" || input.title.trim() === "") throw invalidInput("title must not be empty")
+        const state = input.stateId ? this.states.find((x) => x.id === input.stateId) : this.states.find((x) => x.teamId === team.id && x.name === "Todo") ?? this.states.find((x) => x.teamId === team.id)
+        if (state === undefined) throw notFound("WorkflowState")
+        const parent = input.parentId ? mustIssue(input.parentId) : undefined
+        const now = this.tick()
+        const row: IssueRow = {
+          id: uuid("i", this.issues.length + 1), teamId: team.id, number: team.nextNumber++, title: input.title, description: input.description ?? undefined,
+          priority: input.priority ?? 0, stateId: state.id, labelIds: (input.labelIds ?? []) as Array<string>, assigneeId: input.assigneeId ?? undefined,
+          creatorId: viewer.id, parentId: parent?.id, createdAt: now, updatedAt: now, seq: ++this.seq
+        }
+        this.issues.push(row)
+        return issuePayload(row)
+      },
+      issueRelationCreate: ({ input }: { input: { issueId: string; relatedIssueId: string; type: string } }) => {
+        const a = mustIssue(input.issueId)
+        const b = mustIssue(input.relatedIssueId)
+        if (a.id === b.id) throw invalidInput("An issue cannot be related to itself")
+        const rel = { id: uuid("r", this.relationRows.length + 1), issueId: a.id, relatedIssueId: b.id, type: input.type, createdAt: this.tick() }
+        this.relationRows.push(rel)
+        return {
+          lastSyncId: ++this.lastSyncId, success: true,
+          issueRelation: { id: rel.id, type: rel.type, createdAt: rel.createdAt, issue: this.issueNode(a, viewer), relatedIssue: this.issueNode(b, viewer) }
+        }
       },
       issueUpdate: ({ id, input }: { id: string; input: Record<string, any> }) => {
         const row = mustIssue(id)

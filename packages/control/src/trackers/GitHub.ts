@@ -124,6 +124,10 @@ export class GitHub extends Context.Service<GitHub, {
   readonly listIssues: (options: { readonly state: "open" | "closed" | "all"; readonly labels?: ReadonlyArray<string>; readonly limit?: number }) => Effect.Effect<ReadonlyArray<GitHubIssue>, TrackerError>
   /** One issue; `None` when the repository has no such issue. */
   readonly getIssue: (number: number) => Effect.Effect<Option.Option<GitHubIssue>, TrackerError>
+  /** Opens an issue (not retried after a network failure or 5xx: the caller finds what it made before trying again). */
+  readonly createIssue: (input: { readonly title: string; readonly body: string; readonly labels?: ReadonlyArray<string> }) => Effect.Effect<GitHubIssue, TrackerError>
+  /** Changes an issue's title or body. */
+  readonly updateIssue: (number: number, input: { readonly title?: string; readonly body?: string }) => Effect.Effect<GitHubIssue, TrackerError>
   /** Every comment of an issue or pull request, oldest first. */
   readonly listComments: (number: number) => Effect.Effect<ReadonlyArray<GitHubComment>, TrackerError>
   /** Adds a comment as the token's user. */
@@ -406,6 +410,18 @@ const makeGitHub = (options: {
       ))
   })
 
+  const createIssue = Effect.fn("GitHub.createIssue")(function*(input: { readonly title: string; readonly body: string; readonly labels?: ReadonlyArray<string> }) {
+    const res = yield* run("open a GitHub issue", "repository", false, (octokit, r, signal) =>
+      octokit.rest.issues.create({ owner: r.owner, repo: r.name, title: input.title, body: input.body, ...(input.labels !== undefined && input.labels.length > 0 ? { labels: [...input.labels] } : {}), request: { signal } }) as unknown as Promise<Response<RawIssue>>)
+    return toIssue(res.data)
+  })
+
+  const updateIssue = Effect.fn("GitHub.updateIssue")(function*(number: number, input: { readonly title?: string; readonly body?: string }) {
+    const res = yield* run(`update GitHub issue #${number}`, `issue #${number}`, true, (octokit, r, signal) =>
+      octokit.rest.issues.update({ owner: r.owner, repo: r.name, issue_number: number, ...input, request: { signal } }) as unknown as Promise<Response<RawIssue>>)
+    return toIssue(res.data)
+  })
+
   const listComments = Effect.fn("GitHub.listComments")(function*(number: number) {
     const raw = yield* paged<RawComment>(`read comments of GitHub #${number}`, `issue #${number}`, Number.POSITIVE_INFINITY, (octokit, r, page, signal) =>
       octokit.rest.issues.listComments({ owner: r.owner, repo: r.name, issue_number: number, per_page: 100, page, request: { signal } }) as unknown as Promise<Response<ReadonlyArray<RawComment>>>)
@@ -527,6 +543,8 @@ const makeGitHub = (options: {
     availability,
     listIssues,
     getIssue,
+    createIssue,
+    updateIssue,
     listComments,
     createComment,
     updateComment,

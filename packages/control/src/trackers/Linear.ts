@@ -175,6 +175,12 @@ export class Linear extends Context.Service<Linear, {
   /** Replaces a comment's body. */
   readonly updateComment: (commentId: string, body: string) => Effect.Effect<void, TrackerError>
   /** Moves an issue to a workflow state (by state id). */
+  /** Creates an issue in a team (not retried after a network failure or 5xx: the caller finds what it made first). */
+  readonly createIssue: (input: { readonly teamId: string; readonly title: string; readonly description: string; readonly parentId?: string | undefined }) => Effect.Effect<LinearIssue, TrackerError>
+  /** Replaces an issue's description. */
+  readonly updateDescription: (issueId: string, description: string) => Effect.Effect<void, TrackerError>
+  /** Relates two issues: `issueId` blocks `relatedIssueId` (Linear's `blocks` relation). */
+  readonly createRelation: (issueId: string, relatedIssueId: string, type: "blocks" | "related") => Effect.Effect<void, TrackerError>
   readonly setState: (issueId: string, stateId: string) => Effect.Effect<void, TrackerError>
   /** Labels named `name` (case-insensitive) visible to the token. */
   readonly findLabels: (name: string) => Effect.Effect<ReadonlyArray<LinearLabel>, TrackerError>
@@ -358,6 +364,29 @@ const makeLinear = (options: { readonly apiUrl: string; readonly envNames: Reado
     yield* run(`update Linear comment ${commentId}`, true, (sdk) => sdk.updateComment(commentId, { body }))
   })
 
+  const createIssue = Effect.fn("Linear.createIssue")(function*(input: { readonly teamId: string; readonly title: string; readonly description: string; readonly parentId?: string | undefined }) {
+    const r = yield* run("create a Linear issue", false, (sdk) =>
+      sdk.client.rawRequest<{ issueCreate: { issue: RawIssue | null } }, Record<string, unknown>>(
+        `mutation SpecOrchIssueCreate($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { ${ISSUE_FIELDS} } } }`,
+        { input: { teamId: input.teamId, title: input.title, description: input.description, ...(input.parentId !== undefined ? { parentId: input.parentId } : {}) } }
+      ), (x) => x.headers)
+    const issue = r.data?.issueCreate.issue
+    if (issue === undefined || issue === null) return yield* new TrackerError({ operation: "create a Linear issue", reason: new TrackerRejected({ tracker: "linear", status: 200, detail: "Linear answered without the issue" }) })
+    return toIssue(issue)
+  })
+
+  const updateDescription = Effect.fn("Linear.updateDescription")(function*(issueId: string, description: string) {
+    yield* query(`update Linear issue ${issueId}`, `mutation SpecOrchIssueDescription($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) { success } }`, { id: issueId, input: { description } })
+  })
+
+  const createRelation = Effect.fn("Linear.createRelation")(function*(issueId: string, relatedIssueId: string, type: "blocks" | "related") {
+    yield* run(`relate Linear issues ${issueId} and ${relatedIssueId}`, false, (sdk) =>
+      sdk.client.rawRequest<unknown, Record<string, unknown>>(
+        `mutation SpecOrchRelation($input: IssueRelationCreateInput!) { issueRelationCreate(input: $input) { success issueRelation { id } } }`,
+        { input: { issueId, relatedIssueId, type } }
+      ), (x) => x.headers)
+  })
+
   const setState = Effect.fn("Linear.setState")(function*(issueId: string, stateId: string) {
     yield* run(`move Linear issue ${issueId}`, true, (sdk) => sdk.updateIssue(issueId, { stateId }))
   })
@@ -385,5 +414,5 @@ const makeLinear = (options: { readonly apiUrl: string; readonly envNames: Reado
     Effect.catch((e) => Effect.succeed<TrackerAvailability>({ available: false, reason: e.message }))
   )
 
-  return Linear.of({ tokenEnvNames: envNames, availability, listIssues, getIssue, team, issueTeam, listComments, createComment, updateComment, setState, findLabels, createLabel, addLabel, removeLabel })
+  return Linear.of({ tokenEnvNames: envNames, availability, listIssues, getIssue, team, issueTeam, listComments, createComment, updateComment, createIssue, updateDescription, createRelation, setState, findLabels, createLabel, addLabel, removeLabel })
 }
