@@ -70,8 +70,8 @@ export const promoteMarker = (mission: string, packet: string | null): string =>
   `<!-- spec-orch:promote mission=${mission} ${packet === null ? "mission-issue" : `packet=${packet}`} -->`
 
 const MARKER = /<!-- spec-orch:promote mission=(\S+) (?:packet=(\S+)|mission-issue) -->/
-const PACKET_FOOTER = /^spec-orch mission (\S+) packet (\S+) · wave \d+/
-const MISSION_FOOTER = /^spec-orch mission (\S+) · promoted by /
+const PACKET_FOOTER = /^spec-orch mission (\S+) packet (\S+) \u00b7 wave \d+/
+const MISSION_FOOTER = /^spec-orch mission (\S+) \u00b7 promoted by /
 
 /**
  * Which mission and packet (`null`: the mission issue) an issue was made for: the hidden marker, or
