@@ -41,7 +41,33 @@ describe("spec-orch watch", () => {
       await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.on("exit", resolve)))
     }
     assert.notMatch(err, /spec-orch:/, err)
-  })
+  }, 150_000)
+
+  it("started while a run is already in its agent stage, shows that stage at once and follows the run to its verdict", async () => {
+    const p = makeProject({ verification: { check: "test -f src/c.txt" } })
+    const gate = p.signal("go-late")
+    p.issue("WATCH-4", { builder_prompt: `AWAIT ${gate}\nWRITE src/c.txt c`, target_files: ["src/"] })
+    const run = p.cliAsync("run", "WATCH-4", "--auto-approve")
+    const stage = () => {
+      const r = p.cli("watch", "--once", "--json")
+      return r.status === 0 ? (JSON.parse(r.stdout).running as Array<{ run: { run_id: string; stage: string } }>).find((v) => v.run.run_id === "WATCH-4-r1")?.run.stage : undefined
+    }
+    await waitFor(() => stage() === "agent", 60_000)
+    const child = p.spawn("watch")
+    let out = ""
+    child.stdout!.on("data", (d) => (out += d))
+    try {
+      await waitFor(() => /WATCH-4-r1 ▸ agent/.test(out), 30_000)
+      writeFileSync(gate, "")
+      assert.strictEqual((await run).status, 0)
+      await waitFor(() => /WATCH-4 WATCH-4-r1 succeeded · verdict mergeable/.test(out), 30_000)
+      const started = out.split("\n").flatMap((l) => /WATCH-4-r1 ▸ (\S+)/.exec(l)?.[1] ?? [])
+      assert.deepStrictEqual(started.filter((s) => ["agent", "verify", "gate"].includes(s)), ["agent", "verify", "gate"], out)
+    } finally {
+      child.kill("SIGTERM")
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.on("exit", resolve)))
+    }
+  }, 150_000)
 
   it("--once shows a blocked run first, with the exact command that unblocks it, then the recent verdict", () => {
     const p = makeProject({ profile: "reviewed" })

@@ -640,12 +640,23 @@ export class Dashboard extends Context.Service<Dashboard, {
                 if (!first || i < 50 || UNFINISHED.has(v.state)) out.push({ event: "run", data: v })
               }
             }
-            // The logs of runs that are moving: new events since the last poll. Runs already moving when
-            // the stream starts stream from their end; a run seen later streams from its first event.
+            // The logs of runs that are moving: new events since the last poll. A run already moving when
+            // the stream starts shows where it is (the start of its current stage and at most its 50
+            // latest events since), then streams on; a run seen later streams from its first event.
             for (const v of vs) {
               if (!UNFINISHED.has(v.state) && !cursors.has(v.run_id)) continue
               if (first && !cursors.has(v.run_id)) {
-                cursors.set(v.run_id, (yield* store.events(v.run_id)).at(-1)?.seq ?? 0)
+                const all = yield* store.events(v.run_id)
+                let stageStart = all.length
+                for (let i = all.length - 1; i >= 0; i--) {
+                  if (all[i]!.kind === "stage" && (all[i]!.data as { state?: string }).state === "started") {
+                    stageStart = i
+                    break
+                  }
+                }
+                const current = all.slice(stageStart)
+                for (const e of current.length > 51 ? [current[0]!, ...current.slice(-50)] : current) out.push({ event: "log", data: e })
+                cursors.set(v.run_id, all.at(-1)?.seq ?? 0)
                 continue
               }
               const after = cursors.get(v.run_id) ?? 0
