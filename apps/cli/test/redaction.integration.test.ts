@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { makeProject } from "./utils/project.js"
@@ -80,7 +80,24 @@ describe("redaction and the secret scan", () => {
     assert.match(published.reason ?? "", /not pushed and no pull request: the change adds a secret/)
     assert.strictEqual(spawnSync("git", ["--git-dir", bare, "for-each-ref", "refs/heads"], { encoding: "utf8" }).stdout, "", "nothing was pushed")
 
-    const shown = [r.stdout, r.stderr, p.cli("logs", "LEAK-1").stdout, p.cli("explain", "LEAK-1").stdout, p.cli("status", "LEAK-1", "--json").stdout]
+    // The read commands that show a run's text (and retro, which writes a file the sweep below reads).
+    const reads = [
+      ["logs", "LEAK-1"],
+      ["explain", "LEAK-1"],
+      ["status", "LEAK-1", "--json"],
+      ["watch", "LEAK-1", "--once", "--json"],
+      ["trace", "show", "LEAK-1-r1"],
+      ["memory", "recall", "key", "--json"],
+      ["memory", "list", "--all", "--json"],
+      ["evidence", "summary", "--json"],
+      ["retro", "LEAK-1"]
+    ].map((args) => {
+      const c = p.cli(...args)
+      assert.strictEqual(c.status, 0, `${args.join(" ")}: ${c.stderr}`)
+      return c.stdout + c.stderr
+    })
+    assert.isTrue(existsSync(join(stateDir, "runs/LEAK-1-r1/retrospective.md")))
+    const shown = [r.stdout, r.stderr, ...reads]
     for (const text of shown) {
       assert.notInclude(text, MODEL_KEY)
       assert.notInclude(text, GITHUB_TOKEN)
