@@ -14,6 +14,7 @@ import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
 import { randomBytes } from "node:crypto"
+import type { MemoryRow } from "./internal/memoryRow.js"
 import { entryBody, queryTerms } from "./internal/terms.js"
 
 export const MemoryLayers = ["working", "episodic", "semantic", "procedural"] as const
@@ -192,26 +193,9 @@ const migrations = Migrator.fromRecord({
 /** Runs the memory tables' migrations (idempotent; their own migrations table). */
 export const migrateMemory = Migrator.make({})({ loader: migrations, table: "so_evolution_migrations" })
 
-interface Row {
-  readonly id: string
-  readonly key: string
-  readonly layer: string
-  readonly kind: string
-  readonly scopes: string
-  readonly tags: string
-  readonly provenance: string
-  readonly content: string
-  readonly valid_from: string
-  readonly valid_to: string | null
-  readonly recorded_at: string
-  readonly superseded_by: string | null
-  readonly closed_reason: string | null
-  readonly score?: number | string | null
-}
-
 const COLUMNS = "m.id, m.key, m.layer, m.kind, m.scopes, m.tags, m.provenance, m.content, m.valid_from, m.valid_to, m.recorded_at, m.superseded_by, m.closed_reason"
 
-const toEntry = (r: Row): MemoryEntry => ({
+const toEntry = (r: MemoryRow): MemoryEntry => ({
   id: r.id,
   key: r.key,
   layer: r.layer as MemoryLayer,
@@ -273,7 +257,7 @@ export class Memory extends Context.Service<Memory, {
         new MemoryError({ operation, reason: cause instanceof Error ? cause.message : String(cause) })
 
       const get = (id: string) =>
-        sql<Row>`SELECT ${sql.literal(COLUMNS)} FROM so_memory m WHERE m.id = ${id}`.pipe(
+        sql<MemoryRow>`SELECT ${sql.literal(COLUMNS)} FROM so_memory m WHERE m.id = ${id}`.pipe(
           Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toEntry)),
           Effect.mapError(fail("get"))
         )
@@ -299,7 +283,7 @@ export class Memory extends Context.Service<Memory, {
             },
             content: redactor.redact(input.content)
           }
-          const current = (yield* sql<Row>`SELECT ${sql.literal(COLUMNS)} FROM so_memory m WHERE m.key = ${input.key} AND m.valid_to IS NULL`).map(toEntry)
+          const current = (yield* sql<MemoryRow>`SELECT ${sql.literal(COLUMNS)} FROM so_memory m WHERE m.key = ${input.key} AND m.valid_to IS NULL`).map(toEntry)
           const same = current.find((c) => sameFact(c, fact))
           if (same !== undefined && current.length === 1) return same
           const entry: MemoryEntry = {
@@ -381,7 +365,7 @@ export class Memory extends Context.Service<Memory, {
           const where = filters.length > 0 ? sql.and(filters) : sql`1 = 1`
           const terms = queryTerms(query.text ?? "")
           if (terms.length === 0) {
-            const rows = yield* sql<Row>`SELECT ${sql.literal(COLUMNS)} FROM so_memory m WHERE ${where} ORDER BY m.recorded_at DESC, m.id DESC LIMIT ${limit}`
+            const rows = yield* sql<MemoryRow>`SELECT ${sql.literal(COLUMNS)} FROM so_memory m WHERE ${where} ORDER BY m.recorded_at DESC, m.id DESC LIMIT ${limit}`
             return rows.map((r): Recalled => ({ entry: toEntry(r), score: 0 }))
           }
           // Entries with every term rank first; when they are fewer than asked, entries with any term follow.
@@ -398,7 +382,7 @@ export class Memory extends Context.Service<Memory, {
           if (rare.length === 0) {
             const match = terms.map((t) => `"${t}"`).join(" AND ")
             const newest = (n: number) =>
-              sql<Row>`SELECT ${sql.literal(COLUMNS)}, 0 AS score
+              sql<MemoryRow>`SELECT ${sql.literal(COLUMNS)}, 0 AS score
                 FROM (SELECT rowid AS seq FROM so_memory_fts WHERE so_memory_fts MATCH ${match} ORDER BY rowid DESC LIMIT ${n}) t JOIN so_memory m ON m.seq = t.seq
                 WHERE ${where} ORDER BY t.seq DESC LIMIT ${limit}`
             const first = yield* newest(top)
@@ -408,16 +392,16 @@ export class Memory extends Context.Service<Memory, {
           const search = (all: boolean) => {
             const match = rare.map((t) => `"${t}"`).join(all ? " AND " : " OR ")
             if (!sqlite) {
-              return sql<Row>`SELECT ${sql.literal(COLUMNS)}, ts_rank(m.search, q.query) AS score FROM so_memory m, (SELECT CAST(${terms.map((t) => `'${t}'`).join(all ? " & " : " | ")} AS tsquery) AS query) q
+              return sql<MemoryRow>`SELECT ${sql.literal(COLUMNS)}, ts_rank(m.search, q.query) AS score FROM so_memory m, (SELECT CAST(${terms.map((t) => `'${t}'`).join(all ? " & " : " | ")} AS tsquery) AS query) q
                 WHERE m.search @@ q.query AND ${where}
                 ORDER BY score DESC, m.recorded_at DESC LIMIT ${limit}`
             }
-            const full = sql<Row>`SELECT ${sql.literal(COLUMNS)}, -f.rank AS score FROM so_memory_fts f JOIN so_memory m ON m.seq = f.rowid
+            const full = sql<MemoryRow>`SELECT ${sql.literal(COLUMNS)}, -f.rank AS score FROM so_memory_fts f JOIN so_memory m ON m.seq = f.rowid
                 WHERE so_memory_fts MATCH ${match} AND ${where}
                 ORDER BY f.rank, m.seq DESC LIMIT ${limit}`
             if (!narrow) return full
             return Effect.flatMap(
-              sql<Row>`SELECT ${sql.literal(COLUMNS)}, -t.rank AS score
+              sql<MemoryRow>`SELECT ${sql.literal(COLUMNS)}, -t.rank AS score
                 FROM (SELECT rowid AS seq, rank FROM so_memory_fts WHERE so_memory_fts MATCH ${match} ORDER BY rank LIMIT ${top}) t JOIN so_memory m ON m.seq = t.seq
                 WHERE ${where} ORDER BY t.rank, m.seq DESC LIMIT ${limit}`,
               (rows) =>
@@ -437,7 +421,7 @@ export class Memory extends Context.Service<Memory, {
         }).pipe(Effect.mapError(fail("recall")), Effect.withSpan("Memory.recall"))
 
       const history = (key: string) =>
-        sql<Row>`SELECT ${sql.literal(COLUMNS)} FROM so_memory m WHERE m.key = ${key} ORDER BY m.recorded_at, m.valid_from`.pipe(
+        sql<MemoryRow>`SELECT ${sql.literal(COLUMNS)} FROM so_memory m WHERE m.key = ${key} ORDER BY m.recorded_at, m.valid_from`.pipe(
           Effect.map((rows) => rows.map(toEntry)),
           Effect.mapError(fail("history"))
         )

@@ -15,6 +15,7 @@
 import { Clock, Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { type EntityRef, Memory, MemoryError, type MemoryInput } from "./Memory.js"
+import type { MemoryRow } from "./internal/memoryRow.js"
 
 /** Kinds that, while open, are failures that still hold: never folded, so the builder keeps them. */
 const LIVE = new Set(["failed-condition", "verification-failed", "finding"])
@@ -36,17 +37,7 @@ export interface CompactionResult {
   readonly folded: number
 }
 
-interface Row {
-  readonly id: string
-  readonly key: string
-  readonly kind: string
-  readonly scopes: string
-  readonly tags: string
-  readonly provenance: string
-  readonly content: string
-  readonly valid_from: string
-  readonly valid_to: string | null
-}
+type Row = Pick<MemoryRow, "id" | "key" | "kind" | "scopes" | "tags" | "provenance" | "content" | "valid_from" | "valid_to">
 
 interface Old {
   readonly id: string
