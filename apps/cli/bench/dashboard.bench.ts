@@ -3,11 +3,10 @@
  * (p50/p95 of 200 requests), how long a run's events take from being recorded by another process's
  * `spec-orch run` to arriving on the live feed, and the page's weight.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
 import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { benchProject } from "./benchProject.js"
 
 const root = new URL("../../..", import.meta.url).pathname
 const bin = join(root, "apps/cli/dist/spec-orch.cjs")
@@ -15,23 +14,7 @@ const report = (metric: string, value: number, unit = "ms", target?: string, not
   console.log(JSON.stringify({ bench: "dashboard", metric, value: Math.round(value * 10) / 10, unit, ...(target ? { target } : {}), ...(note ? { note } : {}) }))
 const pct = (xs: Array<number>, p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!
 
-const repo = mkdtempSync(join(tmpdir(), "bench-dash-"))
-const worktrees = mkdtempSync(join(tmpdir(), "bench-dash-wt-"))
-const env = { ...process.env, SPEC_ORCH_COMPILE_CACHE: mkdtempSync(join(tmpdir(), "bench-v8-")) }
-const git = (...args: Array<string>) => execFileSync("git", args, { cwd: repo, stdio: "ignore", env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } })
-mkdirSync(join(repo, "fixtures/issues"), { recursive: true })
-writeFileSync(join(repo, "agent.sh"), "#!/bin/sh\ncat > /dev/null\nsleep 0.5\necho done > out.txt\n")
-writeFileSync(join(repo, ".gitignore"), ".spec-orch/\n")
-writeFileSync(join(repo, "spec-orch.toml"), [
-  "[builder]", "adapter = \"command\"", `command = ["sh", ${JSON.stringify(join(repo, "agent.sh"))}]`,
-  "[verification]", "check = [\"true\"]",
-  "[spec]", "require_approval = false",
-  "[workspace]", `root = ${JSON.stringify(worktrees)}`, ""
-].join("\n"))
-for (const id of ["D-1", "D-2"]) writeFileSync(join(repo, `fixtures/issues/${id}.json`), JSON.stringify({ issue_id: id, title: "bench", summary: "s", builder_prompt: "write out.txt" }))
-git("init", "-q")
-git("add", "-A")
-git("commit", "-qm", "init")
+const { repo, env } = benchProject({ prefix: "bench-dash", issues: ["D-1", "D-2"], agentSleep: 0.5 })
 const cli = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { cwd: repo, env, encoding: "utf8" })
 const seeded = cli("run", "D-1", "--json")
 if (!seeded.stdout.includes("\"runId\"")) throw new Error(`the first run did not run: ${seeded.stderr}`)

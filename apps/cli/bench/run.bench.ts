@@ -5,9 +5,9 @@
  * a first run that starts with an empty compile cache (reported on its own), through the installed bin.
  */
 import { execFileSync, spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { rmSync } from "node:fs"
 import { join } from "node:path"
+import { benchProject } from "./benchProject.js"
 
 const root = new URL("../../..", import.meta.url).pathname
 const bin = join(root, "apps/cli/dist/spec-orch.cjs")
@@ -16,23 +16,7 @@ const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(x
 const report = (metric: string, value: number, unit = "ms", target?: string, note?: string) =>
   console.log(JSON.stringify({ bench: "run-overhead", metric, value: Math.round(value * 10) / 10, unit, ...(target ? { target } : {}), ...(note ? { note } : {}) }))
 
-const repo = mkdtempSync(join(tmpdir(), "bench-run-"))
-const env = { ...process.env, SPEC_ORCH_COMPILE_CACHE: mkdtempSync(join(tmpdir(), "bench-v8-")) }
-const worktrees = mkdtempSync(join(tmpdir(), "bench-run-wt-"))
-const git = (...args: Array<string>) => execFileSync("git", args, { cwd: repo, stdio: "ignore", env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } })
-mkdirSync(join(repo, "fixtures/issues"), { recursive: true })
-writeFileSync(join(repo, "agent.sh"), "#!/bin/sh\ncat > /dev/null\necho done > out.txt\n")
-writeFileSync(join(repo, ".gitignore"), ".spec-orch/\n")
-writeFileSync(join(repo, "spec-orch.toml"), [
-  "[builder]", "adapter = \"command\"", `command = ["sh", ${JSON.stringify(join(repo, "agent.sh"))}]`,
-  "[verification]", "check = [\"true\"]",
-  "[spec]", "require_approval = false",
-  "[workspace]", `root = ${JSON.stringify(worktrees)}`, ""
-].join("\n"))
-for (let i = 0; i <= RUNS; i++) writeFileSync(join(repo, `fixtures/issues/B-${i}.json`), JSON.stringify({ issue_id: `B-${i}`, title: "bench", summary: "s", builder_prompt: "write out.txt" }))
-git("init", "-q")
-git("add", "-A")
-git("commit", "-qm", "init")
+const { repo, worktrees, env } = benchProject({ prefix: "bench-run", issues: Array.from({ length: RUNS + 1 }, (_, i) => `B-${i}`) })
 
 const wall: Array<number> = []
 const inRun: Array<number> = []
