@@ -206,6 +206,21 @@ describe("spec-orch rerun", () => {
     const log = p.cli("logs", "RE-1", "--json").stdout.trim().split("\n").map(json)
     assert.isTrue(log.some((e) => e.kind === "note" && /reusing the outcome of RE-1-r1 \(completed\)/.test(e.data.text)))
   })
+
+  it("re-gates under the profile the run was judged with, not the project's default, unless --profile says otherwise", () => {
+    const p = makeProject()
+    p.issue("RE-2", { builder_prompt: "WRITE out.txt 2" })
+    const first = p.cli("run", "RE-2", "--auto-approve", "--profile", "reviewed", "--json")
+    assert.strictEqual(first.status, 1, "blocked: nobody reviewed it")
+    const again = p.cli("rerun", "RE-2", "--json")
+    assert.strictEqual(again.status, 1, again.stdout)
+    const verdictOf = (run: string) => json(readFileSync(join(p.root, `.spec-orch/runs/${run}/report.json`), "utf8")).verdict
+    assert.strictEqual(verdictOf("RE-2-r2").profile, "reviewed")
+    assert.isFalse(verdictOf("RE-2-r2").mergeable)
+    const chosen = p.cli("rerun", "RE-2", "--profile", "e2e", "--json")
+    assert.strictEqual(chosen.status, 0, chosen.stderr)
+    assert.strictEqual(verdictOf("RE-2-r3").profile, "e2e")
+  })
 })
 
 describe("[preview]", () => {

@@ -150,7 +150,8 @@ export const rerun = (input: { issue: string; profile: Option.Option<string>; pu
     const result = yield* (yield* Runs).start({
       issueId: input.issue,
       autoApprovedBy: undefined,
-      profile: opt(input.profile),
+      // Judged under the profile the last run was judged with unless --profile says otherwise.
+      profile: Option.getOrUndefined(Option.orElse(input.profile, () => Option.fromNullishOr(latest.verdict?.profile))),
       publish: opt(input.publish),
       newAttempt: true,
       runKey: latest.runKey,
