@@ -9,7 +9,13 @@ import { type RunnerTestCase, TestRunner } from "vitest"
 
 /** What a returned value is when it is an Effect data type vitest would silently drop; else undefined. */
 const unrunKind = (value: unknown): string | undefined =>
-  Effect.isEffect(value) ? "an Effect" : Layer.isLayer(value) ? "a Layer" : Stream.isStream(value) ? "a Stream" : undefined
+  Effect.isEffect(value)
+    ? "an Effect"
+    : Layer.isLayer(value)
+      ? "a Layer"
+      : Stream.isStream(value)
+        ? "a Stream"
+        : undefined
 
 export default class EffectAwareRunner extends TestRunner {
   async runTask(test: RunnerTestCase): Promise<void> {

@@ -10,24 +10,49 @@ import { join } from "node:path"
 
 const root = new URL("..", import.meta.url).pathname
 const only = process.argv[2]
-const files = ["packages", "apps"].flatMap((d) => readdirSync(join(root, d)).flatMap((n) => {
-  const dir = join(root, d, n, "bench")
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".bench.ts")).map((f) => join(dir, f)) : []
-})).filter((f) => only === undefined || f.includes(only))
+const files = ["packages", "apps"]
+  .flatMap((d) =>
+    readdirSync(join(root, d)).flatMap((n) => {
+      const dir = join(root, d, n, "bench")
+      return existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith(".bench.ts"))
+            .map((f) => join(dir, f))
+        : []
+    })
+  )
+  .filter((f) => only === undefined || f.includes(only))
 const results = []
 for (const file of files) {
   console.log(`\n# ${file.slice(root.length)}`)
-  const r = spawnSync(join(root, "node_modules/.bin/tsx"), [file], { cwd: root, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" }, maxBuffer: 64 * 1024 * 1024 })
+  const r = spawnSync(join(root, "node_modules/.bin/tsx"), [file], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, FORCE_COLOR: "0" },
+    maxBuffer: 64 * 1024 * 1024
+  })
   for (const line of (r.stdout ?? "").split("\n")) {
     if (line.trim() === "") continue
     try {
       const j = JSON.parse(line)
-      if (j.bench) { results.push(j); console.log(`  ${j.bench}: ${j.metric} = ${j.value} ${j.unit}${j.target ? `   (target ${j.target})` : ""}${j.note ? `   ${j.note}` : ""}`); continue }
+      if (j.bench) {
+        results.push(j)
+        console.log(
+          `  ${j.bench}: ${j.metric} = ${j.value} ${j.unit}${j.target ? `   (target ${j.target})` : ""}${j.note ? `   ${j.note}` : ""}`
+        )
+        continue
+      }
     } catch {}
     console.log(`  ${line}`)
   }
-  if (r.status !== 0) { console.log(`  FAILED (exit ${r.status})\n${r.stderr}`); results.push({ bench: file, metric: "failed", value: r.status, unit: "exit" }) }
+  if (r.status !== 0) {
+    console.log(`  FAILED (exit ${r.status})\n${r.stderr}`)
+    results.push({ bench: file, metric: "failed", value: r.status, unit: "exit" })
+  }
 }
 mkdirSync(join(root, "bench-results"), { recursive: true })
-writeFileSync(join(root, "bench-results", "latest.json"), JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2))
+writeFileSync(
+  join(root, "bench-results", "latest.json"),
+  JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2)
+)
 process.exit(results.some((r) => r.metric === "failed") ? 1 : 0)

@@ -36,12 +36,19 @@ export const BUNDLED = ["cli"]
 /** Only the app may import the Node platform layer. */
 const APP_ONLY = ["@effect/platform-node", "@effect/platform-node-shared"]
 
-const walk = (dir) => readdirSync(dir).flatMap((n) => {
-  const p = join(dir, n)
-  return statSync(p).isDirectory() ? (n === "node_modules" || n === "dist" ? [] : walk(p)) : /\.(ts|mts|js|mjs)$/.test(n) ? [p] : []
-})
+const walk = (dir) =>
+  readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n)
+    return statSync(p).isDirectory()
+      ? n === "node_modules" || n === "dist"
+        ? []
+        : walk(p)
+      : /\.(ts|mts|js|mjs)$/.test(n)
+        ? [p]
+        : []
+  })
 
-const packageOf = (spec) => spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]
+const packageOf = (spec) => (spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0])
 
 /** Every package-name import of the files under dir/src: [{ name, file, index, text }]. */
 const importsOf = (dir) => {
@@ -49,7 +56,8 @@ const importsOf = (dir) => {
   const found = []
   for (const file of existsSync(srcDir) ? walk(srcDir) : []) {
     const text = readFileSync(file, "utf8")
-    const re = /(?:^|[^.\w])(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^\s*import\s*["']([^"']+)["']/gm
+    const re =
+      /(?:^|[^.\w])(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^\s*import\s*["']([^"']+)["']/gm
     for (const m of text.matchAll(re)) {
       const spec = m[1] ?? m[2] ?? m[3]
       if (spec.startsWith(".") || spec.startsWith("node:") || builtinModules.includes(spec)) continue
@@ -60,7 +68,8 @@ const importsOf = (dir) => {
   return found
 }
 
-const unitOf = (units, name) => units.find((u) => JSON.parse(readFileSync(join(u.dir, "package.json"), "utf8")).name === name)
+const unitOf = (units, name) =>
+  units.find((u) => JSON.parse(readFileSync(join(u.dir, "package.json"), "utf8")).name === name)
 
 /** The external imports of every workspace package reachable from `own` (what a bundle inlines). */
 const workspaceClosure = (units, own) => {
@@ -97,20 +106,54 @@ export const check = (root) => {
   const units = [
     ...readdirSync(join(root, "packages")).map((n) => ({ plane: n, dir: join(root, "packages", n) })),
     { plane: "cli", dir: join(root, "apps", "cli") },
-    ...(existsSync(join(root, "support")) ? readdirSync(join(root, "support")).map((n) => ({ plane: n, dir: join(root, "support", n) })) : [])
+    ...(existsSync(join(root, "support"))
+      ? readdirSync(join(root, "support")).map((n) => ({ plane: n, dir: join(root, "support", n) }))
+      : [])
   ].filter((u) => existsSync(join(u.dir, "package.json")))
   for (const { plane, dir } of units) {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))
     const allowed = ALLOWED[plane]
-    if (!allowed) { problems.push(`${relative(root, dir)}: unknown plane "${plane}" (add it to ALLOWED in scripts/check-boundaries.mjs)`); continue }
+    if (!allowed) {
+      problems.push(
+        `${relative(root, dir)}: unknown plane "${plane}" (add it to ALLOWED in scripts/check-boundaries.mjs)`
+      )
+      continue
+    }
     const runtime = { ...pkg.dependencies, ...pkg.peerDependencies }
     for (const dep of Object.keys(runtime)) {
-      if (dep.startsWith("@spec-orch/") && dep.slice(11) in SUPPORT) { if (!SUPPORT[dep.slice(11)].includes(plane)) problems.push(`${relative(root, dir)}/package.json: ${dep} is test support; declare it in devDependencies only`); continue }
-      if (dep.startsWith("@spec-orch/") && !allowed.includes(dep.slice(11))) problems.push(`${relative(root, dir)}/package.json: @spec-orch/${plane} may not depend on ${dep} (allowed: ${allowed.join(", ") || "no planes"})`)
-      if (plane !== "cli" && APP_ONLY.includes(dep)) problems.push(`${relative(root, dir)}/package.json: only apps/cli may depend on ${dep}`)
+      if (dep.startsWith("@spec-orch/") && dep.slice(11) in SUPPORT) {
+        if (!SUPPORT[dep.slice(11)].includes(plane))
+          problems.push(
+            `${relative(root, dir)}/package.json: ${dep} is test support; declare it in devDependencies only`
+          )
+        continue
+      }
+      if (dep.startsWith("@spec-orch/") && !allowed.includes(dep.slice(11)))
+        problems.push(
+          `${relative(root, dir)}/package.json: @spec-orch/${plane} may not depend on ${dep} (allowed: ${allowed.join(", ") || "no planes"})`
+        )
+      if (plane !== "cli" && APP_ONLY.includes(dep))
+        problems.push(`${relative(root, dir)}/package.json: only apps/cli may depend on ${dep}`)
     }
     if (plane === "evidence") {
-      for (const dep of Object.keys(pkg.dependencies ?? {})) if (!EVIDENCE_RUNTIME.includes(dep)) problems.push(`${relative(root, dir)}/package.json: the evidence plane must stay embeddable; runtime dependency ${dep} is not allowed (only ${EVIDENCE_RUNTIME.join(", ")})`)
+      for (const dep of Object.keys(pkg.dependencies ?? {}))
+        if (!EVIDENCE_RUNTIME.includes(dep))
+          problems.push(
+            `${relative(root, dir)}/package.json: the evidence plane must stay embeddable; runtime dependency ${dep} is not allowed (only ${EVIDENCE_RUNTIME.join(", ")})`
+          )
+    }
+    const index = join(dir, "src", "index.ts")
+    if (plane !== "cli" && existsSync(index)) {
+      // A public API is a named list: `export *` exports whatever a module grows, and internal/ is not API.
+      readFileSync(index, "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          const where = `${relative(root, index)}:${i + 1}`
+          if (/^\s*export\s+(type\s+)?\*\s*from/.test(line))
+            problems.push(`${where}: export * in a public index; list the names (export { a, type B } from "./M.js")`)
+          if (/^\s*export\b.*from\s*["']\.\/internal\//.test(line))
+            problems.push(`${where}: the public index exports internal/; move what others need to a public module`)
+        })
     }
     const declared = new Set(Object.keys(runtime))
     const devOnly = new Set(Object.keys(pkg.devDependencies ?? {}).filter((d) => !declared.has(d)))
@@ -122,7 +165,8 @@ export const check = (root) => {
       const where = `${relative(root, file)}:${text.slice(0, index).split("\n").length}`
       const manifest = `${relative(root, dir)}/package.json`
       if (name.startsWith("@spec-orch/") && name.slice(11) in SUPPORT) {
-        if (!SUPPORT[name.slice(11)].includes(plane)) problems.push(`${where}: ${name} is test support; src/ of ${plane} may not import it`)
+        if (!SUPPORT[name.slice(11)].includes(plane))
+          problems.push(`${where}: ${name} is test support; src/ of ${plane} may not import it`)
         continue
       }
       if (name.startsWith("@spec-orch/") && !allowed.includes(name.slice(11))) {
@@ -130,16 +174,25 @@ export const check = (root) => {
       } else if (plane !== "cli" && APP_ONLY.includes(name)) {
         problems.push(`${where}: only apps/cli may import ${name}; planes use effect's platform abstractions`)
       } else if (devOnly.has(name) && !bundled) {
-        problems.push(`${where}: imports ${name}, a devDependency of ${manifest} that users of the package do not get; move it to dependencies or peerDependencies`)
+        problems.push(
+          `${where}: imports ${name}, a devDependency of ${manifest} that users of the package do not get; move it to dependencies or peerDependencies`
+        )
       } else if (!declared.has(name) && !devOnly.has(name)) {
-        problems.push(`${where}: imports ${name}, which ${manifest} does not declare in dependencies or peerDependencies`)
+        problems.push(
+          `${where}: imports ${name}, which ${manifest} does not declare in dependencies or peerDependencies`
+        )
       } else if (plane === "evidence" && !EVIDENCE_RUNTIME.includes(name) && !(pkg.peerDependencies ?? {})[name]) {
-        problems.push(`${where}: the evidence plane must stay embeddable; ${name} is not one of ${EVIDENCE_RUNTIME.join(", ")}`)
+        problems.push(
+          `${where}: the evidence plane must stay embeddable; ${name} is not one of ${EVIDENCE_RUNTIME.join(", ")}`
+        )
       }
     }
     for (const dep of Object.keys(runtime)) {
       if (placeholder(units, own, dep)) continue
-      if (!imported.has(dep)) problems.push(`${relative(root, dir)}/package.json: ${dep} is listed in ${dep in (pkg.dependencies ?? {}) ? "dependencies" : "peerDependencies"} but nothing under src/ imports it; remove it (or move it to devDependencies if only tests use it)`)
+      if (!imported.has(dep))
+        problems.push(
+          `${relative(root, dir)}/package.json: ${dep} is listed in ${dep in (pkg.dependencies ?? {}) ? "dependencies" : "peerDependencies"} but nothing under src/ imports it; remove it (or move it to devDependencies if only tests use it)`
+        )
     }
   }
   return problems

@@ -20,7 +20,18 @@
 //               minute more) instead of reusing the build `pnpm install` made;
 //   --tarballs  checks these tarballs instead of packing the packages (last option; tests break copies).
 import { spawnSync } from "node:child_process"
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from "node:fs"
 import { builtinModules, createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join, relative } from "node:path"
@@ -30,24 +41,35 @@ export const MAX_MAP_BYTES = 1024 * 1024
 
 const run = (command, args, options = {}) => {
   const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...options })
-  return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: (result.stderr ?? "") + (result.error ? String(result.error) : "") }
+  return {
+    status: result.status ?? 1,
+    stdout: result.stdout ?? "",
+    stderr: (result.stderr ?? "") + (result.error ? String(result.error) : "")
+  }
 }
 
 const readJson = (file) => JSON.parse(readFileSync(file, "utf8"))
-const packageOf = (spec) => spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]
-const isBuiltin = (spec) => spec.startsWith("node:") || builtinModules.includes(spec) || builtinModules.includes(spec.split("/")[0])
+const packageOf = (spec) => (spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0])
+const isBuiltin = (spec) =>
+  spec.startsWith("node:") || builtinModules.includes(spec) || builtinModules.includes(spec.split("/")[0])
 const lastLines = (text, n = 6) => text.trim().split("\n").slice(-n).join("\n    ")
 
 /** The public packages of a repository: packages/*, support/* and apps/* whose package.json is not private. */
 export const publicPackages = (root) =>
-  ["support", "packages", "apps"].flatMap((part) => existsSync(join(root, part)) ? readdirSync(join(root, part)).map((n) => join(root, part, n)) : [])
+  ["support", "packages", "apps"]
+    .flatMap((part) =>
+      existsSync(join(root, part)) ? readdirSync(join(root, part)).map((n) => join(root, part, n)) : []
+    )
     .filter((dir) => existsSync(join(dir, "package.json")))
     .map((dir) => ({ dir, manifest: readJson(join(dir, "package.json")) }))
     .filter((p) => p.manifest.private !== true)
 
 /** Names of the workspace's private packages (support/*, and any other marked private). */
 const privateNames = (root) =>
-  ["packages", "apps", "support"].flatMap((part) => existsSync(join(root, part)) ? readdirSync(join(root, part)).map((n) => join(root, part, n, "package.json")) : [])
+  ["packages", "apps", "support"]
+    .flatMap((part) =>
+      existsSync(join(root, part)) ? readdirSync(join(root, part)).map((n) => join(root, part, n, "package.json")) : []
+    )
     .filter((file) => existsSync(file))
     .map(readJson)
     .filter((m) => m.private === true)
@@ -68,7 +90,10 @@ const namedFiles = (manifest) => {
 
 /** The conditions under which a package's "." export resolves: which of import and require it promises. */
 export const promisedLoaders = (manifest) => {
-  const root = typeof manifest.exports === "object" && manifest.exports !== null && "." in manifest.exports ? manifest.exports["."] : manifest.exports
+  const root =
+    typeof manifest.exports === "object" && manifest.exports !== null && "." in manifest.exports
+      ? manifest.exports["."]
+      : manifest.exports
   if (root === undefined) return manifest.main ? ["require"] : []
   if (typeof root === "string") return ["import", "require"]
   const keys = Object.keys(root)
@@ -84,7 +109,12 @@ export const promisedLoaders = (manifest) => {
 const importsOf = (text, commonjs) => {
   const names = new Set()
   const patterns = [/require\(\s*["']([^"'\s]+)["']\s*\)/g]
-  if (!commonjs) patterns.push(/^\s*(?:import|export)\b[^;"']*?\bfrom\s*["']([^"'\s]+)["']/gm, /^\s*import\s*["']([^"'\s]+)["']/gm, /\bimport\(\s*["']([^"'\s]+)["']\s*\)/g)
+  if (!commonjs)
+    patterns.push(
+      /^\s*(?:import|export)\b[^;"']*?\bfrom\s*["']([^"'\s]+)["']/gm,
+      /^\s*import\s*["']([^"'\s]+)["']/gm,
+      /\bimport\(\s*["']([^"'\s]+)["']\s*\)/g
+    )
   for (const re of patterns) {
     for (const m of text.matchAll(re)) {
       const spec = m[1]
@@ -99,7 +129,13 @@ const importsOf = (text, commonjs) => {
  * Packages bundled code requires inside a try and works without: ws's native speed-ups, debug's colours,
  * the Redis client's (@redis/client) tracing and digest.
  */
-export const OPTIONAL_REQUIRES = ["bufferutil", "utf-8-validate", "supports-color", "@opentelemetry/api", "@node-rs/xxhash"]
+export const OPTIONAL_REQUIRES = [
+  "bufferutil",
+  "utf-8-validate",
+  "supports-color",
+  "@opentelemetry/api",
+  "@node-rs/xxhash"
+]
 
 /**
  * Native addons the tarballs depend on. `pnpm install` already compiled each for this Node; when the
@@ -115,19 +151,37 @@ export const checkTarball = (dir, privates) => {
   const name = manifest.name
   const runtime = { ...manifest.dependencies, ...manifest.optionalDependencies, ...manifest.peerDependencies }
   for (const [dep, range] of Object.entries(runtime)) {
-    if (/^(workspace|link|file|portal|catalog):/.test(String(range))) problems.push(`${name}: dependency ${dep} has the range "${range}", which no registry resolves; pack with pnpm so workspace: becomes a version`)
-    if (privates.includes(dep)) problems.push(`${name}: depends on ${dep}, a private package that is never published; bundle it into the build or make it public`)
+    if (/^(workspace|link|file|portal|catalog):/.test(String(range)))
+      problems.push(
+        `${name}: dependency ${dep} has the range "${range}", which no registry resolves; pack with pnpm so workspace: becomes a version`
+      )
+    if (privates.includes(dep))
+      problems.push(
+        `${name}: depends on ${dep}, a private package that is never published; bundle it into the build or make it public`
+      )
   }
   if (!manifest.license) problems.push(`${name}: package.json has no "license"`)
   const files = []
-  const walk = (d) => { for (const n of readdirSync(d)) { const p = join(d, n); statSync(p).isDirectory() ? walk(p) : files.push(relative(dir, p)) } }
+  const walk = (d) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n)
+      statSync(p).isDirectory() ? walk(p) : files.push(relative(dir, p))
+    }
+  }
   walk(dir)
-  if (!files.some((f) => /^LICEN[CS]E(\.|$)/i.test(f))) problems.push(`${name}: the tarball has no LICENSE file; add one to the package folder and to "files"`)
-  if (!files.some((f) => /^README(\.|$)/i.test(f))) problems.push(`${name}: the tarball has no README; add README.md to the package folder and to "files"`)
-  for (const f of namedFiles(manifest)) if (!files.includes(f)) problems.push(`${name}: package.json names ${f}, which is not in the tarball (check "files" and the build)`)
+  if (!files.some((f) => /^LICEN[CS]E(\.|$)/i.test(f)))
+    problems.push(`${name}: the tarball has no LICENSE file; add one to the package folder and to "files"`)
+  if (!files.some((f) => /^README(\.|$)/i.test(f)))
+    problems.push(`${name}: the tarball has no README; add README.md to the package folder and to "files"`)
+  for (const f of namedFiles(manifest))
+    if (!files.includes(f))
+      problems.push(`${name}: package.json names ${f}, which is not in the tarball (check "files" and the build)`)
   for (const f of files.filter((f) => f.endsWith(".map"))) {
     const size = statSync(join(dir, f)).size
-    if (size > MAX_MAP_BYTES) problems.push(`${name}: ${f} is a ${(size / 1048576).toFixed(1)} MB source map (limit ${MAX_MAP_BYTES / 1048576} MB); leave it out of "files"`)
+    if (size > MAX_MAP_BYTES)
+      problems.push(
+        `${name}: ${f} is a ${(size / 1048576).toFixed(1)} MB source map (limit ${MAX_MAP_BYTES / 1048576} MB); leave it out of "files"`
+      )
   }
   const imported = new Set()
   const commonjsPackage = manifest.type !== "module"
@@ -135,18 +189,27 @@ export const checkTarball = (dir, privates) => {
     const commonjs = f.endsWith(".cjs") || (commonjsPackage && f.endsWith(".js"))
     const text = readFileSync(join(dir, f), "utf8")
     for (const native of NATIVE) {
-      if (new RegExp(`node_modules/(\\.pnpm/[^/]+/node_modules/)?${native}/`).test(text)) problems.push(`${name}: ${f} has ${native}'s JavaScript bundled in, which cannot find its native addon from there; keep ${native} external (a dependency of the package or of one it depends on)`)
+      if (new RegExp(`node_modules/(\\.pnpm/[^/]+/node_modules/)?${native}/`).test(text))
+        problems.push(
+          `${name}: ${f} has ${native}'s JavaScript bundled in, which cannot find its native addon from there; keep ${native} external (a dependency of the package or of one it depends on)`
+        )
     }
     for (const dep of importsOf(text, commonjs)) {
       imported.add(dep)
-      if (!(dep in runtime) && dep !== name && !OPTIONAL_REQUIRES.includes(dep)) problems.push(`${name}: ${f} imports ${dep}, which is not among its dependencies or peerDependencies (users will not have it)`)
+      if (!(dep in runtime) && dep !== name && !OPTIONAL_REQUIRES.includes(dep))
+        problems.push(
+          `${name}: ${f} imports ${dep}, which is not among its dependencies or peerDependencies (users will not have it)`
+        )
     }
   }
   // Declarations: what a .d.ts imports, a TypeScript user must be able to resolve.
   for (const f of files.filter((f) => /\.d\.(c|m)?ts$/.test(f))) {
     for (const dep of importsOf(readFileSync(join(dir, f), "utf8"), false)) {
       imported.add(dep)
-      if (!(dep in runtime) && dep !== name) problems.push(`${name}: ${f} refers to ${dep}, which is not among its dependencies or peerDependencies (its types do not resolve for users)`)
+      if (!(dep in runtime) && dep !== name)
+        problems.push(
+          `${name}: ${f} refers to ${dep}, which is not among its dependencies or peerDependencies (its types do not resolve for users)`
+        )
     }
   }
   const warnings = []
@@ -155,7 +218,10 @@ export const checkTarball = (dir, privates) => {
     // A program's build bundles what it imports: a dependency it never loads is one it bundled (or
     // does not use), and would only be downloaded for nothing. A library's unused dependency is the
     // boundary check's business (it reads the sources): here it is only a warning.
-    if (manifest.bin) problems.push(`${name}: depends on ${dep}, which its bundle never loads (bundled or unused); move it to devDependencies`)
+    if (manifest.bin)
+      problems.push(
+        `${name}: depends on ${dep}, which its bundle never loads (bundled or unused); move it to devDependencies`
+      )
     else warnings.push(`${name}: depends on ${dep}, which none of its JavaScript imports`)
   }
   const bytes = files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0)
@@ -172,14 +238,19 @@ const checkLibraries = (scratch, manifests) => {
     const code = `const failed = {}
       for (const name of ${JSON.stringify(names)}) { try { ${load} } catch (e) { failed[name] = String(e && e.stack || e) } }
       console.log(JSON.stringify(failed))`
-    const r = run(process.execPath, [...(loader === "import" ? ["--input-type=module"] : []), "-e", code], { cwd: scratch })
+    const r = run(process.execPath, [...(loader === "import" ? ["--input-type=module"] : []), "-e", code], {
+      cwd: scratch
+    })
     let failed
     try {
       failed = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "")
     } catch {
       failed = Object.fromEntries(names.map((n) => [n, r.stderr]))
     }
-    for (const [name, error] of Object.entries(failed)) problems.push(`${name}: \`${loader}\` of the installed package fails, though its exports promise it:\n    ${lastLines(error)}`)
+    for (const [name, error] of Object.entries(failed))
+      problems.push(
+        `${name}: \`${loader}\` of the installed package fails, though its exports promise it:\n    ${lastLines(error)}`
+      )
   }
   return problems
 }
@@ -192,10 +263,36 @@ const checkTypes = (root, scratch, manifests) => {
   const typed = manifests.filter((m) => JSON.stringify(m.exports ?? {}).includes('"types"') || m.types)
   if (typed.length === 0) return []
   const tsc = join(root, "node_modules/.bin/tsc")
-  if (!existsSync(tsc)) return [`${relative(process.cwd(), tsc)} is missing: run pnpm install so the packages' types can be checked`]
-  writeFileSync(join(scratch, "types.mts"), typed.map((m, i) => `import * as p${i} from ${JSON.stringify(m.name)}\nexport const e${i} = p${i}\n`).join(""))
-  const r = run(tsc, ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "node", "--typeRoots", join(root, "node_modules/@types"), "types.mts"], { cwd: scratch })
-  return r.status === 0 ? [] : [`the installed packages' types do not check for a TypeScript user (tsc --strict, nodenext):\n    ${lastLines(r.stdout + r.stderr, 12)}`]
+  if (!existsSync(tsc))
+    return [`${relative(process.cwd(), tsc)} is missing: run pnpm install so the packages' types can be checked`]
+  writeFileSync(
+    join(scratch, "types.mts"),
+    typed.map((m, i) => `import * as p${i} from ${JSON.stringify(m.name)}\nexport const e${i} = p${i}\n`).join("")
+  )
+  const r = run(
+    tsc,
+    [
+      "--noEmit",
+      "--strict",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--target",
+      "es2022",
+      "--types",
+      "node",
+      "--typeRoots",
+      join(root, "node_modules/@types"),
+      "types.mts"
+    ],
+    { cwd: scratch }
+  )
+  return r.status === 0
+    ? []
+    : [
+        `the installed packages' types do not check for a TypeScript user (tsc --strict, nodenext):\n    ${lastLines(r.stdout + r.stderr, 12)}`
+      ]
 }
 
 /** The SQLite driver opens a database through the installed native addon and answers a query. */
@@ -207,14 +304,21 @@ const checkSqlite = (scratch) => {
     const program = Effect.gen(function*() { const sql = yield* SqlClient.SqlClient; return yield* sql\`select 40 + 2 as answer\` })
     console.log(JSON.stringify(await Effect.runPromise(program.pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" }))))))`
   const r = run(process.execPath, ["--input-type=module", "-e", code], { cwd: scratch })
-  return r.status === 0 && r.stdout.includes('"answer":42') ? [] : [`@spec-orch/sqlite: the installed driver could not open an in-memory database and query it (exit ${r.status}):\n    ${lastLines(r.stderr + r.stdout)}`]
+  return r.status === 0 && r.stdout.includes('"answer":42')
+    ? []
+    : [
+        `@spec-orch/sqlite: the installed driver could not open an in-memory database and query it (exit ${r.status}):\n    ${lastLines(r.stderr + r.stdout)}`
+      ]
 }
 
 const checkEvidenceExample = (root, scratch) => {
   const problems = []
   const example = join(root, "packages/evidence/examples/ci-gate.ts")
   const fixtures = join(root, "packages/evidence/test/fixtures")
-  if (!existsSync(example)) return [`packages/evidence/examples/ci-gate.ts is missing: the embed-the-gate example is what proves the installed evidence package works`]
+  if (!existsSync(example))
+    return [
+      `packages/evidence/examples/ci-gate.ts is missing: the embed-the-gate example is what proves the installed evidence package works`
+    ]
   // The example is plain JavaScript with a .ts name: Node runs a .mjs copy of it, no compiler.
   copyFileSync(example, join(scratch, "ci-gate.mjs"))
   copyFileSync(join(fixtures, "original.gate.policy.yaml"), join(scratch, "gate.policy.yaml"))
@@ -222,7 +326,10 @@ const checkEvidenceExample = (root, scratch) => {
   const expect = (profile, status, last) => {
     const r = run(process.execPath, ["ci-gate.mjs", "gate.policy.yaml", "evidence.json", profile], { cwd: scratch })
     const tail = r.stdout.trim().split("\n").at(-1) ?? ""
-    if (r.status !== status || !last.test(tail)) problems.push(`@spec-orch/evidence: the ci-gate example with profile "${profile}" should exit ${status} with ${last}, got exit ${r.status}: ${lastLines(r.stdout + r.stderr)}`)
+    if (r.status !== status || !last.test(tail))
+      problems.push(
+        `@spec-orch/evidence: the ci-gate example with profile "${profile}" should exit ${status} with ${last}, got exit ${r.status}: ${lastLines(r.stdout + r.stderr)}`
+      )
   }
   expect("ci", 0, /^MERGEABLE$/)
   expect("strict", 1, /^BLOCKED: /)
@@ -238,15 +345,26 @@ const checkCli = (scratch, manifest) => {
   const cli = (args, cwd = scratch) => run(bin, args, { cwd, env })
   const expect = (args, cwd, pattern, what) => {
     const r = cli(args, cwd)
-    if (r.status !== 0 || !pattern.test(r.stdout)) problems.push(`${manifest.name}: \`spec-orch ${args.join(" ")}\` ${what}; exit ${r.status}:\n    ${lastLines(r.stdout + r.stderr, 10)}`)
+    if (r.status !== 0 || !pattern.test(r.stdout))
+      problems.push(
+        `${manifest.name}: \`spec-orch ${args.join(" ")}\` ${what}; exit ${r.status}:\n    ${lastLines(r.stdout + r.stderr, 10)}`
+      )
     return r
   }
-  expect(["--version"], scratch, new RegExp(`^spec-orch v${manifest.version.replace(/\./g, "\\.")}\\n$`), `should print "spec-orch v${manifest.version}"`)
+  expect(
+    ["--version"],
+    scratch,
+    new RegExp(`^spec-orch v${manifest.version.replace(/\./g, "\\.")}\\n$`),
+    `should print "spec-orch v${manifest.version}"`
+  )
   expect(["--help"], scratch, /USAGE[\s\S]*selftest/, "should print the usage with every command")
   // The quick start's example ships inside the package (dist/example): check its configuration and policy.
   const project = join(home, "project")
   cpSync(join(scratch, "node_modules", manifest.name, "dist/example/hello-node"), project, { recursive: true })
-  const git = (args) => run("git", ["-c", "user.name=pack-check", "-c", "user.email=pack-check@spec-orch.invalid", ...args], { cwd: project })
+  const git = (args) =>
+    run("git", ["-c", "user.name=pack-check", "-c", "user.email=pack-check@spec-orch.invalid", ...args], {
+      cwd: project
+    })
   git(["init", "-q"])
   git(["add", "-A"])
   git(["commit", "-qm", "example"])
@@ -267,11 +385,17 @@ const installNative = (root, scratch) => {
     } catch {
       built = undefined
     }
-    const same = built !== undefined && readJson(join(built, "package.json")).version === readJson(join(installed, "package.json")).version && existsSync(join(built, "build"))
+    const same =
+      built !== undefined &&
+      readJson(join(built, "package.json")).version === readJson(join(installed, "package.json")).version &&
+      existsSync(join(built, "build"))
     if (same) cpSync(join(built, "build"), join(installed, "build"), { recursive: true })
     else {
       const rebuilt = run("npm", ["rebuild", name, "--foreground-scripts=false", "--loglevel=error"], { cwd: scratch })
-      if (rebuilt.status !== 0) problems.push(`${name} (native) could not be built in the scratch project:\n    ${lastLines(rebuilt.stderr + rebuilt.stdout)}`)
+      if (rebuilt.status !== 0)
+        problems.push(
+          `${name} (native) could not be built in the scratch project:\n    ${lastLines(rebuilt.stderr + rebuilt.stdout)}`
+        )
     }
   }
   return problems
@@ -291,76 +415,145 @@ export const packCheck = (root, { keep = false, log = console.log, tarballs: giv
   const results = []
   const warnings = []
   const timings = {}
-  const timed = (phase, f) => { const t = Date.now(); try { return f() } finally { timings[phase] = (timings[phase] ?? 0) + Date.now() - t } }
+  const timed = (phase, f) => {
+    const t = Date.now()
+    try {
+      return f()
+    } finally {
+      timings[phase] = (timings[phase] ?? 0) + Date.now() - t
+    }
+  }
   try {
     const privates = privateNames(root)
-    const packed = given ?? publicPackages(root).flatMap(({ dir, manifest }) => {
-      if (!existsSync(join(dir, "dist"))) { problems.push(`${manifest.name}: ${relative(root, dir)}/dist is missing; run \`pnpm build\` first`); return [] }
-      const r = timed("pack", () => run("pnpm", ["pack", "--pack-destination", tarballs, "--json"], { cwd: dir }))
-      if (r.status !== 0) { problems.push(`${manifest.name}: pnpm pack failed:\n    ${lastLines(r.stderr + r.stdout)}`); return [] }
-      return [join(tarballs, JSON.parse(r.stdout).filename.split("/").at(-1))]
-    })
+    const packed =
+      given ??
+      publicPackages(root).flatMap(({ dir, manifest }) => {
+        if (!existsSync(join(dir, "dist"))) {
+          problems.push(`${manifest.name}: ${relative(root, dir)}/dist is missing; run \`pnpm build\` first`)
+          return []
+        }
+        const r = timed("pack", () => run("pnpm", ["pack", "--pack-destination", tarballs, "--json"], { cwd: dir }))
+        if (r.status !== 0) {
+          problems.push(`${manifest.name}: pnpm pack failed:\n    ${lastLines(r.stderr + r.stdout)}`)
+          return []
+        }
+        return [join(tarballs, JSON.parse(r.stdout).filename.split("/").at(-1))]
+      })
     for (const tarball of packed) {
       const unpacked = mkdtempSync(join(work, "unpacked-"))
       const extracted = timed("unpack", () => run("tar", ["-xzf", tarball, "-C", unpacked]))
-      if (extracted.status !== 0 || !existsSync(join(unpacked, "package/package.json"))) { problems.push(`${tarball}: not a package tarball (${extracted.stderr.trim() || "no package/package.json"})`); continue }
+      if (extracted.status !== 0 || !existsSync(join(unpacked, "package/package.json"))) {
+        problems.push(`${tarball}: not a package tarball (${extracted.stderr.trim() || "no package/package.json"})`)
+        continue
+      }
       const checked = timed("read", () => checkTarball(join(unpacked, "package"), privates))
       problems.push(...checked.problems)
       warnings.push(...checked.warnings)
       results.push({ ...checked, tarball, bytes: statSync(tarball).size })
     }
     if (results.length > 0) {
-      writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "spec-orch-pack-check", private: true, version: "0.0.0" }, null, 2))
+      writeFileSync(
+        join(scratch, "package.json"),
+        JSON.stringify({ name: "spec-orch-pack-check", private: true, version: "0.0.0" }, null, 2)
+      )
       log(`installing ${results.length} tarball(s) into ${scratch}`)
       const installed = timed("install", () => {
-        const r = run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...(buildNative ? [] : ["--ignore-scripts"]), "--loglevel=error", ...results.map((r) => r.tarball)], { cwd: scratch })
+        const r = run(
+          "npm",
+          [
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefer-offline",
+            ...(buildNative ? [] : ["--ignore-scripts"]),
+            "--loglevel=error",
+            ...results.map((r) => r.tarball)
+          ],
+          { cwd: scratch }
+        )
         if (r.status === 0 && !buildNative) problems.push(...installNative(root, scratch))
         return r
       })
       if (installed.status !== 0) {
         problems.push(`npm install of the tarballs failed:\n    ${lastLines(installed.stderr + installed.stdout, 12)}`)
       } else {
-        problems.push(...timed("libraries", () => checkLibraries(scratch, results.filter((r) => !r.manifest.bin).map((r) => r.manifest))))
+        problems.push(
+          ...timed("libraries", () =>
+            checkLibraries(
+              scratch,
+              results.filter((r) => !r.manifest.bin).map((r) => r.manifest)
+            )
+          )
+        )
         for (const r of results) {
           if (r.manifest.bin) problems.push(...timed("cli", () => checkCli(scratch, r.manifest)))
-          if (r.name === "@spec-orch/evidence") problems.push(...timed("libraries", () => checkEvidenceExample(root, scratch)))
+          if (r.name === "@spec-orch/evidence")
+            problems.push(...timed("libraries", () => checkEvidenceExample(root, scratch)))
           if (r.name === "@spec-orch/sqlite") problems.push(...timed("libraries", () => checkSqlite(scratch)))
         }
-        problems.push(...timed("types", () => checkTypes(root, scratch, results.filter((r) => !r.manifest.bin).map((r) => r.manifest))))
+        problems.push(
+          ...timed("types", () =>
+            checkTypes(
+              root,
+              scratch,
+              results.filter((r) => !r.manifest.bin).map((r) => r.manifest)
+            )
+          )
+        )
       }
     }
   } finally {
     if (keep) log(`kept ${work}`)
     else rmSync(work, { recursive: true, force: true })
   }
-  return { problems, warnings, timings, sizes: results.map(({ name, bytes, unpacked, files }) => ({ name, bytes, unpacked, files })) }
+  return {
+    problems,
+    warnings,
+    timings,
+    sizes: results.map(({ name, bytes, unpacked, files }) => ({ name, bytes, unpacked, files }))
+  }
 }
 
-const human = (n) => n >= 1048576 ? `${(n / 1048576).toFixed(2)} MB` : `${(n / 1024).toFixed(1)} kB`
+const human = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(2)} MB` : `${(n / 1024).toFixed(1)} kB`)
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2)
   const rootAt = args.indexOf("--root")
   const root = rootAt >= 0 ? args[rootAt + 1] : new URL("..", import.meta.url).pathname
   if (!root || !existsSync(join(root, "package.json"))) {
-    console.error(`pack-check: --root ${root ?? "(no value)"} is not a repository root (no package.json there); give the folder that holds packages/ and apps/`)
+    console.error(
+      `pack-check: --root ${root ?? "(no value)"} is not a repository root (no package.json there); give the folder that holds packages/ and apps/`
+    )
     process.exit(2)
   }
   const tarballsAt = args.indexOf("--tarballs")
   const tarballs = tarballsAt >= 0 ? args.slice(tarballsAt + 1) : undefined
   const started = Date.now()
-  const { problems, warnings, timings, sizes } = packCheck(root, { keep: args.includes("--keep"), buildNative: args.includes("--build-native"), tarballs })
+  const { problems, warnings, timings, sizes } = packCheck(root, {
+    keep: args.includes("--keep"),
+    buildNative: args.includes("--build-native"),
+    tarballs
+  })
   if (args.includes("--markdown")) {
     console.log("| package | tarball | unpacked | files |\n|---|---:|---:|---:|")
     for (const s of sizes) console.log(`| \`${s.name}\` | ${human(s.bytes)} | ${human(s.unpacked)} | ${s.files} |`)
   } else {
-    for (const s of sizes) console.log(`${s.name.padEnd(22)} tarball ${human(s.bytes).padStart(9)}  unpacked ${human(s.unpacked).padStart(9)}  ${s.files} files`)
+    for (const s of sizes)
+      console.log(
+        `${s.name.padEnd(22)} tarball ${human(s.bytes).padStart(9)}  unpacked ${human(s.unpacked).padStart(9)}  ${s.files} files`
+      )
   }
   for (const w of warnings) console.log(`warning: ${w}`)
-  console.log(`time: ${Object.entries(timings).map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)} s`).join(", ")}`)
+  console.log(
+    `time: ${Object.entries(timings)
+      .map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)} s`)
+      .join(", ")}`
+  )
   for (const p of problems) console.error(p)
-  console.log(problems.length === 0
-    ? `pack: ok, ${sizes.length} package(s) installed from their tarballs and run (${((Date.now() - started) / 1000).toFixed(0)} s)`
-    : `pack: ${problems.length} problem(s)`)
+  console.log(
+    problems.length === 0
+      ? `pack: ok, ${sizes.length} package(s) installed from their tarballs and run (${((Date.now() - started) / 1000).toFixed(0)} s)`
+      : `pack: ${problems.length} problem(s)`
+  )
   process.exit(problems.length === 0 ? 0 : 1)
 }

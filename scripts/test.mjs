@@ -23,8 +23,17 @@ for (const d of ["packages", "apps", "support"]) {
 const env = { ...process.env, SPEC_ORCH_INTEGRATION: unit ? "0" : "1", FORCE_COLOR: process.env.FORCE_COLOR ?? "0" }
 if (!unit) {
   const setup = spawnSync(process.execPath, [join(root, "scripts/install-agents.mjs")], { stdio: "inherit", env })
-  if (setup.status !== 0) console.error("warning: agent CLIs could not be installed; tests that need them will fail and say why")
+  if (setup.status !== 0)
+    console.error("warning: agent CLIs could not be installed; tests that need them will fail and say why")
 }
-const turbo = spawnSync("pnpm", ["exec", "turbo", "run", "test", "--continue", "--concurrency=1", ...(filter ? ["--filter", filter] : [])], { stdio: "inherit", env, cwd: root })
-const summary = spawnSync(process.execPath, [join(root, "scripts/test-summary.mjs"), ...(filter ? ["--ran-only"] : [])], { stdio: "inherit", cwd: root })
+const turbo = spawnSync(
+  "pnpm",
+  ["exec", "turbo", "run", "test", "--continue", "--concurrency=1", ...(filter ? ["--filter", filter] : [])],
+  { stdio: "inherit", env, cwd: root }
+)
+const summary = spawnSync(
+  process.execPath,
+  [join(root, "scripts/test-summary.mjs"), ...(filter ? ["--ran-only"] : [])],
+  { stdio: "inherit", cwd: root }
+)
 process.exit(turbo.status !== 0 || summary.status !== 0 ? 1 : 0)

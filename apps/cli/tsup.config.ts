@@ -33,22 +33,27 @@ export default defineConfig({
   esbuildOptions: (options) => {
     options.supported = { ...options.supported, "dynamic-import": false }
   },
-  esbuildPlugins: [{
-    // zod's namespace carries ~40 locales (400 kB) that every start would compile; spec-orch speaks English only.
-    name: "zod-english-only",
-    setup(build) {
-      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-        /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
-          ? { path: new URL("./src/zod-locales.ts", import.meta.url).pathname }
-          : undefined)
+  esbuildPlugins: [
+    {
+      // zod's namespace carries ~40 locales (400 kB) that every start would compile; spec-orch speaks English only.
+      name: "zod-english-only",
+      setup(build) {
+        build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+          /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+            ? { path: new URL("./src/zod-locales.ts", import.meta.url).pathname }
+            : undefined
+        )
+      }
+    },
+    {
+      name: "linear-sdk-apart",
+      setup(build) {
+        build.onResolve({ filter: /^@linear\/sdk$/ }, (args) =>
+          args.importer.endsWith("linear-sdk.ts") ? undefined : { path: "./linear-sdk.cjs", external: true }
+        )
+      }
     }
-  }, {
-    name: "linear-sdk-apart",
-    setup(build) {
-      build.onResolve({ filter: /^@linear\/sdk$/ }, (args) =>
-        args.importer.endsWith("linear-sdk.ts") ? undefined : { path: "./linear-sdk.cjs", external: true })
-    }
-  }],
+  ],
   onSuccess: async () => {
     const bundle = readFileSync("dist/cli.cjs")
     const offset = bundle.findIndex((byte) => byte > 0x7f)

@@ -22,12 +22,29 @@ const dir = mkdtempSync(join(tmpdir(), "bench-output-"))
 const repo = join(dir, "repo")
 mkdirSync(join(repo, "fixtures/issues"), { recursive: true })
 const hook = join(dir, "peak.cjs")
-writeFileSync(hook, `process.on("exit", () => { try { require("fs").writeFileSync(process.env.PEAK_FILE, /VmHWM:\\s+(\\d+)/.exec(require("fs").readFileSync("/proc/self/status", "utf8"))[1]) } catch {} })\n`)
-const git = (...args: Array<string>) => execFileSync("git", args, { cwd: repo, stdio: "ignore", env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } })
+writeFileSync(
+  hook,
+  `process.on("exit", () => { try { require("fs").writeFileSync(process.env.PEAK_FILE, /VmHWM:\\s+(\\d+)/.exec(require("fs").readFileSync("/proc/self/status", "utf8"))[1]) } catch {} })\n`
+)
+const git = (...args: Array<string>) =>
+  execFileSync("git", args, {
+    cwd: repo,
+    stdio: "ignore",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "b",
+      GIT_AUTHOR_EMAIL: "b@b",
+      GIT_COMMITTER_NAME: "b",
+      GIT_COMMITTER_EMAIL: "b@b"
+    }
+  })
 const names = Object.keys(CASES)
 names.forEach((name, i) => {
   writeFileSync(join(repo, `agent-${i}.sh`), `#!/bin/sh\n${CASES[name]}\n`)
-  writeFileSync(join(repo, `fixtures/issues/OUT-${i}.json`), JSON.stringify({ issue_id: `OUT-${i}`, title: name, summary: "s", builder_prompt: "print" }))
+  writeFileSync(
+    join(repo, `fixtures/issues/OUT-${i}.json`),
+    JSON.stringify({ issue_id: `OUT-${i}`, title: name, summary: "s", builder_prompt: "print" })
+  )
 })
 writeFileSync(join(repo, ".gitignore"), ".spec-orch/\n")
 git("init", "-q")
@@ -39,23 +56,46 @@ const peakOf = (args: Array<string>, cwd: string) => {
   const file = join(dir, "peak")
   rmSync(file, { force: true })
   const t = performance.now()
-  const r = spawnSync(process.execPath, ["--require", hook, ...args], { cwd, encoding: "utf8", env: { ...env, PEAK_FILE: file }, maxBuffer: 64 * MB })
+  const r = spawnSync(process.execPath, ["--require", hook, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...env, PEAK_FILE: file },
+    maxBuffer: 64 * MB
+  })
   const ms = performance.now() - t
   return { ms, mb: Number(readFileSync(file, "utf8")) / 1024, r }
 }
 
 const floor = peakOf(["-e", "0"], repo)
-console.log(JSON.stringify({ bench: "agent output", metric: "floor: node -e 0", value: Math.round(floor.mb), unit: "MB" }))
+console.log(
+  JSON.stringify({ bench: "agent output", metric: "floor: node -e 0", value: Math.round(floor.mb), unit: "MB" })
+)
 names.forEach((name, i) => {
-  writeFileSync(join(repo, "spec-orch.toml"), [
-    "[builder]", "adapter = \"command\"", `command = ["sh", ${JSON.stringify(join(repo, `agent-${i}.sh`))}]`,
-    "[spec]", "require_approval = false", ""
-  ].join("\n"))
+  writeFileSync(
+    join(repo, "spec-orch.toml"),
+    [
+      "[builder]",
+      'adapter = "command"',
+      `command = ["sh", ${JSON.stringify(join(repo, `agent-${i}.sh`))}]`,
+      "[spec]",
+      "require_approval = false",
+      ""
+    ].join("\n")
+  )
   const { ms, mb, r } = peakOf([bin, "run", `OUT-${i}`, "--json"], repo)
   const record = JSON.parse(r.stdout || "{}")
   if (record.status === undefined) throw new Error(`run failed: ${r.stderr.slice(-2000)}`)
   const target = name === "silent agent" ? undefined : "< 150 MB"
-  console.log(JSON.stringify({ bench: "agent output", metric: `peak RSS, ${name}`, value: Math.round(mb), unit: "MB", ...(target ? { target } : {}), note: `run ${record.status}` }))
+  console.log(
+    JSON.stringify({
+      bench: "agent output",
+      metric: `peak RSS, ${name}`,
+      value: Math.round(mb),
+      unit: "MB",
+      ...(target ? { target } : {}),
+      note: `run ${record.status}`
+    })
+  )
   console.log(JSON.stringify({ bench: "agent output", metric: `wall, ${name}`, value: Math.round(ms), unit: "ms" }))
 })
 rmSync(dir, { recursive: true, force: true })

@@ -14,9 +14,21 @@ const bin = join(root, "apps/cli/dist/spec-orch.cjs")
 const RUNS = 7
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const report = (metric: string, value: number, unit = "ms", target?: string, note?: string) =>
-  console.log(JSON.stringify({ bench: "run-overhead", metric, value: Math.round(value * 10) / 10, unit, ...(target ? { target } : {}), ...(note ? { note } : {}) }))
+  console.log(
+    JSON.stringify({
+      bench: "run-overhead",
+      metric,
+      value: Math.round(value * 10) / 10,
+      unit,
+      ...(target ? { target } : {}),
+      ...(note ? { note } : {})
+    })
+  )
 
-const { repo, worktrees, env } = benchProject({ prefix: "bench-run", issues: Array.from({ length: RUNS + 1 }, (_, i) => `B-${i}`) })
+const { repo, worktrees, env } = benchProject({
+  prefix: "bench-run",
+  issues: Array.from({ length: RUNS + 1 }, (_, i) => `B-${i}`)
+})
 
 const wall: Array<number> = []
 const inRun: Array<number> = []
@@ -34,8 +46,13 @@ for (let i = 0; i <= RUNS; i++) {
   }
   wall.push(ms)
   inRun.push(Date.parse(record.finishedAt) - Date.parse(record.startedAt))
-  const events = spawnSync(process.execPath, [bin, "logs", `B-${i}`, "--json"], { cwd: repo, encoding: "utf8", env }).stdout.trim().split("\n").map((l) => JSON.parse(l))
-  for (const e of events) if (e.kind === "stage" && e.data.state === "finished") stages.set(e.data.stage, [...(stages.get(e.data.stage) ?? []), e.data.ms])
+  const events = spawnSync(process.execPath, [bin, "logs", `B-${i}`, "--json"], { cwd: repo, encoding: "utf8", env })
+    .stdout.trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+  for (const e of events)
+    if (e.kind === "stage" && e.data.state === "finished")
+      stages.set(e.data.stage, [...(stages.get(e.data.stage) ?? []), e.data.ms])
 }
 
 const byHand: Array<number> = []
@@ -60,17 +77,36 @@ const timed = (args: Array<string>) => {
 }
 const floor = timed(["-e", "0"])
 const s = timed([bin, "--help"])
-const w = median(wall), h = median(byHand)
+const w = median(wall),
+  h = median(byHand)
 const stageTotal = [...stages.values()].reduce((a, xs) => a + median(xs), 0)
 report("spec-orch run, whole (wall)", w, "ms", "< 1000 ms")
 report("spec-orch run, first run with an empty compile cache (wall)", cold)
 report("same steps by hand (git worktree add + agent + commit + verify)", h)
 report("node -e 0 (Node's own start)", floor)
 report("CLI process start (--help)", s)
-report("overhead beyond the steps by hand", w - h, "ms", "", "includes process start, engine start, state DB, evidence, reports")
+report(
+  "overhead beyond the steps by hand",
+  w - h,
+  "ms",
+  "",
+  "includes process start, engine start, state DB, evidence, reports"
+)
 report("the run itself, from its record (startedAt -> finishedAt)", median(inRun))
-report("orchestration inside the run (the run itself - steps by hand)", median(inRun) - h, "ms", "< 300 ms", "stage bookkeeping, journal, binding checks, evidence, reports, local publishing")
-report("spec-orch's own time (whole - Node's start - steps by hand)", w - floor - h, "ms", "", "loading the CLI and its libraries, config, state DB, workflow engine, stages' bookkeeping, evidence and reports")
+report(
+  "orchestration inside the run (the run itself - steps by hand)",
+  median(inRun) - h,
+  "ms",
+  "< 300 ms",
+  "stage bookkeeping, journal, binding checks, evidence, reports, local publishing"
+)
+report(
+  "spec-orch's own time (whole - Node's start - steps by hand)",
+  w - floor - h,
+  "ms",
+  "",
+  "loading the CLI and its libraries, config, state DB, workflow engine, stages' bookkeeping, evidence and reports"
+)
 report("sum of stage times inside the workflow", stageTotal)
 for (const [name, xs] of stages) report(`stage ${name}`, median(xs))
 rmSync(repo, { recursive: true, force: true })

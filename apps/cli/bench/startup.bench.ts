@@ -49,7 +49,9 @@ report("load average (1 min) at start", round(load1!), "")
 const floor = measure(["-e", "0"])
 report("node -e 0 (floor)", round(floor.ms), "ms")
 if (floor.mib !== undefined) report("node -e 0 (floor) peak RSS", round(floor.mib), "MiB")
-report("spec-orch --version", round(measure([bin, "--version"]).ms), "ms", { target: "< 150 ms median; original ≈ 1400 ms" })
+report("spec-orch --version", round(measure([bin, "--version"]).ms), "ms", {
+  target: "< 150 ms median; original ≈ 1400 ms"
+})
 
 const example = ["--cwd", "examples/hello-node"]
 const evidence = join(root, "packages/evidence/test/fixtures/ci-evidence.json")

@@ -5,6 +5,8 @@
  */
 import { Cause, Console, Context, Effect, Predicate } from "effect"
 import { CliError, CliOutput } from "effect/cli"
+// The leaf module, not the plane index: the index would load every contract module (zod, YAML) at start.
+import { renderError } from "@spec-orch/contract/ErrorText"
 
 /** Exit codes, as documented in the README: 0 ok, 1 failure (or a negative answer), 2 usage error. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const
@@ -21,12 +23,18 @@ export const ExitStatus = Context.Reference<{ code: number; interrupted: number 
  * The redaction every printed line goes through: the environment's `Redactor` from the start of
  * the invocation, the project's (which also knows the config's secret names) once it is loaded.
  */
-export const OutputRedaction = Context.Reference<{ current: (text: string) => string }>("@spec-orch/cli/OutputRedaction", {
-  defaultValue: () => ({ current: (text) => text })
-})
+export const OutputRedaction = Context.Reference<{ current: (text: string) => string }>(
+  "@spec-orch/cli/OutputRedaction",
+  {
+    defaultValue: () => ({ current: (text) => text })
+  }
+)
 
 /** A console that redacts every argument before `console` prints it; values that are not text are printed as their redacted JSON. */
-export const redactingConsole = (console: Console.Console, output: { readonly current: (text: string) => string }): Console.Console => {
+export const redactingConsole = (
+  console: Console.Console,
+  output: { readonly current: (text: string) => string }
+): Console.Console => {
   const clean = (arg: unknown): unknown => {
     if (typeof arg === "string") return output.current(arg)
     if (arg instanceof Error) return output.current(arg.stack ?? arg.message)
@@ -54,7 +62,7 @@ export const redactingConsole = (console: Console.Console, output: { readonly cu
 
 /** Marks this invocation as failed without an error (a blocked gate, a failing check). */
 export const setExitCode = (code: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const status = yield* ExitStatus
     status.code = Math.max(status.code, code)
   })
@@ -63,7 +71,7 @@ export const setExitCode = (code: number) =>
  * Declares that a signal is this invocation's normal way to end (the long-running daemon): once its
  * shutdown has finished, SIGTERM or Ctrl-C exits 0 instead of 130.
  */
-export const stopsOnSignal = Effect.gen(function*() {
+export const stopsOnSignal = Effect.gen(function* () {
   const status = yield* ExitStatus
   status.interrupted = ExitCode.ok
 })
@@ -73,9 +81,9 @@ export const emit = (json: boolean, value: unknown, text: () => string | Readonl
   json
     ? Console.log(JSON.stringify(value, jsonReplacer, 2))
     : Effect.suspend(() => {
-      const t = text()
-      return Console.log(typeof t === "string" ? t : t.join("\n"))
-    })
+        const t = text()
+        return Console.log(typeof t === "string" ? t : t.join("\n"))
+      })
 
 /** Drops `undefined`, keeps class instances as plain data. */
 const jsonReplacer = (_key: string, value: unknown) => (value instanceof Map ? Object.fromEntries(value) : value)
@@ -83,7 +91,11 @@ const jsonReplacer = (_key: string, value: unknown) => (value instanceof Map ? O
 /** A table with aligned columns (no borders). */
 export const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  const line = (cells: ReadonlyArray<string>) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd()
   return [line(head), ...rows.map(line)].join("\n")
 }
 
@@ -91,10 +103,10 @@ export const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyA
 export const ConcisePresenter = CliOutput.layerPresenter({
   present: (event) =>
     event._tag === "InvalidInvocation"
-      ? Effect.gen(function*() {
-        for (const e of event.errors) yield* Console.error(`spec-orch: ${usageMessage(e)}`)
-        yield* Console.error(`Run \`${event.commandPath.join(" ")} --help\` for usage.`)
-      })
+      ? Effect.gen(function* () {
+          for (const e of event.errors) yield* Console.error(`spec-orch: ${usageMessage(e)}`)
+          yield* Console.error(`Run \`${event.commandPath.join(" ")} --help\` for usage.`)
+        })
       : CliOutput.defaultPresenter.present(event)
 })
 
@@ -111,25 +123,31 @@ const usageMessage = (e: CliError.NonShowHelpErrors): string => {
 
 /** Renders a failure as one readable paragraph on stderr and returns the exit code. */
 export const reportFailure = (cause: Cause.Cause<unknown>, verbose: boolean, json = false): Effect.Effect<number> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (Cause.hasInterruptsOnly(cause)) {
       yield* Console.error("spec-orch: cancelled")
       return 130
     }
     const error = Cause.squash(cause)
-    if (CliError.isCliError(error)) return error._tag === "ShowHelp" && error.errors.length === 0 ? ExitCode.ok : ExitCode.usage
+    if (CliError.isCliError(error))
+      return error._tag === "ShowHelp" && error.errors.length === 0 ? ExitCode.ok : ExitCode.usage
     const isDefect = Cause.hasDies(cause) && !Cause.hasFails(cause)
-    const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== ""
-      ? error.message
-      : String(error)
+    const message = renderError(error)
     // With --json, a script reading stdout gets a document for the failure too, not an empty stream.
     if (json) {
-      const kind = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : isDefect ? "InternalError" : "Error"
+      const kind =
+        Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
+          ? error._tag
+          : isDefect
+            ? "InternalError"
+            : "Error"
       yield* Console.log(JSON.stringify({ error: { kind, message } }, null, 2))
     }
     if (isDefect) {
       yield* Console.error(`spec-orch: internal error: ${message}`)
-      yield* Console.error(verbose ? Cause.pretty(cause) : "Run again with --verbose for the stack trace, and please report it.")
+      yield* Console.error(
+        verbose ? Cause.pretty(cause) : "Run again with --verbose for the stack trace, and please report it."
+      )
     } else {
       yield* Console.error(`spec-orch: ${message}`)
       if (verbose) yield* Console.error(Cause.pretty(cause))

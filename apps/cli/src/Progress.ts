@@ -43,7 +43,7 @@ export const describeRunEvent = (e: RunEvent): string | undefined => {
       // A stage can finish with bad news (the agent failed, a step failed): that is a ✗ too, with why; one that did nothing is a –, with why.
       return `${d.ok === false ? "✗" : d.skipped === true ? "–" : "✓"} ${d.stage} (${((d.ms ?? 0) / 1000).toFixed(1)}s)${(d.ok === false || d.skipped === true) && d.summary !== undefined ? `: ${short(d.summary, 160)}` : ""}`
     case "agent":
-      return (d && describeAgentEvent(d as AgentEvent)) ? `  agent ${describeAgentEvent(d as AgentEvent)}` : undefined
+      return d && describeAgentEvent(d as AgentEvent) ? `  agent ${describeAgentEvent(d as AgentEvent)}` : undefined
     case "step":
       return `  verify ${d.name}: ${d.outcome}${d.exitCode !== null && d.exitCode !== undefined ? ` (exit ${d.exitCode})` : ""} ${((d.durationMs ?? 0) / 1000).toFixed(1)}s`
     case "verdict":
@@ -52,8 +52,10 @@ export const describeRunEvent = (e: RunEvent): string | undefined => {
       return `  note: ${d.text}`
     case "model-call":
       // One request of an LLM role (spec-orch's own model calls, e.g. the reviewer's): which model, what it cost.
-      return `  model ${d.role ?? d.chain}: ${d.model} (${d.modelName}) attempt ${d.attempt}${d.repair === true ? " (repair)" : ""} ` +
+      return (
+        `  model ${d.role ?? d.chain}: ${d.model} (${d.modelName}) attempt ${d.attempt}${d.repair === true ? " (repair)" : ""} ` +
         `${d.ok ? `ok, ${d.inputTokens} in / ${d.outputTokens} out tokens, ${typeof d.usd === "number" ? `$${d.usd.toFixed(4)}` : "cost unknown"}` : `failed: ${short(String(d.detail ?? d.error), 160)}`}, ${((d.latencyMs ?? 0) / 1000).toFixed(1)}s`
+      )
     default:
       return undefined
   }
@@ -80,14 +82,21 @@ export const progressDisplay = (label: string, out: NodeJS.WriteStream = process
     if (!tty) return
     clear()
     const width = (out.columns ?? 100) - 1
-    out.write(`${SPIN[frame++ % SPIN.length]} ${label} · ${stage} · ${elapsed()}${activity ? ` · ${activity}` : ""}`.slice(0, width))
+    out.write(
+      `${SPIN[frame++ % SPIN.length]} ${label} · ${stage} · ${elapsed()}${activity ? ` · ${activity}` : ""}`.slice(
+        0,
+        width
+      )
+    )
   }
   // Without a terminal, a long stage still says it is alive: one plain line every 30 s.
   const beat = () => {
     const now = Date.now()
     if (now - lastBeat < 30_000) return
     lastBeat = now
-    out.write(`  … ${label} · ${stage} for ${((now - stageStarted) / 1000).toFixed(0)}s${activity ? ` · ${activity}` : ""}\n`)
+    out.write(
+      `  … ${label} · ${stage} for ${((now - stageStarted) / 1000).toFixed(0)}s${activity ? ` · ${activity}` : ""}\n`
+    )
   }
   const timer = tty ? setInterval(draw, 100) : setInterval(beat, 5_000)
   timer.unref?.()

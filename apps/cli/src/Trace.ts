@@ -42,7 +42,7 @@ export interface SpanLine {
 
 /** The run a span belongs to: its own `run.id`, else the nearest ancestor's. */
 const runOf = (span: Tracer.AnySpan | undefined): string | undefined => {
-  for (let s = span; s !== undefined;) {
+  for (let s = span; s !== undefined; ) {
     if (s._tag === "ExternalSpan") return undefined
     const id = s.attributes.get(RUN_ID_ATTRIBUTE)
     if (typeof id === "string" && id !== "") return id
@@ -57,7 +57,12 @@ const jsonValue = (v: unknown): unknown =>
   typeof v === "bigint" ? v.toString() : typeof v === "function" || typeof v === "symbol" ? String(v) : v
 
 /** The line of an ended span, redacted. */
-export const spanLine = (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unknown, unknown>, redactor: Pick<Redactor["Service"], "redact" | "redactJson">): SpanLine => {
+export const spanLine = (
+  span: Tracer.Span,
+  endTime: bigint,
+  exit: Exit.Exit<unknown, unknown>,
+  redactor: Pick<Redactor["Service"], "redact" | "redactJson">
+): SpanLine => {
   const start = span.status.startTime
   const parent = Option.getOrUndefined(span.parent)
   const status = Exit.isSuccess(exit) ? "ok" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "error"
@@ -65,7 +70,11 @@ export const spanLine = (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unk
   for (const [k, v] of span.attributes) attributes[k] = jsonValue(v)
   const ancestors: Array<string> = []
   if (parent !== undefined && runOf(parent) === undefined) {
-    for (let s: Tracer.AnySpan | undefined = parent; s !== undefined && ancestors.length < 32; s = s._tag === "Span" ? Option.getOrUndefined(s.parent) : undefined) {
+    for (
+      let s: Tracer.AnySpan | undefined = parent;
+      s !== undefined && ancestors.length < 32;
+      s = s._tag === "Span" ? Option.getOrUndefined(s.parent) : undefined
+    ) {
       ancestors.push(s.spanId)
     }
   }
@@ -78,17 +87,26 @@ export const spanLine = (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unk
     end: iso(endTime),
     durationMs: Number(endTime - start) / 1_000_000,
     status,
-    ...(status === "error" && Exit.isFailure(exit) ? { error: redactor.redact(Cause.pretty(exit.cause).split("\n")[0] ?? "").slice(0, 500) } : {}),
+    ...(status === "error" && Exit.isFailure(exit)
+      ? { error: redactor.redact(Cause.pretty(exit.cause).split("\n")[0] ?? "").slice(0, 500) }
+      : {}),
     attributes: redactor.redactJson(attributes) as Record<string, unknown>,
     ...(ancestors.length > 1 ? { ancestors } : {})
   }
 }
 
 const redactValue = (redactor: Pick<Redactor["Service"], "redact" | "redactJson">, value: unknown): unknown =>
-  typeof value === "string" ? redactor.redact(value) : typeof value === "object" && value !== null ? redactor.redactJson(value) : value
+  typeof value === "string"
+    ? redactor.redact(value)
+    : typeof value === "object" && value !== null
+      ? redactor.redactJson(value)
+      : value
 
 /** A failed exit as a span reports it: one error whose message and stack are redacted (interruptions and successes unchanged). */
-const redactExit = (redactor: Pick<Redactor["Service"], "redact" | "redactJson">, exit: Exit.Exit<unknown, unknown>): Exit.Exit<unknown, unknown> => {
+const redactExit = (
+  redactor: Pick<Redactor["Service"], "redact" | "redactJson">,
+  exit: Exit.Exit<unknown, unknown>
+): Exit.Exit<unknown, unknown> => {
   if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return exit
   const first = Cause.prettyErrors(exit.cause)[0]
   if (first === undefined) return exit
@@ -103,7 +121,11 @@ const redactExit = (redactor: Pick<Redactor["Service"], "redact" | "redactJson">
  * run to `<stateDir>/runs/<run-id>/trace.jsonl`. Writing is synchronous and small (one line), so a
  * span is on disk the moment it ends, even if the process is killed right after.
  */
-export const fileTracer = (inner: Tracer.Tracer, stateDir: string, redactor: Pick<Redactor["Service"], "redact" | "redactJson">): Tracer.Tracer => {
+export const fileTracer = (
+  inner: Tracer.Tracer,
+  stateDir: string,
+  redactor: Pick<Redactor["Service"], "redact" | "redactJson">
+): Tracer.Tracer => {
   return Tracer.make({
     span(options) {
       const span = inner.span(options)
@@ -111,7 +133,12 @@ export const fileTracer = (inner: Tracer.Tracer, stateDir: string, redactor: Pic
       const attribute = span.attribute.bind(span)
       span.attribute = (key, value) => attribute(key, redactValue(redactor, value))
       const event = span.event.bind(span)
-      span.event = (name, startTime, attributes) => event(name, startTime, attributes === undefined ? undefined : redactor.redactJson(attributes) as Record<string, unknown>)
+      span.event = (name, startTime, attributes) =>
+        event(
+          name,
+          startTime,
+          attributes === undefined ? undefined : (redactor.redactJson(attributes) as Record<string, unknown>)
+        )
       const end = span.end.bind(span)
       span.end = (endTime, exit_) => {
         const first = span.status._tag === "Started"
@@ -120,7 +147,7 @@ export const fileTracer = (inner: Tracer.Tracer, stateDir: string, redactor: Pic
         const runId = first ? runOf(span) : undefined
         if (runId === undefined || !/^[A-Za-z0-9._#@-]+$/.test(runId)) return
         const dir = join(stateDir, "runs", runId)
-        const line = JSON.stringify(spanLine(span, endTime, exit, redactor)) + "\n"
+        const line = `${JSON.stringify(spanLine(span, endTime, exit, redactor))}\n`
         try {
           appendFileSync(join(dir, TRACE_FILE), line)
         } catch {
@@ -147,18 +174,19 @@ export const tracesUrl = (endpoint: string): string => {
 }
 
 /** The collector's traces URL and headers from `[telemetry]` and the standard OTEL variables, or none. */
-export const otlpTarget = Effect.gen(function*() {
+export const otlpTarget = Effect.gen(function* () {
   const project = yield* Project
   const telemetry = project.config.telemetry
   const tracesEnv = yield* Config.option(Config.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
   const baseEnv = yield* Config.option(Config.String("OTEL_EXPORTER_OTLP_ENDPOINT"))
-  const url = telemetry.otlp_endpoint !== undefined
-    ? tracesUrl(telemetry.otlp_endpoint)
-    : Option.isSome(tracesEnv) && tracesEnv.value.trim() !== ""
-    ? tracesEnv.value.trim()
-    : Option.isSome(baseEnv) && baseEnv.value.trim() !== ""
-    ? tracesUrl(baseEnv.value.trim())
-    : undefined
+  const url =
+    telemetry.otlp_endpoint !== undefined
+      ? tracesUrl(telemetry.otlp_endpoint)
+      : Option.isSome(tracesEnv) && tracesEnv.value.trim() !== ""
+        ? tracesEnv.value.trim()
+        : Option.isSome(baseEnv) && baseEnv.value.trim() !== ""
+          ? tracesUrl(baseEnv.value.trim())
+          : undefined
   if (url === undefined) return undefined
   const headers: Record<string, string> = {}
   const missing: Array<string> = []
@@ -174,22 +202,29 @@ export const otlpTarget = Effect.gen(function*() {
  * The tracer for commands that run issues: every run's spans go to its trace file, and to the OTLP
  * collector when one is configured (flushed when the command's scope closes).
  */
-export const RunTracing = Layer.unwrap(Effect.gen(function*() {
-  const project = yield* Project
-  const target = yield* otlpTarget
-  const file = Layer.effect(Tracer.Tracer, Effect.gen(function*() {
-    const inner = yield* Tracer.Tracer
-    return fileTracer(inner, project.stateDir, yield* Redactor)
-  }))
-  if (target === undefined) return file
-  if (target.missing.length > 0) {
-    yield* Effect.logWarning(`[telemetry] headers_env: not set, sent without: ${target.missing.join(", ")}`)
-  }
-  // Spans are batched every 5 s and flushed when the command ends; a collector that is down (each
-  // export is retried) delays that end by at most `shutdownTimeout`.
-  const otlp = OtlpTracer.layer({ url: target.url, resource: { serviceName: target.serviceName }, headers: target.headers, shutdownTimeout: "2 seconds" }).pipe(
-    Layer.provide(OtlpSerialization.layerJson),
-    Layer.provide(FetchHttpClient.layer)
-  )
-  return file.pipe(Layer.provide(otlp))
-}))
+export const RunTracing = Layer.unwrap(
+  Effect.gen(function* () {
+    const project = yield* Project
+    const target = yield* otlpTarget
+    const file = Layer.effect(
+      Tracer.Tracer,
+      Effect.gen(function* () {
+        const inner = yield* Tracer.Tracer
+        return fileTracer(inner, project.stateDir, yield* Redactor)
+      })
+    )
+    if (target === undefined) return file
+    if (target.missing.length > 0) {
+      yield* Effect.logWarning(`[telemetry] headers_env: not set, sent without: ${target.missing.join(", ")}`)
+    }
+    // Spans are batched every 5 s and flushed when the command ends; a collector that is down (each
+    // export is retried) delays that end by at most `shutdownTimeout`.
+    const otlp = OtlpTracer.layer({
+      url: target.url,
+      resource: { serviceName: target.serviceName },
+      headers: target.headers,
+      shutdownTimeout: "2 seconds"
+    }).pipe(Layer.provide(OtlpSerialization.layerJson), Layer.provide(FetchHttpClient.layer))
+    return file.pipe(Layer.provide(otlp))
+  })
+)

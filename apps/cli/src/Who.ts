@@ -8,7 +8,10 @@ export const whoAmI = (explicit: Option.Option<string>): Effect.Effect<string> =
     onNone: () =>
       Effect.sync(() => {
         try {
-          const name = execFileSync("git", ["config", "user.name"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+          const name = execFileSync("git", ["config", "user.name"], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"]
+          }).trim()
           if (name !== "") return name
         } catch {
           // fall through to $USER

@@ -6,12 +6,15 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Effect, Exit, Runtime } from "effect"
-import { config as zodConfig } from "zod"
 import { runCli } from "./Cli.js"
 
 // A CLI process parses its config files once: zod's compiled fast path costs more to build (~20 ms
-// for spec-orch.toml) than it saves. The process is ours, so the global setting is too.
-zodConfig({ jitless: true })
+// for spec-orch.toml) than it saves. The process is ours, so the global setting is too. It is set
+// where zod keeps it (`globalThis.__zod_globalConfig`, which `zod.config()` writes to) rather than
+// through `zod.config()`: importing zod here would load all of zod at every start, `--help` included.
+const zodGlobal = globalThis as { __zod_globalConfig?: { jitless?: boolean } }
+zodGlobal.__zod_globalConfig ??= {}
+zodGlobal.__zod_globalConfig.jitless = true
 
 export const main = (args: ReadonlyArray<string>): void => {
   const status = { code: 0, interrupted: 130 }
@@ -22,6 +25,8 @@ export const main = (args: ReadonlyArray<string>): void => {
   NodeRuntime.runMain(program, {
     disableErrorReporting: true,
     teardown: (exit, onExit) =>
-      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(status.interrupted) : Runtime.defaultTeardown(exit, onExit)
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+        ? onExit(status.interrupted)
+        : Runtime.defaultTeardown(exit, onExit)
   })
 }

@@ -18,22 +18,49 @@ describe("attempts", () => {
     p.issue("ATT-1", { builder_prompt: "WRITE notes.txt one" })
     const first = json(p.cli("run", "ATT-1", "--auto-approve", "--json").stdout)
     const firstHead = first.headCommit as string
-    writeFileSync(join(p.root, "fixtures/issues/ATT-1.json"), p.read("fixtures/issues/ATT-1.json").replace("WRITE notes.txt one", "WRITE other.txt two"))
+    writeFileSync(
+      join(p.root, "fixtures/issues/ATT-1.json"),
+      p.read("fixtures/issues/ATT-1.json").replace("WRITE notes.txt one", "WRITE other.txt two")
+    )
     const fresh = p.cli("run", "ATT-1", "--auto-approve", "--new-attempt", "--json")
     assert.strictEqual(fresh.status, 0, fresh.stderr)
     const second = json(fresh.stdout)
     assert.strictEqual(second.runId, "ATT-1-r2")
-    assert.isFalse(existsSync(join(second.worktree, "notes.txt")), "the first attempt's change is not in the fresh worktree")
-    assert.deepStrictEqual(json(readFileSync(join(p.root, ".spec-orch/runs/ATT-1-r2/evidence.json"), "utf8")).changedFiles, ["other.txt"])
-    assert.include(git(p.root, "for-each-ref", "--format=%(objectname)", "refs/spec-orch/attempts/ATT-1/"), firstHead, "the first attempt's commits are kept")
-    assert.include(readFileSync(join(p.root, ".spec-orch/runs/ATT-1-r2/prompt.md"), "utf8"), "It starts over from the base commit")
-    const notes = p.cli("logs", "ATT-1", "--json").stdout.trim().split("\n").map(json).filter((e) => e.runId === "ATT-1-r2" && e.kind === "note")
+    assert.isFalse(
+      existsSync(join(second.worktree, "notes.txt")),
+      "the first attempt's change is not in the fresh worktree"
+    )
+    assert.deepStrictEqual(
+      json(readFileSync(join(p.root, ".spec-orch/runs/ATT-1-r2/evidence.json"), "utf8")).changedFiles,
+      ["other.txt"]
+    )
+    assert.include(
+      git(p.root, "for-each-ref", "--format=%(objectname)", "refs/spec-orch/attempts/ATT-1/"),
+      firstHead,
+      "the first attempt's commits are kept"
+    )
+    assert.include(
+      readFileSync(join(p.root, ".spec-orch/runs/ATT-1-r2/prompt.md"), "utf8"),
+      "It starts over from the base commit"
+    )
+    const notes = p
+      .cli("logs", "ATT-1", "--json")
+      .stdout.trim()
+      .split("\n")
+      .map(json)
+      .filter((e) => e.runId === "ATT-1-r2" && e.kind === "note")
     assert.isTrue(notes.some((n) => /attempt 2 starts over from the base/.test(n.data.text)))
 
-    writeFileSync(join(p.root, "fixtures/issues/ATT-1.json"), p.read("fixtures/issues/ATT-1.json").replace("WRITE other.txt two", "WRITE third.txt three"))
+    writeFileSync(
+      join(p.root, "fixtures/issues/ATT-1.json"),
+      p.read("fixtures/issues/ATT-1.json").replace("WRITE other.txt two", "WRITE third.txt three")
+    )
     const cont = json(p.cli("run", "ATT-1", "--auto-approve", "--new-attempt", "--continue", "--json").stdout)
     assert.isTrue(existsSync(join(cont.worktree, "other.txt")), "the previous attempt's work is there")
-    assert.include(readFileSync(join(p.root, ".spec-orch/runs/ATT-1-r3/prompt.md"), "utf8"), "It continues the previous attempt")
+    assert.include(
+      readFileSync(join(p.root, ".spec-orch/runs/ATT-1-r3/prompt.md"), "utf8"),
+      "It continues the previous attempt"
+    )
   })
 
   it("a rerun commits a person's fix by hand as theirs, not as built by the agent", () => {
@@ -82,9 +109,16 @@ describe("attempts", () => {
     const first = json(p.cli("run", "ATT-5", "--auto-approve", "--json").stdout)
     const cleaned = p.cli("workspace", "clean", "--json")
     assert.strictEqual(cleaned.status, 0, cleaned.stderr)
-    assert.deepStrictEqual(json(cleaned.stdout).removed.map((r: any) => r.runKey), ["ATT-5"])
+    assert.deepStrictEqual(
+      json(cleaned.stdout).removed.map((r: any) => r.runKey),
+      ["ATT-5"]
+    )
     assert.isFalse(existsSync(first.worktree), "the finished run's worktree is gone")
-    assert.strictEqual(git(p.root, "rev-parse", "--verify", "-q", "refs/heads/spec-orch/ATT-5"), first.headCommit, "its branch stays (unpushed work)")
+    assert.strictEqual(
+      git(p.root, "rev-parse", "--verify", "-q", "refs/heads/spec-orch/ATT-5"),
+      first.headCommit,
+      "its branch stays (unpushed work)"
+    )
     const again = json(p.cli("run", "ATT-5", "--auto-approve", "--new-attempt", "--continue", "--json").stdout)
     assert.isTrue(existsSync(join(again.worktree, "a.txt")), "the worktree came back from the branch")
   })
@@ -97,9 +131,16 @@ describe("attempts", () => {
     assert.strictEqual(run.status, 1)
     assert.include(run.stdout, "ATT-6: BLOCKED")
     assert.match(run.stderr, /^✗ agent \(\d+\.\ds\): .*the model is unreachable$/m)
-    assert.match(run.stderr, /^– verify \(\d+\.\ds\): not run: the agent failed and changed nothing/m, "progress never shows ✓ on a verification that did not run")
+    assert.match(
+      run.stderr,
+      /^– verify \(\d+\.\ds\): not run: the agent failed and changed nothing/m,
+      "progress never shows ✓ on a verification that did not run"
+    )
     const evidence = json(readFileSync(join(p.root, ".spec-orch/runs/ATT-6-r1/evidence.json"), "utf8"))
-    assert.deepStrictEqual(evidence.verification.steps.map((s: any) => s.outcome), ["skipped"])
+    assert.deepStrictEqual(
+      evidence.verification.steps.map((s: any) => s.outcome),
+      ["skipped"]
+    )
     assert.include(evidence.verification.notes[0], "the agent failed and changed nothing")
     const explain = readFileSync(join(p.root, ".spec-orch/runs/ATT-6-r1/explain.md"), "utf8")
     assert.include(explain, "the model is unreachable")

@@ -1,6 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pkg from "../package.json" with { type: "json" }
@@ -16,9 +25,17 @@ describe("the spec-orch binary", () => {
     const r = run("--version")
     assert.strictEqual(r.stdout, `spec-orch v${pkg.version}\n`)
     assert.strictEqual(r.status, 0)
-    const installed = spawnSync(process.execPath, [join(import.meta.dirname, "..", pkg.bin["spec-orch"]), "--version"], { encoding: "utf8" })
+    const installed = spawnSync(
+      process.execPath,
+      [join(import.meta.dirname, "..", pkg.bin["spec-orch"]), "--version"],
+      { encoding: "utf8" }
+    )
     assert.strictEqual(installed.stdout, `spec-orch v${pkg.version}\n`)
-    const help = spawnSync(process.execPath, [join(import.meta.dirname, "..", pkg.bin["spec-orch"]), "issue", "--help"], { encoding: "utf8" })
+    const help = spawnSync(
+      process.execPath,
+      [join(import.meta.dirname, "..", pkg.bin["spec-orch"]), "issue", "--help"],
+      { encoding: "utf8" }
+    )
     assert.match(help.stdout, /Read issues from the configured source/)
   })
 
@@ -34,7 +51,11 @@ describe("the spec-orch binary", () => {
 describe("the compile cache", () => {
   const installed = join(import.meta.dirname, "..", pkg.bin["spec-orch"])
   const withCache = (env: Record<string, string>, ...args: Array<string>) =>
-    spawnSync(process.execPath, [installed, ...args], { encoding: "utf8", cwd: project, env: { ...process.env, ...env } })
+    spawnSync(process.execPath, [installed, ...args], {
+      encoding: "utf8",
+      cwd: project,
+      env: { ...process.env, ...env }
+    })
 
   it("is written per command on first use, reused after, and never changes what a command prints", () => {
     const dir = mkdtempSync(join(tmpdir(), "v8-cache-"))
@@ -48,11 +69,18 @@ describe("the compile cache", () => {
     utimesSync(file, past, past)
     const second = withCache({ SPEC_ORCH_COMPILE_CACHE: dir }, "issue", "list")
     assert.deepStrictEqual([second.status, second.stdout, second.stderr], [0, first.stdout, first.stderr])
-    assert.strictEqual(Math.round(statSync(file).mtimeMs), past.getTime(), "a valid cache is used as it is, not rewritten")
+    assert.strictEqual(
+      Math.round(statSync(file).mtimeMs),
+      past.getTime(),
+      "a valid cache is used as it is, not rewritten"
+    )
     // Other commands get their own file; anything unknown shares one.
     withCache({ SPEC_ORCH_COMPILE_CACHE: dir }, "--cwd", project, "--help")
     assert.strictEqual(withCache({ SPEC_ORCH_COMPILE_CACHE: dir }, "no-such-command").status, 2)
-    assert.sameMembers(readdirSync(dir).map((f) => f.replace(/^.*-/, "")), ["issue.bin", "root.bin", "other.bin"])
+    assert.sameMembers(
+      readdirSync(dir).map((f) => f.replace(/^.*-/, "")),
+      ["issue.bin", "root.bin", "other.bin"]
+    )
   })
 
   it("survives a corrupt cache (rewrites it) and an unwritable one (runs without)", () => {
@@ -74,7 +102,7 @@ describe("the compile cache", () => {
     assert.strictEqual(withCache({ SPEC_ORCH_COMPILE_CACHE: "off", XDG_CACHE_HOME: home }, "issue", "list").status, 0)
     assert.deepStrictEqual(readdirSync(home), [])
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: home }
-    delete env["SPEC_ORCH_COMPILE_CACHE"]
+    delete env.SPEC_ORCH_COMPILE_CACHE
     assert.strictEqual(spawnSync(process.execPath, [installed, "issue", "list"], { cwd: project, env }).status, 0)
     assert.isTrue(existsSync(join(home, "spec-orch", "v8")))
     assert.strictEqual(readdirSync(join(home, "spec-orch", "v8")).length, 1)

@@ -11,7 +11,7 @@ export interface CliResult {
 }
 
 export const cli = (...args: Array<string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const code = yield* runCli(args)
     const out = yield* TestConsole.logLines
     const err = yield* TestConsole.errorLines

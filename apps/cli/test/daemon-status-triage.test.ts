@@ -19,13 +19,28 @@ describe("spec-orch daemon status", () => {
 
     // What the daemon writes after triage calls (see the control plane's DaemonTriageUsage test).
     await Effect.runPromise(
-      DaemonStore.use((s) => s.setMeta(TRIAGE_USAGE_KEY, JSON.stringify({ calls: 3, failed: 1, inputTokens: 2000, outputTokens: 200, usd: 0.004 }))).pipe(
-        Effect.provide(DaemonStore.layer.pipe(Layer.provide(SqliteClient.layer({ filename: join(p.root, ".spec-orch", "state.db") }))))
+      DaemonStore.use((s) =>
+        s.setMeta(
+          TRIAGE_USAGE_KEY,
+          JSON.stringify({ calls: 3, failed: 1, inputTokens: 2000, outputTokens: 200, usd: 0.004 })
+        )
+      ).pipe(
+        Effect.provide(
+          DaemonStore.layer.pipe(
+            Layer.provide(SqliteClient.layer({ filename: join(p.root, ".spec-orch", "state.db") }))
+          )
+        )
       )
     )
 
     const json = p.cli("daemon", "status", "--json")
-    assert.deepStrictEqual(JSON.parse(json.stdout).triageModelCalls, { calls: 3, failed: 1, inputTokens: 2000, outputTokens: 200, usd: 0.004 })
+    assert.deepStrictEqual(JSON.parse(json.stdout).triageModelCalls, {
+      calls: 3,
+      failed: 1,
+      inputTokens: 2000,
+      outputTokens: 200,
+      usd: 0.004
+    })
     const text = p.cli("daemon", "status")
     assert.strictEqual(text.status, 0, text.stderr)
     assert.include(text.stdout, "triage: 3 model calls (1 failed), 2000 in / 200 out tokens, $0.0040")

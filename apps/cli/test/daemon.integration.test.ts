@@ -14,7 +14,6 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type FakeGitHub, type FakeLinear, processesUnder, startFakeGitHub, startFakeLinear } from "@spec-orch/test-kit"
-import { waitFor } from "./utils/project.js"
 
 /** The binary under test (`cd apps/cli && npx tsup` builds it); SPEC_ORCH_CLI points at another build. */
 const BIN = process.env.SPEC_ORCH_CLI ?? join(import.meta.dirname, "../dist/main.js")
@@ -42,7 +41,17 @@ if (existsSync("broken.txt")) { console.error("broken.txt must not exist"); proc
 `
 
 const git = (cwd: string, ...args: Array<string>) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })
+  execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t"
+    }
+  })
 
 interface Setup {
   readonly base: string
@@ -72,53 +81,85 @@ const setup = async (options: { readonly retryDelaySeconds?: number } = {}): Pro
   writeFileSync(join(root, "check.mjs"), CHECK)
   writeFileSync(join(root, "README.md"), "# widgets\n")
   writeFileSync(join(root, ".gitignore"), ".spec-orch/\n")
-  writeFileSync(join(root, "gate.policy.yaml"), "conditions:\n  builder: { required: true }\n  verification: { required: true }\nprofiles:\n  daemon:\n    disable: []\n")
-  writeFileSync(join(root, "spec-orch.toml"), [
-    "[issue]",
-    "source = \"linear\"",
-    "[linear]",
-    `api_url = ${JSON.stringify(linear.url)}`,
-    "team_key = \"SON\"",
-    "[github]",
-    `repo = ${JSON.stringify(REPO)}`,
-    `api_url = ${JSON.stringify(github.url)}`,
-    "[builder]",
-    "adapter = \"command\"",
-    `command = ["node", ${JSON.stringify(join(agentDir, "agent.mjs"))}]`,
-    "timeout_seconds = 120",
-    `env = { SIGNALS = ${JSON.stringify(signals)} }`,
-    "[verification]",
-    "check = [\"node\", \"check.mjs\"]",
-    "[workspace]",
-    `root = ${JSON.stringify(join(base, "worktrees"))}`,
-    "[sandbox]",
-    `writable = [${JSON.stringify(signals)}]`,
-    "[daemon]",
-    "max_concurrent = 3",
-    "max_retries = 1",
-    `retry_base_delay_seconds = ${options.retryDelaySeconds ?? 1}`,
-    "poll_interval_seconds = 1",
-    ""
-  ].join("\n"))
+  writeFileSync(
+    join(root, "gate.policy.yaml"),
+    "conditions:\n  builder: { required: true }\n  verification: { required: true }\nprofiles:\n  daemon:\n    disable: []\n"
+  )
+  writeFileSync(
+    join(root, "spec-orch.toml"),
+    [
+      "[issue]",
+      'source = "linear"',
+      "[linear]",
+      `api_url = ${JSON.stringify(linear.url)}`,
+      'team_key = "SON"',
+      "[github]",
+      `repo = ${JSON.stringify(REPO)}`,
+      `api_url = ${JSON.stringify(github.url)}`,
+      "[builder]",
+      'adapter = "command"',
+      `command = ["node", ${JSON.stringify(join(agentDir, "agent.mjs"))}]`,
+      "timeout_seconds = 120",
+      `env = { SIGNALS = ${JSON.stringify(signals)} }`,
+      "[verification]",
+      'check = ["node", "check.mjs"]',
+      "[workspace]",
+      `root = ${JSON.stringify(join(base, "worktrees"))}`,
+      "[sandbox]",
+      `writable = [${JSON.stringify(signals)}]`,
+      "[daemon]",
+      "max_concurrent = 3",
+      "max_retries = 1",
+      `retry_base_delay_seconds = ${options.retryDelaySeconds ?? 1}`,
+      "poll_interval_seconds = 1",
+      ""
+    ].join("\n")
+  )
   git(root, "init", "-q", "-b", "main")
   git(root, "add", "-A")
   git(root, "commit", "-qm", "init")
   git(base, "init", "-q", "--bare", bare)
   // Every ref update the remote receives, to prove no push happened twice.
-  writeFileSync(join(bare, "hooks", "post-receive"), `#!/bin/sh\nwhile read old new ref; do echo "$old $new $ref" >> ${JSON.stringify(join(base, "pushes.log"))}; done\n`)
+  writeFileSync(
+    join(bare, "hooks", "post-receive"),
+    `#!/bin/sh\nwhile read old new ref; do echo "$old $new $ref" >> ${JSON.stringify(join(base, "pushes.log"))}; done\n`
+  )
   chmodSync(join(bare, "hooks", "post-receive"), 0o755)
   git(root, "remote", "add", "origin", bare)
   git(root, "push", "-q", "origin", "main")
   github.addRepo(REPO, { gitDir: bare })
-  return { base, root, bare, agentDir, signals, github, linear, env: { ...process.env, FORCE_COLOR: "0", GITHUB_TOKEN: github.token, SPEC_ORCH_LINEAR_TOKEN: linear.token } as Record<string, string> }
+  return {
+    base,
+    root,
+    bare,
+    agentDir,
+    signals,
+    github,
+    linear,
+    env: {
+      ...process.env,
+      FORCE_COLOR: "0",
+      GITHUB_TOKEN: github.token,
+      SPEC_ORCH_LINEAR_TOKEN: linear.token
+    } as Record<string, string>
+  }
 }
 
 const ready = (linear: FakeLinear, title: string, marker: string) =>
-  linear.addIssue({ team: "SON", title, state: "Ready", description: `## Builder Prompt\nImplement ${title}. ${marker}\n\n## Acceptance Criteria\n- ${title} works\n` })
+  linear.addIssue({
+    team: "SON",
+    title,
+    state: "Ready",
+    description: `## Builder Prompt\nImplement ${title}. ${marker}\n\n## Acceptance Criteria\n- ${title} works\n`
+  })
 
 const cli = (s: Setup, ...args: Array<string>) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: s.root, env: s.env, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: s.root,
+      env: s.env,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     child.stdout!.on("data", (d) => (stdout += d))
@@ -127,7 +168,11 @@ const cli = (s: Setup, ...args: Array<string>) =>
   })
 
 const daemon = (s: Setup) => {
-  const child = spawn(process.execPath, [BIN, "daemon", "start"], { cwd: s.root, env: s.env, stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(process.execPath, [BIN, "daemon", "start"], {
+    cwd: s.root,
+    env: s.env,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
   let output = ""
   child.stdout!.on("data", (d) => (output += d))
   child.stderr!.on("data", (d) => (output += d))
@@ -136,7 +181,9 @@ const daemon = (s: Setup) => {
 
 const exited = (child: ChildProcess) =>
   new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.exitCode !== null || child.signalCode !== null ? resolve({ code: child.exitCode, signal: child.signalCode }) : child.on("exit", (code, signal) => resolve({ code, signal }))
+    child.exitCode !== null || child.signalCode !== null
+      ? resolve({ code: child.exitCode, signal: child.signalCode })
+      : child.on("exit", (code, signal) => resolve({ code, signal }))
   )
 
 /** Polls an async condition every 250 ms. */
@@ -151,8 +198,15 @@ const until = async (what: string, check: () => Promise<boolean> | boolean, ms =
 /** Processes working in one of the daemon's worktrees right now (boxed agents, steps, what they started). */
 const agentsRunning = (s: Setup) => processesUnder(join(s.base, "worktrees"))
 
-const agentLog = (s: Setup) => (existsSync(join(s.signals, "agent.log")) ? readFileSync(join(s.signals, "agent.log"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(0, 2).join(" ")) : [])
-const marked = (s: Setup, id: string, key: string) => s.linear.comments(id).filter((c) => c.body.includes(`<!-- spec-orch:comment=${key} -->`))
+const agentLog = (s: Setup) =>
+  existsSync(join(s.signals, "agent.log"))
+    ? readFileSync(join(s.signals, "agent.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ").slice(0, 2).join(" "))
+    : []
+const marked = (s: Setup, id: string, key: string) =>
+  s.linear.comments(id).filter((c) => c.body.includes(`<!-- spec-orch:comment=${key} -->`))
 
 describe("spec-orch daemon", () => {
   it("three ready issues: one PR merged-ready, one dead-lettered, one cancelled; SIGKILL mid-publish and a restart duplicate nothing", async () => {
@@ -165,8 +219,13 @@ describe("spec-orch daemon", () => {
 
       const first = daemon(s)
       // The failing one fails, is retried after the backoff, and is dead-lettered while the others work.
-      await until("the broken issue to be dead-lettered", () => s.linear.issue(broken.identifier).labels.includes("dead-letter"))
-      await until("both slow agents to start", () => agentLog(s).includes(`start ${good.identifier}`) && agentLog(s).includes(`start ${moved.identifier}`))
+      await until("the broken issue to be dead-lettered", () =>
+        s.linear.issue(broken.identifier).labels.includes("dead-letter")
+      )
+      await until(
+        "both slow agents to start",
+        () => agentLog(s).includes(`start ${good.identifier}`) && agentLog(s).includes(`start ${moved.identifier}`)
+      )
       assert.strictEqual(s.linear.issue(good.identifier).state, "In Progress")
 
       // A person moves one issue away mid-run: the daemon cancels it.
@@ -174,12 +233,16 @@ describe("spec-orch daemon", () => {
       let movedWorktree = ""
       await until("the moved issue's run to be cancelled", async () => {
         const r = await cli(s, "status", moved.identifier, "--json")
-        movedWorktree = r.status === 0 ? JSON.parse(r.stdout)[0]?.worktree ?? "" : ""
+        movedWorktree = r.status === 0 ? (JSON.parse(r.stdout)[0]?.worktree ?? "") : ""
         return r.status === 0 && JSON.parse(r.stdout)[0]?.status === "cancelled"
       })
       assert.notInclude(agentLog(s), `end ${moved.identifier}`, "its agent was stopped")
       assert.include(movedWorktree, moved.identifier)
-      await until("nothing to work in the moved issue's worktree", () => processesUnder(movedWorktree).length === 0, 5_000)
+      await until(
+        "nothing to work in the moved issue's worktree",
+        () => processesUnder(movedWorktree).length === 0,
+        5_000
+      )
 
       // Kill -9 while the good issue's summary comment is being created (its answer is slow to come back).
       s.linear.fail("commentCreate", { delayMs: 4000, times: 1 })
@@ -195,7 +258,12 @@ describe("spec-orch daemon", () => {
       await until("the good issue to reach In Review", () => s.linear.issue(good.identifier).state === "In Review")
       await until("the good issue to be recorded done", async () => {
         const r = await cli(s, "daemon", "status", "--json")
-        return r.status === 0 && JSON.parse(r.stdout).issues.some((i: { issueId: string; status: string }) => i.issueId === good.identifier && i.status === "done")
+        return (
+          r.status === 0 &&
+          JSON.parse(r.stdout).issues.some(
+            (i: { issueId: string; status: string }) => i.issueId === good.identifier && i.status === "done"
+          )
+        )
       })
       const health = await cli(s, "daemon", "health")
       assert.strictEqual(health.status, 0, health.stdout + health.stderr)
@@ -209,8 +277,14 @@ describe("spec-orch daemon", () => {
 
       // Pull requests: one per published issue, each created once, with the gate as a commit status.
       const pulls = s.github.pulls(REPO)
-      assert.deepStrictEqual(pulls.map((p) => p.head).sort(), [`spec-orch/${good.identifier}`, `spec-orch/${broken.identifier}`].sort())
-      assert.strictEqual(s.github.requestsTo("POST /repos/{owner}/{repo}/pulls").filter((r) => r.status === 201).length, 2)
+      assert.deepStrictEqual(
+        pulls.map((p) => p.head).sort(),
+        [`spec-orch/${good.identifier}`, `spec-orch/${broken.identifier}`].sort()
+      )
+      assert.strictEqual(
+        s.github.requestsTo("POST /repos/{owner}/{repo}/pulls").filter((r) => r.status === 201).length,
+        2
+      )
       const goodPr = pulls.find((p) => p.head === `spec-orch/${good.identifier}`)!
       const brokenPr = pulls.find((p) => p.head === `spec-orch/${broken.identifier}`)!
       assert.strictEqual(s.github.statuses(REPO, goodPr.headSha)[0]?.state, "success")
@@ -226,20 +300,41 @@ describe("spec-orch daemon", () => {
       assert.strictEqual(s.linear.issue(moved.identifier).state, "Backlog")
 
       // Pushes: every ref update reached the remote once; the cancelled issue was never pushed.
-      const pushes = readFileSync(join(s.bare, "..", "pushes.log"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(1).join(" "))
+      const pushes = readFileSync(join(s.bare, "..", "pushes.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ").slice(1).join(" "))
       assert.deepStrictEqual(pushes, [...new Set(pushes)], "no ref update was repeated")
       const heads = git(s.bare, "for-each-ref", "--format=%(refname:short)", "refs/heads/").trim().split("\n").sort()
       assert.deepStrictEqual(heads, ["main", `spec-orch/${broken.identifier}`, `spec-orch/${good.identifier}`].sort())
 
       // Runs: the good one resumed in its first attempt (its agent ran once), two blocked attempts, one cancelled.
-      const runs = JSON.parse((await cli(s, "status", "--all", "--json")).stdout) as Array<{ runId: string; issueId: string; status: string }>
+      const runs = JSON.parse((await cli(s, "status", "--all", "--json")).stdout) as Array<{
+        runId: string
+        issueId: string
+        status: string
+      }>
       const of = (id: string) => runs.filter((r) => r.issueId === id).map((r) => [r.runId, r.status])
       assert.deepStrictEqual(of(good.identifier), [[`${good.identifier}-r1`, "succeeded"]])
-      assert.deepStrictEqual(of(broken.identifier).map((r) => r[1]), ["blocked", "blocked"])
+      assert.deepStrictEqual(
+        of(broken.identifier).map((r) => r[1]),
+        ["blocked", "blocked"]
+      )
       assert.deepStrictEqual(of(moved.identifier), [[`${moved.identifier}-r1`, "cancelled"]])
-      assert.strictEqual(agentLog(s).filter((l) => l === `start ${good.identifier}`).length, 1, "the finished agent turn was not repeated")
-      const dlq = JSON.parse((await cli(s, "daemon", "dlq", "--json")).stdout) as Array<{ issueId: string; attempts: number; reason: string }>
-      assert.deepStrictEqual(dlq.map((d) => [d.issueId, d.attempts]), [[broken.identifier, 2]])
+      assert.strictEqual(
+        agentLog(s).filter((l) => l === `start ${good.identifier}`).length,
+        1,
+        "the finished agent turn was not repeated"
+      )
+      const dlq = JSON.parse((await cli(s, "daemon", "dlq", "--json")).stdout) as Array<{
+        issueId: string
+        attempts: number
+        reason: string
+      }>
+      assert.deepStrictEqual(
+        dlq.map((d) => [d.issueId, d.attempts]),
+        [[broken.identifier, 2]]
+      )
       assert.match(dlq[0]!.reason, /blocked by verification\)$/, "the check rejected the agent's broken.txt")
     } finally {
       await s.github.close()
@@ -254,7 +349,10 @@ describe("spec-orch daemon", () => {
     try {
       const slow = ready(s.linear, "a slow change", "SLOW")
       const first = daemon(s)
-      await until("the agent to start", () => agentLog(s).includes(`start ${slow.identifier}`) && agentsRunning(s).length > 0)
+      await until(
+        "the agent to start",
+        () => agentLog(s).includes(`start ${slow.identifier}`) && agentsRunning(s).length > 0
+      )
       first.child.kill("SIGTERM")
       const stopped = await exited(first.child)
       assert.strictEqual(stopped.code, 0, first.output())
@@ -276,8 +374,14 @@ describe("spec-orch daemon", () => {
       const once = await cli(s, "daemon", "start", "--once")
       assert.strictEqual(once.status, 0, once.stderr)
       assert.match(once.stderr, new RegExp(`resumed: ${slow.identifier}`))
-      const runs = JSON.parse((await cli(s, "status", "--all", "--json")).stdout) as Array<{ runId: string; status: string }>
-      assert.deepStrictEqual(runs.map((r) => [r.runId, r.status]), [[`${slow.identifier}-r1`, "succeeded"]])
+      const runs = JSON.parse((await cli(s, "status", "--all", "--json")).stdout) as Array<{
+        runId: string
+        status: string
+      }>
+      assert.deepStrictEqual(
+        runs.map((r) => [r.runId, r.status]),
+        [[`${slow.identifier}-r1`, "succeeded"]]
+      )
       assert.strictEqual(s.linear.issue(slow.identifier).state, "In Review")
     } finally {
       await s.github.close()
@@ -299,7 +403,10 @@ describe("spec-orch daemon", () => {
       assert.match(dead.stdout, /SON-1\s+2\s.*blocked by verification\)/, "the check rejected the agent's broken.txt")
       const released = await cli(s, "daemon", "dlq-retry", broken.identifier)
       assert.strictEqual(released.status, 0, released.stderr)
-      assert.match(released.stdout, /SON-1: released; the daemon tries it again on its next poll\n\s+removed the dead-letter label\n\s+moved it from In Progress to Ready/)
+      assert.match(
+        released.stdout,
+        /SON-1: released; the daemon tries it again on its next poll\n\s+removed the dead-letter label\n\s+moved it from In Progress to Ready/
+      )
       assert.notInclude(s.linear.issue(broken.identifier).labels, "dead-letter")
       const again = await cli(s, "daemon", "dlq-retry", broken.identifier)
       assert.strictEqual(again.status, 1)

@@ -14,7 +14,8 @@ import { join } from "node:path"
 import { BIN, makeProject, type TestProject, waitFor } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
-const exited = (child: import("node:child_process").ChildProcess) => new Promise<void>((resolve) => child.on("exit", () => resolve()))
+const exited = (child: import("node:child_process").ChildProcess) =>
+  new Promise<void>((resolve) => child.on("exit", () => resolve()))
 
 /** A hostile stand-in agent, committed in the repository so it runs from the worktree: every prompt line `RUN <shell>` runs there. */
 const HOSTILE = `
@@ -31,19 +32,21 @@ console.log(JSON.stringify({ type: "result", text: "done" }))
 const nodeProject = (options: { readonly verification?: Record<string, string> } = {}): TestProject => {
   const p = makeProject({
     verification: options.verification ?? { test: "npm test --silent" },
-    builder: ["adapter = \"command\"", "command = [\"node\", \"tools/hostile.mjs\"]", "timeout_seconds = 60"]
+    builder: ['adapter = "command"', 'command = ["node", "tools/hostile.mjs"]', "timeout_seconds = 60"]
   })
   const files: Record<string, string> = {
     "tools/hostile.mjs": HOSTILE,
-    "package.json": JSON.stringify({ name: "shop", version: "1.0.0", private: true, type: "module", scripts: { test: "node --test test/" } }, null, 2) + "\n",
+    "package.json": `${JSON.stringify({ name: "shop", version: "1.0.0", private: true, type: "module", scripts: { test: "node --test test/" } }, null, 2)}\n`,
     "src/cart.js": "export const total = (items) => items.reduce((s, i) => s + i, 0)\n",
-    "test/cart.test.js": "import { test } from \"node:test\"\nimport assert from \"node:assert/strict\"\nimport { total } from \"../src/cart.js\"\ntest(\"sums\", () => assert.equal(total([1, 2]), 3))\n"
+    "test/cart.test.js":
+      'import { test } from "node:test"\nimport assert from "node:assert/strict"\nimport { total } from "../src/cart.js"\ntest("sums", () => assert.equal(total([1, 2]), 3))\n'
   }
   for (const [rel, text] of Object.entries(files)) {
     mkdirSync(join(p.root, rel, ".."), { recursive: true })
     writeFileSync(join(p.root, rel), text)
   }
-  const git = (...args: Array<string>) => spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: p.root, encoding: "utf8" })
+  const git = (...args: Array<string>) =>
+    spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: p.root, encoding: "utf8" })
   git("add", "-A")
   git("commit", "-qm", "a node project")
   return p
@@ -71,33 +74,45 @@ describe("fail before work", () => {
     assert.strictEqual(nope.status, 2, nope.stderr)
     assert.strictEqual(
       nope.stderr,
-      "spec-orch: cannot run PRE-1: the gate could not judge it. unknown gate profile \"nope\" in gate.policy.yaml (profiles in this policy: e2e, reviewed, daemon, ci, strict, hotfix, unattended)\n" +
+      'spec-orch: cannot run PRE-1: the gate could not judge it. unknown gate profile "nope" in gate.policy.yaml (profiles in this policy: e2e, reviewed, daemon, ci, strict, hotfix, unattended)\n' +
         "Nothing was started. Pass a profile the policy defines (`spec-orch gate profiles` lists them).\n"
     )
     nothingCreated()
 
-    writeFileSync(join(p.root, "spec-orch.toml"), p.read("spec-orch.toml").replace("profile = \"e2e\"", "profile = \"e2f\""))
+    writeFileSync(
+      join(p.root, "spec-orch.toml"),
+      p.read("spec-orch.toml").replace('profile = "e2e"', 'profile = "e2f"')
+    )
     const typo = p.cli("run", "PRE-1", "--auto-approve")
     assert.strictEqual(typo.status, 2)
-    assert.include(typo.stderr, "unknown gate profile \"e2f\" in gate.policy.yaml (did you mean \"e2e\"?)")
+    assert.include(typo.stderr, 'unknown gate profile "e2f" in gate.policy.yaml (did you mean "e2e"?)')
     assert.include(typo.stderr, "Fix `[gate] profile` in spec-orch.toml")
     assert.strictEqual(p.cli("rerun", "PRE-1").status, 2, "rerun checks first too")
     nothingCreated()
 
-    writeFileSync(join(p.root, "spec-orch.toml"), p.read("spec-orch.toml").replace("profile = \"e2f\"", "profile = \"e2e\""))
-    writeFileSync(join(p.root, "gate.policy.yaml"), p.read("gate.policy.yaml").replace("builder: { required: true }", "builder: { required: maybe }"))
+    writeFileSync(
+      join(p.root, "spec-orch.toml"),
+      p.read("spec-orch.toml").replace('profile = "e2f"', 'profile = "e2e"')
+    )
+    writeFileSync(
+      join(p.root, "gate.policy.yaml"),
+      p.read("gate.policy.yaml").replace("builder: { required: true }", "builder: { required: maybe }")
+    )
     const bad = p.cli("run", "PRE-1", "--auto-approve")
     assert.strictEqual(bad.status, 2)
-    assert.match(bad.stderr, /^spec-orch: cannot run PRE-1: the gate could not judge it\. gate\.policy\.yaml has 1 problem:\n {2}gate\.policy\.yaml:5:\d+: error: conditions\.builder\.required: /)
+    assert.match(
+      bad.stderr,
+      /^spec-orch: cannot run PRE-1: the gate could not judge it\. gate\.policy\.yaml has 1 problem:\n {2}gate\.policy\.yaml:5:\d+: error: conditions\.builder\.required: /
+    )
     assert.include(bad.stderr, "Fix the gate policy (`spec-orch config check` shows every problem), then run again.")
     nothingCreated()
   })
 
   it("refuses to start the daemon when [daemon] gate_profile is not in the policy", () => {
-    const p = makeProject({ toml: "[daemon]\ngate_profile = \"nightly\"\n" })
+    const p = makeProject({ toml: '[daemon]\ngate_profile = "nightly"\n' })
     const r = p.cli("daemon", "start", "--once")
     assert.strictEqual(r.status, 2, r.stderr)
-    assert.include(r.stderr, "cannot start the daemon: the gate could not judge it. unknown gate profile \"nightly\"")
+    assert.include(r.stderr, 'cannot start the daemon: the gate could not judge it. unknown gate profile "nightly"')
     assert.isFalse(existsSync(join(p.root, ".spec-orch")))
   })
 })
@@ -110,8 +125,15 @@ describe("protected paths against a hostile agent", () => {
     assert.strictEqual(r.status, 1, r.stderr)
     const out = json(r.stdout)
     assert.deepStrictEqual([out.status, out.failed], ["blocked", ["protected_paths"]])
-    assert.deepStrictEqual(condition(p, "HOST-1", "verification")[0], "passed", "the emptied test script passes: only the gate stands in the way")
-    assert.deepStrictEqual(condition(p, "HOST-1", "protected_paths"), ["failed", "the agent changed 1 protected file the issue does not name: package.json (a verification definition, scripts.test changed)"])
+    assert.deepStrictEqual(
+      condition(p, "HOST-1", "verification")[0],
+      "passed",
+      "the emptied test script passes: only the gate stands in the way"
+    )
+    assert.deepStrictEqual(condition(p, "HOST-1", "protected_paths"), [
+      "failed",
+      "the agent changed 1 protected file the issue does not name: package.json (a verification definition, scripts.test changed)"
+    ])
   })
 
   it("blocks an agent that deletes an existing test; a human's acceptance of that exact diff unblocks it", () => {
@@ -121,18 +143,33 @@ describe("protected paths against a hostile agent", () => {
     assert.strictEqual(r.status, 1, r.stderr)
     assert.deepStrictEqual(json(r.stdout).failed, ["protected_paths"])
     const [status, reason] = condition(p, "HOST-2", "protected_paths")
-    assert.deepStrictEqual([status, reason], ["failed", "the agent changed 1 protected file the issue does not name: test/cart.test.js (an existing test, deleted)"])
+    assert.deepStrictEqual(
+      [status, reason],
+      [
+        "failed",
+        "the agent changed 1 protected file the issue does not name: test/cart.test.js (an existing test, deleted)"
+      ]
+    )
 
     const accepted = p.cli("accept-issue", "HOST-2", "--accepted-by", "dana")
     assert.strictEqual(accepted.status, 0, accepted.stderr + accepted.stdout)
-    assert.include(accepted.stdout, "Protected files the agent changed (accepting this diff accepts them):\n  test/cart.test.js: an existing test, deleted\n", "the person sees what they accept first")
+    assert.include(
+      accepted.stdout,
+      "Protected files the agent changed (accepting this diff accepts them):\n  test/cart.test.js: an existing test, deleted\n",
+      "the person sees what they accept first"
+    )
     assert.match(accepted.stdout, /HOST-2: MERGEABLE/)
-    assert.match(accepted.stdout, /protected_paths +required +1 protected file changed and dana accepted this exact diff: test\/cart\.test\.js \(an existing test, deleted\)/)
+    assert.match(
+      accepted.stdout,
+      /protected_paths +required +1 protected file changed and dana accepted this exact diff: test\/cart\.test\.js \(an existing test, deleted\)/
+    )
     assert.strictEqual(p.cli("gate", "evaluate", "HOST-2").status, 0)
   })
 
   it("blocks an agent that rewrites gate.policy.yaml and spec-orch.toml on its branch; neither changes the policy or the commands run", () => {
-    const p = nodeProject({ verification: { check: "echo checked by the main checkout's config && test -f src/feature.js" } })
+    const p = nodeProject({
+      verification: { check: "echo checked by the main checkout's config && test -f src/feature.js" }
+    })
     const lax = "conditions:\\n  builder: { required: true }\\nprofiles:\\n  e2e:\\n    disable: [protected_paths]\\n"
     p.issue("HOST-3", {
       builder_prompt: [
@@ -148,9 +185,16 @@ describe("protected paths against a hostile agent", () => {
     assert.include(readFileSync(join(out.worktree, "gate.policy.yaml"), "utf8"), "disable: [protected_paths]")
     // …but the commands came from the main checkout's spec-orch.toml, and the policy from its gate.policy.yaml.
     const evidence = json(readFileSync(join(p.root, ".spec-orch/runs/HOST-3-r1/evidence.json"), "utf8"))
-    assert.deepStrictEqual(evidence.verification.steps.map((s: any) => s.command.at(-1)), ["echo checked by the main checkout's config && test -f src/feature.js"])
+    assert.deepStrictEqual(
+      evidence.verification.steps.map((s: any) => s.command.at(-1)),
+      ["echo checked by the main checkout's config && test -f src/feature.js"]
+    )
     const report = json(readFileSync(join(p.root, ".spec-orch/runs/HOST-3-r1/report.json"), "utf8"))
-    assert.includeMembers(report.conditions.map((c: any) => c.condition), ["spec_exists", "within_boundaries", "verification"], "the main checkout's policy")
+    assert.includeMembers(
+      report.conditions.map((c: any) => c.condition),
+      ["spec_exists", "within_boundaries", "verification"],
+      "the main checkout's policy"
+    )
     assert.deepStrictEqual(condition(p, "HOST-3", "protected_paths"), [
       "failed",
       "the agent changed 2 protected files the issue does not name: gate.policy.yaml (spec-orch's own configuration, changed), spec-orch.toml (spec-orch's own configuration, changed)"
@@ -161,15 +205,21 @@ describe("protected paths against a hostile agent", () => {
     const p = nodeProject()
     p.issue("HOST-4", {
       builder_prompt: [
-        "RUN printf 'import { test } from \"node:test\"\\nimport assert from \"node:assert/strict\"\\nimport { total } from \"../src/cart.js\"\\ntest(\"empty\", () => assert.equal(total([]), 0))\\n' > test/empty.test.js",
-        "RUN sed -i 's#\"version\": \"1.0.0\"#\"version\": \"1.1.0\"#' package.json"
+        'RUN printf \'import { test } from "node:test"\\nimport assert from "node:assert/strict"\\nimport { total } from "../src/cart.js"\\ntest("empty", () => assert.equal(total([]), 0))\\n\' > test/empty.test.js',
+        'RUN sed -i \'s#"version": "1.0.0"#"version": "1.1.0"#\' package.json'
       ].join("\n")
     })
     const r = p.cli("run", "HOST-4", "--auto-approve", "--json")
     assert.strictEqual(r.status, 0, r.stderr + r.stdout)
-    assert.deepStrictEqual(condition(p, "HOST-4", "protected_paths"), ["passed", "no protected file changed outside the issue's targets"])
+    assert.deepStrictEqual(condition(p, "HOST-4", "protected_paths"), [
+      "passed",
+      "no protected file changed outside the issue's targets"
+    ])
     const evidence = json(readFileSync(join(p.root, ".spec-orch/runs/HOST-4-r1/evidence.json"), "utf8"))
-    assert.deepStrictEqual(evidence.fileChanges, [{ path: "package.json", status: "M", changedKeys: ["version"] }, { path: "test/empty.test.js", status: "A" }])
+    assert.deepStrictEqual(evidence.fileChanges, [
+      { path: "package.json", status: "M", changedKeys: ["version"] },
+      { path: "test/empty.test.js", status: "A" }
+    ])
   })
 })
 
@@ -178,7 +228,10 @@ describe("spec-orch rerun", () => {
     const p = makeProject()
     // The step runs boxed, where the main checkout is hidden: it logs to the signals directory.
     const marker = p.signal("verify-log")
-    p.issue("RE-1", { builder_prompt: "WRITE out.txt 1", verification: { slow: `echo run >> ${marker}; sleep 2; test -f out.txt` } })
+    p.issue("RE-1", {
+      builder_prompt: "WRITE out.txt 1",
+      verification: { slow: `echo run >> ${marker}; sleep 2; test -f out.txt` }
+    })
     const first = p.spawn("run", "RE-1", "--auto-approve")
     await waitFor(() => existsSync(marker))
     assert.isNotEmpty(p.agentsRunning(), "the step is running")
@@ -186,14 +239,17 @@ describe("spec-orch rerun", () => {
     await exited(first)
     // The boxed step dies with spec-orch: nothing is left working in the worktree.
     await waitFor(() => p.agentsRunning().length === 0, 5_000)
-    assert.isFalse(existsSync(join(p.root, ".spec-orch/runs/RE-1-r1/evidence.json")), "the first run ended before its gate")
+    assert.isFalse(
+      existsSync(join(p.root, ".spec-orch/runs/RE-1-r1/evidence.json")),
+      "the first run ended before its gate"
+    )
 
     // The policy breaks in the meantime: resuming is refused before any work, with exit 2.
     const policy = p.read("gate.policy.yaml")
     writeFileSync(join(p.root, "gate.policy.yaml"), "conditions:\n  buildr: {}\n")
     const refused = p.cli("run", "RE-1")
     assert.strictEqual(refused.status, 2)
-    assert.include(refused.stderr, "unknown condition \"buildr\" (did you mean \"builder\"?)")
+    assert.include(refused.stderr, 'unknown condition "buildr" (did you mean "builder"?)')
 
     writeFileSync(join(p.root, "gate.policy.yaml"), policy)
     const again = p.cli("rerun", "RE-1", "--json")
@@ -204,7 +260,9 @@ describe("spec-orch rerun", () => {
     assert.strictEqual(p.agentRuns().length, 1, "the agent did not run again")
     assert.strictEqual(readFileSync(marker, "utf8").trim().split("\n").length, 2, "verification ran again")
     const log = p.cli("logs", "RE-1", "--json").stdout.trim().split("\n").map(json)
-    assert.isTrue(log.some((e) => e.kind === "note" && /reusing the outcome of RE-1-r1 \(completed\)/.test(e.data.text)))
+    assert.isTrue(
+      log.some((e) => e.kind === "note" && /reusing the outcome of RE-1-r1 \(completed\)/.test(e.data.text))
+    )
   })
 
   it("re-gates under the profile the run was judged with, not the project's default, unless --profile says otherwise", () => {
@@ -214,7 +272,8 @@ describe("spec-orch rerun", () => {
     assert.strictEqual(first.status, 1, "blocked: nobody reviewed it")
     const again = p.cli("rerun", "RE-2", "--json")
     assert.strictEqual(again.status, 1, again.stdout)
-    const verdictOf = (run: string) => json(readFileSync(join(p.root, `.spec-orch/runs/${run}/report.json`), "utf8")).verdict
+    const verdictOf = (run: string) =>
+      json(readFileSync(join(p.root, `.spec-orch/runs/${run}/report.json`), "utf8")).verdict
     assert.strictEqual(verdictOf("RE-2-r2").profile, "reviewed")
     assert.isFalse(verdictOf("RE-2-r2").mergeable)
     const chosen = p.cli("rerun", "RE-2", "--profile", "e2e", "--json")
@@ -227,18 +286,29 @@ describe("[preview]", () => {
   /** A project whose policy requires builder, verification and preview (as `strict` does). */
   const previewProject = (toml: string) => {
     const p = makeProject({ profile: "preview", toml })
-    writeFileSync(join(p.root, "gate.policy.yaml"), "conditions:\n  builder: {}\n  verification: {}\n  preview: { required: false }\nprofiles:\n  preview:\n    enable: [preview]\n")
+    writeFileSync(
+      join(p.root, "gate.policy.yaml"),
+      "conditions:\n  builder: {}\n  verification: {}\n  preview: { required: false }\nprofiles:\n  preview:\n    enable: [preview]\n"
+    )
     return p
   }
 
   it("runs the preview command in the worktree after verification and records it as the evidence the gate judges", () => {
-    const p = previewProject("[preview]\ncommand = \"test -f site/index.html && echo preview ok\"\nurl = \"http://localhost:4173\"\n")
+    const p = previewProject(
+      '[preview]\ncommand = "test -f site/index.html && echo preview ok"\nurl = "http://localhost:4173"\n'
+    )
     p.issue("PV-1", { builder_prompt: "WRITE site/index.html <h1>hi</h1>" })
     const ok = p.cli("run", "PV-1", "--auto-approve", "--json")
     assert.strictEqual(ok.status, 0, ok.stderr + ok.stdout)
-    assert.deepStrictEqual(condition(p, "PV-1", "preview"), ["passed", "the preview check passed (preview passed) (http://localhost:4173)"])
+    assert.deepStrictEqual(condition(p, "PV-1", "preview"), [
+      "passed",
+      "the preview check passed (preview passed) (http://localhost:4173)"
+    ])
     const evidence = json(readFileSync(join(p.root, ".spec-orch/runs/PV-1-r1/evidence.json"), "utf8"))
-    assert.deepStrictEqual([evidence.preview.required, evidence.preview.passed, evidence.preview.step.outcome], [true, true, "passed"])
+    assert.deepStrictEqual(
+      [evidence.preview.required, evidence.preview.passed, evidence.preview.step.outcome],
+      [true, true, "passed"]
+    )
     assert.match(readdirSync(join(p.root, ".spec-orch/runs/PV-1-r1/preview")).join(","), /01-preview\.log/)
 
     p.issue("PV-2", { builder_prompt: "WRITE site/other.html nothing" })
@@ -254,7 +324,10 @@ describe("[preview]", () => {
     assert.strictEqual(r.status, 1)
     assert.deepStrictEqual(json(r.stdout).notJudgeable, ["preview"])
     const report = json(readFileSync(join(p.root, ".spec-orch/runs/PV-3-r1/report.json"), "utf8"))
-    assert.match(report.conditions.find((c: any) => c.condition === "preview").unblock, /^configure the preview check: \[preview\] command in spec-orch\.toml/)
+    assert.match(
+      report.conditions.find((c: any) => c.condition === "preview").unblock,
+      /^configure the preview check: \[preview\] command in spec-orch\.toml/
+    )
   })
 })
 
@@ -263,15 +336,30 @@ describe("the quick start", () => {
     const dir = mkdtempSync(join(tmpdir(), "quickstart-"))
     cpSync(join(import.meta.dirname, "../../../examples/hello-node"), dir, { recursive: true })
     rmSync(join(dir, ".spec-orch"), { recursive: true, force: true })
-    writeFileSync(join(dir, "spec-orch.toml"), `${readFileSync(join(dir, "spec-orch.toml"), "utf8")}\n[workspace]\nroot = ${JSON.stringify(mkdtempSync(join(tmpdir(), "quickstart-wt-")))}\n`)
-    const git = (...args: Array<string>) => spawnSync("git", ["-c", "user.name=q", "-c", "user.email=q@q", ...args], { cwd: dir, encoding: "utf8" })
+    writeFileSync(
+      join(dir, "spec-orch.toml"),
+      `${readFileSync(join(dir, "spec-orch.toml"), "utf8")}\n[workspace]\nroot = ${JSON.stringify(mkdtempSync(join(tmpdir(), "quickstart-wt-")))}\n`
+    )
+    const git = (...args: Array<string>) =>
+      spawnSync("git", ["-c", "user.name=q", "-c", "user.email=q@q", ...args], { cwd: dir, encoding: "utf8" })
     git("init", "-q")
     git("add", "-A")
     git("commit", "-qm", "hello-node example")
-    const r = spawnSync(process.execPath, [BIN, "run", "HELLO-1", "--auto-approve", "--json"], { cwd: dir, encoding: "utf8", timeout: 120_000 })
+    const r = spawnSync(process.execPath, [BIN, "run", "HELLO-1", "--auto-approve", "--json"], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 120_000
+    })
     assert.strictEqual(r.status, 0, r.stderr + r.stdout)
     const report = json(readFileSync(join(dir, ".spec-orch/runs/HELLO-1-r1/report.json"), "utf8"))
     const c = report.conditions.find((x: any) => x.condition === "protected_paths")
-    assert.deepStrictEqual([c.status, c.required, c.reason], ["passed", true, "no protected file changed outside the issue's targets (1 protected file named by the issue: test/greet.test.js)"])
+    assert.deepStrictEqual(
+      [c.status, c.required, c.reason],
+      [
+        "passed",
+        true,
+        "no protected file changed outside the issue's targets (1 protected file named by the issue: test/greet.test.js)"
+      ]
+    )
   })
 })

@@ -9,7 +9,10 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeProject } from "./utils/project.js"
 
-const pass: Reply = { tool: { name: "review", input: { verdict: "pass", summary: "As asked.", findings: [] } }, usage: { input: 1200, output: 300 } }
+const pass: Reply = {
+  tool: { name: "review", input: { verdict: "pass", summary: "As asked.", findings: [] } },
+  usage: { input: 1200, output: 300 }
+}
 
 const project = (url: string, prices: boolean) =>
   makeProject({
@@ -17,13 +20,13 @@ const project = (url: string, prices: boolean) =>
     verification: { check: "test -f src/a.txt" },
     toml: [
       "[reviewer]",
-      "adapter = \"llm\"",
-      "model_ref = \"judge\"",
+      'adapter = "llm"',
+      'model_ref = "judge"',
       "[models.judge]",
-      "model = \"judge-model\"",
-      "api_type = \"anthropic\"",
-      "api_key_env = \"JUDGE_KEY\"",
-      "api_base_env = \"JUDGE_BASE\"",
+      'model = "judge-model"',
+      'api_type = "anthropic"',
+      'api_key_env = "JUDGE_KEY"',
+      'api_base_env = "JUDGE_BASE"',
       ...(prices ? ["input_usd_per_mtok = 3", "output_usd_per_mtok = 15"] : [])
     ].join("\n"),
     env: { JUDGE_KEY: "sk-test-judge-0123456789", JUDGE_BASE: url }
@@ -44,15 +47,29 @@ describe("spec-orch run records what its model calls cost", () => {
 
       const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"))
       const m = report.modelCalls
-      assert.deepStrictEqual({ ...m, costUsd: 0, latencyMs: 0, byRole: m.byRole.map((x: any) => ({ ...x, costUsd: 0, latencyMs: 0 })) }, {
-        calls: 1,
-        failed: 0,
-        inputTokens: 1200,
-        outputTokens: 300,
-        costUsd: 0,
-        latencyMs: 0,
-        byRole: [{ role: "reviewer", calls: 1, failed: 0, inputTokens: 1200, outputTokens: 300, costUsd: 0, latencyMs: 0, models: ["judge"] }]
-      })
+      assert.deepStrictEqual(
+        { ...m, costUsd: 0, latencyMs: 0, byRole: m.byRole.map((x: any) => ({ ...x, costUsd: 0, latencyMs: 0 })) },
+        {
+          calls: 1,
+          failed: 0,
+          inputTokens: 1200,
+          outputTokens: 300,
+          costUsd: 0,
+          latencyMs: 0,
+          byRole: [
+            {
+              role: "reviewer",
+              calls: 1,
+              failed: 0,
+              inputTokens: 1200,
+              outputTokens: 300,
+              costUsd: 0,
+              latencyMs: 0,
+              models: ["judge"]
+            }
+          ]
+        }
+      )
       assert.closeTo(m.costUsd, COST, 1e-12)
       assert.closeTo(m.byRole[0].costUsd, COST, 1e-12)
       assert.isAtLeast(m.latencyMs, 0)
@@ -72,15 +89,26 @@ describe("spec-orch run records what its model calls cost", () => {
       assert.strictEqual(record.runId, run.runId)
       assert.deepStrictEqual(record.modelCalls, m, "the run store has the same summary")
       assert.isNotNull(record.agent, "the agent's usage is beside it")
-      const events = p.cli("logs", "MU-1", "--json").stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.kind === "model-call")
+      const events = p
+        .cli("logs", "MU-1", "--json")
+        .stdout.trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.kind === "model-call")
       assert.strictEqual(events.length, 1)
       const call = events[0].data
-      assert.deepStrictEqual([call.role, call.model, call.modelName, call.api, call.attempt, call.ok, call.inputTokens, call.outputTokens], ["reviewer", "judge", "judge-model", "anthropic", 1, true, 1200, 300])
+      assert.deepStrictEqual(
+        [call.role, call.model, call.modelName, call.api, call.attempt, call.ok, call.inputTokens, call.outputTokens],
+        ["reviewer", "judge", "judge-model", "anthropic", 1, true, 1200, 300]
+      )
       assert.strictEqual(call.provider, new URL(server.url).host)
       assert.closeTo(call.usd, COST, 1e-12)
       assert.isAtLeast(call.latencyMs, 0)
       const logs = p.cli("logs", "MU-1")
-      assert.match(logs.stdout, /model reviewer: judge \(judge-model\) attempt 1 ok, 1200 in \/ 300 out tokens, \$0\.0081, \d+\.\ds/)
+      assert.match(
+        logs.stdout,
+        /model reviewer: judge \(judge-model\) attempt 1 ok, 1200 in \/ 300 out tokens, \$0\.0081, \d+\.\ds/
+      )
       const table = p.cli("status", "MU-1")
       assert.match(table.stdout, /COST/)
       assert.include(table.stdout, "agent unknown · models $0.0081 (1 call)")
@@ -90,38 +118,49 @@ describe("spec-orch run records what its model calls cost", () => {
   }, 120_000)
 
   it("records every request of a fallback: the failed ones with why, the model that answered, and an unknown cost once an unpriced model answered", async () => {
-    const server = await startModelServer({ script: (req) => (req.body.model === "judge-model" ? { error: 429, retryAfter: 0 } : pass) })
+    const server = await startModelServer({
+      script: (req) => (req.body.model === "judge-model" ? { error: 429, retryAfter: 0 } : pass)
+    })
     try {
       const p = makeProject({
         profile: "reviewed",
         verification: { check: "test -f src/a.txt" },
         toml: [
           "[reviewer]",
-          "adapter = \"llm\"",
-          "model_chain = \"judges\"",
+          'adapter = "llm"',
+          'model_chain = "judges"',
           "[models.judge]",
-          "model = \"judge-model\"",
-          "api_type = \"anthropic\"",
-          "api_key_env = \"JUDGE_KEY\"",
-          "api_base_env = \"JUDGE_BASE\"",
+          'model = "judge-model"',
+          'api_type = "anthropic"',
+          'api_key_env = "JUDGE_KEY"',
+          'api_base_env = "JUDGE_BASE"',
           "input_usd_per_mtok = 3",
           "output_usd_per_mtok = 15",
           "[models.backup]",
-          "model = \"backup-model\"",
-          "api_type = \"anthropic\"",
-          "api_key_env = \"JUDGE_KEY\"",
-          "api_base_env = \"JUDGE_BASE\"",
+          'model = "backup-model"',
+          'api_type = "anthropic"',
+          'api_key_env = "JUDGE_KEY"',
+          'api_base_env = "JUDGE_BASE"',
           "[model_chains.judges]",
-          "primary = \"judge\"",
-          "fallbacks = [\"backup\"]"
+          'primary = "judge"',
+          'fallbacks = ["backup"]'
         ].join("\n"),
         env: { JUDGE_KEY: "sk-test-judge-0123456789", JUDGE_BASE: server.url }
       })
       p.issue("MU-3", { builder_prompt: "WRITE src/a.txt a", target_files: ["src/"] })
       const r = await p.cliAsync("run", "MU-3", "--auto-approve", "--json")
       assert.strictEqual(r.status, 0, r.stderr)
-      const events = p.cli("logs", "MU-3", "--json").stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.kind === "model-call").map((e) => e.data)
-      assert.deepStrictEqual(events.map((c) => `${c.model}#${c.attempt}:${c.ok ? "ok" : c.error}`), ["judge#1:RateLimitError", "judge#2:RateLimitError", "judge#3:RateLimitError", "backup#1:ok"])
+      const events = p
+        .cli("logs", "MU-3", "--json")
+        .stdout.trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.kind === "model-call")
+        .map((e) => e.data)
+      assert.deepStrictEqual(
+        events.map((c) => `${c.model}#${c.attempt}:${c.ok ? "ok" : c.error}`),
+        ["judge#1:RateLimitError", "judge#2:RateLimitError", "judge#3:RateLimitError", "backup#1:ok"]
+      )
       assert.include(events[0].detail, "rate limited (HTTP 429")
       assert.notInclude(JSON.stringify(events), "sk-test-judge-0123456789")
       const report = JSON.parse(readFileSync(join(p.root, ".spec-orch/runs/MU-3-r1/report.json"), "utf8"))
@@ -130,7 +169,10 @@ describe("spec-orch run records what its model calls cost", () => {
         [["reviewer", 4, 3, 1200, null, ["judge", "backup"]]]
       )
       assert.match(report.review.model, /^backup \(backup-model\) after 4 calls; fallback from judge: rate limited/)
-      assert.include(p.cli("logs", "MU-3").stdout, "model reviewer: judge (judge-model) attempt 1 failed: rate limited (HTTP 429")
+      assert.include(
+        p.cli("logs", "MU-3").stdout,
+        "model reviewer: judge (judge-model) attempt 1 failed: rate limited (HTTP 429"
+      )
     } finally {
       await server.close()
     }
@@ -144,11 +186,18 @@ describe("spec-orch run records what its model calls cost", () => {
       const r = await p.cliAsync("run", "MU-2", "--auto-approve")
       assert.strictEqual(r.status, 0, r.stderr)
       assert.match(r.stdout, /^ {2}cost {6}agent unknown · models unknown \(1 call\)$/m)
-      assert.match(r.stderr, /model reviewer: judge \(judge-model\) attempt 1 ok, 1200 in \/ 300 out tokens, cost unknown/, "progress shows the call as it happens")
+      assert.match(
+        r.stderr,
+        /model reviewer: judge \(judge-model\) attempt 1 ok, 1200 in \/ 300 out tokens, cost unknown/,
+        "progress shows the call as it happens"
+      )
       const report = JSON.parse(readFileSync(join(p.root, ".spec-orch/runs/MU-2-r1/report.json"), "utf8"))
       assert.strictEqual(report.modelCalls.inputTokens, 1200)
       assert.isNull(report.modelCalls.costUsd)
-      assert.include(readFileSync(join(p.root, ".spec-orch/runs/MU-2-r1/explain.md"), "utf8"), "cost unknown (no prices configured)")
+      assert.include(
+        readFileSync(join(p.root, ".spec-orch/runs/MU-2-r1/explain.md"), "utf8"),
+        "cost unknown (no prices configured)"
+      )
       assert.include(p.cli("status", "MU-2").stdout, "models unknown (1 call)")
     } finally {
       await server.close()

@@ -8,13 +8,13 @@ import { cli } from "./cli.js"
 const example = join(import.meta.dirname, "../../../examples/hello-node")
 // The variable is secret only because the config names it; the token is assembled so no file holds one.
 const GH_VALUE = "value-of-my-gh-0042"
-const TOKEN = "ghp_" + "R4nd0mT0k3nV4lu3F0rT3st1ng0123456789".slice(0, 36)
+const TOKEN = `ghp_${"R4nd0mT0k3nV4lu3F0rT3st1ng0123456789".slice(0, 36)}`
 
 /** The example project with `[github] token_env = "MY_GH"` and an issue whose title quotes both secrets. */
 const project = () => {
   const dir = mkdtempSync(join(tmpdir(), "cli-redact-"))
   cpSync(example, dir, { recursive: true })
-  appendFileSync(join(dir, "spec-orch.toml"), "\n[github]\ntoken_env = \"MY_GH\"\n")
+  appendFileSync(join(dir, "spec-orch.toml"), '\n[github]\ntoken_env = "MY_GH"\n')
   const file = join(dir, "fixtures/issues/HELLO-1.json")
   const issue = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>
   writeFileSync(file, JSON.stringify({ ...issue, title: `Rotate ${GH_VALUE} and ${TOKEN}` }, null, 2))
@@ -26,24 +26,33 @@ const withEnv = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 describe("what the CLI prints", () => {
   it.effect("is redacted: values of variables the config names and token shapes, in text and JSON", () =>
-    withEnv(Effect.gen(function*() {
-      const dir = project()
-      const text = yield* cli("--cwd", dir, "issue", "show", "HELLO-1")
-      assert.strictEqual(text.code, 0, text.stderr)
-      assert.include(text.stdout, "Rotate [redacted:MY_GH] and [redacted:github-token]")
-      const json = yield* cli("--cwd", dir, "issue", "list", "--json")
-      assert.strictEqual(JSON.parse(json.stdout).issues[0].title, "Rotate [redacted:MY_GH] and [redacted:github-token]")
-      for (const out of [text.stdout, json.stdout]) {
-        assert.notInclude(out, GH_VALUE)
-        assert.notInclude(out, TOKEN)
-      }
-    })))
+    withEnv(
+      Effect.gen(function* () {
+        const dir = project()
+        const text = yield* cli("--cwd", dir, "issue", "show", "HELLO-1")
+        assert.strictEqual(text.code, 0, text.stderr)
+        assert.include(text.stdout, "Rotate [redacted:MY_GH] and [redacted:github-token]")
+        const json = yield* cli("--cwd", dir, "issue", "list", "--json")
+        assert.strictEqual(
+          JSON.parse(json.stdout).issues[0].title,
+          "Rotate [redacted:MY_GH] and [redacted:github-token]"
+        )
+        for (const out of [text.stdout, json.stdout]) {
+          assert.notInclude(out, GH_VALUE)
+          assert.notInclude(out, TOKEN)
+        }
+      })
+    )
+  )
 
   it.effect("redacts error messages on stderr too", () =>
-    withEnv(Effect.gen(function*() {
-      const r = yield* cli("--cwd", project(), "issue", "show", GH_VALUE)
-      assert.strictEqual(r.code, 1)
-      assert.match(r.stderr, /^spec-orch: issue \[redacted:MY_GH\] not found/)
-      assert.notInclude(r.stderr, GH_VALUE)
-    })))
+    withEnv(
+      Effect.gen(function* () {
+        const r = yield* cli("--cwd", project(), "issue", "show", GH_VALUE)
+        assert.strictEqual(r.code, 1)
+        assert.match(r.stderr, /^spec-orch: issue \[redacted:MY_GH\] not found/)
+        assert.notInclude(r.stderr, GH_VALUE)
+      })
+    )
+  )
 })

@@ -13,7 +13,17 @@ import { makeProject, type TestProject } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
 const git = (cwd: string, ...args: Array<string>) =>
-  spawnSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })
+  spawnSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t"
+    }
+  })
 
 /** A project with a bare `origin`; `check` decides whether runs are mergeable. */
 const withOrigin = (check = "true") => {
@@ -22,10 +32,15 @@ const withOrigin = (check = "true") => {
   git(origin, "init", "-q", "--bare")
   git(p.root, "remote", "add", "origin", origin)
   git(p.root, "push", "-q", "origin", "HEAD:refs/heads/main")
-  return { p, origin, remoteBranch: (branch: string) => git(origin, "rev-parse", "--verify", "-q", `refs/heads/${branch}`).stdout.trim() }
+  return {
+    p,
+    origin,
+    remoteBranch: (branch: string) => git(origin, "rev-parse", "--verify", "-q", `refs/heads/${branch}`).stdout.trim()
+  }
 }
 
-const publishJson = (p: TestProject, runId: string) => json(readFileSync(join(p.root, ".spec-orch/runs", runId, "publish.json"), "utf8"))
+const publishJson = (p: TestProject, runId: string) =>
+  json(readFileSync(join(p.root, ".spec-orch/runs", runId, "publish.json"), "utf8"))
 
 describe("spec-orch run publishes only when asked", () => {
   it("pushes nothing by default, and says how to publish", () => {
@@ -36,7 +51,7 @@ describe("spec-orch run publishes only when asked", () => {
     assert.strictEqual(remoteBranch("spec-orch/PUB-1"), "", "nothing left the machine")
     const published = publishJson(p, "PUB-1-r1")
     assert.strictEqual(published.mode, "local")
-    assert.include(published.reason, "not asked to publish ([publish] runs = \"never\")")
+    assert.include(published.reason, 'not asked to publish ([publish] runs = "never")')
     assert.include(published.reason, "--publish")
   })
 
@@ -52,7 +67,7 @@ describe("spec-orch run publishes only when asked", () => {
     const blocked = p.cli("run", "PUB-3", "--auto-approve", "--publish", "--json")
     assert.strictEqual(blocked.status, 1)
     assert.strictEqual(remoteBranch("spec-orch/PUB-3"), "", "a blocked run is not pushed")
-    assert.include(publishJson(p, "PUB-3-r1").reason, "blocked runs are not published ([publish] runs = \"mergeable\")")
+    assert.include(publishJson(p, "PUB-3-r1").reason, 'blocked runs are not published ([publish] runs = "mergeable")')
   })
 
   it("--publish=always pushes a blocked run too", () => {
@@ -81,7 +96,12 @@ describe("spec-orch run publishes only when asked", () => {
     assert.strictEqual(remoteBranch("spec-orch/PUB-5"), theirs, "their work was not overwritten")
     const published = publishJson(p, "PUB-5-r1")
     assert.include(published.failed, "refused spec-orch/PUB-5")
-    const notes = p.cli("logs", "PUB-5", "--json").stdout.trim().split("\n").map(json).filter((e) => e.kind === "note")
+    const notes = p
+      .cli("logs", "PUB-5", "--json")
+      .stdout.trim()
+      .split("\n")
+      .map(json)
+      .filter((e) => e.kind === "note")
     assert.isTrue(notes.some((n) => /publishing failed \(the verdict stands\)/.test(n.data.text)))
   })
 

@@ -13,7 +13,7 @@ import { makeProject } from "./utils/project.js"
 
 // Assembled at run time so that no file in this repository holds a token.
 const MODEL_KEY = `plain-model-key-${process.pid}-x7Q2`
-const GITHUB_TOKEN = "ghp_" + "R4nd0mT0k3nV4lu3F0rT3st1ng0123456789".slice(0, 36)
+const GITHUB_TOKEN = `ghp_${"R4nd0mT0k3nV4lu3F0rT3st1ng0123456789".slice(0, 36)}`
 
 /** The agent: says its model key, writes a token into a source file at line 3 and the key into a config file. */
 const AGENT = `
@@ -41,8 +41,8 @@ const filesUnder = (dir: string): Array<string> =>
 describe("redaction and the secret scan", () => {
   it("keeps a secret the agent printed and a token it committed out of everything written and shown, blocks on secrets, and pushes nothing", () => {
     const p = makeProject({
-      verification: { check: "echo \"key in test output: $ANTHROPIC_API_KEY\"; true" },
-      builder: ["adapter = \"command\"", "command = [\"node\", \"tools/leaky-agent.mjs\"]", "timeout_seconds = 60"],
+      verification: { check: 'echo "key in test output: $ANTHROPIC_API_KEY"; true' },
+      builder: ['adapter = "command"', 'command = ["node", "tools/leaky-agent.mjs"]', "timeout_seconds = 60"],
       env: { ANTHROPIC_API_KEY: MODEL_KEY }
     })
     const git = (...args: Array<string>) => spawnSync("git", args, { cwd: p.root, encoding: "utf8" })
@@ -50,14 +50,26 @@ describe("redaction and the secret scan", () => {
     spawnSync("git", ["init", "-q", "--bare", bare])
     git("remote", "add", "origin", bare)
     writeFileSync(join(p.root, "tools/leaky-agent.mjs"), AGENT)
-    writeFileSync(join(p.root, "gate.policy.yaml"), [
-      "conditions:",
-      ...["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance", "secrets"].map((c) => `  ${c}: { required: true }`),
-      "profiles:",
-      "  e2e:",
-      "    disable: [review, human_acceptance]",
-      ""
-    ].join("\n"))
+    writeFileSync(
+      join(p.root, "gate.policy.yaml"),
+      [
+        "conditions:",
+        ...[
+          "spec_exists",
+          "spec_approved",
+          "within_boundaries",
+          "builder",
+          "verification",
+          "review",
+          "human_acceptance",
+          "secrets"
+        ].map((c) => `  ${c}: { required: true }`),
+        "profiles:",
+        "  e2e:",
+        "    disable: [review, human_acceptance]",
+        ""
+      ].join("\n")
+    )
     git("add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "leaky agent and a policy with secrets")
     p.issue("LEAK-1", { builder_prompt: "Configure the client." })
@@ -74,11 +86,19 @@ describe("redaction and the secret scan", () => {
     assert.match(explain, /remove the secrets from config\/model\.env:1, src\/config\.ts:3, rotate them, re-run/)
     assert.include(readFileSync(join(stateDir, "runs/LEAK-1-r1/diff.patch"), "utf8"), "[redacted:github-token]")
 
-    const published = JSON.parse(readFileSync(join(stateDir, "runs/LEAK-1-r1/publish.json"), "utf8")) as { mode: string; reason?: string; push?: unknown }
+    const published = JSON.parse(readFileSync(join(stateDir, "runs/LEAK-1-r1/publish.json"), "utf8")) as {
+      mode: string
+      reason?: string
+      push?: unknown
+    }
     assert.strictEqual(published.mode, "local")
     assert.isUndefined(published.push)
     assert.match(published.reason ?? "", /not pushed and no pull request: the change adds a secret/)
-    assert.strictEqual(spawnSync("git", ["--git-dir", bare, "for-each-ref", "refs/heads"], { encoding: "utf8" }).stdout, "", "nothing was pushed")
+    assert.strictEqual(
+      spawnSync("git", ["--git-dir", bare, "for-each-ref", "refs/heads"], { encoding: "utf8" }).stdout,
+      "",
+      "nothing was pushed"
+    )
 
     // The read commands that show a run's text (and retro, which writes a file the sweep below reads).
     const reads = [
@@ -103,7 +123,11 @@ describe("redaction and the secret scan", () => {
       assert.notInclude(text, GITHUB_TOKEN)
     }
     const checked = filesUnder(stateDir).filter((f) => !NOT_YET_REDACTED.test(relative(stateDir, f)))
-    assert.isTrue(checked.some((f) => f.endsWith("state.db")) && checked.some((f) => f.endsWith("evidence.json")) && checked.some((f) => f.endsWith("prompt.md")))
+    assert.isTrue(
+      checked.some((f) => f.endsWith("state.db")) &&
+        checked.some((f) => f.endsWith("evidence.json")) &&
+        checked.some((f) => f.endsWith("prompt.md"))
+    )
     for (const file of checked) {
       const bytes = readFileSync(file, "latin1")
       assert.notInclude(bytes, MODEL_KEY, relative(stateDir, file))

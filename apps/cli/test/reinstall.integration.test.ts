@@ -5,14 +5,16 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, join } from "node:path"
 import { makeProject } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
-const npm = (cwd: string, ...args: ReadonlyArray<string>) => execFileSync("npm", [...args, "--offline", "--no-audit", "--no-fund"], { cwd, stdio: "ignore" })
-const manifest = (version: string) => JSON.stringify({ name: "app", version: "1.0.0", devDependencies: { dep: `file:vendor/dep-${version}.tgz` } })
+const npm = (cwd: string, ...args: ReadonlyArray<string>) =>
+  execFileSync("npm", [...args, "--offline", "--no-audit", "--no-fund"], { cwd, stdio: "ignore" })
+const manifest = (version: string) =>
+  JSON.stringify({ name: "app", version: "1.0.0", devDependencies: { dep: `file:vendor/dep-${version}.tgz` } })
 
 /** `dep` at `version`, packed into `<root>/vendor`. */
 const packDep = (root: string, version: string) => {
@@ -32,7 +34,8 @@ describe("a run whose agent changed the lockfile", () => {
     writeFileSync(join(p.root, "package.json"), manifest("1.0.0"))
     writeFileSync(join(p.root, ".gitignore"), ".spec-orch/\nnode_modules/\n")
     npm(p.root, "install")
-    const git = (...args: Array<string>) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: p.root, stdio: "ignore" })
+    const git = (...args: Array<string>) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: p.root, stdio: "ignore" })
     git("add", "-A")
     git("commit", "-qm", "app with dep 1.0.0")
     // The lockfile the agent will write: dep 2.0.0 (made here with npm, written by the agent on one line).
@@ -46,12 +49,26 @@ describe("a run whose agent changed the lockfile", () => {
     const r = p.cli("run", "LOCK-1", "--auto-approve", "--json")
     const run = json(r.stdout)
     const report = json(readFileSync(join(p.root, ".spec-orch/runs/LOCK-1-r1/report.json"), "utf8"))
-    assert.strictEqual(report.verification.steps[0].outcome, "passed", `${r.stderr}\n${JSON.stringify(report.verification)}`)
-    assert.match(report.verification.notes[0], /^package-lock\.json changed on the run branch: the dependencies were reinstalled/)
+    assert.strictEqual(
+      report.verification.steps[0].outcome,
+      "passed",
+      `${r.stderr}\n${JSON.stringify(report.verification)}`
+    )
+    assert.match(
+      report.verification.notes[0],
+      /^package-lock\.json changed on the run branch: the dependencies were reinstalled/
+    )
     const explain = readFileSync(join(p.root, ".spec-orch/runs/LOCK-1-r1/explain.md"), "utf8")
     assert.include(explain, "## Verification notes")
-    assert.match(explain, /package-lock\.json changed on the run branch: the dependencies were reinstalled in the worktree before the steps/)
-    assert.strictEqual(execFileSync("node", ["-p", "require('dep').version"], { cwd: p.root, encoding: "utf8" }).trim(), "1.0.0", "the main checkout's install is untouched")
+    assert.match(
+      explain,
+      /package-lock\.json changed on the run branch: the dependencies were reinstalled in the worktree before the steps/
+    )
+    assert.strictEqual(
+      execFileSync("node", ["-p", "require('dep').version"], { cwd: p.root, encoding: "utf8" }).trim(),
+      "1.0.0",
+      "the main checkout's install is untouched"
+    )
     assert.isString(run.worktree)
     // `spec-orch verify` re-verifies the worktree the same way, and prints the note.
     const again = p.cli("verify", "LOCK-1")
@@ -60,25 +77,48 @@ describe("a run whose agent changed the lockfile", () => {
   }, 180_000)
 
   it("whose project uses uv but has no uv on PATH: the run says uv is not installed, in its report and explain.md", () => {
-    const path = (process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== "" && !existsSync(join(d, "uv"))).join(delimiter)
-    const p = makeProject({ verification: { check: `{python} -c "import sys; print(sys.prefix)"` }, env: { PATH: path } })
-    writeFileSync(join(p.root, "pyproject.toml"), "[project]\nname = \"app\"\nversion = \"1.0.0\"\ndependencies = [\"dep\"]\n")
-    writeFileSync(join(p.root, "uv.lock"), "version = 1\n\n[[package]]\nname = \"dep\"\nversion = \"1.0.0\"\n")
+    const path = (process.env.PATH ?? "")
+      .split(delimiter)
+      .filter((d) => d !== "" && !existsSync(join(d, "uv")))
+      .join(delimiter)
+    const p = makeProject({
+      verification: { check: `{python} -c "import sys; print(sys.prefix)"` },
+      env: { PATH: path }
+    })
+    writeFileSync(
+      join(p.root, "pyproject.toml"),
+      '[project]\nname = "app"\nversion = "1.0.0"\ndependencies = ["dep"]\n'
+    )
+    writeFileSync(join(p.root, "uv.lock"), 'version = 1\n\n[[package]]\nname = "dep"\nversion = "1.0.0"\n')
     writeFileSync(join(p.root, ".gitignore"), ".spec-orch/\n.venv/\n")
-    const git = (...args: Array<string>) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: p.root, stdio: "ignore" })
+    const git = (...args: Array<string>) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: p.root, stdio: "ignore" })
     git("add", "-A")
     git("commit", "-qm", "a uv project")
-    const python = execFileSync("python3", ["-c", "import os, sys; print(os.path.realpath(sys.executable))"], { encoding: "utf8" }).trim()
+    const python = execFileSync("python3", ["-c", "import os, sys; print(os.path.realpath(sys.executable))"], {
+      encoding: "utf8"
+    }).trim()
     execFileSync(python, ["-m", "venv", "--without-pip", join(p.root, ".venv")])
     p.issue("UV-1", { builder_prompt: `WRITE uv.lock version = 1 [[package]] name = "dep" version = "2.0.0"` })
     const r = p.cli("run", "UV-1", "--auto-approve", "--json")
     const report = json(readFileSync(join(p.root, ".spec-orch/runs/UV-1-r1/report.json"), "utf8"))
-    assert.strictEqual(report.verification.steps[0].outcome, "passed", `${r.stderr}\n${JSON.stringify(report.verification)}`)
-    assert.include(report.verification.steps[0].command[2], join(p.root, ".venv/bin/python"), "the steps ran with the main checkout's virtualenv")
+    assert.strictEqual(
+      report.verification.steps[0].outcome,
+      "passed",
+      `${r.stderr}\n${JSON.stringify(report.verification)}`
+    )
+    assert.include(
+      report.verification.steps[0].command[2],
+      join(p.root, ".venv/bin/python"),
+      "the steps ran with the main checkout's virtualenv"
+    )
     assert.deepStrictEqual(report.verification.notes, [
       "uv.lock changed on the run branch; uv is not installed (no `uv` on the steps' PATH), so the dependencies were not reinstalled (`uv sync --frozen --offline`): " +
-      "the steps ran with the main checkout's virtualenv, which uv.lock no longer describes. Install uv, or install the dependencies in a verification step"
+        "the steps ran with the main checkout's virtualenv, which uv.lock no longer describes. Install uv, or install the dependencies in a verification step"
     ])
-    assert.include(readFileSync(join(p.root, ".spec-orch/runs/UV-1-r1/explain.md"), "utf8"), "uv.lock changed on the run branch; uv is not installed")
+    assert.include(
+      readFileSync(join(p.root, ".spec-orch/runs/UV-1-r1/explain.md"), "utf8"),
+      "uv.lock changed on the run branch; uv is not installed"
+    )
   }, 180_000)
 })

@@ -32,7 +32,11 @@ describe("spec-orch retro <mission>", () => {
     assert.match(md, /\| 1 \| after-bad \| skipped: dependency "bad" was blocked by the gate \| 0 \| - \|/)
     assert.match(md, /## Failed conditions\n\n- bad: \*\*builder\*\* \(failed\): [^\n]+\n- bad: \*\*verification\*\*/)
     assert.include(md, "Across all runs: builder blocked 1 of 2; verification blocked 1 of 2.")
-    assert.strictEqual(json(p.cli("retro", "retro", "--json").stdout).markdown, md, "the same evidence gives the same retrospective")
+    assert.strictEqual(
+      json(p.cli("retro", "retro", "--json").stdout).markdown,
+      md,
+      "the same evidence gives the same retrospective"
+    )
     const never = p.cli("retro", "nothing")
     assert.strictEqual(never.status, 1)
     assert.include(never.stderr, "nothing has never run")

@@ -9,7 +9,9 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeProject } from "./utils/project.js"
 
-const pass: Reply = { tool: { name: "review", input: { verdict: "pass", summary: "Both files are as asked.", findings: [] } } }
+const pass: Reply = {
+  tool: { name: "review", input: { verdict: "pass", summary: "Both files are as asked.", findings: [] } }
+}
 const isReview = (req: ModelRequest) => req.tools.some((t) => t.name === "review")
 
 const project = (url: string, maxDiffChars: number) =>
@@ -18,14 +20,14 @@ const project = (url: string, maxDiffChars: number) =>
     verification: { check: "test -f src/a.txt", lint: "true" },
     toml: [
       "[reviewer]",
-      "adapter = \"llm\"",
-      "model_ref = \"double\"",
+      'adapter = "llm"',
+      'model_ref = "double"',
       `max_diff_chars = ${maxDiffChars}`,
       "[models.double]",
-      "model = \"double-model\"",
-      "api_type = \"anthropic\"",
-      "api_key_env = \"DOUBLE_KEY\"",
-      "api_base_env = \"DOUBLE_BASE\""
+      'model = "double-model"',
+      'api_type = "anthropic"',
+      'api_key_env = "DOUBLE_KEY"',
+      'api_base_env = "DOUBLE_BASE"'
     ].join("\n"),
     env: { DOUBLE_KEY: "sk-test-double", DOUBLE_BASE: url }
   })
@@ -44,7 +46,10 @@ describe("spec-orch run with an LLM reviewer", () => {
       const asked = server.requests.filter(isReview)
       assert.strictEqual(asked.length, 1)
       const text = asked[0]!.lastUserText
-      assert.match(text, /Changed files \(2\):\n<<<BEGIN CHANGED-FILES-[0-9a-f]{16}>>>\nsrc\/a\.txt\nsrc\/b\.txt\n<<<END CHANGED-FILES-/)
+      assert.match(
+        text,
+        /Changed files \(2\):\n<<<BEGIN CHANGED-FILES-[0-9a-f]{16}>>>\nsrc\/a\.txt\nsrc\/b\.txt\n<<<END CHANGED-FILES-/
+      )
       assert.match(text, /<<<BEGIN VERIFICATION-[0-9a-f]{16}>>>\ncheck: passed\nlint: passed\n<<<END VERIFICATION-/)
       assert.match(text, /<<<BEGIN AGENT-SUMMARY-[0-9a-f]{16}>>>\ndone\n<<<END AGENT-SUMMARY-/)
       const report = JSON.parse(readFileSync(join(p.root, ".spec-orch/runs/RV-1-r1/report.json"), "utf8"))
@@ -59,7 +64,10 @@ describe("spec-orch run with an LLM reviewer", () => {
     try {
       const p = project(server.url, 300)
       const medium = Array.from({ length: 10 }, (_, i) => `word${i}`).join(" ")
-      p.issue("RV-3", { builder_prompt: `WRITE src/a.txt ${medium}\nWRITE src/b.txt ${medium}`, target_files: ["src/"] })
+      p.issue("RV-3", {
+        builder_prompt: `WRITE src/a.txt ${medium}\nWRITE src/b.txt ${medium}`,
+        target_files: ["src/"]
+      })
       const r = await p.cliAsync("run", "RV-3", "--auto-approve", "--json")
       assert.strictEqual(r.status, 0, r.stderr)
       assert.isTrue(JSON.parse(r.stdout).mergeable)
@@ -92,12 +100,22 @@ describe("spec-orch run with an LLM reviewer", () => {
       assert.strictEqual(report.review.verdict, "pass")
       const b = diff.slice(diff.indexOf("diff --git a/src/b.txt"))
       assert.isAbove(b.length, 300)
-      assert.deepStrictEqual(report.review.partial, { files: ["src/b.txt"], charsNotShown: b.length - 300, totalChars: diff.length })
+      assert.deepStrictEqual(report.review.partial, {
+        files: ["src/b.txt"],
+        charsNotShown: b.length - 300,
+        totalChars: diff.length
+      })
       assert.deepStrictEqual([report.verdict.failed, report.verdict.notJudgeable], [[], ["review"]])
       const explain = readFileSync(join(dir, "explain.md"), "utf8")
-      assert.match(explain, /\*\*Partial view:\*\* the reviewer did not see \d+ of \d+ diff characters; not shown in full: `src\/b\.txt`/)
+      assert.match(
+        explain,
+        /\*\*Partial view:\*\* the reviewer did not see \d+ of \d+ diff characters; not shown in full: `src\/b\.txt`/
+      )
       assert.match(explain, /passed the change on a partial view/)
-      assert.include(server.requests.find(isReview)!.lastUserText, `${b.length - 300} of ${diff.length} characters are not shown`)
+      assert.include(
+        server.requests.find(isReview)!.lastUserText,
+        `${b.length - 300} of ${diff.length} characters are not shown`
+      )
     } finally {
       await server.close()
     }

@@ -16,37 +16,72 @@ import { waitFor, writeGatePolicy } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
 const exited = (child: import("node:child_process").ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })))
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal }))
+  )
 
 /** Every packet of a `mission status --json` answer, flattened. */
-const packetsOf = (status: Record<string, any>): Array<Record<string, any>> => status.waves.flatMap((w: any) => w.packets)
+const packetsOf = (status: Record<string, any>): Array<Record<string, any>> =>
+  status.waves.flatMap((w: any) => w.packets)
 const byId = (status: Record<string, any>) => new Map(packetsOf(status).map((p) => [p.packetId as string, p]))
 
 /** The agent stage's start and finish (epoch ms) of a packet's latest run, from the run store's event log. */
 const agentInterval = (p: MissionProject, runKey: string): readonly [number, number] => {
   const events = p.cli("logs", runKey, "--json").stdout.trim().split("\n").map(json)
-  const at = (state: string) => Date.parse(events.find((e) => e.kind === "stage" && e.data.stage === "agent" && e.data.state === state)!.at)
+  const at = (state: string) =>
+    Date.parse(events.find((e) => e.kind === "stage" && e.data.stage === "agent" && e.data.state === state)!.at)
   return [at("started"), at("finished")]
 }
 
 /** Subjects of the mission branch's merges, oldest first. */
 const merges = (p: MissionProject, mission: string) =>
-  p.git("log", "--first-parent", "--merges", "--reverse", "--format=%s", `spec-orch/mission/${mission}`).split("\n").filter(Boolean)
+  p
+    .git("log", "--first-parent", "--merges", "--reverse", "--format=%s", `spec-orch/mission/${mission}`)
+    .split("\n")
+    .filter(Boolean)
 
 const SIX: ReadonlyArray<ReadonlyArray<PacketSpec>> = [
   [
-    { id: "api", files: ["src/api/"], prompt: "SLEEP 1\nWRITE src/api/index.js api", verification: { check: "test -f src/api/index.js" } },
-    { id: "ui", files: ["src/ui/"], prompt: "SLEEP 1\nWRITE src/ui/index.js ui", verification: { check: "test -f src/ui/index.js" } },
+    {
+      id: "api",
+      files: ["src/api/"],
+      prompt: "SLEEP 1\nWRITE src/api/index.js api",
+      verification: { check: "test -f src/api/index.js" }
+    },
+    {
+      id: "ui",
+      files: ["src/ui/"],
+      prompt: "SLEEP 1\nWRITE src/ui/index.js ui",
+      verification: { check: "test -f src/ui/index.js" }
+    },
     { id: "docs", files: ["docs/guide.md"], prompt: "SLEEP 1\nWRITE docs/guide.md guide" }
   ],
   [
     // Verification reads the dependency's file: the packet's worktree must start from the mission branch.
-    { id: "api-tests", files: ["test/api/"], dependsOn: ["api"], prompt: "SLEEP 1\nWRITE test/api/api.test.js t", verification: { check: "test -f src/api/index.js && test -f test/api/api.test.js" } },
-    { id: "ui-tests", files: ["test/ui/"], dependsOn: ["ui"], prompt: "SLEEP 1\nWRITE test/ui/ui.test.js t", verification: { check: "test -f src/ui/index.js" } }
+    {
+      id: "api-tests",
+      files: ["test/api/"],
+      dependsOn: ["api"],
+      prompt: "SLEEP 1\nWRITE test/api/api.test.js t",
+      verification: { check: "test -f src/api/index.js && test -f test/api/api.test.js" }
+    },
+    {
+      id: "ui-tests",
+      files: ["test/ui/"],
+      dependsOn: ["ui"],
+      prompt: "SLEEP 1\nWRITE test/ui/ui.test.js t",
+      verification: { check: "test -f src/ui/index.js" }
+    }
   ],
   [
     // Its footprint (docs/) overlaps wave 0's docs/guide.md: allowed across waves, never at the same time.
-    { id: "release", files: ["docs/", "CHANGELOG.md"], dependsOn: ["api-tests", "ui-tests"], prompt: "WRITE CHANGELOG.md released", verification: { check: "test -f test/ui/ui.test.js && test -f docs/guide.md" } }
+    {
+      id: "release",
+      files: ["docs/", "CHANGELOG.md"],
+      dependsOn: ["api-tests", "ui-tests"],
+      prompt: "WRITE CHANGELOG.md released",
+      verification: { check: "test -f test/ui/ui.test.js && test -f docs/guide.md" }
+    }
   ]
 ]
 
@@ -56,11 +91,10 @@ describe("spec-orch run-plan", () => {
     p.mission("six", SIX)
     const dry = p.cli("run-plan", "six", "--dry-run", "--json")
     assert.strictEqual(dry.status, 0, dry.stderr)
-    assert.deepStrictEqual(json(dry.stdout).waves.map((w: any) => w.packets.map((x: any) => `${x.packetId}:${x.action}`)), [
-      ["api:run", "ui:run", "docs:run"],
-      ["api-tests:run", "ui-tests:run"],
-      ["release:run"]
-    ])
+    assert.deepStrictEqual(
+      json(dry.stdout).waves.map((w: any) => w.packets.map((x: any) => `${x.packetId}:${x.action}`)),
+      [["api:run", "ui:run", "docs:run"], ["api-tests:run", "ui-tests:run"], ["release:run"]]
+    )
     assert.deepStrictEqual(p.agentRuns(), [], "a dry run runs nothing")
 
     const r = p.cli("run-plan", "six", "--concurrency", "3")
@@ -77,22 +111,42 @@ describe("spec-orch run-plan", () => {
       assert.strictEqual(x.integration.outcome, "merged")
     }
     // Live progress went to stderr, one line per packet event.
-    assert.match(r.stderr, /^Running mission six: 6 packets in 3 waves, up to 3 at once, onto spec-orch\/mission\/six$/m)
+    assert.match(
+      r.stderr,
+      /^Running mission six: 6 packets in 3 waves, up to 3 at once, onto spec-orch\/mission\/six$/m
+    )
     assert.match(r.stderr, /^ {2}▶ api {2}started six\.api-r1$/m)
-    assert.match(r.stderr, /^ {2}⇢ release {2}merged spec-orch\/six\.release into spec-orch\/mission\/six @ [0-9a-f]{10}$/m)
+    assert.match(
+      r.stderr,
+      /^ {2}⇢ release {2}merged spec-orch\/six\.release into spec-orch\/mission\/six @ [0-9a-f]{10}$/m
+    )
 
     // Really concurrent: every packet of a wave was in its agent turn at one common instant.
     const interval = new Map([...packets.keys()].map((id) => [id, agentInterval(p, `six.${id}`)] as const))
-    for (const wave of [["api", "ui", "docs"], ["api-tests", "ui-tests"]]) {
+    for (const wave of [
+      ["api", "ui", "docs"],
+      ["api-tests", "ui-tests"]
+    ]) {
       const latestStart = Math.max(...wave.map((id) => interval.get(id)![0]))
       const earliestEnd = Math.min(...wave.map((id) => interval.get(id)![1]))
       assert.isBelow(latestStart, earliestEnd, `the agents of ${wave.join(", ")} overlapped in time`)
     }
     // Waves in order: a wave's runs start only after the previous wave's runs finished.
     const runOf = (id: string) => packets.get(id)!.run
-    for (const [before, after] of [[["api", "ui", "docs"], ["api-tests", "ui-tests"]], [["api-tests", "ui-tests"], ["release"]]]) {
+    for (const [before, after] of [
+      [
+        ["api", "ui", "docs"],
+        ["api-tests", "ui-tests"]
+      ],
+      [["api-tests", "ui-tests"], ["release"]]
+    ]) {
       const lastEnd = Math.max(...before!.map((id) => Date.parse(runOf(id).finishedAt)))
-      for (const id of after!) assert.isAtLeast(Date.parse(runOf(id).startedAt), lastEnd, `${id} started after its wave's predecessors finished`)
+      for (const id of after!)
+        assert.isAtLeast(
+          Date.parse(runOf(id).startedAt),
+          lastEnd,
+          `${id} started after its wave's predecessors finished`
+        )
     }
     // Never co-scheduled: any two packets whose runs overlapped in time have disjoint footprints.
     const ids = [...packets.keys()]
@@ -100,17 +154,34 @@ describe("spec-orch run-plan", () => {
     for (let i = 0; i < ids.length; i++) {
       for (let j = i + 1; j < ids.length; j++) {
         const [a, b] = [packets.get(ids[i]!)!, packets.get(ids[j]!)!]
-        const together = Date.parse(a.run.startedAt) < Date.parse(b.run.finishedAt) && Date.parse(b.run.startedAt) < Date.parse(a.run.finishedAt)
+        const together =
+          Date.parse(a.run.startedAt) < Date.parse(b.run.finishedAt) &&
+          Date.parse(b.run.startedAt) < Date.parse(a.run.finishedAt)
         const clash = footprintOverlap(a.filesInScope, b.filesInScope)
         if (clash !== undefined) overlappingPairs++
-        assert.isFalse(together && clash !== undefined, `${ids[i]} and ${ids[j]} share files (${clash}) and ran at the same time`)
+        assert.isFalse(
+          together && clash !== undefined,
+          `${ids[i]} and ${ids[j]} share files (${clash}) and ran at the same time`
+        )
       }
     }
     assert.isAtLeast(overlappingPairs, 1, "the plan has packets with overlapping footprints (docs and release)")
 
     // Merged in plan order, which is a dependency order; the mission branch has everything.
-    assert.deepStrictEqual(merges(p, "six"), ["api", "ui", "docs", "api-tests", "ui-tests", "release"].map((id) => `spec-orch: merge packet ${id} into mission six`))
-    for (const f of ["src/api/index.js", "src/ui/index.js", "docs/guide.md", "test/api/api.test.js", "test/ui/ui.test.js", "CHANGELOG.md"]) {
+    assert.deepStrictEqual(
+      merges(p, "six"),
+      ["api", "ui", "docs", "api-tests", "ui-tests", "release"].map(
+        (id) => `spec-orch: merge packet ${id} into mission six`
+      )
+    )
+    for (const f of [
+      "src/api/index.js",
+      "src/ui/index.js",
+      "docs/guide.md",
+      "test/api/api.test.js",
+      "test/ui/ui.test.js",
+      "CHANGELOG.md"
+    ]) {
       assert.strictEqual(p.git("cat-file", "-t", `spec-orch/mission/six:${f}`), "blob", f)
     }
     assert.isFalse(existsSync(join(p.root, "src")), "the main checkout is untouched")
@@ -129,14 +200,19 @@ describe("spec-orch run-plan", () => {
 
   it("refuses a plan whose wave has overlapping footprints, or an unapproved mission, before anything runs", () => {
     const p = makeMissionProject()
-    p.mission("clash", [[
-      { id: "lib", files: ["src/"], prompt: "WRITE src/lib.js x" },
-      { id: "cli", files: ["src/cli.js"], prompt: "WRITE src/cli.js x" }
-    ]])
+    p.mission("clash", [
+      [
+        { id: "lib", files: ["src/"], prompt: "WRITE src/lib.js x" },
+        { id: "cli", files: ["src/cli.js"], prompt: "WRITE src/cli.js x" }
+      ]
+    ])
     const r = p.cli("run-plan", "clash")
     assert.strictEqual(r.status, 1)
     assert.match(r.stderr, /the plan of mission clash cannot run \(1 problem\)/)
-    assert.match(r.stderr, /docs\/specs\/clash\/plan\.json:\d+ waves\.0\.work_packets\.1\.files_in_scope: packets "lib" and "cli" in wave 0 may change the same files: "src\/" overlaps "src\/cli\.js"/)
+    assert.match(
+      r.stderr,
+      /docs\/specs\/clash\/plan\.json:\d+ waves\.0\.work_packets\.1\.files_in_scope: packets "lib" and "cli" in wave 0 may change the same files: "src\/" overlaps "src\/cli\.js"/
+    )
     const dry = p.cli("run-plan", "clash", "--dry-run")
     assert.strictEqual(dry.status, 1)
     assert.match(dry.stdout, /would refuse to run: the plan of mission clash cannot run/)
@@ -159,7 +235,10 @@ describe("spec-orch run-plan", () => {
 
     const refused = p.cli("run-plan", "drafted")
     assert.strictEqual(refused.status, 1, refused.stdout)
-    assert.include(refused.stderr, "the plan of mission drafted was written by the planner model chain:main and is not approved yet")
+    assert.include(
+      refused.stderr,
+      "the plan of mission drafted was written by the planner model chain:main and is not approved yet"
+    )
     assert.include(refused.stderr, "`spec-orch plan approve drafted`")
     assert.deepStrictEqual(p.agentRuns(), [])
     const dry = p.cli("run-plan", "drafted", "--dry-run", "--json")
@@ -185,21 +264,63 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(p.agentRuns().length, 1)
   })
 
+  it("mission status sums what the packets' runs cost: the agents' tokens and USD (text and --json)", () => {
+    const p = makeMissionProject()
+    p.mission("costs", [
+      [
+        { id: "one", files: ["src/one.js"], prompt: "WRITE src/one.js one\nUSAGE 1000 200 0.01" },
+        { id: "two", files: ["src/two.js"], prompt: "WRITE src/two.js two\nUSAGE 3000 600 0.025" }
+      ]
+    ])
+    const before = json(p.cli("mission", "status", "costs", "--json").stdout)
+    assert.deepStrictEqual(before.cost, { runs: 0, agent: null, models: null })
+    const r = p.cli("run-plan", "costs", "--json")
+    assert.strictEqual(r.status, 0, r.stderr)
+    const out = json(p.cli("mission", "status", "costs", "--json").stdout)
+    assert.deepStrictEqual(
+      { ...out.cost, agent: { ...out.cost.agent, costUsd: Math.round(out.cost.agent.costUsd * 1e6) / 1e6 } },
+      { runs: 2, agent: { inputTokens: 4000, outputTokens: 800, costUsd: 0.035 }, models: null }
+    )
+    const text = p.cli("mission", "status", "costs")
+    assert.match(
+      text.stdout,
+      /^cost of the packets' latest runs \(2\): agent \$0\.04 \(4000 in \/ 800 out tokens\) · no model calls$/m
+    )
+  })
+
   it("a packet a person accepted is finished: the next run-plan merges it and does not run it again", () => {
     const p = makeMissionProject({ profile: "accepting" })
     writeGatePolicy(p.root, { accepting: ["review"] })
     p.git("commit", "-qam", "a profile that waits for a person's acceptance")
-    p.mission("acc", [[{ id: "one", files: ["src/one.js"], prompt: "WRITE src/one.js one" }], [{ id: "two", files: ["src/two.js"], dependsOn: ["one"], prompt: "WRITE src/two.js two" }]])
+    p.mission("acc", [
+      [{ id: "one", files: ["src/one.js"], prompt: "WRITE src/one.js one" }],
+      [{ id: "two", files: ["src/two.js"], dependsOn: ["one"], prompt: "WRITE src/two.js two" }]
+    ])
     const first = json(p.cli("run-plan", "acc", "--json").stdout)
     assert.strictEqual(byId(first).get("one")!.state, "blocked")
     assert.match(byId(first).get("one")!.reason, /human_acceptance/)
     const accepted = p.cli("accept-issue", "acc.one", "--accepted-by", "ada")
     assert.strictEqual(accepted.status, 0, accepted.stderr)
-    assert.strictEqual(byId(json(p.cli("mission", "status", "acc", "--json").stdout)).get("one")!.state, "succeeded", "status counts the accepted packet as finished at once")
+    assert.strictEqual(
+      byId(json(p.cli("mission", "status", "acc", "--json").stdout)).get("one")!.state,
+      "succeeded",
+      "status counts the accepted packet as finished at once"
+    )
     const dry = json(p.cli("run-plan", "acc", "--dry-run", "--json").stdout)
-    assert.deepStrictEqual(dry.waves.flatMap((w: any) => w.packets.map((q: any) => `${q.packetId}:${q.action}`)), ["one:integrate", "two:run"], "merged, not run again")
+    assert.deepStrictEqual(
+      dry.waves.flatMap((w: any) => w.packets.map((q: any) => `${q.packetId}:${q.action}`)),
+      ["one:integrate", "two:run"],
+      "merged, not run again"
+    )
     p.cli("run-plan", "acc", "--json")
-    assert.deepStrictEqual(p.agentRuns().map(([k]) => k).filter((k) => k === "acc.one"), ["acc.one"], "the accepted packet's agent ran once: its diff, and the acceptance, stand")
+    assert.deepStrictEqual(
+      p
+        .agentRuns()
+        .map(([k]) => k)
+        .filter((k) => k === "acc.one"),
+      ["acc.one"],
+      "the accepted packet's agent ran once: its diff, and the acceptance, stand"
+    )
     assert.include(merges(p, "acc").join("\n"), "one", "the accepted packet was merged onto the mission branch")
   })
 
@@ -230,17 +351,33 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(x.get("bad")!.reason, "blocked by builder, verification")
     for (const id of ["good", "after-good", "loner"]) assert.strictEqual(x.get(id)!.state, "succeeded", id)
     assert.strictEqual(x.get("after-bad")!.state, "skipped")
-    assert.strictEqual(x.get("after-bad")!.reason, "dependency \"bad\" was blocked by the gate")
+    assert.strictEqual(x.get("after-bad")!.reason, 'dependency "bad" was blocked by the gate')
     assert.strictEqual(x.get("last")!.state, "skipped", "transitively")
-    assert.deepStrictEqual(p.agentRuns().map(([k]) => k).sort(), ["partial.after-good", "partial.bad", "partial.good", "partial.loner"])
-    assert.deepStrictEqual(merges(p, "partial").map((s) => s.split(" ")[3]), ["good", "after-good", "loner"])
+    assert.deepStrictEqual(
+      p
+        .agentRuns()
+        .map(([k]) => k)
+        .sort(),
+      ["partial.after-good", "partial.bad", "partial.good", "partial.loner"]
+    )
+    assert.deepStrictEqual(
+      merges(p, "partial").map((s) => s.split(" ")[3]),
+      ["good", "after-good", "loner"]
+    )
 
     const shown = p.cli("mission", "status", "partial")
     assert.match(shown.stdout, /⊘\s+after-bad\s+skipped\s+-\s+dependency "bad" was blocked by the gate/)
     assert.match(shown.stdout, /✗\s+bad\s+blocked\s+partial\.bad-r1\s+blocked by builder/)
     const dry = json(p.cli("run-plan", "partial", "--dry-run", "--json").stdout)
     const actions = new Map(dry.waves.flatMap((w: any) => w.packets.map((q: any) => [q.packetId, q.action])))
-    assert.deepStrictEqual(Object.fromEntries(actions), { good: "skip", bad: "retry", "after-good": "skip", "after-bad": "run", loner: "skip", last: "run" })
+    assert.deepStrictEqual(Object.fromEntries(actions), {
+      good: "skip",
+      bad: "retry",
+      "after-good": "skip",
+      "after-bad": "run",
+      loner: "skip",
+      last: "run"
+    })
 
     p.writePlan("partial", waves("WRITE src/bad.js fixed"))
     const again = p.cli("run-plan", "partial", "--json")
@@ -249,25 +386,38 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(y.get("bad")!.run.runId, "partial.bad-r2", "the failed packet was retried as a new attempt")
     for (const id of ["good", "after-good", "loner"]) assert.strictEqual(y.get(id)!.run.runId, `partial.${id}-r1`)
     const runs = p.agentRuns().map(([k]) => k)
-    for (const id of ["good", "after-good", "loner"]) assert.strictEqual(runs.filter((k) => k === `partial.${id}`).length, 1, `${id} ran once`)
+    for (const id of ["good", "after-good", "loner"])
+      assert.strictEqual(runs.filter((k) => k === `partial.${id}`).length, 1, `${id} ran once`)
     assert.strictEqual(json(again.stdout).status, "completed")
   })
 
   it("--stop-on-failure halts the mission at the first failure: nothing new starts", () => {
     const p = makeMissionProject()
     p.mission("halt", [
-      [{ id: "bad", files: ["a.js"], prompt: "FAIL no" }, { id: "ok", files: ["b.js"], prompt: "WRITE b.js ok" }],
+      [
+        { id: "bad", files: ["a.js"], prompt: "FAIL no" },
+        { id: "ok", files: ["b.js"], prompt: "WRITE b.js ok" }
+      ],
       [{ id: "free", files: ["c.js"], prompt: "WRITE c.js ok" }]
     ])
     const r = p.cli("run-plan", "halt", "--stop-on-failure")
     assert.strictEqual(r.status, 1)
-    assert.match(r.stderr, /^ {2}⊘ free {2}skipped: the mission stopped \(--stop-on-failure\) after "bad" was blocked by the gate$/m)
+    assert.match(
+      r.stderr,
+      /^ {2}⊘ free {2}skipped: the mission stopped \(--stop-on-failure\) after "bad" was blocked by the gate$/m
+    )
     const x = byId(json(p.cli("mission", "status", "halt", "--json").stdout))
     assert.strictEqual(x.get("bad")!.state, "blocked")
     assert.strictEqual(x.get("ok")!.state, "succeeded", "a packet already running finishes")
     assert.strictEqual(x.get("free")!.state, "skipped")
-    assert.strictEqual(x.get("free")!.reason, "the mission stopped (--stop-on-failure) after \"bad\" was blocked by the gate")
-    assert.notInclude(p.agentRuns().map(([k]) => k), "halt.free")
+    assert.strictEqual(
+      x.get("free")!.reason,
+      'the mission stopped (--stop-on-failure) after "bad" was blocked by the gate'
+    )
+    assert.notInclude(
+      p.agentRuns().map(([k]) => k),
+      "halt.free"
+    )
   })
 
   it("reports an integration conflict with its files, aborts the merge, and skips the packet's dependants", () => {
@@ -292,20 +442,32 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(x.get("b")!.state, "succeeded", "the run itself succeeded")
     assert.strictEqual(x.get("b")!.integration.outcome, "conflict")
     assert.deepStrictEqual(x.get("b")!.integration.files, ["CHANGELOG.md"])
-    assert.deepStrictEqual(out.integrationProblems.map((i: any) => [i.packetId, i.outcome, i.files]), [["b", "conflict", ["CHANGELOG.md"]]])
+    assert.deepStrictEqual(
+      out.integrationProblems.map((i: any) => [i.packetId, i.outcome, i.files]),
+      [["b", "conflict", ["CHANGELOG.md"]]]
+    )
     assert.strictEqual(x.get("after-a")!.state, "succeeded")
     assert.strictEqual(x.get("after-b")!.state, "skipped")
-    assert.strictEqual(x.get("after-b")!.reason, "dependency \"b\" could not be integrated (conflict in CHANGELOG.md)")
-    assert.match(r.stderr, /^ {2}⚠ b {2}conflict: merging spec-orch\/merge\.b into spec-orch\/mission\/merge conflicts in CHANGELOG\.md; the merge was aborted/m)
+    assert.strictEqual(x.get("after-b")!.reason, 'dependency "b" could not be integrated (conflict in CHANGELOG.md)')
+    assert.match(
+      r.stderr,
+      /^ {2}⚠ b {2}conflict: merging spec-orch\/merge\.b into spec-orch\/mission\/merge conflicts in CHANGELOG\.md; the merge was aborted/m
+    )
     // The merge was aborted: the mission branch and its worktree are exactly as after a's merge.
     const worktree = out.worktree as string
     assert.strictEqual(p.git("-C", worktree, "status", "--porcelain"), "")
     assert.isFalse(existsSync(join(p.git("-C", worktree, "rev-parse", "--absolute-git-dir"), "MERGE_HEAD")))
     assert.strictEqual(p.git("show", "spec-orch/mission/merge:CHANGELOG.md"), "from a")
-    assert.deepStrictEqual(merges(p, "merge").map((s) => s.split(" ")[3]), ["a", "after-a"])
+    assert.deepStrictEqual(
+      merges(p, "merge").map((s) => s.split(" ")[3]),
+      ["a", "after-a"]
+    )
     const shown = p.cli("mission", "status", "merge")
     assert.match(shown.stdout, /✓\s+b\s+succeeded\s+merge\.b-r1\s+CONFLICT in CHANGELOG\.md/)
-    assert.match(shown.stdout, /^integration of b: merging spec-orch\/merge\.b into spec-orch\/mission\/merge conflicts in CHANGELOG\.md/m)
+    assert.match(
+      shown.stdout,
+      /^integration of b: merging spec-orch\/merge\.b into spec-orch\/mission\/merge conflicts in CHANGELOG\.md/m
+    )
   })
 
   it("resumes after kill -9 mid-wave: finished packets are not re-run, the interrupted one resumes, the mission completes", async () => {
@@ -316,11 +478,25 @@ describe("spec-orch run-plan", () => {
         { id: "also-quick", files: ["r.txt"], prompt: "WRITE r.txt r" },
         { id: "slow", files: ["s.txt"], prompt: "SLEEP 60\nWRITE s.txt s" }
       ],
-      [{ id: "next", files: ["n.txt"], dependsOn: ["slow", "quick"], prompt: "WRITE n.txt n", verification: { check: "test -f s.txt && test -f q.txt" } }]
+      [
+        {
+          id: "next",
+          files: ["n.txt"],
+          dependsOn: ["slow", "quick"],
+          prompt: "WRITE n.txt n",
+          verification: { check: "test -f s.txt && test -f q.txt" }
+        }
+      ]
     ])
     const first = p.spawn("run-plan", "crash")
     const status = () => json(p.cli("mission", "status", "crash", "--json").stdout)
-    await waitFor(() => p.agentRuns().some(([k]) => k === "crash.slow") && status().counts.succeeded === 2 && p.agentsRunning().length > 0, 120_000)
+    await waitFor(
+      () =>
+        p.agentRuns().some(([k]) => k === "crash.slow") &&
+        status().counts.succeeded === 2 &&
+        p.agentsRunning().length > 0,
+      120_000
+    )
     first.kill("SIGKILL")
     await exited(first)
     // The box (bubblewrap, --die-with-parent) ends the slow agent with the process that started it.
@@ -331,7 +507,10 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(byId(during).get("next")!.state, "not-started")
     const dry = json(p.cli("run-plan", "crash", "--dry-run", "--json").stdout)
     // The finished packets of the unsettled wave are not merged yet; the killed one resumes.
-    assert.deepStrictEqual(dry.waves[0].packets.map((q: any) => q.action), ["integrate", "integrate", "resume"])
+    assert.deepStrictEqual(
+      dry.waves[0].packets.map((q: any) => q.action),
+      ["integrate", "integrate", "resume"]
+    )
 
     p.noSleep()
     const again = p.cli("run-plan", "crash")
@@ -348,14 +527,22 @@ describe("spec-orch run-plan", () => {
     assert.strictEqual(runs.filter((k) => k === "crash.also-quick").length, 1)
     assert.strictEqual(runs.filter((k) => k === "crash.slow").length, 2, "only the interrupted agent turn ran again")
     assert.deepStrictEqual(p.agentsRunning(), [], "nothing is left running")
-    assert.deepStrictEqual(merges(p, "crash").map((s) => s.split(" ")[3]), ["quick", "also-quick", "slow", "next"])
+    assert.deepStrictEqual(
+      merges(p, "crash").map((s) => s.split(" ")[3]),
+      ["quick", "also-quick", "slow", "next"]
+    )
   }, 240_000)
 })
 
 describe("spec-orch run-plan on Ctrl-C", () => {
   it("stops every packet's agent, records the mission run as cancelled, and a re-run resumes the packets", async () => {
     const p = makeMissionProject()
-    p.mission("stop", [[{ id: "a", files: ["a.txt"], prompt: "SLEEP 30\nWRITE a.txt a" }, { id: "b", files: ["b.txt"], prompt: "SLEEP 30\nWRITE b.txt b" }]])
+    p.mission("stop", [
+      [
+        { id: "a", files: ["a.txt"], prompt: "SLEEP 30\nWRITE a.txt a" },
+        { id: "b", files: ["b.txt"], prompt: "SLEEP 30\nWRITE b.txt b" }
+      ]
+    ])
     const child = p.spawn("run-plan", "stop")
     await waitFor(() => p.agentRuns().length === 2 && p.agentsRunning().length >= 2)
     child.kill("SIGINT")
@@ -384,7 +571,10 @@ const writeFromPrompt = (req: ModelRequest): Reply => {
 }
 
 /** The agent tool cache spec-orch itself looks in: $SPEC_ORCH_TOOLS, else the repository's .tools/agents. */
-const tools = join(process.env["SPEC_ORCH_TOOLS"] || join(import.meta.dirname, "../../../.tools/agents"), "node_modules/.bin/claude")
+const tools = join(
+  process.env.SPEC_ORCH_TOOLS || join(import.meta.dirname, "../../../.tools/agents"),
+  "node_modules/.bin/claude"
+)
 
 describe("spec-orch run-plan with Claude Code", () => {
   const claude = requireService({
@@ -393,28 +583,53 @@ describe("spec-orch run-plan with Claude Code", () => {
     howTo: `install the agent CLIs with \`node scripts/install-agents.mjs\` (pnpm test does), or point SPEC_ORCH_TOOLS at a cache that has them; looked for ${tools}`,
     optOut: "SPEC_ORCH_SKIP_AGENTS"
   })
-  it.live.skipIf(!claude.run)("runs one wave with the real Claude Code CLI against the scripted model server, packets in parallel", () =>
-    Effect.gen(function*() {
-      const server = yield* ModelServer.scoped({ script: writeFromPrompt })
-      const p = makeMissionProject({ builder: ["[builder]", "adapter = \"claude_code\"", "timeout_seconds = 180", "stall_timeout_seconds = 180"] })
-      p.mission("claude", [[
-        { id: "hello", files: ["hello.txt"], prompt: "WRITE hello.txt hello from claude", verification: { check: "grep -q claude hello.txt" } },
-        { id: "bye", files: ["bye.txt"], prompt: "WRITE bye.txt bye from claude", verification: { check: "grep -q claude bye.txt" } }
-      ]])
-      const r = yield* Effect.promise(() => p.cliAsync(["run-plan", "claude", "--json"], { SPEC_ORCH_AGENT_ENDPOINT: server.url }))
-      assert.strictEqual(r.status, 0, r.stderr)
-      const out = json(r.stdout)
-      const x = byId(out)
-      for (const id of ["hello", "bye"]) {
-        assert.strictEqual(x.get(id)!.state, "succeeded", `${id}: ${x.get(id)!.reason}`)
-        assert.strictEqual(x.get(id)!.run.adapter, "claude_code")
-      }
-      assert.strictEqual(p.git("show", "spec-orch/mission/claude:hello.txt"), "hello from claude")
-      assert.strictEqual(p.git("show", "spec-orch/mission/claude:bye.txt"), "bye from claude")
-      // Both worktrees talked to the model, and their agent turns overlapped in time.
-      const cwds = new Set(server.requests.map((q) => q.cwd).filter((c): c is string => c !== undefined).map((c) => c.split("/").pop()))
-      assert.isTrue(cwds.has("claude.hello") && cwds.has("claude.bye"), [...cwds].join(", "))
-      const [h, b] = [agentInterval(p, "claude.hello"), agentInterval(p, "claude.bye")]
-      assert.isBelow(Math.max(h[0], b[0]), Math.min(h[1], b[1]), "the two Claude turns ran at the same time")
-    }).pipe(Effect.scoped), 300_000)
+  it.live.skipIf(!claude.run)(
+    "runs one wave with the real Claude Code CLI against the scripted model server, packets in parallel",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* ModelServer.scoped({ script: writeFromPrompt })
+        const p = makeMissionProject({
+          builder: ["[builder]", 'adapter = "claude_code"', "timeout_seconds = 180", "stall_timeout_seconds = 180"]
+        })
+        p.mission("claude", [
+          [
+            {
+              id: "hello",
+              files: ["hello.txt"],
+              prompt: "WRITE hello.txt hello from claude",
+              verification: { check: "grep -q claude hello.txt" }
+            },
+            {
+              id: "bye",
+              files: ["bye.txt"],
+              prompt: "WRITE bye.txt bye from claude",
+              verification: { check: "grep -q claude bye.txt" }
+            }
+          ]
+        ])
+        const r = yield* Effect.promise(() =>
+          p.cliAsync(["run-plan", "claude", "--json"], { SPEC_ORCH_AGENT_ENDPOINT: server.url })
+        )
+        assert.strictEqual(r.status, 0, r.stderr)
+        const out = json(r.stdout)
+        const x = byId(out)
+        for (const id of ["hello", "bye"]) {
+          assert.strictEqual(x.get(id)!.state, "succeeded", `${id}: ${x.get(id)!.reason}`)
+          assert.strictEqual(x.get(id)!.run.adapter, "claude_code")
+        }
+        assert.strictEqual(p.git("show", "spec-orch/mission/claude:hello.txt"), "hello from claude")
+        assert.strictEqual(p.git("show", "spec-orch/mission/claude:bye.txt"), "bye from claude")
+        // Both worktrees talked to the model, and their agent turns overlapped in time.
+        const cwds = new Set(
+          server.requests
+            .map((q) => q.cwd)
+            .filter((c): c is string => c !== undefined)
+            .map((c) => c.split("/").pop())
+        )
+        assert.isTrue(cwds.has("claude.hello") && cwds.has("claude.bye"), [...cwds].join(", "))
+        const [h, b] = [agentInterval(p, "claude.hello"), agentInterval(p, "claude.bye")]
+        assert.isBelow(Math.max(h[0], b[0]), Math.min(h[1], b[1]), "the two Claude turns ran at the same time")
+      }).pipe(Effect.scoped),
+    300_000
+  )
 })

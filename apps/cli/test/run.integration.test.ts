@@ -10,12 +10,18 @@ import { makeProject, waitFor } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
 const exited = (child: import("node:child_process").ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })))
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal }))
+  )
 
 describe("spec-orch run", () => {
   it("runs an issue end to end: commit on the run branch, verification, a mergeable verdict and its evidence", () => {
     const p = makeProject()
-    p.issue("E2E-1", { builder_prompt: "WRITE src/hello.txt hi", verification: { check: "test -f src/hello.txt" }, target_files: ["src/"] })
+    p.issue("E2E-1", {
+      builder_prompt: "WRITE src/hello.txt hi",
+      verification: { check: "test -f src/hello.txt" },
+      target_files: ["src/"]
+    })
     const r = p.cli("run", "E2E-1", "--auto-approve", "--json")
     assert.strictEqual(r.status, 0, r.stderr)
     const out = json(r.stdout)
@@ -25,7 +31,17 @@ describe("spec-orch run", () => {
     assert.isFalse(existsSync(join(p.root, "src/hello.txt")), "the main checkout is untouched")
     assert.strictEqual(readFileSync(join(out.worktree, "src/hello.txt"), "utf8"), "hi\n")
     const dir = join(p.root, ".spec-orch/runs/E2E-1-r1")
-    for (const f of ["agent.jsonl", "events.jsonl", "prompt.md", "diff.patch", "evidence.json", "report.json", "explain.md", "verify"]) assert.isTrue(existsSync(join(dir, f)), f)
+    for (const f of [
+      "agent.jsonl",
+      "events.jsonl",
+      "prompt.md",
+      "diff.patch",
+      "evidence.json",
+      "report.json",
+      "explain.md",
+      "verify"
+    ])
+      assert.isTrue(existsSync(join(dir, f)), f)
     assert.isFalse(existsSync(join(out.worktree, ".spec-orch")), "artifacts never land in the worktree")
     assert.match(readFileSync(join(dir, "explain.md"), "utf8"), /\*\*Verdict: MERGEABLE\*\*/)
     const report = json(readFileSync(join(dir, "report.json"), "utf8"))
@@ -37,7 +53,10 @@ describe("spec-orch run", () => {
 
   it("blocks on a failing verification step and puts its output in explain.md", () => {
     const p = makeProject()
-    p.issue("E2E-2", { builder_prompt: "WRITE src/a.txt a", verification: { unit: "echo 'expected 2 but got 3' >&2; exit 1" } })
+    p.issue("E2E-2", {
+      builder_prompt: "WRITE src/a.txt a",
+      verification: { unit: "echo 'expected 2 but got 3' >&2; exit 1" }
+    })
     const r = p.cli("run", "E2E-2", "--auto-approve", "--json")
     assert.strictEqual(r.status, 1)
     const out = json(r.stdout)
@@ -63,7 +82,10 @@ describe("spec-orch run", () => {
   it("resumes after kill -9 in the agent stage without repeating the stages before it; the boxed agent dies with spec-orch", async () => {
     const p = makeProject()
     const fast = p.signal("fast")
-    p.issue("E2E-4", { builder_prompt: `SLEEP 30 ${fast}\nWRITE done.txt yes`, verification: { check: "test -f done.txt" } })
+    p.issue("E2E-4", {
+      builder_prompt: `SLEEP 30 ${fast}\nWRITE done.txt yes`,
+      verification: { check: "test -f done.txt" }
+    })
     const first = p.spawn("run", "E2E-4", "--auto-approve")
     await waitFor(() => p.agentRuns().length === 1 && p.agentsRunning().length > 0)
     first.kill("SIGKILL")
@@ -79,7 +101,8 @@ describe("spec-orch run", () => {
     assert.deepStrictEqual(p.agentsRunning(), [], "nothing is left running")
     assert.strictEqual(p.agentRuns().length, 2, "only the unfinished agent stage ran again")
     const events = p.cli("logs", "E2E-4", "--json").stdout.trim().split("\n").map(json)
-    const starts = (stage: string) => events.filter((e) => e.kind === "stage" && e.data.stage === stage && e.data.state === "started").length
+    const starts = (stage: string) =>
+      events.filter((e) => e.kind === "stage" && e.data.stage === stage && e.data.state === "started").length
     assert.strictEqual(starts("workspace"), 1)
     assert.strictEqual(starts("context"), 1)
     assert.strictEqual(starts("agent"), 2)
@@ -90,7 +113,10 @@ describe("spec-orch run", () => {
     const p = makeProject()
     const marker = p.signal("verify-log")
     const fast = p.signal("fast")
-    p.issue("E2E-5", { builder_prompt: "WRITE out.txt 1", verification: { slow: `echo run >> ${marker}; [ -f ${fast} ] || sleep 30; test -f out.txt` } })
+    p.issue("E2E-5", {
+      builder_prompt: "WRITE out.txt 1",
+      verification: { slow: `echo run >> ${marker}; [ -f ${fast} ] || sleep 30; test -f out.txt` }
+    })
     const first = p.spawn("run", "E2E-5", "--auto-approve")
     await waitFor(() => existsSync(marker) && p.agentsRunning().length > 0)
     first.kill("SIGKILL")
@@ -102,9 +128,17 @@ describe("spec-orch run", () => {
     assert.strictEqual(again.status, 0, again.stderr)
     assert.isTrue(json(again.stdout).resumed)
     assert.strictEqual(p.agentRuns().length, 1, "the finished agent turn was not repeated")
-    assert.strictEqual(readFileSync(marker, "utf8").trim().split("\n").length, 2, "the unfinished verify stage ran again")
+    assert.strictEqual(
+      readFileSync(marker, "utf8").trim().split("\n").length,
+      2,
+      "the unfinished verify stage ran again"
+    )
     const log = p.cli("logs", "E2E-5", "--json").stdout.trim().split("\n").map(json)
-    assert.strictEqual(log.filter((e) => e.kind === "stage" && e.data.stage === "commit" && e.data.state === "finished").length, 1, "one commit")
+    assert.strictEqual(
+      log.filter((e) => e.kind === "stage" && e.data.stage === "commit" && e.data.state === "finished").length,
+      1,
+      "one commit"
+    )
   })
 
   it("cancels cleanly on Ctrl-C: agent tree killed, run marked cancelled, and a re-run resumes it", async () => {
@@ -134,17 +168,26 @@ describe("spec-orch run", () => {
     await waitFor(() => p.agentsRunning().length > 0)
     const twice = p.cli("run", "E2E-7", "--auto-approve")
     assert.strictEqual(twice.status, 1, twice.stderr)
-    assert.match(twice.stderr, /another spec-orch process is already running E2E-7 in this project \(pid \d+ .*run E2E-7/)
+    assert.match(
+      twice.stderr,
+      /another spec-orch process is already running E2E-7 in this project \(pid \d+ .*run E2E-7/
+    )
     // Another issue does not wait for the first: it runs to its verdict while E2E-7's agent still runs.
     const other = p.cli("run", "E2E-8", "--auto-approve", "--json")
     assert.strictEqual(other.status, 0, other.stderr)
     assert.strictEqual(json(other.stdout).status, "succeeded")
     const both = json(p.cli("status", "--all", "--json").stdout)
-    assert.deepStrictEqual(both.map((r: any) => [r.runId, r.status]).sort(), [["E2E-7-r1", "running"], ["E2E-8-r1", "succeeded"]])
+    assert.deepStrictEqual(both.map((r: any) => [r.runId, r.status]).sort(), [
+      ["E2E-7-r1", "running"],
+      ["E2E-8-r1", "succeeded"]
+    ])
     writeFileSync(release, "")
     const { code } = await exited(first)
     assert.strictEqual(code, 0)
     const status = json(p.cli("status", "E2E-7", "--all", "--json").stdout)
-    assert.deepStrictEqual(status.map((r: any) => [r.runId, r.status]), [["E2E-7-r1", "succeeded"]])
+    assert.deepStrictEqual(
+      status.map((r: any) => [r.runId, r.status]),
+      [["E2E-7-r1", "succeeded"]]
+    )
   })
 })

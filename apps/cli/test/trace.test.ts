@@ -31,7 +31,11 @@ const recording = () => {
       }
       const end = span.end.bind(span)
       span.end = (t, exit) => {
-        if (Exit.isFailure(exit)) seen.push(Cause.pretty(exit.cause), ...Cause.prettyErrors(exit.cause).map((e) => `${e.message}\n${e.stack ?? ""}`))
+        if (Exit.isFailure(exit))
+          seen.push(
+            Cause.pretty(exit.cause),
+            ...Cause.prettyErrors(exit.cause).map((e) => `${e.message}\n${e.stack ?? ""}`)
+          )
         end(t, exit)
       }
       return span
@@ -41,42 +45,52 @@ const recording = () => {
 }
 
 describe("the run tracer", () => {
-  it.effect("writes each ended span under a run to runs/<id>/trace.jsonl, redacted, and passes only redacted values on", () =>
-    Effect.gen(function*() {
-      const stateDir = mkdtempSync(join(tmpdir(), "trace-unit-"))
-      const redactor = yield* Redactor
-      const inner = recording()
-      const tracer = fileTracer(inner.tracer, stateDir, redactor)
-      const failing = Effect.fail(new Error(`upstream said: token ${SECRET} rejected`)).pipe(
-        Effect.withSpan("Tracker.call", { attributes: { url: `https://x.example/?key=${SECRET}` } })
-      )
-      const run = Effect.gen(function*() {
-        yield* Effect.annotateCurrentSpan({ note: `with ${SECRET}` })
-        yield* Effect.void.pipe(Effect.withSpan("stage", { attributes: { stage: "load" } }))
-        yield* Effect.exit(failing)
-      }).pipe(Effect.withSpan("Run", { attributes: { "run.id": "R-1-r1" } }))
-      yield* run.pipe(Effect.withTracer(tracer))
-      // A span outside any run goes nowhere.
-      yield* Effect.void.pipe(Effect.withSpan("elsewhere"), Effect.withTracer(tracer))
+  it.effect(
+    "writes each ended span under a run to runs/<id>/trace.jsonl, redacted, and passes only redacted values on",
+    () =>
+      Effect.gen(function* () {
+        const stateDir = mkdtempSync(join(tmpdir(), "trace-unit-"))
+        const redactor = yield* Redactor
+        const inner = recording()
+        const tracer = fileTracer(inner.tracer, stateDir, redactor)
+        const failing = Effect.fail(new Error(`upstream said: token ${SECRET} rejected`)).pipe(
+          Effect.withSpan("Tracker.call", { attributes: { url: `https://x.example/?key=${SECRET}` } })
+        )
+        const run = Effect.gen(function* () {
+          yield* Effect.annotateCurrentSpan({ note: `with ${SECRET}` })
+          yield* Effect.void.pipe(Effect.withSpan("stage", { attributes: { stage: "load" } }))
+          yield* Effect.exit(failing)
+        }).pipe(Effect.withSpan("Run", { attributes: { "run.id": "R-1-r1" } }))
+        yield* run.pipe(Effect.withTracer(tracer))
+        // A span outside any run goes nowhere.
+        yield* Effect.void.pipe(Effect.withSpan("elsewhere"), Effect.withTracer(tracer))
 
-      const text = readFileSync(join(stateDir, "runs/R-1-r1/trace.jsonl"), "utf8")
-      const lines = text.trim().split("\n").map((l) => JSON.parse(l))
-      assert.deepStrictEqual(lines.map((l) => l.name), ["stage", "Tracker.call", "Run"])
-      const [stage, call, root] = lines
-      assert.strictEqual(stage.parentSpanId, root.spanId)
-      assert.deepStrictEqual([call.status, root.status, stage.status], ["error", "ok", "ok"])
-      assert.match(call.error, /upstream said: token \[redacted:TRACE_UNIT_API_KEY\] rejected/)
-      assert.strictEqual(call.attributes.url, "https://x.example/?key=[redacted:TRACE_UNIT_API_KEY]")
-      assert.notInclude(text, SECRET)
-      assert.isFalse(existsSync(join(stateDir, "runs/elsewhere")))
-      assert.isAbove(inner.seen.length, 0)
-      for (const s of inner.seen) assert.notInclude(s, SECRET, s)
-    }).pipe(Effect.provide(Redactor.layerFrom({ TRACE_UNIT_API_KEY: SECRET }))))
+        const text = readFileSync(join(stateDir, "runs/R-1-r1/trace.jsonl"), "utf8")
+        const lines = text
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l))
+        assert.deepStrictEqual(
+          lines.map((l) => l.name),
+          ["stage", "Tracker.call", "Run"]
+        )
+        const [stage, call, root] = lines
+        assert.strictEqual(stage.parentSpanId, root.spanId)
+        assert.deepStrictEqual([call.status, root.status, stage.status], ["error", "ok", "ok"])
+        assert.match(call.error, /upstream said: token \[redacted:TRACE_UNIT_API_KEY\] rejected/)
+        assert.strictEqual(call.attributes.url, "https://x.example/?key=[redacted:TRACE_UNIT_API_KEY]")
+        assert.notInclude(text, SECRET)
+        assert.isFalse(existsSync(join(stateDir, "runs/elsewhere")))
+        assert.isAbove(inner.seen.length, 0)
+        for (const s of inner.seen) assert.notInclude(s, SECRET, s)
+      }).pipe(Effect.provide(Redactor.layerFrom({ TRACE_UNIT_API_KEY: SECRET })))
+  )
 
   it.effect("takes a collector's base address or its full traces URL", () =>
     Effect.sync(() => {
       assert.strictEqual(tracesUrl("http://127.0.0.1:4318"), "http://127.0.0.1:4318/v1/traces")
       assert.strictEqual(tracesUrl("https://otel.example/"), "https://otel.example/v1/traces")
       assert.strictEqual(tracesUrl("https://otel.example/v1/traces"), "https://otel.example/v1/traces")
-    }))
+    })
+  )
 })

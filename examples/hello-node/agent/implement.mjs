@@ -14,11 +14,17 @@ if (!/farewell/i.test(prompt)) {
 say({ type: "message", text: "Adding farewell(name) to src/greet.js and a test for it." })
 
 const source = readFileSync("src/greet.js", "utf8")
-writeFileSync("src/greet.js", `${source}\n/** Says goodbye to someone by name. */\nexport const farewell = (name) => \`Goodbye, \${name}!\`\n`)
+writeFileSync(
+  "src/greet.js",
+  `${source}\n/** Says goodbye to someone by name. */\nexport const farewell = (name) => \`Goodbye, \${name}!\`\n`
+)
 say({ type: "file_change", path: "src/greet.js", kind: "update" })
 
 const test = readFileSync("test/greet.test.js", "utf8").replace("import { greet }", "import { farewell, greet }")
-writeFileSync("test/greet.test.js", `${test}\ntest("farewell says goodbye", () => {\n  assert.equal(farewell("Ada"), "Goodbye, Ada!")\n})\n`)
+writeFileSync(
+  "test/greet.test.js",
+  `${test}\ntest("farewell says goodbye", () => {\n  assert.equal(farewell("Ada"), "Goodbye, Ada!")\n})\n`
+)
 say({ type: "file_change", path: "test/greet.test.js", kind: "update" })
 
 say({ type: "result", text: "Added farewell() with a test." })

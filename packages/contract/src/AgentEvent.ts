@@ -12,11 +12,20 @@ const base = {
 }
 
 /** Assistant (or user) text. */
-export const MessageEvent = Schema.TaggedStruct("message", { ...base, role: Schema.Literals(["assistant", "user", "system"]), text: Schema.String })
+export const MessageEvent = Schema.TaggedStruct("message", {
+  ...base,
+  role: Schema.Literals(["assistant", "user", "system"]),
+  text: Schema.String
+})
 /** Model reasoning text, when the agent exposes it. */
 export const ReasoningEvent = Schema.TaggedStruct("reasoning", { ...base, text: Schema.String })
 /** The agent asked for a tool. */
-export const ToolCallEvent = Schema.TaggedStruct("tool_call", { ...base, id: Schema.String, name: Schema.String, input: Schema.Unknown })
+export const ToolCallEvent = Schema.TaggedStruct("tool_call", {
+  ...base,
+  id: Schema.String,
+  name: Schema.String,
+  input: Schema.Unknown
+})
 /** What a tool call does, as far as a failure summary cares: change files, run a command, or anything else. */
 export const ToolKind = Schema.Literals(["file_change", "command", "other"])
 export type ToolKind = typeof ToolKind.Type
@@ -40,11 +49,23 @@ export const ToolResultEvent = Schema.TaggedStruct("tool_result", {
   paths: Schema.optionalKey(Schema.Array(Schema.String))
 })
 /** A shell command ran (or started, when `exitCode` is absent). */
-export const CommandEvent = Schema.TaggedStruct("command", { ...base, command: Schema.String, exitCode: Schema.optionalKey(Schema.Number), output: Schema.optionalKey(Schema.String) })
+export const CommandEvent = Schema.TaggedStruct("command", {
+  ...base,
+  command: Schema.String,
+  exitCode: Schema.optionalKey(Schema.Number),
+  output: Schema.optionalKey(Schema.String)
+})
 /** A file was created, changed or deleted. Paths are relative to the worktree when possible. */
-export const FileChangeEvent = Schema.TaggedStruct("file_change", { ...base, path: Schema.String, kind: Schema.Literals(["add", "update", "delete"]) })
+export const FileChangeEvent = Schema.TaggedStruct("file_change", {
+  ...base,
+  path: Schema.String,
+  kind: Schema.Literals(["add", "update", "delete"])
+})
 /** The agent's own plan / todo list. */
-export const PlanEvent = Schema.TaggedStruct("plan", { ...base, entries: Schema.Array(Schema.Struct({ text: Schema.String, status: Schema.String })) })
+export const PlanEvent = Schema.TaggedStruct("plan", {
+  ...base,
+  entries: Schema.Array(Schema.Struct({ text: Schema.String, status: Schema.String }))
+})
 /** Token usage and cost reported by the agent (cumulative for the turn when the protocol says so). */
 export const UsageEvent = Schema.TaggedStruct("usage", {
   ...base,
@@ -55,11 +76,20 @@ export const UsageEvent = Schema.TaggedStruct("usage", {
   cumulative: Schema.Boolean
 })
 /** The turn ended; `reason` is the protocol's own terminal reason. */
-export const TurnEndEvent = Schema.TaggedStruct("turn_end", { ...base, reason: Schema.String, ok: Schema.Boolean, text: Schema.optionalKey(Schema.String) })
+export const TurnEndEvent = Schema.TaggedStruct("turn_end", {
+  ...base,
+  reason: Schema.String,
+  ok: Schema.Boolean,
+  text: Schema.optionalKey(Schema.String)
+})
 /** An error the agent reported. */
 export const ErrorEvent = Schema.TaggedStruct("error", { ...base, message: Schema.String })
 /** Session metadata (session id, model) once known. */
-export const SessionEvent = Schema.TaggedStruct("session", { ...base, sessionId: Schema.String, model: Schema.optionalKey(Schema.String) })
+export const SessionEvent = Schema.TaggedStruct("session", {
+  ...base,
+  sessionId: Schema.String,
+  model: Schema.optionalKey(Schema.String)
+})
 
 /** One normalized agent event. */
 export const AgentEvent = Schema.Union([
@@ -101,8 +131,27 @@ export type FailedToolCall = typeof FailedToolCall.Type
 /** How many failed tool calls an outcome lists at most (`failedToolCallCount` has the total). */
 export const MAX_FAILED_TOOL_CALLS = 20
 
+/** How many tool names an outcome's `toolCalls.sequence` keeps at most. */
+export const MAX_TOOL_SEQUENCE = 100
+
+/** Tool-call telemetry of one turn. */
+export const ToolCallTelemetry = Schema.Struct({
+  total: Schema.Number,
+  byName: Schema.Record(Schema.String, Schema.Number),
+  sequence: Schema.Array(Schema.String)
+})
+export type ToolCallTelemetry = typeof ToolCallTelemetry.Type
+
 /** How an agent turn ended. Only `completed` counts as the builder succeeding. */
-export const AgentOutcomeKind = Schema.Literals(["completed", "failed", "timed_out", "stalled", "budget_exceeded", "cancelled", "skipped"])
+export const AgentOutcomeKind = Schema.Literals([
+  "completed",
+  "failed",
+  "timed_out",
+  "stalled",
+  "budget_exceeded",
+  "cancelled",
+  "skipped"
+])
 export type AgentOutcomeKind = typeof AgentOutcomeKind.Type
 
 /** The typed result of one agent turn. */
@@ -120,11 +169,15 @@ export class AgentOutcome extends Schema.Class<AgentOutcome>("@spec-orch/contrac
   filesChanged: Schema.Array(Schema.String),
   commandsRun: Schema.Number,
   /** Output beyond the caps (`[limits]`): lines cut short and bytes not kept in the artifacts. */
-  outputTruncated: Schema.optionalKey(Schema.Struct({ lines: Schema.Number, lineBytesDropped: Schema.Number, artifactBytesDropped: Schema.Number })),
+  outputTruncated: Schema.optionalKey(
+    Schema.Struct({ lines: Schema.Number, lineBytesDropped: Schema.Number, artifactBytesDropped: Schema.Number })
+  ),
   /** The first failed or refused tool calls of the turn (at most `MAX_FAILED_TOOL_CALLS`); absent when none failed. */
   failedToolCalls: Schema.optionalKey(Schema.Array(FailedToolCall)),
   /** How many tool calls failed in all (the list above may be cut short); absent when none failed. */
   failedToolCallCount: Schema.optionalKey(Schema.Number),
   /** How the turn was confined by the OS sandbox (absent in outcomes recorded before it existed). */
-  sandbox: Schema.optionalKey(Confinement)
+  sandbox: Schema.optionalKey(Confinement),
+  /** The tool calls of the turn, from its normalized events: how many, per tool name, and their names in order (the first `MAX_TOOL_SEQUENCE`); absent when it made none. */
+  toolCalls: Schema.optionalKey(ToolCallTelemetry)
 }) {}

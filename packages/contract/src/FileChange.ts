@@ -31,7 +31,8 @@ export const fileChangeStatus = (letter: string): FileChangeStatus =>
 const MAX_DEPTH = 8
 const MAX_KEYS = 500
 
-const isTable = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)
+const isTable = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)
 
 const same = (a: unknown, b: unknown): boolean => {
   if (a === b) return true
@@ -57,7 +58,11 @@ const parse = (path: string, text: string): unknown => {
  * file is not `.json`/`.toml`, a side does not parse or is not a table, or there are too many
  * changes to list: the caller then treats any change as relevant.
  */
-export const changedKeys = (path: string, base: string | undefined, head: string | undefined): ReadonlyArray<string> | undefined => {
+export const changedKeys = (
+  path: string,
+  base: string | undefined,
+  head: string | undefined
+): ReadonlyArray<string> | undefined => {
   let before: unknown
   let after: unknown
   try {

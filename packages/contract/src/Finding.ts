@@ -23,8 +23,16 @@ export class Finding extends Schema.Class<Finding>("@spec-orch/contract/Finding"
 }) {}
 
 /** sha256 of `source:file:line:description`, first 16 hex characters (the original's scheme). */
-export const findingFingerprint = (f: { source: string; filePath?: string | undefined; line?: number | undefined; description: string }): string =>
-  createHash("sha256").update(`${f.source}:${f.filePath ?? ""}:${f.line ?? ""}:${f.description}`).digest("hex").slice(0, 16)
+export const findingFingerprint = (f: {
+  source: string
+  filePath?: string | undefined
+  line?: number | undefined
+  description: string
+}): string =>
+  createHash("sha256")
+    .update(`${f.source}:${f.filePath ?? ""}:${f.line ?? ""}:${f.description}`)
+    .digest("hex")
+    .slice(0, 16)
 
 /** Whether a finding blocks: blocking, in spec and not resolved. */
 export const findingBlocks = (f: Finding): boolean => f.severity === "blocking" && f.scope === "in_spec" && !f.resolved

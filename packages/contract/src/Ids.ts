@@ -8,14 +8,20 @@ const SAFE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 
 /** An issue id as the tracker or fixture names it (`SPC-1`, `SON-42`, `GH-17`). */
 export const IssueId = Schema.String.pipe(
-  Schema.check(Schema.isPattern(SAFE, { message: "an issue id is letters, digits, '_', '-' or '.', starting with a letter or digit" })),
+  Schema.check(
+    Schema.isPattern(SAFE, {
+      message: "an issue id is letters, digits, '_', '-' or '.', starting with a letter or digit"
+    })
+  ),
   Schema.brand("IssueId")
 )
 export type IssueId = typeof IssueId.Type
 
 /** A mission id: a lowercase slug, by default `YYYY-MM-<slug of title>`. */
 export const MissionId = Schema.String.pipe(
-  Schema.check(Schema.isPattern(/^[a-z0-9][a-z0-9-]{0,127}$/, { message: "a mission id is a lowercase slug (a-z, 0-9, '-')" })),
+  Schema.check(
+    Schema.isPattern(/^[a-z0-9][a-z0-9-]{0,127}$/, { message: "a mission id is a lowercase slug (a-z, 0-9, '-')" })
+  ),
   Schema.brand("MissionId")
 )
 export type MissionId = typeof MissionId.Type

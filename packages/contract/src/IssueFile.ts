@@ -8,15 +8,18 @@ import { z } from "zod"
 import { FileProblem } from "./FileProblem.js"
 import { makeIssueId } from "./Ids.js"
 import { AcceptanceCriterion, Issue, IssueOrigin, MissionRef, RunClass, VerificationStep } from "./Issue.js"
-import { positionOf, yamlLocator } from "./internal/locate.js"
-import { validateWith } from "./internal/validate.js"
+import { positionOf, yamlLocator } from "./Locations.js"
+import { validateWith } from "./Validation.js"
 import { CommandSpec } from "./ConfigFile.js"
 import { Schema } from "effect"
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 
 const verificationCommands = z.union([
-  z.record(z.string(), z.union([CommandSpec, z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })])),
+  z.record(
+    z.string(),
+    z.union([CommandSpec, z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })])
+  ),
   /** A plain list of shell strings (seen in the original's SPC-D1); steps are named `step-1`, `step-2`, … */
   z.array(z.string())
 ])
@@ -30,7 +33,9 @@ const context = z.object({
 
 /** The fixture JSON format (snake_case, as the original writes it). */
 export const IssueFixture = z.object({
-  issue_id: z.string().regex(ID_PATTERN, "an issue id is letters, digits, '_', '-' or '.', starting with a letter or digit"),
+  issue_id: z
+    .string()
+    .regex(ID_PATTERN, "an issue id is letters, digits, '_', '-' or '.', starting with a letter or digit"),
   title: z.string().min(1, "must not be empty"),
   summary: z.string(),
   builder_prompt: z.string().nullable().optional(),
@@ -61,13 +66,22 @@ const toSteps = (v: IssueFixture["verification_commands"]): ReadonlyArray<Verifi
   return Object.entries(v).map(([name, entry]) =>
     typeof entry === "string" || Array.isArray(entry)
       ? new VerificationStep({ name, command: entry })
-      : new VerificationStep({ name, command: entry.command, ...(entry.timeout_seconds !== undefined ? { timeoutSeconds: entry.timeout_seconds } : {}) })
+      : new VerificationStep({
+          name,
+          command: entry.command,
+          ...(entry.timeout_seconds !== undefined ? { timeoutSeconds: entry.timeout_seconds } : {})
+        })
   )
 }
 
-const criteria = (texts: ReadonlyArray<string>) => texts.map((text, i) => new AcceptanceCriterion({ id: `AC-${i + 1}`, text }))
+const criteria = (texts: ReadonlyArray<string>) =>
+  texts.map((text, i) => new AcceptanceCriterion({ id: `AC-${i + 1}`, text }))
 
-const missionRef = (f: { mission_id?: string | undefined; packet_id?: string | undefined; spec_section?: string | undefined }): MissionRef | undefined => {
+const missionRef = (f: {
+  mission_id?: string | undefined
+  packet_id?: string | undefined
+  spec_section?: string | undefined
+}): MissionRef | undefined => {
   if (f.mission_id === undefined) return undefined
   const decoded = Schema.decodeUnknownOption(MissionRef)({
     missionId: f.mission_id,
@@ -119,22 +133,31 @@ export const parseIssueJson = (text: string, file: string, expectedId?: string):
   } catch (e) {
     const message = String((e as Error).message)
     const offset = /position (\d+)/.exec(message)
-    return fail(file, `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`, "", offset ? positionOf(text, Number(offset[1])) : undefined)
+    return fail(
+      file,
+      `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`,
+      "",
+      offset ? positionOf(text, Number(offset[1])) : undefined
+    )
   }
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return fail(file, "an issue file must hold one JSON object", "", { line: 1, column: 1 })
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    return fail(file, "an issue file must hold one JSON object", "", { line: 1, column: 1 })
   const { value, problems } = validateWith(IssueFixture, raw, file, yamlLocator(text))
   if (value === undefined) return { problems }
   if (expectedId !== undefined && value.issue_id !== expectedId) {
     const pos = yamlLocator(text)(["issue_id"])
     return {
-      problems: [...problems, new FileProblem({
-        file,
-        key: "issue_id",
-        severity: "error",
-        message: `is "${value.issue_id}" but the file is named ${expectedId}`,
-        hint: `rename the file to ${value.issue_id}.json or change issue_id`,
-        ...(pos ?? {})
-      })]
+      problems: [
+        ...problems,
+        new FileProblem({
+          file,
+          key: "issue_id",
+          severity: "error",
+          message: `is "${value.issue_id}" but the file is named ${expectedId}`,
+          hint: `rename the file to ${value.issue_id}.json or change issue_id`,
+          ...(pos ?? {})
+        })
+      ]
     }
   }
   return { issue: issueFromFixture(value, new IssueOrigin({ kind: "fixture", ref: file })), problems }
@@ -145,7 +168,8 @@ const sections = (body: string): Map<string, string> => {
   const out = new Map<string, string>()
   let name = ""
   let buf: Array<string> = []
-  const flush = () => out.set(name, [...(out.get(name) ? [out.get(name)!] : []), buf.join("\n").trim()].filter(Boolean).join("\n\n"))
+  const flush = () =>
+    out.set(name, [...(out.get(name) ? [out.get(name)!] : []), buf.join("\n").trim()].filter(Boolean).join("\n\n"))
   for (const line of body.split(/\r?\n/)) {
     const h = /^##\s+(.+?)\s*#*\s*$/.exec(line)
     if (h) {
@@ -176,14 +200,25 @@ const paths = (text: string | undefined): Array<string> => bullets(text).map((l)
  */
 export const parseIssueMarkdown = (text: string, file: string, expectedId?: string): ParsedIssue => {
   const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/.exec(text)
-  if (!m) return fail(file, "a Markdown issue starts with YAML front matter between two '---' lines (at least `id` and `title`)", "", { line: 1, column: 1 })
+  if (!m)
+    return fail(
+      file,
+      "a Markdown issue starts with YAML front matter between two '---' lines (at least `id` and `title`)",
+      "",
+      { line: 1, column: 1 }
+    )
   let front: unknown
   try {
     front = parseYaml(m[1]!) ?? {}
   } catch (e) {
     const err = e as { linePos?: Array<{ line: number; col: number }>; message: string }
     const at = err.linePos?.[0]
-    return fail(file, `front matter is not valid YAML: ${err.message.split("\n")[0]}`, "", at ? { line: at.line + 1, column: at.col } : undefined)
+    return fail(
+      file,
+      `front matter is not valid YAML: ${err.message.split("\n")[0]}`,
+      "",
+      at ? { line: at.line + 1, column: at.col } : undefined
+    )
   }
   const locateFront = yamlLocator(m[1]!)
   const locate = (path: ReadonlyArray<PropertyKey>) => {
@@ -193,9 +228,18 @@ export const parseIssueMarkdown = (text: string, file: string, expectedId?: stri
   const { value, problems } = validateWith(MarkdownFrontMatter, front, file, locate)
   if (value === undefined) return { problems }
   const id = value.issue_id ?? value.id ?? expectedId
-  if (id === undefined) return { problems: [...problems, ...fail(file, "is required in the front matter", "id", { line: 2, column: 1 }).problems] }
+  if (id === undefined)
+    return {
+      problems: [...problems, ...fail(file, "is required in the front matter", "id", { line: 2, column: 1 }).problems]
+    }
   if (expectedId !== undefined && id !== expectedId) {
-    return { problems: [...problems, ...fail(file, `is "${id}" but the file is named ${expectedId}.md`, "id", locate(["id"]) ?? locate(["issue_id"])).problems] }
+    return {
+      problems: [
+        ...problems,
+        ...fail(file, `is "${id}" but the file is named ${expectedId}.md`, "id", locate(["id"]) ?? locate(["issue_id"]))
+          .problems
+      ]
+    }
   }
   const s = sections(m[2]!)
   const lead = s.get("") ?? ""
@@ -206,12 +250,21 @@ export const parseIssueMarkdown = (text: string, file: string, expectedId?: stri
     issue_id: id,
     summary,
     builder_prompt: prompt ?? null,
-    acceptance_criteria: value.acceptance_criteria.length > 0 ? value.acceptance_criteria : bullets(s.get("acceptance criteria")),
+    acceptance_criteria:
+      value.acceptance_criteria.length > 0 ? value.acceptance_criteria : bullets(s.get("acceptance criteria")),
     context: {
-      files_to_read: value.files_to_read ?? (value.context.files_to_read.length > 0 ? value.context.files_to_read : paths(s.get("files to read"))),
-      target_files: value.target_files ?? (value.context.target_files.length > 0 ? value.context.target_files : paths(s.get("target files"))),
-      constraints: value.constraints ?? (value.context.constraints.length > 0 ? value.context.constraints : bullets(s.get("constraints"))),
-      ...(value.context.architecture_notes !== undefined ? { architecture_notes: value.context.architecture_notes } : {})
+      files_to_read:
+        value.files_to_read ??
+        (value.context.files_to_read.length > 0 ? value.context.files_to_read : paths(s.get("files to read"))),
+      target_files:
+        value.target_files ??
+        (value.context.target_files.length > 0 ? value.context.target_files : paths(s.get("target files"))),
+      constraints:
+        value.constraints ??
+        (value.context.constraints.length > 0 ? value.context.constraints : bullets(s.get("constraints"))),
+      ...(value.context.architecture_notes !== undefined
+        ? { architecture_notes: value.context.architecture_notes }
+        : {})
     }
   }
   return { issue: issueFromFixture(fixture, new IssueOrigin({ kind: "markdown", ref: file })), problems }

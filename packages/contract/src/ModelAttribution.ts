@@ -22,6 +22,29 @@ export interface ModelAnswered {
   readonly usage?: CallUsage | undefined
 }
 
+/** One HTTP request of a chain's call: which model and provider, how it ended, what it took. */
+export interface CallRequest {
+  /** The profile id and the model name sent on the wire. */
+  readonly model: string
+  readonly modelName: string
+  /** The host of the model's base URL. */
+  readonly provider: string
+  /** 1 for the first try on this model, 2+ for retries. */
+  readonly attempt: number
+  /** `ok`, or the failure's reason tag (`RateLimitError`, `InternalProviderError`, …). */
+  readonly outcome: string
+  /** The HTTP status of a failed request, when it had one. */
+  readonly httpStatus?: number
+  readonly latencyMs: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd?: number
+  /** The one repair request after an answer that did not match the schema. */
+  readonly repair?: boolean
+  /** Set on the last request to a model the chain then gave up on: why it moved to the next. */
+  readonly fallbackReason?: string
+}
+
 /** The requests of one call of a chain, summed. */
 export interface CallUsage {
   readonly calls: number
@@ -31,18 +54,23 @@ export interface CallUsage {
   /** USD from the models' prices; `null` = unknown (a request that used tokens went to a model without prices). */
   readonly costUsd: number | null
   readonly latencyMs: number
+  /** Each request, in order; absent from older chains. */
+  readonly requests?: ReadonlyArray<CallRequest> | undefined
 }
 
 /** The attribution on a response's parts, when a model chain produced it. */
 export const modelAnsweredOf = (parts: ReadonlyArray<{ readonly type: string }>): ModelAnswered | undefined => {
   const finish = parts.find((p) => p.type === "finish") as { readonly metadata?: Record<string, any> } | undefined
   const meta = finish?.metadata?.specOrch
-  return meta !== undefined && typeof meta.model === "string" && typeof meta.calls === "number" ? meta as ModelAnswered : undefined
+  return meta !== undefined && typeof meta.model === "string" && typeof meta.calls === "number"
+    ? (meta as ModelAnswered)
+    : undefined
 }
 
 /** The HTTP requests a failed call made, when a model chain recorded them on the error. */
 export const modelCallsOfFailure = (error: unknown): number | undefined => {
-  const n = (error as { readonly reason?: { readonly metadata?: Record<string, any> } } | undefined)?.reason?.metadata?.specOrch?.calls
+  const n = (error as { readonly reason?: { readonly metadata?: Record<string, any> } } | undefined)?.reason?.metadata
+    ?.specOrch?.calls
   return typeof n === "number" ? n : undefined
 }
 
@@ -50,6 +78,8 @@ export const modelCallsOfFailure = (error: unknown): number | undefined => {
 export const describeModelAnswered = (a: ModelAnswered): string =>
   [
     `${a.model} (${a.modelName}) after ${a.calls} call${a.calls === 1 ? "" : "s"}`,
-    ...a.fallbacks.map((f) => `fallback from ${f.model}: ${f.reason.length > 200 ? `${f.reason.slice(0, 200)}…` : f.reason}`),
+    ...a.fallbacks.map(
+      (f) => `fallback from ${f.model}: ${f.reason.length > 200 ? `${f.reason.slice(0, 200)}…` : f.reason}`
+    ),
     ...(a.repaired ? ["repaired once"] : [])
   ].join("; ")

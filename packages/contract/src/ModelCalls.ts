@@ -59,7 +59,14 @@ const sum = (calls: ReadonlyArray<ModelCallFacts>) => {
     if (c.usd !== undefined) cost = cost === null ? null : cost + c.usd
     else if (c.inputTokens + c.outputTokens > 0) cost = null
   }
-  return { calls: calls.length, failed: calls.filter((c) => !c.ok).length, inputTokens, outputTokens, costUsd: cost, latencyMs }
+  return {
+    calls: calls.length,
+    failed: calls.filter((c) => !c.ok).length,
+    inputTokens,
+    outputTokens,
+    costUsd: cost,
+    latencyMs
+  }
 }
 
 /** Sums `calls` per role (in the order roles were first called); `undefined` when there were none. */
@@ -77,11 +84,15 @@ export const summarizeModelCalls = (calls: ReadonlyArray<ModelCallFacts>): Model
 }
 
 /** `$0.0123`, or `unknown` when a model had no prices. */
-export const formatModelCost = (costUsd: number | null): string => (costUsd === null ? "unknown" : `$${costUsd < 0.01 && costUsd > 0 ? costUsd.toFixed(4) : costUsd.toFixed(2)}`)
+export const formatModelCost = (costUsd: number | null): string =>
+  costUsd === null ? "unknown" : `$${costUsd < 0.01 && costUsd > 0 ? costUsd.toFixed(4) : costUsd.toFixed(2)}`
 
 /** `reviewer 3 calls (1 failed), 1200 in / 300 out tokens, $0.0123, 2.4 s` for each role, joined by `; `. */
 export const describeModelCalls = (s: ModelCallsSummary): string =>
-  s.byRole.map((r) =>
-    `${r.role} ${r.calls} call${r.calls === 1 ? "" : "s"}${r.failed > 0 ? ` (${r.failed} failed)` : ""}, ${r.inputTokens} in / ${r.outputTokens} out tokens, ` +
-    `${r.costUsd === null ? "cost unknown (no prices configured)" : formatModelCost(r.costUsd)}, ${(r.latencyMs / 1000).toFixed(1)} s`
-  ).join("; ")
+  s.byRole
+    .map(
+      (r) =>
+        `${r.role} ${r.calls} call${r.calls === 1 ? "" : "s"}${r.failed > 0 ? ` (${r.failed} failed)` : ""}, ${r.inputTokens} in / ${r.outputTokens} out tokens, ` +
+        `${r.costUsd === null ? "cost unknown (no prices configured)" : formatModelCost(r.costUsd)}, ${(r.latencyMs / 1000).toFixed(1)} s`
+    )
+    .join("; ")

@@ -6,6 +6,25 @@ import { Schema } from "effect"
 import { RunClass, VerificationStep } from "./Issue.js"
 import { MissionId, PacketId } from "./Ids.js"
 
+/** One HTTP request of the planner's call (`planner_usage.requests[]` in plan.json). */
+export const PlannerRequest = Schema.Struct({
+  model: Schema.String,
+  modelName: Schema.String,
+  provider: Schema.String,
+  attempt: Schema.Number,
+  /** `ok`, or the failure's reason tag. */
+  outcome: Schema.String,
+  httpStatus: Schema.optionalKey(Schema.Number),
+  latencyMs: Schema.Number,
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  costUsd: Schema.optionalKey(Schema.Number),
+  repair: Schema.optionalKey(Schema.Boolean),
+  /** Why the chain then moved to its next model. */
+  fallbackReason: Schema.optionalKey(Schema.String)
+})
+export type PlannerRequest = typeof PlannerRequest.Type
+
 /** What the planner's model call took (`planner_usage` in plan.json). */
 export const PlannerUsage = Schema.Struct({
   /** HTTP requests, failed ones and the repair included. */
@@ -14,7 +33,9 @@ export const PlannerUsage = Schema.Struct({
   outputTokens: Schema.Number,
   /** USD from the models' prices; `null` = unknown (a model without prices). */
   costUsd: Schema.NullOr(Schema.Number),
-  latencyMs: Schema.Number
+  latencyMs: Schema.Number,
+  /** Each request, in order (plans written before this was recorded have none). */
+  requests: Schema.optionalKey(Schema.Array(PlannerRequest))
 })
 export type PlannerUsage = typeof PlannerUsage.Type
 

@@ -8,15 +8,20 @@ import { CommandSpec } from "./ConfigFile.js"
 import { FileProblem } from "./FileProblem.js"
 import { makeMissionId, makePacketId } from "./Ids.js"
 import { RunClass, VerificationStep } from "./Issue.js"
-import { positionOf, yamlLocator } from "./internal/locate.js"
-import { validateWith } from "./internal/validate.js"
+import { positionOf, yamlLocator } from "./Locations.js"
+import { validateWith } from "./Validation.js"
 import { Plan, PlanStatus, Wave, WorkPacket } from "./Plan.js"
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
-const packetId = z.string().regex(ID_PATTERN, "a packet id is letters, digits, '_', '-' or '.', starting with a letter or digit")
+const packetId = z
+  .string()
+  .regex(ID_PATTERN, "a packet id is letters, digits, '_', '-' or '.', starting with a letter or digit")
 
 const verificationCommands = z.union([
-  z.record(z.string(), z.union([CommandSpec, z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })])),
+  z.record(
+    z.string(),
+    z.union([CommandSpec, z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })])
+  ),
   /** A plain list of shell strings; steps are named `step-1`, `step-2`, … */
   z.array(z.string())
 ])
@@ -56,13 +61,34 @@ export const PlanFile = z.object({
   /** Ours: which model of the planner's chain answered, after how many calls, fallbacks and repair. */
   planner_model: z.string().optional(),
   /** Ours: what the planner's model call took (`cost_usd` null = unknown: a model without prices). */
-  planner_usage: z.object({
-    calls: z.number().int().nonnegative(),
-    input_tokens: z.number().nonnegative(),
-    output_tokens: z.number().nonnegative(),
-    cost_usd: z.number().nonnegative().nullable(),
-    latency_ms: z.number().nonnegative()
-  }).optional(),
+  planner_usage: z
+    .object({
+      calls: z.number().int().nonnegative(),
+      input_tokens: z.number().nonnegative(),
+      output_tokens: z.number().nonnegative(),
+      cost_usd: z.number().nonnegative().nullable(),
+      latency_ms: z.number().nonnegative(),
+      /** Each HTTP request of the call, in order. */
+      requests: z
+        .array(
+          z.object({
+            model: z.string(),
+            model_name: z.string(),
+            provider: z.string(),
+            attempt: z.number().int().positive(),
+            outcome: z.string(),
+            http_status: z.number().int().optional(),
+            latency_ms: z.number().nonnegative(),
+            input_tokens: z.number().nonnegative(),
+            output_tokens: z.number().nonnegative(),
+            cost_usd: z.number().nonnegative().optional(),
+            repair: z.boolean().optional(),
+            fallback_reason: z.string().optional()
+          })
+        )
+        .optional()
+    })
+    .optional(),
   /** Ours: when the plan was written (ISO 8601). */
   created_at: z.string().optional(),
   waves: z.array(WaveFile)
@@ -73,10 +99,14 @@ const toSteps = (v: z.output<typeof verificationCommands>): Array<VerificationSt
   Array.isArray(v)
     ? v.map((command, i) => new VerificationStep({ name: `step-${i + 1}`, command }))
     : Object.entries(v).map(([name, entry]) =>
-      typeof entry === "string" || Array.isArray(entry)
-        ? new VerificationStep({ name, command: entry })
-        : new VerificationStep({ name, command: entry.command, ...(entry.timeout_seconds !== undefined ? { timeoutSeconds: entry.timeout_seconds } : {}) })
-    )
+        typeof entry === "string" || Array.isArray(entry)
+          ? new VerificationStep({ name, command: entry })
+          : new VerificationStep({
+              name,
+              command: entry.command,
+              ...(entry.timeout_seconds !== undefined ? { timeoutSeconds: entry.timeout_seconds } : {})
+            })
+      )
 
 /** Builds the domain Plan from a validated file; waves and packets keep their file order. */
 export const planFromFile = (f: PlanFile): Plan =>
@@ -89,29 +119,57 @@ export const planFromFile = (f: PlanFile): Plan =>
     planner: f.planner ?? "",
     ...(f.planner_model !== undefined ? { plannerModel: f.planner_model } : {}),
     ...(f.planner_usage !== undefined
-      ? { plannerUsage: { calls: f.planner_usage.calls, inputTokens: f.planner_usage.input_tokens, outputTokens: f.planner_usage.output_tokens, costUsd: f.planner_usage.cost_usd, latencyMs: f.planner_usage.latency_ms } }
+      ? {
+          plannerUsage: {
+            calls: f.planner_usage.calls,
+            inputTokens: f.planner_usage.input_tokens,
+            outputTokens: f.planner_usage.output_tokens,
+            costUsd: f.planner_usage.cost_usd,
+            latencyMs: f.planner_usage.latency_ms,
+            ...(f.planner_usage.requests !== undefined
+              ? {
+                  requests: f.planner_usage.requests.map((r) => ({
+                    model: r.model,
+                    modelName: r.model_name,
+                    provider: r.provider,
+                    attempt: r.attempt,
+                    outcome: r.outcome,
+                    ...(r.http_status !== undefined ? { httpStatus: r.http_status } : {}),
+                    latencyMs: r.latency_ms,
+                    inputTokens: r.input_tokens,
+                    outputTokens: r.output_tokens,
+                    ...(r.cost_usd !== undefined ? { costUsd: r.cost_usd } : {}),
+                    ...(r.repair !== undefined ? { repair: r.repair } : {}),
+                    ...(r.fallback_reason !== undefined ? { fallbackReason: r.fallback_reason } : {})
+                  }))
+                }
+              : {})
+          }
+        }
       : {}),
     createdAt: f.created_at ?? "",
-    waves: f.waves.map((w) =>
-      new Wave({
-        index: w.wave_number,
-        description: w.description,
-        packets: w.work_packets.map((p) =>
-          new WorkPacket({
-            id: makePacketId(p.packet_id),
-            title: p.title,
-            specSection: p.spec_section,
-            runClass: p.run_class,
-            filesInScope: p.files_in_scope,
-            filesOutOfScope: p.files_out_of_scope,
-            dependsOn: p.depends_on.map((d) => makePacketId(d)),
-            acceptanceCriteria: p.acceptance_criteria,
-            verification: toSteps(p.verification_commands),
-            builderPrompt: p.builder_prompt ?? "",
-            ...(typeof p.linear_issue_id === "string" ? { trackerIssueId: p.linear_issue_id } : {})
-          })
-        )
-      })
+    waves: f.waves.map(
+      (w) =>
+        new Wave({
+          index: w.wave_number,
+          description: w.description,
+          packets: w.work_packets.map(
+            (p) =>
+              new WorkPacket({
+                id: makePacketId(p.packet_id),
+                title: p.title,
+                specSection: p.spec_section,
+                runClass: p.run_class,
+                filesInScope: p.files_in_scope,
+                filesOutOfScope: p.files_out_of_scope,
+                dependsOn: p.depends_on.map((d) => makePacketId(d)),
+                acceptanceCriteria: p.acceptance_criteria,
+                verification: toSteps(p.verification_commands),
+                builderPrompt: p.builder_prompt ?? "",
+                ...(typeof p.linear_issue_id === "string" ? { trackerIssueId: p.linear_issue_id } : {})
+              })
+          )
+        })
     )
   })
 
@@ -129,14 +187,32 @@ export const planToFile = (plan: Plan) => ({
   ...(plan.plannerModel !== undefined ? { planner_model: plan.plannerModel } : {}),
   ...(plan.plannerUsage !== undefined
     ? {
-      planner_usage: {
-        calls: plan.plannerUsage.calls,
-        input_tokens: plan.plannerUsage.inputTokens,
-        output_tokens: plan.plannerUsage.outputTokens,
-        cost_usd: plan.plannerUsage.costUsd,
-        latency_ms: plan.plannerUsage.latencyMs
+        planner_usage: {
+          calls: plan.plannerUsage.calls,
+          input_tokens: plan.plannerUsage.inputTokens,
+          output_tokens: plan.plannerUsage.outputTokens,
+          cost_usd: plan.plannerUsage.costUsd,
+          latency_ms: plan.plannerUsage.latencyMs,
+          ...(plan.plannerUsage.requests !== undefined
+            ? {
+                requests: plan.plannerUsage.requests.map((r) => ({
+                  model: r.model,
+                  model_name: r.modelName,
+                  provider: r.provider,
+                  attempt: r.attempt,
+                  outcome: r.outcome,
+                  ...(r.httpStatus !== undefined ? { http_status: r.httpStatus } : {}),
+                  latency_ms: r.latencyMs,
+                  input_tokens: r.inputTokens,
+                  output_tokens: r.outputTokens,
+                  ...(r.costUsd !== undefined ? { cost_usd: r.costUsd } : {}),
+                  ...(r.repair !== undefined ? { repair: r.repair } : {}),
+                  ...(r.fallbackReason !== undefined ? { fallback_reason: r.fallbackReason } : {})
+                }))
+              }
+            : {})
+        }
       }
-    }
     : {}),
   ...(plan.createdAt !== "" ? { created_at: plan.createdAt } : {}),
   waves: plan.waves.map((w) => ({
@@ -151,10 +227,12 @@ export const planToFile = (plan: Plan) => ({
       files_out_of_scope: p.filesOutOfScope,
       depends_on: p.dependsOn,
       acceptance_criteria: p.acceptanceCriteria,
-      verification_commands: Object.fromEntries(p.verification.map((s) => [
-        s.name,
-        s.timeoutSeconds !== undefined ? { command: s.command, timeout_seconds: s.timeoutSeconds } : s.command
-      ])),
+      verification_commands: Object.fromEntries(
+        p.verification.map((s) => [
+          s.name,
+          s.timeoutSeconds !== undefined ? { command: s.command, timeout_seconds: s.timeoutSeconds } : s.command
+        ])
+      ),
       builder_prompt: p.builderPrompt,
       linear_issue_id: p.trackerIssueId ?? null
     }))
@@ -162,7 +240,7 @@ export const planToFile = (plan: Plan) => ({
 })
 
 /** The text of `plan.json` for a plan (two-space JSON, trailing newline). */
-export const planToJson = (plan: Plan): string => JSON.stringify(planToFile(plan), null, 2) + "\n"
+export const planToJson = (plan: Plan): string => `${JSON.stringify(planToFile(plan), null, 2)}\n`
 
 export interface ParsedPlan {
   readonly plan?: Plan
@@ -175,7 +253,9 @@ export interface ParsedPlan {
  */
 export const parsePlanJson = (text: string, file: string, expectedMissionId?: string): ParsedPlan => {
   const fail = (message: string, key = "", at?: { line: number; column: number }, hint?: string): ParsedPlan => ({
-    problems: [new FileProblem({ file, key, severity: "error", message, ...(at ?? {}), ...(hint !== undefined ? { hint } : {}) })]
+    problems: [
+      new FileProblem({ file, key, severity: "error", message, ...(at ?? {}), ...(hint !== undefined ? { hint } : {}) })
+    ]
   })
   let raw: unknown
   try {
@@ -183,15 +263,28 @@ export const parsePlanJson = (text: string, file: string, expectedMissionId?: st
   } catch (e) {
     const message = String((e as Error).message)
     const offset = /position (\d+)/.exec(message)
-    return fail(`not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`, "", offset ? positionOf(text, Number(offset[1])) : undefined)
+    return fail(
+      `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`,
+      "",
+      offset ? positionOf(text, Number(offset[1])) : undefined
+    )
   }
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return fail("a plan file must hold one JSON object", "", { line: 1, column: 1 })
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    return fail("a plan file must hold one JSON object", "", { line: 1, column: 1 })
   const locate = yamlLocator(text)
   const { value, problems } = validateWith(PlanFile, raw, file, locate)
   if (value === undefined) return { problems }
   if (expectedMissionId !== undefined && value.mission_id !== expectedMissionId) {
     return {
-      problems: [...problems, ...fail(`is "${value.mission_id}" but the plan is in the folder of mission ${expectedMissionId}`, "mission_id", locate(["mission_id"]), `set mission_id to "${expectedMissionId}"`).problems]
+      problems: [
+        ...problems,
+        ...fail(
+          `is "${value.mission_id}" but the plan is in the folder of mission ${expectedMissionId}`,
+          "mission_id",
+          locate(["mission_id"]),
+          `set mission_id to "${expectedMissionId}"`
+        ).problems
+      ]
     }
   }
   return { plan: planFromFile(value), problems }

@@ -4,11 +4,11 @@
  * configuration reads it from here, so a config file is parsed and validated exactly once.
  */
 import { Context, Effect, FileSystem, Layer, Path } from "effect"
-import { parse as parseToml, TomlError } from "smol-toml"
+import { parse as parseToml, type TomlError } from "smol-toml"
 import { BUILDER_ADAPTERS, ConfigFile, type SpecOrchConfig } from "./ConfigFile.js"
 import { didYouMean, FileMissing, FileProblem, InvalidFile } from "./FileProblem.js"
-import { tomlLocator } from "./internal/locate.js"
-import { validateWith } from "./internal/validate.js"
+import { tomlLocator } from "./Locations.js"
+import { validateWith } from "./Validation.js"
 
 /** The result of loading a config text: the typed config and any warnings. */
 export interface LoadedConfig {
@@ -20,51 +20,89 @@ export interface LoadedConfig {
 export const defaultConfig = (): SpecOrchConfig => ConfigFile.parse({})
 
 /** Parses and validates `spec-orch.toml` text. Pure: `file` is only used in messages. */
-export const parseConfig = (text: string, file: string): { readonly config?: SpecOrchConfig; readonly problems: ReadonlyArray<FileProblem> } => {
+export const parseConfig = (
+  text: string,
+  file: string
+): { readonly config?: SpecOrchConfig; readonly problems: ReadonlyArray<FileProblem> } => {
   let raw: unknown
   try {
     raw = parseToml(text)
   } catch (e) {
     const err = e as TomlError
-    const first = String(err.message ?? e).split("\n")[0]!.replace(/^Invalid TOML document: /, "")
+    const first = String(err.message ?? e)
+      .split("\n")[0]!
+      .replace(/^Invalid TOML document: /, "")
     return {
-      problems: [new FileProblem({
-        file,
-        ...(typeof err.line === "number" ? { line: err.line, column: err.column } : {}),
-        key: "",
-        severity: "error",
-        message: `not valid TOML: ${first}`
-      })]
+      problems: [
+        new FileProblem({
+          file,
+          ...(typeof err.line === "number" ? { line: err.line, column: err.column } : {}),
+          key: "",
+          severity: "error",
+          message: `not valid TOML: ${first}`
+        })
+      ]
     }
   }
   const locate = tomlLocator(text)
   const { value, problems } = validateWith(ConfigFile, raw, file, locate)
   const all = value !== undefined ? [...problems, ...crossChecks(value, file, locate)] : problems
-  return value !== undefined && !all.some((p) => p.severity === "error") ? { config: value, problems: all } : { problems: all }
+  return value !== undefined && !all.some((p) => p.severity === "error")
+    ? { config: value, problems: all }
+    : { problems: all }
 }
 
 /** Checks that need the whole file: references between sections, known adapter names. */
-const crossChecks = (config: SpecOrchConfig, file: string, locate: ReturnType<typeof tomlLocator>): Array<FileProblem> => {
+const crossChecks = (
+  config: SpecOrchConfig,
+  file: string,
+  locate: ReturnType<typeof tomlLocator>
+): Array<FileProblem> => {
   const out: Array<FileProblem> = []
   const at = (path: Array<string>) => locate(path) ?? {}
   const models = Object.keys(config.models)
   const chains = Object.keys(config.model_chains)
   const problem = (path: Array<string>, severity: "error" | "warning", message: string, hint?: string) =>
-    out.push(new FileProblem({ file, ...at(path), key: path.join("."), severity, message, ...(hint !== undefined ? { hint } : {}) }))
+    out.push(
+      new FileProblem({
+        file,
+        ...at(path),
+        key: path.join("."),
+        severity,
+        message,
+        ...(hint !== undefined ? { hint } : {})
+      })
+    )
   const modelRef = (path: Array<string>, id: string) => {
     if (!models.includes(id)) {
       const s = didYouMean(id, models)
-      problem(path, "error", `refers to model "${id}", which no [models.${id}] section defines`, s ? `did you mean "${s}"?` : models.length ? `defined models: ${models.join(", ")}` : "add a [models.<id>] section")
+      problem(
+        path,
+        "error",
+        `refers to model "${id}", which no [models.${id}] section defines`,
+        s
+          ? `did you mean "${s}"?`
+          : models.length
+            ? `defined models: ${models.join(", ")}`
+            : "add a [models.<id>] section"
+      )
     }
   }
   for (const [id, chain] of Object.entries(config.model_chains)) {
     modelRef(["model_chains", id, "primary"], chain.primary)
-    chain.fallbacks.forEach((f, i) => modelRef(["model_chains", id, "fallbacks", String(i)], typeof f === "string" ? f : f.ref))
+    chain.fallbacks.forEach((f, i) => {
+      modelRef(["model_chains", id, "fallbacks", String(i)], typeof f === "string" ? f : f.ref)
+    })
   }
   const chainRef = (path: Array<string>, id: string | undefined) => {
     if (id !== undefined && !chains.includes(id)) {
       const s = didYouMean(id, chains)
-      problem(path, "error", `refers to model chain "${id}", which no [model_chains.${id}] section defines`, s ? `did you mean "${s}"?` : undefined)
+      problem(
+        path,
+        "error",
+        `refers to model chain "${id}", which no [model_chains.${id}] section defines`,
+        s ? `did you mean "${s}"?` : undefined
+      )
     }
   }
   chainRef(["llm", "default_model_chain"], config.llm.default_model_chain)
@@ -76,43 +114,67 @@ const crossChecks = (config: SpecOrchConfig, file: string, locate: ReturnType<ty
   const adapter = config.builder.adapter
   if (!(BUILDER_ADAPTERS as ReadonlyArray<string>).includes(adapter) && !adapter.startsWith("acpx_")) {
     const s = didYouMean(adapter, BUILDER_ADAPTERS)
-    problem(["builder", "adapter"], "error", `unknown builder adapter "${adapter}"`, s ? `did you mean "${s}"?` : `known: ${BUILDER_ADAPTERS.join(", ")}`)
+    problem(
+      ["builder", "adapter"],
+      "error",
+      `unknown builder adapter "${adapter}"`,
+      s ? `did you mean "${s}"?` : `known: ${BUILDER_ADAPTERS.join(", ")}`
+    )
   }
   if (adapter === "command" && config.builder.command === undefined) {
-    problem(["builder", "adapter"], "error", "the command adapter needs [builder] command = [...] (what to run; the prompt arrives on stdin)")
+    problem(
+      ["builder", "adapter"],
+      "error",
+      "the command adapter needs [builder] command = [...] (what to run; the prompt arrives on stdin)"
+    )
   }
   return out
 }
 
 /** The project: root, config and where state lives. */
-export class Project extends Context.Service<Project, {
-  /** Absolute path of the project root (the directory holding `spec-orch.toml`, or the start dir). */
-  readonly root: string
-  /** Absolute path of the config file, when one was found. */
-  readonly configFile: string | undefined
-  readonly config: SpecOrchConfig
-  /** Warnings from loading the config (unknown keys); never errors. */
-  readonly warnings: ReadonlyArray<FileProblem>
-  /** Absolute path of the state directory (`.spec-orch/` by default). */
-  readonly stateDir: string
-  /** Resolves a path relative to the project root. */
-  readonly resolve: (relative: string) => string
-}>()("@spec-orch/contract/Project") {
+export class Project extends Context.Service<
+  Project,
+  {
+    /** Absolute path of the project root (the directory holding `spec-orch.toml`, or the start dir). */
+    readonly root: string
+    /** Absolute path of the config file, when one was found. */
+    readonly configFile: string | undefined
+    readonly config: SpecOrchConfig
+    /** Warnings from loading the config (unknown keys); never errors. */
+    readonly warnings: ReadonlyArray<FileProblem>
+    /** Absolute path of the state directory (`.spec-orch/` by default). */
+    readonly stateDir: string
+    /** Resolves a path relative to the project root. */
+    readonly resolve: (relative: string) => string
+  }
+>()("@spec-orch/contract/Project") {
   /**
    * Finds `spec-orch.toml` in `start` or its parents (or uses `configFile` when given) and loads it.
    * With no file, the embedded defaults apply and the root is `start`.
    */
-  static readonly layer = (options: { readonly start: string; readonly configFile?: string | undefined }): Layer.Layer<Project, InvalidFile | FileMissing, FileSystem.FileSystem | Path.Path> =>
+  static readonly layer = (options: {
+    readonly start: string
+    readonly configFile?: string | undefined
+  }): Layer.Layer<Project, InvalidFile | FileMissing, FileSystem.FileSystem | Path.Path> =>
     Layer.effect(Project, Project.load(options))
 
   /** A project with the given config object (tests, embedders). */
-  static readonly layerFrom = (root: string, config: SpecOrchConfig = defaultConfig()): Layer.Layer<Project, never, Path.Path> =>
-    Layer.effect(Project, Effect.gen(function*() {
-      const path = yield* Path.Path
-      return Project.of(make(path, root, undefined, config, []))
-    }))
+  static readonly layerFrom = (
+    root: string,
+    config: SpecOrchConfig = defaultConfig()
+  ): Layer.Layer<Project, never, Path.Path> =>
+    Layer.effect(
+      Project,
+      Effect.gen(function* () {
+        const path = yield* Path.Path
+        return Project.of(make(path, root, undefined, config, []))
+      })
+    )
 
-  static readonly load = Effect.fn("Project.load")(function*(options: { readonly start: string; readonly configFile?: string | undefined }) {
+  static readonly load = Effect.fn("Project.load")(function* (options: {
+    readonly start: string
+    readonly configFile?: string | undefined
+  }) {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const start = path.resolve(options.start)
@@ -120,7 +182,11 @@ export class Project extends Context.Service<Project, {
     if (options.configFile !== undefined) {
       file = path.resolve(start, options.configFile)
       if (!(yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false)))) {
-        return yield* new FileMissing({ file, what: "config file", hint: "check --config, or run `spec-orch init` to write one" })
+        return yield* new FileMissing({
+          file,
+          what: "config file",
+          hint: "check --config, or run `spec-orch init` to write one"
+        })
       }
     } else {
       let dir = start
@@ -150,9 +216,9 @@ export class Project extends Context.Service<Project, {
         if (path.dirname(dir) === dir) break
       }
     }
-    const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError(() => new FileMissing({ file: file!, what: "config file (unreadable)" }))
-    )
+    const text = yield* fs
+      .readFileString(file)
+      .pipe(Effect.mapError(() => new FileMissing({ file: file!, what: "config file (unreadable)" })))
     const shown = path.relative(process.cwd(), file) || file
     const parsed = parseConfig(text, shown.startsWith("..") ? file : shown)
     if (parsed.config === undefined) return yield* new InvalidFile({ file: shown, problems: parsed.problems })
@@ -160,7 +226,13 @@ export class Project extends Context.Service<Project, {
   })
 }
 
-const make = (path: Path.Path, root: string, configFile: string | undefined, config: SpecOrchConfig, warnings: ReadonlyArray<FileProblem>) => ({
+const make = (
+  path: Path.Path,
+  root: string,
+  configFile: string | undefined,
+  config: SpecOrchConfig,
+  warnings: ReadonlyArray<FileProblem>
+) => ({
   root,
   configFile,
   config,

@@ -24,11 +24,17 @@ export interface DetectionInput {
 }
 
 const has = (input: DetectionInput, ...names: Array<string>) => names.some((n) => input.files.includes(n))
-const hasExt = (input: DetectionInput, ...exts: Array<string>) => input.files.some((f) => exts.some((e) => f.endsWith(e)))
+const hasExt = (input: DetectionInput, ...exts: Array<string>) =>
+  input.files.some((f) => exts.some((e) => f.endsWith(e)))
 
 const node = (input: DetectionInput): Detection => {
   const notes: Array<string> = []
-  let pkg: { scripts?: Record<string, string>; dependencies?: Record<string, string>; devDependencies?: Record<string, string>; packageManager?: string } = {}
+  let pkg: {
+    scripts?: Record<string, string>
+    dependencies?: Record<string, string>
+    devDependencies?: Record<string, string>
+    packageManager?: string
+  } = {}
   try {
     pkg = JSON.parse(input.read("package.json") ?? "{}")
   } catch {
@@ -36,26 +42,41 @@ const node = (input: DetectionInput): Detection => {
   }
   const deps = { ...pkg.dependencies, ...pkg.devDependencies }
   const scripts = pkg.scripts ?? {}
-  const pm = pkg.packageManager?.startsWith("pnpm") || has(input, "pnpm-lock.yaml")
-    ? "pnpm"
-    : pkg.packageManager?.startsWith("yarn") || has(input, "yarn.lock")
-    ? "yarn"
-    : has(input, "bun.lockb", "bun.lock")
-    ? "bun"
-    : "npm"
-  const run = (script: string): Array<string> => (pm === "npm" ? ["npm", "run", "--silent", script] : [pm, "run", script])
+  const pm =
+    pkg.packageManager?.startsWith("pnpm") || has(input, "pnpm-lock.yaml")
+      ? "pnpm"
+      : pkg.packageManager?.startsWith("yarn") || has(input, "yarn.lock")
+        ? "yarn"
+        : has(input, "bun.lockb", "bun.lock")
+          ? "bun"
+          : "npm"
+  const run = (script: string): Array<string> =>
+    pm === "npm" ? ["npm", "run", "--silent", script] : [pm, "run", script]
   const steps: Array<readonly [string, ReadonlyArray<string>]> = []
   if (scripts.lint) steps.push(["lint", run("lint")])
   else if (deps["@biomejs/biome"]) steps.push(["lint", ["npx", "biome", "check", "."]])
   else if (deps.eslint) steps.push(["lint", ["npx", "eslint", "."]])
   if (scripts.typecheck) steps.push(["typecheck", run("typecheck")])
   else if (deps.typescript || has(input, "tsconfig.json")) steps.push(["typecheck", ["npx", "tsc", "--noEmit"]])
-  if (scripts.test && !/no test specified/.test(scripts.test)) steps.push(["test", pm === "npm" ? ["npm", "test", "--silent"] : [pm, "test"]])
+  if (scripts.test && !/no test specified/.test(scripts.test))
+    steps.push(["test", pm === "npm" ? ["npm", "test", "--silent"] : [pm, "test"]])
   else if (deps.vitest) steps.push(["test", ["npx", "vitest", "run"]])
   else if (deps.jest) steps.push(["test", ["npx", "jest"]])
   else notes.push("no test script found; add one to package.json and to [verification]")
   if (scripts.build) steps.push(["build", run("build")])
-  const framework = ["next", "vite", "@angular/core", "vue", "nuxt", "@remix-run/react", "astro", "svelte", "express", "fastify", "effect"].find((f) => deps[f] !== undefined)
+  const framework = [
+    "next",
+    "vite",
+    "@angular/core",
+    "vue",
+    "nuxt",
+    "@remix-run/react",
+    "astro",
+    "svelte",
+    "express",
+    "fastify",
+    "effect"
+  ].find((f) => deps[f] !== undefined)
   return { language: "node", ...(framework ? { framework } : {}), verification: steps, notes }
 }
 
@@ -85,22 +106,47 @@ const python = (i: DetectionInput): Detection => {
   const text = (name: string) => i.read(name) ?? ""
   const all = PYTHON_CONFIG_FILES.map(text).join("\n")
   const py = text("pyproject.toml")
-  const section = (file: string, name: string) => new RegExp(`^\\[${name.replace(/[.[\]]/g, "\\$&")}\\]`, "m").test(text(file))
+  const section = (file: string, name: string) =>
+    new RegExp(`^\\[${name.replace(/[.[\]]/g, "\\$&")}\\]`, "m").test(text(file))
   // tox.ini runs a tool in an env's `commands` or installs it in `deps`.
-  const tox = (tool: string) => new RegExp(`^\\s*(?:(?:commands|deps)\\s*=)?\\s*(?:python3?\\s+-m\\s+)?${tool}\\b`, "m").test(text("tox.ini"))
+  const tox = (tool: string) =>
+    new RegExp(`^\\s*(?:(?:commands|deps)\\s*=)?\\s*(?:python3?\\s+-m\\s+)?${tool}\\b`, "m").test(text("tox.ini"))
   const src = i.files.includes("src") ? "src/" : "."
   const notes: Array<string> = []
   const steps: Array<readonly [string, ReadonlyArray<string>]> = []
-  const ruff = has(i, "ruff.toml", ".ruff.toml") || /^\[tool\.ruff/m.test(py) || /^\s*ruff\b/m.test(all) || /["']ruff[<>=~!\s"']/.test(py) || tox("ruff")
-  const flake8 = has(i, ".flake8") || section("setup.cfg", "flake8") || section("tox.ini", "flake8") || /^\s*flake8\b/m.test(all) || tox("flake8")
+  const ruff =
+    has(i, "ruff.toml", ".ruff.toml") ||
+    /^\[tool\.ruff/m.test(py) ||
+    /^\s*ruff\b/m.test(all) ||
+    /["']ruff[<>=~!\s"']/.test(py) ||
+    tox("ruff")
+  const flake8 =
+    has(i, ".flake8") ||
+    section("setup.cfg", "flake8") ||
+    section("tox.ini", "flake8") ||
+    /^\s*flake8\b/m.test(all) ||
+    tox("flake8")
   if (ruff) steps.push(["lint", ["{python}", "-m", "ruff", "check", src]])
   else if (flake8) steps.push(["lint", ["{python}", "-m", "flake8", src]])
   else notes.push("no linter configured (ruff or flake8); no lint step")
-  const mypy = has(i, "mypy.ini", ".mypy.ini") || /^\[tool\.mypy/m.test(py) || section("setup.cfg", "mypy") || section("tox.ini", "mypy") || /^\s*mypy\b/m.test(all) || /["']mypy[<>=~!\s"']/.test(py) || tox("mypy")
+  const mypy =
+    has(i, "mypy.ini", ".mypy.ini") ||
+    /^\[tool\.mypy/m.test(py) ||
+    section("setup.cfg", "mypy") ||
+    section("tox.ini", "mypy") ||
+    /^\s*mypy\b/m.test(all) ||
+    /["']mypy[<>=~!\s"']/.test(py) ||
+    tox("mypy")
   if (mypy) steps.push(["typecheck", ["{python}", "-m", "mypy", src]])
   else notes.push("mypy not configured (pyproject.toml, setup.cfg, tox.ini or mypy.ini); no typecheck step")
-  const pytest = has(i, "pytest.ini", "conftest.py") || /^\[tool\.pytest/m.test(py) || section("setup.cfg", "tool:pytest") || section("tox.ini", "pytest") ||
-    /^\s*pytest\b/m.test(all) || /["']pytest[<>=~!\s"']/.test(py) || tox("pytest")
+  const pytest =
+    has(i, "pytest.ini", "conftest.py") ||
+    /^\[tool\.pytest/m.test(py) ||
+    section("setup.cfg", "tool:pytest") ||
+    section("tox.ini", "pytest") ||
+    /^\s*pytest\b/m.test(all) ||
+    /["']pytest[<>=~!\s"']/.test(py) ||
+    tox("pytest")
   if (pytest) steps.push(["test", ["{python}", "-m", "pytest", "-q"]])
   else {
     steps.push(["test", ["{python}", "-m", "unittest", "discover", "-q"]])
@@ -110,7 +156,10 @@ const python = (i: DetectionInput): Detection => {
   return { language: "python", ...(copy.length > 0 ? { copy } : {}), verification: steps, notes }
 }
 
-const rules: ReadonlyArray<{ readonly when: (i: DetectionInput) => boolean; readonly detect: (i: DetectionInput) => Detection }> = [
+const rules: ReadonlyArray<{
+  readonly when: (i: DetectionInput) => boolean
+  readonly detect: (i: DetectionInput) => Detection
+}> = [
   { when: (i) => has(i, "package.json"), detect: node },
   {
     when: (i) => has(i, "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile", "tox.ini"),
@@ -146,22 +195,34 @@ const rules: ReadonlyArray<{ readonly when: (i: DetectionInput) => boolean; read
     when: (i) => has(i, "pom.xml", "build.gradle", "build.gradle.kts"),
     detect: (i) =>
       has(i, "pom.xml")
-        ? { language: "java", framework: "maven", verification: [["test", ["mvn", "-q", "test"]], ["build", ["mvn", "-q", "package", "-DskipTests"]]], notes: [] }
+        ? {
+            language: "java",
+            framework: "maven",
+            verification: [
+              ["test", ["mvn", "-q", "test"]],
+              ["build", ["mvn", "-q", "package", "-DskipTests"]]
+            ],
+            notes: []
+          }
         : {
-          language: "java",
-          framework: "gradle",
-          verification: [
-            ["test", [has(i, "gradlew") ? "./gradlew" : "gradle", "test"]],
-            ["build", [has(i, "gradlew") ? "./gradlew" : "gradle", "build", "-x", "test"]]
-          ],
-          notes: []
-        }
+            language: "java",
+            framework: "gradle",
+            verification: [
+              ["test", [has(i, "gradlew") ? "./gradlew" : "gradle", "test"]],
+              ["build", [has(i, "gradlew") ? "./gradlew" : "gradle", "build", "-x", "test"]]
+            ],
+            notes: []
+          }
   },
   {
     when: (i) => hasExt(i, ".csproj", ".sln", ".fsproj"),
     detect: () => ({
       language: "dotnet",
-      verification: [["lint", ["dotnet", "format", "--verify-no-changes"]], ["test", ["dotnet", "test"]], ["build", ["dotnet", "build"]]],
+      verification: [
+        ["lint", ["dotnet", "format", "--verify-no-changes"]],
+        ["test", ["dotnet", "test"]],
+        ["build", ["dotnet", "build"]]
+      ],
       notes: []
     })
   }
@@ -182,7 +243,15 @@ const generatedVersionFiles = (pyproject: string): Array<string> => {
 /** Detects the project from its top-level files. */
 export const detectProject = (input: DetectionInput): Detection => {
   const rule = rules.find((r) => r.when(input))
-  const found = rule ? rule.detect(input) : { language: "unknown" as const, verification: [], notes: ["no known project marker (package.json, pyproject.toml, Cargo.toml, go.mod, pom.xml, *.csproj); add [verification] steps by hand"] }
+  const found = rule
+    ? rule.detect(input)
+    : {
+        language: "unknown" as const,
+        verification: [],
+        notes: [
+          "no known project marker (package.json, pyproject.toml, Cargo.toml, go.mod, pom.xml, *.csproj); add [verification] steps by hand"
+        ]
+      }
   return input.baseBranch !== undefined ? { ...found, baseBranch: input.baseBranch } : found
 }
 
@@ -197,13 +266,15 @@ export const renderInitialConfig = (d: Detection): string =>
     ...d.notes.map((n) => `# Note: ${n}`),
     "",
     "[issue]",
-    "# Where issues come from: \"fixture\" (files in fixtures/issues/), \"linear\" or \"github\".",
-    "source = \"fixture\"",
+    '# Where issues come from: "fixture" (files in fixtures/issues/), "linear" or "github".',
+    'source = "fixture"',
     "",
     "[verification]",
     "# The project's own checks, run in the run's worktree in this order. A step that is not listed is",
     "# skipped, never failed. Use an argv list (no shell) or a string (run with sh -c).",
-    ...(d.verification.length === 0 ? ["# test = [\"make\", \"test\"]"] : d.verification.map(([name, argv]) => `${name} = ${tomlArgv(argv)}`)),
+    ...(d.verification.length === 0
+      ? ['# test = ["make", "test"]']
+      : d.verification.map(([name, argv]) => `${name} = ${tomlArgv(argv)}`)),
     "",
     "[workspace]",
     "# Each new worktree gets the main checkout's installed dependencies: node_modules linked (a copy of",
@@ -218,12 +289,12 @@ export const renderInitialConfig = (d: Detection): string =>
     "# Hooks: commands run in the worktree (sandboxed, like verification; logs kept). after_create: once in a",
     "# new worktree; before_run/after_run: around each agent turn; before_remove: before `workspace remove`",
     "# or `clean` removes it (a failure is reported, the worktree still goes).",
-    "# after_create = [\"npm ci --prefer-offline\"]",
+    '# after_create = ["npm ci --prefer-offline"]',
     "# before_remove = []",
     "",
     "[builder]",
     "# The coding agent: codex (the default), claude_code, opencode, droid, acp, or command.",
-    "adapter = \"codex\"",
+    'adapter = "codex"',
     "timeout_seconds = 1800",
     "# No agent event for this long ends the turn as stalled.",
     "stall_timeout_seconds = 300",
@@ -234,26 +305,26 @@ export const renderInitialConfig = (d: Detection): string =>
     "",
     "[gate]",
     "# Gate policy file; the built-in policy applies when it does not exist.",
-    "policy = \"gate.policy.yaml\"",
+    'policy = "gate.policy.yaml"',
     "",
     "[sandbox]",
-    "# Agents and verification run in an OS sandbox (bubblewrap): \"required\" refuses to run without it,",
-    "# \"best-effort\" warns once and runs unconfined, \"off\" never confines. See docs/sandbox.md.",
-    "mode = \"best-effort\"",
+    '# Agents and verification run in an OS sandbox (bubblewrap): "required" refuses to run without it,',
+    '# "best-effort" warns once and runs unconfined, "off" never confines. See docs/sandbox.md.',
+    'mode = "best-effort"',
     "",
     "[publish]",
     "# What `spec-orch run` publishes (push, pull request, status, comment): never, mergeable or always.",
     "# --publish asks for one run.",
-    "runs = \"never\"",
+    'runs = "never"',
     "",
     "[github]",
     `base_branch = ${tomlString(d.baseBranch ?? "main")}`,
     "",
     "# [linear]",
-    "# token_env = \"SPEC_ORCH_LINEAR_TOKEN\"",
-    "# team_key = \"ENG\"",
+    '# token_env = "SPEC_ORCH_LINEAR_TOKEN"',
+    '# team_key = "ENG"',
     "",
     "[init]",
-    "detection_mode = \"rules\"",
+    'detection_mode = "rules"',
     ""
   ].join("\n")

@@ -26,7 +26,15 @@ export const RunStage = Schema.Literals(RunStages)
 export type RunStage = typeof RunStage.Type
 
 /** Where a run is. `blocked` = finished, but the gate says not mergeable. */
-export const RunStatus = Schema.Literals(["queued", "running", "succeeded", "blocked", "failed", "cancelled", "waiting"])
+export const RunStatus = Schema.Literals([
+  "queued",
+  "running",
+  "succeeded",
+  "blocked",
+  "failed",
+  "cancelled",
+  "waiting"
+])
 export type RunStatus = typeof RunStatus.Type
 
 /** One run. */

@@ -60,5 +60,5 @@ export const specState = (snapshot: SpecSnapshot): "approved" | "unapproved" | "
   snapshot.approval === undefined
     ? "unapproved"
     : snapshot.approval.contentHash === snapshot.contentHash
-    ? "approved"
-    : "changed-since-approval"
+      ? "approved"
+      : "changed-since-approval"

@@ -23,9 +23,11 @@ export class TaskContract extends Schema.Class<TaskContract>("@spec-orch/contrac
   constraints: Schema.Array(Schema.String),
   riskLevel: RiskLevel,
   /** Spending limits for the agent turn; absent means unlimited. */
-  budget: Schema.optionalKey(Schema.Struct({
-    maxUsd: Schema.optionalKey(Schema.Number),
-    maxTokens: Schema.optionalKey(Schema.Number),
-    maxSeconds: Schema.optionalKey(Schema.Number)
-  }))
+  budget: Schema.optionalKey(
+    Schema.Struct({
+      maxUsd: Schema.optionalKey(Schema.Number),
+      maxTokens: Schema.optionalKey(Schema.Number),
+      maxSeconds: Schema.optionalKey(Schema.Number)
+    })
+  )
 }) {}

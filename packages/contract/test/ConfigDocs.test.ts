@@ -12,7 +12,8 @@ const keys = (schema: any, prefix: Array<string>): Array<string> => {
     else break
   }
   const def = s._zod.def
-  if (def.type === "object") return Object.entries(def.shape).flatMap(([k, v]) => [[...prefix, k].join("."), ...keys(v, [...prefix, k])])
+  if (def.type === "object")
+    return Object.entries(def.shape).flatMap(([k, v]) => [[...prefix, k].join("."), ...keys(v, [...prefix, k])])
   if (def.type === "record") return keys(def.valueType, [...prefix, "<id>"])
   return []
 }

@@ -4,16 +4,23 @@ import { join } from "node:path"
 import { formatProblem, parseIssueJson, parseIssueMarkdown } from "../src/index.js"
 
 const read = (rel: string) => readFileSync(join(import.meta.dirname, "fixtures", rel), "utf8")
-const errors = (r: { problems: ReadonlyArray<Parameters<typeof formatProblem>[0]> }) => r.problems.filter((p) => p.severity === "error").map(formatProblem)
+const errors = (r: { problems: ReadonlyArray<Parameters<typeof formatProblem>[0]> }) =>
+  r.problems.filter((p) => p.severity === "error").map(formatProblem)
 
 describe("parseIssueJson", () => {
   it("loads the original fixture format with every field", () => {
     const { issue, problems } = parseIssueJson(read("project/fixtures/issues/DEMO-1.json"), "DEMO-1.json", "DEMO-1")
     assert.deepStrictEqual(problems, [])
     assert.strictEqual(issue!.id, "DEMO-1")
-    assert.strictEqual(issue!.builderPrompt, "Add GET /health to src/server.py returning {\"ok\": true}.")
-    assert.deepStrictEqual(issue!.verification!.map((s) => s.name), ["lint", "test"])
-    assert.deepStrictEqual(issue!.acceptanceCriteria.map((c) => `${c.id} ${c.text}`), ["AC-1 GET /health returns 200", "AC-2 All verification steps pass"])
+    assert.strictEqual(issue!.builderPrompt, 'Add GET /health to src/server.py returning {"ok": true}.')
+    assert.deepStrictEqual(
+      issue!.verification!.map((s) => s.name),
+      ["lint", "test"]
+    )
+    assert.deepStrictEqual(
+      issue!.acceptanceCriteria.map((c) => `${c.id} ${c.text}`),
+      ["AC-1 GET /health returns 200", "AC-2 All verification steps pass"]
+    )
     assert.deepStrictEqual(issue!.filesToRead, ["src/server.py"])
     assert.strictEqual(issue!.architectureNotes, "Flask app factory in src/server.py")
     assert.deepStrictEqual(issue!.constraints, ["No new dependencies"])
@@ -23,7 +30,13 @@ describe("parseIssueJson", () => {
   it("treats a null builder prompt as no builder step, and a list of shell strings as named steps", () => {
     const { issue } = parseIssueJson(read("project/fixtures/issues/DEMO-2.json"), "DEMO-2.json", "DEMO-2")
     assert.isUndefined(issue!.builderPrompt)
-    assert.deepStrictEqual(issue!.verification!.map((s) => [s.name, s.command]), [["step-1", "cd /tmp && true"], ["step-2", "echo second"]])
+    assert.deepStrictEqual(
+      issue!.verification!.map((s) => [s.name, s.command]),
+      [
+        ["step-1", "cd /tmp && true"],
+        ["step-2", "echo second"]
+      ]
+    )
   })
 
   it("names the field, line and problem for missing and mistyped fields", () => {
@@ -41,7 +54,7 @@ describe("parseIssueJson", () => {
 
   it("refuses an issue id that does not match the file name", () => {
     assert.deepStrictEqual(errors(parseIssueJson(read("bad-issues/BAD-3.json"), "BAD-3.json", "BAD-3")), [
-      "BAD-3.json:2:3: error: issue_id: is \"OTHER-9\" but the file is named BAD-3 (rename the file to OTHER-9.json or change issue_id)"
+      'BAD-3.json:2:3: error: issue_id: is "OTHER-9" but the file is named BAD-3 (rename the file to OTHER-9.json or change issue_id)'
     ])
   })
 
@@ -63,7 +76,10 @@ describe("parseIssueMarkdown", () => {
     assert.strictEqual(issue!.summary, "Write a usage section for the CLI in README.md.")
     assert.deepStrictEqual(issue!.labels, ["docs"])
     assert.strictEqual(issue!.runClass, "docs")
-    assert.deepStrictEqual(issue!.acceptanceCriteria.map((c) => c.text), ["README has a Usage section", "Every command is listed"])
+    assert.deepStrictEqual(
+      issue!.acceptanceCriteria.map((c) => c.text),
+      ["README has a Usage section", "Every command is listed"]
+    )
     assert.deepStrictEqual(issue!.filesToRead, ["README.md"])
     assert.deepStrictEqual(issue!.constraints, ["Keep it under one page"])
     assert.match(issue!.builderPrompt!, /Write a usage section/)
@@ -72,14 +88,30 @@ describe("parseIssueMarkdown", () => {
 
   it("keeps inline code in acceptance criteria and constraints, and unwraps a path written as code", () => {
     const md = [
-      "---", "id: CODE-1", "title: Code spans", "---", "Summary.", "",
-      "## Acceptance Criteria", "- `greet()` still returns `hello`", "- `npm test` passes", "",
-      "## Constraints", "- do not touch `src/legacy.js`", "",
-      "## Target Files", "- `src/greet.js`", "- test/greet.test.js", ""
+      "---",
+      "id: CODE-1",
+      "title: Code spans",
+      "---",
+      "Summary.",
+      "",
+      "## Acceptance Criteria",
+      "- `greet()` still returns `hello`",
+      "- `npm test` passes",
+      "",
+      "## Constraints",
+      "- do not touch `src/legacy.js`",
+      "",
+      "## Target Files",
+      "- `src/greet.js`",
+      "- test/greet.test.js",
+      ""
     ].join("\n")
     const { issue, problems } = parseIssueMarkdown(md, "CODE-1.md", "CODE-1")
     assert.deepStrictEqual(problems, [])
-    assert.deepStrictEqual(issue!.acceptanceCriteria.map((c) => c.text), ["`greet()` still returns `hello`", "`npm test` passes"])
+    assert.deepStrictEqual(
+      issue!.acceptanceCriteria.map((c) => c.text),
+      ["`greet()` still returns `hello`", "`npm test` passes"]
+    )
     assert.deepStrictEqual(issue!.constraints, ["do not touch `src/legacy.js`"])
     assert.deepStrictEqual(issue!.targetFiles, ["src/greet.js", "test/greet.test.js"])
   })

@@ -13,7 +13,7 @@ const run = <A, E>(root: string, f: (m: Missions["Service"]) => Effect.Effect<A,
 
 describe("Missions", () => {
   it.effect("creates docs/specs/<id>/{spec.md, mission.json} with an id from the title", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const root = mkdtempSync(join(tmpdir(), "missions-"))
       const v = yield* run(root, (m) => m.create({ title: "Add OAuth login!" }))
       assert.match(v.mission.id, /^\d{4}-\d{2}-add-oauth-login$/)
@@ -24,10 +24,11 @@ describe("Missions", () => {
       assert.match(readFileSync(join(root, file.spec_path), "utf8"), /^# Add OAuth login!\n\n## Intent/)
       const dup = yield* Effect.flip(run(root, (m) => m.create({ title: "again", id: v.mission.id })))
       assert.strictEqual(dup._tag, "MissionExists")
-    }))
+    })
+  )
 
   it.effect("approval freezes the spec hash and an edit afterwards is detected", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const root = mkdtempSync(join(tmpdir(), "missions-"))
       const v = yield* run(root, (m) => m.create({ title: "Parallel waves", id: "waves" }))
       const approved = yield* run(root, (m) => m.approve("waves", "ada"))
@@ -36,10 +37,11 @@ describe("Missions", () => {
       appendFileSync(join(root, v.mission.specPath), "\n- one more criterion\n")
       const after = yield* run(root, (m) => m.get("waves"))
       assert.strictEqual(after.specState, "changed-since-approval")
-    }))
+    })
+  )
 
   it.effect("refuses transitions the lifecycle does not allow", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const root = mkdtempSync(join(tmpdir(), "missions-"))
       yield* run(root, (m) => m.create({ title: "x", id: "x" }))
       const e = yield* Effect.flip(run(root, (m) => m.setStatus("x", "completed")))
@@ -48,31 +50,58 @@ describe("Missions", () => {
       yield* run(root, (m) => m.approve("x", "ada"))
       const started = yield* run(root, (m) => m.setStatus("x", "in_progress"))
       assert.strictEqual(started.mission.status, "in_progress")
-    }))
+    })
+  )
 
   it.effect("loads the original's mission.json unchanged, mapping legacy statuses", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const root = mkdtempSync(join(tmpdir(), "missions-"))
       const dir = join(root, "docs/specs/legacy")
       mkdirSync(dir, { recursive: true })
       writeFileSync(join(dir, "spec.md"), "# Legacy\n")
-      writeFileSync(join(dir, "mission.json"), JSON.stringify({
-        mission_id: "legacy", title: "Legacy", status: "executing", spec_path: "docs/specs/legacy/spec.md",
-        acceptance_criteria: ["a"], constraints: [], interface_contracts: [], created_at: "2026-03-01T00:00:00Z", approved_at: "2026-03-02T00:00:00Z", completed_at: null
-      }, null, 2))
+      writeFileSync(
+        join(dir, "mission.json"),
+        JSON.stringify(
+          {
+            mission_id: "legacy",
+            title: "Legacy",
+            status: "executing",
+            spec_path: "docs/specs/legacy/spec.md",
+            acceptance_criteria: ["a"],
+            constraints: [],
+            interface_contracts: [],
+            created_at: "2026-03-01T00:00:00Z",
+            approved_at: "2026-03-02T00:00:00Z",
+            completed_at: null
+          },
+          null,
+          2
+        )
+      )
       const v = yield* run(root, (m) => m.get("legacy"))
       assert.strictEqual(v.mission.status, "in_progress")
       assert.strictEqual(v.specState, "approved")
-    }))
+    })
+  )
 
   it.effect("lists good missions and reports a broken mission.json with file, line and key", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const root = mkdtempSync(join(tmpdir(), "missions-"))
       yield* run(root, (m) => m.create({ title: "good", id: "good" }))
       mkdirSync(join(root, "docs/specs/bad"), { recursive: true })
-      writeFileSync(join(root, "docs/specs/bad/mission.json"), "{\n  \"mission_id\": \"bad\",\n  \"title\": \"Bad\",\n  \"status\": \"finished\",\n  \"spec_path\": \"x\",\n  \"created_at\": \"now\"\n}\n")
+      writeFileSync(
+        join(root, "docs/specs/bad/mission.json"),
+        '{\n  "mission_id": "bad",\n  "title": "Bad",\n  "status": "finished",\n  "spec_path": "x",\n  "created_at": "now"\n}\n'
+      )
       const { missions, problems } = yield* run(root, (m) => m.list)
-      assert.deepStrictEqual(missions.map((v) => v.mission.id), ["good"])
-      assert.match(formatProblem(problems[0]!), /^docs\/specs\/bad\/mission\.json:4:3: error: status: expected one of "drafting", .*found the string "finished"$/)
-    }))
+      assert.deepStrictEqual(
+        missions.map((v) => v.mission.id),
+        ["good"]
+      )
+      assert.match(
+        formatProblem(problems[0]!),
+        /^docs\/specs\/bad\/mission\.json:4:3: error: status: expected one of "drafting", .*found the string "finished"$/
+      )
+    })
+  )
 })

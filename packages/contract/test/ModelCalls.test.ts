@@ -1,7 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { describeModelCalls, formatModelCost, summarizeModelCalls } from "../src/index.js"
 
-const call = (over: Partial<Parameters<typeof summarizeModelCalls>[0][number]>) => ({ model: "a", ok: true, inputTokens: 100, outputTokens: 10, latencyMs: 50, ...over })
+const call = (over: Partial<Parameters<typeof summarizeModelCalls>[0][number]>) => ({
+  model: "a",
+  ok: true,
+  inputTokens: 100,
+  outputTokens: 10,
+  latencyMs: 50,
+  ...over
+})
 
 describe("summarizeModelCalls", () => {
   it("sums per role in the order roles were first called, with the models each used", () => {
@@ -15,8 +22,19 @@ describe("summarizeModelCalls", () => {
     assert.strictEqual(s.failed, 1)
     assert.strictEqual(s.inputTokens, 300)
     assert.closeTo(s.costUsd!, 0.06, 1e-12)
-    assert.deepStrictEqual(s.byRole.map((r) => [r.role, r.calls, r.failed, r.models]), [["reviewer", 3, 1, ["a", "b"]], ["planner", 1, 0, ["p"]]])
-    assert.closeTo(s.byRole[0]!.costUsd!, 0.04, 1e-12, "a failed request that used no tokens costs nothing, priced or not")
+    assert.deepStrictEqual(
+      s.byRole.map((r) => [r.role, r.calls, r.failed, r.models]),
+      [
+        ["reviewer", 3, 1, ["a", "b"]],
+        ["planner", 1, 0, ["p"]]
+      ]
+    )
+    assert.closeTo(
+      s.byRole[0]!.costUsd!,
+      0.04,
+      1e-12,
+      "a failed request that used no tokens costs nothing, priced or not"
+    )
     assert.strictEqual(s.byRole[0]!.latencyMs, 150)
   })
 
@@ -25,7 +43,10 @@ describe("summarizeModelCalls", () => {
     assert.isNull(s.costUsd)
     assert.isNull(s.byRole[0]!.costUsd)
     assert.strictEqual(formatModelCost(s.costUsd), "unknown")
-    assert.include(describeModelCalls(s), "reviewer 2 calls, 200 in / 20 out tokens, cost unknown (no prices configured)")
+    assert.include(
+      describeModelCalls(s),
+      "reviewer 2 calls, 200 in / 20 out tokens, cost unknown (no prices configured)"
+    )
   })
 
   it("has nothing to say about no calls", () => {

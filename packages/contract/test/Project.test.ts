@@ -11,27 +11,29 @@ const load = (options: { start: string; configFile?: string }) =>
 
 describe("Project.load", () => {
   it.effect("finds spec-orch.toml up from the start, and the project is where it lives", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const repo = mkdtempSync(join(tmpdir(), "project-"))
       mkdirSync(join(repo, ".git"))
       mkdirSync(join(repo, "src/deep"), { recursive: true })
-      writeFileSync(join(repo, "spec-orch.toml"), "[issue]\nfixtures_dir = \"issues\"\n")
+      writeFileSync(join(repo, "spec-orch.toml"), '[issue]\nfixtures_dir = "issues"\n')
       const p = yield* load({ start: join(repo, "src/deep") })
       assert.strictEqual(p.root, repo)
       assert.strictEqual(p.resolve(p.config.issue.fixtures_dir), join(repo, "issues"))
-    }))
+    })
+  )
 
   it.effect("with --config outside the project, the project is still the repository --cwd is in", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const repo = mkdtempSync(join(tmpdir(), "project-"))
       mkdirSync(join(repo, ".git"))
       mkdirSync(join(repo, "sub"))
       const elsewhere = mkdtempSync(join(tmpdir(), "configs-"))
-      writeFileSync(join(elsewhere, "ci.toml"), "[issue]\nfixtures_dir = \"issues\"\n")
+      writeFileSync(join(elsewhere, "ci.toml"), '[issue]\nfixtures_dir = "issues"\n')
       const p = yield* load({ start: join(repo, "sub"), configFile: join(elsewhere, "ci.toml") })
       assert.strictEqual(p.root, repo)
       assert.strictEqual(p.configFile, join(elsewhere, "ci.toml"))
       assert.strictEqual(p.stateDir, join(repo, ".spec-orch"))
       assert.strictEqual(p.resolve(p.config.issue.fixtures_dir), join(repo, "issues"))
-    }))
+    })
+  )
 })

@@ -18,24 +18,47 @@ import { GitHubIssueSource, LinearIssueSource } from "../src/trackers/TrackerIss
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const report = (metric: string, value: number, unit: string, target?: string, note?: string) =>
-  console.log(JSON.stringify({ bench: "trackers", metric, value: Math.round(value * 10) / 10, unit, ...(target ? { target } : {}), ...(note ? { note } : {}) }))
+  console.log(
+    JSON.stringify({
+      bench: "trackers",
+      metric,
+      value: Math.round(value * 10) / 10,
+      unit,
+      ...(target ? { target } : {}),
+      ...(note ? { note } : {})
+    })
+  )
 
 const linear = await startFakeLinear()
 const github = await startFakeGitHub()
 github.addRepo("acme/widgets")
 for (let i = 1; i <= 1000; i++) {
-  linear.addIssue({ title: `Issue ${i}`, state: i % 10 === 0 ? "Backlog" : "Ready", labels: ["agent"], description: `## Builder Prompt\nDo ${i}.\n\n## Acceptance Criteria\n- [ ] works\n` })
+  linear.addIssue({
+    title: `Issue ${i}`,
+    state: i % 10 === 0 ? "Backlog" : "Ready",
+    labels: ["agent"],
+    description: `## Builder Prompt\nDo ${i}.\n\n## Acceptance Criteria\n- [ ] works\n`
+  })
   github.addIssue("acme/widgets", { title: `Issue ${i}`, labels: ["agent"], body: `Do ${i}.\n\n- [ ] works` })
 }
 const number = github.addIssue("acme/widgets", { title: "target" })
 
 const world = Layer.mergeAll(Linear.layer, GitHub.layer).pipe(
   Layer.provideMerge(RequestBudget.layerUnlimited),
-  Layer.provideMerge(Project.layerFrom(mkdtempSync(join(tmpdir(), "bench-trackers-")), ConfigFile.parse({
-    linear: { api_url: linear.url, team_key: "SON" },
-    github: { api_url: github.url, repo: "acme/widgets" }
-  }))),
-  Layer.provideMerge(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ SPEC_ORCH_LINEAR_TOKEN: linear.token, GITHUB_TOKEN: github.token }))),
+  Layer.provideMerge(
+    Project.layerFrom(
+      mkdtempSync(join(tmpdir(), "bench-trackers-")),
+      ConfigFile.parse({
+        linear: { api_url: linear.url, team_key: "SON" },
+        github: { api_url: github.url, repo: "acme/widgets" }
+      })
+    )
+  ),
+  Layer.provideMerge(
+    ConfigProvider.layer(
+      ConfigProvider.fromEnvRecord({ SPEC_ORCH_LINEAR_TOKEN: linear.token, GITHUB_TOKEN: github.token })
+    )
+  ),
   Layer.provideMerge(NodeServices.layer)
 )
 
@@ -52,14 +75,26 @@ const timeIt = async (effect: Effect.Effect<unknown, unknown, never>, runs = 7) 
 const listAll = IssueSource.use((s) => s.list({ limit: 1000 }))
 const linearList = listAll.pipe(Effect.provide(LinearIssueSource.pipe(Layer.provideMerge(world))))
 const githubList = listAll.pipe(Effect.provide(GitHubIssueSource.pipe(Layer.provideMerge(world))))
-const republish = Publisher.use((p) => p.comment({ target: { tracker: "github", number }, key: "bench", body: "same body" })).pipe(
-  Effect.provide(Publisher.layer.pipe(Layer.provideMerge(world)))
-)
+const republish = Publisher.use((p) =>
+  p.comment({ target: { tracker: "github", number }, key: "bench", body: "same body" })
+).pipe(Effect.provide(Publisher.layer.pipe(Layer.provideMerge(world))))
 
 const before = linear.requests.length
-report("linear: list 1,000 candidate issues", await timeIt(linearList), "ms", "< 1000 ms against a loopback server", `${(linear.requests.length - before) / 8} requests per listing`)
+report(
+  "linear: list 1,000 candidate issues",
+  await timeIt(linearList),
+  "ms",
+  "< 1000 ms against a loopback server",
+  `${(linear.requests.length - before) / 8} requests per listing`
+)
 const ghBefore = github.requests.length
-report("github: list 1,000 issues", await timeIt(githubList), "ms", undefined, `${(github.requests.length - ghBefore) / 8} requests per listing`)
+report(
+  "github: list 1,000 issues",
+  await timeIt(githubList),
+  "ms",
+  undefined,
+  `${(github.requests.length - ghBefore) / 8} requests per listing`
+)
 report("github: re-publish an unchanged comment", await timeIt(republish), "ms", undefined, "list + compare, no write")
 
 await linear.close()

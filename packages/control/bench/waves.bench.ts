@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const root = new URL("../../..", import.meta.url).pathname
-const bin = process.env["SPEC_ORCH_BIN"] ?? join(root, "apps/cli/dist/main.js")
+const bin = process.env.SPEC_ORCH_BIN ?? join(root, "apps/cli/dist/main.js")
 if (!existsSync(bin)) {
   console.error(`no CLI bundle at ${bin}: build it with \`cd apps/cli && npx tsup\``)
   process.exit(1)
@@ -36,55 +36,92 @@ process.on("exit", () => { sample(); writeFileSync(process.env.SPEC_ORCH_MEMORY_
 const project = () => {
   const dir = mkdtempSync(join(tmpdir(), "bench-waves-"))
   const git = (...args: Array<string>) => {
-    const r = spawnSync("git", args, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } })
+    const r = spawnSync("git", args, {
+      cwd: dir,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "b",
+        GIT_AUTHOR_EMAIL: "b@b",
+        GIT_COMMITTER_NAME: "b",
+        GIT_COMMITTER_EMAIL: "b@b"
+      }
+    })
     if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`)
   }
   writeFileSync(join(dir, ".gitignore"), ".spec-orch/\n")
   writeFileSync(join(dir, "README.md"), "bench\n")
-  writeFileSync(join(dir, "spec-orch.toml"), [
-    "[builder]",
-    "adapter = \"command\"",
-    "command = [\"true\"]",
-    "[verification]",
-    "check = \"true\"",
-    "[workspace]",
-    `root = ${JSON.stringify(`${dir}-worktrees`)}`,
-    "[gate]",
-    "profile = \"bench\"",
-    ""
-  ].join("\n"))
-  writeFileSync(join(dir, "gate.policy.yaml"), [
-    "conditions:",
-    "  spec_approved: { required: true }",
-    "  builder: { required: true }",
-    "  verification: { required: true }",
-    "  review: { required: true }",
-    "profiles:",
-    "  bench:",
-    "    disable: [review]",
-    ""
-  ].join("\n"))
+  writeFileSync(
+    join(dir, "spec-orch.toml"),
+    [
+      "[builder]",
+      'adapter = "command"',
+      'command = ["true"]',
+      "[verification]",
+      'check = "true"',
+      "[workspace]",
+      `root = ${JSON.stringify(`${dir}-worktrees`)}`,
+      "[gate]",
+      'profile = "bench"',
+      ""
+    ].join("\n")
+  )
+  writeFileSync(
+    join(dir, "gate.policy.yaml"),
+    [
+      "conditions:",
+      "  spec_approved: { required: true }",
+      "  builder: { required: true }",
+      "  verification: { required: true }",
+      "  review: { required: true }",
+      "profiles:",
+      "  bench:",
+      "    disable: [review]",
+      ""
+    ].join("\n")
+  )
   git("init", "-q", "-b", "main")
   git("add", "-A")
   git("commit", "-qm", "init")
   const cli = (args: Array<string>, env: Record<string, string> = {}, pre: Array<string> = []) => {
-    const r = spawnSync(process.execPath, [...pre, bin, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 })
+    const r = spawnSync(process.execPath, [...pre, bin, ...args], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024
+    })
     if (r.status !== 0) throw new Error(`spec-orch ${args.join(" ")} exited ${r.status}: ${r.stderr}`)
     return r.stdout
   }
   cli(["mission", "create", "Bench", "--id", "bench"])
   mkdirSync(join(dir, "docs/specs/bench"), { recursive: true })
-  writeFileSync(join(dir, "docs/specs/bench/plan.json"), JSON.stringify({
-    plan_id: "bench",
-    mission_id: "bench",
-    waves: [{
-      wave_number: 0,
-      description: "instant packets",
-      work_packets: Array.from({ length: PACKETS }, (_, i) => ({ packet_id: `p${i}`, title: `Packet ${i}`, files_in_scope: [`f${i}.txt`], builder_prompt: "nothing to do" }))
-    }]
-  }))
+  writeFileSync(
+    join(dir, "docs/specs/bench/plan.json"),
+    JSON.stringify({
+      plan_id: "bench",
+      mission_id: "bench",
+      waves: [
+        {
+          wave_number: 0,
+          description: "instant packets",
+          work_packets: Array.from({ length: PACKETS }, (_, i) => ({
+            packet_id: `p${i}`,
+            title: `Packet ${i}`,
+            files_in_scope: [`f${i}.txt`],
+            builder_prompt: "nothing to do"
+          }))
+        }
+      ]
+    })
+  )
   cli(["mission", "approve", "bench", "--approved-by", "bench"])
-  return { dir, cli, cleanup: () => [dir, `${dir}-worktrees`].forEach((d) => rmSync(d, { recursive: true, force: true })) }
+  return {
+    dir,
+    cli,
+    cleanup: () => {
+      for (const d of [dir, `${dir}-worktrees`]) rmSync(d, { recursive: true, force: true })
+    }
+  }
 }
 
 const probeDir = mkdtempSync(join(tmpdir(), "bench-probe-"))
@@ -101,11 +138,17 @@ for (const concurrency of [4, 8]) {
     const p = project()
     const memFile = join(probeDir, `mem-${concurrency}-${i}.json`)
     const t = process.hrtime.bigint()
-    p.cli(["run-plan", "bench", "--concurrency", String(concurrency)], { SPEC_ORCH_MEMORY_PROBE: memFile }, ["--import", probe])
+    p.cli(["run-plan", "bench", "--concurrency", String(concurrency)], { SPEC_ORCH_MEMORY_PROBE: memFile }, [
+      "--import",
+      probe
+    ])
     walls.push(Number(process.hrtime.bigint() - t) / 1e6)
     const status = JSON.parse(p.cli(["mission", "status", "bench", "--json"]))
-    if (status.counts.succeeded !== PACKETS) throw new Error(`only ${status.counts.succeeded} of ${PACKETS} packets succeeded`)
-    const durations = status.waves[0].packets.map((x: any) => Date.parse(x.run.finishedAt) - Date.parse(x.run.startedAt))
+    if (status.counts.succeeded !== PACKETS)
+      throw new Error(`only ${status.counts.succeeded} of ${PACKETS} packets succeeded`)
+    const durations = status.waves[0].packets.map(
+      (x: any) => Date.parse(x.run.finishedAt) - Date.parse(x.run.startedAt)
+    )
     packets.push(median(durations))
     longest.push(Math.max(...durations))
     const mem = JSON.parse(readFileSync(memFile, "utf8")) as { rss: number; heapUsed: number }
@@ -120,7 +163,11 @@ for (const concurrency of [4, 8]) {
   const note = `${PACKETS} packets, 1 wave, median of ${RUNS}; 2-core machine, so packet runs stretch as concurrency rises`
   report(`wall time, concurrency ${concurrency}`, round(wall), "ms", { note })
   report(`ideal (longest packet × waves), concurrency ${concurrency}`, round(ideal), "ms")
-  report(`ideal at concurrency (⌈${PACKETS}/${concurrency}⌉ × median packet), concurrency ${concurrency}`, round(idealAtC), "ms")
+  report(
+    `ideal at concurrency (⌈${PACKETS}/${concurrency}⌉ × median packet), concurrency ${concurrency}`,
+    round(idealAtC),
+    "ms"
+  )
   report(`efficiency (ideal at concurrency / wall), concurrency ${concurrency}`, round(idealAtC / wall, 2), "ratio")
   report(`median packet run, concurrency ${concurrency}`, round(packet), "ms")
   report(`controller peak RSS, concurrency ${concurrency}`, round(median(rss)), "MB")

@@ -3,51 +3,57 @@ import { parseIssueDescription } from "../src/trackers/IssueDescription.js"
 
 describe("parseIssueDescription", () => {
   it("reads the legacy sections: builder prompt, criteria, context files and notes", () => {
-    const work = parseIssueDescription("Health", [
-      "Add a health endpoint.",
-      "",
-      "## Builder Prompt",
-      "Add GET /health.",
-      "",
-      "## Acceptance Criteria",
-      "* answers 200",
-      "- [x] body is `{\"ok\":true}`",
-      "",
-      "## Context",
-      "- src/server.ts",
-      "- `src/routes/index.ts` - the router",
-      "- keep the router hand-written",
-      "",
-      "## Constraints",
-      "- no new dependencies"
-    ].join("\n"))
+    const work = parseIssueDescription(
+      "Health",
+      [
+        "Add a health endpoint.",
+        "",
+        "## Builder Prompt",
+        "Add GET /health.",
+        "",
+        "## Acceptance Criteria",
+        "* answers 200",
+        '- [x] body is `{"ok":true}`',
+        "",
+        "## Context",
+        "- src/server.ts",
+        "- `src/routes/index.ts` - the router",
+        "- keep the router hand-written",
+        "",
+        "## Constraints",
+        "- no new dependencies"
+      ].join("\n")
+    )
     assert.strictEqual(work.shape, "legacy")
     assert.strictEqual(work.summary, "Add a health endpoint.")
     assert.strictEqual(work.builderPrompt, "Add GET /health.")
-    assert.deepStrictEqual(work.acceptanceCriteria, ["answers 200", "body is `{\"ok\":true}`"])
+    assert.deepStrictEqual(work.acceptanceCriteria, ["answers 200", 'body is `{"ok":true}`'])
     assert.deepStrictEqual(work.filesToRead, ["src/server.ts", "src/routes/index.ts"])
     assert.strictEqual(work.architectureNotes, "keep the router hand-written")
     assert.deepStrictEqual(work.constraints, ["no new dependencies"])
   })
 
   it("reads the intake document: problem as summary, goal and problem as the prompt, success and failure conditions", () => {
-    const work = parseIssueDescription("Login", [
-      "## Problem",
-      "Login takes 8 s.",
-      "## Goal",
-      "Login in under a second.",
-      "## Constraints",
-      "- keep the session format",
-      "## Acceptance",
-      "### Success Conditions",
-      "- p95 login < 1 s",
-      "### Failure Conditions",
-      "- users are logged out",
-      "### Verification Expectations",
-      "- run `rm -rf /` to be sure",
-      "## Current System Understanding",
-      "Sessions live in Redis."
-    ].join("\n"))
+    const work = parseIssueDescription(
+      "Login",
+      [
+        "## Problem",
+        "Login takes 8 s.",
+        "## Goal",
+        "Login in under a second.",
+        "## Constraints",
+        "- keep the session format",
+        "## Acceptance",
+        "### Success Conditions",
+        "- p95 login < 1 s",
+        "### Failure Conditions",
+        "- users are logged out",
+        "### Verification Expectations",
+        "- run `rm -rf /` to be sure",
+        "## Current System Understanding",
+        "Sessions live in Redis."
+      ].join("\n")
+    )
     assert.strictEqual(work.shape, "intake")
     assert.strictEqual(work.summary, "Login takes 8 s.")
     assert.strictEqual(work.builderPrompt, "Login in under a second.\n\nProblem:\nLogin takes 8 s.")
@@ -57,22 +63,25 @@ describe("parseIssueDescription", () => {
   })
 
   it("reads promote's description: mission header, goal, checkboxes, files in and out of scope", () => {
-    const work = parseIssueDescription("Packet", [
-      "**Mission:** 2026-01-auth",
-      "**Packet:** api-schema",
-      "Spec Section: API",
-      "",
-      "## Goal",
-      "Define the API schema.",
-      "## Non-Goals",
-      "- the UI",
-      "## Acceptance Criteria",
-      "- [ ] schema validates",
-      "## Files in Scope",
-      "- `src/api/schema.ts`",
-      "## Files out of Scope",
-      "- `src/ui/`"
-    ].join("\n"))
+    const work = parseIssueDescription(
+      "Packet",
+      [
+        "**Mission:** 2026-01-auth",
+        "**Packet:** api-schema",
+        "Spec Section: API",
+        "",
+        "## Goal",
+        "Define the API schema.",
+        "## Non-Goals",
+        "- the UI",
+        "## Acceptance Criteria",
+        "- [ ] schema validates",
+        "## Files in Scope",
+        "- `src/api/schema.ts`",
+        "## Files out of Scope",
+        "- `src/ui/`"
+      ].join("\n")
+    )
     assert.deepStrictEqual(work.mission, { missionId: "2026-01-auth", packetId: "api-schema", specSection: "API" })
     assert.strictEqual(work.builderPrompt, "Define the API schema.")
     assert.deepStrictEqual(work.acceptanceCriteria, ["schema validates"])
@@ -92,20 +101,23 @@ describe("parseIssueDescription", () => {
   })
 
   it("drops the daemon's mirror block and spec-orch markers, and ignores headings inside code fences", () => {
-    const work = parseIssueDescription("x", [
-      "Do the thing.",
-      "",
-      "```md",
-      "## Acceptance Criteria",
-      "- not a criterion",
-      "```",
-      "",
-      "## SpecOrch Mirror",
-      "```json",
-      "{\"intake_state\":\"ready\"}",
-      "```",
-      "<!-- spec-orch:comment=summary -->"
-    ].join("\n"))
+    const work = parseIssueDescription(
+      "x",
+      [
+        "Do the thing.",
+        "",
+        "```md",
+        "## Acceptance Criteria",
+        "- not a criterion",
+        "```",
+        "",
+        "## SpecOrch Mirror",
+        "```json",
+        '{"intake_state":"ready"}',
+        "```",
+        "<!-- spec-orch:comment=summary -->"
+      ].join("\n")
+    )
     assert.strictEqual(work.acceptanceCriteria.length, 0)
     assert.notInclude(work.builderPrompt, "intake_state")
     assert.notInclude(work.builderPrompt, "spec-orch:")
@@ -121,25 +133,35 @@ describe("parseIssueDescription", () => {
   // alone (a heading with a long run of spaces) took hours: a stranger's issue could stall every poll.
   it("reads hostile descriptions of GitHub's maximum size in linear time, with the same meaning", () => {
     const spaces = " ".repeat(65_000)
-    const work = parseIssueDescription("hostile", [
-      `# Builder Prompt${spaces}x`,
-      "## Acceptance Criteria",
-      `-${spaces}`,
-      `- works${spaces}`,
-      `- [ ]${spaces}`,
-      "## Context",
-      `- src/a.ts${spaces}(the router)`,
-      `- \`src/b.ts\`${spaces}- notes`,
-      `Mission: M-1${spaces}x`,
-      `${"<!-- spec-orch:".repeat(4_000)}`,
-      `## Constraints ${"#".repeat(65_000)}`,
-      "- keep it small"
-    ].join("\n"))
+    const work = parseIssueDescription(
+      "hostile",
+      [
+        `# Builder Prompt${spaces}x`,
+        "## Acceptance Criteria",
+        `-${spaces}`,
+        `- works${spaces}`,
+        `- [ ]${spaces}`,
+        "## Context",
+        `- src/a.ts${spaces}(the router)`,
+        `- \`src/b.ts\`${spaces}- notes`,
+        `Mission: M-1${spaces}x`,
+        `${"<!-- spec-orch:".repeat(4_000)}`,
+        `## Constraints ${"#".repeat(65_000)}`,
+        "- keep it small"
+      ].join("\n")
+    )
     assert.deepStrictEqual(work.acceptanceCriteria, ["works", "[ ]"])
     assert.deepStrictEqual(work.filesToRead, ["src/a.ts", "src/b.ts"])
     assert.deepStrictEqual(work.constraints, ["keep it small"], "a closing # sequence ends the heading's name")
     assert.isUndefined(work.mission, "Mission: is only read from the text before the first heading")
-    const markers = parseIssueDescription("t", `keep <!-- spec-orch:comment=a --> this ${"<!-- spec-orch:".repeat(20_000)}`)
-    assert.strictEqual(markers.builderPrompt.slice(0, 26), "keep  this <!-- spec-orch:", "a closed marker goes; unclosed ones stay as text")
+    const markers = parseIssueDescription(
+      "t",
+      `keep <!-- spec-orch:comment=a --> this ${"<!-- spec-orch:".repeat(20_000)}`
+    )
+    assert.strictEqual(
+      markers.builderPrompt.slice(0, 26),
+      "keep  this <!-- spec-orch:",
+      "a closed marker goes; unclosed ones stay as text"
+    )
   })
 })

@@ -24,41 +24,77 @@ const packet = new WorkPacket({
 })
 
 const planBy = (over: Partial<ConstructorParameters<typeof Plan>[0]>) =>
-  new Plan({ id: "p", missionId: makeMissionId("drafted"), planner: "chain:main", createdAt: "", waves: [new Wave({ index: 0, description: "", packets: [packet] })], ...over })
+  new Plan({
+    id: "p",
+    missionId: makeMissionId("drafted"),
+    planner: "chain:main",
+    createdAt: "",
+    waves: [new Wave({ index: 0, description: "", packets: [packet] })],
+    ...over
+  })
 
 /** Every service a mission run would touch to do work fails the test: a refusal must come before all of them. */
 const untouchable = (name: string) =>
-  new Proxy({}, { get: (_, key) => (typeof key === "string" && key !== "then" ? () => Effect.die(new Error(`${name}.${key} was used`)) : undefined) }) as never
+  new Proxy(
+    {},
+    {
+      get: (_, key) =>
+        typeof key === "string" && key !== "then" ? () => Effect.die(new Error(`${name}.${key} was used`)) : undefined
+    }
+  ) as never
 
 const runner = (plan: Plan) =>
   MissionRunner.layer.pipe(
-    Layer.provide(Layer.mergeAll(
-      Layer.succeed(Runs, untouchable("Runs")),
-      Layer.succeed(RunStore, untouchable("RunStore")),
-      Layer.succeed(MissionStore, untouchable("MissionStore")),
-      Layer.succeed(MissionIntegration, untouchable("MissionIntegration")),
-      Layer.succeed(ProcessToken, { token: "me", host: "h", pid: 1 } as never),
-      Layer.succeed(Missions, { get: () => Effect.succeed({ mission: { id: "drafted", specPath: "docs/specs/drafted/spec.md" }, specState: "approved" }) } as never),
-      Layer.succeed(Plans, { validate: () => Effect.succeed({ view: { plan, file: "docs/specs/drafted/plan.json", warnings: [] }, planProblems: [], problems: [] }) } as never),
-      NodeServices.layer
-    ))
+    Layer.provide(
+      Layer.mergeAll(
+        Layer.succeed(Runs, untouchable("Runs")),
+        Layer.succeed(RunStore, untouchable("RunStore")),
+        Layer.succeed(MissionStore, untouchable("MissionStore")),
+        Layer.succeed(MissionIntegration, untouchable("MissionIntegration")),
+        Layer.succeed(ProcessToken, { token: "me", host: "h", pid: 1 } as never),
+        Layer.succeed(Missions, {
+          get: () =>
+            Effect.succeed({
+              mission: { id: "drafted", specPath: "docs/specs/drafted/spec.md" },
+              specState: "approved"
+            })
+        } as never),
+        Layer.succeed(Plans, {
+          validate: () =>
+            Effect.succeed({
+              view: { plan, file: "docs/specs/drafted/plan.json", warnings: [] },
+              planProblems: [],
+              problems: []
+            })
+        } as never),
+        NodeServices.layer
+      )
+    )
   )
 
 describe("MissionRunner", () => {
   it.effect("refuses a model-written plan nobody approved before anything runs, naming how to approve it", () =>
-    Effect.gen(function*() {
-      const error = yield* MissionRunner.use((r) => r.run({ missionId: "drafted" })).pipe(Effect.flip, Effect.provide(runner(planBy({}))))
+    Effect.gen(function* () {
+      const error = yield* MissionRunner.use((r) => r.run({ missionId: "drafted" })).pipe(
+        Effect.flip,
+        Effect.provide(runner(planBy({})))
+      )
       assert.strictEqual(error._tag, "MissionCannotRun")
-      assert.include(error.message, "the plan of mission drafted was written by the planner model chain:main and is not approved yet")
+      assert.include(
+        error.message,
+        "the plan of mission drafted was written by the planner model chain:main and is not approved yet"
+      )
       assert.include(error.message, "`spec-orch plan approve drafted`")
-    }))
+    })
+  )
 
   it.effect("runs an approved model-written plan (it gets past the approval to the run store)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const exit = yield* MissionRunner.use((r) => r.run({ missionId: "drafted" })).pipe(
         Effect.provide(runner(planBy({ approvedBy: "Ada Lovelace", status: "approved" }))),
         Effect.exit
       )
       assert.isTrue(exit._tag === "Failure" && String(exit.cause).includes("was used"), "the runner went on to do work")
-    }))
+    })
+  )
 })

@@ -1,5 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { makeMissionId, makePacketId, Mission, type MissionView, VerificationStep, WorkPacket } from "@spec-orch/contract"
+import {
+  makeMissionId,
+  makePacketId,
+  Mission,
+  type MissionView,
+  VerificationStep,
+  WorkPacket
+} from "@spec-orch/contract"
 import { footprintOfPacket, missionNotReady, packetIssue, PacketNotFound } from "../src/mission/PacketIssue.js"
 
 const mission = new Mission({
@@ -36,12 +43,24 @@ describe("packetIssue", () => {
     assert.strictEqual(issue.id, "2026-05-oauth.callback")
     assert.strictEqual(issue.title, "OAuth callback")
     assert.strictEqual(issue.builderPrompt, "Implement the callback handler.")
-    assert.deepStrictEqual(issue.acceptanceCriteria.map((c) => [c.id, c.text]), [["AC-1", "the callback stores the token"], ["AC-2", "errors redirect to /login"]])
+    assert.deepStrictEqual(
+      issue.acceptanceCriteria.map((c) => [c.id, c.text]),
+      [
+        ["AC-1", "the callback stores the token"],
+        ["AC-2", "errors redirect to /login"]
+      ]
+    )
     assert.deepStrictEqual(issue.targetFiles, ["src/auth/"])
     assert.deepStrictEqual(issue.constraints, ["no new runtime dependencies", "Do not change: src/db/"])
     assert.include(issue.architectureNotes ?? "", "POST /auth/callback returns 302")
-    assert.deepStrictEqual(issue.verification?.map((s) => s.name), ["test"])
-    assert.deepStrictEqual({ ...issue.mission }, { missionId: "2026-05-oauth", packetId: "callback", specSection: "Callback" })
+    assert.deepStrictEqual(
+      issue.verification?.map((s) => s.name),
+      ["test"]
+    )
+    assert.deepStrictEqual(
+      { ...issue.mission },
+      { missionId: "2026-05-oauth", packetId: "callback", specSection: "Callback" }
+    )
     assert.deepStrictEqual(issue.labels, ["mission:2026-05-oauth"])
     assert.strictEqual(issue.origin.ref, "docs/specs/2026-05-oauth/plan.json")
     assert.deepStrictEqual({ ...footprintOfPacket(packet()) }, { allowed: ["src/auth/"], forbidden: ["src/db/"] })
@@ -50,20 +69,32 @@ describe("packetIssue", () => {
   it("uses the project's verification when the packet has none, and asks for the title when the prompt is empty", () => {
     const issue = packetIssue(mission, packet({ verification: [], builderPrompt: "  " }), "plan.json")
     assert.isUndefined(issue.verification)
-    assert.strictEqual(issue.builderPrompt, "OAuth callback (spec section \"Callback\")")
+    assert.strictEqual(issue.builderPrompt, 'OAuth callback (spec section "Callback")')
   })
 
   it("says why a mission's packets may not run and how to fix it", () => {
-    const view = (specState: MissionView["specState"]): MissionView => ({ mission, dir: "docs/specs/2026-05-oauth", specState })
+    const view = (specState: MissionView["specState"]): MissionView => ({
+      mission,
+      dir: "docs/specs/2026-05-oauth",
+      specState
+    })
     assert.isUndefined(missionNotReady(view("approved")))
     assert.strictEqual(
       missionNotReady(view("unapproved")),
       "mission 2026-05-oauth is not approved: review docs/specs/2026-05-oauth/spec.md and its plan (`spec-orch plan show 2026-05-oauth`), then `spec-orch mission approve 2026-05-oauth`"
     )
-    assert.match(missionNotReady(view("changed-since-approval"))!, /changed after it was approved; review it and approve it again with `spec-orch mission approve 2026-05-oauth`$/)
+    assert.match(
+      missionNotReady(view("changed-since-approval"))!,
+      /changed after it was approved; review it and approve it again with `spec-orch mission approve 2026-05-oauth`$/
+    )
     assert.strictEqual(
-      new PacketNotFound({ missionId: "m", packetId: "calback", file: "docs/specs/m/plan.json", known: ["callback", "login"] }).message,
-      "mission m has no packet \"calback\" in docs/specs/m/plan.json (did you mean \"callback\"?)"
+      new PacketNotFound({
+        missionId: "m",
+        packetId: "calback",
+        file: "docs/specs/m/plan.json",
+        known: ["callback", "login"]
+      }).message,
+      'mission m has no packet "calback" in docs/specs/m/plan.json (did you mean "callback"?)'
     )
   })
 })

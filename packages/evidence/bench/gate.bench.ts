@@ -38,11 +38,18 @@ const rate = () => {
 }
 rate() // warm-up
 const rounds = Array.from({ length: 7 }, rate)
-report("evaluations/s (original policy, 5 profiles round-robin, 12-condition bundle)", Math.round(median(rounds)), "ops/s", { target: "> 50000/s" })
+report(
+  "evaluations/s (original policy, 5 profiles round-robin, 12-condition bundle)",
+  Math.round(median(rounds)),
+  "ops/s",
+  { target: "> 50000/s" }
+)
 
 const bin = join(root, "apps/cli/dist/main.js")
 if (!existsSync(bin)) {
-  report("gate evaluate --evidence wall time", -1, "ms", { note: "apps/cli/dist/main.js not built: cd apps/cli && npx tsup" })
+  report("gate evaluate --evidence wall time", -1, "ms", {
+    note: "apps/cli/dist/main.js not built: cd apps/cli && npx tsup"
+  })
 } else {
   const dir = mkdtempSync(join(tmpdir(), "gate-bench-"))
   const evidence = join(dir, "evidence.json")
@@ -51,9 +58,15 @@ if (!existsSync(bin)) {
   const samples: Array<number> = []
   for (let i = 0; i < 11; i++) {
     const t = process.hrtime.bigint()
-    const r = spawnSync(process.execPath, [bin, "--cwd", dir, "gate", "evaluate", "SPC-7", "--evidence", evidence, "--profile", "ci"], { stdio: "ignore" })
+    const r = spawnSync(
+      process.execPath,
+      [bin, "--cwd", dir, "gate", "evaluate", "SPC-7", "--evidence", evidence, "--profile", "ci"],
+      { stdio: "ignore" }
+    )
     if (r.status !== 0) throw new Error(`gate evaluate exited ${r.status}`)
     if (i >= 2) samples.push(Number(process.hrtime.bigint() - t) / 1e6)
   }
-  report("spec-orch gate evaluate --evidence (fresh process)", Math.round(median(samples) * 10) / 10, "ms", { target: "original ≈ 1100 ms" })
+  report("spec-orch gate evaluate --evidence (fresh process)", Math.round(median(samples) * 10) / 10, "ms", {
+    target: "original ≈ 1100 ms"
+  })
 }

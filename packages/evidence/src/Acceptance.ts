@@ -3,12 +3,22 @@
  * accepting. An acceptance is pinned to the hash of the diff it accepted; the gate treats a later,
  * different diff as not accepted. Only these constructors, called by a person's command, make one.
  */
-import { type AcceptanceCriterion, type Deviation, EvidenceBundle, HumanAcceptance, type Issue, ReviewVerdict } from "@spec-orch/contract"
+import {
+  type AcceptanceCriterion,
+  type Deviation,
+  EvidenceBundle,
+  HumanAcceptance,
+  type Issue,
+  ReviewVerdict
+} from "@spec-orch/contract"
 import { detectDeviations } from "./Deviations.js"
 import { DEFAULT_PROTECTED, type ProtectedChange, protectedChanges, type ProtectedPaths } from "./ProtectedPaths.js"
 
 /** An acceptance by `acceptedBy` of the diff with hash `diffHash`, at `acceptedAt` (ISO time). */
-export const makeAcceptance = (input: { readonly acceptedBy: string; readonly diffHash: string; readonly note?: string | undefined }, acceptedAt: string): HumanAcceptance =>
+export const makeAcceptance = (
+  input: { readonly acceptedBy: string; readonly diffHash: string; readonly note?: string | undefined },
+  acceptedAt: string
+): HumanAcceptance =>
   new HumanAcceptance({
     acceptedBy: input.acceptedBy,
     acceptedAt,
@@ -36,8 +46,10 @@ export const humanReview = (
   })
 
 /** The bundle with `patch` applied (a new review, acceptance or findings); the input is unchanged. */
-export const withEvidence = (bundle: EvidenceBundle, patch: Partial<Pick<EvidenceBundle, "review" | "acceptance" | "findings" | "deviations">>): EvidenceBundle =>
-  new EvidenceBundle({ ...bundle, ...patch })
+export const withEvidence = (
+  bundle: EvidenceBundle,
+  patch: Partial<Pick<EvidenceBundle, "review" | "acceptance" | "findings" | "deviations">>
+): EvidenceBundle => new EvidenceBundle({ ...bundle, ...patch })
 
 /** What a person confirms before accepting: the acceptance criteria, the deviations and the protected files to look at. */
 export interface AcceptanceChecklist {
@@ -50,9 +62,17 @@ export interface AcceptanceChecklist {
 }
 
 /** The checklist for `bundle` (criteria come from the issue when it is known; `protectedPaths` from the policy, default the built-in lists). */
-export const acceptanceChecklist = (bundle: EvidenceBundle, issue?: Issue, protectedPaths: ProtectedPaths = DEFAULT_PROTECTED): AcceptanceChecklist => ({
+export const acceptanceChecklist = (
+  bundle: EvidenceBundle,
+  issue?: Issue,
+  protectedPaths: ProtectedPaths = DEFAULT_PROTECTED
+): AcceptanceChecklist => ({
   criteria: issue?.acceptanceCriteria ?? [],
-  deviations: bundle.deviations ?? (bundle.changedFiles !== undefined && bundle.footprint !== undefined ? detectDeviations(bundle.changedFiles, bundle.footprint) : []),
+  deviations:
+    bundle.deviations ??
+    (bundle.changedFiles !== undefined && bundle.footprint !== undefined
+      ? detectDeviations(bundle.changedFiles, bundle.footprint)
+      : []),
   protectedChanges: (protectedChanges(bundle, protectedPaths) ?? []).filter((c) => !c.named),
   diffHash: bundle.diffHash,
   changedFiles: bundle.changedFiles ?? []

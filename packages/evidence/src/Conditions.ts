@@ -4,7 +4,14 @@
  * always "not judgeable", never a silent pass or fail. The registry holds the built-in conditions
  * plus any an embedder registers; a policy may only name conditions its registry knows.
  */
-import { type AgentOutcome, type EvidenceBundle, type FailedToolCall, findingBlocks, stepFailed, type StepResult } from "@spec-orch/contract"
+import {
+  type AgentOutcome,
+  type EvidenceBundle,
+  type FailedToolCall,
+  findingBlocks,
+  stepFailed,
+  type StepResult
+} from "@spec-orch/contract"
 import { Context } from "effect"
 import { DEFAULT_BLOCK_ON, detectDeviations, deviationBlocks, type DeviationSeverity, placeFile } from "./Deviations.js"
 import { DEFAULT_PROTECTED, type ProtectedPaths, protectedChanges } from "./ProtectedPaths.js"
@@ -38,7 +45,11 @@ export const passed = (reason: string): Judgement => ({ status: "passed", reason
 /** A failed judgement with what would unblock it. */
 export const failed = (reason: string, unblock: string): Judgement => ({ status: "failed", reason, unblock })
 /** A "could not judge" judgement: the evidence needed is missing. */
-export const notJudgeable = (reason: string, unblock: string): Judgement => ({ status: "not_judgeable", reason, unblock })
+export const notJudgeable = (reason: string, unblock: string): Judgement => ({
+  status: "not_judgeable",
+  reason,
+  unblock
+})
 
 /** One line, at most `max` characters: for untrusted text quoted inside a reason. */
 export const oneLine = (text: string, max = 160): string => {
@@ -48,7 +59,8 @@ export const oneLine = (text: string, max = 160): string => {
 
 const short = (hash: string) => hash.slice(0, 12)
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
-const names = (xs: ReadonlyArray<string>, max = 5) => (xs.length <= max ? xs.join(", ") : `${xs.slice(0, max).join(", ")} and ${xs.length - max} more`)
+const names = (xs: ReadonlyArray<string>, max = 5) =>
+  xs.length <= max ? xs.join(", ") : `${xs.slice(0, max).join(", ")} and ${xs.length - max} more`
 const rerun = (id: string) => `re-run ${id} so the run records it`
 
 const STEP_OUTCOME: Record<StepResult["outcome"], string> = {
@@ -74,7 +86,8 @@ const specExists: Condition = {
   name: "spec_exists",
   description: "Task spec file exists in the worktree",
   judge: (e) => {
-    if (e.spec === undefined) return notJudgeable("the evidence has no spec record, so it is unknown whether a spec exists", rerun(e.issueId))
+    if (e.spec === undefined)
+      return notJudgeable("the evidence has no spec record, so it is unknown whether a spec exists", rerun(e.issueId))
     return e.spec.exists
       ? passed("the issue's spec snapshot exists")
       : failed("the issue has no spec snapshot", `write the spec for ${e.issueId} and re-run`)
@@ -86,11 +99,20 @@ const specApproved: Condition = {
   description: "Spec has been approved by a reviewer",
   judge: (e) => {
     const s = e.spec
-    if (s === undefined) return notJudgeable("the evidence has no spec record, so its approval cannot be checked", rerun(e.issueId))
-    if (!s.exists) return failed("there is no spec to approve", `write the spec, then approve it: spec-orch spec approve ${e.issueId}`)
-    if (s.state === "unapproved") return failed("the spec has not been approved", `approve it: spec-orch spec approve ${e.issueId}`)
+    if (s === undefined)
+      return notJudgeable("the evidence has no spec record, so its approval cannot be checked", rerun(e.issueId))
+    if (!s.exists)
+      return failed(
+        "there is no spec to approve",
+        `write the spec, then approve it: spec-orch spec approve ${e.issueId}`
+      )
+    if (s.state === "unapproved")
+      return failed("the spec has not been approved", `approve it: spec-orch spec approve ${e.issueId}`)
     if (s.state === "changed-since-approval") {
-      return failed("the spec changed after it was approved", `review the change and approve again: spec-orch spec approve ${e.issueId}`)
+      return failed(
+        "the spec changed after it was approved",
+        `review the change and approve again: spec-orch spec approve ${e.issueId}`
+      )
     }
     if (s.unresolvedBlockingQuestions > 0) {
       return failed(
@@ -106,9 +128,16 @@ const withinBoundaries: Condition = {
   name: "within_boundaries",
   description: "Changes stay within the declared scope boundary",
   judge: (e, ctx) => {
-    const deviations = e.deviations ?? (e.changedFiles !== undefined && e.footprint !== undefined ? detectDeviations(e.changedFiles, e.footprint) : undefined)
+    const deviations =
+      e.deviations ??
+      (e.changedFiles !== undefined && e.footprint !== undefined
+        ? detectDeviations(e.changedFiles, e.footprint)
+        : undefined)
     if (deviations === undefined) {
-      return notJudgeable("no scope check ran: the evidence has neither deviations nor changed files with a declared footprint", rerun(e.issueId))
+      return notJudgeable(
+        "no scope check ran: the evidence has neither deviations nor changed files with a declared footprint",
+        rerun(e.issueId)
+      )
     }
     const blocking = deviations.filter((d) => deviationBlocks(d, ctx.blockOn))
     const rule = `this policy blocks on ${ctx.blockOn.length > 0 ? ctx.blockOn.join(", ") : "no severity"}`
@@ -129,7 +158,8 @@ const withinBoundaries: Condition = {
 }
 
 /** One failed tool call as a phrase: `apply_patch hello.txt: permission denied`. Agent text, so bounded. */
-export const describeToolFailure = (f: FailedToolCall): string => oneLine(`${f.name}${f.target !== undefined ? ` ${f.target}` : ""}: ${f.reason}`, 200)
+export const describeToolFailure = (f: FailedToolCall): string =>
+  oneLine(`${f.name}${f.target !== undefined ? ` ${f.target}` : ""}: ${f.reason}`, 200)
 
 /**
  * What went wrong inside the turn, as a clause: "1 file change failed: apply_patch hello.txt: …".
@@ -141,12 +171,18 @@ const toolFailures = (b: AgentOutcome): string | undefined => {
   if (total === 0) return undefined
   const files = listed.filter((f) => f.kind === "file_change")
   const others = total - files.length
-  const verb = (fs: ReadonlyArray<FailedToolCall>) => (fs.every((f) => f.denied === true) ? (fs.length === 1 ? "was refused" : "were refused") : "failed")
+  const verb = (fs: ReadonlyArray<FailedToolCall>) =>
+    fs.every((f) => f.denied === true) ? (fs.length === 1 ? "was refused" : "were refused") : "failed"
   const parts: Array<string> = []
-  if (files.length > 0) parts.push(`${plural(files.length, "file change")} ${verb(files)}: ${describeToolFailure(files[0]!)}${files.length > 1 ? ` (and ${files.length - 1} more)` : ""}`)
+  if (files.length > 0)
+    parts.push(
+      `${plural(files.length, "file change")} ${verb(files)}: ${describeToolFailure(files[0]!)}${files.length > 1 ? ` (and ${files.length - 1} more)` : ""}`
+    )
   if (others > 0) {
     const first = listed.find((f) => f.kind !== "file_change")
-    parts.push(`${plural(others, files.length > 0 ? "other tool call" : "tool call")} failed${first !== undefined ? `, first ${describeToolFailure(first)}` : ""}`)
+    parts.push(
+      `${plural(others, files.length > 0 ? "other tool call" : "tool call")} failed${first !== undefined ? `, first ${describeToolFailure(first)}` : ""}`
+    )
   }
   return parts.join("; ")
 }
@@ -162,7 +198,13 @@ const builder: Condition = {
     if (b === undefined) return notJudgeable("no builder outcome was recorded", rerun(e.issueId))
     const failures = toolFailures(b)
     const outside = outsideWorktree(b)
-    const outsideNote = outside.length > 0 ? `; it also reported changing ${plural(outside.length, "file")} outside its worktree: ${names(outside.map((p) => oneLine(p, 80)), 3)}` : ""
+    const outsideNote =
+      outside.length > 0
+        ? `; it also reported changing ${plural(outside.length, "file")} outside its worktree: ${names(
+            outside.map((p) => oneLine(p, 80)),
+            3
+          )}`
+        : ""
     if (b.kind === "completed") {
       // The diff is the truth about what changed; the agent's own report only when there is no diff.
       const changed = (e.changedFiles ?? b.filesChanged).length
@@ -174,10 +216,14 @@ const builder: Condition = {
           `read why in the run's agent log (events.jsonl, agent.stderr.log); if the agent's own sandbox or permission mode refused the change, see docs/agents.md; then re-run ${e.issueId}`
         )
       }
-      return passed(`builder ${b.adapter} completed (${plural(changed, "file")} changed)${failures !== undefined ? `, but ${failures}` : ""}${outsideNote}`)
+      return passed(
+        `builder ${b.adapter} completed (${plural(changed, "file")} changed)${failures !== undefined ? `, but ${failures}` : ""}${outsideNote}`
+      )
     }
     if (b.kind === "skipped") {
-      return passed(`builder step skipped${b.message !== undefined ? `: ${oneLine(b.message, 120)}` : " (the issue has no builder prompt)"}; a skipped builder counts as passed`)
+      return passed(
+        `builder step skipped${b.message !== undefined ? `: ${oneLine(b.message, 120)}` : " (the issue has no builder prompt)"}; a skipped builder counts as passed`
+      )
     }
     return failed(
       `builder ${b.adapter} ${AGENT_OUTCOME[b.kind] ?? b.kind}${b.message !== undefined ? `: ${oneLine(b.message)}` : ""}${failures !== undefined ? `; ${failures}` : ""}${outsideNote}`,
@@ -198,7 +244,7 @@ const verification: Condition = {
       return notJudgeable(
         v.steps.length === 0
           ? "no verification step is configured, so nothing was verified"
-          : `no verification step ran (${plural(skipped.length, "step")} skipped: ${names(skipped.map((s) => s.note !== undefined ? `${s.name}: ${oneLine(s.note, 60)}` : s.name))})`,
+          : `no verification step ran (${plural(skipped.length, "step")} skipped: ${names(skipped.map((s) => (s.note !== undefined ? `${s.name}: ${oneLine(s.note, 60)}` : s.name)))})`,
         "configure at least one step under [verification] in spec-orch.toml (or in the issue) and re-run"
       )
     }
@@ -209,7 +255,9 @@ const verification: Condition = {
         "fix what the failing step output shows (see explain.md), then re-run"
       )
     }
-    return passed(`${plural(ran.length, "step")} passed (${names(ran.map((s) => s.name))})${skipped.length > 0 ? `; ${skipped.length} skipped (${names(skipped.map((s) => s.name))})` : ""}`)
+    return passed(
+      `${plural(ran.length, "step")} passed (${names(ran.map((s) => s.name))})${skipped.length > 0 ? `; ${skipped.length} skipped (${names(skipped.map((s) => s.name))})` : ""}`
+    )
   }
 }
 
@@ -236,9 +284,15 @@ const review: Condition = {
     }
     if (r.verdict === "pass") return passed(`review passed, by ${by}`)
     if (r.verdict === "changes_requested") {
-      return failed(`${by} requested changes${r.summary !== "" ? `: ${oneLine(r.summary)}` : ""}`, "address the review, re-run, and have it reviewed again")
+      return failed(
+        `${by} requested changes${r.summary !== "" ? `: ${oneLine(r.summary)}` : ""}`,
+        "address the review, re-run, and have it reviewed again"
+      )
     }
-    return notJudgeable(`the reviewer ${by} could not decide${r.summary !== "" ? `: ${oneLine(r.summary)}` : ""}`, `a human reviews it: spec-orch review-issue ${e.issueId} --verdict <verdict> --reviewed-by <you>`)
+    return notJudgeable(
+      `the reviewer ${by} could not decide${r.summary !== "" ? `: ${oneLine(r.summary)}` : ""}`,
+      `a human reviews it: spec-orch review-issue ${e.issueId} --verdict <verdict> --reviewed-by <you>`
+    )
   }
 }
 
@@ -247,13 +301,15 @@ const preview: Condition = {
   description: "Preview environment check passed (only when preview_required)",
   judge: (e) => {
     const p = e.preview
-    const configure = "configure the preview check: [preview] command in spec-orch.toml (run in the worktree after verification), then re-run"
+    const configure =
+      "configure the preview check: [preview] command in spec-orch.toml (run in the worktree after verification), then re-run"
     if (p === undefined) return notJudgeable("no preview result was recorded (no [preview] command ran)", configure)
     if (!p.required) return passed("no preview is required for this change")
     const at = p.url !== undefined ? ` (${oneLine(p.url, 100)})` : ""
     const outcome = p.passed ?? (p.step !== undefined ? p.step.outcome === "passed" : undefined)
     if (outcome === undefined) return notJudgeable("a preview is required but has no result yet", configure)
-    if (outcome) return passed(`the preview check passed${p.step !== undefined ? ` (${describeStep(p.step)})` : ""}${at}`)
+    if (outcome)
+      return passed(`the preview check passed${p.step !== undefined ? ` (${describeStep(p.step)})` : ""}${at}`)
     return failed(
       `the preview check failed${p.step !== undefined ? `: ${describeStep(p.step)}` : ""}${at}`,
       "fix what the preview output shows (the run's verify/preview log), then re-run"
@@ -263,27 +319,43 @@ const preview: Condition = {
 
 const protectedPaths: Condition = {
   name: "protected_paths",
-  description: "No existing test, verification definition or spec-orch configuration changed unless the issue names it or a human accepted the diff",
+  description:
+    "No existing test, verification definition or spec-orch configuration changed unless the issue names it or a human accepted the diff",
   judge: (e, ctx) => {
     const changes = protectedChanges(e, ctx.protected ?? DEFAULT_PROTECTED)
     if (changes === undefined) {
-      return notJudgeable("the run recorded no list of changed files, so changes to tests and verification definitions cannot be checked", rerun(e.issueId))
+      return notJudgeable(
+        "the run recorded no list of changed files, so changes to tests and verification definitions cannot be checked",
+        rerun(e.issueId)
+      )
     }
     const named = changes.filter((c) => c.named)
     const open = changes.filter((c) => !c.named)
     // File names and manifest keys are the agent's text: one line each, bounded.
-    const freeNote = named.length > 0 ? ` (${plural(named.length, "protected file")} named by the issue: ${names(named.map((c) => oneLine(c.path, 120)))})` : ""
+    const freeNote =
+      named.length > 0
+        ? ` (${plural(named.length, "protected file")} named by the issue: ${names(named.map((c) => oneLine(c.path, 120)))})`
+        : ""
     if (open.length === 0) return passed(`no protected file changed outside the issue's targets${freeNote}`)
-    const shown = names(open.map((c) => oneLine(`${c.path} (${c.why})`, 200)), 4)
+    const shown = names(
+      open.map((c) => oneLine(`${c.path} (${c.why})`, 200)),
+      4
+    )
     const a = e.acceptance
     if (a !== undefined && e.diffHash !== undefined && a.diffHash === e.diffHash) {
-      return passed(`${plural(open.length, "protected file")} changed and ${a.acceptedBy} accepted this exact diff: ${shown}`)
+      return passed(
+        `${plural(open.length, "protected file")} changed and ${a.acceptedBy} accepted this exact diff: ${shown}`
+      )
     }
-    const unblock = `a human reads the diff and accepts this exact change: spec-orch accept-issue ${e.issueId} --accepted-by <you>; ` +
+    const unblock =
+      `a human reads the diff and accepts this exact change: spec-orch accept-issue ${e.issueId} --accepted-by <you>; ` +
       "or name the file(s) as targets of the issue and re-run; or revert the change"
     const certain = open.filter((c) => !c.uncertain)
     if (certain.length > 0) {
-      return failed(`the agent changed ${plural(open.length, "protected file")} the issue does not name: ${shown}`, unblock)
+      return failed(
+        `the agent changed ${plural(open.length, "protected file")} the issue does not name: ${shown}`,
+        unblock
+      )
     }
     return notJudgeable(
       `${plural(open.length, "protected file")} may have been changed, but the evidence does not say how: ${shown}`,
@@ -300,10 +372,16 @@ const humanAcceptance: Condition = {
     const accept = `accept it: spec-orch accept-issue ${e.issueId} --accepted-by <you>`
     if (a === undefined) return notJudgeable("no human has accepted this change yet", accept)
     if (e.diffHash === undefined) {
-      return notJudgeable(`accepted by ${a.acceptedBy}, but the run recorded no diff hash, so the acceptance cannot be matched to the current change`, `${rerun(e.issueId)}, then ${accept}`)
+      return notJudgeable(
+        `accepted by ${a.acceptedBy}, but the run recorded no diff hash, so the acceptance cannot be matched to the current change`,
+        `${rerun(e.issueId)}, then ${accept}`
+      )
     }
     if (a.diffHash !== e.diffHash) {
-      return failed(`${a.acceptedBy} accepted a different diff (accepted ${short(a.diffHash)}, current ${short(e.diffHash)})`, `look at the current change, then ${accept}`)
+      return failed(
+        `${a.acceptedBy} accepted a different diff (accepted ${short(a.diffHash)}, current ${short(e.diffHash)})`,
+        `look at the current change, then ${accept}`
+      )
     }
     return passed(`accepted by ${a.acceptedBy} at ${a.acceptedAt}`)
   }
@@ -314,7 +392,11 @@ const findings: Condition = {
   description: "No unresolved blocking findings",
   judge: (e) => {
     const fs = e.findings
-    if (fs === undefined) return notJudgeable("no findings were collected (no reviewer, bot or CI reported any)", "collect findings (a review), or add them with spec-orch findings add")
+    if (fs === undefined)
+      return notJudgeable(
+        "no findings were collected (no reviewer, bot or CI reported any)",
+        "collect findings (a review), or add them with spec-orch findings add"
+      )
     const blocking = fs.filter(findingBlocks)
     if (blocking.length > 0) {
       return failed(
@@ -338,8 +420,15 @@ const compliance: Condition = {
   description: "All compliance contracts pass (no error-level violations)",
   judge: (e) => {
     const c = e.compliance
-    if (c === undefined) return notJudgeable("no compliance report (no compliance contracts were evaluated)", "configure compliance contracts ([gate] compliance) and re-run")
-    if (c.compliant) return passed(`all ${plural(c.contracts.length, "compliance contract")} pass${c.warningCount > 0 ? ` (${plural(c.warningCount, "warning")})` : ""}`)
+    if (c === undefined)
+      return notJudgeable(
+        "no compliance report (no compliance contracts were evaluated)",
+        "configure compliance contracts ([gate] compliance) and re-run"
+      )
+    if (c.compliant)
+      return passed(
+        `all ${plural(c.contracts.length, "compliance contract")} pass${c.warningCount > 0 ? ` (${plural(c.warningCount, "warning")})` : ""}`
+      )
     const errors = c.violations.filter((v) => v.severity === "error")
     return failed(
       `${plural(c.errorCount, "error-level compliance violation")}${errors.length > 0 ? `: ${names([...new Set(errors.map((v) => `${v.contractId} (${v.kind})`))])}` : ""}`,
@@ -354,7 +443,12 @@ const budget: Condition = {
   judge: (e) => {
     const b = e.budget
     if (b === undefined) return notJudgeable("no budget record (spend was not measured)", rerun(e.issueId))
-    const dims: Array<{ name: string; spent: number | undefined; limit: number | undefined; fmt: (n: number) => string }> = [
+    const dims: Array<{
+      name: string
+      spent: number | undefined
+      limit: number | undefined
+      fmt: (n: number) => string
+    }> = [
       { name: "cost", spent: b.spentUsd, limit: b.limitUsd, fmt: (n) => `$${n.toFixed(2)}` },
       { name: "tokens", spent: b.tokens, limit: b.limitTokens, fmt: (n) => `${n} tokens` },
       { name: "time", spent: b.seconds, limit: b.limitSeconds, fmt: (n) => `${Math.round(n)} s` }
@@ -370,9 +464,14 @@ const budget: Condition = {
     }
     const unknown = limited.filter((d) => d.spent === undefined)
     if (unknown.length > 0) {
-      return notJudgeable(`a ${names(unknown.map((d) => d.name))} limit is set but the spend was not measured`, rerun(e.issueId))
+      return notJudgeable(
+        `a ${names(unknown.map((d) => d.name))} limit is set but the spend was not measured`,
+        rerun(e.issueId)
+      )
     }
-    return passed(`within budget: ${limited.map((d) => `${d.name} ${d.fmt(d.spent!)} of ${d.fmt(d.limit!)}`).join("; ")}`)
+    return passed(
+      `within budget: ${limited.map((d) => `${d.name} ${d.fmt(d.spent!)} of ${d.fmt(d.limit!)}`).join("; ")}`
+    )
   }
 }
 
@@ -383,7 +482,10 @@ const scope: Condition = {
     if (e.changedFiles === undefined) return notJudgeable("the run recorded no list of changed files", rerun(e.issueId))
     const fp = e.footprint
     if (fp === undefined || (fp.allowed.length === 0 && fp.forbidden.length === 0)) {
-      return notJudgeable("no footprint was declared for this change", "declare the files in scope (the issue's target files, or the work packet's footprint) and re-run")
+      return notJudgeable(
+        "no footprint was declared for this change",
+        "declare the files in scope (the issue's target files, or the work packet's footprint) and re-run"
+      )
     }
     const outside = e.changedFiles.filter((f) => placeFile(fp, f) !== "inside")
     if (outside.length > 0) {
@@ -446,7 +548,9 @@ export class ConditionRegistry {
   private constructor(private readonly byName: ReadonlyMap<string, Condition>) {}
 
   /** The built-in conditions only. */
-  static readonly builtin: ConditionRegistry = new ConditionRegistry(new Map(BUILTIN_CONDITIONS.map((c) => [c.name, c])))
+  static readonly builtin: ConditionRegistry = new ConditionRegistry(
+    new Map(BUILTIN_CONDITIONS.map((c) => [c.name, c]))
+  )
 
   /**
    * The registry in use for policies loaded through `GatePolicies` (default: the built-ins).
@@ -458,7 +562,8 @@ export class ConditionRegistry {
 
   /** A registry with `condition` added; replacing a built-in needs `{ replace: true }`. */
   register(condition: Condition, options?: { readonly replace?: boolean }): ConditionRegistry {
-    if (!NAME.test(condition.name)) throw new TypeError(`condition name "${condition.name}" must be lower_snake_case (a-z, 0-9, _)`)
+    if (!NAME.test(condition.name))
+      throw new TypeError(`condition name "${condition.name}" must be lower_snake_case (a-z, 0-9, _)`)
     if (this.byName.has(condition.name) && options?.replace !== true) {
       throw new TypeError(`condition "${condition.name}" is already registered; pass { replace: true } to replace it`)
     }

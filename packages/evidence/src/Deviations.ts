@@ -79,7 +79,8 @@ export const matchesEntry = (entry: string, file: string): boolean => {
 }
 
 /** Whether `file` is covered by any of `entries`. */
-export const matchesAny = (entries: ReadonlyArray<string>, file: string): boolean => entries.some((e) => matchesEntry(e, file))
+export const matchesAny = (entries: ReadonlyArray<string>, file: string): boolean =>
+  entries.some((e) => matchesEntry(e, file))
 
 /** Whether a changed file is incidental bookkeeping (a lockfile, a changeset, a changelog). */
 export const isIncidental = (file: string): boolean => {
@@ -109,9 +110,10 @@ export const detectDeviations = (changedFiles: ReadonlyArray<string>, footprint:
     const place = placeFile(footprint, file)
     if (place === "inside") continue
     const severity: DeviationSeverity = place === "forbidden" ? "blocking" : isIncidental(file) ? "minor" : "major"
-    const description = place === "forbidden"
-      ? `${file} is a forbidden path for this change (forbidden: ${list(footprint.forbidden)})`
-      : `${file} changed outside the declared footprint (allowed: ${list(footprint.allowed)})${severity === "minor" ? "; incidental file" : ""}`
+    const description =
+      place === "forbidden"
+        ? `${file} is a forbidden path for this change (forbidden: ${list(footprint.forbidden)})`
+        : `${file} changed outside the declared footprint (allowed: ${list(footprint.allowed)})${severity === "minor" ? "; incidental file" : ""}`
     out.push(
       new Deviation({
         id: `dev-${sha256(`${file}\n${severity}`).slice(0, 8)}`,

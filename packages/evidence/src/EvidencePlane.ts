@@ -11,7 +11,9 @@ import { GatePolicies } from "./GatePolicies.js"
 
 /** The ledger in the project's state directory, named `<state_dir>/state.db` in messages. */
 const ProjectLedger = Layer.unwrap(
-  Effect.map(Effect.service(Project), (project) => EvidenceLedger.layer({ location: `${project.config.workspace.state_dir}/state.db` }))
+  Effect.map(Effect.service(Project), (project) =>
+    EvidenceLedger.layer({ location: `${project.config.workspace.state_dir}/state.db` })
+  )
 )
 
 /** Gate, GatePolicies and EvidenceLedger over the project and the provided `SqlClient`. */

@@ -27,7 +27,8 @@ export const findingId = (fingerprint: string): string => `f-${fingerprint.slice
 export const makeFinding = (input: NewFinding, createdAt: string): Finding => {
   const fingerprint = findingFingerprint(input)
   const confidence = input.confidence ?? 0.5
-  if (!(confidence >= 0 && confidence <= 1)) throw new RangeError(`finding confidence must be between 0 and 1, got ${confidence}`)
+  if (!(confidence >= 0 && confidence <= 1))
+    throw new RangeError(`finding confidence must be between 0 and 1, got ${confidence}`)
   return new Finding({
     id: findingId(fingerprint),
     source: input.source,

@@ -41,7 +41,10 @@ const plans = new WeakMap<GatePolicy, Map<string | null, GatePlan>>()
  * Enforced conditions (`protected_paths`) are already in the policy as required; only a profile
  * that disables one by name switches it off.
  */
-export const resolveProfile = (policy: GatePolicy, profile: string | null | undefined): Result.Result<GatePlan, UnknownProfile> => {
+export const resolveProfile = (
+  policy: GatePolicy,
+  profile: string | null | undefined
+): Result.Result<GatePlan, UnknownProfile> => {
   const key = profile ?? null
   let byProfile = plans.get(policy)
   const hit = byProfile?.get(key)
@@ -50,7 +53,14 @@ export const resolveProfile = (policy: GatePolicy, profile: string | null | unde
   if (key !== null && p === undefined) {
     const known = policy.profiles.map((x) => x.name)
     const suggestion = didYouMean(key, known)
-    return Result.fail(new UnknownProfile({ profile: key, policy: policy.name, known, ...(suggestion !== undefined ? { suggestion } : {}) }))
+    return Result.fail(
+      new UnknownProfile({
+        profile: key,
+        policy: policy.name,
+        known,
+        ...(suggestion !== undefined ? { suggestion } : {})
+      })
+    )
   }
   const entries = new Map<string, { required: boolean; disabled: boolean }>()
   for (const c of policy.conditions) entries.set(c.name, { required: c.required, disabled: false })
@@ -65,7 +75,12 @@ export const resolveProfile = (policy: GatePolicy, profile: string | null | unde
   const plan: GatePlan = {
     policy: policy.name,
     profile: key,
-    conditions: [...entries].map(([name, e]) => ({ name, condition: policy.registry.get(name)!, required: e.required, disabled: e.disabled })),
+    conditions: [...entries].map(([name, e]) => ({
+      name,
+      condition: policy.registry.get(name)!,
+      required: e.required,
+      disabled: e.disabled
+    })),
     autoMerge: p?.autoMerge ?? policy.autoMerge,
     autoMergeConditions: autoMergeOn,
     context: { blockOn: policy.blockOn, protected: policy.protected }
@@ -86,14 +101,27 @@ const judgeSafely = (condition: Condition, evidence: EvidenceBundle, context: Co
     j = condition.judge(evidence, context)
   } catch (e) {
     // An embedder's condition threw: that is a failure to pass, never a silent pass.
-    return { status: "failed", reason: `the condition crashed: ${e instanceof Error ? e.message : String(e)}`, unblock: "fix the condition's code" }
+    return {
+      status: "failed",
+      reason: `the condition crashed: ${e instanceof Error ? e.message : String(e)}`,
+      unblock: "fix the condition's code"
+    }
   }
-  if (j === null || typeof j !== "object" || !STATUSES.has(j.status) || typeof j.reason !== "string" || (j.unblock !== undefined && typeof j.unblock !== "string")) {
-    return { status: "failed", reason: "the condition returned an invalid judgement (need status passed, failed or not_judgeable and a reason)", unblock: "fix the condition's code" }
+  if (
+    j === null ||
+    typeof j !== "object" ||
+    !STATUSES.has(j.status) ||
+    typeof j.reason !== "string" ||
+    (j.unblock !== undefined && typeof j.unblock !== "string")
+  ) {
+    return {
+      status: "failed",
+      reason: "the condition returned an invalid judgement (need status passed, failed or not_judgeable and a reason)",
+      unblock: "fix the condition's code"
+    }
   }
   return j
 }
-
 
 /** Judges `evidence` under an already resolved plan. Pure. */
 export const evaluatePlan = (plan: GatePlan, evidence: EvidenceBundle): GateVerdict => {
@@ -103,7 +131,14 @@ export const evaluatePlan = (plan: GatePlan, evidence: EvidenceBundle): GateVerd
   const passedNames = new Set<string>()
   for (const c of plan.conditions) {
     if (c.disabled) {
-      results.push(new ConditionResult({ condition: c.name, required: c.required, status: "disabled", reason: `disabled by profile "${plan.profile}"` }))
+      results.push(
+        new ConditionResult({
+          condition: c.name,
+          required: c.required,
+          status: "disabled",
+          reason: `disabled by profile "${plan.profile}"`
+        })
+      )
       continue
     }
     const j = judgeSafely(c.condition, evidence, plan.context)
@@ -125,7 +160,11 @@ export const evaluatePlan = (plan: GatePlan, evidence: EvidenceBundle): GateVerd
     profile: plan.profile,
     mergeable,
     // An open blocking finding never auto-merges, whatever the profile switched off (the original refuses too).
-    autoMergeable: mergeable && plan.autoMerge && plan.autoMergeConditions.every((n) => passedNames.has(n)) && !(evidence.findings ?? []).some(findingBlocks),
+    autoMergeable:
+      mergeable &&
+      plan.autoMerge &&
+      plan.autoMergeConditions.every((n) => passedNames.has(n)) &&
+      !(evidence.findings ?? []).some(findingBlocks),
     conditions: results,
     failed,
     notJudgeable
@@ -137,8 +176,11 @@ export const evaluatePlan = (plan: GatePlan, evidence: EvidenceBundle): GateVerd
  * Pure and synchronous. Throws `UnknownProfile` when the policy has no such profile; check with
  * `resolveProfile` first, or use the `Gate` service, to get it as a typed error instead.
  */
-export const evaluate = (policy: GatePolicy, profile: string | null | undefined, evidence: EvidenceBundle): GateVerdict =>
-  evaluatePlan(Result.getOrThrow(resolveProfile(policy, profile)), evidence)
+export const evaluate = (
+  policy: GatePolicy,
+  profile: string | null | undefined,
+  evidence: EvidenceBundle
+): GateVerdict => evaluatePlan(Result.getOrThrow(resolveProfile(policy, profile)), evidence)
 
 /** One line for people: `mergeable`, or what failed and what could not be judged. */
 export const verdictHeadline = (v: GateVerdict): string => {
@@ -151,19 +193,25 @@ export const verdictHeadline = (v: GateVerdict): string => {
 }
 
 /** The gate over one policy: evaluates bundles, with the profile given or the default one. */
-export class Gate extends Context.Service<Gate, {
-  /** The policy this gate judges with (loaded on first use for the project's gate). */
-  readonly policy: Effect.Effect<GatePolicy, PolicyUnavailable>
-  /** The profile used when `evaluate` is not given one (`null` = the policy as written). */
-  readonly defaultProfile: string | null
-  /** Judges `evidence`; a blocked verdict is a success. Errors: unknown profile, unusable policy file. */
-  readonly evaluate: (evidence: EvidenceBundle, profile?: string | null) => Effect.Effect<GateVerdict, UnknownProfile | PolicyUnavailable>
-  /**
-   * The plan the gate will judge with under `profile` (default: `defaultProfile`). Runs call it
-   * before any work, so an unusable policy or an unknown profile fails before the agent runs.
-   */
-  readonly plan: (profile?: string | null) => Effect.Effect<GatePlan, UnknownProfile | PolicyUnavailable>
-}>()("@spec-orch/evidence/Gate") {
+export class Gate extends Context.Service<
+  Gate,
+  {
+    /** The policy this gate judges with (loaded on first use for the project's gate). */
+    readonly policy: Effect.Effect<GatePolicy, PolicyUnavailable>
+    /** The profile used when `evaluate` is not given one (`null` = the policy as written). */
+    readonly defaultProfile: string | null
+    /** Judges `evidence`; a blocked verdict is a success. Errors: unknown profile, unusable policy file. */
+    readonly evaluate: (
+      evidence: EvidenceBundle,
+      profile?: string | null
+    ) => Effect.Effect<GateVerdict, UnknownProfile | PolicyUnavailable>
+    /**
+     * The plan the gate will judge with under `profile` (default: `defaultProfile`). Runs call it
+     * before any work, so an unusable policy or an unknown profile fails before the agent runs.
+     */
+    readonly plan: (profile?: string | null) => Effect.Effect<GatePlan, UnknownProfile | PolicyUnavailable>
+  }
+>()("@spec-orch/evidence/Gate") {
   /** A gate over a given policy (embedders, tests). */
   static readonly layerFrom = (policy: GatePolicy, defaultProfile: string | null = null): Layer.Layer<Gate> =>
     Layer.succeed(Gate, Gate.make(Effect.succeed(policy), defaultProfile))
@@ -174,22 +222,25 @@ export class Gate extends Context.Service<Gate, {
    */
   static readonly layer: Layer.Layer<Gate, never, GatePolicies> = Layer.effect(
     Gate,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const policies = yield* GatePolicies
       return Gate.make(policies.current, policies.configuredProfile)
     })
   )
 
   /** The service value over a (possibly lazy) policy. */
-  static readonly make = (policy: Effect.Effect<GatePolicy, PolicyUnavailable>, defaultProfile: string | null = null): Gate["Service"] => {
-    const plan = Effect.fn("Gate.plan")(function*(profile?: string | null) {
+  static readonly make = (
+    policy: Effect.Effect<GatePolicy, PolicyUnavailable>,
+    defaultProfile: string | null = null
+  ): Gate["Service"] => {
+    const plan = Effect.fn("Gate.plan")(function* (profile?: string | null) {
       return yield* Effect.fromResult(resolveProfile(yield* policy, profile === undefined ? defaultProfile : profile))
     })
     return Gate.of({
       policy,
       defaultProfile,
       plan,
-      evaluate: Effect.fn("Gate.evaluate")(function*(evidence: EvidenceBundle, profile?: string | null) {
+      evaluate: Effect.fn("Gate.evaluate")(function* (evidence: EvidenceBundle, profile?: string | null) {
         return evaluatePlan(yield* plan(profile), evidence)
       })
     })

@@ -13,11 +13,12 @@ export class UnknownProfile extends Schema.TaggedError<UnknownProfile>()("Unknow
   suggestion: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
-    const hint = this.suggestion !== undefined
-      ? `did you mean "${this.suggestion}"?`
-      : this.known.length > 0
-      ? `profiles in this policy: ${this.known.join(", ")}`
-      : "this policy defines no profiles; add one under `profiles:` or leave the profile out"
+    const hint =
+      this.suggestion !== undefined
+        ? `did you mean "${this.suggestion}"?`
+        : this.known.length > 0
+          ? `profiles in this policy: ${this.known.join(", ")}`
+          : "this policy defines no profiles; add one under `profiles:` or leave the profile out"
     return `unknown gate profile "${this.profile}" in ${this.policy} (${hint})`
   }
 }
@@ -28,8 +29,10 @@ export class NoEvidence extends Schema.TaggedError<NoEvidence>()("NoEvidence", {
   ledger: Schema.String
 }) {
   override get message(): string {
-    return `no evidence recorded for ${this.issueId} in ${this.ledger}: the issue has never been run here ` +
+    return (
+      `no evidence recorded for ${this.issueId} in ${this.ledger}: the issue has never been run here ` +
       `(run it first, or judge a JSON bundle with \`spec-orch gate evaluate ${this.issueId} --evidence <file.json>\`)`
+    )
   }
 }
 
@@ -50,8 +53,12 @@ export class FindingNotFound extends Schema.TaggedError<FindingNotFound>()("Find
   known: Schema.Array(Schema.String)
 }) {
   override get message(): string {
-    return `no finding ${this.findingId} on ${this.issueId}` +
-      (this.known.length > 0 ? ` (findings on this issue: ${this.known.join(", ")})` : " (this issue has no findings; see `spec-orch findings list`)")
+    return (
+      `no finding ${this.findingId} on ${this.issueId}` +
+      (this.known.length > 0
+        ? ` (findings on this issue: ${this.known.join(", ")})`
+        : " (this issue has no findings; see `spec-orch findings list`)")
+    )
   }
 }
 

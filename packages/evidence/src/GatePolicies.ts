@@ -15,21 +15,24 @@ export type PolicyUnavailable = InvalidFile | FileMissing
 const DEFAULT_POLICY_FILE = "gate.policy.yaml"
 
 /** Loads gate policies for the project, with the condition registry in `ConditionRegistry.Current`. */
-export class GatePolicies extends Context.Service<GatePolicies, {
-  /** Absolute path of the configured policy file (it may not exist). */
-  readonly configuredFile: string
-  /** `[gate] profile`, or `null` for the policy as written. */
-  readonly configuredProfile: string | null
-  /** The project's policy (read once, then cached). */
-  readonly current: Effect.Effect<GatePolicy, PolicyUnavailable>
-  /** Loads the policy file at `file` (absolute, or relative to the project root); it must exist. */
-  readonly load: (file: string) => Effect.Effect<GatePolicy, PolicyUnavailable>
-  /** The conditions policies may name. */
-  readonly registry: ConditionRegistry
-}>()("@spec-orch/evidence/GatePolicies") {
+export class GatePolicies extends Context.Service<
+  GatePolicies,
+  {
+    /** Absolute path of the configured policy file (it may not exist). */
+    readonly configuredFile: string
+    /** `[gate] profile`, or `null` for the policy as written. */
+    readonly configuredProfile: string | null
+    /** The project's policy (read once, then cached). */
+    readonly current: Effect.Effect<GatePolicy, PolicyUnavailable>
+    /** Loads the policy file at `file` (absolute, or relative to the project root); it must exist. */
+    readonly load: (file: string) => Effect.Effect<GatePolicy, PolicyUnavailable>
+    /** The conditions policies may name. */
+    readonly registry: ConditionRegistry
+  }
+>()("@spec-orch/evidence/GatePolicies") {
   static readonly layer: Layer.Layer<GatePolicies, never, Project | FileSystem.FileSystem | Path.Path> = Layer.effect(
     GatePolicies,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const project = yield* Project
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
@@ -42,23 +45,38 @@ export class GatePolicies extends Context.Service<GatePolicies, {
         return rel === "" || rel.startsWith("..") || path.isAbsolute(rel) ? file : rel
       }
 
-      const load = Effect.fn("GatePolicies.load")(function*(file: string) {
+      const load = Effect.fn("GatePolicies.load")(function* (file: string) {
         const absolute = path.isAbsolute(file) ? file : project.resolve(file)
         const exists = yield* fs.exists(absolute).pipe(Effect.orElseSucceed(() => false))
-        if (!exists) return yield* new FileMissing({ file: shown(absolute), what: "gate policy file", hint: "check the path, or remove it to use the built-in policy" })
-        const text = yield* fs.readFileString(absolute).pipe(Effect.mapError(() => new FileMissing({ file: shown(absolute), what: "gate policy file (unreadable)" })))
+        if (!exists)
+          return yield* new FileMissing({
+            file: shown(absolute),
+            what: "gate policy file",
+            hint: "check the path, or remove it to use the built-in policy"
+          })
+        const text = yield* fs
+          .readFileString(absolute)
+          .pipe(
+            Effect.mapError(() => new FileMissing({ file: shown(absolute), what: "gate policy file (unreadable)" }))
+          )
         return yield* Effect.fromResult(loadGatePolicy(text, shown(absolute), registry))
       })
 
       const current = yield* Effect.cached(
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const exists = yield* fs.exists(configuredFile).pipe(Effect.orElseSucceed(() => false))
           if (!exists && configured === DEFAULT_POLICY_FILE) return defaultGatePolicy(registry)
           return yield* load(configuredFile)
         })
       )
 
-      return GatePolicies.of({ configuredFile, configuredProfile: project.config.gate.profile ?? null, current, load, registry })
+      return GatePolicies.of({
+        configuredFile,
+        configuredProfile: project.config.gate.profile ?? null,
+        current,
+        load,
+        registry
+      })
     })
   )
 }

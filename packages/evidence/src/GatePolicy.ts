@@ -59,31 +59,42 @@ const Names = z.array(z.string())
 
 /** The zod schema of `gate.policy.yaml` (snake_case keys, as the original writes them). */
 export const GatePolicyFile = z.object({
-  conditions: z.record(z.string(), z.object({ required: z.boolean().default(true), description: z.string().optional() })),
+  conditions: z.record(
+    z.string(),
+    z.object({ required: z.boolean().default(true), description: z.string().optional() })
+  ),
   auto_merge: z.boolean().default(false),
   auto_merge_conditions: Names.optional(),
-  profiles: z.record(
-    z.string(),
-    z.object({
-      description: z.string().optional(),
-      enable: Names.default([]),
-      disable: Names.default([]),
-      auto_merge: z.boolean().optional()
-    })
-  ).default({}),
+  profiles: z
+    .record(
+      z.string(),
+      z.object({
+        description: z.string().optional(),
+        enable: Names.default([]),
+        disable: Names.default([]),
+        auto_merge: z.boolean().optional()
+      })
+    )
+    .default({}),
   /**
    * spec-orch's addition: which deviation severities block `within_boundaries`. A file that does not
    * say blocks on every severity, as the original does; only the built-in policy lets minor ones pass.
    */
-  deviations: z.object({
-    block_on: z.array(z.enum(DEVIATION_SEVERITIES as [DeviationSeverity, ...Array<DeviationSeverity>])).default([...DEVIATION_SEVERITIES])
-  }).prefault({}),
+  deviations: z
+    .object({
+      block_on: z
+        .array(z.enum(DEVIATION_SEVERITIES as [DeviationSeverity, ...Array<DeviationSeverity>]))
+        .default([...DEVIATION_SEVERITIES])
+    })
+    .prefault({}),
   /** spec-orch's addition: what `protected_paths` protects; a list left out keeps its default, `[]` empties it. */
-  protected: z.object({
-    tests: Names.optional(),
-    paths: Names.optional(),
-    keys: z.record(z.string(), Names).optional()
-  }).prefault({})
+  protected: z
+    .object({
+      tests: Names.optional(),
+      paths: Names.optional(),
+      keys: z.record(z.string(), Names).optional()
+    })
+    .prefault({})
 })
 
 /**
@@ -94,9 +105,14 @@ export const GatePolicyFile = z.object({
 export const ENFORCED_CONDITIONS: ReadonlyArray<string> = ["protected_paths", "secrets"]
 
 /** `declared` plus every enforced condition the registry knows and the policy does not declare, as required. */
-const withEnforced = (declared: ReadonlyArray<PolicyCondition>, registry: ConditionRegistry): ReadonlyArray<PolicyCondition> => [
+const withEnforced = (
+  declared: ReadonlyArray<PolicyCondition>,
+  registry: ConditionRegistry
+): ReadonlyArray<PolicyCondition> => [
   ...declared,
-  ...ENFORCED_CONDITIONS.filter((name) => registry.get(name) !== undefined && !declared.some((c) => c.name === name)).map((name) => ({
+  ...ENFORCED_CONDITIONS.filter(
+    (name) => registry.get(name) !== undefined && !declared.some((c) => c.name === name)
+  ).map((name) => ({
     name,
     required: true,
     description: registry.get(name)!.description,
@@ -106,9 +122,27 @@ const withEnforced = (declared: ReadonlyArray<PolicyCondition>, registry: Condit
 
 /** The original spec-orch's profiles, also part of the built-in policy. */
 const ORIGINAL_PROFILES: ReadonlyArray<PolicyProfile> = [
-  { name: "daemon", enable: [], disable: ["human_acceptance"], autoMerge: true, description: "Unattended runs: no human acceptance, auto-merge" },
-  { name: "ci", enable: ["findings"], disable: ["human_acceptance", "preview"], autoMerge: false, description: "CI: findings required, no human acceptance or preview" },
-  { name: "strict", enable: ["preview", "findings", "compliance"], disable: [], autoMerge: false, description: "Everything, including preview, findings and compliance" },
+  {
+    name: "daemon",
+    enable: [],
+    disable: ["human_acceptance"],
+    autoMerge: true,
+    description: "Unattended runs: no human acceptance, auto-merge"
+  },
+  {
+    name: "ci",
+    enable: ["findings"],
+    disable: ["human_acceptance", "preview"],
+    autoMerge: false,
+    description: "CI: findings required, no human acceptance or preview"
+  },
+  {
+    name: "strict",
+    enable: ["preview", "findings", "compliance"],
+    disable: [],
+    autoMerge: false,
+    description: "Everything, including preview, findings and compliance"
+  },
   {
     name: "hotfix",
     enable: [],
@@ -133,7 +167,9 @@ const SPEC_ORCH_PROFILES: ReadonlyArray<PolicyProfile> = [
 ]
 
 /** Every built-in profile, available in any policy that does not define one of the same name. */
-export const BUILTIN_PROFILES: ReadonlyArray<PolicyProfile> = [...ORIGINAL_PROFILES, ...SPEC_ORCH_PROFILES].map((p) => ({ ...p, builtin: true }))
+export const BUILTIN_PROFILES: ReadonlyArray<PolicyProfile> = [...ORIGINAL_PROFILES, ...SPEC_ORCH_PROFILES].map(
+  (p) => ({ ...p, builtin: true })
+)
 
 /**
  * The built-in policy, used when the project has no policy file: the original's defaults (required
@@ -145,11 +181,13 @@ export const defaultGatePolicy = (registry: ConditionRegistry = ConditionRegistr
   name: "built-in",
   source: "built-in",
   conditions: withEnforced(
-    ["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance"].map((name) => ({
-      name,
-      required: true,
-      description: ConditionRegistry.builtin.get(name)!.description
-    })),
+    ["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance"].map(
+      (name) => ({
+        name,
+        required: true,
+        description: ConditionRegistry.builtin.get(name)!.description
+      })
+    ),
     registry
   ),
   autoMerge: false,
@@ -172,19 +210,47 @@ export const loadGatePolicy = (
 ): Result.Result<GatePolicy, InvalidFile> => {
   const invalid = (problems: ReadonlyArray<FileProblem>) => Result.fail(new InvalidFile({ file, problems }))
   if (text.trim() === "") {
-    return invalid([new FileProblem({ file, line: 1, column: 1, key: "", severity: "error", message: "the policy file is empty", hint: "it needs at least a `conditions:` table" })])
+    return invalid([
+      new FileProblem({
+        file,
+        line: 1,
+        column: 1,
+        key: "",
+        severity: "error",
+        message: "the policy file is empty",
+        hint: "it needs at least a `conditions:` table"
+      })
+    ])
   }
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true })
   if (doc.errors.length > 0) {
-    return invalid(doc.errors.map((e) => {
-      const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0])
-      return new FileProblem({ file, line: pos.line, column: pos.col, key: "", severity: "error", message: `not valid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}` })
-    }))
+    return invalid(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0])
+        return new FileProblem({
+          file,
+          line: pos.line,
+          column: pos.col,
+          key: "",
+          severity: "error",
+          message: `not valid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`
+        })
+      })
+    )
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 })
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    return invalid([new FileProblem({ file, line: 1, column: 1, key: "", severity: "error", message: `expected a table with a \`conditions:\` key, found ${describeValue(raw)}` })])
+    return invalid([
+      new FileProblem({
+        file,
+        line: 1,
+        column: 1,
+        key: "",
+        severity: "error",
+        message: `expected a table with a \`conditions:\` key, found ${describeValue(raw)}`
+      })
+    ])
   }
   // `builder:` with nothing after it is YAML null: the original reads it as an empty table.
   for (const section of ["conditions", "profiles"]) {
@@ -201,36 +267,77 @@ export const loadGatePolicy = (
   const all = [...problems]
   const problem = (path: ReadonlyArray<string | number>, message: string, hint?: string) => {
     const pos = locate(path)
-    all.push(new FileProblem({ file, ...(pos ? { line: pos.line, column: pos.column } : {}), key: path.join("."), severity: "error", message, ...(hint !== undefined ? { hint } : {}) }))
+    all.push(
+      new FileProblem({
+        file,
+        ...(pos ? { line: pos.line, column: pos.column } : {}),
+        key: path.join("."),
+        severity: "error",
+        message,
+        ...(hint !== undefined ? { hint } : {})
+      })
+    )
   }
   const checkName = (path: ReadonlyArray<string | number>, name: string) => {
     if (registry.get(name) !== undefined) return
     const s = didYouMean(name, known)
-    problem(path, `unknown condition "${name}"`, s !== undefined ? `did you mean "${s}"?` : `known conditions: ${known.join(", ")}`)
+    problem(
+      path,
+      `unknown condition "${name}"`,
+      s !== undefined ? `did you mean "${s}"?` : `known conditions: ${known.join(", ")}`
+    )
   }
   const declared = Object.keys(value.conditions)
   if (declared.length === 0) {
-    problem(["conditions"], "declares no conditions, so every change would be mergeable", `list the conditions to require, e.g. builder and verification`)
+    problem(
+      ["conditions"],
+      "declares no conditions, so every change would be mergeable",
+      `list the conditions to require, e.g. builder and verification`
+    )
   }
   for (const name of declared) checkName(["conditions", name], name)
-  value.auto_merge_conditions?.forEach((name, i) => checkName(["auto_merge_conditions", i], name))
+  value.auto_merge_conditions?.forEach((name, i) => {
+    checkName(["auto_merge_conditions", i], name)
+  })
   const profiles: Array<PolicyProfile> = []
   for (const [profile, body] of Object.entries(value.profiles)) {
     const p = body
-    p.enable.forEach((name, i) => checkName(["profiles", profile, "enable", i], name))
+    p.enable.forEach((name, i) => {
+      checkName(["profiles", profile, "enable", i], name)
+    })
     p.disable.forEach((name, i) => {
       checkName(["profiles", profile, "disable", i], name)
-      if (p.enable.includes(name)) problem(["profiles", profile, "disable", i], `"${name}" is both enabled and disabled in profile "${profile}"`, "keep it in one list")
+      if (p.enable.includes(name))
+        problem(
+          ["profiles", profile, "disable", i],
+          `"${name}" is both enabled and disabled in profile "${profile}"`,
+          "keep it in one list"
+        )
     })
-    profiles.push({ name: profile, enable: p.enable, disable: p.disable, autoMerge: p.auto_merge, description: p.description })
+    profiles.push({
+      name: profile,
+      enable: p.enable,
+      disable: p.disable,
+      autoMerge: p.auto_merge,
+      description: p.description
+    })
   }
   const checkPattern = (path: ReadonlyArray<string | number>, pattern: string) => {
     const problemText = globProblem(pattern)
-    if (problemText !== undefined) problem(path, `"${pattern}" is not a usable path pattern: ${problemText}`, "use a path, a directory ending in /, or a glob such as **/*.test.*")
+    if (problemText !== undefined)
+      problem(
+        path,
+        `"${pattern}" is not a usable path pattern: ${problemText}`,
+        "use a path, a directory ending in /, or a glob such as **/*.test.*"
+      )
   }
   const prot = value.protected
-  prot.tests?.forEach((p, i) => checkPattern(["protected", "tests", i], p))
-  prot.paths?.forEach((p, i) => checkPattern(["protected", "paths", i], p))
+  prot.tests?.forEach((p, i) => {
+    checkPattern(["protected", "tests", i], p)
+  })
+  prot.paths?.forEach((p, i) => {
+    checkPattern(["protected", "paths", i], p)
+  })
   for (const pattern of Object.keys(prot.keys ?? {})) checkPattern(["protected", "keys", pattern], pattern)
   if (all.some((p) => p.severity === "error")) return invalid(all.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)))
 
@@ -247,12 +354,20 @@ export const loadGatePolicy = (
     autoMerge: value.auto_merge,
     autoMergeConditions: value.auto_merge_conditions,
     // The built-in profiles come along (the daemon's `daemon`, missions' `unattended`), unless the file defines its own of that name.
-    profiles: [...profiles, ...BUILTIN_PROFILES.filter((b) => !profiles.some((p) => p.name === b.name)).filter((b) => [...b.enable, ...b.disable].every((n) => registry.get(n) !== undefined))],
+    profiles: [
+      ...profiles,
+      ...BUILTIN_PROFILES.filter((b) => !profiles.some((p) => p.name === b.name)).filter((b) =>
+        [...b.enable, ...b.disable].every((n) => registry.get(n) !== undefined)
+      )
+    ],
     blockOn: value.deviations.block_on,
     protected: {
       tests: prot.tests ?? DEFAULT_PROTECTED.tests,
       paths: prot.paths ?? DEFAULT_PROTECTED.paths,
-      keys: prot.keys !== undefined ? Object.entries(prot.keys).map(([pattern, keys]) => ({ pattern, keys })) : DEFAULT_PROTECTED.keys
+      keys:
+        prot.keys !== undefined
+          ? Object.entries(prot.keys).map(([pattern, keys]) => ({ pattern, keys }))
+          : DEFAULT_PROTECTED.keys
     },
     registry,
     warnings: all
@@ -263,12 +378,27 @@ export const loadGatePolicy = (
 export const policyJson = (policy: GatePolicy) => ({
   name: policy.name,
   source: policy.source,
-  conditions: policy.conditions.map((c) => ({ name: c.name, required: c.required, description: c.description, enforced: c.enforced === true })),
+  conditions: policy.conditions.map((c) => ({
+    name: c.name,
+    required: c.required,
+    description: c.description,
+    enforced: c.enforced === true
+  })),
   autoMerge: policy.autoMerge,
   autoMergeConditions: policy.autoMergeConditions ?? null,
-  profiles: policy.profiles.map((p) => ({ name: p.name, enable: p.enable, disable: p.disable, autoMerge: p.autoMerge ?? null, description: p.description ?? null })),
+  profiles: policy.profiles.map((p) => ({
+    name: p.name,
+    enable: p.enable,
+    disable: p.disable,
+    autoMerge: p.autoMerge ?? null,
+    description: p.description ?? null
+  })),
   deviations: { blockOn: policy.blockOn },
-  protected: { tests: policy.protected.tests, paths: policy.protected.paths, keys: Object.fromEntries(policy.protected.keys.map((k) => [k.pattern, k.keys])) }
+  protected: {
+    tests: policy.protected.tests,
+    paths: policy.protected.paths,
+    keys: Object.fromEntries(policy.protected.keys.map((k) => [k.pattern, k.keys]))
+  }
 })
 
 /** Why `pattern` cannot be used as a path pattern, or `undefined` when it can (globs themselves always compile). */
@@ -286,18 +416,28 @@ export interface ProfileReference {
 }
 
 /** Problems for references to profiles the policy does not define, with a "did you mean". */
-export const profileReferenceProblems = (policy: GatePolicy, refs: ReadonlyArray<ProfileReference>): Array<FileProblem> => {
+export const profileReferenceProblems = (
+  policy: GatePolicy,
+  refs: ReadonlyArray<ProfileReference>
+): Array<FileProblem> => {
   const known = policy.profiles.map((p) => p.name)
-  return refs.filter((r) => !known.includes(r.profile)).map((r) => {
-    const s = didYouMean(r.profile, known)
-    return new FileProblem({
-      file: r.file,
-      ...(r.line !== undefined ? { line: r.line } : {}),
-      ...(r.column !== undefined ? { column: r.column } : {}),
-      key: r.key,
-      severity: r.severity,
-      message: `names gate profile "${r.profile}", which ${policy.name} does not define`,
-      hint: s !== undefined ? `did you mean "${s}"?` : known.length > 0 ? `profiles: ${known.join(", ")}` : "the policy defines no profiles"
+  return refs
+    .filter((r) => !known.includes(r.profile))
+    .map((r) => {
+      const s = didYouMean(r.profile, known)
+      return new FileProblem({
+        file: r.file,
+        ...(r.line !== undefined ? { line: r.line } : {}),
+        ...(r.column !== undefined ? { column: r.column } : {}),
+        key: r.key,
+        severity: r.severity,
+        message: `names gate profile "${r.profile}", which ${policy.name} does not define`,
+        hint:
+          s !== undefined
+            ? `did you mean "${s}"?`
+            : known.length > 0
+              ? `profiles: ${known.join(", ")}`
+              : "the policy defines no profiles"
+      })
     })
-  })
 }

@@ -71,12 +71,26 @@ export const DEFAULT_PROTECTED_KEYS: ReadonlyArray<ProtectedKeys> = [
   { pattern: "**/package.json", keys: ["scripts", "jest", "mocha", "ava", "c8", "nyc"] },
   {
     pattern: "**/pyproject.toml",
-    keys: ["tool.pytest", "tool.tox", "tool.nox", "tool.coverage", "tool.hatch.envs", "tool.pdm.scripts", "tool.poe", "tool.taskipy", "project.scripts"]
+    keys: [
+      "tool.pytest",
+      "tool.tox",
+      "tool.nox",
+      "tool.coverage",
+      "tool.hatch.envs",
+      "tool.pdm.scripts",
+      "tool.poe",
+      "tool.taskipy",
+      "project.scripts"
+    ]
   }
 ]
 
 /** What spec-orch protects when the policy has no `protected:` section. */
-export const DEFAULT_PROTECTED: ProtectedPaths = { tests: DEFAULT_PROTECTED_TESTS, paths: DEFAULT_PROTECTED_PATHS, keys: DEFAULT_PROTECTED_KEYS }
+export const DEFAULT_PROTECTED: ProtectedPaths = {
+  tests: DEFAULT_PROTECTED_TESTS,
+  paths: DEFAULT_PROTECTED_PATHS,
+  keys: DEFAULT_PROTECTED_KEYS
+}
 
 /** One protected file the run changed. */
 export interface ProtectedChange {
@@ -106,11 +120,17 @@ const keyCovers = (protectedKey: string, changed: string): boolean =>
   changed === protectedKey || changed.startsWith(`${protectedKey}.`) || protectedKey.startsWith(`${changed}.`)
 
 /** Whether the host should compare `file`'s keys between base and head for this policy. */
-export const comparesKeys = (config: ProtectedPaths, file: string): boolean => config.keys.some((k) => matchesEntry(k.pattern, file))
+export const comparesKeys = (config: ProtectedPaths, file: string): boolean =>
+  config.keys.some((k) => matchesEntry(k.pattern, file))
 
 const SPEC_ORCH_FILE = /(^|\/)(spec-orch\.toml|gate\.policy\.yaml|compliance\.contracts\.yaml)$|^\.spec-orch\//
 
-const STATUS_WORD: Record<FileChangeStatus, string> = { A: "added", M: "changed", D: "deleted", T: "changed (file type)" }
+const STATUS_WORD: Record<FileChangeStatus, string> = {
+  A: "added",
+  M: "changed",
+  D: "deleted",
+  T: "changed (file type)"
+}
 
 /** Why one change is protected, or `undefined` when it is not. */
 const judgeOne = (
@@ -121,17 +141,31 @@ const judgeOne = (
   changedKeys: ReadonlyArray<string> | undefined
 ): { readonly why: string; readonly uncertain: boolean } | undefined => {
   const did = status !== undefined ? STATUS_WORD[status] : "changed"
-  if (configFiles.some((c) => normalizePath(c) === path)) return { why: `spec-orch's own configuration, ${did}`, uncertain: false }
-  if (matchesAny(config.paths, path)) return { why: `${SPEC_ORCH_FILE.test(path) ? "spec-orch's own configuration" : "a verification definition"}, ${did}`, uncertain: false }
+  if (configFiles.some((c) => normalizePath(c) === path))
+    return { why: `spec-orch's own configuration, ${did}`, uncertain: false }
+  if (matchesAny(config.paths, path))
+    return {
+      why: `${SPEC_ORCH_FILE.test(path) ? "spec-orch's own configuration" : "a verification definition"}, ${did}`,
+      uncertain: false
+    }
   const keyed = config.keys.filter((k) => matchesEntry(k.pattern, path))
   if (keyed.length > 0) {
     const wanted = keyed.flatMap((k) => k.keys)
-    if (changedKeys === undefined) return { why: `a verification definition (${wanted.join(", ")}), ${did}, and the evidence does not say which keys changed`, uncertain: true }
+    if (changedKeys === undefined)
+      return {
+        why: `a verification definition (${wanted.join(", ")}), ${did}, and the evidence does not say which keys changed`,
+        uncertain: true
+      }
     const hit = changedKeys.filter((c) => wanted.some((w) => keyCovers(w, c)))
-    if (hit.length > 0) return { why: `a verification definition, ${hit.length <= 3 ? hit.join(", ") : `${hit.slice(0, 3).join(", ")} and ${hit.length - 3} more`} ${status === "A" ? "added" : status === "D" ? "deleted" : "changed"}`, uncertain: false }
+    if (hit.length > 0)
+      return {
+        why: `a verification definition, ${hit.length <= 3 ? hit.join(", ") : `${hit.slice(0, 3).join(", ")} and ${hit.length - 3} more`} ${status === "A" ? "added" : status === "D" ? "deleted" : "changed"}`,
+        uncertain: false
+      }
   }
   if (matchesAny(config.tests, path)) {
-    if (status === undefined) return { why: "a test, added or changed (the evidence does not say which)", uncertain: true }
+    if (status === undefined)
+      return { why: "a test, added or changed (the evidence does not say which)", uncertain: true }
     if (status !== "A") return { why: `an existing test, ${did}`, uncertain: false }
   }
   return undefined
@@ -142,9 +176,13 @@ const judgeOne = (
  * it. Reads `fileChanges` (git's status per file); with only `changedFiles`, a test's status is
  * unknown and reported as uncertain. `undefined` when the bundle lists no changed files at all.
  */
-export const protectedChanges = (bundle: EvidenceBundle, config: ProtectedPaths): ReadonlyArray<ProtectedChange> | undefined => {
-  const changes: ReadonlyArray<Pick<FileChange, "path" | "changedKeys"> & { readonly status: FileChangeStatus | undefined }> | undefined =
-    bundle.fileChanges ?? bundle.changedFiles?.map((path) => ({ path, status: undefined }))
+export const protectedChanges = (
+  bundle: EvidenceBundle,
+  config: ProtectedPaths
+): ReadonlyArray<ProtectedChange> | undefined => {
+  const changes:
+    | ReadonlyArray<Pick<FileChange, "path" | "changedKeys"> & { readonly status: FileChangeStatus | undefined }>
+    | undefined = bundle.fileChanges ?? bundle.changedFiles?.map((path) => ({ path, status: undefined }))
   if (changes === undefined) return undefined
   const targets = bundle.footprint?.allowed ?? []
   const out: Array<ProtectedChange> = []
@@ -154,7 +192,8 @@ export const protectedChanges = (bundle: EvidenceBundle, config: ProtectedPaths)
     if (seen.has(path)) continue
     seen.add(path)
     const j = judgeOne(config, bundle.configFiles ?? [], path, c.status, c.changedKeys)
-    if (j !== undefined) out.push({ path, status: c.status, why: j.why, uncertain: j.uncertain, named: namedByTargets(targets, path) })
+    if (j !== undefined)
+      out.push({ path, status: c.status, why: j.why, uncertain: j.uncertain, named: namedByTargets(targets, path) })
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }

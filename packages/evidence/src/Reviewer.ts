@@ -8,23 +8,36 @@
  * calls; what no call saw (a single file over the budget, parts beyond the limit) is recorded on the
  * verdict as a partial view.
  */
-import { type AcceptanceCriterion, describeModelAnswered, type Finding, modelAnsweredOf, modelCallsOfFailure, Project, type ReviewPartialView, ReviewVerdict, sha256 } from "@spec-orch/contract"
+import {
+  type AcceptanceCriterion,
+  describeModelAnswered,
+  type Finding,
+  modelAnsweredOf,
+  modelCallsOfFailure,
+  Project,
+  type ReviewPartialView,
+  ReviewVerdict,
+  sha256
+} from "@spec-orch/contract"
 import { Clock, Context, Effect, Layer, Schema } from "effect"
-import { LanguageModel } from "effect/ai"
+// The module, not the effect/ai index: the index loads the MCP client and server and an HTTP router.
+import * as LanguageModel from "effect/ai/LanguageModel"
 import { makeFinding } from "./Findings.js"
 
 /** What the reviewer must answer: the structured output schema, validated before use. */
 export const ReviewAnswer = Schema.Struct({
   verdict: Schema.Literals(["pass", "changes_requested", "uncertain"]),
   summary: Schema.String,
-  findings: Schema.Array(Schema.Struct({
-    severity: Schema.Literals(["blocking", "advisory"]),
-    description: Schema.String,
-    file: Schema.optionalKey(Schema.String),
-    line: Schema.optionalKey(Schema.Number),
-    /** Whether the problem is about what the spec asks (in spec) or something else (out of spec). */
-    inSpec: Schema.optionalKey(Schema.Boolean)
-  }))
+  findings: Schema.Array(
+    Schema.Struct({
+      severity: Schema.Literals(["blocking", "advisory"]),
+      description: Schema.String,
+      file: Schema.optionalKey(Schema.String),
+      line: Schema.optionalKey(Schema.Number),
+      /** Whether the problem is about what the spec asks (in spec) or something else (out of spec). */
+      inSpec: Schema.optionalKey(Schema.Boolean)
+    })
+  )
 }).annotate({ identifier: "review" })
 /** The reviewer's answer, decoded. */
 export type ReviewAnswer = typeof ReviewAnswer.Type
@@ -44,6 +57,13 @@ export interface ReviewRequest {
   readonly verification?: ReadonlyArray<{ readonly name: string; readonly outcome: string }> | undefined
   /** The agent's own closing words about what it did: a claim to check against the diff, never proof. */
   readonly agentSummary?: string | undefined
+  /**
+   * What spec-orch learned from earlier runs of the issue (findings, reviews, failed conditions, notes),
+   * already bounded by the caller; shown as data with each one's source.
+   */
+  readonly learnings?:
+    | ReadonlyArray<{ readonly id: string; readonly text: string; readonly source: string }>
+    | undefined
 }
 
 /** A review: the verdict, the findings it raised, and how many model requests it took (as the chain counted them). */
@@ -136,7 +156,9 @@ export const planDiff = (diff: string, max: number, maxParts: number): DiffPlan 
   const notShown = unique([...kept.flatMap((p) => p.cut), ...parts.slice(kept.length).flatMap((p) => p.files)])
   return {
     parts: kept.map((p) => ({ text: p.text, files: unique(p.files) })),
-    ...(shown < diff.length ? { partial: { files: notShown, charsNotShown: diff.length - shown, totalChars: diff.length } } : {})
+    ...(shown < diff.length
+      ? { partial: { files: notShown, charsNotShown: diff.length - shown, totalChars: diff.length } }
+      : {})
   }
 }
 
@@ -178,17 +200,33 @@ const context = (request: ReviewRequest): Array<string> => {
   const out: Array<string> = []
   if (request.changedFiles !== undefined) {
     const files = request.changedFiles
-    const listed = files.length === 0
-      ? "(no files changed)"
-      : files.slice(0, MAX_FILES_LISTED).join("\n") + (files.length > MAX_FILES_LISTED ? `\n[and ${files.length - MAX_FILES_LISTED} more]` : "")
+    const listed =
+      files.length === 0
+        ? "(no files changed)"
+        : files.slice(0, MAX_FILES_LISTED).join("\n") +
+          (files.length > MAX_FILES_LISTED ? `\n[and ${files.length - MAX_FILES_LISTED} more]` : "")
     out.push(`Changed files (${files.length}):`, fenceUntrusted("changed-files", listed), "")
   }
   if (request.verification !== undefined) {
-    const steps = request.verification.length === 0 ? "(no verification step ran)" : request.verification.map((s) => `${s.name}: ${s.outcome}`).join("\n")
+    const steps =
+      request.verification.length === 0
+        ? "(no verification step ran)"
+        : request.verification.map((s) => `${s.name}: ${s.outcome}`).join("\n")
     out.push("Verification results (step: outcome):", fenceUntrusted("verification", steps), "")
   }
   if (request.agentSummary !== undefined) {
-    out.push("The coding agent's final summary (a claim to check against the diff, not evidence):", fenceUntrusted("agent-summary", truncate(request.agentSummary, MAX_SUMMARY_CHARS)), "")
+    out.push(
+      "The coding agent's final summary (a claim to check against the diff, not evidence):",
+      fenceUntrusted("agent-summary", truncate(request.agentSummary, MAX_SUMMARY_CHARS)),
+      ""
+    )
+  }
+  if (request.learnings !== undefined && request.learnings.length > 0) {
+    out.push(
+      "Learned from earlier runs of this issue (spec-orch's memory; check that the change does not repeat these problems):",
+      fenceUntrusted("learnings", request.learnings.map((l) => `- ${l.text} (from ${l.source})`).join("\n")),
+      ""
+    )
   }
   return out
 }
@@ -205,14 +243,21 @@ export const reviewPrompts = (request: ReviewRequest, options?: ReviewerOptions)
 }
 
 /** The prompt for the first (usually only) part of the diff. */
-export const reviewPrompt = (request: ReviewRequest, options?: ReviewerOptions): Prompt => reviewPrompts(request, options)[0]!
+export const reviewPrompt = (request: ReviewRequest, options?: ReviewerOptions): Prompt =>
+  reviewPrompts(request, options)[0]!
 
-const partPrompt = (request: ReviewRequest, options: ReviewerOptions | undefined, plan: DiffPlan, index: number): Prompt => {
+const partPrompt = (
+  request: ReviewRequest,
+  options: ReviewerOptions | undefined,
+  plan: DiffPlan,
+  index: number
+): Prompt => {
   const part = plan.parts[index]!
   const count = plan.parts.length
-  const criteria = request.acceptanceCriteria.length === 0
-    ? "(none listed)"
-    : request.acceptanceCriteria.map((c) => `${c.id}: ${c.text}`).join("\n")
+  const criteria =
+    request.acceptanceCriteria.length === 0
+      ? "(none listed)"
+      : request.acceptanceCriteria.map((c) => `${c.id}: ${c.text}`).join("\n")
   const user = [
     `Review the change for issue ${request.issueId}.`,
     "",
@@ -226,26 +271,36 @@ const partPrompt = (request: ReviewRequest, options: ReviewerOptions | undefined
     fenceUntrusted("criteria", criteria),
     "",
     ...context(request),
-    ...(plan.partial !== undefined ? [partialNote(plan.partial), fenceUntrusted("files-not-shown", plan.partial.files.join("\n")), ""] : []),
+    ...(plan.partial !== undefined
+      ? [partialNote(plan.partial), fenceUntrusted("files-not-shown", plan.partial.files.join("\n")), ""]
+      : []),
     ...(count > 1 ? [partNote(index, count), fenceUntrusted("files-in-this-part", part.files.join("\n")), ""] : []),
     count > 1 ? `Diff, part ${index + 1} of ${count}:` : "Diff:",
     fenceUntrusted("diff", part.text),
     "",
     "Answer with the JSON object only."
   ].join("\n")
-  return [{ role: "system", content: SYSTEM }, { role: "user", content: user }]
+  return [
+    { role: "system", content: SYSTEM },
+    { role: "user", content: user }
+  ]
 }
 
 /** Reviews diffs. */
-export class Reviewer extends Context.Service<Reviewer, {
-  /** Reviews one change. Never fails: a reviewer that cannot decide answers `uncertain`. */
-  readonly review: (request: ReviewRequest) => Effect.Effect<ReviewOutcome>
-}>()("@spec-orch/evidence/Reviewer") {
+export class Reviewer extends Context.Service<
+  Reviewer,
+  {
+    /** Reviews one change. Never fails: a reviewer that cannot decide answers `uncertain`. */
+    readonly review: (request: ReviewRequest) => Effect.Effect<ReviewOutcome>
+  }
+>()("@spec-orch/evidence/Reviewer") {
   /** An LLM reviewer over whatever `LanguageModel` is provided (any provider layer). */
-  static readonly layerLanguageModel = (options?: ReviewerOptions): Layer.Layer<Reviewer, never, LanguageModel.LanguageModel> =>
+  static readonly layerLanguageModel = (
+    options?: ReviewerOptions
+  ): Layer.Layer<Reviewer, never, LanguageModel.LanguageModel> =>
     Layer.effect(
       Reviewer,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         return Reviewer.makeLanguageModel(yield* LanguageModel.LanguageModel, options)
       })
     )
@@ -253,7 +308,7 @@ export class Reviewer extends Context.Service<Reviewer, {
   /** The LLM reviewer with the limits from the project's `[reviewer]` section. */
   static readonly layer: Layer.Layer<Reviewer, never, LanguageModel.LanguageModel | Project> = Layer.effect(
     Reviewer,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const project = yield* Project
       const model = yield* LanguageModel.LanguageModel
       return Reviewer.makeLanguageModel(model, {
@@ -268,7 +323,7 @@ export class Reviewer extends Context.Service<Reviewer, {
   static readonly layerLocal: Layer.Layer<Reviewer> = Layer.succeed(
     Reviewer,
     Reviewer.of({
-      review: Effect.fnUntraced(function*(request: ReviewRequest) {
+      review: Effect.fnUntraced(function* (request: ReviewRequest) {
         const at = new Date(yield* Clock.currentTimeMillis).toISOString()
         return {
           verdict: new ReviewVerdict({
@@ -287,27 +342,45 @@ export class Reviewer extends Context.Service<Reviewer, {
   )
 
   /** The LLM reviewer's service value over a model. */
-  static readonly makeLanguageModel = (model: LanguageModel.LanguageModel, options?: ReviewerOptions): Reviewer["Service"] => {
+  static readonly makeLanguageModel = (
+    model: LanguageModel.LanguageModel,
+    options?: ReviewerOptions
+  ): Reviewer["Service"] => {
     const name = options?.name ?? "llm-reviewer"
     return Reviewer.of({
-      review: Effect.fn("Reviewer.review")(function*(request: ReviewRequest) {
+      review: Effect.fn("Reviewer.review")(function* (request: ReviewRequest) {
         const diffHash = request.diffHash ?? sha256(request.diff)
         const plan = planOf(request, options)
         const partial = plan.partial
         // One call per part, one after another. The model chain retries, falls back and repairs
         // once; nothing here sends a request of its own.
         const answers = yield* Effect.forEach(plan.parts, (_, i) =>
-          model.generateObject({ prompt: partPrompt(request, options, plan, i), schema: ReviewAnswer, objectName: "review" }).pipe(
-            Effect.map((r) => {
-              const answered = modelAnsweredOf(r.content)
-              return { ok: true as const, value: r.value, answered, calls: answered?.calls ?? 1 }
-            }),
-            Effect.catch((e) => Effect.succeed({ ok: false as const, problem: e.message, calls: modelCallsOfFailure(e) ?? 1 })),
-            // A defect in a provider layer must not take the run down either.
-            Effect.catchDefect((d) => Effect.succeed({ ok: false as const, problem: `the model provider crashed: ${String(d)}`, calls: 1 }))
-          ))
+          model
+            .generateObject({
+              prompt: partPrompt(request, options, plan, i),
+              schema: ReviewAnswer,
+              objectName: "review"
+            })
+            .pipe(
+              Effect.map((r) => {
+                const answered = modelAnsweredOf(r.content)
+                return { ok: true as const, value: r.value, answered, calls: answered?.calls ?? 1 }
+              }),
+              Effect.catch((e) =>
+                Effect.succeed({ ok: false as const, problem: e.message, calls: modelCallsOfFailure(e) ?? 1 })
+              ),
+              // A defect in a provider layer must not take the run down either.
+              Effect.catchDefect((d) =>
+                Effect.succeed({ ok: false as const, problem: `the model provider crashed: ${String(d)}`, calls: 1 })
+              )
+            )
+        )
         const attempts = answers.reduce((n, a) => n + a.calls, 0)
-        const models = [...new Set(answers.flatMap((a) => (a.ok && a.answered !== undefined ? [describeModelAnswered(a.answered)] : [])))]
+        const models = [
+          ...new Set(
+            answers.flatMap((a) => (a.ok && a.answered !== undefined ? [describeModelAnswered(a.answered)] : []))
+          )
+        ]
         const at = new Date(yield* Clock.currentTimeMillis).toISOString()
         const verdict = (kind: ReviewVerdict["verdict"], summary: string, failure?: string) =>
           new ReviewVerdict({
@@ -324,16 +397,19 @@ export class Reviewer extends Context.Service<Reviewer, {
         const findings = answers.flatMap((a) =>
           a.ok
             ? a.value.findings.map((f) =>
-              makeFinding({
-                source: name,
-                description: f.description,
-                severity: f.severity,
-                scope: f.inSpec === false ? "out_of_spec" : "in_spec",
-                confidence: 0.7,
-                filePath: f.file,
-                line: f.line
-              }, at)
-            )
+                makeFinding(
+                  {
+                    source: name,
+                    description: f.description,
+                    severity: f.severity,
+                    scope: f.inSpec === false ? "out_of_spec" : "in_spec",
+                    confidence: 0.7,
+                    filePath: f.file,
+                    line: f.line
+                  },
+                  at
+                )
+              )
             : []
         )
         if (answers.length === 1) {
@@ -345,11 +421,22 @@ export class Reviewer extends Context.Service<Reviewer, {
         // Several parts: any part asking for changes asks for changes; otherwise any part that could not
         // be judged (or got no valid answer) leaves the whole uncertain; only all parts passing is a pass.
         const kinds = answers.map((a) => (a.ok ? a.value.verdict : "uncertain"))
-        const kind = kinds.includes("changes_requested") ? "changes_requested" : kinds.includes("uncertain") ? "uncertain" : "pass"
-        const summary = `reviewed in ${answers.length} parts: ` + answers.map((a, i) =>
-          `part ${i + 1} (${plan.parts[i]!.files.length} file${plan.parts[i]!.files.length === 1 ? "" : "s"}) ${a.ok ? `${a.value.verdict.replace("_", " ")}: ${a.value.summary.slice(0, 300)}` : `no valid review: ${a.problem.slice(0, 200)}`}`
-        ).join(" | ")
-        return { verdict: verdict(kind, summary, answers.every((a) => !a.ok) ? summary : undefined), findings, attempts }
+        const kind = kinds.includes("changes_requested")
+          ? "changes_requested"
+          : kinds.includes("uncertain")
+            ? "uncertain"
+            : "pass"
+        const summary = `reviewed in ${answers.length} parts: ${answers
+          .map(
+            (a, i) =>
+              `part ${i + 1} (${plan.parts[i]!.files.length} file${plan.parts[i]!.files.length === 1 ? "" : "s"}) ${a.ok ? `${a.value.verdict.replace("_", " ")}: ${a.value.summary.slice(0, 300)}` : `no valid review: ${a.problem.slice(0, 200)}`}`
+          )
+          .join(" | ")}`
+        return {
+          verdict: verdict(kind, summary, answers.every((a) => !a.ok) ? summary : undefined),
+          findings,
+          attempts
+        }
       })
     })
   }

@@ -18,18 +18,40 @@ describe("footprint entries", () => {
 })
 
 describe("detectDeviations", () => {
-  const footprint = new Footprint({ allowed: ["src/api/", "test/**/*.test.ts"], forbidden: [".github/**", "src/api/secrets.ts"] })
+  const footprint = new Footprint({
+    allowed: ["src/api/", "test/**/*.test.ts"],
+    forbidden: [".github/**", "src/api/secrets.ts"]
+  })
 
   it("gives one deviation per file outside the footprint, with the documented severities", () => {
-    const found = detectDeviations(["src/api/login.ts", "src/db/schema.sql", "pnpm-lock.yaml", "src/api/secrets.ts", ".changeset/x.md", "src/db/schema.sql"], footprint)
-    assert.deepStrictEqual(found.map((d) => [d.filePath, d.severity, d.resolution, d.detectedBy]), [
-      ["src/db/schema.sql", "major", "pending", "gate/scope_check"],
-      ["pnpm-lock.yaml", "minor", "pending", "gate/scope_check"],
-      ["src/api/secrets.ts", "blocking", "pending", "gate/scope_check"],
-      [".changeset/x.md", "minor", "pending", "gate/scope_check"]
-    ])
-    assert.strictEqual(found[0]!.description, "src/db/schema.sql changed outside the declared footprint (allowed: src/api/, test/**/*.test.ts)")
-    assert.strictEqual(found[2]!.description, "src/api/secrets.ts is a forbidden path for this change (forbidden: .github/**, src/api/secrets.ts)")
+    const found = detectDeviations(
+      [
+        "src/api/login.ts",
+        "src/db/schema.sql",
+        "pnpm-lock.yaml",
+        "src/api/secrets.ts",
+        ".changeset/x.md",
+        "src/db/schema.sql"
+      ],
+      footprint
+    )
+    assert.deepStrictEqual(
+      found.map((d) => [d.filePath, d.severity, d.resolution, d.detectedBy]),
+      [
+        ["src/db/schema.sql", "major", "pending", "gate/scope_check"],
+        ["pnpm-lock.yaml", "minor", "pending", "gate/scope_check"],
+        ["src/api/secrets.ts", "blocking", "pending", "gate/scope_check"],
+        [".changeset/x.md", "minor", "pending", "gate/scope_check"]
+      ]
+    )
+    assert.strictEqual(
+      found[0]!.description,
+      "src/db/schema.sql changed outside the declared footprint (allowed: src/api/, test/**/*.test.ts)"
+    )
+    assert.strictEqual(
+      found[2]!.description,
+      "src/api/secrets.ts is a forbidden path for this change (forbidden: .github/**, src/api/secrets.ts)"
+    )
   })
 
   it("is deterministic: the same file gets the same id", () => {
@@ -41,7 +63,10 @@ describe("detectDeviations", () => {
 
   it("checks only forbidden paths when no footprint is declared", () => {
     const open = new Footprint({ allowed: [], forbidden: [".env"] })
-    assert.deepStrictEqual(detectDeviations(["anything/at/all.ts", ".env"], open).map((d) => [d.filePath, d.severity]), [[".env", "blocking"]])
+    assert.deepStrictEqual(
+      detectDeviations(["anything/at/all.ts", ".env"], open).map((d) => [d.filePath, d.severity]),
+      [[".env", "blocking"]]
+    )
   })
 
   it("lets the policy decide which severities block, and only while pending", () => {

@@ -20,7 +20,7 @@ describe("parseEvidence", () => {
   it("names file, line and key of every problem", () => {
     const text = JSON.stringify({ schemaVersion: 1, issueId: "SPC-7", builder: { kind: "done" }, diffHash: 7 }, null, 2)
     assert.deepStrictEqual(problems(text), [
-      "evidence.json:5:5: error: builder.kind: expected \"completed\" | \"failed\" | \"timed_out\" | \"stalled\" | \"budget_exceeded\" | \"cancelled\" | \"skipped\", found the string \"done\"",
+      'evidence.json:5:5: error: builder.kind: expected "completed" | "failed" | "timed_out" | "stalled" | "budget_exceeded" | "cancelled" | "skipped", found the string "done"',
       "evidence.json:4:3: error: builder.adapter: is required",
       "evidence.json:4:3: error: builder.usage: is required",
       "evidence.json:4:3: error: builder.durationMs: is required",
@@ -32,8 +32,10 @@ describe("parseEvidence", () => {
   })
 
   it("rejects other schema versions and malformed JSON with a position", () => {
-    assert.deepStrictEqual(problems("{\"schemaVersion\": 2, \"issueId\": \"X\"}"), ["evidence.json:1:2: error: schemaVersion: expected 1, found the integer 2"])
-    const [p] = problems("{\n  \"schemaVersion\": 1,\n  \"issueId\": \"X\",\n}")
+    assert.deepStrictEqual(problems('{"schemaVersion": 2, "issueId": "X"}'), [
+      "evidence.json:1:2: error: schemaVersion: expected 1, found the integer 2"
+    ])
+    const [p] = problems('{\n  "schemaVersion": 1,\n  "issueId": "X",\n}')
     assert.match(p!, /^evidence\.json:4:1: error: not valid JSON: /)
   })
 })

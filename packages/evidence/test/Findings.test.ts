@@ -3,7 +3,13 @@ import { findingFingerprint } from "@spec-orch/contract"
 import { makeFinding, mergeFindings, resolveFinding } from "../src/index.js"
 
 describe("findings", () => {
-  const input = { source: "coderabbit", description: "token logged", severity: "blocking" as const, filePath: "src/a.ts", line: 3 }
+  const input = {
+    source: "coderabbit",
+    description: "token logged",
+    severity: "blocking" as const,
+    filePath: "src/a.ts",
+    line: 3
+  }
 
   it("use the original's fingerprint and derive the id from it", () => {
     const f = makeFinding(input, "2026-11-25T10:00:00.000Z")
@@ -20,6 +26,12 @@ describe("findings", () => {
     const again = makeFinding(input, "t2")
     const other = makeFinding({ ...input, line: 4 }, "t2")
     const merged = mergeFindings([first], [again, other, other])
-    assert.deepStrictEqual(merged.map((f) => [f.id, f.resolved, f.resolvedBy ?? null]), [[first.id, true, "ada"], [other.id, false, null]])
+    assert.deepStrictEqual(
+      merged.map((f) => [f.id, f.resolved, f.resolvedBy ?? null]),
+      [
+        [first.id, true, "ada"],
+        [other.id, false, null]
+      ]
+    )
   })
 })

@@ -6,7 +6,12 @@ import { join } from "node:path"
 import { evaluate, loadGatePolicy, renderExplain, ReportJson, reportJson } from "../src/index.js"
 import { goodBundle } from "./utils/evidence.js"
 
-const policy = Result.getOrThrow(loadGatePolicy(readFileSync(join(import.meta.dirname, "fixtures", "original.gate.policy.yaml"), "utf8"), "gate.policy.yaml"))
+const policy = Result.getOrThrow(
+  loadGatePolicy(
+    readFileSync(join(import.meta.dirname, "fixtures", "original.gate.policy.yaml"), "utf8"),
+    "gate.policy.yaml"
+  )
+)
 const calls = summarizeModelCalls([
   { role: "reviewer", model: "judge", ok: false, inputTokens: 0, outputTokens: 0, latencyMs: 900 },
   { role: "reviewer", model: "judge", ok: true, inputTokens: 12000, outputTokens: 800, usd: 0.048, latencyMs: 2100 }

@@ -11,7 +11,12 @@ describe("@spec-orch/evidence stays embeddable", () => {
   it("has exactly effect, zod, yaml and @spec-orch/contract as runtime dependencies", () => {
     assert.deepStrictEqual(Object.keys(pkg.dependencies ?? {}).sort(), ["@spec-orch/contract", "yaml", "zod"])
     assert.deepStrictEqual(Object.keys(pkg.peerDependencies ?? {}), ["effect"])
-    assert.deepStrictEqual(Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).sort(), ["@spec-orch/contract", "effect", "yaml", "zod"])
+    assert.deepStrictEqual(Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).sort(), [
+      "@spec-orch/contract",
+      "effect",
+      "yaml",
+      "zod"
+    ])
   })
 })
 
@@ -20,13 +25,17 @@ describe("the README's embedding example", () => {
 
   it("is the file the tests run, verbatim, and about 15 lines", () => {
     const readme = readFileSync(join(pkgDir, "README.md"), "utf8")
-    assert.include(readme, "```ts\n" + example + "```")
+    assert.include(readme, `\`\`\`ts\n${example}\`\`\``)
     assert.isAtMost(example.trim().split("\n").length, 15)
   })
 
   it("judges plain JSON evidence in a separate process: exit 0 mergeable, 1 blocked", () => {
     const run = (profile: string) =>
-      spawnSync(join(root, "node_modules/.bin/tsx"), ["examples/ci-gate.ts", "test/fixtures/original.gate.policy.yaml", "test/fixtures/ci-evidence.json", profile], { cwd: pkgDir, encoding: "utf8" })
+      spawnSync(
+        join(root, "node_modules/.bin/tsx"),
+        ["examples/ci-gate.ts", "test/fixtures/original.gate.policy.yaml", "test/fixtures/ci-evidence.json", profile],
+        { cwd: pkgDir, encoding: "utf8" }
+      )
     const ci = run("ci")
     assert.strictEqual(ci.status, 0, ci.stderr)
     assert.match(ci.stdout, /^passed {8}verification: 2 steps passed \(lint, test\)$/m)
@@ -37,6 +46,6 @@ describe("the README's embedding example", () => {
     assert.match(strict.stdout, /\nBLOCKED: preview, human_acceptance, compliance\n$/)
     const unknown = run("nightly")
     assert.notStrictEqual(unknown.status, 0)
-    assert.include(unknown.stderr, "unknown gate profile \"nightly\" in test/fixtures/original.gate.policy.yaml")
+    assert.include(unknown.stderr, 'unknown gate profile "nightly" in test/fixtures/original.gate.policy.yaml')
   })
 })

@@ -31,22 +31,36 @@ export interface MissionRetroInput {
 }
 
 const inline = (text: string) => text.replace(/\s+/g, " ").replace(/\|/g, "\\|").trim()
-const duration = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`)
+const duration = (ms: number) =>
+  ms < 1000
+    ? `${Math.round(ms)} ms`
+    : ms < 60_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
 const runMs = (r: RetroRun) => Object.values(r.stageMs).reduce((s, x) => s + x, 0)
 
 /** The mission's retrospective as Markdown. */
 export const renderMissionRetrospective = (input: MissionRetroInput): string => {
   const runs = input.packets.flatMap((p) => p.runs)
   const summary = summarize(runs, `mission=${input.missionId}`)
-  const out: Array<string> = [`# Retrospective: mission ${input.missionId}${input.title !== undefined ? ` — ${inline(input.title)}` : ""}`, ""]
-  out.push("Written by `spec-orch retro` from the mission's plan, the run store and the evidence ledger, without a model.", "")
+  const out: Array<string> = [
+    `# Retrospective: mission ${input.missionId}${input.title !== undefined ? ` — ${inline(input.title)}` : ""}`,
+    ""
+  ]
+  out.push(
+    "Written by `spec-orch retro` from the mission's plan, the run store and the evidence ledger, without a model.",
+    ""
+  )
 
   out.push("## Outcome", "")
   const states = new Map<string, number>()
   for (const p of input.packets) states.set(p.state, (states.get(p.state) ?? 0) + 1)
   const o = summary.outcomes
   out.push(
-    `- ${input.packets.length} packet(s): ${[...states].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([s, n]) => `${n} ${s}`).join(", ")}.`,
+    `- ${input.packets.length} packet(s): ${[...states]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([s, n]) => `${n} ${s}`)
+      .join(", ")}.`,
     `- ${runs.length} run(s): ${o.mergeable} mergeable, ${o.blocked} blocked, ${o.failed} failed${o.cancelled > 0 ? `, ${o.cancelled} cancelled` : ""}${o.unfinished > 0 ? `, ${o.unfinished} unfinished` : ""}.`,
     ""
   )
@@ -66,11 +80,16 @@ export const renderMissionRetrospective = (input: MissionRetroInput): string => 
   if (failing.length === 0) out.push("None in the packets' latest verdicts.")
   for (const p of failing) {
     for (const c of p.failing) {
-      out.push(`- ${inline(p.packetId)}: **${c.condition}** (${c.status === "failed" ? "failed" : "could not be judged"}): ${inline(c.reason)}${c.unblock !== undefined ? ` — to unblock: ${inline(c.unblock)}` : ""}`)
+      out.push(
+        `- ${inline(p.packetId)}: **${c.condition}** (${c.status === "failed" ? "failed" : "could not be judged"}): ${inline(c.reason)}${c.unblock !== undefined ? ` — to unblock: ${inline(c.unblock)}` : ""}`
+      )
     }
   }
   if (summary.blockedBy.length > 0) {
-    out.push("", `Across all runs: ${summary.blockedBy.map((b) => `${b.condition} blocked ${b.runs} of ${runs.length}`).join("; ")}.`)
+    out.push(
+      "",
+      `Across all runs: ${summary.blockedBy.map((b) => `${b.condition} blocked ${b.runs} of ${runs.length}`).join("; ")}.`
+    )
   }
   out.push("")
 
@@ -78,7 +97,9 @@ export const renderMissionRetrospective = (input: MissionRetroInput): string => 
   const findings = input.packets.flatMap((p) => p.findings.map((f) => ({ packet: p.packetId, f })))
   if (findings.length === 0) out.push("None recorded.")
   for (const { packet, f } of findings) {
-    out.push(`- ${inline(packet)}: ${f.id} ${f.severity}, from ${inline(f.source)}: ${inline(f.description)}${f.resolved ? " (resolved)" : ""}`)
+    out.push(
+      `- ${inline(packet)}: ${f.id} ${f.severity}, from ${inline(f.source)}: ${inline(f.description)}${f.resolved ? " (resolved)" : ""}`
+    )
   }
   out.push("")
 

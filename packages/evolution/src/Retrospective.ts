@@ -41,7 +41,12 @@ const fenced = (text: string) => {
 
 const lastLines = (text: string, n: number) => text.trimEnd().split("\n").slice(-n).join("\n")
 
-const duration = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`)
+const duration = (ms: number) =>
+  ms < 1000
+    ? `${Math.round(ms)} ms`
+    : ms < 60_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
 
 const runMs = (r: RunFacts) => Object.values(r.stageMs).reduce((s, x) => s + x, 0)
 
@@ -55,7 +60,10 @@ export const renderRetrospective = (input: RetroInput): string => {
   const { runs } = input
   const latest = runs.at(-1)
   const summary = summarize(runs, `issue=${input.issueId}`)
-  const out: Array<string> = [`# Retrospective: ${input.issueId}${input.title !== undefined ? ` — ${inline(input.title)}` : ""}`, ""]
+  const out: Array<string> = [
+    `# Retrospective: ${input.issueId}${input.title !== undefined ? ` — ${inline(input.title)}` : ""}`,
+    ""
+  ]
   out.push("Written by `spec-orch retro` from the run store and the evidence ledger, without a model.", "")
 
   out.push("## Outcome", "")
@@ -66,32 +74,49 @@ export const renderRetrospective = (input: RetroInput): string => {
     out.push(
       `- ${runs.length} attempt(s): ${o.mergeable} mergeable, ${o.blocked} blocked, ${o.failed} failed${o.cancelled > 0 ? `, ${o.cancelled} cancelled` : ""}${o.unfinished > 0 ? `, ${o.unfinished} unfinished` : ""}.`,
       `- Latest: ${latest.runId} (attempt ${latest.attempt}), ${outcomeText(latest)}${latest.message !== undefined && inline(latest.message) !== outcomeText(latest) ? `: ${inline(latest.message)}` : ""}.`,
-      ...(input.acceptances.length > 0 ? [`- Accepted by ${input.acceptances.map((a) => `${inline(a.acceptedBy)} (${a.acceptedAt.slice(0, 10)})`).join(", ")}.`] : []),
+      ...(input.acceptances.length > 0
+        ? [
+            `- Accepted by ${input.acceptances.map((a) => `${inline(a.acceptedBy)} (${a.acceptedAt.slice(0, 10)})`).join(", ")}.`
+          ]
+        : []),
       ""
     )
     out.push("| run | started | outcome | adapter | time | cost |", "|---|---|---|---|---|---|")
     for (const r of runs) {
-      out.push(`| ${r.runId} | ${r.startedAt.replace("T", " ").slice(0, 16)} | ${inline(outcomeText(r))} | ${inline(r.adapter ?? "-")} | ${duration(runMs(r))} | ${r.costUsd !== undefined ? `$${r.costUsd.toFixed(2)}` : "-"} |`)
+      out.push(
+        `| ${r.runId} | ${r.startedAt.replace("T", " ").slice(0, 16)} | ${inline(outcomeText(r))} | ${inline(r.adapter ?? "-")} | ${duration(runMs(r))} | ${r.costUsd !== undefined ? `$${r.costUsd.toFixed(2)}` : "-"} |`
+      )
     }
     out.push("")
   }
 
   out.push("## Failed conditions", "")
-  const failing = input.latest?.verdict.conditions.filter((c) => c.status === "failed" || c.status === "not_judgeable") ?? []
-  if (failing.length === 0) out.push(input.latest === undefined ? "The gate has not judged a run." : "None in the latest verdict.")
+  const failing =
+    input.latest?.verdict.conditions.filter((c) => c.status === "failed" || c.status === "not_judgeable") ?? []
+  if (failing.length === 0)
+    out.push(input.latest === undefined ? "The gate has not judged a run." : "None in the latest verdict.")
   for (const c of failing) {
-    out.push(`- **${c.condition}** (${c.required ? "required" : "advisory"}, ${c.status === "failed" ? "failed" : "could not be judged"}): ${inline(c.reason)}${c.unblock !== undefined ? ` — to unblock: ${inline(c.unblock)}` : ""}`)
+    out.push(
+      `- **${c.condition}** (${c.required ? "required" : "advisory"}, ${c.status === "failed" ? "failed" : "could not be judged"}): ${inline(c.reason)}${c.unblock !== undefined ? ` — to unblock: ${inline(c.unblock)}` : ""}`
+    )
   }
   if (summary.blockedBy.length > 0 && runs.length > 1) {
-    out.push("", `Across the attempts: ${summary.blockedBy.map((b) => `${b.condition} blocked ${b.runs} of ${runs.length}`).join("; ")}.`)
+    out.push(
+      "",
+      `Across the attempts: ${summary.blockedBy.map((b) => `${b.condition} blocked ${b.runs} of ${runs.length}`).join("; ")}.`
+    )
   }
   out.push("")
 
-  const steps = input.latest?.bundle.verification?.steps.filter((s) => s.outcome !== "passed" && s.outcome !== "skipped") ?? []
+  const steps =
+    input.latest?.bundle.verification?.steps.filter((s) => s.outcome !== "passed" && s.outcome !== "skipped") ?? []
   if (steps.length > 0) {
     out.push("## Failed verification steps", "")
     for (const s of steps) {
-      out.push(`- \`${inline(s.name)}\`: ${s.outcome}${s.exitCode !== null ? ` (exit ${s.exitCode})` : ""}, ${duration(s.durationMs)}${s.note !== undefined ? ` — ${inline(s.note)}` : ""}`, "")
+      out.push(
+        `- \`${inline(s.name)}\`: ${s.outcome}${s.exitCode !== null ? ` (exit ${s.exitCode})` : ""}, ${duration(s.durationMs)}${s.note !== undefined ? ` — ${inline(s.note)}` : ""}`,
+        ""
+      )
       if (s.outputTail.trim() !== "") out.push(...fenced(lastLines(s.outputTail, 12)), "")
     }
   }
@@ -99,19 +124,27 @@ export const renderRetrospective = (input: RetroInput): string => {
   const deviations = input.latest?.bundle.deviations ?? []
   out.push("## Deviations", "")
   if (deviations.length === 0) out.push("None recorded.")
-  for (const d of deviations) out.push(`- ${d.severity}, ${d.resolution}: ${inline(d.description)}${d.filePath !== undefined ? ` (\`${inline(d.filePath)}\`)` : ""} — found by ${inline(d.detectedBy)}`)
+  for (const d of deviations)
+    out.push(
+      `- ${d.severity}, ${d.resolution}: ${inline(d.description)}${d.filePath !== undefined ? ` (\`${inline(d.filePath)}\`)` : ""} — found by ${inline(d.detectedBy)}`
+    )
   out.push("")
 
   out.push("## Findings", "")
   if (input.findings.length === 0) out.push("None recorded.")
   for (const f of input.findings) {
-    out.push(`- ${f.id} ${f.severity}, ${f.scope === "in_spec" ? "in spec" : "out of spec"}, from ${inline(f.source)}${f.filePath !== undefined ? ` at \`${inline(f.filePath)}${f.line !== undefined ? `:${f.line}` : ""}\`` : ""}: ${inline(f.description)}${f.resolved ? ` (resolved${f.resolvedBy !== undefined ? ` by ${inline(f.resolvedBy)}` : ""})` : ""}`)
+    out.push(
+      `- ${f.id} ${f.severity}, ${f.scope === "in_spec" ? "in spec" : "out of spec"}, from ${inline(f.source)}${f.filePath !== undefined ? ` at \`${inline(f.filePath)}${f.line !== undefined ? `:${f.line}` : ""}\`` : ""}: ${inline(f.description)}${f.resolved ? ` (resolved${f.resolvedBy !== undefined ? ` by ${inline(f.resolvedBy)}` : ""})` : ""}`
+    )
   }
   out.push("")
 
   out.push("## Reviews", "")
   if (input.reviews.length === 0) out.push("None recorded.")
-  for (const r of input.reviews) out.push(`- ${r.verdict} by ${inline(r.reviewedBy)} (${r.source}, ${r.reviewedAt.slice(0, 10)})${r.summary.trim() !== "" ? `: ${inline(r.summary)}` : ""}`)
+  for (const r of input.reviews)
+    out.push(
+      `- ${r.verdict} by ${inline(r.reviewedBy)} (${r.source}, ${r.reviewedAt.slice(0, 10)})${r.summary.trim() !== "" ? `: ${inline(r.summary)}` : ""}`
+    )
   out.push("")
 
   out.push("## Cost", "")

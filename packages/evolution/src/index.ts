@@ -1,12 +1,151 @@
 /**
  * @spec-orch/evolution: Learning: memory, evidence analytics, retrospectives and proposals promoted only through explicit, reversible approval; implements Learnings.
  */
-export * from "./Memory.js"
-export { documentTerms, queryTerms } from "./internal/terms.js"
-export * from "./RunMemory.js"
-export * from "./MemoryLearnings.js"
-export * from "./MemoryCompaction.js"
-export * from "./MemoryAdmin.js"
-export * from "./Analytics.js"
-export * from "./Retrospective.js"
-export * from "./MissionRetrospective.js"
+export {
+  Analytics,
+  compareRates,
+  type Comparison,
+  type Degradation,
+  degradationOf,
+  fisherExact,
+  InvalidSelector,
+  InvalidWindow,
+  type Outcome,
+  type OutcomeCounts,
+  outcomeOf,
+  parseSelector,
+  PASS_RATE_RULE,
+  type ProportionTest,
+  type Rate,
+  type RunFacts,
+  RunHistory,
+  RunHistoryError,
+  type StageTime,
+  summarize,
+  type Summary,
+  TEST_RULE,
+  twoProportionZ,
+  wilson
+} from "./Analytics.js"
+export { EvolutionPlane } from "./EvolutionPlane.js"
+export {
+  type EmbedResult,
+  type EntityRef,
+  type EntityType,
+  EntityTypes,
+  InvalidMemoryEntry,
+  Memory,
+  type MemoryEntry,
+  MemoryError,
+  type MemoryInput,
+  type MemoryLayer,
+  MemoryLayers,
+  MemoryNotFound,
+  migrateMemory,
+  parseEntityRef,
+  type Provenance,
+  type Recalled,
+  type RecallQuery,
+  type Retriever,
+  type SearchResult,
+  type VectorRecall
+} from "./Memory.js"
+export { memoryStatus, type MemoryStatus, noteInput, reindexMemory } from "./MemoryAdmin.js"
+export {
+  type CompactedScope,
+  type CompactionModel,
+  type CompactionResult,
+  compactMemory,
+  parseAge,
+  summaryOf
+} from "./MemoryCompaction.js"
+export {
+  AUDIENCE_KINDS,
+  LEARNING_KINDS,
+  LEARNING_MIN_SIMILARITY,
+  learningOf,
+  MAX_LEARNING_CHARS,
+  MAX_LEARNINGS,
+  MemoryLearnings,
+  missionScopesOf,
+  scopesOf,
+  teaches
+} from "./MemoryLearnings.js"
+export { type MissionRetroInput, type MissionRetroPacket, renderMissionRetrospective } from "./MissionRetrospective.js"
+export { type ArmCounts, decidePromotion, type PromotionDecision, type PromotionPlan } from "./PromotionRule.js"
+export {
+  appliesTo,
+  MAX_PROPOSAL_LEARNINGS,
+  proposalLearning,
+  proposalLearningId,
+  ProposalLearnings
+} from "./ProposalLearnings.js"
+export {
+  type Actor,
+  contentHash,
+  HUMAN_APPROVAL_KINDS,
+  HumanApprovalRequired,
+  IllegalTransition,
+  IN_USE_STATES,
+  inCanary,
+  InvalidProposal,
+  migrateProposals,
+  type Proposal,
+  ProposalError,
+  type ProposalInput,
+  type ProposalKind,
+  ProposalKinds,
+  ProposalNotFound,
+  type ProposalQuery,
+  Proposals,
+  type ProposalSources,
+  type ProposalState,
+  ProposalStates,
+  type ProposalTransition,
+  type TransitionRequest,
+  TRANSITIONS
+} from "./Proposals.js"
+export {
+  type FailurePattern,
+  failurePatterns,
+  projectProfile,
+  type ProjectProfile,
+  type ReadModels,
+  readModels,
+  readModelsOf,
+  type SuccessRecipe,
+  successRecipes,
+  type TrendPoint,
+  trends
+} from "./ReadModels.js"
+export { renderRetrospective, type RetroInput, type RetroRun } from "./Retrospective.js"
+export { evidenceEntries, type OpenFailures, runEntries, RunMemory } from "./RunMemory.js"
+export { proposeFromFailures, VERIFICATION_EVOLVER, verificationLearnings } from "./VerificationEvolver.js"
+export {
+  backtestSummary,
+  COMPLIANCE_EVOLVER,
+  COMPLIANCE_EVOLVER_DEFAULTS,
+  type ComplianceCandidate,
+  type ComplianceEvolution,
+  type ComplianceEvolverOptions,
+  commandSignatures,
+  complianceRuleContent,
+  type ProposedComplianceRule,
+  proposeComplianceRules,
+  signaturePattern,
+  synthesizeComplianceRules
+} from "./ComplianceEvolver.js"
+export { ProposalRules } from "./ProposalRules.js"
+export { finishedRuns, MAX_EVIDENCE_RUNS, type RunEvidence } from "./RunEvidence.js"
+export {
+  type MinedSkill,
+  mineSkills,
+  type ProposedSkill,
+  proposeSkills,
+  SKILLS_MINER,
+  SKILLS_MINER_DEFAULTS,
+  type SkillsMinerOptions,
+  skillContent,
+  skillName,
+  supportSummary
+} from "./SkillsMiner.js"

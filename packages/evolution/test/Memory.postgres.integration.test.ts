@@ -10,13 +10,14 @@ import { requirePostgres } from "@spec-orch/test-kit"
 import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { memorySuite } from "./utils/memorySuite.js"
+import { vectorSuite } from "./utils/vectorSuite.js"
 
 const pg = requirePostgres()
 const url = pg.url
 
-const freshDatabase = Effect.gen(function*() {
+const freshDatabase = Effect.gen(function* () {
   const name = `memory_${Date.now()}_${Math.floor(Math.random() * 1e6)}`
-  yield* Effect.gen(function*() {
+  yield* Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql.unsafe(`CREATE DATABASE ${name}`)
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url!) })), Effect.orDie)
@@ -27,4 +28,8 @@ const freshDatabase = Effect.gen(function*() {
 
 describe.skipIf(!pg.run)(pg.title("Memory on Postgres"), () => {
   memorySuite(freshDatabase, it.effect)
+})
+
+describe.skipIf(!pg.run)(pg.title("Memory with vectors and a compaction model on Postgres"), () => {
+  vectorSuite(freshDatabase)
 })

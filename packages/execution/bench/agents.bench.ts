@@ -27,7 +27,9 @@ const report = (bench: string, metric: string, value: number, unit: string, targ
 const fixtures = join(import.meta.dirname, "../test/fixtures/streams")
 /** The recorded turn repeated until the stream is at least 1 MB (each repetition is a fresh turn). */
 const megabyte = (file: string) => {
-  const turn = readFileSync(join(fixtures, file), "utf8").split("\n").filter((l) => l !== "")
+  const turn = readFileSync(join(fixtures, file), "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
   const turns: Array<ReadonlyArray<string>> = []
   let bytes = 0
   while (bytes < 1024 * 1024) {
@@ -75,7 +77,14 @@ for (const [name, make, file] of PROTOCOLS) {
       mbs.push(bytes / 1024 / 1024 / s)
     }
   }
-  report("agent-parse", `${name} events/s`, Math.round(median(rates)), "events/s", undefined, `${events} events from ${(bytes / 1024 / 1024).toFixed(2)} MB, ${median(mbs).toFixed(1)} MB/s`)
+  report(
+    "agent-parse",
+    `${name} events/s`,
+    Math.round(median(rates)),
+    "events/s",
+    undefined,
+    `${events} events from ${(bytes / 1024 / 1024).toFixed(2)} MB, ${median(mbs).toFixed(1)} MB/s`
+  )
 }
 
 // Orchestration overhead: our wall time for a run of an instant agent, minus the bare process.
@@ -99,17 +108,25 @@ for (let i = 0; i < RUNS + 3; i++) {
   const ms = await bare()
   if (i >= 3) bareTimes.push(ms)
 }
-const runTimes = await Effect.runPromise(Effect.gen(function*() {
-  const agents = yield* Agents
-  const times: Array<number> = []
-  for (let i = 0; i < RUNS + 3; i++) {
-    const t = process.hrtime.bigint()
-    const outcome = yield* agents.run({ adapter: "command", cwd, prompt: "do nothing", runDir: join(root, `run-${i}`), builder })
-    if (outcome.kind !== "completed") throw new Error(`instant agent did not complete: ${outcome.message}`)
-    if (i >= 3) times.push(Number(process.hrtime.bigint() - t) / 1e6)
-  }
-  return times
-}).pipe(Effect.provide(AgentsLive)))
+const runTimes = await Effect.runPromise(
+  Effect.gen(function* () {
+    const agents = yield* Agents
+    const times: Array<number> = []
+    for (let i = 0; i < RUNS + 3; i++) {
+      const t = process.hrtime.bigint()
+      const outcome = yield* agents.run({
+        adapter: "command",
+        cwd,
+        prompt: "do nothing",
+        runDir: join(root, `run-${i}`),
+        builder
+      })
+      if (outcome.kind !== "completed") throw new Error(`instant agent did not complete: ${outcome.message}`)
+      if (i >= 3) times.push(Number(process.hrtime.bigint() - t) / 1e6)
+    }
+    return times
+  }).pipe(Effect.provide(AgentsLive))
+)
 rmSync(root, { recursive: true, force: true })
 const overhead = median(runTimes) - median(bareTimes)
 report("agent-overhead", "bare spawn of `true`", Math.round(median(bareTimes) * 10) / 10, "ms")

@@ -10,7 +10,15 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { ConfigFile, makeRunKey, Project } from "@spec-orch/contract"
-import { copyFixture, createRepo, git, installNodeModules, makeTempDir, removeDir, writeFiles } from "@spec-orch/test-kit"
+import {
+  copyFixture,
+  createRepo,
+  git,
+  installNodeModules,
+  makeTempDir,
+  removeDir,
+  writeFiles
+} from "@spec-orch/test-kit"
 import { Effect, Layer } from "effect"
 import { execFileSync } from "node:child_process"
 import { cpSync, readFileSync } from "node:fs"
@@ -31,7 +39,12 @@ const extraKiB = (main: string, dir: string) => {
   return Number(lines[1]!.split("\t")[0])
 }
 
-const measure = async (name: string, repoPath: string, check: (worktree: string) => void, workaround?: ReadonlyArray<string>) => {
+const measure = async (
+  name: string,
+  repoPath: string,
+  check: (worktree: string) => void,
+  workaround?: ReadonlyArray<string>
+) => {
   const rootDir = makeTempDir("spec-orch-bench-prov-wt-")
   const bareDir = makeTempDir("spec-orch-bench-prov-bare-")
   try {
@@ -55,22 +68,42 @@ const measure = async (name: string, repoPath: string, check: (worktree: string)
         bare.push(b)
         ours.push(o)
       }
-      last = { bare: barePath, ours: binding.path, kind: (binding.provisioned ?? []).map((p) => `${p.path} (${p.kind})`).join(", ") }
+      last = {
+        bare: barePath,
+        ours: binding.path,
+        kind: (binding.provisioned ?? []).map((p) => `${p.path} (${p.kind})`).join(", ")
+      }
     }
     check(last.ours)
     report(`${name}: git worktree add, median of ${RUNS}`, median(bare), "ms")
-    report(`${name}: worktree ready to verify (Workspaces.prepare with provisioning), median of ${RUNS}`, median(ours), "ms", { target: "≤ 2000 ms", note: `provisioned ${last.kind}` })
+    report(
+      `${name}: worktree ready to verify (Workspaces.prepare with provisioning), median of ${RUNS}`,
+      median(ours),
+      "ms",
+      { target: "≤ 2000 ms", note: `provisioned ${last.kind}` }
+    )
     const bareKiB = extraKiB(repoPath, last.bare)
     const oursKiB = extraKiB(repoPath, last.ours)
     report(`${name}: disk of a bare worktree beyond the checkout`, bareKiB / 1024, "MB")
-    report(`${name}: disk of a provisioned worktree beyond the checkout`, oursKiB / 1024, "MB", { target: "≤ 10 MB", note: `${round((oursKiB - bareKiB) / 1024)} MB more than the bare worktree` })
+    report(`${name}: disk of a provisioned worktree beyond the checkout`, oursKiB / 1024, "MB", {
+      target: "≤ 10 MB",
+      note: `${round((oursKiB - bareKiB) / 1024)} MB more than the bare worktree`
+    })
     if (workaround !== undefined) {
       // The workaround provisioning replaces: install into a bare worktree (from npm's local cache, which the fixture's install filled).
       const t = process.hrtime.bigint()
-      execFileSync(workaround[0]!, workaround.slice(1), { cwd: last.bare, stdio: "ignore", env: { ...process.env, npm_config_update_notifier: "false" } })
+      execFileSync(workaround[0]!, workaround.slice(1), {
+        cwd: last.bare,
+        stdio: "ignore",
+        env: { ...process.env, npm_config_update_notifier: "false" }
+      })
       const installMs = ms(t)
       check(last.bare)
-      report(`${name}: bare worktree + \`${workaround.join(" ")}\` (the workaround), once`, installMs + median(bare), "ms")
+      report(
+        `${name}: bare worktree + \`${workaround.join(" ")}\` (the workaround), once`,
+        installMs + median(bare),
+        "ms"
+      )
       report(`${name}: disk of that installed worktree beyond the checkout`, extraKiB(repoPath, last.bare) / 1024, "MB")
     }
   } finally {
@@ -87,20 +120,33 @@ try {
   const app = createRepo(appDir, { files: {} })
   const t0 = process.hrtime.bigint()
   const installedApp = installNodeModules(app.path)
-  const appPackages = Object.keys((JSON.parse(readFileSync(join(app.path, "node_modules", ".package-lock.json"), "utf8")) as { packages: object }).packages).length
-  const appMB = Number(execFileSync("du", ["-sk", "node_modules"], { cwd: app.path, encoding: "utf8" }).split("\t")[0]) / 1024
-  console.log(`# js-app: node_modules (${appPackages} packages, ${round(appMB)} MB) ${installedApp.fromRegistry ? "installed from the registry" : "copied from the test kit's cache"} in ${round(ms(t0))} ms`)
-  await measure("js-app", app.path, (worktree) => {
-    execFileSync("npm", ["test", "--silent"], { cwd: worktree, stdio: "ignore" })
-    execFileSync("npm", ["run", "lint", "--silent"], { cwd: worktree, stdio: "ignore" })
-  }, ["npm", "ci", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"])
+  const appPackages = Object.keys(
+    (JSON.parse(readFileSync(join(app.path, "node_modules", ".package-lock.json"), "utf8")) as { packages: object })
+      .packages
+  ).length
+  const appMB =
+    Number(execFileSync("du", ["-sk", "node_modules"], { cwd: app.path, encoding: "utf8" }).split("\t")[0]) / 1024
+  console.log(
+    `# js-app: node_modules (${appPackages} packages, ${round(appMB)} MB) ${installedApp.fromRegistry ? "installed from the registry" : "copied from the test kit's cache"} in ${round(ms(t0))} ms`
+  )
+  await measure(
+    "js-app",
+    app.path,
+    (worktree) => {
+      execFileSync("npm", ["test", "--silent"], { cwd: worktree, stdio: "ignore" })
+      execFileSync("npm", ["run", "lint", "--silent"], { cwd: worktree, stdio: "ignore" })
+    },
+    ["npm", "ci", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"]
+  )
 
   copyFixture("js-lib", jsDir)
   const js = createRepo(jsDir, { files: {} })
   const t = process.hrtime.bigint()
   const { fromRegistry } = installNodeModules(js.path)
   const packages = execFileSync("sh", ["-c", "ls node_modules | wc -l"], { cwd: js.path, encoding: "utf8" }).trim()
-  console.log(`# js-lib: node_modules (${packages} packages) ${fromRegistry ? "installed from the registry" : "copied from the test kit's cache"} in ${round(ms(t))} ms`)
+  console.log(
+    `# js-lib: node_modules (${packages} packages) ${fromRegistry ? "installed from the registry" : "copied from the test kit's cache"} in ${round(ms(t))} ms`
+  )
   await measure("js-lib", js.path, (worktree) => {
     execFileSync("npm", ["test", "--silent"], { cwd: worktree, stdio: "ignore" })
   })
@@ -108,7 +154,7 @@ try {
   // A workspace monorepo: 300 installed packages of 20 files each at the root, two workspace packages.
   const files: Record<string, string> = {
     "package.json": JSON.stringify({ name: "mono", private: true, workspaces: ["packages/*"] }),
-    "package-lock.json": "{\"lockfileVersion\": 3}\n",
+    "package-lock.json": '{"lockfileVersion": 3}\n',
     ".gitignore": "node_modules/\n",
     "packages/a/package.json": JSON.stringify({ name: "@mono/a", version: "1.0.0" }),
     "packages/a/index.js": "module.exports = require('dep-0')\n",
@@ -118,14 +164,29 @@ try {
   const mono = createRepo(monoDir, { files })
   const installed: Record<string, string> = {}
   for (let p = 0; p < 300; p++) {
-    installed[`node_modules/dep-${p}/package.json`] = JSON.stringify({ name: `dep-${p}`, version: "1.0.0", main: "lib/f0.js" })
-    for (let f = 0; f < 19; f++) installed[`node_modules/dep-${p}/lib/f${f}.js`] = `module.exports = ${p * 100 + f}\n`.repeat(20)
+    installed[`node_modules/dep-${p}/package.json`] = JSON.stringify({
+      name: `dep-${p}`,
+      version: "1.0.0",
+      main: "lib/f0.js"
+    })
+    for (let f = 0; f < 19; f++)
+      installed[`node_modules/dep-${p}/lib/f${f}.js`] = `module.exports = ${p * 100 + f}\n`.repeat(20)
   }
   writeFiles(mono.path, installed)
-  execFileSync("sh", ["-c", "mkdir -p node_modules/@mono && ln -s ../../packages/a node_modules/@mono/a && ln -s ../../packages/b node_modules/@mono/b"], { cwd: mono.path })
+  execFileSync(
+    "sh",
+    [
+      "-c",
+      "mkdir -p node_modules/@mono && ln -s ../../packages/a node_modules/@mono/a && ln -s ../../packages/b node_modules/@mono/b"
+    ],
+    { cwd: mono.path }
+  )
   console.log(`# monorepo: 300 packages, 6000 files installed in node_modules`)
   await measure("monorepo-300", mono.path, (worktree) => {
-    const resolved = execFileSync(process.execPath, ["-e", "console.log(require.resolve('@mono/a'))"], { cwd: join(worktree, "packages/b"), encoding: "utf8" }).trim()
+    const resolved = execFileSync(process.execPath, ["-e", "console.log(require.resolve('@mono/a'))"], {
+      cwd: join(worktree, "packages/b"),
+      encoding: "utf8"
+    }).trim()
     if (resolved !== join(worktree, "packages/a/index.js")) throw new Error(`workspace link resolved to ${resolved}`)
   })
 } finally {

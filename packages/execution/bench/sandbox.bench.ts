@@ -31,20 +31,25 @@ const spec = (network: BoxSpec["network"]): BoxSpec => ({
   network
 })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const sandbox = yield* Sandbox
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
   const probe = yield* sandbox.probe
-  if (!probe.available || !probe.network) return yield* Effect.die(new Error(`the sandbox cannot start here: ${probe.problem ?? "socat is missing"}`))
+  if (!probe.available || !probe.network)
+    return yield* Effect.die(new Error(`the sandbox cannot start here: ${probe.problem ?? "socat is missing"}`))
   const spawnAndWait = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string>>) =>
-    Effect.scoped(Effect.gen(function*() {
-      const handle = yield* spawner.spawn(ChildProcess.make(argv[0]!, argv.slice(1), { cwd: dir, env: { ...env }, extendEnv: false, stdin: "ignore" }))
-      yield* handle.all.pipe(Stream.runDrain)
-      const code = Number(yield* handle.exitCode)
-      if (code !== 0) return yield* Effect.die(new Error(`${argv.join(" ")} exited ${code}`))
-    }))
+    Effect.scoped(
+      Effect.gen(function* () {
+        const handle = yield* spawner.spawn(
+          ChildProcess.make(argv[0]!, argv.slice(1), { cwd: dir, env: { ...env }, extendEnv: false, stdin: "ignore" })
+        )
+        yield* handle.all.pipe(Stream.runDrain)
+        const code = Number(yield* handle.exitCode)
+        if (code !== 0) return yield* Effect.die(new Error(`${argv.join(" ")} exited ${code}`))
+      })
+    )
   const timed = <E>(effect: Effect.Effect<void, E>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const start = process.hrtime.bigint()
       yield* effect
       return Number(process.hrtime.bigint() - start) / 1e6
@@ -66,7 +71,9 @@ const program = Effect.gen(function*() {
     times.allow.push(a)
   }
   const [b, n, a] = [median(times.bare), median(times.none), median(times.allow)]
-  console.log(`# bubblewrap ${probe.version}; medians of ${RUNS}: bare ${round(b)} ms, box ${round(n)} ms, box with proxy + 1 forward ${round(a)} ms`)
+  console.log(
+    `# bubblewrap ${probe.version}; medians of ${RUNS}: bare ${round(b)} ms, box ${round(n)} ms, box with proxy + 1 forward ${round(a)} ms`
+  )
   report(`spawn true, bare (median of ${RUNS})`, b, "ms")
   report(`spawn true in the box, network none (median of ${RUNS})`, n, "ms")
   report(`spawn true in the box, proxy + 1 forward (median of ${RUNS})`, a, "ms")
@@ -75,7 +82,9 @@ const program = Effect.gen(function*() {
 })
 
 try {
-  await Effect.runPromise(program.pipe(Effect.provide(Sandbox.layerMode("required").pipe(Layer.provideMerge(NodeServices.layer)))))
+  await Effect.runPromise(
+    program.pipe(Effect.provide(Sandbox.layerMode("required").pipe(Layer.provideMerge(NodeServices.layer))))
+  )
 } finally {
   server.close()
   rmSync(dir, { recursive: true, force: true })

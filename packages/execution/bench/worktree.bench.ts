@@ -27,7 +27,11 @@ const smallDir = makeTempDir("spec-orch-bench-small-")
 try {
   const t0 = process.hrtime.bigint()
   const repo = createRepo(repoDir, { files: { ...manyFiles(FILES), "README.md": "# bench\n" } })
-  const tracked = Number(git(repo.path, ["ls-files"]).split("\n").filter((l) => l !== "").length)
+  const tracked = Number(
+    git(repo.path, ["ls-files"])
+      .split("\n")
+      .filter((l) => l !== "").length
+  )
   console.log(`# repository with ${tracked} tracked files created in ${round(ms(t0))} ms`)
 
   const layer = Workspaces.layer.pipe(
@@ -65,10 +69,16 @@ try {
   // The same comparison on a one-file repository isolates spec-orch's fixed cost from checkout I/O,
   // which on a shared machine varies by seconds between runs.
   const small = createRepo(join(smallDir, "repo"))
-  const smallWorkspaces = await Effect.runPromise(Effect.service(Workspaces).pipe(Effect.provide(Workspaces.layer.pipe(
-    Layer.provide(Project.layerFrom(small.path, ConfigFile.parse({ workspace: { root: join(smallDir, "wt") } }))),
-    Layer.provide(NodeServices.layer)
-  ))))
+  const smallWorkspaces = await Effect.runPromise(
+    Effect.service(Workspaces).pipe(
+      Effect.provide(
+        Workspaces.layer.pipe(
+          Layer.provide(Project.layerFrom(small.path, ConfigFile.parse({ workspace: { root: join(smallDir, "wt") } }))),
+          Layer.provide(NodeServices.layer)
+        )
+      )
+    )
+  )
   const smallBare: Array<number> = []
   const smallOurs: Array<number> = []
   for (let i = 0; i <= 15; i++) {
@@ -85,7 +95,9 @@ try {
   }
   report("git worktree add (1-file repository), median of 15", median(smallBare), "ms")
   report("Workspaces.prepare (1-file repository), median of 15", median(smallOurs), "ms")
-  report("prepare fixed overhead over bare git (1-file repository)", median(smallOurs) - median(smallBare), "ms", { target: "< 100 ms per run" })
+  report("prepare fixed overhead over bare git (1-file repository)", median(smallOurs) - median(smallBare), "ms", {
+    target: "< 100 ms per run"
+  })
 
   const reuse: Array<number> = []
   for (let i = 0; i < 11; i++) {
@@ -121,4 +133,3 @@ try {
   removeDir(repoDir)
   removeDir(smallDir)
 }
-

@@ -20,7 +20,10 @@ export class ExecutableNotFound extends Schema.TaggedError<ExecutableNotFound>()
   searched: Schema.Array(Schema.String)
 }) {
   override get message() {
-    const where = this.searched.length > 4 ? `${this.searched.slice(0, 4).join(", ")} and ${this.searched.length - 4} more` : this.searched.join(", ")
+    const where =
+      this.searched.length > 4
+        ? `${this.searched.slice(0, 4).join(", ")} and ${this.searched.length - 4} more`
+        : this.searched.join(", ")
     return `needs "${this.name}", which was not found (looked in ${where || "nowhere"}); install it (node scripts/install-agents.mjs installs the pinned agent CLIs) or set [builder] executable to its path`
   }
 }

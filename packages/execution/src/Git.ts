@@ -6,7 +6,7 @@
  * that talk to a remote also get the host's credential plumbing (SSH agent, credential helpers' tokens).
  */
 import { Effect, Stream } from "effect"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { ChildProcess, type ChildProcessSpawner } from "effect/process"
 
 /** What one git invocation produced; a non-zero exit is data, not an error. */
 export interface GitResult {
@@ -46,7 +46,8 @@ export const INERT_CONFIG: ReadonlyArray<string> = [
 /** Host variables a local git command may see (identity, config location, locale comes fixed). */
 const LOCAL_ENV = new Set(["PATH", "HOME", "XDG_CONFIG_HOME", "TMPDIR", "USER", "LOGNAME"])
 /** More host variables for commands that talk to a remote: SSH agent, proxies, CA bundles, tokens for credential helpers. */
-const REMOTE_ENV = /^(SSH_AUTH_SOCK|SSH_AGENT_PID|GIT_SSH|GIT_SSH_COMMAND|GIT_ASKPASS|GH_TOKEN|GITHUB_TOKEN|GH_HOST|GH_ENTERPRISE_TOKEN|GITHUB_ENTERPRISE_TOKEN|HTTPS?_PROXY|https?_proxy|NO_PROXY|no_proxy|ALL_PROXY|all_proxy|SSL_CERT_FILE|SSL_CERT_DIR|GIT_SSL_CAINFO|GIT_SSL_CAPATH|XDG_RUNTIME_DIR|DISPLAY|GCM_.*)$/
+const REMOTE_ENV =
+  /^(SSH_AUTH_SOCK|SSH_AGENT_PID|GIT_SSH|GIT_SSH_COMMAND|GIT_ASKPASS|GH_TOKEN|GITHUB_TOKEN|GH_HOST|GH_ENTERPRISE_TOKEN|GITHUB_ENTERPRISE_TOKEN|HTTPS?_PROXY|https?_proxy|NO_PROXY|no_proxy|ALL_PROXY|all_proxy|SSL_CERT_FILE|SSL_CERT_DIR|GIT_SSL_CAINFO|GIT_SSL_CAPATH|XDG_RUNTIME_DIR|DISPLAY|GCM_.*)$/
 
 /**
  * The environment of one git command: fixed switches (no prompts, no pager or editor, C locale,
@@ -55,14 +56,17 @@ const REMOTE_ENV = /^(SSH_AUTH_SOCK|SSH_AGENT_PID|GIT_SSH|GIT_SSH_COMMAND|GIT_AS
  */
 export const gitEnvironment = (
   host: Readonly<Record<string, string | undefined>>,
-  options: { readonly remote?: boolean | undefined; readonly identity?: { readonly name: string; readonly email: string } | undefined } = {}
+  options: {
+    readonly remote?: boolean | undefined
+    readonly identity?: { readonly name: string; readonly email: string } | undefined
+  } = {}
 ): Record<string, string> => {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(host)) {
     if (v === undefined) continue
     if (LOCAL_ENV.has(k) || (options.remote === true && REMOTE_ENV.test(k))) env[k] = v
   }
-  env["PATH"] ??= "/usr/local/bin:/usr/bin:/bin"
+  env.PATH ??= "/usr/local/bin:/usr/bin:/bin"
   Object.assign(env, {
     GIT_TERMINAL_PROMPT: "0",
     GIT_OPTIONAL_LOCKS: "0",
@@ -83,7 +87,12 @@ export const gitEnvironment = (
   return env
 }
 
-const collect = <E>(stream: Stream.Stream<Uint8Array, E>) => stream.pipe(Stream.decodeText(), Stream.mkString, Effect.orElseSucceed(() => ""))
+const collect = <E>(stream: Stream.Stream<Uint8Array, E>) =>
+  stream.pipe(
+    Stream.decodeText(),
+    Stream.mkString,
+    Effect.orElseSucceed(() => "")
+  )
 
 /**
  * Makes a runner of git commands: `git <INERT_CONFIG> args` in `cwd` with `gitEnvironment(host)`.
@@ -97,17 +106,21 @@ export const makeGitRunner = (
   const local = gitEnvironment(host, { identity })
   const remote = gitEnvironment(host, { remote: true, identity })
   return (cwd: string, args: ReadonlyArray<string>, call: GitCall = {}) =>
-    Effect.scoped(Effect.gen(function*() {
-      const handle = yield* spawner.spawn(ChildProcess.make("git", [...INERT_CONFIG, ...args], {
-        cwd,
-        env: { ...(call.remote === true ? remote : local), ...call.env },
-        extendEnv: false,
-        stdin: "ignore",
-        // git may leave `gc --auto` behind; it is not ours to kill with the command.
-        detached: false
-      }))
-      const [stdout, stderr] = yield* Effect.all([collect(handle.stdout), collect(handle.stderr)], { concurrency: 2 })
-      const exitCode = yield* handle.exitCode
-      return { exitCode: Number(exitCode), stdout, stderr } satisfies GitResult
-    }))
+    Effect.scoped(
+      Effect.gen(function* () {
+        const handle = yield* spawner.spawn(
+          ChildProcess.make("git", [...INERT_CONFIG, ...args], {
+            cwd,
+            env: { ...(call.remote === true ? remote : local), ...call.env },
+            extendEnv: false,
+            stdin: "ignore",
+            // git may leave `gc --auto` behind; it is not ours to kill with the command.
+            detached: false
+          })
+        )
+        const [stdout, stderr] = yield* Effect.all([collect(handle.stdout), collect(handle.stderr)], { concurrency: 2 })
+        const exitCode = yield* handle.exitCode
+        return { exitCode: Number(exitCode), stdout, stderr } satisfies GitResult
+      })
+    )
 }

@@ -6,7 +6,20 @@
  * `required` mode `wrap` never hands back a command that would run unconfined.
  */
 import { Project } from "@spec-orch/contract"
-import { Config, Context, Duration, Effect, FileSystem, Layer, Option, Path, Ref, Schema, type Scope, Stream } from "effect"
+import {
+  Config,
+  Context,
+  Duration,
+  Effect,
+  FileSystem,
+  Layer,
+  Option,
+  Path,
+  Ref,
+  Schema,
+  type Scope,
+  Stream
+} from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { homedir } from "node:os"
 import { BASE_ARGS, type BoxLayout, bwrapArgs, type HiddenPath } from "./internal/sandbox/bwrap-args.js"
@@ -31,12 +44,12 @@ export interface Mount {
 export type NetworkPolicy =
   | { readonly _tag: "none" }
   | {
-    readonly _tag: "allow"
-    /** Host names reachable through the proxy (exact `api.anthropic.com` or `*.example.com`). */
-    readonly hosts: ReadonlyArray<string>
-    /** Ports on the host's loopback made reachable at the same 127.0.0.1:port inside (local model servers). */
-    readonly forwards: ReadonlyArray<number>
-  }
+      readonly _tag: "allow"
+      /** Host names reachable through the proxy (exact `api.anthropic.com` or `*.example.com`). */
+      readonly hosts: ReadonlyArray<string>
+      /** Ports on the host's loopback made reachable at the same 127.0.0.1:port inside (local model servers). */
+      readonly forwards: ReadonlyArray<number>
+    }
 
 /** One command to confine. */
 export interface BoxSpec {
@@ -91,8 +104,10 @@ export class SandboxUnavailable extends Schema.TaggedError<SandboxUnavailable>()
   problem: Schema.String
 }) {
   override get message() {
-    return `the sandbox is required ([sandbox] mode = "required") but cannot start on this machine: ${this.problem}. ` +
+    return (
+      `the sandbox is required ([sandbox] mode = "required") but cannot start on this machine: ${this.problem}. ` +
       `Fix that, or set [sandbox] mode = "best-effort" (run unconfined with a warning) or "off" in spec-orch.toml`
+    )
   }
 }
 
@@ -112,27 +127,41 @@ export interface SandboxOptions {
   readonly base?: string | undefined
 }
 
-export class Sandbox extends Context.Service<Sandbox, {
-  readonly mode: SandboxMode
-  /** Whether the box can start on this machine (cached; runs `bwrap … true` once). */
-  readonly probe: Effect.Effect<SandboxProbe>
-  /**
-   * Wraps a command; the proxy and forwarders live until the Scope closes. `required` and unavailable →
-   * SandboxUnavailable; `best-effort` warns once and returns the command unconfined; `off` returns it unconfined.
-   */
-  readonly wrap: (spec: BoxSpec) => Effect.Effect<Boxed, SandboxUnavailable, Scope.Scope>
-}>()("@spec-orch/execution/Sandbox") {
+export class Sandbox extends Context.Service<
+  Sandbox,
+  {
+    readonly mode: SandboxMode
+    /** Whether the box can start on this machine (cached; runs `bwrap … true` once). */
+    readonly probe: Effect.Effect<SandboxProbe>
+    /**
+     * Wraps a command; the proxy and forwarders live until the Scope closes. `required` and unavailable →
+     * SandboxUnavailable; `best-effort` warns once and returns the command unconfined; `off` returns it unconfined.
+     */
+    readonly wrap: (spec: BoxSpec) => Effect.Effect<Boxed, SandboxUnavailable, Scope.Scope>
+  }
+>()("@spec-orch/execution/Sandbox") {
   /** The sandbox as `[sandbox]` in the project's config says (mode and extra hidden paths). */
-  static readonly layer: Layer.Layer<Sandbox, never, Project | ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem | Path.Path> = Layer.effect(
+  static readonly layer: Layer.Layer<
     Sandbox,
-    Effect.gen(function*() {
+    never,
+    Project | ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem | Path.Path
+  > = Layer.effect(
+    Sandbox,
+    Effect.gen(function* () {
       const project = yield* Project
-      return yield* make(project.config.sandbox.mode, { hide: project.config.sandbox.hide, writable: project.config.sandbox.writable, base: project.root })
+      return yield* make(project.config.sandbox.mode, {
+        hide: project.config.sandbox.hide,
+        writable: project.config.sandbox.writable,
+        base: project.root
+      })
     })
   )
 
   /** The sandbox in a given mode, with programs and paths overridable (tests, embedders). */
-  static readonly layerMode = (mode: SandboxMode, options: SandboxOptions = {}): Layer.Layer<Sandbox, never, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem | Path.Path> =>
+  static readonly layerMode = (
+    mode: SandboxMode,
+    options: SandboxOptions = {}
+  ): Layer.Layer<Sandbox, never, ChildProcessSpawner.ChildProcessSpawner | FileSystem.FileSystem | Path.Path> =>
     Layer.effect(Sandbox, make(mode, options))
 }
 
@@ -171,7 +200,16 @@ const proxyPortFor = (forwards: ReadonlyArray<number>) => {
   return port
 }
 
-const PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"]
+const PROXY_VARIABLES = [
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "ALL_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "all_proxy",
+  "no_proxy"
+]
 
 /** What the probe learned besides the public answer: the programs the box runs. */
 interface Probed {
@@ -182,19 +220,28 @@ interface Probed {
 
 const PROBE_TIMEOUT = Duration.seconds(10)
 
-const make = Effect.fnUntraced(function*(mode: SandboxMode, options: SandboxOptions) {
+const make = Effect.fnUntraced(function* (mode: SandboxMode, options: SandboxOptions) {
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const hostEnv = (name: string) => Config.option(Config.String(name)).pipe(Effect.map(Option.getOrUndefined), Effect.orElseSucceed(() => undefined))
+  const hostEnv = (name: string) =>
+    Config.option(Config.String(name)).pipe(
+      Effect.map(Option.getOrUndefined),
+      Effect.orElseSucceed(() => undefined)
+    )
   const hostPath = (yield* hostEnv("PATH")) ?? "/usr/local/bin:/usr/bin:/bin"
   const home = options.home ?? (yield* hostEnv("HOME")) ?? homedir()
   const base = options.base ?? home
   const warned = yield* Ref.make(false)
 
   /** An executable file: `name` itself when it holds a slash, else the first match on the host's PATH. */
-  const findProgram = Effect.fnUntraced(function*(name: string) {
-    const candidates = name.includes("/") ? [name] : hostPath.split(":").filter((d) => d !== "").map((d) => path.join(d, name))
+  const findProgram = Effect.fnUntraced(function* (name: string) {
+    const candidates = name.includes("/")
+      ? [name]
+      : hostPath
+          .split(":")
+          .filter((d) => d !== "")
+          .map((d) => path.join(d, name))
     for (const candidate of candidates) {
       const info = yield* fs.stat(candidate).pipe(Effect.option)
       if (info._tag === "Some" && info.value.type === "File" && (info.value.mode & 0o111) !== 0) return candidate
@@ -204,20 +251,31 @@ const make = Effect.fnUntraced(function*(mode: SandboxMode, options: SandboxOpti
 
   /** Runs a short program; its exit code and output, or why it could not run. */
   const run = (argv: ReadonlyArray<string>) =>
-    Effect.scoped(Effect.gen(function*() {
-      const handle = yield* spawner.spawn(ChildProcess.make(argv[0]!, argv.slice(1), { env: { PATH: hostPath }, extendEnv: false, stdin: "ignore" }))
-      const [output, code] = yield* Effect.all([handle.all.pipe(Stream.decodeText(), Stream.mkString), handle.exitCode], { concurrency: 2 })
-      return { code: Number(code), output: output.trim() }
-    })).pipe(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const handle = yield* spawner.spawn(
+          ChildProcess.make(argv[0]!, argv.slice(1), { env: { PATH: hostPath }, extendEnv: false, stdin: "ignore" })
+        )
+        const [output, code] = yield* Effect.all(
+          [handle.all.pipe(Stream.decodeText(), Stream.mkString), handle.exitCode],
+          { concurrency: 2 }
+        )
+        return { code: Number(code), output: output.trim() }
+      })
+    ).pipe(
       Effect.timeoutOption(PROBE_TIMEOUT),
-      Effect.map(Option.getOrElse(() => ({ code: -1, output: `did not finish within ${Duration.format(PROBE_TIMEOUT)}` }))),
+      Effect.map(
+        Option.getOrElse(() => ({ code: -1, output: `did not finish within ${Duration.format(PROBE_TIMEOUT)}` }))
+      ),
       Effect.catch((e) => Effect.succeed({ code: -1, output: e.message }))
     )
 
-  const probeOnce: Effect.Effect<Probed> = Effect.gen(function*() {
+  const probeOnce: Effect.Effect<Probed> = Effect.gen(function* () {
     const socat = yield* findProgram(options.socat ?? "socat")
     const network = socat !== undefined
-    const unavailable = (problem: string): Probed => ({ probe: { available: false, mechanism: "none", problem, network } })
+    const unavailable = (problem: string): Probed => ({
+      probe: { available: false, mechanism: "none", problem, network }
+    })
     if (process.platform !== "linux") {
       return unavailable(`the sandbox uses Linux namespaces through bubblewrap, and this is ${process.platform}`)
     }
@@ -260,77 +318,116 @@ const make = Effect.fnUntraced(function*(mode: SandboxMode, options: SandboxOpti
     refused: Effect.succeed([])
   })
 
-  const wrap = Effect.fn("Sandbox.wrap")(function*(spec: BoxSpec) {
-    const relative = [spec.cwd, ...spec.mounts.flatMap((m) => [m.source, m.target ?? m.source])].find((p) => !path.isAbsolute(p))
-    if (relative !== undefined) return yield* Effect.die(new Error(`Sandbox.wrap needs absolute paths for cwd and mounts, got "${relative}"`))
-    if (mode === "off") return unconfined(spec, `not confined: [sandbox] mode = "off"`)
-    const { probe, bwrap, tools } = yield* probed
-    const network = spec.network
-    const hosts = network._tag === "allow" ? network.hosts : []
-    const forwards = network._tag === "allow" ? [...new Set(network.forwards)] : []
-    const badPort = forwards.find((p) => !Number.isInteger(p) || p < 1 || p > 65535)
-    if (badPort !== undefined) return yield* Effect.die(new Error(`Sandbox.wrap: ${badPort} is not a TCP port`))
-    const needsRelays = hosts.length > 0 || forwards.length > 0
-    const reach = [...(hosts.length > 0 ? [hosts.join(", ")] : []), ...forwards.map((p) => `127.0.0.1:${p}`)].join(" and ")
-    const problem = !probe.available
-      ? probe.problem ?? "bubblewrap is unavailable"
-      : needsRelays && !probe.network
-      ? `socat is not installed, and the box needs it to reach ${reach}: install it (Debian/Ubuntu: apt-get install socat)`
-      : undefined
-    if (problem !== undefined || bwrap === undefined || tools === undefined) {
-      const why = problem ?? "bubblewrap is unavailable"
-      if (mode === "required") return yield* new SandboxUnavailable({ problem: why })
-      if (!(yield* Ref.getAndSet(warned, true))) {
-        yield* Effect.logWarning(
-          `spec-orch runs agents and verification steps WITHOUT the OS sandbox: ${why}. ` +
-            `([sandbox] mode = "best-effort"; set it to "required" to refuse instead, or "off" to silence this.)`
-        )
-      }
-      return unconfined(spec, `not confined ([sandbox] mode = "best-effort"): ${why}`)
-    }
-
-    const [always, asked] = yield* Effect.all([resolveHidden([...DEFAULT_HIDDEN, ...(options.hide ?? [])], home, base), resolveHidden(spec.hide, home, spec.cwd)], {
-      concurrency: 2
-    })
-    const hidden: Array<HiddenPath> = [...always]
-    for (const h of asked) if (!hidden.some((x) => x.path === h.path)) hidden.push(h)
-
-    const relays = needsRelays
-      ? yield* Effect.acquireRelease(
-        Effect.tryPromise(() => startRelays({ hosts, forwards, proxyPort: proxyPortFor(forwards) })).pipe(Effect.orDie),
-        (r) => Effect.promise(() => r.close())
+  const wrap = Effect.fn("Sandbox.wrap")(
+    function* (spec: BoxSpec) {
+      const relative = [spec.cwd, ...spec.mounts.flatMap((m) => [m.source, m.target ?? m.source])].find(
+        (p) => !path.isAbsolute(p)
       )
-      : undefined
-    // `[sandbox] writable`: paths the user chose to share with every box (build caches); those that exist.
-    const shared = yield* Effect.forEach(options.writable ?? [], (entry) => fs.realPath(expandPath(path, entry, home, base)).pipe(Effect.option))
-    const mounts = [...spec.mounts, ...shared.flatMap((p) => (p._tag === "Some" ? [{ source: p.value, access: "rw" as const }] : []))]
-    const argv = bwrapArgs({ ...spec, mounts }, { bwrap, hidden, network: relays?.layout, tools })
+      if (relative !== undefined)
+        return yield* Effect.die(new Error(`Sandbox.wrap needs absolute paths for cwd and mounts, got "${relative}"`))
+      if (mode === "off") return unconfined(spec, `not confined: [sandbox] mode = "off"`)
+      const { probe, bwrap, tools } = yield* probed
+      const network = spec.network
+      const hosts = network._tag === "allow" ? network.hosts : []
+      const forwards = network._tag === "allow" ? [...new Set(network.forwards)] : []
+      const badPort = forwards.find((p) => !Number.isInteger(p) || p < 1 || p > 65535)
+      if (badPort !== undefined) return yield* Effect.die(new Error(`Sandbox.wrap: ${badPort} is not a TCP port`))
+      const needsRelays = hosts.length > 0 || forwards.length > 0
+      const reach = [...(hosts.length > 0 ? [hosts.join(", ")] : []), ...forwards.map((p) => `127.0.0.1:${p}`)].join(
+        " and "
+      )
+      const problem = !probe.available
+        ? (probe.problem ?? "bubblewrap is unavailable")
+        : needsRelays && !probe.network
+          ? `socat is not installed, and the box needs it to reach ${reach}: install it (Debian/Ubuntu: apt-get install socat)`
+          : undefined
+      if (problem !== undefined || bwrap === undefined || tools === undefined) {
+        const why = problem ?? "bubblewrap is unavailable"
+        if (mode === "required") return yield* new SandboxUnavailable({ problem: why })
+        if (!(yield* Ref.getAndSet(warned, true))) {
+          yield* Effect.logWarning(
+            `spec-orch runs agents and verification steps WITHOUT the OS sandbox: ${why}. ` +
+              `([sandbox] mode = "best-effort"; set it to "required" to refuse instead, or "off" to silence this.)`
+          )
+        }
+        return unconfined(spec, `not confined ([sandbox] mode = "best-effort"): ${why}`)
+      }
 
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(spec.env)) if (!PROXY_VARIABLES.includes(k)) env[k] = v
-    env.TMPDIR = "/tmp"
-    const proxy = relays?.layout.proxy
-    if (proxy !== undefined) {
-      const url = `http://127.0.0.1:${proxy.port}`
-      Object.assign(env, { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: "127.0.0.1,localhost,::1", no_proxy: "127.0.0.1,localhost,::1" })
-    }
-    const notes = [
-      `confined by bubblewrap${probe.version !== undefined ? ` ${probe.version}` : ""}: read-only file system except ${
-        spec.mounts.filter((m) => m.access === "rw").map((m) => tilde(m.target ?? m.source)).join(", ") || "nothing"
-      } and a private /tmp; own PID namespace; no capabilities`,
-      ...(mounts.length > spec.mounts.length ? [`shared writable ([sandbox] writable): ${mounts.slice(spec.mounts.length).map((m) => tilde(m.source)).join(", ")}`] : []),
-      needsRelays ? `network: only ${reach}` : "network: none (loopback only)",
-      ...(hidden.length > 0 ? [`hidden: ${hidden.map((h) => tilde(h.path)).join(", ")}`] : [])
-    ]
-    return {
-      argv,
-      env,
-      cwd: spec.cwd,
-      confined: true,
-      notes,
-      refused: Effect.sync(() => relays?.refused() ?? [])
-    } satisfies Boxed
-  }, Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path.Path, path))
+      const [always, asked] = yield* Effect.all(
+        [
+          resolveHidden([...DEFAULT_HIDDEN, ...(options.hide ?? [])], home, base),
+          resolveHidden(spec.hide, home, spec.cwd)
+        ],
+        {
+          concurrency: 2
+        }
+      )
+      const hidden: Array<HiddenPath> = [...always]
+      for (const h of asked) if (!hidden.some((x) => x.path === h.path)) hidden.push(h)
+
+      const relays = needsRelays
+        ? yield* Effect.acquireRelease(
+            Effect.tryPromise(() => startRelays({ hosts, forwards, proxyPort: proxyPortFor(forwards) })).pipe(
+              Effect.orDie
+            ),
+            (r) => Effect.promise(() => r.close())
+          )
+        : undefined
+      // `[sandbox] writable`: paths the user chose to share with every box (build caches); those that exist.
+      const shared = yield* Effect.forEach(options.writable ?? [], (entry) =>
+        fs.realPath(expandPath(path, entry, home, base)).pipe(Effect.option)
+      )
+      const mounts = [
+        ...spec.mounts,
+        ...shared.flatMap((p) => (p._tag === "Some" ? [{ source: p.value, access: "rw" as const }] : []))
+      ]
+      const argv = bwrapArgs({ ...spec, mounts }, { bwrap, hidden, network: relays?.layout, tools })
+
+      const env: Record<string, string> = {}
+      for (const [k, v] of Object.entries(spec.env)) if (!PROXY_VARIABLES.includes(k)) env[k] = v
+      env.TMPDIR = "/tmp"
+      const proxy = relays?.layout.proxy
+      if (proxy !== undefined) {
+        const url = `http://127.0.0.1:${proxy.port}`
+        Object.assign(env, {
+          HTTP_PROXY: url,
+          HTTPS_PROXY: url,
+          http_proxy: url,
+          https_proxy: url,
+          NO_PROXY: "127.0.0.1,localhost,::1",
+          no_proxy: "127.0.0.1,localhost,::1"
+        })
+      }
+      const notes = [
+        `confined by bubblewrap${probe.version !== undefined ? ` ${probe.version}` : ""}: read-only file system except ${
+          spec.mounts
+            .filter((m) => m.access === "rw")
+            .map((m) => tilde(m.target ?? m.source))
+            .join(", ") || "nothing"
+        } and a private /tmp; own PID namespace; no capabilities`,
+        ...(mounts.length > spec.mounts.length
+          ? [
+              `shared writable ([sandbox] writable): ${mounts
+                .slice(spec.mounts.length)
+                .map((m) => tilde(m.source))
+                .join(", ")}`
+            ]
+          : []),
+        needsRelays ? `network: only ${reach}` : "network: none (loopback only)",
+        ...(hidden.length > 0 ? [`hidden: ${hidden.map((h) => tilde(h.path)).join(", ")}`] : [])
+      ]
+      return {
+        argv,
+        env,
+        cwd: spec.cwd,
+        confined: true,
+        notes,
+        refused: Effect.sync(() => relays?.refused() ?? [])
+      } satisfies Boxed
+    },
+    Effect.provideService(FileSystem.FileSystem, fs),
+    Effect.provideService(Path.Path, path)
+  )
 
   return Sandbox.of({ mode, probe: Effect.map(probed, (p) => p.probe), wrap })
 })

@@ -4,237 +4,61 @@
  * commit is preceded by `check`, so work never silently lands in the main checkout, and removal
  * never deletes uncommitted or unpushed work unless forced.
  */
-import { FileChange, fileChangeStatus, Project, RunKey, sha256, stepFailed, VerificationStep } from "@spec-orch/contract"
+import { type FileChange, Project, RunKey, stepFailed, VerificationStep } from "@spec-orch/contract"
 import { atomicWriter } from "@spec-orch/contract"
 import { Clock, Context, Effect, FileSystem, Layer, Option, Path, Schema, Semaphore } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { hostEnvironment } from "@spec-orch/harness"
-import { makeGitRunner } from "./Git.js"
+import { splitRawPatch } from "./internal/diff.js"
 import { dependencyDirectories as ecosystemDirectories } from "./internal/ecosystem.js"
+import { lines, makeGit, nul, statusPaths, worktreeBranches } from "./internal/git.js"
 import { provisionWorktree } from "./internal/provision.js"
+import { checkFromFiles, findRepo, type RepoInfo } from "./internal/repo.js"
 import { Verifier, verifyOptionsFrom } from "./Verifier.js"
-import { homedir } from "node:os"
-
-// ── data ──────────────────────────────────────────────────────────────────────────────────────
-
-/**
- * A path provisioning put in the worktree (never committed, diffed or listed as changed): `symlink` (a
- * symlink to `source`), `links` (a directory whose entries link to `source`'s), `hardlinks` (a copy of
- * `source` made of hard links), `copy` (a copied file).
- */
-export class Provisioned extends Schema.Class<Provisioned>("@spec-orch/execution/Provisioned")({
-  /** Worktree-relative, `/`-separated. */
-  path: Schema.String,
-  kind: Schema.Literals(["symlink", "links", "hardlinks", "copy"]),
-  /** Absolute path in the main checkout. */
-  source: Schema.String
-}) {}
-
-/** Where a run works: its worktree, branch and the commit it started from. */
-export class WorkspaceBinding extends Schema.Class<WorkspaceBinding>("@spec-orch/execution/WorkspaceBinding")({
-  runKey: RunKey,
-  /** Absolute path of the main repository (its top-level directory). */
-  repo: Schema.String,
-  /** Absolute path of the worktree. */
-  path: Schema.String,
-  /** `spec-orch/<runKey>`. */
-  branch: Schema.String,
-  /** The commit the branch started from; "changed files" are measured against it. */
-  baseCommit: Schema.String,
-  /** The branch (or ref) the base commit was taken from, when it was a named ref other than HEAD. */
-  baseRef: Schema.optionalKey(Schema.String),
-  createdAt: Schema.String,
-  /** Set when the run using this workspace reached a terminal state; `clean` may then remove it. */
-  finishedAt: Schema.optionalKey(Schema.String),
-  /** What `[workspace]` provisioning put in the worktree; absent when it has not run for this worktree. */
-  provisioned: Schema.optionalKey(Schema.Array(Provisioned))
-}) {}
+import {
+  BaseNotFound,
+  BindingUnreadable,
+  Detached,
+  NotAWorktree,
+  PathOccupied,
+  WorkspaceError,
+  WorkspaceUnknown,
+  WorktreeMissing,
+  WouldLoseWork,
+  WrongBranch
+} from "./WorkspaceErrors.js"
+import {
+  type BeforeRemove,
+  branchFor,
+  type CleanReport,
+  Provisioned,
+  type RemoveReport,
+  UnpushedCommit,
+  WorkspaceBinding,
+  WorkspaceStatus
+} from "./WorkspaceModel.js"
 
 /**
  * The main checkout's directories a sandboxed step in this binding's worktree must see, read-only:
  * the sources of its linked or hard-linked dependencies and the project's virtualenvs (each also by
  * its real path when that differs). Everything else of the main checkout may stay hidden.
  */
-export const dependencyDirectories = (binding: WorkspaceBinding): Effect.Effect<ReadonlyArray<string>, never, FileSystem.FileSystem | Path.Path> =>
+export const dependencyDirectories = (
+  binding: WorkspaceBinding
+): Effect.Effect<ReadonlyArray<string>, never, FileSystem.FileSystem | Path.Path> =>
   Effect.flatMap(hostEnvironment, (host) =>
-    ecosystemDirectories({ project: binding.repo, workspace: binding.path, provisioned: binding.provisioned ?? [], virtualEnv: host["VIRTUAL_ENV"] }))
+    ecosystemDirectories({
+      project: binding.repo,
+      workspace: binding.path,
+      provisioned: binding.provisioned ?? [],
+      virtualEnv: host.VIRTUAL_ENV
+    })
+  )
 
 /** The binding without its `finishedAt` mark. */
 const withoutFinished = (b: WorkspaceBinding): WorkspaceBinding => {
   const { finishedAt: _, ...rest } = b
   return new WorkspaceBinding(rest)
-}
-
-/** The branch a run key works on. */
-export const branchFor = (runKey: string): string => `spec-orch/${runKey}`
-
-/** A commit that exists only on the run branch: not on any remote branch and not in the base. */
-export class UnpushedCommit extends Schema.Class<UnpushedCommit>("@spec-orch/execution/UnpushedCommit")({
-  commit: Schema.String,
-  subject: Schema.String
-}) {}
-
-/** How a workspace looks right now. */
-export const WorkspaceState = Schema.Literals(["clean", "dirty", "missing", "broken"])
-export type WorkspaceState = typeof WorkspaceState.Type
-
-/** A binding plus what is in its worktree: uncommitted files, unpushed commits, commits since base. */
-export class WorkspaceStatus extends Schema.Class<WorkspaceStatus>("@spec-orch/execution/WorkspaceStatus")({
-  binding: WorkspaceBinding,
-  /** `missing`: the worktree directory is gone; `broken`: it exists but fails `check` (see `problem`). */
-  state: WorkspaceState,
-  problem: Schema.optionalKey(Schema.String),
-  /** Uncommitted files (staged, unstaged, untracked; not ignored), repo-relative. */
-  uncommitted: Schema.Array(Schema.String),
-  unpushed: Schema.Array(UnpushedCommit),
-  /** Commits on the branch since the base commit. */
-  commitsAhead: Schema.Number
-}) {}
-
-/** How `[workspace] before_remove` went before a worktree was removed (the worktree is removed either way). */
-export interface BeforeRemove {
-  readonly passed: boolean
-  /** One sentence: passed, or which command failed how, that the worktree was removed anyway, and the log. */
-  readonly summary: string
-  /** Where the commands' logs are kept (absent when they could not run). */
-  readonly logDir?: string
-}
-
-/** What `remove` did. */
-export interface RemoveReport {
-  /** Absent when no before_remove command is configured or the worktree was already gone. */
-  readonly beforeRemove?: BeforeRemove
-}
-
-/** What `clean` did. */
-export interface CleanReport {
-  readonly removed: ReadonlyArray<{ readonly runKey: string; readonly path: string; readonly branchDeleted: boolean; readonly note: string; readonly beforeRemove?: BeforeRemove }>
-  readonly kept: ReadonlyArray<{ readonly runKey: string; readonly reason: string }>
-}
-
-// ── errors ────────────────────────────────────────────────────────────────────────────────────
-
-/** The project directory is not inside a git repository. */
-export class NotAGitRepo extends Schema.TaggedError<NotAGitRepo>()("NotAGitRepo", { path: Schema.String }) {
-  override get message() {
-    return `${this.path} is not inside a git repository; spec-orch runs agents in git worktrees. Run \`git init\` and commit once, or pass --cwd <repository>`
-  }
-}
-
-/** The base to branch from does not resolve to a commit. */
-export class BaseNotFound extends Schema.TaggedError<BaseNotFound>()("BaseNotFound", { base: Schema.String, repo: Schema.String }) {
-  override get message() {
-    return this.base === "HEAD"
-      ? `the repository ${this.repo} has no commits yet; commit once before running spec-orch`
-      : `base "${this.base}" is not a branch, tag or commit in ${this.repo}; check [workspace] base / [github] base_branch`
-  }
-}
-
-/** The worktree directory of a binding does not exist. */
-export class WorktreeMissing extends Schema.TaggedError<WorktreeMissing>()("WorktreeMissing", { path: Schema.String, branch: Schema.String }) {
-  override get message() {
-    return `the worktree ${this.path} does not exist (deleted?); its work is on branch ${this.branch}. Run \`spec-orch workspace clean\` to drop the record, or re-run to recreate it from the branch`
-  }
-}
-
-/** The binding's path exists but is not a linked worktree of the repository. */
-export class NotAWorktree extends Schema.TaggedError<NotAWorktree>()("NotAWorktree", { path: Schema.String, repo: Schema.String, detail: Schema.String }) {
-  override get message() {
-    return `${this.path} is not a worktree of ${this.repo}: ${this.detail}. Refusing to work there`
-  }
-}
-
-/** The worktree is on another branch than the binding's. */
-export class WrongBranch extends Schema.TaggedError<WrongBranch>()("WrongBranch", { path: Schema.String, expected: Schema.String, actual: Schema.String }) {
-  override get message() {
-    return `the worktree ${this.path} is on branch ${this.actual}, expected ${this.expected}; run \`git -C ${this.path} switch ${this.expected}\``
-  }
-}
-
-/** The worktree's HEAD is detached. */
-export class Detached extends Schema.TaggedError<Detached>()("Detached", { path: Schema.String, expected: Schema.String, commit: Schema.String }) {
-  override get message() {
-    return `the worktree ${this.path} has a detached HEAD at ${this.commit.slice(0, 12)}, expected branch ${this.expected}; run \`git -C ${this.path} switch ${this.expected}\` (after saving any commits made since)`
-  }
-}
-
-/** Removing the worktree would lose work. */
-export class WouldLoseWork extends Schema.TaggedError<WouldLoseWork>()("WouldLoseWork", {
-  path: Schema.String,
-  uncommitted: Schema.Array(Schema.String),
-  unpushed: Schema.Array(UnpushedCommit)
-}) {
-  override get message() {
-    const parts: Array<string> = []
-    const list = (xs: ReadonlyArray<string>) => xs.slice(0, 10).join(", ") + (xs.length > 10 ? `, … (${xs.length - 10} more)` : "")
-    if (this.uncommitted.length > 0) parts.push(`${this.uncommitted.length} uncommitted file(s): ${list(this.uncommitted)}`)
-    if (this.unpushed.length > 0) parts.push(`${this.unpushed.length} unpushed commit(s): ${list(this.unpushed.map((c) => `${c.commit.slice(0, 8)} ${c.subject}`))}`)
-    return `removing ${this.path} would lose ${parts.join("; ")}. Commit and push them, or use --force`
-  }
-}
-
-/** No binding exists for the run key. */
-export class WorkspaceUnknown extends Schema.TaggedError<WorkspaceUnknown>()("WorkspaceUnknown", { runKey: Schema.String }) {
-  override get message() {
-    return `no workspace for ${this.runKey}; a run creates it (\`spec-orch run ${this.runKey}\`), \`spec-orch workspace list\` shows the existing ones`
-  }
-}
-
-/** A directory that is not ours occupies the worktree path. */
-export class PathOccupied extends Schema.TaggedError<PathOccupied>()("PathOccupied", { path: Schema.String }) {
-  override get message() {
-    return `${this.path} already exists and is not this run's worktree; move it away or set [workspace] root`
-  }
-}
-
-/** `[workspace] root` points inside the repository. */
-export class InvalidWorkspaceRoot extends Schema.TaggedError<InvalidWorkspaceRoot>()("InvalidWorkspaceRoot", { root: Schema.String, repo: Schema.String }) {
-  override get message() {
-    return `[workspace] root ${this.root} is inside the repository ${this.repo}; worktrees must live outside it (default: $XDG_CACHE_HOME/spec-orch/worktrees)`
-  }
-}
-
-/** A binding record could not be read. */
-export class BindingUnreadable extends Schema.TaggedError<BindingUnreadable>()("BindingUnreadable", { file: Schema.String, problem: Schema.String }) {
-  override get message() {
-    return `the workspace record ${this.file} is unreadable (${this.problem}); delete it and \`git worktree prune\``
-  }
-}
-
-/** A git command failed unexpectedly. */
-export class GitFailed extends Schema.TaggedError<GitFailed>()("GitFailed", {
-  command: Schema.String,
-  cwd: Schema.String,
-  exitCode: Schema.optionalKey(Schema.Number),
-  stderr: Schema.String
-}) {
-  override get message() {
-    return `\`${this.command}\` failed in ${this.cwd}${this.exitCode !== undefined ? ` (exit ${this.exitCode})` : ""}: ${this.stderr.trim() || "no output"}`
-  }
-}
-
-/** Why a workspace operation could not be done; `reason` says which. */
-export class WorkspaceError extends Schema.TaggedError<WorkspaceError>()("WorkspaceError", {
-  runKey: Schema.optionalKey(Schema.String),
-  reason: Schema.Union([
-    NotAGitRepo,
-    BaseNotFound,
-    WorktreeMissing,
-    NotAWorktree,
-    WrongBranch,
-    Detached,
-    WouldLoseWork,
-    WorkspaceUnknown,
-    PathOccupied,
-    InvalidWorkspaceRoot,
-    BindingUnreadable,
-    GitFailed
-  ])
-}) {
-  override get message() {
-    // The reasons that already name the run key are not prefixed with it again.
-    return this.runKey !== undefined && this.reason._tag !== "WorkspaceUnknown" ? `workspace ${this.runKey}: ${this.reason.message}` : this.reason.message
-  }
 }
 
 type Reason = WorkspaceError["reason"]
@@ -247,134 +71,99 @@ export interface WorkspacesOptions {
   readonly author?: { readonly name: string; readonly email: string }
 }
 
-export class Workspaces extends Context.Service<Workspaces, {
-  /** Creates the worktree for runKey from `base` (default: [workspace] base, else [github] base_branch if it exists, else HEAD), or reuses the existing binding. */
-  readonly prepare: (input: {
-    readonly runKey: RunKey
-    readonly base?: string | undefined
+export class Workspaces extends Context.Service<
+  Workspaces,
+  {
+    /** Creates the worktree for runKey from `base` (default: [workspace] base, else [github] base_branch if it exists, else HEAD), or reuses the existing binding. */
+    readonly prepare: (input: {
+      readonly runKey: RunKey
+      readonly base?: string | undefined
+      /**
+       * Start over from the base: an existing branch is moved back to the base commit (its old tip kept as
+       * `refs/spec-orch/attempts/<key>/<time>`, so nothing is lost); refused when the worktree has uncommitted work.
+       */
+      readonly fresh?: boolean | undefined
+    }) => Effect.Effect<WorkspaceBinding, WorkspaceError>
+    /** Fails unless the worktree exists, is a worktree of repo, is on the binding's branch (not detached) — called before every agent turn and every commit. */
+    readonly check: (binding: WorkspaceBinding) => Effect.Effect<void, WorkspaceError>
+    /** Files changed vs baseCommit (committed + staged + unstaged + untracked, not ignored), repo-relative, sorted. */
+    readonly changedFiles: (binding: WorkspaceBinding) => Effect.Effect<ReadonlyArray<string>, WorkspaceError>
+    /** Unified diff vs baseCommit including uncommitted and untracked changes. */
+    readonly diff: (binding: WorkspaceBinding) => Effect.Effect<string, WorkspaceError>
     /**
-     * Start over from the base: an existing branch is moved back to the base commit (its old tip kept as
-     * `refs/spec-orch/attempts/<key>/<time>`, so nothing is lost); refused when the worktree has uncommitted work.
+     * Host-side commit of everything in the worktree (git add -A; never includes spec-orch artifacts;
+     * `commit` undefined when nothing changed), then what the branch holds beyond baseCommit: the
+     * changed files (sorted), the same files with git's status letter (`changes`: added, modified,
+     * deleted, type changed) and the unified diff, as `changedFiles` and `diff` would report them.
      */
-    readonly fresh?: boolean | undefined
-  }) => Effect.Effect<WorkspaceBinding, WorkspaceError>
-  /** Fails unless the worktree exists, is a worktree of repo, is on the binding's branch (not detached) — called before every agent turn and every commit. */
-  readonly check: (binding: WorkspaceBinding) => Effect.Effect<void, WorkspaceError>
-  /** Files changed vs baseCommit (committed + staged + unstaged + untracked, not ignored), repo-relative, sorted. */
-  readonly changedFiles: (binding: WorkspaceBinding) => Effect.Effect<ReadonlyArray<string>, WorkspaceError>
-  /** Unified diff vs baseCommit including uncommitted and untracked changes. */
-  readonly diff: (binding: WorkspaceBinding) => Effect.Effect<string, WorkspaceError>
-  /**
-   * Host-side commit of everything in the worktree (git add -A; never includes spec-orch artifacts;
-   * `commit` undefined when nothing changed), then what the branch holds beyond baseCommit: the
-   * changed files (sorted), the same files with git's status letter (`changes`: added, modified,
-   * deleted, type changed) and the unified diff, as `changedFiles` and `diff` would report them.
-   */
-  readonly commitAll: (
-    binding: WorkspaceBinding,
-    message: string,
-    /** Author of the commit (default spec-orch; a person whose edits these are, e.g. on a rerun). */
-    author?: { readonly name: string; readonly email: string } | undefined
-  ) => Effect.Effect<{ readonly commit: string | undefined; readonly changedFiles: ReadonlyArray<string>; readonly changes: ReadonlyArray<FileChange>; readonly diff: string }, WorkspaceError>
-  /** The binding recorded for a run key, if any. */
-  readonly get: (runKey: string) => Effect.Effect<WorkspaceBinding | undefined, WorkspaceError>
-  /** Every recorded workspace with its state (clean/dirty/missing/broken, uncommitted files, unpushed commits), sorted by run key. */
-  readonly list: Effect.Effect<ReadonlyArray<WorkspaceStatus>, WorkspaceError>
-  /** The state of one workspace. */
-  readonly status: (runKey: string) => Effect.Effect<WorkspaceStatus, WorkspaceError>
-  /**
-   * Removes worktree (and optionally branch); refuses with a message listing what would be lost (uncommitted files, unpushed commits) unless force.
-   * `[workspace] before_remove` runs in the worktree first; its failure is reported and does not keep the worktree.
-   */
-  readonly remove: (runKey: string, options?: { readonly force?: boolean; readonly deleteBranch?: boolean }) => Effect.Effect<RemoveReport, WorkspaceError>
-  /** Records that the run using this workspace has finished, so `clean` may remove it. */
-  readonly markFinished: (runKey: string) => Effect.Effect<void, WorkspaceError>
-  /**
-   * Drops records whose worktree is gone and removes finished workspaces (all of them with `all`).
-   * Keeps those with uncommitted files unless `force`; never deletes a branch holding unpushed commits.
-   */
-  readonly clean: (options?: { readonly force?: boolean; readonly all?: boolean }) => Effect.Effect<CleanReport, WorkspaceError>
-}>()("@spec-orch/execution/Workspaces") {
+    readonly commitAll: (
+      binding: WorkspaceBinding,
+      message: string,
+      /** Author of the commit (default spec-orch; a person whose edits these are, e.g. on a rerun). */
+      author?: { readonly name: string; readonly email: string } | undefined
+    ) => Effect.Effect<
+      {
+        readonly commit: string | undefined
+        readonly changedFiles: ReadonlyArray<string>
+        readonly changes: ReadonlyArray<FileChange>
+        readonly diff: string
+      },
+      WorkspaceError
+    >
+    /** The binding recorded for a run key, if any. */
+    readonly get: (runKey: string) => Effect.Effect<WorkspaceBinding | undefined, WorkspaceError>
+    /** Every recorded workspace with its state (clean/dirty/missing/broken, uncommitted files, unpushed commits), sorted by run key. */
+    readonly list: Effect.Effect<ReadonlyArray<WorkspaceStatus>, WorkspaceError>
+    /** The state of one workspace. */
+    readonly status: (runKey: string) => Effect.Effect<WorkspaceStatus, WorkspaceError>
+    /**
+     * Removes worktree (and optionally branch); refuses with a message listing what would be lost (uncommitted files, unpushed commits) unless force.
+     * `[workspace] before_remove` runs in the worktree first; its failure is reported and does not keep the worktree.
+     */
+    readonly remove: (
+      runKey: string,
+      options?: { readonly force?: boolean; readonly deleteBranch?: boolean }
+    ) => Effect.Effect<RemoveReport, WorkspaceError>
+    /** Records that the run using this workspace has finished, so `clean` may remove it. */
+    readonly markFinished: (runKey: string) => Effect.Effect<void, WorkspaceError>
+    /**
+     * Drops records whose worktree is gone and removes finished workspaces (all of them with `all`).
+     * Keeps those with uncommitted files unless `force`; never deletes a branch holding unpushed commits.
+     */
+    readonly clean: (options?: {
+      readonly force?: boolean
+      readonly all?: boolean
+    }) => Effect.Effect<CleanReport, WorkspaceError>
+  }
+>()("@spec-orch/execution/Workspaces") {
   /**
    * Worktrees under `[workspace] root` (default `$XDG_CACHE_HOME/spec-orch/worktrees`), bindings in the project's state dir.
    * `[workspace] before_remove` runs through the `Verifier` when the context has one (as the CLI's planes do).
    */
-  static readonly layer: Layer.Layer<Workspaces, never, Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
+  static readonly layer: Layer.Layer<
+    Workspaces,
+    never,
+    Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner
+  > = Layer.effect(
     Workspaces,
     Effect.suspend(() => make({}))
   )
 
   /** The real layer with options (commit identity). */
-  static readonly layerWith = (options: WorkspacesOptions): Layer.Layer<Workspaces, never, Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner> =>
-    Layer.effect(Workspaces, Effect.suspend(() => make(options)))
-}
-
-// ── git ───────────────────────────────────────────────────────────────────────────────────────
-
-/** What a git command printed on stdout, with its exit code. */
-interface GitOutput {
-  readonly code: number
-  readonly stdout: string
-}
-
-/**
- * Runs git through the shared inert runner (`Git.ts`: no hooks, no fsmonitor, only the environment git
- * needs) with spec-orch's identity for host commits, and turns an unexpected exit into `GitFailed`.
- * Spawned directly rather than through simple-git: simple-git waits a hard-coded 50 ms after every
- * command that prints nothing (`worktree add -q`, `prune`, `add -A`, …), which tripled the fixed cost
- * of `prepare`.
- */
-const makeGit = (spawner: ChildProcessSpawner.ChildProcessSpawner["Service"], host: Readonly<Record<string, string>>, options: WorkspacesOptions) => {
-  const run = makeGitRunner(spawner, host, options.author ?? { name: "spec-orch", email: "spec-orch@localhost" })
-  return (cwd: string, args: ReadonlyArray<string>, opts: { readonly env?: Record<string, string>; readonly ok?: ReadonlyArray<number> } = {}): Effect.Effect<GitOutput, GitFailed> => {
-    const failed = (stderr: string, exitCode?: number) =>
-      new GitFailed({ command: `git ${args.join(" ")}`, cwd, ...(exitCode !== undefined ? { exitCode } : {}), stderr })
-    return run(cwd, args, { env: opts.env }).pipe(
-      Effect.mapError((e) => failed(e.reason._tag === "NotFound" ? "git is not installed or not on PATH" : e.message)),
-      Effect.flatMap((r) => (r.exitCode === 0 || (opts.ok ?? []).includes(r.exitCode) ? Effect.succeed({ code: r.exitCode, stdout: r.stdout }) : Effect.fail(failed(r.stderr, r.exitCode))))
+  static readonly layerWith = (
+    options: WorkspacesOptions
+  ): Layer.Layer<
+    Workspaces,
+    never,
+    Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner
+  > =>
+    Layer.effect(
+      Workspaces,
+      Effect.suspend(() => make(options))
     )
-  }
 }
 
-const nul = (text: string): Array<string> => text.split("\0").filter((s) => s !== "")
-const lines = (text: string): Array<string> => text.split("\n").map((s) => s.trim()).filter((s) => s !== "")
-
-/**
- * Splits `git diff -z --raw -p --no-renames` output: raw records (`:<modes> <ids> <status>\0<path>\0`),
- * a NUL, then the patch. Returns the paths (sorted), each path with its status letter, and the
- * patch, as separate `--name-status` and `-p` calls would.
- */
-const splitRawPatch = (out: string): { readonly changedFiles: ReadonlyArray<string>; readonly changes: ReadonlyArray<FileChange>; readonly diff: string } => {
-  const changes: Array<FileChange> = []
-  let at = 0
-  while (out[at] === ":") {
-    const meta = out.indexOf("\0", at)
-    const end = out.indexOf("\0", meta + 1)
-    if (meta === -1 || end === -1) break
-    changes.push(new FileChange({ path: out.slice(meta + 1, end), status: fileChangeStatus(out.slice(at, meta).trim().split(" ").pop()?.[0] ?? "M") }))
-    at = end + 1
-  }
-  if (out[at] === "\0") at++
-  changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  return { changedFiles: changes.map((c) => c.path), changes, diff: out.slice(at) }
-}
-
-// ── implementation ────────────────────────────────────────────────────────────────────────────
-
-interface RepoInfo {
-  /** Real path of the main working tree. */
-  readonly top: string
-  /** Real path of the common git dir (`<top>/.git` usually). */
-  readonly commonDir: string
-  /** Real path of the directory holding this repository's worktrees. */
-  readonly worktreesDir: string
-  /** Pathspecs excluding spec-orch's own files (the state dir, when inside the repository). */
-  readonly exclude: ReadonlyArray<string>
-  /** The state dir relative to the top, `/`-separated, when it is inside the repository. */
-  readonly stateRel?: string
-}
-
-const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
+const make = Effect.fnUntraced(function* (options: WorkspacesOptions) {
   const project = yield* Project
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
@@ -387,11 +176,16 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   const worktreeAdds = Semaphore.makeUnsafe(1)
   const lockFor = (runKey: string) => {
     let s = locks.get(runKey)
-    if (s === undefined) locks.set(runKey, (s = Semaphore.makeUnsafe(1)))
+    if (s === undefined) {
+      s = Semaphore.makeUnsafe(1)
+      locks.set(runKey, s)
+    }
     return s
   }
-  const wrap = (runKey: string | undefined) => <A, R>(effect: Effect.Effect<A, Reason, R>) =>
-    Effect.mapError(effect, (reason) => new WorkspaceError({ ...(runKey !== undefined ? { runKey } : {}), reason }))
+  const wrap =
+    (runKey: string | undefined) =>
+    <A, R>(effect: Effect.Effect<A, Reason, R>) =>
+      Effect.mapError(effect, (reason) => new WorkspaceError({ ...(runKey !== undefined ? { runKey } : {}), reason }))
   const realPath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => p))
   const exists = (p: string) => fs.exists(p).pipe(Effect.orElseSucceed(() => false))
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
@@ -406,56 +200,36 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
    * provisioned paths git ignores need no exclusion there, the others (the agent un-ignored them) keep theirs.
    */
   const addScope = (repo: RepoInfo, binding: WorkspaceBinding) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const provisioned = binding.provisioned ?? []
       if (provisioned.length === 0) return scope(repo, binding)
       const ignored = yield* ignoredIn(binding.path)(provisioned.map((p) => p.path))
-      return [":(top)", ...repo.exclude, ...provisioned.filter((p) => !ignored.has(p.path)).map((p) => `:(top,exclude,literal)${p.path}`)]
+      return [
+        ":(top)",
+        ...repo.exclude,
+        ...provisioned.filter((p) => !ignored.has(p.path)).map((p) => `:(top,exclude,literal)${p.path}`)
+      ]
     })
 
-  const repoInfo = yield* Effect.cached(Effect.gen(function*() {
-    const out = yield* git(project.root, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]).pipe(
-      Effect.mapError(() => new NotAGitRepo({ path: project.root }))
-    )
-    const [toplevel, common] = lines(out.stdout)
-    if (toplevel === undefined || common === undefined) return yield* new NotAGitRepo({ path: project.root })
-    const commonDir = yield* realPath(common)
-    // The main working tree is the parent of the common dir; from inside a linked worktree, --show-toplevel is not it.
-    const top = path.basename(commonDir) === ".git" ? path.dirname(commonDir) : yield* realPath(toplevel)
-    const rootSetting = project.config.workspace.root
-    const cacheHome = host["XDG_CACHE_HOME"] ?? path.join(host["HOME"] ?? homedir(), ".cache")
-    const root = rootSetting === undefined
-      ? path.join(cacheHome, "spec-orch", "worktrees")
-      : path.resolve(project.root, rootSetting.startsWith("~/") ? path.join(homedir(), rootSetting.slice(2)) : rootSetting)
-    yield* fs.makeDirectory(root, { recursive: true }).pipe(Effect.orDie)
-    const realRoot = yield* realPath(root)
-    const rel = path.relative(top, realRoot)
-    if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))) return yield* new InvalidWorkspaceRoot({ root: realRoot, repo: top })
-    // The state dir may not exist yet: resolve it through the project root's real path instead.
-    const stateRel = path.relative(top, path.resolve(yield* realPath(project.root), path.relative(project.root, project.stateDir)))
-    const inside = stateRel !== "" && !stateRel.startsWith("..") && !path.isAbsolute(stateRel)
-    const exclude = inside ? [`:(top,exclude)${stateRel}`] : []
-    return {
-      top,
-      commonDir,
-      worktreesDir: path.join(realRoot, `${path.basename(top)}-${sha256(top).slice(0, 8)}`),
-      exclude,
-      ...(inside ? { stateRel: stateRel.split(path.sep).join("/") } : {})
-    } satisfies RepoInfo
-  }))
+  const repoInfo = yield* Effect.cached(findRepo(git, fs, path, project, host))
 
   const bindingFile = (runKey: string) => path.join(bindingsDir, `${runKey}.json`)
   const decodeBinding = Schema.decodeUnknownEffect(Schema.fromJsonString(WorkspaceBinding))
   const encodeBinding = Schema.encodeSync(WorkspaceBinding)
-  const saveBinding = (b: WorkspaceBinding) => write(bindingFile(b.runKey), `${JSON.stringify(encodeBinding(b), null, 2)}\n`)
+  const saveBinding = (b: WorkspaceBinding) =>
+    write(bindingFile(b.runKey), `${JSON.stringify(encodeBinding(b), null, 2)}\n`)
 
   const readBinding = (runKey: string): Effect.Effect<WorkspaceBinding | undefined, Reason> =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       if (Option.isNone(Schema.decodeUnknownOption(RunKey)(runKey))) return undefined
       const file = bindingFile(runKey)
       if (!(yield* exists(file))) return undefined
-      const text = yield* fs.readFileString(file).pipe(Effect.mapError((e) => new BindingUnreadable({ file, problem: e.message })))
-      return yield* decodeBinding(text).pipe(Effect.mapError((e) => new BindingUnreadable({ file, problem: e.message.split("\n")[0] ?? "invalid" })))
+      const text = yield* fs
+        .readFileString(file)
+        .pipe(Effect.mapError((e) => new BindingUnreadable({ file, problem: e.message })))
+      return yield* decodeBinding(text).pipe(
+        Effect.mapError((e) => new BindingUnreadable({ file, problem: e.message.split("\n")[0] ?? "invalid" }))
+      )
     })
 
   const resolveCommit = (cwd: string, ref: string) =>
@@ -465,23 +239,25 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
 
   /** The commits of the given full ref names that exist, and of HEAD as "HEAD" (one git call). */
   const refCommits = (repo: RepoInfo, names: ReadonlyArray<string>) =>
-    git(repo.top, ["show-ref", "--head", ...names], { ok: [1] }).pipe(Effect.map((o) => {
-      const found = new Map<string, string>()
-      for (const line of lines(o.stdout)) {
-        const space = line.indexOf(" ")
-        const name = line.slice(space + 1)
-        // show-ref matches patterns by their tail: keep exact names only.
-        if (space > 0 && (name === "HEAD" || names.includes(name))) found.set(name, line.slice(0, space))
-      }
-      return found
-    }))
+    git(repo.top, ["show-ref", "--head", ...names], { ok: [1] }).pipe(
+      Effect.map((o) => {
+        const found = new Map<string, string>()
+        for (const line of lines(o.stdout)) {
+          const space = line.indexOf(" ")
+          const name = line.slice(space + 1)
+          // show-ref matches patterns by their tail: keep exact names only.
+          if (space > 0 && (name === "HEAD" || names.includes(name))) found.set(name, line.slice(0, space))
+        }
+        return found
+      })
+    )
 
   /**
    * The base commit (explicit, else [workspace] base, else [github] base_branch locally or on the
    * remote, else HEAD) and whether the run branch already exists: one git call unless a base is given.
    */
   const resolveBase = (repo: RepoInfo, explicit: string | undefined, branch: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const branchRef = `refs/heads/${branch}`
       const configured = explicit ?? project.config.workspace.base
       if (configured !== undefined) {
@@ -504,77 +280,80 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
 
   /** The registered worktrees of the repository: path → branch ref (or undefined when detached). */
   const registeredWorktrees = (repo: RepoInfo) =>
-    git(repo.top, ["worktree", "list", "--porcelain", "-z"]).pipe(Effect.map((o) => {
-      const out = new Map<string, string | undefined>()
-      let current: string | undefined
-      for (const field of o.stdout.split("\0")) {
-        if (field.startsWith("worktree ")) {
-          current = field.slice("worktree ".length)
-          out.set(current, undefined)
-        } else if (field.startsWith("branch ") && current !== undefined) out.set(current, field.slice("branch ".length))
-      }
-      return out
-    }))
-
-  /**
-   * The check read straight from git's worktree layout, without starting git: `<path>/.git` names
-   * the worktree's git dir, which points back at `<path>/.git`, belongs to this repository's common
-   * dir and has HEAD on the binding's branch. Undefined whenever anything differs or cannot be read,
-   * and then git itself decides (with the precise reason).
-   */
-  const checkFromFiles = (binding: WorkspaceBinding, repo: RepoInfo): Effect.Effect<{ readonly index: string } | undefined> =>
-    Effect.gen(function*() {
-      const read = (file: string) => fs.readFileString(file).pipe(Effect.map((t) => t.trim()))
-      const real = yield* fs.realPath(binding.path)
-      if (real === repo.top) return undefined
-      const dotGit = path.join(real, ".git")
-      const pointer = yield* read(dotGit)
-      if (!pointer.startsWith("gitdir: ")) return undefined
-      const gitDir = yield* fs.realPath(path.resolve(real, pointer.slice("gitdir: ".length)))
-      const back = yield* read(path.join(gitDir, "gitdir"))
-      if ((yield* fs.realPath(path.resolve(gitDir, back))) !== dotGit) return undefined
-      if ((yield* fs.realPath(path.resolve(gitDir, yield* read(path.join(gitDir, "commondir"))))) !== repo.commonDir) return undefined
-      if ((yield* read(path.join(gitDir, "HEAD"))) !== `ref: refs/heads/${binding.branch}`) return undefined
-      return { index: path.join(gitDir, "index") }
-    }).pipe(Effect.orElseSucceed(() => undefined))
+    git(repo.top, ["worktree", "list", "--porcelain", "-z"]).pipe(Effect.map((o) => worktreeBranches(o.stdout)))
 
   /** Checks the binding; on success, the absolute path of the worktree's index. */
   const checkReason = (binding: WorkspaceBinding): Effect.Effect<{ readonly index: string }, Reason> =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const repo = yield* repoInfo
-      const fast = yield* checkFromFiles(binding, repo)
+      const fast = yield* checkFromFiles(fs, path, binding, repo)
       if (fast !== undefined) return fast
-      if (!(yield* exists(binding.path))) return yield* new WorktreeMissing({ path: binding.path, branch: binding.branch })
+      if (!(yield* exists(binding.path)))
+        return yield* new WorktreeMissing({ path: binding.path, branch: binding.branch })
       const real = yield* realPath(binding.path)
-      const out = yield* git(real, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD", "--git-path", "index"]).pipe(
-        Effect.mapError((e) => new NotAWorktree({ path: binding.path, repo: repo.top, detail: e.stderr.trim().split("\n")[0] ?? "git does not recognise it" }))
+      const out = yield* git(real, [
+        "rev-parse",
+        "--path-format=absolute",
+        "--show-toplevel",
+        "--git-common-dir",
+        "--symbolic-full-name",
+        "HEAD",
+        "--git-path",
+        "index"
+      ]).pipe(
+        Effect.mapError(
+          (e) =>
+            new NotAWorktree({
+              path: binding.path,
+              repo: repo.top,
+              detail: e.stderr.trim().split("\n")[0] ?? "git does not recognise it"
+            })
+        )
       )
       const [toplevel = "", common = "", head = "", index = path.join(real, ".git", "index")] = lines(out.stdout)
       if ((yield* realPath(toplevel)) !== real) {
-        return yield* new NotAWorktree({ path: binding.path, repo: repo.top, detail: `it is a directory inside the working tree ${toplevel}` })
+        return yield* new NotAWorktree({
+          path: binding.path,
+          repo: repo.top,
+          detail: `it is a directory inside the working tree ${toplevel}`
+        })
       }
       if ((yield* realPath(common)) !== repo.commonDir) {
-        return yield* new NotAWorktree({ path: binding.path, repo: repo.top, detail: `it belongs to the repository at ${common}` })
+        return yield* new NotAWorktree({
+          path: binding.path,
+          repo: repo.top,
+          detail: `it belongs to the repository at ${common}`
+        })
       }
-      if (real === repo.top) return yield* new NotAWorktree({ path: binding.path, repo: repo.top, detail: "it is the main checkout" })
+      if (real === repo.top)
+        return yield* new NotAWorktree({ path: binding.path, repo: repo.top, detail: "it is the main checkout" })
       const expected = `refs/heads/${binding.branch}`
       if (head === "HEAD") {
         const commit = yield* git(real, ["rev-parse", "HEAD"]).pipe(Effect.map((o) => lines(o.stdout)[0] ?? "unknown"))
         return yield* new Detached({ path: binding.path, expected: binding.branch, commit })
       }
-      if (head !== expected) return yield* new WrongBranch({ path: binding.path, expected: binding.branch, actual: head.replace(/^refs\/heads\//, "") })
+      if (head !== expected)
+        return yield* new WrongBranch({
+          path: binding.path,
+          expected: binding.branch,
+          actual: head.replace(/^refs\/heads\//, "")
+        })
       return { index }
     })
 
-  const check = Effect.fn("Workspaces.check")(function*(binding: WorkspaceBinding) {
+  const check = Effect.fn("Workspaces.check")(function* (binding: WorkspaceBinding) {
     yield* checkReason(binding).pipe(Effect.asVoid, wrap(binding.runKey))
   })
 
   const branchExists = (repo: RepoInfo, branch: string) =>
-    git(repo.top, ["rev-parse", "--verify", "-q", `refs/heads/${branch}`], { ok: [1] }).pipe(Effect.map((o) => o.code === 0))
+    git(repo.top, ["rev-parse", "--verify", "-q", `refs/heads/${branch}`], { ok: [1] }).pipe(
+      Effect.map((o) => o.code === 0)
+    )
 
   const mergeBase = (repo: RepoInfo, a: string, b: string) =>
-    git(repo.top, ["merge-base", a, b], { ok: [1] }).pipe(Effect.map((o) => (o.code === 0 ? lines(o.stdout)[0] : undefined)))
+    git(repo.top, ["merge-base", a, b], { ok: [1] }).pipe(
+      Effect.map((o) => (o.code === 0 ? lines(o.stdout)[0] : undefined))
+    )
 
   /**
    * Adds the worktree at `wtPath`, on the existing branch or on a new one at the base commit. A stale
@@ -598,8 +377,13 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
   }
 
   /** Moves the run branch back to the base commit, keeping its old tip under refs/spec-orch/attempts/. */
-  const startOver = (repo: RepoInfo, runKey: string, existing: WorkspaceBinding | undefined, base: string | undefined) =>
-    Effect.gen(function*() {
+  const startOver = (
+    repo: RepoInfo,
+    runKey: string,
+    existing: WorkspaceBinding | undefined,
+    base: string | undefined
+  ) =>
+    Effect.gen(function* () {
       const branch = existing?.branch ?? branchFor(runKey)
       if (!(yield* branchExists(repo, branch))) return
       const to = yield* resolveBase(repo, base, branch)
@@ -614,80 +398,114 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       yield* git(repo.top, ["update-ref", `refs/spec-orch/attempts/${runKey}/${stamp}`, tip])
       if (live) yield* git(existing.path, ["reset", "-q", "--hard", to.commit])
       else yield* git(repo.top, ["branch", "-f", branch, to.commit])
-      if (existing !== undefined) yield* saveBinding(new WorkspaceBinding({ ...existing, baseCommit: to.commit, ...(to.ref !== undefined ? { baseRef: to.ref } : {}) }))
+      if (existing !== undefined)
+        yield* saveBinding(
+          new WorkspaceBinding({
+            ...existing,
+            baseCommit: to.commit,
+            ...(to.ref !== undefined ? { baseRef: to.ref } : {})
+          })
+        )
     })
 
-  const prepare = Effect.fn("Workspaces.prepare")(function*(input: { readonly runKey: RunKey; readonly base?: string | undefined; readonly fresh?: boolean | undefined }) {
+  const prepare = Effect.fn("Workspaces.prepare")(function* (input: {
+    readonly runKey: RunKey
+    readonly base?: string | undefined
+    readonly fresh?: boolean | undefined
+  }) {
     const runKey = input.runKey
-    return yield* lockFor(runKey).withPermit(Effect.gen(function*() {
-      const repo = yield* repoInfo
-      if (input.fresh === true) yield* startOver(repo, runKey, yield* readBinding(runKey), input.base)
-      const existing = yield* readBinding(runKey)
-      if (existing !== undefined) {
-        const checked = yield* Effect.result(checkReason(existing))
-        if (checked._tag === "Success") {
-          // A finished workspace that a run takes up again is no longer `clean`'s to remove.
-          const reopened = existing.finishedAt === undefined ? existing : yield* Effect.as(saveBinding(withoutFinished(existing)), withoutFinished(existing))
-          // A worktree made before provisioning existed gets its dependencies now.
-          if (reopened.provisioned !== undefined) return reopened
-          return yield* provisioned(repo, reopened)
+    return yield* lockFor(runKey).withPermit(
+      Effect.gen(function* () {
+        const repo = yield* repoInfo
+        if (input.fresh === true) yield* startOver(repo, runKey, yield* readBinding(runKey), input.base)
+        const existing = yield* readBinding(runKey)
+        if (existing !== undefined) {
+          const checked = yield* Effect.result(checkReason(existing))
+          if (checked._tag === "Success") {
+            // A finished workspace that a run takes up again is no longer `clean`'s to remove.
+            const reopened =
+              existing.finishedAt === undefined
+                ? existing
+                : yield* Effect.as(saveBinding(withoutFinished(existing)), withoutFinished(existing))
+            // A worktree made before provisioning existed gets its dependencies now.
+            if (reopened.provisioned !== undefined) return reopened
+            return yield* provisioned(repo, reopened)
+          }
+          if (checked.failure._tag !== "WorktreeMissing") return yield* checked.failure
+          // The directory was deleted but the record and branch remain: restore the worktree from the branch.
+          yield* Effect.logWarning(`worktree ${existing.path} was missing; recreating it from ${existing.branch}`)
+          yield* addWorktree(
+            repo,
+            existing.path,
+            existing.branch,
+            existing.baseCommit,
+            yield* branchExists(repo, existing.branch)
+          )
+          const { provisioned: _, ...rest } = existing
+          return yield* provisioned(repo, new WorkspaceBinding(rest))
         }
-        if (checked.failure._tag !== "WorktreeMissing") return yield* checked.failure
-        // The directory was deleted but the record and branch remain: restore the worktree from the branch.
-        yield* Effect.logWarning(`worktree ${existing.path} was missing; recreating it from ${existing.branch}`)
-        yield* addWorktree(repo, existing.path, existing.branch, existing.baseCommit, yield* branchExists(repo, existing.branch))
-        const { provisioned: _, ...rest } = existing
-        return yield* provisioned(repo, new WorkspaceBinding(rest))
-      }
-      const branch = branchFor(runKey)
-      const base = yield* resolveBase(repo, input.base, branch)
-      const hasBranch = base.hasBranch
-      const wtPath = path.join(repo.worktreesDir, runKey)
-      const registered = (yield* exists(wtPath)) ? yield* registeredWorktrees(repo) : new Map<string, string | undefined>()
-      const adopt = registered.has(wtPath)
-      if (adopt) {
-        // A worktree left without a record (a crash between `worktree add` and writing the record).
-        if (registered.get(wtPath) !== `refs/heads/${branch}`) return yield* new PathOccupied({ path: wtPath })
-      } else {
-        if (yield* exists(wtPath)) {
-          const entries = yield* fs.readDirectory(wtPath).pipe(Effect.orElseSucceed(() => ["?"]))
-          if (entries.length > 0) return yield* new PathOccupied({ path: wtPath })
-          yield* fs.remove(wtPath, { recursive: true }).pipe(Effect.orDie)
+        const branch = branchFor(runKey)
+        const base = yield* resolveBase(repo, input.base, branch)
+        const hasBranch = base.hasBranch
+        const wtPath = path.join(repo.worktreesDir, runKey)
+        const registered = (yield* exists(wtPath))
+          ? yield* registeredWorktrees(repo)
+          : new Map<string, string | undefined>()
+        const adopt = registered.has(wtPath)
+        if (adopt) {
+          // A worktree left without a record (a crash between `worktree add` and writing the record).
+          if (registered.get(wtPath) !== `refs/heads/${branch}`) return yield* new PathOccupied({ path: wtPath })
+        } else {
+          if (yield* exists(wtPath)) {
+            const entries = yield* fs.readDirectory(wtPath).pipe(Effect.orElseSucceed(() => ["?"]))
+            if (entries.length > 0) return yield* new PathOccupied({ path: wtPath })
+            yield* fs.remove(wtPath, { recursive: true }).pipe(Effect.orDie)
+          }
+          yield* fs.makeDirectory(path.dirname(wtPath), { recursive: true }).pipe(Effect.orDie)
+          yield* addWorktree(repo, wtPath, branch, base.commit, hasBranch)
         }
-        yield* fs.makeDirectory(path.dirname(wtPath), { recursive: true }).pipe(Effect.orDie)
-        yield* addWorktree(repo, wtPath, branch, base.commit, hasBranch)
-      }
-      // On an existing branch, changes are measured from where it left the base.
-      const baseCommit = hasBranch || adopt ? (yield* mergeBase(repo, base.commit, `refs/heads/${branch}`)) ?? base.commit : base.commit
-      const binding = new WorkspaceBinding({
-        runKey,
-        repo: repo.top,
-        path: wtPath,
-        branch,
-        baseCommit,
-        ...(base.ref !== undefined ? { baseRef: base.ref } : {}),
-        createdAt: yield* now
-      })
-      return yield* provisioned(repo, binding)
-    }).pipe(wrap(runKey)))
+        // On an existing branch, changes are measured from where it left the base.
+        const baseCommit =
+          hasBranch || adopt
+            ? ((yield* mergeBase(repo, base.commit, `refs/heads/${branch}`)) ?? base.commit)
+            : base.commit
+        const binding = new WorkspaceBinding({
+          runKey,
+          repo: repo.top,
+          path: wtPath,
+          branch,
+          baseCommit,
+          ...(base.ref !== undefined ? { baseRef: base.ref } : {}),
+          createdAt: yield* now
+        })
+        return yield* provisioned(repo, binding)
+      }).pipe(wrap(runKey))
+    )
   })
 
   /** Which of the worktree-relative paths git ignores in the worktree (a trailing `/` asks about a directory). */
-  const ignoredIn = (cwd: string) => (paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>> =>
-    paths.length === 0
-      ? Effect.succeed(new Set<string>())
-      : git(cwd, ["check-ignore", "--", ...paths], { ok: [1] }).pipe(
-        // One path per line as given (quoted only when it holds control characters or quotes, which then count as not ignored).
-        Effect.map((o) => new Set(o.stdout.split("\n").filter((l) => l !== ""))),
-        Effect.catch((e) => Effect.as(Effect.logWarning(`could not ask git what it ignores in ${cwd}: ${e.message}`), new Set<string>()))
-      )
+  const ignoredIn =
+    (cwd: string) =>
+    (paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>> =>
+      paths.length === 0
+        ? Effect.succeed(new Set<string>())
+        : git(cwd, ["check-ignore", "--", ...paths], { ok: [1] }).pipe(
+            // One path per line as given (quoted only when it holds control characters or quotes, which then count as not ignored).
+            Effect.map((o) => new Set(o.stdout.split("\n").filter((l) => l !== ""))),
+            Effect.catch((e) =>
+              Effect.as(
+                Effect.logWarning(`could not ask git what it ignores in ${cwd}: ${e.message}`),
+                new Set<string>()
+              )
+            )
+          )
 
   /**
    * Provisions the binding's worktree from the main checkout (`[workspace] provision`, `copy`, `link`),
    * records what it put there in the binding and saves it. What it could not do is logged, never fatal.
    */
   const provisioned = (repo: RepoInfo, binding: WorkspaceBinding) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const settings = project.config.workspace
       const result = yield* provisionWorktree({
         main: repo.top,
@@ -704,26 +522,23 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     })
 
   const uncommittedOf = (repo: RepoInfo, binding: WorkspaceBinding) =>
-    git(binding.path, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none", "--", ...scope(repo, binding)]).pipe(
-      Effect.map((o) => {
-        const files: Array<string> = []
-        const fields = o.stdout.split("\0")
-        for (let i = 0; i < fields.length; i++) {
-          const f = fields[i]!
-          if (f.length < 4) continue
-          files.push(f.slice(3))
-          if (f[0] === "R" || f[0] === "C") i++ // the rename source follows
-        }
-        return files.sort()
-      })
-    )
+    git(binding.path, [
+      "status",
+      "--porcelain=v1",
+      "-z",
+      "--untracked-files=all",
+      "--ignore-submodules=none",
+      "--",
+      ...scope(repo, binding)
+    ]).pipe(Effect.map((o) => statusPaths(o.stdout)))
 
   /** Commits reachable from `tips` that are on no remote branch and not in the base. */
   const unpushedOf = (repo: RepoInfo, binding: WorkspaceBinding, tips: ReadonlyArray<string>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       if (tips.length === 0) return []
       const exclusions = [binding.baseCommit]
-      if (binding.baseRef !== undefined && (yield* resolveCommit(repo.top, binding.baseRef)) !== undefined) exclusions.push(binding.baseRef)
+      if (binding.baseRef !== undefined && (yield* resolveCommit(repo.top, binding.baseRef)) !== undefined)
+        exclusions.push(binding.baseRef)
       const out = yield* git(repo.top, ["log", "--format=%H%x09%s", ...tips, "--not", "--remotes", ...exclusions, "--"])
       return lines(out.stdout).map((l) => {
         const tab = l.indexOf("\t")
@@ -732,15 +547,26 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     })
 
   const statusOf = (binding: WorkspaceBinding): Effect.Effect<WorkspaceStatus, Reason> =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const repo = yield* repoInfo
       const hasBranch = yield* branchExists(repo, binding.branch)
       const tips = hasBranch ? [`refs/heads/${binding.branch}`] : []
       const ahead = hasBranch
-        ? Number(lines((yield* git(repo.top, ["rev-list", "--count", `${binding.baseCommit}..refs/heads/${binding.branch}`])).stdout)[0] ?? 0)
+        ? Number(
+            lines(
+              (yield* git(repo.top, ["rev-list", "--count", `${binding.baseCommit}..refs/heads/${binding.branch}`]))
+                .stdout
+            )[0] ?? 0
+          )
         : 0
       if (!(yield* exists(binding.path))) {
-        return new WorkspaceStatus({ binding, state: "missing", uncommitted: [], unpushed: yield* unpushedOf(repo, binding, tips), commitsAhead: ahead })
+        return new WorkspaceStatus({
+          binding,
+          state: "missing",
+          uncommitted: [],
+          unpushed: yield* unpushedOf(repo, binding, tips),
+          commitsAhead: ahead
+        })
       }
       const checked = yield* Effect.result(checkReason(binding))
       if (checked._tag === "Failure") {
@@ -768,32 +594,63 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       })
     })
 
-  const changedFiles = Effect.fn("Workspaces.changedFiles")(function*(binding: WorkspaceBinding) {
-    return yield* Effect.gen(function*() {
+  const changedFiles = Effect.fn("Workspaces.changedFiles")(function* (binding: WorkspaceBinding) {
+    return yield* Effect.gen(function* () {
       yield* checkReason(binding)
       const repo = yield* repoInfo
-      const tracked = yield* git(binding.path, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", binding.baseCommit, "--", ...scope(repo, binding)])
-      const untracked = yield* git(binding.path, ["ls-files", "--others", "--exclude-standard", "-z", "--", ...scope(repo, binding)])
+      const tracked = yield* git(binding.path, [
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--no-ext-diff",
+        binding.baseCommit,
+        "--",
+        ...scope(repo, binding)
+      ])
+      const untracked = yield* git(binding.path, [
+        "ls-files",
+        "--others",
+        "--exclude-standard",
+        "-z",
+        "--",
+        ...scope(repo, binding)
+      ])
       return [...new Set([...nul(tracked.stdout), ...nul(untracked.stdout)])].sort()
     }).pipe(wrap(binding.runKey))
   })
 
-  const diff = Effect.fn("Workspaces.diff")(function*(binding: WorkspaceBinding) {
-    return yield* Effect.scoped(Effect.gen(function*() {
-      const { index } = yield* checkReason(binding)
-      const repo = yield* repoInfo
-      // Stage everything into a copy of the index, so untracked files show up without touching the real index.
-      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "spec-orch-index-" }).pipe(Effect.orDie)
-      const tmpIndex = path.join(dir, "index")
-      const env = { GIT_INDEX_FILE: tmpIndex }
-      if (yield* exists(index)) yield* fs.copyFile(index, tmpIndex).pipe(Effect.orDie)
-      else yield* git(binding.path, ["read-tree", "HEAD"], { env })
-      yield* git(binding.path, ["add", "-A", "--", ...(yield* addScope(repo, binding))], { env })
-      const out = yield* git(binding.path, [
-        "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", binding.baseCommit, "--", ...scope(repo, binding)
-      ], { env })
-      return out.stdout
-    })).pipe(wrap(binding.runKey))
+  const diff = Effect.fn("Workspaces.diff")(function* (binding: WorkspaceBinding) {
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        const { index } = yield* checkReason(binding)
+        const repo = yield* repoInfo
+        // Stage everything into a copy of the index, so untracked files show up without touching the real index.
+        const dir = yield* fs.makeTempDirectoryScoped({ prefix: "spec-orch-index-" }).pipe(Effect.orDie)
+        const tmpIndex = path.join(dir, "index")
+        const env = { GIT_INDEX_FILE: tmpIndex }
+        if (yield* exists(index)) yield* fs.copyFile(index, tmpIndex).pipe(Effect.orDie)
+        else yield* git(binding.path, ["read-tree", "HEAD"], { env })
+        yield* git(binding.path, ["add", "-A", "--", ...(yield* addScope(repo, binding))], { env })
+        const out = yield* git(
+          binding.path,
+          [
+            "diff",
+            "--cached",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            binding.baseCommit,
+            "--",
+            ...scope(repo, binding)
+          ],
+          { env }
+        )
+        return out.stdout
+      })
+    ).pipe(wrap(binding.runKey))
   })
 
   /** The commit at the tip of the binding's branch: the loose ref git just wrote, else git's answer. */
@@ -804,35 +661,60 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       Effect.catch(() => git(binding.path, ["rev-parse", "HEAD"]).pipe(Effect.map((o) => lines(o.stdout)[0] ?? "")))
     )
 
-  const commitAll = Effect.fn("Workspaces.commitAll")(function*(binding: WorkspaceBinding, message: string, author?: { readonly name: string; readonly email: string }) {
-    return yield* lockFor(binding.runKey).withPermit(Effect.gen(function*() {
-      yield* checkReason(binding)
-      const repo = yield* repoInfo
-      yield* git(binding.path, ["add", "-A", "--", ...(yield* addScope(repo, binding))])
-      // Someone may have staged spec-orch's own files earlier; they never go into a commit.
-      const staged = nul((yield* git(binding.path, ["diff", "--cached", "--name-only", "-z", "--no-renames"])).stdout)
-      const own = repo.stateRel === undefined ? [] : staged.filter((f) => f === repo.stateRel || f.startsWith(`${repo.stateRel}/`))
-      if (own.length > 0) yield* git(binding.path, ["reset", "-q", "--", `:(top)${repo.stateRel}`])
-      let commit: string | undefined
-      if (own.length < staged.length) {
-        yield* git(binding.path, ["commit", "-q", "--no-verify", "-m", message], author === undefined ? {} : { env: { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email } })
-        commit = yield* branchTip(repo, binding)
-      }
-      // Everything in scope is committed now, so the branch beyond the base is the whole change:
-      // its files (raw records) and its patch from one git call.
-      const out = yield* git(binding.path, [
-        "diff", "-z", "--raw", "-p", "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
-        binding.baseCommit, "HEAD", "--", ...scope(repo, binding)
-      ])
-      return { commit, ...splitRawPatch(out.stdout) }
-    }).pipe(wrap(binding.runKey)))
+  const commitAll = Effect.fn("Workspaces.commitAll")(function* (
+    binding: WorkspaceBinding,
+    message: string,
+    author?: { readonly name: string; readonly email: string }
+  ) {
+    return yield* lockFor(binding.runKey).withPermit(
+      Effect.gen(function* () {
+        yield* checkReason(binding)
+        const repo = yield* repoInfo
+        yield* git(binding.path, ["add", "-A", "--", ...(yield* addScope(repo, binding))])
+        // Someone may have staged spec-orch's own files earlier; they never go into a commit.
+        const staged = nul((yield* git(binding.path, ["diff", "--cached", "--name-only", "-z", "--no-renames"])).stdout)
+        const own =
+          repo.stateRel === undefined
+            ? []
+            : staged.filter((f) => f === repo.stateRel || f.startsWith(`${repo.stateRel}/`))
+        if (own.length > 0) yield* git(binding.path, ["reset", "-q", "--", `:(top)${repo.stateRel}`])
+        let commit: string | undefined
+        if (own.length < staged.length) {
+          yield* git(
+            binding.path,
+            ["commit", "-q", "--no-verify", "-m", message],
+            author === undefined ? {} : { env: { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email } }
+          )
+          commit = yield* branchTip(repo, binding)
+        }
+        // Everything in scope is committed now, so the branch beyond the base is the whole change:
+        // its files (raw records) and its patch from one git call.
+        const out = yield* git(binding.path, [
+          "diff",
+          "-z",
+          "--raw",
+          "-p",
+          "--no-renames",
+          "--no-color",
+          "--no-ext-diff",
+          "--no-textconv",
+          "--src-prefix=a/",
+          "--dst-prefix=b/",
+          binding.baseCommit,
+          "HEAD",
+          "--",
+          ...scope(repo, binding)
+        ])
+        return { commit, ...splitRawPatch(out.stdout) }
+      }).pipe(wrap(binding.runKey))
+    )
   })
 
-  const get = Effect.fn("Workspaces.get")(function*(runKey: string) {
+  const get = Effect.fn("Workspaces.get")(function* (runKey: string) {
     return yield* readBinding(runKey).pipe(wrap(runKey))
   })
 
-  const allBindings = Effect.gen(function*() {
+  const allBindings = Effect.gen(function* () {
     if (!(yield* exists(bindingsDir))) return []
     const names = yield* fs.readDirectory(bindingsDir).pipe(Effect.orDie)
     const out: Array<WorkspaceBinding> = []
@@ -846,13 +728,13 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
     return out
   })
 
-  const list = Effect.gen(function*() {
+  const list = Effect.gen(function* () {
     const bindings = yield* allBindings
     return yield* Effect.forEach(bindings, statusOf, { concurrency: 4 })
   }).pipe(wrap(undefined), Effect.withSpan("Workspaces.list"))
 
-  const status = Effect.fn("Workspaces.status")(function*(runKey: string) {
-    return yield* Effect.gen(function*() {
+  const status = Effect.fn("Workspaces.status")(function* (runKey: string) {
+    return yield* Effect.gen(function* () {
       const binding = yield* readBinding(runKey)
       if (binding === undefined) return yield* new WorkspaceUnknown({ runKey })
       return yield* statusOf(binding)
@@ -865,25 +747,36 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
    * Never fails: what went wrong is the summary, and the removal goes on.
    */
   const beforeRemove = (binding: WorkspaceBinding): Effect.Effect<BeforeRemove | undefined> =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const commands = project.config.workspace.before_remove
       if (commands.length === 0) return undefined
       if (verifier._tag === "None") {
-        return { passed: false, summary: "[workspace] before_remove was not run (no verifier in this process); the worktree was removed anyway" }
+        return {
+          passed: false,
+          summary:
+            "[workspace] before_remove was not run (no verifier in this process); the worktree was removed anyway"
+        }
       }
       const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[:.]/g, "-")
       const logDir = path.join(project.stateDir, "logs", "before_remove", `${binding.runKey}-${stamp}`)
       const report = yield* verifier.value.run({
         cwd: binding.path,
-        steps: commands.map((command, i) =>
-          new VerificationStep({ name: `before_remove-${i + 1}`, command, timeoutSeconds: project.config.workspace.hook_timeout_seconds, mayModify: true })
+        steps: commands.map(
+          (command, i) =>
+            new VerificationStep({
+              name: `before_remove-${i + 1}`,
+              command,
+              timeoutSeconds: project.config.workspace.hook_timeout_seconds,
+              mayModify: true
+            })
         ),
         logDir,
         ...verifyOptionsFrom(project.config),
         hide: [project.root, project.stateDir]
       })
       const bad = report.steps.find(stepFailed)
-      if (bad === undefined) return { passed: true, summary: `[workspace] before_remove passed; its log: ${logDir}`, logDir }
+      if (bad === undefined)
+        return { passed: true, summary: `[workspace] before_remove passed; its log: ${logDir}`, logDir }
       const how = `${bad.outcome.replace("_", " ")}${bad.exitCode !== null ? ` (exit ${bad.exitCode})` : ""}${bad.note !== undefined ? `: ${bad.note}` : ""}`
       return {
         passed: false,
@@ -894,7 +787,7 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
 
   /** Removes the worktree directory (only when git knows it as ours, after before_remove) and the record; the branch on request. */
   const removeBinding = (binding: WorkspaceBinding, st: WorkspaceStatus, deleteBranch: boolean) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const repo = yield* repoInfo
       let hook: BeforeRemove | undefined
       if (st.state !== "missing") {
@@ -902,9 +795,13 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
         const real = yield* realPath(binding.path)
         if (registered.has(real)) {
           hook = yield* beforeRemove(binding)
-          if (hook !== undefined && !hook.passed) yield* Effect.logWarning(`workspace ${binding.runKey}: ${hook.summary}`)
+          if (hook !== undefined && !hook.passed)
+            yield* Effect.logWarning(`workspace ${binding.runKey}: ${hook.summary}`)
           yield* git(repo.top, ["worktree", "remove", "--force", "--force", real])
-        } else yield* Effect.logWarning(`${binding.path} is not a registered worktree of ${repo.top}; left it in place and dropped the record`)
+        } else
+          yield* Effect.logWarning(
+            `${binding.path} is not a registered worktree of ${repo.top}; left it in place and dropped the record`
+          )
       }
       yield* git(repo.top, ["worktree", "prune"])
       let branchDeleted = false
@@ -916,67 +813,101 @@ const make = Effect.fnUntraced(function*(options: WorkspacesOptions) {
       return { branchDeleted, hook }
     })
 
-  const remove = Effect.fn("Workspaces.remove")(function*(runKey: string, options?: { readonly force?: boolean; readonly deleteBranch?: boolean }) {
-    return yield* lockFor(runKey).withPermit(Effect.gen(function*() {
-      const binding = yield* readBinding(runKey)
-      if (binding === undefined) return yield* new WorkspaceUnknown({ runKey })
-      const st = yield* statusOf(binding)
-      if (options?.force !== true && (st.uncommitted.length > 0 || st.unpushed.length > 0)) {
-        return yield* new WouldLoseWork({ path: binding.path, uncommitted: st.uncommitted, unpushed: st.unpushed })
-      }
-      const { hook } = yield* removeBinding(binding, st, options?.deleteBranch === true)
-      return hook === undefined ? {} : { beforeRemove: hook }
-    }).pipe(wrap(runKey)))
+  const remove = Effect.fn("Workspaces.remove")(function* (
+    runKey: string,
+    options?: { readonly force?: boolean; readonly deleteBranch?: boolean }
+  ) {
+    return yield* lockFor(runKey).withPermit(
+      Effect.gen(function* () {
+        const binding = yield* readBinding(runKey)
+        if (binding === undefined) return yield* new WorkspaceUnknown({ runKey })
+        const st = yield* statusOf(binding)
+        if (options?.force !== true && (st.uncommitted.length > 0 || st.unpushed.length > 0)) {
+          return yield* new WouldLoseWork({ path: binding.path, uncommitted: st.uncommitted, unpushed: st.unpushed })
+        }
+        const { hook } = yield* removeBinding(binding, st, options?.deleteBranch === true)
+        return hook === undefined ? {} : { beforeRemove: hook }
+      }).pipe(wrap(runKey))
+    )
   })
 
-  const markFinished = Effect.fn("Workspaces.markFinished")(function*(runKey: string) {
-    return yield* lockFor(runKey).withPermit(Effect.gen(function*() {
-      const binding = yield* readBinding(runKey)
-      if (binding === undefined) return yield* new WorkspaceUnknown({ runKey })
-      if (binding.finishedAt !== undefined) return
-      yield* saveBinding(new WorkspaceBinding({ ...binding, finishedAt: yield* now }))
-    }).pipe(wrap(runKey)))
+  const markFinished = Effect.fn("Workspaces.markFinished")(function* (runKey: string) {
+    return yield* lockFor(runKey).withPermit(
+      Effect.gen(function* () {
+        const binding = yield* readBinding(runKey)
+        if (binding === undefined) return yield* new WorkspaceUnknown({ runKey })
+        if (binding.finishedAt !== undefined) return
+        yield* saveBinding(new WorkspaceBinding({ ...binding, finishedAt: yield* now }))
+      }).pipe(wrap(runKey))
+    )
   })
 
-  const clean = Effect.fn("Workspaces.clean")(function*(options?: { readonly force?: boolean; readonly all?: boolean }) {
+  const clean = Effect.fn("Workspaces.clean")(function* (options?: {
+    readonly force?: boolean
+    readonly all?: boolean
+  }) {
     const removed: Array<CleanReport["removed"][number]> = []
     const kept: Array<CleanReport["kept"][number]> = []
     for (const binding of yield* allBindings.pipe(wrap(undefined))) {
-      yield* lockFor(binding.runKey).withPermit(Effect.gen(function*() {
-        const st = yield* statusOf(binding)
-        if (st.state === "missing") {
-          yield* removeBinding(binding, st, false)
-          removed.push({ runKey: binding.runKey, path: binding.path, branchDeleted: false, note: `worktree was already gone; branch ${binding.branch} kept` })
-          return
-        }
-        if (binding.finishedAt === undefined && options?.all !== true) {
-          kept.push({ runKey: binding.runKey, reason: "run not finished (use --all to include it)" })
-          return
-        }
-        if (st.state === "broken" && options?.force !== true) {
-          kept.push({ runKey: binding.runKey, reason: st.problem ?? "broken" })
-          return
-        }
-        if (st.uncommitted.length > 0 && options?.force !== true) {
-          kept.push({ runKey: binding.runKey, reason: new WouldLoseWork({ path: binding.path, uncommitted: st.uncommitted, unpushed: [] }).message })
-          return
-        }
-        // The branch goes only when every commit on it is on a remote or in the base; otherwise it stays.
-        const deleteBranch = st.unpushed.length === 0 && st.state !== "broken"
-        const { branchDeleted, hook } = yield* removeBinding(binding, st, deleteBranch)
-        removed.push({
-          runKey: binding.runKey,
-          path: binding.path,
-          branchDeleted,
-          note: (branchDeleted
-            ? "removed with its branch (nothing unpushed)"
-            : `removed; branch ${binding.branch} kept (${st.unpushed.length} unpushed commit(s))`) + (hook !== undefined && !hook.passed ? `; ${hook.summary}` : ""),
-          ...(hook !== undefined ? { beforeRemove: hook } : {})
-        })
-      }).pipe(wrap(binding.runKey)))
+      yield* lockFor(binding.runKey).withPermit(
+        Effect.gen(function* () {
+          const st = yield* statusOf(binding)
+          if (st.state === "missing") {
+            yield* removeBinding(binding, st, false)
+            removed.push({
+              runKey: binding.runKey,
+              path: binding.path,
+              branchDeleted: false,
+              note: `worktree was already gone; branch ${binding.branch} kept`
+            })
+            return
+          }
+          if (binding.finishedAt === undefined && options?.all !== true) {
+            kept.push({ runKey: binding.runKey, reason: "run not finished (use --all to include it)" })
+            return
+          }
+          if (st.state === "broken" && options?.force !== true) {
+            kept.push({ runKey: binding.runKey, reason: st.problem ?? "broken" })
+            return
+          }
+          if (st.uncommitted.length > 0 && options?.force !== true) {
+            kept.push({
+              runKey: binding.runKey,
+              reason: new WouldLoseWork({ path: binding.path, uncommitted: st.uncommitted, unpushed: [] }).message
+            })
+            return
+          }
+          // The branch goes only when every commit on it is on a remote or in the base; otherwise it stays.
+          const deleteBranch = st.unpushed.length === 0 && st.state !== "broken"
+          const { branchDeleted, hook } = yield* removeBinding(binding, st, deleteBranch)
+          removed.push({
+            runKey: binding.runKey,
+            path: binding.path,
+            branchDeleted,
+            note:
+              (branchDeleted
+                ? "removed with its branch (nothing unpushed)"
+                : `removed; branch ${binding.branch} kept (${st.unpushed.length} unpushed commit(s))`) +
+              (hook !== undefined && !hook.passed ? `; ${hook.summary}` : ""),
+            ...(hook !== undefined ? { beforeRemove: hook } : {})
+          })
+        }).pipe(wrap(binding.runKey))
+      )
     }
     return { removed, kept } satisfies CleanReport
   })
 
-  return Workspaces.of({ prepare, check, changedFiles, diff, commitAll, get, list, status, remove, markFinished, clean })
+  return Workspaces.of({
+    prepare,
+    check,
+    changedFiles,
+    diff,
+    commitAll,
+    get,
+    list,
+    status,
+    remove,
+    markFinished,
+    clean
+  })
 })

@@ -27,18 +27,30 @@ const world = () => {
   return { root, cwd, outside, runDir: join(root, "run") }
 }
 
-const builder = (over: Partial<SpecOrchConfig["builder"]> = {}): SpecOrchConfig["builder"] => ({ ...defaultConfig().builder, adapter: "acp", agent: AGENT, timeout_seconds: 60, ...over })
+const builder = (over: Partial<SpecOrchConfig["builder"]> = {}): SpecOrchConfig["builder"] => ({
+  ...defaultConfig().builder,
+  adapter: "acp",
+  agent: AGENT,
+  timeout_seconds: 60,
+  ...over
+})
 
 const runPlan = (w: ReturnType<typeof world>, plan: unknown, over: Partial<AgentRequest> = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const agents = yield* Agents
-    return yield* agents.run({ adapter: "acp", cwd: w.cwd, runDir: w.runDir, prompt: JSON.stringify(plan), builder: builder(), ...over })
+    return yield* agents.run({
+      adapter: "acp",
+      cwd: w.cwd,
+      runDir: w.runDir,
+      prompt: JSON.stringify(plan),
+      builder: builder(),
+      ...over
+    })
   }).pipe(Effect.provide(AgentsLive))
-
 
 describe("ACP fs methods are confined to the worktree", () => {
   it.live("writes inside the worktree and refuses '..', absolute paths outside, symlink escapes and .git", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const w = world()
       const writes = [
         "inside.txt",
@@ -48,11 +60,15 @@ describe("ACP fs methods are confined to the worktree", () => {
         join(w.cwd, "escape", "via-link.txt"),
         join(w.cwd, ".git", "config")
       ]
-      const outcome = yield* runPlan(w, { writes, reads: [join(w.cwd, "notes.txt"), join(w.cwd, "escape", "secret.txt")] })
+      const outcome = yield* runPlan(w, {
+        writes,
+        reads: [join(w.cwd, "notes.txt"), join(w.cwd, "escape", "secret.txt")]
+      })
       assert.strictEqual(outcome.kind, "completed")
       assert.strictEqual(readFileSync(join(w.cwd, "inside.txt"), "utf8"), "written by the agent\n")
       assert.strictEqual(readFileSync(join(w.cwd, "sub", "new.txt"), "utf8"), "written by the agent\n")
-      for (const f of ["dotdot.txt", "absolute.txt", "via-link.txt"]) assert.isFalse(existsSync(join(w.outside, f)), `${f} must not be written outside`)
+      for (const f of ["dotdot.txt", "absolute.txt", "via-link.txt"])
+        assert.isFalse(existsSync(join(w.outside, f)), `${f} must not be written outside`)
       assert.isFalse(existsSync(join(w.cwd, ".git", "config")))
       assert.deepStrictEqual(outcome.filesChanged, ["inside.txt", "sub/new.txt"])
 
@@ -63,69 +79,90 @@ describe("ACP fs methods are confined to the worktree", () => {
       assert.strictEqual(said[6], `read ${join(w.cwd, "notes.txt")}: "inside"`)
       assert.match(said[7]!, /^read .*secret\.txt: refused \(/)
       const events = readFileSync(join(w.runDir, "events.jsonl"), "utf8")
-      assert.include(events, `refused fs/write_text_file: \\"${join(w.outside, "absolute.txt")}\\" is outside the worktree`)
+      assert.include(
+        events,
+        `refused fs/write_text_file: \\"${join(w.outside, "absolute.txt")}\\" is outside the worktree`
+      )
       assert.include(events, "outside the worktree (through a symlink)")
-    }))
+    })
+  )
 })
 
 describe("ACP permission requests", () => {
   it.live("are answered from the policy: edits inside allowed, outside denied", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const w = world()
       const inside = yield* runPlan(w, { permission: { kind: "edit", path: join(w.cwd, "a.txt") } })
       assert.include(inside.finalText!, "permission: yes")
       const outside = yield* runPlan(world(), { permission: { kind: "edit", path: "/etc/passwd" } })
       assert.include(outside.finalText!, "permission: no")
-    }))
+    })
+  )
 
   it.live("deny edits when [builder] permissions only approves reads", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const w = world()
-      const outcome = yield* runPlan(w, { permission: { kind: "edit", path: join(w.cwd, "a.txt") } }, { builder: builder({ permissions: "approve-reads" }) })
+      const outcome = yield* runPlan(
+        w,
+        { permission: { kind: "edit", path: join(w.cwd, "a.txt") } },
+        { builder: builder({ permissions: "approve-reads" }) }
+      )
       assert.include(outcome.finalText!, "permission: no")
       assert.include(readFileSync(join(w.runDir, "events.jsonl"), "utf8"), "permission denied for Edit")
-    }))
+    })
+  )
 })
 
 describe("ACP turn end", () => {
   it.live("maps the plan, usage and stop reason end_turn to a completed outcome with the session id", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const outcome = yield* runPlan(world(), {})
       assert.strictEqual(outcome.kind, "completed")
       assert.strictEqual(outcome.sessionId, "session-1")
       assert.strictEqual(outcome.usage.costUsd, 0.01)
-    }))
+    })
+  )
 
   it.live("fails on another stop reason", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const outcome = yield* runPlan(world(), { stopReason: "max_tokens" })
       assert.strictEqual(outcome.kind, "failed")
       assert.strictEqual(outcome.message, "the agent stopped with max_tokens")
-    }))
+    })
+  )
 
   it.live("cancels with session/cancel, then kills the agent", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const w = world()
       const seen = yield* Deferred.make<void>()
-      const outcome = yield* runPlan(w, { hang: true }, {
-        onEvent: (e) => (e._tag === "plan" ? Deferred.succeed(seen, undefined).pipe(Effect.asVoid) : Effect.void),
-        cancel: Deferred.await(seen)
-      })
+      const outcome = yield* runPlan(
+        w,
+        { hang: true },
+        {
+          onEvent: (e) => (e._tag === "plan" ? Deferred.succeed(seen, undefined).pipe(Effect.asVoid) : Effect.void),
+          cancel: Deferred.await(seen)
+        }
+      )
       assert.strictEqual(outcome.kind, "cancelled")
       // The agent answered the prompt with stopReason "cancelled": it got session/cancel before being killed.
       assert.include(readFileSync(join(w.runDir, "agent.jsonl"), "utf8"), `"stopReason":"cancelled"`)
       assert.isTrue(existsSync(join(w.cwd, "agent.pid")))
       assert.deepStrictEqual(processesIn(w.cwd), [])
-    }))
+    })
+  )
 
   it.effect("times out an agent that ignores session/cancel and kills it (time from the Clock)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const w = world()
       const started = yield* Deferred.make<void>()
-      const fiber = yield* runPlan(w, { ignoreCancel: true }, {
-        builder: builder({ timeout_seconds: 3 }),
-        onEvent: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid)
-      }).pipe(Effect.forkChild)
+      const fiber = yield* runPlan(
+        w,
+        { ignoreCancel: true },
+        {
+          builder: builder({ timeout_seconds: 3 }),
+          onEvent: () => Deferred.succeed(started, undefined).pipe(Effect.asVoid)
+        }
+      ).pipe(Effect.forkChild)
       yield* Deferred.await(started)
       yield* TestClock.adjust("2999 millis")
       assert.isUndefined(fiber.pollUnsafe(), "still running just before the deadline")
@@ -133,7 +170,8 @@ describe("ACP turn end", () => {
       const outcome = yield* Fiber.join(fiber)
       assert.strictEqual(outcome.kind, "timed_out")
       assert.deepStrictEqual(processesIn(w.cwd), [])
-    }))
+    })
+  )
 })
 
 describe("confine", () => {
@@ -153,8 +191,14 @@ describe("confine", () => {
     }
     assert.strictEqual(reason("../x"), `"../x" contains "..", which is not allowed`)
     assert.strictEqual(reason("/etc/passwd"), `"/etc/passwd" is outside the worktree ${w.cwd}`)
-    assert.match(reason(join(w.cwd, "escape", "secret.txt")), /resolves to .*outside\/secret\.txt, outside the worktree \(through a symlink\)$/)
-    assert.strictEqual(reason(join(w.cwd, ".git", "HEAD")), `"${join(w.cwd, ".git", "HEAD")}" is inside .git, which agents may not touch`)
+    assert.match(
+      reason(join(w.cwd, "escape", "secret.txt")),
+      /resolves to .*outside\/secret\.txt, outside the worktree \(through a symlink\)$/
+    )
+    assert.strictEqual(
+      reason(join(w.cwd, ".git", "HEAD")),
+      `"${join(w.cwd, ".git", "HEAD")}" is inside .git, which agents may not touch`
+    )
     symlinkSync(join(w.outside, "not-yet"), join(w.cwd, "dangling"))
     assert.match(reason(join(w.cwd, "dangling")), /broken symlink|outside the worktree/)
   })

@@ -16,7 +16,7 @@ const spec = (over: Partial<BoxSpec> = {}): BoxSpec => ({
 })
 
 /** The value after each occurrence of `flag` (or the pair after it, for two-argument flags). */
-const after = (argv: ReadonlyArray<string>, flag: string, width = 1) =>
+const valuesAfter = (argv: ReadonlyArray<string>, flag: string, width = 1) =>
   argv.flatMap((a, i) => (a === flag ? [argv.slice(i + 1, i + 1 + width).join(" ")] : []))
 
 describe("bwrapArgs", () => {
@@ -24,12 +24,27 @@ describe("bwrapArgs", () => {
     const argv = bwrapArgs(spec(), { bwrap: "/usr/bin/bwrap", hidden: [], tools })
     assert.strictEqual(argv[0], "/usr/bin/bwrap")
     assert.deepStrictEqual(argv.slice(1, 8), ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
-    assert.deepStrictEqual(argv.slice(8, 14), ["--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"])
+    assert.deepStrictEqual(argv.slice(8, 14), [
+      "--ro-bind",
+      "/proc/sys",
+      "/proc/sys",
+      "--ro-bind-try",
+      "/proc/sysrq-trigger",
+      "/proc/sysrq-trigger"
+    ])
     assert.deepStrictEqual(argv.slice(14, 16), ["--tmpfs", "/tmp"])
-    for (const flag of ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net", "--die-with-parent", "--new-session"]) {
+    for (const flag of [
+      "--unshare-pid",
+      "--unshare-ipc",
+      "--unshare-uts",
+      "--unshare-cgroup-try",
+      "--unshare-net",
+      "--die-with-parent",
+      "--new-session"
+    ]) {
       assert.include(argv, flag)
     }
-    assert.deepStrictEqual(after(argv, "--cap-drop"), ["ALL"])
+    assert.deepStrictEqual(valuesAfter(argv, "--cap-drop"), ["ALL"])
     assert.notInclude(argv, "--share-net")
   })
 
@@ -41,9 +56,22 @@ describe("bwrapArgs", () => {
   })
 
   it("hides after the base layout and before the caller's mounts, so a mount can re-expose part of a hidden tree", () => {
-    const argv = bwrapArgs(spec({
-      mounts: [{ source: "/home/u/.cache/wt", access: "rw" }, { source: "/repo/.git", target: "/repo/.git", access: "ro" }]
-    }), { bwrap: "bwrap", hidden: [{ path: "/home/u", kind: "dir" }, { path: "/home/u/.netrc", kind: "file" }], tools })
+    const argv = bwrapArgs(
+      spec({
+        mounts: [
+          { source: "/home/u/.cache/wt", access: "rw" },
+          { source: "/repo/.git", target: "/repo/.git", access: "ro" }
+        ]
+      }),
+      {
+        bwrap: "bwrap",
+        hidden: [
+          { path: "/home/u", kind: "dir" },
+          { path: "/home/u/.netrc", kind: "file" }
+        ],
+        tools
+      }
+    )
     const tmpfs = argv.indexOf("/home/u")
     const netrc = argv.lastIndexOf("/home/u/.netrc")
     const wt = argv.indexOf("/home/u/.cache/wt")
@@ -51,37 +79,63 @@ describe("bwrapArgs", () => {
     assert.deepStrictEqual(argv.slice(netrc - 2, netrc + 1), ["--ro-bind", "/dev/null", "/home/u/.netrc"])
     assert.isBelow(argv.indexOf("/tmp"), tmpfs)
     assert.isBelow(netrc, wt)
-    assert.deepStrictEqual(after(argv, "--bind", 2), ["/home/u/.cache/wt /home/u/.cache/wt"])
-    assert.include(after(argv, "--ro-bind", 2), "/repo/.git /repo/.git")
+    assert.deepStrictEqual(valuesAfter(argv, "--bind", 2), ["/home/u/.cache/wt /home/u/.cache/wt"])
+    assert.include(valuesAfter(argv, "--ro-bind", 2), "/repo/.git /repo/.git")
   })
 
   it("keeps the caller's mount order: a later mount wins over an earlier one", () => {
-    const argv = bwrapArgs(spec({ mounts: worktreeMounts({ worktree: "/c/wt", gitDir: "/r/.git/worktrees/wt", commonDir: "/r/.git" }, "commit") }), {
-      bwrap: "bwrap",
-      hidden: [],
-      tools
-    })
+    const argv = bwrapArgs(
+      spec({
+        mounts: worktreeMounts({ worktree: "/c/wt", gitDir: "/r/.git/worktrees/wt", commonDir: "/r/.git" }, "commit")
+      }),
+      {
+        bwrap: "bwrap",
+        hidden: [],
+        tools
+      }
+    )
     const i = (p: string) => argv.indexOf(p)
     assert.isBelow(i("/r/.git"), i("/r/.git/worktrees/wt"))
     assert.isBelow(i("/r/.git/worktrees/wt"), i("/r/.git/worktrees/wt/commondir"))
   })
 
   it("with relays, binds the socket directory read-only last and starts the command through the relay wrapper", () => {
-    const network = { socketDir: "/tmp/spec-orch-net-1", proxy: { port: 3128, socket: "/tmp/spec-orch-net-1/proxy.sock" }, forwards: [{ port: 11434, socket: "/tmp/spec-orch-net-1/port-11434.sock" }] }
-    const argv = bwrapArgs(spec({ network: { _tag: "allow", hosts: ["api.anthropic.com"], forwards: [11434] } }), { bwrap: "bwrap", hidden: [], network, tools })
+    const network = {
+      socketDir: "/tmp/spec-orch-net-1",
+      proxy: { port: 3128, socket: "/tmp/spec-orch-net-1/proxy.sock" },
+      forwards: [{ port: 11434, socket: "/tmp/spec-orch-net-1/port-11434.sock" }]
+    }
+    const argv = bwrapArgs(spec({ network: { _tag: "allow", hosts: ["api.anthropic.com"], forwards: [11434] } }), {
+      bwrap: "bwrap",
+      hidden: [],
+      network,
+      tools
+    })
     const dash = argv.indexOf("--")
-    assert.deepStrictEqual(argv.slice(dash - 5, dash - 2), ["--ro-bind", "/tmp/spec-orch-net-1", "/tmp/spec-orch-net-1"])
+    assert.deepStrictEqual(argv.slice(dash - 5, dash - 2), [
+      "--ro-bind",
+      "/tmp/spec-orch-net-1",
+      "/tmp/spec-orch-net-1"
+    ])
     assert.include(argv, "--unshare-net")
     assert.deepStrictEqual(argv.slice(dash + 1, dash + 3), ["/bin/sh", "-c"])
     assert.deepStrictEqual(argv.slice(dash + 4), ["spec-orch-sandbox", "npm", "test"])
     const script = argv[dash + 3]!
-    assert.include(script, "'/usr/bin/socat' TCP-LISTEN:3128,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:'/tmp/spec-orch-net-1/proxy.sock'")
+    assert.include(
+      script,
+      "'/usr/bin/socat' TCP-LISTEN:3128,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:'/tmp/spec-orch-net-1/proxy.sock'"
+    )
     assert.include(script, "TCP-LISTEN:11434,bind=127.0.0.1")
     assert.match(script, /exec "\$@"$/)
   })
 
   it("without any relay, needs no wrapper and binds no socket directory", () => {
-    const argv = bwrapArgs(spec({ network: { _tag: "allow", hosts: [], forwards: [] } }), { bwrap: "bwrap", hidden: [], network: { socketDir: "/tmp/x", forwards: [] }, tools })
+    const argv = bwrapArgs(spec({ network: { _tag: "allow", hosts: [], forwards: [] } }), {
+      bwrap: "bwrap",
+      hidden: [],
+      network: { socketDir: "/tmp/x", forwards: [] },
+      tools
+    })
     assert.notInclude(argv, "/tmp/x")
     assert.deepStrictEqual(argv.slice(-3), ["--", "npm", "test"])
   })
@@ -89,7 +143,13 @@ describe("bwrapArgs", () => {
 
 describe("relayScript", () => {
   it("waits until the box's fresh network namespace counts one listening TCP socket per relay", () => {
-    const script = relayScript([{ port: 3128, socket: "/s/p.sock" }, { port: 8080, socket: "/s/f.sock" }], tools)
+    const script = relayScript(
+      [
+        { port: 3128, socket: "/s/p.sock" },
+        { port: 8080, socket: "/s/f.sock" }
+      ],
+      tools
+    )
     assert.include(script, "< /proc/net/sockstat")
     assert.include(script, `[ "$u" -ge 2 ] && up=1`)
     assert.include(script, "(127.0.0.1 ports 3128, 8080) did not start within a few seconds")
@@ -121,7 +181,10 @@ describe("worktreeMounts", () => {
   const paths = { worktree: "/c/wt", gitDir: "/r/.git/worktrees/wt", commonDir: "/r/.git" }
 
   it("by default makes the worktree writable and the whole git directory read-only", () => {
-    assert.deepStrictEqual(worktreeMounts(paths), [{ source: "/r/.git", access: "ro" }, { source: "/c/wt", access: "rw" }])
+    assert.deepStrictEqual(worktreeMounts(paths), [
+      { source: "/r/.git", access: "ro" },
+      { source: "/c/wt", access: "rw" }
+    ])
   })
 
   it("for commits opens objects, refs, logs and the worktree's own git directory, never hooks, config or its pointers", () => {
@@ -129,13 +192,28 @@ describe("worktreeMounts", () => {
     const rw = mounts.filter((m) => m.access === "rw").map((m) => m.source)
     assert.deepStrictEqual(rw, ["/r/.git/objects", "/r/.git/refs", "/r/.git/logs", "/r/.git/worktrees/wt", "/c/wt"])
     assert.isFalse(rw.some((p) => p.includes("hooks") || p.endsWith("config")))
-    assert.deepStrictEqual(mounts.slice(-3, -1), [{ source: "/r/.git/worktrees/wt/commondir", access: "ro" }, { source: "/r/.git/worktrees/wt/gitdir", access: "ro" }])
+    assert.deepStrictEqual(mounts.slice(-3, -1), [
+      { source: "/r/.git/worktrees/wt/commondir", access: "ro" },
+      { source: "/r/.git/worktrees/wt/gitdir", access: "ro" }
+    ])
   })
 })
 
 describe("DEFAULT_HIDDEN", () => {
   it("covers the usual credential stores and the host's service sockets", () => {
-    for (const p of ["~/.ssh", "~/.aws", "~/.config/gh", "~/.git-credentials", "~/.netrc", "~/.npmrc", "~/.docker", "~/.kube", "~/.claude", "~/.config/spec-orch", "/run"]) {
+    for (const p of [
+      "~/.ssh",
+      "~/.aws",
+      "~/.config/gh",
+      "~/.git-credentials",
+      "~/.netrc",
+      "~/.npmrc",
+      "~/.docker",
+      "~/.kube",
+      "~/.claude",
+      "~/.config/spec-orch",
+      "/run"
+    ]) {
       assert.include(DEFAULT_HIDDEN, p)
     }
   })
@@ -143,14 +221,21 @@ describe("DEFAULT_HIDDEN", () => {
 
 describe("[sandbox] config", () => {
   it("defaults to best-effort, nothing extra hidden or allowed, and no network for verification", () => {
-    assert.deepStrictEqual(ConfigFile.parse({}).sandbox, { mode: "best-effort", hide: [], allow_hosts: [], verification_network: false, writable: [] })
+    assert.deepStrictEqual(ConfigFile.parse({}).sandbox, {
+      mode: "best-effort",
+      hide: [],
+      allow_hosts: [],
+      verification_network: false,
+      writable: []
+    })
   })
 
   it("accepts host names and *.domain patterns, and refuses URLs", () => {
-    assert.deepStrictEqual(ConfigFile.parse({ sandbox: { allow_hosts: ["registry.npmjs.org", "*.githubusercontent.com"] } }).sandbox.allow_hosts, [
-      "registry.npmjs.org",
-      "*.githubusercontent.com"
-    ])
+    assert.deepStrictEqual(
+      ConfigFile.parse({ sandbox: { allow_hosts: ["registry.npmjs.org", "*.githubusercontent.com"] } }).sandbox
+        .allow_hosts,
+      ["registry.npmjs.org", "*.githubusercontent.com"]
+    )
     const bad = ConfigFile.safeParse({ sandbox: { allow_hosts: ["https://registry.npmjs.org/"] } })
     assert.isFalse(bad.success)
     assert.include(bad.error!.issues[0]!.message, "must be a host name such as api.example.com")

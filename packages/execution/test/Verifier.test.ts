@@ -15,7 +15,8 @@ const issue = (id: string): Issue => {
   assert.deepStrictEqual(parsed.problems, [])
   return parsed.issue!
 }
-const plain = (steps: ReturnType<typeof resolveSteps>) => steps.map((s) => ({ name: s.name, command: s.command, timeoutSeconds: s.timeoutSeconds }))
+const plain = (steps: ReturnType<typeof resolveSteps>) =>
+  steps.map((s) => ({ name: s.name, command: s.command, timeoutSeconds: s.timeoutSeconds }))
 
 describe("resolveSteps", () => {
   it("uses [verification] in file order when the issue has no steps, with per-step timeouts", () => {

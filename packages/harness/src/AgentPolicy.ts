@@ -65,7 +65,7 @@ const CLAUDE_EDIT_TOOLS = new Set(["Write", "Edit", "MultiEdit", "NotebookEdit"]
 /** Derives the policy from `[builder]`. Pure: the host facts are passed in. */
 export const policyFromBuilder = (builder: SpecOrchConfig["builder"], host: PolicyHost): AgentPolicy => {
   const notes: Array<string> = []
-  const sandboxed = builder.env["IS_SANDBOX"] === "1"
+  const sandboxed = builder.env.IS_SANDBOX === "1"
   const confined = host.confined === true
   const bypassAllowed = !host.isRoot || sandboxed || confined
 
@@ -73,7 +73,9 @@ export const policyFromBuilder = (builder: SpecOrchConfig["builder"], host: Poli
   if (BYPASS_MODES.has(permissionMode)) {
     if (bypassAllowed) permissionMode = "bypassPermissions"
     else {
-      notes.push(`[builder] permission_mode = "${builder.permission_mode}" is refused when running as root; using "acceptEdits" with the allowed tools (set [builder] env.IS_SANDBOX = "1" on a disposable machine to allow it)`)
+      notes.push(
+        `[builder] permission_mode = "${builder.permission_mode}" is refused when running as root; using "acceptEdits" with the allowed tools (set [builder] env.IS_SANDBOX = "1" on a disposable machine to allow it)`
+      )
       permissionMode = "acceptEdits"
     }
   }
@@ -82,7 +84,9 @@ export const policyFromBuilder = (builder: SpecOrchConfig["builder"], host: Poli
     ? (builder.sandbox as AgentPolicy["codex"]["sandbox"])
     : "workspace-write"
   if (!(SANDBOXES as ReadonlyArray<string>).includes(builder.sandbox)) {
-    notes.push(`[builder] sandbox = "${builder.sandbox}" is not a Codex sandbox (${SANDBOXES.join(", ")}); using "workspace-write"`)
+    notes.push(
+      `[builder] sandbox = "${builder.sandbox}" is not a Codex sandbox (${SANDBOXES.join(", ")}); using "workspace-write"`
+    )
   }
   if (sandbox === "danger-full-access" && !bypassAllowed) {
     notes.push(`[builder] sandbox = "danger-full-access" is refused when running as root; using "workspace-write"`)
@@ -94,16 +98,26 @@ export const policyFromBuilder = (builder: SpecOrchConfig["builder"], host: Poli
 
   // Outside the box Claude Code's permission check is the only guard on its edit tools: acceptEdits
   // accepts edits in the worktree, and a bare allow rule for an edit tool would lift that limit.
-  const allowedTools = permissionMode === "acceptEdits" && !confined
-    ? builder.allowed_tools.filter((t) => !CLAUDE_EDIT_TOOLS.has(t.trim()))
-    : builder.allowed_tools
+  const allowedTools =
+    permissionMode === "acceptEdits" && !confined
+      ? builder.allowed_tools.filter((t) => !CLAUDE_EDIT_TOOLS.has(t.trim()))
+      : builder.allowed_tools
 
   const permissions = builder.permissions
-  const acp: AgentPolicy["acp"] = permissions === "deny-all" || permissions === "read-only" || permissions === "approve-reads"
-    ? { edits: "deny", commands: "deny", reads: permissions === "deny-all" ? "deny" : "allow", network: "deny", other: "deny" }
-    : { edits: "allow", commands: "allow", reads: "allow", network: "deny", other: "allow" }
+  const acp: AgentPolicy["acp"] =
+    permissions === "deny-all" || permissions === "read-only" || permissions === "approve-reads"
+      ? {
+          edits: "deny",
+          commands: "deny",
+          reads: permissions === "deny-all" ? "deny" : "allow",
+          network: "deny",
+          other: "deny"
+        }
+      : { edits: "allow", commands: "allow", reads: "allow", network: "deny", other: "allow" }
   if (!["full-auto", "approve-all", "deny-all", "read-only", "approve-reads"].includes(permissions)) {
-    notes.push(`[builder] permissions = "${permissions}" is not known (full-auto, approve-reads, deny-all); treating it as full-auto inside the worktree`)
+    notes.push(
+      `[builder] permissions = "${permissions}" is not known (full-auto, approve-reads, deny-all); treating it as full-auto inside the worktree`
+    )
   }
 
   return {
@@ -130,7 +144,10 @@ export interface PermissionAsk {
 }
 
 /** The answer to one ACP permission request, with the reason recorded in the run's events. */
-export const answerPermission = (policy: AgentPolicy, ask: PermissionAsk): { readonly answer: Answer; readonly reason: string } => {
+export const answerPermission = (
+  policy: AgentPolicy,
+  ask: PermissionAsk
+): { readonly answer: Answer; readonly reason: string } => {
   if (!ask.insideWorktree) return { answer: "deny", reason: "the tool call names a path outside the worktree" }
   switch (ask.kind) {
     case "edit":

@@ -33,6 +33,8 @@ const ContractsFile = z.object({ contracts: z.array(ContractEntry).default([]) }
 export interface ComplianceContract {
   readonly id: string
   readonly name: string
+  /** The file's `description`, when it has one. */
+  readonly description?: string
   readonly severity: "warning" | "error"
   readonly builtin: boolean
   readonly patterns: ReadonlyArray<RegExp>
@@ -44,7 +46,13 @@ const BUILTINS = ["pre-action-narration"] as const
 /** Contracts used when the project has no compliance file. */
 export const defaultComplianceContracts: ReadonlyArray<ComplianceContract> = [
   { id: "pre-action-narration", name: "Pre-action narration", severity: "warning", builtin: true, patterns: [] },
-  { id: "no-force-push", name: "No force push", severity: "error", builtin: false, patterns: [/git\s+push\s+(-f|--force)/] }
+  {
+    id: "no-force-push",
+    name: "No force push",
+    severity: "error",
+    builtin: false,
+    patterns: [/git\s+push\s+(-f|--force)/]
+  }
 ]
 
 /** Turns a Python-flavoured pattern (`(?i)…`, `(?P<n>…)`) into a JS RegExp. */
@@ -62,11 +70,24 @@ export const compilePattern = (pattern: string): RegExp => {
 }
 
 /** Parses a compliance contracts file; problems name file, line and key. */
-export const loadComplianceContracts = (text: string, file: string): { contracts?: ReadonlyArray<ComplianceContract>; problems: ReadonlyArray<FileProblem> } => {
+export const loadComplianceContracts = (
+  text: string,
+  file: string
+): { contracts?: ReadonlyArray<ComplianceContract>; problems: ReadonlyArray<FileProblem> } => {
   const doc = parseDocument(text)
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!
-    return { problems: [new FileProblem({ file, ...(e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}), key: "", severity: "error", message: `not valid YAML: ${e.message.split("\n")[0]}` })] }
+    return {
+      problems: [
+        new FileProblem({
+          file,
+          ...(e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
+          key: "",
+          severity: "error",
+          message: `not valid YAML: ${e.message.split("\n")[0]}`
+        })
+      ]
+    }
   }
   const locate = yamlLocator(text)
   const { value, problems } = validateWith(ContractsFile, doc.toJS() ?? {}, file, locate)
@@ -75,7 +96,16 @@ export const loadComplianceContracts = (text: string, file: string): { contracts
   const contracts: Array<ComplianceContract> = []
   value.contracts.forEach((c, i) => {
     if (c.builtin && !(BUILTINS as ReadonlyArray<string>).includes(c.id)) {
-      out.push(new FileProblem({ file, ...(locate(["contracts", i, "id"]) ?? {}), key: `contracts.${i}.id`, severity: "error", message: `no built-in contract "${c.id}"`, hint: `built-ins: ${BUILTINS.join(", ")}` }))
+      out.push(
+        new FileProblem({
+          file,
+          ...(locate(["contracts", i, "id"]) ?? {}),
+          key: `contracts.${i}.id`,
+          severity: "error",
+          message: `no built-in contract "${c.id}"`,
+          hint: `built-ins: ${BUILTINS.join(", ")}`
+        })
+      )
       return
     }
     const patterns: Array<RegExp> = []
@@ -83,10 +113,25 @@ export const loadComplianceContracts = (text: string, file: string): { contracts
       try {
         patterns.push(compilePattern(p))
       } catch (e) {
-        out.push(new FileProblem({ file, ...(locate(["contracts", i, "patterns", j]) ?? {}), key: `contracts.${i}.patterns.${j}`, severity: "error", message: `invalid regular expression: ${(e as Error).message}` }))
+        out.push(
+          new FileProblem({
+            file,
+            ...(locate(["contracts", i, "patterns", j]) ?? {}),
+            key: `contracts.${i}.patterns.${j}`,
+            severity: "error",
+            message: `invalid regular expression: ${(e as Error).message}`
+          })
+        )
       }
     })
-    contracts.push({ id: c.id, name: c.name ?? c.id, severity: c.severity, builtin: c.builtin, patterns })
+    contracts.push({
+      id: c.id,
+      name: c.name ?? c.id,
+      ...(c.description !== undefined ? { description: c.description.trim() } : {}),
+      severity: c.severity,
+      builtin: c.builtin,
+      patterns
+    })
   })
   return out.some((p) => p.severity === "error") ? { problems: out } : { contracts, problems: out }
 }
@@ -110,11 +155,19 @@ const eventText = (e: AgentEvent): string | undefined => {
   }
 }
 
-const NARRATION = /\b(I will|I'll|I am going to|I'm going to|Let me|My plan|The plan is|First,? I|Here is my approach|I'll start by)\b/i
-const excerpt = (text: string, index: number) => text.slice(Math.max(0, index - 40), index + 80).replace(/\s+/g, " ").trim()
+const NARRATION =
+  /\b(I will|I'll|I am going to|I'm going to|Let me|My plan|The plan is|First,? I|Here is my approach|I'll start by)\b/i
+const excerpt = (text: string, index: number) =>
+  text
+    .slice(Math.max(0, index - 40), index + 80)
+    .replace(/\s+/g, " ")
+    .trim()
 
 /** Evaluates contracts over a turn's events (pure). */
-export const evaluateCompliance = (contracts: ReadonlyArray<ComplianceContract>, events: ReadonlyArray<AgentEvent>): ComplianceReport => {
+export const evaluateCompliance = (
+  contracts: ReadonlyArray<ComplianceContract>,
+  events: ReadonlyArray<AgentEvent>
+): ComplianceReport => {
   const scanner = complianceScanner(contracts)
   for (const e of events) scanner.add(e)
   return scanner.report()
@@ -149,7 +202,17 @@ export const complianceScanner = (contracts: ReadonlyArray<ComplianceContract>) 
           // Only narration before the first action counts.
           if (!acted && !isAction && e._tag === "message" && e.role === "assistant") {
             const m = NARRATION.exec(e.text)
-            if (m) record(c, new ComplianceViolation({ contractId: c.id, severity: c.severity, kind: e._tag, match: m[0], excerpt: excerpt(e.text, m.index) }))
+            if (m)
+              record(
+                c,
+                new ComplianceViolation({
+                  contractId: c.id,
+                  severity: c.severity,
+                  kind: e._tag,
+                  match: m[0],
+                  excerpt: excerpt(e.text, m.index)
+                })
+              )
           }
           continue
         }
@@ -159,7 +222,16 @@ export const complianceScanner = (contracts: ReadonlyArray<ComplianceContract>) 
           p.lastIndex = 0
           const m = p.exec(text)
           if (m) {
-            record(c, new ComplianceViolation({ contractId: c.id, severity: c.severity, kind: e._tag, match: m[0].slice(0, 80), excerpt: excerpt(text, m.index) }))
+            record(
+              c,
+              new ComplianceViolation({
+                contractId: c.id,
+                severity: c.severity,
+                kind: e._tag,
+                match: m[0].slice(0, 80),
+                excerpt: excerpt(text, m.index)
+              })
+            )
             break
           }
         }
@@ -181,30 +253,47 @@ export const complianceScanner = (contracts: ReadonlyArray<ComplianceContract>) 
 }
 
 /** The project's compliance contracts (`[gate] compliance`, or the defaults when the file is absent). */
-export class Compliance extends Context.Service<Compliance, {
-  readonly contracts: ReadonlyArray<ComplianceContract>
-  /** Where the contracts came from: a file path or "built-in defaults". */
-  readonly source: string
-  readonly evaluate: (events: ReadonlyArray<AgentEvent>) => ComplianceReport
-  /** An incremental judge for one turn: feed events as they arrive, read the report at the end. */
-  readonly scanner: () => ReturnType<typeof complianceScanner>
-}>()("@spec-orch/harness/Compliance") {
-  static readonly layer: Layer.Layer<Compliance, InvalidFile, Project | FileSystem.FileSystem | Path.Path> = Layer.effect(
-    Compliance,
-    Effect.gen(function*() {
-      const project = yield* Project
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const file = project.resolve(project.config.gate.compliance)
-      const text = yield* fs.readFileString(file).pipe(Effect.option)
-      if (text._tag === "None") {
-        return Compliance.of({ contracts: defaultComplianceContracts, source: "built-in defaults", evaluate: (ev) => evaluateCompliance(defaultComplianceContracts, ev), scanner: () => complianceScanner(defaultComplianceContracts) })
-      }
-      const shown = path.relative(process.cwd(), file) || file
-      const loaded = loadComplianceContracts(text.value, shown)
-      if (loaded.contracts === undefined) return yield* new InvalidFile({ file: shown, problems: loaded.problems })
-      const contracts = loaded.contracts
-      return Compliance.of({ contracts, source: shown, evaluate: (ev) => evaluateCompliance(contracts, ev), scanner: () => complianceScanner(contracts) })
-    })
-  )
+export class Compliance extends Context.Service<
+  Compliance,
+  {
+    readonly contracts: ReadonlyArray<ComplianceContract>
+    /** Where the contracts came from: a file path or "built-in defaults". */
+    readonly source: string
+    readonly evaluate: (events: ReadonlyArray<AgentEvent>) => ComplianceReport
+    /**
+     * An incremental judge for one turn: feed events as they arrive, read the report at the end. `learned`
+     * adds approved learned rules (docs/evolution.md) after the project's contracts.
+     */
+    readonly scanner: (learned?: ReadonlyArray<ComplianceContract>) => ReturnType<typeof complianceScanner>
+  }
+>()("@spec-orch/harness/Compliance") {
+  static readonly layer: Layer.Layer<Compliance, InvalidFile, Project | FileSystem.FileSystem | Path.Path> =
+    Layer.effect(
+      Compliance,
+      Effect.gen(function* () {
+        const project = yield* Project
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const file = project.resolve(project.config.gate.compliance)
+        const text = yield* fs.readFileString(file).pipe(Effect.option)
+        if (text._tag === "None") {
+          return Compliance.of({
+            contracts: defaultComplianceContracts,
+            source: "built-in defaults",
+            evaluate: (ev) => evaluateCompliance(defaultComplianceContracts, ev),
+            scanner: (learned = []) => complianceScanner([...defaultComplianceContracts, ...learned])
+          })
+        }
+        const shown = path.relative(process.cwd(), file) || file
+        const loaded = loadComplianceContracts(text.value, shown)
+        if (loaded.contracts === undefined) return yield* new InvalidFile({ file: shown, problems: loaded.problems })
+        const contracts = loaded.contracts
+        return Compliance.of({
+          contracts,
+          source: shown,
+          evaluate: (ev) => evaluateCompliance(contracts, ev),
+          scanner: (learned = []) => complianceScanner([...contracts, ...learned])
+        })
+      })
+    )
 }

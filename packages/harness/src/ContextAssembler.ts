@@ -37,6 +37,8 @@ export interface ContextEnvelope {
   readonly budgetTokens: number
   readonly truncated: boolean
   readonly learnings: ReadonlyArray<string>
+  /** The learnings offered to the prompt, with their sources (for the run's `context.json`). */
+  readonly learned: ReadonlyArray<Learning>
   /** What was cut, for people: "the issue body was truncated from 2,621,440 to 12,000 tokens". */
   readonly notes: ReadonlyArray<string>
   /** True when the sections that are never cut do not fit the budget on their own (the prompt is then over it). */
@@ -66,7 +68,8 @@ export interface ContextInput {
   readonly attempt?: { readonly number: number; readonly startsFrom: "base" | "previous" } | undefined
 }
 
-const isCjk = (c: number): boolean => (c >= 0x3000 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xff00 && c <= 0xffef)
+const isCjk = (c: number): boolean =>
+  (c >= 0x3000 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xff00 && c <= 0xffef)
 
 /** Rough token count: 4 characters per token, 2 for text that is mostly CJK (one pass, no allocation). */
 export const estimateTokens = (text: string): number => {
@@ -83,7 +86,8 @@ const openFence = (source: string) => `<untrusted-data source="${source.replace(
 const CLOSE_FENCE = "\n</untrusted-data>"
 
 /** Wraps text from an issue or tracker so it reads as data, never as instructions. */
-export const fenceUntrusted = (source: string, text: string): string => `${openFence(source)}${escapeFence(text)}${CLOSE_FENCE}`
+export const fenceUntrusted = (source: string, text: string): string =>
+  `${openFence(source)}${escapeFence(text)}${CLOSE_FENCE}`
 
 const PREAMBLE = [
   "You are the builder agent of spec-orch. You work in a git worktree created for this task; your current",
@@ -124,11 +128,21 @@ const feedbackBody = (feedback: ContextFeedback | undefined): string | undefined
   if (feedback === undefined) return undefined
   const review = feedback.review?.verdict === "changes_requested" ? feedback.review : undefined
   if (feedback.findings.length === 0 && review === undefined) return undefined
-  const findings = [...feedback.findings].sort((a, b) => Number(b.severity === "blocking") - Number(a.severity === "blocking"))
+  const findings = [...feedback.findings].sort(
+    (a, b) => Number(b.severity === "blocking") - Number(a.severity === "blocking")
+  )
   return [
-    ...(review !== undefined ? [`Review by ${review.reviewedBy} (${review.source}, ${review.reviewedAt}): changes requested.`, review.summary.trim(), ""] : []),
+    ...(review !== undefined
+      ? [
+          `Review by ${review.reviewedBy} (${review.source}, ${review.reviewedAt}): changes requested.`,
+          review.summary.trim(),
+          ""
+        ]
+      : []),
     ...(findings.length > 0 ? [`Open findings (${findings.length}):`, ...findings.map(findingLine)] : [])
-  ].join("\n").trim()
+  ]
+    .join("\n")
+    .trim()
 }
 
 const FEEDBACK_HEAD = [
@@ -144,8 +158,11 @@ const thousands = (n: number): string => n.toLocaleString("en-US")
 
 /** A section rendered from an already escaped body, with the cut marker after the fence when it was cut. */
 const render = (d: Draft, escapedBody: string, omittedTokens = 0): string => {
-  const marker = omittedTokens > 0 ? `\n[… ${thousands(omittedTokens)} tokens truncated by spec-orch's context budget …]` : ""
-  return d.fence !== undefined ? `${d.head}${openFence(d.fence)}${escapedBody}${CLOSE_FENCE}${marker}` : `${d.head}${escapedBody}${marker}`
+  const marker =
+    omittedTokens > 0 ? `\n[… ${thousands(omittedTokens)} tokens truncated by spec-orch's context budget …]` : ""
+  return d.fence !== undefined
+    ? `${d.head}${openFence(d.fence)}${escapedBody}${CLOSE_FENCE}${marker}`
+    : `${d.head}${escapedBody}${marker}`
 }
 
 /** The longest prefix of `text` (at most `chars` characters) that does not end inside a surrogate pair. */
@@ -168,7 +185,8 @@ const cutTo = (d: Draft, bodyTokens: number, target: number): { readonly text: s
     // A token is at most 4 characters, so 4 × keep characters (plus slack for a tag at the edge) suffice.
     let body = escapeFence(prefix(d.body, keep * 4 + 64))
     body = prefix(body, keep * 4)
-    for (let t = estimateTokens(body); t > keep && body.length > 0; t = estimateTokens(body)) body = prefix(body, Math.floor((body.length * keep) / t))
+    for (let t = estimateTokens(body); t > keep && body.length > 0; t = estimateTokens(body))
+      body = prefix(body, Math.floor((body.length * keep) / t))
     body = body.trimEnd()
     const kept = estimateTokens(body)
     const text = render(d, body, Math.max(1, bodyTokens - kept))
@@ -188,7 +206,8 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
   const source = `issue ${issue.id} (${issue.origin.kind}${issue.origin.url ? ` ${issue.origin.url}` : ""})`
   const list = (items: ReadonlyArray<string>) => items.map((i) => `- ${i}`).join("\n")
   const feedback = feedbackBody(input.feedback)
-  const command = (s: VerificationStep) => `- ${s.name}: ${typeof s.command === "string" ? s.command : s.command.join(" ")}`
+  const command = (s: VerificationStep) =>
+    `- ${s.name}: ${typeof s.command === "string" ? s.command : s.command.join(" ")}`
   const drafts: Array<Draft> = [
     { name: "preamble", priority: 0, label: "the rules", head: "", body: PREAMBLE },
     {
@@ -201,37 +220,126 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
       minBodyTokens: 200
     },
     ...(issue.acceptanceCriteria.length > 0
-      ? [{ name: "acceptance_criteria", priority: 0, label: "the acceptance criteria", head: "## Acceptance criteria\n\n", body: issue.acceptanceCriteria.map((c) => `- [${c.id}] ${c.text}`).join("\n"), fence: source }]
+      ? [
+          {
+            name: "acceptance_criteria",
+            priority: 0,
+            label: "the acceptance criteria",
+            head: "## Acceptance criteria\n\n",
+            body: issue.acceptanceCriteria.map((c) => `- [${c.id}] ${c.text}`).join("\n"),
+            fence: source
+          }
+        ]
       : []),
-    ...(issue.constraints.length > 0 ? [{ name: "constraints", priority: 0, label: "the constraints", head: "## Constraints\n\n", body: list(issue.constraints), fence: source }] : []),
+    ...(issue.constraints.length > 0
+      ? [
+          {
+            name: "constraints",
+            priority: 0,
+            label: "the constraints",
+            head: "## Constraints\n\n",
+            body: list(issue.constraints),
+            fence: source
+          }
+        ]
+      : []),
     ...(input.verification.length > 0
-      ? [{
-        name: "verification",
-        priority: 0,
-        label: "the verification commands",
-        head: "## How the result is verified\n\nAfter you finish, spec-orch runs these commands in the worktree; they must pass:\n",
-        body: input.verification.map(command).join("\n")
-      }]
+      ? [
+          {
+            name: "verification",
+            priority: 0,
+            label: "the verification commands",
+            head: "## How the result is verified\n\nAfter you finish, spec-orch runs these commands in the worktree; they must pass:\n",
+            body: input.verification.map(command).join("\n")
+          }
+        ]
       : []),
-    ...(issue.targetFiles.length > 0 ? [{ name: "target_files", priority: 2, label: "the list of files to change", head: "## Files to change\n\n", body: list(issue.targetFiles), fence: source }] : []),
-    ...(issue.filesToRead.length > 0 ? [{ name: "files_to_read", priority: 2, label: "the list of files to read", head: "## Files to read first\n\n", body: list(issue.filesToRead), fence: source }] : []),
+    ...(issue.targetFiles.length > 0
+      ? [
+          {
+            name: "target_files",
+            priority: 2,
+            label: "the list of files to change",
+            head: "## Files to change\n\n",
+            body: list(issue.targetFiles),
+            fence: source
+          }
+        ]
+      : []),
+    ...(issue.filesToRead.length > 0
+      ? [
+          {
+            name: "files_to_read",
+            priority: 2,
+            label: "the list of files to read",
+            head: "## Files to read first\n\n",
+            body: list(issue.filesToRead),
+            fence: source
+          }
+        ]
+      : []),
     // After the task's own sections and before notes, spec and learnings: those are cut first.
     ...(input.attempt !== undefined && input.attempt.number > 1
-      ? [{
-        name: "attempt",
-        priority: 0,
-        label: "which attempt this is",
-        head: "## This attempt\n\n",
-        body: input.attempt.startsFrom === "base"
-          ? `This is attempt ${input.attempt.number}. It starts over from the base commit: the worktree does not contain any earlier attempt's changes.`
-          : `This is attempt ${input.attempt.number}. It continues the previous attempt: the worktree already contains its committed changes; build on them.`
-      }]
+      ? [
+          {
+            name: "attempt",
+            priority: 0,
+            label: "which attempt this is",
+            head: "## This attempt\n\n",
+            body:
+              input.attempt.startsFrom === "base"
+                ? `This is attempt ${input.attempt.number}. It starts over from the base commit: the worktree does not contain any earlier attempt's changes.`
+                : `This is attempt ${input.attempt.number}. It continues the previous attempt: the worktree already contains its committed changes; build on them.`
+          }
+        ]
       : []),
-    ...(feedback !== undefined ? [{ name: "feedback", priority: 2, label: "the feedback on earlier attempts", head: FEEDBACK_HEAD, body: feedback, fence: `review and findings of ${issue.id}` }] : []),
-    ...(issue.architectureNotes ? [{ name: "architecture_notes", priority: 3, label: "the architecture notes", head: "## Architecture notes\n\n", body: issue.architectureNotes, fence: source }] : []),
-    ...(input.spec ? [{ name: "spec", priority: 3, label: "the approved spec", head: `## Approved spec (v${input.spec.version})\n\n`, body: input.spec.content.trim(), fence: `spec snapshot of ${issue.id}` }] : []),
+    ...(feedback !== undefined
+      ? [
+          {
+            name: "feedback",
+            priority: 2,
+            label: "the feedback on earlier attempts",
+            head: FEEDBACK_HEAD,
+            body: feedback,
+            fence: `review and findings of ${issue.id}`
+          }
+        ]
+      : []),
+    ...(issue.architectureNotes
+      ? [
+          {
+            name: "architecture_notes",
+            priority: 3,
+            label: "the architecture notes",
+            head: "## Architecture notes\n\n",
+            body: issue.architectureNotes,
+            fence: source
+          }
+        ]
+      : []),
+    ...(input.spec
+      ? [
+          {
+            name: "spec",
+            priority: 3,
+            label: "the approved spec",
+            head: `## Approved spec (v${input.spec.version})\n\n`,
+            body: input.spec.content.trim(),
+            fence: `spec snapshot of ${issue.id}`
+          }
+        ]
+      : []),
     ...(learnings.length > 0
-      ? [{ name: "learnings", priority: 4, label: "the learnings", head: "## Learned from earlier runs\n\n", body: learnings.map((l) => `- ${l.text} (from ${l.source})`).join("\n"), fence: "spec-orch memory of earlier runs" }]
+      ? [
+          {
+            name: "learnings",
+            priority: 4,
+            label: "the learnings",
+            head: "## Learned from earlier runs\n\n",
+            body: learnings.map((l) => `- ${l.text} (from ${l.source})`).join("\n"),
+            fence: "spec-orch memory of earlier runs"
+          }
+        ]
       : [])
   ]
 
@@ -258,11 +366,14 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
     }
   })
 
-  const promptOf = () => texts.filter((t) => t !== "").join("\n\n") + "\n"
+  const promptOf = () => `${texts.filter((t) => t !== "").join("\n\n")}\n`
   let total = estimateTokens(promptOf())
   // Cut the lowest-priority sections first, later sections before earlier ones of the same priority.
-  const order = drafts.map((d, i) => ({ i, p: d.priority })).filter((x) => x.p > 0).sort((a, b) => b.p - a.p || b.i - a.i)
-  for (let k = 0; k < order.length && total > budget;) {
+  const order = drafts
+    .map((d, i) => ({ i, p: d.priority }))
+    .filter((x) => x.p > 0)
+    .sort((a, b) => b.p - a.p || b.i - a.i)
+  for (let k = 0; k < order.length && total > budget; ) {
     const i = order[k]!.i
     const d = drafts[i]!
     const target = tokens[i]! - (total - budget)
@@ -308,11 +419,13 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
       state[i]!.dropped
         ? [`${d.label} was left out (${thousands(original[i]!)} tokens)`]
         : state[i]!.truncated
-        ? [`${d.label} was truncated from ${thousands(original[i]!)} to ${thousands(tokens[i]!)} tokens`]
-        : []
+          ? [`${d.label} was truncated from ${thousands(original[i]!)} to ${thousands(tokens[i]!)} tokens`]
+          : []
     ),
     ...(overBudget
-      ? [`the rules, acceptance criteria, constraints and verification commands alone take ${thousands(pinned)} tokens, more than the prompt cap of ${thousands(budget)} ([builder] max_prompt_tokens); they are never cut`]
+      ? [
+          `the rules, acceptance criteria, constraints and verification commands alone take ${thousands(pinned)} tokens, more than the prompt cap of ${thousands(budget)} ([builder] max_prompt_tokens); they are never cut`
+        ]
       : [])
   ]
   return {
@@ -322,22 +435,26 @@ export const assembleContext = (input: ContextInput, learnings: ReadonlyArray<Le
     budgetTokens: budget,
     truncated: sections.some((s) => s.truncated),
     learnings: learnings.map((l) => l.id),
+    learned: learnings,
     notes,
     overBudget
   }
 }
 
 /** Assembles prompt envelopes with the learnings that apply. */
-export class ContextAssembler extends Context.Service<ContextAssembler, {
-  /** The builder prompt for an issue, within the token budget. */
-  readonly assemble: (input: ContextInput) => Effect.Effect<ContextEnvelope>
-}>()("@spec-orch/harness/ContextAssembler") {
+export class ContextAssembler extends Context.Service<
+  ContextAssembler,
+  {
+    /** The builder prompt for an issue, within the token budget. */
+    readonly assemble: (input: ContextInput) => Effect.Effect<ContextEnvelope>
+  }
+>()("@spec-orch/harness/ContextAssembler") {
   static readonly layer: Layer.Layer<ContextAssembler, never, Learnings> = Layer.effect(
     ContextAssembler,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const learnings = yield* Learnings
       return ContextAssembler.of({
-        assemble: Effect.fn("ContextAssembler.assemble")(function*(input: ContextInput) {
+        assemble: Effect.fn("ContextAssembler.assemble")(function* (input: ContextInput) {
           return assembleContext(input, yield* learnings.forIssue(input.issue))
         })
       })

@@ -6,12 +6,12 @@
 import { ConfigProvider, Effect } from "effect"
 
 /** Every variable the current `ConfigProvider` knows, by its full name (`ANTHROPIC_API_KEY`, `PATH`, …). */
-export const hostEnvironment: Effect.Effect<Readonly<Record<string, string>>> = Effect.gen(function*() {
+export const hostEnvironment: Effect.Effect<Readonly<Record<string, string>>> = Effect.gen(function* () {
   const provider = yield* ConfigProvider.ConfigProvider
   const out: Record<string, string> = {}
   // The env provider splits names on "_" into a trie; walk it and join the segments back.
   const visit = (path: ReadonlyArray<string>): Effect.Effect<void, ConfigProvider.SourceError> =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const node = yield* provider.load(path)
       if (node === undefined) return
       if (node._tag === "Value") {

@@ -6,15 +6,19 @@
  * that does not validate gets one repair request carrying the validation error. Every request is
  * recorded as a `ModelCall` (tokens, cost, latency) in the `ModelUsage` in context.
  */
-import type { CallUsage as ContractCallUsage } from "@spec-orch/contract"
-import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Redacted, Schema, SchemaIssue, Stream } from "effect"
+import type { CallRequest } from "@spec-orch/contract"
+import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Ref, Schedule, Stream } from "effect"
 import { AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import type { HttpClient } from "effect/http"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { ChildProcessSpawner } from "effect/process"
+import type { Attribution } from "./ChainAttribution.js"
+import { clip, exhausted, isTransient, providerOf, summary, withCalls } from "./internal/chain-failures.js"
+import { keyFor } from "./internal/chain-key.js"
 import type { ModelProfile } from "./ModelRegistry.js"
 import { costOf, type ModelCall, ModelUsage } from "./ModelUsage.js"
 import { partsToStream, PROVIDER_MODULE, providerFor } from "./Providers.js"
-import { cachedCodecTransformer, isTimeout, keyOrigin, salvageJson, scrub } from "./providers/http.js"
+import { cachedCodecTransformer, isTimeout, keyOrigin, scrub } from "./providers/http.js"
+import { schemaProblems } from "./SchemaProblems.js"
 
 /** How a chain retries one model before moving to the next. */
 export interface RetryPolicy {
@@ -28,7 +32,12 @@ export interface RetryPolicy {
 }
 
 /** The default retry policy. */
-export const DEFAULT_RETRY: RetryPolicy = { retries: 2, baseDelay: "1 second", maxDelay: "30 seconds", maxRetryAfter: "60 seconds" }
+export const DEFAULT_RETRY: RetryPolicy = {
+  retries: 2,
+  baseDelay: "1 second",
+  maxDelay: "30 seconds",
+  maxRetryAfter: "60 seconds"
+}
 
 /**
  * The default bound on one call of a chain, every retry, fallback and the repair included
@@ -61,129 +70,10 @@ export interface ChainOptions {
   readonly progressEvery?: Duration.Input | undefined
 }
 
-/** Which model answered a call of a chain, and what it took; on the finish part's `metadata.specOrch`. */
-export interface Attribution {
-  readonly chain: string
-  /** The profile id of the model that answered. */
-  readonly model: string
-  readonly modelName: string
-  /** HTTP requests this call made, over every model, the repair included. */
-  readonly calls: number
-  /** Requests to the model that answered (1 = first try). */
-  readonly attempt: number
-  /** The models given up on before the one that answered, each with why. */
-  readonly fallbacks: ReadonlyArray<{ readonly model: string; readonly reason: string }>
-  /** Whether the answer came from the repair request. */
-  readonly repaired: boolean
-  readonly usd?: number | undefined
-  /** What the whole call took, over every request (failed ones and the repair included). */
-  readonly usage: CallUsage
-}
-
-/** The requests of one call of a chain, summed (the contract's shape, as the chain reports it). */
-export type CallUsage = ContractCallUsage
-
-/** The attribution the chain attached to a response's parts, when it came from a chain. */
-export const attributionOf = (parts: ReadonlyArray<{ readonly type: string }>): Attribution | undefined => {
-  const finish = parts.find((p) => p.type === "finish") as { metadata?: Record<string, unknown> } | undefined
-  const meta = finish?.metadata?.specOrch as Attribution | undefined
-  return meta !== undefined && typeof meta.model === "string" ? meta : undefined
-}
-
-/** Says, in a few words, what `a` records: `fb (model-x) after 4 calls; fallback from a (overloaded); repaired`. */
-export const describeAttribution = (a: Attribution): string =>
-  [
-    `${a.model} (${a.modelName}) after ${a.calls} call${a.calls === 1 ? "" : "s"}`,
-    ...a.fallbacks.map((f) => `fallback from ${f.model}: ${clip(f.reason, 120)}`),
-    ...(a.repaired ? ["repaired once"] : [])
-  ].join("; ")
-
-/** How many HTTP requests a failed chain call made (carried on the error's metadata), when known. */
-export const callsOfFailure = (error: unknown): number | undefined => {
-  if (!AiError.isAiError(error)) return undefined
-  const meta = (error.reason as { metadata?: Record<string, any> }).metadata
-  const n = meta?.specOrch?.calls
-  return typeof n === "number" ? n : undefined
-}
-
-/** Whether a failed call may succeed if repeated (or on another model). */
-const isTransient = (error: AiError.AiError): boolean => {
-  switch (error.reason._tag) {
-    case "RateLimitError":
-    case "InternalProviderError":
-    case "InvalidResponseError":
-      return true
-    case "NetworkError":
-      return error.reason.reason === "TransportError"
-    default:
-      return false
-  }
-}
-
-/** The host of a base URL (the provider a request went to); the URL itself when it does not parse. */
-const providerOf = (baseUrl: string): string => {
-  try {
-    return new URL(baseUrl).host
-  } catch {
-    return baseUrl
-  }
-}
-
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}…`)
-
-/** A short summary of a failure for usage records, chain messages and `models check` (no module prefix, no advice boilerplate). */
-const summary = (error: AiError.AiError): string => {
-  const r = error.reason
-  switch (r._tag) {
-    case "RateLimitError":
-      return `rate limited (HTTP 429${r.retryAfter !== undefined ? `, retry after ${Duration.format(r.retryAfter)}` : ""})`
-    case "InternalProviderError":
-      return clip(r.description, 300)
-    case "NetworkError":
-      return clip(r.description ?? r.reason, 300)
-    default:
-      return clip("description" in r && typeof r.description === "string" && r.description !== "" ? r.description : r.message, 300)
-  }
-}
-
-/** The key for one call: the env value, or the output of `token_command` (run for every call, as the original does). */
-const keyFor = (profile: ModelProfile, cwd: string | undefined, spawner: Option.Option<ChildProcessSpawner.ChildProcessSpawner["Service"]>) => {
-  const module = PROVIDER_MODULE[profile.apiType]
-  const missing = (description: string) =>
-    AiError.make({ module, method: "generateText", reason: new AiError.AuthenticationError({ kind: "MissingKey", description }) })
-  const key = profile.key
-  if (key === undefined) return Effect.fail(missing(`${profile.id} needs ${profile.missing.join(" and ")} (unset or empty)`))
-  if (key.kind === "env") return Effect.succeed(key.value)
-  if (Option.isNone(spawner)) return Effect.fail(missing(`${profile.id}: token_command of ${key.where} cannot run here (no process spawner)`))
-  const run = Effect.scoped(Effect.gen(function*() {
-    const handle = yield* spawner.value.spawn(ChildProcess.make("sh", ["-c", key.command], cwd !== undefined ? { cwd } : {}))
-    const text = <E>(s: Stream.Stream<Uint8Array, E>) => s.pipe(Stream.decodeText(), Stream.mkString)
-    const [stdout, stderr, exitCode] = yield* Effect.all([text(handle.stdout), text(handle.stderr), handle.exitCode], { concurrency: "unbounded" })
-    return { stdout: stdout.trim(), stderr: stderr.trim(), exitCode: Number(exitCode) }
-  }))
-  return run.pipe(
-    Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.succeed({ stdout: "", stderr: "timed out after 30 s", exitCode: -1 }) }),
-    Effect.catch((e) => Effect.succeed({ stdout: "", stderr: String((e as any)?.message ?? e), exitCode: -1 })),
-    Effect.flatMap((r) => {
-      if (r.exitCode === 0 && r.stdout !== "") return Effect.succeed(Redacted.make(r.stdout.split("\n")[0]!.trim()))
-      const why = r.exitCode !== 0 ? `exited with ${r.exitCode}${r.stderr !== "" ? `: ${clip(r.stderr.split("\n")[0]!, 200)}` : ""}` : "printed nothing"
-      return Effect.fail(missing(`${profile.id}: token_command of ${key.where} ${why}`))
-    })
-  )
-}
-
-/** The whole chain failed with transient errors: one error that names every model and what happened to it. */
-const exhausted = (name: string, failures: ReadonlyArray<{ readonly profile: ModelProfile; readonly attempts: number; readonly last: AiError.AiError }>) => {
-  if (failures.length === 1) return failures[0]!.last
-  const each = failures.map((f) => `${f.profile.id} (${f.profile.model}): ${summary(f.last)} after ${f.attempts} attempt${f.attempts === 1 ? "" : "s"}`)
-  return AiError.make({
-    module: "ModelChain",
-    method: "generateText",
-    reason: new AiError.InternalProviderError({ description: `every model of ${name} failed with transient errors — ${each.join("; ")}` })
-  })
-}
-
-const addMetadata = (parts: Array<Response.PartEncoded>, meta: Record<string, string | number>): Array<Response.PartEncoded> =>
+const addMetadata = (
+  parts: Array<Response.PartEncoded>,
+  meta: Record<string, string | number>
+): Array<Response.PartEncoded> =>
   parts.map((p) => (p.type === "finish" ? { ...p, metadata: { ...p.metadata, specOrch: meta } } : p))
 
 const usageOf = (parts: ReadonlyArray<Response.PartEncoded>) => {
@@ -201,6 +91,8 @@ interface CallState {
   costUsd: number | null
   latencyMs: number
   readonly fallbacks: Array<{ readonly model: string; readonly reason: string }>
+  /** Each request so far, in order. */
+  readonly requests: Array<CallRequest>
   repairing: boolean
   readonly startedAt: number
 }
@@ -212,49 +104,55 @@ const newCallState = (startedAt: number): CallState => ({
   costUsd: 0,
   latencyMs: 0,
   fallbacks: [],
+  requests: [],
   repairing: false,
   startedAt
 })
-const CallStateKey = Context.Reference<CallState | undefined>("@spec-orch/harness/ModelChain/CallState", { defaultValue: () => undefined })
+const CallStateKey = Context.Reference<CallState | undefined>("@spec-orch/harness/ModelChain/CallState", {
+  defaultValue: () => undefined
+})
 
-/** A JSON path for messages: `waves[0].work_packets[2].depends_on`. */
-const pathText = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string => {
-  let out = ""
-  for (const seg of path) {
-    const key = typeof seg === "object" && seg !== null && "key" in seg ? seg.key : seg
-    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`
+/** One request as the call's attribution records it (the HTTP status read from a failure's summary). */
+const requestOf = (
+  base: {
+    readonly model: string
+    readonly modelName: string
+    readonly provider: string
+    readonly attempt: number
+    readonly latencyMs: number
+    readonly repair?: boolean
+  },
+  outcome: string,
+  inputTokens: number,
+  outputTokens: number,
+  usd: number | undefined,
+  detail?: string
+): CallRequest => {
+  const status = detail !== undefined ? /\bHTTP (\d{3})\b/.exec(detail) : null
+  return {
+    model: base.model,
+    modelName: base.modelName,
+    provider: base.provider,
+    attempt: base.attempt,
+    outcome,
+    ...(status !== null ? { httpStatus: Number(status[1]) } : {}),
+    latencyMs: base.latencyMs,
+    inputTokens,
+    outputTokens,
+    ...(usd !== undefined ? { costUsd: usd } : {}),
+    ...(base.repair === true ? { repair: true } : {})
   }
-  return out === "" ? "the top level" : out
 }
 
-/**
- * What is wrong with an answer, in terms a model can act on: where in the JSON (a path) and what
- * the schema expected there. Falls back to the decoder's own words when the answer cannot be read.
- */
-export const schemaProblems = (schema: Schema.Top, responseText: string, fallback: string): ReadonlyArray<string> => {
-  if (responseText.trim() === "") return ["the answer was empty: answer with the JSON object"]
-  let value: unknown
-  try {
-    value = JSON.parse(salvageJson(responseText))
-  } catch (e) {
-    return [`the answer is not valid JSON (${clip(String((e as Error).message ?? e), 200)}): answer with one JSON object, no prose`]
-  }
-  const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown, never, never>)(value, { errors: "all" })
-  if (Exit.isSuccess(exit)) return [fallback]
-  const error = exit.cause.reasons.find((r) => r._tag === "Fail") as { error?: { issue?: SchemaIssue.Issue } } | undefined
-  const issue = error?.error?.issue
-  if (issue === undefined) return [fallback]
-  const failure = SchemaIssue.makeFormatterStandardSchemaV1()(issue)
-  const lines = failure.issues.map((i) => `at ${pathText(i.path ?? [])}: ${i.message}`)
-  return lines.length === 0 ? [fallback] : lines.slice(0, 20)
-}
-
-/** Re-labels a failure with how many requests the call made (so a caller can report the real count). */
-const withCalls = (error: AiError.AiError, calls: number): AiError.AiError => {
-  const reason = Object.assign(Object.create(Object.getPrototypeOf(error.reason)), error.reason, {
-    metadata: { ...(error.reason as any).metadata, specOrch: { calls } }
-  })
-  return AiError.make({ module: error.module, method: error.method, reason })
+/** Why a call of `label` (a role, or a chain's name) was given up at the role's bound, and how to allow longer. */
+const roleTimeoutMessage = (label: string, deadline: Duration.Duration): string => {
+  // One decimal at most: a 1.5 s bound is not "2 s".
+  const seconds = Math.round(Duration.toMillis(deadline) / 100) / 10
+  return (
+    `${label}: no answer within ${seconds} s, the bound on one call of the role over every model, retry and repair. ` +
+    `The bound is [llm] role_timeout_seconds (default ${DEFAULT_ROLE_TIMEOUT_MS / 1000} s): raise it in spec-orch.toml ` +
+    "if the model needs longer, or check the role's models with `spec-orch models`."
+  )
 }
 
 /**
@@ -267,51 +165,59 @@ const finish = (
   options: { readonly repair: boolean; readonly deadline: Duration.Duration; readonly label: string }
 ): LanguageModel.LanguageModel => {
   const bounded = <A, R>(effect: Effect.Effect<A, AiError.AiError, R>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const state = newCallState(yield* Clock.currentTimeMillis)
       return yield* effect.pipe(
         Effect.timeoutOrElse({
           duration: options.deadline,
           orElse: () =>
-            Effect.fail(AiError.make({
-              module: "ModelChain",
-              method: "generateText",
-              reason: new AiError.NetworkError({
-                reason: "TransportError",
-                method: "POST",
-                url: "",
-                description: `${options.label}: no answer within ${Duration.format(options.deadline)} in total, over every model and retry ([llm] role_timeout_seconds)`
+            Effect.fail(
+              AiError.make({
+                module: "ModelChain",
+                method: "generateText",
+                // Not a NetworkError: nothing failed on the network, and its message would end in a
+                // request line with no URL and advice to check the connection.
+                reason: new AiError.UnknownError({ description: roleTimeoutMessage(options.label, options.deadline) })
               })
-            }))
+            )
         }),
         Effect.mapError((e) => (AiError.isAiError(e) ? withCalls(e, state.calls) : e)),
         Effect.provideService(CallStateKey, state)
       )
     })
   const generateObject = (options_: any) =>
-    bounded(Effect.gen(function*() {
-      const first = yield* model.generateObject(options_).pipe(Effect.result)
-      if (first._tag === "Success") return first.success
-      const error = first.failure as unknown
-      if (!options.repair || !AiError.isAiError(error) || error.reason._tag !== "StructuredOutputError") return yield* Effect.fail(error as AiError.AiError)
-      const reason = error.reason
-      const problems = schemaProblems(options_.schema, reason.responseText, clip(reason.description, 2000))
-      const state = yield* CallStateKey
-      if (state !== undefined) state.repairing = true
-      yield* Effect.logWarning(`${options.label}: the answer does not match the schema; asking once more (${clip(problems[0]!, 160)})`)
-      const prompt = Prompt.concat(
-        Prompt.make(options_.prompt),
-        Prompt.make([
-          { role: "assistant", content: reason.responseText === "" ? "(an empty answer)" : clip(reason.responseText, 8000) },
-          {
-            role: "user",
-            content: `That answer does not match the required JSON schema:\n${problems.map((p) => `- ${p}`).join("\n")}\n` +
-              "Answer again with the complete, corrected JSON object only."
-          }
-        ])
-      )
-      return yield* model.generateObject({ ...options_, prompt })
-    }))
+    bounded(
+      Effect.gen(function* () {
+        const first = yield* model.generateObject(options_).pipe(Effect.result)
+        if (first._tag === "Success") return first.success
+        const error = first.failure as unknown
+        if (!options.repair || !AiError.isAiError(error) || error.reason._tag !== "StructuredOutputError")
+          return yield* Effect.fail(error as AiError.AiError)
+        const reason = error.reason
+        const problems = schemaProblems(options_.schema, reason.responseText, clip(reason.description, 2000))
+        const state = yield* CallStateKey
+        if (state !== undefined) state.repairing = true
+        yield* Effect.logWarning(
+          `${options.label}: the answer does not match the schema; asking once more (${clip(problems[0]!, 160)})`
+        )
+        const prompt = Prompt.concat(
+          Prompt.make(options_.prompt),
+          Prompt.make([
+            {
+              role: "assistant",
+              content: reason.responseText === "" ? "(an empty answer)" : clip(reason.responseText, 8000)
+            },
+            {
+              role: "user",
+              content:
+                `That answer does not match the required JSON schema:\n${problems.map((p) => `- ${p}`).join("\n")}\n` +
+                "Answer again with the complete, corrected JSON object only."
+            }
+          ])
+        )
+        return yield* model.generateObject({ ...options_, prompt })
+      })
+    )
   const generateText = (options_: any) => bounded(model.generateText(options_))
   // The generic signatures cannot be restated here; the wrappers preserve them.
   return {
@@ -327,7 +233,7 @@ const withRepair = (model: LanguageModel.LanguageModel): LanguageModel.LanguageM
 
 /** Builds the chain's `LanguageModel`. Cheap and side-effect free: nothing is sent until a call. */
 const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel, never, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (options.members.length === 0) return yield* Effect.die(new Error(`model chain ${options.name} has no models`))
     const retry = { ...DEFAULT_RETRY, ...options.retry }
     const baseMs = Duration.toMillis(Duration.fromInputUnsafe(retry.baseDelay))
@@ -341,7 +247,7 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     const builtWith = yield* Effect.serviceOption(ModelUsage)
 
     const record = (call: ModelCall) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const usage = Option.orElse(yield* Effect.serviceOption(ModelUsage), () => builtWith)
         if (Option.isSome(usage)) yield* usage.value.record(call)
         if (options.onCall !== undefined) yield* options.onCall(call)
@@ -358,35 +264,81 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     }
 
     const call = (providerOptions: LanguageModel.ProviderOptions) =>
-      Effect.gen(function*() {
-        const kind = providerOptions.responseFormat.type === "json" ? "object" as const : "text" as const
+      Effect.gen(function* () {
+        const kind = providerOptions.responseFormat.type === "json" ? ("object" as const) : ("text" as const)
         const state: CallState = (yield* CallStateKey) ?? newCallState(yield* Clock.currentTimeMillis)
         const failures: Array<{ profile: ModelProfile; attempts: number; last: AiError.AiError }> = []
         const total = retry.retries + 1
         for (const [index, profile] of options.members.entries()) {
           const generate = providerFor(profile.apiType)
           const module = PROVIDER_MODULE[profile.apiType]
-          for (let attempt = 1;; attempt++) {
+          // This model's attempts: each one journaled and counted; transient failures are retried on a
+          // Schedule whose delay the failure decides (its retry-after, else backoff), until `delayFor` says move on.
+          const attempts = yield* Ref.make(0)
+          const lastDetail = yield* Ref.make("")
+          const attemptOnce = Effect.gen(function* () {
+            const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
             const key = yield* keyFor(profile, options.cwd, spawner)
             const started = yield* Clock.currentTimeMillis
             const waiting = (now: number) =>
-              Effect.logWarning(`${label}: waiting for ${profile.id} (${profile.model}) (attempt ${attempt}/${total}, ${Math.round((now - state.startedAt) / 1000)} s)`)
+              Effect.logWarning(
+                `${label}: waiting for ${profile.id} (${profile.model}) (attempt ${attempt}/${total}, ${Math.round((now - state.startedAt) / 1000)} s)`
+              )
             if (attempt > 1 || index > 0) yield* waiting(started)
             state.calls++
             // One line at every interval while the request is outstanding, so a slow provider is visible.
             const ticker = yield* Effect.forkChild(
-              Effect.forever(Effect.sleep(progressEvery).pipe(Effect.andThen(Clock.currentTimeMillis), Effect.flatMap(waiting)))
+              Effect.forever(
+                Effect.sleep(progressEvery).pipe(Effect.andThen(Clock.currentTimeMillis), Effect.flatMap(waiting))
+              )
             )
             const result = yield* generate({ profile, key, module }, providerOptions).pipe(
               Effect.provideContext(context),
-              Effect.tap((r) => Effect.annotateCurrentSpan({ "model.input_tokens": usageOf(r).input, "model.output_tokens": usageOf(r).output })),
+              Effect.tap((r) =>
+                Effect.annotateCurrentSpan({
+                  "model.input_tokens": usageOf(r).input,
+                  "model.output_tokens": usageOf(r).output
+                })
+              ),
               // One span per request to a provider: retries and fallbacks show as siblings.
               Effect.withSpan("Model.call", {
                 kind: "client",
-                attributes: { model: profile.id, "model.name": profile.model, "model.api": profile.apiType, "model.chain": options.name, attempt, ...(options.role !== undefined ? { role: options.role } : {}) }
+                attributes: {
+                  model: profile.id,
+                  "model.name": profile.model,
+                  "model.api": profile.apiType,
+                  "model.chain": options.name,
+                  attempt,
+                  ...(options.role !== undefined ? { role: options.role } : {})
+                }
               }),
               Effect.result,
-              Effect.ensuring(Fiber.interrupt(ticker))
+              Effect.ensuring(Fiber.interrupt(ticker)),
+              // Cut off by the role's deadline (or a Ctrl-C): the request still happened, and is recorded as such.
+              Effect.onInterrupt(() =>
+                Effect.gen(function* () {
+                  const latencyMs = (yield* Clock.currentTimeMillis) - started
+                  state.failed++
+                  yield* record({
+                    at: started,
+                    chain: options.name,
+                    model: profile.id,
+                    modelName: profile.model,
+                    api: profile.apiType,
+                    provider: providerOf(profile.baseUrl),
+                    kind,
+                    attempt,
+                    latencyMs,
+                    ...(options.role !== undefined ? { role: options.role } : {}),
+                    ...(state.repairing ? { repair: true } : {}),
+                    ok: false,
+                    inputTokens: 0,
+                    outputTokens: 0,
+                    error: "Interrupted",
+                    detail: `${profile.id} (${profile.model}): stopped after ${Math.round(latencyMs / 100) / 10} s, still waiting, when the call was given up (its deadline passed, or it was cancelled)`
+                  })
+                })
+              )
             )
             const latencyMs = (yield* Clock.currentTimeMillis) - started
             state.latencyMs += latencyMs
@@ -411,7 +363,14 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
               // Unknown, never guessed, once tokens went to a model without prices.
               if (usd !== undefined) state.costUsd = state.costUsd === null ? null : state.costUsd + usd
               else if (tokens.input + tokens.output > 0) state.costUsd = null
-              yield* record({ ...base, ok: true, inputTokens: tokens.input, outputTokens: tokens.output, ...(usd !== undefined ? { usd } : {}) })
+              yield* record({
+                ...base,
+                ok: true,
+                inputTokens: tokens.input,
+                outputTokens: tokens.output,
+                ...(usd !== undefined ? { usd } : {})
+              })
+              state.requests.push(requestOf(base, "ok", tokens.input, tokens.output, usd))
               const attribution: Attribution = {
                 chain: options.name,
                 model: profile.id,
@@ -427,31 +386,56 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
                   inputTokens: state.inputTokens,
                   outputTokens: state.outputTokens,
                   costUsd: state.costUsd,
-                  latencyMs: state.latencyMs
+                  latencyMs: state.latencyMs,
+                  requests: [...state.requests]
                 }
               }
               return addMetadata(result.success, attribution as any)
             }
             const error = result.failure
             const detail = scrub(summary(error), key)
+            yield* Ref.set(lastDetail, detail)
             yield* record({ ...base, ok: false, inputTokens: 0, outputTokens: 0, error: error.reason._tag, detail })
+            const failedRequest = requestOf(base, error.reason._tag, 0, 0, undefined, detail)
+            state.requests.push(failedRequest)
             state.failed++
-            if (!isTransient(error)) return yield* Effect.fail(error)
-            const wait = delayFor(error, attempt)
-            if (wait === undefined) {
-              failures.push({ profile, attempts: attempt, last: error })
-              // The reason without the `<id> (<model>): ` its description starts with: the model is named beside it.
-              const prefix = `${profile.id} (${profile.model}): `
-              state.fallbacks.push({ model: profile.id, reason: detail.startsWith(prefix) ? detail.slice(prefix.length) : detail })
-              const next = options.members[index + 1]
-              const then = next !== undefined ? `trying ${next.id} (${next.model})` : "no model left: the call fails"
-              yield* Effect.logWarning(
-                `${label}: ${profile.id} (${profile.model}) failed ${attempt} time${attempt === 1 ? "" : "s"}: ${clip(detail, 200)}; ${then}`
+            return yield* Effect.fail(error)
+          })
+          const nextDelay = (error: AiError.AiError) =>
+            Effect.map(Ref.get(attempts), (attempt) => (isTransient(error) ? delayFor(error, attempt) : undefined))
+          const outcome = yield* attemptOnce.pipe(
+            Effect.retry({
+              while: (error) => Effect.map(nextDelay(error), (wait) => wait !== undefined),
+              schedule: Schedule.forever.pipe(
+                Schedule.setInputType<AiError.AiError>(),
+                Schedule.modifyDelay(({ input }) => Effect.map(nextDelay(input), (wait) => wait ?? Duration.zero))
               )
-              break
+            }),
+            Effect.result
+          )
+          if (outcome._tag === "Success") return outcome.success
+          const error = outcome.failure
+          if (!isTransient(error)) return yield* Effect.fail(error)
+          const attempt = yield* Ref.get(attempts)
+          const detail = yield* Ref.get(lastDetail)
+          failures.push({ profile, attempts: attempt, last: error })
+          // The reason without the `<id> (<model>): ` its description starts with: the model is named beside it.
+          const prefix = `${profile.id} (${profile.model}): `
+          state.fallbacks.push({
+            model: profile.id,
+            reason: detail.startsWith(prefix) ? detail.slice(prefix.length) : detail
+          })
+          const lastRequest = state.requests[state.requests.length - 1]
+          if (lastRequest !== undefined)
+            state.requests[state.requests.length - 1] = {
+              ...lastRequest,
+              fallbackReason: state.fallbacks[state.fallbacks.length - 1]!.reason
             }
-            yield* Effect.sleep(wait)
-          }
+          const next = options.members[index + 1]
+          const then = next !== undefined ? `trying ${next.id} (${next.model})` : "no model left: the call fails"
+          yield* Effect.logWarning(
+            `${label}: ${profile.id} (${profile.model}) failed ${attempt} time${attempt === 1 ? "" : "s"}: ${clip(detail, 200)}; ${then}`
+          )
         }
         return yield* Effect.fail(exhausted(options.name, failures))
       })
@@ -459,7 +443,8 @@ const make = (options: ChainOptions): Effect.Effect<LanguageModel.LanguageModel,
     const model = yield* LanguageModel.make({
       codecTransformer: cachedCodecTransformer,
       generateText: call,
-      streamText: (providerOptions) => Stream.unwrap(Effect.map(call(providerOptions), (parts) => Stream.fromIterable(partsToStream(parts))))
+      streamText: (providerOptions) =>
+        Stream.unwrap(Effect.map(call(providerOptions), (parts) => Stream.fromIterable(partsToStream(parts))))
     })
     return finish(model, { repair: options.repair !== false, deadline, label })
   })
@@ -473,4 +458,14 @@ const describeChain = (members: ReadonlyArray<ModelProfile>): string =>
   members.map((m) => `${m.id} (${keyOrigin(m.key)})`).join(" → ")
 
 /** Model chains: `ModelChain.make(options)` / `ModelChain.layer(options)` build one as a `LanguageModel`. */
-export const ModelChain = { make, layer, withRepair, isTransient, describeChain, describeFailure: summary, DEFAULT_RETRY, DEFAULT_ROLE_TIMEOUT_MS, DEFAULT_PROGRESS_EVERY_MS } as const
+export const ModelChain = {
+  make,
+  layer,
+  withRepair,
+  isTransient,
+  describeChain,
+  describeFailure: summary,
+  DEFAULT_RETRY,
+  DEFAULT_ROLE_TIMEOUT_MS,
+  DEFAULT_PROGRESS_EVERY_MS
+} as const

@@ -7,7 +7,14 @@
 import type { SpecOrchConfig } from "@spec-orch/contract"
 import { didYouMean } from "@spec-orch/contract"
 import { Redacted } from "effect"
-import { ApiTypeUnknown, ChainUnknown, ModelsError, ModelUnknown, RoleNotConfigured, RoleUnusable } from "./ModelsError.js"
+import {
+  ApiTypeUnknown,
+  ChainUnknown,
+  ModelsError,
+  ModelUnknown,
+  RoleNotConfigured,
+  RoleUnusable
+} from "./ModelsError.js"
 
 /** The wire protocols spec-orch speaks. */
 export type ApiType = "anthropic" | "openai_chat" | "openai_responses"
@@ -15,7 +22,7 @@ export type ApiType = "anthropic" | "openai_chat" | "openai_responses"
 /** The LLM roles of `spec-orch.toml`, in the order the original documents them. */
 export const LLM_ROLES = ["planner", "reviewer", "supervisor", "acceptance_evaluator"] as const
 /** One LLM role section. */
-export type LlmRole = typeof LLM_ROLES[number]
+export type LlmRole = (typeof LLM_ROLES)[number]
 
 /** Where a role's chain came from, in the original's resolution order. */
 export type RoleSource =
@@ -72,7 +79,13 @@ export const DEFAULT_TIMEOUT_MS = 120_000
 export const DEFAULT_FIRST_BYTE_MS = 60_000
 
 const KEY_FALLBACKS: Record<ApiType, ReadonlyArray<string>> = {
-  anthropic: ["SPEC_ORCH_LLM_API_KEY", "MINIMAX_API_KEY", "MINIMAX_CN_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"],
+  anthropic: [
+    "SPEC_ORCH_LLM_API_KEY",
+    "MINIMAX_API_KEY",
+    "MINIMAX_CN_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_API_KEY"
+  ],
   openai_chat: ["SPEC_ORCH_LLM_API_KEY", "OPENAI_API_KEY"],
   openai_responses: ["SPEC_ORCH_LLM_API_KEY", "OPENAI_API_KEY"]
 }
@@ -107,12 +120,19 @@ export const apiTypeOf = (value: string | undefined, where: string): ApiType | M
   const v = (value ?? "anthropic").trim().toLowerCase()
   const known = API_TYPES[v]
   if (known !== undefined) return known
-  return new ModelsError({ reason: new ApiTypeUnknown({ value: value ?? "", where, suggestion: didYouMean(v, Object.keys(API_TYPES)) }) })
+  return new ModelsError({
+    reason: new ApiTypeUnknown({ value: value ?? "", where, suggestion: didYouMean(v, Object.keys(API_TYPES)) })
+  })
 }
 
 /** Every environment variable the registry may read for `config` (so a caller can snapshot exactly those). */
 export const envNamesOf = (config: SpecOrchConfig): ReadonlyArray<string> => {
-  const names = new Set<string>([ENV_MODEL_VAR, ENV_API_TYPE_VAR, ...Object.values(KEY_FALLBACKS).flat(), ...Object.values(BASE_FALLBACKS).flat()])
+  const names = new Set<string>([
+    ENV_MODEL_VAR,
+    ENV_API_TYPE_VAR,
+    ...Object.values(KEY_FALLBACKS).flat(),
+    ...Object.values(BASE_FALLBACKS).flat()
+  ])
   const add = (s: { api_key_env?: string | undefined; api_base_env?: string | undefined }) => {
     if (s.api_key_env) names.add(s.api_key_env)
     if (s.api_base_env) names.add(s.api_base_env)
@@ -157,7 +177,13 @@ const resolveProfile = (raw: RawProfile, env: EnvLookup): ModelProfile | ModelsE
   } else if (raw.api_key_env !== undefined && raw.api_key_env !== "") {
     const value = env(raw.api_key_env)
     if (value === undefined) missing.push(`$${raw.api_key_env}`)
-    else key = { kind: "env", name: raw.api_key_env, value: Redacted.make(value), bearer: isBearer(apiType, raw.api_key_env) }
+    else
+      key = {
+        kind: "env",
+        name: raw.api_key_env,
+        value: Redacted.make(value),
+        bearer: isBearer(apiType, raw.api_key_env)
+      }
   } else {
     const name = KEY_FALLBACKS[apiType].find((n) => env(n) !== undefined)
     if (name === undefined) missing.push(`one of ${KEY_FALLBACKS[apiType].map((n) => `$${n}`).join(", ")}`)
@@ -187,7 +213,10 @@ const resolveProfile = (raw: RawProfile, env: EnvLookup): ModelProfile | ModelsE
     key: missing.length === 0 ? key : undefined,
     missing,
     timeoutMs: raw.timeout_seconds !== undefined ? Math.round(raw.timeout_seconds * 1000) : DEFAULT_TIMEOUT_MS,
-    firstByteMs: raw.first_byte_timeout_seconds !== undefined ? Math.round(raw.first_byte_timeout_seconds * 1000) : DEFAULT_FIRST_BYTE_MS,
+    firstByteMs:
+      raw.first_byte_timeout_seconds !== undefined
+        ? Math.round(raw.first_byte_timeout_seconds * 1000)
+        : DEFAULT_FIRST_BYTE_MS,
     maxTokens: raw.max_tokens,
     temperature: raw.temperature,
     prices: { inputUsdPerMtok: raw.input_usd_per_mtok, outputUsdPerMtok: raw.output_usd_per_mtok }
@@ -198,7 +227,12 @@ const resolveProfile = (raw: RawProfile, env: EnvLookup): ModelProfile | ModelsE
 const isBearer = (apiType: ApiType, envName: string) => apiType !== "anthropic" || /AUTH_TOKEN/i.test(envName)
 
 /** `[models.<id>]` resolved, or an error naming `where` referred to an unknown id. */
-export const resolveModelRef = (config: SpecOrchConfig, id: string, env: EnvLookup, where: string): ModelProfile | ModelsError => {
+export const resolveModelRef = (
+  config: SpecOrchConfig,
+  id: string,
+  env: EnvLookup,
+  where: string
+): ModelProfile | ModelsError => {
   const m = config.models[id]
   if (m === undefined) {
     const known = Object.keys(config.models)
@@ -208,7 +242,12 @@ export const resolveModelRef = (config: SpecOrchConfig, id: string, env: EnvLook
 }
 
 /** `[model_chains.<id>]` resolved: primary then fallbacks. */
-export const resolveChain = (config: SpecOrchConfig, id: string, env: EnvLookup, where: string): ReadonlyArray<ModelProfile> | ModelsError => {
+export const resolveChain = (
+  config: SpecOrchConfig,
+  id: string,
+  env: EnvLookup,
+  where: string
+): ReadonlyArray<ModelProfile> | ModelsError => {
   const chain = config.model_chains[id]
   if (chain === undefined) {
     const known = Object.keys(config.model_chains)
@@ -217,7 +256,12 @@ export const resolveChain = (config: SpecOrchConfig, id: string, env: EnvLookup,
   const refs = [chain.primary, ...chain.fallbacks.map((f) => (typeof f === "string" ? f : f.ref))]
   const out: Array<ModelProfile> = []
   for (const [i, ref] of refs.entries()) {
-    const p = resolveModelRef(config, ref, env, i === 0 ? `[model_chains.${id}] primary` : `[model_chains.${id}] fallbacks`)
+    const p = resolveModelRef(
+      config,
+      ref,
+      env,
+      i === 0 ? `[model_chains.${id}] primary` : `[model_chains.${id}] fallbacks`
+    )
     if (p instanceof ModelsError) return p
     out.push(p)
   }
@@ -227,15 +271,24 @@ export const resolveChain = (config: SpecOrchConfig, id: string, env: EnvLookup,
 type RoleSection = SpecOrchConfig[LlmRole]
 
 /** A role section's `fallbacks`: model ids (`"x"` or `{ ref = "x" }`) or inline tables inheriting nothing. */
-const roleFallbacks = (config: SpecOrchConfig, role: LlmRole, section: RoleSection, env: EnvLookup): ReadonlyArray<ModelProfile> | ModelsError => {
+const roleFallbacks = (
+  config: SpecOrchConfig,
+  role: LlmRole,
+  section: RoleSection,
+  env: EnvLookup
+): ReadonlyArray<ModelProfile> | ModelsError => {
   const out: Array<ModelProfile> = []
   for (const [i, f] of (section.fallbacks ?? []).entries()) {
     const where = `[${role}] fallbacks[${i}]`
-    const p = typeof f === "string"
-      ? resolveModelRef(config, f, env, where)
-      : "ref" in f
-      ? resolveModelRef(config, f.ref, env, where)
-      : resolveProfile({ ...f, id: where, where, temperature: section.temperature, max_tokens: section.max_tokens }, env)
+    const p =
+      typeof f === "string"
+        ? resolveModelRef(config, f, env, where)
+        : "ref" in f
+          ? resolveModelRef(config, f.ref, env, where)
+          : resolveProfile(
+              { ...f, id: where, where, temperature: section.temperature, max_tokens: section.max_tokens },
+              env
+            )
     if (p instanceof ModelsError) return p
     out.push(p)
   }
@@ -251,11 +304,16 @@ const roleFallbacks = (config: SpecOrchConfig, role: LlmRole, section: RoleSecti
 export const ROLE_DEFAULT_MAX_TOKENS: Partial<Record<LlmRole, number>> = { planner: 8192 }
 
 /** The role's temperature and max_tokens apply to every model of its chain unless the model sets its own. */
-const withRoleDefaults = (role: LlmRole, section: RoleSection, profiles: ReadonlyArray<ModelProfile>): ReadonlyArray<ModelProfile> =>
+const withRoleDefaults = (
+  role: LlmRole,
+  section: RoleSection,
+  profiles: ReadonlyArray<ModelProfile>
+): ReadonlyArray<ModelProfile> =>
   profiles.map((p) => ({
     ...p,
     temperature: p.temperature ?? section.temperature,
-    maxTokens: p.maxTokens ?? section.max_tokens ?? (p.apiType === "anthropic" ? ROLE_DEFAULT_MAX_TOKENS[role] : undefined)
+    maxTokens:
+      p.maxTokens ?? section.max_tokens ?? (p.apiType === "anthropic" ? ROLE_DEFAULT_MAX_TOKENS[role] : undefined)
   }))
 
 /**
@@ -266,7 +324,11 @@ const withRoleDefaults = (role: LlmRole, section: RoleSection, profiles: Readonl
  */
 export const resolveRole = (config: SpecOrchConfig, role: LlmRole, env: EnvLookup): ChainPlan | ModelsError => {
   const section = config[role]
-  const plan = (name: string, source: RoleSource, members: ReadonlyArray<ModelProfile> | ModelsError): ChainPlan | ModelsError =>
+  const plan = (
+    name: string,
+    source: RoleSource,
+    members: ReadonlyArray<ModelProfile> | ModelsError
+  ): ChainPlan | ModelsError =>
     members instanceof ModelsError ? members : { name, source, members: withRoleDefaults(role, section, members) }
   const withFallbacks = (first: ModelProfile | ModelsError): ReadonlyArray<ModelProfile> | ModelsError => {
     if (first instanceof ModelsError) return first
@@ -275,10 +337,18 @@ export const resolveRole = (config: SpecOrchConfig, role: LlmRole, env: EnvLooku
   }
 
   if (section.model_chain !== undefined) {
-    return plan(`chain:${section.model_chain}`, "model_chain", resolveChain(config, section.model_chain, env, `[${role}] model_chain`))
+    return plan(
+      `chain:${section.model_chain}`,
+      "model_chain",
+      resolveChain(config, section.model_chain, env, `[${role}] model_chain`)
+    )
   }
   if (section.model_ref !== undefined) {
-    return plan(`model:${section.model_ref}`, "model_ref", withFallbacks(resolveModelRef(config, section.model_ref, env, `[${role}] model_ref`)))
+    return plan(
+      `model:${section.model_ref}`,
+      "model_ref",
+      withFallbacks(resolveModelRef(config, section.model_ref, env, `[${role}] model_ref`))
+    )
   }
   if (section.model !== undefined) {
     const inline = resolveProfile({ ...section, model: section.model, id: `[${role}]`, where: `[${role}]` }, env)
@@ -290,11 +360,18 @@ export const resolveRole = (config: SpecOrchConfig, role: LlmRole, env: EnvLooku
   }
   if (config.llm.default_model_ref !== undefined) {
     const id = config.llm.default_model_ref
-    return plan(`model:${id}`, "llm.default_model_ref", withFallbacks(resolveModelRef(config, id, env, "[llm] default_model_ref")))
+    return plan(
+      `model:${id}`,
+      "llm.default_model_ref",
+      withFallbacks(resolveModelRef(config, id, env, "[llm] default_model_ref"))
+    )
   }
   const envModel = env(ENV_MODEL_VAR)
   if (envModel !== undefined) {
-    const profile = resolveProfile({ id: "env", where: `$${ENV_MODEL_VAR}`, model: envModel, api_type: env(ENV_API_TYPE_VAR) }, env)
+    const profile = resolveProfile(
+      { id: "env", where: `$${ENV_MODEL_VAR}`, model: envModel, api_type: env(ENV_API_TYPE_VAR) },
+      env
+    )
     return plan("env", "env", profile instanceof ModelsError ? profile : [profile])
   }
   return new ModelsError({ reason: new RoleNotConfigured({ role }) })
@@ -305,7 +382,11 @@ export const usableMembers = (role: LlmRole, plan: ChainPlan): ReadonlyArray<Mod
   const ok = plan.members.filter((m) => m.key !== undefined)
   if (ok.length > 0) return ok
   return new ModelsError({
-    reason: new RoleUnusable({ role, chain: plan.name, models: plan.members.map((m) => ({ id: m.id, missing: [...m.missing] })) })
+    reason: new RoleUnusable({
+      role,
+      chain: plan.name,
+      models: plan.members.map((m) => ({ id: m.id, missing: [...m.missing] }))
+    })
   })
 }
 
@@ -313,8 +394,13 @@ export const usableMembers = (role: LlmRole, plan: ChainPlan): ReadonlyArray<Mod
  * Every distinct model the config names: each `[models.<id>]`, then the inline role profiles and
  * the env fallback profile when a role uses them. This is what `models check` probes.
  */
-export const configuredProfiles = (config: SpecOrchConfig, env: EnvLookup): ReadonlyArray<ModelProfile | ModelsError> => {
-  const out: Array<ModelProfile | ModelsError> = Object.keys(config.models).map((id) => resolveModelRef(config, id, env, `[models.${id}]`))
+export const configuredProfiles = (
+  config: SpecOrchConfig,
+  env: EnvLookup
+): ReadonlyArray<ModelProfile | ModelsError> => {
+  const out: Array<ModelProfile | ModelsError> = Object.keys(config.models).map((id) =>
+    resolveModelRef(config, id, env, `[models.${id}]`)
+  )
   const seen = new Set(Object.keys(config.models))
   for (const role of LLM_ROLES) {
     const plan = resolveRole(config, role, env)

@@ -74,18 +74,21 @@ export const costOf = (
     : (inputTokens * (prices.inputUsdPerMtok ?? 0) + outputTokens * (prices.outputUsdPerMtok ?? 0)) / 1_000_000
 
 /** Where model chains record their calls. */
-export class ModelUsage extends Context.Service<ModelUsage, {
-  /** Records one call. Never fails. */
-  readonly record: (call: ModelCall) => Effect.Effect<void>
-  /** Every call recorded so far, oldest first. */
-  readonly calls: Effect.Effect<ReadonlyArray<ModelCall>>
-  /** The sums over `calls`. */
-  readonly totals: Effect.Effect<UsageTotals>
-}>()("@spec-orch/harness/ModelUsage") {
+export class ModelUsage extends Context.Service<
+  ModelUsage,
+  {
+    /** Records one call. Never fails. */
+    readonly record: (call: ModelCall) => Effect.Effect<void>
+    /** Every call recorded so far, oldest first. */
+    readonly calls: Effect.Effect<ReadonlyArray<ModelCall>>
+    /** The sums over `calls`. */
+    readonly totals: Effect.Effect<UsageTotals>
+  }
+>()("@spec-orch/harness/ModelUsage") {
   /** An in-memory ledger (one per layer build: provide it around one run to collect that run's calls). */
   static readonly layer: Layer.Layer<ModelUsage> = Layer.effect(
     ModelUsage,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const ref = yield* Ref.make<ReadonlyArray<ModelCall>>([])
       const calls = Ref.get(ref)
       return ModelUsage.of({
@@ -100,11 +103,15 @@ export class ModelUsage extends Context.Service<ModelUsage, {
   static readonly layerCallback = (onCall: (call: ModelCall) => Effect.Effect<void>): Layer.Layer<ModelUsage> =>
     Layer.effect(
       ModelUsage,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const ref = yield* Ref.make<ReadonlyArray<ModelCall>>([])
         const calls = Ref.get(ref)
         return ModelUsage.of({
-          record: (call) => Effect.andThen(Ref.update(ref, (all) => [...all, call]), onCall(call)),
+          record: (call) =>
+            Effect.andThen(
+              Ref.update(ref, (all) => [...all, call]),
+              onCall(call)
+            ),
           calls,
           totals: Effect.map(calls, totalsOf)
         })

@@ -70,12 +70,12 @@ const Probe = Schema.Struct({ ok: Schema.Boolean }).annotate({ identifier: "spec
 
 const PROBE_PROMPT = [
   { role: "system" as const, content: "You are answering a spec-orch connectivity check." },
-  { role: "user" as const, content: "Reply with the JSON object {\"ok\": true} and nothing else." }
+  { role: "user" as const, content: 'Reply with the JSON object {"ok": true} and nothing else.' }
 ]
 
 /** Reads the environment variables `config` may use through the current `ConfigProvider` (process env by default). */
-const snapshotEnv = (config: SpecOrchConfig) =>
-  Effect.gen(function*() {
+export const snapshotEnv = (config: SpecOrchConfig) =>
+  Effect.gen(function* () {
     const values: Record<string, string> = {}
     for (const name of envNamesOf(config)) {
       const value = yield* Config.option(Config.String(name)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
@@ -96,32 +96,41 @@ const resolveRoles = (config: SpecOrchConfig, env: EnvLookup): ReadonlyArray<Rol
   })
 
 /** Every LLM role's models, and a probe of each configured model. */
-export class Models extends Context.Service<Models, {
-  /** Each LLM role's resolution, in the order planner, reviewer, supervisor, acceptance_evaluator. */
-  readonly roles: ReadonlyArray<RoleModels>
-  /** One role's resolution. */
-  readonly role: (role: LlmRole) => RoleModels
-  /**
-   * The role's chain as a `LanguageModel` (retries, fallback, repair, usage). Fails with
-   * `ModelsError` when the role has no model or none of its models has a key; sends nothing.
-   */
-  readonly forRole: (role: LlmRole) => Effect.Effect<LanguageModel.LanguageModel, ModelsError>
-  /** Probes every configured model with a trivial structured-output call. Never fails: each result says ok or why not. */
-  readonly check: Effect.Effect<ReadonlyArray<ModelCheck>>
-}>()("@spec-orch/harness/Models") {
+export class Models extends Context.Service<
+  Models,
+  {
+    /** Each LLM role's resolution, in the order planner, reviewer, supervisor, acceptance_evaluator. */
+    readonly roles: ReadonlyArray<RoleModels>
+    /** One role's resolution. */
+    readonly role: (role: LlmRole) => RoleModels
+    /**
+     * The role's chain as a `LanguageModel` (retries, fallback, repair, usage). Fails with
+     * `ModelsError` when the role has no model or none of its models has a key; sends nothing.
+     */
+    readonly forRole: (role: LlmRole) => Effect.Effect<LanguageModel.LanguageModel, ModelsError>
+    /** Probes every configured model with a trivial structured-output call. Never fails: each result says ok or why not. */
+    readonly check: Effect.Effect<ReadonlyArray<ModelCheck>>
+  }
+>()("@spec-orch/harness/Models") {
   /** The models of `config`, with `cwd` for `token_command`. Reads the environment when built. */
-  static readonly layerConfig = (config: SpecOrchConfig, options: ModelsOptions & { readonly cwd?: string | undefined } = {}): Layer.Layer<Models, never, HttpClient.HttpClient> =>
+  static readonly layerConfig = (
+    config: SpecOrchConfig,
+    options: ModelsOptions & { readonly cwd?: string | undefined } = {}
+  ): Layer.Layer<Models, never, HttpClient.HttpClient> =>
     Layer.effect(
       Models,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const env = yield* snapshotEnv(config)
         // Captured so token_command can use the process spawner of the layer's context, when there is one.
         const context = yield* Effect.context<HttpClient.HttpClient>()
         const roles = resolveRoles(config, env)
         const role = (r: LlmRole) => roles.find((x) => x.role === r)!
 
-        const roleTimeoutMs = options.roleTimeoutMs ??
-          (config.llm.role_timeout_seconds !== undefined ? Math.round(config.llm.role_timeout_seconds * 1000) : ModelChain.DEFAULT_ROLE_TIMEOUT_MS)
+        const roleTimeoutMs =
+          options.roleTimeoutMs ??
+          (config.llm.role_timeout_seconds !== undefined
+            ? Math.round(config.llm.role_timeout_seconds * 1000)
+            : ModelChain.DEFAULT_ROLE_TIMEOUT_MS)
         const chain = (
           name: string,
           members: ReadonlyArray<ModelProfile>,
@@ -137,21 +146,31 @@ export class Models extends Context.Service<Models, {
             deadline: Duration.millis(roleTimeoutMs)
           }).pipe(Effect.provideContext(context))
 
-        const forRole = Effect.fn("Models.forRole")(function*(r: LlmRole) {
+        const forRole = Effect.fn("Models.forRole")(function* (r: LlmRole) {
           const resolved = role(r)
           if (resolved.problem !== undefined) return yield* resolved.problem
           for (const skipped of resolved.plan!.members.filter((m) => m.key === undefined)) {
-            yield* Effect.logDebug(`[${r}] skips model ${skipped.id} of ${resolved.plan!.name}: it needs ${describeMissing(skipped.missing)}`)
+            yield* Effect.logDebug(
+              `[${r}] skips model ${skipped.id} of ${resolved.plan!.name}: it needs ${describeMissing(skipped.missing)}`
+            )
           }
           return yield* chain(resolved.plan!.name, resolved.usable, { role: r })
         })
 
         const probe = (profile: ModelProfile) =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             const usedBy = roles.filter((x) => x.plan?.members.some((m) => m.id === profile.id)).map((x) => x.role)
             const base = { id: profile.id, api: profile.apiType, model: profile.model, usedBy }
             if (profile.key === undefined) {
-              return { ...base, ok: false, latencyMs: undefined, reason: `needs ${describeMissing(profile.missing)}`, inputTokens: 0, outputTokens: 0, costUsd: 0 }
+              return {
+                ...base,
+                ok: false,
+                latencyMs: undefined,
+                reason: `needs ${describeMissing(profile.missing)}`,
+                inputTokens: 0,
+                outputTokens: 0,
+                costUsd: 0
+              }
             }
             const tokens: { input: number; output: number; usd: number | null } = { input: 0, output: 0, usd: 0 }
             const limited = { ...profile, timeoutMs: Math.min(profile.timeoutMs, options.checkTimeoutMs ?? 60_000) }
@@ -167,21 +186,31 @@ export class Models extends Context.Service<Models, {
                 })
             })
             const started = yield* Clock.currentTimeMillis
-            const result = yield* model.generateObject({ prompt: PROBE_PROMPT, schema: Probe, objectName: "spec_orch_check" }).pipe(Effect.result)
+            const result = yield* model
+              .generateObject({ prompt: PROBE_PROMPT, schema: Probe, objectName: "spec_orch_check" })
+              .pipe(Effect.result)
             const latencyMs = (yield* Clock.currentTimeMillis) - started
             const key = profile.key.kind === "env" ? profile.key.value : undefined
             return {
               ...base,
               ok: result._tag === "Success",
               latencyMs,
-              reason: result._tag === "Success" ? undefined : scrub(AiError.isAiError(result.failure) ? ModelChain.describeFailure(result.failure) : String(result.failure), key),
+              reason:
+                result._tag === "Success"
+                  ? undefined
+                  : scrub(
+                      AiError.isAiError(result.failure)
+                        ? ModelChain.describeFailure(result.failure)
+                        : String(result.failure),
+                      key
+                    ),
               inputTokens: tokens.input,
               outputTokens: tokens.output,
               costUsd: tokens.usd
             }
           })
 
-        const check = Effect.gen(function*() {
+        const check = Effect.gen(function* () {
           const seenProblems = new Set<string>()
           const entries = configuredProfiles(config, env).filter((p) => {
             if (!(p instanceof ModelsError)) return true
@@ -193,7 +222,18 @@ export class Models extends Context.Service<Models, {
             entries,
             (p): Effect.Effect<ModelCheck> =>
               p instanceof ModelsError
-                ? Effect.succeed({ id: "config", api: undefined, model: undefined, ok: false, latencyMs: undefined, reason: p.message, usedBy: [], inputTokens: 0, outputTokens: 0, costUsd: 0 })
+                ? Effect.succeed({
+                    id: "config",
+                    api: undefined,
+                    model: undefined,
+                    ok: false,
+                    latencyMs: undefined,
+                    reason: p.message,
+                    usedBy: [],
+                    inputTokens: 0,
+                    outputTokens: 0,
+                    costUsd: 0
+                  })
                 : probe(p),
             { concurrency: options.checkConcurrency ?? 4 }
           )
@@ -210,7 +250,10 @@ export class Models extends Context.Service<Models, {
 
   /** The `LanguageModel` of `role`; building it fails with `ModelsError` when the role has no usable model. */
   static readonly languageModel = (role: LlmRole): Layer.Layer<LanguageModel.LanguageModel, ModelsError, Models> =>
-    Layer.effect(LanguageModel.LanguageModel, Effect.flatMap(Effect.service(Models), (models) => models.forRole(role)))
+    Layer.effect(
+      LanguageModel.LanguageModel,
+      Effect.flatMap(Effect.service(Models), (models) => models.forRole(role))
+    )
 
   /**
    * The `LanguageModel` of `role`, or, when it has none, a model whose every call fails with an
@@ -230,6 +273,7 @@ export class Models extends Context.Service<Models, {
             })
             return LanguageModel.make({ generateText: () => Effect.fail(error), streamText: () => Stream.fail(error) })
           })
-        ))
+        )
+      )
     )
 }

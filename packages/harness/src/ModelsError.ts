@@ -6,7 +6,11 @@
 import { Schema } from "effect"
 
 const hint = (suggestion: string | undefined, known: ReadonlyArray<string>, what: string) =>
-  suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : known.length > 0 ? ` (defined ${what}: ${known.join(", ")})` : ""
+  suggestion !== undefined
+    ? ` (did you mean "${suggestion}"?)`
+    : known.length > 0
+      ? ` (defined ${what}: ${known.join(", ")})`
+      : ""
 
 /** A reference to a `[models.<id>]` that does not exist. */
 export class ModelUnknown extends Schema.TaggedError<ModelUnknown>()("ModelUnknown", {

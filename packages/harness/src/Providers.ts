@@ -40,9 +40,17 @@ export const partsToStream = (parts: ReadonlyArray<Response.PartEncoded>): Array
     const id = `part_${(streamIds++).toString(36)}`
     switch (p.type) {
       case "text":
-        return [{ type: "text-start", id }, { type: "text-delta", id, delta: p.text }, { type: "text-end", id }]
+        return [
+          { type: "text-start", id },
+          { type: "text-delta", id, delta: p.text },
+          { type: "text-end", id }
+        ]
       case "reasoning":
-        return [{ type: "reasoning-start", id }, { type: "reasoning-delta", id, delta: p.text }, { type: "reasoning-end", id }]
+        return [
+          { type: "reasoning-start", id },
+          { type: "reasoning-delta", id, delta: p.text },
+          { type: "reasoning-end", id }
+        ]
       case "reasoning-delta":
       case "reasoning-end":
         return []
@@ -56,28 +64,34 @@ export const partsToStream = (parts: ReadonlyArray<Response.PartEncoded>): Array
  * no retries and no fallback (use `ModelChain` for those). A profile keyed by `token_command` or
  * with missing env fails each call with an authentication error naming what is missing.
  */
-const languageModel = (profile: ModelProfile): Effect.Effect<LanguageModel.LanguageModel, never, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+const languageModel = (
+  profile: ModelProfile
+): Effect.Effect<LanguageModel.LanguageModel, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
     const context = yield* Effect.context<HttpClient.HttpClient>()
     const generate = providerFor(profile.apiType)
     const module = PROVIDER_MODULE[profile.apiType]
     const call = (options: LanguageModel.ProviderOptions) =>
       profile.key?.kind === "env"
         ? generate({ profile, key: profile.key.value, module }, options).pipe(Effect.provideContext(context))
-        : Effect.fail(AiError.make({
-          module,
-          method: "generateText",
-          reason: new AiError.AuthenticationError({
-            kind: "MissingKey",
-            description: profile.key === undefined
-              ? `${profile.id} needs ${profile.missing.join(" and ")}`
-              : `${profile.id} takes its key from ${keyOrigin(profile.key)}; use ModelChain (Models) to run it`
-          })
-        }))
+        : Effect.fail(
+            AiError.make({
+              module,
+              method: "generateText",
+              reason: new AiError.AuthenticationError({
+                kind: "MissingKey",
+                description:
+                  profile.key === undefined
+                    ? `${profile.id} needs ${profile.missing.join(" and ")}`
+                    : `${profile.id} takes its key from ${keyOrigin(profile.key)}; use ModelChain (Models) to run it`
+              })
+            })
+          )
     return yield* LanguageModel.make({
       codecTransformer: cachedCodecTransformer,
       generateText: call,
-      streamText: (options) => Stream.unwrap(Effect.map(call(options), (parts) => Stream.fromIterable(partsToStream(parts))))
+      streamText: (options) =>
+        Stream.unwrap(Effect.map(call(options), (parts) => Stream.fromIterable(partsToStream(parts))))
     })
   })
 

@@ -17,10 +17,10 @@ export interface AddedLines {
 
 /** Undoes git's C-style quoting of a path (`"a/caf\303\251.txt"`). */
 const unquote = (path: string): string => {
-  if (!path.startsWith("\"") || !path.endsWith("\"")) return path
+  if (!path.startsWith('"') || !path.endsWith('"')) return path
   const bytes: Array<number> = []
   const body = path.slice(1, -1)
-  const simple: Record<string, number> = { n: 10, t: 9, r: 13, "\"": 34, "\\": 92, a: 7, b: 8, f: 12, v: 11 }
+  const simple: Record<string, number> = { n: 10, t: 9, r: 13, '"': 34, "\\": 92, a: 7, b: 8, f: 12, v: 11 }
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!
     if (c !== "\\") {
@@ -108,23 +108,34 @@ type Lint = (file: string, content: string) => Promise<ReadonlyArray<LintMessage
 // secretlint is ESM and weighs 200 kB: loaded on the first scan, not when the CLI starts.
 let linter: Promise<Lint> | undefined
 const loadLinter = (): Promise<Lint> =>
-  (linter ??= Promise.all([import("@secretlint/core"), import("@secretlint/secretlint-rule-preset-recommend")]).then(([core, preset]) => {
-    // Rules one by one rather than the preset: a preset ignores per-rule `disabled`, and the comment
-    // filter must not load (it would let the change switch the scan off with a comment).
-    const rules = (preset.rules as ReadonlyArray<{ readonly meta: { readonly id: string } }>)
-      .filter((rule) => rule.meta.id !== FILTER_COMMENTS)
-      .map((rule) => ({ id: rule.meta.id, rule, ...(rule.meta.id === AWS ? { options: { enableIDScanRule: true } } : {}) }))
-    return async (file: string, content: string) => {
-      const result = await core.lintSource({
-        source: { filePath: file, content, contentType: "text" },
-        options: { config: { rules: rules as never }, maskSecrets: true, noPhysicFilePath: true }
-      })
-      return result.messages as ReadonlyArray<LintMessage>
+  (linter ??= Promise.all([import("@secretlint/core"), import("@secretlint/secretlint-rule-preset-recommend")]).then(
+    ([core, preset]) => {
+      // Rules one by one rather than the preset: a preset ignores per-rule `disabled`, and the comment
+      // filter must not load (it would let the change switch the scan off with a comment).
+      const rules = (preset.rules as ReadonlyArray<{ readonly meta: { readonly id: string } }>)
+        .filter((rule) => rule.meta.id !== FILTER_COMMENTS)
+        .map((rule) => ({
+          id: rule.meta.id,
+          rule,
+          ...(rule.meta.id === AWS ? { options: { enableIDScanRule: true } } : {})
+        }))
+      return async (file: string, content: string) => {
+        const result = await core.lintSource({
+          source: { filePath: file, content, contentType: "text" },
+          options: { config: { rules: rules as never }, maskSecrets: true, noPhysicFilePath: true }
+        })
+        return result.messages as ReadonlyArray<LintMessage>
+      }
     }
-  }))
+  ))
 
 /** `found GitHub Token(****): ****` → `found GitHub Token`: secretlint's message without the masked data. */
-const cleanMessage = (message: string): string => message.replace(/\(?\*{3,}\)?/g, "").replace(/[\s:]+$/, "").replace(/\s{2,}/g, " ").trim()
+const cleanMessage = (message: string): string =>
+  message
+    .replace(/\(?\*{3,}\)?/g, "")
+    .replace(/[\s:]+$/, "")
+    .replace(/\s{2,}/g, " ")
+    .trim()
 
 /** The secret scan could not run (the rule set failed on this input). */
 export class SecretScanFailed extends Schema.TaggedError<SecretScanFailed>()("SecretScanFailed", {
@@ -137,16 +148,19 @@ export class SecretScanFailed extends Schema.TaggedError<SecretScanFailed>()("Se
 }
 
 /** Finds secrets on the lines a diff adds. */
-export class SecretScan extends Context.Service<SecretScan, {
-  /** Findings on the added lines of `diff`, sorted by file and line; never the secret itself. */
-  readonly scan: (diff: string) => Effect.Effect<ReadonlyArray<SecretFinding>, SecretScanFailed>
-}>()("@spec-orch/harness/SecretScan") {
+export class SecretScan extends Context.Service<
+  SecretScan,
+  {
+    /** Findings on the added lines of `diff`, sorted by file and line; never the secret itself. */
+    readonly scan: (diff: string) => Effect.Effect<ReadonlyArray<SecretFinding>, SecretScanFailed>
+  }
+>()("@spec-orch/harness/SecretScan") {
   /** secretlint's recommended rules plus the `Redactor`'s secret environment values. */
   static readonly layer: Layer.Layer<SecretScan, never, Redactor> = Layer.effect(
     SecretScan,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const redactor = yield* Redactor
-      const scan = Effect.fn("SecretScan.scan")(function*(diff: string) {
+      const scan = Effect.fn("SecretScan.scan")(function* (diff: string) {
         const findings = new Map<string, SecretFinding>()
         const add = (f: SecretFinding) => findings.set(`${f.file}\0${f.line}\0${f.rule}`, f)
         for (const { file, lines } of addedLines(diff)) {
@@ -162,19 +176,30 @@ export class SecretScan extends Context.Service<SecretScan, {
             text.push(t)
             at.push(line)
             for (const name of redactor.envNamesIn(t)) {
-              add(new SecretFinding({ file, line, rule: ENV_VALUE_RULE, message: `adds the value of the secret environment variable ${name}` }))
+              add(
+                new SecretFinding({
+                  file,
+                  line,
+                  rule: ENV_VALUE_RULE,
+                  message: `adds the value of the secret environment variable ${name}`
+                })
+              )
             }
           })
           const messages = yield* Effect.tryPromise({
             try: () => loadLinter().then((lint) => lint(file, text.join("\n"))),
-            catch: (e) => new SecretScanFailed({ file, detail: redactor.redact(e instanceof Error ? e.message : String(e)) })
+            catch: (e) =>
+              new SecretScanFailed({ file, detail: redactor.redact(e instanceof Error ? e.message : String(e)) })
           })
           for (const m of messages) {
-            const line = at[m.loc.start.line - 1] ?? at.slice(m.loc.start.line - 1).find((l) => l !== undefined) ?? lines[0]!.line
+            const line =
+              at[m.loc.start.line - 1] ?? at.slice(m.loc.start.line - 1).find((l) => l !== undefined) ?? lines[0]!.line
             add(new SecretFinding({ file, line, rule: m.ruleId, message: redactor.redact(cleanMessage(m.message)) }))
           }
         }
-        return [...findings.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.rule < b.rule ? -1 : 1)))
+        return [...findings.values()].sort((a, b) =>
+          a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.rule < b.rule ? -1 : 1)
+        )
       })
       return SecretScan.of({ scan })
     })

@@ -2,7 +2,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { defaultConfig, type SpecOrchConfig } from "@spec-orch/contract"
 import { answerPermission, policyFromBuilder } from "../src/index.js"
 
-const builder = (over: Partial<SpecOrchConfig["builder"]> = {}): SpecOrchConfig["builder"] => ({ ...defaultConfig().builder, ...over })
+const builder = (over: Partial<SpecOrchConfig["builder"]> = {}): SpecOrchConfig["builder"] => ({
+  ...defaultConfig().builder,
+  ...over
+})
 
 describe("policyFromBuilder", () => {
   it("maps the defaults: acceptEdits with the allowed tools, workspace-write, low autonomy, no budgets", () => {
@@ -19,14 +22,19 @@ describe("policyFromBuilder", () => {
   })
 
   it("refuses bypass modes as root unless the config declares a sandbox, and says why", () => {
-    const asRoot = policyFromBuilder(builder({ permission_mode: "bypassPermissions", sandbox: "danger-full-access" }), { isRoot: true })
+    const asRoot = policyFromBuilder(builder({ permission_mode: "bypassPermissions", sandbox: "danger-full-access" }), {
+      isRoot: true
+    })
     assert.strictEqual(asRoot.claude.permissionMode, "acceptEdits")
     assert.strictEqual(asRoot.codex.sandbox, "workspace-write")
     assert.strictEqual(asRoot.notes.length, 2)
     assert.include(asRoot.notes[0]!, "refused when running as root")
     assert.include(asRoot.notes[0]!, "IS_SANDBOX")
 
-    const sandboxed = policyFromBuilder(builder({ permission_mode: "bypassPermissions", sandbox: "danger-full-access", env: { IS_SANDBOX: "1" } }), { isRoot: true })
+    const sandboxed = policyFromBuilder(
+      builder({ permission_mode: "bypassPermissions", sandbox: "danger-full-access", env: { IS_SANDBOX: "1" } }),
+      { isRoot: true }
+    )
     assert.strictEqual(sandboxed.claude.permissionMode, "bypassPermissions")
     assert.strictEqual(sandboxed.codex.sandbox, "danger-full-access")
     assert.isTrue(sandboxed.sandboxed)
@@ -36,7 +44,9 @@ describe("policyFromBuilder", () => {
   })
 
   it("keeps edit tools the user allowed under other permission modes, and path-scoped rules always", () => {
-    const p = policyFromBuilder(builder({ permission_mode: "default", allowed_tools: ["Write", "Bash(cat:*)"] }), { isRoot: false })
+    const p = policyFromBuilder(builder({ permission_mode: "default", allowed_tools: ["Write", "Bash(cat:*)"] }), {
+      isRoot: false
+    })
     assert.deepStrictEqual(p.claude.allowedTools, ["Write", "Bash(cat:*)"])
     const scoped = policyFromBuilder(builder({ allowed_tools: ["Edit(src/**)", " Write ", "Bash"] }), { isRoot: false })
     assert.deepStrictEqual(scoped.claude.allowedTools, ["Edit(src/**)", "Bash"])
@@ -50,7 +60,10 @@ describe("policyFromBuilder", () => {
     assert.strictEqual(p.claude.permissionMode, "acceptEdits")
     assert.deepStrictEqual(p.notes, [])
 
-    const bypass = policyFromBuilder(builder({ permission_mode: "bypassPermissions" }), { isRoot: true, confined: true })
+    const bypass = policyFromBuilder(builder({ permission_mode: "bypassPermissions" }), {
+      isRoot: true,
+      confined: true
+    })
     assert.strictEqual(bypass.claude.permissionMode, "bypassPermissions")
     assert.deepStrictEqual(bypass.notes, [])
 

@@ -3,7 +3,12 @@ import type { AgentEvent } from "@spec-orch/contract"
 import { isUnlimited, overBudget, SpendMeter } from "../src/index.js"
 
 const usage = (inputTokens: number, outputTokens: number, cumulative: boolean, costUsd?: number): AgentEvent => ({
-  _tag: "usage", at: 0, inputTokens, outputTokens, cumulative, ...(costUsd !== undefined ? { costUsd } : {})
+  _tag: "usage",
+  at: 0,
+  inputTokens,
+  outputTokens,
+  cumulative,
+  ...(costUsd !== undefined ? { costUsd } : {})
 })
 
 describe("SpendMeter", () => {
@@ -26,13 +31,24 @@ describe("SpendMeter", () => {
 
 describe("overBudget", () => {
   it("names the limit that was crossed and the config key that sets it", () => {
-    assert.strictEqual(overBudget({ maxTokens: 100 }, { inputTokens: 90, outputTokens: 20, usd: undefined, seconds: 1 }), "used 110 tokens, over the budget of 100 ([builder] max_tokens)")
-    assert.strictEqual(overBudget({ maxUsd: 0.5 }, { inputTokens: 0, outputTokens: 0, usd: 0.75, seconds: 1 }), "spent $0.7500, over the budget of $0.5 ([builder] max_cost_usd)")
-    assert.strictEqual(overBudget({ maxSeconds: 10 }, { inputTokens: 0, outputTokens: 0, usd: undefined, seconds: 12 }), "ran 12 s, over the time budget of 10 s")
+    assert.strictEqual(
+      overBudget({ maxTokens: 100 }, { inputTokens: 90, outputTokens: 20, usd: undefined, seconds: 1 }),
+      "used 110 tokens, over the budget of 100 ([builder] max_tokens)"
+    )
+    assert.strictEqual(
+      overBudget({ maxUsd: 0.5 }, { inputTokens: 0, outputTokens: 0, usd: 0.75, seconds: 1 }),
+      "spent $0.7500, over the budget of $0.5 ([builder] max_cost_usd)"
+    )
+    assert.strictEqual(
+      overBudget({ maxSeconds: 10 }, { inputTokens: 0, outputTokens: 0, usd: undefined, seconds: 12 }),
+      "ran 12 s, over the time budget of 10 s"
+    )
   })
 
   it("is within budget at the limit, and when the cost is unknown", () => {
-    assert.isUndefined(overBudget({ maxTokens: 100, maxUsd: 1 }, { inputTokens: 50, outputTokens: 50, usd: undefined, seconds: 0 }))
+    assert.isUndefined(
+      overBudget({ maxTokens: 100, maxUsd: 1 }, { inputTokens: 50, outputTokens: 50, usd: undefined, seconds: 0 })
+    )
     assert.isTrue(isUnlimited({}))
     assert.isFalse(isUnlimited({ maxUsd: 1 }))
   })

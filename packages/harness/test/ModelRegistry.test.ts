@@ -3,7 +3,14 @@ import { parseConfig, type SpecOrchConfig } from "@spec-orch/contract"
 import { Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { type ChainPlan, configuredProfiles, type EnvLookup, ModelsError, resolveRole, usableMembers } from "../src/index.js"
+import {
+  type ChainPlan,
+  configuredProfiles,
+  type EnvLookup,
+  ModelsError,
+  resolveRole,
+  usableMembers
+} from "../src/index.js"
 
 const fixture = (name: string): SpecOrchConfig => {
   const file = join(__dirname, "fixtures", "models", name)
@@ -16,7 +23,10 @@ const toml = (text: string): SpecOrchConfig => {
   if (config === undefined) throw new Error(problems.map((p) => p.message).join("\n"))
   return config
 }
-const envOf = (vars: Record<string, string>): EnvLookup => (name) => (vars[name] === undefined || vars[name] === "" ? undefined : vars[name])
+const envOf =
+  (vars: Record<string, string>): EnvLookup =>
+  (name) =>
+    vars[name] === undefined || vars[name] === "" ? undefined : vars[name]
 
 const FULL_ENV = envOf({
   MINIMAX_API_KEY: "sk-minimax-secret-value",
@@ -28,7 +38,11 @@ const FULL_ENV = envOf({
   SUPERVISOR_BASE: "http://127.0.0.1:4"
 })
 
-const plan = (config: SpecOrchConfig, role: "planner" | "reviewer" | "supervisor" | "acceptance_evaluator", env = FULL_ENV): ChainPlan => {
+const plan = (
+  config: SpecOrchConfig,
+  role: "planner" | "reviewer" | "supervisor" | "acceptance_evaluator",
+  env = FULL_ENV
+): ChainPlan => {
   const p = resolveRole(config, role, env)
   if (p instanceof ModelsError) throw new Error(p.message)
   return p
@@ -37,9 +51,12 @@ const plan = (config: SpecOrchConfig, role: "planner" | "reviewer" | "supervisor
 describe("resolveRole", () => {
   it("gives the planner's Anthropic models 8192 output tokens unless the model or the role sets max_tokens", () => {
     const config = (model: string, role = "") =>
-      toml(`${role}[llm]\ndefault_model_chain = "main"\n[models.a]\nmodel = "claude"\napi_type = "anthropic"\napi_key_env = "K"\n${model}[models.o]\nmodel = "gpt"\napi_type = "openai"\napi_key_env = "K"\n[model_chains.main]\nprimary = "a"\nfallbacks = ["o"]\n`)
+      toml(
+        `${role}[llm]\ndefault_model_chain = "main"\n[models.a]\nmodel = "claude"\napi_type = "anthropic"\napi_key_env = "K"\n${model}[models.o]\nmodel = "gpt"\napi_type = "openai"\napi_key_env = "K"\n[model_chains.main]\nprimary = "a"\nfallbacks = ["o"]\n`
+      )
     const env = envOf({ K: "k" })
-    const tokens = (c: SpecOrchConfig, role: "planner" | "reviewer") => plan(c, role, env).members.map((m) => m.maxTokens)
+    const tokens = (c: SpecOrchConfig, role: "planner" | "reviewer") =>
+      plan(c, role, env).members.map((m) => m.maxTokens)
     assert.deepStrictEqual(tokens(config(""), "planner"), [8192, undefined])
     assert.deepStrictEqual(tokens(config(""), "reviewer"), [undefined, undefined])
     assert.deepStrictEqual(tokens(config("max_tokens = 2000\n"), "planner"), [2000, undefined])
@@ -50,7 +67,10 @@ describe("resolveRole", () => {
     const p = plan(fixture("original-chain.toml"), "planner")
     assert.strictEqual(p.name, "chain:default_reasoning")
     assert.strictEqual(p.source, "llm.default_model_chain")
-    assert.deepStrictEqual(p.members.map((m) => m.id), ["minimax_reasoning", "doubao_seed_code", "gpt"])
+    assert.deepStrictEqual(
+      p.members.map((m) => m.id),
+      ["minimax_reasoning", "doubao_seed_code", "gpt"]
+    )
   })
 
   it("reads keys and bases from the named env vars, as Redacted, and picks the auth style from the name", () => {
@@ -71,14 +91,20 @@ describe("resolveRole", () => {
     assert.strictEqual(plan(config, "acceptance_evaluator").source, "model_chain")
     const reviewer = plan(config, "reviewer")
     assert.strictEqual(reviewer.source, "model_ref")
-    assert.deepStrictEqual(reviewer.members.map((m) => m.id), ["gpt"])
+    assert.deepStrictEqual(
+      reviewer.members.map((m) => m.id),
+      ["gpt"]
+    )
     assert.strictEqual(reviewer.members[0]!.temperature, 0.2, "the role's temperature applies to its models")
     const supervisor = plan(config, "supervisor")
     assert.strictEqual(supervisor.source, "inline")
-    assert.deepStrictEqual(supervisor.members.map((m) => [m.id, m.apiType, m.key?.kind]), [
-      ["[supervisor]", "anthropic", "command"],
-      ["[supervisor] fallbacks[0]", "openai_responses", "env"]
-    ])
+    assert.deepStrictEqual(
+      supervisor.members.map((m) => [m.id, m.apiType, m.key?.kind]),
+      [
+        ["[supervisor]", "anthropic", "command"],
+        ["[supervisor] fallbacks[0]", "openai_responses", "env"]
+      ]
+    )
   })
 
   it("falls back to [llm] default_model_ref, then to $SPEC_ORCH_LLM_MODEL with the env key fallbacks", () => {
@@ -86,7 +112,11 @@ describe("resolveRole", () => {
     assert.strictEqual(plan(config, "planner", envOf({ ANTHROPIC_API_KEY: "k" })).source, "llm.default_model_ref")
 
     const bare = toml("")
-    const fromEnv = plan(bare, "planner", envOf({ SPEC_ORCH_LLM_MODEL: "claude-y", ANTHROPIC_AUTH_TOKEN: "t", SPEC_ORCH_LLM_API_KEY: "s" }))
+    const fromEnv = plan(
+      bare,
+      "planner",
+      envOf({ SPEC_ORCH_LLM_MODEL: "claude-y", ANTHROPIC_AUTH_TOKEN: "t", SPEC_ORCH_LLM_API_KEY: "s" })
+    )
     assert.strictEqual(fromEnv.source, "env")
     const key = fromEnv.members[0]!.key
     assert.isTrue(key?.kind === "env" && key.name === "SPEC_ORCH_LLM_API_KEY", "SPEC_ORCH_LLM_API_KEY comes first")
@@ -94,8 +124,14 @@ describe("resolveRole", () => {
   })
 
   it("uses the original's env fallbacks for a model that names no key env, by api type", () => {
-    const config = toml(`[planner]\nmodel = "anthropic/claude-sonnet-4"\n[reviewer]\nmodel = "gpt-4o"\napi_type = "openai"\n`)
-    const anthropic = plan(config, "planner", envOf({ MINIMAX_CN_API_KEY: "cn", ANTHROPIC_API_KEY: "a", MINIMAX_ANTHROPIC_BASE_URL: "http://mm" })).members[0]!
+    const config = toml(
+      `[planner]\nmodel = "anthropic/claude-sonnet-4"\n[reviewer]\nmodel = "gpt-4o"\napi_type = "openai"\n`
+    )
+    const anthropic = plan(
+      config,
+      "planner",
+      envOf({ MINIMAX_CN_API_KEY: "cn", ANTHROPIC_API_KEY: "a", MINIMAX_ANTHROPIC_BASE_URL: "http://mm" })
+    ).members[0]!
     assert.isTrue(anthropic.key?.kind === "env" && anthropic.key.name === "MINIMAX_CN_API_KEY")
     assert.strictEqual(anthropic.baseUrl, "http://mm")
     assert.strictEqual(anthropic.model, "claude-sonnet-4")
@@ -114,10 +150,17 @@ describe("resolveRole", () => {
 
 describe("usable", () => {
   it("skips members whose env is empty and keeps the chain order", () => {
-    const p = plan(fixture("original-chain.toml"), "planner", envOf({ ANTHROPIC_AUTH_TOKEN: "t", ANTHROPIC_BASE_URL: "http://b", MINIMAX_API_KEY: "" }))
+    const p = plan(
+      fixture("original-chain.toml"),
+      "planner",
+      envOf({ ANTHROPIC_AUTH_TOKEN: "t", ANTHROPIC_BASE_URL: "http://b", MINIMAX_API_KEY: "" })
+    )
     const members = usableMembers("planner", p)
     assert.notInstanceOf(members, ModelsError)
-    assert.deepStrictEqual((members as ReadonlyArray<{ id: string }>).map((m) => m.id), ["doubao_seed_code"])
+    assert.deepStrictEqual(
+      (members as ReadonlyArray<{ id: string }>).map((m) => m.id),
+      ["doubao_seed_code"]
+    )
   })
 
   it("names every missing env var, and never a value, when no member is usable", () => {
@@ -136,7 +179,15 @@ describe("usable", () => {
 
 describe("configuredProfiles", () => {
   it("lists every [models.*] entry once, then the inline role profiles", () => {
-    const ids = configuredProfiles(fixture("original-chain.toml"), FULL_ENV).map((p) => (p instanceof ModelsError ? p.message : p.id))
-    assert.deepStrictEqual(ids, ["minimax_reasoning", "doubao_seed_code", "gpt", "[supervisor]", "[supervisor] fallbacks[0]"])
+    const ids = configuredProfiles(fixture("original-chain.toml"), FULL_ENV).map((p) =>
+      p instanceof ModelsError ? p.message : p.id
+    )
+    assert.deepStrictEqual(ids, [
+      "minimax_reasoning",
+      "doubao_seed_code",
+      "gpt",
+      "[supervisor]",
+      "[supervisor] fallbacks[0]"
+    ])
   })
 })

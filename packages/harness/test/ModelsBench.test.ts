@@ -17,7 +17,10 @@ describe("models.bench", () => {
       timeout: 120_000
     })
     assert.strictEqual(r.status, 0, r.stderr)
-    const lines = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { metric: string; value: number; unit: string; target?: string; note?: string })
+    const lines = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { metric: string; value: number; unit: string; target?: string; note?: string })
     const metric = (name: string) => {
       const found = lines.find((l) => l.metric.startsWith(name))
       assert.isDefined(found, `${name} in:\n${r.stdout}`)

@@ -39,17 +39,26 @@ export const packetFootprint = (packet: Pick<WorkPacket, "filesInScope">): Reado
   packet.filesInScope.length === 0 ? ["**"] : packet.filesInScope
 
 /** The first pair of entries through which two footprints overlap, or `undefined` when they are disjoint. */
-export const footprintOverlap = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): readonly [string, string] | undefined => {
+export const footprintOverlap = (
+  a: ReadonlyArray<string>,
+  b: ReadonlyArray<string>
+): readonly [string, string] | undefined => {
   for (const x of a) for (const y of b) if (entriesOverlap(x, y)) return [x, y]
   return undefined
 }
 
 /** The overlap between two packets' footprints (see `packetFootprint`), or `undefined`. */
-export const packetsOverlap = (a: Pick<WorkPacket, "filesInScope">, b: Pick<WorkPacket, "filesInScope">): readonly [string, string] | undefined =>
-  footprintOverlap(packetFootprint(a), packetFootprint(b))
+export const packetsOverlap = (
+  a: Pick<WorkPacket, "filesInScope">,
+  b: Pick<WorkPacket, "filesInScope">
+): readonly [string, string] | undefined => footprintOverlap(packetFootprint(a), packetFootprint(b))
 
 /** How an overlap reads in a message: `"src/api/" and "src/api/users.ts"`, or "no files_in_scope". */
-export const describeOverlap = (a: Pick<WorkPacket, "id" | "filesInScope">, b: Pick<WorkPacket, "id" | "filesInScope">, pair: readonly [string, string]): string => {
+export const describeOverlap = (
+  a: Pick<WorkPacket, "id" | "filesInScope">,
+  b: Pick<WorkPacket, "id" | "filesInScope">,
+  pair: readonly [string, string]
+): string => {
   if (a.filesInScope.length === 0) return `${a.id} has no files_in_scope, so it may change any file`
   if (b.filesInScope.length === 0) return `${b.id} has no files_in_scope, so it may change any file`
   return pair[0] === pair[1] ? `both name "${pair[0]}"` : `"${pair[0]}" overlaps "${pair[1]}"`

@@ -29,10 +29,35 @@ export interface MissionSpec {
 
 /** Section names (lowercase) that describe the mission rather than work to do. */
 export const NON_WORK_SECTIONS: ReadonlySet<string> = new Set([
-  "intent", "goal", "goals", "summary", "overview", "background", "context", "motivation", "why", "problem",
-  "acceptance criteria", "acceptance", "constraints", "non-goals", "non goals", "nongoals", "out of scope",
-  "open questions", "questions", "references", "notes", "glossary", "risks", "assumptions", "success metrics",
-  "success criteria", "definition of done", "interface contracts"
+  "intent",
+  "goal",
+  "goals",
+  "summary",
+  "overview",
+  "background",
+  "context",
+  "motivation",
+  "why",
+  "problem",
+  "acceptance criteria",
+  "acceptance",
+  "constraints",
+  "non-goals",
+  "non goals",
+  "nongoals",
+  "out of scope",
+  "open questions",
+  "questions",
+  "references",
+  "notes",
+  "glossary",
+  "risks",
+  "assumptions",
+  "success metrics",
+  "success criteria",
+  "definition of done",
+  "interface contracts",
+  "work packets"
 ])
 
 const PLACEHOLDERS = new Set(["what this mission achieves and for whom."])
@@ -58,12 +83,21 @@ const headingOf = (line: string): { level: number; text: string } | undefined =>
   return m ? { level: m[1]!.length, text: m[2]! } : undefined
 }
 
-const splitSections = (lines: ReadonlyArray<{ line: string; inFence: boolean }>, from: number, to: number, level: 2 | 3): Array<SpecSection> => {
+const splitSections = (
+  lines: ReadonlyArray<{ line: string; inFence: boolean }>,
+  from: number,
+  to: number,
+  level: 2 | 3
+): Array<SpecSection> => {
   const out: Array<SpecSection> = []
   let current: { heading: string; line: number; start: number } | undefined
   const close = (end: number) => {
     if (current === undefined) return
-    const body = lines.slice(current.start, end).map((l) => l.line).join("\n").trim()
+    const body = lines
+      .slice(current.start, end)
+      .map((l) => l.line)
+      .join("\n")
+      .trim()
     out.push({
       heading: current.heading,
       level,
@@ -100,12 +134,89 @@ export const hasContent = (body: string): boolean =>
     .some((l) => l !== "" && !/^(?:[-*+]|\d+[.)])(?:\s+\[[ xX]\])?\s*$/.test(l) && !PLACEHOLDERS.has(l.toLowerCase()))
 
 const EXTENSIONS = new Set([
-  "ts", "tsx", "mts", "cts", "js", "jsx", "mjs", "cjs", "json", "jsonc", "md", "mdx", "py", "pyi", "go", "rs", "rb", "java", "kt",
-  "kts", "scala", "swift", "c", "h", "cc", "cpp", "hpp", "cs", "fs", "php", "lua", "sh", "bash", "zsh", "ps1", "sql", "toml",
-  "yaml", "yml", "xml", "html", "htm", "css", "scss", "sass", "less", "vue", "svelte", "astro", "txt", "csv", "lock", "env",
-  "ini", "cfg", "conf", "proto", "graphql", "gql", "tf", "dart", "ex", "exs", "erl", "hs", "ml", "clj", "r", "jl", "zig", "nim"
+  "ts",
+  "tsx",
+  "mts",
+  "cts",
+  "js",
+  "jsx",
+  "mjs",
+  "cjs",
+  "json",
+  "jsonc",
+  "md",
+  "mdx",
+  "py",
+  "pyi",
+  "go",
+  "rs",
+  "rb",
+  "java",
+  "kt",
+  "kts",
+  "scala",
+  "swift",
+  "c",
+  "h",
+  "cc",
+  "cpp",
+  "hpp",
+  "cs",
+  "fs",
+  "php",
+  "lua",
+  "sh",
+  "bash",
+  "zsh",
+  "ps1",
+  "sql",
+  "toml",
+  "yaml",
+  "yml",
+  "xml",
+  "html",
+  "htm",
+  "css",
+  "scss",
+  "sass",
+  "less",
+  "vue",
+  "svelte",
+  "astro",
+  "txt",
+  "csv",
+  "lock",
+  "env",
+  "ini",
+  "cfg",
+  "conf",
+  "proto",
+  "graphql",
+  "gql",
+  "tf",
+  "dart",
+  "ex",
+  "exs",
+  "erl",
+  "hs",
+  "ml",
+  "clj",
+  "r",
+  "jl",
+  "zig",
+  "nim"
 ])
-const BARE_FILES = new Set(["makefile", "dockerfile", "license", "readme", "changelog", "procfile", "gemfile", "rakefile", "justfile"])
+const BARE_FILES = new Set([
+  "makefile",
+  "dockerfile",
+  "license",
+  "readme",
+  "changelog",
+  "procfile",
+  "gemfile",
+  "rakefile",
+  "justfile"
+])
 
 /** Whether a backticked token reads as a repository path, directory or glob (not code or a command). */
 export const looksLikePath = (token: string): boolean => {
@@ -133,7 +244,10 @@ export const parseMissionSpec = (text: string): MissionSpec => {
   const titleLine = lines.find((l) => !l.inFence && headingOf(l.line)?.level === 1)
   const sections = splitSections(lines, 0, lines.length, 2)
   const named = (...names: Array<string>) => sections.filter((s) => names.includes(s.heading.toLowerCase()))
-  const body = (...names: Array<string>) => named(...names).map((s) => s.body).join("\n\n")
+  const body = (...names: Array<string>) =>
+    named(...names)
+      .map((s) => s.body)
+      .join("\n\n")
   return {
     title: titleLine !== undefined ? headingOf(titleLine.line)!.text : "",
     intent: hasContent(body("intent", "goal", "goals", "summary")) ? body("intent", "goal", "goals", "summary") : "",

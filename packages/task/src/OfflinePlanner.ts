@@ -19,7 +19,17 @@
  *   it; criteria no section claims go to a final "Integration / QA" packet that depends on the rest;
  * - verification is the project's `[verification]` steps; the builder prompt quotes the section.
  */
-import { makePacketId, type MissionId, Plan, type RunClass, sha256, slugify, type VerificationStep, Wave, WorkPacket } from "@spec-orch/contract"
+import {
+  makePacketId,
+  type MissionId,
+  Plan,
+  type RunClass,
+  sha256,
+  slugify,
+  type VerificationStep,
+  Wave,
+  WorkPacket
+} from "@spec-orch/contract"
 import { packetsOverlap } from "./Footprint.js"
 import { sharedCount, significantWords } from "./internal/text.js"
 import { hasContent, mentionedPaths, NON_WORK_SECTIONS, parseMissionSpec } from "./MissionSpec.js"
@@ -60,41 +70,79 @@ const runClassOf = (title: string): RunClass => {
 
 const clip = (text: string, n: number) => (text.length <= n ? text : `${text.slice(0, n - 1).trimEnd()}…`)
 
-const NEGATION = /\b(do not|don't|never|must not|mustn't|no changes? to|not touch|leave .* (alone|untouched)|out of scope)\b/i
+const NEGATION =
+  /\b(do not|don't|never|must not|mustn't|no changes? to|not touch|leave .* (alone|untouched)|out of scope)\b/i
 
 /** Builds the plan (see the module comment). */
 export const planOffline = (input: OfflinePlanInput): Plan => {
   const spec = parseMissionSpec(input.specText)
   const title = spec.title || input.missionId
-  const criteria = (input.acceptanceCriteria ?? []).length > 0 ? [...input.acceptanceCriteria!] : [...spec.acceptanceCriteria]
+  const criteria =
+    (input.acceptanceCriteria ?? []).length > 0 ? [...input.acceptanceCriteria!] : [...spec.acceptanceCriteria]
   const constraints = [...new Set([...(input.constraints ?? []), ...spec.constraints])]
   const outOfScope = [...new Set(constraints.filter((c) => NEGATION.test(c)).flatMap(mentionedPaths))]
 
   const units: Array<Unit> = []
   if (spec.interfaceContracts !== "") {
-    units.push({ kind: "contracts", title: "Freeze the interface contracts", specSection: "Interface Contracts", body: spec.interfaceContracts, files: mentionedPaths(spec.interfaceContracts), criteria: [] })
+    units.push({
+      kind: "contracts",
+      title: "Freeze the interface contracts",
+      specSection: "Interface Contracts",
+      body: spec.interfaceContracts,
+      files: mentionedPaths(spec.interfaceContracts),
+      criteria: []
+    })
   }
   for (const section of spec.sections) {
     if (NON_WORK_SECTIONS.has(section.heading.toLowerCase()) || !hasContent(section.body)) continue
     const subs = section.subsections.filter((s) => hasContent(s.body))
     if (subs.length === 0) {
-      units.push({ kind: "work", title: section.heading, specSection: section.heading, body: section.body, files: mentionedPaths(section.body), criteria: [] })
+      units.push({
+        kind: "work",
+        title: section.heading,
+        specSection: section.heading,
+        body: section.body,
+        files: mentionedPaths(section.body),
+        criteria: []
+      })
       continue
     }
     const intro = section.body.split(/\n(?=#{3}\s)/)[0]!.trim()
     const sharedIntro = intro.startsWith("###") ? "" : intro
     for (const sub of subs) {
       const body = [sharedIntro, sub.body].filter((t) => t !== "").join("\n\n")
-      units.push({ kind: "work", title: sub.heading, specSection: `${section.heading} / ${sub.heading}`, body, files: mentionedPaths(body), criteria: [] })
+      units.push({
+        kind: "work",
+        title: sub.heading,
+        specSection: `${section.heading} / ${sub.heading}`,
+        body,
+        files: mentionedPaths(body),
+        criteria: []
+      })
     }
   }
 
   const unclaimed: Array<string> = []
   if (!units.some((u) => u.kind === "work")) {
-    for (const c of criteria) units.push({ kind: "criterion", title: clip(c, 72), specSection: "Acceptance Criteria", body: c, files: mentionedPaths(c), criteria: [c] })
+    for (const c of criteria)
+      units.push({
+        kind: "criterion",
+        title: clip(c, 72),
+        specSection: "Acceptance Criteria",
+        body: c,
+        files: mentionedPaths(c),
+        criteria: [c]
+      })
     if (units.length === 0) {
       const body = spec.intent || input.specText.trim()
-      units.push({ kind: "mission", title, specSection: "Intent", body, files: mentionedPaths(input.specText), criteria: [] })
+      units.push({
+        kind: "mission",
+        title,
+        specSection: "Intent",
+        body,
+        files: mentionedPaths(input.specText),
+        criteria: []
+      })
     }
   } else {
     for (const c of criteria) {
@@ -103,7 +151,9 @@ export const planOffline = (input: OfflinePlanInput): Plan => {
       let best: Unit | undefined
       let bestScore = 1
       for (const u of units) {
-        const score = sharedCount(words, significantWords(`${u.title}\n${u.body}`)) + 3 * paths.filter((p) => u.files.includes(p)).length
+        const score =
+          sharedCount(words, significantWords(`${u.title}\n${u.body}`)) +
+          3 * paths.filter((p) => u.files.includes(p)).length
         if (score > bestScore) {
           best = u
           bestScore = score
@@ -114,18 +164,26 @@ export const planOffline = (input: OfflinePlanInput): Plan => {
     }
   }
   if (unclaimed.length > 0) {
-    units.push({ kind: "qa", title: "Verify the remaining acceptance criteria", specSection: "Acceptance Criteria", body: unclaimed.map((c) => `- ${c}`).join("\n"), files: unclaimed.flatMap(mentionedPaths), criteria: unclaimed })
+    units.push({
+      kind: "qa",
+      title: "Verify the remaining acceptance criteria",
+      specSection: "Acceptance Criteria",
+      body: unclaimed.map((c) => `- ${c}`).join("\n"),
+      files: unclaimed.flatMap(mentionedPaths),
+      criteria: unclaimed
+    })
   }
 
   const ids: Array<string> = []
   for (const u of units) {
-    const base = u.kind === "contracts"
-      ? "interface-contracts"
-      : u.kind === "qa"
-      ? "acceptance-qa"
-      : u.kind === "criterion"
-      ? `ac-${criteria.indexOf(u.body) + 1}`
-      : slugify(u.title, 40) || "packet"
+    const base =
+      u.kind === "contracts"
+        ? "interface-contracts"
+        : u.kind === "qa"
+          ? "acceptance-qa"
+          : u.kind === "criterion"
+            ? `ac-${criteria.indexOf(u.body) + 1}`
+            : slugify(u.title, 40) || "packet"
     let id = base
     for (let n = 2; ids.includes(id); n++) id = `${base}-${n}`
     ids.push(id)
@@ -137,7 +195,12 @@ export const planOffline = (input: OfflinePlanInput): Plan => {
     if (u.kind === "contracts") return
     for (let i = 0; i < j; i++) {
       const v = units[i]!
-      if (v.kind === "contracts" || u.kind === "qa" || packetsOverlap({ filesInScope: u.files }, { filesInScope: v.files }) !== undefined) deps[j]!.add(i)
+      if (
+        v.kind === "contracts" ||
+        u.kind === "qa" ||
+        packetsOverlap({ filesInScope: u.files }, { filesInScope: v.files }) !== undefined
+      )
+        deps[j]!.add(i)
     }
   })
   const reaches = (from: number, to: number, seen = new Set<number>()): boolean => {
@@ -150,14 +213,19 @@ export const planOffline = (input: OfflinePlanInput): Plan => {
     }
     return false
   }
-  const direct = deps.map((ds) => [...ds].filter((i) => ![...ds].some((k) => k !== i && reaches(k, i))).sort((a, b) => a - b))
+  const direct = deps.map((ds) =>
+    [...ds].filter((i) => ![...ds].some((k) => k !== i && reaches(k, i))).sort((a, b) => a - b)
+  )
 
   const level: Array<number> = []
-  units.forEach((_, j) => level.push(Math.max(-1, ...direct[j]!.map((i) => level[i]!)) + 1))
+  units.forEach((_, j) => {
+    level.push(Math.max(-1, ...direct[j]!.map((i) => level[i]!)) + 1)
+  })
 
   const contracts = spec.interfaceContracts
   const packets = units.map((u, j) => {
-    const own = u.criteria.length > 0 ? u.criteria : [`The "${u.specSection}" part of the spec is implemented as written`]
+    const own =
+      u.criteria.length > 0 ? u.criteria : [`The "${u.specSection}" part of the spec is implemented as written`]
     const prompt = [
       `Mission "${title}" (${input.missionId}): ${u.title}.`,
       "",
@@ -171,7 +239,9 @@ export const planOffline = (input: OfflinePlanInput): Plan => {
       "Acceptance criteria for this packet:",
       ...own.map((c) => `- ${c}`),
       ...(constraints.length > 0 ? ["", "Constraints (whole mission):", ...constraints.map((c) => `- ${c}`)] : []),
-      ...(u.kind !== "contracts" && contracts !== "" ? ["", "Interface contracts (frozen by the interface-contracts packet; do not change them):", contracts] : []),
+      ...(u.kind !== "contracts" && contracts !== ""
+        ? ["", "Interface contracts (frozen by the interface-contracts packet; do not change them):", contracts]
+        : []),
       ...(u.files.length > 0 ? ["", `Change only these paths: ${u.files.join(", ")}.`] : []),
       ...(outOfScope.length > 0 ? [`Do not change: ${outOfScope.join(", ")}.`] : [])
     ].join("\n")
@@ -196,8 +266,8 @@ export const planOffline = (input: OfflinePlanInput): Plan => {
     const description = members.every(({ u }) => u.kind === "contracts")
       ? "Contract Freeze / Scaffold: the interface contracts"
       : members.every(({ u }) => u.kind === "qa")
-      ? "Integration / QA: the acceptance criteria no section claims"
-      : `Implementation: ${clip(members.map(({ u }) => u.title).join(", "), 120)}`
+        ? "Integration / QA: the acceptance criteria no section claims"
+        : `Implementation: ${clip(members.map(({ u }) => u.title).join(", "), 120)}`
     waves.push(new Wave({ index: l, description, packets: members.map(({ j }) => packets[j]!) }))
   }
 

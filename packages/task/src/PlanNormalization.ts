@@ -48,9 +48,11 @@ const waveDescription = (original: string | undefined, members: ReadonlyArray<No
   const movedIn = members.filter((n) => n.slot !== slot)
   if (original === undefined || stayed.length === 0) return MOVED_WAVE_DESCRIPTION
   if (movedIn.length === 0 && stayed.length === stayed[0]!.size) return original
-  const titles = (ns: ReadonlyArray<Node>) => ns.map((n) => n.packet.title !== "" ? n.packet.title : n.packet.id).join(", ")
+  const titles = (ns: ReadonlyArray<Node>) =>
+    ns.map((n) => (n.packet.title !== "" ? n.packet.title : n.packet.id)).join(", ")
   const colon = original.indexOf(": ")
-  const head = original === "" ? titles(stayed) : colon > 0 ? `${original.slice(0, colon)}: ${titles(stayed)}` : original
+  const head =
+    original === "" ? titles(stayed) : colon > 0 ? `${original.slice(0, colon)}: ${titles(stayed)}` : original
   return movedIn.length > 0 ? `${head}; moved in: ${titles(movedIn)}` : head
 }
 
@@ -63,18 +65,35 @@ const waveDescription = (original: string | undefined, members: ReadonlyArray<No
 export const normalizePlan = (plan: Plan): Normalized => {
   const indices = [...new Set(plan.waves.map((w) => w.index))].sort((a, b) => a - b)
   const slotOf = new Map(indices.map((index, slot) => [index, slot]))
-  const descriptions = indices.map((index) => [...new Set(plan.waves.filter((w) => w.index === index).map((w) => w.description).filter((d) => d !== ""))].join(" / "))
+  const descriptions = indices.map((index) =>
+    [
+      ...new Set(
+        plan.waves
+          .filter((w) => w.index === index)
+          .map((w) => w.description)
+          .filter((d) => d !== "")
+      )
+    ].join(" / ")
+  )
 
   const nodes: Array<Node> = []
   const slotSizes = indices.map(() => 0)
   for (const wave of plan.waves) {
     const slot = slotOf.get(wave.index)!
-    for (const packet of wave.packets) nodes.push({ uid: nodes.length, packet, slot, pos: slotSizes[slot]!++, waveIndex: wave.index, size: 0 })
+    for (const packet of wave.packets)
+      nodes.push({ uid: nodes.length, packet, slot, pos: slotSizes[slot]!++, waveIndex: wave.index, size: 0 })
   }
   for (const n of nodes) n.size = slotSizes[n.slot]!
   const firstById = new Map<string, Node>()
   for (const n of nodes) if (!firstById.has(n.packet.id)) firstById.set(n.packet.id, n)
-  const depsOf = nodes.map((n) => [...new Set(n.packet.dependsOn.filter((d) => d !== n.packet.id).map((d) => firstById.get(d)).filter((d): d is Node => d !== undefined))])
+  const depsOf = nodes.map((n) => [
+    ...new Set(
+      n.packet.dependsOn
+        .filter((d) => d !== n.packet.id)
+        .map((d) => firstById.get(d))
+        .filter((d): d is Node => d !== undefined)
+    )
+  ])
 
   // Kahn's algorithm; among ready packets the one earliest in the plan goes first, so the result is deterministic.
   const placed = new Map<number, number>()
@@ -100,12 +119,14 @@ export const normalizePlan = (plan: Plan): Normalized => {
     for (;;) {
       const clash = (members[slot] ?? []).find((m) => packetsOverlap(m.packet, node.packet) !== undefined)
       if (clash === undefined) break
-      clashes.push(`"${clash.packet.id}" (${describeOverlap(clash.packet, node.packet, packetsOverlap(clash.packet, node.packet)!)})`)
+      clashes.push(
+        `"${clash.packet.id}" (${describeOverlap(clash.packet, node.packet, packetsOverlap(clash.packet, node.packet)!)})`
+      )
       reason = `may change the same files as ${clashes.join(" and as ")}`
       slot++
     }
     placed.set(node.uid, slot)
-    ;(members[slot] ??= []).push(node)
+    members[slot] = [...(members[slot] ?? []), node]
     if (slot !== node.slot && reason !== undefined) reasons.set(node.uid, reason)
   }
 
@@ -125,10 +146,24 @@ export const normalizePlan = (plan: Plan): Normalized => {
     // Within a wave, packets keep plan order: those that were there first, then those moved in.
     const sorted = [...m].sort(before)
     const packets = sorted.map((n) => n.packet)
-    waves.push(new Wave({ index, description: waveDescription(slot < indices.length ? descriptions[slot]! : undefined, sorted, slot), packets }))
+    waves.push(
+      new Wave({
+        index,
+        description: waveDescription(slot < indices.length ? descriptions[slot]! : undefined, sorted, slot),
+        packets
+      })
+    )
   })
   const moves = nodes
     .filter((n) => placed.get(n.uid) !== n.slot)
-    .map((n) => new PacketMove({ packetId: n.packet.id, from: n.waveIndex, to: newIndexOfSlot.get(placed.get(n.uid)!)!, reason: reasons.get(n.uid) ?? "moved with its dependencies" }))
+    .map(
+      (n) =>
+        new PacketMove({
+          packetId: n.packet.id,
+          from: n.waveIndex,
+          to: newIndexOfSlot.get(placed.get(n.uid)!)!,
+          reason: reasons.get(n.uid) ?? "moved with its dependencies"
+        })
+    )
   return { plan: new Plan({ ...plan, waves }), moves, changed: true }
 }

@@ -36,7 +36,11 @@ export class PlanProblem extends Schema.Class<PlanProblem>("@spec-orch/task/Plan
 }) {}
 
 /** Codes that `normalizePlan` fixes by moving packets to later waves. */
-export const FIXED_BY_NORMALIZE: ReadonlyArray<PlanProblemCode> = ["dependency-not-earlier", "footprint-overlap", "wave-order"]
+export const FIXED_BY_NORMALIZE: ReadonlyArray<PlanProblemCode> = [
+  "dependency-not-earlier",
+  "footprint-overlap",
+  "wave-order"
+]
 
 /** A packet with where it sits in the plan file. */
 export interface Located {
@@ -52,7 +56,13 @@ export interface Located {
 /** Every packet of a plan, in file order, with its key path. */
 export const locatePackets = (plan: Plan): Array<Located> =>
   plan.waves.flatMap((w, wavePos) =>
-    w.packets.map((packet, pos) => ({ packet, waveIndex: w.index, wavePos, pos, key: `waves.${wavePos}.work_packets.${pos}` }))
+    w.packets.map((packet, pos) => ({
+      packet,
+      waveIndex: w.index,
+      wavePos,
+      pos,
+      key: `waves.${wavePos}.work_packets.${pos}`
+    }))
   )
 
 /**
@@ -76,14 +86,22 @@ const coveredBy = (criterion: string, index: number, candidates: CriteriaIndex):
 }
 
 /** Packet criteria prepared once for many `criterionCovered` calls. */
-export type CriteriaIndex = ReadonlyArray<{ readonly text: string; readonly normalized: string; readonly words: ReadonlySet<string> }>
+export type CriteriaIndex = ReadonlyArray<{
+  readonly text: string
+  readonly normalized: string
+  readonly words: ReadonlySet<string>
+}>
 
 /** Prepares packet criteria for `criterionCovered`. */
 export const indexCriteria = (texts: ReadonlyArray<string>): CriteriaIndex =>
   texts.map((text) => ({ text, normalized: normalizeText(text), words: significantWords(text) }))
 
 /** Finds one cycle through `start` inside the strongly connected component `scc`. */
-const cycleThrough = (start: string, scc: ReadonlySet<string>, deps: ReadonlyMap<string, ReadonlyArray<string>>): Array<string> => {
+const cycleThrough = (
+  start: string,
+  scc: ReadonlySet<string>,
+  deps: ReadonlyMap<string, ReadonlyArray<string>>
+): Array<string> => {
   const path: Array<string> = [start]
   const onPath = new Set([start])
   const seen = new Set<string>()
@@ -106,7 +124,10 @@ const cycleThrough = (start: string, scc: ReadonlySet<string>, deps: ReadonlyMap
 }
 
 /** Strongly connected components with more than one packet (Tarjan), in plan order. */
-export const dependencyCycles = (order: ReadonlyArray<string>, deps: ReadonlyMap<string, ReadonlyArray<string>>): Array<Array<string>> => {
+export const dependencyCycles = (
+  order: ReadonlyArray<string>,
+  deps: ReadonlyMap<string, ReadonlyArray<string>>
+): Array<Array<string>> => {
   let counter = 0
   const index = new Map<string, number>()
   const low = new Map<string, number>()
@@ -156,7 +177,7 @@ export const outsideRepository = (entry: string): string | undefined => {
   for (const segment of e.split("/")) {
     if (segment === "" || segment === ".") continue
     depth += segment === ".." ? -1 : 1
-    if (depth < 0) return "its \"..\" leads above the repository root"
+    if (depth < 0) return 'its ".." leads above the repository root'
   }
   return undefined
 }
@@ -174,12 +195,28 @@ export interface ValidateOptions {
  */
 export const validatePlan = (plan: Plan, options: ValidateOptions = {}): ReadonlyArray<PlanProblem> => {
   const problems: Array<PlanProblem> = []
-  const add = ({ hint, severity = "error", ...rest }: { code: PlanProblemCode; severity?: "error" | "warning"; message: string; hint?: string; key: string; packetIds: ReadonlyArray<string> }) =>
-    problems.push(new PlanProblem({ ...rest, severity, ...(hint !== undefined ? { hint } : {}) }))
+  const add = ({
+    hint,
+    severity = "error",
+    ...rest
+  }: {
+    code: PlanProblemCode
+    severity?: "error" | "warning"
+    message: string
+    hint?: string
+    key: string
+    packetIds: ReadonlyArray<string>
+  }) => problems.push(new PlanProblem({ ...rest, severity, ...(hint !== undefined ? { hint } : {}) }))
   const located = locatePackets(plan)
 
   if (located.length === 0) {
-    add({ code: "empty-plan", severity: "warning", message: "the plan has no work packets", key: "waves", packetIds: [] })
+    add({
+      code: "empty-plan",
+      severity: "warning",
+      message: "the plan has no work packets",
+      key: "waves",
+      packetIds: []
+    })
   }
 
   for (let i = 1; i < plan.waves.length; i++) {
@@ -189,9 +226,10 @@ export const validatePlan = (plan: Plan, options: ValidateOptions = {}): Readonl
       add({
         code: "wave-order",
         severity: "warning",
-        message: wave.index === prev.index
-          ? `wave_number ${wave.index} appears twice; both waves run as one`
-          : `wave_number ${wave.index} comes after wave_number ${prev.index}; waves run in wave_number order`,
+        message:
+          wave.index === prev.index
+            ? `wave_number ${wave.index} appears twice; both waves run as one`
+            : `wave_number ${wave.index} comes after wave_number ${prev.index}; waves run in wave_number order`,
         hint: "number the waves 0, 1, 2, … in file order",
         key: `waves.${i}.wave_number`,
         packetIds: []
@@ -231,11 +269,20 @@ export const validatePlan = (plan: Plan, options: ValidateOptions = {}): Readonl
   const deps = new Map<string, Array<string>>()
   for (const l of located) {
     if (deps.has(l.packet.id)) continue
-    deps.set(l.packet.id, l.packet.dependsOn.filter((d) => d !== l.packet.id && byId.has(d)))
+    deps.set(
+      l.packet.id,
+      l.packet.dependsOn.filter((d) => d !== l.packet.id && byId.has(d))
+    )
     l.packet.dependsOn.forEach((d, k) => {
       const key = `${l.key}.depends_on.${k}`
       if (d === l.packet.id) {
-        add({ code: "self-dependency", message: `packet "${d}" depends on itself`, hint: "remove it from its own depends_on", key, packetIds: [d] })
+        add({
+          code: "self-dependency",
+          message: `packet "${d}" depends on itself`,
+          hint: "remove it from its own depends_on",
+          key,
+          packetIds: [d]
+        })
         return
       }
       const dep = byId.get(d)
@@ -265,7 +312,7 @@ export const validatePlan = (plan: Plan, options: ValidateOptions = {}): Readonl
     add({
       code: "dependency-cycle",
       message: `dependency cycle: ${cycle.join(" → ")}`,
-      hint: "each arrow reads \"depends on\"; remove one of these dependencies",
+      hint: 'each arrow reads "depends on"; remove one of these dependencies',
       key: `${head.key}.depends_on`,
       packetIds: cycle.slice(0, -1)
     })
@@ -280,7 +327,10 @@ export const validatePlan = (plan: Plan, options: ValidateOptions = {}): Readonl
       unbounded.add(l.packet.id)
       add({
         code: "footprint-overlap",
-        message: `packet "${l.packet.id}" has no files_in_scope, so it may change any file; it cannot share wave ${index} with ${members.filter((m) => m !== l).map((m) => `"${m.packet.id}"`).join(", ")}`,
+        message: `packet "${l.packet.id}" has no files_in_scope, so it may change any file; it cannot share wave ${index} with ${members
+          .filter((m) => m !== l)
+          .map((m) => `"${m.packet.id}"`)
+          .join(", ")}`,
         hint: "list the files it may change in files_in_scope, or move it to a wave of its own",
         key: `${l.key}.files_in_scope`,
         packetIds: [l.packet.id]
@@ -322,7 +372,9 @@ export const validatePlan = (plan: Plan, options: ValidateOptions = {}): Readonl
 /** Every pair of entries through which two packets' footprints overlap, each described (`both name "x"; "src/" overlaps "src/a.ts"`). */
 const describeOverlaps = (a: WorkPacket, b: WorkPacket, first: readonly [string, string]): string => {
   if (a.filesInScope.length === 0 || b.filesInScope.length === 0) return describeOverlap(a, b, first)
-  const pairs = a.filesInScope.flatMap((x) => b.filesInScope.filter((y) => entriesOverlap(x, y)).map((y) => [x, y] as const))
+  const pairs = a.filesInScope.flatMap((x) =>
+    b.filesInScope.filter((y) => entriesOverlap(x, y)).map((y) => [x, y] as const)
+  )
   return pairs.map((pair) => describeOverlap(a, b, pair)).join("; ")
 }
 

@@ -24,9 +24,11 @@ export class PlannerModelUnavailable extends Schema.TaggedError<PlannerModelUnav
   description: Schema.String
 }) {
   override get message(): string {
-    return `a planner model is configured but cannot be called: ${this.description}. ` +
+    return (
+      `a planner model is configured but cannot be called: ${this.description}. ` +
       `Set the missing environment variables (\`spec-orch models check\` shows what each model needs), ` +
       `or plan without a model: \`spec-orch plan ${this.missionId} --offline\``
+    )
   }
 }
 
@@ -37,9 +39,11 @@ export class PlanWouldDowngrade extends Schema.TaggedError<PlanWouldDowngrade>()
   previous: Schema.String
 }) {
   override get message(): string {
-    return `${this.file} was written by the planner model ${this.previous}; an offline plan would replace it, so nothing was written. ` +
+    return (
+      `${this.file} was written by the planner model ${this.previous}; an offline plan would replace it, so nothing was written. ` +
       `Keep it, re-plan with the model (plan without --offline once its key is set), ` +
       `or replace it anyway: \`spec-orch plan ${this.missionId} --offline --force\``
+    )
   }
 }
 

@@ -51,11 +51,19 @@ export const replanKeepingFinished = (current: Plan, fresh: Plan, finished: Iter
   const shift = orphans.length > 0 ? 1 : 0
   const base = Math.min(...fresh.waves.map((w) => w.index), ...(fresh.waves.length === 0 ? [0] : []))
   const waves = [
-    ...(orphans.length > 0 ? [new Wave({ index: base, description: KEPT_WAVE_DESCRIPTION, packets: orphans.map(keep) })] : []),
-    ...fresh.waves.map((w) => new Wave({ ...w, index: w.index + shift, packets: w.packets.map((p) => (done.has(p.id) ? keep(p) : p)) }))
+    ...(orphans.length > 0
+      ? [new Wave({ index: base, description: KEPT_WAVE_DESCRIPTION, packets: orphans.map(keep) })]
+      : []),
+    ...fresh.waves.map(
+      (w) => new Wave({ ...w, index: w.index + shift, packets: w.packets.map((p) => (done.has(p.id) ? keep(p) : p)) })
+    )
   ]
   // An approval was of the old content: a re-planned plan keeps the fresh plan's status (a draft) instead.
-  const merged = new Plan({ ...fresh, ...(current.status !== undefined && current.status !== "approved" ? { status: current.status } : {}), waves })
+  const merged = new Plan({
+    ...fresh,
+    ...(current.status !== undefined && current.status !== "approved" ? { status: current.status } : {}),
+    waves
+  })
   const { plan, moves } = normalizePlan(merged)
   return {
     plan,

@@ -5,6 +5,5 @@ import { Planner } from "./Planner.js"
 import { Plans } from "./Plans.js"
 
 /** `Planner` and `Plans`; needs the contract plane's `Missions` and `Project`, and a file system. */
-export const TaskPlane: Layer.Layer<Planner | Plans, never, Missions | Project | FileSystem.FileSystem | Path.Path> = Planner.layer.pipe(
-  Layer.provideMerge(Plans.layer)
-)
+export const TaskPlane: Layer.Layer<Planner | Plans, never, Missions | Project | FileSystem.FileSystem | Path.Path> =
+  Planner.layer.pipe(Layer.provideMerge(Plans.layer))

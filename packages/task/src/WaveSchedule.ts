@@ -28,7 +28,12 @@ export interface BlockedPacket {
   /** Failed packets this one (transitively) depends on; empty when blocked for another reason. */
   readonly failedDependencies: ReadonlyArray<string>
   /** Why: a failed dependency, the halted mission, or a plan that was not normalized (see `validatePlan`). */
-  readonly reason: "dependency-failed" | "mission-halted" | "unknown-dependency" | "dependency-cycle" | "dependency-in-later-wave"
+  readonly reason:
+    | "dependency-failed"
+    | "mission-halted"
+    | "unknown-dependency"
+    | "dependency-cycle"
+    | "dependency-in-later-wave"
   readonly message: string
 }
 
@@ -70,12 +75,19 @@ export interface WaveSchedule {
 
 /** Decides what runs next (see the module comment). */
 export const scheduleWaves = (plan: Plan, state: ScheduleState): WaveSchedule => {
-  const waves = plan.waves.map((w, pos) => ({ w, pos })).sort((a, b) => a.w.index - b.w.index || a.pos - b.pos).map((x) => x.w)
+  const waves = plan.waves
+    .map((w, pos) => ({ w, pos }))
+    .sort((a, b) => a.w.index - b.w.index || a.pos - b.pos)
+    .map((x) => x.w)
   const packets = new Map<string, { packet: WorkPacket; wave: number }>()
-  waves.forEach((w, wave) => w.packets.forEach((packet) => packets.has(packet.id) || packets.set(packet.id, { packet, wave })))
+  waves.forEach((w, wave) => {
+    for (const packet of w.packets) if (!packets.has(packet.id)) packets.set(packet.id, { packet, wave })
+  })
   const finished = new Set([...state.finished].filter((id) => packets.has(id)))
   const failed = new Set([...state.failed].filter((id) => packets.has(id) && !finished.has(id)))
-  const running = new Set([...(state.running ?? [])].filter((id) => packets.has(id) && !finished.has(id) && !failed.has(id)))
+  const running = new Set(
+    [...(state.running ?? [])].filter((id) => packets.has(id) && !finished.has(id) && !failed.has(id))
+  )
   const halted = !state.stopDependantsOnly && failed.size > 0
 
   // Why each packet cannot run, computed once per packet (memoized DFS over dependencies).
@@ -85,7 +97,13 @@ export const scheduleWaves = (plan: Plan, state: ScheduleState): WaveSchedule =>
     const known = blockedBy.get(id)
     if (known !== undefined) return known
     if (finished.has(id) || failed.has(id) || running.has(id)) return null
-    if (visiting.has(id)) return { packetId: id, failedDependencies: [], reason: "dependency-cycle", message: `"${id}" is part of a dependency cycle` }
+    if (visiting.has(id))
+      return {
+        packetId: id,
+        failedDependencies: [],
+        reason: "dependency-cycle",
+        message: `"${id}" is part of a dependency cycle`
+      }
     visiting.add(id)
     const { packet, wave } = packets.get(id)!
     const roots = new Set<string>()
@@ -93,28 +111,56 @@ export const scheduleWaves = (plan: Plan, state: ScheduleState): WaveSchedule =>
     for (const d of packet.dependsOn) {
       if (d === id) continue
       if (!packets.has(d)) {
-        other ??= { packetId: id, failedDependencies: [], reason: "unknown-dependency", message: `depends on "${d}", which is not in the plan` }
+        other ??= {
+          packetId: id,
+          failedDependencies: [],
+          reason: "unknown-dependency",
+          message: `depends on "${d}", which is not in the plan`
+        }
         continue
       }
       if (packets.get(d)!.wave > wave) {
-        other ??= { packetId: id, failedDependencies: [], reason: "dependency-in-later-wave", message: `depends on "${d}", which is in a later wave (the plan is not normalized; run \`spec-orch plan\`)` }
+        other ??= {
+          packetId: id,
+          failedDependencies: [],
+          reason: "dependency-in-later-wave",
+          message: `depends on "${d}", which is in a later wave (the plan is not normalized; run \`spec-orch plan\`)`
+        }
         continue
       }
       if (failed.has(d)) roots.add(d)
       const b = blockOf(d)
       if (b === null || b.reason === "mission-halted") continue
       if (b.failedDependencies.length > 0) for (const r of b.failedDependencies) roots.add(r)
-      else other ??= { ...b, packetId: id, message: b.reason === "dependency-cycle" ? `depends on "${d}", which is part of a dependency cycle` : `depends on "${d}", which cannot run (${b.message})` }
+      else
+        other ??= {
+          ...b,
+          packetId: id,
+          message:
+            b.reason === "dependency-cycle"
+              ? `depends on "${d}", which is part of a dependency cycle`
+              : `depends on "${d}", which cannot run (${b.message})`
+        }
     }
     visiting.delete(id)
     let result: BlockedPacket | null = null
     if (roots.size > 0) {
       const list = [...roots]
-      result = { packetId: id, failedDependencies: list, reason: "dependency-failed", message: `${list.length === 1 ? "dependency" : "dependencies"} ${list.map((r) => `"${r}"`).join(", ")} failed` }
+      result = {
+        packetId: id,
+        failedDependencies: list,
+        reason: "dependency-failed",
+        message: `${list.length === 1 ? "dependency" : "dependencies"} ${list.map((r) => `"${r}"`).join(", ")} failed`
+      }
     } else if (other !== undefined) result = other
     else if (halted) {
       const list = [...failed]
-      result = { packetId: id, failedDependencies: [], reason: "mission-halted", message: `the mission stopped after ${list.map((r) => `"${r}"`).join(", ")} failed` }
+      result = {
+        packetId: id,
+        failedDependencies: [],
+        reason: "mission-halted",
+        message: `the mission stopped after ${list.map((r) => `"${r}"`).join(", ")} failed`
+      }
     }
     blockedBy.set(id, result)
     return result
@@ -145,7 +191,10 @@ export const scheduleWaves = (plan: Plan, state: ScheduleState): WaveSchedule =>
       }
       const clash = active.find((a) => packetsOverlap(a, p) !== undefined)
       if (clash !== undefined) {
-        waiting.push({ packetId: p.id, message: `waits for "${clash.id}" to finish: ${describeOverlap(clash, p, packetsOverlap(clash, p)!)}` })
+        waiting.push({
+          packetId: p.id,
+          message: `waits for "${clash.id}" to finish: ${describeOverlap(clash, p, packetsOverlap(clash, p)!)}`
+        })
         continue
       }
       runnable.push(p)

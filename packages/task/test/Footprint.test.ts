@@ -54,7 +54,10 @@ describe("entriesOverlap", () => {
 
 describe("footprintOverlap", () => {
   it("names the first pair of entries that overlap", () => {
-    assert.deepStrictEqual(footprintOverlap(["docs/a.md", "src/api/"], ["lib/", "src/api/x.ts"]), ["src/api/", "src/api/x.ts"])
+    assert.deepStrictEqual(footprintOverlap(["docs/a.md", "src/api/"], ["lib/", "src/api/x.ts"]), [
+      "src/api/",
+      "src/api/x.ts"
+    ])
     assert.isUndefined(footprintOverlap(["docs/a.md"], ["lib/"]))
   })
 

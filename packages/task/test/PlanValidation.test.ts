@@ -33,10 +33,13 @@ describe("validatePlan", () => {
   it("refuses a dependency in the same or a later wave", () => {
     const p = plan([packet("a", { deps: ["b"] }), packet("b")], [packet("c", { deps: ["d"] })], [packet("d")])
     const problems = validatePlan(p).filter((x) => x.code === "dependency-not-earlier")
-    assert.deepStrictEqual(problems.map((x) => x.message), [
-      `packet "a" (wave 0) depends on "b", which is in the same wave`,
-      `packet "c" (wave 1) depends on "d", which is in the later wave 2`
-    ])
+    assert.deepStrictEqual(
+      problems.map((x) => x.message),
+      [
+        `packet "a" (wave 0) depends on "b", which is in the same wave`,
+        `packet "c" (wave 1) depends on "d", which is in the later wave 2`
+      ]
+    )
   })
 
   it("refuses duplicate packet ids at the second occurrence", () => {
@@ -47,46 +50,100 @@ describe("validatePlan", () => {
   })
 
   it("refuses files_in_scope outside the repository, naming the packet and the path", () => {
-    const p = plan([packet("a", { files: ["/etc/passwd", "src/a.ts"] }), packet("b", { files: ["../../x", "src/../../y", "src/../b.ts"] }), packet("c", { files: ["~/.ssh/id_rsa"] })])
-    const outside = validatePlan(p).filter((x) => x.code === "path-outside-repository")
-    assert.deepStrictEqual(outside.map((x) => [x.key, x.severity, x.message]), [
-      ["waves.0.work_packets.0.files_in_scope.0", "error", `packet "a" lists "/etc/passwd" in files_in_scope, which is outside the repository: it is an absolute path`],
-      ["waves.0.work_packets.1.files_in_scope.0", "error", `packet "b" lists "../../x" in files_in_scope, which is outside the repository: its ".." leads above the repository root`],
-      ["waves.0.work_packets.1.files_in_scope.1", "error", `packet "b" lists "src/../../y" in files_in_scope, which is outside the repository: its ".." leads above the repository root`],
-      ["waves.0.work_packets.2.files_in_scope.0", "error", `packet "c" lists "~/.ssh/id_rsa" in files_in_scope, which is outside the repository: it is in a home directory`]
+    const p = plan([
+      packet("a", { files: ["/etc/passwd", "src/a.ts"] }),
+      packet("b", { files: ["../../x", "src/../../y", "src/../b.ts"] }),
+      packet("c", { files: ["~/.ssh/id_rsa"] })
     ])
+    const outside = validatePlan(p).filter((x) => x.code === "path-outside-repository")
+    assert.deepStrictEqual(
+      outside.map((x) => [x.key, x.severity, x.message]),
+      [
+        [
+          "waves.0.work_packets.0.files_in_scope.0",
+          "error",
+          `packet "a" lists "/etc/passwd" in files_in_scope, which is outside the repository: it is an absolute path`
+        ],
+        [
+          "waves.0.work_packets.1.files_in_scope.0",
+          "error",
+          `packet "b" lists "../../x" in files_in_scope, which is outside the repository: its ".." leads above the repository root`
+        ],
+        [
+          "waves.0.work_packets.1.files_in_scope.1",
+          "error",
+          `packet "b" lists "src/../../y" in files_in_scope, which is outside the repository: its ".." leads above the repository root`
+        ],
+        [
+          "waves.0.work_packets.2.files_in_scope.0",
+          "error",
+          `packet "c" lists "~/.ssh/id_rsa" in files_in_scope, which is outside the repository: it is in a home directory`
+        ]
+      ]
+    )
     assert.isTrue(hasErrors(outside))
   })
 
   it("names every shared entry of an overlapping pair, and the pair itself", () => {
-    const p = plan([packet("a", { files: ["src/x.ts", "docs/"] }), packet("b", { files: ["lib/"] }), packet("c", { files: ["docs/guide.md", "src/x.ts"] })])
-    const problems = validatePlan(p)
-    assert.deepStrictEqual(problems.map((x) => [x.packetIds, x.message]), [
-      [["a", "c"], `packets "a" and "c" in wave 0 may change the same files: "src/x.ts" overlaps "src/x.ts"; "docs/" overlaps "docs/guide.md"`.replace(`"src/x.ts" overlaps "src/x.ts"`, `both name "src/x.ts"`)]
+    const p = plan([
+      packet("a", { files: ["src/x.ts", "docs/"] }),
+      packet("b", { files: ["lib/"] }),
+      packet("c", { files: ["docs/guide.md", "src/x.ts"] })
     ])
+    const problems = validatePlan(p)
+    assert.deepStrictEqual(
+      problems.map((x) => [x.packetIds, x.message]),
+      [
+        [
+          ["a", "c"],
+          `packets "a" and "c" in wave 0 may change the same files: "src/x.ts" overlaps "src/x.ts"; "docs/" overlaps "docs/guide.md"`.replace(
+            `"src/x.ts" overlaps "src/x.ts"`,
+            `both name "src/x.ts"`
+          )
+        ]
+      ]
+    )
   })
 
   it("refuses overlapping footprints in one wave and says which entries overlap", () => {
-    const p = plan([packet("routes", { files: ["src/api/"] }), packet("users", { files: ["src/api/users.ts"] }), packet("docs", { files: ["docs/"] })])
+    const p = plan([
+      packet("routes", { files: ["src/api/"] }),
+      packet("users", { files: ["src/api/users.ts"] }),
+      packet("docs", { files: ["docs/"] })
+    ])
     const problems = validatePlan(p)
     assert.deepStrictEqual(codes(problems), ["footprint-overlap"])
-    assert.strictEqual(problems[0]!.message, `packets "routes" and "users" in wave 0 may change the same files: "src/api/" overlaps "src/api/users.ts"`)
+    assert.strictEqual(
+      problems[0]!.message,
+      `packets "routes" and "users" in wave 0 may change the same files: "src/api/" overlaps "src/api/users.ts"`
+    )
     assert.strictEqual(problems[0]!.key, "waves.0.work_packets.1.files_in_scope")
   })
 
   it("says a packet without files_in_scope cannot share its wave", () => {
     const problems = validatePlan(plan([packet("a", { files: [] }), packet("b"), packet("c")]))
-    assert.deepStrictEqual(problems.map((x) => x.message), [
-      `packet "a" has no files_in_scope, so it may change any file; it cannot share wave 0 with "b", "c"`
-    ])
+    assert.deepStrictEqual(
+      problems.map((x) => x.message),
+      [`packet "a" has no files_in_scope, so it may change any file; it cannot share wave 0 with "b", "c"`]
+    )
   })
 
   it("names the acceptance criteria no packet covers", () => {
-    const p = plan([packet("a", { criteria: ["Users can log in with OAuth"] }), packet("b", { criteria: ["AC-3 is handled here"] })])
-    const problems = validatePlan(p, { acceptanceCriteria: ["users can log in with OAuth.", "Sessions expire after one hour of inactivity", "Logout clears the session"] })
-    assert.deepStrictEqual(problems.map((x) => x.message), [
-      `acceptance criterion AC-2 "Sessions expire after one hour of inactivity" is not covered by any packet`
+    const p = plan([
+      packet("a", { criteria: ["Users can log in with OAuth"] }),
+      packet("b", { criteria: ["AC-3 is handled here"] })
     ])
+    const problems = validatePlan(p, {
+      acceptanceCriteria: [
+        "users can log in with OAuth.",
+        "Sessions expire after one hour of inactivity",
+        "Logout clears the session"
+      ]
+    })
+    assert.deepStrictEqual(
+      problems.map((x) => x.message),
+      [`acceptance criterion AC-2 "Sessions expire after one hour of inactivity" is not covered by any packet`]
+    )
     assert.isTrue(hasErrors(problems))
   })
 
@@ -102,7 +159,11 @@ describe("validatePlan", () => {
 
 describe("criterionCovered", () => {
   it("matches rephrased criteria by their significant words, not by unrelated ones", () => {
-    assert.isTrue(criterionCovered("A failed packet cancels the rest of its wave", 0, ["Failed packets cancel the rest of the wave"]))
+    assert.isTrue(
+      criterionCovered("A failed packet cancels the rest of its wave", 0, [
+        "Failed packets cancel the rest of the wave"
+      ])
+    )
     assert.isFalse(criterionCovered("A failed packet cancels the rest of its wave", 0, ["Packets are logged as JSON"]))
   })
 })

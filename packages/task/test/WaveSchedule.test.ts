@@ -9,15 +9,22 @@ const mission = plan(
   [packet("e", { deps: ["c"] }), packet("f")]
 )
 const ids = (xs: ReadonlyArray<{ id: string } | { packetId: string }>) => xs.map((x) => ("id" in x ? x.id : x.packetId))
-const run = (finished: Array<string>, failed: Array<string> = [], running: Array<string> = [], stopDependantsOnly = true) =>
-  scheduleWaves(mission, { finished, failed, running, stopDependantsOnly })
+const run = (
+  finished: Array<string>,
+  failed: Array<string> = [],
+  running: Array<string> = [],
+  stopDependantsOnly = true
+) => scheduleWaves(mission, { finished, failed, running, stopDependantsOnly })
 
 describe("scheduleWaves", () => {
   it("starts with every packet of the first wave", () => {
     const s = run([])
     assert.deepStrictEqual(ids(s.runnable), ["a", "b"])
     assert.strictEqual(s.currentWave, 0)
-    assert.deepStrictEqual(s.waves.map((w) => w.state), ["current", "pending", "pending"])
+    assert.deepStrictEqual(
+      s.waves.map((w) => w.state),
+      ["current", "pending", "pending"]
+    )
     assert.isFalse(s.done)
   })
 
@@ -32,10 +39,13 @@ describe("scheduleWaves", () => {
   it("blocks the dependants of a failed packet, transitively, and runs independent packets", () => {
     const afterFailure = run(["b"], ["a"])
     assert.deepStrictEqual(ids(afterFailure.runnable), ["d"])
-    assert.deepStrictEqual(afterFailure.blocked.map((b) => [b.packetId, b.reason, b.failedDependencies, b.message]), [
-      ["c", "dependency-failed", ["a"], `dependency "a" failed`],
-      ["e", "dependency-failed", ["a"], `dependency "a" failed`]
-    ])
+    assert.deepStrictEqual(
+      afterFailure.blocked.map((b) => [b.packetId, b.reason, b.failedDependencies, b.message]),
+      [
+        ["c", "dependency-failed", ["a"], `dependency "a" failed`],
+        ["e", "dependency-failed", ["a"], `dependency "a" failed`]
+      ]
+    )
     const later = run(["b", "d"], ["a"])
     assert.deepStrictEqual(ids(later.runnable), ["f"])
     const end = run(["b", "d", "f"], ["a"])
@@ -60,24 +70,40 @@ describe("scheduleWaves", () => {
     const s = run(["a", "b", "c", "d", "e", "f"])
     assert.isTrue(s.complete)
     assert.isTrue(s.done)
-    assert.deepStrictEqual(s.waves.map((w) => w.state), ["settled", "settled", "settled"])
+    assert.deepStrictEqual(
+      s.waves.map((w) => w.state),
+      ["settled", "settled", "settled"]
+    )
   })
 
   it("keeps overlapping packets of a wave apart and orders same-wave dependencies", () => {
-    const p = plan([packet("x", { files: ["src/"] }), packet("y", { files: ["src/y.ts"] }), packet("z", { deps: ["x"] })])
+    const p = plan([
+      packet("x", { files: ["src/"] }),
+      packet("y", { files: ["src/y.ts"] }),
+      packet("z", { deps: ["x"] })
+    ])
     const first = scheduleWaves(p, { finished: [], failed: [], stopDependantsOnly: true })
     assert.deepStrictEqual(ids(first.runnable), ["x"])
-    assert.deepStrictEqual(first.waiting.map((w) => w.message), [
-      `waits for "x" to finish: "src/" overlaps "src/y.ts"`,
-      `waits for "x"`
+    assert.deepStrictEqual(
+      first.waiting.map((w) => w.message),
+      [`waits for "x" to finish: "src/" overlaps "src/y.ts"`, `waits for "x"`]
+    )
+    assert.deepStrictEqual(ids(scheduleWaves(p, { finished: ["x"], failed: [], stopDependantsOnly: true }).runnable), [
+      "y",
+      "z"
     ])
-    assert.deepStrictEqual(ids(scheduleWaves(p, { finished: ["x"], failed: [], stopDependantsOnly: true }).runnable), ["y", "z"])
   })
 
   it("blocks packets whose plan was not normalized or names unknown packets, instead of waiting forever", () => {
     const p = plan([packet("a", { deps: ["b"] })], [packet("b")], [packet("c", { deps: ["ghost"] })])
     const s = scheduleWaves(p, { finished: [], failed: [], stopDependantsOnly: true })
-    assert.deepStrictEqual(s.blocked.map((b) => [b.packetId, b.reason]), [["a", "dependency-in-later-wave"], ["c", "unknown-dependency"]])
+    assert.deepStrictEqual(
+      s.blocked.map((b) => [b.packetId, b.reason]),
+      [
+        ["a", "dependency-in-later-wave"],
+        ["c", "unknown-dependency"]
+      ]
+    )
     assert.deepStrictEqual(ids(s.runnable), ["b"])
   })
 

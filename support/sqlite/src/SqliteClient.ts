@@ -5,7 +5,7 @@
  * this driver and on Postgres (`@effect/sql-pg`) alike.
  */
 import Database from "better-sqlite3"
-import { Context, Effect, Layer, Scope, Semaphore, Stream } from "effect"
+import { Context, Effect, Layer, type Scope, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 
@@ -19,10 +19,18 @@ export interface SqliteOptions {
 }
 
 /** Opens the database and builds a `SqlClient` over it; the database closes with the scope. */
-export const make = (options: SqliteOptions): Effect.Effect<SqlClient.SqlClient, never, Scope.Scope | Reactivity.Reactivity> =>
-  Effect.gen(function*() {
+export const make = (
+  options: SqliteOptions
+): Effect.Effect<SqlClient.SqlClient, never, Scope.Scope | Reactivity.Reactivity> =>
+  Effect.gen(function* () {
     const db = yield* Effect.acquireRelease(
-      Effect.sync(() => new Database(options.filename, { readonly: options.readonly ?? false, timeout: options.busyTimeoutMs ?? 5000 })),
+      Effect.sync(
+        () =>
+          new Database(options.filename, {
+            readonly: options.readonly ?? false,
+            timeout: options.busyTimeoutMs ?? 5000
+          })
+      ),
       (db) => Effect.sync(() => db.close())
     )
     if (options.filename !== ":memory:" && options.readonly !== true) {
@@ -44,7 +52,10 @@ export const make = (options: SqliteOptions): Effect.Effect<SqlClient.SqlClient,
     // Keep SQLite's own words in the message: "Failed to execute statement" alone says nothing.
     const fail = (cause: unknown, message: string) =>
       new SqlError.SqlError({
-        reason: SqlError.classifySqliteError(cause, { message: cause instanceof Error ? `${message}: ${cause.message}` : message, operation: "execute" })
+        reason: SqlError.classifySqliteError(cause, {
+          message: cause instanceof Error ? `${message}: ${cause.message}` : message,
+          operation: "execute"
+        })
       })
 
     const run = (sql: string, params: ReadonlyArray<unknown>, raw = false) =>
@@ -52,7 +63,10 @@ export const make = (options: SqliteOptions): Effect.Effect<SqlClient.SqlClient,
         Effect.try({
           try: () => {
             const stmt = prepare(sql)
-            if (stmt.reader) return stmt.safeIntegers(Context.get(fiber.context, SqlClient.SafeIntegers)).all(...params) as ReadonlyArray<any>
+            if (stmt.reader)
+              return stmt
+                .safeIntegers(Context.get(fiber.context, SqlClient.SafeIntegers))
+                .all(...params) as ReadonlyArray<any>
             const result = stmt.run(...params)
             return raw ? (result as any) : []
           },
@@ -71,11 +85,13 @@ export const make = (options: SqliteOptions): Effect.Effect<SqlClient.SqlClient,
       })
 
     const connection: SqlConnection.Connection = {
-      execute: (sql, params, transformRows) => (transformRows ? Effect.map(run(sql, params), transformRows) : run(sql, params)),
+      execute: (sql, params, transformRows) =>
+        transformRows ? Effect.map(run(sql, params), transformRows) : run(sql, params),
       executeRaw: (sql, params) => run(sql, params, true),
       executeValues: runValues,
       executeValuesUnprepared: runValues,
-      executeUnprepared: (sql, params, transformRows) => (transformRows ? Effect.map(run(sql, params), transformRows) : run(sql, params)),
+      executeUnprepared: (sql, params, transformRows) =>
+        transformRows ? Effect.map(run(sql, params), transformRows) : run(sql, params),
       executeStream: (sql, params, transformRows) =>
         Stream.fromIterableEffect(transformRows ? Effect.map(run(sql, params), transformRows) : run(sql, params))
     }

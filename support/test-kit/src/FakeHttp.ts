@@ -32,6 +32,8 @@ export interface Fault {
   readonly delayMs?: number
   /** How many matching requests this fault applies to (default 1; `Infinity` for all). */
   readonly times?: number
+  /** Only requests whose query has these parameters (`{ page: "2" }`: the second page of a listing). */
+  readonly query?: Readonly<Record<string, string>>
 }
 
 /** What a fake's handler answers. */
@@ -117,8 +119,13 @@ export class FakeHttpServer {
     return this.requests.filter((r) => r.route === route)
   }
 
-  private takeFault(route: string): Fault | undefined {
-    const armed = this.faults.find((f) => f.remaining > 0 && (f.route === route || f.route === "*"))
+  private takeFault(route: string, url: URL): Fault | undefined {
+    const armed = this.faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        (f.route === route || f.route === "*") &&
+        Object.entries(f.fault.query ?? {}).every(([k, v]) => url.searchParams.get(k) === v)
+    )
     if (armed === undefined) return undefined
     armed.remaining -= 1
     return armed.fault
@@ -128,7 +135,7 @@ export class FakeHttpServer {
     const chunks: Array<Buffer> = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const rawBody = Buffer.concat(chunks).toString("utf8")
-    let body: unknown = undefined
+    let body: unknown
     if (rawBody !== "") {
       try {
         body = JSON.parse(rawBody)
@@ -138,17 +145,31 @@ export class FakeHttpServer {
     }
     const headers: Record<string, string | undefined> = {}
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v
-    const incoming: Incoming = { method: req.method ?? "GET", url: new URL(req.url ?? "/", this.base), headers, body, rawBody }
+    const incoming: Incoming = {
+      method: req.method ?? "GET",
+      url: new URL(req.url ?? "/", this.base),
+      headers,
+      body,
+      rawBody
+    }
     let route: string
     try {
       route = this.routeOf(incoming)
     } catch {
       route = `${incoming.method} ${incoming.url.pathname}`
     }
-    const record: RecordedRequest = { at: this.now(), method: incoming.method, url: req.url ?? "/", route, headers, body, status: 0 }
+    const record: RecordedRequest = {
+      at: this.now(),
+      method: incoming.method,
+      url: req.url ?? "/",
+      route,
+      headers,
+      body,
+      status: 0
+    }
     this.requests.push(record)
 
-    const fault = this.takeFault(route)
+    const fault = this.takeFault(route, incoming.url)
     if (fault?.delayMs !== undefined && fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs))
     let reply: Reply
     if (fault?.status !== undefined) {
@@ -167,10 +188,14 @@ export class FakeHttpServer {
     }
     record.status = reply.status
     if (res.destroyed) return
-    const text = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body)
+    const text =
+      reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body)
     res.statusCode = reply.status
     if (reply.body !== undefined && merged["content-type"] === undefined) {
-      res.setHeader("content-type", typeof reply.body === "string" ? "text/plain; charset=utf-8" : "application/json; charset=utf-8")
+      res.setHeader(
+        "content-type",
+        typeof reply.body === "string" ? "text/plain; charset=utf-8" : "application/json; charset=utf-8"
+      )
     }
     for (const [k, v] of Object.entries(merged)) res.setHeader(k, v)
     res.end(text)
@@ -182,7 +207,11 @@ export class FixedWindow {
   private windowStart = 0
   private used = 0
 
-  constructor(public limit: number, public windowMs: number, private readonly clock: () => number = Date.now) {}
+  constructor(
+    public limit: number,
+    public windowMs: number,
+    private readonly clock: () => number = Date.now
+  ) {}
 
   /** Counts one request; false when the window's budget is already spent. */
   take(now = this.clock()): boolean {

@@ -5,7 +5,16 @@
  * `GRAPHQL_VALIDATION_FAILED`). Errors, rate limiting and headers follow Linear's documented shapes.
  * State lives in memory; tests seed and inspect it through the helper methods.
  */
-import { buildSchema, execute, GraphQLError, type GraphQLFormattedError, Kind, type OperationDefinitionNode, parse, validate } from "graphql"
+import {
+  buildSchema,
+  execute,
+  GraphQLError,
+  type GraphQLFormattedError,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  validate
+} from "graphql"
 import { Effect, type Scope } from "effect"
 import { FakeHttpServer, type Fault, FixedWindow, type Incoming, type RecordedRequest, type Reply } from "./FakeHttp.js"
 
@@ -202,7 +211,16 @@ const schema = buildSchema(SDL)
 /** Root operations the fake answers (for documentation and the lead's report). */
 export const FAKE_LINEAR_OPERATIONS = {
   queries: ["viewer", "issue", "issues", "team", "teams", "workflowStates", "issueLabels", "comment"],
-  mutations: ["commentCreate", "commentUpdate", "issueCreate", "issueUpdate", "issueRelationCreate", "issueAddLabel", "issueRemoveLabel", "issueLabelCreate"]
+  mutations: [
+    "commentCreate",
+    "commentUpdate",
+    "issueCreate",
+    "issueUpdate",
+    "issueRelationCreate",
+    "issueAddLabel",
+    "issueRemoveLabel",
+    "issueLabelCreate"
+  ]
 } as const
 
 /** A workflow state of a team (`type` is Linear's: backlog, unstarted, started, completed, canceled, triage). */
@@ -235,9 +253,26 @@ export interface FakeLinearUser {
   readonly app: boolean
 }
 
-interface TeamRow { id: string; key: string; name: string; nextNumber: number }
-interface StateRow { id: string; teamId: string; name: string; type: string; position: number; color: string }
-interface LabelRow { id: string; teamId: string | undefined; name: string; color: string }
+interface TeamRow {
+  id: string
+  key: string
+  name: string
+  nextNumber: number
+}
+interface StateRow {
+  id: string
+  teamId: string
+  name: string
+  type: string
+  position: number
+  color: string
+}
+interface LabelRow {
+  id: string
+  teamId: string | undefined
+  name: string
+  color: string
+}
 interface IssueRow {
   id: string
   teamId: string
@@ -254,7 +289,16 @@ interface IssueRow {
   updatedAt: string
   seq: number
 }
-interface CommentRow { id: string; issueId: string; body: string; userId: string | undefined; createdAt: string; updatedAt: string; editedAt: string | undefined; seq: number }
+interface CommentRow {
+  id: string
+  issueId: string
+  body: string
+  userId: string | undefined
+  createdAt: string
+  updatedAt: string
+  editedAt: string | undefined
+  seq: number
+}
 
 /** What a test passes to `addIssue`. */
 export interface FakeLinearIssueInput {
@@ -319,22 +363,53 @@ const uuid = (prefix: string, n: number) => {
   return `00000000-0000-4000-8000-${hex}`
 }
 const cursorOf = (id: string) => Buffer.from(`cursor:${id}`).toString("base64")
-const idOfCursor = (cursor: string) => Buffer.from(cursor, "base64").toString("utf8").replace(/^cursor:/, "")
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40)
+const idOfCursor = (cursor: string) =>
+  Buffer.from(cursor, "base64")
+    .toString("utf8")
+    .replace(/^cursor:/, "")
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 40)
 
 /** Linear's error body for a GraphQL error, with the extension fields the SDK reads. */
-const linearError = (message: string, ext: { type: string; code: string; statusCode: number; userPresentableMessage?: string }) => ({
+const linearError = (
+  message: string,
+  ext: { type: string; code: string; statusCode: number; userPresentableMessage?: string }
+) => ({
   message,
-  extensions: { type: ext.type, code: ext.code, statusCode: ext.statusCode, userError: true, ...(ext.userPresentableMessage ? { userPresentableMessage: ext.userPresentableMessage } : {}) }
+  extensions: {
+    type: ext.type,
+    code: ext.code,
+    statusCode: ext.statusCode,
+    userError: true,
+    ...(ext.userPresentableMessage ? { userPresentableMessage: ext.userPresentableMessage } : {})
+  }
 })
 
 const notFound = (entity: string) =>
   new GraphQLError(`Entity not found: ${entity}`, {
-    extensions: { type: "invalid input", code: "INPUT_ERROR", statusCode: 400, userError: true, userPresentableMessage: `Could not find referenced ${entity}.` }
+    extensions: {
+      type: "invalid input",
+      code: "INPUT_ERROR",
+      statusCode: 400,
+      userError: true,
+      userPresentableMessage: `Could not find referenced ${entity}.`
+    }
   })
 
 const invalidInput = (message: string) =>
-  new GraphQLError(message, { extensions: { type: "invalid input", code: "INPUT_ERROR", statusCode: 400, userError: true, userPresentableMessage: message } })
+  new GraphQLError(message, {
+    extensions: {
+      type: "invalid input",
+      code: "INPUT_ERROR",
+      statusCode: 400,
+      userError: true,
+      userPresentableMessage: message
+    }
+  })
 
 type Comparator = Record<string, unknown>
 
@@ -346,23 +421,40 @@ const cmpString = (value: string | undefined | null, c: Comparator | undefined):
     if (arg === undefined || arg === null) continue
     const ok = (() => {
       switch (op) {
-        case "eq": return v === arg
-        case "neq": return v !== arg
-        case "in": return (arg as Array<string>).includes(v as string)
-        case "nin": return !(arg as Array<string>).includes(v as string)
-        case "null": return (v === null) === arg
-        case "eqIgnoreCase": return v !== null && lower(v) === lower(arg)
-        case "neqIgnoreCase": return v === null || lower(v) !== lower(arg)
-        case "contains": return v !== null && v.includes(String(arg))
-        case "containsIgnoreCase": return v !== null && lower(v).includes(lower(arg))
-        case "notContains": return v === null || !v.includes(String(arg))
-        case "notContainsIgnoreCase": return v === null || !lower(v).includes(lower(arg))
-        case "startsWith": return v !== null && v.startsWith(String(arg))
-        case "startsWithIgnoreCase": return v !== null && lower(v).startsWith(lower(arg))
-        case "notStartsWith": return v === null || !v.startsWith(String(arg))
-        case "endsWith": return v !== null && v.endsWith(String(arg))
-        case "notEndsWith": return v === null || !v.endsWith(String(arg))
-        default: return true
+        case "eq":
+          return v === arg
+        case "neq":
+          return v !== arg
+        case "in":
+          return (arg as Array<string>).includes(v as string)
+        case "nin":
+          return !(arg as Array<string>).includes(v as string)
+        case "null":
+          return (v === null) === arg
+        case "eqIgnoreCase":
+          return v !== null && lower(v) === lower(arg)
+        case "neqIgnoreCase":
+          return v === null || lower(v) !== lower(arg)
+        case "contains":
+          return v !== null && v.includes(String(arg))
+        case "containsIgnoreCase":
+          return v !== null && lower(v).includes(lower(arg))
+        case "notContains":
+          return v === null || !v.includes(String(arg))
+        case "notContainsIgnoreCase":
+          return v === null || !lower(v).includes(lower(arg))
+        case "startsWith":
+          return v !== null && v.startsWith(String(arg))
+        case "startsWithIgnoreCase":
+          return v !== null && lower(v).startsWith(lower(arg))
+        case "notStartsWith":
+          return v === null || !v.startsWith(String(arg))
+        case "endsWith":
+          return v !== null && v.endsWith(String(arg))
+        case "notEndsWith":
+          return v === null || !v.endsWith(String(arg))
+        default:
+          return true
       }
     })()
     if (!ok) return false
@@ -375,15 +467,34 @@ const cmpNumber = (value: number, c: Comparator | undefined): boolean => {
   for (const [op, arg] of Object.entries(c)) {
     if (arg === undefined || arg === null) continue
     const a = arg as number
-    const ok = op === "eq" ? value === a : op === "neq" ? value !== a : op === "gt" ? value > a : op === "gte" ? value >= a
-      : op === "lt" ? value < a : op === "lte" ? value <= a : op === "in" ? (arg as Array<number>).includes(value) : op === "nin" ? !(arg as Array<number>).includes(value) : true
+    const ok =
+      op === "eq"
+        ? value === a
+        : op === "neq"
+          ? value !== a
+          : op === "gt"
+            ? value > a
+            : op === "gte"
+              ? value >= a
+              : op === "lt"
+                ? value < a
+                : op === "lte"
+                  ? value <= a
+                  : op === "in"
+                    ? (arg as Array<number>).includes(value)
+                    : op === "nin"
+                      ? !(arg as Array<number>).includes(value)
+                      : true
     if (!ok) return false
   }
   return true
 }
 
 const cmpBoolean = (value: boolean, c: Comparator | undefined): boolean =>
-  c === undefined || c === null || ((c.eq === undefined || c.eq === null || c.eq === value) && (c.neq === undefined || c.neq === null || c.neq !== value))
+  c === undefined ||
+  c === null ||
+  ((c.eq === undefined || c.eq === null || c.eq === value) &&
+    (c.neq === undefined || c.neq === null || c.neq !== value))
 
 const cmpDate = (value: string, c: Comparator | undefined): boolean => {
   if (c === undefined || c === null) return true
@@ -409,7 +520,13 @@ export class FakeLinear {
   private readonly states: Array<StateRow> = []
   private readonly labels: Array<LabelRow> = []
   private readonly issues: Array<IssueRow> = []
-  private readonly relationRows: Array<{ id: string; issueId: string; relatedIssueId: string; type: string; createdAt: string }> = []
+  private readonly relationRows: Array<{
+    id: string
+    issueId: string
+    relatedIssueId: string
+    type: string
+    createdAt: string
+  }> = []
   private readonly commentRows: Array<CommentRow> = []
   private seq = 0
   private lastSyncId = 1000
@@ -467,10 +584,22 @@ export class FakeLinear {
 
   /** Adds a team with a workflow (default: `DEFAULT_LINEAR_STATES`). */
   addTeam(input: { key: string; name?: string; states?: ReadonlyArray<FakeLinearStateInput> }): void {
-    const team: TeamRow = { id: uuid("t", this.teams.length + 1), key: input.key, name: input.name ?? `${input.key} team`, nextNumber: 1 }
+    const team: TeamRow = {
+      id: uuid("t", this.teams.length + 1),
+      key: input.key,
+      name: input.name ?? `${input.key} team`,
+      nextNumber: 1
+    }
     this.teams.push(team)
     ;(input.states ?? DEFAULT_LINEAR_STATES).forEach((s, i) => {
-      this.states.push({ id: uuid("s", this.states.length + 1), teamId: team.id, name: s.name, type: s.type, position: i, color: "#bec2c8" })
+      this.states.push({
+        id: uuid("s", this.states.length + 1),
+        teamId: team.id,
+        name: s.name,
+        type: s.type,
+        position: i,
+        color: "#bec2c8"
+      })
     })
   }
 
@@ -490,11 +619,24 @@ export class FakeLinear {
     const state = this.states.find((s) => s.teamId === team.id && s.name === stateName)
     if (state === undefined) throw new Error(`fake linear: team ${team.key} has no state "${stateName}"`)
     const parent = input.parent !== undefined ? this.issueRow(input.parent) : undefined
-    if (input.parent !== undefined && parent === undefined) throw new Error(`fake linear: no parent issue ${input.parent}`)
-    const assignee = input.assignee === undefined ? undefined : input.assignee === "me" ? this.users[0] : this.users.find((u) => u.email === input.assignee)
-    if (input.assignee !== undefined && assignee === undefined) throw new Error(`fake linear: no user ${input.assignee}`)
-    const creator = input.creator === undefined ? this.users[0] : input.creator === null ? undefined : this.users.find((u) => u.email === input.creator)
-    if (typeof input.creator === "string" && creator === undefined) throw new Error(`fake linear: no user ${input.creator}`)
+    if (input.parent !== undefined && parent === undefined)
+      throw new Error(`fake linear: no parent issue ${input.parent}`)
+    const assignee =
+      input.assignee === undefined
+        ? undefined
+        : input.assignee === "me"
+          ? this.users[0]
+          : this.users.find((u) => u.email === input.assignee)
+    if (input.assignee !== undefined && assignee === undefined)
+      throw new Error(`fake linear: no user ${input.assignee}`)
+    const creator =
+      input.creator === undefined
+        ? this.users[0]
+        : input.creator === null
+          ? undefined
+          : this.users.find((u) => u.email === input.creator)
+    if (typeof input.creator === "string" && creator === undefined)
+      throw new Error(`fake linear: no user ${input.creator}`)
     const now = this.tick()
     const row: IssueRow = {
       id: uuid("i", this.issues.length + 1),
@@ -540,14 +682,17 @@ export class FakeLinear {
   /** The comments of an issue, oldest first. */
   comments(identifier: string): ReadonlyArray<FakeLinearComment> {
     const row = this.mustIssue(identifier)
-    return this.commentRows.filter((c) => c.issueId === row.id).sort((a, b) => a.seq - b.seq).map((c) => ({
-      id: c.id,
-      body: c.body,
-      user: this.users.find((u) => u.id === c.userId)?.email,
-      createdAt: c.createdAt,
-      updatedAt: c.updatedAt,
-      editedAt: c.editedAt
-    }))
+    return this.commentRows
+      .filter((c) => c.issueId === row.id)
+      .sort((a, b) => a.seq - b.seq)
+      .map((c) => ({
+        id: c.id,
+        body: c.body,
+        user: this.users.find((u) => u.id === c.userId)?.email,
+        createdAt: c.createdAt,
+        updatedAt: c.updatedAt,
+        editedAt: c.editedAt
+      }))
   }
 
   /** Adds a comment as a person (by email; the viewer when absent). */
@@ -622,7 +767,16 @@ export class FakeLinear {
 
   private createComment(issue: IssueRow, body: string, userId: string | undefined, id?: string): CommentRow {
     const now = this.tick()
-    const c: CommentRow = { id: id ?? uuid("c", this.commentRows.length + 1), issueId: issue.id, body, userId, createdAt: now, updatedAt: now, editedAt: undefined, seq: ++this.seq }
+    const c: CommentRow = {
+      id: id ?? uuid("c", this.commentRows.length + 1),
+      issueId: issue.id,
+      body,
+      userId,
+      createdAt: now,
+      updatedAt: now,
+      editedAt: undefined,
+      seq: ++this.seq
+    }
     this.commentRows.push(c)
     issue.updatedAt = now
     return c
@@ -638,19 +792,53 @@ export class FakeLinear {
 
   private faultBody(status: number): unknown {
     if (status === 401) {
-      return { errors: [linearError("Authentication required, not authenticated", { type: "authentication error", code: "AUTHENTICATION_ERROR", statusCode: 401, userPresentableMessage: "You need to authenticate to access this operation." })] }
+      return {
+        errors: [
+          linearError("Authentication required, not authenticated", {
+            type: "authentication error",
+            code: "AUTHENTICATION_ERROR",
+            statusCode: 401,
+            userPresentableMessage: "You need to authenticate to access this operation."
+          })
+        ]
+      }
     }
-    if (status === 403) return { errors: [linearError("Forbidden", { type: "forbidden", code: "FORBIDDEN", statusCode: 403, userPresentableMessage: "You don't have access to this resource." })] }
+    if (status === 403)
+      return {
+        errors: [
+          linearError("Forbidden", {
+            type: "forbidden",
+            code: "FORBIDDEN",
+            statusCode: 403,
+            userPresentableMessage: "You don't have access to this resource."
+          })
+        ]
+      }
     if (status === 400) return this.ratelimitedBody()
-    return { errors: [linearError(`Internal server error (${status})`, { type: "internal error", code: "INTERNAL_SERVER_ERROR", statusCode: status })] }
+    return {
+      errors: [
+        linearError(`Internal server error (${status})`, {
+          type: "internal error",
+          code: "INTERNAL_SERVER_ERROR",
+          statusCode: status
+        })
+      ]
+    }
   }
 
   private ratelimitedBody() {
     return {
-      errors: [linearError(
-        `Rate limit exceeded. Only ${this.window.limit} requests are allowed per ${Math.round(this.window.windowMs / 1000)} seconds.`,
-        { type: "ratelimited", code: "RATELIMITED", statusCode: 429, userPresentableMessage: "Too many requests. Please try again later." }
-      )]
+      errors: [
+        linearError(
+          `Rate limit exceeded. Only ${this.window.limit} requests are allowed per ${Math.round(this.window.windowMs / 1000)} seconds.`,
+          {
+            type: "ratelimited",
+            code: "RATELIMITED",
+            statusCode: 429,
+            userPresentableMessage: "Too many requests. Please try again later."
+          }
+        )
+      ]
     }
   }
 
@@ -665,7 +853,7 @@ export class FakeLinear {
   }
 
   private viewerFor(headers: Incoming["headers"]): FakeLinearUser | undefined {
-    const auth = headers["authorization"]
+    const auth = headers.authorization
     if (auth === undefined || auth === "") return undefined
     const token = auth.startsWith("Bearer ") ? auth.slice("Bearer ".length) : auth
     return this.users.find((u) => u.token !== undefined && u.token === token)
@@ -681,20 +869,44 @@ export class FakeLinear {
 
     const body = incoming.body as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined
     if (typeof body?.query !== "string") {
-      return { status: 400, body: { errors: [linearError("Must provide query string.", { type: "graphql error", code: "BAD_REQUEST", statusCode: 400 })] } }
+      return {
+        status: 400,
+        body: {
+          errors: [
+            linearError("Must provide query string.", { type: "graphql error", code: "BAD_REQUEST", statusCode: 400 })
+          ]
+        }
+      }
     }
-    let document
+    let document: ReturnType<typeof parse>
     try {
       document = parse(body.query)
     } catch (error) {
       const e = error as GraphQLError
-      return { status: 400, body: { errors: [{ message: e.message, locations: e.locations, extensions: { code: "GRAPHQL_PARSE_FAILED", type: "graphql error", userError: true } }] } }
+      return {
+        status: 400,
+        body: {
+          errors: [
+            {
+              message: e.message,
+              locations: e.locations,
+              extensions: { code: "GRAPHQL_PARSE_FAILED", type: "graphql error", userError: true }
+            }
+          ]
+        }
+      }
     }
     const invalid = validate(schema, document)
     if (invalid.length > 0) {
       return {
         status: 400,
-        body: { errors: invalid.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: "GRAPHQL_VALIDATION_FAILED", type: "graphql error", userError: true } })) }
+        body: {
+          errors: invalid.map((e) => ({
+            message: e.message,
+            locations: e.locations,
+            extensions: { code: "GRAPHQL_VALIDATION_FAILED", type: "graphql error", userError: true }
+          }))
+        }
       }
     }
     const result = await execute({
@@ -706,7 +918,16 @@ export class FakeLinear {
     })
     if (result.errors !== undefined && result.data === undefined) {
       // Variable coercion failed: the operation never ran.
-      return { status: 400, body: { errors: result.errors.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: "BAD_USER_INPUT", type: "graphql error", userError: true } })) } }
+      return {
+        status: 400,
+        body: {
+          errors: result.errors.map((e) => ({
+            message: e.message,
+            locations: e.locations,
+            extensions: { code: "BAD_USER_INPUT", type: "graphql error", userError: true }
+          }))
+        }
+      }
     }
     const errors: Array<GraphQLFormattedError> | undefined = result.errors?.map((e) => e.toJSON())
     return { status: 200, body: { ...(errors ? { errors } : {}), data: result.data ?? null } }
@@ -714,7 +935,11 @@ export class FakeLinear {
 
   // --- resolvers --------------------------------------------------------------------------------
 
-  private page<T extends { id: string }>(rows: ReadonlyArray<T>, args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null }, toNode: (row: T) => unknown) {
+  private page<T extends { id: string }>(
+    rows: ReadonlyArray<T>,
+    args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null },
+    toNode: (row: T) => unknown
+  ) {
     if (args.first !== undefined && args.first !== null && (args.first < 0 || args.first > 250)) {
       throw invalidInput("first must be between 0 and 250")
     }
@@ -749,7 +974,10 @@ export class FakeLinear {
     }
   }
 
-  private order<T extends { seq: number; updatedAt?: string }>(rows: Array<T>, orderBy: string | null | undefined): Array<T> {
+  private order<T extends { seq: number; updatedAt?: string }>(
+    rows: Array<T>,
+    orderBy: string | null | undefined
+  ): Array<T> {
     return orderBy === "updatedAt"
       ? rows.sort((a, b) => (b.updatedAt ?? "").localeCompare(a.updatedAt ?? "") || a.seq - b.seq)
       : rows.sort((a, b) => a.seq - b.seq)
@@ -758,8 +986,15 @@ export class FakeLinear {
   private userNode(user: FakeLinearUser | undefined, viewer: FakeLinearUser) {
     if (user === undefined) return null
     return {
-      id: user.id, name: user.name, displayName: user.displayName, email: user.email, active: true, guest: user.guest, app: user.app,
-      isMe: user.id === viewer.id, url: `https://linear.app/fake/profiles/${user.displayName}`
+      id: user.id,
+      name: user.name,
+      displayName: user.displayName,
+      email: user.email,
+      active: true,
+      guest: user.guest,
+      app: user.app,
+      isMe: user.id === viewer.id,
+      url: `https://linear.app/fake/profiles/${user.displayName}`
     }
   }
 
@@ -769,20 +1004,52 @@ export class FakeLinear {
       key: team.key,
       name: team.name,
       states: (args: Record<string, any>) =>
-        this.page(this.states.filter((s) => s.teamId === team.id && this.matchState(s, args.filter)).sort((a, b) => a.position - b.position), args, (s) => this.stateNode(s, viewer)),
+        this.page(
+          this.states
+            .filter((s) => s.teamId === team.id && this.matchState(s, args.filter))
+            .sort((a, b) => a.position - b.position),
+          args,
+          (s) => this.stateNode(s, viewer)
+        ),
       labels: (args: Record<string, any>) =>
-        this.page(this.labels.filter((l) => (l.teamId === team.id || l.teamId === undefined) && this.matchLabel(l, args.filter)), args, (l) => this.labelNode(l, viewer)),
-      issues: (args: Record<string, any>) => this.issueConnection(this.issues.filter((i) => i.teamId === team.id), args, viewer)
+        this.page(
+          this.labels.filter(
+            (l) => (l.teamId === team.id || l.teamId === undefined) && this.matchLabel(l, args.filter)
+          ),
+          args,
+          (l) => this.labelNode(l, viewer)
+        ),
+      issues: (args: Record<string, any>) =>
+        this.issueConnection(
+          this.issues.filter((i) => i.teamId === team.id),
+          args,
+          viewer
+        )
     }
   }
 
   private stateNode(s: StateRow, viewer: FakeLinearUser) {
-    return { id: s.id, name: s.name, type: s.type, position: s.position, color: s.color, description: null, team: () => this.teamNode(this.teams.find((t) => t.id === s.teamId)!, viewer) }
+    return {
+      id: s.id,
+      name: s.name,
+      type: s.type,
+      position: s.position,
+      color: s.color,
+      description: null,
+      team: () => this.teamNode(this.teams.find((t) => t.id === s.teamId)!, viewer)
+    }
   }
 
   private labelNode(l: LabelRow, viewer: FakeLinearUser) {
     const team = this.teams.find((t) => t.id === l.teamId)
-    return { id: l.id, name: l.name, color: l.color, description: null, isGroup: false, team: team ? () => this.teamNode(team, viewer) : null }
+    return {
+      id: l.id,
+      name: l.name,
+      color: l.color,
+      description: null,
+      isGroup: false,
+      team: team ? () => this.teamNode(team, viewer) : null
+    }
   }
 
   private commentNode(c: CommentRow, viewer: FakeLinearUser): Record<string, unknown> {
@@ -794,7 +1061,11 @@ export class FakeLinear {
       updatedAt: c.updatedAt,
       editedAt: c.editedAt ?? null,
       url: `https://linear.app/fake/issue/${this.identifierOf(issue)}#comment-${c.id.slice(-8)}`,
-      user: () => this.userNode(this.users.find((u) => u.id === c.userId), viewer),
+      user: () =>
+        this.userNode(
+          this.users.find((u) => u.id === c.userId),
+          viewer
+        ),
       issue: () => this.issueNode(issue, viewer)
     }
   }
@@ -818,19 +1089,48 @@ export class FakeLinear {
       completedAt: state.type === "completed" ? row.updatedAt : null,
       state: () => this.stateNode(state, viewer),
       team: () => this.teamNode(team, viewer),
-      assignee: () => this.userNode(this.users.find((u) => u.id === row.assigneeId), viewer),
-      creator: () => this.userNode(this.users.find((u) => u.id === row.creatorId), viewer),
+      assignee: () =>
+        this.userNode(
+          this.users.find((u) => u.id === row.assigneeId),
+          viewer
+        ),
+      creator: () =>
+        this.userNode(
+          this.users.find((u) => u.id === row.creatorId),
+          viewer
+        ),
       parent: () => (row.parentId !== undefined ? this.issueNode(this.issueRow(row.parentId)!, viewer) : null),
       labels: (args: Record<string, any>) =>
-        this.page(row.labelIds.map((id) => this.labels.find((l) => l.id === id)!).filter((l) => this.matchLabel(l, args.filter)), args, (l) => this.labelNode(l, viewer)),
-      children: (args: Record<string, any>) => this.issueConnection(this.issues.filter((i) => i.parentId === row.id), args, viewer),
+        this.page(
+          row.labelIds
+            .map((id) => this.labels.find((l) => l.id === id)!)
+            .filter((l) => this.matchLabel(l, args.filter)),
+          args,
+          (l) => this.labelNode(l, viewer)
+        ),
+      children: (args: Record<string, any>) =>
+        this.issueConnection(
+          this.issues.filter((i) => i.parentId === row.id),
+          args,
+          viewer
+        ),
       comments: (args: Record<string, any>) =>
-        this.page(this.order(this.commentRows.filter((c) => c.issueId === row.id), args.orderBy), args, (c) => this.commentNode(c, viewer))
+        this.page(
+          this.order(
+            this.commentRows.filter((c) => c.issueId === row.id),
+            args.orderBy
+          ),
+          args,
+          (c) => this.commentNode(c, viewer)
+        )
     }
   }
 
   private issueConnection(rows: ReadonlyArray<IssueRow>, args: Record<string, any>, viewer: FakeLinearUser) {
-    const matched = this.order(rows.filter((i) => this.matchIssue(i, args.filter, viewer)), args.orderBy)
+    const matched = this.order(
+      rows.filter((i) => this.matchIssue(i, args.filter, viewer)),
+      args.orderBy
+    )
     return this.page(matched, args, (i) => this.issueNode(i, viewer))
   }
 
@@ -847,25 +1147,54 @@ export class FakeLinear {
     if (f === undefined || f === null) return true
     if (f.and && !f.and.every((g: any) => this.matchState(s, g))) return false
     if (f.or && !f.or.some((g: any) => this.matchState(s, g))) return false
-    return cmpString(s.id, f.id) && cmpString(s.name, f.name) && cmpString(s.type, f.type) && cmpNumber(s.position, f.position) &&
-      this.matchTeam(this.teams.find((t) => t.id === s.teamId), f.team)
+    return (
+      cmpString(s.id, f.id) &&
+      cmpString(s.name, f.name) &&
+      cmpString(s.type, f.type) &&
+      cmpNumber(s.position, f.position) &&
+      this.matchTeam(
+        this.teams.find((t) => t.id === s.teamId),
+        f.team
+      )
+    )
   }
 
-  private matchUser(user: FakeLinearUser | undefined, f: Record<string, any> | undefined | null, viewer: FakeLinearUser): boolean {
+  private matchUser(
+    user: FakeLinearUser | undefined,
+    f: Record<string, any> | undefined | null,
+    viewer: FakeLinearUser
+  ): boolean {
     if (f === undefined || f === null) return true
-    if (f.null !== undefined && f.null !== null) return (user === undefined) === f.null && (user === undefined || this.matchUser(user, { ...f, null: undefined }, viewer))
+    if (f.null !== undefined && f.null !== null)
+      return (
+        (user === undefined) === f.null &&
+        (user === undefined || this.matchUser(user, { ...f, null: undefined }, viewer))
+      )
     if (user === undefined) return false
     if (f.and && !f.and.every((g: any) => this.matchUser(user, g, viewer))) return false
     if (f.or && !f.or.some((g: any) => this.matchUser(user, g, viewer))) return false
-    return cmpString(user.id, f.id) && cmpString(user.name, f.name) && cmpString(user.displayName, f.displayName) && cmpString(user.email, f.email) &&
-      cmpBoolean(user.id === viewer.id, f.isMe) && cmpBoolean(true, f.active)
+    return (
+      cmpString(user.id, f.id) &&
+      cmpString(user.name, f.name) &&
+      cmpString(user.displayName, f.displayName) &&
+      cmpString(user.email, f.email) &&
+      cmpBoolean(user.id === viewer.id, f.isMe) &&
+      cmpBoolean(true, f.active)
+    )
   }
 
   private matchLabel(l: LabelRow, f: Record<string, any> | undefined | null): boolean {
     if (f === undefined || f === null) return true
     if (f.and && !f.and.every((g: any) => this.matchLabel(l, g))) return false
     if (f.or && !f.or.some((g: any) => this.matchLabel(l, g))) return false
-    return cmpString(l.id, f.id) && cmpString(l.name, f.name) && this.matchTeam(this.teams.find((t) => t.id === l.teamId), f.team)
+    return (
+      cmpString(l.id, f.id) &&
+      cmpString(l.name, f.name) &&
+      this.matchTeam(
+        this.teams.find((t) => t.id === l.teamId),
+        f.team
+      )
+    )
   }
 
   private matchLabels(labels: ReadonlyArray<LabelRow>, f: Record<string, any> | undefined | null): boolean {
@@ -881,15 +1210,29 @@ export class FakeLinear {
     return true
   }
 
-  private matchIssues(rows: ReadonlyArray<IssueRow>, f: Record<string, any> | undefined | null, viewer: FakeLinearUser): boolean {
+  private matchIssues(
+    rows: ReadonlyArray<IssueRow>,
+    f: Record<string, any> | undefined | null,
+    viewer: FakeLinearUser
+  ): boolean {
     if (f === undefined || f === null) return true
     if (f.and && !f.and.every((g: any) => this.matchIssues(rows, g, viewer))) return false
     if (f.or && !f.or.some((g: any) => this.matchIssues(rows, g, viewer))) return false
     if (f.null !== undefined && f.null !== null && (rows.length === 0) !== f.null) return false
     if (!cmpNumber(rows.length, f.length)) return false
     if (f.id && !rows.some((r) => cmpString(r.id, f.id))) return false
-    if (f.state && !rows.some((r) => this.matchState(this.states.find((s) => s.id === r.stateId)!, f.state))) return false
-    if (f.labels && !rows.some((r) => this.matchLabels(r.labelIds.map((id) => this.labels.find((l) => l.id === id)!), f.labels))) return false
+    if (f.state && !rows.some((r) => this.matchState(this.states.find((s) => s.id === r.stateId)!, f.state)))
+      return false
+    if (
+      f.labels &&
+      !rows.some((r) =>
+        this.matchLabels(
+          r.labelIds.map((id) => this.labels.find((l) => l.id === id)!),
+          f.labels
+        )
+      )
+    )
+      return false
     if (f.some && !rows.some((r) => this.matchIssue(r, f.some, viewer))) return false
     if (f.every && !rows.every((r) => this.matchIssue(r, f.every, viewer))) return false
     return true
@@ -904,17 +1247,41 @@ export class FakeLinear {
     if (f.parent) {
       const p = f.parent
       if (p.null !== undefined && p.null !== null && (parent === undefined) !== p.null) return false
-      if (parent === undefined && Object.keys(p).some((k) => k !== "null" && p[k] !== undefined && p[k] !== null)) return false
+      if (parent === undefined && Object.keys(p).some((k) => k !== "null" && p[k] !== undefined && p[k] !== null))
+        return false
       if (parent !== undefined && !this.matchIssue(parent, { ...p, null: undefined }, viewer)) return false
     }
-    return cmpString(row.id, f.id) && cmpNumber(row.number, f.number) && cmpString(row.title, f.title) && cmpString(row.description, f.description) &&
-      cmpDate(row.createdAt, f.createdAt) && cmpDate(row.updatedAt, f.updatedAt) &&
-      this.matchTeam(this.teams.find((t) => t.id === row.teamId), f.team) &&
-      (f.state === undefined || f.state === null || this.matchState(this.states.find((s) => s.id === row.stateId)!, f.state)) &&
-      this.matchUser(this.users.find((u) => u.id === row.assigneeId), f.assignee, viewer) &&
-      this.matchUser(this.users.find((u) => u.id === row.creatorId), f.creator, viewer) &&
+    return (
+      cmpString(row.id, f.id) &&
+      cmpNumber(row.number, f.number) &&
+      cmpString(row.title, f.title) &&
+      cmpString(row.description, f.description) &&
+      cmpDate(row.createdAt, f.createdAt) &&
+      cmpDate(row.updatedAt, f.updatedAt) &&
+      this.matchTeam(
+        this.teams.find((t) => t.id === row.teamId),
+        f.team
+      ) &&
+      (f.state === undefined ||
+        f.state === null ||
+        this.matchState(this.states.find((s) => s.id === row.stateId)!, f.state)) &&
+      this.matchUser(
+        this.users.find((u) => u.id === row.assigneeId),
+        f.assignee,
+        viewer
+      ) &&
+      this.matchUser(
+        this.users.find((u) => u.id === row.creatorId),
+        f.creator,
+        viewer
+      ) &&
       this.matchLabels(labels, f.labels) &&
-      this.matchIssues(this.issues.filter((i) => i.parentId === row.id), f.children, viewer)
+      this.matchIssues(
+        this.issues.filter((i) => i.parentId === row.id),
+        f.children,
+        viewer
+      )
+    )
   }
 
   private root(viewer: FakeLinearUser): Record<string, unknown> {
@@ -928,37 +1295,72 @@ export class FakeLinear {
       if (team === undefined) throw notFound("Team")
       return team
     }
-    const issuePayload = (row: IssueRow) => ({ lastSyncId: ++this.lastSyncId, success: true, issue: this.issueNode(row, viewer) })
+    const issuePayload = (row: IssueRow) => ({
+      lastSyncId: ++this.lastSyncId,
+      success: true,
+      issue: this.issueNode(row, viewer)
+    })
     return {
       viewer: () => this.userNode(viewer, viewer),
       issue: ({ id }: { id: string }) => this.issueNode(mustIssue(id), viewer),
       issues: (args: Record<string, any>) => this.issueConnection(this.issues, args, viewer),
       team: ({ id }: { id: string }) => this.teamNode(mustTeam(id), viewer),
-      teams: (args: Record<string, any>) => this.page(this.teams.filter((t) => this.matchTeam(t, args.filter)), args, (t) => this.teamNode(t, viewer)),
-      workflowStates: (args: Record<string, any>) => this.page(this.states.filter((s) => this.matchState(s, args.filter)), args, (s) => this.stateNode(s, viewer)),
-      issueLabels: (args: Record<string, any>) => this.page(this.labels.filter((l) => this.matchLabel(l, args.filter)), args, (l) => this.labelNode(l, viewer)),
+      teams: (args: Record<string, any>) =>
+        this.page(
+          this.teams.filter((t) => this.matchTeam(t, args.filter)),
+          args,
+          (t) => this.teamNode(t, viewer)
+        ),
+      workflowStates: (args: Record<string, any>) =>
+        this.page(
+          this.states.filter((s) => this.matchState(s, args.filter)),
+          args,
+          (s) => this.stateNode(s, viewer)
+        ),
+      issueLabels: (args: Record<string, any>) =>
+        this.page(
+          this.labels.filter((l) => this.matchLabel(l, args.filter)),
+          args,
+          (l) => this.labelNode(l, viewer)
+        ),
       comment: ({ id }: { id?: string }) => {
         const c = this.commentRows.find((x) => x.id === id)
         if (c === undefined) throw notFound("Comment")
         return this.commentNode(c, viewer)
       },
       commentCreate: ({ input }: { input: { id?: string; issueId?: string; body?: string } }) => {
-        if (input.issueId === undefined || input.issueId === null) throw invalidInput("issueId, projectUpdateId, initiativeUpdateId, documentContentId, postId or parentId must be set")
+        if (input.issueId === undefined || input.issueId === null)
+          throw invalidInput(
+            "issueId, projectUpdateId, initiativeUpdateId, documentContentId, postId or parentId must be set"
+          )
         const row = mustIssue(input.issueId)
-        if (input.body === undefined || input.body === null || input.body.trim() === "") throw invalidInput("Comment body must not be empty")
+        if (input.body === undefined || input.body === null || input.body.trim() === "")
+          throw invalidInput("Comment body must not be empty")
         // A client-chosen id makes the create idempotent: the same id twice is refused.
         if (input.id !== undefined && input.id !== null) {
-          if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(input.id)) throw invalidInput("id must be a UUID v4")
-          if (this.commentRows.some((x) => x.id === input.id)) throw invalidInput(`Comment with id ${input.id} already exists`)
+          if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(input.id))
+            throw invalidInput("id must be a UUID v4")
+          if (this.commentRows.some((x) => x.id === input.id))
+            throw invalidInput(`Comment with id ${input.id} already exists`)
         }
         const c = this.createComment(row, input.body, viewer.id, input.id ?? undefined)
         return { lastSyncId: ++this.lastSyncId, success: true, comment: this.commentNode(c, viewer) }
       },
-      commentUpdate: ({ id, input, skipEditedAt }: { id: string; input: { body?: string }; skipEditedAt?: boolean }) => {
+      commentUpdate: ({
+        id,
+        input,
+        skipEditedAt
+      }: {
+        id: string
+        input: { body?: string }
+        skipEditedAt?: boolean
+      }) => {
         const c = this.commentRows.find((x) => x.id === id)
         if (c === undefined) throw notFound("Comment")
         if (c.userId !== viewer.id) {
-          throw new GraphQLError("You can only edit your own comments", { extensions: { type: "forbidden", code: "FORBIDDEN", statusCode: 403, userError: true } })
+          throw new GraphQLError("You can only edit your own comments", {
+            extensions: { type: "forbidden", code: "FORBIDDEN", statusCode: 403, userError: true }
+          })
         }
         if (input.body !== undefined && input.body !== null) c.body = input.body
         c.updatedAt = this.tick()
@@ -968,14 +1370,28 @@ export class FakeLinear {
       issueCreate: ({ input }: { input: Record<string, any> }) => {
         const team = mustTeam(input.teamId)
         if (typeof input.title !== "string" || input.title.trim() === "") throw invalidInput("title must not be empty")
-        const state = input.stateId ? this.states.find((x) => x.id === input.stateId) : this.states.find((x) => x.teamId === team.id && x.name === "Todo") ?? this.states.find((x) => x.teamId === team.id)
+        const state = input.stateId
+          ? this.states.find((x) => x.id === input.stateId)
+          : (this.states.find((x) => x.teamId === team.id && x.name === "Todo") ??
+            this.states.find((x) => x.teamId === team.id))
         if (state === undefined) throw notFound("WorkflowState")
         const parent = input.parentId ? mustIssue(input.parentId) : undefined
         const now = this.tick()
         const row: IssueRow = {
-          id: uuid("i", this.issues.length + 1), teamId: team.id, number: team.nextNumber++, title: input.title, description: input.description ?? undefined,
-          priority: input.priority ?? 0, stateId: state.id, labelIds: (input.labelIds ?? []) as Array<string>, assigneeId: input.assigneeId ?? undefined,
-          creatorId: viewer.id, parentId: parent?.id, createdAt: now, updatedAt: now, seq: ++this.seq
+          id: uuid("i", this.issues.length + 1),
+          teamId: team.id,
+          number: team.nextNumber++,
+          title: input.title,
+          description: input.description ?? undefined,
+          priority: input.priority ?? 0,
+          stateId: state.id,
+          labelIds: (input.labelIds ?? []) as Array<string>,
+          assigneeId: input.assigneeId ?? undefined,
+          creatorId: viewer.id,
+          parentId: parent?.id,
+          createdAt: now,
+          updatedAt: now,
+          seq: ++this.seq
         }
         this.issues.push(row)
         return issuePayload(row)
@@ -984,11 +1400,24 @@ export class FakeLinear {
         const a = mustIssue(input.issueId)
         const b = mustIssue(input.relatedIssueId)
         if (a.id === b.id) throw invalidInput("An issue cannot be related to itself")
-        const rel = { id: uuid("r", this.relationRows.length + 1), issueId: a.id, relatedIssueId: b.id, type: input.type, createdAt: this.tick() }
+        const rel = {
+          id: uuid("r", this.relationRows.length + 1),
+          issueId: a.id,
+          relatedIssueId: b.id,
+          type: input.type,
+          createdAt: this.tick()
+        }
         this.relationRows.push(rel)
         return {
-          lastSyncId: ++this.lastSyncId, success: true,
-          issueRelation: { id: rel.id, type: rel.type, createdAt: rel.createdAt, issue: this.issueNode(a, viewer), relatedIssue: this.issueNode(b, viewer) }
+          lastSyncId: ++this.lastSyncId,
+          success: true,
+          issueRelation: {
+            id: rel.id,
+            type: rel.type,
+            createdAt: rel.createdAt,
+            issue: this.issueNode(a, viewer),
+            relatedIssue: this.issueNode(b, viewer)
+          }
         }
       },
       issueUpdate: ({ id, input }: { id: string; input: Record<string, any> }) => {
@@ -1005,8 +1434,11 @@ export class FakeLinear {
           return l.id
         }
         if (input.labelIds) row.labelIds = (input.labelIds as Array<string>).map(labelById)
-        if (input.addedLabelIds) for (const l of (input.addedLabelIds as Array<string>).map(labelById)) if (!row.labelIds.includes(l)) row.labelIds.push(l)
-        if (input.removedLabelIds) row.labelIds = row.labelIds.filter((l) => !(input.removedLabelIds as Array<string>).includes(l))
+        if (input.addedLabelIds)
+          for (const l of (input.addedLabelIds as Array<string>).map(labelById))
+            if (!row.labelIds.includes(l)) row.labelIds.push(l)
+        if (input.removedLabelIds)
+          row.labelIds = row.labelIds.filter((l) => !(input.removedLabelIds as Array<string>).includes(l))
         if (typeof input.title === "string") row.title = input.title
         if (typeof input.description === "string") row.description = input.description
         if (typeof input.priority === "number") row.priority = input.priority
@@ -1033,7 +1465,12 @@ export class FakeLinear {
         if (this.labels.some((l) => l.name === input.name && (l.teamId === teamId || l.teamId === undefined))) {
           throw invalidInput("Duplicate label name")
         }
-        const label: LabelRow = { id: uuid("l", this.labels.length + 1), teamId, name: input.name, color: input.color ?? "#5e6ad2" }
+        const label: LabelRow = {
+          id: uuid("l", this.labels.length + 1),
+          teamId,
+          name: input.name,
+          color: input.color ?? "#5e6ad2"
+        }
         this.labels.push(label)
         return { lastSyncId: ++this.lastSyncId, success: true, issueLabel: this.labelNode(label, viewer) }
       }
@@ -1046,4 +1483,7 @@ export const startFakeLinear = (options: FakeLinearOptions = {}): Promise<FakeLi
 
 /** A fake Linear for the current scope: started on 127.0.0.1, closed when the scope closes. */
 export const fakeLinear = (options: FakeLinearOptions = {}): Effect.Effect<FakeLinear, never, Scope.Scope> =>
-  Effect.acquireRelease(Effect.promise(() => startFakeLinear(options)), (fake) => Effect.promise(() => fake.close()))
+  Effect.acquireRelease(
+    Effect.promise(() => startFakeLinear(options)),
+    (fake) => Effect.promise(() => fake.close())
+  )

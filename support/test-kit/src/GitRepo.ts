@@ -115,7 +115,10 @@ export const createRepo = (dir: string, options: RepoOptions = {}): TempRepo => 
 }
 
 /** Creates a bare repository next to `repo`, adds it as remote `name` and pushes `branches` (default: the current branch). */
-export const addBareRemote = (repo: TempRepo, options: { readonly name?: string; readonly dir?: string; readonly branches?: ReadonlyArray<string> } = {}): string => {
+export const addBareRemote = (
+  repo: TempRepo,
+  options: { readonly name?: string; readonly dir?: string; readonly branches?: ReadonlyArray<string> } = {}
+): string => {
   const name = options.name ?? "origin"
   const dir = options.dir ?? makeTempDir("spec-orch-remote-")
   git(dir, ["init", "-q", "--bare"])
@@ -148,8 +151,17 @@ export const tempRepo = (options: RepoOptions = {}): Effect.Effect<TempRepo, nev
 
 /** A temporary directory for the current scope, deleted when the scope closes. */
 export const tempDir = (prefix?: string): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.acquireRelease(Effect.sync(() => makeTempDir(prefix)), (dir) => Effect.sync(() => removeDir(dir)))
+  Effect.acquireRelease(
+    Effect.sync(() => makeTempDir(prefix)),
+    (dir) => Effect.sync(() => removeDir(dir))
+  )
 
 /** A bare remote for `repo` for the current scope (see `addBareRemote`), deleted when the scope closes. */
-export const tempBareRemote = (repo: TempRepo, options: { readonly name?: string; readonly branches?: ReadonlyArray<string> } = {}): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.acquireRelease(Effect.sync(() => addBareRemote(repo, options)), (dir) => Effect.sync(() => removeDir(dir)))
+export const tempBareRemote = (
+  repo: TempRepo,
+  options: { readonly name?: string; readonly branches?: ReadonlyArray<string> } = {}
+): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => addBareRemote(repo, options)),
+    (dir) => Effect.sync(() => removeDir(dir))
+  )

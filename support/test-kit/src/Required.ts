@@ -32,7 +32,9 @@ export const requireService = (service: RequiredService): Requirement => {
   const optedOut = process.env[service.optOut] === "1"
   if (!optedOut) {
     it(`needs ${service.what}`, () => {
-      throw new Error(`${service.what} is missing: ${service.howTo}. To skip the tests that need it on this machine, set ${service.optOut}=1.`)
+      throw new Error(
+        `${service.what} is missing: ${service.howTo}. To skip the tests that need it on this machine, set ${service.optOut}=1.`
+      )
     })
   }
   return { run: false, title: (name) => `${name} (skipped without ${service.what}: ${service.optOut}=1)` }
@@ -40,13 +42,14 @@ export const requireService = (service: RequiredService): Requirement => {
 
 /** The PostgreSQL server of the store suites: `SPEC_ORCH_PG_URL` (CI's .ci/run starts one and sets it). */
 export const requirePostgres = (): Requirement & { readonly url: string | undefined } => {
-  const url = process.env["SPEC_ORCH_PG_URL"]
+  const url = process.env.SPEC_ORCH_PG_URL
   return {
     url,
     ...requireService({
       what: "a PostgreSQL server",
       present: url !== undefined && url !== "",
-      howTo: "set SPEC_ORCH_PG_URL to a server where you may create databases, e.g. postgres://postgres@127.0.0.1:55432/postgres (.ci/run starts one)",
+      howTo:
+        "set SPEC_ORCH_PG_URL to a server where you may create databases, e.g. postgres://postgres@127.0.0.1:55432/postgres (.ci/run starts one)",
       optOut: "SPEC_ORCH_SKIP_POSTGRES"
     })
   }

@@ -38,10 +38,16 @@ describe("check-boundaries", () => {
 
   it("fails when a plane imports a plane it may not", () => {
     const dir = copyRepo()
-    writeFileSync(join(dir, "packages/evidence/src/Sneaky.ts"), "import { Workspaces } from \"@spec-orch/execution\"\nexport const x = Workspaces\n")
+    writeFileSync(
+      join(dir, "packages/evidence/src/Sneaky.ts"),
+      'import { Workspaces } from "@spec-orch/execution"\nexport const x = Workspaces\n'
+    )
     const problems: Array<string> = check(dir)
     assert.strictEqual(problems.length, 1)
-    assert.match(problems[0]!, /^packages\/evidence\/src\/Sneaky\.ts:1: evidence may not import @spec-orch\/execution \(allowed: contract\)$/)
+    assert.match(
+      problems[0]!,
+      /^packages\/evidence\/src\/Sneaky\.ts:1: evidence may not import @spec-orch\/execution \(allowed: contract\)$/
+    )
   })
 
   it("fails when a package declares a forbidden plane dependency", () => {
@@ -50,7 +56,10 @@ describe("check-boundaries", () => {
     const pkg = JSON.parse(readFileSync(file, "utf8"))
     pkg.dependencies["@spec-orch/harness"] = "workspace:*"
     writeFileSync(file, JSON.stringify(pkg))
-    assert.match(check(dir).join("\n"), /packages\/task\/package\.json: @spec-orch\/task may not depend on @spec-orch\/harness/)
+    assert.match(
+      check(dir).join("\n"),
+      /packages\/task\/package\.json: @spec-orch\/task may not depend on @spec-orch\/harness/
+    )
   })
 
   it("keeps the evidence plane embeddable: no other runtime dependency, no platform import", () => {
@@ -60,23 +69,43 @@ describe("check-boundaries", () => {
     pkg.dependencies["better-sqlite3"] = "12.11.1"
     writeFileSync(file, JSON.stringify(pkg))
     mkdirSync(join(dir, "packages/contract/src/x"), { recursive: true })
-    writeFileSync(join(dir, "packages/contract/src/x/Bad.ts"), "import { NodeServices } from \"@effect/platform-node\"\nexport const y = NodeServices\n")
+    writeFileSync(
+      join(dir, "packages/contract/src/x/Bad.ts"),
+      'import { NodeServices } from "@effect/platform-node"\nexport const y = NodeServices\n'
+    )
     const problems = check(dir).join("\n")
     assert.match(problems, /the evidence plane must stay embeddable; runtime dependency better-sqlite3 is not allowed/)
     assert.match(problems, /packages\/contract\/src\/x\/Bad\.ts:1: only apps\/cli may import @effect\/platform-node/)
   })
   it("fails when src imports a devDependency, which users of the package would not get", () => {
     const dir = copyRepo()
-    writeFileSync(join(dir, "packages/task/src/Dev.ts"), "import { describe } from \"vitest\"\nexport const d = describe\n")
+    writeFileSync(
+      join(dir, "packages/task/src/Dev.ts"),
+      'import { describe } from "vitest"\nexport const d = describe\n'
+    )
     assert.deepStrictEqual(check(dir), [
       "packages/task/src/Dev.ts:1: imports vitest, a devDependency of packages/task/package.json that users of the package do not get; move it to dependencies or peerDependencies"
+    ])
+  })
+
+  it("keeps public APIs named: no export * and no internal/ in a package's index", () => {
+    const dir = copyRepo()
+    const index = join(dir, "packages/task/src/index.ts")
+    writeFileSync(
+      index,
+      `${readFileSync(index, "utf8")}export * from "./Plans.js"\nexport { x } from "./internal/x.js"\n`
+    )
+    const lines = readFileSync(index, "utf8").split("\n").length - 1
+    assert.deepStrictEqual(check(dir), [
+      `packages/task/src/index.ts:${lines - 1}: export * in a public index; list the names (export { a, type B } from "./M.js")`,
+      `packages/task/src/index.ts:${lines}: the public index exports internal/; move what others need to a public module`
     ])
   })
 
   it("fails on a dependency nothing under src imports, and names where it is listed", () => {
     const dir = copyRepo()
     editManifest(dir, "packages/execution/package.json", (pkg) => {
-      pkg.dependencies["execa"] = "9.6.1"
+      pkg.dependencies.execa = "9.6.1"
     })
     assert.deepStrictEqual(check(dir), [
       "packages/execution/package.json: execa is listed in dependencies but nothing under src/ imports it; remove it (or move it to devDependencies if only tests use it)"
@@ -85,7 +114,10 @@ describe("check-boundaries", () => {
 
   it("counts the imports of the planes the CLI bundles, so the native driver it keeps external is used", () => {
     const dir = copyRepo()
-    assert.deepStrictEqual(check(dir).filter((p: string) => p.startsWith("apps/cli")), [])
+    assert.deepStrictEqual(
+      check(dir).filter((p: string) => p.startsWith("apps/cli")),
+      []
+    )
     editManifest(dir, "apps/cli/package.json", (pkg) => {
       pkg.dependencies["left-pad"] = "1.3.0"
     })
@@ -96,7 +128,10 @@ describe("check-boundaries", () => {
 
   it("covers support/: the test kit may not import a plane or its own devDependencies", () => {
     const dir = copyRepo()
-    writeFileSync(join(dir, "support/test-kit/src/Bad.ts"), "import { Plan } from \"@spec-orch/task\"\nimport { it } from \"@effect/vitest\"\nexport const z = [Plan, it]\n")
+    writeFileSync(
+      join(dir, "support/test-kit/src/Bad.ts"),
+      'import { Plan } from "@spec-orch/task"\nimport { it } from "@effect/vitest"\nexport const z = [Plan, it]\n'
+    )
     assert.deepStrictEqual(check(dir), [
       "support/test-kit/src/Bad.ts:1: test-kit may not import @spec-orch/task (allowed: no planes)",
       "support/test-kit/src/Bad.ts:2: imports @effect/vitest, a devDependency of support/test-kit/package.json that users of the package do not get; move it to dependencies or peerDependencies"
@@ -105,7 +140,10 @@ describe("check-boundaries", () => {
 
   it("fails from the command line with one line per violation and exit code 1", () => {
     const dir = copyRepo()
-    writeFileSync(join(dir, "packages/task/src/Dev.ts"), "import { describe } from \"vitest\"\nexport const d = describe\n")
+    writeFileSync(
+      join(dir, "packages/task/src/Dev.ts"),
+      'import { describe } from "vitest"\nexport const d = describe\n'
+    )
     const r = spawnSync(process.execPath, [join(root, "scripts/check-boundaries.mjs"), dir], { encoding: "utf8" })
     assert.strictEqual(r.status, 1)
     assert.match(r.stderr, /^packages\/task\/src\/Dev\.ts:1: imports vitest, a devDependency/m)

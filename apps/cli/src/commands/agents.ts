@@ -7,11 +7,15 @@ const check = Command.make(
   "check",
   {
     agent: Flag.String("agent").pipe(
-      Flag.withDescription("Check this adapter (claude_code, codex, opencode, droid, acp, acpx_<agent>, command) instead of [builder] adapter"),
+      Flag.withDescription(
+        "Check this adapter (claude_code, codex, opencode, droid, acp, acpx_<agent>, command) instead of [builder] adapter"
+      ),
       Flag.optional
     ),
     modelServer: Flag.String("model-server").pipe(
-      Flag.withDescription("Run the trivial turn against this model endpoint (a gateway or a local model server; default $SPEC_ORCH_AGENT_ENDPOINT)"),
+      Flag.withDescription(
+        "Run the trivial turn against this model endpoint (a gateway or a local model server; default $SPEC_ORCH_AGENT_ENDPOINT)"
+      ),
       Flag.optional
     ),
     json: jsonFlag
@@ -25,6 +29,8 @@ const check = Command.make(
 )
 
 export const agents = Command.make("agents").pipe(
-  Command.withDescription("The coding agents spec-orch runs (Claude Code, Codex, opencode, Droid, ACP agents, or your own command)"),
+  Command.withDescription(
+    "The coding agents spec-orch runs (Claude Code, Codex, opencode, Droid, ACP agents, or your own command)"
+  ),
   Command.withSubcommands([check])
 )

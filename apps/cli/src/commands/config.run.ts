@@ -6,7 +6,7 @@ import { Root } from "../Root.js"
 import { policyCheck } from "./gate.run.js"
 
 export const check = ({ json }: { json: boolean }) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const flags = yield* Root
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -14,7 +14,9 @@ export const check = ({ json }: { json: boolean }) =>
     const checked: Array<string> = []
 
     // Find the config the same way every command does, but parse it here so we can list all problems.
-    const located = yield* Project.load({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) }).pipe(Effect.result)
+    const located = yield* Project.load({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) }).pipe(
+      Effect.result
+    )
     if (located._tag === "Failure") {
       const e = located.failure
       if (e._tag === "InvalidFile") problems.push(...e.problems)
@@ -24,20 +26,29 @@ export const check = ({ json }: { json: boolean }) =>
       if (project.configFile !== undefined) {
         checked.push(path.relative(process.cwd(), project.configFile) || project.configFile)
         const text = yield* fs.readFileString(project.configFile)
-        problems.push(...parseConfig(text, path.relative(process.cwd(), project.configFile) || project.configFile).problems)
+        problems.push(
+          ...parseConfig(text, path.relative(process.cwd(), project.configFile) || project.configFile).problems
+        )
       } else {
         checked.push("(no spec-orch.toml: embedded defaults)")
       }
-      const layer = Layer.mergeAll(IssueSource.layerFixtures, Missions.layer).pipe(Layer.provide(Layer.succeed(Project, project)))
-      yield* Effect.gen(function*() {
-        const issues = yield* (yield* IssueSource).list().pipe(Effect.orElseSucceed(() => ({ issues: [], problems: [] })))
+      const layer = Layer.mergeAll(IssueSource.layerFixtures, Missions.layer).pipe(
+        Layer.provide(Layer.succeed(Project, project))
+      )
+      yield* Effect.gen(function* () {
+        const issues = yield* (yield* IssueSource)
+          .list()
+          .pipe(Effect.orElseSucceed(() => ({ issues: [], problems: [] })))
         checked.push(`${issues.issues.length} issue file(s) in ${project.config.issue.fixtures_dir}`)
         problems.push(...issues.problems)
         const missions = yield* (yield* Missions).list
         checked.push(`${missions.missions.length} mission(s) in docs/specs`)
         problems.push(...missions.problems)
       }).pipe(Effect.provide(layer))
-      const gate = yield* policyCheck(project, project.configFile !== undefined ? yield* fs.readFileString(project.configFile) : undefined)
+      const gate = yield* policyCheck(
+        project,
+        project.configFile !== undefined ? yield* fs.readFileString(project.configFile) : undefined
+      )
       checked.push(...gate.checked)
       problems.push(...gate.problems)
     }
@@ -53,4 +64,3 @@ export const check = ({ json }: { json: boolean }) =>
     ])
     if (json && errors.length > 0) yield* Console.error(`spec-orch: ${errors.length} configuration error(s)`)
   })
-

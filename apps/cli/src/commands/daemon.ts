@@ -1,4 +1,4 @@
-/** `spec-orch daemon start|status|health|dlq|dlq-retry`: the unattended tracker loop and its state. */
+/** `spec-orch daemon start|stop|status|health|dlq|dlq-retry|install`: the unattended tracker loop and its state. */
 import { Argument, Command, Flag } from "effect/cli"
 import { lazy } from "../Lazy.js"
 import { jsonFlag } from "../Root.js"
@@ -8,10 +8,24 @@ const load = () => import("./daemon.run.js")
 const start = Command.make(
   "start",
   {
-    once: Flag.Boolean("once").pipe(Flag.withDescription("Resume what a previous daemon left, poll once, wait for the runs it started, then exit"), Flag.withDefault(false)),
-    source: Flag.String("source").pipe(Flag.withDescription("Issue source: linear, github or fixture (default: [issue] source)"), Flag.optional),
-    webhookHost: Flag.String("webhook-host").pipe(Flag.withDescription("Address the webhook listener binds to when [daemon] webhook_port is set (default 127.0.0.1)"), Flag.withDefault("127.0.0.1")),
-    wait: Flag.Boolean("wait").pipe(Flag.withDescription("Wait for another spec-orch process using this project to finish instead of refusing"), Flag.withDefault(false))
+    once: Flag.Boolean("once").pipe(
+      Flag.withDescription("Resume what a previous daemon left, poll once, wait for the runs it started, then exit"),
+      Flag.withDefault(false)
+    ),
+    source: Flag.String("source").pipe(
+      Flag.withDescription("Issue source: linear, github or fixture (default: [issue] source)"),
+      Flag.optional
+    ),
+    webhookHost: Flag.String("webhook-host").pipe(
+      Flag.withDescription(
+        "Address the webhook listener binds to when [daemon] webhook_port is set (default 127.0.0.1)"
+      ),
+      Flag.withDefault("127.0.0.1")
+    ),
+    wait: Flag.Boolean("wait").pipe(
+      Flag.withDescription("Wait for another spec-orch process using this project to finish instead of refusing"),
+      Flag.withDefault(false)
+    )
   },
   lazy(load, "start")
 ).pipe(
@@ -27,11 +41,15 @@ const start = Command.make(
 )
 
 const status = Command.make("status", { json: jsonFlag }, lazy(load, "status")).pipe(
-  Command.withDescription("Show the daemon: heartbeat, runs in flight, issues waiting for a retry or for clarification, claims and dead letters")
+  Command.withDescription(
+    "Show the daemon: heartbeat, runs in flight, issues waiting for a retry or for clarification, claims and dead letters"
+  )
 )
 
 const health = Command.make("health", { json: jsonFlag }, lazy(load, "health")).pipe(
-  Command.withDescription("Check the heartbeat: exit 0 when the daemon is running and healthy, 1 when it is stopped, gone, stale or degraded")
+  Command.withDescription(
+    "Check the heartbeat: exit 0 when the daemon is running and healthy, 1 when it is stopped, gone, stale or degraded"
+  )
 )
 
 const dlq = Command.make("dlq", { json: jsonFlag }, lazy(load, "dlq")).pipe(
@@ -40,7 +58,10 @@ const dlq = Command.make("dlq", { json: jsonFlag }, lazy(load, "dlq")).pipe(
 
 const dlqRetry = Command.make(
   "dlq-retry",
-  { issue: Argument.String("issue").pipe(Argument.withDescription("A dead-lettered issue, e.g. SON-12")), json: jsonFlag },
+  {
+    issue: Argument.String("issue").pipe(Argument.withDescription("A dead-lettered issue, e.g. SON-12")),
+    json: jsonFlag
+  },
   lazy(load, "dlqRetry")
 ).pipe(
   Command.withDescription(
@@ -48,7 +69,43 @@ const dlqRetry = Command.make(
   )
 )
 
+const loadOps = () => import("./daemon.ops.run.js")
+
+const install = Command.make(
+  "install",
+  {
+    print: Flag.Boolean("print").pipe(
+      Flag.withDescription("Print the unit instead of writing it"),
+      Flag.withDefault(false)
+    ),
+    json: jsonFlag
+  },
+  lazy(loadOps, "install")
+).pipe(
+  Command.withDescription(
+    "Write a systemd user unit that runs this project's daemon ($XDG_CONFIG_HOME/systemd/user/spec-orch-<project>.service), and say how to enable it"
+  )
+)
+
+const stop = Command.make(
+  "stop",
+  {
+    timeout: Flag.Int("timeout").pipe(
+      Flag.withDescription("Seconds to wait for the daemon to finish its shutdown"),
+      Flag.withDefault(60)
+    ),
+    json: jsonFlag
+  },
+  lazy(loadOps, "stop")
+).pipe(
+  Command.withDescription(
+    "Stop the project's running daemon: SIGTERM to the pid in its heartbeat, then wait for it to exit (exit 0 stopped or none running, 1 still running)"
+  )
+)
+
 export const daemon = Command.make("daemon").pipe(
-  Command.withDescription("The unattended loop: Linear or GitHub issues in, pull requests with the gate as a commit status out"),
-  Command.withSubcommands([start, status, health, dlq, dlqRetry])
+  Command.withDescription(
+    "The unattended loop: Linear or GitHub issues in, pull requests with the gate as a commit status out"
+  ),
+  Command.withSubcommands([start, stop, status, health, dlq, dlqRetry, install])
 )

@@ -9,10 +9,15 @@ export const dashboard = Command.make(
   {
     port: Flag.Int("port").pipe(Flag.withDescription("Port to listen on (0: a free port)"), Flag.withDefault(0)),
     host: Flag.String("host").pipe(
-      Flag.withDescription("Address to listen on (default 127.0.0.1; beyond loopback every API call needs the printed token)"),
+      Flag.withDescription(
+        "Address to listen on (default 127.0.0.1; beyond loopback every API call needs the printed token)"
+      ),
       Flag.withDefault("127.0.0.1")
     ),
-    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the URL and token as one JSON line instead of text"), Flag.withDefault(false))
+    json: Flag.Boolean("json").pipe(
+      Flag.withDescription("Print the URL and token as one JSON line instead of text"),
+      Flag.withDefault(false)
+    )
   },
   lazy(load, "dashboard")
 ).pipe(

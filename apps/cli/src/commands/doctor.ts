@@ -3,7 +3,11 @@ import { Command } from "effect/cli"
 import { lazy } from "../Lazy.js"
 import { jsonFlag } from "../Root.js"
 
-export const doctor = Command.make("doctor", { json: jsonFlag }, lazy(() => import("./doctor.run.js"), "doctor")).pipe(
+export const doctor = Command.make(
+  "doctor",
+  { json: jsonFlag },
+  lazy(() => import("./doctor.run.js"), "doctor")
+).pipe(
   Command.withDescription(
     "Check git and the repository, the OS sandbox (bubblewrap, socat), the agent and its credentials, the LLM roles' keys, " +
       "the tracker token, the state database and the disk for worktrees. One line each, with how to fix what is wrong. " +

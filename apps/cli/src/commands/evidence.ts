@@ -10,14 +10,18 @@ const load = () => import("./evidence.run.js")
 const issueArg = Argument.String("issue").pipe(Argument.withDescription("Issue id, e.g. SPC-1"))
 
 export const explain = Command.make("explain", { issue: issueArg, json: jsonFlag }, lazy(load, "explain")).pipe(
-  Command.withDescription("Print the issue's latest explain.md: verdict, each condition and why, failing output, deviations, findings, acceptance checklist (--json: report.json)")
+  Command.withDescription(
+    "Print the issue's latest explain.md: verdict, each condition and why, failing output, deviations, findings, acceptance checklist (--json: report.json)"
+  )
 )
 
 export const reviewIssue = Command.make(
   "review-issue",
   {
     issue: issueArg,
-    verdict: Flag.Literals("verdict", ["pass", "changes_requested", "uncertain"]).pipe(Flag.withDescription("Your review verdict")),
+    verdict: Flag.Literals("verdict", ["pass", "changes_requested", "uncertain"]).pipe(
+      Flag.withDescription("Your review verdict")
+    ),
     reviewedBy: Flag.String("reviewed-by").pipe(Flag.withDescription("Who reviewed")),
     summary: Flag.String("summary").pipe(Flag.withDescription("One or two sentences: why"), Flag.optional),
     json: jsonFlag
@@ -34,11 +38,19 @@ export const acceptIssue = Command.make(
     json: jsonFlag
   },
   lazy(load, "acceptIssue")
-).pipe(Command.withDescription("Show the acceptance checklist and deviations, then record your acceptance of the current diff (by its hash) and re-gate"))
+).pipe(
+  Command.withDescription(
+    "Show the acceptance checklist and deviations, then record your acceptance of the current diff (by its hash) and re-gate"
+  )
+)
 
 const findingsList = Command.make(
   "list",
-  { issue: issueArg, all: Flag.Boolean("all").pipe(Flag.withDescription("Include resolved findings"), Flag.withDefault(false)), json: jsonFlag },
+  {
+    issue: issueArg,
+    all: Flag.Boolean("all").pipe(Flag.withDescription("Include resolved findings"), Flag.withDefault(false)),
+    json: jsonFlag
+  },
   lazy(load, "findingsList")
 ).pipe(Command.withDescription("List the issue's findings (unresolved only, unless --all)"))
 
@@ -49,7 +61,10 @@ const findingsAdd = Command.make(
     source: Flag.String("source").pipe(Flag.withDescription("Who found it: human, coderabbit, ci, …")),
     description: Flag.String("description").pipe(Flag.withDescription("What is wrong")),
     severity: Flag.Literals("severity", ["advisory", "blocking"]).pipe(Flag.withDefault("advisory")),
-    scope: Flag.Literals("scope", ["in_spec", "out_of_spec"]).pipe(Flag.withDescription("Whether it is about what the spec asks"), Flag.withDefault("in_spec")),
+    scope: Flag.Literals("scope", ["in_spec", "out_of_spec"]).pipe(
+      Flag.withDescription("Whether it is about what the spec asks"),
+      Flag.withDefault("in_spec")
+    ),
     filePath: Flag.String("file-path").pipe(Flag.optional),
     line: Flag.Int("line").pipe(Flag.optional),
     confidence: Flag.Finite("confidence").pipe(Flag.withDescription("0 to 1"), Flag.withDefault(0.5)),
@@ -63,7 +78,10 @@ const findingsResolve = Command.make(
   {
     issue: issueArg,
     finding: Argument.String("finding").pipe(Argument.withDescription("Finding id, e.g. f-1a2b3c4d")),
-    resolvedBy: Flag.String("resolved-by").pipe(Flag.withDescription("Who resolved it (default: git user.name)"), Flag.optional),
+    resolvedBy: Flag.String("resolved-by").pipe(
+      Flag.withDescription("Who resolved it (default: git user.name)"),
+      Flag.optional
+    ),
     json: jsonFlag
   },
   lazy(load, "findingsResolve")

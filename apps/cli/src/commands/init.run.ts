@@ -29,26 +29,28 @@ const baseBranch = (cwd: string): string | undefined => {
 }
 
 export const init = ({ force, dryRun, json }: { force: boolean; dryRun: boolean; json: boolean }) =>
-    Effect.gen(function*() {
-      const { cwd } = yield* Root
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const root = path.resolve(cwd)
-      const target = path.join(root, "spec-orch.toml")
-      if (!dryRun && !force && (yield* fs.exists(target))) return yield* new ConfigExists({ file: path.relative(process.cwd(), target) || target })
-      const files = yield* fs.readDirectory(root)
-      const contents = new Map<string, string>()
-      for (const m of MARKERS) if (files.includes(m)) contents.set(m, yield* fs.readFileString(path.join(root, m)))
-      const detection = detectProject({ files, read: (n) => contents.get(n), baseBranch: baseBranch(root) })
-      const text = renderInitialConfig(detection)
-      if (!dryRun) yield* fs.writeFileString(target, text)
-      yield* emit(json, { file: target, written: !dryRun, detection }, () =>
-        dryRun
-          ? text
-          : [
+  Effect.gen(function* () {
+    const { cwd } = yield* Root
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const root = path.resolve(cwd)
+    const target = path.join(root, "spec-orch.toml")
+    if (!dryRun && !force && (yield* fs.exists(target)))
+      return yield* new ConfigExists({ file: path.relative(process.cwd(), target) || target })
+    const files = yield* fs.readDirectory(root)
+    const contents = new Map<string, string>()
+    for (const m of MARKERS) if (files.includes(m)) contents.set(m, yield* fs.readFileString(path.join(root, m)))
+    const detection = detectProject({ files, read: (n) => contents.get(n), baseBranch: baseBranch(root) })
+    const text = renderInitialConfig(detection)
+    if (!dryRun) yield* fs.writeFileString(target, text)
+    yield* emit(json, { file: target, written: !dryRun, detection }, () =>
+      dryRun
+        ? text
+        : [
             `Wrote ${path.relative(process.cwd(), target) || target} (${detection.language}${detection.framework ? `, ${detection.framework}` : ""}).`,
             ...detection.verification.map(([n, a]) => `  verify ${n}: ${a.join(" ")}`),
             ...detection.notes.map((n) => `  note: ${n}`),
             "Next: `spec-orch config check`, then `spec-orch issue list`."
-          ])
-    })
+          ]
+    )
+  })

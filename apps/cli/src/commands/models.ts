@@ -3,7 +3,11 @@ import { Command } from "effect/cli"
 import { lazy } from "../Lazy.js"
 import { jsonFlag } from "../Root.js"
 
-const check = Command.make("check", { json: jsonFlag }, lazy(() => import("./models.run.js"), "check")).pipe(
+const check = Command.make(
+  "check",
+  { json: jsonFlag },
+  lazy(() => import("./models.run.js"), "check")
+).pipe(
   Command.withDescription(
     "Probe every model spec-orch.toml configures ([models.*] and the inline models of [planner], [reviewer], [supervisor], " +
       "[acceptance_evaluator]) with one trivial structured-output call. One line per model: ok or failed, latency, and why " +
@@ -12,6 +16,8 @@ const check = Command.make("check", { json: jsonFlag }, lazy(() => import("./mod
 )
 
 export const models = Command.make("models").pipe(
-  Command.withDescription("The LLM models behind planning, review and supervision: model chains with fallback, keys from the environment"),
+  Command.withDescription(
+    "The LLM models behind planning, review and supervision: model chains with fallback, keys from the environment"
+  ),
   Command.withSubcommands([check])
 )

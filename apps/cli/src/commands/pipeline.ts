@@ -5,7 +5,10 @@ import { jsonFlag } from "../Root.js"
 
 export const pipeline = Command.make(
   "pipeline",
-  { mission: Argument.String("mission").pipe(Argument.withDescription("Mission id (see `spec-orch mission list`)")), json: jsonFlag },
+  {
+    mission: Argument.String("mission").pipe(Argument.withDescription("Mission id (see `spec-orch mission list`)")),
+    json: jsonFlag
+  },
   lazy(() => import("./pipeline.run.js"), "pipeline")
 ).pipe(
   Command.withDescription(

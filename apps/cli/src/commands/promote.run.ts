@@ -21,24 +21,43 @@ export const promoteLines = (o: PromoteOutcome): Array<string> => {
     const ref = s.issue !== null ? `${s.issue.ref} ${s.issue.url}` : "(new)"
     const after = s.dependsOn.length > 0 ? `  after ${s.dependsOn.join(", ")}` : ""
     // A packet's issue is only ever "updated" by making its missing tracker relations.
-    const did = s.packet !== null && s.action === "updated" ? "relations made" : s.packet !== null && s.action === "would-update" ? "would relate" : verb[s.action]
+    const did =
+      s.packet !== null && s.action === "updated"
+        ? "relations made"
+        : s.packet !== null && s.action === "would-update"
+          ? "would relate"
+          : verb[s.action]
     return `  ${did.padEnd(18)} ${what.padEnd(24)} ${ref}${after}`
   })
   const wouldCreate = o.steps.filter((s) => s.action === "would-create").length
   const head = o.dryRun
-    ? wouldCreate === 0 ? `Dry run: nothing to create in ${o.target}; every packet of mission ${o.mission} already has an issue.` : `Dry run: would create ${wouldCreate} issue${wouldCreate === 1 ? "" : "s"} in ${o.target} for mission ${o.mission}; nothing written.`
+    ? wouldCreate === 0
+      ? `Dry run: nothing to create in ${o.target}; every packet of mission ${o.mission} already has an issue.`
+      : `Dry run: would create ${wouldCreate} issue${wouldCreate === 1 ? "" : "s"} in ${o.target} for mission ${o.mission}; nothing written.`
     : o.created === 0
-    ? `Nothing new: every packet of mission ${o.mission} already has an issue in ${o.target} (${o.file}).`
-    : `Created ${o.created} issue${o.created === 1 ? "" : "s"} in ${o.target} for mission ${o.mission}; mapping in ${o.file}.`
+      ? `Nothing new: every packet of mission ${o.mission} already has an issue in ${o.target} (${o.file}).`
+      : `Created ${o.created} issue${o.created === 1 ? "" : "s"} in ${o.target} for mission ${o.mission}; mapping in ${o.file}.`
   return [head, ...lines]
 }
 
-export const promote = ({ mission, tracker, dryRun, json }: { mission: string; tracker: Option.Option<"github" | "linear">; dryRun: boolean; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
-    const project = yield* Project
-    const source = project.config.issue.source
-    const chosen = Option.getOrElse(tracker, () => (source === "linear" ? "linear" : "github"))
-    const outcome = yield* promoteMission(mission, { tracker: chosen, dryRun })
-    for (const note of outcome.notes) yield* Console.error(`note: ${note}`)
-    yield* emit(json, outcome, () => promoteLines(outcome))
-  }))
+export const promote = ({
+  mission,
+  tracker,
+  dryRun,
+  json
+}: {
+  mission: string
+  tracker: Option.Option<"github" | "linear">
+  dryRun: boolean
+  json: boolean
+}) =>
+  withPlanes(
+    Effect.gen(function* () {
+      const project = yield* Project
+      const source = project.config.issue.source
+      const chosen = Option.getOrElse(tracker, () => (source === "linear" ? "linear" : "github"))
+      const outcome = yield* promoteMission(mission, { tracker: chosen, dryRun })
+      for (const note of outcome.notes) yield* Console.error(`note: ${note}`)
+      yield* emit(json, outcome, () => promoteLines(outcome))
+    })
+  )

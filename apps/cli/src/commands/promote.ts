@@ -8,10 +8,15 @@ export const promote = Command.make(
   {
     mission: Argument.String("mission").pipe(Argument.withDescription("Mission id (see `spec-orch mission list`)")),
     tracker: Flag.Literals("tracker", ["github", "linear"]).pipe(
-      Flag.withDescription("Tracker to create the issues in (default: linear when `[issue] source = \"linear\"`, else github)"),
+      Flag.withDescription(
+        'Tracker to create the issues in (default: linear when `[issue] source = "linear"`, else github)'
+      ),
       Flag.optional
     ),
-    dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Say what would be created without creating or writing anything"), Flag.withDefault(false)),
+    dryRun: Flag.Boolean("dry-run").pipe(
+      Flag.withDescription("Say what would be created without creating or writing anything"),
+      Flag.withDefault(false)
+    ),
     json: jsonFlag
   },
   lazy(() => import("./promote.run.js"), "promote")

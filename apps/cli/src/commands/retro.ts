@@ -5,7 +5,10 @@ import { jsonFlag } from "../Root.js"
 
 export const retro = Command.make(
   "retro",
-  { issue: Argument.String("issue").pipe(Argument.withDescription("Issue id (e.g. SPC-1) or mission id")), json: jsonFlag },
+  {
+    issue: Argument.String("issue").pipe(Argument.withDescription("Issue id (e.g. SPC-1) or mission id")),
+    json: jsonFlag
+  },
   lazy(() => import("./retro.run.js"), "retro")
 ).pipe(
   Command.withDescription(

@@ -3,12 +3,14 @@ import {
   checkMission,
   type MissionEvent,
   MissionRunner,
+  missionCost,
   missionStatus as readMissionStatus,
   type MissionStatusView,
   type PacketStatus,
   type RunEvent,
   RunStore
 } from "@spec-orch/control"
+import { formatModelCost } from "@spec-orch/contract"
 import { Effect, Fiber, Option, Stream } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
@@ -39,14 +41,17 @@ export const missionStatusJson = (s: MissionStatusView) => ({
   planFile: s.planFile,
   branch: s.branch,
   worktree: s.missionRun?.worktree ?? null,
-  missionRun: s.missionRun === undefined ? null : {
-    outcome: s.missionRun.outcome === "running" && !s.missionRunAlive ? "interrupted" : s.missionRun.outcome,
-    concurrency: s.missionRun.concurrency,
-    stopOnFailure: s.missionRun.stopOnFailure,
-    startedAt: s.missionRun.startedAt,
-    finishedAt: s.missionRun.finishedAt ?? null,
-    message: s.missionRun.message ?? null
-  },
+  missionRun:
+    s.missionRun === undefined
+      ? null
+      : {
+          outcome: s.missionRun.outcome === "running" && !s.missionRunAlive ? "interrupted" : s.missionRun.outcome,
+          concurrency: s.missionRun.concurrency,
+          stopOnFailure: s.missionRun.stopOnFailure,
+          startedAt: s.missionRun.startedAt,
+          finishedAt: s.missionRun.finishedAt ?? null,
+          message: s.missionRun.message ?? null
+        },
   counts: s.counts,
   waves: s.waves.map((w) => ({
     index: w.index,
@@ -61,19 +66,44 @@ export const missionStatusJson = (s: MissionStatusView) => ({
       reason: p.reason ?? null,
       next: p.next,
       run: p.run === undefined ? null : runJson(p.run),
-      integration: p.integration === undefined ? null : {
-        outcome: p.integration.outcome,
-        commit: p.integration.commit ?? null,
-        tip: p.integration.tip ?? null,
-        files: p.integration.files,
-        message: p.integration.message,
-        at: p.integration.at
-      }
+      integration:
+        p.integration === undefined
+          ? null
+          : {
+              outcome: p.integration.outcome,
+              commit: p.integration.commit ?? null,
+              tip: p.integration.tip ?? null,
+              files: p.integration.files,
+              message: p.integration.message,
+              at: p.integration.at
+            }
     }))
   })),
-  integrationProblems: s.integrationProblems.map((i) => ({ packetId: i.packetId, outcome: i.outcome, files: i.files, message: i.message })),
-  problems: s.problems
+  integrationProblems: s.integrationProblems.map((i) => ({
+    packetId: i.packetId,
+    outcome: i.outcome,
+    files: i.files,
+    message: i.message
+  })),
+  problems: s.problems,
+  /** The summed cost of each packet's latest run (`costUsd` null = unknown; `agent`/`models` null = nothing reported). */
+  cost: (({ runs, agent, models }) => ({ runs, agent: agent ?? null, models: models ?? null }))(missionCost(s))
 })
+
+/** `cost of the packets' latest runs (2): agent $0.02 (2000 in / 400 out tokens) · models $0.0031 (4 calls, …)`, or nothing before any run. */
+const costLine = (s: MissionStatusView): Array<string> => {
+  const c = missionCost(s)
+  if (c.runs === 0) return []
+  const agent =
+    c.agent === undefined
+      ? "agent usage not reported"
+      : `agent ${formatModelCost(c.agent.costUsd)} (${c.agent.inputTokens} in / ${c.agent.outputTokens} out tokens)`
+  const models =
+    c.models === undefined
+      ? "no model calls"
+      : `models ${formatModelCost(c.models.costUsd)} (${c.models.calls} call${c.models.calls === 1 ? "" : "s"}, ${c.models.inputTokens} in / ${c.models.outputTokens} out tokens)`
+  return [`cost of the packets' latest runs (${c.runs}): ${agent} · ${models}`]
+}
 
 const integrationText = (p: PacketStatus): string => {
   const i = p.integration
@@ -99,13 +129,19 @@ const packetDetail = (p: PacketStatus): string => {
 /** The status as text: header, one table per wave, totals, integration problems. */
 const statusLines = (s: MissionStatusView): Array<string> => {
   const total = s.waves.reduce((n, w) => n + w.packets.length, 0)
-  const counts = Object.entries(s.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ")
+  const counts = Object.entries(s.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ")
   const run = s.missionRun
-  const runLine = run === undefined
-    ? "run-plan: never ran"
-    : run.outcome === "running"
-    ? (s.missionRunAlive ? `run-plan: running now (since ${run.startedAt}, up to ${run.concurrency} at once)` : `run-plan: interrupted (its process is gone); \`spec-orch run-plan ${s.missionId}\` resumes it`)
-    : `run-plan: ${run.outcome} at ${run.finishedAt ?? run.updatedAt}${run.message ? ` — ${run.message}` : ""}`
+  const runLine =
+    run === undefined
+      ? "run-plan: never ran"
+      : run.outcome === "running"
+        ? s.missionRunAlive
+          ? `run-plan: running now (since ${run.startedAt}, up to ${run.concurrency} at once)`
+          : `run-plan: interrupted (its process is gone); \`spec-orch run-plan ${s.missionId}\` resumes it`
+        : `run-plan: ${run.outcome} at ${run.finishedAt ?? run.updatedAt}${run.message ? ` — ${run.message}` : ""}`
   return [
     `${s.missionId}: ${s.title}`,
     `status: ${s.status}   spec: ${s.specState}   plan: ${s.planFile}`,
@@ -114,13 +150,21 @@ const statusLines = (s: MissionStatusView): Array<string> => {
     ...s.waves.flatMap((w) => [
       "",
       `Wave ${w.index}${w.description ? `  ${w.description}` : ""}`,
-      table(["", "PACKET", "STATE", "RUN", "DETAIL"], w.packets.map((p) => [ICON[p.state], p.packetId, p.state, p.run?.runId ?? "-", packetDetail(p)]))
-        .split("\n").map((l) => `  ${l}`).join("\n")
+      table(
+        ["", "PACKET", "STATE", "RUN", "DETAIL"],
+        w.packets.map((p) => [ICON[p.state], p.packetId, p.state, p.run?.runId ?? "-", packetDetail(p)])
+      )
+        .split("\n")
+        .map((l) => `  ${l}`)
+        .join("\n")
     ]),
     "",
     `${total} packet${total === 1 ? "" : "s"}: ${counts || "none"}`,
+    ...costLine(s),
     ...s.integrationProblems.map((i) => `integration of ${i.packetId}: ${i.message}`),
-    ...s.problems.map((p) => `${p.severity}: ${p.file}${p.line !== undefined ? `:${p.line}` : ""} ${p.key}: ${p.message}`)
+    ...s.problems.map(
+      (p) => `${p.severity}: ${p.file}${p.line !== undefined ? `:${p.line}` : ""} ${p.key}: ${p.message}`
+    )
   ]
 }
 
@@ -144,31 +188,49 @@ const nextText = (p: PacketStatus): string => {
 
 /** `spec-orch mission status <mission>`. */
 export const missionStatus = (input: { mission: string; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
-    const s = yield* readMissionStatus(input.mission)
-    yield* emit(input.json, missionStatusJson(s), () => statusLines(s))
-  }))
+  withPlanes(
+    Effect.gen(function* () {
+      const s = yield* readMissionStatus(input.mission)
+      yield* emit(input.json, missionStatusJson(s), () => statusLines(s))
+    })
+  )
 
 const dryRun = (input: { mission: string; concurrency: Option.Option<number>; autoApprove: boolean; json: boolean }) =>
-  withPlanes(Effect.gen(function*() {
-    const cannotRun = yield* checkMission(input.mission).pipe(
-      Effect.as(undefined),
-      Effect.catchTag("MissionCannotRun", (e) => Effect.succeed(e.message))
-    )
-    const refused = cannotRun ?? (input.autoApprove ? undefined : yield* unapproved(input.mission))
-    const s = yield* readMissionStatus(input.mission)
-    const concurrency = opt(input.concurrency) ?? 3
-    if (refused !== undefined) yield* setExitCode(ExitCode.failure)
-    const plan = s.waves.map((w) => ({ index: w.index, description: w.description, packets: w.packets.map((p) => ({ packetId: p.packetId, action: p.next, detail: nextText(p) })) }))
-    yield* emit(input.json, { missionId: s.missionId, dryRun: true, concurrency, branch: s.branch, refused: refused ?? null, waves: plan }, () => [
-      `Dry run of mission ${s.missionId}: ${s.waves.reduce((n, w) => n + w.packets.length, 0)} packets in ${s.waves.length} waves, up to ${concurrency} at once, onto ${s.branch}`,
-      ...(refused !== undefined ? [`would refuse to run: ${refused}`] : []),
-      ...s.waves.flatMap((w) => [
-        `Wave ${w.index}${w.description ? `  ${w.description}` : ""}`,
-        table(["PACKET", "ACTION", "FILES"], w.packets.map((p) => [p.packetId, nextText(p), p.filesInScope.join(", ") || "(any file)"])).split("\n").map((l) => `  ${l}`).join("\n")
-      ])
-    ])
-  }))
+  withPlanes(
+    Effect.gen(function* () {
+      const cannotRun = yield* checkMission(input.mission).pipe(
+        Effect.as(undefined),
+        Effect.catchTag("MissionCannotRun", (e) => Effect.succeed(e.message))
+      )
+      const refused = cannotRun ?? (input.autoApprove ? undefined : yield* unapproved(input.mission))
+      const s = yield* readMissionStatus(input.mission)
+      const concurrency = opt(input.concurrency) ?? 3
+      if (refused !== undefined) yield* setExitCode(ExitCode.failure)
+      const plan = s.waves.map((w) => ({
+        index: w.index,
+        description: w.description,
+        packets: w.packets.map((p) => ({ packetId: p.packetId, action: p.next, detail: nextText(p) }))
+      }))
+      yield* emit(
+        input.json,
+        { missionId: s.missionId, dryRun: true, concurrency, branch: s.branch, refused: refused ?? null, waves: plan },
+        () => [
+          `Dry run of mission ${s.missionId}: ${s.waves.reduce((n, w) => n + w.packets.length, 0)} packets in ${s.waves.length} waves, up to ${concurrency} at once, onto ${s.branch}`,
+          ...(refused !== undefined ? [`would refuse to run: ${refused}`] : []),
+          ...s.waves.flatMap((w) => [
+            `Wave ${w.index}${w.description ? `  ${w.description}` : ""}`,
+            table(
+              ["PACKET", "ACTION", "FILES"],
+              w.packets.map((p) => [p.packetId, nextText(p), p.filesInScope.join(", ") || "(any file)"])
+            )
+              .split("\n")
+              .map((l) => `  ${l}`)
+              .join("\n")
+          ])
+        ]
+      )
+    })
+  )
 
 /** One progress line per packet event, on stderr. */
 const progressLine = (e: MissionEvent): string | undefined => {
@@ -219,31 +281,49 @@ const runPlanNow = (input: {
   json: boolean
   wait: boolean
 }) =>
-  withEngine(`run-plan ${input.mission}`, { journal: `mission-${input.mission}`, what: `mission ${input.mission}`, wait: input.wait }, Effect.gen(function*() {
-    const store = yield* RunStore
-    const started = Date.now()
-    const packetOf = new Map<string, string>()
-    const say = (line: string | undefined) => (input.json || line === undefined ? Effect.void : Effect.sync(() => void process.stderr.write(`${line}\n`)))
-    // The long stages of every packet run (agent, verify), from the run store's live feed.
-    const follower = yield* Stream.runForEach(store.live, (e: RunEvent) => {
-      const packet = packetOf.get(e.runId)
-      const d = e.data as { stage?: string; state?: string }
-      return packet !== undefined && e.kind === "stage" && d.state === "started" && (d.stage === "agent" || d.stage === "verify") ? say(`    ${packet} › ${d.stage}`) : Effect.void
-    }).pipe(Effect.forkChild)
-    const result = yield* (yield* MissionRunner).run({
-      missionId: input.mission,
-      concurrency: opt(input.concurrency),
-      stopOnFailure: input.stopOnFailure,
-      adapter: opt(input.agent),
-      profile: opt(input.profile),
-      onEvent: (e) => Effect.andThen(Effect.sync(() => e._tag === "PacketStarted" && packetOf.set(e.record.runId, e.packetId)), say(progressLine(e)))
+  withEngine(
+    `run-plan ${input.mission}`,
+    { journal: `mission-${input.mission}`, what: `mission ${input.mission}`, wait: input.wait },
+    Effect.gen(function* () {
+      const store = yield* RunStore
+      const started = Date.now()
+      const packetOf = new Map<string, string>()
+      const say = (line: string | undefined) =>
+        input.json || line === undefined ? Effect.void : Effect.sync(() => void process.stderr.write(`${line}\n`))
+      // The long stages of every packet run (agent, verify), from the run store's live feed.
+      const follower = yield* Stream.runForEach(store.live, (e: RunEvent) => {
+        const packet = packetOf.get(e.runId)
+        const d = e.data as { stage?: string; state?: string }
+        return packet !== undefined &&
+          e.kind === "stage" &&
+          d.state === "started" &&
+          (d.stage === "agent" || d.stage === "verify")
+          ? say(`    ${packet} › ${d.stage}`)
+          : Effect.void
+      }).pipe(Effect.forkChild)
+      const result = yield* (yield* MissionRunner).run({
+        missionId: input.mission,
+        concurrency: opt(input.concurrency),
+        stopOnFailure: input.stopOnFailure,
+        adapter: opt(input.agent),
+        profile: opt(input.profile),
+        onEvent: (e) =>
+          Effect.andThen(
+            Effect.sync(() => e._tag === "PacketStarted" && packetOf.set(e.record.runId, e.packetId)),
+            say(progressLine(e))
+          )
+      })
+      yield* Fiber.interrupt(follower)
+      if (result.outcome !== "completed") yield* setExitCode(ExitCode.failure)
+      const seconds = ((Date.now() - started) / 1000).toFixed(1)
+      yield* emit(
+        input.json,
+        { outcome: result.outcome, seconds: Number(seconds), ...missionStatusJson(result.status) },
+        () => [
+          `Mission ${input.mission}: ${result.outcome.toUpperCase()} in ${seconds}s`,
+          "",
+          ...statusLines(result.status)
+        ]
+      )
     })
-    yield* Fiber.interrupt(follower)
-    if (result.outcome !== "completed") yield* setExitCode(ExitCode.failure)
-    const seconds = ((Date.now() - started) / 1000).toFixed(1)
-    yield* emit(input.json, { outcome: result.outcome, seconds: Number(seconds), ...missionStatusJson(result.status) }, () => [
-      `Mission ${input.mission}: ${result.outcome.toUpperCase()} in ${seconds}s`,
-      "",
-      ...statusLines(result.status)
-    ])
-  }))
+  )

@@ -13,22 +13,39 @@ export const runPlan = Command.make(
   {
     mission: Argument.String("mission").pipe(Argument.withDescription("Mission id (see `spec-orch mission list`)")),
     concurrency: Flag.Int("concurrency").pipe(
-      Flag.filter((n) => n >= 1, (n) => `--concurrency must be 1 or more (got ${n})`),
+      Flag.filter(
+        (n) => n >= 1,
+        (n) => `--concurrency must be 1 or more (got ${n})`
+      ),
       Flag.withDescription("Packets that run at once (default 3)"),
       Flag.optional
     ),
-    dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Print the waves and what would run, resume, retry or be skipped; run nothing"), Flag.withDefault(false)),
+    dryRun: Flag.Boolean("dry-run").pipe(
+      Flag.withDescription("Print the waves and what would run, resume, retry or be skipped; run nothing"),
+      Flag.withDefault(false)
+    ),
     stopOnFailure: Flag.Boolean("stop-on-failure").pipe(
       Flag.withDescription("Halt the mission at the first failed packet (default: only its dependants are skipped)"),
       Flag.withDefault(false)
     ),
-    agent: Flag.String("agent").pipe(Flag.withDescription("Builder adapter for every packet (default: [builder] adapter)"), Flag.optional),
-    profile: Flag.String("profile").pipe(Flag.withDescription("Gate profile for every packet (default: [gate] profile)"), Flag.optional),
+    agent: Flag.String("agent").pipe(
+      Flag.withDescription("Builder adapter for every packet (default: [builder] adapter)"),
+      Flag.optional
+    ),
+    profile: Flag.String("profile").pipe(
+      Flag.withDescription("Gate profile for every packet (default: [gate] profile)"),
+      Flag.optional
+    ),
     autoApprove: Flag.Boolean("auto-approve").pipe(
-      Flag.withDescription("Approve a plan a planner model wrote (otherwise refused until `spec-orch plan approve`), recording you as its approver"),
+      Flag.withDescription(
+        "Approve a plan a planner model wrote (otherwise refused until `spec-orch plan approve`), recording you as its approver"
+      ),
       Flag.withDefault(false)
     ),
-    wait: Flag.Boolean("wait").pipe(Flag.withDescription("Wait for another spec-orch process using this project to finish instead of refusing"), Flag.withDefault(false)),
+    wait: Flag.Boolean("wait").pipe(
+      Flag.withDescription("Wait for another spec-orch process using this project to finish instead of refusing"),
+      Flag.withDefault(false)
+    ),
     json: jsonFlag
   },
   lazy(load, "runPlan")

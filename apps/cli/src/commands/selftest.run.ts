@@ -15,29 +15,44 @@ import { emit, ExitCode, setExitCode } from "../Output.js"
  */
 const exampleDir = (): string | undefined => {
   const bin = existsSync(process.argv[1] ?? "") ? realpathSync(process.argv[1]!) : ""
-  const candidates = [join(dirname(bin), "example", "hello-node"), join(dirname(bin), "..", "..", "..", "examples", "hello-node")]
+  const candidates = [
+    join(dirname(bin), "example", "hello-node"),
+    join(dirname(bin), "..", "..", "..", "examples", "hello-node")
+  ]
   return candidates.find((d) => existsSync(join(d, "spec-orch.toml")))
 }
 
 export const selftest = ({ keep, json }: { keep: boolean; json: boolean }) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const example = exampleDir()
     if (example === undefined) {
-      yield* Console.error("spec-orch: selftest: the example project is missing next to the binary (dist/example/hello-node); rebuild spec-orch")
+      yield* Console.error(
+        "spec-orch: selftest: the example project is missing next to the binary (dist/example/hello-node); rebuild spec-orch"
+      )
       return yield* setExitCode(ExitCode.failure)
     }
     const dir = mkdtempSync(join(tmpdir(), "spec-orch-selftest-"))
     cpSync(example, dir, { recursive: true })
-    const git = (...args: Array<string>) => spawnSync("git", ["-c", "user.name=spec-orch selftest", "-c", "user.email=selftest@spec-orch.invalid", ...args], { cwd: dir, encoding: "utf8" })
+    const git = (...args: Array<string>) =>
+      spawnSync("git", ["-c", "user.name=spec-orch selftest", "-c", "user.email=selftest@spec-orch.invalid", ...args], {
+        cwd: dir,
+        encoding: "utf8"
+      })
     git("init", "-q")
     git("add", "-A")
     const committed = git("commit", "-qm", "hello-node example")
     if (committed.status !== 0) {
-      yield* Console.error(`spec-orch: selftest: git could not commit the example in ${dir}: ${committed.stderr.trim()}`)
+      yield* Console.error(
+        `spec-orch: selftest: git could not commit the example in ${dir}: ${committed.stderr.trim()}`
+      )
       return yield* setExitCode(ExitCode.failure)
     }
     const started = Date.now()
-    const r = spawnSync(process.execPath, [process.argv[1]!, "--cwd", dir, "run", "HELLO-1", "--auto-approve", "--json"], { encoding: "utf8", env: process.env })
+    const r = spawnSync(
+      process.execPath,
+      [process.argv[1]!, "--cwd", dir, "run", "HELLO-1", "--auto-approve", "--json"],
+      { encoding: "utf8", env: process.env }
+    )
     const seconds = (Date.now() - started) / 1000
     let record: Record<string, any> | undefined
     try {
@@ -47,7 +62,9 @@ export const selftest = ({ keep, json }: { keep: boolean; json: boolean }) =>
     }
     const ok = r.status === 0 && record?.status === "succeeded"
     const evidence = join(dir, ".spec-orch", "runs", "HELLO-1-r1", "evidence.json")
-    const confined = existsSync(evidence) ? JSON.parse(readFileSync(evidence, "utf8")).builder?.sandbox?.confined : undefined
+    const confined = existsSync(evidence)
+      ? JSON.parse(readFileSync(evidence, "utf8")).builder?.sandbox?.confined
+      : undefined
     const result = {
       ok,
       seconds: Math.round(seconds * 10) / 10,
@@ -59,7 +76,8 @@ export const selftest = ({ keep, json }: { keep: boolean; json: boolean }) =>
     yield* emit(json, result, () =>
       ok
         ? `selftest: HELLO-1 MERGEABLE in ${result.seconds}s (agent and verification ${result.sandbox})${keep ? `; project kept in ${dir}` : ""}`
-        : `selftest FAILED: HELLO-1 ${result.status} after ${result.seconds}s. The project is kept in ${dir}; \`spec-orch --cwd ${dir} explain HELLO-1\` says why.\n${result.stderr ?? ""}`)
+        : `selftest FAILED: HELLO-1 ${result.status} after ${result.seconds}s. The project is kept in ${dir}; \`spec-orch --cwd ${dir} explain HELLO-1\` says why.\n${result.stderr ?? ""}`
+    )
     if (!ok) return yield* setExitCode(ExitCode.failure)
     if (!keep) rmSync(dir, { recursive: true, force: true })
   })

@@ -6,7 +6,10 @@ import { jsonFlag } from "../Root.js"
 export const selftest = Command.make(
   "selftest",
   {
-    keep: Flag.Boolean("keep").pipe(Flag.withDescription("Keep the temporary project (it is kept anyway when the run fails)"), Flag.withDefault(false)),
+    keep: Flag.Boolean("keep").pipe(
+      Flag.withDescription("Keep the temporary project (it is kept anyway when the run fails)"),
+      Flag.withDefault(false)
+    ),
     json: jsonFlag
   },
   lazy(() => import("./selftest.run.js"), "selftest")

@@ -18,18 +18,28 @@ const show = Command.make("show", { issue: issueArg, json: jsonFlag }, lazy(load
 
 const approve = Command.make(
   "approve",
-  { issue: issueArg, by: Flag.String("approved-by").pipe(Flag.withDescription("Who approves (default: git user.name)"), Flag.optional), json: jsonFlag },
+  {
+    issue: issueArg,
+    by: Flag.String("approved-by").pipe(Flag.withDescription("Who approves (default: git user.name)"), Flag.optional),
+    json: jsonFlag
+  },
   lazy(load, "approve")
 ).pipe(Command.withDescription("Approve (freeze) an issue's spec: records who, when and the content hash"))
 
 const draft = Command.make("draft", { issue: issueArg, json: jsonFlag }, lazy(load, "draft")).pipe(
-  Command.withDescription("Write (or refresh) an issue's unapproved spec snapshot from the issue and show it; nothing else is created")
+  Command.withDescription(
+    "Write (or refresh) an issue's unapproved spec snapshot from the issue and show it; nothing else is created"
+  )
 )
 
 const importCmd = Command.make(
   "import",
   {
-    path: Argument.String("path").pipe(Argument.withDescription("A spec-kit feature (specs/<feature>/), an OpenSpec change (openspec/changes/<id>/), a .feature file or folder, or a Markdown file of EARS requirements")),
+    path: Argument.String("path").pipe(
+      Argument.withDescription(
+        "A spec-kit feature (specs/<feature>/), an OpenSpec change (openspec/changes/<id>/), a .feature file or folder, or a Markdown file of EARS requirements"
+      )
+    ),
     format: Flag.Literals("format", [...SPEC_FORMAT_NAMES, "bdd"]).pipe(
       Flag.withAlias("f"),
       Flag.withDescription("The source's format (default: detected from the files present); bdd is gherkin"),
@@ -37,12 +47,26 @@ const importCmd = Command.make(
     ),
     mission: Flag.String("mission").pipe(
       Flag.withAlias("mission-id"),
-      Flag.withDescription("Mission id (default: from the source: feature folder, change id, feature or document title)"),
+      Flag.withDescription(
+        "Mission id (default: from the source: feature folder, change id, feature or document title)"
+      ),
       Flag.optional
     ),
-    title: Flag.String("title").pipe(Flag.withAlias("t"), Flag.withDescription("Mission title (default: the source's)"), Flag.optional),
-    force: Flag.Boolean("force").pipe(Flag.withDescription("Replace an approved mission (it becomes a draft again) or a mission not imported from this source"), Flag.withDefault(false)),
-    dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Show the draft and what would change; write nothing"), Flag.withDefault(false)),
+    title: Flag.String("title").pipe(
+      Flag.withAlias("t"),
+      Flag.withDescription("Mission title (default: the source's)"),
+      Flag.optional
+    ),
+    force: Flag.Boolean("force").pipe(
+      Flag.withDescription(
+        "Replace an approved mission (it becomes a draft again) or a mission not imported from this source"
+      ),
+      Flag.withDefault(false)
+    ),
+    dryRun: Flag.Boolean("dry-run").pipe(
+      Flag.withDescription("Show the draft and what would change; write nothing"),
+      Flag.withDefault(false)
+    ),
     json: jsonFlag
   },
   lazy(load, "importSpec")
@@ -54,7 +78,9 @@ const importCmd = Command.make(
 )
 
 export const spec = Command.make("spec").pipe(
-  Command.withDescription("An issue's spec snapshot: what \"done\" means, frozen by approval; `spec import` turns other tools' specs into missions"),
+  Command.withDescription(
+    "An issue's spec snapshot: what \"done\" means, frozen by approval; `spec import` turns other tools' specs into missions"
+  ),
   Command.withSubcommands([show, approve, draft, importCmd])
 )
 
@@ -68,7 +94,10 @@ const qAdd = Command.make(
     issue: issueArg,
     text: Flag.String("text").pipe(Flag.withAlias("t"), Flag.withDescription("The question")),
     category: Flag.Literals("category", CATEGORIES).pipe(Flag.withAlias("c"), Flag.withDefault("requirement")),
-    blocking: Flag.Boolean("blocking").pipe(Flag.withDescription("Runs stop until this question is answered"), Flag.withDefault(false)),
+    blocking: Flag.Boolean("blocking").pipe(
+      Flag.withDescription("Runs stop until this question is answered"),
+      Flag.withDefault(false)
+    ),
     by: Flag.String("asked-by").pipe(Flag.optional),
     json: jsonFlag
   },

@@ -11,7 +11,8 @@ export interface SpanNode extends SpanLine {
 }
 
 /** Plumbing hidden unless `--all`: every SQL statement and the workflow engine's own bookkeeping. */
-const hidden = (name: string) => name === "sqlite" || name === "sql.transaction" || name.startsWith("Workflow/") || name.endsWith(".poll")
+const hidden = (name: string) =>
+  name === "sqlite" || name === "sql.transaction" || name.startsWith("Workflow/") || name.endsWith(".poll")
 
 /**
  * The tree of `lines`: a span whose parent is not in the file (the run's root, or the root of a resumed
@@ -26,7 +27,8 @@ export const spanTree = (lines: ReadonlyArray<SpanLine>, all: boolean): Array<Sp
     let parent = node.parentSpanId ?? undefined
     if (parent !== undefined && !byId.has(parent)) parent = node.ancestors?.find((id) => byId.has(id)) ?? parent
     // Bounded: a hand-edited file with a cycle of parents must not hang `trace show`.
-    for (let hops = 0; parent !== undefined && !nodes.has(parent) && hops < lines.length; hops++) parent = byId.get(parent)?.parentSpanId ?? undefined
+    for (let hops = 0; parent !== undefined && !nodes.has(parent) && hops < lines.length; hops++)
+      parent = byId.get(parent)?.parentSpanId ?? undefined
     if (parent !== undefined && !nodes.has(parent)) parent = undefined
     if (parent === undefined) roots.push(node)
     else nodes.get(parent)!.children.push(node)
@@ -44,7 +46,14 @@ const issueOf = (lines: ReadonlyArray<SpanLine>) => {
   return typeof id === "string" ? id : undefined
 }
 
-const duration = (ms: number) => (ms < 1 ? "<1ms" : ms < 1000 ? `${Math.round(ms)}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`)
+const duration = (ms: number) =>
+  ms < 1
+    ? "<1ms"
+    : ms < 1000
+      ? `${Math.round(ms)}ms`
+      : ms < 60_000
+        ? `${(ms / 1000).toFixed(1)}s`
+        : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`
 
 /** Attributes worth a glance on the tree's line (the rest are in --json). */
 const SHOWN = ["stage", "adapter", "step", "model", "outcome", "exit_code"]
@@ -54,16 +63,22 @@ const GOOD_OUTCOMES = new Set(["passed", "skipped", "completed"])
 
 /** A span that failed: it ended with an error, or what it ran came out badly (a verification step that failed, an agent that timed out). */
 export const failed = (n: SpanLine): boolean =>
-  n.status === "error" || (typeof n.attributes["outcome"] === "string" && !GOOD_OUTCOMES.has(n.attributes["outcome"]))
+  n.status === "error" || (typeof n.attributes.outcome === "string" && !GOOD_OUTCOMES.has(n.attributes.outcome))
 
 /** The tree as indented lines: ✓ ok, ✗ failed (with why, when it ended with an error), ⊘ interrupted (a killed or cancelled process). */
 export const renderTree = (roots: ReadonlyArray<SpanNode>): Array<string> => {
   const out: Array<string> = []
   const walk = (n: SpanNode, depth: number) => {
     const mark = failed(n) ? "✗" : n.status === "ok" ? "✓" : "⊘"
-    const attrs = SHOWN.flatMap((k) => (n.attributes[k] !== undefined && n.attributes[k] !== "" && !(k === "stage" && n.attributes[k] === n.name) ? [`${k}=${String(n.attributes[k])}`] : []))
+    const attrs = SHOWN.flatMap((k) =>
+      n.attributes[k] !== undefined && n.attributes[k] !== "" && !(k === "stage" && n.attributes[k] === n.name)
+        ? [`${k}=${String(n.attributes[k])}`]
+        : []
+    )
     const label = `${"  ".repeat(depth)}${mark} ${n.name}${attrs.length > 0 ? ` (${attrs.join(", ")})` : ""}`
-    out.push(`${label.padEnd(Math.max(48, label.length + 2))}${duration(n.durationMs).padStart(7)}${n.status === "error" && n.error ? `  ${n.error}` : ""}`)
+    out.push(
+      `${label.padEnd(Math.max(48, label.length + 2))}${duration(n.durationMs).padStart(7)}${n.status === "error" && n.error ? `  ${n.error}` : ""}`
+    )
     for (const c of n.children) walk(c, depth + 1)
   }
   for (const r of roots) walk(r, 0)
@@ -71,42 +86,51 @@ export const renderTree = (roots: ReadonlyArray<SpanNode>): Array<string> => {
 }
 
 export const show = (input: { run: string; all: boolean; json: boolean }) =>
-  withContract(Effect.gen(function*() {
-    const project = yield* Project
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const runs = path.join(project.stateDir, "runs")
-    const fail = (text: string) => Console.error(`spec-orch: ${text}`).pipe(Effect.andThen(setExitCode(ExitCode.failure)))
-    if (!/^[A-Za-z0-9][A-Za-z0-9._#@-]*$/.test(input.run)) {
-      return yield* fail(`"${input.run}" is not a run id (like HELLO-1-r1: letters, digits, '.', '_', '-'); \`spec-orch status\` lists the runs`)
-    }
-    const file = path.join(runs, input.run, TRACE_FILE)
-    const text = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => undefined))
-    if (text === undefined) {
-      if (yield* fs.exists(path.join(runs, input.run)).pipe(Effect.orElseSucceed(() => false))) {
-        return yield* fail(`run ${input.run} has no trace (${path.relative(process.cwd(), file) || file}): it ran before spec-orch recorded traces, or ended before its first span`)
+  withContract(
+    Effect.gen(function* () {
+      const project = yield* Project
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const runs = path.join(project.stateDir, "runs")
+      const fail = (text: string) =>
+        Console.error(`spec-orch: ${text}`).pipe(Effect.andThen(setExitCode(ExitCode.failure)))
+      if (!/^[A-Za-z0-9][A-Za-z0-9._#@-]*$/.test(input.run)) {
+        return yield* fail(
+          `"${input.run}" is not a run id (like HELLO-1-r1: letters, digits, '.', '_', '-'); \`spec-orch status\` lists the runs`
+        )
       }
-      const known = (yield* fs.readDirectory(runs).pipe(Effect.orElseSucceed((): Array<string> => []))).sort()
-      return yield* fail(
-        `no run ${input.run} in ${runs}` +
-          (known.length > 0 ? `; runs here: ${known.slice(-8).join(", ")}${known.length > 8 ? ", …" : ""}` : "; no run has been recorded yet (`spec-orch run <issue>`)") +
-          (/-r\d+$/.test(input.run) ? "" : ` (a run id is the issue id and attempt, e.g. ${input.run}-r1)`)
-      )
-    }
-    const lines: Array<SpanLine> = []
-    let unreadable = 0
-    for (const line of text.split("\n")) {
-      if (line.trim() === "") continue
-      try {
-        lines.push(JSON.parse(line) as SpanLine)
-      } catch {
-        unreadable++ // a line cut short by a killed process
+      const file = path.join(runs, input.run, TRACE_FILE)
+      const text = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => undefined))
+      if (text === undefined) {
+        if (yield* fs.exists(path.join(runs, input.run)).pipe(Effect.orElseSucceed(() => false))) {
+          return yield* fail(
+            `run ${input.run} has no trace (${path.relative(process.cwd(), file) || file}): it ran before spec-orch recorded traces, or ended before its first span`
+          )
+        }
+        const known = (yield* fs.readDirectory(runs).pipe(Effect.orElseSucceed((): Array<string> => []))).sort()
+        return yield* fail(
+          `no run ${input.run} in ${runs}` +
+            (known.length > 0
+              ? `; runs here: ${known.slice(-8).join(", ")}${known.length > 8 ? ", …" : ""}`
+              : "; no run has been recorded yet (`spec-orch run <issue>`)") +
+            (/-r\d+$/.test(input.run) ? "" : ` (a run id is the issue id and attempt, e.g. ${input.run}-r1)`)
+        )
       }
-    }
-    const roots = spanTree(lines, input.all)
-    yield* emit(input.json, { runId: input.run, file, spans: roots, unreadableLines: unreadable }, () => [
-      `trace of ${input.run}${issueOf(lines) !== undefined ? ` · ${issueOf(lines)}` : ""} (${lines.length} spans${input.all ? "" : "; --all shows database and engine spans"})`,
-      ...renderTree(roots),
-      ...(unreadable > 0 ? [`(${unreadable} unreadable line(s) skipped: cut short by a killed process)`] : [])
-    ])
-  }))
+      const lines: Array<SpanLine> = []
+      let unreadable = 0
+      for (const line of text.split("\n")) {
+        if (line.trim() === "") continue
+        try {
+          lines.push(JSON.parse(line) as SpanLine)
+        } catch {
+          unreadable++ // a line cut short by a killed process
+        }
+      }
+      const roots = spanTree(lines, input.all)
+      yield* emit(input.json, { runId: input.run, file, spans: roots, unreadableLines: unreadable }, () => [
+        `trace of ${input.run}${issueOf(lines) !== undefined ? ` · ${issueOf(lines)}` : ""} (${lines.length} spans${input.all ? "" : "; --all shows database and engine spans"})`,
+        ...renderTree(roots),
+        ...(unreadable > 0 ? [`(${unreadable} unreadable line(s) skipped: cut short by a killed process)`] : [])
+      ])
+    })
+  )

@@ -7,7 +7,10 @@ const load = () => import("./verify.run.js")
 
 export const verify = Command.make(
   "verify",
-  { issue: Argument.String("issue").pipe(Argument.withDescription("Issue id whose worktree to verify, e.g. SPC-1")), json: jsonFlag },
+  {
+    issue: Argument.String("issue").pipe(Argument.withDescription("Issue id whose worktree to verify, e.g. SPC-1")),
+    json: jsonFlag
+  },
   lazy(load, "verify")
 ).pipe(
   Command.withDescription(

@@ -3,7 +3,7 @@
  * (attention items, run rows, a run's timeline and events), so the TTY view, `--once` and the tests
  * share one renderer. No escape codes here: the TTY view adds its own around these lines.
  */
-import type { AttentionItem, RunEvent, RunView, StageView } from "@spec-orch/control"
+import type { AttentionItem, MissionDetailView, RunEvent, RunView, StageView } from "@spec-orch/control"
 import { describeRunEvent } from "../Progress.js"
 
 /** The overview: what needs a person, what runs, what finished lately. */
@@ -30,7 +30,9 @@ export interface IssueSnapshot {
 export const inert = (text: string): string => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?")
 
 const one = (text: string, max: number) => {
-  const flat = inert(text.replace(/[\t\n\r]+/g, " ")).replace(/ +/g, " ").trim()
+  const flat = inert(text.replace(/[\t\n\r]+/g, " "))
+    .replace(/ +/g, " ")
+    .trim()
   return flat.length > max ? `${flat.slice(0, Math.max(1, max - 1))}…` : flat
 }
 
@@ -46,7 +48,8 @@ export const duration = (ms: number): string => {
 export const costOf = (v: RunView): string =>
   v.cost_usd !== null ? `$${v.cost_usd.toFixed(4)}` : v.tokens !== null ? `${v.tokens.total_tokens} tokens` : "-"
 
-const elapsedOf = (v: RunView, now: number) => duration((v.finished_at !== null ? Date.parse(v.finished_at) : now) - Date.parse(v.started_at))
+const elapsedOf = (v: RunView, now: number) =>
+  duration((v.finished_at !== null ? Date.parse(v.finished_at) : now) - Date.parse(v.started_at))
 
 /** The attention lines of one item: what is needed, then each command that resolves it. */
 export const attentionLines = (a: AttentionItem, width = 120): ReadonlyArray<string> => [
@@ -56,19 +59,29 @@ export const attentionLines = (a: AttentionItem, width = 120): ReadonlyArray<str
 
 /** One finished run: issue, run, state, verdict, time and cost. */
 export const finishedLine = (v: RunView, now: number, width = 120): string =>
-  one(`${v.issue_id} ${v.run_id} ${v.state}${v.verdict !== null ? ` · verdict ${v.verdict}` : ""} · ${elapsedOf(v, now)} · ${costOf(v)}${v.title !== null ? ` · ${v.title}` : ""}`, width)
+  one(
+    `${v.issue_id} ${v.run_id} ${v.state}${v.verdict !== null ? ` · verdict ${v.verdict}` : ""} · ${elapsedOf(v, now)} · ${costOf(v)}${v.title !== null ? ` · ${v.title}` : ""}`,
+    width
+  )
 
 /** One running run: stage, elapsed time, current step and cost. */
 export const runningLine = (v: RunView, step: string | null, now: number, width = 120): string =>
-  one(`${v.issue_id} ${v.run_id} ${v.state} · ${v.stage} · ${elapsedOf(v, now)} · ${costOf(v)}${step !== null ? ` · ${step}` : ""}`, width)
+  one(
+    `${v.issue_id} ${v.run_id} ${v.state} · ${v.stage} · ${elapsedOf(v, now)} · ${costOf(v)}${step !== null ? ` · ${step}` : ""}`,
+    width
+  )
 
 /** The overview as lines, needs-attention first. */
 export const renderOverview = (s: WatchSnapshot, width = 120): ReadonlyArray<string> => [
   `Needs attention (${s.attention.length})`,
-  ...(s.attention.length === 0 ? ["  nothing"] : s.attention.flatMap((a) => attentionLines(a, width - 2).map((l) => `  ${l}`))),
+  ...(s.attention.length === 0
+    ? ["  nothing"]
+    : s.attention.flatMap((a) => attentionLines(a, width - 2).map((l) => `  ${l}`))),
   "",
   `Running (${s.running.length})`,
-  ...(s.running.length === 0 ? ["  nothing"] : s.running.map((r) => `  ${runningLine(r.run, r.step, s.now, width - 2)}`)),
+  ...(s.running.length === 0
+    ? ["  nothing"]
+    : s.running.map((r) => `  ${runningLine(r.run, r.step, s.now, width - 2)}`)),
   "",
   `Recent (${s.recent.length})`,
   ...(s.recent.length === 0 ? ["  nothing"] : s.recent.map((v) => `  ${finishedLine(v, s.now, width - 2)}`))
@@ -83,7 +96,8 @@ const stageLine = (t: StageView) =>
 export const renderIssue = (s: IssueSnapshot, width = 120): ReadonlyArray<string> => {
   if (s.run === null) return [`${s.issue}: no run yet (waiting for one: \`spec-orch run ${s.issue}\`)`]
   const v = s.run
-  const head = v.state === "running" || v.state === "queued" ? runningLine(v, null, s.now, width) : finishedLine(v, s.now, width)
+  const head =
+    v.state === "running" || v.state === "queued" ? runningLine(v, null, s.now, width) : finishedLine(v, s.now, width)
   return [
     head,
     ...(s.attention.length === 0 ? [] : ["", ...s.attention.flatMap((a) => attentionLines(a, width))]),
@@ -110,20 +124,69 @@ export const currentStep = (events: ReadonlyArray<RunEvent>): string | null => {
 
 /** The agent's last `n` lines of a run. */
 export const agentLines = (events: ReadonlyArray<RunEvent>, n = 8): ReadonlyArray<string> =>
-  events.filter((e) => e.kind === "agent").flatMap((e) => {
-    const line = describeRunEvent(e)
-    return line === undefined ? [] : [`${e.at.slice(11, 19)} ${line.trim().replace(/^agent /, "")}`]
-  }).slice(-n)
+  events
+    .filter((e) => e.kind === "agent")
+    .flatMap((e) => {
+      const line = describeRunEvent(e)
+      return line === undefined ? [] : [`${e.at.slice(11, 19)} ${line.trim().replace(/^agent /, "")}`]
+    })
+    .slice(-n)
 
 /** One plain line (no escape codes) for a change, for logs; undefined when nothing worth a line changed. */
-export const changeLine = (e: { readonly event: "run"; readonly data: RunView; readonly now: number } | { readonly event: "log"; readonly data: RunEvent; readonly agent: boolean }): string | undefined => {
+export const changeLine = (
+  e:
+    | { readonly event: "run"; readonly data: RunView; readonly now: number }
+    | { readonly event: "log"; readonly data: RunEvent; readonly agent: boolean }
+): string | undefined => {
   if (e.event === "run") {
     const v = e.data
-    const body = v.state === "running" || v.state === "queued" ? runningLine(v, null, e.now, 200) : finishedLine(v, e.now, 200)
+    const body =
+      v.state === "running" || v.state === "queued" ? runningLine(v, null, e.now, 200) : finishedLine(v, e.now, 200)
     return `${new Date(e.now).toISOString().slice(11, 19)} ${body}`
   }
   const d = e.data.data as { stage?: string; state?: string }
   if (e.data.kind === "agent" && !e.agent) return undefined
   const line = e.data.kind === "stage" && d.state === "started" ? `▸ ${d.stage}` : describeRunEvent(e.data)
   return line === undefined ? undefined : one(`${e.data.at.slice(11, 19)} ${e.data.runId} ${line}`, 400)
+}
+
+const PACKET_MARK: Readonly<Record<string, string>> = {
+  succeeded: "✓",
+  running: "▸",
+  failed: "✗",
+  blocked: "✗",
+  interrupted: "!",
+  waiting: "?",
+  skipped: "-",
+  "not-started": "·"
+}
+
+/** One packet of a mission: its state, its latest run and what `run-plan` would do with it. */
+export const packetLine = (p: MissionDetailView["waves"][number]["packets"][number], width = 120): string =>
+  one(
+    `${PACKET_MARK[p.state] ?? "·"} ${p.packet_id} ${p.state}${p.run !== null ? ` · ${p.run.run_id}${p.run.state === "running" ? ` · ${p.run.stage}` : ""}${p.run.verdict !== null ? ` · verdict ${p.run.verdict}` : ""}` : ""}${
+      p.integration !== null ? ` · integration ${p.integration.outcome}` : ""
+    } · ${p.title}${p.reason !== null && p.state !== "succeeded" ? ` (${p.reason})` : ""}`,
+    width
+  )
+
+/** A mission as lines: its progress, then its waves of packets. */
+export const renderMission = (m: MissionDetailView, width = 120): ReadonlyArray<string> => {
+  const total = m.waves.reduce((n, w) => n + w.packets.length, 0)
+  const counts = Object.entries(m.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ")
+  return [
+    one(
+      `${m.mission_id}: ${m.title} (${m.status}${m.mission_run !== null ? `, run-plan ${m.mission_run.outcome}` : ""})`,
+      width
+    ),
+    one(`progress: ${m.counts.succeeded ?? 0}/${total} packets succeeded${counts !== "" ? ` · ${counts}` : ""}`, width),
+    ...m.waves.flatMap((w) => [
+      "",
+      one(`Wave ${w.index}${w.description !== "" ? `: ${w.description}` : ""}`, width),
+      ...w.packets.map((p) => `  ${packetLine(p, width - 2)}`)
+    ])
+  ]
 }

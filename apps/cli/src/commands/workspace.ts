@@ -4,10 +4,14 @@ import { lazy } from "../Lazy.js"
 import { jsonFlag } from "../Root.js"
 
 const load = () => import("./workspace.run.js")
-const keyArg = Argument.String("key").pipe(Argument.withDescription("Run key: an issue id (SPC-1) or <mission>.<packet>"))
+const keyArg = Argument.String("key").pipe(
+  Argument.withDescription("Run key: an issue id (SPC-1) or <mission>.<packet>")
+)
 
 const list = Command.make("list", { json: jsonFlag }, lazy(load, "list")).pipe(
-  Command.withDescription("List run worktrees: state (clean, dirty, missing, broken), commits ahead of base, unpushed commits, uncommitted files")
+  Command.withDescription(
+    "List run worktrees: state (clean, dirty, missing, broken), commits ahead of base, unpushed commits, uncommitted files"
+  )
 )
 
 const show = Command.make("show", { key: keyArg, json: jsonFlag }, lazy(load, "show")).pipe(
@@ -18,18 +22,36 @@ const remove = Command.make(
   "remove",
   {
     key: keyArg,
-    force: Flag.Boolean("force").pipe(Flag.withDescription("Remove even with uncommitted files or unpushed commits (they are lost)"), Flag.withDefault(false)),
-    deleteBranch: Flag.Boolean("delete-branch").pipe(Flag.withDescription("Also delete the branch spec-orch/<key>"), Flag.withDefault(false)),
+    force: Flag.Boolean("force").pipe(
+      Flag.withDescription("Remove even with uncommitted files or unpushed commits (they are lost)"),
+      Flag.withDefault(false)
+    ),
+    deleteBranch: Flag.Boolean("delete-branch").pipe(
+      Flag.withDescription("Also delete the branch spec-orch/<key>"),
+      Flag.withDefault(false)
+    ),
     json: jsonFlag
   },
   lazy(load, "remove")
-).pipe(Command.withDescription("Remove one worktree; refuses, listing what would be lost, when it holds uncommitted or unpushed work"))
+).pipe(
+  Command.withDescription(
+    "Remove one worktree; refuses, listing what would be lost, when it holds uncommitted or unpushed work"
+  )
+)
 
 const clean = Command.make(
   "clean",
   {
-    force: Flag.Boolean("force").pipe(Flag.withDescription("Also remove worktrees with uncommitted files (branches with unpushed commits are still kept)"), Flag.withDefault(false)),
-    all: Flag.Boolean("all").pipe(Flag.withDescription("Include worktrees of runs that have not finished"), Flag.withDefault(false)),
+    force: Flag.Boolean("force").pipe(
+      Flag.withDescription(
+        "Also remove worktrees with uncommitted files (branches with unpushed commits are still kept)"
+      ),
+      Flag.withDefault(false)
+    ),
+    all: Flag.Boolean("all").pipe(
+      Flag.withDescription("Include worktrees of runs that have not finished"),
+      Flag.withDefault(false)
+    ),
     json: jsonFlag
   },
   lazy(load, "clean")
@@ -41,6 +63,8 @@ const clean = Command.make(
 )
 
 export const workspace = Command.make("workspace").pipe(
-  Command.withDescription("The isolated git worktrees runs work in (outside the repository, one per run key, on branch spec-orch/<key>)"),
+  Command.withDescription(
+    "The isolated git worktrees runs work in (outside the repository, one per run key, on branch spec-orch/<key>)"
+  ),
   Command.withSubcommands([list, show, remove, clean])
 )

@@ -4,6 +4,7 @@
  *   WRITE <path> <text>   write a file
  *   SLEEP <seconds> [<file>]   sleep (to be killed mid-turn), unless <file> exists
  *   AWAIT <file>          wait until <file> exists (at most 2 minutes)
+ *   TOOL <name> [<ok|fail>]   report a tool call and its result (as a command agent's stream does)
  *   FAIL <message>        exit 1               every invocation appends a line to the signals' agent-log
  * Agents and verification steps run in the OS sandbox, where the main checkout is hidden: the test talks
  * to them through `signal(name)` files in a directory outside the project, shared writable with every box
@@ -25,7 +26,7 @@ const prompt = readFileSync(0, "utf8")
 appendFileSync(process.env.AGENT_LOG, process.pid + "\\n")
 const say = (e) => console.log(JSON.stringify(e))
 for (const line of prompt.split("\\n")) {
-  const m = /^(WRITE|SLEEP|AWAIT|FAIL) (.*)$/.exec(line.trim())
+  const m = /^(WRITE|SLEEP|AWAIT|TOOL|FAIL) (.*)$/.exec(line.trim())
   if (!m) continue
   if (m[1] === "WRITE") {
     const [file, ...text] = m[2].split(" ")
@@ -37,6 +38,11 @@ for (const line of prompt.split("\\n")) {
     if (unless !== undefined && existsSync(unless)) continue
     say({ type: "message", text: "sleeping " + seconds })
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(seconds) * 1000)
+  } else if (m[1] === "TOOL") {
+    const [name, result] = m[2].split(" ")
+    const id = "t" + Math.random().toString(16).slice(2)
+    say({ type: "tool_call", id, name, input: {} })
+    say({ type: "tool_result", id, ok: result !== "fail", output: result === "fail" ? "it failed" : "ok" })
   } else if (m[1] === "AWAIT") {
     say({ type: "message", text: "waiting for " + m[2] })
     for (let i = 0; i < 2400 && !existsSync(m[2]); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)
@@ -53,18 +59,39 @@ say({ type: "result", text: "done" })
  * disabling the listed conditions.
  */
 export const writeGatePolicy = (root: string, profiles: Readonly<Record<string, ReadonlyArray<string>>>): void =>
-  writeFileSync(join(root, "gate.policy.yaml"), [
-    "conditions:",
-    ...["spec_exists", "spec_approved", "within_boundaries", "builder", "verification", "review", "human_acceptance"].map((c) => `  ${c}: { required: true }`),
-    "profiles:",
-    ...Object.entries(profiles).flatMap(([name, disabled]) => [`  ${name}:`, `    disable: [${disabled.join(", ")}]`]),
-    ""
-  ].join("\n"))
+  writeFileSync(
+    join(root, "gate.policy.yaml"),
+    [
+      "conditions:",
+      ...[
+        "spec_exists",
+        "spec_approved",
+        "within_boundaries",
+        "builder",
+        "verification",
+        "review",
+        "human_acceptance"
+      ].map((c) => `  ${c}: { required: true }`),
+      "profiles:",
+      ...Object.entries(profiles).flatMap(([name, disabled]) => [
+        `  ${name}:`,
+        `    disable: [${disabled.join(", ")}]`
+      ]),
+      ""
+    ].join("\n")
+  )
 
 export interface TestProject {
   readonly root: string
   /** Writes an issue fixture. */
-  readonly issue: (id: string, fields: { builder_prompt: string; verification?: Record<string, string | Array<string>>; target_files?: Array<string> }) => void
+  readonly issue: (
+    id: string,
+    fields: {
+      builder_prompt: string
+      verification?: Record<string, string | Array<string>>
+      target_files?: Array<string>
+    }
+  ) => void
   /** Runs the CLI to completion. */
   readonly cli: (...args: Array<string>) => { status: number | null; stdout: string; stderr: string }
   /** Runs the CLI to completion without blocking the event loop (for tests that serve HTTP themselves). */
@@ -80,52 +107,71 @@ export interface TestProject {
   readonly read: (rel: string) => string
 }
 
-export const makeProject = (options: {
-  /** `[verification]` steps: a shell string, or a command with `may_modify`. */
-  readonly verification?: Record<string, string | { readonly command: string; readonly may_modify?: boolean }>
-  /** A test-kit library fixture whose files the project starts with (committed with the rest). */
-  readonly fixture?: LibraryFixture
-  /** More `[workspace]` lines (e.g. `copy = [...]`). */
-  readonly workspace?: ReadonlyArray<string>
-  readonly profile?: string
-  /** `[builder]` lines replacing the stand-in agent (e.g. a real CLI). */
-  readonly builder?: ReadonlyArray<string>
-  /** More TOML appended to spec-orch.toml. */
-  readonly toml?: string
-  /** Extra environment for the CLI processes. */
-  readonly env?: Readonly<Record<string, string>>
-} = {}): TestProject => {
+export const makeProject = (
+  options: {
+    /** `[verification]` steps: a shell string, or a command with `may_modify`. */
+    readonly verification?: Record<string, string | { readonly command: string; readonly may_modify?: boolean }>
+    /** A test-kit library fixture whose files the project starts with (committed with the rest). */
+    readonly fixture?: LibraryFixture
+    /** More `[workspace]` lines (e.g. `copy = [...]`). */
+    readonly workspace?: ReadonlyArray<string>
+    readonly profile?: string
+    /** `[builder]` lines replacing the stand-in agent (e.g. a real CLI). */
+    readonly builder?: ReadonlyArray<string>
+    /** More TOML appended to spec-orch.toml. */
+    readonly toml?: string
+    /** Extra environment for the CLI processes. */
+    readonly env?: Readonly<Record<string, string>>
+  } = {}
+): TestProject => {
   const root = mkdtempSync(join(tmpdir(), "e2e-"))
   const signals = mkdtempSync(join(tmpdir(), "e2e-signals-"))
   const worktrees = mkdtempSync(join(tmpdir(), "e2e-worktrees-"))
   if (options.fixture !== undefined) copyFixture(options.fixture, root)
-  const git = (...args: Array<string>) => spawnSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })
+  const git = (...args: Array<string>) =>
+    spawnSync("git", args, {
+      cwd: root,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@t",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@t"
+      }
+    })
   mkdirSync(join(root, "fixtures/issues"), { recursive: true })
   mkdirSync(join(root, "tools"), { recursive: true })
   writeFileSync(join(root, "tools/agent.mjs"), AGENT)
   appendFileSync(join(root, ".gitignore"), ".spec-orch/\n")
-  const verification = Object.entries(options.verification ?? { check: "true" }).map(([k, v]) =>
-    `${k} = ${typeof v === "string" ? JSON.stringify(v) : `{ command = ${JSON.stringify(v.command)}${v.may_modify !== undefined ? `, may_modify = ${v.may_modify}` : ""} }`}`
-  ).join("\n")
-  writeFileSync(join(root, "spec-orch.toml"), [
-    "[builder]",
-    ...(options.builder ?? [
-      "adapter = \"command\"",
-      `command = ["node", ${JSON.stringify(join(root, "tools/agent.mjs"))}]`,
-      "timeout_seconds = 60",
-      `env = { AGENT_LOG = ${JSON.stringify(join(signals, "agent-log"))} }`
-    ]),
-    "[verification]",
-    verification,
-    "[workspace]",
-    `root = ${JSON.stringify(worktrees)}`,
-    ...(options.workspace ?? []),
-    "[gate]",
-    `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
-    options.toml ?? "",
-    ...(options.toml?.includes("[sandbox]") === true ? [] : ["[sandbox]", `writable = [${JSON.stringify(signals)}]`]),
-    ""
-  ].join("\n"))
+  const verification = Object.entries(options.verification ?? { check: "true" })
+    .map(
+      ([k, v]) =>
+        `${k} = ${typeof v === "string" ? JSON.stringify(v) : `{ command = ${JSON.stringify(v.command)}${v.may_modify !== undefined ? `, may_modify = ${v.may_modify}` : ""} }`}`
+    )
+    .join("\n")
+  writeFileSync(
+    join(root, "spec-orch.toml"),
+    [
+      "[builder]",
+      ...(options.builder ?? [
+        'adapter = "command"',
+        `command = ["node", ${JSON.stringify(join(root, "tools/agent.mjs"))}]`,
+        "timeout_seconds = 60",
+        `env = { AGENT_LOG = ${JSON.stringify(join(signals, "agent-log"))} }`
+      ]),
+      "[verification]",
+      verification,
+      "[workspace]",
+      `root = ${JSON.stringify(worktrees)}`,
+      ...(options.workspace ?? []),
+      "[gate]",
+      `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
+      options.toml ?? "",
+      ...(options.toml?.includes("[sandbox]") === true ? [] : ["[sandbox]", `writable = [${JSON.stringify(signals)}]`]),
+      ""
+    ].join("\n")
+  )
   writeGatePolicy(root, { e2e: ["review", "human_acceptance"], reviewed: ["human_acceptance"] })
   writeFileSync(join(root, "README.md"), "test project\n")
   git("init", "-q")
@@ -135,14 +181,21 @@ export const makeProject = (options: {
   return {
     root,
     issue: (id, fields) => {
-      writeFileSync(join(root, "fixtures/issues", `${id}.json`), JSON.stringify({
-        issue_id: id,
-        title: `Issue ${id}`,
-        summary: "An end-to-end test issue.",
-        builder_prompt: fields.builder_prompt,
-        ...(fields.verification ? { verification_commands: fields.verification } : {}),
-        context: { target_files: fields.target_files ?? [] }
-      }, null, 2))
+      writeFileSync(
+        join(root, "fixtures/issues", `${id}.json`),
+        JSON.stringify(
+          {
+            issue_id: id,
+            title: `Issue ${id}`,
+            summary: "An end-to-end test issue.",
+            builder_prompt: fields.builder_prompt,
+            ...(fields.verification ? { verification_commands: fields.verification } : {}),
+            context: { target_files: fields.target_files ?? [] }
+          },
+          null,
+          2
+        )
+      )
     },
     cli: (...args) => {
       const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, encoding: "utf8", env, timeout: 120_000 })
@@ -158,7 +211,10 @@ export const makeProject = (options: {
         child.on("exit", (status) => resolve({ status, stdout, stderr }))
       }),
     spawn: (...args) => spawn(process.execPath, [BIN, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] }),
-    agentRuns: () => (existsSync(join(signals, "agent-log")) ? readFileSync(join(signals, "agent-log"), "utf8").trim().split("\n").filter(Boolean).map(Number) : []),
+    agentRuns: () =>
+      existsSync(join(signals, "agent-log"))
+        ? readFileSync(join(signals, "agent-log"), "utf8").trim().split("\n").filter(Boolean).map(Number)
+        : [],
     agentsRunning: () => processesUnder(worktrees),
     signal: (name) => join(signals, name),
     read: (rel) => readFileSync(join(root, rel), "utf8")

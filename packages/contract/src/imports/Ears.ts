@@ -12,18 +12,39 @@
  */
 import type { FileProblem } from "../FileProblem.js"
 import { slugify } from "../Ids.js"
-import { heading, type ImportedCriterion, type ImportResult, listItem, mdLines, paragraphs, plain, problemAt, type SourceFile } from "./Imported.js"
+import {
+  heading,
+  type ImportedCriterion,
+  type ImportResult,
+  listItem,
+  mdLines,
+  paragraphs,
+  plain,
+  problemAt,
+  type SourceFile
+} from "./Imported.js"
 
 const KEYWORD = /^(when|while|if|where)\b/i
 const ID = /^\*{0,2}([A-Za-z][A-Za-z0-9]*[-_.]?\d+(?:\.\d+)*)\*{0,2}\s*[:.)\u2013-]\s+/
-const PATTERNS = "`When <trigger>, the <system> shall <response>` (also While, If \u2026 then, Where, or `The <system> shall <response>`)"
+const PATTERNS =
+  "`When <trigger>, the <system> shall <response>` (also While, If \u2026 then, Where, or `The <system> shall <response>`)"
 
 /** The kind of an EARS requirement, or why the text is not one. */
-export const earsKind = (text: string): { kind: "ubiquitous" | "event-driven" | "state-driven" | "unwanted-behaviour" | "optional-feature" | "complex" } | { error: string } => {
+export const earsKind = (
+  text: string
+):
+  | { kind: "ubiquitous" | "event-driven" | "state-driven" | "unwanted-behaviour" | "optional-feature" | "complex" }
+  | { error: string } => {
   const t = text.trim()
   const shall = /\bshall\b/i.exec(t)
   const lead = KEYWORD.exec(t)?.[1]?.toLowerCase()
-  if (!shall) return { error: lead !== undefined ? `"${lead[0]!.toUpperCase()}${lead.slice(1)}" requirement has no "shall"` : `no "shall" found` }
+  if (!shall)
+    return {
+      error:
+        lead !== undefined
+          ? `"${lead[0]!.toUpperCase()}${lead.slice(1)}" requirement has no "shall"`
+          : `no "shall" found`
+    }
   const before = t.slice(0, shall.index).trim()
   if (lead === undefined) {
     if (before.split(/\s+/).length < 1 || before === "") return { error: `nothing names the system before "shall"` }
@@ -31,17 +52,38 @@ export const earsKind = (text: string): { kind: "ubiquitous" | "event-driven" | 
   }
   // the system is named after the last clause separator (a comma or "then") before "shall"
   const sep = Math.max(before.lastIndexOf(","), ...[...before.matchAll(/\bthen\b/gi)].map((m) => m.index + 4))
-  const subject = sep > 0 ? before.slice(sep + 1).replace(/^\s*then\b/i, "").trim() : ""
-  if (subject === "") return { error: `the ${lead} clause must end with a comma (or "then") followed by the system: "<system> shall \u2026"` }
-  if (lead === "if" && !/\bthen\b/i.test(before)) return { error: `an "If" requirement needs "then": "If <trigger>, then the <system> shall <response>"` }
+  const subject =
+    sep > 0
+      ? before
+          .slice(sep + 1)
+          .replace(/^\s*then\b/i, "")
+          .trim()
+      : ""
+  if (subject === "")
+    return {
+      error: `the ${lead} clause must end with a comma (or "then") followed by the system: "<system> shall \u2026"`
+    }
+  if (lead === "if" && !/\bthen\b/i.test(before))
+    return { error: `an "If" requirement needs "then": "If <trigger>, then the <system> shall <response>"` }
   const keywords = new Set([...before.matchAll(/(?:^|,\s*)(when|while|if|where)\b/gi)].map((m) => m[1]!.toLowerCase()))
   if (keywords.size > 1) return { kind: "complex" }
-  return { kind: lead === "when" ? "event-driven" : lead === "while" ? "state-driven" : lead === "if" ? "unwanted-behaviour" : "optional-feature" }
+  return {
+    kind:
+      lead === "when"
+        ? "event-driven"
+        : lead === "while"
+          ? "state-driven"
+          : lead === "if"
+            ? "unwanted-behaviour"
+            : "optional-feature"
+  }
 }
 
 /** Whether a file reads as EARS requirements (at least one line with "shall" in a requirement shape). */
 export const looksLikeEars = (text: string): boolean =>
-  mdLines(text).some((l) => !l.inFence && /\bshall\b/i.test(l.text) && "kind" in earsKind((listItem(l)?.text ?? l.text).replace(ID, "")))
+  mdLines(text).some(
+    (l) => !l.inFence && /\bshall\b/i.test(l.text) && "kind" in earsKind((listItem(l)?.text ?? l.text).replace(ID, ""))
+  )
 
 /** Converts a file of EARS requirements (see the module comment). */
 export const importEars = (src: SourceFile, name: string): ImportResult => {
@@ -72,13 +114,25 @@ export const importEars = (src: SourceFile, name: string): ImportResult => {
     }
     const kind = earsKind(text)
     if ("error" in kind) {
-      problems.push(problemAt(src.file, l.n, `not an EARS requirement: ${kind.error}: ${JSON.stringify(text.slice(0, 70))}`, `write it as ${PATTERNS}`))
+      problems.push(
+        problemAt(
+          src.file,
+          l.n,
+          `not an EARS requirement: ${kind.error}: ${JSON.stringify(text.slice(0, 70))}`,
+          `write it as ${PATTERNS}`
+        )
+      )
       continue
     }
     criteria.push({ text: `${id !== undefined ? `${id}: ` : ""}${text}`, file: src.file, line: l.n })
   }
   if (problems.length > 0) return { problems }
-  if (criteria.length === 0) return { problems: [problemAt(src.file, 1, "no EARS requirements found", `write one requirement per list item, e.g. ${PATTERNS}`)] }
+  if (criteria.length === 0)
+    return {
+      problems: [
+        problemAt(src.file, 1, "no EARS requirements found", `write one requirement per list item, e.g. ${PATTERNS}`)
+      ]
+    }
   const finalTitle = title !== "" ? title : name
   return {
     spec: {

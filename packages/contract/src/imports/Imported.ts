@@ -47,11 +47,20 @@ export interface ImportedSpec {
 }
 
 /** A parse result: a draft, or the problems that stopped it. */
-export type ImportResult = { readonly spec: ImportedSpec; readonly problems?: undefined } | { readonly spec?: undefined; readonly problems: ReadonlyArray<FileProblem> }
+export type ImportResult =
+  | { readonly spec: ImportedSpec; readonly problems?: undefined }
+  | { readonly spec?: undefined; readonly problems: ReadonlyArray<FileProblem> }
 
 /** An error at one line of one file. */
 export const problemAt = (file: string, line: number | undefined, message: string, hint?: string): FileProblem =>
-  new FileProblem({ file, ...(line !== undefined ? { line } : {}), key: "", severity: "error", message, ...(hint !== undefined ? { hint } : {}) })
+  new FileProblem({
+    file,
+    ...(line !== undefined ? { line } : {}),
+    key: "",
+    severity: "error",
+    message,
+    ...(hint !== undefined ? { hint } : {})
+  })
 
 /** A line of a Markdown file with its 1-based number and whether it sits inside a code fence. */
 export interface MdLine {
@@ -85,7 +94,8 @@ export const mdLines = (text: string): Array<MdLine> => {
     if (lines[i]!.inFence || !LIST_ITEM.test(lines[i]!.text)) continue
     for (let j = i + 1; j < lines.length; j++) {
       const next = lines[j]!
-      if (next.inFence || !/^\s+\S/.test(next.text) || LIST_ITEM.test(next.text) || HEADING.test(next.text.trim())) break
+      if (next.inFence || !/^\s+\S/.test(next.text) || LIST_ITEM.test(next.text) || HEADING.test(next.text.trim()))
+        break
       lines[i] = { ...lines[i]!, text: `${lines[i]!.text.trimEnd()} ${next.text.trim()}` }
       lines[j] = { ...next, text: "" }
     }
@@ -105,7 +115,10 @@ export const listItem = (l: MdLine): { text: string; checkbox?: "open" | "done" 
   if (l.inFence) return undefined
   const m = /^\s*(?:[-*+]|\d+[.)])\s+(?:\[([ xX])\]\s+)?(.*)$/.exec(l.text)
   if (!m) return undefined
-  return { text: m[2]!.trim(), ...(m[1] !== undefined ? { checkbox: m[1] === " " ? "open" as const : "done" as const } : {}) }
+  return {
+    text: m[2]!.trim(),
+    ...(m[1] !== undefined ? { checkbox: m[1] === " " ? ("open" as const) : ("done" as const) } : {})
+  }
 }
 
 /** Removes Markdown emphasis (`**x**`, `__x__`, `*x*`, `_x_`) and collapses whitespace. */
@@ -119,8 +132,10 @@ export const plain = (text: string): string =>
 
 /** Wraps repository paths written bare (`src/albums/create.ts`) in backticks so planners see the footprint. */
 export const tickPaths = (text: string): string =>
-  text.replace(/(^|[\s(])((?:\.\/)?[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.*-]+)+\/?)(?=[\s),;:]|$)/g, (all, pre: string, p: string) =>
-    /\.[A-Za-z0-9]{1,8}$/.test(p) || p.endsWith("/") ? `${pre}\`${p.replace(/^\.\//, "")}\`` : all
+  text.replace(
+    /(^|[\s(])((?:\.\/)?[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.*-]+)+\/?)(?=[\s),;:]|$)/g,
+    (all, pre: string, p: string) =>
+      /\.[A-Za-z0-9]{1,8}$/.test(p) || p.endsWith("/") ? `${pre}\`${p.replace(/^\.\//, "")}\`` : all
   )
 
 /** Paragraphs of prose (non-heading, non-list, non-fenced lines) joined per blank-line block. */
@@ -132,7 +147,14 @@ export const paragraphs = (lines: ReadonlyArray<MdLine>): Array<string> => {
     cur = []
   }
   for (const l of lines) {
-    if (l.inFence || heading(l) !== undefined || listItem(l) !== undefined || l.text.trim() === "" || /^\s*(---+|\*\*\*+)\s*$/.test(l.text) || /^\s*<!--/.test(l.text)) {
+    if (
+      l.inFence ||
+      heading(l) !== undefined ||
+      listItem(l) !== undefined ||
+      l.text.trim() === "" ||
+      /^\s*(---+|\*\*\*+)\s*$/.test(l.text) ||
+      /^\s*<!--/.test(l.text)
+    ) {
       flush()
       continue
     }

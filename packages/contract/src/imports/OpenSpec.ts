@@ -7,22 +7,42 @@
  */
 import type { FileProblem } from "../FileProblem.js"
 import { slugify } from "../Ids.js"
-import { heading, type ImportedCriterion, type ImportResult, listItem, type MdLine, mdLines, paragraphs, plain, problemAt, type SourceFile, type TaskGroup, tickPaths } from "./Imported.js"
+import {
+  heading,
+  type ImportedCriterion,
+  type ImportResult,
+  listItem,
+  type MdLine,
+  mdLines,
+  paragraphs,
+  plain,
+  problemAt,
+  type SourceFile,
+  type TaskGroup,
+  tickPaths
+} from "./Imported.js"
 
 const DELTAS = ["added", "modified", "removed", "renamed"] as const
 type Delta = (typeof DELTAS)[number]
-const DELTA_HINT = "requirements go under `## ADDED Requirements`, `## MODIFIED Requirements`, `## REMOVED Requirements` or `## RENAMED Requirements`"
+const DELTA_HINT =
+  "requirements go under `## ADDED Requirements`, `## MODIFIED Requirements`, `## REMOVED Requirements` or `## RENAMED Requirements`"
 const SCENARIO_HINT = "add `#### Scenario: <name>` with `- **WHEN** \u2026` and `- **THEN** \u2026` bullets"
 
 /** Whether a delta spec reads as OpenSpec. */
-export const looksLikeOpenSpecDelta = (text: string): boolean => /^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements\s*$/m.test(text)
+export const looksLikeOpenSpecDelta = (text: string): boolean =>
+  /^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements\s*$/m.test(text)
 
 interface Requirement {
   readonly name: string
   readonly line: number
   readonly delta: Delta
   readonly body: Array<MdLine>
-  readonly scenarios: Array<{ name: string; line: number; steps: Array<{ keyword: string; text: string; line: number }>; other: Array<MdLine> }>
+  readonly scenarios: Array<{
+    name: string
+    line: number
+    steps: Array<{ keyword: string; text: string; line: number }>
+    other: Array<MdLine>
+  }>
 }
 
 const parseDelta = (capability: string, src: SourceFile, problems: Array<FileProblem>) => {
@@ -49,7 +69,14 @@ const parseDelta = (capability: string, src: SourceFile, problems: Array<FilePro
       const s = /^Scenario:\s*(.+)$/i.exec(h.text.trim())
       if (r) {
         if (h.level !== 3) {
-          problems.push(problemAt(src.file, l.n, `a requirement heading has ${h.level} '#', expected 3`, "write `### Requirement: <name>`"))
+          problems.push(
+            problemAt(
+              src.file,
+              l.n,
+              `a requirement heading has ${h.level} '#', expected 3`,
+              "write `### Requirement: <name>`"
+            )
+          )
           continue
         }
         if (delta === undefined) {
@@ -62,11 +89,25 @@ const parseDelta = (capability: string, src: SourceFile, problems: Array<FilePro
       }
       if (s) {
         if (h.level !== 4) {
-          problems.push(problemAt(src.file, l.n, `a scenario heading has ${h.level} '#', expected 4`, "write `#### Scenario: <name>` (OpenSpec finds scenarios by four hashes)"))
+          problems.push(
+            problemAt(
+              src.file,
+              l.n,
+              `a scenario heading has ${h.level} '#', expected 4`,
+              "write `#### Scenario: <name>` (OpenSpec finds scenarios by four hashes)"
+            )
+          )
           continue
         }
         if (req === undefined) {
-          problems.push(problemAt(src.file, l.n, `scenario "${s[1]}" is not inside a requirement`, "put it under a `### Requirement: <name>` heading"))
+          problems.push(
+            problemAt(
+              src.file,
+              l.n,
+              `scenario "${s[1]}" is not inside a requirement`,
+              "put it under a `### Requirement: <name>` heading"
+            )
+          )
           continue
         }
         req.scenarios.push({ name: s[1]!.trim(), line: l.n, steps: [], other: [] })
@@ -94,16 +135,26 @@ const parseDelta = (capability: string, src: SourceFile, problems: Array<FilePro
   const notes: Array<string> = []
   if (renamed.length > 0) notes.push(`Renamed in ${capability}: ${renamed.join("; ")}`)
   for (const r of reqs) {
-    const statement = paragraphs(r.body).filter((p) => !/^\*\*(Reason|Migration)\*\*/.test(p)).map(plain).join(" ")
+    const statement = paragraphs(r.body)
+      .filter((p) => !/^\*\*(Reason|Migration)\*\*/.test(p))
+      .map(plain)
+      .join(" ")
     if (r.delta === "removed") {
       const reason = r.body.map((l) => /^\s*\*\*Reason\*\*:\s*(.*)$/.exec(l.text)?.[1]).find((x) => x !== undefined)
-      const migration = r.body.map((l) => /^\s*\*\*Migration\*\*:\s*(.*)$/.exec(l.text)?.[1]).find((x) => x !== undefined)
-      criteria.push({ text: `${capability}: requirement "${r.name}" is removed${reason ? ` (${plain(reason)})` : ""}`, file: src.file, line: r.line })
+      const migration = r.body
+        .map((l) => /^\s*\*\*Migration\*\*:\s*(.*)$/.exec(l.text)?.[1])
+        .find((x) => x !== undefined)
+      criteria.push({
+        text: `${capability}: requirement "${r.name}" is removed${reason ? ` (${plain(reason)})` : ""}`,
+        file: src.file,
+        line: r.line
+      })
       if (migration) notes.push(`Migration for "${r.name}": ${plain(migration)}`)
       continue
     }
     if (r.delta === "renamed") continue
-    if (statement !== "") context.push(`${capability} / ${r.name}${r.delta === "modified" ? " (modified)" : ""}: ${statement}`)
+    if (statement !== "")
+      context.push(`${capability} / ${r.name}${r.delta === "modified" ? " (modified)" : ""}: ${statement}`)
     if (r.scenarios.length === 0) {
       problems.push(problemAt(src.file, r.line, `requirement "${r.name}" has no scenario`, SCENARIO_HINT))
       continue
@@ -112,11 +163,22 @@ const parseDelta = (capability: string, src: SourceFile, problems: Array<FilePro
       const when = s.steps.findIndex((x) => x.keyword === "WHEN")
       const then = s.steps.findIndex((x) => x.keyword === "THEN")
       if (when < 0 || then < 0 || then < when) {
-        problems.push(problemAt(src.file, s.line, `scenario "${s.name}" needs a WHEN bullet followed by a THEN bullet${s.steps.length === 0 && s.other.length > 0 ? ` (found text that is not a bullet at line ${s.other[0]!.n})` : ""}`, "write `- **WHEN** <condition>` then `- **THEN** <outcome>`"))
+        problems.push(
+          problemAt(
+            src.file,
+            s.line,
+            `scenario "${s.name}" needs a WHEN bullet followed by a THEN bullet${s.steps.length === 0 && s.other.length > 0 ? ` (found text that is not a bullet at line ${s.other[0]!.n})` : ""}`,
+            "write `- **WHEN** <condition>` then `- **THEN** <outcome>`"
+          )
+        )
         continue
       }
       const steps = s.steps.map((x) => `${x.keyword} ${x.text}`).join("; ")
-      criteria.push({ text: `${capability} / ${r.name}${r.delta === "modified" ? " (modified)" : ""} / ${s.name}: ${steps}`, file: src.file, line: s.line })
+      criteria.push({
+        text: `${capability} / ${r.name}${r.delta === "modified" ? " (modified)" : ""} / ${s.name}: ${steps}`,
+        file: src.file,
+        line: s.line
+      })
     }
   }
   return { criteria, context, notes }
@@ -154,7 +216,11 @@ const parseTasks = (src: SourceFile): Array<TaskGroup> => {
     const item = listItem(l)
     if (item?.checkbox === undefined) continue
     if (groups.length === 0) groups.push({ title: "Tasks", tasks: [] })
-    groups.at(-1)!.tasks.push(`${tickPaths(item.text)}${item.checkbox === "done" ? " (done in the source)" : ""} (${src.file}:${l.n})`)
+    groups
+      .at(-1)!
+      .tasks.push(
+        `${tickPaths(item.text)}${item.checkbox === "done" ? " (done in the source)" : ""} (${src.file}:${l.n})`
+      )
   }
   return groups.filter((g) => g.tasks.length > 0)
 }
@@ -179,9 +245,19 @@ export const importOpenSpec = (input: {
   if (problems.length > 0) return { problems }
   if (criteria.length === 0) {
     const where = input.deltas[0]?.file.file ?? input.proposal?.file ?? input.change
-    return { problems: [problemAt(where, input.deltas.length > 0 ? 1 : undefined, `change ${input.change} has no requirements with scenarios`, `add \`specs/<capability>/spec.md\` with \`## ADDED Requirements\`, \`### Requirement: <name>\` and ${SCENARIO_HINT.replace(/^add /, "")}`)] }
+    return {
+      problems: [
+        problemAt(
+          where,
+          input.deltas.length > 0 ? 1 : undefined,
+          `change ${input.change} has no requirements with scenarios`,
+          `add \`specs/<capability>/spec.md\` with \`## ADDED Requirements\`, \`### Requirement: <name>\` and ${SCENARIO_HINT.replace(/^add /, "")}`
+        )
+      ]
+    }
   }
-  const p = input.proposal !== undefined ? proposalParts(input.proposal) : { title: "", why: [], changes: [], impact: [] }
+  const p =
+    input.proposal !== undefined ? proposalParts(input.proposal) : { title: "", why: [], changes: [], impact: [] }
   const title = p.title !== "" ? p.title : input.change.replace(/-/g, " ").replace(/^./, (c) => c.toUpperCase())
   return {
     spec: {

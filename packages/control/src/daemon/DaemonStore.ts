@@ -6,268 +6,157 @@
  * (TEXT, INTEGER, BIGINT, `ON CONFLICT … DO UPDATE`), so it runs on SQLite and Postgres alike.
  */
 import { Clock, Context, Effect, Layer } from "effect"
-import { Migrator, SqlClient } from "effect/sql"
+import { SqlClient } from "effect/sql"
+import {
+  type Claim,
+  type DaemonIssue,
+  type DaemonIssuePatch,
+  type DaemonIssueStatus,
+  type DeadLetter,
+  type IssueRow,
+  migrateDaemonStore,
+  type Refusal,
+  toIssue
+} from "./DaemonTables.js"
 
-/** Where an issue stands for the daemon. */
-export type DaemonIssueStatus =
-  /** Seen, not dispatched yet. */
-  | "new"
-  /** Waiting for a person to answer the clarification comment. */
-  | "clarifying"
-  /** A run is in flight (or was, when the daemon stopped: it resumes it). */
-  | "running"
-  /** The last attempt failed; the next one is due at `retryAt`. */
-  | "retry"
-  /** Finished: the run reached a verdict a person acts on (pull request, review). */
-  | "done"
-  /** Gave up after `[daemon] max_retries`; `dlq-retry` releases it. */
-  | "dead"
-  /** The tracker moved the issue away mid-run; a new attempt starts if it comes back. */
-  | "cancelled"
-
-/** The daemon's record of one issue. */
-export interface DaemonIssue {
-  readonly issueId: string
-  readonly status: DaemonIssueStatus
-  readonly runKey: string | null
-  readonly lastRunId: string | null
-  /** Failed attempts so far. */
-  readonly retryCount: number
-  /** Epoch milliseconds when the next attempt is due (status `retry`). */
-  readonly retryAt: number | null
-  /** Re-verify this run's agent outcome on the next attempt instead of running the agent again. */
-  readonly reuseAgentOf: string | null
-  readonly lastError: string | null
-  readonly prNumber: number | null
-  /** The head commit the daemon last published (the feedback loop compares it with the PR's head). */
-  readonly prHead: string | null
-  /** The tracker's `updatedAt` when the daemon finished with the issue (a later move re-opens it). */
-  readonly trackerUpdatedAt: string | null
-  readonly updatedAt: string
-  readonly finishedAt: string | null
-}
-
-/** A claim: who may dispatch an issue, until when. */
-export interface Claim {
-  readonly issueId: string
-  readonly owner: string
-  readonly runId: string | null
-  readonly expiresAt: number
-}
-
-/** A dead-lettered issue. */
-export interface DeadLetter {
-  readonly issueId: string
-  readonly reason: string
-  readonly attempts: number
-  readonly lastRunId: string | null
-  readonly deadAt: string
-}
-
-/** An issue the intake allow-list refused: who filed it and why no rule admitted it (never its text). */
-export interface Refusal {
-  readonly issueId: string
-  readonly who: string
-  readonly reason: string
-  readonly firstAt: string
-  readonly lastAt: string
-}
-
-const migrations = Migrator.fromRecord({
-  "0001_daemon": Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_issues (
-      issue_id TEXT PRIMARY KEY,
-      status TEXT NOT NULL,
-      run_key TEXT,
-      last_run_id TEXT,
-      retry_count INTEGER NOT NULL,
-      retry_at BIGINT,
-      reuse_agent_of TEXT,
-      last_error TEXT,
-      pr_number INTEGER,
-      pr_head TEXT,
-      tracker_updated_at TEXT,
-      updated_at TEXT NOT NULL,
-      finished_at TEXT
-    )`
-    yield* sql`CREATE INDEX IF NOT EXISTS so_daemon_issues_status ON so_daemon_issues (status)`
-    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_claims (
-      issue_id TEXT PRIMARY KEY,
-      owner TEXT NOT NULL,
-      run_id TEXT,
-      expires_at BIGINT NOT NULL,
-      updated_at TEXT NOT NULL
-    )`
-    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_dead_letters (
-      issue_id TEXT PRIMARY KEY,
-      reason TEXT NOT NULL,
-      attempts INTEGER NOT NULL,
-      last_run_id TEXT,
-      dead_at TEXT NOT NULL
-    )`
-    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_meta (
-      meta_key TEXT PRIMARY KEY,
-      meta_value TEXT NOT NULL
-    )`
-    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_marks (
-      mark TEXT PRIMARY KEY,
-      created_at TEXT NOT NULL
-    )`
-  }),
-  "0002_daemon_refusals": Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_refusals (
-      issue_id TEXT PRIMARY KEY,
-      who TEXT NOT NULL,
-      reason TEXT NOT NULL,
-      first_at TEXT NOT NULL,
-      last_at TEXT NOT NULL
-    )`
-  })
-})
-
-/** Runs the daemon tables' migrations (idempotent; its own migrations table). */
-export const migrateDaemonStore = Migrator.make({})({ loader: migrations, table: "so_daemon_migrations" })
-
-interface IssueRow {
-  readonly issue_id: string
-  readonly status: string
-  readonly run_key: string | null
-  readonly last_run_id: string | null
-  readonly retry_count: number | bigint
-  readonly retry_at: number | bigint | null
-  readonly reuse_agent_of: string | null
-  readonly last_error: string | null
-  readonly pr_number: number | bigint | null
-  readonly pr_head: string | null
-  readonly tracker_updated_at: string | null
-  readonly updated_at: string
-  readonly finished_at: string | null
-}
-
-const toIssue = (r: IssueRow): DaemonIssue => ({
-  issueId: r.issue_id,
-  status: r.status as DaemonIssueStatus,
-  runKey: r.run_key,
-  lastRunId: r.last_run_id,
-  retryCount: Number(r.retry_count),
-  retryAt: r.retry_at === null ? null : Number(r.retry_at),
-  reuseAgentOf: r.reuse_agent_of,
-  lastError: r.last_error,
-  prNumber: r.pr_number === null ? null : Number(r.pr_number),
-  prHead: r.pr_head,
-  trackerUpdatedAt: r.tracker_updated_at,
-  updatedAt: r.updated_at,
-  finishedAt: r.finished_at
-})
-
-/** Fields of an issue record a caller may change. */
-export type DaemonIssuePatch = Partial<Omit<DaemonIssue, "issueId" | "updatedAt">>
+export {
+  type Claim,
+  type DaemonIssue,
+  type DaemonIssuePatch,
+  type DaemonIssueStatus,
+  type DeadLetter,
+  migrateDaemonStore,
+  type Refusal
+} from "./DaemonTables.js"
 
 /** The daemon's tables. */
-export class DaemonStore extends Context.Service<DaemonStore, {
-  /** The daemon's record of an issue, if it has one. */
-  readonly issue: (issueId: string) => Effect.Effect<DaemonIssue | undefined>
-  /** Records of issues in any of `statuses` (every record without). */
-  readonly issues: (statuses?: ReadonlyArray<DaemonIssueStatus>) => Effect.Effect<ReadonlyArray<DaemonIssue>>
-  /** Creates or changes an issue's record (a new record starts as `new` with no retries). */
-  readonly upsert: (issueId: string, patch: DaemonIssuePatch) => Effect.Effect<DaemonIssue>
-  /** Takes (or renews) the claim on an issue for `leaseMs`; false when another owner holds an unexpired claim. */
-  readonly claim: (issueId: string, owner: string, leaseMs: number, runId?: string | undefined) => Effect.Effect<boolean>
-  /** Extends every claim `owner` holds by `leaseMs` from now. */
-  readonly renewClaims: (owner: string, leaseMs: number) => Effect.Effect<void>
-  /** Drops the claim on an issue if `owner` holds it (any owner's when `owner` is undefined). */
-  readonly release: (issueId: string, owner?: string | undefined) => Effect.Effect<void>
-  /** Every claim. */
-  readonly claims: Effect.Effect<ReadonlyArray<Claim>>
-  /** Records a dead letter (replacing an earlier one for the issue) and marks the issue `dead`. */
-  readonly deadLetter: (entry: Omit<DeadLetter, "deadAt">) => Effect.Effect<DeadLetter>
-  /** Every dead letter, newest first. */
-  readonly deadLetters: Effect.Effect<ReadonlyArray<DeadLetter>>
-  /** Removes a dead letter and resets the issue to `new` with no retries; false when it was not dead-lettered. */
-  readonly releaseDeadLetter: (issueId: string) => Effect.Effect<boolean>
-  readonly getMeta: (key: string) => Effect.Effect<string | undefined>
-  readonly setMeta: (key: string, value: string) => Effect.Effect<void>
-  /** Records a mark once; true when it is new (reaction de-duplication). */
-  readonly mark: (mark: string) => Effect.Effect<boolean>
-  /** Whether a mark was recorded. */
-  readonly hasMark: (mark: string) => Effect.Effect<boolean>
-  /** Records that intake refused an issue; true when this is news (first refusal, or a different who or reason). */
-  readonly refuse: (entry: { readonly issueId: string; readonly who: string; readonly reason: string }) => Effect.Effect<boolean>
-  /** Forgets a refusal (the issue is admitted now, or no longer waiting); true when there was one. */
-  readonly forgetRefusal: (issueId: string) => Effect.Effect<boolean>
-  /** Every refusal, newest first. */
-  readonly refusals: Effect.Effect<ReadonlyArray<Refusal>>
-}>()("@spec-orch/control/DaemonStore") {
+export class DaemonStore extends Context.Service<
+  DaemonStore,
+  {
+    /** The daemon's record of an issue, if it has one. */
+    readonly issue: (issueId: string) => Effect.Effect<DaemonIssue | undefined>
+    /** Records of issues in any of `statuses` (every record without). */
+    readonly issues: (statuses?: ReadonlyArray<DaemonIssueStatus>) => Effect.Effect<ReadonlyArray<DaemonIssue>>
+    /** Creates or changes an issue's record (a new record starts as `new` with no retries). */
+    readonly upsert: (issueId: string, patch: DaemonIssuePatch) => Effect.Effect<DaemonIssue>
+    /** Takes (or renews) the claim on an issue for `leaseMs`; false when another owner holds an unexpired claim. */
+    readonly claim: (
+      issueId: string,
+      owner: string,
+      leaseMs: number,
+      runId?: string | undefined
+    ) => Effect.Effect<boolean>
+    /** Extends every claim `owner` holds by `leaseMs` from now. */
+    readonly renewClaims: (owner: string, leaseMs: number) => Effect.Effect<void>
+    /** Drops the claim on an issue if `owner` holds it (any owner's when `owner` is undefined). */
+    readonly release: (issueId: string, owner?: string | undefined) => Effect.Effect<void>
+    /** Every claim. */
+    readonly claims: Effect.Effect<ReadonlyArray<Claim>>
+    /** Records a dead letter (replacing an earlier one for the issue) and marks the issue `dead`. */
+    readonly deadLetter: (entry: Omit<DeadLetter, "deadAt">) => Effect.Effect<DeadLetter>
+    /** Every dead letter, newest first. */
+    readonly deadLetters: Effect.Effect<ReadonlyArray<DeadLetter>>
+    /** Removes a dead letter and resets the issue to `new` with no retries; false when it was not dead-lettered. */
+    readonly releaseDeadLetter: (issueId: string) => Effect.Effect<boolean>
+    readonly getMeta: (key: string) => Effect.Effect<string | undefined>
+    readonly setMeta: (key: string, value: string) => Effect.Effect<void>
+    /** Records a mark once; true when it is new (reaction de-duplication). */
+    readonly mark: (mark: string) => Effect.Effect<boolean>
+    /** Whether a mark was recorded. */
+    readonly hasMark: (mark: string) => Effect.Effect<boolean>
+    /** Records that intake refused an issue; true when this is news (first refusal, or a different who or reason). */
+    readonly refuse: (entry: {
+      readonly issueId: string
+      readonly who: string
+      readonly reason: string
+    }) => Effect.Effect<boolean>
+    /** Forgets a refusal (the issue is admitted now, or no longer waiting); true when there was one. */
+    readonly forgetRefusal: (issueId: string) => Effect.Effect<boolean>
+    /** Every refusal, newest first. */
+    readonly refusals: Effect.Effect<ReadonlyArray<Refusal>>
+  }
+>()("@spec-orch/control/DaemonStore") {
   /** The store over the ambient SqlClient; migrates its tables first. */
   static readonly layer: Layer.Layer<DaemonStore, never, SqlClient.SqlClient> = Layer.effect(
     DaemonStore,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       yield* migrateDaemonStore.pipe(Effect.orDie)
       const nowMs = Clock.currentTimeMillis
       const nowIso = Effect.map(nowMs, (ms) => new Date(ms).toISOString())
 
       const issue = (issueId: string) =>
-        sql<IssueRow>`SELECT * FROM so_daemon_issues WHERE issue_id = ${issueId}`.pipe(Effect.map((rows) => (rows[0] ? toIssue(rows[0]) : undefined)), Effect.orDie)
+        sql<IssueRow>`SELECT * FROM so_daemon_issues WHERE issue_id = ${issueId}`.pipe(
+          Effect.map((rows) => (rows[0] ? toIssue(rows[0]) : undefined)),
+          Effect.orDie
+        )
 
       const issues = (statuses?: ReadonlyArray<DaemonIssueStatus>) =>
         (statuses === undefined
           ? sql<IssueRow>`SELECT * FROM so_daemon_issues ORDER BY issue_id`
           : statuses.length === 0
-          ? Effect.succeed([] as ReadonlyArray<IssueRow>)
-          : sql<IssueRow>`SELECT * FROM so_daemon_issues WHERE ${sql.in("status", statuses)} ORDER BY issue_id`).pipe(Effect.map((rows) => rows.map(toIssue)), Effect.orDie)
+            ? Effect.succeed([] as ReadonlyArray<IssueRow>)
+            : sql<IssueRow>`SELECT * FROM so_daemon_issues WHERE ${sql.in("status", statuses)} ORDER BY issue_id`
+        ).pipe(
+          Effect.map((rows) => rows.map(toIssue)),
+          Effect.orDie
+        )
 
       const upsert = (issueId: string, patch: DaemonIssuePatch) =>
-        sql.withTransaction(Effect.gen(function*() {
-          const at = yield* nowIso
-          const current = yield* issue(issueId)
-          const next: DaemonIssue = {
-            issueId,
-            status: "new",
-            runKey: null,
-            lastRunId: null,
-            retryCount: 0,
-            retryAt: null,
-            reuseAgentOf: null,
-            lastError: null,
-            prNumber: null,
-            prHead: null,
-            trackerUpdatedAt: null,
-            finishedAt: null,
-            ...current,
-            ...patch,
-            updatedAt: at
-          }
-          const row = {
-            issue_id: next.issueId,
-            status: next.status,
-            run_key: next.runKey,
-            last_run_id: next.lastRunId,
-            retry_count: next.retryCount,
-            retry_at: next.retryAt,
-            reuse_agent_of: next.reuseAgentOf,
-            last_error: next.lastError,
-            pr_number: next.prNumber,
-            pr_head: next.prHead,
-            tracker_updated_at: next.trackerUpdatedAt,
-            updated_at: next.updatedAt,
-            finished_at: next.finishedAt
-          }
-          if (current === undefined) yield* sql`INSERT INTO so_daemon_issues ${sql.insert(row)}`
-          else yield* sql`UPDATE so_daemon_issues SET ${sql.update(row, ["issue_id"])} WHERE issue_id = ${issueId}`
-          return next
-        })).pipe(Effect.orDie)
+        sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const at = yield* nowIso
+              const current = yield* issue(issueId)
+              const next: DaemonIssue = {
+                issueId,
+                status: "new",
+                runKey: null,
+                lastRunId: null,
+                retryCount: 0,
+                retryAt: null,
+                reuseAgentOf: null,
+                lastError: null,
+                prNumber: null,
+                prHead: null,
+                trackerUpdatedAt: null,
+                finishedAt: null,
+                ...current,
+                ...patch,
+                updatedAt: at
+              }
+              const row = {
+                issue_id: next.issueId,
+                status: next.status,
+                run_key: next.runKey,
+                last_run_id: next.lastRunId,
+                retry_count: next.retryCount,
+                retry_at: next.retryAt,
+                reuse_agent_of: next.reuseAgentOf,
+                last_error: next.lastError,
+                pr_number: next.prNumber,
+                pr_head: next.prHead,
+                tracker_updated_at: next.trackerUpdatedAt,
+                updated_at: next.updatedAt,
+                finished_at: next.finishedAt
+              }
+              if (current === undefined) yield* sql`INSERT INTO so_daemon_issues ${sql.insert(row)}`
+              else yield* sql`UPDATE so_daemon_issues SET ${sql.update(row, ["issue_id"])} WHERE issue_id = ${issueId}`
+              return next
+            })
+          )
+          .pipe(Effect.orDie)
 
       // One statement decides: insert, or take over a claim that is ours or expired. On Postgres two
       // daemons racing for an issue serialize on its row and the loser's WHERE no longer matches, so it
       // gets no row back (a read-then-write would let both win). A renewal without a run id keeps the run.
       const claim = (issueId: string, owner: string, leaseMs: number, runId?: string | undefined) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const now = yield* nowMs
           const at = new Date(now).toISOString()
-          const won = yield* sql<{ issue_id: string }>`INSERT INTO so_daemon_claims (issue_id, owner, run_id, expires_at, updated_at) VALUES (${issueId}, ${owner}, ${runId ?? null}, ${now + leaseMs}, ${at})
+          const won = yield* sql<{
+            issue_id: string
+          }>`INSERT INTO so_daemon_claims (issue_id, owner, run_id, expires_at, updated_at) VALUES (${issueId}, ${owner}, ${runId ?? null}, ${now + leaseMs}, ${at})
             ON CONFLICT (issue_id) DO UPDATE SET
               run_id = CASE WHEN excluded.run_id IS NOT NULL THEN excluded.run_id WHEN so_daemon_claims.owner = excluded.owner THEN so_daemon_claims.run_id ELSE NULL END,
               owner = excluded.owner, expires_at = excluded.expires_at, updated_at = excluded.updated_at
@@ -277,73 +166,171 @@ export class DaemonStore extends Context.Service<DaemonStore, {
         }).pipe(Effect.orDie)
 
       const renewClaims = (owner: string, leaseMs: number) =>
-        Effect.flatMap(nowMs, (now) => sql`UPDATE so_daemon_claims SET expires_at = ${now + leaseMs}, updated_at = ${new Date(now).toISOString()} WHERE owner = ${owner}`).pipe(Effect.asVoid, Effect.orDie)
+        Effect.flatMap(
+          nowMs,
+          (now) =>
+            sql`UPDATE so_daemon_claims SET expires_at = ${now + leaseMs}, updated_at = ${new Date(now).toISOString()} WHERE owner = ${owner}`
+        ).pipe(Effect.asVoid, Effect.orDie)
 
       const release = (issueId: string, owner?: string | undefined) =>
         (owner === undefined
           ? sql`DELETE FROM so_daemon_claims WHERE issue_id = ${issueId}`
-          : sql`DELETE FROM so_daemon_claims WHERE issue_id = ${issueId} AND owner = ${owner}`).pipe(Effect.asVoid, Effect.orDie)
+          : sql`DELETE FROM so_daemon_claims WHERE issue_id = ${issueId} AND owner = ${owner}`
+        ).pipe(Effect.asVoid, Effect.orDie)
 
-      const claims = sql<{ issue_id: string; owner: string; run_id: string | null; expires_at: number | bigint }>`SELECT issue_id, owner, run_id, expires_at FROM so_daemon_claims ORDER BY issue_id`.pipe(
-        Effect.map((rows) => rows.map((r) => ({ issueId: r.issue_id, owner: r.owner, runId: r.run_id, expiresAt: Number(r.expires_at) }))),
+      const claims = sql<{
+        issue_id: string
+        owner: string
+        run_id: string | null
+        expires_at: number | bigint
+      }>`SELECT issue_id, owner, run_id, expires_at FROM so_daemon_claims ORDER BY issue_id`.pipe(
+        Effect.map((rows) =>
+          rows.map((r) => ({ issueId: r.issue_id, owner: r.owner, runId: r.run_id, expiresAt: Number(r.expires_at) }))
+        ),
         Effect.orDie
       )
 
       const deadLetter = (entry: Omit<DeadLetter, "deadAt">) =>
-        sql.withTransaction(Effect.gen(function*() {
-          const deadAt = yield* nowIso
-          yield* sql`INSERT INTO so_daemon_dead_letters (issue_id, reason, attempts, last_run_id, dead_at) VALUES (${entry.issueId}, ${entry.reason}, ${entry.attempts}, ${entry.lastRunId}, ${deadAt})
+        sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const deadAt = yield* nowIso
+              yield* sql`INSERT INTO so_daemon_dead_letters (issue_id, reason, attempts, last_run_id, dead_at) VALUES (${entry.issueId}, ${entry.reason}, ${entry.attempts}, ${entry.lastRunId}, ${deadAt})
             ON CONFLICT (issue_id) DO UPDATE SET reason = excluded.reason, attempts = excluded.attempts, last_run_id = excluded.last_run_id, dead_at = excluded.dead_at`
-          yield* upsert(entry.issueId, { status: "dead", lastError: entry.reason, retryAt: null, finishedAt: deadAt })
-          return { ...entry, deadAt }
-        })).pipe(Effect.orDie)
+              yield* upsert(entry.issueId, {
+                status: "dead",
+                lastError: entry.reason,
+                retryAt: null,
+                finishedAt: deadAt
+              })
+              return { ...entry, deadAt }
+            })
+          )
+          .pipe(Effect.orDie)
 
-      const deadLetters = sql<{ issue_id: string; reason: string; attempts: number | bigint; last_run_id: string | null; dead_at: string }>`SELECT issue_id, reason, attempts, last_run_id, dead_at FROM so_daemon_dead_letters ORDER BY dead_at DESC, issue_id`.pipe(
-        Effect.map((rows) => rows.map((r) => ({ issueId: r.issue_id, reason: r.reason, attempts: Number(r.attempts), lastRunId: r.last_run_id, deadAt: r.dead_at }))),
+      const deadLetters = sql<{
+        issue_id: string
+        reason: string
+        attempts: number | bigint
+        last_run_id: string | null
+        dead_at: string
+      }>`SELECT issue_id, reason, attempts, last_run_id, dead_at FROM so_daemon_dead_letters ORDER BY dead_at DESC, issue_id`.pipe(
+        Effect.map((rows) =>
+          rows.map((r) => ({
+            issueId: r.issue_id,
+            reason: r.reason,
+            attempts: Number(r.attempts),
+            lastRunId: r.last_run_id,
+            deadAt: r.dead_at
+          }))
+        ),
         Effect.orDie
       )
 
       const releaseDeadLetter = (issueId: string) =>
-        sql.withTransaction(Effect.gen(function*() {
-          const found = yield* sql<{ issue_id: string }>`SELECT issue_id FROM so_daemon_dead_letters WHERE issue_id = ${issueId}`
-          if (found.length === 0) return false
-          yield* sql`DELETE FROM so_daemon_dead_letters WHERE issue_id = ${issueId}`
-          yield* upsert(issueId, { status: "new", retryCount: 0, retryAt: null, reuseAgentOf: null, lastError: null, finishedAt: null })
-          return true
-        })).pipe(Effect.orDie)
+        sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const found = yield* sql<{
+                issue_id: string
+              }>`SELECT issue_id FROM so_daemon_dead_letters WHERE issue_id = ${issueId}`
+              if (found.length === 0) return false
+              yield* sql`DELETE FROM so_daemon_dead_letters WHERE issue_id = ${issueId}`
+              yield* upsert(issueId, {
+                status: "new",
+                retryCount: 0,
+                retryAt: null,
+                reuseAgentOf: null,
+                lastError: null,
+                finishedAt: null
+              })
+              return true
+            })
+          )
+          .pipe(Effect.orDie)
 
       const getMeta = (key: string) =>
-        sql<{ meta_value: string }>`SELECT meta_value FROM so_daemon_meta WHERE meta_key = ${key}`.pipe(Effect.map((rows) => rows[0]?.meta_value), Effect.orDie)
+        sql<{ meta_value: string }>`SELECT meta_value FROM so_daemon_meta WHERE meta_key = ${key}`.pipe(
+          Effect.map((rows) => rows[0]?.meta_value),
+          Effect.orDie
+        )
       const setMeta = (key: string, value: string) =>
-        sql`INSERT INTO so_daemon_meta (meta_key, meta_value) VALUES (${key}, ${value}) ON CONFLICT (meta_key) DO UPDATE SET meta_value = excluded.meta_value`.pipe(Effect.asVoid, Effect.orDie)
+        sql`INSERT INTO so_daemon_meta (meta_key, meta_value) VALUES (${key}, ${value}) ON CONFLICT (meta_key) DO UPDATE SET meta_value = excluded.meta_value`.pipe(
+          Effect.asVoid,
+          Effect.orDie
+        )
 
       const mark = (m: string) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const at = yield* nowIso
-          const inserted = yield* sql<{ mark: string }>`INSERT INTO so_daemon_marks (mark, created_at) VALUES (${m}, ${at}) ON CONFLICT (mark) DO NOTHING RETURNING mark`
+          const inserted = yield* sql<{
+            mark: string
+          }>`INSERT INTO so_daemon_marks (mark, created_at) VALUES (${m}, ${at}) ON CONFLICT (mark) DO NOTHING RETURNING mark`
           return inserted.length > 0
         }).pipe(Effect.orDie)
 
-      const hasMark = (m: string) => sql<{ mark: string }>`SELECT mark FROM so_daemon_marks WHERE mark = ${m}`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
+      const hasMark = (m: string) =>
+        sql<{ mark: string }>`SELECT mark FROM so_daemon_marks WHERE mark = ${m}`.pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.orDie
+        )
 
       const refuse = (entry: { readonly issueId: string; readonly who: string; readonly reason: string }) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const at = yield* nowIso
-          const before = yield* sql<{ who: string; reason: string }>`SELECT who, reason FROM so_daemon_refusals WHERE issue_id = ${entry.issueId}`
+          const before = yield* sql<{
+            who: string
+            reason: string
+          }>`SELECT who, reason FROM so_daemon_refusals WHERE issue_id = ${entry.issueId}`
           yield* sql`INSERT INTO so_daemon_refusals (issue_id, who, reason, first_at, last_at) VALUES (${entry.issueId}, ${entry.who}, ${entry.reason}, ${at}, ${at})
             ON CONFLICT (issue_id) DO UPDATE SET who = excluded.who, reason = excluded.reason, last_at = excluded.last_at`
           return before[0] === undefined || before[0].who !== entry.who || before[0].reason !== entry.reason
         }).pipe(Effect.orDie)
 
       const forgetRefusal = (issueId: string) =>
-        sql<{ issue_id: string }>`DELETE FROM so_daemon_refusals WHERE issue_id = ${issueId} RETURNING issue_id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
+        sql<{ issue_id: string }>`DELETE FROM so_daemon_refusals WHERE issue_id = ${issueId} RETURNING issue_id`.pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.orDie
+        )
 
-      const refusals = sql<{ issue_id: string; who: string; reason: string; first_at: string; last_at: string }>`SELECT issue_id, who, reason, first_at, last_at FROM so_daemon_refusals ORDER BY last_at DESC, issue_id`.pipe(
-        Effect.map((rows) => rows.map((r) => ({ issueId: r.issue_id, who: r.who, reason: r.reason, firstAt: r.first_at, lastAt: r.last_at }))),
+      const refusals = sql<{
+        issue_id: string
+        who: string
+        reason: string
+        first_at: string
+        last_at: string
+      }>`SELECT issue_id, who, reason, first_at, last_at FROM so_daemon_refusals ORDER BY last_at DESC, issue_id`.pipe(
+        Effect.map((rows) =>
+          rows.map((r) => ({
+            issueId: r.issue_id,
+            who: r.who,
+            reason: r.reason,
+            firstAt: r.first_at,
+            lastAt: r.last_at
+          }))
+        ),
         Effect.orDie
       )
 
-      return DaemonStore.of({ issue, issues, upsert, claim, renewClaims, release, claims, deadLetter, deadLetters, releaseDeadLetter, getMeta, setMeta, mark, hasMark, refuse, forgetRefusal, refusals })
+      return DaemonStore.of({
+        issue,
+        issues,
+        upsert,
+        claim,
+        renewClaims,
+        release,
+        claims,
+        deadLetter,
+        deadLetters,
+        releaseDeadLetter,
+        getMeta,
+        setMeta,
+        mark,
+        hasMark,
+        refuse,
+        forgetRefusal,
+        refusals
+      })
     })
   )
 }

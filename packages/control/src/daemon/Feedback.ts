@@ -8,7 +8,14 @@ import type { Finding } from "@spec-orch/contract"
 import { makeFinding, type NewFinding } from "@spec-orch/evidence"
 import { Effect } from "effect"
 import { GATE_CONTEXT } from "../publish/Publisher.js"
-import type { GitHub, GitHubCheckRun, GitHubPull, GitHubReview, GitHubReviewComment, GitHubStatus } from "../trackers/GitHub.js"
+import type {
+  GitHub,
+  GitHubCheckRun,
+  GitHubPull,
+  GitHubReview,
+  GitHubReviewComment,
+  GitHubStatus
+} from "../trackers/GitHub.js"
 import type { TrackerError } from "../trackers/TrackerError.js"
 import type { ReactionTrigger } from "./Reactions.js"
 
@@ -38,8 +45,11 @@ export interface PullSignal {
 const FAILED_CONCLUSIONS = new Set(["failure", "timed_out", "cancelled", "action_required", "startup_failure"])
 
 /** Reads a pull request, its reviews, review comments and the checks on its head. */
-export const observePull = (github: GitHub["Service"], number: number): Effect.Effect<PullObservation | undefined, TrackerError> =>
-  Effect.gen(function*() {
+export const observePull = (
+  github: GitHub["Service"],
+  number: number
+): Effect.Effect<PullObservation | undefined, TrackerError> =>
+  Effect.gen(function* () {
     const found = yield* github.getPull(number)
     if (found._tag === "None") return undefined
     const pull = found.value
@@ -72,14 +82,24 @@ export const signalOf = (o: PullObservation): PullSignal => {
   }
   const standing = [...byUser.values()]
   const requesting = standing.filter((r) => r.state === "CHANGES_REQUESTED")
-  const reviewDecision = requesting.length > 0 ? "CHANGES_REQUESTED" : standing.some((r) => r.state === "APPROVED") ? "APPROVED" : "REVIEW_REQUIRED"
+  const reviewDecision =
+    requesting.length > 0
+      ? "CHANGES_REQUESTED"
+      : standing.some((r) => r.state === "APPROVED")
+        ? "APPROVED"
+        : "REVIEW_REQUIRED"
   // A check re-run on the same commit replaces the earlier run of that name (runs come newest first).
   const onHead = latestRuns(o.checkRuns)
   const checksFailed = [
-    ...onHead.filter((c) => c.status === "completed" && c.conclusion !== null && FAILED_CONCLUSIONS.has(c.conclusion)).map((c) => c.name),
+    ...onHead
+      .filter((c) => c.status === "completed" && c.conclusion !== null && FAILED_CONCLUSIONS.has(c.conclusion))
+      .map((c) => c.name),
     ...o.statuses.filter((s) => s.state === "failure" || s.state === "error").map((s) => s.context)
   ]
-  const checksPending = [...onHead.filter((c) => c.status !== "completed").map((c) => c.name), ...o.statuses.filter((s) => s.state === "pending").map((s) => s.context)]
+  const checksPending = [
+    ...onHead.filter((c) => c.status !== "completed").map((c) => c.name),
+    ...o.statuses.filter((s) => s.state === "pending").map((s) => s.context)
+  ]
   return {
     headSha: o.pull.headSha,
     reviewDecision,
@@ -103,7 +123,11 @@ export const reviewSource = (login: string | null): string => {
 }
 
 /** Severity by the original's rules: tags, a review requesting changes, or a bot naming a bug. */
-export const reviewSeverity = (body: string, reviewState: string | undefined, source: string): "blocking" | "advisory" => {
+export const reviewSeverity = (
+  body: string,
+  reviewState: string | undefined,
+  source: string
+): "blocking" | "advisory" => {
   if (/\[(blocking|critical|major)\]/i.test(body)) return "blocking"
   if (/\[(minor|nit|nitpick|suggestion)\]/i.test(body)) return "advisory"
   if (reviewState === "CHANGES_REQUESTED") return "blocking"
@@ -120,7 +144,12 @@ export const findingsOf = (o: PullObservation, createdAt: string): ReadonlyArray
     const body = r.body.trim()
     if (body === "") continue
     const source = reviewSource(r.user)
-    out.push({ source: `github-review:${source}`, description: body.slice(0, MAX_FINDING_CHARS), severity: reviewSeverity(body, r.state, source), confidence: source === "human" ? 0.9 : 0.6 })
+    out.push({
+      source: `github-review:${source}`,
+      description: body.slice(0, MAX_FINDING_CHARS),
+      severity: reviewSeverity(body, r.state, source),
+      confidence: source === "human" ? 0.9 : 0.6
+    })
   }
   for (const c of o.reviewComments) {
     const body = c.body.trim()
@@ -151,7 +180,9 @@ export const findingsOf = (o: PullObservation, createdAt: string): ReadonlyArray
 
 /** Names of checks that pass on the head (their earlier CI findings are resolved). */
 export const passingChecks = (o: PullObservation): ReadonlyArray<string> => [
-  ...latestRuns(o.checkRuns).filter((c) => c.status === "completed" && c.conclusion === "success").map((c) => c.name),
+  ...latestRuns(o.checkRuns)
+    .filter((c) => c.status === "completed" && c.conclusion === "success")
+    .map((c) => c.name),
   ...o.statuses.filter((s) => s.state === "success").map((s) => s.context)
 ]
 
@@ -163,12 +194,19 @@ export interface FiredTrigger {
 }
 
 /** Which triggers the signal fires, given the head commit spec-orch last published. */
-export const firedTriggers = (signal: PullSignal, publishedHead: string | null, pull: GitHubPull): ReadonlyArray<FiredTrigger> => {
+export const firedTriggers = (
+  signal: PullSignal,
+  publishedHead: string | null,
+  pull: GitHubPull
+): ReadonlyArray<FiredTrigger> => {
   if (pull.state !== "open" || pull.merged) return []
   const fired: Array<FiredTrigger> = []
-  if (publishedHead !== null && signal.headSha !== publishedHead) fired.push({ trigger: "head_changed", key: signal.headSha })
+  if (publishedHead !== null && signal.headSha !== publishedHead)
+    fired.push({ trigger: "head_changed", key: signal.headSha })
   if (signal.checksFailed.length > 0) fired.push({ trigger: "ci_failed", key: signal.headSha })
-  if (signal.changesRequestedReview !== null) fired.push({ trigger: "changes_requested", key: `review-${signal.changesRequestedReview}` })
-  if (signal.reviewDecision === "APPROVED" && signal.checksPassed && !pull.draft && signal.mergeable !== false) fired.push({ trigger: "approved_and_green", key: signal.headSha })
+  if (signal.changesRequestedReview !== null)
+    fired.push({ trigger: "changes_requested", key: `review-${signal.changesRequestedReview}` })
+  if (signal.reviewDecision === "APPROVED" && signal.checksPassed && !pull.draft && signal.mergeable !== false)
+    fired.push({ trigger: "approved_and_green", key: signal.headSha })
   return fired
 }

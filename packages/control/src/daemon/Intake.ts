@@ -54,7 +54,8 @@ export const intakeRules = (config: SpecOrchConfig): IntakeRules => ({
 
 const lower = (s: string) => s.trim().toLowerCase()
 const listed = (values: ReadonlyArray<string>) => (values.length === 0 ? "none" : values.join(", "))
-const labelIn = (issue: Issue, allowed: ReadonlyArray<string>) => issue.labels.find((l) => allowed.some((a) => lower(a) === lower(l)))
+const labelIn = (issue: Issue, allowed: ReadonlyArray<string>) =>
+  issue.labels.find((l) => allowed.some((a) => lower(a) === lower(l)))
 
 /** The repository owner of a GitHub issue (`owner/name#12`). */
 const ownerOf = (issue: Issue): string => issue.origin.ref.split("/")[0] ?? ""
@@ -69,10 +70,11 @@ const qualifiedTeam = (issue: Issue, team: string): { readonly org: string; read
 /** Who filed an issue, for logs and refusals (never any of its text). */
 export const describeAuthor = (issue: Issue): string => {
   const a = issue.origin.author
-  if (issue.origin.kind === "github") return a === undefined ? "an unknown author" : `@${a.id} (author_association ${a.association ?? "unknown"})`
+  if (issue.origin.kind === "github")
+    return a === undefined ? "an unknown author" : `@${a.id} (author_association ${a.association ?? "unknown"})`
   if (issue.origin.kind === "linear") {
     if (a === undefined) return "no Linear user (created by an integration, or the account was deleted)"
-    const name = a.email !== undefined && a.email !== "" ? `${a.name ?? a.id} <${a.email}>` : a.name ?? a.id
+    const name = a.email !== undefined && a.email !== "" ? `${a.name ?? a.id} <${a.email}>` : (a.name ?? a.id)
     return `${name} (${(a.association ?? "member").toLowerCase()})`
   }
   return "an issue file"
@@ -82,7 +84,12 @@ export const describeAuthor = (issue: Issue): string => {
  * The GitHub teams that could still admit an issue's author, and the login to ask about: `undefined`
  * when the issue is not from GitHub, has no author, or no team is configured.
  */
-export const teamsToAsk = (rules: IntakeRules, issue: Issue): { readonly login: string; readonly teams: ReadonlyArray<{ readonly org: string; readonly slug: string }> } | undefined => {
+export const teamsToAsk = (
+  rules: IntakeRules,
+  issue: Issue
+):
+  | { readonly login: string; readonly teams: ReadonlyArray<{ readonly org: string; readonly slug: string }> }
+  | undefined => {
   const login = issue.origin.author?.id
   if (issue.origin.kind !== "github" || login === undefined || rules.github.teams.length === 0) return undefined
   return { login, teams: rules.github.teams.map((t) => qualifiedTeam(issue, t)) }
@@ -99,9 +106,13 @@ export const judgeIntake = (rules: IntakeRules, issue: Issue, memberOf: Readonly
     case "github": {
       const g = rules.github
       const association = author?.association?.toUpperCase()
-      if (association !== undefined && g.associations.some((a) => a.toUpperCase() === association)) return { admitted: true, by: `author_association ${association}` }
-      if (author !== undefined && g.users.some((u) => lower(u.replace(/^@/, "")) === lower(author.id))) return { admitted: true, by: `[github] allowed_users @${author.id}` }
-      const team = g.teams.map((t) => qualifiedTeam(issue, t)).find((t) => memberOf.some((m) => lower(m) === lower(`${t.org}/${t.slug}`)))
+      if (association !== undefined && g.associations.some((a) => a.toUpperCase() === association))
+        return { admitted: true, by: `author_association ${association}` }
+      if (author !== undefined && g.users.some((u) => lower(u.replace(/^@/, "")) === lower(author.id)))
+        return { admitted: true, by: `[github] allowed_users @${author.id}` }
+      const team = g.teams
+        .map((t) => qualifiedTeam(issue, t))
+        .find((t) => memberOf.some((m) => lower(m) === lower(`${t.org}/${t.slug}`)))
       if (team !== undefined) return { admitted: true, by: `member of the team ${team.org}/${team.slug}` }
       const label = labelIn(issue, g.labels)
       if (label !== undefined) return { admitted: true, by: `label "${label}"` }
@@ -115,8 +126,16 @@ export const judgeIntake = (rules: IntakeRules, issue: Issue, memberOf: Readonly
       const l = rules.linear
       const team = issue.id.slice(0, Math.max(0, issue.id.lastIndexOf("-")))
       const member = author !== undefined && (author.association ?? "MEMBER").toUpperCase() === "MEMBER"
-      if (member && l.teams.some((t) => lower(t) === lower(team))) return { admitted: true, by: `created by a member of the team ${team}` }
-      const creator = author === undefined ? undefined : l.creators.find((c) => c.trim() === author.id || (author.email !== undefined && author.email !== "" && lower(c) === lower(author.email)))
+      if (member && l.teams.some((t) => lower(t) === lower(team)))
+        return { admitted: true, by: `created by a member of the team ${team}` }
+      const creator =
+        author === undefined
+          ? undefined
+          : l.creators.find(
+              (c) =>
+                c.trim() === author.id ||
+                (author.email !== undefined && author.email !== "" && lower(c) === lower(author.email))
+            )
       if (creator !== undefined) return { admitted: true, by: `[linear] allowed_creators ${creator}` }
       const label = labelIn(issue, l.labels)
       if (label !== undefined) return { admitted: true, by: `label "${label}"` }
@@ -140,7 +159,7 @@ export const admitIssue = <E extends { readonly message: string }, R>(
   issue: Issue,
   isTeamMember: (org: string, slug: string, login: string) => Effect.Effect<boolean, E, R>
 ): Effect.Effect<IntakeVerdict, never, R> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const first = judgeIntake(rules, issue)
     const ask = first.admitted ? undefined : teamsToAsk(rules, issue)
     if (first.admitted || ask === undefined) return first
@@ -150,14 +169,16 @@ export const admitIssue = <E extends { readonly message: string }, R>(
       if (answer._tag === "Success" && answer.success) return judgeIntake(rules, issue, [`${team.org}/${team.slug}`])
       if (answer._tag === "Failure") unreadable.push(`${team.org}/${team.slug}: ${answer.failure.message}`)
     }
-    return unreadable.length === 0 ? first : { ...first, reason: `${first.reason}; team membership could not be read (${unreadable.join("; ")})` }
+    return unreadable.length === 0
+      ? first
+      : { ...first, reason: `${first.reason}; team membership could not be read (${unreadable.join("; ")})` }
   })
 
 /**
  * For a person's `spec-orch run` of a tracker issue: a warning when the daemon would not dispatch it
  * (`undefined` when it would, for issue files, and when the issue cannot be read: the run says why).
  */
-export const intakeWarning = Effect.fnUntraced(function*(issueId: string) {
+export const intakeWarning = Effect.fnUntraced(function* (issueId: string) {
   const project = yield* Project
   const source = project.config.issue.source.trim().toLowerCase()
   if (source !== "github" && source !== "linear") return undefined

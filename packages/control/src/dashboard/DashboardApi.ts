@@ -10,7 +10,9 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/ht
 
 /** `{"error":{"code","message"}}` with `status`; `code` names what went wrong. */
 const problem = <const Code extends string>(code: Code, status: number) =>
-  Schema.Struct({ error: Schema.Struct({ code: Schema.Literal(code), message: Schema.String }) }).pipe(HttpApiSchema.status(status))
+  Schema.Struct({ error: Schema.Struct({ code: Schema.Literal(code), message: Schema.String }) }).pipe(
+    HttpApiSchema.status(status)
+  )
 
 /** An issue with no runs in this project's run store. */
 export const IssueNotFound = problem("issue_not_found", 404)
@@ -29,26 +31,53 @@ const Body = Schema.Unknown
 /** The review verdicts a person can give from the page (as `spec-orch review-issue --verdict`). */
 export const ReviewVerdictInput = Schema.Literals(["pass", "changes_requested", "uncertain"])
 
+/** What a person can decide about a learned proposal from the page (as `spec-orch evolution approve|reject`). */
+export const ProposalDecisionInput = Schema.Literals(["approve", "reject"])
+
 /** The dashboard's endpoints. */
-export class DashboardApi extends HttpApi.make("spec-orch-dashboard").add(
-  HttpApiGroup.make("read")
-    .add(
+export class DashboardApi extends HttpApi.make("spec-orch-dashboard")
+  .add(
+    HttpApiGroup.make("read").add(
       HttpApiEndpoint.get("state", "/api/v1/state", { success: Body }),
       HttpApiEndpoint.get("attention", "/api/v1/attention", { success: Body }),
-      HttpApiEndpoint.get("run", "/api/v1/runs/:runId", { params: { runId: Schema.String }, success: Body, error: RunNotFound }),
+      HttpApiEndpoint.get("run", "/api/v1/runs/:runId", {
+        params: { runId: Schema.String },
+        success: Body,
+        error: RunNotFound
+      }),
       HttpApiEndpoint.get("daemon", "/api/v1/daemon", { success: Body }),
       HttpApiEndpoint.get("stats", "/api/v1/stats", { success: Body }),
+      HttpApiEndpoint.get("metrics", "/api/v1/metrics", {
+        query: {
+          by: Schema.optional(Schema.Literals(["adapter", "profile"])),
+          bucket: Schema.optional(Schema.Literals(["day", "week"]))
+        },
+        success: Body
+      }),
+      HttpApiEndpoint.get("evolution", "/api/v1/evolution", { success: Body }),
       HttpApiEndpoint.get("missions", "/api/v1/missions", { success: Body }),
-      HttpApiEndpoint.get("mission", "/api/v1/missions/:missionId", { params: { missionId: Schema.String }, success: Body, error: [MissionNotFound, MissionInvalid] }),
-      HttpApiEndpoint.get("issue", "/api/v1/:issue", { params: { issue: Schema.String }, success: Body, error: IssueNotFound }),
+      HttpApiEndpoint.get("mission", "/api/v1/missions/:missionId", {
+        params: { missionId: Schema.String },
+        success: Body,
+        error: [MissionNotFound, MissionInvalid]
+      }),
+      HttpApiEndpoint.get("issue", "/api/v1/:issue", {
+        params: { issue: Schema.String },
+        success: Body,
+        error: IssueNotFound
+      }),
       HttpApiEndpoint.post("refresh", "/api/v1/refresh", { success: Body.pipe(HttpApiSchema.status(202)) })
     )
-).add(
-  HttpApiGroup.make("act")
-    .add(
+  )
+  .add(
+    HttpApiGroup.make("act").add(
       HttpApiEndpoint.post("review", "/api/v1/:issue/review", {
         params: { issue: Schema.String },
-        payload: Schema.Struct({ verdict: ReviewVerdictInput, reviewedBy: Schema.String, summary: Schema.optionalKey(Schema.String) }),
+        payload: Schema.Struct({
+          verdict: ReviewVerdictInput,
+          reviewedBy: Schema.String,
+          summary: Schema.optionalKey(Schema.String)
+        }),
         success: Body,
         error: ActionRefused
       }),
@@ -64,7 +93,17 @@ export class DashboardApi extends HttpApi.make("spec-orch-dashboard").add(
         success: Body.pipe(HttpApiSchema.status(202)),
         error: ActionRefused
       }),
-      HttpApiEndpoint.post("release", "/api/v1/:issue/release", { params: { issue: Schema.String }, success: Body, error: ActionRefused }),
+      HttpApiEndpoint.post("release", "/api/v1/:issue/release", {
+        params: { issue: Schema.String },
+        success: Body,
+        error: ActionRefused
+      }),
+      HttpApiEndpoint.post("proposal", "/api/v1/evolution/:id/:decision", {
+        params: { id: Schema.String, decision: ProposalDecisionInput },
+        payload: Schema.Struct({ decidedBy: Schema.String, why: Schema.optionalKey(Schema.String) }),
+        success: Body,
+        error: ActionRefused
+      }),
       HttpApiEndpoint.post("answer", "/api/v1/:issue/answer", {
         params: { issue: Schema.String },
         payload: Schema.Struct({ questionId: Schema.String, answer: Schema.String, decidedBy: Schema.String }),
@@ -72,4 +111,4 @@ export class DashboardApi extends HttpApi.make("spec-orch-dashboard").add(
         error: ActionRefused
       })
     )
-) {}
+  ) {}

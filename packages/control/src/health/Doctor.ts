@@ -13,6 +13,7 @@ import { ChildProcessSpawner } from "effect/process"
 import { SqlClient } from "effect/sql"
 import { statfsSync } from "node:fs"
 import { homedir } from "node:os"
+import { clusterChecks } from "../cluster/ClusterCheck.js"
 import { runGit } from "../trackers/internal/git.js"
 
 /** One check's answer. `warn` does not stop a run; `fail` would. */
@@ -31,7 +32,7 @@ const fail = (name: string, detail: string, fix: string): DoctorCheck => ({ name
 const GB = 1024 ** 3
 
 /** Runs every check, in the order a run needs them. */
-export const doctorChecks = Effect.gen(function*() {
+export const doctorChecks = Effect.gen(function* () {
   const project = yield* Project
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
@@ -48,10 +49,18 @@ export const doctorChecks = Effect.gen(function*() {
     const top = yield* runGit(project.root, ["rev-parse", "--show-toplevel"])
     checks.push(
       top.exitCode !== 0
-        ? fail("git", `${version.stdout.trim()}; ${project.root} is not in a git repository`, "run `git init` and commit once")
+        ? fail(
+            "git",
+            `${version.stdout.trim()}; ${project.root} is not in a git repository`,
+            "run `git init` and commit once"
+          )
         : head.exitCode !== 0
-        ? fail("git", `${version.stdout.trim()}; the repository has no commit yet`, "commit once: runs branch from a commit")
-        : ok("git", `${version.stdout.trim()}; repository ${top.stdout.trim()}`)
+          ? fail(
+              "git",
+              `${version.stdout.trim()}; the repository has no commit yet`,
+              "commit once: runs branch from a commit"
+            )
+          : ok("git", `${version.stdout.trim()}; repository ${top.stdout.trim()}`)
     )
   }
 
@@ -60,14 +69,35 @@ export const doctorChecks = Effect.gen(function*() {
   const probe = yield* sandbox.probe
   const mode = config.sandbox.mode
   if (mode === "off") {
-    checks.push(warn("sandbox", "off: agents and verification steps run unconfined, with your user's access to files and network", "set [sandbox] mode = \"best-effort\" or \"required\""))
+    checks.push(
+      warn(
+        "sandbox",
+        "off: agents and verification steps run unconfined, with your user's access to files and network",
+        'set [sandbox] mode = "best-effort" or "required"'
+      )
+    )
   } else if (!probe.available) {
     const detail = `${mode}: the box cannot start here — ${probe.problem ?? "bubblewrap is unavailable"}`
-    checks.push(mode === "required" ? fail("sandbox", detail, "fix that, or set [sandbox] mode") : warn("sandbox", `${detail}; runs go unconfined`, "fix that to confine agents and verification"))
+    checks.push(
+      mode === "required"
+        ? fail("sandbox", detail, "fix that, or set [sandbox] mode")
+        : warn("sandbox", `${detail}; runs go unconfined`, "fix that to confine agents and verification")
+    )
   } else if (!probe.network) {
-    checks.push(warn("sandbox", `${mode}: bubblewrap ${probe.version ?? ""} works, but socat is missing, so a boxed agent reaches no model provider`, "install socat (Debian/Ubuntu: apt-get install socat)"))
+    checks.push(
+      warn(
+        "sandbox",
+        `${mode}: bubblewrap ${probe.version ?? ""} works, but socat is missing, so a boxed agent reaches no model provider`,
+        "install socat (Debian/Ubuntu: apt-get install socat)"
+      )
+    )
   } else {
-    checks.push(ok("sandbox", `${mode}: bubblewrap ${probe.version ?? ""} and socat work; agents and steps run confined (see docs/sandbox.md)`))
+    checks.push(
+      ok(
+        "sandbox",
+        `${mode}: bubblewrap ${probe.version ?? ""} and socat work; agents and steps run confined (see docs/sandbox.md)`
+      )
+    )
   }
 
   // the agent
@@ -75,14 +105,36 @@ export const doctorChecks = Effect.gen(function*() {
   const adapter = config.builder.adapter
   const found = yield* agents.check(adapter, config.builder).pipe(Effect.result)
   if (found._tag === "Failure") {
-    checks.push(fail(`agent ${adapter}`, found.failure.message, "install it or set [builder] executable; `spec-orch agents check` runs a trivial turn"))
+    checks.push(
+      fail(
+        `agent ${adapter}`,
+        found.failure.message,
+        "install it or set [builder] executable; `spec-orch agents check` runs a trivial turn"
+      )
+    )
   } else {
     const creds = modelCredentials(adapter, config.builder, host)
     const where = `${found.success.executable}${found.success.version !== undefined ? ` ${found.success.version}` : ""}`
-    if (creds !== undefined && creds.needed && creds.present.length === 0 && host["SPEC_ORCH_AGENT_ENDPOINT"] === undefined) {
-      checks.push(fail(`agent ${adapter}`, `${where}; no credentials: none of ${creds.variables.join(", ")} is set (its private home carries no login)`, `set one of ${creds.variables.join(", ")}, or SPEC_ORCH_AGENT_ENDPOINT for a gateway or local model server`))
+    if (
+      creds !== undefined &&
+      creds.needed &&
+      creds.present.length === 0 &&
+      host.SPEC_ORCH_AGENT_ENDPOINT === undefined
+    ) {
+      checks.push(
+        fail(
+          `agent ${adapter}`,
+          `${where}; no credentials: none of ${creds.variables.join(", ")} is set (its private home carries no login)`,
+          `set one of ${creds.variables.join(", ")}, or SPEC_ORCH_AGENT_ENDPOINT for a gateway or local model server`
+        )
+      )
     } else {
-      checks.push(ok(`agent ${adapter}`, `${where}${creds?.present.length ? `; credentials from ${creds.present.join(", ")}` : ""}`))
+      checks.push(
+        ok(
+          `agent ${adapter}`,
+          `${where}${creds?.present.length ? `; credentials from ${creds.present.join(", ")}` : ""}`
+        )
+      )
     }
   }
 
@@ -92,13 +144,24 @@ export const doctorChecks = Effect.gen(function*() {
     const r = models.role(role)
     const needed = role === "reviewer" && config.reviewer.adapter === "llm"
     if (r.plan === undefined) {
-      if (needed) checks.push(fail(`model ${role}`, r.problem?.message ?? "no model configured", "configure [reviewer] model (or model_chain), or set [reviewer] adapter = \"local\""))
+      if (needed)
+        checks.push(
+          fail(
+            `model ${role}`,
+            r.problem?.message ?? "no model configured",
+            'configure [reviewer] model (or model_chain), or set [reviewer] adapter = "local"'
+          )
+        )
       else if (role === "planner") checks.push(ok("model planner", "none configured: missions are planned offline"))
       continue
     }
     if (r.problem !== undefined) {
       const message = r.problem.message
-      checks.push(needed || role === "planner" ? fail(`model ${role}`, message, "set the key the message names, or change the role's model") : warn(`model ${role}`, message, "set the key the message names"))
+      checks.push(
+        needed || role === "planner"
+          ? fail(`model ${role}`, message, "set the key the message names, or change the role's model")
+          : warn(`model ${role}`, message, "set the key the message names")
+      )
     } else {
       checks.push(ok(`model ${role}`, r.usable.map((m) => m.id).join(" → ")))
     }
@@ -110,7 +173,11 @@ export const doctorChecks = Effect.gen(function*() {
     const variable = source === "linear" ? config.linear.token_env : config.github.token_env
     checks.push(
       (host[variable] ?? "") === ""
-        ? fail(`tracker ${source}`, `${variable} is not set`, `export ${variable}=… (a ${source === "linear" ? "Linear API key" : "GitHub token with repo scope"})`)
+        ? fail(
+            `tracker ${source}`,
+            `${variable} is not set`,
+            `export ${variable}=… (a ${source === "linear" ? "Linear API key" : "GitHub token with repo scope"})`
+          )
         : ok(`tracker ${source}`, `token from ${variable}`)
     )
   } else {
@@ -118,16 +185,44 @@ export const doctorChecks = Effect.gen(function*() {
   }
 
   // traces: always to the run's artifacts; to a collector when an endpoint is set (docs/traces.md)
-  const endpoint = config.telemetry.otlp_endpoint ?? host["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] ?? host["OTEL_EXPORTER_OTLP_ENDPOINT"]
+  const endpoint =
+    config.telemetry.otlp_endpoint ?? host.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? host.OTEL_EXPORTER_OTLP_ENDPOINT
   const unset = Object.entries(config.telemetry.headers_env).filter(([, variable]) => (host[variable] ?? "") === "")
   if (endpoint === undefined || endpoint.trim() === "") {
     checks.push(ok("traces", "to each run's trace.jsonl (no OTLP collector: [telemetry] otlp_endpoint is not set)"))
   } else if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) {
-    checks.push(fail("traces", `the OTLP endpoint ${JSON.stringify(endpoint)} is not an http(s) URL`, "set [telemetry] otlp_endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) to the collector's address, e.g. http://127.0.0.1:4318"))
+    checks.push(
+      fail(
+        "traces",
+        `the OTLP endpoint ${JSON.stringify(endpoint)} is not an http(s) URL`,
+        "set [telemetry] otlp_endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) to the collector's address, e.g. http://127.0.0.1:4318"
+      )
+    )
   } else if (unset.length > 0) {
-    checks.push(warn("traces", `exported to ${endpoint} as ${config.telemetry.service_name}, but ${unset.map(([h, v]) => `${v} (header ${h})`).join(", ")} is not set: spans go without that header`, `export ${unset.map(([, v]) => v).join(", ")}, or remove it from [telemetry] headers_env`))
+    checks.push(
+      warn(
+        "traces",
+        `exported to ${endpoint} as ${config.telemetry.service_name}, but ${unset.map(([h, v]) => `${v} (header ${h})`).join(", ")} is not set: spans go without that header`,
+        `export ${unset.map(([, v]) => v).join(", ")}, or remove it from [telemetry] headers_env`
+      )
+    )
   } else {
     checks.push(ok("traces", `to each run's trace.jsonl and to ${endpoint} as ${config.telemetry.service_name}`))
+  }
+
+  // [notify] webhooks: each URL comes from a variable; one that is not set gets nothing (docs/configuration.md)
+  const hooks = config.notify.webhooks
+  if (hooks.length > 0) {
+    const missing = hooks.filter((h) => (host[h.url_env] ?? "").trim() === "").map((h) => h.url_env)
+    checks.push(
+      missing.length > 0
+        ? warn(
+            "notify",
+            `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not set: those webhooks get no notices`,
+            `export ${missing.map((v) => `${v}=https://…`).join(" ")}, or remove the webhook from [notify]`
+          )
+        : ok("notify", hooks.map((h) => `${h.kind} webhook from ${h.url_env}: ${h.events.join(", ")}`).join("; "))
+    )
   }
 
   // the state database
@@ -135,15 +230,29 @@ export const doctorChecks = Effect.gen(function*() {
   const journal = yield* sql<{ readonly journal_mode: string }>`PRAGMA journal_mode`.pipe(Effect.result)
   checks.push(
     journal._tag === "Failure"
-      ? fail("state database", `${path.join(project.stateDir, "state.db")} cannot be read: ${journal.failure.message}`, "check the permissions of the state directory ([workspace] state_dir)")
-      : ok("state database", `${path.relative(project.root, path.join(project.stateDir, "state.db")) || "state.db"} (${journal.success[0]?.journal_mode ?? "?"})`)
+      ? fail(
+          "state database",
+          `${path.join(project.stateDir, "state.db")} cannot be read: ${journal.failure.message}`,
+          "check the permissions of the state directory ([workspace] state_dir)"
+        )
+      : ok(
+          "state database",
+          `${path.relative(project.root, path.join(project.stateDir, "state.db")) || "state.db"} (${journal.success[0]?.journal_mode ?? "?"})`
+        )
   )
 
+  // [cluster]: the shared Postgres and this runner's address (docs/cluster.md)
+  checks.push(...(yield* clusterChecks(config.cluster, host)))
+
   // disk for worktrees
-  const cacheHome = host["XDG_CACHE_HOME"] ?? path.join(host["HOME"] ?? homedir(), ".cache")
-  const root = config.workspace.root === undefined ? path.join(cacheHome, "spec-orch", "worktrees") : project.resolve(config.workspace.root)
+  const cacheHome = host.XDG_CACHE_HOME ?? path.join(host.HOME ?? homedir(), ".cache")
+  const root =
+    config.workspace.root === undefined
+      ? path.join(cacheHome, "spec-orch", "worktrees")
+      : project.resolve(config.workspace.root)
   let probeDir = root
-  while (!(yield* fs.exists(probeDir).pipe(Effect.orElseSucceed(() => false))) && path.dirname(probeDir) !== probeDir) probeDir = path.dirname(probeDir)
+  while (!(yield* fs.exists(probeDir).pipe(Effect.orElseSucceed(() => false))) && path.dirname(probeDir) !== probeDir)
+    probeDir = path.dirname(probeDir)
   const free = Effect.try(() => {
     const s = statfsSync(probeDir)
     return s.bavail * s.bsize
@@ -151,11 +260,21 @@ export const doctorChecks = Effect.gen(function*() {
   const bytes = yield* free.pipe(Effect.option)
   if (bytes._tag === "Some") {
     const gb = bytes.value / GB
-    checks.push(gb < 1
-      ? fail("disk", `${gb.toFixed(2)} GB free for worktrees under ${root}`, "free space, or point [workspace] root at a larger disk")
-      : gb < 5
-      ? warn("disk", `${gb.toFixed(1)} GB free for worktrees under ${root}`, "each worktree is a checkout of the repository; keep a few GB free")
-      : ok("disk", `${gb.toFixed(0)} GB free for worktrees under ${root}`))
+    checks.push(
+      gb < 1
+        ? fail(
+            "disk",
+            `${gb.toFixed(2)} GB free for worktrees under ${root}`,
+            "free space, or point [workspace] root at a larger disk"
+          )
+        : gb < 5
+          ? warn(
+              "disk",
+              `${gb.toFixed(1)} GB free for worktrees under ${root}`,
+              "each worktree is a checkout of the repository; keep a few GB free"
+            )
+          : ok("disk", `${gb.toFixed(0)} GB free for worktrees under ${root}`)
+    )
   }
 
   // what worktrees get of the installed dependencies
@@ -165,7 +284,13 @@ export const doctorChecks = Effect.gen(function*() {
       Effect.map((r) => new Set(r.stdout.split("\n").filter((l) => l !== ""))),
       Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner)
     )
-  for (const f of yield* dependencyFindings(project.root, { provision: config.workspace.provision, searchPath: host["PATH"] ?? "", virtualEnv: host["VIRTUAL_ENV"], ignored })) {
+  for (const f of yield* dependencyFindings(project.root, {
+    provision: config.workspace.provision,
+    searchPath: host.PATH ?? "",
+    virtualEnv: host.VIRTUAL_ENV,
+    host,
+    ignored
+  })) {
     checks.push(f.status === "warn" ? warn("dependencies", f.detail, f.fix ?? "") : ok("dependencies", f.detail))
   }
   return checks

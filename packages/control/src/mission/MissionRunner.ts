@@ -9,13 +9,23 @@
  * dependants (transitively) but not its independent siblings; with `stopOnFailure` the first such
  * packet halts the mission (nothing new starts; packets already running finish).
  */
-import { type FileMissing, FileProblem, type InvalidFile, Missions, type MissionsError, type RunRecord, type WorkPacket } from "@spec-orch/contract"
+import {
+  type FileMissing,
+  FileProblem,
+  type InvalidFile,
+  Missions,
+  type MissionsError,
+  renderError,
+  type RunRecord,
+  type WorkPacket
+} from "@spec-orch/contract"
 import { type PlanCheck, planNeedsApproval, Plans, scheduleWaves } from "@spec-orch/task"
 import { Cause, Clock, Context, Effect, Exit, Layer, Path, Queue, Schema } from "effect"
+import { missionFinishedNotice, notifyIfConfigured, notifyRun } from "../notify/Notifier.js"
 import { ProcessToken } from "../run/EngineLock.js"
 import { type RunResult, Runs } from "../run/Runs.js"
 import { RunStore } from "../run/RunStore.js"
-import { MissionBranchFailed, MissionIntegration } from "./MissionIntegration.js"
+import { type MissionBranchFailed, MissionIntegration } from "./MissionIntegration.js"
 import { describeStopper, missionStatus, type MissionStatusView, skipReason } from "./MissionStatus.js"
 import { MissionRunRecord, MissionStore, PacketIntegration } from "./MissionStore.js"
 import { missionNotReady, packetKey } from "./PacketIssue.js"
@@ -30,7 +40,10 @@ export class MissionCannotRun extends Schema.TaggedError<MissionCannotRun>()("Mi
   problems: Schema.Array(FileProblem)
 }) {
   override get message(): string {
-    const lines = this.problems.map((p) => `  ${p.file}${p.line !== undefined ? `:${p.line}` : ""}${p.key !== "" ? ` ${p.key}` : ""}: ${p.message}${p.hint !== undefined ? ` (${p.hint})` : ""}`)
+    const lines = this.problems.map(
+      (p) =>
+        `  ${p.file}${p.line !== undefined ? `:${p.line}` : ""}${p.key !== "" ? ` ${p.key}` : ""}: ${p.message}${p.hint !== undefined ? ` (${p.hint})` : ""}`
+    )
     return [this.reason, ...lines].join("\n")
   }
 }
@@ -52,10 +65,28 @@ export interface MissionRunOptions {
 
 /** Progress of a mission run, for displays. */
 export type MissionEvent =
-  | { readonly _tag: "MissionStarted"; readonly missionId: string; readonly branch: string; readonly waves: number; readonly packets: number; readonly concurrency: number }
-  | { readonly _tag: "WaveStarted"; readonly index: number; readonly description: string; readonly packetIds: ReadonlyArray<string> }
+  | {
+      readonly _tag: "MissionStarted"
+      readonly missionId: string
+      readonly branch: string
+      readonly waves: number
+      readonly packets: number
+      readonly concurrency: number
+    }
+  | {
+      readonly _tag: "WaveStarted"
+      readonly index: number
+      readonly description: string
+      readonly packetIds: ReadonlyArray<string>
+    }
   | { readonly _tag: "PacketStarted"; readonly packetId: string; readonly record: RunRecord; readonly resumed: boolean }
-  | { readonly _tag: "PacketFinished"; readonly packetId: string; readonly status: RunRecord["status"]; readonly message: string; readonly record?: RunRecord | undefined }
+  | {
+      readonly _tag: "PacketFinished"
+      readonly packetId: string
+      readonly status: RunRecord["status"]
+      readonly message: string
+      readonly record?: RunRecord | undefined
+    }
   | { readonly _tag: "PacketSkipped"; readonly packetId: string; readonly reason: string }
   | { readonly _tag: "PacketIntegrated"; readonly packetId: string; readonly integration: PacketIntegration }
 
@@ -73,11 +104,9 @@ const INTEGRATED = new Set(["merged", "up-to-date"])
  * structural error (an uncovered criterion is the planner's business and does not stop a run).
  * Returns the plan as validated.
  */
-export const checkMission = Effect.fn("checkMission")(function*(missionId: string): Effect.fn.Return<
-  PlanCheck,
-  MissionCannotRun | MissionsError | InvalidFile | FileMissing,
-  Missions | Plans
-> {
+export const checkMission = Effect.fn("checkMission")(function* (
+  missionId: string
+): Effect.fn.Return<PlanCheck, MissionCannotRun | MissionsError | InvalidFile | FileMissing, Missions | Plans> {
   const view = yield* Missions.use((m) => m.get(missionId))
   const notReady = missionNotReady(view)
   if (notReady !== undefined) return yield* new MissionCannotRun({ missionId, reason: notReady, problems: [] })
@@ -94,27 +123,32 @@ export const checkMission = Effect.fn("checkMission")(function*(missionId: strin
   return check
 })
 
-const causeMessage = (cause: Cause.Cause<unknown>): string => {
-  const e = Cause.squash(cause)
-  return typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" ? e.message : String(e)
-}
+const causeMessage = (cause: Cause.Cause<unknown>): string => renderError(Cause.squash(cause))
 
 /** Runs missions' plans through `Runs`. */
-export class MissionRunner extends Context.Service<MissionRunner, {
-  /**
-   * Runs (or resumes) the mission's plan to its end. Refuses, before anything runs, a mission that is
-   * not approved, a model-written plan nobody approved, or a plan with structural errors (cycles, unknown dependencies, overlapping
-   * footprints in one wave), naming each problem at its line.
-   */
-  readonly run: (options: MissionRunOptions) => Effect.Effect<MissionRunResult, MissionCannotRun | MissionsError | InvalidFile | FileMissing | MissionBranchFailed>
-}>()("@spec-orch/control/MissionRunner") {
+export class MissionRunner extends Context.Service<
+  MissionRunner,
+  {
+    /**
+     * Runs (or resumes) the mission's plan to its end. Refuses, before anything runs, a mission that is
+     * not approved, a model-written plan nobody approved, or a plan with structural errors (cycles, unknown dependencies, overlapping
+     * footprints in one wave), naming each problem at its line.
+     */
+    readonly run: (
+      options: MissionRunOptions
+    ) => Effect.Effect<
+      MissionRunResult,
+      MissionCannotRun | MissionsError | InvalidFile | FileMissing | MissionBranchFailed
+    >
+  }
+>()("@spec-orch/control/MissionRunner") {
   static readonly layer: Layer.Layer<
     MissionRunner,
     never,
     Runs | RunStore | MissionStore | MissionIntegration | Missions | Plans | ProcessToken | Path.Path
   > = Layer.effect(
     MissionRunner,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runs = yield* Runs
       const runStore = yield* RunStore
       const store = yield* MissionStore
@@ -131,7 +165,7 @@ export class MissionRunner extends Context.Service<MissionRunner, {
       )
       const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-      const run = Effect.fn("MissionRunner.run")(function*(options: MissionRunOptions) {
+      const run = Effect.fn("MissionRunner.run")(function* (options: MissionRunOptions) {
         const missionId = options.missionId
         const emit = (e: MissionEvent) => options.onEvent?.(e) ?? Effect.void
         const check = yield* checkMission(missionId).pipe(Effect.provide(statusContext))
@@ -139,7 +173,8 @@ export class MissionRunner extends Context.Service<MissionRunner, {
         // A plan a planner model wrote runs only once a person approved it (`spec-orch plan approve`,
         // or `run-plan --auto-approve`), whoever asks this runner to run it.
         const unapproved = planNeedsApproval(plan)
-        if (unapproved !== undefined) return yield* new MissionCannotRun({ missionId, reason: unapproved, problems: [] })
+        if (unapproved !== undefined)
+          return yield* new MissionCannotRun({ missionId, reason: unapproved, problems: [] })
         const packets = new Map<string, { packet: WorkPacket; wave: number }>()
         for (const w of plan.waves) for (const p of w.packets) packets.set(p.id, { packet: p, wave: w.index })
         const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_MISSION_CONCURRENCY))
@@ -148,19 +183,28 @@ export class MissionRunner extends Context.Service<MissionRunner, {
 
         const previous = yield* store.run(missionId)
         const startedAt = yield* nowIso
-        yield* store.putRun(new MissionRunRecord({
-          missionId,
-          owner: me.token,
-          outcome: "running",
-          concurrency,
-          stopOnFailure,
-          branch: branch.branch,
-          ...(previous?.worktree !== undefined ? { worktree: previous.worktree } : {}),
-          startedAt,
-          updatedAt: startedAt
-        }))
+        yield* store.putRun(
+          new MissionRunRecord({
+            missionId,
+            owner: me.token,
+            outcome: "running",
+            concurrency,
+            stopOnFailure,
+            branch: branch.branch,
+            ...(previous?.worktree !== undefined ? { worktree: previous.worktree } : {}),
+            startedAt,
+            updatedAt: startedAt
+          })
+        )
         yield* missions.setStatus(missionId, "in_progress")
-        yield* emit({ _tag: "MissionStarted", missionId, branch: branch.branch, waves: plan.waves.length, packets: packets.size, concurrency })
+        yield* emit({
+          _tag: "MissionStarted",
+          missionId,
+          branch: branch.branch,
+          waves: plan.waves.length,
+          packets: packets.size,
+          concurrency
+        })
 
         // What earlier mission runs left: finished packets are skipped; the rest run, resume or retry.
         const finished = new Set<string>()
@@ -176,11 +220,14 @@ export class MissionRunner extends Context.Service<MissionRunner, {
         const settledWaves = new Set<number>()
         const skipped = new Set<string>()
         const running = new Set<string>()
-        const completions = yield* Queue.unbounded<{ readonly packetId: string; readonly exit: Exit.Exit<RunResult, unknown> }>()
+        const completions = yield* Queue.unbounded<{
+          readonly packetId: string
+          readonly exit: Exit.Exit<RunResult, unknown>
+        }>()
         let currentWave: number | undefined
 
         /** Merges the finished packets of a settled wave onto the mission branch, in plan order. */
-        const integrateWave = Effect.fnUntraced(function*(packetIds: ReadonlyArray<string>) {
+        const integrateWave = Effect.fnUntraced(function* (packetIds: ReadonlyArray<string>) {
           for (const id of packetIds) {
             if (!finished.has(id)) continue
             const record = latest.get(id)
@@ -189,22 +236,31 @@ export class MissionRunner extends Context.Service<MissionRunner, {
             if (known !== undefined && known.runId === record.runId && INTEGRATED.has(known.outcome)) continue
             const key = packetKey(missionId, id)
             // Workspaces puts every run key's worktree in one directory per repository; the mission's goes there too.
-            const done = record.worktree === undefined
-              ? {
-                worktree: undefined,
-                integration: new PacketIntegration({ packetId: id, runId: record.runId, outcome: "error", files: [], message: `run ${record.runId} recorded no worktree, so its branch cannot be located`, at: yield* nowIso })
-              }
-              : yield* integration.integrate({
-                missionId,
-                packetId: id,
-                runId: record.runId,
-                title: packets.get(id)!.packet.title,
-                branch: record.branch ?? `spec-orch/${key}`,
-                worktreesDir: path.dirname(record.worktree)
-              })
+            const done =
+              record.worktree === undefined
+                ? {
+                    worktree: undefined,
+                    integration: new PacketIntegration({
+                      packetId: id,
+                      runId: record.runId,
+                      outcome: "error",
+                      files: [],
+                      message: `run ${record.runId} recorded no worktree, so its branch cannot be located`,
+                      at: yield* nowIso
+                    })
+                  }
+                : yield* integration.integrate({
+                    missionId,
+                    packetId: id,
+                    runId: record.runId,
+                    title: packets.get(id)!.packet.title,
+                    branch: record.branch ?? `spec-orch/${key}`,
+                    worktreesDir: path.dirname(record.worktree)
+                  })
             integrations.set(id, done.integration)
             yield* store.putIntegration(missionId, done.integration)
-            if (done.worktree !== undefined) yield* store.updateRun(missionId, (r) => new MissionRunRecord({ ...r, worktree: done.worktree! }))
+            if (done.worktree !== undefined)
+              yield* store.updateRun(missionId, (r) => new MissionRunRecord({ ...r, worktree: done.worktree! }))
             yield* emit({ _tag: "PacketIntegrated", packetId: id, integration: done.integration })
             if (!INTEGRATED.has(done.integration.outcome)) {
               finished.delete(id)
@@ -214,28 +270,34 @@ export class MissionRunner extends Context.Service<MissionRunner, {
         })
 
         const start = (packet: WorkPacket) =>
-          runs.start({
-            issueId: packetKey(missionId, packet.id),
-            runKey: packetKey(missionId, packet.id),
-            packet: { missionId, packetId: packet.id },
-            base: branch.branch,
-            adapter: options.adapter,
-            profile: options.profile,
-            onStart: (record, resumed) =>
-              Effect.andThen(Effect.sync(() => latest.set(packet.id, record)), emit({ _tag: "PacketStarted", packetId: packet.id, record, resumed }))
-          }).pipe(
-            Effect.exit,
-            Effect.flatMap((exit) => Queue.offer(completions, { packetId: packet.id, exit })),
-            Effect.forkChild
-          )
+          runs
+            .start({
+              issueId: packetKey(missionId, packet.id),
+              runKey: packetKey(missionId, packet.id),
+              packet: { missionId, packetId: packet.id },
+              base: branch.branch,
+              adapter: options.adapter,
+              profile: options.profile,
+              onStart: (record, resumed) =>
+                Effect.andThen(
+                  Effect.sync(() => latest.set(packet.id, record)),
+                  emit({ _tag: "PacketStarted", packetId: packet.id, record, resumed })
+                )
+            })
+            .pipe(
+              Effect.exit,
+              Effect.flatMap((exit) => Queue.offer(completions, { packetId: packet.id, exit })),
+              Effect.forkChild
+            )
 
-        const loop = Effect.gen(function*() {
+        const loop = Effect.gen(function* () {
           for (;;) {
             const schedule = scheduleWaves(plan, { finished, failed, running, stopDependantsOnly: !stopOnFailure })
             for (const b of schedule.blocked) {
               if (skipped.has(b.packetId)) continue
               skipped.add(b.packetId)
-              const describe = (id: string) => describeStopper(id, latest.get(id)?.status ?? "failed", integrations.get(id))
+              const describe = (id: string) =>
+                describeStopper(id, latest.get(id)?.status ?? "failed", integrations.get(id))
               yield* emit({ _tag: "PacketSkipped", packetId: b.packetId, reason: skipReason(b, [...failed], describe) })
             }
             // A wave is integrated once, when it settles, before anything of a later wave starts.
@@ -264,12 +326,25 @@ export class MissionRunner extends Context.Service<MissionRunner, {
               latest.set(packetId, record)
               if (record.status === "succeeded") finished.add(packetId)
               else failed.add(packetId)
-              yield* emit({ _tag: "PacketFinished", packetId, status: record.status, message: record.message ?? record.status, record })
+              yield* notifyRun(record)
+              yield* emit({
+                _tag: "PacketFinished",
+                packetId,
+                status: record.status,
+                message: record.message ?? record.status,
+                record
+              })
             } else {
               failed.add(packetId)
               const record = yield* runStore.latestForKey(packetKey(missionId, packetId))
               if (record !== undefined) latest.set(packetId, record)
-              yield* emit({ _tag: "PacketFinished", packetId, status: "failed", message: causeMessage(exit.cause), record })
+              yield* emit({
+                _tag: "PacketFinished",
+                packetId,
+                status: "failed",
+                message: causeMessage(exit.cause),
+                record
+              })
             }
           }
         })
@@ -277,8 +352,15 @@ export class MissionRunner extends Context.Service<MissionRunner, {
         yield* loop.pipe(
           Effect.onInterrupt(() =>
             Effect.flatMap(nowIso, (at) =>
-              store.updateRun(missionId, (r) =>
-                new MissionRunRecord({ ...r, outcome: "cancelled", finishedAt: at, message: `cancelled; \`spec-orch run-plan ${missionId}\` resumes it` })
+              store.updateRun(
+                missionId,
+                (r) =>
+                  new MissionRunRecord({
+                    ...r,
+                    outcome: "cancelled",
+                    finishedAt: at,
+                    message: `cancelled; \`spec-orch run-plan ${missionId}\` resumes it`
+                  })
               )
             )
           )
@@ -289,15 +371,20 @@ export class MissionRunner extends Context.Service<MissionRunner, {
         yield* missions.setStatus(missionId, outcome)
         const finishedAt = yield* nowIso
         const notDone = [...packets.keys()].filter((id) => !finished.has(id))
-        yield* store.updateRun(missionId, (r) =>
-          new MissionRunRecord({
-            ...r,
-            outcome,
-            finishedAt,
-            message: complete
-              ? `all ${packets.size} packets finished and are on ${branch.branch}`
-              : `${notDone.length} of ${packets.size} packets did not finish: ${notDone.join(", ")}`
-          })
+        yield* store.updateRun(
+          missionId,
+          (r) =>
+            new MissionRunRecord({
+              ...r,
+              outcome,
+              finishedAt,
+              message: complete
+                ? `all ${packets.size} packets finished and are on ${branch.branch}`
+                : `${notDone.length} of ${packets.size} packets did not finish: ${notDone.join(", ")}`
+            })
+        )
+        yield* notifyIfConfigured(
+          missionFinishedNotice(missionId, outcome, finishedAt, (yield* store.run(missionId))?.message ?? outcome)
         )
         const status = yield* missionStatus(missionId).pipe(Effect.provide(statusContext))
         return { outcome, status } satisfies MissionRunResult

@@ -4,7 +4,16 @@
  * branch, plus what `run-plan` would do next. Read-only: it needs the stores, never the engine, so
  * `mission status` works while `run-plan` runs.
  */
-import { type FileMissing, type FileProblem, type InvalidFile, Missions, type MissionsError, type MissionStatus as MissionLifecycle, type Plan, type RunRecord } from "@spec-orch/contract"
+import {
+  type FileMissing,
+  type FileProblem,
+  type InvalidFile,
+  Missions,
+  type MissionsError,
+  type MissionStatus as MissionLifecycle,
+  type Plan,
+  type RunRecord
+} from "@spec-orch/contract"
 import { type BlockedPacket, Plans, scheduleWaves } from "@spec-orch/task"
 import { Effect } from "effect"
 import { ProcessToken } from "../run/EngineLock.js"
@@ -14,7 +23,15 @@ import { type MissionRunRecord, MissionStore, type PacketIntegration } from "./M
 import { missionBranchOf, packetKey } from "./PacketIssue.js"
 
 /** Where one packet stands. `blocked`: it ran and the gate said not mergeable. `skipped`: it cannot run because a dependency did not finish. */
-export type PacketState = "not-started" | "running" | "interrupted" | "succeeded" | "blocked" | "failed" | "waiting" | "skipped"
+export type PacketState =
+  | "not-started"
+  | "running"
+  | "interrupted"
+  | "succeeded"
+  | "blocked"
+  | "failed"
+  | "waiting"
+  | "skipped"
 
 /** What `run-plan` would do with a packet now. */
 export type PacketNext = "skip" | "run" | "resume" | "retry" | "integrate" | "busy"
@@ -73,6 +90,52 @@ export interface MissionStatusView {
   readonly problems: ReadonlyArray<FileProblem>
 }
 
+/** What the latest runs of a mission's packets cost: the agents' usage and the runs' model calls, summed. */
+export interface MissionCost {
+  /** Packets with a run. */
+  readonly runs: number
+  /** As the agents' adapters reported it; `costUsd` null = unknown (a run that used tokens reported no cost), absent = no run reported usage. */
+  readonly agent:
+    | { readonly inputTokens: number; readonly outputTokens: number; readonly costUsd: number | null }
+    | undefined
+  /** The runs' model calls (LLM reviewer, …); `costUsd` null = unknown (a model without prices), absent = none. */
+  readonly models:
+    | {
+        readonly calls: number
+        readonly inputTokens: number
+        readonly outputTokens: number
+        readonly costUsd: number | null
+      }
+    | undefined
+}
+
+/** Sums the cost of each packet's latest run. Pure. */
+export const missionCost = (s: Pick<MissionStatusView, "waves">): MissionCost => {
+  let runs = 0
+  let agent: { inputTokens: number; outputTokens: number; costUsd: number | null } | undefined
+  let models: { calls: number; inputTokens: number; outputTokens: number; costUsd: number | null } | undefined
+  for (const p of s.waves.flatMap((w) => w.packets)) {
+    const r = p.run
+    if (r === undefined) continue
+    runs++
+    if (r.inputTokens !== undefined || r.costUsd !== undefined) {
+      agent ??= { inputTokens: 0, outputTokens: 0, costUsd: 0 }
+      agent.inputTokens += r.inputTokens ?? 0
+      agent.outputTokens += r.outputTokens ?? 0
+      agent.costUsd = agent.costUsd === null || r.costUsd === undefined ? null : agent.costUsd + r.costUsd
+    }
+    const m = r.modelCalls
+    if (m !== undefined && m.calls > 0) {
+      models ??= { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }
+      models.calls += m.calls
+      models.inputTokens += m.inputTokens
+      models.outputTokens += m.outputTokens
+      models.costUsd = models.costUsd === null || m.costUsd === null ? null : models.costUsd + m.costUsd
+    }
+  }
+  return { runs, agent, models }
+}
+
 const INTEGRATED = new Set(["merged", "up-to-date"])
 
 const stateOf = (f: PacketFacts | undefined): PacketState => {
@@ -95,15 +158,25 @@ const stateOf = (f: PacketFacts | undefined): PacketState => {
 }
 
 /** How a packet that stops others reads in a sentence: `"api" failed`, `"api" could not be integrated (…)`. */
-export const describeStopper = (id: string, state: PacketState | RunRecord["status"], integration: PacketIntegration | undefined): string =>
+export const describeStopper = (
+  id: string,
+  state: PacketState | RunRecord["status"],
+  integration: PacketIntegration | undefined
+): string =>
   state === "succeeded" && integration !== undefined && !INTEGRATED.has(integration.outcome)
     ? `"${id}" could not be integrated (${integration.outcome === "conflict" ? `conflict in ${integration.files.join(", ")}` : "merge failed"})`
     : `"${id}" ${state === "blocked" ? "was blocked by the gate" : state === "waiting" ? "is waiting" : "failed"}`
 
 /** Why a packet the schedule blocked will not run: its stopped dependencies, or the halted mission. */
-export const skipReason = (b: BlockedPacket, failedRoots: ReadonlyArray<string>, describe: (id: string) => string): string => {
-  if (b.reason === "dependency-failed") return `${b.failedDependencies.length === 1 ? "dependency" : "dependencies"} ${b.failedDependencies.map(describe).join(", ")}`
-  if (b.reason === "mission-halted") return `the mission stopped (--stop-on-failure) after ${failedRoots.map(describe).join(", ")}`
+export const skipReason = (
+  b: BlockedPacket,
+  failedRoots: ReadonlyArray<string>,
+  describe: (id: string) => string
+): string => {
+  if (b.reason === "dependency-failed")
+    return `${b.failedDependencies.length === 1 ? "dependency" : "dependencies"} ${b.failedDependencies.map(describe).join(", ")}`
+  if (b.reason === "mission-halted")
+    return `the mission stopped (--stop-on-failure) after ${failedRoots.map(describe).join(", ")}`
   return b.message
 }
 
@@ -111,7 +184,12 @@ export const skipReason = (b: BlockedPacket, failedRoots: ReadonlyArray<string>,
  * Each packet's state from the facts (pure). A succeeded packet whose integration conflicted counts
  * as not finished for its dependants; `stopOnFailure` makes every failure stop the whole mission.
  */
-export const derivePacketStatus = (plan: Plan, missionId: string, facts: ReadonlyMap<string, PacketFacts>, stopOnFailure: boolean): ReadonlyArray<WaveStatus> => {
+export const derivePacketStatus = (
+  plan: Plan,
+  missionId: string,
+  facts: ReadonlyMap<string, PacketFacts>,
+  stopOnFailure: boolean
+): ReadonlyArray<WaveStatus> => {
   const states = new Map<string, PacketState>()
   const finished: Array<string> = []
   const failed: Array<string> = []
@@ -122,9 +200,11 @@ export const derivePacketStatus = (plan: Plan, missionId: string, facts: Readonl
       const state = stateOf(f)
       states.set(p.id, state)
       const integration = f?.integration
-      const integrationFailed = integration !== undefined && integration.runId === f?.run?.runId && !INTEGRATED.has(integration.outcome)
+      const integrationFailed =
+        integration !== undefined && integration.runId === f?.run?.runId && !INTEGRATED.has(integration.outcome)
       if (state === "succeeded" && !integrationFailed) finished.push(p.id)
-      else if (state === "succeeded" || state === "failed" || state === "blocked" || state === "waiting") failed.push(p.id)
+      else if (state === "succeeded" || state === "failed" || state === "blocked" || state === "waiting")
+        failed.push(p.id)
       else if (state === "running" || state === "interrupted") running.push(p.id)
     }
   }
@@ -142,17 +222,29 @@ export const derivePacketStatus = (plan: Plan, missionId: string, facts: Readonl
         state = "skipped"
         reason = skipReason(b, failed, (d) => {
           const fd = facts.get(d)
-          return describeStopper(d, states.get(d) ?? "failed", fd?.integration !== undefined && fd.integration.runId === fd.run?.runId ? fd.integration : undefined)
+          return describeStopper(
+            d,
+            states.get(d) ?? "failed",
+            fd?.integration !== undefined && fd.integration.runId === fd.run?.runId ? fd.integration : undefined
+          )
         })
       } else if (state === "failed" || state === "blocked" || state === "waiting") reason = f?.run?.message
-      else if (state === "interrupted") reason = `${f?.run?.status === "cancelled" ? "cancelled" : "its process is gone"}; \`spec-orch run-plan ${missionId}\` resumes it at ${f?.run?.stage}`
-      const integration = f?.integration !== undefined && f.integration.runId === f.run?.runId ? f.integration : undefined
-      const next: PacketNext = state === "succeeded"
-        ? (integration !== undefined && INTEGRATED.has(integration.outcome) ? "skip" : "integrate")
-        : state === "running" ? "busy"
-        : state === "interrupted" ? "resume"
-        : state === "failed" || state === "blocked" || state === "waiting" ? "retry"
-        : "run"
+      else if (state === "interrupted")
+        reason = `${f?.run?.status === "cancelled" ? "cancelled" : "its process is gone"}; \`spec-orch run-plan ${missionId}\` resumes it at ${f?.run?.stage}`
+      const integration =
+        f?.integration !== undefined && f.integration.runId === f.run?.runId ? f.integration : undefined
+      const next: PacketNext =
+        state === "succeeded"
+          ? integration !== undefined && INTEGRATED.has(integration.outcome)
+            ? "skip"
+            : "integrate"
+          : state === "running"
+            ? "busy"
+            : state === "interrupted"
+              ? "resume"
+              : state === "failed" || state === "blocked" || state === "waiting"
+                ? "retry"
+                : "run"
       return {
         packetId: p.id,
         runKey: packetKey(missionId, p.id),
@@ -171,7 +263,9 @@ export const derivePacketStatus = (plan: Plan, missionId: string, facts: Readonl
 }
 
 /** Reads a mission, its plan and what the stores know, and derives its status. */
-export const missionStatus = Effect.fn("missionStatus")(function*(missionId: string): Effect.fn.Return<
+export const missionStatus = Effect.fn("missionStatus")(function* (
+  missionId: string
+): Effect.fn.Return<
   MissionStatusView,
   MissionsError | InvalidFile | FileMissing,
   Missions | Plans | RunStore | MissionStore | ProcessToken
@@ -186,13 +280,24 @@ export const missionStatus = Effect.fn("missionStatus")(function*(missionId: str
   const facts = new Map<string, PacketFacts>()
   for (const p of plan.waves.flatMap((w) => w.packets)) {
     const run = yield* runs.latestForKey(packetKey(missionId, p.id))
-    const alive = run !== undefined && run.status === "running" ? ownerAlive(yield* runs.owner(run.runId), me.host) : false
+    const alive =
+      run !== undefined && run.status === "running" ? ownerAlive(yield* runs.owner(run.runId), me.host) : false
     facts.set(p.id, { run, alive, integration: integrations.get(p.id) })
   }
   const missionRun = yield* store.run(missionId)
-  const missionRunAlive = missionRun !== undefined && missionRun.outcome === "running" && ownerAlive(missionRun.owner, me.host)
+  const missionRunAlive =
+    missionRun !== undefined && missionRun.outcome === "running" && ownerAlive(missionRun.owner, me.host)
   const waves = derivePacketStatus(plan, missionId, facts, missionRun?.stopOnFailure ?? false)
-  const counts: Record<PacketState, number> = { "not-started": 0, running: 0, interrupted: 0, succeeded: 0, blocked: 0, failed: 0, waiting: 0, skipped: 0 }
+  const counts: Record<PacketState, number> = {
+    "not-started": 0,
+    running: 0,
+    interrupted: 0,
+    succeeded: 0,
+    blocked: 0,
+    failed: 0,
+    waiting: 0,
+    skipped: 0
+  }
   for (const w of waves) for (const p of w.packets) counts[p.state]++
   return {
     missionId,
@@ -205,7 +310,11 @@ export const missionStatus = Effect.fn("missionStatus")(function*(missionId: str
     missionRunAlive,
     waves,
     counts,
-    integrationProblems: waves.flatMap((w) => w.packets.flatMap((p) => (p.integration !== undefined && !INTEGRATED.has(p.integration.outcome) ? [p.integration] : []))),
+    integrationProblems: waves.flatMap((w) =>
+      w.packets.flatMap((p) =>
+        p.integration !== undefined && !INTEGRATED.has(p.integration.outcome) ? [p.integration] : []
+      )
+    ),
     problems: check.problems
   } satisfies MissionStatusView
 })

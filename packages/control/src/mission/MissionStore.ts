@@ -47,7 +47,7 @@ export class MissionRunRecord extends Schema.Class<MissionRunRecord>("@spec-orch
 }) {}
 
 const migrations = Migrator.fromRecord({
-  "0001_missions": Effect.gen(function*() {
+  "0001_missions": Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql`CREATE TABLE IF NOT EXISTS so_mission_runs (
       mission_id TEXT PRIMARY KEY,
@@ -71,21 +71,27 @@ const decodeIntegration = Schema.decodeUnknownSync(Schema.fromJsonString(PacketI
 const encodeIntegration = Schema.encodeSync(Schema.fromJsonString(PacketIntegration))
 
 /** Durable mission-run records and packet integrations. Storage failures are defects. */
-export class MissionStore extends Context.Service<MissionStore, {
-  /** The latest mission run, if any. */
-  readonly run: (missionId: string) => Effect.Effect<MissionRunRecord | undefined>
-  /** Records (replaces) the latest mission run. */
-  readonly putRun: (record: MissionRunRecord) => Effect.Effect<void>
-  /** Applies `f` to the latest mission run and saves it, stamping `updatedAt` (no-op when there is none). */
-  readonly updateRun: (missionId: string, f: (r: MissionRunRecord) => MissionRunRecord) => Effect.Effect<MissionRunRecord | undefined>
-  /** Every packet integration of the mission, by packet id. */
-  readonly integrations: (missionId: string) => Effect.Effect<ReadonlyMap<string, PacketIntegration>>
-  /** Records (replaces) one packet's integration. */
-  readonly putIntegration: (missionId: string, integration: PacketIntegration) => Effect.Effect<void>
-}>()("@spec-orch/control/MissionStore") {
+export class MissionStore extends Context.Service<
+  MissionStore,
+  {
+    /** The latest mission run, if any. */
+    readonly run: (missionId: string) => Effect.Effect<MissionRunRecord | undefined>
+    /** Records (replaces) the latest mission run. */
+    readonly putRun: (record: MissionRunRecord) => Effect.Effect<void>
+    /** Applies `f` to the latest mission run and saves it, stamping `updatedAt` (no-op when there is none). */
+    readonly updateRun: (
+      missionId: string,
+      f: (r: MissionRunRecord) => MissionRunRecord
+    ) => Effect.Effect<MissionRunRecord | undefined>
+    /** Every packet integration of the mission, by packet id. */
+    readonly integrations: (missionId: string) => Effect.Effect<ReadonlyMap<string, PacketIntegration>>
+    /** Records (replaces) one packet's integration. */
+    readonly putIntegration: (missionId: string, integration: PacketIntegration) => Effect.Effect<void>
+  }
+>()("@spec-orch/control/MissionStore") {
   static readonly layer: Layer.Layer<MissionStore, never, SqlClient.SqlClient> = Layer.effect(
     MissionStore,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       yield* migrateMissionStore.pipe(Effect.orDie)
 
@@ -100,24 +106,34 @@ export class MissionStore extends Context.Service<MissionStore, {
             ON CONFLICT (mission_id) DO UPDATE SET record = excluded.record`.pipe(Effect.asVoid, Effect.orDie)
 
       const updateRun = (missionId: string, f: (r: MissionRunRecord) => MissionRunRecord) =>
-        sql.withTransaction(Effect.gen(function*() {
-          const current = yield* run(missionId)
-          if (current === undefined) return undefined
-          const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-          const next = new MissionRunRecord({ ...f(current), updatedAt: at })
-          yield* putRun(next)
-          return next
-        })).pipe(Effect.orDie)
+        sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const current = yield* run(missionId)
+              if (current === undefined) return undefined
+              const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+              const next = new MissionRunRecord({ ...f(current), updatedAt: at })
+              yield* putRun(next)
+              return next
+            })
+          )
+          .pipe(Effect.orDie)
 
       const integrations = (missionId: string) =>
-        sql<{ packet_id: string; record: string }>`SELECT packet_id, record FROM so_mission_integrations WHERE mission_id = ${missionId}`.pipe(
+        sql<{
+          packet_id: string
+          record: string
+        }>`SELECT packet_id, record FROM so_mission_integrations WHERE mission_id = ${missionId}`.pipe(
           Effect.map((rows) => new Map(rows.map((r) => [r.packet_id, decodeIntegration(r.record)] as const))),
           Effect.orDie
         )
 
       const putIntegration = (missionId: string, integration: PacketIntegration) =>
         sql`INSERT INTO so_mission_integrations (mission_id, packet_id, record) VALUES (${missionId}, ${integration.packetId}, ${encodeIntegration(integration)})
-            ON CONFLICT (mission_id, packet_id) DO UPDATE SET record = excluded.record`.pipe(Effect.asVoid, Effect.orDie)
+            ON CONFLICT (mission_id, packet_id) DO UPDATE SET record = excluded.record`.pipe(
+          Effect.asVoid,
+          Effect.orDie
+        )
 
       return MissionStore.of({ run, putRun, updateRun, integrations, putIntegration })
     })

@@ -42,8 +42,14 @@ export class PacketNotFound extends Schema.TaggedError<PacketNotFound>()("Packet
 }) {
   override get message(): string {
     const near = didYouMean(this.packetId, this.known)
-    return `mission ${this.missionId} has no packet "${this.packetId}" in ${this.file}` +
-      (near !== undefined ? ` (did you mean "${near}"?)` : this.known.length > 0 ? ` (packets: ${this.known.join(", ")})` : "")
+    return (
+      `mission ${this.missionId} has no packet "${this.packetId}" in ${this.file}` +
+      (near !== undefined
+        ? ` (did you mean "${near}"?)`
+        : this.known.length > 0
+          ? ` (packets: ${this.known.join(", ")})`
+          : "")
+    )
   }
 }
 
@@ -58,25 +64,38 @@ export const footprintOfPacket = (packet: WorkPacket): Footprint =>
  */
 export const packetIssue = (mission: Mission, packet: WorkPacket, planFile: string): Issue => {
   const section = packet.specSection.trim()
-  const prompt = packet.builderPrompt.trim() !== "" ? packet.builderPrompt : `${packet.title}${section !== "" ? ` (spec section "${section}")` : ""}`
+  const prompt =
+    packet.builderPrompt.trim() !== ""
+      ? packet.builderPrompt
+      : `${packet.title}${section !== "" ? ` (spec section "${section}")` : ""}`
   return new Issue({
     id: makeIssueId(packetKey(mission.id, packet.id)),
     title: packet.title,
     summary: `Work packet "${packet.id}" of mission ${mission.id} (${mission.title})${section !== "" ? `, spec section "${section}"` : ""}.`,
     builderPrompt: prompt,
-    acceptanceCriteria: packet.acceptanceCriteria.map((text, i) => new AcceptanceCriterion({ id: `AC-${i + 1}`, text })),
+    acceptanceCriteria: packet.acceptanceCriteria.map(
+      (text, i) => new AcceptanceCriterion({ id: `AC-${i + 1}`, text })
+    ),
     constraints: [
       ...mission.constraints,
       ...(packet.filesOutOfScope.length > 0 ? [`Do not change: ${packet.filesOutOfScope.join(", ")}`] : [])
     ],
     filesToRead: [],
     targetFiles: packet.filesInScope,
-    ...(mission.interfaceContracts.length > 0 ? { architectureNotes: `Interface contracts of the mission:\n${mission.interfaceContracts.map((c) => `- ${c}`).join("\n")}` } : {}),
+    ...(mission.interfaceContracts.length > 0
+      ? {
+          architectureNotes: `Interface contracts of the mission:\n${mission.interfaceContracts.map((c) => `- ${c}`).join("\n")}`
+        }
+      : {}),
     // An empty list would mean "no verification"; a packet without commands uses the project's [verification].
     ...(packet.verification.length > 0 ? { verification: packet.verification } : {}),
     labels: [`mission:${mission.id}`],
     runClass: packet.runClass,
-    mission: new MissionRef({ missionId: mission.id, packetId: packet.id, ...(section !== "" ? { specSection: section } : {}) }),
+    mission: new MissionRef({
+      missionId: mission.id,
+      packetId: packet.id,
+      ...(section !== "" ? { specSection: section } : {})
+    }),
     origin: new IssueOrigin({ kind: "fixture", ref: planFile })
   })
 }
@@ -94,19 +113,28 @@ export interface LoadedPacket {
  * `Missions` and the task plane's `Plans` in context; they are looked up, not required, so layers
  * that never run packets (tests of single-issue runs) need not provide them.
  */
-export const loadPacket = (ref: PacketRef): Effect.Effect<LoadedPacket, MissionsError | InvalidFile | FileMissing | PacketNotFound> =>
-  Effect.gen(function*() {
+export const loadPacket = (
+  ref: PacketRef
+): Effect.Effect<LoadedPacket, MissionsError | InvalidFile | FileMissing | PacketNotFound> =>
+  Effect.gen(function* () {
     const missions = yield* Effect.serviceOption(Missions)
     const plans = yield* Effect.serviceOption(Plans)
     if (Option.isNone(missions) || Option.isNone(plans)) {
-      return yield* Effect.die(new Error("running a mission packet needs the Missions and Plans services (the contract and task planes)"))
+      return yield* Effect.die(
+        new Error("running a mission packet needs the Missions and Plans services (the contract and task planes)")
+      )
     }
     const mission = yield* missions.value.get(ref.missionId)
     const view = yield* plans.value.read(ref.missionId)
     const packets = view.plan.waves.flatMap((w) => w.packets)
     const packet = packets.find((p) => p.id === ref.packetId)
     if (packet === undefined) {
-      return yield* new PacketNotFound({ missionId: ref.missionId, packetId: ref.packetId, file: view.file, known: packets.map((p) => p.id) })
+      return yield* new PacketNotFound({
+        missionId: ref.missionId,
+        packetId: ref.packetId,
+        file: view.file,
+        known: packets.map((p) => p.id)
+      })
     }
     return { issue: packetIssue(mission.mission, packet, view.file), packet, mission, plan: view.plan }
   })

@@ -130,60 +130,119 @@ export type MergeResult =
   | { readonly outcome: "refused"; readonly detail: string }
 
 /** Host-side publishing of a run's result to git and the trackers. */
-export class Publisher extends Context.Service<Publisher, {
-  /** Pushes `sha` (default: the local branch) to `refs/heads/<branch>` of `remote` (default `[github] remote`). */
-  readonly push: (input: { readonly cwd: string; readonly branch: string; readonly sha?: string | undefined; readonly remote?: string | undefined; readonly forceWithLease?: boolean | undefined }) => Effect.Effect<PushResult, PublishError>
-  /** Finds the PR for `head` (open, or closed with this run's marker) and updates it, or opens one. */
-  readonly openPullRequest: (spec: PullRequestSpec) => Effect.Effect<PullRequestResult, PublishError>
-  /** Sets `spec-orch/gate` on `sha` unless the latest status there already says the same. */
-  readonly setGateStatus: (input: { readonly sha: string; readonly state: GateStatusState; readonly description: string; readonly targetUrl?: string | undefined }) => Effect.Effect<WriteOutcome, PublishError>
-  /** Posts `body` as the comment identified by `key`, updating the earlier one instead of adding a second. */
-  readonly comment: (input: { readonly target: IssueTarget; readonly key: string; readonly body: string }) => Effect.Effect<{ readonly id: string; readonly outcome: WriteOutcome }, PublishError>
-  /** Moves a Linear issue to the workflow state named `state` (case-insensitive); a no-op when it is there. */
-  readonly moveLinearIssue: (input: { readonly id: string; readonly state: string }) => Effect.Effect<{ readonly from: string; readonly to: string; readonly outcome: "moved" | "unchanged" }, PublishError>
-  /** Adds and removes labels (creating missing Linear labels in the issue's team); labels already right are left alone. */
-  readonly label: (input: { readonly target: IssueTarget; readonly add?: ReadonlyArray<string>; readonly remove?: ReadonlyArray<string> }) => Effect.Effect<void, PublishError>
-  /** Merges a pull request when GitHub allows it; `sha` guards against merging a head that moved. */
-  readonly merge: (input: { readonly number: number; readonly method?: "merge" | "squash" | "rebase" | undefined; readonly sha?: string | undefined }) => Effect.Effect<MergeResult, PublishError>
-}>()("@spec-orch/control/Publisher") {
+export class Publisher extends Context.Service<
+  Publisher,
+  {
+    /** Pushes `sha` (default: the local branch) to `refs/heads/<branch>` of `remote` (default `[github] remote`). */
+    readonly push: (input: {
+      readonly cwd: string
+      readonly branch: string
+      readonly sha?: string | undefined
+      readonly remote?: string | undefined
+      readonly forceWithLease?: boolean | undefined
+    }) => Effect.Effect<PushResult, PublishError>
+    /** Finds the PR for `head` (open, or closed with this run's marker) and updates it, or opens one. */
+    readonly openPullRequest: (spec: PullRequestSpec) => Effect.Effect<PullRequestResult, PublishError>
+    /** Sets `spec-orch/gate` on `sha` unless the latest status there already says the same. */
+    readonly setGateStatus: (input: {
+      readonly sha: string
+      readonly state: GateStatusState
+      readonly description: string
+      readonly targetUrl?: string | undefined
+    }) => Effect.Effect<WriteOutcome, PublishError>
+    /** Posts `body` as the comment identified by `key`, updating the earlier one instead of adding a second. */
+    readonly comment: (input: {
+      readonly target: IssueTarget
+      readonly key: string
+      readonly body: string
+    }) => Effect.Effect<{ readonly id: string; readonly outcome: WriteOutcome }, PublishError>
+    /** Moves a Linear issue to the workflow state named `state` (case-insensitive); a no-op when it is there. */
+    readonly moveLinearIssue: (input: {
+      readonly id: string
+      readonly state: string
+    }) => Effect.Effect<
+      { readonly from: string; readonly to: string; readonly outcome: "moved" | "unchanged" },
+      PublishError
+    >
+    /** Adds and removes labels (creating missing Linear labels in the issue's team); labels already right are left alone. */
+    readonly label: (input: {
+      readonly target: IssueTarget
+      readonly add?: ReadonlyArray<string>
+      readonly remove?: ReadonlyArray<string>
+    }) => Effect.Effect<void, PublishError>
+    /** Merges a pull request when GitHub allows it; `sha` guards against merging a head that moved. */
+    readonly merge: (input: {
+      readonly number: number
+      readonly method?: "merge" | "squash" | "rebase" | undefined
+      readonly sha?: string | undefined
+    }) => Effect.Effect<MergeResult, PublishError>
+  }
+>()("@spec-orch/control/Publisher") {
   /** Publishing through `GitHub`, `Linear` and the host's git; text is redacted by `Redactor`. */
-  static readonly layer: Layer.Layer<Publisher, never, Project | GitHub | Linear | Redactor | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
+  static readonly layer: Layer.Layer<
     Publisher,
-    Effect.gen(function*() {
+    never,
+    Project | GitHub | Linear | Redactor | ChildProcessSpawner.ChildProcessSpawner
+  > = Layer.effect(
+    Publisher,
+    Effect.gen(function* () {
       const project = yield* Project
       const { redact } = yield* Redactor
       const github = yield* GitHub
       const linear = yield* Linear
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-      const git = (cwd: string, args: ReadonlyArray<string>) => runGit(cwd, args).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner))
+      const git = (cwd: string, args: ReadonlyArray<string>) =>
+        runGit(cwd, args).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner))
       const failAs = (action: string) => (e: TrackerError) => new PublishError({ action, reason: e.reason })
 
-      const push = Effect.fn("Publisher.push")(function*(input: { readonly cwd: string; readonly branch: string; readonly sha?: string | undefined; readonly remote?: string | undefined; readonly forceWithLease?: boolean | undefined }) {
+      const push = Effect.fn("Publisher.push")(function* (input: {
+        readonly cwd: string
+        readonly branch: string
+        readonly sha?: string | undefined
+        readonly remote?: string | undefined
+        readonly forceWithLease?: boolean | undefined
+      }) {
         const remote = input.remote ?? project.config.github.remote
         const action = `push ${input.branch} to ${remote}`
         const source = input.sha ?? `refs/heads/${input.branch}`
         const resolved = yield* git(input.cwd, ["rev-parse", "--verify", "--quiet", `${source}^{commit}`])
         if (resolved.exitCode !== 0) {
-          return yield* new PublishError({ action, reason: new PushFailed({ remote, branch: input.branch, detail: `${source} is not a commit in ${input.cwd}` }) })
+          return yield* new PublishError({
+            action,
+            reason: new PushFailed({
+              remote,
+              branch: input.branch,
+              detail: `${source} is not a commit in ${input.cwd}`
+            })
+          })
         }
         const sha = resolved.stdout.trim()
-        const args = ["push", "--porcelain", ...(input.forceWithLease === true ? ["--force-with-lease"] : []), remote, `${sha}:refs/heads/${input.branch}`]
+        const args = [
+          "push",
+          "--porcelain",
+          ...(input.forceWithLease === true ? ["--force-with-lease"] : []),
+          remote,
+          `${sha}:refs/heads/${input.branch}`
+        ]
         const result = yield* git(input.cwd, args)
         const line = result.stdout.split("\n").find((l) => /^[ +\-*!=]\t/.test(l))
         const flag = line?.[0]
         if (result.exitCode !== 0 || flag === "!") {
           const detail = redact(redactUrls(line?.split("\t")[2] ?? lastLines(result.stderr)))
-          const rejected = flag === "!" || /\[rejected\]|non-fast-forward|fetch first|stale info/.test(result.stdout + result.stderr)
+          const rejected =
+            flag === "!" || /\[rejected\]|non-fast-forward|fetch first|stale info/.test(result.stdout + result.stderr)
           return yield* new PublishError({
             action,
-            reason: rejected ? new PushRejected({ remote, branch: input.branch, detail }) : new PushFailed({ remote, branch: input.branch, detail })
+            reason: rejected
+              ? new PushRejected({ remote, branch: input.branch, detail })
+              : new PushFailed({ remote, branch: input.branch, detail })
           })
         }
         const outcome: WriteOutcome = flag === "*" ? "created" : flag === "=" ? "unchanged" : "updated"
         return { remote, branch: input.branch, sha, outcome }
       })
 
-      const openPullRequest = Effect.fn("Publisher.openPullRequest")(function*(input: PullRequestSpec) {
+      const openPullRequest = Effect.fn("Publisher.openPullRequest")(function* (input: PullRequestSpec) {
         const spec: PullRequestSpec = { ...input, title: redact(input.title), body: redact(input.body) }
         const action = `open the pull request for ${spec.head}`
         const marker = runKeyMarker(spec.runKey)
@@ -199,9 +258,13 @@ export class Publisher extends Context.Service<Publisher, {
           outcome
         })
         const refresh = (p: GitHubPull) =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             if (p.title === spec.title && (p.body ?? "") === body && p.base === base) return result(p, "unchanged")
-            const updated = yield* github.updatePull(p.number, { title: spec.title, body, ...(p.base !== base ? { base } : {}) })
+            const updated = yield* github.updatePull(p.number, {
+              title: spec.title,
+              body,
+              ...(p.base !== base ? { base } : {})
+            })
             return result(updated, "updated")
           })
 
@@ -211,30 +274,57 @@ export class Publisher extends Context.Service<Publisher, {
         const ours = closed.find((p) => (p.body ?? "").includes(marker))
         if (ours !== undefined) return result(ours, "closed")
 
-        const created = yield* github.createPull({ head: spec.head, base, title: spec.title, body, draft: spec.draft ?? true }).pipe(Effect.result)
+        const created = yield* github
+          .createPull({ head: spec.head, base, title: spec.title, body, draft: spec.draft ?? true })
+          .pipe(Effect.result)
         if (created._tag === "Success") return result(created.success, "created")
         const failure = created.failure
         // A create that raced another attempt (or whose answer was lost) finds GitHub's duplicate check.
-        if (failure.reason._tag === "TrackerRejected" && failure.reason.status === 422 && /already exists/i.test(failure.reason.detail)) {
+        if (
+          failure.reason._tag === "TrackerRejected" &&
+          failure.reason.status === 422 &&
+          /already exists/i.test(failure.reason.detail)
+        ) {
           const again = yield* github.pullsForHead(spec.head, "open").pipe(Effect.mapError(failAs(action)))
           if (again[0] !== undefined) return yield* refresh(again[0]).pipe(Effect.mapError(failAs(action)))
         }
         return yield* failAs(action)(failure)
       })
 
-      const setGateStatus = Effect.fn("Publisher.setGateStatus")(function*(input: { readonly sha: string; readonly state: GateStatusState; readonly description: string; readonly targetUrl?: string | undefined }) {
+      const setGateStatus = Effect.fn("Publisher.setGateStatus")(function* (input: {
+        readonly sha: string
+        readonly state: GateStatusState
+        readonly description: string
+        readonly targetUrl?: string | undefined
+      }) {
         const action = `set ${GATE_CONTEXT} on ${input.sha.slice(0, 12)}`
         const description = redact(input.description).slice(0, 140)
         const statuses = yield* github.listStatuses(input.sha).pipe(Effect.mapError(failAs(action)))
         const latest = statuses.find((s) => s.context === GATE_CONTEXT)
-        if (latest !== undefined && latest.state === input.state && (latest.description ?? "") === description && (latest.targetUrl ?? undefined) === input.targetUrl) {
+        if (
+          latest !== undefined &&
+          latest.state === input.state &&
+          (latest.description ?? "") === description &&
+          (latest.targetUrl ?? undefined) === input.targetUrl
+        ) {
           return "unchanged" as const
         }
-        yield* github.createStatus(input.sha, { state: input.state, context: GATE_CONTEXT, description, targetUrl: input.targetUrl }).pipe(Effect.mapError(failAs(action)))
-        return latest === undefined ? "created" as const : "updated" as const
+        yield* github
+          .createStatus(input.sha, {
+            state: input.state,
+            context: GATE_CONTEXT,
+            description,
+            targetUrl: input.targetUrl
+          })
+          .pipe(Effect.mapError(failAs(action)))
+        return latest === undefined ? ("created" as const) : ("updated" as const)
       })
 
-      const comment = Effect.fn("Publisher.comment")(function*(input: { readonly target: IssueTarget; readonly key: string; readonly body: string }) {
+      const comment = Effect.fn("Publisher.comment")(function* (input: {
+        readonly target: IssueTarget
+        readonly key: string
+        readonly body: string
+      }) {
         const marker = commentMarker(input.key)
         const full = withMarker(redact(input.body), marker)
         if (input.target.tracker === "github") {
@@ -242,7 +332,8 @@ export class Publisher extends Context.Service<Publisher, {
           const action = `comment on GitHub #${number}`
           const comments = yield* github.listComments(number).pipe(Effect.mapError(failAs(action)))
           const existing = comments.find((c) => c.body.includes(marker))
-          if (existing !== undefined && existing.body === full) return { id: String(existing.id), outcome: "unchanged" as const }
+          if (existing !== undefined && existing.body === full)
+            return { id: String(existing.id), outcome: "unchanged" as const }
           if (existing !== undefined) {
             yield* github.updateComment(existing.id, full).pipe(Effect.mapError(failAs(action)))
             return { id: String(existing.id), outcome: "updated" as const }
@@ -263,49 +354,77 @@ export class Publisher extends Context.Service<Publisher, {
         const commentId = stableUuid(`${id}\n${input.key}`)
         const created = yield* linear.createComment(id, full, commentId).pipe(Effect.result)
         if (created._tag === "Success") return { id: created.success || commentId, outcome: "created" as const }
-        const again = (yield* linear.listComments(id).pipe(Effect.mapError(failAs(action)))).find((c) => c.body.includes(marker))
-        if (again !== undefined) return { id: again.id, outcome: again.body === full ? "unchanged" as const : "created" as const }
+        const again = (yield* linear.listComments(id).pipe(Effect.mapError(failAs(action)))).find((c) =>
+          c.body.includes(marker)
+        )
+        if (again !== undefined)
+          return { id: again.id, outcome: again.body === full ? ("unchanged" as const) : ("created" as const) }
         // The id is taken by something we cannot see (a deleted comment): create without it.
         const createdId = yield* linear.createComment(id, full).pipe(Effect.mapError(failAs(action)))
         return { id: createdId, outcome: "created" as const }
       })
 
-      const moveLinearIssue = Effect.fn("Publisher.moveLinearIssue")(function*(input: { readonly id: string; readonly state: string }) {
+      const moveLinearIssue = Effect.fn("Publisher.moveLinearIssue")(function* (input: {
+        readonly id: string
+        readonly state: string
+      }) {
         const action = `move Linear issue ${input.id} to ${input.state}`
         const current = yield* linear.issueTeam(input.id).pipe(Effect.mapError(failAs(action)))
         const wanted = input.state.trim().toLowerCase()
-        if (current.state.name.toLowerCase() === wanted) return { from: current.state.name, to: current.state.name, outcome: "unchanged" as const }
+        if (current.state.name.toLowerCase() === wanted)
+          return { from: current.state.name, to: current.state.name, outcome: "unchanged" as const }
         const target = current.team.states.find((s) => s.name.toLowerCase() === wanted)
         if (target === undefined) {
-          return yield* new PublishError({ action, reason: new LinearStateUnknown({ state: input.state, team: current.team.key, known: current.team.states.map((s) => s.name) }) })
+          return yield* new PublishError({
+            action,
+            reason: new LinearStateUnknown({
+              state: input.state,
+              team: current.team.key,
+              known: current.team.states.map((s) => s.name)
+            })
+          })
         }
         yield* linear.setState(current.issueId, target.id).pipe(Effect.mapError(failAs(action)))
         return { from: current.state.name, to: target.name, outcome: "moved" as const }
       })
 
-      const label = Effect.fn("Publisher.label")(function*(input: { readonly target: IssueTarget; readonly add?: ReadonlyArray<string>; readonly remove?: ReadonlyArray<string> }) {
+      const label = Effect.fn("Publisher.label")(function* (input: {
+        readonly target: IssueTarget
+        readonly add?: ReadonlyArray<string>
+        readonly remove?: ReadonlyArray<string>
+      }) {
         const add = input.add ?? []
         const remove = input.remove ?? []
         if (input.target.tracker === "github") {
           const number = input.target.number
           const action = `label GitHub #${number}`
           const issue = yield* github.getIssue(number).pipe(Effect.mapError(failAs(action)))
-          const has = new Set(Option.match(issue, { onNone: () => [], onSome: (i) => i.labels.map((l) => l.toLowerCase()) }))
+          const has = new Set(
+            Option.match(issue, { onNone: () => [], onSome: (i) => i.labels.map((l) => l.toLowerCase()) })
+          )
           const missing = add.filter((l) => !has.has(l.toLowerCase()))
           if (missing.length > 0) yield* github.addLabels(number, missing).pipe(Effect.mapError(failAs(action)))
-          for (const l of remove.filter((x) => has.has(x.toLowerCase()))) yield* github.removeLabel(number, l).pipe(Effect.mapError(failAs(action)))
+          for (const l of remove.filter((x) => has.has(x.toLowerCase())))
+            yield* github.removeLabel(number, l).pipe(Effect.mapError(failAs(action)))
           return
         }
         const id = input.target.id
         const action = `label Linear issue ${id}`
         const found = yield* linear.getIssue(id).pipe(Effect.mapError(failAs(action)))
-        if (Option.isNone(found)) return yield* new PublishError({ action, reason: new TrackerNotFound({ tracker: "linear", what: `issue ${id}` }) })
+        if (Option.isNone(found))
+          return yield* new PublishError({
+            action,
+            reason: new TrackerNotFound({ tracker: "linear", what: `issue ${id}` })
+          })
         const issue = found.value
         const has = new Map(issue.labels.map((l) => [l.name.toLowerCase(), l.id]))
         for (const name of add.filter((l) => !has.has(l.toLowerCase()))) {
-          const candidates: ReadonlyArray<LinearLabel> = yield* linear.findLabels(name).pipe(Effect.mapError(failAs(action)))
+          const candidates: ReadonlyArray<LinearLabel> = yield* linear
+            .findLabels(name)
+            .pipe(Effect.mapError(failAs(action)))
           const usable = candidates.find((l) => l.teamId === issue.team.id) ?? candidates.find((l) => l.teamId === null)
-          const labelId = usable?.id ?? (yield* linear.createLabel(issue.team.id, name).pipe(Effect.mapError(failAs(action))))
+          const labelId =
+            usable?.id ?? (yield* linear.createLabel(issue.team.id, name).pipe(Effect.mapError(failAs(action))))
           yield* linear.addLabel(issue.id, labelId).pipe(Effect.mapError(failAs(action)))
         }
         for (const name of remove) {
@@ -314,18 +433,29 @@ export class Publisher extends Context.Service<Publisher, {
         }
       })
 
-      const merge = Effect.fn("Publisher.merge")(function*(input: { readonly number: number; readonly method?: "merge" | "squash" | "rebase" | undefined; readonly sha?: string | undefined }) {
+      const merge = Effect.fn("Publisher.merge")(function* (input: {
+        readonly number: number
+        readonly method?: "merge" | "squash" | "rebase" | undefined
+        readonly sha?: string | undefined
+      }) {
         const action = `merge pull request #${input.number}`
         const found = yield* github.getPull(input.number).pipe(Effect.mapError(failAs(action)))
-        if (Option.isNone(found)) return yield* new PublishError({ action, reason: new TrackerNotFound({ tracker: "github", what: `pull request #${input.number}` }) })
+        if (Option.isNone(found))
+          return yield* new PublishError({
+            action,
+            reason: new TrackerNotFound({ tracker: "github", what: `pull request #${input.number}` })
+          })
         const pull = found.value
         if (pull.merged) return { outcome: "already-merged" as const, sha: pull.headSha }
         if (pull.state !== "open") return { outcome: "refused" as const, detail: "the pull request is closed" }
         if (pull.draft) return { outcome: "refused" as const, detail: "the pull request is a draft" }
-        const merged = yield* github.mergePull(input.number, { method: input.method ?? "squash", sha: input.sha }).pipe(Effect.result)
+        const merged = yield* github
+          .mergePull(input.number, { method: input.method ?? "squash", sha: input.sha })
+          .pipe(Effect.result)
         if (merged._tag === "Success") return { outcome: "merged" as const, sha: merged.success.sha }
         const reason = merged.failure.reason
-        if (reason._tag === "TrackerRejected" && (reason.status === 405 || reason.status === 409)) return { outcome: "refused" as const, detail: reason.detail }
+        if (reason._tag === "TrackerRejected" && (reason.status === 405 || reason.status === 409))
+          return { outcome: "refused" as const, detail: reason.detail }
         return yield* failAs(action)(merged.failure)
       })
 
@@ -346,7 +476,10 @@ const withMarker = (body: string, marker: string): string => `${body.split(marke
 
 /** git's `fatal:`/`error:` lines (else its last lines), for messages. */
 const lastLines = (text: string): string => {
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("hint:"))
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("hint:"))
   const errors = lines.filter((l) => /^(fatal|error):/.test(l))
   return (errors.length > 0 ? errors : lines.slice(-3)).join("; ") || "no output"
 }

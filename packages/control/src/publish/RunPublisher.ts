@@ -13,13 +13,24 @@ import { ChildProcessSpawner } from "effect/process"
 import { GitHub } from "../trackers/GitHub.js"
 import { runGit } from "../trackers/internal/git.js"
 import { Linear } from "../trackers/Linear.js"
-import { GATE_CONTEXT, type GateStatusState, type IssueTarget, PublishError, Publisher, PushFailed, targetOf } from "./Publisher.js"
+import {
+  GATE_CONTEXT,
+  type GateStatusState,
+  type IssueTarget,
+  PublishError,
+  Publisher,
+  PushFailed,
+  targetOf
+} from "./Publisher.js"
 
 const Outcome = Schema.Literals(["created", "updated", "unchanged"])
 
 /** When a run publishes: never, only when the gate passes, or always (blocked runs as drafts). */
 export const PublishWhen = Schema.Literals(["never", "mergeable", "always"])
 export type PublishWhen = typeof PublishWhen.Type
+
+/** The run-store event that keeps a run's `PublishResult`, readable on every host of a cluster (publish.json is on one). */
+export const PUBLISH_RESULT_EVENT = "publish-result"
 
 /** What publishing a run did, journaled by the workflow; absent fields were not done (see `notes`). */
 export class PublishResult extends Schema.Class<PublishResult>("@spec-orch/control/PublishResult")({
@@ -30,26 +41,38 @@ export class PublishResult extends Schema.Class<PublishResult>("@spec-orch/contr
   /** Publishing was asked for and failed (a refused push, a tracker error): what went wrong. The run's verdict stands. */
   failed: Schema.optionalKey(Schema.String),
   /** The run branch as pushed. */
-  push: Schema.optionalKey(Schema.Struct({ remote: Schema.String, ref: Schema.String, sha: Schema.String, outcome: Outcome })),
+  push: Schema.optionalKey(
+    Schema.Struct({ remote: Schema.String, ref: Schema.String, sha: Schema.String, outcome: Outcome })
+  ),
   /** The run's pull request; `closed` means a person closed it and it was left alone. */
-  pullRequest: Schema.optionalKey(Schema.Struct({
-    number: Schema.Number,
-    url: Schema.String,
-    draft: Schema.Boolean,
-    outcome: Schema.Literals(["created", "updated", "unchanged", "closed"])
-  })),
+  pullRequest: Schema.optionalKey(
+    Schema.Struct({
+      number: Schema.Number,
+      url: Schema.String,
+      draft: Schema.Boolean,
+      outcome: Schema.Literals(["created", "updated", "unchanged", "closed"])
+    })
+  ),
   /** The `spec-orch/gate` commit status on the head commit. */
-  status: Schema.optionalKey(Schema.Struct({ context: Schema.String, sha: Schema.String, state: Schema.String, outcome: Outcome })),
+  status: Schema.optionalKey(
+    Schema.Struct({ context: Schema.String, sha: Schema.String, state: Schema.String, outcome: Outcome })
+  ),
   /** The run-summary comment on the source issue. */
-  comment: Schema.optionalKey(Schema.Struct({ tracker: Schema.Literals(["github", "linear"]), id: Schema.String, outcome: Outcome })),
+  comment: Schema.optionalKey(
+    Schema.Struct({ tracker: Schema.Literals(["github", "linear"]), id: Schema.String, outcome: Outcome })
+  ),
   /** The Linear issue's workflow state change. */
-  linearState: Schema.optionalKey(Schema.Struct({ from: Schema.String, to: Schema.String, outcome: Schema.Literals(["moved", "unchanged"]) })),
+  linearState: Schema.optionalKey(
+    Schema.Struct({ from: Schema.String, to: Schema.String, outcome: Schema.Literals(["moved", "unchanged"]) })
+  ),
   /** The merge request (only when the gate allowed auto-merge). */
-  merge: Schema.optionalKey(Schema.Struct({
-    outcome: Schema.Literals(["merged", "already-merged", "refused"]),
-    sha: Schema.optionalKey(Schema.String),
-    detail: Schema.optionalKey(Schema.String)
-  })),
+  merge: Schema.optionalKey(
+    Schema.Struct({
+      outcome: Schema.Literals(["merged", "already-merged", "refused"]),
+      sha: Schema.optionalKey(Schema.String),
+      detail: Schema.optionalKey(Schema.String)
+    })
+  ),
   /** Steps skipped and why (no token, a closed pull request, a draft that cannot be merged). */
   notes: Schema.Array(Schema.String)
 }) {}
@@ -86,7 +109,8 @@ export interface PublishInput {
  */
 export const pushRefusal = (input: Pick<PublishInput, "verdict" | "secrets">): string | undefined => {
   const condition = input.verdict.conditions.find((c) => c.condition === "secrets" && c.status === "failed")
-  if (condition !== undefined) return `not pushed and no pull request: the change adds a secret (${condition.reason}); ${condition.unblock ?? "remove it, rotate it and re-run"}`
+  if (condition !== undefined)
+    return `not pushed and no pull request: the change adds a secret (${condition.reason}); ${condition.unblock ?? "remove it, rotate it and re-run"}`
   const found = input.secrets ?? []
   if (found.length === 0) return undefined
   const places = [...new Set(found.map((f) => `${f.file}:${f.line}`))]
@@ -104,12 +128,16 @@ export const runSummaryKey = (issueId: string): string => `run-summary:${issueId
 export const pullRequestTitle = (issue: Issue): string => `[spec-orch] ${issue.id}: ${issue.title}`.slice(0, 250)
 
 /** The `spec-orch/gate` state for a verdict: success when mergeable, failure when a condition failed, else pending. */
-export const gateStatusState = (v: GateVerdict): GateStatusState => (v.mergeable ? "success" : v.failed.length > 0 ? "failure" : "pending")
+export const gateStatusState = (v: GateVerdict): GateStatusState =>
+  v.mergeable ? "success" : v.failed.length > 0 ? "failure" : "pending"
 
 /** A one-line verdict for a commit status (GitHub keeps 140 characters). */
 export const gateStatusDescription = (v: GateVerdict): string => {
   if (v.mergeable) return v.autoMergeable ? "mergeable (auto-merge allowed)" : "mergeable"
-  const parts = [...(v.failed.length > 0 ? [`failed: ${v.failed.join(", ")}`] : []), ...(v.notJudgeable.length > 0 ? [`not judged: ${v.notJudgeable.join(", ")}`] : [])]
+  const parts = [
+    ...(v.failed.length > 0 ? [`failed: ${v.failed.join(", ")}`] : []),
+    ...(v.notJudgeable.length > 0 ? [`not judged: ${v.notJudgeable.join(", ")}`] : [])
+  ]
   return `blocked (${parts.join("; ")})`.slice(0, 140)
 }
 
@@ -130,9 +158,14 @@ const excerpt = (text: string, max: number): string => {
 }
 
 const conditionLines = (v: GateVerdict): Array<string> =>
-  v.conditions.filter((c) => c.status !== "disabled").map((c) => `- ${c.status === "passed" ? "✅" : c.status === "failed" ? "❌" : "❔"} **${c.condition}**: ${c.reason}`)
+  v.conditions
+    .filter((c) => c.status !== "disabled")
+    .map(
+      (c) => `- ${c.status === "passed" ? "✅" : c.status === "failed" ? "❌" : "❔"} **${c.condition}**: ${c.reason}`
+    )
 
-const headline = (v: GateVerdict): string => (v.mergeable ? (v.autoMergeable ? "MERGEABLE (auto-merge allowed)" : "MERGEABLE") : "BLOCKED")
+const headline = (v: GateVerdict): string =>
+  v.mergeable ? (v.autoMergeable ? "MERGEABLE (auto-merge allowed)" : "MERGEABLE") : "BLOCKED"
 
 /** The pull request body: verdict, an excerpt of explain.md, and the line that closes the issue. */
 export const pullRequestBody = (input: PublishInput): string => {
@@ -154,7 +187,11 @@ export const pullRequestBody = (input: PublishInput): string => {
 }
 
 /** The run-summary comment on the source issue. */
-export const summaryComment = (input: PublishInput, pr: { readonly url: string; readonly draft: boolean } | undefined, sha: string | undefined): string =>
+export const summaryComment = (
+  input: PublishInput,
+  pr: { readonly url: string; readonly draft: boolean } | undefined,
+  sha: string | undefined
+): string =>
   [
     `**spec-orch run summary: ${input.issue.id} ${headline(input.verdict)}**`,
     "",
@@ -175,66 +212,111 @@ export const publishedNote = (r: PublishResult): string => {
   if (r.failed !== undefined) return `publishing failed (the verdict stands): ${r.failed}`
   if (r.mode === "local") return `published locally only: ${r.reason ?? "nothing configured"}`
   const parts = [
-    ...(r.push !== undefined ? [`pushed ${r.push.ref.replace("refs/heads/", "")} @ ${r.push.sha.slice(0, 10)} (${r.push.outcome})`] : []),
-    ...(r.pullRequest !== undefined ? [`pull request #${r.pullRequest.number}${r.pullRequest.draft ? " (draft)" : ""} ${r.pullRequest.url} (${r.pullRequest.outcome})`] : []),
+    ...(r.push !== undefined
+      ? [`pushed ${r.push.ref.replace("refs/heads/", "")} @ ${r.push.sha.slice(0, 10)} (${r.push.outcome})`]
+      : []),
+    ...(r.pullRequest !== undefined
+      ? [
+          `pull request #${r.pullRequest.number}${r.pullRequest.draft ? " (draft)" : ""} ${r.pullRequest.url} (${r.pullRequest.outcome})`
+        ]
+      : []),
     ...(r.status !== undefined ? [`${r.status.context} ${r.status.state}`] : []),
     ...(r.comment !== undefined ? [`${r.comment.tracker} comment (${r.comment.outcome})`] : []),
     ...(r.linearState !== undefined ? [`Linear state ${r.linearState.to} (${r.linearState.outcome})`] : []),
-    ...(r.merge !== undefined ? [`merge ${r.merge.outcome}${r.merge.detail !== undefined ? `: ${r.merge.detail}` : ""}`] : []),
+    ...(r.merge !== undefined
+      ? [`merge ${r.merge.outcome}${r.merge.detail !== undefined ? `: ${r.merge.detail}` : ""}`]
+      : []),
     ...r.notes
   ]
   return `published: ${parts.join("; ")}`
 }
 
 /** A remote URL that is a path on this machine (a bare repository standing in for a remote). */
-export const isLocalRemote = (url: string): boolean => url.startsWith("/") || url.startsWith("file://") || url.startsWith("./") || url.startsWith("../") || /^[A-Za-z]:[\\/]/.test(url)
+export const isLocalRemote = (url: string): boolean =>
+  url.startsWith("/") ||
+  url.startsWith("file://") ||
+  url.startsWith("./") ||
+  url.startsWith("../") ||
+  /^[A-Za-z]:[\\/]/.test(url)
 
 /** Publishes a finished run to git and the trackers, or says why it stayed local. */
-export class RunPublisher extends Context.Service<RunPublisher, {
-  /** Publishes the run; safe to call again for the same run (nothing is written twice). Configured writes that fail are errors. */
-  readonly publish: (input: PublishInput) => Effect.Effect<PublishResult, PublishError>
-}>()("@spec-orch/control/RunPublisher") {
+export class RunPublisher extends Context.Service<
+  RunPublisher,
+  {
+    /** Publishes the run; safe to call again for the same run (nothing is written twice). Configured writes that fail are errors. */
+    readonly publish: (input: PublishInput) => Effect.Effect<PublishResult, PublishError>
+  }
+>()("@spec-orch/control/RunPublisher") {
   /** Publishing through `Publisher` when GitHub (token and repository) or a local bare remote is configured. */
-  static readonly layer: Layer.Layer<RunPublisher, never, Project | Publisher | GitHub | Linear | ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(
+  static readonly layer: Layer.Layer<
     RunPublisher,
-    Effect.gen(function*() {
+    never,
+    Project | Publisher | GitHub | Linear | ChildProcessSpawner.ChildProcessSpawner
+  > = Layer.effect(
+    RunPublisher,
+    Effect.gen(function* () {
       const project = yield* Project
       const publisher = yield* Publisher
       const github = yield* GitHub
       const linear = yield* Linear
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-      const git = (cwd: string, args: ReadonlyArray<string>) => runGit(cwd, args).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner))
+      const git = (cwd: string, args: ReadonlyArray<string>) =>
+        runGit(cwd, args).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner))
       const remote = project.config.github.remote
 
-      const publish = Effect.fn("RunPublisher.publish")(function*(input: PublishInput) {
+      const publish = Effect.fn("RunPublisher.publish")(function* (input: PublishInput) {
         const notes: Array<string> = []
         const local = (reason: string) => new PublishResult({ mode: "local", reason, notes })
 
         const gh = yield* github.availability
         const target: IssueTarget | undefined = targetOf(input.issue)
-        const trackerOk = target === undefined
-          ? undefined
-          : target.tracker === "github" ? gh : yield* linear.availability
+        const trackerOk =
+          target === undefined ? undefined : target.tracker === "github" ? gh : yield* linear.availability
 
         // Pushing needs somewhere to push to: GitHub (token + repository) or a bare repository on this machine.
         const url = yield* git(input.worktreePath, ["remote", "get-url", remote])
         const remoteUrl = url.exitCode === 0 ? url.stdout.trim() : undefined
         const refusal = pushRefusal(input)
-        const pushAllowed = refusal === undefined && remoteUrl !== undefined && (gh.available || isLocalRemote(remoteUrl))
+        const pushAllowed =
+          refusal === undefined && remoteUrl !== undefined && (gh.available || isLocalRemote(remoteUrl))
         const commentAllowed = input.comment !== false && target !== undefined && trackerOk?.available === true
         if (!pushAllowed && !commentAllowed) {
-          const why = refusal !== undefined ? refusal : remoteUrl === undefined
-            ? `the repository has no "${remote}" remote ([github] remote)`
-            : !gh.available ? `GitHub is not configured (${gh.reason})` : `nothing to publish to`
+          const why =
+            refusal !== undefined
+              ? refusal
+              : remoteUrl === undefined
+                ? `the repository has no "${remote}" remote ([github] remote)`
+                : !gh.available
+                  ? `GitHub is not configured (${gh.reason})`
+                  : `nothing to publish to`
           return local(`${why}; the branch ${input.branch} stays local`)
         }
 
         // What there is to publish: the branch tip when the branch is ahead of the run's base (one git call).
-        const tipResult = input.baseCommit !== undefined
-          ? yield* git(input.worktreePath, ["log", "-1", "--format=%H", `${input.baseCommit}..refs/heads/${input.branch}`, "--"])
-          : yield* git(input.worktreePath, ["rev-parse", "--verify", "--quiet", `refs/heads/${input.branch}^{commit}`])
+        const tipResult =
+          input.baseCommit !== undefined
+            ? yield* git(input.worktreePath, [
+                "log",
+                "-1",
+                "--format=%H",
+                `${input.baseCommit}..refs/heads/${input.branch}`,
+                "--"
+              ])
+            : yield* git(input.worktreePath, [
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                `refs/heads/${input.branch}^{commit}`
+              ])
         if (tipResult.exitCode !== 0) {
-          return yield* new PublishError({ action: `publish ${input.branch}`, reason: new PushFailed({ remote, branch: input.branch, detail: `the branch does not exist in ${input.worktreePath}` }) })
+          return yield* new PublishError({
+            action: `publish ${input.branch}`,
+            reason: new PushFailed({
+              remote,
+              branch: input.branch,
+              detail: `the branch does not exist in ${input.worktreePath}`
+            })
+          })
         }
         const sha = tipResult.stdout.trim()
         if (sha === "") return local(`the run made no commits on ${input.branch}; there is nothing to push`)
@@ -247,7 +329,12 @@ export class RunPublisher extends Context.Service<RunPublisher, {
           const pushed = yield* publisher.push({ cwd: input.worktreePath, branch: input.branch, sha, remote })
           push = { remote: pushed.remote, ref: `refs/heads/${pushed.branch}`, sha: pushed.sha, outcome: pushed.outcome }
         } else {
-          notes.push(refusal ?? (remoteUrl === undefined ? `not pushed: no "${remote}" remote` : `not pushed: GitHub is not configured (${!gh.available ? gh.reason : ""})`))
+          notes.push(
+            refusal ??
+              (remoteUrl === undefined
+                ? `not pushed: no "${remote}" remote`
+                : `not pushed: GitHub is not configured (${!gh.available ? gh.reason : ""})`)
+          )
         }
 
         if (push !== undefined && gh.available && input.pullRequest !== false) {
@@ -260,17 +347,34 @@ export class RunPublisher extends Context.Service<RunPublisher, {
           })
           pullRequest = { number: pr.number, url: pr.url, draft: pr.draft, outcome: pr.outcome }
           prMerged = pr.merged
-          if (pr.outcome === "closed") notes.push(pr.merged ? `pull request #${pr.number} is already merged` : `pull request #${pr.number} was closed by a person; it was left closed`)
+          if (pr.outcome === "closed")
+            notes.push(
+              pr.merged
+                ? `pull request #${pr.number} is already merged`
+                : `pull request #${pr.number} was closed by a person; it was left closed`
+            )
           const state = gateStatusState(input.verdict)
-          const outcome = yield* publisher.setGateStatus({ sha, state, description: gateStatusDescription(input.verdict) })
+          const outcome = yield* publisher.setGateStatus({
+            sha,
+            state,
+            description: gateStatusDescription(input.verdict)
+          })
           status = { context: GATE_CONTEXT, sha, state, outcome }
         } else if (push !== undefined) {
-          notes.push(input.pullRequest === false ? "no pull request or commit status: [publish] pull_request = false" : `no pull request or commit status: GitHub is not configured (${!gh.available ? gh.reason : ""})`)
+          notes.push(
+            input.pullRequest === false
+              ? "no pull request or commit status: [publish] pull_request = false"
+              : `no pull request or commit status: GitHub is not configured (${!gh.available ? gh.reason : ""})`
+          )
         }
 
         let comment: PublishResult["comment"]
         if (target !== undefined && trackerOk?.available === true && input.comment !== false) {
-          const c = yield* publisher.comment({ target, key: runSummaryKey(input.issue.id), body: summaryComment(input, pullRequest, push?.sha) })
+          const c = yield* publisher.comment({
+            target,
+            key: runSummaryKey(input.issue.id),
+            body: summaryComment(input, pullRequest, push?.sha)
+          })
           comment = { tracker: target.tracker, id: c.id, outcome: c.outcome }
         } else if (target !== undefined && trackerOk?.available === false) {
           notes.push(`no comment on ${input.issue.id}: ${trackerOk.reason}`)
@@ -281,7 +385,8 @@ export class RunPublisher extends Context.Service<RunPublisher, {
           merge = { outcome: "already-merged" }
         } else if (input.verdict.autoMergeable && pullRequest !== undefined && pullRequest.outcome !== "closed") {
           const m = yield* publisher.merge({ number: pullRequest.number, sha, method: "squash" })
-          merge = m.outcome === "refused" ? { outcome: "refused", detail: m.detail } : { outcome: m.outcome, sha: m.sha }
+          merge =
+            m.outcome === "refused" ? { outcome: "refused", detail: m.detail } : { outcome: m.outcome, sha: m.sha }
           if (m.outcome === "refused") notes.push(`auto-merge of #${pullRequest.number} refused: ${m.detail}`)
         }
 

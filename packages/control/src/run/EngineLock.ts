@@ -8,7 +8,7 @@
  *   once, whichever process (a terminal's `run`, a mission, the daemon) started it.
  */
 import { hostname } from "node:os"
-import { Context, Effect, Layer, Schedule, Schema, Scope } from "effect"
+import { Context, Effect, Layer, Schedule, Schema, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { migrateRunStore } from "./RunStore.js"
 
@@ -27,11 +27,16 @@ export class EngineBusy extends Schema.TaggedError<EngineBusy>()("EngineBusy", {
 }
 
 /** This process's identity: the owner token written on runs and on the lock. */
-export class ProcessToken extends Context.Service<ProcessToken, { readonly token: string; readonly pid: number; readonly host: string }>()(
-  "@spec-orch/control/ProcessToken"
-) {
+export class ProcessToken extends Context.Service<
+  ProcessToken,
+  { readonly token: string; readonly pid: number; readonly host: string }
+>()("@spec-orch/control/ProcessToken") {
   static readonly layer: Layer.Layer<ProcessToken> = Layer.sync(ProcessToken, () =>
-    ProcessToken.of({ token: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`, pid: process.pid, host: hostname() })
+    ProcessToken.of({
+      token: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`,
+      pid: process.pid,
+      host: hostname()
+    })
   )
 }
 
@@ -68,25 +73,45 @@ export const acquireEngineLock = (
   command: string,
   options: { readonly wait?: boolean; readonly lock?: LockName } = {}
 ): Effect.Effect<void, EngineBusy, SqlClient.SqlClient | ProcessToken | Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const me = yield* ProcessToken
     const { name, what } = options.lock ?? engineLockName()
     yield* migrateRunStore.pipe(Effect.orDie)
     const now = () => new Date().toISOString()
     let reentered = false
-    const tryTake = sql.withTransaction(Effect.gen(function*() {
-      const rows = yield* sql<{ owner: string; pid: number; host: string; command: string; acquired_at: string; heartbeat_at: string }>`SELECT owner, pid, host, command, acquired_at, heartbeat_at FROM so_engine_lock WHERE name = ${name}`
-      const held = rows[0]
-      if (held && held.owner !== me.token) {
-        const gone = held.host === me.host ? !alive(Number(held.pid)) : Date.now() - Date.parse(held.heartbeat_at) > STALE_MS
-        if (!gone) return new EngineBusy({ what, pid: Number(held.pid), host: held.host, command: held.command, since: held.acquired_at })
-        yield* sql`DELETE FROM so_engine_lock WHERE name = ${name}`
-      }
-      if (held?.owner === me.token) reentered = true
-      else yield* sql`INSERT INTO so_engine_lock ${sql.insert({ name, owner: me.token, pid: me.pid, host: me.host, command, acquired_at: now(), heartbeat_at: now() })}`
-      return undefined
-    })).pipe(Effect.orDie)
+    const tryTake = sql
+      .withTransaction(
+        Effect.gen(function* () {
+          const rows = yield* sql<{
+            owner: string
+            pid: number
+            host: string
+            command: string
+            acquired_at: string
+            heartbeat_at: string
+          }>`SELECT owner, pid, host, command, acquired_at, heartbeat_at FROM so_engine_lock WHERE name = ${name}`
+          const held = rows[0]
+          if (held && held.owner !== me.token) {
+            const gone =
+              held.host === me.host ? !alive(Number(held.pid)) : Date.now() - Date.parse(held.heartbeat_at) > STALE_MS
+            if (!gone)
+              return new EngineBusy({
+                what,
+                pid: Number(held.pid),
+                host: held.host,
+                command: held.command,
+                since: held.acquired_at
+              })
+            yield* sql`DELETE FROM so_engine_lock WHERE name = ${name}`
+          }
+          if (held?.owner === me.token) reentered = true
+          else
+            yield* sql`INSERT INTO so_engine_lock ${sql.insert({ name, owner: me.token, pid: me.pid, host: me.host, command, acquired_at: now(), heartbeat_at: now() })}`
+          return undefined
+        })
+      )
+      .pipe(Effect.orDie)
 
     const busy = yield* tryTake
     if (busy !== undefined) {
@@ -99,10 +124,25 @@ export const acquireEngineLock = (
     }
     // The outermost holder releases it and keeps it alive.
     if (reentered) return
-    yield* Effect.addFinalizer(() => sql`DELETE FROM so_engine_lock WHERE name = ${name} AND owner = ${me.token}`.pipe(Effect.ignore))
+    yield* Effect.addFinalizer(() =>
+      sql`DELETE FROM so_engine_lock WHERE name = ${name} AND owner = ${me.token}`.pipe(Effect.ignore)
+    )
     yield* sql`UPDATE so_engine_lock SET heartbeat_at = ${now()} WHERE name = ${name} AND owner = ${me.token}`.pipe(
       Effect.ignore,
       Effect.repeat(Schedule.spaced("5 seconds")),
       Effect.forkScoped
     )
   })
+
+/** Whether a process token (`host:pid:rand`) belongs to a process that is still alive here. */
+export const ownerAlive = (token: string | undefined, host: string): boolean => {
+  if (token === undefined) return false
+  const [h, pid] = token.split(":")
+  if (h !== host) return true
+  try {
+    process.kill(Number(pid), 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}

@@ -13,8 +13,16 @@ import { acquireEngineLock, engineLockName } from "./EngineLock.js"
  * Holds the lock of one workflow journal for the layer's lifetime (see EngineLock): the state
  * database's own without `key`, else the journal `key` names (see `JournalLayer`).
  */
-export const EngineLockLayer = (command: string, options: { readonly wait?: boolean; readonly key?: string; readonly what?: string } = {}) =>
-  Layer.effectDiscard(acquireEngineLock(command, { ...(options.wait !== undefined ? { wait: options.wait } : {}), lock: engineLockName(options.key, options.what) }))
+export const EngineLockLayer = (
+  command: string,
+  options: { readonly wait?: boolean; readonly key?: string; readonly what?: string } = {}
+) =>
+  Layer.effectDiscard(
+    acquireEngineLock(command, {
+      ...(options.wait !== undefined ? { wait: options.wait } : {}),
+      lock: engineLockName(options.key, options.what)
+    })
+  )
 
 /** A journal key as a file name: letters, digits, `.`, `_` and `-`; anything else becomes `_`. */
 export const journalFileName = (key: string): string => `${key.replace(/[^A-Za-z0-9._-]/g, "_")}.db`
@@ -25,13 +33,15 @@ export const journalFileName = (key: string): string => `${key.replace(/[^A-Za-z
  * each resumes only its own unfinished runs after a crash; the run store stays shared.
  */
 export const JournalLayer = (stateDir: string, key: string) =>
-  Layer.unwrap(Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const dir = path.join(stateDir, "engines")
-    yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.orDie)
-    return SqliteClient.layer({ filename: path.join(dir, journalFileName(key)) })
-  }))
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = path.join(stateDir, "engines")
+      yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.orDie)
+      return SqliteClient.layer({ filename: path.join(dir, journalFileName(key)) })
+    })
+  )
 
 /**
  * The workflow engine over the ambient SqlClient (needs the engine lock layer below it). Messages
@@ -41,6 +51,11 @@ export const JournalLayer = (stateDir: string, key: string) =>
  * timeout makes Ctrl-C end a running stage (and its agent) promptly instead of after 15 s.
  */
 export const WorkflowEngineLayer = ClusterWorkflowEngine.layer.pipe(
-  Layer.provideMerge(SingleRunner.layer({ runnerStorage: "memory", shardingConfig: { shardsPerGroup: 16, entityTerminationTimeout: "1 second" } })),
+  Layer.provideMerge(
+    SingleRunner.layer({
+      runnerStorage: "memory",
+      shardingConfig: { shardsPerGroup: 16, entityTerminationTimeout: "1 second" }
+    })
+  ),
   Layer.provide(Digest.layerWebCrypto)
 )

@@ -19,16 +19,27 @@ import {
 import { Context, Effect, Fiber, Layer, Schedule, Schema } from "effect"
 import type { InvalidFile, MissionsError } from "@spec-orch/contract"
 import { Gate, type PolicyUnavailable, type UnknownProfile } from "@spec-orch/evidence"
-import { footprintOfPacket, loadPacket, missionNotReady, type PacketNotFound, type PacketRef } from "../mission/PacketIssue.js"
+import {
+  footprintOfPacket,
+  loadPacket,
+  missionNotReady,
+  type PacketNotFound,
+  type PacketRef
+} from "../mission/PacketIssue.js"
 import { acquireEngineLock, type EngineBusy, ProcessToken, runLockName } from "./EngineLock.js"
 import { RunStore } from "./RunStore.js"
+
+export { ownerAlive } from "./EngineLock.js"
 import type { PublishWhen } from "../publish/RunPublisher.js"
 import { Run, type RunOutcome, type RunPayload, type StageFailed } from "./RunWorkflow.js"
 import type { WorkflowEngine } from "effect/workflow"
 import { SqlClient } from "effect/sql"
 
 /** The spec must be approved (or --auto-approve given) before a run starts. */
-export class SpecNotReady extends Schema.TaggedError<SpecNotReady>()("SpecNotReady", { issueId: Schema.String, reason: Schema.String }) {
+export class SpecNotReady extends Schema.TaggedError<SpecNotReady>()("SpecNotReady", {
+  issueId: Schema.String,
+  reason: Schema.String
+}) {
   override get message(): string {
     return this.reason
   }
@@ -71,32 +82,37 @@ export interface RunResult {
 
 const UNFINISHED = new Set(["queued", "running", "cancelled"])
 
-/** Whether a process token (`host:pid:rand`) belongs to a process that is still alive here. */
-export const ownerAlive = (token: string | undefined, host: string): boolean => {
-  if (token === undefined) return false
-  const [h, pid] = token.split(":")
-  if (h !== host) return true
-  try {
-    process.kill(Number(pid), 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
 /** Runs issues through the durable workflow. */
-export class Runs extends Context.Service<Runs, {
-  /**
-   * Runs (or resumes) an issue to its verdict. Fails before anything is created or started when the
-   * gate could not judge the run (its policy file is unusable, or the profile is not in it).
-   */
-  readonly start: (
-    options: StartOptions
-  ) => Effect.Effect<RunResult, SpecNotReady | IssueSourceError | InvalidFile | StageFailed | MissionsError | PacketNotFound | UnknownProfile | PolicyUnavailable | EngineBusy>
-}>()("@spec-orch/control/Runs") {
-  static readonly layer: Layer.Layer<Runs, never, RunStore | ProcessToken | Project | IssueSource | Specs | Gate | WorkflowEngine.WorkflowEngine | SqlClient.SqlClient> = Layer.effect(
+export class Runs extends Context.Service<
+  Runs,
+  {
+    /**
+     * Runs (or resumes) an issue to its verdict. Fails before anything is created or started when the
+     * gate could not judge the run (its policy file is unusable, or the profile is not in it).
+     */
+    readonly start: (
+      options: StartOptions
+    ) => Effect.Effect<
+      RunResult,
+      | SpecNotReady
+      | IssueSourceError
+      | InvalidFile
+      | StageFailed
+      | MissionsError
+      | PacketNotFound
+      | UnknownProfile
+      | PolicyUnavailable
+      | EngineBusy
+    >
+  }
+>()("@spec-orch/control/Runs") {
+  static readonly layer: Layer.Layer<
     Runs,
-    Effect.gen(function*() {
+    never,
+    RunStore | ProcessToken | Project | IssueSource | Specs | Gate | WorkflowEngine.WorkflowEngine | SqlClient.SqlClient
+  > = Layer.effect(
+    Runs,
+    Effect.gen(function* () {
       const store = yield* RunStore
       const me = yield* ProcessToken
       const project = yield* Project
@@ -105,9 +121,12 @@ export class Runs extends Context.Service<Runs, {
       const gate = yield* Gate
       const engine = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
       const sql = yield* SqlClient.SqlClient
-      const nowIso = Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (ms) => new Date(ms).toISOString())
+      const nowIso = Effect.map(
+        Effect.clockWith((c) => c.currentTimeMillis),
+        (ms) => new Date(ms).toISOString()
+      )
 
-      const start = Effect.fn("Runs.start")(function*(options: StartOptions) {
+      const start = Effect.fn("Runs.start")(function* (options: StartOptions) {
         // Fail before work: the gate must be able to judge the run before an agent spends anything on it.
         yield* gate.plan(options.profile)
         // [mission packets] A packet's issue comes from the plan; the mission's approval is its spec's.
@@ -121,7 +140,10 @@ export class Runs extends Context.Service<Runs, {
         }
         const runKey = options.runKey ?? issue.id
         // One run of a key at a time across the project's processes (a terminal, a mission, the daemon).
-        yield* acquireEngineLock(`run ${runKey}`, { lock: runLockName(runKey) }).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(ProcessToken, me))
+        yield* acquireEngineLock(`run ${runKey}`, { lock: runLockName(runKey) }).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql),
+          Effect.provideService(ProcessToken, me)
+        )
         const latest = yield* store.latestForKey(runKey)
         const resume = latest !== undefined && UNFINISHED.has(latest.status) && options.newAttempt !== true
         // Fail fast, before any run exists, when the spec is not ready. A resumed attempt already passed
@@ -139,9 +161,10 @@ export class Runs extends Context.Service<Runs, {
           if (project.config.spec.require_approval && state !== "approved") {
             return yield* new SpecNotReady({
               issueId: issue.id,
-              reason: state === "changed-since-approval"
-                ? `the spec of ${issue.id} changed after it was approved (v${snapshot.version}); review it with \`spec-orch spec show ${issue.id}\` and approve it again, or run with --auto-approve`
-                : `the spec of ${issue.id} is not approved: review it with \`spec-orch spec show ${issue.id}\`, approve it with \`spec-orch spec approve ${issue.id}\`, or run with --auto-approve (or set [spec] require_approval = false)`
+              reason:
+                state === "changed-since-approval"
+                  ? `the spec of ${issue.id} changed after it was approved (v${snapshot.version}); review it with \`spec-orch spec show ${issue.id}\` and approve it again, or run with --auto-approve`
+                  : `the spec of ${issue.id} is not approved: review it with \`spec-orch spec show ${issue.id}\`, approve it with \`spec-orch spec approve ${issue.id}\`, or run with --auto-approve (or set [spec] require_approval = false)`
             })
           }
         }
@@ -170,7 +193,13 @@ export class Runs extends Context.Service<Runs, {
           yield* store.put(record, me.token)
         }
         // This span (the caller's side of the run) and everything below it go to the run's trace.
-        yield* Effect.annotateCurrentSpan({ "run.id": record.runId, "issue.id": record.issueId, "run.attempt": record.attempt, "run.resumed": resume, adapter: record.adapter ?? "" })
+        yield* Effect.annotateCurrentSpan({
+          "run.id": record.runId,
+          "issue.id": record.issueId,
+          "run.attempt": record.attempt,
+          "run.resumed": resume,
+          adapter: record.adapter ?? ""
+        })
         if (options.onStart) yield* options.onStart(record, resume)
 
         const payload: RunPayload = {
@@ -186,20 +215,24 @@ export class Runs extends Context.Service<Runs, {
           ...(options.packet !== undefined ? { packet: options.packet } : {}),
           ...(options.base !== undefined ? { base: options.base } : {}),
           ...(options.publish !== undefined ? { publish: options.publish } : {}),
-          ...(options.fresh === true && !resume && record.attempt > 1 && options.reuseAgentOf === undefined ? { fresh: true } : {})
+          ...(options.fresh === true && !resume && record.attempt > 1 && options.reuseAgentOf === undefined
+            ? { fresh: true }
+            : {})
         }
         const finish = (patch: Partial<RunRecord>) =>
-          Effect.flatMap(nowIso, (at) => store.update(record.runId, (r) => new RunRecord({ ...r, ...patch, finishedAt: at }))).pipe(Effect.asVoid)
+          Effect.flatMap(nowIso, (at) =>
+            store.update(record.runId, (r) => new RunRecord({ ...r, ...patch, finishedAt: at }))
+          ).pipe(Effect.asVoid)
 
         // A run whose process shut down cleanly mid-run is stored as suspended; resume it whenever it is
         // found so while we own it (the engine may also still be replaying it when we get here).
         // The engine keys executions by a digest of the idempotency key, not by the run id itself.
         const executionId = yield* Run.executionId(payload).pipe(Effect.provide(engine))
-        const keepResumed = Effect.gen(function*() {
+        const keepResumed = Effect.gen(function* () {
           const state = yield* Run.poll(executionId)
           if (state._tag === "Some" && state.value._tag === "Suspended") yield* Run.resume(executionId)
         }).pipe(Effect.repeat(Schedule.spaced("200 millis")), Effect.delay("100 millis"))
-        const outcome = yield* Effect.gen(function*() {
+        const outcome = yield* Effect.gen(function* () {
           if (resume) yield* Run.resume(executionId)
           const watchdog = yield* Effect.forkChild(keepResumed)
           const result = yield* Run.execute(payload)
@@ -208,15 +241,23 @@ export class Runs extends Context.Service<Runs, {
         }).pipe(
           Effect.provide(engine),
           Effect.onInterrupt(() =>
-            Effect.gen(function*() {
-              yield* finish({ status: "cancelled", message: `cancelled; \`spec-orch run ${issue.id}\` resumes at the stage it stopped in` })
+            Effect.gen(function* () {
+              yield* finish({
+                status: "cancelled",
+                message: `cancelled; \`spec-orch run ${issue.id}\` resumes at the stage it stopped in`
+              })
               yield* store.append(record.runId, "note", { text: "cancelled" })
             })
           ),
           Effect.tapError((e: StageFailed) => finish({ status: "failed", message: e.message }))
         )
         const o = outcome as RunOutcome
-        yield* finish({ status: o.status, message: o.message, ...(o.verdict ? { verdict: o.verdict } : {}), artifactsDir: o.artifactsDir })
+        yield* finish({
+          status: o.status,
+          message: o.message,
+          ...(o.verdict ? { verdict: o.verdict } : {}),
+          artifactsDir: o.artifactsDir
+        })
         return { record: (yield* store.get(record.runId))!, resumed: resume }
       }, Effect.scoped)
 
@@ -224,4 +265,3 @@ export class Runs extends Context.Service<Runs, {
     })
   )
 }
-

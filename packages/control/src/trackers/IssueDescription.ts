@@ -17,7 +17,9 @@ export interface DescribedWork {
   readonly targetFiles: ReadonlyArray<string>
   readonly architectureNotes: string | undefined
   /** `Mission: <id>` / `Packet: <id>` / `Spec Section: <s>` header lines written by `promote`. */
-  readonly mission: { readonly missionId: string; readonly packetId?: string; readonly specSection?: string } | undefined
+  readonly mission:
+    | { readonly missionId: string; readonly packetId?: string; readonly specSection?: string }
+    | undefined
   /** Which shape was recognised. */
   readonly shape: "legacy" | "intake" | "free"
 }
@@ -32,7 +34,8 @@ const SUMMARY_CHARS = 200
 
 /** Whitespace as `\s` sees it, without a regex for the common ASCII cases. */
 const isSpace = (c: string | undefined): boolean =>
-  c !== undefined && (c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\f" || c === "\v" || (c > "\x7f" && /\s/.test(c)))
+  c !== undefined &&
+  (c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\f" || c === "\v" || (c > "\x7f" && /\s/.test(c)))
 
 /** Removes `<!-- spec-orch:… -->` markers in one scan (a lazy regex rescans the rest of the text for every unclosed marker). */
 const stripMarkers = (text: string): string => {
@@ -82,15 +85,27 @@ const splitSections = (text: string): { lead: string; sections: ReadonlyArray<Se
     if (/^\s*(```|~~~)/.test(line)) inFence = !inFence
     const heading = inFence ? undefined : headingOf(line)
     if (heading) {
-      sections.push({ level: heading.level, name: heading.name.replace(/[:\uFF1A]$/, "").replace(/\*\*/g, "").trim().toLowerCase(), lines: [] })
+      sections.push({
+        level: heading.level,
+        name: heading.name
+          .replace(/[:\uFF1A]$/, "")
+          .replace(/\*\*/g, "")
+          .trim()
+          .toLowerCase(),
+        lines: []
+      })
     } else if (sections.length === 0) lead.push(line)
     else sections[sections.length - 1]!.lines.push(line)
   }
-  return { lead: lead.join("\n").trim(), sections: sections.map((s) => ({ level: s.level, name: s.name, body: s.lines.join("\n").trim() })) }
+  return {
+    lead: lead.join("\n").trim(),
+    sections: sections.map((s) => ({ level: s.level, name: s.name, body: s.lines.join("\n").trim() }))
+  }
 }
 
 /** Only the section's own text (no subsections). */
-const ownText = (sections: ReadonlyArray<Section>, names: ReadonlyArray<string>): string | undefined => sections.find((s) => names.includes(s.name))?.body
+const ownText = (sections: ReadonlyArray<Section>, names: ReadonlyArray<string>): string | undefined =>
+  sections.find((s) => names.includes(s.name))?.body
 
 // `(.*)` then trim rather than `(.*\S)\s*$`: the latter backtracks quadratically on a long run of spaces.
 const BULLET = /^\s*(?:[-*+]|\d+[.)])[ \t]+(?:\[[ xX]\][ \t]+)?(.*)$/
@@ -122,7 +137,11 @@ const beforeSeparator = (item: string): string => {
     let j = i
     while (isSpace(item[j])) j++
     const next = item[j]
-    if (next === "(" || ((next === "-" || next === "\u2013" || next === "\u2014" || next === ":") && isSpace(item[j + 1]))) return item.slice(0, i)
+    if (
+      next === "(" ||
+      ((next === "-" || next === "\u2013" || next === "\u2014" || next === ":") && isSpace(item[j + 1]))
+    )
+      return item.slice(0, i)
     i = j
   }
   return item
@@ -136,7 +155,11 @@ const looksLikePath = (item: string): boolean => {
 
 const pathOf = (item: string): string => (/`([^`]+)`/.exec(item)?.[1] ?? beforeSeparator(item)).trim()
 
-const firstParagraph = (text: string): string => text.split(/\n\s*\n/).map((p) => p.trim()).find((p) => p !== "" && !p.startsWith("#")) ?? ""
+const firstParagraph = (text: string): string =>
+  text
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .find((p) => p !== "" && !p.startsWith("#")) ?? ""
 
 const clip = (text: string, max: number): string => {
   const flat = text.replace(/\s+/g, " ").trim()
@@ -170,7 +193,11 @@ export const parseIssueDescription = (title: string, description: string | null 
   let criteria = bullets(ownText(sections, ["acceptance criteria", "acceptance", "definition of done"]))
   const success = bullets(ownText(sections, ["success conditions"]))
   if (criteria.length === 0 || intake) criteria = [...criteria, ...success]
-  if (criteria.length === 0) criteria = text.split(/\r?\n/).map((l) => itemOf(CHECKBOX, l)).filter((l): l is string => l !== undefined)
+  if (criteria.length === 0)
+    criteria = text
+      .split(/\r?\n/)
+      .map((l) => itemOf(CHECKBOX, l))
+      .filter((l): l is string => l !== undefined)
   criteria = [...new Set(criteria.map(unquote))]
 
   const constraints = [
@@ -184,33 +211,57 @@ export const parseIssueDescription = (title: string, description: string | null 
   // Legacy `## Context`: bullets that look like paths are files to read, the rest are notes.
   const contextItems = bullets(ownText(sections, ["context"]))
   const contextFiles = contextItems.filter(looksLikePath).map(pathOf)
-  const contextNotes = (ownText(sections, ["context"]) ?? "").split(/\r?\n/).filter((l) => {
-    const item = itemOf(BULLET, l)
-    return l.trim() !== "" && (item === undefined || !looksLikePath(item))
-  }).map((l) => itemOf(BULLET, l) ?? l.trim())
+  const contextNotes = (ownText(sections, ["context"]) ?? "")
+    .split(/\r?\n/)
+    .filter((l) => {
+      const item = itemOf(BULLET, l)
+      return l.trim() !== "" && (item === undefined || !looksLikePath(item))
+    })
+    .map((l) => itemOf(BULLET, l) ?? l.trim())
 
-  const filesToRead = [...new Set([
-    ...bullets(ownText(sections, ["files to read", "files", "relevant files", "references"])).filter(looksLikePath).map(pathOf),
-    ...contextFiles
-  ])]
-  const targetFiles = [...new Set(bullets(ownText(sections, ["target files", "files in scope", "files to change"])).filter(looksLikePath).map(pathOf))]
+  const filesToRead = [
+    ...new Set([
+      ...bullets(ownText(sections, ["files to read", "files", "relevant files", "references"]))
+        .filter(looksLikePath)
+        .map(pathOf),
+      ...contextFiles
+    ])
+  ]
+  const targetFiles = [
+    ...new Set(
+      bullets(ownText(sections, ["target files", "files in scope", "files to change"]))
+        .filter(looksLikePath)
+        .map(pathOf)
+    )
+  ]
 
   const notes = [
     ...(contextNotes.length > 0 ? [contextNotes.join("\n")] : []),
-    ...[ownText(sections, ["architecture notes", "architecture"]), ownText(sections, ["current system understanding"])].filter((x): x is string => x !== undefined && x !== "")
-  ].join("\n\n").trim()
+    ...[
+      ownText(sections, ["architecture notes", "architecture"]),
+      ownText(sections, ["current system understanding"])
+    ].filter((x): x is string => x !== undefined && x !== "")
+  ]
+    .join("\n\n")
+    .trim()
 
   const goal = ownText(sections, ["goal"])
   const problem = ownText(sections, ["problem"])
   const explicitPrompt = ownText(sections, ["builder prompt", "task", "instructions"])
   let builderPrompt: string
   if (explicitPrompt !== undefined && explicitPrompt !== "") builderPrompt = explicitPrompt
-  else if (intake) builderPrompt = [goal, problem !== undefined && problem !== "" ? `Problem:\n${problem}` : undefined].filter((x) => x !== undefined && x !== "").join("\n\n")
+  else if (intake)
+    builderPrompt = [goal, problem !== undefined && problem !== "" ? `Problem:\n${problem}` : undefined]
+      .filter((x) => x !== undefined && x !== "")
+      .join("\n\n")
   else if (goal !== undefined && goal !== "") builderPrompt = goal
   else builderPrompt = text
   if (builderPrompt.trim() === "") builderPrompt = title
 
-  const summarySource = ownText(sections, ["summary"]) ?? (intake ? problem : undefined) ?? (firstParagraph(lead) || firstParagraph(text) || title)
+  const summarySource =
+    ownText(sections, ["summary"]) ??
+    (intake ? problem : undefined) ??
+    (firstParagraph(lead) || firstParagraph(text) || title)
   const missionId = headerValue(lead, "Mission")
   const packetId = headerValue(lead, "Packet")
   const specSection = headerValue(lead, "Spec Section")
@@ -223,7 +274,14 @@ export const parseIssueDescription = (title: string, description: string | null 
     filesToRead,
     targetFiles,
     architectureNotes: notes === "" ? undefined : notes,
-    mission: missionId !== undefined ? { missionId, ...(packetId !== undefined ? { packetId } : {}), ...(specSection !== undefined ? { specSection } : {}) } : undefined,
+    mission:
+      missionId !== undefined
+        ? {
+            missionId,
+            ...(packetId !== undefined ? { packetId } : {}),
+            ...(specSection !== undefined ? { specSection } : {})
+          }
+        : undefined,
     shape: intake ? "intake" : has("builder prompt", "acceptance criteria", "context", "goal") ? "legacy" : "free"
   }
 }

@@ -106,6 +106,17 @@ export class TrackerMisconfigured extends Schema.TaggedError<TrackerMisconfigure
   }
 }
 
+/** The tracker answered with data that is not what its API documents (a proxy's page, a changed API). */
+export class TrackerAnswerInvalid extends Schema.TaggedError<TrackerAnswerInvalid>()("TrackerAnswerInvalid", {
+  tracker: TrackerName,
+  endpoint: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${shown(this.tracker)} answered ${this.endpoint} with data spec-orch does not understand (check [${this.tracker}] api_url points at the API): ${this.detail}`
+  }
+}
+
 /** Every reason a tracker call can fail. */
 export const TrackerFailure = Schema.Union([
   TrackerTokenMissing,
@@ -115,7 +126,8 @@ export const TrackerFailure = Schema.Union([
   TrackerNotFound,
   TrackerRejected,
   TrackerUnreachable,
-  TrackerMisconfigured
+  TrackerMisconfigured,
+  TrackerAnswerInvalid
 ])
 export type TrackerFailure = typeof TrackerFailure.Type
 

@@ -55,7 +55,11 @@ export const issueFromLinear = (li: LinearIssue): Issue | undefined => {
   if (Option.isNone(id)) return undefined
   return new Issue({
     id: id.value,
-    ...workFields(li.title, li.description, li.labels.map((l) => l.name)),
+    ...workFields(
+      li.title,
+      li.description,
+      li.labels.map((l) => l.name)
+    ),
     origin: new IssueOrigin({
       kind: "linear",
       ref: li.id,
@@ -65,7 +69,14 @@ export const issueFromLinear = (li: LinearIssue): Issue | undefined => {
       isParent: li.hasChildren,
       ...(li.assignee !== null ? { assignee: li.assignee.email || li.assignee.name } : {}),
       ...(li.creator !== null
-        ? { author: new IssueAuthor({ id: li.creator.id, name: li.creator.name, email: li.creator.email, association: li.creator.app ? "APP" : li.creator.guest ? "GUEST" : "MEMBER" }) }
+        ? {
+            author: new IssueAuthor({
+              id: li.creator.id,
+              name: li.creator.name,
+              email: li.creator.email,
+              association: li.creator.app ? "APP" : li.creator.guest ? "GUEST" : "MEMBER"
+            })
+          }
         : {})
     })
   })
@@ -83,31 +94,44 @@ export const issueFromGitHub = (gi: GitHubIssue, repo: RepoRef): Issue =>
       state: gi.state,
       updatedAt: gi.updatedAt,
       ...(gi.assignee !== null ? { assignee: gi.assignee } : {}),
-      ...(gi.author !== null ? { author: new IssueAuthor({ id: gi.author, ...(gi.authorAssociation !== null ? { association: gi.authorAssociation } : {}) }) } : {})
+      ...(gi.author !== null
+        ? {
+            author: new IssueAuthor({
+              id: gi.author,
+              ...(gi.authorAssociation !== null ? { association: gi.authorAssociation } : {})
+            })
+          }
+        : {})
     })
   })
 
-const skipped = (source: string, id: string, why: string) => new FileProblem({ file: source, key: id, severity: "warning", message: why })
+const skipped = (source: string, id: string, why: string) =>
+  new FileProblem({ file: source, key: id, severity: "warning", message: why })
 
 /** Issues of the `[linear]` team through `Linear`. */
 export const LinearIssueSource: Layer.Layer<IssueSource, never, Project | Linear> = Layer.effect(
   IssueSource,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const project = yield* Project
     const linear = yield* Linear
     const cfg = project.config.linear
     const name = `linear ${cfg.team_key}`
     const unavailable = (e: TrackerError) => new IssueSourceUnavailable({ source: name, reason: e.reason.message })
 
-    const list = Effect.fn("IssueSource.list")(function*(query?: IssueQuery) {
-      const found = yield* linear.listIssues({
-        teamKey: cfg.team_key,
-        states: query?.states,
-        excludeStateTypes: query?.states === undefined ? ["completed", "canceled"] : undefined,
-        labels: query?.labels,
-        excludeLabels: query?.excludeLabels,
-        assignedToMe: cfg.issue_filter === "assigned_to_me"
-      }, query?.limit ?? DEFAULT_LIST_LIMIT).pipe(Effect.mapError(unavailable))
+    const list = Effect.fn("IssueSource.list")(function* (query?: IssueQuery) {
+      const found = yield* linear
+        .listIssues(
+          {
+            teamKey: cfg.team_key,
+            states: query?.states,
+            excludeStateTypes: query?.states === undefined ? ["completed", "canceled"] : undefined,
+            labels: query?.labels,
+            excludeLabels: query?.excludeLabels,
+            assignedToMe: cfg.issue_filter === "assigned_to_me"
+          },
+          query?.limit ?? DEFAULT_LIST_LIMIT
+        )
+        .pipe(Effect.mapError(unavailable))
       const issues: Array<Issue> = []
       const problems: Array<FileProblem> = []
       for (const li of found) {
@@ -119,11 +143,15 @@ export const LinearIssueSource: Layer.Layer<IssueSource, never, Project | Linear
       return { issues, problems }
     })
 
-    const get = Effect.fn("IssueSource.get")(function*(id: string) {
+    const get = Effect.fn("IssueSource.get")(function* (id: string) {
       const found = yield* linear.getIssue(id).pipe(Effect.mapError(unavailable))
       const issue = Option.isSome(found) ? issueFromLinear(found.value) : undefined
       if (issue === undefined) {
-        return yield* new IssueNotFound({ id, source: name, hint: `Linear has no issue ${id} visible to the token in ${linear.tokenEnvNames[0]}` })
+        return yield* new IssueNotFound({
+          id,
+          source: name,
+          hint: `Linear has no issue ${id} visible to the token in ${linear.tokenEnvNames[0]}`
+        })
       }
       return issue
     })
@@ -135,7 +163,7 @@ export const LinearIssueSource: Layer.Layer<IssueSource, never, Project | Linear
 /** Issues of the `[github]` repository through `GitHub` (pull requests are not issues here). */
 export const GitHubIssueSource: Layer.Layer<IssueSource, never, Project | GitHub> = Layer.effect(
   IssueSource,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const project = yield* Project
     const github = yield* GitHub
     const cfg = project.config.github
@@ -143,18 +171,26 @@ export const GitHubIssueSource: Layer.Layer<IssueSource, never, Project | GitHub
     const unavailable = (e: TrackerError) => new IssueSourceUnavailable({ source: name, reason: e.reason.message })
 
     const stateOf = (states: ReadonlyArray<string> | undefined): "open" | "closed" | "all" => {
-      const known = (states ?? []).map((s) => s.toLowerCase()).filter((s) => s === "open" || s === "closed" || s === "all")
+      const known = (states ?? [])
+        .map((s) => s.toLowerCase())
+        .filter((s) => s === "open" || s === "closed" || s === "all")
       if (known.length === 0) return cfg.state
-      return known.includes("all") || (known.includes("open") && known.includes("closed")) ? "all" : (known[0] as "open" | "closed")
+      return known.includes("all") || (known.includes("open") && known.includes("closed"))
+        ? "all"
+        : (known[0] as "open" | "closed")
     }
 
-    const list = Effect.fn("IssueSource.list")(function*(query?: IssueQuery) {
+    const list = Effect.fn("IssueSource.list")(function* (query?: IssueQuery) {
       const repo = yield* github.repo.pipe(Effect.mapError(unavailable))
       const limit = query?.limit ?? DEFAULT_LIST_LIMIT
       const exclude = new Set((query?.excludeLabels ?? []).map((l) => l.toLowerCase()))
-      const found = yield* github.listIssues({ state: stateOf(query?.states), labels: [...new Set([...cfg.labels, ...(query?.labels ?? [])])], limit: limit + 100 }).pipe(
-        Effect.mapError(unavailable)
-      )
+      const found = yield* github
+        .listIssues({
+          state: stateOf(query?.states),
+          labels: [...new Set([...cfg.labels, ...(query?.labels ?? [])])],
+          limit: limit + 100
+        })
+        .pipe(Effect.mapError(unavailable))
       const issues = found
         .filter((gi) => !gi.isPullRequest && !gi.labels.some((l) => exclude.has(l.toLowerCase())))
         .slice(0, limit)
@@ -162,13 +198,15 @@ export const GitHubIssueSource: Layer.Layer<IssueSource, never, Project | GitHub
       return { issues, problems: [] }
     })
 
-    const get = Effect.fn("IssueSource.get")(function*(id: string) {
+    const get = Effect.fn("IssueSource.get")(function* (id: string) {
       const m = /^(?:GH-|#)?(\d+)$/i.exec(id.trim())
       if (!m) return yield* new IssueNotFound({ id, source: name, hint: "GitHub issue ids look like GH-12" })
       const repo = yield* github.repo.pipe(Effect.mapError(unavailable))
       const found = yield* github.getIssue(Number(m[1])).pipe(Effect.mapError(unavailable))
-      if (Option.isNone(found)) return yield* new IssueNotFound({ id, source: name, hint: `${repo.owner}/${repo.name} has no issue #${m[1]}` })
-      if (found.value.isPullRequest) return yield* new IssueNotFound({ id, source: name, hint: `#${m[1]} is a pull request, not an issue` })
+      if (Option.isNone(found))
+        return yield* new IssueNotFound({ id, source: name, hint: `${repo.owner}/${repo.name} has no issue #${m[1]}` })
+      if (found.value.isPullRequest)
+        return yield* new IssueNotFound({ id, source: name, hint: `#${m[1]} is a pull request, not an issue` })
       return issueFromGitHub(found.value, repo)
     })
 
@@ -178,7 +216,12 @@ export const GitHubIssueSource: Layer.Layer<IssueSource, never, Project | GitHub
 
 /** A source for an `[issue] source` value spec-orch does not know: every call says so. */
 const unknownSource = (value: string): Layer.Layer<IssueSource> => {
-  const fail = Effect.fail(new IssueSourceUnavailable({ source: `"${value}"`, reason: `unknown [issue] source "${value}" in spec-orch.toml: use "fixture", "linear" or "github"` }))
+  const fail = Effect.fail(
+    new IssueSourceUnavailable({
+      source: `"${value}"`,
+      reason: `unknown [issue] source "${value}" in spec-orch.toml: use "fixture", "linear" or "github"`
+    })
+  )
   return Layer.succeed(IssueSource, IssueSource.of({ name: value, list: () => fail, get: () => fail }))
 }
 
@@ -186,16 +229,19 @@ const unknownSource = (value: string): Layer.Layer<IssueSource> => {
 type SourceLayer = Layer.Layer<IssueSource, never, Project | FileSystem.FileSystem | Path.Path | Linear | GitHub>
 
 export const TrackerIssueSource: { readonly layer: SourceLayer } = {
-  layer: Layer.unwrap(Effect.gen(function*() {
-    const project = yield* Project
-    const source = project.config.issue.source.trim().toLowerCase()
-    const chosen: SourceLayer = source === "fixture" || source === "fixtures"
-      ? IssueSource.layerFixtures
-      : source === "linear"
-      ? LinearIssueSource
-      : source === "github"
-      ? GitHubIssueSource
-      : unknownSource(project.config.issue.source)
-    return chosen
-  }))
+  layer: Layer.unwrap(
+    Effect.gen(function* () {
+      const project = yield* Project
+      const source = project.config.issue.source.trim().toLowerCase()
+      const chosen: SourceLayer =
+        source === "fixture" || source === "fixtures"
+          ? IssueSource.layerFixtures
+          : source === "linear"
+            ? LinearIssueSource
+            : source === "github"
+              ? GitHubIssueSource
+              : unknownSource(project.config.issue.source)
+      return chosen
+    })
+  )
 }

@@ -1,7 +1,7 @@
 /**
  * The tracker clients as one layer: Linear and GitHub sharing one `RequestBudget`. The control
- * plane (and the app, until ControlPlane.ts includes it) provides this once, so every poll and every
- * publish draws on the same budget.
+ * plane's layer (`ControlPlane.ts`) includes it once, so every poll and every publish draws on the
+ * same budget.
  */
 import type { Project } from "@spec-orch/contract"
 import { Layer } from "effect"
@@ -11,7 +11,8 @@ import { Linear } from "./Linear.js"
 import { RequestBudget } from "./RequestBudget.js"
 
 /** Linear, GitHub and their shared budget, over the project's config. */
-export const TrackerLayer: Layer.Layer<Linear | GitHub | RequestBudget, never, Project | ChildProcessSpawner.ChildProcessSpawner> = Layer.mergeAll(
-  Linear.layer,
-  GitHub.layer
-).pipe(Layer.provideMerge(RequestBudget.layer))
+export const TrackerLayer: Layer.Layer<
+  Linear | GitHub | RequestBudget,
+  never,
+  Project | ChildProcessSpawner.ChildProcessSpawner
+> = Layer.mergeAll(Linear.layer, GitHub.layer).pipe(Layer.provideMerge(RequestBudget.layer))

@@ -7,12 +7,22 @@
  * worktree (a pid a boxed process prints is its own namespace's).
  */
 import { NodeServices } from "@effect/platform-node"
-import { ConfigFile, IssueSource, Project, Specs } from "@spec-orch/contract"
+import { ConfigFile, type IssueSource, Project, Specs } from "@spec-orch/contract"
 import { EvidencePlane } from "@spec-orch/evidence"
 import { Agents, Sandbox, Verifier, Workspaces } from "@spec-orch/execution"
 import { Compliance, ContextAssembler, Learnings, Redactor, SecretScan } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
-import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, processesUnder, tempBareRemote, tempDir, tempRepo, type TempRepo } from "@spec-orch/test-kit"
+import {
+  type FakeGitHub,
+  fakeGitHub,
+  type FakeLinear,
+  fakeLinear,
+  processesUnder,
+  tempBareRemote,
+  tempDir,
+  tempRepo,
+  type TempRepo
+} from "@spec-orch/test-kit"
 import { ConfigProvider, Effect, Layer } from "effect"
 import type { SqlClient } from "effect/sql"
 import { HttpServer } from "effect/http"
@@ -23,6 +33,8 @@ import { join } from "node:path"
 import { Daemon } from "../../src/daemon/Daemon.js"
 import { webhookServer } from "../../src/daemon/Webhooks.js"
 import { DaemonStore } from "../../src/daemon/DaemonStore.js"
+import type { RunFinished } from "../../src/daemon/EvolutionTrigger.js"
+import { Notifier } from "../../src/notify/Notifier.js"
 import { Publisher } from "../../src/publish/Publisher.js"
 import { RunPublisher } from "../../src/publish/RunPublisher.js"
 import { ProcessToken } from "../../src/run/EngineLock.js"
@@ -96,7 +108,7 @@ export interface DaemonWorld {
 
 /** A project repository with the agent, the check and the policy committed, and both fakes seeded with team SON. */
 export const daemonWorld = (options: { readonly daemon?: Record<string, unknown>; readonly extra?: TomlLike } = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const repo = yield* tempRepo({
       files: {
         "README.md": "# widgets\n",
@@ -122,25 +134,54 @@ export const daemonWorld = (options: { readonly daemon?: Record<string, unknown>
       issue: { source: "linear" },
       linear: { api_url: linear.url, team_key: "SON" },
       github: { repo: REPO, api_url: github.url, base_branch: "main" },
-      builder: { adapter: "command", command: ["node", "agent.mjs"], timeout_seconds: 120, stall_timeout_seconds: 60, env: agentEnv },
+      builder: {
+        adapter: "command",
+        command: ["node", "agent.mjs"],
+        timeout_seconds: 120,
+        stall_timeout_seconds: 60,
+        env: agentEnv
+      },
       verification: { check: ["node", "check.mjs"] },
       workspace: { root: join(cache, "worktrees") },
       sandbox: { writable: [signals] },
-      daemon: { max_concurrent: 3, max_retries: 1, retry_base_delay_seconds: 0, poll_interval_seconds: 1, ...options.daemon }
+      daemon: {
+        max_concurrent: 3,
+        max_retries: 1,
+        retry_base_delay_seconds: 0,
+        poll_interval_seconds: 1,
+        ...options.daemon
+      }
     }
     const env = { GITHUB_TOKEN: github.token, SPEC_ORCH_LINEAR_TOKEN: linear.token }
-    return { repo, bare, github, linear, cache, releaseFile: agentEnv.AGENT_RELEASE, agentLog: agentEnv.AGENT_LOG, config, env } satisfies DaemonWorld
+    return {
+      repo,
+      bare,
+      github,
+      linear,
+      cache,
+      releaseFile: agentEnv.AGENT_RELEASE,
+      agentLog: agentEnv.AGENT_LOG,
+      config,
+      env
+    } satisfies DaemonWorld
   })
 
 /** Every service the daemon needs, over the world's project, like `spec-orch daemon start`. */
 export const daemonLayer = (
   w: DaemonWorld,
-  options: { readonly budget?: RequestBudgetOptions; readonly stateDb?: string; readonly sql?: Layer.Layer<SqlClient.SqlClient> } = {}
+  options: {
+    readonly budget?: RequestBudgetOptions
+    readonly stateDb?: string
+    readonly sql?: Layer.Layer<SqlClient.SqlClient>
+    /** What the daemon tells when a run finished (the app's evolution trigger); none by default. */
+    readonly runFinished?: Layer.Layer<RunFinished, never, Project | DaemonStore>
+  } = {}
 ) => {
   const project = Project.layerFrom(w.repo.path, ConfigFile.parse(w.config))
   const budget = options.budget !== undefined ? RequestBudget.layerWith(options.budget) : RequestBudget.layerUnlimited
   const trackers = Layer.mergeAll(Linear.layer, GitHub.layer).pipe(Layer.provideMerge(budget))
-  const sql = options.sql ?? SqliteClient.layer({ filename: options.stateDb ?? join(w.repo.path, ".spec-orch", "state.db") })
+  const sql =
+    options.sql ?? SqliteClient.layer({ filename: options.stateDb ?? join(w.repo.path, ".spec-orch", "state.db") })
   const planes = Layer.mergeAll(
     TrackerIssueSource.layer,
     Specs.layer,
@@ -153,18 +194,28 @@ export const daemonLayer = (
     RunStore.layer,
     ProcessToken.layer,
     DaemonStore.layer,
+    Notifier.layer,
     RunPublisher.layer.pipe(Layer.provideMerge(Publisher.layer))
-  ).pipe(Layer.provideMerge(SecretScan.layer), Layer.provideMerge(Redactor.layer), Layer.provideMerge(Sandbox.layer), Layer.provideMerge(trackers), Layer.provideMerge(sql))
+  ).pipe(
+    Layer.provideMerge(SecretScan.layer),
+    Layer.provideMerge(Redactor.layer),
+    Layer.provideMerge(Sandbox.layer),
+    Layer.provideMerge(trackers),
+    Layer.provideMerge(sql)
+  )
   const engine = Runs.layer.pipe(
     Layer.provideMerge(RunWorkflowLayer),
     Layer.provideMerge(WorkflowEngineLayer),
     Layer.provideMerge(EngineLockLayer("spec-orch daemon start (test)"))
   )
   return Daemon.layer.pipe(
+    Layer.provide(options.runFinished ?? Layer.empty),
     Layer.provideMerge(engine),
     Layer.provideMerge(planes),
     Layer.provideMerge(project),
-    Layer.provideMerge(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ ...process.env as Record<string, string>, ...w.env }))),
+    Layer.provideMerge(
+      ConfigProvider.layer(ConfigProvider.fromEnvRecord({ ...(process.env as Record<string, string>), ...w.env }))
+    ),
     Layer.provideMerge(NodeServices.layer)
   )
 }
@@ -174,15 +225,17 @@ export const daemonLayer = (
  * like `spec-orch daemon start` with `[daemon] webhook_port`. `webhookUrl` reads the bound address.
  */
 export const daemonWithWebhooks = (w: DaemonWorld, secret: string) =>
-  Layer.unwrap(Effect.gen(function*() {
-    const d = yield* Daemon
-    return webhookServer(() => d.poke)
-  })).pipe(
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const d = yield* Daemon
+      return webhookServer(() => d.poke)
+    })
+  ).pipe(
     Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" })),
     Layer.provideMerge(daemonLayer({ ...w, env: { ...w.env, SPEC_ORCH_WEBHOOK_SECRET: secret } }))
   )
 
-export const webhookUrl = Effect.gen(function*() {
+export const webhookUrl = Effect.gen(function* () {
   const address = (yield* HttpServer.HttpServer).address
   return "port" in address ? `http://127.0.0.1:${address.port}/` : ""
 })
@@ -201,7 +254,7 @@ export type { IssueSource }
 
 /** Polls `check` every 100 ms until it holds; fails naming `what` after `timeoutMs`. */
 export const eventually = (what: string, check: () => boolean, timeoutMs = 30_000) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const until = Date.now() + timeoutMs
     while (!check()) {
       if (Date.now() > until) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
@@ -211,7 +264,12 @@ export const eventually = (what: string, check: () => boolean, timeoutMs = 30_00
 
 /** The stand-in agent's log: `start SON-1` / `end SON-1` lines, in order. */
 export const agentLog = (w: DaemonWorld): ReadonlyArray<string> =>
-  existsSync(w.agentLog) ? readFileSync(w.agentLog, "utf8").split("\n").filter((l) => l !== "").map((l) => l.replace(/^\d+ /, "")) : []
+  existsSync(w.agentLog)
+    ? readFileSync(w.agentLog, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => l.replace(/^\d+ /, ""))
+    : []
 
 /** Processes working in one of the world's worktrees right now (boxed agents, steps, what they started). */
 export const agentsRunning = (w: DaemonWorld): Array<string> => processesUnder(join(w.cache, "worktrees"))
@@ -220,4 +278,5 @@ export const agentsRunning = (w: DaemonWorld): Array<string> => processesUnder(j
 export const releaseAgents = (w: DaemonWorld): void => writeFileSync(w.releaseFile, "go\n")
 
 /** Comments on a Linear issue carrying a spec-orch marker `key`. */
-export const commentsWith = (w: DaemonWorld, identifier: string, key: string) => w.linear.comments(identifier).filter((c) => c.body.includes(`<!-- spec-orch:comment=${key} -->`))
+export const commentsWith = (w: DaemonWorld, identifier: string, key: string) =>
+  w.linear.comments(identifier).filter((c) => c.body.includes(`<!-- spec-orch:comment=${key} -->`))

@@ -11,9 +11,9 @@ const pgUrl: string | undefined = process.env.SPEC_ORCH_PG_URL
 
 /** Creates a fresh database on the server and returns its URL. */
 export const freshDatabase = (prefix: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const name = `${prefix}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`
-    yield* Effect.gen(function*() {
+    yield* Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       yield* sql.unsafe(`CREATE DATABASE ${name}`)
     }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(pgUrl!) })), Effect.orDie)
@@ -23,5 +23,4 @@ export const freshDatabase = (prefix: string) =>
   })
 
 /** A SqlClient (one pool) on the database at `url`; `Layer.fresh` gives another process's pool. */
-export const pgClient = (url: string) =>
-  PgClient.layer({ url: Redacted.make(url) }).pipe(Layer.orDie)
+export const pgClient = (url: string) => PgClient.layer({ url: Redacted.make(url) }).pipe(Layer.orDie)

@@ -1,5 +1,14 @@
 /** The world the publishing tests run in. */
-import { type FakeGitHub, fakeGitHub, type FakeLinear, fakeLinear, git, tempBareRemote, tempRepo, type TempRepo } from "@spec-orch/test-kit"
+import {
+  type FakeGitHub,
+  fakeGitHub,
+  type FakeLinear,
+  fakeLinear,
+  git,
+  tempBareRemote,
+  tempRepo,
+  type TempRepo
+} from "@spec-orch/test-kit"
 import { Effect } from "effect"
 
 /** The GitHub repository the fake serves. */
@@ -13,7 +22,7 @@ export interface World {
 }
 
 /** A local repository with a bare `origin`, a fake GitHub backed by that bare repository, and a fake Linear. */
-export const publishingWorld = Effect.gen(function*() {
+export const publishingWorld = Effect.gen(function* () {
   const repo = yield* tempRepo({ files: { "README.md": "# widgets\n" } })
   const bare = yield* tempBareRemote(repo)
   const github = yield* fakeGitHub()

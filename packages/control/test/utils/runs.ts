@@ -20,7 +20,7 @@ export const record = (attempt: number, status: RunRecord["status"] = "running")
  * until `resume` is completed, so a test can write the next event exactly while the follower waits,
  * with no sleep on the wall clock.
  */
-export const waitingClock = Effect.gen(function*() {
+export const waitingClock = Effect.gen(function* () {
   const base = yield* Clock.Clock
   const waiting = yield* Deferred.make<void>()
   const resume = yield* Deferred.make<void>()

@@ -17,12 +17,17 @@ import { makeFinding } from "../../src/index.js"
 export const DIFF = "a3f1c09e5b7d2e4f6a8c0b1d3e5f7a9c1b3d5e7f9a1c3e5b7d9f1a3c5e7b9d1f"
 export const OTHER_DIFF = "ffff0000aaaa1111bbbb2222cccc3333dddd4444eeee5555ffff6666aaaa7777"
 
-export const step = (name: string, outcome: StepResult["outcome"], extra: Partial<{ exitCode: number | null; outputTail: string; note: string }> = {}) =>
+export const step = (
+  name: string,
+  outcome: StepResult["outcome"],
+  extra: Partial<{ exitCode: number | null; outputTail: string; note: string }> = {}
+) =>
   new StepResult({
     name,
     outcome,
     command: ["npm", "run", name],
-    exitCode: extra.exitCode !== undefined ? extra.exitCode : outcome === "passed" ? 0 : outcome === "skipped" ? null : 1,
+    exitCode:
+      extra.exitCode !== undefined ? extra.exitCode : outcome === "passed" ? 0 : outcome === "skipped" ? null : 1,
     durationMs: 1234,
     outputTail: extra.outputTail ?? (outcome === "passed" ? `> ${name}\nok\n` : ""),
     ...(extra.note !== undefined ? { note: extra.note } : {})
@@ -46,21 +51,58 @@ export const goodBundle = (patch: Partial<EvidenceBundle> = {}): EvidenceBundle 
       commandsRun: 9
     }),
     verification: new VerificationReport({
-      steps: [step("lint", "passed"), step("typecheck", "passed"), step("test", "passed"), step("build", "skipped", { note: "not configured" })],
+      steps: [
+        step("lint", "passed"),
+        step("typecheck", "passed"),
+        step("test", "passed"),
+        step("build", "skipped", { note: "not configured" })
+      ],
       startedAt: "2026-11-25T10:00:00.000Z",
       finishedAt: "2026-11-25T10:01:10.000Z"
     }),
-    review: new ReviewVerdict({ verdict: "pass", reviewedBy: "llm-reviewer", source: "llm", reviewedAt: "2026-11-25T10:02:00.000Z", summary: "Implements the spec.", diffHash: DIFF }),
+    review: new ReviewVerdict({
+      verdict: "pass",
+      reviewedBy: "llm-reviewer",
+      source: "llm",
+      reviewedAt: "2026-11-25T10:02:00.000Z",
+      summary: "Implements the spec.",
+      diffHash: DIFF
+    }),
     findings: [
-      makeFinding({ source: "llm-reviewer", description: "Consider a rate limit on login", severity: "advisory", filePath: "src/api/login.ts", line: 12 }, "2026-11-25T10:02:00.000Z")
+      makeFinding(
+        {
+          source: "llm-reviewer",
+          description: "Consider a rate limit on login",
+          severity: "advisory",
+          filePath: "src/api/login.ts",
+          line: 12
+        },
+        "2026-11-25T10:02:00.000Z"
+      )
     ],
     deviations: [],
     changedFiles: ["src/api/login.ts", "test/api/login.test.ts", "pnpm-lock.yaml"],
-    footprint: new Footprint({ allowed: ["src/api/", "test/**/*.test.ts", "pnpm-lock.yaml"], forbidden: [".github/**"] }),
+    footprint: new Footprint({
+      allowed: ["src/api/", "test/**/*.test.ts", "pnpm-lock.yaml"],
+      forbidden: [".github/**"]
+    }),
     diffHash: DIFF,
     acceptance: new HumanAcceptance({ acceptedBy: "dana", acceptedAt: "2026-11-25T10:05:00.000Z", diffHash: DIFF }),
-    compliance: new ComplianceReport({ compliant: true, errorCount: 0, warningCount: 1, contracts: ["pre-action-narration", "no-secrets-in-output"], violations: [] }),
-    budget: new BudgetEvidence({ spentUsd: 0.42, limitUsd: 5, tokens: 20444, limitTokens: 500_000, seconds: 95, limitSeconds: 1800 }),
+    compliance: new ComplianceReport({
+      compliant: true,
+      errorCount: 0,
+      warningCount: 1,
+      contracts: ["pre-action-narration", "no-secrets-in-output"],
+      violations: []
+    }),
+    budget: new BudgetEvidence({
+      spentUsd: 0.42,
+      limitUsd: 5,
+      tokens: 20444,
+      limitTokens: 500_000,
+      seconds: 95,
+      limitSeconds: 1800
+    }),
     preview: { required: false },
     secrets: [],
     ...patch

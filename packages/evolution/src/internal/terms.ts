@@ -60,5 +60,8 @@ export const queryTerms = (text: string, max = 32): Array<string> => {
 export const searchText = (text: string): string => documentTerms(text).join(" ")
 
 /** What an entry's full-text index holds: its content, its tags and the ids of what it is about. */
-export const entryBody = (entry: { readonly content: string; readonly tags: ReadonlyArray<string>; readonly scopes: ReadonlyArray<{ readonly id: string }> }): string =>
-  searchText([entry.content, ...entry.tags, ...entry.scopes.map((s) => s.id)].join("\n"))
+export const entryBody = (entry: {
+  readonly content: string
+  readonly tags: ReadonlyArray<string>
+  readonly scopes: ReadonlyArray<{ readonly id: string }>
+}): string => searchText([entry.content, ...entry.tags, ...entry.scopes.map((s) => s.id)].join("\n"))

@@ -5,14 +5,28 @@
  * (p = 34/70) and the 2×2 example of the Wikipedia article "Fisher's exact test" (p ≈ 0.002759).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { chooseTest, fisherExact, mean, median, twoProportionZ, twoSidedNormalP, wilson, Z95 } from "../../src/internal/stats.js"
+import {
+  chooseTest,
+  fisherExact,
+  mean,
+  median,
+  twoProportionZ,
+  twoSidedNormalP,
+  wilson,
+  Z95
+} from "../../src/internal/stats.js"
 
 const close = (actual: number | null, expected: number, digits = 4) =>
   assert.strictEqual(actual === null ? null : Number(actual.toFixed(digits)), expected)
 
 describe("wilson", () => {
   it("matches Newcombe's Table I to four decimals", () => {
-    for (const [k, n, low, high] of [[81, 263, 0.2553, 0.3662], [15, 148, 0.0624, 0.1605], [0, 20, 0, 0.1611], [1, 29, 0.0061, 0.1718]] as const) {
+    for (const [k, n, low, high] of [
+      [81, 263, 0.2553, 0.3662],
+      [15, 148, 0.0624, 0.1605],
+      [0, 20, 0, 0.1611],
+      [1, 29, 0.0061, 0.1718]
+    ] as const) {
       const r = wilson(k, n)
       close(r.low, low)
       close(r.high, high)
@@ -55,6 +69,9 @@ describe("two-proportion z-test", () => {
 
 describe("mean and median", () => {
   it("of odd and even counts, and of nothing", () => {
-    assert.deepStrictEqual([median([3, 1, 2]), median([4, 1, 3, 2]), median([]), mean([1, 2, 6]), mean([])], [2, 2.5, null, 3, null])
+    assert.deepStrictEqual(
+      [median([3, 1, 2]), median([4, 1, 3, 2]), median([]), mean([1, 2, 6]), mean([])],
+      [2, 2.5, null, 3, null]
+    )
   })
 })

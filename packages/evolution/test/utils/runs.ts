@@ -1,5 +1,14 @@
 /** Finished runs of SPC-1 with their evidence in a real ledger, for the writer and learnings tests. */
-import { ConditionResult, EvidenceBundle, Finding, GateVerdict, ReviewVerdict, RunRecord, StepResult, VerificationReport } from "@spec-orch/contract"
+import {
+  ConditionResult,
+  EvidenceBundle,
+  Finding,
+  GateVerdict,
+  ReviewVerdict,
+  RunRecord,
+  StepResult,
+  VerificationReport
+} from "@spec-orch/contract"
 import { EvidenceLedger } from "@spec-orch/evidence"
 import { Redactor } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
@@ -11,7 +20,10 @@ import { Memory, RunMemory } from "../../src/index.js"
 
 export const world = () => {
   const db = SqliteClient.layer({ filename: join(mkdtempSync(join(tmpdir(), "run-memory-")), "state.db") })
-  const base = Layer.mergeAll(Memory.layer.pipe(Layer.provide(Redactor.layerFrom({}))), EvidenceLedger.layer().pipe(Layer.orDie)).pipe(Layer.provideMerge(db))
+  const base = Layer.mergeAll(
+    Memory.layer.pipe(Layer.provide(Redactor.layerFrom({}))),
+    EvidenceLedger.layer().pipe(Layer.orDie)
+  ).pipe(Layer.provideMerge(db))
   return RunMemory.layer.pipe(Layer.provideMerge(base))
 }
 
@@ -21,8 +33,15 @@ export const verdictOf = (failed: ReadonlyArray<string>) =>
     profile: null,
     mergeable: failed.length === 0,
     autoMergeable: false,
-    conditions: ["verification", "review"].map((c) =>
-      new ConditionResult({ condition: c, required: true, status: failed.includes(c) ? "failed" : "passed", reason: failed.includes(c) ? `${c} did not pass` : "ok", ...(failed.includes(c) ? { unblock: `fix ${c}` } : {}) })
+    conditions: ["verification", "review"].map(
+      (c) =>
+        new ConditionResult({
+          condition: c,
+          required: true,
+          status: failed.includes(c) ? "failed" : "passed",
+          reason: failed.includes(c) ? `${c} did not pass` : "ok",
+          ...(failed.includes(c) ? { unblock: `fix ${c}` } : {})
+        })
     ),
     failed: [...failed],
     notJudgeable: []
@@ -50,19 +69,47 @@ export const bundleOf = (n: number, exitCode: number) =>
     runId: `run-SPC-1-${n}`,
     changedFiles: ["src/parser.ts", "test/parser.test.ts"],
     verification: new VerificationReport({
-      steps: [new StepResult({ name: "test", outcome: exitCode === 0 ? "passed" : "failed", command: ["npm", "test"], exitCode, durationMs: 1200, outputTail: exitCode === 0 ? "ok" : "AssertionError: expected 2 to be 3 at parser.test.ts:14" })],
+      steps: [
+        new StepResult({
+          name: "test",
+          outcome: exitCode === 0 ? "passed" : "failed",
+          command: ["npm", "test"],
+          exitCode,
+          durationMs: 1200,
+          outputTail: exitCode === 0 ? "ok" : "AssertionError: expected 2 to be 3 at parser.test.ts:14"
+        })
+      ],
       startedAt: "2026-12-01T10:00:00.000Z",
       finishedAt: "2026-12-01T10:00:10.000Z"
     }),
-    review: new ReviewVerdict({ verdict: "changes_requested", reviewedBy: "sam", source: "human", reviewedAt: "2026-12-01T10:05:00.000Z", summary: "Handle empty input" }),
-    findings: [new Finding({ id: "f-1", source: "human", severity: "blocking", scope: "in_spec", confidence: 0.9, fingerprint: "fp1", description: "parse('') throws", filePath: "src/parser.ts", line: 3, resolved: false, createdAt: "2026-12-01T10:05:00.000Z" })]
+    review: new ReviewVerdict({
+      verdict: "changes_requested",
+      reviewedBy: "sam",
+      source: "human",
+      reviewedAt: "2026-12-01T10:05:00.000Z",
+      summary: "Handle empty input"
+    }),
+    findings: [
+      new Finding({
+        id: "f-1",
+        source: "human",
+        severity: "blocking",
+        scope: "in_spec",
+        confidence: 0.9,
+        fingerprint: "fp1",
+        description: "parse('') throws",
+        filePath: "src/parser.ts",
+        line: 3,
+        resolved: false,
+        createdAt: "2026-12-01T10:05:00.000Z"
+      })
+    ]
   })
 
 export const finish = (n: number, failed: ReadonlyArray<string>, exitCode: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const ledger = yield* EvidenceLedger
     const record = runOf(n, failed)
     yield* ledger.record(bundleOf(n, exitCode), record.verdict!)
     yield* (yield* RunMemory).record(record)
   })
-

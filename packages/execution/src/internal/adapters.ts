@@ -35,15 +35,25 @@ export const ADAPTERS = ["claude_code", "codex", "opencode", "droid", "acp", "co
 export type AdapterName = (typeof ADAPTERS)[number]
 
 /** Resolves aliases (`codex_exec`, `acpx`, `acpx_<agent>`); `undefined` when unknown. */
-export const canonicalAdapter = (name: string, builder: SpecOrchConfig["builder"]): { readonly adapter: AdapterName; readonly agent?: string } | undefined => {
+export const canonicalAdapter = (
+  name: string,
+  builder: SpecOrchConfig["builder"]
+): { readonly adapter: AdapterName; readonly agent?: string } | undefined => {
   if (name === "codex_exec") return { adapter: "codex" }
   if (name === "acp" || name === "acpx") return { adapter: "acp", agent: builder.agent ?? "claude-code" }
-  if (name.startsWith("acpx_") || name.startsWith("acp_")) return { adapter: "acp", agent: name.slice(name.indexOf("_") + 1) }
+  if (name.startsWith("acpx_") || name.startsWith("acp_"))
+    return { adapter: "acp", agent: name.slice(name.indexOf("_") + 1) }
   return (ADAPTERS as ReadonlyArray<string>).includes(name) ? { adapter: name as AdapterName } : undefined
 }
 
 /** The program an adapter runs: a name looked up on PATH and in the tool cache, plus fixed arguments. */
-export const programOf = (adapter: AdapterName, agent: string | undefined, builder: SpecOrchConfig["builder"]): { readonly name: string; readonly args: ReadonlyArray<string>; readonly configured: string | undefined } | { readonly problem: string } => {
+export const programOf = (
+  adapter: AdapterName,
+  agent: string | undefined,
+  builder: SpecOrchConfig["builder"]
+):
+  | { readonly name: string; readonly args: ReadonlyArray<string>; readonly configured: string | undefined }
+  | { readonly problem: string } => {
   switch (adapter) {
     case "claude_code":
       return { name: "claude", args: [], configured: builder.executable }
@@ -55,20 +65,34 @@ export const programOf = (adapter: AdapterName, agent: string | undefined, build
       return { name: "droid", args: [], configured: builder.executable }
     case "acp": {
       const a = (agent ?? "claude-code").trim()
-      if (["claude-code", "claude", "claude_code", "claude-code-acp"].includes(a)) return { name: "claude-code-acp", args: [], configured: builder.executable }
+      if (["claude-code", "claude", "claude_code", "claude-code-acp"].includes(a))
+        return { name: "claude-code-acp", args: [], configured: builder.executable }
       if (["codex", "codex-acp"].includes(a)) return { name: "codex-acp", args: [], configured: builder.executable }
       if (a === "opencode") return { name: "opencode", args: ["acp"], configured: builder.executable }
       if (a === "gemini") return { name: "gemini", args: ["--experimental-acp"], configured: builder.executable }
       const [first, ...rest] = a.split(/\s+/)
-      if (first === undefined || first === "") return { problem: "[builder] agent is empty; name an ACP agent (claude-code, codex, opencode) or give its command line" }
+      if (first === undefined || first === "")
+        return {
+          problem: "[builder] agent is empty; name an ACP agent (claude-code, codex, opencode) or give its command line"
+        }
       return { name: first, args: rest, configured: builder.executable }
     }
     case "command": {
       const c = builder.command
-      if (c === undefined) return { problem: "the command adapter needs [builder] command = [\"program\", \"arg\", …] (it runs in the worktree with the prompt on stdin)" }
-      if (typeof c === "string") return { name: "sh", args: ["-c", c, ...(builder.args.length > 0 ? ["sh", ...builder.args] : [])], configured: undefined }
+      if (c === undefined)
+        return {
+          problem:
+            'the command adapter needs [builder] command = ["program", "arg", …] (it runs in the worktree with the prompt on stdin)'
+        }
+      if (typeof c === "string")
+        return {
+          name: "sh",
+          args: ["-c", c, ...(builder.args.length > 0 ? ["sh", ...builder.args] : [])],
+          configured: undefined
+        }
       const [first, ...rest] = c
-      if (first === undefined) return { problem: "[builder] command is an empty list; give the program and its arguments" }
+      if (first === undefined)
+        return { problem: "[builder] command is an empty list; give the program and its arguments" }
       return { name: first, args: [...rest, ...builder.args], configured: undefined }
     }
   }
@@ -192,14 +216,14 @@ const claudeEnv = (input: PrepareInput): Record<string, string> => {
   const e = input.endpoint
   const env: Record<string, string> = {}
   if (e !== undefined) {
-    env["ANTHROPIC_BASE_URL"] = bare(e)
-    env["ANTHROPIC_API_KEY"] = e.apiKey ?? "sk-ant-spec-orch-local"
-    if (e.retries === false) env["CLAUDE_CODE_MAX_RETRIES"] = "0"
+    env.ANTHROPIC_BASE_URL = bare(e)
+    env.ANTHROPIC_API_KEY = e.apiKey ?? "sk-ant-spec-orch-local"
+    if (e.retries === false) env.CLAUDE_CODE_MAX_RETRIES = "0"
   }
   const model = input.builder.model ?? e?.model
-  if (model !== undefined) env["ANTHROPIC_MODEL"] = model
+  if (model !== undefined) env.ANTHROPIC_MODEL = model
   // As root Claude Code refuses bypass modes unless told the machine is a sandbox; inside our box it is.
-  if (input.confined && input.policy.claude.permissionMode === "bypassPermissions") env["IS_SANDBOX"] = "1"
+  if (input.confined && input.policy.claude.permissionMode === "bypassPermissions") env.IS_SANDBOX = "1"
   return env
 }
 
@@ -209,15 +233,20 @@ const factory = (make: ProtocolFactory, cwd: string) => make(cwd)
 export const prepare = (input: PrepareInput): Prepared => {
   const { builder, policy } = input
   const dirs = homeDirs(input.runDir)
-  for (const d of [dirs.home, dirs.config, dirs.data, dirs.state, dirs.cache, dirs.claude]) mkdirSync(d, { recursive: true })
+  for (const d of [dirs.home, dirs.config, dirs.data, dirs.state, dirs.cache, dirs.claude])
+    mkdirSync(d, { recursive: true })
   const e = input.endpoint
   switch (input.adapter) {
     case "claude_code": {
       const model = builder.model ?? e?.model
       return {
         args: [
-          "-p", "--output-format", "stream-json", "--verbose",
-          "--permission-mode", policy.claude.permissionMode,
+          "-p",
+          "--output-format",
+          "stream-json",
+          "--verbose",
+          "--permission-mode",
+          policy.claude.permissionMode,
           ...(policy.claude.allowedTools.length > 0 ? ["--allowedTools", policy.claude.allowedTools.join(",")] : []),
           ...(model !== undefined ? ["--model", model] : [])
         ],
@@ -249,13 +278,35 @@ export const prepare = (input: PrepareInput): Prepared => {
       if (e !== undefined) {
         const name = builder.model ?? e.model ?? "endpoint-model"
         mkdirSync(dirs.factory, { recursive: true })
-        writeFileSync(join(dirs.factory, "settings.json"), JSON.stringify({
-          customModels: [{ model: name, displayName: "spec-orch endpoint", baseUrl: v1(e), apiKey: e.apiKey ?? "spec-orch-local", provider: "generic-chat-completion-api", maxOutputTokens: 8192 }]
-        }, null, 2))
+        writeFileSync(
+          join(dirs.factory, "settings.json"),
+          JSON.stringify(
+            {
+              customModels: [
+                {
+                  model: name,
+                  displayName: "spec-orch endpoint",
+                  baseUrl: v1(e),
+                  apiKey: e.apiKey ?? "spec-orch-local",
+                  provider: "generic-chat-completion-api",
+                  maxOutputTokens: 8192
+                }
+              ]
+            },
+            null,
+            2
+          )
+        )
         model = `custom:${name}`
       }
       return {
-        args: ["exec", "-o", "stream-json", ...(policy.droid.autonomy !== undefined ? ["--auto", policy.droid.autonomy] : []), ...(model !== undefined ? ["-m", model] : [])],
+        args: [
+          "exec",
+          "-o",
+          "stream-json",
+          ...(policy.droid.autonomy !== undefined ? ["--auto", policy.droid.autonomy] : []),
+          ...(model !== undefined ? ["-m", model] : [])
+        ],
         env: {},
         input: input.prompt,
         protocol: factory(droidStream, input.cwd)
@@ -273,7 +324,10 @@ export const prepare = (input: PrepareInput): Prepared => {
         input: undefined,
         protocol: {
           parse: () => [],
-          finish: (exit) => ({ kind: "failed", message: `the ACP agent exited (${exit.signal ?? `code ${exit.code}`}) before the turn ended${exit.stderrTail.trim() !== "" ? `: ${exit.stderrTail.trim().split("\n").slice(-3).join("\n")}` : ""}` })
+          finish: (exit) => ({
+            kind: "failed",
+            message: `the ACP agent exited (${exit.signal ?? `code ${exit.code}`}) before the turn ended${exit.stderrTail.trim() !== "" ? `: ${exit.stderrTail.trim().split("\n").slice(-3).join("\n")}` : ""}`
+          })
         },
         client: acpClient({ cwd: input.cwd, prompt: input.prompt, policy })
       }
@@ -283,15 +337,31 @@ export const prepare = (input: PrepareInput): Prepared => {
   }
 }
 
-const ANTHROPIC_KEYS = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"]
+const ANTHROPIC_KEYS = [
+  "ANTHROPIC_API_KEY",
+  "ANTHROPIC_AUTH_TOKEN",
+  "CLAUDE_CODE_OAUTH_TOKEN",
+  "CLAUDE_CODE_USE_BEDROCK",
+  "CLAUDE_CODE_USE_VERTEX"
+]
 const OPENAI_KEYS = ["CODEX_API_KEY", "OPENAI_API_KEY"]
-const OPENCODE_KEYS = [...ANTHROPIC_KEYS.slice(0, 2), "OPENAI_API_KEY", "OPENROUTER_API_KEY", "OPENCODE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"]
+const OPENCODE_KEYS = [
+  ...ANTHROPIC_KEYS.slice(0, 2),
+  "OPENAI_API_KEY",
+  "OPENROUTER_API_KEY",
+  "OPENCODE_API_KEY",
+  "GEMINI_API_KEY",
+  "GOOGLE_GENERATIVE_AI_API_KEY"
+]
 
 /**
  * The variables that let an adapter reach its default model provider (agents run with a private
  * HOME, so a CLI login does not carry over). `undefined` when the adapter needs no model (command).
  */
-export const credentialVariables = (adapter: AdapterName, agent: string | undefined): ReadonlyArray<string> | undefined => {
+export const credentialVariables = (
+  adapter: AdapterName,
+  agent: string | undefined
+): ReadonlyArray<string> | undefined => {
   switch (adapter) {
     case "claude_code":
       return ANTHROPIC_KEYS
@@ -317,7 +387,14 @@ export const credentialVariables = (adapter: AdapterName, agent: string | undefi
 const ANTHROPIC_HOSTS = ["api.anthropic.com"]
 const OPENAI_HOSTS = ["api.openai.com"]
 /** Variables that point a CLI at another base URL; their hosts are allowed like the provider's own. */
-const BASE_URL_VARIABLES = ["ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENROUTER_BASE_URL", "AZURE_OPENAI_ENDPOINT", "GOOGLE_GEMINI_BASE_URL"]
+const BASE_URL_VARIABLES = [
+  "ANTHROPIC_BASE_URL",
+  "OPENAI_BASE_URL",
+  "OPENAI_API_BASE",
+  "OPENROUTER_BASE_URL",
+  "AZURE_OPENAI_ENDPOINT",
+  "GOOGLE_GEMINI_BASE_URL"
+]
 
 const hostOf = (url: string): string | undefined => {
   try {
@@ -344,19 +421,26 @@ export const agentReach = (
   const hosts = new Set<string>()
   const forwards = new Set<number>()
   const a = (agent ?? "claude-code").trim()
-  const provider = adapter === "claude_code" || (adapter === "acp" && ["claude-code", "claude", "claude_code", "claude-code-acp"].includes(a))
-    ? ANTHROPIC_HOSTS
-    : adapter === "codex" || (adapter === "acp" && ["codex", "codex-acp"].includes(a))
-    ? OPENAI_HOSTS
-    : adapter === "opencode" || (adapter === "acp" && a === "opencode")
-    ? [...ANTHROPIC_HOSTS, ...OPENAI_HOSTS, "openrouter.ai", "generativelanguage.googleapis.com"]
-    : adapter === "droid"
-    ? ["api.factory.ai", "app.factory.ai"]
-    : adapter === "acp" && a === "gemini"
-    ? ["generativelanguage.googleapis.com"]
-    : []
+  const provider =
+    adapter === "claude_code" ||
+    (adapter === "acp" && ["claude-code", "claude", "claude_code", "claude-code-acp"].includes(a))
+      ? ANTHROPIC_HOSTS
+      : adapter === "codex" || (adapter === "acp" && ["codex", "codex-acp"].includes(a))
+        ? OPENAI_HOSTS
+        : adapter === "opencode" || (adapter === "acp" && a === "opencode")
+          ? [...ANTHROPIC_HOSTS, ...OPENAI_HOSTS, "openrouter.ai", "generativelanguage.googleapis.com"]
+          : adapter === "droid"
+            ? ["api.factory.ai", "app.factory.ai"]
+            : adapter === "acp" && a === "gemini"
+              ? ["generativelanguage.googleapis.com"]
+              : []
   // A local endpoint replaces the provider: nothing else is reachable then.
-  const urls = [...(endpoint !== undefined ? [endpoint.baseUrl] : []), ...(endpoint === undefined ? BASE_URL_VARIABLES.map((v) => env[v]).filter((u): u is string => u !== undefined && u !== "") : [])]
+  const urls = [
+    ...(endpoint !== undefined ? [endpoint.baseUrl] : []),
+    ...(endpoint === undefined
+      ? BASE_URL_VARIABLES.map((v) => env[v]).filter((u): u is string => u !== undefined && u !== "")
+      : [])
+  ]
   if (endpoint === undefined && adapter !== "command") for (const h of provider) hosts.add(h)
   for (const url of urls) {
     const host = hostOf(url)

@@ -11,13 +11,27 @@ import { jsonLine, type LineProtocol, planEntries, relativeTo, tailMessage, text
 
 const EDIT_TOOLS = new Set(["Write", "Edit", "MultiEdit", "NotebookEdit"])
 const SHELL_TOOLS = new Set(["Bash", "BashOutput"])
-const FAILED_REASONS = new Set(["api_error", "error", "error_during_execution", "max_turns", "error_max_turns", "aborted", "prompt_too_long", "budget_exceeded"])
+const FAILED_REASONS = new Set([
+  "api_error",
+  "error",
+  "error_during_execution",
+  "max_turns",
+  "error_max_turns",
+  "aborted",
+  "prompt_too_long",
+  "budget_exceeded"
+])
 
-const kindOf = (name: string): ToolKind => (EDIT_TOOLS.has(name) ? "file_change" : SHELL_TOOLS.has(name) ? "command" : "other")
+const kindOf = (name: string): ToolKind =>
+  EDIT_TOOLS.has(name) ? "file_change" : SHELL_TOOLS.has(name) ? "command" : "other"
 
 /** Whether `tool_result_meta` says the permission system refused this call. */
 const rejectedByMeta = (meta: unknown, id: string): boolean =>
-  Array.isArray(meta) && meta.some((m: any) => m?.id === id && (m?.non_execution_kind === "user-rejected" || m?.permission_decision?.decision === "reject"))
+  Array.isArray(meta) &&
+  meta.some(
+    (m: any) =>
+      m?.id === id && (m?.non_execution_kind === "user-rejected" || m?.permission_decision?.decision === "reject")
+  )
 
 /** A parser for one Claude Code turn. */
 export const claudeStream = (cwd: string): LineProtocol => {
@@ -45,9 +59,19 @@ export const claudeStream = (cwd: string): LineProtocol => {
           // The tool_result that follows carries the failure; keep the reason for it.
           denials.set(o.tool_use_id, String(o.decision_reason ?? o.message ?? "denied by the permission mode"))
         } else if (o.subtype === "init" && typeof o.session_id === "string") {
-          out.push({ _tag: "session", at, sessionId: o.session_id, ...(typeof o.model === "string" ? { model: o.model } : {}) })
+          out.push({
+            _tag: "session",
+            at,
+            sessionId: o.session_id,
+            ...(typeof o.model === "string" ? { model: o.model } : {})
+          })
         } else if (o.subtype === "api_retry") {
-          out.push({ _tag: "message", at, role: "system", text: `API retry ${o.attempt ?? "?"}/${o.max_retries ?? "?"} after ${o.error_status ?? o.error ?? "an error"}` })
+          out.push({
+            _tag: "message",
+            at,
+            role: "system",
+            text: `API retry ${o.attempt ?? "?"}/${o.max_retries ?? "?"} after ${o.error_status ?? o.error ?? "an error"}`
+          })
         }
         break
       }
@@ -56,7 +80,11 @@ export const claudeStream = (cwd: string): LineProtocol => {
         const synthetic = m.model === "<synthetic>"
         for (const b of Array.isArray(m.content) ? m.content : []) {
           if (b?.type === "text" && typeof b.text === "string") {
-            out.push(synthetic ? { _tag: "error", at, message: b.text } : { _tag: "message", at, role: "assistant", text: b.text })
+            out.push(
+              synthetic
+                ? { _tag: "error", at, message: b.text }
+                : { _tag: "message", at, role: "assistant", text: b.text }
+            )
           } else if (b?.type === "thinking" && typeof b.thinking === "string") {
             out.push({ _tag: "reasoning", at, text: b.thinking })
           } else if (b?.type === "tool_use") {
@@ -73,7 +101,9 @@ export const claudeStream = (cwd: string): LineProtocol => {
         if (!synthetic && u && typeof m.id === "string" && !usageSeen.has(m.id)) {
           usageSeen.add(m.id)
           out.push({
-            _tag: "usage", at, cumulative: false,
+            _tag: "usage",
+            at,
+            cumulative: false,
             inputTokens: (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0),
             outputTokens: u.output_tokens ?? 0,
             ...(typeof u.cache_read_input_tokens === "number" ? { cacheReadTokens: u.cache_read_input_tokens } : {})
@@ -96,7 +126,11 @@ export const claudeStream = (cwd: string): LineProtocol => {
             if (denied) reportedDenied.add(id)
             const paths = tool !== undefined ? pathsOf(tool.name, tool.input) : undefined
             out.push({
-              _tag: "tool_result", at, id, ok, output,
+              _tag: "tool_result",
+              at,
+              id,
+              ok,
+              output,
               ...(tool !== undefined ? { kind: kindOf(tool.name) } : {}),
               ...(denied ? { denied: true, error: `permission denied: ${denials.get(id) ?? output}` } : {}),
               ...(paths !== undefined ? { paths } : {})
@@ -105,11 +139,24 @@ export const claudeStream = (cwd: string): LineProtocol => {
           if (tool === undefined) continue
           if (SHELL_TOOLS.has(tool.name) && typeof tool.input?.command === "string") {
             const code = ok ? 0 : Number(/^Exit code (\d+)/.exec(output)?.[1] ?? NaN)
-            out.push({ _tag: "command", at, command: tool.input.command, output, ...(Number.isFinite(code) ? { exitCode: code } : {}) })
+            out.push({
+              _tag: "command",
+              at,
+              command: tool.input.command,
+              output,
+              ...(Number.isFinite(code) ? { exitCode: code } : {})
+            })
           } else if (EDIT_TOOLS.has(tool.name) && ok) {
             const r = o.tool_use_result
-            const path = typeof r?.filePath === "string" ? r.filePath : tool.input?.file_path ?? tool.input?.notebook_path
-            if (typeof path === "string") out.push({ _tag: "file_change", at, path: relativeTo(cwd, path), kind: r?.type === "create" ? "add" : "update" })
+            const path =
+              typeof r?.filePath === "string" ? r.filePath : (tool.input?.file_path ?? tool.input?.notebook_path)
+            if (typeof path === "string")
+              out.push({
+                _tag: "file_change",
+                at,
+                path: relativeTo(cwd, path),
+                kind: r?.type === "create" ? "add" : "update"
+              })
           }
         }
         break
@@ -117,7 +164,9 @@ export const claudeStream = (cwd: string): LineProtocol => {
       case "result": {
         const u = o.usage ?? {}
         out.push({
-          _tag: "usage", at, cumulative: true,
+          _tag: "usage",
+          at,
+          cumulative: true,
           inputTokens: (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0),
           outputTokens: u.output_tokens ?? 0,
           ...(typeof u.cache_read_input_tokens === "number" ? { cacheReadTokens: u.cache_read_input_tokens } : {}),
@@ -130,7 +179,14 @@ export const claudeStream = (cwd: string): LineProtocol => {
           const name = String(d?.tool_name ?? tools.get(id)?.name ?? "tool")
           const paths = pathsOf(name, d?.tool_input ?? tools.get(id)?.input)
           out.push({
-            _tag: "tool_result", at, id, ok: false, output: "", name, kind: kindOf(name), denied: true,
+            _tag: "tool_result",
+            at,
+            id,
+            ok: false,
+            output: "",
+            name,
+            kind: kindOf(name),
+            denied: true,
             error: `permission denied: ${denials.get(id) ?? "Claude Code's permission mode refused it"}`,
             ...(paths !== undefined ? { paths } : {})
           })
@@ -149,6 +205,7 @@ export const claudeStream = (cwd: string): LineProtocol => {
 
   return {
     parse,
-    finish: (exit) => result ?? { kind: "failed", message: tailMessage(exit, "Claude Code ended without a result line; it") }
+    finish: (exit) =>
+      result ?? { kind: "failed", message: tailMessage(exit, "Claude Code ended without a result line; it") }
   }
 }

@@ -30,34 +30,72 @@ export const commandStream = (cwd: string): LineProtocol => {
     if (o !== undefined) {
       switch (o.type) {
         case "message":
-          return [{ _tag: "message", at, role: o.role === "user" || o.role === "system" ? o.role : "assistant", text: String(o.text ?? o.content ?? "") }]
+          return [
+            {
+              _tag: "message",
+              at,
+              role: o.role === "user" || o.role === "system" ? o.role : "assistant",
+              text: String(o.text ?? o.content ?? "")
+            }
+          ]
         case "file_change": {
           if (typeof o.path !== "string") return []
           const path = relativeTo(cwd, o.path)
           if (o.ok === false) {
             const error = str(o.error) ?? str(o.message) ?? "the file change failed"
-            return [{ _tag: "tool_result", at, id: str(o.id) ?? "", ok: false, output: error, name: str(o.name) ?? "file_change", kind: "file_change", error, paths: [path], ...(o.denied === true ? { denied: true } : {}) }]
+            return [
+              {
+                _tag: "tool_result",
+                at,
+                id: str(o.id) ?? "",
+                ok: false,
+                output: error,
+                name: str(o.name) ?? "file_change",
+                kind: "file_change",
+                error,
+                paths: [path],
+                ...(o.denied === true ? { denied: true } : {})
+              }
+            ]
           }
           return [{ _tag: "file_change", at, path, kind: o.kind === "add" || o.kind === "delete" ? o.kind : "update" }]
         }
         case "command": {
           const exitCode = o.exit_code ?? o.exitCode
-          return [{ _tag: "command", at, command: String(o.command ?? ""), ...(typeof exitCode === "number" ? { exitCode } : {}), ...(typeof o.output === "string" ? { output: o.output } : {}) }]
+          return [
+            {
+              _tag: "command",
+              at,
+              command: String(o.command ?? ""),
+              ...(typeof exitCode === "number" ? { exitCode } : {}),
+              ...(typeof o.output === "string" ? { output: o.output } : {})
+            }
+          ]
         }
         case "tool_call":
-          return [{ _tag: "tool_call", at, id: String(o.id ?? ""), name: String(o.name ?? "tool"), input: o.input ?? {} }]
+          return [
+            { _tag: "tool_call", at, id: String(o.id ?? ""), name: String(o.name ?? "tool"), input: o.input ?? {} }
+          ]
         case "tool_result": {
           const ok = o.ok !== false && o.is_error !== true
           const output = typeof o.output === "string" ? o.output : ""
-          const paths = Array.isArray(o.paths) ? o.paths.filter((p: unknown): p is string => typeof p === "string").map((p: string) => relativeTo(cwd, p)) : undefined
-          return [{
-            _tag: "tool_result", at, id: String(o.id ?? ""), ok, output,
-            ...(str(o.name) !== undefined ? { name: o.name } : {}),
-            ...(KINDS.includes(o.kind) ? { kind: o.kind } : {}),
-            ...(!ok && o.denied === true ? { denied: true } : {}),
-            ...(!ok && str(o.error) !== undefined ? { error: o.error } : {}),
-            ...(paths !== undefined && paths.length > 0 ? { paths } : {})
-          }]
+          const paths = Array.isArray(o.paths)
+            ? o.paths.filter((p: unknown): p is string => typeof p === "string").map((p: string) => relativeTo(cwd, p))
+            : undefined
+          return [
+            {
+              _tag: "tool_result",
+              at,
+              id: String(o.id ?? ""),
+              ok,
+              output,
+              ...(str(o.name) !== undefined ? { name: o.name } : {}),
+              ...(KINDS.includes(o.kind) ? { kind: o.kind } : {}),
+              ...(!ok && o.denied === true ? { denied: true } : {}),
+              ...(!ok && str(o.error) !== undefined ? { error: o.error } : {}),
+              ...(paths !== undefined && paths.length > 0 ? { paths } : {})
+            }
+          ]
         }
         case "error":
           lastError = String(o.message ?? o.text ?? "error")
@@ -66,10 +104,23 @@ export const commandStream = (cwd: string): LineProtocol => {
           const out: Array<AgentEvent> = []
           const u = o.usage
           if (u && typeof u === "object") {
-            out.push({ _tag: "usage", at, cumulative: true, inputTokens: Number(u.input_tokens ?? u.inputTokens ?? 0), outputTokens: Number(u.output_tokens ?? u.outputTokens ?? 0), ...(typeof (u.cost_usd ?? u.costUsd) === "number" ? { costUsd: u.cost_usd ?? u.costUsd } : {}) })
+            out.push({
+              _tag: "usage",
+              at,
+              cumulative: true,
+              inputTokens: Number(u.input_tokens ?? u.inputTokens ?? 0),
+              outputTokens: Number(u.output_tokens ?? u.outputTokens ?? 0),
+              ...(typeof (u.cost_usd ?? u.costUsd) === "number" ? { costUsd: u.cost_usd ?? u.costUsd } : {})
+            })
           }
           const text = o.text ?? o.result
-          out.push({ _tag: "turn_end", at, reason: "result", ok: o.ok !== false && o.success !== false && o.is_error !== true, ...(typeof text === "string" ? { text } : {}) })
+          out.push({
+            _tag: "turn_end",
+            at,
+            reason: "result",
+            ok: o.ok !== false && o.success !== false && o.is_error !== true,
+            ...(typeof text === "string" ? { text } : {})
+          })
           return out
         }
       }
@@ -80,6 +131,9 @@ export const commandStream = (cwd: string): LineProtocol => {
 
   return {
     parse,
-    finish: (exit) => (exit.code === 0 ? { kind: "completed" } : { kind: "failed", message: lastError ?? tailMessage(exit, "the command") })
+    finish: (exit) =>
+      exit.code === 0
+        ? { kind: "completed" }
+        : { kind: "failed", message: lastError ?? tailMessage(exit, "the command") }
   }
 }

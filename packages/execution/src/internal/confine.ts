@@ -7,7 +7,9 @@ import { existsSync, lstatSync, realpathSync } from "node:fs"
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path"
 
 /** A path the agent may use, or why not. */
-export type Confined = { readonly ok: true; readonly path: string; readonly relative: string } | { readonly ok: false; readonly reason: string }
+export type Confined =
+  | { readonly ok: true; readonly path: string; readonly relative: string }
+  | { readonly ok: false; readonly reason: string }
 
 const inside = (root: string, p: string) => {
   const r = relative(root, p)
@@ -20,7 +22,8 @@ export const confine = (worktree: string, path: string): Confined => {
   if (path.split(/[\\/]/).includes("..")) return { ok: false, reason: `"${path}" contains "..", which is not allowed` }
   const root = realpathSync(worktree)
   const lexical = resolve(worktree, path)
-  if (!inside(worktree, lexical) && !inside(root, lexical)) return { ok: false, reason: `"${path}" is outside the worktree ${worktree}` }
+  if (!inside(worktree, lexical) && !inside(root, lexical))
+    return { ok: false, reason: `"${path}" is outside the worktree ${worktree}` }
   // Follow symlinks: the deepest existing ancestor (or the file itself) must really be inside.
   let existing = lexical
   while (!existsSync(existing)) {
@@ -36,7 +39,8 @@ export const confine = (worktree: string, path: string): Confined => {
     return { ok: false, reason: `"${path}" goes through a broken symlink` }
   }
   const full = resolve(real, relative(existing, lexical))
-  if (!inside(root, full)) return { ok: false, reason: `"${path}" resolves to ${full}, outside the worktree (through a symlink)` }
+  if (!inside(root, full))
+    return { ok: false, reason: `"${path}" resolves to ${full}, outside the worktree (through a symlink)` }
   try {
     if (existing !== lexical && lstatSync(lexical, { throwIfNoEntry: false })?.isSymbolicLink()) {
       return { ok: false, reason: `"${path}" is a broken symlink` }
@@ -45,6 +49,7 @@ export const confine = (worktree: string, path: string): Confined => {
     // fine
   }
   const rel = relative(root, full)
-  if (rel === ".git" || rel.startsWith(`.git${sep}`)) return { ok: false, reason: `"${path}" is inside .git, which agents may not touch` }
+  if (rel === ".git" || rel.startsWith(`.git${sep}`))
+    return { ok: false, reason: `"${path}" is inside .git, which agents may not touch` }
   return { ok: true, path: full, relative: rel }
 }

@@ -14,10 +14,15 @@ const SHELL_TOOLS = new Set(["Execute", "bash", "shell", "terminal"])
 /** Droid's refusal when a call needs more autonomy than `--auto` grants: "insufficient permission to proceed. Re-run with --auto medium…". */
 const DENIED = /insufficient permission|permission denied|not allowed/i
 
-const kindOf = (name: string): ToolKind => (EDIT_TOOLS.has(name) ? "file_change" : SHELL_TOOLS.has(name) ? "command" : "other")
+const kindOf = (name: string): ToolKind =>
+  EDIT_TOOLS.has(name) ? "file_change" : SHELL_TOOLS.has(name) ? "command" : "other"
 
 /** Droid's error text without its repeated `Error: ` prefixes and trailing process footer. */
-const errorText = (message: string) => message.replace(/^(Error:\s*)+/, "").replace(/\n*\[Process exited with code -?\d+\]\s*$/, "").trim()
+const errorText = (message: string) =>
+  message
+    .replace(/^(Error:\s*)+/, "")
+    .replace(/\n*\[Process exited with code -?\d+\]\s*$/, "")
+    .trim()
 
 /** A parser for one Droid turn. */
 export const droidStream = (cwd: string): LineProtocol => {
@@ -31,7 +36,14 @@ export const droidStream = (cwd: string): LineProtocol => {
     switch (o.type) {
       case "system":
         return o.subtype === "init" && typeof o.session_id === "string"
-          ? [{ _tag: "session", at, sessionId: o.session_id, ...(typeof o.model === "string" ? { model: o.model } : {}) }]
+          ? [
+              {
+                _tag: "session",
+                at,
+                sessionId: o.session_id,
+                ...(typeof o.model === "string" ? { model: o.model } : {})
+              }
+            ]
           : []
       case "message":
         return typeof o.text === "string" && (o.role === "assistant" || o.role === "user")
@@ -60,17 +72,35 @@ export const droidStream = (cwd: string): LineProtocol => {
           const error = errorText(String(o.error?.message ?? output))
           const path = call?.input?.file_path ?? call?.input?.filePath ?? call?.input?.path
           out.push({
-            _tag: "tool_result", at, id, ok, output, kind: kindOf(name), error,
+            _tag: "tool_result",
+            at,
+            id,
+            ok,
+            output,
+            kind: kindOf(name),
+            error,
             ...(DENIED.test(error) ? { denied: true } : {}),
             ...(EDIT_TOOLS.has(name) && typeof path === "string" ? { paths: [relativeTo(cwd, path)] } : {})
           })
         }
         if (call && SHELL_TOOLS.has(call.name) && typeof call.input?.command === "string") {
           const code = /\[Process exited with code (-?\d+)\]/.exec(output)?.[1]
-          out.push({ _tag: "command", at, command: call.input.command, output: output.replace(/\n*\[Process exited with code -?\d+\]\s*$/, ""), ...(code !== undefined ? { exitCode: Number(code) } : {}) })
+          out.push({
+            _tag: "command",
+            at,
+            command: call.input.command,
+            output: output.replace(/\n*\[Process exited with code -?\d+\]\s*$/, ""),
+            ...(code !== undefined ? { exitCode: Number(code) } : {})
+          })
         } else if (call && EDIT_TOOLS.has(call.name) && ok) {
           const path = call.input?.file_path ?? call.input?.filePath ?? call.input?.path
-          if (typeof path === "string") out.push({ _tag: "file_change", at, path: relativeTo(cwd, path), kind: call.name === "Create" || call.name === "create_file" ? "add" : "update" })
+          if (typeof path === "string")
+            out.push({
+              _tag: "file_change",
+              at,
+              path: relativeTo(cwd, path),
+              kind: call.name === "Create" || call.name === "create_file" ? "add" : "update"
+            })
         }
         return out
       }
@@ -78,8 +108,21 @@ export const droidStream = (cwd: string): LineProtocol => {
         const u = o.usage ?? {}
         verdict ??= { kind: "completed" }
         return [
-          { _tag: "usage", at, cumulative: true, inputTokens: (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0), outputTokens: u.output_tokens ?? 0, ...(typeof u.cache_read_input_tokens === "number" ? { cacheReadTokens: u.cache_read_input_tokens } : {}) },
-          { _tag: "turn_end", at, reason: "completion", ok: true, ...(typeof o.finalText === "string" ? { text: o.finalText } : {}) }
+          {
+            _tag: "usage",
+            at,
+            cumulative: true,
+            inputTokens: (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0),
+            outputTokens: u.output_tokens ?? 0,
+            ...(typeof u.cache_read_input_tokens === "number" ? { cacheReadTokens: u.cache_read_input_tokens } : {})
+          },
+          {
+            _tag: "turn_end",
+            at,
+            reason: "completion",
+            ok: true,
+            ...(typeof o.finalText === "string" ? { text: o.finalText } : {})
+          }
         ]
       }
       case "error": {
@@ -87,7 +130,12 @@ export const droidStream = (cwd: string): LineProtocol => {
         const generic = o.source === "cli" && message === "Exec failed" && firstError !== undefined
         firstError ??= message
         verdict = { kind: "failed", message: firstError }
-        return generic ? [] : [{ _tag: "error", at, message }, { _tag: "turn_end", at, reason: String(o.source ?? "error"), ok: false, text: message }]
+        return generic
+          ? []
+          : [
+              { _tag: "error", at, message },
+              { _tag: "turn_end", at, reason: String(o.source ?? "error"), ok: false, text: message }
+            ]
       }
       default:
         return []
@@ -96,6 +144,7 @@ export const droidStream = (cwd: string): LineProtocol => {
 
   return {
     parse,
-    finish: (exit) => verdict ?? { kind: "failed", message: tailMessage(exit, "Droid ended without a completion line; it") }
+    finish: (exit) =>
+      verdict ?? { kind: "failed", message: tailMessage(exit, "Droid ended without a completion line; it") }
   }
 }

@@ -11,7 +11,13 @@ import { Effect, FileSystem, Path } from "effect"
 import { NODE_LOCKFILES, type Provision, sameBytes } from "./provision.js"
 
 /** Lockfiles of the Python package managers, and pip's requirements file (often a pinned lock, as pip-compile writes it). */
-export const PYTHON_LOCKFILES: ReadonlyArray<string> = ["uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock", "requirements.txt"]
+export const PYTHON_LOCKFILES: ReadonlyArray<string> = [
+  "uv.lock",
+  "poetry.lock",
+  "Pipfile.lock",
+  "pdm.lock",
+  "requirements.txt"
+]
 
 /** Directory names of a project's virtualenv, in the order they are looked for. */
 const VENV_NAMES = [".venv", "venv"]
@@ -35,11 +41,17 @@ export interface Ecosystem {
 const exists = (fs: FileSystem.FileSystem, p: string) => fs.exists(p).pipe(Effect.orElseSucceed(() => false))
 
 const isExecutable = (fs: FileSystem.FileSystem, p: string) =>
-  fs.stat(p).pipe(Effect.map((i) => i.type !== "Directory" && (i.mode & 0o111) !== 0), Effect.orElseSucceed(() => false))
+  fs.stat(p).pipe(
+    Effect.map((i) => i.type !== "Directory" && (i.mode & 0o111) !== 0),
+    Effect.orElseSucceed(() => false)
+  )
 
 /** The venv at `dir`: it has a `pyvenv.cfg` and an executable `bin/python`. */
 const isVenv = (fs: FileSystem.FileSystem, path: Path.Path, dir: string) =>
-  Effect.map(Effect.all([exists(fs, path.join(dir, "pyvenv.cfg")), isExecutable(fs, path.join(dir, "bin", "python"))]), ([cfg, py]) => cfg && py)
+  Effect.map(
+    Effect.all([exists(fs, path.join(dir, "pyvenv.cfg")), isExecutable(fs, path.join(dir, "bin", "python"))]),
+    ([cfg, py]) => cfg && py
+  )
 
 /** True when `inner` is `outer` or lies below it. */
 const within = (path: Path.Path, outer: string, inner: string) => {
@@ -51,8 +63,12 @@ const within = (path: Path.Path, outer: string, inner: string) => {
  * The project's virtualenvs, best first: the worktree's own (a real directory, not one linked from the
  * main checkout), then the main checkout's `.venv`/`venv`, then `$VIRTUAL_ENV` when it lies inside it.
  */
-export const findVenvs = (fs: FileSystem.FileSystem, path: Path.Path, options: { readonly workspace: string; readonly project: string; readonly virtualEnv: string | undefined }) =>
-  Effect.gen(function*() {
+export const findVenvs = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  options: { readonly workspace: string; readonly project: string; readonly virtualEnv: string | undefined }
+) =>
+  Effect.gen(function* () {
     const out: Array<string> = []
     for (const name of VENV_NAMES) {
       const dir = path.join(options.workspace, name)
@@ -65,7 +81,14 @@ export const findVenvs = (fs: FileSystem.FileSystem, path: Path.Path, options: {
         if (yield* isVenv(fs, path, dir)) out.push(dir)
       }
       const active = options.virtualEnv
-      if (active !== undefined && path.isAbsolute(active) && within(path, options.project, active) && !out.includes(active) && (yield* isVenv(fs, path, active))) out.push(active)
+      if (
+        active !== undefined &&
+        path.isAbsolute(active) &&
+        within(path, options.project, active) &&
+        !out.includes(active) &&
+        (yield* isVenv(fs, path, active))
+      )
+        out.push(active)
     }
     return out
   })
@@ -86,7 +109,8 @@ const declaredRoots = (pyproject: string, setupCfg: string): Array<string> => {
   const hatch = /^\[tool\.hatch\.build\.targets\.wheel\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(pyproject)
   const hatchPackages = hatch !== null ? /^\s*packages\s*=\s*\[([^\]]*)\]/m.exec(hatch[1]!) : null
   if (hatchPackages !== null) {
-    for (const m of hatchPackages[1]!.matchAll(/["']([^"']+)["']/g)) if (m[1]!.includes("/")) add(m[1]!.slice(0, m[1]!.lastIndexOf("/")))
+    for (const m of hatchPackages[1]!.matchAll(/["']([^"']+)["']/g))
+      if (m[1]!.includes("/")) add(m[1]!.slice(0, m[1]!.lastIndexOf("/")))
   }
   const cfgDir = /^\s*package_dir\s*=\s*(?:\n\s+)?=\s*(\S+)/m.exec(setupCfg)
   if (cfgDir !== null) add(cfgDir[1]!)
@@ -100,11 +124,13 @@ const declaredRoots = (pyproject: string, setupCfg: string): Array<string> => {
  * packaging config declares, else `src` when it holds a package (`src/<pkg>/__init__.py`), else the worktree.
  */
 export const pythonImportRoots = (fs: FileSystem.FileSystem, path: Path.Path, workspace: string) =>
-  Effect.gen(function*() {
-    const read = (name: string) => fs.readFileString(path.join(workspace, name)).pipe(Effect.orElseSucceed(() => undefined))
+  Effect.gen(function* () {
+    const read = (name: string) =>
+      fs.readFileString(path.join(workspace, name)).pipe(Effect.orElseSucceed(() => undefined))
     const pyproject = yield* read("pyproject.toml")
     const setupCfg = yield* read("setup.cfg")
-    const isPython = pyproject !== undefined || setupCfg !== undefined || (yield* exists(fs, path.join(workspace, "setup.py")))
+    const isPython =
+      pyproject !== undefined || setupCfg !== undefined || (yield* exists(fs, path.join(workspace, "setup.py")))
     if (!isPython) return []
     const declared: Array<string> = []
     for (const r of declaredRoots(pyproject ?? "", setupCfg ?? "")) {
@@ -119,8 +145,13 @@ export const pythonImportRoots = (fs: FileSystem.FileSystem, path: Path.Path, wo
   })
 
 /** The first of `names` found as an executable file on `searchPath`. */
-export const findOnPath = (fs: FileSystem.FileSystem, path: Path.Path, searchPath: string, names: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
+export const findOnPath = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  searchPath: string,
+  names: ReadonlyArray<string>
+) =>
+  Effect.gen(function* () {
     const dirs = searchPath.split(":").filter((d) => d !== "")
     for (const name of names) {
       for (const dir of dirs) {
@@ -135,8 +166,14 @@ export const findOnPath = (fs: FileSystem.FileSystem, path: Path.Path, searchPat
  * Notes for lockfiles that differ between the worktree and the main checkout: the dependencies were
  * not reinstalled, so the steps ran with the main checkout's (or with none).
  */
-export const lockfileNotes = (fs: FileSystem.FileSystem, path: Path.Path, workspace: string, project: string, handled: ReadonlyArray<string> = []) =>
-  Effect.gen(function*() {
+export const lockfileNotes = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  workspace: string,
+  project: string,
+  handled: ReadonlyArray<string> = []
+) =>
+  Effect.gen(function* () {
     if (workspace === project) return []
     const notes: Array<string> = []
     for (const name of [...NODE_LOCKFILES, ...PYTHON_LOCKFILES]) {
@@ -152,9 +189,15 @@ export const lockfileNotes = (fs: FileSystem.FileSystem, path: Path.Path, worksp
         ? yield* exists(fs, path.join(workspace, "node_modules"))
         : (yield* findVenvs(fs, path, { workspace, project, virtualEnv: undefined })).length > 0
       const used = isNode
-        ? has ? "the steps ran with the main checkout's installed dependencies, which it no longer describes" : "the worktree has no node_modules"
-        : has ? "the steps ran with the main checkout's virtualenv, which it no longer describes" : "no virtualenv of the project was found"
-      notes.push(`${name} ${change} (changed on the run branch, or the main checkout moved on); dependencies were not reinstalled: ${used}. Reinstalling needs the network: install them in a verification step if the change is intended`)
+        ? has
+          ? "the steps ran with the main checkout's installed dependencies, which it no longer describes"
+          : "the worktree has no node_modules"
+        : has
+          ? "the steps ran with the main checkout's virtualenv, which it no longer describes"
+          : "no virtualenv of the project was found"
+      notes.push(
+        `${name} ${change} (changed on the run branch, or the main checkout moved on); dependencies were not reinstalled: ${used}. Reinstalling needs the network: install them in a verification step if the change is intended`
+      )
     }
     return notes
   })
@@ -163,16 +206,20 @@ export const lockfileNotes = (fs: FileSystem.FileSystem, path: Path.Path, worksp
  * Resolves the toolchain view for steps run in `workspace` of the project whose main checkout is
  * `project`, over the base environment `env` (the scrubbed one, with `[verification.env]`).
  */
-export const resolveEcosystem = (fs: FileSystem.FileSystem, path: Path.Path, options: {
-  readonly workspace: string
-  readonly project: string
-  readonly env: Readonly<Record<string, string>>
-  readonly virtualEnv: string | undefined
-  readonly nodePath: string
-  /** Lockfiles whose change the caller already reported (a reinstall), left out of the notes. */
-  readonly handled?: ReadonlyArray<string> | undefined
-}): Effect.Effect<Ecosystem> =>
-  Effect.gen(function*() {
+export const resolveEcosystem = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  options: {
+    readonly workspace: string
+    readonly project: string
+    readonly env: Readonly<Record<string, string>>
+    readonly virtualEnv: string | undefined
+    readonly nodePath: string
+    /** Lockfiles whose change the caller already reported (a reinstall), left out of the notes. */
+    readonly handled?: ReadonlyArray<string> | undefined
+  }
+): Effect.Effect<Ecosystem> =>
+  Effect.gen(function* () {
     const { workspace, project, env } = options
     const pathDirs: Array<string> = []
     const out: Record<string, string> = {}
@@ -181,16 +228,22 @@ export const resolveEcosystem = (fs: FileSystem.FileSystem, path: Path.Path, opt
     const venv = (yield* findVenvs(fs, path, { workspace, project, virtualEnv: options.virtualEnv }))[0]
     if (venv !== undefined) {
       pathDirs.push(path.join(venv, "bin"))
-      out["VIRTUAL_ENV"] = venv
+      out.VIRTUAL_ENV = venv
     }
-    const searchPath = [...pathDirs, ...(env["PATH"] ?? "").split(":").filter((d) => d !== "" && !pathDirs.includes(d))].join(":")
-    if (pathDirs.length > 0) out["PATH"] = searchPath
+    const searchPath = [
+      ...pathDirs,
+      ...(env.PATH ?? "").split(":").filter((d) => d !== "" && !pathDirs.includes(d))
+    ].join(":")
+    if (pathDirs.length > 0) out.PATH = searchPath
     const roots = yield* pythonImportRoots(fs, path, workspace)
     if (roots.length > 0) {
-      const given = (env["PYTHONPATH"] ?? "").split(":").filter((d) => d !== "" && !roots.includes(d))
-      out["PYTHONPATH"] = [...roots, ...given].join(":")
+      const given = (env.PYTHONPATH ?? "").split(":").filter((d) => d !== "" && !roots.includes(d))
+      out.PYTHONPATH = [...roots, ...given].join(":")
     }
-    const python = venv !== undefined ? path.join(venv, "bin", "python") : yield* findOnPath(fs, path, searchPath, ["python3", "python"])
+    const python =
+      venv !== undefined
+        ? path.join(venv, "bin", "python")
+        : yield* findOnPath(fs, path, searchPath, ["python3", "python"])
     return {
       tokens: { python, node: options.nodePath, workspace, project },
       env: out,
@@ -209,18 +262,22 @@ export const dependencyDirectories = (options: {
   readonly provisioned: ReadonlyArray<Provision>
   readonly virtualEnv: string | undefined
 }): Effect.Effect<ReadonlyArray<string>, never, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const dirs: Array<string> = []
     const add = (p: string) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (!dirs.includes(p)) dirs.push(p)
         const real = yield* fs.realPath(p).pipe(Effect.orElseSucceed(() => p))
         if (!dirs.includes(real)) dirs.push(real)
       })
     for (const p of options.provisioned) if (p.kind !== "copy") yield* add(p.source)
-    for (const venv of yield* findVenvs(fs, path, { workspace: options.workspace, project: options.project, virtualEnv: options.virtualEnv })) {
+    for (const venv of yield* findVenvs(fs, path, {
+      workspace: options.workspace,
+      project: options.project,
+      virtualEnv: options.virtualEnv
+    })) {
       if (!within(path, options.workspace, venv)) yield* add(venv)
     }
     return dirs

@@ -9,21 +9,60 @@
 import { join } from "node:path"
 
 const ALLOW_EXACT = new Set([
-  "PATH", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL", "COLORTERM", "NO_COLOR",
-  "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY", "all_proxy",
-  "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "npm_config_registry",
-  "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "API_TIMEOUT_MS"
+  "PATH",
+  "LANG",
+  "LANGUAGE",
+  "TERM",
+  "TZ",
+  "TMPDIR",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "COLORTERM",
+  "NO_COLOR",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "ALL_PROXY",
+  "all_proxy",
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "REQUESTS_CA_BUNDLE",
+  "npm_config_registry",
+  "CLAUDE_CODE_OAUTH_TOKEN",
+  "CLAUDE_CODE_USE_BEDROCK",
+  "CLAUDE_CODE_USE_VERTEX",
+  "API_TIMEOUT_MS"
 ])
 /** Model-provider keys and endpoints the agents need to reach their model. */
-const ALLOW_PREFIX = /^(LC_|ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_)/
+const ALLOW_PREFIX =
+  /^(LC_|ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_)/
 
 /** Tracker, SCM and registry credentials: never passed to an agent, whatever the config says. */
-const DENY = /^(LINEAR_|SPEC_ORCH_|GITHUB_|GH_|GITLAB_|GL_|BITBUCKET_|JIRA_|ATLASSIAN_|GITEA_|CI_JOB_TOKEN$|NPM_TOKEN$|NODE_AUTH_TOKEN$|SSH_AUTH_SOCK$|GIT_ASKPASS$|SSH_ASKPASS$|GIT_CREDENTIAL|AWS_|AZURE_(CLIENT|TENANT|SUBSCRIPTION|STORAGE|FEDERATED)|GOOGLE_APPLICATION_CREDENTIALS$|CLOUDSDK_|GCP_|DIGITALOCEAN_|HEROKU_|VERCEL_|NETLIFY_|CLOUDFLARE_|DOCKER_(AUTH|PASSWORD|TOKEN)|TWINE_|PYPI_|CARGO_REGISTRY_TOKEN$|SLACK_|SENTRY_AUTH_TOKEN$)/
+const DENY =
+  /^(LINEAR_|SPEC_ORCH_|GITHUB_|GH_|GITLAB_|GL_|BITBUCKET_|JIRA_|ATLASSIAN_|GITEA_|CI_JOB_TOKEN$|NPM_TOKEN$|NODE_AUTH_TOKEN$|SSH_AUTH_SOCK$|GIT_ASKPASS$|SSH_ASKPASS$|GIT_CREDENTIAL|AWS_|AZURE_(CLIENT|TENANT|SUBSCRIPTION|STORAGE|FEDERATED)|GOOGLE_APPLICATION_CREDENTIALS$|CLOUDSDK_|GCP_|DIGITALOCEAN_|HEROKU_|VERCEL_|NETLIFY_|CLOUDFLARE_|DOCKER_(AUTH|PASSWORD|TOKEN)|TWINE_|PYPI_|CARGO_REGISTRY_TOKEN$|SLACK_|SENTRY_AUTH_TOKEN$)/
 
 /** Toolchain locations a verification step's commands may need (interpreters found through shims, SDK roots). */
-const TOOLCHAIN = /^(PYENV_ROOT|PYENV_VERSION|NVM_DIR|NVM_BIN|VOLTA_HOME|FNM_DIR|ASDF_DIR|ASDF_DATA_DIR|MISE_DATA_DIR|JAVA_HOME|GOROOT|GOPATH|GOFLAGS|CARGO_HOME|RUSTUP_HOME|RUSTUP_TOOLCHAIN|DOTNET_ROOT|ANDROID_HOME|ANDROID_SDK_ROOT|CI|FORCE_COLOR)$/
+const TOOLCHAIN =
+  /^(PYENV_ROOT|PYENV_VERSION|NVM_DIR|NVM_BIN|VOLTA_HOME|FNM_DIR|ASDF_DIR|ASDF_DATA_DIR|MISE_DATA_DIR|JAVA_HOME|GOROOT|GOPATH|GOFLAGS|CARGO_HOME|RUSTUP_HOME|RUSTUP_TOOLCHAIN|DOTNET_ROOT|ANDROID_HOME|ANDROID_SDK_ROOT|CI|FORCE_COLOR)$/
 /** Host variables a verification step gets (no proxies: its network is off unless allowed; no model keys). */
-const VERIFY_EXACT = new Set(["PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL", "COLORTERM", "NO_COLOR"])
+const VERIFY_EXACT = new Set([
+  "PATH",
+  "HOME",
+  "LANG",
+  "LANGUAGE",
+  "TERM",
+  "TZ",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "COLORTERM",
+  "NO_COLOR"
+])
 
 /**
  * Builds a verification step's environment: the host's locale, PATH, HOME and toolchain locations,
@@ -41,7 +80,7 @@ export const verificationEnvironment = (options: {
     if (v === undefined || isDenied(k, options.secretEnv)) continue
     if (VERIFY_EXACT.has(k) || k.startsWith("LC_") || TOOLCHAIN.test(k)) env[k] = v
   }
-  if (env["PATH"] === undefined) env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+  if (env.PATH === undefined) env.PATH = "/usr/local/bin:/usr/bin:/bin"
   Object.assign(env, {
     XDG_CACHE_HOME: options.cacheDir,
     npm_config_cache: `${options.cacheDir}/npm`,
@@ -54,7 +93,8 @@ export const verificationEnvironment = (options: {
 }
 
 /** True when a variable of this name must never reach an agent. */
-export const isDenied = (name: string, secretEnv: ReadonlyArray<string>): boolean => DENY.test(name) || secretEnv.includes(name)
+export const isDenied = (name: string, secretEnv: ReadonlyArray<string>): boolean =>
+  DENY.test(name) || secretEnv.includes(name)
 
 /** The per-run private directories (created by the caller). */
 export const homeDirs = (runDir: string) => {
@@ -110,10 +150,10 @@ export const agentEnvironment = (options: {
     if (v === undefined || isDenied(k, options.secretEnv)) continue
     if (ALLOW_EXACT.has(k) || ALLOW_PREFIX.test(k)) env[k] = v
   }
-  if (env["PATH"] === undefined) env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+  if (env.PATH === undefined) env.PATH = "/usr/local/bin:/usr/bin:/bin"
   Object.assign(env, QUIET)
   // Factory's hosted models need its API; stay airgapped only when it is not in use.
-  if (options.host["FACTORY_API_KEY"] === undefined) env["FACTORY_AIRGAP_ENABLED"] = "1"
+  if (options.host.FACTORY_API_KEY === undefined) env.FACTORY_AIRGAP_ENABLED = "1"
   if (options.offline) Object.assign(env, OFFLINE)
   Object.assign(env, {
     HOME: dirs.home,

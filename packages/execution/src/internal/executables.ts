@@ -4,7 +4,17 @@
  * JS placeholder instead of the native binary (install scripts blocked), the platform package's
  * binary is used directly. `.js` entry points run with this Node.
  */
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs"
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync
+} from "node:fs"
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -28,7 +38,7 @@ const isExecutable = (path: string) => {
 /** Directories of the agent tool cache, most specific first. */
 export const toolCacheBins = (): Array<string> => {
   const out: Array<string> = []
-  const tools = process.env["SPEC_ORCH_TOOLS"]
+  const tools = process.env.SPEC_ORCH_TOOLS
   if (tools !== undefined && tools !== "") out.push(join(tools, "node_modules", ".bin"))
   const starts = [process.cwd()]
   try {
@@ -55,7 +65,10 @@ export const toolCacheBins = (): Array<string> => {
 /** Native binaries inside platform packages, for CLIs whose npm shim may be a placeholder. */
 const PLATFORM_BINARIES: Record<string, ReadonlyArray<string>> = {
   claude: [`@anthropic-ai/claude-code-${process.platform}-${process.arch}/claude`],
-  opencode: [`opencode-${process.platform}-${process.arch}/bin/opencode`, `opencode-${process.platform}-${process.arch}-baseline/bin/opencode`],
+  opencode: [
+    `opencode-${process.platform}-${process.arch}/bin/opencode`,
+    `opencode-${process.platform}-${process.arch}-baseline/bin/opencode`
+  ],
   droid: [`@factory/cli-${process.platform}-${process.arch}/bin/droid`]
 }
 
@@ -113,7 +126,7 @@ export const findExecutable = (
     searched.push(p)
     return isExecutable(p) ? launcherFor(name, p, searched) : { executable: undefined, searched }
   }
-  const dirs = [...(env["PATH"] ?? "").split(delimiter).filter((d) => d !== ""), ...toolCacheBins()]
+  const dirs = [...(env.PATH ?? "").split(delimiter).filter((d) => d !== ""), ...toolCacheBins()]
   for (const dir of dirs) {
     const p = join(dir, wanted)
     searched.push(dir)

@@ -56,7 +56,8 @@ export const within = (dir: string, p: string): boolean => {
 const DEPENDENCY_DIRS = ["node_modules", ".venv", "venv", ".tox", ".nox"]
 
 /** The main checkout's dependency directories that exist (top level only; workspaces add their own through `extra`). */
-export const dependencyDirs = (main: string): Array<string> => DEPENDENCY_DIRS.map((d) => join(main, d)).filter((d) => existsSync(d))
+export const dependencyDirs = (main: string): Array<string> =>
+  DEPENDENCY_DIRS.map((d) => join(main, d)).filter((d) => existsSync(d))
 
 /**
  * What to expose read-only for a program inside a hidden area: for a file inside a `node_modules`
@@ -79,7 +80,7 @@ export interface RunBox {
   readonly worktree: string
   /** Paths to hide besides the main checkout (the state directory when it lives elsewhere, `[sandbox] hide`). */
   readonly hide?: ReadonlyArray<string> | undefined
-  /** Extra host paths to expose read-only (dependency directories of workspace packages, a venv elsewhere). */
+  /** Extra host paths to expose read-only (dependency directories of workspace packages, a venv elsewhere, Go's module cache). */
   readonly readOnly?: ReadonlyArray<string> | undefined
   /** Extra writable paths (an agent's private home). */
   readonly writable?: ReadonlyArray<string> | undefined
@@ -112,7 +113,9 @@ export const runBoxLayout = (box: RunBox): Pick<BoxSpec, "hide" | "mounts" | "ne
   }
   if (git !== undefined && hide.some((h) => within(h, git.commonDir))) add(ro(git.commonDir))
   if (main !== undefined) for (const d of dependencyDirs(main)) add(ro(d))
-  for (const p of box.readOnly ?? []) if (existsSync(p) && hide.some((h) => within(h, real(p)) || within(h, p))) add(ro(p))
+  // Only what the box would not show otherwise: a path in a hidden area or under the host's /tmp (the box's own is empty).
+  for (const p of box.readOnly ?? [])
+    if (existsSync(p) && [...hide, "/tmp"].some((h) => within(h, real(p)) || within(h, p))) add(ro(p))
   // The box's /tmp is its own empty tmpfs (BASE_ARGS): a program the command names there is hidden too.
   for (const p of box.programs ?? []) {
     const exposed = exposeFor(p, [...hide, "/tmp"])
@@ -139,4 +142,3 @@ export const confinedAs = (boxed: Boxed): Wrapped => ({
   notes: boxed.notes,
   refused: Effect.map(boxed.refused, (rs) => rs.map((r) => r.message))
 })
-

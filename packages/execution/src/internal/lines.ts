@@ -59,8 +59,12 @@ export class LineSplitter {
 
   private take(): Line {
     let bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.kept)
-    if (this.dropped === 0 && bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1)
-    const line = { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8"), dropped: this.dropped }
+    if (this.dropped === 0 && bytes.length > 0 && bytes[bytes.length - 1] === CR)
+      bytes = bytes.subarray(0, bytes.length - 1)
+    const line = {
+      text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8"),
+      dropped: this.dropped
+    }
     this.parts = []
     this.kept = 0
     this.dropped = 0

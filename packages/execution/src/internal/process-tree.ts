@@ -78,7 +78,11 @@ export interface KnownProcess {
 export const firstChild = (pid: number): KnownProcess | undefined => {
   let children: Array<number>
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter((t) => t !== "").map(Number)
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(" ")
+      .filter((t) => t !== "")
+      .map(Number)
   } catch {
     children = [...processes()].filter(([, p]) => p.ppid === pid).map(([c]) => c)
   }
@@ -93,7 +97,11 @@ export const firstChild = (pid: number): KnownProcess | undefined => {
  * Waits up to `withinMs` for `pid` to have a child (a box's PID-namespace init appears a moment after
  * bubblewrap starts). Undefined when none came, or `pid` is gone.
  */
-export const awaitFirstChild = async (pid: number, withinMs: number, abort: AbortSignal): Promise<KnownProcess | undefined> => {
+export const awaitFirstChild = async (
+  pid: number,
+  withinMs: number,
+  abort: AbortSignal
+): Promise<KnownProcess | undefined> => {
   const deadline = Date.now() + withinMs
   while (!abort.aborted) {
     const child = firstChild(pid)

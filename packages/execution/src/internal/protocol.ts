@@ -73,5 +73,8 @@ export const tailMessage = (exit: ProcessExit, what: string): string => {
 /** Plan entries from a todo-list tool input (`todos: [{ content, status }]`). */
 export const planEntries = (todos: unknown): Array<{ text: string; status: string }> | undefined =>
   Array.isArray(todos)
-    ? todos.map((t: any) => ({ text: String(t?.content ?? t?.text ?? t?.title ?? ""), status: String(t?.status ?? (t?.completed === true ? "completed" : "pending")) }))
+    ? todos.map((t: any) => ({
+        text: String(t?.content ?? t?.text ?? t?.title ?? ""),
+        status: String(t?.status ?? (t?.completed === true ? "completed" : "pending"))
+      }))
     : undefined

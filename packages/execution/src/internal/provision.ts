@@ -27,7 +27,14 @@ export interface Provision {
 }
 
 /** Lockfiles of the Node package managers, in the order they are looked for. */
-export const NODE_LOCKFILES: ReadonlyArray<string> = ["package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb"]
+export const NODE_LOCKFILES: ReadonlyArray<string> = [
+  "package-lock.json",
+  "npm-shrinkwrap.json",
+  "pnpm-lock.yaml",
+  "yarn.lock",
+  "bun.lock",
+  "bun.lockb"
+]
 
 /** Caches inside node_modules that each worktree keeps to itself rather than share with the main checkout. */
 const PRIVATE_ENTRIES = new Set([".cache", ".vite", ".vitest"])
@@ -67,12 +74,19 @@ export interface NodeDependencies {
 }
 
 const isDirectory = (fs: FileSystem.FileSystem, p: string) =>
-  fs.stat(p).pipe(Effect.map((i) => i.type === "Directory"), Effect.orElseSucceed(() => false))
+  fs.stat(p).pipe(
+    Effect.map((i) => i.type === "Directory"),
+    Effect.orElseSucceed(() => false)
+  )
 
-const readText = (fs: FileSystem.FileSystem, p: string) => fs.readFileString(p).pipe(Effect.orElseSucceed(() => undefined))
+const readText = (fs: FileSystem.FileSystem, p: string) =>
+  fs.readFileString(p).pipe(Effect.orElseSucceed(() => undefined))
 
 /** The workspace package globs of a monorepo: pnpm-workspace.yaml `packages`, else package.json `workspaces`. */
-export const workspaceGlobs = (pnpmWorkspace: string | undefined, packageJson: string | undefined): ReadonlyArray<string> | undefined => {
+export const workspaceGlobs = (
+  pnpmWorkspace: string | undefined,
+  packageJson: string | undefined
+): ReadonlyArray<string> | undefined => {
   if (pnpmWorkspace !== undefined) {
     const globs: Array<string> = []
     let inPackages = false
@@ -96,13 +110,22 @@ export const workspaceGlobs = (pnpmWorkspace: string | undefined, packageJson: s
   } catch {
     return undefined
   }
-  const list = Array.isArray(ws) ? ws : typeof ws === "object" && ws !== null && Array.isArray((ws as { packages?: unknown }).packages) ? (ws as { packages: Array<unknown> }).packages : undefined
+  const list = Array.isArray(ws)
+    ? ws
+    : typeof ws === "object" && ws !== null && Array.isArray((ws as { packages?: unknown }).packages)
+      ? (ws as { packages: Array<unknown> }).packages
+      : undefined
   return list?.filter((g): g is string => typeof g === "string")
 }
 
 /** A glob segment (`*`, `?`, `[…]`) as a regular expression. */
 const segmentRegex = (segment: string) =>
-  new RegExp(`^${segment.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`)
+  new RegExp(
+    `^${segment
+      .replace(/[.+^${}()|\\]/g, "\\$&")
+      .replace(/\*/g, "[^/]*")
+      .replace(/\?/g, "[^/]")}$`
+  )
 
 /** Directories never searched by a glob. */
 const NEVER_SEARCHED = new Set([".git", "node_modules"])
@@ -111,16 +134,30 @@ const NEVER_SEARCHED = new Set([".git", "node_modules"])
  * The paths under `root` (relative, `/`-separated) that a glob matches (`*`, `?`, `[…]` within a
  * segment, `**` for any depth), files or directories as asked. `.git` and node_modules are not searched.
  */
-export const expandGlob = (fs: FileSystem.FileSystem, path: Path.Path, root: string, pattern: string, want: "file" | "directory") =>
-  Effect.gen(function*() {
-    const segments = pattern.replace(/^\.\//, "").split("/").filter((s) => s !== "" && s !== ".")
+export const expandGlob = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  root: string,
+  pattern: string,
+  want: "file" | "directory"
+) =>
+  Effect.gen(function* () {
+    const segments = pattern
+      .replace(/^\.\//, "")
+      .split("/")
+      .filter((s) => s !== "" && s !== ".")
     const found = new Set<string>()
     const walk = (rel: string, i: number): Effect.Effect<void> =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const abs = rel === "" ? root : path.join(root, rel)
         if (i === segments.length) {
           const info = yield* fs.stat(abs).pipe(Effect.option)
-          if (info._tag === "Some" && (info.value.type === "Directory") === (want === "directory") && (want === "directory" || info.value.type === "File")) found.add(rel)
+          if (
+            info._tag === "Some" &&
+            (info.value.type === "Directory") === (want === "directory") &&
+            (want === "directory" || info.value.type === "File")
+          )
+            found.add(rel)
           return
         }
         const segment = segments[i]!
@@ -144,8 +181,12 @@ export const expandGlob = (fs: FileSystem.FileSystem, path: Path.Path, root: str
   })
 
 /** Finds the main checkout's node_modules directories: the top one and each workspace package's. */
-export const nodeDependencies = (fs: FileSystem.FileSystem, path: Path.Path, main: string): Effect.Effect<NodeDependencies> =>
-  Effect.gen(function*() {
+export const nodeDependencies = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  main: string
+): Effect.Effect<NodeDependencies> =>
+  Effect.gen(function* () {
     let lockfile: string | undefined
     for (const name of NODE_LOCKFILES) {
       if (yield* fs.exists(path.join(main, name)).pipe(Effect.orElseSucceed(() => false))) {
@@ -153,7 +194,10 @@ export const nodeDependencies = (fs: FileSystem.FileSystem, path: Path.Path, mai
         break
       }
     }
-    const globs = workspaceGlobs(yield* readText(fs, path.join(main, "pnpm-workspace.yaml")), yield* readText(fs, path.join(main, "package.json")))
+    const globs = workspaceGlobs(
+      yield* readText(fs, path.join(main, "pnpm-workspace.yaml")),
+      yield* readText(fs, path.join(main, "package.json"))
+    )
     const dirs: Array<string> = []
     if (yield* isDirectory(fs, path.join(main, "node_modules"))) dirs.push("node_modules")
     const monorepo = globs !== undefined && globs.length > 0
@@ -162,7 +206,8 @@ export const nodeDependencies = (fs: FileSystem.FileSystem, path: Path.Path, mai
       const packages = new Set<string>()
       for (const glob of globs) {
         const negated = glob.startsWith("!")
-        for (const dir of yield* expandGlob(fs, path, main, negated ? glob.slice(1) : glob, "directory")) (negated ? excluded : packages).add(dir)
+        for (const dir of yield* expandGlob(fs, path, main, negated ? glob.slice(1) : glob, "directory"))
+          (negated ? excluded : packages).add(dir)
       }
       for (const pkg of [...packages].sort()) {
         if (excluded.has(pkg)) continue
@@ -174,14 +219,18 @@ export const nodeDependencies = (fs: FileSystem.FileSystem, path: Path.Path, mai
 
 /** True when both files exist and hold the same bytes. */
 export const sameBytes = (fs: FileSystem.FileSystem, a: string, b: string): Effect.Effect<boolean> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const [x, y] = yield* Effect.all([fs.readFile(a), fs.readFile(b)])
     return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength))
   }).pipe(Effect.orElseSucceed(() => false))
 
 /** A file-system call of a tree copy failed (`code` is Node's errno name, e.g. `EXDEV`). */
 export class TreeCopyFailed extends Error {
-  constructor(readonly path: string, readonly code: string | undefined, detail: string) {
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    detail: string
+  ) {
     super(`${path}: ${detail}`)
   }
 }
@@ -200,7 +249,7 @@ export interface TreeCount {
  * instead of 0.8 s through FileSystem per entry); the fiber yields between directories.
  */
 export const hardlinkTree = (from: string, to: string): Effect.Effect<TreeCount, TreeCopyFailed> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const count: TreeCount = { files: 0, directories: 0, symlinks: 0 }
     const pending: Array<readonly [string, string]> = [[from, to]]
     while (pending.length > 0) {
@@ -237,10 +286,10 @@ export const hardlinkTree = (from: string, to: string): Effect.Effect<TreeCount,
  * worktree then never lands in the main checkout's tree).
  */
 export const linkEntries = (fs: FileSystem.FileSystem, path: Path.Path, from: string, to: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const count: TreeCount = { files: 0, directories: 0, symlinks: 0 }
     const fill = (src: string, dst: string, top: boolean): Effect.Effect<void, PlatformError.PlatformError> =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* fs.makeDirectory(dst)
         count.directories++
         for (const name of yield* fs.readDirectory(src)) {
@@ -270,14 +319,17 @@ export const linkEntries = (fs: FileSystem.FileSystem, path: Path.Path, from: st
  * Provisions a new worktree from the main checkout. Never fails: whatever could not be provisioned
  * is a note (and verification then reports what is missing).
  */
-export const provisionWorktree = (input: ProvisionInput): Effect.Effect<ProvisionResult, never, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+export const provisionWorktree = (
+  input: ProvisionInput
+): Effect.Effect<ProvisionResult, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const provisioned: Array<Provision> = []
     const notes: Array<string> = []
     const exists = (p: string) => fs.exists(p).pipe(Effect.orElseSucceed(() => false))
-    const fail = (what: string) => (e: { readonly message: string }) => Effect.sync(() => void notes.push(`${what}: ${e.message}`))
+    const fail = (what: string) => (e: { readonly message: string }) =>
+      Effect.sync(() => void notes.push(`${what}: ${e.message}`))
 
     if (input.provision) {
       const deps = yield* nodeDependencies(fs, path, input.main)
@@ -290,32 +342,51 @@ export const provisionWorktree = (input: ProvisionInput): Effect.Effect<Provisio
       }
       if (candidates.length > 0) {
         const lockfile = deps.lockfile
-        const unchanged = lockfile !== undefined && (yield* sameBytes(fs, path.join(input.main, lockfile), path.join(input.worktree, lockfile)))
-        if (lockfile === undefined) notes.push("node_modules was not provisioned: the main checkout has no lockfile to tell whether its dependencies fit the worktree")
-        else if (!unchanged) notes.push(`node_modules was not provisioned: the worktree's ${lockfile} differs from the main checkout's (install the dependencies in a [workspace] hook or a verification step)`)
+        const unchanged =
+          lockfile !== undefined &&
+          (yield* sameBytes(fs, path.join(input.main, lockfile), path.join(input.worktree, lockfile)))
+        if (lockfile === undefined)
+          notes.push(
+            "node_modules was not provisioned: the main checkout has no lockfile to tell whether its dependencies fit the worktree"
+          )
+        else if (!unchanged)
+          notes.push(
+            `node_modules was not provisioned: the worktree's ${lockfile} differs from the main checkout's (install the dependencies in a [workspace] hook or a verification step)`
+          )
         else {
           const ignored = yield* input.ignored(candidates.map((c) => `${c}/`))
           for (const dir of candidates) {
             if (!ignored.has(`${dir}/`)) {
-              notes.push(`${dir} was not provisioned: git does not ignore it in the worktree (add node_modules/ to .gitignore)`)
+              notes.push(
+                `${dir} was not provisioned: git does not ignore it in the worktree (add node_modules/ to .gitignore)`
+              )
               continue
             }
             const source = path.join(input.main, dir)
             const target = path.join(input.worktree, dir)
             if (deps.monorepo) {
-              const made = yield* hardlinkTree(source, target).pipe(Effect.as(true), Effect.catch((e) =>
-                // Hard links cannot cross file systems: fall back to links (workspace links at the top still resolve in the worktree).
-                Effect.gen(function*() {
-                  yield* fs.remove(target, { recursive: true }).pipe(Effect.ignore)
-                  if (e.code !== "EXDEV") return yield* Effect.fail(e)
-                  yield* linkEntries(fs, path, source, target)
-                  notes.push(`${dir}: hard links cannot cross file systems (the worktrees live on another one); linked its entries instead`)
-                  return false
-                })
-              ), Effect.catch((e) => Effect.as(fail(dir)(e), undefined)))
+              const made = yield* hardlinkTree(source, target).pipe(
+                Effect.as(true),
+                Effect.catch((e) =>
+                  // Hard links cannot cross file systems: fall back to links (workspace links at the top still resolve in the worktree).
+                  Effect.gen(function* () {
+                    yield* fs.remove(target, { recursive: true }).pipe(Effect.ignore)
+                    if (e.code !== "EXDEV") return yield* Effect.fail(e)
+                    yield* linkEntries(fs, path, source, target)
+                    notes.push(
+                      `${dir}: hard links cannot cross file systems (the worktrees live on another one); linked its entries instead`
+                    )
+                    return false
+                  })
+                ),
+                Effect.catch((e) => Effect.as(fail(dir)(e), undefined))
+              )
               if (made !== undefined) provisioned.push({ path: dir, kind: made ? "hardlinks" : "links", source })
             } else {
-              const made = yield* linkEntries(fs, path, source, target).pipe(Effect.as(true), Effect.catch((e) => Effect.as(fail(dir)(e), false)))
+              const made = yield* linkEntries(fs, path, source, target).pipe(
+                Effect.as(true),
+                Effect.catch((e) => Effect.as(fail(dir)(e), false))
+              )
               if (made) provisioned.push({ path: dir, kind: "links", source })
             }
           }
@@ -334,7 +405,9 @@ export const provisionWorktree = (input: ProvisionInput): Effect.Effect<Provisio
       const ignored = missing.length > 0 ? yield* input.ignored(missing) : new Set<string>()
       for (const f of missing) {
         if (!ignored.has(f)) {
-          notes.push(`[workspace] copy: ${f} was not copied: git does not ignore it in the worktree (commit it, or ignore it)`)
+          notes.push(
+            `[workspace] copy: ${f} was not copied: git does not ignore it in the worktree (commit it, or ignore it)`
+          )
           continue
         }
         const source = path.join(input.main, f)
@@ -367,7 +440,11 @@ export const provisionWorktree = (input: ProvisionInput): Effect.Effect<Provisio
         continue
       }
       const made = yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(
-        Effect.andThen(ignored.has(rel) ? Effect.as(fs.symlink(source, target), "symlink" as const) : Effect.as(linkEntries(fs, path, source, target), "links" as const)),
+        Effect.andThen(
+          ignored.has(rel)
+            ? Effect.as(fs.symlink(source, target), "symlink" as const)
+            : Effect.as(linkEntries(fs, path, source, target), "links" as const)
+        ),
         Effect.catch((e) => Effect.as(fail(`[workspace] link ${rel}`)(e), undefined))
       )
       if (made !== undefined) provisioned.push({ path: rel, kind: made, source })

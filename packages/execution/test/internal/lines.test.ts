@@ -7,7 +7,10 @@ describe("LineSplitter", () => {
   it("splits lines across chunks, drops a trailing \\r, keeps an unterminated last line", () => {
     const s = new LineSplitter(100)
     assert.deepStrictEqual(s.push(bytes("a\r\nb")), [{ text: "a", dropped: 0 }])
-    assert.deepStrictEqual(s.push(bytes("c\n\nd")), [{ text: "bc", dropped: 0 }, { text: "", dropped: 0 }])
+    assert.deepStrictEqual(s.push(bytes("c\n\nd")), [
+      { text: "bc", dropped: 0 },
+      { text: "", dropped: 0 }
+    ])
     assert.deepStrictEqual(s.end(), { text: "d", dropped: 0 })
     assert.strictEqual(s.end(), undefined)
   })
@@ -15,7 +18,10 @@ describe("LineSplitter", () => {
   it("keeps multi-byte characters split across chunks intact", () => {
     const s = new LineSplitter(100)
     const all = bytes("héllo 世界\n")
-    assert.deepStrictEqual([...s.push(all.subarray(0, 2)), ...s.push(all.subarray(2, 9)), ...s.push(all.subarray(9))], [{ text: "héllo 世界", dropped: 0 }])
+    assert.deepStrictEqual(
+      [...s.push(all.subarray(0, 2)), ...s.push(all.subarray(2, 9)), ...s.push(all.subarray(9))],
+      [{ text: "héllo 世界", dropped: 0 }]
+    )
   })
 
   it("holds at most the cap of one line, however long, and counts what it dropped", () => {

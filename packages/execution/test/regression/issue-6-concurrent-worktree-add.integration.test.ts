@@ -11,15 +11,26 @@ import { Effect, Layer } from "effect"
 import { Workspaces } from "../../src/index.js"
 
 describe("Workspaces.prepare, many at once", () => {
-  it.live("prepares 16 worktrees of one repository concurrently", () =>
-    Effect.gen(function*() {
-      const repo = yield* tempRepo()
-      const root = yield* tempDir("spec-orch-worktrees-")
-      const layer = Workspaces.layer.pipe(Layer.provide(Project.layerFrom(repo.path, ConfigFile.parse({ workspace: { root } }))), Layer.provide(NodeServices.layer))
-      const ws = yield* Effect.provide(Effect.service(Workspaces), layer)
-      const keys = Array.from({ length: 16 }, (_, i) => makeRunKey(`m.p${i}`))
-      const bindings = yield* Effect.forEach(keys, (runKey) => ws.prepare({ runKey }), { concurrency: "unbounded" })
-      assert.deepStrictEqual(bindings.map((b) => b.branch), keys.map((k) => `spec-orch/${k}`))
-      for (const b of bindings) assert.strictEqual(repoAt(b.path).git("symbolic-ref", "HEAD"), `refs/heads/${b.branch}`)
-    }), 120_000)
+  it.live(
+    "prepares 16 worktrees of one repository concurrently",
+    () =>
+      Effect.gen(function* () {
+        const repo = yield* tempRepo()
+        const root = yield* tempDir("spec-orch-worktrees-")
+        const layer = Workspaces.layer.pipe(
+          Layer.provide(Project.layerFrom(repo.path, ConfigFile.parse({ workspace: { root } }))),
+          Layer.provide(NodeServices.layer)
+        )
+        const ws = yield* Effect.provide(Effect.service(Workspaces), layer)
+        const keys = Array.from({ length: 16 }, (_, i) => makeRunKey(`m.p${i}`))
+        const bindings = yield* Effect.forEach(keys, (runKey) => ws.prepare({ runKey }), { concurrency: "unbounded" })
+        assert.deepStrictEqual(
+          bindings.map((b) => b.branch),
+          keys.map((k) => `spec-orch/${k}`)
+        )
+        for (const b of bindings)
+          assert.strictEqual(repoAt(b.path).git("symbolic-ref", "HEAD"), `refs/heads/${b.branch}`)
+      }),
+    120_000
+  )
 })

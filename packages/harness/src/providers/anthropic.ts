@@ -4,9 +4,17 @@
  * answer; a model that answers in text instead is salvaged to its JSON object.
  */
 import { Effect, Redacted } from "effect"
-import { type AiError, LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
+import { type AiError, type LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
 import type { HttpClient } from "effect/http"
-import { cachedCodecTransformer, type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
+import {
+  cachedCodecTransformer,
+  type CallContext,
+  postJson,
+  resultText,
+  salvageJson,
+  structuredInstruction,
+  toolNameFor
+} from "./http.js"
 
 /** The `anthropic-version` header value. */
 export const ANTHROPIC_VERSION = "2023-06-01"
@@ -29,14 +37,22 @@ const messagesOf = (prompt: Prompt.Prompt) => {
         system.push(m.content)
         break
       case "user":
-        push("user", m.content.map((p) => (p.type === "text" ? { type: "text", text: p.text } : { type: "text", text: `[attachment ${p.fileName ?? p.mediaType} not sent]` })))
+        push(
+          "user",
+          m.content.map((p) =>
+            p.type === "text"
+              ? { type: "text", text: p.text }
+              : { type: "text", text: `[attachment ${p.fileName ?? p.mediaType} not sent]` }
+          )
+        )
         break
       case "assistant":
         push(
           "assistant",
           m.content.flatMap((p): Array<Block> => {
             if (p.type === "text") return p.text === "" ? [] : [{ type: "text", text: p.text }]
-            if (p.type === "tool-call" && !p.providerExecuted) return [{ type: "tool_use", id: p.id, name: p.name, input: p.params ?? {} }]
+            if (p.type === "tool-call" && !p.providerExecuted)
+              return [{ type: "tool_use", id: p.id, name: p.name, input: p.params ?? {} }]
             return []
           })
         )
@@ -44,8 +60,18 @@ const messagesOf = (prompt: Prompt.Prompt) => {
       case "tool":
         push(
           "user",
-          m.content.flatMap((p): Array<Block> =>
-            p.type === "tool-result" ? [{ type: "tool_result", tool_use_id: p.id, content: resultText(p.result), ...(p.isFailure ? { is_error: true } : {}) }] : []
+          m.content.flatMap(
+            (p): Array<Block> =>
+              p.type === "tool-result"
+                ? [
+                    {
+                      type: "tool_result",
+                      tool_use_id: p.id,
+                      content: resultText(p.result),
+                      ...(p.isFailure ? { is_error: true } : {})
+                    }
+                  ]
+                : []
           )
         )
         break
@@ -106,8 +132,14 @@ const FINISH: Record<string, Response.FinishPartEncoded["reason"]> = {
 }
 
 /** The response parts for an Anthropic Messages answer. */
-export const anthropicParts = (answer: any, structuredTool: string | undefined, json: boolean): Array<Response.PartEncoded> => {
-  const parts: Array<Response.PartEncoded> = [{ type: "response-metadata", id: String(answer?.id ?? ""), modelId: String(answer?.model ?? "") }]
+export const anthropicParts = (
+  answer: any,
+  structuredTool: string | undefined,
+  json: boolean
+): Array<Response.PartEncoded> => {
+  const parts: Array<Response.PartEncoded> = [
+    { type: "response-metadata", id: String(answer?.id ?? ""), modelId: String(answer?.model ?? "") }
+  ]
   // With a structured tool answer, prose around it would corrupt the JSON the caller decodes: keep only the tool's input.
   let toolAnswer: string | undefined
   for (const block of Array.isArray(answer?.content) ? answer.content : []) {
@@ -120,14 +152,22 @@ export const anthropicParts = (answer: any, structuredTool: string | undefined, 
       parts.push({ type: "reasoning", text: block.thinking })
     }
   }
-  const out = toolAnswer !== undefined ? [...parts.filter((p) => p.type !== "text"), { type: "text" as const, text: toolAnswer }] : parts
+  const out =
+    toolAnswer !== undefined
+      ? [...parts.filter((p) => p.type !== "text"), { type: "text" as const, text: toolAnswer }]
+      : parts
   const usage = answer?.usage ?? {}
   const input = num(usage.input_tokens) + num(usage.cache_read_input_tokens) + num(usage.cache_creation_input_tokens)
   out.push({
     type: "finish",
-    reason: toolAnswer !== undefined ? "stop" : FINISH[String(answer?.stop_reason)] ?? "unknown",
+    reason: toolAnswer !== undefined ? "stop" : (FINISH[String(answer?.stop_reason)] ?? "unknown"),
     usage: {
-      inputTokens: { total: input, uncached: num(usage.input_tokens), cacheRead: num(usage.cache_read_input_tokens), cacheWrite: num(usage.cache_creation_input_tokens) },
+      inputTokens: {
+        total: input,
+        uncached: num(usage.input_tokens),
+        cacheRead: num(usage.cache_read_input_tokens),
+        cacheWrite: num(usage.cache_creation_input_tokens)
+      },
       outputTokens: { total: num(usage.output_tokens), text: undefined, reasoning: undefined }
     }
   })
@@ -141,7 +181,7 @@ export const anthropicHeaders = (ctx: CallContext): Record<string, string> => {
   const headers: Record<string, string> = { "anthropic-version": ANTHROPIC_VERSION }
   if (ctx.key === undefined) return headers
   const bearer = ctx.profile.key?.kind === "env" && ctx.profile.key.bearer
-  if (bearer) headers["authorization"] = `Bearer ${Redacted.value(ctx.key)}`
+  if (bearer) headers.authorization = `Bearer ${Redacted.value(ctx.key)}`
   else headers["x-api-key"] = Redacted.value(ctx.key)
   return headers
 }
@@ -150,8 +190,11 @@ export const anthropicHeaders = (ctx: CallContext): Record<string, string> => {
 export const anthropicUrl = (baseUrl: string): string => `${baseUrl.replace(/\/v1$/, "")}/v1/messages`
 
 /** One Anthropic Messages call. */
-export const anthropicGenerate = (ctx: CallContext, options: LanguageModel.ProviderOptions): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+export const anthropicGenerate = (
+  ctx: CallContext,
+  options: LanguageModel.ProviderOptions
+): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
     const { body, structuredTool } = anthropicBody(ctx, options)
     const answer = yield* postJson(ctx, anthropicUrl(ctx.profile.baseUrl), anthropicHeaders(ctx), body)
     return anthropicParts(answer, structuredTool, options.responseFormat.type === "json")

@@ -26,7 +26,8 @@ export const scrub = (text: string, key: Redacted.Redacted<string> | undefined):
   if (value.length < 4) return text
   let out = text.split(value).join("[redacted]")
   // A partial echo ("sk-ab...wxyz") is common too: hide any long-enough fragment of the key.
-  if (value.length >= 16) out = out.split(value.slice(0, 12)).join("[redacted]").split(value.slice(-8)).join("[redacted]")
+  if (value.length >= 16)
+    out = out.split(value.slice(0, 12)).join("[redacted]").split(value.slice(-8)).join("[redacted]")
   return out
 }
 
@@ -47,7 +48,8 @@ const errorBody = (text: string): { readonly message: string | undefined; readon
     const e = body?.error
     if (typeof e === "string") return { message: e, type: undefined }
     return {
-      message: typeof e?.message === "string" ? e.message : typeof body?.message === "string" ? body.message : undefined,
+      message:
+        typeof e?.message === "string" ? e.message : typeof body?.message === "string" ? body.message : undefined,
       type: typeof e?.type === "string" ? e.type : typeof e?.code === "string" ? e.code : undefined
     }
   } catch {
@@ -78,28 +80,53 @@ export const reasonForStatus = (
   const { message, type } = errorBody(scrub(bodyText, ctx.key))
   const p = ctx.profile
   const what = `${p.id} (${p.model}): HTTP ${status} from POST ${url}${message !== undefined ? `: ${message}` : ""}`
-  const http = { response: { status, headers: pick(headers, ["retry-after", "retry-after-ms", "request-id", "x-request-id"]) } }
+  const http = {
+    response: { status, headers: pick(headers, ["retry-after", "retry-after-ms", "request-id", "x-request-id"]) }
+  }
   const overloaded = status === 529 || type === "overloaded_error"
-  if (overloaded) return new AiError.InternalProviderError({ description: `${what} (the provider is overloaded)`, http })
+  if (overloaded)
+    return new AiError.InternalProviderError({ description: `${what} (the provider is overloaded)`, http })
   if (status === 429) {
     if (type === "insufficient_quota") return new AiError.QuotaExhaustedError({ http })
     const retryAfter = retryAfterOf(headers, now)
-    return new AiError.RateLimitError({ ...(retryAfter !== undefined ? { retryAfter } : {}), http, metadata: { specOrch: { description: what } } })
+    return new AiError.RateLimitError({
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
+      http,
+      metadata: { specOrch: { description: what } }
+    })
   }
   // The key's origin leads the description, so no clipping of a long server message can drop it.
   const served = `HTTP ${status} from POST ${url}${message !== undefined ? `: ${message}` : ""}`
   if (status === 401) {
-    return new AiError.AuthenticationError({ kind: "InvalidKey", description: `${p.id} (${p.model}): the key from ${keyOrigin(p.key)} was rejected (${served})`, http })
+    return new AiError.AuthenticationError({
+      kind: "InvalidKey",
+      description: `${p.id} (${p.model}): the key from ${keyOrigin(p.key)} was rejected (${served})`,
+      http
+    })
   }
   if (status === 403) {
-    return new AiError.AuthenticationError({ kind: "InsufficientPermissions", description: `${p.id} (${p.model}): the key from ${keyOrigin(p.key)} may not use this model (${served})`, http })
+    return new AiError.AuthenticationError({
+      kind: "InsufficientPermissions",
+      description: `${p.id} (${p.model}): the key from ${keyOrigin(p.key)} may not use this model (${served})`,
+      http
+    })
   }
   if (status === 404) {
-    return new AiError.InvalidRequestError({ description: `${what}. Check the model name and the base URL (${p.baseUrl}, from ${p.baseSource})`, http })
+    return new AiError.InvalidRequestError({
+      description: `${what}. Check the model name and the base URL (${p.baseUrl}, from ${p.baseSource})`,
+      http
+    })
   }
   if (status >= 500) return new AiError.InternalProviderError({ description: what, http })
-  if (status >= 400 && status < 500 && status !== 408) return new AiError.InvalidRequestError({ description: what, http })
-  if (status === 408) return new AiError.NetworkError({ reason: "TransportError", method: "POST", url, description: `${what} (request timeout)` })
+  if (status >= 400 && status < 500 && status !== 408)
+    return new AiError.InvalidRequestError({ description: what, http })
+  if (status === 408)
+    return new AiError.NetworkError({
+      reason: "TransportError",
+      method: "POST",
+      url,
+      description: `${what} (request timeout)`
+    })
   return new AiError.UnknownError({ description: what, http })
 }
 
@@ -114,9 +141,12 @@ const networkDetail = (error: unknown): string => {
   const parts: Array<string> = []
   let e: any = error
   for (let depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
-    const msg = typeof e?.description === "string" ? e.description : typeof e?.message === "string" ? e.message : undefined
+    const msg =
+      typeof e?.description === "string" ? e.description : typeof e?.message === "string" ? e.message : undefined
     const code = typeof e?.code === "string" ? e.code : undefined
-    const piece = [msg, code !== undefined && !(msg ?? "").includes(code) ? `(${code})` : undefined].filter(Boolean).join(" ")
+    const piece = [msg, code !== undefined && !(msg ?? "").includes(code) ? `(${code})` : undefined]
+      .filter(Boolean)
+      .join(" ")
     if (piece !== "" && !parts.includes(piece)) parts.push(piece)
     e = e?.reason && e.reason !== e ? e.reason : e?.cause
   }
@@ -128,38 +158,68 @@ const networkDetail = (error: unknown): string => {
  * `NetworkError` for timeouts and connection failures, the status mapping above for errors, and
  * `InvalidResponseError` when a 200 answer is not JSON.
  */
-export const postJson = (ctx: CallContext, url: string, headers: Record<string, string>, body: unknown): Effect.Effect<any, AiError.AiError, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+export const postJson = (
+  ctx: CallContext,
+  url: string,
+  headers: Record<string, string>,
+  body: unknown
+): Effect.Effect<any, AiError.AiError, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
     const http = yield* HttpClient.HttpClient
     const request = HttpClientRequest.post(url).pipe(
       HttpClientRequest.setHeaders({ "content-type": "application/json", accept: "application/json", ...headers }),
       HttpClientRequest.bodyJsonUnsafe(body)
     )
     const network = (description: string) =>
-      fail(ctx, new AiError.NetworkError({ reason: "TransportError", method: "POST", url, description: scrub(description, ctx.key) }))
+      fail(
+        ctx,
+        new AiError.NetworkError({
+          reason: "TransportError",
+          method: "POST",
+          url,
+          description: scrub(description, ctx.key)
+        })
+      )
     const seconds = ctx.profile.timeoutMs / 1000
     // The first-byte bound only matters when it is shorter than the whole exchange's.
     const firstByteMs = Math.min(ctx.profile.firstByteMs ?? DEFAULT_FIRST_BYTE_MS, ctx.profile.timeoutMs)
     const httpError = (e: HttpClientError.HttpClientError) =>
       e.reason._tag === "InvalidUrlError"
-        ? fail(ctx, new AiError.NetworkError({ reason: "InvalidUrlError", method: "POST", url, description: `${ctx.profile.id}: the base URL ${ctx.profile.baseUrl} (from ${ctx.profile.baseSource}) is not a valid URL` }))
+        ? fail(
+            ctx,
+            new AiError.NetworkError({
+              reason: "InvalidUrlError",
+              method: "POST",
+              url,
+              description: `${ctx.profile.id}: the base URL ${ctx.profile.baseUrl} (from ${ctx.profile.baseSource}) is not a valid URL`
+            })
+          )
         : network(`${ctx.profile.id} (${ctx.profile.model}): ${networkDetail(e)}`)
     const sent = http.execute(request).pipe(Effect.mapError(httpError))
-    const exchange = Effect.gen(function*() {
+    const exchange = Effect.gen(function* () {
       // The response resolves once its status and headers arrive: that is the provider's first byte.
       const response = yield* firstByteMs < ctx.profile.timeoutMs
-        ? sent.pipe(Effect.timeoutOrElse({
-          duration: Duration.millis(firstByteMs),
-          orElse: () =>
-            Effect.fail(network(`${ctx.profile.id} (${ctx.profile.model}): the provider accepted the request but sent nothing within ${firstByteMs / 1000} s ${FIRST_BYTE_MARK}`))
-        }))
+        ? sent.pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(firstByteMs),
+              orElse: () =>
+                Effect.fail(
+                  network(
+                    `${ctx.profile.id} (${ctx.profile.model}): the provider accepted the request but sent nothing within ${firstByteMs / 1000} s ${FIRST_BYTE_MARK}`
+                  )
+                )
+            })
+          )
         : sent
       const text = yield* response.text.pipe(Effect.mapError(httpError))
       return { status: response.status, headers: response.headers as Record<string, string | undefined>, text }
     }).pipe(
       Effect.timeoutOrElse({
         duration: Duration.millis(ctx.profile.timeoutMs),
-        orElse: () => Effect.fail(network(`${ctx.profile.id} (${ctx.profile.model}): no answer within ${seconds} s ${TIMEOUT_MARK}`))
+        orElse: () =>
+          Effect.fail(
+            network(`${ctx.profile.id} (${ctx.profile.model}): no answer within ${seconds} s ${TIMEOUT_MARK}`)
+          )
       })
     )
     const res = yield* exchange
@@ -170,16 +230,20 @@ export const postJson = (ctx: CallContext, url: string, headers: Record<string, 
     return yield* Effect.try({
       try: () => JSON.parse(res.text) as any,
       catch: () =>
-        fail(ctx, new AiError.InvalidResponseError({
-          description: `${ctx.profile.id} (${ctx.profile.model}): the answer from POST ${url} is not valid JSON: ${clip(scrub(res.text, ctx.key), 120)}`
-        }))
+        fail(
+          ctx,
+          new AiError.InvalidResponseError({
+            description: `${ctx.profile.id} (${ctx.profile.model}): the answer from POST ${url} is not valid JSON: ${clip(scrub(res.text, ctx.key), 120)}`
+          })
+        )
     })
   })
 
 /** Whether `error` is a model letting its whole timeout, or its time to first byte, pass (see `postJson`). */
 export const isTimeout = (error: AiError.AiError): boolean =>
   error.reason._tag === "NetworkError" &&
-  ((error.reason.description ?? "").includes(TIMEOUT_MARK) || (error.reason.description ?? "").includes(FIRST_BYTE_MARK))
+  ((error.reason.description ?? "").includes(TIMEOUT_MARK) ||
+    (error.reason.description ?? "").includes(FIRST_BYTE_MARK))
 
 const TIMEOUT_MARK = "(timeout; [models.<id>] timeout_seconds)"
 const FIRST_BYTE_MARK = "(time to first byte; [models.<id>] first_byte_timeout_seconds)"
@@ -196,10 +260,12 @@ export const salvageJson = (text: string): string => {
 }
 
 /** A tool name providers accept (`^[a-zA-Z0-9_-]{1,64}$`) for the structured-output tool. */
-export const toolNameFor = (objectName: string): string => objectName.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64) || "answer"
+export const toolNameFor = (objectName: string): string =>
+  objectName.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64) || "answer"
 
 /** Text for a tool result sent back to a model. */
-export const resultText = (result: unknown): string => (typeof result === "string" ? result : JSON.stringify(result ?? null))
+export const resultText = (result: unknown): string =>
+  typeof result === "string" ? result : JSON.stringify(result ?? null)
 
 /**
  * The instruction added to the system prompt for structured output. The JSON schema itself travels

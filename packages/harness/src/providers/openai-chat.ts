@@ -4,9 +4,17 @@
  * are the answer (portable across compatible servers); a text answer is salvaged to its JSON.
  */
 import { Effect, Redacted } from "effect"
-import { type AiError, LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
+import { type AiError, type LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
 import type { HttpClient } from "effect/http"
-import { cachedCodecTransformer, type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
+import {
+  cachedCodecTransformer,
+  type CallContext,
+  postJson,
+  resultText,
+  salvageJson,
+  structuredInstruction,
+  toolNameFor
+} from "./http.js"
 
 type Message = Record<string, unknown>
 
@@ -18,18 +26,30 @@ const messagesOf = (prompt: Prompt.Prompt, extraSystem: ReadonlyArray<string>): 
         out.push({ role: "system", content: m.content })
         break
       case "user":
-        out.push({ role: "user", content: m.content.map((p) => (p.type === "text" ? p.text : `[attachment ${p.fileName ?? p.mediaType} not sent]`)).join("\n") })
+        out.push({
+          role: "user",
+          content: m.content
+            .map((p) => (p.type === "text" ? p.text : `[attachment ${p.fileName ?? p.mediaType} not sent]`))
+            .join("\n")
+        })
         break
       case "assistant": {
         const text = m.content.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("")
         const calls = m.content.flatMap((p) =>
-          p.type === "tool-call" && !p.providerExecuted ? [{ id: p.id, type: "function", function: { name: p.name, arguments: JSON.stringify(p.params ?? {}) } }] : []
+          p.type === "tool-call" && !p.providerExecuted
+            ? [{ id: p.id, type: "function", function: { name: p.name, arguments: JSON.stringify(p.params ?? {}) } }]
+            : []
         )
-        out.push({ role: "assistant", content: text === "" && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) })
+        out.push({
+          role: "assistant",
+          content: text === "" && calls.length > 0 ? null : text,
+          ...(calls.length > 0 ? { tool_calls: calls } : {})
+        })
         break
       }
       case "tool":
-        for (const p of m.content) if (p.type === "tool-result") out.push({ role: "tool", tool_call_id: p.id, content: resultText(p.result) })
+        for (const p of m.content)
+          if (p.type === "tool-result") out.push({ role: "tool", tool_call_id: p.id, content: resultText(p.result) })
         break
     }
   }
@@ -63,7 +83,10 @@ export const chatBody = (ctx: CallContext, options: LanguageModel.ProviderOption
     const { objectName, schema } = options.responseFormat
     const jsonSchema = cachedCodecTransformer(schema as any).jsonSchema
     structuredTool = toolNameFor(objectName)
-    tools.push({ type: "function", function: { name: structuredTool, description: `Submit the answer "${objectName}".`, parameters: jsonSchema } })
+    tools.push({
+      type: "function",
+      function: { name: structuredTool, description: `Submit the answer "${objectName}".`, parameters: jsonSchema }
+    })
     if (tools.length === 1) toolChoice = { type: "function", function: { name: structuredTool } }
     extraSystem.push(structuredInstruction(objectName, structuredTool))
   }
@@ -93,27 +116,50 @@ const FINISH: Record<string, Response.FinishPartEncoded["reason"]> = {
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0)
 
 /** The response parts for a Chat Completions answer. */
-export const chatParts = (answer: any, structuredTool: string | undefined, json: boolean): Array<Response.PartEncoded> => {
-  const parts: Array<Response.PartEncoded> = [{ type: "response-metadata", id: String(answer?.id ?? ""), modelId: String(answer?.model ?? "") }]
+export const chatParts = (
+  answer: any,
+  structuredTool: string | undefined,
+  json: boolean
+): Array<Response.PartEncoded> => {
+  const parts: Array<Response.PartEncoded> = [
+    { type: "response-metadata", id: String(answer?.id ?? ""), modelId: String(answer?.model ?? "") }
+  ]
   const choice = Array.isArray(answer?.choices) ? answer.choices[0] : undefined
   const message = choice?.message ?? {}
   let toolAnswer: string | undefined
-  if (typeof message.reasoning_content === "string" && message.reasoning_content !== "") parts.push({ type: "reasoning", text: message.reasoning_content })
-  if (typeof message.content === "string" && message.content !== "") parts.push({ type: "text", text: json ? salvageJson(message.content) : message.content })
+  if (typeof message.reasoning_content === "string" && message.reasoning_content !== "")
+    parts.push({ type: "reasoning", text: message.reasoning_content })
+  if (typeof message.content === "string" && message.content !== "")
+    parts.push({ type: "text", text: json ? salvageJson(message.content) : message.content })
   for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
     const name = String(call?.function?.name ?? "")
-    const args = typeof call?.function?.arguments === "string" ? call.function.arguments : JSON.stringify(call?.function?.arguments ?? {})
+    const args =
+      typeof call?.function?.arguments === "string"
+        ? call.function.arguments
+        : JSON.stringify(call?.function?.arguments ?? {})
     if (name === structuredTool) toolAnswer = args
     else parts.push({ type: "tool-call", id: String(call?.id ?? name), name, params: parseArgs(args) })
   }
-  const out = toolAnswer !== undefined ? [...parts.filter((p) => p.type !== "text"), { type: "text" as const, text: toolAnswer }] : parts
+  const out =
+    toolAnswer !== undefined
+      ? [...parts.filter((p) => p.type !== "text"), { type: "text" as const, text: toolAnswer }]
+      : parts
   const usage = answer?.usage ?? {}
   out.push({
     type: "finish",
-    reason: toolAnswer !== undefined ? "stop" : FINISH[String(choice?.finish_reason)] ?? "unknown",
+    reason: toolAnswer !== undefined ? "stop" : (FINISH[String(choice?.finish_reason)] ?? "unknown"),
     usage: {
-      inputTokens: { total: num(usage.prompt_tokens), uncached: undefined, cacheRead: num(usage.prompt_tokens_details?.cached_tokens) || undefined, cacheWrite: undefined },
-      outputTokens: { total: num(usage.completion_tokens), text: undefined, reasoning: num(usage.completion_tokens_details?.reasoning_tokens) || undefined }
+      inputTokens: {
+        total: num(usage.prompt_tokens),
+        uncached: undefined,
+        cacheRead: num(usage.prompt_tokens_details?.cached_tokens) || undefined,
+        cacheWrite: undefined
+      },
+      outputTokens: {
+        total: num(usage.completion_tokens),
+        text: undefined,
+        reasoning: num(usage.completion_tokens_details?.reasoning_tokens) || undefined
+      }
     }
   })
   return out
@@ -131,10 +177,14 @@ const parseArgs = (args: string): unknown => {
 export const chatUrl = (baseUrl: string): string => `${baseUrl}/chat/completions`
 
 /** One Chat Completions call. */
-export const chatGenerate = (ctx: CallContext, options: LanguageModel.ProviderOptions): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+export const chatGenerate = (
+  ctx: CallContext,
+  options: LanguageModel.ProviderOptions
+): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
     const { body, structuredTool } = chatBody(ctx, options)
-    const headers: Record<string, string> = ctx.key !== undefined ? { authorization: `Bearer ${Redacted.value(ctx.key)}` } : {}
+    const headers: Record<string, string> =
+      ctx.key !== undefined ? { authorization: `Bearer ${Redacted.value(ctx.key)}` } : {}
     const answer = yield* postJson(ctx, chatUrl(ctx.profile.baseUrl), headers, body)
     return chatParts(answer, structuredTool, options.responseFormat.type === "json")
   })

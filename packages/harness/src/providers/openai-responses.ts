@@ -4,9 +4,17 @@
  * salvaged to its JSON object in case a compatible server ignores the format.
  */
 import { Effect, Redacted } from "effect"
-import { type AiError, LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
+import { type AiError, type LanguageModel, type Prompt, type Response, Tool } from "effect/ai"
 import type { HttpClient } from "effect/http"
-import { cachedCodecTransformer, type CallContext, postJson, resultText, salvageJson, structuredInstruction, toolNameFor } from "./http.js"
+import {
+  cachedCodecTransformer,
+  type CallContext,
+  postJson,
+  resultText,
+  salvageJson,
+  structuredInstruction,
+  toolNameFor
+} from "./http.js"
 
 type Item = Record<string, unknown>
 
@@ -21,17 +29,29 @@ const inputOf = (prompt: Prompt.Prompt) => {
       case "user":
         input.push({
           role: "user",
-          content: m.content.map((p) => ({ type: "input_text", text: p.type === "text" ? p.text : `[attachment ${p.fileName ?? p.mediaType} not sent]` }))
+          content: m.content.map((p) => ({
+            type: "input_text",
+            text: p.type === "text" ? p.text : `[attachment ${p.fileName ?? p.mediaType} not sent]`
+          }))
         })
         break
       case "assistant":
         for (const p of m.content) {
-          if (p.type === "text" && p.text !== "") input.push({ role: "assistant", content: [{ type: "output_text", text: p.text }] })
-          else if (p.type === "tool-call" && !p.providerExecuted) input.push({ type: "function_call", call_id: p.id, name: p.name, arguments: JSON.stringify(p.params ?? {}) })
+          if (p.type === "text" && p.text !== "")
+            input.push({ role: "assistant", content: [{ type: "output_text", text: p.text }] })
+          else if (p.type === "tool-call" && !p.providerExecuted)
+            input.push({
+              type: "function_call",
+              call_id: p.id,
+              name: p.name,
+              arguments: JSON.stringify(p.params ?? {})
+            })
         }
         break
       case "tool":
-        for (const p of m.content) if (p.type === "tool-result") input.push({ type: "function_call_output", call_id: p.id, output: resultText(p.result) })
+        for (const p of m.content)
+          if (p.type === "tool-result")
+            input.push({ type: "function_call_output", call_id: p.id, output: resultText(p.result) })
         break
     }
   }
@@ -79,12 +99,15 @@ const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v)
 
 /** The response parts for a Responses answer. */
 export const responsesParts = (answer: any, json: boolean): Array<Response.PartEncoded> => {
-  const parts: Array<Response.PartEncoded> = [{ type: "response-metadata", id: String(answer?.id ?? ""), modelId: String(answer?.model ?? "") }]
+  const parts: Array<Response.PartEncoded> = [
+    { type: "response-metadata", id: String(answer?.id ?? ""), modelId: String(answer?.model ?? "") }
+  ]
   let calledTool = false
   for (const item of Array.isArray(answer?.output) ? answer.output : []) {
     if (item?.type === "message") {
       for (const c of Array.isArray(item.content) ? item.content : []) {
-        if (c?.type === "output_text" && typeof c.text === "string") parts.push({ type: "text", text: json ? salvageJson(c.text) : c.text })
+        if (c?.type === "output_text" && typeof c.text === "string")
+          parts.push({ type: "text", text: json ? salvageJson(c.text) : c.text })
         else if (c?.type === "refusal" && typeof c.refusal === "string") parts.push({ type: "text", text: c.refusal })
       }
     } else if (item?.type === "function_call") {
@@ -105,10 +128,25 @@ export const responsesParts = (answer: any, json: boolean): Array<Response.PartE
   const incomplete = answer?.status === "incomplete"
   parts.push({
     type: "finish",
-    reason: incomplete ? (answer?.incomplete_details?.reason === "content_filter" ? "content-filter" : "length") : calledTool ? "tool-calls" : "stop",
+    reason: incomplete
+      ? answer?.incomplete_details?.reason === "content_filter"
+        ? "content-filter"
+        : "length"
+      : calledTool
+        ? "tool-calls"
+        : "stop",
     usage: {
-      inputTokens: { total: num(usage.input_tokens), uncached: undefined, cacheRead: num(usage.input_tokens_details?.cached_tokens) || undefined, cacheWrite: undefined },
-      outputTokens: { total: num(usage.output_tokens), text: undefined, reasoning: num(usage.output_tokens_details?.reasoning_tokens) || undefined }
+      inputTokens: {
+        total: num(usage.input_tokens),
+        uncached: undefined,
+        cacheRead: num(usage.input_tokens_details?.cached_tokens) || undefined,
+        cacheWrite: undefined
+      },
+      outputTokens: {
+        total: num(usage.output_tokens),
+        text: undefined,
+        reasoning: num(usage.output_tokens_details?.reasoning_tokens) || undefined
+      }
     }
   })
   return parts
@@ -118,9 +156,13 @@ export const responsesParts = (answer: any, json: boolean): Array<Response.PartE
 export const responsesUrl = (baseUrl: string): string => `${baseUrl}/responses`
 
 /** One Responses call. */
-export const responsesGenerate = (ctx: CallContext, options: LanguageModel.ProviderOptions): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
-    const headers: Record<string, string> = ctx.key !== undefined ? { authorization: `Bearer ${Redacted.value(ctx.key)}` } : {}
+export const responsesGenerate = (
+  ctx: CallContext,
+  options: LanguageModel.ProviderOptions
+): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const headers: Record<string, string> =
+      ctx.key !== undefined ? { authorization: `Bearer ${Redacted.value(ctx.key)}` } : {}
     const answer = yield* postJson(ctx, responsesUrl(ctx.profile.baseUrl), headers, responsesBody(ctx, options))
     return responsesParts(answer, options.responseFormat.type === "json")
   })

@@ -37,7 +37,11 @@ export const envFor = (url: string, overrides: Record<string, string> = {}): Rec
 export const FAST: ModelsOptions = { retry: { baseDelay: "5 millis", maxDelay: "20 millis" } }
 
 /** `Models` over `config` with exactly `env` as the environment and fetch as the HTTP client. */
-export const modelsLayer = (config: SpecOrchConfig, env: Record<string, string>, options: ModelsOptions & { cwd?: string } = FAST) =>
+export const modelsLayer = (
+  config: SpecOrchConfig,
+  env: Record<string, string>,
+  options: ModelsOptions & { cwd?: string } = FAST
+) =>
   Models.layerConfig(config, options).pipe(
     Layer.provide(FetchHttpClient.layer),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))
@@ -57,7 +61,9 @@ export const byModel = (replies: Record<string, ReadonlyArray<Reply>>): Script =
 }
 
 /** The requests the server got for `model`. */
-export const requestsFor = (requests: ReadonlyArray<ModelRequest>, model: string) => requests.filter((r) => r.body?.model === model)
+export const requestsFor = (requests: ReadonlyArray<ModelRequest>, model: string) =>
+  requests.filter((r) => r.body?.model === model)
 
 /** Every string in `text` that is one of the test secrets. */
-export const leakedSecrets = (text: string): Array<string> => Object.values(SECRETS).filter((s) => text.includes(s) || text.includes(s.slice(0, 12)))
+export const leakedSecrets = (text: string): Array<string> =>
+  Object.values(SECRETS).filter((s) => text.includes(s) || text.includes(s.slice(0, 12)))

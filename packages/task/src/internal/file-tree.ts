@@ -5,7 +5,25 @@
 import { Effect, type FileSystem, type Path } from "effect"
 
 /** Directory names never listed: dependencies, builds, caches, VCS and spec-orch state. */
-const SKIP = new Set(["node_modules", "dist", "build", "out", "target", "coverage", "vendor", "__pycache__", ".venv", "venv", ".git", ".spec-orch", ".spec_orch_runs", ".turbo", ".next", ".cache", ".worktrees"])
+const SKIP = new Set([
+  "node_modules",
+  "dist",
+  "build",
+  "out",
+  "target",
+  "coverage",
+  "vendor",
+  "__pycache__",
+  ".venv",
+  "venv",
+  ".git",
+  ".spec-orch",
+  ".spec_orch_runs",
+  ".turbo",
+  ".next",
+  ".cache",
+  ".worktrees"
+])
 
 /** Folds `paths` (repository-relative, `/`-separated) into at most `maxLines` lines. */
 export const summarizeFileTree = (paths: ReadonlyArray<string>, maxLines = 200): string => {
@@ -15,7 +33,7 @@ export const summarizeFileTree = (paths: ReadonlyArray<string>, maxLines = 200):
   for (const f of files) {
     const parts = f.split("/")
     for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join("/") + "/"
+      const dir = `${parts.slice(0, i).join("/")}/`
       counts.set(dir, (counts.get(dir) ?? 0) + 1)
     }
   }
@@ -28,7 +46,9 @@ export const summarizeFileTree = (paths: ReadonlyArray<string>, maxLines = 200):
     }
     return [...out]
   }
-  const candidates = [...counts.keys()].sort((a, b) => b.split("/").length - a.split("/").length || counts.get(b)! - counts.get(a)! || a.localeCompare(b))
+  const candidates = [...counts.keys()].sort(
+    (a, b) => b.split("/").length - a.split("/").length || counts.get(b)! - counts.get(a)! || a.localeCompare(b)
+  )
   let current = files.length
   for (const dir of candidates) {
     if (current <= maxLines) break
@@ -47,7 +67,7 @@ export const summarizeFileTree = (paths: ReadonlyArray<string>, maxLines = 200):
 
 /** Lists the repository's files (at most `limit`), skipping dependencies, builds and state. */
 export const listFiles = (fs: FileSystem.FileSystem, path: Path.Path, root: string, limit = 5000) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const out: Array<string> = []
     const queue: Array<string> = [""]
     while (queue.length > 0 && out.length < limit) {

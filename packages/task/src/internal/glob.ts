@@ -10,7 +10,9 @@ type Token =
   | { readonly t: "star" }
   | { readonly t: "class"; readonly negated: boolean; readonly ranges: ReadonlyArray<readonly [number, number]> }
 
-type Segment = { readonly t: "globstar" } | { readonly t: "seg"; readonly tokens: ReadonlyArray<Token>; readonly literal: string | undefined }
+type Segment =
+  | { readonly t: "globstar" }
+  | { readonly t: "seg"; readonly tokens: ReadonlyArray<Token>; readonly literal: string | undefined }
 
 /** A compiled pattern: a list of segments, the last one always `**`. */
 export type Compiled = ReadonlyArray<Segment>
@@ -112,7 +114,12 @@ const charsMeet = (a: Token, b: Token): boolean => {
  * automaton). A "star" element matches any run of items, including none; two other elements advance
  * together when `meet` says they can match the same item.
  */
-const intersect = <T>(p: ReadonlyArray<T>, q: ReadonlyArray<T>, isStar: (x: T) => boolean, meet: (x: T, y: T) => boolean): boolean => {
+const intersect = <T>(
+  p: ReadonlyArray<T>,
+  q: ReadonlyArray<T>,
+  isStar: (x: T) => boolean,
+  meet: (x: T, y: T) => boolean
+): boolean => {
   const seen = new Set<number>()
   const width = q.length + 1
   const stack: Array<[number, number]> = [[0, 0]]
@@ -134,7 +141,8 @@ const intersect = <T>(p: ReadonlyArray<T>, q: ReadonlyArray<T>, isStar: (x: T) =
 }
 
 /** Whether two single-segment patterns match a common segment name. */
-const segmentsMeet = (p: ReadonlyArray<Token>, q: ReadonlyArray<Token>): boolean => intersect(p, q, (x) => x.t === "star", charsMeet)
+const segmentsMeet = (p: ReadonlyArray<Token>, q: ReadonlyArray<Token>): boolean =>
+  intersect(p, q, (x) => x.t === "star", charsMeet)
 
 /** Whether two compiled patterns match a common path. */
 export const patternsMeet = (a: Compiled, b: Compiled): boolean => {
@@ -145,7 +153,12 @@ export const patternsMeet = (a: Compiled, b: Compiled): boolean => {
     if (x.t !== "seg" || y.t !== "seg" || x.literal === undefined || y.literal === undefined) break
     if (x.literal !== y.literal) return false
   }
-  return intersect(a, b, (x) => x.t === "globstar", (x, y) => x.t === "globstar" || y.t === "globstar" || segmentsMeet(x.tokens, y.tokens))
+  return intersect(
+    a,
+    b,
+    (x) => x.t === "globstar",
+    (x, y) => x.t === "globstar" || y.t === "globstar" || segmentsMeet(x.tokens, y.tokens)
+  )
 }
 
 /**
@@ -184,7 +197,11 @@ export const compileEntry = (entry: string): ReadonlyArray<Compiled> => {
     const segments: Array<Segment> = parts.map((s): Segment => {
       if (!literal && s === "**") return { t: "globstar" }
       const tokens = tokenize(s, literal)
-      return { t: "seg", tokens, literal: tokens.every((x) => x.t === "char") ? tokens.map((x) => (x as { c: string }).c).join("") : undefined }
+      return {
+        t: "seg",
+        tokens,
+        literal: tokens.every((x) => x.t === "char") ? tokens.map((x) => (x as { c: string }).c).join("") : undefined
+      }
     })
     const filesOnly = !literal && !p.endsWith("/") && FILE_GLOB.test(parts[parts.length - 1] ?? "")
     if (!filesOnly && segments[segments.length - 1]?.t !== "globstar") segments.push({ t: "globstar" })

@@ -1,15 +1,77 @@
 /** Small text helpers for matching acceptance criteria and spec sections: words, normalization. */
 
 const STOPWORDS = new Set([
-  "the", "and", "for", "with", "that", "this", "are", "was", "were", "from", "into", "when", "then", "than", "but", "not",
-  "all", "any", "each", "its", "has", "have", "had", "will", "shall", "should", "must", "can", "may", "use", "uses", "used",
-  "via", "per", "out", "our", "you", "your", "their", "they", "them", "there", "here", "also", "only", "every", "some",
-  "does", "did", "done", "being", "been", "which", "what", "who", "how", "why", "where", "new", "one", "two"
+  "the",
+  "and",
+  "for",
+  "with",
+  "that",
+  "this",
+  "are",
+  "was",
+  "were",
+  "from",
+  "into",
+  "when",
+  "then",
+  "than",
+  "but",
+  "not",
+  "all",
+  "any",
+  "each",
+  "its",
+  "has",
+  "have",
+  "had",
+  "will",
+  "shall",
+  "should",
+  "must",
+  "can",
+  "may",
+  "use",
+  "uses",
+  "used",
+  "via",
+  "per",
+  "out",
+  "our",
+  "you",
+  "your",
+  "their",
+  "they",
+  "them",
+  "there",
+  "here",
+  "also",
+  "only",
+  "every",
+  "some",
+  "does",
+  "did",
+  "done",
+  "being",
+  "been",
+  "which",
+  "what",
+  "who",
+  "how",
+  "why",
+  "where",
+  "new",
+  "one",
+  "two"
 ])
 
 /** Lowercase, single spaces, no trailing punctuation: the form two criteria are compared in. */
 export const normalizeText = (text: string): string =>
-  text.toLowerCase().replace(/[`*_]/g, "").replace(/\s+/g, " ").trim().replace(/[.;:!,]+$/, "")
+  text
+    .toLowerCase()
+    .replace(/[`*_]/g, "")
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/[.;:!,]+$/, "")
 
 /** Significant words of a text (three letters or more, not a stopword), with a plural `s` dropped. */
 export const significantWords = (text: string): Set<string> => {

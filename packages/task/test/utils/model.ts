@@ -16,7 +16,7 @@ export const scriptedModel = (answers: ReadonlyArray<Answer>) => {
     LanguageModel.LanguageModel,
     LanguageModel.make({
       generateText: (options) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           prompts.push(options.prompt)
           const next = queue.shift()
           if (next === undefined) return yield* Effect.die(new Error("the scripted model has no more answers"))
@@ -31,8 +31,14 @@ export const scriptedModel = (answers: ReadonlyArray<Answer>) => {
 
 /** All text of a prompt, message by message: `role: text`. */
 export const promptText = (prompt: Prompt.Prompt): Array<string> =>
-  prompt.content.map((m) => `${m.role}: ${typeof m.content === "string" ? m.content : m.content.map((p: any) => p.text ?? "").join("")}`)
+  prompt.content.map(
+    (m) => `${m.role}: ${typeof m.content === "string" ? m.content : m.content.map((p: any) => p.text ?? "").join("")}`
+  )
 
 /** A provider failure that must not be retried (bad API key). */
 export const authFailure = () =>
-  AiError.make({ module: "Scripted", method: "generateText", reason: new AiError.AuthenticationError({ kind: "InvalidKey", description: "invalid x-api-key" }) })
+  AiError.make({
+    module: "Scripted",
+    method: "generateText",
+    reason: new AiError.AuthenticationError({ kind: "InvalidKey", description: "invalid x-api-key" })
+  })

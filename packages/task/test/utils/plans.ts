@@ -2,7 +2,10 @@
 import { makeMissionId, makePacketId, Plan, VerificationStep, Wave, WorkPacket } from "@spec-orch/contract"
 
 /** A packet with an id, and optionally dependencies, files and criteria. */
-export const packet = (id: string, o: { deps?: Array<string>; files?: Array<string>; criteria?: Array<string> } = {}): WorkPacket =>
+export const packet = (
+  id: string,
+  o: { deps?: Array<string>; files?: Array<string>; criteria?: Array<string> } = {}
+): WorkPacket =>
   new WorkPacket({
     id: makePacketId(id),
     title: `Title of ${id}`,

@@ -19,6 +19,8 @@ export const runFixture = (file: string, env: Record<string, string | undefined>
     encoding: "utf8",
     env: { ...process.env, FORCE_COLOR: "0", ...env }
   })
-  const report = JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))) as { testResults: Array<{ assertionResults: Array<FixtureTest> }> }
+  const report = JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))) as {
+    testResults: Array<{ assertionResults: Array<FixtureTest> }>
+  }
   return { status: r.status, stderr: r.stderr, results: report.testResults.flatMap((f) => f.assertionResults) }
 }

@@ -1,12 +1,19 @@
 /**
  * One tracker request under the shared budget: take a slot, run the call with a timeout, and on a
  * rate-limit answer record the tracker's limits and try again (the budget makes the retry wait).
+ * Retries are `Schedule`s, not Octokit's throttling and retry plugins (see ARCHITECTURE.md).
  * Only idempotent calls are retried after a network failure or a 5xx: a create that timed out may
  * have happened, and the caller's find-first logic is what keeps it from happening twice.
  */
-import { Clock, Duration, Effect, Option, Redacted } from "effect"
+import { Clock, Duration, Effect, Option, type Redacted, Schedule } from "effect"
 import type { RateInfo, RequestBudget } from "../RequestBudget.js"
-import { TrackerError, type TrackerFailure, type TrackerName, TrackerRateLimited, TrackerUnreachable } from "../TrackerError.js"
+import {
+  TrackerError,
+  type TrackerFailure,
+  type TrackerName,
+  TrackerRateLimited,
+  TrackerUnreachable
+} from "../TrackerError.js"
 
 /** How one attempt failed, as far as retrying is concerned. */
 export type Attempt =
@@ -35,10 +42,20 @@ export const numberHeader = (value: string | null | undefined): number | undefin
 export const describeNetworkError = (error: unknown): string => {
   const e = error as { message?: string; cause?: { code?: string; message?: string } }
   const code = e?.cause?.code
-  return code !== undefined ? `${e.message ?? "request failed"} (${code})` : e?.cause?.message ?? e?.message ?? String(error)
+  return code !== undefined
+    ? `${e.message ?? "request failed"} (${code})`
+    : (e?.cause?.message ?? e?.message ?? String(error))
 }
 
-/** Runs `once` under the budget with retries; every failure becomes a `TrackerError` for `operation`. */
+/** Waits between retries after a network failure or a 5xx (idempotent calls only): 0.5 s, then 1 s. */
+const transientBackoff = Schedule.exponential(Duration.millis(500))
+
+/**
+ * Runs `once` under the budget with retries; every failure becomes a `TrackerError` for `operation`.
+ * Two `Schedule`s: a rate-limited attempt is retried at once (the budget's next slot is the wait), up
+ * to `MAX_RATE_RETRIES` times; a transient failure of an idempotent call is retried with backoff, up to
+ * `MAX_TRANSIENT_RETRIES` times after each rate-limited attempt.
+ */
 export const call = <A>(options: {
   readonly budget: RequestBudget["Service"]
   readonly tracker: TrackerName
@@ -47,46 +64,67 @@ export const call = <A>(options: {
   readonly idempotent: boolean
   readonly once: Effect.Effect<A, Attempt>
 }): Effect.Effect<A, TrackerError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { budget, tracker, operation } = options
     const started = yield* Clock.currentTimeMillis
-    let rateRetries = 0
-    let transientRetries = 0
     const fail = (reason: TrackerFailure) => new TrackerError({ operation, reason })
-    for (;;) {
+    const rateLimited = (untilMs: number) =>
+      Effect.map(
+        Clock.currentTimeMillis,
+        (now) =>
+          new TrackerRateLimited({
+            tracker,
+            resetAt: new Date(untilMs).toISOString(),
+            waitedSeconds: (now - started) / 1000
+          })
+      )
+
+    /** One attempt: a budget slot, then the call within its deadline; a rate limit is recorded in the budget. */
+    const attempt: Effect.Effect<A, Attempt> = Effect.gen(function* () {
       const slot = yield* Effect.result(budget.take(tracker))
-      if (slot._tag === "Failure") {
-        const now = yield* Clock.currentTimeMillis
-        return yield* fail(new TrackerRateLimited({ tracker, resetAt: new Date(slot.failure.untilMs).toISOString(), waitedSeconds: (now - started) / 1000 }))
-      }
+      if (slot._tag === "Failure")
+        return yield* Effect.fail<Attempt>({ _tag: "Final", reason: yield* rateLimited(slot.failure.untilMs) })
       const outcome = yield* options.once.pipe(
         Effect.timeoutOption(ATTEMPT_TIMEOUT),
-        Effect.flatMap(Option.match({
-          onNone: () => Effect.fail<Attempt>({ _tag: "Transient", detail: `no answer within ${Duration.toSeconds(ATTEMPT_TIMEOUT)} s` }),
-          onSome: Effect.succeed
-        })),
+        Effect.flatMap(
+          Option.match({
+            onNone: () =>
+              Effect.fail<Attempt>({
+                _tag: "Transient",
+                detail: `no answer within ${Duration.toSeconds(ATTEMPT_TIMEOUT)} s`
+              }),
+            onSome: Effect.succeed
+          })
+        ),
         Effect.result
       )
       if (outcome._tag === "Success") return outcome.success
-      const attempt = outcome.failure
-      if (attempt._tag === "Final") return yield* fail(attempt.reason)
-      if (attempt._tag === "RateLimited") {
-        rateRetries += 1
-        const now = yield* Clock.currentTimeMillis
-        // Without a usable reset time, wait a minute as GitHub's docs ask; never retry immediately.
-        const usable = (attempt.info.retryAfterMs ?? 0) > 0 || (attempt.info.resetAtMs ?? 0) > now
-        const info: RateInfo = usable ? { ...attempt.info, remaining: 0 } : { retryAfterMs: 60_000 }
-        if (rateRetries > MAX_RATE_RETRIES) {
-          const until = Math.max(info.resetAtMs ?? 0, now + (info.retryAfterMs ?? 0))
-          return yield* fail(new TrackerRateLimited({ tracker, resetAt: new Date(until).toISOString(), waitedSeconds: (now - started) / 1000 }))
-        }
-        yield* budget.observe(tracker, info)
-        continue
-      }
-      if (!options.idempotent || transientRetries >= MAX_TRANSIENT_RETRIES) {
-        return yield* fail(new TrackerUnreachable({ tracker, url: options.url, detail: attempt.detail }))
-      }
-      transientRetries += 1
-      yield* Effect.sleep(Duration.millis(250 * 2 ** transientRetries))
-    }
+      if (outcome.failure._tag !== "RateLimited") return yield* Effect.fail(outcome.failure)
+      // Without a usable reset time, wait a minute as GitHub's docs ask; never retry immediately.
+      const now = yield* Clock.currentTimeMillis
+      const info = outcome.failure.info
+      const usable = (info.retryAfterMs ?? 0) > 0 || (info.resetAtMs ?? 0) > now
+      const waited: RateInfo = usable ? { ...info, remaining: 0 } : { retryAfterMs: 60_000 }
+      yield* budget.observe(tracker, waited)
+      return yield* Effect.fail<Attempt>({
+        _tag: "RateLimited",
+        info: { ...waited, resetAtMs: Math.max(waited.resetAtMs ?? 0, now + (waited.retryAfterMs ?? 0)) }
+      })
+    })
+
+    return yield* attempt.pipe(
+      Effect.retry({
+        while: (a) => a._tag === "Transient" && options.idempotent,
+        times: MAX_TRANSIENT_RETRIES,
+        schedule: transientBackoff
+      }),
+      Effect.retry({ while: (a) => a._tag === "RateLimited", times: MAX_RATE_RETRIES }),
+      Effect.catch((a: Attempt) =>
+        a._tag === "Final"
+          ? Effect.fail(fail(a.reason))
+          : a._tag === "RateLimited"
+            ? Effect.flatMap(rateLimited(a.info.resetAtMs ?? 0), (reason) => Effect.fail(fail(reason)))
+            : Effect.fail(fail(new TrackerUnreachable({ tracker, url: options.url, detail: a.detail })))
+      )
+    )
   })

@@ -4,8 +4,7 @@
  * credentials (credential helpers, SSH agent); prompts are disabled so a missing credential fails
  * instead of hanging the daemon.
  */
-import { type GitResult, makeGitRunner } from "@spec-orch/execution"
-import { hostEnvironment } from "@spec-orch/harness"
+import type { GitResult } from "@spec-orch/execution"
 import { Effect } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 
@@ -15,8 +14,16 @@ export type { GitResult } from "@spec-orch/execution"
 const REMOTE = new Set(["push", "fetch", "pull", "ls-remote", "clone"])
 
 /** Runs `git args` in `cwd`; a git that cannot start is a defect (the host has no git). */
-export const runGit = (cwd: string, args: ReadonlyArray<string>): Effect.Effect<GitResult, never, ChildProcessSpawner.ChildProcessSpawner> =>
-  Effect.gen(function*() {
+export const runGit = (
+  cwd: string,
+  args: ReadonlyArray<string>
+): Effect.Effect<GitResult, never, ChildProcessSpawner.ChildProcessSpawner> =>
+  Effect.gen(function* () {
+    // Execution and the harness load on the first git call, not with the tracker clients: a reading
+    // command (`spec-orch issue list`) uses the clients and never runs git.
+    const [{ makeGitRunner }, { hostEnvironment }] = yield* Effect.promise(() =>
+      Promise.all([import("@spec-orch/execution"), import("@spec-orch/harness")])
+    )
     const run = makeGitRunner(yield* ChildProcessSpawner.ChildProcessSpawner, yield* hostEnvironment)
     const sub = args.find((a) => !a.startsWith("-") && !a.includes("="))
     return yield* run(cwd, args, { remote: sub !== undefined && REMOTE.has(sub) })
@@ -24,6 +31,9 @@ export const runGit = (cwd: string, args: ReadonlyArray<string>): Effect.Effect<
 
 /** Parses `owner/name` out of a GitHub remote URL (https, ssh or scp-like); `undefined` for anything else. */
 export const repoFromRemoteUrl = (url: string): { readonly owner: string; readonly name: string } | undefined => {
-  const m = /^(?:https?:\/\/(?:[^@/]+@)?[^/]+\/|ssh:\/\/(?:[^@/]+@)?[^/]+(?::\d+)?\/|[^@/\s]+@[^:/\s]+:)([^/\s]+)\/([^/\s]+?)(?:\.git)?\/?$/.exec(url.trim())
+  const m =
+    /^(?:https?:\/\/(?:[^@/]+@)?[^/]+\/|ssh:\/\/(?:[^@/]+@)?[^/]+(?::\d+)?\/|[^@/\s]+@[^:/\s]+:)([^/\s]+)\/([^/\s]+?)(?:\.git)?\/?$/.exec(
+      url.trim()
+    )
   return m ? { owner: m[1]!, name: m[2]! } : undefined
 }

@@ -44,12 +44,21 @@ export interface BoxLayout {
  * (`kernel.core_pattern` runs a program of its choice on the host).
  */
 export const BASE_ARGS: ReadonlyArray<string> = [
-  "--ro-bind", "/", "/",
-  "--dev", "/dev",
-  "--proc", "/proc",
-  "--ro-bind", "/proc/sys", "/proc/sys",
-  "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger",
-  "--tmpfs", "/tmp",
+  "--ro-bind",
+  "/",
+  "/",
+  "--dev",
+  "/dev",
+  "--proc",
+  "/proc",
+  "--ro-bind",
+  "/proc/sys",
+  "/proc/sys",
+  "--ro-bind-try",
+  "/proc/sysrq-trigger",
+  "/proc/sysrq-trigger",
+  "--tmpfs",
+  "/tmp",
   "--unshare-pid",
   "--unshare-ipc",
   "--unshare-uts",
@@ -57,7 +66,8 @@ export const BASE_ARGS: ReadonlyArray<string> = [
   "--unshare-net",
   "--die-with-parent",
   "--new-session",
-  "--cap-drop", "ALL"
+  "--cap-drop",
+  "ALL"
 ]
 
 /** Polls of /proc/net/sockstat with shell builtins only (a few µs each), before the wrapper sleeps between polls. */
@@ -78,13 +88,17 @@ export const bwrapArgs = (spec: BoxSpec, layout: BoxLayout): ReadonlyArray<strin
   // inside it above keep their own access.
   for (const h of layout.hidden) if (h.kind === "dir") args.push("--remount-ro", h.path)
   const relays = layout.network === undefined ? [] : relaysOf(layout.network)
-  if (layout.network !== undefined && relays.length > 0) args.push("--ro-bind", layout.network.socketDir, layout.network.socketDir)
+  if (layout.network !== undefined && relays.length > 0)
+    args.push("--ro-bind", layout.network.socketDir, layout.network.socketDir)
   args.push("--chdir", spec.cwd, "--")
   if (relays.length === 0) return [...args, ...spec.argv]
   return [...args, layout.tools.sh, "-c", relayScript(relays, layout.tools), "spec-orch-sandbox", ...spec.argv]
 }
 
-const relaysOf = (network: NetworkLayout): ReadonlyArray<Relay> => [...(network.proxy ? [network.proxy] : []), ...network.forwards]
+const relaysOf = (network: NetworkLayout): ReadonlyArray<Relay> => [
+  ...(network.proxy ? [network.proxy] : []),
+  ...network.forwards
+]
 
 /** Quotes a word for a POSIX shell. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
@@ -98,7 +112,10 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
  * hold none of the command's stdio: its prompt stays its own, and its output ends when it exits.
  */
 export const relayScript = (relays: ReadonlyArray<Relay>, tools: BoxLayout["tools"]): string => {
-  const lines = relays.map((r) => `${q(tools.socat)} TCP-LISTEN:${r.port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(r.socket)} </dev/null >/dev/null 2>&1 &`)
+  const lines = relays.map(
+    (r) =>
+      `${q(tools.socat)} TCP-LISTEN:${r.port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(r.socket)} </dev/null >/dev/null 2>&1 &`
+  )
   return [
     ...lines,
     `n=0`,

@@ -57,16 +57,26 @@ export const expandPath = (path: Path.Path, entry: string, home: string, base: s
   entry === "~" ? home : entry.startsWith("~/") ? path.join(home, entry.slice(2)) : path.resolve(base, entry)
 
 /** The entries that exist, by real path, each once, with their kind; `/` itself is never hidden. */
-export const resolveHidden = Effect.fnUntraced(function*(entries: ReadonlyArray<string>, home: string, base: string) {
+export const resolveHidden = Effect.fnUntraced(function* (entries: ReadonlyArray<string>, home: string, base: string) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   // Looked up concurrently: this runs before every agent turn and verification step.
-  const found = yield* Effect.forEach(entries, (entry) =>
-    fs.realPath(expandPath(path, entry, home, base)).pipe(
-      Effect.flatMap((real) => Effect.map(fs.stat(real), (info): HiddenPath => ({ path: real, kind: info.type === "Directory" ? "dir" : "file" }))),
-      Effect.option
-    ), { concurrency: "unbounded" })
+  const found = yield* Effect.forEach(
+    entries,
+    (entry) =>
+      fs.realPath(expandPath(path, entry, home, base)).pipe(
+        Effect.flatMap((real) =>
+          Effect.map(
+            fs.stat(real),
+            (info): HiddenPath => ({ path: real, kind: info.type === "Directory" ? "dir" : "file" })
+          )
+        ),
+        Effect.option
+      ),
+    { concurrency: "unbounded" }
+  )
   const out: Array<HiddenPath> = []
-  for (const h of found) if (h._tag === "Some" && h.value.path !== "/" && !out.some((x) => x.path === h.value.path)) out.push(h.value)
+  for (const h of found)
+    if (h._tag === "Some" && h.value.path !== "/" && !out.some((x) => x.path === h.value.path)) out.push(h.value)
   return out as ReadonlyArray<HiddenPath>
 })

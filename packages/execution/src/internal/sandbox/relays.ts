@@ -6,7 +6,13 @@
  * failure is recorded so the run's evidence can say what the box was kept from.
  */
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer as createHttpServer, type IncomingMessage, request as httpRequest, type Server as HttpServer, type ServerResponse } from "node:http"
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  request as httpRequest,
+  type Server as HttpServer,
+  type ServerResponse
+} from "node:http"
 import { connect, createServer as createNetServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -27,7 +33,12 @@ export const hostAllowed = (host: string, patterns: ReadonlyArray<string>): bool
   })
 }
 
-const normalize = (s: string) => s.trim().toLowerCase().replace(/\.$/, "").replace(/^\[(.*)\]$/, "$1")
+const normalize = (s: string) =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/\.$/, "")
+    .replace(/^\[(.*)\]$/, "$1")
 
 /** A running set of relays: the layout for the box, what was refused, and how to stop them. */
 export interface Relays {
@@ -58,9 +69,10 @@ export const startRelays = async (options: RelayOptions): Promise<Relays> => {
     const seen = refusals.get(key)
     if (seen !== undefined) seen.count += 1
     else if (refusals.size < MAX_REFUSALS) {
-      const message = reason === "not-allowed"
-        ? `refused network access to ${host}:${port}: not an allowed host`
-        : `could not reach allowed host ${host}:${port}: ${detail}`
+      const message =
+        reason === "not-allowed"
+          ? `refused network access to ${host}:${port}: not an allowed host`
+          : `could not reach allowed host ${host}:${port}: ${detail}`
       refusals.set(key, { host, port, reason, detail, count: 1, message })
     }
   }
@@ -128,7 +140,9 @@ const body = (text: string) => `${text}\n`
 /** Writes a complete HTTP/1.1 error response on a raw socket (after CONNECT) and closes it. */
 const rawError = (socket: Duplex, status: string, text: string) => {
   const b = body(text)
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(b)}\r\nConnection: close\r\n\r\n${b}`)
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(b)}\r\nConnection: close\r\n\r\n${b}`
+  )
 }
 
 const notAllowedText = (host: string, hosts: ReadonlyArray<string>) =>
@@ -143,7 +157,16 @@ const authority = (value: string): { host: string; port: number } | undefined =>
   return port > 0 && port < 65536 ? { host: m[1]!.replace(/^\[(.*)\]$/, "$1"), port } : undefined
 }
 
-const HOP_BY_HOP = new Set(["proxy-connection", "proxy-authorization", "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"])
+const HOP_BY_HOP = new Set([
+  "proxy-connection",
+  "proxy-authorization",
+  "connection",
+  "keep-alive",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade"
+])
 
 const makeProxy = (
   hosts: ReadonlyArray<string>,
@@ -156,13 +179,17 @@ const makeProxy = (
     try {
       url = new URL(req.url ?? "")
     } catch {
-      res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end(body("spec-orch sandbox proxy: send an absolute-URI request (http://host/path) or CONNECT host:port"))
+      res
+        .writeHead(400, { "content-type": "text/plain; charset=utf-8" })
+        .end(body("spec-orch sandbox proxy: send an absolute-URI request (http://host/path) or CONNECT host:port"))
       return
     }
     const port = url.port === "" ? 80 : Number(url.port)
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1")
     if (url.protocol !== "http:") {
-      res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end(body(`spec-orch sandbox proxy: ${url.protocol} is not proxied here; use CONNECT for https`))
+      res
+        .writeHead(400, { "content-type": "text/plain; charset=utf-8" })
+        .end(body(`spec-orch sandbox proxy: ${url.protocol} is not proxied here; use CONNECT for https`))
       return
     }
     if (!hostAllowed(host, hosts)) {
@@ -172,13 +199,19 @@ const makeProxy = (
     }
     const headers: Record<string, string | Array<string>> = {}
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v
-    const upstream = httpRequest({ host, port, method: req.method, path: `${url.pathname}${url.search}`, headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers)
-      up.pipe(res)
-    })
+    const upstream = httpRequest(
+      { host, port, method: req.method, path: `${url.pathname}${url.search}`, headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers)
+        up.pipe(res)
+      }
+    )
     upstream.on("error", (e: NodeJS.ErrnoException) => {
       refuse(host, port, "unreachable", e.code ?? e.message)
-      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain; charset=utf-8" }).end(body(`spec-orch sandbox: could not reach ${host}:${port} (${e.code ?? e.message})`))
+      if (!res.headersSent)
+        res
+          .writeHead(502, { "content-type": "text/plain; charset=utf-8" })
+          .end(body(`spec-orch sandbox: could not reach ${host}:${port} (${e.code ?? e.message})`))
       else res.destroy()
     })
     req.pipe(upstream)
@@ -188,7 +221,11 @@ const makeProxy = (
     client.on("error", () => client.destroy())
     const target = authority(req.url ?? "")
     if (target === undefined) {
-      rawError(client, "400 Bad Request", `spec-orch sandbox proxy: CONNECT needs host:port, got ${JSON.stringify(req.url)}`)
+      rawError(
+        client,
+        "400 Bad Request",
+        `spec-orch sandbox proxy: CONNECT needs host:port, got ${JSON.stringify(req.url)}`
+      )
       return
     }
     if (!hostAllowed(target.host, hosts)) {
@@ -208,7 +245,11 @@ const makeProxy = (
     upstream.once("error", (e: NodeJS.ErrnoException) => {
       if (connected) return // pipeBoth ends both sides
       refuse(target.host, target.port, "unreachable", e.code ?? e.message)
-      rawError(client, "502 Bad Gateway", `spec-orch sandbox: could not reach ${target.host}:${target.port} (${e.code ?? e.message})`)
+      rawError(
+        client,
+        "502 Bad Gateway",
+        `spec-orch sandbox: could not reach ${target.host}:${target.port} (${e.code ?? e.message})`
+      )
     })
   })
   return server

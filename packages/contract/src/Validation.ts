@@ -4,8 +4,8 @@
  * know become warnings with a "did you mean" hint; they never stop a load.
  */
 import type { z } from "zod"
-import { didYouMean, FileProblem } from "../FileProblem.js"
-import type { Locator } from "./locate.js"
+import { didYouMean, FileProblem } from "./FileProblem.js"
+import type { Locator } from "./Locations.js"
 
 export interface Validated<T> {
   readonly value: T | undefined
@@ -17,7 +17,8 @@ export const describeValue = (value: unknown): string => {
   if (value === undefined) return "nothing"
   if (value === null) return "null"
   if (Array.isArray(value)) return `a list (${value.length} item${value.length === 1 ? "" : "s"})`
-  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
+  if (typeof value === "string")
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
   if (typeof value === "number") return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`
   if (typeof value === "boolean") return `the boolean ${value}`
   if (value instanceof Date) return `the date ${value.toISOString()}`
@@ -77,7 +78,8 @@ const unwrap = (schema: AnySchema): AnySchema => {
   let s = schema
   for (let i = 0; i < 20; i++) {
     const def = defOf(s)
-    if (["optional", "nullable", "default", "prefault", "catch", "readonly", "nonoptional"].includes(def.type)) s = def.innerType
+    if (["optional", "nullable", "default", "prefault", "catch", "readonly", "nonoptional"].includes(def.type))
+      s = def.innerType
     else if (def.type === "pipe") s = def.in
     else if (def.type === "lazy") s = def.getter()
     else return s
@@ -86,7 +88,12 @@ const unwrap = (schema: AnySchema): AnySchema => {
 }
 
 /** Walks `value` alongside `schema` and reports keys the schema does not know. */
-const unknownKeys = (schema: AnySchema, value: unknown, path: Array<string>, out: Array<{ path: Array<string>; known: Array<string> }>): void => {
+const unknownKeys = (
+  schema: AnySchema,
+  value: unknown,
+  path: Array<string>,
+  out: Array<{ path: Array<string>; known: Array<string> }>
+): void => {
   const s = unwrap(schema)
   const def = defOf(s)
   if (value === null || typeof value !== "object") return
@@ -102,11 +109,15 @@ const unknownKeys = (schema: AnySchema, value: unknown, path: Array<string>, out
   } else if (def.type === "record") {
     for (const [k, v] of Object.entries(value)) unknownKeys(def.valueType, v, [...path, k], out)
   } else if (def.type === "array" && Array.isArray(value)) {
-    value.forEach((v, i) => unknownKeys(def.element, v, [...path, String(i)], out))
+    value.forEach((v, i) => {
+      unknownKeys(def.element, v, [...path, String(i)], out)
+    })
   } else if (def.type === "union") {
     // Use the first option that accepts the value to decide which keys are known.
     const options = def.options as Array<AnySchema>
-    const match = options.find((o) => (o as any)["~standard"].validate(value).issues === undefined) ?? options.find((o) => defOf(unwrap(o)).type === "object")
+    const match =
+      options.find((o) => (o as any)["~standard"].validate(value).issues === undefined) ??
+      options.find((o) => defOf(unwrap(o)).type === "object")
     if (match) unknownKeys(match, value, path, out)
   }
 }
@@ -149,7 +160,10 @@ export const validateWith = <S extends z.ZodType>(
         key: u.path.join("."),
         severity: "warning",
         message: "unknown key, ignored",
-        hint: suggestion !== undefined ? `did you mean "${suggestion}"?` : `known keys here: ${u.known.join(", ") || "none"}`
+        hint:
+          suggestion !== undefined
+            ? `did you mean "${suggestion}"?`
+            : `known keys here: ${u.known.join(", ") || "none"}`
       })
     )
   }

@@ -11,13 +11,15 @@ export interface Position {
 
 export type Locator = (path: ReadonlyArray<PropertyKey>) => Position | undefined
 
-const nearest = (positions: Map<string, Position>): Locator => (path) => {
-  for (let n = path.length; n >= 0; n--) {
-    const hit = positions.get(path.slice(0, n).map(String).join("."))
-    if (hit !== undefined) return hit
+const nearest =
+  (positions: Map<string, Position>): Locator =>
+  (path) => {
+    for (let n = path.length; n >= 0; n--) {
+      const hit = positions.get(path.slice(0, n).map(String).join("."))
+      if (hit !== undefined) return hit
+    }
+    return undefined
   }
-  return undefined
-}
 
 /** Locates keys in YAML or JSON (JSON is YAML) from the parsed document's node ranges. */
 export const yamlLocator = (text: string): Locator => {

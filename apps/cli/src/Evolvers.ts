@@ -1,0 +1,52 @@
+/**
+ * The evolvers `evolution run` and the daemon's trigger run (docs/evolution.md): the verification
+ * learning (from memory, when it is on), the compliance-rule evolver and the skills miner (from the
+ * evidence ledger and the runs' event logs). Each only proposes; one that fails is logged and the others
+ * still run.
+ */
+import {
+  type ComplianceEvolverOptions,
+  Memory,
+  type Proposal,
+  proposeComplianceRules,
+  proposeFromFailures,
+  proposeSkills,
+  type SkillsMinerOptions
+} from "@spec-orch/evolution"
+import { Cause, Effect, Option } from "effect"
+
+export interface EvolverOptions {
+  readonly minRuns?: number | undefined
+  readonly compliance?: Partial<ComplianceEvolverOptions> | undefined
+  readonly skills?: Partial<SkillsMinerOptions> | undefined
+}
+
+const orLogged =
+  (what: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    effect.pipe(
+      Effect.map((a): A | undefined => a),
+      Effect.catchCause((c) =>
+        Cause.hasInterruptsOnly(c)
+          ? Effect.interrupt
+          : Effect.as(Effect.logWarning(`evolution: the ${what} failed: ${Cause.pretty(c)}`), undefined)
+      )
+    )
+
+/** Runs every evolver once, in turn; the verification learning only when `Memory` is provided (memory is on). */
+export const runEvolvers = (options: EvolverOptions) =>
+  Effect.gen(function* () {
+    const memory = yield* Effect.serviceOption(Memory)
+    const verification: ReadonlyArray<Proposal> = Option.isSome(memory)
+      ? ((yield* proposeFromFailures(options.minRuns).pipe(
+          Effect.provideService(Memory, memory.value),
+          orLogged("verification-learning evolver")
+        )) ?? [])
+      : []
+    const compliance = yield* proposeComplianceRules({
+      ...(options.minRuns !== undefined ? { minRuns: options.minRuns } : {}),
+      ...options.compliance
+    }).pipe(orLogged("compliance-rule evolver"))
+    const skills = yield* proposeSkills(options.skills).pipe(orLogged("skills miner"))
+    return { verification, compliance, skills }
+  }).pipe(Effect.withSpan("Evolvers.run"))

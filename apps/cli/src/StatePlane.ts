@@ -1,0 +1,49 @@
+/**
+ * The state database and the run store alone, for commands that only read runs (`status`). Kept apart
+ * from Planes.ts for the same reason as ContractPlane.ts: the bundle evaluates a module's imports when
+ * it loads, and Planes.ts imports every plane.
+ */
+import { Project } from "@spec-orch/contract"
+import { ClusterStateDb } from "@spec-orch/control/ClusterState"
+import { ProcessToken } from "@spec-orch/control/EngineLock"
+import { RunStore } from "@spec-orch/control/RunStore"
+import { Redactor } from "@spec-orch/harness/Redaction"
+import { SqliteClient } from "@spec-orch/sqlite"
+import { Effect, FileSystem, Layer, Path } from "effect"
+import { projectLayer, redactingOutput } from "./ContractPlane.js"
+import { Root } from "./Root.js"
+
+/**
+ * The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. With
+ * `[cluster] storage = "postgres"` (docs/cluster.md) it is the cluster's Postgres, shared by every host.
+ */
+export const StateDb = Layer.unwrap(
+  Effect.gen(function* () {
+    const project = yield* Project
+    if (project.config.cluster.storage === "postgres") return ClusterStateDb(project.config.cluster)
+    const path = yield* Path.Path
+    const fs = yield* FileSystem.FileSystem
+    yield* fs.makeDirectory(project.stateDir, { recursive: true }).pipe(Effect.orDie)
+    // The state directory ignores itself: nothing spec-orch keeps there shows up in `git status` or a commit.
+    const ignore = path.join(project.stateDir, ".gitignore")
+    if (!(yield* fs.exists(ignore).pipe(Effect.orElseSucceed(() => true)))) {
+      yield* fs.writeFileString(ignore, "# spec-orch's state: never committed\n*\n").pipe(Effect.ignore)
+    }
+    return SqliteClient.layer({ filename: path.join(project.stateDir, "state.db") })
+  })
+)
+
+/** Runs `effect` with the project from the root flags, the run store over the state database, and this process's token. */
+export const withRunStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const flags = yield* Root
+    return yield* redactingOutput(effect).pipe(
+      Effect.provide(
+        Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(
+          Layer.provideMerge(StateDb),
+          Layer.provideMerge(Redactor.layer),
+          Layer.provideMerge(projectLayer(flags))
+        )
+      )
+    )
+  })

@@ -1,0 +1,241 @@
+/** Handlers for `spec-orch evolution`. */
+import type { Project } from "@spec-orch/contract"
+import {
+  type Actor,
+  backtestSummary,
+  decidePromotion,
+  Memory,
+  type Proposal,
+  type ProposalState,
+  ProposalStates,
+  Proposals,
+  supportSummary
+} from "@spec-orch/evolution"
+import type { Redactor } from "@spec-orch/harness"
+import type { EvidenceLedger } from "@spec-orch/evidence"
+import { Console, Effect, type FileSystem, Layer, Option, type Path } from "effect"
+import type { SqlClient } from "effect/sql"
+import { runEvolvers } from "../Evolvers.js"
+import { emit, ExitCode, setExitCode, table } from "../Output.js"
+import { withPlanes } from "../Planes.js"
+import { whoAmI } from "../Who.js"
+
+const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
+const withProposals = <A, E>(
+  effect: Effect.Effect<
+    A,
+    E,
+    Proposals | Memory | SqlClient.SqlClient | Project | Redactor | EvidenceLedger | FileSystem.FileSystem | Path.Path
+  >
+) => withPlanes(Effect.provide(effect, Layer.mergeAll(Proposals.layer, Memory.layer)))
+
+const short = (text: string, n = 80) => {
+  const t = text.replace(/\s+/g, " ").trim()
+  return t.length <= n ? t : `${t.slice(0, n - 1)}…`
+}
+const rows = (ps: ReadonlyArray<Proposal>) =>
+  table(
+    ["ID", "KIND", "STATE", "SCOPE", "CONTENT"],
+    ps.map((p) => [p.id, p.kind, p.state === "active" ? `active ${p.canaryShare}` : p.state, p.scope, short(p.content)])
+  )
+
+const human = (byFlag: Option.Option<string>) => Effect.map(whoAmI(byFlag), (id): Actor => ({ type: "human", id }))
+
+export const status = (input: { json: boolean }) =>
+  withProposals(
+    Effect.gen(function* () {
+      const all = yield* (yield* Proposals).list()
+      const counts = Object.fromEntries(ProposalStates.map((s) => [s, all.filter((p) => p.state === s).length]))
+      const inUse = all.filter((p) => p.state === "approved" || p.state === "active" || p.state === "promoted")
+      yield* emit(
+        input.json,
+        {
+          counts,
+          inUse: inUse.map((p) => ({
+            id: p.id,
+            contentHash: p.contentHash,
+            state: p.state,
+            canaryShare: p.canaryShare
+          }))
+        },
+        () => [
+          `Proposals: ${ProposalStates.map((s) => `${counts[s]} ${s}`).join(", ")}.`,
+          inUse.length === 0 ? "Runs use no proposal." : `Runs use: ${inUse.map((p) => p.id).join(", ")}.`
+        ]
+      )
+    })
+  )
+
+export const proposals = (input: { state: Option.Option<string>; json: boolean }) =>
+  Effect.gen(function* () {
+    const state = Option.getOrUndefined(input.state)
+    if (state !== undefined && !(ProposalStates as ReadonlyArray<string>).includes(state)) {
+      return yield* usage(`--state: expected one of ${ProposalStates.join(", ")}, got ${JSON.stringify(state)}`)
+    }
+    yield* withProposals(
+      Effect.gen(function* () {
+        const ps = yield* (yield* Proposals).list(state !== undefined ? { states: [state as ProposalState] } : {})
+        yield* emit(input.json, ps, () =>
+          ps.length === 0 ? "No proposals: `spec-orch evolution run` proposes learnings from failed runs." : rows(ps)
+        )
+      })
+    )
+  })
+
+export const show = (input: { id: string; json: boolean }) =>
+  withProposals(
+    Effect.gen(function* () {
+      const store = yield* Proposals
+      const found = yield* store.get(input.id)
+      if (Option.isNone(found))
+        return yield* usage(`no proposal ${input.id}; \`spec-orch evolution proposals\` lists them`)
+      const p = found.value
+      const history = yield* store.history(p.id)
+      yield* emit(input.json, { ...p, history }, () => [
+        `${p.id}  ${p.kind}  ${p.state}  scope ${p.scope}`,
+        `sha256 ${p.contentHash}`,
+        `from runs ${p.sources.runIds.join(", ") || "-"}`,
+        "",
+        p.content,
+        "",
+        ...history.map((t) => `${t.at}  ${t.from ?? "-"} → ${t.to}  by ${t.actor.type}:${t.actor.id}  ${t.why}`)
+      ])
+    })
+  )
+
+export const run = (input: { minRuns: number; minBacktest: number; minSupport: number; json: boolean }) =>
+  Effect.gen(function* () {
+    if (input.minRuns < 1) return yield* usage(`--min-runs: expected a positive number, got ${input.minRuns}`)
+    if (input.minBacktest < 1)
+      return yield* usage(`--min-backtest: expected a positive number, got ${input.minBacktest}`)
+    if (input.minSupport < 2) return yield* usage(`--min-support: expected 2 or more, got ${input.minSupport}`)
+    yield* withProposals(
+      Effect.gen(function* () {
+        const { verification, compliance, skills } = yield* runEvolvers({
+          minRuns: input.minRuns,
+          compliance: { minBacktest: input.minBacktest },
+          skills: { minSupport: input.minSupport }
+        })
+        const made = [
+          ...verification.map((p) => ({ ...p, evolver: "verification-learning" })),
+          ...(compliance?.made ?? []).map(({ proposal, candidate }) => ({
+            ...proposal,
+            evolver: "compliance-rule",
+            evidence: {
+              signature: candidate.signature,
+              pattern: candidate.pattern,
+              failedRuns: candidate.failedRuns,
+              firedOnFailed: candidate.firedOnFailed,
+              falsePositives: candidate.falsePositives
+            }
+          })),
+          ...(skills?.made ?? []).map(({ proposal, skill }) => ({
+            ...proposal,
+            evolver: "skills",
+            evidence: {
+              name: skill.name,
+              tools: skill.tools,
+              runs: skill.runs,
+              support: skill.support,
+              inFailed: skill.inFailed
+            }
+          }))
+        ]
+        yield* emit(input.json, made, () => [
+          made.length === 0 ? "Nothing to propose." : rows(made),
+          ...(compliance?.made ?? []).map(
+            ({ proposal, candidate }) =>
+              `${proposal.id}: \`${candidate.signature}\` in ${candidate.failedRuns.length} failed runs (${candidate.failedRuns.join(", ")}); ${backtestSummary(candidate)}`
+          ),
+          ...(compliance?.dropped ?? []).map(
+            (c) =>
+              `dropped: \`${c.signature}\` fired on ${c.successfulRuns.length} of ${c.falsePositives.n} successful runs (${c.successfulRuns.join(", ")})`
+          ),
+          ...(compliance?.skipped !== undefined
+            ? [`compliance rules: nothing back-tested: ${compliance.skipped}`]
+            : []),
+          ...(skills?.made ?? []).map(
+            ({ proposal, skill }) => `${proposal.id}: skill ${skill.name}, ${supportSummary(skill)}`
+          ),
+          ...(made.some((p) => p.state === "validated")
+            ? ["Nothing is used before a person approves it: `spec-orch evolution approve <id>`."]
+            : [])
+        ])
+      })
+    )
+  })
+
+const parseArm = (flag: string, text: string): { successes: number; trials: number } | string => {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim())
+  if (m === null || Number(m[1]) > Number(m[2]))
+    return `--${flag}: expected successes/trials such as 9/10, got ${JSON.stringify(text)}`
+  return { successes: Number(m[1]), trials: Number(m[2]) }
+}
+
+export const validate = (input: {
+  id: string
+  candidate: string
+  baseline: string
+  metric: string
+  minSample: number
+  by: Option.Option<string>
+  json: boolean
+}) =>
+  Effect.gen(function* () {
+    const candidate = parseArm("candidate", input.candidate)
+    const baseline = parseArm("baseline", input.baseline)
+    if (typeof candidate === "string") return yield* usage(candidate)
+    if (typeof baseline === "string") return yield* usage(baseline)
+    if (input.minSample < 1) return yield* usage(`--min-sample: expected a positive number, got ${input.minSample}`)
+    const actor = yield* human(input.by)
+    yield* withProposals(
+      Effect.gen(function* () {
+        const store = yield* Proposals
+        const found = yield* store.get(input.id)
+        if (Option.isNone(found))
+          return yield* usage(`no proposal ${input.id}; \`spec-orch evolution proposals\` lists them`)
+        const decision = decidePromotion(
+          { metric: input.metric, minSamplePerArm: input.minSample },
+          candidate,
+          baseline,
+          found.value.kind
+        )
+        const moved =
+          decision.decision === "promote"
+            ? yield* store.transition(input.id, "validated", { actor, why: decision.reason, detail: decision })
+            : found.value
+        yield* emit(
+          input.json,
+          { proposal: moved, decision },
+          () =>
+            `${decision.decision === "promote" ? `${input.id} is validated` : `${input.id} stays ${moved.state}`}: ${decision.reason}.`
+        )
+        if (decision.decision !== "promote") yield* setExitCode(ExitCode.failure)
+      })
+    )
+  })
+
+const move =
+  (to: ProposalState, verb: string, after: (p: Proposal) => string) =>
+  (input: { id: string; why: Option.Option<string>; by: Option.Option<string>; json: boolean }) =>
+    Effect.gen(function* () {
+      const actor = yield* human(input.by)
+      yield* withProposals(
+        Effect.gen(function* () {
+          const p = yield* (yield* Proposals).transition(input.id, to, {
+            actor,
+            why: Option.getOrElse(input.why, () => `${verb} by ${actor.id}`)
+          })
+          yield* emit(input.json, p, () => after(p))
+        })
+      )
+    })
+
+export const approve = move(
+  "approved",
+  "approved",
+  (p) =>
+    `Approved ${p.id}: the next runs in scope ${p.scope} are offered it (\`spec-orch evolution rollback ${p.id}\` stops that).`
+)
+export const reject = move("rejected", "rejected", (p) => `Rejected ${p.id}.`)
+export const rollback = move("rolled-back", "rolled back", (p) => `Rolled back ${p.id}: the next run is without it.`)

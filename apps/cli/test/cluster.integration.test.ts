@@ -1,0 +1,51 @@
+/**
+ * `[cluster]` as an operator meets it: `doctor` checks the shared Postgres and this runner's address
+ * (never showing the URL's password), and `daemon start --once`, which one host cannot do for the whole
+ * cluster, refuses plainly (the cluster itself: cluster-daemon.postgres.integration.test.ts). Fails when
+ * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { requirePostgres } from "@spec-orch/test-kit"
+import { createServer } from "node:net"
+import { makeProject } from "./utils/project.js"
+
+const pg = requirePostgres()
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+
+const json = (text: string) =>
+  JSON.parse(text) as { ok: boolean; checks: Array<{ name: string; status: string; detail: string; fix?: string }> }
+
+describe.skipIf(!pg.run)(pg.title("spec-orch [cluster]"), () => {
+  it("doctor checks the cluster's Postgres and runner address; daemon start --once refuses on a cluster", async () => {
+    const port = await freePort()
+    const url = new URL(pg.url!)
+    url.password = "pw-never-shown"
+    const p = makeProject({
+      toml: `[cluster]\nstorage = "postgres"\nurl_env = "CLUSTER_PG"\nrunner_address = "127.0.0.1:${port}"\n[daemon]\ngate_profile = "e2e"\n`,
+      env: { CLUSTER_PG: url.toString() }
+    })
+    const r = p.cli("doctor", "--json")
+    const checks = json(r.stdout).checks.filter((c) => c.name.startsWith("cluster"))
+    assert.deepStrictEqual(
+      checks.map((c) => [c.name, c.status]),
+      [
+        ["cluster postgres", "ok"],
+        ["cluster runner", "ok"]
+      ],
+      r.stdout + r.stderr
+    )
+    assert.include(checks[0]!.detail, `${url.hostname}:${url.port}`)
+    assert.notInclude(r.stdout + r.stderr, "pw-never-shown")
+
+    const d = p.cli("daemon", "start", "--once")
+    assert.strictEqual(d.status, 1, d.stdout + d.stderr)
+    assert.match(d.stderr, /with \[cluster\] storage = "postgres" the daemon runs once for the whole cluster/)
+  })
+})

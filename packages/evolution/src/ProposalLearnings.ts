@@ -1,0 +1,63 @@
+/**
+ * `Learnings` that offer the builder the proposals in use for an issue (approved and promoted ones, and
+ * active ones whose canary share draws the issue) before what an underlying source (memory) gives.
+ * Each is identified by the proposal's id and content hash (`prop-…@<sha256>`), which the run's
+ * `context.json` lists; a rolled-back proposal is gone from the next run. A proposal-store problem
+ * gives only the underlying learnings (logged): a run never depends on evolution.
+ */
+import type { Issue } from "@spec-orch/contract"
+import { type Learning, Learnings } from "@spec-orch/harness"
+import { Effect, Layer } from "effect"
+import { type Proposal, type ProposalKind, Proposals } from "./Proposals.js"
+
+/** Kinds that reach a run as what they are (a compliance contract, a skill file; `ProposalRules`), not as prompt text. */
+const RULE_KINDS: ReadonlyArray<ProposalKind> = ["compliance-rule", "skill"]
+
+/** At most this many proposals per prompt. */
+export const MAX_PROPOSAL_LEARNINGS = 5
+
+/** The learning id of a proposal: its id and content hash, so a run's artifacts say exactly which text it was given. */
+export const proposalLearningId = (p: Proposal): string => `${p.id}@${p.contentHash}`
+
+/** The learning a proposal gives (pure). */
+export const proposalLearning = (p: Proposal): Learning => ({
+  id: proposalLearningId(p),
+  text: `learned rule (${p.kind}, ${p.state}): ${p.content.replace(/\s+/g, " ").trim()}`,
+  source: `proposal ${p.id}`
+})
+
+/** Whether a proposal's scope covers an issue: `project`, `issue:<id>` of it, or `file:<path>` of a file it names. */
+export const appliesTo = (p: Proposal, issue: Issue): boolean =>
+  p.scope === "project" ||
+  p.scope === `issue:${issue.id}` ||
+  (p.scope.startsWith("file:") && [...issue.targetFiles, ...issue.filesToRead].includes(p.scope.slice("file:".length)))
+
+/** Proposals in use first, then the learnings of the `Learnings` it is built over. */
+export const ProposalLearnings: Layer.Layer<Learnings, never, Learnings | Proposals> = Layer.effect(
+  Learnings,
+  Effect.gen(function* () {
+    const base = yield* Learnings
+    const proposals = yield* Proposals
+    return Learnings.of({
+      forIssue: (issue, audience) =>
+        Effect.gen(function* () {
+          // Proposals are offered to the builder only (the evolver learns from verification the builder must pass).
+          if (audience !== undefined && audience !== "builder") return yield* base.forIssue(issue, audience)
+          const inUse = yield* proposals
+            .inUseFor(issue.id)
+            .pipe(
+              Effect.catch((e) =>
+                Effect.as(Effect.logWarning(`evolution: no proposals for ${issue.id}: ${e.message}`), [])
+              )
+            )
+          const own = inUse
+            .filter((p) => appliesTo(p, issue) && !RULE_KINDS.includes(p.kind))
+            .slice(0, MAX_PROPOSAL_LEARNINGS)
+            .map(proposalLearning)
+          return [...own, ...(yield* base.forIssue(issue, audience))]
+        }).pipe(Effect.withSpan("ProposalLearnings.forIssue")),
+      // Proposals are for the builder; the planner is told what memory learned.
+      forMission: (scope) => base.forMission(scope)
+    })
+  })
+)

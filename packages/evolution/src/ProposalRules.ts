@@ -1,0 +1,60 @@
+/**
+ * `LearnedRules` from the proposals in use for an issue (approved and promoted ones, and active ones whose
+ * canary share draws the issue, in scope): `compliance-rule` proposals as compliance contracts the run's
+ * agent events are judged by (the contract's id is the proposal's), `skill` proposals as SKILL.md files
+ * offered to the agent. A proposal whose text is not one pattern contract, or not a SKILL.md with a plain
+ * name, is left out (logged): an approval adds exactly the typed rule, nothing else. A proposal-store
+ * problem gives none (logged): a run never depends on evolution.
+ */
+import {
+  type LearnedComplianceRule,
+  LearnedRules,
+  type LearnedSkill,
+  parseLearnedComplianceRule,
+  parseLearnedSkill
+} from "@spec-orch/harness"
+import { Effect, Layer } from "effect"
+import { appliesTo } from "./ProposalLearnings.js"
+import { Proposals } from "./Proposals.js"
+
+export const ProposalRules: Layer.Layer<LearnedRules, never, Proposals> = Layer.effect(
+  LearnedRules,
+  Effect.gen(function* () {
+    const proposals = yield* Proposals
+    return LearnedRules.of({
+      forIssue: (issue) =>
+        Effect.gen(function* () {
+          const inUse = yield* proposals
+            .inUseFor(issue.id)
+            .pipe(
+              Effect.catch((e) =>
+                Effect.as(Effect.logWarning(`evolution: no learned rules for ${issue.id}: ${e.message}`), [])
+              )
+            )
+          const compliance: Array<LearnedComplianceRule> = []
+          const skills: Array<LearnedSkill> = []
+          const names = new Set<string>()
+          for (const p of inUse.filter((p) => appliesTo(p, issue))) {
+            if (p.kind === "compliance-rule") {
+              const parsed = parseLearnedComplianceRule(p.id, p.content)
+              if ("problem" in parsed) {
+                yield* Effect.logWarning(`evolution: ${p.id} is not used: ${parsed.problem}`)
+                continue
+              }
+              compliance.push({ proposalId: p.id, contentHash: p.contentHash, contract: parsed.contract })
+            } else if (p.kind === "skill") {
+              const parsed = parseLearnedSkill(p.content)
+              if ("problem" in parsed) {
+                yield* Effect.logWarning(`evolution: ${p.id} is not used: ${parsed.problem}`)
+                continue
+              }
+              if (names.has(parsed.name)) continue
+              names.add(parsed.name)
+              skills.push({ proposalId: p.id, contentHash: p.contentHash, name: parsed.name, skillMd: p.content })
+            }
+          }
+          return { compliance, skills }
+        }).pipe(Effect.withSpan("ProposalRules.forIssue"))
+    })
+  })
+)

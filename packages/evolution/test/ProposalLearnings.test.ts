@@ -1,0 +1,83 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Issue } from "@spec-orch/contract"
+import { ContextAssembler, Learnings, Redactor } from "@spec-orch/harness"
+import { SqliteClient } from "@spec-orch/sqlite"
+import { Effect, Layer, Schema } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type Actor, ProposalLearnings, Proposals } from "../src/index.js"
+
+const issue = (id: string) =>
+  Schema.decodeUnknownSync(Issue)({
+    id,
+    title: "Add a greeting",
+    summary: "greet() returns hello",
+    acceptanceCriteria: [],
+    constraints: [],
+    filesToRead: [],
+    targetFiles: ["src/greet.ts"],
+    labels: [],
+    origin: { kind: "fixture", ref: `fixtures/issues/${id}.json` }
+  })
+
+const layer = () => {
+  const proposals = Proposals.layer.pipe(
+    Layer.provide(
+      Layer.mergeAll(
+        SqliteClient.layer({ filename: join(mkdtempSync(join(tmpdir(), "proposal-learnings-")), "state.db") }),
+        Redactor.layerFrom({})
+      )
+    )
+  )
+  const learnings = ProposalLearnings.pipe(
+    Layer.provide(Learnings.layerStatic([{ id: "mem-1", text: "gate condition failed: tests", source: "run-1" }]))
+  )
+  return Layer.mergeAll(ContextAssembler.layer.pipe(Layer.provide(learnings))).pipe(Layer.provideMerge(proposals))
+}
+
+const evolver: Actor = { type: "system", id: "evolver:review-learning" }
+const ana: Actor = { type: "human", id: "ana" }
+
+describe("Learnings from proposals", () => {
+  it.effect(
+    "only an approved proposal reaches the builder's prompt, listed by id and content hash; after rollback the next prompt is without it",
+    () =>
+      Effect.gen(function* () {
+        const assembler = yield* ContextAssembler
+        const proposals = yield* Proposals
+        const p = yield* proposals.propose(
+          { kind: "review-learning", scope: "project", content: "Add a line to CHANGELOG.md for every change." },
+          evolver,
+          "from failed runs"
+        )
+        const other = yield* proposals.propose(
+          { kind: "review-learning", scope: "issue:SPC-9", content: "Only for SPC-9." },
+          evolver,
+          "x"
+        )
+        for (const id of [p.id, other.id]) {
+          yield* proposals.transition(id, "validated", { actor: evolver, why: "replay" })
+        }
+        const unapproved = yield* assembler.assemble({ issue: issue("SPC-1"), verification: [] })
+        assert.deepStrictEqual(unapproved.learnings, ["mem-1"], "a validated proposal is not used before approval")
+        assert.notInclude(unapproved.prompt, "CHANGELOG")
+        yield* proposals.transition(p.id, "approved", { actor: ana, why: "yes" })
+        yield* proposals.transition(other.id, "approved", { actor: ana, why: "yes" })
+        const used = yield* assembler.assemble({ issue: issue("SPC-1"), verification: [] })
+        assert.deepStrictEqual(
+          used.learnings,
+          [`${p.id}@${p.contentHash}`, "mem-1"],
+          "proposals first; SPC-9's is out of scope"
+        )
+        assert.include(
+          used.prompt,
+          `learned rule (review-learning, approved): Add a line to CHANGELOG.md for every change. (from proposal ${p.id})`
+        )
+        yield* proposals.transition(p.id, "rolled-back", { actor: ana, why: "no longer needed" })
+        const after = yield* assembler.assemble({ issue: issue("SPC-1"), verification: [] })
+        assert.deepStrictEqual(after.learnings, ["mem-1"])
+        assert.notInclude(after.prompt, "CHANGELOG")
+      }).pipe(Effect.provide(layer()))
+  )
+})

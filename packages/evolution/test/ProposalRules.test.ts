@@ -1,0 +1,95 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Issue } from "@spec-orch/contract"
+import { LearnedRules, Redactor } from "@spec-orch/harness"
+import { SqliteClient } from "@spec-orch/sqlite"
+import { Effect, Layer, Schema } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import {
+  type Actor,
+  complianceRuleContent,
+  ProposalRules,
+  Proposals,
+  signaturePattern,
+  skillContent
+} from "../src/index.js"
+
+const issue = (id: string) =>
+  Schema.decodeUnknownSync(Issue)({
+    id,
+    title: "Add a greeting",
+    summary: "greet() returns hello",
+    acceptanceCriteria: [],
+    constraints: [],
+    filesToRead: [],
+    targetFiles: [],
+    labels: [],
+    origin: { kind: "fixture", ref: `fixtures/issues/${id}.json` }
+  })
+
+const layer = () =>
+  ProposalRules.pipe(
+    Layer.provideMerge(
+      Proposals.layer.pipe(
+        Layer.provide(
+          Layer.mergeAll(
+            SqliteClient.layer({ filename: join(mkdtempSync(join(tmpdir(), "proposal-rules-")), "state.db") }),
+            Redactor.layerFrom({})
+          )
+        )
+      )
+    )
+  )
+
+const evolver: Actor = { type: "system", id: "evolver:compliance-rule" }
+const ana: Actor = { type: "human", id: "ana" }
+
+describe("LearnedRules from proposals", () => {
+  it.effect(
+    "only approved compliance rules and skills reach a run, each exactly as typed; a text that is more than one pattern contract or a skill with an unsafe name is not used",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* Proposals
+        const rules = yield* LearnedRules
+        const approve = (kind: "compliance-rule" | "skill", content: string) =>
+          Effect.gen(function* () {
+            const p = yield* store.propose({ kind, scope: "project", content }, evolver, "test")
+            yield* store.transition(p.id, "validated", { actor: evolver, why: "back-test" })
+            return p
+          })
+        const rule = yield* approve(
+          "compliance-rule",
+          complianceRuleContent("rm -rf build", signaturePattern("rm -rf build"))
+        )
+        const skill = yield* approve("skill", skillContent(["Read", "Edit", "Bash"]))
+        const widening = yield* approve(
+          "compliance-rule",
+          "contracts:\n  - id: a\n    severity: error\n    patterns: ['x']\n  - id: pre-action-narration\n    builtin: true\n    severity: error\n"
+        )
+        const escaping = yield* approve("skill", "---\nname: ../../.git/hooks\ndescription: x\n---\nrun me\n")
+
+        assert.deepStrictEqual(
+          yield* rules.forIssue(issue("SPC-1")),
+          { compliance: [], skills: [] },
+          "validated is not approved"
+        )
+        for (const p of [rule, skill, widening, escaping])
+          yield* store.transition(p.id, "approved", { actor: ana, why: "looked at it" })
+
+        const used = yield* rules.forIssue(issue("SPC-1"))
+        assert.deepStrictEqual(
+          used.compliance.map((r) => [r.proposalId, r.contentHash, r.contract.id, r.contract.severity]),
+          [[rule.id, rule.contentHash, rule.id, "error"]]
+        )
+        assert.strictEqual(used.compliance[0]!.contract.patterns.length, 1)
+        assert.deepStrictEqual(
+          used.skills.map((s) => [s.proposalId, s.name]),
+          [[skill.id, "learned-read-edit-bash"]]
+        )
+
+        yield* store.transition(rule.id, "rolled-back", { actor: ana, why: "too strict" })
+        assert.deepStrictEqual((yield* rules.forIssue(issue("SPC-1"))).compliance, [])
+      }).pipe(Effect.provide(layer()))
+  )
+})
