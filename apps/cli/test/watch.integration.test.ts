@@ -22,11 +22,12 @@ describe("spec-orch watch", () => {
     child.stderr!.on("data", (d) => (err += d))
     try {
       const run = p.cliAsync("run", "WATCH-1", "--auto-approve")
-      await waitFor(() => /WATCH-1-r1 ▸ agent/.test(out), 60_000)
+      const seen = () => `watch stdout:\n${out}\nwatch stderr:\n${err}`
+      await waitFor(() => /WATCH-1-r1 ▸ agent/.test(out), 60_000, seen)
       writeFileSync(gate, "")
       const done = await run
       assert.strictEqual(done.status, 0, done.stderr)
-      await waitFor(() => /WATCH-1 WATCH-1-r1 succeeded · verdict mergeable/.test(out), 30_000)
+      await waitFor(() => /WATCH-1 WATCH-1-r1 succeeded · verdict mergeable/.test(out), 30_000, seen)
       assert.notMatch(out, /\x1b\[/, "no escape codes without a TTY")
       const lines = out.split("\n").filter((l) => l.includes("WATCH-1-r1"))
       const started = lines.flatMap((l) => /WATCH-1-r1 ▸ (\S+)/.exec(l)?.[1] ?? [])

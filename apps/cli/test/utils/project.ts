@@ -221,11 +221,15 @@ export const makeProject = (
   }
 }
 
-/** Resolves once `predicate` holds, polling every 50 ms (fails after `ms`). */
-export const waitFor = async (predicate: () => boolean, ms = 60_000): Promise<void> => {
+/**
+ * Resolves once `predicate` holds, polling every 50 ms (fails after `ms`); `seen` adds what the test had
+ * observed by then (a child's output, say) to the failure message.
+ */
+export const waitFor = async (predicate: () => boolean, ms = 60_000, seen?: () => string): Promise<void> => {
   const end = Date.now() + ms
   while (!predicate()) {
-    if (Date.now() > end) throw new Error("timed out waiting for a condition")
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for a condition${seen === undefined ? "" : `; seen so far:\n${seen()}`}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }
