@@ -4,6 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { DaemonStore, TRIAGE_USAGE_KEY } from "@spec-orch/control"
+import { Redactor } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
@@ -27,7 +28,8 @@ describe("spec-orch daemon status", () => {
       ).pipe(
         Effect.provide(
           DaemonStore.layer.pipe(
-            Layer.provide(SqliteClient.layer({ filename: join(p.root, ".spec-orch", "state.db") }))
+            Layer.provide(SqliteClient.layer({ filename: join(p.root, ".spec-orch", "state.db") })),
+            Layer.provide(Redactor.layerFrom({}))
           )
         )
       )

@@ -4,6 +4,7 @@
  * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Redactor } from "@spec-orch/harness"
 import { requirePostgres } from "@spec-orch/test-kit"
 import { Context, Effect, Layer } from "effect"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
@@ -11,7 +12,8 @@ import { freshDatabase, pgClient } from "./utils/postgres.js"
 
 const pg = requirePostgres()
 
-const storeLayer = (url: string) => DaemonStore.layer.pipe(Layer.provideMerge(pgClient(url)))
+const storeLayer = (url: string) =>
+  DaemonStore.layer.pipe(Layer.provideMerge(pgClient(url)), Layer.provide(Redactor.layerFrom({})))
 
 /** A second daemon process: its own pool on the same database. */
 const otherStore = (url: string) =>

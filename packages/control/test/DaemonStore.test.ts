@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Redactor } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -8,7 +10,34 @@ import { join } from "node:path"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
 
 const db = () => join(mkdtempSync(join(tmpdir(), "daemonstore-")), "state.db")
-const storeLayer = (file: string) => DaemonStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename: file })))
+const SECRET = "lin_api_0123456789abcdefABCDEF"
+const storeLayer = (file: string) =>
+  DaemonStore.layer.pipe(
+    Layer.provideMerge(SqliteClient.layer({ filename: file })),
+    Layer.provide(Redactor.layerFrom({ LINEAR_API_KEY: SECRET }))
+  )
+
+describe("DaemonStore redaction", () => {
+  it.effect("writes an issue's last error, a dead letter's and a refusal's reason with secrets redacted", () =>
+    Effect.gen(function* () {
+      const store = yield* DaemonStore
+      const sql = yield* SqlClient.SqlClient
+      const leak = `curl -H 'Authorization: ${SECRET}' failed`
+      const issue = yield* store.upsert("SON-1", { status: "retry", lastError: leak })
+      assert.notInclude(issue.lastError ?? "", SECRET, "what upsert returns")
+      yield* store.deadLetter({ issueId: "SON-2", reason: leak, attempts: 3, lastRunId: null })
+      yield* store.refuse({ issueId: "SON-3", who: SECRET, reason: leak })
+      const raw = JSON.stringify([
+        yield* sql`SELECT * FROM so_daemon_issues`,
+        yield* sql`SELECT * FROM so_daemon_dead_letters`,
+        yield* sql`SELECT * FROM so_daemon_refusals`
+      ])
+      assert.notInclude(raw, SECRET, "nothing in the database holds the secret")
+      assert.include(raw, "failed", "the rest of the text is kept")
+      assert.strictEqual((yield* store.issue("SON-2"))?.status, "dead")
+    }).pipe(Effect.provide(storeLayer(db())))
+  )
+})
 
 describe("DaemonStore.claim", () => {
   it.effect("gives an issue to one owner until its lease expires, then to the next", () =>

@@ -5,6 +5,7 @@
  * reaction marks. Plain SQL over `effect/sql`
  * (TEXT, INTEGER, BIGINT, `ON CONFLICT … DO UPDATE`), so it runs on SQLite and Postgres alike.
  */
+import { Redactor } from "@spec-orch/harness"
 import { Clock, Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import {
@@ -76,11 +77,17 @@ export class DaemonStore extends Context.Service<
     readonly refusals: Effect.Effect<ReadonlyArray<Refusal>>
   }
 >()("@spec-orch/control/DaemonStore") {
-  /** The store over the ambient SqlClient; migrates its tables first. */
-  static readonly layer: Layer.Layer<DaemonStore, never, SqlClient.SqlClient> = Layer.effect(
+  /**
+   * The store over the ambient SqlClient; migrates its tables first. Error texts (an issue's last error,
+   * a dead letter's and a refusal's reason) are redacted before they are written: they quote commands,
+   * tracker answers and agent output, and the database outlives every place that shows them.
+   */
+  static readonly layer: Layer.Layer<DaemonStore, never, SqlClient.SqlClient | Redactor> = Layer.effect(
     DaemonStore,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const { redact } = yield* Redactor
+      const redactNullable = (text: string | null) => (text === null ? null : redact(text))
       yield* migrateDaemonStore.pipe(Effect.orDie)
       const nowMs = Clock.currentTimeMillis
       const nowIso = Effect.map(nowMs, (ms) => new Date(ms).toISOString())
@@ -133,7 +140,7 @@ export class DaemonStore extends Context.Service<
                 retry_count: next.retryCount,
                 retry_at: next.retryAt,
                 reuse_agent_of: next.reuseAgentOf,
-                last_error: next.lastError,
+                last_error: redactNullable(next.lastError),
                 pr_number: next.prNumber,
                 pr_head: next.prHead,
                 tracker_updated_at: next.trackerUpdatedAt,
@@ -142,7 +149,7 @@ export class DaemonStore extends Context.Service<
               }
               if (current === undefined) yield* sql`INSERT INTO so_daemon_issues ${sql.insert(row)}`
               else yield* sql`UPDATE so_daemon_issues SET ${sql.update(row, ["issue_id"])} WHERE issue_id = ${issueId}`
-              return next
+              return { ...next, lastError: row.last_error }
             })
           )
           .pipe(Effect.orDie)
@@ -190,9 +197,10 @@ export class DaemonStore extends Context.Service<
         Effect.orDie
       )
 
-      const deadLetter = (entry: Omit<DeadLetter, "deadAt">) =>
-        sql
-          .withTransaction(
+      const deadLetter = (unredacted: Omit<DeadLetter, "deadAt">) =>
+        Effect.suspend(() => {
+          const entry = { ...unredacted, reason: redact(unredacted.reason) }
+          return sql.withTransaction(
             Effect.gen(function* () {
               const deadAt = yield* nowIso
               yield* sql`INSERT INTO so_daemon_dead_letters (issue_id, reason, attempts, last_run_id, dead_at) VALUES (${entry.issueId}, ${entry.reason}, ${entry.attempts}, ${entry.lastRunId}, ${deadAt})
@@ -206,7 +214,7 @@ export class DaemonStore extends Context.Service<
               return { ...entry, deadAt }
             })
           )
-          .pipe(Effect.orDie)
+        }).pipe(Effect.orDie)
 
       const deadLetters = sql<{
         issue_id: string
@@ -275,8 +283,9 @@ export class DaemonStore extends Context.Service<
           Effect.orDie
         )
 
-      const refuse = (entry: { readonly issueId: string; readonly who: string; readonly reason: string }) =>
+      const refuse = (unredacted: { readonly issueId: string; readonly who: string; readonly reason: string }) =>
         Effect.gen(function* () {
+          const entry = { ...unredacted, who: redact(unredacted.who), reason: redact(unredacted.reason) }
           const at = yield* nowIso
           const before = yield* sql<{
             who: string
