@@ -5,14 +5,9 @@
  * from the recurring failure is proposed (not approved: nothing reaches a run before a person says so).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { type FakeLinear, startFakeGitHub, startFakeLinear } from "@spec-orch/test-kit"
-
-const BIN = process.env.SPEC_ORCH_CLI ?? join(import.meta.dirname, "../dist/main.js")
-const REPO = "acme/widgets"
+import { daemonCli, daemonProject, git, readyIssue } from "./utils/daemon-project.js"
 
 /** Breaks the check (writes broken.txt) and finishes. */
 const AGENT = `
@@ -21,40 +16,6 @@ writeFileSync("broken.txt", "the check rejects this\\n")
 console.log(JSON.stringify({ type: "file_change", path: "broken.txt", kind: "add" }))
 console.log(JSON.stringify({ type: "result", text: "done" }))
 `
-const CHECK = `import { existsSync } from "node:fs"
-if (existsSync("broken.txt")) { console.error("broken.txt must not exist"); process.exit(1) }
-`
-
-const git = (cwd: string, ...args: Array<string>) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t"
-    }
-  })
-
-const ready = (linear: FakeLinear, title: string) =>
-  linear.addIssue({
-    team: "SON",
-    title,
-    state: "Ready",
-    description: `## Builder Prompt\nImplement ${title}.\n\n## Acceptance Criteria\n- ${title} works\n`
-  })
-
-const cli = (cwd: string, env: Record<string, string>, ...args: Array<string>) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout!.on("data", (d) => (stdout += d))
-    child.stderr!.on("data", (d) => (stderr += d))
-    child.on("exit", (status) => resolve({ status, stdout, stderr }))
-  })
 
 /** Issues titled "breaks …" delete the file the check needs; the others read, grep and edit. */
 const RULES_AGENT = `
@@ -79,79 +40,24 @@ if (!existsSync("needed.txt")) { console.error("needed.txt is gone"); process.ex
 `
 
 /** A project on a fake Linear and a fake GitHub whose agent is `agent`; `extra` lines end its spec-orch.toml. */
-const daemonProject = async (agent: string, extra: ReadonlyArray<string>, maxConcurrent = 2) => {
-  const base = mkdtempSync(join(tmpdir(), "daemon-evolution-"))
-  const root = join(base, "project")
-  const bare = join(base, "origin.git")
-  const agentDir = join(base, "agent")
-  mkdirSync(root)
-  mkdirSync(agentDir)
-  const github = await startFakeGitHub()
-  const linear = await startFakeLinear()
-  linear.addTeam({ key: "SON" })
-  writeFileSync(join(agentDir, "agent.mjs"), agent)
-  writeFileSync(join(root, "check.mjs"), CHECK)
-  writeFileSync(join(root, "README.md"), "# widgets\n")
-  writeFileSync(join(root, ".gitignore"), ".spec-orch/\n")
-  writeFileSync(
-    join(root, "gate.policy.yaml"),
-    "conditions:\n  builder: { required: true }\n  verification: { required: true }\nprofiles:\n  daemon:\n    disable: []\n"
-  )
-  writeFileSync(
-    join(root, "spec-orch.toml"),
-    [
-      "[issue]",
-      'source = "linear"',
-      "[linear]",
-      `api_url = ${JSON.stringify(linear.url)}`,
-      'team_key = "SON"',
-      "[github]",
-      `repo = ${JSON.stringify(REPO)}`,
-      `api_url = ${JSON.stringify(github.url)}`,
-      "[builder]",
-      'adapter = "command"',
-      `command = ["node", ${JSON.stringify(join(agentDir, "agent.mjs"))}]`,
-      "timeout_seconds = 120",
-      "[verification]",
-      'check = ["node", "check.mjs"]',
-      "[workspace]",
-      `root = ${JSON.stringify(join(base, "worktrees"))}`,
-      "[daemon]",
-      `max_concurrent = ${maxConcurrent}`,
-      "max_retries = 3",
-      "retry_base_delay_seconds = 600",
-      "poll_interval_seconds = 1",
-      ...extra,
-      ""
-    ].join("\n")
-  )
-  git(root, "init", "-q", "-b", "main")
-  git(root, "add", "-A")
-  git(root, "commit", "-qm", "init")
-  git(base, "init", "-q", "--bare", bare)
-  git(root, "remote", "add", "origin", bare)
-  git(root, "push", "-q", "origin", "main")
-  github.addRepo(REPO, { gitDir: bare })
-  const env = {
-    ...process.env,
-    FORCE_COLOR: "0",
-    GITHUB_TOKEN: github.token,
-    SPEC_ORCH_LINEAR_TOKEN: linear.token
-  } as Record<string, string>
-  return { root, env, github, linear }
-}
+const daemonProjectWith = (agent: string, extra: ReadonlyArray<string>, maxConcurrent = 2) =>
+  daemonProject({
+    agent,
+    daemon: [`max_concurrent = ${maxConcurrent}`, "max_retries = 3", "retry_base_delay_seconds = 600"],
+    toml: extra
+  })
 
 describe("spec-orch daemon: the evolution trigger", () => {
   it("after trigger_after_n_runs finished runs the daemon proposes a learning from their recurring failure", async () => {
-    const { root, env, github, linear } = await daemonProject(AGENT, ["[evolution]", "trigger_after_n_runs = 2"])
+    const { root, env, github, linear } = await daemonProjectWith(AGENT, ["[evolution]", "trigger_after_n_runs = 2"])
     try {
-      ready(linear, "a health endpoint")
-      ready(linear, "a version endpoint")
-      const once = await cli(root, env, "daemon", "start", "--once")
+      readyIssue(linear, "a health endpoint")
+      readyIssue(linear, "a version endpoint")
+      const once = await daemonCli({ root, env }, "daemon", "start", "--once")
       assert.strictEqual(once.status, 0, once.stderr)
       assert.include(once.stderr, "dispatched SON-1, SON-2")
 
-      const listed = await cli(root, env, "evolution", "proposals", "--json")
+      const listed = await daemonCli({ root, env }, "evolution", "proposals", "--json")
       assert.strictEqual(listed.status, 0, listed.stderr)
       const proposals = JSON.parse(listed.stdout) as Array<any>
       assert.strictEqual(proposals.length, 1, listed.stdout)
@@ -160,7 +66,7 @@ describe("spec-orch daemon: the evolution trigger", () => {
       assert.strictEqual(proposals[0].scope, "project", "the check failed for both issues")
       assert.deepStrictEqual(proposals[0].sources.runIds, ["SON-1-r1", "SON-2-r1"])
       assert.include(proposals[0].content, "node check.mjs")
-      const shown = JSON.parse((await cli(root, env, "evolution", "show", proposals[0].id, "--json")).stdout)
+      const shown = JSON.parse((await daemonCli({ root, env }, "evolution", "show", proposals[0].id, "--json")).stdout)
       assert.deepStrictEqual(shown.history[0].actor, { type: "system", id: "evolver:verification-learning" })
     } finally {
       await github.close()
@@ -169,7 +75,7 @@ describe("spec-orch daemon: the evolution trigger", () => {
   })
 
   it("with memory off, the trigger still runs the compliance-rule evolver and the skills miner over the daemon's runs", async () => {
-    const { root, env, github, linear } = await daemonProject(
+    const { root, env, github, linear } = await daemonProjectWith(
       RULES_AGENT,
       ["[evolution]", "trigger_after_n_runs = 5", "[memory]", "enabled = false"],
       5
@@ -180,10 +86,10 @@ describe("spec-orch daemon: the evolution trigger", () => {
     git(root, "commit", "-qm", "needs needed.txt")
     git(root, "push", "-q", "origin", "main")
     try {
-      for (const title of ["breaks health", "breaks version", "a", "b", "c"]) ready(linear, title)
-      const once = await cli(root, env, "daemon", "start", "--once")
+      for (const title of ["breaks health", "breaks version", "a", "b", "c"]) readyIssue(linear, title)
+      const once = await daemonCli({ root, env }, "daemon", "start", "--once")
       assert.strictEqual(once.status, 0, once.stderr)
-      const listed = await cli(root, env, "evolution", "proposals", "--json")
+      const listed = await daemonCli({ root, env }, "evolution", "proposals", "--json")
       const proposals = JSON.parse(listed.stdout) as Array<any>
       assert.deepStrictEqual(
         proposals.map((p) => `${p.kind}:${p.state}`).sort(),
@@ -193,7 +99,7 @@ describe("spec-orch daemon: the evolution trigger", () => {
       const rule = proposals.find((p) => p.kind === "compliance-rule")
       assert.deepStrictEqual(rule.sources.runIds, ["SON-1-r1", "SON-2-r1"])
       assert.include(rule.content, "rm\\\\s+-f\\\\s+needed\\\\.txt")
-      const shown = JSON.parse((await cli(root, env, "evolution", "show", rule.id, "--json")).stdout)
+      const shown = JSON.parse((await daemonCli({ root, env }, "evolution", "show", rule.id, "--json")).stdout)
       assert.deepStrictEqual(
         shown.history.map((t: any) => t.actor.id),
         ["evolver:compliance-rule", "evolver:compliance-rule"]

@@ -9,15 +9,11 @@
  * stopped agent is looked for by what still works in the worktrees (a boxed pid means nothing here).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { spawn, type ChildProcess, execFileSync } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { spawn, type ChildProcess } from "node:child_process"
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { type FakeGitHub, type FakeLinear, processesUnder, startFakeGitHub, startFakeLinear } from "@spec-orch/test-kit"
-
-/** The binary under test (`cd apps/cli && npx tsup` builds it); SPEC_ORCH_CLI points at another build. */
-const BIN = process.env.SPEC_ORCH_CLI ?? join(import.meta.dirname, "../dist/main.js")
-const REPO = "acme/widgets"
+import { processesUnder } from "@spec-orch/test-kit"
+import { BIN, type DaemonProject, daemonCli, daemonProject, git, REPO, readyIssue } from "./utils/daemon-project.js"
 
 const AGENT = `
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs"
@@ -36,136 +32,16 @@ writeFileSync("done-" + id + ".txt", "done\\n")
 console.log(JSON.stringify({ type: "file_change", path: "done-" + id + ".txt", kind: "add" }))
 appendFileSync(join(dir, "agent.log"), "end " + id + " " + process.pid + "\\n")
 `
-const CHECK = `import { existsSync } from "node:fs"
-if (existsSync("broken.txt")) { console.error("broken.txt must not exist"); process.exit(1) }
-`
+type Setup = DaemonProject
 
-const git = (cwd: string, ...args: Array<string>) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t"
-    }
+const setup = (options: { readonly retryDelaySeconds?: number } = {}): Promise<Setup> =>
+  daemonProject({
+    agent: AGENT,
+    daemon: ["max_concurrent = 3", "max_retries = 1", `retry_base_delay_seconds = ${options.retryDelaySeconds ?? 1}`]
   })
 
-interface Setup {
-  readonly base: string
-  readonly root: string
-  readonly bare: string
-  readonly agentDir: string
-  /** Written by the agents and the test alike: agent.log, release-<issue>. */
-  readonly signals: string
-  readonly github: FakeGitHub
-  readonly linear: FakeLinear
-  readonly env: Record<string, string>
-}
-
-const setup = async (options: { readonly retryDelaySeconds?: number } = {}): Promise<Setup> => {
-  const base = mkdtempSync(join(tmpdir(), "daemon-e2e-"))
-  const root = join(base, "project")
-  const bare = join(base, "origin.git")
-  const agentDir = join(base, "agent")
-  const signals = join(base, "signals")
-  mkdirSync(root)
-  mkdirSync(agentDir)
-  mkdirSync(signals)
-  const github = await startFakeGitHub()
-  const linear = await startFakeLinear()
-  linear.addTeam({ key: "SON" })
-  writeFileSync(join(agentDir, "agent.mjs"), AGENT)
-  writeFileSync(join(root, "check.mjs"), CHECK)
-  writeFileSync(join(root, "README.md"), "# widgets\n")
-  writeFileSync(join(root, ".gitignore"), ".spec-orch/\n")
-  writeFileSync(
-    join(root, "gate.policy.yaml"),
-    "conditions:\n  builder: { required: true }\n  verification: { required: true }\nprofiles:\n  daemon:\n    disable: []\n"
-  )
-  writeFileSync(
-    join(root, "spec-orch.toml"),
-    [
-      "[issue]",
-      'source = "linear"',
-      "[linear]",
-      `api_url = ${JSON.stringify(linear.url)}`,
-      'team_key = "SON"',
-      "[github]",
-      `repo = ${JSON.stringify(REPO)}`,
-      `api_url = ${JSON.stringify(github.url)}`,
-      "[builder]",
-      'adapter = "command"',
-      `command = ["node", ${JSON.stringify(join(agentDir, "agent.mjs"))}]`,
-      "timeout_seconds = 120",
-      `env = { SIGNALS = ${JSON.stringify(signals)} }`,
-      "[verification]",
-      'check = ["node", "check.mjs"]',
-      "[workspace]",
-      `root = ${JSON.stringify(join(base, "worktrees"))}`,
-      "[sandbox]",
-      `writable = [${JSON.stringify(signals)}]`,
-      "[daemon]",
-      "max_concurrent = 3",
-      "max_retries = 1",
-      `retry_base_delay_seconds = ${options.retryDelaySeconds ?? 1}`,
-      "poll_interval_seconds = 1",
-      ""
-    ].join("\n")
-  )
-  git(root, "init", "-q", "-b", "main")
-  git(root, "add", "-A")
-  git(root, "commit", "-qm", "init")
-  git(base, "init", "-q", "--bare", bare)
-  // Every ref update the remote receives, to prove no push happened twice.
-  writeFileSync(
-    join(bare, "hooks", "post-receive"),
-    `#!/bin/sh\nwhile read old new ref; do echo "$old $new $ref" >> ${JSON.stringify(join(base, "pushes.log"))}; done\n`
-  )
-  chmodSync(join(bare, "hooks", "post-receive"), 0o755)
-  git(root, "remote", "add", "origin", bare)
-  git(root, "push", "-q", "origin", "main")
-  github.addRepo(REPO, { gitDir: bare })
-  return {
-    base,
-    root,
-    bare,
-    agentDir,
-    signals,
-    github,
-    linear,
-    env: {
-      ...process.env,
-      FORCE_COLOR: "0",
-      GITHUB_TOKEN: github.token,
-      SPEC_ORCH_LINEAR_TOKEN: linear.token
-    } as Record<string, string>
-  }
-}
-
-const ready = (linear: FakeLinear, title: string, marker: string) =>
-  linear.addIssue({
-    team: "SON",
-    title,
-    state: "Ready",
-    description: `## Builder Prompt\nImplement ${title}. ${marker}\n\n## Acceptance Criteria\n- ${title} works\n`
-  })
-
-const cli = (s: Setup, ...args: Array<string>) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: s.root,
-      env: s.env,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout!.on("data", (d) => (stdout += d))
-    child.stderr!.on("data", (d) => (stderr += d))
-    child.on("exit", (status) => resolve({ status, stdout, stderr }))
-  })
+const ready = readyIssue
+const cli = daemonCli
 
 const daemon = (s: Setup) => {
   const child = spawn(process.execPath, [BIN, "daemon", "start"], {
@@ -300,7 +176,7 @@ describe("spec-orch daemon", () => {
       assert.strictEqual(s.linear.issue(moved.identifier).state, "Backlog")
 
       // Pushes: every ref update reached the remote once; the cancelled issue was never pushed.
-      const pushes = readFileSync(join(s.bare, "..", "pushes.log"), "utf8")
+      const pushes = readFileSync(s.pushesLog, "utf8")
         .trim()
         .split("\n")
         .map((l) => l.split(" ").slice(1).join(" "))
@@ -337,8 +213,7 @@ describe("spec-orch daemon", () => {
       )
       assert.match(dlq[0]!.reason, /blocked by verification\)$/, "the check rejected the agent's broken.txt")
     } finally {
-      await s.github.close()
-      await s.linear.close()
+      await s.close()
       rmSync(s.base, { recursive: true, force: true })
     }
   }, 240_000)
@@ -384,8 +259,7 @@ describe("spec-orch daemon", () => {
       )
       assert.strictEqual(s.linear.issue(slow.identifier).state, "In Review")
     } finally {
-      await s.github.close()
-      await s.linear.close()
+      await s.close()
       rmSync(s.base, { recursive: true, force: true })
     }
   }, 240_000)
@@ -414,8 +288,7 @@ describe("spec-orch daemon", () => {
       const third = await cli(s, "daemon", "start", "--once")
       assert.match(third.stderr, /dispatched SON-1/)
     } finally {
-      await s.github.close()
-      await s.linear.close()
+      await s.close()
       rmSync(s.base, { recursive: true, force: true })
     }
   }, 240_000)
