@@ -1,7 +1,7 @@
 /**
  * The evolvers `evolution run` and the daemon's trigger run (docs/evolution.md): the verification
- * learning (from memory, when it is on), the compliance-rule evolver and the skills miner (from the
- * evidence ledger and the runs' event logs). Each only proposes; one that fails is logged and the others
+ * learning (from memory, when it is on), the compliance-rule evolver, the skills miner and the scoper-hint
+ * evolver (from the evidence ledger and the runs' event logs). Each only proposes; one that fails is logged and the others
  * still run.
  */
 import {
@@ -10,7 +10,9 @@ import {
   type Proposal,
   proposeComplianceRules,
   proposeFromFailures,
+  proposeScoperHints,
   proposeSkills,
+  type ScoperHintOptions,
   type SkillsMinerOptions
 } from "@spec-orch/evolution"
 import { Cause, Effect, Option } from "effect"
@@ -19,6 +21,7 @@ export interface EvolverOptions {
   readonly minRuns?: number | undefined
   readonly compliance?: Partial<ComplianceEvolverOptions> | undefined
   readonly skills?: Partial<SkillsMinerOptions> | undefined
+  readonly scoperHints?: Partial<ScoperHintOptions> | undefined
 }
 
 const orLogged =
@@ -48,5 +51,6 @@ export const runEvolvers = (options: EvolverOptions) =>
       ...options.compliance
     }).pipe(orLogged("compliance-rule evolver"))
     const skills = yield* proposeSkills(options.skills).pipe(orLogged("skills miner"))
-    return { verification, compliance, skills }
+    const scoperHints = yield* proposeScoperHints(options.scoperHints).pipe(orLogged("scoper-hint evolver"))
+    return { verification, compliance, skills, scoperHints }
   }).pipe(Effect.withSpan("Evolvers.run"))

@@ -1,6 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import { ConditionResult, EvidenceBundle, Footprint, GateVerdict } from "@spec-orch/contract"
+import { EvidenceLedger } from "@spec-orch/evidence"
+import { SqliteClient } from "@spec-orch/sqlite"
 import { ModelServer, type Script } from "@spec-orch/test-kit"
-import { ConfigProvider, Effect } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -710,6 +713,103 @@ describe("spec-orch plan tells the planner model what memory learned", () => {
         assert.strictEqual(off.code, 0, off.stderr)
         assert.notInclude(server.requests.at(-1)!.lastUserText, "LEARNED-")
         assert.notInclude(server.requests.at(-1)!.lastUserText, "timed out twice")
+        assert.deepStrictEqual(context().learnings, [])
+      })
+  )
+})
+
+/** Judged runs of `issues` that each changed src/routes.ts outside their declared scope, in the project's ledger. */
+const seedOutOfScopeRuns = (dir: string, issues: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const ledger = yield* EvidenceLedger
+    for (const [i, issueId] of issues.entries()) {
+      const own = `src/${issueId.toLowerCase()}.js`
+      yield* ledger.record(
+        new EvidenceBundle({
+          schemaVersion: 1,
+          issueId,
+          runId: `${issueId}-r1`,
+          changedFiles: [own, "src/routes.js"],
+          footprint: new Footprint({ allowed: [own], forbidden: [] })
+        }),
+        new GateVerdict({
+          policy: "default",
+          profile: null,
+          mergeable: false,
+          autoMergeable: false,
+          conditions: [
+            new ConditionResult({
+              condition: "within_boundaries",
+              required: true,
+              status: "failed",
+              reason: `src/routes.js (major) changed outside the declared scope in run ${i + 1}`,
+              unblock: "accept the deviation"
+            })
+          ],
+          failed: ["within_boundaries"],
+          notJudgeable: []
+        })
+      )
+    }
+  }).pipe(
+    Effect.provide(
+      EvidenceLedger.layer().pipe(
+        Layer.orDie,
+        Layer.provide(SqliteClient.layer({ filename: join(dir, ".spec-orch/state.db") }))
+      )
+    )
+  )
+
+describe("spec-orch plan tells the planner model the scoper hints in use", () => {
+  it.live(
+    "a file several issues changed out of scope becomes a scoper hint; approved, the planner is told it; rolled back, no longer",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* ModelServer.scoped({ script: planner() })
+        const dir = project()
+        withModels(dir)
+        yield* withMission(dir)
+        mkdirSync(join(dir, ".spec-orch"), { recursive: true })
+        yield* seedOutOfScopeRuns(dir, ["SON-1", "SON-2"])
+        const env = { TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }
+        const evolve = (...args: Array<string>) =>
+          Effect.map(cliWithEnv(env, "--cwd", dir, "evolution", ...args), (r) => {
+            assert.strictEqual(r.code, 0, `evolution ${args.join(" ")}: ${r.stderr}`)
+            return r.stdout
+          })
+        const proposed = (JSON.parse(yield* evolve("run", "--json")) as Array<any>).filter(
+          (p) => p.evolver === "scoper-hint"
+        )
+        assert.strictEqual(proposed.length, 1)
+        const hint = proposed[0]
+        assert.strictEqual(hint.state, "proposed")
+        assert.deepStrictEqual(hint.evidence.issues, ["SON-1", "SON-2"])
+        assert.deepStrictEqual(hint.evidence.alongside, ["src/son-1.js", "src/son-2.js"])
+        const told = () => server.requests.at(-1)!.lastUserText
+        const context = () => JSON.parse(readFileSync(join(dir, "docs/specs/greetings/plan-context.json"), "utf8"))
+
+        const before = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings")
+        assert.strictEqual(before.code, 0, before.stderr)
+        assert.notInclude(told(), "src/routes.js", "a proposed hint reaches no plan")
+
+        yield* evolve("validate", hint.id, "--candidate", "9/10", "--baseline", "2/10")
+        yield* evolve("approve", hint.id, "--by", "ana", "--why", "routes.js is the route registry")
+        const approved = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings")
+        assert.strictEqual(approved.code, 0, approved.stderr)
+        assert.match(
+          told(),
+          /<<<LEARNED-[0-9a-f]{12}\n- \[prop-[0-9a-f]{12}@[0-9a-f]{64}\] learned rule \(scoper-hint, approved\)/
+        )
+        assert.include(told(), "list src/routes.js in that packet's files_in_scope")
+        assert.deepStrictEqual(
+          context().learnings.map((l: { id: string }) => l.id),
+          [`${hint.id}@${hint.contentHash}`]
+        )
+
+        yield* evolve("rollback", hint.id, "--by", "ana", "--why", "the registry is generated now")
+        const after = yield* cliWithEnv(env, "--cwd", dir, "plan", "greetings")
+        assert.strictEqual(after.code, 0, after.stderr)
+        assert.notInclude(told(), "src/routes.js")
         assert.deepStrictEqual(context().learnings, [])
       })
   )

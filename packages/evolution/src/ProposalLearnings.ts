@@ -1,17 +1,22 @@
 /**
  * `Learnings` that offer the builder the proposals in use for an issue (approved and promoted ones, and
  * active ones whose canary share draws the issue) before what an underlying source (memory) gives.
+ * A mission's planner is offered the scoper hints in use (`scoper-hint` proposals over the project, the
+ * mission's issues or the files its packets name) before what memory gives it; the builder never sees them.
  * Each is identified by the proposal's id and content hash (`prop-…@<sha256>`), which the run's
  * `context.json` lists; a rolled-back proposal is gone from the next run. A proposal-store problem
  * gives only the underlying learnings (logged): a run never depends on evolution.
  */
 import type { Issue } from "@spec-orch/contract"
-import { type Learning, Learnings } from "@spec-orch/harness"
+import { type Learning, Learnings, type MissionScope } from "@spec-orch/harness"
 import { Effect, Layer } from "effect"
 import { type Proposal, type ProposalKind, Proposals } from "./Proposals.js"
 
-/** Kinds that reach a run as what they are (a compliance contract, a skill file; `ProposalRules`), not as prompt text. */
-const RULE_KINDS: ReadonlyArray<ProposalKind> = ["compliance-rule", "skill"]
+/**
+ * Kinds the builder is not told: rules reach a run as what they are (a compliance contract, a skill file;
+ * `ProposalRules`), and scoper hints are for the planner (the builder cannot change its scope).
+ */
+const NOT_FOR_BUILDER: ReadonlyArray<ProposalKind> = ["compliance-rule", "skill", "scoper-hint"]
 
 /** At most this many proposals per prompt. */
 export const MAX_PROPOSAL_LEARNINGS = 5
@@ -25,6 +30,12 @@ export const proposalLearning = (p: Proposal): Learning => ({
   text: `learned rule (${p.kind}, ${p.state}): ${p.content.replace(/\s+/g, " ").trim()}`,
   source: `proposal ${p.id}`
 })
+
+/** Whether a proposal's scope covers a mission's plan: `project`, one of its issues, or a file its packets name. */
+export const appliesToMission = (p: Proposal, scope: MissionScope): boolean =>
+  p.scope === "project" ||
+  (p.scope.startsWith("issue:") && scope.issueIds.includes(p.scope.slice("issue:".length))) ||
+  (p.scope.startsWith("file:") && scope.files.includes(p.scope.slice("file:".length)))
 
 /** Whether a proposal's scope covers an issue: `project`, `issue:<id>` of it, or `file:<path>` of a file it names. */
 export const appliesTo = (p: Proposal, issue: Issue): boolean =>
@@ -51,13 +62,27 @@ export const ProposalLearnings: Layer.Layer<Learnings, never, Learnings | Propos
               )
             )
           const own = inUse
-            .filter((p) => appliesTo(p, issue) && !RULE_KINDS.includes(p.kind))
+            .filter((p) => appliesTo(p, issue) && !NOT_FOR_BUILDER.includes(p.kind))
             .slice(0, MAX_PROPOSAL_LEARNINGS)
             .map(proposalLearning)
           return [...own, ...(yield* base.forIssue(issue, audience))]
         }).pipe(Effect.withSpan("ProposalLearnings.forIssue")),
-      // Proposals are for the builder; the planner is told what memory learned.
-      forMission: (scope) => base.forMission(scope)
+      // The planner is told the scoper hints in use for the mission, then what memory learned.
+      forMission: (scope) =>
+        Effect.gen(function* () {
+          const inUse = yield* proposals
+            .inUseFor(scope.missionId)
+            .pipe(
+              Effect.catch((e) =>
+                Effect.as(Effect.logWarning(`evolution: no scoper hints for ${scope.missionId}: ${e.message}`), [])
+              )
+            )
+          const hints = inUse
+            .filter((p) => p.kind === "scoper-hint" && appliesToMission(p, scope))
+            .slice(0, MAX_PROPOSAL_LEARNINGS)
+            .map(proposalLearning)
+          return [...hints, ...(yield* base.forMission(scope))]
+        }).pipe(Effect.withSpan("ProposalLearnings.forMission"))
     })
   })
 )

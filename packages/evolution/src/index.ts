@@ -75,6 +75,7 @@ export { type MissionRetroInput, type MissionRetroPacket, renderMissionRetrospec
 export { type ArmCounts, decidePromotion, type PromotionDecision, type PromotionPlan } from "./PromotionRule.js"
 export {
   appliesTo,
+  appliesToMission,
   MAX_PROPOSAL_LEARNINGS,
   proposalLearning,
   proposalLearningId,
@@ -137,6 +138,16 @@ export {
 } from "./ComplianceEvolver.js"
 export { ProposalRules } from "./ProposalRules.js"
 export { finishedRuns, MAX_EVIDENCE_RUNS, type RunEvidence } from "./RunEvidence.js"
+export {
+  type ProposedScoperHint,
+  proposeScoperHints,
+  SCOPER_HINT_DEFAULTS,
+  SCOPER_HINT_EVOLVER,
+  type ScoperHintCandidate,
+  scoperHintCandidates,
+  type ScoperHintOptions,
+  scoperHintText
+} from "./ScoperHintEvolver.js"
 export {
   type MinedSkill,
   mineSkills,

@@ -111,7 +111,7 @@ export const run = (input: { minRuns: number; minBacktest: number; minSupport: n
     if (input.minSupport < 2) return yield* usage(`--min-support: expected 2 or more, got ${input.minSupport}`)
     yield* withProposals(
       Effect.gen(function* () {
-        const { verification, compliance, skills } = yield* runEvolvers({
+        const { verification, compliance, skills, scoperHints } = yield* runEvolvers({
           minRuns: input.minRuns,
           compliance: { minBacktest: input.minBacktest },
           skills: { minSupport: input.minSupport }
@@ -139,6 +139,16 @@ export const run = (input: { minRuns: number; minBacktest: number; minSupport: n
               support: skill.support,
               inFailed: skill.inFailed
             }
+          })),
+          ...(scoperHints ?? []).map(({ proposal, candidate }) => ({
+            ...proposal,
+            evolver: "scoper-hint",
+            evidence: {
+              file: candidate.file,
+              runs: candidate.runs,
+              issues: candidate.issues,
+              alongside: candidate.alongside
+            }
           }))
         ]
         yield* emit(input.json, made, () => [
@@ -156,6 +166,10 @@ export const run = (input: { minRuns: number; minBacktest: number; minSupport: n
             : []),
           ...(skills?.made ?? []).map(
             ({ proposal, skill }) => `${proposal.id}: skill ${skill.name}, ${supportSummary(skill)}`
+          ),
+          ...(scoperHints ?? []).map(
+            ({ proposal, candidate }) =>
+              `${proposal.id}: scoper hint for ${candidate.file}, changed outside the declared scope in ${candidate.runs.length} runs of ${candidate.issues.length} issues (${candidate.issues.join(", ")})`
           ),
           ...(made.some((p) => p.state === "validated")
             ? ["Nothing is used before a person approves it: `spec-orch evolution approve <id>`."]
