@@ -1,13 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConditionResult, EvidenceBundle, Footprint, GateVerdict } from "@spec-orch/contract"
-import { EvidenceLedger } from "@spec-orch/evidence"
-import { SqliteClient } from "@spec-orch/sqlite"
 import { ModelServer, type Script } from "@spec-orch/test-kit"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect } from "effect"
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli } from "./cli.js"
+import { seedLedger } from "./utils/seed-ledger.js"
 
 const example = join(import.meta.dirname, "../../../examples/hello-node")
 const SPEC = [
@@ -718,46 +716,20 @@ describe("spec-orch plan tells the planner model what memory learned", () => {
   )
 })
 
-/** Judged runs of `issues` that each changed src/routes.ts outside their declared scope, in the project's ledger. */
+/** Judged runs of `issues` that each changed src/routes.js outside their declared scope, in the project's ledger. */
 const seedOutOfScopeRuns = (dir: string, issues: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const ledger = yield* EvidenceLedger
-    for (const [i, issueId] of issues.entries()) {
+  seedLedger(
+    dir,
+    issues.map((issueId) => {
       const own = `src/${issueId.toLowerCase()}.js`
-      yield* ledger.record(
-        new EvidenceBundle({
-          schemaVersion: 1,
-          issueId,
-          runId: `${issueId}-r1`,
-          changedFiles: [own, "src/routes.js"],
-          footprint: new Footprint({ allowed: [own], forbidden: [] })
-        }),
-        new GateVerdict({
-          policy: "default",
-          profile: null,
-          mergeable: false,
-          autoMergeable: false,
-          conditions: [
-            new ConditionResult({
-              condition: "within_boundaries",
-              required: true,
-              status: "failed",
-              reason: `src/routes.js (major) changed outside the declared scope in run ${i + 1}`,
-              unblock: "accept the deviation"
-            })
-          ],
-          failed: ["within_boundaries"],
-          notJudgeable: []
-        })
-      )
-    }
-  }).pipe(
-    Effect.provide(
-      EvidenceLedger.layer().pipe(
-        Layer.orDie,
-        Layer.provide(SqliteClient.layer({ filename: join(dir, ".spec-orch/state.db") }))
-      )
-    )
+      return {
+        issueId,
+        runId: `${issueId}-r1`,
+        changedFiles: [own, "src/routes.js"],
+        allowed: [own],
+        failed: { within_boundaries: "src/routes.js (major) changed outside the declared scope" }
+      }
+    })
   )
 
 describe("spec-orch plan tells the planner model the scoper hints in use", () => {
@@ -769,7 +741,6 @@ describe("spec-orch plan tells the planner model the scoper hints in use", () =>
         const dir = project()
         withModels(dir)
         yield* withMission(dir)
-        mkdirSync(join(dir, ".spec-orch"), { recursive: true })
         yield* seedOutOfScopeRuns(dir, ["SON-1", "SON-2"])
         const env = { TEST_PLAN_KEY: "k-plan", TEST_PLAN_BASE: server.url }
         const evolve = (...args: Array<string>) =>

@@ -139,6 +139,17 @@ export {
 export { ProposalRules } from "./ProposalRules.js"
 export { finishedRuns, MAX_EVIDENCE_RUNS, type RunEvidence } from "./RunEvidence.js"
 export {
+  type FailedRun,
+  failureDigest,
+  PROMPT_VARIANT_DEFAULTS,
+  PROMPT_VARIANT_EVOLVER,
+  PromptVariantAnswer,
+  type PromptVariantEvolution,
+  type PromptVariantOptions,
+  proposePromptVariants,
+  usableInstruction
+} from "./PromptVariantEvolver.js"
+export {
   type ProposedScoperHint,
   proposeScoperHints,
   SCOPER_HINT_DEFAULTS,

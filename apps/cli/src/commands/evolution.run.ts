@@ -9,16 +9,27 @@ import {
   type ProposalState,
   ProposalStates,
   Proposals,
+  proposePromptVariants,
   supportSummary
 } from "@spec-orch/evolution"
-import type { Redactor } from "@spec-orch/harness"
+import { Models, type Redactor } from "@spec-orch/harness"
 import type { EvidenceLedger } from "@spec-orch/evidence"
-import { Console, Effect, type FileSystem, Layer, Option, type Path } from "effect"
+import { Console, Effect, type FileSystem, Layer, Option, type Path, Schema } from "effect"
+import { LanguageModel } from "effect/ai"
 import type { SqlClient } from "effect/sql"
 import { runEvolvers } from "../Evolvers.js"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
-import { withPlanes } from "../Planes.js"
+import { ModelsLive, withPlanes } from "../Planes.js"
 import { whoAmI } from "../Who.js"
+
+/** Why an evolution command could not do what it was asked (no model to ask, the model failed). */
+export class EvolutionCommandError extends Schema.TaggedError<EvolutionCommandError>()("EvolutionCommandError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
 
 const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
 const withProposals = <A, E>(
@@ -103,7 +114,38 @@ export const show = (input: { id: string; json: boolean }) =>
     })
   )
 
-export const run = (input: { minRuns: number; minBacktest: number; minSupport: number; json: boolean }) =>
+/** The planner role's model for the prompt-variant evolver, or an error saying where to configure one. */
+const evolverModel = Effect.gen(function* () {
+  const models = yield* Models
+  const role = models.role("planner")
+  if (role.problem !== undefined)
+    return yield* new EvolutionCommandError({
+      reason:
+        `--prompt-variants asks the planner's model, and it cannot be called: ${role.problem.message}. ` +
+        "Configure one in spec-orch.toml ([planner] model_chain or [llm] default_model_chain with [models.<id>]); " +
+        "`spec-orch models` shows what each role resolves to"
+    })
+  return yield* models
+    .forRole("planner")
+    .pipe(Effect.mapError((e) => new EvolutionCommandError({ reason: `--prompt-variants: ${e.message}` })))
+}).pipe(Effect.provide(ModelsLive))
+
+/** The prompt-variant evolver with `model`; a model that fails is this command's error. */
+const promptVariants = (model: LanguageModel.LanguageModel) =>
+  proposePromptVariants().pipe(
+    Effect.provideService(LanguageModel.LanguageModel, model),
+    Effect.catchTag("AiError", (e) =>
+      Effect.fail(new EvolutionCommandError({ reason: `the planner's model did not propose variants: ${e.message}` }))
+    )
+  )
+
+export const run = (input: {
+  minRuns: number
+  minBacktest: number
+  minSupport: number
+  promptVariants: boolean
+  json: boolean
+}) =>
   Effect.gen(function* () {
     if (input.minRuns < 1) return yield* usage(`--min-runs: expected a positive number, got ${input.minRuns}`)
     if (input.minBacktest < 1)
@@ -111,11 +153,14 @@ export const run = (input: { minRuns: number; minBacktest: number; minSupport: n
     if (input.minSupport < 2) return yield* usage(`--min-support: expected 2 or more, got ${input.minSupport}`)
     yield* withProposals(
       Effect.gen(function* () {
+        // A model that cannot be called is found before any evolver runs.
+        const model = input.promptVariants ? yield* evolverModel : undefined
         const { verification, compliance, skills, scoperHints } = yield* runEvolvers({
           minRuns: input.minRuns,
           compliance: { minBacktest: input.minBacktest },
           skills: { minSupport: input.minSupport }
         })
+        const prompts = model !== undefined ? yield* promptVariants(model) : undefined
         const made = [
           ...verification.map((p) => ({ ...p, evolver: "verification-learning" })),
           ...(compliance?.made ?? []).map(({ proposal, candidate }) => ({
@@ -139,6 +184,11 @@ export const run = (input: { minRuns: number; minBacktest: number; minSupport: n
               support: skill.support,
               inFailed: skill.inFailed
             }
+          })),
+          ...(prompts?.made ?? []).map(({ proposal, addresses }) => ({
+            ...proposal,
+            evolver: "prompt-variant",
+            evidence: { answeredBy: prompts?.answeredBy ?? null, addresses, failedRuns: prompts?.failedRuns ?? 0 }
           })),
           ...(scoperHints ?? []).map(({ proposal, candidate }) => ({
             ...proposal,
@@ -171,6 +221,12 @@ export const run = (input: { minRuns: number; minBacktest: number; minSupport: n
             ({ proposal, candidate }) =>
               `${proposal.id}: scoper hint for ${candidate.file}, changed outside the declared scope in ${candidate.runs.length} runs of ${candidate.issues.length} issues (${candidate.issues.join(", ")})`
           ),
+          ...(prompts?.skipped !== undefined ? [`prompt variants: the model was not asked: ${prompts.skipped}`] : []),
+          ...(prompts?.made ?? []).map(
+            ({ proposal, addresses }) =>
+              `${proposal.id}: prompt variant from ${prompts?.answeredBy ?? "the model"} (${addresses}); validate it, then a person approves it`
+          ),
+          ...(prompts?.dropped ?? []).map((d) => `dropped prompt variant: ${d}`),
           ...(made.some((p) => p.state === "validated")
             ? ["Nothing is used before a person approves it: `spec-orch evolution approve <id>`."]
             : [])

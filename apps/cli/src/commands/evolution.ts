@@ -45,12 +45,18 @@ const run = Command.make(
       Flag.withDescription("Succeeded runs a tool-call sequence must repeat in to become a skill"),
       Flag.withDefault(3)
     ),
+    promptVariants: Flag.Boolean("prompt-variants").pipe(
+      Flag.withDescription(
+        "Also ask the planner's model for builder prompt variants from the recent failed runs (one model call; needs a planner model)"
+      ),
+      Flag.withDefault(false)
+    ),
     json: jsonFlag
   },
   lazy(load, "run")
 ).pipe(
   Command.withDescription(
-    "Run the evolvers now: learnings from verification steps that keep failing, compliance rules from failed runs (back-tested on successful ones), skills from repeated tool-call sequences"
+    "Run the evolvers now: learnings from verification steps that keep failing, compliance rules from failed runs (back-tested on successful ones), skills from repeated tool-call sequences, scoper hints from files changed outside their scope; with --prompt-variants, builder prompt variants from the planner's model"
   )
 )
 const validate = Command.make(
