@@ -146,7 +146,7 @@ describe("spec-orch evolution run --prompt-variants", () => {
       assert.strictEqual(r.code, 1, r.stdout)
       assert.match(
         r.stderr,
-        /--prompt-variants asks the planner's model, and it cannot be called: .*\[llm\] default_model_chain/
+        /prompt variants come from the planner's model, and it cannot be called: .*\[llm\] default_model_chain/
       )
       const listed = yield* cli("--cwd", dir, "evolution", "proposals", "--json")
       assert.deepStrictEqual(

@@ -32,7 +32,7 @@ export class EvolutionCommandError extends Schema.TaggedError<EvolutionCommandEr
 }
 
 const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
-const withProposals = <A, E>(
+export const withProposals = <A, E>(
   effect: Effect.Effect<
     A,
     E,
@@ -44,13 +44,14 @@ const short = (text: string, n = 80) => {
   const t = text.replace(/\s+/g, " ").trim()
   return t.length <= n ? t : `${t.slice(0, n - 1)}…`
 }
-const rows = (ps: ReadonlyArray<Proposal>) =>
+export const rows = (ps: ReadonlyArray<Proposal>) =>
   table(
     ["ID", "KIND", "STATE", "SCOPE", "CONTENT"],
     ps.map((p) => [p.id, p.kind, p.state === "active" ? `active ${p.canaryShare}` : p.state, p.scope, short(p.content)])
   )
 
-const human = (byFlag: Option.Option<string>) => Effect.map(whoAmI(byFlag), (id): Actor => ({ type: "human", id }))
+export const human = (byFlag: Option.Option<string>) =>
+  Effect.map(whoAmI(byFlag), (id): Actor => ({ type: "human", id }))
 
 export const status = (input: { json: boolean }) =>
   withProposals(
@@ -115,23 +116,23 @@ export const show = (input: { id: string; json: boolean }) =>
   )
 
 /** The planner role's model for the prompt-variant evolver, or an error saying where to configure one. */
-const evolverModel = Effect.gen(function* () {
+export const evolverModel = Effect.gen(function* () {
   const models = yield* Models
   const role = models.role("planner")
   if (role.problem !== undefined)
     return yield* new EvolutionCommandError({
       reason:
-        `--prompt-variants asks the planner's model, and it cannot be called: ${role.problem.message}. ` +
+        `prompt variants come from the planner's model, and it cannot be called: ${role.problem.message}. ` +
         "Configure one in spec-orch.toml ([planner] model_chain or [llm] default_model_chain with [models.<id>]); " +
         "`spec-orch models` shows what each role resolves to"
     })
   return yield* models
     .forRole("planner")
-    .pipe(Effect.mapError((e) => new EvolutionCommandError({ reason: `--prompt-variants: ${e.message}` })))
+    .pipe(Effect.mapError((e) => new EvolutionCommandError({ reason: `prompt variants: ${e.message}` })))
 }).pipe(Effect.provide(ModelsLive))
 
 /** The prompt-variant evolver with `model`; a model that fails is this command's error. */
-const promptVariants = (model: LanguageModel.LanguageModel) =>
+export const promptVariants = (model: LanguageModel.LanguageModel) =>
   proposePromptVariants().pipe(
     Effect.provideService(LanguageModel.LanguageModel, model),
     Effect.catchTag("AiError", (e) =>

@@ -13,7 +13,7 @@ import { whoAmI } from "../Who.js"
  * What memory learned about the mission, the issues of its current plan's packets and the files they
  * name, for the planner model (none when planning offline, or with `[memory] enabled = false`).
  */
-const plannerLearnings = (mission: string) =>
+export const plannerLearnings = (mission: string) =>
   Effect.gen(function* () {
     const current = yield* (yield* Plans).find(mission).pipe(Effect.orElseSucceed(() => undefined))
     const packets = current?.plan.waves.flatMap((w) => w.packets) ?? []
