@@ -30,15 +30,36 @@ export const sourceIssues = (proposal: Proposal, runs: ReadonlyArray<RunRecord>)
 }
 
 /**
- * The held-out issues (pure): the ones named (each must have a finished run of its own and not be one the
- * proposal was learned from), else the `count` most recent distinct issues with a finished run of their own
- * (mission packets and other keys are left out), less those the proposal was learned from. `runs` newest first.
+ * The issues that could be held out (pure), most recent first: distinct issues with a finished run of their
+ * own (not a mission packet's key, not a replay's), less those the proposal was learned from. `runs` newest first.
+ */
+export const heldOutCandidates = (proposal: Proposal, runs: ReadonlyArray<RunRecord>): ReadonlyArray<string> => {
+  const excluded = sourceIssues(proposal, runs)
+  return [
+    ...new Set(
+      runs
+        .filter((r) => FINISHED.includes(r.status) && (r.runKey as string) === (r.issueId as string))
+        .map((r) => r.issueId as string)
+    )
+  ].filter((i) => !excluded.includes(i))
+}
+
+/**
+ * The held-out issues (pure): the ones named (each must have a finished run of its own, be known to the issue
+ * source and not be one the proposal was learned from), else the `count` most recent of `heldOutCandidates`
+ * the issue source knows (`known`; a mission packet's issue is not in it). `runs` newest first.
  */
 export const selectHeldOut = (
   proposal: Proposal,
   runs: ReadonlyArray<RunRecord>,
-  options: { readonly issues?: ReadonlyArray<string> | undefined; readonly count: number }
+  options: {
+    readonly issues?: ReadonlyArray<string> | undefined
+    readonly count: number
+    /** Whether the issue source knows the issue (default: every issue). */
+    readonly known?: ((issueId: string) => boolean) | undefined
+  }
 ): HeldOut => {
+  const known = options.known ?? (() => true)
   const excluded = sourceIssues(proposal, runs)
   const finished = runs.filter((r) => FINISHED.includes(r.status) && (r.runKey as string) === (r.issueId as string))
   if (options.issues !== undefined) {
@@ -54,15 +75,16 @@ export const selectHeldOut = (
       return {
         problem: `${unrun.join(", ")} ${unrun.length === 1 ? "has" : "have"} no finished run of ${unrun.length === 1 ? "its" : "their"} own to replay; \`spec-orch status\` lists the runs`
       }
+    const unknown = named.filter((i) => !known(i))
+    if (unknown.length > 0)
+      return {
+        problem: `the issue source does not know ${unknown.join(", ")} (a mission packet's issue cannot be replayed on its own); name other issues`
+      }
     return { issues: named, excluded }
   }
   if (!Number.isInteger(options.count) || options.count < 1)
     return { problem: `--held-out: expected a positive number, got ${options.count}` }
-  const issues: Array<string> = []
-  for (const r of finished) {
-    if (issues.length >= options.count) break
-    if (!excluded.includes(r.issueId) && !issues.includes(r.issueId)) issues.push(r.issueId)
-  }
+  const issues = heldOutCandidates(proposal, runs).filter(known).slice(0, options.count)
   if (issues.length === 0)
     return {
       problem: `no finished run of an issue other than the ones ${proposal.id} was learned from (${excluded.join(", ") || "none"}): run more issues first, or name them with --issues`

@@ -123,6 +123,7 @@ export {
   armOutcome,
   DEFAULT_HELD_OUT,
   type HeldOut,
+  heldOutCandidates,
   REPLAY_METRIC,
   replayCounts,
   type ReplayOutcome,

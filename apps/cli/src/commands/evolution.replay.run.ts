@@ -9,11 +9,12 @@
  * own (`replay.<proposal>.<arm>.<issue>`, so their own branches and worktrees, removed after each run), never
  * publish, record nothing in memory, and are not the issue's attempts in `status`.
  */
-import { Project, type RunRecord } from "@spec-orch/contract"
+import { IssueSource, Project, type RunRecord } from "@spec-orch/contract"
 import { Runs, RunStore } from "@spec-orch/control"
 import {
   armOutcome,
   decidePromotion,
+  heldOutCandidates,
   type Proposal,
   Proposals,
   REPLAY_METRIC,
@@ -64,10 +65,22 @@ const planReplay = (input: { id: string; issues: Option.Option<string>; heldOut:
     if (!TRANSITIONS[proposal.state].includes("validated"))
       return `${proposal.id} is ${proposal.state}: only a proposed proposal can be validated, so nothing was replayed`
     const runs = yield* (yield* RunStore).list({ limit: 10_000 })
-    const held = selectHeldOut(proposal, runs, {
-      issues: Option.getOrUndefined(Option.map(input.issues, (s) => s.split(","))),
-      count: input.heldOut
-    })
+    const named = Option.getOrUndefined(Option.map(input.issues, (s) => s.split(",").map((i) => i.trim())))
+    // Only issues the issue source knows can run again (a mission packet's issue lives in its plan): ask it
+    // about the named ones, or about the most recent candidates until enough are known.
+    const source = yield* IssueSource
+    const known = new Set<string>()
+    for (const issue of named ?? heldOutCandidates(proposal, runs)) {
+      if (named === undefined && known.size >= input.heldOut) break
+      if (
+        yield* source.get(issue).pipe(
+          Effect.as(true),
+          Effect.orElseSucceed(() => false)
+        )
+      )
+        known.add(issue)
+    }
+    const held = selectHeldOut(proposal, runs, { issues: named, count: input.heldOut, known: (i) => known.has(i) })
     if ("problem" in held) return held.problem
     // Each issue is judged under the profile its last finished run was judged with (as `rerun` does).
     const profiles = new Map<string, string | undefined>()
