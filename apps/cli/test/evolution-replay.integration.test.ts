@@ -61,6 +61,13 @@ describe("spec-orch evolution validate --replay", () => {
     const before = json(p.cli("status", "--all", "--json").stdout)
     const learned = `${proposal.id}@${proposal.contentHash}`
 
+    // Counts or a replay, not both and not neither.
+    const both = p.cli("evolution", "validate", proposal.id, "--replay", "--candidate", "4/4", "--baseline", "0/4")
+    assert.strictEqual(both.status, 2)
+    assert.include(both.stderr, "give either --replay or --candidate and --baseline, not both")
+    const neither = p.cli("evolution", "validate", proposal.id)
+    assert.strictEqual(neither.status, 2)
+    assert.include(neither.stderr, "or --replay to measure them by re-running held-out past issues")
     // An issue it was learned from is not held out.
     const notHeldOut = p.cli("evolution", "validate", proposal.id, "--replay", "--issues", "CL-1,CL-3")
     assert.strictEqual(notHeldOut.status, 2)

@@ -68,7 +68,8 @@ const validate = Command.make(
     replay: Flag.Boolean("replay").pipe(
       Flag.withDescription(
         "Measure the counts by re-running held-out past issues twice each, without and with the proposal (2 runs per issue, kept apart from your runs)"
-      )
+      ),
+      Flag.withDefault(false)
     ),
     issues: Flag.String("issues").pipe(
       Flag.withDescription("[--replay] The issues to replay, comma-separated (default: the most recent held-out ones)"),
