@@ -47,7 +47,8 @@ export const heldOutCandidates = (proposal: Proposal, runs: ReadonlyArray<RunRec
 /**
  * The held-out issues (pure): the ones named (each must have a finished run of its own, be known to the issue
  * source and not be one the proposal was learned from), else the `count` most recent of `heldOutCandidates`
- * the issue source knows (`known`; a mission packet's issue is not in it). `runs` newest first.
+ * the issue source knows (`known`; a mission packet's issue is not in it) and the proposal's scope covers
+ * (`inScope`). `runs` newest first.
  */
 export const selectHeldOut = (
   proposal: Proposal,
@@ -57,9 +58,12 @@ export const selectHeldOut = (
     readonly count: number
     /** Whether the issue source knows the issue (default: every issue). */
     readonly known?: ((issueId: string) => boolean) | undefined
+    /** Whether the proposal's scope covers the issue (`appliesTo`; default: every issue): elsewhere both arms are the same run. */
+    readonly inScope?: ((issueId: string) => boolean) | undefined
   }
 ): HeldOut => {
   const known = options.known ?? (() => true)
+  const inScope = options.inScope ?? (() => true)
   const excluded = sourceIssues(proposal, runs)
   const finished = runs.filter((r) => FINISHED.includes(r.status) && (r.runKey as string) === (r.issueId as string))
   if (options.issues !== undefined) {
@@ -80,11 +84,18 @@ export const selectHeldOut = (
       return {
         problem: `the issue source does not know ${unknown.join(", ")} (a mission packet's issue cannot be replayed on its own); name other issues`
       }
+    const outside = named.filter((i) => !inScope(i))
+    if (outside.length > 0)
+      return {
+        problem: `${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} outside the scope of ${proposal.id} (${proposal.scope}): it would not be offered there, so both arms would be the same run; name other issues`
+      }
     return { issues: named, excluded }
   }
   if (!Number.isInteger(options.count) || options.count < 1)
     return { problem: `--held-out: expected a positive number, got ${options.count}` }
-  const issues = heldOutCandidates(proposal, runs).filter(known).slice(0, options.count)
+  const issues = heldOutCandidates(proposal, runs)
+    .filter((i) => known(i) && inScope(i))
+    .slice(0, options.count)
   if (issues.length === 0)
     return {
       problem: `no finished run of an issue other than the ones ${proposal.id} was learned from (${excluded.join(", ") || "none"}): run more issues first, or name them with --issues`

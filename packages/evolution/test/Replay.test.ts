@@ -72,6 +72,10 @@ describe("selectHeldOut", () => {
       issues: ["CL-4", "CL-3"],
       excluded: ["CL-2", "CL-1"]
     })
+    assert.deepStrictEqual(selectHeldOut(proposal, runs, { count: 10, known, inScope: (i) => i !== "CL-4" }), {
+      issues: ["CL-3"],
+      excluded: ["CL-2", "CL-1"]
+    })
     assert.deepStrictEqual(selectHeldOut(proposal, runs, { count: 1, known }), {
       issues: ["CL-4"],
       excluded: ["CL-2", "CL-1"]
@@ -88,6 +92,11 @@ describe("selectHeldOut", () => {
     assert.include("problem" in unrun ? unrun.problem : "", "CL-5, CL-9 have no finished run of their own")
     const packet = selectHeldOut(proposal, runs, { issues: ["M-1.p1"], count: 10, known })
     assert.include("problem" in packet ? packet.problem : "", "the issue source does not know M-1.p1")
+    const outside = selectHeldOut(proposal, runs, { issues: ["CL-3"], count: 10, known, inScope: () => false })
+    assert.include(
+      "problem" in outside ? outside.problem : "",
+      "CL-3 is outside the scope of prop-aaaaaaaaaaaa (project)"
+    )
     assert.deepStrictEqual(selectHeldOut(proposal, runs, { issues: [" CL-3 ", "CL-3"], count: 10 }), {
       issues: ["CL-3"],
       excluded: ["CL-2", "CL-1"]

@@ -12,6 +12,7 @@
 import { IssueSource, Project, type RunRecord } from "@spec-orch/contract"
 import { Runs, RunStore } from "@spec-orch/control"
 import {
+  appliesTo,
   armOutcome,
   decidePromotion,
   heldOutCandidates,
@@ -66,21 +67,25 @@ const planReplay = (input: { id: string; issues: Option.Option<string>; heldOut:
       return `${proposal.id} is ${proposal.state}: only a proposed proposal can be validated, so nothing was replayed`
     const runs = yield* (yield* RunStore).list({ limit: 10_000 })
     const named = Option.getOrUndefined(Option.map(input.issues, (s) => s.split(",").map((i) => i.trim())))
-    // Only issues the issue source knows can run again (a mission packet's issue lives in its plan): ask it
-    // about the named ones, or about the most recent candidates until enough are known.
+    // Only issues the issue source knows can run again (a mission packet's issue lives in its plan), and only
+    // where the proposal's scope reaches is it offered: ask about the named ones, or about the most recent
+    // candidates until enough qualify.
     const source = yield* IssueSource
     const known = new Set<string>()
-    for (const issue of named ?? heldOutCandidates(proposal, runs)) {
-      if (named === undefined && known.size >= input.heldOut) break
-      if (
-        yield* source.get(issue).pipe(
-          Effect.as(true),
-          Effect.orElseSucceed(() => false)
-        )
-      )
-        known.add(issue)
+    const inScope = new Set<string>()
+    for (const id of named ?? heldOutCandidates(proposal, runs)) {
+      if (named === undefined && inScope.size >= input.heldOut) break
+      const issue = yield* Effect.option(source.get(id))
+      if (Option.isNone(issue)) continue
+      known.add(id)
+      if (appliesTo(proposal, issue.value)) inScope.add(id)
     }
-    const held = selectHeldOut(proposal, runs, { issues: named, count: input.heldOut, known: (i) => known.has(i) })
+    const held = selectHeldOut(proposal, runs, {
+      issues: named,
+      count: input.heldOut,
+      known: (i) => known.has(i),
+      inScope: (i) => inScope.has(i)
+    })
     if ("problem" in held) return held.problem
     // Each issue is judged under the profile its last finished run was judged with (as `rerun` does).
     const profiles = new Map<string, string | undefined>()
