@@ -158,12 +158,22 @@ export const withEngine = <A, E, R>(
     readonly what: string
     readonly wait?: boolean
     readonly source?: string | undefined
+    /** The project the engine sees, from the one the root flags load (an offline replay's own state directory). */
+    readonly project?: ((project: Project["Service"]) => Project["Service"]) | undefined
   },
   effect: Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
     const flags = yield* Root
-    const project = projectLayer(flags, options.source)
+    const loaded = projectLayer(flags, options.source)
+    const adjust = options.project
+    const project =
+      adjust === undefined
+        ? loaded
+        : Layer.effect(
+            Project,
+            Project.use((p) => Effect.succeed(Project.of(adjust(p))))
+          ).pipe(Layer.provide(loaded))
     const base = Planes.pipe(Layer.provideMerge(project))
     const journal = Layer.unwrap(
       Effect.map(Effect.service(Project), (project) => JournalLayer(project.stateDir, options.journal))

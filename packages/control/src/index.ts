@@ -292,6 +292,8 @@ export { type RunResult, Runs, SpecNotReady, type StartOptions } from "./run/Run
 export { migrateRunStore, type RunEvent, RunStore } from "./run/RunStore.js"
 export {
   MODEL_CALL_EVENT,
+  ReplayArm,
+  replayOverride,
   Run,
   RunOutcome,
   RunPayload,

@@ -112,7 +112,9 @@ export const decidePromotion = (
           baseline.trials - baseline.successes
         )
       : upperNormalP(twoProportionZ(candidate.successes, candidate.trials, baseline.successes, baseline.trials).z)
-  const better = pValue < alpha
+  // Floating-point sums land a hair below an exact boundary (3/3 against 0/3: Fisher's p is exactly 1/20, summed
+  // as 0.04999999999999999): a p within a relative 1e-9 of alpha counts as alpha, which is not below it.
+  const better = pValue < alpha * (1 - 1e-9)
   return {
     ...common,
     decision: better ? "promote" : "hold",

@@ -8,9 +8,9 @@
  * gives only the underlying learnings (logged): a run never depends on evolution.
  */
 import type { Issue } from "@spec-orch/contract"
-import { type Learning, Learnings, type MissionScope } from "@spec-orch/harness"
-import { Effect, Layer } from "effect"
-import { type Proposal, type ProposalKind, Proposals } from "./Proposals.js"
+import { type Learning, Learnings, LearningsOverride, type MissionScope } from "@spec-orch/harness"
+import { Effect, Layer, Option } from "effect"
+import { type Proposal, type ProposalError, type ProposalKind, Proposals } from "./Proposals.js"
 
 /**
  * Kinds the builder is not told: rules reach a run as what they are (a compliance contract, a skill file;
@@ -43,6 +43,27 @@ export const appliesTo = (p: Proposal, issue: Issue): boolean =>
   p.scope === `issue:${issue.id}` ||
   (p.scope.startsWith("file:") && [...issue.targetFiles, ...issue.filesToRead].includes(p.scope.slice("file:".length)))
 
+/**
+ * The proposals a run of this issue is offered: those in use, less the override's `exclude`, plus its
+ * `include` (by id, in whatever state: a replay's candidate arm offers a proposal not yet approved exactly as
+ * an approved one would be). Scope and kind are still checked by the caller.
+ */
+export const proposalsFor = (
+  proposals: Proposals["Service"],
+  issueId: string
+): Effect.Effect<ReadonlyArray<Proposal>, ProposalError> =>
+  Effect.gen(function* () {
+    const override = yield* LearningsOverride
+    const inUse = (yield* proposals.inUseFor(issueId)).filter((p) => !override.exclude.includes(p.id))
+    const extra: Array<Proposal> = []
+    for (const id of override.include) {
+      if (inUse.some((p) => p.id === id) || override.exclude.includes(id)) continue
+      const found = yield* proposals.get(id)
+      if (Option.isSome(found)) extra.push(found.value)
+    }
+    return [...inUse, ...extra]
+  })
+
 /** Proposals in use first, then the learnings of the `Learnings` it is built over. */
 export const ProposalLearnings: Layer.Layer<Learnings, never, Learnings | Proposals> = Layer.effect(
   Learnings,
@@ -54,13 +75,11 @@ export const ProposalLearnings: Layer.Layer<Learnings, never, Learnings | Propos
         Effect.gen(function* () {
           // Proposals are offered to the builder only (the evolver learns from verification the builder must pass).
           if (audience !== undefined && audience !== "builder") return yield* base.forIssue(issue, audience)
-          const inUse = yield* proposals
-            .inUseFor(issue.id)
-            .pipe(
-              Effect.catch((e) =>
-                Effect.as(Effect.logWarning(`evolution: no proposals for ${issue.id}: ${e.message}`), [])
-              )
+          const inUse = yield* proposalsFor(proposals, issue.id).pipe(
+            Effect.catch((e) =>
+              Effect.as(Effect.logWarning(`evolution: no proposals for ${issue.id}: ${e.message}`), [])
             )
+          )
           const own = inUse
             .filter((p) => appliesTo(p, issue) && !NOT_FOR_BUILDER.includes(p.kind))
             .slice(0, MAX_PROPOSAL_LEARNINGS)
@@ -70,13 +89,11 @@ export const ProposalLearnings: Layer.Layer<Learnings, never, Learnings | Propos
       // The planner is told the scoper hints in use for the mission, then what memory learned.
       forMission: (scope) =>
         Effect.gen(function* () {
-          const inUse = yield* proposals
-            .inUseFor(scope.missionId)
-            .pipe(
-              Effect.catch((e) =>
-                Effect.as(Effect.logWarning(`evolution: no scoper hints for ${scope.missionId}: ${e.message}`), [])
-              )
+          const inUse = yield* proposalsFor(proposals, scope.missionId).pipe(
+            Effect.catch((e) =>
+              Effect.as(Effect.logWarning(`evolution: no scoper hints for ${scope.missionId}: ${e.message}`), [])
             )
+          )
           const hints = inUse
             .filter((p) => p.kind === "scoper-hint" && appliesToMission(p, scope))
             .slice(0, MAX_PROPOSAL_LEARNINGS)

@@ -14,7 +14,7 @@ import {
   parseLearnedSkill
 } from "@spec-orch/harness"
 import { Effect, Layer } from "effect"
-import { appliesTo } from "./ProposalLearnings.js"
+import { appliesTo, proposalsFor } from "./ProposalLearnings.js"
 import { Proposals } from "./Proposals.js"
 
 export const ProposalRules: Layer.Layer<LearnedRules, never, Proposals> = Layer.effect(
@@ -24,13 +24,11 @@ export const ProposalRules: Layer.Layer<LearnedRules, never, Proposals> = Layer.
     return LearnedRules.of({
       forIssue: (issue) =>
         Effect.gen(function* () {
-          const inUse = yield* proposals
-            .inUseFor(issue.id)
-            .pipe(
-              Effect.catch((e) =>
-                Effect.as(Effect.logWarning(`evolution: no learned rules for ${issue.id}: ${e.message}`), [])
-              )
+          const inUse = yield* proposalsFor(proposals, issue.id).pipe(
+            Effect.catch((e) =>
+              Effect.as(Effect.logWarning(`evolution: no learned rules for ${issue.id}: ${e.message}`), [])
             )
+          )
           const compliance: Array<LearnedComplianceRule> = []
           const skills: Array<LearnedSkill> = []
           const names = new Set<string>()

@@ -119,6 +119,19 @@ export {
   type TrendPoint,
   trends
 } from "./ReadModels.js"
+export {
+  type ArmOutcome,
+  armOutcome,
+  DEFAULT_HELD_OUT,
+  type HeldOut,
+  heldOutCandidates,
+  REPLAY_METRIC,
+  replayCounts,
+  type ReplayOutcome,
+  replayRunKey,
+  selectHeldOut,
+  sourceIssues
+} from "./Replay.js"
 export { renderRetrospective, type RetroInput, type RetroRun } from "./Retrospective.js"
 export { evidenceEntries, type OpenFailures, runEntries, RunMemory } from "./RunMemory.js"
 export { proposeFromFailures, VERIFICATION_EVOLVER, verificationLearnings } from "./VerificationEvolver.js"

@@ -65,4 +65,12 @@ describe("the promotion rule", () => {
       /candidate arm must have whole numbers 0 <= successes <= trials, got 6\/5/
     )
   })
+
+  it("a p-value exactly at alpha is not below it, however the sum rounds", () => {
+    // 3/3 against 0/3: Fisher's one-sided p = 1/C(6,3) = 1/20 = 0.05 exactly (R: fisher.test(..., alternative = "greater")).
+    const d = decidePromotion({ ...plan, minSamplePerArm: 3 }, { successes: 3, trials: 3 }, { successes: 0, trials: 3 })
+    assert.closeTo(d.pValue!, 0.05, 1e-12)
+    assert.strictEqual(d.decision, "hold")
+    assert.include(d.reason, "not shown better: candidate 3/3 against baseline 0/3")
+  })
 })

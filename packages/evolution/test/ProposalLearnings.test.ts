@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Issue } from "@spec-orch/contract"
-import { ContextAssembler, Learnings, Redactor } from "@spec-orch/harness"
+import { ContextAssembler, Learnings, LearningsOverride, Redactor } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, Layer, Schema } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -78,6 +78,44 @@ describe("Learnings from proposals", () => {
         const after = yield* assembler.assemble({ issue: issue("SPC-1"), verification: [] })
         assert.deepStrictEqual(after.learnings, ["mem-1"])
         assert.notInclude(after.prompt, "CHANGELOG")
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect(
+    "a replay's override offers a proposed proposal to the candidate as an approved one would be, and keeps an approved one from the baseline",
+    () =>
+      Effect.gen(function* () {
+        const assembler = yield* ContextAssembler
+        const proposals = yield* Proposals
+        const p = yield* proposals.propose(
+          { kind: "review-learning", scope: "project", content: "Add a line to CHANGELOG.md for every change." },
+          evolver,
+          "from failed runs"
+        )
+        const elsewhere = yield* proposals.propose(
+          { kind: "review-learning", scope: "issue:SPC-9", content: "Only for SPC-9." },
+          evolver,
+          "x"
+        )
+        const assemble = (include: ReadonlyArray<string>, exclude: ReadonlyArray<string>) =>
+          assembler
+            .assemble({ issue: issue("SPC-1"), verification: [] })
+            .pipe(Effect.provideService(LearningsOverride, { include, exclude }))
+        const plain = yield* assembler.assemble({ issue: issue("SPC-1"), verification: [] })
+        assert.deepStrictEqual(plain.learnings, ["mem-1"], "without an override a proposed proposal is not used")
+        const candidate = yield* assemble([p.id, elsewhere.id, "prop-000000000000"], [])
+        assert.deepStrictEqual(
+          candidate.learnings,
+          [`${p.id}@${p.contentHash}`, "mem-1"],
+          "included, it is offered as in use; out of scope or unknown, it is not"
+        )
+        assert.include(candidate.prompt, "learned rule (review-learning, proposed): Add a line to CHANGELOG.md")
+        yield* proposals.transition(p.id, "validated", { actor: evolver, why: "replay" })
+        yield* proposals.transition(p.id, "approved", { actor: ana, why: "yes" })
+        const baseline = yield* assemble([], [p.id])
+        assert.deepStrictEqual(baseline.learnings, ["mem-1"], "excluded, even an approved proposal is left out")
+        const both = yield* assemble([p.id], [p.id])
+        assert.deepStrictEqual(both.learnings, ["mem-1"], "exclude wins")
       }).pipe(Effect.provide(layer()))
   )
 })

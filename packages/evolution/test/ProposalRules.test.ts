@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Issue } from "@spec-orch/contract"
-import { LearnedRules, Redactor } from "@spec-orch/harness"
+import { LearnedRules, LearningsOverride, Redactor } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, Layer, Schema } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -90,6 +90,35 @@ describe("LearnedRules from proposals", () => {
 
         yield* store.transition(rule.id, "rolled-back", { actor: ana, why: "too strict" })
         assert.deepStrictEqual((yield* rules.forIssue(issue("SPC-1"))).compliance, [])
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect(
+    "a replay's override offers a proposed rule to the candidate and keeps an approved one from the baseline",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* Proposals
+        const rules = yield* LearnedRules
+        const p = yield* store.propose(
+          {
+            kind: "compliance-rule",
+            scope: "project",
+            content: complianceRuleContent("rm -rf build", signaturePattern("rm -rf build"))
+          },
+          evolver,
+          "test"
+        )
+        const withOverride = (include: ReadonlyArray<string>, exclude: ReadonlyArray<string>) =>
+          rules.forIssue(issue("SPC-1")).pipe(Effect.provideService(LearningsOverride, { include, exclude }))
+        assert.deepStrictEqual((yield* rules.forIssue(issue("SPC-1"))).compliance, [])
+        assert.deepStrictEqual(
+          (yield* withOverride([p.id], [])).compliance.map((r) => `${r.proposalId}@${r.contentHash}`),
+          [`${p.id}@${p.contentHash}`]
+        )
+        yield* store.transition(p.id, "validated", { actor: evolver, why: "back-test" })
+        yield* store.transition(p.id, "approved", { actor: ana, why: "yes" })
+        assert.strictEqual((yield* rules.forIssue(issue("SPC-1"))).compliance.length, 1)
+        assert.deepStrictEqual((yield* withOverride([], [p.id])).compliance, [])
       }).pipe(Effect.provide(layer()))
   )
 })

@@ -54,6 +54,24 @@ export interface MissionScope {
   readonly files: ReadonlyArray<string>
 }
 
+/**
+ * Which proposals a run is offered beyond (or instead of) the ones in use: proposal ids to include even
+ * though they are not approved (`include`), and ids to leave out even though they are (`exclude`). Set by
+ * spec-orch itself for a replay's arms (`evolution validate --replay`), never from untrusted text; the
+ * default changes nothing. An included proposal is offered exactly as an approved one would be (its scope
+ * and kind still decide whether it reaches the run).
+ */
+export interface LearningsOverrideShape {
+  readonly include: ReadonlyArray<string>
+  readonly exclude: ReadonlyArray<string>
+}
+
+/** The override in effect (`Effect.provideService(LearningsOverride, …)`); by default none. */
+export const LearningsOverride: Context.Reference<LearningsOverrideShape> = Context.Reference(
+  "@spec-orch/harness/LearningsOverride",
+  { defaultValue: (): LearningsOverrideShape => ({ include: [], exclude: [] }) }
+)
+
 /** Learnings relevant to an issue. */
 export class Learnings extends Context.Service<
   Learnings,

@@ -62,6 +62,8 @@ export {
   type Learning,
   type LearningAudience,
   Learnings,
+  LearningsOverride,
+  type LearningsOverrideShape,
   LEARNING_TOKENS,
   type MissionScope,
   withinTokens

@@ -20,6 +20,7 @@ import type { SqlClient } from "effect/sql"
 import { runEvolvers } from "../Evolvers.js"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { ModelsLive, withPlanes } from "../Planes.js"
+import { validateByReplay } from "./evolution.replay.run.js"
 import { whoAmI } from "../Who.js"
 
 /** Why an evolution command could not do what it was asked (no model to ask, the model failed). */
@@ -245,16 +246,31 @@ const parseArm = (flag: string, text: string): { successes: number; trials: numb
 
 export const validate = (input: {
   id: string
-  candidate: string
-  baseline: string
+  candidate: Option.Option<string>
+  baseline: Option.Option<string>
+  replay: boolean
+  issues: Option.Option<string>
+  heldOut: number
   metric: string
   minSample: number
   by: Option.Option<string>
   json: boolean
 }) =>
   Effect.gen(function* () {
-    const candidate = parseArm("candidate", input.candidate)
-    const baseline = parseArm("baseline", input.baseline)
+    if (input.replay) {
+      if (Option.isSome(input.candidate) || Option.isSome(input.baseline))
+        return yield* usage(
+          "--replay measures the counts itself: give either --replay or --candidate and --baseline, not both"
+        )
+      return yield* validateByReplay(input)
+    }
+    if (Option.isSome(input.issues)) return yield* usage("--issues names the issues to replay: it needs --replay")
+    if (Option.isNone(input.candidate) || Option.isNone(input.baseline))
+      return yield* usage(
+        "give the counts you measured (--candidate K/N --baseline K/N), or --replay to measure them by re-running held-out past issues"
+      )
+    const candidate = parseArm("candidate", input.candidate.value)
+    const baseline = parseArm("baseline", input.baseline.value)
     if (typeof candidate === "string") return yield* usage(candidate)
     if (typeof baseline === "string") return yield* usage(baseline)
     if (input.minSample < 1) return yield* usage(`--min-sample: expected a positive number, got ${input.minSample}`)

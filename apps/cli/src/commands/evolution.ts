@@ -64,9 +64,27 @@ const validate = Command.make(
   {
     id,
     candidate: Flag.String("candidate").pipe(
-      Flag.withDescription("Successes/trials with the proposal applied, e.g. 9/10")
+      Flag.withDescription("Successes/trials with the proposal applied, e.g. 9/10"),
+      Flag.optional
     ),
-    baseline: Flag.String("baseline").pipe(Flag.withDescription("Successes/trials without it, e.g. 2/10")),
+    baseline: Flag.String("baseline").pipe(
+      Flag.withDescription("Successes/trials without it, e.g. 2/10"),
+      Flag.optional
+    ),
+    replay: Flag.Boolean("replay").pipe(
+      Flag.withDescription(
+        "Measure the counts by re-running held-out past issues twice each, without and with the proposal (2 runs per issue, kept apart from your runs)"
+      ),
+      Flag.withDefault(false)
+    ),
+    issues: Flag.String("issues").pipe(
+      Flag.withDescription("[--replay] The issues to replay, comma-separated (default: the most recent held-out ones)"),
+      Flag.optional
+    ),
+    heldOut: Flag.Int("held-out").pipe(
+      Flag.withDescription("[--replay] How many of the most recent issues with finished runs to replay"),
+      Flag.withDefault(10)
+    ),
     metric: Flag.String("metric").pipe(
       Flag.withDescription("What a success is (fixed before the trials)"),
       Flag.withDefault("gate passed")
@@ -81,7 +99,7 @@ const validate = Command.make(
   lazy(load, "validate")
 ).pipe(
   Command.withDescription(
-    "Apply the promotion rule (one-sided test at p < 0.05, minimum sample per arm); the proposal becomes validated only if it passes"
+    "Apply the promotion rule (one-sided test at p < 0.05, minimum sample per arm) to counts you give or, with --replay, to a replay of held-out past issues; the proposal becomes validated only if it passes"
   )
 )
 const approve = Command.make("approve", { id, why, by, json: jsonFlag }, lazy(load, "approve")).pipe(

@@ -63,6 +63,8 @@ import {
   SKILL_DIRS,
   ContextAssembler,
   Learnings,
+  LearningsOverride,
+  type LearningsOverrideShape,
   ModelCall,
   ModelUsage,
   Redactor,
@@ -87,6 +89,22 @@ import { runGit } from "../trackers/internal/git.js"
 import { StageFailed } from "./StageFailed.js"
 
 /** What starts a run. Everything the workflow needs beyond this is read inside journaled stages. */
+/**
+ * One arm of an offline replay (`spec-orch evolution validate --replay`): the run offers the builder
+ * `proposalId` as an approved proposal would be offered (`candidate`) or leaves it out (`baseline`).
+ */
+export const ReplayArm = Schema.Struct({
+  proposalId: Schema.String,
+  arm: Schema.Literals(["candidate", "baseline"])
+})
+export type ReplayArm = typeof ReplayArm.Type
+
+/** The learnings override of a replay arm (pure): the candidate includes the proposal, the baseline excludes it. */
+export const replayOverride = (trial: ReplayArm): LearningsOverrideShape =>
+  trial.arm === "candidate"
+    ? { include: [trial.proposalId], exclude: [] }
+    : { include: [], exclude: [trial.proposalId] }
+
 export const RunPayload = Schema.Struct({
   runId: Schema.String,
   runKey: Schema.String,
@@ -109,7 +127,9 @@ export const RunPayload = Schema.Struct({
   /** What this run may publish; default `[publish] runs`. */
   publish: Schema.optionalKey(PublishWhen),
   /** A new attempt that starts over from the base (the old branch tip is kept under refs/spec-orch/attempts/). */
-  fresh: Schema.optionalKey(Schema.Boolean)
+  fresh: Schema.optionalKey(Schema.Boolean),
+  /** [evolution replay] One arm of a replay: the candidate is offered `proposalId` whatever its state, the baseline never. */
+  trial: Schema.optionalKey(ReplayArm)
 })
 export type RunPayload = typeof RunPayload.Type
 
@@ -538,14 +558,22 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
     ]
   })
 
+  /** A replay arm's run sees the learnings its arm says (`replayOverride`); any other run, the ones in use. */
+  const withTrial = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    payload.trial === undefined
+      ? effect
+      : Effect.provideService(effect, LearningsOverride, replayOverride(payload.trial))
+
   /** The approved learned compliance rules and skills for the issue; none without evolution. */
   const learnedFor = (forIssue: typeof issue) =>
-    Effect.serviceOption(LearnedRules).pipe(
-      Effect.flatMap(
-        Option.match({
-          onNone: () => Effect.succeed<LearnedForIssue>({ compliance: [], skills: [] }),
-          onSome: (l) => l.forIssue(forIssue)
-        })
+    withTrial(
+      Effect.serviceOption(LearnedRules).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.succeed<LearnedForIssue>({ compliance: [], skills: [] }),
+            onSome: (l) => l.forIssue(forIssue)
+          })
+        )
       )
     )
 
@@ -601,23 +629,25 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
       const findings = yield* ledger.findings(issue.id, { unresolvedOnly: true }).pipe(orFail("context"))
       const latestReview = (yield* ledger.reviews(issue.id).pipe(orFail("context"))).at(-1)
       const review = latestReview?.verdict === "changes_requested" ? latestReview : undefined
-      const envelope = yield* ContextAssembler.use((c) =>
-        c.assemble({
-          issue,
-          spec,
-          verification: steps,
-          feedback: { findings, review },
-          budgetTokens: project.config.builder.max_prompt_tokens,
-          maxSectionTokens: project.config.builder.max_untrusted_section_tokens,
-          attempt: { number: payload.attempt, startsFrom: payload.fresh === true ? "base" : "previous" }
-        })
+      const envelope = yield* withTrial(
+        ContextAssembler.use((c) =>
+          c.assemble({
+            issue,
+            spec,
+            verification: steps,
+            feedback: { findings, review },
+            budgetTokens: project.config.builder.max_prompt_tokens,
+            maxSectionTokens: project.config.builder.max_untrusted_section_tokens,
+            attempt: { number: payload.attempt, startsFrom: payload.fresh === true ? "base" : "previous" }
+          })
+        )
       )
       yield* write("prompt.md", envelope.prompt)
       // [evolution] Approved learned compliance rules and skills this run uses (docs/evolution.md).
       const learned = yield* learnedFor(issue)
       yield* write(
         "context.json",
-        `${JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, notes: envelope.notes, sections: envelope.sections, learnings: envelope.learnings, builder: { learnings: envelope.learned.map((l) => ({ id: l.id, source: l.source })) }, compliance: { learned: learned.compliance.map((r) => `${r.proposalId}@${r.contentHash}`) }, skills: learned.skills.map((k) => ({ id: `${k.proposalId}@${k.contentHash}`, name: k.name, paths: SKILL_DIRS.map((d) => `${d}/${k.name}/SKILL.md`) })), feedback: { findings: findings.map((f) => f.id), review: review?.reviewedAt ?? null } }, null, 2)}\n`
+        `${JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, notes: envelope.notes, sections: envelope.sections, learnings: envelope.learnings, builder: { learnings: envelope.learned.map((l) => ({ id: l.id, source: l.source })) }, compliance: { learned: learned.compliance.map((r) => `${r.proposalId}@${r.contentHash}`) }, skills: learned.skills.map((k) => ({ id: `${k.proposalId}@${k.contentHash}`, name: k.name, paths: SKILL_DIRS.map((d) => `${d}/${k.name}/SKILL.md`) })), feedback: { findings: findings.map((f) => f.id), review: review?.reviewedAt ?? null }, ...(payload.trial !== undefined ? { replay: payload.trial } : {}) }, null, 2)}\n`
       )
       // [prompt bounds] What was cut shows in the run's progress and log; trusted sections that do not fit stop the run here.
       for (const note of envelope.notes) yield* store.append(payload.runId, "note", { text: `prompt: ${note}` })

@@ -31,7 +31,7 @@ import { RunStore } from "./RunStore.js"
 
 export { ownerAlive } from "./EngineLock.js"
 import type { PublishWhen } from "../publish/RunPublisher.js"
-import { Run, type RunOutcome, type RunPayload, type StageFailed } from "./RunWorkflow.js"
+import { type ReplayArm, Run, type RunOutcome, type RunPayload, type StageFailed } from "./RunWorkflow.js"
 import type { WorkflowEngine } from "effect/workflow"
 import { SqlClient } from "effect/sql"
 
@@ -72,6 +72,8 @@ export interface StartOptions {
   readonly publish?: PublishWhen | undefined
   /** A NEW attempt starts over from the base instead of continuing the previous one's branch (a resumed run is never reset). */
   readonly fresh?: boolean | undefined
+  /** [evolution replay] The arm of a replay this run is: which proposal it is offered or denied (docs/evolution.md). */
+  readonly trial?: ReplayArm | undefined
 }
 
 /** The final record of a run and whether it resumed an earlier attempt. */
@@ -215,6 +217,7 @@ export class Runs extends Context.Service<
           ...(options.packet !== undefined ? { packet: options.packet } : {}),
           ...(options.base !== undefined ? { base: options.base } : {}),
           ...(options.publish !== undefined ? { publish: options.publish } : {}),
+          ...(options.trial !== undefined ? { trial: options.trial } : {}),
           ...(options.fresh === true && !resume && record.attempt > 1 && options.reuseAgentOf === undefined
             ? { fresh: true }
             : {})
