@@ -5,7 +5,9 @@
  * would) while its agent turn runs; once another host has started that run's turn again, the paused host
  * is resumed with SIGCONT. Its stale turn stops within a short bound of the resume (the in-stage fence
  * kills it before it does anything else), the stale turn never finishes, and every issue still ends once:
- * one push of its branch, one pull request, one comment.
+ * one push of its branch, one pull request, one comment. (When the resumed host rejoins, shards move back
+ * to it: a run may then start a new attempt, one turn after the other, never two at once.) The host
+ * paused is one that does not run the daemon singleton.
  * Fails when SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
