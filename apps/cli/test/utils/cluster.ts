@@ -3,7 +3,7 @@
  * repository as the shared remote, one clone and worktree root per host, one fresh Postgres database, the
  * fake GitHub as tracker, and a `command` agent that logs its turn to `agent.log` in a signals directory
  * (`start|end <issue> <host> <turn>`, `<turn>` unique to one agent process) and waits for `release()`
- * (unless `agentWaits: false`).
+ * (unless `agentWaits: false`), logging a tick to `ticks.log` every 50 ms while it waits when `ticks`.
  * Pids inside the box are its namespace's, so a turn is told apart by its token, not its pid.
  */
 import { git, processesUnder, requirePostgres, startFakeGitHub } from "@spec-orch/test-kit"
@@ -31,7 +31,11 @@ const dir = process.env.SIGNALS
 const turn = randomUUID()
 appendFileSync(join(dir, "agent.log"), "start " + id + " " + process.env.RUNNER_HOST + " " + turn + "\\n")
 console.log(JSON.stringify({ type: "message", text: "working on " + id }))
-while (process.env.WAIT === "1" && !existsSync(join(dir, "release"))) await new Promise((r) => setTimeout(r, 100))
+// TICK=1: while it waits, "<host> <issue> <turn> tick <ms since epoch>" to ticks.log every 50 ms
+while (process.env.WAIT === "1" && !existsSync(join(dir, "release"))) {
+  if (process.env.TICK === "1") appendFileSync(join(dir, "ticks.log"), process.env.RUNNER_HOST + " " + id + " " + turn + " tick " + Date.now() + "\\n")
+  await new Promise((r) => setTimeout(r, process.env.TICK === "1" ? 50 : 100))
+}
 writeFileSync("done-" + id + ".txt", "done\\n")
 console.log(JSON.stringify({ type: "file_change", path: "done-" + id + ".txt", kind: "add" }))
 appendFileSync(join(dir, "agent.log"), "end " + id + " " + process.env.RUNNER_HOST + " " + turn + "\\n")
@@ -134,6 +138,8 @@ export const startCluster = async (options: {
   readonly maxConcurrent: number
   /** Whether agents wait for `release()` (default true). */
   readonly agentWaits?: boolean
+  /** Whether waiting agents log `<host> <issue> <turn> tick <ms>` to `ticks.log` every 50 ms (default false). */
+  readonly ticks?: boolean
   /** Files written to the signals directory before the daemons start (sandboxed steps see it). */
   readonly files?: Readonly<Record<string, string>>
   /** The verification step, given the signals directory (default: `node check.mjs`, which passes). */
@@ -219,7 +225,7 @@ export const startCluster = async (options: {
           'adapter = "command"',
           `command = ["node", ${JSON.stringify(agent)}]`,
           "timeout_seconds = 120",
-          `env = { SIGNALS = ${JSON.stringify(signals)}, RUNNER_HOST = "host-${i}", WAIT = "${options.agentWaits === false ? 0 : 1}" }`,
+          `env = { SIGNALS = ${JSON.stringify(signals)}, RUNNER_HOST = "host-${i}", WAIT = "${options.agentWaits === false ? 0 : 1}", TICK = "${options.ticks === true ? 1 : 0}" }`,
           "[verification]",
           `check = ${JSON.stringify(options.check?.(signals) ?? ["node", "check.mjs"])}`,
           "[workspace]",

@@ -36,7 +36,8 @@ export const clusterEngineLayer = <E>(config: SpecOrchConfig, url: string, trans
   const options = clusterRunnerOptions(config.cluster, url)
   return ClusterRunFenceLayer({
     runner: options.runnerAddress,
-    refreshInterval: options.shardLockRefreshInterval
+    refreshInterval: options.shardLockRefreshInterval,
+    lockExpiry: options.shardLockExpiration
   }).pipe(
     Layer.provide(RunHosts.layer),
     Layer.provideMerge(clusterRunnerLayer(options, transport)),

@@ -73,7 +73,7 @@ import {
 import { type Cause, Effect, Fiber, FileSystem, Option, Path, Queue, Schedule, Schema } from "effect"
 import { Activity, Workflow, WorkflowEngine } from "effect/workflow"
 import { HostSlots } from "../cluster/HostSlots.js"
-import { RunFence, RunFenced } from "../cluster/RunFence.js"
+import { abandonRequest, RunFence, RunFenced, untilStall } from "../cluster/RunFence.js"
 import { activeProposals } from "./Attribution.js"
 import { RunStore } from "./RunStore.js"
 import {
@@ -263,6 +263,38 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
         return yield* Effect.die(new RunFenced({ runId: payload.runId }))
       })
 
+  /**
+   * A stage's work on a cluster runner, fenced inside the stage (cluster/RunFence.ts): when the runner
+   * notices it stood still long enough to have lost its shard locks, the work is interrupted at once (its
+   * agent's or step's processes killed) before anything else happens; then, if the runner no longer owns
+   * the run, the stage is abandoned without a result (the shard's owner runs it); if it still does, the
+   * stage runs again, and the run's events say why.
+   */
+  const fenced = <A, R>(name: RunStage, execute: Effect.Effect<A, StageFailed, R>): Effect.Effect<A, StageFailed, R> =>
+    Option.isNone(fence)
+      ? execute
+      : Effect.gen(function* () {
+          const f = fence.value
+          for (;;) {
+            const ran = yield* untilStall(f.stalls, execute)
+            if (ran._tag === "Done") return yield* ran.exit
+            const stood = `${(ran.stall.ms / 1000).toFixed(1)} s`
+            const why = `runner ${f.runner} stood still for ${stood} (a stall of ${(f.stalls.thresholdMs / 1000).toFixed(1)} s or more may cost it its shard locks)`
+            const stopped = `the ${name} stage was stopped on ${f.runner} and its processes killed: ${why}`
+            yield* Effect.logWarning(`${payload.issueId}: run ${payload.runId}: ${stopped}`)
+            yield* store.append(payload.runId, "note", { text: stopped })
+            if (!(yield* f.owns(Run, instance.executionId, payload))) {
+              yield* Effect.logWarning(
+                `${payload.issueId}: run ${payload.runId} left to the shard's owner: ${f.runner} no longer owns it`
+              )
+              return yield* abandonRequest
+            }
+            yield* store.append(payload.runId, "note", {
+              text: `the ${name} stage runs again on ${f.runner}: it still owns the run after the stall`
+            })
+          }
+        })
+
   /** One journaled stage: records stage start/finish in the run store and event log. */
   const stage = <S extends Schema.Top, R>(
     name: RunStage,
@@ -283,7 +315,7 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
           yield* store.update(payload.runId, (r) => ({ ...r, stage: name, status: "running" }) as typeof r)
           yield* store.append(payload.runId, "stage", { stage: name, state: "started" })
           const started = Date.now()
-          const result = yield* execute.pipe(
+          const result = yield* fenced(name, execute).pipe(
             Effect.mapError((e) => StageFailed.redacted(e, redactor.redactJson, redactor.redact)),
             Effect.tapError((e) =>
               store.append(payload.runId, "stage", { stage: name, state: "failed", message: e.reason.message })
