@@ -4,6 +4,9 @@
  * tracker and an instant `command` agent.
  * - throughput: ISSUES issues with 1, 2 and 3 runners, from the issues' arrival to the last pull
  *   request; the ratio to linear is runs/min with N runners over N × runs/min with one.
+ * - capacity-bound throughput: agents whose turns take WORK_S seconds without using the CPU, at most
+ *   PER_HOST turns at once on each host (`[cluster] max_concurrent_per_host`): what adding hosts gives when
+ *   the hosts' agent capacity, not this machine's CPU, is what limits the cluster.
  * - failover: 3 runners, agents that wait for a signal; the busiest runner is killed (SIGKILL, its agents
  *   with it) and the time until each of its runs started again on another runner is measured.
  * The tracker request budget (`[daemon] request_budget_per_minute`, the cluster's) is lifted: with the
@@ -36,11 +39,17 @@ if (pgUrl === undefined || pgUrl === "") {
 // The CLI tests' cluster set-up (it needs SPEC_ORCH_PG_URL when it loads).
 const { REPO, signal, startCluster, until } = await import("../test/utils/cluster.js")
 
-const start = (hosts: number, agentWaits: boolean) =>
+const start = (hosts: number, agentWaits: boolean, capacity?: { readonly perHost: number; readonly workS: number }) =>
   startCluster({
     hosts,
     maxConcurrent: ISSUES,
     agentWaits,
+    ...(capacity !== undefined
+      ? {
+          files: { "work-seconds": String(capacity.workS) },
+          cluster: [`max_concurrent_per_host = ${capacity.perHost}`]
+        }
+      : {}),
     // The tracker budget (120 requests a minute by default, for the whole cluster) would be what this
     // measures: lifted, so the cluster is.
     daemon: () => ["poll_interval_seconds = 1", "request_budget_per_minute = 100000"]
@@ -77,6 +86,39 @@ for (const hosts of [2, 3])
     "×",
     "≥ 0.8 (on separate machines)",
     "this machine's cores are shared by every runner"
+  )
+
+// Capacity-bound throughput with 1, 2 and 3 runners.
+const PER_HOST = 2
+const WORK_S = 6
+const CAPACITY_ISSUES = 36
+const bound = new Map<number, number>()
+for (const hosts of [1, 2, 3]) {
+  const c = await start(hosts, false, { perHost: PER_HOST, workS: WORK_S })
+  try {
+    const t0 = Date.now()
+    c.submit(CAPACITY_ISSUES)
+    await until("every pull request", () => c.github.pulls(REPO).length >= CAPACITY_ISSUES, 600_000)
+    const minutes = (Date.now() - t0) / 60_000
+    bound.set(hosts, CAPACITY_ISSUES / minutes)
+    report(
+      `capacity-bound runs/min, ${hosts} runner(s)`,
+      CAPACITY_ISSUES / minutes,
+      "runs/min",
+      undefined,
+      `${CAPACITY_ISSUES} issues, ${WORK_S} s turns, ${PER_HOST} turns at once per host, in ${Math.round(minutes * 60)} s`
+    )
+  } finally {
+    await c.stop()
+  }
+}
+for (const hosts of [2, 3])
+  report(
+    `capacity-bound throughput vs linear, ${hosts} runners`,
+    bound.get(hosts)! / (hosts * bound.get(1)!),
+    "×",
+    "≥ 0.8",
+    "turns wait on the hosts' agent capacity, not this machine's CPU"
   )
 
 // Failover: the busiest of 3 runners dies mid-turn.

@@ -3,7 +3,8 @@
  * repository as the shared remote, one clone and worktree root per host, one fresh Postgres database, the
  * fake GitHub as tracker, and a `command` agent that logs its turn to `agent.log` in a signals directory
  * (`start|end <issue> <host> <turn>`, `<turn>` unique to one agent process) and waits for `release()`
- * (unless `agentWaits: false`), logging a tick to `ticks.log` every 50 ms while it waits when `ticks`.
+ * (unless `agentWaits: false`), logging a tick to `ticks.log` every 50 ms while it waits when `ticks`, then
+ * works for the seconds in the signals' `work-seconds` file when there is one.
  * Pids inside the box are its namespace's, so a turn is told apart by its token, not its pid.
  */
 import { git, processesUnder, requirePostgres, startFakeGitHub } from "@spec-orch/test-kit"
@@ -36,6 +37,9 @@ while (process.env.WAIT === "1" && !existsSync(join(dir, "release"))) {
   if (process.env.TICK === "1") appendFileSync(join(dir, "ticks.log"), process.env.RUNNER_HOST + " " + id + " " + turn + " tick " + Date.now() + "\\n")
   await new Promise((r) => setTimeout(r, process.env.TICK === "1" ? 50 : 100))
 }
+// A turn that takes time without using the CPU: the seconds in work-seconds (benchmarks of a capacity-bound cluster).
+const work = existsSync(join(dir, "work-seconds")) ? Number(readFileSync(join(dir, "work-seconds"), "utf8")) : 0
+if (work > 0) await new Promise((r) => setTimeout(r, work * 1000))
 writeFileSync("done-" + id + ".txt", "done\\n")
 console.log(JSON.stringify({ type: "file_change", path: "done-" + id + ".txt", kind: "add" }))
 appendFileSync(join(dir, "agent.log"), "end " + id + " " + process.env.RUNNER_HOST + " " + turn + "\\n")
