@@ -23,7 +23,7 @@ import { issue } from "./commands/issue.js"
 import { linearSync } from "./commands/linear-sync.js"
 import { memory } from "./commands/memory.js"
 import { evolution } from "./commands/evolution.js"
-import { harness, prompt, skills, strategy } from "./commands/groups.js"
+import { harness, policy, prompt, skills, strategy } from "./commands/groups.js"
 import { mission } from "./commands/mission.js"
 import { models } from "./commands/models.js"
 import { discuss } from "./commands/discuss.js"
@@ -87,6 +87,7 @@ const subcommands = [
   strategy,
   harness,
   skills,
+  policy,
   dashboard,
   watch,
   daemon

@@ -13,10 +13,11 @@ import { Effect, Layer, Option } from "effect"
 import { type Proposal, type ProposalError, type ProposalKind, Proposals } from "./Proposals.js"
 
 /**
- * Kinds the builder is not told: rules reach a run as what they are (a compliance contract, a skill file;
- * `ProposalRules`), and scoper hints are for the planner (the builder cannot change its scope).
+ * Kinds the builder is not told: rules reach a run as what they are (a compliance contract, a skill file,
+ * a policy's script run instead of the builder; `ProposalRules`), and scoper hints are for the planner
+ * (the builder cannot change its scope).
  */
-const NOT_FOR_BUILDER: ReadonlyArray<ProposalKind> = ["compliance-rule", "skill", "scoper-hint"]
+const NOT_FOR_BUILDER: ReadonlyArray<ProposalKind> = ["compliance-rule", "skill", "scoper-hint", "policy"]
 
 /** At most this many proposals per prompt. */
 export const MAX_PROPOSAL_LEARNINGS = 5

@@ -149,6 +149,20 @@ export {
   signaturePattern,
   synthesizeComplianceRules
 } from "./ComplianceEvolver.js"
+export {
+  distillPolicy,
+  findPolicyCandidates,
+  ledgerIssues,
+  parsePolicyAnswer,
+  POLICY_DEFAULTS,
+  POLICY_DISTILLER,
+  type PolicyCandidate,
+  policyCandidates,
+  PolicyDistillError,
+  type PolicyDistillation,
+  type PolicyIssue,
+  type PolicyOptions
+} from "./PolicyDistiller.js"
 export { ProposalRules } from "./ProposalRules.js"
 export { finishedRuns, MAX_EVIDENCE_RUNS, type RunEvidence } from "./RunEvidence.js"
 export {

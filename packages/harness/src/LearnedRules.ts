@@ -1,7 +1,8 @@
 /**
  * What a run uses besides the builder's prompt that spec-orch learned and a person approved: compliance
- * rules the run's agent events are also judged by, and Agent Skills (`SKILL.md`) offered to agents that
- * read skills. Declared here, implemented by `@spec-orch/evolution` (approved proposals); the default
+ * rules the run's agent events are also judged by, Agent Skills (`SKILL.md`) offered to agents that
+ * read skills, and a distilled policy (a POSIX sh script run as a `command` agent instead of the builder
+ * for issues whose labels include all of the policy's). Declared here, implemented by `@spec-orch/evolution` (approved proposals); the default
  * knows nothing, so a run never depends on evolution.
  *
  * The shapes are parsed and checked here, not trusted: a learned compliance rule is exactly one pattern
@@ -9,7 +10,7 @@
  * name is a plain directory name, so an approved proposal can add one rule or one skill file, nothing else.
  */
 import type { Issue } from "@spec-orch/contract"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { type ComplianceContract, loadComplianceContracts } from "./Compliance.js"
 
 /** A learned compliance rule in use: the contract (its id is the proposal's id) and where it came from. */
@@ -27,10 +28,69 @@ export interface LearnedSkill {
   readonly skillMd: string
 }
 
+/** A distilled policy in use: the script that runs instead of the builder, and the labels that chose it. */
+export interface LearnedPolicy {
+  readonly proposalId: string
+  readonly contentHash: string
+  /** The issue carries every one of these labels (compared without case). */
+  readonly labels: ReadonlyArray<string>
+  /** A POSIX sh script, run as `sh <file>` in the worktree, inside the agent's sandbox. */
+  readonly script: string
+}
+
 /** What an issue's run uses. */
 export interface LearnedForIssue {
   readonly compliance: ReadonlyArray<LearnedComplianceRule>
   readonly skills: ReadonlyArray<LearnedSkill>
+  /** The policy that runs instead of the builder, when one in use matches the issue. */
+  readonly policy?: LearnedPolicy | undefined
+}
+
+/** A policy's script is at most this many bytes (a longer one is refused, never cut). */
+export const POLICY_SCRIPT_MAX_BYTES = 16_384
+
+/** A label a policy may match on: printable, no comma or newline, at most 64 characters. */
+const POLICY_LABEL = /^[^,\n\r\t]{1,64}$/
+
+const POLICY_HEADER = "spec-orch policy: sh"
+const decodeLabels = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Array(Schema.String)))
+
+/**
+ * A policy proposal's text (pure): a header, the match rule (the labels, as a JSON list) fixed when it was
+ * distilled, a `---` line, then the script. The whole text is what the proposal's content hash covers.
+ */
+export const policyContent = (labels: ReadonlyArray<string>, script: string): string =>
+  `${POLICY_HEADER}\nmatch-labels: ${JSON.stringify(normalizeLabels(labels))}\n---\n${script.endsWith("\n") ? script : `${script}\n`}`
+
+/** Labels as a policy compares them: trimmed, lowercase, sorted, without repeats (pure). */
+export const normalizeLabels = (labels: ReadonlyArray<string>): ReadonlyArray<string> =>
+  [...new Set(labels.map((l) => l.trim().toLowerCase()).filter((l) => l !== ""))].sort()
+
+/**
+ * The match rule and script of a policy proposal's text (pure); a reason instead when it is not one
+ * (`policyContent`'s shape, at least one label, a non-empty script within `POLICY_SCRIPT_MAX_BYTES`).
+ */
+export const parseLearnedPolicy = (
+  content: string
+): { readonly labels: ReadonlyArray<string>; readonly script: string } | { readonly problem: string } => {
+  const m = /^spec-orch policy: sh\nmatch-labels: (.*)\n---\n([\s\S]*)$/.exec(content)
+  if (m === null)
+    return { problem: `a policy starts with "${POLICY_HEADER}", a "match-labels: [...]" line and a "---" line` }
+  const parsed = Option.getOrUndefined(decodeLabels(m[1]!))
+  if (parsed === undefined || parsed.length === 0 || !parsed.every((l) => POLICY_LABEL.test(l)))
+    return { problem: "its match-labels line needs a JSON list of at least one label (no commas or newlines)" }
+  const script = m[2]!
+  if (script.trim() === "") return { problem: "its script is empty" }
+  const bytes = Buffer.byteLength(script, "utf8")
+  if (bytes > POLICY_SCRIPT_MAX_BYTES)
+    return { problem: `its script is ${bytes} bytes, more than ${POLICY_SCRIPT_MAX_BYTES}` }
+  return { labels: normalizeLabels(parsed), script }
+}
+
+/** Whether a policy's match rule applies to an issue: the issue carries every one of its labels, without case (pure). */
+export const policyMatches = (labels: ReadonlyArray<string>, issue: Pick<Issue, "labels">): boolean => {
+  const own = new Set(normalizeLabels(issue.labels))
+  return labels.length > 0 && normalizeLabels(labels).every((l) => own.has(l))
 }
 
 /** Where agents look for project skills, relative to the worktree (Claude Code and opencode; Codex and others). */

@@ -30,10 +30,16 @@ export { type ParsedEventLog, parseEventLog } from "./ComplianceEvents.js"
 export {
   type LearnedComplianceRule,
   type LearnedForIssue,
+  type LearnedPolicy,
   LearnedRules,
   type LearnedSkill,
+  normalizeLabels,
   parseLearnedComplianceRule,
+  parseLearnedPolicy,
   parseLearnedSkill,
+  POLICY_SCRIPT_MAX_BYTES,
+  policyContent,
+  policyMatches,
   SKILL_DIRS,
   SKILL_NAME
 } from "./LearnedRules.js"

@@ -116,21 +116,25 @@ export const show = (input: { id: string; json: boolean }) =>
     })
   )
 
-/** The planner role's model for the prompt-variant evolver, or an error saying where to configure one. */
-export const evolverModel = Effect.gen(function* () {
-  const models = yield* Models
-  const role = models.role("planner")
-  if (role.problem !== undefined)
-    return yield* new EvolutionCommandError({
-      reason:
-        `prompt variants come from the planner's model, and it cannot be called: ${role.problem.message}. ` +
-        "Configure one in spec-orch.toml ([planner] model_chain or [llm] default_model_chain with [models.<id>]); " +
-        "`spec-orch models` shows what each role resolves to"
-    })
-  return yield* models
-    .forRole("planner")
-    .pipe(Effect.mapError((e) => new EvolutionCommandError({ reason: `prompt variants: ${e.message}` })))
-}).pipe(Effect.provide(ModelsLive))
+/** The planner role's model for an evolver (`what` it makes), or an error saying where to configure one. */
+export const plannerModelFor = (what: string) =>
+  Effect.gen(function* () {
+    const models = yield* Models
+    const role = models.role("planner")
+    if (role.problem !== undefined)
+      return yield* new EvolutionCommandError({
+        reason:
+          `${what} come from the planner's model, and it cannot be called: ${role.problem.message}. ` +
+          "Configure one in spec-orch.toml ([planner] model_chain or [llm] default_model_chain with [models.<id>]); " +
+          "`spec-orch models` shows what each role resolves to"
+      })
+    return yield* models
+      .forRole("planner")
+      .pipe(Effect.mapError((e) => new EvolutionCommandError({ reason: `${what}: ${e.message}` })))
+  }).pipe(Effect.provide(ModelsLive))
+
+/** The planner role's model for the prompt-variant evolver. */
+export const evolverModel = plannerModelFor("prompt variants")
 
 /** The prompt-variant evolver with `model`; a model that fails is this command's error. */
 export const promptVariants = (model: LanguageModel.LanguageModel) =>

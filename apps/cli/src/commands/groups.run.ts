@@ -1,6 +1,8 @@
-/** Handlers for `spec-orch prompt|strategy|harness|skills` (groups.ts): views and evolvers over proposals. */
+/** Handlers for `spec-orch prompt|strategy|harness|skills|policy` (groups.ts): views and evolvers over proposals. */
 import {
   COMPLIANCE_EVOLVER,
+  distillPolicy,
+  findPolicyCandidates,
   type Proposal,
   type ProposalKind,
   Proposals,
@@ -10,9 +12,18 @@ import {
   supportSummary
 } from "@spec-orch/evolution"
 import { Console, Effect, Option } from "effect"
+import { LanguageModel } from "effect/ai"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 import { withPlanes } from "../Planes.js"
-import { evolverModel, human, promptVariants, rows, withProposals } from "./evolution.run.js"
+import {
+  EvolutionCommandError,
+  evolverModel,
+  human,
+  plannerModelFor,
+  promptVariants,
+  rows,
+  withProposals
+} from "./evolution.run.js"
 import { plannerLearnings } from "./plan.run.js"
 
 const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
@@ -181,6 +192,64 @@ export const skillsMine = (input: { minSupport: number; json: boolean }) =>
           ),
           ...r.made.map(({ proposal, skill }) => `${proposal.id}: skill ${skill.name}, ${supportSummary(skill)}`)
         ])
+      })
+    )
+  })
+
+export const policyList = ofKind(
+  "policy",
+  "No policies: `spec-orch policy candidates` lists classes of issue to distill one from."
+)
+
+/** With the proposals and every plane (the distiller reads issues from the issue source). */
+const withPolicies = <A, E, R>(effect: Effect.Effect<A, E, R>) => withPlanes(Effect.provide(effect, Proposals.layer))
+
+export const policyCandidates = (input: { min: number; json: boolean }) =>
+  Effect.gen(function* () {
+    if (input.min < 2) return yield* usage(`--min: expected 2 or more, got ${input.min}`)
+    yield* withPolicies(
+      Effect.gen(function* () {
+        const cs = yield* findPolicyCandidates({ min: input.min })
+        yield* emit(input.json, cs, () =>
+          cs.length === 0
+            ? `No class of issue (the same labels) has ${input.min} or more issues whose latest run passed.`
+            : [
+                ...cs.map(
+                  (c) =>
+                    `${c.key}: ${c.issues.length} issues passed (${c.issues.map((i) => `${i.issueId} ${i.runId}`).join(", ")})`
+                ),
+                "Distill one with `spec-orch policy distill <labels>` (asks the planner's model once)."
+              ]
+        )
+      })
+    )
+  })
+
+export const policyDistill = (input: { candidate: string; min: number; json: boolean }) =>
+  Effect.gen(function* () {
+    if (input.min < 2) return yield* usage(`--min: expected 2 or more, got ${input.min}`)
+    yield* withPolicies(
+      Effect.gen(function* () {
+        // A model that cannot be called is found before anything is read.
+        const model = yield* plannerModelFor("policies")
+        const r = yield* distillPolicy(input.candidate, { min: input.min }).pipe(
+          Effect.provideService(LanguageModel.LanguageModel, model),
+          Effect.catchTag("AiError", (e) =>
+            Effect.fail(
+              new EvolutionCommandError({ reason: `the planner's model did not distill a policy: ${e.message}` })
+            )
+          )
+        )
+        yield* emit(input.json, r, () =>
+          r.proposal !== undefined
+            ? [
+                rows([r.proposal]),
+                `Proposed ${r.proposal.id} for issues labelled ${r.candidate.labels.join(", ")} (answered by ${r.answeredBy ?? "the model"}).`,
+                `Validate it (\`spec-orch evolution validate ${r.proposal.id} --replay\`); a person then approves it.`
+              ]
+            : `The answer of ${r.answeredBy ?? "the model"} was refused, nothing was proposed: ${r.refused}. Ask again with \`spec-orch policy distill ${r.candidate.key}\`.`
+        )
+        if (r.proposal === undefined) yield* setExitCode(ExitCode.failure)
       })
     )
   })

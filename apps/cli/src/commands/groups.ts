@@ -1,6 +1,6 @@
 /**
  * The original spec-orch's evolution groups, over proposals (docs/evolution.md): `prompt` (builder prompt
- * variants), `strategy` (scoper hints), `harness` (compliance rules), `skills`. Each lists its kind, runs its
+ * variants), `strategy` (scoper hints), `harness` (compliance rules), `skills`, `policy` (distilled policies). Each lists its kind, runs its
  * evolver, and — where the original applied something — moves a proposal the way `evolution` does, so
  * nothing is used before it is validated and approved.
  */
@@ -104,5 +104,49 @@ export const skills = Command.make("skills").pipe(
       },
       lazy(load, "skillsMine")
     ).pipe(Command.withDescription("Mine skills from the tool-call sequences of succeeded runs"))
+  ])
+)
+
+export const policy = Command.make("policy").pipe(
+  Command.withDescription(
+    "Distilled policies (policy proposals): a POSIX sh script that runs as a command agent instead of the builder for issues carrying the policy's labels, once validated and approved by a person"
+  ),
+  Command.withSubcommands([
+    Command.make("list", { json: jsonFlag }, lazy(load, "policyList")).pipe(
+      Command.withDescription("Policies, their states and which ones runs use")
+    ),
+    Command.make(
+      "candidates",
+      {
+        min: Flag.Int("min").pipe(
+          Flag.withDescription("Distinct issues with the same labels whose latest run passed, at least"),
+          Flag.withDefault(3)
+        ),
+        json: jsonFlag
+      },
+      lazy(load, "policyCandidates")
+    ).pipe(
+      Command.withDescription(
+        "Classes of issue (the same set of labels) that passed often enough to distill a policy from (no model is asked)"
+      )
+    ),
+    Command.make(
+      "distill",
+      {
+        candidate: Argument.String("candidate").pipe(
+          Argument.withDescription("The candidate's labels, comma-separated, as `policy candidates` shows them")
+        ),
+        min: Flag.Int("min").pipe(
+          Flag.withDescription("Distinct issues with the same labels whose latest run passed, at least"),
+          Flag.withDefault(3)
+        ),
+        json: jsonFlag
+      },
+      lazy(load, "policyDistill")
+    ).pipe(
+      Command.withDescription(
+        "Ask the planner's model once for a POSIX sh script from the candidate's titles and passing diffs; record it as a policy proposal"
+      )
+    )
   ])
 )

@@ -29,6 +29,7 @@ import {
   SpecEvidence,
   specContent,
   Specs,
+  type SpecOrchConfig,
   specState,
   unresolvedBlocking,
   VerificationReport,
@@ -157,6 +158,18 @@ const ContextStage = Schema.Struct({
       originalTokens: Schema.Number,
       truncated: Schema.Boolean,
       dropped: Schema.Boolean
+    })
+  ),
+  /**
+   * [evolution] The distilled policy chosen for this run (once, here, and journaled with the stage): its
+   * script runs as a `command` agent instead of the builder. Verification and the gate are unchanged.
+   */
+  policy: Schema.optionalKey(
+    Schema.Struct({
+      proposalId: Schema.String,
+      contentHash: Schema.String,
+      labels: Schema.Array(Schema.String),
+      script: Schema.String
     })
   )
 })
@@ -677,9 +690,12 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
       yield* write("prompt.md", envelope.prompt)
       // [evolution] Approved learned compliance rules and skills this run uses (docs/evolution.md).
       const learned = yield* learnedFor(issue)
+      // [evolution] A distilled policy replaces the configured builder for a matching issue, unless this run
+      // names its agent (`--adapter`) or has no builder step; chosen here, so a resumed run keeps the choice.
+      const policy = payload.adapter === undefined && issue.builderPrompt !== undefined ? learned.policy : undefined
       yield* write(
         "context.json",
-        `${JSON.stringify({ totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, notes: envelope.notes, sections: envelope.sections, learnings: envelope.learnings, builder: { learnings: envelope.learned.map((l) => ({ id: l.id, source: l.source })) }, compliance: { learned: learned.compliance.map((r) => `${r.proposalId}@${r.contentHash}`) }, skills: learned.skills.map((k) => ({ id: `${k.proposalId}@${k.contentHash}`, name: k.name, paths: SKILL_DIRS.map((d) => `${d}/${k.name}/SKILL.md`) })), feedback: { findings: findings.map((f) => f.id), review: review?.reviewedAt ?? null }, ...(payload.trial !== undefined ? { replay: payload.trial } : {}) }, null, 2)}\n`
+        `${JSON.stringify({ ...(policy !== undefined ? { policy: { id: `${policy.proposalId}@${policy.contentHash}`, labels: policy.labels, adapter: "command", script: "policy.sh" } } : {}), totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, notes: envelope.notes, sections: envelope.sections, learnings: envelope.learnings, builder: { learnings: envelope.learned.map((l) => ({ id: l.id, source: l.source })) }, compliance: { learned: learned.compliance.map((r) => `${r.proposalId}@${r.contentHash}`) }, skills: learned.skills.map((k) => ({ id: `${k.proposalId}@${k.contentHash}`, name: k.name, paths: SKILL_DIRS.map((d) => `${d}/${k.name}/SKILL.md`) })), feedback: { findings: findings.map((f) => f.id), review: review?.reviewedAt ?? null }, ...(payload.trial !== undefined ? { replay: payload.trial } : {}) }, null, 2)}\n`
       )
       // [prompt bounds] What was cut shows in the run's progress and log; trusted sections that do not fit stop the run here.
       for (const note of envelope.notes) yield* store.append(payload.runId, "note", { text: `prompt: ${note}` })
@@ -690,6 +706,16 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
         )
       }
       return {
+        ...(policy !== undefined
+          ? {
+              policy: {
+                proposalId: policy.proposalId,
+                contentHash: policy.contentHash,
+                labels: [...policy.labels],
+                script: policy.script
+              }
+            }
+          : {}),
         promptFile: artifact("prompt.md"),
         promptHash: sha256(envelope.prompt),
         totalTokens: envelope.totalTokens,
@@ -706,7 +732,12 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
     })
   )
 
-  const adapter = payload.adapter ?? project.config.builder.adapter
+  const adapter = context.policy !== undefined ? "command" : (payload.adapter ?? project.config.builder.adapter)
+  /** The builder settings the turn runs with: a policy's script as the `command` agent, in the same sandbox as any agent. */
+  const builderFor = (policyScript: string | undefined): SpecOrchConfig["builder"] =>
+    policyScript === undefined
+      ? project.config.builder
+      : { ...project.config.builder, command: ["sh", policyScript], args: [] }
   // The run record carries the agent's usage and the model calls so far, for `status` (also of a run
   // that fails later: after the agent stage, and again after the review).
   const modelCalls = Effect.map(store.events(payload.runId), (events) =>
@@ -761,6 +792,19 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
       }
       yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("agent"))
       const learned = yield* learnedFor(issue)
+      // The policy's script lives in the run's directory (outside the worktree; the box shows it read-only).
+      const policyScript = context.policy !== undefined ? artifact("policy.sh") : undefined
+      if (context.policy !== undefined && policyScript !== undefined) {
+        yield* write("policy.sh", context.policy.script)
+        yield* store.append(payload.runId, "note", {
+          text: `policy ${context.policy.proposalId} (sha256 ${context.policy.contentHash.slice(0, 12)}, labels ${context.policy.labels.join(", ")}) runs as a command agent instead of ${payload.adapter ?? project.config.builder.adapter}`
+        })
+        yield* store.append(payload.runId, "policy", {
+          proposalId: context.policy.proposalId,
+          contentHash: context.policy.contentHash,
+          labels: context.policy.labels
+        })
+      }
       yield* runHook("before_run", binding)
       const prompt = yield* fs.readFileString(context.promptFile).pipe(orFail("agent"))
       // Events are judged as they come and kept in the event log up to a cap: an agent may emit millions.
@@ -808,7 +852,7 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
           cwd: binding.path,
           prompt,
           runDir: artifactsDir,
-          builder: project.config.builder,
+          builder: builderFor(policyScript),
           limits: project.config.limits,
           // The project is hidden even when it is itself a linked worktree (then the main checkout the
           // layout hides is another directory); its state directory too, wherever it lives.
@@ -870,7 +914,7 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
         binding,
         person !== undefined
           ? `${issue.id}: changes made by hand in the worktree\n\nCommitted by spec-orch rerun ${payload.runId}; the agent did not run again.`
-          : `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${adapter}).`,
+          : `${issue.id}: ${issue.title}\n\nBuilt by spec-orch run ${payload.runId} (${context.policy !== undefined ? `policy ${context.policy.proposalId}` : adapter}).`,
         person
       )
       // The scan reads the diff before it is redacted; a scan that cannot run leaves `secrets` not judgeable.
