@@ -11,25 +11,13 @@ import { appendFileSync, cpSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli } from "./cli.js"
+import { modelChainToml } from "./utils/model-config.js"
 import { seedLedger } from "./utils/seed-ledger.js"
 
 const example = join(import.meta.dirname, "../../../examples/hello-node")
 const KEY = "k-evolver-0123456789abcdef"
 
-const MODELS = `
-[llm]
-default_model_chain = "main"
-
-[models.local]
-model = "model-server-model"
-api_type = "anthropic"
-api_key_env = "TEST_EVOLVER_KEY"
-api_base_env = "TEST_EVOLVER_BASE"
-timeout_seconds = 10
-
-[model_chains.main]
-primary = "local"
-`
+const MODELS = modelChainToml("TEST_EVOLVER_KEY", "TEST_EVOLVER_BASE")
 
 const GOOD =
   "Before you finish, add a line to CHANGELOG.md under Unreleased that says what you changed; the changelog check fails without it."

@@ -23,6 +23,14 @@ describe("activeProposals", () => {
     ])
   })
 
+  it("lists the policy that ran instead of the builder", () => {
+    const text = JSON.stringify({
+      policy: { id: `prop-cccccccccccc@${hash}`, labels: ["docs"], adapter: "command", script: "policy.sh" },
+      learnings: []
+    })
+    assert.deepStrictEqual(activeProposals(text), [{ id: "prop-cccccccccccc", contentHash: hash }])
+  })
+
   it("gives none for a missing or malformed context.json", () => {
     assert.deepStrictEqual(activeProposals(""), [])
     assert.deepStrictEqual(activeProposals("{not json"), [])

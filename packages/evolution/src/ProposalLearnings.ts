@@ -8,7 +8,14 @@
  * gives only the underlying learnings (logged): a run never depends on evolution.
  */
 import type { Issue } from "@spec-orch/contract"
-import { type Learning, Learnings, LearningsOverride, type MissionScope } from "@spec-orch/harness"
+import {
+  type Learning,
+  Learnings,
+  LearningsOverride,
+  type MissionScope,
+  parseLearnedPolicy,
+  policyMatches
+} from "@spec-orch/harness"
 import { Effect, Layer, Option } from "effect"
 import { type Proposal, type ProposalError, type ProposalKind, Proposals } from "./Proposals.js"
 
@@ -43,6 +50,14 @@ export const appliesTo = (p: Proposal, issue: Issue): boolean =>
   p.scope === "project" ||
   p.scope === `issue:${issue.id}` ||
   (p.scope.startsWith("file:") && [...issue.targetFiles, ...issue.filesToRead].includes(p.scope.slice("file:".length)))
+
+/** Whether a proposal reaches an issue's run: its scope covers the issue and, for a policy, its match rule applies. */
+export const reachesIssue = (p: Proposal, issue: Issue): boolean => {
+  if (!appliesTo(p, issue)) return false
+  if (p.kind !== "policy") return true
+  const parsed = parseLearnedPolicy(p.content)
+  return !("problem" in parsed) && policyMatches(parsed.labels, issue)
+}
 
 /**
  * The proposals a run of this issue is offered: those in use, less the override's `exclude`, plus its

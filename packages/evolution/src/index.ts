@@ -79,7 +79,8 @@ export {
   MAX_PROPOSAL_LEARNINGS,
   proposalLearning,
   proposalLearningId,
-  ProposalLearnings
+  ProposalLearnings,
+  reachesIssue
 } from "./ProposalLearnings.js"
 export {
   type Actor,

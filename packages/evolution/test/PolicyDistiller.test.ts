@@ -128,7 +128,7 @@ const ana: Actor = { type: "human", id: "ana" }
 
 describe("LearnedRules: policies", () => {
   it.effect(
-    "an approved policy runs for an issue carrying all its labels (the most specific wins), never for others, and not after rollback",
+    "an approved policy runs for an issue carrying all its labels (the most specific wins), never for others, and not after rollback; only a person approves one",
     () =>
       Effect.gen(function* () {
         const store = yield* Proposals
@@ -144,6 +144,16 @@ describe("LearnedRules: policies", () => {
             return yield* store.transition(p.id, "approved", { actor: ana, why: "read it" })
           })
         const docs = yield* approve(["docs"], "echo docs > a.txt")
+        const byMachine = yield* store.propose(
+          { kind: "policy", scope: "project", content: policyContent(["docs"], "echo machine") },
+          distiller,
+          "test"
+        )
+        yield* store.transition(byMachine.id, "validated", { actor: distiller, why: "replayed" })
+        const refused = yield* Effect.flip(
+          store.transition(byMachine.id, "approved", { actor: distiller, why: "looks fine" })
+        )
+        assert.strictEqual(refused._tag, "HumanApprovalRequired", "only a person approves a policy")
         assert.strictEqual((yield* rules.forIssue(issue("D-1", ["Docs", "x"]))).policy?.proposalId, docs.id)
         assert.strictEqual((yield* rules.forIssue(issue("F-1", ["feature"]))).policy, undefined)
         assert.strictEqual((yield* rules.forIssue(issue("F-2", []))).policy, undefined)

@@ -12,7 +12,6 @@
 import { IssueSource, Project, type RunRecord } from "@spec-orch/contract"
 import { Runs, RunStore } from "@spec-orch/control"
 import {
-  appliesTo,
   armOutcome,
   decidePromotion,
   heldOutCandidates,
@@ -21,6 +20,7 @@ import {
   REPLAY_METRIC,
   replayCounts,
   type ReplayOutcome,
+  reachesIssue,
   replayRunKey,
   selectHeldOut,
   TRANSITIONS
@@ -78,7 +78,7 @@ const planReplay = (input: { id: string; issues: Option.Option<string>; heldOut:
       const issue = yield* Effect.option(source.get(id))
       if (Option.isNone(issue)) continue
       known.add(id)
-      if (appliesTo(proposal, issue.value)) inScope.add(id)
+      if (reachesIssue(proposal, issue.value)) inScope.add(id)
     }
     const held = selectHeldOut(proposal, runs, {
       issues: named,
@@ -96,11 +96,9 @@ const planReplay = (input: { id: string; issues: Option.Option<string>; heldOut:
     return { proposal, issues: held.issues, excluded: held.excluded, profiles } satisfies ReplayPlan
   })
 
-/** Phase two (the replay's own state): both arms of every held-out issue, one run at a time. */
-const replayRuns = (plan: ReplayPlan, quiet: boolean) =>
+/** The proposal in the replay's store: the same kind, scope and content give the same id and hash. */
+const copyProposal = (p: Proposal) =>
   Effect.gen(function* () {
-    const p = plan.proposal
-    // The proposal in the replay's store: the same kind, scope and content give the same id and hash.
     const copy = yield* (yield* Proposals).propose(
       { kind: p.kind, scope: p.scope, content: p.content, sources: p.sources },
       { type: "system", id: "replay" },
@@ -108,47 +106,103 @@ const replayRuns = (plan: ReplayPlan, quiet: boolean) =>
     )
     if (copy.id !== p.id || copy.contentHash !== p.contentHash)
       return yield* Effect.die(new Error(`replay: the copy of ${p.id} is ${copy.id}@${copy.contentHash}`))
+  })
+
+/**
+ * One arm of one issue in the replay's state, through the same Runs workflow as `spec-orch run`; its worktree
+ * and branch go afterwards, its artifacts stay in the replay's state directory.
+ */
+const armRun = (p: Proposal, issueId: string, arm: "baseline" | "candidate", profile: string | undefined) =>
+  Effect.gen(function* () {
     const runs = yield* Runs
     const store = yield* RunStore
     const workspaces = yield* Workspaces
+    const runKey = replayRunKey(p.id, issueId, arm)
+    let runId: string | undefined
+    const record = yield* runs
+      .start({
+        issueId,
+        runKey,
+        autoApprovedBy: `replay of ${p.id}`,
+        profile,
+        publish: "never",
+        newAttempt: true,
+        fresh: true,
+        trial: { proposalId: p.id, arm },
+        onStart: (r) =>
+          Effect.sync(() => {
+            runId = r.runId
+          })
+      })
+      .pipe(
+        Effect.map((r) => r.record),
+        // A run that started and failed in a stage is a failed arm; one that could not start stops the replay.
+        Effect.catch((e) =>
+          runId === undefined
+            ? Effect.fail(e)
+            : Effect.flatMap(store.get(runId), (r) => (r === undefined ? Effect.fail(e) : Effect.succeed(r)))
+        )
+      )
+    yield* workspaces.remove(runKey, { force: true, deleteBranch: true }).pipe(Effect.ignore)
+    return record
+  })
+
+/** Phase two (the replay's own state): both arms of every held-out issue, one run at a time. */
+const replayRuns = (plan: ReplayPlan, quiet: boolean) =>
+  Effect.gen(function* () {
+    const p = plan.proposal
+    yield* copyProposal(p)
     const outcomes: Array<ReplayOutcome> = []
     for (const [i, issueId] of plan.issues.entries()) {
       const arms: Partial<Record<"baseline" | "candidate", ReturnType<typeof armOutcome>>> = {}
       for (const arm of ["baseline", "candidate"] as const) {
-        const runKey = replayRunKey(p.id, issueId, arm)
-        if (!quiet) process.stderr.write(`replay ${i + 1}/${plan.issues.length}: ${issueId} ${arm} (${runKey})\n`)
-        let runId: string | undefined
-        const record = yield* runs
-          .start({
-            issueId,
-            runKey,
-            autoApprovedBy: `replay of ${p.id}`,
-            profile: plan.profiles.get(issueId),
-            publish: "never",
-            newAttempt: true,
-            fresh: true,
-            trial: { proposalId: p.id, arm },
-            onStart: (r) =>
-              Effect.sync(() => {
-                runId = r.runId
-              })
-          })
-          .pipe(
-            Effect.map((r) => r.record),
-            // A run that started and failed in a stage is a failed arm; one that could not start stops the replay.
-            Effect.catch((e) =>
-              runId === undefined
-                ? Effect.fail(e)
-                : Effect.flatMap(store.get(runId), (r) => (r === undefined ? Effect.fail(e) : Effect.succeed(r)))
-            )
+        if (!quiet)
+          process.stderr.write(
+            `replay ${i + 1}/${plan.issues.length}: ${issueId} ${arm} (${replayRunKey(p.id, issueId, arm)})\n`
           )
-        arms[arm] = armOutcome(record)
-        // Its worktree and branch go; its artifacts stay in the replay's state directory.
-        yield* workspaces.remove(runKey, { force: true, deleteBranch: true }).pipe(Effect.ignore)
+        arms[arm] = armOutcome(yield* armRun(p, issueId, arm, plan.profiles.get(issueId)))
       }
       outcomes.push({ issueId, baseline: arms.baseline!, candidate: arms.candidate! })
     }
     return outcomes
+  })
+
+/**
+ * `policy run <id> --issue <ID>`: the candidate arm of a replay for one issue — the policy's script runs as
+ * the agent in the sandbox, then verification and the gate, in the replay's state directory (never the
+ * user's runs, never published). Nothing is validated or approved by it.
+ */
+export const policyTrial = (input: { id: string; issue: string; json: boolean }) =>
+  Effect.gen(function* () {
+    const checked = yield* inUserState(
+      Effect.gen(function* () {
+        const found = yield* (yield* Proposals).get(input.id)
+        if (Option.isNone(found)) return `no proposal ${input.id}; \`spec-orch policy list\` lists the policies`
+        const proposal = found.value
+        if (proposal.kind !== "policy")
+          return `${proposal.id} is a ${proposal.kind}, not a policy; \`spec-orch policy list\` lists the policies`
+        const issue = yield* Effect.option((yield* IssueSource).get(input.issue))
+        if (Option.isNone(issue)) return `no issue ${input.issue} in the issue source`
+        if (!reachesIssue(proposal, issue.value))
+          return `${proposal.id} does not match ${input.issue}: its labels (${issue.value.labels.join(", ") || "none"}) do not include all of the policy's match-labels (\`spec-orch evolution show ${proposal.id}\`)`
+        return proposal
+      })
+    )
+    if (typeof checked === "string") return yield* usage(checked)
+    const record = yield* withEngine(
+      `policy run ${checked.id} --issue ${input.issue}`,
+      { journal: `replay-${checked.id}`, what: `the replay of ${checked.id}`, project: replayProject(checked.id) },
+      Effect.provide(
+        Effect.andThen(copyProposal(checked), armRun(checked, input.issue, "candidate", undefined)),
+        Proposals.layer
+      )
+    )
+    const outcome = armOutcome(record)
+    yield* emit(input.json, { proposal: checked.id, issue: input.issue, ...outcome }, () => [
+      `${input.issue} with ${checked.id}: ${mark(outcome)}`,
+      `Its artifacts (context.json, policy.sh, diff.patch, report.json) are in <state dir>/replay/${checked.id}/runs/${outcome.runId}/`
+    ])
+    if (!outcome.success) yield* setExitCode(ExitCode.failure)
   })
 
 const mark = (o: ReturnType<typeof armOutcome>) =>

@@ -147,6 +147,19 @@ export const policy = Command.make("policy").pipe(
       Command.withDescription(
         "Ask the planner's model once for a POSIX sh script from the candidate's titles and passing diffs; record it as a policy proposal"
       )
+    ),
+    Command.make(
+      "run",
+      {
+        id,
+        issue: Flag.String("issue").pipe(Flag.withDescription("The issue to run the policy for (it must match)")),
+        json: jsonFlag
+      },
+      lazy(() => import("./evolution.replay.run.js"), "policyTrial")
+    ).pipe(
+      Command.withDescription(
+        "Run a policy (in any state) for one matching issue as a replay's candidate arm: its script as the agent in the sandbox, then verification and the gate, in the replay's state directory; validates and approves nothing"
+      )
     )
   ])
 )

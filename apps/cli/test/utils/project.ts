@@ -90,6 +90,8 @@ export interface TestProject {
       builder_prompt: string
       verification?: Record<string, string | Array<string>>
       target_files?: Array<string>
+      title?: string
+      labels?: Array<string>
     }
   ) => void
   /** Runs the CLI to completion. */
@@ -186,7 +188,8 @@ export const makeProject = (
         JSON.stringify(
           {
             issue_id: id,
-            title: `Issue ${id}`,
+            title: fields.title ?? `Issue ${id}`,
+            ...(fields.labels !== undefined ? { labels: fields.labels } : {}),
             summary: "An end-to-end test issue.",
             builder_prompt: fields.builder_prompt,
             ...(fields.verification ? { verification_commands: fields.verification } : {}),
