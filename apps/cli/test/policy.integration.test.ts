@@ -6,24 +6,31 @@
  * candidate arm runs the script, the baseline the stand-in agent; `policy run` is that candidate arm for one
  * issue) → approved, the next run of a matching
  * issue runs the script instead of the agent and passes verification → an issue without the labels gets
- * the agent → rollback, and the next matching run gets the agent again.
+ * the agent → rollback, and the next matching run gets the agent again. A run killed during its policy
+ * turn resumes with the policy it chose at its context stage, even once the policy is rolled back.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { type ModelRequest, type Reply, startModelServer } from "@spec-orch/test-kit"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { modelChainToml } from "./utils/model-config.js"
-import { makeProject } from "./utils/project.js"
+import { makeProject, type TestProject, waitFor } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as any
+const exited = (child: import("node:child_process").ChildProcess) =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.on("exit", () => resolve())
+  )
 const KEY = "k-policy-0123456789abcdef"
 
 const MODELS = modelChainToml("TEST_POLICY_KEY", "TEST_POLICY_BASE")
 
 const SCRIPT = "printf 'hello\\n' > hello.txt"
 
+type Distiller = (req: ModelRequest) => Reply
+
 /** Answers with one sh script (and prose around it). */
-const distiller = (_req: ModelRequest): Reply => ({
+const distiller: Distiller = () => ({
   text: `This class writes the greeting file.\n\n\`\`\`sh\n${SCRIPT}\n\`\`\`\n`
 })
 
@@ -170,6 +177,70 @@ describe("spec-orch policy", () => {
       assert.strictEqual(after.status, 1, "without the policy the agent gets it wrong again")
       assert.strictEqual(p.agentRuns().length, 14)
       assert.notInclude(readFileSync(join(json(after.stdout).artifactsDir, "context.json"), "utf8"), proposal.id)
+    } finally {
+      await server.close()
+    }
+  }, 900_000)
+
+  it("a run killed in its policy turn resumes with the policy it chose, even after the policy was rolled back", async () => {
+    let p: TestProject | undefined
+    // The script logs its start, then sleeps until the test lets it finish.
+    const slow: Distiller = () => ({
+      text: `\`\`\`sh\necho start >> ${p!.signal("policy-log")}\n[ -f ${p!.signal("fast")} ] || sleep 30\n${SCRIPT}\n\`\`\`\n`
+    })
+    const server = await startModelServer({ script: slow })
+    try {
+      p = makeProject({
+        verification: { greeting: "grep -qx hello hello.txt" },
+        toml: MODELS,
+        env: { TEST_POLICY_KEY: KEY, TEST_POLICY_BASE: server.url }
+      })
+      const project = p
+      for (const id of ["R-1", "R-2", "R-3", "R-4"])
+        project.issue(id, {
+          labels: ["greeting"],
+          builder_prompt: id === "R-4" ? "WRITE hello.txt hullo" : "WRITE hello.txt hello",
+          target_files: ["hello.txt"]
+        })
+      for (const id of ["R-1", "R-2", "R-3"])
+        assert.strictEqual((await project.cliAsync("run", id, "--auto-approve")).status, 0)
+      const distilled = await project.cliAsync("policy", "distill", "greeting", "--json")
+      assert.strictEqual(distilled.status, 0, distilled.stderr)
+      const id = json(distilled.stdout).proposal.id as string
+      const validated = await project.cliAsync(
+        "evolution",
+        "validate",
+        id,
+        "--candidate",
+        "10/10",
+        "--baseline",
+        "1/10",
+        "--by",
+        "ana"
+      )
+      assert.strictEqual(validated.status, 0, validated.stderr)
+      assert.strictEqual((await project.cliAsync("evolution", "approve", id, "--by", "ana")).status, 0)
+
+      const first = project.spawn("run", "R-4", "--auto-approve")
+      await waitFor(() => existsSync(project.signal("policy-log")) && project.agentsRunning().length > 0)
+      first.kill("SIGKILL")
+      await exited(first)
+      await waitFor(() => project.agentsRunning().length === 0, 5_000)
+      assert.strictEqual((await project.cliAsync("evolution", "rollback", id, "--by", "ana")).status, 0)
+      writeFileSync(project.signal("fast"), "")
+
+      const again = await project.cliAsync("run", "R-4", "--json")
+      assert.strictEqual(again.status, 0, again.stderr)
+      assert.isTrue(json(again.stdout).resumed)
+      assert.strictEqual(json(again.stdout).runId, "R-4-r1")
+      assert.strictEqual(readFileSync(project.signal("policy-log"), "utf8"), "start\nstart\n", "the script ran again")
+      assert.strictEqual(project.agentRuns().length, 3, "the agent never ran for R-4")
+      const events = (await project.cliAsync("logs", "R-4", "--json")).stdout.trim().split("\n").map(json)
+      assert.strictEqual(events.filter((e: any) => e.kind === "policy" && e.data.proposalId === id).length, 2)
+
+      const next = await project.cliAsync("run", "R-4", "--json")
+      assert.strictEqual(next.status, 1, "a new run after the rollback gets the agent")
+      assert.strictEqual(project.agentRuns().length, 4)
     } finally {
       await server.close()
     }
