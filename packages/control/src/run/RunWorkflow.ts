@@ -793,16 +793,17 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
       yield* Workspaces.use((w) => w.check(binding)).pipe(orFail("agent"))
       const learned = yield* learnedFor(issue)
       // The policy's script lives in the run's directory (outside the worktree; the box shows it read-only).
-      const policyScript = context.policy !== undefined ? artifact("policy.sh") : undefined
-      if (context.policy !== undefined && policyScript !== undefined) {
-        yield* write("policy.sh", context.policy.script)
+      const policy = context.policy
+      const policyScript = policy !== undefined ? artifact("policy.sh") : undefined
+      if (policy !== undefined) {
+        yield* write("policy.sh", policy.script)
         yield* store.append(payload.runId, "note", {
-          text: `policy ${context.policy.proposalId} (sha256 ${context.policy.contentHash.slice(0, 12)}, labels ${context.policy.labels.join(", ")}) runs as a command agent instead of ${payload.adapter ?? project.config.builder.adapter}`
+          text: `policy ${policy.proposalId} (sha256 ${policy.contentHash.slice(0, 12)}, labels ${policy.labels.join(", ")}) runs as a command agent instead of ${project.config.builder.adapter}`
         })
         yield* store.append(payload.runId, "policy", {
-          proposalId: context.policy.proposalId,
-          contentHash: context.policy.contentHash,
-          labels: context.policy.labels
+          proposalId: policy.proposalId,
+          contentHash: policy.contentHash,
+          labels: policy.labels
         })
       }
       yield* runHook("before_run", binding)
