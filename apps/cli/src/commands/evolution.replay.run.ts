@@ -96,8 +96,12 @@ const planReplay = (input: { id: string; issues: Option.Option<string>; heldOut:
     return { proposal, issues: held.issues, excluded: held.excluded, profiles } satisfies ReplayPlan
   })
 
-/** Phase two (the replay's own state): both arms of every held-out issue, one run at a time. */
-const replayRuns = (plan: ReplayPlan, quiet: boolean) =>
+/**
+ * Phase two (the replay's own state): both arms of every held-out issue, `concurrency` runs at a time. Each
+ * run's worktree and branch go when it ends, however it ends (an interrupted replay too); what a replay
+ * killed before that left behind goes when the next replay of the proposal starts.
+ */
+const replayRuns = (plan: ReplayPlan, quiet: boolean, concurrency: number) =>
   Effect.gen(function* () {
     const p = plan.proposal
     // The proposal in the replay's store: the same kind, scope and content give the same id and hash.
@@ -111,44 +115,55 @@ const replayRuns = (plan: ReplayPlan, quiet: boolean) =>
     const runs = yield* Runs
     const store = yield* RunStore
     const workspaces = yield* Workspaces
-    const outcomes: Array<ReplayOutcome> = []
-    for (const [i, issueId] of plan.issues.entries()) {
-      const arms: Partial<Record<"baseline" | "candidate", ReturnType<typeof armOutcome>>> = {}
-      for (const arm of ["baseline", "candidate"] as const) {
-        const runKey = replayRunKey(p.id, issueId, arm)
-        if (!quiet) process.stderr.write(`replay ${i + 1}/${plan.issues.length}: ${issueId} ${arm} (${runKey})\n`)
-        let runId: string | undefined
-        const record = yield* runs
-          .start({
-            issueId,
-            runKey,
-            autoApprovedBy: `replay of ${p.id}`,
-            profile: plan.profiles.get(issueId),
-            publish: "never",
-            newAttempt: true,
-            fresh: true,
-            trial: { proposalId: p.id, arm },
-            onStart: (r) =>
-              Effect.sync(() => {
-                runId = r.runId
-              })
-          })
-          .pipe(
-            Effect.map((r) => r.record),
-            // A run that started and failed in a stage is a failed arm; one that could not start stops the replay.
-            Effect.catch((e) =>
-              runId === undefined
-                ? Effect.fail(e)
-                : Effect.flatMap(store.get(runId), (r) => (r === undefined ? Effect.fail(e) : Effect.succeed(r)))
+    const removeWorktree = (runKey: string) =>
+      workspaces.remove(runKey, { force: true, deleteBranch: true }).pipe(Effect.ignore)
+    const trials = plan.issues.flatMap((issueId, i) =>
+      (["baseline", "candidate"] as const).map((arm) => ({ i, issueId, arm, runKey: replayRunKey(p.id, issueId, arm) }))
+    )
+    yield* Effect.forEach(trials, (t) => removeWorktree(t.runKey), { discard: true })
+    const arms = yield* Effect.forEach(
+      trials,
+      ({ i, issueId, arm, runKey }) =>
+        Effect.gen(function* () {
+          if (!quiet) process.stderr.write(`replay ${i + 1}/${plan.issues.length}: ${issueId} ${arm} (${runKey})\n`)
+          let runId: string | undefined
+          const record = yield* runs
+            .start({
+              issueId,
+              runKey,
+              autoApprovedBy: `replay of ${p.id}`,
+              profile: plan.profiles.get(issueId),
+              publish: "never",
+              newAttempt: true,
+              fresh: true,
+              trial: { proposalId: p.id, arm },
+              onStart: (r) =>
+                Effect.sync(() => {
+                  runId = r.runId
+                })
+            })
+            .pipe(
+              Effect.map((r) => r.record),
+              // A run that started and failed in a stage is a failed arm; one that could not start stops the replay.
+              Effect.catch((e) =>
+                runId === undefined
+                  ? Effect.fail(e)
+                  : Effect.flatMap(store.get(runId), (r) => (r === undefined ? Effect.fail(e) : Effect.succeed(r)))
+              ),
+              // Its worktree and branch go; its artifacts stay in the replay's state directory.
+              Effect.ensuring(removeWorktree(runKey))
             )
-          )
-        arms[arm] = armOutcome(record)
-        // Its worktree and branch go; its artifacts stay in the replay's state directory.
-        yield* workspaces.remove(runKey, { force: true, deleteBranch: true }).pipe(Effect.ignore)
-      }
-      outcomes.push({ issueId, baseline: arms.baseline!, candidate: arms.candidate! })
-    }
-    return outcomes
+          return { issueId, arm, outcome: armOutcome(record) }
+        }),
+      { concurrency }
+    )
+    return plan.issues.map(
+      (issueId): ReplayOutcome => ({
+        issueId,
+        baseline: arms.find((a) => a.issueId === issueId && a.arm === "baseline")!.outcome,
+        candidate: arms.find((a) => a.issueId === issueId && a.arm === "candidate")!.outcome
+      })
+    )
   })
 
 const mark = (o: ReturnType<typeof armOutcome>) =>
@@ -162,6 +177,7 @@ export const validateByReplay = (input: {
   id: string
   issues: Option.Option<string>
   heldOut: number
+  concurrency: number
   minSample: number
   json: boolean
 }) =>
@@ -172,12 +188,12 @@ export const validateByReplay = (input: {
     const id = plan.proposal.id
     if (!input.json)
       process.stderr.write(
-        `Replaying ${plan.issues.length} held-out issue(s) twice each (${plan.issues.length * 2} runs), without and with ${id}: ${plan.issues.join(", ")}\n`
+        `Replaying ${plan.issues.length} held-out issue(s) twice each (${plan.issues.length * 2} runs, ${input.concurrency} at a time), without and with ${id}: ${plan.issues.join(", ")}\n`
       )
     const outcomes = yield* withEngine(
       `evolution validate ${id} --replay`,
       { journal: `replay-${id}`, what: `the replay of ${id}`, project: replayProject(id) },
-      Effect.provide(replayRuns(plan, input.json), Proposals.layer)
+      Effect.provide(replayRuns(plan, input.json, input.concurrency), Proposals.layer)
     )
     const counts = replayCounts(outcomes)
     yield* inUserState(
