@@ -7,7 +7,9 @@
  * kills it before it does anything else), the stale turn never finishes, and every issue still ends once:
  * one push of its branch, one pull request, one comment. (When the resumed host rejoins, shards move back
  * to it: a run may then start a new attempt, one turn after the other, never two at once.) The host
- * paused is one that does not run the daemon singleton.
+ * paused is the one that runs the daemon singleton, so the daemon moves too: the new one takes over the
+ * claims at once, the paused one wakes unable to claim or record anything, and when the singleton comes
+ * back to the paused host, that daemon dispatches again (the retries of the runs that moved).
  * Fails when SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -71,10 +73,10 @@ describe.skipIf(!pg.run)(pg.title("a stalled runner on a cluster"), () => {
       const ids = c.submit(ISSUES)
       const started = await awaitTurns(c, ids)
 
-      // The host of a turn, once that turn ticks: one that does not run the daemon singleton (pausing that
-      // host moves the daemon too, which is not what this test is about), unless every turn runs there.
+      // The host of a turn, once that turn ticks: the one that runs the daemon singleton, so the daemon moves
+      // too (when no turn runs there, another host of a turn).
       const singleton = (output: string) => output.lastIndexOf("daemon started") > output.lastIndexOf("daemon stopped")
-      const stale = started.find((l) => !singleton(c.daemons.find((d) => d.host === l.host)!.output())) ?? started[0]!
+      const stale = started.find((l) => singleton(c.daemons.find((d) => d.host === l.host)!.output())) ?? started[0]!
       await until("the turn to tick", () => ticks(c.signals).some((t) => t.turn === stale.turn), 30_000).catch(more)
       const victim = c.daemons.find((d) => d.host === stale.host)!
       const staleTurns = started.filter((l) => l.host === victim.host)

@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { makeProject, type TestProject } from "./utils/project.js"
+import { makeProject, type TestProject, waitFor } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as any
 
@@ -83,7 +83,18 @@ describe("spec-orch evolution validate --replay", () => {
     assert.strictEqual(fewOut.replay.outcomes[0].candidate.success, true)
     assert.strictEqual(fewOut.replay.outcomes[0].baseline.success, false)
 
-    const replayed = p.cli("evolution", "validate", proposal.id, "--replay", "--min-sample", "4", "--json")
+    // Two replay runs at a time: the same outcomes, in the held-out issues' order.
+    const replayed = p.cli(
+      "evolution",
+      "validate",
+      proposal.id,
+      "--replay",
+      "--min-sample",
+      "4",
+      "--concurrency",
+      "2",
+      "--json"
+    )
     assert.strictEqual(replayed.status, 0, replayed.stderr)
     const out = json(replayed.stdout)
     assert.strictEqual(out.decision.decision, "promote", out.decision.reason)
@@ -190,4 +201,43 @@ describe("spec-orch evolution validate --replay", () => {
     const approve = p.cli("evolution", "approve", proposal.id, "--by", "ana")
     assert.notStrictEqual(approve.status, 0, "a proposal replay did not validate cannot be approved")
   }, 600_000)
+
+  it("an interrupted replay stops its agent and leaves no worktree or branch behind", async () => {
+    // The stand-in agent of makeProject: CL-1 and CL-2 fail for want of a changelog and teach the learning;
+    // CL-3 failed too and is held out, then its builder prompt waits for a signal that never comes.
+    const p = makeProject({ verification: { changelog: "test -s CHANGELOG.md" } })
+    for (const id of ["CL-1", "CL-2", "CL-3"])
+      p.issue(id, { builder_prompt: "WRITE src/a.txt a", target_files: ["src/a.txt", "CHANGELOG.md"] })
+    for (const id of ["CL-1", "CL-2"]) runFails(p, id)
+    const made = p.cli("evolution", "run", "--json")
+    assert.strictEqual(made.status, 0, made.stderr)
+    const [proposal] = json(made.stdout)
+    runFails(p, "CL-3")
+    p.issue("CL-3", { builder_prompt: `AWAIT ${p.signal("never")}`, target_files: ["src/a.txt", "CHANGELOG.md"] })
+    const replayWorktrees = () =>
+      spawnSync("git", ["worktree", "list", "--porcelain"], { cwd: p.root, encoding: "utf8" })
+        .stdout.split("\n")
+        .filter((l) => l.startsWith("worktree ") && l.includes(`replay.${proposal.id}.`))
+
+    const agentsBefore = p.agentRuns().length
+    const child = p.spawn("evolution", "validate", proposal.id, "--replay", "--issues", "CL-3", "--min-sample", "1")
+    let stderr = ""
+    child.stderr!.on("data", (d) => {
+      stderr += String(d)
+    })
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    await waitFor(
+      () => p.agentRuns().length > agentsBefore && replayWorktrees().length === 1,
+      120_000,
+      () => stderr
+    )
+    child.kill("SIGINT")
+    assert.strictEqual(await exited, 130, stderr)
+    assert.deepStrictEqual(replayWorktrees(), [], "the arm's worktree is removed")
+    const branches = spawnSync("git", ["branch", "--list", "spec-orch/replay.*"], { cwd: p.root, encoding: "utf8" })
+    assert.strictEqual(branches.stdout.trim(), "", "and its branch")
+    assert.deepStrictEqual(p.agentsRunning(), [], "the agent stopped")
+    const shown = json(p.cli("evolution", "show", proposal.id, "--json").stdout)
+    assert.strictEqual(shown.state, "proposed", "an interrupted replay decides nothing")
+  }, 300_000)
 })

@@ -410,6 +410,52 @@ describe("Daemon.run", () => {
       })
   )
 
+  it.live(
+    "the same daemon run again after it stopped (a cluster's singleton that moved away and came back) dispatches new work",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* daemonWorld()
+        yield* Effect.gen(function* () {
+          const d = yield* D
+          const first = yield* Effect.forkChild(d.run)
+          yield* eventually("the first poll", () => w.linear.requests.length > 0)
+          yield* Fiber.interrupt(first)
+          const li = readyIssue(w.linear, "a change after the daemon came back")
+          const again = yield* Effect.forkChild(d.run)
+          yield* eventually("the run to finish", () => w.linear.issue(li.identifier).state === "In Review").pipe(
+            Effect.ensuring(Fiber.interrupt(again))
+          )
+        }).pipe(Effect.provide(daemonLayer(w)))
+      })
+  )
+
+  it.live(
+    "as the cluster's leader it takes over at once a claim that a daemon on another machine still holds; as a plain daemon it waits for the lease",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* daemonWorld()
+        const li = readyIssue(w.linear, "claimed by a host that is gone")
+        yield* Effect.gen(function* () {
+          const store = yield* DaemonStore
+          // A daemon of another machine claimed it for five minutes (no process here to look for), then died.
+          assert.isTrue(yield* store.claim(li.identifier, "another-machine:4242:gone", 300_000))
+          const d = yield* D
+          assert.deepStrictEqual((yield* d.tick).dispatched, [], "a plain daemon leaves a live-looking claim alone")
+          const loop = yield* Effect.forkChild(d.runAsLeader)
+          yield* eventually("the run to finish", () => w.linear.issue(li.identifier).state === "In Review").pipe(
+            Effect.ensuring(Fiber.interrupt(loop))
+          )
+          const me = yield* ProcessToken
+          assert.strictEqual(yield* store.leader, me.token)
+          assert.isFalse(
+            yield* store.claim(li.identifier, "another-machine:4242:gone", 300_000),
+            "the old daemon, were it to wake, can claim nothing"
+          )
+        }).pipe(Effect.provide(daemonLayer(w)))
+        assert.strictEqual(w.github.pulls(REPO).length, 1)
+      })
+  )
+
   it.live("a signed webhook delivery wakes the loop at once instead of waiting for the next poll", () =>
     Effect.gen(function* () {
       const w = yield* daemonWorld({ daemon: { poll_interval_seconds: 3600, webhook_port: 0 } })

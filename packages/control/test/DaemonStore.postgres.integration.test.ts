@@ -8,6 +8,7 @@ import { Redactor } from "@spec-orch/harness"
 import { requirePostgres } from "@spec-orch/test-kit"
 import { Context, Effect, Layer } from "effect"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
+import { leaderTakesOverAndFencesTheOldOne } from "./utils/leader-claims.js"
 import { freshDatabase, pgClient } from "./utils/postgres.js"
 
 const pg = requirePostgres()
@@ -55,6 +56,12 @@ describe.skipIf(!pg.run)(pg.title("DaemonStore on Postgres"), () => {
           assert.deepStrictEqual(yield* store.claims, [])
         }).pipe(Effect.provide(storeLayer(url)))
       })
+  )
+
+  it.live("the leader takes over any claim; a daemon that is no longer the leader can claim nothing", () =>
+    Effect.flatMap(freshDatabase("daemonleader"), (url) =>
+      leaderTakesOverAndFencesTheOldOne.pipe(Effect.provide(storeLayer(url)))
+    )
   )
 
   it.live("two daemons racing for the same issues: each issue goes to exactly one of them", () =>

@@ -8,6 +8,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
+import { leaderTakesOverAndFencesTheOldOne } from "./utils/leader-claims.js"
 
 const db = () => join(mkdtempSync(join(tmpdir(), "daemonstore-")), "state.db")
 const SECRET = "lin_api_0123456789abcdefABCDEF"
@@ -171,5 +172,11 @@ describe("DaemonStore.refuse", () => {
       )
       assert.isUndefined(yield* store.issue("GH-2"), "a refused issue has no daemon record: it was never picked up")
     }).pipe(Effect.provide(storeLayer(db())))
+  )
+})
+
+describe("DaemonStore claims with a leader", () => {
+  it.effect("the leader takes over any claim; a daemon that is no longer the leader can claim nothing", () =>
+    leaderTakesOverAndFencesTheOldOne.pipe(Effect.provide(storeLayer(db())))
   )
 })

@@ -261,6 +261,33 @@ describe("acquireEngineLock", () => {
     })
   )
 
+  it.live("takes a run key's lock from a live holder only where takeFrom says so (a former cluster daemon's)", () =>
+    Effect.gen(function* () {
+      const sql = SqliteClient.layer({ filename: db() })
+      const me = yield* ProcessToken.use(Effect.succeed).pipe(Effect.provide(ProcessToken.layer))
+      const former = ProcessToken.of({ token: `${me.host}:${process.ppid}:former`, pid: process.ppid, host: me.host })
+      const take = (takeFrom?: (owner: string) => Effect.Effect<boolean>) =>
+        Effect.scoped(acquireEngineLock("run SPC-9", { lock: runLockName("SPC-9"), takeFrom })).pipe(
+          Effect.provideService(ProcessToken, me),
+          Effect.provide(Layer.fresh(sql))
+        )
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* acquireEngineLock("run SPC-9", { lock: runLockName("SPC-9") }).pipe(
+            Effect.provideService(ProcessToken, former)
+          )
+          assert.strictEqual((yield* Effect.flip(take()))._tag, "EngineBusy", "a live holder keeps it by default")
+          assert.strictEqual(
+            (yield* Effect.flip(take((owner) => Effect.succeed(owner !== former.token))))._tag,
+            "EngineBusy",
+            "and when takeFrom says no"
+          )
+          yield* take((owner) => Effect.succeed(owner === former.token))
+        })
+      ).pipe(Effect.provide(Layer.fresh(sql)))
+    })
+  )
+
   it.live("takes the lock over from a process that is gone", () =>
     Effect.gen(function* () {
       const file = db()

@@ -108,18 +108,21 @@ const copyProposal = (p: Proposal) =>
       return yield* Effect.die(new Error(`replay: the copy of ${p.id} is ${copy.id}@${copy.contentHash}`))
   })
 
+/** Removes a replay run's worktree and branch (its artifacts stay in the replay's state directory). */
+const removeWorktree = (runKey: string) =>
+  Workspaces.use((w) => w.remove(runKey, { force: true, deleteBranch: true })).pipe(Effect.ignore)
+
 /**
- * One arm of one issue in the replay's state, through the same Runs workflow as `spec-orch run`; its worktree
- * and branch go afterwards, its artifacts stay in the replay's state directory.
+ * One arm of one issue in the replay's state, through the same Runs workflow as `spec-orch run`; its
+ * worktree and branch go when it ends, however it ends.
  */
 const armRun = (p: Proposal, issueId: string, arm: "baseline" | "candidate", profile: string | undefined) =>
   Effect.gen(function* () {
     const runs = yield* Runs
     const store = yield* RunStore
-    const workspaces = yield* Workspaces
     const runKey = replayRunKey(p.id, issueId, arm)
     let runId: string | undefined
-    const record = yield* runs
+    return yield* runs
       .start({
         issueId,
         runKey,
@@ -141,30 +144,41 @@ const armRun = (p: Proposal, issueId: string, arm: "baseline" | "candidate", pro
           runId === undefined
             ? Effect.fail(e)
             : Effect.flatMap(store.get(runId), (r) => (r === undefined ? Effect.fail(e) : Effect.succeed(r)))
-        )
+        ),
+        Effect.ensuring(removeWorktree(runKey))
       )
-    yield* workspaces.remove(runKey, { force: true, deleteBranch: true }).pipe(Effect.ignore)
-    return record
   })
 
-/** Phase two (the replay's own state): both arms of every held-out issue, one run at a time. */
-const replayRuns = (plan: ReplayPlan, quiet: boolean) =>
+/**
+ * Phase two (the replay's own state): both arms of every held-out issue, `concurrency` runs at a time. Each
+ * run's worktree and branch go when it ends, however it ends (an interrupted replay too); what a replay
+ * killed before that left behind goes when the next replay of the proposal starts.
+ */
+const replayRuns = (plan: ReplayPlan, quiet: boolean, concurrency: number) =>
   Effect.gen(function* () {
     const p = plan.proposal
     yield* copyProposal(p)
-    const outcomes: Array<ReplayOutcome> = []
-    for (const [i, issueId] of plan.issues.entries()) {
-      const arms: Partial<Record<"baseline" | "candidate", ReturnType<typeof armOutcome>>> = {}
-      for (const arm of ["baseline", "candidate"] as const) {
-        if (!quiet)
-          process.stderr.write(
-            `replay ${i + 1}/${plan.issues.length}: ${issueId} ${arm} (${replayRunKey(p.id, issueId, arm)})\n`
-          )
-        arms[arm] = armOutcome(yield* armRun(p, issueId, arm, plan.profiles.get(issueId)))
-      }
-      outcomes.push({ issueId, baseline: arms.baseline!, candidate: arms.candidate! })
-    }
-    return outcomes
+    const trials = plan.issues.flatMap((issueId, i) =>
+      (["baseline", "candidate"] as const).map((arm) => ({ i, issueId, arm, runKey: replayRunKey(p.id, issueId, arm) }))
+    )
+    yield* Effect.forEach(trials, (t) => removeWorktree(t.runKey), { discard: true })
+    const arms = yield* Effect.forEach(
+      trials,
+      ({ i, issueId, arm, runKey }) =>
+        Effect.gen(function* () {
+          if (!quiet) process.stderr.write(`replay ${i + 1}/${plan.issues.length}: ${issueId} ${arm} (${runKey})\n`)
+          const record = yield* armRun(p, issueId, arm, plan.profiles.get(issueId))
+          return { issueId, arm, outcome: armOutcome(record) }
+        }),
+      { concurrency }
+    )
+    return plan.issues.map(
+      (issueId): ReplayOutcome => ({
+        issueId,
+        baseline: arms.find((a) => a.issueId === issueId && a.arm === "baseline")!.outcome,
+        candidate: arms.find((a) => a.issueId === issueId && a.arm === "candidate")!.outcome
+      })
+    )
   })
 
 /**
@@ -216,6 +230,7 @@ export const validateByReplay = (input: {
   id: string
   issues: Option.Option<string>
   heldOut: number
+  concurrency: number
   minSample: number
   json: boolean
 }) =>
@@ -226,12 +241,12 @@ export const validateByReplay = (input: {
     const id = plan.proposal.id
     if (!input.json)
       process.stderr.write(
-        `Replaying ${plan.issues.length} held-out issue(s) twice each (${plan.issues.length * 2} runs), without and with ${id}: ${plan.issues.join(", ")}\n`
+        `Replaying ${plan.issues.length} held-out issue(s) twice each (${plan.issues.length * 2} runs, ${input.concurrency} at a time), without and with ${id}: ${plan.issues.join(", ")}\n`
       )
     const outcomes = yield* withEngine(
       `evolution validate ${id} --replay`,
       { journal: `replay-${id}`, what: `the replay of ${id}`, project: replayProject(id) },
-      Effect.provide(replayRuns(plan, input.json), Proposals.layer)
+      Effect.provide(replayRuns(plan, input.json, input.concurrency), Proposals.layer)
     )
     const counts = replayCounts(outcomes)
     yield* inUserState(

@@ -255,6 +255,7 @@ export const validate = (input: {
   replay: boolean
   issues: Option.Option<string>
   heldOut: number
+  concurrency: number
   metric: string
   minSample: number
   by: Option.Option<string>

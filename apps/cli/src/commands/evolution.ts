@@ -85,6 +85,14 @@ const validate = Command.make(
       Flag.withDescription("[--replay] How many of the most recent issues with finished runs to replay"),
       Flag.withDefault(10)
     ),
+    concurrency: Flag.Int("concurrency").pipe(
+      Flag.filter(
+        (n) => n >= 1,
+        (n) => `--concurrency must be 1 or more (got ${n})`
+      ),
+      Flag.withDescription("[--replay] Replay runs at once (default 1; each is an agent turn)"),
+      Flag.withDefault(1)
+    ),
     metric: Flag.String("metric").pipe(
       Flag.withDescription("What a success is (fixed before the trials)"),
       Flag.withDefault("gate passed")

@@ -91,11 +91,13 @@ const pokedByTheCluster = (poke: Effect.Effect<void>) =>
 
 /**
  * The daemon's loop, run by exactly one runner of the cluster at a time (`Layer.launch` it with the
- * runner); it also polls when any runner accepts a webhook delivery (`pokeClusterDaemon`).
+ * runner); it also polls when any runner accepts a webhook delivery (`pokeClusterDaemon`). Each start
+ * records its runner's daemon as the leader: "one at a time" holds only while no runner stands still past
+ * its shard locks, and the claims fence the one that did (`Daemon.runAsLeader`).
  */
 export const ClusterDaemonLoop = Singleton.make(
   DAEMON_SINGLETON,
-  Daemon.use((d) => Effect.andThen(Effect.forkScoped(pokedByTheCluster(d.poke)), d.run))
+  Daemon.use((d) => Effect.andThen(Effect.forkScoped(pokedByTheCluster(d.poke)), d.runAsLeader))
 )
 
 /**

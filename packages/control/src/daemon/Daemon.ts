@@ -19,13 +19,13 @@ import { Context, Effect, type FileSystem, Layer, type Path } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
 import type { WorkflowEngine } from "effect/workflow"
 import type { Publisher } from "../publish/Publisher.js"
-import type { ProcessToken } from "../run/EngineLock.js"
+import { ProcessToken } from "../run/EngineLock.js"
 import type { Runs } from "../run/Runs.js"
 import type { RunStore } from "../run/RunStore.js"
 import type { GitHub } from "../trackers/GitHub.js"
 import { daemonError, type DaemonError } from "./DaemonError.js"
 import { makeDaemonState } from "./DaemonState.js"
-import type { DaemonStore } from "./DaemonStore.js"
+import { DaemonStore } from "./DaemonStore.js"
 import { makeDaemonTracker } from "./DaemonTracker.js"
 import { makeDispatch, type TickReport } from "./Dispatch.js"
 import { type FeedbackReport, makeFeedbackRound } from "./FeedbackRound.js"
@@ -64,6 +64,13 @@ export class Daemon extends Context.Service<
     readonly inFlight: Effect.Effect<ReadonlyArray<HeartbeatRun>>
     /** Reclaims, then ticks every poll interval (or when poked) until interrupted; one failing tick never stops it. */
     readonly run: Effect.Effect<never>
+    /**
+     * Records this daemon as the one daemon of the state database, then runs: a cluster's daemon singleton
+     * wherever it starts. It takes over the claims of the daemons before it at once (their host may be another
+     * machine, dead or only standing still), and a daemon that is no longer the leader can claim nothing, so
+     * it neither dispatches nor records an outcome (DaemonStore's `claim`).
+     */
+    readonly runAsLeader: Effect.Effect<never>
   }
 >()("@spec-orch/control/Daemon") {
   /** The daemon over the planes' services; runs live in the layer's scope and are interrupted when it closes. */
@@ -104,6 +111,12 @@ export class Daemon extends Context.Service<
       }).pipe(Effect.withSpan("Daemon.cleanup"))
 
       const { run } = yield* makePollLoop(state, tracker, { reclaim: reconcile.reclaim, tick, feedback, cleanup })
+      const store = yield* DaemonStore
+      const me = yield* ProcessToken
+      const runAsLeader = Effect.andThen(
+        Effect.andThen(store.lead(me.token), Effect.logInfo(`this daemon (${me.token}) leads the cluster's claims`)),
+        run
+      )
 
       return Daemon.of({
         reclaim: reconcile.reclaim,
@@ -114,7 +127,8 @@ export class Daemon extends Context.Service<
         drain: state.drain,
         cancel: (issueId, reason) => supervisor.cancelWith(issueId, "tracker", reason),
         inFlight: state.heartbeatRuns,
-        run
+        run,
+        runAsLeader
       })
     })
   )

@@ -20,6 +20,9 @@ import {
   toIssue
 } from "./DaemonTables.js"
 
+/** The leader row's name: one daemon per state database. */
+const LEADER = "daemon"
+
 export {
   type Claim,
   type DaemonIssue,
@@ -40,7 +43,10 @@ export class DaemonStore extends Context.Service<
     readonly issues: (statuses?: ReadonlyArray<DaemonIssueStatus>) => Effect.Effect<ReadonlyArray<DaemonIssue>>
     /** Creates or changes an issue's record (a new record starts as `new` with no retries). */
     readonly upsert: (issueId: string, patch: DaemonIssuePatch) => Effect.Effect<DaemonIssue>
-    /** Takes (or renews) the claim on an issue for `leaseMs`; false when another owner holds an unexpired claim. */
+    /**
+     * Takes (or renews) the claim on an issue for `leaseMs`; false when another owner holds an unexpired claim.
+     * Once a leader is recorded (`lead`, a cluster), only the leader may claim, and it takes over any claim.
+     */
     readonly claim: (
       issueId: string,
       owner: string,
@@ -53,6 +59,16 @@ export class DaemonStore extends Context.Service<
     readonly release: (issueId: string, owner?: string | undefined) => Effect.Effect<void>
     /** Every claim. */
     readonly claims: Effect.Effect<ReadonlyArray<Claim>>
+    /**
+     * Records `owner` as the one daemon of this state database (a cluster's daemon singleton, where it starts):
+     * from now on only it may claim, and it takes over the claims of the daemons before it, whether their
+     * host is gone or only stood still. A daemon that is no longer the leader can claim nothing.
+     */
+    readonly lead: (owner: string) => Effect.Effect<void>
+    /** The recorded leader, if any. */
+    readonly leader: Effect.Effect<string | undefined>
+    /** Whether `owner` led once and another daemon leads now (what it held, a run's lock, is the leader's to take). */
+    readonly formerLeader: (owner: string) => Effect.Effect<boolean>
     /** Records a dead letter (replacing an earlier one for the issue) and marks the issue `dead`. */
     readonly deadLetter: (entry: Omit<DeadLetter, "deadAt">) => Effect.Effect<DeadLetter>
     /** Every dead letter, newest first. */
@@ -154,23 +170,51 @@ export class DaemonStore extends Context.Service<
           )
           .pipe(Effect.orDie)
 
-      // One statement decides: insert, or take over a claim that is ours or expired. On Postgres two
-      // daemons racing for an issue serialize on its row and the loser's WHERE no longer matches, so it
-      // gets no row back (a read-then-write would let both win). A renewal without a run id keeps the run.
+      // One statement decides: insert, or take over a claim that is ours or expired (or any, for the leader).
+      // On Postgres two daemons racing for an issue serialize on its row and the loser's WHERE no longer
+      // matches, so it gets no row back (a read-then-write would let both win). A renewal without a run id
+      // keeps the run. Where a leader is recorded, a daemon that is not it gets nothing: the fence against a
+      // cluster's daemon singleton that stood still past its shard lock and wakes after another took over.
       const claim = (issueId: string, owner: string, leaseMs: number, runId?: string | undefined) =>
         Effect.gen(function* () {
           const now = yield* nowMs
           const at = new Date(now).toISOString()
+          const notFenced = sql`NOT EXISTS (SELECT 1 FROM so_daemon_leader WHERE name = ${LEADER} AND owner <> ${owner})`
           const won = yield* sql<{
             issue_id: string
-          }>`INSERT INTO so_daemon_claims (issue_id, owner, run_id, expires_at, updated_at) VALUES (${issueId}, ${owner}, ${runId ?? null}, ${now + leaseMs}, ${at})
+          }>`INSERT INTO so_daemon_claims (issue_id, owner, run_id, expires_at, updated_at)
+            SELECT ${issueId}, ${owner}, CAST(${runId ?? null} AS TEXT), CAST(${now + leaseMs} AS BIGINT), ${at} WHERE ${notFenced}
             ON CONFLICT (issue_id) DO UPDATE SET
               run_id = CASE WHEN excluded.run_id IS NOT NULL THEN excluded.run_id WHEN so_daemon_claims.owner = excluded.owner THEN so_daemon_claims.run_id ELSE NULL END,
               owner = excluded.owner, expires_at = excluded.expires_at, updated_at = excluded.updated_at
-            WHERE so_daemon_claims.owner = excluded.owner OR so_daemon_claims.expires_at <= ${now}
+            WHERE ${notFenced} AND (so_daemon_claims.owner = excluded.owner OR so_daemon_claims.expires_at <= ${now}
+              OR EXISTS (SELECT 1 FROM so_daemon_leader WHERE name = ${LEADER} AND owner = excluded.owner))
             RETURNING issue_id`
           return won.length > 0
         }).pipe(Effect.orDie)
+
+      const lead = (owner: string) =>
+        Effect.flatMap(nowIso, (since) =>
+          sql.withTransaction(
+            Effect.andThen(
+              sql`INSERT INTO so_daemon_leaders (owner, since) VALUES (${owner}, ${since}) ON CONFLICT (owner) DO NOTHING`,
+              sql`INSERT INTO so_daemon_leader (name, owner, since) VALUES (${LEADER}, ${owner}, ${since})
+                ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, since = excluded.since`
+            )
+          )
+        ).pipe(Effect.asVoid, Effect.orDie)
+
+      const formerLeader = (owner: string) =>
+        sql<{ owner: string }>`SELECT owner FROM so_daemon_leaders WHERE owner = ${owner}
+          AND EXISTS (SELECT 1 FROM so_daemon_leader WHERE name = ${LEADER} AND owner <> ${owner})`.pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.orDie
+        )
+
+      const leader = sql<{ owner: string }>`SELECT owner FROM so_daemon_leader WHERE name = ${LEADER}`.pipe(
+        Effect.map((rows) => rows[0]?.owner),
+        Effect.orDie
+      )
 
       const renewClaims = (owner: string, leaseMs: number) =>
         Effect.flatMap(
@@ -329,6 +373,9 @@ export class DaemonStore extends Context.Service<
         renewClaims,
         release,
         claims,
+        lead,
+        leader,
+        formerLeader,
         deadLetter,
         deadLetters,
         releaseDeadLetter,

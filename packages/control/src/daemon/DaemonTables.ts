@@ -122,6 +122,19 @@ const migrations = Migrator.fromRecord({
       first_at TEXT NOT NULL,
       last_at TEXT NOT NULL
     )`
+  }),
+  "0003_daemon_leader": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // The leader now (one row), and every daemon that ever led (their run locks go to the leader).
+    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_leader (
+      name TEXT PRIMARY KEY,
+      owner TEXT NOT NULL,
+      since TEXT NOT NULL
+    )`
+    yield* sql`CREATE TABLE IF NOT EXISTS so_daemon_leaders (
+      owner TEXT PRIMARY KEY,
+      since TEXT NOT NULL
+    )`
   })
 })
 

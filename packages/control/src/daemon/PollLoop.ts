@@ -108,6 +108,9 @@ export const makePollLoop = (state: DaemonState, tracker: DaemonTracker, steps: 
 
     const run = Effect.gen(function* () {
       const startedAt = yield* nowIso
+      // The same daemon may run again in one process (a cluster's singleton that moved away and came back):
+      // the last stop must not keep this run from dispatching.
+      yield* Ref.set(state.stopping, false)
       yield* Ref.update(state.counters, (c) => ({ ...c, startedAt }))
       yield* Effect.addFinalizer(() => stop)
       yield* heartbeat("starting")

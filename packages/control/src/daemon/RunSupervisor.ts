@@ -172,6 +172,8 @@ export const makeRunSupervisor = (state: DaemonState, outcomes: RunOutcomes) =>
           profile: cfg.daemon.gate_profile,
           publish: cfg.daemon.publish,
           newAttempt: !options.resume,
+          // A cluster's singleton takes over the runs of the one before it (its process may live on, standing still).
+          takeLockFrom: store.formerLeader,
           ...(options.reuseAgentOf ? { reuseAgentOf: options.reuseAgentOf } : {}),
           onStart: (record) =>
             Effect.gen(function* () {
@@ -193,6 +195,14 @@ export const makeRunSupervisor = (state: DaemonState, outcomes: RunOutcomes) =>
         yield* state.patch(issue.id, (e) => ({ ...e, fiber: inner }))
         const supervise = Effect.gen(function* () {
           const exit = yield* Fiber.await(inner)
+          const interrupted = Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+          if (!interrupted && !(yield* store.claim(issue.id, me.token, leaseMs))) {
+            // Another daemon took this issue over (a cluster's singleton moved while this one stood still):
+            // the outcome is its to record, once.
+            return yield* Effect.logWarning(
+              `${issue.id}: another daemon took this issue over; leaving the outcome to it`
+            )
+          }
           if (Exit.isSuccess(exit)) {
             yield* outcomes.finishRun(issue, exit.value, options.reentry)
             // [evolution] counted here, after the run is recorded; the evolvers run in a fiber of their own.

@@ -67,11 +67,16 @@ export const runLockName = (runKey: string): LockName => ({ name: `run:${runKey}
 /**
  * Acquires the lock `lock` (the engine's by default) for the scope's lifetime (heartbeat every 5 s,
  * released on close). With `wait`, polls until the holder is gone; otherwise fails with `EngineBusy`.
- * A process holding the lock already may take it again.
+ * A process holding the lock already may take it again; `takeFrom` says which other holders it may be
+ * taken from although they look alive.
  */
 export const acquireEngineLock = (
   command: string,
-  options: { readonly wait?: boolean; readonly lock?: LockName } = {}
+  options: {
+    readonly wait?: boolean
+    readonly lock?: LockName
+    readonly takeFrom?: ((owner: string) => Effect.Effect<boolean>) | undefined
+  } = {}
 ): Effect.Effect<void, EngineBusy, SqlClient.SqlClient | ProcessToken | Scope.Scope> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -94,7 +99,10 @@ export const acquireEngineLock = (
           const held = rows[0]
           if (held && held.owner !== me.token) {
             const gone =
-              held.host === me.host ? !alive(Number(held.pid)) : Date.now() - Date.parse(held.heartbeat_at) > STALE_MS
+              (held.host === me.host
+                ? !alive(Number(held.pid))
+                : Date.now() - Date.parse(held.heartbeat_at) > STALE_MS) ||
+              (options.takeFrom !== undefined && (yield* options.takeFrom(held.owner)))
             if (!gone)
               return new EngineBusy({
                 what,

@@ -74,6 +74,11 @@ export interface StartOptions {
   readonly fresh?: boolean | undefined
   /** [evolution replay] The arm of a replay this run is: which proposal it is offered or denied (docs/evolution.md). */
   readonly trial?: ReplayArm | undefined
+  /**
+   * Whether the run key's lock may be taken from the process `owner` that holds it, alive or not (a cluster's
+   * daemon singleton takes over the runs of the singleton before it, docs/cluster.md); by default never.
+   */
+  readonly takeLockFrom?: ((owner: string) => Effect.Effect<boolean>) | undefined
 }
 
 /** The final record of a run and whether it resumed an earlier attempt. */
@@ -142,7 +147,7 @@ export class Runs extends Context.Service<
         }
         const runKey = options.runKey ?? issue.id
         // One run of a key at a time across the project's processes (a terminal, a mission, the daemon).
-        yield* acquireEngineLock(`run ${runKey}`, { lock: runLockName(runKey) }).pipe(
+        yield* acquireEngineLock(`run ${runKey}`, { lock: runLockName(runKey), takeFrom: options.takeLockFrom }).pipe(
           Effect.provideService(SqlClient.SqlClient, sql),
           Effect.provideService(ProcessToken, me)
         )
