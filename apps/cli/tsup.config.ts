@@ -1,15 +1,21 @@
 import { createHash } from "node:crypto"
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { defineConfig } from "tsup"
+import { defineConfig, type Options } from "tsup"
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string }
 
-// dist/cli.cjs is the whole CLI as one CommonJS file: Node 20 can keep V8's compiled code for a
-// CommonJS script (vm.Script cachedData) but not for ES modules, and compiling the bundle is the
-// largest part of start-up. dist/spec-orch.cjs (the `spec-orch` bin, from launcher/spec-orch.cjs)
-// answers `--version` without loading anything and runs the bundle through the code cache; it reads
-// the bundle as Latin-1, which is only right for ASCII, so the build refuses anything else.
+// The CLI ships as two CommonJS bundles, and each process loads exactly one of them (so one copy of
+// effect): Node 20 can keep V8's compiled code for a CommonJS script (vm.Script cachedData) but not for
+// ES modules, and compiling a bundle is the largest part of start-up.
+// - dist/lean.cjs (src/lean.ts) holds the whole command tree, so `--help` and usage errors read the same,
+//   but only the handlers of the read commands (LEAN_HANDLERS below: `config`, `gate`, `issue`, `status`);
+//   every other handler module is an empty stand-in. About a third of dist/cli.cjs.
+// - dist/cli.cjs (src/entry.ts) holds everything.
+// dist/spec-orch.cjs (the `spec-orch` bin, from launcher/spec-orch.cjs) answers `--version` without
+// loading anything, picks the bundle from its LEAN command list and runs it through the code cache; it
+// reads the bundle as Latin-1, which is only right for ASCII, so the build refuses anything else. The
+// build also fails unless the launcher's LEAN list is exactly the commands dist/lean.cjs can run.
 // The Linear SDK is dist/linear-sdk.cjs, required only when Linear is used.
 // dist/main.js is the same bin as an ES module entry, for `node dist/main.js …`.
 // Native addons (better-sqlite3) stay external: noExternal wins over external, so exclude them here.
@@ -18,65 +24,164 @@ import { createRequire } from "node:module"
 createRequire(import.meta.url)("./spec-orch.cjs")
 `
 
-export default defineConfig({
-  entry: { cli: "src/entry.ts", "linear-sdk": "src/linear-sdk.ts" },
+/** The handler modules (src/commands/*.run.ts) dist/lean.cjs holds. */
+const LEAN_HANDLERS = new Set(["config.run", "gate.run", "issue.run", "status.run"])
+
+type Plugin = NonNullable<Options["esbuildPlugins"]>[number]
+
+// zod's namespace carries ~40 locales (400 kB) that every start would compile; spec-orch speaks English only.
+const zodEnglishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+        ? { path: new URL("./src/zod-locales.ts", import.meta.url).pathname }
+        : undefined
+    )
+  }
+}
+
+const linearSdkApart: Plugin = {
+  name: "linear-sdk-apart",
+  setup(build) {
+    build.onResolve({ filter: /^@linear\/sdk$/ }, (args) =>
+      args.importer.endsWith("linear-sdk.ts") ? undefined : { path: "./linear-sdk.cjs", external: true }
+    )
+  }
+}
+
+// effect/cli's CliOutput builds an Intl.Segmenter when it loads, and measures every help and table cell
+// with it; creating one costs ~15 ms (ICU's grapheme data). Here the segmenter is created on first use,
+// and text that is printable ASCII after its colours are stripped (one cell per character, as the
+// segmenter would count it) is measured without it. The build fails if the code this rewrites changes,
+// so an effect upgrade cannot undo it silently.
+const lazySegmenter: Plugin = {
+  name: "lazy-grapheme-segmenter",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]cli[\\/]CliOutput\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8")
+      const declaration = /const graphemeSegmenter = (?:\/\*#__PURE__\*\/)?new Intl\.Segmenter\(([^;]*)\);/
+      const measure = "export const displayWidth = text => {"
+      const segmented = "graphemeSegmenter.segment(stripAnsi(text))"
+      const found = declaration.exec(source)
+      if (found === null || source.split(measure).length !== 2 || source.split("graphemeSegmenter.").length !== 2)
+        throw new Error(
+          `${args.path}: the Intl.Segmenter this build makes lazy is not used as it was; update lazySegmenter in tsup.config.ts`
+        )
+      const contents = source
+        .replace(
+          declaration,
+          `let graphemeSegmenterValue;\nconst graphemeSegmenter = () => graphemeSegmenterValue ??= new Intl.Segmenter(${found[1]});`
+        )
+        .replace(
+          measure,
+          `${measure}\n  const plain = stripAnsi(text);\n  if (/^[\\x20-\\x7e]*$/.test(plain)) return plain.length;`
+        )
+        .replace(segmented, "graphemeSegmenter().segment(plain)")
+      if (!contents.includes("graphemeSegmenter().segment(plain)"))
+        throw new Error(
+          `${args.path}: displayWidth no longer segments stripAnsi(text); update lazySegmenter in tsup.config.ts`
+        )
+      return { contents, loader: "js" }
+    })
+  }
+}
+
+// In dist/lean.cjs a command handler module that is not in LEAN_HANDLERS is an empty module.
+const leanHandlersOnly: Plugin = {
+  name: "lean-handlers-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/[\w.-]+\.run\.js$/ }, (args) => {
+      const name = args.path.slice(2, -".js".length)
+      if (!/[\\/]src[\\/]commands[\\/]/.test(args.importer) || LEAN_HANDLERS.has(name)) return undefined
+      return { path: name, namespace: "not-in-lean" }
+    })
+    build.onLoad({ filter: /.*/, namespace: "not-in-lean" }, () => ({
+      contents: "export const notInThisBundle = true\n",
+      loader: "js"
+    }))
+  }
+}
+
+const shared = {
   format: ["cjs"],
   target: "node20",
   platform: "node",
   noExternal: [/^(?!better-sqlite3(\/|$))/],
   shims: true,
   sourcemap: true,
-  clean: true,
+  // Both builds write to dist/ at once: it is emptied below, before either starts.
+  clean: false,
   splitting: false,
   minify: true,
   // The bundle runs as a vm.Script, which has no loader for import(): the lazy require of the SDK must be a require.
   esbuildOptions: (options) => {
     options.supported = { ...options.supported, "dynamic-import": false }
-  },
-  esbuildPlugins: [
-    {
-      // zod's namespace carries ~40 locales (400 kB) that every start would compile; spec-orch speaks English only.
-      name: "zod-english-only",
-      setup(build) {
-        build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-          /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
-            ? { path: new URL("./src/zod-locales.ts", import.meta.url).pathname }
-            : undefined
-        )
-      }
-    },
-    {
-      name: "linear-sdk-apart",
-      setup(build) {
-        build.onResolve({ filter: /^@linear\/sdk$/ }, (args) =>
-          args.importer.endsWith("linear-sdk.ts") ? undefined : { path: "./linear-sdk.cjs", external: true }
-        )
-      }
-    }
-  ],
-  onSuccess: async () => {
-    const bundle = readFileSync("dist/cli.cjs")
-    const offset = bundle.findIndex((byte) => byte > 0x7f)
-    if (offset !== -1) {
-      const line = bundle.subarray(0, offset).toString("latin1").split("\n").length
-      throw new Error(`dist/cli.cjs has a non-ASCII byte at line ${line}; write it as a \\u escape in the source`)
-    }
-    const build = createHash("sha256").update(bundle).digest("hex").slice(0, 16)
-    const { commandNames } = createRequire(import.meta.url)("./dist/cli.cjs") as { commandNames: ReadonlyArray<string> }
-    const launcher = readFileSync("launcher/spec-orch.cjs", "utf8")
-      .replaceAll("__VERSION__", pkg.version)
-      .replaceAll("__BUILD__", build)
-      .replaceAll("__COMMANDS__", JSON.stringify(commandNames))
-    writeFileSync("dist/spec-orch.cjs", launcher, { mode: 0o755 })
-    writeFileSync("dist/main.js", esmBin, { mode: 0o755 })
-    // `spec-orch dashboard` serves its page (plain HTML, JS and CSS, no CDN) from beside the bin.
-    rmSync("dist/dashboard", { recursive: true, force: true })
-    cpSync("../../packages/control/src/dashboard/page", "dist/dashboard", { recursive: true })
-    // `spec-orch selftest` runs the quick start's example: it ships beside the bin.
-    rmSync("dist/example", { recursive: true, force: true })
-    cpSync("../../examples/hello-node", "dist/example/hello-node", {
-      recursive: true,
-      filter: (source) => !/[\\/](node_modules|\.spec-orch)([\\/]|$)/.test(source)
-    })
   }
-})
+} satisfies Options
+
+const asciiOnly = (file: string): Buffer => {
+  const bundle = readFileSync(file)
+  const offset = bundle.findIndex((byte) => byte > 0x7f)
+  if (offset !== -1) {
+    const line = bundle.subarray(0, offset).toString("latin1").split("\n").length
+    throw new Error(`${file} has a non-ASCII byte at line ${line}; write it as a \\u escape in the source`)
+  }
+  return bundle
+}
+
+let fullBuilt: () => void = () => undefined
+const full = new Promise<void>((resolve) => (fullBuilt = resolve))
+
+rmSync("dist", { recursive: true, force: true })
+
+export default defineConfig([
+  {
+    ...shared,
+    entry: { cli: "src/entry.ts", "linear-sdk": "src/linear-sdk.ts" },
+    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter],
+    onSuccess: async () => {
+      asciiOnly("dist/cli.cjs")
+      fullBuilt()
+    }
+  },
+  {
+    ...shared,
+    entry: { lean: "src/lean.ts" },
+    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, leanHandlersOnly],
+    onSuccess: async () => {
+      await full
+      const bundles = ["dist/cli.cjs", "dist/lean.cjs"].map(asciiOnly)
+      const build = createHash("sha256").update(bundles[0]!).update(bundles[1]!).digest("hex").slice(0, 16)
+      const lean = createRequire(import.meta.url)("./dist/lean.cjs") as {
+        commandNames: ReadonlyArray<string>
+        handledCommands: () => Promise<ReadonlyArray<string>>
+      }
+      const source = readFileSync("launcher/spec-orch.cjs", "utf8")
+      const listed = /const LEAN = new Set\((\[[^\]]*\])\)/.exec(source)
+      if (listed === null) throw new Error("launcher/spec-orch.cjs: no `const LEAN = new Set([...])` list")
+      const launcherLean = (JSON.parse(listed[1]!.replaceAll("'", '"')) as Array<string>).toSorted()
+      const handled = (await lean.handledCommands()).toSorted()
+      if (launcherLean.join() !== handled.join())
+        throw new Error(
+          `launcher/spec-orch.cjs sends [${launcherLean.join(", ")}] to dist/lean.cjs, which handles [${handled.join(", ")}]: ` +
+            "make the launcher's LEAN list and LEAN_HANDLERS in tsup.config.ts agree"
+        )
+      const launcher = source
+        .replaceAll("__VERSION__", pkg.version)
+        .replaceAll("__BUILD__", build)
+        .replaceAll("__COMMANDS__", JSON.stringify(lean.commandNames))
+      writeFileSync("dist/spec-orch.cjs", launcher, { mode: 0o755 })
+      writeFileSync("dist/main.js", esmBin, { mode: 0o755 })
+      // `spec-orch dashboard` serves its page (plain HTML, JS and CSS, no CDN) from beside the bin.
+      rmSync("dist/dashboard", { recursive: true, force: true })
+      cpSync("../../packages/control/src/dashboard/page", "dist/dashboard", { recursive: true })
+      // `spec-orch selftest` runs the quick start's example: it ships beside the bin.
+      rmSync("dist/example", { recursive: true, force: true })
+      cpSync("../../examples/hello-node", "dist/example/hello-node", {
+        recursive: true,
+        filter: (source) => !/[\\/](node_modules|\.spec-orch)([\\/]|$)/.test(source)
+      })
+    }
+  }
+])
