@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { defineConfig, type Options } from "tsup"
 
@@ -87,6 +87,78 @@ const lazySegmenter: Plugin = {
   }
 }
 
+// Imports through a barrel (an index that only re-exports: effect's `effect`, `effect/cli`, …, and the
+// `@spec-orch/*` package indexes) go straight to the modules that define the names. In a bundle that
+// loads handlers lazily every module is initialised on demand, and initialising a barrel initialises
+// everything it re-exports: `import { Effect } from "effect"` alone would run all of effect at start.
+// A barrel is used only if it consists of `export … from` statements; names it does not list by name
+// (`export * from`) keep coming from the barrel.
+type Reexport = { readonly path: string; readonly name: string | undefined }
+const barrelEntries = (file: string): Map<string, Reexport> | undefined => {
+  const source = readFileSync(file, "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "")
+  const statement = /export\s+(?:\*\s+as\s+(\w+)|\{([^}]*)\}|\*)\s+from\s+"([^"]+)";?/g
+  if (source.replace(statement, "").trim() !== "") return undefined
+  const dir = file.slice(0, file.lastIndexOf("/"))
+  const entries = new Map<string, Reexport>()
+  for (const [, namespace, names, from] of source.matchAll(statement)) {
+    if (!from!.startsWith(".")) continue
+    const path = resolveSource(`${dir}/${from}`)
+    if (namespace !== undefined) entries.set(namespace, { path, name: undefined })
+    for (const item of names?.split(",") ?? []) {
+      const [original, alias] = item
+        .replace(/^\s*type\s+/, "")
+        .trim()
+        .split(/\s+as\s+/)
+      if (original && !/^type\s/.test(item.trim())) entries.set(alias ?? original, { path, name: original })
+    }
+  }
+  return entries
+}
+// "./X.js" in a TypeScript package means ./X.ts.
+const resolveSource = (path: string): string => {
+  const ts = path.replace(/\.js$/, ".ts")
+  return ts !== path && existsSync(ts) ? ts : path
+}
+const barrels = new Map<string, Map<string, Reexport> | undefined>()
+const barrelsToModules: Plugin = {
+  name: "barrels-to-modules",
+  setup(build) {
+    const ours = /[\\/](apps[\\/]cli|packages[\\/][\w-]+)[\\/]src[\\/][^\\]*\.ts$/
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (!ours.test(args.path) || args.path.includes("node_modules")) return undefined
+      const source = readFileSync(args.path, "utf8")
+      const resolveDir = args.path.slice(0, args.path.lastIndexOf("/"))
+      const imports = /^import\s*\{([^}]*)\}\s*from\s*"((?:effect|@spec-orch\/[\w-]+)(?:\/[\w-]+)?)"\s*$/gm
+      let contents = source
+      for (const [statement, names, from] of source.matchAll(imports)) {
+        const resolved = await build.resolve(from!, { resolveDir, kind: "import-statement" })
+        if (resolved.errors.length > 0) continue
+        if (!barrels.has(resolved.path)) barrels.set(resolved.path, barrelEntries(resolved.path))
+        const entries = barrels.get(resolved.path)
+        if (entries === undefined) continue
+        const direct: Array<string> = []
+        const rest: Array<string> = []
+        for (const item of names!
+          .split(",")
+          .map((n) => n.trim())
+          .filter((n) => n !== "")) {
+          const [original, alias] = item.split(/\s+as\s+/) as [string, string | undefined]
+          const entry = original.startsWith("type ") ? undefined : entries.get(original)
+          if (entry === undefined) rest.push(item)
+          else if (entry.name === undefined)
+            direct.push(`import * as ${alias ?? original} from ${JSON.stringify(entry.path)}`)
+          else direct.push(`import { ${entry.name} as ${alias ?? original} } from ${JSON.stringify(entry.path)}`)
+        }
+        if (rest.length > 0) direct.push(`import { ${rest.join(", ")} } from ${JSON.stringify(from)}`)
+        contents = contents.replace(statement, direct.join("; "))
+      }
+      return contents === source ? undefined : { contents, loader: "ts", resolveDir }
+    })
+  }
+}
+
 // In dist/lean.cjs a command handler module that is not in LEAN_HANDLERS is an empty module.
 const leanHandlersOnly: Plugin = {
   name: "lean-handlers-only",
@@ -148,7 +220,7 @@ export default defineConfig([
   {
     ...shared,
     entry: { lean: "src/lean.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, leanHandlersOnly],
+    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, barrelsToModules, leanHandlersOnly],
     onSuccess: async () => {
       await full
       const bundles = ["dist/cli.cjs", "dist/lean.cjs"].map(asciiOnly)
