@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { cpSync, mkdtempSync } from "node:fs"
+import { appendFileSync, cpSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -92,5 +92,34 @@ describe("the launcher runs one bundle per command", () => {
     const r = runIn(without("lean.cjs"), ["mission", "list"])
     assert.strictEqual(r.status, 0, r.stderr)
     assert.include(r.stdout, "No missions")
+  })
+})
+
+// `status` loads the Postgres client only on a cluster: the layer comes from a module the bundle
+// initialises on demand, and its answers (an unusable URL, the runs in Postgres) still come through.
+describe("status on a cluster project", () => {
+  const cluster = mkdtempSync(join(tmpdir(), "lean-start-cluster-"))
+  cpSync(join(import.meta.dirname, "../../../examples/hello-node"), cluster, { recursive: true })
+  appendFileSync(
+    join(cluster, "spec-orch.toml"),
+    '\n[cluster]\nstorage = "postgres"\nurl_env = "LEAN_START_PG"\nrunner_address = "127.0.0.1:34431"\n'
+  )
+  const status = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [join(import.meta.dirname, "../dist/spec-orch.cjs"), "status"], {
+      encoding: "utf8",
+      cwd: cluster,
+      env: { ...process.env, SPEC_ORCH_COMPILE_CACHE: "off", ...env }
+    })
+
+  it("says which variable is missing when the cluster's URL is not set", () => {
+    const r = status({})
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stderr, '[cluster] storage = "postgres": LEAN_START_PG is not set')
+  })
+
+  it.skipIf(!process.env.SPEC_ORCH_PG_URL)("reads the runs from the cluster's Postgres", () => {
+    const r = status({ LEAN_START_PG: process.env.SPEC_ORCH_PG_URL ?? "" })
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.strictEqual(r.stderr, "")
   })
 })
