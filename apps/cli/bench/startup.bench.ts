@@ -3,7 +3,8 @@
  * median of 11 runs after 2 warm-ups (which fill the compile cache). The floor, `node -e 0`, is measured
  * in the same rounds, alternating with the commands, and each command is reported as a ratio to it.
  * Target for read commands (issue 11): within 2x of the floor, peak RSS at or below ~50 MiB. The machine
- * is shared: the load average is printed with the results.
+ * is shared: the load average is printed with the results, and each process's CPU time (user + system)
+ * beside its wall time.
  * BENCH_BASELINE=<dir> (a copy of an older apps/cli/dist) measures that build too, in the same rounds,
  * for a before/after comparison.
  */
@@ -28,7 +29,7 @@ const round = (x: number) => Math.round(x * 10) / 10
 // (gate evaluate exits 1 when the verdict is "blocked").
 const once = (args: Array<string>, okCodes: ReadonlyArray<number>, cache: string) => {
   const [cmd, argv] = withTime
-    ? [timeBin, ["-f", "%M", "-o", rssFile, process.execPath, ...args]]
+    ? [timeBin, ["-f", "%M %U %S", "-o", rssFile, process.execPath, ...args]]
     : [process.execPath, args]
   const t = process.hrtime.bigint()
   const r = spawnSync(cmd, argv, {
@@ -39,14 +40,17 @@ const once = (args: Array<string>, okCodes: ReadonlyArray<number>, cache: string
   const ms = Number(process.hrtime.bigint() - t) / 1e6
   // /usr/bin/time exits with the command's status
   if (r.status === null || !okCodes.includes(r.status)) throw new Error(`node ${args.join(" ")} exited ${r.status}`)
-  return { ms, kib: withTime ? Number(readFileSync(rssFile, "utf8").trim().split("\n").pop()) : undefined }
+  if (!withTime) return { ms, kib: undefined, cpu: undefined }
+  const [kib, user, system] = readFileSync(rssFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number)
+  return { ms, kib, cpu: (user! + system!) * 1000 }
 }
 
-type Sample = { ms: Array<number>; kib: Array<number> }
-const sample = (): Sample => ({ ms: [], kib: [] })
-const add = (s: Sample, r: { ms: number; kib: number | undefined }) => {
+type Sample = { ms: Array<number>; kib: Array<number>; cpu: Array<number> }
+const sample = (): Sample => ({ ms: [], kib: [], cpu: [] })
+const add = (s: Sample, r: { ms: number; kib: number | undefined; cpu: number | undefined }) => {
   s.ms.push(r.ms)
   if (r.kib !== undefined) s.kib.push(r.kib)
+  if (r.cpu !== undefined) s.cpu.push(r.cpu)
 }
 
 const report = (metric: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
@@ -84,6 +88,9 @@ for (let i = 0; i < runs + 2; i++) {
 const floorMs = median(floor.ms)
 report("node -e 0 (floor)", round(floorMs), "ms")
 if (withTime) report("node -e 0 (floor) peak RSS", round(median(floor.kib) / 1024), "MiB")
+// CPU time (user + system, 10 ms resolution) is less sensitive than wall time to a busy machine.
+const floorCpu = withTime ? median(floor.cpu) : undefined
+if (floorCpu !== undefined) report("node -e 0 (floor) CPU time", round(floorCpu), "ms")
 for (const [key, s] of results) {
   const ms = median(s.ms)
   const ratio = Math.round((ms / floorMs) * 100) / 100
@@ -92,8 +99,11 @@ for (const [key, s] of results) {
     target: read ? "<= 2x node -e 0" : "< 150 ms median; original ≈ 1400 ms",
     note: `${ratio}x floor`
   })
-  if (withTime && read)
-    report(`spec-orch ${key} peak RSS`, round(median(s.kib) / 1024), "MiB", { target: read ? "<= 50 MiB" : undefined })
+  if (floorCpu !== undefined)
+    report(`spec-orch ${key} CPU time`, round(median(s.cpu)), "ms", {
+      note: `${Math.round((median(s.cpu) / floorCpu) * 100) / 100}x floor`
+    })
+  if (withTime && read) report(`spec-orch ${key} peak RSS`, round(median(s.kib) / 1024), "MiB", { target: "<= 50 MiB" })
 }
 report("load average (1 min) at end", round(loadavg()[0]!), "")
 rmSync(scratch, { recursive: true, force: true })
