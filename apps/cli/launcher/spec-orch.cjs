@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 "use strict"
 // The `spec-orch` binary. tsup.config.ts copies this file to dist/spec-orch.cjs and fills in
-// __VERSION__, __BUILD__ (a hash of dist/cli.cjs) and __COMMANDS__ (the top-level command names).
+// __VERSION__, __BUILD__ (a hash of the bundles) and __COMMANDS__ (the top-level command names).
 //
-// `--version` is answered before anything loads. Everything else runs the one-file CommonJS bundle
-// dist/cli.cjs through V8's code cache: compiling ~4 MB of JavaScript on every start costs more than
-// a third of a second, so the bytecode V8 produced on an earlier run of the same command is reused.
+// `--version` is answered before anything loads. Everything else runs one of two one-file CommonJS
+// bundles through V8's code cache: dist/lean.cjs for `--help` (no command) and the read commands in
+// LEAN, whose handlers are the only ones it holds; dist/cli.cjs, which holds everything, for the rest.
+// The build fails unless LEAN is exactly what dist/lean.cjs can run. Compiling megabytes of JavaScript
+// on every start costs more than a third of a second, so the bytecode V8 produced on an earlier run of
+// the same command is reused.
 // The cache lives in $SPEC_ORCH_COMPILE_CACHE, else $XDG_CACHE_HOME/spec-orch/v8, else
 // ~/.cache/spec-orch/v8; SPEC_ORCH_COMPILE_CACHE=off turns it off. It is keyed by the bundle's hash,
 // the Node version and the command, so a stale or foreign cache is never used; V8 also checks it and
@@ -25,7 +28,7 @@ const os = require("node:os")
 
 const BUILD = "__BUILD__"
 const COMMANDS = new Set(__COMMANDS__)
-const bundle = path.join(__dirname, "cli.cjs")
+const LEAN = new Set(["config", "gate", "issue", "status"])
 
 const cacheDir = () => {
   const setting = process.env.SPEC_ORCH_COMPILE_CACHE
@@ -45,8 +48,10 @@ const commandOf = (argv) => {
   return "root"
 }
 
+const command = commandOf(args)
+const bundle = path.join(__dirname, command === "root" || LEAN.has(command) ? "lean.cjs" : "cli.cjs")
 const dir = cacheDir()
-const cacheFile = dir && path.join(dir, `${BUILD}-${process.version}-${process.arch}-${commandOf(args)}.bin`)
+const cacheFile = dir && path.join(dir, `${BUILD}-${process.version}-${process.arch}-${command}.bin`)
 let cachedData
 if (cacheFile) {
   try {

@@ -8,8 +8,28 @@ import { Effect } from "effect"
 type Handler = (input: any) => Effect.Effect<any, any, any>
 type HandlerKeys<M> = { [K in keyof M]: M[K] extends Handler ? K : never }[keyof M] & string
 
+/**
+ * The input that makes a lazy handler hand over its loader instead of running: the build walks the
+ * command tree with it to learn which handler modules each command loads (lean.ts, `handlerLoaders`).
+ */
+export class LoaderProbe {
+  readonly loaders: Array<() => Promise<unknown>> = []
+}
+
 /** A handler that imports `load()` on first use and calls its export `name` with the parsed input. */
 export const lazy =
   <M, K extends HandlerKeys<M>>(load: () => Promise<M>, name: K) =>
-  (input: M[K] extends Handler ? Parameters<M[K]>[0] : never): M[K] extends Handler ? ReturnType<M[K]> : never =>
-    Effect.flatMap(Effect.promise(load), (m) => (m[name] as Handler)(input)) as any
+  (input: M[K] extends Handler ? Parameters<M[K]>[0] : never): M[K] extends Handler ? ReturnType<M[K]> : never => {
+    const probe: unknown = input
+    if (probe instanceof LoaderProbe) {
+      probe.loaders.push(load)
+      return Effect.void as any
+    }
+    return Effect.flatMap(Effect.promise(load), (m) => {
+      const handler = m[name] as Handler | undefined
+      // Only a launcher that ran dist/lean.cjs for a command it does not hold gets here (the build checks it cannot).
+      return handler === undefined
+        ? Effect.die(new Error(`spec-orch: no handler "${name}" in this bundle`))
+        : handler(input)
+    }) as any
+  }

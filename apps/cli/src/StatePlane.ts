@@ -4,7 +4,6 @@
  * it loads, and Planes.ts imports every plane.
  */
 import { Project } from "@spec-orch/contract"
-import { ClusterStateDb } from "@spec-orch/control/ClusterState"
 import { ProcessToken } from "@spec-orch/control/EngineLock"
 import { RunStore } from "@spec-orch/control/RunStore"
 import { Redactor } from "@spec-orch/harness/Redaction"
@@ -15,12 +14,16 @@ import { Root } from "./Root.js"
 
 /**
  * The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. With
- * `[cluster] storage = "postgres"` (docs/cluster.md) it is the cluster's Postgres, shared by every host.
+ * `[cluster] storage = "postgres"` (docs/cluster.md) it is the cluster's Postgres, shared by every host;
+ * only then is the Postgres client (@effect/sql-pg) loaded, so a SQLite project's `status` never evaluates it.
  */
 export const StateDb = Layer.unwrap(
   Effect.gen(function* () {
     const project = yield* Project
-    if (project.config.cluster.storage === "postgres") return ClusterStateDb(project.config.cluster)
+    if (project.config.cluster.storage === "postgres") {
+      const { ClusterStateDb } = yield* Effect.promise(() => import("@spec-orch/control/ClusterState"))
+      return ClusterStateDb(project.config.cluster)
+    }
     const path = yield* Path.Path
     const fs = yield* FileSystem.FileSystem
     yield* fs.makeDirectory(project.stateDir, { recursive: true }).pipe(Effect.orDie)

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { cpSync, mkdtempSync } from "node:fs"
+import { appendFileSync, cpSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -36,5 +36,90 @@ describe("reading commands load only what they read", () => {
     const r = run("status")
     assert.strictEqual(r.status, 1)
     assert.include(r.stderr, "better-sqlite3")
+  })
+})
+
+// Each process loads one bundle: dist/lean.cjs (`--help` and the read commands, with only their
+// handlers) or dist/cli.cjs (everything). A copy of the binary without one of them shows which one a
+// command needs; better-sqlite3 stays reachable (NODE_PATH) so `status` can open its state database.
+describe("the launcher runs one bundle per command", () => {
+  const cliDir = join(import.meta.dirname, "..")
+  const without = (bundle: string) => {
+    const dir = mkdtempSync(join(tmpdir(), `lean-start-no-${bundle}-`))
+    cpSync(join(cliDir, "dist"), dir, {
+      recursive: true,
+      filter: (source) => !source.endsWith(bundle) && !/[\\/](dashboard|example)([\\/]|$)/.test(source)
+    })
+    return dir
+  }
+  const env = { ...process.env, SPEC_ORCH_COMPILE_CACHE: "off", NODE_PATH: join(cliDir, "node_modules") }
+  const runIn = (dir: string, args: ReadonlyArray<string>) =>
+    spawnSync(process.execPath, [join(dir, "spec-orch.cjs"), ...args], { encoding: "utf8", cwd: project, env })
+  // What dist/cli.cjs, which holds every handler, prints for the same arguments.
+  const full = (args: ReadonlyArray<string>) =>
+    spawnSync(
+      process.execPath,
+      ["-e", `require(${JSON.stringify(join(cliDir, "dist/cli.cjs"))}).main(${JSON.stringify(args)})`],
+      { encoding: "utf8", cwd: project, env }
+    )
+  const evidence = join(import.meta.dirname, "../../../packages/evidence/test/fixtures/ci-evidence.json")
+  const lean: ReadonlyArray<ReadonlyArray<string>> = [
+    ["--help"],
+    ["config", "check"],
+    ["gate", "show-policy"],
+    ["gate", "evaluate", "CI-42", "--evidence", evidence],
+    ["issue", "list"],
+    ["issue", "show", "HELLO-1"],
+    ["status"]
+  ]
+
+  it("runs --help and the read commands from dist/lean.cjs alone, printing what dist/cli.cjs prints", () => {
+    const dir = without("cli.cjs")
+    for (const args of lean) {
+      const r = runIn(dir, args)
+      const expected = full(args)
+      assert.strictEqual(r.stderr, expected.stderr, args.join(" "))
+      assert.strictEqual(r.stdout, expected.stdout, args.join(" "))
+      assert.strictEqual(r.status, expected.status, args.join(" "))
+      assert.notStrictEqual(r.stdout, "", args.join(" "))
+    }
+  })
+
+  it("runs every other command from dist/cli.cjs", () => {
+    const noFull = runIn(without("cli.cjs"), ["mission", "list"])
+    assert.notStrictEqual(noFull.status, 0)
+    assert.include(noFull.stderr, "cli.cjs")
+    const r = runIn(without("lean.cjs"), ["mission", "list"])
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.include(r.stdout, "No missions")
+  })
+})
+
+// `status` loads the Postgres client only on a cluster: the layer comes from a module the bundle
+// initialises on demand, and its answers (an unusable URL, the runs in Postgres) still come through.
+describe("status on a cluster project", () => {
+  const cluster = mkdtempSync(join(tmpdir(), "lean-start-cluster-"))
+  cpSync(join(import.meta.dirname, "../../../examples/hello-node"), cluster, { recursive: true })
+  appendFileSync(
+    join(cluster, "spec-orch.toml"),
+    '\n[cluster]\nstorage = "postgres"\nurl_env = "LEAN_START_PG"\nrunner_address = "127.0.0.1:34431"\n'
+  )
+  const status = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [join(import.meta.dirname, "../dist/spec-orch.cjs"), "status"], {
+      encoding: "utf8",
+      cwd: cluster,
+      env: { ...process.env, SPEC_ORCH_COMPILE_CACHE: "off", ...env }
+    })
+
+  it("says which variable is missing when the cluster's URL is not set", () => {
+    const r = status({})
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stderr, '[cluster] storage = "postgres": LEAN_START_PG is not set')
+  })
+
+  it.skipIf(!process.env.SPEC_ORCH_PG_URL)("reads the runs from the cluster's Postgres", () => {
+    const r = status({ LEAN_START_PG: process.env.SPEC_ORCH_PG_URL ?? "" })
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.strictEqual(r.stderr, "")
   })
 })
