@@ -116,7 +116,7 @@ describe("spec-orch evolution", () => {
     assert.deepStrictEqual(report.proposals, [{ id: proposal.id, contentHash: proposal.contentHash }])
     assert.include(
       readFileSync(join(p.root, `.spec-orch/runs/${json(next.stdout).runId}/explain.md`), "utf8"),
-      `Learned rules offered to the builder: \`${proposal.id}\` (sha256 \`${proposal.contentHash.slice(0, 12)}\`)`
+      `Learned proposals in use (rules and skills offered to the builder, a policy that replaced it): \`${proposal.id}\` (sha256 \`${proposal.contentHash.slice(0, 12)}\`)`
     )
 
     // A review re-gates the run and rewrites its report: the proposals stay in it.

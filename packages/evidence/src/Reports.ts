@@ -167,7 +167,7 @@ export const ReportJson = Schema.Struct({
   /** The run's model calls (the LLM reviewer's, …): totals and per role; `costUsd` null = unknown (a model without prices). */
   modelCalls: N(ModelCallsSummary),
   acceptanceCriteria: Schema.Array(Schema.Struct({ id: Schema.String, text: Schema.String })),
-  /** The learned proposals the builder was offered in this run, each with the content hash of the text it was given. */
+  /** The learned proposals in use in this run (offered to the builder, or a policy that replaced it), each with the content hash of its text. */
   proposals: Schema.Array(Schema.Struct({ id: Schema.String, contentHash: Schema.String }))
 })
 /** The type of `report.json`. */
@@ -435,7 +435,7 @@ export const renderExplain = (
   const proposals = options?.proposals ?? []
   if (proposals.length > 0)
     out.push(
-      `Learned rules offered to the builder: ${proposals.map((p) => `${code(p.id)} (sha256 ${code(short(p.contentHash))})`).join(", ")}`,
+      `Learned proposals in use (rules and skills offered to the builder, a policy that replaced it): ${proposals.map((p) => `${code(p.id)} (sha256 ${code(short(p.contentHash))})`).join(", ")}`,
       ""
     )
 
