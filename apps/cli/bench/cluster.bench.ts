@@ -112,14 +112,47 @@ for (const hosts of [1, 2, 3]) {
     await c.stop()
   }
 }
-for (const hosts of [2, 3])
+/**
+ * What placement alone allows: a run's shard (a hash of its id) picks its host, not the hosts' free slots,
+ * so with N hosts the busiest one gets more than ISSUES / N and the last turns wait on it. The expected
+ * makespan ratio of uniform random placement, by simulation (a fixed seed: the same number every run).
+ */
+const placementBound = (hosts: number, trials = 20_000) => {
+  // mulberry32: a small 32-bit generator, exact in JavaScript's integer arithmetic.
+  let seed = 42
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+  const waves = (n: number) => Math.ceil(n / PER_HOST)
+  let total = 0
+  for (let t = 0; t < trials; t++) {
+    const load = new Array<number>(hosts).fill(0)
+    for (let i = 0; i < CAPACITY_ISSUES; i++) load[Math.floor(random() * hosts)]! += 1
+    total += Math.max(...load.map(waves))
+  }
+  return waves(CAPACITY_ISSUES) / (hosts * (total / trials))
+}
+for (const hosts of [2, 3]) {
+  const ratio = bound.get(hosts)! / (hosts * bound.get(1)!)
+  const placement = placementBound(hosts)
   report(
     `capacity-bound throughput vs linear, ${hosts} runners`,
-    bound.get(hosts)! / (hosts * bound.get(1)!),
+    ratio,
     "×",
     "≥ 0.8",
-    "turns wait on the hosts' agent capacity, not this machine's CPU"
+    `turns wait on the hosts' agent capacity, not this machine's CPU; random placement by shard allows ${placement.toFixed(2)}× here`
   )
+  report(
+    `capacity-bound throughput vs what shard placement allows, ${hosts} runners`,
+    ratio / placement,
+    "×",
+    undefined,
+    "1.0 = no loss beyond where the shards put the runs"
+  )
+}
 
 // Failover: the busiest of 3 runners dies mid-turn.
 {
