@@ -67,6 +67,10 @@ export const setExitCode = (code: number) =>
     status.code = Math.max(status.code, code)
   })
 
+/** Says what is wrong with how a command was called (`spec-orch: <message>` on stderr) and exits 2. */
+export const usageError = (message: string) =>
+  Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
+
 /**
  * Declares that a signal is this invocation's normal way to end (the long-running daemon): once its
  * shutdown has finished, SIGTERM or Ctrl-C exits 0 instead of 130.

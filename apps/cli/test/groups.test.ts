@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli } from "./cli.js"
-import { seedLedger } from "./utils/seed-ledger.js"
+import { seedOutOfScopeRuns } from "./utils/seed-ledger.js"
 
 const example = join(import.meta.dirname, "../../../examples/hello-node")
 
@@ -29,16 +29,7 @@ describe("spec-orch strategy|harness|prompt|skills", () => {
   it.effect("strategy analyze proposes a scoper hint; once approved, status and inject-preview show it in use", () =>
     Effect.gen(function* () {
       const dir = project()
-      yield* seedLedger(
-        dir,
-        ["SON-1", "SON-2"].map((issueId) => ({
-          issueId,
-          runId: `${issueId}-r1`,
-          changedFiles: [`src/${issueId}.js`, "src/routes.js"],
-          allowed: [`src/${issueId}.js`],
-          failed: { within_boundaries: "src/routes.js changed outside the declared scope" }
-        }))
-      )
+      yield* seedOutOfScopeRuns(dir, ["SON-1", "SON-2"])
       assert.include(yield* ok("--cwd", dir, "strategy", "status"), "No scoper hints")
       const hints = JSON.parse(yield* ok("--cwd", dir, "strategy", "analyze", "--json")) as Array<any>
       assert.strictEqual(hints.length, 1)

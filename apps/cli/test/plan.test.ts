@@ -5,7 +5,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSyn
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli } from "./cli.js"
-import { seedLedger } from "./utils/seed-ledger.js"
+import { seedOutOfScopeRuns } from "./utils/seed-ledger.js"
 
 const example = join(import.meta.dirname, "../../../examples/hello-node")
 const SPEC = [
@@ -715,22 +715,6 @@ describe("spec-orch plan tells the planner model what memory learned", () => {
       })
   )
 })
-
-/** Judged runs of `issues` that each changed src/routes.js outside their declared scope, in the project's ledger. */
-const seedOutOfScopeRuns = (dir: string, issues: ReadonlyArray<string>) =>
-  seedLedger(
-    dir,
-    issues.map((issueId) => {
-      const own = `src/${issueId.toLowerCase()}.js`
-      return {
-        issueId,
-        runId: `${issueId}-r1`,
-        changedFiles: [own, "src/routes.js"],
-        allowed: [own],
-        failed: { within_boundaries: "src/routes.js (major) changed outside the declared scope" }
-      }
-    })
-  )
 
 describe("spec-orch plan tells the planner model the scoper hints in use", () => {
   it.live(

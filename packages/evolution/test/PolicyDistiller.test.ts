@@ -1,14 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EvidenceBundle, Issue } from "@spec-orch/contract"
+import { EvidenceBundle } from "@spec-orch/contract"
 import type { LedgerRecord } from "@spec-orch/evidence"
-import { LearnedRules, LearningsOverride, parseLearnedPolicy, policyContent, Redactor } from "@spec-orch/harness"
-import { SqliteClient } from "@spec-orch/sqlite"
-import { Effect, Layer, Schema } from "effect"
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { type Actor, parsePolicyAnswer, policyCandidates, ProposalRules, Proposals } from "../src/index.js"
+import { LearnedRules, LearningsOverride, parseLearnedPolicy, policyContent } from "@spec-orch/harness"
+import { Effect } from "effect"
+import { type Actor, parsePolicyAnswer, policyCandidates, Proposals } from "../src/index.js"
 import { verdictOf } from "./utils/runs.js"
+import { fixtureIssue, proposalRulesLayer } from "./utils/proposals.js"
 
 let seq = 0
 const record = (issueId: string, runId: string | null, failed: ReadonlyArray<string> = []): LedgerRecord => ({
@@ -96,32 +93,9 @@ describe("parseLearnedPolicy", () => {
   })
 })
 
-const issue = (id: string, labels: ReadonlyArray<string>) =>
-  Schema.decodeUnknownSync(Issue)({
-    id,
-    title: "t",
-    summary: "s",
-    acceptanceCriteria: [],
-    constraints: [],
-    filesToRead: [],
-    targetFiles: [],
-    labels,
-    origin: { kind: "fixture", ref: `fixtures/issues/${id}.json` }
-  })
+const issue = (id: string, labels: ReadonlyArray<string>) => fixtureIssue(id, { labels })
 
-const layer = () =>
-  ProposalRules.pipe(
-    Layer.provideMerge(
-      Proposals.layer.pipe(
-        Layer.provide(
-          Layer.mergeAll(
-            SqliteClient.layer({ filename: join(mkdtempSync(join(tmpdir(), "policy-rules-")), "state.db") }),
-            Redactor.layerFrom({})
-          )
-        )
-      )
-    )
-  )
+const layer = () => proposalRulesLayer("policy-rules")
 
 const distiller: Actor = { type: "system", id: "evolver:policy" }
 const ana: Actor = { type: "human", id: "ana" }

@@ -1,35 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Issue } from "@spec-orch/contract"
-import { ContextAssembler, Learnings, LearningsOverride, Redactor } from "@spec-orch/harness"
-import { SqliteClient } from "@spec-orch/sqlite"
-import { Effect, Layer, Schema } from "effect"
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { ContextAssembler, Learnings, LearningsOverride } from "@spec-orch/harness"
+import { Effect, Layer } from "effect"
 import { type Actor, ProposalLearnings, Proposals } from "../src/index.js"
+import { fixtureIssue, proposalsLayer } from "./utils/proposals.js"
 
-const issue = (id: string) =>
-  Schema.decodeUnknownSync(Issue)({
-    id,
-    title: "Add a greeting",
-    summary: "greet() returns hello",
-    acceptanceCriteria: [],
-    constraints: [],
-    filesToRead: [],
-    targetFiles: ["src/greet.ts"],
-    labels: [],
-    origin: { kind: "fixture", ref: `fixtures/issues/${id}.json` }
-  })
+const issue = (id: string) => fixtureIssue(id, { targetFiles: ["src/greet.ts"] })
 
 const layer = () => {
-  const proposals = Proposals.layer.pipe(
-    Layer.provide(
-      Layer.mergeAll(
-        SqliteClient.layer({ filename: join(mkdtempSync(join(tmpdir(), "proposal-learnings-")), "state.db") }),
-        Redactor.layerFrom({})
-      )
-    )
-  )
+  const proposals = proposalsLayer("proposal-learnings")
   const learnings = ProposalLearnings.pipe(
     Layer.provide(Learnings.layerStatic([{ id: "mem-1", text: "gate condition failed: tests", source: "run-1" }]))
   )

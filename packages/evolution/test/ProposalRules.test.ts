@@ -1,46 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Issue } from "@spec-orch/contract"
-import { LearnedRules, LearningsOverride, Redactor } from "@spec-orch/harness"
-import { SqliteClient } from "@spec-orch/sqlite"
-import { Effect, Layer, Schema } from "effect"
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import {
-  type Actor,
-  complianceRuleContent,
-  ProposalRules,
-  Proposals,
-  signaturePattern,
-  skillContent
-} from "../src/index.js"
+import { LearnedRules, LearningsOverride } from "@spec-orch/harness"
+import { Effect } from "effect"
+import { type Actor, complianceRuleContent, Proposals, signaturePattern, skillContent } from "../src/index.js"
+import { fixtureIssue, proposalRulesLayer } from "./utils/proposals.js"
 
-const issue = (id: string) =>
-  Schema.decodeUnknownSync(Issue)({
-    id,
-    title: "Add a greeting",
-    summary: "greet() returns hello",
-    acceptanceCriteria: [],
-    constraints: [],
-    filesToRead: [],
-    targetFiles: [],
-    labels: [],
-    origin: { kind: "fixture", ref: `fixtures/issues/${id}.json` }
-  })
+const issue = (id: string) => fixtureIssue(id)
 
-const layer = () =>
-  ProposalRules.pipe(
-    Layer.provideMerge(
-      Proposals.layer.pipe(
-        Layer.provide(
-          Layer.mergeAll(
-            SqliteClient.layer({ filename: join(mkdtempSync(join(tmpdir(), "proposal-rules-")), "state.db") }),
-            Redactor.layerFrom({})
-          )
-        )
-      )
-    )
-  )
+const layer = () => proposalRulesLayer("proposal-rules")
 
 const evolver: Actor = { type: "system", id: "evolver:compliance-rule" }
 const ana: Actor = { type: "human", id: "ana" }

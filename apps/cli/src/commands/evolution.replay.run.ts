@@ -26,11 +26,11 @@ import {
   TRANSITIONS
 } from "@spec-orch/evolution"
 import { Workspaces } from "@spec-orch/execution"
-import { Console, Effect, FileSystem, Option } from "effect"
-import { emit, ExitCode, setExitCode, table } from "../Output.js"
+import { Effect, FileSystem, Option } from "effect"
+import { emit, ExitCode, setExitCode, table, usageError } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
 
-const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
+const usage = usageError
 
 /** The project a replay's runs see: its own state directory, no memory, no publishing, no webhooks, local SQLite. */
 export const replayProject =

@@ -14,11 +14,11 @@ import {
 } from "@spec-orch/evolution"
 import { Models, type Redactor } from "@spec-orch/harness"
 import type { EvidenceLedger } from "@spec-orch/evidence"
-import { Console, Effect, type FileSystem, Layer, Option, type Path, Schema } from "effect"
+import { Effect, type FileSystem, Layer, Option, type Path, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import type { SqlClient } from "effect/sql"
 import { runEvolvers } from "../Evolvers.js"
-import { emit, ExitCode, setExitCode, table } from "../Output.js"
+import { emit, ExitCode, setExitCode, table, usageError } from "../Output.js"
 import { ModelsLive, withPlanes } from "../Planes.js"
 import { validateByReplay } from "./evolution.replay.run.js"
 import { whoAmI } from "../Who.js"
@@ -32,7 +32,7 @@ export class EvolutionCommandError extends Schema.TaggedError<EvolutionCommandEr
   }
 }
 
-const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
+const usage = usageError
 export const withProposals = <A, E>(
   effect: Effect.Effect<
     A,

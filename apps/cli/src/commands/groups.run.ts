@@ -11,9 +11,9 @@ import {
   proposeSkills,
   supportSummary
 } from "@spec-orch/evolution"
-import { Console, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import { LanguageModel } from "effect/ai"
-import { emit, ExitCode, setExitCode } from "../Output.js"
+import { emit, ExitCode, setExitCode, usageError } from "../Output.js"
 import { withPlanes } from "../Planes.js"
 import {
   EvolutionCommandError,
@@ -26,7 +26,7 @@ import {
 } from "./evolution.run.js"
 import { plannerLearnings } from "./plan.run.js"
 
-const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
+const usage = usageError
 const IN_USE = new Set(["approved", "active", "promoted"])
 
 /** The proposals of one kind, and a line naming those runs use. */

@@ -20,7 +20,7 @@ import {
 import { Models } from "@spec-orch/harness"
 import { Console, Effect, Layer, Option } from "effect"
 import type { SqlClient } from "effect/sql"
-import { emit, ExitCode, setExitCode, table } from "../Output.js"
+import { emit, ExitCode, setExitCode, table, usageError } from "../Output.js"
 import { MemoryLive, withPlanes } from "../Planes.js"
 import { whoAmI } from "../Who.js"
 import { rateText, RunHistoryLive } from "./eval.run.js"
@@ -95,7 +95,7 @@ const filters = (input: {
   }
 }
 
-const usage = (message: string) => Effect.andThen(Console.error(`spec-orch: ${message}`), setExitCode(ExitCode.usage))
+const usage = usageError
 
 const withMemory = <A, E>(effect: Effect.Effect<A, E, Memory | SqlClient.SqlClient | Project | Models>) =>
   withPlanes(Effect.provide(effect, MemoryLive))

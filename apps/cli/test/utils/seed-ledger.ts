@@ -89,3 +89,19 @@ export const seedLedger = (root: string, runs: ReadonlyArray<SeededJudgement>) =
       )
     )
   )
+
+/** Judged runs of `issues` that each changed src/routes.js outside their declared scope (`src/<issue>.js`). */
+export const seedOutOfScopeRuns = (root: string, issues: ReadonlyArray<string>) =>
+  seedLedger(
+    root,
+    issues.map((issueId) => {
+      const own = `src/${issueId.toLowerCase()}.js`
+      return {
+        issueId,
+        runId: `${issueId}-r1`,
+        changedFiles: [own, "src/routes.js"],
+        allowed: [own],
+        failed: { within_boundaries: "src/routes.js (major) changed outside the declared scope" }
+      }
+    })
+  )
