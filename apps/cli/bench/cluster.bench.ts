@@ -55,9 +55,12 @@ const start = (hosts: number, agentWaits: boolean, capacity?: { readonly perHost
     daemon: () => ["poll_interval_seconds = 1", "request_budget_per_minute = 100000"]
   })
 
+/** `BENCH_CLUSTER=cpu,capacity,failover` (default all): which parts to run. */
+const parts = new Set((process.env.BENCH_CLUSTER ?? "cpu,capacity,failover").split(","))
+
 // Throughput with 1, 2 and 3 runners.
 const perMinute = new Map<number, number>()
-for (const hosts of [1, 2, 3]) {
+for (const hosts of parts.has("cpu") ? [1, 2, 3] : []) {
   const c = await start(hosts, false)
   try {
     const t0 = Date.now()
@@ -79,7 +82,7 @@ for (const hosts of [1, 2, 3]) {
   }
 }
 const one = perMinute.get(1)!
-for (const hosts of [2, 3])
+for (const hosts of parts.has("cpu") ? [2, 3] : [])
   report(
     `throughput vs linear, ${hosts} runners`,
     perMinute.get(hosts)! / (hosts * one),
@@ -93,7 +96,7 @@ const PER_HOST = 2
 const WORK_S = 6
 const CAPACITY_ISSUES = 36
 const bound = new Map<number, number>()
-for (const hosts of [1, 2, 3]) {
+for (const hosts of parts.has("capacity") ? [1, 2, 3] : []) {
   const c = await start(hosts, false, { perHost: PER_HOST, workS: WORK_S })
   try {
     const t0 = Date.now()
@@ -135,7 +138,7 @@ const placementBound = (hosts: number, trials = 20_000) => {
   }
   return waves(CAPACITY_ISSUES) / (hosts * (total / trials))
 }
-for (const hosts of [2, 3]) {
+for (const hosts of parts.has("capacity") ? [2, 3] : []) {
   const ratio = bound.get(hosts)! / (hosts * bound.get(1)!)
   const placement = placementBound(hosts)
   report(
@@ -155,7 +158,7 @@ for (const hosts of [2, 3]) {
 }
 
 // Failover: the busiest of 3 runners dies mid-turn.
-{
+if (parts.has("failover")) {
   const c = await start(3, true)
   try {
     const ids = c.submit(6)
