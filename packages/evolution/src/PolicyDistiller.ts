@@ -14,7 +14,7 @@
  */
 import { describeModelAnswered, IssueSource, modelAnsweredOf, Project } from "@spec-orch/contract"
 import { EvidenceLedger, type LedgerRecord } from "@spec-orch/evidence"
-import { fenceUntrusted, normalizeLabels, POLICY_SCRIPT_MAX_BYTES, policyContent, Redactor } from "@spec-orch/harness"
+import { fenceUntrusted, normalizeLabels, policyContent, policyScriptProblem, Redactor } from "@spec-orch/harness"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import { type Actor, type Proposal, Proposals } from "./Proposals.js"
@@ -98,11 +98,8 @@ export const parsePolicyAnswer = (text: string): { readonly script: string } | {
   if (!SH_TAGS.has(tag))
     return { problem: `the script is tagged ${JSON.stringify(tag)}; a policy is POSIX sh (\`\`\`sh)` }
   const script = blocks[0]![2]!
-  if (script.trim() === "") return { problem: "the fenced script is empty" }
-  const bytes = Buffer.byteLength(script, "utf8")
-  if (bytes > POLICY_SCRIPT_MAX_BYTES)
-    return { problem: `the script is ${bytes} bytes, more than ${POLICY_SCRIPT_MAX_BYTES}` }
-  return { script }
+  const problem = policyScriptProblem(script)
+  return problem === undefined ? { script } : { problem: `the fenced ${problem}` }
 }
 
 /** `policy distill` could not ask: no such candidate, or the issue source failed. */

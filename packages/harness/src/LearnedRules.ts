@@ -80,11 +80,16 @@ export const parseLearnedPolicy = (
   if (parsed === undefined || parsed.length === 0 || !parsed.every((l) => POLICY_LABEL.test(l)))
     return { problem: "its match-labels line needs a JSON list of at least one label (no commas or newlines)" }
   const script = m[2]!
-  if (script.trim() === "") return { problem: "its script is empty" }
-  const bytes = Buffer.byteLength(script, "utf8")
-  if (bytes > POLICY_SCRIPT_MAX_BYTES)
-    return { problem: `its script is ${bytes} bytes, more than ${POLICY_SCRIPT_MAX_BYTES}` }
+  const problem = policyScriptProblem(script)
+  if (problem !== undefined) return { problem: `its ${problem}` }
   return { labels: normalizeLabels(parsed), script }
+}
+
+/** Why a policy script cannot be used (pure): empty, or over `POLICY_SCRIPT_MAX_BYTES`; undefined when it can. */
+export const policyScriptProblem = (script: string): string | undefined => {
+  if (script.trim() === "") return "script is empty"
+  const bytes = Buffer.byteLength(script, "utf8")
+  return bytes > POLICY_SCRIPT_MAX_BYTES ? `script is ${bytes} bytes, more than ${POLICY_SCRIPT_MAX_BYTES}` : undefined
 }
 
 /** Whether a policy's match rule applies to an issue: the issue carries every one of its labels, without case (pure). */

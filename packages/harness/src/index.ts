@@ -39,6 +39,7 @@ export {
   parseLearnedSkill,
   POLICY_SCRIPT_MAX_BYTES,
   policyContent,
+  policyScriptProblem,
   policyMatches,
   SKILL_DIRS,
   SKILL_NAME
