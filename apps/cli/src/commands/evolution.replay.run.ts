@@ -30,8 +30,6 @@ import { Effect, FileSystem, Option } from "effect"
 import { emit, ExitCode, setExitCode, table, usageError } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
 
-const usage = usageError
-
 /** The project a replay's runs see: its own state directory, no memory, no publishing, no webhooks, local SQLite. */
 export const replayProject =
   (proposalId: string) =>
@@ -202,7 +200,7 @@ export const policyTrial = (input: { id: string; issue: string; json: boolean })
         return proposal
       })
     )
-    if (typeof checked === "string") return yield* usage(checked)
+    if (typeof checked === "string") return yield* usageError(checked)
     const record = yield* withEngine(
       `policy run ${checked.id} --issue ${input.issue}`,
       { journal: `replay-${checked.id}`, what: `the replay of ${checked.id}`, project: replayProject(checked.id) },
@@ -235,9 +233,10 @@ export const validateByReplay = (input: {
   json: boolean
 }) =>
   Effect.gen(function* () {
-    if (input.minSample < 1) return yield* usage(`--min-sample: expected a positive number, got ${input.minSample}`)
+    if (input.minSample < 1)
+      return yield* usageError(`--min-sample: expected a positive number, got ${input.minSample}`)
     const plan = yield* inUserState(planReplay(input))
-    if (typeof plan === "string") return yield* usage(plan)
+    if (typeof plan === "string") return yield* usageError(plan)
     const id = plan.proposal.id
     if (!input.json)
       process.stderr.write(

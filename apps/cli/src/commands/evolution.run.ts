@@ -32,7 +32,6 @@ export class EvolutionCommandError extends Schema.TaggedError<EvolutionCommandEr
   }
 }
 
-const usage = usageError
 export const withProposals = <A, E>(
   effect: Effect.Effect<
     A,
@@ -83,7 +82,7 @@ export const proposals = (input: { state: Option.Option<string>; json: boolean }
   Effect.gen(function* () {
     const state = Option.getOrUndefined(input.state)
     if (state !== undefined && !(ProposalStates as ReadonlyArray<string>).includes(state)) {
-      return yield* usage(`--state: expected one of ${ProposalStates.join(", ")}, got ${JSON.stringify(state)}`)
+      return yield* usageError(`--state: expected one of ${ProposalStates.join(", ")}, got ${JSON.stringify(state)}`)
     }
     yield* withProposals(
       Effect.gen(function* () {
@@ -101,7 +100,7 @@ export const show = (input: { id: string; json: boolean }) =>
       const store = yield* Proposals
       const found = yield* store.get(input.id)
       if (Option.isNone(found))
-        return yield* usage(`no proposal ${input.id}; \`spec-orch evolution proposals\` lists them`)
+        return yield* usageError(`no proposal ${input.id}; \`spec-orch evolution proposals\` lists them`)
       const p = found.value
       const history = yield* store.history(p.id)
       yield* emit(input.json, { ...p, history }, () => [
@@ -153,10 +152,10 @@ export const run = (input: {
   json: boolean
 }) =>
   Effect.gen(function* () {
-    if (input.minRuns < 1) return yield* usage(`--min-runs: expected a positive number, got ${input.minRuns}`)
+    if (input.minRuns < 1) return yield* usageError(`--min-runs: expected a positive number, got ${input.minRuns}`)
     if (input.minBacktest < 1)
-      return yield* usage(`--min-backtest: expected a positive number, got ${input.minBacktest}`)
-    if (input.minSupport < 2) return yield* usage(`--min-support: expected 2 or more, got ${input.minSupport}`)
+      return yield* usageError(`--min-backtest: expected a positive number, got ${input.minBacktest}`)
+    if (input.minSupport < 2) return yield* usageError(`--min-support: expected 2 or more, got ${input.minSupport}`)
     yield* withProposals(
       Effect.gen(function* () {
         // A model that cannot be called is found before any evolver runs.
@@ -264,28 +263,29 @@ export const validate = (input: {
   Effect.gen(function* () {
     if (input.replay) {
       if (Option.isSome(input.candidate) || Option.isSome(input.baseline))
-        return yield* usage(
+        return yield* usageError(
           "--replay measures the counts itself: give either --replay or --candidate and --baseline, not both"
         )
       return yield* validateByReplay(input)
     }
-    if (Option.isSome(input.issues)) return yield* usage("--issues names the issues to replay: it needs --replay")
+    if (Option.isSome(input.issues)) return yield* usageError("--issues names the issues to replay: it needs --replay")
     if (Option.isNone(input.candidate) || Option.isNone(input.baseline))
-      return yield* usage(
+      return yield* usageError(
         "give the counts you measured (--candidate K/N --baseline K/N), or --replay to measure them by re-running held-out past issues"
       )
     const candidate = parseArm("candidate", input.candidate.value)
     const baseline = parseArm("baseline", input.baseline.value)
-    if (typeof candidate === "string") return yield* usage(candidate)
-    if (typeof baseline === "string") return yield* usage(baseline)
-    if (input.minSample < 1) return yield* usage(`--min-sample: expected a positive number, got ${input.minSample}`)
+    if (typeof candidate === "string") return yield* usageError(candidate)
+    if (typeof baseline === "string") return yield* usageError(baseline)
+    if (input.minSample < 1)
+      return yield* usageError(`--min-sample: expected a positive number, got ${input.minSample}`)
     const actor = yield* human(input.by)
     yield* withProposals(
       Effect.gen(function* () {
         const store = yield* Proposals
         const found = yield* store.get(input.id)
         if (Option.isNone(found))
-          return yield* usage(`no proposal ${input.id}; \`spec-orch evolution proposals\` lists them`)
+          return yield* usageError(`no proposal ${input.id}; \`spec-orch evolution proposals\` lists them`)
         const decision = decidePromotion(
           { metric: input.metric, minSamplePerArm: input.minSample },
           candidate,

@@ -26,7 +26,6 @@ import {
 } from "./evolution.run.js"
 import { plannerLearnings } from "./plan.run.js"
 
-const usage = usageError
 const IN_USE = new Set(["approved", "active", "promoted"])
 
 /** The proposals of one kind, and a line naming those runs use. */
@@ -105,9 +104,9 @@ export const strategyPreview = (input: { mission: string; json: boolean }) =>
 
 export const harnessSynthesize = (input: { minRuns: number; minBacktest: number; json: boolean }) =>
   Effect.gen(function* () {
-    if (input.minRuns < 1) return yield* usage(`--min-runs: expected a positive number, got ${input.minRuns}`)
+    if (input.minRuns < 1) return yield* usageError(`--min-runs: expected a positive number, got ${input.minRuns}`)
     if (input.minBacktest < 1)
-      return yield* usage(`--min-backtest: expected a positive number, got ${input.minBacktest}`)
+      return yield* usageError(`--min-backtest: expected a positive number, got ${input.minBacktest}`)
     yield* withProposals(
       Effect.gen(function* () {
         const r = yield* proposeComplianceRules({ minRuns: input.minRuns, minBacktest: input.minBacktest })
@@ -160,9 +159,9 @@ export const harnessApply = (input: {
         const store = yield* Proposals
         const found = yield* store.get(input.id)
         if (Option.isNone(found))
-          return yield* usage(`no proposal ${input.id}; \`spec-orch harness validate\` lists the compliance rules`)
+          return yield* usageError(`no proposal ${input.id}; \`spec-orch harness validate\` lists the compliance rules`)
         if (found.value.kind !== "compliance-rule")
-          return yield* usage(
+          return yield* usageError(
             `${input.id} is a ${found.value.kind}, not a compliance rule; approve it with \`spec-orch evolution approve ${input.id}\``
           )
         const p = yield* store.transition(input.id, "approved", {
@@ -181,7 +180,7 @@ export const skillsList = ofKind(
 
 export const skillsMine = (input: { minSupport: number; json: boolean }) =>
   Effect.gen(function* () {
-    if (input.minSupport < 2) return yield* usage(`--min-support: expected 2 or more, got ${input.minSupport}`)
+    if (input.minSupport < 2) return yield* usageError(`--min-support: expected 2 or more, got ${input.minSupport}`)
     yield* withProposals(
       Effect.gen(function* () {
         const r = yield* proposeSkills({ minSupport: input.minSupport })
@@ -204,9 +203,13 @@ export const policyList = ofKind(
 /** With the proposals and every plane (the distiller reads issues from the issue source). */
 const withPolicies = <A, E, R>(effect: Effect.Effect<A, E, R>) => withPlanes(Effect.provide(effect, Proposals.layer))
 
+/** `--min` of `policy candidates|distill`: a class of issue is two issues at least. */
+const badMin = (min: number) => (min < 2 ? usageError(`--min: expected 2 or more, got ${min}`) : undefined)
+
 export const policyCandidates = (input: { min: number; json: boolean }) =>
   Effect.gen(function* () {
-    if (input.min < 2) return yield* usage(`--min: expected 2 or more, got ${input.min}`)
+    const bad = badMin(input.min)
+    if (bad !== undefined) return yield* bad
     yield* withPolicies(
       Effect.gen(function* () {
         const cs = yield* findPolicyCandidates({ min: input.min })
@@ -227,7 +230,8 @@ export const policyCandidates = (input: { min: number; json: boolean }) =>
 
 export const policyDistill = (input: { candidate: string; min: number; json: boolean }) =>
   Effect.gen(function* () {
-    if (input.min < 2) return yield* usage(`--min: expected 2 or more, got ${input.min}`)
+    const bad = badMin(input.min)
+    if (bad !== undefined) return yield* bad
     yield* withPolicies(
       Effect.gen(function* () {
         // A model that cannot be called is found before anything is read.

@@ -107,6 +107,12 @@ export const skills = Command.make("skills").pipe(
   ])
 )
 
+/** `--min` of `policy candidates|distill`. */
+const minIssues = Flag.Int("min").pipe(
+  Flag.withDescription("Distinct issues with the same labels whose latest run passed, at least"),
+  Flag.withDefault(3)
+)
+
 export const policy = Command.make("policy").pipe(
   Command.withDescription(
     "Distilled policies (policy proposals): a POSIX sh script that runs as a command agent instead of the builder for issues carrying the policy's labels, once validated and approved by a person"
@@ -118,10 +124,7 @@ export const policy = Command.make("policy").pipe(
     Command.make(
       "candidates",
       {
-        min: Flag.Int("min").pipe(
-          Flag.withDescription("Distinct issues with the same labels whose latest run passed, at least"),
-          Flag.withDefault(3)
-        ),
+        min: minIssues,
         json: jsonFlag
       },
       lazy(load, "policyCandidates")
@@ -136,10 +139,7 @@ export const policy = Command.make("policy").pipe(
         candidate: Argument.String("candidate").pipe(
           Argument.withDescription("The candidate's labels, comma-separated, as `policy candidates` shows them")
         ),
-        min: Flag.Int("min").pipe(
-          Flag.withDescription("Distinct issues with the same labels whose latest run passed, at least"),
-          Flag.withDefault(3)
-        ),
+        min: minIssues,
         json: jsonFlag
       },
       lazy(load, "policyDistill")

@@ -95,8 +95,6 @@ const filters = (input: {
   }
 }
 
-const usage = usageError
-
 const withMemory = <A, E>(effect: Effect.Effect<A, E, Memory | SqlClient.SqlClient | Project | Models>) =>
   withPlanes(Effect.provide(effect, MemoryLive))
 
@@ -105,7 +103,7 @@ type FilterFlags = Parameters<typeof filters>[0]
 export const recall = (input: FilterFlags & { query: string; json: boolean }) =>
   Effect.gen(function* () {
     const query = filters(input)
-    if (typeof query === "string") return yield* usage(query)
+    if (typeof query === "string") return yield* usageError(query)
     yield* withMemory(
       Effect.gen(function* () {
         const found = yield* (yield* Memory).search({ ...query, text: input.query })
@@ -131,7 +129,7 @@ export const recall = (input: FilterFlags & { query: string; json: boolean }) =>
 export const list = (input: FilterFlags & { all: boolean; json: boolean }) =>
   Effect.gen(function* () {
     const query = filters(input)
-    if (typeof query === "string") return yield* usage(query)
+    if (typeof query === "string") return yield* usageError(query)
     yield* withMemory(
       Effect.gen(function* () {
         const hits = yield* (yield* Memory).recall({ ...query, includeClosed: input.all })
@@ -187,7 +185,7 @@ export const forget = (input: { id: string; json: boolean }) =>
 export const compact = (input: { olderThan: string; json: boolean }) =>
   Effect.gen(function* () {
     const age = parseAge(input.olderThan)
-    if (typeof age === "string") return yield* usage(`--older-than: ${age}`)
+    if (typeof age === "string") return yield* usageError(`--older-than: ${age}`)
     yield* withMemory(
       Effect.gen(function* () {
         const model = yield* compactionModel
@@ -282,14 +280,14 @@ export const add = (input: {
     const scopes: Array<EntityRef> = []
     for (const s of input.scope) {
       const parsed = parseEntityRef(s)
-      if (typeof parsed === "string") return yield* usage(`--scope: ${parsed}`)
+      if (typeof parsed === "string") return yield* usageError(`--scope: ${parsed}`)
       scopes.push(parsed)
     }
     if (scopes.length === 0)
-      return yield* usage(
+      return yield* usageError(
         "memory add: say what the note is about with --scope <type>:<id> (e.g. --scope issue:SPC-1 or --scope project:main)"
       )
-    if (input.text.trim() === "") return yield* usage("memory add: the note is empty")
+    if (input.text.trim() === "") return yield* usageError("memory add: the note is empty")
     const by = yield* whoAmI(input.by)
     yield* withMemory(
       Effect.gen(function* () {
