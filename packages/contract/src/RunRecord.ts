@@ -60,5 +60,7 @@ export class RunRecord extends Schema.Class<RunRecord>("@spec-orch/contract/RunR
   outputTokens: Schema.optionalKey(Schema.Number),
   /** The run's model calls so far (the LLM reviewer's, …), beside the agent's usage above. */
   modelCalls: Schema.optionalKey(ModelCallsSummary),
-  artifactsDir: Schema.optionalKey(Schema.String)
+  artifactsDir: Schema.optionalKey(Schema.String),
+  /** [cluster] The salt in the run's execution id that placed it on a runner with free slots (absent: the run id alone). */
+  placement: Schema.optionalKey(Schema.String)
 }) {}

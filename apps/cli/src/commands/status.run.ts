@@ -27,6 +27,8 @@ export const runJson = (r: RunRecord) => ({
   worktree: r.worktree ?? null,
   branch: r.branch ?? null,
   headCommit: r.headCommit ?? null,
+  /** On a cluster: the salt that placed the run on a runner with free slots (null: its own shard). */
+  placement: r.placement ?? null,
   mergeable: r.verdict?.mergeable ?? null,
   autoMergeable: r.verdict?.autoMergeable ?? null,
   failed: r.verdict?.failed ?? [],

@@ -13,10 +13,19 @@ import type { Project, SpecOrchConfig } from "@spec-orch/contract"
 import { Duration, Effect, Layer, Option, Queue, Schedule } from "effect"
 import { Singleton } from "effect/cluster"
 import { Daemon } from "../daemon/Daemon.js"
-import { type ClusterRunnerOptions, type ClusterTransport, clusterRunnerLayer } from "./ClusterRunner.js"
+import {
+  type ClusterRunnerOptions,
+  type ClusterTransport,
+  clusterRunnerLayer,
+  SHARDS_PER_GROUP
+} from "./ClusterRunner.js"
 import { HostSlots } from "./HostSlots.js"
 import { ClusterRunFenceLayer } from "./RunFence.js"
 import { RunHosts } from "./RunHosts.js"
+import { RunPlacement } from "./RunPlacement.js"
+
+/** How often each runner publishes the shards it holds, for the daemon's choice of runner (RunPlacement). */
+const PUBLISH_SECONDS = 2
 
 /** The runner's options from `[cluster]` and the URL. */
 export const clusterRunnerOptions = (cluster: SpecOrchConfig["cluster"], url: string): ClusterRunnerOptions => ({
@@ -34,14 +43,22 @@ export const clusterRunnerOptions = (cluster: SpecOrchConfig["cluster"], url: st
  */
 export const clusterEngineLayer = <E>(config: SpecOrchConfig, url: string, transport: ClusterTransport<E>) => {
   const options = clusterRunnerOptions(config.cluster, url)
+  const placement = RunPlacement.layer({
+    runner: options.runnerAddress,
+    shardGroups: options.shardGroups,
+    shardsPerGroup: SHARDS_PER_GROUP,
+    publishEvery: Duration.seconds(PUBLISH_SECONDS),
+    liveFor: Duration.seconds(config.cluster.shard_lock_expiry_seconds)
+  })
   return ClusterRunFenceLayer({
     runner: options.runnerAddress,
     refreshInterval: options.shardLockRefreshInterval,
     lockExpiry: options.shardLockExpiration
   }).pipe(
     Layer.provide(RunHosts.layer),
+    Layer.merge(placement),
     Layer.provideMerge(clusterRunnerLayer(options, transport)),
-    Layer.merge(HostSlots.layerFrom(config))
+    Layer.provideMerge(HostSlots.layerFrom(config))
   )
 }
 

@@ -35,6 +35,9 @@ export type ClusterTransport<E> = (
   shardingConfig: Partial<ShardingConfig.ShardingConfig["Service"]>
 ) => Layer.Layer<Sharding.Sharding | MessageStorage.MessageStorage, E, SqlClient.SqlClient>
 
+/** Shards per shard group, the same on every runner (effect/cluster's default, set so the environment cannot change it). */
+export const SHARDS_PER_GROUP = 300
+
 /** The sharding settings of one runner, from `[cluster]`. */
 export const runnerShardingConfig = (
   options: ClusterRunnerOptions
@@ -43,6 +46,7 @@ export const runnerShardingConfig = (
   return {
     runnerAddress: Option.some(RunnerAddress.make(host, port)),
     assignedShardGroups: options.shardGroups,
+    shardsPerGroup: SHARDS_PER_GROUP,
     availableShardGroups: options.shardGroups,
     ...(options.shardLockExpiration !== undefined ? { shardLockExpiration: options.shardLockExpiration } : {}),
     ...(options.shardLockRefreshInterval !== undefined

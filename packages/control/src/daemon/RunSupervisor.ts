@@ -12,8 +12,9 @@ import { WorkflowEngine } from "effect/workflow"
 import { EngineBusy, ProcessToken } from "../run/EngineLock.js"
 import { ownerAlive, Runs } from "../run/Runs.js"
 import { RunStore } from "../run/RunStore.js"
-import { MODEL_CALL_EVENT, Run } from "../run/RunWorkflow.js"
+import { MODEL_CALL_EVENT, Run, runExecutionId } from "../run/RunWorkflow.js"
 import { runGit } from "../trackers/internal/git.js"
+import { RunPlacement } from "../cluster/RunPlacement.js"
 import { DaemonStore } from "./DaemonStore.js"
 import { DAEMON_APPROVER } from "./DaemonRules.js"
 import type { DaemonState, InFlight, RunStartError } from "./DaemonState.js"
@@ -43,6 +44,7 @@ export const makeRunSupervisor = (state: DaemonState, outcomes: RunOutcomes) =>
     const store = yield* DaemonStore
     const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
     const runFinished = yield* Effect.serviceOption(RunFinished)
+    const placement = yield* Effect.serviceOption(RunPlacement)
     const scope = yield* Scope.Scope
     const cfg = project.config
     const leaseMs = cfg.daemon.lease_seconds * 1000
@@ -50,8 +52,9 @@ export const makeRunSupervisor = (state: DaemonState, outcomes: RunOutcomes) =>
     const git = (cwd: string, args: ReadonlyArray<string>) =>
       runGit(cwd, args).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner))
 
-    /** The engine's execution id of a run (a digest of the workflow name and the run id). */
-    const executionIdOf = (runId: string) => Run.executionId({ runId, runKey: runId, issueId: runId, attempt: 0 })
+    /** The engine's execution id of a run (a digest of the workflow's name, the run id and its placement salt). */
+    const executionIdOf = (runId: string) =>
+      Effect.flatMap(runStore.get(runId), (record) => runExecutionId({ runId, placement: record?.placement }))
 
     const interruptWorkflow = (runId: string) =>
       executionIdOf(runId).pipe(
@@ -174,6 +177,18 @@ export const makeRunSupervisor = (state: DaemonState, outcomes: RunOutcomes) =>
           newAttempt: !options.resume,
           // A cluster's singleton takes over the runs of the one before it (its process may live on, standing still).
           takeLockFrom: store.formerLeader,
+          // On a cluster, a new attempt goes to the runner with the most free agent slots.
+          ...(Option.isSome(placement)
+            ? {
+                place: (run: { readonly runId: string }) =>
+                  Effect.flatMap(state.entries, (entries) =>
+                    placement.value.choose(
+                      run.runId,
+                      entries.flatMap((e) => (e.runId !== undefined && e.runId !== run.runId ? [e.runId] : []))
+                    )
+                  )
+              }
+            : {}),
           ...(options.reuseAgentOf ? { reuseAgentOf: options.reuseAgentOf } : {}),
           onStart: (record) =>
             Effect.gen(function* () {

@@ -130,7 +130,12 @@ export const RunPayload = Schema.Struct({
   /** A new attempt that starts over from the base (the old branch tip is kept under refs/spec-orch/attempts/). */
   fresh: Schema.optionalKey(Schema.Boolean),
   /** [evolution replay] One arm of a replay: the candidate is offered `proposalId` whatever its state, the baseline never. */
-  trial: Schema.optionalKey(ReplayArm)
+  trial: Schema.optionalKey(ReplayArm),
+  /**
+   * [cluster] A salt in the execution id, chosen by the daemon so the run's shard (hence its host) is a runner
+   * with free agent slots (RunPlacement). Kept in the run record: a resume must find the same execution.
+   */
+  placement: Schema.optionalKey(Schema.String)
 })
 export type RunPayload = typeof RunPayload.Type
 
@@ -209,13 +214,27 @@ const hostIdentity = (repo: string) =>
 /** Agent events copied into the run's event log (the rest stay in events.jsonl). */
 const AGENT_EVENTS_LOGGED = 5000
 
-/** The Run workflow definition; executions are keyed by run id (`<key>#<attempt>`). */
+/** The idempotency key of a run's execution: its run id, and its placement salt on a cluster when it has one. */
+const executionKey = (run: { readonly runId: string; readonly placement?: string | undefined }) =>
+  run.placement === undefined ? run.runId : `${run.runId}@${run.placement}`
+
+/** The Run workflow definition; executions are keyed by run id (`<key>-r<attempt>`) and placement salt. */
 export const Run = Workflow.make("SpecOrchRun", {
   payload: RunPayload,
   success: RunOutcome,
   error: StageFailed,
-  idempotencyKey: (p) => p.runId
+  idempotencyKey: executionKey
 })
+
+/** The engine's execution id of a run (a digest of the workflow's name and the run's key). */
+export const runExecutionId = (run: { readonly runId: string; readonly placement?: string | undefined }) =>
+  Run.executionId({
+    runId: run.runId,
+    runKey: run.runId,
+    issueId: run.runId,
+    attempt: 0,
+    ...(run.placement !== undefined ? { placement: run.placement } : {})
+  })
 
 /** The workflow's body. Requires every plane service the stages use. */
 const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {

@@ -79,6 +79,11 @@ export interface StartOptions {
    * daemon singleton takes over the runs of the singleton before it, docs/cluster.md); by default never.
    */
   readonly takeLockFrom?: ((owner: string) => Effect.Effect<boolean>) | undefined
+  /**
+   * [cluster] Chooses a new attempt's placement salt (RunPlacement), which picks the runner it executes on;
+   * undefined keeps the run id's own shard. A resumed run keeps the salt its record has.
+   */
+  readonly place?: ((run: { readonly runId: string }) => Effect.Effect<string | undefined>) | undefined
 }
 
 /** The final record of a run and whether it resumed an earlier attempt. */
@@ -185,8 +190,10 @@ export class Runs extends Context.Service<
           yield* store.append(record.runId, "note", { text: `resumed by pid ${me.pid}` })
         } else {
           const attempt = (latest?.attempt ?? 0) + 1
+          const runId = makeRunId(`${runKey}-r${attempt}`)
+          const placement = options.place === undefined ? undefined : yield* options.place({ runId })
           record = new RunRecord({
-            runId: makeRunId(`${runKey}-r${attempt}`),
+            runId,
             runKey: makeRunKey(runKey),
             issueId: makeIssueId(issue.id),
             attempt,
@@ -195,7 +202,8 @@ export class Runs extends Context.Service<
             startedAt: now,
             updatedAt: now,
             adapter: options.adapter ?? project.config.builder.adapter,
-            artifactsDir: `${project.stateDir}/runs/${runKey}-r${attempt}`
+            artifactsDir: `${project.stateDir}/runs/${runKey}-r${attempt}`,
+            ...(placement !== undefined ? { placement } : {})
           })
           yield* store.put(record, me.token)
         }
@@ -223,6 +231,7 @@ export class Runs extends Context.Service<
           ...(options.base !== undefined ? { base: options.base } : {}),
           ...(options.publish !== undefined ? { publish: options.publish } : {}),
           ...(options.trial !== undefined ? { trial: options.trial } : {}),
+          ...(record.placement !== undefined ? { placement: record.placement } : {}),
           ...(options.fresh === true && !resume && record.attempt > 1 && options.reuseAgentOf === undefined
             ? { fresh: true }
             : {})

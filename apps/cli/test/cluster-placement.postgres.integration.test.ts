@@ -1,0 +1,102 @@
+/**
+ * Placement on a cluster (docs/cluster.md, "Throughput, and what limits it"): the daemon sends each new run
+ * to the runner with the most free agent slots, instead of wherever its shard's hash falls. Three real
+ * daemons on one Postgres, two slots each, six issues whose agents wait for the test's word: all six turns
+ * run at once, two per host, and none waits for a slot (left to the hash, the six runs fall 2/2/2 one time
+ * in eight). Closing the issues of runs that were placed by a salt cancels them on their hosts: their agents
+ * are stopped and they publish nothing, so the daemon found each placed run's execution. Fails when
+ * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { awaitDone, BIN, type Cluster, pg, published, REPO, startCluster, until } from "./utils/cluster.js"
+
+/** A read command of the CLI in the first host's project, as `--json`. */
+const cliJson = (c: Cluster, args: ReadonlyArray<string>) =>
+  execFileSync(process.execPath, [BIN, ...args], {
+    cwd: c.daemons[0]!.root,
+    encoding: "utf8",
+    env: { ...process.env, CLUSTER_PG: c.url, GITHUB_TOKEN: c.github.token }
+  })
+
+/** Closes issue `number` on the fake GitHub, as a person would (its REST API). */
+const closeIssue = async (c: Cluster, number: number) => {
+  const response = await fetch(`${c.github.url}/repos/${REPO}/issues/${number}`, {
+    method: "PATCH",
+    headers: { authorization: `token ${c.github.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ state: "closed" })
+  })
+  assert.strictEqual(response.status, 200, `closing #${number}: ${await response.text()}`)
+}
+
+const HOSTS = 3
+const SLOTS = 2
+
+describe.skipIf(!pg.run)(pg.title("placement of runs on a cluster"), () => {
+  it("new runs go to the runners with free slots: every host runs two turns at once and no turn waits", async () => {
+    assert.isTrue(existsSync(BIN), `build the CLI first: cd apps/cli && npx tsup (looked for ${BIN})`)
+    let cluster: Cluster | undefined
+    try {
+      cluster = await startCluster({
+        hosts: HOSTS,
+        maxConcurrent: HOSTS * SLOTS,
+        cluster: [`max_concurrent_per_host = ${SLOTS}`]
+      })
+      const c = cluster
+      const more = (e: Error) => {
+        throw new Error(`${e.message}\n${JSON.stringify(c.log())}\n${c.outputs()}`)
+      }
+      const ids = c.submit(HOSTS * SLOTS)
+      await until(
+        "every turn to start at once (a host given more runs than slots makes some wait)",
+        () => c.log().filter((l) => l.what === "start").length === ids.length,
+        90_000
+      ).catch(more)
+      const starts = c.log().filter((l) => l.what === "start")
+      const perHost = new Map<string, number>()
+      for (const l of starts) perHost.set(l.host, (perHost.get(l.host) ?? 0) + 1)
+      assert.deepStrictEqual(
+        [...perHost.values()],
+        Array.from({ length: HOSTS }, () => SLOTS),
+        `two turns per host: ${JSON.stringify(starts)}`
+      )
+      // `daemon status` names each run's host, as placed.
+      const hosts = c.status(c.daemons[0]!).claims.map((claim) => claim.runner)
+      assert.strictEqual(new Set(hosts).size, HOSTS, `claims on every runner: ${JSON.stringify(hosts)}`)
+
+      // Close the issues of the runs a salt placed (at most three): the daemon must find their executions.
+      const runs = JSON.parse(cliJson(c, ["status", "--json"])) as Array<{ issueId: string; placement: string | null }>
+      const closed = runs
+        .filter((r) => r.placement !== null)
+        .map((r) => r.issueId)
+        .slice(0, 3)
+      assert.isNotEmpty(closed, `some runs were placed by a salt: ${JSON.stringify(runs)}`)
+      for (const id of closed) await closeIssue(c, Number(id.replace("GH-", "")))
+      await until("the closed issues' runs to be cancelled", () =>
+        closed.every((id) => c.status(c.daemons[0]!).issues.some((i) => i.issueId === id && i.status === "cancelled"))
+      ).catch(more)
+      const open = ids.filter((id) => !closed.includes(id))
+
+      c.release()
+      await awaitDone(c, open, c.daemons[0]!)
+      for (const id of closed) {
+        assert.isFalse(
+          c.log().some((l) => l.issue === id && l.what === "end"),
+          `${id}'s agent was stopped, not released: ${JSON.stringify(c.log())}`
+        )
+        assert.strictEqual(published(c, id).pulls.length, 0, `${id} published nothing\n${c.outputs()}`)
+      }
+      for (const id of open) {
+        assert.strictEqual(published(c, id).pulls.length, 1, `${id} has one pull request\n${c.outputs()}`)
+        assert.notInclude(
+          cliJson(c, ["logs", id, "--json"]),
+          "waiting for an agent slot",
+          `${id} never waited for a slot`
+        )
+      }
+    } finally {
+      await cluster?.stop()
+    }
+  }, 300_000)
+})
