@@ -124,6 +124,8 @@ export const makeProject = (
     readonly toml?: string
     /** Extra environment for the CLI processes. */
     readonly env?: Readonly<Record<string, string>>
+    /** `[sandbox] mode` (default the project's default, best-effort); ignored when `toml` has its own `[sandbox]`. */
+    readonly sandboxMode?: "required"
   } = {}
 ): TestProject => {
   const root = mkdtempSync(join(tmpdir(), "e2e-"))
@@ -170,7 +172,13 @@ export const makeProject = (
       "[gate]",
       `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
       options.toml ?? "",
-      ...(options.toml?.includes("[sandbox]") === true ? [] : ["[sandbox]", `writable = [${JSON.stringify(signals)}]`]),
+      ...(options.toml?.includes("[sandbox]") === true
+        ? []
+        : [
+            "[sandbox]",
+            ...(options.sandboxMode !== undefined ? [`mode = ${JSON.stringify(options.sandboxMode)}`] : []),
+            `writable = [${JSON.stringify(signals)}]`
+          ]),
       ""
     ].join("\n")
   )
