@@ -10,7 +10,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { approvePolicy, GREETING_SCRIPT, passGreetings, POLICY_KEY, policyProject } from "./utils/policy.js"
 import type { TestProject } from "./utils/project.js"
@@ -54,7 +53,9 @@ const hostile = (home: string) => (p: TestProject) =>
 
 describe("spec-orch policy: the script's box", () => {
   it("reads no file of the main checkout, state, home or secret environment, writes none of them nor its own script, and the main checkout's gate judges it", async () => {
-    const home = mkdtempSync(join(tmpdir(), "policybox-home-"))
+    // Not under /tmp, which the box replaces with its own: what hides these is the box's layout.
+    const under = mkdtempSync("/var/tmp/policybox-")
+    const home = mkdtempSync(join(under, "home-"))
     mkdirSync(join(home, ".ssh"))
     writeFileSync(
       join(home, ".ssh/id_ed25519"),
@@ -64,6 +65,7 @@ describe("spec-orch policy: the script's box", () => {
     writeFileSync(join(home, ".config/gh/hosts.yml"), "github.com:\n  oauth_token: policybox-gh-oauth-material\n")
     const { p, server } = await policyProject(hostile(home), {
       sandboxMode: "required",
+      under,
       env: { HOME: home, DEPLOY_TOKEN }
     })
     try {

@@ -23,7 +23,7 @@ export const GREETING_SCRIPT = "printf 'hello\\n' > hello.txt"
  */
 export const policyProject = async (
   script: (p: TestProject) => string,
-  options: Pick<NonNullable<Parameters<typeof makeProject>[0]>, "env" | "sandboxMode" | "workspace"> = {}
+  options: Pick<NonNullable<Parameters<typeof makeProject>[0]>, "env" | "sandboxMode" | "under" | "workspace"> = {}
 ): Promise<{ readonly p: TestProject; readonly server: ModelServer }> => {
   let project: TestProject | undefined
   const server = await startModelServer({ script: () => ({ text: `\`\`\`sh\n${script(project!)}\n\`\`\`\n` }) })

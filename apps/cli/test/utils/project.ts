@@ -126,11 +126,17 @@ export const makeProject = (
     readonly env?: Readonly<Record<string, string>>
     /** `[sandbox] mode` (default the project's default, best-effort); ignored when `toml` has its own `[sandbox]`. */
     readonly sandboxMode?: "required"
+    /**
+     * Where the project, its worktrees and the signals live (default the OS temporary directory). The box's
+     * /tmp is its own, so a test of what the box hides puts the project elsewhere (e.g. under /var/tmp).
+     */
+    readonly under?: string
   } = {}
 ): TestProject => {
-  const root = mkdtempSync(join(tmpdir(), "e2e-"))
-  const signals = mkdtempSync(join(tmpdir(), "e2e-signals-"))
-  const worktrees = mkdtempSync(join(tmpdir(), "e2e-worktrees-"))
+  const base = options.under ?? tmpdir()
+  const root = mkdtempSync(join(base, "e2e-"))
+  const signals = mkdtempSync(join(base, "e2e-signals-"))
+  const worktrees = mkdtempSync(join(base, "e2e-worktrees-"))
   if (options.fixture !== undefined) copyFixture(options.fixture, root)
   const git = (...args: Array<string>) =>
     spawnSync("git", args, {
