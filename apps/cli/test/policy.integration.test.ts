@@ -13,25 +13,27 @@ import { assert, describe, it } from "@effect/vitest"
 import { type ModelRequest, type Reply, startModelServer } from "@spec-orch/test-kit"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { modelChainToml } from "./utils/model-config.js"
-import { makeProject, type TestProject, waitFor } from "./utils/project.js"
+import {
+  approvePolicy,
+  GREETING_SCRIPT,
+  passGreetings,
+  POLICY_KEY,
+  POLICY_MODELS,
+  policyProject
+} from "./utils/policy.js"
+import { makeProject, waitFor } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as any
 const exited = (child: import("node:child_process").ChildProcess) =>
   new Promise<void>((resolve) =>
     child.exitCode !== null || child.signalCode !== null ? resolve() : child.on("exit", () => resolve())
   )
-const KEY = "k-policy-0123456789abcdef"
-
-const MODELS = modelChainToml("TEST_POLICY_KEY", "TEST_POLICY_BASE")
-
-const SCRIPT = "printf 'hello\\n' > hello.txt"
 
 type Distiller = (req: ModelRequest) => Reply
 
 /** Answers with one sh script (and prose around it). */
 const distiller: Distiller = () => ({
-  text: `This class writes the greeting file.\n\n\`\`\`sh\n${SCRIPT}\n\`\`\`\n`
+  text: `This class writes the greeting file.\n\n\`\`\`sh\n${GREETING_SCRIPT}\n\`\`\`\n`
 })
 
 describe("spec-orch policy", () => {
@@ -40,13 +42,13 @@ describe("spec-orch policy", () => {
     try {
       const p = makeProject({
         verification: { greeting: "grep -qx hello hello.txt" },
-        toml: MODELS,
-        env: { TEST_POLICY_KEY: KEY, TEST_POLICY_BASE: server.url }
+        toml: POLICY_MODELS,
+        env: { TEST_POLICY_KEY: POLICY_KEY, TEST_POLICY_BASE: server.url }
       })
       const cli = async (...args: Array<string>) => p.cliAsync(...args)
       for (const id of ["G-1", "G-2", "G-3"])
         p.issue(id, {
-          title: id === "G-1" ? `Greet (token ${KEY})` : `Greet ${id}`,
+          title: id === "G-1" ? `Greet (token ${POLICY_KEY})` : `Greet ${id}`,
           labels: ["greeting"],
           builder_prompt: "WRITE hello.txt hello",
           target_files: ["hello.txt"]
@@ -89,10 +91,13 @@ describe("spec-orch policy", () => {
       const asked = server.requests[0]!.lastUserText
       assert.include(asked, '<untrusted-data source="issue G-2">')
       assert.include(asked, "+hello")
-      assert.notInclude(asked, KEY, "the model never sees a secret")
+      assert.notInclude(asked, POLICY_KEY, "the model never sees a secret")
       const proposal = json(distilled.stdout).proposal
       assert.deepStrictEqual([proposal.kind, proposal.state], ["policy", "proposed"])
-      assert.strictEqual(proposal.content, `spec-orch policy: sh\nmatch-labels: ["greeting"]\n---\n${SCRIPT}\n`)
+      assert.strictEqual(
+        proposal.content,
+        `spec-orch policy: sh\nmatch-labels: ["greeting"]\n---\n${GREETING_SCRIPT}\n`
+      )
       assert.deepStrictEqual(proposal.sources.runIds, ["G-1-r1", "G-2-r1", "G-3-r1"])
       const listed = await cli("policy", "list", "--json")
       assert.deepStrictEqual(
@@ -154,7 +159,7 @@ describe("spec-orch policy", () => {
         adapter: "command",
         script: "policy.sh"
       })
-      assert.strictEqual(readFileSync(join(dir, "policy.sh"), "utf8"), `${SCRIPT}\n`)
+      assert.strictEqual(readFileSync(join(dir, "policy.sh"), "utf8"), `${GREETING_SCRIPT}\n`)
       const report = json(readFileSync(join(dir, "report.json"), "utf8"))
       assert.deepStrictEqual(report.proposals, [{ id: proposal.id, contentHash: proposal.contentHash }])
       const evidence = json(readFileSync(join(dir, "evidence.json"), "utf8"))
@@ -183,43 +188,18 @@ describe("spec-orch policy", () => {
   }, 900_000)
 
   it("a run killed in its policy turn resumes with the policy it chose, even after the policy was rolled back", async () => {
-    let p: TestProject | undefined
     // The script logs its start, then sleeps until the test lets it finish.
-    const slow: Distiller = () => ({
-      text: `\`\`\`sh\necho start >> ${p!.signal("policy-log")}\n[ -f ${p!.signal("fast")} ] || sleep 30\n${SCRIPT}\n\`\`\`\n`
-    })
-    const server = await startModelServer({ script: slow })
+    const { p: project, server } = await policyProject(
+      (p) => `echo start >> ${p.signal("policy-log")}\n[ -f ${p.signal("fast")} ] || sleep 30\n${GREETING_SCRIPT}`
+    )
     try {
-      p = makeProject({
-        verification: { greeting: "grep -qx hello hello.txt" },
-        toml: MODELS,
-        env: { TEST_POLICY_KEY: KEY, TEST_POLICY_BASE: server.url }
+      await passGreetings(project, "R")
+      project.issue("R-4", {
+        labels: ["greeting"],
+        builder_prompt: "WRITE hello.txt hullo",
+        target_files: ["hello.txt"]
       })
-      const project = p
-      for (const id of ["R-1", "R-2", "R-3", "R-4"])
-        project.issue(id, {
-          labels: ["greeting"],
-          builder_prompt: id === "R-4" ? "WRITE hello.txt hullo" : "WRITE hello.txt hello",
-          target_files: ["hello.txt"]
-        })
-      for (const id of ["R-1", "R-2", "R-3"])
-        assert.strictEqual((await project.cliAsync("run", id, "--auto-approve")).status, 0)
-      const distilled = await project.cliAsync("policy", "distill", "greeting", "--json")
-      assert.strictEqual(distilled.status, 0, distilled.stderr)
-      const id = json(distilled.stdout).proposal.id as string
-      const validated = await project.cliAsync(
-        "evolution",
-        "validate",
-        id,
-        "--candidate",
-        "10/10",
-        "--baseline",
-        "1/10",
-        "--by",
-        "ana"
-      )
-      assert.strictEqual(validated.status, 0, validated.stderr)
-      assert.strictEqual((await project.cliAsync("evolution", "approve", id, "--by", "ana")).status, 0)
+      const { id } = await approvePolicy(project)
 
       const first = project.spawn("run", "R-4", "--auto-approve")
       await waitFor(() => existsSync(project.signal("policy-log")) && project.agentsRunning().length > 0)

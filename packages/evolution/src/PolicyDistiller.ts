@@ -10,11 +10,18 @@
  * Classes are label sets, not titles: a label is something a person put on the issue, so the match rule
  * is explicit and the issue's text never changes which script runs. What the model writes is untrusted:
  * an answer with no or several fenced scripts, or one over `POLICY_SCRIPT_MAX_BYTES`, is refused (never
- * cut), and the script is redacted before it is stored.
+ * cut), and so is one that holds a secret (never redacted: the stored script is exactly the one that runs).
  */
 import { describeModelAnswered, IssueSource, modelAnsweredOf, Project } from "@spec-orch/contract"
 import { EvidenceLedger, type LedgerRecord } from "@spec-orch/evidence"
-import { fenceUntrusted, normalizeLabels, policyContent, policyScriptProblem, Redactor } from "@spec-orch/harness"
+import {
+  fenceUntrusted,
+  normalizeLabels,
+  policyContent,
+  policyScriptProblem,
+  policySecretProblem,
+  Redactor
+} from "@spec-orch/harness"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import { type Actor, type Proposal, Proposals } from "./Proposals.js"
@@ -203,12 +210,16 @@ export const distillPolicy = (key: string, options: Partial<PolicyOptions> = {})
     const answeredBy = answered === undefined ? undefined : describeModelAnswered(answered)
     const parsed = parsePolicyAnswer(answer.text)
     if ("problem" in parsed) return { candidate, answeredBy, refused: parsed.problem } satisfies PolicyDistillation
+    // Refused, not redacted: a redacted script would be stored, validated and approved as something it is not.
+    const secret = policySecretProblem(redactor.redact, parsed.script)
+    if (secret !== undefined)
+      return { candidate, answeredBy, refused: `the fenced ${secret}` } satisfies PolicyDistillation
     const proposal = yield* (yield* Proposals).propose(
       {
         kind: "policy",
         scope: "project",
         sources: { runIds: candidate.issues.map((i) => i.runId) },
-        content: policyContent(candidate.labels, redactor.redact(parsed.script))
+        content: policyContent(candidate.labels, parsed.script)
       },
       POLICY_DISTILLER,
       `distilled by ${answeredBy ?? "the model"} from ${candidate.issues.length} passing issues labelled ${candidate.labels.join(", ")}`,

@@ -9,7 +9,7 @@
  * state the proposal is in and the moves it allows. Prompts, policies, gate-affecting rules and skills are
  * approved only by a person.
  */
-import { Redactor } from "@spec-orch/harness"
+import { policySecretProblem, Redactor } from "@spec-orch/harness"
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
@@ -352,6 +352,9 @@ export class Proposals extends Context.Service<
         Effect.gen(function* () {
           const problem = validate(input)
           if (problem !== undefined) return yield* new InvalidProposal({ reason: problem })
+          // Text is redacted before it is stored; a policy's script is refused instead (it would run changed).
+          const secret = input.kind === "policy" ? policySecretProblem(redactor.redact, input.content) : undefined
+          if (secret !== undefined) return yield* new InvalidProposal({ reason: `its ${secret}` })
           const content = redactor.redact(input.content)
           const scope = redactor.redact(input.scope)
           const hash = contentHash(input.kind, scope, content)

@@ -92,6 +92,24 @@ export const policyScriptProblem = (script: string): string | undefined => {
   return bytes > POLICY_SCRIPT_MAX_BYTES ? `script is ${bytes} bytes, more than ${POLICY_SCRIPT_MAX_BYTES}` : undefined
 }
 
+/** A `[redacted:NAME]` mark, as `Redactor` writes it. */
+const REDACTED_MARK = /\[redacted:[^\]\n]+\]/g
+
+/**
+ * Why a policy's script cannot be stored or run as it is (pure): it holds what `redact` hides (the value of
+ * a secret variable, or a token shape), named by kind, never by value; undefined when it holds none. A
+ * policy's script is never redacted instead: a changed script is not the one that was validated and approved.
+ */
+export const policySecretProblem = (redact: (text: string) => string, script: string): string | undefined => {
+  const redacted = redact(script)
+  if (redacted === script) return undefined
+  const already = new Set(script.match(REDACTED_MARK) ?? [])
+  const names = [...new Set((redacted.match(REDACTED_MARK) ?? []).filter((m) => !already.has(m)))].map((m) =>
+    m.slice("[redacted:".length, -1)
+  )
+  return `script holds a secret (${names.join(", ") || "a redacted value"}); a policy is never stored or run with one, and never silently redacted: it runs with no credential and no network, so write it without the secret`
+}
+
 /** Whether a policy's match rule applies to an issue: the issue carries every one of its labels, without case (pure). */
 export const policyMatches = (labels: ReadonlyArray<string>, issue: Pick<Issue, "labels">): boolean => {
   const own = new Set(normalizeLabels(issue.labels))

@@ -40,6 +40,7 @@ export {
   POLICY_SCRIPT_MAX_BYTES,
   policyContent,
   policyScriptProblem,
+  policySecretProblem,
   policyMatches,
   SKILL_DIRS,
   SKILL_NAME

@@ -124,11 +124,19 @@ export const makeProject = (
     readonly toml?: string
     /** Extra environment for the CLI processes. */
     readonly env?: Readonly<Record<string, string>>
+    /** `[sandbox] mode` (default the project's default, best-effort); ignored when `toml` has its own `[sandbox]`. */
+    readonly sandboxMode?: "required"
+    /**
+     * Where the project, its worktrees and the signals live (default the OS temporary directory). The box's
+     * /tmp is its own, so a test of what the box hides puts the project elsewhere (e.g. under /var/tmp).
+     */
+    readonly under?: string
   } = {}
 ): TestProject => {
-  const root = mkdtempSync(join(tmpdir(), "e2e-"))
-  const signals = mkdtempSync(join(tmpdir(), "e2e-signals-"))
-  const worktrees = mkdtempSync(join(tmpdir(), "e2e-worktrees-"))
+  const base = options.under ?? tmpdir()
+  const root = mkdtempSync(join(base, "e2e-"))
+  const signals = mkdtempSync(join(base, "e2e-signals-"))
+  const worktrees = mkdtempSync(join(base, "e2e-worktrees-"))
   if (options.fixture !== undefined) copyFixture(options.fixture, root)
   const git = (...args: Array<string>) =>
     spawnSync("git", args, {
@@ -170,7 +178,13 @@ export const makeProject = (
       "[gate]",
       `profile = ${JSON.stringify(options.profile ?? "e2e")}`,
       options.toml ?? "",
-      ...(options.toml?.includes("[sandbox]") === true ? [] : ["[sandbox]", `writable = [${JSON.stringify(signals)}]`]),
+      ...(options.toml?.includes("[sandbox]") === true
+        ? []
+        : [
+            "[sandbox]",
+            ...(options.sandboxMode !== undefined ? [`mode = ${JSON.stringify(options.sandboxMode)}`] : []),
+            `writable = [${JSON.stringify(signals)}]`
+          ]),
       ""
     ].join("\n")
   )

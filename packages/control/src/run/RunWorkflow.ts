@@ -68,6 +68,7 @@ import {
   type LearningsOverrideShape,
   ModelCall,
   ModelUsage,
+  policySecretProblem,
   Redactor,
   SecretScan
 } from "@spec-orch/harness"
@@ -711,7 +712,15 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
       const learned = yield* learnedFor(issue)
       // [evolution] A distilled policy replaces the configured builder for a matching issue, unless this run
       // names its agent (`--adapter`) or has no builder step; chosen here, so a resumed run keeps the choice.
-      const policy = payload.adapter === undefined && issue.builderPrompt !== undefined ? learned.policy : undefined
+      const offered = payload.adapter === undefined && issue.builderPrompt !== undefined ? learned.policy : undefined
+      // One whose script holds a secret now (a variable set since it was approved) is not used: the script
+      // would be redacted as it is written, and a changed script is not the one a person approved.
+      const secret = offered !== undefined ? policySecretProblem(redactor.redact, offered.script) : undefined
+      if (offered !== undefined && secret !== undefined)
+        yield* store.append(payload.runId, "note", {
+          text: `policy ${offered.proposalId} is not used: its ${secret}; ${project.config.builder.adapter} runs instead`
+        })
+      const policy = secret === undefined ? offered : undefined
       yield* write(
         "context.json",
         `${JSON.stringify({ ...(policy !== undefined ? { policy: { id: `${policy.proposalId}@${policy.contentHash}`, labels: policy.labels, adapter: "command", script: "policy.sh" } } : {}), totalTokens: envelope.totalTokens, budgetTokens: envelope.budgetTokens, truncated: envelope.truncated, notes: envelope.notes, sections: envelope.sections, learnings: envelope.learnings, builder: { learnings: envelope.learned.map((l) => ({ id: l.id, source: l.source })) }, compliance: { learned: learned.compliance.map((r) => `${r.proposalId}@${r.contentHash}`) }, skills: learned.skills.map((k) => ({ id: `${k.proposalId}@${k.contentHash}`, name: k.name, paths: SKILL_DIRS.map((d) => `${d}/${k.name}/SKILL.md`) })), feedback: { findings: findings.map((f) => f.id), review: review?.reviewedAt ?? null }, ...(payload.trial !== undefined ? { replay: payload.trial } : {}) }, null, 2)}\n`

@@ -3,7 +3,7 @@
  * Postgres (when SPEC_ORCH_PG_URL is set).
  */
 import { assert, it } from "@effect/vitest"
-import { Redactor } from "@spec-orch/harness"
+import { policyContent, Redactor } from "@spec-orch/harness"
 import { Effect, Exit, Layer, Option } from "effect"
 import type { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
@@ -119,6 +119,23 @@ export const proposalSuite = (
           (yield* proposals.transition(r.id, "approved", { actor: evolver, why: "validated learning" })).state,
           "approved"
         )
+      })
+    ))
+
+  test("a policy whose script holds a secret is refused, naming the kind of secret and never its value; nothing is stored", () =>
+    withProposals(
+      Effect.gen(function* () {
+        const proposals = yield* Proposals
+        const script = `printf '%s' '${SECRET}' > key.txt\n`
+        const policy = { kind: "policy" as const, scope: "project", content: policyContent(["greeting"], script) }
+        const refused = yield* Effect.flip(proposals.propose(policy, evolver, "distilled"))
+        assert.strictEqual(refused._tag, "InvalidProposal")
+        assert.include(refused.message, "script holds a secret (OPENAI_API_KEY)")
+        assert.notInclude(refused.message, SECRET)
+        assert.deepStrictEqual(yield* proposals.list(), [])
+        // Other kinds are text: stored redacted.
+        const text = yield* proposals.propose({ ...learning, content: script }, evolver, "leak")
+        assert.include(text.content, "[redacted:OPENAI_API_KEY]")
       })
     ))
 
