@@ -15,6 +15,7 @@ import { RunStore } from "../src/run/RunStore.js"
 import { RequestBudget } from "../src/trackers/RequestBudget.js"
 import {
   agentLog,
+  capturedLogs,
   agentsRunning,
   commentsWith,
   daemonLayer,
@@ -453,6 +454,32 @@ describe("Daemon.run", () => {
           )
         }).pipe(Effect.provide(daemonLayer(w)))
         assert.strictEqual(w.github.pulls(REPO).length, 1)
+      })
+  )
+
+  it.live(
+    "a leader that another daemon replaced (its runner stood still) polls, cancels and reads feedback no more",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* daemonWorld()
+        const logs = capturedLogs()
+        yield* Effect.gen(function* () {
+          const store = yield* DaemonStore
+          const d = yield* D
+          const loop = yield* Effect.forkChild(d.runAsLeader)
+          yield* eventually("the first poll", () => w.linear.requests.length > 0)
+          // The singleton started on another runner while this one stood still.
+          yield* store.lead("another-machine:4242:new-leader")
+          const replaced = () => logs.lines.filter((l) => l.includes("another daemon leads the cluster now")).length
+          yield* d.poke
+          yield* eventually("a cycle that sees it was replaced", () => replaced() >= 1)
+          const before = w.linear.requests.length
+          readyIssue(w.linear, "an issue the replaced daemon must leave alone")
+          yield* d.poke
+          yield* eventually("another such cycle", () => replaced() >= 2).pipe(Effect.ensuring(Fiber.interrupt(loop)))
+          assert.strictEqual(w.linear.requests.length, before, "no tracker request after it was replaced")
+        }).pipe(Effect.provide(daemonLayer(w)), Effect.provide(logs.layer))
+        assert.strictEqual(w.github.pulls(REPO).length, 0)
       })
   )
 

@@ -3,13 +3,14 @@
  * front of an agent. Refused issues are not claimed, not commented on, not moved, and logged once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Logger } from "effect"
+import { Effect, Fiber } from "effect"
 import { Daemon } from "../src/daemon/Daemon.js"
 import { DaemonStore } from "../src/daemon/DaemonStore.js"
 import { readHeartbeat } from "../src/daemon/Heartbeat.js"
 import { signBody } from "../src/daemon/Webhooks.js"
 import {
   agentLog,
+  capturedLogs,
   daemonLayer,
   daemonWithWebhooks,
   daemonWorld,
@@ -23,21 +24,6 @@ const D = Daemon.use((d) => Effect.succeed(d))
 const TEAM_ROUTE = "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
 const SECRET = "SECRET-BODY-TEXT"
 const body = (marker = "") => `## Builder Prompt\nDo it. ${marker} ${SECRET}\n\n## Acceptance Criteria\n- it works\n`
-
-/** Log lines of the effect it is provided to (level and message). */
-const capturedLogs = () => {
-  const lines: Array<string> = []
-  const layer = Logger.layer(
-    [
-      Logger.make((o) => {
-        const m = o.message
-        lines.push(`${String(o.logLevel)}: ${Array.isArray(m) ? m.map(String).join(" ") : String(m)}`)
-      })
-    ],
-    { mergeWithExisting: true }
-  )
-  return { lines, layer }
-}
 
 /** The world's config reading GitHub issues labelled `ready`, with extra `[github]` / `[daemon]` keys. */
 const githubConfig = (w: DaemonWorld, github: Record<string, unknown> = {}, daemon: Record<string, unknown> = {}) => ({

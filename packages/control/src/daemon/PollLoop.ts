@@ -126,14 +126,25 @@ export const makePollLoop = (state: DaemonState, tracker: DaemonTracker, steps: 
 
       const lastFeedback = yield* Ref.make(0)
       const lastCleanup = yield* Ref.make(0)
+      // On a cluster, a daemon that another has replaced as leader (its runner stood still past its shard locks,
+      // and the singleton started elsewhere) does nothing in the moment before the cluster stops it: no poll, no
+      // cancel, no feedback round. One host records no leader.
+      const replaced = Effect.map(store.leader, (leader) => leader !== undefined && leader !== me.token)
       const cycle = Effect.gen(function* () {
+        if (yield* replaced)
+          return yield* Effect.logWarning(
+            "another daemon leads the cluster now: this one does nothing until its runner stops it"
+          )
         yield* guardedTick
         const now = yield* Clock.currentTimeMillis
         if (now - (yield* Ref.get(lastCleanup)) >= cleanupEveryMs) {
           yield* Ref.set(lastCleanup, now)
           yield* steps.cleanup.pipe(Effect.catchCause(survive("workspace cleanup")))
         }
-        if ((yield* Ref.get(state.feedbackRequested)) || now - (yield* Ref.get(lastFeedback)) >= feedbackEveryMs) {
+        if (
+          ((yield* Ref.get(state.feedbackRequested)) || now - (yield* Ref.get(lastFeedback)) >= feedbackEveryMs) &&
+          !(yield* replaced)
+        ) {
           yield* Ref.set(lastFeedback, now)
           yield* Ref.set(state.feedbackRequested, false)
           yield* steps.feedback.pipe(Effect.catchCause(survive("feedback round")))

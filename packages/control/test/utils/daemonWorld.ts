@@ -23,7 +23,7 @@ import {
   tempRepo,
   type TempRepo
 } from "@spec-orch/test-kit"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer, Logger } from "effect"
 import type { SqlClient } from "effect/sql"
 import { HttpServer } from "effect/http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -280,3 +280,18 @@ export const releaseAgents = (w: DaemonWorld): void => writeFileSync(w.releaseFi
 /** Comments on a Linear issue carrying a spec-orch marker `key`. */
 export const commentsWith = (w: DaemonWorld, identifier: string, key: string) =>
   w.linear.comments(identifier).filter((c) => c.body.includes(`<!-- spec-orch:comment=${key} -->`))
+
+/** Log lines of the effect it is provided to (level and message). */
+export const capturedLogs = () => {
+  const lines: Array<string> = []
+  const layer = Logger.layer(
+    [
+      Logger.make((o) => {
+        const m = o.message
+        lines.push(`${String(o.logLevel)}: ${Array.isArray(m) ? m.map(String).join(" ") : String(m)}`)
+      })
+    ],
+    { mergeWithExisting: true }
+  )
+  return { lines, layer }
+}
