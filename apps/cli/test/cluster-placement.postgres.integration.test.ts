@@ -89,6 +89,9 @@ describe.skipIf(!pg.run)(pg.title("placement of runs on a cluster"), () => {
       }
       for (const id of open) {
         assert.strictEqual(published(c, id).pulls.length, 1, `${id} has one pull request\n${c.outputs()}`)
+        // Its evidence is in the shared state database: the first host explains runs that other hosts ran.
+        const report = JSON.parse(cliJson(c, ["explain", id, "--json"])) as { verdict?: { mergeable?: boolean } }
+        assert.isTrue(report.verdict?.mergeable, `${id} explained from the first host: ${JSON.stringify(report)}`)
         assert.notInclude(
           cliJson(c, ["logs", id, "--json"]),
           "waiting for an agent slot",
