@@ -88,18 +88,82 @@ const lazySegmenter: Plugin = {
   }
 }
 
+// effect's Utils decides at load time how `internalCall` wraps a call, by reading the stack of a probe
+// Error, and reading that first stack costs ~3-5 ms in a bundle this size. On V8 effect's continuations
+// do not use `internalCall` (internal/effect.js: continuationMarksStack), which leaves a schedule that
+// ends and a failing tryPromise catch: here the probe runs on the first call instead of at load, and
+// picks the same function. The build fails if the code this rewrites changes, so an effect upgrade
+// cannot undo it silently.
+const lazyInternalCall: Plugin = {
+  name: "lazy-internal-call-probe",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]Utils\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8")
+      const eager = "export const internalCall = /*#__PURE__*/pickInternalCall();"
+      if (source.split(eager).length !== 2 || source.split("pickInternalCall()").length !== 2)
+        throw new Error(
+          `${args.path}: internalCall is no longer picked as it was; update lazyInternalCall in tsup.config.ts`
+        )
+      const lazy = [
+        "let pickedInternalCall;",
+        "export const internalCall = body => (pickedInternalCall ??= pickInternalCall())(body);"
+      ].join("\n")
+      return { contents: source.replace(eager, lazy), loader: "js" }
+    })
+  }
+}
+
+// @effect/platform-node's file system and terminal import node:crypto (~3 ms to load) and node:readline
+// (~1 ms) when they load, though they use them only to name a temp file and to read keys or lines:
+// here each use gets the module then (process.getBuiltinModule), so a command that does neither does
+// not load them. The build fails if the code this rewrites changes.
+const lazyNodeBuiltins: Plugin = {
+  name: "lazy-node-builtins",
+  setup(build) {
+    const rewrites: ReadonlyArray<{ file: RegExp; namespace: string; module: string; uses: number }> = [
+      {
+        file: /[\\/]platform-node-shared[\\/]dist[\\/]NodeFileSystem\.js$/,
+        namespace: "Crypto",
+        module: "node:crypto",
+        uses: 1
+      },
+      {
+        file: /[\\/]platform-node-shared[\\/]dist[\\/]NodeTerminal\.js$/,
+        namespace: "readline",
+        module: "node:readline",
+        uses: 2
+      }
+    ]
+    for (const { file, namespace, module, uses } of rewrites)
+      build.onLoad({ filter: file }, (args) => {
+        const source = readFileSync(args.path, "utf8")
+        const statement = `import * as ${namespace} from "${module}";\n`
+        const use = new RegExp(`\\b${namespace}\\.`, "g")
+        if (source.split(statement).length !== 2 || source.match(use)?.length !== uses)
+          throw new Error(
+            `${args.path}: ${module} is no longer imported and used as it was; update lazyNodeBuiltins in tsup.config.ts`
+          )
+        const contents = source
+          .replace(statement, "")
+          .replace(use, `process.getBuiltinModule(${JSON.stringify(module)}).`)
+        return { contents, loader: "js" }
+      })
+  }
+}
+
 // Imports through a barrel (an index that only re-exports: effect's `effect`, `effect/cli`, …, and the
 // `@spec-orch/*` package indexes) go straight to the modules that define the names. In a bundle that
 // loads handlers lazily every module is initialised on demand, and initialising a barrel initialises
 // everything it re-exports: `import { Effect } from "effect"` alone would run all of effect at start.
-// A barrel is used only if it consists of `export … from` statements; names it does not list by name
-// (`export * from`) keep coming from the barrel.
+// A barrel is used only if it consists of `export … from` statements (`export type … from` included);
+// names it does not list by name (`export * from`) keep coming from the barrel.
 type Reexport = { readonly path: string; readonly name: string | undefined }
 const barrelEntries = (file: string): Map<string, Reexport> | undefined => {
   const source = readFileSync(file, "utf8")
     .replace(/\/\*[\s\S]*?\*\//g, "")
     .replace(/^\s*\/\/.*$/gm, "")
-  const statement = /export\s+(?:\*\s+as\s+(\w+)|\{([^}]*)\}|\*)\s+from\s+"([^"]+)";?/g
+  // `export type { … } from` re-exports nothing at run time: it is allowed, and skipped.
+  const statement = /export\s+(?:type\s+\{[^}]*\}|\*\s+as\s+(\w+)|\{([^}]*)\}|\*)\s+from\s+"([^"]+)";?/g
   if (source.replace(statement, "").trim() !== "") return undefined
   const dir = file.slice(0, file.lastIndexOf("/"))
   const entries = new Map<string, Reexport>()
@@ -141,18 +205,23 @@ const barrelsToModules: Plugin = {
         if (entries === undefined) continue
         const direct: Array<string> = []
         const rest: Array<string> = []
+        // Types are erased, but under verbatimModuleSyntax `import { type T } from "barrel"` would
+        // still load the barrel: they get an `import type` of their own.
+        const types: Array<string> = []
         for (const item of names!
           .split(",")
           .map((n) => n.trim())
           .filter((n) => n !== "")) {
           const [original, alias] = item.split(/\s+as\s+/) as [string, string | undefined]
           const entry = original.startsWith("type ") ? undefined : entries.get(original)
-          if (entry === undefined) rest.push(item)
+          if (original.startsWith("type ")) types.push(item.slice("type ".length))
+          else if (entry === undefined) rest.push(item)
           else if (entry.name === undefined)
             direct.push(`import * as ${alias ?? original} from ${JSON.stringify(entry.path)}`)
           else direct.push(`import { ${entry.name} as ${alias ?? original} } from ${JSON.stringify(entry.path)}`)
         }
         if (rest.length > 0) direct.push(`import { ${rest.join(", ")} } from ${JSON.stringify(from)}`)
+        if (types.length > 0) direct.push(`import type { ${types.join(", ")} } from ${JSON.stringify(from)}`)
         contents = contents.replace(statement, direct.join("; "))
       }
       return contents === source ? undefined : { contents, loader: "ts", resolveDir }
@@ -212,7 +281,7 @@ export default defineConfig([
   {
     ...shared,
     entry: { cli: "src/entry.ts", "linear-sdk": "src/linear-sdk.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter],
+    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, lazyInternalCall, lazyNodeBuiltins],
     onSuccess: async () => {
       asciiOnly("dist/cli.cjs")
       fullBuilt()
@@ -221,7 +290,15 @@ export default defineConfig([
   {
     ...shared,
     entry: { lean: "src/lean.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, barrelsToModules, leanHandlersOnly],
+    esbuildPlugins: [
+      zodEnglishOnly,
+      linearSdkApart,
+      lazySegmenter,
+      lazyInternalCall,
+      lazyNodeBuiltins,
+      barrelsToModules,
+      leanHandlersOnly
+    ],
     onSuccess: async () => {
       await full
       const bundles = ["dist/cli.cjs", "dist/lean.cjs"].map(asciiOnly)
