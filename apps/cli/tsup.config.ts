@@ -88,31 +88,6 @@ const lazySegmenter: Plugin = {
   }
 }
 
-// effect's Utils decides at load time how `internalCall` wraps a call, by reading the stack of a probe
-// Error, and reading that first stack costs ~3-5 ms in a bundle this size. On V8 effect's continuations
-// do not use `internalCall` (internal/effect.js: continuationMarksStack), which leaves a schedule that
-// ends and a failing tryPromise catch: here the probe runs on the first call instead of at load, and
-// picks the same function. The build fails if the code this rewrites changes, so an effect upgrade
-// cannot undo it silently.
-const lazyInternalCall: Plugin = {
-  name: "lazy-internal-call-probe",
-  setup(build) {
-    build.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]Utils\.js$/ }, (args) => {
-      const source = readFileSync(args.path, "utf8")
-      const eager = "export const internalCall = /*#__PURE__*/pickInternalCall();"
-      if (source.split(eager).length !== 2 || source.split("pickInternalCall()").length !== 2)
-        throw new Error(
-          `${args.path}: internalCall is no longer picked as it was; update lazyInternalCall in tsup.config.ts`
-        )
-      const lazy = [
-        "let pickedInternalCall;",
-        "export const internalCall = body => (pickedInternalCall ??= pickInternalCall())(body);"
-      ].join("\n")
-      return { contents: source.replace(eager, lazy), loader: "js" }
-    })
-  }
-}
-
 // @effect/platform-node's file system and terminal import node:crypto (~3 ms to load) and node:readline
 // (~1 ms) when they load, though they use them only to name a temp file and to read keys or lines:
 // here each use gets the module then (process.getBuiltinModule), so a command that does neither does
@@ -281,7 +256,7 @@ export default defineConfig([
   {
     ...shared,
     entry: { cli: "src/entry.ts", "linear-sdk": "src/linear-sdk.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, lazyInternalCall, lazyNodeBuiltins],
+    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, lazyNodeBuiltins],
     onSuccess: async () => {
       asciiOnly("dist/cli.cjs")
       fullBuilt()
@@ -294,7 +269,6 @@ export default defineConfig([
       zodEnglishOnly,
       linearSdkApart,
       lazySegmenter,
-      lazyInternalCall,
       lazyNodeBuiltins,
       barrelsToModules,
       leanHandlersOnly
