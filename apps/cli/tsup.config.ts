@@ -88,6 +88,65 @@ const lazySegmenter: Plugin = {
   }
 }
 
+// effect probes the engine when it loads: it creates an Error and reads its stack twice, to learn whether
+// frames show the property a function was stored under (Utils.js internalCall, internal/effect.js
+// continuationMarksStack). The first stack V8 formats in a script costs ~4 ms in a 2 MB bundle, and
+// nothing else in a command formats one. Node is V8, so the answer is known when we build: the build
+// runs effect's own probe code on the Node that builds, fails unless it gives the answer written in
+// (or if the code it replaces changes), and the bundle keeps the stackTraceLimit = 0 case as it is.
+const v8StackProbes: Plugin = {
+  name: "v8-stack-probes",
+  setup(build) {
+    // What the probes use from effect's internal/stackTraceLimit.js, and the limit they restore.
+    const limits = [
+      "const getStackTraceLimit = () => Error.stackTraceLimit;",
+      "const setStackTraceLimit = (n) => { Error.stackTraceLimit = n };",
+      "const limit = getStackTraceLimit();"
+    ].join("\n")
+    const probes: ReadonlyArray<{ file: RegExp; probe: RegExp; answer: string; expect: (result: unknown) => boolean }> =
+      [
+        {
+          file: /[\\/]effect[\\/]dist[\\/]Utils\.js$/,
+          // pickInternalCall, from the probe to its answer: `standard` (frames show the property name)
+          probe:
+            /( {2}\/\/ Only the callback and internal call frames are needed for detection\.\n[\s\S]*?\n {2}return error\.stack\?\.includes\(InternalTypeId\) === true \? standard\[InternalTypeId\] : forced\[InternalTypeId\];\n)/,
+          answer: "  return standard[InternalTypeId];\n",
+          expect: (pick) => typeof pick === "function" && !String(pick).includes("finally")
+        },
+        {
+          file: /[\\/]effect[\\/]dist[\\/]internal[\\/]effect\.js$/,
+          // continuationMarksStack, from the probe to its answer: true
+          probe:
+            /( {2}const marker = "~effect\/Effect\/stackProbe";\n[\s\S]*?\n {2}return error\.stack\?\.includes\("\[as " \+ marker \+ "\]"\) === true;\n)/,
+          answer: "  return true;\n",
+          expect: (marks) => marks === true
+        }
+      ]
+    for (const { file, probe, answer, expect } of probes)
+      build.onLoad({ filter: file }, (args) => {
+        const source = readFileSync(args.path, "utf8")
+        const found = source.match(new RegExp(probe.source, "g"))
+        if (found?.length !== 1)
+          throw new Error(
+            `${args.path}: effect's stack probe is not where it was; update v8StackProbes in tsup.config.ts`
+          )
+        const probeCode = found[0]
+        // pickInternalCall's probe calls the `standard` it defines first.
+        const [from, to] = [
+          source.indexOf("  const InternalTypeId ="),
+          source.indexOf("  const limit = getStackTraceLimit();")
+        ]
+        const setup = /InternalTypeId/.test(probeCode) && from !== -1 && to > from ? source.slice(from, to) : ""
+        const result = new Function(`${setup}\n${limits}\n${probeCode}`)()
+        if (!expect(result))
+          throw new Error(
+            `${args.path}: on this Node effect's stack probe answers ${String(result)}; update v8StackProbes in tsup.config.ts`
+          )
+        return { contents: source.replace(probeCode, answer), loader: "js" }
+      })
+  }
+}
+
 // @effect/platform-node's file system and terminal import node:crypto (~3 ms to load) and node:readline
 // (~1 ms) when they load, though they use them only to name a temp file and to read keys or lines:
 // here each use gets the module then (process.getBuiltinModule), so a command that does neither does
@@ -256,7 +315,7 @@ export default defineConfig([
   {
     ...shared,
     entry: { cli: "src/entry.ts", "linear-sdk": "src/linear-sdk.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, lazyNodeBuiltins],
+    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins],
     onSuccess: async () => {
       asciiOnly("dist/cli.cjs")
       fullBuilt()
@@ -269,6 +328,7 @@ export default defineConfig([
       zodEnglishOnly,
       linearSdkApart,
       lazySegmenter,
+      v8StackProbes,
       lazyNodeBuiltins,
       barrelsToModules,
       leanHandlersOnly
