@@ -88,18 +88,116 @@ const lazySegmenter: Plugin = {
   }
 }
 
+// effect probes the engine when it loads: it creates an Error and reads its stack twice, to learn whether
+// frames show the property a function was stored under (Utils.js internalCall, internal/effect.js
+// continuationMarksStack). The first stack V8 formats in a script costs ~4 ms in a 2 MB bundle, and
+// nothing else in a command formats one. Node is V8, so the answer is known when we build: the build
+// runs effect's own probe code on the Node that builds, fails unless it gives the answer written in
+// (or if the code it replaces changes), and the bundle keeps the stackTraceLimit = 0 case as it is.
+const v8StackProbes: Plugin = {
+  name: "v8-stack-probes",
+  setup(build) {
+    // What the probes use from effect's internal/stackTraceLimit.js, and the limit they restore.
+    const limits = [
+      "const getStackTraceLimit = () => Error.stackTraceLimit;",
+      "const setStackTraceLimit = (n) => { Error.stackTraceLimit = n };",
+      "const limit = getStackTraceLimit();"
+    ].join("\n")
+    const probes: ReadonlyArray<{ file: RegExp; probe: RegExp; answer: string; expect: (result: unknown) => boolean }> =
+      [
+        {
+          file: /[\\/]effect[\\/]dist[\\/]Utils\.js$/,
+          // pickInternalCall, from the probe to its answer: `standard` (frames show the property name)
+          probe:
+            /( {2}\/\/ Only the callback and internal call frames are needed for detection\.\n[\s\S]*?\n {2}return error\.stack\?\.includes\(InternalTypeId\) === true \? standard\[InternalTypeId\] : forced\[InternalTypeId\];\n)/,
+          answer: "  return standard[InternalTypeId];\n",
+          expect: (pick) => typeof pick === "function" && !String(pick).includes("finally")
+        },
+        {
+          file: /[\\/]effect[\\/]dist[\\/]internal[\\/]effect\.js$/,
+          // continuationMarksStack, from the probe to its answer: true
+          probe:
+            /( {2}const marker = "~effect\/Effect\/stackProbe";\n[\s\S]*?\n {2}return error\.stack\?\.includes\("\[as " \+ marker \+ "\]"\) === true;\n)/,
+          answer: "  return true;\n",
+          expect: (marks) => marks === true
+        }
+      ]
+    for (const { file, probe, answer, expect } of probes)
+      build.onLoad({ filter: file }, (args) => {
+        const source = readFileSync(args.path, "utf8")
+        const found = source.match(new RegExp(probe.source, "g"))
+        if (found?.length !== 1)
+          throw new Error(
+            `${args.path}: effect's stack probe is not where it was; update v8StackProbes in tsup.config.ts`
+          )
+        const probeCode = found[0]
+        // pickInternalCall's probe calls the `standard` it defines first.
+        const [from, to] = [
+          source.indexOf("  const InternalTypeId ="),
+          source.indexOf("  const limit = getStackTraceLimit();")
+        ]
+        const setup = /InternalTypeId/.test(probeCode) && from !== -1 && to > from ? source.slice(from, to) : ""
+        const result = new Function(`${setup}\n${limits}\n${probeCode}`)()
+        if (!expect(result))
+          throw new Error(
+            `${args.path}: on this Node effect's stack probe answers ${String(result)}; update v8StackProbes in tsup.config.ts`
+          )
+        return { contents: source.replace(probeCode, answer), loader: "js" }
+      })
+  }
+}
+
+// @effect/platform-node's file system and terminal import node:crypto (~3 ms to load) and node:readline
+// (~1 ms) when they load, though they use them only to name a temp file and to read keys or lines:
+// here each use gets the module then (process.getBuiltinModule), so a command that does neither does
+// not load them. The build fails if the code this rewrites changes.
+const lazyNodeBuiltins: Plugin = {
+  name: "lazy-node-builtins",
+  setup(build) {
+    const rewrites: ReadonlyArray<{ file: RegExp; namespace: string; module: string; uses: number }> = [
+      {
+        file: /[\\/]platform-node-shared[\\/]dist[\\/]NodeFileSystem\.js$/,
+        namespace: "Crypto",
+        module: "node:crypto",
+        uses: 1
+      },
+      {
+        file: /[\\/]platform-node-shared[\\/]dist[\\/]NodeTerminal\.js$/,
+        namespace: "readline",
+        module: "node:readline",
+        uses: 2
+      }
+    ]
+    for (const { file, namespace, module, uses } of rewrites)
+      build.onLoad({ filter: file }, (args) => {
+        const source = readFileSync(args.path, "utf8")
+        const statement = `import * as ${namespace} from "${module}";\n`
+        const use = new RegExp(`\\b${namespace}\\.`, "g")
+        if (source.split(statement).length !== 2 || source.match(use)?.length !== uses)
+          throw new Error(
+            `${args.path}: ${module} is no longer imported and used as it was; update lazyNodeBuiltins in tsup.config.ts`
+          )
+        const contents = source
+          .replace(statement, "")
+          .replace(use, `process.getBuiltinModule(${JSON.stringify(module)}).`)
+        return { contents, loader: "js" }
+      })
+  }
+}
+
 // Imports through a barrel (an index that only re-exports: effect's `effect`, `effect/cli`, …, and the
 // `@spec-orch/*` package indexes) go straight to the modules that define the names. In a bundle that
 // loads handlers lazily every module is initialised on demand, and initialising a barrel initialises
 // everything it re-exports: `import { Effect } from "effect"` alone would run all of effect at start.
-// A barrel is used only if it consists of `export … from` statements; names it does not list by name
-// (`export * from`) keep coming from the barrel.
+// A barrel is used only if it consists of `export … from` statements (`export type … from` included);
+// names it does not list by name (`export * from`) keep coming from the barrel.
 type Reexport = { readonly path: string; readonly name: string | undefined }
 const barrelEntries = (file: string): Map<string, Reexport> | undefined => {
   const source = readFileSync(file, "utf8")
     .replace(/\/\*[\s\S]*?\*\//g, "")
     .replace(/^\s*\/\/.*$/gm, "")
-  const statement = /export\s+(?:\*\s+as\s+(\w+)|\{([^}]*)\}|\*)\s+from\s+"([^"]+)";?/g
+  // `export type { … } from` re-exports nothing at run time: it is allowed, and skipped.
+  const statement = /export\s+(?:type\s+\{[^}]*\}|\*\s+as\s+(\w+)|\{([^}]*)\}|\*)\s+from\s+"([^"]+)";?/g
   if (source.replace(statement, "").trim() !== "") return undefined
   const dir = file.slice(0, file.lastIndexOf("/"))
   const entries = new Map<string, Reexport>()
@@ -141,18 +239,23 @@ const barrelsToModules: Plugin = {
         if (entries === undefined) continue
         const direct: Array<string> = []
         const rest: Array<string> = []
+        // Types are erased, but under verbatimModuleSyntax `import { type T } from "barrel"` would
+        // still load the barrel: they get an `import type` of their own.
+        const types: Array<string> = []
         for (const item of names!
           .split(",")
           .map((n) => n.trim())
           .filter((n) => n !== "")) {
           const [original, alias] = item.split(/\s+as\s+/) as [string, string | undefined]
           const entry = original.startsWith("type ") ? undefined : entries.get(original)
-          if (entry === undefined) rest.push(item)
+          if (original.startsWith("type ")) types.push(item.slice("type ".length))
+          else if (entry === undefined) rest.push(item)
           else if (entry.name === undefined)
             direct.push(`import * as ${alias ?? original} from ${JSON.stringify(entry.path)}`)
           else direct.push(`import { ${entry.name} as ${alias ?? original} } from ${JSON.stringify(entry.path)}`)
         }
         if (rest.length > 0) direct.push(`import { ${rest.join(", ")} } from ${JSON.stringify(from)}`)
+        if (types.length > 0) direct.push(`import type { ${types.join(", ")} } from ${JSON.stringify(from)}`)
         contents = contents.replace(statement, direct.join("; "))
       }
       return contents === source ? undefined : { contents, loader: "ts", resolveDir }
@@ -212,7 +315,7 @@ export default defineConfig([
   {
     ...shared,
     entry: { cli: "src/entry.ts", "linear-sdk": "src/linear-sdk.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter],
+    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins],
     onSuccess: async () => {
       asciiOnly("dist/cli.cjs")
       fullBuilt()
@@ -221,7 +324,15 @@ export default defineConfig([
   {
     ...shared,
     entry: { lean: "src/lean.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, barrelsToModules, leanHandlersOnly],
+    esbuildPlugins: [
+      zodEnglishOnly,
+      linearSdkApart,
+      lazySegmenter,
+      v8StackProbes,
+      lazyNodeBuiltins,
+      barrelsToModules,
+      leanHandlersOnly
+    ],
     onSuccess: async () => {
       await full
       const bundles = ["dist/cli.cjs", "dist/lean.cjs"].map(asciiOnly)

@@ -3,10 +3,37 @@
  * code. A signal (SIGTERM, Ctrl-C) interrupts the invocation; it exits 130, or 0 for a command whose
  * normal end is a signal (the daemon), once its shutdown has finished.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Cause, Effect, Exit, Runtime } from "effect"
+import * as NodeStdio from "@effect/platform-node/NodeStdio"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { Cause, Context, Effect, Exit, type FileSystem, Layer, type Path, Runtime } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { runCli } from "./Cli.js"
+
+// NodeServices.layer, except that Node's process spawner (and node:child_process, node:net, …, which
+// it loads) is loaded when the first process is spawned: reading commands such as `--help`,
+// `config check` or `issue list` never spawn one.
+const spawnerOnFirstUse = Layer.effect(
+  ChildProcessSpawner.ChildProcessSpawner,
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const services = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    const node = yield* Effect.cached(
+      Effect.promise(() => import("@effect/platform-node/NodeChildProcessSpawner")).pipe(
+        Effect.flatMap((module) => Layer.buildWithScope(module.layer, scope)),
+        Effect.map((built) => Context.get(built, ChildProcessSpawner.ChildProcessSpawner)),
+        Effect.provide(services)
+      )
+    )
+    return ChildProcessSpawner.make((command) => Effect.flatMap(node, (spawner) => spawner.spawn(command)))
+  })
+)
+const nodeServices = Layer.provideMerge(
+  spawnerOnFirstUse,
+  Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeStdio.layer, NodeTerminal.layer)
+)
 
 // A CLI process parses its config files once: zod's compiled fast path costs more to build (~20 ms
 // for spec-orch.toml) than it saves. The process is ours, so the global setting is too. It is set
@@ -20,7 +47,7 @@ export const main = (args: ReadonlyArray<string>): void => {
   const status = { code: 0, interrupted: 130 }
   const program = runCli(args, status).pipe(
     Effect.tap((code) => Effect.sync(() => (process.exitCode = code))),
-    Effect.provide(NodeServices.layer)
+    Effect.provide(nodeServices)
   )
   NodeRuntime.runMain(program, {
     disableErrorReporting: true,

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { appendFileSync, cpSync, mkdtempSync } from "node:fs"
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -36,6 +36,48 @@ describe("reading commands load only what they read", () => {
     const r = run("status")
     assert.strictEqual(r.status, 1)
     assert.include(r.stderr, "better-sqlite3")
+  })
+
+  // Node's process spawner, hashing and line reading take ~6 ms to load together: they load when a
+  // command spawns a process, hashes or reads from the terminal, which no reading command does. Nor
+  // does one format a stack trace (the first costs ~4 ms in a bundle this size; tsup.config.ts answers
+  // effect's load-time stack probes when it builds).
+  it("loads node:child_process, node:crypto and node:readline only for a command that uses them, and formats no stack trace", () => {
+    const preload = join(project, "builtins-loaded.cjs")
+    writeFileSync(
+      preload,
+      [
+        "let stacks = 0",
+        "const format = Error.prepareStackTrace",
+        "Error.prepareStackTrace = (...args) => { stacks++; return format ? format(...args) : `${args[0]}` }",
+        `process.on("exit", () => require("node:fs").writeFileSync(process.env.BUILTINS_OUT, [...process.moduleLoadList, "stacks " + stacks].join("\\n")))`
+      ].join("\n")
+    )
+    const loaded = (...args: Array<string>) => {
+      const out = join(project, "builtins.txt")
+      const r = spawnSync(process.execPath, ["--require", preload, join(dist, "spec-orch.cjs"), ...args], {
+        encoding: "utf8",
+        cwd: project,
+        env: { ...process.env, SPEC_ORCH_COMPILE_CACHE: "off", BUILTINS_OUT: out }
+      })
+      const modules = readFileSync(out, "utf8").split("\n")
+      return {
+        status: r.status,
+        stderr: r.stderr,
+        has: (m: string) => modules.includes(`NativeModule ${m}`),
+        formatted: (n: number) => modules.includes(`stacks ${n}`)
+      }
+    }
+    const heavy = ["child_process", "crypto", "readline"]
+    for (const args of [["--help"], ["config", "check"], ["gate", "show-policy"], ["issue", "list"]]) {
+      const r = loaded(...args)
+      assert.strictEqual(r.status, 0, `${args.join(" ")}: ${r.stderr}`)
+      assert.deepStrictEqual(heavy.filter(r.has), [], args.join(" "))
+      assert.isTrue(r.formatted(0), `${args.join(" ")} formatted a stack trace`)
+    }
+    // `doctor` runs git (dist/cli.cjs): the spawner still loads when it is needed.
+    const doctor = loaded("doctor", "--json")
+    assert.isTrue(doctor.has("child_process"), doctor.stderr)
   })
 })
 

@@ -2,8 +2,8 @@
  * Findings: things a reviewer, a bot or CI noticed. Only blocking, in-spec, unresolved findings can
  * block a gate; the fingerprint lets the same finding from two sources be recorded once.
  */
-import { createHash } from "node:crypto"
 import { Schema } from "effect"
+import { sha256 } from "./Files.js"
 
 /** A finding. */
 export class Finding extends Schema.Class<Finding>("@spec-orch/contract/Finding")({
@@ -28,11 +28,7 @@ export const findingFingerprint = (f: {
   filePath?: string | undefined
   line?: number | undefined
   description: string
-}): string =>
-  createHash("sha256")
-    .update(`${f.source}:${f.filePath ?? ""}:${f.line ?? ""}:${f.description}`)
-    .digest("hex")
-    .slice(0, 16)
+}): string => sha256(`${f.source}:${f.filePath ?? ""}:${f.line ?? ""}:${f.description}`).slice(0, 16)
 
 /** Whether a finding blocks: blocking, in spec and not resolved. */
 export const findingBlocks = (f: Finding): boolean => f.severity === "blocking" && f.scope === "in_spec" && !f.resolved

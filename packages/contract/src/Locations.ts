@@ -21,8 +21,20 @@ const nearest =
     return undefined
   }
 
+// A locator is asked only when there is a problem to place: the text is parsed for positions then,
+// not for every file that loads cleanly (a YAML parse of every issue file on `spec-orch issue list`).
+const onFirstUse = (build: () => Locator): Locator => {
+  let locate: Locator | undefined
+  return (path) => {
+    locate ??= build()
+    return locate(path)
+  }
+}
+
 /** Locates keys in YAML or JSON (JSON is YAML) from the parsed document's node ranges. */
-export const yamlLocator = (text: string): Locator => {
+export const yamlLocator = (text: string): Locator => onFirstUse(() => yamlPositions(text))
+
+const yamlPositions = (text: string): Locator => {
   const lines = new LineCounter()
   const positions = new Map<string, Position>()
   const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: false, uniqueKeys: false })
@@ -59,7 +71,9 @@ export const yamlLocator = (text: string): Locator => {
  * Locates keys in TOML by scanning lines: table headers, array-of-table headers (indexed), and
  * `key = value` lines including dotted and quoted keys. Multi-line strings and arrays are skipped.
  */
-export const tomlLocator = (text: string): Locator => {
+export const tomlLocator = (text: string): Locator => onFirstUse(() => tomlPositions(text))
+
+const tomlPositions = (text: string): Locator => {
   const positions = new Map<string, Position>()
   const arrayCounts = new Map<string, number>()
   let table: Array<string> = []

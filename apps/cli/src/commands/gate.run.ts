@@ -13,7 +13,6 @@ import {
 } from "@spec-orch/contract"
 import {
   evaluatePlan,
-  EvidenceLedger,
   defaultGatePolicy,
   Gate,
   GatePolicies,
@@ -256,6 +255,8 @@ export const evaluate = (input: {
       )
     : withPlanes(
         Effect.gen(function* () {
+          // Imported here: the ledger brings the SQL client, which the --evidence path never needs.
+          const { EvidenceLedger } = yield* Effect.promise(() => import("@spec-orch/evidence"))
           const ledger = yield* EvidenceLedger
           const bundle = yield* ledger.currentBundle(input.issue)
           if (Option.isNone(bundle)) return yield* new NoEvidence({ issueId: input.issue, ledger: ledger.location })
