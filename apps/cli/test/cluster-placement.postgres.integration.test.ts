@@ -8,17 +8,25 @@
  * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
+import { promisify } from "node:util"
 import { awaitDone, BIN, type Cluster, pg, published, REPO, startCluster, until } from "./utils/cluster.js"
 
-/** A read command of the CLI in the first host's project, as `--json`. */
-const cliJson = (c: Cluster, args: ReadonlyArray<string>) =>
-  execFileSync(process.execPath, [BIN, ...args], {
-    cwd: c.daemons[0]!.root,
-    encoding: "utf8",
-    env: { ...process.env, CLUSTER_PG: c.url, GITHUB_TOKEN: c.github.token }
-  })
+const execFileAsync = promisify(execFile)
+
+/**
+ * A read command of the CLI in the first host's project, as `--json`. Never synchronous: `explain` asks the
+ * fake GitHub, which answers from this process, for the issue's title.
+ */
+const cliJson = async (c: Cluster, args: ReadonlyArray<string>) =>
+  (
+    await execFileAsync(process.execPath, [BIN, ...args], {
+      cwd: c.daemons[0]!.root,
+      encoding: "utf8",
+      env: { ...process.env, CLUSTER_PG: c.url, GITHUB_TOKEN: c.github.token }
+    })
+  ).stdout
 
 /** Closes issue `number` on the fake GitHub, as a person would (its REST API). */
 const closeIssue = async (c: Cluster, number: number) => {
@@ -66,7 +74,10 @@ describe.skipIf(!pg.run)(pg.title("placement of runs on a cluster"), () => {
       assert.strictEqual(new Set(hosts).size, HOSTS, `claims on every runner: ${JSON.stringify(hosts)}`)
 
       // Close the issues of the runs a salt placed (at most three): the daemon must find their executions.
-      const runs = JSON.parse(cliJson(c, ["status", "--json"])) as Array<{ issueId: string; placement: string | null }>
+      const runs = JSON.parse(await cliJson(c, ["status", "--json"])) as Array<{
+        issueId: string
+        placement: string | null
+      }>
       const closed = runs
         .filter((r) => r.placement !== null)
         .map((r) => r.issueId)
@@ -90,10 +101,10 @@ describe.skipIf(!pg.run)(pg.title("placement of runs on a cluster"), () => {
       for (const id of open) {
         assert.strictEqual(published(c, id).pulls.length, 1, `${id} has one pull request\n${c.outputs()}`)
         // Its evidence is in the shared state database: the first host explains runs that other hosts ran.
-        const report = JSON.parse(cliJson(c, ["explain", id, "--json"])) as { verdict?: { mergeable?: boolean } }
+        const report = JSON.parse(await cliJson(c, ["explain", id, "--json"])) as { verdict?: { mergeable?: boolean } }
         assert.isTrue(report.verdict?.mergeable, `${id} explained from the first host: ${JSON.stringify(report)}`)
         assert.notInclude(
-          cliJson(c, ["logs", id, "--json"]),
+          await cliJson(c, ["logs", id, "--json"]),
           "waiting for an agent slot",
           `${id} never waited for a slot`
         )

@@ -13,13 +13,19 @@ import {
 } from "@spec-orch/contract"
 import { evaluate, evidenceJson, EvidenceLedger, loadGatePolicy, makeFinding } from "@spec-orch/evidence"
 import { SqliteClient } from "@spec-orch/sqlite"
-import { Effect, Layer, Result } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Result } from "effect"
+import { TestClock } from "effect/testing"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli } from "./cli.js"
 
 const fixtures = join(import.meta.dirname, "../../../packages/evidence/test/fixtures")
+// The token of the silent tracker below; set before any command runs, as the environment is read once per process.
+process.env.EXPLAIN_SILENT_GH = "t-explain"
+
 const DIFF = "a3f1c09e5b7d2e4f6a8c0b1d3e5f7a9c1b3d5e7f9a1c3e5b7d9f1a3c5e7b9d1f"
 
 /** A project with the original's gate policy, one fixture issue, and no state yet. */
@@ -379,6 +385,41 @@ describe("spec-orch gate over the ledger, review-issue, accept-issue, findings, 
         "No unresolved findings on SPC-7."
       )
     })
+  )
+
+  it.effect(
+    "explain does not wait on a tracker that never answers: the report comes without the title, and says why",
+    () =>
+      Effect.gen(function* () {
+        // A GitHub that accepts the request and never answers (a hung proxy, a stalled API).
+        const heard = yield* Deferred.make<void>()
+        const server = createServer(() => Deferred.doneUnsafe(heard, Exit.void))
+        yield* Effect.acquireRelease(
+          Effect.callback<void>((resume) => {
+            server.listen(0, "127.0.0.1", () => resume(Effect.void))
+          }),
+          () =>
+            Effect.sync(() => {
+              server.closeAllConnections()
+              server.close()
+            })
+        )
+        const port = (server.address() as AddressInfo).port
+        const dir = project(
+          `[gate]\nprofile = "strict"\n[issue]\nsource = "github"\n[github]\nrepo = "acme/widgets"\ntoken_env = "EXPLAIN_SILENT_GH"\napi_url = "http://127.0.0.1:${port}"\n`
+        )
+        yield* seed(dir, finishedRun({ issueId: "GH-7" }))
+        const explaining = yield* Effect.forkChild(cli("--cwd", dir, "explain", "GH-7", "--json"))
+        yield* Deferred.await(heard)
+        yield* TestClock.adjust("5 seconds")
+        const explained = yield* Fiber.join(explaining)
+        assert.strictEqual(explained.code, 0, explained.stderr)
+        assert.strictEqual(JSON.parse(explained.stdout).verdict.mergeable, false)
+        assert.include(
+          explained.stderr,
+          "the issue tracker did not answer within 5s; GH-7 is shown without its title and acceptance criteria"
+        )
+      }).pipe(Effect.scoped)
   )
 })
 

@@ -24,7 +24,7 @@ import { RunMemory } from "@spec-orch/evolution"
 import { Clock, Console, Effect, FileSystem, Option, Path, Schema } from "effect"
 import { emit, table } from "../Output.js"
 import { whoAmI } from "../Who.js"
-import { clean, issueIfKnown, verdictLines, withPlanes } from "./gate.run.js"
+import { clean, ISSUE_LOOKUP_WAIT, issueIfKnown, verdictLines, withPlanes } from "./gate.run.js"
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
@@ -109,7 +109,7 @@ export const explain = ({ issue, json }: { issue: string; json: boolean }) =>
       const { bundle, verdict } = last.value
       const policy = yield* (yield* Gate).policy.pipe(Effect.option)
       const options = { blockOn: Option.match(policy, { onNone: () => undefined, onSome: (p) => p.blockOn }) }
-      const known = yield* issueIfKnown(issue)
+      const known = yield* issueIfKnown(issue, ISSUE_LOOKUP_WAIT)
       yield* emit(json, reportJson(bundle, verdict, known, options), () =>
         clean(markdownForTerminal(renderExplain(bundle, verdict, known, options)))
       )

@@ -27,7 +27,7 @@ import {
   verdictHeadline
 } from "@spec-orch/evidence"
 import type { ChildProcessSpawner } from "effect/process"
-import { Console, Effect, FileSystem, Layer, Option, Path, Result } from "effect"
+import { Console, Duration, Effect, FileSystem, Layer, Option, Path, Result } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { Root } from "../Root.js"
 
@@ -169,17 +169,43 @@ export const verdictLines = (issueId: string, v: GateVerdict): Array<string> => 
   ]
 }
 
-/** The issue from the configured source, when it can be read (it only adds a title and criteria). */
-export const issueIfKnown = (id: string) =>
+/** How long a read command waits for the tracker before showing an issue without its title and criteria. */
+export const ISSUE_LOOKUP_WAIT = Duration.seconds(5)
+
+/**
+ * The issue from the configured source, when it can be read (it only adds a title and criteria). With
+ * `within`, a tracker that has not answered by then (each request may wait 30 s and be retried) is given
+ * up on with a note on stderr, so a read command stays quick; `accept-issue` passes none, as the criteria
+ * are what a person accepts.
+ */
+export const issueIfKnown = (id: string, within?: Duration.Duration) =>
   Effect.serviceOption(IssueSource).pipe(
     Effect.flatMap(
       Option.match({
         onNone: () => Effect.succeed(undefined as Issue | undefined),
-        onSome: (source) =>
-          source.get(id).pipe(
+        onSome: (source) => {
+          const read = source.get(id).pipe(
             Effect.map((i): Issue | undefined => i),
             Effect.orElseSucceed(() => undefined)
           )
+          return within === undefined
+            ? read
+            : read.pipe(
+                Effect.timeoutOption(within),
+                Effect.flatMap(
+                  Option.match({
+                    onSome: Effect.succeed,
+                    onNone: () =>
+                      Effect.as(
+                        Console.error(
+                          `spec-orch: the issue tracker did not answer within ${Duration.format(within)}; ${id} is shown without its title and acceptance criteria`
+                        ),
+                        undefined
+                      )
+                  })
+                )
+              )
+        }
       })
     )
   )
@@ -265,7 +291,7 @@ export const evaluate = (input: {
             yield* policyFrom(input.policy),
             yield* profileFrom(input.profile),
             input.json,
-            yield* issueIfKnown(input.issue)
+            yield* issueIfKnown(input.issue, ISSUE_LOOKUP_WAIT)
           )
         })
       )

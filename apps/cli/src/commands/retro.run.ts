@@ -13,7 +13,7 @@ import { Console, Effect, FileSystem, Option, Path } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 import { withPlanes } from "../Planes.js"
 import { runFacts } from "./eval.run.js"
-import { issueIfKnown } from "./gate.run.js"
+import { ISSUE_LOOKUP_WAIT, issueIfKnown } from "./gate.run.js"
 
 /** The facts of an issue's runs (oldest first) for a retrospective. */
 const retroRuns = (issueId: string, records: ReadonlyArray<RunRecord>) =>
@@ -97,7 +97,7 @@ export const retro = (input: { issue: string; json: boolean }) =>
       const acceptances = yield* ledger.acceptances(input.issue)
       const runs = yield* retroRuns(input.issue, records)
       const latest = yield* ledger.latest(input.issue)
-      const issue = yield* issueIfKnown(input.issue)
+      const issue = yield* issueIfKnown(input.issue, ISSUE_LOOKUP_WAIT)
       const markdown = (yield* Redactor).redact(
         renderRetrospective({
           issueId: input.issue,
