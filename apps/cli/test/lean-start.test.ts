@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process"
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { requirePostgres } from "@spec-orch/test-kit"
 
 // The bundled binary copied where `better-sqlite3` (the one native addon, kept outside the bundle)
 // cannot be found, as when its prebuilt binary does not match the installed Node: a command that
@@ -139,29 +140,37 @@ describe("the launcher runs one bundle per command", () => {
 
 // `status` loads the Postgres client only on a cluster: the layer comes from a module the bundle
 // initialises on demand, and its answers (an unusable URL, the runs in Postgres) still come through.
-describe("status on a cluster project", () => {
+const pg = requirePostgres()
+
+describe("status and explain on a cluster project", () => {
   const cluster = mkdtempSync(join(tmpdir(), "lean-start-cluster-"))
   cpSync(join(import.meta.dirname, "../../../examples/hello-node"), cluster, { recursive: true })
   appendFileSync(
     join(cluster, "spec-orch.toml"),
     '\n[cluster]\nstorage = "postgres"\nurl_env = "LEAN_START_PG"\nrunner_address = "127.0.0.1:34431"\n'
   )
-  const status = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [join(import.meta.dirname, "../dist/spec-orch.cjs"), "status"], {
+  const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+    spawnSync(process.execPath, [join(import.meta.dirname, "../dist/spec-orch.cjs"), ...args], {
       encoding: "utf8",
       cwd: cluster,
       env: { ...process.env, SPEC_ORCH_COMPILE_CACHE: "off", ...env }
     })
 
   it("says which variable is missing when the cluster's URL is not set", () => {
-    const r = status({})
+    const r = cli(["status"], {})
     assert.strictEqual(r.status, 1)
     assert.include(r.stderr, '[cluster] storage = "postgres": LEAN_START_PG is not set')
   })
 
-  it.skipIf(!process.env.SPEC_ORCH_PG_URL)("reads the runs from the cluster's Postgres", () => {
-    const r = status({ LEAN_START_PG: process.env.SPEC_ORCH_PG_URL ?? "" })
+  it.skipIf(!pg.run)(pg.title("reads the runs from the cluster's Postgres"), () => {
+    const r = cli(["status"], { LEAN_START_PG: pg.url ?? "" })
     assert.strictEqual(r.status, 0, r.stderr)
     assert.strictEqual(r.stderr, "")
+  })
+
+  it.skipIf(!pg.run)(pg.title("says the evidence it looked for is in the cluster's Postgres, not a local file"), () => {
+    const r = cli(["explain", "NEVER-RUN-1"], { LEAN_START_PG: pg.url ?? "" })
+    assert.strictEqual(r.status, 1, r.stdout)
+    assert.include(r.stderr, "no evidence recorded for NEVER-RUN-1 in the cluster's Postgres ($LEAN_START_PG)")
   })
 })

@@ -9,10 +9,18 @@ import { EvidenceLedger } from "./EvidenceLedger.js"
 import { Gate } from "./Gate.js"
 import { GatePolicies } from "./GatePolicies.js"
 
-/** The ledger in the project's state directory, named `<state_dir>/state.db` in messages. */
+/**
+ * The ledger where the project keeps its state, as messages name it: `<state_dir>/state.db`, or on a
+ * cluster (`[cluster] storage = "postgres"`) the cluster's Postgres, by the variable holding its URL.
+ */
 const ProjectLedger = Layer.unwrap(
-  Effect.map(Effect.service(Project), (project) =>
-    EvidenceLedger.layer({ location: `${project.config.workspace.state_dir}/state.db` })
+  Effect.map(Effect.service(Project), ({ config }) =>
+    EvidenceLedger.layer({
+      location:
+        config.cluster.storage === "postgres"
+          ? `the cluster's Postgres ($${config.cluster.url_env})`
+          : `${config.workspace.state_dir}/state.db`
+    })
   )
 )
 
