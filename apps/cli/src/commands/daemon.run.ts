@@ -30,7 +30,7 @@ import { emit, ExitCode, setExitCode, stopsOnSignal, table } from "../Output.js"
 import { runEvolvers } from "../Evolvers.js"
 import { withClusterEngine } from "../ClusterPlane.js"
 import { TriageModelLive, withContract, withEngine, withPlanes } from "../Planes.js"
-import { preflight } from "./gate.run.js"
+import { preflight } from "./preflight.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 

@@ -24,7 +24,8 @@ import { RunMemory } from "@spec-orch/evolution"
 import { Clock, Console, Effect, FileSystem, Option, Path, Schema } from "effect"
 import { emit, table } from "../Output.js"
 import { whoAmI } from "../Who.js"
-import { clean, ISSUE_LOOKUP_WAIT, issueIfKnown, verdictLines, withPlanes } from "./gate.run.js"
+import { withPlanes } from "../Planes.js"
+import { clean, ISSUE_LOOKUP_WAIT, issueIfKnown, verdictLines } from "./gate.run.js"
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 

@@ -34,19 +34,8 @@ import { Root } from "../Root.js"
 /** Removes terminal control characters from text that came from issues, agents or tools. */
 export const clean = (text: string): string => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "")
 
-/**
- * Runs `effect` with every plane. Loaded on demand: `gate evaluate --evidence` and the policy
- * commands never load the other planes or open the state database, which keeps them fast.
- */
-export const withPlanes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(
-    Effect.promise(() => import("../Planes.js")),
-    (planes) => planes.withPlanes(effect)
-  )
-
-/** Runs `effect` with the project and its gate policies only (no state database). */
 /** `effect` with `layer` over the project from the root flags only (no state database). */
-const withProjectOnly =
+export const withProjectOnly =
   <ROut, E2>(
     layer: Layer.Layer<ROut, E2, Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner>
   ) =>
@@ -57,6 +46,7 @@ const withProjectOnly =
       return yield* effect.pipe(Effect.provide(layer.pipe(Layer.provideMerge(project))))
     })
 
+/** Runs `effect` with the project and its gate policies only (no state database). */
 const withPolicies = withProjectOnly(GatePolicies.layer)
 
 /**
@@ -92,44 +82,6 @@ export const gatePreflight = (
       return false
     })
   )
-
-/**
- * Whether the OS sandbox can do what `[sandbox] mode = "required"` demands here; when it cannot, says
- * why and how to fix it (exit 2) before anything is created.
- */
-export const sandboxPreflight = (what: string) =>
-  // The execution plane loads here, on demand: the gate's reading commands never need it.
-  Effect.flatMap(
-    Effect.promise(() => import("@spec-orch/execution")),
-    ({ Sandbox, turnReachesNetwork }) =>
-      withProjectOnly(Sandbox.layer)(
-        Effect.gen(function* () {
-          const sandbox = yield* Sandbox
-          if (sandbox.mode !== "required") return true
-          const probe = yield* sandbox.probe
-          const { config } = yield* Project
-          if (
-            probe.available &&
-            (probe.network || !turnReachesNetwork(config.builder.adapter, config.sandbox.allow_hosts))
-          )
-            return true
-          const problem = !probe.available
-            ? (probe.problem ?? "bubblewrap is unavailable")
-            : "socat is not installed, so a boxed agent could reach no model provider: install it (Debian/Ubuntu: apt-get install socat)"
-          yield* Console.error(
-            `spec-orch: cannot ${what}: the sandbox is required ([sandbox] mode = "required") but cannot start on this machine: ${problem}\nNothing was started. Fix that (\`spec-orch doctor\` checks it), or set [sandbox] mode = "best-effort" or "off".`
-          )
-          yield* setExitCode(ExitCode.usage)
-          return false
-        })
-      )
-  )
-
-/** Every check that must pass before work starts: the gate can judge it, and the sandbox can hold it. */
-export const preflight = (
-  what: string,
-  profileOf: string | undefined | ((project: Project["Service"]) => string | undefined)
-) => Effect.flatMap(gatePreflight(what, profileOf), (ok) => (ok ? sandboxPreflight(what) : Effect.succeed(false)))
 
 /** The policy named by `--policy` (relative to --cwd), else the project's; warnings go to stderr. */
 export const policyFrom = (explicit: Option.Option<string>) =>
@@ -279,21 +231,24 @@ export const evaluate = (input: {
           )
         })
       )
-    : withPlanes(
-        Effect.gen(function* () {
-          // Imported here: the ledger brings the SQL client, which the --evidence path never needs.
-          const { EvidenceLedger } = yield* Effect.promise(() => import("@spec-orch/evidence"))
-          const ledger = yield* EvidenceLedger
-          const bundle = yield* ledger.currentBundle(input.issue)
-          if (Option.isNone(bundle)) return yield* new NoEvidence({ issueId: input.issue, ledger: ledger.location })
-          yield* judge(
-            bundle.value,
-            yield* policyFrom(input.policy),
-            yield* profileFrom(input.profile),
-            input.json,
-            yield* issueIfKnown(input.issue, ISSUE_LOOKUP_WAIT)
+    : // The ledger's services are loaded here, on demand: `--evidence` and the policy commands never open the state database.
+      Effect.flatMap(
+        Effect.promise(() => import("../LedgerPlane.js")),
+        ({ withLedger, EvidenceLedger }) =>
+          withLedger(
+            Effect.gen(function* () {
+              const ledger = yield* EvidenceLedger
+              const bundle = yield* ledger.currentBundle(input.issue)
+              if (Option.isNone(bundle)) return yield* new NoEvidence({ issueId: input.issue, ledger: ledger.location })
+              yield* judge(
+                bundle.value,
+                yield* policyFrom(input.policy),
+                yield* profileFrom(input.profile),
+                input.json,
+                yield* issueIfKnown(input.issue, ISSUE_LOOKUP_WAIT)
+              )
+            })
           )
-        })
       )
 }
 

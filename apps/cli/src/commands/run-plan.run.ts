@@ -15,7 +15,7 @@ import { Effect, Fiber, Option, Stream } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
 import { runJson } from "./run.run.js"
-import { preflight } from "./gate.run.js"
+import { preflight } from "./preflight.js"
 import { requireApprovedPlan, unapproved } from "./plan.run.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)

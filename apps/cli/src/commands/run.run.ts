@@ -7,7 +7,7 @@ import { intakeWarning, type RunEvent, Runs, RunStore } from "@spec-orch/control
 import { Console, Effect, Fiber, FileSystem, Option, Path, Stream } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 import { withEngine, withPlanes } from "../Planes.js"
-import { preflight } from "./gate.run.js"
+import { preflight } from "./preflight.js"
 import { describeRunEvent, progressDisplay } from "../Progress.js"
 import { whoAmI } from "../Who.js"
 import { costText, runJson } from "./status.run.js"

@@ -21,9 +21,7 @@ export const runGit = (
   Effect.gen(function* () {
     // Execution and the harness load on the first git call, not with the tracker clients: a reading
     // command (`spec-orch issue list`) uses the clients and never runs git.
-    const [{ makeGitRunner }, { hostEnvironment }] = yield* Effect.promise(() =>
-      Promise.all([import("@spec-orch/execution"), import("@spec-orch/harness")])
-    )
+    const { makeGitRunner, hostEnvironment } = yield* Effect.promise(() => import("./git-runner.js"))
     const run = makeGitRunner(yield* ChildProcessSpawner.ChildProcessSpawner, yield* hostEnvironment)
     const sub = args.find((a) => !a.startsWith("-") && !a.includes("="))
     return yield* run(cwd, args, { remote: sub !== undefined && REMOTE.has(sub) })
