@@ -3,20 +3,22 @@
  * evidence plane over the state database, and the issue source for the title. It does not import
  * Planes.ts, which imports every plane, so the lean bundle (the read commands) stays small; gate.run.ts
  * loads this module when the ledger path runs, as the `--evidence` path never opens the database.
+ * Planes.ts takes the evidence plane from here too.
  */
 import { EvidencePlane } from "@spec-orch/evidence"
-
-export { EvidenceLedger } from "@spec-orch/evidence"
 import { Redactor } from "@spec-orch/harness/Redaction"
 import { Effect, Layer } from "effect"
 import { ContractPlaneLive, projectLayer, redactingOutput } from "./ContractPlane.js"
 import { Root } from "./Root.js"
 import { StateDb } from "./StatePlane.js"
 
-/** The ledger's services: the gate, its policies, the evidence ledger, the issue source and the project. */
-const LedgerServices = Layer.mergeAll(EvidencePlane.pipe(Layer.provide(StateDb)), ContractPlaneLive).pipe(
-  Layer.provideMerge(Redactor.layer)
-)
+export { EvidenceLedger } from "@spec-orch/evidence"
+
+/** The evidence plane's services: the gate, gate policies and the evidence ledger in the state database. */
+export const EvidencePlaneLive = EvidencePlane.pipe(Layer.provide(StateDb))
+
+/** The ledger's services: the evidence plane's, the issue source, and the redaction of what is printed. */
+const LedgerServices = Layer.mergeAll(EvidencePlaneLive, ContractPlaneLive).pipe(Layer.provideMerge(Redactor.layer))
 
 /** Runs `effect` with the project from the root flags and the ledger's services, redacting what it prints. */
 export const withLedger = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -12,7 +12,7 @@ import {
   RunWorkflowLayer,
   WorkflowEngineLayer
 } from "@spec-orch/control"
-import { EvidencePlane, Reviewer } from "@spec-orch/evidence"
+import { Reviewer } from "@spec-orch/evidence"
 import { EvolutionPlane, Memory, ProposalRules, Proposals, RunMemory } from "@spec-orch/evolution"
 import { ExecutionPlane } from "@spec-orch/execution"
 import { Embeddings, HarnessPlane, Models, Redactor } from "@spec-orch/harness"
@@ -21,6 +21,7 @@ import { Effect, Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { Root } from "./Root.js"
 import { ContractPlaneLive, projectLayer, redactingOutput } from "./ContractPlane.js"
+import { EvidencePlaneLive } from "./LedgerPlane.js"
 import { StateDb } from "./StatePlane.js"
 import { RunTracing } from "./Trace.js"
 
@@ -29,9 +30,6 @@ export { StateDb } from "./StatePlane.js"
 
 /** The execution plane's services: worktrees, agents, the verification runner and the sandbox. */
 export const ExecutionPlaneLive = ExecutionPlane.pipe(Layer.provide(Redactor.layer))
-
-/** The evidence plane's services: the gate, gate policies and the evidence ledger in the state database. */
-export const EvidencePlaneLive = EvidencePlane.pipe(Layer.provide(StateDb))
 
 /**
  * The LLM roles' models (`[models]`, `[model_chains]`, `[llm]`, role sections; keys from the

@@ -143,19 +143,16 @@ export const issueIfKnown = (id: string, within?: Duration.Duration) =>
           return within === undefined
             ? read
             : read.pipe(
-                Effect.timeoutOption(within),
-                Effect.flatMap(
-                  Option.match({
-                    onSome: Effect.succeed,
-                    onNone: () =>
-                      Effect.as(
-                        Console.error(
-                          `spec-orch: the issue tracker did not answer within ${Duration.format(within)}; ${id} is shown without its title and acceptance criteria`
-                        ),
-                        undefined
-                      )
-                  })
-                )
+                Effect.timeoutOrElse({
+                  duration: within,
+                  orElse: () =>
+                    Effect.as(
+                      Console.error(
+                        `spec-orch: the issue tracker did not answer within ${Duration.format(within)}; ${id} is shown without its title and acceptance criteria`
+                      ),
+                      undefined
+                    )
+                })
               )
         }
       })
