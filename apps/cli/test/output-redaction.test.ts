@@ -4,6 +4,7 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli } from "./cli.js"
+import { seedLedger } from "./utils/seed-ledger.js"
 
 const example = join(import.meta.dirname, "../../../examples/hello-node")
 // The variable is secret only because the config names it; the token is assembled so no file holds one.
@@ -43,6 +44,30 @@ describe("what the CLI prints", () => {
         }
       })
     )
+  )
+
+  it.effect(
+    "is redacted in what gate evaluate and explain show from the ledger (the issue's title in the report)",
+    () =>
+      withEnv(
+        Effect.gen(function* () {
+          const dir = project()
+          yield* seedLedger(dir, [{ issueId: "HELLO-1", runId: "HELLO-1-r1" }])
+          for (const args of [
+            ["gate", "evaluate", "HELLO-1", "--json"],
+            ["explain", "HELLO-1", "--json"]
+          ]) {
+            const r = yield* cli("--cwd", dir, ...args)
+            assert.strictEqual(
+              JSON.parse(r.stdout).title,
+              "Rotate [redacted:MY_GH] and [redacted:github-token]",
+              `${args.join(" ")}: ${r.stderr}`
+            )
+            assert.notInclude(r.stdout, GH_VALUE)
+            assert.notInclude(r.stdout, TOKEN)
+          }
+        })
+      )
   )
 
   it.effect("redacts error messages on stderr too", () =>
