@@ -10,21 +10,24 @@ import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { createHmac } from "node:crypto"
 import { existsSync } from "node:fs"
-import { BIN, type Cluster, type Daemon, freePort, pg, REPO, startCluster, until } from "./utils/cluster.js"
+import { BIN, type Cluster, type Daemon, pg, REPO, startCluster, until } from "./utils/cluster.js"
 
 const SECRET = "cluster-s3cret"
 
 describe.skipIf(!pg.run)(pg.title("webhooks on a cluster"), () => {
   it("a delivery to a runner without the daemon singleton makes the daemon poll now", async () => {
     assert.isTrue(existsSync(BIN), `build the CLI first: cd apps/cli && npx tsup (looked for ${BIN})`)
-    const hookPorts = [await freePort(), await freePort()]
+    const hookPorts: Array<number> = []
     let cluster: Cluster | undefined
     try {
       cluster = await startCluster({
         hosts: 2,
         maxConcurrent: 1,
         agentWaits: false,
-        daemon: (i) => ["poll_interval_seconds = 3600", `webhook_port = ${hookPorts[i]}`],
+        daemon: (i, port) => {
+          hookPorts[i] = port
+          return ["poll_interval_seconds = 3600", `webhook_port = ${port}`]
+        },
         env: { SPEC_ORCH_WEBHOOK_SECRET: SECRET }
       })
       const c = cluster

@@ -11,7 +11,7 @@ import { git, processesUnder, requirePostgres, startFakeGitHub } from "@spec-orc
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { createServer } from "node:net"
+import { type AddressInfo, createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -74,16 +74,27 @@ export const until = async (what: string, check: () => Promise<boolean> | boolea
   }
 }
 
-/** A port nothing listens on right now (the kernel's pick), for a runner or webhook address. */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+/**
+ * `count` distinct ports nothing listens on right now (the kernel's picks), for runner or webhook addresses.
+ * All are held open until every one is chosen: a port closed before the next pick may be picked again,
+ * and two daemons given one port fail with EADDRINUSE.
+ */
+export const freePorts = async (count: number): Promise<ReadonlyArray<number>> => {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer()
+          server.once("error", reject)
+          server.listen(0, "127.0.0.1", () => resolve(server))
+        })
+    )
+  )
+  const ports = servers.map((s) => (s.address() as AddressInfo).port)
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  return ports
+}
 
 export const exited = (child: ChildProcess) =>
   new Promise<void>((resolve) =>
@@ -148,8 +159,11 @@ export const startCluster = async (options: {
   readonly files?: Readonly<Record<string, string>>
   /** The verification step, given the signals directory (default: `node check.mjs`, which passes). */
   readonly check?: (signals: string) => ReadonlyArray<string>
-  /** Lines added to each host's `[daemon]` section (default polling every second). */
-  readonly daemon?: (host: number) => ReadonlyArray<string>
+  /**
+   * Lines added to each host's `[daemon]` section (default polling every second); `port` is a free port
+   * kept for this host (picked with the runners' ports, so distinct from them), e.g. for its webhooks.
+   */
+  readonly daemon?: (host: number, port: number) => ReadonlyArray<string>
   /** Lines added to each host's `[cluster]` section. */
   readonly cluster?: ReadonlyArray<string>
   /** Environment of every daemon, beside the tracker token and the cluster's URL. */
@@ -211,8 +225,9 @@ export const startCluster = async (options: {
     git(seed, ["push", "-q", "origin", "main"])
     github.addRepo(REPO, { gitDir: bare })
 
+    const ports = await freePorts(options.hosts * 2)
     for (let i = 0; i < options.hosts; i++) {
-      const address = `127.0.0.1:${await freePort()}`
+      const address = `127.0.0.1:${ports[i]}`
       const hostDir = join(base, `host-${i}`)
       mkdirSync(hostDir)
       const root = join(hostDir, "project")
@@ -240,7 +255,7 @@ export const startCluster = async (options: {
           'consume_state = "open"',
           `max_concurrent = ${options.maxConcurrent}`,
           "retry_base_delay_seconds = 1",
-          ...(options.daemon?.(i) ?? ["poll_interval_seconds = 1"]),
+          ...(options.daemon?.(i, ports[options.hosts + i]!) ?? ["poll_interval_seconds = 1"]),
           "[cluster]",
           'storage = "postgres"',
           'url_env = "CLUSTER_PG"',
