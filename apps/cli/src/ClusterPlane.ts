@@ -6,7 +6,13 @@
  */
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import { Project } from "@spec-orch/contract"
-import { ClusterSetupLock, clusterEngineLayer, clusterUrl, RunWorkflowLayer } from "@spec-orch/control"
+import {
+  ClusterSetupLock,
+  checkRunnerAddress,
+  clusterEngineLayer,
+  clusterUrl,
+  RunWorkflowLayer
+} from "@spec-orch/control"
 import { Redactor } from "@spec-orch/harness"
 import { Effect, Layer } from "effect"
 import {
@@ -44,6 +50,8 @@ const RunnerLive = Layer.unwrap(
   Effect.gen(function* () {
     const project = yield* Project
     const url = yield* clusterUrl(project.config.cluster)
+    // Said before joining, not as the socket server's bare "Open: listen EADDRINUSE" once it is half up.
+    yield* checkRunnerAddress(project.config.cluster.runner_address!)
     return clusterEngineLayer(project.config, url, socketSharding)
   })
 )

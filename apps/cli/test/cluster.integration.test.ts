@@ -1,7 +1,7 @@
 /**
  * `[cluster]` as an operator meets it: `doctor` checks the shared Postgres and this runner's address
- * (never showing the URL's password), and `daemon start --once`, which one host cannot do for the whole
- * cluster, refuses plainly (the cluster itself: cluster-daemon.postgres.integration.test.ts). Fails when
+ * (never showing the URL's password), `daemon start --once`, which one host cannot do for the whole
+ * cluster, refuses plainly, and so does a runner address this host cannot listen on (the cluster itself: cluster-daemon.postgres.integration.test.ts). Fails when
  * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -47,5 +47,26 @@ describe.skipIf(!pg.run)(pg.title("spec-orch [cluster]"), () => {
     const d = p.cli("daemon", "start", "--once")
     assert.strictEqual(d.status, 1, d.stdout + d.stderr)
     assert.match(d.stderr, /with \[cluster\] storage = "postgres" the daemon runs once for the whole cluster/)
+  })
+
+  it("daemon start on a runner address another program holds says so, naming the setting, before joining", async () => {
+    const holder = createServer()
+    const port = await new Promise<number>((resolve) =>
+      holder.listen(0, "127.0.0.1", () => resolve((holder.address() as { port: number }).port))
+    )
+    try {
+      const p = makeProject({
+        toml: `[cluster]\nstorage = "postgres"\nurl_env = "CLUSTER_PG"\nrunner_address = "127.0.0.1:${port}"\n`,
+        env: { CLUSTER_PG: pg.url! }
+      })
+      const d = p.cli("daemon", "start")
+      assert.strictEqual(d.status, 1, d.stdout + d.stderr)
+      assert.include(d.stderr, `[cluster] runner_address = "127.0.0.1:${port}": cannot listen there`)
+      assert.include(d.stderr, "is in use")
+      assert.notInclude(d.stderr, "Open:")
+      assert.notInclude(d.stderr, "joining")
+    } finally {
+      holder.close()
+    }
   })
 })

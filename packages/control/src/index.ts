@@ -4,9 +4,11 @@
 export {
   bindProblem,
   type ClusterCheck,
+  checkRunnerAddress,
   clusterChecks,
   pgProblem,
   pgServerOf,
+  RunnerAddressUnusable,
   splitAddress
 } from "./cluster/ClusterCheck.js"
 export {

@@ -5,7 +5,7 @@
  */
 import type { SpecOrchConfig } from "@spec-orch/contract"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Fiber, Option, Redacted } from "effect"
+import { Duration, Effect, Fiber, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { createServer } from "node:net"
 
@@ -48,6 +48,22 @@ export const bindProblem = (address: string): Effect.Effect<string | undefined> 
     )
     server.listen(port, host, () => server.close(() => resume(Effect.succeed(undefined))))
   })
+
+/** This host cannot listen on `[cluster] runner_address` (found before the runner joins the cluster). */
+export class RunnerAddressUnusable extends Schema.TaggedError<RunnerAddressUnusable>()("RunnerAddressUnusable", {
+  address: Schema.String,
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return `[cluster] runner_address = "${this.address}": cannot listen there: ${this.problem}; set runner_address to an address of this host and a free port (if a daemon of this host holds it, stop that daemon first)`
+  }
+}
+
+/** Fails with `RunnerAddressUnusable` unless this host can listen on `address` now. */
+export const checkRunnerAddress = (address: string): Effect.Effect<void, RunnerAddressUnusable> =>
+  Effect.flatMap(bindProblem(address), (problem) =>
+    problem === undefined ? Effect.void : Effect.fail(new RunnerAddressUnusable({ address, problem }))
+  )
 
 /** Runs `SELECT 1` on the server; the failure's text with the URL's secrets left out. */
 const pgProbe = (url: string): Effect.Effect<string | undefined> =>
