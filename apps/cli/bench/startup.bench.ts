@@ -7,17 +7,45 @@
  * beside its wall time.
  * BENCH_BASELINE=<dir> (a copy of an older apps/cli/dist) measures that build too, in the same rounds,
  * for a before/after comparison.
+ * A second floor, "effect/cli floor", is the smallest Effect CLI (bench/effect-floor.ts: `config check`,
+ * nothing read), built with the CLI's own esbuild plugins and started by the CLI's own launcher, with
+ * its compile cache: what a read command costs beyond it is spec-orch's; up to it, effect's on this Node.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
+import { barrelsToModules, lazyNodeBuiltins, lazySegmenter, v8StackProbes } from "../build/plugins.js"
 
 const root = new URL("../../..", import.meta.url).pathname
 // The installed bin (package.json "bin"): a fast path for --version, then a bundle through the compile cache.
 const builds: Array<[string, string]> = [["", join(root, "apps/cli/dist/spec-orch.cjs")]]
 if (process.env.BENCH_BASELINE) builds.push([" (baseline)", join(process.env.BENCH_BASELINE, "spec-orch.cjs")])
 const scratch = mkdtempSync(join(tmpdir(), "bench-startup-"))
+
+// The effect/cli floor: bench/effect-floor.ts bundled as dist/lean.cjs is (tsup's esbuild, the same
+// plugins and options), beside a copy of the launcher, which sends `config check` to its lean.cjs.
+const floorDist = join(scratch, "effect-floor")
+mkdirSync(floorDist)
+const cliDir = join(root, "apps/cli")
+const esbuild = createRequire(createRequire(join(cliDir, "package.json")).resolve("tsup"))("esbuild") as {
+  build: (options: Record<string, unknown>) => Promise<unknown>
+}
+await esbuild.build({
+  entryPoints: [join(cliDir, "bench/effect-floor.ts")],
+  outfile: join(floorDist, "lean.cjs"),
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  minify: true,
+  logLevel: "error",
+  supported: { "dynamic-import": false },
+  plugins: [lazySegmenter, v8StackProbes, lazyNodeBuiltins, barrelsToModules]
+})
+copyFileSync(join(cliDir, "dist/spec-orch.cjs"), join(floorDist, "spec-orch.cjs"))
+const effectFloor: [string, Array<string>] = ["effect/cli floor", [join(floorDist, "spec-orch.cjs"), "config", "check"]]
 const rssFile = join(scratch, "rss")
 const timeBin = "/usr/bin/time"
 const withTime = existsSync(timeBin)
@@ -71,12 +99,15 @@ const commands: Array<[string, Array<string>, Array<number>?]> = [
 const [load1] = loadavg()
 report("load average (1 min) at start", round(load1!), "")
 const floor = sample()
+const framework = sample()
 const results = new Map<string, Sample>()
 for (let i = 0; i < runs + 2; i++) {
   const warm = i < 2
   for (const [name, args, ok] of commands) {
     const f = once(["-e", "0"], [0], "off")
     if (!warm) add(floor, f)
+    const e = once(effectFloor[1], [0], join(scratch, "v8-effect-floor"))
+    if (!warm) add(framework, e)
     for (const [suffix, bin] of builds) {
       const r = once([bin, ...args], ok ?? [0], join(scratch, `v8${suffix.trim()}`))
       const key = `${name}${suffix}`
@@ -91,17 +122,21 @@ if (withTime) report("node -e 0 (floor) peak RSS", round(median(floor.kib) / 102
 // CPU time (user + system, 10 ms resolution) is less sensitive than wall time to a busy machine.
 const floorCpu = withTime ? median(floor.cpu) : undefined
 if (floorCpu !== undefined) report("node -e 0 (floor) CPU time", round(floorCpu), "ms")
+const ratio = (x: number, to: number) => Math.round((x / to) * 100) / 100
+const frameworkMs = median(framework.ms)
+report(effectFloor[0], round(frameworkMs), "ms", { note: `${ratio(frameworkMs, floorMs)}x floor` })
+if (floorCpu !== undefined) report(`${effectFloor[0]} CPU time`, round(median(framework.cpu)), "ms")
+if (withTime) report(`${effectFloor[0]} peak RSS`, round(median(framework.kib) / 1024), "MiB")
 for (const [key, s] of results) {
   const ms = median(s.ms)
-  const ratio = Math.round((ms / floorMs) * 100) / 100
   const read = !key.startsWith("--version")
   report(`spec-orch ${key}`, round(ms), "ms", {
     target: read ? "<= 2x node -e 0" : "< 150 ms median; original ≈ 1400 ms",
-    note: `${ratio}x floor`
+    note: `${ratio(ms, floorMs)}x floor${read ? `, ${ratio(ms, frameworkMs)}x effect/cli floor` : ""}`
   })
   if (floorCpu !== undefined)
     report(`spec-orch ${key} CPU time`, round(median(s.cpu)), "ms", {
-      note: `${Math.round((median(s.cpu) / floorCpu) * 100) / 100}x floor`
+      note: `${ratio(median(s.cpu), floorCpu)}x floor`
     })
   if (withTime && read) report(`spec-orch ${key} peak RSS`, round(median(s.kib) / 1024), "MiB", { target: "<= 50 MiB" })
 }
