@@ -72,6 +72,8 @@ if (cacheFile) {
 const source = fs.readFileSync(bundle, "latin1")
 const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData })
 const stale = cachedData === undefined || script.cachedDataRejected === true
+// V8 has what it needs from the cache now: its buffer (megabytes) is not kept for the command's life.
+cachedData = undefined
 
 if (cacheFile && stale) {
   // Written once the command has run, so the cache holds the functions it compiled on the way.
