@@ -26,7 +26,7 @@ import {
 } from "effect/cluster"
 import { Digest } from "effect/crypto"
 import { RpcSerialization } from "effect/rpc"
-import { projectLayer, redactingOutput } from "./ContractPlane.js"
+import { projectLayer, redactingOutput } from "./ProjectScope.js"
 import { Planes, RunsRecorded } from "./Planes.js"
 import { Root } from "./Root.js"
 import { RunTracing } from "./Trace.js"

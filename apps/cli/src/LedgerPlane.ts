@@ -7,9 +7,9 @@
  */
 import { EvidencePlane } from "@spec-orch/evidence"
 import { Redactor } from "@spec-orch/harness/Redaction"
-import { Effect, Layer } from "effect"
-import { ContractPlaneLive, projectLayer, redactingOutput } from "./ContractPlane.js"
-import { Root } from "./Root.js"
+import { Layer } from "effect"
+import { ContractPlaneLive } from "./ContractPlane.js"
+import { withProject } from "./ProjectScope.js"
 import { StateDb } from "./StatePlane.js"
 
 export { EvidenceLedger } from "@spec-orch/evidence"
@@ -21,10 +21,4 @@ export const EvidencePlaneLive = EvidencePlane.pipe(Layer.provide(StateDb))
 const LedgerServices = Layer.mergeAll(EvidencePlaneLive, ContractPlaneLive).pipe(Layer.provideMerge(Redactor.layer))
 
 /** Runs `effect` with the project from the root flags and the ledger's services, redacting what it prints. */
-export const withLedger = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const flags = yield* Root
-    return yield* redactingOutput(effect).pipe(
-      Effect.provide(LedgerServices.pipe(Layer.provideMerge(projectLayer(flags))))
-    )
-  })
+export const withLedger = withProject(LedgerServices)

@@ -20,7 +20,8 @@ import { PlannerModel, PlannerModelProblem, TaskPlane } from "@spec-orch/task"
 import { Effect, Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { Root } from "./Root.js"
-import { ContractPlaneLive, projectLayer, redactingOutput } from "./ContractPlane.js"
+import { ContractPlaneLive } from "./ContractPlane.js"
+import { projectLayer, redactingOutput, withProject } from "./ProjectScope.js"
 import { EvidencePlaneLive } from "./LedgerPlane.js"
 import { StateDb } from "./StatePlane.js"
 import { RunTracing } from "./Trace.js"
@@ -136,11 +137,7 @@ export const Planes = Layer.mergeAll(
 export type PlaneServices = Layer.Success<typeof Planes> | Project
 
 /** Runs `effect` with the project from the root flags and every plane provided. */
-export const withPlanes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const flags = yield* Root
-    return yield* redactingOutput(effect).pipe(Effect.provide(Planes.pipe(Layer.provideMerge(projectLayer(flags)))))
-  })
+export const withPlanes = withProject(Planes)
 
 /**
  * Runs `effect` with every plane and the durable workflow engine: the lock of the journal `journal`

@@ -9,8 +9,7 @@ import { RunStore } from "@spec-orch/control/RunStore"
 import { Redactor } from "@spec-orch/harness/Redaction"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, FileSystem, Layer, Path } from "effect"
-import { projectLayer, redactingOutput } from "./ContractPlane.js"
-import { Root } from "./Root.js"
+import { withProject } from "./ProjectScope.js"
 
 /**
  * The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. With
@@ -37,16 +36,9 @@ export const StateDb = Layer.unwrap(
 )
 
 /** Runs `effect` with the project from the root flags, the run store over the state database, and this process's token. */
-export const withRunStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const flags = yield* Root
-    return yield* redactingOutput(effect).pipe(
-      Effect.provide(
-        Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(
-          Layer.provideMerge(StateDb),
-          Layer.provideMerge(Redactor.layer),
-          Layer.provideMerge(projectLayer(flags))
-        )
-      )
-    )
-  })
+export const withRunStore = withProject(
+  Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(
+    Layer.provideMerge(StateDb),
+    Layer.provideMerge(Redactor.layer)
+  )
+)

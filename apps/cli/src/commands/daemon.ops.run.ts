@@ -4,18 +4,12 @@ import { homedir, hostname } from "node:os"
 import { Project } from "@spec-orch/contract"
 import { ownerAlive, readHeartbeat } from "@spec-orch/control"
 import { hostEnvironment } from "@spec-orch/harness"
-import { Console, Effect, FileSystem, Option, Path } from "effect"
+import { Console, Effect, FileSystem, Layer, Option, Path } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
-import { Root } from "../Root.js"
+import { withProject } from "../ProjectScope.js"
 
 /** `effect` with the project from the root flags only (no state database is opened). */
-const withProject = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const flags = yield* Root
-    return yield* effect.pipe(
-      Effect.provide(Project.layer({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) }))
-    )
-  })
+const withProjectOnly = withProject(Layer.empty)
 
 /** The unit's name part: the project directory's name, reduced to what systemd unit names allow. */
 const unitNameOf = (root: string, path: Path.Path) =>
@@ -33,7 +27,7 @@ const quote = (arg: string) => {
 }
 
 export const install = (input: { print: boolean; json: boolean }) =>
-  withProject(
+  withProjectOnly(
     Effect.gen(function* () {
       const project = yield* Project
       const fs = yield* FileSystem.FileSystem
@@ -107,7 +101,7 @@ const looksLikeDaemon = (pid: number): boolean => {
 }
 
 export const stop = (input: { timeout: number; json: boolean }) =>
-  withProject(
+  withProjectOnly(
     Effect.gen(function* () {
       const { file, heartbeat } = yield* readHeartbeat()
       const none = (message: string) => emit(input.json, { stopped: false, running: false, message }, () => message)

@@ -26,28 +26,16 @@ import {
   resolveProfile,
   verdictHeadline
 } from "@spec-orch/evidence"
-import type { ChildProcessSpawner } from "effect/process"
-import { Console, Duration, Effect, FileSystem, Layer, Option, Path, Result } from "effect"
+import { Console, Duration, Effect, FileSystem, Option, Path, Result } from "effect"
 import { emit, ExitCode, setExitCode, table } from "../Output.js"
+import { withProject } from "../ProjectScope.js"
 import { Root } from "../Root.js"
 
 /** Removes terminal control characters from text that came from issues, agents or tools. */
 export const clean = (text: string): string => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "")
 
-/** `effect` with `layer` over the project from the root flags only (no state database). */
-export const withProjectOnly =
-  <ROut, E2>(
-    layer: Layer.Layer<ROut, E2, Project | FileSystem.FileSystem | Path.Path | ChildProcessSpawner.ChildProcessSpawner>
-  ) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.gen(function* () {
-      const flags = yield* Root
-      const project = Project.layer({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) })
-      return yield* effect.pipe(Effect.provide(layer.pipe(Layer.provideMerge(project))))
-    })
-
 /** Runs `effect` with the project and its gate policies only (no state database). */
-const withPolicies = withProjectOnly(GatePolicies.layer)
+const withPolicies = withProject(GatePolicies.layer)
 
 /**
  * Fail before work: checks, with the project and its gate policy only (no state database, nothing

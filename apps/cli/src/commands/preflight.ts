@@ -5,7 +5,8 @@
 import { Project } from "@spec-orch/contract"
 import { Console, Effect } from "effect"
 import { ExitCode, setExitCode } from "../Output.js"
-import { gatePreflight, withProjectOnly } from "./gate.run.js"
+import { withProject } from "../ProjectScope.js"
+import { gatePreflight } from "./gate.run.js"
 
 /**
  * Whether the OS sandbox can do what `[sandbox] mode = "required"` demands here; when it cannot, says
@@ -16,7 +17,7 @@ export const sandboxPreflight = (what: string) =>
   Effect.flatMap(
     Effect.promise(() => import("@spec-orch/execution")),
     ({ Sandbox, turnReachesNetwork }) =>
-      withProjectOnly(Sandbox.layer)(
+      withProject(Sandbox.layer)(
         Effect.gen(function* () {
           const sandbox = yield* Sandbox
           if (sandbox.mode !== "required") return true
