@@ -70,6 +70,28 @@ describe("what the CLI prints", () => {
       )
   )
 
+  it.effect("is redacted in the gate policy that gate show-policy prints", () =>
+    withEnv(
+      Effect.gen(function* () {
+        const dir = project()
+        const policy = join(dir, "gate.policy.yaml")
+        writeFileSync(
+          policy,
+          readFileSync(policy, "utf8").replace(
+            'description: "The builder agent completed"',
+            `description: "The builder agent completed (its key: ${GH_VALUE})"`
+          )
+        )
+        for (const json of [false, true]) {
+          const r = yield* cli("--cwd", dir, "gate", "show-policy", ...(json ? ["--json"] : []))
+          assert.strictEqual(r.code, 0, r.stderr)
+          assert.include(r.stdout, "The builder agent completed (its key: [redacted:MY_GH])")
+          assert.notInclude(r.stdout, GH_VALUE)
+        }
+      })
+    )
+  )
+
   it.effect("redacts error messages on stderr too", () =>
     withEnv(
       Effect.gen(function* () {
