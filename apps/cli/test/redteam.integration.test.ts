@@ -26,12 +26,19 @@ import { makeProject, type TestProject } from "./utils/project.js"
 
 const json = (text: string) => JSON.parse(text) as Record<string, any>
 
+/**
+ * Where an escape test keeps the project and the user's home: not under /tmp, which the box replaces
+ * with its own, so what keeps the agent out is the box's layout and not a private /tmp.
+ */
+const OUTSIDE_TMP = "/var/tmp"
+
 /** A project whose agent is `script` (sh), with the sandbox required and `verification` steps. */
 const hostileProject = (
   script: string,
   options: { readonly verification?: Record<string, string>; readonly env?: Record<string, string> } = {}
 ): TestProject =>
   makeProject({
+    under: OUTSIDE_TMP,
     builder: [
       'adapter = "command"',
       `command = ["sh", "-c", ${JSON.stringify(script)}]`,
@@ -60,7 +67,7 @@ const filesUnder = (dir: string): Array<string> =>
 
 describe("red team: an agent cannot leave its worktree", () => {
   it("cannot write the main checkout, plant a hook or fsmonitor in the shared git directory, or write the user's home; its real change is still committed", () => {
-    const home = mkdtempSync(join(tmpdir(), "redteam-home-"))
+    const home = mkdtempSync(join(OUTSIDE_TMP, "redteam-home-"))
     const marker = join(tmpdir(), `redteam-hook-ran-${process.pid}-${Date.now()}`)
     const script = [
       // Every attempt reports its own failure on stdout (the agent's stream), and the agent goes on.
@@ -100,7 +107,7 @@ describe("red team: an agent cannot leave its worktree", () => {
   })
 
   it("cannot read the main checkout's .env or spec-orch's state database, nor credential files in the user's home", () => {
-    const home = mkdtempSync(join(tmpdir(), "redteam-home-"))
+    const home = mkdtempSync(join(OUTSIDE_TMP, "redteam-home-"))
     mkdirSync(join(home, ".ssh"))
     writeFileSync(
       join(home, ".ssh/id_ed25519"),
