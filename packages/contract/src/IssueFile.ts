@@ -4,7 +4,7 @@
  * the file, line and field.
  */
 import { parse as parseYaml } from "yaml"
-import { z } from "zod"
+import * as z from "zod/mini"
 import { FileProblem } from "./FileProblem.js"
 import { makeIssueId } from "./Ids.js"
 import { AcceptanceCriterion, Issue, IssueOrigin, MissionRef, RunClass, VerificationStep } from "./Issue.js"
@@ -18,46 +18,49 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 const verificationCommands = z.union([
   z.record(
     z.string(),
-    z.union([CommandSpec, z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })])
+    z.union([
+      CommandSpec,
+      z.object({ command: CommandSpec, timeout_seconds: z.optional(z.number().check(z.positive())) })
+    ])
   ),
   /** A plain list of shell strings (seen in the original's SPC-D1); steps are named `step-1`, `step-2`, … */
   z.array(z.string())
 ])
 
 const context = z.object({
-  files_to_read: z.array(z.string()).default([]),
-  target_files: z.array(z.string()).default([]),
-  architecture_notes: z.string().optional(),
-  constraints: z.array(z.string()).default([])
+  files_to_read: z._default(z.array(z.string()), []),
+  target_files: z._default(z.array(z.string()), []),
+  architecture_notes: z.optional(z.string()),
+  constraints: z._default(z.array(z.string()), [])
 })
 
 /** The fixture JSON format (snake_case, as the original writes it). */
 export const IssueFixture = z.object({
   issue_id: z
     .string()
-    .regex(ID_PATTERN, "an issue id is letters, digits, '_', '-' or '.', starting with a letter or digit"),
-  title: z.string().min(1, "must not be empty"),
+    .check(z.regex(ID_PATTERN, "an issue id is letters, digits, '_', '-' or '.', starting with a letter or digit")),
+  title: z.string().check(z.minLength(1, "must not be empty")),
   summary: z.string(),
-  builder_prompt: z.string().nullable().optional(),
-  verification_commands: verificationCommands.optional(),
-  acceptance_criteria: z.array(z.string()).default([]),
-  context: context.prefault({}),
-  labels: z.array(z.string()).default([]),
-  run_class: z.enum(RunClass.literals).optional(),
-  mission_id: z.string().optional(),
-  packet_id: z.string().optional(),
-  spec_section: z.string().optional()
+  builder_prompt: z.optional(z.nullable(z.string())),
+  verification_commands: z.optional(verificationCommands),
+  acceptance_criteria: z._default(z.array(z.string()), []),
+  context: z.prefault(context, {}),
+  labels: z._default(z.array(z.string()), []),
+  run_class: z.optional(z.enum(RunClass.literals)),
+  mission_id: z.optional(z.string()),
+  packet_id: z.optional(z.string()),
+  spec_section: z.optional(z.string())
 })
 export type IssueFixture = z.output<typeof IssueFixture>
 
 /** Front matter of a Markdown issue: the fixture keys, with `id` accepted for `issue_id`. */
-const MarkdownFrontMatter = IssueFixture.extend({
-  issue_id: IssueFixture.shape.issue_id.optional(),
-  id: IssueFixture.shape.issue_id.optional(),
-  summary: z.string().optional(),
-  files_to_read: z.array(z.string()).optional(),
-  target_files: z.array(z.string()).optional(),
-  constraints: z.array(z.string()).optional()
+const MarkdownFrontMatter = z.extend(IssueFixture, {
+  issue_id: z.optional(IssueFixture.shape.issue_id),
+  id: z.optional(IssueFixture.shape.issue_id),
+  summary: z.optional(z.string()),
+  files_to_read: z.optional(z.array(z.string())),
+  target_files: z.optional(z.array(z.string())),
+  constraints: z.optional(z.array(z.string()))
 })
 
 const toSteps = (v: IssueFixture["verification_commands"]): ReadonlyArray<VerificationStep> | undefined => {

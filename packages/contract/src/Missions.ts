@@ -4,7 +4,7 @@
  * spec edited after approval is reported, never silently accepted.
  */
 import { Context, Effect, FileSystem, Layer, Path, Schema } from "effect"
-import { z } from "zod"
+import * as z from "zod/mini"
 import { FileMissing, FileProblem, InvalidFile } from "./FileProblem.js"
 import { makeMissionId, slugify } from "./Ids.js"
 import { atomicWriter, nowIso, sha256 } from "./Files.js"
@@ -22,21 +22,24 @@ const STATUS_ALIASES: Record<string, MissionStatus> = {
 
 /** The `mission.json` format (snake_case; the original's fields plus `approved_by` and `spec_hash`). */
 export const MissionFile = z.object({
-  mission_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,127}$/, "a mission id is a lowercase slug"),
-  title: z.string().min(1),
-  status: z
-    .string()
-    .transform((s) => STATUS_ALIASES[s] ?? s)
-    .pipe(z.enum(MissionStatus.literals)),
+  mission_id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,127}$/, "a mission id is a lowercase slug")),
+  title: z.string().check(z.minLength(1)),
+  status: z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((s) => STATUS_ALIASES[s] ?? s)
+    ),
+    z.enum(MissionStatus.literals)
+  ),
   spec_path: z.string(),
-  acceptance_criteria: z.array(z.string()).default([]),
-  constraints: z.array(z.string()).default([]),
-  interface_contracts: z.array(z.string()).default([]),
+  acceptance_criteria: z._default(z.array(z.string()), []),
+  constraints: z._default(z.array(z.string()), []),
+  interface_contracts: z._default(z.array(z.string()), []),
   created_at: z.string(),
-  approved_at: z.string().nullable().optional(),
-  approved_by: z.string().nullable().optional(),
-  spec_hash: z.string().nullable().optional(),
-  completed_at: z.string().nullable().optional()
+  approved_at: z.optional(z.nullable(z.string())),
+  approved_by: z.optional(z.nullable(z.string())),
+  spec_hash: z.optional(z.nullable(z.string())),
+  completed_at: z.optional(z.nullable(z.string()))
 })
 
 /** A mission whose status may not move to the requested one. */

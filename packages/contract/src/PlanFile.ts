@@ -3,7 +3,7 @@
  * plus two keys of ours the original ignores (`planner`, `created_at`). Parsing is pure; problems
  * name the file, line and key. A plan read and written back keeps the original's shape and order.
  */
-import { z } from "zod"
+import * as z from "zod/mini"
 import { CommandSpec } from "./ConfigFile.js"
 import { FileProblem } from "./FileProblem.js"
 import { makeMissionId, makePacketId } from "./Ids.js"
@@ -15,12 +15,15 @@ import { Plan, PlanStatus, Wave, WorkPacket } from "./Plan.js"
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 const packetId = z
   .string()
-  .regex(ID_PATTERN, "a packet id is letters, digits, '_', '-' or '.', starting with a letter or digit")
+  .check(z.regex(ID_PATTERN, "a packet id is letters, digits, '_', '-' or '.', starting with a letter or digit"))
 
 const verificationCommands = z.union([
   z.record(
     z.string(),
-    z.union([CommandSpec, z.object({ command: CommandSpec, timeout_seconds: z.number().positive().optional() })])
+    z.union([
+      CommandSpec,
+      z.object({ command: CommandSpec, timeout_seconds: z.optional(z.number().check(z.positive())) })
+    ])
   ),
   /** A plain list of shell strings; steps are named `step-1`, `step-2`, … */
   z.array(z.string())
@@ -29,68 +32,71 @@ const verificationCommands = z.union([
 /** One work packet as the file writes it. */
 export const WorkPacketFile = z.object({
   packet_id: packetId,
-  title: z.string().min(1, "must not be empty"),
-  spec_section: z.string().default(""),
-  run_class: z.enum(RunClass.literals).default("feature"),
-  files_in_scope: z.array(z.string()).default([]),
-  files_out_of_scope: z.array(z.string()).default([]),
-  depends_on: z.array(packetId).default([]),
-  acceptance_criteria: z.array(z.string()).default([]),
-  verification_commands: verificationCommands.default({}),
-  builder_prompt: z.string().nullable().default(""),
-  linear_issue_id: z.string().nullable().optional()
+  title: z.string().check(z.minLength(1, "must not be empty")),
+  spec_section: z._default(z.string(), ""),
+  run_class: z._default(z.enum(RunClass.literals), "feature"),
+  files_in_scope: z._default(z.array(z.string()), []),
+  files_out_of_scope: z._default(z.array(z.string()), []),
+  depends_on: z._default(z.array(packetId), []),
+  acceptance_criteria: z._default(z.array(z.string()), []),
+  verification_commands: z._default(verificationCommands, {}),
+  builder_prompt: z._default(z.nullable(z.string()), ""),
+  linear_issue_id: z.optional(z.nullable(z.string()))
 })
 
 /** One wave as the file writes it. */
 export const WaveFile = z.object({
-  wave_number: z.number().int({ message: "must be a whole number" }).nonnegative({ message: "must be 0 or more" }),
-  description: z.string().default(""),
-  work_packets: z.array(WorkPacketFile).default([])
+  wave_number: z
+    .number()
+    .check(z.int({ message: "must be a whole number" }))
+    .check(z.nonnegative({ message: "must be 0 or more" })),
+  description: z._default(z.string(), ""),
+  work_packets: z._default(z.array(WorkPacketFile), [])
 })
 
 /** The whole `plan.json` (snake_case, as the original writes it). */
 export const PlanFile = z.object({
-  plan_id: z.string().min(1, "must not be empty"),
-  mission_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,127}$/, "a mission id is a lowercase slug"),
-  status: z.enum(PlanStatus.literals).optional(),
+  plan_id: z.string().check(z.minLength(1, "must not be empty")),
+  mission_id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,127}$/, "a mission id is a lowercase slug")),
+  status: z.optional(z.enum(PlanStatus.literals)),
   /** Ours: who approved the plan for `run-plan`, and when (ISO 8601). */
-  approved_by: z.string().optional(),
-  approved_at: z.string().optional(),
+  approved_by: z.optional(z.string()),
+  approved_at: z.optional(z.string()),
   /** Ours: `offline` or the model chain that wrote the plan. */
-  planner: z.string().optional(),
+  planner: z.optional(z.string()),
   /** Ours: which model of the planner's chain answered, after how many calls, fallbacks and repair. */
-  planner_model: z.string().optional(),
+  planner_model: z.optional(z.string()),
   /** Ours: what the planner's model call took (`cost_usd` null = unknown: a model without prices). */
-  planner_usage: z
-    .object({
-      calls: z.number().int().nonnegative(),
-      input_tokens: z.number().nonnegative(),
-      output_tokens: z.number().nonnegative(),
-      cost_usd: z.number().nonnegative().nullable(),
-      latency_ms: z.number().nonnegative(),
+  planner_usage: z.optional(
+    z.object({
+      calls: z.number().check(z.int()).check(z.nonnegative()),
+      input_tokens: z.number().check(z.nonnegative()),
+      output_tokens: z.number().check(z.nonnegative()),
+      cost_usd: z.nullable(z.number().check(z.nonnegative())),
+      latency_ms: z.number().check(z.nonnegative()),
       /** Each HTTP request of the call, in order. */
-      requests: z
-        .array(
+      requests: z.optional(
+        z.array(
           z.object({
             model: z.string(),
             model_name: z.string(),
             provider: z.string(),
-            attempt: z.number().int().positive(),
+            attempt: z.number().check(z.int()).check(z.positive()),
             outcome: z.string(),
-            http_status: z.number().int().optional(),
-            latency_ms: z.number().nonnegative(),
-            input_tokens: z.number().nonnegative(),
-            output_tokens: z.number().nonnegative(),
-            cost_usd: z.number().nonnegative().optional(),
-            repair: z.boolean().optional(),
-            fallback_reason: z.string().optional()
+            http_status: z.optional(z.number().check(z.int())),
+            latency_ms: z.number().check(z.nonnegative()),
+            input_tokens: z.number().check(z.nonnegative()),
+            output_tokens: z.number().check(z.nonnegative()),
+            cost_usd: z.optional(z.number().check(z.nonnegative())),
+            repair: z.optional(z.boolean()),
+            fallback_reason: z.optional(z.string())
           })
         )
-        .optional()
+      )
     })
-    .optional(),
+  ),
   /** Ours: when the plan was written (ISO 8601). */
-  created_at: z.string().optional(),
+  created_at: z.optional(z.string()),
   waves: z.array(WaveFile)
 })
 export type PlanFile = z.output<typeof PlanFile>

@@ -6,7 +6,7 @@
  * deterministic: the same issue always gets the same level and reasons.
  */
 import { parseDocument, stringify } from "yaml"
-import { z } from "zod"
+import * as z from "zod/mini"
 import { configuredSteps, CommandSpec, type SpecOrchConfig } from "./ConfigFile.js"
 import { FileProblem } from "./FileProblem.js"
 import { yamlLocator } from "./Locations.js"
@@ -18,19 +18,21 @@ const RISK_LEVELS = ["low", "medium", "high", "critical"] as const
 
 /** The schema of a task contract file. */
 export const TaskContractYaml = z.object({
-  contract_id: z.string().min(1),
-  issue_id: z.string().regex(/^[A-Za-z0-9_-]+$/, "an issue id is letters, digits, - and _"),
-  intent: z.string().min(1),
-  scope: z.string().optional(),
+  contract_id: z.string().check(z.minLength(1)),
+  issue_id: z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, "an issue id is letters, digits, - and _")),
+  intent: z.string().check(z.minLength(1)),
+  scope: z.optional(z.string()),
   risk_level: z.enum(RISK_LEVELS),
-  allowed_paths: z.array(z.string()).default([]),
-  forbidden_paths: z.array(z.string()).default([]),
-  files_to_read: z.array(z.string()).optional(),
-  target_files: z.array(z.string()).optional(),
-  completion_criteria: z.array(z.string().min(1)).min(1, 'needs at least one completion criterion (what "done" means)'),
-  verification_commands: z.record(z.string(), CommandSpec).default({}),
-  boundaries: z.array(z.string()).default([]),
-  risk_notes: z.array(z.string()).default([])
+  allowed_paths: z._default(z.array(z.string()), []),
+  forbidden_paths: z._default(z.array(z.string()), []),
+  files_to_read: z.optional(z.array(z.string())),
+  target_files: z.optional(z.array(z.string())),
+  completion_criteria: z
+    .array(z.string().check(z.minLength(1)))
+    .check(z.minLength(1, 'needs at least one completion criterion (what "done" means)')),
+  verification_commands: z._default(z.record(z.string(), CommandSpec), {}),
+  boundaries: z._default(z.array(z.string()), []),
+  risk_notes: z._default(z.array(z.string()), [])
 })
 export type TaskContractYaml = z.output<typeof TaskContractYaml>
 

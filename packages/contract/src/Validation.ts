@@ -3,9 +3,13 @@
  * that names the line, the key, what was expected and what was found. Keys the schema does not
  * know become warnings with a "did you mean" hint; they never stop a load.
  */
-import type { z } from "zod"
+import * as z from "zod/mini"
+import en from "zod/v4/locales/en.js"
 import { didYouMean, FileProblem } from "./FileProblem.js"
 import type { Locator } from "./Locations.js"
+
+// zod/mini gives its issues no message until a locale is set: English, the language zod speaks by default.
+z.config(en())
 
 export interface Validated<T> {
   readonly value: T | undefined
@@ -123,7 +127,7 @@ const unknownKeys = (
 }
 
 /** Validates `raw` against `schema`, reporting problems at their lines in `file`. */
-export const validateWith = <S extends z.ZodType>(
+export const validateWith = <S extends z.ZodMiniType>(
   schema: S,
   raw: unknown,
   file: string,

@@ -103,6 +103,13 @@ describe("parseConfig", () => {
     assert.match(p[1]!, /:4:1: error: acceptance_evaluator\.min_confidence: .*found the integer 3/)
   })
 
+  it("says in English what a number out of range should be (zod's messages, which zod/mini has only with a locale)", () => {
+    assert.deepStrictEqual(messages("[daemon]\nmax_concurrent = 0\n[acceptance_evaluator]\nmin_confidence = 3\n"), [
+      "spec-orch.toml:2:1: error: daemon.max_concurrent: Too small: expected number to be >0, found the integer 0",
+      "spec-orch.toml:4:1: error: acceptance_evaluator.min_confidence: Too big: expected number to be <=1, found the integer 3"
+    ])
+  })
+
   it("reads [cluster]: sqlite by default, postgres with a runner address, and says what is wrong with a bad value", () => {
     const c = defaultConfig()
     assert.strictEqual(c.cluster.storage, "sqlite")

@@ -7,7 +7,7 @@
 import { describeValue, didYouMean, FileProblem, InvalidFile, validateWith, yamlLocator } from "@spec-orch/contract"
 import { Result } from "effect"
 import { LineCounter, parseDocument } from "yaml"
-import { z } from "zod"
+import * as z from "zod/mini"
 import { ConditionRegistry } from "./Conditions.js"
 import { DEFAULT_BLOCK_ON, DEVIATION_SEVERITIES, type DeviationSeverity } from "./Deviations.js"
 import { DEFAULT_PROTECTED, type ProtectedPaths } from "./ProtectedPaths.js"
@@ -61,40 +61,43 @@ const Names = z.array(z.string())
 export const GatePolicyFile = z.object({
   conditions: z.record(
     z.string(),
-    z.object({ required: z.boolean().default(true), description: z.string().optional() })
+    z.object({ required: z._default(z.boolean(), true), description: z.optional(z.string()) })
   ),
-  auto_merge: z.boolean().default(false),
-  auto_merge_conditions: Names.optional(),
-  profiles: z
-    .record(
+  auto_merge: z._default(z.boolean(), false),
+  auto_merge_conditions: z.optional(Names),
+  profiles: z._default(
+    z.record(
       z.string(),
       z.object({
-        description: z.string().optional(),
-        enable: Names.default([]),
-        disable: Names.default([]),
-        auto_merge: z.boolean().optional()
+        description: z.optional(z.string()),
+        enable: z._default(Names, []),
+        disable: z._default(Names, []),
+        auto_merge: z.optional(z.boolean())
       })
-    )
-    .default({}),
+    ),
+    {}
+  ),
   /**
    * spec-orch's addition: which deviation severities block `within_boundaries`. A file that does not
    * say blocks on every severity, as the original does; only the built-in policy lets minor ones pass.
    */
-  deviations: z
-    .object({
-      block_on: z
-        .array(z.enum(DEVIATION_SEVERITIES as [DeviationSeverity, ...Array<DeviationSeverity>]))
-        .default([...DEVIATION_SEVERITIES])
-    })
-    .prefault({}),
+  deviations: z.prefault(
+    z.object({
+      block_on: z._default(z.array(z.enum(DEVIATION_SEVERITIES as [DeviationSeverity, ...Array<DeviationSeverity>])), [
+        ...DEVIATION_SEVERITIES
+      ])
+    }),
+    {}
+  ),
   /** spec-orch's addition: what `protected_paths` protects; a list left out keeps its default, `[]` empties it. */
-  protected: z
-    .object({
-      tests: Names.optional(),
-      paths: Names.optional(),
-      keys: z.record(z.string(), Names).optional()
-    })
-    .prefault({})
+  protected: z.prefault(
+    z.object({
+      tests: z.optional(Names),
+      paths: z.optional(Names),
+      keys: z.optional(z.record(z.string(), Names))
+    }),
+    {}
+  )
 })
 
 /**

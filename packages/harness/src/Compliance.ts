@@ -16,18 +16,18 @@ import {
 } from "@spec-orch/contract"
 import { Context, Effect, FileSystem, Layer, Path } from "effect"
 import { parseDocument } from "yaml"
-import { z } from "zod"
+import * as z from "zod/mini"
 
 const ContractEntry = z.object({
-  id: z.string().min(1),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  severity: z.enum(["warning", "error"]).default("warning"),
-  builtin: z.boolean().default(false),
-  patterns: z.array(z.string()).default([]),
-  check_fields: z.array(z.string()).default(["text"])
+  id: z.string().check(z.minLength(1)),
+  name: z.optional(z.string()),
+  description: z.optional(z.string()),
+  severity: z._default(z.enum(["warning", "error"]), "warning"),
+  builtin: z._default(z.boolean(), false),
+  patterns: z._default(z.array(z.string()), []),
+  check_fields: z._default(z.array(z.string()), ["text"])
 })
-const ContractsFile = z.object({ contracts: z.array(ContractEntry).default([]) })
+const ContractsFile = z.object({ contracts: z._default(z.array(ContractEntry), []) })
 
 /** One loaded compliance contract. */
 export interface ComplianceContract {

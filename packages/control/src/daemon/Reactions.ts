@@ -9,7 +9,7 @@
 import { FileProblem, formatProblem, Project, validateWith, yamlLocator } from "@spec-orch/contract"
 import { Effect, FileSystem, Path } from "effect"
 import { parse } from "yaml"
-import { z } from "zod"
+import * as z from "zod/mini"
 
 /** What happened on a pull request. */
 export const REACTION_TRIGGERS = ["ci_failed", "changes_requested", "approved_and_green", "head_changed"] as const
@@ -28,23 +28,27 @@ export type ReactionAction = (typeof REACTION_ACTIONS)[number]
 
 /** The reactions file (snake_case, as people write it). */
 export const ReactionsFile = z.object({
-  reactions: z
-    .array(
+  reactions: z._default(
+    z.array(
       z.object({
-        name: z.string().min(1),
+        name: z.string().check(z.minLength(1)),
         trigger: z.enum(REACTION_TRIGGERS),
         action: z.enum(REACTION_ACTIONS),
-        enabled: z.boolean().default(true),
-        params: z
-          .object({
-            comment_template: z.string().optional(),
-            merge_method: z.enum(["squash", "merge", "rebase"]).optional()
-          })
-          .catchall(z.unknown())
-          .default({})
+        enabled: z._default(z.boolean(), true),
+        params: z._default(
+          z.catchall(
+            z.object({
+              comment_template: z.optional(z.string()),
+              merge_method: z.optional(z.enum(["squash", "merge", "rebase"]))
+            }),
+            z.unknown()
+          ),
+          {}
+        )
       })
-    )
-    .default([])
+    ),
+    []
+  )
 })
 
 /** One reaction rule. */
