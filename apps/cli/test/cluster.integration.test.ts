@@ -5,26 +5,18 @@
  * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { requirePostgres } from "@spec-orch/test-kit"
+import { freePorts, requirePostgres } from "@spec-orch/test-kit"
 import { createServer } from "node:net"
 import { makeProject } from "./utils/project.js"
 
 const pg = requirePostgres()
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const json = (text: string) =>
   JSON.parse(text) as { ok: boolean; checks: Array<{ name: string; status: string; detail: string; fix?: string }> }
 
 describe.skipIf(!pg.run)(pg.title("spec-orch [cluster]"), () => {
   it("doctor checks the cluster's Postgres and runner address; daemon start --once refuses on a cluster", async () => {
-    const port = await freePort()
+    const [port] = await freePorts(1)
     const url = new URL(pg.url!)
     url.password = "pw-never-shown"
     const p = makeProject({

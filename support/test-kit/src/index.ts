@@ -62,5 +62,6 @@ export {
   startModelServer,
   writeCall
 } from "./ModelServer.js"
+export { freePorts } from "./Ports.js"
 export { describeProcesses, processAlive, processesIn, processesUnder } from "./Processes.js"
 export { type Requirement, requirePostgres, requireService, type RequiredService } from "./Required.js"

@@ -7,11 +7,10 @@
  * works for the seconds in the signals' `work-seconds` file when there is one.
  * Pids inside the box are its namespace's, so a turn is told apart by its token, not its pid.
  */
-import { git, processesUnder, requirePostgres, startFakeGitHub } from "@spec-orch/test-kit"
+import { freePorts, git, processesUnder, requirePostgres, startFakeGitHub } from "@spec-orch/test-kit"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { type AddressInfo, createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -72,28 +71,6 @@ export const until = async (what: string, check: () => Promise<boolean> | boolea
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 250))
   }
-}
-
-/**
- * `count` distinct ports nothing listens on right now (the kernel's picks), for runner or webhook addresses.
- * All are held open until every one is chosen: a port closed before the next pick may be picked again,
- * and two daemons given one port fail with EADDRINUSE.
- */
-export const freePorts = async (count: number): Promise<ReadonlyArray<number>> => {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer()
-          server.once("error", reject)
-          server.listen(0, "127.0.0.1", () => resolve(server))
-        })
-    )
-  )
-  const ports = servers.map((s) => (s.address() as AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
 }
 
 export const exited = (child: ChildProcess) =>

@@ -8,7 +8,7 @@
  * Fails when SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { requirePostgres } from "@spec-orch/test-kit"
+import { freePorts, requirePostgres } from "@spec-orch/test-kit"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -51,16 +51,18 @@ const until = async (what: string, predicate: () => boolean, ms: number) => {
 const startCluster = async (issues: ReadonlyArray<string>) => {
   const url = await Effect.runPromise(freshDatabase("cluster"))
   const dir = mkdtempSync(join(tmpdir(), "cluster-runners-"))
-  const base = 46000 + Math.floor(Math.random() * 2000)
+  const ports = await freePorts(3)
   const children: Array<ChildProcess> = []
+  /** What each runner wrote on stderr, shown when the cluster does not come up. */
+  const errs: Array<string> = []
   const start = (i: number, submit: boolean) => {
-    const child = spawn(TSX, [RUNNER, String(base + i)], {
+    const child = spawn(TSX, [RUNNER, String(ports[i])], {
       env: { ...process.env, PG_URL: url, LOG_DIR: dir, ...(submit ? { SUBMIT: issues.join(",") } : {}) },
       stdio: ["ignore", "ignore", "pipe"]
     })
-    let err = ""
-    child.stderr!.on("data", (d) => (err += d))
-    child.on("exit", () => writeFileSync(join(dir, `runner-${i}.stderr`), err))
+    errs[i] = ""
+    child.stderr!.on("data", (d) => (errs[i] += d))
+    child.on("exit", () => writeFileSync(join(dir, `runner-${i}.stderr`), errs[i]!))
     children.push(child)
   }
   const stop = () => {
@@ -104,7 +106,8 @@ const startCluster = async (issues: ReadonlyArray<string>) => {
     )
   } catch (e) {
     stop()
-    throw e
+    const runners = errs.map((text, i) => `--- runner ${i} (port ${ports[i]}) stderr\n${text}`).join("\n")
+    throw new Error(`${(e as Error).message}\n${runners}`)
   }
   const started = readLog(dir).filter((l) => l.what === "start")
   const hosts = new Set(started.map((l) => l.pid))
