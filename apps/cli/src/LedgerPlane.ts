@@ -6,7 +6,6 @@
  * Planes.ts takes the evidence plane from here too.
  */
 import { EvidencePlane } from "@spec-orch/evidence"
-import { Redactor } from "@spec-orch/harness/Redaction"
 import { Layer } from "effect"
 import { ContractPlaneLive } from "./ContractPlane.js"
 import { withProject } from "./ProjectScope.js"
@@ -17,8 +16,5 @@ export { EvidenceLedger } from "@spec-orch/evidence"
 /** The evidence plane's services: the gate, gate policies and the evidence ledger in the state database. */
 export const EvidencePlaneLive = EvidencePlane.pipe(Layer.provide(StateDb))
 
-/** The ledger's services: the evidence plane's, the issue source, and the redaction of what is printed. */
-const LedgerServices = Layer.mergeAll(EvidencePlaneLive, ContractPlaneLive).pipe(Layer.provideMerge(Redactor.layer))
-
-/** Runs `effect` with the project from the root flags and the ledger's services, redacting what it prints. */
-export const withLedger = withProject(LedgerServices)
+/** Runs `effect` with the project from the root flags, the evidence plane's services and the issue source, redacting what it prints. */
+export const withLedger = withProject(Layer.mergeAll(EvidencePlaneLive, ContractPlaneLive))

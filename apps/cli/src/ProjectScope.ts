@@ -37,8 +37,8 @@ export const redactingOutput = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 /**
  * Runs `effect` with `layer` over the project the root flags load (`source` overrides `[issue] source`),
- * redacting everything it prints. `layer` may need the project and the platform's services; the
- * `Redactor` is added when `layer` does not provide its own.
+ * redacting everything it prints. `layer` may need the project, the project's `Redactor` and the
+ * platform's services.
  */
 export const withProject =
   <ROut, E2, RIn>(layer: Layer.Layer<ROut, E2, RIn>, options: { readonly source?: string | undefined } = {}) =>
@@ -46,6 +46,8 @@ export const withProject =
     Effect.gen(function* () {
       const flags = yield* Root
       return yield* redactingOutput(effect).pipe(
-        Effect.provide(Layer.merge(layer, Redactor.layer).pipe(Layer.provideMerge(projectLayer(flags, options.source))))
+        Effect.provide(
+          layer.pipe(Layer.provideMerge(Redactor.layer), Layer.provideMerge(projectLayer(flags, options.source)))
+        )
       )
     })

@@ -6,7 +6,6 @@
 import { Project } from "@spec-orch/contract"
 import { ProcessToken } from "@spec-orch/control/EngineLock"
 import { RunStore } from "@spec-orch/control/RunStore"
-import { Redactor } from "@spec-orch/harness/Redaction"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, FileSystem, Layer, Path } from "effect"
 import { withProject } from "./ProjectScope.js"
@@ -37,8 +36,5 @@ export const StateDb = Layer.unwrap(
 
 /** Runs `effect` with the project from the root flags, the run store over the state database, and this process's token. */
 export const withRunStore = withProject(
-  Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(
-    Layer.provideMerge(StateDb),
-    Layer.provideMerge(Redactor.layer)
-  )
+  Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(Layer.provideMerge(StateDb))
 )
