@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto"
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createRequire } from "node:module"
+import { createRequire, Module } from "node:module"
+import { dirname, resolve } from "node:path"
+import { Script } from "node:vm"
 import { defineConfig, type Options } from "tsup"
 import {
   barrelsToModules,
   lazyNodeBuiltins,
   lazySegmenter,
   linearSdkApart,
+  moduleFunction,
   type Plugin,
   v8StackProbes,
   zodEnglishOnly
@@ -27,6 +30,10 @@ const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), 
 // reads the bundle as Latin-1, which is only right for ASCII, so the build refuses anything else. The
 // build also fails unless the launcher's LEAN list is exactly the commands dist/lean.cjs can run.
 // The Linear SDK is dist/linear-sdk.cjs, required only when Linear is used.
+// Each bundle is written already wrapped in the CommonJS module function, `(function (exports, require,
+// module, __filename, __dirname) {…})`, which is what the launcher compiles: wrapping it at start-up would
+// hold the megabytes of source twice (the file's text and the wrapped copy V8 compiles). So they are
+// not modules to require(): `runBundle` below (and the launcher) run them.
 // dist/main.js is the same bin as an ES module entry, for `node dist/main.js …`.
 // Native addons (better-sqlite3) stay external: noExternal wins over external, so exclude them here.
 const esmBin = `#!/usr/bin/env node
@@ -80,6 +87,18 @@ const asciiOnly = (file: string): Buffer => {
   return bundle
 }
 
+/** Runs a bundle as the launcher does (a module function compiled from the file as it is) and returns its exports. */
+const runBundle = (file: string): unknown => {
+  const filename = resolve(file)
+  const bundle = new Module(filename)
+  bundle.filename = filename
+  const run = new Script(readFileSync(filename, "latin1"), { filename }).runInThisContext() as (
+    ...args: ReadonlyArray<unknown>
+  ) => void
+  run(bundle.exports, createRequire(filename), bundle, filename, dirname(filename))
+  return bundle.exports
+}
+
 let fullBuilt: () => void = () => undefined
 const full = new Promise<void>((resolve) => (fullBuilt = resolve))
 
@@ -88,7 +107,14 @@ rmSync("dist", { recursive: true, force: true })
 export default defineConfig([
   {
     ...shared,
-    entry: { cli: "src/entry.ts", "linear-sdk": "src/linear-sdk.ts" },
+    entry: { "linear-sdk": "src/linear-sdk.ts" },
+    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins]
+  },
+  {
+    ...shared,
+    // dist/linear-sdk.cjs (above) stays a module: cli.cjs requires it.
+    ...moduleFunction,
+    entry: { cli: "src/entry.ts" },
     esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins],
     onSuccess: async () => {
       asciiOnly("dist/cli.cjs")
@@ -97,6 +123,7 @@ export default defineConfig([
   },
   {
     ...shared,
+    ...moduleFunction,
     entry: { lean: "src/lean.ts" },
     esbuildPlugins: [
       zodEnglishOnly,
@@ -111,7 +138,7 @@ export default defineConfig([
       await full
       const bundles = ["dist/cli.cjs", "dist/lean.cjs"].map(asciiOnly)
       const build = createHash("sha256").update(bundles[0]!).update(bundles[1]!).digest("hex").slice(0, 16)
-      const lean = createRequire(import.meta.url)("./dist/lean.cjs") as {
+      const lean = runBundle("dist/lean.cjs") as {
         commandNames: ReadonlyArray<string>
         handledCommands: () => Promise<ReadonlyArray<string>>
       }

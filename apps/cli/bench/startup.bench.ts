@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { createRequire } from "node:module"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { barrelsToModules, lazyNodeBuiltins, lazySegmenter, v8StackProbes } from "../build/plugins.js"
+import { barrelsToModules, lazyNodeBuiltins, lazySegmenter, moduleFunction, v8StackProbes } from "../build/plugins.js"
 
 const root = new URL("../../..", import.meta.url).pathname
 // The installed bin (package.json "bin"): a fast path for --version, then a bundle through the compile cache.
@@ -42,6 +42,7 @@ await esbuild.build({
   minify: true,
   logLevel: "error",
   supported: { "dynamic-import": false },
+  ...moduleFunction,
   plugins: [lazySegmenter, v8StackProbes, lazyNodeBuiltins, barrelsToModules]
 })
 copyFileSync(join(cliDir, "dist/spec-orch.cjs"), join(floorDist, "spec-orch.cjs"))

@@ -19,6 +19,15 @@ export const zodEnglishOnly: Plugin = {
   }
 }
 
+/**
+ * esbuild's banner and footer that write a bundle as the launcher runs it: the body of a CommonJS
+ * module already wrapped in its module function (see tsup.config.ts).
+ */
+export const moduleFunction = {
+  banner: { js: "(function (exports, require, module, __filename, __dirname) {" },
+  footer: { js: "})" }
+}
+
 export const linearSdkApart: Plugin = {
   name: "linear-sdk-apart",
   setup(build) {

@@ -85,6 +85,16 @@ describe("reading commands load only what they read", () => {
 // Each process loads one bundle: dist/lean.cjs (`--help` and the read commands, with only their
 // handlers) or dist/cli.cjs (everything). A copy of the binary without one of them shows which one a
 // command needs; better-sqlite3 stays reachable (NODE_PATH) so `status` can open its state database.
+// A bundle is a module function (tsup.config.ts): this script runs one with `args`, as the launcher does.
+const runBundle = (file: string, args: ReadonlyArray<string>) => `
+  const { Module, createRequire } = require("node:module")
+  const file = ${JSON.stringify(file)}
+  const bundle = new Module(file)
+  bundle.filename = file
+  const run = new (require("node:vm").Script)(require("node:fs").readFileSync(file, "latin1"), { filename: file })
+  run.runInThisContext()(bundle.exports, createRequire(file), bundle, file, require("node:path").dirname(file))
+  bundle.exports.main(${JSON.stringify(args)})`
+
 describe("the launcher runs one bundle per command", () => {
   const cliDir = join(import.meta.dirname, "..")
   const without = (bundle: string) => {
@@ -100,11 +110,11 @@ describe("the launcher runs one bundle per command", () => {
     spawnSync(process.execPath, [join(dir, "spec-orch.cjs"), ...args], { encoding: "utf8", cwd: project, env })
   // What dist/cli.cjs, which holds every handler, prints for the same arguments.
   const full = (args: ReadonlyArray<string>) =>
-    spawnSync(
-      process.execPath,
-      ["-e", `require(${JSON.stringify(join(cliDir, "dist/cli.cjs"))}).main(${JSON.stringify(args)})`],
-      { encoding: "utf8", cwd: project, env }
-    )
+    spawnSync(process.execPath, ["-e", runBundle(join(cliDir, "dist/cli.cjs"), args)], {
+      encoding: "utf8",
+      cwd: project,
+      env
+    })
   const evidence = join(import.meta.dirname, "../../../packages/evidence/test/fixtures/ci-evidence.json")
   const lean: ReadonlyArray<ReadonlyArray<string>> = [
     ["--help"],
