@@ -7,111 +7,127 @@ import { environmentRedactor } from "@spec-orch/harness/SecretRedaction"
 import { Cause, Console, Effect, Exit, Logger } from "effect"
 import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
-import { agents } from "./commands/agents.js"
-import { compliance } from "./commands/compliance.js"
-import { config } from "./commands/config.js"
-import { contract } from "./commands/contract.js"
-import { dashboard } from "./commands/dashboard.js"
-import { daemon } from "./commands/daemon.js"
-import { doctor } from "./commands/doctor.js"
-import { selftest } from "./commands/selftest.js"
-import { evalCommand, evidence } from "./commands/eval.js"
-import { acceptIssue, explain, findings, reviewIssue } from "./commands/evidence.js"
-import { gate } from "./commands/gate.js"
-import { init } from "./commands/init.js"
-import { issue } from "./commands/issue.js"
-import { linearSync } from "./commands/linear-sync.js"
-import { memory } from "./commands/memory.js"
-import { evolution } from "./commands/evolution.js"
-import { harness, policy, prompt, skills, strategy } from "./commands/groups.js"
-import { mission } from "./commands/mission.js"
-import { models } from "./commands/models.js"
-import { discuss } from "./commands/discuss.js"
-import { plan } from "./commands/plan.js"
-import { planToSpec } from "./commands/plan-to-spec.js"
-import { pipeline } from "./commands/pipeline.js"
-import { promote } from "./commands/promote.js"
-import { retro } from "./commands/retro.js"
-import { logs, rerun, run, status } from "./commands/run.js"
-import { trace } from "./commands/trace.js"
-import { runPlan } from "./commands/run-plan.js"
-import { questions, spec } from "./commands/spec.js"
-import { verify } from "./commands/verify.js"
-import { watch } from "./commands/watch.js"
-import { workspace } from "./commands/workspace.js"
 import { ConcisePresenter, ExitStatus, OutputRedaction, redactingConsole, reportFailure } from "./Output.js"
 import { Root } from "./Root.js"
 
 /** The version printed by `--version`. */
 export const VERSION: string = pkg.version
 
-/** The top-level subcommands, in `--help` order. */
-const subcommands = [
-  run,
-  status,
-  logs,
-  trace,
-  rerun,
-  explain,
-  init,
-  config,
-  issue,
-  spec,
-  questions,
-  contract,
-  mission,
-  plan,
-  discuss,
-  planToSpec,
-  promote,
-  linearSync,
-  pipeline,
-  runPlan,
-  workspace,
-  verify,
-  agents,
-  models,
-  doctor,
-  selftest,
-  gate,
-  reviewIssue,
-  acceptIssue,
-  findings,
-  compliance,
-  evidence,
-  evalCommand,
-  retro,
-  memory,
-  evolution,
-  prompt,
-  strategy,
-  harness,
-  skills,
-  policy,
-  dashboard,
-  watch,
-  daemon
+// The top-level commands, in `--help` order, each loaded when it is needed: building the whole tree
+// (36 commands, their flags and help) costs about 2 MiB and 10 ms at every start, and an invocation
+// that names its command needs only that command's tree (`treeFor`).
+const commands = [
+  ["run", () => import("./commands/run.js").then((m) => m.run)],
+  ["status", () => import("./commands/run.js").then((m) => m.status)],
+  ["logs", () => import("./commands/run.js").then((m) => m.logs)],
+  ["trace", () => import("./commands/trace.js").then((m) => m.trace)],
+  ["rerun", () => import("./commands/run.js").then((m) => m.rerun)],
+  ["explain", () => import("./commands/evidence.js").then((m) => m.explain)],
+  ["init", () => import("./commands/init.js").then((m) => m.init)],
+  ["config", () => import("./commands/config.js").then((m) => m.config)],
+  ["issue", () => import("./commands/issue.js").then((m) => m.issue)],
+  ["spec", () => import("./commands/spec.js").then((m) => m.spec)],
+  ["questions", () => import("./commands/spec.js").then((m) => m.questions)],
+  ["contract", () => import("./commands/contract.js").then((m) => m.contract)],
+  ["mission", () => import("./commands/mission.js").then((m) => m.mission)],
+  ["plan", () => import("./commands/plan.js").then((m) => m.plan)],
+  ["discuss", () => import("./commands/discuss.js").then((m) => m.discuss)],
+  ["plan-to-spec", () => import("./commands/plan-to-spec.js").then((m) => m.planToSpec)],
+  ["promote", () => import("./commands/promote.js").then((m) => m.promote)],
+  ["linear-sync", () => import("./commands/linear-sync.js").then((m) => m.linearSync)],
+  ["pipeline", () => import("./commands/pipeline.js").then((m) => m.pipeline)],
+  ["run-plan", () => import("./commands/run-plan.js").then((m) => m.runPlan)],
+  ["workspace", () => import("./commands/workspace.js").then((m) => m.workspace)],
+  ["verify", () => import("./commands/verify.js").then((m) => m.verify)],
+  ["agents", () => import("./commands/agents.js").then((m) => m.agents)],
+  ["models", () => import("./commands/models.js").then((m) => m.models)],
+  ["doctor", () => import("./commands/doctor.js").then((m) => m.doctor)],
+  ["selftest", () => import("./commands/selftest.js").then((m) => m.selftest)],
+  ["gate", () => import("./commands/gate.js").then((m) => m.gate)],
+  ["review-issue", () => import("./commands/evidence.js").then((m) => m.reviewIssue)],
+  ["accept-issue", () => import("./commands/evidence.js").then((m) => m.acceptIssue)],
+  ["findings", () => import("./commands/evidence.js").then((m) => m.findings)],
+  ["compliance", () => import("./commands/compliance.js").then((m) => m.compliance)],
+  ["evidence", () => import("./commands/eval.js").then((m) => m.evidence)],
+  ["eval", () => import("./commands/eval.js").then((m) => m.evalCommand)],
+  ["retro", () => import("./commands/retro.js").then((m) => m.retro)],
+  ["memory", () => import("./commands/memory.js").then((m) => m.memory)],
+  ["evolution", () => import("./commands/evolution.js").then((m) => m.evolution)],
+  ["prompt", () => import("./commands/groups.js").then((m) => m.prompt)],
+  ["strategy", () => import("./commands/groups.js").then((m) => m.strategy)],
+  ["harness", () => import("./commands/groups.js").then((m) => m.harness)],
+  ["skills", () => import("./commands/groups.js").then((m) => m.skills)],
+  ["policy", () => import("./commands/groups.js").then((m) => m.policy)],
+  ["dashboard", () => import("./commands/dashboard.js").then((m) => m.dashboard)],
+  ["watch", () => import("./commands/watch.js").then((m) => m.watch)],
+  ["daemon", () => import("./commands/daemon.js").then((m) => m.daemon)]
 ] as const
 
-/** The whole command tree. */
-export const cli = Root.pipe(Command.withSubcommands(subcommands))
+/** The whole tree's top-level commands, as a type: what the tree run needs and may fail with is every command's. */
+type Loaded<T> = { -readonly [K in keyof T]: T[K] extends readonly [string, () => Promise<infer C>] ? C : never }
+type Subcommands = Loaded<typeof commands>
 
 /** The names of the top-level subcommands (the launcher keeps a compile cache per command). */
-export const commandNames: ReadonlyArray<string> = subcommands.map((c) => c.name)
+export const commandNames: ReadonlyArray<string> = commands.map(([name]) => name)
+
+const byName = new Map<string, (typeof commands)[number][1]>(commands)
+
+/** Flags of the root (its own and effect/cli's) that take the next argument as their value. */
+const VALUED = new Set(["--cwd", "--config", "--log-level", "--completions"])
+
+/**
+ * The top-level command `args` invoke, if they name one (the first argument that is neither a flag nor
+ * a root flag's value) and ask nothing of the whole tree: `--completions` prints a script for every
+ * command, and after `--` nothing is a command.
+ */
+export const invokedCommand = (args: ReadonlyArray<string>): string | undefined => {
+  if (args.some((arg) => arg === "--completions" || arg.startsWith("--completions="))) return undefined
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--") return undefined
+    if (VALUED.has(arg)) i++
+    else if (!arg.startsWith("-")) return byName.has(arg) ? arg : undefined
+  }
+  return undefined
+}
+
+/** The command tree with the given top-level commands under the root. */
+const treeOf = (names: ReadonlyArray<string>) =>
+  Effect.promise(() => Promise.all(names.map((name) => byName.get(name)!()))).pipe(
+    // The type is the whole tree's (see Subcommands), a superset of what these commands need.
+    Effect.map((loaded) => Root.pipe(Command.withSubcommands(loaded as unknown as Subcommands)))
+  )
+
+/** The whole command tree. */
+export const wholeTree = treeOf(commandNames)
+
+/**
+ * The tree `args` need: the invoked command's alone under the root when they name one (it parses,
+ * helps and fails exactly as in the whole tree: a command knows nothing of its siblings), else the
+ * whole tree (`--help`, a mistyped command, `--completions`).
+ */
+export const treeFor = (args: ReadonlyArray<string>) => {
+  const invoked = invokedCommand(args)
+  return invoked === undefined ? wholeTree : treeOf([invoked])
+}
 
 /**
  * Runs one invocation with `args` (without the node and script paths) and returns its exit code.
  * `status` is shared with the caller, which reads `interrupted` when a signal ends the invocation.
+ * `tree: "whole"` runs it in the whole command tree, for the test that the invoked command's alone
+ * behaves the same.
  */
 export const runCli = (
   args: ReadonlyArray<string>,
-  status: { code: number; interrupted: number } = { code: 0, interrupted: 130 }
+  status: { code: number; interrupted: number } = { code: 0, interrupted: 130 },
+  tree: "invoked" | "whole" = "invoked"
 ) =>
   Effect.gen(function* () {
     // Everything printed is redacted: with the environment's secrets now, the project's once it is loaded.
     const output = { current: (yield* environmentRedactor).redact }
     const console = yield* Console.consoleWith(Effect.succeed)
     return yield* Effect.gen(function* () {
+      const cli = yield* tree === "whole" ? wholeTree : treeFor(args)
       const exit = yield* Command.runWith(cli, { version: VERSION })(args).pipe(
         Effect.provideService(ExitStatus, status),
         Effect.provide(ConcisePresenter),

@@ -5,7 +5,8 @@
  * with `handledCommands` that the launcher's list is exactly what this bundle can run.
  */
 import type { Command } from "effect/cli"
-import { cli } from "./Cli.js"
+import { Effect } from "effect"
+import { wholeTree } from "./Cli.js"
 import { LoaderProbe } from "./Lazy.js"
 
 export { main } from "./main.js"
@@ -30,6 +31,7 @@ const loadersOf = (command: Command.Command.Any, path: ReadonlyArray<string>, pr
  */
 export const handledCommands = async (): Promise<ReadonlyArray<string>> => {
   const handled: Array<string> = []
+  const cli = await Effect.runPromise(wholeTree)
   for (const command of cli.subcommands.flatMap((group) => group.commands)) {
     const probe = new LoaderProbe()
     loadersOf(command, [command.name], probe)

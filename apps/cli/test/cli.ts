@@ -10,9 +10,12 @@ export interface CliResult {
   readonly stderr: string
 }
 
-export const cli = (...args: Array<string>) =>
+export const cli = (...args: Array<string>) => cliIn("invoked", args)
+
+/** One invocation run in the whole command tree, or in the invoked command's alone (as `spec-orch` does). */
+export const cliIn = (tree: "invoked" | "whole", args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const code = yield* runCli(args)
+    const code = yield* runCli(args, undefined, tree)
     const out = yield* TestConsole.logLines
     const err = yield* TestConsole.errorLines
     return { code, stdout: out.map(String).join("\n"), stderr: err.map(String).join("\n") } satisfies CliResult
