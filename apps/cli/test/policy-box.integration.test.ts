@@ -1,9 +1,9 @@
 /**
  * A distilled policy cannot leave its box, end to end with the real binary and the OS sandbox required:
  * an approved policy whose script tries to read the main checkout, the state database, credential files in
- * the user's home and secrets in the environment, to write the main checkout, its own `policy.sh` and the
- * run's other artifacts, and to loosen the gate through its branch, records what it saw in its worktree
- * (committed on the run's branch). It saw none of it, changed none of it, no secret reaches anything the
+ * the user's home and secrets in the environment (model providers' keys too: it calls no model), to write
+ * the main checkout, its own `policy.sh` and the run's other artifacts, and to loosen the gate through its
+ * branch, records what it saw in its worktree (committed on the run's branch). It saw none of it, changed none of it, no secret reaches anything the
  * run wrote, and the verdict comes from the main checkout's verification and gate policy. (The same escapes
  * by an agent are in redteam.integration.test.ts and gate.integration.test.ts.)
  */
@@ -25,6 +25,11 @@ const filesUnder = (dir: string): Array<string> =>
 
 /** A token in the CLI's environment (secret by its name), which no box may see. */
 const DEPLOY_TOKEN = "policybox-deploy-token-material"
+/** Model providers' keys in the CLI's environment: an agent gets its model's; a policy's script calls no model. */
+const MODEL_KEYS = {
+  ANTHROPIC_API_KEY: "policybox-anthropic-key-material",
+  OPENAI_API_KEY: "policybox-openai-key-material"
+}
 /** A loosened gate policy, written on the run's branch. */
 const LAX = "conditions:\\n  builder: { required: true }\\nprofiles:\\n  e2e:\\n    disable: [protected_paths]\\n"
 
@@ -66,7 +71,7 @@ describe("spec-orch policy: the script's box", () => {
     const { p, server } = await policyProject(hostile(home), {
       sandboxMode: "required",
       under,
-      env: { HOME: home, DEPLOY_TOKEN }
+      env: { HOME: home, DEPLOY_TOKEN, ...MODEL_KEYS }
     })
     try {
       await passGreetings(p, "G")
@@ -98,6 +103,7 @@ describe("spec-orch policy: the script's box", () => {
         "DEPLOY_TOKEN",
         DEPLOY_TOKEN,
         POLICY_KEY,
+        ...Object.values(MODEL_KEYS),
         "wrote:"
       ])
         assert.notInclude(seen, secret, `the script saw or did it:\n${seen}`)

@@ -59,6 +59,11 @@ export interface AgentRequest {
   readonly hide?: ReadonlyArray<string> | undefined
   /** Extra host names the agent may reach (`[sandbox] allow_hosts`). */
   readonly allowHosts?: ReadonlyArray<string> | undefined
+  /**
+   * False for a turn whose process calls no model (a distilled policy's script standing in for the
+   * builder): no model provider's key or endpoint reaches it, from the host, `[builder] env` or `env`.
+   */
+  readonly model?: boolean | undefined
 }
 
 /** What preflight found for one adapter. */
@@ -262,7 +267,8 @@ export class Agents extends Context.Service<
           builderEnv: builder.env,
           secretEnv: builder.secret_env,
           offline: endpoint !== undefined && isLoopback(endpoint),
-          extra: { ...prepared.env, ...request.env }
+          extra: { ...prepared.env, ...request.env },
+          model: request.model
         })
         // In a worktree, the agent's own test runs see what verification sees: the project's virtualenv
         // and node_modules/.bin first on PATH, the worktree's import roots first on PYTHONPATH (so an

@@ -332,6 +332,54 @@ describe("Agents.run environment", () => {
       assert.isDefined(env.PATH)
     })
   )
+
+  it.live(
+    "gives a turn that calls no model (a policy's script) no model provider's key or endpoint, from any layer",
+    () =>
+      Effect.gen(function* () {
+        const host = {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          ANTHROPIC_API_KEY: "sk-ant-x",
+          OPENAI_API_KEY: "sk-openai-x",
+          CLAUDE_CODE_OAUTH_TOKEN: "oauth-x",
+          OPENROUTER_API_KEY: "or-x",
+          LANG: "C.UTF-8",
+          LC_ALL: "C.UTF-8"
+        }
+        const env = (model: boolean | undefined) =>
+          run({
+            builder: { ...sh("env"), env: { ANTHROPIC_BASE_URL: "http://127.0.0.1:9", FROM_CONFIG: "yes" } },
+            env: { OPENAI_BASE_URL: "http://127.0.0.1:9", FROM_RUN: "1" },
+            model
+          }).pipe(
+            Effect.map((result) =>
+              Object.fromEntries(
+                lines(join(result.runDir, "agent.jsonl")).map((l) => [
+                  l.slice(0, l.indexOf("=")),
+                  l.slice(l.indexOf("=") + 1)
+                ])
+              )
+            ),
+            Effect.provideService(ConfigProvider.ConfigProvider, environmentProvider(host))
+          )
+        const agent = yield* env(undefined)
+        assert.strictEqual(agent.ANTHROPIC_API_KEY, "sk-ant-x", "an agent still gets its model's key")
+        assert.strictEqual(agent.ANTHROPIC_BASE_URL, "http://127.0.0.1:9")
+        const policy = yield* env(false)
+        for (const k of [
+          "ANTHROPIC_API_KEY",
+          "OPENAI_API_KEY",
+          "CLAUDE_CODE_OAUTH_TOKEN",
+          "OPENROUTER_API_KEY",
+          "ANTHROPIC_BASE_URL",
+          "OPENAI_BASE_URL"
+        ])
+          assert.notProperty(policy, k)
+        assert.strictEqual(policy.FROM_CONFIG, "yes")
+        assert.strictEqual(policy.FROM_RUN, "1")
+        assert.strictEqual(policy.LC_ALL, "C.UTF-8")
+      })
+  )
 })
 
 describe("Agents errors", () => {

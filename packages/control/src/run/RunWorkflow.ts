@@ -887,6 +887,8 @@ const runBody = Effect.fn("Run")(function* (payload: typeof RunPayload.Type) {
           // layout hides is another directory); its state directory too, wherever it lives.
           hide: [project.root, project.stateDir],
           allowHosts: project.config.sandbox.allow_hosts,
+          // A policy's script calls no model: no model provider's key reaches it.
+          model: policyScript === undefined,
           onEvent
         })
       )

@@ -41,6 +41,9 @@ const ALLOW_EXACT = new Set([
 /** Model-provider keys and endpoints the agents need to reach their model. */
 const ALLOW_PREFIX =
   /^(LC_|ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_)/
+/** The variables that reach or configure a model (ALLOW_PREFIX's and Claude Code's): left out of a turn that calls none. */
+const MODEL =
+  /^(ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_|CLAUDE_CODE_)/
 
 /** Tracker, SCM and registry credentials: never passed to an agent, whatever the config says. */
 const DENY =
@@ -134,7 +137,8 @@ const OFFLINE: Record<string, string> = {
 
 /**
  * Builds the agent's environment. `extra` (per-run variables, e.g. a test endpoint) is merged last,
- * but the deny-list applies to every layer.
+ * but the deny-list applies to every layer. `model: false` (a turn that calls no model: a distilled
+ * policy's script) also leaves out every model provider's variable, from every layer.
  */
 export const agentEnvironment = (options: {
   readonly host: Readonly<Record<string, string | undefined>>
@@ -143,11 +147,13 @@ export const agentEnvironment = (options: {
   readonly secretEnv: ReadonlyArray<string>
   readonly offline: boolean
   readonly extra?: Readonly<Record<string, string>> | undefined
+  readonly model?: boolean | undefined
 }): Record<string, string> => {
   const dirs = homeDirs(options.runDir)
+  const refused = (name: string) => isDenied(name, options.secretEnv) || (options.model === false && MODEL.test(name))
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(options.host)) {
-    if (v === undefined || isDenied(k, options.secretEnv)) continue
+    if (v === undefined || refused(k)) continue
     if (ALLOW_EXACT.has(k) || ALLOW_PREFIX.test(k)) env[k] = v
   }
   if (env.PATH === undefined) env.PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -165,7 +171,7 @@ export const agentEnvironment = (options: {
     CLAUDE_CONFIG_DIR: dirs.claude
   })
   for (const layer of [options.builderEnv, options.extra ?? {}]) {
-    for (const [k, v] of Object.entries(layer)) if (!isDenied(k, options.secretEnv)) env[k] = v
+    for (const [k, v] of Object.entries(layer)) if (!refused(k)) env[k] = v
   }
   return env
 }
