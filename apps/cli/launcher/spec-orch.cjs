@@ -38,11 +38,13 @@ const cacheDir = () => {
   return path.join(base, "spec-orch", "v8")
 }
 
-// The command decides which functions run, so each command gets its own cache.
+// The command decides which functions run, so each command gets its own cache. The root's flags that
+// take a value (its own and effect/cli's) are skipped with it.
+const VALUED = new Set(["--cwd", "--config", "--log-level", "--completions"])
 const commandOf = (argv) => {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (a === "--cwd" || a === "--config") i++
+    if (VALUED.has(a)) i++
     else if (!a.startsWith("-")) return COMMANDS.has(a) ? a : "other"
   }
   return "root"

@@ -123,7 +123,9 @@ describe("the launcher runs one bundle per command", () => {
     ["gate", "evaluate", "CI-42", "--evidence", evidence],
     ["issue", "list"],
     ["issue", "show", "HELLO-1"],
-    ["status"]
+    ["status"],
+    // A root flag's value is not the command.
+    ["--log-level", "warn", "config", "check"]
   ]
 
   it("runs --help and the read commands from dist/lean.cjs alone, printing what dist/cli.cjs prints", () => {
