@@ -38,12 +38,13 @@ const ALLOW_EXACT = new Set([
   "CLAUDE_CODE_USE_VERTEX",
   "API_TIMEOUT_MS"
 ])
-/** Model-provider keys and endpoints the agents need to reach their model. */
-const ALLOW_PREFIX =
-  /^(LC_|ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_)/
-/** The variables that reach or configure a model (ALLOW_PREFIX's and Claude Code's): left out of a turn that calls none. */
-const MODEL =
-  /^(ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_|CLAUDE_CODE_)/
+/** The prefixes of the model providers' keys and endpoints, which the agents need to reach their model. */
+const PROVIDERS =
+  "ANTHROPIC_|OPENAI_|CODEX_|OPENROUTER_|FACTORY_|GEMINI_|GOOGLE_GENERATIVE_AI_|AZURE_OPENAI_|DEEPSEEK_|MISTRAL_|GROQ_|XAI_|OPENCODE_"
+/** The host's variables an agent gets by prefix: the locale's and the model providers'. */
+const ALLOW_PREFIX = new RegExp(`^(LC_|${PROVIDERS})`)
+/** The variables that reach or configure a model (the providers' and Claude Code's): left out of a turn that calls none. */
+const MODEL = new RegExp(`^(${PROVIDERS}|CLAUDE_CODE_)`)
 
 /** Tracker, SCM and registry credentials: never passed to an agent, whatever the config says. */
 const DENY =
