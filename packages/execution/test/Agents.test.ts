@@ -288,6 +288,12 @@ describe("Agents.run redaction", () => {
 })
 
 describe("Agents.run environment", () => {
+  /** The variables an agent running `env` printed (its raw output, agent.jsonl), by name. */
+  const printedEnv = (runDir: string): Record<string, string> =>
+    Object.fromEntries(
+      lines(join(runDir, "agent.jsonl")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
+    )
+
   it.live("passes no tracker or SCM token nor secret_env names, and gives the agent a private HOME", () =>
     Effect.gen(function* () {
       const host = {
@@ -308,9 +314,7 @@ describe("Agents.run environment", () => {
         },
         env: { GITLAB_TOKEN: "x", FROM_RUN: "1" }
       }).pipe(Effect.provideService(ConfigProvider.ConfigProvider, environmentProvider(host)))
-      const env = Object.fromEntries(
-        lines(join(result.runDir, "agent.jsonl")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
-      )
+      const env = printedEnv(result.runDir)
       for (const k of [
         "GITHUB_TOKEN",
         "LINEAR_API_KEY",
@@ -352,14 +356,7 @@ describe("Agents.run environment", () => {
             env: { OPENAI_BASE_URL: "http://127.0.0.1:9", FROM_RUN: "1" },
             model
           }).pipe(
-            Effect.map((result) =>
-              Object.fromEntries(
-                lines(join(result.runDir, "agent.jsonl")).map((l) => [
-                  l.slice(0, l.indexOf("=")),
-                  l.slice(l.indexOf("=") + 1)
-                ])
-              )
-            ),
+            Effect.map((result) => printedEnv(result.runDir)),
             Effect.provideService(ConfigProvider.ConfigProvider, environmentProvider(host))
           )
         const agent = yield* env(undefined)
