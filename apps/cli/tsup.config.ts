@@ -140,6 +140,7 @@ export default defineConfig([
       const build = createHash("sha256").update(bundles[0]!).update(bundles[1]!).digest("hex").slice(0, 16)
       const lean = runBundle("dist/lean.cjs") as {
         commandNames: ReadonlyArray<string>
+        rootValueFlags: ReadonlyArray<string>
         handledCommands: () => Promise<ReadonlyArray<string>>
       }
       const source = readFileSync("launcher/spec-orch.cjs", "utf8")
@@ -156,6 +157,7 @@ export default defineConfig([
         .replaceAll("__VERSION__", pkg.version)
         .replaceAll("__BUILD__", build)
         .replaceAll("__COMMANDS__", JSON.stringify(lean.commandNames))
+        .replaceAll("__VALUED__", JSON.stringify(lean.rootValueFlags))
       writeFileSync("dist/spec-orch.cjs", launcher, { mode: 0o755 })
       writeFileSync("dist/main.js", esmBin, { mode: 0o755 })
       // `spec-orch dashboard` serves its page (plain HTML, JS and CSS, no CDN) from beside the bin.

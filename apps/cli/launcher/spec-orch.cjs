@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 "use strict"
 // The `spec-orch` binary. tsup.config.ts copies this file to dist/spec-orch.cjs and fills in
-// __VERSION__, __BUILD__ (a hash of the bundles) and __COMMANDS__ (the top-level command names).
+// __VERSION__, __BUILD__ (a hash of the bundles), __COMMANDS__ (the top-level command names) and
+// __VALUED__ (the root's flags that take a value, src/Cli.ts's rootValueFlags).
 //
 // `--version` is answered before anything loads. Everything else runs one of two one-file CommonJS
 // bundles through V8's code cache: dist/lean.cjs for `--help` (no command) and the read commands in
@@ -40,7 +41,7 @@ const cacheDir = () => {
 
 // The command decides which functions run, so each command gets its own cache. The root's flags that
 // take a value (its own and effect/cli's) are skipped with it.
-const VALUED = new Set(["--cwd", "--config", "--log-level", "--completions"])
+const VALUED = new Set(__VALUED__)
 const commandOf = (argv) => {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]

@@ -72,8 +72,9 @@ export const commandNames: ReadonlyArray<string> = commands.map(([name]) => name
 
 const byName = new Map<string, (typeof commands)[number][1]>(commands)
 
-/** Flags of the root (its own and effect/cli's) that take the next argument as their value. */
-const VALUED = new Set(["--cwd", "--config", "--log-level", "--completions"])
+/** Flags of the root (its own and effect/cli's) that take the next argument as their value (the launcher skips them too). */
+export const rootValueFlags: ReadonlyArray<string> = ["--cwd", "--config", "--log-level", "--completions"]
+const VALUED = new Set(rootValueFlags)
 
 /**
  * The top-level command `args` invoke, if they name one (the first argument that is neither a flag nor

@@ -10,7 +10,7 @@ import { wholeTree } from "./Cli.js"
 import { LoaderProbe } from "./Lazy.js"
 
 export { main } from "./main.js"
-export { commandNames } from "./Cli.js"
+export { commandNames, rootValueFlags } from "./Cli.js"
 
 /** The handler module loaders of every leaf under `command`, found by running each leaf's handler with a probe. */
 const loadersOf = (command: Command.Command.Any, path: ReadonlyArray<string>, probe: LoaderProbe): void => {
