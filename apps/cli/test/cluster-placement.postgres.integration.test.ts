@@ -1,17 +1,18 @@
 /**
  * Placement on a cluster (docs/cluster.md, "Throughput, and what limits it"): the daemon sends each new run
  * to the runner with the most free agent slots, instead of wherever its shard's hash falls. Three real
- * daemons on one Postgres, two slots each, six issues whose agents wait for the test's word: all six turns
- * run at once, two per host, and none waits for a slot (left to the hash, the six runs fall 2/2/2 one time
- * in eight). Closing the issues of runs that were placed by a salt cancels them on their hosts: their agents
- * are stopped and they publish nothing, so the daemon found each placed run's execution. Fails when
+ * daemons on one Postgres, two slots each, six issues whose agents wait for the test's word. The issues are
+ * chosen so that every run's own shard is held by one host: left to the hash, that host would run two turns
+ * and four would wait for its slots. Placed, all six run at once, two per host, none waits, and at least four
+ * were placed by a salt. Closing the issues of salted runs cancels them on their hosts: their agents are
+ * stopped and they publish nothing, so the daemon found each placed run's execution. Fails when
  * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
 import { promisify } from "node:util"
-import { awaitDone, BIN, type Cluster, pg, published, REPO, startCluster, until } from "./utils/cluster.js"
+import { awaitDone, BIN, type Cluster, ownShards, pg, published, REPO, startCluster, until } from "./utils/cluster.js"
 
 const execFileAsync = promisify(execFile)
 
@@ -55,7 +56,18 @@ describe.skipIf(!pg.run)(pg.title("placement of runs on a cluster"), () => {
       const more = (e: Error) => {
         throw new Error(`${e.message}\n${JSON.stringify(c.log())}\n${c.outputs()}`)
       }
-      const ids = c.submit(HOSTS * SLOTS)
+      // Issues whose first runs (`GH-<n>-r1`) fall on shards one runner holds; the others are added closed.
+      let held = new Map<string, ReadonlySet<string>>()
+      await until("every runner to publish its shards", async () => {
+        held = await c.runnerShards()
+        return held.size === HOSTS && [...held.values()].every((shards) => shards.size > 0)
+      }).catch(more)
+      const [crowded, shards] = [...held].sort(([a], [b]) => a.localeCompare(b))[0]!
+      const candidates = Array.from({ length: 200 }, (_, i) => i + 1)
+      const own = await ownShards(candidates.map((n) => `GH-${n}-r1`))
+      const numbers = candidates.filter((_, i) => shards.has(own[i]!)).slice(0, HOSTS * SLOTS)
+      assert.lengthOf(numbers, HOSTS * SLOTS, `six of #1-#200 have their own shard on ${crowded}`)
+      const ids = c.submitNumbers(numbers)
       await until(
         "every turn to start at once (a host given more runs than slots makes some wait)",
         () => c.log().filter((l) => l.what === "start").length === ids.length,
@@ -73,16 +85,18 @@ describe.skipIf(!pg.run)(pg.title("placement of runs on a cluster"), () => {
       const hosts = c.status(c.daemons[0]!).claims.map((claim) => claim.runner)
       assert.strictEqual(new Set(hosts).size, HOSTS, `claims on every runner: ${JSON.stringify(hosts)}`)
 
-      // Close the issues of the runs a salt placed (at most three): the daemon must find their executions.
+      // Close the issues of three runs a salt placed: the daemon must find their executions.
       const runs = JSON.parse(await cliJson(c, ["status", "--json"])) as Array<{
         issueId: string
         placement: string | null
       }>
-      const closed = runs
-        .filter((r) => r.placement !== null)
-        .map((r) => r.issueId)
-        .slice(0, 3)
-      assert.isNotEmpty(closed, `some runs were placed by a salt: ${JSON.stringify(runs)}`)
+      const salted = runs.filter((r) => r.placement !== null).map((r) => r.issueId)
+      assert.isAtLeast(
+        salted.length,
+        HOSTS * SLOTS - SLOTS,
+        `runs placed away from ${crowded}: ${JSON.stringify(runs)}`
+      )
+      const closed = salted.slice(0, 3)
       for (const id of closed) await closeIssue(c, Number(id.replace("GH-", "")))
       await until("the closed issues' runs to be cancelled", () =>
         closed.every((id) => c.status(c.daemons[0]!).issues.some((i) => i.issueId === id && i.status === "cancelled"))

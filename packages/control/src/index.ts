@@ -30,7 +30,7 @@ export {
 export { ClusterStateDb, ClusterUrlMissing, clusterUrl } from "./cluster/ClusterState.js"
 export { ClusterRunFenceLayer, RunFence, RunFenced } from "./cluster/RunFence.js"
 export { type RunHost, RunHosts, runHostsOf } from "./cluster/RunHosts.js"
-export { leastLoaded, RunPlacement, type RunnerShards } from "./cluster/RunPlacement.js"
+export { leastLoaded, RunPlacement, type RunnerShards, runShard } from "./cluster/RunPlacement.js"
 export { HostSlots } from "./cluster/HostSlots.js"
 export { ClusterSetupLock } from "./cluster/SetupLock.js"
 export { Daemon, DaemonLoop } from "./daemon/Daemon.js"

@@ -14,7 +14,9 @@ import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { Effect, Redacted } from "effect"
+import { runnerShardingConfig, runShard } from "@spec-orch/control"
+import { Effect, Layer, Redacted } from "effect"
+import { MessageStorage, RunnerHealth, Runners, RunnerStorage, Sharding, ShardingConfig } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 
 export const pg = requirePostgres()
@@ -64,6 +66,28 @@ const freshDatabase = async () => {
   return u.toString()
 }
 
+/**
+ * The shard each run's execution falls on when no salt places it (`group:n`), by effect/cluster's own
+ * sharding set up as a runner's is (`[cluster]` defaults), in memory.
+ */
+export const ownShards = (runIds: ReadonlyArray<string>) =>
+  Effect.runPromise(
+    Effect.forEach(runIds, (id) => runShard(id, undefined)).pipe(
+      Effect.provide(
+        Sharding.layer.pipe(
+          Layer.provide(Runners.layerNoop),
+          Layer.provide(MessageStorage.layerMemory),
+          Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
+          Layer.provide(
+            ShardingConfig.layer(
+              runnerShardingConfig({ url: "", runnerAddress: "127.0.0.1:1", shardGroups: ["default"] })
+            )
+          )
+        )
+      )
+    )
+  )
+
 /** Waits until `check` holds, polling every 250 ms; fails naming `what` after `ms`. */
 export const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 90_000) => {
   const end = Date.now() + ms
@@ -108,6 +132,13 @@ export interface Cluster {
   readonly log: () => Array<AgentLine>
   /** The issues submitted (`GH-<n>`), once `submit` ran. */
   readonly submit: (count: number) => Array<string>
+  /**
+   * Adds issues #1 to the largest of `numbers` to a tracker that has none yet: open for those in
+   * `numbers`, closed (no daemon takes them) for the rest. The open ones, as `GH-<n>`.
+   */
+  readonly submitNumbers: (numbers: ReadonlyArray<number>) => Array<string>
+  /** What each live runner last published of the shards it holds (RunPlacement), by runner address. */
+  readonly runnerShards: () => Promise<Map<string, ReadonlySet<string>>>
   /** `daemon status --json` run in `daemon`'s project. */
   readonly status: (daemon: Daemon) => {
     readonly claims: Array<{ issueId: string; runner?: string | null }>
@@ -287,6 +318,29 @@ export const startCluster = async (options: {
             title: `change ${i + 1}`,
             body: `## Builder Prompt\nImplement change ${i + 1}.\n\n## Acceptance Criteria\n- change ${i + 1} works\n`
           })}`
+      ),
+    submitNumbers: (numbers) => {
+      const open = new Set(numbers)
+      const ids: Array<string> = []
+      for (let n = 1; n <= Math.max(0, ...numbers); n++) {
+        const added = github.addIssue(REPO, {
+          title: `change ${n}`,
+          body: `## Builder Prompt\nImplement change ${n}.\n\n## Acceptance Criteria\n- change ${n} works\n`,
+          ...(open.has(n) ? {} : { state: "closed" as const })
+        })
+        if (added !== n) throw new Error(`submitNumbers: the tracker numbered issue ${n} #${added} (it had issues)`)
+        if (open.has(n)) ids.push(`GH-${n}`)
+      }
+      return ids
+    },
+    runnerShards: () =>
+      onPostgres(url, (sql) =>
+        sql<{ runner: string; shards: string }>`SELECT runner, shards FROM so_cluster_runner_shards`.pipe(
+          Effect.map(
+            (rows) => new Map(rows.map((r) => [r.runner, new Set(JSON.parse(r.shards) as ReadonlyArray<string>)]))
+          ),
+          Effect.orElseSucceed(() => new Map<string, ReadonlySet<string>>())
+        )
       ),
     status: (daemon) =>
       JSON.parse(

@@ -50,6 +50,18 @@ export const leastLoaded = (
         a.r.runner.localeCompare(b.r.runner)
     )[0]?.r
 
+/**
+ * The shard (`group:n`) a run's execution falls on, with placement salt `placement` (undefined: the run
+ * id's own shard): the one the runner that executes it holds.
+ */
+export const runShard = (runId: string, placement: string | undefined) =>
+  Effect.gen(function* () {
+    const sharding = yield* Sharding.Sharding
+    const entityId = EntityId.make(yield* runExecutionId({ runId, placement }))
+    const group = Context.get(Run.annotations, ClusterSchema.ShardGroup)(entityId)
+    return sharding.getShardId(entityId, group).toString()
+  })
+
 /** How many salts to try before giving up on the chosen runner (each holds about 1/N of the shards). */
 const MAX_TRIES = 2000
 
@@ -122,11 +134,7 @@ export class RunPlacement extends Context.Service<
           )
         })
         const shardOf = (runId: string, placement: string | undefined) =>
-          Effect.map(runExecutionId({ runId, placement }), (executionId) => {
-            const entityId = EntityId.make(executionId)
-            const group = Context.get(Run.annotations, ClusterSchema.ShardGroup)(entityId)
-            return sharding.getShardId(entityId, group).toString()
-          })
+          Effect.provideService(runShard(runId, placement), Sharding.Sharding, sharding)
         // Where this daemon sent runs, until their runner records them (RunHosts) or they leave its runs in
         // flight. A run is in flight only once its record exists, right after its choice: until the daemon has
         // seen it there (or a minute passed), its choice still counts.
