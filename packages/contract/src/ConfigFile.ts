@@ -6,55 +6,70 @@
  */
 import * as z from "zod/mini"
 
-const argv = z.array(z.string())
+// Leaf schemas are built once and shared: a zod schema is immutable, and one built per field (0.5 to
+// 4.5 KB each, kept for the life of the process) made this module hold about 720 KB; shared, about 480 KB.
+const aString = z.string()
+const aBoolean = z.boolean()
+const optionalString = z.optional(aString)
+const optionalBoolean = z.optional(aBoolean)
+const optionalNumber = z.optional(z.number())
+const positive = z.number().check(z.positive())
+const positiveInt = z.number().check(z.int(), z.positive())
+const nonNegative = z.number().check(z.nonnegative())
+const nonNegativeInt = z.number().check(z.int(), z.nonnegative())
+const optionalPositive = z.optional(positive)
+const optionalPositiveInt = z.optional(positiveInt)
+const optionalNonNegative = z.optional(nonNegative)
+
+const argv = z.array(aString)
 /** A command: an argv list (no shell) or a string run with `sh -c`. */
-export const CommandSpec = z.union([argv, z.string()])
-const strings = z.array(z.string())
+export const CommandSpec = z.union([argv, aString])
+const strings = z.array(aString)
 
 /** A step written as a table. */
 const VerificationTable = z.object({
   command: CommandSpec,
-  timeout_seconds: z.optional(z.number().check(z.positive())),
+  timeout_seconds: optionalPositive,
   /** The step may change files in the worktree (a formatter); otherwise a step that does fails. */
-  may_modify: z.optional(z.boolean())
+  may_modify: optionalBoolean
 })
 const VerificationEntry = z.union([CommandSpec, VerificationTable])
 /** `[verification.env]`: variables every step gets (a table, not a step). */
-const VerificationEnv = z.record(z.string(), z.string())
+const VerificationEnv = z.record(aString, aString)
 
 const ModelFallback = z.union([
-  z.string(),
-  z.object({ ref: z.string() }),
+  aString,
+  z.object({ ref: aString }),
   z.object({
-    model: z.string(),
-    api_type: z.optional(z.string()),
-    api_key_env: z.optional(z.string()),
-    api_base_env: z.optional(z.string())
+    model: aString,
+    api_type: optionalString,
+    api_key_env: optionalString,
+    api_base_env: optionalString
   })
 ])
 
 /** Keys shared by every LLM role section (planner, reviewer, supervisor, acceptance_evaluator). */
 const roleModelKeys = {
-  model: z.optional(z.string()),
-  api_type: z.optional(z.string()),
-  api_key_env: z.optional(z.string()),
-  api_base_env: z.optional(z.string()),
-  token_command: z.optional(z.string()),
-  model_ref: z.optional(z.string()),
-  model_chain: z.optional(z.string()),
+  model: optionalString,
+  api_type: optionalString,
+  api_key_env: optionalString,
+  api_base_env: optionalString,
+  token_command: optionalString,
+  model_ref: optionalString,
+  model_chain: optionalString,
   fallbacks: z.optional(z.array(ModelFallback)),
-  temperature: z.optional(z.number()),
-  max_tokens: z.optional(z.number().check(z.int()).check(z.positive()))
+  temperature: optionalNumber,
+  max_tokens: optionalPositiveInt
 }
 
-const EvolverSection = z.object({ enabled: z.optional(z.boolean()), dry_run: z.optional(z.boolean()) })
+const EvolverSection = z.object({ enabled: optionalBoolean, dry_run: optionalBoolean })
 const EvolutionPolicy = z.object({
-  enabled: z.optional(z.boolean()),
-  min_runs: z.optional(z.number().check(z.int()).check(z.nonnegative())),
+  enabled: optionalBoolean,
+  min_runs: z.optional(nonNegativeInt),
   trigger_on: z.optional(
     z.enum(["run_count", "pass_rate_drop", "deviation_spike", "new_failure_pattern", "trajectory_available"])
   ),
-  threshold: z.optional(z.number())
+  threshold: optionalNumber
 })
 
 /** GitHub's `author_association` values (how an issue's author relates to the repository). */
@@ -110,8 +125,8 @@ export const ConfigFile = z.object({
   issue: z.prefault(
     z.object({
       /** `fixture`, `linear` or `github`. */
-      source: z._default(z.string(), "fixture"),
-      fixtures_dir: z._default(z.string(), "fixtures/issues")
+      source: z._default(aString, "fixture"),
+      fixtures_dir: z._default(aString, "fixtures/issues")
     }),
     {}
   ),
@@ -121,7 +136,7 @@ export const ConfigFile = z.object({
    * The one key that is not a step: `env`, a table of variables every step gets.
    */
   verification: z._default(
-    z.record(z.string(), z.union([VerificationEntry, VerificationEnv])).check(
+    z.record(aString, z.union([VerificationEntry, VerificationEnv])).check(
       z.superRefine((table, ctx) => {
         for (const [name, entry] of Object.entries(table)) {
           const isEnv = typeof entry === "object" && !Array.isArray(entry) && !("command" in entry)
@@ -152,52 +167,52 @@ export const ConfigFile = z.object({
 
   builder: z.prefault(
     z.object({
-      adapter: z._default(z.string(), "codex"),
+      adapter: z._default(aString, "codex"),
       /** For `acp`/`acpx`: which agent (`claude-code`, `codex`, `opencode`, or a command line). */
-      agent: z.optional(z.string()),
-      executable: z.optional(z.string()),
-      codex_executable: z.optional(z.string()),
-      model: z.optional(z.string()),
-      timeout_seconds: z._default(z.number().check(z.positive()), 1800),
+      agent: optionalString,
+      executable: optionalString,
+      codex_executable: optionalString,
+      model: optionalString,
+      timeout_seconds: z._default(positive, 1800),
       /** No agent event for this long ends the turn as `stalled`. */
-      stall_timeout_seconds: z._default(z.number().check(z.positive()), 300),
-      permissions: z._default(z.string(), "full-auto"),
-      permission_mode: z._default(z.string(), "acceptEdits"),
+      stall_timeout_seconds: z._default(positive, 300),
+      permissions: z._default(aString, "full-auto"),
+      permission_mode: z._default(aString, "acceptEdits"),
       allowed_tools: z._default(strings, ["Bash", "Read", "Write", "Edit", "Glob", "Grep"]),
-      sandbox: z._default(z.string(), "workspace-write"),
+      sandbox: z._default(aString, "workspace-write"),
       autonomy: z._default(z.enum(["low", "medium", "high"]), "low"),
       /** For the `command` adapter: what to run in the worktree (the prompt arrives on stdin). */
       command: z.optional(CommandSpec),
       args: z._default(strings, []),
-      env: z._default(z.record(z.string(), z.string()), {}),
+      env: z._default(z.record(aString, aString), {}),
       /** Extra environment variable names never passed to the agent. */
       secret_env: z._default(strings, []),
-      session_name: z.optional(z.string()),
-      acpx_package: z.optional(z.string()),
-      startup_timeout_seconds: z._default(z.number().check(z.positive()), 30),
-      idle_progress_timeout_seconds: z.optional(z.number().check(z.positive())),
-      completion_quiet_period_seconds: z.optional(z.number().check(z.nonnegative())),
-      max_retries: z._default(z.number().check(z.int()).check(z.nonnegative()), 1),
-      max_turns_per_session: z.optional(z.number().check(z.int()).check(z.positive())),
-      max_session_age_seconds: z.optional(z.number().check(z.positive())),
-      max_cost_usd: z.optional(z.number().check(z.positive())),
-      max_tokens: z.optional(z.number().check(z.int()).check(z.positive())),
+      session_name: optionalString,
+      acpx_package: optionalString,
+      startup_timeout_seconds: z._default(positive, 30),
+      idle_progress_timeout_seconds: optionalPositive,
+      completion_quiet_period_seconds: optionalNonNegative,
+      max_retries: z._default(nonNegativeInt, 1),
+      max_turns_per_session: optionalPositiveInt,
+      max_session_age_seconds: optionalPositive,
+      max_cost_usd: optionalPositive,
+      max_tokens: optionalPositiveInt,
       /** The builder prompt's size cap; the trusted sections are never cut to meet it. */
-      max_prompt_tokens: z._default(z.number().check(z.int()).check(z.positive()), 24000),
+      max_prompt_tokens: z._default(positiveInt, 24000),
       /** The cap on any one section of untrusted text (the issue body, notes, spec, feedback). */
-      max_untrusted_section_tokens: z._default(z.number().check(z.int()).check(z.positive()), 12000)
+      max_untrusted_section_tokens: z._default(positiveInt, 12000)
     }),
     {}
   ),
 
   reviewer: z.prefault(
     z.object({
-      adapter: z._default(z.string(), "local"),
+      adapter: z._default(aString, "local"),
       ...roleModelKeys,
-      max_diff_chars: z._default(z.number().check(z.int()).check(z.positive()), 60000),
-      max_spec_chars: z._default(z.number().check(z.int()).check(z.positive()), 10000),
+      max_diff_chars: z._default(positiveInt, 60000),
+      max_spec_chars: z._default(positiveInt, 10000),
       /** A diff over max_diff_chars is split by file into parts reviewed in separate model calls, at most this many. */
-      max_diff_parts: z._default(z.number().check(z.int()).check(z.positive()), 8)
+      max_diff_parts: z._default(positiveInt, 8)
     }),
     {}
   ),
@@ -206,14 +221,14 @@ export const ConfigFile = z.object({
 
   supervisor: z.prefault(
     z.object({
-      adapter: z._default(z.string(), "litellm"),
+      adapter: z._default(aString, "litellm"),
       ...roleModelKeys,
-      max_rounds: z._default(z.number().check(z.int()).check(z.positive()), 20),
+      max_rounds: z._default(positiveInt, 20),
       visual_evaluator: z.optional(
         z.object({
-          adapter: z.optional(z.string()),
+          adapter: optionalString,
           command: z.optional(CommandSpec),
-          timeout_seconds: z.optional(z.number().check(z.positive()))
+          timeout_seconds: optionalPositive
         })
       )
     }),
@@ -222,42 +237,42 @@ export const ConfigFile = z.object({
 
   acceptance_evaluator: z.prefault(
     z.object({
-      adapter: z._default(z.string(), "litellm"),
+      adapter: z._default(aString, "litellm"),
       ...roleModelKeys,
-      auto_file_issues: z._default(z.boolean(), false),
+      auto_file_issues: z._default(aBoolean, false),
       min_confidence: z._default(z.number().check(z.gte(0)).check(z.lte(1)), 0.8),
-      min_severity: z._default(z.string(), "high")
+      min_severity: z._default(aString, "high")
     }),
     {}
   ),
 
   llm: z.prefault(
     z.object({
-      default_model_chain: z.optional(z.string()),
-      default_model_ref: z.optional(z.string()),
+      default_model_chain: optionalString,
+      default_model_ref: optionalString,
       /** The bound on one call of a role's model chain, retries, fallbacks and repair included (default 300 s). */
-      role_timeout_seconds: z.optional(z.number().check(z.positive()))
+      role_timeout_seconds: optionalPositive
     }),
     {}
   ),
 
   models: z._default(
     z.record(
-      z.string(),
+      aString,
       z.object({
-        model: z.string(),
-        api_type: z._default(z.string(), "anthropic"),
-        api_key_env: z.optional(z.string()),
-        api_base_env: z.optional(z.string()),
+        model: aString,
+        api_type: z._default(aString, "anthropic"),
+        api_key_env: optionalString,
+        api_base_env: optionalString,
         /** A base URL written directly (spec-orch addition); `api_base_env` wins when set. */
-        api_base: z.optional(z.string()),
-        max_tokens: z.optional(z.number().check(z.int()).check(z.positive())),
-        timeout_seconds: z.optional(z.number().check(z.positive())),
+        api_base: optionalString,
+        max_tokens: optionalPositiveInt,
+        timeout_seconds: optionalPositive,
         /** Time for the provider to start answering (the response's status and headers); default 60 s. */
-        first_byte_timeout_seconds: z.optional(z.number().check(z.positive())),
+        first_byte_timeout_seconds: optionalPositive,
         /** USD per million input / output tokens, for cost accounting. */
-        input_usd_per_mtok: z.optional(z.number().check(z.nonnegative())),
-        output_usd_per_mtok: z.optional(z.number().check(z.nonnegative()))
+        input_usd_per_mtok: optionalNonNegative,
+        output_usd_per_mtok: optionalNonNegative
       })
     ),
     {}
@@ -265,10 +280,10 @@ export const ConfigFile = z.object({
 
   model_chains: z._default(
     z.record(
-      z.string(),
+      aString,
       z.object({
-        primary: z.string(),
-        fallbacks: z._default(z.array(z.union([z.string(), z.object({ ref: z.string() })])), [])
+        primary: aString,
+        fallbacks: z._default(z.array(z.union([aString, z.object({ ref: aString })])), [])
       })
     ),
     {}
@@ -276,12 +291,12 @@ export const ConfigFile = z.object({
 
   github: z.prefault(
     z.object({
-      base_branch: z._default(z.string(), "main"),
+      base_branch: z._default(aString, "main"),
       /** `owner/name`; read from the `origin` remote when absent. */
-      repo: z.optional(z.string()),
-      token_env: z._default(z.string(), "GITHUB_TOKEN"),
-      api_url: z._default(z.string(), "https://api.github.com"),
-      remote: z._default(z.string(), "origin"),
+      repo: optionalString,
+      token_env: z._default(aString, "GITHUB_TOKEN"),
+      api_url: z._default(aString, "https://api.github.com"),
+      remote: z._default(aString, "origin"),
       labels: z._default(strings, []),
       state: z._default(z.enum(["open", "closed", "all"]), "open"),
       /** Daemon intake: authors with one of these `author_association`s may dispatch work. */
@@ -298,14 +313,14 @@ export const ConfigFile = z.object({
 
   linear: z.prefault(
     z.object({
-      token_env: z._default(z.string(), "SPEC_ORCH_LINEAR_TOKEN"),
-      team_key: z._default(z.string(), "SPC"),
-      poll_interval_seconds: z._default(z.number().check(z.positive()), 60),
-      issue_filter: z.optional(z.string()),
-      api_url: z._default(z.string(), "https://api.linear.app/graphql"),
-      in_progress_state: z._default(z.string(), "In Progress"),
-      in_review_state: z._default(z.string(), "In Review"),
-      done_state: z._default(z.string(), "Done"),
+      token_env: z._default(aString, "SPEC_ORCH_LINEAR_TOKEN"),
+      team_key: z._default(aString, "SPC"),
+      poll_interval_seconds: z._default(positive, 60),
+      issue_filter: optionalString,
+      api_url: z._default(aString, "https://api.linear.app/graphql"),
+      in_progress_state: z._default(aString, "In Progress"),
+      in_review_state: z._default(aString, "In Review"),
+      done_state: z._default(aString, "Done"),
       /** Daemon intake: issues of these teams created by a member (not a guest, app or integration); default `[team_key]`. */
       allowed_teams: z.optional(strings),
       /** Daemon intake: issues created by these users (email or user id) may be dispatched. */
@@ -318,30 +333,30 @@ export const ConfigFile = z.object({
 
   daemon: z.prefault(
     z.object({
-      max_concurrent: z._default(z.number().check(z.int()).check(z.positive()), 1),
-      live_mission_workers: z._default(z.boolean(), false),
-      lockfile_dir: z._default(z.string(), ".spec_orch_locks/"),
-      consume_state: z._default(z.string(), "Ready"),
+      max_concurrent: z._default(positiveInt, 1),
+      live_mission_workers: z._default(aBoolean, false),
+      lockfile_dir: z._default(aString, ".spec_orch_locks/"),
+      consume_state: z._default(aString, "Ready"),
       require_labels: z._default(strings, []),
       exclude_labels: z._default(strings, ["blocked", "needs-clarification"]),
-      skip_parents: z._default(z.boolean(), true),
-      max_retries: z._default(z.number().check(z.int()).check(z.nonnegative()), 3),
-      retry_base_delay_seconds: z._default(z.number().check(z.nonnegative()), 60),
+      skip_parents: z._default(aBoolean, true),
+      max_retries: z._default(nonNegativeInt, 3),
+      retry_base_delay_seconds: z._default(nonNegative, 60),
       hotfix_labels: z._default(strings, ["hotfix", "urgent", "P0"]),
-      drain_batch_size: z._default(z.number().check(z.int()).check(z.positive()), 5),
-      poll_interval_seconds: z.optional(z.number().check(z.positive())),
+      drain_batch_size: z._default(positiveInt, 5),
+      poll_interval_seconds: optionalPositive,
       /** Tracker requests allowed per minute across polling and publishing. */
-      request_budget_per_minute: z._default(z.number().check(z.int()).check(z.positive()), 120),
-      lease_seconds: z._default(z.number().check(z.positive()), 300),
-      webhook_port: z.optional(z.number().check(z.int()).check(z.nonnegative())),
-      webhook_secret_env: z.optional(z.string()),
-      gate_profile: z._default(z.string(), "daemon"),
+      request_budget_per_minute: z._default(positiveInt, 120),
+      lease_seconds: z._default(positive, 300),
+      webhook_port: z.optional(nonNegativeInt),
+      webhook_secret_env: optionalString,
+      gate_profile: z._default(aString, "daemon"),
       /** The bound on the readiness (triage) model call, retries and fallbacks included; past it the rules decide alone. */
-      triage_timeout_seconds: z._default(z.number().check(z.positive()), 60),
+      triage_timeout_seconds: z._default(positive, 60),
       /** What the daemon publishes: every finished run ("always": blocked runs as draft pull requests), only mergeable ones, or nothing. */
       publish: z._default(z.enum(["never", "mergeable", "always"]), "always"),
       /** Turns the intake allow-list off: anyone who can file an issue can make an agent run. */
-      allow_anyone: z._default(z.boolean(), false)
+      allow_anyone: z._default(aBoolean, false)
     }),
     {}
   ),
@@ -354,7 +369,7 @@ export const ConfigFile = z.object({
         storage: z._default(z.enum(["sqlite", "postgres"]), "sqlite"),
         /** Environment variable holding the Postgres URL (`postgres://user:password@host:5432/db`); never written to the file. */
         url_env: z._default(
-          z.string().check(
+          aString.check(
             z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
               error: "must be an environment variable name such as SPEC_ORCH_PG_URL"
             })
@@ -388,9 +403,9 @@ export const ConfigFile = z.object({
           ["default"]
         ),
         /** Agent turns at once on this host (a turn waits for a slot); default `[daemon] max_concurrent`. */
-        max_concurrent_per_host: z.optional(z.number().check(z.int()).check(z.positive())),
+        max_concurrent_per_host: optionalPositiveInt,
         /** Runs at once across the cluster (the daemon singleton's cap); default `[daemon] max_concurrent`. */
-        max_concurrent_total: z.optional(z.number().check(z.int()).check(z.positive())),
+        max_concurrent_total: optionalPositiveInt,
         /**
          * How long a runner's shard locks outlive it (seconds): a dead host's runs resume elsewhere after about
          * this long. Locks are refreshed every quarter of it.
@@ -420,7 +435,7 @@ export const ConfigFile = z.object({
     {}
   ),
 
-  spec: z.prefault(z.object({ require_approval: z._default(z.boolean(), true) }), {}),
+  spec: z.prefault(z.object({ require_approval: z._default(aBoolean, true) }), {}),
 
   /**
    * The preview check: a command run in the worktree after verification (like a verification step);
@@ -429,9 +444,9 @@ export const ConfigFile = z.object({
   preview: z.prefault(
     z.object({
       command: z.optional(CommandSpec),
-      timeout_seconds: z._default(z.number().check(z.positive()), 600),
+      timeout_seconds: z._default(positive, 600),
       /** Where the preview can be seen; shown with the verdict and in reports. */
-      url: z.optional(z.string())
+      url: optionalString
     }),
     {}
   ),
@@ -439,25 +454,25 @@ export const ConfigFile = z.object({
   memory: z.prefault(
     z.object({
       /** Record finished runs in the state database and give the builder what earlier runs showed (docs/memory.md). */
-      enabled: z._default(z.boolean(), true),
-      provider: z._default(z.string(), "filesystem"),
+      enabled: z._default(aBoolean, true),
+      provider: z._default(aString, "filesystem"),
       derivation_mode: z._default(z.enum(["sync", "async"]), "sync"),
       /**
        * A `[models.<id>]` with an OpenAI-compatible api_type whose model makes embeddings: recall then
        * fuses vector and full-text rankings. Without it (the default) recall is full text alone.
        */
-      embedding_model: z.optional(z.string()),
+      embedding_model: optionalString,
       /** How long recall waits for its query's embedding before answering from full text alone. */
-      embedding_timeout_seconds: z._default(z.number().check(z.positive()), 2),
+      embedding_timeout_seconds: z._default(positive, 2),
       /** The LLM role whose model chain writes `memory compact` summaries; deterministic summaries without it. */
       compaction_role: z.optional(z.enum(["planner", "reviewer", "supervisor", "acceptance_evaluator"])),
       qdrant: z.optional(
         z.object({
-          mode: z.optional(z.string()),
-          path: z.optional(z.string()),
-          url: z.optional(z.string()),
-          collection: z.optional(z.string()),
-          embedding_model: z.optional(z.string())
+          mode: optionalString,
+          path: optionalString,
+          url: optionalString,
+          collection: optionalString,
+          embedding_model: optionalString
         })
       )
     }),
@@ -467,10 +482,10 @@ export const ConfigFile = z.object({
   evolution: z.prefault(
     z.catchall(
       z.object({
-        enabled: z._default(z.boolean(), true),
-        trigger_after_n_runs: z._default(z.number().check(z.int()).check(z.positive()), 5),
-        auto_promote: z._default(z.boolean(), false),
-        policies: z._default(z.record(z.string(), EvolutionPolicy), {})
+        enabled: z._default(aBoolean, true),
+        trigger_after_n_runs: z._default(positiveInt, 5),
+        auto_promote: z._default(aBoolean, false),
+        policies: z._default(z.record(aString, EvolutionPolicy), {})
       }),
       EvolverSection
     ),
@@ -479,11 +494,9 @@ export const ConfigFile = z.object({
 
   conversation: z.prefault(
     z.object({
-      default_channel: z.optional(z.string()),
-      slack: z.optional(z.object({ bot_token_env: z.optional(z.string()), app_token_env: z.optional(z.string()) })),
-      linear: z.optional(
-        z.object({ watch_label: z.optional(z.string()), poll_interval_seconds: z.optional(z.number()) })
-      )
+      default_channel: optionalString,
+      slack: z.optional(z.object({ bot_token_env: optionalString, app_token_env: optionalString })),
+      linear: z.optional(z.object({ watch_label: optionalString, poll_interval_seconds: optionalNumber }))
     }),
     {}
   ),
@@ -492,7 +505,7 @@ export const ConfigFile = z.object({
 
   dashboard: z.prefault(
     z.object({
-      costs: z.optional(z.object({ warning_usd: z.optional(z.number()), critical_usd: z.optional(z.number()) }))
+      costs: z.optional(z.object({ warning_usd: optionalNumber, critical_usd: optionalNumber }))
     }),
     {}
   ),
@@ -500,10 +513,10 @@ export const ConfigFile = z.object({
   gate: z.prefault(
     z.object({
       /** Policy file, relative to the project root; the built-in policy is used when it does not exist. */
-      policy: z._default(z.string(), "gate.policy.yaml"),
+      policy: z._default(aString, "gate.policy.yaml"),
       /** Profile for interactive runs; the daemon uses `[daemon] gate_profile`. */
-      profile: z.optional(z.string()),
-      compliance: z._default(z.string(), "compliance.contracts.yaml")
+      profile: optionalString,
+      compliance: z._default(aString, "compliance.contracts.yaml")
     }),
     {}
   ),
@@ -514,9 +527,9 @@ export const ConfigFile = z.object({
       /** `spec-orch run`: "never" (default; `--publish` asks for one run), "mergeable" (runs the gate passes), "always" (blocked runs too, as draft pull requests). */
       runs: z._default(z.enum(["never", "mergeable", "always"]), "never"),
       /** Open or update a pull request, with the gate as its commit status, when the branch was pushed and GitHub is configured. */
-      pull_request: z._default(z.boolean(), true),
+      pull_request: z._default(aBoolean, true),
       /** Comment the run's summary on the source issue (GitHub or Linear). */
-      comment: z._default(z.boolean(), true)
+      comment: z._default(aBoolean, true)
     }),
     {}
   ),
@@ -525,11 +538,11 @@ export const ConfigFile = z.object({
   limits: z.prefault(
     z.object({
       /** Bytes kept of one line of agent output; beyond it the line is cut with a marker and not parsed. */
-      output_line_bytes: z._default(z.number().check(z.int()).check(z.positive()), 1024 * 1024),
+      output_line_bytes: z._default(positiveInt, 1024 * 1024),
       /** Bytes kept in each of a turn's stream artifacts (agent.jsonl, events.jsonl, agent.stderr.log). */
-      agent_output_bytes: z._default(z.number().check(z.int()).check(z.positive()), 64 * 1024 * 1024),
+      agent_output_bytes: z._default(positiveInt, 64 * 1024 * 1024),
       /** Bytes kept of each verification step's log. */
-      step_log_bytes: z._default(z.number().check(z.int()).check(z.positive()), 16 * 1024 * 1024)
+      step_log_bytes: z._default(positiveInt, 16 * 1024 * 1024)
     }),
     {}
   ),
@@ -537,13 +550,13 @@ export const ConfigFile = z.object({
   workspace: z.prefault(
     z.object({
       /** Where worktrees live; default `$XDG_CACHE_HOME/spec-orch/worktrees` (outside the repository). */
-      root: z.optional(z.string()),
+      root: optionalString,
       /** Base for new run branches; default `[github] base_branch` if it exists locally, else HEAD. */
-      base: z.optional(z.string()),
+      base: optionalString,
       /** Directory for state and run artifacts, relative to the project root. */
-      state_dir: z._default(z.string(), ".spec-orch"),
+      state_dir: z._default(aString, ".spec-orch"),
       /** Give each new worktree the main checkout's installed dependencies (node_modules) when its lockfile is unchanged. */
-      provision: z._default(z.boolean(), true),
+      provision: z._default(aBoolean, true),
       /** Globs of ignored, generated files (e.g. `src/pkg/_version.py`) copied from the main checkout into each new worktree. */
       copy: z._default(strings, []),
       /** More ignored directories of the main checkout to symlink into each new worktree (e.g. `.venv`). */
@@ -557,7 +570,7 @@ export const ConfigFile = z.object({
       /** Commands run in the worktree before it is removed (`workspace remove`, `clean`); a failure is reported, the worktree still goes. */
       before_remove: z._default(z.array(CommandSpec), []),
       /** Each hook command is killed after this long (a run then stops with its log; a removal goes on and says so). */
-      hook_timeout_seconds: z._default(z.number().check(z.positive()), 600)
+      hook_timeout_seconds: z._default(positive, 600)
     }),
     {}
   ),
@@ -567,19 +580,19 @@ export const ConfigFile = z.object({
     z.object({
       /** The collector's OTLP/HTTP address (`http://127.0.0.1:4318`, or the full `…/v1/traces` URL); default `OTEL_EXPORTER_OTLP_ENDPOINT`. */
       otlp_endpoint: z.optional(
-        z.string().check(
+        aString.check(
           z.regex(/^https?:\/\/[^\s/]+/, {
             error: "must be an http:// or https:// URL such as http://127.0.0.1:4318"
           })
         )
       ),
       /** `service.name` of the exported spans. */
-      service_name: z._default(z.string().check(z.minLength(1)), "spec-orch"),
+      service_name: z._default(aString.check(z.minLength(1)), "spec-orch"),
       /** Request headers for the collector, each read from the named environment variable (e.g. `{ "x-honeycomb-team" = "HONEYCOMB_API_KEY" }`); the values are never written anywhere. */
       headers_env: z._default(
         z.record(
-          z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: "must be an HTTP header name" })),
-          z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" }))
+          aString.check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: "must be an HTTP header name" })),
+          aString.check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" }))
         ),
         {}
       )
@@ -594,7 +607,7 @@ export const ConfigFile = z.object({
         z.array(
           z.object({
             /** Environment variable holding the webhook URL (a secret: never written to the file). */
-            url_env: z.string().check(
+            url_env: aString.check(
               z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
                 error:
                   "must be an environment variable name such as SPEC_ORCH_SLACK_WEBHOOK (the URL itself is a secret)"
@@ -628,7 +641,7 @@ export const ConfigFile = z.object({
       /** Extra host names agents may reach through the sandbox's proxy (`api.example.com` or `*.example.com`). */
       allow_hosts: z._default(
         z.array(
-          z.string().check(
+          aString.check(
             z.regex(HOST_PATTERN, {
               error: "must be a host name such as api.example.com or *.example.com (no scheme, port or path)"
             })
@@ -637,7 +650,7 @@ export const ConfigFile = z.object({
         []
       ),
       /** Whether verification steps may use the network (the same hosts as agents); off by default. */
-      verification_network: z._default(z.boolean(), false),
+      verification_network: z._default(aBoolean, false),
       /** Extra paths writable inside every box (build caches such as `~/.gradle`); each is a way out of the box: keep it short. */
       writable: z._default(strings, [])
     }),
