@@ -8,8 +8,8 @@ import {
   barrelsToModules,
   lazyNodeBuiltins,
   lazySegmenter,
-  linearSdkApart,
   moduleFunction,
+  sdksApart,
   type Plugin,
   v8StackProbes,
   zodEnglishOnly
@@ -29,7 +29,8 @@ const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), 
 // loading anything, picks the bundle from its LEAN command list and runs it through the code cache; it
 // reads the bundle as Latin-1, which is only right for ASCII, so the build refuses anything else. The
 // build also fails unless the launcher's LEAN list is exactly the commands dist/lean.cjs can run.
-// The Linear SDK is dist/linear-sdk.cjs, required only when Linear is used.
+// The Linear SDK is dist/linear-sdk.cjs, required only when Linear is used; Octokit is dist/octokit.cjs,
+// required only when GitHub is.
 // Each bundle is written already wrapped in the CommonJS module function, `(function (exports, require,
 // module, __filename, __dirname) {…})`, which is what the launcher compiles: wrapping it at start-up would
 // hold the megabytes of source twice (the file's text and the wrapped copy V8 compiles). So they are
@@ -107,15 +108,15 @@ rmSync("dist", { recursive: true, force: true })
 export default defineConfig([
   {
     ...shared,
-    entry: { "linear-sdk": "src/linear-sdk.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins]
+    entry: { "linear-sdk": "src/linear-sdk.ts", octokit: "src/octokit.ts" },
+    esbuildPlugins: [zodEnglishOnly, sdksApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins]
   },
   {
     ...shared,
-    // dist/linear-sdk.cjs (above) stays a module: cli.cjs requires it.
+    // dist/linear-sdk.cjs and dist/octokit.cjs (above) stay modules: the bundles require them.
     ...moduleFunction,
     entry: { cli: "src/entry.ts" },
-    esbuildPlugins: [zodEnglishOnly, linearSdkApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins],
+    esbuildPlugins: [zodEnglishOnly, sdksApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins],
     onSuccess: async () => {
       asciiOnly("dist/cli.cjs")
       fullBuilt()
@@ -127,7 +128,7 @@ export default defineConfig([
     entry: { lean: "src/lean.ts" },
     esbuildPlugins: [
       zodEnglishOnly,
-      linearSdkApart,
+      sdksApart,
       lazySegmenter,
       v8StackProbes,
       lazyNodeBuiltins,
