@@ -34,7 +34,29 @@ export const StateDb = Layer.unwrap(
   })
 )
 
-/** Runs `effect` with the project from the root flags, the run store over the state database, and this process's token. */
-export const withRunStore = withProject(
-  Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(Layer.provideMerge(StateDb))
-)
+const RunStoreLive = Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(Layer.provideMerge(StateDb))
+
+/**
+ * Whether the project has run state to read: on a cluster always (the shared Postgres), else when
+ * `<state_dir>/state.db` exists.
+ */
+const hasRunState = Effect.gen(function* () {
+  const project = yield* Project
+  if (project.config.cluster.storage === "postgres") return true
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  return yield* fs.exists(path.join(project.stateDir, "state.db")).pipe(Effect.orElseSucceed(() => true))
+})
+
+/**
+ * For a command that only reads runs: runs `effect` with the project from the root flags, the run store
+ * over the state database and this process's token; or `none`, with the project only, when the project
+ * has no state database yet. Reading creates nothing (no state directory, no database), and a project
+ * that never ran does not load SQLite.
+ */
+export const withRunStore = <A, E, R, E2, R2>(effect: Effect.Effect<A, E, R>, none: Effect.Effect<A, E2, R2>) =>
+  withProject(Layer.empty)(
+    Effect.gen(function* () {
+      return (yield* hasRunState) ? yield* Effect.provide(effect, RunStoreLive) : yield* none
+    })
+  )

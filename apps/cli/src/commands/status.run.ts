@@ -60,6 +60,44 @@ export const costText = (r: RunRecord): string => {
   return parts.length === 0 ? "-" : parts.join(" · ")
 }
 
+/** Prints `shown` (`live[i]`: its run's process is gone), as a table or `--json`. */
+const show = (
+  input: { readonly json: boolean },
+  issue: string | undefined,
+  shown: ReadonlyArray<RunRecord>,
+  live: ReadonlyArray<boolean>
+) => {
+  const label = (r: RunRecord, i: number) => (live[i] ? "interrupted" : r.status)
+  return emit(
+    input.json,
+    shown.map((r, i) => ({ ...runJson(r), status: label(r, i) })),
+    () => {
+      if (shown.length === 0)
+        return issue !== undefined ? `${issue} has never run.` : "No runs yet. Start one with `spec-orch run <issue>`."
+      const rows = table(
+        ["ISSUE", "RUN", "STATUS", "STAGE", "VERDICT", "COST", "UPDATED"],
+        shown.map((r, i) => [
+          r.issueId,
+          r.runId,
+          label(r, i),
+          r.stage,
+          r.verdict
+            ? r.verdict.mergeable
+              ? "mergeable"
+              : `blocked: ${[...r.verdict.failed, ...r.verdict.notJudgeable].join(",")}`
+            : "-",
+          costText(r),
+          r.updatedAt.replace("T", " ").slice(0, 19)
+        ])
+      )
+      const hints = shown.flatMap((r, i) =>
+        live[i] ? [`${r.issueId}: its process is gone; \`spec-orch run ${r.issueId}\` resumes it at ${r.stage}`] : []
+      )
+      return [rows, ...hints]
+    }
+  )
+}
+
 export const status = (input: { issue: Option.Option<string>; all: boolean; json: boolean }) =>
   withRunStore(
     Effect.gen(function* () {
@@ -74,38 +112,7 @@ export const status = (input: { issue: Option.Option<string>; all: boolean; json
       const live = yield* Effect.forEach(shown, (r) =>
         Effect.map(store.owner(r.runId), (o) => r.status === "running" && !ownerAlive(o, me.host))
       )
-      const label = (r: RunRecord, i: number) => (live[i] ? "interrupted" : r.status)
-      yield* emit(
-        input.json,
-        shown.map((r, i) => ({ ...runJson(r), status: label(r, i) })),
-        () => {
-          if (shown.length === 0)
-            return issue !== undefined
-              ? `${issue} has never run.`
-              : "No runs yet. Start one with `spec-orch run <issue>`."
-          const rows = table(
-            ["ISSUE", "RUN", "STATUS", "STAGE", "VERDICT", "COST", "UPDATED"],
-            shown.map((r, i) => [
-              r.issueId,
-              r.runId,
-              label(r, i),
-              r.stage,
-              r.verdict
-                ? r.verdict.mergeable
-                  ? "mergeable"
-                  : `blocked: ${[...r.verdict.failed, ...r.verdict.notJudgeable].join(",")}`
-                : "-",
-              costText(r),
-              r.updatedAt.replace("T", " ").slice(0, 19)
-            ])
-          )
-          const hints = shown.flatMap((r, i) =>
-            live[i]
-              ? [`${r.issueId}: its process is gone; \`spec-orch run ${r.issueId}\` resumes it at ${r.stage}`]
-              : []
-          )
-          return [rows, ...hints]
-        }
-      )
-    })
+      yield* show(input, issue, shown, live)
+    }),
+    show(input, opt(input.issue), [], [])
   )

@@ -1,0 +1,36 @@
+/**
+ * `spec-orch status` with the real binary: on a project that never ran it says so and creates nothing
+ * (a reading command leaves no state directory or database behind); once a run exists it lists it.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { makeProject } from "./utils/project.js"
+
+describe("spec-orch status", () => {
+  it("on a project that never ran says so and writes nothing; after a run lists it", () => {
+    const p = makeProject()
+    const state = join(p.root, ".spec-orch")
+    assert.isFalse(existsSync(state), "a fresh project has no state directory")
+
+    const none = p.cli("status")
+    assert.strictEqual(none.status, 0, none.stderr)
+    assert.strictEqual(none.stdout.trim(), "No runs yet. Start one with `spec-orch run <issue>`.")
+    const json = p.cli("status", "--json")
+    assert.strictEqual(json.status, 0, json.stderr)
+    assert.deepStrictEqual(JSON.parse(json.stdout), [])
+    const one = p.cli("status", "ST-1")
+    assert.strictEqual(one.stdout.trim(), "ST-1 has never run.")
+    assert.isFalse(existsSync(state), "status created the state directory")
+
+    p.issue("ST-1", { builder_prompt: "WRITE a.txt a" })
+    const run = p.cli("run", "ST-1", "--auto-approve", "--json")
+    assert.strictEqual(run.status, 0, run.stderr)
+    const runs = JSON.parse(p.cli("status", "--json").stdout) as Array<{ issueId: string; runId: string }>
+    assert.deepStrictEqual(
+      runs.map((r) => [r.issueId, r.runId]),
+      [["ST-1", "ST-1-r1"]]
+    )
+    assert.match(p.cli("status").stdout, /^ST-1 +ST-1-r1 /m)
+  })
+})
