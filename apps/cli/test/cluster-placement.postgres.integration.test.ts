@@ -58,9 +58,14 @@ describe.skipIf(!pg.run)(pg.title("placement of runs on a cluster"), () => {
       }
       // Issues whose first runs (`GH-<n>-r1`) fall on shards one runner holds; the others are added closed.
       let held = new Map<string, ReadonlySet<string>>()
-      await until("every runner to publish its shards", async () => {
+      await until("every runner to publish its shards, none held twice", async () => {
         held = await c.runnerShards()
-        return held.size === HOSTS && [...held.values()].every((shards) => shards.size > 0)
+        const all = [...held.values()].flatMap((shards) => [...shards])
+        return (
+          held.size === HOSTS &&
+          [...held.values()].every((shards) => shards.size > 0) &&
+          new Set(all).size === all.length
+        )
       }).catch(more)
       const [crowded, shards] = [...held].sort(([a], [b]) => a.localeCompare(b))[0]!
       const candidates = Array.from({ length: 200 }, (_, i) => i + 1)
