@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { requirePostgres } from "@spec-orch/test-kit"
@@ -34,6 +34,9 @@ describe("reading commands load only what they read", () => {
   })
 
   it("still needs the state database for status, and says which module is missing", () => {
+    // A project that has run (an empty file is an empty SQLite database); one that never ran needs none.
+    mkdirSync(join(project, ".spec-orch"), { recursive: true })
+    writeFileSync(join(project, ".spec-orch", "state.db"), "")
     const r = run("status")
     assert.strictEqual(r.status, 1)
     assert.include(r.stderr, "better-sqlite3")
