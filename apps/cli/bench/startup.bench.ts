@@ -12,7 +12,7 @@
  * its compile cache: what a read command costs beyond it is spec-orch's; up to it, effect's on this Node.
  */
 import { spawnSync } from "node:child_process"
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
@@ -86,6 +86,12 @@ const report = (metric: string, value: number, unit: string, extra: Record<strin
   console.log(JSON.stringify({ bench: "cli-startup", metric, value, unit, ...extra }))
 
 const example = ["--cwd", "examples/hello-node"]
+// `status` on a project that has run reads its state database (SQLite); the example has never run, so a
+// copy of it is given one (an empty file, which the first `status` migrates).
+const ran = join(scratch, "ran")
+cpSync(join(root, "examples/hello-node"), ran, { recursive: true })
+mkdirSync(join(ran, ".spec-orch"))
+writeFileSync(join(ran, ".spec-orch", "state.db"), "")
 const evidence = join(root, "packages/evidence/test/fixtures/ci-evidence.json")
 const commands: Array<[string, Array<string>, Array<number>?]> = [
   ["--version", ["--version"]],
@@ -94,7 +100,8 @@ const commands: Array<[string, Array<string>, Array<number>?]> = [
   ["gate show-policy", [...example, "gate", "show-policy"]],
   ["gate evaluate --evidence", [...example, "gate", "evaluate", "CI-42", "--evidence", evidence], [0, 1]],
   ["issue list", [...example, "issue", "list"]],
-  ["status", [...example, "status"]]
+  ["status", ["--cwd", ran, "status"]],
+  ["status (never ran)", [...example, "status"]]
 ]
 
 const [load1] = loadavg()
