@@ -1,5 +1,5 @@
 /**
- * The state database and the run store alone, for commands that only read runs (`status`). Kept apart
+ * The state database, and the run store alone for `status`, which only reads runs. Kept apart
  * from Planes.ts for the same reason as ContractPlane.ts: the bundle evaluates a module's imports when
  * it loads, and Planes.ts imports every plane.
  */
@@ -8,7 +8,20 @@ import { ProcessToken } from "@spec-orch/control/EngineLock"
 import { RunStore } from "@spec-orch/control/RunStore"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, FileSystem, Layer, Path } from "effect"
+import { ReadsOnly } from "./Lazy.js"
 import { withProject } from "./ProjectScope.js"
+
+/**
+ * Whether the project has run state to read: on a cluster always (the shared Postgres), else when
+ * `<state_dir>/state.db` exists.
+ */
+const hasRunState = Effect.gen(function* () {
+  const project = yield* Project
+  if (project.config.cluster.storage === "postgres") return true
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  return yield* fs.exists(path.join(project.stateDir, "state.db")).pipe(Effect.orElseSucceed(() => true))
+})
 
 /**
  * The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. With
@@ -22,6 +35,8 @@ export const StateDb = Layer.unwrap(
       const { ClusterStateDb } = yield* Effect.promise(() => import("@spec-orch/control/ClusterState"))
       return ClusterStateDb(project.config.cluster)
     }
+    // A command that only reads, on a project that never ran: an empty database in memory, nothing written.
+    if ((yield* ReadsOnly) && !(yield* hasRunState)) return SqliteClient.layer({ filename: ":memory:" })
     const path = yield* Path.Path
     const fs = yield* FileSystem.FileSystem
     yield* fs.makeDirectory(project.stateDir, { recursive: true }).pipe(Effect.orDie)
@@ -35,18 +50,6 @@ export const StateDb = Layer.unwrap(
 )
 
 const RunStoreLive = Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(Layer.provideMerge(StateDb))
-
-/**
- * Whether the project has run state to read: on a cluster always (the shared Postgres), else when
- * `<state_dir>/state.db` exists.
- */
-const hasRunState = Effect.gen(function* () {
-  const project = yield* Project
-  if (project.config.cluster.storage === "postgres") return true
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  return yield* fs.exists(path.join(project.stateDir, "state.db")).pipe(Effect.orElseSucceed(() => true))
-})
 
 /**
  * For a command that only reads runs: runs `effect` with the project from the root flags, the run store

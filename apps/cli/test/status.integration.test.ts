@@ -1,6 +1,6 @@
 /**
- * `spec-orch status` with the real binary: on a project that never ran it says so and creates nothing
- * (a reading command leaves no state directory or database behind); once a run exists it lists it.
+ * Reading commands with the real binary, on a project that never ran: they say there is nothing yet and
+ * create nothing (no state directory, no database). `status` also lists a run once one exists.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { existsSync } from "node:fs"
@@ -32,5 +32,27 @@ describe("spec-orch status", () => {
       [["ST-1", "ST-1-r1"]]
     )
     assert.match(p.cli("status").stdout, /^ST-1 +ST-1-r1 /m)
+  })
+
+  it("the other reading commands answer on a project that never ran and write nothing", () => {
+    const p = makeProject()
+    const state = join(p.root, ".spec-orch")
+    const cases: ReadonlyArray<[ReadonlyArray<string>, number, string]> = [
+      [["evidence", "summary"], 0, "No runs yet"],
+      [["eval", "degradation"], 0, ""],
+      [["explain", "NR-1"], 1, "NR-1"],
+      [["logs", "NR-1"], 1, "NR-1"],
+      [["retro", "NR-1"], 1, "NR-1 has never run"],
+      [["memory", "profile"], 0, "No runs yet"],
+      [["daemon", "status", "--json"], 0, ""],
+      [["daemon", "dlq"], 0, ""],
+      [["findings", "list", "NR-1"], 0, ""]
+    ]
+    for (const [args, code, says] of cases) {
+      const r = p.cli(...args)
+      assert.strictEqual(r.status, code, `${args.join(" ")}: ${r.stdout}${r.stderr}`)
+      assert.include(r.stdout + r.stderr, says, args.join(" "))
+      assert.isFalse(existsSync(state), `${args.join(" ")} created the state directory`)
+    }
   })
 })

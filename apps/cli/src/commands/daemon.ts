@@ -40,19 +40,19 @@ const start = Command.make(
   ])
 )
 
-const status = Command.make("status", { json: jsonFlag }, lazy(load, "status")).pipe(
+const status = Command.make("status", { json: jsonFlag }, lazy(load, "status", { reads: true })).pipe(
   Command.withDescription(
     "Show the daemon: heartbeat, runs in flight, issues waiting for a retry or for clarification, claims and dead letters"
   )
 )
 
-const health = Command.make("health", { json: jsonFlag }, lazy(load, "health")).pipe(
+const health = Command.make("health", { json: jsonFlag }, lazy(load, "health", { reads: true })).pipe(
   Command.withDescription(
     "Check the heartbeat: exit 0 when the daemon is running and healthy, 1 when it is stopped, gone, stale or degraded"
   )
 )
 
-const dlq = Command.make("dlq", { json: jsonFlag }, lazy(load, "dlq")).pipe(
+const dlq = Command.make("dlq", { json: jsonFlag }, lazy(load, "dlq", { reads: true })).pipe(
   Command.withDescription("List dead-lettered issues: how often they failed and the last failure")
 )
 

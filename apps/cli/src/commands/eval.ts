@@ -22,7 +22,9 @@ const summaryInput = {
 const SUMMARY =
   "Runs by outcome, the pass rate with its 95% interval and n, per adapter, what blocked, time per stage, cost"
 
-const summary = Command.make("summary", summaryInput, lazy(load, "summary")).pipe(Command.withDescription(SUMMARY))
+const summary = Command.make("summary", summaryInput, lazy(load, "summary", { reads: true })).pipe(
+  Command.withDescription(SUMMARY)
+)
 
 export const evidence = Command.make("evidence").pipe(
   Command.withDescription("Evidence across runs: summary"),
@@ -36,7 +38,7 @@ const compare = Command.make(
     b: Argument.String("B").pipe(Argument.withDescription("Second set of runs, same syntax")),
     json: jsonFlag
   },
-  lazy(load, "compare")
+  lazy(load, "compare", { reads: true })
 ).pipe(
   Command.withDescription(
     "Compare the pass rates of two sets of runs: each with its interval and n, the difference, the test used and its p-value"
@@ -56,7 +58,7 @@ const degradation = Command.make(
     ),
     json: jsonFlag
   },
-  lazy(load, "degradation")
+  lazy(load, "degradation", { reads: true })
 ).pipe(
   Command.withDescription(
     "Whether the most recent runs pass less often than the ones before them, with the test and p-value"
@@ -66,7 +68,7 @@ const degradation = Command.make(
 export const evalCommand = Command.make("eval").pipe(
   Command.withDescription("Evaluate sets of runs with honest statistics: run, compare, degradation"),
   Command.withSubcommands([
-    Command.make("run", summaryInput, lazy(load, "summary")).pipe(
+    Command.make("run", summaryInput, lazy(load, "summary", { reads: true })).pipe(
       Command.withDescription(`${SUMMARY} (the same as \`evidence summary\`)`)
     ),
     compare,

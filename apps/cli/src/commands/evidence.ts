@@ -9,7 +9,11 @@ import { jsonFlag } from "../Root.js"
 const load = () => import("./evidence.run.js")
 const issueArg = Argument.String("issue").pipe(Argument.withDescription("Issue id, e.g. SPC-1"))
 
-export const explain = Command.make("explain", { issue: issueArg, json: jsonFlag }, lazy(load, "explain")).pipe(
+export const explain = Command.make(
+  "explain",
+  { issue: issueArg, json: jsonFlag },
+  lazy(load, "explain", { reads: true })
+).pipe(
   Command.withDescription(
     "Print the issue's latest explain.md: verdict, each condition and why, failing output, deviations, findings, acceptance checklist (--json: report.json)"
   )
@@ -51,7 +55,7 @@ const findingsList = Command.make(
     all: Flag.Boolean("all").pipe(Flag.withDescription("Include resolved findings"), Flag.withDefault(false)),
     json: jsonFlag
   },
-  lazy(load, "findingsList")
+  lazy(load, "findingsList", { reads: true })
 ).pipe(Command.withDescription("List the issue's findings (unresolved only, unless --all)"))
 
 const findingsAdd = Command.make(

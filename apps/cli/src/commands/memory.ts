@@ -48,23 +48,25 @@ const recallFlags = {
 const recallText =
   "Find entries by full text, best match first (entries with every word before entries with some); with [memory] embedding_model, fused with vector similarity, each result saying which ranking found it"
 
-const recall = Command.make("recall", recallFlags, lazy(load, "recall")).pipe(Command.withDescription(recallText))
+const recall = Command.make("recall", recallFlags, lazy(load, "recall", { reads: true })).pipe(
+  Command.withDescription(recallText)
+)
 
 /** The original's name for recall. */
-const search = Command.make("search", recallFlags, lazy(load, "recall")).pipe(
+const search = Command.make("search", recallFlags, lazy(load, "recall", { reads: true })).pipe(
   Command.withDescription(`Same as recall: ${recallText}`)
 )
 
 const list = Command.make(
   "list",
   { scope, layer, kind, tag, limit, asOf, all, json: jsonFlag },
-  lazy(load, "list")
+  lazy(load, "list", { reads: true })
 ).pipe(Command.withDescription("List entries, newest first"))
 
 const show = Command.make(
   "show",
   { id: Argument.String("id").pipe(Argument.withDescription("Entry id, e.g. mem-1a2b3c4d5e6f")), json: jsonFlag },
-  lazy(load, "show")
+  lazy(load, "show", { reads: true })
 ).pipe(Command.withDescription("Show one entry and every version of its key"))
 
 const forget = Command.make(
@@ -95,7 +97,7 @@ const compact = Command.make(
   )
 )
 
-const status = Command.make("status", { json: jsonFlag }, lazy(load, "status")).pipe(
+const status = Command.make("status", { json: jsonFlag }, lazy(load, "status", { reads: true })).pipe(
   Command.withDescription(
     "What memory holds: entries per layer and kind, closed ones by reason, the database, the last recording and whether the full-text index is whole"
   )
@@ -135,7 +137,7 @@ const reindex = Command.make("reindex", { json: jsonFlag }, lazy(load, "reindex"
   )
 )
 
-const profile = Command.make("profile", { json: jsonFlag }, lazy(load, "profile")).pipe(
+const profile = Command.make("profile", { json: jsonFlag }, lazy(load, "profile", { reads: true })).pipe(
   Command.withDescription(
     "What runs and memory show about the project: its stack, verification commands, hot files, adapters (with 95% intervals), failure patterns, success recipes and trends"
   )

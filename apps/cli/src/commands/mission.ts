@@ -40,7 +40,7 @@ const approve = Command.make(
 const status = Command.make(
   "status",
   { mission: missionArg, json: jsonFlag },
-  lazy(() => import("./run-plan.run.js"), "missionStatus")
+  lazy(() => import("./run-plan.run.js"), "missionStatus", { reads: true })
 ).pipe(
   Command.withDescription(
     "Show where a mission's plan stands: each packet's state (not-started, running, interrupted, succeeded, blocked, failed, skipped because a dependency failed), " +
@@ -59,7 +59,7 @@ const logs = Command.make(
     ),
     json: jsonFlag
   },
-  lazy(() => import("./mission-logs.run.js"), "missionLogs")
+  lazy(() => import("./mission-logs.run.js"), "missionLogs", { reads: true })
 ).pipe(
   Command.withDescription(
     "The event logs of a mission's packet runs, interleaved in time, each line prefixed with its packet id"

@@ -9,7 +9,7 @@ export const retro = Command.make(
     issue: Argument.String("issue").pipe(Argument.withDescription("Issue id (e.g. SPC-1) or mission id")),
     json: jsonFlag
   },
-  lazy(() => import("./retro.run.js"), "retro")
+  lazy(() => import("./retro.run.js"), "retro", { reads: true })
 ).pipe(
   Command.withDescription(
     "Write retrospective.md in the issue's latest run directory from its evidence, without a model: each attempt's outcome, failed conditions and steps, deviations, findings, reviews, cost, time per stage; for a mission, every packet's runs in .spec-orch/missions/<mission>/"

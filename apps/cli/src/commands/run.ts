@@ -100,7 +100,7 @@ export const logs = Command.make(
     ),
     json: jsonFlag
   },
-  lazy(load, "logs")
+  lazy(load, "logs", { reads: true })
 ).pipe(Command.withDescription("Print a run's event log: stages, agent activity, verification steps, verdict"))
 
 export const rerun = Command.make(
