@@ -7,6 +7,7 @@ import { DaemonStore, TRIAGE_USAGE_KEY } from "@spec-orch/control"
 import { Redactor } from "@spec-orch/harness"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, Layer } from "effect"
+import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { makeProject } from "./utils/project.js"
 
@@ -18,7 +19,9 @@ describe("spec-orch daemon status", () => {
     assert.strictEqual(JSON.parse(before.stdout).triageModelCalls, null)
     assert.notInclude(p.cli("daemon", "status").stdout, "triage:")
 
-    // What the daemon writes after triage calls (see the control plane's DaemonTriageUsage test).
+    // What the daemon writes after triage calls (see the control plane's DaemonTriageUsage test), in the
+    // state directory it creates when it starts (`daemon status` only reads, so it created none).
+    mkdirSync(join(p.root, ".spec-orch"), { recursive: true })
     await Effect.runPromise(
       DaemonStore.use((s) =>
         s.setMeta(
