@@ -215,6 +215,13 @@ export const startCluster = async (options: {
     return { host, child, output: () => output, root, worktrees, address }
   }
   const outputs = () => daemons.map((d) => `--- ${d.host}\n${d.output()}`).join("\n")
+  /** Files issue "change `k`" on the fake GitHub (closed: no daemon takes it); its number. */
+  const addChange = (k: number, state: "open" | "closed") =>
+    github.addIssue(REPO, {
+      title: `change ${k}`,
+      body: `## Builder Prompt\nImplement change ${k}.\n\n## Acceptance Criteria\n- change ${k} works\n`,
+      state
+    })
   try {
     const seed = join(base, "seed")
     mkdirSync(seed)
@@ -310,24 +317,12 @@ export const startCluster = async (options: {
               return { what: what as AgentLine["what"], issue: issue!, host: host!, turn: turn! }
             })
         : [],
-    submit: (count) =>
-      Array.from(
-        { length: count },
-        (_, i) =>
-          `GH-${github.addIssue(REPO, {
-            title: `change ${i + 1}`,
-            body: `## Builder Prompt\nImplement change ${i + 1}.\n\n## Acceptance Criteria\n- change ${i + 1} works\n`
-          })}`
-      ),
+    submit: (count) => Array.from({ length: count }, (_, i) => `GH-${addChange(i + 1, "open")}`),
     submitNumbers: (numbers) => {
       const open = new Set(numbers)
       const ids: Array<string> = []
       for (let n = 1; n <= Math.max(0, ...numbers); n++) {
-        const added = github.addIssue(REPO, {
-          title: `change ${n}`,
-          body: `## Builder Prompt\nImplement change ${n}.\n\n## Acceptance Criteria\n- change ${n} works\n`,
-          ...(open.has(n) ? {} : { state: "closed" as const })
-        })
+        const added = addChange(n, open.has(n) ? "open" : "closed")
         if (added !== n) throw new Error(`submitNumbers: the tracker numbered issue ${n} #${added} (it had issues)`)
         if (open.has(n)) ids.push(`GH-${n}`)
       }
