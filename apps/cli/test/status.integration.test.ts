@@ -39,14 +39,14 @@ describe("spec-orch status", () => {
     const state = join(p.root, ".spec-orch")
     const cases: ReadonlyArray<[ReadonlyArray<string>, number, string]> = [
       [["evidence", "summary"], 0, "No runs yet"],
-      [["eval", "degradation"], 0, ""],
-      [["explain", "NR-1"], 1, "NR-1"],
-      [["logs", "NR-1"], 1, "NR-1"],
+      [["eval", "degradation"], 0, "Only 0 finished run(s)"],
+      [["explain", "NR-1"], 1, "no evidence recorded for NR-1"],
+      [["logs", "NR-1"], 1, "NR-1 has never run"],
       [["retro", "NR-1"], 1, "NR-1 has never run"],
       [["memory", "profile"], 0, "No runs yet"],
-      [["daemon", "status", "--json"], 0, ""],
-      [["daemon", "dlq"], 0, ""],
-      [["findings", "list", "NR-1"], 0, ""]
+      [["daemon", "status", "--json"], 0, '"health"'],
+      [["daemon", "dlq"], 0, "No dead-lettered issues."],
+      [["findings", "list", "NR-1"], 0, "No unresolved findings on NR-1."]
     ]
     for (const [args, code, says] of cases) {
       const r = p.cli(...args)
