@@ -43,7 +43,7 @@ createRequire(import.meta.url)("./spec-orch.cjs")
 `
 
 /** The handler modules (src/commands/*.run.ts) dist/lean.cjs holds. */
-const LEAN_HANDLERS = new Set(["config.run", "gate.run", "issue.run", "status.run"])
+const LEAN_HANDLERS = new Set(["config.run", "gate.run", "gate.policy.run", "issue.run", "status.run"])
 
 // In dist/lean.cjs a command handler module that is not in LEAN_HANDLERS is an empty module.
 const leanHandlersOnly: Plugin = {

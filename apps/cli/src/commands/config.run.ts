@@ -3,7 +3,7 @@ import { FileProblem, formatProblem, IssueSource, Missions, parseConfig, Project
 import { Console, Effect, FileSystem, Layer, Option, Path } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 import { Root } from "../Root.js"
-import { policyCheck } from "./gate.run.js"
+import { policyCheck } from "./gate.policy.run.js"
 
 export const check = ({ json }: { json: boolean }) =>
   Effect.gen(function* () {

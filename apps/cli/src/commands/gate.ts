@@ -4,6 +4,7 @@ import { lazy } from "../Lazy.js"
 import { jsonFlag } from "../Root.js"
 
 const load = () => import("./gate.run.js")
+const loadPolicy = () => import("./gate.policy.run.js")
 
 /** `--policy`: a policy file instead of the configured one. */
 export const policyFlag = Flag.String("policy").pipe(
@@ -43,7 +44,7 @@ const evaluate = Command.make(
 const showPolicy = Command.make(
   "show-policy",
   { policy: policyFlag, profile: profileFlag, json: jsonFlag },
-  lazy(load, "showPolicy")
+  lazy(loadPolicy, "showPolicy")
 ).pipe(
   Command.withDescription(
     "Show the gate policy: which conditions are required, advisory or disabled under a profile, and when auto-merge applies"
@@ -53,10 +54,10 @@ const showPolicy = Command.make(
 const listConditions = Command.make(
   "list-conditions",
   { policy: policyFlag, json: jsonFlag },
-  lazy(load, "listConditions")
+  lazy(loadPolicy, "listConditions")
 ).pipe(Command.withDescription("List every condition a policy may name, and whether this policy uses it"))
 
-const profiles = Command.make("profiles", { policy: policyFlag, json: jsonFlag }, lazy(load, "profiles")).pipe(
+const profiles = Command.make("profiles", { policy: policyFlag, json: jsonFlag }, lazy(loadPolicy, "profiles")).pipe(
   Command.withDescription("List the policy's profiles: what each enables, disables and whether it auto-merges")
 )
 
