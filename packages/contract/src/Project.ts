@@ -5,7 +5,8 @@
  */
 import { Context, Effect, FileSystem, Layer, Path } from "effect"
 import { parse as parseToml, type TomlError } from "smol-toml"
-import { BUILDER_ADAPTERS, ConfigFile, type SpecOrchConfig } from "./ConfigFile.js"
+import * as z from "zod/mini"
+import { BUILDER_ADAPTERS, CONFIG_SECTIONS, configFrom, sectionSchema, type SpecOrchConfig } from "./ConfigFile.js"
 import { didYouMean, FileMissing, FileProblem, InvalidFile } from "./FileProblem.js"
 import { tomlLocator } from "./Locations.js"
 import { validateWith } from "./Validation.js"
@@ -17,7 +18,7 @@ export interface LoadedConfig {
 }
 
 /** The config used when a project has no `spec-orch.toml`. */
-export const defaultConfig = (): SpecOrchConfig => ConfigFile.parse({})
+export const defaultConfig = (): SpecOrchConfig => configFrom({})
 
 /** Parses and validates `spec-orch.toml` text. Pure: `file` is only used in messages. */
 export const parseConfig = (
@@ -45,23 +46,42 @@ export const parseConfig = (
     }
   }
   const locate = tomlLocator(text)
-  const { value, problems } = validateWith(ConfigFile, raw, file, locate)
-  const all = value !== undefined ? [...problems, ...crossChecks(value, file, locate)] : problems
+  // Only the sections the file has are validated (and their schemas built); the others are their defaults
+  // (configFrom). A section name the file misspells is still reported, against every section name.
+  const given = new Set(CONFIG_SECTIONS.filter((key) => Object.hasOwn(raw as object, key)))
+  const schema = z.object(
+    Object.fromEntries(CONFIG_SECTIONS.map((key) => [key, given.has(key) ? sectionSchema(key) : notGiven]))
+  )
+  const validated = validateWith(schema, raw, file, locate)
+  const problems = validated.problems
+  const value =
+    validated.value !== undefined
+      ? configFrom(Object.fromEntries([...given].map((key) => [key, validated.value![key]])))
+      : undefined
+  const all = value !== undefined ? [...problems, ...crossChecks(value, given, file, locate)] : problems
   return value !== undefined && !all.some((p) => p.severity === "error")
     ? { config: value, problems: all }
     : { problems: all }
 }
 
-/** Checks that need the whole file: references between sections, known adapter names. */
+/** What a section the file does not have is checked against: nothing (it is not there). */
+const notGiven = z.optional(z.never())
+
+/**
+ * Checks that need the whole file: references between sections, known adapter names. Only the sections in
+ * `given` (the file's) are read: a section the file leaves out holds its defaults, which name no model, chain
+ * or unknown adapter.
+ */
 const crossChecks = (
   config: SpecOrchConfig,
+  given: ReadonlySet<string>,
   file: string,
   locate: ReturnType<typeof tomlLocator>
 ): Array<FileProblem> => {
   const out: Array<FileProblem> = []
   const at = (path: Array<string>) => locate(path) ?? {}
-  const models = Object.keys(config.models)
-  const chains = Object.keys(config.model_chains)
+  const models = given.has("models") ? Object.keys(config.models) : []
+  const chains = given.has("model_chains") ? Object.keys(config.model_chains) : []
   const problem = (path: Array<string>, severity: "error" | "warning", message: string, hint?: string) =>
     out.push(
       new FileProblem({
@@ -88,7 +108,7 @@ const crossChecks = (
       )
     }
   }
-  for (const [id, chain] of Object.entries(config.model_chains)) {
+  for (const [id, chain] of given.has("model_chains") ? Object.entries(config.model_chains) : []) {
     modelRef(["model_chains", id, "primary"], chain.primary)
     chain.fallbacks.forEach((f, i) => {
       modelRef(["model_chains", id, "fallbacks", String(i)], typeof f === "string" ? f : f.ref)
@@ -105,12 +125,16 @@ const crossChecks = (
       )
     }
   }
-  chainRef(["llm", "default_model_chain"], config.llm.default_model_chain)
-  if (config.llm.default_model_ref !== undefined) modelRef(["llm", "default_model_ref"], config.llm.default_model_ref)
+  if (given.has("llm")) {
+    chainRef(["llm", "default_model_chain"], config.llm.default_model_chain)
+    if (config.llm.default_model_ref !== undefined) modelRef(["llm", "default_model_ref"], config.llm.default_model_ref)
+  }
   for (const role of ["planner", "reviewer", "supervisor", "acceptance_evaluator"] as const) {
+    if (!given.has(role)) continue
     chainRef([role, "model_chain"], config[role].model_chain)
     if (config[role].model_ref !== undefined) modelRef([role, "model_ref"], config[role].model_ref!)
   }
+  if (!given.has("builder")) return out
   const adapter = config.builder.adapter
   if (!(BUILDER_ADAPTERS as ReadonlyArray<string>).includes(adapter) && !adapter.startsWith("acpx_")) {
     const s = didYouMean(adapter, BUILDER_ADAPTERS)

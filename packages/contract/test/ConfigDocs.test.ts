@@ -9,6 +9,7 @@ const keys = (schema: any, prefix: Array<string>): Array<string> => {
   for (let i = 0; i < 10; i++) {
     const d = s._zod.def
     if (["optional", "default", "prefault", "nullable"].includes(d.type)) s = d.innerType
+    else if (d.type === "lazy") s = d.getter()
     else break
   }
   const def = s._zod.def

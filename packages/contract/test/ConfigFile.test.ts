@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { configuredSteps, defaultConfig, formatProblem, parseConfig, parseIssueJson } from "../src/index.js"
+import { parse as parseToml } from "smol-toml"
+import { ConfigFile, configuredSteps, defaultConfig, formatProblem, parseConfig, parseIssueJson } from "../src/index.js"
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8")
 const messages = (text: string) => parseConfig(text, "spec-orch.toml").problems.map(formatProblem)
@@ -39,6 +40,34 @@ describe("parseConfig", () => {
     assert.strictEqual(c.workspace.provision, true)
     assert.deepStrictEqual([c.workspace.copy, c.workspace.link], [[], []])
     assert.deepStrictEqual(c.verification, {})
+  })
+
+  it("gives exactly what the whole schema gives, though it validates only the sections a file has", () => {
+    const texts = [
+      fixture("original.spec-orch.toml"),
+      readFileSync(join(import.meta.dirname, "../../../examples/hello-node/spec-orch.toml"), "utf8"),
+      "",
+      '[daemon]\nmax_concurrent = 3\n[models.fast]\nmodel = "m"\n[llm]\ndefault_model_ref = "fast"\n'
+    ]
+    for (const text of texts) {
+      const { config, problems } = parseConfig(text, "spec-orch.toml")
+      assert.deepStrictEqual(problems.map(formatProblem), [])
+      // JSON, so that key order counts too: `config show` and every JSON output print it in this order.
+      assert.strictEqual(JSON.stringify(config), JSON.stringify(ConfigFile.parse(parseToml(text))))
+    }
+    assert.strictEqual(JSON.stringify(defaultConfig()), JSON.stringify(ConfigFile.parse({})))
+  })
+
+  it("computes a section the file leaves out when it is first read, and keeps it", () => {
+    const { config } = parseConfig('[builder]\nadapter = "codex"\n', "spec-orch.toml")
+    const described = (key: string) => Object.getOwnPropertyDescriptor(config, key)!
+    assert.isDefined(described("builder").value, "a section the file has is validated when the file is loaded")
+    assert.isDefined(described("daemon").get, "a section the file leaves out is not built until it is read")
+    const daemon = config!.daemon
+    assert.strictEqual(daemon.consume_state, "Ready")
+    assert.strictEqual(described("daemon").value, daemon, "once read, the section is a plain value")
+    config!.daemon = { ...daemon, max_concurrent: 7 }
+    assert.strictEqual(config!.daemon.max_concurrent, 7)
   })
 
   it("lets a [verification] step allow changing the worktree with may_modify, and nothing else does", () => {
