@@ -58,6 +58,12 @@ export class IssueSource extends Context.Service<
     readonly get: (id: string) => Effect.Effect<Issue, IssueSourceError>
   }
 >()("@spec-orch/contract/IssueSource") {
+  /** Whether an `[issue] source` value names the fixture files (`fixture`, the default, or `fixtures`). */
+  static readonly isFixtures = (source: string): boolean => {
+    const s = source.trim().toLowerCase()
+    return s === "fixture" || s === "fixtures"
+  }
+
   /** Issues from `<ID>.json` and `<ID>.md` files in a directory (`[issue] fixtures_dir`). */
   static readonly layerFixtures: Layer.Layer<IssueSource, never, Project | FileSystem.FileSystem | Path.Path> =
     Layer.effect(

@@ -233,14 +233,13 @@ export const TrackerIssueSource: { readonly layer: SourceLayer } = {
     Effect.gen(function* () {
       const project = yield* Project
       const source = project.config.issue.source.trim().toLowerCase()
-      const chosen: SourceLayer =
-        source === "fixture" || source === "fixtures"
-          ? IssueSource.layerFixtures
-          : source === "linear"
-            ? LinearIssueSource
-            : source === "github"
-              ? GitHubIssueSource
-              : unknownSource(project.config.issue.source)
+      const chosen: SourceLayer = IssueSource.isFixtures(source)
+        ? IssueSource.layerFixtures
+        : source === "linear"
+          ? LinearIssueSource
+          : source === "github"
+            ? GitHubIssueSource
+            : unknownSource(project.config.issue.source)
       return chosen
     })
   )
