@@ -1,9 +1,17 @@
 /** Handlers for `spec-orch config check`: validate spec-orch.toml and every file it points at, naming each problem. */
-import { FileProblem, formatProblem, IssueSource, Missions, parseConfig, Project } from "@spec-orch/contract"
-import { Console, Effect, FileSystem, Layer, Option, Path } from "effect"
+import {
+  FileProblem,
+  formatProblem,
+  IssueSource,
+  Missions,
+  parseConfig,
+  Project,
+  tomlLocator
+} from "@spec-orch/contract"
+import { defaultGatePolicy, type GatePolicy, loadGatePolicy, profileReferenceProblems } from "@spec-orch/evidence"
+import { Console, Effect, FileSystem, Layer, Option, Path, Result } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 import { Root } from "../Root.js"
-import { policyCheck } from "./gate.policy.run.js"
 
 export const check = ({ json }: { json: boolean }) =>
   Effect.gen(function* () {
@@ -63,4 +71,76 @@ export const check = ({ json }: { json: boolean }) =>
         : `${errors.length} error(s), ${problems.length - errors.length} warning(s)`
     ])
     if (json && errors.length > 0) yield* Console.error(`spec-orch: ${errors.length} configuration error(s)`)
+  })
+
+/**
+ * For `config check`: validates the project's gate policy file (when there is one) and the
+ * profiles spec-orch.toml names (`[gate] profile` must exist; `[daemon] gate_profile` should).
+ */
+const policyCheck = (project: Project["Service"], configText: string | undefined) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const shown = (file: string) => path.relative(process.cwd(), file) || file
+    const configFile = project.configFile !== undefined ? shown(project.configFile) : "spec-orch.toml"
+    const locate = configText !== undefined ? tomlLocator(configText) : () => undefined
+    const file = project.resolve(project.config.gate.policy)
+    const checked: Array<string> = []
+    const problems: Array<FileProblem> = []
+    let policy: GatePolicy | undefined
+    if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))) {
+      checked.push(shown(file))
+      const loaded = loadGatePolicy(yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => "")), shown(file))
+      if (Result.isSuccess(loaded)) {
+        policy = loaded.success
+        problems.push(...policy.warnings)
+      } else {
+        problems.push(...loaded.failure.problems)
+      }
+    } else if (project.config.gate.policy !== "gate.policy.yaml") {
+      problems.push(
+        new FileProblem({
+          file: configFile,
+          ...locate(["gate", "policy"]),
+          key: "gate.policy",
+          severity: "error",
+          message: `names the gate policy file ${project.config.gate.policy}, which does not exist`,
+          hint: "fix the path, or remove the key to use gate.policy.yaml or the built-in policy"
+        })
+      )
+    } else {
+      checked.push("(no gate.policy.yaml: the built-in gate policy)")
+      policy = defaultGatePolicy()
+    }
+    if (policy !== undefined) {
+      const at = (key: Array<string>) => locate(key) ?? {}
+      problems.push(
+        ...profileReferenceProblems(policy, [
+          ...(project.config.gate.profile !== undefined
+            ? [
+                {
+                  profile: project.config.gate.profile,
+                  file: configFile,
+                  key: "gate.profile",
+                  ...at(["gate", "profile"]),
+                  severity: "error" as const
+                }
+              ]
+            : []),
+          // Only when written down: the default ("daemon") is checked by the daemon when it starts.
+          ...(configText !== undefined && /^\s*gate_profile\s*=/m.test(configText)
+            ? [
+                {
+                  profile: project.config.daemon.gate_profile,
+                  file: configFile,
+                  key: "daemon.gate_profile",
+                  ...at(["daemon", "gate_profile"]),
+                  severity: "warning" as const
+                }
+              ]
+            : [])
+        ])
+      )
+    }
+    return { checked, problems }
   })

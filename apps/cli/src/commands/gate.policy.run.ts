@@ -1,19 +1,11 @@
 /**
- * Handlers for the gate's policy commands (`gate show-policy|list-conditions|profiles`) and the policy
- * part of `config check`: they need the project and its gate policy, not the evidence formats, which
- * gate.run.ts loads for `gate evaluate`. Apart, a policy command does not initialise those modules.
+ * Handlers for the gate's policy commands (`gate show-policy|list-conditions|profiles`): they need the
+ * project and its gate policy, not the evidence formats, which gate.run.ts loads for `gate evaluate`.
+ * Apart, a policy command does not initialise those modules.
  */
-import { FileProblem, formatProblem, type Project, tomlLocator } from "@spec-orch/contract"
-import {
-  defaultGatePolicy,
-  GatePolicies,
-  type GatePolicy,
-  loadGatePolicy,
-  policyJson,
-  profileReferenceProblems,
-  resolveProfile
-} from "@spec-orch/evidence"
-import { Console, Effect, FileSystem, Option, Path, Result } from "effect"
+import { formatProblem } from "@spec-orch/contract"
+import { GatePolicies, policyJson, resolveProfile } from "@spec-orch/evidence"
+import { Console, Effect, Option, Path } from "effect"
 import { emit, table } from "../Output.js"
 import { withProject } from "../ProjectScope.js"
 import { Root } from "../Root.js"
@@ -142,75 +134,3 @@ export const profiles = (input: { policy: Option.Option<string>; json: boolean }
       )
     })
   )
-
-/**
- * For `config check`: validates the project's gate policy file (when there is one) and the
- * profiles spec-orch.toml names (`[gate] profile` must exist; `[daemon] gate_profile` should).
- */
-export const policyCheck = (project: Project["Service"], configText: string | undefined) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const shown = (file: string) => path.relative(process.cwd(), file) || file
-    const configFile = project.configFile !== undefined ? shown(project.configFile) : "spec-orch.toml"
-    const locate = configText !== undefined ? tomlLocator(configText) : () => undefined
-    const file = project.resolve(project.config.gate.policy)
-    const checked: Array<string> = []
-    const problems: Array<FileProblem> = []
-    let policy: GatePolicy | undefined
-    if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))) {
-      checked.push(shown(file))
-      const loaded = loadGatePolicy(yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => "")), shown(file))
-      if (Result.isSuccess(loaded)) {
-        policy = loaded.success
-        problems.push(...policy.warnings)
-      } else {
-        problems.push(...loaded.failure.problems)
-      }
-    } else if (project.config.gate.policy !== "gate.policy.yaml") {
-      problems.push(
-        new FileProblem({
-          file: configFile,
-          ...locate(["gate", "policy"]),
-          key: "gate.policy",
-          severity: "error",
-          message: `names the gate policy file ${project.config.gate.policy}, which does not exist`,
-          hint: "fix the path, or remove the key to use gate.policy.yaml or the built-in policy"
-        })
-      )
-    } else {
-      checked.push("(no gate.policy.yaml: the built-in gate policy)")
-      policy = defaultGatePolicy()
-    }
-    if (policy !== undefined) {
-      const at = (key: Array<string>) => locate(key) ?? {}
-      problems.push(
-        ...profileReferenceProblems(policy, [
-          ...(project.config.gate.profile !== undefined
-            ? [
-                {
-                  profile: project.config.gate.profile,
-                  file: configFile,
-                  key: "gate.profile",
-                  ...at(["gate", "profile"]),
-                  severity: "error" as const
-                }
-              ]
-            : []),
-          // Only when written down: the default ("daemon") is checked by the daemon when it starts.
-          ...(configText !== undefined && /^\s*gate_profile\s*=/m.test(configText)
-            ? [
-                {
-                  profile: project.config.daemon.gate_profile,
-                  file: configFile,
-                  key: "daemon.gate_profile",
-                  ...at(["daemon", "gate_profile"]),
-                  severity: "warning" as const
-                }
-              ]
-            : [])
-        ])
-      )
-    }
-    return { checked, problems }
-  })
