@@ -1,5 +1,5 @@
 /**
- * The state database, and the run store alone for `status`, which only reads runs. Kept apart
+ * The state database, and the run store alone for `status`, which only reads runs (RunState.ts). Kept apart
  * from Planes.ts for the same reason as ContractPlane.ts: the bundle evaluates a module's imports when
  * it loads, and Planes.ts imports every plane.
  */
@@ -9,19 +9,7 @@ import { RunStore } from "@spec-orch/control/RunStore"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, FileSystem, Layer, Path } from "effect"
 import { ReadsOnly } from "./Lazy.js"
-import { withProject } from "./ProjectScope.js"
-
-/**
- * Whether the project has run state to read: on a cluster always (the shared Postgres), else when
- * `<state_dir>/state.db` exists.
- */
-const hasRunState = Effect.gen(function* () {
-  const project = yield* Project
-  if (project.config.cluster.storage === "postgres") return true
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  return yield* fs.exists(path.join(project.stateDir, "state.db")).pipe(Effect.orElseSucceed(() => true))
-})
+import { hasRunState } from "./RunState.js"
 
 /**
  * The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. With
@@ -49,17 +37,5 @@ export const StateDb = Layer.unwrap(
   })
 )
 
-const RunStoreLive = Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(Layer.provideMerge(StateDb))
-
-/**
- * For a command that only reads runs: runs `effect` with the project from the root flags, the run store
- * over the state database and this process's token; or `none`, with the project only, when the project
- * has no state database yet. Reading creates nothing (no state directory, no database), and a project
- * that never ran does not load SQLite.
- */
-export const withRunStore = <A, E, R, E2, R2>(effect: Effect.Effect<A, E, R>, none: Effect.Effect<A, E2, R2>) =>
-  withProject(Layer.empty)(
-    Effect.gen(function* () {
-      return (yield* hasRunState) ? yield* Effect.provide(effect, RunStoreLive) : yield* none
-    })
-  )
+/** The run store over the state database, with this process's token (RunState.ts loads it when there are runs to read). */
+export const RunStoreLive = Layer.mergeAll(RunStore.layer, ProcessToken.layer).pipe(Layer.provideMerge(StateDb))

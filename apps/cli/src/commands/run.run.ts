@@ -10,9 +10,9 @@ import { withEngine, withPlanes } from "../Planes.js"
 import { preflight } from "./preflight.js"
 import { describeRunEvent, progressDisplay } from "../Progress.js"
 import { whoAmI } from "../Who.js"
-import { costText, runJson } from "./status.run.js"
+import { costText, runJson } from "./status.view.js"
 
-export { runJson } from "./status.run.js"
+export { runJson } from "./status.view.js"
 
 const opt = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 
