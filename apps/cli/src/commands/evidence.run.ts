@@ -25,7 +25,8 @@ import { Clock, Console, Effect, FileSystem, Option, Path, Schema } from "effect
 import { emit, table } from "../Output.js"
 import { whoAmI } from "../Who.js"
 import { withPlanes } from "../Planes.js"
-import { clean, ISSUE_LOOKUP_WAIT, issueIfKnown, verdictLines } from "./gate.run.js"
+import { clean, verdictLines } from "./gate.run.js"
+import { ISSUE_LOOKUP_WAIT, issueIfKnown } from "./issue-lookup.js"
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 

@@ -6,7 +6,6 @@ import {
   type GateVerdict,
   InvalidFile,
   type Issue,
-  IssueSource,
   Project
 } from "@spec-orch/contract"
 import {
@@ -20,7 +19,7 @@ import {
   resolveProfile,
   verdictHeadline
 } from "@spec-orch/evidence"
-import { Console, Duration, Effect, FileSystem, Option, Path, Result } from "effect"
+import { Console, Effect, FileSystem, Option, Path, Result } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 import { Root } from "../Root.js"
 import { policyFrom, profileFrom, withPolicies } from "./gate.policy.run.js"
@@ -82,44 +81,6 @@ export const verdictLines = (issueId: string, v: GateVerdict): Array<string> => 
     ...rows
   ]
 }
-
-/** How long a read command waits for the tracker before showing an issue without its title and criteria. */
-export const ISSUE_LOOKUP_WAIT = Duration.seconds(5)
-
-/**
- * The issue from the configured source, when it can be read (it only adds a title and criteria). With
- * `within`, a tracker that has not answered by then (each request may wait 30 s and be retried) is given
- * up on with a note on stderr, so a read command stays quick; `accept-issue` passes none, as the criteria
- * are what a person accepts.
- */
-export const issueIfKnown = (id: string, within?: Duration.Duration) =>
-  Effect.serviceOption(IssueSource).pipe(
-    Effect.flatMap(
-      Option.match({
-        onNone: () => Effect.succeed(undefined as Issue | undefined),
-        onSome: (source) => {
-          const read = source.get(id).pipe(
-            Effect.map((i): Issue | undefined => i),
-            Effect.orElseSucceed(() => undefined)
-          )
-          return within === undefined
-            ? read
-            : read.pipe(
-                Effect.timeoutOrElse({
-                  duration: within,
-                  orElse: () =>
-                    Effect.as(
-                      Console.error(
-                        `spec-orch: the issue tracker did not answer within ${Duration.format(within)}; ${id} is shown without its title and acceptance criteria`
-                      ),
-                      undefined
-                    )
-                })
-              )
-        }
-      })
-    )
-  )
 
 const readEvidence = (file: string, issue: string) =>
   Effect.gen(function* () {
@@ -192,8 +153,8 @@ export const evaluate = (input: {
       )
     : // The ledger's services are loaded here, on demand: `--evidence` and the policy commands never open the state database.
       Effect.flatMap(
-        Effect.promise(() => import("../LedgerPlane.js")),
-        ({ withLedger, EvidenceLedger }) =>
+        Effect.promise(() => Promise.all([import("../LedgerPlane.js"), import("./issue-lookup.js")])),
+        ([{ withLedger, EvidenceLedger }, { issueIfKnown, ISSUE_LOOKUP_WAIT }]) =>
           withLedger(
             Effect.gen(function* () {
               const ledger = yield* EvidenceLedger

@@ -13,7 +13,7 @@ import { Console, Effect, FileSystem, Option, Path } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
 import { withPlanes } from "../Planes.js"
 import { runFacts } from "./eval.run.js"
-import { ISSUE_LOOKUP_WAIT, issueIfKnown } from "./gate.run.js"
+import { ISSUE_LOOKUP_WAIT, issueIfKnown } from "./issue-lookup.js"
 
 /** The facts of an issue's runs (oldest first) for a retrospective. */
 const retroRuns = (issueId: string, records: ReadonlyArray<RunRecord>) =>
