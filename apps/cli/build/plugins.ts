@@ -144,7 +144,11 @@ export const v8StackProbes: Plugin = {
 // @effect/platform-node's file system and terminal import node:crypto (~3 ms to load) and node:readline
 // (~1 ms) when they load, though they use them only to name a temp file and to read keys or lines:
 // here each use gets the module then (process.getBuiltinModule), so a command that does neither does
-// not load them. The build fails if the code this rewrites changes.
+// not load them. Its file system also reads directories with node:fs's promise API, its only use of it:
+// the first use loads fs.promises and what that requires (readline, the watchers, directory handles),
+// about 0.6 MiB of a read command's peak (pnpm bench startup); here both calls use fs.readdir's callback,
+// which takes the same options and fails with the same errors. The build fails if the code this rewrites
+// changes.
 export const lazyNodeBuiltins: Plugin = {
   name: "lazy-node-builtins",
   setup(build) {
@@ -171,9 +175,20 @@ export const lazyNodeBuiltins: Plugin = {
           throw new Error(
             `${args.path}: ${module} is no longer imported and used as it was; update lazyNodeBuiltins in build/plugins.ts`
           )
-        const contents = source
+        let contents = source
           .replace(statement, "")
           .replace(use, `process.getBuiltinModule(${JSON.stringify(module)}).`)
+        if (namespace === "Crypto") {
+          const readdir = "NFS.promises.readdir("
+          if (contents.split(readdir).length !== 3 || contents.split("NFS.promises.").length !== 3)
+            throw new Error(
+              `${args.path}: fs.promises is no longer used as it was; update lazyNodeBuiltins in build/plugins.ts`
+            )
+          contents = contents.replaceAll(
+            readdir,
+            "((path, options) => new Promise((resolve, reject) => NFS.readdir(path, options, (error, entries) => error ? reject(error) : resolve(entries))))("
+          )
+        }
         return { contents, loader: "js" }
       })
   }
