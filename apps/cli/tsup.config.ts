@@ -17,18 +17,20 @@ import {
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string }
 
-// The CLI ships as two CommonJS bundles, and each process loads exactly one of them (so one copy of
+// The CLI ships as three CommonJS bundles, and each process loads exactly one of them (so one copy of
 // effect): Node 20 can keep V8's compiled code for a CommonJS script (vm.Script cachedData) but not for
 // ES modules, and compiling a bundle is the largest part of start-up.
-// - dist/lean.cjs (src/lean.ts) holds the whole command tree, so `--help` and usage errors read the same,
-//   but only the handlers of the read commands (LEAN_HANDLERS below: `config`, `gate`, `issue`, `status`);
-//   every other handler module is an empty stand-in. It is about half the size of dist/cli.cjs, and as its
-//   imports through barrels go straight to the defining modules (barrelsToModules) far less of it runs.
+// - dist/lean.cjs and dist/lean-state.cjs (src/lean.ts) hold the whole command tree, so `--help` and usage
+//   errors read the same, but only the handlers of some read commands (LEAN_BUNDLES below); every other
+//   handler module is an empty stand-in. dist/lean.cjs reads no state database (`--help`, `config`,
+//   `issue`, `gate` with --evidence): without the state database's code (SQLite's and Postgres's clients,
+//   the run and evidence stores) it is a third smaller, and a command peaks about 1 MiB lower. As their
+//   imports through barrels go straight to the defining modules (barrelsToModules) far less of them runs.
 // - dist/cli.cjs (src/entry.ts) holds everything.
 // dist/spec-orch.cjs (the `spec-orch` bin, from launcher/spec-orch.cjs) answers `--version` without
-// loading anything, picks the bundle from its LEAN command list and runs it through the code cache; it
-// reads the bundle as Latin-1, which is only right for ASCII, so the build refuses anything else. The
-// build also fails unless the launcher's LEAN list is exactly the commands dist/lean.cjs can run.
+// loading anything, picks the bundle from its LEAN and LEAN_STATE command lists and runs it through the
+// code cache; it reads the bundle as Latin-1, which is only right for ASCII, so the build refuses anything
+// else. The build also fails unless each list is exactly the commands its bundle can run.
 // The Linear SDK is dist/linear-sdk.cjs, required only when Linear is used; Octokit is dist/octokit.cjs,
 // required only when GitHub is.
 // Each bundle is written already wrapped in the CommonJS module function, `(function (exports, require,
@@ -42,24 +44,42 @@ import { createRequire } from "node:module"
 createRequire(import.meta.url)("./spec-orch.cjs")
 `
 
-/** The handler modules (src/commands/*.run.ts) dist/lean.cjs holds. */
-const LEAN_HANDLERS = new Set(["config.run", "gate.run", "gate.policy.run", "issue.run", "status.run"])
+/**
+ * The lean bundles: the handler modules (src/commands/*.run.ts) each holds, and whether it holds the state
+ * database's services (src/LedgerPlane.ts, which `gate evaluate` loads to judge a recorded run).
+ */
+const LEAN_BUNDLES = {
+  lean: { handlers: new Set(["config.run", "gate.run", "gate.policy.run", "issue.run"]), state: false },
+  "lean-state": { handlers: new Set(["gate.run", "gate.policy.run", "status.run"]), state: true }
+} as const
 
-// In dist/lean.cjs a command handler module that is not in LEAN_HANDLERS is an empty module.
-const leanHandlersOnly: Plugin = {
+// In a lean bundle a command handler module that is not in its handlers is an empty module; in one
+// without the state, so are the state database's services.
+const leanHandlersOnly = ({ handlers, state }: (typeof LEAN_BUNDLES)[keyof typeof LEAN_BUNDLES]): Plugin => ({
   name: "lean-handlers-only",
   setup(build) {
+    const inCommands = (importer: string) => /[\\/]src[\\/]commands[\\/]/.test(importer)
     build.onResolve({ filter: /^\.\/[\w.-]+\.run\.js$/ }, (args) => {
       const name = args.path.slice(2, -".js".length)
-      if (!/[\\/]src[\\/]commands[\\/]/.test(args.importer) || LEAN_HANDLERS.has(name)) return undefined
+      if (!inCommands(args.importer) || handlers.has(name)) return undefined
       return { path: name, namespace: "not-in-lean" }
     })
+    if (!state)
+      build.onResolve({ filter: /^\.\.\/LedgerPlane\.js$/ }, (args) =>
+        inCommands(args.importer) ? { path: "LedgerPlane", namespace: "no-state-database" } : undefined
+      )
     build.onLoad({ filter: /.*/, namespace: "not-in-lean" }, () => ({
       contents: "export const notInThisBundle = true\n",
       loader: "js"
     }))
+    // Only a launcher that sent a command needing the state database to this bundle gets here.
+    build.onLoad({ filter: /.*/, namespace: "no-state-database" }, () => ({
+      contents:
+        'export const withLedger = () => { throw new Error("spec-orch: this bundle reads no state database") }\n',
+      loader: "js"
+    }))
   }
-}
+})
 
 const shared = {
   format: ["cjs"],
@@ -102,6 +122,37 @@ const runBundle = (file: string): unknown => {
 
 let fullBuilt: () => void = () => undefined
 const full = new Promise<void>((resolve) => (fullBuilt = resolve))
+let stateBuilt: () => void = () => undefined
+const leanState = new Promise<void>((resolve) => (stateBuilt = resolve))
+
+type LeanExports = {
+  commandNames: ReadonlyArray<string>
+  rootValueFlags: ReadonlyArray<string>
+  handledCommands: () => Promise<ReadonlyArray<string>>
+}
+
+/** Fails unless the launcher's `list` (e.g. LEAN) is exactly the commands `bundle` can run. */
+const checkLeanList = async (source: string, list: string, bundle: string, lean: LeanExports) => {
+  const listed = new RegExp(`const ${list} = new Set\\((\\[[^\\]]*\\])\\)`).exec(source)
+  if (listed === null) throw new Error(`launcher/spec-orch.cjs: no \`const ${list} = new Set([...])\` list`)
+  const launcher = (JSON.parse(listed[1]!.replaceAll("'", '"')) as Array<string>).toSorted()
+  const handled = (await lean.handledCommands()).toSorted()
+  if (launcher.join() !== handled.join())
+    throw new Error(
+      `launcher/spec-orch.cjs sends [${launcher.join(", ")}] to ${bundle}, which handles [${handled.join(", ")}]: ` +
+        `make the launcher's ${list} list and LEAN_BUNDLES in tsup.config.ts agree`
+    )
+}
+
+const leanPlugins = (name: keyof typeof LEAN_BUNDLES) => [
+  zodEnglishOnly,
+  sdksApart,
+  lazySegmenter,
+  v8StackProbes,
+  lazyNodeBuiltins,
+  barrelsToModules,
+  leanHandlersOnly(LEAN_BUNDLES[name])
+]
 
 rmSync("dist", { recursive: true, force: true })
 
@@ -125,35 +176,28 @@ export default defineConfig([
   {
     ...shared,
     ...moduleFunction,
-    entry: { lean: "src/lean.ts" },
-    esbuildPlugins: [
-      zodEnglishOnly,
-      sdksApart,
-      lazySegmenter,
-      v8StackProbes,
-      lazyNodeBuiltins,
-      barrelsToModules,
-      leanHandlersOnly
-    ],
+    entry: { "lean-state": "src/lean.ts" },
+    esbuildPlugins: leanPlugins("lean-state"),
     onSuccess: async () => {
-      await full
-      const bundles = ["dist/cli.cjs", "dist/lean.cjs"].map(asciiOnly)
-      const build = createHash("sha256").update(bundles[0]!).update(bundles[1]!).digest("hex").slice(0, 16)
-      const lean = runBundle("dist/lean.cjs") as {
-        commandNames: ReadonlyArray<string>
-        rootValueFlags: ReadonlyArray<string>
-        handledCommands: () => Promise<ReadonlyArray<string>>
-      }
+      asciiOnly("dist/lean-state.cjs")
+      stateBuilt()
+    }
+  },
+  {
+    ...shared,
+    ...moduleFunction,
+    entry: { lean: "src/lean.ts" },
+    esbuildPlugins: leanPlugins("lean"),
+    onSuccess: async () => {
+      await Promise.all([full, leanState])
+      const bundles = ["dist/cli.cjs", "dist/lean.cjs", "dist/lean-state.cjs"].map(asciiOnly)
+      const hash = createHash("sha256")
+      for (const bundle of bundles) hash.update(bundle)
+      const build = hash.digest("hex").slice(0, 16)
+      const lean = runBundle("dist/lean.cjs") as LeanExports
       const source = readFileSync("launcher/spec-orch.cjs", "utf8")
-      const listed = /const LEAN = new Set\((\[[^\]]*\])\)/.exec(source)
-      if (listed === null) throw new Error("launcher/spec-orch.cjs: no `const LEAN = new Set([...])` list")
-      const launcherLean = (JSON.parse(listed[1]!.replaceAll("'", '"')) as Array<string>).toSorted()
-      const handled = (await lean.handledCommands()).toSorted()
-      if (launcherLean.join() !== handled.join())
-        throw new Error(
-          `launcher/spec-orch.cjs sends [${launcherLean.join(", ")}] to dist/lean.cjs, which handles [${handled.join(", ")}]: ` +
-            "make the launcher's LEAN list and LEAN_HANDLERS in tsup.config.ts agree"
-        )
+      await checkLeanList(source, "LEAN", "dist/lean.cjs", lean)
+      await checkLeanList(source, "LEAN_STATE", "dist/lean-state.cjs", runBundle("dist/lean-state.cjs") as LeanExports)
       const launcher = source
         .replaceAll("__VERSION__", pkg.version)
         .replaceAll("__BUILD__", build)

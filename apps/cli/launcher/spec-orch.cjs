@@ -4,16 +4,18 @@
 // __VERSION__, __BUILD__ (a hash of the bundles), __COMMANDS__ (the top-level command names) and
 // __VALUED__ (the root's flags that take a value, src/Cli.ts's rootValueFlags).
 //
-// `--version` is answered before anything loads. Everything else runs one of two one-file CommonJS
+// `--version` is answered before anything loads. Everything else runs one of three one-file CommonJS
 // bundles through V8's code cache: dist/lean.cjs for `--help` (no command) and the read commands in
-// LEAN, whose handlers are the only ones it holds; dist/cli.cjs, which holds everything, for the rest.
-// The build fails unless LEAN is exactly what dist/lean.cjs can run. Compiling megabytes of JavaScript
-// on every start costs more than a third of a second, so the bytecode V8 produced on an earlier run of
-// the same command is reused.
+// LEAN, which read no state database; dist/lean-state.cjs for those in LEAN_STATE that do (`status`, and
+// `gate evaluate` judging a recorded run rather than an --evidence file); dist/cli.cjs, which holds
+// everything, for the rest. Each lean bundle holds only its commands' handlers, and the build fails unless
+// LEAN and LEAN_STATE are exactly what dist/lean.cjs and dist/lean-state.cjs can run. Compiling
+// megabytes of JavaScript on every start costs more than a third of a second, so the bytecode V8
+// produced on an earlier run of the same command (from the same bundle) is reused.
 // The cache lives in $SPEC_ORCH_COMPILE_CACHE, else $XDG_CACHE_HOME/spec-orch/v8, else
-// ~/.cache/spec-orch/v8; SPEC_ORCH_COMPILE_CACHE=off turns it off. It is keyed by the bundle's hash,
-// the Node version and the command, so a stale or foreign cache is never used; V8 also checks it and
-// rejects a mismatch, in which case it is rewritten. Any failure to read or write it is ignored: the
+// ~/.cache/spec-orch/v8; SPEC_ORCH_COMPILE_CACHE=off turns it off. It is keyed by the bundles' hash,
+// the Node version, the bundle and the command, so a stale or foreign cache is never used; V8 also
+// checks it and rejects a mismatch, in which case it is rewritten. Any failure to read or write it is ignored: the
 // cache only ever makes start-up faster.
 const args = process.argv.slice(2)
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
@@ -29,7 +31,8 @@ const os = require("node:os")
 
 const BUILD = "__BUILD__"
 const COMMANDS = new Set(__COMMANDS__)
-const LEAN = new Set(["config", "gate", "issue", "status"])
+const LEAN = new Set(["config", "gate", "issue"])
+const LEAN_STATE = new Set(["gate", "status"])
 
 const cacheDir = () => {
   const setting = process.env.SPEC_ORCH_COMPILE_CACHE
@@ -42,18 +45,32 @@ const cacheDir = () => {
 // The command decides which functions run, so each command gets its own cache. The root's flags that
 // take a value (its own and effect/cli's) are skipped with it.
 const VALUED = new Set(__VALUED__)
-const commandOf = (argv) => {
+const commandAt = (argv) => {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (VALUED.has(a)) i++
-    else if (!a.startsWith("-")) return COMMANDS.has(a) ? a : "other"
+    else if (!a.startsWith("-")) return i
   }
-  return "root"
+  return -1
 }
 
-const command = commandOf(args)
-const lean = command === "root" || LEAN.has(command)
-const bundle = path.join(__dirname, lean ? "lean.cjs" : "cli.cjs")
+const at = commandAt(args)
+const command = at === -1 ? "root" : COMMANDS.has(args[at]) ? args[at] : "other"
+// `gate evaluate <issue>` judges the issue's recorded run, from the state database; with --evidence it
+// judges a file and needs none.
+const judgesRecordedRun =
+  command === "gate" &&
+  args.slice(at + 1).find((a) => !a.startsWith("-")) === "evaluate" &&
+  !args.some((a) => a === "--evidence" || a.startsWith("--evidence="))
+// A command both lean bundles can run (gate) runs from dist/lean-state.cjs only when it needs the state.
+const name =
+  LEAN_STATE.has(command) && (!LEAN.has(command) || judgesRecordedRun)
+    ? "lean-state"
+    : command === "root" || LEAN.has(command)
+      ? "lean"
+      : "cli"
+const lean = name !== "cli"
+const bundle = path.join(__dirname, `${name}.cjs`)
 if (lean) {
   // A read command is over in a tenth of a second, before any function a compiler beyond the
   // interpreter would pick has paid back its compile; without them a read command peaks about 5 MiB
@@ -63,7 +80,7 @@ if (lean) {
   require("node:v8").setFlagsFromString("--no-turbofan --no-maglev --no-sparkplug --semi-space-growth-factor=1")
 }
 const dir = cacheDir()
-const cacheFile = dir && path.join(dir, `${BUILD}-${process.version}-${process.arch}-${command}.bin`)
+const cacheFile = dir && path.join(dir, `${BUILD}-${process.version}-${process.arch}-${name}-${command}.bin`)
 let cachedData
 if (cacheFile) {
   try {

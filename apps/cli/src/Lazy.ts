@@ -38,7 +38,7 @@ export const lazy =
     }
     return Effect.flatMap(Effect.promise(load), (m) => {
       const handler = m[name] as Handler | undefined
-      // Only a launcher that ran dist/lean.cjs for a command it does not hold gets here (the build checks it cannot).
+      // Only a launcher that ran a lean bundle for a command it does not hold gets here (the build checks it cannot).
       if (handler === undefined) return Effect.die(new Error(`spec-orch: no handler "${name}" in this bundle`))
       return options.reads === true ? Effect.provideService(handler(input), ReadsOnly, true) : handler(input)
     }) as any

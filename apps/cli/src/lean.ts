@@ -1,8 +1,9 @@
 /**
- * The lean bundle's entry (dist/lean.cjs): the whole command tree, so `--help` and usage errors read
- * the same, but only the handlers of the read commands the launcher sends here (its LEAN list); every
- * other handler module is replaced at build time by an empty one (tsup.config.ts). The build checks
- * with `handledCommands` that the launcher's list is exactly what this bundle can run.
+ * The lean bundles' entry (dist/lean.cjs and dist/lean-state.cjs): the whole command tree, so `--help`
+ * and usage errors read the same, but only the handlers of the read commands the launcher sends to the
+ * bundle (its LEAN and LEAN_STATE lists); every other handler module is replaced at build time by an
+ * empty one (tsup.config.ts, LEAN_BUNDLES). The build checks with `handledCommands` that each list is
+ * exactly what its bundle can run.
  */
 import type { Command } from "effect/cli"
 import { Effect } from "effect"

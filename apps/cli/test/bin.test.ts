@@ -63,7 +63,7 @@ describe("the compile cache", () => {
     assert.strictEqual(first.status, 0)
     const files = readdirSync(dir)
     assert.strictEqual(files.length, 1)
-    assert.match(files[0]!, new RegExp(`^[0-9a-f]{16}-${process.version}-${process.arch}-issue\\.bin$`))
+    assert.match(files[0]!, new RegExp(`^[0-9a-f]{16}-${process.version}-${process.arch}-lean-issue\\.bin$`))
     const file = join(dir, files[0]!)
     const past = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000)
     utimesSync(file, past, past)

@@ -85,8 +85,9 @@ describe("reading commands load only what they read", () => {
   })
 })
 
-// Each process loads one bundle: dist/lean.cjs (`--help` and the read commands, with only their
-// handlers) or dist/cli.cjs (everything). A copy of the binary without one of them shows which one a
+// Each process loads one bundle: dist/lean.cjs (`--help` and the read commands that read no state
+// database, with only their handlers), dist/lean-state.cjs (`status` and `gate evaluate` judging a
+// recorded run) or dist/cli.cjs (everything). A copy of the binary without some of them shows which one a
 // command needs; better-sqlite3 stays reachable (NODE_PATH) so `status` can open its state database.
 // A bundle is a module function (tsup.config.ts): this script runs one with `args`, as the launcher does.
 const runBundle = (file: string, args: ReadonlyArray<string>) => `
@@ -100,11 +101,12 @@ const runBundle = (file: string, args: ReadonlyArray<string>) => `
 
 describe("the launcher runs one bundle per command", () => {
   const cliDir = join(import.meta.dirname, "..")
-  const without = (bundle: string) => {
-    const dir = mkdtempSync(join(tmpdir(), `lean-start-no-${bundle}-`))
+  const without = (...bundles: ReadonlyArray<string>) => {
+    const dir = mkdtempSync(join(tmpdir(), `lean-start-no-${bundles.join("-")}-`))
     cpSync(join(cliDir, "dist"), dir, {
       recursive: true,
-      filter: (source) => !source.endsWith(bundle) && !/[\\/](dashboard|example)([\\/]|$)/.test(source)
+      filter: (source) =>
+        !bundles.some((bundle) => source.endsWith(`/${bundle}`)) && !/[\\/](dashboard|example)([\\/]|$)/.test(source)
     })
     return dir
   }
@@ -126,20 +128,42 @@ describe("the launcher runs one bundle per command", () => {
     ["gate", "evaluate", "CI-42", "--evidence", evidence],
     ["issue", "list"],
     ["issue", "show", "HELLO-1"],
-    ["status"],
     // A root flag's value is not the command.
     ["--log-level", "warn", "config", "check"]
   ]
+  // The read commands that read the state database.
+  const withState: ReadonlyArray<ReadonlyArray<string>> = [
+    ["status"],
+    ["gate", "evaluate", "HELLO-1"],
+    ["gate", "evaluate", "HELLO-1", "--json"]
+  ]
 
-  it("runs --help and the read commands from dist/lean.cjs alone, printing what dist/cli.cjs prints", () => {
-    const dir = without("cli.cjs")
+  it("runs the read commands that read no state database from dist/lean.cjs, and the others from dist/lean-state.cjs", () => {
+    const leanOnly = without("cli.cjs", "lean-state.cjs")
     for (const args of lean) {
+      const r = runIn(leanOnly, args)
+      assert.strictEqual(r.stdout, full(args).stdout, args.join(" "))
+      assert.notStrictEqual(r.stdout, "", args.join(" "))
+    }
+    const stateOnly = without("cli.cjs", "lean.cjs")
+    for (const args of withState) {
+      assert.include(runIn(leanOnly, args).stderr, "lean-state.cjs", args.join(" "))
+      const r = runIn(stateOnly, args)
+      const expected = full(args)
+      assert.strictEqual(r.stderr, expected.stderr, args.join(" "))
+      assert.strictEqual(r.stdout, expected.stdout, args.join(" "))
+    }
+  })
+
+  it("runs --help and the read commands from the lean bundles alone, printing what dist/cli.cjs prints", () => {
+    const dir = without("cli.cjs")
+    for (const args of [...lean, ...withState]) {
       const r = runIn(dir, args)
       const expected = full(args)
       assert.strictEqual(r.stderr, expected.stderr, args.join(" "))
       assert.strictEqual(r.stdout, expected.stdout, args.join(" "))
       assert.strictEqual(r.status, expected.status, args.join(" "))
-      assert.notStrictEqual(r.stdout, "", args.join(" "))
+      assert.notStrictEqual(r.stdout + r.stderr, "", args.join(" "))
     }
   })
 

@@ -46,7 +46,8 @@ describe("spec-orch status", () => {
       [["memory", "profile"], 0, "No runs yet"],
       [["daemon", "status", "--json"], 0, '"health"'],
       [["daemon", "dlq"], 0, "No dead-lettered issues."],
-      [["findings", "list", "NR-1"], 0, "No unresolved findings on NR-1."]
+      [["findings", "list", "NR-1"], 0, "No unresolved findings on NR-1."],
+      [["gate", "evaluate", "NR-1"], 1, "no evidence recorded for NR-1"]
     ]
     for (const [args, code, says] of cases) {
       const r = p.cli(...args)

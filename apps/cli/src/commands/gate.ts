@@ -34,7 +34,7 @@ const evaluate = Command.make(
     ),
     json: jsonFlag
   },
-  lazy(load, "evaluate")
+  lazy(load, "evaluate", { reads: true })
 ).pipe(
   Command.withDescription(
     "Judge an issue's evidence with the gate policy: each condition, why, and what would unblock it (exit 0 mergeable, 1 blocked)"
