@@ -12,11 +12,13 @@
  * its compile cache: what a read command costs beyond it is spec-orch's; up to it, effect's on this Node.
  */
 import { spawnSync } from "node:child_process"
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
+import { Effect } from "effect"
 import { barrelsToModules, lazyNodeBuiltins, lazySegmenter, moduleFunction, v8StackProbes } from "../build/plugins.js"
+import { seedLedger } from "../test/utils/seed-ledger.js"
 
 const root = new URL("../../..", import.meta.url).pathname
 // The installed bin (package.json "bin"): a fast path for --version, then a bundle through the compile cache.
@@ -86,12 +88,11 @@ const report = (metric: string, value: number, unit: string, extra: Record<strin
   console.log(JSON.stringify({ bench: "cli-startup", metric, value, unit, ...extra }))
 
 const example = ["--cwd", "examples/hello-node"]
-// `status` on a project that has run reads its state database (SQLite); the example has never run, so a
-// copy of it is given one (an empty file, which the first `status` migrates).
+// `status` and `gate evaluate <issue>` on a project that has run read its state database (SQLite); the
+// example has never run, so a copy of it is given one, with a judged run of HELLO-1 in its evidence ledger.
 const ran = join(scratch, "ran")
 cpSync(join(root, "examples/hello-node"), ran, { recursive: true })
-mkdirSync(join(ran, ".spec-orch"))
-writeFileSync(join(ran, ".spec-orch", "state.db"), "")
+await Effect.runPromise(seedLedger(ran, [{ issueId: "HELLO-1", runId: "HELLO-1-r1" }]))
 const evidence = join(root, "packages/evidence/test/fixtures/ci-evidence.json")
 const commands: Array<[string, Array<string>, Array<number>?]> = [
   ["--version", ["--version"]],
@@ -101,6 +102,7 @@ const commands: Array<[string, Array<string>, Array<number>?]> = [
   ["gate evaluate --evidence", [...example, "gate", "evaluate", "CI-42", "--evidence", evidence], [0, 1]],
   ["issue list", [...example, "issue", "list"]],
   ["status", ["--cwd", ran, "status"]],
+  ["gate evaluate (a recorded run)", ["--cwd", ran, "gate", "evaluate", "HELLO-1"], [0, 1]],
   ["status (never ran)", [...example, "status"]]
 ]
 
