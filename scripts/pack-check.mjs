@@ -108,7 +108,8 @@ export const promisedLoaders = (manifest) => {
  */
 const importsOf = (text, commonjs) => {
   const names = new Set()
-  const patterns = [/require\(\s*["']([^"'\s]+)["']\s*\)/g]
+  // require.resolve("pkg/…") counts: the bundle needs the package installed (the CLI finds its SQLite addon so).
+  const patterns = [/require(?:\.resolve)?\(\s*["']([^"'\s]+)["']\s*\)/g]
   if (!commonjs)
     patterns.push(
       /^\s*(?:import|export)\b[^;"']*?\bfrom\s*["']([^"'\s]+)["']/gm,
@@ -188,12 +189,12 @@ export const checkTarball = (dir, privates) => {
   for (const f of files.filter((f) => /\.(c|m)?js$/.test(f) && !f.includes("/example/"))) {
     const commonjs = f.endsWith(".cjs") || (commonjsPackage && f.endsWith(".js"))
     const text = readFileSync(join(dir, f), "utf8")
-    for (const native of NATIVE) {
-      if (new RegExp(`node_modules/(\\.pnpm/[^/]+/node_modules/)?${native}/`).test(text))
-        problems.push(
-          `${name}: ${f} has ${native}'s JavaScript bundled in, which cannot find its native addon from there; keep ${native} external (a dependency of the package or of one it depends on)`
-        )
-    }
+    // A native addon's JavaScript (better-sqlite3's) may be bundled only with its addon lookup replaced
+    // (apps/cli/build/plugins.ts, sqliteAddonByPath): `bindings` searches from its caller's file, the bundle.
+    if (/require\((["'])bindings\1\)\((["'])[\w.-]+\.node\2\)/.test(text))
+      problems.push(
+        `${name}: ${f} has a native addon's JavaScript bundled in with the addon looked up by \`bindings\`, which searches from the bundle and cannot find it there; keep the package (${NATIVE.join(", ")}) external, a dependency of the package or of one it depends on, or load the addon by path as apps/cli/build/plugins.ts does`
+      )
     for (const dep of importsOf(text, commonjs)) {
       imported.add(dep)
       if (!(dep in runtime) && dep !== name && !OPTIONAL_REQUIRES.includes(dep))

@@ -10,6 +10,7 @@ import {
   lazySegmenter,
   moduleFunction,
   sdksApart,
+  sqliteAddonByPath,
   type Plugin,
   v8StackProbes,
   zodEnglishOnly
@@ -38,7 +39,8 @@ const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), 
 // hold the megabytes of source twice (the file's text and the wrapped copy V8 compiles). So they are
 // not modules to require(): `runBundle` below (and the launcher) run them.
 // dist/main.js is the same bin as an ES module entry, for `node dist/main.js …`.
-// Native addons (better-sqlite3) stay external: noExternal wins over external, so exclude them here.
+// better-sqlite3's JavaScript is bundled too; its native addon is required from the installed package at
+// run time (sqliteAddonByPath in build/plugins.ts), which is why better-sqlite3 stays a dependency.
 const esmBin = `#!/usr/bin/env node
 import { createRequire } from "node:module"
 createRequire(import.meta.url)("./spec-orch.cjs")
@@ -85,7 +87,7 @@ const shared = {
   format: ["cjs"],
   target: "node20",
   platform: "node",
-  noExternal: [/^(?!better-sqlite3(\/|$))/],
+  noExternal: [/.*/],
   shims: true,
   sourcemap: true,
   // Both builds write to dist/ at once: it is emptied below, before either starts.
@@ -150,6 +152,7 @@ const leanPlugins = (name: keyof typeof LEAN_BUNDLES) => [
   lazySegmenter,
   v8StackProbes,
   lazyNodeBuiltins,
+  sqliteAddonByPath,
   barrelsToModules,
   leanHandlersOnly(LEAN_BUNDLES[name])
 ]
@@ -167,7 +170,7 @@ export default defineConfig([
     // dist/linear-sdk.cjs and dist/octokit.cjs (above) stay modules: the bundles require them.
     ...moduleFunction,
     entry: { cli: "src/entry.ts" },
-    esbuildPlugins: [zodEnglishOnly, sdksApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins],
+    esbuildPlugins: [zodEnglishOnly, sdksApart, lazySegmenter, v8StackProbes, lazyNodeBuiltins, sqliteAddonByPath],
     onSuccess: async () => {
       asciiOnly("dist/cli.cjs")
       fullBuilt()

@@ -194,6 +194,38 @@ export const lazyNodeBuiltins: Plugin = {
   }
 }
 
+/**
+ * better-sqlite3's JavaScript bundled in, its addon loaded by path. Required from disk, its dozen
+ * modules cost a command ~5 MiB of peak memory and their compile time (a bundle's code is in the code
+ * cache; a required file's is not), which is most of what `status` on a project that has run spends over
+ * one that never ran. Bundled, its own lookup (`bindings`, which searches from its caller's file) would
+ * look beside the bundle, so it is replaced: the addon is required from better-sqlite3's package (a
+ * dependency of the CLI) at build/Release, where its install puts it, and any other layout is left to
+ * `bindings` run from that package. scripts/pack-check.mjs fails a tarball that bundles the lookup unreplaced.
+ */
+export const sqliteAddonByPath: Plugin = {
+  name: "sqlite-addon-by-path",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]better-sqlite3[\\/]lib[\\/]database\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8")
+      const lookup = "require('bindings')('better_sqlite3.node')"
+      if (source.split(lookup).length !== 2)
+        throw new Error(
+          `${args.path}: the addon is no longer looked up with ${lookup}; update sqliteAddonByPath in build/plugins.ts`
+        )
+      const byPath = `((fromPackage) => {
+  try {
+    return fromPackage("./build/Release/better_sqlite3.node")
+  } catch (error) {
+    if (error === null || typeof error !== "object" || error.code !== "MODULE_NOT_FOUND") throw error
+    return fromPackage("bindings")({ bindings: "better_sqlite3.node", module_root: require("node:path").dirname(fromPackage.resolve("./package.json")) })
+  }
+})(require("node:module").createRequire(require.resolve("better-sqlite3/package.json")))`
+      return { contents: source.replace(lookup, byPath), loader: "js" }
+    })
+  }
+}
+
 // Imports through a barrel (an index that only re-exports: effect's `effect`, `effect/cli`, …, and the
 // `@spec-orch/*` package indexes) go straight to the modules that define the names. In a bundle that
 // loads handlers lazily every module is initialised on demand, and initialising a barrel initialises

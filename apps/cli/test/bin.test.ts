@@ -1,18 +1,24 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
+import { Effect } from "effect"
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync
 } from "node:fs"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import pkg from "../package.json" with { type: "json" }
+import { seedLedger } from "./utils/seed-ledger.js"
 
 // The bundled binary (the CLI's tests run after its build).
 const bin = join(import.meta.dirname, "../dist/main.js")
@@ -106,5 +112,79 @@ describe("the compile cache", () => {
     assert.strictEqual(spawnSync(process.execPath, [installed, "issue", "list"], { cwd: project, env }).status, 0)
     assert.isTrue(existsSync(join(home, "spec-orch", "v8")))
     assert.strictEqual(readdirSync(join(home, "spec-orch", "v8")).length, 1)
+  })
+})
+
+describe("SQLite's native addon", () => {
+  // The bundles hold better-sqlite3's JavaScript and require its addon from the installed package
+  // (build/plugins.ts, sqliteAddonByPath): a copy of dist/ beside a node_modules laid out by hand shows
+  // where they look. Each layout runs the three ways the state database is opened: status and gate
+  // evaluate (dist/lean-state.cjs) and memory status (dist/cli.cjs).
+  const installed = dirname(
+    createRequire(join(import.meta.dirname, "../package.json")).resolve("better-sqlite3/package.json")
+  )
+  const ran = mkdtempSync(join(tmpdir(), "bin-ran-"))
+  cpSync(join(import.meta.dirname, "../../../examples/hello-node"), ran, { recursive: true })
+  const seeded = Effect.runPromise(seedLedger(ran, [{ issueId: "HELLO-1", runId: "HELLO-1-r1" }]))
+
+  /** dist/ (without source maps and the example) in a fresh directory, and its node_modules. */
+  const installation = () => {
+    const root = mkdtempSync(join(tmpdir(), "bin-install-"))
+    cpSync(join(import.meta.dirname, "../dist"), join(root, "dist"), {
+      recursive: true,
+      filter: (source) => !/\.map$|[\\/](example|dashboard)$/.test(source)
+    })
+    mkdirSync(join(root, "node_modules"))
+    return root
+  }
+  const readState = (root: string) =>
+    [["status"], ["gate", "evaluate", "HELLO-1"], ["memory", "status"]].map((args) =>
+      spawnSync(process.execPath, [join(root, "dist/spec-orch.cjs"), "--cwd", ran, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, SPEC_ORCH_COMPILE_CACHE: "off" }
+      })
+    )
+  const assertRead = (root: string) => {
+    const [status, gate, memory] = readState(root)
+    assert.deepStrictEqual([status!.status, status!.stderr], [0, ""])
+    // The recorded run is judged (the seed records no spec or verification, so it cannot pass).
+    assert.match(gate!.stdout, /^HELLO-1: BLOCKED \(could not judge: spec_exists/)
+    assert.deepStrictEqual([memory!.status, memory!.stderr], [0, ""])
+    assert.match(memory!.stdout, /state\.db \(sqlite\)[\s\S]*index +ok/)
+  }
+
+  it("is required from the installed package's build/Release, where its install puts it", async () => {
+    await seeded
+    const root = installation()
+    symlinkSync(installed, join(root, "node_modules/better-sqlite3"))
+    assertRead(root)
+  })
+
+  it("is found by bindings, run from the package, in any other place bindings searches (build/Debug here)", async () => {
+    await seeded
+    const root = installation()
+    const copy = join(root, "node_modules/better-sqlite3")
+    mkdirSync(join(copy, "build/Debug"), { recursive: true })
+    cpSync(join(installed, "package.json"), join(copy, "package.json"))
+    cpSync(join(installed, "lib"), join(copy, "lib"), { recursive: true })
+    cpSync(join(installed, "build/Release/better_sqlite3.node"), join(copy, "build/Debug/better_sqlite3.node"))
+    symlinkSync(realpathSync(join(installed, "../bindings")), join(root, "node_modules/bindings"))
+    assertRead(root)
+  })
+
+  it("missing, stops the command with bindings' list of the places it looked", async () => {
+    await seeded
+    const root = installation()
+    const copy = join(root, "node_modules/better-sqlite3")
+    cpSync(join(installed, "package.json"), join(copy, "package.json"))
+    cpSync(join(installed, "lib"), join(copy, "lib"), { recursive: true })
+    symlinkSync(realpathSync(join(installed, "../bindings")), join(root, "node_modules/bindings"))
+    for (const r of readState(root)) {
+      assert.strictEqual(r.status, 1)
+      assert.match(
+        r.stderr,
+        /Could not locate the bindings file\. Tried:[\s\S]*build[\\/]Release[\\/]better_sqlite3\.node/
+      )
+    }
   })
 })

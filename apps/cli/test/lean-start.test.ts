@@ -5,9 +5,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { requirePostgres } from "@spec-orch/test-kit"
 
-// The bundled binary copied where `better-sqlite3` (the one native addon, kept outside the bundle)
-// cannot be found, as when its prebuilt binary does not match the installed Node: a command that
-// loads the state database or the run engine then fails; one that only reads does not load them.
+// The bundled binary copied where `better-sqlite3` (whose native addon the bundles require from the
+// installed package) cannot be found, as when its prebuilt binary does not match the installed Node: a
+// command that loads the state database or the run engine then fails; one that only reads does not load them.
 const dist = mkdtempSync(join(tmpdir(), "lean-start-"))
 cpSync(join(import.meta.dirname, "../dist"), dist, {
   recursive: true,

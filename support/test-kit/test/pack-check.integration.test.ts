@@ -128,7 +128,7 @@ describe("pack-check: the packed packages install and run outside the monorepo",
     )
     writeFileSync(
       join(pkg, "dist/driver.js"),
-      "// ../../node_modules/.pnpm/better-sqlite3@12.11.1/node_modules/better-sqlite3/lib/database.js\nexport {}\n"
+      "// ../../node_modules/.pnpm/better-sqlite3@12.11.1/node_modules/better-sqlite3/lib/database.js\nconst addon = require('bindings')('better_sqlite3.node')\nexport {}\n"
     )
     const { problems } = checkTarball(pkg, ["@spec-orch/sqlite"])
     const text = problems.join("\n")
@@ -145,7 +145,7 @@ describe("pack-check: the packed packages install and run outside the monorepo",
     )
     assert.include(
       text,
-      "@spec-orch/contract: dist/driver.js has better-sqlite3's JavaScript bundled in, which cannot find its native addon from there"
+      "@spec-orch/contract: dist/driver.js has a native addon's JavaScript bundled in with the addon looked up by `bindings`, which searches from the bundle and cannot find it there"
     )
     assert.deepStrictEqual(checkTarball(unpack(contract), ["@spec-orch/sqlite"]).problems, [])
   })
