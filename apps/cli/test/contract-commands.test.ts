@@ -100,6 +100,17 @@ describe("spec-orch config check", () => {
           [5, "verificaton", "warning"]
         ]
       )
+      // A config that loads keeps its warnings: the command passes and still lists them.
+      writeFileSync(join(dir, "spec-orch.toml"), '[verificaton]\ntest = "npm test"\n')
+      const warned = yield* cli("--cwd", dir, "config", "check", "--json")
+      assert.strictEqual(warned.code, 0)
+      const warnings = JSON.parse(warned.stdout)
+      assert.strictEqual(warnings.ok, true)
+      assert.deepStrictEqual(
+        warnings.problems.map((p: any) => [p.line, p.key, p.severity]),
+        [[1, "verificaton", "warning"]]
+      )
+      assert.match(warnings.problems[0].message, /unknown/)
     })
   )
 })

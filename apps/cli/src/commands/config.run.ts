@@ -1,13 +1,5 @@
 /** Handlers for `spec-orch config check`: validate spec-orch.toml and every file it points at, naming each problem. */
-import {
-  FileProblem,
-  formatProblem,
-  IssueSource,
-  Missions,
-  parseConfig,
-  Project,
-  tomlLocator
-} from "@spec-orch/contract"
+import { FileProblem, formatProblem, IssueSource, Missions, Project, tomlLocator } from "@spec-orch/contract"
 import { defaultGatePolicy, type GatePolicy, loadGatePolicy, profileReferenceProblems } from "@spec-orch/evidence"
 import { Console, Effect, FileSystem, Layer, Option, Path, Result } from "effect"
 import { emit, ExitCode, setExitCode } from "../Output.js"
@@ -21,7 +13,7 @@ export const check = ({ json }: { json: boolean }) =>
     const problems: Array<FileProblem> = []
     const checked: Array<string> = []
 
-    // Find the config the same way every command does, but parse it here so we can list all problems.
+    // Find and parse the config the same way every command does; a config that loads keeps its warnings.
     const located = yield* Project.load({ start: flags.cwd, configFile: Option.getOrUndefined(flags.config) }).pipe(
       Effect.result
     )
@@ -33,10 +25,7 @@ export const check = ({ json }: { json: boolean }) =>
       const project = located.success
       if (project.configFile !== undefined) {
         checked.push(path.relative(process.cwd(), project.configFile) || project.configFile)
-        const text = yield* fs.readFileString(project.configFile)
-        problems.push(
-          ...parseConfig(text, path.relative(process.cwd(), project.configFile) || project.configFile).problems
-        )
+        problems.push(...project.warnings)
       } else {
         checked.push("(no spec-orch.toml: embedded defaults)")
       }
