@@ -6,8 +6,10 @@
 import { Project } from "@spec-orch/contract"
 import { ProcessToken } from "@spec-orch/control/EngineLock"
 import { RunStore } from "@spec-orch/control/RunStore"
+import type { ClusterStateDb } from "@spec-orch/control/ClusterState"
 import { SqliteClient } from "@spec-orch/sqlite"
 import { Effect, FileSystem, Layer, Path } from "effect"
+import type { SqlClient } from "effect/sql"
 import { ReadsOnly } from "./Lazy.js"
 import { hasRunState } from "./RunState.js"
 
@@ -15,9 +17,15 @@ import { hasRunState } from "./RunState.js"
  * The state database `<state_dir>/state.db` (SQLite, WAL); the state directory is created first. With
  * `[cluster] storage = "postgres"` (docs/cluster.md) it is the cluster's Postgres, shared by every host;
  * only then is the Postgres client (@effect/sql-pg) loaded, so a SQLite project's `status` never evaluates it.
+ * Either database failing to open fails the layer with its own error (`SqliteOpenError`, or the cluster's),
+ * which the command prints with its fix.
  */
 export const StateDb = Layer.unwrap(
-  Effect.gen(function* () {
+  Effect.gen(function* (): Effect.fn.Return<
+    Layer.Layer<SqlClient.SqlClient, SqliteClient.SqliteOpenError | Layer.Error<ReturnType<typeof ClusterStateDb>>>,
+    never,
+    Project | FileSystem.FileSystem | Path.Path
+  > {
     const project = yield* Project
     if (project.config.cluster.storage === "postgres") {
       const { ClusterStateDb } = yield* Effect.promise(() => import("@spec-orch/control/ClusterState"))

@@ -172,19 +172,44 @@ describe("SQLite's native addon", () => {
     assertRead(root)
   })
 
-  it("missing, stops the command with bindings' list of the places it looked", async () => {
-    await seeded
+  // Node.js's or bindings' own words follow the first line, which says what failed and how to fix it.
+  const assertAddonFails = (root: string, detail: RegExp) => {
+    for (const r of readState(root)) {
+      assert.strictEqual(r.status, 1)
+      const [first, ...rest] = r.stderr.split("\n")
+      assert.strictEqual(
+        first,
+        `spec-orch: cannot open ${join(ran, ".spec-orch/state.db")}: SQLite's native addon (better-sqlite3) does not load in Node.js ${process.version}. ` +
+          "Install spec-orch again with this Node.js (or run `npm rebuild better-sqlite3` where it is installed)."
+      )
+      assert.match(rest.join("\n"), detail)
+    }
+  }
+  /** A copy of the installed better-sqlite3 without its addon, and bindings beside it. */
+  const withoutAddon = () => {
     const root = installation()
     const copy = join(root, "node_modules/better-sqlite3")
     cpSync(join(installed, "package.json"), join(copy, "package.json"))
     cpSync(join(installed, "lib"), join(copy, "lib"), { recursive: true })
     symlinkSync(realpathSync(join(installed, "../bindings")), join(root, "node_modules/bindings"))
-    for (const r of readState(root)) {
-      assert.strictEqual(r.status, 1)
-      assert.match(
-        r.stderr,
-        /Could not locate the bindings file\. Tried:[\s\S]*build[\\/]Release[\\/]better_sqlite3\.node/
-      )
-    }
+    return { root, copy }
+  }
+
+  it("missing, stops the command with how to reinstall it and bindings' list of the places it looked", async () => {
+    await seeded
+    const { root } = withoutAddon()
+    assertAddonFails(
+      root,
+      /^Could not locate the bindings file\. Tried:[\s\S]*build[\\/]Release[\\/]better_sqlite3\.node/
+    )
+  })
+
+  // What a Node.js the addon was not built for (an ABI mismatch) meets: dlopen refuses the file.
+  it("that does not load, stops the command with how to reinstall it and what dlopen said", async () => {
+    await seeded
+    const { root, copy } = withoutAddon()
+    mkdirSync(join(copy, "build/Release"), { recursive: true })
+    writeFileSync(join(copy, "build/Release/better_sqlite3.node"), "not a shared object\n")
+    assertAddonFails(root, /better_sqlite3\.node: (invalid ELF header|file too short)/)
   })
 })

@@ -1,9 +1,11 @@
 /**
  * Reading commands with the real binary, on a project that never ran: they say there is nothing yet and
- * create nothing (no state directory, no database). `status` also lists a run once one exists.
+ * create nothing (no state directory, no database). `status` also lists a run once one exists. A state
+ * database that is not one stops them, and `run`, with what to do, and is left as it was.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { existsSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeProject } from "./utils/project.js"
 
@@ -55,5 +57,28 @@ describe("spec-orch status", () => {
       assert.include(r.stdout + r.stderr, says, args.join(" "))
       assert.isFalse(existsSync(state), `${args.join(" ")} created the state directory`)
     }
+  })
+
+  it("a state database that is not one stops reading and running commands with what to do, and is left as it was", () => {
+    const p = makeProject()
+    const db = join(p.root, ".spec-orch", "state.db")
+    mkdirSync(join(p.root, ".spec-orch"))
+    const notes = "my notes, not a database\n".repeat(200)
+    writeFileSync(db, notes)
+    p.issue("ST-2", { builder_prompt: "WRITE a.txt a" })
+    const says = `spec-orch: ${db} is not a SQLite database (file is not a database). Restore it from a backup, or move it aside and spec-orch starts an empty one.`
+    for (const args of [["status"], ["gate", "evaluate", "ST-2"], ["run", "ST-2", "--auto-approve"]]) {
+      const r = p.cli(...args)
+      assert.strictEqual(r.status, 1, `${args.join(" ")}: ${r.stdout}${r.stderr}`)
+      assert.strictEqual(r.stderr.trim(), says, args.join(" "))
+    }
+    const json = p.cli("status", "--json")
+    assert.deepStrictEqual(JSON.parse(json.stdout), {
+      error: { kind: "SqliteOpenError", message: says.slice("spec-orch: ".length) }
+    })
+    assert.strictEqual(readFileSync(db, "utf8"), notes)
+    // The run stopped before any work: no worktree was made for it.
+    const worktrees = spawnSync("git", ["worktree", "list", "--porcelain"], { cwd: p.root, encoding: "utf8" })
+    assert.deepStrictEqual(worktrees.stdout.match(/^worktree /gm), ["worktree "])
   })
 })

@@ -5,7 +5,7 @@
  * this driver and on Postgres (`@effect/sql-pg`) alike.
  */
 import Database from "better-sqlite3"
-import { Context, Effect, Layer, type Scope, Semaphore, Stream } from "effect"
+import { Context, Effect, Layer, Schema, type Scope, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 
@@ -18,26 +18,119 @@ export interface SqliteOptions {
   readonly busyTimeoutMs?: number
 }
 
-/** Opens the database and builds a `SqlClient` over it; the database closes with the scope. */
+/**
+ * Why a database could not be opened: SQLite's native addon does not load in this Node.js (`addon`: not
+ * installed, or built for another Node.js), the file is not a SQLite database (`not-a-database`: damaged, or
+ * something else), it cannot be opened (`cannot-open`: no such directory, no permission, a directory in
+ * its place), or anything else SQLite reports (`other`).
+ */
+export const SqliteOpenProblem = Schema.Literals(["addon", "not-a-database", "cannot-open", "other"])
+export type SqliteOpenProblem = typeof SqliteOpenProblem.Type
+
+/** A SQLite database could not be opened; `detail` is what Node.js or SQLite said. */
+export class SqliteOpenError extends Schema.TaggedError<SqliteOpenError>()("SqliteOpenError", {
+  filename: Schema.String,
+  problem: SqliteOpenProblem,
+  detail: Schema.String,
+  /** The Node.js that tried (`process.version`): an addon loads only in the Node.js it was built for. */
+  node: Schema.String
+}) {
+  /** What is wrong, in one line, with what Node.js or SQLite said. */
+  get summary(): string {
+    const database = this.filename === ":memory:" ? "an in-memory database" : this.filename
+    switch (this.problem) {
+      case "addon":
+        return `cannot open ${database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}: ${this.detail.replace(/\s*\n\s*/g, " ")}`
+      case "not-a-database":
+        return `${this.filename} is not a SQLite database (${this.detail})`
+      default:
+        return `cannot open ${database} (${this.detail})`
+    }
+  }
+
+  /** What to do about it, when there is something to say. */
+  get fix(): string | undefined {
+    switch (this.problem) {
+      case "addon":
+        return "install spec-orch again with this Node.js (or run `npm rebuild better-sqlite3` where it is installed)"
+      case "not-a-database":
+        return "restore it from a backup, or move it aside and spec-orch starts an empty one"
+      case "cannot-open":
+        return "check that it is a file, in a directory that exists and that you may read and write"
+      default:
+        return undefined
+    }
+  }
+
+  override get message(): string {
+    const fix = this.fix === undefined ? "" : ` ${this.fix[0]!.toUpperCase()}${this.fix.slice(1)}.`
+    // The addon's detail can be a list (bindings' places it looked): it goes on the lines after.
+    if (this.problem === "addon") {
+      const database = this.filename === ":memory:" ? "an in-memory database" : this.filename
+      return `cannot open ${database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}.${fix}\n${this.detail}`
+    }
+    return `${this.summary}.${fix}`
+  }
+}
+
+/** What a failure to open `filename` means, from what the addon or SQLite threw. */
+const openError = (filename: string, cause: unknown): SqliteOpenError => {
+  const { code, message } = (typeof cause === "object" && cause !== null ? cause : {}) as {
+    readonly code?: unknown
+    readonly message?: unknown
+  }
+  const detail = typeof message === "string" && message !== "" ? message : String(cause)
+  const problem: SqliteOpenProblem =
+    code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT"
+      ? "not-a-database"
+      : code === "SQLITE_CANTOPEN" ||
+          code === "SQLITE_PERM" ||
+          code === "SQLITE_READONLY" ||
+          code === "SQLITE_AUTH" ||
+          /directory does not exist/.test(detail)
+        ? "cannot-open"
+        : typeof code === "string" && code.startsWith("SQLITE_")
+          ? "other"
+          : // Anything else thrown while opening is the addon's loading: dlopen (ERR_DLOPEN_FAILED, e.g. built
+            // for another Node.js), or the file not found (MODULE_NOT_FOUND, bindings' "Could not locate").
+            code === "ERR_DLOPEN_FAILED" || code === "MODULE_NOT_FOUND" || /bindings file/.test(detail)
+            ? "addon"
+            : "other"
+  return new SqliteOpenError({ filename, problem, detail, node: process.version })
+}
+
+/**
+ * Opens the database and builds a `SqlClient` over it; the database closes with the scope. Fails with
+ * `SqliteOpenError` when it cannot be opened, before anything runs against it.
+ */
 export const make = (
   options: SqliteOptions
-): Effect.Effect<SqlClient.SqlClient, never, Scope.Scope | Reactivity.Reactivity> =>
+): Effect.Effect<SqlClient.SqlClient, SqliteOpenError, Scope.Scope | Reactivity.Reactivity> =>
   Effect.gen(function* () {
     const db = yield* Effect.acquireRelease(
-      Effect.sync(
-        () =>
-          new Database(options.filename, {
+      Effect.try({
+        try: () => {
+          const db = new Database(options.filename, {
             readonly: options.readonly ?? false,
             timeout: options.busyTimeoutMs ?? 5000
           })
-      ),
+          // SQLite reads the file's header on the first statement: a file that is not a database fails here.
+          try {
+            if (options.filename !== ":memory:" && options.readonly !== true) {
+              db.pragma("journal_mode = WAL")
+              db.pragma("synchronous = NORMAL")
+            }
+            db.pragma("foreign_keys = ON")
+          } catch (error) {
+            db.close()
+            throw error
+          }
+          return db
+        },
+        catch: (cause) => openError(options.filename, cause)
+      }),
       (db) => Effect.sync(() => db.close())
     )
-    if (options.filename !== ":memory:" && options.readonly !== true) {
-      db.pragma("journal_mode = WAL")
-      db.pragma("synchronous = NORMAL")
-    }
-    db.pragma("foreign_keys = ON")
 
     const cache = new Map<string, Database.Statement>()
     const prepare = (sql: string): Database.Statement => {
@@ -114,5 +207,5 @@ export const make = (
   })
 
 /** A `SqlClient` layer over a SQLite file. */
-export const layer = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient> =>
+export const layer = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, SqliteOpenError> =>
   Layer.effect(SqlClient.SqlClient, make(options)).pipe(Layer.provide(Reactivity.layer))

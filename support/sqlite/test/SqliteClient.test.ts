@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -46,6 +46,44 @@ describe("SqliteClient", () => {
       const n = yield* db((sql) => sql<{ n: number }>`SELECT COUNT(*) AS n FROM t`)
       assert.strictEqual(n[0]!.n, 0)
     })
+  )
+
+  it.effect("a file that is not a database fails to open, says so with the fix, and is left as it was", () =>
+    Effect.gen(function* () {
+      const filename = file()
+      writeFileSync(filename, "notes, not a database\n".repeat(100))
+      const e = yield* Effect.flip(withDb(filename)((sql) => sql`SELECT 1`))
+      assert.instanceOf(e, SqliteClient.SqliteOpenError)
+      assert.include(e, { filename, problem: "not-a-database" })
+      assert.strictEqual(
+        e.message,
+        `${filename} is not a SQLite database (file is not a database). Restore it from a backup, or move it aside and spec-orch starts an empty one.`
+      )
+      // Apart, for a list of checks (`spec-orch doctor`): what is wrong, and what to do.
+      assert.deepStrictEqual(
+        [e.summary, e.fix],
+        [
+          `${filename} is not a SQLite database (file is not a database)`,
+          "restore it from a backup, or move it aside and spec-orch starts an empty one"
+        ]
+      )
+      assert.strictEqual(readFileSync(filename, "utf8"), "notes, not a database\n".repeat(100))
+    })
+  )
+
+  it.effect(
+    "a path that cannot be a database file (a directory, or in a directory that is missing) fails to open",
+    () =>
+      Effect.gen(function* () {
+        const directory = file()
+        mkdirSync(directory)
+        const missing = join(mkdtempSync(join(tmpdir(), "sqlite-")), "gone", "state.db")
+        for (const filename of [directory, missing]) {
+          const e = yield* Effect.flip(withDb(filename)((sql) => sql`SELECT 1`))
+          assert.include(e, { _tag: "SqliteOpenError", filename, problem: "cannot-open" })
+          assert.match(e.message, new RegExp(`^cannot open ${filename} \\(.+\\)\\. Check that it is a file`))
+        }
+      })
   )
 
   it.effect("says what SQLite said when a statement fails", () =>

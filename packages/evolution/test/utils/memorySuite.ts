@@ -10,10 +10,10 @@ import { Redactor } from "@spec-orch/harness"
 import { compactMemory, Memory, type MemoryInput, memoryStatus, reindexMemory } from "../../src/index.js"
 
 /** A fresh, empty database per test. */
-export type FreshDb = Effect.Effect<Layer.Layer<SqlClient.SqlClient>>
+export type FreshDb = Effect.Effect<Layer.Layer<SqlClient.SqlClient, unknown>>
 
 const SECRET = "sk-memorytest-0123456789abcdef0123"
-export const memoryOver = (db: Layer.Layer<SqlClient.SqlClient>) =>
+export const memoryOver = (db: Layer.Layer<SqlClient.SqlClient, unknown>) =>
   Memory.layer.pipe(Layer.provide(Layer.mergeAll(db, Redactor.layerFrom({ OPENAI_API_KEY: SECRET }))))
 
 const fact = (over: Partial<MemoryInput> & { key: string; content: string }): MemoryInput => ({

@@ -21,7 +21,7 @@ const learning = {
 
 /** `test` is `it.effect` (TestClock) for both databases; a fresh database per test. */
 export const proposalSuite = (
-  fresh: Effect.Effect<Layer.Layer<SqlClient.SqlClient>>,
+  fresh: Effect.Effect<Layer.Layer<SqlClient.SqlClient, unknown>>,
   test: typeof it.effect = it.effect
 ) => {
   const withProposals = <A, E>(body: Effect.Effect<A, E, Proposals>) =>

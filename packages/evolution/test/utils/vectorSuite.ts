@@ -30,7 +30,7 @@ const config = (url: string, memory: string) => {
 const env = ConfigProvider.layer(ConfigProvider.fromEnv({ env: { TEST_KEY: KEY } }))
 
 /** Memory over `db`, with the embedding model of `memory` (TOML lines of `[memory]`) at the server. */
-export const memoryWith = (db: Layer.Layer<SqlClient.SqlClient>, url: string, memory: string) =>
+export const memoryWith = (db: Layer.Layer<SqlClient.SqlClient, unknown>, url: string, memory: string) =>
   Memory.layer.pipe(
     Layer.provide(
       Layer.mergeAll(
@@ -58,7 +58,7 @@ const ENTRIES = [
   note("login-copy", "Copy changes on the login form need a translator")
 ]
 
-export type FreshDb = Effect.Effect<Layer.Layer<SqlClient.SqlClient>>
+export type FreshDb = Effect.Effect<Layer.Layer<SqlClient.SqlClient, unknown>>
 
 export const vectorSuite = (fresh: FreshDb) => {
   it.live("a query sharing no word with the right entry finds it only with vectors on", () =>
