@@ -211,5 +211,26 @@ describe("SQLite's native addon", () => {
     mkdirSync(join(copy, "build/Release"), { recursive: true })
     writeFileSync(join(copy, "build/Release/better_sqlite3.node"), "not a shared object\n")
     assertAddonFails(root, /better_sqlite3\.node: (invalid ELF header|file too short)/)
+    // doctor shows it as its state database check, with the fix, and still runs the other checks.
+    const doctor = spawnSync(process.execPath, [join(root, "dist/spec-orch.cjs"), "--cwd", ran, "doctor"], {
+      encoding: "utf8",
+      env: { ...process.env, SPEC_ORCH_COMPILE_CACHE: "off" }
+    })
+    assert.strictEqual(doctor.status, 1, doctor.stderr)
+    const [, detail, fix] =
+      /^✗ state database +(.*)\n +fix: (.*)$/m.exec(doctor.stdout) ??
+      assert.fail(`no state database check in\n${doctor.stdout}`)
+    assert.isTrue(
+      detail!.startsWith(
+        `cannot open ${join(ran, ".spec-orch/state.db")}: SQLite's native addon (better-sqlite3) does not load in Node.js ${process.version}: `
+      ),
+      detail
+    )
+    assert.match(detail!, /better_sqlite3\.node: (invalid ELF header|file too short)$/)
+    assert.strictEqual(
+      fix,
+      "install spec-orch again with this Node.js (or run `npm rebuild better-sqlite3` where it is installed)"
+    )
+    assert.match(doctor.stdout, /^[✓!] disk\s/m)
   })
 })

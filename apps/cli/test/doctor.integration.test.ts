@@ -1,14 +1,26 @@
 /**
  * `spec-orch doctor` as a new user meets it: every check with its mark, a problem that would stop a
  * run with its fix and exit 1, the same as JSON, and what worktrees will get of the project's
- * installed dependencies.
+ * installed dependencies. It changes nothing: on a project that never ran it creates no state database,
+ * and one that does not open is a failed check like any other.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, join } from "node:path"
 import { makeProject } from "./utils/project.js"
+import { seedLedger } from "./utils/seed-ledger.js"
 
 const json = (text: string) =>
   JSON.parse(text) as { ok: boolean; checks: Array<{ name: string; status: string; detail: string; fix?: string }> }
@@ -38,12 +50,13 @@ describe("spec-orch doctor", () => {
     for (const line of [
       /^✓ git\s+git version [\d.]+; repository /m,
       /^✓ tracker\s+issues from fixtures\/issues/m,
-      /^✓ state database\s+\.spec-orch\/state\.db \(wal\)$/m,
+      /^✓ state database\s+\.spec-orch\/state\.db: none yet, the first run creates it$/m,
       /^[✓!] disk\s+[\d.]+ GB free for worktrees under /m
     ]) {
       assert.match(r.stdout, line)
     }
     assert.match(r.stdout, /\nready/)
+    assert.isFalse(existsSync(join(p.root, ".spec-orch")), "doctor created the state directory")
     const j = json(p.cli("doctor", "--json").stdout)
     assert.isTrue(j.ok)
     assert.includeMembers(
@@ -55,6 +68,36 @@ describe("spec-orch doctor", () => {
       [],
       "a project without package.json or Python packaging has nothing to say about dependencies"
     )
+  }, 120_000)
+
+  it("a state database that opens shows its journal mode; one that is not a database is a ✗ with its fix, and the other checks still run", async () => {
+    const p = makeProject()
+    const file = join(p.root, ".spec-orch", "state.db")
+    await Effect.runPromise(seedLedger(p.root, []))
+    assert.match(p.cli("doctor").stdout, /^✓ state database\s+\.spec-orch\/state\.db \(wal\)$/m)
+
+    const notes = "my notes, not a database\n".repeat(200)
+    rmSync(file)
+    writeFileSync(file, notes)
+    const r = p.cli("doctor")
+    assert.strictEqual(r.status, 1, r.stderr + r.stdout)
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^✗ state database\\s+${file.replaceAll(".", "\\.")} is not a SQLite database \\(file is not a database\\)\n\\s+fix: restore it from a backup, or move it aside and spec-orch starts an empty one$`,
+        "m"
+      )
+    )
+    assert.match(r.stdout, /^✓ git\s/m)
+    assert.match(r.stdout, /^[✓!] disk\s/m)
+    assert.match(r.stdout, /\n1 problem would stop a run/)
+    const j = json(p.cli("doctor", "--json").stdout)
+    assert.isFalse(j.ok)
+    assert.deepStrictEqual(
+      j.checks.filter((c) => c.status === "fail").map((c) => c.name),
+      ["state database"]
+    )
+    assert.strictEqual(readFileSync(file, "utf8"), notes)
   }, 120_000)
 
   it("a tracker without its token is a problem that would stop a run: ✗, its fix, exit 1", () => {

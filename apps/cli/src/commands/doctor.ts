@@ -6,7 +6,7 @@ import { jsonFlag } from "../Root.js"
 export const doctor = Command.make(
   "doctor",
   { json: jsonFlag },
-  lazy(() => import("./doctor.run.js"), "doctor")
+  lazy(() => import("./doctor.run.js"), "doctor", { reads: true })
 ).pipe(
   Command.withDescription(
     "Check git and the repository, the OS sandbox (bubblewrap, socat), the agent and its credentials, the LLM roles' keys, " +
