@@ -1,7 +1,7 @@
 /**
  * `[cluster]` as an operator meets it: `doctor` checks the shared Postgres and this runner's address
  * (never showing the URL's password), `daemon start --once`, which one host cannot do for the whole
- * cluster, refuses plainly, and so does a runner address this host cannot listen on (the cluster itself: cluster-daemon.postgres.integration.test.ts). Fails when
+ * cluster, refuses plainly, a Postgres that does not answer stops a command with what to fix, and so does a runner address this host cannot listen on (the cluster itself: cluster-daemon.postgres.integration.test.ts). Fails when
  * SPEC_ORCH_PG_URL is not set, unless SPEC_ORCH_SKIP_POSTGRES=1.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -39,6 +39,38 @@ describe.skipIf(!pg.run)(pg.title("spec-orch [cluster]"), () => {
     const d = p.cli("daemon", "start", "--once")
     assert.strictEqual(d.status, 1, d.stdout + d.stderr)
     assert.match(d.stderr, /with \[cluster\] storage = "postgres" the daemon runs once for the whole cluster/)
+  })
+
+  it("a Postgres that does not answer stops a command with where and what to fix, and is a ✗ check in doctor, which goes on", async () => {
+    // Nothing listens on this port.
+    const [port, runner] = await freePorts(2)
+    const p = makeProject({
+      toml: `[cluster]\nstorage = "postgres"\nurl_env = "CLUSTER_PG"\nrunner_address = "127.0.0.1:${runner}"\n`,
+      env: { CLUSTER_PG: `postgres://spec:pw-never-shown@127.0.0.1:${port}/orch` }
+    })
+    for (const args of [["status"], ["gate", "evaluate", "CL-1"], ["memory", "status"]]) {
+      const r = p.cli(...args)
+      assert.strictEqual(r.status, 1, `${args.join(" ")}: ${r.stdout}${r.stderr}`)
+      assert.strictEqual(
+        r.stderr.trim(),
+        `spec-orch: [cluster] storage = "postgres": the cluster's Postgres at 127.0.0.1:${port} (URL from CLUSTER_PG) does not answer: ` +
+          `PgConnection: Failed to connect: connect ECONNREFUSED 127.0.0.1:${port}; start the server, or fix the host, port, user, ` +
+          "password or database in CLUSTER_PG (`spec-orch doctor` checks it)",
+        args.join(" ")
+      )
+    }
+    const doctor = p.cli("doctor", "--json")
+    assert.strictEqual(doctor.status, 1, doctor.stderr)
+    const checks = json(doctor.stdout).checks
+    assert.deepStrictEqual(
+      checks.filter((c) => c.status === "fail").map((c) => c.name),
+      ["cluster postgres"]
+    )
+    assert.includeMembers(
+      checks.map((c) => c.name),
+      ["git", "sandbox", "cluster runner", "disk"]
+    )
+    assert.notInclude(doctor.stdout + doctor.stderr, "pw-never-shown")
   })
 
   it("daemon start on a runner address another program holds says so, naming the setting, before joining", async () => {

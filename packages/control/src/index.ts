@@ -7,7 +7,6 @@ export {
   checkRunnerAddress,
   clusterChecks,
   pgProblem,
-  pgServerOf,
   RunnerAddressUnusable,
   splitAddress
 } from "./cluster/ClusterCheck.js"
@@ -27,7 +26,13 @@ export {
   POKE_CHANNEL,
   pokeClusterDaemon
 } from "./cluster/ClusterDaemon.js"
-export { ClusterStateDb, ClusterUrlMissing, clusterUrl } from "./cluster/ClusterState.js"
+export {
+  ClusterPostgresUnreachable,
+  ClusterStateDb,
+  ClusterUrlMissing,
+  clusterUrl,
+  pgServerOf
+} from "./cluster/ClusterState.js"
 export { ClusterRunFenceLayer, RunFence, RunFenced } from "./cluster/RunFence.js"
 export { type RunHost, RunHosts, runHostsOf } from "./cluster/RunHosts.js"
 export { leastLoaded, RunPlacement, type RunnerShards, runShard } from "./cluster/RunPlacement.js"

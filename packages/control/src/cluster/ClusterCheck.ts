@@ -7,6 +7,7 @@ import type { SpecOrchConfig } from "@spec-orch/contract"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Fiber, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
+import { pgServerOf } from "./ClusterState.js"
 import { createServer } from "node:net"
 
 /** One check's answer, as `doctor` prints it. */
@@ -15,13 +16,6 @@ export interface ClusterCheck {
   readonly status: "ok" | "warn" | "fail"
   readonly detail: string
   readonly fix?: string
-}
-
-/** `host:port` of a Postgres URL, for messages (never the user or password). */
-export const pgServerOf = (url: string): string => {
-  if (!URL.canParse(url)) return "(not a URL)"
-  const u = new URL(url)
-  return `${u.hostname || "localhost"}:${u.port || "5432"}`
 }
 
 /** Splits `host:port` (IPv6 in brackets). */
