@@ -38,16 +38,19 @@ export class SqliteOpenError extends Data.TaggedError("SqliteOpenError")<{
   /** The Node.js that tried (`process.version`): an addon loads only in the Node.js it was built for. */
   readonly node: string
 }> {
+  private get database(): string {
+    return this.filename === ":memory:" ? "an in-memory database" : this.filename
+  }
+
   /** What is wrong, in one line, with what Node.js or SQLite said. */
   get summary(): string {
-    const database = this.filename === ":memory:" ? "an in-memory database" : this.filename
     switch (this.problem) {
       case "addon":
-        return `cannot open ${database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}: ${this.detail.replace(/\s*\n\s*/g, " ")}`
+        return `cannot open ${this.database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}: ${this.detail.replace(/\s*\n\s*/g, " ")}`
       case "not-a-database":
         return `${this.filename} is not a SQLite database (${this.detail})`
       default:
-        return `cannot open ${database} (${this.detail})`
+        return `cannot open ${this.database} (${this.detail})`
     }
   }
 
@@ -68,10 +71,8 @@ export class SqliteOpenError extends Data.TaggedError("SqliteOpenError")<{
   override get message(): string {
     const fix = this.fix === undefined ? "" : ` ${this.fix[0]!.toUpperCase()}${this.fix.slice(1)}.`
     // The addon's detail can be a list (bindings' places it looked): it goes on the lines after.
-    if (this.problem === "addon") {
-      const database = this.filename === ":memory:" ? "an in-memory database" : this.filename
-      return `cannot open ${database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}.${fix}\n${this.detail}`
-    }
+    if (this.problem === "addon")
+      return `cannot open ${this.database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}.${fix}\n${this.detail}`
     return `${this.summary}.${fix}`
   }
 }
