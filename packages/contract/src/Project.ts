@@ -155,6 +155,27 @@ const crossChecks = (
   return out
 }
 
+/**
+ * `start` (`--cwd`) as an absolute path, once it is known to be a directory: a mistyped `--cwd` is not an
+ * empty project, so nothing is read from or written to a directory that is not there.
+ */
+export const projectDirectory = (start: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const dir = path.resolve(start)
+    const kind = yield* fs.stat(dir).pipe(
+      Effect.map((info) => info.type),
+      Effect.orElseSucceed(() => undefined)
+    )
+    if (kind === "Directory") return dir
+    return yield* new FileMissing({
+      file: dir,
+      what: "project directory",
+      hint: kind === undefined ? "check --cwd" : "it is not a directory: check --cwd"
+    })
+  })
+
 /** The project: root, config and where state lives. */
 export class Project extends Context.Service<
   Project,
@@ -201,7 +222,7 @@ export class Project extends Context.Service<
   }) {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const start = path.resolve(options.start)
+    const start = yield* projectDirectory(options.start)
     let file: string | undefined
     if (options.configFile !== undefined) {
       file = path.resolve(start, options.configFile)

@@ -135,7 +135,7 @@ export {
   WaveFile,
   WorkPacketFile
 } from "./PlanFile.js"
-export { defaultConfig, type LoadedConfig, parseConfig, Project } from "./Project.js"
+export { defaultConfig, type LoadedConfig, parseConfig, Project, projectDirectory } from "./Project.js"
 export {
   type Detection,
   type DetectionInput,

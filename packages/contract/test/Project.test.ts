@@ -36,4 +36,16 @@ describe("Project.load", () => {
       assert.strictEqual(p.resolve(p.config.issue.fixtures_dir), join(repo, "issues"))
     })
   )
+
+  it.effect("fails with FileMissing when the start is not a directory, before looking for a config", () =>
+    Effect.gen(function* () {
+      const repo = mkdtempSync(join(tmpdir(), "project-"))
+      writeFileSync(join(repo, "spec-orch.toml"), "")
+      const file = join(repo, "spec-orch.toml")
+      const missing = yield* Effect.flip(load({ start: join(repo, "nope") }))
+      assert.strictEqual(missing.message, `project directory not found: ${join(repo, "nope")} (check --cwd)`)
+      const notDir = yield* Effect.flip(load({ start: file }))
+      assert.strictEqual(notDir.message, `project directory not found: ${file} (it is not a directory: check --cwd)`)
+    })
+  )
 })

@@ -1,5 +1,5 @@
 /** Handlers for `spec-orch init`: detect the project and write a commented spec-orch.toml with its own commands. */
-import { detectProject, PYTHON_CONFIG_FILES, renderInitialConfig } from "@spec-orch/contract"
+import { detectProject, projectDirectory, PYTHON_CONFIG_FILES, renderInitialConfig } from "@spec-orch/contract"
 import { execFileSync } from "node:child_process"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import { emit } from "../Output.js"
@@ -33,7 +33,7 @@ export const init = ({ force, dryRun, json }: { force: boolean; dryRun: boolean;
     const { cwd } = yield* Root
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const root = path.resolve(cwd)
+    const root = yield* projectDirectory(cwd)
     const target = path.join(root, "spec-orch.toml")
     if (!dryRun && !force && (yield* fs.exists(target)))
       return yield* new ConfigExists({ file: path.relative(process.cwd(), target) || target })
