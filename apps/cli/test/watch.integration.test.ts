@@ -114,6 +114,29 @@ describe("spec-orch watch", () => {
     assert.match(never.stderr, /NOPE-1 has never run; start it with `spec-orch run NOPE-1`/)
   })
 
+  it("without a TTY, on an issue that has never run, says it waits for it (on stderr) instead of printing nothing", async () => {
+    const p = makeProject()
+    const child = p.spawn("watch", "NEVER-1")
+    let out = ""
+    let err = ""
+    child.stdout!.on("data", (d) => (out += d))
+    child.stderr!.on("data", (d) => (err += d))
+    try {
+      await waitFor(
+        () =>
+          err.includes(
+            "waiting for NEVER-1 to start: it has never run (start it with `spec-orch run NEVER-1`; Ctrl-C quits)"
+          ),
+        30_000,
+        () => `watch stdout:\n${out}\nwatch stderr:\n${err}`
+      )
+      assert.strictEqual(out, "")
+    } finally {
+      child.kill("SIGTERM")
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.on("exit", resolve)))
+    }
+  })
+
   it("--json prints JSON Lines: an attention item as it opens, resolved when a review unblocks it, and the run's new verdict", async () => {
     const p = makeProject({ profile: "reviewed" })
     p.issue("WATCH-4", { builder_prompt: "WRITE src/d.txt d", target_files: ["src/"] })

@@ -430,6 +430,12 @@ export const watch = (input: {
         return yield* Console.log(input.json ? JSON.stringify(snapshot) : renderOverview(snapshot).join("\n"))
       }
       const tty = process.stdout.isTTY === true && process.env.TERM !== "dumb" && !input.json
-      return yield* tty ? screen(issue) : follow(issue, input.json)
+      if (tty) return yield* screen(issue)
+      // Plain lines come only with changes: an issue that has never run would show nothing at all.
+      if (issue !== undefined && !input.json && (yield* issueSnapshot(issue)).run === null)
+        yield* Console.error(
+          `waiting for ${issue} to start: it has never run (start it with \`spec-orch run ${issue}\`; Ctrl-C quits)`
+        )
+      return yield* follow(issue, input.json)
     }).pipe(Effect.provide(Layer.mergeAll(Dashboard.layer.pipe(Layer.provide(DaemonStore.layer)), Actions)))
   )
