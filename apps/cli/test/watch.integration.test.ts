@@ -22,7 +22,10 @@ describe("spec-orch watch", () => {
     child.stderr!.on("data", (d) => (err += d))
     try {
       const run = p.cliAsync("run", "WATCH-1", "--auto-approve")
-      const seen = () => `watch stdout:\n${out}\nwatch stderr:\n${err}`
+      // If the run ends early (it should wait for the gate file), what it said explains a silent watch.
+      let ran = "the run is still going"
+      void run.then((r) => (ran = `the run ended with exit ${r.status}:\n${r.stdout}${r.stderr}`))
+      const seen = () => `watch stdout:\n${out}\nwatch stderr:\n${err}\n${ran}`
       await waitFor(() => /WATCH-1-r1 ▸ agent/.test(out), 60_000, seen)
       writeFileSync(gate, "")
       const done = await run
