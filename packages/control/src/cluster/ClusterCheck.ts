@@ -7,7 +7,7 @@ import type { SpecOrchConfig } from "@spec-orch/contract"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Fiber, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { pgServerOf } from "./ClusterState.js"
+import { pgServerOf, withoutUrlSecrets } from "./ClusterState.js"
 import { createServer } from "node:net"
 
 /** One check's answer, as `doctor` prints it. */
@@ -69,13 +69,7 @@ const pgProbe = (url: string): Effect.Effect<string | undefined> =>
     Effect.scoped,
     Effect.match({
       onSuccess: () => undefined,
-      onFailure: (e) => {
-        const text = e instanceof Error ? e.message : String(e)
-        return text
-          .split(url)
-          .join("<url>")
-          .replace(/\/\/[^@/\s]*@/g, "//…@")
-      }
+      onFailure: (e) => withoutUrlSecrets(e instanceof Error ? e.message : String(e), url)
     })
   )
 

@@ -26,6 +26,13 @@ export const pgServerOf = (url: string): string => {
   return `${u.hostname || "localhost"}:${u.port || "5432"}`
 }
 
+/** A driver's text about the server at `url` without its credentials: the URL itself, or any `user:password@`. */
+export const withoutUrlSecrets = (text: string, url: string): string =>
+  text
+    .split(url)
+    .join("<url>")
+    .replace(/\/\/[^@/\s]*@/g, "//…@")
+
 /** The cluster's Postgres did not answer when a command opened it. */
 export class ClusterPostgresUnreachable extends Schema.TaggedError<ClusterPostgresUnreachable>()(
   "ClusterPostgresUnreachable",
@@ -68,11 +75,7 @@ export const ClusterStateDb = (
         new ClusterPostgresUnreachable({
           server: pgServerOf(url),
           variable: cluster.url_env,
-          // A driver's text may quote the URL: never its credentials.
-          problem: renderError(cause)
-            .split(url)
-            .join("<url>")
-            .replace(/\/\/[^@/\s]*@/g, "//…@")
+          problem: withoutUrlSecrets(renderError(cause), url)
         })
       const answers = Layer.effectDiscard(
         SqlClient.SqlClient.use((sql) => sql`SELECT 1`).pipe(Effect.mapError(unreachable))
