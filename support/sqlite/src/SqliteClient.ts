@@ -42,11 +42,15 @@ export class SqliteOpenError extends Data.TaggedError("SqliteOpenError")<{
     return this.filename === ":memory:" ? "an in-memory database" : this.filename
   }
 
+  private get addonFails(): string {
+    return `cannot open ${this.database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}`
+  }
+
   /** What is wrong, in one line, with what Node.js or SQLite said. */
   get summary(): string {
     switch (this.problem) {
       case "addon":
-        return `cannot open ${this.database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}: ${this.detail.replace(/\s*\n\s*/g, " ")}`
+        return `${this.addonFails}: ${this.detail.replace(/\s*\n\s*/g, " ")}`
       case "not-a-database":
         return `${this.filename} is not a SQLite database (${this.detail})`
       default:
@@ -71,8 +75,7 @@ export class SqliteOpenError extends Data.TaggedError("SqliteOpenError")<{
   override get message(): string {
     const fix = this.fix === undefined ? "" : ` ${this.fix[0]!.toUpperCase()}${this.fix.slice(1)}.`
     // The addon's detail can be a list (bindings' places it looked): it goes on the lines after.
-    if (this.problem === "addon")
-      return `cannot open ${this.database}: SQLite's native addon (better-sqlite3) does not load in Node.js ${this.node}.${fix}\n${this.detail}`
+    if (this.problem === "addon") return `${this.addonFails}.${fix}\n${this.detail}`
     return `${this.summary}.${fix}`
   }
 }
